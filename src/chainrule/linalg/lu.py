@@ -24,6 +24,7 @@ import numpy as np
 
 from .. import return_types
 from ..autograd.function import Function
+from ..autograd.lower_precision import without_autocast
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, host
 from ..ops.joining import cat
@@ -289,6 +290,12 @@ def lu_solve(
         )
     if not left:  # X A = B  <=>  A^H X^H = B^H (and X A^H = B  <=>  A X^H = B^H)
         return mH(lu_solve(lu_, pivots, mH(b), adjoint=not adjoint))
+    # one kernel in PyTorch, on none of CPU autocast's lists: its products are not cast
+    return without_autocast(_lu_solve_left, lu_, pivots, b, adjoint)
+
+
+def _lu_solve_left(lu_: Tensor, pivots: Tensor, b: Tensor, adjoint: bool) -> Tensor:
+    """``lu_solve`` for ``left=True`` on checked arguments."""
     p, low, up = unpack_lu(lu_, pivots, True, True)
     if adjoint:  # A^H = U^H L^H P^T: X = P L^-H U^-H B
         y = solve_triangular(mH(up), b, upper=False)

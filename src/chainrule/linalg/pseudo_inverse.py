@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd.function import Function
+from ..autograd.lower_precision import autocast_lower_precision
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..ops.linalg_out import with_out
@@ -134,4 +135,7 @@ def pinv(
             )
         rtol = rcond
     a = check_square(A, op, complex_ok=True) if hermitian else check_float(A, op, True)
-    return Pinv.apply(a, hermitian=bool(hermitian), atol=atol, rtol=rtol)
+    out = Pinv.apply(a, hermitian=bool(hermitian), atol=atol, rtol=rtol)
+    # PyTorch composes pinv from a decomposition and a matmul that CPU autocast casts: the
+    # result comes back in the autocast dtype (computed here in float32, rounded once)
+    return autocast_lower_precision(out)[0]

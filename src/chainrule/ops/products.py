@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from ..autograd.lower_precision import without_autocast
 from ..autograd.tensor import Tensor
 from ..linalg.norms import vector_norm
 from ._util import NAMED_ERRORS, ShapeError, as_tensor, lead_with, norm_dim
@@ -43,6 +44,8 @@ def inner(input: Tensor, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
             f"inner(): the last dimension must match on both input tensors but got shapes "
             f"{list(a.shape)} and {list(b.shape)}"
         )
+    if a.ndim == 1 and b.ndim == 1:  # a dot product: PyTorch's CPU autocast leaves it alone
+        return without_autocast(matmul, a, b)
     k = a.shape[-1]
     # the row counts are explicit: ``-1`` is ambiguous when k == 0
     rows_a, rows_b = math.prod(a.shape[:-1]), math.prod(b.shape[:-1])
@@ -62,7 +65,8 @@ def vdot(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
             f"vdot(): inconsistent tensor size, expected tensors of the same length, got "
             f"{a.shape[0]} and {b.shape[0]} elements"
         )
-    return matmul(a.conj() if a.is_complex() else a, b)
+    # PyTorch's CPU autocast does not cast vdot (nor dot)
+    return without_autocast(matmul, a.conj() if a.is_complex() else a, b)
 
 
 @tensor_method(keywords=True)

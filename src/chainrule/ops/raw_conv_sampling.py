@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from ..autograd.lower_precision import without_autocast
 from ..autograd.tensor import Tensor
 from ._raw_checks import RankError, need_tensor
 from .conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
@@ -133,9 +134,12 @@ def convolution(
                 f"{op}: negative output_padding is not supported, got {list(output_padding)}"
             )
         fn = (conv_transpose1d, conv_transpose2d, conv_transpose3d)[k - 1]
-        return fn(input, weight, bias, stride, padding, output_padding, groups, dilation)
-    fn = (conv1d, conv2d, conv3d)[k - 1]
-    return fn(input, weight, bias, stride, padding, dilation, groups)
+        args = (input, weight, bias, stride, padding, output_padding, groups, dilation)
+    else:
+        fn = (conv1d, conv2d, conv3d)[k - 1]
+        args = (input, weight, bias, stride, padding, dilation, groups)
+    # torch.convolution is on none of PyTorch's CPU autocast lists (its _convolution is)
+    return without_autocast(fn, *args)
 
 
 # ----------------------------------------------------------------------------- sampling

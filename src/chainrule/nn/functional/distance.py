@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ...autograd.grad_mode import no_grad
-from ...autograd.lower_precision import autocast_float32_op
+from ...autograd.lower_precision import autocast_float32, autocast_float32_op
 from ...autograd.tensor import Tensor
 from ...dtype_rules import result_type
 from ...linalg.norms import vector_norm
@@ -174,6 +174,8 @@ def margin_ranking_loss(
     """
     reduction = _legacy_reduction(size_average, reduce, reduction)
     x1, x2, y = as_tensor(input1), as_tensor(input2), as_tensor(target)
+    # on PyTorch's CPU autocast float32 list: bfloat16 arguments are computed in float32
+    x1, x2, y = autocast_float32(x1, x2, y)
     if not (x1.ndim == x2.ndim == y.ndim):
         raise RuntimeError(
             f"margin_ranking_loss: All input tensors should have same dimension "

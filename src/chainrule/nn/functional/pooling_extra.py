@@ -154,6 +154,7 @@ def _unpool_size(
     return tuple(_unpool_output_size(op, input, k, s, p, output_size))
 
 
+@autocast_float32_op
 def max_unpool1d(
     input: Tensor,
     indices: Tensor,

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ...autograd.lower_precision import autocast_lower_precision
 from ...autograd.tensor import Tensor
 from ...creation import linspace_points
 from ...ops.grid_sample import GridSample2dFn
@@ -122,6 +123,8 @@ def affine_grid(theta: Tensor, size: Sequence[int], align_corners: bool | None =
             f"affine_grid: theta has batch size {theta.shape[0]} but size[0] is {size[0]}; "
             "they must match"
         )
+    # PyTorch computes the grid with a batched matmul, which CPU autocast casts
+    (theta,) = autocast_lower_precision(theta)
     k = len(spatial)
     base_array = _base_grid(spatial, align_corners, theta.dtype).reshape(1, -1, k + 1)
     if base_array.shape[1] * k * (k + 1) > _SMALL_PRODUCT:

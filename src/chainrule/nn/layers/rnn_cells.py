@@ -11,6 +11,7 @@ import math
 from typing import Any
 
 from ..._kernels.half_gemm import is_host_half
+from ...autograd.lower_precision import AUTOCAST
 from ...autograd.tensor import Tensor
 from ...creation import empty, zeros
 from ...creation_options import NegativeSizeError
@@ -150,7 +151,12 @@ class RNNCell(RNNCellBase):
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
         x, (h,), batched = self._prepare(input, hx, 1)
-        if self._split_bias():
+        if AUTOCAST[0]:  # PyTorch's rnn_tanh_cell / rnn_relu_cell, which CPU autocast casts
+            from ...ops.raw_functional import rnn_relu_cell, rnn_tanh_cell  # nn imports ops
+
+            cell = rnn_tanh_cell if self.nonlinearity == "tanh" else rnn_relu_cell
+            out = cell(x, h, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
+        elif self._split_bias():
             xg, b_hh = self._project(x, False), self.bias_hh
             out = rnn_cell(xg, h, self.weight_hh, self.nonlinearity, b_hh)
         else:

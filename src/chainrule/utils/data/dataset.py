@@ -62,6 +62,16 @@ def _take(t: Tensor, index: Any) -> Tensor:
         raise IndexError(f"TensorDataset: {err} (dataset of length {t.shape[0]})") from None
 
 
+class TensorSizeMismatchError(ValueError, AssertionError):
+    """Tensors of a ``TensorDataset`` whose first dimensions differ: PyTorch's AssertionError
+    ("Size mismatch between tensors"), and a ValueError as chainrule raised before."""
+
+
+class ZeroDimTensorError(ValueError, IndexError):
+    """A 0-d tensor given to ``TensorDataset``: PyTorch's IndexError (it reads ``size(0)``),
+    and a ValueError as chainrule raised before."""
+
+
 class TensorDataset(Dataset):
     """Wraps tensors (or NumPy arrays) sharing a first dimension; sample ``i`` is ``(t[i], ...)``.
 
@@ -69,18 +79,26 @@ class TensorDataset(Dataset):
         *tensors: Tensors or arrays with the same size in dimension 0.
 
     Raises:
-        ValueError: if no tensors are given or their first dimensions differ.
+        ValueError: if no tensors are given (PyTorch accepts none, then fails on use).
+        TensorSizeMismatchError: (a ValueError and PyTorch's AssertionError) if their first
+            dimensions differ.
+        ZeroDimTensorError: (a ValueError and PyTorch's IndexError) for a 0-d tensor.
     """
 
     def __init__(self, *tensors: Any):
         if not tensors:
             raise ValueError("TensorDataset: needs at least one tensor")
         self.tensors = tuple(_as_tensor(t) for t in tensors)
-        sizes = [t.shape[0] if t.ndim else None for t in self.tensors]
-        if None in sizes or len(set(sizes)) != 1:
-            raise ValueError(
-                "TensorDataset: all tensors must have the same size in dimension 0, "
-                f"got shapes {[tuple(t.shape) for t in self.tensors]}"
+        shapes = [tuple(t.shape) for t in self.tensors]
+        if any(t.ndim == 0 for t in self.tensors):
+            raise ZeroDimTensorError(
+                "TensorDataset: Dimension specified as 0 but tensor has no dimensions (every "
+                f"tensor needs a first dimension to index samples by), got shapes {shapes}"
+            )
+        if len({t.shape[0] for t in self.tensors}) != 1:
+            raise TensorSizeMismatchError(
+                "TensorDataset: Size mismatch between tensors: all tensors must have the same "
+                f"size in dimension 0, got shapes {shapes}"
             )
 
     def __getitem__(self, index: Any) -> tuple:
