@@ -70,7 +70,7 @@ class _LegacyMeta(type):
                     f"{cls.__name__}(): expected a tensor of dtype {cls.dtype}, got "
                     f"{data.dtype}; convert it with .to({cls.dtype})"
                 )
-            return data.view(data.shape)  # a new alias of the same memory (PyTorch: not ``is``)
+            return data[...]  # a new alias of the same memory (PyTorch: not ``is``)
         refuse_legacy_scalar_data(data)
         return tensor(data, dtype=cls.dtype, device=device)
 

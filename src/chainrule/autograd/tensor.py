@@ -99,24 +99,45 @@ class Tensor(TensorBackward, TensorConversions, TensorRequiresGrad):
         self._init_leaf(data._data, require_grad)
         return self
 
-    def __init__(
-        self, *args: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None
-    ):
+    def __init__(self, *args: Any, device: Any = None, **kwargs: Any):
         """PyTorch's legacy constructor: ``cr.Tensor(data)`` makes a tensor of the *default*
         dtype (float32) whatever the data's type, ``cr.Tensor(2, 3)`` / ``cr.Tensor(3)`` an
         uninitialised one of that size, and ``cr.Tensor(t)`` an alias of tensor ``t`` (same
-        storage and dtype). ``cr.tensor(data)`` infers the dtype instead; inside the framework
+        storage and dtype, a view on the autograd graph: ``AliasBackward0``). Only ``device=``
+        is accepted by keyword (``dtype=`` / ``requires_grad=`` raise TypeError, as in
+        PyTorch). ``cr.tensor(data)`` infers the dtype instead; inside the framework
         :meth:`_new` does that. For a subclass with its own ``__new__`` (which built the
         instance) it does nothing, as PyTorch's."""
         if type(self) is not Tensor and overrides_new(type(self)):
             return
-        self._legacy_init(*args, dtype=dtype, requires_grad=requires_grad, device=device)
+        self._legacy_init(*args, device=device, **kwargs)
 
-    def _legacy_init(
-        self, *args: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None
-    ) -> None:
-        if len(args) == 1 and isinstance(args[0], Tensor) and dtype is None and device is None:
-            self._init_leaf(args[0]._data, requires_grad)  # an alias, as torch.Tensor(t)
+    def _legacy_init(self, *args: Any, device: Any = None, **kwargs: Any) -> None:
+        if not args and len(kwargs) == 1 and ("data" in kwargs or "size" in kwargs):
+            if "size" in kwargs:  # Tensor(size=(2, 3)): the sizes form by keyword
+                args = (Size(kwargs.pop("size")),)
+            elif isinstance(kwargs["data"], Tensor):  # PyTorch takes a tensor positionally only
+                raise TypeError("new(): data must be a sequence (got Tensor)")
+            else:
+                args = (kwargs.pop("data"),)
+        if kwargs:  # PyTorch's legacy constructor takes device= only
+            got = ", ".join([type(a).__name__ for a in args] + [f"{k}=..." for k in kwargs])
+            raise TypeError(
+                f"new() received an invalid combination of arguments - got ({got}): the "
+                f"legacy constructor Tensor(...) accepts only device= by keyword (incorrect: "
+                f"{', '.join(kwargs)}); use cr.tensor(data, dtype=..., requires_grad=...)"
+            )
+        dtype, requires_grad = None, False
+        if len(args) == 1 and isinstance(args[0], Tensor):
+            if device is not None:
+                raise RuntimeError(
+                    "Legacy tensor constructor of the form torch.Tensor(tensor, device=device) "
+                    "is not supported.  Use torch.tensor(...) or torch.as_tensor(...) instead."
+                )
+            alias = args[0][...]  # an alias of t on its grad path, as torch.Tensor(t)
+            for name in ("_data", "_grad", "_rg", "grad_fn", "_output_nr", "_vc", "_hooks"):
+                setattr(self, name, getattr(alias, name))
+            self._fw, self._view = alias._fw, alias._view
             return
         if args and all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in args):
             # The sizes form, cr.Tensor(2, 3): uninitialised, of the default dtype.

@@ -18,11 +18,12 @@ from .. import dtypes as _dt
 from ..autograd.tensor import Tensor
 from ..creation_options import check_layout
 from ..dtype_rules import Size
-from ..random import Generator, gen
+from ..random import Generator
 from ._misc_more_strided import _geometry, _storage, as_strided_
 from ._python_loops import check_loop_tensors, loop_fill
 from ._util import as_tensor
 from .binding import tensor_method
+from .rearranging import flip_dims
 
 __all__ = [
     "as_strided_method_",
@@ -30,6 +31,7 @@ __all__ = [
     "bernoulli_method",
     "byte",
     "char",
+    "flip_method",
     "is_pinned",
     "pin_memory",
     "map2_",
@@ -151,16 +153,17 @@ def bernoulli_method(
     Raises:
         RuntimeError: a probability outside [0, 1] (as PyTorch).
     """
+    from ..creation_random import bernoulli  # noqa: PLC0415 - it imports the ops
+
     if p is None and not _dt.is_floating(self.dtype):
         raise NotImplementedError(
             f"bernoulli: not implemented for {self.dtype} probabilities; pass a floating "
             "point tensor (e.g. probs.float()), or a number p: x.bernoulli(p)"
         )
-    probs = np.asarray(self._data, np.float64) if p is None else np.full(self.shape, float(p))
+    probs = self._data if p is None else np.float64(p)  # vmap's LogicalArray: per sample
     if not ((probs >= 0) & (probs <= 1)).all():
         raise RuntimeError("bernoulli: Expected p_in >= 0 && p_in <= 1 to be true")
-    draws = gen(generator).random(self.shape) < probs
-    return Tensor._new(draws.astype(self.dtype))
+    return bernoulli(self, p, generator=generator)  # torch.bernoulli's draws (and vmap's)
 
 
 def prelu_method(self: Tensor, weight: Tensor) -> Tensor:
@@ -222,6 +225,26 @@ def as_strided_method_(
     in-place forms bound through ``_TENSOR_ONLY`` must not be the root function object, which
     would then be left out of ``chainrule.*``."""
     return as_strided_(self, size, stride, storage_offset)
+
+
+def flip_method(self: Tensor, *dims: Any, **kwargs: Any) -> Tensor:
+    """``Tensor.flip``: :func:`flip` whose dims may also be ints (``x.flip(0, 1)``,
+    ``x.flip(1)``), as PyTorch's method; ``dims=`` by keyword is a tuple or list."""
+    if set(kwargs) - {"dims"}:
+        raise TypeError(f"flip() got unexpected keyword arguments {sorted(set(kwargs) - {'dims'})}")
+    if "dims" in kwargs:
+        if dims:
+            raise TypeError("flip() got multiple values for argument 'dims'")
+        if not isinstance(kwargs["dims"], (tuple, list)):
+            kind = type(kwargs["dims"]).__name__
+            raise TypeError(f"flip(): argument 'dims' must be tuple of ints, not {kind}")
+        dims = (kwargs["dims"],)
+    if not dims:
+        raise TypeError('flip() missing 1 required positional arguments: "dims"')
+    return flip_dims(self, dims[0] if len(dims) == 1 else dims)
+
+
+flip_method.__name__ = flip_method.__qualname__ = "flip"
 
 
 def map_(self: Tensor, tensor: Tensor, callable: Callable) -> Tensor:  # noqa: A002

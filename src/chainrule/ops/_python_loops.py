@@ -145,24 +145,57 @@ def check_loop_tensors(op: str, self: Tensor, others: Sequence[tuple[str, Any]])
     return expanded
 
 
+def _writable(data: np.ndarray) -> np.ndarray | None:
+    """A writable array over ``data``'s memory when ``data`` is a read-only view (an
+    expanded tensor's broadcast array) of writable memory, as PyTorch writes through an
+    expanded tensor's storage; None when no writable array owns the memory."""
+    owner = data.base
+    while owner is not None and not (isinstance(owner, np.ndarray) and owner.flags.writeable):
+        owner = getattr(owner, "base", None)
+    if owner is None:
+        return None
+
+    class _Memory:  # the interface of ``data`` marked writable, keeping the owner alive
+        base = owner
+
+    interface = dict(data.__array_interface__)
+    interface["data"] = (interface["data"][0], False)
+    memory = _Memory()
+    memory.__array_interface__ = interface
+    out = np.asarray(memory)
+    return out if out.dtype == data.dtype else out.view(data.dtype)
+
+
 def loop_fill(x: Tensor, callable: Callable, others: Sequence[Tensor] = ()) -> Tensor:  # noqa: A002
     """``x[i] = callable(x[i], *(o[i] for o in others))`` for every element, in place (the
-    ``others`` already of ``x``'s shape); bumps the version counter (PyTorch's loops leave
-    it alone; chainrule keeps the bump, which tests/ops/test_sampling_extras.py pins)."""
+    ``others`` already of ``x``'s shape). The version counter is left alone, as PyTorch's
+    loops do. An expanded ``x`` is written through its shared memory, each element read just
+    before its call (so a broadcast element sees the earlier writes), as in PyTorch."""
     data = x._data
     if data.size == 0:
         return x
     convert = _converter(np.dtype(data.dtype))
+    shared = not data.flags.writeable
+    if shared:
+        data = _writable(x._data)
+        if data is None:
+            raise RuntimeError(
+                f"{type(x).__name__} memory is read-only: cannot write elements in place"
+            )
     columns = [_python_values(data)] + [_python_values(o._data) for o in others]
     flat = data.reshape(-1)
-    in_place = np.shares_memory(flat, data)
+    in_place = not shared and np.shares_memory(flat, data)
     shape = data.shape
     with np.errstate(over="ignore", invalid="ignore"):  # float16 overflow stores inf
         for i, args in enumerate(zip(*columns)):
+            if shared:  # read the element now: an earlier write may have changed it
+                index = np.unravel_index(i, shape)
+                args = (_python_values(data[index][None])[0], *args[1:])
+                data[index] = convert(callable(*args))
+                continue
             value = convert(callable(*args))
             if in_place:
                 flat[i] = value
             else:
                 data[np.unravel_index(i, shape)] = value
-    x._vc[0] += 1
     return x

@@ -109,7 +109,7 @@ class Cumprod(Function):
 
 def _reverse_cumsum(v: Tensor, d: int) -> Tensor:
     """out_i = sum_{j >= i} v_j along dim ``d`` (differentiable)."""
-    return flip(flip(v, d).cumsum(d), d)
+    return flip(flip(v, (d,)).cumsum(d), (d,))
 
 
 def _skip_products_tensor(x: Tensor) -> Tensor:
@@ -228,7 +228,7 @@ class Cumsum(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        gx = flip(cumsum(flip(grad, ctx.dim), ctx.dim), ctx.dim)
+        gx = flip(cumsum(flip(grad, (ctx.dim,)), ctx.dim), (ctx.dim,))
         return (gx if gx.dtype == ctx.in_dtype else gx.to(ctx.in_dtype)), None, None
 
     @staticmethod

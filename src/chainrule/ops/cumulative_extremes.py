@@ -106,7 +106,7 @@ def cummin(input: Any, dim: int) -> return_types.cummin:  # noqa: A002
 
 def _reverse_logcumsumexp(v: Tensor, d: int) -> Tensor:
     """out_i = log sum_{j >= i} exp(v_j) along ``d`` (differentiable)."""
-    return flip(logcumsumexp(flip(v, d), d), d)
+    return flip(logcumsumexp(flip(v, (d,)), d), (d,))
 
 
 def _complex_log1p(z: Any) -> Any:

@@ -69,7 +69,8 @@ def _householder_qr(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             c = a[..., i:, i + 1 :]
             w = xp.einsum("...r,...rc->...c", v.conj(), c)
             t_h = tau[..., i, None, None].conj()
-            a[..., i:, i + 1 :] = c - t_h * v[..., :, None] * w[..., None, :]
+            with errstate(xp, over="ignore", invalid="ignore"):  # inf/NaN input: as LAPACK,
+                a[..., i:, i + 1 :] = c - t_h * v[..., :, None] * w[..., None, :]  # silent
     return a, tau
 
 

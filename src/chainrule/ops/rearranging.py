@@ -40,27 +40,25 @@ class Flip(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return flip(grad, ctx.dims), None
+        return flip_dims(grad, ctx.dims), None
 
     @staticmethod
     def jvp(ctx, t, _):
         return get_array_module(t).flip(t, axis=ctx.dims).copy()
 
 
-@tensor_method
-def flip(input: Tensor, *dims: Any, **kwargs: Any) -> Tensor:  # noqa: A002 - PyTorch's name
-    """Reverse the order of elements along ``dims`` (``flip(x, (0, 1))``, ``x.flip(0, 1)`` or
-    ``flip(input=x, dims=(0,))``)."""
-    x = input
-    if set(kwargs) - {"dims"}:
-        raise TypeError(f"flip() got unexpected keyword arguments {sorted(set(kwargs) - {'dims'})}")
-    if "dims" in kwargs:
-        if dims:
-            raise TypeError("flip() got multiple values for argument 'dims'")
-        dims = (kwargs["dims"],)
-    if not dims:
-        raise TypeError("flip() missing 1 required positional argument: 'dims'")
-    shown = dims[0] if len(dims) == 1 else dims
+def flip(input: Tensor, dims: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+    """Reverse the order of elements along ``dims`` (``flip(x, (0, 1))`` or
+    ``flip(input=x, dims=[0])``). As PyTorch's function, ``dims`` is a tuple or list: an int
+    is a TypeError (the method takes ints too: ``x.flip(0, 1)``, ``x.flip(1)``)."""
+    if not isinstance(dims, (tuple, list)):
+        raise TypeError(f"flip(): argument 'dims' must be tuple of ints, not {type(dims).__name__}")
+    return flip_dims(input, dims)
+
+
+def flip_dims(x: Tensor, shown: Any) -> Tensor:
+    """:func:`flip` of ``x`` along ``shown`` (an int or a sequence of ints), which
+    ``grad_fn._saved_dims`` reports as given; ``Tensor.flip`` takes ints too."""
     dims = norm_dim(shown, x.ndim, "flip")
     if x.ndim == 0:  # nothing to reverse, but still a copy: a write must not reach x
         return Copy.apply(x)

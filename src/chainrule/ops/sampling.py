@@ -82,7 +82,7 @@ def apply_(x: Tensor, callable: Callable) -> Tensor:  # noqa: A002 - PyTorch's n
     """
     if x.requires_grad:
         raise RuntimeError(
-            "Can't call apply_() on a tensor that requires grad. Use x.detach().apply_() instead."
+            "Can't call apply_() on Variable that requires grad. Use var.detach().apply_() instead."
         )
     return loop_fill(x, callable)
 

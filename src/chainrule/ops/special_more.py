@@ -148,7 +148,7 @@ class I0e(UnaryElementwise):
 
 class I1(UnaryElementwise):
     """I1(x) (the kernel of ``modified_bessel_i1``); d/dx = i0(x) - i1(x) / x, and 1/2 where
-    |x| <= eps, as PyTorch's ``i1_backward`` (which, like this, saves the output)."""
+    |x| <= eps or x is NaN, as PyTorch's ``i1_backward`` (which, like this, saves the output)."""
 
     saves = "xy"
 
@@ -159,7 +159,7 @@ class I1(UnaryElementwise):
     @staticmethod
     def derivative(ctx, x, y):
         xd = x._data
-        tiny = get_array_module(xd).abs(xd) <= np.finfo(xd.dtype).eps
+        tiny = ~(get_array_module(xd).abs(xd) > np.finfo(xd.dtype).eps)  # NaN too: 1/2
         if not tiny.any():
             return I0.apply(x) - y / x
         keep = constant(~tiny)
@@ -169,7 +169,7 @@ class I1(UnaryElementwise):
 
 class I1e(UnaryElementwise):
     """e^-|x| I1(x); d/dx = i0e(x) - i1e(x) (sgn(x) + 1 / x), and 1/2 where |x| <= eps (the
-    limit at 0), as PyTorch's ``i1e_backward``."""
+    limit at 0) or x is NaN, as PyTorch's ``i1e_backward``."""
 
     saves = "xy"
 
@@ -180,7 +180,7 @@ class I1e(UnaryElementwise):
     @staticmethod
     def derivative(ctx, x, y):
         xd = x._data
-        tiny = get_array_module(xd).abs(xd) <= np.finfo(xd.dtype).eps
+        tiny = ~(get_array_module(xd).abs(xd) > np.finfo(xd.dtype).eps)  # NaN too: 1/2
         if not tiny.any():
             return I0e.apply(x) - y * (_sgn(x) + 1.0 / x)
         keep = constant(~tiny)

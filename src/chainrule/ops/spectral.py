@@ -78,8 +78,8 @@ def _pad_last(x: Tensor, pad: int, mode: str) -> Tensor:
     if mode == "constant":
         left = right = _const(x, x.shape[:-1] + (pad,), x.dtype)
     elif mode == "reflect":
-        left = flip(x[..., 1 : pad + 1], -1)
-        right = flip(x[..., n - pad - 1 : n - 1], -1)
+        left = flip(x[..., 1 : pad + 1], (-1,))
+        right = flip(x[..., n - pad - 1 : n - 1], (-1,))
     elif mode == "replicate":
         left = x[..., :1].expand(*x.shape[:-1], pad)
         right = x[..., n - 1 :].expand(*x.shape[:-1], pad)

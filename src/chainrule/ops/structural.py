@@ -211,11 +211,11 @@ def rot90(input: Tensor, k: int = 1, dims: Sequence[int] = (0, 1)) -> Tensor:
         raise RuntimeError(f"rot90: rotation dims must differ, got {dims}")
     k %= 4
     if k == 1:
-        return transpose(flip(x, d1), d0, d1)
+        return transpose(flip(x, (d1,)), d0, d1)
     if k == 2:
         return flip(x, (d0, d1))
     if k == 3:  # flipped first, then transposed: PyTorch's layout for a broadcast input
-        return transpose(flip(x, d0), d0, d1)
+        return transpose(flip(x, (d0,)), d0, d1)
     return x.clone()
 
 

@@ -222,12 +222,16 @@ class RNNBase(Module):
         if hx is None:
             return tuple(zeros(rows, batch, s, dtype=like.dtype, device=like.device) for s in sizes)
         is_lstm = self.mode == "LSTM"
-        if is_lstm and not (isinstance(hx, (tuple, list)) and len(hx) == 2):
-            raise TypeError(
-                f"LSTM: hx must be a tuple (h_0, c_0) of two tensors, got {type(hx).__name__}"
+        if is_lstm:
+            _check_lstm_states(hx)
+        elif not isinstance(hx, Tensor):  # PyTorch reads hx.dim() first: an AttributeError
+            kind = type(hx)
+            name = (
+                kind.__name__
+                if kind.__module__ == "builtins"
+                else f"{kind.__module__}.{kind.__name__}"
             )
-        if not is_lstm and not isinstance(hx, Tensor):
-            raise TypeError(f"{self._name()}: hx must be a Tensor, got {type(hx).__name__}")
+            raise AttributeError(f"{name!r} object has no attribute 'dim'")
         states = tuple(hx) if is_lstm else (hx,)
         want = 3 if batched else 2
         if any(s.ndim != want for s in states):
@@ -332,3 +336,18 @@ class RNNBase(Module):
         if self.bidirectional is not False:
             s += f", bidirectional={self.bidirectional}"
         return s
+
+
+def _check_lstm_states(hx: Any) -> None:
+    """PyTorch's errors for an LSTM ``hx`` that is not a pair ``(h_0, c_0)``: it indexes
+    ``hx[1]`` (an IndexError for one state or a tensor with one row), then wants exactly two
+    states (RuntimeError for more)."""
+    if isinstance(hx, (tuple, list)):
+        if len(hx) < 2:
+            raise IndexError("tuple index out of range")
+        if len(hx) > 2:
+            raise RuntimeError("lstm expects two hidden states")
+        return
+    if isinstance(hx, Tensor) and hx.ndim > 0 and hx.shape[0] < 2:
+        raise IndexError(f"index 1 is out of bounds for dimension 0 with size {hx.shape[0]}")
+    raise TypeError(f"LSTM: hx must be a tuple (h_0, c_0) of two tensors, got {type(hx).__name__}")
