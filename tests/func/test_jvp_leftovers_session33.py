@@ -276,7 +276,6 @@ def test_jvp_under_grad_mode_does_not_copy_primals():
     np.testing.assert_allclose(_np(tan), [2.0, 2.0])
 
 
-@pytest.mark.xfail(strict=True, reason="captured in-place writes are not refused yet (s33_c)")
 def test_batch_norm_training_under_jvp_refuses_captured_write():
     bn = cr.nn.BatchNorm1d(3)
     x = cr.tensor(np.random.default_rng(6).standard_normal((4, 3)))

@@ -10,6 +10,11 @@ modules (their parameters, buffers and ``forward``), containers, and the attribu
 other objects, up to a bounded depth. Library code is not entered. A capture it misses
 (say, a tensor behind an object it does not open) shows in the results, and ``jvp`` then
 runs ``f`` a second time, recording (:mod:`.forward_ad_jvp`).
+
+The same search, collecting every tensor (:func:`reachable_tensors`), gives what the grad
+transforms of ``cr.func`` refuse to let ``f`` change in place (:mod:`chainrule.func._captures`);
+the refusal itself (:func:`captured_writes_refused`, :func:`check_captured_write`) is here,
+where the in-place ops of :mod:`chainrule.ops.inplace` find it at one test of a counter.
 """
 
 from __future__ import annotations
@@ -17,13 +22,21 @@ from __future__ import annotations
 import functools
 import threading
 import types
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from .saved import memory_root
 from .tensor import Tensor
 
-__all__ = ["captures_grad", "remembered"]
+__all__ = [
+    "GUARDING",
+    "captured_writes_refused",
+    "captures_grad",
+    "check_captured_write",
+    "reachable_tensors",
+    "remembered",
+]
 
 _MAX_DEPTH = 8
 _MAX_VISITS = 5000
@@ -37,9 +50,13 @@ class _GiveUp(Exception):
 
 
 class _Search:
-    def __init__(self) -> None:
+    """With ``collect`` (a list), every tensor found is appended to it and the search goes
+    on; without, it stops at the first tensor that requires grad."""
+
+    def __init__(self, collect: list | None = None) -> None:
         self.seen: set[int] = set()
         self.visits = 0
+        self.collect = collect
 
     def found(self, obj: Any, depth: int) -> bool:  # noqa: C901, PLR0911, PLR0912
         self.visits += 1  # every value counts (a long list of numbers ends the search)
@@ -48,6 +65,9 @@ class _Search:
         if isinstance(obj, _PLAIN) or depth > _MAX_DEPTH:
             return False
         if isinstance(obj, Tensor):
+            if self.collect is not None:
+                self.collect.append(obj)
+                return False
             return bool(obj.requires_grad)
         if id(obj) in self.seen:
             return False
@@ -68,10 +88,14 @@ class _Search:
         if isinstance(obj, dict):
             return any(self.found(v, d) for v in obj.values())
         if _is_module(obj):
-            if any(t is not None and t.requires_grad for t in _module_tensors(obj)):
+            mods = list(obj.modules())  # (one walk of the module tree)
+            tensors = _module_tensors(mods)
+            if self.collect is not None:
+                self.collect.extend(tensors)
+            elif any(t.requires_grad for t in tensors):
                 return True
             own = {k: v for k, v in vars(obj).items() if k not in _MODULE_TABLES}
-            forwards = {getattr(type(m), "forward", None) for m in obj.modules()}
+            forwards = {getattr(type(m), "forward", None) for m in mods}
             return any(self.found(fw, d) for fw in forwards) or self.found(own, d)
         call = type(obj).__call__ if callable(obj) else None
         if isinstance(call, types.FunctionType) and self.found(call, d):
@@ -114,8 +138,15 @@ def _is_module(obj: Any) -> bool:
     return isinstance(obj, Module)
 
 
-def _module_tensors(m: Any) -> list:
-    return [*m.parameters(), *m.buffers()]
+def _module_tensors(mods: list) -> list:
+    """The parameters and buffers of the modules ``mods`` (a module and its descendants)."""
+    return [
+        t
+        for m in mods
+        for table in (getattr(m, "_parameters", None) or {}, getattr(m, "_buffers", None) or {})
+        for t in table.values()
+        if t is not None
+    ]
 
 
 def _own_attributes(obj: Any) -> Any:
@@ -156,3 +187,91 @@ def captures_grad(f: Any) -> bool:
     if table is not None:
         table[id(f)] = (f, found)  # (f kept alive: its id is not reused meanwhile)
     return found
+
+
+def reachable_tensors(f: Any) -> list:
+    """The tensors ``f`` reaches (the search of :func:`captures_grad`, not stopping at the
+    first; a search that grows too large gives what it found so far): what a grad transform
+    of ``cr.func`` refuses to let ``f`` change in place (:mod:`chainrule.func._captures`)."""
+    table = _MEMO.table
+    key = ("tensors", id(f))
+    if table is not None and key in table:
+        return table[key][1]
+    found: list = []
+    try:
+        _Search(found).found(f, 0)
+    except _GiveUp:
+        pass
+    if table is not None:
+        table[key] = (f, found)
+    return found
+
+
+class _Captured(threading.local):
+    """Per thread: the memory roots (by id) that the innermost running grad transform of
+    ``cr.func`` refuses to write (see :func:`captured_writes_refused`), innermost last."""
+
+    def __init__(self) -> None:
+        self.stack: list[dict[int, Any]] = []
+
+
+_CAPTURED = _Captured()
+GUARDING = [0]  # such transforms running now, in every thread: the one test on the fast path
+_GUARDING_LOCK = threading.Lock()
+
+
+def _memory_root_of(t: Tensor) -> Any:
+    while getattr(t, "vmap_inplace", None) is not None:  # a vmap-batched tensor: its value
+        t = t._value
+    return memory_root(t._data)
+
+
+class captured_writes_refused:  # noqa: N801 - used as a function, a context manager
+    """While this runs (the function given to a grad transform of ``cr.func``), an in-place
+    write into the memory of a ``captured`` tensor (one the function reads from outside: a
+    closure, a global, a module's buffer) raises, as torch.func's grad transforms do; the
+    write does not happen. The transform's ``inputs`` (the tensors the function is given)
+    may be written, even where an enclosing transform captured them; what an enclosing
+    transform refuses stays refused otherwise (a tensor made inside its function is captured
+    by the inner one's). The memory, not the tensor, decides: a view, ``detach()`` or
+    ``.data`` of a captured tensor is refused too, as in PyTorch."""
+
+    __slots__ = ("refuse",)
+
+    def __init__(self, captured: Iterable[Tensor], inputs: Iterable[Tensor]) -> None:
+        stack = _CAPTURED.stack
+        refuse = dict(stack[-1]) if stack else {}
+        for t in captured:
+            root = _memory_root_of(t)
+            refuse[id(root)] = root  # (kept alive: its id is not reused meanwhile)
+        for t in inputs:
+            refuse.pop(id(_memory_root_of(t)), None)
+        self.refuse = refuse
+
+    def __enter__(self) -> None:
+        _CAPTURED.stack.append(self.refuse)
+        with _GUARDING_LOCK:
+            GUARDING[0] += 1
+
+    def __exit__(self, *exc: Any) -> None:
+        with _GUARDING_LOCK:
+            GUARDING[0] -= 1
+        _CAPTURED.stack.pop()
+
+
+def check_captured_write(x: Tensor, name: str) -> None:
+    """PyTorch's error for an in-place write into a captured tensor inside a grad transform
+    (:func:`captured_writes_refused`): the in-place paths of :mod:`chainrule.ops.inplace`
+    call it (after testing ``GUARDING[0]``); other in-place ops may too."""
+    if not GUARDING[0]:
+        return
+    stack = _CAPTURED.stack
+    if not stack or id(_memory_root_of(x)) not in stack[-1]:
+        return
+    op = "copy_" if name == "setitem" else name
+    raise RuntimeError(
+        "During a grad (vjp, jvp, grad, etc) transform, the function provided attempted to "
+        f"call in-place operation (aten::{op}) that would mutate a captured Tensor. This is "
+        "not supported; please rewrite the function being transformed to explicitly accept "
+        "the mutated Tensor(s) as inputs."
+    )

@@ -21,6 +21,7 @@ from ..autograd.transforms import _cut_tree
 from ..creation import zeros
 from ..ops.shape import reshape, stack
 from ..random_snapshot import restore, snapshot
+from ._captures import run_guarded
 from ._rng_compare import drew_since
 from .transforms import jvp, vjp
 from .vmap import _leaves, _unflatten
@@ -49,7 +50,10 @@ def _argnums(argnums: Any, n: int) -> tuple[int, ...]:
 class _Flat:
     """``func`` as a function of the leaves of its selected inputs, returning the leaves of
     its output; it remembers the output's structure and ``aux``. ``op`` names the transform
-    underneath in errors, as PyTorch's (``vjp(f, *primals)`` for jacrev)."""
+    underneath in errors, as PyTorch's (``vjp(f, *primals)`` for jacrev). ``func`` may not
+    change a tensor it captures in place (every argument is an input, as in torch.func)."""
+
+    _guards_captures = True
 
     def __init__(self, func: Callable, args: tuple, argnums: Any, has_aux: bool, op: str):
         self.func, self.args, self.has_aux, self.op = func, args, has_aux, op
@@ -66,7 +70,7 @@ class _Flat:
         full = list(self.args)
         for i, v in zip(self.nums, _unflatten(self.selected, iter(leaves)), strict=True):
             full[i] = v
-        res = self.func(*full)
+        res = run_guarded(self.func, tuple(full), {}, self.func)
         if self.has_aux:
             if not (isinstance(res, tuple) and len(res) == 2):
                 raise RuntimeError(

@@ -23,6 +23,7 @@ from ..autograd.tensor import Tensor
 from ..creation import ones_like
 from ..utils._pytree import tree_structure
 from ._batched import BatchedTensor, physical, physical_nested, wrap, wrap_nested
+from ._captures import guarded
 from .vmap import _leaves, _unflatten
 
 __all__ = ["grad", "jvp", "vjp"]
@@ -74,6 +75,7 @@ def vjp(f: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     """``(f(*primals), vjp_fn)``; ``vjp_fn(v)`` gives v·J per primal. The primals, the output
     and the cotangents may be pytrees (a dict of parameters from ``functional_call``)."""
     levels = list(LOCAL.state.vmap)
+    f = guarded(f)  # f may not change a tensor it captures in place (as torch.func)
     if not levels and all(isinstance(p, Tensor) for p in primals):
         return _plain.vjp(f, *primals, has_aux=has_aux)
     flat = _leaves(primals)
@@ -103,6 +105,7 @@ def grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -
     """``grad(f)(*args)``: the gradient of the scalar ``f`` w.r.t. ``args[argnums]`` (pytrees
     allowed). Inside vmap it is the gradient of each sample's output (per-sample
     gradients)."""
+    f = guarded(f)  # f may not change a tensor it captures in place (as torch.func)
     plain = _plain.grad(f, argnums, has_aux)
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -127,6 +130,7 @@ def grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -
                 )
             return res
 
+        g._guards_captures = True  # type: ignore[attr-defined]  # (f is guarded)
         res = vjp(g, *diff, has_aux=has_aux)
         out, vjp_fn = res[0], res[1]
         gs = vjp_fn(ones_like(out))
@@ -190,6 +194,7 @@ def jvp(f: Callable, primals: Any, tangents: Any, has_aux: bool = False) -> tupl
     """Forward mode: ``(f(*primals), J·tangents)``. A primal may be a pytree (a dict of
     parameters), its tangent then a pytree of the same structure."""
     _check_jvp_args(primals, tangents)
+    f = guarded(f)  # f may not change a tensor it captures in place (as torch.func)
     levels = list(LOCAL.state.vmap)
     if not levels and not any(_is_container(p) for p in primals):
         return _plain.jvp(f, primals, tangents, has_aux=has_aux, hide_flags=True)

@@ -173,6 +173,10 @@ def linearize(func: Callable, *primals: Any) -> tuple[Any, Callable]:
     def flat_func(*leaves: Any) -> Any:
         return func(*_unflatten(primals, iter(leaves)))
 
+    # PyTorch traces func once (its writes then happen at linearize); each jvp_fn call here
+    # runs func again, so a write into a captured tensor is not refused
+    flat_func._guards_captures = True  # type: ignore[attr-defined]
+
     def jvp_fn(*tangents: Any) -> Any:
         if not _same_structure(tangents, primals):
             raise RuntimeError(

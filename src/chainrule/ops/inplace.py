@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 
 from ..autograd import grad_mode
+from ..autograd.forward_ad_captures import GUARDING as _GUARDING
+from ..autograd.forward_ad_captures import check_captured_write
 from ..autograd.forward_tangents import write_tangent
 from ..autograd.function import keep_private_copies, repack_private_copy
 from ..autograd.ieee import pass_fp_warning, quiet_fp
@@ -33,6 +35,7 @@ from ..autograd.view_replay import (
 from ..backend import get_array_module, is_writeable
 from ..dtype_rules import can_cast
 from ..scalar_range import fit_scalar
+from . import inplace_names
 from ._util import as_tensor
 from .selection_where import Where, where_as
 from .shape import broadcast_to
@@ -53,6 +56,8 @@ class _InPlaceShapeError(ValueError, RuntimeError):
 
 
 def _check_leaf(x: Tensor, name: str) -> None:
+    if _GUARDING[0]:
+        check_captured_write(x, name)
     if x.requires_grad and x.grad_fn is None and grad_mode.is_grad_enabled():
         if x._view is not None:  # a view made under no_grad: PyTorch's error for those
             check_view_write(x, name)
@@ -81,8 +86,12 @@ def check_writable_memory(
     them would write one value for many logical elements. ``region`` is the part of ``x``
     actually written (``x[0] = v`` on an expanded ``x`` writes a row that overlaps nothing,
     which PyTorch allows); ``allow_overlap`` is for ``fill_``/``zero_``, whose one value is
-    right for every element sharing a location (PyTorch allows those too).
+    right for every element sharing a location (PyTorch allows those too). Inside a grad
+    transform a captured ``x`` is refused (:func:`check_captured_write`), except as an
+    ``out=`` target (``name`` ``"op()"``), which PyTorch allows.
     """
+    if _GUARDING[0] and not name.endswith("()"):
+        check_captured_write(x, name)
     d = x._data
     target = d if region is None else region
     overlapping = (
@@ -127,6 +136,8 @@ def check_unrecorded_write(x: Tensor, name: str) -> None:
     """Guard a write that autograd does not record (``uniform_``, ``normal_``,
     ``index_put_``): the memory must be writable, and ``x`` must not require grad while
     grad mode is on (the write would silently detach the values from the graph)."""
+    if _GUARDING[0]:
+        check_captured_write(x, name)
     if x._view is not None and not x._view.grad_mode and writes_into_graph(x):
         check_view_write(x, name)  # a view made under no_grad: PyTorch's error for those
     check_writable_memory(x, name)
@@ -354,8 +365,8 @@ def fill_(x: Tensor, value: Any) -> Tensor:
 def _fill(x: Tensor, value: Any, name: str) -> Tensor:
     _check_leaf(x, name)
     value = fit_scalar(name, value, x._data.dtype)
-    if writes_into_graph(x):
-        return apply_inplace(x, name, lambda t, v: t * 0 + v, value)
+    if writes_into_graph(x) or inplace_names.value_in_graph(value):  # one node, as torch
+        return apply_inplace(x, name, inplace_names.filled(name), value)
     tangent = has_tangent(x) or (isinstance(value, Tensor) and value._fw_tangent is not None)
     check_writable_memory(x, name, allow_overlap=True)
     with quiet_fp():  # a Tensor value beyond the dtype's range becomes inf, as in PyTorch
@@ -410,9 +421,12 @@ class _CopyInto(Where):
 
 
 def make_inplace(name: str, fn: Callable) -> Callable:
+    op = inplace_names.named_as_torch(name, fn)  # PyTorch's node name for some (looked up once)
+
     def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
-        return apply_inplace(self, name, fn, *args, **kwargs)
+        return apply_inplace(self, name, op, *args, **kwargs)
 
     method.__name__ = name
     method.__doc__ = f"In-place version of ``{fn.__name__}`` (bumps the version counter)."
-    return method
+    method.__wrapped__ = fn  # the op behind it (inspect.signature, tests/api/signatures.py)
+    return inplace_names.unrecorded(name, method)  # logical_and_ ...: not recorded, as torch
