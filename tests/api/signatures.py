@@ -189,13 +189,16 @@ def _schema_names(op: str, is_method: bool) -> set[str]:
 def _unwrap_chainrule(fn: Any) -> tuple[Any, set[str]]:
     """The function behind chainrule's generic wrappers, and the keywords they add."""
     code = getattr(fn, "__code__", None)
+    dense = getattr(fn, "dense_form", None)  # a root function also taking sparse tensors
+    if dense is not None:
+        return _unwrap_chainrule(dense)
     added = getattr(fn, "torch_keywords", None)  # ops/keywords.py's partial wrappers
     if added is not None and hasattr(fn, "__wrapped__"):
         return fn.__wrapped__, set(added)
     if code is _KEYWORD_WRAPPER:
         return fn.__wrapped__, {"out", "axis", "keepdims"}
     if code is _INPLACE_WRAPPER:  # x.f_(...) forwards its arguments to f(x, ...)
-        return _unwrap_chainrule(inspect.getclosurevars(fn).nonlocals["fn"])
+        return _unwrap_chainrule(fn.__wrapped__)
     return fn, set()
 
 

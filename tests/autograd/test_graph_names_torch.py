@@ -389,8 +389,6 @@ DIFFERENT = {
         lambda m: m.nn.Linear(3, 4, bias=False).double()(m.A),
         ("MmBackward0", ((ACC, 0), (ACC, 0))),
     ),
-    # x.square() is x * x: PyTorch has PowBackward0
-    "square": (lambda m: m.a.square(), ("MulBackward0", ((ACC, 0), (ACC, 0)))),
     # x[1:, None] is one node: PyTorch unsqueezes a slice (one node per indexing step)
     "index_none": (lambda m: m.A[1:, None], ("UnsqueezeBackward0", ((ACC, 0),))),
     # fused cross entropy: PyTorch's nll_loss reads a LogSoftmaxBackward0 node

@@ -20,6 +20,7 @@ from ._util import NAMED_ERRORS, as_tensor, lead_with
 from .binary import div, mul, sub
 from .binding import tensor_method
 from .complex_ops import complex_sgn
+from .inplace_names import NOTHING_SAVED, renamed_node
 from .rounding import Sgn, signum, trunc
 from .unary import _float, abs, neg
 
@@ -72,11 +73,14 @@ def _named(op: str, fn: Callable[..., Tensor], *args: Any, **kwargs: Any) -> Ten
 @tensor_method(inplace=True, keywords=True)
 def rad2deg(input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """Radians to degrees, ``input * 180 / pi`` (``torch.rad2deg``; integers become the
-    default float). Composed, as its inverse ``deg2rad``."""
+    default float). The product's node, shown as PyTorch's ``Rad2DegBackward0``."""
     x = _float(input)
     if x._data.dtype.kind == "c":  # an angle is real (PyTorch refuses too)
         raise RuntimeError("rad2deg is not supported for complex tensors.")
-    return x * (180.0 / math.pi)
+    out = x * (180.0 / math.pi)
+    if out.grad_fn is not None:
+        renamed_node(out.grad_fn, "Rad2DegBackward0", NOTHING_SAVED)
+    return out
 
 
 @tensor_method(inplace=True, keywords=True)

@@ -22,6 +22,7 @@ from ..autograd.tensor import Tensor
 from ..backend import errstate, get_array_module
 from ._util import ShapeError, as_tensor
 from .binding import numpy_keywords, tensor_method
+from .inplace_names import renamed_node
 
 __all__ = [
     "angle",
@@ -269,8 +270,11 @@ def conj(input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
 @tensor_method(inplace=True, keywords=True)
 def conj_physical(input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """``torch.conj_physical``: the conjugate, materialised (the same as :func:`conj` here,
-    since chainrule never conjugates lazily)."""
-    return conj(input)
+    since chainrule never conjugates lazily), its node PyTorch's ``ConjPhysicalBackward0``."""
+    out = conj(input)
+    if out.grad_fn is not None and out is not input:
+        renamed_node(out.grad_fn, "ConjPhysicalBackward0")
+    return out
 
 
 @tensor_method(keywords=True)

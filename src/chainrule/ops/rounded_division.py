@@ -19,6 +19,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._util import DtypeError, broadcast_error, check_broadcast, promote
 from .binding import tensor_method
+from .elementwise import BinaryElementwise
 from .no_derivative import record_no_derivative
 
 __all__ = ["floor_divide", "fmod", "remainder"]
@@ -105,14 +106,19 @@ def fmod(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """C-style remainder (the sign of the dividend): a - trunc(a / b) * b, differentiable
     (d/da = 1, d/db = -trunc(a / b)), as ``torch.fmod``."""
     if _differentiated(input, other):
-        input = _unbool(input, other)
+        if isinstance(input, Tensor):  # one node, as PyTorch's FmodBackward0 / 1
+            return _one_node("fmod", _unbool(input, other), other, FmodTensor, FmodNumber)
         out = input - _rounded_div("fmod", input, other, trunc=True) * other
         return _exact_values(out, fmod, input, other)
     ad, bd = _raw_pair("fmod", input, other)
     _check_int_zero("fmod", ad, bd)
+    return Tensor._make(_fmod_values(ad, bd), False, None, 0)
+
+
+def _fmod_values(ad: Any, bd: Any) -> Any:
     xp = get_array_module(ad, bd)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return Tensor._make(xp.asarray(xp.fmod(ad, bd)), False, None, 0)
+        return xp.asarray(xp.fmod(ad, bd))
 
 
 def _exact_values(out: Tensor, op: Callable, a: Any, b: Any) -> Tensor:
@@ -133,10 +139,16 @@ def remainder(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """Python-style modulus (sign of the divisor): a - floor(a / b) * b, differentiable."""
     if _differentiated(input, other):
         input = _unbool(input, other)
+        if isinstance(input, Tensor):  # one node, as PyTorch's RemainderBackward0 / 1
+            return _one_node("remainder", input, other, RemainderTensor, RemainderNumber)
         out = input - _rounded_div("remainder", input, other, trunc=False) * other
         return _exact_values(out, remainder, input, other)
     ad, bd = _raw_pair("remainder", input, other)
     _check_int_zero("remainder", ad, bd)
+    return Tensor._make(_remainder_values(ad, bd), False, None, 0)
+
+
+def _remainder_values(ad: Any, bd: Any) -> Any:
     xp = get_array_module(ad, bd)
     with np.errstate(divide="ignore", invalid="ignore"):
         r = xp.asarray(ad % bd)
@@ -146,4 +158,60 @@ def remainder(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
             xp.copysign(r, ad, out=r, where=r == 0)
         elif r.dtype.kind == "f" and r == 0:
             r = xp.asarray(xp.copysign(r, ad))
-        return Tensor._make(r, False, None, 0)
+        return r
+
+
+def _one_node(op: str, a: Tensor, b: Any, with_tensor: type, with_number: type) -> Tensor:
+    """``fmod`` / ``remainder`` of a tensor recorded as one node (PyTorch's): the gradient
+    is ``g`` for ``a`` and ``-g * q`` for a tensor ``b`` (``q`` the rounded quotient)."""
+    ad, bd = _raw_pair(op, a, b)
+    _check_int_zero(op, ad, bd)
+    try:
+        fn = with_tensor if isinstance(b, Tensor) else with_number
+        return fn.apply(*promote(op, a, b))
+    except ValueError as err:
+        if "broadcast" in str(err):
+            raise broadcast_error(op, a, b) from None
+        raise
+
+
+class _RoundedRemainder(BinaryElementwise):
+    """``a - q * b`` with the rounded quotient ``q`` held constant: d/da 1, d/db -q."""
+
+    saves_a = ""
+    saves_b = "ab"
+    trunc = True
+
+    @staticmethod
+    def derivative_a(ctx, a, b, y):
+        return 1
+
+    @classmethod
+    def derivative_b(cls, ctx, a, b, y):
+        return -_rounded_div("fmod" if cls.trunc else "remainder", a, b, trunc=cls.trunc)
+
+
+class FmodTensor(_RoundedRemainder):
+    node_name = ("FmodBackward1", (0, 1))  # PyTorch's node for a tensor divisor
+    saved_fields = {"other": 1, "self": 0}
+    f = staticmethod(_fmod_values)
+
+
+class FmodNumber(_RoundedRemainder):
+    node_name = "FmodBackward0"  # PyTorch's node for a number divisor (saves nothing)
+    saved_fields: dict = {}
+    f = staticmethod(_fmod_values)
+
+
+class RemainderTensor(_RoundedRemainder):
+    node_name = ("RemainderBackward1", (0, 1))
+    saved_fields = {"other": 1, "self": 0}
+    f = staticmethod(_remainder_values)
+    trunc = False
+
+
+class RemainderNumber(_RoundedRemainder):
+    node_name = "RemainderBackward0"
+    saved_fields: dict = {}
+    f = staticmethod(_remainder_values)
+    trunc = False

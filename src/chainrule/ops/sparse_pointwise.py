@@ -175,6 +175,7 @@ def _root(dense: Any, sparse: Any, binary: bool = False) -> Any:
         return dense(*args, **kwargs)
 
     root.__wrapped__ = getattr(dense, "__wrapped__", dense)  # the op, as the package's wrappers
+    root.dense_form = dense  # what a dense argument runs (its keywords: out=, ...)
     return root
 
 

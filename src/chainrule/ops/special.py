@@ -91,6 +91,8 @@ def _trigamma_poles(x: Any, y: Any) -> Any:
 
 
 class Polygamma(UnaryElementwise):
+    saved_fields = {"n": lambda node: node.params["n"], "self": 0}  # grad_fn._saved_*, as torch
+
     @staticmethod
     def f(x, n):
         y = K.polygamma(n, x)
@@ -181,6 +183,7 @@ class Xlogy(BinaryElementwise):
     PyTorch's: ``g`` times log(y) for x (as ``xlogy(g, y)``, so a zero g stays 0), set to 0
     where x == 0 and y <= 0 (there log(y) is -inf or NaN); ``g x / y`` for y."""
 
+    node_name = ("XlogyBackward0", (0, 1))  # both listed, (None, 0) without a gradient
     saves_a = "ab"
     saves_b = "ab"
 
@@ -206,6 +209,18 @@ class Xlogy(BinaryElementwise):
     @staticmethod
     def chain_b(ctx, g, a, b, y):  # (g x) / y: x / y alone overflows for x = 1e308, y = 0.5
         return (g * a) / b
+
+
+class XlogyNumberSelf(Xlogy):
+    """``xlogy(number, tensor)``: PyTorch's ``XlogyBackward1`` (its Scalar-self overload)."""
+
+    node_name = ("XlogyBackward1", (1,))
+
+
+class XlogyNumberOther(Xlogy):
+    """``xlogy(tensor, number)``: PyTorch's ``XlogyBackward2`` (its Scalar-other overload)."""
+
+    node_name = ("XlogyBackward2", (0,))
 
 
 # ------------------------------------------------------------------------- public functions
@@ -277,4 +292,6 @@ def xlogy(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     b = _real_float("xlogy", b) if isinstance(b, Tensor) else b
     a = _real_float("xlogy", as_tensor(a, b if isinstance(b, Tensor) else None))
     b = _real_float("xlogy", as_tensor(b, a))
-    return _call(Xlogy, "xlogy", a, b, bf16=_is_bfloat16(a) and _is_bfloat16(b))
+    fn = Xlogy if isinstance(input, Tensor) else XlogyNumberSelf
+    fn = fn if isinstance(other, Tensor) else XlogyNumberOther
+    return _call(fn, "xlogy", a, b, bf16=_is_bfloat16(a) and _is_bfloat16(b))

@@ -18,6 +18,7 @@ from ._util import DtypeError, check_broadcast, promote
 from .binding import tensor_method
 from .complex_elementwise import ComplexAcosh
 from .elementwise import BinaryElementwise, UnaryElementwise
+from .inplace_names import NOTHING_SAVED, renamed_node
 from .unary import _float, reciprocal, rsqrt
 
 __all__ = [
@@ -208,6 +209,18 @@ class Atan2(BinaryElementwise):
     def chain_b(ctx, g, a, b, y):
         return g * -a * reciprocal(_radius2(a, b))
 
+    @classmethod
+    def jvp(cls, ctx, ta, tb):
+        """PyTorch's forward rule, (b ta - a tb) / (a^2 + b^2), is not masked at the origin:
+        its tangent there is 0/0 = NaN (its gradient, above, 0)."""
+        out = super().jvp(ctx, ta, tb)
+        a, b = (p._data if isinstance(p, Tensor) else p for p in ctx.primals)
+        xp = get_array_module(a, b)
+        origin = (xp.asarray(a) == 0) & (xp.asarray(b) == 0)
+        if out is None or not origin.any():
+            return out
+        return xp.where(origin, xp.asarray(math.nan, dtype=out.dtype), out)
+
 
 def _radius2(a: Tensor, b: Tensor) -> Tensor:
     """a^2 + b^2, with 1 at the origin: atan2's gradient there is 0, as in PyTorch (both
@@ -334,11 +347,15 @@ def hypot(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
 
 @tensor_method(inplace=True, keywords=True)
 def deg2rad(input: Any) -> Tensor:
-    """Degrees to radians, x * pi / 180 (``torch.deg2rad``); composed, so no class."""
+    """Degrees to radians, x * pi / 180 (``torch.deg2rad``): the product's node, shown as
+    PyTorch's ``Deg2RadBackward0`` (listing x alone, saving nothing)."""
     x = _float(input)
     if x._data.dtype.kind == "c":  # an angle is real (PyTorch refuses too)
         raise RuntimeError("deg2rad is not supported for complex tensors.")
-    return x * (math.pi / 180.0)
+    out = x * (math.pi / 180.0)
+    if out.grad_fn is not None:
+        renamed_node(out.grad_fn, "Deg2RadBackward0", NOTHING_SAVED)
+    return out
 
 
 # arcsin etc.: PyTorch's aliases

@@ -470,11 +470,16 @@ def reciprocal(input: Tensor) -> Tensor:
 
 @tensor_method(inplace=True, keywords=True)
 def square(input: Tensor) -> Tensor:
-    """x * x, composed (a bool input gives int64, as PyTorch's ``pow(x, 2)``)."""
+    """``pow(x, 2)``, as PyTorch (node ``PowBackward0``, ``_saved_exponent`` 2; the values
+    ``x * x``); a bool input gives int64."""
+    from .power import Pow, pow  # (power.py imports this module)
+
     input = as_tensor(input)
     if input.dtype.kind == "b":
         input = input.to(np.int64)
-    return input * input
+    dtype = input._data.dtype  # a float tensor passes pow's checks: straight to its node
+    fast = type(input) is Tensor and dtype.kind in "fc" and dtype != np.float16
+    return Pow.apply(input, 2) if fast else pow(input, 2)
 
 
 def _float(x: Any) -> Tensor:
