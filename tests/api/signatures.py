@@ -198,7 +198,7 @@ def _unwrap_chainrule(fn: Any) -> tuple[Any, set[str]]:
     if code is _KEYWORD_WRAPPER:
         return fn.__wrapped__, {"out", "axis", "keepdims"}
     if code is _INPLACE_WRAPPER:  # x.f_(...) forwards its arguments to f(x, ...)
-        return _unwrap_chainrule(fn.__wrapped__)
+        return _unwrap_chainrule(fn.inplace_of)
     return fn, set()
 
 

@@ -428,5 +428,6 @@ def make_inplace(name: str, fn: Callable) -> Callable:
 
     method.__name__ = name
     method.__doc__ = f"In-place version of ``{fn.__name__}`` (bumps the version counter)."
-    method.__wrapped__ = fn  # the op behind it (inspect.signature, tests/api/signatures.py)
+    method.inplace_of = fn  # the op behind it (tests/api/signatures.py); not __wrapped__,
+    # which tensor_numpy's pass-through unwrapping would follow to the out-of-place op
     return inplace_names.unrecorded(name, method)  # logical_and_ ...: not recorded, as torch
