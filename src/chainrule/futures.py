@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .jit._async import Future
+from .jit._async import Future, result_of, run_now
 
 __all__ = ["Future", "collect_all", "fork", "wait", "wait_all"]
 
@@ -57,24 +57,10 @@ def wait_all(futures: Sequence[Future]) -> list[Any]:
 
 def fork(func: Callable, *args: Any, **kwargs: Any) -> Future:
     """``torch.fork``: call ``func(*args, **kwargs)`` now and return a completed
-    :class:`Future` holding its result (``torch.jit.fork`` without its deprecation warning).
-
-    Raises:
-        TypeError: ``func`` is not callable.
-    """
-    if not callable(func):
-        raise TypeError(f"fork(): object of type '{type(func).__name__}' is not callable")
-    future = Future()
-    future.set_result(func(*args, **kwargs))
-    return future
+    :class:`Future` holding its result (``torch.jit.fork`` without its deprecation warning)."""
+    return run_now(func, *args, **kwargs)
 
 
 def wait(future: Future) -> Any:
-    """``torch.wait``: the result of ``future``, waiting for it to complete.
-
-    Raises:
-        TypeError: ``future`` is not a :class:`Future`.
-    """
-    if not isinstance(future, Future):
-        raise TypeError(f"wait(): expected a cr.futures.Future, got {type(future).__name__}")
-    return future.wait()
+    """``torch.wait``: the result of ``future``, waiting for it to complete."""
+    return result_of(future)

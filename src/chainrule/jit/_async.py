@@ -15,7 +15,7 @@ from typing import Any
 
 from ._script import warn_deprecated
 
-__all__ = ["Future", "fork", "wait"]
+__all__ = ["Future", "fork", "result_of", "run_now", "wait"]
 
 
 class Future:
@@ -119,22 +119,38 @@ class Future:
         return child
 
 
-def fork(func: Callable, *args: Any, **kwargs: Any) -> Future:
+def run_now(func: Callable, *args: Any, **kwargs: Any) -> Future:
     """Call ``func(*args, **kwargs)`` now and return a completed :class:`Future` holding the
-    result (an exception propagates from ``fork``, as in PyTorch with the JIT off)."""
-    warn_deprecated("fork")
+    result (an exception propagates): ``fork`` with the JIT off, as PyTorch runs it.
+
+    Raises:
+        TypeError: ``func`` is not callable.
+    """
+    if not callable(func):
+        raise TypeError(f"fork(): object of type '{type(func).__name__}' is not callable")
     future = Future()
     future.set_result(func(*args, **kwargs))
     return future
 
 
-def wait(future: Future) -> Any:
-    """The result of ``future`` (waiting for it to complete).
+def result_of(future: Future) -> Any:
+    """The result of ``future``, waiting for it to complete.
 
     Raises:
         TypeError: ``future`` is not a :class:`Future`.
     """
-    warn_deprecated("wait")
     if not isinstance(future, Future):
         raise TypeError(f"wait(): expected a cr.jit.Future, got {type(future).__name__}")
     return future.wait()
+
+
+def fork(func: Callable, *args: Any, **kwargs: Any) -> Future:
+    """``torch.jit.fork`` (deprecated, as PyTorch's): :func:`run_now`."""
+    warn_deprecated("fork")
+    return run_now(func, *args, **kwargs)
+
+
+def wait(future: Future) -> Any:
+    """``torch.jit.wait`` (deprecated, as PyTorch's): :func:`result_of`."""
+    warn_deprecated("wait")
+    return result_of(future)

@@ -20,6 +20,7 @@ import numpy as np
 from ..autograd.lower_precision import autocast_lower_precision_op
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..ops._raw_checks import tensor_argument as _tensor
 from ..ops._util import constant
 from ..qtypes import scalar_type_name
 from . import functional as F
@@ -32,16 +33,6 @@ __all__ = [
     "native_group_norm",
     "native_norm",
 ]
-
-
-def _tensor(op: str, name: str, pos: int, v: Any, optional: bool = False) -> Any:
-    if v is None and optional:
-        return None
-    if not isinstance(v, Tensor):
-        raise TypeError(
-            f"{op}(): argument '{name}' (position {pos}) must be Tensor, not {type(v).__name__}"
-        )
-    return v
 
 
 def _int(op: str, name: str, pos: int, v: Any) -> int:

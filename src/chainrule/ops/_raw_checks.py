@@ -8,7 +8,14 @@ from typing import Any
 
 from ..autograd.tensor import Tensor
 
-__all__ = ["RankError", "need_floating", "need_tensor", "same_dtype", "shape_of"]
+__all__ = [
+    "RankError",
+    "need_floating",
+    "need_tensor",
+    "same_dtype",
+    "shape_of",
+    "tensor_argument",
+]
 
 
 class RankError(IndexError, RuntimeError):
@@ -20,6 +27,18 @@ class RankError(IndexError, RuntimeError):
 def shape_of(t: Any) -> str:
     """``t``'s shape as PyTorch prints it (``[2, 3]``), or its type name if not a Tensor."""
     return str(list(t.shape)) if isinstance(t, Tensor) else type(t).__name__
+
+
+def tensor_argument(op: str, name: str, pos: int, v: Any, optional: bool = False) -> Any:
+    """``v`` if it is a Tensor (or None, when ``optional``), else PyTorch's argument-parser
+    TypeError naming the argument and its position."""
+    if v is None and optional:
+        return None
+    if not isinstance(v, Tensor):
+        raise TypeError(
+            f"{op}(): argument '{name}' (position {pos}) must be Tensor, not {type(v).__name__}"
+        )
+    return v
 
 
 def need_tensor(op: str, name: str, t: Any, ndim: int | None = None) -> None:

@@ -28,6 +28,7 @@ import numpy as np
 
 from ..autograd.tensor import Tensor
 from ..qtypes import scalar_type_name
+from ._raw_checks import tensor_argument as _t
 from ._util import constant
 
 __all__ = [
@@ -39,16 +40,6 @@ __all__ = [
     "batch_norm_stats",
     "batch_norm_update_stats",
 ]
-
-
-def _t(op: str, name: str, pos: int, v: Any, optional: bool = False) -> Any:
-    if v is None and optional:
-        return None
-    if not isinstance(v, Tensor):
-        raise TypeError(
-            f"{op}(): argument '{name}' (position {pos}) must be Tensor, not {type(v).__name__}"
-        )
-    return v
 
 
 def _num(op: str, name: str, pos: int, v: Any, kind: type = float) -> Any:

@@ -24,8 +24,6 @@ from typing import Any
 import numpy as np
 
 from .. import _user_warnings
-from .. import dtypes as _dt
-from .. import printing as _printing
 from ..autograd.state import is_grad_enabled
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, to_device
@@ -39,9 +37,8 @@ from .sparse_tensor import (
     _PASS,
     SPARSE_TYPES,
     SparseTensor,
-    _body,
-    grad_suffix,
     make_sparse,
+    sparse_repr,
 )
 from .tensor_queries import sparse_coo, sparse_csr
 
@@ -254,24 +251,12 @@ class SparseCsrTensor(SparseTensor):
 
     # ------------------------------------------------------------------ python
     def __repr__(self) -> str:
-        values = self._sp_values
-        lead = " " * len("tensor(")
-        parts = [
-            "crow_indices=" + _body(self.crow_indices()._data, "tensor(crow_indices="),
-            "col_indices=" + _body(self.col_indices()._data, "tensor(col_indices="),
-            "values=" + _body(to_device(values._data, "cpu"), "tensor(values="),
+        fields = [
+            ("crow_indices", self.crow_indices()._data),
+            ("col_indices", self.col_indices()._data),
+            ("values", to_device(self._sp_values._data, "cpu")),
         ]
-        suffixes = []
-        if values.device.type != "cpu":
-            suffixes.append(f"device='{values.device}'")
-        suffixes += [f"size={tuple(self._data.shape)}", f"nnz={self._sp_pattern.nnz}"]
-        dt = values.dtype
-        if dt != _dt.get_default_dtype() and dt not in (np.dtype(np.int64), np.dtype(np.bool_)):
-            suffixes.append(f"dtype={dt}")
-        suffixes.append(f"layout={sparse_csr!r}")
-        suffixes += grad_suffix(values)
-        text = "tensor(" + (",\n" + lead).join(parts)
-        return _printing.add_suffixes(text, suffixes, len(lead))
+        return sparse_repr(self, fields, sparse_csr, force_newline=False)
 
 
 _CSR_OWN = SparseCsrTensor.__dict__

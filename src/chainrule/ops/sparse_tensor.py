@@ -37,7 +37,7 @@ from .sparse_nodense import NoDenseData, raiser, unsupported
 from .sparse_pattern import SparsePattern
 from .tensor_queries import sparse_coo
 
-__all__ = ["SPARSE_TYPES", "SparseTensor", "make_sparse"]
+__all__ = ["SPARSE_TYPES", "SparseTensor", "make_sparse", "sparse_repr"]
 
 
 # Tensor attributes that hold for a sparse tensor as they are (they read only the shape
@@ -337,24 +337,31 @@ class SparseTensor(Tensor):
 
     # ------------------------------------------------------------------ python
     def __repr__(self) -> str:
-        pattern = self._sp_pattern
-        values = self._sp_values
-        lead = " " * len("tensor(")
-        parts = [
-            "indices=" + _body(to_device(pattern.indices, "cpu"), "tensor(indices="),
-            "values=" + _body(to_device(values._data, "cpu"), "tensor(values="),
+        fields = [
+            ("indices", to_device(self._sp_pattern.indices, "cpu")),
+            ("values", to_device(self._sp_values._data, "cpu")),
         ]
-        tail = []
-        if values.device.type != "cpu":
-            tail.append(f"device='{values.device}'")
-        tail += [f"size={tuple(self._data.shape)}", f"nnz={pattern.nnz}"]
-        dt = values.dtype
-        if dt != _dt.get_default_dtype() and dt not in (np.dtype(np.int64), np.dtype(np.bool_)):
-            tail.append(f"dtype={dt}")
-        tail.append(f"layout={sparse_coo!r}")
-        tail += grad_suffix(values)
-        text = "tensor(" + (",\n" + lead).join(parts)  # the size starts a line, as torch's
-        return _printing.add_suffixes(text, tail, len(lead), force_newline=True)
+        return sparse_repr(self, fields, sparse_coo, force_newline=True)  # size on a new line
+
+
+def sparse_repr(t: SparseTensor, fields: list, layout: Any, force_newline: bool) -> str:
+    """``repr`` of a sparse tensor as PyTorch prints it: ``tensor(name=tensor(...), ...``
+    for each (name, array) of ``fields``, then the size, nnz, dtype, layout and grad suffixes
+    laid out as a dense tensor's (``printing.add_suffixes``)."""
+    values = t._sp_values
+    lead = " " * len("tensor(")
+    parts = [f"{name}=" + _body(arr, f"tensor({name}=") for name, arr in fields]
+    tail = []
+    if values.device.type != "cpu":
+        tail.append(f"device='{values.device}'")
+    tail += [f"size={tuple(t._data.shape)}", f"nnz={t._sp_pattern.nnz}"]
+    dt = values.dtype
+    if dt != _dt.get_default_dtype() and dt not in (np.dtype(np.int64), np.dtype(np.bool_)):
+        tail.append(f"dtype={dt}")
+    tail.append(f"layout={layout!r}")
+    tail += grad_suffix(values)
+    text = "tensor(" + (",\n" + lead).join(parts)
+    return _printing.add_suffixes(text, tail, len(lead), force_newline=force_newline)
 
 
 _OWN = SparseTensor.__dict__  # live: sparse_products binds more methods
