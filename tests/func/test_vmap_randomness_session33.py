@@ -24,6 +24,7 @@ def _ops(lib):
         "feature_alpha_dropout": lambda x: F.feature_alpha_dropout(x.reshape(2, 3), 0.5, True),
         "AlphaDropout": lambda x: lib.nn.AlphaDropout(0.5)(x),
         "Dropout": lambda x: lib.nn.Dropout(0.5)(x),
+        "poisson": lambda x: lib.poisson(x * 4),
         "bernoulli": lambda x: lib.bernoulli(x),
         "bernoulli_p": lambda x: lib.bernoulli(x, 0.5),
         "Tensor.bernoulli": lambda x: x.bernoulli(),

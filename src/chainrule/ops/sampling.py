@@ -21,6 +21,7 @@ import numpy as np
 
 from .._kernels import random_draws
 from .._type_names import type_name
+from ..autograd.state import LOCAL as _vmap
 from ..autograd.tensor import Tensor
 from ..backend import to_device
 from ..random import Generator, gen
@@ -53,6 +54,12 @@ def poisson(input: Tensor, generator: Generator | None = None) -> Tensor:
     Raises:
         RuntimeError: a negative or non-finite rate.
     """
+    if _vmap.state.vmap and isinstance(input, Tensor):  # inside cr.func.vmap: by its mode
+        from ..func._random import batched_call  # noqa: PLC0415 - func imports the ops
+
+        kw = {"generator": generator}
+        if (res := batched_call(poisson, (input,), kw, expand=True)) is not None:
+            return res
     rates = as_tensor(input)
     if rates.dtype.kind not in "fV":  # V: bfloat16
         raise RuntimeError(f"poisson: expected a floating-point tensor of rates, got {rates.dtype}")
