@@ -29,6 +29,7 @@ from ..autograd.function import Function
 from ..autograd.node import _node_type
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from .rearranging import Copy
 
 __all__: list[str] = []  # no public ops: helpers for ops/inplace.py and the op modules
 
@@ -177,25 +178,12 @@ def unrecorded(name: str, method: Callable) -> Callable:
     return outside
 
 
-class _Same(Function):
-    """The identity as one node: ``conj_physical_`` of a real tensor
+class _Same(Copy):
+    """The identity as one node (:class:`Copy`'s rules): ``conj_physical_`` of a real tensor
     (``ConjPhysicalBackward1``)."""
 
-    raw = True
     node_name = "ConjPhysicalBackward1"
     saved_fields = NOTHING_SAVED
-
-    @staticmethod
-    def forward(ctx, x):
-        return x.copy()
-
-    @staticmethod
-    def backward(ctx, grad):
-        return grad
-
-    @staticmethod
-    def jvp(ctx, t):
-        return t
 
 
 def _conj_physical(fn: Callable) -> Callable:

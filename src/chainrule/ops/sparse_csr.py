@@ -111,16 +111,6 @@ class SparseCsrTensor(SparseTensor):
         return sparse_csr
 
     @property
-    def requires_grad(self) -> bool:
-        return self._sp_values.requires_grad
-
-    @requires_grad.setter
-    def requires_grad(self, value: bool) -> None:
-        if bool(value) and not self._sp_values.requires_grad:
-            raise NotImplementedError(_CSR_LEAF_MESSAGE)
-        SparseTensor.requires_grad.fset(self, value)
-
-    @property
     def is_sparse(self) -> bool:
         return False
 
@@ -259,6 +249,7 @@ class SparseCsrTensor(SparseTensor):
         return sparse_repr(self, fields, sparse_csr, force_newline=False)
 
 
+SparseCsrTensor._leaf_message = _CSR_LEAF_MESSAGE
 _CSR_OWN = SparseCsrTensor.__dict__
 SPARSE_TYPES.add(SparseCsrTensor)
 

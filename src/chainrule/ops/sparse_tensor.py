@@ -71,6 +71,7 @@ class SparseTensor(Tensor):
     __torch_function__ = disabled_torch_function_impl  # results are plain Tensors (as torch)
 
     __slots__ = ("_sp_pattern", "_sp_values")
+    _leaf_message: str  # why it cannot be a leaf requiring grad (set below the class)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         raise TypeError(
@@ -103,7 +104,7 @@ class SparseTensor(Tensor):
     @requires_grad.setter
     def requires_grad(self, value: bool) -> None:
         if bool(value) and not self._sp_values.requires_grad:
-            raise NotImplementedError(_LEAF_MESSAGE)
+            raise NotImplementedError(self._leaf_message)
         if not value and self._sp_values.requires_grad:
             raise RuntimeError(
                 "requires_grad_(False): the values of this sparse tensor are in a graph; "
@@ -127,7 +128,7 @@ class SparseTensor(Tensor):
     @grad.setter
     def grad(self, value: Any) -> None:
         if value is not None:
-            raise NotImplementedError(_LEAF_MESSAGE)
+            raise NotImplementedError(self._leaf_message)
 
     @property
     def data(self) -> SparseTensor:
@@ -376,6 +377,7 @@ _LEAF_MESSAGE = (
     "instead: cr.sparse_coo_tensor(indices, values.requires_grad_(), size); the gradient "
     "then lands in values.grad"
 )
+SparseTensor._leaf_message = _LEAF_MESSAGE
 
 for _name in (
     "__rsub__ __rtruediv__ __floordiv__ __rfloordiv__ __mod__ __rmod__ __pow__ __rpow__ "
