@@ -338,8 +338,10 @@ def test_forward_errors():
         gru(x, cr.zeros(1, 3, 4, dtype=cr.float64))
     with pytest.raises(RuntimeError, match=r"Expected hidden\[1\] size \(2, 2, 4\)"):
         lstm(x, (cr.zeros(2, 2, 4, dtype=cr.float64), cr.zeros(2, 2, 5, dtype=cr.float64)))
+    with pytest.raises(RuntimeError, match="hx and cx should also be 3-D but got \\(2-D, 2-D\\)"):
+        lstm(x, cr.zeros(2, 2, 4, dtype=cr.float64))  # PyTorch reads rows hx[0], hx[1]
     with pytest.raises(TypeError, match="hx must be a tuple"):
-        lstm(x, cr.zeros(2, 2, 4, dtype=cr.float64))
+        lstm(x, object())
     with pytest.raises(RuntimeError, match="For unbatched 2-D input, hx should also be 2-D"):
         gru(cr.tensor(_arr(5, 3)), cr.zeros(1, 1, 4, dtype=cr.float64))
     with pytest.raises(RuntimeError, match="For batched 3-D input, hx and cx should also be 3-D"):

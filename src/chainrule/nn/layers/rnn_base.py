@@ -232,7 +232,7 @@ class RNNBase(Module):
                 else f"{kind.__module__}.{kind.__name__}"
             )
             raise AttributeError(f"{name!r} object has no attribute 'dim'")
-        states = tuple(hx) if is_lstm else (hx,)
+        states = (hx[0], hx[1]) if is_lstm else (hx,)  # a Tensor hx: its first two rows
         want = 3 if batched else 2
         if any(s.ndim != want for s in states):
             dims = ", ".join(f"{s.ndim}-D" for s in states)
@@ -249,6 +249,8 @@ class RNNBase(Module):
             if tuple(s.shape) != expected:
                 what = f"hidden[{k}]" if is_lstm else "hidden"
                 raise RuntimeError(f"Expected {what} size {expected}, got {list(s.shape)}")
+        if is_lstm and batched and isinstance(hx, Tensor):
+            raise TypeError(_LSTM_TENSOR_HX)
         return states
 
     def forward(self, input: Tensor | PackedSequence, hx: Any = None) -> tuple:
@@ -338,16 +340,36 @@ class RNNBase(Module):
         return s
 
 
+# PyTorch's error when a batched LSTM gets one tensor for ``hx`` whose first two rows have
+# valid state shapes (its kernel wants a tuple of tensors, not the tensor itself).
+_LSTM_TENSOR_HX = (
+    "lstm() received an invalid combination of arguments - got (Tensor, Tensor, list, bool, "
+    "int, float, bool, bool, bool), but expected one of:\n * (Tensor data, Tensor "
+    "batch_sizes, tuple of Tensors hx, tuple of Tensors params, bool has_biases, int "
+    "num_layers, float dropout, bool train, bool bidirectional)\n * (Tensor input, tuple of "
+    "Tensors hx, tuple of Tensors params, bool has_biases, int num_layers, float dropout, "
+    "bool train, bool bidirectional, bool batch_first)\n(hx must be a tuple (h_0, c_0))"
+)
+
+
 def _check_lstm_states(hx: Any) -> None:
     """PyTorch's errors for an LSTM ``hx`` that is not a pair ``(h_0, c_0)``: it indexes
     ``hx[1]`` (an IndexError for one state or a tensor with one row), then wants exactly two
-    states (RuntimeError for more)."""
+    states (RuntimeError for more). A tensor with two or more rows passes here: its rows
+    ``hx[0]``, ``hx[1]`` are the states (valid for unbatched input, as in PyTorch)."""
     if isinstance(hx, (tuple, list)):
         if len(hx) < 2:
             raise IndexError("tuple index out of range")
         if len(hx) > 2:
             raise RuntimeError("lstm expects two hidden states")
         return
-    if isinstance(hx, Tensor) and hx.ndim > 0 and hx.shape[0] < 2:
-        raise IndexError(f"index 1 is out of bounds for dimension 0 with size {hx.shape[0]}")
+    if isinstance(hx, Tensor):
+        if hx.ndim == 0:
+            raise IndexError(
+                "invalid index of a 0-dim tensor. Use `tensor.item()` in Python or "
+                "`tensor.item<T>()` in C++ to convert a 0-dim tensor to a number"
+            )
+        if hx.shape[0] < 2:
+            raise IndexError(f"index 1 is out of bounds for dimension 0 with size {hx.shape[0]}")
+        return
     raise TypeError(f"LSTM: hx must be a tuple (h_0, c_0) of two tensors, got {type(hx).__name__}")
