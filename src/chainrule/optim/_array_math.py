@@ -30,7 +30,9 @@ def scalar_dtype() -> np.dtype:
     return np.dtype(np.float64) if get_default_dtype() == np.float64 else np.dtype(np.float32)
 
 
-def scalar_dtype_round(value: float) -> float:
+def scalar_dtype_round(value: float, like: Any = None) -> float:
     """Round a Python float to :func:`scalar_dtype`, so state such as ASGD's ``eta`` holds
-    the same number as PyTorch's 0-d tensor."""
-    return float(scalar_dtype().type(value))
+    the same number as PyTorch's 0-d tensor; to ``like``'s dtype instead when ``like`` is a
+    NumPy scalar (a counter a loaded state dict holds in another dtype)."""
+    dtype = like.dtype if isinstance(like, np.generic) else scalar_dtype()
+    return float(dtype.type(value))

@@ -103,14 +103,17 @@ def _reusable(source: Tensor | None, array: Any, xp: Any, dtype: Any) -> bool:
 
 def array_state(state: dict[str, Any]) -> dict[str, Any]:
     """A parameter's ``state`` as the update rules read it: each tensor's array (the same
-    memory), the counters as Python floats (PyTorch's rules read them with ``.item()``), other
-    values as they are. A new dict: :func:`store_state` writes it back."""
+        memory), the counters as Python floats (PyTorch's rules read them with ``.item()``), other
+        values as they are (a counter held in a dtype other than the scalar dtype as a NumPy
+    scalar of that dtype). A new dict: :func:`store_state` writes it back."""
     arrays = {}
     for k, v in state.items():
         if isinstance(v, Tensor) and not isinstance(v, SparseTensor):  # (SGD's momentum)
             v = v._data
             if k in _NUMBER_STATE_KEYS and v.ndim == 0:
-                v = v.item()
+                # a counter loaded in another dtype (PyTorch casts NAdam's mu_product to a
+                # float64 parameter's dtype) stays a NumPy scalar: the rule rounds like it
+                v = v.item() if k == "step" or v.dtype == scalar_dtype() else v[()]
         arrays[k] = v
     return arrays
 

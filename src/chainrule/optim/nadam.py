@@ -101,8 +101,10 @@ class NAdam(Optimizer):
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * psi))
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * psi))
         # PyTorch keeps mu_product in a 0-d tensor of its scalar dtype (float32 unless the
-        # default dtype is float64) and multiplies in that dtype: the same number here
-        mu_product = scalar_dtype_round(state["mu_product"] * scalar_dtype_round(mu))
+        # default dtype is float64; a float64 parameter's dtype after load_state_dict) and
+        # multiplies in that dtype: the same number here
+        held = state["mu_product"]
+        mu_product = scalar_dtype_round(held * scalar_dtype_round(mu, held), held)
         state["mu_product"] = mu_product
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
         exp_avg[...] = lerp(exp_avg, grad, 1 - beta1)  # PyTorch's lerp_ (exact at beta1 = 0)
