@@ -116,8 +116,14 @@ def _to_array(data: Any, dtype: Any) -> Any:
     if hasattr(data, "__dlpack__") and not isinstance(data, (list, tuple)):
         arr = np.array(np.from_dlpack(data), copy=True)
         return arr if d is None or arr.dtype == d else _cast(arr, d)
-    if d is None and isinstance(data, (list, tuple)):
-        d = sequence_dtype(data)
+    if isinstance(data, (list, tuple)):
+        if d is None:
+            d, numpy_bool = _sequence_dtype(data)
+        else:
+            numpy_bool = d.kind in "iu" and _sequence_dtype(data)[1]
+        if numpy_bool and d is not None and d.kind in "iu":  # PyTorch reads the elements of
+            # an integer tensor with __index__, which NumPy's bool does not have
+            raise TypeError("'numpy.bool' object cannot be interpreted as an integer")
     elif d is None and isinstance(data, int) and not isinstance(data, bool):
         d = _dt.int64  # NumPy would pick uint64 for 2**63 (then wrapped) or object
     values = unwrap_nested(data)  # outside the try: its ValueError is not about raggedness
@@ -195,7 +201,14 @@ def sequence_dtype(data: list | tuple) -> np.dtype | None:
 
     The elements are visited one nesting level at a time, each level's types gathered in one
     ``set(map(type, ...))`` pass, so long and deeply nested lists stay cheap."""
+    return _sequence_dtype(data)[0]
+
+
+def _sequence_dtype(data: list | tuple) -> tuple[np.dtype | None, bool]:
+    """:func:`sequence_dtype`, and whether a NumPy bool is among the elements (PyTorch
+    refuses one in an integer tensor)."""
     found: set[np.dtype] = set()
+    numpy_bool = False
     level: list = [data]
     while level:
         items = level[0] if len(level) == 1 else list(chain.from_iterable(level))
@@ -213,13 +226,14 @@ def sequence_dtype(data: list | tuple) -> np.dtype | None:
                 level.extend(x for x in items if type(x) is kind)
             elif issubclass(kind, np.generic):
                 found.add(np.dtype(kind))
+                numpy_bool = numpy_bool or kind is np.bool_
             elif issubclass(kind, np.ndarray):
                 found.update(x.dtype for x in items if type(x) is kind)
             elif issubclass(kind, TensorConversions):
                 found.update(x._data.dtype for x in items if type(x) is kind)
             else:
-                return None
-    return reduce(_dt.promote_types, found) if found else None
+                return None, numpy_bool
+    return (reduce(_dt.promote_types, found) if found else None), numpy_bool
 
 
 def unwrap_nested(data: Any) -> Any:
