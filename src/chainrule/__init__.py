@@ -154,10 +154,22 @@ from .ops.random_gamma import sample_dirichlet as _sample_dirichlet
 from .ops.random_gamma import standard_gamma as _standard_gamma
 from .ops.random_gamma import standard_gamma_grad as _standard_gamma_grad
 from .ops.raw_misc import weight_norm as _weight_norm  # torch._weight_norm
+from .ops.sparse_compressed_tensors import (
+    sparse_bsc_tensor,
+    sparse_bsr_tensor,
+    sparse_compressed_tensor,
+    sparse_csc_tensor,
+)
 from .ops.sparse_construction import sparse_coo_tensor
+from .ops.sparse_convert import (
+    ccol_indices_copy,
+    col_indices_copy,
+    crow_indices_copy,
+    row_indices_copy,
+)
 from .ops.sparse_csr import sparse_csr_tensor
 from .ops.sparse_products import spmm
-from .ops.tensor_queries import sparse_coo, sparse_csr
+from .ops.tensor_queries import sparse_bsc, sparse_bsr, sparse_coo, sparse_csc, sparse_csr
 from .overrides import install as _install_torch_function  # watches for Tensor subclasses
 from .printing import set_printoptions
 from .qtypes import (

@@ -113,7 +113,9 @@ def _finish(arr: Any, dtype: Any, device: Any, requires_grad: bool, default: Any
 
 def _is_sparse(x: Tensor) -> bool:
     return type(x) is not Tensor and (
-        getattr(x, "is_sparse", False) or getattr(x, "is_sparse_csr", False)
+        getattr(x, "is_sparse", False)
+        or getattr(x, "is_sparse_csr", False)
+        or hasattr(x, "_sc_layout")  # sparse CSC/BSR/BSC (ops/sparse_compressed.py)
     )
 
 

@@ -54,6 +54,7 @@ from . import (
     reduction,
     sampling,
     sparse_construction,
+    sparse_convert,
     sparse_csr,
     special,
     structural,
@@ -264,6 +265,9 @@ _TENSOR_ONLY: dict[str, Callable[..., Any]] = dict(
     to_sparse=sparse_construction.to_sparse,  # a sparse tensor's class has its own
     to_sparse_coo=sparse_construction.to_sparse_coo,
     to_sparse_csr=sparse_csr.to_sparse_csr,
+    to_sparse_csc=sparse_convert.to_sparse_csc,
+    to_sparse_bsr=sparse_convert.to_sparse_bsr,
+    to_sparse_bsc=sparse_convert.to_sparse_bsc,
     to_dense=sparse_construction.to_dense,
     dense_dim=sparse_construction.dense_dim,
     sparse_dim=sparse_construction.sparse_dim,

@@ -24,10 +24,11 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module, to_device
 from ..creation import as_tensor, tensor
 from . import sparse_functions as fn
-from .sparse_csr import to_sparse_csr
+from .sparse_compressed import INFO as COMPRESSED
+from .sparse_convert import to_sparse_layout
 from .sparse_pattern import SparsePattern
 from .sparse_tensor import _LEAF_MESSAGE, SparseTensor, make_sparse
-from .tensor_queries import sparse_coo, sparse_csr, strided
+from .tensor_queries import sparse_coo, strided
 
 __all__ = [
     "dense_dim",
@@ -188,16 +189,20 @@ def to_sparse(
 ) -> SparseTensor:
     """``Tensor.to_sparse()``: the non-zero elements of a dense tensor as a coalesced sparse
     COO tensor (differentiable: the values are read from the dense tensor by an op)."""
-    if layout is sparse_csr:
-        if sparse_dim is not None or blocksize is not None:
-            raise NotImplementedError("to_sparse(layout=sparse_csr): sparse_dim, blocksize")
-        return to_sparse_csr(self, dense_dim)
+    if layout in COMPRESSED:
+        if sparse_dim is not None:
+            raise NotImplementedError(f"to_sparse(layout={layout!r}): sparse_dim={sparse_dim}")
+        return to_sparse_layout(self, layout, blocksize, dense_dim, "ToSparseBackward1")
     if layout not in (None, sparse_coo):
         raise NotImplementedError(
-            f"to_sparse: layout={layout!r}; only sparse_coo and sparse_csr are supported"
+            f"to_sparse: layout={layout!r}; the sparse layouts are sparse_coo, sparse_csr, "
+            "sparse_csc, sparse_bsr and sparse_bsc"
         )
     if blocksize is not None:
-        raise NotImplementedError("to_sparse: blocksize is for sparse BSR/BSC layouts")
+        raise RuntimeError(
+            "dense_to_sparse: conversion from Strided to Sparse with blocksize argument given is "
+            "not supported"
+        )
     n = self.ndim
     if sparse_dim is not None and not (0 <= sparse_dim <= n):
         raise RuntimeError(

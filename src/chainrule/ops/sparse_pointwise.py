@@ -27,6 +27,7 @@ from .. import ops as _DENSE  # the dense root functions (the package is complet
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from . import sparse_functions as fn
+from .sparse_compressed import SparseCompressedTensor
 from .sparse_csr import SparseCsrTensor, make_csr
 from .sparse_nodense import unsupported
 from .sparse_pattern import SparsePattern
@@ -55,6 +56,10 @@ def _like(self: SparseTensor, values: Tensor, pattern: SparsePattern) -> SparseT
     """A sparse tensor of ``self``'s layout: ``values`` at ``pattern``'s entries."""
     if type(self) is SparseCsrTensor:
         return make_csr(values, pattern, self._csr_index_dtype)
+    if type(self) is SparseCompressedTensor:
+        if pattern is self._sp_pattern:
+            return self._with_values(values)
+        raise unsupported(f"a {self.layout} result on other entries than its operand's")
     return make_sparse(values, pattern)
 
 

@@ -27,8 +27,10 @@ from .sparse_functions import CoalesceValues, Spmm, named
 from .sparse_nodense import unsupported
 from .sparse_pattern import SparsePattern
 from .sparse_tensor import SparseTensor, make_sparse
-from .tensor_queries import sparse_csr
+from .tensor_queries import sparse_bsc, sparse_bsr, sparse_csc, sparse_csr
 from .views import reshape, unsqueeze
+
+COMPRESSED = (sparse_csr, sparse_csc, sparse_bsr, sparse_bsc)
 
 __all__ = ["addmm", "mm", "sparse_bmm", "sparse_matmul", "sparse_mm", "spmm", "sum"]
 
@@ -55,10 +57,11 @@ def _check_dtype_device(op: str, sparse: SparseTensor, dense: Tensor) -> None:
     """PyTorch's product kernels take one dtype and one device for both operands (and its
     CSR kernels only floating and complex ones)."""
     kind = sparse._sp_values._data.dtype.kind
-    if sparse.layout is sparse_csr and kind not in "fcV":
+    if sparse.layout in COMPRESSED and kind not in "fcV":
         raise NotImplementedError(
-            f"{op}: products of a sparse CSR matrix are not implemented for {sparse.dtype} "
-            "(as in PyTorch); convert it with .float() or .double()"
+            f"{op}: products of a sparse {str(sparse.layout)[13:].upper()} matrix are not "
+            f"implemented for {sparse.dtype} (as in PyTorch); convert it with .float() or "
+            ".double()"
         )
     if sparse.dtype != dense.dtype:
         raise RuntimeError(
@@ -143,6 +146,7 @@ def _dense_sparse(op: str, dense: Tensor, sparse: SparseTensor) -> Tensor:
 
 def sparse_matmul(a: Any, b: Any, op: str = "matmul") -> Tensor:
     """The product when ``a`` or ``b`` is sparse (``cr.matmul``/``cr.mm``/``@`` call it)."""
+    _check_block_layouts(op, a, b)
     if op == "matmul" and any(isinstance(t, SparseTensor) and t.ndim == 1 for t in (a, b)):
         if not all(isinstance(t, Tensor) for t in (a, b)):
             raise TypeError(
@@ -154,6 +158,26 @@ def sparse_matmul(a: Any, b: Any, op: str = "matmul") -> Tensor:
     if not isinstance(a, Tensor):
         raise TypeError(f"{op}: expected a Tensor operand, got {type(a).__name__}")
     return _dense_sparse(op, a, b)
+
+
+def _check_block_layouts(op: str, a: Any, b: Any) -> None:
+    """PyTorch's CPU kernels multiply a BSR matrix only on the left of a dense one and a
+    BSC matrix only on its right (``dense @ bsc``); the other products raise its errors."""
+    la, lb = getattr(a, "layout", None), getattr(b, "layout", None)
+    if la is sparse_bsc and not isinstance(b, SparseTensor):
+        if op == "mv" or (op == "matmul" and getattr(b, "ndim", 2) == 1):
+            raise RuntimeError("torch.addmv: operation not supported for mat with SparseBsc layout")
+        raise RuntimeError(
+            "addmm: computation on CPU is not implemented for Strided + SparseBsc @ Strided"
+        )
+    if lb is sparse_bsr and not isinstance(a, SparseTensor):
+        raise RuntimeError(
+            "addmm: computation on CPU is not implemented for Strided + Strided @ SparseBsr"
+        )
+    if la is sparse_bsr and len(set(a.values().shape[1:])) != 1:
+        raise RuntimeError("MKL Sparse doesn't support matrices with non-square blocks.")
+    if la in COMPRESSED[1:] and lb in COMPRESSED:
+        raise unsupported(f"{op} of two sparse compressed matrices ({la} @ {lb})")
 
 
 def spmm(input: Any, mat2: Any) -> Tensor:  # noqa: A002 - PyTorch's parameter name
@@ -327,6 +351,13 @@ def _sum_method(self: SparseTensor, dim: Any = None, keepdim: bool = False, *, d
     return sum(self, dim, dtype)
 
 
+def _mv_method(self: SparseTensor, vec: Any) -> Tensor:
+    """``s.mv(v)``: the sparse matrix times a dense vector (as ``cr.mv``)."""
+    if not isinstance(vec, Tensor) or vec.ndim != 1:
+        raise ShapeError(f"mv: expects a vector, got {getattr(vec, 'shape', type(vec).__name__)}")
+    return sparse_matmul(self, vec, "mv")
+
+
 def _bind() -> None:
     """The product and sum methods of a sparse tensor (its other methods are in its class)."""
     T = SparseTensor
@@ -334,6 +365,7 @@ def _bind() -> None:
     T.mm = lambda self, other: sparse_mm(self, other)
     T.bmm = lambda self, other: sparse_bmm(self, other)
     T.__rmatmul__ = lambda self, other: sparse_matmul(other, self)
+    T.mv = _mv_method
     T.sum = _sum_method
 
 

@@ -300,8 +300,11 @@ class SparseTensor(Tensor):
         values = other._sp_values if alpha == 1 else other._sp_values * alpha
         a, b = self._sp_pattern, other._sp_pattern
         indices = get_array_module(a.indices).concatenate([a.indices, b.indices], axis=1)
-        out = make_sparse(cat([self._sp_values, values]), SparsePattern(indices, a.shape, False))
-        out = out.coalesce() if a.coalesced and b.coalesced else out
+        if a.coalesced and b.coalesced:
+            both = SparsePattern(indices, a.shape, False)
+            out = make_sparse(cat([self._sp_values, values]), both).coalesce()
+        else:
+            out = _merged(self._sp_values, values, a, b)
         return make_sparse(fn.named(out._sp_values, _node), out._sp_pattern)
 
     def sub(self, other: Any, *, alpha: Any = 1) -> SparseTensor:
@@ -355,7 +358,7 @@ def sparse_repr(t: SparseTensor, fields: list, layout: Any, force_newline: bool)
     tail = []
     if values.device.type != "cpu":
         tail.append(f"device='{values.device}'")
-    tail += [f"size={tuple(t._data.shape)}", f"nnz={t._sp_pattern.nnz}"]
+    tail += [f"size={tuple(t._data.shape)}", f"nnz={t._nnz()}"]
     dt = values.dtype
     if dt != _dt.get_default_dtype() and dt not in (np.dtype(np.int64), np.dtype(np.bool_)):
         tail.append(f"dtype={dt}")
@@ -406,6 +409,37 @@ def _scalar(op: str, other: Any) -> Any:
     if not isinstance(other, (Tensor, int, float, complex, np.number, np.bool_, bool)):
         raise TypeError(f"{op}: a sparse tensor can be scaled by a number, got {type(other)}")
     return other
+
+
+def _merged(va: Tensor, vb: Tensor, a: SparsePattern, b: SparsePattern) -> SparseTensor:
+    """PyTorch's sum of two sparse tensors of which one is uncoalesced: one pass over both
+    entry lists in their stored order, an entry of each at one position added, otherwise the
+    smaller (row-major) taken first; so ``s + s`` keeps ``s``'s entries, values doubled."""
+    xp = get_array_module(a.indices)
+    ka, kb = (np.asarray(to_device(p.keys(), "cpu")).tolist() for p in (a, b))
+    na, nb = len(ka), len(kb)
+    first, second, i, j = [], [], 0, 0
+    while i < na and j < nb:
+        if ka[i] == kb[j]:
+            first.append(i), second.append(na + j)
+            i, j = i + 1, j + 1
+        elif ka[i] < kb[j]:
+            first.append(i), second.append(na + nb)
+            i += 1
+        else:
+            first.append(na + j), second.append(na + nb)
+            j += 1
+    first += list(range(i, na)) + list(range(na + j, na + nb))
+    second += [na + nb] * (len(first) - len(second))
+    zero = Tensor._make(xp.zeros((1,) + tuple(va.shape[1:]), va._data.dtype), False, None, 0)
+    pool = cat([va, vb.to(va.dtype), zero])
+    pick = [
+        Tensor._make(xp.asarray(np.asarray(k, np.int64)), False, None, 0) for k in (first, second)
+    ]
+    values = pool[pick[0]] + pool[pick[1]]
+    idx = xp.concatenate([a.indices, b.indices], axis=1)[:, xp.asarray(np.asarray(first, np.int64))]
+    idx = xp.ascontiguousarray(idx)
+    return make_sparse(values, SparsePattern(idx, a.shape, False))
 
 
 def _body(arr: Any, prefix: str) -> str:

@@ -27,7 +27,10 @@ __all__ = [
     "itemsize",
     "layout",
     "nbytes",
+    "sparse_bsc",
+    "sparse_bsr",
     "sparse_coo",
+    "sparse_csc",
     "sparse_csr",
     "storage_offset",
     "strided",
@@ -37,11 +40,11 @@ __all__ = [
 
 
 class layout:  # noqa: N801 - PyTorch's name (torch.layout)
-    """A tensor memory layout (``torch.layout``). chainrule has three: :data:`strided` (dense
+    """A tensor memory layout (``torch.layout``). chainrule has six: :data:`strided` (dense
     arrays with strides, NumPy's and CuPy's only layout), :data:`sparse_coo` (sparse COO
     tensors, ``ops/sparse_tensor.py``) and :data:`sparse_csr` (2-d compressed-row matrices,
-    ``ops/sparse_csr.py``); PyTorch's other sparse and mkldnn layouts have no chainrule
-    counterpart."""
+    ``ops/sparse_csr.py``), with :data:`sparse_csc`, :data:`sparse_bsr` and :data:`sparse_bsc`
+    (``ops/sparse_compressed.py``); PyTorch's mkldnn layout has no chainrule counterpart."""
 
     __slots__ = ("_name",)
 
@@ -58,6 +61,9 @@ class layout:  # noqa: N801 - PyTorch's name (torch.layout)
 strided = layout("strided")
 sparse_coo = layout("sparse_coo")
 sparse_csr = layout("sparse_csr")
+sparse_csc = layout("sparse_csc")  # ops/sparse_compressed.py, as the two below
+sparse_bsr = layout("sparse_bsr")
+sparse_bsc = layout("sparse_bsc")
 
 
 def _check_tensor(op: str, arg: str, position: int, value: Any) -> None:

@@ -25,6 +25,7 @@ from typing import Any
 import chainrule as torch  # noqa: F401 - the package, already in sys.modules at this point
 
 from .. import dtypes as _dt
+from ..ops import sparse_inplace as _inplace  # noqa: F401 - installs the in-place forms
 from ..ops import sparse_pointwise as _pointwise  # noqa: F401 - installs the sparse forms
 from ..ops.sparse_construction import legacy_sparse_type
 from ..ops.sparse_more import as_sparse_gradcheck, sampled_addmm, spdiags, spsolve

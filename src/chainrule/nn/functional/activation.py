@@ -50,6 +50,7 @@ from ...ops.single_node_activations import (
     RreluWithNoise,
     RreluWithNoiseResult,
 )
+from ...ops.sparse_tensor import SPARSE_TYPES
 from ...ops.unary import relu as _relu
 from ...ops.unary import sigmoid, softplus, tanh
 from ...random import gen
@@ -104,8 +105,8 @@ def _check(x: object, op: str) -> None:
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
     """max(x, 0)."""
-    if isinstance(input, Tensor) and input.is_quantized:  # clamps its integers at the zero point
-        return input.relu_() if inplace else input.relu()
+    if isinstance(input, Tensor) and (input.is_quantized or type(input) in SPARSE_TYPES):
+        return input.relu_() if inplace else input.relu()  # quantized: clamps at the zero point
     return input.relu_() if inplace else _relu(input)
 
 
@@ -327,6 +328,8 @@ def logsigmoid(input: Tensor) -> Tensor:
 
 def tanhshrink(input: Tensor) -> Tensor:
     """x - tanh(x)."""
+    if type(input) in SPARSE_TYPES:  # a sparse COO tensor minus its tanh: sparse (as torch)
+        return input - input.tanh()
     return input - tanh(input)
 
 

@@ -1,0 +1,253 @@
+"""Conversions to and between the compressed sparse layouts (``Tensor.to_sparse_csc()``,
+``to_sparse_bsr(blocksize)``, ``to_sparse_bsc(blocksize)``, ``to_sparse(layout=...)``) and
+the index copies ``cr.crow_indices_copy``, ``col_indices_copy``, ``ccol_indices_copy`` and
+``row_indices_copy``, as PyTorch's.
+
+Every conversion is differentiable in the source's values (or the dense source): the new
+values are read from them by an op recorded under PyTorch's node name
+(``ToSparseCscBackward0``, ...). A BSR/BSC result holds every block with a specified element
+(a dense source: a non-zero one), its other elements zero. PyTorch's refusals (a block layout
+to CSR/CSC, a changed blocksize between block layouts) raise its errors.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from . import sparse_functions as fn
+from .sparse_compressed import INFO, SparseCompressedTensor, compressed_from_pattern, layout_name
+from .sparse_compressed import transposed as _transposed
+from .sparse_csr import SparseCsrTensor, to_sparse_csr
+from .sparse_pattern import SparsePattern
+from .sparse_tensor import SPARSE_TYPES, SparseTensor, make_sparse
+from .tensor_queries import sparse_bsc, sparse_bsr, sparse_coo, sparse_csc, sparse_csr
+
+__all__ = [
+    "ccol_indices_copy",
+    "col_indices_copy",
+    "crow_indices_copy",
+    "row_indices_copy",
+    "to_compressed",
+    "to_sparse_bsc",
+    "to_sparse_bsr",
+    "to_sparse_csc",
+]
+
+_NODE = {
+    sparse_csr: "ToSparseCsrBackward0",
+    sparse_csc: "ToSparseCscBackward0",
+    sparse_bsr: "ToSparseBsrBackward0",
+    sparse_bsc: "ToSparseBscBackward0",
+}
+
+
+def _blocksize(op: str, blocksize: Any, shape: tuple) -> tuple:
+    """PyTorch's checks of a BSR/BSC ``blocksize`` (an int is a square block)."""
+    if isinstance(blocksize, (int, np.integer)):
+        blocksize = (int(blocksize), int(blocksize))
+    if blocksize is None:
+        raise TypeError(f"{op}() missing required argument 'blocksize' (a tuple of 2 ints)")
+    block = tuple(int(b) for b in blocksize)
+    if len(block) != 2:
+        raise RuntimeError(f"{op}: blocksize needs to be a tuple of size 2, but got {len(block)}")
+    if min(block) <= 0:
+        raise RuntimeError(f"{op}: blocksize needs to be positive, but got {list(block)}")
+    if shape[0] % block[0] or shape[1] % block[1]:
+        raise RuntimeError(
+            f"{op}: tensor sparse size ({shape[0]},{shape[1]}) must be divisible by given "
+            f"blocksize ({block[0]},{block[1]})"
+        )
+    return block
+
+
+def _check_matrix(op: str, self: Tensor, dense_dim: Any, blocked: bool) -> None:
+    if self.ndim < 2:
+        wanted = -2 if blocked else 1
+        raise IndexError(
+            f"Dimension out of range (expected to be in range of [{-max(self.ndim, 1)}, "
+            f"{max(self.ndim, 1) - 1}], but got {wanted})"
+        )
+    if self.ndim != 2:
+        raise NotImplementedError(
+            f"{op}: a {self.ndim}-d tensor; only 2-d matrices are supported (PyTorch also "
+            "makes batched compressed tensors of 3-d ones)"
+        )
+    if dense_dim not in (None, 0):
+        raise RuntimeError(
+            f"{op}: dense_dim argument must be in [0,0] range, but {dense_dim} is given"
+        )
+
+
+def to_compressed(
+    self: Tensor, layout: Any, blocksize: Any = None, dense_dim: Any = None, node: Any = None
+) -> SparseCsrTensor:
+    """``self`` (dense, COO or compressed) as a 2-d matrix of a compressed ``layout``."""
+    name, _, _, _, blocked = INFO[layout]
+    target = layout._name[7:]
+    src = type(self) in SPARSE_TYPES
+    source = "sparse_compressed" if src and self.layout is not sparse_coo else "dense"
+    op = f"{source}_to_sparse_{target}"
+    if type(self) is SparseTensor:
+        op = f"to_sparse_{target}"
+    _check_matrix(op, self, dense_dim, blocked)
+    block = _blocksize(op, blocksize, tuple(self.shape)) if blocked else (1, 1)
+    node = node or _NODE[layout]
+    if src and self.layout in INFO:
+        if self.layout is layout and getattr(self, "_sc_block", (1, 1)) == block:
+            return self
+        src_blocked = INFO[self.layout][4]
+        if src_blocked and not blocked:
+            raise RuntimeError(
+                f"sparse_compressed_to_sparse_{target}: expected SparseCsr or SparseCsc layout "
+                f"but got {layout_name(self)}"
+            )
+        if src_blocked and self._sc_block != block:
+            where = f"to_sparse_{target}" if self.layout is layout else op
+            raise RuntimeError(
+                f"{where}: conversion from {layout_name(self)} to {name} with blocksize changed "
+                f"from {list(self._sc_block)} to {list(block)} is not supported"
+            )
+    if not src:
+        arr = self._data
+        xp = get_array_module(arr)
+        indices = xp.ascontiguousarray(xp.stack(xp.nonzero(arr)).astype(np.int64, copy=False))
+        pattern = SparsePattern(indices, tuple(arr.shape), True)
+        values = fn.SparseGather.apply(self, pattern) if block == (1, 1) else None
+        return compressed_from_pattern(
+            values, pattern, layout, block, np.int64, node, self if values is None else None
+        )  # fmt: skip
+    if self.dense_dim():
+        raise NotImplementedError(f"{op}: hybrid sparse tensors (dense_dim > 0)")
+    coo = make_sparse(self._sp_values, self._sp_pattern).coalesce()
+    index_dtype = getattr(self, "_csr_index_dtype", np.int64)
+    return compressed_from_pattern(
+        coo._sp_values, coo._sp_pattern, layout, block, index_dtype, node
+    )
+
+
+def to_sparse_csc(self: Tensor, dense_dim: int | None = None) -> SparseCsrTensor:
+    """``Tensor.to_sparse_csc()``: the matrix's non-zero elements (a sparse tensor's
+    entries) as a CSC matrix, differentiable in them."""
+    return to_compressed(self, sparse_csc, None, dense_dim)
+
+
+def to_sparse_bsr(self: Tensor, blocksize: Any, dense_dim: int | None = None) -> SparseCsrTensor:
+    """``Tensor.to_sparse_bsr(blocksize)``: the blocks holding a non-zero element (a
+    specified entry) as a BSR matrix, differentiable in the source."""
+    return to_compressed(self, sparse_bsr, blocksize, dense_dim)
+
+
+def to_sparse_bsc(self: Tensor, blocksize: Any, dense_dim: int | None = None) -> SparseCsrTensor:
+    """``Tensor.to_sparse_bsc(blocksize)``: as :func:`to_sparse_bsr`, blocks by columns."""
+    return to_compressed(self, sparse_bsc, blocksize, dense_dim)
+
+
+def to_sparse_layout(
+    self: Tensor, layout: Any, blocksize: Any, dense_dim: Any, node: str
+) -> SparseCsrTensor:
+    """``to_sparse(layout=..., blocksize=...)`` to a compressed layout (PyTorch's checks)."""
+    blocked = INFO[layout][4]
+    source = layout_name(self)
+    op = {"Strided": "dense_to_sparse", "Sparse": "sparse_coo_to_sparse"}.get(
+        source, "sparse_compressed_to_sparse"
+    )
+    if getattr(self, "layout", None) is layout:
+        op = "to_sparse"
+    if blocked != (blocksize is not None):
+        raise RuntimeError(
+            f"{op}: conversion from {source} to {INFO[layout][0]} "
+            f"{'without' if blocked else 'with'} blocksize argument given is not supported"
+        )
+    if layout is sparse_csr and type(self) not in SPARSE_TYPES:
+        return to_sparse_csr(self, dense_dim)
+    return to_compressed(self, layout, blocksize, dense_dim, node)
+
+
+# --------------------------------------------------------------------- the index copies
+def _copy(name: str) -> Any:
+    kind = "row" if name in ("crow_indices", "col_indices") else "column"
+
+    def copy(input: Any) -> Tensor:  # noqa: A002 - PyTorch's parameter name
+        if not isinstance(input, Tensor):
+            raise TypeError(
+                f"{name}_copy(): argument 'input' (position 1) must be Tensor, not "
+                f"{type(input).__name__}"
+            )
+        if input.layout not in INFO:
+            raise RuntimeError(
+                f"{name} expected sparse {kind} compressed tensor layout but got "
+                f"{layout_name(input)}"
+            )
+        out = getattr(input, name)()
+        return Tensor._make(out._data.copy(), False, None, 0)
+
+    copy.__name__ = copy.__qualname__ = f"{name}_copy"
+    copy.__doc__ = (
+        f"``torch.{name}_copy(input)``: a copy of a compressed matrix's ``{name}()`` (PyTorch's "
+        "error for another layout)."
+    )
+    return copy
+
+
+crow_indices_copy = _copy("crow_indices")
+col_indices_copy = _copy("col_indices")
+ccol_indices_copy = _copy("ccol_indices")
+row_indices_copy = _copy("row_indices")
+
+
+# --------------------------------------------------------------------- the sparse methods
+def _compressed_to_sparse(
+    self: SparseCsrTensor, *args: Any, layout: Any = None, blocksize: Any = None, **kwargs: Any
+) -> Any:
+    """``to_sparse(...)`` of a compressed matrix: COO by default, or another layout."""
+    if layout in INFO:
+        if args or kwargs:
+            raise NotImplementedError(f"to_sparse(layout={layout!r}): {args}, {kwargs}")
+        return to_sparse_layout(self, layout, blocksize, None, "ToSparseBackward1")
+    if blocksize is not None:
+        raise RuntimeError(
+            f"sparse_compressed_to_sparse: conversion from {layout_name(self)} to Sparse with "
+            "blocksize argument given is not supported"
+        )
+    if args and args[0] != 2:
+        raise NotImplementedError(f"to_sparse: sparse_dim={args[0]} of a matrix; only 2")
+    if layout not in (None, sparse_coo) or kwargs:
+        raise NotImplementedError(f"to_sparse: layout={layout!r}, {kwargs}")
+    return SparseCsrTensor.to_sparse_coo(self)
+
+
+def _csr_to_sparse_csr(self: SparseCsrTensor, dense_dim: Any = None) -> SparseCsrTensor:
+    if dense_dim not in (None, 0):
+        raise NotImplementedError("to_sparse_csr: hybrid CSR tensors are not supported")
+    return self if self.layout is sparse_csr else to_compressed(self, sparse_csr)
+
+
+def _coo_to_sparse(self: SparseTensor, *args: Any, layout: Any = None, **kwargs: Any) -> Any:
+    if layout in INFO:
+        return to_sparse_layout(
+            self, layout, kwargs.pop("blocksize", None), None, "ToSparseBackward1"
+        )
+    return _COO_TO_SPARSE(self, *args, **({"layout": layout} if layout else {}), **kwargs)
+
+
+def _bind() -> None:
+    for cls in (SparseTensor, SparseCsrTensor, SparseCompressedTensor):
+        cls.to_sparse_csc = to_sparse_csc
+        cls.to_sparse_bsr = to_sparse_bsr
+        cls.to_sparse_bsc = to_sparse_bsc
+    for cls in (SparseCsrTensor, SparseCompressedTensor):
+        cls.to_sparse = _compressed_to_sparse
+        cls.to_sparse_csr = _csr_to_sparse_csr
+    SparseTensor.to_sparse = _coo_to_sparse
+    SparseCsrTensor.t = lambda self: _transposed(self, "TBackward0")
+    SparseCsrTensor.transpose = lambda self, d0, d1: (
+        self if d0 % 2 == d1 % 2 else _transposed(self, "TransposeBackward0")
+    )
+
+
+_COO_TO_SPARSE = SparseTensor.to_sparse
+_bind()
