@@ -28,6 +28,7 @@ from . import (
     creation_more,
     dtypes,
     linalg,
+    masked,
     ops,
     settings,
     sparse,

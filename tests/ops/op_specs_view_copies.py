@@ -8,7 +8,8 @@ vs reverse mode, double backward). The complex ones go real -> complex -> real
 take float outputs (PyTorch's ``view_as_complex_copy`` has no derivative: its side is
 ``view_as_complex(a).clone()``); ``values_copy`` compares with PyTorch's ``values().clone()``, since
 PyTorch 2.13 has no sparse-COO kernel for ``values_copy`` on CPU. ``detach_copy`` has no
-gradient (PyTorch's result claims one and raises in backward): forward only.
+gradient (its result requires grad, under a node whose backward raises, in both libraries;
+tests/autograd/test_graph_names_session34.py checks that): forward only, of a detached input.
 tests/ops/test_view_copies.py checks what the table does not: fresh memory, contiguity,
 ``out=``, the pieces' container types and errors.
 """
@@ -50,9 +51,9 @@ SPECS: list = [
         lambda f, a: f(a.contiguous(), (3, 2), (1, 1), 1),
         shapes=(((6,),),),
     ),
-    OpSpec(  # no gradient: PyTorch's result requires grad but its backward raises
+    OpSpec(  # no gradient: the result requires grad but its backward raises
         "detach_copy",
-        lambda a: lib(a).detach_copy(a),
+        lambda a: lib(a).detach_copy(a.detach()),
         (((3, 4),),),
         checks=frozenset({"fwd"}),
         torch_fn=lambda a: torch.detach_copy(a.detach()),

@@ -102,14 +102,17 @@ def test_channels_last_input_gives_a_row_major_copy() -> None:
         np.testing.assert_array_equal(result.numpy(), a)
 
 
-def test_gradients_flow_like_the_view_and_detach_copy_leaves_the_graph() -> None:
+def test_gradients_flow_like_the_view_and_detach_copy_has_none() -> None:
     x = cr.tensor(_X[0], requires_grad=True)
     y = cr.t_copy(x)
     assert y.requires_grad and y.grad_fn is not None
     (y * cr.arange(12.0).reshape(4, 3)).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), np.arange(12.0).reshape(4, 3).T)
-    d = cr.detach_copy(x)
-    assert not d.requires_grad and d.grad_fn is None
+    d, td = cr.detach_copy(x), torch.detach_copy(torch.tensor(_X[0], requires_grad=True))
+    assert d.requires_grad and td.requires_grad
+    assert d.grad_fn.name() == td.grad_fn.name() == "torch::autograd::NotImplemented"
+    with pytest.raises(RuntimeError, match="derivative for aten::detach_copy is not implemented"):
+        d.sum().backward()
     pieces = cr.split_copy(x, 2, 1)
     assert all(p.requires_grad for p in pieces)
 

@@ -400,9 +400,9 @@ def _bind_operators(T: Any) -> None:
     T.__getitem__ = indexing.getitem
     T.__setitem__ = indexing.setitem
     T.__add__ = T.__radd__ = T.add
-    T.__sub__, T.__rsub__ = T.sub, _rev(T.sub)
+    T.__sub__, T.__rsub__ = T.sub, binary.reversed_sub  # PyTorch's operator nodes
     T.__mul__ = T.__rmul__ = T.mul
-    T.__truediv__, T.__rtruediv__ = T.div, _rev(T.div)
+    T.__truediv__, T.__rtruediv__ = T.div, binary.reversed_div
     T.__floordiv__, T.__rfloordiv__ = T.floor_divide, _rev(T.floor_divide)
     T.__mod__, T.__rmod__ = T.remainder, _rev(T.remainder)
     T.__pow__, T.__rpow__ = T.pow, _rev(T.pow)

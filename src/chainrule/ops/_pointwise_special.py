@@ -2,7 +2,8 @@
 mvlgamma, with I1 (i0's derivative). Their raw kernels are in ``_bessel_kernels.py``.
 
 erfc is a primitive because ``1 - erf(x)`` loses every digit for x > ~6; i0's derivative
-I1 is a primitive too, so that double backward works; mvlgamma is a sum of lgammas.
+I1 is a primitive too, so that double backward works; mvlgamma is one node summing
+lgammas (its derivative a sum of digammas).
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ import numpy as np
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from . import _bessel_kernels as _bk
+from . import _special_kernels as _sk
 from ._util import constant
 from .binding import tensor_method
 from .elementwise import UnaryElementwise
 from .indexing import masked_fill
-from .reduction import sum as _sum
-from .special import lgamma
+from .special import digamma
 from .unary import _floating, exp
 
 __all__ = ["erfc", "i0", "mvlgamma"]
@@ -81,6 +82,28 @@ def i0(input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
 
 
 # ------------------------------------------------------------------------------ mvlgamma
+class Mvlgamma(UnaryElementwise):
+    """``p (p - 1) / 4 * log(pi) + sum_{i<p} lgamma(x - i / 2)`` in one node (PyTorch's
+    ``MvlgammaBackward0``, showing ``p`` and the input); d/dx = ``sum_i digamma(x - i / 2)``,
+    a Tensor expression, so every order and forward mode follow."""
+
+    saved_fields = {"p": lambda n: n.params["p"], "self": 0}
+
+    @staticmethod
+    def f(x, p):
+        xp = get_array_module(x)
+        shifts = xp.asarray(-np.arange(p, dtype=np.float64) / 2.0, dtype=x.dtype)
+        total = _sk.lgamma(x[..., None] + shifts).sum(-1)
+        return total + xp.asarray(p * (p - 1) / 4.0 * math.log(math.pi), dtype=total.dtype)
+
+    @staticmethod
+    def derivative(ctx, x, y):
+        d = digamma(x)
+        for i in range(1, ctx.params["p"]):
+            d = d + digamma(x - i / 2.0)
+        return d
+
+
 @tensor_method(inplace=True, keywords=True)
 def mvlgamma(input: Any, p: int) -> Tensor:  # noqa: A002 - PyTorch's name
     """The multivariate log-gamma function of dimension ``p`` (``torch.mvlgamma``):
@@ -93,8 +116,4 @@ def mvlgamma(input: Any, p: int) -> Tensor:  # noqa: A002 - PyTorch's name
         raise RuntimeError(f"mvlgamma: p has to be greater than or equal to 1 (got p={p})")
     if isinstance(input, Tensor) and input._data.dtype == np.bool_:  # integers are floated
         raise RuntimeError("The input tensor may not be a boolean tensor.")
-    x = _floating("mvlgamma", input)
-    xp = get_array_module(x._data)
-    shifts = constant(xp.asarray(-np.arange(p, dtype=np.float64) / 2.0, dtype=x._data.dtype))
-    terms = lgamma(x.unsqueeze(-1) + shifts)
-    return _sum(terms, -1) + p * (p - 1) / 4.0 * math.log(math.pi)
+    return Mvlgamma.apply(_floating("mvlgamma", input), p=int(p))

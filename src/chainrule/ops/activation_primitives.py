@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from ..autograd.saved_fields import tensor_field
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from .binary import _masked_chain, where
@@ -128,7 +129,10 @@ class Celu(Elu):
 
 
 class LogSigmoid(UnaryElementwise):
-    """``log σ(x) = min(x, 0) - log1p(exp(-|x|))``, finite for every finite x."""
+    """``log σ(x) = min(x, 0) - log1p(exp(-|x|))``, finite for every finite x. PyTorch's node
+    also shows its forward's ``buffer``, ``exp(-|x|)``: computed from the input on access."""
+
+    saved_fields = {"buffer": tensor_field(lambda n: _logsigmoid_buffer(n)), "self": 0}
 
     @staticmethod
     def f(x):
@@ -138,6 +142,12 @@ class LogSigmoid(UnaryElementwise):
     @staticmethod
     def derivative(ctx, x, y):
         return sigmoid(-x)
+
+
+def _logsigmoid_buffer(node: Any) -> Tensor:
+    """``exp(-|x|)`` of the node's saved input (``LogSigmoidBackward0._saved_buffer``)."""
+    x = node.saved_tensor(0)._data
+    return Tensor._make(get_array_module(x).exp(-abs(x)), False, None, 0)
 
 
 class Mish(UnaryElementwise):

@@ -16,6 +16,7 @@ from .. import dtypes
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..threads import elementwise
+from ._raw_checks import tensor_argument
 from ._util import DtypeError, broadcast_error, promote
 from .binding import tensor_method
 from .complex_binary import ComplexLogAddExp
@@ -111,9 +112,18 @@ class Sub(BinaryElementwise):
 
 
 class Rsub(Sub):
-    """``number - x``: PyTorch's node for it is ``RsubBackward1``, listing ``x`` alone."""
+    """``number - x`` (the operator, ``torch.rsub(x, number)``): PyTorch's node for it is
+    ``RsubBackward1``, listing ``x`` alone (``torch.sub(number, x)`` is ``SubBackward0``,
+    listing the wrapped number as None, then ``x``)."""
 
     node_name = ("RsubBackward1", (1,))
+
+
+class RsubTensors(Sub):
+    """``torch.rsub(input, other)`` of two tensors, computed as ``other - input``: PyTorch's
+    ``RsubBackward0``, listing ``input`` then ``other``."""
+
+    node_name = ("RsubBackward0", (1, 0))
 
 
 class Mul(BinaryElementwise):
@@ -311,8 +321,6 @@ def _add_or_sub(cls: type, op: str, a: Any, b: Any, alpha: Any) -> Tensor:
         b = _in_half_precision(b, a._data.dtype)
     elif type(a) is float and type(b) is Tensor and b._data.dtype.kind in "fV":
         a = _in_half_precision(a, b._data.dtype)
-    if cls is Sub and isinstance(b, Tensor) and isinstance(a, (int, float, bool)):
-        cls = Rsub
     if alpha is None:
         return _call(cls, op, a, b)
     if not isinstance(b, Tensor):
@@ -331,6 +339,32 @@ def sub(input: Any, other: Any, *, alpha: Any = None) -> Tensor:  # noqa: A002
     _no_bool_sub(input, other)
     _check_alpha("sub", input, other, alpha)
     return _add_or_sub(Sub, "sub", input, other, alpha)
+
+
+def reversed_sub(self: Tensor, other: Any, alpha: Any = None) -> Tensor:
+    """``other - alpha * self``: the operator ``other - self`` (``Tensor.__rsub__``) and
+    ``torch.rsub``; PyTorch's node is ``RsubBackward1`` for a number ``other`` (listing
+    ``self``), ``RsubBackward0`` for a tensor (listing ``self``, ``other``)."""
+    _no_bool_sub(other, self)
+    _check_alpha("sub", other, self, alpha)
+    if not isinstance(self, Tensor):  # (the operator always has a Tensor self)
+        return _add_or_sub(Sub, "sub", other, self, alpha)
+    cls = RsubTensors if isinstance(other, Tensor) else Rsub
+    return _add_or_sub(cls, "sub", other, self, alpha)
+
+
+def reversed_div(self: Tensor, other: Any) -> Tensor:
+    """``other / self`` (``Tensor.__rtruediv__``): for a number ``other`` and a floating
+    ``self`` PyTorch's operator computes ``self.reciprocal() * other`` (saving only
+    ``1 / self``: the product is a new tensor, so writing into it in place leaves that
+    intact); ``torch.div(number, self)`` is one ``DivBackward0`` instead."""
+    if (
+        type(self) is Tensor
+        and (type(other) is float or type(other) is int or type(other) is complex)
+        and self._data.dtype.kind in "fV"  # V: bfloat16
+    ):
+        return mul(reciprocal(self), other)
+    return div(other, self)
 
 
 @tensor_method(inplace=True, keywords=True)
@@ -366,15 +400,6 @@ def div(input: Any, other: Any, rounding_mode: str | None = None) -> Tensor:  # 
             f"{rounding_mode!r}"
         )
     if (
-        type(other) is Tensor
-        and (type(input) is float or type(input) is int or type(input) is complex)
-        and other._data.dtype.kind in "fV"  # V: bfloat16
-    ):
-        # scalar / x = (1 / x) * scalar, as PyTorch's operator: saves only 1 / x, not x; the
-        # product (also for scalar 1) is a new tensor, so writing into it in place leaves the
-        # saved 1 / x intact
-        return mul(reciprocal(other), input)
-    if (
         type(input) is Tensor
         and (
             type(other) is Tensor and input._data.dtype is other._data.dtype or type(other) is float
@@ -408,9 +433,8 @@ def minimum(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
 @tensor_method(keywords=True)
 def logaddexp(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """log(exp(input) + exp(other)) elementwise, with broadcasting (``torch.logaddexp``)."""
-    for arg, v in (("input", input), ("other", other)):
-        if not isinstance(v, Tensor):
-            raise TypeError(f"logaddexp(): argument '{arg}' must be Tensor, not {type(v).__name__}")
+    tensor_argument("logaddexp", "input", 1, input)
+    tensor_argument("logaddexp", "other", 2, other)
     if input._data.dtype.kind == "c" or other._data.dtype.kind == "c":
         return _call(ComplexLogAddExp, "logaddexp", input, other)  # its own kernel
     # the operands promote first (float32 with int32 is float32, bool with float64 float64)
@@ -427,11 +451,8 @@ def _real_pair(op: str, a: Any, b: Any) -> tuple:
     """``maximum``/``minimum``'s operands: two tensors (PyTorch refuses a Python or NumPy
     number, a list, an array: TypeError), neither complex (no order: PyTorch's RuntimeError,
     here a DtypeError that is also the TypeError chainrule raised before)."""
-    for pos, (name, v) in enumerate((("input", a), ("other", b)), start=1):
-        if not isinstance(v, Tensor):
-            raise TypeError(
-                f"{op}(): argument '{name}' (position {pos}) must be Tensor, not {type(v).__name__}"
-            )
+    tensor_argument(op, "input", 1, a)
+    tensor_argument(op, "other", 2, b)
     for v in (a, b):
         if v._data.dtype.kind == "c":
             raise DtypeError(

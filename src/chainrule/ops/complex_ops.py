@@ -118,17 +118,17 @@ class Angle(Function):
     @staticmethod
     def forward(ctx, z):
         xp = get_array_module(z)
+        ctx.save_for_backward(z)  # a real input too: PyTorch's node keeps it (_saved_self)
         if z.dtype.kind != "c":
             out = xp.where(z < 0, np.pi, 0.0).astype(z.dtype)
             return xp.where(xp.isnan(z), z, out)
-        ctx.save_for_backward(z)
         return xp.angle(z)
 
     @staticmethod
     def backward(ctx, g):
-        if not ctx.saved_tensors:
-            return g * 0.0
         (z,) = ctx.saved_tensors
+        if z._data.dtype.kind != "c":
+            return g * 0.0
         r2 = (z * z.conj()).real
         safe = r2 + (r2 == 0).to(r2.dtype)
         return _to_complex(g) * (z * 1j) / safe * (r2 != 0).to(r2.dtype)
@@ -172,6 +172,21 @@ class ComplexFromParts(Function):
         a = zero if t_re is None else t_re
         b = zero if t_im is None else t_im
         return ComplexFromParts.forward(None, xp.asarray(a, re.dtype), xp.asarray(b, re.dtype))
+
+
+class Complex(ComplexFromParts):
+    """``torch.complex``'s own node (``ComplexBackward0``): it lists both parts and keeps each
+    part that needs a gradient (``_saved_real`` / ``_saved_imag``, None for the other), as
+    PyTorch's, so an in-place change to a kept part raises at backward there too."""
+
+    node_name = ("ComplexBackward0", (0, 1))
+    saved_fields = {"imag": 1, "real": 0}
+
+    @staticmethod
+    def forward(ctx, re, im):
+        needs = ctx.needs_input_grad
+        ctx.save_for_backward(re if needs[0] else None, im if needs[1] else None)
+        return ComplexFromParts.forward(ctx, re, im)
 
 
 class ViewAsReal(Function):
@@ -315,7 +330,7 @@ def complex(real: Any, imag: Any) -> Tensor:  # noqa: A001 - PyTorch's name
     (float32 -> complex64, float64 -> complex128), broadcast together."""
     re, im = as_tensor(real), as_tensor(imag)
     _check_parts("complex", re, im, ("real", "imag"))
-    return ComplexFromParts.apply(re, im)
+    return Complex.apply(re, im)
 
 
 def complex_sgn(z: Tensor) -> Tensor:

@@ -29,7 +29,7 @@ class NotImplementedDerivative(Function):
     """Passes a precomputed result through; backward and the tangent rule raise."""
 
     raw = True
-    node_name = "NotImplemented"
+    node_name = "torch::autograd::NotImplemented"
 
     @staticmethod
     def forward(ctx, result, *inputs, op):

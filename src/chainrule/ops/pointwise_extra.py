@@ -20,6 +20,7 @@ import numpy as np
 from .. import dtypes
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ._raw_checks import tensor_argument
 from ._util import (
     NAMED_ERRORS,
     DtypeError,
@@ -49,15 +50,6 @@ __all__ = [
     "nextafter",
     "signbit",
 ]
-
-
-def _tensor_arg(op: str, name: str, pos: int, v: Any) -> Tensor:
-    """PyTorch's check for an argument that must be a Tensor (no Python numbers)."""
-    if not isinstance(v, Tensor):
-        raise TypeError(
-            f"{op}(): argument '{name}' (position {pos}) must be Tensor, not {type(v).__name__}"
-        )
-    return v
 
 
 # ------------------------------------------------------------------------- addcmul/addcdiv
@@ -226,8 +218,8 @@ def signbit(input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
 
 
 def _same_dtype_pair(op: str, a: Any, b: Any, names: tuple = ("input", "other")) -> tuple:
-    a = _tensor_arg(op, names[0], 1, a)
-    b = _tensor_arg(op, names[1], 2, b)
+    a = tensor_argument(op, names[0], 1, a)
+    b = tensor_argument(op, names[1], 2, b)
     check_broadcast(op, a, b)
     return a, b
 

@@ -20,13 +20,15 @@ from typing import Any
 import numpy as np
 
 from .. import dtypes, return_types
+from ..autograd.saved_fields import given, given_value, tensor_field
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from . import _pointwise_special, _root_inplace
 from ._pointwise_special import *  # noqa: F403
+from ._raw_checks import tensor_argument as _tensor_argument
 from ._root_inplace import *  # noqa: F403
 from ._util import NAMED_ERRORS, DtypeError, as_tensor, constant, lead_with, promote
-from .binary import _call, mul, sub
+from .binary import _call, mul, reversed_sub
 from .binding import tensor_method
 from .cast import cast
 from .elementwise import BinaryElementwise
@@ -54,15 +56,6 @@ __all__ = [
 ]
 
 _LN2 = math.log(2.0)
-
-
-def _tensor(op: str, name: str, pos: int, v: Any) -> Tensor:
-    """PyTorch's check for an argument that must be a Tensor (no Python numbers)."""
-    if not isinstance(v, Tensor):
-        raise TypeError(
-            f"{op}(): argument '{name}' (position {pos}) must be Tensor, not {type(v).__name__}"
-        )
-    return v
 
 
 def _no_complex(op: str, *vs: Any) -> None:
@@ -97,12 +90,18 @@ class Copysign(BinaryElementwise):
         return constant(get_array_module(g._data).zeros_like(g._data))
 
 
+class CopysignNumber(Copysign):
+    """``copysign(tensor, number)``: PyTorch's Scalar-overload node, listing the tensor."""
+
+    node_name = ("CopysignBackward1", (0,))
+
+
 @tensor_method(inplace=True, keywords=True)
 def copysign(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """|input| with the sign of ``other`` (a tensor or a number), elementwise with
     broadcasting (``torch.copysign``). Integer operands give the default float. Gradient:
     ``sign(input) * copysign(1, other)`` for input (0 at input = 0), 0 for other."""
-    x = _tensor("copysign", "input", 1, input)
+    x = _tensor_argument("copysign", "input", 1, input)
     _no_complex("copysign", x, other)
     try:
         a, b = promote("copysign", x, other, wrap_ints=False, float_result=True)  # -1, not 255
@@ -110,7 +109,7 @@ def copysign(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
             a = cast(a, dtypes.get_default_dtype())
         if isinstance(b, Tensor) and b._data.dtype != a._data.dtype:
             b = cast(b, a._data.dtype)
-        return _call(Copysign, "copysign", a, b)
+        return _call(Copysign if isinstance(b, Tensor) else CopysignNumber, "copysign", a, b)
     except NAMED_ERRORS as err:
         lead_with("copysign", err)
         raise
@@ -150,7 +149,7 @@ class Fmin(_NanIgnoringExtreme):
 
 
 def _extreme(cls: type, op: str, input: Any, other: Any) -> Tensor:  # noqa: A002
-    a, b = _tensor(op, "input", 1, input), _tensor(op, "other", 2, other)
+    a, b = _tensor_argument(op, "input", 1, input), _tensor_argument(op, "other", 2, other)
     _no_complex(op, a, b)
     if a._data.dtype.kind not in "fV" and b._data.dtype.kind not in "fV":  # V: bfloat16
         a, b = promote(op, a, b)  # integers/bool: no NaN, no gradient; NumPy's fmax is exact
@@ -216,9 +215,12 @@ def _power_of_two(one: Any, k: Any, like: Tensor) -> Tensor:
 
 
 class Ldexp(BinaryElementwise):
-    """a * 2^b. d/da = 2^b, d/db = y ln 2: from b and the result, what PyTorch saves."""
+    """a * 2^b. d/da = 2^b, d/db = y ln 2: from b and the result, what PyTorch saves (the
+    result whichever input needs a gradient, as PyTorch)."""
 
-    saves_a = "b"
+    node_name = ("LdexpBackward0", (0, 1))  # both listed, (None, 0) without a gradient
+    saved_fields = {"other": 1, "result": 2}
+    saves_a = "by"
     saves_b = "y"
 
     @staticmethod
@@ -232,6 +234,13 @@ class Ldexp(BinaryElementwise):
     @staticmethod
     def derivative_b(ctx, a, b, y):
         return y * _LN2
+
+
+class LdexpIntegerOther(Ldexp):
+    """``ldexp(x, integer_tensor)``: PyTorch's node shows the integer exponent it was given
+    (chainrule computes with it cast to the result's dtype)."""
+
+    saved_fields = {"other": tensor_field(lambda node: given_value(node, "other")), "result": 2}
 
 
 def _ldexp_dtype(a: Tensor, b: Tensor) -> np.dtype:
@@ -252,13 +261,17 @@ def ldexp(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     Deliberate difference: PyTorch's gradient for input is ``grad * pow(2, other)`` in
     integer arithmetic when ``other`` is an integer tensor, so it is 0 wherever other < 0
     (``ldexp(x, -2)`` has gradient 0, not 1/4); chainrule gives the true ``2 ** other``."""
-    a, b = _tensor("ldexp", "input", 1, input), _tensor("ldexp", "other", 2, other)
+    a = _tensor_argument("ldexp", "input", 1, input)
+    b = _tensor_argument("ldexp", "other", 2, other)
     if a._data.dtype.kind == "c" or b._data.dtype.kind == "c":  # composed, as PyTorch's
         return mul(a, pow(2.0, b))
     target = _ldexp_dtype(a, b)
     a = a if a._data.dtype == target else cast(a, target)
-    b = b if b._data.dtype == target else cast(b, target)
-    return _call(Ldexp, "ldexp", a, b)
+    if b._data.dtype == target:
+        return _call(Ldexp, "ldexp", a, b)
+    if b._data.dtype.kind in "biu":
+        return given(_call(LdexpIntegerOther, "ldexp", a, cast(b, target)), other=b)
+    return _call(Ldexp, "ldexp", a, cast(b, target))
 
 
 # ----------------------------------------------------------------------------- logaddexp2
@@ -297,7 +310,7 @@ def logaddexp2(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """log2(2 ** input + 2 ** other) without overflow (``torch.logaddexp2``; floating
     tensors). d/dinput = ``2 ** input / (2 ** input + 2 ** other)``."""
     for pos, (name, v) in enumerate((("input", input), ("other", other)), 1):
-        _tensor("logaddexp2", name, pos, v)
+        _tensor_argument("logaddexp2", name, pos, v)
     a, b = promote("logaddexp2", input, other)  # float32 with int32 is float32, as PyTorch
     if not dtypes.is_floating(a._data.dtype):
         raise NotImplementedError(
@@ -311,7 +324,7 @@ def logaddexp2(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
 def lcm(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """The least common multiple, elementwise (non-negative; ``lcm(0, x) = 0``;
     ``torch.lcm``; integer tensors only, no gradient)."""
-    a, b = _tensor("lcm", "input", 1, input), _tensor("lcm", "other", 2, other)
+    a, b = _tensor_argument("lcm", "input", 1, input), _tensor_argument("lcm", "other", 2, other)
     a, b = promote("lcm", a, b)
     if a._data.dtype.kind not in "iu":
         raise DtypeError(f"lcm: not implemented for {a.dtype} (integer tensors only)")
@@ -363,7 +376,7 @@ def isreal(input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
 @tensor_method
 def positive(input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """``+input``: the tensor itself (``torch.positive``; bool tensors raise, as PyTorch)."""
-    x = _tensor("positive", "input", 1, input)
+    x = _tensor_argument("positive", "input", 1, input)
     if x._data.dtype.kind == "b":
         raise RuntimeError("The `+` operator, on a bool tensor is not supported.")
     return x
@@ -372,9 +385,9 @@ def positive(input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
 def rsub(input: Any, other: Any, alpha: Any = 1) -> Tensor:  # noqa: A002 - PyTorch's name
     """``other - alpha * input`` (``torch.rsub``, subtraction with the operands swapped;
     ``other`` may be a number). Gradients: ``-alpha`` for input, 1 for other."""
-    x = _tensor("rsub", "input", 1, input)
+    x = _tensor_argument("rsub", "input", 1, input)
     try:
-        return sub(other, x, alpha=None if _is_one(alpha) else alpha)
+        return reversed_sub(x, other, None if _is_one(alpha) else alpha)
     except NAMED_ERRORS as err:
         lead_with("rsub", err)
         raise

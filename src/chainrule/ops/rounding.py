@@ -122,7 +122,11 @@ class Sign(_Rounding):
 
 
 class Sgn(Sign):
-    """``torch.sgn`` of a real tensor: ``sign`` under PyTorch's node name (``SgnBackward0``)."""
+    """``torch.sgn`` of a real tensor: ``sign`` under PyTorch's node name (``SgnBackward0``),
+    keeping the input and the result as PyTorch's node does (``_saved_self``,
+    ``_saved_result``; so an in-place change to either raises at backward there too)."""
+
+    saves = "xy"
 
 
 @tensor_method(inplace=True, keywords=True)

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ..autograd.saved_fields import given, given_value
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..dtypes import _BFLOAT16
@@ -184,6 +185,7 @@ class Xlogy(BinaryElementwise):
     where x == 0 and y <= 0 (there log(y) is -inf or NaN); ``g x / y`` for y."""
 
     node_name = ("XlogyBackward0", (0, 1))  # both listed, (None, 0) without a gradient
+    saved_fields = {"other": 1, "self": 0}  # by position: xlogy(x, x) shows both
     saves_a = "ab"
     saves_b = "ab"
 
@@ -215,12 +217,14 @@ class XlogyNumberSelf(Xlogy):
     """``xlogy(number, tensor)``: PyTorch's ``XlogyBackward1`` (its Scalar-self overload)."""
 
     node_name = ("XlogyBackward1", (1,))
+    saved_fields = {"other": 1, "self": lambda node: given_value(node, "self")}
 
 
 class XlogyNumberOther(Xlogy):
     """``xlogy(tensor, number)``: PyTorch's ``XlogyBackward2`` (its Scalar-other overload)."""
 
     node_name = ("XlogyBackward2", (0,))
+    saved_fields = {"other": lambda node: given_value(node, "other"), "self": 0}
 
 
 # ------------------------------------------------------------------------- public functions
@@ -293,5 +297,8 @@ def xlogy(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     a = _real_float("xlogy", as_tensor(a, b if isinstance(b, Tensor) else None))
     b = _real_float("xlogy", as_tensor(b, a))
     fn = Xlogy if isinstance(input, Tensor) else XlogyNumberSelf
-    fn = fn if isinstance(other, Tensor) else XlogyNumberOther
-    return _call(fn, "xlogy", a, b, bf16=_is_bfloat16(a) and _is_bfloat16(b))
+    if not isinstance(other, Tensor):
+        out = _call(XlogyNumberOther, "xlogy", a, b, bf16=_is_bfloat16(a) and _is_bfloat16(b))
+        return given(out, other=other)
+    out = _call(fn, "xlogy", a, b, bf16=_is_bfloat16(a) and _is_bfloat16(b))
+    return out if fn is Xlogy else given(out, self=input)

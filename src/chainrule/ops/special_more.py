@@ -29,12 +29,14 @@ from typing import Any
 
 import numpy as np
 
+from ..autograd.saved_fields import given, given_value
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from . import _special_more_bessel_ik as _ik
 from . import _special_more_erf as _erf
 from . import _special_more_gamma as _gam
 from ._pointwise_special import I0
+from ._raw_checks import tensor_argument
 from ._util import DtypeError, as_tensor, constant, promote
 from .binary import _call, where
 from .elementwise import BinaryElementwise, UnaryElementwise
@@ -73,6 +75,7 @@ def _kernel(fn: Callable, *arrays: Any) -> Any:
 class Erfcx(UnaryElementwise):
     """exp(x^2) erfc(x); d/dx = 2 x erfcx(x) - 2 / sqrt(pi)."""
 
+    node_name = "SpecialErfcxBackward0"
     saves = "xy"
 
     @staticmethod
@@ -212,6 +215,9 @@ class Xlog1py(BinaryElementwise):
     log1p(y) for x (as ``xlog1py(g, y)``), set to 0 where x == 0 and y <= -1, and
     ``g x / (1 + y)`` for y."""
 
+    node_name = ("SpecialXlog1PyBackward0", (0, 1))  # both listed, (None, 0) without a grad
+    saved_fields = {"other": 1, "self": 0}
+
     @staticmethod
     def f(a, b):
         xp = get_array_module(a, b)
@@ -248,6 +254,8 @@ def _no_first_derivative(op: str) -> Callable:
 class Zeta(BinaryElementwise):
     """The Hurwitz zeta function zeta(x, q); d/dq = -x zeta(x + 1, q)."""
 
+    node_name = ("SpecialZetaBackward0", (0, 1))
+    saved_fields = {"other": 1, "self": 0}
     saves_b = "ab"
     chain_a = _no_first_derivative("zeta")
 
@@ -269,6 +277,7 @@ def _gamma_density(a: Tensor, x: Tensor) -> Tensor:
 class Gammainc(BinaryElementwise):
     """The regularized lower incomplete gamma P(a, x); d/dx = x^(a-1) e^-x / Gamma(a)."""
 
+    node_name = ("IgammaBackward0", (0, 1))  # igamma's node (special.gammainc is igamma)
     saves_b = "ab"
     chain_a = _no_first_derivative("gammainc")
 
@@ -285,6 +294,7 @@ class Gammaincc(BinaryElementwise):
     """The regularized upper incomplete gamma Q(a, x) = 1 - P(a, x); d/dx = -x^(a-1) e^-x /
     Gamma(a)."""
 
+    node_name = ("IgammacBackward0", (0, 1))
     saves_b = "ab"
     chain_a = _no_first_derivative("gammaincc")
 
@@ -295,6 +305,40 @@ class Gammaincc(BinaryElementwise):
     @staticmethod
     def derivative_b(ctx, a, b, y):
         return -_gamma_density(a, b)
+
+
+def _number(name: str) -> Callable:
+    """A ``_saved_`` field showing the number argument ``name`` as the caller gave it."""
+    return lambda node: given_value(node, name)
+
+
+class Xlog1pyNumberSelf(Xlog1py):
+    """``xlog1py(number, tensor)``: PyTorch's Scalar-self overload node."""
+
+    node_name = ("SpecialXlog1PyBackward1", (1,))
+    saved_fields = {"other": 1, "self": _number("self")}
+
+
+class Xlog1pyNumberOther(Xlog1py):
+    """``xlog1py(tensor, number)``: PyTorch's Scalar-other overload node."""
+
+    node_name = ("SpecialXlog1PyBackward2", (0,))
+    saved_fields = {"other": _number("other"), "self": 0}
+
+
+class ZetaNumberSelf(Zeta):
+    """``zeta(number, tensor)``: PyTorch's Scalar-self overload node."""
+
+    node_name = ("SpecialZetaBackward1", (1,))
+    saved_fields = {"other": 1, "self": _number("self")}
+
+
+class ZetaNumberOther(Zeta):
+    """``zeta(tensor, number)``: PyTorch's Scalar-other overload node (it saves nothing: the
+    first argument has no derivative)."""
+
+    node_name = ("SpecialZetaBackward2", (0,))
+    saved_fields: dict = {}
 
 
 # ------------------------------------------------------------------------ public functions
@@ -342,17 +386,15 @@ def entr(input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
 
 
 def _binary(cls: type, op: str, input: Any, other: Any, integers: bool = True) -> Tensor:  # noqa: A002
-    """Promote (at least one Tensor, as PyTorch's overloads) and apply ``cls``. The
-    incomplete gamma functions (``integers=False``) take tensors only and have no integer
-    kernel, as in PyTorch."""
+    """Promote (at least one Tensor, as PyTorch's overloads) and apply ``cls`` (its
+    ``number_self`` / ``number_other`` subclass where that argument is a number: PyTorch's
+    Scalar overload nodes). The incomplete gamma functions (``integers=False``) take
+    tensors only and have no integer kernel, as in PyTorch."""
     if not integers:
-        for pos, (name, v) in enumerate((("input", input), ("other", other)), start=1):
-            if not isinstance(v, Tensor):
-                raise TypeError(
-                    f"{op}(): argument '{name}' (position {pos}) must be Tensor, not "
-                    f"{type(v).__name__}"
-                )
-    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        tensor_argument(f"special_{op}", "input", 1, input)  # PyTorch's name in its error
+        tensor_argument(f"special_{op}", "other", 2, other)
+    self_tensor, other_tensor = isinstance(input, Tensor), isinstance(other, Tensor)
+    if not self_tensor and not other_tensor:
         raise TypeError(
             f"{op}(): expected at least one of input and other to be a Tensor, got "
             f"{type(input).__name__} and {type(other).__name__}"
@@ -366,7 +408,15 @@ def _binary(cls: type, op: str, input: Any, other: Any, integers: bool = True) -
     a = _floating(op, a) if isinstance(a, Tensor) else a
     b = _floating(op, b) if isinstance(b, Tensor) else b
     a = as_tensor(a, b if isinstance(b, Tensor) else None)
-    return _call(cls, op, a, as_tensor(b, a))
+    if self_tensor and other_tensor:
+        return _call(cls, op, a, as_tensor(b, a))
+    if self_tensor:
+        return given(_call(_NUMBER_OTHER.get(cls, cls), op, a, as_tensor(b, a)), other=other)
+    return given(_call(_NUMBER_SELF.get(cls, cls), op, a, as_tensor(b, a)), self=input)
+
+
+_NUMBER_SELF = {Xlog1py: Xlog1pyNumberSelf, Zeta: ZetaNumberSelf}
+_NUMBER_OTHER = {Xlog1py: Xlog1pyNumberOther, Zeta: ZetaNumberOther}
 
 
 def xlog1py(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name

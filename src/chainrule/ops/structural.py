@@ -27,10 +27,11 @@ from ..autograd.tensor import Tensor
 from ..backend import device_of, get_array_module, host
 from ..scalar_range import fit_scalar
 from ._util import as_tensor, norm_dim
-from .binary import where
+from .binary import Where, where
 from .binding import tensor_method
 from .gather_scatter import index_select
 from .inplace import apply_inplace
+from .inplace_names import NOTHING_SAVED, renamed_node
 from .shape import flip, reshape, stack, transpose
 
 __all__ = [
@@ -451,4 +452,8 @@ def fill_diagonal_(x: Tensor, fill_value: Any, wrap: bool = False) -> Tensor:
     np.fill_diagonal(mask, True, wrap=bool(wrap))
     m = Tensor._make(xp.asarray(mask), False, None, 0)
     v = Tensor._make(xp.asarray(fill_value).astype(x.dtype), False, None, 0)
-    return apply_inplace(x, "fill_diagonal_", lambda t: where(m, v, t))
+    out = apply_inplace(x, "fill_diagonal_", lambda t: where(m, v, t))
+    node = out.grad_fn
+    if node is not None and node._forward_cls is Where:  # PyTorch fills a diagonal view:
+        renamed_node(node, "torch::autograd::CopySlices", NOTHING_SAVED, (1,))  # its node
+    return out

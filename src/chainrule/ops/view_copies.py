@@ -6,9 +6,12 @@ whatever the input's layout (a channels-last or transposed input gives a contigu
 as in PyTorch). Functionalization writes programs with these ops; they are also a short way
 to say "this view, as its own tensor".
 
-Each is composed from chainrule's differentiable view op and ``clone(memory_format=
-contiguous_format)``, so reverse mode, forward mode and double backward come from those two
-(the gradient of a copy is the identity, so each one's derivative is its view op's).
+Each runs chainrule's differentiable view op and copies its result row-major; the copy is
+then the output of the view op's own node, renamed as PyTorch's (``TBackward0_copy``,
+``SplitBackward0_copy``, with the view node's ``_saved_*`` fields), so reverse mode and
+double backward are the view op's (the gradient of a copy is the identity). Where the view
+made no node of its own, or a forward-mode tangent is carried, the copy is a recorded
+``clone`` of the view instead (the same values and derivatives, one more node).
 
 ``out=`` (keyword-only, as in PyTorch): the one-tensor ops take PyTorch's exact rule (an
 ``out`` of another dtype raises ``RuntimeError``, a wrongly shaped one is resized);
@@ -19,8 +22,8 @@ Where chainrule differs from PyTorch 2.13 (measured):
 
 - ``out=`` with an input that requires grad raises, as everywhere in chainrule; PyTorch lets
   these ops through and leaves ``out`` with a gradient function that raises when used;
-- ``detach_copy`` returns a tensor outside the graph (``requires_grad=False``), as
-  ``detach().clone()``; PyTorch's result says ``requires_grad=True`` but has no derivative;
+- ``detach_copy`` of an input that requires grad gives, as PyTorch's, a result that
+  requires grad under a ``NotImplemented`` node whose backward raises;
 - ``values_copy`` / ``indices_copy`` copy a coalesced sparse COO tensor's ``values()`` /
   ``indices()``; PyTorch has no sparse-COO kernel for them on CPU (``NotImplementedError``).
   A dense input raises ``RuntimeError`` as in PyTorch;
@@ -39,10 +42,13 @@ from typing import Any, TypeVar
 import numpy as np
 
 from ..autograd import grad_mode
+from ..autograd.node import name_node_type
+from ..autograd.saved_fields import given
 from ..autograd.tensor import Tensor
 from ..dtype_objects import dtype as PublicDtype
 from ._misc_more_strided import as_strided
 from ._util import norm_dim
+from ._view_copy_nodes import AliasCopy, as_copy_of_view, narrow_copy_function
 from .binding import tensor_method
 from .cast import clone
 from .complex_ops import view_as_complex, view_as_real
@@ -52,6 +58,7 @@ from .joining import split, unbind
 from .linalg_out import write_linalg_out
 from .memory_format import contiguous_format
 from .misc_more import detach
+from .no_derivative import record_no_derivative
 from .permutations import permute, t, transpose
 from .sparse_construction import is_sparse
 from .stacking import split_with_sizes
@@ -107,23 +114,32 @@ def _named(fn: F) -> F:
     return named  # type: ignore[return-value]
 
 
-def _fresh(view_result: Tensor) -> Tensor:
+def _fresh(view_result: Tensor, source: Tensor | None = None) -> Tensor:
     """A row-major contiguous copy in new memory (differentiable: its gradient is the
-    identity)."""
+    identity): the view node's own output where it can be (see ``_view_copy_nodes``)."""
+    if source is not None:
+        out = as_copy_of_view(source, view_result)
+        if out is not None:
+            return out
     return clone(view_result, memory_format=contiguous_format)
 
 
-def _finish(op: str, view_result: Tensor, out: Any) -> Tensor:
-    """The copy of ``view_result``, written into ``out`` (PyTorch's exact dtype rule) when
-    given."""
-    return write_linalg_out(op, _fresh(view_result), out, "exact")
+def _finish(op: str, view_result: Tensor, out: Any, source: Tensor | None = None) -> Tensor:
+    """The copy of ``view_result`` (a view of ``source``: see :func:`_fresh`), written into
+    ``out`` (PyTorch's exact dtype rule) when given."""
+    if out is not None:
+        return write_linalg_out(op, _fresh(view_result), out, "exact")
+    return _fresh(view_result, source)
 
 
-def _finish_pieces(op: str, pieces: Sequence[Tensor], out: Any) -> tuple[Tensor, ...] | None:
-    """Fresh copies of ``pieces`` as a tuple, or (with ``out=``) each written into its
-    ``out`` tensor as ``copy_`` writes (cast, broadcast), returning ``None`` as PyTorch."""
+def _finish_pieces(
+    op: str, pieces: Sequence[Tensor], out: Any, source: Tensor | None = None
+) -> tuple[Tensor, ...] | None:
+    """Fresh copies of ``pieces`` (views of ``source``) as a tuple, or (with ``out=``) each
+    written into its ``out`` tensor as ``copy_`` writes (cast, broadcast), returning
+    ``None`` as PyTorch."""
     if out is None:
-        return tuple(_fresh(p) for p in pieces)
+        return tuple(_fresh(p, source) for p in pieces)
     if not isinstance(out, (list, tuple)) or not all(isinstance(o, Tensor) for o in out):
         raise TypeError(
             f"{op}(): argument 'out' must be tuple of Tensors, not {type(out).__name__}"
@@ -145,8 +161,11 @@ def _finish_pieces(op: str, pieces: Sequence[Tensor], out: Any) -> tuple[Tensor,
 
 @_named
 def alias_copy(input: Tensor, *, out: Any = None) -> Tensor:  # noqa: A002 - PyTorch's name
-    """A copy of ``input`` (``torch.alias`` is the view of all of it); gradient: identity."""
-    return _finish("alias_copy", input, out)
+    """A copy of ``input`` (``torch.alias`` is the view of all of it); gradient: identity,
+    under PyTorch's node ``AliasBackward0_copy``."""
+    if out is not None:
+        return _finish("alias_copy", input, out)
+    return AliasCopy.apply(input)
 
 
 @_named
@@ -160,13 +179,14 @@ def as_strided_copy(
 ) -> Tensor:
     """A copy of ``as_strided(input, size, stride, storage_offset)``; gradient: that of
     ``as_strided`` (elements read twice get both gradients)."""
-    return _finish("as_strided_copy", as_strided(input, size, stride, storage_offset), out)
+    return _finish("as_strided_copy", as_strided(input, size, stride, storage_offset), out, input)
 
 
 @_named
 def detach_copy(input: Tensor, *, out: Any = None) -> Tensor:  # noqa: A002 - PyTorch's name
     """A copy of ``input`` outside the graph (``detach().clone()``; see the module doc)."""
-    return _finish("detach_copy", detach(input), out)
+    result = _finish("detach_copy", detach(input), out)
+    return result if out is not None else record_no_derivative("detach_copy", result, input)
 
 
 @_named
@@ -180,7 +200,7 @@ def diagonal_copy(
 ) -> Tensor:
     """A copy of ``diagonal(input, offset, dim1, dim2)``; gradient: scattered back onto that
     diagonal, zeros elsewhere."""
-    return _finish("diagonal_copy", diagonal(input, offset, dim1, dim2), out)
+    return _finish("diagonal_copy", diagonal(input, offset, dim1, dim2), out, input)
 
 
 @_named
@@ -198,7 +218,7 @@ def expand_copy(
         raise TypeError(
             f"expand_copy(): argument 'implicit' must be bool, not {type(implicit).__name__}"
         )
-    return _finish("expand_copy", expand(input, size), out)
+    return _finish("expand_copy", expand(input, size), out, input)
 
 
 @tensor_method
@@ -219,20 +239,27 @@ def narrow_copy(
             f"narrow_copy(): dim {dim} is out of range for a tensor with {input.ndim} dims "
             "(expected dim < input.dim())"
         )
-    return _finish("narrow_copy", narrow(input, dim, start, length), out)
+    result = _finish("narrow_copy", narrow(input, dim, start, length), out, input)
+    node = result.grad_fn
+    if out is None and node is not None and node._forward_cls.__dict__.get("_view_copy"):
+        node._forward_cls = narrow_copy_function(node._forward_cls)  # one node of its own
+        name_node_type(node)
+        start = int(start.item()) if isinstance(start, Tensor) else start
+        given(result, dim=dim, start=start, length=length)
+    return result
 
 
 @_named
 def permute_copy(input: Tensor, dims: Sequence[int], *, out: Any = None) -> Tensor:  # noqa: A002
     """A copy of ``input.permute(dims)`` in the new order; gradient: the inverse permutation."""
-    return _finish("permute_copy", permute(input, dims), out)
+    return _finish("permute_copy", permute(input, dims), out, input)
 
 
 @_named
 def select_copy(input: Tensor, dim: int, index: int, *, out: Any = None) -> Tensor:  # noqa: A002
     """A copy of ``input.select(dim, index)``; gradient: placed at ``index``, zeros
     elsewhere."""
-    return _finish("select_copy", select(input, dim, index), out)
+    return _finish("select_copy", select(input, dim, index), out, input)
 
 
 @_named
@@ -255,7 +282,7 @@ def slice_copy(
         raise RuntimeError("slice step must be positive")
     d = norm_dim(dim, input.ndim, "slice_copy")[0]
     region = (slice(None),) * d + (slice(start, end, step),)
-    return _finish("slice_copy", input[region], out)
+    return _finish("slice_copy", input[region], out, input)
 
 
 @_named
@@ -268,7 +295,7 @@ def split_copy(
 ) -> tuple[Tensor, ...] | None:
     """Copies of the pieces of ``input.split(split_size, dim)`` (a tuple); gradient: the
     pieces' gradients joined back."""
-    return _finish_pieces("split_copy", split(input, split_size, dim), out)
+    return _finish_pieces("split_copy", split(input, split_size, dim), out, input)
 
 
 @_named
@@ -282,14 +309,14 @@ def split_with_sizes_copy(
     """Copies of the pieces of ``input.split_with_sizes(split_sizes, dim)`` (a tuple);
     gradient: the pieces' gradients joined back."""
     pieces = split_with_sizes(input, split_sizes, dim)
-    return _finish_pieces("split_with_sizes_copy", pieces, out)
+    return _finish_pieces("split_with_sizes_copy", pieces, out, input)
 
 
 @_named
 def squeeze_copy(input: Tensor, dim: Any = None, *, out: Any = None) -> Tensor:  # noqa: A002
     """A copy of ``input.squeeze(dim)`` (``dim``: an int, a sequence of them, or ``None`` for
     every size-1 dim); gradient: reshaped back."""
-    return _finish("squeeze_copy", squeeze(input, dim), out)
+    return _finish("squeeze_copy", squeeze(input, dim), out, input)
 
 
 @_named
@@ -301,19 +328,19 @@ def t_copy(input: Tensor, *, out: Any = None) -> Tensor:  # noqa: A002 - PyTorch
     >>> y.shape, y.stride()
     (torch.Size([3, 2]), (2, 1))
     """
-    return _finish("t_copy", t(input), out)
+    return _finish("t_copy", t(input), out, input)
 
 
 @_named
 def transpose_copy(input: Tensor, dim0: int, dim1: int, *, out: Any = None) -> Tensor:  # noqa: A002
     """A copy of ``input.transpose(dim0, dim1)``; gradient: transposed back."""
-    return _finish("transpose_copy", transpose(input, dim0, dim1), out)
+    return _finish("transpose_copy", transpose(input, dim0, dim1), out, input)
 
 
 @_named
 def unbind_copy(input: Tensor, dim: int = 0, *, out: Any = None) -> tuple[Tensor, ...] | None:  # noqa: A002
     """Copies of the slices of ``input.unbind(dim)`` (a tuple); gradient: stacked back."""
-    return _finish_pieces("unbind_copy", unbind(input, dim), out)
+    return _finish_pieces("unbind_copy", unbind(input, dim), out, input)
 
 
 @_named
@@ -327,13 +354,13 @@ def unfold_copy(
 ) -> Tensor:
     """A copy of ``input.unfold(dimension, size, step)`` (every window stored); gradient:
     the windows' gradients summed back onto the elements they read."""
-    return _finish("unfold_copy", unfold(input, dimension, size, step), out)
+    return _finish("unfold_copy", unfold(input, dimension, size, step), out, input)
 
 
 @_named
 def unsqueeze_copy(input: Tensor, dim: int, *, out: Any = None) -> Tensor:  # noqa: A002
     """A copy of ``input.unsqueeze(dim)``; gradient: reshaped back."""
-    return _finish("unsqueeze_copy", unsqueeze(input, dim), out)
+    return _finish("unsqueeze_copy", unsqueeze(input, dim), out, input)
 
 
 def _sparse_input(input: Tensor, what: str) -> None:  # noqa: A002 - PyTorch's name
@@ -350,28 +377,28 @@ def values_copy(input: Tensor, *, out: Any = None) -> Tensor:  # noqa: A002 - Py
     """A copy of a coalesced sparse COO tensor's ``values()``; gradient: that of ``values()``
     (reaches the values' producer)."""
     _sparse_input(input, "values")
-    return _finish("values_copy", input.values(), out)
+    return _finish("values_copy", input.values(), out, input)
 
 
 @_named
 def indices_copy(input: Tensor, *, out: Any = None) -> Tensor:  # noqa: A002 - PyTorch's name
     """A copy of a coalesced sparse COO tensor's ``indices()`` (int64, no gradient)."""
     _sparse_input(input, "indices")
-    return _finish("indices_copy", input.indices(), out)
+    return _finish("indices_copy", input.indices(), out, input)
 
 
 @_named
 def view_as_complex_copy(input: Tensor, *, out: Any = None) -> Tensor:  # noqa: A002
     """A copy of ``view_as_complex(input)`` (a (..., 2) float tensor whose last dim has
     stride 1); gradient: that of ``view_as_complex``."""
-    return _finish("view_as_complex_copy", view_as_complex(input), out)
+    return _finish("view_as_complex_copy", view_as_complex(input), out, input)
 
 
 @_named
 def view_as_real_copy(input: Tensor, *, out: Any = None) -> Tensor:  # noqa: A002
     """A copy of ``view_as_real(input)`` (complex input); gradient: that of
     ``view_as_real``."""
-    return _finish("view_as_real_copy", view_as_real(input), out)
+    return _finish("view_as_real_copy", view_as_real(input), out, input)
 
 
 @_named
@@ -400,9 +427,9 @@ def view_copy(
             "(Tensor input, tuple of ints size, *, Tensor out = None)"
         )
     if dtype is not None:
-        return _finish("view_copy", view(input, dtype=dtype), out)
+        return _finish("view_copy", view(input, dtype=dtype), out, input)
     if isinstance(size, int) or not isinstance(size, (Sequence, Tensor)):
         raise TypeError(
             f"view_copy(): argument 'size' must be tuple of ints, not {type(size).__name__}"
         )
-    return _finish("view_copy", reshape(input, tuple(size)), out)
+    return _finish("view_copy", reshape(input, tuple(size)), out, input)

@@ -49,7 +49,7 @@ class SetBackward(Function):
     backward raises, as PyTorch's ``NotImplemented`` node does."""
 
     raw = True
-    node_name = "NotImplemented"
+    node_name = "torch::autograd::NotImplemented"
     complex_grad = True  # nothing is computed: the backward only raises
 
     @staticmethod

@@ -176,9 +176,11 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
             f"prelu: input ({input.dtype}) and weight ({weight.dtype}) must have the same "
             f"dtype; prelu promotes nothing: convert weight with .to({input.dtype})"
         )
-    if n != 1:
-        weight = weight.reshape((n,) + (1,) * (input.ndim - 2))
-    else:
+    # PyTorch's view of the weight (``_saved_weight``): (1, C, 1, ...) over an input of 2+
+    # dims, () for a 0-d input, the weight itself over a 1-d one
+    if input.ndim >= 2:
+        weight = weight.reshape((1, n) + (1,) * (input.ndim - 2))
+    elif input.ndim == 0:
         weight = weight.reshape(())
     return Prelu.apply(input, weight)
 

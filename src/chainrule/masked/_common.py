@@ -1,0 +1,140 @@
+"""The shared pieces of ``cr.masked``'s reductions: argument checks, the canonical dims, the
+mask broadcast to the input, and the identity each reduction fills masked-out elements with.
+
+A masked reduction is the plain reduction of ``where(mask, input, identity)``: the masked-out
+elements take the value that leaves the result unchanged (0 for a sum, 1 for a product,
+-inf for a maximum), so one pass over a dense array gives the masked result and its
+gradient (``where`` routes no gradient to the masked-out elements).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .. import ops
+from ..autograd.tensor import Tensor
+from ..creation import full, ones
+from ..dtype_objects import bool_
+from ..typeinfo import iinfo
+from .core import MaskedTensor
+
+__all__ = [
+    "split_masked",
+    "check_input",
+    "dims_of",
+    "identity",
+    "input_mask",
+    "masked_fill",
+    "reduced_mask",
+]
+
+
+def split_masked(input: Any, mask: Any) -> tuple[Any, Any]:
+    """A MaskedTensor input as (its data as a plain tensor, its mask, and-ed with ``mask``
+    when both are given): torch.masked's functions read a MaskedTensor's own mask and
+    return plain tensors. Any other input is returned as it is."""
+    if not isinstance(input, MaskedTensor):
+        return input, mask
+    own = input.get_mask()
+    if isinstance(mask, Tensor):
+        own = own & (mask if mask.dtype == bool_ else mask != 0)
+    return input.get_data(), own
+
+
+def check_input(op: str, input: Any) -> Tensor:
+    """``input`` when it is a Tensor; a TypeError naming ``op`` otherwise (torch raises an
+    AttributeError from deep inside; a clear TypeError says what was received)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"torch.masked.{op}(): input must be a Tensor, got {type(input).__name__}")
+    return input
+
+
+def dims_of(input: Tensor, dim: Any) -> tuple[int, ...]:
+    """``dim`` as a sorted tuple of non-negative dims of ``input`` (None: every dim).
+
+    Raises:
+        IndexError: a dim outside ``[-ndim, ndim - 1]``, in torch's words.
+    """
+    ndim = input.dim()
+    if dim is None:
+        return tuple(range(ndim))
+    items = (dim,) if isinstance(dim, int) else tuple(dim)
+    if not items:
+        return tuple(range(ndim))
+    lo, hi = (-1, 0) if ndim == 0 else (-ndim, ndim - 1)
+    out = []
+    for d in items:
+        if not isinstance(d, int) or isinstance(d, bool):
+            raise TypeError(f"torch.masked: dim must be an int or a tuple of ints, got {d!r}")
+        if d < lo or d > hi:
+            raise IndexError(
+                f"Dimension out of range (expected to be in range of [{lo}, {hi}], but got {d})"
+            )
+        out.append(d % max(ndim, 1) if ndim else 0)
+    return tuple(sorted(set(out)))
+
+
+def input_mask(op: str, input: Tensor, mask: Any) -> Tensor:
+    """The mask as a bool Tensor of ``input``'s shape (None: every element is in; a mask of
+    another dtype counts its nonzero elements as in, as torch's).
+
+    Raises:
+        TypeError: ``mask`` is not a Tensor.
+        RuntimeError: ``mask`` does not broadcast to ``input``'s shape.
+    """
+    if mask is None:
+        return ones(tuple(input.shape), dtype=bool_)
+    if not isinstance(mask, Tensor):
+        raise TypeError(
+            f"torch.masked.{op}(): mask must be a bool Tensor or None, got {type(mask).__name__}"
+        )
+    if mask.dtype != bool_:
+        mask = mask != 0
+    if tuple(mask.shape) != tuple(input.shape):
+        try:
+            mask = ops.broadcast_to(mask, tuple(input.shape))
+        except (RuntimeError, ValueError) as exc:
+            raise RuntimeError(
+                f"torch.masked.{op}(): the mask's shape {tuple(mask.shape)} does not broadcast "
+                f"to the input's shape {tuple(input.shape)}"
+            ) from exc
+    return mask.detach()
+
+
+def identity(op: str, dtype: Any) -> Any:
+    """The value masked-out elements take in reduction ``op`` on ``dtype`` (torch's
+    ``_reduction_identity``).
+
+    Raises:
+        NotImplementedError: ``op`` has no identity on ``dtype`` (amax of bools).
+    """
+    floating = dtype.is_floating_point or dtype.is_complex
+    if op in ("sum", "cumsum", "mean", "norm", "var", "all_false"):
+        return False if dtype == bool_ else 0
+    if op in ("prod", "cumprod"):
+        return True if dtype == bool_ else 1
+    if op in ("amax", "argmax", "logsumexp"):
+        if floating:
+            return -math.inf
+        if dtype != bool_:
+            return iinfo(dtype).min
+    if op in ("amin", "argmin", "median"):
+        if floating:
+            return math.inf
+        if dtype != bool_:
+            return iinfo(dtype).max
+    raise NotImplementedError(f"identity of {op} on {dtype} input")
+
+
+def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
+    """``where(mask, input, value)`` in ``input``'s dtype (differentiable in ``input``)."""
+    fill = full((), value, dtype=input.dtype)
+    return ops.where(mask, input, fill)
+
+
+def reduced_mask(mask: Tensor, dims: tuple[int, ...], keepdim: bool) -> Tensor:
+    """Which results of a reduction over ``dims`` saw at least one element."""
+    if mask.dim() == 0:
+        return mask
+    return ops.any(mask, dim=dims, keepdim=keepdim) if dims else mask

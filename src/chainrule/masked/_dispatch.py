@@ -1,0 +1,245 @@
+"""The rules of MaskedTensor's ``__torch_function__``: what each op does with the mask.
+
+- unary pointwise ops (``exp``, ``abs``, ``clamp``, ``pow`` with a number, casts, ``clone``)
+  compute on the data and keep the mask; another tensor argument is refused (TypeError);
+- binary pointwise ops (``add``, ``mul``, comparisons, ``maximum``, ...) take two
+  MaskedTensors with equal masks (ValueError otherwise) or one MaskedTensor and a plain
+  tensor or number; the result has the MaskedTensor's mask;
+- reductions (``sum``, ``mean``, ``amax``, ``amin``, ``argmax``, ``argmin``, ``prod``,
+  ``all``, ``var``, ``std``) are :mod:`chainrule.masked`'s masked reductions of the data;
+  a result is in the mask when its slice had an element in it;
+- ``softmax`` is the masked softmax; ``where`` picks data and masks alike;
+- view ops (``transpose``, ``t``, ``mT``, ``view``, ``reshape``, ``expand``, ``flatten``,
+  ``unsqueeze``, indexing, ``select``, ``narrow``, ``split``, ``chunk``, ``cat``,
+  ``stack``) apply to the data and to the mask;
+- queries (``dim``, ``size``, ``numel``, ``item``, ``requires_grad_``, ``backward``, ...)
+  run on the data;
+- everything else raises TypeError, as torch's MaskedTensor (no rule for the op).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .. import ops
+from ..autograd import torch_function as _tf
+from ..autograd.tensor import Tensor
+from ..creation import ones_like
+from ..dtype_objects import bool_
+from . import _reductions as red
+from ._normalizations import softmax as masked_softmax
+from .core import MaskedTensor, wrap
+
+__all__ = ["torch_function"]
+
+_UNARY = frozenset(
+    """abs absolute acos arccos acosh arccosh angle asin arcsin asinh arcsinh atan arctan atanh
+    arctanh bitwise_not ceil clamp clip conj_physical cos cosh deg2rad digamma erf erfc erfinv
+    exp exp2 expm1 fix floor frac lgamma log log10 log1p log2 logit i0 isnan nan_to_num neg
+    negative positive pow rad2deg reciprocal round rsqrt sigmoid sign sgn signbit sin sinc sinh
+    sqrt square tan tanh trunc isfinite float double half int long short bool byte char to
+    type_as clone detach contiguous""".split()
+)
+_BINARY = frozenset(
+    """add sub subtract mul multiply div divide true_divide floor_divide fmod remainder atan2
+    arctan2 eq ne lt le gt ge greater less greater_equal less_equal not_equal maximum minimum
+    fmin fmax logaddexp logaddexp2 nextafter isclose bitwise_and bitwise_or bitwise_xor
+    bitwise_left_shift bitwise_right_shift kron __eq__ __ne__""".split()
+)
+_REDUCTIONS = frozenset("sum mean amax amin argmax argmin prod all var std".split())
+_VIEWS = frozenset(
+    """transpose swapaxes swapdims t view reshape expand expand_as view_as reshape_as flatten
+    unsqueeze getitem select narrow split chunk cat concat concatenate stack""".split()
+)
+# Queries and autograd calls that read the data only (their result is not a MaskedTensor).
+_QUERIES = frozenset(
+    """dim ndimension size numel nelement element_size is_contiguous is_floating_point
+    is_complex is_signed get_device item requires_grad_ retain_grad register_hook backward
+    data_ptr stride storage_offset len __len__ __bool__ __float__ __int__ __index__ bool_
+    __format__ __hash__ __reduce_ex__ __deepcopy__ __array__ is_leaf""".split()
+)
+_INPLACE_OF = {f"{n}_": n for n in _UNARY | _BINARY if n not in ("to", "type_as")}
+
+
+def _masks_of(args: tuple) -> list[Tensor]:
+    return [a._masked_mask for a in args if isinstance(a, MaskedTensor)]
+
+
+def _same_masks(masks: list[Tensor]) -> Tensor:
+    """The one mask of the MaskedTensor operands (ValueError when they differ)."""
+    first = masks[0]
+    for other in masks[1:]:
+        if tuple(other.shape) != tuple(first.shape) or not bool(ops.equal(other, first)):
+            raise ValueError(
+                "Input masks must match. If you need support for this, please open an issue "
+                "on Github."
+            )
+    return first
+
+
+def _run(func: Callable, args: tuple, kwargs: dict) -> Any:
+    with _tf.DisableTorchFunctionSubclass():
+        return func(*args, **kwargs)
+
+
+def _with_mask(result: Any, mask: Tensor) -> Any:
+    if not isinstance(result, Tensor):
+        return result
+    if tuple(result.shape) != tuple(mask.shape):
+        mask = ops.broadcast_to(mask, tuple(result.shape))
+    return wrap(result, mask)
+
+
+def _unary(name: str, func: Callable, args: tuple, kwargs: dict) -> Any:
+    extra = [a for a in (*args[1:], *kwargs.values()) if isinstance(a, Tensor)]
+    if extra:
+        raise TypeError("MaskedTensor unary ops do not support additional Tensor arguments")
+    return _with_mask(_run(func, args, kwargs), args[0]._masked_mask)
+
+
+def _binary(name: str, func: Callable, args: tuple, kwargs: dict) -> Any:
+    mask = _same_masks(_masks_of(args[:2]))
+    return _with_mask(_run(func, args, kwargs), mask)
+
+
+def _inplace(name: str, func: Callable, args: tuple, kwargs: dict) -> Any:
+    base = _INPLACE_OF[name]
+    if base in _BINARY:
+        _same_masks(_masks_of(args[:2]))
+    elif any(isinstance(a, Tensor) for a in (*args[1:], *kwargs.values())):
+        raise TypeError("MaskedTensor unary ops do not support additional Tensor arguments")
+    _run(func, args, kwargs)
+    return args[0]
+
+
+def _reduction_args(name: str, args: tuple, kwargs: dict) -> dict:
+    """The reduction's dim / keepdim / dtype from the method and function forms' positions
+    and keywords. As torch's MaskedTensor, ``var``/``std`` take (dim, keepdim) only: their
+    ``unbiased=`` / ``correction=`` raise TypeError (the default correction, 1, applies)."""
+    out = {"dim": None, "keepdim": False, "dtype": None}
+    for key, value in zip(("dim", "keepdim"), args[1:]):
+        out[key] = value
+    for key, value in kwargs.items():
+        if key not in out or (key == "dtype" and name in ("argmax", "argmin", "all")):
+            raise TypeError(f"MaskedTensor.{name}() got an unexpected keyword argument {key!r}")
+        out[key] = value
+    return out
+
+
+def _reduce(name: str, func: Callable, args: tuple, kwargs: dict) -> Any:
+    mt = args[0]
+    mask = mt._masked_mask
+    a = _reduction_args(name, args, kwargs)
+    dim, keepdim = a["dim"], bool(a["keepdim"])
+    if name in ("argmax", "argmin"):
+        data = getattr(red, name)(mt, dim, keepdim=keepdim, mask=mask)
+        dims = red.dims_of(mt, dim)
+    elif name == "all":
+        dims = red.dims_of(mt, dim)
+        filled = ops.where(mask, mt != 0, True)
+        data = ops.all(filled, dim=dims, keepdim=keepdim) if dims else filled
+    elif name in ("var", "std"):
+        fn = getattr(red, name)
+        data = fn(mt, dim, keepdim=keepdim, mask=mask)
+        dims = red.dims_of(mt, dim)
+    else:
+        data = getattr(red, name)(mt, dim, keepdim=keepdim, dtype=a["dtype"], mask=mask)
+        dims = red.dims_of(mt, dim)
+    return wrap(data, red.reduced_mask(mask, dims, keepdim))
+
+
+def _softmax(name: str, func: Callable, args: tuple, kwargs: dict) -> Any:
+    mt = args[0]
+    dim = kwargs.get("dim", args[1] if len(args) > 1 else None)
+    dtype = kwargs.get("dtype", args[2] if len(args) > 2 and func.__name__ != "softmax" else None)
+    if dim is None:
+        raise TypeError("MaskedTensor softmax: dim must be given")
+    with _tf.DisableTorchFunctionSubclass():
+        out = masked_softmax(mt, dim, dtype=dtype, mask=mt._masked_mask)
+    return wrap(out, mt._masked_mask)
+
+
+def _where(name: str, func: Callable, args: tuple, kwargs: dict) -> Any:
+    cond, a, b = (*args, *kwargs.values())[:3]
+    if isinstance(cond, MaskedTensor):
+        raise TypeError("MaskedTensor where: the condition must be a plain bool Tensor")
+
+    def mask_of(x: Any) -> Any:
+        return x._masked_mask if isinstance(x, MaskedTensor) else True
+
+    with _tf.DisableTorchFunctionSubclass():
+        data = ops.where(cond, a, b)
+        mask = ops.where(cond, mask_of(a), mask_of(b))
+    return wrap(data, ops.broadcast_to(mask, tuple(data.shape)))
+
+
+def _view(name: str, func: Callable, args: tuple, kwargs: dict) -> Any:
+    if name in ("cat", "concat", "concatenate", "stack"):
+        seq = args[0]
+        datas = list(seq)
+        masks = [
+            x._masked_mask if isinstance(x, MaskedTensor) else ones_like(x, dtype=bool_)
+            for x in seq
+        ]
+        data = _run(func, (datas, *args[1:]), kwargs)
+        mask = _run(func, (masks, *args[1:]), kwargs)
+        return wrap(data, mask)
+    mt = args[0]
+    rest = tuple(a._masked_mask if isinstance(a, MaskedTensor) else a for a in args[1:])
+    data = _run(func, args, kwargs)
+    mask = _run(func, (mt._masked_mask, *rest), kwargs)
+    if isinstance(data, (tuple, list)):
+        return tuple(wrap(d, m) for d, m in zip(data, mask))
+    return wrap(data, mask)
+
+
+def _query(name: str, func: Callable, args: tuple, kwargs: dict) -> Any:
+    if name == "backward":
+        grad = kwargs.pop("gradient", args[1] if len(args) > 1 else None)
+        if isinstance(grad, MaskedTensor):
+            grad = grad.get_data().detach()
+        args = (args[0], grad, *args[2:])
+    return _run(func, args, kwargs)
+
+
+_HANDLERS: dict[str, Callable] = {
+    **dict.fromkeys(_UNARY, _unary),
+    **dict.fromkeys(_BINARY, _binary),
+    **dict.fromkeys(_INPLACE_OF, _inplace),
+    **dict.fromkeys(_REDUCTIONS, _reduce),
+    **dict.fromkeys(_VIEWS, _view),
+    **dict.fromkeys(_QUERIES, _query),
+    "softmax": _softmax,
+    "where": _where,
+}
+_MT_NAMES = frozenset({"mT", "_matrix_transpose"})  # the mT property's getter
+
+
+def torch_function(
+    cls: type, func: Callable, types: Any, args: tuple = (), kwargs: dict | None = None
+) -> Any:
+    """MaskedTensor's ``__torch_function__``: the rule of ``func`` (by name) applied to the
+    call; TypeError for an op torch's MaskedTensor does not support."""
+    kwargs = dict(kwargs or {})
+    name = getattr(func, "__name__", "")
+    handler = _HANDLERS.get(name)
+    if handler is None and name in _MT_NAMES:
+        handler = _view
+    if handler is None:
+        raise TypeError(
+            f"MaskedTensor does not support {name or func!r}: torch's MaskedTensor has no rule "
+            "for it (torch raises TypeError: all __torch_dispatch__ handlers returned "
+            "NotImplemented); use .get_data() or .to_tensor(value) for a plain tensor"
+        )
+    if not isinstance(args[0] if args else None, MaskedTensor) and handler not in (
+        _where,
+        _view,
+        _binary,
+    ):
+        raise TypeError(f"MaskedTensor: {name} expects a MaskedTensor as its first argument")
+    with _tf.DisableTorchFunctionSubclass():  # the rules compute on the data as plain tensors
+        return handler(name, func, args, kwargs)
+
+
+MaskedTensor.__torch_function__ = classmethod(torch_function)  # after the class: see core.py

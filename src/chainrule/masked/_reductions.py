@@ -1,0 +1,321 @@
+"""``torch.masked``'s reductions on dense tensors: ``sum``, ``prod``, ``amax``, ``amin``,
+``argmax``, ``argmin``, ``mean``, ``median``, ``norm``, ``var``, ``std``, ``logsumexp``.
+
+Each takes ``mask=`` (a bool tensor broadcastable to the input; None: every element is in)
+and reduces only the elements the mask keeps. Each is the plain reduction of
+``where(mask, input, identity)`` (``_common.identity``), so a slice with no element in gives
+the identity: 0 for ``sum`` and ``norm``, 1 for ``prod``, -inf / +inf (or the integer type's
+extremes) for ``amax`` / ``amin`` and ``logsumexp``, and NaN for ``mean``, ``median``,
+``var`` and ``std`` (0 / 0), as torch's. Gradients flow through chainrule's autograd to the
+elements in the mask (``where`` gives the masked-out elements a zero gradient).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .. import ops
+from ..autograd.tensor import Tensor
+from ..creation import full, full_like
+from ..dtype_objects import float32, float64, int64
+from ..linalg import vector_norm
+from ._common import (
+    check_input,
+    dims_of,
+    identity,
+    input_mask,
+    masked_fill,
+    reduced_mask,
+    split_masked,
+)
+
+__all__ = [
+    "amax",
+    "amin",
+    "argmax",
+    "argmin",
+    "logsumexp",
+    "mean",
+    "median",
+    "norm",
+    "prod",
+    "std",
+    "sum",
+    "var",
+]
+
+
+def _prepare(op: str, input: Any, dtype: Any, mask: Any) -> tuple[Tensor, Tensor]:
+    """The input (cast to ``dtype`` when given) and its mask broadcast to its shape."""
+    input, mask = split_masked(input, mask)
+    x = check_input(op, input)
+    if dtype is not None:
+        x = x.to(dtype)
+    return x, input_mask(op, x, mask)
+
+
+def sum(  # noqa: A001 - mirrors torch.masked.sum
+    input: Tensor,
+    dim: int | tuple[int, ...] | None = None,
+    *,
+    keepdim: bool = False,
+    dtype: Any = None,
+    mask: Tensor | None = None,
+) -> Tensor:
+    """``torch.masked.sum``: the sum of the elements in ``mask`` over ``dim`` (all dims when
+    None); 0 for a slice with none. Integer and bool inputs sum in int64, as ``cr.sum``."""
+    x, m = _prepare("sum", input, dtype, mask)
+    dims = dims_of(x, dim)
+    return ops.sum(masked_fill(x, m, identity("sum", x.dtype)), dim=dims, keepdim=keepdim)
+
+
+def prod(
+    input: Tensor,
+    dim: int | tuple[int, ...] | None = None,
+    *,
+    keepdim: bool = False,
+    dtype: Any = None,
+    mask: Tensor | None = None,
+) -> Tensor:
+    """``torch.masked.prod``: the product of the elements in ``mask`` (1 for none)."""
+    x, m = _prepare("prod", input, dtype, mask)
+    filled = masked_fill(x, m, identity("prod", x.dtype))
+    dims = dims_of(x, dim)
+    if x.dim() == 0:
+        return ops.prod(filled)
+    out = filled
+    for d in reversed(dims):  # cr.prod takes one dim at a time, as torch.prod
+        out = ops.prod(out, d, keepdim=keepdim)
+    return out
+
+
+def _extreme(op: str, input: Any, dim: Any, keepdim: bool, dtype: Any, mask: Any) -> Tensor:
+    x, m = _prepare(op, input, dtype, mask)
+    dims = dims_of(x, dim)
+    reduce = ops.amax if op == "amax" else ops.amin
+    return reduce(masked_fill(x, m, identity(op, x.dtype)), dim=dims, keepdim=keepdim)
+
+
+def amax(
+    input: Tensor,
+    dim: int | tuple[int, ...] | None = None,
+    *,
+    keepdim: bool = False,
+    dtype: Any = None,
+    mask: Tensor | None = None,
+) -> Tensor:
+    """``torch.masked.amax``: the largest element in ``mask`` (-inf, or the integer type's
+    minimum, for a slice with none). The gradient is shared among tied maxima."""
+    return _extreme("amax", input, dim, keepdim, dtype, mask)
+
+
+def amin(
+    input: Tensor,
+    dim: int | tuple[int, ...] | None = None,
+    *,
+    keepdim: bool = False,
+    dtype: Any = None,
+    mask: Tensor | None = None,
+) -> Tensor:
+    """``torch.masked.amin``: the smallest element in ``mask`` (+inf, or the integer type's
+    maximum, for a slice with none)."""
+    return _extreme("amin", input, dim, keepdim, dtype, mask)
+
+
+def _arg(op: str, input: Any, dim: Any, keepdim: bool, dtype: Any, mask: Any) -> Tensor:
+    if dim is not None and (not isinstance(dim, int) or isinstance(dim, bool)):
+        raise TypeError(
+            f"{op}(): argument 'dim' (position 2) must be int, not {type(dim).__name__}"
+        )
+    x, m = _prepare(op, input, dtype, mask)
+    if dim is not None:
+        dims_of(x, dim)  # the range check
+    filled = masked_fill(x, m, identity(op, x.dtype))
+    reduce = ops.argmax if op == "argmax" else ops.argmin
+    # torch.masked's argmax/argmin return the indices in the input's dtype
+    return reduce(filled.detach(), dim=dim, keepdim=keepdim).to(x.dtype)
+
+
+def argmax(
+    input: Tensor,
+    dim: int | None = None,
+    *,
+    keepdim: bool = False,
+    dtype: Any = None,
+    mask: Tensor | None = None,
+) -> Tensor:
+    """``torch.masked.argmax``: the index of the largest element in ``mask`` along ``dim``
+    (of the flattened input when None), in the input's dtype as torch's (0 for a slice with
+    no element in)."""
+    return _arg("argmax", input, dim, keepdim, dtype, mask)
+
+
+def argmin(
+    input: Tensor,
+    dim: int | None = None,
+    *,
+    keepdim: bool = False,
+    dtype: Any = None,
+    mask: Tensor | None = None,
+) -> Tensor:
+    """``torch.masked.argmin``: the index of the smallest element in ``mask`` (see
+    :func:`argmax`)."""
+    return _arg("argmin", input, dim, keepdim, dtype, mask)
+
+
+def _count(m: Tensor, dims: tuple[int, ...], keepdim: bool) -> Tensor:
+    return ops.sum(m.to(int64), dim=dims, keepdim=keepdim)
+
+
+def mean(
+    input: Tensor,
+    dim: int | tuple[int, ...] | None = None,
+    *,
+    keepdim: bool = False,
+    dtype: Any = None,
+    mask: Tensor | None = None,
+) -> Tensor:
+    """``torch.masked.mean``: sum / count of the elements in ``mask`` (NaN for none).
+
+    Raises:
+        ValueError: an integer or bool input without a floating ``dtype``, as torch's.
+    """
+    x, m = _prepare("mean", input, dtype, mask)
+    if not (x.dtype.is_floating_point or x.dtype.is_complex):
+        raise ValueError(
+            "mean(): Could not infer output dtype. Input dtype must be either a floating "
+            f"point or complex dtype. Got: {x.dtype}"
+        )
+    dims = dims_of(x, dim)
+    total = ops.sum(masked_fill(x, m, 0), dim=dims, keepdim=keepdim)
+    return total / _count(m, dims, keepdim).to(total.dtype)
+
+
+def median(
+    input: Tensor,
+    dim: int = -1,
+    *,
+    keepdim: bool = False,
+    dtype: Any = None,
+    mask: Tensor | None = None,
+) -> Tensor:
+    """``torch.masked.median``: the lower median of the elements in ``mask`` along one dim
+    (NaN for a slice with none). As torch's, ``dtype`` is ignored, and a tuple of dims (or
+    None) reduces along the first of them only.
+
+    Raises:
+        ValueError: a slice with no element in on an integer input.
+    """
+    input, mask = split_masked(input, mask)
+    x = check_input("median", input)
+    m = input_mask("median", x, mask)
+    d = dims_of(x, dim)[0] if x.dim() else 0
+    floating = x.dtype.is_floating_point
+    filled = masked_fill(x, m, identity("median", x.dtype))
+    if x.dim() == 0:
+        return ops.where(m, x, full_like(x, math.nan)) if floating else x
+    ordered = ops.sort(filled, dim=d).values
+    count = _count(m, (d,), True)
+    if not floating and bool((count == 0).any()):
+        raise ValueError(
+            "masked median expects no fully masked out rows if dtype is not floating point"
+        )
+    at = ops.clamp((count - 1) // 2, min=0)
+    out = ops.gather(ordered, d, at)
+    if floating:
+        out = ops.where(count > 0, out, full_like(out, math.nan))
+    return out if keepdim else out.squeeze(d)
+
+
+def norm(
+    input: Tensor,
+    ord: float | None = 2.0,
+    dim: int | tuple[int, ...] | None = None,
+    *,
+    keepdim: bool = False,
+    dtype: Any = None,
+    mask: Tensor | None = None,
+) -> Tensor:
+    """``torch.masked.norm``: the vector ``ord``-norm of the elements in ``mask`` (0 for a
+    slice with none; +inf for ``ord=-inf``); ``ord=0`` counts the nonzero ones."""
+    x, m = _prepare("norm", input, None, mask)
+    dims = dims_of(x, dim)
+    p = 2.0 if ord is None else ord
+    if p == -math.inf:
+        x = x if dtype is None else x.to(dtype)
+        return ops.amin(masked_fill(ops.abs(x), m, math.inf), dim=dims, keepdim=keepdim)
+    # dtype goes to vector_norm, which refuses a narrowing one as torch's
+    return vector_norm(masked_fill(x, m, 0), p, dim=dims, keepdim=keepdim, dtype=dtype)
+
+
+def var(
+    input: Tensor,
+    dim: int | tuple[int, ...] | None = None,
+    unbiased: bool | None = None,
+    *,
+    correction: float | None = None,
+    keepdim: bool = False,
+    dtype: Any = None,
+    mask: Tensor | None = None,
+) -> Tensor:
+    """``torch.masked.var``: sum((x - mean)^2) / max(count - correction, 0) over the
+    elements in ``mask`` (``correction`` 1 by default, 0 with ``unbiased=False``); NaN for
+    a slice with none, and integer inputs give the default float type, as torch's."""
+    x, m = _prepare("var", input, dtype, mask)
+    if not (x.dtype.is_floating_point or x.dtype.is_complex):
+        x = x.to(float32)
+    if correction is None:
+        correction = 0 if unbiased is False else 1
+    dims = dims_of(x, dim)
+    count = _count(m, dims, True)
+    total = ops.sum(masked_fill(x, m, 0), dim=dims, keepdim=True)
+    centered = masked_fill(x - total / count.to(total.dtype), m, 0)
+    squares = centered * centered.conj() if x.dtype.is_complex else centered * centered
+    if x.dtype.is_complex:
+        squares = squares.real
+    ssd = ops.sum(squares, dim=dims, keepdim=keepdim)
+    dof = ops.clamp(_count(m, dims, keepdim) - correction, min=0)
+    return ssd / dof.to(ssd.dtype)
+
+
+def std(
+    input: Tensor,
+    dim: int | tuple[int, ...] | None = None,
+    unbiased: bool | None = None,
+    *,
+    correction: float | None = None,
+    keepdim: bool = False,
+    dtype: Any = None,
+    mask: Tensor | None = None,
+) -> Tensor:
+    """``torch.masked.std``: the square root of :func:`var`."""
+    v = var(input, dim, unbiased, correction=correction, keepdim=keepdim, dtype=dtype, mask=mask)
+    return ops.sqrt(v)
+
+
+def logsumexp(
+    input: Tensor,
+    dim: int | tuple[int, ...] | None = None,
+    *,
+    keepdim: bool = False,
+    dtype: Any = None,
+    mask: Tensor | None = None,
+) -> Tensor:
+    """``torch.masked.logsumexp``: log(sum(exp(x))) over the elements in ``mask`` (-inf for
+    a slice with none); its gradient is the masked softmax."""
+    x, m = _prepare("logsumexp", input, dtype, mask)
+    dims = dims_of(x, dim)
+    if x.dtype.is_floating_point or x.dtype.is_complex:
+        return ops.logsumexp(masked_fill(x, m, -math.inf), dims, keepdim)
+    # an integer input: the float result truncated to its dtype, the type's minimum for a
+    # slice with no element in, as torch's
+    out = ops.logsumexp(masked_fill(x.to(float64), m, -math.inf), dims, keepdim)
+    empty = ops.isinf(out)
+    low = full((), identity("logsumexp", x.dtype), dtype=x.dtype)
+    return ops.where(empty, low, ops.where(empty, 0.0, out).to(x.dtype))
+
+
+def result_mask(input: Tensor, dim: Any, keepdim: bool, mask: Tensor) -> Tensor:
+    """Which results of a reduction over ``dim`` saw an element (MaskedTensor's mask)."""
+    return reduced_mask(mask, dims_of(input, dim), keepdim)
