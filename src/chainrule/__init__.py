@@ -135,6 +135,7 @@ from .legacy import (
     ShortTensor,
     set_default_tensor_type,
 )
+from .nested import jagged  # cr.nested (torch.nested) and its layout, torch.jagged
 from .ops import *  # noqa: F401,F403 - the functional op API (cr.exp, cr.matmul, ...)
 from .ops import abs, all, any, max, min, pow, sum  # noqa: A004 - mirrors torch
 from .ops.fake_quantize import (

@@ -10,6 +10,7 @@ modified in place since. ``Function.apply`` (``function.py``) creates one per op
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -133,6 +134,16 @@ class Node:
         if entries is None:
             return tuple(_as_tensor(v) for v in (self._saved or ()))
         return tuple(self._unpack(e) for e in entries)
+
+    @property
+    def saved_variables(self) -> tuple:
+        """PyTorch's deprecated name of :attr:`saved_tensors` (older custom Functions, e.g.
+        EfficientNet's ``SwishImplementation``, read ``ctx.saved_variables[0]``): the same
+        values, with PyTorch's ``DeprecationWarning``."""
+        warnings.warn(
+            "'saved_variables' is deprecated; use 'saved_tensors'", DeprecationWarning, stacklevel=2
+        )
+        return self.saved_tensors
 
     def saved_tensor(self, i: int) -> Any:
         """Saved value ``i`` alone, checked like :attr:`saved_tensors` (a rule that reads only

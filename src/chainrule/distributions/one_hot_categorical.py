@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import chainrule as cr
+from chainrule.autograd.state import LOCAL as _vmap
 from chainrule.nn.functional import one_hot
 
 from . import constraints
@@ -59,6 +60,9 @@ class OneHotCategorical(Distribution):
     def _as_one_hot(self, labels: cr.Tensor) -> cr.Tensor:
         """Integer labels to one-hot vectors of length ``K`` in the parameter's dtype."""
         k = self._categorical._num_events
+        if _vmap.state.vmap:  # compared with the classes: labels batched by cr.func.vmap
+            classes = cr.arange(k, dtype=labels.dtype)
+            return (labels.unsqueeze(-1) == classes).to(self._categorical.probs.dtype)
         return one_hot(labels, num_classes=k).to(self._categorical.probs.dtype)
 
     @property

@@ -250,21 +250,6 @@ for _name in (*_FILLS, "random_", "uniform_"):  # each one's vmap form (func/_ra
     setattr(BatchedTensor, _name, _random_fill(_name))
 
 
-def _multinomial(self: BatchedTensor, num_samples: int, *args: Any, **kwargs: Any) -> Tensor:
-    """``Tensor.multinomial`` of batched probabilities: the physical rows drawn in order (a
-    2-D sample's rows flattened into the batch, as PyTorch's rule), batch-major."""
-    from ._random import batched_call  # noqa: PLC0415 - _random imports this module
-
-    def rows(p: Tensor, *a: Any, **k: Any) -> Tensor:
-        out = Tensor.multinomial(p.reshape(-1, p.shape[-1]), *a, **k)
-        return out.reshape(*p.shape[:-1], out.shape[-1])
-
-    return batched_call(rows, (self, num_samples, *args), kwargs)
-
-
-BatchedTensor.multinomial = _multinomial
-
-
 def wrap(value: Tensor, level: Level) -> BatchedTensor:
     """``value`` (batch dim first) as a batched tensor of ``level``."""
     return BatchedTensor(value, level)

@@ -10,6 +10,13 @@ while a vmap is active, ``gen`` asks :func:`source` here instead:
   :class:`~._batched.LogicalArray` (per-sample values with the logical shape the caller
   asked for); ``Function.apply``'s dispatcher (and vmap's output) read a Tensor holding one
   as batched, so every sample sees its own values.
+
+Nested vmaps follow PyTorch's rule level by level: any ``'error'`` level raises; a draw
+gets the batch dim of every ``'different'`` level (outermost first, one stream) and is
+shared along every ``'same'`` level. Ops with tensor arguments (:func:`batched_call`) and
+in-place fills (:func:`batched_fill`) peel the levels innermost first, as PyTorch's
+batching rules do; an in-place fill asked for per-sample values of a tensor that is not
+batched at a ``'different'`` level raises PyTorch's error (:func:`unbatched_fill`).
 """
 
 from __future__ import annotations
@@ -22,12 +29,23 @@ from ..autograd.state import LOCAL
 from ..autograd.tensor import Tensor
 from ._batched import BatchedTensor, Level, LogicalArray, physical
 
-__all__ = ["batched_call", "batched_fill", "lift_draw", "source"]
+__all__ = ["batched_call", "batched_fill", "lift_draw", "source", "unbatched_fill"]
 
 ERROR_MESSAGE = (
     "vmap: called random operation while in randomness error mode. Please either use the "
     "'same' or 'different' randomness flags on vmap or perform the randomness operation out "
     "of vmap"
+)
+
+CANNOT_UNBATCHED = (
+    "vmap: Cannot ask for different inplace randomness on an unbatched tensor. This will "
+    "appear like same randomness. If this is necessary for your usage, please file an issue "
+    "with functorch."
+)
+
+SAME_BATCHED = (
+    "Vmap does not currently support same randomness with a batched tensor input. "
+    "Please file an issue with functorch"
 )
 
 
@@ -37,6 +55,21 @@ def _shape(v: Any) -> tuple:
 
 def _tuple(size: Any) -> tuple:
     return (int(size),) if isinstance(size, (int, np.integer)) else tuple(size)
+
+
+class _Levels:
+    """Several nested ``'different'`` levels drawn at once: a draw's physical array has
+    their batch dims (outermost first) flattened into one leading dim of ``size``."""
+
+    __slots__ = ("levels", "size", "randomness", "id")
+
+    def __init__(self, levels: list):
+        self.levels = tuple(levels)
+        self.size = int(np.prod([lv.size for lv in levels], dtype=np.int64))
+        self.randomness, self.id = "different", levels[-1].id
+
+    def __repr__(self) -> str:
+        return f"Levels({list(self.levels)!r})"
 
 
 class _PerSampleGenerator:
@@ -57,6 +90,12 @@ class _PerSampleGenerator:
         this level) by its physical values, batch dim first; a plain one broadcasts."""
         if isinstance(v, LogicalArray) and v.phys is not None and v.level is self._level:
             return v._aligned(len(size))
+        if isinstance(v, LogicalArray):
+            raise NotImplementedError(
+                "vmap(randomness='different'): a random draw whose parameter is batched by "
+                "another vmap level than the draw's; pass the parameter as a tensor argument "
+                "of the op, or draw outside vmap"
+            )
         return v
 
     def _mark(self, arr: np.ndarray) -> LogicalArray:
@@ -123,10 +162,16 @@ class _PerSampleGenerator:
         return self._mark(np.asarray(self._g.random_bits(self._size(size), bound, wide)))
 
     def permutation(self, n: Any) -> LogicalArray:
-        """One permutation per sample (``randperm`` under ``randomness='different'``)."""
-        return self._mark(
-            np.stack([np.asarray(self._g.permutation(n)) for _ in range(self._level.size)])
-        )
+        """One permutation per sample (``randperm`` under ``randomness='different'``).
+        PyTorch draws them innermost level first (each level's rule loops over its
+        samples), so nested levels are drawn in that order and transposed back."""
+        perms = np.stack([np.asarray(self._g.permutation(n)) for _ in range(self._level.size)])
+        if type(self._level) is _Levels:
+            sizes = [lv.size for lv in self._level.levels]
+            k = len(sizes)
+            perms = perms.reshape(sizes[::-1] + [perms.shape[-1]])
+            perms = perms.transpose(list(range(k))[::-1] + [k]).reshape(self._level.size, -1)
+        return self._mark(perms)
 
     def __getattr__(self, name: str) -> Any:
         raise NotImplementedError(
@@ -136,122 +181,148 @@ class _PerSampleGenerator:
 
 
 def source(g: np.random.Generator) -> Any:
-    """The generator a random op inside vmap draws from (see the module docstring)."""
+    """The generator a random op inside vmap draws from (see the module docstring): the
+    plain one when no active level is ``'different'``, else one whose draws carry the
+    batch dims of the ``'different'`` levels."""
     levels = LOCAL.state.vmap
     if any(lv.randomness == "error" for lv in levels):
         raise RuntimeError(ERROR_MESSAGE)
-    top = levels[-1]
-    if top.randomness == "different":
-        return _PerSampleGenerator(g, top)
-    return g
+    different = [lv for lv in levels if lv.randomness == "different"]
+    if not different:
+        return g
+    return _PerSampleGenerator(g, different[0] if len(different) == 1 else _Levels(different))
 
 
 def lift_draw(x: Any) -> Any:
     """A plain Tensor holding a :class:`LogicalArray` (a per-sample draw, or a mask computed
-    from a batched tensor's ``_data``) as the batched tensor it stands for."""
+    from a batched tensor's ``_data``) as the batched tensor it stands for (nested
+    BatchedTensors, outermost level innermost, for a draw of several levels)."""
     if type(x) is not Tensor:
         return x
     arr = x._data
-    if type(arr) is not LogicalArray or arr.phys is None or arr.level not in LOCAL.state.vmap:
+    if type(arr) is not LogicalArray or arr.phys is None:
         return x
-    return BatchedTensor(
-        Tensor._make(arr.phys, x.requires_grad, x.grad_fn, x._output_nr), arr.level
-    )
+    active = LOCAL.state.vmap
+    level = arr.level
+    if type(level) is _Levels:
+        if any(lv not in active for lv in level.levels):
+            return x
+        phys = arr.phys.reshape(tuple(lv.size for lv in level.levels) + tuple(arr.shape))
+        out: Tensor = Tensor._make(phys, False, None, 0)
+        for lv in level.levels:
+            out = BatchedTensor(out, lv)
+        return out
+    if level not in active:
+        return x
+    return BatchedTensor(Tensor._make(arr.phys, x.requires_grad, x.grad_fn, x._output_nr), level)
 
 
-def _hidden(fn: Any) -> Any:
-    """``fn()`` with no vmap active: a fill of a physical tensor draws from the plain
-    generator, as PyTorch's batching rules fill the physical tensor."""
+def _without(level: Level, fn: Any) -> Any:
+    """``fn()`` with the innermost vmap level ``level`` inactive: its batching rule is done
+    and the physical values it handed on dispatch for the outer levels only."""
     levels = LOCAL.state.vmap
-    saved = levels[:]
-    levels.clear()
+    assert levels and levels[-1] is level
+    levels.pop()
     try:
         return fn()
     finally:
-        levels[:] = saved
+        levels.append(level)
+
+
+def _at(a: Any, level: Level) -> bool:
+    return type(a) is BatchedTensor and a._level is level
+
+
+def unbatched_fill(name: str, args: tuple, kwargs: dict) -> None:
+    """Check an in-place random fill of a tensor that no active vmap level batches (a
+    fresh or captured tensor), level by level from the innermost as PyTorch: ``'error'``
+    raises the error-mode message; ``'different'`` raises (the fill would look like
+    ``'same'`` randomness); ``'same'`` refuses a batched argument (``bernoulli_(p)``)."""
+    for level in reversed(LOCAL.state.vmap):
+        if level.randomness == "error":
+            raise RuntimeError(ERROR_MESSAGE)
+        if level.randomness == "different":
+            raise RuntimeError(CANNOT_UNBATCHED)
+        if any(_at(a, level) for a in (*args, *kwargs.values())):
+            raise RuntimeError(SAME_BATCHED)
+
+
+def _fill_with(t: Tensor, name: str, args: tuple, kwargs: dict) -> None:
+    getattr(t, name)(*args, **kwargs)
 
 
 def batched_fill(x: BatchedTensor, name: str, args: tuple, kwargs: dict) -> BatchedTensor:
     """An in-place random fill (``uniform_``, ``bernoulli_``, ...) of a batched tensor, as
-    PyTorch's vmap: ``'different'`` fills the physical tensor (each sample its own draws,
-    the stream batch-major); ``'same'`` fills one tensor of the logical shape and writes it
-    into every sample; ``'error'`` raises."""
-    if any(lv.randomness == "error" for lv in LOCAL.state.vmap):
+    PyTorch's vmap, level by level from the innermost: ``'different'`` fills the physical
+    tensor (each sample its own draws, the stream batch-major) and needs ``x`` batched at
+    that level; ``'same'`` fills one tensor of the logical shape (unbatched at every outer
+    level) and writes it into every sample; ``'error'`` raises."""
+    levels = LOCAL.state.vmap
+    if not levels:
+        _fill_with(x, name, args, kwargs)
+        return x
+    level = levels[-1]
+    if level.randomness == "error":
         raise RuntimeError(ERROR_MESSAGE)
-    level, phys = x._level, x._value
-    if type(phys) is BatchedTensor:  # nested vmaps: all 'different' fill the base tensor
-        base, modes = phys, {level.randomness}
-        while type(base) is BatchedTensor:
-            modes.add(base._level.randomness)
-            base = base._value
-        plain = all(type(a) is not BatchedTensor for a in (*args, *kwargs.values()))
-        if modes == {"different"} and plain:
-            _hidden(lambda: getattr(base, name)(*args, **kwargs))
-            return x
-        raise NotImplementedError(
-            f"vmap: {name} of a tensor batched by nested vmaps is supported when every vmap "
-            "has randomness='different' (and the arguments are numbers); draw the values "
-            "outside vmap and pass them in with in_dims"
-        )
-    batched = [a for a in (*args, *kwargs.values()) if type(a) is BatchedTensor]
-    if any(a._level is not level for a in batched):
-        raise NotImplementedError(f"vmap: {name} with an argument batched by another vmap")
+    if not _at(x, level):  # batched by outer levels only: this level has nothing to map
+        if level.randomness == "different":
+            raise RuntimeError(CANNOT_UNBATCHED)
+        if any(_at(a, level) for a in (*args, *kwargs.values())):
+            raise RuntimeError(SAME_BATCHED)
+        _without(level, lambda: _fill_with(x, name, args, kwargs))
+        return x
     if level.randomness == "same":
-        if batched:
-            raise RuntimeError(
-                "vmap: Vmap does not currently support same randomness with a batched tensor "
-                "input. Please file an issue with functorch"
-            )
-        one = _hidden(lambda: getattr(phys[0].detach().clone(), name)(*args, **kwargs))
+        if any(_at(a, level) for a in (*args, *kwargs.values())):
+            raise RuntimeError(SAME_BATCHED)
+        one = Tensor._new(np.zeros(x.shape, dtype=x.dtype))
+        _without(level, lambda: _fill_with(one, name, args, kwargs))
         return x.vmap_inplace(name, lambda t: one)
-    args = tuple(a._value if type(a) is BatchedTensor else a for a in args)
-    kwargs = {k: v._value if type(v) is BatchedTensor else v for k, v in kwargs.items()}
-    _hidden(lambda: getattr(phys, name)(*args, **kwargs))
+    args = tuple(a._value if _at(a, level) else a for a in args)
+    kwargs = {k: v._value if _at(v, level) else v for k, v in kwargs.items()}
+    _without(level, lambda: _fill_with(x._value, name, args, kwargs))
     return x
-
-
-SAME_BATCHED = (
-    "vmap: Vmap does not currently support same randomness with a batched tensor input. "
-    "Please file an issue with functorch"
-)
 
 
 def batched_call(fn: Any, args: tuple, kwargs: dict, expand: bool = False) -> Any:
     """``fn(*args, **kwargs)`` for a random op whose tensor arguments (probabilities, means,
-    rates) are batched by the innermost vmap, as PyTorch's batching rules: ``'different'``
-    runs ``fn`` on the physical tensors (unbatched ones expanded to the batch) with vmap
-    hidden, so every sample draws its own values (one stream, batch-major), and returns the
-    result batched; ``'same'`` raises as PyTorch does; ``'error'`` raises. None when no
-    argument is batched (the caller runs as usual). ``expand``: for an op whose generator
-    draws have no per-sample form, unbatched tensor arguments under ``'different'`` are
-    expanded to the batch too (PyTorch's rule), so each sample still draws its own."""
+    rates) are batched by a vmap, as PyTorch's batching rules, level by level from the
+    innermost: ``'different'`` expands the arguments to the level's batch and goes on with
+    the physical values (so every sample draws its own values, one stream, batch-major,
+    outer levels first), the result batched at the level; ``'same'`` raises for an argument
+    batched at the level (as PyTorch), else goes on without it (one draw shared along it);
+    ``'error'`` raises. ``fn`` finally runs with every level done. None when no argument is
+    batched (the caller runs as usual). ``expand``: for an op whose generator draws have no
+    per-sample form, unbatched tensor arguments are expanded under a ``'different'`` level
+    too (PyTorch's rule), so each sample still draws its own."""
     levels = LOCAL.state.vmap
     vals = (*args, *kwargs.values())
     if not levels:
         return None
     if not any(type(a) is BatchedTensor for a in vals):
-        top = levels[-1]
-        if not (expand and top.randomness == "different"):
+        if not expand or not any(isinstance(a, Tensor) for a in vals):
             return None
-        if any(lv.randomness == "error" for lv in levels) or not any(
-            isinstance(a, Tensor) for a in vals
-        ):
-            return None  # the op's own draw raises / has nothing to expand
-    if any(lv.randomness == "error" for lv in levels):
-        raise RuntimeError(ERROR_MESSAGE)
+        if any(lv.randomness == "error" for lv in levels):
+            return None  # the op's own draw raises
+        if all(lv.randomness == "same" for lv in levels):
+            return None  # one plain draw
+    return _call_levels(fn, args, kwargs)
+
+
+def _call_levels(fn: Any, args: tuple, kwargs: dict) -> Any:
+    levels = LOCAL.state.vmap
+    if not levels:
+        return fn(*args, **kwargs)
     level = levels[-1]
-    for a in vals:
-        if type(a) is BatchedTensor and (a._level is not level or type(a._value) is BatchedTensor):
-            raise NotImplementedError(
-                f"vmap: {getattr(fn, '__name__', 'a random op')} of a tensor batched by an "
-                "outer or nested vmap is not supported; draw outside vmap and pass it in"
-            )
+    if level.randomness == "error":
+        raise RuntimeError(ERROR_MESSAGE)
     if level.randomness == "same":
-        raise RuntimeError(SAME_BATCHED)
+        if any(_at(a, level) for a in (*args, *kwargs.values())):
+            raise RuntimeError(SAME_BATCHED)
+        return _without(level, lambda: _call_levels(fn, args, kwargs))
 
     def phys(a: Any) -> Any:
         return physical(a, level) if isinstance(a, Tensor) else a
 
     args = tuple(phys(a) for a in args)
     kwargs = {k: phys(v) for k, v in kwargs.items()}
-    return BatchedTensor(_hidden(lambda: fn(*args, **kwargs)), level)
+    return BatchedTensor(_without(level, lambda: _call_levels(fn, args, kwargs)), level)

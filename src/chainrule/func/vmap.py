@@ -99,7 +99,8 @@ def vmap(
         out_dims: where the mapped dim goes in each output (int, None for outputs that do
             not depend on the batch, or a structure matching the outputs).
         randomness: 'error' (random ops raise), 'different' (independent draws per
-            sample) or 'same' (one draw shared by all samples).
+            sample) or 'same' (one draw shared by all samples). Nested vmaps keep each
+            level's mode for its own batch dim (PyTorch's rule).
         chunk_size: map at most this many samples at once (bounds memory; the results are
             concatenated), None for all at once.
 

@@ -17,6 +17,7 @@ import numpy as np
 from .. import creation
 from .. import dtypes as _dt
 from .._kernels import random_draws
+from ..autograd.state import LOCAL as _vmap
 from ..autograd.tensor import Tensor
 from ..creation_options import check_layout, write_factory_out
 from ..determinism import (
@@ -63,6 +64,12 @@ def binomial(count: Tensor, prob: Tensor, generator: Generator | None = None) ->
         RuntimeError: ``prob`` has another dtype; a probability outside [0, 1] or a negative
             or non-integral count (PyTorch's CPU kernel returns unspecified values there).
     """
+    if _vmap.state.vmap and isinstance(count, Tensor):  # inside cr.func.vmap: by its mode
+        from ..func._random import batched_call  # noqa: PLC0415 - func imports the ops
+
+        kw = {"generator": generator}
+        if (res := batched_call(binomial, (count, prob), kw, expand=True)) is not None:
+            return res
     c, p = as_tensor(count), as_tensor(prob)
     if c.dtype.kind != "f":
         raise ValueError(f"binomial only supports floating-point dtypes for count, got: {c.dtype}")

@@ -344,6 +344,12 @@ def standard_gamma(alpha: Any, generator: Generator | None = None) -> Tensor:
 def sample_dirichlet(alpha: Any, generator: Generator | None = None) -> Tensor:
     """Dirichlet(alpha) draws over the last dimension (``torch._sample_dirichlet`` with the
     gradient of PyTorch's ``_Dirichlet`` function)."""
+    if _vmap.state.vmap and isinstance(alpha, Tensor):  # inside cr.func.vmap: by its mode
+        from ..func._random import batched_call  # noqa: PLC0415 - func imports the ops
+
+        kw = {"generator": generator}
+        if (res := batched_call(sample_dirichlet, (alpha,), kw, expand=True)) is not None:
+            return res
     a = as_tensor(alpha)
     _check_alpha("_sample_dirichlet", a, "dirichlet")
     if a.ndim == 0:  # PyTorch's one share of one (the float below 1); a constant

@@ -94,6 +94,16 @@ def apply_(x: Tensor, callable: Callable) -> Tensor:  # noqa: A002 - PyTorch's n
     return loop_fill(x, callable)
 
 
+def _vmap_fill(x: Tensor, name: str, *args: Any) -> None:
+    """Inside ``cr.func.vmap``, a fill of a tensor no vmap level batches (a batched one has
+    its own fills, func/_batched.py): refused by the levels' randomness modes as PyTorch
+    refuses it (:func:`chainrule.func._random.unbatched_fill`)."""
+    if _vmap.state.vmap and type(x) is Tensor:
+        from ..func._random import unbatched_fill  # noqa: PLC0415 - func imports the ops
+
+        unbatched_fill(name, args, {})
+
+
 def _check_uniform_bounds(a: float, b: float, dtype: Any) -> None:
     """PyTorch's checks on ``uniform_``'s bounds: a floating (or complex) tensor, each bound
     finite and representable in its dtype, ``from <= to``."""
@@ -176,6 +186,7 @@ def uniform_(
         raise TypeError(f"uniform_() got unexpected keyword arguments {unknown}")
     a, b = bounds.get("from", a), bounds.get("to", b)
     check_unrecorded_write(x, "uniform_")
+    _vmap_fill(x, "uniform_")
     x._data[...] = to_device(uniform_values(generator, a, b, x.shape, x._data.dtype), x.device)
     x._vc[0] += 1
     return x
@@ -187,6 +198,7 @@ def normal_(
     """Fill ``x`` in place with samples from N(mean, std**2) (floating and complex dtypes
     only: an integer or bool tensor is NotImplementedError, as PyTorch's kernel)."""
     check_unrecorded_write(x, "normal_")
+    _vmap_fill(x, "normal_")
     if x._data.dtype.kind in "biu":
         raise NotImplementedError(
             f"normal_: not implemented for {x.dtype} (floating and complex only; PyTorch: "
@@ -227,6 +239,7 @@ def bernoulli_(x: Tensor, p: Any = 0.5, *, generator: Generator | None = None) -
         RuntimeError: a probability outside [0, 1], or ``p``'s shape does not broadcast.
     """
     check_unrecorded_write(x, "bernoulli_")
+    _vmap_fill(x, "bernoulli_", p)
     if isinstance(p, Tensor):
         probs = np.asarray(p._data, dtype=np.float64)
         try:
@@ -249,6 +262,7 @@ def bernoulli_(x: Tensor, p: Any = 0.5, *, generator: Generator | None = None) -
 def exponential_(x: Tensor, lambd: float = 1.0, *, generator: Generator | None = None) -> Tensor:
     """Fill ``x`` with draws of density ``lambd * exp(-lambd * v)`` (mean ``1 / lambd``)."""
     check_unrecorded_write(x, "exponential_")
+    _vmap_fill(x, "exponential_")
     lam = _number("exponential_", "lambd", lambd)
     if not lam > 0:
         raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd}")
@@ -261,6 +275,7 @@ def cauchy_(
 ) -> Tensor:
     """Fill ``x`` with Cauchy draws: ``median + sigma * tan(pi * (u - 1/2))``."""
     check_unrecorded_write(x, "cauchy_")
+    _vmap_fill(x, "cauchy_")
     m, s = _number("cauchy_", "median", median), _number("cauchy_", "sigma", sigma)
     if not s > 0:
         raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={sigma}")
@@ -273,6 +288,7 @@ def log_normal_(
 ) -> Tensor:
     """Fill ``x`` with ``exp(N(mean, std**2))`` draws (``mean``/``std`` of the logarithm)."""
     check_unrecorded_write(x, "log_normal_")
+    _vmap_fill(x, "log_normal_")
     mu, s = _number("log_normal_", "mean", mean), _number("log_normal_", "std", std)
     if not s > 0:
         raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std}")
@@ -285,6 +301,7 @@ def geometric_(x: Tensor, p: float, *, generator: Generator | None = None) -> Te
     """Fill ``x`` with the number of Bernoulli(``p``) trials up to the first success (1, 2,
     ...); any real dtype."""
     check_unrecorded_write(x, "geometric_")
+    _vmap_fill(x, "geometric_")
     pv = _number("geometric_", "p", p)
     if not 0 < pv < 1:
         raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p}")
@@ -333,6 +350,7 @@ def random_(x: Tensor, *args: Any, generator: Generator | None = None, **kwargs:
         TypeError: an unknown keyword or too many arguments.
     """
     check_unrecorded_write(x, "random_")
+    _vmap_fill(x, "random_")
     if "from" in kwargs:  # x.random_(**{"from": 2, "to": 5}): PyTorch's keyword name
         kwargs["from_"] = kwargs.pop("from")
     unknown = set(kwargs) - {"to", "from_"}

@@ -15,6 +15,7 @@ import numpy as np
 from .. import return_types
 from .._user_warnings import warn_once
 from ..autograd.saved_fields import given  # grad_fn._saved_*
+from ..autograd.state import LOCAL as _vmap
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..dtypes import is_bfloat16, is_floating
@@ -221,6 +222,15 @@ def multinomial(
         RuntimeError: weights negative, non-finite or all zero; too many samples without
             replacement; input not 1-d or 2-d.
     """
+    if _vmap.state.vmap and isinstance(input, Tensor):  # inside cr.func.vmap: by its mode
+        from ..func._random import batched_call  # noqa: PLC0415 - func imports the ops
+
+        if input.ndim not in (1, 2):
+            raise RuntimeError(f"multinomial: prob_dist must be 1 or 2 dim, got {input.ndim}")
+
+        args, kw = (input, num_samples, replacement), {"generator": generator}
+        if (res := batched_call(_multinomial_rows, args, kw, expand=True)) is not None:
+            return res
     x = as_tensor(input)
     w = np.asarray(x._data, dtype=np.float64)
     if w.ndim not in (1, 2):
@@ -252,6 +262,17 @@ def multinomial(
         out = np.argsort(-_exponential_keys(rng, rows), axis=-1, kind="stable")
         out = out[:, : int(num_samples)].astype(np.int64)
     return Tensor._new(out.reshape(w.shape[:-1] + (int(num_samples),)))
+
+
+def _multinomial_rows(
+    input: Tensor, num_samples: int, replacement: bool, *, generator: Generator | None
+) -> Tensor:
+    """:func:`multinomial` of a physical (batch dims first) tensor of weights under
+    ``cr.func.vmap(randomness='different')``: every sample's rows flattened into one 2-d
+    draw, in order (PyTorch's batching rule), then the batch dims restored."""
+    flat = input.reshape(-1, input.shape[-1])
+    out = multinomial(flat, num_samples, replacement, generator=generator)
+    return out.reshape(*input.shape[:-1], out.shape[-1])
 
 
 def _exponential_keys(rng: Any, w: np.ndarray) -> np.ndarray:

@@ -19,6 +19,7 @@ import numpy as np
 
 from ...autograd.lower_precision import autocast_lower_precision
 from ...autograd.saved_fields import given  # grad_fn._saved_*
+from ...autograd.state import LOCAL as _vmap
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module
 from ...ops._util import DtypeError, ShapeError
@@ -386,7 +387,7 @@ def _rrelu_slopes(input: Tensor, lower: float, upper: float, generator: object =
     elements ``<= 0`` draw (one float64 uniform each, in element order; NaN and positive
     elements draw nothing and keep slope 1), so the stream matches torch's."""
     xp = get_array_module(input._data)
-    if type(input._data) is np.ndarray:
+    if type(input._data) is np.ndarray and not _vmap.state.vmap:
         mask = input._data <= 0
         r = np.ones(mask.shape)
         r[mask] = lower + (upper - lower) * gen(generator).random(int(mask.sum()))
@@ -425,7 +426,8 @@ def _rrelu_with_noise(
     input: Tensor, lower: float, upper: float, training: bool, inplace: bool, generator=None
 ) -> Tensor:
     """rrelu as one node (``RreluWithNoiseBackward0``, saving the input and the noise)."""
-    if type(input._data) is not np.ndarray:  # under vmap or on a device: the composition
+    if type(input._data) is not np.ndarray or (training and _vmap.state.vmap):
+        # under vmap or on a device: the composition (inside vmap, a slope for every element)
         slopes = _rrelu_slopes(input, lower, upper, generator) if training else None
         a = slopes if training else (lower + upper) / 2
         return _result(input, inplace, "rrelu", lambda t: where(t._data > 0, t, t * a))

@@ -83,6 +83,47 @@ class PackedSequence(_PackedSequenceBase):
     def float(self) -> PackedSequence:
         return self._replace(data=self.data.float())
 
+    def half(self) -> PackedSequence:
+        """``data`` as float16 (PyTorch's ``PackedSequence.half``)."""
+        return self._replace(data=self.data.half())
+
+    def long(self) -> PackedSequence:
+        """``data`` as int64 (PyTorch's ``PackedSequence.long``)."""
+        return self._replace(data=self.data.long())
+
+    def int(self) -> PackedSequence:
+        """``data`` as int32 (PyTorch's ``PackedSequence.int``)."""
+        return self._replace(data=self.data.int())
+
+    def short(self) -> PackedSequence:
+        """``data`` as int16 (PyTorch's ``PackedSequence.short``)."""
+        return self._replace(data=self.data.short())
+
+    def char(self) -> PackedSequence:
+        """``data`` as int8 (PyTorch's ``PackedSequence.char``)."""
+        return self._replace(data=self.data.char())
+
+    def byte(self) -> PackedSequence:
+        """``data`` as uint8 (PyTorch's ``PackedSequence.byte``)."""
+        return self._replace(data=self.data.byte())
+
+    def cuda(self, *args: Any, **kwargs: Any) -> PackedSequence:
+        """Move ``data`` to a CUDA device: fails as ``Tensor.cuda`` does (no CUDA here)."""
+        return self._replace(data=self.data.cuda(*args, **kwargs))
+
+    def is_pinned(self) -> bool:
+        """Whether ``data`` is in pinned memory (never, on the CPU-only NumPy backend)."""
+        return self.data.is_pinned()
+
+    def pin_memory(self) -> PackedSequence:
+        """Pin every tensor's memory: fails as ``Tensor.pin_memory`` does (no accelerator)."""
+        return type(self)(
+            self.data.pin_memory(),
+            self.batch_sizes,
+            None if self.sorted_indices is None else self.sorted_indices.pin_memory(),
+            None if self.unsorted_indices is None else self.unsorted_indices.pin_memory(),
+        )
+
     @property
     def is_cuda(self) -> bool:
         return self.data.is_cuda
