@@ -262,6 +262,8 @@ def __getattr__(name: str) -> Any:
         return build_info.has_openmp
     if name == "bfloat16":  # ml_dtypes is slow to import: on first use (see dtypes.py)
         return public_dtype(dtypes.bfloat16_dtype())
+    if name.startswith("float8_"):  # the float8 dtypes: ml_dtypes' too (see float8.py)
+        return public_dtype(getattr(dtypes, name))
     if name == "BFloat16Tensor":  # its dtype needs ml_dtypes: made on first use, then kept
         globals()[name] = importlib.import_module(".legacy", __name__)._legacy(name)
         return globals()[name]

@@ -63,6 +63,11 @@ _TORCH_NAMES = {
     "float32": "float32",
     "float64": "float64",
     "bfloat16": "bfloat16",
+    "float8_e4m3fn": "float8_e4m3fn",
+    "float8_e5m2": "float8_e5m2",
+    "float8_e4m3fnuz": "float8_e4m3fnuz",
+    "float8_e5m2fnuz": "float8_e5m2fnuz",
+    "float8_e8m0fnu": "float8_e8m0fnu",
     "complex64": "complex64",
     "complex128": "complex128",
 }
@@ -101,10 +106,11 @@ class dtype:  # noqa: N801 - mirrors torch.dtype
         self.dtype = np_dtype  # what NumPy reads: np.zeros(3, d), a.astype(d), np.dtype(d)
         self.kind, self.char, self.type = np_dtype.kind, np_dtype.char, np_dtype.type
         self.name, self.itemsize = np_dtype.name, np_dtype.itemsize
-        bf16 = np_dtype.kind == "V" and np_dtype.name == "bfloat16"
-        self.is_floating_point = np_dtype.kind == "f" or bf16
+        low = np_dtype.kind == "V" and np_dtype.name in _TORCH_NAMES  # bfloat16, float8
+        self.is_floating_point = np_dtype.kind == "f" or low
         self.is_complex = np_dtype.kind == "c"
-        self.is_signed = np_dtype.kind in "ifc" or bf16
+        # float8_e8m0fnu (powers of two) has no sign bit: PyTorch's is_signed is False
+        self.is_signed = np_dtype.kind in "ifc" or (low and np_dtype.name != "float8_e8m0fnu")
         self._torch_name = _TORCH_NAMES.get(np_dtype.name, np_dtype.name)
         return self
 
@@ -151,6 +157,10 @@ class dtype:  # noqa: N801 - mirrors torch.dtype
         """The complex dtype of a floating one (float32 -> complex64), as PyTorch's."""
         if self.kind == "c":
             return self
+        if self.name.startswith("float8_"):  # PyTorch's message, naming its C++ type
+            from .float8 import scalar_type_name
+
+            raise RuntimeError(f"Unknown Complex ScalarType for {scalar_type_name(self.dtype)}")
         if self.name not in _COMPLEX_OF:
             raise RuntimeError(f"to_complex is only supported for floating point types, got {self}")
         return public_dtype(np.dtype(_COMPLEX_OF[self.name]))
@@ -175,11 +185,15 @@ def public_dtype(np_dtype: Any) -> dtype:
 
 
 def _by_name(name: str) -> dtype:
-    """Unpickling: the dtype of a NumPy name (bfloat16 through ml_dtypes)."""
+    """Unpickling: the dtype of a NumPy name (bfloat16 and float8 through ml_dtypes)."""
     if name == "bfloat16":
         from .dtypes import bfloat16_dtype  # ml_dtypes on first use (see dtypes.py)
 
         return public_dtype(bfloat16_dtype())
+    if name.startswith("float8_"):
+        from .float8 import float8_dtype  # ml_dtypes on first use
+
+        return public_dtype(float8_dtype(name))
     return public_dtype(np.dtype(name))
 
 

@@ -15,7 +15,9 @@ result when it is of a higher category (a Python float makes an integer tensor's
 default float dtype).
 
 ``bfloat16`` is a floating type: with ``float16`` it gives ``float32`` (neither holds the
-other), with an integer it stays ``bfloat16``.
+other), with an integer it stays ``bfloat16``. The float8 types are floating too, but promote
+with no other type (PyTorch's RuntimeError "Promotion for Float8 Types is not supported");
+``can_cast`` treats them as floats.
 
 One deliberate difference: NumPy has no ``complex32``, so where PyTorch gives
 ``torch.complex32`` (a ``float16`` tensor with a complex Python number) chainrule gives
@@ -60,7 +62,9 @@ set_default_dtype = _dt.set_default_dtype
 def _check_dtype(op: str, name: str, position: builtins.int, value: Any) -> np.dtype:
     if type(value) is dtype:
         value = value.dtype
-    if not isinstance(value, np.dtype) or (value.kind not in _KINDS and not _dt.is_bfloat16(value)):
+    if not isinstance(value, np.dtype) or (
+        value.kind not in _KINDS and not _dt.is_bfloat16(value) and not _dt.is_float8(value)
+    ):
         raise TypeError(
             f"{op}(): argument '{name}' (position {position}) must be torch.dtype (a chainrule "
             f"dtype such as cr.float32), not {type(value).__name__}"
@@ -69,12 +73,14 @@ def _check_dtype(op: str, name: str, position: builtins.int, value: Any) -> np.d
 
 
 def _category(d: np.dtype) -> builtins.int:
-    return {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3, "V": 2}[d.kind]  # "V": bfloat16
+    return {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3, "V": 2}[d.kind]  # "V": bfloat16, float8
 
 
 def _promote(a: np.dtype, b: np.dtype) -> np.dtype:
     if a == b:
         return a
+    if _dt.is_float8(a) or _dt.is_float8(b):  # PyTorch's RuntimeError
+        raise _dt.promotion_error(a, b)
     ca, cb = _category(a), _category(b)
     if ca == cb or {ca, cb} == {2, 3}:  # complex64 with float64 is complex128, as NumPy
         return np.promote_types(a, b)
@@ -91,6 +97,7 @@ def promote_types(type1: np.dtype, type2: np.dtype) -> np.dtype:
 
     Raises:
         TypeError: an argument is not a dtype.
+        RuntimeError: a float8 type with another type (PyTorch's).
     """
     a = _check_dtype("promote_types", "type1", 1, type1)
     b = _check_dtype("promote_types", "type2", 2, type2)

@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from . import float8 as _f8
+
 float16 = half = np.dtype("float16")
 float32 = float = np.dtype("float32")  # noqa: A001 - mirrors torch.float
 float64 = double = np.dtype("float64")
@@ -63,6 +65,8 @@ __all__ = [
     "int32",
     "int64",
     "is_bfloat16",
+    "is_float8",
+    "promotion_error",
     "is_floating",
     "long",
     "promote_types",
@@ -122,12 +126,18 @@ def bfloat16_dtype() -> np.dtype:
 def __getattr__(name: str) -> np.dtype:
     if name == "bfloat16":  # resolved lazily, see bfloat16_dtype
         return bfloat16_dtype()
+    if name in _f8.FLOAT8_NAMES:  # ml_dtypes' too: lazily (see float8.py)
+        return _f8.float8_dtype(name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def is_bfloat16(dtype: np.dtype) -> bool:
     """Whether ``dtype`` is bfloat16 (without importing ml_dtypes)."""
     return dtype.kind == "V" and dtype.name == "bfloat16"
+
+
+is_float8 = _f8.is_float8
+promotion_error = _f8.promotion_error
 
 
 def get_default_dtype() -> np.dtype:
@@ -146,6 +156,8 @@ def set_default_dtype(dtype) -> None:
     PyTorch)."""
     global _default_dtype
     d = as_dtype(dtype)
+    if is_float8(d):  # PyTorch's own error (it has no storage class for them)
+        raise TypeError(f"couldn't find storage object {_f8.scalar_type_name(d)}Storage")
     if not is_floating(d):
         raise TypeError(f"set_default_dtype: only floating dtypes are allowed, got {d}")
     _default_dtype = d
@@ -158,10 +170,12 @@ def as_dtype(dtype) -> np.dtype:
     if isinstance(dtype, str):
         if dtype in ("bfloat16", "torch.bfloat16"):
             return bfloat16_dtype()
+        if dtype.replace("torch.", "") in _f8.FLOAT8_NAMES:
+            return _f8.float8_dtype(dtype.replace("torch.", ""))
         try:
             return _BY_NAME[dtype.replace("torch.", "")]
         except KeyError:
-            valid = sorted([*_BY_NAME, "bfloat16"])
+            valid = sorted([*_BY_NAME, "bfloat16", *_f8.FLOAT8_NAMES])
             raise TypeError(f"unknown dtype {dtype!r}; valid: {valid}") from None
     if dtype is bool:
         return bool_
@@ -187,6 +201,10 @@ def convert(x: Any, dtype: np.dtype) -> Any:
     int64 too); and float32/float64 to uint32, which PyTorch's contiguous kernel converts as
     ``x >= 2**31 ? int32(x - 2**31) + 2**31 : int32(x)``. No warning, as in PyTorch."""
     src = x.dtype
+    if src.itemsize == 1 and src.name in _f8.FLOAT8_NAMES:
+        return _f8.from_float8(x, dtype)
+    if dtype.itemsize == 1 and dtype.name in _f8.FLOAT8_NAMES:
+        return _f8.to_float8(x, dtype)
     if src == np.float64 and dtype.itemsize == 2 and dtype.kind in "fV":
         # float16 and bfloat16 from float64 through float32, rounded twice, as PyTorch's
         # kernels convert (NumPy and ml_dtypes round once: a value near a tie of the 16-bit
@@ -209,15 +227,15 @@ def convert(x: Any, dtype: np.dtype) -> Any:
 
 
 def is_floating(dtype: np.dtype) -> bool:
-    """Whether ``dtype`` is a real floating type: float16/32/64 or bfloat16."""
+    """Whether ``dtype`` is a real floating type: float16/32/64, bfloat16 or a float8 type."""
     kind = dtype.kind
-    return kind == "f" or (kind == "V" and dtype.name == "bfloat16")
+    return kind == "f" or (kind == "V" and (dtype.name == "bfloat16" or is_float8(dtype)))
 
 
 def _category(dtype: np.dtype) -> int:
     """bool < integer < floating < complex: the higher category decides a promotion."""
     kind = dtype.kind
-    if kind == "V" and dtype.name == "bfloat16":
+    if kind == "V":  # bfloat16, float8
         return 2
     return 0 if kind == "b" else 2 if kind == "f" else 3 if kind == "c" else 1
 
@@ -226,6 +244,8 @@ def promote_types(a: np.dtype, b: np.dtype) -> np.dtype:
     """PyTorch's promotion of two tensor dtypes (no NumPy float64 widening)."""
     if a is b or a == b:
         return a
+    if is_float8(a) or is_float8(b):
+        raise _f8.promotion_error(a, b)
     ca, cb = _category(a), _category(b)
     if ca != cb and not (ca >= 2 and cb >= 2):
         return a if ca > cb else b

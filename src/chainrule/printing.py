@@ -29,6 +29,9 @@ _PROFILES = {
 }
 
 _OPTIONS: dict[str, Any] = dict(_PROFILES["default"], sci_mode=None)
+# True while a float8_e8m0fnu tensor prints: PyTorch sizes its columns from the values
+# unequal to 0 in e8m0 (0 converts to its smallest code, 2**-127), NaN included
+_E8M0 = [False]
 
 
 def set_printoptions(
@@ -128,7 +131,10 @@ def _float_formatter(arr: Any, precision: int, sci_mode: bool | None = None) -> 
     digits (scientific also when min < 1e-4); every element right-aligned to that width,
     so a wider ``-inf``, ``nan`` or ``-0.`` is never padded further (``[-inf, 1.]``)."""
     values = np.asarray(arr, dtype=np.float64).ravel()
-    shown = values[np.isfinite(values) & (values != 0)]
+    if _E8M0[0]:  # see _E8M0: a NaN takes part (so no integer or scientific mode)
+        shown = values[values != 2.0**-127]
+    else:
+        shown = values[np.isfinite(values) & (values != 0)]
     int_mode, sci, width = True, False, 1
     if shown.size:
         big, small = float(np.abs(shown).max()), float(np.abs(shown).min())
@@ -199,10 +205,20 @@ def tensor_repr(t: Any, tangent: str | None = None) -> str:
     arr = to_device(t._data, "cpu")
     cls = type(t)  # a user's subclass prints its name, as in PyTorch: "Mine([1.])"
     head = "tensor(" if cls.__module__.startswith("chainrule.") else cls.__name__ + "("
-    body = _laid_out(arr, len(head))
-    if body is None:  # an explicit sci_mode: NumPy's layout
-        body = np.array2string(arr, separator=", ", prefix=head, **array2string_options(arr))
-        body = body.replace(", ...,", ",  ...,")  # a summarised row's gap, two wide in torch
+    values = arr
+    if _dt.is_float8(arr.dtype):  # printed as their float32 values, as PyTorch's
+        values = _dt.convert(arr, _dt.float32)
+        values = np.where(np.isnan(values), np.float32(np.nan), values)  # quiet NaNs
+        _E8M0[0] = arr.dtype.name == "float8_e8m0fnu"
+    try:
+        body = _laid_out(values, len(head))
+        if body is None:  # an explicit sci_mode: NumPy's layout
+            body = np.array2string(
+                values, separator=", ", prefix=head, **array2string_options(values)
+            )
+            body = body.replace(", ...,", ",  ...,")  # a summarised row's gap, two wide
+    finally:
+        _E8M0[0] = False
     # as torch: an empty tensor shows its size (unless it is ``(0,)``), then its dtype,
     # int64 and bool included, as it has no values to tell them by
     extras = []

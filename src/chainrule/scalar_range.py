@@ -63,6 +63,16 @@ def _part_fits(v: Any, dt: np.dtype, check_half: bool = True) -> bool:
             return 0 <= v <= info.max  # a negative float does not wrap (an integer does)
         return v <= info.max and (dt.kind == "u" or v >= info.min)
     f = float(v)  # a Python int beyond a double's range raises OverflowError, as in torch
+    if dt.itemsize == 1 and dt.kind in "fV":  # float8: x[i] = v takes any number
+        # (saturated or NaN); full/fill_ refuse one beyond the type's range, as PyTorch
+        from .typeinfo import finfo
+
+        if not check_half or math.isnan(f) or f == 0:
+            return True
+        if math.isinf(f):
+            return dt.name == "float8_e5m2"
+        info = finfo(dt)
+        return info.min <= f <= info.max
     part = np.finfo(dt).dtype  # complex64 -> float32
     if part.itemsize >= 8 or (part.itemsize == 2 and not check_half):
         return True
@@ -75,6 +85,11 @@ def _overflow(op: str, value: Any, dt: np.dtype) -> None:
         valid = f"integers from {info.min} to {info.max}"
     elif isinstance(value, (complex, np.complexfloating)) and dt.kind != "c":
         valid = "real numbers only (a complex value needs imaginary part 0)"
+    elif dt.itemsize == 1 and dt.kind in "fV":  # float8 (NumPy's finfo does not know it)
+        from .typeinfo import finfo
+
+        info = finfo(dt)
+        valid = f"numbers from {info.min:g} to {info.max:g}"
     else:
         valid = f"numbers up to {np.finfo(dt).max:g} in magnitude, or inf"
     article = "an" if dt.name[0] in "aeiou" else "a"

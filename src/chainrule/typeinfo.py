@@ -20,6 +20,17 @@ def _fmt(x: float) -> str:
     return f"{x:g}"
 
 
+# PyTorch's limits of the float8 types: (max, min, eps, smallest_normal); resolution is 1.
+# (float8_e5m2fnuz's eps is PyTorch's 2**-3; float8_e8m0fnu has no sign: min is 2**-127.)
+_FLOAT8 = {
+    "float8_e4m3fn": (448.0, -448.0, 2.0**-3, 2.0**-6),
+    "float8_e5m2": (57344.0, -57344.0, 2.0**-2, 2.0**-14),
+    "float8_e4m3fnuz": (240.0, -240.0, 2.0**-3, 2.0**-7),
+    "float8_e5m2fnuz": (57344.0, -57344.0, 2.0**-3, 2.0**-15),
+    "float8_e8m0fnu": (2.0**127, 2.0**-127, 1.0, 2.0**-127),
+}
+
+
 def _bfloat16_finfo() -> Any:
     """ml_dtypes' limits of bfloat16 (``np.finfo`` does not know the type)."""
     import ml_dtypes  # optional dependency, slow to import: only for bfloat16
@@ -44,6 +55,11 @@ class finfo:  # noqa: N801 - mirrors torch.finfo
                 f"cr.finfo() requires a floating point input type, got {dt}; "
                 "use cr.iinfo for integer dtypes"
             )
+        if dtypes.is_float8(dt):
+            self.bits, self.resolution, self.dtype = 8, 1.0, dt.name
+            self.max, self.min, self.eps, self.smallest_normal = _FLOAT8[dt.name]
+            self.tiny = self.smallest_normal
+            return
         info = _bfloat16_finfo() if dtypes.is_bfloat16(dt) else np.finfo(dt)
         self.bits: int = int(info.bits)
         self.eps: float = float(info.eps)

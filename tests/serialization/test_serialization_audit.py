@@ -205,8 +205,8 @@ def test_unknown_tensor_metadata_is_refused():
     assert float(cr.load(io.BytesIO(plain))[2]) == 2.0
 
 
-@pytest.mark.parametrize("dtype", ["float8_e4m3fn", "float8_e5m2", "bits8"])
-def test_dtype_chainrule_lacks_is_named_in_the_error(dtype: str):
+@pytest.mark.parametrize("dtype", ["bits8", "bits16", "bits4x2"])
+def test_dtype_chainrule_lacks_is_named_in_the_error(dtype: str):  # float8 loads (session 34)
     data = _torch_bytes(torch.zeros(2, dtype=getattr(torch, dtype)))
     for weights_only in (True, False):
         with pytest.raises(ValueError, match=f"torch.{dtype}, which chainrule does not support"):

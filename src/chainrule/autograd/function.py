@@ -64,8 +64,14 @@ vmap_dispatch: Callable | None = None
 
 
 def _has_bfloat16(arrays: list) -> bool:
-    """Whether an op's raw arguments hold a bfloat16 array (ml_dtypes: dtype kind 'V')."""
-    return any(getattr(getattr(a, "dtype", None), "kind", None) == "V" for a in arrays)
+    """Whether an op's raw arguments hold a bfloat16 or float8 array (ml_dtypes: dtype kind
+    'V'; float8_e5m2's is 'f', with an itemsize of 1)."""
+    for a in arrays:
+        d = getattr(a, "dtype", None)
+        kind = getattr(d, "kind", None)
+        if kind == "V" or (kind == "f" and d.itemsize == 1):
+            return True
+    return False
 
 
 class Function:

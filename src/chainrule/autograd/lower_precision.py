@@ -127,6 +127,8 @@ def run_in_float32(cls: type, args: tuple, kwargs: dict) -> Any:
     The casts are recorded ops, so gradients flow to bfloat16 leaves (and arrive in
     bfloat16). An op returning a view of its float32 input is rerun on the bfloat16 input
     (a view must share its base's memory) and remembered as such."""
+    if any(isinstance(a, TensorConversions) and _dt.is_float8(a._data.dtype) for a in args):
+        return _run_float8(cls, args, kwargs)
     name = cls.__name__
     native = getattr(cls, "native_bfloat16", False)  # True, or a test of the arguments
     if name in _NATIVE_BF16 or native is True or (native and native(args)):
@@ -166,6 +168,25 @@ def run_in_float32(cls: type, args: tuple, kwargs: dict) -> Any:
         for o in outs
     )
     return back if isinstance(out, tuple) else back[0]
+
+
+def _run_float8(cls: type, args: tuple, kwargs: dict) -> Any:
+    """An op on float8 tensors as PyTorch runs it (``float8.check_op``): on the float8
+    arrays as they are (``NotImplemented``), in float32 rounded once to the float8 type
+    (``abs``, ``mul``), or PyTorch's error."""
+    from ..float8 import check_op  # float8.py imports dtypes, which this module needs first
+
+    raw = [a._data if isinstance(a, TensorConversions) else a for a in args]
+    if check_op(cls, args, raw) == "native":
+        return NotImplemented
+    f8 = next(a.dtype for a in raw if _dt.is_float8(getattr(a, "dtype", None)))
+    ups = [
+        a.to(_dt.float32)
+        if isinstance(a, TensorConversions) and _dt.is_float8(a._data.dtype)
+        else a
+        for a in args
+    ]
+    return _rounding_cast().apply(cls.apply(*ups, **kwargs), f8)
 
 
 def autocast_arguments(cls: type, args: tuple) -> tuple:

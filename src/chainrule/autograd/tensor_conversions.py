@@ -70,6 +70,10 @@ class TensorConversions:
                 "Got unsupported ScalarType BFloat16: NumPy has no bfloat16; convert first "
                 "with tensor.float().numpy()"
             )
+        if _dt.is_float8(self._data.dtype):  # PyTorch's error, also with force=True
+            from ..float8 import scalar_type_name
+
+            raise TypeError(f"Got unsupported ScalarType {scalar_type_name(self._data.dtype)}")
         if force:
             return self.detach().cpu().numpy()
         if self.requires_grad and is_grad_enabled():  # torch allows it under no_grad

@@ -127,8 +127,8 @@ def _to_array(data: Any, dtype: Any) -> Any:
     elif d is None and isinstance(data, int) and not isinstance(data, bool):
         d = _dt.int64  # NumPy would pick uint64 for 2**63 (then wrapped) or object
     values = unwrap_nested(data)  # outside the try: its ValueError is not about raggedness
-    if d is not None and d.itemsize == 2 and d.kind in "fV":  # Python floats (doubles) to
-        # float16/bfloat16 through float32, rounded twice, as PyTorch converts them
+    if d is not None and d.itemsize <= 2 and d.kind in "fV":  # Python floats (doubles) to
+        # float16/bfloat16/float8 through float32, rounded twice, as PyTorch converts them
         return _cast(to_array(data, _dt.float64), d)
     try:
         arr = np.asarray(values, dtype=d)

@@ -16,7 +16,7 @@ from .._user_warnings import warn_once
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, to_device
-from ..dtypes import convert
+from ..dtypes import convert, is_float8
 from ._result_layout import clone_layout
 from .binding import tensor_method
 from .memory_format import preserve_format, to_memory_format
@@ -37,7 +37,9 @@ class Cast(Function):
     def forward(ctx, x, dtype):
         if x.dtype.kind == "c" and dtype.kind not in "cb":  # to bool: nonzero, both parts
             return _complex_to_real(x, dtype)
-        if dtype == _HALF:  # compiled, bit for bit NumPy's (its own loop is ~10x slower);
+        if dtype == _HALF and not is_float8(
+            x.dtype
+        ):  # compiled, bit for bit NumPy's (its own loop is ~10x slower);
             # float64 through float32, rounded twice, as PyTorch converts
             return to_half(x.astype(_SINGLE) if x.dtype == np.float64 else x)
         if dtype == _SINGLE and x.dtype == _HALF and x.flags.c_contiguous:

@@ -109,7 +109,8 @@ def storage_offset(self: Tensor) -> int:
 def is_signed(self: Tensor) -> bool:
     """``Tensor.is_signed()``: True for signed integer, floating and complex dtypes; False
     for unsigned integers and bool."""
-    return self._data.dtype.kind in "ifc" or is_bfloat16(self._data.dtype)
+    d = self._data.dtype  # float8_e8m0fnu has no sign bit (PyTorch: False)
+    return d.kind in "ifc" or is_bfloat16(d) or (d.kind == "V" and d.name != "float8_e8m0fnu")
 
 
 def is_nonzero(input: Tensor) -> bool:  # noqa: A002 - PyTorch's parameter name

@@ -432,9 +432,12 @@ def tensor_view(storage: Any, offset: Any, size: Any, stride: Any, where: str) -
             f"{storage.key!r}, which holds {len(storage)}"
         )
     item = storage.dtype.itemsize
+    base = storage.array[offset:]
+    if item == 1 and base.dtype.kind == "f":  # float8_e5m2: NumPy cannot rebuild its
+        base = base.view(np.uint8)  # interface ('<f1'), so strided as bytes, then viewed
     view = np.lib.stride_tricks.as_strided(
-        storage.array[offset:], shape=size, strides=tuple(s * item for s in stride)
-    )
+        base, shape=size, strides=tuple(s * item for s in stride)
+    ).view(storage.dtype)
     if any(s == 0 and n > 1 for n, s in zip(size, stride)):
         if view.nbytes <= max(storage.array.nbytes, _EXPAND_COPY_BYTES) and storage.budget.take(
             view.nbytes

@@ -69,16 +69,18 @@ _DTYPES = {
     "cfloat": "complex64",
     "complex128": "complex128",
     "cdouble": "complex128",
+    # the float8 types (ml_dtypes'): saved as PyTorch saves them, an untyped byte storage
+    # and the dtype (torch._utils._rebuild_tensor_v3)
+    "float8_e4m3fn": "float8_e4m3fn",
+    "float8_e4m3fnuz": "float8_e4m3fnuz",
+    "float8_e5m2": "float8_e5m2",
+    "float8_e5m2fnuz": "float8_e5m2fnuz",
+    "float8_e8m0fnu": "float8_e8m0fnu",
 }
 
 # torch dtypes that chainrule has no counterpart for: a file naming one gets an error
 # saying so (the quantized ones are in quantized_serialization)
 _MISSING_DTYPES = (
-    "float8_e4m3fn",
-    "float8_e4m3fnuz",
-    "float8_e5m2",
-    "float8_e5m2fnuz",
-    "float8_e8m0fnu",
     "float4_e2m1fn_x2",
     "complex32",
     "chalf",
@@ -173,6 +175,8 @@ def _rebuild_tensor_v3(
     metadata: Any = None,
 ) -> Tensor:
     """``torch._utils._rebuild_tensor_v3``: an untyped (byte) storage read as ``dtype``."""
+    if isinstance(dtype, _LazyDtype):  # a float8 type: ml_dtypes now
+        dtype = dtype()
     if isinstance(dtype, PublicDtype):
         dtype = dtype.dtype
     if not isinstance(storage, Storage) or not isinstance(dtype, np.dtype):
@@ -299,7 +303,21 @@ def _dtype_global(name: str) -> Any:
         except ImportError:
             return "bfloat16"
         return public_dtype(np.dtype(ml_dtypes.bfloat16))
+    if name.startswith("float8_"):  # ml_dtypes' on first use (see chainrule/float8.py)
+        from ..dtypes import as_dtype
+
+        return _LazyDtype(name, as_dtype)
     return public_dtype(np.dtype(name))
+
+
+class _LazyDtype:
+    """A float8 dtype global resolved when a file names it (importing ml_dtypes then)."""
+
+    def __init__(self, name: str, resolve: Any) -> None:
+        self.name, self._resolve = name, resolve
+
+    def __call__(self) -> Any:
+        return public_dtype(self._resolve(self.name))
 
 
 def _table() -> dict[str, Any]:

@@ -85,7 +85,16 @@ _TYPED_STORAGES = {
     "complex64": "ComplexFloatStorage",
     "complex128": "ComplexDoubleStorage",
 }
-_UNTYPED_DTYPES = ("uint16", "uint32", "uint64")  # no legacy storage class in torch
+_UNTYPED_DTYPES = (  # no legacy storage class in torch
+    "uint16",
+    "uint32",
+    "uint64",
+    "float8_e4m3fn",
+    "float8_e4m3fnuz",
+    "float8_e5m2",
+    "float8_e5m2fnuz",
+    "float8_e8m0fnu",
+)
 _LOCAL_HEADER = 30  # bytes of a zip local file header before its name
 _PAD_HEADER = 4  # an extra-field record's id and length
 _PAD_ID = 0x4246  # "FB": the id PyTorch's writer gives its padding record
