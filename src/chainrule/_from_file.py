@@ -86,5 +86,5 @@ def from_file(
         arr = np.memmap(filename, dtype=np_dtype, mode="r+" if shared else "c", shape=(n,))
     t = from_numpy(arr) if arr.dtype.kind in "biufc" else Tensor(arr)
     if requires_grad:
-        t.requires_grad_(True)
+        t._requires_grad_(True)
     return t

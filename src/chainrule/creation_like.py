@@ -188,7 +188,7 @@ def _new(
     t = Tensor._make(arr, False, None, 0)
     if requires_grad is False or not check_requires_grad_flag(requires_grad, op, optional=True):
         return t
-    return t.requires_grad_()
+    return t._requires_grad_(True)
 
 
 def _new_size(size: tuple, op: str = "new_zeros") -> tuple:

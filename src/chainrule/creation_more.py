@@ -329,7 +329,7 @@ def asarray(
                 raise ValueError("asarray(): can't alias an arbitrary sequence into a tensor")
             out = _tensor(obj, dtype=want, device=device)
     if requires_grad is True and not out.requires_grad:
-        out.requires_grad_(True)
+        out._requires_grad_(True)
     elif requires_grad is False and out.requires_grad:
         out = out.detach()
     return out
@@ -399,4 +399,4 @@ def empty_strided(
         buf, shape=shape, strides=tuple(s * d.itemsize for s in strides)
     )
     t = Tensor._make(arr, False, None, 0)
-    return t.requires_grad_(True) if requires_grad else t
+    return t._requires_grad_(True) if requires_grad else t

@@ -107,7 +107,7 @@ def _finish(arr: Any, dtype: Any, device: Any, requires_grad: bool, default: Any
         arr = to_device(arr, device)
     t = Tensor._make(arr, False, None, 0)
     if requires_grad is not False and check_requires_grad_flag(requires_grad, optional=True):
-        t.requires_grad_(True)
+        t._requires_grad_(True)
     return t
 
 
@@ -272,5 +272,5 @@ def write_factory_out(
     target[...] = to_device(arr, device_of(target))
     out._vc[0] += 1
     if requires_grad:
-        out.requires_grad_(True)
+        out._requires_grad_(True)
     return out

@@ -514,13 +514,7 @@ def test_inplace_reading_itself_through_a_size_one_diagonal():
     _same(program)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="index_fill_/masked_fill_ into an expanded tensor: torch writes through to the "
-    "shared element (deprecated, with a UserWarning), chainrule refuses the expanded target "
-    "(src/chainrule/ops/inplace.py); the fuzzer steers around it (more_steps.py)",
-)
-@pytest.mark.parametrize(
+@pytest.mark.parametrize(  # (fixed in session 34: written through, with torch's warning)
     "write",
     [
         lambda lib, e: e.index_fill_(0, lib.tensor([0]), 2.0),

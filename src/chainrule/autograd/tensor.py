@@ -190,7 +190,7 @@ class Tensor(TensorBackward, TensorConversions, TensorRequiresGrad):
         self._rg = False
         if requires_grad is not False:
             check_requires_grad_flag(requires_grad)
-            self.requires_grad_(True)
+            self._requires_grad_(True)
 
     @classmethod
     def _make(cls, data: Any, requires_grad: bool, grad_fn: Any, output_nr: int) -> "Tensor":
@@ -429,13 +429,6 @@ class Tensor(TensorBackward, TensorConversions, TensorRequiresGrad):
         """Whether this is an inference tensor: made inside ``inference_mode()``, or a view or
         ``detach()`` of one (:mod:`chainrule.autograd.inference`)."""
         return isinstance(self._vc, InferenceMark)
-
-    def detach_(self) -> "Tensor":
-        if self._view is not None:  # PyTorch's rule: a view stays tied to its base's history
-            raise RuntimeError("Can't detach views in-place. Use detach() instead.")
-        self.grad_fn = None
-        self._rg = False
-        return self
 
     # ------------------------------------------------------------------ python
     def __repr__(self) -> str:

@@ -4,10 +4,17 @@ A mixin of :class:`~chainrule.autograd.tensor.Tensor`, kept apart so that ``tens
 about what a tensor is. The flag itself is the ``_rg`` slot, which ``Function.apply`` reads
 directly; the property here is what user code reads and assigns: a leaf's only, a Python
 bool only, floating and complex dtypes only, and a view without ``grad_fn`` follows its base.
+As in PyTorch, ``requires_grad_()`` is refused inside a function that a transform of
+``cr.func`` runs (``grad``, ``vjp``, ``jvp``, ``jacrev``, ``jacfwd``, ``hessian``, ``vmap``):
+:data:`GRAD_TRANSFORMS` counts the grad transforms' functions running in this thread
+(``func/_captures.run_guarded``), ``LOCAL.state.vmap`` the vmap levels. Assigning
+``requires_grad`` and chainrule's own factories (``requires_grad=True``) are not refused
+(they use :meth:`TensorRequiresGrad._requires_grad_`), as PyTorch's are not.
 """
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING
 
 from .state import LOCAL, InferenceMark
@@ -18,7 +25,25 @@ from .view_base import outside_graph, requires_grad_of
 if TYPE_CHECKING:  # annotations only: tensor.py imports this module
     from .tensor import Tensor
 
-__all__ = ["TensorRequiresGrad"]
+__all__ = ["GRAD_TRANSFORMS", "TensorRequiresGrad"]
+
+
+class _GradTransforms(threading.local):
+    """Per thread: how many functions given to grad transforms of ``cr.func`` run now."""
+
+    def __init__(self) -> None:
+        self.running = 0
+
+
+GRAD_TRANSFORMS = _GradTransforms()
+
+_IN_TRANSFORM = (
+    "You are attempting to call Tensor.requires_grad_() (or perhaps using "
+    "torch.autograd.functional.* APIs) inside of a function being transformed by a functorch "
+    "transform. This is unsupported, please attempt to use the functorch transforms (e.g. "
+    "grad, vjp, jacrev, jacfwd, hessian) or call requires_grad_() outside of a function being "
+    "transformed instead."
+)
 
 
 class TensorRequiresGrad:
@@ -35,6 +60,14 @@ class TensorRequiresGrad:
                 "requires_grad_(): argument 'requires_grad' (position 1) must be bool, not "
                 + python_type_name(requires_grad)
             )
+        if GRAD_TRANSFORMS.running or LOCAL.state.vmap:  # PyTorch's error (any tensor)
+            raise RuntimeError(_IN_TRANSFORM)
+        return self._requires_grad_(requires_grad)
+
+    def _requires_grad_(self, requires_grad: bool) -> "Tensor":
+        """``requires_grad_`` without the refusal inside transforms of ``cr.func``: what
+        assigning ``requires_grad`` and chainrule's factories (``requires_grad=True``) do,
+        which PyTorch allows there."""
         if requires_grad and self._data.dtype.kind not in "fcV":  # V: bfloat16
             raise RequiresGradDtypeError(
                 f"Only Tensors of floating point and complex dtype can require gradients "
@@ -59,14 +92,14 @@ class TensorRequiresGrad:
 
     def _set_requires_grad(self, value: bool) -> None:
         if type(value) is not bool:  # PyTorch's setter: 1, None, np.True_ are refused
-            raise RuntimeError("requires_grad must be a bool")
+            raise RuntimeError("requires_grad must be a bool")  # (so _requires_grad_ gets one)
         if self.grad_fn is not None:  # any assignment, True included, as PyTorch's setter
             raise RuntimeError(
                 "you can only change requires_grad flags of leaf variables. If you want to "
                 "use a computed variable in a subgraph that doesn't require "
                 "differentiation use var_no_grad = var.detach()."
             )
-        self.requires_grad_(value)
+        self._requires_grad_(value)
 
     requires_grad = property(
         requires_grad_of,  # off the per-op path: Function.apply reads _rg itself

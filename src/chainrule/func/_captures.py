@@ -17,7 +17,12 @@ globals named by the code, bound methods, partials, modules' parameters and buff
 containers, objects' attributes, up to a bounded depth), and refuses writes into their
 memory while the function runs (``forward_ad_captures.captured_writes_refused``);
 outside these transforms an in-place op pays one test of a counter. A captured tensor the
-search does not reach is written, as before.
+search does not reach is written, as before. The in-place ops that change only a tensor's
+shape or identity (``t_``, ``squeeze_``, ``unsqueeze_``, ``transpose_``, ``swapdims_``,
+``as_strided_``, ``resize_``, ``resize_as_``, ``set_``, ``detach_``) are refused on a captured
+tensor too, as PyTorch refuses them, and ``requires_grad_()`` on any tensor while the function
+runs (PyTorch's "You are attempting to call Tensor.requires_grad_() ..."); assigning
+``requires_grad`` or ``.data`` is not refused, in neither.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from typing import Any
 
 from ..autograd.forward_ad_captures import captured_writes_refused, reachable_tensors
 from ..autograd.tensor import Tensor
+from ..autograd.tensor_requires_grad import GRAD_TRANSFORMS
 
 __all__ = ["guarded", "run_guarded"]
 
@@ -60,7 +66,13 @@ def guarded(f: Callable) -> Callable:
 
 def run_guarded(f: Callable, args: tuple, kwargs: dict, reach: Any) -> Any:
     """``f(*args, **kwargs)``, refusing in-place writes into what ``reach`` (``f``, or an
-    object that holds ``f`` and what it reads) captures, except the arguments."""
+    object that holds ``f`` and what it reads) captures, except the arguments; and, as
+    PyTorch, refusing ``requires_grad_()`` on any tensor while ``f`` runs
+    (:data:`~chainrule.autograd.tensor_requires_grad.GRAD_TRANSFORMS`)."""
     inputs = _tensors_in(kwargs, _tensors_in(args, []))
     with captured_writes_refused(reachable_tensors(reach), inputs):
-        return f(*args, **kwargs)
+        GRAD_TRANSFORMS.running += 1
+        try:
+            return f(*args, **kwargs)
+        finally:
+            GRAD_TRANSFORMS.running -= 1

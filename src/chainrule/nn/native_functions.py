@@ -186,7 +186,7 @@ def native_batch_norm(
         for run, stat in ((running_mean, mean), (running_var, unbiased)):
             run._data *= 1 - momentum
             run._data += (momentum * stat).astype(run._data.dtype, copy=False)
-            run._vc[0] += 1
+            # (no version bump: PyTorch's kernel writes the running statistics unrecorded)
     return out, constant(mean.astype(d.dtype)), constant(invstd)
 
 

@@ -49,7 +49,7 @@ class Parameter(Tensor):
             self._vc = data._vc  # shares an inference tensor's memory, so is one (as PyTorch)
         if requires_grad is not False:  # refused for an inference tensor outside inference_mode
             check_requires_grad_flag(requires_grad, "Parameter")
-            self.requires_grad_(True)
+            self._requires_grad_(True)
         return self
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -223,6 +223,7 @@ _TENSOR_ONLY: dict[str, Callable[..., Any]] = dict(
     fill_=inplace.fill_,
     copy_=inplace.copy_,
     t_=iv.t_,
+    detach_=iv.detach_,
     transpose_=iv.transpose_,
     swapdims_=iv.swapdims_,
     swapaxes_=iv.swapaxes_,

@@ -15,6 +15,8 @@ import numpy as np
 
 from .. import creation, cuda
 from .. import dtypes as _dt
+from ..autograd.forward_ad_captures import GUARDING as _GUARDING
+from ..autograd.forward_ad_captures import check_captured_write
 from ..autograd.tensor import Tensor
 from ..creation_options import check_layout
 from ..dtype_rules import Size
@@ -141,7 +143,7 @@ def new_empty_strided(
     xp_strided = np.lib.stride_tricks.as_strided
     view = xp_strided(arr, size, tuple(s * arr.itemsize for s in stride))
     out = Tensor._make(view, False, None, 0)  # _new would copy into its own layout
-    return out.requires_grad_() if requires_grad else out
+    return out._requires_grad_(True) if requires_grad else out
 
 
 def bernoulli_method(
@@ -174,6 +176,8 @@ def prelu_method(self: Tensor, weight: Tensor) -> Tensor:
 
 
 def _resizable(op: str, x: Tensor) -> None:
+    if _GUARDING[0]:  # a captured tensor inside a grad transform of cr.func: as PyTorch
+        check_captured_write(x, op)
     if x.requires_grad:
         raise RuntimeError("cannot resize variables that require grad")
 
@@ -199,6 +203,8 @@ def resize_(self: Tensor, *sizes: Any, memory_format: Any = None) -> Tensor:
     shape = tuple(int(s) for s in sizes)
     if any(s < 0 for s in shape):
         raise RuntimeError(f"Trying to create tensor with negative dimension: {list(shape)}")
+    if shape == tuple(self._data.shape):
+        return self  # the same shape: nothing changes (strides kept, version not bumped)
     n = math.prod(shape)
     flat, off = _storage("resize_", self._data)
     if off + n <= flat.size:
@@ -215,6 +221,7 @@ def resize_(self: Tensor, *sizes: Any, memory_format: Any = None) -> Tensor:
 @tensor_method
 def resize_as_(input: Tensor, the_template: Tensor, *, memory_format: Any = None) -> Tensor:  # noqa: A002
     """``torch.resize_as_`` / ``Tensor.resize_as_``: ``input.resize_(the_template.shape)``."""
+    _resizable("resize_as_", input)
     return resize_(input, as_tensor(the_template).shape, memory_format=memory_format)
 
 

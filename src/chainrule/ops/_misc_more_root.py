@@ -227,7 +227,7 @@ def frombuffer(
         )
     arr = np.frombuffer(buffer, dtype=d, count=count, offset=offset)
     t = Tensor._make(arr, False, None, 0)  # _new would copy: this one shares the buffer
-    return t.requires_grad_() if requires_grad else t
+    return t._requires_grad_(True) if requires_grad else t
 
 
 def empty_permuted(
@@ -263,7 +263,7 @@ def empty_permuted(
         )
     phys = creation.empty(tuple(size[p] for p in perm), dtype=dtype, device=device)
     out = phys.permute(tuple(np.argsort(perm).tolist())).detach()
-    return out.requires_grad_() if requires_grad else out
+    return out._requires_grad_(True) if requires_grad else out
 
 
 _DEBUG_MODES = {"default": 0, "warn": 1, "error": 2}

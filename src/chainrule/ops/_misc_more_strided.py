@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 
 from ..autograd import grad_mode
+from ..autograd.forward_ad_captures import GUARDING as _GUARDING
+from ..autograd.forward_ad_captures import check_captured_write
 from ..autograd.function import Function
 from ..autograd.saved import memory_root
 from ..autograd.tensor import Tensor
@@ -160,6 +162,8 @@ def as_strided_(
         RuntimeError: ``input`` is a leaf that requires grad (or a view of one) while grad
             mode is on; a geometry as for :func:`as_strided`.
     """
+    if _GUARDING[0]:  # a captured tensor inside a grad transform of cr.func: as PyTorch
+        check_captured_write(input, "as_strided_")
     if input.requires_grad and grad_mode.is_grad_enabled():
         return metadata_inplace(input, "as_strided_", as_strided, size, stride, storage_offset)
     input._data = _strided_view("as_strided_", input, size, stride, storage_offset)[0]

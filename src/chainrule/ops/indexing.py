@@ -29,6 +29,7 @@ from .inplace import (
     check_writable_memory,
     writes_into_graph,
 )
+from .inplace_overlap import check_no_overlap
 from .masked_selection import MaskedSelect
 
 # GetItem and setitem are only re-exported: ``ops/__init__.py``, ``complex_support.py`` and
@@ -214,6 +215,8 @@ def index_put_(x: Tensor, indices: Any, values: Tensor, accumulate: bool = False
         acc = bool(accumulate)
         return apply_inplace(x, "index_put_", lambda t, v: _put(t, idx, v, target, acc), values)
     check_writable_memory(x, "index_put_")
+    if values._vc is x._vc:  # values sharing x's memory: refused, as PyTorch
+        check_no_overlap(x, values, "index_put_")
     write_index("index_put_", x, idx, values._data, accumulate)
     x._vc[0] += 1
     return x

@@ -10,6 +10,7 @@ base are replayed from it when next used.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -37,6 +38,7 @@ from ..dtype_rules import can_cast
 from ..scalar_range import fit_scalar
 from . import inplace_names
 from ._util import as_tensor
+from .inplace_overlap import aliases
 from .selection_where import Where, where_as
 from .shape import broadcast_to
 
@@ -76,9 +78,18 @@ def _check_leaf(x: Tensor, name: str) -> None:
         )
 
 
+# In-place ops PyTorch lets write into an expanded tensor with a deprecation warning (its
+# message, by op) instead of refusing: their writes put one value where elements share memory
+_EXPANDED_WARNED = {
+    "index_fill_": "tensor[mask] = scalar",
+    "masked_fill_": "tensor[mask] = scalar",
+    "index_put_": "tensor[indices] = tensor",
+}
+
+
 def check_writable_memory(
     x: Tensor, name: str, region: Any = None, allow_overlap: bool = False
-) -> None:
+) -> bool:
     """Refuse in-place writes into an expanded tensor (elements sharing one memory location),
     as PyTorch does; make other views of an expanded tensor's memory writable.
 
@@ -88,7 +99,10 @@ def check_writable_memory(
     which PyTorch allows); ``allow_overlap`` is for ``fill_``/``zero_``, whose one value is
     right for every element sharing a location (PyTorch allows those too). Inside a grad
     transform a captured ``x`` is refused (:func:`check_captured_write`), except as an
-    ``out=`` target (``name`` ``"op()"``), which PyTorch allows.
+    ``out=`` target (``name`` ``"op()"``), which PyTorch allows. ``index_fill_``,
+    ``masked_fill_`` and ``index_put_`` write into an expanded ``x`` with PyTorch's deprecation
+    warning: True is returned then (the write must go element by element, as
+    :func:`_write_spread`), else False.
     """
     if _GUARDING[0] and not name.endswith("()"):
         check_captured_write(x, name)
@@ -97,20 +111,40 @@ def check_writable_memory(
     overlapping = (
         not allow_overlap
         and target.size > 1  # an empty tensor has no elements to share a location
+        and 0 in target.strides  # (a C-level test first: the generator only for a 0 stride)
         and any(st == 0 and n > 1 for st, n in zip(target.strides, target.shape))
     )
+    spread = overlapping and name in _EXPANDED_WARNED
+    if spread:
+        warnings.warn(
+            f"Use of {name} on expanded tensors is deprecated. Please clone() the tensor "
+            "before performing this operation. This also applies to advanced indexing e.g. "
+            f"{_EXPANDED_WARNED[name]}",
+            UserWarning,
+            stacklevel=4,
+        )
+        overlapping = False
     writable = getattr(d.flags, "writeable", True)
     if not overlapping and not writable:
         alias = _writable_alias(d)  # read-only only because it came from an expanded view
         if alias is not None:
             x._data = alias
-            return
+            return spread
     if overlapping or not writable:
         raise RuntimeError(
             f"{name}: unsupported operation: more than one element of the written-to tensor "
             f"(shape {tuple(x.shape)}) refers to a single memory location (an expanded or "
             "read-only tensor). Please clone() the tensor before performing the operation."
         )
+    return spread
+
+
+def _write_spread(x: Tensor, out: Any) -> None:
+    """Write ``out`` into an expanded ``x`` (elements sharing memory) as PyTorch's kernels
+    do: only the elements the op changed are written, one after another, so a location
+    that one element changes is not written back by another that shares it unchanged."""
+    changed = out != x._data
+    x._data[changed] = out[changed]
 
 
 def _writable_alias(arr: Any) -> Any:
@@ -156,62 +190,15 @@ def writes_into_graph(x: Tensor) -> bool:
     return x.requires_grad or (x._view is not None and x._view.base.requires_grad)
 
 
-def _dense(arr: Any) -> bool:
-    """Whether ``arr``'s elements fill one gap-free block of memory, each once (any order of
-    dims): the only layout for which PyTorch's overlap check decides, and so does this."""
-    expected = arr.itemsize
-    for st, n in sorted((abs(st), n) for n, st in zip(arr.shape, arr.strides) if n != 1):
-        if st != expected:
-            return False
-        expected *= n
-    return True
-
-
-def check_partial_overlap(target: Any, source: Any, name: str) -> None:
-    """Refuse an in-place write into ``target`` (an array) that reads ``source`` (an array of
-    the same memory family) when the two overlap partially (PyTorch's rule): the result
-    would depend on the order the elements are written in. Exactly the same elements in the
-    same layout (``y.mul_(y)``) are fine, and so is every case where one of the two is not a
-    dense block (PyTorch does not decide those either, and allows them)."""
-    if target.size == 0 or source.size == 0 or not (_dense(target) and _dense(source)):
-        return
-    t0, s0 = data_pointer(target), data_pointer(source)
-    t_lo = t0 + sum(st * (n - 1) for n, st in zip(target.shape, target.strides) if st < 0)
-    s_lo = s0 + sum(st * (n - 1) for n, st in zip(source.shape, source.strides) if st < 0)
-    same = (  # the stride of a size-1 dim is never used (an expand may leave 0 there)
-        t0 == s0
-        and target.shape == source.shape
-        and all(a == b for n, a, b in zip(target.shape, target.strides, source.strides) if n > 1)
-    )
-    if same or t_lo + target.nbytes <= s_lo or s_lo + source.nbytes <= t_lo:
-        return
-    raise RuntimeError(
-        f"{name}: unsupported operation: some elements of the input tensor and the written-to "
-        "tensor refer to a single memory location (they overlap, but not element for "
-        "element). Please clone() the input before performing the operation."
-    )
-
-
-def _aliases(x: Tensor, args: tuple, kwargs: dict, name: str) -> bool:
-    """Whether an argument of an in-place op on ``x`` shares ``x``'s memory (same version
-    counter: a view, a detached alias); a partial overlap raises (:func:`check_partial_overlap`)."""
-    found = False
-    for a in (*args, *kwargs.values()):
-        if isinstance(a, Tensor) and a._vc is x._vc:
-            check_partial_overlap(x._data, a._data, name)
-            found = True
-    return found
-
-
 def apply_inplace(x: Tensor, name: str, fn: Callable, *args: Any, **kwargs: Any) -> Tensor:
     """Compute ``fn(x, *args)`` and write the result into ``x``."""
     if type(x) is not Tensor and getattr(x, "vmap_inplace", None) is not None:
         return x.vmap_inplace(name, fn, *args, **kwargs)  # a batched tensor (cr.func.vmap)
     _check_leaf(x, name)
-    check_writable_memory(x, name)
+    spread = check_writable_memory(x, name)
     # setitem checks its own region; an argument aliasing x counts only when x requires grad
     # (then x's rule saved that argument, which this write changes: see _keep_old_self below)
-    aliased = name != "setitem" and _aliases(x, args, kwargs, name) and x.requires_grad
+    aliased = name != "setitem" and aliases(x, args, kwargs, name) and x.requires_grad
     view = x._view
     record = writes_into_graph(x) or (
         grad_mode.is_grad_enabled()
@@ -240,7 +227,10 @@ def apply_inplace(x: Tensor, name: str, fn: Callable, *args: Any, **kwargs: Any)
     if record and not aliased and out.grad_fn is not None and out.grad_fn._saved_values:
         _keep_old_self(out.grad_fn, x)
     try:
-        xp.copyto(x._data, out._data, casting="unsafe")
+        if spread:  # an expanded x (index_fill_, masked_fill_, index_put_: PyTorch warns)
+            _write_spread(x, out._data.astype(x._data.dtype, copy=False))
+        else:
+            xp.copyto(x._data, out._data, casting="unsafe")
     except RuntimeWarning as w:  # an overflowing cast gave inf (as PyTorch), then warned
         pass_fp_warning(w)
     x._vc[0] += 1

@@ -7,7 +7,9 @@ view op's node, under PyTorch's name for the in-place form (``unsqueeze_`` is
 ``UnsqueezeBackward1``, ``squeeze_`` ``SqueezeBackward3/4/5``, ``t_`` ``TBackward1``,
 ``transpose_`` / ``swapdims_`` / ``swapaxes_`` ``TransposeBackward1``, ``as_strided_``
 ``AsStridedBackward1``: :func:`_in_place_node`; the computation and saved fields are the
-out-of-place op's). Bound through ``_TENSOR_ONLY`` in ``ops/__init__.py``.
+out-of-place op's). ``detach_`` is here too. Bound through ``_TENSOR_ONLY`` in
+``ops/__init__.py``. Inside a grad transform of ``cr.func`` each refuses a captured tensor,
+as PyTorch does (:func:`~chainrule.autograd.forward_ad_captures.check_captured_write`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ..autograd import grad_mode
+from ..autograd.forward_ad_captures import GUARDING as _GUARDING
+from ..autograd.forward_ad_captures import check_captured_write
 from ..autograd.node import _node_type
 from ..autograd.tensor import Tensor
 from ..autograd.view_replay import check_view_write
@@ -24,6 +28,7 @@ from .permutations import transpose
 from .views import squeeze, unsqueeze
 
 __all__ = [
+    "detach_",
     "metadata_inplace",
     "squeeze_",
     "swapaxes_",
@@ -35,7 +40,13 @@ __all__ = [
 
 
 def metadata_inplace(x: Tensor, name: str, fn: Callable, *args: Any) -> Tensor:
-    """Make ``x`` itself the view ``fn(x, *args)`` (PyTorch's in-place view ops)."""
+    """Make ``x`` itself the view ``fn(x, *args)`` (PyTorch's in-place view ops). Inside a
+    grad transform of ``cr.func`` a captured ``x`` is refused, as PyTorch refuses it (the
+    change of shape is a mutation of the tensor: :func:`check_captured_write`); ``name`` may
+    carry PyTorch's overload (``squeeze_.dim``), which the messages name."""
+    if _GUARDING[0]:
+        check_captured_write(x, name)
+    name = name.partition(".")[0]
     if x.requires_grad and x.grad_fn is None and grad_mode.is_grad_enabled():
         if x._view is not None:  # a view made under no_grad: PyTorch's error for those
             check_view_write(x, name)
@@ -134,9 +145,24 @@ def swapaxes_(x: Tensor, axis0: int, axis1: int) -> Tensor:
 
 def squeeze_(x: Tensor, dim: Any = None) -> Tensor:
     """In-place ``squeeze``: drop size-1 dims (all, or those in ``dim``)."""
-    return metadata_inplace(x, "squeeze_", squeeze, dim)
+    many = isinstance(dim, (tuple, list))
+    overload = "squeeze_" if dim is None else "squeeze_.dims" if many else "squeeze_.dim"
+    return metadata_inplace(x, overload, squeeze, dim)
 
 
 def unsqueeze_(x: Tensor, dim: int) -> Tensor:
     """In-place ``unsqueeze``: insert a size-1 dim at ``dim``."""
     return metadata_inplace(x, "unsqueeze_", unsqueeze, dim)
+
+
+def detach_(x: Tensor) -> Tensor:
+    """``Tensor.detach_``: make ``x`` a leaf that does not require grad (its version is not
+    bumped, as PyTorch's). A view cannot be detached in place (its history is its base's);
+    inside a grad transform of ``cr.func`` a captured ``x`` is refused, as PyTorch refuses it."""
+    if _GUARDING[0]:
+        check_captured_write(x, "detach_")
+    if x._view is not None:  # PyTorch's rule: a view stays tied to its base's history
+        raise RuntimeError("Can't detach views in-place. Use detach() instead.")
+    x.grad_fn = None
+    x._rg = False
+    return x

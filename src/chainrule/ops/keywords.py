@@ -36,7 +36,8 @@ from ..backend import is_writeable
 from ..dtype_rules import can_cast
 from ._misc_more_strided import _storage
 from .binding import method_spec
-from .inplace import check_partial_overlap, check_writable_memory
+from .inplace import check_writable_memory
+from .inplace_overlap import check_partial_overlap
 
 __all__ = [
     "accepts_torch_keywords",

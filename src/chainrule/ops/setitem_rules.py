@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd.tensor import Tensor
-from .inplace import check_partial_overlap
+from .inplace_overlap import check_no_overlap, check_partial_overlap
 from .subscript_index import convert_index, view_index
 
 __all__ = [
@@ -170,7 +170,12 @@ def expand_to_region(x: Tensor, idx: Any, value: Tensor) -> Tensor:
 
 def check_value_overlap(x: Tensor, idx: Any, value: Tensor) -> None:
     """``x[idx] = value`` with ``value`` sharing ``x``'s memory: the written region and the
-    value may be the same elements or apart, not overlap partially."""
+    value may be the same elements or apart, not overlap partially; a write through
+    ``index_put_`` (:func:`is_index_put`) refuses any overlap of ``value`` with ``x``, as
+    PyTorch's ``index_put_`` does."""
+    if is_index_put(idx, value):
+        check_no_overlap(x, value, "index_put_")
+        return
     try:
         region = x._data[view_index(idx)]
     except (IndexError, TypeError, ValueError):

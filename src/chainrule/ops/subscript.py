@@ -439,7 +439,8 @@ def setitem(x: Tensor, idx: Any, value: Any) -> None:
         and region.base is not None
         and get_array_module(region).may_share_memory(region, x._data)
     )
-    check_writable_memory(x, "setitem", region if basic else None)
+    # an index-array write into an expanded x is PyTorch's index_put_: warned, not refused
+    check_writable_memory(x, "setitem" if basic else "index_put_", region if basic else None)
     v = value._data if isinstance(value, Tensor) else value
     write_index("setitem", x, idx, v)
     x._vc[0] += 1

@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 
 from ..autograd import grad_mode
+from ..autograd.forward_ad_captures import GUARDING as _GUARDING
+from ..autograd.forward_ad_captures import check_captured_write
 from ..autograd.function import Function
 from ..autograd.shared_memory import mark_shared
 from ..autograd.tensor import Tensor
@@ -164,6 +166,8 @@ def set_(
         NotImplementedError: a geometry reaching past the storage (PyTorch grows the
             storage; chainrule cannot).
     """
+    if _GUARDING[0]:  # a captured tensor inside a grad transform of cr.func: as PyTorch
+        check_captured_write(self, "set_" if source is None else "set_.source_Tensor")
     if source is not None and not isinstance(source, (Tensor, UntypedStorage, TypedStorage)):
         raise TypeError(f"{_FORMS}; got a source of type {type(source).__name__}")
     if (storage_offset is None) != (size is None) or (stride is not None and size is None):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from numbers import Real
 from typing import Any
 
 from numpy import finfo, float16, float32, integer
@@ -177,8 +178,15 @@ def batch_norm(
 
     Training uses the batch statistics and, if running buffers are given, updates them in
     place: running = (1 - momentum) · running + momentum · batch_stat, with the unbiased
-    batch variance (as PyTorch). Evaluation uses the running statistics.
+    batch variance (as PyTorch). As PyTorch's kernel, the update leaves the buffers'
+    ``_version`` as it was (nor is it refused inside a grad transform: it is not the user's
+    in-place op). Evaluation uses the running statistics.
     """
+    if not isinstance(momentum, (Real, Tensor)):  # None: PyTorch's argument parser refuses it
+        raise TypeError(
+            "batch_norm(): argument 'momentum' (position 7) must be float, not "
+            f"{type(momentum).__name__}"
+        )
     if input.ndim < 2:
         raise _NoChannelDim(
             f"batch_norm: expected an input with at least 2 dims (N, C, ...), "
@@ -228,14 +236,13 @@ def batch_norm(
                 _update_running_stats(input, running_mean, running_var, momentum)
                 return y
             mean, var = stats.mean, stats.var
-            m = momentum
+            m = float(momentum)  # (a 0-dim tensor too, as PyTorch's parser takes one)
             rm, rv = running_mean._data, running_var._data
             rm *= 1 - m
             rm += m * mean.reshape(c).astype(rm.dtype, copy=False)
             rv *= 1 - m
             rv += (m * count / (count - 1)) * var.reshape(c).astype(rv.dtype, copy=False)
-            running_mean._vc[0] += 1
-            running_var._vc[0] += 1
+            # (no version bump: PyTorch's kernel writes the running statistics unrecorded)
         return y
     # evaluation: the running statistics, then the affine map as ordinary ops
     if running_mean is None or running_var is None:

@@ -101,7 +101,7 @@ class _UninitializedTensor:
         dev = device if device is not None else self.device
         dt = dtype if dtype is not None else self._data.dtype
         self._data = empty(*tuple(int(s) for s in shape), dtype=dt, device=dev)._data
-        self._vc[0] += 1
+        # (no version bump: PyTorch's materialize assigns ``.data``, which bumps nothing)
         self.__class__ = self._materialized
 
     def __repr__(self) -> str:

@@ -163,7 +163,7 @@ class SyncBatchNorm(_BatchNorm):
         self._check_input_dim(input)
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
-            self.num_batches_tracked._data[...] += 1
+            self.num_batches_tracked.add_(1)  # PyTorch's add_ (a version bump)
             if self.momentum is None:  # cumulative moving average
                 factor = 1.0 / float(self.num_batches_tracked._data)
         if not self._needs_sync():
@@ -197,8 +197,7 @@ class SyncBatchNorm(_BatchNorm):
             rm += (factor * mean).astype(rm.dtype, copy=False)
             rv *= 1 - factor
             rv += (factor * unbiased_var).astype(rv.dtype, copy=False)
-            self.running_mean._vc[0] += 1
-            self.running_var._vc[0] += 1
+            # (no version bump: PyTorch's kernel writes the running statistics unrecorded)
         return out
 
     @classmethod

@@ -1,0 +1,102 @@
+"""Which in-place writes read a source that shares the written tensor's memory, as PyTorch
+decides: elementwise ops and ``copy_`` refuse a *partial* overlap (the result would depend
+on the order of the writes; the same elements in the same layout, ``y.mul_(y)``, are fine),
+the ops that write at indices (``index_add_``, ``index_copy_``, ``index_put_``, ``scatter_``,
+``put_``, ...) refuse *any* overlap, and ``masked_fill_``/``index_fill_``/``masked_scatter_``
+check nothing. Only two dense blocks are compared (PyTorch does not decide other layouts,
+and allows them), except a source that is the tensor written itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..autograd.tensor import Tensor
+from ..autograd.view_replay import data_pointer
+
+__all__ = ["aliases", "check_no_overlap", "check_partial_overlap"]
+
+
+def _dense(arr: Any) -> bool:
+    """Whether ``arr``'s elements fill one gap-free block of memory, each once (any order of
+    dims): the only layout for which PyTorch's overlap check decides, and so does this."""
+    expected = arr.itemsize
+    for st, n in sorted((abs(st), n) for n, st in zip(arr.shape, arr.strides) if n != 1):
+        if st != expected:
+            return False
+        expected *= n
+    return True
+
+
+def check_partial_overlap(target: Any, source: Any, name: str) -> None:
+    """Refuse an in-place write into ``target`` (an array) that reads ``source`` (an array of
+    the same memory family) when the two overlap partially (PyTorch's rule): the result
+    would depend on the order the elements are written in. Exactly the same elements in the
+    same layout (``y.mul_(y)``) are fine, and so is every case where one of the two is not a
+    dense block (PyTorch does not decide those either, and allows them)."""
+    if target.size == 0 or source.size == 0 or not (_dense(target) and _dense(source)):
+        return
+    t0, s0 = data_pointer(target), data_pointer(source)
+    t_lo = t0 + sum(st * (n - 1) for n, st in zip(target.shape, target.strides) if st < 0)
+    s_lo = s0 + sum(st * (n - 1) for n, st in zip(source.shape, source.strides) if st < 0)
+    same = (  # the stride of a size-1 dim is never used (an expand may leave 0 there)
+        t0 == s0
+        and target.shape == source.shape
+        and all(a == b for n, a, b in zip(target.shape, target.strides, source.strides) if n > 1)
+    )
+    if same or t_lo + target.nbytes <= s_lo or s_lo + source.nbytes <= t_lo:
+        return
+    raise RuntimeError(
+        f"{name}: unsupported operation: some elements of the input tensor and the written-to "
+        "tensor refer to a single memory location (they overlap, but not element for "
+        "element). Please clone() the input before performing the operation."
+    )
+
+
+def check_no_overlap(x: Tensor, source: Tensor, name: str) -> None:
+    """Refuse an in-place write into ``x`` that reads ``source`` when the two share any
+    element (PyTorch's rule for the ops that write at indices: ``index_add_``,
+    ``index_copy_``, ``index_put_``, ``scatter_``, ``put_``, ...): ``source`` being ``x``
+    itself is refused whatever its layout; otherwise only two dense blocks whose memory
+    ranges meet are (PyTorch does not decide other layouts, and allows them)."""
+    if source is not x:
+        if source._vc is not x._vc:
+            return
+        a, b = x._data, source._data
+        if a.size == 0 or b.size == 0 or not (_dense(a) and _dense(b)):
+            return
+        a_lo = data_pointer(a) + sum(st * (n - 1) for n, st in zip(a.shape, a.strides) if st < 0)
+        b_lo = data_pointer(b) + sum(st * (n - 1) for n, st in zip(b.shape, b.strides) if st < 0)
+        if a_lo + a.nbytes <= b_lo or b_lo + b.nbytes <= a_lo:
+            return
+    raise RuntimeError(
+        f"{name}: unsupported operation: some elements of the input tensor and the written-to "
+        "tensor refer to a single memory location (the source aliases the tensor written). "
+        "Please clone() the input before performing the operation."
+    )
+
+
+# In-place ops that write at indices: a source sharing any memory with the tensor written is
+# refused (check_no_overlap), not only a partial overlap as for elementwise ops; and those
+# whose source may alias it freely (a masked_fill_/index_fill_ value of one element of it,
+# masked_scatter_'s source: PyTorch checks none).
+_NO_OVERLAP = frozenset(
+    ("index_add_", "index_copy_", "index_put_", "index_reduce_", "put_", "scatter_")
+    + ("scatter_add_", "scatter_reduce_")
+)
+_ANY_OVERLAP = frozenset(("index_fill_", "masked_fill_", "masked_scatter_"))
+
+
+def aliases(x: Tensor, args: tuple, kwargs: dict, name: str) -> bool:
+    """Whether an argument of an in-place op on ``x`` shares ``x``'s memory (same version
+    counter: a view, a detached alias); an overlap PyTorch refuses raises
+    (:func:`check_partial_overlap`, or :func:`check_no_overlap` for ``_NO_OVERLAP``'s ops)."""
+    found = False
+    for a in (*args, *kwargs.values()):
+        if isinstance(a, Tensor) and a._vc is x._vc:
+            if name in _NO_OVERLAP:
+                check_no_overlap(x, a, name)
+            elif name not in _ANY_OVERLAP:
+                check_partial_overlap(x._data, a._data, name)
+            found = True
+    return found
