@@ -171,6 +171,7 @@ from .ops.sparse_convert import (
 )
 from .ops.sparse_csr import sparse_csr_tensor
 from .ops.sparse_products import spmm
+from .ops.sparse_smm import dsmm, hspmm, saddmm, smm, sspaddmm
 from .ops.tensor_queries import sparse_bsc, sparse_bsr, sparse_coo, sparse_csc, sparse_csr
 from .overrides import install as _install_torch_function  # watches for Tensor subclasses
 from .printing import set_printoptions

@@ -309,10 +309,11 @@ def test_invalid_construction_raises_like_torch(indices, values, size, match):
 
 
 def test_unsupported_constructions_raise_not_implemented():
-    with pytest.raises(NotImplementedError, match="dense_dim"):
-        cr.sparse_coo_tensor([[0, 1]], cr.ones(2, 2), (2, 2))
-    with pytest.raises(NotImplementedError, match="dense_dim"):
-        cr.ones(2, 3).to_sparse(1)
+    # hybrid tensors (values of more than one dim) are supported since session 34
+    # (test_sparse_leftovers_session34.py); this one is valid, as in torch
+    hybrid = cr.sparse_coo_tensor([[0, 1]], cr.ones(2, 2), (2, 2))
+    expected = torch.sparse_coo_tensor([[0, 1]], torch.ones(2, 2), (2, 2)).to_dense()
+    np.testing.assert_array_equal(hybrid.to_dense().numpy(), expected.numpy())
     with pytest.raises(NotImplementedError, match="values"):
         cr.sparse_coo_tensor([[0]], [1.0], (2,), requires_grad=True)
     with pytest.raises(RuntimeError, match="uncoalesced"):

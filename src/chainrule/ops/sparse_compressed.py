@@ -24,7 +24,7 @@ import numpy as np
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, to_device
 from . import sparse_functions as fn
-from .sparse_csr import SparseCsrTensor, make_csr
+from .sparse_csr import SparseCsrTensor, carry_source, make_csr
 from .sparse_nodense import unsupported
 from .sparse_pattern import SparsePattern
 from .sparse_tensor import SPARSE_TYPES, SparseTensor, make_sparse, sparse_repr
@@ -124,7 +124,7 @@ class SparseCompressedTensor(SparseCsrTensor):
         """``coo``'s values (on this tensor's element pattern) in this tensor's layout."""
         if coo._sp_pattern is not self._sp_pattern:
             raise unsupported(f"a result of a {self._sc_layout} tensor on another pattern")
-        return self._with_values(coo._sp_values)
+        return carry_source(self._with_values(coo._sp_values), coo._sp_source)
 
     def _with_values(self, values: Tensor) -> SparseCompressedTensor:
         """This tensor's indices with other flat element ``values``."""
@@ -268,7 +268,8 @@ def transposed(self: SparseCsrTensor, node: str) -> SparseCompressedTensor:
         values = reshape(reshape(values, (nnz,) + block).transpose(1, 2), (-1,))
     values = fn.named(values, node)
     shape = tuple(reversed(self.shape))
-    return _build(flipped, compressed, plain, values, shape, block[::-1])
+    out = _build(flipped, compressed, plain, values, shape, block[::-1])
+    return carry_source(out, None if self._sp_source is None else self._sp_source.t())
 
 
 def _as_coalesced(pattern: SparsePattern) -> SparsePattern:

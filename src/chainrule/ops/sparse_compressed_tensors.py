@@ -16,6 +16,7 @@ from ..creation import tensor
 from . import sparse_functions as fn
 from .sparse_compressed import _TORCH_DTYPE, INFO, _build
 from .sparse_csr import _BETA_WARNING, SparseCsrTensor
+from .sparse_invariants import warn_implicit_checks
 from .sparse_tensor import SPARSE_TYPES
 from .tensor_queries import sparse_bsc, sparse_bsr, sparse_csc
 from .views import reshape
@@ -112,12 +113,14 @@ def sparse_compressed_tensor(
         size: the matrix's size; by default inferred from the indices (and blocksize).
         dtype, device: convert the values as ``Tensor.to``.
         layout: one of the four compressed layouts (required).
-        check_invariants: accepted for PyTorch's signature; the checks always run.
+        check_invariants: the checks always run; None warns once, as PyTorch
+            (:mod:`.sparse_invariants`).
 
     Raises:
         RuntimeError: a broken invariant or a non-compressed layout (PyTorch's messages).
         NotImplementedError: batched or hybrid tensors, ``requires_grad``, ``pin_memory``.
     """
+    warn_implicit_checks(check_invariants)
     if layout not in INFO:
         got = (
             "none"
@@ -189,36 +192,66 @@ def sparse_compressed_tensor(
     return _build(layout, compressed, plain, flat, shape, block)
 
 
-def _constructor(layout: Any, cname: str, pname: str) -> Any:
-    name = f"sparse_{layout._name[7:]}_tensor"
-
-    def make(
-        compressed_indices: Any,
-        plain_indices: Any,
-        values: Any,
-        size: Any = None,
-        *,
-        dtype: Any = None,
-        device: Any = None,
-        pin_memory: bool = False,
-        requires_grad: bool = False,
-        check_invariants: bool | None = None,
-    ) -> SparseCsrTensor:
-        return sparse_compressed_tensor(
-            compressed_indices, plain_indices, values, size, dtype=dtype, layout=layout,
-            device=device, pin_memory=pin_memory, requires_grad=requires_grad,
-            check_invariants=check_invariants,
-        )  # fmt: skip
-
-    make.__name__ = make.__qualname__ = name
-    make.__doc__ = (
-        f"``torch.{name}({cname}, {pname}, values, size=None, ...)``: a 2-d sparse "
-        f"{layout._name[7:].upper()} matrix (see :func:`sparse_compressed_tensor`: the "
-        "arguments, the checks and what is not supported)."
-    )
-    return make
+def _make(layout: Any, compressed: Any, plain: Any, values: Any, size: Any, kw: dict) -> Any:
+    """A layout's own constructor (which warned for its caller first): the general one."""
+    return sparse_compressed_tensor(compressed, plain, values, size, layout=layout, **kw)
 
 
-sparse_csc_tensor = _constructor(sparse_csc, "ccol_indices", "row_indices")
-sparse_bsr_tensor = _constructor(sparse_bsr, "crow_indices", "col_indices")
-sparse_bsc_tensor = _constructor(sparse_bsc, "ccol_indices", "row_indices")
+def sparse_csc_tensor(
+    ccol_indices: Any,
+    row_indices: Any,
+    values: Any,
+    size: Any = None,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    pin_memory: bool = False,
+    requires_grad: bool = False,
+    check_invariants: bool | None = None,
+) -> SparseCsrTensor:
+    """``torch.sparse_csc_tensor``: a 2-d sparse CSC matrix (see
+    :func:`sparse_compressed_tensor`: the arguments, the checks, what is not supported)."""
+    warn_implicit_checks(check_invariants)
+    kw = dict(dtype=dtype, device=device, pin_memory=pin_memory, requires_grad=requires_grad,
+              check_invariants=check_invariants)  # fmt: skip
+    return _make(sparse_csc, ccol_indices, row_indices, values, size, kw)
+
+
+def sparse_bsr_tensor(
+    crow_indices: Any,
+    col_indices: Any,
+    values: Any,
+    size: Any = None,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    pin_memory: bool = False,
+    requires_grad: bool = False,
+    check_invariants: bool | None = None,
+) -> SparseCsrTensor:
+    """``torch.sparse_bsr_tensor``: a 2-d sparse BSR matrix (see
+    :func:`sparse_compressed_tensor`: the arguments, the checks, what is not supported)."""
+    warn_implicit_checks(check_invariants)
+    kw = dict(dtype=dtype, device=device, pin_memory=pin_memory, requires_grad=requires_grad,
+              check_invariants=check_invariants)  # fmt: skip
+    return _make(sparse_bsr, crow_indices, col_indices, values, size, kw)
+
+
+def sparse_bsc_tensor(
+    ccol_indices: Any,
+    row_indices: Any,
+    values: Any,
+    size: Any = None,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    pin_memory: bool = False,
+    requires_grad: bool = False,
+    check_invariants: bool | None = None,
+) -> SparseCsrTensor:
+    """``torch.sparse_bsc_tensor``: a 2-d sparse BSC matrix (see
+    :func:`sparse_compressed_tensor`: the arguments, the checks, what is not supported)."""
+    warn_implicit_checks(check_invariants)
+    kw = dict(dtype=dtype, device=device, pin_memory=pin_memory, requires_grad=requires_grad,
+              check_invariants=check_invariants)  # fmt: skip
+    return _make(sparse_bsc, ccol_indices, row_indices, values, size, kw)

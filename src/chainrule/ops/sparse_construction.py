@@ -7,9 +7,13 @@ caller's index tensor cannot alter the sparse tensor) and keeps the values tenso
 that gradients reach it. The index checks PyTorch runs only under ``check_invariants=True``
 (no negative index, none past the size, a claimed ``is_coalesced`` that holds) always run
 here: they cost one pass over the indices, and without them NumPy would silently wrap a
-negative index into a wrong answer. PyTorch warns when ``check_invariants`` is left
-implicit because its unchecked tensors can crash the process; chainrule's cannot, so it does
-not warn.
+negative index into a wrong answer. PyTorch warns once per process when ``check_invariants``
+is left implicit (its unchecked tensors can crash the process); chainrule gives the same
+warning in the same cases (:mod:`.sparse_invariants`), saying that it checks anyway.
+
+Values of more than one dim make a hybrid tensor (``dense_dim > 0``: a dense block per
+entry, as an embedding's sparse gradient), and ``to_sparse(sparse_dim)`` /
+``to_sparse(dense_dim=)`` make one from a dense tensor, as PyTorch.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from ..creation import as_tensor, tensor
 from . import sparse_functions as fn
 from .sparse_compressed import INFO as COMPRESSED
 from .sparse_convert import to_sparse_layout
+from .sparse_invariants import warn_implicit_checks
 from .sparse_pattern import SparsePattern
 from .sparse_tensor import _LEAF_MESSAGE, SparseTensor, make_sparse
 from .tensor_queries import sparse_coo, strided
@@ -60,7 +65,9 @@ def _index_array(indices: Any) -> Any:
     return get_array_module(arr).array(arr, dtype=np.int64, copy=True, order="C")
 
 
-def _size(size: Any, indices: Any) -> tuple:
+def _size(size: Any, indices: Any, rows: tuple = ()) -> tuple:
+    """The sparse part of the size (``rows``: the values' shape past ``nnz``, the dense
+    part of a hybrid tensor; PyTorch's checks and messages)."""
     sparse_dim, nnz = indices.shape
     if size is None:
         if nnz == 0:
@@ -79,17 +86,17 @@ def _size(size: Any, indices: Any) -> tuple:
             raise TypeError(f"sparse_coo_tensor: size must be a tuple of ints, got {dims}")
         if d < 0:
             raise RuntimeError(f"sparse_coo_tensor: negative size {tuple(dims)}")
-    if len(dims) != sparse_dim:
-        if len(dims) > sparse_dim:
-            raise NotImplementedError(
-                f"sparse_coo_tensor: size {dims} has {len(dims) - sparse_dim} dims beyond "
-                f"sparse_dim = {sparse_dim}: hybrid tensors (dense_dim > 0) are not supported"
-            )
+    if len(dims) != sparse_dim + len(rows):
         raise RuntimeError(
             f"'len(size) == sparse_dim + dense_dim' is not satisfied: len(size) = "
-            f"{len(dims)}, sparse_dim = {sparse_dim}, dense_dim = 0"
+            f"{len(dims)}, sparse_dim = {sparse_dim}, dense_dim = {len(rows)}"
         )
-    return tuple(int(d) for d in dims)
+    if tuple(dims[sparse_dim:]) != tuple(rows):
+        expected = [nnz] + [int(d) for d in dims[sparse_dim:]]
+        raise RuntimeError(
+            f"values has incorrect size, expected {expected}, got {[nnz] + list(rows)}"
+        )
+    return tuple(int(d) for d in dims[:sparse_dim])
 
 
 def _check_range(indices: Any, shape: tuple) -> None:
@@ -122,20 +129,25 @@ def sparse_coo_tensor(
 
     Args:
         indices: integer ``(sparse_dim, nnz)`` tensor, list or array.
-        values: the ``nnz`` values (1-d). A Tensor is kept as is, so gradients of every
-            op on the sparse tensor reach it (give it ``requires_grad``).
-        size: the tensor's size; by default one past the largest index in each dim.
+        values: the ``nnz`` values: 1-d, or ``(nnz, *dense_size)`` for a hybrid tensor
+            (``dense_dim > 0``: a dense block per entry). A Tensor is kept as is, so
+            gradients of every op on the sparse tensor reach it (give it ``requires_grad``).
+        size: the tensor's size (sparse dims, then the values' dense dims); by default one
+            past the largest index in each sparse dim.
         dtype, device: convert the values (and move the indices) as ``Tensor.to``.
         requires_grad: only False: a sparse leaf's gradient would be sparse; give the
             values ``requires_grad`` instead.
-        check_invariants: accepted for PyTorch's signature; the index checks always run.
+        check_invariants: the index checks always run; None (the default, while
+            ``cr.sparse.check_sparse_tensor_invariants`` was never set) warns once per
+            process, as PyTorch (:mod:`.sparse_invariants`).
         is_coalesced: declare the indices sorted and unique (checked); by default a tensor
             is coalesced only when it has at most one element.
 
     Raises:
         RuntimeError: an index out of range, mismatched nnz, or a size of the wrong length.
-        NotImplementedError: hybrid tensors (values of more than one dim), ``requires_grad``.
+        NotImplementedError: ``requires_grad``, ``pin_memory``.
     """
+    warn_implicit_checks(check_invariants)
     if requires_grad:
         raise NotImplementedError(f"sparse_coo_tensor(requires_grad=True): {_LEAF_MESSAGE}")
     if pin_memory:
@@ -148,19 +160,17 @@ def sparse_coo_tensor(
     if isinstance(values, SparseTensor):
         raise TypeError("sparse_coo_tensor: values must be a dense tensor, got a sparse tensor")
     vals = values if isinstance(values, Tensor) else tensor(values)  # data is copied
-    if vals.ndim != 1:
-        if vals.ndim > 1:
-            raise NotImplementedError(
-                f"sparse_coo_tensor: values of shape {tuple(vals.shape)} make a hybrid tensor "
-                f"(dense_dim = {vals.ndim - 1}); only dense_dim = 0 (1-d values) is supported"
-            )
-        raise RuntimeError("sparse_coo_tensor: values must be a 1-d tensor, got a 0-d tensor")
+    if vals.ndim == 0:
+        raise RuntimeError(
+            "sparse_coo_tensor: values must have at least one dim (nnz, *dense_size), got a "
+            "0-d tensor"
+        )
     if vals.shape[0] != idx.shape[1]:
         raise RuntimeError(
-            f"indices and values must have same nnz, but got nnz from indices: {idx.shape[1]}, "
-            f"nnz from values: {vals.shape[0]}"
+            f"sparse_coo_tensor: indices and values must have same nnz, but got nnz from "
+            f"indices: {idx.shape[1]}, nnz from values: {vals.shape[0]}"
         )
-    shape = _size(size, idx)
+    shape = _size(size, idx, tuple(vals.shape[1:]))
     _check_range(idx, shape)
     if dtype is not None or device is not None:
         vals = vals.to(device=device, dtype=dtype)
@@ -209,20 +219,29 @@ def to_sparse(
             f"dense_to_sparse: sparse_dim argument must be in [0,{n}] range, but "
             f"{sparse_dim} is given"
         )
-    if (sparse_dim is not None and sparse_dim != n) or dense_dim not in (None, 0):
-        raise NotImplementedError(
-            f"to_sparse: sparse_dim={sparse_dim}, dense_dim={dense_dim} of a {n}-d tensor make "
-            "a hybrid tensor (dense_dim > 0), which is not supported; use to_sparse()"
+    if dense_dim is not None and not (0 <= dense_dim <= n):
+        raise RuntimeError(
+            f"dense_to_sparse: dense_dim argument must be in [0,{n}] range, but "
+            f"{dense_dim} is given"
         )
+    if sparse_dim is not None and dense_dim is not None and sparse_dim + dense_dim != n:
+        raise RuntimeError(
+            f"to_sparse: sparse_dim ({sparse_dim}) + dense_dim ({dense_dim}) must be the "
+            f"tensor's number of dims ({n})"
+        )
+    nsparse = n - (dense_dim or 0) if sparse_dim is None else sparse_dim
+    if nsparse == 0 and n > 0:
+        raise RuntimeError("dense_to_sparse: sparse_dim argument must be in >0 when self.dim()>0")
     arr = self._data
     xp = get_array_module(arr)
-    if n == 0:
-        indices = xp.zeros((0, int(bool(arr != 0))), dtype=np.int64)
-    else:
-        indices = xp.stack(xp.nonzero(arr)).astype(np.int64, copy=False)
-    pattern = SparsePattern(xp.ascontiguousarray(indices), tuple(arr.shape), True)
+    if nsparse == 0:  # one entry holding the whole tensor (none for an all-zero one)
+        indices = xp.zeros((0, int(bool(xp.any(arr != 0)))), dtype=np.int64)
+    else:  # hybrid: an entry per position of the sparse dims whose dense block is non-zero
+        mask = arr != 0 if nsparse == n else xp.any(arr != 0, axis=tuple(range(nsparse, n)))
+        indices = xp.stack(xp.nonzero(mask)).astype(np.int64, copy=False)
+    pattern = SparsePattern(xp.ascontiguousarray(indices), tuple(arr.shape[:nsparse]), True)
     gather = fn.ToSparse if sparse_dim is None else fn.ToSparseDim
-    return make_sparse(gather.apply(self, pattern), pattern)
+    return make_sparse(gather.apply(self, pattern), pattern, source=self)
 
 
 def to_sparse_coo(self: Tensor) -> SparseTensor:

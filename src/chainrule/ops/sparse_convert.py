@@ -21,7 +21,7 @@ from ..backend import get_array_module
 from . import sparse_functions as fn
 from .sparse_compressed import INFO, SparseCompressedTensor, compressed_from_pattern, layout_name
 from .sparse_compressed import transposed as _transposed
-from .sparse_csr import SparseCsrTensor, to_sparse_csr
+from .sparse_csr import SparseCsrTensor, carry_source, to_sparse_csr
 from .sparse_pattern import SparsePattern
 from .sparse_tensor import SPARSE_TYPES, SparseTensor, make_sparse
 from .tensor_queries import sparse_bsc, sparse_bsr, sparse_coo, sparse_csc, sparse_csr
@@ -117,16 +117,16 @@ def to_compressed(
         indices = xp.ascontiguousarray(xp.stack(xp.nonzero(arr)).astype(np.int64, copy=False))
         pattern = SparsePattern(indices, tuple(arr.shape), True)
         values = fn.SparseGather.apply(self, pattern) if block == (1, 1) else None
-        return compressed_from_pattern(
+        out = compressed_from_pattern(
             values, pattern, layout, block, np.int64, node, self if values is None else None
         )  # fmt: skip
+        return carry_source(out, self)
     if self.dense_dim():
         raise NotImplementedError(f"{op}: hybrid sparse tensors (dense_dim > 0)")
     coo = make_sparse(self._sp_values, self._sp_pattern).coalesce()
     index_dtype = getattr(self, "_csr_index_dtype", np.int64)
-    return compressed_from_pattern(
-        coo._sp_values, coo._sp_pattern, layout, block, index_dtype, node
-    )
+    out = compressed_from_pattern(coo._sp_values, coo._sp_pattern, layout, block, index_dtype, node)
+    return carry_source(out, self._sp_source)
 
 
 def to_sparse_csc(self: Tensor, dense_dim: int | None = None) -> SparseCsrTensor:

@@ -30,6 +30,7 @@ from ..backend import get_array_module, to_device
 from ..creation import tensor
 from . import sparse_functions as fn
 from ._raw_checks import RankError
+from .sparse_invariants import warn_implicit_checks
 from .sparse_nodense import unsupported
 from .sparse_pattern import SparsePattern
 from .sparse_tensor import (
@@ -153,10 +154,10 @@ class SparseCsrTensor(SparseTensor):
             )
         if layout not in (None, sparse_coo) or kwargs:
             raise NotImplementedError(f"to_sparse of a CSR matrix: layout={layout!r}, {kwargs}")
-        return make_sparse(self._sp_values, self._sp_pattern)
+        return make_sparse(self._sp_values, self._sp_pattern, source=self._sp_source)
 
     def to_sparse_coo(self) -> SparseTensor:
-        return make_sparse(self._sp_values, self._sp_pattern)
+        return make_sparse(self._sp_values, self._sp_pattern, source=self._sp_source)
 
     def to_sparse_csr(self, dense_dim: int | None = None) -> SparseCsrTensor:
         if dense_dim not in (None, 0):
@@ -165,7 +166,9 @@ class SparseCsrTensor(SparseTensor):
 
     def _like(self, coo: SparseTensor) -> SparseCsrTensor:
         """``coo`` (values on this tensor's pattern, or a coalesced 2-d one) as CSR."""
-        return make_csr(coo._sp_values, coo._sp_pattern, self._csr_index_dtype)
+        return carry_source(
+            make_csr(coo._sp_values, coo._sp_pattern, self._csr_index_dtype), coo._sp_source
+        )
 
     def to(self, *args: Any, **kwargs: Any) -> SparseCsrTensor:
         out = SparseTensor.to(self, *args, **kwargs)
@@ -282,6 +285,14 @@ def make_csr(
     return t
 
 
+def carry_source(t: SparseTensor, source: Any) -> SparseTensor:
+    """``t`` with ``source`` as its dense source (``make_sparse``'s ``source``: PyTorch's
+    products give it the full gradient) while that is in a graph; ``t`` returned."""
+    if source is not None and source.requires_grad and is_grad_enabled():
+        t._sp_source = source
+    return t
+
+
 # --------------------------------------------------------------------- construction
 def _index_array(name: str, value: Any) -> Any:
     if isinstance(value, SparseTensor):
@@ -354,12 +365,14 @@ def sparse_csr_tensor(
             largest column.
         dtype, device: convert the values (and move the indices) as ``Tensor.to``.
         requires_grad: only False (give the values ``requires_grad`` instead).
-        check_invariants: accepted for PyTorch's signature; the checks always run.
+        check_invariants: the checks always run; None warns once, as PyTorch
+            (:mod:`.sparse_invariants`).
 
     Raises:
         RuntimeError: the invariants do not hold, or the dtypes of the index tensors differ.
         NotImplementedError: batched or hybrid tensors, ``requires_grad``, ``pin_memory``.
     """
+    warn_implicit_checks(check_invariants)
     if requires_grad:
         raise NotImplementedError(f"sparse_csr_tensor(requires_grad=True): {_CSR_LEAF_MESSAGE}")
     if pin_memory:
@@ -419,6 +432,7 @@ def to_sparse_csr(self: Tensor, dense_dim: int | None = None) -> SparseCsrTensor
             "also makes batched CSR tensors of 3-d ones)"
         )
     coo = self.coalesce() if isinstance(self, SparseTensor) else None
+    source = self if coo is None else coo._sp_source
     if coo is None:
         arr = self._data
         xp = get_array_module(arr)
@@ -432,7 +446,7 @@ def to_sparse_csr(self: Tensor, dense_dim: int | None = None) -> SparseCsrTensor
         if values.requires_grad and is_grad_enabled():  # PyTorch's node (the grad_fn's name)
             values = fn.ToSparseCsrAlias.apply(values, None)
     _user_warnings.warn_once("sparse_csr_beta", _BETA_WARNING)
-    return make_csr(values, pattern)
+    return carry_source(make_csr(values, pattern), source)
 
 
 SparseTensor.to_sparse_csr = to_sparse_csr  # a 2-d COO tensor's CSR form (coalesced)

@@ -36,7 +36,7 @@ def move_into(self: SparseTensor, out: SparseTensor) -> SparseTensor:
             f"an in-place op of a {self.layout} tensor gave a {out.layout} one; use the "
             "out-of-place form"
         )
-    for slot in ("_sp_values", "_sp_pattern", "_data", "grad_fn"):
+    for slot in ("_sp_values", "_sp_pattern", "_sp_source", "_data", "grad_fn"):
         setattr(self, slot, getattr(out, slot))
     for slot in ("_csr_index_dtype", "_sc_layout", "_sc_block", "_sc_compressed", "_sc_plain"):
         if hasattr(out, slot):

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ..autograd.state import is_grad_enabled
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._raw_checks import RankError
@@ -41,6 +42,12 @@ def _check_operands(op: str, sparse: SparseTensor, dense: Any, vector: bool = Fa
         raise unsupported(f"{op} of two sparse tensors (sparse @ sparse)")
     if not isinstance(dense, Tensor):
         raise TypeError(f"{op}: expected a dense Tensor operand, got {type(dense).__name__}")
+    if sparse.dense_dim() > 0:  # PyTorch's kernels refuse hybrid operands too
+        raise RuntimeError(
+            f"{op}: the sparse operand must have no dense dims, got a hybrid sparse tensor "
+            f"of {sparse.sparse_dim()} sparse and {sparse.dense_dim()} dense dims (size "
+            f"{tuple(sparse.shape)}); use .to_dense() first"
+        )
     is_vector = sparse.ndim == 1 and sparse.sparse_dim() == 1
     if sparse.sparse_dim() != 2 and not (vector and is_vector):
         # too few dimensions: PyTorch's IndexError, too many: its RuntimeError; RankError
@@ -86,7 +93,7 @@ def _row_pattern(vector: SparseTensor) -> SparsePattern:
     )
 
 
-def _vector_products(op: str, a: Any, b: Any) -> Tensor:
+def _vector_products(op: str, a: Any, b: Any, masked: bool = False) -> Tensor:
     """``matmul`` with a 1-d sparse vector ``v`` (k,) and a dense matrix ``D``, as PyTorch:
     ``v @ D`` (k, n) -> (n,) and ``D @ v`` (m, k) -> (m,), each one :class:`Spmm` of v as a
     (1, k) row: ``v @ D`` directly, ``D @ v`` as ``v @ Dᵀ``. A dense vector with a sparse
@@ -107,12 +114,15 @@ def _vector_products(op: str, a: Any, b: Any) -> Tensor:
             f"vector has {k} entries, the dense matrix {rows} "
             f"{'rows' if vector is a else 'columns'}"
         )
+    src = _dense_source(vector, masked)
+    if src is not None:
+        return src @ dense if vector is a else dense @ src
     mat = dense if vector is a else transpose(dense, 0, 1)
     out = Spmm.apply(vector._sp_values, mat, _row_pattern(vector))
     return reshape(out, (out.shape[1],))
 
 
-def _sparse_dense(op: str, sparse: SparseTensor, dense: Tensor) -> Tensor:
+def _sparse_dense(op: str, sparse: SparseTensor, dense: Tensor, masked: bool = False) -> Tensor:
     """``sparse @ dense`` for a 2-d sparse matrix and a 1-d or 2-d dense operand."""
     _check_operands(op, sparse, dense)
     m, k = sparse.shape
@@ -121,13 +131,16 @@ def _sparse_dense(op: str, sparse: SparseTensor, dense: Tensor) -> Tensor:
             f"{op}: shapes {tuple(sparse.shape)} (sparse) and {tuple(dense.shape)} are not "
             f"aligned: expected a dense operand of {k} rows"
         )
+    src = _dense_source(sparse, masked)
+    if src is not None:
+        return src @ dense
     pattern = sparse._sp_pattern
     if dense.ndim == 1:
         return reshape(Spmm.apply(sparse._sp_values, unsqueeze(dense, 1), pattern), (m,))
     return Spmm.apply(sparse._sp_values, dense, pattern)
 
 
-def _dense_sparse(op: str, dense: Tensor, sparse: SparseTensor) -> Tensor:
+def _dense_sparse(op: str, dense: Tensor, sparse: SparseTensor, masked: bool = False) -> Tensor:
     """``dense @ sparse`` = ``(sparseᵀ @ denseᵀ)ᵀ`` for a 2-d dense operand; a 1-d dense
     operand (only ``matmul`` takes one) is ``sparseᵀ @ dense``."""
     _check_operands(op, sparse, dense)
@@ -138,26 +151,40 @@ def _dense_sparse(op: str, dense: Tensor, sparse: SparseTensor) -> Tensor:
             f"{op}: shapes {tuple(dense.shape)} and {tuple(sparse.shape)} (sparse) are not "
             f"aligned: expected a 2-d dense operand of {k} columns"
         )
+    src = _dense_source(sparse, masked)
+    if src is not None:
+        return dense @ src
     pattern_t = sparse._sp_pattern.transposed()
     if vector:
         return reshape(Spmm.apply(sparse._sp_values, unsqueeze(dense, 1), pattern_t), (n,))
     return transpose(Spmm.apply(sparse._sp_values, transpose(dense, 0, 1), pattern_t), 0, 1)
 
 
-def sparse_matmul(a: Any, b: Any, op: str = "matmul") -> Tensor:
-    """The product when ``a`` or ``b`` is sparse (``cr.matmul``/``cr.mm``/``@`` call it)."""
+def sparse_matmul(a: Any, b: Any, op: str = "matmul", masked: bool = False) -> Tensor:
+    """The product when ``a`` or ``b`` is sparse (``cr.matmul``/``cr.mm``/``@`` call it).
+
+    ``masked``: ``torch.sparse.mm``'s gradient, only on the sparse operand's pattern; else
+    (``mm``, ``@``) the gradient of a dense source of the sparse operand is dense."""
     _check_block_layouts(op, a, b)
     if op == "matmul" and any(isinstance(t, SparseTensor) and t.ndim == 1 for t in (a, b)):
         if not all(isinstance(t, Tensor) for t in (a, b)):
             raise TypeError(
                 f"{op}: expected Tensor operands, got {type(a).__name__} and {type(b).__name__}"
             )
-        return _vector_products(op, a, b)
+        return _vector_products(op, a, b, masked)
     if isinstance(a, SparseTensor):
-        return _sparse_dense(op, a, b)
+        return _sparse_dense(op, a, b, masked)
     if not isinstance(a, Tensor):
         raise TypeError(f"{op}: expected a Tensor operand, got {type(a).__name__}")
-    return _dense_sparse(op, a, b)
+    return _dense_sparse(op, a, b, masked)
+
+
+def _dense_source(sparse: SparseTensor, masked: bool) -> Any:
+    """The dense tensor ``sparse`` was converted from, when a product must give it PyTorch's
+    full gradient (``G @ Xᵀ`` everywhere, not only on the pattern): multiplying the source
+    itself does, to any order. None for ``torch.sparse.mm``/``addmm`` (``masked``)."""
+    src = getattr(sparse, "_sp_source", None)
+    return None if masked or src is None or not is_grad_enabled() else src
 
 
 def _check_block_layouts(op: str, a: Any, b: Any) -> None:
@@ -195,7 +222,7 @@ def spmm(input: Any, mat2: Any) -> Tensor:  # noqa: A002 - PyTorch's parameter n
     return input.mm(mat2)  # two dense matrices: torch.spmm is mm
 
 
-def sparse_mm(a: Any, b: Any, op: str = "mm") -> Tensor:
+def sparse_mm(a: Any, b: Any, op: str = "mm", masked: bool = False) -> Tensor:
     """``a @ b`` of two matrices, one sparse COO (``cr.spmm``, ``cr.sparse.mm`` and
     ``Tensor.mm`` of a sparse tensor call it; ``cr.mm`` should too). Unlike ``matmul`` a 1-d
     operand, sparse or dense, is refused with PyTorch's ``IndexError`` (``RankError``)."""
@@ -203,7 +230,7 @@ def sparse_mm(a: Any, b: Any, op: str = "mm") -> Tensor:
         if isinstance(t, Tensor) and not isinstance(t, SparseTensor) and t.ndim != 2:
             error = RankError if t.ndim < 2 else ShapeError  # as the sparse check above
             raise error(f"{op}: expects 2-d operands, got shape {tuple(t.shape)}")
-    return sparse_matmul(a, b, op)
+    return sparse_matmul(a, b, op, masked)
 
 
 def sparse_bmm(input: Any, mat2: Any) -> Tensor:  # noqa: A002 - PyTorch's parameter name
@@ -241,6 +268,9 @@ def sparse_bmm(input: Any, mat2: Any) -> Tensor:  # noqa: A002 - PyTorch's param
             f"expected mat2 of shape ({batch}, {m}, p)"
         )
     _check_dtype_device("bmm", input, mat2)
+    src = _dense_source(input, False)
+    if src is not None:  # a dense source gets PyTorch's full gradient
+        return src @ mat2
     pattern = input._sp_pattern
     xp = get_array_module(pattern.indices)
     k, i, j = pattern.indices
@@ -254,8 +284,11 @@ def sparse_bmm(input: Any, mat2: Any) -> Tensor:  # noqa: A002 - PyTorch's param
 
 def mm(mat1: Any, mat2: Any) -> Tensor:
     """``torch.sparse.mm``: a matrix product where either operand may be sparse COO (the
-    result is dense; sparse @ sparse is not supported)."""
-    return spmm(mat1, mat2)
+    result is dense; sparse @ sparse is not supported). Unlike ``mm``, the gradient of a
+    sparse operand's dense source stays on its pattern, as PyTorch's."""
+    if isinstance(mat1, SparseTensor) or isinstance(mat2, SparseTensor):
+        return sparse_mm(mat1, mat2, "spmm", masked=True)
+    return mat1.mm(mat2)
 
 
 def addmm(mat: Any, mat1: Any, mat2: Any, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
@@ -263,7 +296,7 @@ def addmm(mat: Any, mat1: Any, mat2: Any, *, beta: Any = 1, alpha: Any = 1) -> T
     ``mat1``; ``mat`` broadcasts to the product's shape and is ignored when ``beta == 0``.
     For integer operands ``beta`` and ``alpha`` become integers first (truncated toward
     zero, as PyTorch), so the result keeps the operands' integer dtype."""
-    prod = spmm(mat1, mat2)
+    prod = mm(mat1, mat2)
     if prod._data.dtype.kind in "iub":
         beta, alpha = (
             _integer_scalar(prod, name, v) for name, v in (("beta", beta), ("alpha", alpha))
@@ -333,11 +366,17 @@ def sum(input: Any, dim: Any = None, dtype: Any = None) -> Tensor:  # noqa: A001
         )
     values = input._sp_values if dtype is None else input._sp_values.to(dtype)
     n = input.sparse_dim()
-    dims = norm_dim(dim, n, "sparse.sum")
-    if dims is None or len(set(dims)) == n:
+    dims = norm_dim(dim, input.ndim, "sparse.sum")
+    if dims is None:
         return values.sum()
+    dense_axes = sorted({d - n + 1 for d in dims if d >= n})  # a hybrid tensor's dense dims
+    if dense_axes:
+        values = values.sum(dim=dense_axes)
+    sparse_dims = {d for d in dims if d < n}
+    if len(sparse_dims) == n:  # every sparse dim: a dense tensor of the dense dims left
+        return values.sum(dim=0)
     pattern = input._sp_pattern
-    keep = [d for d in range(n) if d not in dims]
+    keep = [d for d in range(n) if d not in sparse_dims]
     reduced = SparsePattern(pattern.indices[keep], tuple(pattern.shape[d] for d in keep), False)
     plan = reduced.coalesce_plan()
     return make_sparse(

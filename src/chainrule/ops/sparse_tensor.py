@@ -2,13 +2,13 @@
 
 A sparse COO tensor stores ``nnz`` elements: an int64 ``indices`` array of shape
 ``(sparse_dim, nnz)`` (kept in a :class:`~.sparse_pattern.SparsePattern`, with its cached
-plans) and a dense 1-d ``values`` Tensor. It is a :class:`Tensor` subclass, so
-``isinstance(s, cr.Tensor)`` holds, and its layout is :data:`sparse_coo`.
+plans) and a dense ``values`` Tensor ``(nnz, *dense_size)`` (a hybrid tensor when
+``dense_dim > 0``). It is a :class:`Tensor` subclass; its layout is :data:`sparse_coo`.
 
 Autograd goes through the values: the sparse tensor is not itself a graph node, and every
 op on it (``to_dense``, ``coalesce``, products, ``s * 2``) is an op on its values tensor
-with the pattern as a constant (:mod:`.sparse_functions`). The gradient therefore reaches
-the values and whatever produced them; ``requires_grad`` is the values'.
+with the pattern as a constant (:mod:`.sparse_functions`); a tensor made by ``to_sparse()``
+also keeps its dense source for PyTorch's product gradients (:func:`make_sparse`).
 
 A sparse tensor has no dense array. Its ``_data`` (what every dense op reads) is a
 :class:`NoDenseData` that answers only ``shape``/``dtype``/``ndim``/``size`` and raises a
@@ -28,6 +28,7 @@ import numpy as np
 from .. import dtypes as _dt
 from .. import printing as _printing
 from .._type_names import dtype_of_type_name, type_name
+from ..autograd.state import is_grad_enabled
 from ..autograd.tensor import Tensor
 from ..autograd.torch_function import disabled_torch_function_impl
 from ..backend import Device, get_array_module, to_device
@@ -70,7 +71,7 @@ class SparseTensor(Tensor):
 
     __torch_function__ = disabled_torch_function_impl  # results are plain Tensors (as torch)
 
-    __slots__ = ("_sp_pattern", "_sp_values")
+    __slots__ = ("_sp_pattern", "_sp_values", "_sp_source")
     _leaf_message: str  # why it cannot be a leaf requiring grad (set below the class)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -183,7 +184,8 @@ class SparseTensor(Tensor):
         if pattern.coalesced:
             return self
         plan = pattern.coalesce_plan()
-        return make_sparse(fn.Coalesce.apply(self._sp_values, plan), plan.pattern)
+        values = fn.Coalesce.apply(self._sp_values, plan)
+        return make_sparse(values, plan.pattern, source=self._sp_source)
 
     def to_dense(self, dtype: Any = None, *, masked_grad: Any = None) -> Tensor:
         """The dense tensor (differentiable in the values)."""
@@ -213,7 +215,7 @@ class SparseTensor(Tensor):
         if values.device != self._sp_values.device:
             indices = to_device(pattern.indices, values.device)
             pattern = SparsePattern(indices, pattern.shape, pattern.coalesced)
-        return make_sparse(values, pattern)
+        return make_sparse(values, pattern, source=_source(self, lambda s: s.to(*args, **kwargs)))
 
     def type(self, dtype: Any = None, non_blocking: bool = False) -> Any:
         """PyTorch's legacy type name (``'torch.sparse.FloatTensor'``), or the tensor
@@ -230,7 +232,7 @@ class SparseTensor(Tensor):
         return make_sparse(self._sp_values.detach(), self._sp_pattern)
 
     def clone(self, *, memory_format: Any = None) -> SparseTensor:
-        return make_sparse(self._sp_values.clone(), self._sp_pattern)
+        return make_sparse(self._sp_values.clone(), self._sp_pattern, source=self._sp_source)
 
     def __deepcopy__(self, memo: dict) -> SparseTensor:
         if id(self) in memo:
@@ -256,46 +258,57 @@ class SparseTensor(Tensor):
         return make_sparse(values, SparsePattern(indices, p.shape, True))
 
     def t(self) -> SparseTensor:
-        if self.sparse_dim() > 2:
+        if self.sparse_dim() > 2 or self.dense_dim() > 0:
             raise RuntimeError(
-                f"t() expects a tensor with <= 2 dimensions, but self is {self.sparse_dim()}D"
+                f"t() expects a tensor with <= 2 sparse and 0 dense dimensions, but got "
+                f"{self.sparse_dim()} sparse and {self.dense_dim()} dense dimensions"
             )
         return self if self.sparse_dim() < 2 else self.transpose(0, 1, _node="TBackward0")
 
     def transpose(self, dim0: int, dim1: int, _node: str = "TransposeBackward0") -> SparseTensor:
-        n = self.sparse_dim()
+        n, ndim = self.sparse_dim(), max(self.ndim, 1)
         for d in (dim0, dim1):
-            if not -max(n, 1) <= d < max(n, 1):
+            if not -ndim <= d < ndim:
                 raise IndexError(
-                    f"transpose: dimension {d} is out of range for a {n}-d sparse tensor"
+                    f"Dimension out of range (expected to be in range of [{-ndim}, {ndim - 1}]"
+                    f", but got {d})"
                 )
-        d0, d1 = dim0 % max(n, 1), dim1 % max(n, 1)
+        d0, d1 = dim0 % ndim, dim1 % ndim
         if d0 == d1:
             return self
-        return make_sparse(fn.named(self._sp_values, _node), self._sp_pattern.transposed(d0, d1))
+        if d0 >= n or d1 >= n:  # a hybrid tensor's dense dims stay in place (PyTorch)
+            raise RuntimeError(
+                f"sparse transpose: transposed dimensions must be sparse Got sparse_dim: {n}, "
+                f"d0: {d0}, d1: {d1}"
+            )
+        values, pattern = fn.named(self._sp_values, _node), self._sp_pattern.transposed(d0, d1)
+        return make_sparse(values, pattern, source=_source(self, lambda s: s.transpose(d0, d1)))
 
     # ------------------------------------------------------------------ arithmetic
     def mul(self, other: Any) -> SparseTensor:
         """``s * c`` for a Python number or a 0-d dense tensor ``c``."""
-        return make_sparse(self._sp_values * _scalar("mul", other), self._sp_pattern)
+        values = self._sp_values * _scalar("mul", other)
+        return make_sparse(values, self._sp_pattern, source=_source(self, lambda s: s * other))
 
     def div(self, other: Any, *, rounding_mode: Any = None) -> SparseTensor:
         if rounding_mode is not None:
             raise NotImplementedError("div of a sparse tensor: rounding_mode is not supported")
-        return make_sparse(self._sp_values / _scalar("div", other), self._sp_pattern)
+        values = self._sp_values / _scalar("div", other)
+        return make_sparse(values, self._sp_pattern, source=_source(self, lambda s: s / other))
 
     def neg(self) -> SparseTensor:
-        return make_sparse(-self._sp_values, self._sp_pattern)
+        return make_sparse(-self._sp_values, self._sp_pattern, source=_source(self, lambda s: -s))
 
     def add(self, other: Any, *, alpha: Any = 1, _node: str = "AddBackward0") -> SparseTensor:
         """``s + other`` for a sparse ``other`` of the same size (entries concatenated; a
         coalesced result when both operands are coalesced, as PyTorch)."""
         if not isinstance(other, SparseTensor):
             raise unsupported(f"add of a sparse tensor and {type(other).__name__}")
-        if other.shape != self.shape:
+        if other.shape != self.shape or other.sparse_dim() != self.sparse_dim():
             raise RuntimeError(
-                f"add: expected 'self' and 'other' to have same size, but self has size "
-                f"{list(self.shape)} while other has size {list(other.shape)}"
+                f"add: expected 'self' and 'other' to have same size and density, but self has "
+                f"size {list(self.shape)} ({self.sparse_dim()} sparse dims) while other has "
+                f"size {list(other.shape)} ({other.sparse_dim()} sparse dims)"
             )
         values = other._sp_values if alpha == 1 else other._sp_values * alpha
         a, b = self._sp_pattern, other._sp_pattern
@@ -305,7 +318,11 @@ class SparseTensor(Tensor):
             out = make_sparse(cat([self._sp_values, values]), both).coalesce()
         else:
             out = _merged(self._sp_values, values, a, b)
-        return make_sparse(fn.named(out._sp_values, _node), out._sp_pattern)
+        source = None
+        if self._sp_source is not None or other._sp_source is not None:  # see make_sparse
+            sa, sb = (t.to_dense() if t._sp_source is None else t._sp_source for t in (self, other))
+            source = sa + (sb if alpha == 1 else sb * alpha)
+        return make_sparse(fn.named(out._sp_values, _node), out._sp_pattern, source=source)
 
     def sub(self, other: Any, *, alpha: Any = 1) -> SparseTensor:
         return self.add(other, alpha=-alpha, _node="SubBackward0")
@@ -317,8 +334,7 @@ class SparseTensor(Tensor):
     __sub__ = sub
 
     def __radd__(self, other: Any) -> Tensor:
-        """``dense + sparse``: a dense tensor of the same size (PyTorch has it; it has no
-        ``sparse + dense``)."""
+        """``dense + sparse``: a dense tensor of the same size (torch has no sparse + dense)."""
         if isinstance(other, Tensor) and not isinstance(other, SparseTensor):
             if other.shape != self.shape:
                 raise RuntimeError(
@@ -431,8 +447,9 @@ def _merged(va: Tensor, vb: Tensor, a: SparsePattern, b: SparsePattern) -> Spars
             j += 1
     first += list(range(i, na)) + list(range(na + j, na + nb))
     second += [na + nb] * (len(first) - len(second))
-    zero = Tensor._make(xp.zeros((1,) + tuple(va.shape[1:]), va._data.dtype), False, None, 0)
-    pool = cat([va, vb.to(va.dtype), zero])
+    dt = _dt.promote_types(va._data.dtype, vb._data.dtype)  # int + float: float, as torch
+    zero = Tensor._make(xp.zeros((1,) + tuple(va.shape[1:]), dt), False, None, 0)
+    pool = cat([va.to(dt), vb.to(dt), zero])
     pick = [
         Tensor._make(xp.asarray(np.asarray(k, np.int64)), False, None, 0) for k in (first, second)
     ]
@@ -451,9 +468,15 @@ def _body(arr: Any, prefix: str) -> str:
     return "tensor(" + text + size + ")"
 
 
-def make_sparse(values: Tensor, pattern: SparsePattern, cls: type | None = None) -> SparseTensor:
-    """A sparse tensor of ``values`` (a 1-d Tensor, one per entry) on ``pattern``; of class
-    ``cls`` (a subclass: ``sparse_csr.SparseCsrTensor``) if given."""
+def make_sparse(
+    values: Tensor, pattern: SparsePattern, cls: type | None = None, source: Any = None
+) -> SparseTensor:
+    """A sparse tensor of ``values`` (a Tensor, one row per entry) on ``pattern``; of class
+    ``cls`` (a subclass: ``sparse_csr.SparseCsrTensor``) if given.
+
+    ``source``: the dense tensor ``dense.to_sparse()`` converted (kept through ``t``, ``+``,
+    ``coalesce``, ``* c``) while in a graph: PyTorch's products (``mm``, ``@``, ``addmm``;
+    not ``sparse.mm``) give it the full gradient ``G @ Xᵀ``, read by ``sparse_products``."""
     t = object.__new__(cls or SparseTensor)
     # a hybrid tensor (dense_dim > 0, e.g. an nn.Embedding(sparse=True) gradient) stores a
     # dense row per entry: its size is the pattern's (sparse) size + the rows' size
@@ -467,4 +490,11 @@ def make_sparse(values: Tensor, pattern: SparsePattern, cls: type | None = None)
     t._view = None
     t._sp_pattern = pattern
     t._sp_values = values
+    keep = source is not None and source.requires_grad and is_grad_enabled()
+    t._sp_source = source if keep else None
     return t
+
+
+def _source(t: SparseTensor, op: Any) -> Any:
+    """``op`` of ``t``'s dense source, if it has one (see :func:`make_sparse`)."""
+    return None if t._sp_source is None else op(t._sp_source)

@@ -28,6 +28,7 @@ from .. import dtypes as _dt
 from ..ops import sparse_inplace as _inplace  # noqa: F401 - installs the in-place forms
 from ..ops import sparse_pointwise as _pointwise  # noqa: F401 - installs the sparse forms
 from ..ops.sparse_construction import legacy_sparse_type
+from ..ops.sparse_invariants import STATE as _INVARIANTS
 from ..ops.sparse_more import as_sparse_gradcheck, sampled_addmm, spdiags, spsolve
 from ..ops.sparse_products import addmm, mm, sum  # noqa: A004 - mirrors torch.sparse.sum
 from ..ops.sparse_softmax import log_softmax, softmax
@@ -70,9 +71,9 @@ class check_sparse_tensor_invariants:  # noqa: N801 - PyTorch's name
     chainrule checks the indices of every sparse tensor it constructs, whatever this says
     (the check is one pass over the indices; unchecked NumPy indexing would wrap negative
     indices silently): ``is_enabled()`` reports the switch for code that reads it, and
-    ``disable()`` never turns the checks off."""
-
-    _enabled = False
+    ``disable()`` never turns the checks off. Setting it (``enable()``, ``disable()``, the
+    context manager) silences PyTorch's once-per-process warning of constructors called
+    without ``check_invariants=`` (``chainrule/ops/sparse_invariants.py``)."""
 
     def __init__(self, enable: bool = True) -> None:
         self.state = bool(enable)
@@ -80,23 +81,26 @@ class check_sparse_tensor_invariants:  # noqa: N801 - PyTorch's name
 
     @staticmethod
     def is_enabled() -> bool:
-        return check_sparse_tensor_invariants._enabled
+        """Whether the switch is on (off until set)."""
+        return _INVARIANTS["enabled"]
 
     @staticmethod
     def enable() -> None:
-        check_sparse_tensor_invariants._enabled = True
+        """Turn the switch on (an explicit choice: constructors no longer warn)."""
+        _INVARIANTS.update(enabled=True, explicit=True)
 
     @staticmethod
     def disable() -> None:
-        check_sparse_tensor_invariants._enabled = False
+        """Turn the switch off (an explicit choice: constructors no longer warn)."""
+        _INVARIANTS.update(enabled=False, explicit=True)
 
     def __enter__(self) -> check_sparse_tensor_invariants:
-        self.saved_state = check_sparse_tensor_invariants._enabled
-        check_sparse_tensor_invariants._enabled = self.state
+        self.saved_state = _INVARIANTS["enabled"]
+        _INVARIANTS.update(enabled=self.state, explicit=True)
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        check_sparse_tensor_invariants._enabled = bool(self.saved_state)
+        _INVARIANTS["enabled"] = bool(self.saved_state)
 
     def __call__(self, func: Any) -> Any:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
