@@ -193,7 +193,10 @@ def test_masked_tensor_detaches_and_as_masked_tensor_keeps_history():
     kept = cr.masked.as_masked_tensor(x, mask)
     assert kept.requires_grad and not kept.is_leaf
     (kept * 2).sum().backward()
-    assert x.grad.tolist() == [2.0, 0.0, 2.0]
+    # as torch's: the gradient reaching the data is a MaskedTensor with the mask
+    assert isinstance(x.grad, cr.masked.MaskedTensor)
+    assert x.grad.get_mask().tolist() == [True, False, True]
+    assert x.grad.to_tensor(0.0).tolist() == [2.0, 0.0, 2.0]
 
 
 def test_dispatch_survives_a_reset_of_the_protocol():
@@ -220,3 +223,35 @@ def test_mean_of_a_masked_tensor_input_counts_the_mask():
     x, mask = cr.tensor([[1.0, 2.0, 3.0]]), cr.tensor([[True, False, True]])
     mt = cr.masked.masked_tensor(x, mask)
     assert cr.masked.mean(mt, 1).tolist() == cr.masked.mean(x, 1, mask=mask).tolist() == [2.0]
+
+
+@pytest.mark.parametrize("name", ["var", "std"])
+def test_var_and_std_refuse_dtype_as_torch(name):
+    theirs, ours = pair(60, (2, 3))
+    assert error_type(lambda: getattr(theirs, name)(dtype=torch.float64)) is TypeError
+    assert error_type(lambda: getattr(ours, name)(dtype=cr.float64)) is TypeError
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda lib, mt: lib.softmax(mt, 1, lib.float32),
+        lambda lib, mt: mt.softmax(1, lib.float32),
+        lambda lib, mt: lib.nn.functional.softmax(mt, 1, 3, lib.float32),
+        lambda lib, mt: lib.nn.functional.softmax(mt, dim=1, dtype=lib.float32),
+    ],
+)
+def test_softmax_reads_a_positional_dtype_as_torch(call):
+    theirs, ours = pair(61, (2, 3))
+    expected = call(torch, theirs)
+    got = call(cr, ours)
+    assert str(expected.dtype) == str(got.dtype) == "torch.float32"
+    same(got, expected, rtol=1e-6)
+
+
+def test_where_binds_its_arguments_by_name():
+    theirs, ours = pair(62, (2, 3))
+    cond = np.array([[True, False, True], [False, True, True]])
+    expected = torch.where(torch.tensor(cond), theirs, theirs * 2)
+    got = cr.where(cr.tensor(cond), other=ours * 2, input=ours)  # torch's keyword form fails
+    same(got, expected)

@@ -8,11 +8,14 @@
 - :class:`Interpreter` / :class:`Transformer`: run a graph node by node, to compute (shape
   propagation) or to rewrite it into a new GraphModule.
 - :func:`wrap`: record calls of a global function instead of tracing into it.
+- :mod:`.subgraph_rewriter` (``replace_pattern``) and :mod:`.passes` (``shape_prop.ShapeProp``):
+  rewrite a traced graph by pattern, record each node's tensor shapes.
 
 Node names, targets and the generated code follow torch's (``linear``, ``relu``, ``add``,
 ``add_1``; ``operator.add`` for ``+``; ``chainrule.relu`` where torch has ``torch.relu``).
 """
 
+from . import passes, subgraph_rewriter
 from .graph import Graph
 from .graph_module import GraphModule
 from .interpreter import Interpreter, Transformer
@@ -31,6 +34,8 @@ __all__ = [
     "Transformer",
     "has_side_effect",
     "map_arg",
+    "passes",
+    "subgraph_rewriter",
     "symbolic_trace",
     "wrap",
 ]

@@ -129,6 +129,8 @@ def _spell(arg: Any, g: _Globals) -> str:
         return f"slice({_spell(arg.start, g)}, {_spell(arg.stop, g)}, {_spell(arg.step, g)})"
     if arg is None or arg is Ellipsis or isinstance(arg, (bool, int, str, bytes)):
         return repr(arg)
+    if isinstance(arg, float) and not math.isfinite(arg):
+        return repr(arg)  # inf, -inf, nan: names in the code's globals, as torch writes them
     if isinstance(arg, (float, complex)):
         text = repr(arg)
         return text if "inf" not in text and "nan" not in text else g.add("_const", arg)
@@ -163,8 +165,37 @@ def _call(node: Node, g: _Globals) -> str:
     return f"{g.spell_callable(target)}({', '.join(args + kwargs)})"
 
 
-def python_code(graph: Any, root_module: str = "self") -> PythonCode:
-    """The source of ``forward(self, <placeholders>)`` for ``graph`` and its globals."""
+_DTYPE_ABBR = {
+    "float32": "f32",
+    "float64": "f64",
+    "float16": "f16",
+    "bfloat16": "bf16",
+    "int64": "i64",
+    "int32": "i32",
+    "int16": "i16",
+    "int8": "i8",
+    "uint8": "u8",
+    "bool": "b8",
+    "complex64": "c64",
+    "complex128": "c128",
+}
+
+
+def _annotation(node: Node) -> str:
+    """``: "f32[2, 3]"`` for a node whose ``meta["tensor_meta"]`` describes one tensor (as a
+    shape-propagation pass leaves it), else nothing: torch's readable annotations."""
+    meta = node.meta.get("tensor_meta")
+    if meta is None or not hasattr(meta, "dtype") or not hasattr(meta, "shape"):
+        return ""
+    name = str(meta.dtype).rsplit(".", 1)[-1]
+    sizes = ", ".join(str(s) for s in meta.shape)
+    return f': "{_DTYPE_ABBR.get(name, name)}[{sizes}]"'
+
+
+def python_code(graph: Any, root_module: str = "self", annotate: bool = False) -> PythonCode:
+    """The source of ``forward(self, <placeholders>)`` for ``graph`` and its globals;
+    ``annotate`` adds torch's readable shape annotations (``x: "f32[2, 4]"``) where shape
+    propagation left them."""
     nodes = list(graph.nodes)
     g = _Globals({n.name for n in nodes})
     last_use: dict[Node, Node] = {}
@@ -180,17 +211,19 @@ def python_code(graph: Any, root_module: str = "self") -> PythonCode:
         if node.op == "placeholder":
             name = node.target
             stars = name[: len(name) - len(name.lstrip("*"))]
+            note = _annotation(node) if annotate else ""
             if stars:
-                params.append(f"{stars}{node.name}")
+                params.append(f"{stars}{node.name}{note}")
             elif node.args:
-                params.append(f"{node.name} = {_spell(node.args[0], g)}")
+                params.append(f"{node.name}{note} = {_spell(node.args[0], g)}")
             else:
-                params.append(node.name)
+                params.append(f"{node.name}{note}")
             continue
         if node.op == "output":
             body.append(f"return {_spell(node.args[0], g)}")
             continue
-        line = f"{node.name} = {_call(node, g)}"
+        note = _annotation(node) if annotate else ""
+        line = f"{node.name}{note} = {_call(node, g)}"
         released = [n.name for n in freed.get(node, [])]
         if not node.users:
             released.append(node.name)

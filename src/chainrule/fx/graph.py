@@ -335,13 +335,16 @@ class Graph:
                     target = getattr(target, atom)
 
     # ------------------------------------------------------------ source and printing
-    def python_code(self, root_module: str = "self", **kwargs: Any) -> PythonCode:
-        """The Python source of the graph as ``forward`` and the globals it needs.
-        torch's printing options (``verbose``, ``include_stride``, ...) are not supported."""
+    def python_code(
+        self, root_module: str = "self", *, annotate: bool = False, **kwargs: Any
+    ) -> PythonCode:
+        """The Python source of the graph as ``forward`` and the globals it needs;
+        ``annotate`` writes recorded shapes as annotations (``print_readable``). torch's
+        printing options (``verbose``, ``include_stride``, ...) are not supported."""
         given = sorted(k for k, v in kwargs.items() if v)
         if given:
             raise NotImplementedError(f"Graph.python_code: options {given} are not supported")
-        return python_code(self, root_module)
+        return python_code(self, root_module, annotate)
 
     def print_tabular(self) -> None:
         """Print the nodes as a table (opcode, name, target, args, kwargs); needs the

@@ -70,6 +70,8 @@ class GraphModule(nn.Module):
     """
 
     def __new__(cls, *args: Any, **kwargs: Any) -> GraphModule:
+        """An instance of a fresh subclass, so that ``recompile`` can set ``forward`` on
+        this module's class alone."""
         impl = "GraphModule.__new__.<locals>.GraphModuleImpl"
         base = next(k for k in cls.__mro__ if k.__qualname__ != impl)
 
@@ -132,12 +134,17 @@ class GraphModule(nn.Module):
         return python_code
 
     def print_readable(self, print_output: bool = True, **kwargs: Any) -> str:
-        """The module as a class definition with its generated ``forward`` (torch's
-        printing options, such as ``include_stride``, are not supported)."""
+        """The module as torch prints it: a class definition with the generated
+        ``forward``, its values annotated with dtype and shape (``"f32[2, 3]"``) where a
+        shape propagation (``cr.fx.passes.shape_prop.ShapeProp``) recorded them. torch's
+        printing options (``include_stride``, ``colored``, ...) are not supported."""
         given = sorted(k for k, v in kwargs.items() if v)
         if given:
             raise NotImplementedError(f"print_readable: options {given} are not supported")
-        lines = self._code.strip("\n ").splitlines()
+        code = self._graph.python_code(root_module="self", annotate=True).src
+        lines = code.strip("\n ").splitlines()
+        if len(lines) > 1:
+            lines.insert(1, "    # No stacktrace found for following nodes")
         body = "\n".join(f"    {line}" if line else "" for line in lines)
         text = f"class {type(self).__name__}(chainrule.nn.Module):\n{body}\n"
         if print_output:
@@ -202,7 +209,7 @@ class GraphModule(nn.Module):
                 else:
                     setattr(root, name, copied)
         root.training = self.training
-        new = GraphModule(root, copy.deepcopy(self._graph, memo), type(self).__name__)
+        new = GraphModule(root, copy.deepcopy(self._graph, memo))  # torch names it GraphModule
         new.meta = copy.deepcopy(self.meta, memo)
         return new
 

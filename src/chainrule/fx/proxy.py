@@ -156,6 +156,7 @@ class Proxy:
         return Attribute(self, k)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Proxy:
+        """Calling a traced value records ``call_method('__call__')``."""
         return self.tracer.create_proxy("call_method", "__call__", (self, *args), kwargs)
 
     def __iter__(self) -> Iterator[Any]:
@@ -265,4 +266,5 @@ class Attribute(Proxy):
         return self._node
 
     def __call__(self, *args: Any, **kwargs: Any) -> Proxy:
+        """``x.view(...)``: records ``call_method`` of the attribute on its root."""
         return self.tracer.create_proxy("call_method", self.attr, (self.root, *args), kwargs)

@@ -20,13 +20,14 @@ from ..typeinfo import iinfo
 from .core import MaskedTensor
 
 __all__ = [
-    "split_masked",
     "check_input",
     "dims_of",
     "identity",
     "input_mask",
     "masked_fill",
+    "prepare",
     "reduced_mask",
+    "split_masked",
 ]
 
 
@@ -40,6 +41,16 @@ def split_masked(input: Any, mask: Any) -> tuple[Any, Any]:
     if isinstance(mask, Tensor):
         own = own & (mask if mask.dtype == bool_ else mask != 0)
     return input.get_data(), own
+
+
+def prepare(op: str, input: Any, dtype: Any, mask: Any) -> tuple[Tensor, Tensor]:
+    """What every ``torch.masked`` function starts with: the input (a MaskedTensor's data,
+    checked, cast to ``dtype`` when given) and its mask as a bool tensor of its shape."""
+    input, mask = split_masked(input, mask)
+    x = check_input(op, input)
+    if dtype is not None:
+        x = x.to(dtype)
+    return x, input_mask(op, x, mask)
 
 
 def check_input(op: str, input: Any) -> Tensor:

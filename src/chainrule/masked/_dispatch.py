@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -28,8 +29,9 @@ from ..autograd.tensor import Tensor
 from ..creation import ones_like
 from ..dtype_objects import bool_
 from . import _reductions as red
+from ._common import dims_of, reduced_mask
 from ._normalizations import softmax as masked_softmax
-from .core import MaskedTensor, wrap
+from .core import MaskedTensor, mask_leaf_grad, wrap
 
 __all__ = ["torch_function"]
 
@@ -48,6 +50,7 @@ _BINARY = frozenset(
     bitwise_left_shift bitwise_right_shift kron __eq__ __ne__""".split()
 )
 _REDUCTIONS = frozenset("sum mean amax amin argmax argmin prod all var std".split())
+_NO_DTYPE = frozenset("argmax argmin all var std".split())  # reductions without dtype=
 _VIEWS = frozenset(
     """transpose swapaxes swapdims t view reshape expand expand_as view_as reshape_as flatten
     unsqueeze getitem select narrow split chunk cat concat concatenate stack""".split()
@@ -116,12 +119,13 @@ def _inplace(name: str, func: Callable, args: tuple, kwargs: dict) -> Any:
 def _reduction_args(name: str, args: tuple, kwargs: dict) -> dict:
     """The reduction's dim / keepdim / dtype from the method and function forms' positions
     and keywords. As torch's MaskedTensor, ``var``/``std`` take (dim, keepdim) only: their
-    ``unbiased=`` / ``correction=`` raise TypeError (the default correction, 1, applies)."""
+    ``unbiased=`` / ``correction=`` / ``dtype=`` raise TypeError (the default correction, 1,
+    applies)."""
     out = {"dim": None, "keepdim": False, "dtype": None}
     for key, value in zip(("dim", "keepdim"), args[1:]):
         out[key] = value
     for key, value in kwargs.items():
-        if key not in out or (key == "dtype" and name in ("argmax", "argmin", "all")):
+        if key not in out or (key == "dtype" and name in _NO_DTYPE):
             raise TypeError(f"MaskedTensor.{name}() got an unexpected keyword argument {key!r}")
         out[key] = value
     return out
@@ -132,27 +136,26 @@ def _reduce(name: str, func: Callable, args: tuple, kwargs: dict) -> Any:
     mask = mt._masked_mask
     a = _reduction_args(name, args, kwargs)
     dim, keepdim = a["dim"], bool(a["keepdim"])
-    if name in ("argmax", "argmin"):
-        data = getattr(red, name)(mt, dim, keepdim=keepdim, mask=mask)
-        dims = red.dims_of(mt, dim)
-    elif name == "all":
-        dims = red.dims_of(mt, dim)
+    if name == "all":
+        dims = dims_of(mt, dim)
         filled = ops.where(mask, mt != 0, True)
         data = ops.all(filled, dim=dims, keepdim=keepdim) if dims else filled
-    elif name in ("var", "std"):
-        fn = getattr(red, name)
-        data = fn(mt, dim, keepdim=keepdim, mask=mask)
-        dims = red.dims_of(mt, dim)
     else:
-        data = getattr(red, name)(mt, dim, keepdim=keepdim, dtype=a["dtype"], mask=mask)
-        dims = red.dims_of(mt, dim)
-    return wrap(data, red.reduced_mask(mask, dims, keepdim))
+        extra = {} if name in _NO_DTYPE else {"dtype": a["dtype"]}
+        data = getattr(red, name)(mt, dim, keepdim=keepdim, mask=mask, **extra)
+        dims = dims_of(mt, dim)
+    return wrap(data, reduced_mask(mask, dims, keepdim))
 
 
 def _softmax(name: str, func: Callable, args: tuple, kwargs: dict) -> Any:
+    """The masked softmax; ``dim`` and ``dtype`` read by ``func``'s own signature
+    (``cr.softmax(x, dim, dtype)``, ``F.softmax(x, dim, _stacklevel, dtype)``, the method)."""
     mt = args[0]
-    dim = kwargs.get("dim", args[1] if len(args) > 1 else None)
-    dtype = kwargs.get("dtype", args[2] if len(args) > 2 and func.__name__ != "softmax" else None)
+    try:
+        bound = inspect.signature(func).bind(*args, **kwargs).arguments
+    except TypeError as exc:
+        raise TypeError(f"MaskedTensor {name}: {exc}") from None
+    dim, dtype = bound.get("dim"), bound.get("dtype")
     if dim is None:
         raise TypeError("MaskedTensor softmax: dim must be given")
     with _tf.DisableTorchFunctionSubclass():
@@ -161,7 +164,8 @@ def _softmax(name: str, func: Callable, args: tuple, kwargs: dict) -> Any:
 
 
 def _where(name: str, func: Callable, args: tuple, kwargs: dict) -> Any:
-    cond, a, b = (*args, *kwargs.values())[:3]
+    bound = inspect.signature(func).bind(*args, **kwargs).arguments  # function or method
+    cond, a, b = bound["condition"], bound.get("input", bound.get("self")), bound.get("other")
     if isinstance(cond, MaskedTensor):
         raise TypeError("MaskedTensor where: the condition must be a plain bool Tensor")
 
@@ -200,7 +204,10 @@ def _query(name: str, func: Callable, args: tuple, kwargs: dict) -> Any:
         if isinstance(grad, MaskedTensor):
             grad = grad.get_data().detach()
         args = (args[0], grad, *args[2:])
-    return _run(func, args, kwargs)
+    out = _run(func, args, kwargs)
+    if name == "requires_grad_":
+        mask_leaf_grad(args[0])
+    return out
 
 
 _HANDLERS: dict[str, Callable] = {

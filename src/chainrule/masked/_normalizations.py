@@ -14,18 +14,10 @@ from typing import Any
 
 from .. import ops
 from ..autograd.tensor import Tensor
-from ._common import check_input, input_mask, masked_fill, split_masked
+from ._common import masked_fill, prepare
 from ._reductions import norm
 
 __all__ = ["cumprod", "cumsum", "log_softmax", "logaddexp", "normalize", "softmax", "softmin"]
-
-
-def _prepare(op: str, input: Any, dtype: Any, mask: Any) -> tuple[Tensor, Tensor]:
-    input, mask = split_masked(input, mask)
-    x = check_input(op, input)
-    if dtype is not None:
-        x = x.to(dtype)
-    return x, input_mask(op, x, mask)
 
 
 def _running_dtype(input: Any, dtype: Any) -> Any:
@@ -39,21 +31,21 @@ def _running_dtype(input: Any, dtype: Any) -> Any:
 def cumsum(input: Tensor, dim: int, *, dtype: Any = None, mask: Tensor | None = None) -> Tensor:
     """``torch.masked.cumsum``: the running sum along ``dim`` of the elements in ``mask``
     (a masked-out element adds 0, so it repeats the sum before it)."""
-    x, m = _prepare("cumsum", input, _running_dtype(input, dtype), mask)
+    x, m = prepare("cumsum", input, _running_dtype(input, dtype), mask)
     return ops.cumsum(masked_fill(x, m, 0), dim, dtype=x.dtype)
 
 
 def cumprod(input: Tensor, dim: int, *, dtype: Any = None, mask: Tensor | None = None) -> Tensor:
     """``torch.masked.cumprod``: the running product along ``dim`` of the elements in
     ``mask`` (a masked-out element multiplies by 1)."""
-    x, m = _prepare("cumprod", input, _running_dtype(input, dtype), mask)
+    x, m = prepare("cumprod", input, _running_dtype(input, dtype), mask)
     return ops.cumprod(masked_fill(x, m, 1), dim, dtype=x.dtype)
 
 
 def _softmax_input(
     op: str, input: Any, dim: Any, dtype: Any, mask: Any, negate: bool = False
 ) -> Tensor:
-    x, m = _prepare(op, input, dtype, mask)
+    x, m = prepare(op, input, dtype, mask)
     if not (x.dtype.is_floating_point or x.dtype.is_complex):
         kernel = "log_softmax" if op == "log_softmax" else "softmax"
         raise NotImplementedError(
@@ -99,11 +91,8 @@ def normalize(
 ) -> Tensor:
     """``torch.masked.normalize``: x / max(norm_ord(x over ``mask`` along ``dim``), eps)
     for the elements in ``mask``; masked-out elements give 0."""
-    x, m = _prepare("normalize", input, dtype, mask)
-    if not (x.dtype.is_floating_point or x.dtype.is_complex):
-        raise ValueError(
-            f"torch.masked.normalize(): expected a floating point input, got {x.dtype}"
-        )
+    x, m = prepare("normalize", input, dtype, mask)
+    # an integer input: the norm's RuntimeError (DtypeError), as torch's
     n = norm(x, ord, dim, keepdim=True, mask=m)
     return masked_fill(x, m, 0) / ops.clamp(n, min=eps)
 
@@ -118,6 +107,6 @@ def logaddexp(
 ) -> Tensor:
     """``torch.masked.logaddexp``: log(exp(input) + exp(other)) where each operand's
     masked-out elements count as -inf (exp of them is 0)."""
-    a, ma = _prepare("logaddexp", input, dtype, input_mask)
-    b, mb = _prepare("logaddexp", other, dtype, other_mask)
+    a, ma = prepare("logaddexp", input, dtype, input_mask)
+    b, mb = prepare("logaddexp", other, dtype, other_mask)
     return ops.logaddexp(masked_fill(a, ma, -math.inf), masked_fill(b, mb, -math.inf))

@@ -26,7 +26,7 @@ from ._common import (
     identity,
     input_mask,
     masked_fill,
-    reduced_mask,
+    prepare,
     split_masked,
 )
 
@@ -46,15 +46,6 @@ __all__ = [
 ]
 
 
-def _prepare(op: str, input: Any, dtype: Any, mask: Any) -> tuple[Tensor, Tensor]:
-    """The input (cast to ``dtype`` when given) and its mask broadcast to its shape."""
-    input, mask = split_masked(input, mask)
-    x = check_input(op, input)
-    if dtype is not None:
-        x = x.to(dtype)
-    return x, input_mask(op, x, mask)
-
-
 def sum(  # noqa: A001 - mirrors torch.masked.sum
     input: Tensor,
     dim: int | tuple[int, ...] | None = None,
@@ -65,7 +56,7 @@ def sum(  # noqa: A001 - mirrors torch.masked.sum
 ) -> Tensor:
     """``torch.masked.sum``: the sum of the elements in ``mask`` over ``dim`` (all dims when
     None); 0 for a slice with none. Integer and bool inputs sum in int64, as ``cr.sum``."""
-    x, m = _prepare("sum", input, dtype, mask)
+    x, m = prepare("sum", input, dtype, mask)
     dims = dims_of(x, dim)
     return ops.sum(masked_fill(x, m, identity("sum", x.dtype)), dim=dims, keepdim=keepdim)
 
@@ -79,7 +70,7 @@ def prod(
     mask: Tensor | None = None,
 ) -> Tensor:
     """``torch.masked.prod``: the product of the elements in ``mask`` (1 for none)."""
-    x, m = _prepare("prod", input, dtype, mask)
+    x, m = prepare("prod", input, dtype, mask)
     filled = masked_fill(x, m, identity("prod", x.dtype))
     dims = dims_of(x, dim)
     if x.dim() == 0:
@@ -91,7 +82,7 @@ def prod(
 
 
 def _extreme(op: str, input: Any, dim: Any, keepdim: bool, dtype: Any, mask: Any) -> Tensor:
-    x, m = _prepare(op, input, dtype, mask)
+    x, m = prepare(op, input, dtype, mask)
     dims = dims_of(x, dim)
     reduce = ops.amax if op == "amax" else ops.amin
     return reduce(masked_fill(x, m, identity(op, x.dtype)), dim=dims, keepdim=keepdim)
@@ -128,7 +119,7 @@ def _arg(op: str, input: Any, dim: Any, keepdim: bool, dtype: Any, mask: Any) ->
         raise TypeError(
             f"{op}(): argument 'dim' (position 2) must be int, not {type(dim).__name__}"
         )
-    x, m = _prepare(op, input, dtype, mask)
+    x, m = prepare(op, input, dtype, mask)
     if dim is not None:
         dims_of(x, dim)  # the range check
     filled = masked_fill(x, m, identity(op, x.dtype))
@@ -181,7 +172,7 @@ def mean(
     Raises:
         ValueError: an integer or bool input without a floating ``dtype``, as torch's.
     """
-    x, m = _prepare("mean", input, dtype, mask)
+    x, m = prepare("mean", input, dtype, mask)
     if not (x.dtype.is_floating_point or x.dtype.is_complex):
         raise ValueError(
             "mean(): Could not infer output dtype. Input dtype must be either a floating "
@@ -239,7 +230,7 @@ def norm(
 ) -> Tensor:
     """``torch.masked.norm``: the vector ``ord``-norm of the elements in ``mask`` (0 for a
     slice with none; +inf for ``ord=-inf``); ``ord=0`` counts the nonzero ones."""
-    x, m = _prepare("norm", input, None, mask)
+    x, m = prepare("norm", input, None, mask)
     dims = dims_of(x, dim)
     p = 2.0 if ord is None else ord
     if p == -math.inf:
@@ -262,7 +253,7 @@ def var(
     """``torch.masked.var``: sum((x - mean)^2) / max(count - correction, 0) over the
     elements in ``mask`` (``correction`` 1 by default, 0 with ``unbiased=False``); NaN for
     a slice with none, and integer inputs give the default float type, as torch's."""
-    x, m = _prepare("var", input, dtype, mask)
+    x, m = prepare("var", input, dtype, mask)
     if not (x.dtype.is_floating_point or x.dtype.is_complex):
         x = x.to(float32)
     if correction is None:
@@ -304,7 +295,7 @@ def logsumexp(
 ) -> Tensor:
     """``torch.masked.logsumexp``: log(sum(exp(x))) over the elements in ``mask`` (-inf for
     a slice with none); its gradient is the masked softmax."""
-    x, m = _prepare("logsumexp", input, dtype, mask)
+    x, m = prepare("logsumexp", input, dtype, mask)
     dims = dims_of(x, dim)
     if x.dtype.is_floating_point or x.dtype.is_complex:
         return ops.logsumexp(masked_fill(x, m, -math.inf), dims, keepdim)
@@ -314,8 +305,3 @@ def logsumexp(
     empty = ops.isinf(out)
     low = full((), identity("logsumexp", x.dtype), dtype=x.dtype)
     return ops.where(empty, low, ops.where(empty, 0.0, out).to(x.dtype))
-
-
-def result_mask(input: Tensor, dim: Any, keepdim: bool, mask: Tensor) -> Tensor:
-    """Which results of a reduction over ``dim`` saw an element (MaskedTensor's mask)."""
-    return reduced_mask(mask, dims_of(input, dim), keepdim)

@@ -17,6 +17,7 @@ would slow every op of a program that never makes one).
 from __future__ import annotations
 
 import warnings
+import weakref
 from typing import Any
 
 from .. import overrides
@@ -77,13 +78,7 @@ class MaskedTensor(Tensor):
 
     def __new__(cls, data: Tensor, mask: Tensor, requires_grad: bool = False) -> MaskedTensor:
         """Check, warn (torch's prototype warning) and build; see :func:`masked_tensor`."""
-        _check(data, mask)
-        warnings.warn(PROTOTYPE_WARNING, UserWarning, stacklevel=2)
-        out = wrap(data.detach(), mask)
-        if requires_grad:
-            with _tf.DisableTorchFunctionSubclass():
-                out.requires_grad_(True)
-        return out
+        return _leaf(data, mask, requires_grad)
 
     def get_data(self) -> Tensor:
         """The data as a plain tensor, masked-out elements included; gradients flow from it
@@ -119,7 +114,7 @@ class MaskedTensor(Tensor):
     @grad.setter
     def grad(self, value: Tensor | None) -> None:
         if isinstance(value, MaskedTensor):
-            value = value.get_data().detach()
+            value = value.get_data()  # keeps a create_graph gradient's history
         Tensor.grad.fset(self, value)
 
     def __repr__(self) -> str:
@@ -189,23 +184,88 @@ def masked_tensor(data: Tensor, mask: Tensor, requires_grad: bool = False) -> Ma
         TypeError: ``data`` or ``mask`` is not a Tensor, or ``mask`` is not bool.
         ValueError: their shapes differ.
     """
-    _check(data, mask)
-    warnings.warn(PROTOTYPE_WARNING, UserWarning, stacklevel=2)
-    out = wrap(data.detach(), mask)
-    if requires_grad:
-        with _tf.DisableTorchFunctionSubclass():
-            out.requires_grad_(True)
-    return out
+    return _leaf(data, mask, requires_grad)
 
 
 def as_masked_tensor(data: Tensor, mask: Tensor) -> MaskedTensor:
     """``torch.masked.as_masked_tensor``: a MaskedTensor that keeps ``data``'s autograd
-    history (gradients flow through it back to ``data``, as plain tensors)."""
+    history: gradients flow through it back to ``data``, and reach ``data`` (its ``.grad``,
+    or ``autograd.grad(out, data)``) as MaskedTensors with ``mask``, as torch's."""
     _check(data, mask)
     warnings.warn(PROTOTYPE_WARNING, UserWarning, stacklevel=2)
+    if not data.requires_grad:
+        return wrap(data, mask)
     with _tf.DisableTorchFunctionSubclass():
-        alias = Tensor.view_as(data, data) if data.requires_grad else data
-    return wrap(alias, mask)
+        out = wrap(Tensor.view_as(data, data), mask)
+    _mask_data_grad(data, out)
+    return out
+
+
+def _leaf(data: Tensor, mask: Tensor, requires_grad: bool) -> MaskedTensor:
+    """The checked, detached MaskedTensor leaf of :func:`masked_tensor` (prototype warning
+    at the caller's caller)."""
+    _check(data, mask)
+    warnings.warn(PROTOTYPE_WARNING, UserWarning, stacklevel=3)
+    out = wrap(data.detach(), mask)
+    if requires_grad:
+        with _tf.DisableTorchFunctionSubclass():
+            out.requires_grad_(True)
+        mask_leaf_grad(out)
+    return out
+
+
+def _as_masked(g: Tensor, mask: Tensor) -> Tensor:
+    return g if isinstance(g, MaskedTensor) else wrap(g, mask)
+
+
+def mask_leaf_grad(mt: MaskedTensor) -> None:
+    """Make the gradients ``autograd.grad`` returns for the leaf ``mt`` MaskedTensors with
+    its mask, as torch's (``mt.grad`` wraps on reading). Once per tensor."""
+    if mt.requires_grad and mt.grad_fn is None and not mt.__dict__.get("_masked_hooked"):
+        mt.__dict__["_masked_hooked"] = True
+        mask = mt._masked_mask  # not mt itself: no reference cycle through its hooks
+        with _tf.DisableTorchFunctionSubclass():
+            mt.register_hook(lambda g: _as_masked(g, mask))
+
+
+# id(data tensor) -> the state of its as_masked_tensor gradient hooks, for as long as the
+# tensor lives (not on the tensor: torch.save and deepcopy would carry it along)
+_GRAD_STATES: dict[int, dict[str, Tensor]] = {}
+
+
+def _mask_data_grad(data: Tensor, alias: MaskedTensor) -> None:
+    """``as_masked_tensor``'s gradient rule: a backward pass through ``alias`` gives ``data``
+    its gradient as a MaskedTensor with ``alias``'s mask (torch's gradients are MaskedTensors
+    all the way down). ``alias``'s hook marks the pass; ``data`` carries one hook (and, for a
+    leaf, one post-accumulate hook) for all its MaskedTensors, so repeated calls in a training
+    loop add nothing."""
+    state = _GRAD_STATES.get(id(data))
+    if state is None:
+        state = _GRAD_STATES[id(data)] = {}
+        weakref.finalize(data, _GRAD_STATES.pop, id(data), None)
+
+        def on_data(g: Tensor) -> Tensor:
+            mask = state.pop("pending", None)
+            if mask is None:
+                return g
+            state["accumulated"] = mask
+            return _as_masked(g, mask)
+
+        def after_accumulate(t: Tensor) -> None:
+            mask = state.pop("accumulated", None)
+            if mask is not None and type(t._grad) is Tensor:
+                t._grad = wrap(t._grad, mask)
+
+        data.register_hook(on_data)
+        if data.grad_fn is None:
+            data.register_post_accumulate_grad_hook(after_accumulate)
+
+    def on_alias(g: Tensor) -> None:
+        state["pending"] = alias_mask
+
+    alias_mask = alias._masked_mask
+    with _tf.DisableTorchFunctionSubclass():
+        alias.register_hook(on_alias)
 
 
 def is_masked_tensor(obj: Any, /) -> bool:

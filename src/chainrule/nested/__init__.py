@@ -11,7 +11,9 @@ values or on each component (see ``_tensor.py``), so autograd works through them
 - ops: pointwise unary and binary (nested with nested of the same structure, with a scalar,
   with a dense tensor where torch allows), ``F.linear``, activations, dropout, softmax,
   ``layer_norm``, ``matmul``/``bmm``, ``transpose``, ``reshape``/``view``, ``chunk``/
-  ``split``, ``sum``/``mean``, ``F.scaled_dot_product_attention``, ``unbind``.
+  ``split``, ``cat``, ``where``, ``sum``/``mean`` (``max``/``min`` of all elements),
+  ``F.scaled_dot_product_attention``, ``unbind``;
+- ``copy.copy``, ``copy.deepcopy`` and ``pickle`` keep the layout and structure.
 """
 
 from __future__ import annotations

@@ -10,11 +10,12 @@ nested tensors do not provide raises ``NotImplementedError`` naming the op.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
 from ..autograd.tensor import Tensor
-from ..ops import matmul
+from ..ops import cat, matmul, where
 from ..ops.tensor_queries import strided
 from ._tensor import NestedTensor
 from ._views import VIEW_HANDLERS, rebuild, with_values
@@ -283,6 +284,54 @@ def _sdpa(func: Callable, name: str, args: tuple, kwargs: dict) -> Any:
     return NestedTensor._strided(comps) if q.layout is strided else rebuild(q, comps)
 
 
+def _where(func: Callable, name: str, args: tuple, kwargs: dict) -> Any:
+    """``where(condition, input, other)`` on jagged nested tensors of one structure (the
+    condition must be one), numbers, or dense tensors broadcasting over the regular dims
+    after the ragged one."""
+    bound = inspect.signature(func).bind(*args, **kwargs).arguments  # function or method
+    cond, a, b = bound["condition"], bound.get("input", bound.get("self")), bound.get("other")
+    if isinstance(cond, NestedTensor) and cond.layout is strided:
+        raise RuntimeError(f"{name}(): strided-layout nested tensors are not supported")
+    if not isinstance(cond, NestedTensor):
+        raise ValueError(
+            "NestedTensor where_self(condition: jt_all, self: any, other: any): expected "
+            "condition to be a jagged layout NestedTensor"
+        )
+    if cond.lengths() is not None:
+        raise NotImplementedError(f"{name}(): a jagged view with holes as the condition")
+    trailing = cond.dim() - 1 - cond._ragged_idx
+
+    def values_of(x: Any) -> Any:
+        if isinstance(x, NestedTensor):
+            if x.layout is strided or x.size() != cond.size() or x.lengths() is not None:
+                raise RuntimeError(
+                    f"{name}(): expected nested tensors of the condition's structure "
+                    f"{_shape_str(cond)}, got {_shape_str(x) if x.layout is not strided else x}"
+                )
+            return x.values()
+        if isinstance(x, Tensor) and x.dim() > trailing:
+            raise NotImplementedError(
+                f"{name}(): a dense operand of shape {tuple(x.shape)} broadcast over the "
+                f"batch or ragged dim of a nested tensor of shape {_shape_str(cond)}"
+            )
+        return x
+
+    return with_values(cond, where(cond.values(), values_of(a), values_of(b)))
+
+
+def _full_reduce(func: Callable, name: str, args: tuple, kwargs: dict) -> Any:
+    """``max``/``min``/``amax``/``amin`` of all the elements of a jagged nested tensor (a
+    dense 0-d result, as torch's); along a dim they are not provided."""
+    x = args[0]
+    if len(args) > 1 or kwargs:
+        raise NotImplementedError(
+            f"{name}(): along a dim of a nested tensor (the reduction of all elements is supported)"
+        )
+    if x.layout is strided:
+        raise _no_kernel(name)
+    return func(cat([c.reshape(-1) for c in x.unbind()]))
+
+
 def _getitem(func: Callable, name: str, args: tuple, kwargs: dict) -> Any:
     x, index = args[0], args[1]
     if isinstance(index, int) and not isinstance(index, bool):
@@ -314,6 +363,8 @@ HANDLERS: dict[str, Callable] = {
     "log_softmax": _softmax,
     "layer_norm": _layer_norm,
     "scaled_dot_product_attention": _sdpa,
+    "where": _where,
+    **dict.fromkeys(("max", "min", "amax", "amin"), _full_reduce),
     "__getitem__": _getitem,
     "getitem": _getitem,
     "is_contiguous": _is_contiguous,
@@ -322,7 +373,7 @@ HANDLERS: dict[str, Callable] = {
 }
 
 
-_OPERATOR_NAMES = ("__rpow__", "__rmod__", "__rsub__", "__rtruediv__", "__pos__")
+_OPERATOR_NAMES = ("__rpow__", "__rmod__", "__rsub__", "__rtruediv__", "__pos__", "where")
 
 
 def _op_name(func: Callable) -> str:
@@ -348,6 +399,6 @@ def handle(func: Callable, args: tuple, kwargs: dict) -> Any:
         raise NotImplementedError(
             f"{name}(): not supported on nested tensors in chainrule (supported: pointwise "
             f"ops, linear, matmul/bmm, softmax, layer_norm, scaled_dot_product_attention, "
-            f"transpose, reshape/view, chunk/split, sum/mean, to_padded_tensor)"
+            f"transpose, reshape/view, chunk/split, cat, where, sum/mean, to_padded_tensor)"
         )
     return handler(func, name, args, kwargs)

@@ -19,7 +19,7 @@ the values or on each component, with chainrule's dense ops (so autograd runs th
 
 from __future__ import annotations
 
-import itertools
+import copy
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -32,73 +32,11 @@ from ..dtype_objects import public_dtype
 from ..dtypes import get_default_dtype
 from ..ops import cat
 from ..ops.tensor_queries import layout, strided
-from ..size import Size
+from ._ragged import RaggedInt, RaggedSize, jagged, ragged_of
 
 __all__ = ["NestedTensor", "RaggedInt", "RaggedSize", "jagged"]
 
 _SIZES_ERROR = "Internal error: NestedTensorImpl doesn't support sizes. Please file an issue."
-_counter = itertools.count(1)
-
-
-class _JaggedLayout(layout):
-    """``torch.jagged``'s class: a ``torch.layout`` that pickles as this module's
-    ``jagged`` (the base class's ``__reduce__`` names it; this class's module holds it)."""
-
-    __slots__ = ()
-
-
-jagged = _JaggedLayout("jagged")
-
-
-class RaggedInt:
-    """The size of a ragged dim (torch's nested ``SymInt`` ``j1``): equal only to itself."""
-
-    __slots__ = ("_n",)
-
-    def __init__(self) -> None:
-        self._n = next(_counter)
-
-    def __repr__(self) -> str:
-        return f"j{self._n}"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return other is self
-
-    def __hash__(self) -> int:
-        return id(self)
-
-
-class RaggedSize(Size):
-    """A jagged tensor's ``torch.Size``: one entry is a :class:`RaggedInt` (``j1``), which
-    ``Size`` itself would refuse, so slices and sums keep this class."""
-
-    def __getitem__(self, key: Any) -> Any:
-        out = tuple.__getitem__(self, key)
-        return tuple.__new__(RaggedSize, out) if isinstance(key, slice) else out
-
-    def __add__(self, other: Any) -> RaggedSize:
-        if not isinstance(other, tuple):
-            return NotImplemented
-        return tuple.__new__(RaggedSize, (*self, *other))
-
-    def __radd__(self, other: Any) -> RaggedSize:
-        if not isinstance(other, tuple):
-            return NotImplemented
-        return tuple.__new__(RaggedSize, (*other, *self))
-
-    def numel(self) -> int:
-        """Not a number for a ragged size: torch's is symbolic."""
-        raise NotImplementedError("numel() of a ragged size; use the nested tensor's numel()")
-
-
-def ragged_of(offsets: Tensor) -> RaggedInt:
-    """The ragged size tied to ``offsets`` (made on first use, kept on the tensor)."""
-    sym = offsets.__dict__.get("_nested_ragged")
-    if sym is None:
-        sym = offsets.__dict__["_nested_ragged"] = RaggedInt()
-    return sym
 
 
 class NestedTensor(Tensor):
@@ -437,6 +375,68 @@ class NestedTensor(Tensor):
 
     def __format__(self, spec: str) -> str:
         return repr(self)
+
+    # ---- copying and pickling ---------------------------------------------------------------
+    def __reduce__(self) -> tuple:
+        """``pickle`` (and ``copy.copy``): the layout and the dense tensors holding the data
+        (jagged: values, offsets, lengths; strided: the components), rebuilt as a nested
+        tensor of the same structure, dtype and ``requires_grad``."""
+        d = self.__dict__
+        if self._is_jagged():
+            state = (d["_values"], d["_offsets"], d["_lengths"], d["_ragged_idx"])
+            return (_rebuild_nested, ("jagged", state, d.get("_seqlen")))
+        comps = [c.detach() for c in d["_comps"]]
+        return (_rebuild_nested, ("strided", (comps, self.requires_grad), None))
+
+    def __copy__(self) -> NestedTensor:
+        """``copy.copy``: a nested tensor sharing this one's data (and autograd history)."""
+        d = self.__dict__
+        if self._is_jagged():
+            return NestedTensor._jagged(
+                d["_values"], d["_offsets"], d["_lengths"], d["_ragged_idx"], d["_sym"]
+            )
+        return NestedTensor._strided(d["_comps"], d["_buffer"])
+
+    def __deepcopy__(self, memo: dict) -> NestedTensor:
+        """``copy.deepcopy``: a new leaf with its own copy of the data (and of ``grad``),
+        keeping ``requires_grad``. Graph outputs refuse, as for dense tensors."""
+        if id(self) in memo:
+            return memo[id(self)]
+        if self.grad_fn is not None:
+            raise RuntimeError(
+                "Only Tensors created explicitly by the user (graph leaves) support the "
+                "deepcopy protocol; call .detach() first"
+            )
+        d = self.__dict__
+        if self._is_jagged():
+            lengths = d["_lengths"]
+            new = NestedTensor._jagged(
+                copy.deepcopy(d["_values"], memo),
+                copy.deepcopy(d["_offsets"], memo),
+                None if lengths is None else copy.deepcopy(lengths, memo),
+                d["_ragged_idx"],
+            )
+        elif d["_buffer"] is not None:
+            buffer = copy.deepcopy(d["_buffer"], memo)
+            new = NestedTensor._strided(unpack(buffer, [c.shape for c in d["_comps"]]), buffer)
+        else:
+            new = NestedTensor._strided([copy.deepcopy(c, memo) for c in d["_comps"]])
+        memo[id(self)] = new
+        return new
+
+
+def _rebuild_nested(kind: str, state: tuple, seqlen: Any) -> NestedTensor:
+    """The nested tensor :meth:`NestedTensor.__reduce__` describes (unpickling)."""
+    if kind == "jagged":
+        values, offsets, lengths, ragged_idx = state
+        nt = NestedTensor._jagged(values, offsets, lengths, ragged_idx)
+        if seqlen is not None:
+            nt.__dict__["_seqlen"] = seqlen
+        return nt
+    comps, requires_grad = state
+    buffer, views = pack_leaf(comps)
+    nt = NestedTensor._strided(views, buffer)
+    return nt.requires_grad_(True) if requires_grad else nt
 
 
 def pack_leaf(comps: list[Tensor]) -> tuple[Tensor, list[Tensor]]:

@@ -1,5 +1,5 @@
 """Shape ops and reductions on nested tensors (``transpose``, ``reshape``/``view``,
-``unsqueeze``/``squeeze``, ``unflatten``, ``chunk``/``split``, ``sum``/``mean``), and the
+``unsqueeze``/``squeeze``, ``unflatten``, ``chunk``/``split``, ``cat``, ``sum``/``mean``), and the
 two ways a handler wraps its dense result again (:func:`with_values`, :func:`rebuild`)."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from typing import Any
 
 from ..autograd.tensor import Tensor
 from ..creation import tensor as _new_tensor
+from ..dtype_rules import promote_types
 from ..ops import cat, stack
 from ..ops.tensor_queries import strided
 from ._tensor import NestedTensor
@@ -179,6 +180,53 @@ def _split_like(func: Callable, name: str, args: tuple, kwargs: dict) -> Any:
     return tuple(with_values(x, v) for v in func(x.values(), spec, d - 1))
 
 
+def _cat(func: Callable, name: str, args: tuple, kwargs: dict) -> Any:
+    """``cat`` of nested tensors, as torch's: strided ones along dim 0 (the component lists
+    joined, promoted to one dtype) or along a component dim (each component with its
+    partners); jagged ones along a regular dim only, when all have the same offsets."""
+    seq = list(kwargs.get("tensors", args[0] if args else []))
+    dim = kwargs.get("dim", args[1] if len(args) > 1 else 0)
+    if not seq:
+        raise ValueError("torch.cat(): expected a non-empty list of Tensors")
+    first = seq[0]
+    if not all(isinstance(t, NestedTensor) for t in seq):
+        raise RuntimeError("Expected each tensor in given list to be nested.")
+    if any(t.layout is not first.layout for t in seq):
+        raise RuntimeError(f"{name}(): expected nested tensors of one layout")
+    if any(t.dim() != first.dim() for t in seq):
+        raise RuntimeError(
+            f"{name}(): expected nested tensors of one dim, got dims {[t.dim() for t in seq]}"
+        )
+    d = first._norm_dim(dim, name)
+    if first.layout is strided:
+        if d == 0:
+            comps = [c for t in seq for c in t.unbind()]
+            want = comps[0].dtype
+            for c in comps[1:]:
+                want = promote_types(want, c.dtype)
+            return NestedTensor._strided([c if c.dtype == want else c.to(want) for c in comps])
+        rows = [t.unbind() for t in seq]
+        if any(len(r) != len(rows[0]) for r in rows):
+            raise RuntimeError(
+                f"{name}(): expected all nested tensors to have matching ragged structures "
+                "outside of the concatenated dim"
+            )
+        return NestedTensor._strided([func(list(parts), d - 1) for parts in zip(*rows)])
+    if d == 0:
+        raise RuntimeError(f"{name}(): not supported for NestedTensor on dim=0")
+    if d == first._ragged_idx:
+        raise RuntimeError(f"{name}(): not supported for NestedTensor on ragged dim")
+    offsets = first.offsets().tolist()
+    for t in seq[1:]:
+        same = t._ragged_idx == first._ragged_idx and t.offsets().tolist() == offsets
+        if not same or t.lengths() is not None or first.lengths() is not None:
+            raise RuntimeError(
+                f"{name}(): expected all nested tensors to have matching ragged structures "
+                "outside of the concatenated dim"
+            )
+    return with_values(first, func([t.values() for t in seq], d - 1))
+
+
 def _reduce(func: Callable, name: str, args: tuple, kwargs: dict) -> Any:
     x, dim = args[0], _dims(args, kwargs)
     keepdim = kwargs.get("keepdim", args[2] if len(args) > 2 else False)
@@ -238,6 +286,9 @@ VIEW_HANDLERS: dict[str, Callable] = {
     "chunk": _split_like,
     "split": _split_like,
     "split_with_sizes": _split_like,
+    "cat": _cat,
+    "concat": _cat,
+    "concatenate": _cat,
     "sum": _reduce,
     "mean": _reduce,
 }
