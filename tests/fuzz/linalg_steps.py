@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from .extra_steps import no_nan
 from .more_steps import _dim, near_zero
 from .nn_step_parts import _filled
 
@@ -35,7 +36,13 @@ def _square(lib: Any, y: Any, ints: tuple, sym: bool = False) -> Any:
     k, k + 1.5, ... (well conditioned, distinct eigenvalues); symmetric if ``sym``."""
     k = 1 + ints[2] % 3
     shape = (2, k, k) if ints[3] % 4 == 3 else (k, k)
-    a = _filled(lib, y, shape)
+    # NaN-free: where a NaN enters a factorisation, which elements come out NaN depends on
+    # the LAPACK routine's order (torch's solve and chainrule's differ), not compared
+    a = no_nan(lib, _filled(lib, y, shape))
+    if a.is_complex():  # bounded (|a| < 1/2) plus a diagonal k + 1: well conditioned too
+        a = a / (a.abs() + 1) * 0.5
+        a = a + a.mT.conj().resolve_conj() if sym else a
+        return a + lib.eye(k, dtype=a.dtype) * (k + 1.0)
     if not a.is_floating_point():
         return a  # torch refuses integer matrices almost everywhere: compared as errors
     a = a.tanh() * 0.5
@@ -48,7 +55,7 @@ def _square(lib: Any, y: Any, ints: tuple, sym: bool = False) -> Any:
 def _rect(lib: Any, y: Any, ints: tuple) -> Any:
     """An m x n matrix (m != n where ints allow) with distinct singular values."""
     m, n = 1 + ints[2] % 3, 1 + ints[3] % 3
-    a = _filled(lib, y, (m, n))
+    a = no_nan(lib, _filled(lib, y, (m, n)))  # as _square
     if not a.is_floating_point():
         return a
     k = min(m, n)
@@ -103,6 +110,8 @@ def linalg_step(lib: Any, kind: str, x: Any, other: Any, third: Any, ints: tuple
             b2 = b if b.dim() >= 2 else b.unsqueeze(-1)
             return L.lu_solve(lu, piv, b2)
         b2 = _filled(lib, other, (a.shape[-1] + 1, a.shape[-1]))
+        if b2.is_floating_point():  # residues of 0 (1e-16 in one library) snapped to it: a
+            b2 = b2.masked_fill(near_zero(b2), 0)  # least-squares fit reads them as data
         return L.lstsq(b2.to(a.dtype) if b2.is_floating_point() else b2, b2.sum(-1)).solution
     if kind == "cholesky":
         a = _square(lib, x, ints, sym=True)
@@ -128,13 +137,13 @@ def linalg_step(lib: Any, kind: str, x: Any, other: Any, third: Any, ints: tuple
         if ints[1] % 2:
             return L.eigvalsh(a, UPLO="U" if ints[0] % 2 else "L")
         w, v = L.eigh(a)
-        return v.square() * w.unsqueeze(-2)  # sign-free: each eigenvector squared
+        return _sq(v) * w.unsqueeze(-2)  # sign-free: each eigenvector squared
     if kind == "svd":
         a = _rect(lib, x, ints)
         if ints[1] % 2:
             return L.svdvals(a)
         u, s, vh = L.svd(a, full_matrices=False)
-        return (u.square().sum(-1) * 2).sum() + s.sum() + vh.square().sum(0).sum()
+        return (_sq(u).sum(-1) * 2).sum() + s.sum() + _sq(vh).sum(0).sum()
     if kind == "matrix_norm":
         a = _rect(lib, x, ints) if ints[0] % 2 else _square(lib, x, ints)
         ord_ = ("fro", "nuc", 2, -2, 1, -1, math.inf, -math.inf)[ints[1] % 8]
@@ -171,6 +180,12 @@ def linalg_step(lib: Any, kind: str, x: Any, other: Any, third: Any, ints: tuple
     raise AssertionError(kind)
 
 
+def _sq(v: Any) -> Any:
+    """``v`` squared, sign-free; complex: its modulus squared (phase-free: a complex singular
+    vector or eigenvector is unique up to a phase, which v.square() would show)."""
+    return v.abs().square() if v.is_complex() else v.square()
+
+
 def _same_dtype(lib: Any, y: Any, x: Any) -> Any:
     return y.to(x.dtype) if x.is_floating_point() and y.is_floating_point() else y
 
@@ -191,8 +206,10 @@ def _contract(lib: Any, x: Any, other: Any, third: Any, ints: tuple) -> Any:
         b = _same_dtype(lib, _filled(lib, other, (3, k, 2)), a)
         dims = (([1], [0]), ([1, 2], [1, 0]), 1, (1, 0))[ints[3] % 4]  # (1, 0): TypeError
         return lib.tensordot(a, b, dims=dims)
-    if f == 2:
-        return lib.kron(_filled(lib, x, (k, 2)), _same_dtype(lib, _filled(lib, other, (2, k)), x))
+    if f == 2:  # operands copied: torch's kron reshapes them by _unsafe_view, which misses a
+        # later in-place change of them (computing with the new values), chainrule refuses
+        a = _filled(lib, x, (k, 2)) * 1
+        return lib.kron(a, _same_dtype(lib, _filled(lib, other, (2, k)), x) * 1)
     if f == 3:  # cross of 3-vectors along a dim
         a = _filled(lib, x, (k, 3))
         b = _same_dtype(lib, _filled(lib, other, (k, 3) if ints[3] % 2 else (3,)), a)

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from .extra_steps import no_nan
 from .more_steps import _dim, _joint, near_zero
 from .nn_step_parts import _filled
 
@@ -207,6 +208,11 @@ def _nan_reduce(lib: Any, x: Any, other: Any, ints: tuple, val: float) -> Any:
 def _search(lib: Any, x: Any, other: Any, ints: tuple) -> Any:
     which = ints[4] % 9
     flat = x.reshape(-1)
+    if which in (0, 1):
+        # no NaN in the sorted sequence: torch's binary search reads NaN as above every value
+        # from the left (searchsorted([0.7, nan], 0.7) is 2), chainrule's NumPy one as the
+        # largest (0): reported (ops/search.py is another helper's), steered around
+        flat = no_nan(lib, flat)
     if which == 0:
         srt = flat.sort()[0]
         v = other if other.dtype == x.dtype else other.to(x.dtype)

@@ -118,7 +118,9 @@ def nn_step(lib: Any, kind: str, x: Any, other: Any, third: Any, ints: tuple, va
         if which == 3:
             return F.huber_loss(x, tgt, reduction=red, delta=abs(val))
         if which == 4:
-            return F.soft_margin_loss(x, tgt.sign(), reduction=red)
+            # real: torch computes a complex soft margin loss (refusing it under autograd),
+            # chainrule refuses complex input to it: not mirrored
+            return F.soft_margin_loss(x.real if x.is_complex() else x, tgt.sign(), reduction=red)
         # the input kept from 0 where it is not a log: at 0 the gradient is ~t / 1e-8, and
         # float32 sums of such terms come out in each library's own rounding
         li = bool(ints[2] % 2)
@@ -128,7 +130,10 @@ def nn_step(lib: Any, kind: str, x: Any, other: Any, third: Any, ints: tuple, va
         c = 1 + ints[2] % 3
         nb = 1 + ints[4] % 3
         extra = (1 + ints[1] % 2,) if ints[3] % 4 == 3 else ()
-        logits = _filled(lib, x, (nb, c, *extra))
+        # a copy: chainrule's cross_entropy is one node (NllLossBackward0) whose double
+        # backward reads the logits, so a later in-place change of x's memory is refused
+        # there; torch's reads its LogSoftmax result (reported: a known difference)
+        logits = _filled(lib, x, (nb, c, *extra)) * 1
         weight = None
         if ints[1] % 3 == 0:
             # detached: torch refuses a class weight that requires grad ("nll_loss_forward
@@ -372,6 +377,10 @@ def nn_inplace(lib: Any, kind: str, x: Any, other: Any, ints: tuple, val: float)
         return
     if kind == "out_into":  # out= an existing slot: x is written (torch resizes if needed)
         y = _fit(other, tuple(x.shape)).detach()
+        if x.numel() == 0:
+            # no resize of an empty x: torch (its storage shared with NumPy by the observation)
+            # raises and leaves x 0-d over a 0-byte storage, and reading it crashes (a torch bug)
+            y = y.expand(tuple(x.shape))
         if y.dtype == lib.bool and x.requires_grad:
             # torch refuses add(bool, bool, out=x) into an x requiring grad (add is a
             # differentiable op), chainrule exempts every bool result (meant for comparisons'

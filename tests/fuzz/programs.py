@@ -35,6 +35,7 @@ from .math_steps import MATH, math_step
 from .more_steps import MORE, MORE_INPLACE, more_inplace, more_step
 from .nn_steps import NN, NN_INPLACE, nn_inplace, nn_step
 from .r9_steps import R9, R9_INPLACE, R9_VIEWS, r9_inplace, r9_step, r9_view
+from .r10_steps import R10, r10_step
 from .traces import Trace, _Err, assert_same
 
 __all__ = ["Step", "Program", "Trace", "run", "assert_same", "KINDS"]
@@ -52,9 +53,9 @@ INPLACE = (
 )  # fmt: skip
 OTHER = ("matmul", "cat", "stack", "detach", "clone", "retain_grad", "to32")
 _STEPS = {MORE: more_step, EXTRA: extra_step, NN: nn_step, LINALG: linalg_step, MATH: math_step}
-_STEPS[R9] = r9_step
+_STEPS.update({R9: r9_step, R10: r10_step})
 KINDS = UNARY + BINARY + REDUCE + VIEWS + INPLACE + OTHER + MORE + EXTRA + EXTRA_VIEWS + NN
-KINDS += LINALG + MATH + R9 + R9_VIEWS
+KINDS += LINALG + MATH + R9 + R9_VIEWS + R10
 
 
 @dataclass(frozen=True)

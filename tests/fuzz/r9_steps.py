@@ -141,6 +141,11 @@ def _index_reduce(lib: Any, x: Any, other: Any, ints: tuple, inplace: bool) -> N
 
 
 def _scatter_into(lib: Any, x: Any, other: Any, ints: tuple) -> Any:
+    if x.is_complex():
+        # detached: chainrule's func.jvp, recording (another primal requires grad), hands f
+        # every primal as a leaf that requires grad, and the complex refusal of reverse mode
+        # then fires where torch's jvp runs (reported: autograd/forward_ad_jvp.py)
+        x, other = x.detach(), other.detach()
     n = x.dim()
     shape = tuple(x.shape)
     which = ints[4] % 3
@@ -261,10 +266,16 @@ def _stats(lib: Any, x: Any, other: Any, ints: tuple) -> Any:
         m = x if x.dim() <= 2 else x.reshape(x.shape[0], -1)
         # real: chainrule's cov of complex input is a documented NotImplementedError
         m = m.real if m.is_complex() else m
+        if which == 1 and m.numel() < 2:
+            # one observation: corrcoef is 0/0, NaN in both, and the second-order gradients
+            # through that NaN are NaN or 0 by each library's formula order (not compared)
+            return m * 2
         if which == 1:
             if m.is_floating_point() and m.numel() and bool(near_zero(m - m.mean(-1, True)).any()):
                 m = m + 0.37 * lib.arange(m.numel(), dtype=m.dtype).reshape(tuple(m.shape)) ** 2
-            return lib.corrcoef(m)
+            # two observations: every correlation is +-1, its gradient (0) a cancellation
+            # residue (float32: 1e-4 apart): the values compared, not differentiated
+            return lib.corrcoef(m.detach() if m.dim() and m.shape[-1] == 2 else m)
         cols = m.shape[-1] if m.dim() else 1
         fw = lib.tensor(np.arange(cols) % 3 + 1) if ints[3] % 3 == 1 else None
         aw = _filled(lib, other, (cols,)).abs() + 0.5 if ints[3] % 3 == 2 else None

@@ -56,7 +56,10 @@ def _close(a: Any, b: Any, where: str, loose: bool | float = False) -> None:
     if a.dtype.kind not in "fc":  # integers and bools: exactly
         np.testing.assert_array_equal(b, a, err_msg=where)
         return
-    tol = loose if isinstance(loose, float) else 1e-5 if loose or a.dtype == np.float32 else 1e-9
+    # complex64 as float32: its parts are float32 (torch's FFT of an int64 tensor in complex64
+    # has 0.99999994j where chainrule's has 1j)
+    single = a.dtype in (np.float32, np.complex64)
+    tol = loose if isinstance(loose, float) else 1e-5 if loose or single else 1e-9
     np.testing.assert_allclose(b, a, rtol=tol, atol=tol, equal_nan=True, err_msg=where)
 
 
@@ -66,10 +69,15 @@ _TORCH_BACKWARD_BUGS = (
     "can't be cast to the desired output type",
     # pow(float, bool exponent): the formula computes exponent - 1 on the bool tensor
     "with a bool tensor is not supported",
+    # lerp(bool, bool, weight that requires grad): the weight's formula is end - start
+    "with two bool tensors is not supported",
     # the backward of a complex -> real cast (x.float() of a complex x) fails its own check
     "input_is_complex == grad_is_complex",
+    # transpose_ of a view (x.real) then written in place: torch replays the view with the
+    # old shape and its engine rejects the gradient's (a torch bug; chainrule's is right)
+    "returned an invalid gradient at index",
     # a derivative torch does not have (cdist's double backward), chainrule computes
-    "is not implemented.",
+    "is not implemented",
 )
 
 
@@ -77,7 +85,8 @@ def assert_same(t: Trace, c: Trace) -> list[str]:
     """Assert that the chainrule trace ``c`` matches the torch trace ``t``; return notes on
     errors both raised with different exception types."""
     notes = []
-    loose = any(f[2] == "float32" for f in t.flags)  # float32 steps round the float64 ones
+    # float32 (and complex64) steps round the float64 ones
+    loose = any(f[2] in ("float32", "complex64") for f in t.flags)
     for (k, kind, a), (_, _, b) in zip(t.events, c.events):
         _close(a, b, f"step {k} ({kind})", loose)
         if isinstance(a, _Err) and a.type != b.type:

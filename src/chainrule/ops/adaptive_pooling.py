@@ -83,7 +83,8 @@ def _adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
     """:func:`adaptive_avg_pool2d` in the input's dtype, outside autocast."""
     oh, ow = _adaptive_size("adaptive_avg_pool2d", input, output_size)
     no_integer_kernel("adaptive_avg_pool2d", input)
-    no_complex_kernel("adaptive_avg_pool2d", input)
+    if (oh, ow) != (1, 1):  # a 1x1 output is PyTorch's mean, which takes complex input
+        no_complex_kernel("adaptive_avg_pool2d", input)
     if 0 in tuple(input.shape[-2:]):
         raise RuntimeError(
             "adaptive_avg_pool2d(): Expected input to have non-zero size for non-batch "

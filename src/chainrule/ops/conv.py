@@ -70,6 +70,10 @@ def _check_input(op: str, x: Tensor, w: Tensor, groups: int, transposed: bool) -
         raise ShapeError(f"{op}: non-positive groups is not supported, got {groups}")
     if x.dtype.kind == "b":  # PyTorch has no bool kernel (integers: it has)
         raise DtypeError(f"{op}: not implemented for torch.bool; convert with .float()")
+    if transposed and x.dtype.kind in "iu" and not (x.dtype.kind == "i" and x.dtype.itemsize == 8):
+        # PyTorch's CPU transposed convolution has no integer kernel but int64's
+        name = scalar_type_name(x._data.dtype)
+        raise DtypeError(f"\"slow_conv_transpose2d_out_cpu\" not implemented for '{name}'")
     c = x.shape[1]
     if transposed:
         if c != w.shape[0] or c % groups:

@@ -207,7 +207,15 @@ def _bool_operands(ins: list, out: str, ts: list) -> list:
     """Bool operands as PyTorch's einsum treats them: a subscript summed within one operand
     is a ``sum`` (bool -> int64: the result is int64, a count); a subscript summed across
     operands is a ``bmm``, which has no bool kernel (NotImplementedError) unless every
-    operand it joins was summed to int64 first. Without sums the result stays bool."""
+    operand it joins was summed to int64 first. Without sums the result stays bool. With
+    two or more operands a subscript of size 1 in an operand is no subscript of it (PyTorch
+    squeezes it and multiplies: ``'ij,jk->ik'`` with j = 1 stays bool, as ``_promote_products``
+    reads such equations)."""
+    if len(ts) > 1:
+        ins = [
+            "".join(c if n != 1 else "_" for c, n in zip(sub, t_.shape)) for sub, t_ in zip(ins, ts)
+        ]
+        out += "_"
     owners: dict = {}
     for k, sub in enumerate(ins):
         for c in set(sub):

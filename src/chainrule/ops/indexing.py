@@ -295,6 +295,13 @@ def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
     if isinstance(v, (bool, int, float)) and x.dtype.kind in "biu":  # keeps x's integer dtype
         # (PyTorch casts the value to it; float tensors already keep theirs under promotion)
         v = Tensor._make(get_array_module(x._data).asarray(v).astype(x.dtype), False, None, 0)
+    if isinstance(v, Tensor) and v.dtype.kind == "c" and x.dtype.kind != "c":
+        # a complex value that requires grad into a real x: PyTorch casts it to x's dtype
+        # (after its overflow check: a nonzero imaginary part raises), the gradient goes to
+        # its real part; the result stays real (was complex)
+        if v.numel() == 1:
+            fit_scalar("masked_fill", complex(v.detach().item()), x._data.dtype)
+        v = v.real
     if isinstance(v, Tensor) and v.dtype != x.dtype and v.dtype.kind != "c":
         v = v.to(x.dtype)  # the result keeps x's dtype, as PyTorch's (a 0-d x would promote)
     return where_as(MaskedFill, m, v, x).contiguous()  # C order whatever x's, as PyTorch's

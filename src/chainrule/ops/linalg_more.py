@@ -135,7 +135,13 @@ def cholesky_inverse(input: Tensor, upper: bool = False, *, out: Any = None) -> 
     n = low.shape[-1]
     eye = Tensor._make(get_array_module(low._data).eye(n, dtype=low._data.dtype), False, None, 0)
     eye = eye.expand(*low.shape) if low.ndim > 2 else eye
-    return _out(op, cholesky_solve(eye, low, upper), out)
+    x = cholesky_solve(eye, low, upper)
+    # exactly Hermitian, as PyTorch's (LAPACK's potri computes one triangle, mirrored): the
+    # two solves leave mirrored elements an ulp apart, which a sort or a search tells apart.
+    # Mirrored in the solve's fresh result itself, so the node (saving it) stays as it was
+    xp = get_array_module(x._data)
+    x._data[...] = xp.tril(x._data) + xp.swapaxes(xp.tril(x._data, -1), -1, -2).conj()
+    return _out(op, x, out)
 
 
 TriangularSolveResult = return_types.triangular_solve  # torch.return_types.triangular_solve

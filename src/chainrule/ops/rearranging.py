@@ -60,8 +60,9 @@ def flip_dims(x: Tensor, shown: Any) -> Tensor:
     """:func:`flip` of ``x`` along ``shown`` (an int or a sequence of ints), which
     ``grad_fn._saved_dims`` reports as given; ``Tensor.flip`` takes ints too."""
     dims = norm_dim(shown, x.ndim, "flip")
-    if x.ndim == 0:  # nothing to reverse, but still a copy: a write must not reach x
-        return Copy.apply(x)
+    # 0-d: nothing to reverse, but still a copy (a write must not reach x) under PyTorch's
+    # node, FlipBackward0, whose rules take complex input too (Copy's did not)
+    dims = () if x.ndim == 0 else dims
     return given(Flip.apply(x, dims), dims=shown)  # grad_fn._saved_dims as given
 
 

@@ -89,14 +89,15 @@ def ceil(input: Tensor) -> Tensor:
 
 
 @tensor_method(inplace=True, keywords=True)
-def round(input: Tensor, decimals: int = 0) -> Tensor:  # noqa: A001 - mirrors torch.round
+def round(input: Tensor, decimals: int | None = None) -> Tensor:  # noqa: A001 - torch.round
     """Round half to even, to ``decimals`` decimal places (``torch.round``; integer inputs
-    only with ``decimals=0``, as PyTorch)."""
+    only without ``decimals``, as PyTorch: its overload taking decimals, even 0, has no
+    integer kernel)."""
     if not _whole(input, "round"):
-        if decimals:
+        if decimals is not None:
             raise NotImplementedError(
                 f"round: decimals={decimals} is not implemented for integer tensors "
-                f"({input.dtype}), as in PyTorch"
+                f"({input.dtype}), as in PyTorch (round() without decimals copies them)"
             )
         return input.clone()
     if decimals:

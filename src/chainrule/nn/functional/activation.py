@@ -55,6 +55,7 @@ from ...ops.sparse_tensor import SPARSE_TYPES
 from ...ops.unary import relu as _relu
 from ...ops.unary import sigmoid, softplus, tanh
 from ...random import gen
+from ...scalar_range import fit_scalar
 from ...typeinfo import finfo
 
 __all__ = [
@@ -313,9 +314,11 @@ def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
 
 
 def _integer_threshold(input: Tensor, threshold: float, value: float, inplace: bool) -> Tensor:
-    """:func:`threshold` of an integer tensor (no gradient): the numbers truncated toward
-    zero, the value then wrapped into the dtype (-1 into uint8 is 255), as PyTorch."""
-    lo, fill = int(threshold), np.asarray(int(value)).astype(input.dtype)
+    """:func:`threshold` of an integer tensor (no gradient): both numbers fitted to the
+    dtype as PyTorch's (floats truncated toward zero, an int wrapped: -1 into uint8 is 255;
+    a float or an int out of range, -0.5 or 300 into uint8, raises its overflow error)."""
+    dt = input._data.dtype
+    lo, fill = fit_scalar("threshold", threshold, dt), fit_scalar("threshold", value, dt)
     data = input._data
     out = get_array_module(data).where(data <= lo, fill, data).astype(data.dtype, copy=False)
     if inplace:

@@ -21,6 +21,7 @@ from ...ops._util import DtypeError, ShapeError
 from ...ops.conv_arguments import check_geometry, int_tuple, padding_pairs, string_padding_bias
 from ...ops.conv_functions import Conv2dFn, ConvTranspose2dFn
 from ...ops.padding import pad
+from ...qtypes import scalar_type_name
 
 __all__ = ["conv3d", "conv_transpose3d"]
 
@@ -62,6 +63,12 @@ def _check(op: str, x: Any, w: Any, bias: Any, groups: int, transposed: bool = F
             f"{op}: input dtype {x.dtype} and weight dtype {w.dtype} differ; "
             "cast one (e.g. model.double() or x.float())"
         )
+    if x.dtype.kind == "b":  # PyTorch has no bool kernel (integers: it has), as ops/conv.py
+        raise DtypeError(f"{op}: not implemented for torch.bool; convert with .float()")
+    if transposed and x.dtype.kind in "iu" and not (x.dtype.kind == "i" and x.dtype.itemsize == 8):
+        # PyTorch's CPU transposed convolution has no integer kernel but int64's
+        name = scalar_type_name(x._data.dtype)
+        raise DtypeError(f"\"slow_conv_transpose3d_out_cpu\" not implemented for '{name}'")
     if bias is not None:
         if not isinstance(bias, Tensor):
             raise TypeError(f"{op}: bias must be a Tensor or None, got {type(bias).__name__}")

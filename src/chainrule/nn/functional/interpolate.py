@@ -261,8 +261,8 @@ def _check_args(input: Any, mode: str, align_corners: bool | None, antialias: bo
         )
 
 
-def _check_mode(input: Tensor, mode: str) -> None:
-    """The mode's rank and dtype (checked after the size, in PyTorch's order)."""
+def _check_mode(input: Tensor, mode: str, out_sz: Any) -> None:
+    """The mode's rank and dtype (checked after the size ``out_sz``, in PyTorch's order)."""
     want = _MODE_DIMS.get(mode)
     if want is not None and input.ndim - 2 != want:
         raise NotImplementedError(
@@ -278,6 +278,8 @@ def _check_mode(input: Tensor, mode: str) -> None:
         )
     if _uint8_resampled(input, mode):
         return
+    if mode == "area" and kind == "c" and all(int(o) == 1 for o in out_sz):
+        return  # PyTorch's adaptive average pooling to one element: a mean, complex too
     if mode not in ("nearest", "nearest-exact") and not input.is_floating_point():
         raise DtypeError(
             f"interpolate: mode={mode!r} needs a floating-point input, got "
@@ -369,7 +371,7 @@ def interpolate(
     """
     _check_args(input, mode, align_corners, antialias)
     out_sz, scales = _geometry(input, size, scale_factor, mode, recompute_scale_factor)
-    _check_mode(input, mode)
+    _check_mode(input, mode, out_sz)
     ac = bool(align_corners)
     op = _opdtype(input)
     out = input

@@ -227,10 +227,11 @@ def _adaptive_avg_pool3d(input: Tensor, output_size: Any) -> Tensor:
     """:func:`adaptive_avg_pool3d` in the input's dtype, outside autocast."""
     op = "adaptive_avg_pool3d"
     x, _ = _batch5(op, input)
-    if x.dtype.kind not in "f":
+    od, oh, ow = _adaptive_size(op, x, output_size)
+    # a 1x1x1 output is PyTorch's mean, which takes complex input (its kernel does not)
+    if x.dtype.kind not in "f" and not (x.dtype.kind == "c" and (od, oh, ow) == (1, 1, 1)):
         no_complex_kernel(f"{op}_cpu", x)
         raise NotImplementedError(f'{op}: "{op}_cpu" not implemented for {x.dtype}')
-    od, oh, ow = _adaptive_size(op, x, output_size)
     # one AdaptiveAvgPool3DBackward0 node (a mean for a 1x1x1 output), on the input as given
     return adaptive_avg_pool(input, (od, oh, ow))
 
