@@ -64,6 +64,7 @@ def test_the_walk_sees_the_moved_ops():
         "EmbeddingFn": "chainrule.ops.embedding",
         "ScatterRowsFn": "chainrule.ops.embedding",
         "FoldFn": "chainrule.ops.fold",
+        "Im2Col": "chainrule.ops.fold",  # F.unfold's node (session 34)
         "NormalizeFn": "chainrule.ops.normalization",
         "BatchNormFn": "chainrule.ops.normalization",
         "LayerNormFn": "chainrule.ops.layer_norm",

@@ -188,6 +188,8 @@ def _schema_names(op: str, is_method: bool) -> set[str]:
 
 def _unwrap_chainrule(fn: Any) -> tuple[Any, set[str]]:
     """The function behind chainrule's generic wrappers, and the keywords they add."""
+    if getattr(fn, "deprecated_overloads", False):  # ops/deprecated_overloads.py's wrappers
+        return _unwrap_chainrule(fn.__wrapped__)
     code = getattr(fn, "__code__", None)
     dense = getattr(fn, "dense_form", None)  # a root function also taking sparse tensors
     if dense is not None:

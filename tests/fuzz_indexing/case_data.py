@@ -5,8 +5,9 @@ Index item specs (materialized by :func:`index_item`):
 
 ``("i", k)`` int; ``("s", start, stop, step)`` slice; ``("n",)`` None; ``("e",)`` Ellipsis;
 ``("b", flag)`` Python bool; ``("B0", flag)`` 0-d bool tensor; ``("I0", k)`` 0-d int64
-tensor; ``("t", shape, flat, dtype)`` int64/int32 index tensor; ``("m", shape, flat)`` bool
-mask tensor; ``("l", nested)`` a Python list (of ints, or of bools).
+tensor; ``("t", shape, flat, dtype)`` an index tensor, maybe empty (int64/int32; int16/int8:
+refused unless 0-d); ``("m", shape, flat)`` bool mask tensor; ``("l", nested)`` a Python
+list (of ints, or of bools; maybe empty).
 
 Modes: ``get`` (``x[idx]``), ``set`` (``y = x.clone(); y[idx] = v``; op ``leaf`` writes into
 the leaf itself), ``put`` (``index_put_``/``index_put``, op ``acc``/``noacc`` with a trailing

@@ -138,7 +138,14 @@ def draw_index(rng: np.random.Generator, shape: tuple, kinds: tuple = _KINDS) ->
             items.append(("I0", _int_in(rng, size, oob)))
         elif k == "t":
             s = _fits(rng, b) if n_adv > 1 else _bshape(rng)
-            dtype = str(_pick(rng, ("int64", "int32", "float32"), (85, 14, 1)))
+            if n_adv == 1 and rng.random() < 0.06:
+                # an empty index tensor (a dim of 0 in its shape): an empty result
+                s = _pick(rng, ((0,), (0, 2), (2, 0), (1, 0)), (3, 1, 1, 1))
+            # (int16/int8: refused by both, IndexError "tensors used as indices must be
+            # long, int, byte or bool tensors")
+            dtype = str(
+                _pick(rng, ("int64", "int32", "float32", "int16", "int8"), (85, 14, 1, 0.5, 0.5))
+            )
             items.append(("t", s, tuple(_int_array(rng, s, size, oob)), dtype))
         elif k == "m":
             mshape = dims
@@ -148,6 +155,8 @@ def draw_index(rng: np.random.Generator, shape: tuple, kinds: tuple = _KINDS) ->
         else:  # a list: of ints (maybe nested), or a list of bools as long as the dim
             if rng.random() < 0.15:
                 items.append(("l", tuple(bool(i) for i in rng.integers(0, 2, size))))
+            elif n_adv == 1 and rng.random() < 0.04:
+                items.append(("l", ()))  # an empty list: an empty int64 index
             else:
                 s = (_fits(rng, b) if n_adv > 1 else _bshape(rng)) or (1,)
                 if len(s) > 1 and rng.random() < 0.5:
@@ -188,7 +197,7 @@ def _variant(rng: np.random.Generator, item: tuple) -> tuple:
         # set to the item size, as cr.tensor does; the stride of a size-1 dim of an index
         # tensor orders the result's dims in torch)
         return item + ("T",)
-    if item[0] == "m" and r < 0.04:
+    if item[0] == "m" and r < 0.12:
         return item + ("uint8",)
     return item
 

@@ -208,6 +208,25 @@ FOUND = {
         (1, 2, 3, 1), layout=1, mode="set", seed=54973,
         index=(("t", (2,), (-1, 4), "int32"), ("i", -2)), value=("tensor", (2,), "float64", False),
     ),
+    # a 0-d index tensor of any integer dtype (int16, int8, uint16, ...) selects as an int
+    # does (a view); chainrule refused all but int32/int64 (seeds 434)
+    "zero_d_int16_index_selects": Case((4, 1, 4), index=(("t", (), (0,), "int16"),)),
+    "zero_d_int8_index_after_int": Case((2, 3), index=(("i", 0), ("t", (), (1,), "int8"))),
+    "zero_d_int16_index_setitem": Case(
+        (3, 1, 3, 1), "int64", mode="set", index=(("t", (), (0,), "int16"),),
+        value=("tensor", (1,), "int64", True),
+    ),
+    # index_put_ refuses int16/int8 index tensors (IndexError) before the value's shape;
+    # chainrule took any integer dtype (seed 434)
+    "index_put_int16_refused": Case(
+        (1, 4), "float32", mode="put", seed=46048, op="noacc_",
+        index=(("t", (1,), (0,), "int64"), ("t", (1,), (-3,), "int16")),
+        value=("tensor", (), "float32", True),
+    ),
+    "index_put_int8_refused_before_value_shape": Case(
+        (2, 4, 2, 4), mode="put", op="noacc_", index=(("t", (1,), (-1,), "int8"),),
+        value=("tensor", (2,), "float32", True),
+    ),
 }  # fmt: skip
 
 # the dim-wise writes on views (:mod:`.cases_views`)

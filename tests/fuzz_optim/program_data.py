@@ -14,7 +14,8 @@ replaces the old one; ``("sreload",)`` the scheduler's ``state_dict()`` loaded i
 scheduler on the same optimizer; ``("sched", metric)`` the scheduler's ``step``
 (``step(metric)`` for ``ReduceLROnPlateau``) and its ``get_last_lr()``; ``("sd",)`` record
 ``state_dict()``; ``("resume",)`` a fresh optimizer and a fresh scheduler on it, loaded with
-the old ones' state dicts, replacing them; ``("setlr", factor)`` every group's ``lr``
+the old ones' state dicts, replacing them; ``("wreload",)`` ``reload`` through ``save`` and
+``load(weights_only=True)``; ``("setlr", factor)`` every group's ``lr``
 multiplied by hand.
 """
 

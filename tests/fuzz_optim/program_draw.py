@@ -87,7 +87,8 @@ def draw(rng: np.random.Generator, opts: tuple = OPTIMIZERS) -> Program:
     for _ in range(int(rng.integers(2, 9))):
         k = rng.random()
         if opt == "LBFGS":
-            actions.append(("cstep",) if k < 0.75 else ("reload",) if k < 0.9 else ("sd",))
+            reload = ("wreload",) if rng.random() < 0.3 else ("reload",)
+            actions.append(("cstep",) if k < 0.75 else reload if k < 0.9 else ("sd",))
             continue
         if k < 0.55:
             mask = int(rng.integers(0, 2**n)) if rng.random() < 0.4 else 2**n - 1
@@ -113,7 +114,11 @@ def draw(rng: np.random.Generator, opts: tuple = OPTIMIZERS) -> Program:
         elif k < 0.82:
             # a state-dict round trip: of the optimizer alone, or (the resume pattern) of
             # the optimizer and its scheduler, both made afresh and loaded
-            actions.append(("reload",) if sched is None else ("resume",))
+            # (or through ``save``/``load(weights_only=True)``)
+            if sched is None and rng.random() < 0.35:
+                actions.append(("wreload",))
+            else:
+                actions.append(("reload",) if sched is None else ("resume",))
         elif k < 0.85:
             actions.append(("sd",))
         elif k < 0.89 or sched is None:

@@ -4,6 +4,7 @@ every scheduler step, state dicts, and the error that stopped the run."""
 
 from __future__ import annotations
 
+import io
 import warnings
 from typing import Any
 
@@ -224,6 +225,18 @@ def observe(lib: Any, prog: Program) -> list:
                     trace.append(before)
                     fresh = _make_opt(lib, prog, params, n_added)
                     fresh.load_state_dict(opt.state_dict())
+                    opt_ref[0] = fresh
+                    trace.append(_state_dict(lib, fresh))
+                elif kind == "wreload":
+                    # the state dict through a file: ``save`` then ``load(weights_only=True)``
+                    # (torch's restricted unpickler; chainrule's must accept the same
+                    # tensors, numbers, tuples and strings), loaded into a fresh optimizer
+                    buf = io.BytesIO()
+                    lib.save(opt.state_dict(), buf)
+                    buf.seek(0)
+                    loaded = lib.load(buf, weights_only=True)
+                    fresh = _make_opt(lib, prog, params, n_added)
+                    fresh.load_state_dict(loaded)
                     opt_ref[0] = fresh
                     trace.append(_state_dict(lib, fresh))
                 elif kind == "resume":

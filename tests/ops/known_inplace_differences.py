@@ -106,7 +106,7 @@ R_SPARSE_CSR = (
     "nothing the in-place change touches"
 )
 R_COMPLEX_SAVED = (
-    "complex ops: PyTorch's complex() saves its inputs, and cholesky (upper) / cholesky_solve "
+    "complex ops: PyTorch's complex() saves its inputs, and cholesky_solve "
     "save a complex input or result that chainrule's rules do not read; modifying the real "
     "tensor behind them (view_as_complex is a view in both) raises in PyTorch only"
 )
@@ -175,11 +175,8 @@ KNOWN_DIFFERENCES: dict = {
         "out0": (TORCH_RAISES, R_SDPA_OUT),
     },
     "F_nll_loss_raw": {"in0": (TORCH_RAISES, R_SHAPE_ONLY)},
-    # ---- wave 2 reductions: they keep only the NaN mask (nansum) or the selected indices
-    # (median of all elements, cummax/cummin), where PyTorch's rules save self or the result
-    "nansum_plain": _w2("in0"),
-    "median_all": _w2("out0"),
-    "nanmedian_all": _w2("out0"),
+    # ---- wave 2 reductions: they keep only the selected indices (cummax/cummin), where
+    # PyTorch's rules save self or the result
     "cummax": _w2("in0"),
     "cummin": _w2("in0"),
     # ---- wave 2 indexing/shapes/linalg ops (composed of existing primitives)
@@ -191,9 +188,6 @@ KNOWN_DIFFERENCES: dict = {
     "scatter_reduce_amin_noself": _w2("out0", "in0", "in1"),
     "scatter_reduce_prod": _w2("out0", "in0"),
     "scatter_reduce_prod_noself": _w2("out0", "in0"),
-    "dist": _w2("in0", "in1"),
-    "dist_p3": _w2("in0", "in1"),
-    "dist_inf": _w2("in0", "in1"),
     "renorm": _w2("in0"),
     "renorm_p1": _w2("in0"),
     # ---- embedding_bag with per_sample_weights: PyTorch's kernel saves the weight (and the
@@ -247,7 +241,6 @@ KNOWN_DIFFERENCES: dict = {
         for name, targets in (
             ("complex_view_as_real", ("in0", "in1")),
             # linear algebra (op_specs_complex_linalg.py)
-            ("linalg_cholesky_upper_complex", ("out0",)),
             ("cholesky_solve_complex", ("in1",)),
         )
     },

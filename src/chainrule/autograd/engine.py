@@ -281,7 +281,7 @@ def _sum_sparse(a: Tensor, b: Tensor) -> Tensor:
     """Two gradients of which one or both are sparse (``nn.Embedding(sparse=True)``): the
     entries concatenated (uncoalesced, as PyTorch) when both are, else a dense sum."""
     if a.is_sparse and b.is_sparse:
-        return a + b
+        return a.add(b, _concat=True)
     return (b + a) if a.is_sparse else (a + b)  # dense + sparse: a dense tensor
 
 

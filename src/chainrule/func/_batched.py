@@ -22,6 +22,7 @@ import numpy as np
 
 from ..autograd.state import LOCAL
 from ..autograd.tensor import Tensor
+from ..autograd.tensor_requires_grad import _IN_TRANSFORM
 from ..autograd.torch_function import disabled_torch_function_impl
 from ..autograd.view_base import JVP_FUNCTION, hidden_in_jvp
 from ..ops.inplace import apply_inplace
@@ -196,8 +197,15 @@ class BatchedTensor(Tensor):
         )
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
-        self.requires_grad = requires_grad
-        return self
+        """Refused, with PyTorch's error, for either flag: a batched tensor only exists
+        inside a function that vmap transforms (use the transforms of ``cr.func`` to
+        differentiate there)."""
+        if type(requires_grad) is not bool:
+            raise TypeError(
+                "requires_grad_(): argument 'requires_grad' (position 1) must be bool, not "
+                + type(requires_grad).__name__
+            )
+        raise RuntimeError(_IN_TRANSFORM)
 
     def detach(self) -> Tensor:
         return BatchedTensor(self._value.detach(), self._level)

@@ -14,17 +14,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from ..autograd.forward_ad_captures import remembered
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.tensor import Tensor
 from ..autograd.transforms import _cut_tree
 from ..creation import zeros
-from ..ops.shape import reshape, stack
+from ..ops.shape import movedim, reshape, stack
+from ..ops.tensor_queries import strided
 from ..random_snapshot import restore, snapshot
+from ._batched import BatchedTensor
 from ._captures import run_guarded
 from ._rng_compare import drew_since
 from .transforms import jvp, vjp
-from .vmap import _leaves, _unflatten
+from .vmap import _leaves, _unflatten, vmap
 
 __all__ = ["hessian", "jacfwd", "jacrev"]
 
@@ -164,8 +168,10 @@ def jacfwd(
     *,
     randomness: str = "error",
 ) -> Callable:
-    """The Jacobian of ``func`` w.r.t. ``args[argnums]`` by forward mode (one jvp per input
-    element).
+    """The Jacobian of ``func`` w.r.t. ``args[argnums]`` by forward mode: one jvp vmapped
+    over the basis of the inputs' elements, so ``func`` runs once (its side effects happen
+    once, as in PyTorch). A subclass or sparse input, and inputs with no elements, take one
+    jvp per element instead (decided before ``func`` runs).
 
     ``randomness`` is PyTorch's flag for random ops inside ``func`` (PyTorch maps its jvp
     over the columns with ``vmap``): ``"same"`` gives every column the same draws (the
@@ -183,6 +189,22 @@ def jacfwd(
         flat = _Flat(func, args, argnums, has_aux, "jvp(f, primals, tangents)")
         primals = tuple(flat.in_leaves)
         rng = snapshot() if randomness != "different" else None
+        if sum(x.numel() for x in primals) and _can_vmap(primals):
+            try:
+                with remembered():  # one search of func for captured tensors
+                    per_out = _vmapped_columns(flat, primals, randomness)
+                return flat.result(per_out, argnums)
+            except _AuxNotTensor as err:  # PyTorch's error, as its type
+                raise RuntimeError(str(err)) from None
+            except (RuntimeError, NotImplementedError):
+                # what vmap cannot batch (func reading its inputs' values for Python control
+                # flow or .item(), writing into them in place: PyTorch's vmap batches only the
+                # tangents there, chainrule's jvp the primals too): one jvp per element, as
+                # before (func runs again; an error of func's own is raised again there)
+                if rng is not None:
+                    restore(rng)
+                flat = _Flat(func, args, argnums, has_aux, "jvp(f, primals, tangents)")
+                primals = tuple(flat.in_leaves)
         with remembered():  # one search of func for captured tensors, not one per jvp
             cols, out_leaves = _columns(flat, primals, rng, randomness)
         if out_leaves is None:  # every input is empty: one call for the output's structure
@@ -195,6 +217,66 @@ def jacfwd(
         return flat.result(per_out, argnums)
 
     return wrapper
+
+
+class _AuxNotTensor(RuntimeError):
+    """PyTorch's error for a non-tensor ``aux`` leaf under jacfwd (not a vmap limit: raised)."""
+
+
+def _can_vmap(primals: tuple) -> bool:
+    """Whether the basis can be pushed through ``func`` in one vmapped jvp, decided before
+    ``func`` runs: every selected input a plain dense tensor (a BatchedTensor of an outer
+    vmap is fine; subclasses and sparse layouts take the per-column loop)."""
+    return all(type(x) in (Tensor, BatchedTensor) and x.layout == strided for x in primals)
+
+
+def _tangent_basis(primals: tuple) -> list:
+    """One batch of tangents per input: row ``r`` of input ``j``'s batch is the unit tangent
+    of element ``r - offset_j`` (zero outside input ``j``'s rows), as PyTorch's identity
+    basis split over the inputs; each in its input's dtype and (logical) shape."""
+    sizes = [x.numel() for x in primals]
+    total = sum(sizes)
+    basis, offset = [], 0
+    for x, n in zip(primals, sizes):
+        b = zeros((total, n), dtype=x.dtype)
+        b._data[np.arange(offset, offset + n), np.arange(n)] = 1
+        basis.append(reshape(b, (total, *tuple(x.shape))))
+        offset += n
+    return basis
+
+
+def _vmapped_columns(flat: _Flat, primals: tuple, randomness: str) -> list:
+    """``per_out[k][j]``: the Jacobian of output leaf ``k`` w.r.t. input ``j``, from one jvp
+    vmapped over the whole tangent basis (so ``func`` runs once, as in PyTorch). Outputs
+    and ``aux`` are taken from the first sample (they are the same for every sample unless
+    ``func`` draws with ``randomness="different"``, where PyTorch keeps the first)."""
+    n_out: list = []
+
+    def push(*tangents: Any) -> tuple:
+        out_leaves, tan = jvp(flat, primals, tangents)
+        aux = _leaves(flat.aux) if flat.has_aux else []
+        for a in aux:
+            if not isinstance(a, Tensor):
+                raise _AuxNotTensor(f"Expected tensors, got unsupported type {type(a)}")
+        n_out.append(len(out_leaves))
+        return (*out_leaves, *tan, *aux)
+
+    res = vmap(push, randomness=randomness)(*_tangent_basis(primals))
+    k = n_out[0]
+    outs, tans, aux = res[:k], res[k : 2 * k], res[2 * k :]
+    flat.out = _unflatten(flat.out, iter(o[0] for o in outs))
+    if flat.has_aux:
+        flat.aux = _unflatten(flat.aux, iter(a[0] for a in aux))
+    per_out, sizes = [], [x.numel() for x in primals]
+    for o, t in zip(outs, tans):
+        shape_o = tuple(o.shape[1:])
+        row, per_in = 0, []
+        for x, n in zip(primals, sizes):
+            piece = movedim(t[row : row + n], 0, -1)
+            per_in.append(reshape(piece, shape_o + tuple(x.shape)))
+            row += n
+        per_out.append(per_in)
+    return per_out
 
 
 def _columns(flat: _Flat, primals: tuple, rng: Any, randomness: str) -> tuple:

@@ -94,13 +94,16 @@ class Cholesky(Function):
     )
 
     @staticmethod
-    def saved_fields(node):  # grad_fn._saved_* as PyTorch's
+    def saved_fields(node):  # grad_fn._saved_* as PyTorch's: the output (L, or U = L^H)
         upper = lambda n: given_value(n, "upper", False)  # noqa: E731
         return {"result": 0, "upper": upper} if node.legacy else {"L": 0, "upper": upper}
 
     @staticmethod
-    def forward(ctx, a, legacy=False):
-        ctx.legacy = legacy
+    def forward(ctx, a, legacy=False, upper=False):
+        """``upper``: the output is ``U = L^H`` (a view of the factor for real ``a``, with
+        PyTorch's strides), saved itself as PyTorch's node saves it; the rules read ``L``
+        back from it."""
+        ctx.legacy, ctx.upper = legacy, upper
         xp = get_array_module(a)
         try:
             low = xp.linalg.cholesky(a)
@@ -109,25 +112,32 @@ class Cholesky(Function):
         if not bool(xp.isfinite(low).all()) and bool((_potrf_info(a) != 0).any()):
             err = np.linalg.LinAlgError("a pivot is NaN")
             raise_singular("linalg.cholesky", err, "not positive-definite")
-        ctx.save_for_backward(low)
+        if upper:
+            low = xp.conj(low.swapaxes(-1, -2)) if low.dtype.kind == "c" else low.swapaxes(-1, -2)
+        ctx.save_for_backward(low)  # the output itself (U when upper)
         return low
 
     @staticmethod
     def backward(ctx, grad):
         (low,) = ctx.saved_tensors
+        if ctx.upper:  # U = L^H: the rule is written for L and its gradient
+            low, grad = mH(low), mH(grad)
         li = inv(low)
         m = mH(low) @ grad.tril()
         ga = herm(mH(li) @ _phi(m) @ li)
         if m._data.dtype.kind == "c":  # PyTorch's anti-Hermitian extra (see the docstring)
             ga = ga + mH(li) @ diag_embed(diagonal(m, 0, -2, -1).imag * 0.5j) @ li
-        return ga
+        return ga, None, None
 
     @staticmethod
-    def jvp(ctx, t):
+    def jvp(ctx, t, *_):
         low = ctx.out
         xp = get_array_module(low)
+        if ctx.upper:
+            low = xp.conj(xp.swapaxes(low, -1, -2))
         li = xp.linalg.inv(low)
-        return low @ _phi_np(li @ t @ xp.conj(xp.swapaxes(li, -1, -2)))
+        tan = low @ _phi_np(li @ t @ xp.conj(xp.swapaxes(li, -1, -2)))
+        return xp.conj(xp.swapaxes(tan, -1, -2)) if ctx.upper else tan
 
 
 @with_out("linalg.cholesky")
@@ -146,9 +156,8 @@ def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
 
 def _cholesky(A: Tensor, upper: bool, legacy: bool) -> Tensor:
     a = check_square(A, "linalg.cholesky", complex_ok=True)
-    low = Cholesky.apply(a) if not legacy else Cholesky.apply(a, legacy=True)
-    given(low, upper=bool(upper))  # grad_fn._saved_upper
-    return mH(low) if upper else low
+    out = Cholesky.apply(a, legacy, bool(upper))  # one node, U = L^H included (PyTorch's)
+    return given(out, upper=bool(upper))  # grad_fn._saved_upper
 
 
 def legacy_cholesky(A: Tensor, *, upper: bool = False) -> Tensor:

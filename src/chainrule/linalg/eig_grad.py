@@ -128,6 +128,7 @@ class Eig(Function):
     raw = True
     complex_grad = True  # written in PyTorch's conjugate convention
     node_name = "LinalgEigBackward0"  # PyTorch's node name (for eig and for eigvals)
+    saved_fields = {"eigenvalues": 0, "eigenvectors": 1}  # grad_fn._saved_* as PyTorch's
 
     @staticmethod
     def forward(ctx, a, op):

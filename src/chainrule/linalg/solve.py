@@ -23,7 +23,7 @@ import numpy as np
 from .. import return_types
 from ..autograd.function import Function
 from ..autograd.lower_precision import autocast_float32_op
-from ..autograd.saved_fields import given, given_dim  # grad_fn._saved_*
+from ..autograd.saved_fields import given, given_dim, tensor_field  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..ops.binary import where
@@ -72,11 +72,35 @@ def inv(A: Tensor) -> Tensor:
     return Inv.apply(check_square(A, "linalg.inv", complex_ok=True))
 
 
+def _saved_lu(node: Any, part: int, transposed: bool) -> Tensor | None:
+    """``_saved_LU`` (part 0) / ``_saved_pivots`` (part 1) of a node that saved ``A`` first:
+    PyTorch's LU factorization of ``A`` (``det`` / ``slogdet`` of a real ``A`` factor
+    ``A^T``, its column-major view), computed on access (chainrule's rules do not read it)."""
+    from .lu import lu_factor_ex  # noqa: PLC0415 - lu imports triangular, which imports solve
+
+    a = node.saved_tensor(0)
+    if a is None:
+        return None
+    a = a.detach()
+    return lu_factor_ex(mT(a) if transposed and not a.is_complex() else a)[part]
+
+
+def _lu_fields(transposed: bool) -> dict:
+    """PyTorch's saved ``A`` (saved value 0) and its ``LU`` and ``pivots``."""
+    return {
+        "A": 0,
+        "LU": tensor_field(lambda n: _saved_lu(n, 0, transposed)),
+        "pivots": tensor_field(lambda n: _saved_lu(n, 1, transposed)),
+    }
+
+
 class Solve(Function):
     """X with A X = B for a batch of matrices B (..., n, k)."""
 
     raw = True
     node_name = "LinalgSolveExBackward0"  # PyTorch's name for the node
+    # grad_fn._saved_* as PyTorch's (saved_fields.py)
+    saved_fields = {**_lu_fields(False), "left": lambda n: True, "result": 1}
 
     @staticmethod
     def forward(ctx, a, b):
@@ -223,17 +247,18 @@ def _solve_nan_aware(a: Any, t: Any) -> Any:
 class SlogDet(Function):
     raw = True
     node_name = "LinalgSlogdetBackward0"  # PyTorch's name for the node
+    saved_fields = {**_lu_fields(True), "sign": 1}  # grad_fn._saved_* as PyTorch's
 
     @staticmethod
     def forward(ctx, a):
         sign, logabs = _slogdet_values(a)
-        ctx.save_for_backward(a)
+        ctx.save_for_backward(a, sign)  # the sign as PyTorch's node keeps it (_saved_sign)
         ctx.mark_non_differentiable(sign)
         return sign, logabs
 
     @staticmethod
     def backward(ctx, _gsign, glog):
-        (a,) = ctx.saved_tensors
+        a = ctx.saved_tensors[0]
         return mT(_inv_nan_aware(a)) * glog.unsqueeze(-1).unsqueeze(-1)
 
     @staticmethod
@@ -257,6 +282,7 @@ class ComplexSlogDet(Function):
     raw = True
     complex_grad = True
     node_name = "LinalgSlogdetBackward0"
+    saved_fields = {**_lu_fields(True), "sign": 1}  # grad_fn._saved_* as PyTorch's
 
     @staticmethod
     def forward(ctx, a):
@@ -296,6 +322,7 @@ def slogdet(A: Tensor) -> SlogDetResult:
 class Det(Function):
     raw = True
     node_name = "LinalgDetBackward0"  # PyTorch's name for the node
+    saved_fields = {**_lu_fields(True), "result": 1}  # grad_fn._saved_* as PyTorch's
 
     @staticmethod
     def forward(ctx, a):

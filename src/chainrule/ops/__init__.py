@@ -79,6 +79,7 @@ from .counting import *  # noqa: F403
 from .covariance import *  # noqa: F403
 from .cumulative import *  # noqa: F403
 from .cumulative_extremes import *  # noqa: F403
+from .deprecated_overloads import install_deprecated_overloads
 from .distance import *  # noqa: F403
 from .einsum import *  # noqa: F403
 from .extremes import *  # noqa: F403
@@ -456,6 +457,11 @@ def _bind(ops: dict[str, Callable[..., Any]]) -> None:
 _PUBLIC_OPS = _collect_public_ops()
 globals().update(_PUBLIC_OPS)  # chainrule.ops.sum is the keyword-accepting sum
 _bind(_PUBLIC_OPS)
+# add/sub/addcmul/addcdiv and addmm/addmv/addr/addbmm/baddbmm (functions and methods) also
+# take PyTorch's deprecated scale-first overloads (``p.data.add_(-lr, d_p)``, ``x.addmm(beta,
+# m1, m2)``); the operators bound above keep the direct methods
+install_deprecated_overloads(Tensor, _PUBLIC_OPS)
+globals().update(_PUBLIC_OPS)
 
 # The public ops: functions only, so that ``from chainrule.ops import *`` never leaks this
 # package's modules (``shape``, ``unary``, ``linalg`` ...) into ``chainrule``'s namespace

@@ -96,11 +96,17 @@ class AsStrided(Function):
 
     raw = True
     is_view = True
+    saved_fields = {  # grad_fn._saved_* as PyTorch's (saved_fields.py): the offset as given
+        "size": lambda n: n.geometry[0],
+        "storage_offset": lambda n: n.geometry[2],
+        "stride": lambda n: n.geometry[1],
+    }
 
     @staticmethod
     def forward(ctx, x, size, stride, offset):
         t = Tensor._make(x, False, None, 0)
         view, size, stride, off, _, own = _strided_view("as_strided", t, size, stride, offset)
+        ctx.geometry = (tuple(size), tuple(stride), None if offset is None else int(offset))
         in_stride = tuple(s // x.itemsize for s in x.strides)
         # Kept as attributes, not saved: these positions are the view's geometry (as PyTorch
         # keeps sizes and strides, no tensor), so a second backward works as in PyTorch.

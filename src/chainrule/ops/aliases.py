@@ -19,7 +19,7 @@ from ..autograd.tensor import Tensor
 from ._util import NAMED_ERRORS, as_tensor, lead_with
 from .binary import div, mul, sub
 from .binding import tensor_method
-from .complex_ops import complex_sgn
+from .complex_sgn import ComplexSgn
 from .inplace_names import NOTHING_SAVED, renamed_node
 from .rounding import Sgn, signum, trunc
 from .unary import _float, abs, neg
@@ -88,6 +88,6 @@ def sgn(input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """``torch.sgn``: ``x / |x|`` for complex input (0 where ``x == 0``); for real input
     exactly :func:`chainrule.sign`."""
     x = as_tensor(input)
-    if x._data.dtype.kind == "c":  # two real divisions: stable at a subnormal |x|
-        return complex_sgn(x)
+    if x._data.dtype.kind == "c":  # one SgnBackward0 (two real divisions: see complex_sgn)
+        return ComplexSgn.apply(x)
     return signum(x, Sgn)

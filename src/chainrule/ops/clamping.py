@@ -179,9 +179,66 @@ class NanToNum(UnaryElementwise):
         return _mask(get_array_module(x._data).isfinite(x._data), x.dtype)
 
 
+class ClampMin(Clamp):
+    """``clamp_min(x, number)``: clamp's math, PyTorch's ``ClampMinBackward0``."""
+
+    node_name = "ClampMinBackward0"
+    saved_fields = {"min": lambda n: n.params["lo"], "self": 0}  # grad_fn._saved_*
+
+
+class ClampMax(Clamp):
+    """``clamp_max(x, number)``: clamp's math, PyTorch's ``ClampMaxBackward0``."""
+
+    node_name = "ClampMaxBackward0"
+    saved_fields = {"max": lambda n: n.params["hi"], "self": 0}  # grad_fn._saved_*
+
+
+def _pick_tangent(ctx: Any, keep: Any, t_x: Any, t_bound: Any) -> Any:
+    """``t_x`` where ``keep``, else ``t_bound`` (a missing tangent is 0), in the out's shape."""
+    out = ctx.out
+    xp = get_array_module(out)
+    zero = xp.zeros((), out.dtype)
+    picked = xp.where(keep, zero if t_x is None else t_x, zero if t_bound is None else t_bound)
+    return xp.broadcast_to(picked, out.shape).astype(out.dtype)
+
+
+class ClampMinTensor(ClampTensor):
+    """``clamp_min(x, tensor)``: PyTorch's ``ClampMinBackward1`` listing (self, min); its
+    tangent is ``x``'s where ``x >= min`` (a tie included, unlike clamp's), else min's."""
+
+    node_name = ("ClampMinBackward1", (0, 1))
+    saved_fields = {"min": 1, "self": 0}  # grad_fn._saved_*
+
+    @staticmethod
+    def jvp(ctx, tx, tlo, thi):
+        x, lo, _ = ctx.primals
+        with np.errstate(invalid="ignore"):
+            return _pick_tangent(ctx, x >= lo, tx, tlo)
+
+
+class ClampMaxTensor(ClampTensor):
+    """``clamp_max(x, tensor)``: PyTorch's ``ClampMaxBackward1`` listing (self, max); its
+    tangent is ``x``'s where ``x <= max`` (a tie included), else max's."""
+
+    node_name = ("ClampMaxBackward1", (0, 2))
+    saved_fields = {"max": 2, "self": 0}  # grad_fn._saved_*
+
+    @staticmethod
+    def jvp(ctx, tx, tlo, thi):
+        x, _, hi = ctx.primals
+        with np.errstate(invalid="ignore"):
+            return _pick_tangent(ctx, x <= hi, tx, thi)
+
+
 @tensor_method(inplace=True, keywords=True)
 def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
     """Limit values to [min, max]; either bound may be None, a number or a Tensor."""
+    return _clamp(input, min, max, Clamp, ClampTensor)
+
+
+def _clamp(input: Any, min: Any, max: Any, number_fn: type, tensor_fn: type) -> Tensor:  # noqa: A002
+    """:func:`clamp`, recorded as ``number_fn`` (number bounds) or ``tensor_fn`` (Tensor
+    bounds): clamp's nodes, or clamp_min's / clamp_max's (PyTorch names them apart)."""
     input = as_tensor(input)
     if min is None and max is None:
         raise RuntimeError("clamp: At least one of 'min' or 'max' must not be None")
@@ -201,7 +258,7 @@ def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A
                 check_broadcast("clamp", lo, hi)
             input, lo, hi = _promote_bounds(input, lo, hi)
             _no_complex("clamp", input)  # a complex bound (PyTorch: no complex clamp)
-            return ClampTensor.apply(input, lo, hi)
+            return tensor_fn.apply(input, lo, hi)
         except NAMED_ERRORS as err:
             lead_with("clamp", err)
             raise
@@ -225,7 +282,7 @@ def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A
     )
     for bound in (min, max):
         fit_scalar("clamp", bound, input._data.dtype)
-    return Clamp.apply(input, lo=min, hi=max)
+    return number_fn.apply(input, lo=min, hi=max)
 
 
 clip = clamp
@@ -250,14 +307,14 @@ def _promote_bounds(x: Tensor, lo: Tensor | None, hi: Tensor | None) -> tuple:
 
 @tensor_method(inplace=True, keywords=True)
 def clamp_min(input: Tensor, min: Any) -> Tensor:  # noqa: A002
-    """max(input, min) elementwise (``clamp(input, min=min)``)."""
-    return clamp(input, min=min)
+    """max(input, min) elementwise (``clamp(input, min=min)``; PyTorch's ClampMin node)."""
+    return _clamp(input, min, None, ClampMin, ClampMinTensor)
 
 
 @tensor_method(inplace=True, keywords=True)
 def clamp_max(input: Tensor, max: Any) -> Tensor:  # noqa: A002
-    """min(input, max) elementwise (``clamp(input, max=max)``)."""
-    return clamp(input, max=max)
+    """min(input, max) elementwise (``clamp(input, max=max)``; PyTorch's ClampMax node)."""
+    return _clamp(input, None, max, ClampMax, ClampMaxTensor)
 
 
 @tensor_method(inplace=True, keywords=True)

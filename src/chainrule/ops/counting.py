@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from .. import return_types
+from ..autograd.saved_fields import given  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._util import (
@@ -24,6 +25,7 @@ from ._util import (
     lead_with,
     refuse_complex_order,
 )
+from .aminmax_node import Aminmax
 from .binding import tensor_method
 from .extremes import amax, amin
 from .no_derivative import record_no_derivative
@@ -55,6 +57,10 @@ def aminmax(input: Any, *, dim: int | None = None, keepdim: bool = False) -> ret
             "aminmax(): cannot compute aminmax over an empty dimension as the operation has "
             f"no identity (got shape {tuple(x.shape)}, dim={dim})"
         )
+    if x.dtype.kind == "f":  # one AminmaxBackward0, as PyTorch's
+        lo, hi = Aminmax.apply(x, d, bool(keepdim))
+        given(lo, dim=dim)  # grad_fn._saved_dim as given
+        return return_types.aminmax(lo, hi)
     try:
         if d is None:
             lo, hi = amin(x), amax(x)

@@ -99,6 +99,7 @@ class _FakeQuantizeFn(Function):
 
     raw = True
     per_channel = False
+    saved_fields = {"mask": 0}  # grad_fn._saved_* as PyTorch's (saved_fields.py)
 
     @classmethod
     def forward(cls, ctx, x, scale, zp, qmin, qmax):

@@ -7,6 +7,11 @@ and double backward works. :class:`FoldFn` (col2im) is its adjoint: overlapping 
 summed, so its backward is ``unfold_columns`` of the gradient, and ``unfold_columns``'s
 backward (through the views) is a fold.
 
+:class:`Im2Col` is ``unfold_columns`` as one node, PyTorch's ``Im2ColBackward0`` (what
+``F.unfold`` records, 3-d or 4-d input): the columns gathered by one strided copy per kernel
+tap (the adjoint of FoldFn's sums), its backward a FoldFn of the gradient, its tangent the
+columns of the tangent.
+
 The geometry arguments are pairs of ints already checked by ``F.unfold``/``F.fold``
 (``nn/functional/fold.py``), which also handle unbatched inputs.
 """
@@ -20,7 +25,7 @@ from ._result_layout import contiguous
 from .shape import pad
 from .structural import unfold as windows
 
-__all__ = ["FoldFn", "blocks", "unfold_columns"]
+__all__ = ["FoldFn", "Im2Col", "blocks", "unfold_columns"]
 
 
 def blocks(size: tuple, k: tuple, d: tuple, p: tuple, s: tuple) -> tuple[int, int]:
@@ -45,6 +50,12 @@ class FoldFn(Function):
 
     raw = True
     node_name = "Col2ImBackward0"
+    saved_fields = {  # grad_fn._saved_* as PyTorch's (saved_fields.py): each a pair
+        "dilation": lambda n: tuple(n.geom[1]),
+        "kernel_size": lambda n: tuple(n.geom[0]),
+        "padding": lambda n: tuple(n.geom[2]),
+        "stride": lambda n: tuple(n.geom[3]),
+    }
 
     @staticmethod
     def forward(ctx, cols, out_hw, k, d, p, s):
@@ -68,8 +79,62 @@ class FoldFn(Function):
     @staticmethod
     def backward(ctx, grad):
         k, d, p, s = ctx.geom
-        return unfold_columns(grad, k, d, p, s), None, None, None, None, None
+        return Im2Col.apply(grad, k, d, p, s), None, None, None, None, None
 
     @staticmethod
     def jvp(ctx, t, *_):
         return FoldFn.forward(ctx, t, *ctx.primals[1:])
+
+
+def _im2col(x, k: tuple, d: tuple, p: tuple, s: tuple):
+    """The columns (N, C*kh*kw, L) of a (N, C, H, W) array: new memory, row-major."""
+    xp = get_array_module(x)
+    n, c, h, w = x.shape
+    oh, ow = blocks((h, w), k, d, p, s)
+    if p != (0, 0):
+        x = xp.pad(x, ((0, 0), (0, 0), (p[0], p[0]), (p[1], p[1])))
+    out = xp.empty((n, c, k[0], k[1], oh, ow), x.dtype)
+    for i in range(k[0]):
+        for j in range(k[1]):
+            r0, c0 = i * d[0], j * d[1]
+            out[:, :, i, j] = x[
+                :, :, r0 : r0 + s[0] * (oh - 1) + 1 : s[0], c0 : c0 + s[1] * (ow - 1) + 1 : s[1]
+            ]
+    return out.reshape(n, c * k[0] * k[1], oh * ow)
+
+
+class Im2Col(Function):
+    """im2col of a (N, C, H, W) or unbatched (C, H, W) input as one node
+    (``Im2ColBackward0``); the adjoint of :class:`FoldFn`."""
+
+    raw = True
+    complex_grad = True  # real-linear: PyTorch's convention passes through unchanged
+    saved_fields = {  # grad_fn._saved_* as PyTorch's (saved_fields.py): each a pair
+        "dilation": lambda n: tuple(n.geom[1]),
+        "kernel_size": lambda n: tuple(n.geom[0]),
+        "padding": lambda n: tuple(n.geom[2]),
+        "self_sym_argsize_minus_1": lambda n: n.hw[1],
+        "self_sym_argsize_minus_2": lambda n: n.hw[0],
+        "stride": lambda n: tuple(n.geom[3]),
+    }
+
+    @staticmethod
+    def forward(ctx, x, k, d, p, s):
+        ctx.geom, ctx.hw, ctx.unbatched = (k, d, p, s), x.shape[-2:], x.ndim == 3
+        if ctx.unbatched:
+            return _im2col(x[None], k, d, p, s)[0]
+        return _im2col(x, k, d, p, s)
+
+    @staticmethod
+    def backward(ctx, grad):
+        k, d, p, s = ctx.geom
+        if ctx.unbatched:
+            return FoldFn.apply(grad.unsqueeze(0), ctx.hw, k, d, p, s).squeeze(0), *[None] * 4
+        return FoldFn.apply(grad, ctx.hw, k, d, p, s), None, None, None, None
+
+    @staticmethod
+    def jvp(ctx, t, *_):
+        k, d, p, s = ctx.geom
+        if ctx.unbatched:
+            return _im2col(t[None], k, d, p, s)[0]
+        return _im2col(t, k, d, p, s)

@@ -93,6 +93,7 @@ class LerpTensor(Function):
     raw = True
     complex_grad = "holomorphic"
     node_name = ("LerpBackward1", (0, 1, 2))
+    saved_fields = {"end": 1, "self": 0, "weight": 2}  # grad_fn._saved_* as PyTorch's
 
     @staticmethod
     def forward(ctx, start, end, weight):

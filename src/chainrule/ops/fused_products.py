@@ -32,7 +32,7 @@ import numpy as np
 from .._kernels import pool_gemm
 from .._kernels.blas import matmul_stack
 from ..autograd.function import Function
-from ..autograd.saved_fields import product_fields  # grad_fn._saved_* helpers
+from ..autograd.saved_fields import input_shape, product_fields  # grad_fn._saved_* helpers
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, is_writeable
 from ..threads import elementwise
@@ -200,6 +200,7 @@ class Addmv(_AddProduct):
 
     node_name = ("AddmvBackward0", (0, 1, 2))
     saved_input_names = ("self", "mat", "vec")
+    saved_fields = {"alpha": lambda n: n.alpha, "beta": lambda n: n.beta, "mat": 0, "vec": 1}
 
     @classmethod
     def _product(cls, a: Any, b: Any) -> Any:
@@ -227,6 +228,15 @@ class Addbmm(_AddProduct):
 
     node_name = ("AddbmmBackward0", (0, 1, 2))
     saved_input_names = ("self", "batch1", "batch2")
+    saved_fields = {  # grad_fn._saved_* as PyTorch's (saved_fields.py)
+        "alpha": lambda n: n.alpha,
+        "batch1": 0,
+        "batch1_sym_argsize_0": lambda n: input_shape(n, 1)[0],
+        "batch1_sym_argsize_1": lambda n: input_shape(n, 1)[1],
+        "batch2": 1,
+        "batch2_sym_argsize_2": lambda n: input_shape(n, 2)[2],
+        "beta": lambda n: n.beta,
+    }
 
     @classmethod
     def _product(cls, a: Any, b: Any) -> Any:

@@ -55,6 +55,10 @@ from .joining import stack
 
 __all__ = ["GridSample2dFn", "fused_multiply_add"]
 
+# PyTorch's GridSamplerInterpolation / GridSamplerPadding enums (``_saved_*_mode``)
+_MODES = {"bilinear": 0, "nearest": 1, "bicubic": 2}
+_PADDINGS = {"zeros": 0, "border": 1, "reflection": 2}
+
 
 def _clip(ix: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
     """PyTorch's ``clip_coordinates_set_grad``: clamp to [0, size - 1]; slope 0 when clamped
@@ -226,7 +230,7 @@ class _Plan:
         maps = [_source_index(g[..., a], sizes[a], coord_padding, align, k == 2) for a in range(k)]
         self.coords = [ix for ix, _ in maps]
         self.slopes = [m for _, m in maps]
-        self.mode = mode
+        self.mode, self.padding, self.align = mode, padding, align
         # PyTorch's 2-d bilinear (zeros padding) and bicubic kernels multiply a non-finite
         # coordinate's NaN weights into the sum even where the taps read 0: NaN out there
         # (its 3-d and nearest kernels skip out-of-range taps: 0, as below)
@@ -323,6 +327,13 @@ class _GridSampleFn(Function):
     input picks 2-d or 3-d (subclasses name PyTorch's node)."""
 
     raw = True
+    saved_fields = {  # grad_fn._saved_* as PyTorch's (saved_fields.py): modes as its enums
+        "align_corners": lambda n: n.plan.align,
+        "grid": 1,
+        "input": 0,
+        "interpolation_mode": lambda n: _MODES[n.plan.mode],
+        "padding_mode": lambda n: _PADDINGS[n.plan.padding],
+    }
 
     @staticmethod
     def forward(ctx, x, grid, mode, padding_mode, align_corners):

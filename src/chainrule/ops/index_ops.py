@@ -313,7 +313,8 @@ def select_scatter(input: Tensor, src: Any, dim: int, index: int) -> Tensor:
         raise IndexError("select_scatter(): cannot be applied to a 0-dim tensor")
     d = norm_dim(dim, input.ndim, "select_scatter")[0]
     i = _check_position("select_scatter", input, d, index)
-    return _scatter_into("select_scatter", input, src, (slice(None),) * d + (i, Ellipsis))
+    out = _scatter_into("select_scatter", input, src, (slice(None),) * d + (i, Ellipsis))
+    return given(out, dim=dim, index=index)  # grad_fn._saved_dim / _index as given
 
 
 @tensor_method(keywords=True)  # torch.slice_scatter takes out= (the method does not)
@@ -334,4 +335,5 @@ def slice_scatter(
     if step <= 0:
         raise RuntimeError(f"slice_scatter(): slice step must be positive, got {step}")
     region = (slice(None),) * d + (slice(start, end, step), Ellipsis)
-    return _scatter_into("slice_scatter", input, src, region)
+    out = _scatter_into("slice_scatter", input, src, region)
+    return given(out, dim=dim, start=start, end=end, step=step)  # grad_fn._saved_* as given

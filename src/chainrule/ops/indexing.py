@@ -19,6 +19,7 @@ import numpy as np
 from ..autograd import grad_mode
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..creation import arange
 from ..scalar_range import fit_scalar
 from ._util import ShapeError, as_tensor, broadcast_error
 from .binary import Where, where_as
@@ -109,7 +110,7 @@ def _index_put_args(
             idx.extend(get_array_module(a).nonzero(a) if a.ndim else (a,))
             dims.extend(range(dim, dim + a.ndim) if a.ndim else (None,))
             dim += a.ndim
-        elif a.dtype.kind in "iu":
+        elif a.dtype in (np.int64, np.int32):  # (int16, uint16, ...: refused, as in PyTorch)
             idx.append(a)
             dims.append(dim)
             dim += 1
@@ -344,6 +345,8 @@ def one_hot(input: Any, num_classes: int = -1) -> Tensor:  # noqa: A002 - PyTorc
             "one_hot is only applicable to index tensor of type LongTensor: expects an int64 "
             f"tensor of class indices, got {idx.dtype}"
         )
+    if getattr(type(idx._data), "vmap_raw_array", False):  # labels batched by cr.func.vmap
+        return _one_hot_batched(idx, num_classes)
     xp = get_array_module(idx._data)
     if num_classes < 0:
         if not idx._data.size:
@@ -362,6 +365,23 @@ def one_hot(input: Any, num_classes: int = -1) -> Tensor:  # noqa: A002 - PyTorc
         )
     out = (idx._data[..., None] == xp.arange(num_classes)).astype(np.int64)
     return Tensor._make(out, False, None, 0)
+
+
+def _one_hot_batched(idx: Tensor, num_classes: int) -> Tensor:
+    """``one_hot`` of labels batched by ``cr.func.vmap``, with PyTorch's vmap semantics:
+    ``num_classes`` must be given (it cannot depend on the samples' values), and labels
+    outside ``[0, num_classes)`` give all-zero rows rather than an error (PyTorch's vmap
+    rule compares the labels with ``arange(num_classes)`` and checks no value)."""
+    if num_classes <= 0:
+        raise RuntimeError(
+            "When vmap-ing torch.nn.functional.one_hot, please provide an explicit positive "
+            f"num_classes argument (got num_classes={num_classes})."
+        )
+    classes = arange(num_classes, dtype=idx.dtype)
+    # 1 - min(|label - class|, 1), with labels first clamped to [-1, num_classes] (no
+    # overflow): integer arithmetic, which every level of a nested vmap batches
+    gap = idx.clamp(-1, num_classes).unsqueeze(-1).sub(classes).abs().clamp(max=1)
+    return gap.neg().add(1)
 
 
 @tensor_method(keywords=True)

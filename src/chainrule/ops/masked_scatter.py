@@ -82,6 +82,7 @@ class MaskedScatter(Function):
     raw = True
     node_name = ("MaskedScatterBackward0", (0, 1))
     saved_input_names = ("mask",)
+    saved_fields = {"mask": 0, "source_sym_sizes": lambda n: n.source_shape}  # grad_fn._saved_*
 
     @staticmethod
     def forward(ctx, x, source, mask):

@@ -14,10 +14,11 @@ from typing import Any
 import numpy as np
 
 from ..autograd.function import Function
+from ..autograd.saved_fields import given, given_dim  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..dtypes import is_floating
-from ._util import NAMED_ERRORS, DtypeError, as_tensor, lead_with
+from ._util import NAMED_ERRORS, DtypeError, as_tensor, lead_with, norm_dim
 from .binding import tensor_method
 from .logical import isnan, logical_not
 from .reduction import sum as _sum
@@ -55,6 +56,61 @@ class _ZeroNans(Function):
         return t * ctx.keep
 
 
+class NanSum(Function):
+    """``nansum`` of a floating ``x`` as one node (PyTorch's ``NansumBackward0``, saving
+    ``self``, ``dim`` and ``keepdim``): the sum of ``x`` with its NaN entries as 0, computed
+    by ``sum`` itself (its accumulation and ``dtype``); the gradient ``grad * ~isnan(x)``
+    (a product, as :class:`_ZeroNans`), written with Tensor ops (double backward)."""
+
+    raw = True
+    node_name = "NansumBackward0"
+    saved_fields = {  # grad_fn._saved_* as PyTorch's (saved_fields.py): dim as given
+        "dim": lambda n: _shown_dims(n),
+        "keepdim": lambda n: n.keepdim,
+        "self": 0,
+    }
+
+    @staticmethod
+    def forward(ctx, x, dim, keepdim, dtype):
+        xp = get_array_module(x)
+        zeroed = Tensor._make(xp.where(xp.isnan(x), xp.zeros((), x.dtype), x), False, None, 0)
+        out = _sum(zeroed, dim, keepdim, dtype)._data  # sum's checks, accumulation, dtype
+        every = tuple(range(x.ndim))
+        axes = every if dim is None or x.ndim == 0 else tuple(norm_dim(dim, x.ndim, "nansum"))
+        ctx.keepdim, ctx.axes = keepdim, axes or every
+        ctx.kshape = tuple(1 if i in ctx.axes else n for i, n in enumerate(x.shape))
+        ctx.save_for_backward(x)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        xd = x._data
+        xp = get_array_module(xd)
+        if not ctx.create_graph:  # on raw arrays: nothing to record
+            g = grad._data.reshape(ctx.kshape).astype(xd.dtype, copy=False)
+            return Tensor._make(g * ~xp.isnan(xd), False, None, 0), None, None, None
+        keep = Tensor._make(~xp.isnan(xd), False, None, 0)
+        g = grad.reshape(ctx.kshape).expand(tuple(x.shape))
+        if g.dtype != x.dtype:
+            g = g.to(x.dtype)
+        return g * keep, None, None, None
+
+    @staticmethod
+    def jvp(ctx, t, *_):
+        x = ctx.primals[0]
+        xp = get_array_module(x)
+        masked = xp.where(xp.isnan(x), xp.zeros((), t.dtype), t)
+        out = masked.sum(axis=ctx.axes, keepdims=True).reshape(ctx.out.shape)
+        return out.astype(ctx.out.dtype, copy=False)
+
+
+def _shown_dims(node: Any) -> tuple | None:
+    """``_saved_dim``: the dims as given, one dim as a 1-tuple; None where none was given."""
+    v = given_dim(node)
+    return v if v is None or type(v) is tuple else (v,)
+
+
 def _zero_nans(x: Tensor) -> tuple[Tensor, Tensor]:
     """``x`` with NaN entries replaced by 0 (:class:`_ZeroNans`), and the NaN mask."""
     nan = isnan(x)
@@ -74,7 +130,9 @@ def nansum(
     x = as_tensor(input)
     _no_complex("nansum", x)
     try:
-        if x.dtype.kind in "fcV":  # V: bfloat16
+        if x.dtype.kind == "f":  # one NansumBackward0, as PyTorch's
+            return given(NanSum.apply(x, dim, keepdim, dtype), dim=dim)
+        if x.dtype.kind in "fcV":
             x, _ = _zero_nans(x)
         return _sum(x, dim, keepdim, dtype)
     except NAMED_ERRORS as err:
@@ -111,8 +169,12 @@ def nanmean(
             )
         x = x.to(dtype)
     try:
-        x0, nan = _zero_nans(x)
-        total = _sum(x0, dim, keepdim)
+        if x.dtype.kind == "f":  # a NansumBackward0 under the division, as PyTorch's
+            total = given(NanSum.apply(x, dim, keepdim, None), dim=dim)
+            nan = isnan(x)
+        else:
+            x0, nan = _zero_nans(x)
+            total = _sum(x0, dim, keepdim)
         count = _sum(logical_not(nan), dim, keepdim)
     except NAMED_ERRORS as err:
         lead_with("nanmean", err)

@@ -98,10 +98,13 @@ class RoundedDivision(ZeroDerivative):
 
 def _tracked(result: Tensor, inputs: tuple) -> bool:
     """Whether a floating or complex ``result`` of ``inputs`` belongs in the graph."""
-    if LOCAL.state.vmap or result._data.dtype.kind not in "fcV":
+    if result._data.dtype.kind not in "fcV":
         return False
+    vmap = bool(LOCAL.state.vmap)  # a tangent still flows there (jacfwd's vmapped jvp)
     for a in inputs:
-        if isinstance(a, Tensor) and (a.requires_grad or a._fw_tangent is not None):
+        if isinstance(a, Tensor) and (
+            (a.requires_grad and not vmap) or (a._fw_tangent is not None and type(a) is Tensor)
+        ):
             return True
     return False
 

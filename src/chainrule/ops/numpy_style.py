@@ -66,7 +66,7 @@ def _is_int(v: Any) -> bool:
 def diagflat(input: Tensor, offset: int = 0) -> Tensor:
     """A square matrix with the flattened ``input`` on its ``offset``-th diagonal."""
     x = as_tensor(input)
-    return diag_embed(reshape(x, (x.numel(),)), offset, 0, 1)
+    return diag_embed(reshape(x, (x.numel(),)), offset)  # PyTorch's dims: -2, -1
 
 
 @tensor_method
@@ -102,7 +102,8 @@ def diagonal_scatter(
     idx[d1] = (xp.arange(k) + max(-off, 0)).reshape(diag_shape)
     idx[d2] = (xp.arange(k) + max(off, 0)).reshape(diag_shape)
     name = "DiagonalScatterBackward0"
-    return IndexPut.apply(x, s.to(x.dtype), tuple(idx), strided=True, name=name)
+    out = IndexPut.apply(x, s.to(x.dtype), tuple(idx), strided=True, name=name)
+    return given(out, dim1=dim1, dim2=dim2, offset=offset)  # grad_fn._saved_* as given
 
 
 def combinations(input: Tensor, r: int = 2, with_replacement: bool = False) -> Tensor:

@@ -65,6 +65,11 @@ class EvenSelect(Function):
     to it (the NaN ones when it is NaN), as PyTorch's ``evenly_distribute_backward``."""
 
     raw = True
+    # PyTorch's nodes of median() / nanmedian() of all elements, saving self and the result
+    node_name = staticmethod(
+        lambda node: "NanmedianBackward0" if node.ignore_nan else "MedianBackward0"
+    )
+    saved_fields = {"result": 1, "self": 0}  # grad_fn._saved_* as PyTorch's
 
     @staticmethod
     def _weights(x: Any, value: Any) -> Any:
@@ -82,13 +87,14 @@ class EvenSelect(Function):
         else:
             vals = xp.sort(flat[~nan])
             value = vals[(vals.size - 1) // 2] if vals.size else np.nan
-        ctx.value = value
-        ctx.save_for_backward(x)
-        return xp.asarray(value, dtype=x.dtype).reshape(())
+        ctx.value, ctx.ignore_nan = value, ignore_nan
+        out = xp.asarray(value, dtype=x.dtype).reshape(())
+        ctx.save_for_backward(x, out)  # the result itself (PyTorch's _saved_result)
+        return out
 
     @staticmethod
     def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
+        x = ctx.saved_tensors[0]
         w = EvenSelect._weights(x._data, ctx.value)
         # written into zeros (PyTorch's evenly_distribute_backward): a NaN or infinite
         # gradient reaches only the selected elements

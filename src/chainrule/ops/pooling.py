@@ -30,6 +30,7 @@ from ..quantized_ops import avg_pool2d_quantized, max_pool2d_quantized
 from ._util import DtypeError, ShapeError, no_complex_kernel
 from .pooling_argmax import fix_argmax, needs_fix, reaches_padding
 from .pooling_avg3d import _check_divisor
+from .pooling_fields import AVG_POOL_FIELDS, as_given_pair
 
 __all__ = [
     "avg_pool2d",
@@ -195,6 +196,7 @@ class WindowGather(Function):
     node_name = staticmethod(
         lambda node: "AvgPool2DBackward0" if node.kind == "avg" else "PoolBackward0"
     )
+    saved_fields = staticmethod(lambda node: AVG_POOL_FIELDS if node.kind == "avg" else None)
 
     @staticmethod
     def forward(ctx, x, sel, P):
@@ -228,15 +230,6 @@ def _saved_pool_indices(node: Any) -> Any:
     rows = xp_.arange(ho).reshape(ho, 1) * sh - ph + (arg // kw) * dh
     cols = xp_.arange(wo).reshape(1, wo) * sw - pw + (arg % kw) * dw
     return Tensor._make((rows * node.x_shape[-1] + cols).astype(np.int64), False, None, 0)
-
-
-def _as_given_pair(v: Any, default: tuple) -> tuple:
-    """A size argument as PyTorch's node shows it: an int as a pair, a sequence as given."""
-    if v is None:
-        return default
-    if isinstance(v, (int, np.integer)) or getattr(v, "ndim", None) == 0:
-        return (int(v), int(v))
-    return tuple(int(e) for e in v)
 
 
 def _max_pool(x, P, want_arg):
@@ -296,7 +289,7 @@ class MaxPool2dFn(Function):
         "padding": lambda n: n.P[2],
         "result1": tensor_field(_saved_pool_indices),
         "self": tensor_field(lambda n: input_tensor(n, 0)),
-        "stride": lambda n: _as_given_pair(given_value(n, "stride"), ()),
+        "stride": lambda n: as_given_pair(given_value(n, "stride"), ()),
     }
 
     @staticmethod
@@ -494,4 +487,11 @@ def avg_pool2d(
     inv = inv.astype(np.float32 if input.dtype.char == "e" else input.dtype)  # (float16: f32 sums)
     if xp_ is not np:
         inv = xp_.asarray(inv)
-    return WindowGather.apply(input, ("avg", inv), P)
+    out = WindowGather.apply(input, ("avg", inv), P)
+    return given(
+        out,
+        stride=stride,
+        ceil_mode=ceil_mode,
+        count_include_pad=count_include_pad,
+        divisor_override=divisor_override,
+    )

@@ -122,6 +122,7 @@ def avg_pool1d(
     k, p = _one(kernel_size, "kernel_size", op), _one(padding, "padding", op)
     _check_1d(op, k, s, p, 1)
     with _named_1d("avg_pool1d", input, k, p, 1):
+        s = (1, k) if s is None else s  # PyTorch's AvgPool2DBackward0 shows (1, k) then
         return avg_pool2d(x, (1, k), s, (0, p), ceil_mode, count_include_pad).squeeze(-2)
 
 

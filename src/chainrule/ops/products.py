@@ -14,10 +14,11 @@ from typing import Any
 from ..autograd.lower_precision import without_autocast
 from ..autograd.tensor import Tensor
 from ..linalg.norms import vector_norm
-from ._util import NAMED_ERRORS, ShapeError, as_tensor, lead_with, norm_dim
+from ._util import NAMED_ERRORS, ShapeError, as_tensor, check_broadcast, lead_with, norm_dim
 from .binary import where
 from .binding import tensor_method
-from .linalg import bmm, matmul, outer
+from .dist_node import Dist, dist_node_ok
+from .linalg import MatMul, bmm, matmul, outer
 from .memory_format import contiguous_format
 from .scaled_products import _plus_product
 
@@ -65,8 +66,18 @@ def vdot(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
             f"vdot(): inconsistent tensor size, expected tensors of the same length, got "
             f"{a.shape[0]} and {b.shape[0]} elements"
         )
+    if not a.is_complex():  # one VdotBackward0, as PyTorch's (its CPU autocast leaves it)
+        return Vdot.apply(a, b)
     # PyTorch's CPU autocast does not cast vdot (nor dot)
-    return without_autocast(matmul, a.conj() if a.is_complex() else a, b)
+    return without_autocast(matmul, a.conj(), b)
+
+
+class Vdot(MatMul):
+    """``vdot`` of two real vectors: the dot product's rules (:class:`MatMul` on 1-d
+    operands) under PyTorch's ``VdotBackward0`` and its saved names."""
+
+    node_name = ("VdotBackward0", (0, 1))  # both inputs listed (None without a gradient)
+    saved_fields = {"other": 1, "self": 0}  # grad_fn._saved_* as PyTorch's
 
 
 @tensor_method(keywords=True)
@@ -107,7 +118,11 @@ def addbmm(
 def dist(input: Tensor, other: Any, p: float = 2) -> Tensor:  # noqa: A002
     """The ``p``-norm of ``input - other`` (broadcast), over all elements."""
     try:
-        return vector_norm(as_tensor(input) - as_tensor(other), p)
+        a, b = as_tensor(input), as_tensor(other)
+        if dist_node_ok(a, b, p):  # one DistBackward0, as PyTorch's
+            check_broadcast("dist", a, b)
+            return Dist.apply(a, b, p, p)
+        return vector_norm(a - b, p)
     except NAMED_ERRORS as err:
         lead_with("dist", err)
         raise

@@ -299,9 +299,12 @@ class SparseTensor(Tensor):
     def neg(self) -> SparseTensor:
         return make_sparse(-self._sp_values, self._sp_pattern, source=_source(self, lambda s: -s))
 
-    def add(self, other: Any, *, alpha: Any = 1, _node: str = "AddBackward0") -> SparseTensor:
-        """``s + other`` for a sparse ``other`` of the same size (entries concatenated; a
-        coalesced result when both operands are coalesced, as PyTorch)."""
+    def add(
+        self, other: Any, *, alpha: Any = 1, _node: str = "AddBackward0", _concat: bool = False
+    ) -> SparseTensor:
+        """``s + other`` for a sparse ``other`` of the same size (a coalesced result when both
+        operands are coalesced, as PyTorch; ``_concat``: the entries concatenated otherwise, as
+        PyTorch's autograd sums two sparse gradients, else merged as its ``+``)."""
         if not isinstance(other, SparseTensor):
             raise unsupported(f"add of a sparse tensor and {type(other).__name__}")
         if other.shape != self.shape or other.sparse_dim() != self.sparse_dim():
@@ -313,9 +316,10 @@ class SparseTensor(Tensor):
         values = other._sp_values if alpha == 1 else other._sp_values * alpha
         a, b = self._sp_pattern, other._sp_pattern
         indices = get_array_module(a.indices).concatenate([a.indices, b.indices], axis=1)
-        if a.coalesced and b.coalesced:
+        if (a.coalesced and b.coalesced) or _concat:
             both = SparsePattern(indices, a.shape, False)
-            out = make_sparse(cat([self._sp_values, values]), both).coalesce()
+            out = make_sparse(cat([self._sp_values, values]), both)
+            out = out.coalesce() if a.coalesced and b.coalesced else out
         else:
             out = _merged(self._sp_values, values, a, b)
         source = None

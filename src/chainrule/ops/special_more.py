@@ -106,6 +106,7 @@ class Ndtr(UnaryElementwise):
 class LogNdtr(UnaryElementwise):
     """log Phi(x); d/dx = phi(x) / Phi(x) = exp(-(y + x^2 / 2)) / sqrt(2 pi)."""
 
+    node_name = "SpecialLogNdtrBackward0"
     saves = "xy"
 
     @staticmethod
@@ -120,6 +121,7 @@ class LogNdtr(UnaryElementwise):
 class Ndtri(UnaryElementwise):
     """Phi^-1(p); d/dp = 1 / phi(y) = sqrt(2 pi) exp(y^2 / 2)."""
 
+    node_name = "SpecialNdtriBackward0"
     saves = "y"
 
     @staticmethod
@@ -138,6 +140,7 @@ def _sgn(x: Tensor) -> Tensor:
 class I0e(UnaryElementwise):
     """e^-|x| I0(x); d/dx = i1e(x) - sgn(x) i0e(x)."""
 
+    node_name = "SpecialI0EBackward0"
     saves = "xy"
 
     @staticmethod
@@ -153,6 +156,7 @@ class I1(UnaryElementwise):
     """I1(x) (the kernel of ``modified_bessel_i1``); d/dx = i0(x) - i1(x) / x, and 1/2 where
     |x| <= eps or x is NaN, as PyTorch's ``i1_backward`` (which, like this, saves the output)."""
 
+    node_name = "SpecialI1Backward0"
     saves = "xy"
 
     @staticmethod
@@ -174,6 +178,7 @@ class I1e(UnaryElementwise):
     """e^-|x| I1(x); d/dx = i0e(x) - i1e(x) (sgn(x) + 1 / x), and 1/2 where |x| <= eps (the
     limit at 0) or x is NaN, as PyTorch's ``i1e_backward``."""
 
+    node_name = "SpecialI1EBackward0"
     saves = "xy"
 
     @staticmethod
@@ -194,6 +199,8 @@ class I1e(UnaryElementwise):
 class Entr(UnaryElementwise):
     """-x log x for x > 0, 0 at 0, -inf below 0 (NaN stays NaN); d/dx = -(1 + log x), as
     PyTorch (inf at 0, NaN below 0)."""
+
+    node_name = "SpecialEntrBackward0"
 
     @staticmethod
     def f(x):

@@ -27,12 +27,14 @@ from ..autograd.tensor import Tensor
 from ..backend import device_of, get_array_module, host
 from ..scalar_range import fit_scalar
 from ._util import as_tensor, norm_dim
+from ._view_copy_nodes import as_copy_of_view
 from .binary import Where, where
 from .binding import tensor_method
 from .gather_scatter import index_select
 from .inplace import apply_inplace
 from .inplace_names import NOTHING_SAVED, renamed_node
-from .shape import flip, reshape, stack, transpose
+from .rot90_node import Rot90
+from .shape import reshape, stack
 
 __all__ = [
     "cartesian_prod",
@@ -162,7 +164,18 @@ def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -
     it = iter(rest)
     for i in range(ndim):
         shape[i] = n if i in (d1, d2) else next(it)
-    return DiagonalScatter.apply(x, tuple(shape), int(offset), d1, d2)
+    out = DiagEmbed.apply(x, tuple(shape), int(offset), d1, d2)
+    return given(out, dim1=dim1, dim2=dim2)  # grad_fn._saved_dim1 / _dim2 as given
+
+
+class DiagEmbed(DiagonalScatter):
+    """``diag_embed``'s node: DiagonalScatter's rules under PyTorch's ``DiagEmbedBackward0``."""
+
+    saved_fields = {  # grad_fn._saved_* as PyTorch's (saved_fields.py): dims as given
+        "dim1": lambda n: given_dim(n, "dim1", n.args[1]),
+        "dim2": lambda n: given_dim(n, "dim2", n.args[2]),
+        "offset": lambda n: as_uint64(n.args[0]),
+    }
 
 
 @tensor_method(keywords=True)
@@ -171,9 +184,11 @@ def diag(input: Tensor, diagonal: int = 0) -> Tensor:
     that diagonal as a 1-d tensor (PyTorch's ``torch.diag``)."""
     x = as_tensor(input)
     if x.ndim == 1:
-        return diag_embed(x, diagonal, 0, 1)
-    if x.ndim == 2:  # a copy, as torch.diag (torch.diagonal is the view)
-        return Diagonal.apply(x, int(diagonal), 0, 1).clone()
+        return diag_embed(x, diagonal)
+    if x.ndim == 2:  # a copy, as torch.diag (torch.diagonal is the view): DiagonalBackward0_copy
+        view = Diagonal.apply(x, int(diagonal), 0, 1)
+        out = as_copy_of_view(x, view)
+        return view.clone() if out is None else out
     raise RuntimeError(f"diag: expected a 1-d or 2-d tensor, got shape {tuple(x.shape)}")
 
 
@@ -210,14 +225,8 @@ def rot90(input: Tensor, k: int = 1, dims: Sequence[int] = (0, 1)) -> Tensor:
     d0, d1 = _dim(dims[0], x.ndim, "rot90"), _dim(dims[1], x.ndim, "rot90")
     if d0 == d1:
         raise RuntimeError(f"rot90: rotation dims must differ, got {dims}")
-    k %= 4
-    if k == 1:
-        return transpose(flip(x, (d1,)), d0, d1)
-    if k == 2:
-        return flip(x, (d0, d1))
-    if k == 3:  # flipped first, then transposed: PyTorch's layout for a broadcast input
-        return transpose(flip(x, (d0,)), d0, d1)
-    return x.clone()
+    out = Rot90.apply(x, int(k) % 4, d0, d1)
+    return given(out, k=k, dims=dims)  # grad_fn._saved_k / _saved_dims as given
 
 
 @tensor_method

@@ -43,6 +43,7 @@ from .setitem_rules import (
     lone_byte_mask,
     setitem_node_name,
 )
+from .subscript_fields import SCATTER_FIELDS, unsqueeze_dim
 from .subscript_index import (
     convert_index,
     drop_empty_ellipsis,
@@ -91,6 +92,8 @@ def _getitem_saved_fields(node: Any) -> dict | None:
     sizes = {"self_sym_sizes": lambda n: tuple(n.in_shape)}
     if name == "IndexBackward0":
         return {"indices": tensor_field(_saved_indices), **sizes}
+    if name == "UnsqueezeBackward0":
+        return {"dim": lambda n: unsqueeze_dim(parts, len(n.in_shape))}
     kind = int if name == "SelectBackward0" else slice if name == "SliceBackward0" else None
     at = [i for i, p in enumerate(parts) if kind is not None and isinstance(p, kind)]
     if not at or kind is slice and parts[at[-1]] == slice(None):
@@ -322,6 +325,8 @@ class IndexPut(Function):
         ``x`` and ``v``, a scalar ``v`` or a ``x`` without gradient as ``(None, 0)``."""
         return getattr(ctx, "torch_name", None) or "IndexPutBackward0", (0, 1)
 
+    # grad_fn._saved_* of the *_scatter ops, their arguments as given (saved_fields.py)
+    saved_fields = staticmethod(lambda node: SCATTER_FIELDS.get(node.torch_name))
     raw = True
 
     @staticmethod

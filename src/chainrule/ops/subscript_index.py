@@ -43,13 +43,17 @@ _SEQUENCE_WARNING = (
 def _tensor_index(t: Tensor) -> Any:
     """The array a Tensor index stands for, as PyTorch reads it: long, int and bool tensors
     as they are; a uint8 (byte) tensor as a bool *mask* (PyTorch's deprecated legacy, with
-    its warning; a 0-d one silently); any other integer dtype is refused (IndexError)."""
+    its warning; a 0-d one silently); a 0-d tensor of any other integer dtype (int16, int8,
+    uint16, ...) selects as an int, as in PyTorch; any other index tensor is refused
+    (IndexError)."""
     a = t._data
     dt = a.dtype
     if dt.kind == "i" and dt.itemsize >= 4:  # int32 / int64, the common case
         return int(a) if a.ndim == 0 else a  # a 0-d one selects as an int does: a view
     if dt.kind == "b":
         return a
+    if dt.kind in "iu" and a.ndim == 0 and dt != np.uint8:
+        return int(a)
     if dt == np.uint8:
         if a.ndim:
             warn_at_caller(
@@ -118,9 +122,24 @@ def _convert_item(idx: Any) -> Any:
         return _tensor_index(Tensor._make(idx, False, None, 0))  # a mask, as PyTorch reads it
     if isinstance(idx, list):
         idx = np.asarray([i.item() if isinstance(i, Tensor) else i for i in idx])
-    if isinstance(idx, np.ndarray) and idx.size == 0 and idx.dtype.kind == "f":
-        return idx.astype(np.int64)
+    if isinstance(idx, np.ndarray) and idx.dtype.kind in "fc":
+        return _long_index(idx)
     return idx
+
+
+def _long_index(a: np.ndarray) -> np.ndarray:
+    """A float or complex NumPy array (or list) used as an index, read as PyTorch reads index
+    *data* (not a Tensor): cast to a long index, truncating toward zero (``x[np.array([1.7,
+    -1.2])]`` takes rows 1 and -1; NaN and inf become the lowest long, out of bounds), the
+    imaginary part of complex data dropped with PyTorch's warning. An empty one (``[]`` and
+    ``np.array([])`` are float64) selects nothing. A float *Tensor* stays an error."""
+    if a.dtype.kind == "c":
+        warn_at_caller("Casting complex values to real discards the imaginary part")
+        a = a.real
+    with np.errstate(invalid="ignore"):
+        out = a.astype(np.int64)
+    out[~np.isfinite(a)] = np.iinfo(np.int64).min
+    return out
 
 
 def dims_taken(i: Any) -> int:

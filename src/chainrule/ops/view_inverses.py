@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd.function import Function
+from ..autograd.saved_fields import as_uint64  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._misc_more_strided import _strided_view
@@ -65,12 +66,23 @@ def _region(ndim: int, dim: int, start: int | None, end: int | None, step: int) 
     return d, (slice(None),) * d + (slice(start, end, step), Ellipsis)
 
 
+def _as_int64_field(v: int | None) -> int | None:
+    """An int64 argument as PyTorch's ``_saved_`` fields show it (None stays None)."""
+    return None if v is None else as_uint64(v)
+
+
 class SliceInverse(Function):
     """``input``'s memory viewed with ``src``'s layout; gradient of ``slice_scatter(src,
     input)`` (see the module doc)."""
 
     raw = True
     is_view = True
+    saved_fields = {  # grad_fn._saved_* as PyTorch's (saved_fields.py): the arguments as given
+        "dim": lambda n: _as_int64_field(n.args[0]),
+        "end": lambda n: _as_int64_field(n.args[2]),
+        "start": lambda n: _as_int64_field(n.args[1]),
+        "step": lambda n: _as_int64_field(n.args[3]),
+    }
 
     @staticmethod
     def forward(ctx, x, s, src_layout, dim, start, end, step):

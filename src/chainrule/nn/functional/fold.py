@@ -16,7 +16,7 @@ from typing import Any
 
 from ...autograd.tensor import Tensor
 from ...ops._util import as_tensor, no_integer_kernel
-from ...ops.fold import FoldFn, blocks, unfold_columns
+from ...ops.fold import FoldFn, Im2Col, blocks
 
 __all__ = ["fold", "unfold"]
 
@@ -52,10 +52,7 @@ def unfold(
         )
     k, d, p, s = _geometry("unfold", kernel_size, dilation, padding, stride)
     no_integer_kernel("unfold", x)
-    batched = x.ndim == 4
-    if not batched:
-        x = x.unsqueeze(0)
-    h, w = x.shape[2:]
+    h, w = x.shape[-2:]
     oh, ow = blocks((h, w), k, d, p, s)
     if oh < 1 or ow < 1:
         raise RuntimeError(
@@ -63,13 +60,8 @@ def unfold(
             f"than the dilated kernel ({d[0] * (k[0] - 1) + 1}x"
             f"{d[1] * (k[1] - 1) + 1})"
         )
-    cols = unfold_columns(x, k, d, p, s)
-    if cols._is_view():
-        # windows that reshape without a copy (a 1x1 kernel, or one block per line) come
-        # out as a view of x: PyTorch's im2col always writes new memory, so an in-place op
-        # on the columns must not reach x (nor be refused as an op on a view of a leaf)
-        cols = cols.clone()
-    return cols if batched else cols.squeeze(0)
+    # one Im2ColBackward0 (unbatched too), new memory as PyTorch's im2col
+    return Im2Col.apply(x, k, d, p, s)
 
 
 def fold(
