@@ -166,12 +166,18 @@ def _wrap_tensor_methods(wrap: Callable[[Callable], Callable]) -> None:
     found = {}  # name -> the attribute Tensor resolves it to (Tensor's own over a mixin's)
     for klass in reversed(Tensor.__mro__[:-1]):
         found.update(vars(klass))
+    # a method under ops/deprecated_overloads.py's wrapper: an operator bound to the method
+    # itself (``+`` to ``add``) dispatches as the public method (``func is Tensor.add``)
+    public_of = {
+        id(v.__wrapped__): v for v in found.values() if getattr(v, "deprecated_overloads", False)
+    }
     for name, value in found.items():
         public = not name.startswith("_") or name in _OPERATORS
         if not public or name in _NOT_DISPATCHED:
             continue
         if callable(value) and not isinstance(value, (type, staticmethod, classmethod)):
             of = getattr(value, "operator_of", None)  # tensor_numpy's operators: x + y
+            of = public_of.get(id(of), of)
             _patch(Tensor, name, wrap(value) if of is None else value.over(wrap(of)))
     for name in _PROPERTIES:
         prop = getattr(Tensor, name)
