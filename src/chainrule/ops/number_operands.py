@@ -51,8 +51,23 @@ def _check_alpha(op: str, a: Any, b: Any, alpha: Any) -> None:
     """PyTorch refuses a floating ``alpha`` when ``a`` and ``b`` are integral (the result
     would silently become floating); a Python number beside a float tensor is fine. An
     ``alpha`` that does not fit the result dtype (300 for int8, 1e300 for float32) is refused
-    too, where NumPy would wrap it or round it to inf."""
+    too, where NumPy would wrap it or round it to inf. A bool ``alpha`` needs a bool result,
+    a complex one a complex result."""
     if alpha is None:
+        return
+    if type(alpha) is bool or isinstance(alpha, (complex, np.complexfloating)):
+        pa, pb = promote(op, a, b, wrap_ints=False)
+        kind = (pa if isinstance(pa, Tensor) else pb)._data.dtype.kind
+        if type(alpha) is bool and kind != "b":  # PyTorch's errors, word for word
+            raise RuntimeError("Boolean alpha only supported for Boolean results.")
+        if type(alpha) is not bool and kind in "biu":
+            raise RuntimeError(
+                "For integral input tensors, argument alpha must not be a floating point number."
+            )
+        if type(alpha) is not bool and kind != "c":
+            raise RuntimeError(
+                "For non-complex input tensors, argument alpha must not be a complex number."
+            )
         return
     if type(alpha) is int or (type(alpha) is float and not abs(alpha) <= 3.4e38):
         pa, pb = promote(op, a, b, wrap_ints=False)
