@@ -34,6 +34,7 @@ from ..autograd.torch_function import disabled_torch_function_impl
 from ..backend import Device, get_array_module, to_device
 from . import sparse_functions as fn
 from .joining import cat
+from .sparse_merge import merged_entries
 from .sparse_nodense import NoDenseData, raiser, unsupported
 from .sparse_pattern import SparsePattern
 from .tensor_queries import sparse_coo
@@ -321,7 +322,7 @@ class SparseTensor(Tensor):
             out = make_sparse(cat([self._sp_values, values]), both)
             out = out.coalesce() if a.coalesced and b.coalesced else out
         else:
-            out = _merged(self._sp_values, values, a, b)
+            out = make_sparse(*merged_entries(self._sp_values, values, a, b))
         source = None
         if self._sp_source is not None or other._sp_source is not None:  # see make_sparse
             sa, sb = (t.to_dense() if t._sp_source is None else t._sp_source for t in (self, other))
@@ -429,38 +430,6 @@ def _scalar(op: str, other: Any) -> Any:
     if not isinstance(other, (Tensor, int, float, complex, np.number, np.bool_, bool)):
         raise TypeError(f"{op}: a sparse tensor can be scaled by a number, got {type(other)}")
     return other
-
-
-def _merged(va: Tensor, vb: Tensor, a: SparsePattern, b: SparsePattern) -> SparseTensor:
-    """PyTorch's sum of two sparse tensors of which one is uncoalesced: one pass over both
-    entry lists in their stored order, an entry of each at one position added, otherwise the
-    smaller (row-major) taken first; so ``s + s`` keeps ``s``'s entries, values doubled."""
-    xp = get_array_module(a.indices)
-    ka, kb = (np.asarray(to_device(p.keys(), "cpu")).tolist() for p in (a, b))
-    na, nb = len(ka), len(kb)
-    first, second, i, j = [], [], 0, 0
-    while i < na and j < nb:
-        if ka[i] == kb[j]:
-            first.append(i), second.append(na + j)
-            i, j = i + 1, j + 1
-        elif ka[i] < kb[j]:
-            first.append(i), second.append(na + nb)
-            i += 1
-        else:
-            first.append(na + j), second.append(na + nb)
-            j += 1
-    first += list(range(i, na)) + list(range(na + j, na + nb))
-    second += [na + nb] * (len(first) - len(second))
-    dt = _dt.promote_types(va._data.dtype, vb._data.dtype)  # int + float: float, as torch
-    zero = Tensor._make(xp.zeros((1,) + tuple(va.shape[1:]), dt), False, None, 0)
-    pool = cat([va.to(dt), vb.to(dt), zero])
-    pick = [
-        Tensor._make(xp.asarray(np.asarray(k, np.int64)), False, None, 0) for k in (first, second)
-    ]
-    values = pool[pick[0]] + pool[pick[1]]
-    idx = xp.concatenate([a.indices, b.indices], axis=1)[:, xp.asarray(np.asarray(first, np.int64))]
-    idx = xp.ascontiguousarray(idx)
-    return make_sparse(values, SparsePattern(idx, a.shape, False))
 
 
 def _body(arr: Any, prefix: str) -> str:
