@@ -27,6 +27,8 @@ import torch
 
 import chainrule as cr
 
+from .test_graph_names_session34 import describe  # names, saved fields, inputs
+
 REAL = np.array([[0.3, -1.5, 2.2, 0.8], [-0.7, 0.9, -1.1, 1.6], [1.2, -0.4, 0.5, -2.0]])
 POS = np.abs(REAL) + 0.2
 SQUARE = np.array([[2.0, 0.5, -1.0], [0.3, 1.5, 0.2], [-0.4, 0.1, 3.0]])
@@ -138,22 +140,6 @@ NO_SECOND = {"sgn_complex", "dist_inf", "dist_neginf", "dist_p1", "dist_constant
 # torch has no forward-mode rule for these
 NO_FORWARD = {"slice_inverse", "grid_sample", "grid_sample_bicubic", "eig", "fake_quantize"}
 GRAPH_ONLY_NAMES = {"nanmean"}  # (names only: chainrule's DivBackward0 saves the count as float)
-
-
-def _value(v, lib):
-    if isinstance(v, lib.Tensor):
-        return ("tensor", tuple(v.shape), str(v.dtype).rpartition(".")[2])
-    if isinstance(v, (tuple, list)):
-        return tuple(_value(e, lib) for e in v)
-    return v
-
-
-def describe(fn, lib):
-    """(name, {_saved_*: value}, listed inputs described), recursively."""
-    if fn is None:
-        return None
-    saved = {k: _value(getattr(fn, k), lib) for k in sorted(dir(fn)) if k.startswith("_saved_")}
-    return fn.name(), saved, tuple((describe(n, lib), i) for n, i in fn.next_functions)
 
 
 def _inputs(lib, domain):
