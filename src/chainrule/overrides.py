@@ -15,6 +15,12 @@ The protocol itself lives in :mod:`chainrule.autograd.torch_function`. What this
   the protocol costs nothing; after it, a call whose arguments hold no such subclass costs
   one look at their types.
 
+- Names bound before the install (``from chainrule import exp`` or ``from
+  chainrule.nn.functional import relu`` at the top of a user's script) are rebound to the
+  wrappers in the user's modules too (:func:`_rebind_in_user_modules`), so that ``exp(mt)``
+  dispatches as ``torch.exp(mt)`` does; only module globals are seen (a function kept in an
+  object's attribute or a closure before the install stays undispatched).
+
 - :class:`TorchFunctionMode`: ``with Mode():`` routes every wrapped call made in the block
   on this thread to ``Mode.__torch_function__`` first (entering a mode installs the
   wrappers too), as PyTorch's mode stack.
@@ -25,8 +31,10 @@ subclasses and modes are seen, because only they can switch the wrappers on).
 
 from __future__ import annotations
 
+import functools
 import importlib
 import sys
+import sysconfig
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -139,6 +147,42 @@ def install() -> None:
             fn = getattr(module, name)
             if callable(fn) and not isinstance(fn, type) and not name.startswith("_"):
                 _patch(module, name, wrap(fn))
+    _rebind_in_user_modules(wrappers)
+
+
+def _rebind_in_user_modules(wrappers: dict[int, Callable]) -> None:
+    """Replace each wrapped function a user's module holds as a global (bound by ``from
+    chainrule import exp`` before the install) by its wrapper. User modules are those
+    outside chainrule, the standard library and installed packages, and ``__main__``: the
+    scan stays a few milliseconds while a test suite or a notebook has thousands of modules
+    loaded."""
+    originals = {id(w.__torch_function_wrapped__): w for w in wrappers.values()}
+    for module in _user_modules():
+        for name, value in list(vars(module).items()):
+            wrapper = originals.get(id(value))
+            if wrapper is not None and wrapper.__torch_function_wrapped__ is value:
+                _patch(module, name, wrapper)
+
+
+@functools.cache
+def _library_paths() -> tuple[str, ...]:
+    """Where the standard library and installed packages live (read once: slow)."""
+    paths = sysconfig.get_paths()
+    return tuple({paths[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")})
+
+
+def _user_modules() -> list[Any]:
+    """The loaded modules that hold a user's code (see :func:`_rebind_in_user_modules`)."""
+    libraries = _library_paths()
+    found = []
+    for name, module in list(sys.modules.items()):
+        if module is None or name == "chainrule" or name.startswith("chainrule."):
+            continue
+        namespace = getattr(module, "__dict__", None)  # not getattr(module, "__file__"):
+        file = namespace.get("__file__") if isinstance(namespace, dict) else None  # no hooks
+        if name == "__main__" or (isinstance(file, str) and not file.startswith(libraries)):
+            found.append(module)
+    return found
 
 
 def _rebind_in_nn(originals: dict[int, Callable], wrap: Callable[[Callable], Callable]) -> None:
