@@ -13,6 +13,7 @@ import pytest
 import torch
 
 import chainrule as cr
+from chainrule import _user_warnings
 
 IDX = [[0, 1, 1, 0, 2], [2, 0, 2, 2, 1]]  # unsorted, (0, 2) twice
 VALS = [3.0, -4.0, 5.0, 6.0, 0.5]
@@ -277,7 +278,8 @@ def test_conversions_detach_clone_and_requires_grad():
     np.testing.assert_array_equal(cv.grad.numpy(), np.ones(5))
 
 
-def test_legacy_constructors_warn_and_test_dtype():
+def test_legacy_constructors_warn_and_test_dtype(monkeypatch):
+    monkeypatch.setattr(_user_warnings, "_issued", set())  # once per process: as in a fresh one
     i = cr.tensor([[0, 1], [1, 0]])
     with pytest.warns(UserWarning, match="deprecated"):
         s = cr.sparse.FloatTensor(i, cr.tensor([1.0, 2.0]), (2, 2))
@@ -338,16 +340,13 @@ def test_product_operand_errors():
     [
         lambda s: cr.exp(s),
         lambda s: s.exp(),
-        lambda s: s + cr.ones(3, 3, dtype=cr.float64),
         lambda s: cr.sum(s),
-        lambda s: s[0],
         lambda s: cr.ones(3, 3, dtype=cr.float64) / s,
         lambda s: s.numpy(),
         lambda s: np.asarray(s),
         lambda s: s.view(9),
         lambda s: s == s,
         lambda s: 2**s,
-        lambda s: cr.cat([s, s]),
         lambda s: s.backward(),
     ],
 )

@@ -125,15 +125,38 @@ def _sparse_times_sparse(a: SparseTensor, b: SparseTensor) -> SparseTensor:
     if type(a) is not type(b):
         raise unsupported(f"mul of a {a.layout} and a {b.layout} tensor")
     _check_same_size("mul", a, b)
-    if a.dense_dim() or b.dense_dim():
-        raise unsupported("mul of hybrid sparse tensors (dense_dim > 0)")
-    a, b = _entries(a, True), _entries(b, True)
+    if not (a._sp_pattern.coalesced and b._sp_pattern.coalesced):  # (CSR: always coalesced)
+        return _times_uncoalesced(a, b)
     pa = a._sp_pattern
     xp = get_array_module(pa.indices)
     _, ia, ib = xp.intersect1d(pa.keys(), b._sp_pattern.keys(), return_indices=True)
     pattern = SparsePattern(xp.ascontiguousarray(pa.indices[:, ia]), pa.shape, True)
     values = a._sp_values[Tensor._make(ia, False, None, 0)]
     return _like(a, values * b._sp_values[Tensor._make(ib, False, None, 0)], pattern)
+
+
+def _times_uncoalesced(a: SparseTensor, b: SparseTensor) -> SparseTensor:
+    """``a * b`` with an uncoalesced operand, as PyTorch: the result keeps the entries of the
+    uncoalesced one (of both: the one with fewer entries, ``b`` on a tie), each times the
+    other's summed value at its position (zero where the other has none)."""
+    if not a._sp_pattern.coalesced and not b._sp_pattern.coalesced:
+        keep, other = (b, a) if b._nnz() <= a._nnz() else (a, b)
+    else:
+        keep, other = (a, b) if not a._sp_pattern.coalesced else (b, a)
+    other = other.coalesce()
+    kp, ok = keep._sp_pattern, other._sp_pattern.keys()
+    xp = get_array_module(kp.indices)
+    keys = kp.keys()
+    at = xp.minimum(xp.searchsorted(ok, keys), max(ok.shape[0] - 1, 0))
+    found = (ok[at] == keys) if ok.shape[0] else xp.zeros(keys.shape, bool)
+    picked = other._sp_values[Tensor._make(at, False, None, 0)] if ok.shape[0] else None
+    rows = (-1,) + (1,) * (keep._sp_values.ndim - 1)
+    mask = Tensor._make(found.reshape(rows), False, None, 0)
+    if picked is None:
+        values = keep._sp_values * 0
+    else:
+        values = keep._sp_values * picked.where(mask, picked.new_zeros(()))
+    return _like(keep, values, kp)
 
 
 def sparse_mask(self: Tensor, mask: Any) -> SparseTensor:
@@ -149,8 +172,6 @@ def sparse_mask(self: Tensor, mask: Any) -> SparseTensor:
             f"sparse_mask(): operands have incompatible sizes; self has size "
             f"{list(self.shape)} but mask has size {list(mask.shape)}"
         )
-    if mask.dense_dim():
-        raise unsupported("sparse_mask with a hybrid mask (dense_dim > 0)")
     dense = self.to_dense() if type(self) in SPARSE_TYPES else self
     return _like(mask, SparseMask.apply(dense, mask._sp_pattern), mask._sp_pattern)
 

@@ -306,6 +306,10 @@ class SparseTensor(Tensor):
         """``s + other`` for a sparse ``other`` of the same size (a coalesced result when both
         operands are coalesced, as PyTorch; ``_concat``: the entries concatenated otherwise, as
         PyTorch's autograd sums two sparse gradients, else merged as its ``+``)."""
+        if isinstance(other, Tensor) and not isinstance(other, SparseTensor):
+            raise RuntimeError(
+                "add(sparse, dense) is not supported. Use add(dense, sparse) instead."
+            )
         if not isinstance(other, SparseTensor):
             raise unsupported(f"add of a sparse tensor and {type(other).__name__}")
         if other.shape != self.shape or other.sparse_dim() != self.sparse_dim():

@@ -27,6 +27,8 @@ import chainrule as torch  # noqa: F401 - the package, already in sys.modules at
 from .. import dtypes as _dt
 from ..ops import sparse_inplace as _inplace  # noqa: F401 - installs the in-place forms
 from ..ops import sparse_pointwise as _pointwise  # noqa: F401 - installs the sparse forms
+from ..ops import sparse_resize as _resize  # noqa: F401 - sparse_resize_(_and_clear_)
+from ..ops import sparse_structural as _structural  # noqa: F401 - index_select, cat, ...
 from ..ops.sparse_construction import legacy_sparse_type
 from ..ops.sparse_invariants import STATE as _INVARIANTS
 from ..ops.sparse_more import as_sparse_gradcheck, sampled_addmm, spdiags, spsolve

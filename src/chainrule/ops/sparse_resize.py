@@ -1,0 +1,101 @@
+"""``sparse_resize_`` and ``sparse_resize_and_clear_`` of sparse COO tensors (PyTorch's).
+
+``s.sparse_resize_(size, sparse_dim, dense_dim)`` changes a COO tensor's size in place. An
+empty tensor (no entries) takes any size and split into sparse and dense dims; one with
+entries keeps its number of sparse and dense dims and may only grow (PyTorch's errors,
+word for word, otherwise). Growing a dense dim of a tensor with entries keeps the values'
+elements in row-major order, as PyTorch's ``resize_`` of the values does; the elements it
+adds are zeros (PyTorch leaves them uninitialised). ``sparse_resize_and_clear_`` drops the
+entries first, so any size is accepted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from .sparse_inplace import move_into
+from .sparse_pattern import SparsePattern
+from .sparse_tensor import SparseTensor, make_sparse
+
+__all__ = ["sparse_resize_", "sparse_resize_and_clear_"]
+
+_ADVICE = (
+    " on a non-empty sparse tensor is not supported.\nYou could try the following options:\n"
+    "1. If you need an empty sparse tensor of this size, call `x = torch.sparse_coo_tensor("
+    "size)`.\n2. If you need to resize this tensor, you have the following options:\n    1. For "
+    "both sparse and dense dimensions, keep the number of them constant and the size of them "
+    "non-shrinking, and then try the same call again.\n    2. Or, create a new sparse tensor "
+    "with the correct indices and values from this sparse tensor."
+)
+
+
+def _checked(size: Sequence[int], sparse_dim: int, dense_dim: int) -> tuple[int, ...]:
+    size = tuple(int(n) for n in size)
+    if len(size) != sparse_dim + dense_dim:
+        raise RuntimeError(
+            f"'len(size) == sparse_dim + dense_dim' is not satisfied: len(size) = {len(size)}, "
+            f"sparse_dim = {sparse_dim}, dense_dim = {dense_dim}"
+        )
+    if any(n < 0 for n in size):
+        raise RuntimeError(f"sparse_resize_: negative size in {list(size)}")
+    return size
+
+
+def _empty(self: SparseTensor, size: tuple, sparse_dim: int) -> SparseTensor:
+    xp = get_array_module(self._sp_pattern.indices)
+    values = self._sp_values
+    rows = xp.zeros((0, *size[sparse_dim:]), dtype=values._data.dtype)
+    indices = xp.zeros((sparse_dim, 0), dtype=np.int64)
+    empty = Tensor._make(rows, False, None, 0)
+    return make_sparse(empty, SparsePattern(indices, size[:sparse_dim], True))
+
+
+def sparse_resize_(
+    self: SparseTensor, size: Sequence[int], sparse_dim: int, dense_dim: int
+) -> SparseTensor:
+    """Resize a sparse COO tensor in place (see the module docstring for PyTorch's rules)."""
+    size = _checked(size, sparse_dim, dense_dim)
+    if self._nnz() == 0:
+        return move_into(self, _empty(self, size, sparse_dim))
+    old_sd, old_dd = self.sparse_dim(), self.dense_dim()
+    if sparse_dim != old_sd:
+        raise RuntimeError(
+            f"changing the number of sparse dimensions (from {old_sd} to {sparse_dim})" + _ADVICE
+        )
+    if dense_dim != old_dd:
+        raise RuntimeError(
+            f"changing the number of dense dimensions (from {old_dd} to {dense_dim})" + _ADVICE
+        )
+    for kind, old, new in (
+        ("sparse", self.shape[:old_sd], size[:sparse_dim]),
+        ("dense", self.shape[old_sd:], size[sparse_dim:]),
+    ):
+        if any(b < a for a, b in zip(old, new)):
+            raise RuntimeError(
+                f"shrinking the size of {kind} dimensions (from {list(old)} to {list(new)})"
+                + _ADVICE
+            )
+    pattern, values = self._sp_pattern, self._sp_values
+    if size[sparse_dim:] != tuple(values.shape[1:]):  # row-major elements kept, zeros added
+        xp = get_array_module(values._data)
+        flat = xp.zeros(values.shape[0] * int(np.prod(size[sparse_dim:])), values._data.dtype)
+        flat[: values._data.size] = values._data.reshape(-1)
+        values = Tensor._make(flat.reshape((values.shape[0], *size[sparse_dim:])), False, None, 0)
+    out = make_sparse(values, SparsePattern(pattern.indices, size[:sparse_dim], pattern.coalesced))
+    return move_into(self, out)
+
+
+def sparse_resize_and_clear_(
+    self: SparseTensor, size: Sequence[int], sparse_dim: int, dense_dim: int
+) -> SparseTensor:
+    """Drop every entry of a sparse COO tensor, then give it ``size`` (any split)."""
+    size = _checked(size, sparse_dim, dense_dim)
+    return move_into(self, _empty(self, size, sparse_dim))
+
+
+SparseTensor.sparse_resize_ = sparse_resize_
+SparseTensor.sparse_resize_and_clear_ = sparse_resize_and_clear_
