@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from .dtypes import bfloat16_dtype
+from .float8 import FLOAT8_NAMES, float8_dtype
 
 __all__ = ["LEGACY_DTYPES", "dtype_of_type_name", "type_name"]
 
@@ -54,6 +55,8 @@ def type_name(dtype: Any) -> str:
     """PyTorch's legacy type string for a dtype, e.g. ``'torch.FloatTensor'``."""
     key = np.dtype(dtype).name  # bfloat16's name is "bfloat16" too
     name = _NAMES.get(key) or _TYPE_ONLY.get(key)
+    if name is None and key in FLOAT8_NAMES:  # PyTorch's 'torch.Float8_e4m3fnTensor'
+        name = FLOAT8_NAMES[key] + "Tensor"
     if name is None:
         raise TypeError(f"Tensor.type(): no legacy tensor type for dtype {np.dtype(dtype)}")
     return f"torch.{name}"
@@ -68,6 +71,9 @@ def dtype_of_type_name(name: str) -> np.dtype:
         return _TYPE_ONLY_DTYPES[short]
     if short in ("BFloat16Tensor", "bfloat16"):
         return bfloat16_dtype()
+    for key, scalar in FLOAT8_NAMES.items():
+        if short in (key, scalar + "Tensor"):
+            return float8_dtype(key)
     try:
         return np.dtype(short)
     except TypeError:

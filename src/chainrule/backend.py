@@ -210,6 +210,10 @@ def strided_view(array: Any, shape: tuple, strides: tuple, writeable: bool = Fal
     callers of a read-only view must not write through it on either backend."""
     if _cupy is not None and isinstance(array, _cupy.ndarray):
         return _cupy.lib.stride_tricks.as_strided(array, shape, strides)
+    if array.dtype.kind == "f" and array.dtype.itemsize == 1:  # float8_e5m2: NumPy cannot
+        raw = array.view(np.uint8)  # read its array interface ('<f1'); through its bytes
+        out = np.lib.stride_tricks.as_strided(raw, shape, strides, writeable=writeable)
+        return out.view(array.dtype)
     return np.lib.stride_tricks.as_strided(array, shape, strides, writeable=writeable)
 
 

@@ -20,10 +20,15 @@ results bit for bit (checked over all 256 codes and random inputs against torch 
 
 PyTorch has CPU kernels for few ops on these types; :func:`check_op` is the gate
 ``Function.apply`` consults (through ``autograd/lower_precision.run_in_float32``): views,
-copies, indexing, concatenation, ``where``, ``abs`` and ``mul`` of two tensors of one
-float8 type run, everything else raises PyTorch's ``NotImplementedError`` ("... not
-implemented for 'Float8_e4m3fn'"), and any promotion between a float8 type and another
-type raises PyTorch's ``RuntimeError`` ("Promotion for Float8 Types is not supported").
+copies, indexing, concatenation, ``where``, diagonals, embedding lookups and constant
+padding run; ``abs``, ``mul`` of two tensors of one float8 type (the second not of one
+element: PyTorch's scalar path has no kernel) and matrix-by-matrix products (``mm``,
+``linear``; not e8m0) compute in float32 and round once; everything else raises PyTorch's
+``NotImplementedError`` with its kernel's name ("\"lt_cpu\" not implemented for
+'Float8_e4m3fn'"), and any promotion between a float8 type and another type raises
+PyTorch's ``RuntimeError`` ("Promotion for Float8 Types is not supported"). Ops computing
+outside ``Function.apply`` (comparisons, ``isinf``, ``nonzero``, ``unique``, searches...)
+call :func:`refuse` with their kernel's name.
 """
 
 from __future__ import annotations
@@ -38,7 +43,9 @@ __all__ = [
     "float8_dtype",
     "from_float8",
     "is_float8",
+    "not_implemented",
     "promotion_error",
+    "refuse",
     "scalar_type_name",
     "to_float8",
 ]
@@ -78,7 +85,9 @@ def is_float8(dtype: Any) -> bool:
     """Whether ``dtype`` (a NumPy dtype) is one of the float8 types (without importing
     ml_dtypes). By name: ml_dtypes gives them kind ``'V'``, except ``float8_e5m2``
     (kind ``'f'``)."""
-    return getattr(dtype, "itemsize", None) == 1 and dtype.name in FLOAT8_NAMES
+    # (not ``dtype.name``: NumPy 2 builds it in Python, ~1 us, and bool/int8 arrays would pay
+    # it on every comparison; the only 1-byte kinds besides float8's 'V'/'f' are b, i, u)
+    return getattr(dtype, "itemsize", None) == 1 and dtype.kind in "Vf"
 
 
 def float8_dtype(name: str) -> np.dtype:
@@ -210,7 +219,7 @@ def promotion_error(a: np.dtype, b: np.dtype) -> RuntimeError:
 
 
 # Functions (by class name) PyTorch runs on float8 tensors: conversions, copies, views,
-# indexing, concatenation, where.
+# indexing, concatenation, where, diagonal embedding, embedding lookups, constant padding.
 _NATIVE = {
     "Cast",
     "Contiguous",
@@ -233,10 +242,149 @@ _NATIVE = {
     "Copy",
     "Fill",
     "Zero",
+    "DiagEmbed",
+    "EmbeddingFn",
+    "ConstantPadNdBackward0",
 }
-_IN_FLOAT32 = {"Abs", "Mul"}  # computed in float32, rounded once
+_NO_E8M0 = {"Abs", "IndexPut", "MatMul", "LinearFn"}  # (PyTorch: no e8m0 kernel for these)
+_IN_FLOAT32 = {"Abs", "Mul", "MatMul", "LinearFn"}  # computed in float32, rounded once
 # Ops whose operands promote together (any other dtype, integers too, is refused)
 _ARITHMETIC = {"Add", "Sub", "Mul", "Div", "Pow", "Maximum", "Minimum", "Atan2", "Remainder"}
+# PyTorch's CPU kernel name (its "... not implemented for" message) by Function class name
+_KERNELS = {
+    "Abs": "abs_cpu",
+    "Neg": "neg_cpu",
+    "Sign": "sign_cpu",
+    "Sgn": "sign_cpu",
+    "Rsqrt": "rsqrt_cpu",
+    "Sinh": "sinh_cpu",
+    "Cosh": "cosh_cpu",
+    "Asinh": "asinh_cpu",
+    "Acosh": "acosh_cpu",
+    "Atanh": "atanh_cpu",
+    "Sigmoid": "sigmoid_cpu_reduced_float",
+    "Frac": "frac_cpu",
+    "Reciprocal": "reciprocal_cpu",
+    "Relu": "clamp_min_scalar_cpu",
+    "Logit": "logit_cpu",
+    "Sinc": "sinc_cpu",
+    "Angle": "angle_cpu",
+    "Gelu": "GeluKernelImpl",
+    "Silu": "silu_cpu",
+    "Mish": "mish_cpu",
+    "Softplus": "softplus_cpu",
+    "Elu": "elu_cpu",
+    "Celu": "elu_cpu",
+    "LeakyRelu": "leaky_relu_cpu",
+    "Hardtanh": "clamp_scalar_cpu",
+    "Hardsigmoid": "hardsigmoid_cpu",
+    "Hardswish": "hardswish_cpu",
+    "LogSigmoid": "log_sigmoid_cpu",
+    "Add": "add_stub",
+    "Sub": "add_stub",
+    "Rsub": "add_stub",
+    "RsubTensors": "add_stub",
+    "Atan2": "atan2_cpu",
+    "Minimum": "minimum_cpu",
+    "Maximum": "maximum_cpu",
+    "Fmin": "fmin_cpu",
+    "Fmax": "fmax_cpu",
+    "Hypot": "hypot_cpu",
+    "ClampBackward0": "clamp_cpu",
+    "ClampBackward1": "clamp_scalar_cpu",
+    "Sum": "sum_cpu",
+    "Mean": "sum_cpu",
+    "_ZeroNans": "nansum_cpu",
+    "Prod": "prod_out_cpu",
+    "LinalgVectorNormBackward0": "norm_cpu",
+    "Amax": "max_values_cpu",
+    "Amin": "min_values_cpu",
+    "MaxBackward0": "max_cpu",
+    "MinBackward0": "min_cpu",
+    "Cumsum": "cumsum_out_cpu",
+    "Cumprod": "cumprod_out_cpu",
+    "RunningArg": "cummax_cpu",
+    "LogsumexpBackward0": "max_values_cpu",
+    "LogcumsumexpBackward0": "logcumsumexp_out_cpu",
+    "Softmax": "softmax_lastdim_kernel_impl",
+    "LogSoftmax": "log_softmax_lastdim_kernel_impl",
+    "SelectPositions": "kthvalue_cpu",
+    "EvenSelect": "median_cpu",
+    "SortBackward0": "sorting_kernel_method_name",
+    "TopkBackward0": "topk_cpu",
+    "Gather": "gather_expanded_index",
+    "TakeFn": "take_cpu",
+    "Scatter": "scatter_gather_tensor_cpu",
+    "ScatterAdd": "scatter_gather_tensor_cpu",
+    "IndexAddFn": "index_add_",
+    "IndexCopy": "index_copy_cpu",
+    "IndexPut": "index_put",
+    "MaskedFill": "masked_fill",
+    "MaskedScatter": "masked_scatter",
+    "Flip": "flip_cpu",
+    "Rot90": "flip_cpu",
+    "Tril": "tril",
+    "Triu": "triu",
+    "LerpScalar": "lerp_kernel_scalar",
+    "LerpTensor": "lerp_kernel_tensor",
+    "Addcmul": "addcmul_cpu_out",
+    "Addcdiv": "addcdiv_cpu_out",
+    "NanToNum": "nan_to_num",
+    "Copysign": "copysign_cpu",
+    "LogAddExp": "logaddexp_cpu",
+    "Xlogy": "xlogy_cpu",
+    "Nextafter": "nextafter_cpu",
+    "Pow": "pow",
+    "Ldexp": "pow",
+    "MseLossFn": "mse_cpu",
+    "CdistBackward0": "cdist",
+    "Conv2dFn": "slow_conv2d_cpu",
+    "WindowGather": "avg_pool2d",
+    "MaxPool2DWithIndicesBackward0": "max_pool2d",
+    "UpsampleNearest": "compute_indices_weights_nearest",
+    "LayerNormFn": "LayerNormKernelImpl",
+}
+# Unary functions whose kernel is "<name>_vml_cpu"
+_VML = "Exp Expm1 Log Log2 Log10 Log1p Sqrt Sin Cos Tan Asin Acos Atan Tanh Floor Ceil Round Trunc"
+_VML += " Erf Erfc Erfinv Lgamma I0"
+_KERNELS.update({n: n.lower() + "_vml_cpu" for n in _VML.split()})
+
+
+def not_implemented(kernel: str, dtype: Any) -> NotImplementedError:
+    """PyTorch's error for an op without a CPU kernel for ``dtype``: ``"kernel" not
+    implemented for 'Float8_e4m3fn'`` (``kernel``: the name PyTorch's message gives)."""
+    return NotImplementedError(f"\"{kernel}\" not implemented for '{scalar_type_name(dtype)}'")
+
+
+def refuse(kernel: str, *values: Any) -> None:
+    """Raise PyTorch's ``NotImplementedError`` (:func:`not_implemented`) when one of
+    ``values`` (tensors, arrays or anything else) holds a float8 type: for the ops that
+    compute outside ``Function.apply`` (comparisons, searches, ``nonzero``, ``unique``...)
+    where PyTorch has no float8 kernel."""
+    if not _DTYPES:  # no float8 dtype made yet (as Function.apply's low-precision flag):
+        return  # this runs on every comparison, nonzero, max..., so it must cost nothing
+    for v in values:  # (is_float8 inlined)
+        d = getattr(getattr(v, "_data", v), "dtype", None)
+        if d is not None and d.itemsize == 1 and d.kind in "Vf":
+            raise not_implemented(kernel, d)
+
+
+def _size_one(a: Any) -> bool:
+    """Whether an operand is a number or holds one element (PyTorch's CPU scalar)."""
+    return not isinstance(a, np.ndarray) or a.size == 1
+
+
+def _matmul_kernel(first: np.dtype, arrays: list) -> str | None:
+    """PyTorch's missing kernel for a float8 product of these operands, or None where it
+    computes one (a matrix by a matrix, not for e8m0)."""
+    nd = [getattr(a, "ndim", 0) for a in arrays[:2]]
+    if nd == [1, 1]:
+        return "dot"
+    if 1 in nd:
+        return "addmv_impl_cpu"
+    if max(nd) > 2:
+        return "baddbmm_with_gemm"
+    return "addmm_impl_cpu_" if first.name == "float8_e8m0fnu" else None
 
 
 def check_op(cls: type, args: tuple, arrays: list) -> str:
@@ -250,6 +398,9 @@ def check_op(cls: type, args: tuple, arrays: list) -> str:
         NotImplementedError: PyTorch has no float8 kernel for the op.
     """
     name = cls.__name__
+    node = getattr(cls, "node_name", None)  # the node's name where it is a constant
+    if isinstance(node, str) and (node in _NATIVE or node in _KERNELS):
+        name = node
     f8 = [a.dtype for a in arrays if is_float8(getattr(a, "dtype", None))]
     first = f8[0]
     floats = [  # another floating tensor with dimensions: a promotion PyTorch refuses
@@ -257,7 +408,8 @@ def check_op(cls: type, args: tuple, arrays: list) -> str:
         for a in arrays
         if isinstance(a, np.ndarray) and a.dtype != first and a.ndim and a.dtype.kind in "fcV"
     ]
-    if name in _NATIVE:
+    e8m0 = first.name == "float8_e8m0fnu"
+    if name in _NATIVE and not (e8m0 and name in _NO_E8M0):
         if floats and name in ("Cat", "Stack", "Where"):
             raise promotion_error(first, floats[0])
         return "native"
@@ -265,15 +417,24 @@ def check_op(cls: type, args: tuple, arrays: list) -> str:
         a.dtype for a in arrays if isinstance(a, np.ndarray) and a.dtype != first and a.ndim
     ]
     others = others if name in _ARITHMETIC else floats
-    abs_ok = name == "Abs" and first.name != "float8_e8m0fnu"  # (PyTorch: no e8m0 abs)
-    if name in _IN_FLOAT32 and (abs_ok or (name == "Mul" and len(f8) == 2)):
-        if others:
-            raise promotion_error(first, others[0])
-        return "float32"
     if others:
         raise promotion_error(first, others[0])
-    op = getattr(cls, "node_name", None)
-    op = op if isinstance(op, str) else name
+    kernel = _KERNELS.get(name)
+    if name in ("Mul", "Div") and len(arrays) > 1 and _size_one(arrays[1]):
+        kernel = name.lower() + "_cpu_reduced_float"  # PyTorch's path for a scalar operand
+    elif name == "Mul" and len(f8) == 2:
+        return "float32"
+    elif name == "Div":
+        kernel = "div_cpu"
+    elif name in ("MatMul", "LinearFn"):
+        kernel = _matmul_kernel(first, arrays)
+        if kernel is None:
+            return "float32"
+    elif name == "Abs" and not e8m0:
+        return "float32"
+    if kernel is not None:
+        raise not_implemented(kernel, first)
+    op = node if isinstance(node, str) else name
     raise NotImplementedError(
         f"\"{name.lower()}\" not implemented for '{scalar_type_name(first)}' (PyTorch has no "
         f"CPU kernel for {op} on float8 tensors); convert with .float() first"

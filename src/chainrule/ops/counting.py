@@ -16,6 +16,7 @@ from .. import return_types
 from ..autograd.saved_fields import given  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..float8 import refuse as _refuse_float8
 from ._util import (
     NAMED_ERRORS,
     DtypeError,
@@ -136,6 +137,7 @@ def unique_consecutive(
     """
     x = as_tensor(input)
     refuse_complex_order("unique_consecutive", x, error=NotImplementedError)  # as PyTorch
+    _refuse_float8("unique", x)
     xp = get_array_module(x._data)
     if dim is None:
         data = x._data.reshape(-1)

@@ -206,15 +206,42 @@ def _beta_function(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     return function
 
 
+# The ops whose every operand must be a Tensor (PyTorch's parser refuses numbers there).
+_TENSOR_OPERANDS = ("addcmul", "addcdiv")
+
+
+def _check_operands(name: str, method: bool, args: tuple, kwargs: dict) -> None:
+    """PyTorch's argument-parser TypeError for a number (or other non-tensor) given as a
+    tensor operand of ``addcmul``/``addcdiv`` (``input``, ``tensor1``, ``tensor2``), which
+    PyTorch's current overload never takes: ``addcmul(): argument 'tensor1' (position 2)
+    must be Tensor, not float`` (positions count from ``tensor1`` for a method)."""
+    names = ("tensor1", "tensor2") if method else ("input", "tensor1", "tensor2")
+    for pos, arg in enumerate(names):
+        v = args[pos] if pos < len(args) else kwargs.get(arg, None)
+        if v is None and arg not in kwargs and pos >= len(args):
+            continue  # missing: the op's own error
+        if not isinstance(v, Tensor):  # (PyTorch names no position for a keyword)
+            where = f" (position {pos + 1})" if pos < len(args) else ""
+            raise TypeError(
+                f"{name}(): argument '{arg}'{where} must be Tensor, not {type(v).__name__}"
+            )
+
+
 def _method(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     """``Tensor.<name>`` that also takes the deprecated scale-first call."""
+
+    checked = name.rstrip("_") in _TENSOR_OPERANDS  # decided once: add/sub are hot
 
     @functools.wraps(fn)
     def method(self: Any, *args: Any, **kwargs: Any) -> Any:
         if len(args) + len(kwargs) > 1:
             call = _rewritten(name, True, args, kwargs)
             if call is not None:
+                if checked:
+                    _check_operands(name, True, call[0], call[1])
                 return fn(self, *call[0], **call[1])
+        if checked:
+            _check_operands(name, True, args, kwargs)
         return fn(self, *args, **kwargs)
 
     method.deprecated_overloads = True  # type: ignore[attr-defined]
@@ -224,12 +251,18 @@ def _method(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
 def _function(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     """``chainrule.<name>`` that also takes the deprecated scale-first call."""
 
+    checked = name.rstrip("_") in _TENSOR_OPERANDS
+
     @functools.wraps(fn)
     def function(input: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
         if len(args) + len(kwargs) > 1:
             call = _rewritten(name, False, args, kwargs)
             if call is not None:
+                if checked:
+                    _check_operands(name, False, (input, *call[0]), call[1])
                 return fn(input, *call[0], **call[1])
+        if checked:
+            _check_operands(name, False, (input, *args), kwargs)
         return fn(input, *args, **kwargs)
 
     function.deprecated_overloads = True  # type: ignore[attr-defined]

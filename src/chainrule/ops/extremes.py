@@ -18,6 +18,7 @@ from ..autograd.function import Function
 from ..autograd.saved_fields import given, given_dim  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..float8 import refuse as _refuse_float8
 from ._result_layout import contiguous
 from ._util import DtypeError, as_tensor, int_dim, reduction_axes, refuse_complex_order
 from .binary import maximum, minimum, where
@@ -199,6 +200,7 @@ def _max_min(op: str, x: Any, dim: Any, keepdim: bool, other: Any):
         )
     if dim is None:  # the whole tensor: PyTorch's MaxBackward1 / MinBackward1
         refuse_complex_order(op, x, error=NotImplementedError)
+        _refuse_float8(op + "_all", x)
         _check_nonempty(op, x, None)
         return (Amax if op == "max" else Amin).apply(x, None, False, True)
     d = int_dim(dim, x.ndim, op)
@@ -229,6 +231,7 @@ def min(input: Any, dim: Any = None, keepdim: bool = False, other: Any = None): 
 def _arg_reduce(op: str, x: Any, dim: int | None, keepdim: bool) -> Tensor:
     x = as_tensor(x)
     refuse_complex_order(op, x)
+    _refuse_float8(op + "_cpu", x)
     if x._data.dtype.kind == "b":  # PyTorch has no bool kernel (checked before dim, as it)
         raise RuntimeError(
             f"{op}(): does not support bool input; convert it first (x.to(torch.uint8) or "

@@ -22,6 +22,7 @@ from ..autograd.ieee import quiet_fp
 from ..autograd.saved_fields import given  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..float8 import refuse as _refuse_float8
 from ..scalar_range import fit_scalar
 from ._util import as_tensor, constant, norm_dim
 from .binary import where
@@ -176,6 +177,7 @@ def index_fill(x: Tensor, dim: int, index: Any, value: Any) -> Tensor:
     """``x`` with the slices ``index`` along ``dim`` set to ``value`` (a number or a 0-d
     tensor; a tensor value receives the gradient of every filled element)."""
     d, idx = _vector_index("index_fill", x, dim, index, negative=True, long_only=True)
+    _refuse_float8("index_fill_cpu", x)
     refuse_grad_into_integer(x, value)
     if isinstance(value, np.bool_):  # a float to PyTorch's argument parser
         value = float(value)

@@ -20,6 +20,8 @@ from ..autograd import grad_mode
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..creation import arange
+from ..float8 import is_float8
+from ..float8 import refuse as _refuse_float8
 from ..scalar_range import fit_scalar
 from ._util import ShapeError, as_tensor, broadcast_error
 from .binary import Where, where_as
@@ -205,6 +207,8 @@ def index_put_(x: Tensor, indices: Any, values: Tensor, accumulate: bool = False
     ``values`` requires grad or carries a forward-mode tangent (a leaf that requires grad
     refuses, as in PyTorch). Unrecorded writes go straight into ``x``'s memory."""
     idx, values, target = _index_put_args("index_put_", x, indices, values, accumulate)
+    if is_float8(x._data.dtype) and x._data.dtype.name == "float8_e8m0fnu":  # (no kernel)
+        _refuse_float8("index_put", x)
     tangents = x._fw_tangent is not None or values._fw_tangent is not None
     batched = type(x) is not Tensor and getattr(x, "vmap_inplace", None) is not None  # vmap
     if (
@@ -393,6 +397,7 @@ def nonzero(input: Tensor, as_tuple: bool = False) -> Any:  # Tensor, or a tuple
     are one stride-1 column, and the ``as_tuple`` tensors are those columns. A 0-d input
     counts as one element with no dims: ``(1, 0)`` (or ``(0, 0)`` when it is zero), and
     ``as_tuple`` gives ``(tensor([0]),)`` (or an empty one)."""
+    _refuse_float8("nonzero_count_cpu", input)
     arr = input._data
     xp = get_array_module(arr)
     if arr.ndim == 0:

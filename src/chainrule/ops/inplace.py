@@ -35,6 +35,7 @@ from ..autograd.view_replay import (
 )
 from ..backend import get_array_module, is_writeable
 from ..dtype_rules import can_cast
+from ..float8 import is_float8, to_float8
 from ..scalar_range import fit_scalar
 from . import inplace_names
 from ._util import as_tensor
@@ -354,13 +355,17 @@ def fill_(x: Tensor, value: Any) -> Tensor:
 
 def _fill(x: Tensor, value: Any, name: str) -> Tensor:
     _check_leaf(x, name)
+    given = value
     value = fit_scalar(name, value, x._data.dtype)
     if writes_into_graph(x) or inplace_names.value_in_graph(value):  # one node, as torch
         return apply_inplace(x, name, inplace_names.filled(name), value)
     tangent = has_tangent(x) or (isinstance(value, Tensor) and value._fw_tangent is not None)
     check_writable_memory(x, name, allow_overlap=True)
     with quiet_fp():  # a Tensor value beyond the dtype's range becomes inf, as in PyTorch
-        x._data[...] = value.item() if isinstance(value, Tensor) else value
+        v = value.item() if isinstance(value, Tensor) else value
+        if is_float8(x._data.dtype) and not isinstance(given, Tensor):  # PyTorch's rounding
+            v = to_float8(np.float32(given), x._data.dtype)  # (ml_dtypes: an e8m0 0 is NaN)
+        x._data[...] = v
     x._vc[0] += 1
     if tangent:  # forward mode: the value's tangent (zero for a number) replaces x's
         _fill_tangent(x, value)

@@ -15,6 +15,8 @@ from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..float8 import is_float8
+from ..float8 import refuse as _refuse_float8
 from ._result_layout import in_elementwise_layout
 from ._util import DtypeError, ShapeError, as_tensor, constant, promote
 from .binding import tensor_method
@@ -74,6 +76,7 @@ def _apply(op: str, a: Any, b: Any, fn: Callable) -> Tensor:
 
 
 def _ordered(op: str, a: Any, b: Any) -> None:
+    _refuse_float8(op + "_cpu", a, b)  # PyTorch has no float8 order comparisons
     for v in (a, b):
         if isinstance(v, Tensor) and v._data.dtype.kind == "c" or isinstance(v, complex):
             raise DtypeError(  # a TypeError and, as PyTorch's, a NotImplementedError
@@ -182,22 +185,26 @@ COMPARISONS_INPLACE = {
 
 @tensor_method(inplace=True, keywords=True)
 def logical_and(input: Any, other: Any) -> Tensor:
+    _refuse_float8("logical_and_cpu", input, other)
     return _apply("logical_and", input, other, lambda xp, x, y: xp.logical_and(x, y))
 
 
 @tensor_method(inplace=True, keywords=True)
 def logical_or(input: Any, other: Any) -> Tensor:
+    _refuse_float8("logical_or_cpu", input, other)
     return _apply("logical_or", input, other, lambda xp, x, y: xp.logical_or(x, y))
 
 
 @tensor_method(inplace=True, keywords=True)
 def logical_xor(input: Any, other: Any) -> Tensor:
+    _refuse_float8("logical_xor_cpu", input, other)
     return _apply("logical_xor", input, other, lambda xp, x, y: xp.logical_xor(x, y))
 
 
 @tensor_method(inplace=True, keywords=True)
 def logical_not(input: Any) -> Tensor:
     input = as_tensor(input)
+    _refuse_float8("logical_not_cpu", input)
     return constant(get_array_module(input._data).logical_not(input._data))
 
 
@@ -298,12 +305,18 @@ def isnan(input: Any) -> Tensor:
 @tensor_method
 def isinf(input: Any) -> Tensor:
     input = as_tensor(input)
+    dt = input._data.dtype
+    if is_float8(dt) and dt.name != "float8_e5m2":  # (PyTorch: the one float8 isinf kernel)
+        _refuse_float8("isinf", input)
     return constant(get_array_module(input._data).isinf(input._data))
 
 
 @tensor_method
 def isfinite(input: Any) -> Tensor:
     input = as_tensor(input)
+    dt = input._data.dtype
+    if is_float8(dt) and dt.name not in ("float8_e5m2", "float8_e8m0fnu"):  # (torch's kernels)
+        _refuse_float8("isfinite", input)
     return constant(get_array_module(input._data).isfinite(input._data))
 
 
@@ -314,6 +327,7 @@ def isclose(
     """|a - b| <= atol + rtol * |b| elementwise (bool tensor), as PyTorch."""
     input = as_tensor(input)
     other = as_tensor(other, input)
+    _refuse_float8("mul_cpu_reduced_float", input, other)  # PyTorch: |a - b| needs float8 mul
     if input.dtype != other.dtype:  # a RuntimeError (PyTorch's "Double did not match Float")
         raise DtypeError(
             f"isclose: {input.dtype} did not match {other.dtype}; "
@@ -339,4 +353,5 @@ def allclose(
 def equal(input: Any, other: Any) -> bool:
     """True if both have the same shape and the same values."""
     input, other = as_tensor(input), as_tensor(other)
+    _refuse_float8("equal_notnan_cpu", input, other)
     return input.shape == other.shape and bool((input._data == other._data).all())

@@ -23,6 +23,7 @@ import numpy as np
 from .. import dtypes as _dt
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..float8 import refuse as _refuse_float8
 from ._misc_more_methods import resize_as_
 from ._misc_more_root import (
     binomial,
@@ -155,6 +156,7 @@ def put(input: Tensor, index: Any, source: Any, accumulate: bool = False) -> Ten
             f"put(): Expected source and index to have the same number of elements, but got "
             f"source.numel() = {src.numel()}, index.numel() = {idx.numel()}"
         )
+    _refuse_float8("take_put_cpu", x)
     n = x.numel()
     flat_idx = idx._data.reshape(-1).astype(np.int64)
     bad = (flat_idx >= n) | (flat_idx < -n)

@@ -31,6 +31,7 @@ from .. import dtypes
 from ..autograd.saved_fields import given  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..float8 import refuse as _refuse_float8
 from ._util import NAMED_ERRORS, DtypeError, as_tensor, constant, lead_with, norm_dim
 from .binding import numpy_keywords, tensor_method
 from .cumulative import cumprod, cumsum
@@ -207,6 +208,7 @@ def isin(
     a, b = _isin_operand(op, elements), _isin_operand(op, test_elements)
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         raise TypeError(f"{op}(): elements and test_elements cannot both be numbers")
+    _refuse_float8("isin_default_cpu", a, b)
     if isinstance(a, Tensor) and isinstance(b, Tensor):
         target = dtypes.promote_types(a.dtype, b.dtype)
     elif isinstance(a, Tensor):

@@ -20,6 +20,7 @@ import numpy as np
 from .. import dtypes
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..float8 import refuse as _refuse_float8
 from ._raw_checks import tensor_argument
 from ._util import (
     NAMED_ERRORS,
@@ -212,6 +213,7 @@ def signbit(input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     xp = get_array_module(d)
     if d.dtype.kind == "c":
         raise RuntimeError("signbit: not implemented for complex tensors")
+    _refuse_float8("signbit_cpu", x)
     if d.dtype.kind in "bu":
         return constant(xp.zeros(d.shape, dtype=bool))
     return constant(xp.asarray(xp.signbit(d)))
@@ -230,6 +232,7 @@ def heaviside(input: Any, values: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     (NaN counts as neither, giving 0, as PyTorch). ``input`` and ``values`` must have the
     same dtype (``torch.heaviside``)."""
     x, v = _same_dtype_pair("heaviside", input, values, ("input", "values"))
+    _refuse_float8("heaviside_cpu", x, v)
     if x._data.dtype.kind == "c" or v._data.dtype.kind == "c":
         raise RuntimeError("heaviside: not implemented for complex tensors")
     if x._data.dtype != v._data.dtype:

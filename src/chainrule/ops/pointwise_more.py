@@ -23,6 +23,7 @@ from .. import dtypes, return_types
 from ..autograd.saved_fields import given, given_value, tensor_field
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..float8 import refuse as _refuse_float8
 from . import _pointwise_special, _root_inplace
 from ._pointwise_special import *  # noqa: F403
 from ._raw_checks import tensor_argument as _tensor_argument
@@ -188,6 +189,7 @@ def frexp(input: Any) -> return_types.frexp:  # noqa: A002 - PyTorch's name
     The mantissa is ``input * 2 ** -exponent`` with the exponent held constant, so its
     gradient is ``2 ** -exponent``, as PyTorch's; the exponent has none."""
     x = as_tensor(input)
+    _refuse_float8("frexp_cpu", x)
     if not dtypes.is_floating(x._data.dtype):
         raise RuntimeError(
             f"torch.frexp() only supports floating-point dtypes (got {x.dtype.name}); use .float()"
@@ -341,6 +343,7 @@ def _infinity_test(op: str, input: Any, sign: int) -> Tensor:  # noqa: A002
     x = as_tensor(input)
     if x._data.dtype.kind == "c":
         raise RuntimeError(f"{op} does not support complex inputs.")
+    _refuse_float8(op + "_cpu", x)
     d = x._data
     xp = get_array_module(d)
     if d.dtype.kind not in "fV":  # V: bfloat16

@@ -19,6 +19,7 @@ from ..autograd.function import Function
 from ..autograd.saved_fields import given, given_dim, given_dims  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..float8 import refuse as _refuse_float8
 from ._result_layout import contiguous
 from ._ufunc_reduce import add_reduce, multiply_reduce
 from ._util import DtypeError, as_tensor, int_dim, norm_dim, reduction_axes
@@ -365,6 +366,7 @@ def any(input: Any, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: 
 @tensor_method(keywords="axis")  # axis= (function and method), no out= (PyTorch)
 def count_nonzero(input: Tensor, dim: Any = None) -> Tensor:
     """The number of non-zero elements over ``dim`` (all by default), as int64."""
+    _refuse_float8("nonzero_count_cpu", input)
     xp = get_array_module(input._data)
     empty = isinstance(dim, (tuple, list)) and len(dim) == 0  # every dim, as PyTorch
     axes = None if empty else norm_dim(dim, input.ndim, "count_nonzero")

@@ -17,6 +17,7 @@ import numpy as np
 from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..float8 import refuse as _refuse_float8
 from ._util import DtypeError, broadcast_error, check_broadcast, promote
 from .binding import tensor_method
 from .elementwise import BinaryElementwise
@@ -92,6 +93,7 @@ def _rounded_div(op: str, a: Any, b: Any, trunc: bool) -> Tensor:
 def floor_divide(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """a // b (rounds toward minus infinity); not differentiable (a floating result of an
     input requiring grad is recorded, and backward through it raises, as PyTorch)."""
+    _refuse_float8("div_floor_cpu", input, other)
     try:
         result = _rounded_div("floor_divide", input, other, trunc=False)
     except ValueError as err:
@@ -105,6 +107,7 @@ def floor_divide(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's na
 def fmod(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """C-style remainder (the sign of the dividend): a - trunc(a / b) * b, differentiable
     (d/da = 1, d/db = -trunc(a / b)), as ``torch.fmod``."""
+    _refuse_float8("fmod_cpu", input, other)
     if _differentiated(input, other):
         if isinstance(input, Tensor):  # one node, as PyTorch's FmodBackward0 / 1
             return _one_node("fmod", _unbool(input, other), other, FmodTensor, FmodNumber)
@@ -137,6 +140,7 @@ def _exact_values(out: Tensor, op: Callable, a: Any, b: Any) -> Tensor:
 @tensor_method(inplace=True, keywords=True)
 def remainder(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """Python-style modulus (sign of the divisor): a - floor(a / b) * b, differentiable."""
+    _refuse_float8("remainder_cpu", input, other)
     if _differentiated(input, other):
         input = _unbool(input, other)
         if isinstance(input, Tensor):  # one node, as PyTorch's RemainderBackward0 / 1

@@ -19,6 +19,7 @@ from ..autograd.state import LOCAL as _vmap
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..dtypes import is_bfloat16, is_floating
+from ..float8 import refuse as _refuse_float8
 from ..random import Generator, gen
 from ._result_layout import like_layout
 from ._util import ShapeError, as_tensor, no_integer_kernel, norm_dim, refuse_complex_order
@@ -65,6 +66,7 @@ def searchsorted(
                 "side='left' and right=True"
             )
         right = side == "right"
+    _refuse_float8("searchsorted_out_cpu", sorted_sequence, input)
     for what, t in (("boundary", sorted_sequence), ("input value", input)):
         if isinstance(t, Tensor) and not t._data.flags.c_contiguous and t._data.size > 1:
             warn_once(  # NumPy copies it to a contiguous array first, as PyTorch does
@@ -119,6 +121,7 @@ def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Ten
     """Histogram with ``bins`` equal-width bins over [min, max] (the data's own range when
     ``min == max``); values outside are ignored. Returns counts in ``input``'s float dtype."""
     x = as_tensor(input)
+    _refuse_float8("aminmax_cpu", x)  # (PyTorch's first kernel: the data's range)
     no_integer_kernel("histc", x)  # NotImplementedError, as PyTorch's "not implemented for"
     if not is_floating(x.dtype):
         raise RuntimeError(f"histc: expected a floating-point tensor, got {x.dtype}")
@@ -172,6 +175,7 @@ def unique(
     inverse indices (same shape as ``input``, or its length along ``dim``) and counts."""
     x = as_tensor(input)
     refuse_complex_order("unique", x, error=NotImplementedError)  # PyTorch: no kernel
+    _refuse_float8("unique", x)
     data = np.asarray(x._data)
     if dim is not None:
         if x.ndim == 0:

@@ -70,7 +70,16 @@ def _diag_view(x: Any, offset: int, d1: int, d2: int) -> Any:
     keep = [i for i in range(x.ndim) if i not in (d1, d2)]
     shape = [x.shape[i] for i in keep] + [length]
     strides = [base.strides[i] for i in keep] + [base.strides[d1] + base.strides[d2]]
-    xp = get_array_module(x)
+    return _as_strided(base, shape, strides)
+
+
+def _as_strided(base: Any, shape: Any, strides: Any) -> Any:
+    """NumPy's (or CuPy's) ``as_strided`` view of ``base``; a float8_e5m2 array (whose array
+    interface NumPy cannot read: '<f1') through its bytes."""
+    xp = get_array_module(base)
+    if base.dtype.kind == "f" and base.dtype.itemsize == 1:
+        raw = xp.lib.stride_tricks.as_strided(base.view(np.uint8), shape=shape, strides=strides)
+        return raw.view(base.dtype)
     return xp.lib.stride_tricks.as_strided(base, shape=shape, strides=strides)
 
 
@@ -325,11 +334,10 @@ class Unfold(Function):
 
 
 def _windows(x: Any, dim: int, size: int, step: int) -> Any:
-    xp = get_array_module(x)
     n = (x.shape[dim] - size) // step + 1
     shape = x.shape[:dim] + (n,) + x.shape[dim + 1 :] + (size,)
     strides = x.strides[:dim] + (x.strides[dim] * step,) + x.strides[dim + 1 :] + (x.strides[dim],)
-    return xp.lib.stride_tricks.as_strided(x, shape=shape, strides=strides)
+    return _as_strided(x, shape, strides)
 
 
 class FoldWindows(Function):

@@ -20,6 +20,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from ..float8 import float8_dtype, is_float8
 from .mmap_options import is_shared
 from .source import Source
 
@@ -44,6 +45,15 @@ _DTYPES = {
     "C64": "complex64",
 }
 _CODES = {np.dtype(v).str: k for k, v in _DTYPES.items()}
+# the safetensors library's float8 codes (ml_dtypes' dtypes, imported on first use)
+_FLOAT8 = {
+    "F8_E4M3": "float8_e4m3fn",
+    "F8_E5M2": "float8_e5m2",
+    "F8_E4M3FNUZ": "float8_e4m3fnuz",
+    "F8_E5M2FNUZ": "float8_e5m2fnuz",
+    "F8_E8M0": "float8_e8m0fnu",
+}
+_FLOAT8_CODES = {v: k for k, v in _FLOAT8.items()}
 
 
 def _bfloat16() -> Any:
@@ -64,10 +74,12 @@ def numpy_dtype(code: Any, src: Source, name: str) -> np.dtype:
                 "pip install ml-dtypes to load it"
             )
         return bf16
+    if isinstance(code, str) and code in _FLOAT8:
+        return float8_dtype(_FLOAT8[code])
     if not isinstance(code, str) or code not in _DTYPES:
         raise src.error(
             f"has tensor {name!r} with unsupported dtype {code!r}; supported: "
-            f"{', '.join(sorted(_DTYPES))}, BF16"
+            f"{', '.join(sorted(_DTYPES))}, BF16, {', '.join(sorted(_FLOAT8))}"
         )
     return np.dtype(_DTYPES[code]).newbyteorder("<")
 
@@ -77,6 +89,8 @@ def dtype_code(dtype: np.dtype) -> str:
     bf16 = _bfloat16()
     if bf16 is not None and dtype == bf16:
         return "BF16"
+    if is_float8(dtype):
+        return _FLOAT8_CODES[dtype.name]
     code = _CODES.get(dtype.newbyteorder("<").str if dtype.byteorder == ">" else dtype.str)
     if code is None:
         raise TypeError(f"cr.save: arrays of dtype {dtype} cannot be stored in safetensors")

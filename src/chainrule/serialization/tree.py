@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd.tensor import Tensor
+from ..float8 import is_float8
 from ..size import Size
 from .source import LoadError, Source
 
@@ -172,7 +173,7 @@ def _to_numpy(arr: Any, path: str) -> np.ndarray:
             f"{path or '<root>'!r}: its layout is platform-specific; convert it "
             "with .astype(np.float64) or np.complex128"
         )
-    if arr.dtype.kind in "SUV" and arr.dtype.name != "bfloat16":
+    if arr.dtype.kind in "SUV" and arr.dtype.name != "bfloat16" and not is_float8(arr.dtype):
         raise TypeError(
             f"cr.save: cannot store an array of dtype {arr.dtype} at "
             f"{path or '<root>'!r}; only numeric and bool arrays can be saved"

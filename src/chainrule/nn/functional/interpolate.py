@@ -370,6 +370,7 @@ def interpolate(
         NotImplementedError: an unknown mode or the wrong input rank for the mode.
     """
     _check_args(input, mode, align_corners, antialias)
+    _refuse_tensor_scale(input, mode, scale_factor, recompute_scale_factor, antialias)
     out_sz, scales = _geometry(input, size, scale_factor, mode, recompute_scale_factor)
     _check_mode(input, mode, out_sz)
     ac = bool(align_corners)
@@ -400,6 +401,40 @@ def interpolate(
     # an antialiased resize that changes no axis is still one recorded node, as torch's
     out = resample(out, taps, _label(mode, input.ndim - 2, antialias))
     return given(out, output_size=out_sz, scales=scales, align_corners=ac)  # grad_fn._saved_*
+
+
+_KERNEL_STEMS = {
+    "nearest": "upsample_nearest",
+    "nearest-exact": "_upsample_nearest_exact",
+    "linear": "upsample_linear",
+    "bilinear": "upsample_bilinear",
+    "bicubic": "upsample_bicubic",
+    "trilinear": "upsample_trilinear",
+}
+
+
+def _refuse_tensor_scale(
+    input: Any, mode: str, scale_factor: Any, recompute: Any, antialias: bool
+) -> None:  # noqa: A002
+    """PyTorch's TypeError for a tensor ``scale_factor`` (or tensors in a sequence) where
+    its upsampling kernel receives it as is: every mode but 'area' (adaptive pooling) unless
+    ``recompute_scale_factor`` turns it into an output size first."""
+    items = scale_factor if isinstance(scale_factor, (list, tuple)) else (scale_factor,)
+    if mode == "area" or recompute or not any(isinstance(v, Tensor) for v in items):
+        return
+    stem = _KERNEL_STEMS.get(mode)
+    if stem is None or not isinstance(input, Tensor) or input.ndim not in (3, 4, 5):
+        return  # the mode's own error
+    kernel = f"{stem}{input.ndim - 2}d{'_aa' if antialias else ''}"
+    kernel = "_" + kernel if antialias and not kernel.startswith("_") else kernel
+    kind = "tuple" if isinstance(scale_factor, tuple) else "list"
+    got = "Tensor, NoneType, " + ("" if mode.startswith("nearest") else "bool, ") + kind
+    raise TypeError(
+        f"{kernel}() received an invalid combination of arguments - got ({got}), but "
+        "expected one of: (Tensor input, tuple of ints output_size, tuple of floats "
+        "scale_factors) - a scale_factor of numbers (a tensor one only with mode='area' or "
+        "recompute_scale_factor=True)"
+    )
 
 
 def _label(mode: str, nd: int, antialias: bool) -> str | None:
