@@ -212,6 +212,9 @@ def test_graph_module_from_a_dict_root_and_copies():
     clone = copy.deepcopy(gm)
     assert clone.block.lin is not lin
     assert_same(clone(inp), lin(inp))
+    with pytest.raises(AttributeError, match="Module has no attribute `other`"):
+        g.call_module("block.other", (x,))  # g is owned: the submodule is looked up
+    g2 = fx.Graph()
+    g2.output(g2.call_module("block.other", (g2.placeholder("x"),)))
     with pytest.raises(RuntimeError, match="target block.other but that target was not provided"):
-        g.call_module("block.other", (x,))
-        fx.GraphModule({"block.lin": lin}, g)
+        fx.GraphModule({"block.lin": lin}, g2)

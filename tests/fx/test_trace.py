@@ -190,8 +190,8 @@ def test_bad_root_and_concrete_names():
         fx.symbolic_trace(3)
     with pytest.raises(TypeError, match=r"concrete_args names \['nope'\]"):
         fx.symbolic_trace(lambda x: x, concrete_args={"nope": 1})
-    with pytest.raises(NotImplementedError, match="autowrap_modules"):
-        fx.Tracer(autowrap_modules=(np,))
+    with pytest.raises(TypeError, match="autowrap_modules takes modules"):
+        fx.Tracer(autowrap_modules=(np.sqrt,))
 
 
 def test_operator_targets_are_the_operator_functions():

@@ -58,7 +58,14 @@ R_SYNC_BN_CUDA = (
     "integer tensors); chainrule raises naming the op, as the kernel's checks"
 )
 
+R_MASKED_NORM_ASSERT = (
+    "torch.masked.norm(ord=-inf) of an integer tensor fails an internal `assert` of "
+    "torch/masked (AssertionError: input must be floating point); chainrule raises the "
+    "RuntimeError torch.masked.norm gives for the other orders, naming the op"
+)
+
 KNOWN: dict = {
+    ("masked_norm_neginf", "int64"): ("type:AssertionError->RuntimeError", R_MASKED_NORM_ASSERT),
     ("to_sparse_csr_values", "rank_plus_1"): ("only_cr_raises", R_CSR_BATCHED),
     ("sparse_csr_add_scale", "int64"): ("only_torch_raises", R_CSR_INT_SCALE),
     ("mlp_chain", "mismatch"): ("unnamed", R_SPEC_COMPOSES),

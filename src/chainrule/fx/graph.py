@@ -189,7 +189,10 @@ class Graph:
         kwargs: dict | None = None,
         type_expr: Any = None,
     ) -> Node:
-        """Call the submodule at path ``module_name``."""
+        """Call the submodule at path ``module_name`` (looked up in the owning module, when
+        there is one: AttributeError for a missing one, as torch's ``get_submodule``)."""
+        if self._owning_module is not None:
+            self._owning_module.get_submodule(module_name)
         return self.create_node("call_module", module_name, args, kwargs, type_expr=type_expr)
 
     def call_method(
@@ -293,6 +296,7 @@ class Graph:
         """Erase the nodes whose values nothing uses (walking back, so chains go too),
         keeping impure ones (inputs, outputs, in-place methods, ``_assert``); returns
         whether anything was removed."""
+        self.lint()  # the walk back assumes topological order, as torch's
         impure = is_impure_node or (lambda n: n.is_impure())
         changed = False
         for node in reversed(self.nodes):

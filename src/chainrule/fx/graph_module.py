@@ -213,6 +213,13 @@ class GraphModule(nn.Module):
         new.meta = copy.deepcopy(self.meta, memo)
         return new
 
+    def __reduce__(self) -> tuple:
+        """``pickle``: the submodules, parameters, buffers and the graph's nodes, rebuilt
+        as a ``GraphModule`` (see :mod:`chainrule.fx._pickle`)."""
+        from ._pickle import reduce_graph_module  # noqa: PLC0415 - _pickle imports this module
+
+        return reduce_graph_module(self)
+
     def __copy__(self) -> GraphModule:
         new = GraphModule(self, self._graph, type(self).__name__)
         new.meta = dict(self.meta)

@@ -22,7 +22,9 @@ from __future__ import annotations
 import builtins
 import functools
 import inspect
+import math
 import operator
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -106,15 +108,42 @@ class Tracer(TracerBase):
 
     def __init__(
         self,
-        autowrap_modules: tuple = (),
+        autowrap_modules: tuple = (math,),
         autowrap_functions: tuple = (),
         param_shapes_constant: bool = False,
     ) -> None:
-        if autowrap_modules or autowrap_functions or param_shapes_constant:
+        """``autowrap_modules``: modules whose functions (``math.sqrt``), called on traced
+        values, are recorded as ``call_function`` nodes, as torch's (default: ``math``);
+        ``autowrap_functions``: more such functions (named ones: ``lambda`` refused).
+
+        Raises:
+            TypeError: an ``autowrap_modules`` entry that is not a module, or an
+                ``autowrap_functions`` entry that is not callable.
+            NotImplementedError: ``param_shapes_constant=True``.
+        """
+        if param_shapes_constant:
             raise NotImplementedError(
-                "Tracer: autowrap_modules, autowrap_functions and param_shapes_constant are "
-                "not supported (register functions with cr.fx.wrap)"
+                "Tracer: param_shapes_constant=True is not supported (parameter shapes are "
+                "recorded as getattr nodes)"
             )
+        for m in autowrap_modules:
+            if not isinstance(m, types.ModuleType):
+                raise TypeError(
+                    f"Tracer: autowrap_modules takes modules, got {type(m).__name__} ({m!r})"
+                )
+        for fn in autowrap_functions:
+            if not callable(fn):
+                raise TypeError(
+                    f"Tracer: autowrap_functions takes callables, got {type(fn).__name__}"
+                )
+        self._autowrap_modules = tuple(autowrap_modules)
+        self._autowrap_function_ids = {
+            id(v)
+            for m in autowrap_modules
+            for name, v in vars(m).items()
+            if not name.startswith("_") and (inspect.isfunction(v) or inspect.isbuiltin(v))
+        } | {id(fn) for fn in autowrap_functions}
+        self._fn_globals: dict[str, Any] | None = None
         self.root: Any = None
         self.graph: Graph = Graph()
         self.submodule_paths: dict[int, str] = {}
@@ -203,6 +232,7 @@ class Tracer(TracerBase):
                     path = f"{mod_name}.{attr}" if mod_name else attr
                     self.tensor_attrs.setdefault(id(value), path)
         args = self._placeholders(fn, isinstance(root, nn.Module), concrete_args or {})
+        self._fn_globals = getattr(inspect.unwrap(fn), "__globals__", None)
         with self._patched():
             result = fn(*args[0], **args[1])
         self.create_node("output", "output", (self.create_arg(result),), {})
@@ -299,9 +329,26 @@ class _Patches:
             if original is None:
                 continue
             self._set(globs, name, _recording(tracer, original))
+        self._autowrap(tracer)
         self.mode = _RecordingMode(tracer)
         self.mode.__enter__()
         return self
+
+    def _autowrap(self, tracer: Tracer) -> None:
+        """Record the autowrapped functions: the traced function's globals naming one, and
+        the autowrap modules' own attributes (``math.sqrt``), as torch's."""
+        ids = getattr(tracer, "_autowrap_function_ids", set())
+        if not ids:
+            return
+        spaces = [vars(m) for m in getattr(tracer, "_autowrap_modules", ())]
+        if tracer._fn_globals is not None:
+            spaces.append(tracer._fn_globals)
+        done: set[tuple[int, str]] = set()
+        for space in spaces:
+            for name, value in list(space.items()):
+                if id(value) in ids and not name.startswith("__") and (id(space), name) not in done:
+                    done.add((id(space), name))
+                    self._set(space, name, _recording(tracer, value))
 
     def __exit__(self, *exc: Any) -> None:
         self.mode.__exit__(*exc)

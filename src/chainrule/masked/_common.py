@@ -80,7 +80,8 @@ def dims_of(input: Tensor, dim: Any) -> tuple[int, ...]:
             raise TypeError(f"torch.masked: dim must be an int or a tuple of ints, got {d!r}")
         if d < lo or d > hi:
             raise IndexError(
-                f"Dimension out of range (expected to be in range of [{lo}, {hi}], but got {d})"
+                f"Dimension out of range (expected to be in range of [{lo}, {hi}], but got {d}) "
+                "(a torch.masked function's dim)"
             )
         out.append(d % max(ndim, 1) if ndim else 0)
     return tuple(sorted(set(out)))
@@ -103,14 +104,35 @@ def input_mask(op: str, input: Tensor, mask: Any) -> Tensor:
     if mask.dtype != bool_:
         mask = mask != 0
     if tuple(mask.shape) != tuple(input.shape):
-        try:
-            mask = ops.broadcast_to(mask, tuple(input.shape))
-        except (RuntimeError, ValueError) as exc:
-            raise RuntimeError(
-                f"torch.masked.{op}(): the mask's shape {tuple(mask.shape)} does not broadcast "
-                f"to the input's shape {tuple(input.shape)}"
-            ) from exc
+        problem = _expand_error(tuple(mask.shape), tuple(input.shape))
+        if problem:
+            # a mask of more dims than the input: torch's IndexError; else its RuntimeError
+            kind = IndexError if len(mask.shape) > len(input.shape) else RuntimeError
+            raise kind(
+                f"{problem} (torch.masked.{op}(): the mask's shape {tuple(mask.shape)} does not "
+                f"broadcast to the input's shape {tuple(input.shape)})"
+            )
+        mask = ops.broadcast_to(mask, tuple(input.shape))
     return mask.detach()
+
+
+def _expand_error(shape: tuple[int, ...], target: tuple[int, ...]) -> str:
+    """torch's message for expanding ``shape`` to ``target`` ("" when it expands)."""
+    if len(shape) > len(target):
+        return (
+            "_input_mask expected broadcastable mask (got mask dimensionality higher than of "
+            "the input)"
+        )
+    offset = len(target) - len(shape)
+    for i in range(len(target) - 1, offset - 1, -1):
+        have = shape[i - offset]
+        if have != 1 and have != target[i]:
+            return (
+                f"The expanded size of the tensor ({target[i]}) must match the existing size "
+                f"({have}) at non-singleton dimension {i}.  Target sizes: {list(target)}.  "
+                f"Tensor sizes: {list(shape)}"
+            )
+    return ""
 
 
 def identity(op: str, dtype: Any) -> Any:

@@ -14,7 +14,8 @@ from typing import Any
 
 from .. import ops
 from ..autograd.tensor import Tensor
-from ._common import masked_fill, prepare
+from ..qtypes import scalar_type_name
+from ._common import check_input, dims_of, identity, input_mask, masked_fill, prepare, split_masked
 from ._reductions import norm
 
 __all__ = ["cumprod", "cumsum", "log_softmax", "logaddexp", "normalize", "softmax", "softmin"]
@@ -28,10 +29,17 @@ def _running_dtype(input: Any, dtype: Any) -> Any:
     return dtype
 
 
+def _check_dim(x: Tensor, dim: Any) -> None:
+    """An int ``dim`` out of range: torch's IndexError ("Dimension out of range ...")."""
+    if isinstance(dim, int) and not isinstance(dim, bool):
+        dims_of(x, dim)
+
+
 def cumsum(input: Tensor, dim: int, *, dtype: Any = None, mask: Tensor | None = None) -> Tensor:
     """``torch.masked.cumsum``: the running sum along ``dim`` of the elements in ``mask``
     (a masked-out element adds 0, so it repeats the sum before it)."""
     x, m = prepare("cumsum", input, _running_dtype(input, dtype), mask)
+    _check_dim(x, dim)
     return ops.cumsum(masked_fill(x, m, 0), dim, dtype=x.dtype)
 
 
@@ -39,27 +47,40 @@ def cumprod(input: Tensor, dim: int, *, dtype: Any = None, mask: Tensor | None =
     """``torch.masked.cumprod``: the running product along ``dim`` of the elements in
     ``mask`` (a masked-out element multiplies by 1)."""
     x, m = prepare("cumprod", input, _running_dtype(input, dtype), mask)
+    _check_dim(x, dim)
     return ops.cumprod(masked_fill(x, m, 1), dim, dtype=x.dtype)
 
 
 def _softmax_input(
     op: str, input: Any, dim: Any, dtype: Any, mask: Any, negate: bool = False
 ) -> Tensor:
-    x, m = prepare(op, input, dtype, mask)
-    if not (x.dtype.is_floating_point or x.dtype.is_complex):
+    """The input of the softmax kernel: the masked-out elements filled with the identity of
+    ``amax`` (``amin`` for softmin) in the input's own dtype, then cast to ``dtype``, as
+    torch's (an integer input filled with its type's minimum, then cast to a float dtype,
+    gives a slice with no element in equal weights, not NaN)."""
+    input, mask = split_masked(input, mask)
+    x = check_input(op, input)
+    m = input_mask(op, x, mask)
+    # a bool input: NotImplementedError (identity of amax on torch.bool input), as torch's
+    filled = masked_fill(x, m, identity("amin" if negate else "amax", x.dtype))
+    if dtype is not None:
+        filled = filled.to(dtype)
+    if not (filled.dtype.is_floating_point or filled.dtype.is_complex):
         kernel = "log_softmax" if op == "log_softmax" else "softmax"
         raise NotImplementedError(
-            f'torch.masked.{op}(): "{kernel}_lastdim_kernel_impl" not implemented for '
-            f"{x.dtype} inputs; pass a floating dtype= or a floating input"
+            f'"{kernel}_lastdim_kernel_impl" not implemented for '
+            f"'{scalar_type_name(filled.dtype)}' (torch.masked.{op}(): pass a floating dtype= "
+            "or a floating input)"
         )
     if not isinstance(dim, int) or isinstance(dim, bool):
         raise TypeError(f"torch.masked.{op}(): dim must be an int, got {dim!r}")
     lo, hi = (-1, 0) if x.dim() == 0 else (-x.dim(), x.dim() - 1)
     if dim < lo or dim > hi:
         raise IndexError(
-            f"Dimension out of range (expected to be in range of [{lo}, {hi}], but got {dim})"
+            f"Dimension out of range (expected to be in range of [{lo}, {hi}], but got {dim}) "
+            f"(torch.masked.{op}())"
         )
-    return masked_fill(-x if negate else x, m, -math.inf)
+    return -filled if negate else filled
 
 
 def softmax(input: Tensor, dim: int, *, dtype: Any = None, mask: Tensor | None = None) -> Tensor:
@@ -91,9 +112,17 @@ def normalize(
 ) -> Tensor:
     """``torch.masked.normalize``: x / max(norm_ord(x over ``mask`` along ``dim``), eps)
     for the elements in ``mask``; masked-out elements give 0."""
+    # dtype goes to the norm of the input, as torch's: an integer input, or a narrowing
+    # dtype, is the norm's RuntimeError (DtypeError)
+    data = split_masked(input, None)[0]
+    target = dtype if dtype is not None or not isinstance(data, Tensor) else data.dtype
+    if target is not None and not (target.is_floating_point or target.is_complex):
+        raise RuntimeError(  # torch's vector_norm error, naming this function
+            "linalg.vector_norm: Expected a floating point or complex tensor as input. "
+            f"Got {scalar_type_name(target)} (torch.masked.normalize())"
+        )
+    n = norm(input, ord, dim, keepdim=True, dtype=dtype, mask=mask)
     x, m = prepare("normalize", input, dtype, mask)
-    # an integer input: the norm's RuntimeError (DtypeError), as torch's
-    n = norm(x, ord, dim, keepdim=True, mask=m)
     return masked_fill(x, m, 0) / ops.clamp(n, min=eps)
 
 
@@ -109,4 +138,10 @@ def logaddexp(
     masked-out elements count as -inf (exp of them is 0)."""
     a, ma = prepare("logaddexp", input, dtype, input_mask)
     b, mb = prepare("logaddexp", other, dtype, other_mask)
+    if not any(t.dtype.is_floating_point or t.dtype.is_complex for t in (a, b)):
+        # torch's kernel refuses integer operands (its -inf fill promotes a mixed pair)
+        raise NotImplementedError(
+            f"\"logaddexp_cpu\" not implemented for '{scalar_type_name(a.dtype)}' "
+            "(torch.masked.logaddexp(): pass a floating dtype= or floating inputs)"
+        )
     return ops.logaddexp(masked_fill(a, ma, -math.inf), masked_fill(b, mb, -math.inf))

@@ -18,7 +18,7 @@ from typing import Any
 from .. import ops
 from ..autograd.tensor import Tensor
 from ..creation import full, full_like
-from ..dtype_objects import float32, float64, int64
+from ..dtype_objects import bool_, float32, float64, int8, int64
 from ..linalg import vector_norm
 from ._common import (
     check_input,
@@ -81,11 +81,23 @@ def prod(
     return out
 
 
+def _filled(op: str, input: Any, dtype: Any, mask: Any) -> Tensor:
+    """The input with its masked-out elements set to ``op``'s identity in the input's own
+    dtype, then cast to ``dtype``, as torch's (an integer input cast to a float dtype keeps
+    its type's extreme, not an infinity, in a slice with no element in)."""
+    x, m = prepare(op, input, None, mask)
+    filled = masked_fill(x, m, identity(op, x.dtype))
+    return filled if dtype is None else filled.to(dtype)
+
+
 def _extreme(op: str, input: Any, dim: Any, keepdim: bool, dtype: Any, mask: Any) -> Tensor:
-    x, m = prepare(op, input, dtype, mask)
+    """amax / amin of the input filled with the identity in its own dtype, the result cast
+    to ``dtype``, as torch's (an int input cast to float keeps the type's extreme)."""
+    x = _filled(op, input, None, mask)
     dims = dims_of(x, dim)
     reduce = ops.amax if op == "amax" else ops.amin
-    return reduce(masked_fill(x, m, identity(op, x.dtype)), dim=dims, keepdim=keepdim)
+    out = reduce(x, dim=dims, keepdim=keepdim)
+    return out if dtype is None else out.to(dtype)
 
 
 def amax(
@@ -174,8 +186,9 @@ def mean(
     """
     x, m = prepare("mean", input, dtype, mask)
     if not (x.dtype.is_floating_point or x.dtype.is_complex):
+        which = "Input" if dtype is None else "Optional"
         raise ValueError(
-            "mean(): Could not infer output dtype. Input dtype must be either a floating "
+            f"mean(): Could not infer output dtype. {which} dtype must be either a floating "
             f"point or complex dtype. Got: {x.dtype}"
         )
     dims = dims_of(x, dim)
@@ -203,17 +216,21 @@ def median(
     m = input_mask("median", x, mask)
     d = dims_of(x, dim)[0] if x.dim() else 0
     floating = x.dtype.is_floating_point
-    filled = masked_fill(x, m, identity("median", x.dtype))
     if x.dim() == 0:
         return ops.where(m, x, full_like(x, math.nan)) if floating else x
-    ordered = ops.sort(filled, dim=d).values
+    if x.shape[d] == 0:
+        raise IndexError(f"median(): Expected reduction dim {d} to have non-zero size.")
     count = _count(m, (d,), True)
     if not floating and bool((count == 0).any()):
         raise ValueError(
             "masked median expects no fully masked out rows if dtype is not floating point"
         )
+    # a bool input sorts as int8 (False < True) and gives bools back
+    work = x.to(int8) if x.dtype == bool_ else x
+    filled = masked_fill(work, m, identity("median", work.dtype))
+    ordered = ops.sort(filled, dim=d).values
     at = ops.clamp((count - 1) // 2, min=0)
-    out = ops.gather(ordered, d, at)
+    out = ops.gather(ordered, d, at).to(x.dtype)
     if floating:
         out = ops.where(count > 0, out, full_like(out, math.nan))
     return out if keepdim else out.squeeze(d)
@@ -235,7 +252,9 @@ def norm(
     p = 2.0 if ord is None else ord
     if p == -math.inf:
         x = x if dtype is None else x.to(dtype)
-        return ops.amin(masked_fill(ops.abs(x), m, math.inf), dim=dims, keepdim=keepdim)
+        # abs of the filled input (abs(inf) = inf): abs saves the filled copy, not the input,
+        # so an in-place change of the input after the forward leaves backward valid, as torch's
+        return ops.amin(ops.abs(masked_fill(x, m, math.inf)), dim=dims, keepdim=keepdim)
     # dtype goes to vector_norm, which refuses a narrowing one as torch's
     return vector_norm(masked_fill(x, m, 0), p, dim=dims, keepdim=keepdim, dtype=dtype)
 
@@ -254,6 +273,13 @@ def var(
     elements in ``mask`` (``correction`` 1 by default, 0 with ``unbiased=False``); NaN for
     a slice with none, and integer inputs give the default float type, as torch's."""
     x, m = prepare("var", input, dtype, mask)
+    if x.dtype == bool_:
+        raise RuntimeError(
+            "Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
+            "trying to invert a mask, use the `~` or `logical_not()` operator instead. "
+            "(torch.masked.var/std of a bool input: pass a floating dtype=)"
+        )
+    out_dtype = x.dtype if dtype is not None else None  # an integer dtype= gives integers
     if not (x.dtype.is_floating_point or x.dtype.is_complex):
         x = x.to(float32)
     if correction is None:
@@ -267,7 +293,10 @@ def var(
         squares = squares.real
     ssd = ops.sum(squares, dim=dims, keepdim=keepdim)
     dof = ops.clamp(_count(m, dims, keepdim) - correction, min=0)
-    return ssd / dof.to(ssd.dtype)
+    out = ssd / dof.to(ssd.dtype)
+    if out_dtype is not None and not (out_dtype.is_floating_point or out_dtype.is_complex):
+        out = out.to(out_dtype)
+    return out
 
 
 def std(
@@ -295,6 +324,10 @@ def logsumexp(
 ) -> Tensor:
     """``torch.masked.logsumexp``: log(sum(exp(x))) over the elements in ``mask`` (-inf for
     a slice with none); its gradient is the masked softmax."""
+    if dtype is not None and isinstance(input, Tensor) and not input.dtype.is_floating_point:
+        if dtype.is_floating_point or dtype.is_complex:  # the int minimum, cast, as torch's
+            x = _filled("logsumexp", input, dtype, mask)
+            return ops.logsumexp(x, dims_of(x, dim), keepdim)
     x, m = prepare("logsumexp", input, dtype, mask)
     dims = dims_of(x, dim)
     if x.dtype.is_floating_point or x.dtype.is_complex:

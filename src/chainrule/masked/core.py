@@ -23,7 +23,7 @@ from typing import Any
 from .. import overrides
 from ..autograd import torch_function as _tf
 from ..autograd.tensor import Tensor
-from ..dtype_objects import bool_
+from ..dtype_objects import bool_, uint8
 
 __all__ = ["MaskedTensor", "as_masked_tensor", "is_masked_tensor", "masked_tensor"]
 
@@ -53,6 +53,8 @@ def _check(data: Any, mask: Any) -> None:
             "MaskedTensor: sparse data or masks are not supported (torch's fail too); pass "
             "strided tensors"
         )
+    if data.dtype == uint8:
+        raise TypeError("torch.uint8 is not supported in MaskedTensor.")
     if mask.dtype != bool_:
         raise TypeError(f"mask must have dtype bool, got {mask.dtype}")
     if tuple(data.shape) != tuple(mask.shape):

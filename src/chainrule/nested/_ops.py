@@ -15,8 +15,9 @@ from collections.abc import Callable
 from typing import Any
 
 from ..autograd.tensor import Tensor
-from ..ops import cat, matmul, where
+from ..ops import matmul, where
 from ..ops.tensor_queries import strided
+from ._inplace import INPLACE_HANDLERS, inplace_handler
 from ._tensor import NestedTensor
 from ._views import VIEW_HANDLERS, rebuild, with_values
 
@@ -28,12 +29,13 @@ _POINTWISE = (
     "logical_not isnan isinf isfinite clone detach contiguous sgn frac trunc exp2 log2 log10 "
     "nan_to_num gelu silu softplus leaky_relu elu hardtanh mish relu6 hardsigmoid hardswish "
     "selu celu softsign tanhshrink logsigmoid dropout to double float half bfloat16 type "
+    "int long short char byte bool "
     "cpu __neg__ __abs__ __pos__ __invert__ positive bitwise_not clamp clip clamp_min clamp_max"
 ).split()
 _STRIDED_POINTWISE = frozenset(
     "abs neg negative sin cos sqrt tanh relu logical_not isnan clone detach contiguous sgn "
     "gelu silu softsign tanhshrink dropout to double float half type cpu __neg__ __abs__ "
-    "__pos__".split()
+    "__pos__ int long short char byte bool bfloat16".split()
 )
 _BINARY = (
     "add sub mul div true_divide pow maximum minimum eq ne lt gt le ge atan2 remainder fmod "
@@ -77,6 +79,13 @@ def _pointwise(func: Callable, name: str, args: tuple, kwargs: dict) -> Any:
     if not isinstance(x, NestedTensor):
         raise NotImplementedError(f"{name}(): a nested tensor is supported as the input only")
     _refuse_nested(name, rest, kwargs)
+    if kwargs.get("inplace") and name != "dropout":  # F.relu(nt, inplace=True): relu_
+
+        def inplace(t: Tensor, *a: Any, **k: Any) -> Any:
+            return func(t, *a, inplace=True, **k)
+
+        rest_kwargs = {k: v for k, v in kwargs.items() if k != "inplace"}
+        return inplace_handler(inplace, f"{_base(name)}_", args, rest_kwargs)
     if kwargs.get("inplace") or (name == "dropout" and len(rest) >= 3 and rest[2]):
         raise NotImplementedError(f"{name}(): inplace=True on a nested tensor")
     if x.layout is strided:
@@ -319,28 +328,6 @@ def _where(func: Callable, name: str, args: tuple, kwargs: dict) -> Any:
     return with_values(cond, where(cond.values(), values_of(a), values_of(b)))
 
 
-def _full_reduce(func: Callable, name: str, args: tuple, kwargs: dict) -> Any:
-    """``max``/``min``/``amax``/``amin`` of all the elements of a jagged nested tensor (a
-    dense 0-d result, as torch's); along a dim they are not provided."""
-    x = args[0]
-    if len(args) > 1 or kwargs:
-        raise NotImplementedError(
-            f"{name}(): along a dim of a nested tensor (the reduction of all elements is supported)"
-        )
-    if x.layout is strided:
-        raise _no_kernel(name)
-    return func(cat([c.reshape(-1) for c in x.unbind()]))
-
-
-def _getitem(func: Callable, name: str, args: tuple, kwargs: dict) -> Any:
-    x, index = args[0], args[1]
-    if isinstance(index, int) and not isinstance(index, bool):
-        return x.unbind()[index]
-    raise NotImplementedError(
-        f"__getitem__: nested tensors take an int index only (a component), got {index!r}"
-    )
-
-
 def _is_contiguous(func: Callable, name: str, args: tuple, kwargs: dict) -> bool:
     x = args[0]
     if x.layout is strided:
@@ -364,12 +351,15 @@ HANDLERS: dict[str, Callable] = {
     "layer_norm": _layer_norm,
     "scaled_dot_product_attention": _sdpa,
     "where": _where,
-    **dict.fromkeys(("max", "min", "amax", "amin"), _full_reduce),
-    "__getitem__": _getitem,
-    "getitem": _getitem,
     "is_contiguous": _is_contiguous,
     "is_floating_point": _is_floating_point,
     **VIEW_HANDLERS,
+    **INPLACE_HANDLERS,
+    **dict.fromkeys(
+        [f"{_base(n)}_" for n in (*_POINTWISE, *_BINARY) if not n.startswith("__")]
+        + ["zero_", "fill_", "copy_", "detach_"],
+        inplace_handler,
+    ),
 }
 
 

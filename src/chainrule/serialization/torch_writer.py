@@ -146,6 +146,9 @@ class _Collector:
         quantized = quantized_record(obj, self._quantized_storage)
         if quantized is not None:  # a quantized tensor, dtype or scheme
             return quantized
+        if isinstance(obj, Tensor) and getattr(obj, "is_nested", False) is True:
+            rebuild, args = obj.__reduce__()  # a nested tensor: its dense parts, rebuilt
+            return Reduce(Global(rebuild.__module__, rebuild.__name__), args)
         if isinstance(obj, Tensor):
             if type(obj) is not Tensor and obj.is_sparse:
                 return None  # the safetensors encoder then raises its NotImplementedError

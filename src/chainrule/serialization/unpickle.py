@@ -87,6 +87,16 @@ def _bytearray(source: Any = b"", encoding: Any = None) -> bytearray:
     )
 
 
+def _rebuild_nested(kind: Any, state: Any, seqlen: Any = None) -> Any:
+    """A nested tensor as ``cr.save`` writes one (its layout and dense parts)."""
+    from ..nested._tensor import _rebuild_nested as rebuild  # noqa: PLC0415 - import cycle
+
+    if kind not in ("jagged", "strided") or not isinstance(state, tuple):
+        raise pickle.UnpicklingError(f"Weights only load failed: bad nested tensor {kind!r}")
+    return rebuild(kind, state, seqlen)
+
+
+_BASE["chainrule.nested._tensor._rebuild_nested"] = _rebuild_nested
 _BASE["builtins.bytearray"] = _bytearray
 _BASE["__builtin__.bytearray"] = _bytearray
 
