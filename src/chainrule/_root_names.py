@@ -153,6 +153,9 @@ NATIVE_ROOT: dict[str, str] = {
         ".ops.batch_norm_stats",
     ),
     "from_file": "._from_file",
+    **dict.fromkeys(
+        ("_softmax_backward_data", "_log_softmax_backward_data"), ".ops.softmax_backward_data"
+    ),
 }
 
 # Names bound by chainrule/__init__.py (or resolved there on first use) that ``from chainrule

@@ -101,6 +101,7 @@ from . import (  # noqa: E402 - after the table's helpers, which those modules i
     op_specs_pool_extra,
     op_specs_rnn_functional,
     op_specs_root_session33,
+    op_specs_session35_a,
     op_specs_slice_inverse,
     op_specs_sparse,
     op_specs_special_more,
@@ -135,6 +136,7 @@ _REGISTERED = (
     op_specs_fake_quantize,
     op_specs_root_session33,
     op_specs_masked,
+    op_specs_session35_a,
 )
 for _extra in _REGISTERED:
     SPECS += _extra.SPECS

@@ -18,15 +18,16 @@ entry, as an embedding's sparse gradient), and ``to_sparse(sparse_dim)`` /
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
 
+from .._user_warnings import warn_once
 from ..autograd.state import is_grad_enabled
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, to_device
 from ..creation import as_tensor, tensor
+from ..size import Size
 from . import sparse_functions as fn
 from .sparse_compressed import INFO as COMPRESSED
 from .sparse_convert import to_sparse_layout
@@ -280,33 +281,53 @@ class _LegacySparseMeta(type):
 
     def __call__(cls, *args: Any, device: Any = None) -> SparseTensor:
         name = f"chainrule.sparse.{cls.__name__}"
-        if all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in args):
-            warnings.warn(
-                f"{name}(*sizes) is deprecated; use chainrule.sparse_coo_tensor("
-                "indices, values, size, dtype=, device=)",
-                UserWarning,
-                stacklevel=2,
+        if len(args) == 1 and isinstance(args[0], (tuple, list)) and not isinstance(args[0], Size):
+            raise TypeError(
+                "chainrule.sparse.SparseTensor(sequence) only accepts sizes.  Please use "
+                "chainrule.sparse_coo_tensor() or construct a strided tensor and convert it to "
+                "sparse via to_sparse."
             )
-            empty = np.zeros((len(args), 0), dtype=np.int64)
+        sizes = tuple(args[0]) if len(args) == 1 and isinstance(args[0], Size) else args
+        if all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in sizes):
+            # PyTorch warns once per process for each form (TORCH_WARN_ONCE)
+            if sizes:
+                _warn_legacy("shape", "shape, *, device=", "shape, dtype=, device=")
+            else:  # no arguments at all: an empty 1-d tensor
+                sizes = (0,)
+                _warn_legacy("empty", "", "(0,), dtype=")
+            empty = np.zeros((len(sizes), 0), dtype=np.int64)
             values = as_tensor(np.zeros(0, dtype=cls.dtype))
-            return sparse_coo_tensor(empty, values, tuple(args), device=device)
+            return sparse_coo_tensor(empty, values, tuple(sizes), device=device)
         if len(args) not in (2, 3) or not all(isinstance(a, Tensor) for a in args[:2]):
             raise TypeError(
                 f"{name}(): expected (indices, values[, size]) tensors or sizes (ints), got "
                 f"{tuple(type(a).__name__ for a in args)}"
             )
-        shape = ", shape" if len(args) == 3 else ""
-        warnings.warn(
-            f"{name}(indices, values{shape}, *, device=) is deprecated.  Please use "
-            f"chainrule.sparse_coo_tensor(indices, values{shape}, dtype=, device=).",
-            UserWarning,
-            stacklevel=2,
-        )
+        if len(args) == 3:
+            _warn_legacy(
+                "indices_values_shape",
+                "indices, values, shape, *, device=",
+                "indices, values, shape, dtype=, device=",
+            )
+        else:
+            _warn_legacy(
+                "indices_values", "indices, values, *, device=", "indices, values, dtype=, device="
+            )
         # As PyTorch: the values keep their own dtype (the class names only the default).
         return sparse_coo_tensor(*args, device=device)
 
     def __repr__(cls) -> str:
         return f"<class 'chainrule.sparse.{cls.__name__}'>"
+
+
+def _warn_legacy(form: str, arguments: str, replacement: str) -> None:
+    """The deprecation warning of one form of the legacy constructors: PyTorch issues each
+    form's once per process, whichever legacy type (FloatTensor, DoubleTensor, ...) is used."""
+    warn_once(
+        f"legacy_sparse_constructor_{form}",
+        f"chainrule.sparse.SparseTensor({arguments}) is deprecated.  Please use "
+        f"chainrule.sparse_coo_tensor({replacement}).",
+    )
 
 
 def legacy_sparse_type(name: str, dtype: Any) -> type:

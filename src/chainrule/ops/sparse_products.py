@@ -27,6 +27,7 @@ from .permutations import transpose
 from .sparse_functions import CoalesceValues, Spmm, named
 from .sparse_nodense import unsupported
 from .sparse_pattern import SparsePattern
+from .sparse_spgemm import sparse_sparse_matmul
 from .sparse_tensor import SparseTensor, make_sparse
 from .tensor_queries import sparse_bsc, sparse_bsr, sparse_csc, sparse_csr
 from .views import reshape, unsqueeze
@@ -165,6 +166,8 @@ def sparse_matmul(a: Any, b: Any, op: str = "matmul", masked: bool = False) -> T
 
     ``masked``: ``torch.sparse.mm``'s gradient, only on the sparse operand's pattern; else
     (``mm``, ``@``) the gradient of a dense source of the sparse operand is dense."""
+    if isinstance(a, SparseTensor) and isinstance(b, SparseTensor) and a.ndim == b.ndim == 2:
+        return sparse_sparse_matmul(op, a, b, masked)  # sparse (ops/sparse_spgemm.py)
     _check_block_layouts(op, a, b)
     if op == "matmul" and any(isinstance(t, SparseTensor) and t.ndim == 1 for t in (a, b)):
         if not all(isinstance(t, Tensor) for t in (a, b)):
