@@ -137,8 +137,9 @@ class SparseCompressedTensor(SparseCsrTensor):
             self._sc_block,
         )
 
-    def _zeros_like(self, dtype: Any = None) -> SparseCompressedTensor:
-        if INFO[self._sc_layout][4]:
+    def _zeros_like(self, dtype: Any = None, keep_blocks: bool = False) -> SparseCompressedTensor:
+        """No entries, this size (``keep_blocks``: a block layout too, as ``zero_`` makes)."""
+        if INFO[self._sc_layout][4] and not keep_blocks:
             raise RuntimeError(
                 "zeros_sparse_compressed expected sparse compressed (non-block) tensor layout "
                 f"but got {layout_name(self)}"
@@ -147,8 +148,9 @@ class SparseCompressedTensor(SparseCsrTensor):
         xp = get_array_module(self._sc_compressed)
         compressed = xp.zeros_like(self._sc_compressed)
         plain = self._sc_plain[:0]
+        block = self._sc_block if keep_blocks else (1, 1)
         return make_compressed(
-            self._sc_layout, compressed, plain, coo._sp_values, coo._sp_pattern, (1, 1)
+            self._sc_layout, compressed, plain, coo._sp_values, coo._sp_pattern, block
         )
 
     # ------------------------------------------------------------------ arithmetic

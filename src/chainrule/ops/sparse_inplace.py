@@ -71,8 +71,8 @@ def _inplace(name: str) -> Any:
 
 def _zero_(self: SparseTensor) -> SparseTensor:
     """``s.zero_()``: no entries left (the size kept), as PyTorch."""
-    if isinstance(self, SparseCompressedTensor) and self._sc_block != (1, 1):
-        _refuse(self, "zero_")
+    if isinstance(self, SparseCompressedTensor):  # BSR/BSC too: no blocks left
+        return move_into(self, self._zeros_like(keep_blocks=True))
     return move_into(self, self._zeros_like())
 
 

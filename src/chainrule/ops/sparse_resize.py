@@ -21,7 +21,7 @@ from .sparse_inplace import move_into
 from .sparse_pattern import SparsePattern
 from .sparse_tensor import SparseTensor, make_sparse
 
-__all__ = ["sparse_resize_", "sparse_resize_and_clear_"]
+__all__ = ["resized", "sparse_resize_", "sparse_resize_and_clear_"]
 
 _ADVICE = (
     " on a non-empty sparse tensor is not supported.\nYou could try the following options:\n"
@@ -58,9 +58,16 @@ def sparse_resize_(
     self: SparseTensor, size: Sequence[int], sparse_dim: int, dense_dim: int
 ) -> SparseTensor:
     """Resize a sparse COO tensor in place (see the module docstring for PyTorch's rules)."""
+    return move_into(self, resized(self, size, sparse_dim, dense_dim))
+
+
+def resized(
+    self: SparseTensor, size: Sequence[int], sparse_dim: int, dense_dim: int
+) -> SparseTensor:
+    """The tensor ``sparse_resize_`` would make of ``self`` (raising its errors)."""
     size = _checked(size, sparse_dim, dense_dim)
     if self._nnz() == 0:
-        return move_into(self, _empty(self, size, sparse_dim))
+        return _empty(self, size, sparse_dim)
     old_sd, old_dd = self.sparse_dim(), self.dense_dim()
     if sparse_dim != old_sd:
         raise RuntimeError(
@@ -85,8 +92,7 @@ def sparse_resize_(
         flat = xp.zeros(values.shape[0] * int(np.prod(size[sparse_dim:])), values._data.dtype)
         flat[: values._data.size] = values._data.reshape(-1)
         values = Tensor._make(flat.reshape((values.shape[0], *size[sparse_dim:])), False, None, 0)
-    out = make_sparse(values, SparsePattern(pattern.indices, size[:sparse_dim], pattern.coalesced))
-    return move_into(self, out)
+    return make_sparse(values, SparsePattern(pattern.indices, size[:sparse_dim], pattern.coalesced))
 
 
 def sparse_resize_and_clear_(

@@ -122,7 +122,17 @@ def sparse_index_select(self: SparseTensor, dim: int, index: Any) -> SparseTenso
 
 def sparse_select(self: SparseTensor, dim: int, index: int) -> SparseTensor:
     """``select``: the entries whose index along ``dim`` is ``index``, without that dim."""
-    _coo("select", self)
+    if type(self) is not SparseTensor:  # a compressed layout: PyTorch's result is COO
+        if getattr(self, "_sc_block", (1, 1)) != (1, 1):
+            raise NotImplementedError(
+                f"select of a {self.layout} tensor with {self._sc_block} blocks: not supported "
+                "(PyTorch refuses some block shapes and keeps the blocks' zeros in others); "
+                "call .to_sparse() first"
+            )
+        out = sparse_select(self.to_sparse(), dim, index)
+        if type(out) is SparseTensor:  # (its entries stay in row-major order)
+            out._sp_pattern = SparsePattern(out._sp_pattern.indices, out._sp_pattern.shape, True)
+        return out
     d = _dim("select", dim, self.ndim)
     size = self.shape[d]
     if not -size <= index < size:

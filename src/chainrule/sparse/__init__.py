@@ -25,6 +25,7 @@ from typing import Any
 import chainrule as torch  # noqa: F401 - the package, already in sys.modules at this point
 
 from .. import dtypes as _dt
+from ..ops import sparse_copy as _copy  # noqa: F401 - copy_ of sparse tensors
 from ..ops import sparse_inplace as _inplace  # noqa: F401 - installs the in-place forms
 from ..ops import sparse_pointwise as _pointwise  # noqa: F401 - installs the sparse forms
 from ..ops import sparse_resize as _resize  # noqa: F401 - sparse_resize_(_and_clear_)
