@@ -67,7 +67,11 @@ class LinearFn(Function):
                 y = half_matmul(x2, w.T) if is_host_half(x2) else x2 @ w.T
         if b is not None:
             y += b
-        ctx.save_for_backward(x, w)
+        # each matrix only where the other's gradient reads it, as PyTorch's addmm/mm: a
+        # probe on frozen features keeps no weight, so stepping it in place between two
+        # backwards of one graph is allowed (torch's ``_saved_mat2`` is None there too)
+        needs = ctx.needs_input_grad
+        ctx.save_for_backward(x if needs[1] else None, w if needs[0] else None)
         if x.ndim != 2:
             y = y.reshape(x.shape[:-1] + (w.shape[0],))
         return y
@@ -77,13 +81,14 @@ class LinearFn(Function):
         x, w = ctx.saved_tensors
         needs = ctx.needs_input_grad
         if not ctx.create_graph:  # plain backward: raw arrays, no recorded reshapes/matmuls
-            return _linear_backward_arrays(x._data, w._data, grad._data, needs)
+            xa, wa = (None if t is None else t._data for t in (x, w))
+            return _linear_backward_arrays(xa, wa, grad._data, needs)
         g2 = grad if grad.ndim == 2 else reshape(grad, (_rows(grad.shape), grad.shape[-1]))
         gx = gw = gb = None
         if needs[0]:
             gx = matmul(g2, w)
-            if x.ndim != 2:
-                gx = reshape(gx, x.shape)
+            if grad.ndim != 2:  # x's shape: the gradient's leading dims, W's input size
+                gx = reshape(gx, grad.shape[:-1] + (w.shape[1],))
         if needs[1]:
             x2 = x if x.ndim == 2 else reshape(x, (_rows(x.shape), x.shape[-1]))
             gw = matmul(transpose(g2, 0, 1), x2)
@@ -105,22 +110,24 @@ class LinearFn(Function):
 def _linear_backward_arrays(x, w, g, needs):
     """(dx, dW, db) = (G W, Gᵀ x, Σ_rows G) on raw arrays, leading dims flattened (each a
     single GEMM reading the transposed operand in place; dx and dW in one launch of the
-    compiled pool when it applies)."""
+    compiled pool when it applies). ``x`` is None unless dW is needed, ``w`` unless dx is."""
     g2 = g if g.ndim == 2 else g.reshape(_rows(g.shape), g.shape[-1])
     gx = gw = gb = None
-    x2 = x if x.ndim == 2 else x.reshape(_rows(x.shape), x.shape[-1])
+    x2 = None if x is None or x.ndim == 2 else x.reshape(_rows(x.shape), x.shape[-1])
+    x2 = x if x2 is None else x2
     both = None
     if needs[0] and needs[1]:  # equal work: one launch, one whole GEMM per thread
         both = pool_gemm.matmul_pair((g2, w, False, False), (g2, x2, True, False))
+    x_shape = None if w is None else g.shape[:-1] + (w.shape[1],)
     if both is not None:
         gx, gw = both
-        gx = gx.reshape(x.shape) if x.ndim != 2 else gx
+        gx = gx.reshape(x_shape) if g.ndim != 2 else gx
     elif needs[0]:
         gx = pool_gemm.matmul(g2, w)
         if gx is None:
             gx = half_matmul(g2, w) if is_host_half(g2) else g2 @ w
-        if x.ndim != 2:
-            gx = gx.reshape(x.shape)
+        if g.ndim != 2:
+            gx = gx.reshape(x_shape)
     if needs[1] and gw is None:
         gw = pool_gemm.matmul(g2, x2, trans_a=True)
         if gw is None:

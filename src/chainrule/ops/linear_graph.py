@@ -47,7 +47,8 @@ class LinearOfTransposedFn(LinearFn):
     @staticmethod
     def forward(ctx, x, wt, b):
         y = LinearFn.forward(ctx, x, wt.T, b)
-        ctx.save_for_backward(x, wt)
+        needs = ctx.needs_input_grad  # each where the other's gradient reads it (LinearFn)
+        ctx.save_for_backward(x if needs[1] else None, wt if needs[0] else None)
         ctx.has_bias = b is not None
         return y
 
@@ -56,7 +57,10 @@ class LinearOfTransposedFn(LinearFn):
         x, wt = ctx.saved_tensors
         needs = ctx.needs_input_grad
         if not ctx.create_graph:
-            gx, gw, gb = _linear_backward_arrays(x._data, wt._data.T, grad._data, needs)
+            xa = None if x is None else x._data
+            gx, gw, gb = _linear_backward_arrays(
+                xa, None if wt is None else wt._data.T, grad._data, needs
+            )
             if gw is not None:
                 gw = gw._data
                 edge = ctx.next_edges[1]
