@@ -206,6 +206,46 @@ def _mixture(rng, b, e):
     return P, {"ind": bool(ev)}
 
 
+def _mixture_mvn(rng, b, e):
+    k, n = _k(rng) + 1, _k(rng)
+    P = {"logits": real(rng, b, e, (k,)), "loc": real(rng, b + (k, n))}
+    which = "scale_tril" if rng.random() < 0.6 else "covariance_matrix"
+    P[which] = _tril(rng, b + (k,), n, e) if which == "scale_tril" else _spd(rng, b + (k,), n, e)
+    return P, {"which": which}
+
+
+def _mixture_gamma(rng, b, e):
+    k = _k(rng) + 1
+    return {
+        "probs": rng.dirichlet(np.ones(k), _bshape(rng, b)),
+        "concentration": pos(rng, b + (k,), e, lo=-1.0, hi=2.0),
+        "rate": pos(rng, b + (k,), e, lo=-1.0, hi=1.0),
+    }, {}
+
+
+def _independent_other(rng, b, e):
+    base = ("Gamma", "Bernoulli", "Beta", "LowRankMultivariateNormal")[int(rng.integers(4))]
+    if base == "LowRankMultivariateNormal":
+        n, r = _k(rng), _k(rng)
+        P = {
+            "loc": real(rng, b + (2,), False, (n,)),
+            "cov_factor": rng.normal(0.0, 1.0, b + (2, n, r)),
+            "cov_diag": pos(rng, b + (2,), e, (n,), lo=-1.0, hi=1.0),
+        }
+        return P, {"base": base, "nd": 1}
+    ev = (_k(rng),) if rng.random() < 0.6 else (_k(rng), _k(rng))
+    nd = int(rng.integers(0, len(ev) + 1))
+    if base == "Bernoulli":
+        return {"probs": prob(rng, b + ev, e)}, {"base": base, "nd": nd}
+    names = ("concentration", "rate") if base == "Gamma" else ("concentration1", "concentration0")
+    return {k: pos(rng, b + ev, e, lo=-1.0, hi=1.5) for k in names}, {"base": base, "nd": nd}
+
+
+def _make_independent_other(lib, P, m, va):
+    base = getattr(lib, m["base"])(**P)
+    return lib.Independent(base, m["nd"], validate_args=va)
+
+
 def _wishart(rng, b, e):
     n, which = (
         _k(rng),
@@ -351,6 +391,25 @@ FAMILIES: dict[str, tuple[Callable, Callable]] = {
     "FisherSnedecor": (_two_pos("df1", "df2"), _b("FisherSnedecor", "df1", "df2")),
     "GeneralizedPareto": (_gpareto, _b("GeneralizedPareto", "loc", "scale", "concentration")),
     "LogisticNormal": (_loc_scale, _b("LogisticNormal", "loc", "scale")),
+    # session 35: mixtures of multivariate normal and gamma components, Independent over
+    # Gamma / Bernoulli / Beta (0 to all event dims) and over a batched low-rank normal
+    "MixtureMVN": (
+        _mixture_mvn,
+        lambda lib, P, m, va: lib.MixtureSameFamily(
+            lib.Categorical(logits=P["logits"]),
+            lib.MultivariateNormal(P["loc"], **{m["which"]: P[m["which"]]}),
+            validate_args=va,
+        ),
+    ),
+    "MixtureGamma": (
+        _mixture_gamma,
+        lambda lib, P, m, va: lib.MixtureSameFamily(
+            lib.Categorical(probs=P["probs"]),
+            lib.Gamma(P["concentration"], P["rate"]),
+            validate_args=va,
+        ),
+    ),
+    "IndependentOther": (_independent_other, _make_independent_other),
 }
 
 NAMES = tuple(FAMILIES)

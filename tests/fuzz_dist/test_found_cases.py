@@ -134,13 +134,39 @@ CASES = [
     Case("Beta", 58489704, "float32", edge=True),
     Case("Beta", 1882500480),
     Case("Wishart", 1791069796, "float32"),
+    # session 35 (seed 21): a float32 stick-breaking inverse at the simplex's edge (pieces
+    # 0.99999988, 7.8e-8, 2.4e-8): torch's CPU cumsum accumulates float32 in float64 and
+    # rounds each sum once (1.0), chainrule's summed in float32 (0.99999994), so 1 - cumsum
+    # was 0 (clamped to tiny) in one and 6e-8 in the other: log_prob 58.0 vs 38.9
+    Case("LogisticNormal", 1490615353, "float32", edge=True),
+    # (seed 22) Chi2 df = 1e6 in float32: log_prob of a draw at 1e6 cancels terms of 6e6,
+    # torch -8.0, chainrule -7.5, float64 -8.375: rounding (lgamma_atol covers Gamma, Chi2)
+    Case("Chi2", 2026004175, "float32", edge=True),
 ]
 
 
-# one test per case: xdist spreads them (the Dirichlet one alone takes ~8 s: chainrule's
-# exact Beta-CDF derivative series for a concentration of 1e6 runs ~1e5 iterations)
+# one test per case: xdist spreads them (the Dirichlet one took ~8 s until session 35: the
+# Beta-CDF derivative's power series ran into its iteration cap for a concentration of 1e6;
+# a continued fraction now, ~0.05 s: see test_dirichlet_grad.py)
 @pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.family}-{c.seed}")
 def test_triaged_fuzz_case_agrees(case):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert check(case) == []
+
+
+@pytest.mark.parametrize("op", ["cumsum", "cumprod"])
+@pytest.mark.parametrize("dtype", ["float32", "complex64", "float16"])
+def test_scans_accumulate_as_torch(op, dtype):
+    """PyTorch's CPU cumsum/cumprod accumulate in a wider type (float32 in float64, complex64
+    in complex128, float16 in float32), each output rounded once: bit for bit."""
+    rng = np.random.default_rng(35)
+    a = rng.uniform(0.99, 1.01, (200, 30)) if op == "cumprod" else rng.normal(size=(200, 30))
+    if dtype == "complex64":
+        a = a + 1j * rng.uniform(-0.01, 0.01, a.shape)
+    a = a.astype(dtype)
+    for dim in (0, 1):
+        ref = getattr(torch, op)(torch.tensor(a), dim).numpy()
+        got = getattr(cr, op)(cr.tensor(a), dim).numpy()
+        assert got.dtype == ref.dtype
+        np.testing.assert_array_equal(got, ref)

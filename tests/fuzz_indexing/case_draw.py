@@ -269,6 +269,8 @@ def draw(rng: np.random.Generator, modes: tuple = MODES) -> Case:
     bare = bool(rng.random() < 0.3)
     if mode == "dim":
         return _draw_dim(rng, shape, dtype, layout, seed)
+    if mode == "edge":
+        return _draw_edge(rng, dtype, layout, seed)
     if mode == "put":
         kinds: tuple = ("t", "m")
         # (no uint8 mask: torch's index_put_ of one with a one-element value raises, from
@@ -358,3 +360,50 @@ def _draw_dim(rng: np.random.Generator, shape: tuple, dtype: str, layout: int, s
             if value[0] == "tensor":
                 value = ("tensor", (), value[2], value[3])
     return Case(shape, dtype, layout, "dim", index, True, value, (("i", d),), False, op, seed)
+
+
+_EDGE_SHAPES = ((), (), (0,), (2, 0), (0, 3), (1,), (3,), (2, 3), (3, 1, 2))
+
+
+def _draw_edge(rng: np.random.Generator, dtype: str, layout: int, seed: int) -> Case:
+    """Mode ``edge`` (read or written as ``get``/``set``): a 0-d, empty or small tensor under
+    ``...``/``None``/bool combinations (``x[None, ..., None]``, ``x[..., True]``,
+    ``x[False, ...]``), or a boolean mask over the leading dims written with a broadcast
+    value (``x[mask] = v`` with ``v`` of the trailing shape, a 1 in front, or a scalar;
+    ``x[..., mask] = v``; a 0-d mask)."""
+    shape = _EDGE_SHAPES[int(rng.integers(0, len(_EDGE_SHAPES)))]
+    nd = len(shape)
+    items: list = []
+    if nd and rng.random() < 0.5:  # a mask over a run of dims (leading, or after ...)
+        k = int(rng.integers(1, nd + 1))
+        lead = rng.random() < 0.6
+        mshape = shape[:k] if lead else shape[nd - k :]
+        mask = ("m", mshape, tuple(_mask(rng, mshape, None)))
+        items = [mask] if lead else [("e",), mask]
+        if rng.random() < 0.3:
+            items.insert(int(rng.integers(0, len(items) + 1)), ("n",))
+    else:
+        pool = (("e",), ("n",), ("b", True), ("b", False), ("B0", True), ("B0", False))
+        for _ in range(int(rng.integers(1, 5))):
+            items.append(pool[int(_pick(rng, tuple(range(6)), (3, 4, 1, 0.7, 1, 0.7)))])
+        if nd and rng.random() < 0.4:  # one int or slice on the first dim
+            first = (
+                ("i", _int_in(rng, shape[0], 0.03)) if rng.random() < 0.5 else _slice(rng, shape[0])
+            )
+            items.insert(int(rng.integers(0, len(items) + 1)), first)
+        if items.count(("e",)) > 1:
+            items = [it for j, it in enumerate(items) if it != ("e",) or j == items.index(it)]
+    index = tuple(items)
+    bare = len(index) == 1 and rng.random() < 0.5
+    if rng.random() < 0.4:
+        return Case(shape, dtype, layout, "get", index, bare, seed=seed)
+    target = _target_shape(shape, index, bare)
+    value = _draw_value(rng, dtype, target, False, tensor_only=False)
+    if value[0] == "tensor" and target is not None and rng.random() < 0.4:
+        trail = target[1:] if target else ()
+        vshape = _pick(rng, (trail, (1,) + trail, (1,) * len(target)), (2, 1, 1))
+        value = ("tensor", vshape, value[2], value[3])
+    op = str(_pick(rng, ("", "nograd", "iadd"), (10, 1, 1.5)))
+    if op == "iadd" and dtype == "bool":
+        op = ""
+    return Case(shape, dtype, layout, "set", index, bare, value, op=op, seed=seed)

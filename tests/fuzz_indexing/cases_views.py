@@ -41,6 +41,7 @@ class ViewCase:
     dtype: str = "float64"
     layout: int = 0
     views: tuple = ()  # ("flip", dims) | ("t",) | ("perm", p) | ("s", d, a, b, k) | ("i", d, k)
+    # | ("diag", offset, d1, d2) | ("unf", d, size, step) (session 35)
     op: str = "index_fill_"
     dim: int = 0
     index: tuple = ()  # (shape, flat values)
@@ -66,6 +67,10 @@ def _apply_views(t: Any, views: tuple) -> Any:
             t = t[idx]
         elif v[0] == "i":
             t = t.select(v[1], v[2])
+        elif v[0] == "diag":
+            t = t.diagonal(v[1], v[2], v[3])
+        elif v[0] == "unf":
+            t = t.unfold(v[1], v[2], v[3])
     return t
 
 
@@ -200,9 +205,29 @@ def _draw_views(rng: np.random.Generator, shape: tuple) -> tuple:
     cur = list(shape)
     for _ in range(int(rng.integers(0, 3))):
         nd = len(cur)
-        k = str(rng.choice(["flip", "t", "perm", "s", "i"]))
+        k = str(rng.choice(["flip", "t", "perm", "s", "i", "diag", "unf"]))
         if nd == 0:
             break
+        if k == "diag" and nd >= 2:
+            d1, d2 = (int(d) for d in rng.choice(nd, 2, False))
+            off = int(rng.integers(-1, 2))
+            n = min(cur[d1] + min(off, 0), cur[d2] - max(off, 0))
+            views.append(("diag", off, d1, d2))
+            cur = [c for j, c in enumerate(cur) if j not in (d1, d2)] + [max(n, 0)]
+            continue
+        if k == "unf":
+            d = int(rng.integers(0, nd))
+            if cur[d] == 0:
+                continue
+            # windows that do not overlap (step >= size): a write through overlapping ones
+            # lands in torch in its kernel's order (undefined; values and gradients differ
+            # between torch's ops, seed 1701's index_copy_/index_add_ cases), steered around
+            size = int(rng.integers(1, cur[d] + 1))
+            step = size + int(rng.integers(0, 2))
+            views.append(("unf", d, size, step))
+            cur[d] = (cur[d] - size) // step + 1
+            cur.append(size)
+            continue
         if k == "flip":
             dims = tuple(int(d) for d in rng.choice(nd, int(rng.integers(1, nd + 1)), False))
             views.append(("flip", dims))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .pickle_mutations import PICKLE_MUTATIONS
+from .pickle_mutations import LEGACY_MUTATIONS, PICKLE_MUTATIONS
 from .seeds import Seed
 from .st_mutations import ST_MUTATIONS
 from .zip_mutations import ZIP_MUTATIONS
@@ -78,6 +78,8 @@ def _table(fmt: str) -> dict:
         }
     if fmt == "st":
         return {**GENERIC, **ST_MUTATIONS}
+    if fmt == "legacy":
+        return {**GENERIC, **LEGACY_MUTATIONS, "lpickle2": LEGACY_MUTATIONS["lpickle"]}
     return GENERIC
 
 
@@ -90,7 +92,8 @@ def draw(rng: np.random.Generator, seeds: list[Seed], marker: str) -> Mutant:
         name = str(rng.choice(sorted(table)))
         fn = table[name]
         try:
-            got = fn(rng, data, marker) if name.startswith("pickle") else fn(rng, data)
+            takes_marker = name.startswith(("pickle", "lpickle"))
+            got = fn(rng, data, marker) if takes_marker else fn(rng, data)
         except Exception:  # noqa: BLE001
             got = None  # an earlier edit left nothing this mutator can parse
         if got is None or not got[0]:
@@ -98,7 +101,7 @@ def draw(rng: np.random.Generator, seeds: list[Seed], marker: str) -> Mutant:
         data, how = got
         hows.append(f"{name}: {how}")
     entries = seed.entries
-    if any(h.startswith("pickle") and "inject" in h for h in hows):
+    if any(h.startswith(("pickle", "lpickle")) and "inject" in h for h in hows):
         entries = tuple(e for e in entries if e != "load_full") or ("load",)
     mutant = Mutant(seed, data, "; ".join(hows) or "unchanged", str(rng.choice(entries)))
     mutant.marker = marker

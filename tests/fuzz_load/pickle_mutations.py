@@ -278,4 +278,39 @@ def mutate_archive_pickle(
     return None
 
 
+def legacy_pickles(data: bytes) -> list[tuple[int, int]]:
+    """The ``(start, end)`` of each pickle at the front of a legacy (pre-1.6) stream: the
+    magic number, the protocol, the system info, the object, the storage keys; the raw
+    storage bytes follow."""
+    spans, pos = [], 0
+    while pos < len(data) and len(spans) < 5:
+        end = None
+        for op, _, at in pickletools.genops(io.BytesIO(data[pos:])):
+            if op.name == "STOP":
+                end = pos + at + 1
+                break
+        if end is None:
+            break
+        spans.append((pos, end))
+        pos = end
+    return spans
+
+
+def mutate_legacy_pickle(
+    rng: np.random.Generator, data: bytes, marker: str
+) -> tuple[bytes, str] | None:
+    """One of the pickles of a legacy stream mutated as :func:`mutate_pickle` does."""
+    try:
+        spans = legacy_pickles(data)
+    except Exception:  # noqa: BLE001 - not a pickle stream any more
+        return None
+    if not spans:
+        return None
+    k = int(rng.integers(len(spans)))
+    start, end = spans[k]
+    new, desc = mutate_pickle(rng, data[start:end], marker)
+    return data[:start] + new + data[end:], f"pickle {k} of the stream: {desc}"
+
+
 PICKLE_MUTATIONS = {"pickle": mutate_archive_pickle}
+LEGACY_MUTATIONS = {"lpickle": mutate_legacy_pickle}

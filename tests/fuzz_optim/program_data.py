@@ -16,7 +16,9 @@ scheduler on the same optimizer; ``("sched", metric)`` the scheduler's ``step``
 ``state_dict()``; ``("resume",)`` a fresh optimizer and a fresh scheduler on it, loaded with
 the old ones' state dicts, replacing them; ``("wreload",)`` ``reload`` through ``save`` and
 ``load(weights_only=True)``; ``("setlr", factor)`` every group's ``lr``
-multiplied by hand.
+multiplied by hand; ``("hooks", factor)`` a step pre-hook scaling the gradients by
+``factor`` and a post-hook recording the lrs (both removed after two steps);
+``("sepoch", epoch)`` the scheduler's deprecated ``step(epoch)``.
 """
 
 from __future__ import annotations

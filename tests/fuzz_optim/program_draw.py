@@ -119,8 +119,10 @@ def draw(rng: np.random.Generator, opts: tuple = OPTIMIZERS) -> Program:
                 actions.append(("wreload",))
             else:
                 actions.append(("reload",) if sched is None else ("resume",))
-        elif k < 0.85:
+        elif k < 0.84:
             actions.append(("sd",))
+        elif k < 0.86:
+            actions.append(("hooks", _pick(rng, (0.5, 2.0, 0.0))))
         elif k < 0.89 or sched is None:
             # the lrs set by hand (``group["lr"] = group["lr"] * factor``), under a
             # scheduler too (the chainable ones build on the group's lr)
@@ -128,6 +130,8 @@ def draw(rng: np.random.Generator, opts: tuple = OPTIMIZERS) -> Program:
         elif sched is not None:
             if rng.random() < 0.15:
                 actions.append(("sreload",))
+            elif rng.random() < 0.12:
+                actions.append(("sepoch", int(rng.integers(0, 12))))
             else:
                 actions.append(("sched", _pick(rng, (1.0, 0.5, 2.0, 1.0))))
     if sched is not None:

@@ -177,6 +177,30 @@ def _make_opt(lib: Any, prog: Program, params: list, n_added: int) -> Any:
     return opt
 
 
+def _hooks(lib: Any, opt: Any, trace: list, factor: float) -> None:
+    """Register a step pre-hook scaling the gradients by ``factor`` and a post-hook recording
+    the group lrs and the step count of the state (removed again after two steps)."""
+    calls = [0]
+    handles: list = []
+
+    def pre(o: Any, args: tuple, kwargs: dict) -> None:
+        with lib.no_grad():
+            for g in o.param_groups:
+                for q in g["params"]:
+                    if q.grad is not None and not q.grad.is_sparse:
+                        q.grad.mul_(factor)
+
+    def post(o: Any, args: tuple, kwargs: dict) -> None:
+        trace.append(("hook", [_desc(lib, g["lr"]) for g in o.param_groups], len(o.state)))
+        calls[0] += 1
+        if calls[0] >= 2:
+            for h in handles:
+                h.remove()
+
+    handles.append(opt.register_step_pre_hook(pre))
+    handles.append(opt.register_step_post_hook(post))
+
+
 def observe(lib: Any, prog: Program) -> list:
     """Run ``prog`` with ``lib``; the trace of everything observable (it ends with
     ``("error", phase, type name)`` if something raised)."""
@@ -267,6 +291,18 @@ def observe(lib: Any, prog: Program) -> list:
                     sched = _make_sched(lib, opt, prog.sched)
                     sched.load_state_dict(saved)
                     trace.append(("sched_sd", _sched_state(lib, sched)))
+                    trace.append(("group_lr", [_desc(lib, g["lr"]) for g in opt.param_groups]))
+                elif kind == "hooks":
+                    # step pre/post hooks: the pre hook scales every gradient in place (a
+                    # gradient clipping pattern), the post hook records the group lrs
+                    _hooks(lib, opt, trace, act[1])
+                elif kind == "sepoch" and sched is not None:
+                    # the deprecated explicit epoch (the closed form where the class has one)
+                    if prog.sched[0] == "ReduceLROnPlateau":
+                        sched.step(1.0, act[1])
+                    else:
+                        sched.step(act[1])
+                    trace.append(("lr", [_desc(lib, x) for x in sched.get_last_lr()]))
                     trace.append(("group_lr", [_desc(lib, g["lr"]) for g in opt.param_groups]))
                 elif kind == "sched":
                     if sched is None:

@@ -36,7 +36,7 @@ class SwaProgram:
     dtype: str = "float64"
     bn: bool = False  # Linear(3, 4, bias=False), BatchNorm1d(4), Linear(4, 1) (else Linear(3, 1))
     two_groups: bool = False  # the first layer's parameters in a group of their own
-    avg: tuple = ("swa",)  # ("swa"|"swa_multi"|"ema"|"ema_multi"[, decay])
+    avg: tuple = ("swa",)  # ("swa"|"swa_multi"|"ema"|"ema_multi"[, decay] | "custom")
     use_buffers: bool = False
     swalr: tuple | None = None  # ((key, value), ...)
     pre: tuple | None = None  # ("cos", T_max) | ("step", step_size) | ("seq", milestone)
@@ -60,7 +60,10 @@ def draw(rng: np.random.Generator) -> SwaProgram:
     if rng.random() < 0.3:
         opts["foreach"] = _pick(rng, (True, False))
     two = bool(rng.random() < 0.4)
-    avg = _pick(rng, (("swa",), ("swa_multi",), ("ema", 0.9), ("ema_multi", 0.5), ("ema", 0.99)))
+    avg = _pick(
+        rng,
+        (("swa",), ("swa_multi",), ("ema", 0.9), ("ema_multi", 0.5), ("ema", 0.99), ("custom",)),
+    )
     swalr: tuple | None = None
     pre = None
     if rng.random() < 0.8:
@@ -141,6 +144,8 @@ def _averaged(lib: Any, prog: SwaProgram, model: Any) -> Any:
         kw["avg_fn"] = swa.get_ema_avg_fn(prog.avg[1])
     elif kind == "ema_multi":
         kw["multi_avg_fn"] = swa.get_ema_multi_avg_fn(prog.avg[1])
+    elif kind == "custom":  # a user's avg_fn, reading the count (a 0-d int64 tensor)
+        kw["avg_fn"] = lambda a, m, n: a + (m - a) * (0.5 / (n + 1) + 0.1 * (n.dim() == 0))
     return swa.AveragedModel(model, **kw)
 
 

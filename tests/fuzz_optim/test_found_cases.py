@@ -190,6 +190,13 @@ FOUND = {
                  ("resume",), ("sched", 4.0), ("grad", 2, 1, False, 1.0), ("step",)),
         sched=("ReduceLROnPlateau", (("patience", 0), ("factor", 0.5))),
     ),
+    # session 35 (seed 7050, step hooks): SGD without momentum keeps no state, so
+    # PyTorch's ``optimizer.state`` stays empty; chainrule left an empty entry per parameter
+    # (``len(opt.state)`` 1 vs 0 in a step post-hook)
+    "sgd_without_momentum_keeps_no_state_entry": Program(
+        "SGD", params=(((2, 3), False),), defaults=(("lr", 0.1), ("momentum", 0.0)),
+        actions=(("hooks", 0.5), ("grad", 15235, 1, False, 1.0), ("step",)),
+    ),
 }  # fmt: skip
 
 
@@ -296,6 +303,22 @@ SWA_FOUND = {
 @pytest.mark.parametrize("name", sorted(SWA_FOUND))
 def test_swa_found_case(name):
     assert swa_check(SWA_FOUND[name]) == []
+
+
+def test_sgd_state_entries_as_torch():
+    """SGD keeps a state entry only with momentum (dense and sparse gradients)."""
+    for momentum in (0.0, 0.9):
+        sizes = []
+        for lib in (torch, cr):
+            p, q = lib.ones(3, requires_grad=True), lib.ones(3, requires_grad=True)
+            opt = lib.optim.SGD([p, q], lr=0.1, momentum=momentum)
+            p.grad = lib.ones(3)
+            q.grad = lib.sparse_coo_tensor(lib.tensor([[1]]), lib.tensor([2.0]), (3,))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                opt.step()
+            sizes.append(len(opt.state))
+        assert sizes[1] == sizes[0], momentum
 
 
 def test_swalr_state_dict_loads_across_libraries():

@@ -35,6 +35,20 @@ def _accumulate(xp: Any, ufunc: Any, x: Any, axis: int, dtype: Any = None) -> An
     return (xp.cumsum if ufunc is np.add else xp.cumprod)(x, axis=axis, dtype=dtype)
 
 
+# PyTorch's CPU scans accumulate in a wider type and round each output once: float16 in
+# float32, float32 in float64, complex64 in complex128 (a float32 cumsum of 1e5 terms
+# agrees with a float32 accumulation in 0.4% of its entries)
+_ACC = {"e": np.float32, "f": np.float64, "F": np.complex128}
+
+
+def _scan(xp: Any, ufunc: Any, x: Any, axis: int, dtype: Any = None) -> Any:
+    """:func:`_accumulate` in PyTorch's accumulate type (``_ACC``), in C order."""
+    acc = _ACC.get(x.dtype.char)
+    if acc is not None:
+        return _accumulate(xp, ufunc, x, axis, acc).astype(x.dtype, order="C")
+    return xp.asarray(_accumulate(xp, ufunc, x, axis, dtype), order="C")  # C order (PyTorch)
+
+
 def _skip_one_products(xp: Any, x: Any) -> Any:
     """R[..., i, j] = prod_{i < k <= j} x_k for j >= i, 0 for j < i; x of shape (..., n)."""
     n = x.shape[-1]
@@ -60,10 +74,7 @@ class Cumprod(Function):
         if dtype is not None:
             x = x.astype(dtype)
         dt = x.dtype if x.dtype.kind in "biu" else None  # int8..int32 keep their dtype
-        if x.dtype.char == "e":  # float16: in float32, each product rounded once (PyTorch)
-            y = _accumulate(xp, np.multiply, x, dim, np.float32).astype(x.dtype, order="C")
-        else:
-            y = xp.asarray(_accumulate(xp, np.multiply, x, dim, dt), order="C")  # C order (PyTorch)
+        y = _scan(xp, np.multiply, x, dim, dt)  # float16/32, complex64: wider, rounded once
         ctx.save_for_backward(given_x, y)
         return y
 
@@ -222,9 +233,7 @@ class Cumsum(Function):
         if dtype is not None:
             x = x.astype(dtype)
         dt = x.dtype if x.dtype.kind in "biu" else None  # int8..int32 keep their dtype
-        if x.dtype.char == "e":  # float16: accumulated in float32, each sum rounded once
-            return _accumulate(xp, np.add, x, dim, np.float32).astype(x.dtype, order="C")
-        return xp.asarray(_accumulate(xp, np.add, x, dim, dt), order="C")  # C order (PyTorch)
+        return _scan(xp, np.add, x, dim, dt)  # float16/32, complex64: wider, rounded once
 
     @staticmethod
     def backward(ctx, grad):
@@ -233,7 +242,7 @@ class Cumsum(Function):
 
     @staticmethod
     def jvp(ctx, t, *_):
-        return get_array_module(t).cumsum(t.astype(ctx.out.dtype, copy=False), axis=ctx.dim)
+        return _scan(get_array_module(t), np.add, t.astype(ctx.out.dtype, copy=False), ctx.dim)
 
 
 @tensor_method(inplace=True, keywords=True)

@@ -287,6 +287,8 @@ class Optimizer(OptimizerHooksMixin):
                             state = array_state(self.state[p])
                             self._update_sparse(p, grad, state, group)
                             store_state(self.state[p], state, self._tensor_counters)
+                            if not self.state[p]:
+                                del self.state[p]
                             continue
                         self._update_parameter(p, grad._data, group)
         return loss
@@ -326,6 +328,8 @@ class Optimizer(OptimizerHooksMixin):
         else:
             self._update(p._data, grad, state, group)
         store_state(self.state[p], state)
+        if not self.state[p]:  # no state kept (SGD without momentum): no entry, as PyTorch
+            del self.state[p]
         p._vc[0] += 1  # an in-place change, as PyTorch records it
 
     def _init_state(self, param: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
