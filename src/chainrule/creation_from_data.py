@@ -53,6 +53,35 @@ def _check_nested(data: Any, op: str) -> None:
         shape_of(data, 0)
 
 
+_LIST_OF_ARRAYS = (
+    "Creating a tensor from a list of numpy.ndarrays is extremely slow. Please consider "
+    "converting the list to a single numpy.ndarray with numpy.array() before converting to a "
+    "tensor."
+)
+
+
+def _holds_arrays(seq: Any) -> bool:
+    """Whether the nested list or tuple ``seq`` holds a NumPy array (of one or more dims) at
+    some depth. A level whose first element is a number holds numbers only (anything else
+    would be ragged), so only the sequences are looked into: the cost is one check per
+    sub-list, not per number."""
+    if not seq or not isinstance(seq[0], (list, tuple, np.ndarray)):
+        return False
+    for e in seq:
+        if isinstance(e, np.ndarray) and e.ndim:
+            return True
+        if isinstance(e, (list, tuple)) and _holds_arrays(e):
+            return True
+    return False
+
+
+def _warn_list_of_arrays(data: Any, t: Tensor) -> None:
+    """PyTorch's once-per-process UserWarning for a tensor (with elements) made from a list
+    of NumPy arrays (RL code's ``torch.tensor([obs1, obs2])``)."""
+    if isinstance(data, (list, tuple)) and t.numel() and _holds_arrays(data):
+        warn_once("list_of_ndarrays", _LIST_OF_ARRAYS)
+
+
 def tensor(
     data: Any,
     dtype: Any = None,
@@ -85,6 +114,7 @@ def tensor(
         raise
     if isinstance(data, (np.ndarray, Tensor)):
         t._data = _copy_layout(data._data if isinstance(data, Tensor) else data, t._data)
+    _warn_list_of_arrays(data, t)
     return t
 
 
@@ -139,6 +169,7 @@ def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
     t = Tensor._new(data, dtype=dtype, device=device)
     if isinstance(data, np.ndarray):  # a converted copy: laid out as torch.tensor's
         t._data = _copy_layout(data, t._data)
+    _warn_list_of_arrays(data, t)
     return t
 
 

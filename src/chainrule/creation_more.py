@@ -30,6 +30,7 @@ from .creation_options import (
     refuse_bool,
     write_factory_out,
 )
+from .randint_bounds import check_randint_range
 from .random import Generator, gen
 from .signal import _window_math as _wm
 
@@ -281,9 +282,10 @@ def randint_like(
         raise RuntimeError(
             f"{op}(): expects 'low' to be less than 'high', but got low={low} >= high={high}"
         )
+    d = dtype if dtype is not None else input.dtype
+    check_randint_range(d, int(low), int(high))
     draws = gen(generator).integers(int(low), int(high), size=tuple(input.shape))
     draws = lay_out_like(op, draws, memory_format, input._data)
-    d = dtype if dtype is not None else input.dtype
     return _finish(draws, d, device if device is not None else input.device, requires_grad)
 
 

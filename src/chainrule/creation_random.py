@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from . import dtypes as _dt
+from .autograd import grad_mode
 from .autograd.tensor import Tensor
 from .backend import to_device
 from .creation_options import (
@@ -25,6 +26,8 @@ from .creation_options import (
     refuse_negative_size,
     write_factory_out,
 )
+from .ops.no_derivative import record_no_derivative, record_zero_derivative
+from .randint_bounds import check_randint_range
 from .random import Generator, gen
 from .random_mt19937 import draw_dtype
 
@@ -162,6 +165,7 @@ def randint(
         raise RuntimeError(
             f"randint(): expects 'low' to be less than 'high', but got low={low} >= high={high}"
         )
+    check_randint_range(dtype if dtype is not None else _dt.int64, int(low), int(high))
     return _finish(
         gen(generator).integers(int(low), int(high), size=_shape((size,), "randint")),
         dtype,
@@ -240,6 +244,8 @@ def normal(
             "(float mean, Tensor std), (float mean, float std, tuple of ints size)"
         )
     if out is not None:
+        _refuse_out_grad("normal", mean, std)
+        mean, std = (v.detach() if isinstance(v, Tensor) else v for v in (mean, std))
         result = normal(mean, std, size, generator, dtype=dtype if dtype else out.dtype)
         if size is None and isinstance(out, Tensor) and tuple(out.shape) != tuple(result.shape):
             if not isinstance(std, Tensor):  # PyTorch's (Tensor mean, float std) overload
@@ -256,6 +262,8 @@ def normal(
                     stacklevel=2,
                 )
         return write_factory_out("normal", out, dtype, requires_grad, lambda d: result)
+    if isinstance(std, Tensor) and std.is_complex():
+        raise RuntimeError("normal expects standard deviation to be non-complex")
     m = mean._data if isinstance(mean, Tensor) else mean
     s = std._data if isinstance(std, Tensor) else std
     m, s = (np.asarray(v, np.float32) if _bf16_array(v) else v for v in (m, s))
@@ -276,7 +284,11 @@ def normal(
             ) from None
     if dtype is None:  # PyTorch: the dtype of tensor ``mean``, else of tensor ``std``
         like = mean if isinstance(mean, Tensor) else std
-        dtype = like.dtype if isinstance(like, Tensor) and _dt.is_floating(like.dtype) else None
+        dtype = (
+            like.dtype
+            if isinstance(like, Tensor) and (_dt.is_floating(like.dtype) or like.is_complex())
+            else None
+        )
     elif _dt.as_dtype(dtype).kind not in "fcV":  # V: bfloat16
         raise NotImplementedError(
             f"normal(): not implemented for dtype {dtype}; pass a floating point dtype"
@@ -286,15 +298,47 @@ def normal(
         base = draw_dtype(dtype)
         pairs = gen(generator).normal(0.0, 1.0, (*shape, 2), dtype=base)
         sd = np.asarray(s, base) / base(np.sqrt(2.0))  # on PyTorch's view of pairs of reals
-        draws = (pairs[..., 0] * sd + m) + 1j * (pairs[..., 1] * sd + m)
-        return _finish(draws, dtype, device, requires_grad)
+        if isinstance(mean, Tensor) and mean.is_complex():  # each part about its own mean
+            draws = (pairs[..., 0] * sd + np.real(m)) + 1j * (pairs[..., 1] * sd + np.imag(m))
+        else:
+            draws = (pairs[..., 0] * sd + m) + 1j * (pairs[..., 1] * sd + m)
+        if _tracked_inputs(mean, std):
+            raise RuntimeError(
+                "normal does not support automatic differentiation for outputs with complex dtype."
+            )
+        return _normal_node(_finish(draws, dtype, device, requires_grad), mean, std)
     target = _dt.as_dtype(dtype) if dtype is not None else _dt.get_default_dtype()
     base = draw_dtype(target)
     narrow = target if target.itemsize == 2 else base  # float16/bfloat16 (TorchStream.normal)
     draws = gen(generator).normal(m, s, size=shape, dtype=narrow)
     if dtype is not None and _dt.is_bfloat16(_dt.as_dtype(dtype)):
         draws = _bfloat16_draws("normal", draws)
-    return _finish(draws, dtype, device, requires_grad)
+    return _normal_node(_finish(draws, dtype, device, requires_grad), mean, std)
+
+
+def _normal_node(drawn: Tensor, mean: Any, std: Any) -> Tensor:
+    """``normal``'s draws kept in the graph of a tensor ``mean``/``std`` with zero gradients,
+    under PyTorch's node names (NormalBackward1: tensor mean, 2: tensor std, 3: both)."""
+    kind = isinstance(mean, Tensor) + 2 * isinstance(std, Tensor)
+    if not kind:
+        return drawn
+    return record_zero_derivative(drawn, mean, std, node=f"NormalBackward{kind}")
+
+
+def _tracked_inputs(*inputs: Any) -> bool:
+    """Whether grad mode is on and a tensor among ``inputs`` requires grad."""
+    return grad_mode.is_grad_enabled() and any(
+        isinstance(v, Tensor) and v.requires_grad for v in inputs
+    )
+
+
+def _refuse_out_grad(op: str, *inputs: Any) -> None:
+    """PyTorch's error for ``out=`` with an input that requires grad (while grad mode is on)."""
+    if _tracked_inputs(*inputs):
+        raise RuntimeError(
+            f"{op}(): functions with out=... arguments don't support automatic "
+            "differentiation, but one of the arguments requires grad."
+        )
 
 
 def _bf16_array(v: Any) -> bool:
@@ -388,9 +432,13 @@ def bernoulli(
         if not 0 <= pv <= 1:
             raise RuntimeError(f"bernoulli: expected 0 <= p <= 1, got p={p}")
         shape = tuple(input.shape)
-        return _finish(gen(generator).bernoulli(pv, shape), input.dtype, None, False)
+        drawn = _finish(gen(generator).bernoulli(pv, shape), input.dtype, None, False)
+        return record_no_derivative("bernoulli", drawn, input)  # PyTorch's node raises
     if out is not None:
-        draws = bernoulli(input, generator=generator)
+        _refuse_out_grad("bernoulli", input)
+        draws = bernoulli(
+            input.detach() if isinstance(input, Tensor) else input, generator=generator
+        )
         return write_factory_out("bernoulli", out, None, False, lambda d: draws.to(d))
     pt = input._data if isinstance(input, Tensor) else np.asarray(input)
     if isinstance(input, Tensor) and not _dt.is_floating(pt.dtype):
@@ -404,4 +452,6 @@ def bernoulli(
     if not ((p >= 0) & (p <= 1)).all():
         raise RuntimeError("bernoulli: expected all probabilities in [0, 1] (no NaN)")
     draws = gen(generator).bernoulli(p, pt.shape, dtype=p.dtype)  # a uniform of p's dtype
-    return _finish(draws, pt.dtype if _dt.is_floating(pt.dtype) else None, None, False)
+    drawn = _finish(draws, pt.dtype if _dt.is_floating(pt.dtype) else None, None, False)
+    # PyTorch keeps the draws in the graph of p (BernoulliBackward0), with zero gradients
+    return record_zero_derivative(drawn, input, node="BernoulliBackward0")

@@ -247,7 +247,7 @@ def extra_step(lib: Any, kind: str, x: Any, other: Any, third: Any, ints: tuple,
         return x.mean(dims, keepdim=bool(ints[0] % 2)) if dims is not None else x.mean()
     if kind == "pow_t":
         # no zero bases: pow's second derivative at 0 ** e is NaN in torch and finite in
-        # chainrule (a singular point, as norms at 0: test_found_cases.py), steered around
+        # chainrule (a singular point, as norms at 0: test_found_cases_forward.py), steered around
         # (an integer or bool 0 base too: 1 instead, keeping the dtype)
         x = x + 0.125 * near_zero(x) if x.is_floating_point() else x.masked_fill(x == 0, 1)
         e = _joint(other, shape)

@@ -94,7 +94,7 @@ def _conv(lib: Any, F: Any, x: Any, other: Any, third: Any, ints: tuple, val: fl
         b = b.to(inp.dtype)  # an integer conv with a float bias: both refuse, differently
     if b is not None and inp.dtype == lib.float32 and (inp.shape[0] > 1 or groups > 1):
         # a bias of another dtype: torch adds it in the input's dtype with padding='same' or
-        # 'valid' and in conv_transpose1d (mirrored, test_found_cases.py), except in its
+        # 'valid' and in conv_transpose1d (mirrored, test_found_cases_nn.py), except in its
         # float32 oneDNN kernels, which take batches > 1 and groups > 1 and refuse it there
         # (a backend accident, not mirrored)
         b = b.to(inp.dtype)

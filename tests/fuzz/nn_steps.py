@@ -181,7 +181,7 @@ def nn_step(lib: Any, kind: str, x: Any, other: Any, third: Any, ints: tuple, va
         if x.is_floating_point() and not tgt.is_floating_point():
             # an integer target would come out float32 (+ 0.125 below) against a float64 x:
             # both compute e^y and y log y in the target's float32 before promoting (PyTorch's
-            # order, test_found_cases.py), and NumPy's float32 exp/log are an ulp off torch's
+            # order, test_found_cases_nn.py), and NumPy's float32 exp/log are an ulp off torch's
             # now and then, ~1e-7 in the float64 loss, past the float64 tolerance: one dtype
             tgt = tgt.to(x.dtype)
         # a 0-d target kept from 0: torch's tangent of kl_div at a zero target is NaN (the
@@ -297,7 +297,7 @@ def _promote(lib: Any, x: Any, other: Any, ints: tuple, val: float) -> Any:
         s = int(s)  # torch's backward of True ** x fails an internal assert (a torch bug)
     if op == "pow" and swap and not bool(s != 0):
         # no zero base: the second derivative of 0 ** x is NaN in torch and 0 in chainrule
-        # (a known difference, test_found_cases.py, xfail), steered around as in pow_t
+        # (a known difference, test_found_cases_forward.py, xfail), steered around as in pow_t
         s = s.logical_not() if isinstance(s, lib.Tensor) and s.dtype == lib.bool else s + 1
     if op == "atan2" and isinstance(s, lib.Tensor) and s.dtype == lib.bool:
         s = s.long()  # a 0-d bool tensor: the same torch bug as a bool number just below

@@ -36,6 +36,7 @@ from .more_steps import MORE, MORE_INPLACE, more_inplace, more_step
 from .nn_steps import NN, NN_INPLACE, nn_inplace, nn_step
 from .r9_steps import R9, R9_INPLACE, R9_VIEWS, r9_inplace, r9_step, r9_view
 from .r10_steps import R10, r10_step
+from .r11_steps import R11, r11_step
 from .traces import Trace, _Err, assert_same
 
 __all__ = ["Step", "Program", "Trace", "run", "assert_same", "KINDS"]
@@ -43,19 +44,17 @@ __all__ = ["Step", "Program", "Trace", "run", "assert_same", "KINDS"]
 UNARY = ("exp", "tanh", "sigmoid", "sin", "abs", "relu", "square", "sqrt1", "log1")
 BINARY = ("add", "sub", "mul", "div", "maximum", "where", "rsub_scalar", "mul_scalar")
 REDUCE = ("sum", "mean", "amax")
-VIEWS = (
-    "transpose", "permute", "reshape", "view", "unsqueeze", "squeeze", "slice", "expand",
-    "narrow", "diagonal", "t", "select",
-)  # fmt: skip
+VIEWS = ("transpose", "permute", "reshape", "view", "unsqueeze", "squeeze", "slice", "expand",
+         "narrow", "diagonal", "t", "select")  # fmt: skip
 INPLACE = (
     "add_", "mul_", "clamp_", "setitem", "copy_", "view_mul_", *MORE_INPLACE, *EXTRA_INPLACE,
     *NN_INPLACE, *R9_INPLACE,
 )  # fmt: skip
 OTHER = ("matmul", "cat", "stack", "detach", "clone", "retain_grad", "to32")
 _STEPS = {MORE: more_step, EXTRA: extra_step, NN: nn_step, LINALG: linalg_step, MATH: math_step}
-_STEPS.update({R9: r9_step, R10: r10_step})
+_STEPS.update({R9: r9_step, R10: r10_step, R11: r11_step})
 KINDS = UNARY + BINARY + REDUCE + VIEWS + INPLACE + OTHER + MORE + EXTRA + EXTRA_VIEWS + NN
-KINDS += LINALG + MATH + R9 + R9_VIEWS + R10
+KINDS += LINALG + MATH + R9 + R9_VIEWS + R10 + R11
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,9 @@ in-place ops on non-leaves and on views, ``detach``/``clone``/``retain_grad``, m
 cat/stack, and the indexing, masking, scan, softmax, clamp and rearranging steps of
 :mod:`tests.fuzz.more_steps` (and the steps of ``extra_steps``, ``nn_steps``,
 ``linalg_steps``: linalg, fft and complex, ``math_steps``: special functions, NaN
-reductions, searching, float16 and small integer dtypes). Every intermediate value, every
+reductions, searching, float16 and small integer dtypes; and the rounds' tables ``r9_steps``,
+``r10_steps``, ``r11_steps``: sparse, masked, low-precision casts, ``func`` transforms, more
+``nn.functional``). Every intermediate value, every
 error, the final values, and the gradients (or a double backward) must agree with torch.
 
 The committed default is small and fast. To hunt for bugs, run many examples::

@@ -82,13 +82,12 @@ SPECS: list = [
     _binary("hypot", domain="nokink"),
     _binary("logaddexp"),
     _unary("deg2rad"),
-    # torch.hypot takes no Python number: its side wraps 2.0 in a 0-d tensor of the dtype a
-    # Python scalar promotes to (float for an integer tensor, as chainrule's hypot(a, 2.0))
+    # hypot takes no Python number (PyTorch's TypeError, chainrule's too): 2.0 wrapped in a
+    # 0-d tensor of the dtype a Python scalar promotes to (float for an integer tensor)
     _unary(
         "hypot_scalar",
-        lambda a: cr.hypot(a, 2.0),
+        lambda a: lib(a).hypot(a, lib(a).tensor(2.0, dtype=lib(a).result_type(a, 2.0))),
         "nokink",
-        torch_fn=lambda a: torch.hypot(a, torch.tensor(2.0, dtype=torch.result_type(a, 2.0))),
     ),
     OpSpec("lerp", "lerp", (((3, 4), (3, 4), (3, 4)), ((3, 4), (4,), (3, 1)))),
     _binary("lerp_scalar_weight", lambda a, b: a.lerp(b, 0.3)),

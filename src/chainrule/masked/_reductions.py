@@ -69,7 +69,10 @@ def prod(
     dtype: Any = None,
     mask: Tensor | None = None,
 ) -> Tensor:
-    """``torch.masked.prod``: the product of the elements in ``mask`` (1 for none)."""
+    """``torch.masked.prod``: the product of the elements in ``mask`` (1 for none); a 0-d
+    tensor without a mask is returned as it is, as torch's."""
+    if mask is None and dtype is None and type(input) is Tensor and input.dim() == 0:
+        return input
     x, m = prepare("prod", input, dtype, mask)
     filled = masked_fill(x, m, identity("prod", x.dtype))
     dims = dims_of(x, dim)
@@ -93,7 +96,9 @@ def _filled(op: str, input: Any, dtype: Any, mask: Any) -> Tensor:
 def _extreme(op: str, input: Any, dim: Any, keepdim: bool, dtype: Any, mask: Any) -> Tensor:
     """amax / amin of the input filled with the identity in its own dtype, the result cast
     to ``dtype``, as torch's (an int input cast to float keeps the type's extreme)."""
-    x = _filled(op, input, None, mask)
+    plain_bool = mask is None and type(input) is Tensor and input.dtype == bool_
+    # (a bool input without a mask: reduced as it is, as torch's; with one, no identity)
+    x = input if plain_bool else _filled(op, input, None, mask)
     dims = dims_of(x, dim)
     reduce = ops.amax if op == "amax" else ops.amin
     out = reduce(x, dim=dims, keepdim=keepdim)

@@ -30,6 +30,7 @@ from ..random_mt19937 import TorchStream
 from ._util import as_tensor
 from .binding import tensor_method
 from .histograms import Histogram, HistogramDD, histogram, histogramdd
+from .no_derivative import record_no_derivative
 
 __all__ = [
     "Histogram",
@@ -56,8 +57,8 @@ def binomial(count: Tensor, prob: Tensor, generator: Generator | None = None) ->
     """``torch.binomial``: draws from Binomial(``count``, ``prob``), elementwise, with
     chainrule's random generator (or ``generator``); a float tensor of ``count``'s dtype.
 
-    The draws are not differentiable: the result never requires grad (PyTorch's does, and
-    raises only when backward reaches it).
+    The draws are not differentiable: when ``count`` or ``prob`` requires grad the result
+    does too, under a node that raises when backward reaches it (as PyTorch).
 
     Raises:
         ValueError: ``count`` is not floating (as PyTorch).
@@ -88,7 +89,8 @@ def binomial(count: Tensor, prob: Tensor, generator: Generator | None = None) ->
         draws = draws.reshape(n.shape)
     else:
         draws = stream.binomial(n.astype(np.int64), q)
-    return Tensor._new(np.asarray(draws).astype(c.dtype))
+    drawn = Tensor._new(np.asarray(draws).astype(c.dtype))
+    return record_no_derivative("binomial", drawn, count, prob)
 
 
 @tensor_method

@@ -16,10 +16,12 @@ from typing import Any
 
 import numpy as np
 
+from .. import dtypes as _dt
 from ..autograd.function import Function
 from ..autograd.lower_precision import autocast_float32_op
 from ..autograd.tensor import Tensor
 from ..backend import errstate, get_array_module
+from ._tensor_args import first_not_tensor
 from ._util import ShapeError, as_tensor
 from .binding import numpy_keywords, tensor_method
 from .inplace_names import renamed_node
@@ -294,10 +296,11 @@ def conj_physical(input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
 
 @tensor_method(keywords=True)
 def angle(input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
-    """``torch.angle``: the argument of each element in radians (real input: 0 or pi)."""
+    """``torch.angle``: the argument of each element in radians (real input: 0 or pi); an
+    integer or bool input gives the default floating dtype, as PyTorch."""
     x = as_tensor(input)
     if x._data.dtype.kind in "biu":
-        x = x.float()
+        x = x.to(_dt.get_default_dtype())
     return Angle.apply(x)
 
 
@@ -328,7 +331,9 @@ def _check_parts(op: str, a: Tensor, b: Tensor, names: tuple[str, str]) -> None:
 def complex(real: Any, imag: Any) -> Tensor:  # noqa: A001 - PyTorch's name
     """``torch.complex(real, imag)``: a complex tensor from two float tensors of one dtype
     (float32 -> complex64, float64 -> complex128), broadcast together."""
-    re, im = as_tensor(real), as_tensor(imag)
+    if not isinstance(real, Tensor) or not isinstance(imag, Tensor):  # PyTorch's TypeError
+        raise first_not_tensor("complex", (("real", real), ("imag", imag)))
+    re, im = real, imag
     _check_parts("complex", re, im, ("real", "imag"))
     return Complex.apply(re, im)
 
@@ -351,7 +356,9 @@ def complex_sgn(z: Tensor) -> Tensor:
 def polar(abs: Any, angle: Any) -> Tensor:  # noqa: A002 - PyTorch's names
     """``torch.polar(abs, angle)``: ``abs * (cos(angle) + i sin(angle))``, from two float
     tensors of one dtype whose shapes broadcast (integers are refused, as PyTorch does)."""
-    r, t = as_tensor(abs), as_tensor(angle)
+    if not isinstance(abs, Tensor) or not isinstance(angle, Tensor):  # PyTorch's TypeError
+        raise first_not_tensor("polar", (("abs", abs), ("angle", angle)))
+    r, t = abs, angle
     _check_parts("polar", r, t, ("abs", "angle"))
     from .take_polar import PolarFn  # noqa: PLC0415
 

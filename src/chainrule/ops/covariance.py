@@ -95,6 +95,11 @@ def cov(
     if w is not None:
         w = w.to(x.dtype) if w.dtype != x.dtype else w
         w_sum = w.sum()
+        if not bool(w_sum != 0):  # PyTorch's check (no observations, or all weighted 0)
+            raise RuntimeError(
+                "cov(): weights sum to zero, can't be normalized (got fweights/aweights whose "
+                "product sums to 0 over the observations; give some observation a weight)"
+            )
         avg = (x * w).sum(1) / w_sum
     else:
         w_sum = None

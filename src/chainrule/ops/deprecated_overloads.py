@@ -198,7 +198,9 @@ def _beta_function(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
             call = _beta_rewritten(name, False, input, args, kwargs)
             if call is not None:
                 return fn(*call[0], **call[1])
-            if not isinstance(input, Tensor):
+            operands = _BETA_OVERLOADS[name]  # the current overload's arity: its own
+            fits = len(args) + len(kwargs) == len(operands) and set(kwargs) <= set(operands)
+            if not isinstance(input, Tensor) and not fits:  # TypeError naming 'input'
                 raise _beta_misfit(name, False, (input, *args), kwargs)
         return fn(input, *args, **kwargs)
 

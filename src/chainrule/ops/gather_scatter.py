@@ -24,6 +24,7 @@ from ..autograd.saved_fields import (  # grad_fn._saved_*
 )
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ._tensor_args import tensor_operand
 from ._util import as_tensor, norm_dim
 from .binary import where
 from .binding import tensor_method
@@ -246,7 +247,7 @@ _INDEX_DTYPES = (np.int32, np.int64)  # the index dtypes PyTorch's dim-wise ops 
 
 
 def _index_arg(op: str, x: Tensor, dim: int, index: Any):
-    idx = as_tensor(index)
+    idx = index if isinstance(index, Tensor) else tensor_operand(op, "index", 3, index)
     norm_dim(dim, x.ndim, op)
     if idx._data.dtype not in _INDEX_DTYPES:
         raise RuntimeError(f"{op}(): Expected dtype int32/int64 for index, got {idx.dtype}")
@@ -454,7 +455,7 @@ def _scatter_add(op: str, x: Tensor, dim: int, index: Any, src: Any) -> Tensor:
 @tensor_method(keywords=True)
 def index_select(input: Tensor, dim: int, index: Any) -> Tensor:
     d = norm_dim(dim, input.ndim, "index_select")[0]
-    idx = as_tensor(index)
+    idx = index if isinstance(index, Tensor) else tensor_operand("index_select", "index", 3, index)
     if idx._data.dtype not in _INDEX_DTYPES:
         raise RuntimeError(
             f"index_select(): Expected dtype int32 or int64 for index, got {idx.dtype}"

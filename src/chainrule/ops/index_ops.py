@@ -24,6 +24,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..float8 import refuse as _refuse_float8
 from ..scalar_range import fit_scalar
+from ._tensor_args import tensor_operand
 from ._util import as_tensor, constant, norm_dim
 from .binary import where
 from .binding import tensor_method
@@ -66,7 +67,7 @@ def _vector_index(
     refused too (``index_copy``, ``index_fill``; ``index_fill`` raises IndexError, as
     PyTorch)."""
     d = norm_dim(dim, x.ndim, op)[0]
-    idx = as_tensor(index)
+    idx = index if isinstance(index, Tensor) else tensor_operand(op, "index", 3, index)
     if idx._data.dtype not in ((np.int64,) if long_only else (np.int32, np.int64)):
         error = IndexError if negative else RuntimeError
         raise error(
@@ -94,7 +95,7 @@ def _source(op: str, x: Tensor, d: int, idx: Any, source: Any, loose: bool = Fal
 
     ``loose`` (``index_copy``, as PyTorch): with self and source at most 1-d, any source of
     as many elements as indices (a 0-d source for one index into a vector)."""
-    src = as_tensor(source)
+    src = source if isinstance(source, Tensor) else tensor_operand(op, "source", 4, source)
     if src.dtype != x.dtype:
         raise RuntimeError(
             f"{op}(): self ({x.dtype}) and source ({src.dtype}) must have the same dtype; "
@@ -219,8 +220,11 @@ def index_fill(x: Tensor, dim: int, index: Any, value: Any) -> Tensor:
 def masked_scatter(x: Tensor, mask: Any, source: Any) -> Tensor:
     """``x`` with the positions where ``mask`` is True taking ``source``'s elements in
     row-major order (``mask`` and ``x`` broadcast together)."""
-    m = as_tensor(mask)
-    src = as_tensor(source)
+    if not (isinstance(x, Tensor) and isinstance(mask, Tensor) and isinstance(source, Tensor)):
+        m = tensor_operand("masked_scatter", "mask", 2, mask)
+        src = tensor_operand("masked_scatter", "source", 3, source)
+    else:
+        m, src = mask, source
     check_mask_dtype(m.dtype)  # bool only; a uint8 mask warns first (ops/masked_scatter.py)
     if src.dtype != x.dtype:
         raise RuntimeError(
@@ -249,7 +253,7 @@ def masked_scatter(x: Tensor, mask: Any, source: Any) -> Tensor:
 def take(input: Tensor, index: Any) -> Tensor:
     """The elements of ``input`` (read as 1-d, row-major) at ``index``; the result has the
     index's shape. Negative indices count from the end."""
-    idx = as_tensor(index)
+    idx = index if isinstance(index, Tensor) else tensor_operand("take", "index", 2, index)
     if idx._data.dtype != np.int64:
         raise RuntimeError(f"take(): Expected a long tensor for index, but got {idx.dtype}")
     n = input.numel()

@@ -23,6 +23,7 @@ from ..creation import arange
 from ..float8 import is_float8
 from ..float8 import refuse as _refuse_float8
 from ..scalar_range import fit_scalar
+from ._tensor_args import PYTHON_DATA, invalid_combination, tensor_operand
 from ._util import ShapeError, as_tensor, broadcast_error
 from .binary import Where, where_as
 from .binding import tensor_method
@@ -264,10 +265,22 @@ def refuse_grad_into_integer(x: Tensor, value: Any) -> None:
         )
 
 
+_MASKED_FILL_FORMS = (
+    "(Tensor input, Tensor mask, Tensor value)",
+    "(Tensor input, Tensor mask, Number value)",
+)
+
+
 @tensor_method(inplace=True)
 def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
     refuse_grad_into_integer(x, value)
-    m = as_tensor(mask)
+    if isinstance(mask, Tensor):
+        m = mask
+    elif isinstance(mask, PYTHON_DATA):  # PyTorch's parser: no overload takes it
+        params = (("input", x), ("mask", mask), ("value", value))
+        raise invalid_combination("masked_fill", params, _MASKED_FILL_FORMS)
+    else:
+        m = as_tensor(mask)
     if m.dtype.kind != "b":
         raise _MaskDtypeError(
             f"masked_fill: masked_fill_ only supports boolean masks, but got mask with dtype "
@@ -316,7 +329,7 @@ def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
 def masked_select(input: Tensor, mask: Any) -> Tensor:
     """``input``'s elements where the boolean ``mask`` is True (the two broadcast), as a 1-d
     tensor: one node, ``MaskedSelectBackward0`` (:mod:`.masked_selection`)."""
-    m = as_tensor(mask)
+    m = mask if isinstance(mask, Tensor) else tensor_operand("masked_select", "mask", 2, mask)
     if m.dtype.kind != "b":  # a uint8 mask would be read as indices below
         raise _MaskDtypeError(f"masked_select: expected BoolTensor for mask, got dtype {m.dtype}")
     try:

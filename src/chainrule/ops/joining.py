@@ -27,8 +27,9 @@ from ..autograd.view_base import mark_multi_output
 from ..backend import get_array_module
 from ..quantized_ops import cat_quantized
 from ..quantized_tensor import QuantizedTensor
+from ._tensor_args import tensor_element, tensor_list
 from ._tiles import tiled_view
-from ._util import ShapeError, as_tensor, index_int, norm_dim
+from ._util import ShapeError, index_int, norm_dim
 from .binding import numpy_keywords, tensor_method
 from .memory_format import (
     _has_format_strides,
@@ -239,7 +240,9 @@ class Unbind(Function):
 @numpy_keywords
 def cat(tensors: Sequence[Any], dim: int = 0) -> Tensor:
     """Join tensors along an existing dimension."""
-    tensors = [as_tensor(t) for t in tensors]
+    if type(tensors) is not list and type(tensors) is not tuple:
+        tensors = tensor_list("cat", tensors)  # PyTorch's TypeError for a Tensor, a number
+    tensors = [t if isinstance(t, Tensor) else tensor_element(tensors, t) for t in tensors]
     if not tensors:
         raise ShapeError("cat: expected a non-empty sequence of tensors")
     if any(type(t_) is QuantizedTensor for t_ in tensors):  # requantized to the first's qparams
@@ -282,7 +285,9 @@ concatenate = cat
 @numpy_keywords
 def stack(tensors: Sequence[Any], dim: int = 0) -> Tensor:
     """Join tensors of equal shape along a new dimension."""
-    tensors = [as_tensor(t_) for t_ in tensors]
+    if type(tensors) is not list and type(tensors) is not tuple:
+        tensors = tensor_list("stack", tensors)  # PyTorch's TypeError for a Tensor, a number
+    tensors = [t if isinstance(t, Tensor) else tensor_element(tensors, t) for t in tensors]
     if not tensors:
         raise ShapeError("stack: expected a non-empty sequence of tensors")
     for i, t_ in enumerate(tensors):

@@ -19,6 +19,7 @@ from ..autograd.function import Function
 from ..autograd.lower_precision import AUTOCAST, autocast_float32, without_autocast
 from ..autograd.saved_fields import product_fields  # grad_fn._saved_* helpers
 from ..autograd.tensor import Tensor
+from ._tensor_args import not_tensor
 from ._util import DtypeError, ShapeError, as_tensor
 from .binding import tensor_method
 from .linalg_out import with_out
@@ -26,6 +27,7 @@ from .matrix_trace import Trace
 from .shape import Permute, reshape, transpose, unsqueeze
 from .sparse_products import sparse_bmm, sparse_matmul, sparse_mm
 from .sparse_tensor import SPARSE_TYPES
+from .views import Reshape
 
 __all__ = [
     "bmm",
@@ -191,7 +193,9 @@ def matmul(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's names
     a, b = input, other
     if type(a) in SPARSE_TYPES or type(b) in SPARSE_TYPES:  # a sparse operand
         return sparse_matmul(a, b)
-    a, b = as_tensor(a), as_tensor(b)
+    if not isinstance(a, Tensor) or not isinstance(b, Tensor):  # PyTorch's TypeError
+        bad = ("input", 1, a) if not isinstance(a, Tensor) else ("other", 2, b)
+        raise not_tensor("matmul", *bad)
     if AUTOCAST[0]:  # autocast casts both operands before the dtype check
         a, b = AUTOCAST[1](MatMul, (a, b))
     if a._data.dtype != b._data.dtype:  # PyTorch promotes nothing in a product: it refuses
@@ -229,11 +233,8 @@ def _need_tensors(op: str, names: tuple[str, str], a: Any, b: Any) -> None:
     if isinstance(a, Tensor) and isinstance(b, Tensor):  # the per-call cost: two isinstance
         return
     for pos, (name, v) in enumerate(zip(names, (a, b))):
-        if not isinstance(v, Tensor):
-            raise TypeError(
-                f"{op}(): argument '{name}' (position {pos + 1}) must be Tensor, not "
-                f"{type(v).__name__}"
-            )
+        if not isinstance(v, Tensor):  # (positions count from after self for a method)
+            raise not_tensor(op, name, pos + 1, v)
 
 
 # matmul without its out= wrapper: what the products below (and MatMul's backward) call
@@ -322,7 +323,7 @@ def outer(input: Tensor, vec2: Tensor) -> Tensor:  # noqa: A002
         raise ShapeError(
             f"outer: expects two 1-d tensors, got shapes {tuple(a.shape)} and {tuple(b.shape)}"
         )
-    return unsqueeze(a, 1) * unsqueeze(b, 0)
+    return reshape(a, (-1, 1)) * b  # PyTorch's: one ViewBackward0 (a column), then a product
 
 
 # ------------------------------------------------------------- products with an added term
@@ -418,6 +419,14 @@ def trace(input: Tensor) -> Tensor:  # noqa: A002
     return Trace.apply(x)
 
 
+class UnsafeView(Reshape):
+    """PyTorch's ``_unsafe_view`` (kron's reshapes): the reshape's math under PyTorch's
+    ``UnsafeViewBackward0`` (as ``linear_graph.UnsafeView``, which imports this module)."""
+
+    node_name = "UnsafeViewBackward0"
+    saved_fields = {"self_sym_sizes": lambda n: tuple(n.in_shape)}
+
+
 @tensor_method
 @with_out("kron", "castable")
 def kron(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
@@ -429,5 +438,6 @@ def kron(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
     sb = (1,) * (nd - b.ndim) + tuple(b.shape)
     ia = tuple(s for d in sa for s in (d, 1))
     ib = tuple(s for d in sb for s in (1, d))
-    prod = reshape(a, ia) * reshape(b, ib)
-    return reshape(prod, tuple(x * y for x, y in zip(sa, sb)))
+    # PyTorch's _unsafe_view reshapes (UnsafeViewBackward0) around the product
+    prod = UnsafeView.apply(a, ia) * UnsafeView.apply(b, ib)
+    return UnsafeView.apply(prod, tuple(x * y for x, y in zip(sa, sb)))

@@ -13,7 +13,8 @@ import numpy as np
 from .. import dtypes
 from ..autograd.tensor import Tensor
 from ._result_layout import elementwise_tensor
-from ._util import DtypeError, ShapeError, as_tensor
+from ._tensor_args import invalid_combination
+from ._util import DtypeError, ShapeError
 from .binary import where
 from .binding import tensor_method
 from .fused_pointwise import LerpScalar, LerpTensor
@@ -36,6 +37,13 @@ def _lerp_dtypes(start: Tensor, end: Any, weight: Any) -> None:
         )
 
 
+_LERP_FORMS = (
+    "(Tensor input, Tensor end, Tensor weight, *, Tensor out = None)",
+    "(Tensor input, Tensor end, Number weight, *, Tensor out = None)",
+)
+_LERP_METHOD_FORMS = ("(Tensor end, Tensor weight)", "(Tensor end, Number weight)")
+
+
 @tensor_method(inplace=True, keywords=True)
 def lerp(input: Any, end: Any, weight: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """start + weight * (end - start) for |weight| < 0.5, else end - (end - start) * (1 -
@@ -43,7 +51,10 @@ def lerp(input: Any, end: Any, weight: Any) -> Tensor:  # noqa: A002 - PyTorch's
     weight = 1 (lerp(1e308, -2.0, 1.0) is -2.0, not 0.0) and keeps an infinite start from
     turning an infinite result into NaN. The result is laid out as PyTorch's elementwise ops
     order (``start``, ``end``, ``weight``), whatever order the composition's parts give."""
-    start = as_tensor(input)
+    if not isinstance(input, Tensor) or not isinstance(end, Tensor):  # no overload takes it
+        params = (("input", input), ("end", end), ("weight", weight))
+        raise invalid_combination("lerp", params, _LERP_FORMS, _LERP_METHOD_FORMS)
+    start = input
     if (
         start._data.dtype.kind in "biu"
         and isinstance(weight, Tensor)

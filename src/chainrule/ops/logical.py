@@ -18,6 +18,7 @@ from ..backend import get_array_module
 from ..float8 import is_float8
 from ..float8 import refuse as _refuse_float8
 from ._result_layout import in_elementwise_layout
+from ._tensor_args import first_not_tensor
 from ._util import DtypeError, ShapeError, as_tensor, constant, promote
 from .binding import tensor_method
 from .inplace import make_inplace
@@ -325,8 +326,8 @@ def isclose(
     input: Any, other: Any, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False
 ) -> Tensor:
     """|a - b| <= atol + rtol * |b| elementwise (bool tensor), as PyTorch."""
-    input = as_tensor(input)
-    other = as_tensor(other, input)
+    if not isinstance(input, Tensor) or not isinstance(other, Tensor):  # PyTorch's TypeError
+        raise first_not_tensor(("isclose", "allclose"), (("input", input), ("other", other)))
     _refuse_float8("mul_cpu_reduced_float", input, other)  # PyTorch: |a - b| needs float8 mul
     if input.dtype != other.dtype:  # a RuntimeError (PyTorch's "Double did not match Float")
         raise DtypeError(
@@ -352,6 +353,7 @@ def allclose(
 @tensor_method
 def equal(input: Any, other: Any) -> bool:
     """True if both have the same shape and the same values."""
-    input, other = as_tensor(input), as_tensor(other)
+    if not isinstance(input, Tensor) or not isinstance(other, Tensor):  # PyTorch's TypeError
+        raise first_not_tensor("equal", (("input", input), ("other", other)))
     _refuse_float8("equal_notnan_cpu", input, other)
     return input.shape == other.shape and bool((input._data == other._data).all())

@@ -9,7 +9,10 @@ the same program stops here with the same error type and text.
 
 ``div`` with a ``rounding_mode`` is the other kind: PyTorch records it (``DivBackward2``) and
 its gradient is zero, so :func:`record_zero_derivative` gives the result a node whose
-gradients are zeros.
+gradients are zeros. PyTorch's random draws from tensor parameters are the same kind:
+``bernoulli(p)`` (``BernoulliBackward0``), ``normal(mean, std)`` (``NormalBackward1/2/3``) and
+``poisson(rates)`` (``PoissonBackward0``) stay in the graph with zero gradients and tangents,
+while ``bernoulli(x, p)`` and ``binomial`` are recorded under a node that raises.
 """
 
 from __future__ import annotations
@@ -109,11 +112,20 @@ def _tracked(result: Tensor, inputs: tuple) -> bool:
     return False
 
 
-def record_zero_derivative(result: Tensor, *inputs: Any) -> Tensor:
-    """``result`` of ``div(*inputs, rounding_mode=...)``, recorded with zero gradients."""
+_ZERO_NODES: dict[str, type] = {"DivBackward2": RoundedDivision}
+
+
+def record_zero_derivative(result: Tensor, *inputs: Any, node: str = "DivBackward2") -> Tensor:
+    """``result`` of ``div(*inputs, rounding_mode=...)`` (or of the op whose PyTorch node is
+    ``node``, e.g. a draw ``BernoulliBackward0``), recorded with zero gradients and tangents.
+    Unchanged when no input requires grad or carries a tangent, or for an integer result."""
     if not _tracked(result, inputs):
         return result
-    return RoundedDivision.apply(result, *(a for a in inputs if isinstance(a, Tensor)))
+    fn = _ZERO_NODES.get(node)
+    if fn is None:  # one Function class per PyTorch node name (grad_fn.name() reads it)
+        doc = f"``{node}``: a result PyTorch keeps in the graph with zero gradients."
+        fn = _ZERO_NODES[node] = type(node, (RoundedDivision,), {"node_name": node, "__doc__": doc})
+    return fn.apply(result, *(a for a in inputs if isinstance(a, Tensor)))
 
 
 def record_no_derivative(op: str, result: Tensor, *inputs: Any) -> Tensor:

@@ -14,6 +14,7 @@ from typing import Any
 from ..autograd.lower_precision import without_autocast
 from ..autograd.tensor import Tensor
 from ..linalg.norms import vector_norm
+from ._tensor_args import first_not_tensor
 from ._util import NAMED_ERRORS, ShapeError, as_tensor, check_broadcast, lead_with, norm_dim
 from .binary import where
 from .binding import tensor_method
@@ -36,7 +37,9 @@ def _same_dtype(op: str, a: Tensor, b: Tensor) -> None:
 def inner(input: Tensor, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """Sum of products over the last dims of ``input`` and ``other`` (the output has shape
     ``input.shape[:-1] + other.shape[:-1]``); a product when either is 0-d."""
-    a, b = as_tensor(input), as_tensor(other)
+    if not isinstance(input, Tensor) or not isinstance(other, Tensor):  # PyTorch's TypeError
+        raise first_not_tensor("inner", (("input", input), ("other", other)))
+    a, b = input, other
     if a.ndim == 0 or b.ndim == 0:
         return a * b
     _same_dtype("inner", a, b)
@@ -57,7 +60,9 @@ def inner(input: Tensor, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
 @tensor_method(keywords=True)
 def vdot(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
     """The dot product of two 1-d tensors (the first conjugated: real tensors here)."""
-    a, b = as_tensor(input), as_tensor(other)
+    if not isinstance(input, Tensor) or not isinstance(other, Tensor):  # PyTorch's TypeError
+        raise first_not_tensor("vdot", (("input", input), ("other", other)))
+    a, b = input, other
     if a.ndim != 1 or b.ndim != 1:
         raise ShapeError(f"vdot(): 1D tensors expected, but got {a.ndim}D and {b.ndim}D tensors")
     _same_dtype("vdot", a, b)
@@ -83,8 +88,10 @@ class Vdot(MatMul):
 @tensor_method(keywords=True)
 def ger(input: Tensor, vec2: Tensor) -> Tensor:  # noqa: A002
     """The outer product of two 1-d tensors (the older name of :func:`outer`)."""
+    if not isinstance(input, Tensor) or not isinstance(vec2, Tensor):  # PyTorch's TypeError
+        raise first_not_tensor("ger", (("input", input), ("vec2", vec2)))
     try:
-        return outer(as_tensor(input), as_tensor(vec2))
+        return outer(input, vec2)
     except NAMED_ERRORS as err:
         lead_with("ger", err)
         raise
@@ -105,7 +112,11 @@ def addbmm(
     alpha: Any = 1,
 ) -> Tensor:
     """``beta * input + alpha * sum_b(batch1[b] @ batch2[b])`` for 3-d batches."""
-    b1, b2 = as_tensor(batch1), as_tensor(batch2)
+    if not (
+        isinstance(input, Tensor) and isinstance(batch1, Tensor) and isinstance(batch2, Tensor)
+    ):
+        raise first_not_tensor("addbmm", (("input", input), ("batch1", batch1), ("batch2", batch2)))
+    b1, b2 = batch1, batch2
     if b1.ndim != 3 or b2.ndim != 3:
         raise ShapeError(
             f"addbmm(): batch1 and batch2 must be 3D tensors, got shapes {tuple(b1.shape)} "
@@ -117,8 +128,10 @@ def addbmm(
 @tensor_method
 def dist(input: Tensor, other: Any, p: float = 2) -> Tensor:  # noqa: A002
     """The ``p``-norm of ``input - other`` (broadcast), over all elements."""
+    if not isinstance(input, Tensor) or not isinstance(other, Tensor):  # PyTorch's TypeError
+        raise first_not_tensor("dist", (("input", input), ("other", other)))
     try:
-        a, b = as_tensor(input), as_tensor(other)
+        a, b = input, other
         if dist_node_ok(a, b, p):  # one DistBackward0, as PyTorch's
             check_broadcast("dist", a, b)
             return Dist.apply(a, b, p, p)

@@ -4,10 +4,10 @@
 gradients flow through a draw, as in PyTorch.
 
 Each fill draws from the chainrule generator (or the ``generator=`` given), writes into the
-tensor without recording a graph (so it refuses a tensor that requires grad while grad mode
-is on) and bumps its version counter; arguments are validated as PyTorch does, with errors
-that name the method. The fills are ``Tensor``-only methods (bound through ``_TENSOR_ONLY``
-in ``ops/__init__.py``).
+tensor and bumps its version counter (on a tensor in the autograd graph it is recorded as
+one zero-derivative node, as PyTorch: ``ops/sampling_graph.py``); arguments are validated as
+PyTorch does, with errors that name the method. The fills are ``Tensor``-only methods (bound
+through ``_TENSOR_ONLY`` in ``ops/__init__.py``).
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ from ..random_mt19937 import TorchStream, draw_dtype
 from ._python_loops import loop_fill
 from ._util import as_tensor
 from .inplace import check_unrecorded_write
+from .no_derivative import record_zero_derivative
+from .sampling_graph import in_graph
 
 __all__ = [
     "apply_",
@@ -74,7 +76,10 @@ def poisson(input: Tensor, generator: Generator | None = None) -> Tensor:
         draws = random_draws.run(random_draws.poisson_torch, stream, flat).reshape(lam.shape)
     else:
         draws = np.asarray(stream.poisson(lam))
-    return Tensor._new(draws.astype(rates.dtype))
+    # PyTorch keeps the draws in the graph of the rates (PoissonBackward0), zero gradients
+    return record_zero_derivative(
+        Tensor._new(draws.astype(rates.dtype)), input, node="PoissonBackward0"
+    )
 
 
 def apply_(x: Tensor, callable: Callable) -> Tensor:  # noqa: A002 - PyTorch's name
@@ -387,3 +392,15 @@ def random_(x: Tensor, *args: Any, generator: Generator | None = None, **kwargs:
         return _write(x, "random_", gen(generator).random_bits(x.shape, top + 1, wide))
     draws = gen(generator).integers(lo, hi_incl, size=x.shape, endpoint=True, dtype=np.int64)
     return _write(x, "random_", draws)
+
+
+# On a tensor in the autograd graph each fill is recorded as PyTorch records it (one node,
+# zero gradient: ops/sampling_graph.py); elsewhere the fills above run as written.
+uniform_ = in_graph(uniform_)
+normal_ = in_graph(normal_)
+bernoulli_ = in_graph(bernoulli_)
+exponential_ = in_graph(exponential_)
+cauchy_ = in_graph(cauchy_)
+log_normal_ = in_graph(log_normal_)
+geometric_ = in_graph(geometric_)
+random_ = in_graph(random_)

@@ -19,11 +19,13 @@ from ..autograd.lower_precision import (
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..dtypes import is_bfloat16
+from ._tensor_args import first_not_tensor
 from ._util import NAMED_ERRORS, ShapeError, as_tensor, lead_with
 from .binding import tensor_method
 from .fused_products import Addbmm, Addmm, Addmv, Baddbmm
 from .linalg import _check_out_dtype, _matmul, bmm
 from .linalg_out import with_out
+from .sparse_products import check_integer_beta
 from .sparse_tensor import SPARSE_TYPES
 
 __all__ = ["addmm", "addmv", "baddbmm"]
@@ -188,12 +190,15 @@ def addmm(
 ) -> Tensor:
     """beta * input + alpha * (mat1 @ mat2) for 2-d ``mat1``, ``mat2``."""
     _check_out_dtype("addmm", out_dtype)
-    mat1, mat2 = as_tensor(mat1), as_tensor(mat2)
+    if not (isinstance(input, Tensor) and isinstance(mat1, Tensor) and isinstance(mat2, Tensor)):
+        raise first_not_tensor("addmm", (("input", input), ("mat1", mat1), ("mat2", mat2)))
     if mat1.ndim != 2 or mat2.ndim != 2:
         raise ShapeError(
             f"addmm: mat1 and mat2 must be 2-d, got shapes {tuple(mat1.shape)} "
             f"and {tuple(mat2.shape)}"
         )
+    if type(mat1) in SPARSE_TYPES:  # an integer one refuses some float betas (as PyTorch)
+        check_integer_beta("addmm", mat1, beta)
     return _plus_product("addmm", input, _matmul, (mat1, mat2), beta, alpha)
 
 
@@ -208,7 +213,8 @@ def addmv(
     alpha: Any = 1,
 ) -> Tensor:
     """beta * input + alpha * (mat @ vec) for a 2-d ``mat`` and 1-d ``vec``."""
-    mat, vec = as_tensor(mat), as_tensor(vec)
+    if not (isinstance(input, Tensor) and isinstance(mat, Tensor) and isinstance(vec, Tensor)):
+        raise first_not_tensor("addmv", (("input", input), ("mat", mat), ("vec", vec)))
     if mat.ndim != 2 or vec.ndim != 1:
         raise ShapeError(
             f"addmv: expects a 2-d matrix and a 1-d vector, got shapes "
@@ -234,5 +240,11 @@ def baddbmm(
 ) -> Tensor:
     """beta * input + alpha * bmm(batch1, batch2) for 3-d batches of matrices."""
     _check_out_dtype("baddbmm", out_dtype)
-    operands = (as_tensor(batch1), as_tensor(batch2))
+    if not (
+        isinstance(input, Tensor) and isinstance(batch1, Tensor) and isinstance(batch2, Tensor)
+    ):
+        raise first_not_tensor(
+            "baddbmm", (("input", input), ("batch1", batch1), ("batch2", batch2))
+        )
+    operands = (batch1, batch2)
     return _plus_product("baddbmm", input, bmm, operands, beta, alpha)

@@ -22,12 +22,44 @@ from ..dtypes import is_bfloat16, is_floating
 from ..float8 import refuse as _refuse_float8
 from ..random import Generator, gen
 from ._result_layout import like_layout
+from ._tensor_args import PYTHON_DATA, invalid_combination
 from ._util import ShapeError, as_tensor, no_integer_kernel, norm_dim, refuse_complex_order
 from .binding import numpy_keywords, tensor_method
 from .no_derivative import record_no_derivative
 from .selected_values import selected_values
 
 __all__ = ["argsort", "bucketize", "histc", "multinomial", "searchsorted", "sort", "topk", "unique"]
+
+
+_SEARCHSORTED_FORMS = (
+    "(Tensor sorted_sequence, Tensor input, *, bool out_int32 = False, bool right = False, "
+    "str side = None, Tensor sorter = None, Tensor out = None)",
+    "(Tensor sorted_sequence, Number self, *, bool out_int32 = False, bool right = False, "
+    "str side = None, Tensor sorter = None, Tensor out = None)",
+)
+_BUCKETIZE_FORMS = (
+    "(Tensor input, Tensor boundaries, *, bool out_int32 = False, bool right = False, "
+    "Tensor out = None)",
+    "(Number self, Tensor boundaries, *, bool out_int32 = False, bool right = False)",
+)
+_NOT_NUMBER = (list, tuple, str, type(None))  # Python data no overload takes as its value
+
+
+def _refuse_python_data(name: str, forms: tuple, params: tuple, options: dict) -> None:
+    """PyTorch's TypeError when no overload of ``searchsorted``/``bucketize`` takes the
+    arguments: the sorted sequence given as Python data (a list), the values as a list or
+    None, the sorter as anything but a Tensor (the error path only)."""
+    (seq_name, seq), (_, values) = params
+    if seq_name == "input":  # bucketize: (input, boundaries)
+        (_, values), (seq_name, seq) = params
+    sorter = options.get("sorter")
+    if (
+        isinstance(seq, PYTHON_DATA)
+        or isinstance(values, _NOT_NUMBER)
+        or (sorter is not None and isinstance(sorter, PYTHON_DATA))
+    ):
+        given = tuple((k, v) for k, v in options.items() if v not in (None, False))
+        raise invalid_combination(name, params + given, forms)
 
 
 def _arr(x: Any) -> Any:
@@ -66,6 +98,14 @@ def searchsorted(
                 "side='left' and right=True"
             )
         right = side == "right"
+    if (
+        not isinstance(sorted_sequence, Tensor)
+        or not isinstance(input, Tensor)
+        or (sorter is not None and not isinstance(sorter, Tensor))
+    ):
+        options = {"out_int32": out_int32, "right": right, "side": side, "sorter": sorter}
+        params = (("sorted_sequence", sorted_sequence), ("input", input))
+        _refuse_python_data("searchsorted", _SEARCHSORTED_FORMS, params, options)
     _refuse_float8("searchsorted_out_cpu", sorted_sequence, input)
     for what, t in (("boundary", sorted_sequence), ("input value", input)):
         if isinstance(t, Tensor) and not t._data.flags.c_contiguous and t._data.size > 1:
@@ -110,6 +150,10 @@ def bucketize(
 ) -> Tensor:
     """The bucket of each value given 1-d sorted ``boundaries``: ``right=False`` puts ``x`` in
     bucket ``i`` when ``boundaries[i-1] < x <= boundaries[i]`` (PyTorch's convention)."""
+    if not isinstance(input, Tensor) or not isinstance(boundaries, Tensor):
+        params = (("input", input), ("boundaries", boundaries))
+        options = {"out_int32": out_int32, "right": right}
+        _refuse_python_data("bucketize", _BUCKETIZE_FORMS, params, options)
     b = _arr(boundaries)
     if b.ndim != 1:
         raise RuntimeError(f"bucketize: boundaries must be 1-d, got shape {tuple(b.shape)}")

@@ -16,6 +16,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..scalar_range import fit_scalar
 from ._result_layout import in_elementwise_layout
+from ._tensor_args import PYTHON_DATA, invalid_combination, tensor_operand
 from ._util import ShapeError, _same_device, as_tensor, promote
 from .binding import numpy_keywords
 from .elementwise import BinaryElementwise
@@ -72,6 +73,16 @@ class Where(BinaryElementwise):
         return where(Tensor._make(ctx.saved_arrays[0], False, None, 0), 0.0, g)
 
 
+_WHERE_FORMS = (
+    "(Tensor condition)",
+    "(Tensor condition, Tensor input, Tensor other, *, Tensor out = None)",
+    "(Tensor condition, Number self, Tensor other)",
+    "(Tensor condition, Tensor input, Number other)",
+    "(Tensor condition, Number self, Number other)",
+)
+_WHERE_METHOD_FORMS = ("(Tensor condition, Tensor other)", "(Tensor condition, Number other)")
+
+
 @numpy_keywords  # the method x.where(cond, y) is bound in ops/__init__.py (argument order)
 def where(condition: Any, input: Any = None, other: Any = None) -> Any:
     """Elements of ``input`` where ``condition`` else of ``other`` (broadcast together).
@@ -81,10 +92,19 @@ def where(condition: Any, input: Any = None, other: Any = None) -> Any:
     if input is None and other is None:
         from .indexing import nonzero
 
-        return nonzero(as_tensor(condition), as_tuple=True)
+        if not isinstance(condition, Tensor):
+            condition = tensor_operand("where", "condition", 1, condition)
+        return nonzero(condition, as_tuple=True)
     if input is None or other is None:
         raise TypeError("where: give both input and other, or only the condition")
-    c = as_tensor(condition)
+    if isinstance(condition, Tensor):
+        c = condition
+    elif isinstance(condition, PYTHON_DATA):  # PyTorch's parser: no overload takes it
+        params = (("condition", condition), ("input", input), ("other", other))
+        method = (("condition", condition), ("other", other))
+        raise invalid_combination("where", params, _WHERE_FORMS, _WHERE_METHOD_FORMS, method)
+    else:
+        c = as_tensor(condition)
     if c._data.dtype.kind != "b":
         if c._data.dtype != np.uint8:  # PyTorch reads no number as a truth value here
             raise RuntimeError(

@@ -147,7 +147,9 @@ def segment_sum(values: Any, plan: CoalescePlan) -> Any:
     if values.shape[0] == 0:
         return xp.zeros((n,) + values.shape[1:], dtype=values.dtype)
     if xp is np:
-        return np.add.reduceat(values[plan.order], plan.starts, axis=0)
+        # in the values' dtype: NumPy's add promotes bool and small integers to int64 (a
+        # bool sum is then a logical or, as PyTorch's coalesce)
+        return np.add.reduceat(values[plan.order], plan.starts, axis=0, dtype=values.dtype)
     out = xp.zeros((n,) + values.shape[1:], dtype=values.dtype)  # CuPy: atomic adds
     xp.add.at(out, plan.inverse, values)
     return out

@@ -34,7 +34,16 @@ from .views import reshape, unsqueeze
 
 COMPRESSED = (sparse_csr, sparse_csc, sparse_bsr, sparse_bsc)
 
-__all__ = ["addmm", "mm", "sparse_bmm", "sparse_matmul", "sparse_mm", "spmm", "sum"]
+__all__ = [
+    "addmm",
+    "check_integer_beta",
+    "mm",
+    "sparse_bmm",
+    "sparse_matmul",
+    "sparse_mm",
+    "spmm",
+    "sum",
+]
 
 
 def _check_operands(op: str, sparse: SparseTensor, dense: Any, vector: bool = False) -> None:
@@ -63,8 +72,15 @@ def _check_operands(op: str, sparse: SparseTensor, dense: Any, vector: bool = Fa
 
 def _check_dtype_device(op: str, sparse: SparseTensor, dense: Tensor) -> None:
     """PyTorch's product kernels take one dtype and one device for both operands (and its
-    CSR kernels only floating and complex ones)."""
+    CSR kernels only floating and complex ones, its COO kernels no bool one: refused, as
+    PyTorch's, when the sparse operand stores elements)."""
     kind = sparse._sp_values._data.dtype.kind
+    if kind == "b" and sparse.layout not in COMPRESSED and sparse._sp_values.shape[0]:
+        raise NotImplementedError(
+            f"{op}: products of a sparse COO tensor are not implemented for torch.bool "
+            "(PyTorch's 'addmm_sparse_dense' has no Bool kernel); convert it with .int() or "
+            ".float()"
+        )
     if sparse.layout in COMPRESSED and kind not in "fcV":
         raise NotImplementedError(
             f"{op}: products of a sparse {str(sparse.layout)[13:].upper()} matrix are not "
@@ -298,8 +314,10 @@ def addmm(mat: Any, mat1: Any, mat2: Any, *, beta: Any = 1, alpha: Any = 1) -> T
     """``torch.sparse.addmm``: ``beta * mat + alpha * (mat1 @ mat2)`` with a sparse
     ``mat1``; ``mat`` broadcasts to the product's shape and is ignored when ``beta == 0``.
     For integer operands ``beta`` and ``alpha`` become integers first (truncated toward
-    zero, as PyTorch), so the result keeps the operands' integer dtype."""
+    zero, as PyTorch), so the result keeps the operands' integer dtype; a float ``beta``
+    that does not truncate to 0 or 1 is refused there, as PyTorch does."""
     prod = mm(mat1, mat2)
+    check_integer_beta("addmm", prod, beta)
     if prod._data.dtype.kind in "iub":
         beta, alpha = (
             _integer_scalar(prod, name, v) for name, v in (("beta", beta), ("alpha", alpha))
@@ -320,6 +338,22 @@ def addmm(mat: Any, mat1: Any, mat2: Any, *, beta: Any = 1, alpha: Any = 1) -> T
             f"shape {tuple(prod.shape)}"
         )
     return out + (mat if beta == 1 else mat * beta)
+
+
+def check_integer_beta(op: str, prod: Tensor, beta: Any) -> None:
+    """Refuse a float ``beta`` that does not truncate to 0 or 1 for an integer sparse
+    product ``prod`` (or its sparse operand), as PyTorch does: it scales ``mat`` by it in
+    float64 (0 and 1 are its skip and copy cases) and cannot write that into the integer
+    result."""
+    kind = getattr(prod, "_sp_values", prod)._data.dtype.kind
+    if kind not in "iu" or not isinstance(beta, (float, np.floating)):
+        return
+    if not math.isfinite(beta) or int(beta) not in (0, 1):
+        raise RuntimeError(
+            f"{op}: result type Double can't be cast to the desired output type "
+            f"{prod.dtype} (a float beta={beta!r} with integer sparse operands; pass an "
+            "integer beta or convert the operands with .float())"
+        )
 
 
 def _integer_scalar(prod: Tensor, name: str, value: Any) -> int:

@@ -141,6 +141,11 @@ def hspmm(mat1: Any, mat2: Any, *, out: Any = None) -> SparseTensor:
             f"hspmm: mat2 must be a dense (strided) matrix, got layout {mat2.layout}"
         )
     m, _, n = _check_mats("hspmm", mat1, mat2)
+    if mat1._sp_values._data.dtype.kind == "b" and mat1._sp_values.shape[0]:
+        raise NotImplementedError(  # PyTorch's: with stored elements only
+            "hspmm: not implemented for torch.bool (PyTorch's 'addmm_sparse_dense' has no Bool "
+            "kernel); convert mat1 and mat2 with .int() or .float()"
+        )
     pattern = mat1._sp_pattern
     rows = _rows(pattern)
 

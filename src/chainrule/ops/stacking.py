@@ -29,6 +29,7 @@ from ..autograd.tensor import Tensor
 from ..autograd.view_base import mark_multi_output
 from ..backend import get_array_module
 from ..size import Size
+from ._tensor_args import not_tensor_element, not_tensor_list
 from ._util import NAMED_ERRORS, constant, index_int, lead_with, norm_dim
 from .binding import numpy_keywords, tensor_method
 from .joining import Split, cat
@@ -64,6 +65,11 @@ def concat(tensors: Sequence[Any], dim: int = 0) -> Tensor:
     try:
         return cat(tensors, dim)
     except NAMED_ERRORS as err:
+        if type(err) is TypeError:  # PyTorch's parser: the element's error as it is
+            text = str(err)
+            if text.startswith("cat()"):
+                raise TypeError("concat" + text[3:]) from None
+            raise
         lead_with("concat", err)
         raise
 
@@ -75,15 +81,10 @@ def _is_int(v: Any) -> bool:
 def _tensor_list(op: str, tensors: Any) -> list:
     """``tensors`` (a sequence of Tensors) as a list; PyTorch's TypeError otherwise."""
     if not isinstance(tensors, (list, tuple)):
-        raise TypeError(
-            f"{op}(): argument 'tensors' must be a tuple or list of Tensors, not "
-            f"{type(tensors).__name__}"
-        )
-    for i, t in enumerate(tensors):
+        raise not_tensor_list(op, tensors)
+    for t in tensors:
         if not isinstance(t, Tensor):
-            raise TypeError(
-                f"{op}(): expected Tensor as element {i} in argument 0, but got {type(t).__name__}"
-            )
+            raise not_tensor_element(tensors, t)
     return list(tensors)
 
 

@@ -26,6 +26,7 @@ from ..autograd.saved_fields import as_uint64, given, given_dim  # grad_fn._save
 from ..autograd.tensor import Tensor
 from ..backend import device_of, get_array_module, host
 from ..scalar_range import fit_scalar
+from ._tensor_args import tensor_operand
 from ._util import as_tensor, norm_dim
 from ._view_copy_nodes import as_copy_of_view
 from .binary import Where, where
@@ -157,7 +158,7 @@ def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Te
 @tensor_method
 def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
     """Tensors whose (dim1, dim2) diagonals are filled by the last dim of ``input``."""
-    x = as_tensor(input)
+    x = input if isinstance(input, Tensor) else tensor_operand("diag_embed", "input", 1, input)
     if x.ndim == 0:
         raise IndexError(  # PyTorch: dim -2 is out of range for the 1-d result
             "diag_embed: expected a tensor with at least 1 dim, got a 0-d tensor (Dimension "
@@ -238,6 +239,15 @@ def rot90(input: Tensor, k: int = 1, dims: Sequence[int] = (0, 1)) -> Tensor:
     return given(out, k=k, dims=dims)  # grad_fn._saved_k / _saved_dims as given
 
 
+def _integer_repeats(counts: np.ndarray) -> None:
+    """PyTorch's error for a floating, complex or bool tensor of repeats."""
+    if counts.dtype.kind not in "iu":
+        raise NotImplementedError(
+            f"repeat_interleave: not implemented for repeats of dtype {counts.dtype}; "
+            "pass an integer tensor (e.g. repeats.long())"
+        )
+
+
 @tensor_method
 def repeat_interleave(
     input: Any,
@@ -261,6 +271,7 @@ def repeat_interleave(
     if repeats is None:
         data = as_tensor(input)._data
         counts = host(data)  # the counts are read on the host (from any device)
+        _integer_repeats(counts)
         if counts.ndim != 1 or counts.dtype.kind not in "iu":
             raise RuntimeError(
                 "repeat_interleave: the one-argument form expects a 1-d integer "
@@ -285,6 +296,8 @@ def repeat_interleave(
     size = x.shape[d]
     # the repeats are read on the host (one number per slice, from any device)
     reps = host(repeats._data if isinstance(repeats, Tensor) else repeats)
+    if isinstance(repeats, Tensor):
+        _integer_repeats(reps)
     if reps.dtype.kind not in "iu" or reps.ndim > 1:
         raise RuntimeError(
             f"repeat_interleave: repeats must be an int or a 1-d integer tensor, "

@@ -14,6 +14,7 @@ from typing import Any
 from .. import dtypes
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ._tensor_args import first_not_tensor
 from ._util import DtypeError, check_broadcast, promote
 from .binding import tensor_method
 from .complex_elementwise import ComplexAcosh
@@ -325,6 +326,8 @@ def _float_pair(op: str, a: Any, b: Any) -> tuple:
 @tensor_method(inplace=True, keywords=True)
 def atan2(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """The angle of (other, input) in (-pi, pi], elementwise with broadcasting."""
+    if not isinstance(input, Tensor) or not isinstance(other, Tensor):  # PyTorch's TypeError
+        raise first_not_tensor(("atan2", "arctan2"), (("input", input), ("other", other)))
     for v in (input, other):  # NumPy's raw TypeError otherwise; PyTorch's NotImplementedError
         if isinstance(v, complex) or isinstance(v, Tensor) and v._data.dtype.kind == "c":
             raise DtypeError("atan2: not implemented for complex tensors (use torch.angle)")
@@ -334,6 +337,8 @@ def atan2(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
 @tensor_method(inplace=True, keywords=True)
 def hypot(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """sqrt(input^2 + other^2) elementwise, without intermediate overflow."""
+    if not isinstance(input, Tensor) or not isinstance(other, Tensor):  # PyTorch's TypeError
+        raise first_not_tensor("hypot", (("input", input), ("other", other)))
     a, b = promote("hypot", input, other)
     for v in (a, b):
         if isinstance(v, Tensor) and not dtypes.is_floating(v._data.dtype):

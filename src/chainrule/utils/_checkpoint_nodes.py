@@ -166,8 +166,15 @@ class _NonReentrantCheckpoint(Function):
         for i, t in zip(info["tensor_indices"], saved[:n_args]):
             args[i] = t
         with _replay_rng(info["rng_state"]):
-            stand_ins = tuple(args) if ctx.create_graph else detach_variable(tuple(args))
             with enable_grad():
+                # recording: an alias of each argument (a node of its own, so the gradient
+                # taken with respect to it counts only its own uses, not those of another
+                # argument that is a view or function of it), connected to the argument
+                stand_ins = (
+                    tuple(_alias(a) for a in args)
+                    if ctx.create_graph
+                    else detach_variable(tuple(args))
+                )
                 outputs = info["function"](*stand_ins, **info["kwargs"])
         outs = _tensors_in(outputs)
         _check_determinism(info, outs)
@@ -201,6 +208,11 @@ class _NonReentrantCheckpoint(Function):
             for k, g in zip(want, got):
                 result[k] = g
         return (None, *result)
+
+
+def _alias(a: Any) -> Any:
+    """``a`` through a view node of its own where it is a Tensor that requires grad."""
+    return a.view_as(a) if isinstance(a, Tensor) and a.requires_grad else a
 
 
 def _tensors_in(obj: Any) -> list:

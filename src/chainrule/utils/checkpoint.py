@@ -149,6 +149,11 @@ def _checkpoint_without_reentrant(
         )
     if not is_grad_enabled():  # nothing will be differentiated: a plain call (as PyTorch)
         return function(*args, **kwargs)
+    if any(isinstance(a, Tensor) and a._fw_tangent is not None for a in args):
+        # forward-mode AD (a dual argument): a plain call, so the tangents flow through the
+        # function's own ops (PyTorch's checkpoint keeps them too); the backward then keeps
+        # the activations, as without checkpoint
+        return function(*args, **kwargs)
     rng_state = snapshot() if preserve else None
     stand_ins = detach_variable(args)
     outputs = function(*stand_ins, **kwargs)  # records a graph, dropped below

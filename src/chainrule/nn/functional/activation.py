@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...autograd.grad_mode import is_grad_enabled, no_grad
 from ...autograd.lower_precision import autocast_lower_precision
 from ...autograd.saved_fields import given  # grad_fn._saved_*
 from ...autograd.state import LOCAL as _vmap
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module
+from ...ops._tensor_args import first_not_tensor
 from ...ops._util import DtypeError, ShapeError
 from ...ops.activation_primitives import (
     Celu,
@@ -164,6 +166,8 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
     bfloat16 first, as in PyTorch."""
     if isinstance(input, Tensor) and isinstance(weight, Tensor):
         input, weight = autocast_lower_precision(input, weight)
+    else:  # PyTorch's TypeError
+        raise first_not_tensor("prelu", (("input", input), ("weight", weight)))
     _check(input, "prelu")
     n = weight.numel()
     if n != 1:
@@ -255,9 +259,24 @@ class _GeluApproximateError(ValueError, RuntimeError):
 
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
-    """x σ(x) (also called swish)."""
+    """x σ(x) (also called swish). A complex input is computed as PyTorch's complex kernel
+    does, without a derivative (recording one raises, as in PyTorch)."""
+    if isinstance(input, Tensor) and input.is_complex():
+        return _complex_silu(input, inplace)
     _check(input, "silu")
     return _node(input, inplace, "silu", Silu.apply)
+
+
+def _complex_silu(input: Tensor, inplace: bool) -> Tensor:
+    """z σ(z) of a complex ``z``: PyTorch has this kernel but no derivative for it."""
+    if is_grad_enabled() and input.requires_grad:
+        raise RuntimeError(
+            "silu does not support automatic differentiation for outputs with complex dtype "
+            "(as in PyTorch); compute it as z * torch.sigmoid(z) for a gradient"
+        )
+    with no_grad():
+        out = input * sigmoid(input)
+        return input.copy_(out) if inplace else out
 
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:

@@ -17,6 +17,7 @@ from ...autograd.lower_precision import autocast_float32, autocast_float32_op
 from ...autograd.state import is_grad_enabled
 from ...autograd.tensor import Tensor
 from ...dtypes import is_bfloat16, is_floating
+from ...ops._tensor_args import first_not_tensor
 from ...ops._util import DtypeError, ShapeError, no_integer_kernel
 from ...ops.bce_with_logits import BinaryCrossEntropyWithLogitsFn
 from ...ops.binary_cross_entropy import BinaryCrossEntropyFn
@@ -182,6 +183,13 @@ def nll_loss(
     op = "nll_loss"
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, op)
+    if not (
+        isinstance(input, Tensor)
+        and isinstance(target, Tensor)
+        and (weight is None or isinstance(weight, Tensor))
+    ):  # PyTorch's TypeError, from the kernel F.nll_loss calls with positional arguments
+        tensors = (("input", input), ("target", target), ("weight", weight))
+        raise first_not_tensor("nll_loss_nd", tensors[: 2 if weight is None else 3], False)
     _index_target_dtype(op, target, "integer class indices")
     _class_target(op, input, target)
     no_integer_kernel(op, input)

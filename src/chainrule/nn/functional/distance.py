@@ -16,6 +16,7 @@ from ...autograd.lower_precision import autocast_float32, autocast_float32_op
 from ...autograd.tensor import Tensor
 from ...dtype_rules import result_type
 from ...linalg.norms import vector_norm
+from ...ops._tensor_args import first_not_tensor
 from ...ops._util import NAMED_ERRORS, DtypeError, ShapeError, as_tensor, broadcast_error, lead_with
 from ...ops.distance import norm_over_dim
 from ...ops.margin_losses import add_number, clamp_min_number
@@ -44,7 +45,9 @@ def _reduce(loss: Tensor, reduction: str, op: str) -> Tensor:
 
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
     """sum(x1 * x2) / (max(||x1||, eps) * max(||x2||, eps)) along ``dim`` (broadcasting)."""
-    a, b = as_tensor(x1), as_tensor(x2)
+    if not isinstance(x1, Tensor) or not isinstance(x2, Tensor):  # PyTorch's TypeError
+        raise first_not_tensor("cosine_similarity", (("x1", x1), ("x2", x2)))
+    a, b = x1, x2
     if "c" in (a.dtype.kind, b.dtype.kind):
         raise RuntimeError(
             f"cosine_similarity: expected floating point inputs, got {a.dtype} and {b.dtype} "
@@ -82,7 +85,9 @@ def pairwise_distance(
     x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False
 ) -> Tensor:
     """||x1 - x2 + eps||_p over the last dim (``eps`` keeps the gradient finite at 0)."""
-    a, b = as_tensor(x1), as_tensor(x2)
+    if not isinstance(x1, Tensor) or not isinstance(x2, Tensor):  # PyTorch's TypeError
+        raise first_not_tensor("pairwise_distance", (("x1", x1), ("x2", x2)))
+    a, b = x1, x2
     try:
         # PyTorch's at::norm(x1 - x2 + eps, p, last dim, keepdim): the eps a C++ number
         # (AddBackward1), the norm its NormBackward1 (its dim counted from the front)

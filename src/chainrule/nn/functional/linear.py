@@ -18,6 +18,7 @@ from ...autograd.grad_mode import is_grad_enabled, no_grad
 from ...autograd.lower_precision import AUTOCAST
 from ...autograd.saved_fields import given
 from ...autograd.tensor import Tensor
+from ...ops._tensor_args import first_not_tensor, not_tensor
 from ...ops._util import DtypeError, PaddingIdxError, ShapeError
 from ...ops.affine import LinearFn
 from ...ops.einsum import einsum
@@ -48,11 +49,10 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     Returns:
         (*, out_features).
     """
-    if not isinstance(input, Tensor) or not isinstance(weight, Tensor):
-        raise TypeError(
-            f"linear: input and weight must be Tensors, got "
-            f"{type(input).__name__} and {type(weight).__name__}"
-        )
+    if not isinstance(input, Tensor) or not isinstance(weight, Tensor):  # PyTorch's TypeError
+        raise first_not_tensor("linear", (("input", input), ("weight", weight)))
+    if bias is not None and not isinstance(bias, Tensor):
+        raise not_tensor("linear", "bias", 3, bias)
     ws, xs = weight.shape, input.shape  # (each read once: a Size is built per read)
     if len(ws) != 2:
         raise ShapeError(
@@ -128,6 +128,13 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
     Shapes: input1 (*, in1), input2 (*, in2), weight (out, in1, in2), bias (out,).
     """
     named = [("input1", input1), ("input2", input2), ("weight", weight), ("bias", bias)]
+    if not (
+        isinstance(input1, Tensor)
+        and isinstance(input2, Tensor)
+        and isinstance(weight, Tensor)
+        and (bias is None or isinstance(bias, Tensor))
+    ):  # PyTorch's TypeError (an optional bias may be None)
+        raise first_not_tensor("bilinear", [(n, t) for n, t in named if t is not None])
     dts = {getattr(t, "dtype", None) for _, t in named if t is not None}
     if len(dts) > 1:  # PyTorch promotes nothing here: a RuntimeError
         got = ", ".join(

@@ -28,6 +28,7 @@ from ...autograd.state import LOCAL
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module
 from ...dtypes import is_bfloat16, is_floating
+from ...ops._tensor_args import not_tensor
 from ...ops._util import NAMED_ERRORS, DtypeError, ShapeError, lead_with, no_integer_kernel
 from ...ops.batch_norm_eval import BatchNormEvalFn
 from ...ops.group_norm import GroupNormFn
@@ -332,7 +333,9 @@ def layer_norm(
             f"layer_norm: normalized_shape {list(shape)} does not match the "
             f"trailing dims of the input of shape {tuple(ishape)}"
         )
-    for name, t in (("weight", weight), ("bias", bias)):
+    for position, name, t in ((3, "weight", weight), (4, "bias", bias)):
+        if t is not None and not isinstance(t, Tensor):  # PyTorch's TypeError (positional:
+            raise not_tensor("layer_norm", name, position, t, keywords=False)  # F passes so)
         if t is not None and tuple(t.shape) != shape:
             raise ShapeError(f"layer_norm: {name} must have shape {shape}, got {tuple(t.shape)}")
     no_integer_kernel("layer_norm", input)
