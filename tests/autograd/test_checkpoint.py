@@ -361,7 +361,7 @@ def test_in_place_change_of_input_is_detected():
     h = x * 1
     y = checkpoint(_sin, h, use_reentrant=False)
     h.add_(1)
-    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         y.sum().backward()
 
 

@@ -173,7 +173,9 @@ def test_modifying_saved_tensor_in_place_then_backward_raises():
     y = x * 2
     z = y * y  # saves y
     y.mul_(3)
-    with pytest.raises(RuntimeError, match=r"modified by an in-place operation.*MulBackward"):
+    with pytest.raises(
+        RuntimeError, match=r"modified by an inplace operation: .*, which is output 0 of Mul"
+    ):
         z.sum().backward()
 
 
@@ -201,7 +203,7 @@ def test_inplace_through_view_bumps_shared_version():
     z = (y * y).sum()
     with cr.no_grad():
         v.mul_(2)
-    with pytest.raises(RuntimeError, match="in-place"):
+    with pytest.raises(RuntimeError, match="inplace operation"):
         z.backward()
 
 
@@ -320,7 +322,7 @@ def test_inplace_through_index_view_invalidates_saved_base():
     y = x.exp()  # saves y
     with cr.no_grad():
         y[0].mul_(2)
-    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         y.sum().backward()
 
 

@@ -180,7 +180,7 @@ def test_in_place_through_a_view_invalidates_the_bases_saved_value():
     y = h.exp() * h  # mul saves h
     with cr.no_grad():
         h[0].mul_(2.0)
-    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         y.sum().backward()
 
 

@@ -254,7 +254,7 @@ def test_in_place_change_after_save():
     with cgraph.saved_tensors_hooks(lambda t: t.detach(), lambda t: t):
         y = h.sin().sum()
     h.add_(1)
-    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         y.backward()
 
 

@@ -35,17 +35,6 @@ R_COMBINATIONS = (
     "combinations: PyTorch saves the input of its indexing; chainrule's advanced indexing "
     "saves only the index tuples (a constant) and the input's shape"
 )
-R_LINALG_MORE = (
-    "linalg_more composites (triangular solves, matrix_exp, vector_norm, packed-LU Function): "
-    "PyTorch saves this input/result; chainrule's rules read only their own arrays"
-)
-
-
-def _lm(*targets: str) -> dict:
-    """TORCH_RAISES with the linalg_more reason for each of ``targets``."""
-    return {t: (TORCH_RAISES, R_LINALG_MORE) for t in targets}
-
-
 R_GATHER = (
     "fractional max pooling: PyTorch saves the input; chainrule "
     "gathers at precomputed argmax indices and saves only those"
@@ -118,19 +107,13 @@ R_NATIVE_ROOT = (
 )
 
 KNOWN_DIFFERENCES: dict = {
-    # segment_reduce is composed from scatter_reduce(include_self=False), which saves the
-    # index and what its reduction reads; PyTorch's node saves the data and the result
-    "segment_reduce_sum": _w2("out0", "in0"),
-    "segment_reduce_mean_offsets_axis1": _w2("out0", "in0"),
-    "segment_reduce_max_initial": _w2("out0", "in0"),
+    # segment_reduce is composed from scatter_reduce(include_self=False) (one node saving
+    # what PyTorch's ScatterReduceBackward0 saves) and ops after it; PyTorch's one node saves
+    # its result too
+    "segment_reduce_mean_offsets_axis1": _w2("out0"),
+    "segment_reduce_max_initial": _w2("out0"),
     "put": _w2("in1"),
     "put_acc": _w2("in1"),
-    "index_reduce_prod": _w2("out0", "in0"),
-    "index_reduce_prod_noself": _w2("out0", "in0"),
-    "index_reduce_mean": _w2("out0", "in0", "in1"),
-    "index_reduce_mean_noself": _w2("out0", "in0", "in1"),
-    "index_reduce_amax": _w2("out0", "in0", "in1"),
-    "index_reduce_amin_noself": _w2("out0", "in0", "in1"),
     "linalg_householder_product": {
         t: (
             TORCH_RAISES,
@@ -155,15 +138,6 @@ KNOWN_DIFFERENCES: dict = {
     "F_fractional_max_pool2d": {"in0": (TORCH_RAISES, R_GATHER)},
     "F_fractional_max_pool2d_indices": {"in0": (TORCH_RAISES, R_GATHER)},
     "F_fractional_max_pool3d": {"in0": (TORCH_RAISES, R_GATHER)},
-    "cholesky_solve": _lm("in0"),
-    "cholesky_solve_upper": _lm("in0"),
-    "cholesky_solve_tril": _lm("in0"),
-    "triangular_solve": _lm("in0"),
-    "triangular_solve_lower_t": _lm("in0"),
-    "triangular_solve_unit": _lm("in0"),
-    "linalg_lu": _lm("out0", "out1"),
-    "linalg_lu_solve_adjoint": _lm("out0"),
-    "linalg_lu_solve_right": _lm("out0"),
     "combinations": {"in0": (TORCH_RAISES, R_COMBINATIONS)},
     "combinations_replacement": {"in0": (TORCH_RAISES, R_COMBINATIONS)},
     "kron": {"in0": (CR_RAISES, R_KRON_UNSAFE_VIEW), "in1": (CR_RAISES, R_KRON_UNSAFE_VIEW)},
@@ -180,14 +154,6 @@ KNOWN_DIFFERENCES: dict = {
     "cummax": _w2("in0"),
     "cummin": _w2("in0"),
     # ---- wave 2 indexing/shapes/linalg ops (composed of existing primitives)
-    "scatter_reduce_sum": _w2("out0", "in0", "in1"),
-    "scatter_reduce_sum_noself": _w2("out0", "in0", "in1"),
-    "scatter_reduce_mean": _w2("out0", "in0", "in1"),
-    "scatter_reduce_mean_noself": _w2("out0", "in0", "in1"),
-    "scatter_reduce_amax": _w2("out0", "in0", "in1"),
-    "scatter_reduce_amin_noself": _w2("out0", "in0", "in1"),
-    "scatter_reduce_prod": _w2("out0", "in0"),
-    "scatter_reduce_prod_noself": _w2("out0", "in0"),
     "renorm": _w2("in0"),
     "renorm_p1": _w2("in0"),
     # ---- embedding_bag with per_sample_weights: PyTorch's kernel saves the weight (and the
@@ -238,10 +204,6 @@ KNOWN_DIFFERENCES: dict = {
     "to_sparse_csr_values": {"out0": (TORCH_RAISES, R_SPARSE_LINEAR)},
     **{
         name: {t: (TORCH_RAISES, R_COMPLEX_SAVED) for t in targets}
-        for name, targets in (
-            ("complex_view_as_real", ("in0", "in1")),
-            # linear algebra (op_specs_complex_linalg.py)
-            ("cholesky_solve_complex", ("in1",)),
-        )
+        for name, targets in (("complex_view_as_real", ("in0", "in1")),)
     },
 }

@@ -167,7 +167,7 @@ def test_weight_modified_in_place_after_forward_raises():
     w = cr.tensor(RNG.uniform(0.5, 2, (4,)))
     out = F.binary_cross_entropy(x, cr.tensor(RNG.uniform(0, 1, (3, 4))), w)
     w.mul_(2.0)
-    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         out.backward()
 
 

@@ -2,7 +2,7 @@
 backward, and still get the gradient of the values the forward computed with.
 
 Normally an in-place change to a tensor some node saved makes that node's backward raise
-("modified by an in-place operation"). Inside this context manager every value a recorded op
+("modified by an inplace operation"). Inside this context manager every value a recorded op
 saves is kept as a private copy taken when it is saved, through a ``saved_tensors_hooks``
 pair: the backward reads the copy, so later in-place changes neither raise nor alter the
 gradient, as in PyTorch.

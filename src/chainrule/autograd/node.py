@@ -10,12 +10,14 @@ modified in place since. ``Function.apply`` (``function.py``) creates one per op
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Callable
 from typing import Any
 
 import numpy as _np
 
+from .._type_names import type_name
 from .accumulate_grad import AccumulateGrad, accumulate_grad_node
 from .saved import SavedConstant, SavedInput, SavedOutput, SavedPacked, memory_root, raw_value
 from .saved_fields import (
@@ -224,17 +226,19 @@ class Node:
         if kind is SavedInput:
             tensor = entry.tensor
             if tensor._vc[0] != entry.version:
-                self._raise_modified(tensor.shape, tensor._vc[0], entry.version)
+                node = tensor.grad_fn  # (PyTorch names the op that made it as it is now)
+                producer = None if node is None else (node, tensor._output_nr)
+                self._raise_modified(tensor._data, tensor._vc[0], entry.version, producer)
             return tensor
         if kind is SavedOutput:  # rebuilt, so no reference cycle
             vc = entry.version_counter
             if vc[0] != entry.version:
-                self._raise_modified(entry.array.shape, vc[0], entry.version)
+                self._raise_modified(entry.array, vc[0], entry.version, (self, entry.index))
             return self._output_tensor(entry.array, entry.index)
         if kind is SavedConstant:
             vc = entry.version_counter
             if vc is not None and vc[0] != entry.version:
-                self._raise_modified(entry.value.shape, vc[0], entry.version)
+                self._raise_modified(entry.value, vc[0], entry.version)
             return _as_tensor(entry.value)
         if kind is SavedPacked:
             return self._unpack_packed(entry)
@@ -266,7 +270,9 @@ class Node:
         vc = entry.version_counter
         if vc is not None and vc[0] != entry.version and entry.memory is not None:
             if entry.memory() is memory_root(data):  # it still reads the modified memory
-                self._raise_modified(data.shape, vc[0], entry.version)
+                link = entry.link if entry.role == "input" and type(entry.link) is tuple else None
+                link = (self, entry.link) if entry.role == "output" else link
+                self._raise_modified(data, vc[0], entry.version, link)
         role, link = entry.role, entry.link
         if role == "output":
             return self._output_tensor(data, link)
@@ -295,12 +301,36 @@ class Node:
             "you need to access saved tensors after calling backward."
         )
 
-    def _raise_modified(self, shape: tuple, now: int, expected: int) -> None:
+    def _raise_modified(
+        self, value: Any, now: int, expected: int, producer: tuple | None = None
+    ) -> None:
+        """PyTorch's error for a saved value modified in place since it was saved, word for
+        word: its type and size, the op that produced it (``which is output 0 of Mul``, the
+        node's name without ``Backward0``) and the hint that suits the anomaly mode."""
+        from .anomaly import is_anomaly_enabled  # noqa: PLC0415 - only on this error path
+
+        data = getattr(value, "_data", value)
+        try:
+            kind = type_name(data.dtype)
+        except TypeError:  # no legacy type name (complex32...): the dtype itself
+            kind = str(data.dtype)
+        what = f"[{kind} {list(data.shape)}]"
+        if producer is not None:
+            node, index = producer
+            name = re.sub(r"Backward\d*$", "", node.name().rsplit("::", 1)[-1])
+            what += f", which is output {index} of {name},"
+        hint = (
+            "the backtrace further above shows the operation that failed to compute its "
+            "gradient. The variable in question was changed in there or anywhere later. Good "
+            "luck!"
+            if is_anomaly_enabled() or getattr(self, "_trace", None)  # (the rule runs with it off)
+            else "enable anomaly detection to find the operation that failed to compute its "
+            "gradient, with torch.autograd.set_detect_anomaly(True, check_nan=False)."
+        )
         raise RuntimeError(
-            f"one of the variables needed for gradient computation has been modified by an "
-            f"in-place operation: a tensor of shape {tuple(shape)} saved by {self.name()} is at "
-            f"version {now}; expected version {expected}. Use an out-of-place op (e.g. x = x + 1 "
-            "instead of x += 1) or .clone() the tensor before modifying it."
+            "one of the variables needed for gradient computation has been modified by an "
+            f"inplace operation: {what} is at version {now}; expected version {expected} "
+            f"instead. Hint: {hint}"
         )
 
     def set_materialize_grads(self, value: bool) -> None:

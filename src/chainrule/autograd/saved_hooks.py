@@ -20,7 +20,7 @@ As in PyTorch:
 Two guards PyTorch does not have, so that a hook never gives a silently wrong gradient: the
 unpacked tensor must have the saved tensor's shape and dtype, and if it still reads the
 memory of a tensor that was modified in place after it was saved, the backward raises the
-usual "modified by an in-place operation" error (PyTorch computes with the modified values).
+usual "modified by an inplace operation" error (PyTorch computes with the modified values).
 A hook that copies (``save_on_cpu`` to another device, compression) is unaffected by later
 in-place changes, as in PyTorch.
 

@@ -27,7 +27,7 @@ from ..autograd.torch_function import disabled_torch_function_impl
 from ..autograd.view_base import JVP_FUNCTION, hidden_in_jvp
 from ..ops.inplace import apply_inplace
 from ..ops.shape import broadcast_to, movedim, unsqueeze
-from ._logical import LogicalArray
+from ._logical import Levels, LogicalArray
 
 __all__ = [
     "BatchedTensor",
@@ -87,8 +87,20 @@ class BatchedTensor(Tensor):
     @property
     def _data(self) -> LogicalArray:  # type: ignore[override]
         v = self._value
-        phys = None if type(v) is BatchedTensor else v._data
-        return LogicalArray(v.shape[1:], v.dtype, phys, self._level)
+        if type(v) is not BatchedTensor:
+            return LogicalArray(v.shape[1:], v.dtype, v._data, self._level)
+        # a nested-vmap value: the innermost physical array, every level's batch dim first
+        # (outermost level first), flattened into one leading dim of the levels' Levels
+        chain, bottom = [self._level], v
+        while type(bottom) is BatchedTensor:
+            chain.append(bottom._level)
+            bottom = bottom._value
+        chain.reverse()
+        if any(a.id >= b.id for a, b in zip(chain, chain[1:])):
+            return LogicalArray(v.shape[1:], v.dtype, None, self._level)
+        levels = Levels(chain)
+        phys = bottom._data.reshape((levels.size,) + tuple(v.shape[1:]))
+        return LogicalArray(v.shape[1:], v.dtype, phys, levels)
 
     @_data.setter
     def _data(self, value: Any) -> None:

@@ -14,10 +14,41 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["LogicalArray"]
+__all__ = ["Levels", "LogicalArray"]
 
 _ALONG_AXIS = (np.argmax, np.argmin, np.argsort, np.expand_dims)
 _COMPARISONS = (np.less, np.less_equal, np.greater, np.greater_equal, np.equal, np.not_equal)
+
+
+class Levels:
+    """Several nested vmap levels at once (outermost first): the physical array of a
+    LogicalArray of them has their batch dims flattened into one leading dim of ``size``
+    (a draw of several ``'different'`` levels; the raw array of a nested-vmap value)."""
+
+    __slots__ = ("levels", "size", "randomness", "id")
+
+    def __init__(self, levels: list):
+        self.levels = tuple(levels)
+        self.size = int(np.prod([lv.size for lv in levels], dtype=np.int64))
+        self.randomness, self.id = "different", levels[-1].id
+
+    def __repr__(self) -> str:
+        return f"Levels({list(self.levels)!r})"
+
+
+def _levels_of(level: Any) -> tuple:
+    return level.levels if type(level) is Levels else (level,)
+
+
+def _unflattened(a: LogicalArray, union: list, rank: int) -> Any:
+    """``a``'s physical array with one leading dim per level of ``union`` (size 1 where
+    ``a`` is not batched at it), then its logical shape aligned to ``rank``."""
+    own = _levels_of(a.level)
+    p = a.phys.reshape(tuple(lv.size for lv in own) + a.shape)
+    if len(own) == len(union):
+        return p.reshape(p.shape[: len(own)] + (1,) * (rank - a.ndim) + a.shape)
+    lead = tuple(lv.size if any(lv is o for o in own) else 1 for lv in union)
+    return p.reshape(lead + (1,) * (rank - a.ndim) + a.shape)
 
 
 class LogicalArray(np.lib.mixins.NDArrayOperatorsMixin):
@@ -74,15 +105,30 @@ class LogicalArray(np.lib.mixins.NDArrayOperatorsMixin):
         return self.phys.reshape(self.phys.shape[:1] + (1,) * extra + self.shape)
 
     def _elementwise(self, fn: Any, inputs: tuple, kwargs: dict) -> Any:
-        levels = {id(i.level) for i in inputs if isinstance(i, LogicalArray)}
-        if len(levels) > 1:
-            self.__getattr__("elementwise NumPy mixing vmap levels")
+        arrays = [i for i in inputs if isinstance(i, LogicalArray)]
+        levels = {id(i.level) for i in arrays}
         rank = max(i.ndim if isinstance(i, LogicalArray) else np.ndim(i) for i in inputs)
-        args = [i._aligned(rank) if isinstance(i, LogicalArray) else i for i in inputs]
-        out = fn(*args, **kwargs)
+        level = self.level
+        if len(levels) > 1:  # values of several (nested) levels: every level's batch dim
+            if any(i.phys is None for i in arrays):
+                self.__getattr__("elementwise NumPy mixing vmap levels")
+            union = {id(lv): lv for i in arrays for lv in _levels_of(i.level)}
+            ordered = sorted(union.values(), key=lambda lv: lv.id)
+            args = [
+                _unflattened(i, ordered, rank) if isinstance(i, LogicalArray) else i for i in inputs
+            ]
+            level = Levels(ordered) if len(ordered) > 1 else ordered[0]
+            n = len(ordered)
+            out = fn(*args, **kwargs)
+            outs = out if isinstance(out, tuple) else (out,)
+            outs = tuple(np.asarray(o).reshape((level.size,) + np.shape(o)[n:]) for o in outs)
+            out = outs if isinstance(out, tuple) else outs[0]
+        else:
+            args = [i._aligned(rank) if isinstance(i, LogicalArray) else i for i in inputs]
+            out = fn(*args, **kwargs)
         if isinstance(out, tuple):
-            return tuple(LogicalArray.of(np.asarray(o), self.level) for o in out)
-        res = LogicalArray.of(np.asarray(out), self.level)
+            return tuple(LogicalArray.of(np.asarray(o), level) for o in out)
+        res = LogicalArray.of(np.asarray(out), level)
         if fn in _COMPARISONS and all(i.reduced for i in inputs if isinstance(i, LogicalArray)):
             res.reduced = "any"  # ``if x.min() < 0: raise`` holds if it holds for any sample
         return res

@@ -28,6 +28,7 @@ import numpy as np
 from ..autograd.state import LOCAL
 from ..autograd.tensor import Tensor
 from ._batched import BatchedTensor, Level, LogicalArray, physical
+from ._logical import Levels as _Levels
 
 __all__ = ["batched_call", "batched_fill", "lift_draw", "source", "unbatched_fill"]
 
@@ -55,21 +56,6 @@ def _shape(v: Any) -> tuple:
 
 def _tuple(size: Any) -> tuple:
     return (int(size),) if isinstance(size, (int, np.integer)) else tuple(size)
-
-
-class _Levels:
-    """Several nested ``'different'`` levels drawn at once: a draw's physical array has
-    their batch dims (outermost first) flattened into one leading dim of ``size``."""
-
-    __slots__ = ("levels", "size", "randomness", "id")
-
-    def __init__(self, levels: list):
-        self.levels = tuple(levels)
-        self.size = int(np.prod([lv.size for lv in levels], dtype=np.int64))
-        self.randomness, self.id = "different", levels[-1].id
-
-    def __repr__(self) -> str:
-        return f"Levels({list(self.levels)!r})"
 
 
 class _PerSampleGenerator:

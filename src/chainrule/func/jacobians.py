@@ -19,7 +19,7 @@ import numpy as np
 from ..autograd.forward_ad_captures import remembered
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.tensor import Tensor
-from ..autograd.transforms import _cut_tree
+from ..autograd.transforms import _cut_tree, _reaches_outer
 from ..creation import zeros
 from ..ops.shape import movedim, reshape, stack
 from ..ops.tensor_queries import strided
@@ -103,9 +103,15 @@ class _Flat:
             return jac
         # aux is unwrapped as torch.func does: cut from this transform's private graph
         # unless the differentiated inputs belong to an autograd around it
-        outer = is_grad_enabled() and any(
-            isinstance(t, Tensor) and t.requires_grad
-            for t in _leaves(tuple(self.args[i] for i in self.nums))
+        # (or that aux reaches otherwise: an enclosing grad's input passed as another
+        # argument, grad(lambda x, y: jacrev(f, has_aux=True)(x, y)[1].sum(), argnums=1))
+        aux_tensors = [t for t in _leaves(self.aux) if isinstance(t, Tensor)]
+        outer = is_grad_enabled() and (
+            any(
+                isinstance(t, Tensor) and t.requires_grad
+                for t in _leaves(tuple(self.args[i] for i in self.nums))
+            )
+            or _reaches_outer(aux_tensors, [])
         )
         return jac, (self.aux if outer else _cut_tree(self.aux))
 

@@ -24,6 +24,7 @@ from ..creation import ones_like
 from ..utils._pytree import tree_structure
 from ._batched import BatchedTensor, physical, physical_nested, wrap, wrap_nested
 from ._captures import guarded
+from ._flat_out import flat_outputs, restore
 from .vmap import _leaves, _unflatten
 
 __all__ = ["grad", "jvp", "vjp"]
@@ -77,7 +78,17 @@ def vjp(f: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     levels = list(LOCAL.state.vmap)
     f = guarded(f)  # f may not change a tensor it captures in place (as torch.func)
     if not levels and all(isinstance(p, Tensor) for p in primals):
-        return _plain.vjp(f, *primals, has_aux=has_aux)
+        flat_f, box = flat_outputs(f, has_aux)  # a nested pytree output: its leaves
+        res = _plain.vjp(flat_f, *primals, has_aux=has_aux)
+        if not box:
+            return res
+        plain_fn = res[1]
+
+        def flat_vjp_fn(*cotangents: Any) -> tuple:
+            cots = cotangents[0] if len(cotangents) == 1 else cotangents
+            return plain_fn(tuple(_leaves(cots)))
+
+        return (restore(box[-1], res[0]), flat_vjp_fn, *res[2:])
     flat = _leaves(primals)
     aux_box: list = []
     out_box: list = []
@@ -194,7 +205,17 @@ def jvp(f: Callable, primals: Any, tangents: Any, has_aux: bool = False) -> tupl
     """Forward mode: ``(f(*primals), J·tangents)``. A primal may be a pytree (a dict of
     parameters), its tangent then a pytree of the same structure."""
     _check_jvp_args(primals, tangents)
-    f = guarded(f)  # f may not change a tensor it captures in place (as torch.func)
+    # f may not change a tensor it captures in place (as torch.func); a nested pytree
+    # output reaches the core transforms as the tuple of its leaves
+    f, box = flat_outputs(guarded(f), has_aux)
+    res = _jvp(f, primals, tangents, has_aux)
+    if not box:
+        return res
+    return (restore(box[-1], res[0]), restore(box[-1], res[1]), *res[2:])
+
+
+def _jvp(f: Callable, primals: Any, tangents: Any, has_aux: bool) -> tuple:
+    """:func:`jvp` of a checked ``f`` whose output is a tensor or a flat tuple."""
     levels = list(LOCAL.state.vmap)
     if not levels and not any(_is_container(p) for p in primals):
         return _plain.jvp(f, primals, tangents, has_aux=has_aux, hide_flags=True)

@@ -17,7 +17,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..ops.cast import clone
 from ..ops.shape import stack
-from ._batched import BatchedTensor
+from ._batched import BatchedTensor, wrap
 from .transforms import grad, jvp
 from .vmap import _leaves, _unflatten
 
@@ -47,6 +47,18 @@ def _reached_leaves(out: Tensor) -> list:
     if out.grad_fn is None:
         return [out] if out.requires_grad else []
     return [e.leaf for node in walk(out) for e in input_edges(node) if e.leaf is not None]
+
+
+def _cut_keeping_tangent(t: Tensor) -> Tensor:
+    """``t`` detached from the graph of ``grad_and_value``'s own differentiation, keeping the
+    forward-mode tangent an enclosing ``jvp``/``jacfwd`` gave it (on the physical tensor
+    inside vmap: ``jacfwd(grad_and_value(f, has_aux=True))`` differentiates the value)."""
+    if type(t) is BatchedTensor:
+        return wrap(_cut_keeping_tangent(t._value), t._level)
+    cut = t.detach()
+    if t._fw_tangent is not None:
+        cut._fw_tangent = t._fw_tangent
+    return cut
 
 
 def grad_and_value(
@@ -100,7 +112,9 @@ def grad_and_value(
             if not isinstance(t, Tensor):
                 return t
             reached = _reached_leaves(debug_unwrap(t))
-            return t.detach() if reached and all(id(r) in fresh for r in reached) else t
+            if not (reached and all(id(r) in fresh for r in reached)):
+                return t
+            return _cut_keeping_tangent(t)
 
         value = release(value)
         if not has_aux:
@@ -158,7 +172,8 @@ def linearize(func: Callable, *primals: Any) -> tuple[Any, Callable]:
     dtype (a RuntimeError otherwise, as in PyTorch). PyTorch traces the JVP once into a graph
     and replays it; chainrule runs eagerly, so each ``jvp_fn`` call is one forward-mode pass
     of ``func`` at the saved primals (same results; ``func`` runs again per call, so it
-    must be free of side effects, as PyTorch's tracing also assumes).
+    must be free of side effects, as PyTorch's tracing also assumes). As in PyTorch, the
+    JVP's gradient flows to the tangents only: the primals are constants of ``jvp_fn``.
     """
     flat = _leaves(primals)
     for i, p in enumerate(flat):
@@ -197,7 +212,9 @@ def linearize(func: Callable, *primals: Any) -> tuple[Any, Callable]:
                         f"tangent:{i} with {what} {got} in flattened pytree doesn't match "
                         f"the {what} {want} of the corresponding primal."
                     )
-        return jvp(flat_func, tuple(flat), tuple(ts))[1]
+        # at the primals' values only, as PyTorch's traced graph (the primals are constants
+        # of it): the result is differentiable in the tangents, not in the primals
+        return jvp(flat_func, tuple(p.detach() for p in flat), tuple(ts))[1]
 
     return output, jvp_fn
 

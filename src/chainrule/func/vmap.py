@@ -33,6 +33,7 @@ import numpy as np
 from ..autograd.state import LOCAL
 from ..autograd.tensor import Tensor
 from ..ops.shape import broadcast_to, cat, movedim, unsqueeze
+from ..random_snapshot import restore, snapshot
 from ..utils._pytree import tree_leaves, tree_structure
 from . import _rules_elementwise, _rules_nn  # noqa: F401 - registers the batching rules
 from ._batched import BatchedTensor, Level
@@ -158,8 +159,13 @@ def vmap(
         if chunk_size is None or chunk_size >= size:
             return _run(func, args, flat, flat_dims, size, kwargs, out_dims, randomness)
         outs = []
+        # randomness='same': every chunk draws what the first one did (PyTorch rewinds the
+        # generator before each chunk), so the samples share one draw as unchunked
+        rng = snapshot() if randomness == "same" else None
         for start in range(0, size, chunk_size):
             stop = min(start + chunk_size, size)
+            if rng is not None and start:
+                restore(rng)
             part = [x if d is None else _narrow(x, d, start, stop) for x, d in zip(flat, flat_dims)]
             outs.append(
                 _run(func, args, part, flat_dims, stop - start, kwargs, out_dims, randomness)

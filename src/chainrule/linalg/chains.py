@@ -90,11 +90,12 @@ def multi_dot(tensors: Sequence[Tensor]) -> Tensor:
     if last_vec:
         mats[-1] = mats[-1].unsqueeze(-1)
     out = chain_product(mats, op)
-    if first_vec:
-        out = out.squeeze(0)
-    if last_vec:
-        out = out.squeeze(-1)
-    return out
+    # PyTorch views the product as the result's shape (one ViewBackward0, the vectors' dims
+    # dropped)
+    shape = tuple(out.shape[:1] if not first_vec else ()) + tuple(
+        out.shape[1:] if not last_vec else ()
+    )
+    return out.reshape(shape)
 
 
 def chain_matmul(*matrices: Tensor, out: Any = None) -> Tensor:
@@ -119,4 +120,6 @@ def chain_matmul(*matrices: Tensor, out: Any = None) -> Tensor:
             f"{op}(): all tensors must have the same dtype, got {[str(m.dtype) for m in mats]}"
         )
     result = chain_product(mats, op)
+    if len(mats) > 1:  # PyTorch's (linalg.multi_dot's) view of the product
+        result = result.reshape(tuple(result.shape))
     return result if out is None else write_out(op, result, out)

@@ -197,16 +197,17 @@ def matrix_norm(
         return out
     if ord in (1, -1, math.inf, -math.inf):
         rows, cols = (d0, d1) if ord in (1, -1) else (d1, d0)
-        summed = a.abs().sum(rows, keepdim=True)
-        if ord > 0 and summed.shape[cols] == 0:  # the max of no non-negative sums: 0
-            out = summed.sum(cols, keepdim=True)
-            return out if keepdim else out.squeeze((d0, d1))
+        # PyTorch's: the 1-norms of the columns (rows for inf) as one vector_norm, then
+        # their max / min (LinalgVectorNormBackward0, then AmaxBackward0 / AminBackward0)
+        summed = vector_norm(a, 1, (rows,), keepdim)
+        c = cols if keepdim or cols < rows else cols - 1
+        if ord > 0 and summed.shape[c] == 0:  # the max of no non-negative sums: 0
+            return summed.sum(c, keepdim=keepdim)
         try:
-            out = summed.amax(cols, keepdim=True) if ord > 0 else summed.amin(cols, keepdim=True)
+            return summed.amax(c, keepdim=keepdim) if ord > 0 else summed.amin(c, keepdim=keepdim)
         except NAMED_ERRORS as err:  # an empty dim: the max/min has no identity
             lead_with("linalg.matrix_norm", err)
             raise
-        return out if keepdim else out.squeeze((d0, d1))
     raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
 
 

@@ -26,6 +26,7 @@ from ..autograd.lower_precision import autocast_float32_op
 from ..autograd.saved_fields import given, given_dim, tensor_field  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..ops._tensor_args import first_not_tensor
 from ..ops.binary import where
 from ..ops.binding import numpy_keywords
 from ..ops.keywords import accepts_torch_keywords
@@ -100,35 +101,50 @@ class Solve(Function):
     raw = True
     node_name = "LinalgSolveExBackward0"  # PyTorch's name for the node
     # grad_fn._saved_* as PyTorch's (saved_fields.py)
-    saved_fields = {**_lu_fields(False), "left": lambda n: True, "result": 1}
+    saved_fields = {**_lu_fields(False), "left": lambda n: n.left, "result": 1}
 
     @staticmethod
-    def forward(ctx, a, b):
-        try:
-            x = get_array_module(a).linalg.solve(a, b)
-        except np.linalg.LinAlgError as e:
-            raise_singular("linalg.solve", e)
+    def forward(ctx, a, b, left=True):
+        ctx.left = left
+        x = _raw_solve(a, b, left)
         ctx.save_for_backward(a, x)
         return x
 
     @staticmethod
     def backward(ctx, grad):
         a, x = ctx.saved_tensors
-        gb = Solve.apply(mT(a), grad)
-        ga = -(gb @ mT(x)) if ctx.needs_input_grad[0] else None
-        return ga, gb
+        rest = (None,) * (len(ctx.needs_input_grad) - 2)  # (left, when given)
+        if ctx.left:
+            gb = Solve.apply(mT(a), grad)
+            ga = -(gb @ mT(x)) if ctx.needs_input_grad[0] else None
+            return (ga, gb, *rest)
+        gb = Solve.apply(mT(a), grad, False)  # X A = B: gB A^T = G
+        ga = -(mT(x) @ gb) if ctx.needs_input_grad[0] else None
+        return (ga, gb, *rest)
 
     @staticmethod
-    def jvp(ctx, ta, tb):
-        a, _ = ctx.primals
+    def jvp(ctx, ta, tb, *_):
+        a = ctx.primals[0]
+        left = ctx.left
         rhs = 0
         if tb is not None:
             rhs = rhs + tb
         if ta is not None:
-            rhs = rhs - ta @ ctx.out
+            rhs = rhs - (ta @ ctx.out if left else ctx.out @ ta)
         if isinstance(rhs, int):
             return None
-        return get_array_module(a).linalg.solve(a, rhs)
+        return _raw_solve(a._data if isinstance(a, Tensor) else a, rhs, left)
+
+
+def _raw_solve(a: Any, b: Any, left: bool) -> Any:
+    """``A^-1 B`` (``left``) or ``B A^-1`` on raw arrays (batches of matrices)."""
+    xp = get_array_module(a)
+    try:
+        if left:
+            return xp.linalg.solve(a, b)
+        return xp.swapaxes(xp.linalg.solve(xp.swapaxes(a, -1, -2), xp.swapaxes(b, -1, -2)), -1, -2)
+    except np.linalg.LinAlgError as e:
+        raise_singular("linalg.solve", e)
 
 
 @with_out("linalg.solve")
@@ -169,8 +185,8 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
                 f"linalg.solve: Incompatible shapes of A and B for the equation "
                 f"XA = B ({a.shape[-2]}x{a.shape[-1]} and {b.shape[-2]}x{b.shape[-1]})"
             )
-        # B is a matrix here: transposing it must not make it look like a batch of vectors
-        return mT(_solve_matrices(mT(a), mT(b)))
+        # B is a matrix here: X A = B in one LinalgSolveExBackward0 node, as PyTorch's
+        return _solve_matrices(a, b, left=False)
     if vector:
         b = b.unsqueeze(-1)
     if b.shape[-2] != a.shape[-1]:
@@ -183,15 +199,15 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
     return x.squeeze(-1) if vector else x
 
 
-def _solve_matrices(a: Tensor, b: Tensor) -> Tensor:
-    """``A X = B`` for a batch of square ``a`` and matrices ``b`` of fitting shapes, their
-    batch dims broadcast together."""
+def _solve_matrices(a: Tensor, b: Tensor, left: bool = True) -> Tensor:
+    """``A X = B`` (``left=False``: ``X A = B``) for a batch of square ``a`` and matrices
+    ``b`` of fitting shapes, their batch dims broadcast together."""
     batch = batch_shape("linalg.solve", a, b)
     if tuple(a.shape[:-2]) != batch:
         a = a.expand(*batch, *a.shape[-2:])
     if tuple(b.shape[:-2]) != batch:
         b = b.expand(*batch, *b.shape[-2:])
-    return Solve.apply(a, b)
+    return Solve.apply(a, b) if left else Solve.apply(a, b, False)
 
 
 def _slogdet_values(a: Any) -> tuple[Any, Any]:
@@ -440,17 +456,14 @@ class Cross(Function):
 def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
     """The 3-d cross product along ``dim`` (inputs broadcast against each other)."""
     a, b = input, other
-    if isinstance(a, Tensor) and isinstance(b, Tensor) and a.dtype != b.dtype:
+    if not isinstance(a, Tensor) or not isinstance(b, Tensor):  # PyTorch's TypeError
+        raise first_not_tensor("linalg_cross", (("input", a), ("other", b)))
+    if a.dtype != b.dtype:
         raise RuntimeError(  # PyTorch promotes nothing here
             f"linalg.cross: input ({a.dtype}) and other ({b.dtype}) must have the same dtype; "
             f"convert one with .to({a.dtype}) (or .to({b.dtype}))"
         )
-    if not (
-        isinstance(a, Tensor)
-        and isinstance(b, Tensor)
-        and a.dtype == b.dtype
-        and a.dtype.kind in "iu"
-    ):  # integer vectors of one dtype: exact, as in PyTorch
+    if a.dtype.kind not in "iu":  # integer vectors of one dtype: exact, as in PyTorch
         a = tensor_arg(input, "linalg.cross", complex_ok=True)
         b = tensor_arg(other, "linalg.cross", complex_ok=True)
     if a.ndim != b.ndim:

@@ -17,10 +17,12 @@ triangle: O(n^3) instead of O(n^2), and backward stable all the same.
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 
 from .. import return_types
+from ..autograd.function import Function
 from ..autograd.lower_precision import autocast_float32_op
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, host
@@ -28,11 +30,18 @@ from ..ops.binary import where
 from ..ops.cast import cast
 from ..ops.linalg_out import with_out
 from ..ops.structural import diag_embed, diagonal
-from ._common import LinAlgError, batch_shape, check_square, mH, tensor_arg
+from ._common import LinAlgError, batch_shape, check_square, mH, raise_singular, tensor_arg
 from .decompositions import _potrf_info, cholesky
 from .solve import solve
 
-__all__ = ["cholesky_ex", "solve_triangular", "triangle"]
+__all__ = [
+    "SolveTriangular",
+    "TriangularSolveNode",
+    "cholesky_ex",
+    "solve_triangular",
+    "triangle",
+    "triangular_node",
+]
 
 
 def triangle(a: Tensor, upper: bool, unitriangular: bool = False) -> Tensor:
@@ -96,14 +105,184 @@ def solve_triangular(
         a = a.expand(*batch, *a.shape[-2:])
     if tuple(b.shape[:-2]) != batch:
         b = b.expand(*batch, *b.shape[-2:])
-    t = triangle(a, bool(upper), bool(unitriangular))
-    xp = get_array_module(t._data)
-    if not unitriangular and n and bool((xp.diagonal(t._data, 0, -2, -1) == 0).any()):
+    return triangular_node(op, a, b, bool(upper), bool(left), bool(unitriangular), False)
+
+
+def triangular_node(
+    op: str,
+    a: Tensor,
+    b: Tensor,
+    upper: bool,
+    left: bool,
+    unit: bool,
+    trans: bool,
+    legacy: bool = False,
+) -> Any:
+    """``X`` with ``M X = B`` (``left``; else ``X M = B``), ``M`` the triangle of ``a``
+    (:func:`triangle`), transposed when ``trans``: one node, :class:`SolveTriangular`
+    (``LinalgSolveTriangularBackward0``); with ``legacy`` ``(X, a.clone())`` from one
+    :class:`TriangularSolveNode` (``torch.triangular_solve``'s ``TriangularSolveBackward0``).
+    ``a`` and ``b``: one batch shape, ``a``'s dtype.
+
+    Raises:
+        LinAlgError: a zero on the diagonal of a triangle that is not ``unit``."""
+    n = a.shape[-1]
+    xp = get_array_module(a._data)
+    if not unit and n and bool((xp.diagonal(a._data, 0, -2, -1) == 0).any()):
         raise LinAlgError(f"{op}: The diagonal of A has a zero: the triangular system is singular")
+    if left and b.shape[-1] == 0 or not left and b.shape[-2] == 0 or n == 0:
+        t = triangle(a, upper, unit)  # empty: the composite's shapes
+        x = solve(t.mT if trans else t, b, left=left)
+        return (x, a.clone()) if legacy else x
+    cls = TriangularSolveNode if legacy else SolveTriangular
     try:
-        return solve(t, b, left=left)
+        return cls.apply(a, b, upper, left, unit, trans)
     except LinAlgError as err:
         raise LinAlgError(str(err).replace("linalg.solve", op, 1)) from None
+
+
+def _part(a: Any, upper: bool, strict: bool) -> Any:
+    """The upper or lower triangle of raw ``a`` (without the diagonal when ``strict``)."""
+    xp = get_array_module(a)
+    return xp.triu(a, 1 if strict else 0) if upper else xp.tril(a, -1 if strict else 0)
+
+
+def _raw_triangle(a: Any, upper: bool, unit: bool, trans: bool) -> Any:
+    """The matrix ``M`` a triangular node solves with, on raw arrays (:func:`triangle`)."""
+    xp = get_array_module(a)
+    t = _part(a, upper, unit)
+    if unit:
+        t = t + xp.eye(a.shape[-1], dtype=a.dtype)
+    return xp.swapaxes(t, -1, -2) if trans else t
+
+
+def _raw_solve(m: Any, b: Any, left: bool) -> Any:
+    """``M^-1 B`` (``left``) or ``B M^-1`` on raw arrays."""
+    xp = get_array_module(m)
+    try:
+        if left:
+            return xp.linalg.solve(m, b)
+        return xp.swapaxes(xp.linalg.solve(xp.swapaxes(m, -1, -2), xp.swapaxes(b, -1, -2)), -1, -2)
+    except np.linalg.LinAlgError as e:
+        raise_singular("linalg.solve", e)
+
+
+def _mask(g: Any, upper: bool, unit: bool, trans: bool) -> Any:
+    """A gradient with respect to ``M`` as one with respect to ``a``: the triangle ``M``
+    reads (transposed back when ``trans``)."""
+    return _part(get_array_module(g).swapaxes(g, -1, -2) if trans else g, upper, unit)
+
+
+class SolveTriangular(Function):
+    """A triangular solve as one node, PyTorch's ``LinalgSolveTriangularBackward0`` (saving
+    ``self``, ``result``, ``upper``, ``left``, ``unitriangular``). PyTorch's rules, in its
+    conjugate convention for complex: ``gB = M^-H G`` (``G M^-H``), ``gM = -gB X^H``
+    (``-X^H gB``) masked to the triangle read; under ``create_graph`` the same with Tensor
+    ops (a triangular solve of ``a^H`` and the saved ``X``), so every order is recorded."""
+
+    raw = True
+    complex_grad = True
+    node_name = ("LinalgSolveTriangularBackward0", (0, 1))
+    saved_fields = {
+        "left": lambda n: n.left,
+        "result": 1,
+        "self": 0,
+        "unitriangular": lambda n: n.unit,
+        "upper": lambda n: n.upper,
+    }
+
+    @staticmethod
+    def forward(ctx, a, b, upper, left, unit, trans):
+        ctx.upper, ctx.left, ctx.unit, ctx.trans = upper, left, unit, trans
+        x = _raw_solve(_raw_triangle(a, upper, unit, trans), b, left)
+        ctx.save_for_backward(a, x)
+        return x
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, x = ctx.saved_tensors[:2]
+        needs = ctx.needs_input_grad
+        upper, left, unit, trans = ctx.upper, ctx.left, ctx.unit, ctx.trans
+        if ctx.create_graph:
+            # M^H is the other triangle of a^H (transposed back when trans)
+            gb = triangular_node(
+                "linalg.solve_triangular", a.mH, grad, not upper, left, unit, trans
+            )
+            if not needs[0]:
+                return None, gb, None, None, None, None
+            gm = -(gb @ x.mH) if left else -(x.mH @ gb)
+            gm = gm.mT if trans else gm
+            ga = gm.triu(1 if unit else 0) if upper else gm.tril(-1 if unit else 0)
+            return ga, gb, None, None, None, None
+        ad, xd, g = a._data, x._data, grad._data
+        m = _raw_triangle(ad, upper, unit, trans)
+        gbd = _raw_solve(m.conj().swapaxes(-1, -2), g, left)
+        ga = None
+        if needs[0]:
+            xh = xd.conj().swapaxes(-1, -2)
+            ga = Tensor._make(
+                _mask(-(gbd @ xh if left else xh @ gbd), upper, unit, trans), False, None, 0
+            )
+        gb = Tensor._make(gbd, False, None, 0) if needs[1] else None
+        return ga, gb, None, None, None, None
+
+    @staticmethod
+    def jvp(ctx, ta, tb, *_):
+        a = ctx.primals[0]
+        return _solve_tangent(ctx, a._data if isinstance(a, Tensor) else a, ctx.out, ta, tb)
+
+
+def _solve_tangent(ctx: Any, a: Any, x: Any, ta: Any, tb: Any) -> Any:
+    """The tangent of a triangular node's solution: ``M^-1 (dB - dM X)`` (``left``; else
+    ``(dB - X dM) M^-1``), on raw arrays."""
+    upper, left, unit, trans = ctx.upper, ctx.left, ctx.unit, ctx.trans
+    xp = get_array_module(x)
+    rhs = xp.zeros(x.shape, x.dtype) if tb is None else tb
+    if ta is not None:
+        dm = _part(ta, upper, unit)
+        dm = xp.swapaxes(dm, -1, -2) if trans else dm
+        rhs = rhs - (dm @ x if left else x @ dm)
+    return _raw_solve(_raw_triangle(a, upper, unit, trans), rhs, left)
+
+
+class TriangularSolveNode(SolveTriangular):
+    """``torch.triangular_solve`` as one node with two outputs, the solution and the copy of
+    ``A`` (PyTorch's ``TriangularSolveBackward0``, saving ``self`` (B), ``A``, ``solution``,
+    ``upper``, ``transpose``, ``unitriangular``): :class:`SolveTriangular`'s rules, the
+    copy's gradient added to ``A``'s."""
+
+    node_name = ("TriangularSolveBackward0", (1, 0))
+    saved_fields = {
+        "A": 0,
+        "self": 2,
+        "solution": 1,
+        "transpose": lambda n: n.trans,
+        "unitriangular": lambda n: n.unit,
+        "upper": lambda n: n.upper,
+    }
+
+    @staticmethod
+    def forward(ctx, a, b, upper, left, unit, trans):
+        ctx.upper, ctx.left, ctx.unit, ctx.trans = upper, left, unit, trans
+        x = _raw_solve(_raw_triangle(a, upper, unit, trans), b, left)
+        ctx.save_for_backward(a, x, b)  # PyTorch's _saved_A, _saved_solution, _saved_self
+        return x, a.copy()
+
+    @staticmethod
+    def backward(ctx, grad, grad_copy):
+        ga, gb, *rest = SolveTriangular.backward(ctx, grad)
+        if ga is not None and grad_copy is not None:
+            ga = ga + grad_copy
+        return (ga, gb, *rest)
+
+    @staticmethod
+    def jvp(ctx, ta, tb, *_):
+        a = ctx.primals[0]
+        xp = get_array_module(ctx.out[0])
+        # (PyTorch's forward rule here takes all of A's tangent, not only the triangle read:
+        # not the derivative, nor the transpose of its own backward; this one is both)
+        tx = _solve_tangent(ctx, a._data if isinstance(a, Tensor) else a, ctx.out[0], ta, tb)
+        return tx, (xp.zeros(ctx.out[1].shape, ctx.out[1].dtype) if ta is None else ta.copy())
 
 
 CholeskyExResult = return_types.linalg_cholesky_ex  # torch.return_types.linalg_cholesky_ex

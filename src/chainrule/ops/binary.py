@@ -326,6 +326,10 @@ def _add_or_sub(cls: type, op: str, a: Any, b: Any, alpha: Any) -> Tensor:
     if not isinstance(b, Tensor):
         return _call(cls, op, a, b * alpha)
     if not isinstance(a, Tensor):  # a number minus a tensor times alpha (torch.rsub)
+        dt = b._data.dtype
+        if cls is Rsub and type(alpha) in (int, float) and dt in (np.float32, np.float64):
+            if type(a) in (int, float):  # one RsubBackward1, as PyTorch's (number in dtype)
+                return _call(cls, op, np.asarray(a, dt), b, alpha=alpha)
         return _call(cls, op, a, mul(b, alpha))
     a, b = promote(op, a, b)
     if isinstance(alpha, float):

@@ -37,6 +37,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..autograd.function import Function, once_differentiable
+from ..autograd.saved_fields import given_value, tensor_field  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 
@@ -128,9 +129,22 @@ class CtcLoss(Function):
     """
 
     raw = True
+    # grad_fn._saved_* as PyTorch's CtcLossBackward0: the arguments as F.ctc_loss was given
+    # them (kept there with ``given``), the losses and α as (N, T, L), PyTorch's layout
+    saved_fields = {
+        "blank": lambda n: given_value(n, "blank"),
+        "input_lengths": lambda n: given_value(n, "input_lengths"),
+        "log_probs": 0,
+        "result0": 1,
+        "result1": (2, lambda n, t: t.permute(1, 0, 2)),
+        "target_lengths": lambda n: given_value(n, "target_lengths"),
+        "targets": tensor_field(lambda n: given_value(n, "targets")),
+        "zero_infinity": lambda n: n.zero_infinity,
+    }
 
     @staticmethod
     def forward(ctx, lp, ext, in_len, tgt_len, zero_infinity):
+        ctx.zero_infinity = zero_infinity
         xp = get_array_module(lp)
         T, N, _ = lp.shape
         L = ext.shape[1]

@@ -36,11 +36,13 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..linalg._common import batch_shape, check_square, mH, tensor_arg
 from ..linalg.chains import chain_matmul
+from ..linalg.cholesky_solve_node import CholeskyInverse, CholeskySolve
 from ..linalg.legacy_norms import frobenius_norm, nuclear_norm
 from ..linalg.lu import LUFactorExResult, lu_factor_ex, lu_unpack
 from ..linalg.lu import lu_solve as _linalg_lu_solve
 from ..linalg.solve import cross as _linalg_cross
-from ..linalg.triangular import solve_triangular
+from ..linalg.triangular import solve_triangular, triangular_node
+from ._tensor_args import first_not_tensor
 from ._util import NAMED_ERRORS, as_tensor, constant, lead_with
 from .binary import where
 from .binding import tensor_method
@@ -120,9 +122,26 @@ def cholesky_solve(
     _rhs_matrix(op, b, low)
     _same_dtype(op, b, low)
     upper = bool(upper)
-    y = _renamed(op, solve_triangular, mH(low) if upper else low, b, upper=False)
-    x = _renamed(op, solve_triangular, low if upper else mH(low), y, upper=True)
-    return _out(op, x, out)
+    if not _cholesky_node_ok(b, low):
+        y = _renamed(op, solve_triangular, mH(low) if upper else low, b, upper=False)
+        x = _renamed(op, solve_triangular, low if upper else mH(low), y, upper=True)
+        return _out(op, x, out)
+    batch = batch_shape(op, b, low)
+    if tuple(b.shape[:-2]) != batch:
+        b = b.expand(*batch, *b.shape[-2:])
+    if tuple(low.shape[:-2]) != batch:
+        low = low.expand(*batch, *low.shape[-2:])
+    return _out(op, CholeskySolve.apply(b, low, upper), out)  # PyTorch's one node
+
+
+def _cholesky_node_ok(b: Tensor, low: Tensor) -> bool:
+    """Whether :class:`CholeskySolve` / :class:`CholeskyInverse` compute the solve: no empty
+    dim and no zero on the factor's diagonal (those keep the two triangular solves, which
+    raise for a singular factor)."""
+    if 0 in b.shape or 0 in low.shape:
+        return False
+    xp = get_array_module(low._data)
+    return not bool((xp.diagonal(low._data, 0, -2, -1) == 0).any())
 
 
 @tensor_method
@@ -132,6 +151,8 @@ def cholesky_inverse(input: Tensor, upper: bool = False, *, out: Any = None) -> 
     (..., n, n): the inverse of a Hermitian positive-definite matrix from its factor."""
     op = "cholesky_inverse"
     low = check_square(input, op, complex_ok=True)
+    if _cholesky_node_ok(low, low):
+        return _out(op, CholeskyInverse.apply(low, bool(upper)), out)  # PyTorch's one node
     n = low.shape[-1]
     eye = Tensor._make(get_array_module(low._data).eye(n, dtype=low._data.dtype), False, None, 0)
     eye = eye.expand(*low.shape) if low.ndim > 2 else eye
@@ -184,10 +205,10 @@ def triangular_solve(
     _same_dtype(op, b, a)
     batch = batch_shape(op, b, a)
     full_a = a.expand(*batch, *a.shape[-2:]) if tuple(a.shape[:-2]) != batch else a
-    coef = full_a.mT if transpose else full_a
-    flipped = bool(upper) != bool(transpose)  # T^T of an upper triangle is lower
-    x = _renamed(op, solve_triangular, coef, b, upper=flipped, unitriangular=bool(unitriangular))
-    result = TriangularSolveResult(x, full_a.clone())
+    full_b = b.expand(*batch, *b.shape[-2:]) if tuple(b.shape[:-2]) != batch else b
+    # one TriangularSolveBackward0 node (op(T) = T^T when transpose), as PyTorch's
+    args = (full_a, full_b, bool(upper), True, bool(unitriangular), bool(transpose), True)
+    result = TriangularSolveResult(*_renamed(op, triangular_node, op, *args))
     return result if out is None else TriangularSolveResult(*write_out(op, tuple(result), out))
 
 
@@ -204,7 +225,8 @@ def addr(
     """``beta * input + alpha * outer(vec1, vec2)`` for 1-d ``vec1`` (n), ``vec2`` (m) and
     ``input`` broadcastable to (n, m); ``beta = 0`` ignores ``input`` (NaN included)."""
     op = "addr"
-    vec1, vec2 = as_tensor(vec1), as_tensor(vec2)
+    if not (isinstance(input, Tensor) and isinstance(vec1, Tensor) and isinstance(vec2, Tensor)):
+        raise first_not_tensor(op, (("input", input), ("vec1", vec1), ("vec2", vec2)))
     for name, v in (("vec1", vec1), ("vec2", vec2)):
         if v.ndim != 1:
             raise RuntimeError(f"{op}: Expected 1-D argument {name}, but got {v.ndim}-D")
@@ -239,6 +261,8 @@ def cross(input: Tensor, other: Tensor, dim: int | None = None, *, out: Any = No
     process; chainrule on every call (Python's default filter shows it once per call site).
     The result is row-major whatever the inputs' layouts, as PyTorch's."""
     op = "cross"
+    if not isinstance(input, Tensor) or not isinstance(other, Tensor):  # PyTorch's TypeError
+        raise first_not_tensor(op, (("input", input), ("other", other)))
     if dim is None:
         warn_once("cross_default_dim", _CROSS_DEFAULT_DIM)  # once per process, as PyTorch
         shape = tuple(as_tensor(input).shape)

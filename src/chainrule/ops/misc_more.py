@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from .. import dtypes as _dt
+from ..autograd.saved_fields import given  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..float8 import refuse as _refuse_float8
@@ -49,7 +50,7 @@ from .binding import tensor_method
 from .index_ops import IndexShapeError
 from .indexing import index_put
 from .joining import cat
-from .scatter_reduce import check_complex_reduce, scatter_reduce
+from .scatter_reduce import IndexReduceNode, check_complex_reduce, reduce_node, scatter_reduce
 from .special_more import gammainc, gammaincc
 
 __all__ = [
@@ -234,6 +235,10 @@ def index_reduce(
     shape[d] = k
     xp = get_array_module(arr)
     full = constant(xp.ascontiguousarray(xp.broadcast_to(arr.reshape(shape), ss)))
+    if x.ndim and src.ndim:  # one IndexReduceBackward0 node, as PyTorch's
+        out = reduce_node(IndexReduceNode, x, d, full, src, reduce, bool(include_self), idx)
+        if out is not None:
+            return given(out, dim=dim)
     out = scatter_reduce(
         x.reshape(xs), d, full, src.reshape(ss), reduce, include_self=bool(include_self)
     )

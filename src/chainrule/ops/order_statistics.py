@@ -28,16 +28,14 @@ from ..autograd.lower_precision import autocast_float32_op
 from ..autograd.saved_fields import given  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import device_of, get_array_module, host, to_device
-from ._result_layout import contiguous, has_own_layout
+from ._result_layout import contiguous
 from ._util import DtypeError, as_tensor, constant, int_dim, refuse_complex_order
 from .binary import where
 from .binding import tensor_method
 from .gather_scatter import gather
-from .joining import stack
+from .linear_interpolation import lerp
 from .search import sort
 from .selected_values import selected_values
-from .shape import contiguous as contiguous_tensor
-from .shape import reshape
 
 __all__ = [
     "kthvalue",
@@ -336,12 +334,6 @@ def _q_array(op: str, q: Any, x: Tensor) -> tuple[np.ndarray, bool]:
     return qa, vector
 
 
-def _lerp(lo: Tensor, hi: Tensor, w: Tensor) -> Tensor:
-    """PyTorch's ``lerp``: ``lo + w (hi - lo)`` for w < 0.5, else ``hi - (hi - lo)(1 - w)``."""
-    diff = hi - lo
-    return where(w < 0.5, lo + w * diff, hi - diff * (1 - w))
-
-
 def _quantile_positions(
     a: Any, d: int, qs: tuple, ignore_nan: bool, interpolation: str
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -378,15 +370,16 @@ class QuantilePositions(Function):
     raw = True
 
     @staticmethod
-    def forward(ctx, x, d, qs, ignore_nan, interpolation):
+    def forward(ctx, x, d, qs, ignore_nan, interpolation, last=False):
         xp = get_array_module(x)
-        return tuple(
-            xp.asarray(v) for v in _quantile_positions(x, d, qs, ignore_nan, interpolation)
-        )
+        values = _quantile_positions(x, d, qs, ignore_nan, interpolation)
+        if last:  # (len(qs), ..., 1) -> (..., len(qs)): one gather for every q
+            values = (xp.moveaxis(v[..., 0], 0, -1) for v in values)
+        return tuple(xp.ascontiguousarray(v) for v in values)
 
     @staticmethod
     def backward(ctx, *grads):
-        return None, None, None, None, None
+        return None, None, None, None, None, None
 
 
 def _quantile(
@@ -409,39 +402,35 @@ def _quantile(
             f"{op}() interpolation must be one of linear, lower, higher, midpoint or nearest, "
             f"but got {interpolation}"
         )
-    if dim is None:
-        src, d = reshape(x, (-1,)), 0
-    else:
-        d = int_dim(dim, x.ndim, op)
-        src = reshape(x, (1,)) if x.ndim == 0 else x
+    d = None if dim is None else int_dim(dim, x.ndim, op)
     if x._data.size == 0:
         raise RuntimeError(f"{op}() input tensor must be non-empty (got shape {tuple(x.shape)})")
-    if src.shape[d] > _QUANTILE_MAX_SIZE:  # PyTorch's limit on the slice it sorts
-        raise RuntimeError(
-            f"quantile() input tensor is too large ({op}: {src.shape[d]} elements along the "
-            f"reduced dim, more than PyTorch's 2**24)"
-        )
-    sorted_vals = sort(src, d).values
-    below, above, weight = QuantilePositions.apply(
-        src.detach(), d, tuple(float(v) for v in qa), ignore_nan, interpolation
-    )
-    results = []
-    for i in range(len(qa)):
-        lo = gather(sorted_vals, d, below[i])
-        if interpolation in ("linear", "midpoint"):
-            lo = _lerp(lo, gather(sorted_vals, d, above[i]), weight[i])
-        results.append(lo)
-    out = stack(results, 0) if vector else results[0]
-    lead = (len(qa),) if vector else ()
-    if dim is None:
-        shape = lead + ((1,) * x.ndim if keepdim else ())
-    elif keepdim:
-        shape = lead + tuple(1 if i == d else s for i, s in enumerate(src.shape))
-        shape = lead + (() if x.ndim == 0 else shape[len(lead) :])
+    # PyTorch's composition (its graph: View/Unsqueeze+Transpose, Sort, View, Gather(s),
+    # Lerp, then in-place Unsqueeze/Transpose/Squeeze): the reduced dim moved last and sorted
+    if d is None:
+        src, out_shape = x.reshape(-1), ((1,) * x.ndim if keepdim else ())
     else:
-        shape = lead + tuple(s for i, s in enumerate(x.shape) if i != d)
-    out = reshape(out, shape)  # PyTorch's result is row-major whatever the input's layout
-    return contiguous_tensor(out) if has_own_layout(out._data) else out
+        src = x if x.ndim and d == x.ndim - 1 else x.unsqueeze(-1).transpose(d, -1)
+        kept = tuple(1 if i == d else n for i, n in enumerate(x.shape))
+        out_shape = kept if keepdim else tuple(n for i, n in enumerate(x.shape) if i != d)
+    n = src.shape[-1]
+    if n > _QUANTILE_MAX_SIZE:  # PyTorch's limit on the slice it sorts
+        raise RuntimeError(
+            f"quantile() input tensor is too large ({op}: {n} elements along the reduced dim, "
+            "more than PyTorch's 2**24)"
+        )
+    sorted_vals = sort(src, -1).values.reshape(out_shape + (n,))
+    below, above, weight = QuantilePositions.apply(
+        sorted_vals.detach(), -1, tuple(float(v) for v in qa), ignore_nan, interpolation, True
+    )
+    out = gather(sorted_vals, -1, below)
+    if interpolation in ("linear", "midpoint"):
+        out = lerp(out, gather(sorted_vals, -1, above), weight)
+    if type(out) is not Tensor:  # batched (cr.func.vmap): no in-place metadata change
+        return out.unsqueeze(0).transpose(0, -1).squeeze(-1) if vector else out.squeeze(-1)
+    if vector:
+        return out.unsqueeze_(0).transpose_(0, -1).squeeze_(-1)
+    return out.squeeze_(-1)
 
 
 @tensor_method(keywords=True)

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ...autograd.lower_precision import autocast_float32_op
+from ...autograd.saved_fields import given  # grad_fn._saved_*
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module
 from ...ops._util import DtypeError, ShapeError
@@ -183,6 +184,13 @@ def ctc_loss(
     else:
         in_len_d, tgt_len_d = in_len, tgt_len
     losses = CtcLoss.apply(lp, ext, in_len_d, tgt_len_d, bool(zero_infinity))
+    given(  # the node's _saved_* as PyTorch's (ops/ctc.py)
+        losses,
+        blank=blank,
+        input_lengths=tuple(int(v) for v in in_len.reshape(-1).tolist()),
+        target_lengths=tuple(int(v) for v in tgt_len.reshape(-1).tolist()),
+        targets=targets,
+    )
     if reduction == "mean":
         denom = np.maximum(tgt_len, 1).astype(lp._data.dtype)
         losses = (losses / Tensor._make(xp.asarray(denom), False, None, 0)).mean()

@@ -1,0 +1,175 @@
+"""The small random functions the transforms of :mod:`.programs` wrap: ``f(x, y)`` over two
+tensors of one logical shape ``S`` (``(n,)`` or ``(m, n)``), a chain of steps on a running
+value ``h`` (starting at ``x``) that may read ``y`` and captured constants.
+
+A step is ``(name, a)`` (``a``: a small integer picking a dim or a variant). :func:`steps_for`
+lists the steps valid for a logical shape and :func:`shape_after` says what each does to it,
+so :func:`draw_body` only draws well-shaped bodies; :func:`apply_step` runs one step with a
+library (``torch`` or ``chainrule``). The captured constants (a square matrix, a bias, index
+tensors, conv1d weights) come from the program's seed through :func:`constants`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["STEPS", "apply_step", "constants", "draw_body", "shape_after", "steps_for"]
+
+UNARY = ("sin", "tanh", "sigmoid", "sq", "exp", "log1p_sq")
+BINARY = ("add_y", "mul_y", "sub_y", "div_y", "where", "maximum")
+SHAPED = ("softmax", "log_softmax", "logsumexp", "sum_keep", "mean_keep", "amax_keep")
+MIXED = ("cat", "stack", "matmul_y", "matmul_w", "linear", "index", "index0", "slice1")
+MIXED += ("conv1d", "flip", "transpose2", "clamp")
+STEPS = UNARY + BINARY + SHAPED + MIXED
+
+
+def _bcast(a: tuple, b: tuple) -> bool:
+    """Whether shapes ``a`` and ``b`` broadcast to ``b`` (the shape of ``y``)."""
+    if len(a) > len(b):
+        return False
+    return all(p in (1, q) for p, q in zip(a[::-1], b[::-1]))
+
+
+def steps_for(shape: tuple, s: tuple) -> list:
+    """The step names valid for a running value of ``shape`` (``y`` has shape ``s``)."""
+    out = list(UNARY) + ["flip", "clamp"]
+    if _bcast(shape, s):
+        out += list(BINARY)
+    if shape:
+        out += list(SHAPED) + ["cat", "stack", "matmul_w", "linear", "index", "slice1"]
+    if shape == s:
+        out += ["matmul_y", "conv1d"]
+    if len(shape) == 2:
+        out += ["index0", "transpose2"]
+    return out
+
+
+def _dim(shape: tuple, a: int) -> int:
+    """A dim of ``shape`` from ``a``: negative for even ``a`` (``-1`` mostly)."""
+    r = len(shape)
+    d = a % r
+    return d - r if a % 2 == 0 else d
+
+
+def shape_after(name: str, a: int, shape: tuple, s: tuple) -> tuple:
+    """The logical shape of ``h`` after step ``(name, a)``."""
+    if name in BINARY:
+        return tuple(np.broadcast_shapes(shape, s))
+    if name in ("sum_keep", "mean_keep", "amax_keep", "logsumexp", "slice1"):
+        d = -1 if name == "slice1" else _dim(shape, a)
+        return tuple(1 if i == d % len(shape) else n for i, n in enumerate(shape))
+    if name == "transpose2":
+        return shape[::-1]
+    if name == "index":
+        return shape[:-1] + (s[-1],)
+    if name == "index0":
+        return (s[0],) + shape[1:]
+    return shape
+
+
+def constants(seed: int, s: tuple) -> dict:
+    """The captured NumPy constants of a body over shape ``s`` (float64; cast per program)."""
+    rng = np.random.default_rng(seed + 7919)
+    n = s[-1] if s else 1
+    big = max(s + (1,))
+    c = s[0] if len(s) == 2 else 1
+    return {
+        "W": rng.normal(size=(big, big)) / big,
+        "b": rng.normal(size=(big,)),
+        "idx": rng.integers(0, max(n, 1), size=(n,)),
+        "idx0": rng.integers(0, max(c, 1), size=(c,)),
+        "convw": rng.normal(size=(c, c, 3)) / 2,
+    }
+
+
+def draw_body(rng: np.random.Generator, s: tuple, length: int) -> tuple:
+    """A random chain of ``length`` steps over logical shape ``s``; ends back at a shape
+    that broadcasts to ``s`` (every step is shape-checked while drawing)."""
+    shape, steps = s, []
+    for _ in range(length):
+        name = str(rng.choice(steps_for(shape, s)))
+        a = int(rng.integers(0, 4))
+        steps.append((name, a))
+        shape = shape_after(name, a, shape, s)
+    return tuple(steps)
+
+
+def apply_step(lib: Any, consts: dict, step: tuple, h: Any, y: Any) -> Any:
+    """Run one step on ``h`` with ``lib`` (``consts``: the constants as ``lib`` tensors)."""
+    F = lib.nn.functional
+    name, a = step
+    shape = tuple(h.shape)
+    if name == "sin":
+        return h.sin()
+    if name == "tanh":
+        return lib.tanh(h)
+    if name == "sigmoid":
+        return lib.sigmoid(h)
+    if name == "sq":
+        return h * h
+    if name == "exp":
+        return lib.exp(0.3 * h)
+    if name == "log1p_sq":
+        return lib.log1p(h * h)
+    if name == "add_y":
+        return h + y
+    if name == "mul_y":
+        return h * y
+    if name == "sub_y":
+        return y - h
+    if name == "div_y":
+        return h / (1.0 + y * y)
+    if name == "where":
+        return lib.where(h > 0, h, y * 2.0)
+    if name == "maximum":
+        return lib.maximum(h, y + 0.125)
+    if name == "clamp":
+        return h.clamp(-0.5, 0.75) if a % 2 else lib.clamp(h, min=-0.25)
+    if name == "flip":
+        return h.flip(-1) if shape else -h
+    d = _dim(shape, a) if shape else 0
+    if name == "softmax":
+        return F.softmax(h, dim=d)
+    if name == "log_softmax":
+        return h.log_softmax(d)
+    if name == "logsumexp":
+        return lib.logsumexp(h, dim=d, keepdim=True)
+    if name == "sum_keep":
+        return h.sum(d, keepdim=True)
+    if name == "mean_keep":
+        return h.mean(dim=d, keepdim=True)
+    if name == "amax_keep":
+        return h.amax(d, keepdim=True)
+    if name == "cat":
+        k = shape[d]
+        return lib.cat([h.cos(), h], dim=d).narrow(d, a % (k + 1), k)
+    if name == "stack":
+        return lib.stack([h, h.sin()], dim=a % (len(shape) + 1)).prod(a % (len(shape) + 1))
+    if name == "matmul_y":
+        if len(shape) == 1:
+            return y * (h @ y)
+        return (h @ y.mT) @ h * 0.5
+    k = shape[-1]
+    if name == "matmul_w":
+        return h @ consts["W"][:k, :k]
+    if name == "linear":
+        return F.linear(h, consts["W"][:k, :k], consts["b"][:k] if a % 2 else None)
+    if name == "index":
+        return h[..., consts["idx"] % max(k, 1)]
+    if name == "index0":
+        return h[consts["idx0"] % max(shape[0], 1)]
+    if name == "slice1":
+        return h[..., -1:] if a % 2 else h[..., :1]
+    if name == "transpose2":
+        return h.transpose(0, 1) if a % 2 else h.mT
+    if name == "rand":
+        return h + 0.25 * lib.rand_like(h)
+    if name == "dropout":
+        return F.dropout(h, 0.5, training=True)
+    if name == "conv1d":
+        if len(shape) == 1:
+            return F.conv1d(h[None], consts["convw"][:1, :1], padding=1)[0]
+        return F.conv1d(h, consts["convw"], padding=1)
+    raise ValueError(f"unknown step {name!r}")
