@@ -11,6 +11,7 @@ import pytest
 import torch
 
 import chainrule as cr
+from chainrule import _user_warnings
 
 RNG = np.random.default_rng(0)
 
@@ -188,7 +189,8 @@ def test_stft_forward_mode_matches_torch() -> None:
     np.testing.assert_allclose(ct.numpy(), _np(tt), atol=1e-10)
 
 
-def test_return_complex_false_and_methods() -> None:
+def test_return_complex_false_and_methods(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_user_warnings, "_issued", set())  # once per process: as in a fresh one
     x = _signal((30,), "float32")
     w = np.hanning(8).astype("float32")
     with pytest.warns(UserWarning, match="return_complex=False is deprecated"):
@@ -203,7 +205,8 @@ def test_return_complex_false_and_methods() -> None:
     np.testing.assert_allclose(back.numpy(), x, atol=1e-5)
 
 
-def test_warnings_like_torch() -> None:
+def test_warnings_like_torch(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_user_warnings, "_issued", set())  # once per process: as in a fresh one
     x = cr.tensor(_signal((30,), "float64"))
     with pytest.warns(UserWarning, match="A window was not provided"):
         spec = cr.stft(x, 8, return_complex=True)

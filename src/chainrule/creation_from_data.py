@@ -61,14 +61,16 @@ _LIST_OF_ARRAYS = (
 
 
 def _holds_arrays(seq: Any) -> bool:
-    """Whether the nested list or tuple ``seq`` holds a NumPy array (of one or more dims) at
-    some depth. A level whose first element is a number holds numbers only (anything else
-    would be ragged), so only the sequences are looked into: the cost is one check per
-    sub-list, not per number."""
-    if not seq or not isinstance(seq[0], (list, tuple, np.ndarray)):
+    """Whether the nested list or tuple ``seq`` holds a NumPy array (of any number of dims,
+    a 0-d one among numbers too) at some depth, as PyTorch's warning counts them. A level of
+    numbers is looked through by the set of its element types (one C-level pass), a level of
+    sequences element by element."""
+    if not seq:
         return False
+    if not isinstance(seq[0], (list, tuple, np.ndarray)):
+        return any(issubclass(k, np.ndarray) for k in set(map(type, seq)))
     for e in seq:
-        if isinstance(e, np.ndarray) and e.ndim:
+        if isinstance(e, np.ndarray):
             return True
         if isinstance(e, (list, tuple)) and _holds_arrays(e):
             return True
@@ -80,6 +82,31 @@ def _warn_list_of_arrays(data: Any, t: Tensor) -> None:
     of NumPy arrays (RL code's ``torch.tensor([obs1, obs2])``)."""
     if isinstance(data, (list, tuple)) and t.numel() and _holds_arrays(data):
         warn_once("list_of_ndarrays", _LIST_OF_ARRAYS)
+
+
+def check_list_data(data: Any, op: str) -> None:
+    """Refuse, as PyTorch, a nested list whose first element (at the deepest level reached
+    through first elements) is a 0-d NumPy array: PyTorch reads the shape of nested data
+    through the first elements and takes an array there for a sequence, and a 0-d one has no
+    length (TypeError; ``[1.0, np.array(2.0)]``, with the array further on, is accepted).
+    Shared by ``tensor``, ``as_tensor`` and the legacy constructors."""
+    first = data
+    while isinstance(first, (list, tuple)) and first:
+        first = first[0]
+    if first is not data and isinstance(first, np.ndarray) and first.ndim == 0:
+        raise TypeError(
+            f"{op}(): len() of unsized object: a 0-d numpy.ndarray as the first element of a "
+            "nested list is read as a sequence and has no length (as in PyTorch); pass "
+            "numbers (array.item()), a single numpy.ndarray (np.array(list)) or "
+            "arrays of one or more dims"
+        )
+
+
+def warn_list_of_arrays(data: Any, t: Tensor) -> None:
+    """PyTorch's once-per-process "Creating a tensor from a list of numpy.ndarrays is
+    extremely slow" UserWarning when ``t`` (with elements) was made from ``data``, a nested
+    list holding NumPy arrays; for the constructors outside this module (``cr.Tensor``)."""
+    _warn_list_of_arrays(data, t)
 
 
 def tensor(
@@ -107,6 +134,7 @@ def tensor(
             f"tensor(): can't convert np.ndarray of dtype {data.dtype}; supported "
             "kinds are bool, integer, floating point and complex"
         )
+    check_list_data(data, "tensor")
     try:
         t = Tensor._new(data, dtype=dtype, requires_grad=requires_grad, device=device)
     except (ValueError, TypeError):
@@ -166,6 +194,7 @@ def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
         _warn_if_not_writable(data)
     if isinstance(data, np.ndarray) and (dtype is None or np.dtype(dtype) == data.dtype):
         return from_numpy(data) if device is None else Tensor._new(mark_shared(data), device=device)
+    check_list_data(data, "as_tensor")
     t = Tensor._new(data, dtype=dtype, device=device)
     if isinstance(data, np.ndarray):  # a converted copy: laid out as torch.tensor's
         t._data = _copy_layout(data, t._data)

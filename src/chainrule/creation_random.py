@@ -15,7 +15,7 @@ import numpy as np
 from . import dtypes as _dt
 from .autograd import grad_mode
 from .autograd.tensor import Tensor
-from .backend import to_device
+from .backend import Device, to_device
 from .creation_options import (
     _finish,
     _like,
@@ -26,6 +26,7 @@ from .creation_options import (
     refuse_negative_size,
     write_factory_out,
 )
+from .dtype_objects import dtype as _DtypeObject
 from .ops.no_derivative import record_no_derivative, record_zero_derivative
 from .randint_bounds import check_randint_range
 from .random import Generator, gen
@@ -229,6 +230,7 @@ def normal(
     As PyTorch's overloads: two numbers need ``size``, a tensor ``mean`` or ``std`` takes none
     (TypeError otherwise), and tensors whose shapes do not broadcast raise RuntimeError."""
     check_pin_memory("normal", pin_memory)
+    _refuse_tensor_factory_options(mean, std, dtype, device, requires_grad)
     kw = {"generator": generator, "dtype": dtype, "device": device, "out": out}
     if (res := _vmap_batched(normal, (mean, std, size), kw)) is not None:
         return res
@@ -246,7 +248,7 @@ def normal(
     if out is not None:
         _refuse_out_grad("normal", mean, std)
         mean, std = (v.detach() if isinstance(v, Tensor) else v for v in (mean, std))
-        result = normal(mean, std, size, generator, dtype=dtype if dtype else out.dtype)
+        result = _draw_normal(mean, std, size, generator, dtype if dtype else out.dtype)
         if size is None and isinstance(out, Tensor) and tuple(out.shape) != tuple(result.shape):
             if not isinstance(std, Tensor):  # PyTorch's (Tensor mean, float std) overload
                 raise RuntimeError(
@@ -262,6 +264,46 @@ def normal(
                     stacklevel=2,
                 )
         return write_factory_out("normal", out, dtype, requires_grad, lambda d: result)
+    return _draw_normal(mean, std, size, generator, dtype, device, requires_grad)
+
+
+def _refuse_tensor_factory_options(mean: Any, std: Any, dtype: Any, device: Any, rg: bool) -> None:
+    """PyTorch's ``normal`` overloads with a tensor ``mean`` or ``std`` take only
+    ``generator`` and ``out``: ``dtype``, ``device`` or ``requires_grad`` with one is its
+    TypeError of an invalid combination of arguments (the draws take the tensor's dtype)."""
+    if not (isinstance(mean, Tensor) or isinstance(std, Tensor)):
+        return
+    names = {Tensor: "Tensor", _DtypeObject: "torch.dtype", Device: "torch.device"}
+    name = lambda v: next((n for k, n in names.items() if isinstance(v, k)), type(v).__name__)  # noqa: E731
+    given = [
+        f"{k}={name(v)}"
+        for k, v in (("dtype", dtype), ("device", device), ("requires_grad", rg or None))
+        if v is not None
+    ]
+    if given:
+        raise TypeError(
+            f"normal() received an invalid combination of arguments - got "
+            f"({', '.join([name(mean), name(std), *given])}), but expected one of: (Tensor "
+            "mean, Tensor std, *, torch.Generator generator = None, Tensor out = None), (Tensor "
+            "mean, float std = 1, *, ...), (float mean, Tensor std, *, ...), (float mean, float "
+            "std, tuple of ints size, *, ..., torch.dtype dtype = None, torch.device device = "
+            "None, bool requires_grad = False); a tensor mean or std takes no dtype, device or "
+            "requires_grad (use .to() on the result)"
+        )
+
+
+def _draw_normal(
+    mean: Any,
+    std: Any,
+    size: Sequence[int] | None,
+    generator: Generator | None,
+    dtype: Any,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """``normal``'s draws once its overload is settled (no ``out``): checks std and the
+    shapes, picks the dtype (given, else the tensor mean's or std's floating dtype, else the
+    default) and draws, kept in the graph of a tensor mean/std with zero gradients."""
     if isinstance(std, Tensor) and std.is_complex():
         raise RuntimeError("normal expects standard deviation to be non-complex")
     m = mean._data if isinstance(mean, Tensor) else mean

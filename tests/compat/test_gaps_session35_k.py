@@ -189,7 +189,6 @@ def test_linear_does_not_save_weight_for_an_input_without_grad() -> None:
     assert run(chainrule) == "ok"
 
 
-@pytest.mark.xfail(strict=True, reason="mixed-dtype BCE-with-logits rounds unlike PyTorch")
 def test_bce_with_logits_mixed_dtypes_zero_dim_pos_weight_gradient() -> None:
     x_np, t_np = np.array([0.3, -1.2, 2.5, 0.7]), np.array([1.0, 0.0, 1.0, 0.0])
 

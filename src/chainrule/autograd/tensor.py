@@ -150,6 +150,10 @@ class Tensor(TensorBackward, TensorConversions, TensorRequiresGrad):
         elif len(args) == 1:
             data = args[0]
             refuse_legacy_scalar_data(data)
+            if isinstance(data, (list, tuple)):
+                from ..creation_from_data import check_list_data  # noqa: PLC0415 - a cycle
+
+                check_list_data(data, "Tensor")
         elif not args:
             data = np.empty(0, dtype=_dt.get_default_dtype())
         else:
@@ -163,6 +167,10 @@ class Tensor(TensorBackward, TensorConversions, TensorRequiresGrad):
         if device is not None:
             arr = to_device(arr, device)
         self._init_leaf(arr, requires_grad)
+        if isinstance(data, (list, tuple)):
+            from ..creation_from_data import warn_list_of_arrays  # noqa: PLC0415 - a cycle
+
+            warn_list_of_arrays(data, self)
 
     @classmethod
     def _new(

@@ -23,12 +23,10 @@ the intra-op threads; with ``create_graph=True`` the same formulas are written w
 ops, so they differentiate again. float16 and bfloat16 compute wholly in float32 inside the
 node and round once (PyTorch's one node, no casts around it).
 
-Logits and targets of two floating dtypes (float64 logits with a ``y.float()`` target) give
-a loss of the target's dtype, valued as PyTorch's composition computes it: ``log_sigmoid(x)``
-in the logits' dtype, then ``(1 - t).mul_(x).sub_(log_sigmoid)`` (and ``.mul_(weight)``),
-each step computed in the wider dtype and stored in the target's, the reduction in the
-target's dtype (:func:`_mixed_loss`). The gradients are computed in the wider dtype and given
-in each operand's own dtype, as PyTorch's.
+Logits and targets of two floating dtypes give a loss of the target's dtype, valued as
+PyTorch's composition computes it (:func:`_mixed_loss`) and differentiated as its backward's
+in-place steps (:func:`_mixed_grads`): each step in PyTorch's result dtype, where a 0-d
+weight or pos_weight does not promote a tensor with dimensions (:func:`_step`).
 """
 
 from __future__ import annotations
@@ -37,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import dtypes as _dt
 from .._kernels import dispatch as _fast
 from ..autograd.function import Function
 from ..autograd.saved_fields import REDUCTION_ENUM  # grad_fn._saved_*
@@ -80,71 +79,92 @@ def _loss(x: Any, t: Any, w: Any, p: Any) -> Any:
     return out
 
 
+def _result_dtype(a: Any, b: Any) -> Any:
+    """PyTorch's result dtype of arrays ``a`` and ``b`` (``b`` may be a Python number): a
+    0-d operand beside one with dimensions counts only by category (chainrule's rules, not
+    NumPy's: a float32 tensor with a 0-d float64 tensor stays float32)."""
+    if not isinstance(b, np.ndarray) or a.dtype == b.dtype:
+        return a.dtype
+    if (a.ndim == 0) == (b.ndim == 0):
+        return _dt.promote_types(a.dtype, b.dtype)
+    if a.ndim:
+        return _dt.combine_categories(a.dtype, b.dtype)
+    return _dt.combine_categories(b.dtype, a.dtype)
+
+
+def _step(ufunc: Any, a: Any, b: Any, inplace: bool = False, reverse: bool = False) -> Any:
+    """One step of PyTorch's composition: ``a op b`` (``b op a`` with ``reverse``, ``b`` a
+    Python number there) computed in the result dtype (float16 / bfloat16 in float32, their
+    opmath; a 0-d second operand then enters at float32 precision from its own dtype, as
+    PyTorch's CPU scalar path) and stored in it, or in ``a``'s dtype for an in-place step."""
+    cd = _result_dtype(a, b)
+    od = a.dtype if inplace else cd
+    wd = np.float64 if cd == np.float64 else np.float32
+    ca = np.asarray(a).astype(cd, copy=False).astype(wd, copy=False)
+    if not isinstance(b, np.ndarray):
+        cb = wd(b)
+    elif b.ndim == 0 and a.ndim and wd is np.float32 and cd != np.float32:
+        cb = b.astype(np.float32)
+    else:
+        cb = b.astype(cd, copy=False).astype(wd, copy=False)
+    out = ufunc(cb, ca) if reverse else ufunc(ca, cb)
+    return np.asarray(out).astype(od, copy=False)
+
+
+def _own(fn: Any, x: Any) -> Any:
+    """A unary kernel (on >= 1-d arrays) of ``x`` computed wide and given in x's dtype."""
+    return np.asarray(fn(wide(x).reshape(-1))).reshape(x.shape).astype(x.dtype, copy=False)
+
+
+def _log_sigmoid(x: Any) -> Any:
+    return elementwise(np.negative, _softplus_neg(x))
+
+
 def _mixed_loss(x: Any, t: Any, w: Any, p: Any) -> Any:
-    """The per-element loss of logits ``x`` and targets ``t`` of two floating dtypes, rounded
-    as PyTorch's composition rounds it: ``ls = log_sigmoid(x)`` in x's dtype (``ls.mul_((p -
-    1) * t + 1)`` with a positive weight), then ``(1 - t).mul_(x).sub_(ls)`` and
-    ``.mul_(w)``, each step computed in the wider dtype and stored in t's; returned in the
-    computing dtype, its values those of t's dtype (x, t >= 1-d arrays of one shape)."""
-    xd, od = x.dtype, t.dtype
-    dts = [wide(x[:0]).dtype, wide(t[:0]).dtype] + [a.dtype for a in (w, p) if a is not None]
-    cd = np.dtype(np.float64) if np.dtype(np.float64) in dts else np.dtype(np.float32)
-
-    def stored(a: Any, dtype: Any) -> Any:  # a value of cd rounded to dtype, kept in cd
-        return a if dtype == cd else a.astype(dtype).astype(cd)
-
-    ls = elementwise(np.negative, _softplus_neg(wide(x)))  # log_sigmoid in x's own dtype
-    ls = stored(ls.astype(cd, copy=False), xd)
-    tw = t.astype(cd)
-    if p is not None:  # (pos_weight - 1).mul(target).add_(1), in pos_weight's and t's dtype
-        p0 = p.reshape(-1)[:0]  # (p may be 0-d: broadcast against x)
-        lwd = p.dtype if p.dtype == od else np.promote_types(wide(p0).dtype, wide(t[:0]).dtype)
-        if p.dtype != od and not (_bf16_or_f16(p.dtype) and _bf16_or_f16(od)):
-            lwd = np.promote_types(p.dtype, od)  # (bfloat16 with float16: float32)
-        pm = stored(p.astype(cd) - 1.0, p.dtype)
-        lw = stored(stored(pm * tw, lwd) + 1.0, lwd)
-        ls = stored(ls * lw, xd)
-    loss = stored(1.0 - tw, od)
-    loss = stored(loss * x.astype(cd), od)
-    loss = stored(loss - ls, od)
-    if w is not None:
-        loss = stored(loss * w.astype(cd), od)
-    return loss
+    """The per-element loss of logits ``x`` and targets ``t`` of two floating dtypes, in t's
+    dtype, rounded as PyTorch's composition: ``ls = log_sigmoid(x)`` (``ls.mul_((p -
+    1).mul(t).add_(1))`` with a positive weight), then ``(1 - t).mul_(x).sub_(ls)`` and
+    ``.mul_(w)``, each step as :func:`_step` (PyTorch's result dtypes, 0-d rules included)."""
+    ls = _own(_log_sigmoid, x)
+    if p is not None:
+        lw = _step(np.add, _step(np.multiply, _step(np.subtract, p, 1.0), t), 1.0, True)
+        ls = _step(np.multiply, ls, lw, True)
+    loss = _step(np.subtract, t, 1.0, reverse=True)
+    loss = _step(np.subtract, _step(np.multiply, loss, x, True), ls, True)
+    return loss if w is None else _step(np.multiply, loss, w, True)
 
 
-def _mixed_slope_x(x: Any, t: Any, w: Any, p: Any, g: Any, count: int | None) -> Any:
-    """dL/dx times the incoming gradient ``g`` for logits and targets of two dtypes, with
-    PyTorch's roundings: ``(pos_weight * t + 1 - t) * sigmoid(x) - pos_weight * t`` in the
-    pos_weight-and-target dtype (its in-place steps stored there), then ``* g``, ``* weight``
-    and ``/ count`` (for 'mean') each in the promoted dtype; returned in the computing dtype."""
-    cd = np.dtype(np.float64) if np.float64 in (x.dtype, t.dtype, p.dtype) else np.float32
-    cd = np.dtype(np.float64) if w is not None and w.dtype == np.float64 else np.dtype(cd)
-
-    def stored(a: Any, dtype: Any) -> Any:
-        return a if dtype == cd else a.astype(dtype).astype(cd)
-
-    def promoted(*dts: Any) -> Any:
-        out = dts[0]
-        for d in dts[1:]:
-            if out != d:
-                both_low = _bf16_or_f16(out) and _bf16_or_f16(d)
-                out = np.dtype(np.float32) if both_low else np.promote_types(out, d)
-        return out
-
-    d = promoted(p.dtype, t.dtype)
-    sig = stored(_sigmoid(wide(x)).astype(cd), x.dtype)
-    tw = t.astype(cd)
-    tt = stored(p.astype(cd) * tw, d)
-    gi = stored(stored(stored(tt + 1.0, d) - tw, d) * sig, d)
-    gi = stored(gi - tt, d)
-    d = promoted(d, g.dtype)
-    gi = stored(gi * g.astype(cd), d)
-    if w is not None:
-        d = promoted(d, w.dtype)
-        gi = stored(gi * w.astype(cd), d)
-    if count is not None:
-        gi = stored(gi / count, d)
-    return gi
+def _mixed_grads(x: Any, t: Any, w: Any, p: Any, g: Any, count: int | None, need: tuple) -> tuple:
+    """(dL/dx, dL/dt) times the incoming gradient ``g`` for logits and targets of two
+    dtypes, with PyTorch's backward's steps and roundings (None where unneeded): dL/dx
+    ``= (p t + 1 - t) σ(x) - p t`` (``σ(x) - t``) in place, ``* g``, ``* w``, ``/ count``;
+    dL/dt ``= log_sigmoid(-x) - log_sigmoid(x) p`` in x's dtype (``-x * g`` without ``p``,
+    that product out of place), ``* g``, ``* w``, ``/ count``."""
+    gx = gt = None
+    if need[0]:
+        sig = _own(_sigmoid, x)
+        if p is None:
+            gx = _step(np.subtract, sig, t, True)
+        else:
+            pt = _step(np.multiply, p, t)
+            gx = _step(np.subtract, _step(np.add, pt, 1.0), t, True)
+            gx = _step(np.subtract, _step(np.multiply, gx, sig, True), pt, True)
+        gx = _step(np.multiply, gx, g, True)
+    if need[1]:
+        if p is None:
+            gt = _step(np.multiply, np.negative(x), g)
+        else:
+            lp = _step(np.multiply, _own(_log_sigmoid, x), p, True)
+            gt = _step(np.subtract, _own(_log_sigmoid, np.negative(x)), lp, True)
+            gt = _step(np.multiply, gt, g, True)
+    out = []
+    for a in (gx, gt):
+        if a is not None and w is not None:
+            a = _step(np.multiply, a, w, True)
+        if a is not None and count is not None:
+            a = _step(np.divide, a, float(count), True)
+        out.append(a)
+    return tuple(out)
 
 
 def _bf16_or_f16(*dtypes: Any) -> bool:
@@ -170,11 +190,11 @@ def _slopes(x: Any, t: Any, w: Any, p: Any, need_x: bool, need_t: bool) -> tuple
         gx = _sigmoid(x)
         if p is None:  # σ - t
             elementwise(np.subtract, gx, t, out=gx)
-        else:  # (1 + (p - 1) t) σ - p t
-            lw = elementwise(np.multiply, t, p - 1.0)
-            elementwise(np.add, lw, 1.0, out=lw)
-            elementwise(np.multiply, gx, lw, out=gx)
-            pt = elementwise(np.multiply, t, p, out=lw)
+        else:  # (p t + 1 - t) σ - p t, in PyTorch's order (its roundings)
+            pt = elementwise(np.multiply, p, t)
+            lw = elementwise(np.add, pt, 1.0)
+            elementwise(np.subtract, lw, t, out=lw)
+            elementwise(np.multiply, lw, gx, out=gx)
             elementwise(np.subtract, gx, pt, out=gx)
         if w is not None:
             elementwise(np.multiply, gx, w, out=gx)
@@ -229,13 +249,9 @@ class BinaryCrossEntropyWithLogitsFn(Function):
         ctx.reduction, ctx.count = reduction, x.size
         ctx.save_for_backward(x, t, weight, pos_weight)
         if x.dtype != t.dtype:  # PyTorch's composition's roundings; the target's dtype
-            shape = x.shape
-            xs, ts = (x.reshape(1), t.reshape(1)) if x.ndim == 0 else (x, t)
-            with np.errstate(invalid="ignore", over="ignore"):
-                loss = _mixed_loss(xs, ts, weight, pos_weight).reshape(shape)
-                if reduction != "none" and t.dtype in (np.float32, np.float64):
-                    loss = loss.astype(t.dtype)  # summed in the target's dtype
-                out = _total(loss, reduction, ctx.count)
+            with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+                loss = _mixed_loss(x, t, weight, pos_weight)
+                out = _total(wide(loss), reduction, ctx.count)  # (halves: a float32 sum)
             return get_array_module(loss).asarray(out).astype(t.dtype, copy=False)
         xw, tw = wide(x), wide(t)  # (float16 / bfloat16: in float32)
         w, p = _as(weight, xw.dtype), _as(pos_weight, xw.dtype)
@@ -253,10 +269,16 @@ class BinaryCrossEntropyWithLogitsFn(Function):
         need_x, need_t = ctx.needs_input_grad[:2]
         mean = ctx.reduction == "mean"
         if not ctx.create_graph and type(x._data) is np.ndarray:
+            if x.dtype != t.dtype:  # two dtypes: PyTorch's backward's steps and roundings
+                ws = None if weight is None else weight._data
+                ps = None if pos_weight is None else pos_weight._data
+                count = ctx.count if mean and ctx.count else None
+                with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+                    gx, gt = _mixed_grads(
+                        x._data, t._data, ws, ps, grad._data, count, (need_x, need_t)
+                    )
+                return _grad(gx, x.shape, x.dtype), _grad(gt, t.shape, t.dtype), None, None, None
             xw, tw = wide(x._data), wide(t._data)
-            if xw.dtype != tw.dtype:  # logits and targets of two dtypes: the wider one
-                cd = np.promote_types(xw.dtype, tw.dtype)
-                xw, tw = xw.astype(cd), tw.astype(cd)
             g = wide(grad._data).astype(xw.dtype, copy=False)
             if mean:
                 g = g / ctx.count if ctx.count else g
@@ -265,24 +287,10 @@ class BinaryCrossEntropyWithLogitsFn(Function):
             shape = x.shape
             if x.ndim == 0:
                 xw, tw = xw.reshape(1), tw.reshape(1)
-            mixed_pos = pos_weight is not None and x.dtype != t.dtype and need_x
             with np.errstate(invalid="ignore", over="ignore"):
-                gx, gt = _slopes(xw, tw, w, p, need_x and not mixed_pos, need_t)
+                gx, gt = _slopes(xw, tw, w, p, need_x, need_t)
                 gx = None if gx is None else elementwise(np.multiply, gx, g, out=gx)
                 gt = None if gt is None else elementwise(np.multiply, gt, g, out=gt)
-                if mixed_pos:  # PyTorch's roundings in the pos_weight-and-target dtype
-                    xs, ts = (
-                        (x._data.reshape(1), t._data.reshape(1))
-                        if x.ndim == 0
-                        else (
-                            x._data,
-                            t._data,
-                        )
-                    )
-                    ws = None if weight is None else weight._data
-                    gx = _mixed_slope_x(
-                        xs, ts, ws, pos_weight._data, grad._data, ctx.count if mean else None
-                    )
             return _grad(gx, shape, x.dtype), _grad(gt, shape, t.dtype), None, None, None
         if x.dtype != t.dtype:  # two dtypes: the formulas in the wider, each grad in its own
             xd, td = x.dtype, t.dtype

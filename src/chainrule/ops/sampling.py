@@ -24,6 +24,7 @@ from .._type_names import type_name
 from ..autograd.state import LOCAL as _vmap
 from ..autograd.tensor import Tensor
 from ..backend import to_device
+from ..qtypes import scalar_type_name
 from ..random import Generator, gen
 from ..random_mt19937 import TorchStream, draw_dtype
 from ._python_loops import loop_fill
@@ -55,6 +56,7 @@ def poisson(input: Tensor, generator: Generator | None = None) -> Tensor:
 
     Raises:
         RuntimeError: a negative or non-finite rate.
+        NotImplementedError: rates of an integer, bool or complex dtype (as PyTorch).
     """
     if _vmap.state.vmap and isinstance(input, Tensor):  # inside cr.func.vmap: by its mode
         from ..func._random import batched_call  # noqa: PLC0415 - func imports the ops
@@ -64,7 +66,10 @@ def poisson(input: Tensor, generator: Generator | None = None) -> Tensor:
             return res
     rates = as_tensor(input)
     if rates.dtype.kind not in "fV":  # V: bfloat16
-        raise RuntimeError(f"poisson: expected a floating-point tensor of rates, got {rates.dtype}")
+        raise NotImplementedError(  # PyTorch's CPU kernel has no integer, bool or complex form
+            f"\"poisson_cpu\" not implemented for '{scalar_type_name(rates.dtype)}': poisson "
+            f"takes a floating-point tensor of rates, got {rates.dtype}"
+        )
     lam = np.asarray(rates._data, dtype=np.float64)
     if not np.isfinite(lam).all() or (lam < 0).any():
         raise RuntimeError(

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from .. import dtypes as _dt
-from .._user_warnings import warn_at_caller, warn_once
+from .._user_warnings import warn_once
 from ..autograd.lower_precision import autocast_float32_op
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
@@ -54,27 +54,34 @@ def _const(x: Tensor, shape: tuple, dtype: Any, fill: float = 0.0) -> Tensor:
     return Tensor._make(xp.full(shape, fill, dtype=dtype), False, None, 0)
 
 
-def _pad_last(x: Tensor, pad: int, mode: str) -> Tensor:
-    """``F.pad(x, [pad, pad], mode)`` along the last dim, from slices, flips and joins (so
-    that complex signals are differentiable too)."""
-    n = x.shape[-1]
+def _check_pad(shape: tuple, pad: int, mode: str) -> None:
+    """The errors of ``F.pad(x, [pad, pad], mode)`` along the last dim of a ``shape`` signal:
+    an unknown mode, or a pad the mode cannot take from so short a signal."""
     if mode not in ("constant", "reflect", "replicate", "circular"):
         raise NotImplementedError(
             f"stft: Unrecognised padding mode {mode} (valid: 'constant', 'reflect', "
             "'replicate', 'circular')"
         )
-    if pad == 0:
-        return x
-    if (
+    n = shape[-1]
+    if pad and (
         (mode == "reflect" and pad >= n)
         or (mode == "circular" and pad > n)
         or (n == 0 and mode != "constant")
     ):
         raise RuntimeError(
             f"stft: Padding size should be less than the corresponding input dimension, but "
-            f"got: padding ({pad}, {pad}) at dimension {x.ndim - 1} of input {list(x.shape)} "
-            f"with pad_mode={mode!r}"
+            f"got: padding ({pad}, {pad}) at dimension {len(shape) - 1} of input "
+            f"{list(shape)} with pad_mode={mode!r}"
         )
+
+
+def _pad_last(x: Tensor, pad: int, mode: str) -> Tensor:
+    """``F.pad(x, [pad, pad], mode)`` along the last dim, from slices, flips and joins (so
+    that complex signals are differentiable too)."""
+    n = x.shape[-1]
+    _check_pad(tuple(x.shape), pad, mode)
+    if pad == 0:
+        return x
     if mode == "constant":
         left = right = _const(x, x.shape[:-1] + (pad,), x.dtype)
     elif mode == "reflect":
@@ -155,23 +162,26 @@ def stft(
     n_fft = _check_int(n_fft, "n_fft", "stft")
     if center and align_to_window is not None:
         raise RuntimeError("stft align_to_window should only be set when center = false")
-    if window is None:
-        warn_at_caller(_NO_WINDOW_STFT)
+    if center and x.ndim in (1, 2):  # PyTorch pads first: its errors come before the warnings
+        _check_pad(tuple(x.shape), n_fft // 2, pad_mode)
     hop = n_fft // 4 if hop_length is None else _check_int(hop_length, "hop_length", "stft")
     win = n_fft if win_length is None else _check_int(win_length, "win_length", "stft")
     is_complex = x.dtype.kind == "c" or (window is not None and window.dtype.kind == "c")
     want_complex = is_complex if return_complex is None else bool(return_complex)
+    if not want_complex and return_complex is None:
+        raise RuntimeError(
+            "stft requires the return_complex parameter be given for real inputs, and will "
+            "further require that return_complex=True in a future PyTorch release."
+        )
+    if window is None:  # once per process, as PyTorch (after the return_complex check)
+        warn_once("stft_no_window", _NO_WINDOW_STFT)
     if not want_complex:
-        if return_complex is None:
-            raise RuntimeError(
-                "stft requires the return_complex parameter be given for real inputs, and will "
-                "further require that return_complex=True in a future PyTorch release."
-            )
-        warn_at_caller(
+        warn_once(  # once per process, as PyTorch
+            "stft_return_complex_false",
             "stft with return_complex=False is deprecated. In a future pytorch release, stft "
             "will return complex tensors for all inputs, and return_complex=False will raise "
             "an error.\nNote: you can still call torch.view_as_real on the complex output to "
-            "recover the old return format."
+            "recover the old return format.",
         )
     if x.dtype.kind not in "fc" and not _dt.is_bfloat16(x.dtype):
         raise RuntimeError(

@@ -221,6 +221,11 @@ def pack_padded_sequence(
     sorted here and ``sorted_indices``/``unsorted_indices`` record the permutation.
     """
     lens = _lengths_array(lengths, "pack_padded_sequence")
+    if input.numel() == 0:  # PyTorch's check, before those of the lengths
+        raise RuntimeError(
+            f"Cannot pack empty tensors. (pack_padded_sequence got an input of shape "
+            f"{tuple(input.shape)}; every sequence needs at least one step of features)"
+        )
     width = input.shape[0] if batch_first else input.shape[1]
     if lens.shape[0] != width:
         raise ShapeError(  # a RuntimeError, as PyTorch's (and a ValueError, as before)
