@@ -336,7 +336,7 @@ def _method(
         if base_sig is not None:
             fn = base
             sig = base_sig.replace(return_annotation=sig.return_annotation)
-    namespace = getattr(fn, "__globals__", {})
+    namespace = getattr(inspect.unwrap(fn), "__globals__", {})  # a wrapper: its function's names
     if sig is not None and name.startswith("__") and name.endswith("__") and name != "__init__":
         # an operator is called with its operands only (``x + y``, ``x += y``): keyword-only
         # options of the op bound to it (add's alpha) are not part of the operator's type

@@ -171,6 +171,7 @@ def test_lbfgs_strong_wolfe_on_a_bounded_acquisition() -> None:
 def test_linear_does_not_save_weight_for_an_input_without_grad() -> None:
     """(Closed in session 35: ops/affine.py saves each matrix only where the other's gradient
     reads it, as PyTorch's addmm/mm.)"""
+
     def run(m: Any) -> str:
         m.manual_seed(0)
         probe = m.nn.Linear(3, 2).double()

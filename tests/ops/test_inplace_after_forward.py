@@ -108,7 +108,9 @@ def outcome(spec: OpSpec, shapes: tuple, target) -> str:
     if t_kind == "raise" and c_kind == "raise":
         return "same"
     if c_kind == "raise":
-        assert "inplace operation" in c_res, f"{where}: PyTorch allows it but chainrule raised: {c_res}"
+        assert "inplace operation" in c_res, (
+            f"{where}: PyTorch allows it but chainrule raised: {c_res}"
+        )
         return CR_RAISES
     if t_kind == "raise":  # compare with the right answer: the same run on a clone
         t_kind, t_res = _run(torch, spec.th_fn, arrays, target, clone=True)

@@ -598,7 +598,7 @@ class Tensor:
         self,
         bins: Any = ...,
         *,
-        range: Any = ...,
+        range: Sequence[builtins.float] | None = ...,
         weight: Tensor | None = ...,
         density: builtins.bool = ...,
     ) -> Any: ...
@@ -841,7 +841,7 @@ class Tensor:
         num_samples: builtins.int,
         replacement: builtins.bool = ...,
         *,
-        generator: Any = ...,
+        generator: Generator | None = ...,
     ) -> Tensor: ...
     def multiply(self, other: Any) -> Tensor: ...
     def multiply_(self, other: Any) -> Tensor: ...
