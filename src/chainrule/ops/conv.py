@@ -74,6 +74,15 @@ def _check_input(op: str, x: Tensor, w: Tensor, groups: int, transposed: bool) -
         # PyTorch's CPU transposed convolution has no integer kernel but int64's
         name = scalar_type_name(x._data.dtype)
         raise DtypeError(f"\"slow_conv_transpose2d_out_cpu\" not implemented for '{name}'")
+    if transposed and w.numel() == 0:  # out_channels=0: PyTorch's RuntimeError
+        raise ShapeError(
+            f"{op}: non-empty 2D or 4D weight tensor expected, but got: {list(w.shape)}"
+        )
+    if not transposed and w.shape[0] < groups:  # out_channels=0: PyTorch's RuntimeError
+        raise ShapeError(
+            f"{op}: Given groups={groups}, expected weight to be at least {groups} at "
+            f"dimension 0, but got weight of size {list(w.shape)} instead"
+        )
     c = x.shape[1]
     if transposed:
         if c != w.shape[0] or c % groups:

@@ -127,7 +127,7 @@ def cross_entropy(
             f"{op}: weight must have shape ({c},) (one per class), got {tuple(weight.shape)}"
         )
     if target.dtype.kind == "f":
-        if ignore_index != -100:
+        if ignore_index >= 0:  # PyTorch refuses a class index; a negative one is unused
             raise RuntimeError("ignore_index is not supported for floating point target")
         if target.shape != input.shape:
             raise ShapeError(

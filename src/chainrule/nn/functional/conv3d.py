@@ -45,6 +45,13 @@ def _check(op: str, x: Any, w: Any, bias: Any, groups: int, transposed: bool = F
         raise TypeError(f"{op}: groups must be an int, got {type(groups).__name__}")
     if groups < 1:  # a RuntimeError, as PyTorch's
         raise ShapeError(f"{op}: non-positive groups is not supported, got {groups!r}")
+    if transposed and w.numel() == 0:  # out_channels=0: PyTorch's RuntimeError
+        raise ShapeError(f"{op}: non-empty 5D weight tensor expected, but got: {list(w.shape)}")
+    if not transposed and w.shape[0] < groups:  # out_channels=0: PyTorch's RuntimeError
+        raise ShapeError(
+            f"{op}: Given groups={groups}, expected weight to be at least {groups} at "
+            f"dimension 0, but got weight of size {list(w.shape)} instead"
+        )
     c = x.shape[1]
     if transposed:
         if c != w.shape[0] or c % groups:

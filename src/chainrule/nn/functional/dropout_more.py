@@ -49,17 +49,17 @@ def feature_alpha_dropout(
         return input
     if input.numel() == 0:
         return input
+    if input.dtype.kind not in "fcV":  # V: bfloat16
+        raise RuntimeError(
+            f"{op}: result type Float can't be cast to the desired output type {input.dtype}"
+        )
+    if p == 1.0:  # before the rank check, as PyTorch (no mask is drawn: any rank is zeroed)
+        return _result(input, inplace, op, lambda t: t * 0.0)
     if input.ndim < 2:
         raise RuntimeError(
             f"{op}: Feature dropout requires at least 2 dimensions in the input, got shape "
             f"{tuple(input.shape)}"
         )
-    if input.dtype.kind not in "fcV":  # V: bfloat16
-        raise RuntimeError(
-            f"{op}: result type Float can't be cast to the desired output type {input.dtype}"
-        )
-    if p == 1.0:
-        return _result(input, inplace, op, lambda t: t * 0.0)
     a = 1.0 / math.sqrt((_ALPHA * _ALPHA * p + 1) * (1 - p))
     shape = tuple(input.shape[:2]) + (1,) * (input.ndim - 2)
     keep = _keep_mask(shape, input, p, generator)

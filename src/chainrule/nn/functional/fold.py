@@ -12,6 +12,7 @@ column layout and the col2im op :class:`~chainrule.ops.fold.FoldFn`) are in ``op
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 from ...autograd.tensor import Tensor
@@ -23,7 +24,11 @@ __all__ = ["fold", "unfold"]
 
 def _pair(v: Any, name: str, op: str, minimum: int) -> tuple[int, int]:
     pair = tuple(v) if isinstance(v, (tuple, list)) else (v, v)
-    if len(pair) != 2 or not all(isinstance(i, int) and i >= minimum for i in pair):
+    if not all(isinstance(i, numbers.Integral) and not isinstance(i, bool) for i in pair):
+        # a float, bool, None or string: PyTorch's argument parser's TypeError
+        raise TypeError(f"{op}: {name} must be an int or a pair of ints >= {minimum}, got {v!r}")
+    pair = tuple(int(i) for i in pair)
+    if len(pair) != 2 or not all(i >= minimum for i in pair):
         raise RuntimeError(f"{op}: {name} must be an int or a pair of ints >= {minimum}, got {v!r}")
     return pair  # type: ignore[return-value]
 

@@ -218,7 +218,14 @@ def _is_identity(idx: np.ndarray, wts: np.ndarray, n_in: int) -> bool:
     return bool(np.all(np.where(own, wts == 1, wts == 0)))
 
 
-def _nearest_index(n_in: int, n_out: int, scale: float | None, op: type, exact: bool) -> np.ndarray:
+def _nearest_index(
+    n_in: int, n_out: int, scale: float | None, op: type, exact: bool, two_d: bool = False
+) -> np.ndarray:
+    if two_d and not exact and n_out in (n_in, 2 * n_in):
+        # PyTorch's 2-D 'nearest' kernel (forward and backward) copies when the output size
+        # equals the input's and halves the index when it doubles, whatever scale_factor
+        # says (scale_factor=1.2 on 4 rows keeps all 4; 2.08 on 3 gives rows 0,0,1,1,2,2)
+        return np.arange(n_out, dtype=np.int64) // (n_out // n_in)
     s = _coord_scale(n_in, n_out, False, scale, op)
     dst = np.arange(n_out, dtype=op)
     src = s * (dst + op(0.5)) if exact else s * dst
@@ -229,7 +236,7 @@ def _resize_nearest(x: Tensor, out_sz: tuple, scales: tuple, exact: bool) -> Ten
     """Every spatial dim at once, as one ``UpsampleNearest...`` node (ops/upsample_nearest.py)."""
     op = _opdtype(x)
     idx = tuple(
-        _nearest_index(n_in, n_out, sc, op, exact)
+        _nearest_index(n_in, n_out, sc, op, exact, len(out_sz) == 2)
         for n_in, n_out, sc in zip(x.shape[2:], out_sz, scales)
     )
     return UpsampleNearest.apply(x, NearestPlan(idx, tuple(x.shape[2:]), exact))

@@ -9,7 +9,7 @@ gradient rules of its own.
 from __future__ import annotations
 
 from ...autograd.tensor import Tensor
-from ...ops._util import no_complex_kernel
+from ...ops._util import ShapeError, no_complex_kernel
 from ...ops.adaptive_pooling import adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool2d
 from ...ops.pooling import avg_pool2d, max_pool2d
 from ...ops.pooling1d import avg_pool1d, max_pool1d
@@ -45,7 +45,8 @@ def local_response_norm(
             f"got {getattr(input, 'shape', type(input).__name__)}"
         )
     if size < 1:
-        raise ValueError(f"local_response_norm: size must be >= 1, got {size}")
+        # a ValueError and, as PyTorch's (its avg_pool kernel's check), a RuntimeError
+        raise ShapeError(f"local_response_norm: size must be >= 1, got {size}")
     no_complex_kernel("avg_pool3d_out_frame", input)  # PyTorch averages through avg_pool3d
     if input.numel() == 0:
         return input

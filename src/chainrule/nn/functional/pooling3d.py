@@ -193,12 +193,17 @@ def _empty(v: Any) -> bool:
     return not isinstance(v, (int, np.integer)) and len(v) == 0
 
 
-def _adaptive_size(op: str, x: Tensor, output_size: Any) -> tuple:
+def _adaptive_size(op: str, x: Tensor, output_size: Any, ndim: int = 5) -> tuple:
+    """The output size of a 3-d adaptive pool of the batched ``x`` (``ndim``: the caller's
+    input's rank, which picks PyTorch's error type for a wrong-length ``output_size``)."""
     if output_size is None or isinstance(output_size, (int, np.integer)):
         output_size = (output_size,) * 3
     sizes = tuple(output_size)
     if len(sizes) != 3:
-        raise RuntimeError(  # PyTorch's error type
+        # PyTorch's RuntimeError, or its ValueError ("Input dimension should be at least
+        # ...") when the input has no more dims than output_size: both
+        err = ShapeError if ndim <= len(sizes) else RuntimeError
+        raise err(
             f"{op}: output_size must be 3 (an int or a tuple of 3 ints or None), got "
             f"{output_size!r}"
         )
@@ -227,7 +232,7 @@ def _adaptive_avg_pool3d(input: Tensor, output_size: Any) -> Tensor:
     """:func:`adaptive_avg_pool3d` in the input's dtype, outside autocast."""
     op = "adaptive_avg_pool3d"
     x, _ = _batch5(op, input)
-    od, oh, ow = _adaptive_size(op, x, output_size)
+    od, oh, ow = _adaptive_size(op, x, output_size, input.ndim)
     # a 1x1x1 output is PyTorch's mean, which takes complex input (its kernel does not)
     if x.dtype.kind not in "f" and not (x.dtype.kind == "c" and (od, oh, ow) == (1, 1, 1)):
         no_complex_kernel(f"{op}_cpu", x)
@@ -251,7 +256,7 @@ def adaptive_max_pool3d(input: Tensor, output_size: Any, return_indices: bool = 
     no_complex_kernel(f"{op}_cpu", x)
     if x.dtype.kind not in "fV":  # V: bfloat16
         raise NotImplementedError(f'{op}: "{op}_cpu" not implemented for {x.dtype}')
-    od, oh, ow = _adaptive_size(op, x, output_size)
+    od, oh, ow = _adaptive_size(op, x, output_size, input.ndim)
     n, c, dd, h, w = x.shape
     if od == 0 or oh == 0 or ow == 0:
         out = (x.sum((2, 3, 4), keepdim=True) * 0).expand(n, c, od, oh, ow)

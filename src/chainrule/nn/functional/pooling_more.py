@@ -82,8 +82,10 @@ def _adaptive_max(op: str, input: Any, output_size: Any, nd: int) -> tuple[Tenso
     if _is_int(output_size):
         out = (int(output_size),) * nd
     elif isinstance(output_size, Sequence) and len(output_size) == nd:
-        if not all(o is None or _is_int(o) for o in output_size):
-            raise TypeError(f"{op}: output_size must hold ints or None, got {output_size!r}")
+        if not all(o is None and nd > 1 or _is_int(o) for o in output_size):
+            # PyTorch's 1-d pool takes no None (it keeps an input size in 2-d and 3-d only)
+            valid = "ints" if nd == 1 else "ints or None"
+            raise TypeError(f"{op}: output_size must hold {valid}, got {output_size!r}")
         out = tuple(s if o is None else int(o) for o, s in zip(output_size, sizes))
     elif isinstance(output_size, Sequence):
         raise RuntimeError(
@@ -235,6 +237,8 @@ def max_unpool3d(
     k = _ints(kernel_size, 3, "kernel_size", op)
     s = k if stride is None else _ints(stride, 3, "stride", op)
     p = _ints(padding, 3, "padding", op)
+    if min(s) <= 0:  # PyTorch's 3-d unpool checks the strides (the 2-d one does not)
+        raise RuntimeError(f"{op}: strides should be greater than zero, but got stride: {list(s)}")
     od, oh, ow = _unpool_output_size(op, input, k, s, p, output_size)
     if indices.dtype != np.dtype(np.int64):
         raise RuntimeError(
@@ -248,6 +252,9 @@ def max_unpool3d(
     if input.dtype.kind not in "fcV":  # V: bfloat16
         raise NotImplementedError(f'"{op}" not implemented for input dtype {input.dtype}')
     vol = od * oh * ow
+    if vol == 0:  # an empty output (kernel_size=0): PyTorch checks no index
+        lead = tuple(input.shape[:-3])
+        return input.reshape(*lead, -1)[..., :0].reshape(*lead, od, oh, ow)  # in the graph
     idx = indices._data
     bad = (idx < 0) | (idx >= vol)
     if bool(bad.any()):

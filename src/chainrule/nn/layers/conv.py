@@ -27,10 +27,15 @@ __all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
-def _ntuple(v: Any, n: int) -> tuple:
+def _ntuple(v: Any, n: int, name: str = "argument", owner: str = "Conv") -> tuple:
     if isinstance(v, (int, np.integer)):
         return (int(v),) * n
-    t = tuple(int(e) for e in v)
+    items = tuple(v) if isinstance(v, (tuple, list)) else None
+    if items is None or not all(isinstance(e, (int, np.integer)) for e in items):
+        # a float, string or None: PyTorch's TypeError (kernel_size at construction, the
+        # others in the forward); never rounded to an int
+        raise TypeError(f"{owner}: {name} must be an int or a tuple of {n} ints, got {v!r}")
+    t = tuple(int(e) for e in items)
     return t * n if len(t) == 1 else t
 
 
@@ -96,11 +101,14 @@ class _ConvNd(Module):
             )
         n = self._nd
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size = _ntuple(kernel_size, n)
-        self.stride = _ntuple(stride, n)
-        self.padding = padding if isinstance(padding, str) else _ntuple(padding, n)
-        self.dilation = _ntuple(dilation, n)
-        self.output_padding = _ntuple(output_padding, n)
+        owner = type(self).__name__
+        self.kernel_size = _ntuple(kernel_size, n, "kernel_size", owner)
+        self.stride = _ntuple(stride, n, "stride", owner)
+        self.padding = (
+            padding if isinstance(padding, str) else _ntuple(padding, n, "padding", owner)
+        )
+        self.dilation = _ntuple(dilation, n, "dilation", owner)
+        self.output_padding = _ntuple(output_padding, n, "output_padding", owner)
         if self._transposed:
             shape = (in_channels, out_channels // groups) + self.kernel_size
         else:

@@ -32,11 +32,17 @@ class _WeightShapeError(ValueError, AssertionError):
     AssertionError, and a ValueError as chainrule raised before."""
 
 
+class _SizeTypeError(TypeError, ValueError):
+    """A table size that is not an int: PyTorch's TypeError (from ``empty()``), and a
+    ValueError as chainrule raised before."""
+
+
 def _check_size(owner: str, what: str, v: Any) -> None:
     """A table size must be a non-negative int: a negative one is PyTorch's RuntimeError
-    (``NegativeSizeError``, a ValueError too), anything else not an int a ValueError."""
+    (``NegativeSizeError``, a ValueError too), anything else not an int a TypeError (and a
+    ValueError). Called after the ``padding_idx`` check, PyTorch's order."""
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-        raise ValueError(f"{owner}: {what} must be a non-negative int, got {v!r}")
+        raise _SizeTypeError(f"{owner}: {what} must be a non-negative int, got {v!r}")
     if v < 0:
         raise NegativeSizeError(f"{owner}: {what} must be a non-negative int, got {v!r}")
 
@@ -66,16 +72,20 @@ class Embedding(Module):
         dtype: Any = None,
     ):
         super().__init__()
-        for what, v in (("num_embeddings", num_embeddings), ("embedding_dim", embedding_dim)):
-            _check_size("Embedding", what, v)
         if padding_idx is not None:
-            if not -num_embeddings <= padding_idx < num_embeddings:
+            if (
+                padding_idx > 0
+                and not padding_idx < num_embeddings
+                or (padding_idx < 0 and not padding_idx >= -num_embeddings)
+            ):  # PyTorch's two asserts (0 is not checked against the size)
                 raise PaddingIdxError(
                     f"Padding_idx must be within num_embeddings (Embedding: padding_idx "
                     f"{padding_idx} is outside [-{num_embeddings}, {num_embeddings}))"
                 )
             if padding_idx < 0:
                 padding_idx += num_embeddings
+        for what, v in (("num_embeddings", num_embeddings), ("embedding_dim", embedding_dim)):
+            _check_size("Embedding", what, v)
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.padding_idx, self.max_norm, self.norm_type = padding_idx, max_norm, norm_type
         self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, sparse
@@ -192,16 +202,20 @@ class EmbeddingBag(Module):
         dtype: Any = None,
     ):
         super().__init__()
-        for what, v in (("num_embeddings", num_embeddings), ("embedding_dim", embedding_dim)):
-            _check_size("EmbeddingBag", what, v)
         if padding_idx is not None:
-            if not -num_embeddings <= padding_idx < num_embeddings:
+            if (
+                padding_idx > 0
+                and not padding_idx < num_embeddings
+                or (padding_idx < 0 and not padding_idx >= -num_embeddings)
+            ):  # PyTorch's two asserts (0 is not checked against the size)
                 raise PaddingIdxError(
                     f"Padding_idx must be within num_embeddings (EmbeddingBag: padding_idx "
                     f"{padding_idx} is outside [-{num_embeddings}, {num_embeddings}))"
                 )
             if padding_idx < 0:
                 padding_idx += num_embeddings
+        for what, v in (("num_embeddings", num_embeddings), ("embedding_dim", embedding_dim)):
+            _check_size("EmbeddingBag", what, v)
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.max_norm, self.norm_type = max_norm, norm_type
         self.scale_grad_by_freq, self.padding_idx = scale_grad_by_freq, padding_idx

@@ -115,7 +115,7 @@ class _InstanceNorm(_NormBase):
     def extra_repr(self) -> str:
         return (
             f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-            f"affine={self.affine}, bias={self.use_bias and self.affine}, "
+            f"affine={self.affine}, bias={bool(self.use_bias and self.affine)}, "
             f"track_running_stats={self.track_running_stats}"
         )
 

@@ -44,6 +44,11 @@ def _check_config(
 ) -> None:
     if mode not in _GATES:
         raise ValueError("Unrecognized RNN mode: " + str(mode))
+    if not isinstance(dropout, (numbers.Number, str)):  # PyTorch's float(dropout) TypeError
+        raise TypeError(
+            "dropout should be a number in range [0, 1] representing the "
+            f"probability of an element being zeroed, got {type(dropout).__name__} {dropout!r}"
+        )
     if (
         not isinstance(dropout, numbers.Number)
         or isinstance(dropout, bool)

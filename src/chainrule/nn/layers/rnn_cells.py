@@ -24,6 +24,11 @@ from ..parameter import Parameter
 __all__ = ["GRUCell", "LSTMCell", "RNNCell", "RNNCellBase"]
 
 
+class _SizeTypeError(TypeError, ValueError):
+    """A cell size that is not an int: PyTorch's TypeError, and the ValueError chainrule
+    raised before."""
+
+
 class RNNCellBase(Module):
     """Parameters, initialisation and input checks shared by the cells."""
 
@@ -40,7 +45,8 @@ class RNNCellBase(Module):
         for name, value in (("input_size", input_size), ("hidden_size", hidden_size)):
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 # a negative size is PyTorch's RuntimeError (NegativeSizeError is a ValueError)
-                err = NegativeSizeError if isinstance(value, int) and value < 0 else ValueError
+                # anything else not an int is PyTorch's TypeError (from empty())
+                err = NegativeSizeError if isinstance(value, int) and value < 0 else _SizeTypeError
                 raise err(
                     f"{type(self).__name__}: {name} must be a non-negative int, got {value!r}"
                 )

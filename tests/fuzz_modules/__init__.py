@@ -1,0 +1,15 @@
+"""A differential fuzzer for ``torch.nn`` modules' constructor arguments: seeded random
+constructions of nn layers (linear, convolution, pooling, normalization, embedding,
+recurrent, attention, dropout, resampling, folding, activation and loss modules) with
+random valid and invalid constructor arguments, built in torch and chainrule and compared:
+the error at construction (its type), parameter and buffer names, shapes, dtypes,
+``requires_grad`` and initial zeros/ones, ``repr``/``extra_repr``, ``state_dict`` keys, and,
+after copying torch's parameters into chainrule, outputs and input/parameter gradients on
+random float64 inputs (train or eval mode) and the buffers after the forward.
+
+:mod:`.case` holds the :class:`~.case.Case` and runs and compares it, :mod:`.kinds_layers`
+and :mod:`.kinds_more` draw the constructions, :mod:`.programs` gathers them
+(``draw``/``check``), :mod:`.hunt` is the long hunt
+(``python -m tests.fuzz_modules.hunt COUNT SEED [KIND ...]``), ``test_random_modules.py``
+the short CI run and ``test_found_cases.py`` the bugs it found, one minimal case each.
+"""
