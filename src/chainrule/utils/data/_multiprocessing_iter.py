@@ -24,8 +24,15 @@ __all__ = ["MultiProcessingIterator"]
 _JOIN_TIMEOUT = 5.0
 
 
-def _shutdown(workers: list, index_queues: list, result_queue: Any, done_event: Any) -> None:
-    """Stop every worker: ask politely, wait a little, then terminate (idempotent)."""
+def _shutdown(
+    workers: list, index_queues: list, result_queue: Any, done_event: Any, owner: int
+) -> None:
+    """Stop every worker: ask politely, wait a little, then terminate (idempotent). Only in
+    the process that started them: a forked child (another loader's worker) that collects
+    its copy of the iterator leaves them alone (it could not join them, and setting the
+    shared done event would stop them under their owner)."""
+    if os.getpid() != owner:
+        return
     done_event.set()
     for q in index_queues:
         try:
@@ -82,7 +89,13 @@ class MultiProcessingIterator:
             self._index_queues.append(index_queue)
             self._workers.append(w)
         self._finalizer = weakref.finalize(
-            self, _shutdown, self._workers, self._index_queues, self._result_queue, self._done_event
+            self,
+            _shutdown,
+            self._workers,
+            self._index_queues,
+            self._result_queue,
+            self._done_event,
+            os.getpid(),
         )
         self._reset(first=True)
 

@@ -100,9 +100,24 @@ def default_collate(batch: Sequence[Any]) -> Any:
         IndexError: for an empty batch.
         RuntimeError: when stacked elements differ in shape or sequences differ in length.
     """
-    if len(batch) == 0:  # IndexError, as PyTorch's batch[0]
+    if isinstance(batch, Tensor):  # PyTorch's torch.stack of a Tensor (batch_size=None)
+        if batch.ndim == 0:  # PyTorch's batch[0] of a 0-d tensor
+            raise IndexError(
+                "default_collate: expected a sequence of samples, got a 0-d Tensor (with "
+                "batch_size=None a DataLoader's samples are not batched: use default_convert)"
+            )
+        raise TypeError(
+            "default_collate: expected a sequence of samples, got a Tensor (with "
+            "batch_size=None a DataLoader's samples are not batched: use default_convert)"
+        )
+    if isinstance(batch, np.ndarray) and batch.ndim == 0:  # PyTorch's batch[0] fails
+        raise IndexError(
+            "default_collate: expected a sequence of samples, got a 0-d NumPy array (with "
+            "batch_size=None a DataLoader's samples are not batched: use default_convert)"
+        )
+    if isinstance(batch, cabc.Sized) and len(batch) == 0:  # IndexError, as PyTorch's batch[0]
         raise IndexError("default_collate: cannot collate an empty batch")
-    elem = batch[0]
+    elem = batch[0]  # a batch that is no sequence fails here, as in PyTorch (a NumPy scalar)
     if isinstance(elem, Tensor):
         return _stack_tensors(batch)
     if isinstance(elem, np.ndarray):
@@ -110,7 +125,14 @@ def default_collate(batch: Sequence[Any]) -> Any:
             raise TypeError(f"default_collate: cannot collate numpy arrays of dtype {elem.dtype}")
         return _stack_arrays(batch)
     if isinstance(elem, np.generic) and elem.dtype.kind not in "OUS":
-        return Tensor._make(np.asarray(batch, dtype=elem.dtype), False, None, 0)
+        if all(isinstance(e, np.generic) and e.dtype == elem.dtype for e in batch):
+            return Tensor._make(np.asarray(batch, dtype=elem.dtype), False, None, 0)
+        return as_tensor(list(batch))  # PyTorch's torch.as_tensor(batch): dtypes promote
+    if isinstance(elem, (int, float)) and isinstance(batch, (bytes, bytearray)):
+        raise TypeError(  # PyTorch's torch.tensor(b"...")
+            f"default_collate: cannot make a tensor of {type(batch).__name__} (a "
+            f"{type(batch).__name__} sample given as the whole batch)"
+        )
     if isinstance(elem, int):  # bools too
         return _collate_ints(batch)
     if isinstance(elem, float):

@@ -25,7 +25,13 @@ from .datapipes.graph_settings import apply_shuffle_settings
 from .datapipes.loading import LoaderDataPipe
 from .dataset import Dataset, _has_gather
 from .iterable import IterableDataset
-from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
+from .sampler import (
+    BatchSampler,
+    RandomSampler,
+    Sampler,
+    SequentialSampler,
+    _InfiniteConstantSampler,
+)
 from .worker import Fetcher, FetchSpec
 
 __all__ = ["DataLoader", "default_collate", "default_convert"]
@@ -130,14 +136,18 @@ class DataLoader:
                 "DataLoader: batch_size=None option disables auto-batching and is "
                 "mutually exclusive with drop_last"
             )
-        if sampler is None and not iterable:
+        if sampler is None:  # an iterable dataset reports an endless one, as PyTorch's
             sampler = (
-                RandomSampler(dataset, generator=generator)
+                _InfiniteConstantSampler()
+                if iterable
+                else RandomSampler(dataset, generator=generator)
                 if shuffle
                 else SequentialSampler(dataset)
             )
-        if batch_size is not None and batch_sampler is None and not iterable:
+        if batch_size is not None and batch_sampler is None:
             batch_sampler = BatchSampler(sampler, batch_size, bool(drop_last))
+        if collate_fn is None:  # the attribute names the function used, as PyTorch's
+            collate_fn = default_collate if batch_sampler is not None else default_convert
         self.dataset = dataset
         self.batch_size = batch_size
         self.drop_last = bool(drop_last)
@@ -199,18 +209,22 @@ class DataLoader:
         return iter(self.batch_sampler)
 
     def __iter__(self) -> Iterator[Any]:
-        # Drawn on every path, so num_workers never changes what the default generator yields;
-        # first, as PyTorch's `random_()` of an int64, so that a shuffle matches PyTorch's
-        base_seed = int(gen(self.generator).random_bits((), 2**63, True))
+        reuse = (
+            self.num_workers > 0
+            and self.persistent_workers
+            and self._iterator is not None
+            and self._iterator._finalizer.alive
+        )
+        # Drawn on every path but one, so num_workers never changes what the default
+        # generator yields; first, as PyTorch's `random_()` of an int64, so that a shuffle
+        # matches PyTorch's. Persistent workers being reused keep their seeds: PyTorch draws
+        # none then either
+        base_seed = None if reuse else int(gen(self.generator).random_bits((), 2**63, True))
         if isinstance(self.dataset, IterDataPipe):  # one shuffle order, shared by the workers
             self._datapipe_seed = int(gen(self.generator).integers(0, 2**62))
         if self.num_workers == 0:
             return self._single_process()
-        if (
-            self.persistent_workers
-            and self._iterator is not None
-            and self._iterator._finalizer.alive
-        ):
+        if reuse:
             return self._iterator.reset()
         self._iterator = MultiProcessingIterator(self, base_seed)
         return self._iterator

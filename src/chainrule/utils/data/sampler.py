@@ -54,6 +54,7 @@ def _epoch_rng(generator: Generator | None) -> Any:
 
 
 _CHUNK = 1 << 16  # indices drawn at a time by samplers that draw lazily
+_TORCH_BLOCK = 32  # indices PyTorch's RandomSampler draws at a time with replacement
 
 
 def _blocks(it: Iterator[int]) -> Iterator[np.ndarray]:
@@ -63,6 +64,20 @@ def _blocks(it: Iterator[int]) -> Iterator[np.ndarray]:
         if len(block) == 0:
             return
         yield block
+
+
+class _InfiniteConstantSampler(Sampler):
+    """``None`` forever: the sampler a DataLoader over an ``IterableDataset`` reports (its
+    batches come from the stream, not from indices), as PyTorch's."""
+
+    def __iter__(self) -> Iterator[None]:
+        return itertools.repeat(None)
+
+
+class EmptyDataSourceError(RuntimeError, ZeroDivisionError):
+    """A ``RandomSampler`` with ``num_samples`` over an empty dataset, when iterated:
+    PyTorch's RuntimeError (with replacement, from ``randint``) or ZeroDivisionError
+    (without, ``num_samples // 0``)."""
 
 
 class RandomSampler(Sampler):
@@ -91,9 +106,13 @@ class RandomSampler(Sampler):
         self.replacement = replacement
         self._num_samples = num_samples
         self.generator = generator
-        if num_samples is not None and (not isinstance(num_samples, int) or num_samples <= 0):
+        # PyTorch checks the resolved count: an empty dataset without num_samples fails too
+        count = self.num_samples
+        if not isinstance(count, int) or count <= 0:  # (True passes, as in PyTorch)
             raise ValueError(
-                f"RandomSampler: num_samples should be a positive integer, got {num_samples!r}"
+                f"RandomSampler: num_samples should be a positive integer value, but got "
+                f"num_samples={count!r}"
+                + (" (the dataset is empty)" if num_samples is None else "")
             )
 
     @property
@@ -107,9 +126,17 @@ class RandomSampler(Sampler):
         n = len(self.data_source)
         rng = _epoch_rng(self.generator)
         total = self.num_samples
+        if not n and total:  # PyTorch fails here too (randint's empty range, n // 0)
+            raise EmptyDataSourceError(
+                f"RandomSampler: cannot draw num_samples={total} indices from an empty data source"
+            )
         if self.replacement:
-            for start in range(0, total, _CHUNK):
-                yield rng.integers(0, n, size=min(_CHUNK, total - start), dtype=np.int64)
+            # a generator of the caller's is drawn from as PyTorch's sampler draws, 32 at a
+            # time, so that after a partial epoch it stands where PyTorch's does (a
+            # per-epoch generator is private: drawn in large blocks)
+            step = _TORCH_BLOCK if self.generator is not None else _CHUNK
+            for start in range(0, total, step):
+                yield rng.integers(0, n, size=min(step, total - start), dtype=np.int64)
             return
         if not n:
             return
@@ -161,8 +188,9 @@ class WeightedRandomSampler(Sampler):
     Raises:
         ValueError: for a non-positive ``num_samples``, a non-bool ``replacement`` or
             weights that are not a 1-d sequence (PyTorch's checks).
-        RuntimeError: for negative, non-finite or all-zero weights, or too many samples
-            without replacement (more than ``len(weights)``, as ``torch.multinomial``).
+        RuntimeError: when iterated, for negative, non-finite or all-zero weights, or too
+            many samples without replacement (more than ``len(weights)``), as
+            ``torch.multinomial`` (the constructor accepts them, as PyTorch's).
     """
 
     def __init__(
@@ -188,16 +216,6 @@ class WeightedRandomSampler(Sampler):
                 f"WeightedRandomSampler: weights should be a 1d sequence but given "
                 f"weights have shape {tuple(w.shape)}"
             )
-        if not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
-            raise RuntimeError(
-                "WeightedRandomSampler: invalid multinomial distribution: weights "
-                "must be finite, non-negative and not all zero"
-            )
-        if not replacement and num_samples > len(w):
-            raise RuntimeError(
-                f"WeightedRandomSampler: cannot sample n_sample ({num_samples}) > "
-                f"prob_dist.size(-1) ({len(w)}) samples without replacement"
-            )
         self.weights = w
         self.num_samples = num_samples
         self.replacement = replacement
@@ -207,6 +225,18 @@ class WeightedRandomSampler(Sampler):
         """The draws of PyTorch's ``torch.multinomial(weights, num_samples, replacement,
         generator=generator)`` (``cr.multinomial``'s construction), the generator's or the
         default one's directly, as PyTorch's sampler; with replacement drawn in blocks."""
+        w = self.weights
+        # checked when drawing, as PyTorch's multinomial does (the constructor accepts them)
+        if not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
+            raise RuntimeError(
+                f"WeightedRandomSampler: invalid multinomial distribution: weights "
+                f"must be finite, non-negative and not all zero, got {w.tolist()[:8]}"
+            )
+        if not self.replacement and self.num_samples > len(w):
+            raise RuntimeError(
+                f"WeightedRandomSampler: cannot sample n_sample ({self.num_samples}) > "
+                f"prob_dist.size(-1) ({len(w)}) samples without replacement"
+            )
         rng = gen(self.generator)
         if not self.replacement or self.num_samples == 1:  # zero weights come last
             yield categorical_draws(rng, self.weights, self.num_samples, lookup=False)

@@ -116,6 +116,13 @@ def _rebuild_tensor(array: np.ndarray, requires_grad: bool) -> Tensor:
 
 
 def _reduce_tensor(t: Tensor) -> tuple:
+    if t.requires_grad and not t.is_leaf:  # PyTorch refuses these too
+        raise RuntimeError(
+            "Cowardly refusing to serialize non-leaf tensor which requires_grad, since "
+            "autograd does not support crossing process boundaries. If you just want to "
+            "transfer the data, call detach() on the tensor before serializing (a worker's "
+            "batch holds a tensor with autograd history)"
+        )
     # the raw array, not .numpy(): that refuses bfloat16 (ml_dtypes' arrays pickle)
     return _rebuild_tensor, (np.asarray(t.detach().cpu()), bool(t.requires_grad))
 
