@@ -237,6 +237,23 @@ class Unbind(Function):
         return Unbind.forward(ctx, t, ctx.primals[1], as_given=ctx.given_dim)
 
 
+# Tensor classes joined by their own code: type -> {"cat": fn, "stack": fn} (fn(tensors,
+# dim)). Quantized tensors here; the sparse layouts register themselves
+# (ops/sparse_structural.py), so the dense path pays one C-level set test.
+SPECIAL_JOINS: dict[type, dict[str, Any]] = {QuantizedTensor: {"cat": cat_quantized}}
+
+
+def _special(op: str, tensors: list, dim: int) -> Tensor:
+    """``op`` ("cat"/"stack") of tensors among which one has a class of ``SPECIAL_JOINS``:
+    that class's join (the first such tensor's)."""
+    for t_ in tensors:
+        fn = SPECIAL_JOINS.get(type(t_), {}).get(op)
+        if fn is not None:
+            return fn(tensors, dim)
+    names = sorted({type(t).__name__ for t in tensors})
+    raise RuntimeError(f"{op}: cannot join tensors of types {names}")
+
+
 @numpy_keywords
 def cat(tensors: Sequence[Any], dim: int = 0) -> Tensor:
     """Join tensors along an existing dimension."""
@@ -245,8 +262,8 @@ def cat(tensors: Sequence[Any], dim: int = 0) -> Tensor:
     tensors = [t if isinstance(t, Tensor) else tensor_element(tensors, t) for t in tensors]
     if not tensors:
         raise ShapeError("cat: expected a non-empty sequence of tensors")
-    if any(type(t_) is QuantizedTensor for t_ in tensors):  # requantized to the first's qparams
-        return cat_quantized(tensors, dim)
+    if not SPECIAL_JOINS.keys().isdisjoint(map(type, tensors)):  # quantized or sparse
+        return _special("cat", tensors, dim)
     for i, t_ in enumerate(tensors):
         if t_.ndim == 0:
             raise RuntimeError(
@@ -290,6 +307,8 @@ def stack(tensors: Sequence[Any], dim: int = 0) -> Tensor:
     tensors = [t if isinstance(t, Tensor) else tensor_element(tensors, t) for t in tensors]
     if not tensors:
         raise ShapeError("stack: expected a non-empty sequence of tensors")
+    if not SPECIAL_JOINS.keys().isdisjoint(map(type, tensors)):  # sparse operands
+        return _special("stack", tensors, dim)
     for i, t_ in enumerate(tensors):
         if t_.shape != tensors[0].shape:
             raise ShapeError(

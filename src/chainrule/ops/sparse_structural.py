@@ -18,7 +18,6 @@ tensor), chainrule's, taken through the values, works.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -29,6 +28,7 @@ from .. import ops as _DENSE  # the dense root functions (the package is complet
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..qtypes import scalar_type_name
+from .joining import SPECIAL_JOINS
 from .sparse_nodense import unsupported
 from .sparse_pattern import SparsePattern
 from .sparse_pointwise import _root
@@ -366,23 +366,6 @@ def _refuse(message: str) -> Any:
     return method
 
 
-def _cat_root(dense: Any) -> Any:
-    @functools.wraps(dense)
-    def root(tensors: Any, *args: Any, **kwargs: Any) -> Any:
-        if isinstance(tensors, (list, tuple)) and any(type(t) in SPARSE_TYPES for t in tensors):
-            if kwargs.pop("out", None) is not None:
-                raise NotImplementedError(f"{dense.__name__}(out=...) of sparse tensors")
-            dim = args[0] if args else kwargs.pop("dim", kwargs.pop("axis", 0))
-            if len(args) > 1 or kwargs:
-                raise TypeError(f"{dense.__name__}(): unexpected arguments {args[1:]} {kwargs}")
-            return (sparse_stack if dense.__name__ == "stack" else sparse_cat)(tensors, dim)
-        return dense(tensors, *args, **kwargs)
-
-    root.__wrapped__ = getattr(dense, "__wrapped__", dense)
-    root.dense_form = dense
-    return root
-
-
 def _install() -> None:
     methods = {
         "index_select": sparse_index_select,
@@ -398,9 +381,8 @@ def _install() -> None:
         setattr(_DENSE, name, _root(getattr(_DENSE, name), sparse))
     SparseTensor.__getitem__ = sparse_getitem
     SparseTensor.__floordiv__ = sparse_floor_divide
-    for name in ("cat", "concat", "concatenate", "stack"):
-        if hasattr(_DENSE, name):
-            setattr(_DENSE, name, _cat_root(getattr(_DENSE, name)))
+    for cls in SPARSE_TYPES:  # cat/stack of sparse tensors (ops/joining.py's SPECIAL_JOINS)
+        SPECIAL_JOINS[cls] = {"cat": sparse_cat, "stack": sparse_stack}
     for name in ("reshape", "flatten"):  # (view stays NotImplementedError, as PyTorch's)
         setattr(SparseTensor, name, _refuse("reshape is not implemented for sparse tensors"))
     SparseTensor.expand = _refuse("expand is unsupported for Sparse tensors")
