@@ -326,10 +326,32 @@ def _argmax_offsets(x, P):
 
 
 # ----------------------------------------------------------------------------- arguments
+def size_ints(v: Any, name: str, op: str) -> tuple[int, ...]:
+    """A pooling size argument's entries as ints: ints, NumPy ints and 0-d integer tensors; a
+    float or a string anywhere is PyTorch's TypeError (``stride=2.5`` was rounded, ``"3"``
+    read as 3)."""
+    items = v if isinstance(v, (tuple, list)) else (v,)
+    out = []
+    for e in items:
+        integer = isinstance(e, (int, np.integer)) or (
+            getattr(e, "ndim", None) == 0
+            and getattr(e, "dtype", None) is not None
+            and str(e.dtype).startswith(("torch.int", "torch.uint", "int", "uint"))
+        )
+        if not integer:
+            raise TypeError(
+                f"{op}(): argument '{name}' must be tuple of ints, but found element of type "
+                f"{type(e).__name__}: {v!r}"
+            )
+        out.append(int(e))
+    return tuple(out)
+
+
 def _pair(v: Any, name: str, op: str) -> tuple:
     if isinstance(v, (int, np.integer)) or getattr(v, "ndim", None) == 0:  # int, 0-d tensor
-        return (int(v), int(v))
-    t = tuple(int(e) for e in v)
+        (one,) = size_ints(v, name, op)
+        return (one, one)
+    t = size_ints(v, name, op)
     if len(t) == 1:
         t = t * 2
     if len(t) != 2:  # PyTorch's RuntimeError (a ShapeError is one, and a ValueError)
@@ -360,7 +382,7 @@ def _params(op: str, x: Tensor, kernel_size, stride, padding, dilation, ceil_mod
     k = _pair(kernel_size, "kernel_size", op)
     s = (
         k
-        if stride is None or (not isinstance(stride, int) and len(stride) == 0)
+        if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0)
         else _pair(stride, "stride", op)
     )
     p = _pair(padding, "padding", op)

@@ -13,7 +13,7 @@ import numpy as np
 from ..autograd.tensor import Tensor
 from ..qtypes import scalar_type_name
 from ._util import ShapeError
-from .pooling import avg_pool2d, max_pool2d
+from .pooling import avg_pool2d, max_pool2d, size_ints
 
 __all__ = ["avg_pool1d", "max_pool1d"]
 
@@ -33,22 +33,22 @@ def _to_2d(fn_name: str, input: Tensor) -> Tensor:
 def _one(v: Any, name: str, op: str) -> int:
     """A 1-d pooling's argument: an int or a sequence of exactly one int, as PyTorch (whose
     RuntimeError a ShapeError is); a longer sequence was cut to its first entry before."""
+    t = size_ints(v, name, op)  # (PyTorch's TypeError for a float or a string)
     if isinstance(v, (int, np.integer)) or getattr(v, "ndim", None) == 0:  # int, 0-d tensor
-        return int(v)
-    t = tuple(v)
+        return t[0]
     if len(t) != 1:
         raise ShapeError(
             f"{op}() {name} must be an int, list of ints or tuple of ints of size 1 "
             f"but got size {len(t)}"
         )
-    return int(t[0])
+    return t[0]
 
 
 def _stride1(stride: Any, op: str) -> tuple | None:
     """A 1-d pooling's stride as the 2-d op's: None or empty is the kernel size (PyTorch)."""
     if stride is None:
         return None
-    if not isinstance(stride, (int, np.integer)) and getattr(stride, "ndim", 1) and not len(stride):
+    if isinstance(stride, (tuple, list)) and not stride:
         return None
     return (1, _one(stride, "stride", op))
 

@@ -30,7 +30,7 @@ from ...backend import get_array_module
 from ...ops._pooling_indices import adaptive_max_indices
 from ...ops._util import ShapeError, no_complex_kernel
 from ...ops.area_interpolation import adaptive_avg_pool
-from ...ops.pooling import _out
+from ...ops.pooling import _out, size_ints
 from ...ops.pooling_avg3d import AvgPool3dFn, _check_divisor, avg_pool3d_divisor
 from ...ops.pooling_index import IndexPool, max_pool3d_indices
 from ...qtypes import scalar_type_name
@@ -41,10 +41,7 @@ __all__ = ["adaptive_avg_pool3d", "adaptive_max_pool3d", "avg_pool3d", "max_pool
 def _triple(v: Any, name: str, op: str) -> tuple:
     if isinstance(v, (int, np.integer)):
         return (int(v),) * 3
-    try:
-        t = tuple(int(e) for e in v)
-    except TypeError:
-        raise TypeError(f"{op}: {name} must be an int or a tuple of 3 ints, got {v!r}") from None
+    t = size_ints(v, name, op)  # (PyTorch's TypeError for a float or a string)
     if len(t) == 1:
         t = t * 3
     if len(t) != 3:
@@ -72,7 +69,7 @@ def _params(op: str, x: Tensor, kernel_size, stride, padding, dilation, ceil_mod
     k = _triple(kernel_size, "kernel_size", op)
     s = (
         k
-        if stride is None or (not isinstance(stride, (int, np.integer)) and len(stride) == 0)
+        if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0)
         else _triple(stride, "stride", op)
     )
     p = _triple(padding, "padding", op)
