@@ -138,6 +138,12 @@ def ctc_loss(
             f"{_OP}: log_probs and targets must be Tensors, got {type(log_probs).__name__} "
             f"and {type(targets).__name__}"
         )
+    integer_tensor = isinstance(blank, Tensor) and blank.ndim == 0 and blank.dtype.kind in "iu"
+    if isinstance(blank, bool) or not (isinstance(blank, (int, np.integer)) or integer_tensor):
+        raise TypeError(  # PyTorch's parser (blank=2.5 was truncated, True read as 1)
+            f"ctc_loss() received an invalid combination of arguments: argument 'blank' must be "
+            f"int, not {type(blank).__name__}"
+        )
     _check_length_kinds(input_lengths, target_lengths)
     in_len = _lengths(input_lengths, "input_lengths")
     tgt_len = _lengths(target_lengths, "target_lengths")
