@@ -44,6 +44,7 @@ __all__ = [
     "NegativeSizeError",
     "check_layout",
     "check_pin_memory",
+    "fill_memory_in_order",
     "refuse_bool",
     "lay_out",
     "lay_out_like",
@@ -212,6 +213,18 @@ def lay_out_like(op: str, arr: Any, fmt: Any, like: Any) -> Any:
     if fmt is not None and fmt is not preserve_format:
         return relayout_array(arr, fmt, op)
     return like_layout(arr, like) if _strided(like) else arr
+
+
+def fill_memory_in_order(laid: Any, draws: Any, uniform: bool) -> None:
+    """Put ``draws`` (a new result's values in row-major order) into ``laid``'s memory in
+    order, as PyTorch fills a non-contiguous result with uniform draws (``rand_like(x.t())``;
+    its normal draws into such memory take another path, not reproduced: ``uniform`` False
+    leaves them in row-major order); nothing to do when ``laid`` is ``draws`` or row-major."""
+    if not uniform or laid is draws or laid.flags.c_contiguous:
+        return
+    memory = laid.transpose(sorted(range(laid.ndim), key=lambda i: -laid.strides[i]))
+    if memory.flags.c_contiguous:  # (a dense layout in another dim order: always here)
+        memory[...] = draws.reshape(memory.shape)
 
 
 def _torch_dtype_name(dtype: Any) -> str:

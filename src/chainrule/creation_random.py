@@ -22,6 +22,7 @@ from .creation_options import (
     _shape,
     check_layout,
     check_pin_memory,
+    fill_memory_in_order,
     lay_out_like,
     refuse_negative_size,
     write_factory_out,
@@ -398,13 +399,13 @@ def _random_like(
     requires_grad: bool,
     memory_format: Any,
 ) -> Tensor:
-    """Draws of the generator's ``sampler`` (``random``, ``standard_normal``) in ``input``'s
-    shape, dtype and (by default) memory format: the body of ``rand_like``/``randn_like``."""
+    """``rand_like``/``randn_like``: the generator's ``sampler`` drawn in ``input``'s layout."""
     check_layout(op, layout)
     dt = _like(input, dtype, op)
     draws = _draws_of_kind(op, dt, getattr(gen(generator), sampler), tuple(input.shape))
-    draws = lay_out_like(op, draws, memory_format, input._data)
-    return _finish(draws, dt, device, requires_grad)
+    laid = lay_out_like(op, draws, memory_format, input._data)
+    fill_memory_in_order(laid, draws, uniform=sampler == "random")
+    return _finish(laid, dt, device, requires_grad)
 
 
 def rand_like(
