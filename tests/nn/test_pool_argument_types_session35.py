@@ -37,3 +37,26 @@ def test_int_like_sizes_still_work():
     ):
         shapes = [tuple(make(L)(L.ones(*shape)).shape) for L in (torch, cr)]
         assert shapes[0] == shapes[1]
+
+
+FLAGS = {
+    "max2d_ceil_mode_int": lambda L, v: L.nn.functional.max_pool2d(
+        L.ones(1, 1, 5, 5), 2, ceil_mode=v
+    ),
+    "avg2d_count_include_pad": lambda L, v: L.nn.functional.avg_pool2d(
+        L.ones(1, 1, 5, 5), 2, count_include_pad=v
+    ),
+    "max1d_ceil_mode": lambda L, v: L.nn.functional.max_pool1d(L.ones(1, 1, 5), 2, ceil_mode=v),
+    "module_ceil_mode": lambda L, v: L.nn.MaxPool2d(2, ceil_mode=v)(L.ones(1, 1, 5, 5)),
+}
+
+
+@pytest.mark.parametrize("value", [1, 0, 2.5, "x", None, np.bool_(True)], ids=repr)
+@pytest.mark.parametrize("name", sorted(FLAGS))
+def test_pooling_flags_must_be_bools(name, value):
+    messages = []
+    for lib in (torch, cr):
+        with pytest.raises(TypeError) as info:
+            FLAGS[name](lib, value)
+        messages.append(str(info.value))
+    assert messages[1].split("must be bool")[1] == messages[0].split("must be bool")[1]

@@ -367,7 +367,19 @@ def _out(size: int, k: int, s: int, p: int, d: int, ceil: bool) -> int:
     return o
 
 
+def check_flag(op: str, name: str, value: Any) -> None:
+    """PyTorch's TypeError for a pooling flag that is not a Python bool (``ceil_mode=1``,
+    ``count_include_pad=2.5``: its parser takes bools only)."""
+    if type(value) is not bool:
+        kind = type(value)
+        shown = kind.__name__  # PyTorch's parser: module-qualified outside builtins (numpy.bool)
+        if kind.__module__ not in ("builtins",) and not isinstance(value, Tensor):
+            shown = f"{kind.__module__}.{kind.__qualname__}"
+        raise TypeError(f"{op}(): argument '{name}' must be bool, not {shown}")
+
+
 def _params(op: str, x: Tensor, kernel_size, stride, padding, dilation, ceil_mode) -> tuple:
+    check_flag(op, "ceil_mode", ceil_mode)
     if not isinstance(x, Tensor) or x.ndim not in (3, 4):  # ShapeError: PyTorch's RuntimeError
         raise ShapeError(
             f"{op}: non-empty 3D or 4D (batch mode) tensor expected for input (a 3-D "
@@ -491,6 +503,7 @@ def avg_pool2d(
             "but got -3)"
         )
     P = _params("avg_pool2d", input, kernel_size, stride, padding, 1, ceil_mode)
+    check_flag("avg_pool2d", "count_include_pad", count_include_pad)
     if input.dtype.kind == "b":  # PyTorch has no bool kernel (integers: truncated means)
         raise DtypeError('"avg_pool2d" not implemented for torch.bool; convert with .float()')
     if input.dtype.kind in "iu" and input.dtype != np.int64:  # its CPU kernel: int64 only
