@@ -13,7 +13,8 @@ import numpy as np
 from ..autograd.tensor import Tensor
 from ..qtypes import scalar_type_name
 from ._util import ShapeError
-from .pooling import avg_pool2d, max_pool2d, size_ints
+from .pooling import avg_pool2d, max_pool2d
+from .pooling_args import size_ints
 
 __all__ = ["avg_pool1d", "max_pool1d"]
 

@@ -30,7 +30,7 @@ from ...backend import get_array_module
 from ...ops._pooling_indices import adaptive_max_indices
 from ...ops._util import ShapeError, no_complex_kernel
 from ...ops.area_interpolation import adaptive_avg_pool
-from ...ops.pooling import _out, size_ints
+from ...ops.pooling_args import _out, size_ints
 from ...ops.pooling_avg3d import AvgPool3dFn, _check_divisor, avg_pool3d_divisor
 from ...ops.pooling_index import IndexPool, max_pool3d_indices
 from ...qtypes import scalar_type_name

@@ -1,0 +1,105 @@
+"""The arguments of 1-D/2-D pooling as PyTorch reads them: sizes (ints only: a float or a
+string is its parser's TypeError), flags (Python bools only), the output size of a window
+sweep, and the checked geometry ``(kernel, stride, padding, dilation, output)`` of a 2-D op.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..autograd.tensor import Tensor
+from ._util import ShapeError, no_complex_kernel
+
+__all__ = ["check_flag", "size_ints"]
+
+
+def size_ints(v: Any, name: str, op: str) -> tuple[int, ...]:
+    """A pooling size argument's entries as ints: ints, NumPy ints and 0-d integer tensors; a
+    float or a string anywhere is PyTorch's TypeError (``stride=2.5`` was rounded, ``"3"``
+    read as 3)."""
+    items = v if isinstance(v, (tuple, list)) else (v,)
+    out = []
+    for e in items:
+        integer = isinstance(e, (int, np.integer)) or (
+            getattr(e, "ndim", None) == 0
+            and getattr(e, "dtype", None) is not None
+            and str(e.dtype).startswith(("torch.int", "torch.uint", "int", "uint"))
+        )
+        if not integer:
+            raise TypeError(
+                f"{op}(): argument '{name}' must be tuple of ints, but found element of type "
+                f"{type(e).__name__}: {v!r}"
+            )
+        out.append(int(e))
+    return tuple(out)
+
+
+def _pair(v: Any, name: str, op: str) -> tuple:
+    if isinstance(v, (int, np.integer)) or getattr(v, "ndim", None) == 0:  # int, 0-d tensor
+        (one,) = size_ints(v, name, op)
+        return (one, one)
+    t = size_ints(v, name, op)
+    if len(t) == 1:
+        t = t * 2
+    if len(t) != 2:  # PyTorch's RuntimeError (a ShapeError is one, and a ValueError)
+        raise ShapeError(f"{op}: {name} must be an int or a pair of ints, got {v!r}")
+    return t
+
+
+def _out(size: int, k: int, s: int, p: int, d: int, ceil: bool) -> int:
+    num = size + 2 * p - d * (k - 1) - 1
+    o = (-(-num // s) if ceil else num // s) + 1
+    if ceil and (o - 1) * s >= size + p:  # the last window must start inside the input
+        o -= 1
+    return o
+
+
+def check_flag(op: str, name: str, value: Any) -> None:
+    """PyTorch's TypeError for a pooling flag that is not a Python bool (``ceil_mode=1``,
+    ``count_include_pad=2.5``: its parser takes bools only)."""
+    if type(value) is not bool:
+        kind = type(value)
+        shown = kind.__name__  # PyTorch's parser: module-qualified outside builtins (numpy.bool)
+        if kind.__module__ not in ("builtins",) and not isinstance(value, Tensor):
+            shown = f"{kind.__module__}.{kind.__qualname__}"
+        raise TypeError(f"{op}(): argument '{name}' must be bool, not {shown}")
+
+
+def _params(op: str, x: Tensor, kernel_size, stride, padding, dilation, ceil_mode) -> tuple:
+    check_flag(op, "ceil_mode", ceil_mode)
+    if not isinstance(x, Tensor) or x.ndim not in (3, 4):  # ShapeError: PyTorch's RuntimeError
+        raise ShapeError(
+            f"{op}: non-empty 3D or 4D (batch mode) tensor expected for input (a 3-D "
+            f"(C, H, W) or 4-D (N, C, H, W) one), got {getattr(x, 'shape', type(x).__name__)}"
+        )
+    no_complex_kernel(op, x)
+    if 0 in tuple(x.shape)[x.ndim - 3 :]:  # only the batch may be empty (PyTorch)
+        raise ShapeError(
+            f"{op}: Expected 3D or 4D (batch mode) tensor with optional 0 dim batch size for "
+            f"input, but got:{list(x.shape)}"
+        )
+    k = _pair(kernel_size, "kernel_size", op)
+    s = (
+        k
+        if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0)
+        else _pair(stride, "stride", op)
+    )
+    p = _pair(padding, "padding", op)
+    d = _pair(dilation, "dilation", op)
+    if min(k) < 1 or min(s) < 1 or min(d) < 1:
+        raise ShapeError(f"{op}: kernel_size, stride and dilation must be >= 1, got {k}, {s}, {d}")
+    if p[0] > k[0] // 2 or p[1] > k[1] // 2 or min(p) < 0:
+        raise ShapeError(
+            f"{op}: padding {p} must be non-negative and at most half the kernel size {k}"
+        )
+    h, w = x.shape[-2:]
+    ho = _out(h, k[0], s[0], p[0], d[0], ceil_mode)
+    wo = _out(w, k[1], s[1], p[1], d[1], ceil_mode)
+    if ho < 1 or wo < 1:  # both ValueError and PyTorch's RuntimeError
+        raise ShapeError(
+            f"{op}: input {tuple(x.shape)} is too small for kernel {k}, "
+            f"padding {p}, dilation {d}: output would be {ho}x{wo}"
+        )
+    return (k, s, p, d, (ho, wo))
