@@ -106,7 +106,7 @@ class Solve(Function):
     @staticmethod
     def forward(ctx, a, b, left=True):
         ctx.left = left
-        x = _raw_solve(a, b, left)
+        x = raw_solve(a, b, left)
         ctx.save_for_backward(a, x)
         return x
 
@@ -133,10 +133,10 @@ class Solve(Function):
             rhs = rhs - (ta @ ctx.out if left else ctx.out @ ta)
         if isinstance(rhs, int):
             return None
-        return _raw_solve(a._data if isinstance(a, Tensor) else a, rhs, left)
+        return raw_solve(a._data if isinstance(a, Tensor) else a, rhs, left)
 
 
-def _raw_solve(a: Any, b: Any, left: bool) -> Any:
+def raw_solve(a: Any, b: Any, left: bool) -> Any:
     """``A^-1 B`` (``left``) or ``B A^-1`` on raw arrays (batches of matrices)."""
     xp = get_array_module(a)
     try:

@@ -30,9 +30,9 @@ from ..ops.binary import where
 from ..ops.cast import cast
 from ..ops.linalg_out import with_out
 from ..ops.structural import diag_embed, diagonal
-from ._common import LinAlgError, batch_shape, check_square, mH, raise_singular, tensor_arg
+from ._common import LinAlgError, batch_shape, check_square, mH, tensor_arg
 from .decompositions import _potrf_info, cholesky
-from .solve import solve
+from .solve import raw_solve, solve
 
 __all__ = [
     "SolveTriangular",
@@ -156,17 +156,6 @@ def _raw_triangle(a: Any, upper: bool, unit: bool, trans: bool) -> Any:
     return xp.swapaxes(t, -1, -2) if trans else t
 
 
-def _raw_solve(m: Any, b: Any, left: bool) -> Any:
-    """``M^-1 B`` (``left``) or ``B M^-1`` on raw arrays."""
-    xp = get_array_module(m)
-    try:
-        if left:
-            return xp.linalg.solve(m, b)
-        return xp.swapaxes(xp.linalg.solve(xp.swapaxes(m, -1, -2), xp.swapaxes(b, -1, -2)), -1, -2)
-    except np.linalg.LinAlgError as e:
-        raise_singular("linalg.solve", e)
-
-
 def _mask(g: Any, upper: bool, unit: bool, trans: bool) -> Any:
     """A gradient with respect to ``M`` as one with respect to ``a``: the triangle ``M``
     reads (transposed back when ``trans``)."""
@@ -194,7 +183,7 @@ class SolveTriangular(Function):
     @staticmethod
     def forward(ctx, a, b, upper, left, unit, trans):
         ctx.upper, ctx.left, ctx.unit, ctx.trans = upper, left, unit, trans
-        x = _raw_solve(_raw_triangle(a, upper, unit, trans), b, left)
+        x = raw_solve(_raw_triangle(a, upper, unit, trans), b, left)
         ctx.save_for_backward(a, x)
         return x
 
@@ -216,7 +205,7 @@ class SolveTriangular(Function):
             return ga, gb, None, None, None, None
         ad, xd, g = a._data, x._data, grad._data
         m = _raw_triangle(ad, upper, unit, trans)
-        gbd = _raw_solve(m.conj().swapaxes(-1, -2), g, left)
+        gbd = raw_solve(m.conj().swapaxes(-1, -2), g, left)
         ga = None
         if needs[0]:
             xh = xd.conj().swapaxes(-1, -2)
@@ -242,7 +231,7 @@ def _solve_tangent(ctx: Any, a: Any, x: Any, ta: Any, tb: Any) -> Any:
         dm = _part(ta, upper, unit)
         dm = xp.swapaxes(dm, -1, -2) if trans else dm
         rhs = rhs - (dm @ x if left else x @ dm)
-    return _raw_solve(_raw_triangle(a, upper, unit, trans), rhs, left)
+    return raw_solve(_raw_triangle(a, upper, unit, trans), rhs, left)
 
 
 class TriangularSolveNode(SolveTriangular):
@@ -264,7 +253,7 @@ class TriangularSolveNode(SolveTriangular):
     @staticmethod
     def forward(ctx, a, b, upper, left, unit, trans):
         ctx.upper, ctx.left, ctx.unit, ctx.trans = upper, left, unit, trans
-        x = _raw_solve(_raw_triangle(a, upper, unit, trans), b, left)
+        x = raw_solve(_raw_triangle(a, upper, unit, trans), b, left)
         ctx.save_for_backward(a, x, b)  # PyTorch's _saved_A, _saved_solution, _saved_self
         return x, a.copy()
 
