@@ -28,6 +28,7 @@ What each does, as PyTorch 2.13 does it on a machine without an accelerator:
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -39,15 +40,18 @@ from .autograd import grad_mode
 from .autograd.tensor import Tensor
 from .autograd.tensor_data import check_requires_grad_flag
 from .backend import device_of, get_array_module, to_device
+from .random_mt19937 import TorchStream, _fma64
 
 __all__ = [
     "NegativeSizeError",
     "check_layout",
     "check_pin_memory",
     "fill_memory_in_order",
+    "fill_normal_in_memory_order",
     "refuse_bool",
     "lay_out",
     "lay_out_like",
+    "normal_like_strided",
     "refuse_negative_size",
     "write_factory_out",
 ]
@@ -218,13 +222,52 @@ def lay_out_like(op: str, arr: Any, fmt: Any, like: Any) -> Any:
 def fill_memory_in_order(laid: Any, draws: Any, uniform: bool) -> None:
     """Put ``draws`` (a new result's values in row-major order) into ``laid``'s memory in
     order, as PyTorch fills a non-contiguous result with uniform draws (``rand_like(x.t())``;
-    its normal draws into such memory take another path, not reproduced: ``uniform`` False
-    leaves them in row-major order); nothing to do when ``laid`` is ``draws`` or row-major."""
+    its normal draws into such memory take another path: :func:`normal_like_strided`,
+    ``uniform`` False); nothing to do when ``laid`` is ``draws`` or row-major."""
     if not uniform or laid is draws or laid.flags.c_contiguous:
         return
     memory = laid.transpose(sorted(range(laid.ndim), key=lambda i: -laid.strides[i]))
     if memory.flags.c_contiguous:  # (a dense layout in another dim order: always here)
         memory[...] = draws.reshape(memory.shape)
+
+
+def fill_normal_in_memory_order(rng: Any, arr: Any, mean: float, std: float) -> bool:
+    """Fill ``arr`` (a NumPy array, not contiguous) with N(mean, std²) draws as PyTorch's
+    normal kernel fills a tensor that is not contiguous: its vectorised path (blocks of 16
+    uniforms) serves contiguous tensors only; any other memory gets one float64 Box-Muller
+    value at a time (the generator's cached value first), in memory order, rounded to the
+    dtype (through float32 for a half-precision one, as its scalar conversion; a complex
+    tensor: its real view, each part of std / sqrt(2)). False, with nothing drawn, when
+    ``arr`` is contiguous or ``rng`` is not PyTorch's stream (a legacy generator)."""
+    if not isinstance(rng, TorchStream) or arr.flags.c_contiguous:
+        return False
+    memory = arr.transpose(sorted(range(arr.ndim), key=lambda i: -arr.strides[i]))
+    n = arr.size * (2 if arr.dtype.kind == "c" else 1)
+    sd = float(std) / math.sqrt(2.0) if arr.dtype.kind == "c" else float(std)
+    if arr.dtype.itemsize < 8 or arr.dtype == np.complex64:  # float32 rounding hides the
+        values = rng._box_muller_pairs(n)  # last bits of NumPy's vectorised functions
+    else:  # float64: the C library's functions, bit-exact, 8 pairs at a time
+        values = np.concatenate([rng._box_muller_pairs(min(16, n - i)) for i in range(0, n, 16)])
+    values = _fma64(values, sd, float(mean))  # fused, as PyTorch's compiled kernel
+    if arr.dtype.itemsize == 2:  # float16/bfloat16: PyTorch converts the float value
+        values = values.astype(np.float32)
+    if arr.dtype.kind == "c":
+        values = values[0::2] + 1j * values[1::2]
+    memory[...] = values.astype(arr.dtype).reshape(memory.shape)
+    return True
+
+
+def normal_like_strided(op: str, rng: Any, dtype: Any, fmt: Any, like: Any) -> Any:
+    """``randn_like``'s result when it is not contiguous (``randn_like(x.t())``, a
+    ``channels_last`` result): its memory filled by :func:`fill_normal_in_memory_order`,
+    as PyTorch's kernel does. None, with nothing drawn, when the result is contiguous
+    (the ordinary draws apply) or the stream is not PyTorch's."""
+    if not isinstance(rng, TorchStream) or not _strided(like):
+        return None
+    if fmt is None and like.flags.c_contiguous:
+        return None
+    laid = lay_out_like(op, np.empty(like.shape, _dt.as_dtype(dtype)), fmt, like)
+    return laid if fill_normal_in_memory_order(rng, laid, 0.0, 1.0) else None
 
 
 def _torch_dtype_name(dtype: Any) -> str:

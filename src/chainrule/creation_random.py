@@ -1,8 +1,6 @@
-"""Random tensor constructors: ``rand``, ``randn``, ``randint``, ``randperm``, ``normal``,
-``bernoulli`` and ``rand_like``/``randn_like``, drawn from chainrule's generators
-(``cr.manual_seed`` or a ``generator=``); the deterministic constructors are in
-``creation.py``, whose size, dtype and device handling these share.
-"""
+"""Random tensor constructors (``rand``, ``randn``, ``randint``, ``randperm``, ``normal``,
+``bernoulli``, ``rand_like``/``randn_like``) drawn from chainrule's generators; the
+deterministic ones, whose size, dtype and device handling these share, are ``creation.py``'s."""
 
 from __future__ import annotations
 
@@ -24,6 +22,7 @@ from .creation_options import (
     check_pin_memory,
     fill_memory_in_order,
     lay_out_like,
+    normal_like_strided,
     refuse_negative_size,
     write_factory_out,
 )
@@ -78,7 +77,7 @@ def _draws_of_kind(op: str, dtype: Any, draw: Any, shape: tuple) -> Any:
     if d.kind == "f":
         return draw(shape, dtype=base)
     pairs = draw((*shape, 2), dtype=base)
-    scale = base(np.sqrt(0.5)) if op.startswith("randn") else base(1.0)
+    scale = base(1 / np.sqrt(2.0)) if op.startswith("randn") else base(1.0)  # torch's 1/sqrt(2)
     return (pairs[..., 0] + 1j * pairs[..., 1]) * scale
 
 
@@ -203,8 +202,7 @@ def randperm(
 
 
 def _vmap_batched(fn: Any, args: tuple, kwargs: dict) -> Tensor | None:
-    """Inside ``cr.func.vmap`` with a batched tensor argument: the op by the vmap's
-    randomness mode (:func:`chainrule.func._random.batched_call`); else None."""
+    """Under ``cr.func.vmap``, a batched argument: the op by its randomness mode, else None."""
     if not any(type(a) is not Tensor and isinstance(a, Tensor) for a in args):
         return None  # no batched (Tensor subclass) argument: the plain path
     from .func._random import batched_call  # noqa: PLC0415 - func imports this module
@@ -401,10 +399,12 @@ def _random_like(
 ) -> Tensor:
     """``rand_like``/``randn_like``: the generator's ``sampler`` drawn in ``input``'s layout."""
     check_layout(op, layout)
-    dt = _like(input, dtype, op)
-    draws = _draws_of_kind(op, dt, getattr(gen(generator), sampler), tuple(input.shape))
-    laid = lay_out_like(op, draws, memory_format, input._data)
-    fill_memory_in_order(laid, draws, uniform=sampler == "random")
+    dt, rng, like = _like(input, dtype, op), gen(generator), input._data
+    laid = None if sampler == "random" else normal_like_strided(op, rng, dt, memory_format, like)
+    if laid is None:  # (else a result that is not contiguous: PyTorch's one-at-a-time normals)
+        draws = _draws_of_kind(op, dt, getattr(rng, sampler), tuple(input.shape))
+        laid = lay_out_like(op, draws, memory_format, like)
+        fill_memory_in_order(laid, draws, uniform=sampler == "random")
     return _finish(laid, dt, device, requires_grad)
 
 

@@ -26,6 +26,7 @@ from ._util import as_tensor
 
 __all__ = [
     "called_as",
+    "torch_type_name",
     "first_not_tensor",
     "invalid_combination",
     "PYTHON_DATA",
@@ -40,8 +41,36 @@ __all__ = [
 PYTHON_DATA = (numbers.Number, list, tuple, str, type(None))
 """What PyTorch's parser never reads as a Tensor (NumPy arrays stay chainrule's to convert)."""
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # src/chainrule
-_LOADS = ("LOAD_METHOD", "LOAD_ATTR")
+_WRAPPERS = frozenset(  # the files of the binding wrappers around an op (numpy_keywords')
+    os.path.join(_PACKAGE, "ops", name) for name in ("binding.py", "keywords.py")
+)
+_HEAPTYPE, _IMMUTABLE = 1 << 9, 1 << 8  # Py_TPFLAGS_HEAPTYPE, Py_TPFLAGS_IMMUTABLETYPE
+_LOADS = ("LOAD_METHOD", "LOAD_ATTR", "LOAD_SUPER_ATTR")
 _NAMED_LOADS = ("LOAD_FAST", "LOAD_NAME", "LOAD_GLOBAL", "LOAD_DEREF", "LOAD_CLASSDEREF")
+
+
+def torch_type_name(value: Any) -> str:
+    """The type name PyTorch's argument parser prints for ``value``: its C type name, which
+    for an extension's type carries the module (``numpy.ndarray``, ``collections.deque``)
+    and for a class defined in Python does not (``Fraction``, ``MaskedArray``)."""
+    t = type(value)
+    module = getattr(t, "__module__", "builtins")
+    if module == "builtins" or (t.__flags__ & _HEAPTYPE and not t.__flags__ & _IMMUTABLE):
+        return t.__name__
+    return f"{module}.{t.__name__}"
+
+
+def _called_from_chainrule() -> bool:
+    """Whether the op raising (the frame below its own module's and its binding wrappers')
+    was called by chainrule's own code, which may pass a generator or NumPy arrays where
+    PyTorch's parser takes only Tensors (checked on the error path only)."""
+    frame: types.FrameType | None = sys._getframe(2)
+    own = frame.f_code.co_filename if frame is not None else ""
+    while frame is not None and (
+        frame.f_code.co_filename in _WRAPPERS or frame.f_code.co_filename == own
+    ):
+        frame = frame.f_back
+    return frame is not None and frame.f_code.co_filename.startswith(_PACKAGE)
 
 
 def _user_frame() -> types.FrameType | None:
@@ -80,26 +109,41 @@ def _loaded_from_module(frame: types.FrameType, ins: list[dis.Instruction], k: i
     return isinstance(value, types.ModuleType)
 
 
-def called_as(names: Sequence[str]) -> tuple[str, bool, frozenset[str]]:
+def called_as(names: Sequence[str]) -> tuple[str, bool, tuple[str, ...]]:
     """How the user's code called the op named ``names[0]`` (or one of its aliases
     ``names[1:]``, or an in-place ``<name>_``): the name as called, whether as a method, and
-    the names it passed by keyword. The function form, positionally, when unreadable."""
-    default = (names[0], False, frozenset[str]())
+    the names it passed by keyword. The function form, positionally, when unreadable (no
+    frame, no bytecode, or opcodes :func:`_read_call` does not know: any error there)."""
+    default: tuple[str, bool, tuple[str, ...]] = (names[0], False, ())
     frame = _user_frame()
     if frame is None:
         return default
-    code = frame.f_code
     try:
-        ins = [i for i in dis.get_instructions(code) if i.offset <= frame.f_lasti]
-    except Exception:  # noqa: BLE001 - no bytecode to read: the function form
+        return _read_call(frame, names) or default
+    except Exception:  # noqa: BLE001 - an unknown bytecode: the function form
         return default
+
+
+def _read_call(
+    frame: types.FrameType, names: Sequence[str]
+) -> tuple[str, bool, tuple[str, ...]] | None:
+    """:func:`called_as` read from ``frame``'s bytecode up to its current instruction, for
+    CPython 3.11 (``LOAD_METHOD``, ``KW_NAMES``), 3.12 (``LOAD_ATTR`` for methods,
+    ``KW_NAMES``) and 3.13 (``CALL_KW`` after a ``LOAD_CONST`` of the keyword names,
+    ``LOAD_FAST_LOAD_FAST``); None when the call's op name is not found."""
+    code = frame.f_code
+    ins = [i for i in dis.get_instructions(code) if i.offset <= frame.f_lasti]
+    if not ins:
+        return None
     wanted = {*names, *(n + "_" for n in names)}
-    keywords: frozenset[str] = frozenset()
+    keywords: tuple[str, ...] = ()
     for k in range(len(ins) - 1, max(len(ins) - 4, -1), -1):  # the call's own keywords
         if ins[k].opname == "KW_NAMES":  # Python 3.11/3.12
-            keywords = frozenset(code.co_consts[ins[k].arg or 0])
-        elif ins[k].opname == "LOAD_CONST" and ins[-1].opname == "CALL_KW":  # 3.13
-            keywords = frozenset(ins[k].argval)
+            given = ins[k].argval  # 3.12: the names; 3.11: their index in co_consts
+            keywords = tuple(given if isinstance(given, tuple) else code.co_consts[ins[k].arg])
+            break
+        if ins[k].opname == "LOAD_CONST" and ins[-1].opname == "CALL_KW":  # 3.13
+            keywords = tuple(ins[k].argval)
             break
     for k in range(len(ins) - 1, -1, -1):
         i = ins[k]
@@ -107,7 +151,7 @@ def called_as(names: Sequence[str]) -> tuple[str, bool, frozenset[str]]:
             return i.argval, not _loaded_from_module(frame, ins, k), keywords
         if i.argval in wanted and i.opname.startswith(_NAMED_LOADS):
             return i.argval, False, keywords  # from chainrule import atan2; atan2(x, 2.0)
-    return (default[0], False, keywords)
+    return names[0], False, keywords
 
 
 def not_tensor(
@@ -121,7 +165,7 @@ def not_tensor(
     name, method, given = called_as(names)
     where = "" if keywords and arg in given else f" (position {position - method})"
     return TypeError(
-        f"{name}(): argument '{arg}'{where} must be Tensor, not {type(value).__name__}"
+        f"{name}(): argument '{arg}'{where} must be Tensor, not {torch_type_name(value)}"
     )
 
 
@@ -152,32 +196,38 @@ def not_tensor_element(seq: Sequence[Any], value: Any) -> TypeError:
     (``cat``, ``stack``, ``hstack``...)."""
     index = next(i for i, v in enumerate(seq) if v is value)
     return TypeError(
-        f"expected Tensor as element {index} in argument 0, but got {type(value).__name__}"
+        f"expected Tensor as element {index} in argument 0, but got {torch_type_name(value)}"
     )
 
 
 def not_tensor_list(op: str, value: Any) -> TypeError:
     """PyTorch's TypeError for ``value`` given as an op's tensor list (``cat(x)``,
-    ``stack(2.0)``): a Tensor, a number, None, a generator."""
+    ``stack(2.0)``, ``cat(t for t in ts)``): a Tensor, a number, None, a generator, a set, a
+    dict, an array (the position unnamed when passed as ``tensors=``)."""
+    name, _, given = called_as((op,))
+    where = "" if "tensors" in given else " (position 1)"
     return TypeError(
-        f"{op}(): argument 'tensors' (position 1) must be tuple of Tensors, not "
-        f"{type(value).__name__}"
+        f"{name}(): argument 'tensors'{where} must be tuple of Tensors, not "
+        f"{torch_type_name(value)}"
     )
 
 
 def tensor_list(op: str, value: Any) -> list:
-    """The non-list path of an op's tensor list: a Tensor, number, str or None raises
-    :func:`not_tensor_list`'s TypeError; another iterable is listed (PyTorch refuses a
-    generator too; chainrule's own code may pass one)."""
-    if isinstance(value, (Tensor, numbers.Number, str, type(None))):
+    """The non-list path of an op's tensor list (neither a list nor a tuple): PyTorch's
+    parser takes no other iterable (a generator, set, dict, range, array), so user code gets
+    :func:`not_tensor_list`'s TypeError; chainrule's own code may pass any iterable."""
+    if isinstance(value, (Tensor, numbers.Number, str, type(None))) or (
+        not _called_from_chainrule()
+    ):
         raise not_tensor_list(op, value)
     return list(value)
 
 
 def tensor_element(seq: Sequence[Any], value: Any) -> Tensor:
-    """The non-Tensor path of a tensor list's element: Python data raises
-    :func:`not_tensor_element`'s TypeError; an array becomes a constant Tensor."""
-    if isinstance(value, PYTHON_DATA):
+    """The non-Tensor path of a tensor list's element: Python data, and from user code an
+    array too (PyTorch's parser takes none), raise :func:`not_tensor_element`'s TypeError;
+    an array chainrule's own code passes becomes a constant Tensor."""
+    if isinstance(value, PYTHON_DATA) or not _called_from_chainrule():
         raise not_tensor_element(seq, value)
     return as_tensor(value)
 
@@ -199,10 +249,12 @@ def invalid_combination(
     names = (names,) if isinstance(names, str) else tuple(names)
     name, method, given = called_as(names)
     shown = params if not method else params[1:] if method_params is None else method_params
-    got = ", ".join(
-        f"{p}={type(v).__name__}" if p in given else type(v).__name__
-        for p, v in sorted(shown, key=lambda pv: pv[0] in given)
-    )
+    # PyTorch's listing: the positional arguments, then the keywords in reverse call order
+    # (each followed by ", " when no argument is positional)
+    kinds = dict(shown)
+    got = ", ".join(torch_type_name(v) for p, v in shown if p not in given)
+    named = [f"{p}={torch_type_name(kinds[p])}" for p in reversed(given) if p in kinds]
+    got += "".join(f", {k}" for k in named) if got else "".join(f"{k}, " for k in named)
     if method:
         sigs = method_signatures or ["(" + s.split(", ", 1)[1] for s in signatures]
     else:

@@ -24,6 +24,7 @@ from .._type_names import type_name
 from ..autograd.state import LOCAL as _vmap
 from ..autograd.tensor import Tensor
 from ..backend import to_device
+from ..creation_options import fill_normal_in_memory_order
 from ..qtypes import scalar_type_name
 from ..random import Generator, gen
 from ..random_mt19937 import TorchStream, draw_dtype
@@ -214,6 +215,11 @@ def normal_(
             f"normal_: not implemented for {x.dtype} (floating and complex only; PyTorch: "
             '"normal_kernel_cpu" not implemented)'
         )
+    arr = x._data
+    if type(arr) is np.ndarray and not arr.flags.c_contiguous and float(std) >= 0.0:
+        if fill_normal_in_memory_order(gen(generator), arr, mean, std):  # PyTorch's path
+            x._vc[0] += 1  # for memory that is not contiguous: one value at a time
+            return x
     values = normal_values(generator, mean, std, x.shape, x._data.dtype)
     x._data[...] = to_device(values, x.device)
     x._vc[0] += 1

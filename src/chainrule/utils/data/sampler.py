@@ -180,9 +180,10 @@ class WeightedRandomSampler(Sampler):
     Args:
         weights: one non-negative weight per index (need not sum to one).
         num_samples: how many indices per epoch.
-        replacement: draw with replacement (lazily, in blocks); without it, ``num_samples``
-            may not exceed ``len(weights)``, and once the non-zero weights are drawn the
-            zero-weight indices follow (as ``torch.multinomial``).
+        replacement: draw with replacement (the whole epoch when its first index is taken,
+            as PyTorch); without it, ``num_samples`` may not exceed ``len(weights)``, and
+            once the non-zero weights are drawn the zero-weight indices follow (as
+            ``torch.multinomial``).
         generator: the random stream; default: the default generator (PyTorch's draws).
 
     Raises:
@@ -224,7 +225,7 @@ class WeightedRandomSampler(Sampler):
     def _index_chunks(self) -> Iterator[np.ndarray]:
         """The draws of PyTorch's ``torch.multinomial(weights, num_samples, replacement,
         generator=generator)`` (``cr.multinomial``'s construction), the generator's or the
-        default one's directly, as PyTorch's sampler; with replacement drawn in blocks."""
+        default one's directly, as PyTorch's sampler, all on the first ``next``."""
         w = self.weights
         # checked when drawing, as PyTorch's multinomial does (the constructor accepts them)
         if not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
@@ -241,9 +242,15 @@ class WeightedRandomSampler(Sampler):
         if not self.replacement or self.num_samples == 1:  # zero weights come last
             yield categorical_draws(rng, self.weights, self.num_samples, lookup=False)
             return
+        # all drawn at once, as PyTorch's sampler draws its epoch on the first ``next`` (so a
+        # draw from the generator mid-epoch leaves the epoch's indices as they are), into one
+        # int64 array (no larger than PyTorch's tensor) in blocks, then handed out in blocks
+        drawn = np.empty(self.num_samples, np.int64)
         for start in range(0, self.num_samples, _CHUNK):  # in blocks: the same draws
             n = min(_CHUNK, self.num_samples - start)
-            yield categorical_draws(rng, self.weights, n, lookup=True)
+            drawn[start : start + n] = categorical_draws(rng, self.weights, n, lookup=True)
+        for start in range(0, self.num_samples, _CHUNK):
+            yield drawn[start : start + _CHUNK]
 
     def __iter__(self) -> Iterator[int]:
         for chunk in self._index_chunks():
