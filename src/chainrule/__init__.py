@@ -161,6 +161,7 @@ from .ops.sparse_compressed_tensors import (
     sparse_bsr_tensor,
     sparse_compressed_tensor,
     sparse_csc_tensor,
+    sparse_csr_tensor,
 )
 from .ops.sparse_construction import sparse_coo_tensor
 from .ops.sparse_convert import (
@@ -169,7 +170,6 @@ from .ops.sparse_convert import (
     crow_indices_copy,
     row_indices_copy,
 )
-from .ops.sparse_csr import sparse_csr_tensor
 from .ops.sparse_products import spmm
 from .ops.sparse_smm import dsmm, hspmm, saddmm, smm, sspaddmm
 from .ops.tensor_queries import sparse_bsc, sparse_bsr, sparse_coo, sparse_csc, sparse_csr

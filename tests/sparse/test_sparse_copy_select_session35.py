@@ -94,9 +94,22 @@ def test_select_of_compressed_layouts_is_coo(layout, dim, index):
     assert results[0] == results[1]
 
 
-def test_select_of_larger_blocks_is_refused_clearly():
-    with pytest.raises(NotImplementedError, match="to_sparse"):
-        _make(cr, "bsr").select(0, 1)
+def test_select_of_larger_blocks_as_torch():
+    """Session 36: torch's select of a BSR/BSC matrix (its view rule) is matched; the
+    cases are in test_sparse_batched_session36.py."""
+    want, got = (_make(lib, "bsr") for lib in (torch, cr))
+    for dim in (0, 1):
+        for i in range(want.shape[dim]):
+            try:
+                w = want.select(dim, i)
+            except RuntimeError as e:
+                with pytest.raises(RuntimeError, match="no view exists"):
+                    got.select(dim, i)
+                assert "no view exists" in str(e)
+                continue
+            g = got.select(dim, i)
+            assert g._indices().tolist() == w._indices().tolist()
+            assert g._values().tolist() == w._values().tolist()
 
 
 @pytest.mark.parametrize("layout", ["bsr", "bsc"])

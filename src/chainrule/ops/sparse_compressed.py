@@ -11,8 +11,13 @@ pattern are the COO machinery's (``to_dense``, products, ``sum``, autograd throu
 :mod:`.sparse_tensor`), so the gradient of an op reaches the values the tensor was made of.
 ``values()`` of a BSR/BSC tensor is those flat values as ``(nnz, *blocksize)`` blocks.
 
+Batched tensors (index arrays with leading batch dims, the same ``nnz`` in each batch) and
+hybrid ones (values with trailing dense dims) are this class too, CSR ones included (a plain
+2-d CSR matrix is a :class:`SparseCsrTensor`): the element pattern then has the batch dims
+as leading sparse dims and the flat values keep the dense dims (a hybrid COO tensor's).
+
 The invariants are always checked, with PyTorch's messages (PyTorch checks them only on
-request). Batched and hybrid tensors are not supported (NotImplementedError).
+request).
 """
 
 from __future__ import annotations
@@ -101,7 +106,11 @@ class SparseCompressedTensor(SparseCsrTensor):
 
     @property
     def is_sparse_csr(self) -> bool:
-        return False
+        return self._sc_layout is sparse_csr
+
+    def dense_dim(self) -> int:
+        """The number of trailing dense dims (a hybrid tensor's; 0 otherwise)."""
+        return self._sp_values.ndim - 1
 
     crow_indices = _accessor("crow_indices")
     col_indices = _accessor("col_indices")
@@ -109,15 +118,19 @@ class SparseCompressedTensor(SparseCsrTensor):
     row_indices = _accessor("row_indices")
 
     def values(self) -> Tensor:
-        """The values, in the graph: ``nnz`` numbers (CSC) or ``(nnz, *blocksize)`` blocks."""
-        if not INFO[self._sc_layout][4]:
-            return self._sp_values
-        blocks = reshape(self._sp_values, (self._nnz(),) + self._sc_block)
-        return fn.named(blocks, "ValuesBackward0")
+        """The values, in the graph: ``(*batch, nnz, *dense)`` numbers (CSR/CSC) or
+        ``(*batch, nnz, *blocksize, *dense)`` blocks (BSR/BSC)."""
+        flat = self._sp_values
+        blocked = INFO[self._sc_layout][4]
+        if not blocked and self._sc_plain.ndim == 1:
+            return flat
+        block = self._sc_block if blocked else ()
+        shape = tuple(self._sc_plain.shape) + block + tuple(flat.shape[1:])
+        return fn.named(reshape(flat, shape), "ValuesBackward0")
 
     def _nnz(self) -> int:
-        """The number of specified elements (CSC) or blocks (BSR/BSC)."""
-        return int(self._sc_plain.shape[0])
+        """The number of specified elements (CSR/CSC) or blocks (BSR/BSC) of each batch."""
+        return int(self._sc_plain.shape[-1])
 
     # ------------------------------------------------------------------ same-pattern results
     def _like(self, coo: SparseTensor) -> SparseCompressedTensor:
@@ -147,7 +160,7 @@ class SparseCompressedTensor(SparseCsrTensor):
         coo = SparseTensor._zeros_like(self, dtype)
         xp = get_array_module(self._sc_compressed)
         compressed = xp.zeros_like(self._sc_compressed)
-        plain = self._sc_plain[:0]
+        plain = self._sc_plain[..., :0]
         block = self._sc_block if keep_blocks else (1, 1)
         return make_compressed(
             self._sc_layout, compressed, plain, coo._sp_values, coo._sp_pattern, block
@@ -169,6 +182,15 @@ class SparseCompressedTensor(SparseCsrTensor):
 
     def sum(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
         """The sum of all elements (a dense 0-d tensor); PyTorch sums over a dim only of CSR."""
+        if dim is not None and self._sc_layout is sparse_csr:
+            if not keepdim:
+                raise RuntimeError(
+                    "reduction operations on CSR tensors with keepdim=False is unsupported"
+                )
+            raise NotImplementedError(
+                "sum(dim, keepdim=True) of a batched or hybrid sparse CSR tensor (PyTorch fails "
+                "an internal assert, input_dim == 2); call .to_dense() first"
+            )
         if dim is not None:
             raise RuntimeError(
                 "Currently the only compressed sparse format supported for sum.dim_IntList is "
@@ -212,12 +234,16 @@ class SparseCompressedTensor(SparseCsrTensor):
     # ------------------------------------------------------------------ transpose
     def t(self) -> SparseCompressedTensor:
         """The transpose: CSC <-> CSR, BSR <-> BSC on the same index arrays (as PyTorch)."""
+        if self.ndim > 2:
+            raise RuntimeError(
+                f"t() expects a tensor with <= 2 dimensions, but self is {self.ndim}D"
+            )
         return transposed(self, "TBackward0")
 
     def transpose(self, dim0: int, dim1: int) -> Any:
-        if {dim0 % 2, dim1 % 2} == {0}:
-            return self
-        return transposed(self, "TransposeBackward0")
+        """The two sparse dims swapped (the other orientation's layout, as :meth:`t`);
+        PyTorch refuses to swap dims of different kinds (batch, sparse, dense)."""
+        return compressed_transpose(self, dim0, dim1)
 
     def __repr__(self) -> str:
         _, cname, pname, _, _ = INFO[self._sc_layout]
@@ -263,15 +289,61 @@ def transposed(self: SparseCsrTensor, node: str) -> SparseCompressedTensor:
         compressed, plain = self.crow_indices()._data, self.col_indices()._data
     else:
         compressed, plain = self._sc_compressed, self._sc_plain
-    block = getattr(self, "_sc_block", (1, 1)) if layout is not sparse_csr else (1, 1)
+    block = getattr(self, "_sc_block", (1, 1))
     values = self._sp_values
+    dense = tuple(values.shape[1:])
     if INFO[layout][4]:
-        nnz = int(plain.shape[0])
-        values = reshape(reshape(values, (nnz,) + block).transpose(1, 2), (-1,))
+        values = reshape(values, (-1,) + block + dense).transpose(1, 2)
+        values = reshape(values, (-1,) + dense)
     values = fn.named(values, node)
-    shape = tuple(reversed(self.shape))
+    shape = self._sp_pattern.shape
+    shape = shape[:-2] + shape[:-3:-1]
     out = _build(flipped, compressed, plain, values, shape, block[::-1])
-    return carry_source(out, None if self._sp_source is None else self._sp_source.t())
+    if self._sp_source is None or self.ndim != 2:
+        return out
+    return carry_source(out, self._sp_source.t())
+
+
+def compressed_transpose(self: SparseCsrTensor, dim0: int, dim1: int) -> Any:
+    """``transpose`` of a compressed tensor: the two sparse dims swapped (:func:`transposed`),
+    the same dim twice: the tensor; PyTorch's errors for other pairs."""
+    ndim = self.ndim
+    for d in (dim0, dim1):
+        if not -ndim <= d < ndim:
+            raise IndexError(
+                f"Dimension out of range (expected to be in range of [{-ndim}, {ndim - 1}], "
+                f"but got {d})"
+            )
+    d0, d1 = sorted((dim0 % ndim, dim1 % ndim))
+    if d0 == d1:
+        return self
+    if self.dense_dim():
+        raise RuntimeError(
+            "transpose(): hybrid sparse compressed tensors with dense dimensions are not supported"
+        )
+    nb = len(self._sp_pattern.shape) - 2
+    kinds = ["Batch"] * nb + ["Sparse"] * 2 + ["Dense"] * (ndim - nb - 2)
+    if kinds[d0] != kinds[d1]:
+        raise RuntimeError(
+            "transpose(): can only transpose dimensions of the same type (Batch, Sparse, "
+            f"Dense), got {d0}({kinds[d0]}) and {d1}({kinds[d1]})"
+        )
+    if kinds[d0] == "Batch":
+        return _batches_swapped(self, d0, d1)
+    return transposed(self, "TransposeBackward0")
+
+
+def _batches_swapped(self: Any, d0: int, d1: int) -> SparseCompressedTensor:
+    """Two batch dims of a batched tensor swapped: its index arrays and values likewise."""
+    shape = list(self._sp_pattern.shape)
+    shape[d0], shape[d1] = shape[d1], shape[d0]
+    compressed, plain = (a.swapaxes(d0, d1).copy() for a in (self._sc_compressed, self._sc_plain))
+    values = self._sp_values
+    per_batch = values.shape[0] // max(int(np.prod(self._sc_plain.shape[:-1])), 1)
+    batched = reshape(values, tuple(self._sc_plain.shape[:-1]) + (per_batch,))
+    flat = reshape(batched.transpose(d0, d1), (-1,))
+    flat = fn.named(flat, "TransposeBackward0")
+    return _build(self._sc_layout, compressed, plain, flat, tuple(shape), self._sc_block)
 
 
 def _as_coalesced(pattern: SparsePattern) -> SparsePattern:
@@ -287,19 +359,26 @@ def _as_coalesced(pattern: SparsePattern) -> SparsePattern:
 
 
 def element_indices(layout: Any, compressed: Any, plain: Any, block: tuple) -> Any:
-    """The (row, col) of every element of a compressed matrix, in storage order."""
+    """The (*batch, row, col) of every element of a compressed tensor, in storage order
+    (batch by batch: ``compressed`` is ``(*batch, n + 1)``, ``plain`` ``(*batch, nnz)``)."""
     xp = get_array_module(compressed)
-    counts = xp.diff(compressed).astype(np.int64)
-    outer = xp.repeat(xp.arange(compressed.shape[0] - 1, dtype=np.int64), counts)
-    plain = plain.astype(np.int64)
+    batch = tuple(compressed.shape[:-1])
+    n_outer = compressed.shape[-1] - 1
+    flat = compressed.reshape(-1, n_outer + 1)
+    counts = xp.diff(flat, axis=1).astype(np.int64).reshape(-1)
+    outer = xp.repeat(xp.tile(xp.arange(n_outer, dtype=np.int64), flat.shape[0]), counts)
+    plain = plain.astype(np.int64).reshape(-1)
     brow, bcol = (outer, plain) if INFO[layout][3] else (plain, outer)
     br, bc = block
     rows = brow[:, None, None] * br + xp.arange(br)[None, :, None]
     cols = bcol[:, None, None] * bc + xp.arange(bc)[None, None, :]
     shape = (brow.shape[0], br, bc)
-    return xp.stack(
-        [xp.broadcast_to(rows, shape).reshape(-1), xp.broadcast_to(cols, shape).reshape(-1)]
-    )
+    coords = [rows, cols]
+    if batch:
+        nnz = int(plain.shape[0]) // max(flat.shape[0], 1)
+        which = xp.repeat(xp.arange(flat.shape[0], dtype=np.int64), nnz)
+        coords = [c[:, None, None] for c in xp.unravel_index(which, batch)] + coords
+    return xp.stack([xp.broadcast_to(c, shape).reshape(-1) for c in coords])
 
 
 def make_compressed(
@@ -307,7 +386,7 @@ def make_compressed(
 ) -> SparseCsrTensor:
     """A matrix of ``layout`` from its index arrays, flat element ``values`` and the element
     ``pattern`` (:func:`element_indices`); a CSR one is a ``SparseCsrTensor``."""
-    if layout is sparse_csr:
+    if layout is sparse_csr and compressed.ndim == 1 and values.ndim == 1:
         return make_csr(values, pattern, compressed.dtype)
     t = make_sparse(values, pattern, SparseCompressedTensor)
     t._csr_index_dtype = np.dtype(compressed.dtype)
@@ -319,17 +398,46 @@ def make_compressed(
 def _build(
     layout: Any, compressed: Any, plain: Any, values: Tensor, shape: tuple, block: tuple
 ) -> SparseCsrTensor:
-    """A matrix of ``layout`` from checked index arrays and flat element ``values``."""
+    """A tensor of ``layout`` from checked index arrays, flat element ``values`` and its
+    sparse ``shape`` (batch dims and the matrix's two)."""
     indices = to_device(element_indices(layout, compressed, plain, block), values.device)
     coalesced = layout is sparse_csr or (layout is sparse_bsr and block[0] == 1)
     pattern = SparsePattern(indices, shape, coalesced)
-    if layout is sparse_csr:
+    if layout is sparse_csr and compressed.ndim == 1:
         pattern = _as_coalesced(pattern)
     return make_compressed(layout, compressed, plain, values, pattern, block)
 
 
+def _blocks(pattern: SparsePattern, layout: Any, block: tuple) -> tuple:
+    """The compressed and plain index arrays (int64) of the blocks holding ``pattern``'s
+    entries (coalesced, ``(*batch, rows, cols)``), and each entry's block key."""
+    xp = get_array_module(pattern.indices)
+    shape, idx = pattern.shape, pattern.indices
+    batch, (rows, cols) = shape[:-2], shape[-2:]
+    n_batch = int(np.prod(batch, dtype=np.int64))
+    which = xp.ravel_multi_index(tuple(idx[:-2]), batch) if batch else idx[0] * 0
+    br, bc = block
+    row_major = INFO[layout][3]
+    outer, inner = (idx[-2] // br, idx[-1] // bc) if row_major else (idx[-1] // bc, idx[-2] // br)
+    n_outer, n_inner = (rows // br, cols // bc) if row_major else (cols // bc, rows // br)
+    key = (which * n_outer + outer) * n_inner + inner
+    blocks = xp.unique(key)
+    per = max(n_outer * n_inner, 1)
+    b_of, outer_b, inner_b = blocks // per, (blocks % per) // max(n_inner, 1), blocks % per
+    inner_b = inner_b % max(n_inner, 1)
+    counts = xp.bincount(b_of, minlength=n_batch)
+    if n_batch and bool(xp.any(counts != counts[0])):
+        raise RuntimeError("Expect the same number of specified elements per batch.")
+    nnz = int(counts[0]) if n_batch else 0
+    per_outer = xp.bincount(b_of * n_outer + outer_b, minlength=n_batch * n_outer)
+    offsets = xp.cumsum(per_outer.reshape(n_batch, n_outer), axis=1)
+    compressed = xp.concatenate([xp.zeros((n_batch, 1), np.int64), offsets], axis=1)
+    compressed = compressed.reshape(batch + (n_outer + 1,))
+    return compressed, inner_b.reshape(batch + (nnz,)), key
+
+
 def compressed_from_pattern(
-    values: Tensor,
+    values: Tensor | None,
     pattern: SparsePattern,
     layout: Any,
     block: tuple,
@@ -337,29 +445,19 @@ def compressed_from_pattern(
     node: str,
     dense: Tensor | None = None,
 ) -> SparseCsrTensor:
-    """``values`` on a coalesced 2-d ``pattern`` as a matrix of ``layout`` (CSR/CSC: those
-    entries; BSR/BSC: every block holding one, its other elements read from ``dense``, the
-    matrix, when given, else zero), recorded as ``node``."""
-    xp = get_array_module(pattern.indices)
-    rows, cols = pattern.shape
-    br, bc = block
-    row, col = pattern.indices
-    brow, bcol = row // br, col // bc
-    nbr, nbc = rows // br, cols // bc
-    row_major = INFO[layout][3]
-    key = brow * nbc + bcol if row_major else bcol * nbr + brow
-    blocks = xp.unique(key)
-    outer, inner = (blocks // nbc, blocks % nbc) if row_major else (blocks // nbr, blocks % nbr)
-    n_outer = nbr if row_major else nbc
-    counts = xp.bincount(outer, minlength=n_outer)
-    compressed = xp.concatenate([xp.zeros(1, np.int64), xp.cumsum(counts)]).astype(index_dtype)
-    plain = inner.astype(index_dtype)
-    if block == (1, 1):  # the entries themselves, reordered to the layout's order
-        order = xp.searchsorted(key, blocks) if row_major else xp.argsort(key, kind="stable")
-        flat = values if row_major else values[Tensor._make(order, False, None, 0)]
+    """A tensor of ``layout`` holding a coalesced ``(*batch, rows, cols)`` ``pattern``'s
+    entries (``values``: ``(nnz, *dense)``): CSR/CSC those entries, BSR/BSC every block
+    holding one, its other elements read from ``dense`` (the full tensor) when given, else
+    zero. Recorded as ``node``."""
+    compressed, plain, key = _blocks(pattern, layout, block)
+    compressed, plain = compressed.astype(index_dtype), plain.astype(index_dtype)
+    if block == (1, 1) and dense is None:
+        xp = get_array_module(key)
+        order = xp.argsort(key, kind="stable") if xp is np else xp.argsort(key)
+        in_order = bool(xp.all(order == xp.arange(order.shape[0])))
+        flat = values if in_order else values[Tensor._make(order, False, None, 0)]
     else:
-        dense = fn.SparseToDense.apply(values, pattern) if dense is None else dense
+        full = fn.SparseToDense.apply(values, pattern) if dense is None else dense
         indices = element_indices(layout, compressed, plain, block)
-        flat = fn.SparseGather.apply(dense, SparsePattern(indices, pattern.shape, False))
-    out = _build(layout, compressed, plain, fn.named(flat, node), pattern.shape, block)
-    return out
+        flat = fn.SparseGather.apply(full, SparsePattern(indices, pattern.shape, False))
+    return _build(layout, compressed, plain, fn.named(flat, node), pattern.shape, block)

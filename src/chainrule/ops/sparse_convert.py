@@ -19,9 +19,10 @@ import numpy as np
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from . import sparse_functions as fn
+from .sparse_batched import to_batched_compressed
 from .sparse_compressed import INFO, SparseCompressedTensor, compressed_from_pattern, layout_name
 from .sparse_compressed import transposed as _transposed
-from .sparse_csr import SparseCsrTensor, carry_source, to_sparse_csr
+from .sparse_csr import GENERAL_CONVERSION, SparseCsrTensor, carry_source, to_sparse_csr
 from .sparse_pattern import SparsePattern
 from .sparse_tensor import SPARSE_TYPES, SparseTensor, make_sparse
 from .tensor_queries import sparse_bsc, sparse_bsr, sparse_coo, sparse_csc, sparse_csr
@@ -64,22 +65,21 @@ def _blocksize(op: str, blocksize: Any, shape: tuple) -> tuple:
     return block
 
 
-def _check_matrix(op: str, self: Tensor, dense_dim: Any, blocked: bool) -> None:
+def _check_matrix(op: str, self: Tensor, blocked: bool) -> None:
     if self.ndim < 2:
         wanted = -2 if blocked else 1
         raise IndexError(
             f"Dimension out of range (expected to be in range of [{-max(self.ndim, 1)}, "
             f"{max(self.ndim, 1) - 1}], but got {wanted})"
         )
-    if self.ndim != 2:
-        raise NotImplementedError(
-            f"{op}: a {self.ndim}-d tensor; only 2-d matrices are supported (PyTorch also "
-            "makes batched compressed tensors of 3-d ones)"
-        )
-    if dense_dim not in (None, 0):
-        raise RuntimeError(
-            f"{op}: dense_dim argument must be in [0,0] range, but {dense_dim} is given"
-        )
+
+
+def _matrix_size(self: Tensor, dense_dim: Any) -> tuple:
+    """The size of the matrices a tensor converts to (its sparse dims, batches aside)."""
+    if type(self) in SPARSE_TYPES:
+        return tuple(self.shape[: self.sparse_dim()])[-2:]
+    dd = 0 if dense_dim is None else int(dense_dim)
+    return tuple(self.shape)[: self.ndim - dd][-2:] if 0 <= dd <= self.ndim - 2 else (1, 1)
 
 
 def to_compressed(
@@ -93,9 +93,11 @@ def to_compressed(
     op = f"{source}_to_sparse_{target}"
     if type(self) is SparseTensor:
         op = f"to_sparse_{target}"
-    _check_matrix(op, self, dense_dim, blocked)
-    block = _blocksize(op, blocksize, tuple(self.shape)) if blocked else (1, 1)
+    _check_matrix(op, self, blocked)
+    block = _blocksize(op, blocksize, _matrix_size(self, dense_dim)) if blocked else (1, 1)
     node = node or _NODE[layout]
+    if src and dense_dim is not None:  # PyTorch's error
+        return to_batched_compressed(self, layout, block, dense_dim, op, node)
     if src and self.layout in INFO:
         if self.layout is layout and getattr(self, "_sc_block", (1, 1)) == block:
             return self
@@ -111,6 +113,8 @@ def to_compressed(
                 f"{where}: conversion from {layout_name(self)} to {name} with blocksize changed "
                 f"from {list(self._sc_block)} to {list(block)} is not supported"
             )
+    if self.ndim != 2 or dense_dim not in (None, 0):  # batched or hybrid
+        return to_batched_compressed(self, layout, block, dense_dim, op, node)
     if not src:
         arr = self._data
         xp = get_array_module(arr)
@@ -121,8 +125,6 @@ def to_compressed(
             values, pattern, layout, block, np.int64, node, self if values is None else None
         )  # fmt: skip
         return carry_source(out, self)
-    if self.dense_dim():
-        raise NotImplementedError(f"{op}: hybrid sparse tensors (dense_dim > 0)")
     coo = make_sparse(self._sp_values, self._sp_pattern).coalesce()
     index_dtype = getattr(self, "_csr_index_dtype", np.int64)
     out = compressed_from_pattern(coo._sp_values, coo._sp_pattern, layout, block, index_dtype, node)
@@ -214,16 +216,19 @@ def _compressed_to_sparse(
             "blocksize argument given is not supported"
         )
     if args and args[0] != 2:
-        raise NotImplementedError(f"to_sparse: sparse_dim={args[0]} of a matrix; only 2")
+        raise RuntimeError(
+            f"sparse_compressed_to_sparse: conversion from {layout_name(self)} to Sparse with "
+            "sparse_dim argument !=2 is not supported"
+        )
     if layout not in (None, sparse_coo) or kwargs:
         raise NotImplementedError(f"to_sparse: layout={layout!r}, {kwargs}")
     return SparseCsrTensor.to_sparse_coo(self)
 
 
 def _csr_to_sparse_csr(self: SparseCsrTensor, dense_dim: Any = None) -> SparseCsrTensor:
-    if dense_dim not in (None, 0):
-        raise NotImplementedError("to_sparse_csr: hybrid CSR tensors are not supported")
-    return self if self.layout is sparse_csr else to_compressed(self, sparse_csr)
+    if self.layout is sparse_csr and dense_dim is None:
+        return self
+    return to_compressed(self, sparse_csr, None, dense_dim)
 
 
 def _coo_to_sparse(self: SparseTensor, *args: Any, layout: Any = None, **kwargs: Any) -> Any:
@@ -251,3 +256,4 @@ def _bind() -> None:
 
 _COO_TO_SPARSE = SparseTensor.to_sparse
 _bind()
+GENERAL_CONVERSION["to_compressed"] = to_compressed

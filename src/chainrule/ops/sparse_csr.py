@@ -8,8 +8,8 @@ pattern, plus the dtype of its index tensors (int32 or int64, as given). The pro
 what differs is what PyTorch's CSR tensors answer: ``layout`` is :data:`sparse_csr`,
 ``is_sparse`` is False, ``crow_indices``/``col_indices`` replace ``indices``, and the COO-only
 methods (``indices``, ``coalesce``, ``transpose`` to CSC, ``/``) raise PyTorch's errors.
-Batched and hybrid CSR tensors, and the CSC/BSR/BSC layouts, are not supported (a
-NotImplementedError says so).
+Batched and hybrid CSR tensors are :mod:`.sparse_compressed`'s class, as the CSC/BSR/BSC
+layouts; the constructor ``sparse_csr_tensor`` is in :mod:`.sparse_compressed_tensors`.
 
 Like COO tensors, a CSR tensor is not a graph leaf: give the values ``requires_grad`` and the
 gradient lands in ``values.grad``. Its invariants (``crow_indices`` starting at 0, rising to
@@ -27,10 +27,8 @@ from .. import _user_warnings
 from ..autograd.state import is_grad_enabled
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, to_device
-from ..creation import tensor
 from . import sparse_functions as fn
 from ._raw_checks import RankError
-from .sparse_invariants import warn_implicit_checks
 from .sparse_nodense import unsupported
 from .sparse_pattern import SparsePattern
 from .sparse_tensor import (
@@ -43,7 +41,7 @@ from .sparse_tensor import (
 )
 from .tensor_queries import sparse_coo, sparse_csr
 
-__all__ = ["SparseCsrTensor", "sparse_csr_tensor", "to_sparse_csr"]
+__all__ = ["SparseCsrTensor", "to_sparse_csr"]
 
 _BETA_WARNING = (
     "Sparse CSR tensor support is in beta state. If you miss a functionality in the sparse "
@@ -154,10 +152,13 @@ class SparseCsrTensor(SparseTensor):
             )
         if layout not in (None, sparse_coo) or kwargs:
             raise NotImplementedError(f"to_sparse of a CSR matrix: layout={layout!r}, {kwargs}")
-        return make_sparse(self._sp_values, self._sp_pattern, source=self._sp_source)
+        return self.to_sparse_coo()
 
     def to_sparse_coo(self) -> SparseTensor:
-        return make_sparse(self._sp_values, self._sp_pattern, source=self._sp_source)
+        """The COO tensor of the same entries (coalesced: a product's result may list a
+        row's columns out of order, which PyTorch keeps and still flags coalesced)."""
+        out = make_sparse(self._sp_values, self._sp_pattern, source=self._sp_source)
+        return out.coalesce() if type(self) is SparseCsrTensor else out
 
     def to_sparse_csr(self, dense_dim: int | None = None) -> SparseCsrTensor:
         if dense_dim not in (None, 0):
@@ -293,144 +294,21 @@ def carry_source(t: SparseTensor, source: Any) -> SparseTensor:
     return t
 
 
-# --------------------------------------------------------------------- construction
-def _index_array(name: str, value: Any) -> Any:
-    if isinstance(value, SparseTensor):
-        raise TypeError(f"sparse_csr_tensor: {name} must be a dense tensor, got a sparse tensor")
-    arr = value._data if isinstance(value, Tensor) else np.asarray(value)
-    if arr.dtype == np.int32 or arr.dtype == np.int64:
-        return arr
-    if arr.size == 0 and arr.dtype.kind == "f" and not isinstance(value, Tensor):
-        return arr.astype(np.int64)  # an empty list
-    raise RuntimeError(
-        f"sparse_csr_tensor: {name} must be an int32 or int64 tensor, got {arr.dtype}"
-    )
-
-
-def _check_invariants(crow: Any, col: Any, nnz: int, shape: tuple) -> None:
-    rows, cols = shape
-    xp = get_array_module(crow)
-    if crow.shape[0] != rows + 1:
-        raise RuntimeError(
-            f"crow_indices.shape[-1] must be equal to the number of rows + 1 (={rows + 1}), "
-            f"but got {crow.shape[0]}"
-        )
-    if col.shape[0] != nnz:
-        raise RuntimeError(
-            f"col_indices.shape[-1] must be equal to nnz (={nnz}) as defined by "
-            f"values.shape[0], but got {col.shape[0]}"
-        )
-    if int(crow[0]) != 0:
-        raise RuntimeError("`crow_indices[..., 0] == 0` is not satisfied.")
-    if int(crow[-1]) != nnz:
-        raise RuntimeError("`crow_indices[..., -1] == nnz` is not satisfied.")
-    if not bool(xp.all(crow[1:] >= crow[:-1])):
-        raise RuntimeError(
-            "`0 <= crow_indices[..., 1:] - crow_indices[..., :-1] <= ncols` is not satisfied."
-        )
-    if nnz and not bool(xp.all((col >= 0) & (col < cols))):
-        raise RuntimeError("`0 <= col_indices < ncols` is not satisfied.")
-    rows_of = xp.repeat(xp.arange(rows, dtype=np.int64), xp.diff(crow).astype(np.int64))
-    same_row = rows_of[1:] == rows_of[:-1]
-    if not bool(xp.all(~same_row | (col[1:] > col[:-1]))):
-        raise RuntimeError(
-            "`col_indices[..., crow_indices[..., i - 1]:crow_indices[..., i]] for all i = 1, "
-            "..., nrows are sorted and distinct along the last dimension values` is not "
-            "satisfied."
-        )
-
-
-def sparse_csr_tensor(
-    crow_indices: Any,
-    col_indices: Any,
-    values: Any,
-    size: Any = None,
-    *,
-    dtype: Any = None,
-    device: Any = None,
-    pin_memory: bool = False,
-    requires_grad: bool = False,
-    check_invariants: bool | None = None,
-) -> SparseCsrTensor:
-    """A 2-d sparse CSR matrix (``torch.sparse_csr_tensor``): row ``i`` holds
-    ``values[crow_indices[i]:crow_indices[i + 1]]`` at columns
-    ``col_indices[crow_indices[i]:crow_indices[i + 1]]``.
-
-    Args:
-        crow_indices: int32 or int64, ``rows + 1`` offsets from 0 to ``nnz``.
-        col_indices: the same dtype, ``nnz`` columns (sorted and distinct within a row).
-        values: the ``nnz`` values (1-d). A Tensor is kept as is, so gradients of every op
-            on the matrix reach it (give it ``requires_grad``).
-        size: ``(rows, cols)``; by default ``len(crow_indices) - 1`` rows and one past the
-            largest column.
-        dtype, device: convert the values (and move the indices) as ``Tensor.to``.
-        requires_grad: only False (give the values ``requires_grad`` instead).
-        check_invariants: the checks always run; None warns once, as PyTorch
-            (:mod:`.sparse_invariants`).
-
-    Raises:
-        RuntimeError: the invariants do not hold, or the dtypes of the index tensors differ.
-        NotImplementedError: batched or hybrid tensors, ``requires_grad``, ``pin_memory``.
-    """
-    warn_implicit_checks(check_invariants)
-    if requires_grad:
-        raise NotImplementedError(f"sparse_csr_tensor(requires_grad=True): {_CSR_LEAF_MESSAGE}")
-    if pin_memory:
-        raise NotImplementedError("sparse_csr_tensor: pin_memory=True is not supported")
-    crow, col = _index_array("crow_indices", crow_indices), _index_array("col_indices", col_indices)
-    if crow.dtype != col.dtype:
-        raise RuntimeError(
-            f"crow_indices and col_indices must have the same dtype, bot got {crow.dtype} and "
-            f"{col.dtype}, respectively"
-        )
-    if crow.ndim != 1 or col.ndim != 1:
-        raise NotImplementedError(
-            f"sparse_csr_tensor: batched CSR tensors (crow_indices of shape "
-            f"{tuple(crow.shape)}) are not supported; only 1-d index tensors"
-        )
-    vals = values if isinstance(values, Tensor) else tensor(values)
-    if vals.ndim != 1:
-        raise NotImplementedError(
-            f"sparse_csr_tensor: values of shape {tuple(vals.shape)}; only 1-d values (no "
-            "hybrid or batched tensors) are supported"
-        )
-    if size is None:
-        shape = (crow.shape[0] - 1, int(col.max()) + 1 if col.size else 0)
-    else:
-        shape = tuple(int(s) for s in size)
-        if len(shape) != 2:
-            raise RuntimeError(
-                f"tensor dimensionality must be sum of batch, base, and dense dimensionalities "
-                f"(=0 + 2 + 0) but got {len(shape)}"
-            )
-    _check_invariants(crow, col, vals.shape[0], shape)
-    _user_warnings.warn_once("sparse_csr_beta", _BETA_WARNING)
-    if dtype is not None or device is not None:
-        vals = vals.to(device=device, dtype=dtype)
-    xp = get_array_module(crow)
-    rows = xp.repeat(xp.arange(shape[0], dtype=np.int64), xp.diff(crow).astype(np.int64))
-    indices = xp.stack([rows, col.astype(np.int64)])
-    pattern = SparsePattern(to_device(indices, vals.device), shape, True)
-    if vals.requires_grad and is_grad_enabled():  # PyTorch's node (the grad_fn's name)
-        vals = fn.CompressedValuesAlias.apply(vals, None)
-    return make_csr(vals, pattern, crow.dtype)
+# the conversion of batched and hybrid tensors (ops/sparse_convert.py's, registered there)
+GENERAL_CONVERSION: dict[str, Any] = {}
 
 
 def to_sparse_csr(self: Tensor, dense_dim: int | None = None) -> SparseCsrTensor:
     """``Tensor.to_sparse_csr()``: a 2-d dense matrix's non-zero elements, or a 2-d COO
-    tensor's entries (coalesced), as a CSR matrix (differentiable in the values)."""
-    if dense_dim not in (None, 0):
-        raise NotImplementedError("to_sparse_csr: hybrid CSR tensors are not supported")
+    tensor's entries (coalesced), as a CSR matrix (differentiable in the values); a batched
+    (3-d or more) or hybrid (``dense_dim``) one as a batched or hybrid CSR tensor."""
     if self.ndim < 2:
         raise RankError(
             f"to_sparse_csr: expected a 2-d matrix, got a {self.ndim}-d tensor of size "
             f"{tuple(self.shape)}"
         )
-    if self.ndim != 2:
-        raise NotImplementedError(
-            f"to_sparse_csr: a {self.ndim}-d tensor; only 2-d matrices are supported (PyTorch "
-            "also makes batched CSR tensors of 3-d ones)"
-        )
+    if self.ndim != 2 or (dense_dim is not None and (dense_dim != 0 or type(self) in SPARSE_TYPES)):
+        return GENERAL_CONVERSION["to_compressed"](self, sparse_csr, None, dense_dim)
     coo = self.coalesce() if isinstance(self, SparseTensor) else None
     source = self if coo is None else coo._sp_source
     if coo is None:

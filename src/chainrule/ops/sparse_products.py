@@ -182,6 +182,7 @@ def sparse_matmul(a: Any, b: Any, op: str = "matmul", masked: bool = False) -> T
 
     ``masked``: ``torch.sparse.mm``'s gradient, only on the sparse operand's pattern; else
     (``mm``, ``@``) the gradient of a dense source of the sparse operand is dense."""
+    _check_batched_compressed(op, a, b)
     if isinstance(a, SparseTensor) and isinstance(b, SparseTensor) and a.ndim == b.ndim == 2:
         return sparse_sparse_matmul(op, a, b, masked)  # sparse (ops/sparse_spgemm.py)
     _check_block_layouts(op, a, b)
@@ -196,6 +197,24 @@ def sparse_matmul(a: Any, b: Any, op: str = "matmul", masked: bool = False) -> T
     if not isinstance(a, Tensor):
         raise TypeError(f"{op}: expected a Tensor operand, got {type(a).__name__}")
     return _dense_sparse(op, a, b, masked)
+
+
+def _check_batched_compressed(op: str, a: Any, b: Any) -> None:
+    """PyTorch's CPU errors for a product with a batched or hybrid compressed operand
+    (it has no kernel for one)."""
+    for t, other, left in ((a, b, True), (b, a, False)):
+        if getattr(t, "layout", None) not in COMPRESSED or t.ndim == 2:
+            continue
+        if op in ("mm", "spmm", "addmm"):
+            raise RuntimeError(f"mat{1 if left else 2} must be a matrix, got {t.ndim}-D tensor")
+        if op == "mv":
+            raise RuntimeError(
+                f"vector + matrix @ vector expected, got 1, {t.ndim}, {getattr(other, 'ndim', 0)}"
+            )
+        if not left or getattr(other, "ndim", 0) > 2:
+            name = {sparse_csr: "Csr", sparse_csc: "Csc", sparse_bsr: "Bsr"}.get(t.layout, "Bsc")
+            raise RuntimeError(f"expand is unsupported for Sparse{name} tensors")
+        raise RuntimeError("Sparse CSR tensors do not have strides")
 
 
 def _dense_source(sparse: SparseTensor, masked: bool) -> Any:
@@ -270,6 +289,12 @@ def sparse_bmm(input: Any, mat2: Any) -> Tensor:  # noqa: A002 - PyTorch's param
         )
     if not isinstance(input, SparseTensor):
         raise TypeError(f"sparse_bmm: expected a sparse COO input, got {type(input).__name__}")
+    if input.layout in COMPRESSED:
+        name = {sparse_csr: "Csr", sparse_csc: "Csc", sparse_bsr: "Bsr"}.get(input.layout, "Bsc")
+        raise NotImplementedError(
+            f"Could not run 'aten::bmm.out' with arguments from the 'Sparse{name}CPU' backend "
+            "(PyTorch has no CPU kernel of a batched compressed product); use .to_dense()"
+        )
     if not isinstance(mat2, Tensor):
         raise TypeError(f"bmm: expected a dense Tensor mat2, got {type(mat2).__name__}")
     if input.sparse_dim() != 3 or input.dense_dim() != 0:

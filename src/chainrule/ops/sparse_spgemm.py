@@ -1,10 +1,9 @@
 """The product of two sparse matrices (``s @ t``, ``mm``, ``torch.sparse.mm``), as PyTorch's.
 
 PyTorch multiplies two sparse COO matrices into a coalesced COO matrix, and two CSR/CSC
-matrices (in any mix) into a CSR matrix (chainrule's CSR result lists each row's columns in
-ascending order, the order its CSR matrices always keep; PyTorch's lists them in the order
-its kernel first meets them, so ``col_indices()``/``values()`` can differ in order within a
-row, never in content); a COO operand with a compressed one is refused
+matrices (in any mix) into a CSR matrix (each row's columns in the order PyTorch's kernel first
+meets them: row ``i`` of ``a`` entry by entry, each entry's row of ``b`` in order; its CSC
+results of ``torch.sparse.mm`` list them ascending); a COO operand with a compressed one is refused
 (``addmm: computation on CPU is not implemented for ...``), as are block layouts. The result's
 pattern is the symbolic product: an entry wherever some ``a[i, k] * b[k, j]`` is formed, kept
 even when the sum cancels to zero.
@@ -28,6 +27,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..qtypes import scalar_type_name
 from . import sparse_functions as fn
+from .sparse_csr import make_csr
 from .sparse_nodense import unsupported
 from .sparse_pattern import SparsePattern
 from .sparse_tensor import SparseTensor, make_sparse
@@ -114,5 +114,16 @@ def sparse_sparse_matmul(
     if sparse_mm and b.layout is sparse_csc:
         csc = out.to_sparse_csc()
         return csc._with_values(fn.named(csc._sp_values, node))
-    csr = out.to_sparse_csr()
-    return csr._like_values(fn.named(csr._sp_values, node))
+    # PyTorch's kernel lists each row's columns in the order it first meets them (row i of a
+    # in order, each entry's row of b in order): the pairs' order, which is that walk
+    keys = rows * b.shape[1] + cols
+    _, first = xp.unique(keys, return_index=True)
+    order = xp.argsort(first)
+    pattern = out._sp_pattern
+    if not bool(xp.all(order == xp.arange(order.shape[0]))):
+        values = out._sp_values[Tensor._make(order, False, None, 0)]
+        pattern = SparsePattern(
+            xp.ascontiguousarray(pattern.indices[:, order]), pattern.shape, False
+        )
+        out = make_sparse(values, pattern)
+    return make_csr(fn.named(out._sp_values, node), out._sp_pattern)

@@ -29,6 +29,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..qtypes import scalar_type_name
 from .joining import SPECIAL_JOINS
+from .sparse_batched import select_batch
 from .sparse_nodense import unsupported
 from .sparse_pattern import SparsePattern
 from .sparse_pointwise import _root
@@ -123,16 +124,7 @@ def sparse_index_select(self: SparseTensor, dim: int, index: Any) -> SparseTenso
 def sparse_select(self: SparseTensor, dim: int, index: int) -> SparseTensor:
     """``select``: the entries whose index along ``dim`` is ``index``, without that dim."""
     if type(self) is not SparseTensor:  # a compressed layout: PyTorch's result is COO
-        if getattr(self, "_sc_block", (1, 1)) != (1, 1):
-            raise NotImplementedError(
-                f"select of a {self.layout} tensor with {self._sc_block} blocks: not supported "
-                "(PyTorch refuses some block shapes and keeps the blocks' zeros in others); "
-                "call .to_sparse() first"
-            )
-        out = sparse_select(self.to_sparse(), dim, index)
-        if type(out) is SparseTensor:  # (its entries stay in row-major order)
-            out._sp_pattern = SparsePattern(out._sp_pattern.indices, out._sp_pattern.shape, True)
-        return out
+        return _compressed_select(self, _dim("select", dim, self.ndim), index)
     d = _dim("select", dim, self.ndim)
     size = self.shape[d]
     if not -size <= index < size:
@@ -152,10 +144,42 @@ def sparse_select(self: SparseTensor, dim: int, index: int) -> SparseTensor:
     return _made(_entries(self._sp_values, entry), indices, shape[: sd - 1])
 
 
+def _compressed_select(self: Any, d: int, index: int) -> Any:
+    """``select`` of a compressed tensor, as PyTorch: a batch of a batched one; of a
+    matrix's dim, the COO vector of its elements there (a BSR/BSC matrix's block zeros
+    included; PyTorch refuses when they do not sit evenly spaced in the values, as its
+    result is a view of them); of a dense dim, the tensor of those values."""
+    nb = len(self._sp_pattern.shape) - 2
+    if nb:
+        return select_batch(self, d, index)
+    if d >= 2:  # a hybrid tensor's dense dim: the same indices, the values selected
+        size = self.shape[d]
+        if not -size <= index < size:
+            raise IndexError(
+                f"select(): index {index} out of range for tensor of size {list(self.shape)} "
+                f"at dimension {d}"
+            )
+        return self._with_values(self._sp_values.select(d - 1, int(index) % size))
+    out = sparse_select(self.to_sparse(), d, index)
+    if type(out) is not SparseTensor:
+        return out
+    if getattr(self, "_sc_block", (1, 1)) != (1, 1):
+        size = self.shape[d]
+        xp = get_array_module(self._sp_pattern.indices)
+        at = xp.nonzero(self._sp_pattern.indices[d] == int(index) % size)[0]
+        if at.shape[0] > 2 and not bool(xp.all(xp.diff(at, 2) == 0)):
+            raise RuntimeError(
+                "select(): no view exists for the given input, consider using torch.select_copy."
+            )
+    # (its entries stay in row-major order)
+    out._sp_pattern = SparsePattern(out._sp_pattern.indices, out._sp_pattern.shape, True)
+    return out
+
+
 def sparse_getitem(self: SparseTensor, key: Any) -> SparseTensor:
     """``s[key]`` for the keys PyTorch takes on a sparse tensor: ints, ``None`` and one
-    ``...`` (slices and tensors raise, as PyTorch cannot run them either)."""
-    _coo("__getitem__", self)
+    ``...`` (slices and tensors raise, as PyTorch cannot run them either); of a compressed
+    tensor, ints (``select``: a batch of a batched one) and ``...``."""
     items = list(key) if isinstance(key, tuple) else [key]
     if sum(k is Ellipsis for k in items) > 1:
         raise IndexError("an index can only have a single ellipsis ('...')")
@@ -167,6 +191,8 @@ def sparse_getitem(self: SparseTensor, key: Any) -> SparseTensor:
         items[at : at + 1] = [slice(None)] * (self.ndim - consumed)
     out, d = self, 0
     for k in items:
+        if k is None and type(out) is not SparseTensor:
+            raise RuntimeError(f"Sparse {out.layout._name[7:].upper()} tensors do not have strides")
         if k is None:
             out = sparse_unsqueeze(out, d)
             d += 1
