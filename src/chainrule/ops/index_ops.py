@@ -65,7 +65,8 @@ def _vector_index(
     ``negative``: negative indices count from the end (``index_fill`` allows them;
     ``index_add``/``index_copy`` raise, as PyTorch). ``long_only``: an int32 index is
     refused too (``index_copy``, ``index_fill``; ``index_fill`` raises IndexError, as
-    PyTorch)."""
+    PyTorch). An index of more than one dimension raises IndexError, RuntimeError for
+    ``index_fill`` (``negative``), as PyTorch."""
     d = norm_dim(dim, x.ndim, op)[0]
     idx = index if isinstance(index, Tensor) else tensor_operand(op, "index", 3, index)
     if idx._data.dtype not in ((np.int64,) if long_only else (np.int32, np.int64)):
@@ -74,8 +75,8 @@ def _vector_index(
             f"{op}(): Expected dtype {'int64' if long_only else 'int32/int64'} for index, "
             f"got {idx.dtype}"
         )
-    if idx.ndim > 1:
-        raise IndexError(
+    if idx.ndim > 1:  # index_fill's check is PyTorch's RuntimeError, the others' IndexError
+        raise (RuntimeError if negative else IndexError)(
             f"{op}(): Index is supposed to be a vector (0-d or 1-d), got shape {tuple(idx.shape)}"
         )
     arr = idx._data.reshape(-1).astype(np.int64)
