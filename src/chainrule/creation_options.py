@@ -51,7 +51,9 @@ __all__ = [
     "refuse_bool",
     "lay_out",
     "lay_out_like",
+    "memory_order",
     "normal_like_strided",
+    "normals_one_at_a_time",
     "refuse_negative_size",
     "write_factory_out",
 ]
@@ -219,41 +221,63 @@ def lay_out_like(op: str, arr: Any, fmt: Any, like: Any) -> Any:
     return like_layout(arr, like) if _strided(like) else arr
 
 
+def memory_order(arr: Any) -> list[int] | None:
+    """The dims of ``arr`` from the largest stride to the smallest, so that
+    ``arr.transpose(order)`` lists its elements in memory order: the order in which
+    PyTorch's CPU kernels fill a tensor that is not contiguous (``x.t().uniform_()``, a
+    transposed weight given to ``nn.init``, ``rand(..., out=x.t())``). None when ``arr`` is
+    row-major already or has no strides (a vmap ``LogicalArray``): the draws go in as they
+    come."""
+    if not _strided(arr) or arr.flags.c_contiguous:
+        return None
+    return sorted(range(arr.ndim), key=lambda i: -arr.strides[i])
+
+
 def fill_memory_in_order(laid: Any, draws: Any, uniform: bool) -> None:
     """Put ``draws`` (a new result's values in row-major order) into ``laid``'s memory in
     order, as PyTorch fills a non-contiguous result with uniform draws (``rand_like(x.t())``;
     its normal draws into such memory take another path: :func:`normal_like_strided`,
     ``uniform`` False); nothing to do when ``laid`` is ``draws`` or row-major."""
-    if not uniform or laid is draws or laid.flags.c_contiguous:
-        return
-    memory = laid.transpose(sorted(range(laid.ndim), key=lambda i: -laid.strides[i]))
-    if memory.flags.c_contiguous:  # (a dense layout in another dim order: always here)
+    order = memory_order(laid) if uniform and laid is not draws else None
+    if order is not None:
+        memory = laid.transpose(order)
         memory[...] = draws.reshape(memory.shape)
+
+
+def normals_one_at_a_time(rng: TorchStream, n: int, dtype: Any, mean: float, std: float) -> Any:
+    """``n`` N(mean, std²) values of ``dtype`` (a NumPy array) as PyTorch's normal kernel
+    fills a tensor that is not contiguous: its vectorised path (blocks of 16 uniforms)
+    serves contiguous tensors only; any other memory gets one float64 Box-Muller value at a
+    time (the generator's cached value first), fused ``z * std + mean``, rounded to the
+    dtype (through float32 for a half-precision one, as its scalar conversion; a complex
+    dtype: ``n`` complex values from ``2 n`` reals, each part of std / sqrt(2))."""
+    dtype = np.dtype(dtype)
+    n *= 2 if dtype.kind == "c" else 1
+    sd = float(std) / math.sqrt(2.0) if dtype.kind == "c" else float(std)
+    if dtype.itemsize < 8 or dtype == np.complex64:  # float32 rounding hides the
+        values = rng._box_muller_pairs(n)  # last bits of NumPy's vectorised functions
+    else:  # float64: the C library's functions, bit-exact, 8 pairs at a time
+        chunks = [rng._box_muller_pairs(min(16, n - i)) for i in range(0, n, 16)]
+        values = np.concatenate(chunks) if chunks else np.zeros(0)
+    values = _fma64(values, sd, float(mean))  # fused, as PyTorch's compiled kernel
+    if dtype.itemsize == 2:  # float16/bfloat16: PyTorch converts the float value
+        values = values.astype(np.float32)
+    if dtype.kind == "c":
+        values = values[0::2] + 1j * values[1::2]
+    return values.astype(dtype)
 
 
 def fill_normal_in_memory_order(rng: Any, arr: Any, mean: float, std: float) -> bool:
     """Fill ``arr`` (a NumPy array, not contiguous) with N(mean, std²) draws as PyTorch's
-    normal kernel fills a tensor that is not contiguous: its vectorised path (blocks of 16
-    uniforms) serves contiguous tensors only; any other memory gets one float64 Box-Muller
-    value at a time (the generator's cached value first), in memory order, rounded to the
-    dtype (through float32 for a half-precision one, as its scalar conversion; a complex
-    tensor: its real view, each part of std / sqrt(2)). False, with nothing drawn, when
-    ``arr`` is contiguous or ``rng`` is not PyTorch's stream (a legacy generator)."""
-    if not isinstance(rng, TorchStream) or arr.flags.c_contiguous:
+    normal kernel fills a tensor that is not contiguous: :func:`normals_one_at_a_time`, in
+    memory order. False, with nothing drawn, when ``arr`` is contiguous or ``rng`` is not
+    PyTorch's stream (a legacy generator)."""
+    order = memory_order(arr)
+    if not isinstance(rng, TorchStream) or order is None:
         return False
-    memory = arr.transpose(sorted(range(arr.ndim), key=lambda i: -arr.strides[i]))
-    n = arr.size * (2 if arr.dtype.kind == "c" else 1)
-    sd = float(std) / math.sqrt(2.0) if arr.dtype.kind == "c" else float(std)
-    if arr.dtype.itemsize < 8 or arr.dtype == np.complex64:  # float32 rounding hides the
-        values = rng._box_muller_pairs(n)  # last bits of NumPy's vectorised functions
-    else:  # float64: the C library's functions, bit-exact, 8 pairs at a time
-        values = np.concatenate([rng._box_muller_pairs(min(16, n - i)) for i in range(0, n, 16)])
-    values = _fma64(values, sd, float(mean))  # fused, as PyTorch's compiled kernel
-    if arr.dtype.itemsize == 2:  # float16/bfloat16: PyTorch converts the float value
-        values = values.astype(np.float32)
-    if arr.dtype.kind == "c":
-        values = values[0::2] + 1j * values[1::2]
-    memory[...] = values.astype(arr.dtype).reshape(memory.shape)
+    memory = arr.transpose(order)
+    values = normals_one_at_a_time(rng, arr.size, arr.dtype, mean, std)
+    memory[...] = values.reshape(memory.shape)
     return True
 
 
@@ -286,12 +310,20 @@ def write_factory_out(
     requires_grad: bool,
     make: Callable[[Any], Tensor],
     keep_shape_of_same_size: bool = False,
+    draws: bool = False,
+    fill: Callable[[Any], bool] | None = None,
 ) -> Tensor:
     """``out=`` of a creation function: ``make(out.dtype)`` builds the values in ``out``'s
     dtype, which are written into ``out``; returns ``out``.
 
     ``keep_shape_of_same_size``: ``arange``'s rule, which keeps an ``out`` holding as many
     elements as the range (its shape too) and warns when it resizes a non-empty one.
+
+    A random factory fills an ``out`` that is not contiguous (``rand(2, 3, out=x.t())``) as
+    PyTorch's in-place kernels do, one element at a time in memory order: ``draws`` (the
+    values are draws in row-major order, as ``rand``/``randint``'s) writes them in that
+    order; ``fill(array)`` (``randn``/``normal``, whose draws there differ) fills ``out``'s
+    NumPy array itself, returning False, with nothing drawn, where it does not apply.
     """
     if not isinstance(out, Tensor):
         raise TypeError(f"{op}(): argument 'out' must be Tensor, not {type(out).__name__}")
@@ -305,8 +337,19 @@ def write_factory_out(
             f"{op}(): dtype {_torch_dtype_name(_dt.as_dtype(dtype))} does not match dtype of "
             f"out parameter ({_torch_dtype_name(out.dtype)})"
         )
-    arr = make(out.dtype)._data
     target = out._data
+    if (
+        fill is not None
+        and type(target) is np.ndarray
+        and target.flags.writeable
+        and memory_order(target) is not None
+        and fill(target)
+    ):
+        out._vc[0] += 1
+        if requires_grad:
+            out._requires_grad_(True)
+        return out
+    arr = make(out.dtype)._data
     if keep_shape_of_same_size and target.size == arr.size:
         arr = arr.reshape(target.shape)
     elif keep_shape_of_same_size and target.size:
@@ -325,6 +368,10 @@ def write_factory_out(
         # one value for every element is a fill, which PyTorch allows on an expanded out
         check_writable_memory(out, f"{op}()", allow_overlap=op in _FILLS)
         target = out._data
+    order = memory_order(target) if draws else None
+    if order is not None:  # PyTorch's kernel fills out in memory order
+        target = target.transpose(order)
+        arr = arr.reshape(target.shape)  # (row-major draws: the order they came in)
     target[...] = to_device(arr, device_of(target))
     out._vc[0] += 1
     if requires_grad:

@@ -26,6 +26,7 @@ from .creation_options import (
     refuse_negative_size,
     write_factory_out,
 )
+from .creation_random_draws import _bfloat16_draws, _draws_of_kind, normal_out_fill, randn_out_fill
 from .dtype_objects import dtype as _DtypeObject
 from .ops.no_derivative import record_no_derivative, record_zero_derivative
 from .randint_bounds import check_randint_range
@@ -42,43 +43,6 @@ __all__ = [
     "randn_like",
     "randperm",
 ]
-
-
-def _bfloat16_draws(op: str, draws: Any) -> Any:
-    """Draws for a bfloat16 tensor as PyTorch makes them: in float32, rounded once to
-    bfloat16. A uniform draw that rounds up to 1.0 wraps to 0.0, so ``rand`` stays in
-    [0, 1) (PyTorch's CPU kernel does the same: 0 then comes up with probability 2^-9)."""
-    out = np.asarray(draws, dtype=np.float32).astype(_dt.bfloat16_dtype())
-    if op.startswith("rand") and not op.startswith("randn"):
-        out[out == 1] = 0
-    return out
-
-
-def _draws_of_kind(op: str, dtype: Any, draw: Any, shape: tuple) -> Any:
-    """``draw(shape, dtype=...)`` for a real ``dtype`` (the stream draws float64 from 53 bits
-    and every narrower dtype from float32's 24, as PyTorch); for a complex one, the real and
-    imaginary parts interleaved as PyTorch's view of pairs of reals (``randn``: each of
-    variance 1/2, so that E|z|^2 = 1). An integer or bool dtype has no such distribution:
-    NotImplementedError, as PyTorch."""
-    d = _dt.as_dtype(dtype) if dtype is not None else _dt.get_default_dtype()
-    base = draw_dtype(d)
-    if op.startswith("randn") and d.itemsize == 2:  # float16/bfloat16 normals: the stream
-        base = d  # draws their tail block as PyTorch does (TorchStream.normal)
-    if _dt.is_bfloat16(d):
-        return _bfloat16_draws(op, draw(shape, dtype=base))
-    if d.kind not in "fc":
-        raise NotImplementedError(
-            f"{op}(): not implemented for dtype {d}; pass a floating point or complex dtype"
-        )
-    if d == np.float16 and op.startswith("rand") and not op.startswith("randn"):
-        out = draw(shape, dtype=base).astype(np.float16)
-        out[out == 1] = 0  # a draw that rounds up to 1.0 wraps to 0.0, as PyTorch's kernel
-        return out
-    if d.kind == "f":
-        return draw(shape, dtype=base)
-    pairs = draw((*shape, 2), dtype=base)
-    scale = base(1 / np.sqrt(2.0)) if op.startswith("randn") else base(1.0)  # torch's 1/sqrt(2)
-    return (pairs[..., 0] + 1j * pairs[..., 1]) * scale
 
 
 def rand(
@@ -102,6 +66,7 @@ def rand(
             dtype,
             requires_grad,
             lambda d: rand(*sizes, size=size, generator=generator, dtype=d),
+            draws=True,
         )
     draws = _draws_of_kind("rand", dtype, gen(generator).random, _shape(sizes, "rand", size))
     return _finish(draws, dtype, device, requires_grad)
@@ -128,6 +93,7 @@ def randn(
             dtype,
             requires_grad,
             lambda d: randn(*sizes, size=size, generator=generator, dtype=d),
+            fill=randn_out_fill(_shape(sizes, "randn", size), generator),
         )
     shape = _shape(sizes, "randn", size)
     draws = _draws_of_kind("randn", dtype, gen(generator).standard_normal, shape)
@@ -157,6 +123,7 @@ def randint(
             dtype,
             requires_grad,
             lambda d: randint(low, high, size, generator=generator, dtype=d),
+            draws=True,
         )
     if high is None:
         low, high = 0, low
@@ -247,6 +214,9 @@ def normal(
     if out is not None:
         _refuse_out_grad("normal", mean, std)
         mean, std = (v.detach() if isinstance(v, Tensor) else v for v in (mean, std))
+        if (fill := normal_out_fill(out, mean, std, size, generator, dtype)) is not None:
+            make = lambda d: _draw_normal(mean, std, size, generator, d)  # noqa: E731
+            return write_factory_out("normal", out, dtype, requires_grad, make, fill=fill)
         result = _draw_normal(mean, std, size, generator, dtype if dtype else out.dtype)
         if size is None and isinstance(out, Tensor) and tuple(out.shape) != tuple(result.shape):
             if not isinstance(std, Tensor):  # PyTorch's (Tensor mean, float std) overload
@@ -403,6 +373,8 @@ def _random_like(
     laid = None if sampler == "random" else normal_like_strided(op, rng, dt, memory_format, like)
     if laid is None:  # (else a result that is not contiguous: PyTorch's one-at-a-time normals)
         draws = _draws_of_kind(op, dt, getattr(rng, sampler), tuple(input.shape))
+        if draws.dtype != _dt.as_dtype(dt):  # (float16 normals: a cast would drop the layout)
+            draws = _dt.convert(draws, _dt.as_dtype(dt))
         laid = lay_out_like(op, draws, memory_format, like)
         fill_memory_in_order(laid, draws, uniform=sampler == "random")
     return _finish(laid, dt, device, requires_grad)

@@ -16,7 +16,7 @@ mt19937 words (``tests/test_random_torch_streams.py`` keeps them checked):
   float32 for a float32 (or half) tensor.
 - normal, fewer than 16 elements: Box-Muller in float64 from two float64 uniforms ``u1, u2``:
   ``r = sqrt(-2 log(1 - u2))``, ``r cos(2 pi u1)``; ``r sin(2 pi u1)`` is kept in the
-  generator (its state) and is the next such value. ``* std + mean`` in float64.
+  generator (its state) and is the next such value. ``fma(z, std, mean)`` in float64.
 - normal, 16 elements or more: the tensor is filled with uniforms of its dtype, then each
   block of 16 becomes ``r cos``/``r sin`` of its two halves (``u1 = 1 - first half``,
   ``u2 = second half``), in the dtype; a length that is not a multiple of 16 redraws
@@ -241,7 +241,7 @@ class TorchStream:
         n = int(np.prod(shape))
         wide = _is_wide(dtype)
         if n < 16:
-            values = self._box_muller_pairs(n) * float(scale) + float(loc)
+            values = _fma64(self._box_muller_pairs(n), float(scale), float(loc))  # fused
             return (values if wide else values.astype(np.float32)).reshape(shape)
         work = np.float64 if wide else np.float32
         if np.dtype(dtype).itemsize == 2 and n % 16:  # float16/bfloat16: PyTorch fills only
@@ -318,6 +318,16 @@ class TorchStream:
         shape = _size_of(size)
         z = self._box_muller_pairs(int(np.prod(shape))) * float(std) + float(mean)
         return np.exp(z).reshape(shape)
+
+    def log_normal_fill_float64(self, mean: float, std: float, size: Any) -> np.ndarray:
+        """``log_normal_fill`` for a float64 tensor, bit for bit: PyTorch's scalar-path
+        normals (the C library's functions, 8 pairs at a time), ``fma(z, std, mean)`` and
+        the C library's ``exp`` of each (a Python loop: slower, for PyTorch's last bits)."""
+        shape = _size_of(size)
+        n = int(np.prod(shape))
+        z = [self._box_muller_pairs(min(16, n - i)) for i in range(0, n, 16)]
+        z = _fma64(np.concatenate(z), float(std), float(mean)) if z else np.zeros(0)
+        return np.array([math.exp(v) for v in z.tolist()], dtype=np.float64).reshape(shape)
 
     def geometric_fill(self, p: float, size: Any) -> np.ndarray:
         """``Tensor.geometric_(p)``: ``ceil(log(u) / log1p(-p))``, float64 ``u``."""

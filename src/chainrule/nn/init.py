@@ -19,8 +19,10 @@ import numpy as np
 
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..creation_options import memory_order, normals_one_at_a_time
 from ..ops.sampling import normal_values, uniform_values
 from ..random import Generator, gen
+from ..random_mt19937 import TorchStream
 
 __all__ = [
     "calculate_gain",
@@ -116,6 +118,38 @@ def _fill(tensor: Tensor, values: Any) -> Tensor:
     return tensor
 
 
+def _memory_shape(tensor: Tensor) -> tuple:
+    """``tensor``'s shape with its dims in memory order (:func:`memory_order`): the shape
+    its random draws are made for, as PyTorch's kernels fill a tensor that is not contiguous
+    (a transposed weight) one element at a time in memory order."""
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"init: expected a Tensor, got {type(tensor).__name__}")
+    order = memory_order(tensor._data)
+    return tuple(tensor.shape) if order is None else tuple(tensor.shape[i] for i in order)
+
+
+def _fill_drawn(tensor: Tensor, values: Any) -> Tensor:
+    """Fill ``tensor`` with ``values``, drawn for :func:`_memory_shape`, in memory order."""
+    order = memory_order(tensor._data)
+    if order is None:
+        return _fill(tensor, values)
+    view = tensor._data.transpose(order)
+    xp = get_array_module(view)
+    view[...] = xp.asarray(values, dtype=tensor.dtype) if xp is not np else values
+    tensor._vc[0] += 1
+    return tensor
+
+
+def _normals(generator: Generator | None, tensor: Tensor, mean: float, std: float) -> Any:
+    """N(mean, std²) draws for :func:`_memory_shape` as ``tensor.normal_(mean, std)`` makes
+    them: one at a time (PyTorch's path for memory that is not contiguous) or in blocks."""
+    shape, dt = _memory_shape(tensor), tensor._data.dtype
+    rng = gen(generator)
+    if memory_order(tensor._data) is not None and isinstance(rng, TorchStream) and std >= 0:
+        return normals_one_at_a_time(rng, math.prod(shape), dt, mean, std).reshape(shape)
+    return normal_values(generator, mean, std, shape, dt)
+
+
 def _random_fill_dtype(tensor: Tensor, op: str) -> None:
     """The random fills take floating and complex tensors only: PyTorch's kernels raise
     NotImplementedError for an integer or bool tensor (the xavier_/kaiming_ forms too)."""
@@ -130,7 +164,8 @@ def uniform_(
 ) -> Tensor:
     """Fill with U(a, b) (a complex tensor: its real and imaginary parts each; an integer or
     bool tensor raises torch's NotImplementedError, from ``uniform_values``' bound checks)."""
-    return _fill(tensor, uniform_values(generator, a, b, tensor.shape, tensor._data.dtype))
+    shape = _memory_shape(tensor)
+    return _fill_drawn(tensor, uniform_values(generator, a, b, shape, tensor._data.dtype))
 
 
 def normal_(
@@ -138,7 +173,7 @@ def normal_(
 ) -> Tensor:
     """Fill with N(mean, std²) (a complex tensor: each part N(mean, std²/2), as PyTorch)."""
     _random_fill_dtype(tensor, "normal_")
-    return _fill(tensor, normal_values(generator, mean, std, tensor.shape, tensor._data.dtype))
+    return _fill_drawn(tensor, _normals(generator, tensor, mean, std))
 
 
 def trunc_normal_(
@@ -173,16 +208,17 @@ def trunc_normal_(
             stacklevel=2,
         )
     za, zb = (a - mean) / std, (b - mean) / std  # std == 0: ZeroDivisionError, as PyTorch
-    shape, dt = tensor.shape, tensor._data.dtype
+    # every draw in the tensor's memory order (PyTorch draws into tensors laid out like it)
+    shape, dt = _memory_shape(tensor), tensor._data.dtype
     if _normal_cdf(zb) - _normal_cdf(za) >= _REJECTION_MIN_MASS:  # (negative for std < 0)
-        x = np.asarray(normal_values(generator, mean, std, shape, dt)).astype(dt)
+        x = np.asarray(_normals(generator, tensor, mean, std)).astype(dt)
         lo, hi = dt.type(a), dt.type(b)
         outside = ~((x >= lo) & (x <= hi))
         while outside.any():
-            y = np.asarray(normal_values(generator, mean, std, shape, dt)).astype(dt)
+            y = np.asarray(_normals(generator, tensor, mean, std)).astype(dt)
             x = np.where(outside, y, x)
             outside = ~((x >= lo) & (x <= hi))
-        return _fill(tensor, x)
+        return _fill_drawn(tensor, x)
     za, zb = min(za, zb), max(za, zb)
     nearest = 0.0 if za <= 0.0 <= zb else (za if za > 0.0 else zb)
     x = np.zeros(shape, dtype=dt)
@@ -196,7 +232,7 @@ def trunc_normal_(
         take = todo & (u <= ratio)
         x[take] = proposal[take]
         todo &= ~take
-    return _fill(tensor, x)
+    return _fill_drawn(tensor, x)
 
 
 _REJECTION_MIN_MASS = 0.3

@@ -16,6 +16,7 @@ from .. import dtypes
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..threads import elementwise
+from ._array_operands import refuse_user_array
 from ._raw_checks import tensor_argument
 from ._util import DtypeError, broadcast_error, promote
 from .binding import tensor_method
@@ -54,6 +55,8 @@ def _call(cls: type, op: str, a: Any, b: Any, **params: Any) -> Tensor:
         and a._data.dtype is b._data.dtype
         and type(a._data) is type(b._data)
     ):  # the common case needs no promotion
+        if type(a) is np.ndarray or type(b) is np.ndarray:  # torch.add(x, arr): TypeError
+            refuse_user_array(op, a, b)
         a, b = promote(op, a, b)
     try:
         return cls.apply(a, b, **params)
@@ -386,6 +389,8 @@ def div(input: Any, other: Any, rounding_mode: str | None = None) -> Tensor:  # 
     """input / other. ``rounding_mode``: None (true division; integers give the default float, as
     in PyTorch), ``'trunc'`` (round toward zero) or ``'floor'`` (toward minus infinity)."""
     if rounding_mode is not None:
+        if type(input) is np.ndarray or type(other) is np.ndarray:
+            refuse_user_array("div", input, other, rounding_mode)
         if rounding_mode in ("floor", "trunc"):
             try:
                 q = _rounded_div("div", input, other, trunc=rounding_mode == "trunc")
@@ -413,6 +418,8 @@ def div(input: Any, other: Any, rounding_mode: str | None = None) -> Tensor:  # 
         return _call(Div, "div", input, other)  # the common float case: no integer handling needed
     # an int beside an integer tensor is not wrapped into its dtype: the quotient is a float
     # (uint8_tensor / -2 divides by -2, as PyTorch)
+    if type(input) is np.ndarray or type(other) is np.ndarray:  # torch.div(x, arr): TypeError
+        refuse_user_array("div", input, other)
     input, other = promote("div", input, other, wrap_ints=False, float_result=True)
     if isinstance(input, Tensor) and input._data.dtype.kind not in "fcV":  # V: bfloat16
         input = cast(input, dtypes.get_default_dtype())

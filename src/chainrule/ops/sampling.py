@@ -24,7 +24,7 @@ from .._type_names import type_name
 from ..autograd.state import LOCAL as _vmap
 from ..autograd.tensor import Tensor
 from ..backend import to_device
-from ..creation_options import fill_normal_in_memory_order
+from ..creation_options import fill_normal_in_memory_order, memory_order
 from ..qtypes import scalar_type_name
 from ..random import Generator, gen
 from ..random_mt19937 import TorchStream, draw_dtype
@@ -198,9 +198,7 @@ def uniform_(
     a, b = bounds.get("from", a), bounds.get("to", b)
     check_unrecorded_write(x, "uniform_")
     _vmap_fill(x, "uniform_")
-    x._data[...] = to_device(uniform_values(generator, a, b, x.shape, x._data.dtype), x.device)
-    x._vc[0] += 1
-    return x
+    return _write(x, lambda shape: uniform_values(generator, a, b, shape, x._data.dtype))
 
 
 def normal_(
@@ -226,8 +224,18 @@ def normal_(
     return x
 
 
-def _write(x: Tensor, name: str, values: np.ndarray) -> Tensor:
-    x._data[...] = to_device(np.asarray(values).astype(x.dtype, copy=False), x.device)
+def _in_memory_order(arr: Any) -> Any:
+    """``arr`` viewed with its dims in memory order (see :func:`memory_order`): PyTorch's
+    kernels fill a tensor that is not contiguous one element at a time in memory order, so
+    draws made for this view's shape, in row-major order, land where PyTorch's do."""
+    order = memory_order(arr)
+    return arr if order is None else arr.transpose(order)
+
+
+def _write(x: Tensor, draw: Callable[[tuple], Any]) -> Tensor:
+    """Fill ``x`` with ``draw(shape)``, drawn for its memory order (:func:`_in_memory_order`)."""
+    arr = _in_memory_order(x._data)
+    arr[...] = to_device(np.asarray(draw(arr.shape)).astype(x.dtype, copy=False), x.device)
     x._vc[0] += 1
     return x
 
@@ -259,7 +267,7 @@ def bernoulli_(x: Tensor, p: Any = 0.5, *, generator: Generator | None = None) -
     if isinstance(p, Tensor):
         probs = np.asarray(p._data, dtype=np.float64)
         try:
-            probs = np.broadcast_to(probs, x.shape)
+            probs = np.broadcast_to(probs, x.shape)  # (in x's memory order below: _write)
         except ValueError:
             raise RuntimeError(
                 f"bernoulli_: p of shape {tuple(p.shape)} cannot be expanded to the tensor's "
@@ -271,8 +279,10 @@ def bernoulli_(x: Tensor, p: Any = 0.5, *, generator: Generator | None = None) -
         pv = _number("bernoulli_", "p", p)
         if not 0 <= pv <= 1:
             raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p}")
-        return _write(x, "bernoulli_", gen(generator).bernoulli(pv, x.shape))  # float64 < p
-    return _write(x, "bernoulli_", gen(generator).bernoulli(probs, x.shape, dtype=p._data.dtype))
+        return _write(x, lambda shape: gen(generator).bernoulli(pv, shape))  # float64 < p
+    order = memory_order(x._data)
+    probs = probs if order is None else probs.transpose(order)
+    return _write(x, lambda shape: gen(generator).bernoulli(probs, shape, dtype=p._data.dtype))
 
 
 def exponential_(x: Tensor, lambd: float = 1.0, *, generator: Generator | None = None) -> Tensor:
@@ -283,7 +293,7 @@ def exponential_(x: Tensor, lambd: float = 1.0, *, generator: Generator | None =
     if not lam > 0:
         raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd}")
     _continuous(x, "exponential_", "Exponential")
-    return _write(x, "exponential_", gen(generator).exponential_fill(lam, x.shape))
+    return _write(x, lambda shape: gen(generator).exponential_fill(lam, shape))
 
 
 def cauchy_(
@@ -296,7 +306,7 @@ def cauchy_(
     if not s > 0:
         raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={sigma}")
     _continuous(x, "cauchy_", "Cauchy")
-    return _write(x, "cauchy_", gen(generator).cauchy_fill(m, s, x.shape))
+    return _write(x, lambda shape: gen(generator).cauchy_fill(m, s, shape))
 
 
 def log_normal_(
@@ -310,7 +320,10 @@ def log_normal_(
         raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std}")
     if x.dtype.kind not in "fV":  # V: bfloat16
         raise NotImplementedError(f"log_normal_: not implemented for {x.dtype} (floating only)")
-    return _write(x, "log_normal_", gen(generator).log_normal_fill(mu, s, x.shape))
+    rng = gen(generator)
+    if isinstance(rng, TorchStream) and x._data.dtype == np.float64:  # bit-exact, per value
+        return _write(x, lambda shape: rng.log_normal_fill_float64(mu, s, shape))
+    return _write(x, lambda shape: rng.log_normal_fill(mu, s, shape))
 
 
 def geometric_(x: Tensor, p: float, *, generator: Generator | None = None) -> Tensor:
@@ -323,7 +336,7 @@ def geometric_(x: Tensor, p: float, *, generator: Generator | None = None) -> Te
         raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p}")
     if x._data.dtype.kind == "b":
         raise NotImplementedError("geometric_: not implemented for bool (PyTorch: geometric_cpu)")
-    return _write(x, "geometric_", gen(generator).geometric_fill(pv, x.shape))
+    return _write(x, lambda shape: gen(generator).geometric_fill(pv, shape))
 
 
 def _dtype_top(dtype: np.dtype) -> int:
@@ -400,9 +413,13 @@ def random_(x: Tensor, *args: Any, generator: Generator | None = None, **kwargs:
     if not args and not kwargs:  # random_(): PyTorch draws u % (top + 1), 64-bit words for
         # the 64-bit dtypes and 32-bit ones otherwise
         wide = np.dtype(x._data.dtype) in (np.int64, np.float64)
-        return _write(x, "random_", gen(generator).random_bits(x.shape, top + 1, wide))
-    draws = gen(generator).integers(lo, hi_incl, size=x.shape, endpoint=True, dtype=np.int64)
-    return _write(x, "random_", draws)
+        return _write(x, lambda shape: gen(generator).random_bits(shape, top + 1, wide))
+    return _write(
+        x,
+        lambda shape: gen(generator).integers(
+            lo, hi_incl, size=shape, endpoint=True, dtype=np.int64
+        ),
+    )
 
 
 # On a tensor in the autograd graph each fill is recorded as PyTorch records it (one node,

@@ -15,6 +15,7 @@ from .._user_warnings import warn_once
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..scalar_range import fit_scalar
+from ._array_operands import user_call
 from ._result_layout import in_elementwise_layout
 from ._tensor_args import PYTHON_DATA, invalid_combination, tensor_operand
 from ._util import ShapeError, _same_device, as_tensor, promote
@@ -99,7 +100,9 @@ def where(condition: Any, input: Any = None, other: Any = None) -> Any:
         raise TypeError("where: give both input and other, or only the condition")
     if isinstance(condition, Tensor):
         c = condition
-    elif isinstance(condition, PYTHON_DATA):  # PyTorch's parser: no overload takes it
+    elif isinstance(condition, PYTHON_DATA) or (
+        type(condition) is np.ndarray and user_call()  # user code's array: as PyTorch's
+    ):  # PyTorch's parser: no overload takes it
         params = (("condition", condition), ("input", input), ("other", other))
         method = (("condition", condition), ("other", other))
         raise invalid_combination("where", params, _WHERE_FORMS, _WHERE_METHOD_FORMS, method)
