@@ -40,6 +40,7 @@ __all__ = [
     "relu_grad",
     "sigmoid",
     "sigmoid_grad",
+    "silu",
     "softmax_last",
     "softmax_last_grad",
     "tanh",
@@ -202,6 +203,11 @@ def sigmoid_grad(g: object, y: object) -> np.ndarray | None:
 def sigmoid(x: object) -> np.ndarray | None:
     """1 / (1 + e^-x) for float32 x, or None."""
     return _float32_map(transcendental.sigmoid_f32, transcendental.sigmoid_f32_blocks, x)
+
+
+def silu(x: object) -> np.ndarray | None:
+    """x / (1 + e^-x) for float32 x, or None."""
+    return _float32_map(transcendental.silu_f32, transcendental.silu_f32_blocks, x)
 
 
 def _rows(x: np.ndarray) -> np.ndarray:

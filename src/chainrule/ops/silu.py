@@ -18,6 +18,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
+from .._kernels import dispatch as _fast
 from .elementwise import BinaryElementwise, UnaryElementwise
 from .unary import Sigmoid, sigmoid
 
@@ -31,6 +34,15 @@ class Silu(UnaryElementwise):
 
     @staticmethod
     def f(x: Any) -> Any:
+        y = _fast.silu(x)  # compiled one-pass float32 kernel: x / (1 + e^-x), PyTorch's
+        if y is not None:
+            return y
+        if x.dtype == np.float32 and type(x) is np.ndarray:  # PyTorch's float32 steps
+            y = np.negative(x)
+            with np.errstate(over="ignore", invalid="ignore"):  # -inf / inf: NaN, as PyTorch
+                np.exp(y, out=y)
+                y += 1
+                return np.divide(x, y, out=y)
         s = Sigmoid.f(x)  # a new array: multiplied in place
         s *= x
         return s

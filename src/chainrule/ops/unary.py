@@ -18,6 +18,7 @@ from .._kernels import dispatch as _fast
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..threads import elementwise
+from ._sigmoid_math import sigmoid_f32, stable_sigmoid
 from ._util import DtypeError, as_tensor, no_integer_kernel
 from .binding import tensor_method
 from .cast import cast, to_device_op
@@ -213,13 +214,6 @@ class Tanh(UnaryElementwise):
         return tanh_grad(g, y)
 
 
-def _stable_sigmoid(x):
-    """sigma(x) = 1/(1+e^-x) for x >= 0 and e^x/(1+e^x) for x < 0: never overflows."""
-    xp = get_array_module(x)
-    e = xp.exp(-xp.abs(x))
-    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
-
-
 class Sigmoid(UnaryElementwise):
     """A primitive for stability and speed: ``1 / (1 + exp(-x))`` overflows exp for
     x < -709 and is three recorded ops; its gradient is one fused op (``SigmoidGrad``)."""
@@ -229,9 +223,13 @@ class Sigmoid(UnaryElementwise):
     @staticmethod
     def f(x):
         y = _fast.sigmoid(x)  # compiled one-pass float32 kernel (chainrule._kernels)
-        if y is None and x.dtype == np.float16:  # in float32, rounded once, as PyTorch
-            return _stable_sigmoid(x.astype(np.float32)).astype(np.float16)
-        return y if y is not None else _stable_sigmoid(x)
+        if y is not None:
+            return y
+        if x.dtype == np.float32 and type(x) is np.ndarray:  # PyTorch's float32 steps
+            return sigmoid_f32(x)
+        if x.dtype == np.float16:  # in float32, rounded once, as PyTorch
+            return stable_sigmoid(x.astype(np.float32)).astype(np.float16)
+        return stable_sigmoid(x)
 
     @staticmethod
     def derivative(ctx, x, y):
