@@ -5,7 +5,8 @@ fewer leaves, smaller ints and shapes). Not a test; run by hand::
 
     python -m tests.fuzz.hunt [count] [seed] [kind ...]
 
-``kind``: only programs using at least one of these step kinds.
+``kind``: only programs using at least one of these step kinds. The loop is
+:mod:`tests.fuzz_common.driver`'s.
 """
 
 from __future__ import annotations
@@ -14,19 +15,25 @@ import re
 import sys
 import traceback
 import warnings
+from collections.abc import Iterator
 
 import numpy as np
 import torch
 
 import chainrule as cr
+from tests.fuzz_common import driver
+from tests.fuzz_common.driver import HuntSpec, drop_numbers, parse_args
 
 from .forward import assert_same_forward, forward_checked, run_forward
 from .programs import KINDS, Program, Step, assert_same, run
+
+__all__ = ["check", "draw", "main", "shrink", "signature"]
 
 _DTYPES = ["float64", "float32", "int64", "bool"]
 
 
 def draw(rng: np.random.Generator, kinds: tuple = KINDS) -> Program:
+    """A random program: one to three leaves, three to eight steps of ``kinds``."""
     leaves = []
     mode = rng.choice(["float64", "float64", "float32", "mixed"])
     for _ in range(rng.integers(1, 4)):
@@ -62,88 +69,78 @@ def check(prog: Program) -> str | None:
 
 def signature(msg: str) -> str:
     """The message with numbers dropped, so one bug groups its failures."""
-    msg = re.sub(r"Mismatched elements.*", "", msg)
-    return re.sub(r"[-+]?\d[\d.e+-]*", "#", msg)[:120]
+    return drop_numbers(re.sub(r"Mismatched elements.*", "", msg))[:120]
+
+
+def _replace(prog: Program, leaves: tuple | None = None, steps: tuple | None = None) -> Program:
+    return Program(
+        prog.leaves if leaves is None else leaves,
+        prog.steps if steps is None else steps,
+        prog.seed,
+        prog.double,
+    )
+
+
+def _simpler(prog: Program) -> Iterator[Program]:
+    """Programs one step simpler than ``prog``: a step or a leaf less, a smaller leaf, a
+    smaller step int, single precision."""
+    leaves, steps = prog.leaves, prog.steps
+    for i in range(len(steps)):
+        yield _replace(prog, steps=steps[:i] + steps[i + 1 :])
+    for i in range(len(leaves)):
+        if len(leaves) > 1:
+            yield _replace(prog, leaves=leaves[:i] + leaves[i + 1 :])
+        shape, rg, nc, dt = leaves[i]
+        for new in (
+            (shape[:-1], rg, nc, dt),
+            (tuple(max(1, s - 1) for s in shape), rg, nc, dt),
+            (shape, rg, False, dt),
+            (shape, False, nc, dt),
+            (shape, rg, nc, "float64"),
+        ):
+            if new != leaves[i]:
+                yield _replace(prog, leaves=leaves[:i] + (new,) + leaves[i + 1 :])
+    for i, st in enumerate(steps):
+        for j, v in enumerate(st.ints):
+            for w in (0, v // 2, v - 1):
+                if 0 <= w < v:
+                    new = Step(st.kind, st.ints[:j] + (w,) + st.ints[j + 1 :], st.val)
+                    yield _replace(prog, steps=steps[:i] + (new,) + steps[i + 1 :])
+    if prog.double:
+        yield Program(leaves, steps, prog.seed, False)
+
+
+def _spec(want: tuple = ()) -> HuntSpec:
+    def draw_wanted(rng: np.random.Generator, n: int) -> Program | None:
+        prog = draw(rng)
+        return None if want and not any(st.kind in want for st in prog.steps) else prog
+
+    def check_list(prog: Program) -> list[str]:
+        msg = check(prog)
+        return [] if msg is None else [msg]
+
+    return HuntSpec(
+        draw=draw_wanted,
+        check=check_list,
+        signature=lambda prog, diffs: signature(diffs[0]),
+        simpler=_simpler,
+        every=0,
+        budget=None,
+        pick=lambda found: min(found, key=lambda f: len(f[0].steps)),
+        style="plain",
+    )
 
 
 def shrink(prog: Program, sig: str) -> Program:
-    def same(p: Program) -> bool:
-        m = check(p)
-        return m is not None and signature(m) == sig
-
-    changed = True
-    while changed:
-        changed = False
-        cands = []
-        for i in range(len(prog.steps)):
-            cands.append(
-                Program(prog.leaves, prog.steps[:i] + prog.steps[i + 1 :], prog.seed, prog.double)
-            )
-        for i in range(len(prog.leaves)):
-            if len(prog.leaves) > 1:
-                cands.append(
-                    Program(
-                        prog.leaves[:i] + prog.leaves[i + 1 :], prog.steps, prog.seed, prog.double
-                    )
-                )
-            shape, rg, nc, dt = prog.leaves[i]
-            for new in (
-                (shape[:-1], rg, nc, dt),
-                (tuple(max(1, s - 1) for s in shape), rg, nc, dt),
-                (shape, rg, False, dt),
-                (shape, False, nc, dt),
-                (shape, rg, nc, "float64"),
-            ):
-                if new != prog.leaves[i]:
-                    cands.append(
-                        Program(
-                            prog.leaves[:i] + (new,) + prog.leaves[i + 1 :],
-                            prog.steps,
-                            prog.seed,
-                            prog.double,
-                        )
-                    )
-        for i, st in enumerate(prog.steps):
-            for j, v in enumerate(st.ints):
-                for w in (0, v // 2, v - 1):
-                    if 0 <= w < v:
-                        ints = st.ints[:j] + (w,) + st.ints[j + 1 :]
-                        new = Step(st.kind, ints, st.val)
-                        cands.append(
-                            Program(
-                                prog.leaves,
-                                prog.steps[:i] + (new,) + prog.steps[i + 1 :],
-                                prog.seed,
-                                prog.double,
-                            )
-                        )
-        if prog.double:
-            cands.append(Program(prog.leaves, prog.steps, prog.seed, False))
-        for c in cands:
-            if same(c):
-                prog, changed = c, True
-                break
-    return prog
+    """A smaller program with the same signature ``sig`` (greedy, until no step helps)."""
+    return driver.shrink(_spec(), prog, sig)
 
 
 def main() -> None:
-    count = int(sys.argv[1]) if len(sys.argv) > 1 else 500
-    seed = int(sys.argv[2]) if len(sys.argv) > 2 else 0
-    want = tuple(sys.argv[3:])
-    rng = np.random.default_rng(seed)
-    found: dict = {}
-    for _ in range(count):
-        prog = draw(rng)
-        if want and not any(st.kind in want for st in prog.steps):
-            continue
-        msg = check(prog)
-        if msg is None:
-            continue
-        sig = signature(msg)
-        found.setdefault(sig, []).append(prog)
-    for sig, progs in found.items():
-        small = shrink(min(progs, key=lambda p: len(p.steps)), sig)
-        print(f"== {len(progs)}x {sig}\n   {check(small)}\n   {small!r}\n", flush=True)
+    """Hunt ``count`` programs from ``seed`` (the command line) and print the groups."""
+    args = parse_args(sys.argv[1:], count=500, seed=0)
+    spec = _spec(tuple(args.rest))
+    driver.main(spec, args)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@ dataset). Not a test; run by hand, one at a time (single-process)::
     python -m tests.fuzz_data.hunt [COUNT] [SEED] [workers] [KIND ...]
 
 ``workers``: also draw ``num_workers=2`` (slow); ``KIND``: only these dataset kinds
-(tensor, map, iter, concat, subset, split, chain, stack).
+(tensor, map, iter, concat, subset, split, chain, stack). The loop is
+:mod:`tests.fuzz_common.driver`'s.
 """
 
 from __future__ import annotations
@@ -14,20 +15,20 @@ from __future__ import annotations
 import dataclasses
 import re
 import sys
-import time
 from collections.abc import Iterator
 
-import numpy as np
+from tests.fuzz_common import driver
+from tests.fuzz_common.driver import HuntSpec, drop_numbers, parse_args
 
 from .pipeline_run import check
 from .pipelines import Program, draw
 
+__all__ = ["hunt", "main", "shrink", "signature"]
+
 
 def signature(diffs: list[str]) -> str:
     """The first difference with numbers and lists dropped."""
-    msg = re.sub(r"\[[^\]]*\]", "[]", diffs[0])
-    msg = re.sub(r"[-+]?\d[\d.e+-]*", "#", msg)
-    return msg[:160]
+    return drop_numbers(re.sub(r"\[[^\]]*\]", "[]", diffs[0]))[:160]
 
 
 def _simpler(prog: Program) -> Iterator[Program]:
@@ -53,56 +54,34 @@ def _simpler(prog: Program) -> Iterator[Program]:
         yield rep(prog, seed=0)
 
 
+def _spec(workers: bool = False, kinds: tuple | None = None) -> HuntSpec:
+    return HuntSpec(
+        draw=lambda rng, n: draw(rng, kinds, workers),
+        check=check,
+        signature=lambda prog, diffs: signature(diffs),
+        simpler=_simpler,
+        unit="programs",
+        every=1000,
+    )
+
+
 def shrink(prog: Program, sig: str, budget: float = 30.0) -> Program:
     """A smaller program with the same first difference (greedy, within ``budget`` s)."""
-    end = time.monotonic() + budget
-    changed = True
-    while changed and time.monotonic() < end:
-        changed = False
-        for p in _simpler(prog):
-            try:
-                d = check(p)
-            except Exception:  # noqa: BLE001 - a broken simplification is skipped
-                continue
-            if d and signature(d) == sig:
-                prog, changed = p, True
-                break
-    return prog
+    return driver.shrink(dataclasses.replace(_spec(), budget=budget), prog, sig)
 
 
 def hunt(count: int, seed: int, workers: bool = False, kinds: tuple | None = None) -> dict:
     """The disagreements of ``count`` programs drawn from ``seed``, grouped by signature."""
-    rng = np.random.default_rng(seed)
-    groups: dict[str, list] = {}
-    start = time.monotonic()
-    for n in range(count):
-        prog = draw(rng, kinds, workers)
-        diffs = check(prog)
-        if diffs:
-            groups.setdefault(signature(diffs), []).append((prog, diffs))
-        if (n + 1) % 1000 == 0:
-            took = time.monotonic() - start
-            print(f"{n + 1} programs, {len(groups)} groups, {took:.0f} s", flush=True)
-    return groups
+    return driver.hunt(_spec(workers, kinds), count, seed)
 
 
 def main(argv: list[str]) -> int:
     """Hunt and print one shrunk program per group of disagreements."""
-    count = int(argv[0]) if argv else 1000
-    seed = int(argv[1]) if len(argv) > 1 else 0
-    rest = argv[2:]
+    args = parse_args(argv, count=1000, seed=0)
+    rest = args.rest
     workers = bool(rest) and rest[0] == "workers"
     kinds = tuple(rest[1:] if workers else rest) or None
-    groups = hunt(count, seed, workers, kinds)
-    total = sum(len(v) for v in groups.values())
-    print(f"{count} programs, {total} disagreements in {len(groups)} groups")
-    for sig, found in sorted(groups.items(), key=lambda kv: -len(kv[1])):
-        prog, _ = found[0]
-        small = shrink(prog, sig)
-        print(f"\n[{len(found)}x] {sig}\n  {small!r}")
-        for d in check(small)[:3]:
-            print(f"    {d[:400]}")
-    return 1 if groups else 0
+    return driver.main(_spec(workers, kinds), args)
 
 
 if __name__ == "__main__":

@@ -223,6 +223,12 @@ class _Run:
             return None
         if spec[0] == "seq":
             return data.SequentialSampler(ds)
+        if spec[0] == "dist":
+            _, replicas, rank, shuffle, seed, drop_last, epoch = spec
+            s = data.DistributedSampler(ds, replicas, rank, shuffle, seed, drop_last)
+            if epoch is not None:
+                s.set_epoch(epoch)
+            return s
         if spec[0] == "list":  # any iterable of indices is a sampler
             return list(spec[1])
         if spec[0] == "random":
@@ -298,6 +304,8 @@ class _Run:
                 obj = getattr(loader, name)
                 if obj is not None:
                     self.trace.append((name, tuple(canon(lib, i) for i in obj), _len(obj)))
+        elif act[0] == "setepoch":
+            loader.sampler.set_epoch(act[1])
         else:
             self.trace.append(("len", _len(loader)))
 

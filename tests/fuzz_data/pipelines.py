@@ -18,14 +18,16 @@ ChainDataset of iterables (``a + b`` if ``plus``);
 
 Samplers: ``("seq",)``, ``("random", replacement, num_samples, generator)``,
 ``("subsetrandom", indices, generator)``, ``("weighted", weights, num_samples, replacement,
-generator)``. Batch samplers: ``("batch", batch_size, drop_last)`` over the sampler (or a
+generator)``, ``("dist", num_replicas, rank, shuffle, seed, drop_last, epoch)`` a
+DistributedSampler (``set_epoch(epoch)`` first unless ``None``). Batch samplers:
+``("batch", batch_size, drop_last)`` over the sampler (or a
 SequentialSampler), ``("custom", ((0, 1), (2,), ...))`` a Sampler subclass yielding lists.
 
 Loader options: ``batch_size``, ``shuffle``, ``drop_last``, ``generator``, ``num_workers``,
 ``collate_fn`` (a name of :data:`COLLATES`). Actions: ``("epoch",)`` a whole epoch,
 ``("partial", k)`` ``k`` batches then a break, ``("rand",)`` the next ``rand(3)`` of the
 global generator, ``("len",)`` ``len(loader)``, ``("sampler",)`` the loader's sampler and
-batch sampler iterated directly.
+batch sampler iterated directly, ``("setepoch", e)`` the loader's sampler's ``set_epoch(e)``.
 """
 
 from __future__ import annotations
@@ -117,7 +119,29 @@ def _length(ds: tuple) -> int:
     return ds[2]
 
 
+def _draw_dist(rng: np.random.Generator) -> tuple:
+    """A ``DistributedSampler`` spec: ``("dist", num_replicas, rank, shuffle, seed,
+    drop_last, epoch)`` (rarely a rank out of range; ``epoch``: a ``set_epoch`` first)."""
+    replicas = int(rng.integers(1, 5))
+    rank = int(rng.integers(0, replicas))
+    if rng.random() < 0.05:
+        rank = _pick(rng, (replicas, -1))
+    shuffle = bool(rng.random() < 0.6)
+    epoch = int(rng.integers(0, 4)) if rng.random() < 0.4 else None
+    return (
+        "dist",
+        replicas,
+        rank,
+        shuffle,
+        int(rng.integers(0, 3)),
+        bool(rng.random() < 0.4),
+        epoch,
+    )
+
+
 def _draw_sampler(rng: np.random.Generator, n: int) -> tuple:
+    if rng.random() < 0.12:
+        return _draw_dist(rng)
     k = rng.random()
     if k < 0.1:
         return ("seq",)
@@ -224,6 +248,10 @@ def draw(rng: np.random.Generator, kinds: tuple | None = None, workers: bool = F
             actions.append(("sampler",))
         else:
             actions.append(("len",))
+    if sampler is not None and sampler[0] == "dist":  # the per-epoch reshuffle of a loop
+        for _ in range(int(rng.integers(0, 3))):
+            where = int(rng.integers(0, len(actions) + 1))
+            actions.insert(where, ("setepoch", int(rng.integers(0, 5))))
     actions.append(("rand",))
     return Program(
         ds, sampler, batch_sampler, tuple(loader.items()), tuple(actions),

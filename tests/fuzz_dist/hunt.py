@@ -3,6 +3,8 @@ torch, groups the disagreements by their message and shrinks one case per group 
 validation, no edge values) while the message stays the same. Not a test; run by hand::
 
     python -m tests.fuzz_dist.hunt [COUNT] [SEED] [FAMILY ...]
+
+The loop is :mod:`tests.fuzz_common.driver`'s.
 """
 
 from __future__ import annotations
@@ -10,23 +12,25 @@ from __future__ import annotations
 import dataclasses
 import re
 import sys
-import time
 import warnings
 
-import numpy as np
+from tests.fuzz_common import driver
+from tests.fuzz_common.driver import HuntSpec, drop_numbers, parse_args
 
 from .cases import Case, check, draw
 from .families import NAMES
 
+__all__ = ["hunt", "main", "safe_check", "shrink", "signature"]
+
 
 def signature(case: Case, diffs: list[str]) -> str:
     """The family and the first difference with numbers and arrays dropped."""
-    msg = re.sub(r"\([^()]*\)", "()", diffs[0])
-    msg = re.sub(r"[-+]?\d[\d.e+-]*", "#", msg)
+    msg = drop_numbers(re.sub(r"\([^()]*\)", "()", diffs[0]))
     return f"{case.family}: {msg[:140]}"
 
 
 def safe_check(case: Case) -> list[str]:
+    """:func:`.cases.check` without warnings; a crash of the harness is a difference too."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -35,44 +39,43 @@ def safe_check(case: Case) -> list[str]:
         return [f"harness crash: {type(exc).__name__}: {str(exc)[:200]}"]
 
 
+def _spec(families: tuple = NAMES) -> HuntSpec:
+    return HuntSpec(
+        draw=lambda rng, n: draw(rng, families),
+        check=safe_check,
+        signature=signature,
+        simpler=lambda case: (),
+    )
+
+
+def _edit(name: str, simple: object):
+    def edit(case: Case) -> Case | None:
+        return (
+            None if getattr(case, name) == simple else dataclasses.replace(case, **{name: simple})
+        )
+
+    return edit
+
+
+_EDITS = (_edit("dtype", "float64"), _edit("va", False), _edit("edge", False))
+
+
 def shrink(case: Case, sig: str) -> Case:
-    for field, simple in (("dtype", "float64"), ("va", False), ("edge", False)):
-        if getattr(case, field) != simple:
-            c = dataclasses.replace(case, **{field: simple})
-            d = safe_check(c)
-            if d and signature(c, d) == sig:
-                case = c
-    return case
+    """``case`` in float64, without validation and without edge values, where each of those
+    keeps the signature ``sig`` (one pass)."""
+    return driver.one_pass(_spec(), case, sig, _EDITS)
 
 
 def hunt(count: int, seed: int, families: tuple = NAMES) -> dict:
-    rng = np.random.default_rng(seed)
-    groups: dict[str, list] = {}
-    start = time.monotonic()
-    for n in range(count):
-        case = draw(rng, families)
-        diffs = safe_check(case)
-        if diffs:
-            groups.setdefault(signature(case, diffs), []).append((case, diffs))
-        if (n + 1) % 500 == 0:
-            took = time.monotonic() - start
-            print(f"{n + 1} cases, {len(groups)} groups, {took:.0f} s", flush=True)
-    return groups
+    """The disagreements of ``count`` cases drawn from ``seed``, grouped by signature."""
+    return driver.hunt(_spec(families), count, seed)
 
 
 def main(argv: list[str]) -> int:
-    count = int(argv[0]) if argv else 1000
-    seed = int(argv[1]) if len(argv) > 1 else 0
-    families = tuple(argv[2:]) or NAMES
-    groups = hunt(count, seed, families)
-    total = sum(len(v) for v in groups.values())
-    print(f"{count} cases, {total} disagreements in {len(groups)} groups")
-    for sig, found in sorted(groups.items(), key=lambda kv: -len(kv[1])):
-        small = shrink(found[0][0], sig)
-        print(f"\n[{len(found)}x] {sig}\n  {small!r}")
-        for d in safe_check(small)[:3]:
-            print(f"    {d[:400]}")
-    return 1 if groups else 0
+    """Hunt and print one shrunk case per group of disagreements."""
+    args = parse_args(argv, count=1000, seed=0)
+    spec = _spec(tuple(args.rest) or NAMES)
+    return driver.report(spec, args.count, driver.hunt(spec, args.count, args.seed), shrink)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ test; run by hand, one at a time (it is single-process)::
     python -m tests.fuzz_func.hunt [COUNT] [SEED] [LAYER ...]
 
 ``LAYER``: only programs whose layers are of these kinds (vmap, grad, ..., see ``LAYERS``;
-``modules`` for the module programs only).
+``modules`` for the module programs only). The loop is :mod:`tests.fuzz_common.driver`'s.
 """
 
 from __future__ import annotations
@@ -15,24 +15,28 @@ from __future__ import annotations
 import dataclasses
 import re
 import sys
-import time
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
+from tests.fuzz_common import driver
+from tests.fuzz_common.driver import HuntSpec, drop_numbers, parse_args
+
 from . import modules
 from .programs import LAYERS, Program, check, draw
+
+__all__ = ["hunt", "main", "shrink", "signature"]
 
 
 def signature(prog: Any, diffs: list[str]) -> str:
     """The layer kinds and the first difference with numbers and arrays dropped."""
-    msg = re.sub(r"\[[^\]]*\]|\([^)]*\)", "()", diffs[0])
-    msg = re.sub(r"[-+]?\d[\d.e+-]*", "#", msg)
+    msg = drop_numbers(re.sub(r"\[[^\]]*\]|\([^)]*\)", "()", diffs[0]))
     kinds = "/".join(la[0] for la in prog.layers) if isinstance(prog, Program) else prog.kind
     return f"{kinds}: {msg[:160]}"
 
 
-def _simpler_layer(layer: tuple):
+def _simpler_layer(layer: tuple) -> Iterator[tuple]:
     rep = list(layer)
     if layer[0] == "vmap":
         for k, v in ((3, None), (4, "error"), (2, 0), (5, 2), (1, 0)):
@@ -44,8 +48,11 @@ def _simpler_layer(layer: tuple):
         yield tuple(rep[:3] + [None])
 
 
-def _simpler(prog: Program):
+def _simpler(prog: Any) -> Iterator[Any]:
     """Programs one step simpler than ``prog``."""
+    if not isinstance(prog, Program):
+        yield from modules.simpler(prog)
+        return
     rep = dataclasses.replace
     for k in range(len(prog.body)):
         yield rep(prog, body=prog.body[:k] + prog.body[k + 1 :])
@@ -67,60 +74,40 @@ def _simpler(prog: Program):
         yield rep(prog, seed=0)
 
 
+def _check(prog: Any) -> list:
+    return check(prog) if isinstance(prog, Program) else modules.check(prog)
+
+
+def _spec(kinds: tuple = LAYERS) -> HuntSpec:
+    def draw_nth(rng: np.random.Generator, n: int) -> Any:
+        if kinds == ("modules",) or (kinds == LAYERS and n % 4 == 3):
+            return modules.draw(rng)
+        return draw(rng, kinds)
+
+    return HuntSpec(
+        draw=draw_nth,
+        check=_check,
+        signature=signature,
+        simpler=_simpler,
+        unit="programs",
+        every=200,
+    )
+
+
 def shrink(prog: Any, sig: str, budget: float = 30.0) -> Any:
     """Greedily simplify ``prog`` while its signature stays ``sig``."""
-    simpler = _simpler if isinstance(prog, Program) else modules.simpler
-    run = check if isinstance(prog, Program) else modules.check
-    end = time.monotonic() + budget
-    changed = True
-    while changed and time.monotonic() < end:
-        changed = False
-        for p in simpler(prog):
-            try:
-                d = run(p)
-            except Exception:  # noqa: BLE001 - a broken simplification is skipped
-                continue
-            if d and signature(p, d) == sig:
-                prog, changed = p, True
-                break
-    return prog
+    return driver.shrink(dataclasses.replace(_spec(), budget=budget), prog, sig)
 
 
 def hunt(count: int, seed: int, kinds: tuple = LAYERS) -> dict:
     """Run ``count`` programs from ``seed``; the disagreements grouped by signature."""
-    rng = np.random.default_rng(seed)
-    groups: dict[str, list] = {}
-    start = time.monotonic()
-    for n in range(count):
-        if kinds == ("modules",) or (kinds == LAYERS and n % 4 == 3):
-            prog: Any = modules.draw(rng)
-            diffs = modules.check(prog)
-        else:
-            prog = draw(rng, kinds)
-            diffs = check(prog)
-        if diffs:
-            groups.setdefault(signature(prog, diffs), []).append((prog, diffs))
-        if (n + 1) % 200 == 0:
-            took = time.monotonic() - start
-            print(f"{n + 1} programs, {len(groups)} groups, {took:.0f} s", flush=True)
-    return groups
+    return driver.hunt(_spec(kinds), count, seed)
 
 
 def main(argv: list[str]) -> int:
-    count = int(argv[0]) if argv else 500
-    seed = int(argv[1]) if len(argv) > 1 else 1
-    kinds = tuple(argv[2:]) or LAYERS
-    groups = hunt(count, seed, kinds)
-    total = sum(len(v) for v in groups.values())
-    print(f"{count} programs, {total} disagreements in {len(groups)} groups")
-    for sig, found in sorted(groups.items(), key=lambda kv: -len(kv[1])):
-        prog, _ = found[0]
-        small = shrink(prog, sig)
-        run = check if isinstance(small, Program) else modules.check
-        print(f"\n[{len(found)}x] {sig}\n  {small!r}")
-        for d in run(small)[:3]:
-            print(f"    {d[:400]}")
-    return 1 if groups else 0
+    """Hunt and print one shrunk program per group of disagreements."""
+    args = parse_args(argv, count=500, seed=1)
+    return driver.main(_spec(tuple(args.rest) or LAYERS), args)
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ import torch
 
 import chainrule as cr
 
-from .bodies import apply_step, constants, draw_body
+from .bodies import apply_step, constants, draw_body, steer
 
 __all__ = ["Program", "check", "draw", "observe"]
 
@@ -354,7 +354,7 @@ def draw(rng: np.random.Generator, kinds: tuple = LAYERS) -> Program:
     layers = tuple(_layer(rng, k, i == len(kinds_drawn) - 1) for i, k in enumerate(kinds_drawn))
     inner = layers[-1]
     aux = inner[0] in AUX_OK and inner[2 if inner[0] in ("grad", "gv", "jacrev", "jacfwd") else 1]
-    body = draw_body(rng, s, int(rng.integers(1, 5)))
+    body = steer(draw_body(rng, s, int(rng.integers(1, 5))), layers)
     # (dropout of an empty tensor draws nothing in torch, which then does not raise)
     error_mode = any(la[0] == "vmap" and la[4] == "error" for la in layers)
     if error_mode and 0 not in s and rng.random() < 0.15:

@@ -178,3 +178,68 @@ def test_known_difference_linearize_of_jacrev():
     tx, ty = torch.tensor(X), torch.tensor(Y)
     ref = torch.func.jvp(jac(torch), (tx, ty), (torch.ones_like(tx) * 0.5, ty.sin()))[1]
     np.testing.assert_allclose(np.asarray(got.tolist()), ref.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def _layer_norm_chain(lib, weight):
+    """sin(layer_norm(x)) summed, then twice grad of the summed sines (seed 3602)."""
+    F = lib.nn.functional
+    w = None if weight is None else lib.tensor(weight, dtype=lib.float64)
+
+    def outer(g):
+        return lambda x: lib.sin(g(x)).sum()
+
+    fns = [lambda x: lib.sin(F.layer_norm(x, (3,), w)).sum()]
+    for _ in range(2):
+        fns.append(outer(lib.func.grad(fns[-1])))
+    return fns
+
+
+@pytest.mark.parametrize("weight", [None, [0.7, -0.4, 1.3]])
+def test_known_difference_layer_norm_third_derivative(weight):
+    """torch 2.13's third derivative of layer_norm (grad of grad of grad) is wrong: it is
+    not the finite difference of its own (right) second derivative; chainrule's is.
+    (:func:`.bodies.steer` puts layer_norm's formula in its place under such layers.)"""
+    X = np.array([0.3, -1.2, 0.8])
+    f2 = _layer_norm_chain(torch, weight)[2]
+    h, fd = 1e-5, []
+    for i in range(3):
+        e = np.zeros(3)
+        e[i] = h
+        fd.append((f2(torch.tensor(X + e)) - f2(torch.tensor(X - e))).item() / (2 * h))
+    got = cr.func.grad(_layer_norm_chain(cr, weight)[2])(cr.tensor(X))
+    np.testing.assert_allclose(np.asarray(got.tolist()), fd, rtol=1e-5, atol=1e-9)
+    ref = torch.func.grad(f2)(torch.tensor(X)).numpy()
+    assert not np.allclose(ref, fd, rtol=1e-3, atol=1e-6)  # still torch's bug
+
+
+def test_known_difference_layer_norm_forward_over_forward():
+    """torch 2.13's jacfwd(jacfwd(layer_norm)) differs from its jacrev(jacrev(...));
+    chainrule's forward-over-forward is torch's reverse-over-reverse (seed 3602)."""
+    X, W = np.array([0.3, -1.2]), np.array([0.7, -0.4])
+
+    def f(lib):
+        w = lib.tensor(W)
+        return lambda x: lib.sin(lib.nn.functional.layer_norm(x, (2,), w))
+
+    ref = torch.func.jacrev(torch.func.jacrev(f(torch)))(torch.tensor(X)).numpy()
+    got = cr.func.jacfwd(cr.func.jacfwd(f(cr)))(cr.tensor(X))
+    np.testing.assert_allclose(np.asarray(got.tolist()), ref, rtol=1e-9, atol=1e-12)
+
+
+def test_known_difference_grad_of_hessian_of_vector_norm():
+    """torch 2.13 raises an in-place RuntimeError inside grad(hessian(vector_norm)) (seed
+    3602); chainrule's is torch's grad(jacrev(jacrev(...)))."""
+    X = np.array([0.3, -0.6, 0.2])
+
+    def f(lib, hess):
+        def g(x):
+            return lib.sin(lib.linalg.vector_norm(x + 0.25, 2, -1, keepdim=True)).sum()
+
+        return lib.func.grad(lambda x: lib.sin(hess(g)(x)).sum())
+
+    with pytest.raises(RuntimeError, match="inplace operation"):
+        f(torch, torch.func.hessian)(torch.tensor(X))
+    rr = lambda g: torch.func.jacrev(torch.func.jacrev(g))  # noqa: E731
+    ref = f(torch, rr)(torch.tensor(X)).numpy()
+    got = f(cr, cr.func.hessian)(cr.tensor(X))
+    np.testing.assert_allclose(np.asarray(got.tolist()), ref, rtol=1e-9, atol=1e-12)

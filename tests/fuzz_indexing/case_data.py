@@ -13,7 +13,9 @@ Modes: ``get`` (``x[idx]``), ``set`` (``y = x.clone(); y[idx] = v``; op ``leaf``
 the leaf itself), ``put`` (``index_put_``/``index_put``, op ``acc``/``noacc`` with a trailing
 ``_`` for the in-place form), ``chain`` (``y = x.clone(); a = y[idx]; a[idx2]`` then op
 ``mul_``/``add_``/``zero_``/``set``), ``dim`` (the dim-wise ops named by ``op``: take, gather,
-index_select, take_along_dim, masked_select, put_, put_acc_, masked_fill_). ``edge`` is
+index_select, take_along_dim, masked_select, put_, put_acc_, masked_fill_, and the index
+ops index_fill_, index_add_ (``alpha`` 2 when the dim item's position is odd) and
+index_copy_, written into a clone). ``edge`` is
 drawn only (0-d/empty tensors under ``...``/``None``/bools, masks written with broadcast
 values) and stored as ``get``/``set``.
 """
@@ -29,7 +31,7 @@ DTYPES = ("float64", "float64", "float32", "int64", "bool")
 MODES = ("get", "get", "get", "set", "set", "put", "chain", "dim", "edge")
 DIM_OPS = (
     "take", "gather", "index_select", "take_along_dim", "masked_select", "put_", "put_acc_",
-    "masked_fill_",
+    "masked_fill_", "index_fill_", "index_add_", "index_copy_",
 )  # fmt: skip
 
 

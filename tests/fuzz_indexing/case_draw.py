@@ -352,6 +352,31 @@ def _draw_dim(rng: np.random.Generator, shape: tuple, dtype: str, layout: int, s
             # chainrule raises as gather does. Steered around: positions in range
             vals = [v % size if size else v for v in vals]
         index = (("t", s, tuple(vals), "int64"),)
+    elif op in ("index_fill_", "index_add_", "index_copy_"):
+        k = int(rng.integers(0, 4))
+        vals = [v % size if size and rng.random() < 0.95 else v for v in
+                _int_array(rng, (k,), size, oob)]  # fmt: skip
+        if op == "index_copy_":
+            # torch does not promise which of two copies into one slice wins: positions
+            # drawn distinct (as the index_put_ values written twice are constant)
+            vals = list(dict.fromkeys(vals))
+        if op == "index_fill_" and not nd and not vals:
+            # an empty index into a 0-d tensor: torch 2.13's backward of index_fill_ fails
+            # (index_select's "Index to scalar can have only 1 value, got 0"), chainrule's
+            # gives the value a zero gradient (test_found_cases.py): steered around
+            vals = [0]
+        if op == "index_fill_":
+            value = _draw_value(rng, dtype, (), False, tensor_only=rng.random() < 0.5)
+            if value[0] == "tensor":
+                value = ("tensor", (), value[2], value[3])
+                # a negative position with a tensor value: torch 2.13's forward takes it,
+                # its backward fails (index out of range; test_found_cases.py): steered
+                # around (counted from the front)
+                vals = [v + size if -size <= v < 0 else v for v in vals]
+        else:  # a source shaped as x with dim d's size the number of positions
+            src = tuple(len(vals) if i == d % nd else n for i, n in enumerate(shape))
+            value = ("tensor", src if nd else (), dtype, False)
+        index = (("t", (len(vals),), tuple(vals), "int64"),)
     else:  # masked_select, masked_fill_: a mask broadcasting to x
         s = _fits(rng, shape) if shape else ()
         index = (("m", s, tuple(_mask(rng, s, None))),)

@@ -228,7 +228,7 @@ def _observe(lib: Any, case: Case, forward: bool) -> dict:
         # marks the integer result as requiring grad; chainrule refuses, with the error that
         # torch gives for such a result elsewhere ("Autograd not support dtype"). Steered
         # around: the value requires grad only where the tensor filled is floating
-        v = make_value(lib, case, grad=floating or case.op != "masked_fill_")
+        v = make_value(lib, case, grad=floating or case.op not in ("masked_fill_", "index_fill_"))
         try:
             (out,) = body(x, v)
         except Exception as exc:  # noqa: BLE001
@@ -296,4 +296,10 @@ def _dim_op(lib: Any, case: Case, x: Any, idx: Any, v: Any) -> Any:
         return lib.masked_select(x, t)
     if op == "masked_fill_":
         return x.clone().masked_fill_(t, v)
+    if op == "index_fill_":
+        return x.clone().index_fill_(d, t, v)
+    if op == "index_add_":
+        return x.clone().index_add_(d, t, v, alpha=2 if d % 2 else 1)
+    if op == "index_copy_":
+        return x.clone().index_copy_(d, t, v)
     return x.clone().put_(t, v, accumulate=op == "put_acc_")

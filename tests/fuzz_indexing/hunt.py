@@ -5,7 +5,8 @@ Not a test; run by hand, one at a time (it is single-process)::
 
     python -m tests.fuzz_indexing.hunt [COUNT] [SEED] [MODE ...]
 
-``MODE``: only cases of these modes (get, set, put, chain, dim).
+``MODE``: only cases of these modes (get, set, put, chain, dim). The loop is
+:mod:`tests.fuzz_common.driver`'s.
 """
 
 from __future__ import annotations
@@ -13,21 +14,23 @@ from __future__ import annotations
 import dataclasses
 import re
 import sys
-import time
+from collections.abc import Iterator
 
-import numpy as np
+from tests.fuzz_common import driver
+from tests.fuzz_common.driver import HuntSpec, drop_numbers, parse_args
 
 from .cases import MODES, Case, check, draw
+
+__all__ = ["hunt", "main", "shrink", "signature"]
 
 
 def signature(diffs: list[str]) -> str:
     """The first difference with numbers and arrays dropped, so one bug groups its cases."""
     msg = re.sub(r"\[[^\]]*\]", "[]", diffs[0])
-    msg = re.sub(r"\([^)]*\)", "()", msg)
-    return re.sub(r"[-+]?\d[\d.e+-]*", "#", msg)[:140]
+    return drop_numbers(re.sub(r"\([^)]*\)", "()", msg))[:140]
 
 
-def _simpler(case: Case):
+def _simpler(case: Case) -> Iterator[Case]:
     """Cases one step simpler than ``case``."""
     rep = dataclasses.replace
     for field in ("index", "index2"):
@@ -61,48 +64,32 @@ def _simpler(case: Case):
         yield rep(case, seed=0)
 
 
+def _spec(modes: tuple = MODES) -> HuntSpec:
+    return HuntSpec(
+        draw=lambda rng, n: draw(rng, modes),
+        check=check,
+        signature=lambda case, diffs: signature(diffs),
+        simpler=_simpler,
+        budget=20.0,
+        shown=4,
+        width=None,
+    )
+
+
 def shrink(case: Case, sig: str, budget: float = 20.0) -> Case:
-    end = time.monotonic() + budget
-    changed = True
-    while changed and time.monotonic() < end:
-        changed = False
-        for c in _simpler(case):
-            d = check(c)
-            if d and signature(d) == sig:
-                case, changed = c, True
-                break
-    return case
+    """A simpler case with the same signature (greedy, within ``budget`` seconds)."""
+    return driver.shrink(dataclasses.replace(_spec(), budget=budget), case, sig)
 
 
 def hunt(count: int, seed: int, modes: tuple = MODES) -> dict:
-    rng = np.random.default_rng(seed)
-    groups: dict[str, list] = {}
-    start = time.monotonic()
-    for n in range(count):
-        case = draw(rng, modes)
-        diffs = check(case)
-        if diffs:
-            groups.setdefault(signature(diffs), []).append((case, diffs))
-        if (n + 1) % 500 == 0:
-            took = time.monotonic() - start
-            print(f"{n + 1} cases, {len(groups)} groups, {took:.0f} s", flush=True)
-    return groups
+    """The disagreements of ``count`` cases drawn from ``seed``, grouped by signature."""
+    return driver.hunt(_spec(modes), count, seed)
 
 
 def main(argv: list[str]) -> int:
-    count = int(argv[0]) if argv else 1000
-    seed = int(argv[1]) if len(argv) > 1 else 0
-    modes = tuple(argv[2:]) or MODES
-    groups = hunt(count, seed, modes)
-    total = sum(len(v) for v in groups.values())
-    print(f"{count} cases, {total} disagreements in {len(groups)} groups")
-    for sig, found in sorted(groups.items(), key=lambda kv: -len(kv[1])):
-        case, diffs = found[0]
-        small = shrink(case, sig)
-        print(f"\n[{len(found)}x] {sig}\n  {small!r}")
-        for d in check(small)[:4]:
-            print(f"    {d}")
-    return 1 if groups else 0
+    """Hunt and print one shrunk case per group of disagreements."""
+    args = parse_args(argv, count=1000, seed=0)
+    return driver.main(_spec(tuple(args.rest) or MODES), args)
 
 
 if __name__ == "__main__":

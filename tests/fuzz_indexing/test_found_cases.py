@@ -292,3 +292,35 @@ def test_full_slice_past_the_last_dim_is_skipped():
                 np.s_[0, ..., ..., :, :]):  # fmt: skip
         with pytest.raises(IndexError):
             x[idx]
+
+
+def test_known_difference_index_fill_of_a_0d_tensor_with_no_position():
+    """x.index_fill_(0, empty index, v) on a 0-d x with a value v that requires grad: torch
+    2.13's backward raises (its index_select of a scalar wants one position); the fill
+    writes nothing, so chainrule's gradients are x's upstream gradient and 0 for v (seed
+    4401; :mod:`.case_draw` steers around it)."""
+    case = Case((), mode="dim", index=(("t", (0,), (), "int64"),), value=("tensor", (), "float64",
+                True), index2=(("i", -1),), op="index_fill_")  # fmt: skip
+    assert any("Index to scalar" in d for d in check(case))  # torch's bug, still there
+    x = cr.tensor(0.5, dtype=cr.float64, requires_grad=True)
+    v = cr.tensor(2.0, dtype=cr.float64, requires_grad=True)
+    y = x.clone().index_fill_(0, cr.tensor([], dtype=cr.int64), v)
+    (y * 3).backward()
+    assert y.detach().item() == 0.5 and x.grad.item() == 3.0 and v.grad.item() == 0.0
+
+
+def test_known_difference_index_fill_at_a_negative_position_backward():
+    """index_fill_ at a negative position with a tensor value that requires grad: torch
+    2.13 fills forward but its backward raises (index out of range); chainrule's value
+    gets the sum of the upstream gradient at the filled slice (seed 4403; steered around)."""
+    case = Case((2, 3), mode="dim", index=(("t", (1,), (-2,), "int64"),), value=("tensor", (),
+                "float64", True), index2=(("i", -1),), op="index_fill_")  # fmt: skip
+    assert any(d.startswith("backward: torch <") for d in check(case))  # torch's bug
+    w = np.arange(6.0).reshape(2, 3)
+    grads = []
+    for lib, pos in ((cr, -2), (torch, 1)):  # torch's answer at the same column, counted
+        x = lib.zeros(2, 3, dtype=lib.float64, requires_grad=True)
+        v = lib.tensor(2.0, dtype=lib.float64, requires_grad=True)
+        (x.clone().index_fill_(-1, lib.tensor([pos]), v) * lib.tensor(w)).sum().backward()
+        grads.append((x.grad.tolist(), v.grad.item()))
+    assert grads[0] == grads[1]

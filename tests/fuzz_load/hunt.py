@@ -7,7 +7,9 @@ mutants (``--sweep``: also every seed truncated at every structural boundary) in
 memory-limited subprocesses, groups the misbehaviours by message and prints one example of
 each (its file is kept under ``DIR/findings``). ``--reference`` also loads every mutant with
 ``torch.load`` / ``safetensors`` and reports where they and chainrule disagree on accepting
-it (information, not failures: either may be stricter).
+it (information, not failures: either may be stricter). The command line is read by
+:func:`tests.fuzz_common.driver.parse_args`; the mutants run in batches of subprocesses
+(:mod:`.runner`), so the loop is this module's own.
 """
 
 from __future__ import annotations
@@ -20,23 +22,15 @@ import tempfile
 
 import numpy as np
 
+from tests.fuzz_common.driver import parse_args
+
 from .mutate import Mutant, draw, sweep_truncations
 from .runner import run_mutants, signature
 from .seeds import write_seeds
 
+__all__ = ["hunt", "main", "report"]
+
 _BATCH = 400
-
-
-def _args(argv: list[str]) -> tuple[int, int, bool, bool, str | None]:
-    flags = {a for a in argv if a.startswith("--") and a != "--dir"}
-    workdir = None
-    if "--dir" in argv:
-        workdir = argv[argv.index("--dir") + 1]
-        argv = [a for a in argv if a not in ("--dir", workdir)]
-    rest = [a for a in argv if not a.startswith("--")]
-    count = int(rest[0]) if rest else 300
-    seed = int(rest[1]) if len(rest) > 1 else 0
-    return count, seed, "--sweep" in flags, "--reference" in flags, workdir
 
 
 def hunt(
@@ -111,9 +105,12 @@ def report(records: list[dict], workdir: str) -> int:
 
 
 def main() -> None:
-    count, seed, sweep, reference, workdir = _args(sys.argv[1:])
-    workdir = workdir or tempfile.mkdtemp(prefix="fuzz_load-")
+    """Hunt with the command line's count, seed, flags and directory; print the report."""
+    args = parse_args(sys.argv[1:], count=300, seed=0, options=("--dir",))
+    workdir = args.options.get("--dir") or tempfile.mkdtemp(prefix="fuzz_load-")
+    count, seed = args.count, args.seed
     print(f"fuzz_load: {count} mutants, seed {seed}, files under {workdir}", flush=True)
+    sweep, reference = "--sweep" in args.flags, "--reference" in args.flags
     report(hunt(count, seed, workdir, sweep, reference), workdir)
 
 

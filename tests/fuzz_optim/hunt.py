@@ -5,7 +5,8 @@ run by hand, one at a time (it is single-process)::
 
     python -m tests.fuzz_optim.hunt [COUNT] [SEED] [OPTIMIZER ...]
 
-``OPTIMIZER``: only programs of these classes (SGD, Adam, ..., see ``OPTIMIZERS``).
+``OPTIMIZER``: only programs of these classes (SGD, Adam, ..., see ``OPTIMIZERS``). The
+loop is :mod:`tests.fuzz_common.driver`'s.
 """
 
 from __future__ import annotations
@@ -13,21 +14,23 @@ from __future__ import annotations
 import dataclasses
 import re
 import sys
-import time
+from collections.abc import Iterator
 
-import numpy as np
+from tests.fuzz_common import driver
+from tests.fuzz_common.driver import HuntSpec, drop_numbers, parse_args
 
 from .programs import OPTIMIZERS, Program, check, draw
+
+__all__ = ["hunt", "main", "shrink", "signature"]
 
 
 def signature(prog: Program, diffs: list[str]) -> str:
     """The class and the first difference with numbers and arrays dropped."""
-    msg = re.sub(r"\[[^\]]*\]", "[]", diffs[0])
-    msg = re.sub(r"[-+]?\d[\d.e+-]*", "#", msg)
+    msg = drop_numbers(re.sub(r"\[[^\]]*\]", "[]", diffs[0]))
     return f"{prog.opt}: {msg[:140]}"
 
 
-def _simpler(prog: Program):
+def _simpler(prog: Program) -> Iterator[Program]:
     """Programs one step simpler than ``prog``."""
     rep = dataclasses.replace
     acts = prog.actions
@@ -57,51 +60,30 @@ def _simpler(prog: Program):
         yield rep(prog, seed=0)
 
 
+def _spec(opts: tuple = OPTIMIZERS) -> HuntSpec:
+    return HuntSpec(
+        draw=lambda rng, n: draw(rng, opts),
+        check=check,
+        signature=signature,
+        simpler=_simpler,
+        unit="programs",
+    )
+
+
 def shrink(prog: Program, sig: str, budget: float = 30.0) -> Program:
-    end = time.monotonic() + budget
-    changed = True
-    while changed and time.monotonic() < end:
-        changed = False
-        for p in _simpler(prog):
-            try:
-                d = check(p)
-            except Exception:  # noqa: BLE001 - a broken simplification is skipped
-                continue
-            if d and signature(p, d) == sig:
-                prog, changed = p, True
-                break
-    return prog
+    """A smaller program with the same signature (greedy, within ``budget`` seconds)."""
+    return driver.shrink(dataclasses.replace(_spec(), budget=budget), prog, sig)
 
 
 def hunt(count: int, seed: int, opts: tuple = OPTIMIZERS) -> dict:
-    rng = np.random.default_rng(seed)
-    groups: dict[str, list] = {}
-    start = time.monotonic()
-    for n in range(count):
-        prog = draw(rng, opts)
-        diffs = check(prog)
-        if diffs:
-            groups.setdefault(signature(prog, diffs), []).append((prog, diffs))
-        if (n + 1) % 500 == 0:
-            took = time.monotonic() - start
-            print(f"{n + 1} programs, {len(groups)} groups, {took:.0f} s", flush=True)
-    return groups
+    """The disagreements of ``count`` programs drawn from ``seed``, grouped by signature."""
+    return driver.hunt(_spec(opts), count, seed)
 
 
 def main(argv: list[str]) -> int:
-    count = int(argv[0]) if argv else 1000
-    seed = int(argv[1]) if len(argv) > 1 else 0
-    opts = tuple(argv[2:]) or OPTIMIZERS
-    groups = hunt(count, seed, opts)
-    total = sum(len(v) for v in groups.values())
-    print(f"{count} programs, {total} disagreements in {len(groups)} groups")
-    for sig, found in sorted(groups.items(), key=lambda kv: -len(kv[1])):
-        prog, _ = found[0]
-        small = shrink(prog, sig)
-        print(f"\n[{len(found)}x] {sig}\n  {small!r}")
-        for d in check(small)[:3]:
-            print(f"    {d[:400]}")
-    return 1 if groups else 0
+    """Hunt and print one shrunk program per group of disagreements."""
+    args = parse_args(argv, count=1000, seed=0)
+    return driver.main(_spec(tuple(args.rest) or OPTIMIZERS), args)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,9 @@ the old ones' state dicts, replacing them; ``("wreload",)`` ``reload`` through `
 ``load(weights_only=True)``; ``("setlr", factor)`` every group's ``lr``
 multiplied by hand; ``("hooks", factor)`` a step pre-hook scaling the gradients by
 ``factor`` and a post-hook recording the lrs (both removed after two steps);
-``("sepoch", epoch)`` the scheduler's deprecated ``step(epoch)``.
+``("sepoch", epoch)`` the scheduler's deprecated ``step(epoch)``; ``("clip", how, value,
+norm_type, foreach)`` ``clip_grad_norm_`` (``how`` ``"norm"``, its total norm recorded) or
+``clip_grad_value_`` (``"value"``) over every parameter, then the gradients recorded.
 """
 
 from __future__ import annotations

@@ -101,6 +101,8 @@ def draw(rng: np.random.Generator, opts: tuple = OPTIMIZERS) -> Program:
             sp = sparse or (opt in SPARSE_OK and rng.random() < 0.1)
             scale = _pick(rng, (1.0, 1.0, 1.0, 1e-3, 10.0))
             actions.append(("grad", int(rng.integers(0, 2**16)), mask, sp, scale))
+            if rng.random() < 0.15:  # gradient clipping between backward and step
+                actions.append(_draw_clip(rng))
             actions.append(("step",))
         elif k < 0.62 and not sparse:
             actions.append(("cstep",))
@@ -141,6 +143,16 @@ def draw(rng: np.random.Generator, opts: tuple = OPTIMIZERS) -> Program:
         opt, dtype, params, _items(defaults), groups, extra, tuple(actions), sched,
         int(rng.integers(0, 2**16)),
     )  # fmt: skip
+
+
+def _draw_clip(rng: np.random.Generator) -> tuple:
+    """A clipping action: ``("clip", "norm", max_norm, norm_type, foreach)``
+    (``clip_grad_norm_``, its total norm recorded) or ``("clip", "value", clip_value, None,
+    foreach)`` (``clip_grad_value_``); ``norm_type`` ``"inf"`` is the max norm."""
+    how = _pick(rng, ("norm", "norm", "value"))
+    val = _pick(rng, (0.5, 1.0, 1e-3, 10.0))
+    norm_type = _pick(rng, (2.0, 2.0, 1.0, "inf", 3.0)) if how == "norm" else None
+    return ("clip", how, val, norm_type, _pick(rng, (None, None, True, False)))
 
 
 def _group_flags(rng: np.random.Generator, opt: str, own: dict) -> None:

@@ -201,6 +201,24 @@ def _hooks(lib: Any, opt: Any, trace: list, factor: float) -> None:
     handles.append(opt.register_step_post_hook(post))
 
 
+def _clip(lib: Any, params: list, trace: list, act: tuple) -> None:
+    """Clip the gradients as a training loop does between backward and step (see
+    :func:`.program_draw._draw_clip`); the total norm and the clipped gradients are traced."""
+    _, how, val, norm_type, foreach = act
+    utils = lib.nn.utils
+    if how == "norm":
+        nt = float(norm_type)
+        total = utils.clip_grad_norm_(params, val, norm_type=nt, foreach=foreach)
+        trace.append(("total_norm", _arr(total)))
+    elif any(p.grad is not None for p in params):
+        # with no gradient at all torch 2.13's clip_grad_value_ fails an internal check
+        # (RuntimeError "Expected !nested_tensorlist[0].empty()", for every foreach, an
+        # empty parameter list too) where clip_grad_norm_ returns 0 and chainrule does
+        # nothing: a torch bug, steered around (no call without a gradient)
+        utils.clip_grad_value_(params, val, foreach=foreach)
+    trace.append(("grads", [None if p.grad is None else _arr(p.grad) for p in params]))
+
+
 def observe(lib: Any, prog: Program) -> list:
     """Run ``prog`` with ``lib``; the trace of everything observable (it ends with
     ``("error", phase, type name)`` if something raised)."""
@@ -228,6 +246,8 @@ def observe(lib: Any, prog: Program) -> list:
                     rng = np.random.default_rng(seed)
                     for i, p in enumerate(params):
                         p.grad = _grad(lib, prog, i, rng, sparse, scale) if mask >> i & 1 else None
+                elif kind == "clip":
+                    _clip(lib, params, trace, act)
                 elif kind == "step":
                     opt.step()
                     trace.append(("params", [_arr(p) for p in params]))

@@ -70,14 +70,21 @@ def prod(
     mask: Tensor | None = None,
 ) -> Tensor:
     """``torch.masked.prod``: the product of the elements in ``mask`` (1 for none); a 0-d
-    tensor without a mask is returned as it is, as torch's."""
-    if mask is None and dtype is None and type(input) is Tensor and input.dim() == 0:
+    tensor without a mask reduced over every dim (``dim`` None or empty) is returned as it
+    is, as torch's (with a dim named it is a new product)."""
+    if (
+        mask is None
+        and dtype is None
+        and type(input) is Tensor
+        and input.dim() == 0
+        and (dim is None or (isinstance(dim, (tuple, list)) and not dim))
+    ):
         return input
     x, m = prepare("prod", input, dtype, mask)
     filled = masked_fill(x, m, identity("prod", x.dtype))
     dims = dims_of(x, dim)
-    if x.dim() == 0:
-        return ops.prod(filled)
+    if x.dim() == 0:  # (a dim named: torch's prod over it, ProdBackward1)
+        return ops.prod(filled) if not dims else ops.prod(filled, 0, keepdim=keepdim)
     out = filled
     for d in reversed(dims):  # cr.prod takes one dim at a time, as torch.prod
         out = ops.prod(out, d, keepdim=keepdim)

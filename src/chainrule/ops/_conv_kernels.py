@@ -281,11 +281,15 @@ def conv_input_grad(g, w, x_shape, stride, pad, dil, groups):
         and ho + fh - pad[0] - pad[1] == h
         and wo + fw - pad[2] - pad[3] == w_
         and o * h * w_ <= 2 * c_in * ho * wo
+        and bool(xp_.isfinite(w).all())
     ):
         # Stride 1: dx is a "full" convolution of g with the flipped, transposed kernel.
         # One im2col + matmul beats matmul + kh*kw strided col2im adds when the gathered
         # columns (O*H*W per tap) are not much larger than the scattered ones (C*Ho*Wo):
         # 1.4-1.7x faster on ResNet 3x3 convs, but 2.9x slower on LeNet's 6->16 5x5 conv.
+        # Only for a finite kernel: the full convolution multiplies the zero padding by
+        # every tap, so a NaN/inf tap would reach outputs it does not touch (0 * inf), where
+        # PyTorch's col2im (the path below) adds only the real products.
         wt = w.reshape(groups, o // groups, cg, kh, kw).transpose(0, 2, 1, 3, 4)
         wt = xp_.ascontiguousarray(wt.reshape(groups * cg, o // groups, kh, kw)[:, :, ::-1, ::-1])
         full = (fh - pad[0], fh - pad[1], fw - pad[2], fw - pad[3])

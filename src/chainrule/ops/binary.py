@@ -195,6 +195,22 @@ class _WinnerTakesGradient(BinaryElementwise):
     def chain_b(cls, ctx, g, a, b, y):
         return _masked_chain(g, cls.derivative_b(ctx, a, b, y))
 
+    @classmethod
+    def jvp(cls, ctx, ta, tb):
+        """The tie-weighted tangents, except where either input is NaN: there PyTorch's
+        forward rule takes the second input's tangent alone (0 without one), where its
+        backward sends the gradient to both."""
+        out = super().jvp(ctx, ta, tb)
+        a, b = (v._data if isinstance(v, Tensor) else np.asarray(v) for v in ctx.primals)
+        if out is None or a.dtype.kind not in "fV" and b.dtype.kind not in "fV":
+            return out
+        xp = get_array_module(out)
+        nan = xp.isnan(a) | xp.isnan(b)
+        if not nan.any():
+            return out
+        second = 0 if tb is None else (tb._data if isinstance(tb, Tensor) else tb)
+        return xp.where(nan, second, out).astype(out.dtype, copy=False)
+
 
 class Maximum(_WinnerTakesGradient):
     """Elementwise max; on ties the gradient is split evenly and at a NaN both inputs take it

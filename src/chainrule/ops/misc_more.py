@@ -239,9 +239,10 @@ def index_reduce(
         out = reduce_node(IndexReduceNode, x, d, full, src, reduce, bool(include_self), idx)
         if out is not None:
             return given(out, dim=dim)
-    out = scatter_reduce(
-        x.reshape(xs), d, full, src.reshape(ss), reduce, include_self=bool(include_self)
-    )
+    # a 0-d input as a copy, not a view: scatter_reduce's node saves it, and index_reduce_
+    # then writes the input (a saved view would fail the backward's version check)
+    one = x.reshape(xs).clone() if x.ndim == 0 else x.reshape(xs)
+    out = scatter_reduce(one, d, full, src.reshape(ss), reduce, include_self=bool(include_self))
     return out.reshape(x.shape)
 
 
