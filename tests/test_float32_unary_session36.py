@@ -136,3 +136,16 @@ def test_gradients_bit_equal_where_outputs_are(op, backend, request):
     assert same_y.mean() > (0.9 if backend == "numba" else 0.7)  # NumPy's float32 exp: 2.4 ulp
     bad = same_y & ~_bits_equal(xc.grad.numpy(), xt.grad.numpy())
     assert not bad.any(), f"{bad.sum()} gradients differ, e.g. x={x[bad][:3]}"
+
+
+@pytest.mark.parametrize("op", ["sigmoid", "silu"])
+def test_zero_dim_float32_on_the_numpy_path(op):
+    """A 0-d float32 input (NumPy's ufuncs give a scalar, not an array, for it) takes the
+    float32 steps as any other: the fuzzer's `tensor(1).sigmoid()` crashed here."""
+    fn_t = getattr(torch.nn.functional, op) if op == "silu" else torch.sigmoid
+    fn_c = getattr(cr.nn.functional, op) if op == "silu" else cr.sigmoid
+    for v in (1.0, -100.0, 20.0):
+        want = fn_t(torch.tensor(v)).numpy()
+        got = fn_c(cr.tensor(v)).numpy()
+        assert got.shape == () and got.dtype == np.float32
+        np.testing.assert_array_equal(got, want)

@@ -21,7 +21,7 @@ def stable_sigmoid(x):
 def sigmoid_f32(x: np.ndarray) -> np.ndarray:
     """1 / (1 + e^-x) for a float32 array in float32 steps, as PyTorch's CPU kernel: 1 where
     1 + e^-x rounds to 1 (x > 16.6), 0 where e^-x overflows (x < -88.7), never a warning."""
-    out = np.negative(x)
+    out = np.negative(x, out=np.empty(x.shape, x.dtype))  # an array for a 0-d x too
     with np.errstate(over="ignore"):
         np.exp(out, out=out)
     out += 1

@@ -38,7 +38,7 @@ class Silu(UnaryElementwise):
         if y is not None:
             return y
         if x.dtype == np.float32 and type(x) is np.ndarray:  # PyTorch's float32 steps
-            y = np.negative(x)
+            y = np.negative(x, out=np.empty(x.shape, x.dtype))  # an array for 0-d too
             with np.errstate(over="ignore", invalid="ignore"):  # -inf / inf: NaN, as PyTorch
                 np.exp(y, out=y)
                 y += 1
