@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from .._kernels.optim import fma32_numpy
 from ..autograd.function import Function
 from ..backend import get_array_module
 from ..threads import elementwise
@@ -50,8 +51,12 @@ def _lerp(s: Any, e: Any, w: Any) -> Any:
         single = isinstance(w, (int, float)) and s.dtype == np.float32
         d = elementwise(np.subtract, e, s)
         if abs(w) < 0.5:
-            return elementwise(np.add, s, _scaled(d, float(np.float32(w)) if single else w))
+            if single:  # PyTorch's float32 kernel: fma(w, d, s), rounded once
+                return fma32_numpy(np.float32(w), d, s)
+            return elementwise(np.add, s, _scaled(d, w))
         one_minus = float(np.float32(1) - np.float32(w)) if single else 1 - w
+        if single:  # fma(-d, 1 - w, e)
+            return fma32_numpy(np.float32(one_minus), np.negative(d), e)
         return elementwise(np.subtract, e, _scaled(d, one_minus))
     d = e - s
     xp = get_array_module(s, e, w)
@@ -209,9 +214,18 @@ class Addcdiv(Function):
 def _plus_scaled(ufunc: np.ufunc, x: Any, t1: Any, t2: Any, value: Any) -> Any:
     """``x + value * ufunc(t1, t2)`` (addcmul's product, addcdiv's quotient) on the
     intra-op threads, as the composed mul/div and add were, in PyTorch's result layout."""
-    r = elementwise(ufunc, t1, t2)
-    if not _is_one(value):
-        r = _scaled(r, value)
+    f32 = type(x) is np.ndarray and x.dtype == np.float32 and type(value) in (int, float)
+    if ufunc is np.multiply and f32 and t1.dtype == t2.dtype == np.float32:
+        # PyTorch's float32 kernel: fma(value * t1, t2, x), rounded once (_kernels.optim)
+        a = t1 if _is_one(value) else np.multiply(t1, np.float32(value))
+        y = fma32_numpy(a, t2, x)
+        return in_elementwise_layout(y, x, t1, t2) if y.ndim > 1 else y
+    if _is_one(value):
+        r = elementwise(ufunc, t1, t2)
+    elif ufunc is np.true_divide:  # PyTorch's order: (value * t1) / t2
+        r = elementwise(ufunc, _scaled(np.array(t1, copy=True), value), t2)
+    else:
+        r = _scaled(elementwise(ufunc, t1, t2), value)
     y = elementwise(np.add, x, r)
     return in_elementwise_layout(y, x, t1, t2) if y.ndim > 1 else y
 

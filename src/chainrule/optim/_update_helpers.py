@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from ._array_math import fma_into
+
 __all__ = ["decay_weights_", "regularized_grad"]
 
 
@@ -23,7 +25,12 @@ def regularized_grad(param: Any, grad: Any, group: dict[str, Any]) -> Any:
         grad = -grad
     wd = group.get("weight_decay", 0)
     if wd != 0 and not group.get("decoupled_weight_decay"):
-        grad = grad + wd * param
+        if isinstance(param, np.ndarray) and param.dtype == np.float32:
+            # PyTorch's grad.add(param, alpha=weight_decay): one fused multiply-add
+            out = np.empty(np.broadcast_shapes(param.shape, np.shape(grad)), np.float32)
+            grad = fma_into(np.float32(wd), param, grad, out)
+        else:
+            grad = grad + wd * param
     return np.asarray(grad) if isinstance(grad, np.generic) else grad
 
 

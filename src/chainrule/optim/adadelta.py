@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..backend import get_array_module
+from ._array_math import add_, addcmul_
 from ._flags import check_flags
 from ._update_helpers import regularized_grad
 from .optimizer import Optimizer, _check_non_negative
@@ -84,11 +85,13 @@ class Adadelta(Optimizer):
         state["step"] += 1
         grad = regularized_grad(param, grad, group)
         square_avg, acc_delta = state["square_avg"], state["acc_delta"]
+        # PyTorch's single-tensor sequence, rounded as its CPU kernels round (_array_math)
         square_avg *= rho
-        square_avg += (1 - rho) * (grad * grad)
+        addcmul_(square_avg, grad, grad, 1 - rho)
+        std = xp.sqrt(square_avg + eps)
         delta = xp.sqrt(acc_delta + eps)
-        delta /= xp.sqrt(square_avg + eps)
+        delta /= std
         delta *= grad
         acc_delta *= rho
-        acc_delta += (1 - rho) * (delta * delta)
-        param -= float(group["lr"]) * delta  # float: lr may be a Tensor
+        addcmul_(acc_delta, delta, delta, 1 - rho)
+        add_(param, delta, -float(group["lr"]))  # float: lr may be a Tensor

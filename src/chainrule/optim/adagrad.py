@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..backend import get_array_module
+from ._array_math import addcdiv_, addcmul_
 from ._flags import check_flags, check_fused_options, check_fused_param
 from ._state import store_state
 from ._update_helpers import regularized_grad
@@ -150,7 +151,7 @@ class Adagrad(Optimizer):
         grad = regularized_grad(param, grad, group)
         clr = float(group["lr"]) / (1 + (state["step"] - 1) * group["lr_decay"])
         acc = state["sum"]
-        acc += grad * grad
+        addcmul_(acc, grad, grad, 1)  # PyTorch's state_sum.addcmul_(grad, grad, value=1)
         std = xp.sqrt(acc)
         std += group["eps"]
-        param -= clr * (grad / std)
+        addcdiv_(param, grad, std, -clr)

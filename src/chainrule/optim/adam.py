@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from typing import Any
 
 from .._kernels import dispatch as _fast
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ._array_math import addcdiv_, addcmul_, lerp_
 from ._flags import (
     check_flags,
     check_foreach_tensor_lr,
@@ -136,7 +136,7 @@ class Adam(Optimizer):
         grad = regularized_grad(param, grad, group)
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
         step_size = lr / (1 - beta1**step)
-        bias_correction2_sqrt = math.sqrt(1 - beta2**step)
+        bias_correction2_sqrt = (1 - beta2**step) ** 0.5  # PyTorch's `** 0.5`, not sqrt
         weight = 1 - beta1  # exp_avg.lerp_(grad, weight), PyTorch's two-branch lerp
         if (
             not group["amsgrad"]
@@ -154,34 +154,23 @@ class Adam(Optimizer):
                 decay,
             )
         ):
-            return  # one fused compiled pass (chainrule._kernels.optim), same float32 ops
+            return  # one fused compiled pass (chainrule._kernels.optim), the same float ops
+        # PyTorch's single-tensor sequence, rounded as its CPU kernels round (_array_math)
         decay_weights_(param, group)
-        # In place with one scratch array: this step is memory-bound. It is allocated (not
-        # `grad - exp_avg`, which NumPy makes a scalar for a 0-d parameter) so out= takes it.
-        tmp = xp.subtract(grad, exp_avg, out=xp.empty_like(exp_avg))
-        if weight < 0.5:  # lerp towards grad, as PyTorch does
-            tmp *= weight
-            exp_avg += tmp
-        else:  # its other branch, grad - (grad - exp_avg)(1 - weight): exact at beta1 = 0
-            tmp *= 1 - weight
-            xp.subtract(grad, tmp, out=exp_avg)
-        xp.multiply(grad, grad, out=tmp)
-        tmp *= 1 - beta2
+        lerp_(exp_avg, grad, weight)
         exp_avg_sq *= beta2
-        exp_avg_sq += tmp
+        addcmul_(exp_avg_sq, grad, grad, 1 - beta2)
         if group["amsgrad"]:
             max_sq = state.get("max_exp_avg_sq")
             if max_sq is None:
                 max_sq = state["max_exp_avg_sq"] = xp.zeros_like(param)
             xp.maximum(max_sq, exp_avg_sq, out=max_sq)
-            xp.sqrt(max_sq, out=tmp)
+            denom = xp.sqrt(max_sq)
         else:
-            xp.sqrt(exp_avg_sq, out=tmp)
-        tmp /= bias_correction2_sqrt
-        tmp += eps
-        xp.divide(exp_avg, tmp, out=tmp)
-        tmp *= step_size
-        param -= tmp
+            denom = xp.sqrt(exp_avg_sq)
+        denom /= bias_correction2_sqrt
+        denom += eps
+        addcdiv_(param, exp_avg, denom, -step_size)
 
 
 class AdamW(Adam):

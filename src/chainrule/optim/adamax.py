@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..backend import get_array_module
-from ._array_math import lerp
+from ._array_math import addcdiv_, lerp_
 from ._flags import check_flags
 from ._update_helpers import regularized_grad
 from .optimizer import Optimizer, _check_beta, _check_non_negative
@@ -86,10 +86,10 @@ class Adamax(Optimizer):
         state["step"] += 1
         grad = regularized_grad(param, grad, group)
         exp_avg, exp_inf = state["exp_avg"], state["exp_inf"]
-        exp_avg[...] = lerp(exp_avg, grad, 1 - beta1)  # PyTorch's lerp_ (exact at beta1 = 0)
+        lerp_(exp_avg, grad, 1 - beta1)  # PyTorch's lerp_ (exact at beta1 = 0)
         exp_inf *= beta2
         norm = xp.abs(grad)
         norm += group["eps"]
         xp.maximum(exp_inf, norm, out=exp_inf)
         clr = float(group["lr"]) / (1 - beta1 ** state["step"])
-        param -= clr * (exp_avg / exp_inf)
+        addcdiv_(param, exp_avg, exp_inf, -clr)

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..backend import get_array_module
-from ._array_math import lerp, scalar_dtype_round
+from ._array_math import addcdiv_, addcmul_, lerp_, scalar_dtype_round
 from ._flags import check_flags
 from ._update_helpers import decay_weights_, regularized_grad
 from .optimizer import Optimizer, _check_beta, _check_non_negative
@@ -107,10 +107,12 @@ class NAdam(Optimizer):
         mu_product = scalar_dtype_round(held * scalar_dtype_round(mu, held), held)
         state["mu_product"] = mu_product
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-        exp_avg[...] = lerp(exp_avg, grad, 1 - beta1)  # PyTorch's lerp_ (exact at beta1 = 0)
+        # PyTorch's single-tensor sequence, rounded as its CPU kernels round (_array_math)
+        lerp_(exp_avg, grad, 1 - beta1)  # exact at beta1 = 0
         exp_avg_sq *= beta2
-        exp_avg_sq += (1 - beta2) * (grad * grad)
+        addcmul_(exp_avg_sq, grad, grad, 1 - beta2)
         denom = xp.sqrt(exp_avg_sq / (1 - beta2**step))
         denom += group["eps"]
-        param -= (lr * (1.0 - mu) / (1.0 - mu_product)) * (grad / denom)
-        param -= (lr * mu_next / (1.0 - mu_product * mu_next)) * (exp_avg / denom)
+        mu_product_next = mu_product * mu_next
+        addcdiv_(param, grad, denom, (-lr * (1.0 - mu)) / (1.0 - mu_product))
+        addcdiv_(param, exp_avg, denom, (-lr * mu_next) / (1.0 - mu_product_next))

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from typing import Any
 
 from ..backend import get_array_module
-from ._array_math import lerp
+from ._array_math import addcmul_, lerp_
 from ._flags import check_flags
 from ._update_helpers import decay_weights_, regularized_grad
 from .optimizer import Optimizer, _check_beta, _check_non_negative
@@ -101,19 +100,25 @@ class RAdam(Optimizer):
         decay_weights_(param, group)  # AdamW's decoupled decay: shrinks param in place
         grad = regularized_grad(param, grad, group)
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-        exp_avg[...] = lerp(exp_avg, grad, 1 - beta1)  # PyTorch's lerp_ (exact at beta1 = 0)
+        # PyTorch's single-tensor sequence, rounded as its CPU kernels round (_array_math)
+        lerp_(exp_avg, grad, 1 - beta1)  # exact at beta1 = 0
         exp_avg_sq *= beta2
-        exp_avg_sq += (1 - beta2) * (grad * grad)
+        addcmul_(exp_avg_sq, grad, grad, 1 - beta2)
         bias1 = 1 - beta1**step
         bias2 = 1 - beta2**step
+        update = exp_avg / bias1  # bias_corrected_exp_avg
+        update *= lr
         rho_inf = 2 / (1 - beta2) - 1
         rho_t = rho_inf - 2 * step * (beta2**step) / bias2
         if rho_t > 5.0:
-            rect = math.sqrt(
+            rect = (
                 (rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
-            )
+            ) ** 0.5
             denom = xp.sqrt(exp_avg_sq)
             denom += group["eps"]
-            param -= (lr * rect * math.sqrt(bias2) / bias1) * (exp_avg / denom)
-        else:
-            param -= (lr / bias1) * exp_avg
+            # PyTorch's `bias2 ** 0.5 / denom` is denom.reciprocal() * (bias2 ** 0.5)
+            adaptive = xp.reciprocal(denom)
+            adaptive *= bias2**0.5
+            update *= adaptive
+            update *= rect
+        param -= update  # param.add_(update, alpha=-1.0)

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..backend import get_array_module
+from ._array_math import add_, addcdiv_, addcmul_, lerp_
 from ._flags import check_flags
 from ._update_helpers import regularized_grad
 from .optimizer import Optimizer, _check_non_negative
@@ -96,33 +97,27 @@ class RMSprop(Optimizer):
         state["step"] += 1
         grad = regularized_grad(param, grad, group)
         square_avg = state["square_avg"]
-        # the one scratch array of this step, allocated (NumPy makes `grad * grad` a scalar for
-        # a 0-d parameter, which out= below refuses)
-        tmp = xp.multiply(grad, grad, out=xp.empty_like(square_avg))
-        tmp *= 1 - alpha
+        # PyTorch's single-tensor sequence, rounded as its CPU kernels round (_array_math)
         square_avg *= alpha
-        square_avg += tmp
+        addcmul_(square_avg, grad, grad, 1 - alpha)
         if group["centered"]:
             grad_avg = state.get("grad_avg")
             if grad_avg is None:
                 grad_avg = state["grad_avg"] = xp.zeros_like(param)
-            xp.subtract(grad, grad_avg, out=tmp)
-            tmp *= 1 - alpha
-            grad_avg += tmp  # lerp towards grad
-            xp.multiply(grad_avg, grad_avg, out=tmp)
-            xp.subtract(square_avg, tmp, out=tmp)
-            xp.sqrt(tmp, out=tmp)
+            lerp_(grad_avg, grad, 1 - alpha)
+            avg = xp.array(square_avg, copy=True)  # square_avg.addcmul(grad_avg, grad_avg, -1)
+            addcmul_(avg, grad_avg, grad_avg, -1)
+            avg = xp.sqrt(avg)
         else:
-            xp.sqrt(square_avg, out=tmp)
-        tmp += group["eps"]
-        xp.divide(grad, tmp, out=tmp)
+            avg = xp.sqrt(square_avg)
+        avg += group["eps"]
+        lr = float(group["lr"])  # float: lr may be a Tensor
         if group["momentum"] > 0:
             buf = state.get("momentum_buffer")
             if buf is None:
                 buf = state["momentum_buffer"] = xp.zeros_like(param)
             buf *= group["momentum"]
-            buf += tmp
-            xp.multiply(buf, float(group["lr"]), out=tmp)
+            addcdiv_(buf, grad, avg, 1)
+            add_(param, buf, -lr)
         else:
-            tmp *= float(group["lr"])  # float: lr may be a Tensor
-        param -= tmp
+            addcdiv_(param, grad, avg, -lr)

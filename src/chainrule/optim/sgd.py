@@ -9,6 +9,7 @@ import numpy as np
 
 from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor
+from ._array_math import add_
 from ._flags import check_flags, check_fused_options, check_fused_param
 from ._update_helpers import regularized_grad
 from .optimizer import Optimizer, _check_non_negative
@@ -149,8 +150,12 @@ class SGD(Optimizer):
                 raise RuntimeError(
                     "add(sparse, dense) is not supported. Use add(dense, sparse) instead."
                 )
-            else:
+            else:  # PyTorch's buf.mul_(momentum).add_(grad, alpha=1 - dampening)
                 buf *= momentum
-                buf += (1 - group["dampening"]) * grad
-            grad = grad + momentum * buf if group["nesterov"] else buf
-        param -= lr * grad
+                add_(buf, grad, 1 - group["dampening"])
+            if group["nesterov"]:  # grad.add(buf, alpha=momentum): a new array
+                grad = np.array(grad, copy=True)
+                add_(grad, buf, momentum)
+            else:
+                grad = buf
+        add_(param, grad, -lr)  # param.add_(grad, alpha=-lr): one fma in float32
