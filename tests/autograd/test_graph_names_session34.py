@@ -22,6 +22,9 @@ import torch
 
 import chainrule as cr
 
+from ._graph_compare import describe
+from ._graph_compare import real_part as _real
+
 POS = np.array([[2.3, 1.5, 3.2], [1.7, 2.9, 4.0]])
 REAL = np.array([[0.3, -1.5, 2.2], [-0.7, 0.9, -1.1]])
 
@@ -107,22 +110,6 @@ GRAPH_ONLY = {
 ZERO_DERIVATIVE = {"sgn", "angle"}  # of a real input
 
 
-def _value(v, lib):
-    if isinstance(v, lib.Tensor):
-        return ("tensor", tuple(v.shape), str(v.dtype).rpartition(".")[2])
-    if isinstance(v, (tuple, list)):
-        return tuple(_value(e, lib) for e in v)
-    return v
-
-
-def describe(fn, lib):
-    """(name, {_saved_*: value}, listed inputs described), recursively."""
-    if fn is None:
-        return None
-    saved = {k: _value(getattr(fn, k), lib) for k in sorted(dir(fn)) if k.startswith("_saved_")}
-    return fn.name(), saved, tuple((describe(n, lib), i) for n, i in fn.next_functions)
-
-
 def _inputs(lib, domain):
     a = lib.tensor(domain, dtype=lib.float64, requires_grad=True)
     b = lib.tensor(POS[::-1].copy(), dtype=lib.float64, requires_grad=True)
@@ -143,10 +130,6 @@ def test_graph_and_saved_fields_as_torch(name):
     t, c = _run(torch, table, name)[0], _run(cr, table, name)[0]
     assert describe(c.grad_fn, cr) == describe(t.grad_fn, torch)
     assert c.requires_grad == t.requires_grad
-
-
-def _real(y):
-    return y.abs() if y.is_complex() else y
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

@@ -27,7 +27,10 @@ import torch
 
 import chainrule as cr
 
-from .test_graph_names_session34 import describe  # names, saved fields, inputs
+from ._graph_compare import describe  # names, saved fields, inputs
+from ._graph_compare import names as _names
+from ._graph_compare import real_part as _real
+from ._graph_compare import to_numpy as _numpy
 
 REAL = np.array([[0.3, -1.5, 2.2, 0.8], [-0.7, 0.9, -1.1, 1.6], [1.2, -0.4, 0.5, -2.0]])
 POS = np.abs(REAL) + 0.2
@@ -162,20 +165,6 @@ def test_graph_and_saved_fields_as_torch(name):
         assert _names(c.grad_fn) == _names(t.grad_fn)
         return
     assert describe(c.grad_fn, cr) == describe(t.grad_fn, torch)
-
-
-def _names(fn):
-    if fn is None:
-        return None
-    return fn.name(), tuple(_names(n) for n, _ in fn.next_functions)
-
-
-def _real(y):
-    return y.abs() if y.is_complex() else y
-
-
-def _numpy(g):
-    return None if g is None else np.asarray((g.detach() + 0).tolist())
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

@@ -31,7 +31,9 @@ import torch
 
 import chainrule as cr
 
-from .test_graph_names_session34 import describe  # names, saved fields, inputs
+from ._graph_compare import describe  # names, saved fields, inputs
+from ._graph_compare import real_part as _real
+from ._graph_compare import to_numpy as _numpy
 
 REAL = np.array([[0.3, -1.5, 2.2, 0.8], [-0.7, 0.9, -1.1, 1.6], [1.2, -0.4, 0.5, -2.0]])
 POS = np.abs(REAL) + 0.2
@@ -243,14 +245,6 @@ def test_graph_and_saved_fields_as_torch(name):
     t, c = _run(torch, name)[0], _run(cr, name)[0]
     want = _without_gather_self(describe(t.grad_fn, torch))
     assert _without_gather_self(describe(c.grad_fn, cr)) == want
-
-
-def _real(y):
-    return y.abs() if y.is_complex() else y
-
-
-def _numpy(g):
-    return None if g is None else np.asarray((g.detach() + 0).tolist())
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

@@ -35,6 +35,7 @@ from ..ops._util import as_tensor
 from ..ops.binary import where
 from ..ops.joining import stack
 from ..ops.linalg_out import with_out
+from ..ops.reshape_graph import ReshapeAlias, torch_reshape
 from ..ops.structural import diagonal as _diagonal
 from ._common import LinAlgError, check_float, check_square, mH, tensor_arg
 from .decompositions import svdvals
@@ -131,9 +132,11 @@ def tensorinv(A: Tensor, ind: int = 2) -> Tensor:
             f"prod(self.shape[:ind]), but got {q} != {p}"
         )
     try:
-        return inv(a.reshape(p, q)).reshape(*cols, *rows)
+        y = inv(a.reshape(p, q))
     except LinAlgError as err:
         raise LinAlgError(f"{op}: {err}") from None
+    # PyTorch's inverse is column-major: its reshape is a _reshape_alias (n > 1)
+    return ReshapeAlias.apply(y, cols + rows) if p > 1 else y.reshape(*cols, *rows)
 
 
 @with_out("linalg.tensorsolve", "castable")
@@ -157,9 +160,10 @@ def tensorsolve(A: Tensor, B: Tensor, dims: Any = None) -> Tensor:
             f"{tuple(a.shape)}, B of shape {tuple(b.shape)})"
         )
     try:
-        return solve(a.reshape(p, n), b.reshape(p)).reshape(*out_shape)
+        x = solve(torch_reshape(a, (p, n)), b.reshape(p))
     except LinAlgError as err:
         raise LinAlgError(f"{op}: {err}") from None
+    return x.reshape(*out_shape)
 
 
 def _lu_info(a: Tensor, op: str) -> Tensor:
@@ -270,6 +274,8 @@ def cond(A: Tensor, p: Any = None) -> Tensor:
         s = svdvals(a)
         if s.shape[-1] == 0:
             return s.sum(-1)
+        # (PyTorch's graph narrows both to width 1 and squeezes the quotient: one node more,
+        # slower here, so the two selects stay)
         big, small = s[..., 0], s[..., -1]
         return small / big if p == -2 else big / small
     if p in _NORM_ORDS[2:]:  # PyTorch returns zeros for an empty batch of any shape here
@@ -283,7 +289,7 @@ def cond(A: Tensor, p: Any = None) -> Tensor:
         s = svdvals(a)
         xp = get_array_module(s._data)
         with errstate(xp, divide="ignore", invalid="ignore"):  # singular: inf (or nan), quietly
-            return s.sum(-1) * (s.new_ones(s.shape) / s).sum(-1)
+            return s.sum(-1) * s.reciprocal().sum(-1)
     info = _lu_info(a, op)
     patched, mask = _patch_failed(a, info)
     out = matrix_norm(a, p) * matrix_norm(inv(patched), p)

@@ -14,9 +14,11 @@ from typing import Any
 
 import numpy as np
 
+from ..autograd.saved_fields import given, given_dim  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
-from ..ops._util import NAMED_ERRORS, as_tensor, lead_with
+from ..ops._util import NAMED_ERRORS, as_tensor, lead_with, norm_dim
 from ..ops.keywords import write_out
+from ..ops.vector_norms import Norm2
 from .norms import matrix_norm, vector_norm
 
 __all__ = ["frobenius_norm", "nuclear_norm"]
@@ -56,12 +58,31 @@ def frobenius_norm(
         raise RuntimeError(
             f"{op}: input dtype should be either floating point or complex. Got {x.dtype} instead."
         )
+    if x.dtype.kind in "fV" and x.ndim:  # PyTorch's at::norm(x, 2, dim): one NormBackward1
+        axes = norm_dim(dims, x.ndim, op) if dims else None
+        result = given(_FrobeniusNorm.apply(x, axes, bool(keepdim)), dim=dims)
+        return _out(op, result, out)
     try:
         result = vector_norm(x, 2, dims if dims else None, keepdim)
     except NAMED_ERRORS as err:
         lead_with(op, err)
         raise
     return _out(op, result, out)
+
+
+class _FrobeniusNorm(Norm2):
+    """``Norm2`` under PyTorch's node for ``at::norm(x, 2, dim, keepdim)``: ``NormBackward1``
+    (``_saved_dim`` as given, ``_saved_keepdim``, ``_saved_p`` 2.0, ``_saved_result`` /
+    ``_saved_self``)."""
+
+    node_name = "NormBackward1"
+    saved_fields = {
+        "dim": lambda n: given_dim(n, default=()),
+        "keepdim": lambda n: n.keepdim,
+        "p": lambda n: 2.0,
+        "result": 1,
+        "self": 0,
+    }
 
 
 def nuclear_norm(

@@ -27,6 +27,7 @@ from ..ops.vector_norms import Norm1, NormInf, NormNegInf, NormZero, PNorm, vect
 from ._common import check_float, check_square, tensor_arg
 from ._lstsq_drivers import gelsy_solve, svd_rank_threshold
 from .decompositions import svdvals
+from .lstsq_node import LstsqSolution
 from .pseudo_inverse import cutoff, finite_for_svd, pinv
 
 __all__ = ["lstsq", "matrix_norm", "matrix_rank", "norm", "pinv", "vector_norm"]
@@ -187,13 +188,13 @@ def matrix_norm(
     if ord in ("nuc", 2, -2):
         moved = a.movedim((d0, d1), (-2, -1))
         s = svdvals(moved)
+        kd = bool(keepdim)  # PyTorch's: reduce with keepdim, unsqueeze, permute back
         if ord == "nuc" or ord == 2 and s.shape[-1] == 0:  # no singular values: norm 0
-            out = s.sum(-1)
+            out = s.sum(-1, keepdim=kd)
         else:
-            out = s.amax(-1) if ord == 2 else s.amin(-1)
+            out = s.amax(-1, keepdim=kd) if ord == 2 else s.amin(-1, keepdim=kd)
         if keepdim:
-            for d in sorted((d0, d1)):
-                out = out.unsqueeze(d)
+            out = out.unsqueeze(-1).movedim((-2, -1), (d0, d1))
         return out
     if ord in (1, -1, math.inf, -math.inf):
         rows, cols = (d0, d1) if ord in (1, -1) else (d1, d0)
@@ -335,6 +336,7 @@ def lstsq(
             f"of shape {tuple(b.shape)})"
         )
     vector = b.ndim == a.ndim - 1
+    b_given = b
     if vector:
         b = b.unsqueeze(-1)
     if b.shape[-2] != a.shape[-2]:
@@ -381,11 +383,12 @@ def lstsq(
             rank, svals = Tensor._new(xp.asarray(rank_arr)), Tensor._new(xp.asarray(s))
     x = Tensor._new(xp.asarray(xv, dtype=np.result_type(a._data, b._data)))
     dual = a._fw_tangent is not None or b._fw_tangent is not None  # forward mode too
+    xs = None
     if dual or is_grad_enabled() and (a.requires_grad or b.requires_grad):
         # PyTorch differentiates the solution as pinv(A) @ B (its default tolerance)
-        # whatever the driver and rcond; the values stay the driver's
-        xp_ = pinv(a) @ b
-        x = x + (xp_ - xp_.detach())
+        # whatever the driver and rcond; the values stay the driver's: one node
+        xs = LstsqSolution.apply(a, b_given, solution=x._data[..., 0] if vector else x._data)
+        x = xs.unsqueeze(-1) if vector else xs
     residuals = empty
     full_rank = driver == "gels" or bool(np.all(host(rank._data) == n))  # gels: no rank
     if driver != "gelsy" and m > n and full_rank:
@@ -395,5 +398,5 @@ def lstsq(
             sq = ((r.conj() * r).real if r.dtype.kind == "c" else r * r).sum(-2)
             residuals = residuals + (sq - sq.detach())
     if vector:  # the residuals keep their trailing dim of 1, as PyTorch's
-        x = x.squeeze(-1)
+        x = x.squeeze(-1) if xs is None else xs
     return LstsqResult(x, residuals, rank, svals)

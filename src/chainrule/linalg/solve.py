@@ -116,6 +116,8 @@ class Solve(Function):
         rest = (None,) * (len(ctx.needs_input_grad) - 2)  # (left, when given)
         if ctx.left:
             gb = Solve.apply(mT(a), grad)
+            if ctx.needs_input_grad[0] and x.ndim == a.ndim - 1:  # vectors: an outer product
+                return (-(gb.unsqueeze(-1) @ x.unsqueeze(-2)), gb, *rest)
             ga = -(gb @ mT(x)) if ctx.needs_input_grad[0] else None
             return (ga, gb, *rest)
         gb = Solve.apply(mT(a), grad, False)  # X A = B: gB A^T = G
@@ -124,21 +126,23 @@ class Solve(Function):
 
     @staticmethod
     def jvp(ctx, ta, tb, *_):
-        a = ctx.primals[0]
-        left = ctx.left
+        a, x, left = ctx.primals[0], ctx.out, ctx.left
         rhs = 0
         if tb is not None:
             rhs = rhs + tb
-        if ta is not None:
-            rhs = rhs - (ta @ ctx.out if left else ctx.out @ ta)
+        if ta is not None:  # (a batch of vectors X: dA X as columns)
+            tx = (ta @ x[..., None])[..., 0] if x.ndim < ta.ndim else ta @ x if left else x @ ta
+            rhs = rhs - tx
         if isinstance(rhs, int):
             return None
         return raw_solve(a._data if isinstance(a, Tensor) else a, rhs, left)
 
 
 def raw_solve(a: Any, b: Any, left: bool) -> Any:
-    """``A^-1 B`` (``left``) or ``B A^-1`` on raw arrays (batches of matrices)."""
+    """``A^-1 B`` (``left``) or ``B A^-1`` on raw arrays (batches of matrices or vectors)."""
     xp = get_array_module(a)
+    if b.ndim == a.ndim - 1:  # vectors: solved as columns
+        return raw_solve(a, b[..., None], left)[..., 0]
     try:
         if left:
             return xp.linalg.solve(a, b)
@@ -187,15 +191,16 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
             )
         # B is a matrix here: X A = B in one LinalgSolveExBackward0 node, as PyTorch's
         return _solve_matrices(a, b, left=False)
-    if vector:
-        b = b.unsqueeze(-1)
-    if b.shape[-2] != a.shape[-1]:
+    shape = (*b.shape, 1) if vector else tuple(b.shape)  # B as (a batch of) matrices
+    if shape[-2] != a.shape[-1]:
         raise RuntimeError(
             f"linalg.solve: Incompatible shapes of A and B for the equation "
-            f"AX = B ({a.shape[-2]}x{a.shape[-1]} and {b.shape[-2]}x"
-            f"{b.shape[-1]})"
+            f"AX = B ({a.shape[-2]}x{a.shape[-1]} and {shape[-2]}x"
+            f"{shape[-1]})"
         )
-    x = _solve_matrices(a, b)
+    if vector and shape[:-2] == tuple(a.shape[:-2]):  # one node taking them, as PyTorch's
+        return Solve.apply(a, b)
+    x = _solve_matrices(a, b.unsqueeze(-1) if vector else b)
     return x.squeeze(-1) if vector else x
 
 

@@ -298,11 +298,16 @@ def var(
         correction = 0 if unbiased is False else 1
     dims = dims_of(x, dim)
     count = _count(m, dims, True)
-    total = ops.sum(masked_fill(x, m, 0), dim=dims, keepdim=True)
-    centered = masked_fill(x - total / count.to(total.dtype), m, 0)
-    squares = centered * centered.conj() if x.dtype.is_complex else centered * centered
-    if x.dtype.is_complex:
-        squares = squares.real
+    if mask is None and type(input) is Tensor and not x.dtype.is_complex:
+        # no mask: PyTorch's graph, the squares of x - sum(x) / count (no where)
+        centered = x - ops.sum(x, dim=dims, keepdim=True) / count
+        squares = centered * centered
+    else:  # the mask before the squares: a slice with no element in keeps a finite gradient
+        total = ops.sum(masked_fill(x, m, 0), dim=dims, keepdim=True)
+        centered = masked_fill(x - total / count.to(total.dtype), m, 0)
+        squares = centered * centered.conj() if x.dtype.is_complex else centered * centered
+        if x.dtype.is_complex:
+            squares = squares.real
     ssd = ops.sum(squares, dim=dims, keepdim=keepdim)
     dof = ops.clamp(_count(m, dims, keepdim) - correction, min=0)
     out = ssd / dof.to(ssd.dtype)

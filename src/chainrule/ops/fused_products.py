@@ -1,5 +1,6 @@
-"""``addmm``, ``addmv``, ``baddbmm`` and ``addbmm`` as one graph node each, under PyTorch's
-names (``AddmmBackward0``, ``AddmvBackward0``, ``BaddbmmBackward0``, ``AddbmmBackward0``).
+"""``addmm``, ``addmv``, ``baddbmm``, ``addbmm`` and ``addr`` as one graph node each, under
+PyTorch's names (``AddmmBackward0``, ``AddmvBackward0``, ``BaddbmmBackward0``,
+``AddbmmBackward0``, ``AddrBackward0``).
 
 They were compositions (the product, a scale by ``alpha``, a scale by ``beta``, an add: up to
 four nodes, and a ``sum`` for ``addbmm``). As single nodes they list ``input`` and the two
@@ -39,7 +40,7 @@ from ..threads import elementwise
 from .linalg import MatMul, outer
 from .shape import transpose
 
-__all__ = ["Addbmm", "Addmm", "Addmv", "Baddbmm"]
+__all__ = ["Addbmm", "Addmm", "Addmv", "Addr", "Baddbmm"]
 
 
 def _mm(a: Any, b: Any) -> Any:
@@ -263,3 +264,32 @@ class Addbmm(_AddProduct):
     @staticmethod
     def _grad_b_t(g: Tensor, a: Tensor) -> Tensor:
         return MatMul.apply(transpose(a, -1, -2), g)
+
+
+class Addr(_AddProduct):
+    """``beta * input + alpha * outer(vec1, vec2)`` for 1-d ``vec1``, ``vec2``
+    (``AddrBackward0``): ``dvec1 = alpha G vec2``, ``dvec2 = alpha Gᵀ vec1``."""
+
+    node_name = ("AddrBackward0", (0, 1, 2))
+    saved_input_names = ("self", "vec1", "vec2")
+    saved_fields = {"alpha": lambda n: n.alpha, "beta": lambda n: n.beta, "vec1": 0, "vec2": 1}
+
+    @classmethod
+    def _product(cls, a: Any, b: Any) -> Any:
+        return get_array_module(a).multiply.outer(a, b)
+
+    @staticmethod
+    def _grad_a(g: Any, b: Any) -> Any:
+        return g @ b
+
+    @staticmethod
+    def _grad_b(g: Any, a: Any) -> Any:
+        return _mT(g) @ a
+
+    @staticmethod
+    def _grad_a_t(g: Tensor, b: Tensor) -> Tensor:
+        return MatMul.apply(g, b)
+
+    @staticmethod
+    def _grad_b_t(g: Tensor, a: Tensor) -> Tensor:
+        return MatMul.apply(transpose(g, -1, -2), a)

@@ -31,7 +31,7 @@ import numpy as np
 
 from .. import return_types
 from .._user_warnings import warn_at_caller, warn_once
-from ..autograd.lower_precision import autocast_float32_op
+from ..autograd.lower_precision import AUTOCAST, autocast_float32_op
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..linalg._common import batch_shape, check_square, mH, tensor_arg
@@ -47,9 +47,11 @@ from ._util import NAMED_ERRORS, as_tensor, constant, lead_with
 from .binary import where
 from .binding import tensor_method
 from .complex_ops import conj
+from .fused_products import Addr
 from .keywords import write_out
 from .linalg import outer
 from .scaled_products import _scaled_sum
+from .sparse_tensor import SPARSE_TYPES
 
 __all__ = [
     "addr",
@@ -238,11 +240,36 @@ def addr(
                     f"{op}: For integral input tensors, argument {name} must not be a "
                     "floating point number."
                 )
+    if _addr_node_ok(inp, vec1, vec2, beta, alpha):  # one AddrBackward0, as PyTorch's
+        if inp.dtype.kind in "iu":  # PyTorch truncates float scalars for integer tensors
+            alpha, beta = int(alpha), int(beta)
+        return _out(op, Addr.apply(inp, vec1, vec2, beta, alpha), out)
     result = _scaled_sum(op, input, outer(vec1, vec2), beta, alpha)
     if beta == 0 and inp.requires_grad:  # PyTorch's gradient for input: a zero (0 * grad)
         never = get_array_module(inp._data).zeros((), dtype=bool)
         result = result + where(constant(never), inp, 0)
     return _out(op, result, out)
+
+
+def _addr_node_ok(inp: Tensor, vec1: Tensor, vec2: Tensor, beta: Any, alpha: Any) -> bool:
+    """Whether ``addr`` runs as its one node: one numeric dtype (no bool, no bfloat16), no
+    autocast, number scales (complex ones for complex tensors only), dense tensors and an
+    ``input`` that broadcasts to the product's shape; the composed path handles the rest."""
+    dtype = vec1._data.dtype
+    if AUTOCAST[0] or dtype.kind not in "fciu":
+        return False
+    if vec2._data.dtype != dtype or inp._data.dtype != dtype:
+        return False
+    if any(type(t) in SPARSE_TYPES for t in (inp, vec1, vec2)):
+        return False
+    scales = (int, float, complex) if dtype.kind == "c" else (int, float)
+    if not (isinstance(beta, scales) and isinstance(alpha, scales)):
+        return False
+    shape = (vec1.shape[0], vec2.shape[0])
+    try:
+        return np.broadcast_shapes(tuple(inp.shape), shape) == shape
+    except ValueError:
+        return False
 
 
 _CROSS_DEFAULT_DIM = (  # PyTorch's text, word for word: filters match it by its start

@@ -33,11 +33,13 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..float8 import refuse as _refuse_float8
 from ._util import NAMED_ERRORS, DtypeError, as_tensor, constant, lead_with, norm_dim
+from .binary import Div, _call
 from .binding import numpy_keywords, tensor_method
 from .cumulative import cumprod, cumsum
 from .fused_moments import fused_moments
 from .indexing import refuse_grad_into_integer
 from .joining import cat
+from .margin_losses import mul_number
 from .reduction import mean, sum
 from .statistics import SafeSqrt, moment
 from .structural import diag_embed, diagonal
@@ -284,8 +286,30 @@ def std_mean(
     return _moments("std_mean", input, dim, unbiased, keepdim, correction)
 
 
-def _slice(t: Tensor, d: int, start: int | None, stop: int | None) -> Tensor:
-    return getitem(t, (slice(None),) * d + (slice(start, stop),))
+def _slice(t: Tensor, d: int, start: int | None, stop: int | None, shown: Any = None) -> Tensor:
+    """``t`` sliced along ``d`` as PyTorch's ``at::slice`` (``_saved_dim`` ``shown``, else
+    ``d``; an open end shows as None)."""
+    out = getitem(t, (slice(None),) * d + (slice(start, stop),))
+    return given(out, dim=d if shown is None else shown, start=start or 0, end=stop)
+
+
+class _DivNumber(Div):
+    """``x / number`` with the number a C++ Scalar: PyTorch's ``DivBackward1`` (listing x)."""
+
+    node_name = ("DivBackward1", (0,))
+    saved_fields = {"other": lambda n: n.number}
+
+
+def _div_number(x: Tensor, c: float) -> Tensor:
+    out = _call(_DivNumber, "div", x, c)
+    if out.grad_fn is not None:
+        out.grad_fn.number = c
+    return out
+
+
+def _pairs(y: Tensor, d: int, shown: Any = None) -> Tensor:
+    """``y[.., :-1] + y[.., 1:]`` along ``d``, PyTorch's slices."""
+    return _slice(y, d, 0, -1, shown) + _slice(y, d, 1, None, shown)
 
 
 def _spacing(op: str, y: Tensor, x: Any, d: int) -> Tensor:
@@ -332,10 +356,13 @@ def _trapezoid(op: str, y: Tensor, x: Any, dx: Any, dim: int) -> Tensor:
         shape = tuple(s for i, s in enumerate(y.shape) if i != d)
         return constant(get_array_module(y._data).zeros(shape, y.dtype))
     try:
+        # PyTorch's graph: its numbers are C++ Scalars (MulBackward1 / DivBackward1); without
+        # x the dims show as given, with x counted from the front
         if x is None:
-            ends = getitem(y, (slice(None),) * d + (0,)) + getitem(y, (slice(None),) * d + (-1,))
-            return sum(y, d) * dx - ends * (dx * 0.5)
-        return sum((_slice(y, d, 1, None) + _slice(y, d, 0, -1)) * _spacing(op, y, x, d), d) / 2.0
+            first = given(getitem(y, (slice(None),) * d + (0,)), dim=dim)
+            last = given(getitem(y, (slice(None),) * d + (-1,)), dim=dim)
+            return mul_number(sum(y, dim) - mul_number(first + last, 0.5), float(dx))
+        return _div_number(sum(_pairs(y, d) * _spacing(op, y, x, d), d), 2.0)
     except NAMED_ERRORS as err:
         lead_with(op, err)
         raise
@@ -366,10 +393,9 @@ def cumulative_trapezoid(
     op = "cumulative_trapezoid"
     d, dx = _check_y(op, y, x, dx, dim)
     try:
-        pairs = _slice(y, d, 0, -1) + _slice(y, d, 1, None)
-        if x is None:
-            return cumsum(dx / 2.0 * pairs, d)
-        return cumsum(_spacing(op, y, x, d) / 2.0 * pairs, d)
+        if x is None:  # PyTorch's graph (as trapezoid's)
+            return cumsum(mul_number(_pairs(y, d, dim), dx / 2.0), dim)
+        return _div_number(cumsum(_pairs(y, d) * _spacing(op, y, x, d), d), 2.0)
     except NAMED_ERRORS as err:
         lead_with(op, err)
         raise

@@ -12,6 +12,7 @@ import math
 from typing import Any
 
 from ..autograd.lower_precision import without_autocast
+from ..autograd.saved_fields import given  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..linalg.norms import vector_norm
 from ._tensor_args import first_not_tensor
@@ -21,6 +22,7 @@ from .binding import tensor_method
 from .dist_node import Dist, dist_node_ok
 from .linalg import MatMul, bmm, matmul, outer
 from .memory_format import contiguous_format
+from .renorm_node import Renorm, renorm_dtype_ok
 from .scaled_products import _plus_product
 
 __all__ = ["addbmm", "dist", "ger", "inner", "renorm", "vdot"]
@@ -154,6 +156,9 @@ def renorm(input: Tensor, p: float, dim: int, maxnorm: float) -> Tensor:  # noqa
     if maxnorm < 0:
         raise RuntimeError(f"renorm: expected maxnorm to be >= 0 but got {maxnorm}")
     d = norm_dim(dim, x.ndim, "renorm")[0]
+    if renorm_dtype_ok(x, p):  # one RenormBackward0, as PyTorch's
+        out = Renorm.apply(x, float(p), d, float(maxnorm))
+        return given(out, p=p, dim=dim, maxnorm=maxnorm)
     # The norm and the product save their operand: a private copy, so that ``renorm_``
     # (which overwrites ``x``) leaves what backward reads intact, as PyTorch's fused rule;
     # row-major, as PyTorch's result is whatever the input's layout

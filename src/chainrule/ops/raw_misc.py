@@ -18,11 +18,15 @@ from typing import Any
 
 import numpy as np
 
+from ..autograd.saved_fields import given, given_value  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._raw_checks import need_tensor
+from .distance import norm_over_dim
 from .inplace import check_writable_memory, writes_into_graph
+from .layout import contiguous
 from .shape import reshape
+from .vector_norms import Norm1, Norm2, PNorm
 
 __all__ = ["embedding_renorm_", "norm_except_dim", "resize", "resize_as"]
 
@@ -98,15 +102,13 @@ def norm_except_dim(v: Tensor, pow: int = 2, dim: int = 0) -> Tensor:
     (PyTorch's ``torch.norm_except_dim``, weight normalisation's ‖v‖); ``dim=-1`` means the
     norm of all of ``v`` (a 0-d tensor), as in PyTorch (other negative dims count from the end).
     """
-    from ..linalg.norms import vector_norm  # in here: linalg imports ops
-
     op = "norm_except_dim"
     need_tensor(op, "v", v)
     for name, value in (("pow", pow), ("dim", dim)):
         if not isinstance(value, int) or isinstance(value, bool):
             raise TypeError(f"{op}(): argument '{name}' must be int, not {type(value).__name__}")
     if dim == -1:
-        return vector_norm(v, pow)
+        return _norm_all(v, pow)
     if v.ndim == 0:
         raise IndexError(f"{op}: Dimension specified as {dim} but tensor has no dimensions")
     if not -v.ndim <= dim < v.ndim:
@@ -120,11 +122,53 @@ def norm_except_dim(v: Tensor, pow: int = 2, dim: int = 0) -> Tensor:
             f"{op}: dimension {dim} of v (shape {list(v.shape)}) is empty; the norm over the "
             "other dimensions is undefined (PyTorch cannot reshape it to (0, -1) either)"
         )
+    return _norm_except(v, pow, dim)
+
+
+def _norm_except(v: Tensor, pow: int, dim: int) -> Tensor:
+    """PyTorch's graph for it: dim 0 (as given) a C-ordered ``view(n, -1)``, the last dim a
+    ``view(-1, n)``, each normed by ``at::norm`` (``NormBackward1``) and viewed back; any other
+    dim ``transpose(0, dim)`` around the dim-0 case (a negative one too, as PyTorch)."""
     rest = [1] * v.ndim
-    rest[d] = v.shape[d]
-    moved = v.movedim(d, 0)
-    norms = vector_norm(reshape(moved, (v.shape[d], -1)), pow, dim=1)
-    return reshape(norms, tuple(rest))
+    if dim == 0 or dim == v.ndim - 1:
+        first = dim == 0
+        rest[dim] = n = v.shape[dim]
+        flat = reshape(contiguous(v), (n, -1) if first else (-1, n))
+        norms = norm_over_dim(flat, pow, 1 if first else 0, False)
+        if norms is None:  # no at::norm node for it (complex, an integer dtype, p = 0)
+            from ..linalg.norms import vector_norm  # in here: linalg imports ops
+
+            norms = vector_norm(flat, pow, dim=1 if first else 0)
+        else:
+            given(norms, p=pow)  # grad_fn._saved_p as given (an int)
+        return reshape(norms, tuple(rest))
+    return _norm_except(v.transpose(0, dim), pow, 0).transpose(0, dim)
+
+
+def _norm_all(v: Tensor, pow: Any) -> Tensor:
+    """``at::norm(v, pow)`` of all of ``v``: one ``NormBackward0`` for a real floating ``v``
+    (p other than 0), else ``linalg.vector_norm``'s node."""
+    p = float(pow)
+    if v._data.dtype.kind not in "fV" or p == 0 or v.numel() == 0:
+        from ..linalg.norms import vector_norm  # in here: linalg imports ops
+
+        return vector_norm(v, pow)
+    cls = _NORM_ALL.get(p)
+    out = cls.apply(v, None, False) if cls is not None else _PNORM_ALL.apply(v, p, None, False)
+    return given(out, p=pow)
+
+
+# ``at::norm(x, p)`` (no dim): PyTorch's ``NormBackward0`` (``_saved_p`` / ``_result`` / ``_self``)
+_NORM_ALL_FIELDS = {"p": lambda n: given_value(n, "p", 2.0), "result": 1, "self": 0}
+
+
+def _norm_all_class(base: type) -> type:
+    attrs = {"node_name": "NormBackward0", "saved_fields": _NORM_ALL_FIELDS, "__module__": __name__}
+    return type(f"{base.__name__}All", (base,), attrs)
+
+
+_NORM_ALL = {2.0: _norm_all_class(Norm2), 1.0: _norm_all_class(Norm1)}
+_PNORM_ALL = _norm_all_class(PNorm)
 
 
 def weight_norm(v: Tensor, g: Tensor, dim: int = 0) -> Tensor:

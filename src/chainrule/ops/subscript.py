@@ -43,7 +43,7 @@ from .setitem_rules import (
     lone_byte_mask,
     setitem_node_name,
 )
-from .subscript_fields import SCATTER_FIELDS, unsqueeze_dim
+from .subscript_fields import put_fields, unsqueeze_dim
 from .subscript_index import (
     convert_index,
     drop_empty_ellipsis,
@@ -325,8 +325,9 @@ class IndexPut(Function):
         ``x`` and ``v``, a scalar ``v`` or a ``x`` without gradient as ``(None, 0)``."""
         return getattr(ctx, "torch_name", None) or "IndexPutBackward0", (0, 1)
 
-    # grad_fn._saved_* of the *_scatter ops, their arguments as given (saved_fields.py)
-    saved_fields = staticmethod(lambda node: SCATTER_FIELDS.get(node.torch_name))
+    # grad_fn._saved_* of the *_scatter ops (their arguments as given), IndexPutBackward0's
+    _fields = put_fields(_saved_indices)
+    saved_fields = staticmethod(lambda node: IndexPut._fields.get(node.torch_name))
     raw = True
 
     @staticmethod

@@ -4,11 +4,14 @@ ops that ``IndexPut`` records under their own names (their arguments as given)."
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 
-from ..autograd.saved_fields import given_dim  # grad_fn._saved_*
+from ..autograd.saved_fields import given_dim, tensor_field  # grad_fn._saved_*
 
-__all__ = ["SCATTER_FIELDS", "unsqueeze_dim"]
+__all__ = ["SCATTER_FIELDS", "put_fields", "unsqueeze_dim"]
 
 
 def unsqueeze_dim(parts: tuple, ndim: int) -> int:
@@ -36,3 +39,11 @@ SCATTER_FIELDS = {
     "SliceScatterBackward0": _given_fields("dim", "end", "start", "step"),
     "DiagonalScatterBackward0": _given_fields("dim1", "dim2", "offset"),
 }
+
+
+def put_fields(indices: Callable[[Any], Any]) -> dict:
+    """``IndexPut``'s fields by the name it records: the ``*_scatter`` ops' arguments and, for
+    ``IndexPutBackward0`` (named or by default, None), PyTorch's ``_saved_accumulate`` (an
+    overwrite: False) and ``_saved_indices`` (``indices(node)``)."""
+    put = {"accumulate": lambda n: False, "indices": tensor_field(indices)}
+    return {**SCATTER_FIELDS, None: put, "IndexPutBackward0": put}

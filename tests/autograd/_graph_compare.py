@@ -1,0 +1,48 @@
+"""Shared helpers of the live graph-name comparisons with PyTorch (sessions 34 onwards).
+
+``describe`` walks a ``grad_fn`` along ``next_functions`` and returns, for every node, its
+name, its declared ``_saved_*`` values (tensors by shape and dtype, numbers as they are) and
+the inputs it lists, so that two graphs compare with ``==``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["describe", "names", "real_part", "to_numpy", "value"]
+
+
+def value(v: Any, lib: Any) -> Any:
+    """A saved value as compared: a tensor by (shape, dtype name), sequences elementwise."""
+    if isinstance(v, lib.Tensor):
+        return ("tensor", tuple(v.shape), str(v.dtype).rpartition(".")[2])
+    if isinstance(v, (tuple, list)):
+        return tuple(value(e, lib) for e in v)
+    return v
+
+
+def describe(fn: Any, lib: Any) -> Any:
+    """(name, {_saved_*: value}, listed inputs described), recursively."""
+    if fn is None:
+        return None
+    saved = {k: value(getattr(fn, k), lib) for k in sorted(dir(fn)) if k.startswith("_saved_")}
+    return fn.name(), saved, tuple((describe(n, lib), i) for n, i in fn.next_functions)
+
+
+def names(fn: Any) -> Any:
+    """The node names only, recursively along ``next_functions``."""
+    if fn is None:
+        return None
+    return fn.name(), tuple(names(n) for n, _ in fn.next_functions)
+
+
+def real_part(y: Any) -> Any:
+    """``y`` itself, or its absolute value where it is complex (a real loss to differentiate)."""
+    return y.abs() if y.is_complex() else y
+
+
+def to_numpy(g: Any) -> Any:
+    """A gradient as a NumPy array (None stays None)."""
+    return None if g is None else np.asarray((g.detach() + 0).tolist())
