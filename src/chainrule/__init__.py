@@ -251,8 +251,8 @@ def __getattr__(name: str) -> Any:
         return getattr(importlib.import_module("._higher_order_ops", __name__), name)
     if name in ("fork", "wait", "Future"):  # torch.fork, torch.wait, torch.Future
         return getattr(importlib.import_module(".futures", __name__), name)
-    if name == "fx":  # torch.fx: imports cr.nn, so loaded on first use
-        return importlib.import_module(".fx", __name__)
+    if name in ("fx", "export"):  # torch.fx, torch.export: import cr.nn, loaded on first use
+        return importlib.import_module(f".{name}", __name__)
     if name == "vmap":  # torch.vmap is torch.func.vmap
         return importlib.import_module(".func", __name__).vmap
     if name.startswith("_foreach_"):  # the multi-tensor ops: their module on first use

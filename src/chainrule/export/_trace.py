@@ -1,0 +1,445 @@
+"""The tracer behind ``cr.export.export``: ``cr.fx``'s :class:`~chainrule.fx.Tracer` run with
+real values beside the proxies, as torch's non-strict export runs with fake tensors.
+
+Every recorded node gets ``meta["val"]``, its value on the example inputs (and, when some
+dimensions are dynamic, ``meta["val2"]``, its value on inputs resized to each symbol's
+``alt``). That is what lets a traced program ask questions about shapes:
+
+- ``x.shape``, ``x.size()``, ``x.dim()``, ``len(x)``, ``x.dtype``... answer with plain
+  numbers for static sizes (the code specializes on them, as torch's) and with proxies of
+  ``x.size(d)`` for dynamic ones, so ``x.view(x.size(0), -1)`` stays dynamic;
+- ``bool()`` of a size computed from dynamic sizes is answered when both traces agree, and
+  is a :class:`~chainrule.export._errors.UserError` (the code specializes a dynamic size)
+  when they do not;
+- ``bool()``/``int()`` of a value computed from tensor data raises
+  :class:`~chainrule.export._errors.GuardOnDataDependentSymNode`, as torch's.
+
+Every module is traced through (export's graph holds functions, not ``call_module`` nodes);
+tensors that are not parameters, buffers or module attributes become ``lifted_tensor_<n>``
+constants, kept by the tracer instead of being set on the module.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import os
+import traceback
+from collections.abc import Iterator
+from typing import Any
+
+from .. import nn
+from ..autograd.grad_mode import no_grad
+from ..autograd.tensor import Tensor
+from ..fx.graph import Graph
+from ..fx.node import Node, _qualified_name, map_arg
+from ..fx.proxy import Proxy, TraceError
+from ..fx.tracer import Tracer, _has_proxy
+from ..nn.parameter import Parameter
+from ..utils._pytree import tree_flatten
+from ._errors import GuardOnDataDependentSymNode, UserError, with_suffix
+from ._patches import ORIGINAL_COND, CondGuard, StateAssignments
+from .dynamic_shapes import Symbol
+
+__all__ = ["OPAQUE_LAYERS", "ExportTracer", "lookup"]
+
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# the machinery between the traced code and an error (export, fx, Module.__call__, the
+# standard library and site-packages): frames there are not shown
+_MACHINERY = (
+    *(os.path.join(_PACKAGE, *p) for p in (("export",), ("fx",), ("nn", "module.py"))),
+    os.path.dirname(os.path.abspath(traceback.__file__)),
+)
+# tensor attributes answered from the example value, and methods answered the same way
+_META_ATTRS = frozenset(
+    {"dtype", "device", "layout", "is_cuda", "is_sparse", "is_quantized", "is_meta", "is_nested"}
+)
+_META_METHODS = frozenset(
+    {"dim", "ndimension", "is_floating_point", "is_complex", "element_size", "get_device"}
+)
+
+
+def _user_frame() -> str:
+    """``  File "...", line N, in fn\\n    code``: the innermost frame of the traced code."""
+    for frame in reversed(traceback.extract_stack()):
+        if not os.path.abspath(frame.filename).startswith(_MACHINERY):
+            return (
+                f'  File "{frame.filename}", line {frame.lineno}, in {frame.name}\n    {frame.line}'
+            )
+    return "  (no user frame found)"
+
+
+OPAQUE_LAYERS = (
+    nn.RNNBase,
+    nn.RNNCellBase,
+    nn.MultiheadAttention,
+    nn.Transformer,
+    nn.TransformerEncoder,
+    nn.TransformerDecoder,
+    nn.TransformerEncoderLayer,
+    nn.TransformerDecoderLayer,
+)
+_MODULE_GETATTR = nn.Module.__getattr__  # the unpatched lookup of parameters and buffers
+
+
+def lookup(root: Any, target: str) -> Any:
+    """``root.<target>`` without going through the trace's patched ``Module.__getattr__``."""
+    value = root
+    for atom in target.split("."):
+        try:
+            value = object.__getattribute__(value, atom)
+        except AttributeError:
+            value = _MODULE_GETATTR(value, atom)
+    return value
+
+
+def _target(node: Node) -> str:
+    """How errors name what a node calls (``operator.add``, ``view``)."""
+    return node.target if isinstance(node.target, str) else _qualified_name(node.target)
+
+
+def _size_derived(node: Node) -> bool:
+    """Whether ``node`` is a number computed from dynamic sizes only (``x.size(0)``,
+    ``x.size(0) * 2 > 4``), not from tensor data (``x.sum().item()``)."""
+    if node.op == "call_method" and node.target in ("size", "numel", "nelement"):
+        return True
+    if isinstance(node.meta["val"], Tensor):
+        return False
+    inputs = node.all_input_nodes
+    return bool(inputs) and all(n.meta.get("sym") for n in inputs)
+
+
+class _ExportProxy(Proxy):
+    """A proxy whose shape, dtype and device are known (see the module docstring)."""
+
+    def __getattr__(self, k: str) -> Any:
+        if k in ("shape", "ndim") or k in _META_ATTRS:
+            return self.tracer.meta_attr(self, k)
+        return super().__getattr__(k)
+
+    def __len__(self) -> int:
+        size = self.tracer.meta_attr(self, "shape")
+        if not size:
+            raise TypeError("len() of a 0-d tensor")
+        return self.tracer.concrete_int(size[0]) if isinstance(size[0], Proxy) else size[0]
+
+    def __int__(self) -> int:
+        return self.tracer.concrete_int(self)
+
+    __index__ = __int__
+
+    def __float__(self) -> float:
+        return self.tracer.concrete(self, float)
+
+    def __array__(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(
+            f"export: converting the traced value {self.node.name} to a NumPy array is not "
+            f"supported (the code needs its data, which export does not have):\n{_user_frame()}"
+        )
+
+
+class ExportTracer(Tracer):
+    """Records a module for ``export`` (see the module docstring).
+
+    Args:
+        symbols: the dynamic sizes of the inputs; their ``alt`` sizes drive the second trace.
+    """
+
+    def __init__(self, symbols: list[Symbol]) -> None:
+        super().__init__()
+        self.symbols = symbols
+        self.two = any(s.alt is not None for s in symbols)
+        self.constants: dict[str, Tensor] = {}
+        self._attr_cache: dict[tuple[str, str], Any] = {}
+        self._computing = False
+
+    # ------------------------------------------------------------ what is recorded
+    def is_leaf_module(self, m: Any, module_qualified_name: str) -> bool:
+        """Export records the functions modules call; only chainrule's recurrent,
+        attention and transformer layers (whose code works on real tensors) are one
+        ``call_module`` node."""
+        return isinstance(m, OPAQUE_LAYERS)
+
+    def call_module(self, m: Any, forward: Any, args: tuple, kwargs: dict) -> Any:
+        """As :meth:`Tracer.call_module`; a call on real values (computing a node's value,
+        or code that never sees the inputs) just runs."""
+        if self._computing or not _has_proxy((args, kwargs)):
+            return forward(*args, **kwargs)
+        return super().call_module(m, forward, args, kwargs)
+
+    def getattr(self, attr: str, attr_val: Any, parameter_proxy_cache: dict[str, Any]) -> Any:
+        """As :meth:`Tracer.getattr` (buffers become ``get_attr`` proxies too), except
+        while a node's value is computed."""
+        if self._computing:
+            return attr_val
+        if isinstance(attr_val, Tensor) and not isinstance(attr_val, Parameter):
+            for name, b in self.root.named_buffers():  # buffers too, so updates are recorded
+                if attr_val is b:
+                    if name not in parameter_proxy_cache:
+                        parameter_proxy_cache[name] = self.create_proxy("get_attr", name, (), {})
+                    return parameter_proxy_cache[name]
+        return super().getattr(attr, attr_val, parameter_proxy_cache)
+
+    def proxy(self, node: Node) -> Proxy:
+        """An :class:`_ExportProxy` for ``node``."""
+        return _ExportProxy(node, self)
+
+    def create_arg(self, a: Any) -> Any:
+        """Tensors as ``get_attr`` nodes: parameters and buffers by name, module tensor
+        attributes by path, any other tensor as a ``lifted_tensor_<n>`` constant."""
+        if isinstance(a, Tensor) and not isinstance(a, Proxy):
+            for name, p in self.root.named_parameters():
+                if a is p:
+                    return self.create_node("get_attr", name, (), {})
+            for name, b in self.root.named_buffers():
+                if a is b:
+                    return self.create_node("get_attr", name, (), {})
+            path = self.tensor_attrs.get(id(a))
+            if path is None:
+                path = f"lifted_tensor_{len(self.constants)}"
+                self.tensor_attrs[id(a)] = path
+                self.constants[path] = a
+            return self.create_node("get_attr", path, (), {})
+        return super().create_arg(a)
+
+    def create_proxy(
+        self,
+        kind: str,
+        target: Any,
+        args: tuple,
+        kwargs: dict,
+        name: str | None = None,
+        type_expr: Any = None,
+        proxy_factory_fn: Any = None,
+    ) -> Any:
+        """As :meth:`Tracer.create_proxy`; size queries (``x.size()``, ``x.numel()``,
+        ``x.dim()``) on static sizes answer with numbers instead of recording."""
+        if kind == "call_method" and args and isinstance(args[0], Proxy):
+            if target in ("size", "numel", "nelement") or target in _META_METHODS:
+                return self._size_query(target, args, kwargs)
+        if kind == "call_function" and target is ORIGINAL_COND:
+            raise NotImplementedError(
+                "export: chainrule.cond (torch.cond) on traced values is not supported; "
+                "compute both branches and select with chainrule.where"
+            )
+        return super().create_proxy(kind, target, args, kwargs, name, type_expr, proxy_factory_fn)
+
+    def create_node(
+        self,
+        kind: str,
+        target: Any,
+        args: tuple,
+        kwargs: dict,
+        name: str | None = None,
+        type_expr: Any = None,
+    ) -> Node:
+        """Record the node, then compute its value(s) on the example inputs."""
+        node = super().create_node(kind, target, args, kwargs, name, type_expr)
+        if kind not in ("placeholder", "output"):
+            node.meta["val"] = self._run(node, "val")
+            node.meta["sym"] = _size_derived(node)
+            if self.two:
+                try:
+                    node.meta["val2"] = self._run(node, "val2")
+                except Exception as e:  # noqa: BLE001 - any failure means a baked-in size
+                    raise self._specialized(node, e) from e
+        return node
+
+    # ------------------------------------------------------------ values
+    def _attr_value(self, target: str, which: str) -> Any:
+        key = (target, which)
+        if key not in self._attr_cache:
+            if target in self.constants:
+                value = self.constants[target]
+            else:
+                value = lookup(self.root, target)
+            if isinstance(value, Tensor):
+                value = value.detach().clone()  # in-place updates (running stats) hit copies
+            self._attr_cache[key] = value
+        return self._attr_cache[key]
+
+    def _run(self, node: Node, which: str) -> Any:
+        if node.op == "get_attr":
+            return self._attr_value(node.target, which)
+        args = map_arg(node.args, lambda n: n.meta[which])
+        kwargs = map_arg(node.kwargs, lambda n: n.meta[which])
+        if node.op == "call_module":
+            self._computing = True
+            try:
+                with no_grad():
+                    return lookup(self.root, node.target)(*args, **kwargs)
+            finally:
+                self._computing = False
+        with no_grad():
+            if node.op == "call_function":
+                return node.target(*args, **kwargs)
+            if node.op == "call_method":
+                return getattr(args[0], node.target)(*args[1:], **kwargs)
+        raise NotImplementedError(f"export: cannot run a {node.op} node ({node.target})")
+
+    def _dynamic_dims(self, proxy: Proxy) -> list[bool]:
+        val, val2 = proxy.node.meta["val"], proxy.node.meta.get("val2")
+        if val2 is None:
+            return [False] * val.dim()
+        return [int(a) != int(b) for a, b in zip(val.shape, val2.shape, strict=True)]
+
+    def _tensor_val(self, proxy: Proxy, what: str) -> Tensor:
+        val = proxy.node.meta.get("val")
+        if not isinstance(val, Tensor):
+            raise TraceError(
+                f"export: {what} of {proxy.node.name}, which is a {type(val).__name__}, "
+                "not a tensor"
+            )
+        return val
+
+    def meta_attr(self, proxy: Proxy, attr: str) -> Any:
+        """``x.shape`` / ``x.ndim`` / ``x.dtype``...: from the example value; dynamic sizes
+        of ``x.shape`` are proxies of ``x.size(d)``."""
+        val = self._tensor_val(proxy, attr)
+        if attr != "shape":
+            return getattr(val, attr)
+        dyn = self._dynamic_dims(proxy)
+        if not any(dyn):
+            return val.shape
+        return tuple(
+            self._record_size(proxy, d) if dyn[d] else int(s) for d, s in enumerate(val.shape)
+        )
+
+    def _record_size(self, proxy: Proxy, d: int) -> Proxy:
+        return super().create_proxy("call_method", "size", (proxy, d), {})
+
+    def _size_query(self, target: str, args: tuple, kwargs: dict) -> Any:
+        proxy, rest = args[0], args[1:]
+        val = self._tensor_val(proxy, f"{target}()")
+        if target in _META_METHODS:
+            return getattr(val, target)(*rest, **kwargs)
+        dyn = self._dynamic_dims(proxy)
+        if target == "size":
+            dim = rest[0] if rest else kwargs.get("dim")
+            if dim is None:
+                return self.meta_attr(proxy, "shape")
+            d = dim + val.dim() if isinstance(dim, int) and dim < 0 else dim
+            return self._record_size(proxy, d) if dyn[d] else int(val.shape[d])
+        if any(dyn):
+            return super().create_proxy("call_method", target, args, kwargs)
+        return val.numel()
+
+    # ------------------------------------------------------------ questions on proxies
+    def _specialized(self, node: Node, err: Exception) -> UserError:
+        labels = ", ".join(s.label for s in self.symbols if s.alt is not None)
+        return UserError(
+            with_suffix(
+                f'Constraints violated ({labels})! For more information, run with TORCH_LOGS="'
+                f'+dynamic".\n  - Not all values of {labels} in the specified range are '
+                f"supported: {node.op} {_target(node)} (node {node.name}) specializes them "
+                f"({type(err).__name__}: {err})\nThe following call raised this error:\n"
+                f"{_user_frame()}"
+            )
+        )
+
+    def _data_dependent(self, proxy: Proxy) -> GuardOnDataDependentSymNode:
+        return GuardOnDataDependentSymNode(
+            with_suffix(
+                f"Could not guard on data-dependent expression {proxy.node.name} (a value "
+                "computed from tensor data). Python control flow on tensor values cannot "
+                "be exported: use chainrule.where to select between computed values.\n"
+                f"The following call raised this error:\n{_user_frame()}"
+            )
+        )
+
+    def _agreed(self, proxy: Proxy, conv: Any) -> Any:
+        val, val2 = proxy.node.meta.get("val"), proxy.node.meta.get("val2", None)
+        if not proxy.node.meta.get("sym") or not self.two:
+            raise self._data_dependent(proxy)  # computed from data, not from sizes
+        a, b = conv(val), conv(val2)
+        if a != b:
+            raise self._specialized(
+                proxy.node, ValueError(f"{a!r} for one size, {b!r} for another")
+            )
+        moving = [s for s in self.symbols if s.alt is not None]
+        if len(moving) == 1:  # the answer must hold over the whole range, as torch checks
+            sym = moving[0]
+            for end in (max(sym.lo, 2), sym.hi):
+                if end != math.inf and conv(self._at(proxy.node, sym, int(end), {})) != a:
+                    raise self._specialized(
+                        proxy.node,
+                        ValueError(
+                            f"the condition is {a!r} for {sym.label} = {sym.hint} but not for "
+                            f"{sym.label} = {int(end)}; narrow the range of {sym.label}"
+                        ),
+                    )
+        return a
+
+    def _at(self, node: Node, sym: Symbol, value: int, memo: dict[Node, Any]) -> Any:
+        """What size-derived ``node`` evaluates to when ``sym`` is ``value`` (sizes follow
+        the symbol linearly, as the two traces show)."""
+        if node not in memo:
+            if node.op == "call_method" and node.target in ("size", "numel", "nelement"):
+                a, b = int(node.meta["val"]), int(node.meta["val2"])
+                memo[node] = a + (b - a) * (value - sym.hint) // (sym.alt - sym.hint)
+            else:
+                args = map_arg(node.args, lambda n: self._at(n, sym, value, memo))
+                kwargs = map_arg(node.kwargs, lambda n: self._at(n, sym, value, memo))
+                if node.op == "call_method":
+                    memo[node] = getattr(args[0], node.target)(*args[1:], **kwargs)
+                else:
+                    memo[node] = node.target(*args, **kwargs)
+        return memo[node]
+
+    def to_bool(self, obj: Proxy) -> bool:
+        """``bool(proxy)``: see the module docstring."""
+        return self._agreed(obj, bool)
+
+    def concrete_int(self, obj: Proxy) -> int:
+        """``int(proxy)`` / ``operator.index``: as :meth:`to_bool`."""
+        return self._agreed(obj, int)
+
+    def concrete(self, obj: Proxy, conv: Any) -> Any:
+        """``conv(proxy)`` (``float``): as :meth:`to_bool`."""
+        return self._agreed(obj, conv)
+
+    def iter(self, obj: Proxy) -> Iterator[Any]:
+        """Iterating a tensor with a static first size, or a tuple result, unrolls into
+        ``getitem`` nodes."""
+        val = obj.node.meta.get("val")
+        if isinstance(val, Tensor):
+            if val.dim() == 0:
+                raise TypeError("iteration over a 0-d tensor")
+            n = int(self.meta_attr(obj, "shape")[0]) if not self._dynamic_dims(obj)[0] else None
+            if n is None:
+                raise self._specialized(obj.node, ValueError("iterating over a dynamic size"))
+            return (obj[i] for i in range(n))
+        if isinstance(val, (tuple, list)):
+            return (obj[i] for i in range(len(val)))
+        raise self._data_dependent(obj)
+
+    # ------------------------------------------------------------ tracing
+    def trace_export(
+        self, root: nn.Module, names: list[str], values: list[Any], call: Any, alts: list[Any]
+    ) -> tuple[Graph, Any]:
+        """Trace ``call(root, inputs)`` with one placeholder per input (``names``,
+        example ``values`` and their resized copies ``alts``); returns the graph (a flat
+        output tuple) and the output's tree spec."""
+        self.root = root
+        self.graph = Graph(tracer_cls=type(self))
+        self.submodule_paths = {}
+        for name, m in root.named_modules():
+            self.submodule_paths.setdefault(id(m), name)
+        self.tensor_attrs = {}
+        for mod_name, m in root.named_modules():
+            for attr, value in vars(m).items():
+                if isinstance(value, Tensor) and not isinstance(value, Parameter):
+                    self.tensor_attrs.setdefault(
+                        id(value), f"{mod_name}.{attr}" if mod_name else attr
+                    )
+        inputs = []
+        for name, value, alt in zip(names, values, alts, strict=True):
+            node = self.graph.create_node("placeholder", name, (), {}, name)
+            node.meta["val"], node.meta["val2"] = value, alt
+            inputs.append(_ExportProxy(node, self) if isinstance(value, Tensor) else value)
+        self._fn_globals = getattr(inspect.unwrap(type(root).forward), "__globals__", None)
+        with self._patched(), CondGuard(), StateAssignments(self):
+            result = call(root, inputs)
+        leaves, spec = tree_flatten(result)
+        self.create_node("output", "output", (tuple(self.create_arg(x) for x in leaves),), {})
+        return self.graph, spec
