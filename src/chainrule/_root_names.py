@@ -12,6 +12,7 @@ __all__ = ["LAZY_SUBMODULES", "NATIVE_ROOT", "NN_ROOT", "NN_ROOT_FORMS", "STAR_N
 
 LAZY_SUBMODULES = {
     "nn",
+    "_tensor_str",
     "quasirandom",
     "_C",
     "_dynamo",

@@ -20,7 +20,13 @@ from . import dtypes as _dt
 from .backend import to_device
 from .dtype_objects import public_dtype
 
-__all__ = ["array2string_options", "set_printoptions", "tensor_repr"]
+__all__ = [
+    "array2string_options",
+    "get_printoptions",
+    "set_printoptions",
+    "tensor_repr",
+    "values_text",
+]
 
 _PROFILES = {
     "default": {"precision": 4, "threshold": 1000, "edgeitems": 3, "linewidth": 80},
@@ -73,6 +79,15 @@ def set_printoptions(
                 raise ValueError(f"set_printoptions: {name} must be >= 0, got {value}")
             _OPTIONS[name] = value
     _OPTIONS["sci_mode"] = sci_mode
+
+
+def get_printoptions() -> dict[str, Any]:
+    """The current print options (``torch._tensor_str.get_printoptions``): a new dict of
+    ``precision``, ``threshold``, ``edgeitems``, ``linewidth`` and ``sci_mode``, which
+    ``set_printoptions(**options)`` restores."""
+    return {
+        k: _OPTIONS[k] for k in ("precision", "threshold", "edgeitems", "linewidth", "sci_mode")
+    }
 
 
 def array2string_options(arr: Any = None) -> dict[str, Any]:
@@ -198,10 +213,11 @@ def _all_integral(arr: Any) -> bool:
     return bool(np.all(finite == np.round(finite)))
 
 
-def tensor_repr(t: Any, tangent: str | None = None) -> str:
+def tensor_repr(t: Any, tangent: str | None = None, contents: str | None = None) -> str:
     """``repr(t)`` as PyTorch prints a tensor: values, then what they do not show (size of
     an empty tensor, a dtype other than the default's, device, ``grad_fn`` or
-    ``requires_grad``) and a dual tensor's ``tangent`` (its repr, given)."""
+    ``requires_grad``) and a dual tensor's ``tangent`` (its text, given). ``contents``:
+    printed in place of the values (``Tensor.__repr__(tensor_contents=...)``)."""
     arr = to_device(t._data, "cpu")
     cls = type(t)  # a user's subclass prints its name, as in PyTorch: "Mine([1.])"
     head = "tensor(" if cls.__module__.startswith("chainrule.") else cls.__name__ + "("
@@ -211,18 +227,14 @@ def tensor_repr(t: Any, tangent: str | None = None) -> str:
         values = np.where(np.isnan(values), np.float32(np.nan), values)  # quiet NaNs
         _E8M0[0] = arr.dtype.name == "float8_e8m0fnu"
     try:
-        body = _laid_out(values, len(head))
-        if body is None:  # an explicit sci_mode: NumPy's layout
-            body = np.array2string(
-                values, separator=", ", prefix=head, **array2string_options(values)
-            )
-            body = body.replace(", ...,", ",  ...,")  # a summarised row's gap, two wide
+        body = contents if contents is not None else values_text(values, len(head))
     finally:
         _E8M0[0] = False
     # as torch: an empty tensor shows its size (unless it is ``(0,)``), then its dtype,
     # int64 and bool included, as it has no values to tell them by
+    # and so does a tensor printed with ``edgeitems=0`` (its values may all be elided)
     extras = []
-    if arr.size == 0 and arr.shape != (0,):
+    if (arr.size == 0 and arr.shape != (0,)) or (arr.size and not _OPTIONS["edgeitems"]):
         extras.append(f"size={tuple(arr.shape)}")
     # (the default complex dtype, complex64 or complex128 with a float64 default, is
     # left out too)
@@ -239,6 +251,19 @@ def tensor_repr(t: Any, tangent: str | None = None) -> str:
     if tangent is not None:
         extras.append(f"tangent={tangent}")
     return add_suffixes(head + body, extras, len(head))
+
+
+def values_text(arr: Any, indent: int) -> str:
+    """The values of ``arr`` (a NumPy array) as PyTorch prints them after ``indent``
+    characters (``tensor(`` and what precedes it): its rows and summaries laid out with the
+    current print options; the sparse reprs print their indices and values with it too."""
+    body = _laid_out(arr, indent)
+    if body is None:  # empty (or not a number): NumPy's layout
+        body = np.array2string(
+            arr, separator=", ", prefix=" " * indent, **array2string_options(arr)
+        )
+        body = body.replace(", ...,", ",  ...,")  # a summarised row's gap, two wide
+    return body
 
 
 def _element_formatter(arr: Any) -> Any:
@@ -284,6 +309,8 @@ def _laid_out(arr: Any, indent: int) -> str | None:
 
     def vector(v: Any, ind: int) -> str:
         n = v.shape[0]
+        if summarize and n > 2 * edge and not edge:  # nothing shown: "[...]", as n-d rows
+            return "[...]"
         if summarize and n > 2 * edge:
             data = [fmt(x) for x in v[:edge]] + [" ..."] + [fmt(x) for x in v[n - edge :]]
         else:

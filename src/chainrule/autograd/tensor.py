@@ -439,10 +439,14 @@ class Tensor(TensorBackward, TensorConversions, TensorRequiresGrad):
         return isinstance(self._vc, InferenceMark)
 
     # ------------------------------------------------------------------ python
-    def __repr__(self) -> str:
-        tangent = self._fw_tangent  # a dual tensor (forward AD) shows its tangent, as torch
-        shown = None if tangent is None else repr(Tensor._make(tangent, False, None, 0))
-        return _printing.tensor_repr(self, shown)
+    def __repr__(self, *, tensor_contents: str | None = None) -> str:
+        """PyTorch's ``repr``: ``tensor([...], dtype=..., grad_fn=<...>)``, laid out as
+        ``cr.set_printoptions`` says; ``tensor_contents`` (a subclass's ``__repr__`` passes
+        it) is printed in place of the values, the suffixes kept."""
+        tangent = self._fw_tangent  # a dual tensor (forward AD) shows its tangent, as torch:
+        # f"{tangent}", so a 0-d one is its Python number (``tangent=0.5``)
+        shown = None if tangent is None else format(Tensor._make(tangent, False, None, 0))
+        return _printing.tensor_repr(self, shown, tensor_contents)
 
     __hash__ = object.__hash__
 

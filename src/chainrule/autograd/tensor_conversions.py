@@ -56,6 +56,9 @@ class TensorConversions:
     ``requires_grad`` and ``clone``)."""
 
     __slots__ = ()
+    # whether ``format(t, spec)`` of a 0-d tensor formats its value (a plain tensor) or is
+    # ``object.__format__`` (``nn.Parameter``, as PyTorch's ``type(t) is Tensor`` test)
+    _FORMAT_VALUE = True
 
     def numpy(self, *, force: bool = False) -> np.ndarray:
         """The data as a NumPy array (shares memory on the CPU).
@@ -270,9 +273,15 @@ class TensorConversions:
 
     def __format__(self, spec: str) -> str:
         """``f"{loss:.4f}"`` formats a 0-d tensor's value, as in PyTorch; other tensors take
-        only an empty spec (``f"{x}"``), and a format spec for them raises TypeError."""
-        if self._data.ndim == 0:
-            return format(self.item(), spec)
+        only an empty spec (``f"{x}"``, their ``str``), and a format spec for them raises
+        TypeError. As PyTorch's, only a plain tensor's value is formatted: a Parameter's or
+        a user subclass's ``f"{p}"`` is its ``str`` (``Parameter containing: ...``)."""
+        cls = type(self)
+        if cls._FORMAT_VALUE and cls.__module__.startswith("chainrule."):
+            if self._data.ndim == 0:
+                return format(self.item(), spec)
+            if spec:  # chainrule's own subclasses (Buffer ...) are plain tensors in PyTorch
+                raise TypeError("unsupported format string passed to Tensor.__format__")
         return object.__format__(self, spec)
 
     def cpu(self, memory_format: Any = None) -> "Tensor":

@@ -56,6 +56,8 @@ class Parameter(Tensor):
         """Nothing to do: :meth:`__new__` built the parameter (a subclass's ``__init__`` need
         not call this one)."""
 
+    _FORMAT_VALUE = False  # f"{p}" is the repr, as PyTorch's (Tensor.__format__)
+
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
 

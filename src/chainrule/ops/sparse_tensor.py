@@ -385,7 +385,9 @@ def sparse_repr(t: SparseTensor, fields: list, layout: Any, force_newline: bool)
         tail.append(f"device='{values.device}'")
     tail += [f"size={tuple(t._data.shape)}", f"nnz={t._nnz()}"]
     dt = values.dtype
-    if dt != _dt.get_default_dtype() and dt not in (np.dtype(np.int64), np.dtype(np.bool_)):
+    # as a dense tensor's: the default dtype, int64, bool and the default complex are implied
+    implied = (np.dtype(np.int64), np.dtype(np.bool_), _dt.get_default_complex_dtype())
+    if dt != _dt.get_default_dtype() and dt not in implied:
         tail.append(f"dtype={dt}")
     tail.append(f"layout={layout!r}")
     tail += grad_suffix(values)
@@ -438,9 +440,7 @@ def _scalar(op: str, other: Any) -> Any:
 
 def _body(arr: Any, prefix: str) -> str:
     """A dense array printed as the inner ``tensor(...)`` of a sparse repr."""
-    text = np.array2string(
-        arr, separator=", ", prefix=prefix + "tensor(", **_printing.array2string_options(arr)
-    )
+    text = _printing.values_text(arr, len(prefix) + len("tensor("))
     size = f", size={tuple(arr.shape)}" if arr.size == 0 else ""
     return "tensor(" + text + size + ")"
 
