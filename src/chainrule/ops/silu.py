@@ -43,6 +43,8 @@ class Silu(UnaryElementwise):
                 np.exp(y, out=y)
                 y += 1
                 return np.divide(x, y, out=y)
+        if x.dtype == np.float16:  # PyTorch's: computed in float32, rounded once
+            return Silu.f(x.astype(np.float32)).astype(np.float16)
         s = Sigmoid.f(x)  # a new array: multiplied in place
         s *= x
         return s

@@ -18,7 +18,7 @@ from .._kernels import dispatch as _fast
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..threads import elementwise
-from ._sigmoid_math import sigmoid_f32, stable_sigmoid
+from ._activation_math import SOFTPLUS_F32_STEPS, sigmoid_f32, softplus_f32, stable_sigmoid
 from ._util import DtypeError, as_tensor, no_integer_kernel
 from .binding import tensor_method
 from .cast import cast, to_device_op
@@ -333,6 +333,8 @@ class Softplus(UnaryElementwise):
 
     @staticmethod
     def f(x, beta=1.0, threshold=20.0):
+        if type(x) is np.ndarray and x.dtype in SOFTPLUS_F32_STEPS:
+            return softplus_f32(x, beta, threshold)
         xp = get_array_module(x)
         bx = x * beta
         soft = (xp.maximum(bx, 0) + xp.log1p(xp.exp(-xp.abs(bx)))) / beta
