@@ -52,6 +52,36 @@ def _is_int(v: Any) -> bool:
     return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
 
 
+class _Default:
+    """A default left in place: PyTorch's window overloads take ``alpha``/``beta`` only after
+    the arguments before them, so the functions tell a default from a value given."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:  # the signature reads as PyTorch's defaults
+        return repr(self.value)
+
+
+def _overload_args(op: str, *named: tuple[str, Any]) -> list[Any]:
+    """The values of a chain of optional arguments of which PyTorch's overloads accept a
+    prefix only (``periodic``, then ``alpha``, then ``beta``): a later one given without the
+    one before it raises PyTorch's TypeError."""
+    values = []
+    for i, (name, v) in enumerate(named):
+        if i and not isinstance(v, _Default) and isinstance(named[i - 1][1], _Default):
+            prefix = ", ".join(n for n, _ in named[:i])
+            raise TypeError(
+                f"{op}() received an invalid combination of arguments: {name} is accepted only "
+                f"after {prefix} (PyTorch's overloads take window_length, then {prefix}, in that "
+                f"order); pass {named[i - 1][0]}= too"
+            )
+        values.append(v.value if isinstance(v, _Default) else v)
+    return values
+
+
 def _real(op: str, name: str, v: Any) -> float:
     """A real number given as a Python/NumPy number or a one-element real tensor."""
     if isinstance(v, Tensor) and v.numel() == 1 and v.dtype.kind in "iuf":
@@ -143,9 +173,9 @@ def hann_window(
 
 def hamming_window(
     window_length: int,
-    periodic: bool = True,
-    alpha: float = 0.54,
-    beta: float = 0.46,
+    periodic: bool = _Default(True),  # type: ignore[assignment]
+    alpha: float = _Default(0.54),  # type: ignore[assignment]
+    beta: float = _Default(0.46),  # type: ignore[assignment]
     *,
     dtype: Any = None,
     layout: Any = None,
@@ -153,8 +183,15 @@ def hamming_window(
     requires_grad: bool = False,
     pin_memory: bool = False,
 ) -> Tensor:
-    """The Hamming window alpha - beta cos(2 pi i / (N - 1))."""
+    """The Hamming window alpha - beta cos(2 pi i / (N - 1)).
+
+    As PyTorch's overloads, ``alpha`` is taken only with ``periodic`` and ``beta`` only with
+    ``alpha`` (``hamming_window(5, alpha=0.5)`` raises its TypeError).
+    """
     op = "hamming_window"
+    periodic, alpha, beta = _overload_args(
+        op, ("periodic", periodic), ("alpha", alpha), ("beta", beta)
+    )
     check_layout(op, layout)
     check_pin_memory(op, pin_memory)
     a, b = _real(op, "alpha", alpha), _real(op, "beta", beta)
@@ -211,8 +248,8 @@ def bartlett_window(
 
 def kaiser_window(
     window_length: int,
-    periodic: bool = True,
-    beta: float = 12.0,
+    periodic: bool = _Default(True),  # type: ignore[assignment]
+    beta: float = _Default(12.0),  # type: ignore[assignment]
     *,
     dtype: Any = None,
     layout: Any = None,
@@ -220,9 +257,13 @@ def kaiser_window(
     requires_grad: bool = False,
     pin_memory: bool = False,
 ) -> Tensor:
-    """The Kaiser window I0(beta sqrt(1 - (2 i / (N - 1) - 1)^2)) / I0(beta)."""
-    check_pin_memory("kaiser_window", pin_memory)
+    """The Kaiser window I0(beta sqrt(1 - (2 i / (N - 1) - 1)^2)) / I0(beta).
+
+    As PyTorch's overloads, ``beta`` is taken only with ``periodic``.
+    """
     op = "kaiser_window"
+    periodic, beta = _overload_args(op, ("periodic", periodic), ("beta", beta))
+    check_pin_memory("kaiser_window", pin_memory)
     check_layout(op, layout)
     b = float(_real(op, "beta", beta))
     return _window(op, window_length, periodic, dtype, device, requires_grad, _wm.kaiser(b))

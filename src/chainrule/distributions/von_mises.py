@@ -105,8 +105,10 @@ def _best_fisher(kappa: Tensor, r: Tensor, shape: cr.Size) -> Tensor:
     Each round draws three uniforms per still-pending element: ``u1`` proposes
     ``f = (1 + r z) / (r + z)`` with ``z = cos(pi u1)``; it is accepted against ``u2`` by the
     quick test ``c (2 - c) > u2`` or the exact test ``log(c / u2) + 1 - c >= 0`` where
-    ``c = kappa (r - f)``; ``u3`` picks the sign of ``acos(f)``. Rounds repeat until every
-    element has been accepted once.
+    ``c = kappa (r - f)``; ``u3`` picks the sign of ``acos(f)`` (``sign(u3 - 0.5)``). Rounds
+    repeat until every element has been accepted once; as in PyTorch's sampler (and so its
+    values under one seed), every round draws for every element and an acceptance in a later
+    round replaces an earlier one.
     """
     dtype, device = kappa.dtype, kappa.device
     theta = cr.zeros(shape, dtype=dtype, device=device)
@@ -118,9 +120,8 @@ def _best_fisher(kappa: Tensor, r: Tensor, shape: cr.Size) -> Tensor:
         c = kappa * (r - f)
         quick = c * (2 - c) > u2
         exact = (c / u2).log() + 1 - c >= 0
-        take = pending & (quick | exact)
-        angle = f.acos()
-        theta = cr.where(take, cr.where(u3 < 0.5, -angle, angle), theta)
+        take = quick | exact
+        theta = cr.where(take, (u3 - 0.5).sign() * f.acos(), theta)
         pending = pending & ~take
     return theta
 

@@ -94,6 +94,8 @@ class Mvlgamma(UnaryElementwise):
         xp = get_array_module(x)
         shifts = xp.asarray(-np.arange(p, dtype=np.float64) / 2.0, dtype=x.dtype)
         total = _sk.lgamma(x[..., None] + shifts).sum(-1)
+        if hasattr(x, "flags") and not x.flags.c_contiguous:  # PyTorch's sum(-1): row-major
+            total = xp.ascontiguousarray(total)
         return total + xp.asarray(p * (p - 1) / 4.0 * math.log(math.pi), dtype=total.dtype)
 
     @staticmethod

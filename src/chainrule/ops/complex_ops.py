@@ -21,6 +21,7 @@ from ..autograd.function import Function
 from ..autograd.lower_precision import autocast_float32_op
 from ..autograd.tensor import Tensor
 from ..backend import errstate, get_array_module
+from ._result_layout import elementwise_layout
 from ._tensor_args import first_not_tensor
 from ._util import ShapeError, as_tensor
 from .binding import numpy_keywords, tensor_method
@@ -158,6 +159,8 @@ class ComplexFromParts(Function):
         out = get_array_module(re).empty(
             np.broadcast_shapes(re.shape, im.shape), _COMPLEX_OF[re.dtype]
         )
+        if not (re.flags.c_contiguous and im.flags.c_contiguous):
+            out = elementwise_layout(out, re, im)  # PyTorch's elementwise layout
         out.real = re
         out.imag = im
         return out

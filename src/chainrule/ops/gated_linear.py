@@ -17,6 +17,7 @@ from ..autograd.saved_fields import given_dim  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..threads import elementwise
+from ._result_layout import elementwise_layout
 from .joining import cat
 from .unary import Sigmoid, sigmoid
 
@@ -43,7 +44,10 @@ class Glu(Function):
         ctx.save_for_backward(x)
         a, b = _halves(x, dim)
         y = elementwise(np.multiply, a, Sigmoid.f(b))
-        return get_array_module(x).asarray(y).astype(x.dtype, copy=False)
+        y = get_array_module(x).asarray(y).astype(x.dtype, copy=False)
+        if hasattr(x, "flags") and not x.flags.c_contiguous:
+            y = elementwise_layout(y, a, b)  # PyTorch's: the halves' elementwise layout
+        return y
 
     @staticmethod
     def backward(ctx, grad):

@@ -200,7 +200,10 @@ def _gathered(x, dim, index):
     """torch.gather on raw arrays: it reads only x[..., :index.shape[i], ...] in the other
     dims (no broadcasting, unlike NumPy's take_along_axis): the output has the index's shape."""
     part = tuple(slice(None) if i == dim else slice(0, s) for i, s in enumerate(index.shape))
-    return get_array_module(x).take_along_axis(x[part], index, axis=dim)
+    xp = get_array_module(x)
+    if not index.flags.c_contiguous:  # NumPy lays the result out as the index; PyTorch's
+        index = xp.ascontiguousarray(index)  # gather result is always contiguous
+    return xp.take_along_axis(x[part], index, axis=dim)
 
 
 def _scatter_added(x, dim, index, src):

@@ -380,7 +380,9 @@ def one_hot(input: Any, num_classes: int = -1) -> Tensor:  # noqa: A002 - PyTorc
             f"one_hot: Class values must be smaller than num_classes ({num_classes}), got "
             f"{int(idx._data.max())}"
         )
-    out = (idx._data[..., None] == xp.arange(num_classes)).astype(np.int64)
+    # C order whatever the index's layout (NumPy's astype would keep it): PyTorch's result
+    # is a fresh contiguous tensor
+    out = (idx._data[..., None] == xp.arange(num_classes)).astype(np.int64, order="C")
     return Tensor._make(out, False, None, 0)
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _user_warnings
 from .. import dtypes as _dt
 from ..autograd.saved_fields import given  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
@@ -226,6 +227,10 @@ def index_reduce(
             f"{tuple(x.shape)} with {k} indices along dim {d} (source must match self except along "
             "dim, where its size is the number of indices)"
         )
+    # PyTorch's TORCH_WARN_ONCE, after its shape checks and before the kernel's index check
+    _user_warnings.warn_once(
+        "index_reduce_beta", "index_reduce() is in beta and the API may change at any time."
+    )
     arr = idx._data.reshape(-1).astype(np.int64)
     if ((arr < 0) | (arr >= xs[d])).any():
         raise IndexShapeError(

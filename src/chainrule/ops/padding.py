@@ -19,6 +19,7 @@ from ..backend import get_array_module
 from ._util import ShapeError
 from .circular_padding import CircularPad, check_circular_pads
 from .edge_padding import EdgePad
+from .memory_format import in_suggested_format
 
 __all__ = ["Pad", "pad"]
 
@@ -36,7 +37,12 @@ class Pad(Function):
     def forward(ctx, x, widths, value):
         ctx.widths = widths
         xp = get_array_module(x)
-        return xp.pad(x, widths, mode="constant", constant_values=value)
+        out = xp.pad(x, widths, mode="constant", constant_values=value)
+        if not (x.flags.c_contiguous and out.flags.c_contiguous) and any(map(any, widths)):
+            # NumPy keeps x's order; PyTorch allocates in x.suggest_memory_format() (a pad of
+            # zeros is its clone, in x's own layout, as NumPy's copy)
+            out = in_suggested_format(out, x)
+        return out
 
     @staticmethod
     def backward(ctx, grad):

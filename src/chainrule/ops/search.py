@@ -23,6 +23,7 @@ from ..float8 import refuse as _refuse_float8
 from ..random import Generator, gen
 from ._result_layout import like_layout
 from ._tensor_args import PYTHON_DATA, invalid_combination
+from ._topk_select import nth_element_order
 from ._util import ShapeError, as_tensor, no_integer_kernel, norm_dim, refuse_complex_order
 from .binding import numpy_keywords, tensor_method
 from .no_derivative import record_no_derivative
@@ -390,6 +391,17 @@ def argsort(
     return sort(input, dim, descending).indices
 
 
+def _unsorted_order(a: np.ndarray, k: int, dim: int, largest: bool) -> np.ndarray:
+    """``topk(sorted=False)``'s indices: each row's ``k`` first pairs after PyTorch's
+    ``std::nth_element`` (see ``_topk_select``)."""
+    rows = np.moveaxis(a, dim, -1)
+    flat = rows.reshape(-1, rows.shape[-1])
+    out = np.empty((flat.shape[0], k), dtype=np.int64)
+    for r in range(flat.shape[0]):
+        out[r] = nth_element_order(flat[r], k, largest)
+    return np.ascontiguousarray(np.moveaxis(out.reshape(*rows.shape[:-1], k), -1, dim))
+
+
 @tensor_method(keywords=True)
 def topk(
     input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True
@@ -407,11 +419,14 @@ def topk(
     if input.ndim == 0:  # PyTorch returns the element itself for k = 0 or 1
         return return_types.topk(*sort(input))
     xp = get_array_module(input._data)
-    if largest:
-        idx = _descending_order(xp, input._data, dim)
+    if not sorted and k * 64 > n and xp is np:  # PyTorch's nth_element order (a partial
+        idx = _unsorted_order(input._data, k, dim, largest)  # sort's, sorted, below that)
     else:
-        idx = xp.argsort(input._data, axis=dim, kind="stable")
-    idx = xp.take(idx, xp.arange(k), axis=dim)
+        if largest:
+            idx = _descending_order(xp, input._data, dim)
+        else:
+            idx = xp.argsort(input._data, axis=dim, kind="stable")
+        idx = xp.take(idx, xp.arange(k), axis=dim)
     idx = Tensor._make(idx, False, None, 0)
     values = given(selected_values("topk", input, dim, idx), dim=given_dim)  # _saved_dim
     return return_types.topk(values, idx)

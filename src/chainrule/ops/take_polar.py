@@ -23,6 +23,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ._result_layout import elementwise_layout
 
 __all__ = ["PolarFn", "TakeFn"]
 
@@ -89,9 +90,12 @@ class PolarFn(Function):
     @staticmethod
     def forward(ctx, r, theta):
         xp = get_array_module(r)
+        given = r, theta
         r, theta = xp.broadcast_arrays(r, theta)  # the engine sums each gradient back
         ctype = np.complex64 if r.dtype == np.float32 else np.complex128
         out = xp.empty(r.shape, ctype)
+        if not (given[0].flags.c_contiguous and given[1].flags.c_contiguous):
+            out = elementwise_layout(out, *given)  # PyTorch's elementwise layout
         out.real = r * xp.cos(theta)
         out.imag = r * xp.sin(theta)
         ctx.save_for_backward(out)

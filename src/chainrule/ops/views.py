@@ -29,6 +29,7 @@ from ._same_shape_views import view_layout as _view_layout
 from ._ufunc_reduce import add_reduce
 from ._util import ShapeError, norm_dim
 from .binding import tensor_method
+from .layout import contiguous as layout_contiguous
 from .layout import stride as layout_stride
 from .tensor_queries import storage_offset
 
@@ -471,5 +472,10 @@ def sum_to_size(x: Tensor, *size: Any) -> Tensor:
 
 @tensor_method
 def ravel(input: Tensor) -> Tensor:
-    """``input`` as 1-d (a view where the layout allows)."""
+    """``input`` as 1-d: a view of a contiguous input, else a contiguous copy (PyTorch's
+    ``contiguous().view(-1)``: even a step slice that one stride could view is copied, so a
+    write through the result does not reach ``input``)."""
+    data = input._data
+    if hasattr(data, "flags") and not data.flags.c_contiguous:
+        input = layout_contiguous(input)
     return reshape(input, (-1,))

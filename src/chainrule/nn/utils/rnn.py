@@ -208,8 +208,9 @@ def pad_sequence(
     # alone would promote
     sequences = [s if s.dtype == ref.dtype else s.to(ref.dtype) for s in sequences]
     rows = cat(sequences + [pad_row], 0)
-    out = rows[index.T if batch_first else index]
-    return out
+    # a C-ordered index: NumPy lays a fancy-indexed result out as its index, and PyTorch's
+    # padded batch is contiguous in both layouts (``.view(-1)`` of it works)
+    return rows[np.ascontiguousarray(index.T) if batch_first else index]
 
 
 def pack_padded_sequence(
@@ -300,8 +301,14 @@ def pad_packed_sequence(
         (1,) + tuple(data.shape[1:]), padding_value, dtype=data.dtype, device=data.device
     )
     rows = cat([data, pad_row], 0)
-    out = rows[index.T if batch_first else index]
-    return out, tensor(sorted_lengths.astype(np.int64))
+    # NumPy lays a fancy-indexed result out as its index. PyTorch's layouts: the (T, B, *)
+    # batch contiguous, batch_first its transpose (a non-contiguous view), and contiguous
+    # again after the unsorting index_select
+    if sequence.unsorted_indices is not None:
+        index = np.ascontiguousarray(index.T if batch_first else index)
+    else:
+        index = np.ascontiguousarray(index).T if batch_first else np.ascontiguousarray(index)
+    return rows[index], tensor(sorted_lengths.astype(np.int64))
 
 
 def pack_sequence(sequences: Sequence[Tensor], enforce_sorted: bool = True) -> PackedSequence:

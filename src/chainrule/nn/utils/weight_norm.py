@@ -23,6 +23,21 @@ __all__ = ["WeightNorm", "remove_weight_norm", "weight_norm"]
 T_module = TypeVar("T_module", bound=Module)
 
 
+class _NoSuchAttribute(AttributeError, ValueError):
+    """weight_norm of a name the module does not have (PyTorch: AttributeError)."""
+
+
+class _NotAParameter(KeyError, ValueError):
+    """weight_norm of an attribute that is no parameter (PyTorch: KeyError)."""
+
+    def __str__(self) -> str:  # the message, not KeyError's quoted repr of it
+        return str(self.args[0])
+
+
+class _NoneParameter(TypeError, ValueError):
+    """weight_norm of a parameter slot holding None (PyTorch: TypeError)."""
+
+
 class WeightNorm:
     """The forward pre-hook: recomputes ``module.<name>`` from ``<name>_g`` and ``<name>_v``.
 
@@ -58,10 +73,18 @@ class WeightNorm:
             )
         if not isinstance(weight, Parameter):
             names = [k for k, p in module._parameters.items() if p is not None]
-            raise ValueError(
+            message = (
                 f"weight_norm: module {type(module).__name__} has no parameter named "
                 f"{name!r} (parameters: {names})"
             )
+            # PyTorch's types: no such attribute (AttributeError), a None parameter (its
+            # norm_except_dim's TypeError), an attribute that is no parameter (KeyError);
+            # each a ValueError too, as chainrule raised before
+            if name in module._parameters:
+                raise _NoneParameter(message)
+            if not hasattr(module, name):
+                raise _NoSuchAttribute(message)
+            raise _NotAParameter(message)
         if fn.dim != -1 and not -weight.ndim <= fn.dim < weight.ndim:
             raise IndexError(
                 f"weight_norm: dim {fn.dim} is out of range for a parameter with {weight.ndim} dims"
