@@ -345,3 +345,16 @@ def test_sparse_sparse_products_list_columns_as_torch(kinds):
                 g = run(cr)
                 assert _state(w)[:6] == _state(g)[:6]
                 np.testing.assert_allclose(g.values().tolist(), w.values().tolist(), 1e-12, 1e-12)
+
+
+def test_empty_compressed_tensor_with_invariants_checked():
+    """A CSR/CSC tensor with no entries, built with check_invariants=True (the op-spec table's
+    empty bad input): the invariant check reshaped its indices with -1 over nnz = 0 and
+    raised NumPy's ValueError, where torch builds it."""
+    for name in ("sparse_csr_tensor", "sparse_csc_tensor"):
+        _both(
+            lambda L, name=name: getattr(L, name)(
+                L.tensor([0, 0, 0, 0]), L.zeros(0, dtype=L.int64), L.zeros(0), (3, 3),
+                check_invariants=True,
+            ).to_dense()
+        )  # fmt: skip

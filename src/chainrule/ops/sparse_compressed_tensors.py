@@ -77,7 +77,7 @@ def _check_invariants(
         )
     xp = get_array_module(compressed)
     compressed = compressed.reshape(-1, n_outer + 1)
-    plain = plain.reshape(-1, nnz)
+    plain = plain.reshape(compressed.shape[0], nnz)  # (not -1: nnz may be 0)
     plain_dim, outer_dim = ("ncols", "nrows") if row_major else ("nrows", "ncols")
     if compressed.shape[0] == 0:
         return
