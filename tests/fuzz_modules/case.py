@@ -142,14 +142,26 @@ def _err(stage: str, exc: BaseException) -> tuple:
     return ("error", stage, type(exc).__name__, str(exc)[:200], names)
 
 
+def _uninitialized(t: Any) -> bool:
+    """A lazy module's parameter or buffer before its first call."""
+    return type(t).__name__ in ("UninitializedParameter", "UninitializedBuffer")
+
+
 def _describe(m: Any) -> list:
-    """Names, shapes, dtypes, requires_grad, exact zeros/ones of the parameters/buffers."""
+    """Names, shapes, dtypes, requires_grad, exact zeros/ones of the parameters/buffers (a
+    lazy module's uninitialized ones: their names and kinds)."""
     out = []
     for n, p in m.named_parameters():
+        if _uninitialized(p):
+            out.append(("param", n, type(p).__name__))
+            continue
         a = np.array(p.detach().tolist(), dtype=np.float64)
         out.append(("param", n, tuple(p.shape), _dt(p.dtype), bool(p.requires_grad),
                     int((a == 0).sum()), int((a == 1).sum())))  # fmt: skip
     for n, b in m.named_buffers():
+        if _uninitialized(b):
+            out.append(("buffer", n, type(b).__name__))
+            continue
         out.append(("buffer", n, tuple(b.shape), _dt(b.dtype)))
     return out
 
@@ -171,7 +183,11 @@ def observe(lib: Any, case: Case, values: dict | None = None) -> tuple[list, dic
             trace.append(("state", _describe(m)))
             trace.append(("repr", repr(m), m.extra_repr()))
             trace.append(("keys", list(m.state_dict().keys())))
-            state = {k: np.array(v.tolist()) for k, v in m.state_dict().items() if v is not None}
+            state = {
+                k: np.array(v.tolist())
+                for k, v in m.state_dict().items()
+                if v is not None and not _uninitialized(v)
+            }
         except Exception as exc:  # noqa: BLE001
             trace.append(_err("describe", exc))
             return trace, {}
@@ -194,6 +210,8 @@ def _run_forward(lib: Any, case: Case, m: Any) -> list:
         out = _flat(m(*inputs))
     except Exception as exc:  # noqa: BLE001
         return [_err("forward", exc)]
+    if case.name.startswith("Lazy"):  # materialised by the call: its class, repr and state
+        trace.append(("materialized", type(m).__name__, repr(m), _describe(m)))
     rand = _random_output(case)
     outs = [o for o in out if hasattr(o, "shape")]
     trace.append(("out", [(tuple(o.shape), _dt(o.dtype)) for o in outs]))

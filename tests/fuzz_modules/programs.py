@@ -14,10 +14,11 @@ from .kinds_extra import EXTRA_DRAWERS
 from .kinds_layers import LAYER_DRAWERS, pick
 from .kinds_losses import LOSS_DRAWERS
 from .kinds_more import MORE_DRAWERS
+from .kinds_round2 import ROUND2_DRAWERS
 
 __all__ = ["KINDS", "DRAWERS", "P_WEIRD", "Case", "draw", "check"]
 
-DRAWERS = {**LAYER_DRAWERS, **MORE_DRAWERS, **LOSS_DRAWERS, **EXTRA_DRAWERS}
+DRAWERS = {**LAYER_DRAWERS, **MORE_DRAWERS, **LOSS_DRAWERS, **EXTRA_DRAWERS, **ROUND2_DRAWERS}
 KINDS = tuple(DRAWERS)
 P_WEIRD = 0.08  # how often one argument is replaced by a value of an odd type
 _WEIRD = (None, 2.5, -3, 0, "x", True, [2], (), 1e30, float("nan"))
@@ -86,10 +87,11 @@ def _known_difference(ref: list, got: list) -> bool:
 
 def _no_layers(case: Case, ref: list, got: list) -> bool:
     """A known difference: a TransformerEncoder of ``num_layers=0`` (or a Transformer of
-    ``num_encoder_layers=0``) builds in both, but PyTorch's forward fails (IndexError: it
-    looks at ``layers[0]`` for its fast path); chainrule returns the source (normed)."""
+    ``num_encoder_layers=0`` or ``num_decoder_layers=0``) builds in both, but PyTorch's
+    forward fails (IndexError: it looks at ``layers[0]``); chainrule returns the source
+    (normed)."""
     kw = dict(case.kwargs)
-    none = kw.get("num_encoder_layers") == 0 or (
+    none = 0 in (kw.get("num_encoder_layers"), kw.get("num_decoder_layers")) or (
         case.name == "TransformerEncoder" and len(case.args) > 1 and case.args[1] == 0
     )
     t = ref[-1]

@@ -10,7 +10,7 @@ import pytest
 
 from .programs import KINDS, check, draw
 
-COUNT = 3  # cases per family (~8 s for all of them on one core)
+COUNT = 3  # cases per family (~9 s for all 48 families on one idle core)
 
 
 @pytest.mark.parametrize("kind", KINDS)

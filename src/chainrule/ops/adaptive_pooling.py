@@ -21,7 +21,7 @@ from ..backend import get_array_module
 from ..qtypes import scalar_type_name
 from ..quantized_ops import adaptive_avg_pool2d_quantized
 from ._pooling_indices import adaptive_max_indices
-from ._util import no_complex_kernel, no_integer_kernel, wide
+from ._util import ShapeError, no_complex_kernel, no_integer_kernel, wide
 from .area_interpolation import adaptive_avg_pool
 from .pooling import _max_pool, max_pool2d
 from .pooling1d import _one, _to_2d
@@ -42,10 +42,15 @@ def _adaptive_size(op: str, input: Tensor, output_size: Any) -> tuple:
             f"{getattr(input, 'shape', type(input).__name__)}"
         )
     h, w = input.shape[-2:]
-    if isinstance(output_size, (int, np.integer)) or output_size is None:
+    if output_size is None:  # PyTorch's len(None) (None entries are fine)
+        raise TypeError(f"{op}: object of type 'NoneType' has no len() (output_size=None)")
+    if isinstance(output_size, (bool, np.bool_)):  # PyTorch's parser
+        raise TypeError(f"{op}(): argument 'output_size' must be tuple of ints, not bool")
+    if isinstance(output_size, (int, np.integer)):
         output_size = (output_size, output_size)
-    if len(tuple(output_size)) != 2:  # PyTorch's RuntimeError (not an unpacking error)
-        raise RuntimeError(
+    if len(tuple(output_size)) != 2:  # PyTorch's RuntimeError (not an unpacking error), its
+        # ValueError when the input has too few dims for the size's length: ShapeError is both
+        raise (ShapeError if input.ndim <= len(tuple(output_size)) else RuntimeError)(
             f"{op}: output_size must be 2 (an int or a pair of ints or None), got {output_size!r}"
         )
     oh, ow = output_size

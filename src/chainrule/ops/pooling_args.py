@@ -20,6 +20,8 @@ def size_ints(v: Any, name: str, op: str) -> tuple[int, ...]:
     float or a string anywhere is PyTorch's TypeError (``stride=2.5`` was rounded, ``"3"``
     read as 3)."""
     items = v if isinstance(v, (tuple, list)) else (v,)
+    if items and isinstance(items[0], (bool, np.bool_)):  # PyTorch's parser: not a bool first
+        raise TypeError(f"{op}(): argument '{name}' must be tuple of ints, not bool: {v!r}")
     out = []
     for e in items:
         integer = isinstance(e, (int, np.integer)) or (

@@ -20,6 +20,10 @@ A plain backward computes on raw arrays on the intra-op threads; with ``create_g
 the same formula is written with Tensor ops, so it differentiates again. float16 sums in
 float32 and rounds once, as ``MseLossFn``; bfloat16 computes wholly in float32 inside the node
 and rounds once (PyTorch's one node, no casts around it).
+
+Huber of two floating dtypes is PyTorch's: 'none' computes in the promoted dtype and rounds to
+the input's, a reduction casts the target to the input's dtype first; its backward raises
+PyTorch's "Found dtype ... but expected ..." (PyTorch has no gradient for two dtypes).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from .._type_names import type_name
 from ..autograd.function import Function
 from ..autograd.saved_fields import REDUCTION_ENUM  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
@@ -37,6 +42,11 @@ from ._util import wide
 from .clamping import clamp
 
 __all__ = ["HuberLossFn", "SmoothL1LossFn"]
+
+
+def _scalar(dtype: Any) -> str:
+    """PyTorch's scalar-type name of ``dtype`` (``Float``, ``Double``, ``BFloat16``)."""
+    return type_name(dtype).removeprefix("torch.").removesuffix("Tensor")
 
 
 def _pointwise(x: Any, y: Any, b: float, huber: bool) -> Any:
@@ -91,14 +101,28 @@ class _SmoothLoss(Function):
     def forward(cls, ctx, x, y, reduction, b):
         ctx.reduction, ctx.b = reduction, b
         ctx.save_for_backward(x, y)
-        with np.errstate(invalid="ignore", over="ignore"):  # (bfloat16: in float32)
-            out, ctx.count = _reduce(_pointwise(wide(x), wide(y), b, cls.huber), reduction)
+        xw, yw = wide(x), wide(y)  # (bfloat16: in float32)
+        if cls.huber and x.dtype != y.dtype:  # two dtypes, as PyTorch's Huber: 'none' in the
+            if reduction == "none":  # promoted dtype, rounded to x's; a reduction casts y
+                cd = np.promote_types(xw.dtype, yw.dtype)  # to x's dtype first
+                xw, yw = xw.astype(cd, copy=False), yw.astype(cd, copy=False)
+            else:
+                yw = wide(y.astype(x.dtype))
+        with np.errstate(invalid="ignore", over="ignore"):
+            out, ctx.count = _reduce(_pointwise(xw, yw, b, cls.huber), reduction)
         return out if out.dtype == x.dtype else out.astype(x.dtype)
 
     @classmethod
     def backward(cls, ctx, grad):
         x, y = ctx.saved_tensors
         needs = ctx.needs_input_grad
+        if cls.huber and x.dtype != y.dtype:  # PyTorch's Huber backward refuses two dtypes
+            a, e = (y, x) if needs[0] else (x, y)
+            raise RuntimeError(
+                f"huber_loss backward: Found dtype {_scalar(a.dtype)} but expected "
+                f"{_scalar(e.dtype)} (input and target of two dtypes have no gradient in "
+                "PyTorch; cast one to the other's dtype)"
+            )
         b, mean = ctx.b, ctx.reduction == "mean"
         if not ctx.create_graph and type(x._data) is np.ndarray and type(grad._data) is np.ndarray:
             g = wide(grad._data)  # (bfloat16: in float32, rounded once)

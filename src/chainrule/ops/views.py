@@ -401,7 +401,14 @@ def _check_unflatten_sizes(sizes: Any) -> None:
 @tensor_method
 def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
     _check_unflatten_sizes(sizes)
-    d = dim % input.ndim
+    n = input.ndim
+    if not -n <= dim < n:  # PyTorch's IndexError (-3 of a 2-d input wrapped before)
+        lo, hi = (-n, n - 1) if n else (-1, 0)
+        raise IndexError(
+            f"unflatten: Dimension out of range (expected to be in range of [{lo}, {hi}], "
+            f"but got {dim})"
+        )
+    d = dim % n
     sizes = _resolve_shape("unflatten", (input.shape[d],), tuple(sizes))
     return reshape(input, input.shape[:d] + sizes + input.shape[d + 1 :])
 

@@ -59,6 +59,7 @@ from ...ops.unary import sigmoid, softplus, tanh
 from ...random import gen
 from ...scalar_range import fit_scalar
 from ...typeinfo import finfo
+from ._arg_types import as_int, as_number, bad_str, finite_bounds
 
 __all__ = [
     "celu",
@@ -148,6 +149,8 @@ def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Ten
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """x if x > 0 else negative_slope * x."""
     _check(input, "leaky_relu")
+    if type(negative_slope) is not float:  # PyTorch's parser: a number
+        negative_slope = as_number("leaky_relu", "negative_slope", negative_slope, 2)
     if inplace:  # LeakyReluBackward1, saving the result (a negative slope raises in backward)
         fn = lambda t: LeakyReluResult.apply(t, slope=negative_slope)  # noqa: E731
         return _node(input, True, "leaky_relu", fn)
@@ -194,6 +197,7 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x if x > 0 else alpha * (exp(x) - 1)."""
     _check(input, "elu")
+    alpha = alpha if type(alpha) is float else as_number("elu", "alpha", alpha, 2)
     return _elu(input, inplace, "elu", alpha, 1.0, 1.0)
 
 
@@ -231,6 +235,7 @@ class _CeluAlphaError(ValueError, RuntimeError):
 def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """max(0, x) + min(0, alpha * (exp(x / alpha) - 1))."""
     _check(input, "celu")
+    alpha = alpha if type(alpha) is float else as_number("celu", "alpha", alpha, 2)
     if alpha == 0:  # PyTorch's RuntimeError (a ValueError too, as chainrule raised before)
         raise _CeluAlphaError("celu: alpha cannot be 0 (CELU divides by alpha)")
     return _elu(input, inplace, "celu", alpha, 1.0, 1.0 / alpha)
@@ -248,6 +253,7 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
         return gelu_exact(input)
     if approximate == "tanh":  # one node, PyTorch's GeluBackward0 (ops/gelu.py)
         return gelu_tanh(input)
+    bad_str("gelu", "approximate", approximate)  # PyTorch's parser: a str
     raise _GeluApproximateError(
         f"gelu: approximate argument must be either none or tanh, got {approximate!r}"
     )
@@ -321,6 +327,9 @@ def threshold(input: Tensor, threshold: float, value: float, inplace: bool = Fal
     if isinstance(input, Tensor) and input.dtype.kind in "iu":
         return _integer_threshold(input, threshold, value, inplace)
     _check(input, "threshold")
+    if type(threshold) is not float or type(value) is not float:  # PyTorch's parser
+        threshold = as_number("threshold", "threshold", threshold, 2)
+        value = as_number("threshold", "value", value, 3)
     return _thresholded(input, threshold, value, inplace)
 
 
@@ -365,6 +374,7 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
     convolutional language models). ``dim``'s size must be even; the output has half of it.
     """
     _check(input, "glu")
+    dim = dim if type(dim) is int else as_int("glu", "dim", dim, 2)  # PyTorch's parser
     if input.ndim == 0:
         raise RuntimeError("glu: does not support scalars because halving size must be even")
     if not -input.ndim <= dim < input.ndim:
@@ -383,6 +393,7 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
 def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     """x if |x| > lambd else 0 (NaN passes through, as in PyTorch)."""
     _check(input, "hardshrink")
+    lambd = lambd if type(lambd) is float else as_number("hardshrink", "lambd", lambd, 2)
     # PyTorch's test is "-lambd <= x <= lambd gives 0": a negative lambd zeroes nothing.
     return Hardshrink.apply(input, lambd=lambd)
 
@@ -394,6 +405,7 @@ def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     is PyTorch's (0 at |x| = lambd). lambd must lie in [0, the dtype's largest value].
     """
     _check(input, "softshrink")
+    lambd = lambd if type(lambd) is float else as_number("softshrink", "lambd", lambd, 2)
     top = float(finfo(input.dtype).max)
     if not 0.0 <= lambd <= top:
         raise RuntimeError(
@@ -436,6 +448,8 @@ def rrelu(
     Evaluation: the fixed slope a = (lower + upper) / 2, i.e. ``leaky_relu``.
     """
     _check(input, "rrelu")
+    if type(lower) is not float or type(upper) is not float or lower - lower or upper - upper:
+        lower, upper = finite_bounds("rrelu", lower, upper)  # numbers, not inf or NaN
     if lower > upper:
         raise RuntimeError(
             f"rrelu: Lower bound should be less than or equal to the upper bound "

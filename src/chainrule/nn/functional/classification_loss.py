@@ -25,6 +25,7 @@ from ...ops.losses import CrossEntropyFn, NLLLossFn
 from ...ops.margin_losses import MultiMarginLossFn
 from ...ops.softmax import log_softmax
 from ...ops.unary import softplus
+from ._arg_types import as_float, as_int, parser_type_name
 from .loss import (
     _check_reduction,
     _legacy_reduction,
@@ -93,6 +94,7 @@ def _flatten_classes(x: Tensor) -> Tensor:
 @bfloat16_in_float32(
     check=same_dtype_as_input("weight", index_target=True),
     native=lambda a: a["target"].dtype.kind not in "fV",  # class indices: one fused node
+    mixed_as_is=True,  # probabilities or a weight of another dtype: PyTorch's promotions
 )
 def cross_entropy(
     input: Tensor,
@@ -114,19 +116,25 @@ def cross_entropy(
     op = "cross_entropy"
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, op)
+    if type(ignore_index) is not int:  # PyTorch's parser: an int, not a bool or a float
+        ignore_index = as_int("cross_entropy_loss", "ignore_index", ignore_index, 5)
+    if type(label_smoothing) is not float:
+        label_smoothing = as_float("cross_entropy_loss", "label_smoothing", label_smoothing, 6)
     if not isinstance(input, Tensor) or not isinstance(target, Tensor):
         raise TypeError(f"{op}: input and target must be Tensors")
     if not is_floating(input.dtype):
         raise DtypeError(f"{op}: input (logits) must be floating point, got {input.dtype}")
     if label_smoothing > 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
-    label_smoothing = max(label_smoothing, 0.0)  # PyTorch smooths only when it is positive
+    # PyTorch smooths only when it is positive (NaN: none)
+    label_smoothing = label_smoothing if label_smoothing > 0 else 0.0
     c = input.shape[1] if input.ndim >= 2 else input.shape[0] if input.ndim == 1 else 0
     if weight is not None and weight.shape != (c,):
         raise ShapeError(
             f"{op}: weight must have shape ({c},) (one per class), got {tuple(weight.shape)}"
         )
-    if target.dtype.kind == "f":
+    tkind = target.dtype.kind
+    if tkind == "f" or (tkind == "V" and is_floating(target.dtype)):  # (bfloat16: "V")
         if ignore_index >= 0:  # PyTorch refuses a class index; a negative one is unused
             raise RuntimeError("ignore_index is not supported for floating point target")
         if target.shape != input.shape:
@@ -136,26 +144,34 @@ def cross_entropy(
                 "class indices pass an integer tensor (target.long())"
             )
         cdim = 1 if input.ndim >= 2 else 0
-        if target.dtype != input.dtype and not is_bfloat16(target.dtype):
-            # a wider target promotes the loss (float32 logits, float64 probabilities: a
-            # float64 loss), as PyTorch; the logits' gradient keeps their dtype
-            input = input.to(np.promote_types(input.dtype, target.dtype))
-        tgt = target.to(input.dtype)
+        # PyTorch's composition, each op in its promoted dtype: log_softmax in the logits'
+        # dtype, ``-(lp * target * weight).sum(...)`` (a float64 target or weight of float32
+        # logits: a float64 loss; the smoothed target in its own dtype)
+        tgt = target
         if label_smoothing > 0:
             tgt = tgt * (1.0 - label_smoothing) + label_smoothing / c
-        lp = log_softmax(input, cdim)
+        prod = log_softmax(input, cdim) * tgt
         if weight is not None:
             shp = (c,) + (1,) * (input.ndim - 2) if input.ndim >= 2 else (c,)
-            lp = lp * weight.to(input.dtype).reshape(shp)
-        # negated after the reduction, as PyTorch (-(sum) of zeros is -0.0, not +0.0)
-        loss = (lp * tgt).sum(cdim)
-        if reduction == "mean":
-            if input.numel() == 0:  # PyTorch divides by numel / C: 0 / 0 is NaN
-                return loss.sum() * math.nan
-            return -loss.sum() / max(input.numel() // max(c, 1), 1)
-        return -_reduce(loss, reduction)
-    _index_target_dtype(op, target, "integer class indices or float probabilities")
-    _class_target(op, input, target)
+            prod = prod * weight.reshape(shp)
+        if reduction == "none":
+            return -prod.sum(cdim)
+        if reduction == "sum":
+            return -prod.sum()
+        if input.numel() == 0:  # PyTorch divides by numel / C: 0 / 0 is NaN
+            return prod.sum() * math.nan
+        return -prod.sum() / max(input.numel() // max(c, 1), 1)
+    try:
+        _index_target_dtype(op, target, "integer class indices or float probabilities")
+        _class_target(op, input, target)
+    except (TypeError, ShapeError):
+        if target.shape == input.shape:  # PyTorch reads a same-shaped target as probabilities
+            raise DtypeError(
+                "Expected floating point type for target with class probabilities, got "
+                f"{_scalar_name(target.dtype)} (cross_entropy: a target of the input's shape "
+                "holds class probabilities; class indices have no class dimension)"
+            ) from None
+        raise
     _same_weight_dtype(input, weight)
     x2 = _flatten_classes(input)
     out = CrossEntropyFn.apply(
@@ -183,6 +199,8 @@ def nll_loss(
     op = "nll_loss"
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, op)
+    if type(ignore_index) is not int:  # PyTorch's parser: an int, not a bool or a float
+        ignore_index = as_int("nll_loss_nd", "ignore_index", ignore_index, 5)
     if not (
         isinstance(input, Tensor)
         and isinstance(target, Tensor)
@@ -426,6 +444,12 @@ def multi_margin_loss(
     _check_reduction(reduction, op)
     if p not in (1, 2):
         raise ValueError(f"{op}: only p == 1 and p == 2 are supported, got {p}")
+    if type(margin) is not float and not isinstance(margin, (int, np.number, np.bool_)):
+        if not (isinstance(margin, Tensor) and margin.ndim == 0):  # PyTorch's parser
+            raise TypeError(
+                f"{op}(): argument 'margin' (position 4) must be Number, not "
+                f"{parser_type_name(margin)}"
+            )
     if input.ndim not in (1, 2):
         raise ShapeError(f"{op}: expected input of shape (C,) or (N, C), got {tuple(input.shape)}")
     if target.dtype.kind not in "iu":  # PyTorch's RuntimeError; chainrule's TypeError
@@ -455,6 +479,11 @@ def multi_margin_loss(
         raise NotImplementedError(
             f"\"multi_margin_loss_cpu_kernel\" not implemented for '{_scalar_name(input.dtype)}'"
         )
+    if input.dtype == np.float16 or is_bfloat16(input.dtype):  # PyTorch's CPU kernel
+        raise NotImplementedError(  # has no half form (autocast computes it in float32)
+            f"\"multi_margin_loss_cpu_kernel\" not implemented for '{_scalar_name(input.dtype)}'"
+        )
+    _same_weight_dtype(input, weight)  # PyTorch's kernel: no promotion of the weight
     if weight is not None and weight.requires_grad and is_grad_enabled():
         raise RuntimeError(
             f"{op}: The function 'multi_margin_loss' is not differentiable with respect to "

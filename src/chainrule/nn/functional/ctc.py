@@ -144,6 +144,11 @@ def ctc_loss(
             f"ctc_loss() received an invalid combination of arguments: argument 'blank' must be "
             f"int, not {type(blank).__name__}"
         )
+    if type(zero_infinity) is not bool:  # PyTorch's parser: a Python bool only
+        raise TypeError(
+            f"ctc_loss() received an invalid combination of arguments: argument "
+            f"'zero_infinity' must be bool, not {type(zero_infinity).__name__}"
+        )
     _check_length_kinds(input_lengths, target_lengths)
     in_len = _lengths(input_lengths, "input_lengths")
     tgt_len = _lengths(target_lengths, "target_lengths")

@@ -20,6 +20,7 @@ from ...ops._tensor_args import first_not_tensor
 from ...ops._util import NAMED_ERRORS, DtypeError, ShapeError, as_tensor, broadcast_error, lead_with
 from ...ops.distance import norm_over_dim
 from ...ops.margin_losses import add_number, clamp_min_number
+from ._arg_types import as_float, as_int, bad_bool
 from .loss import _legacy_reduction
 
 __all__ = [
@@ -47,6 +48,11 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
     """sum(x1 * x2) / (max(||x1||, eps) * max(||x2||, eps)) along ``dim`` (broadcasting)."""
     if not isinstance(x1, Tensor) or not isinstance(x2, Tensor):  # PyTorch's TypeError
         raise first_not_tensor("cosine_similarity", (("x1", x1), ("x2", x2)))
+    if type(dim) is not int or type(eps) is not float:  # PyTorch's parser: an int, a float
+        dim = as_int("cosine_similarity", "dim", dim, 3)
+        eps = as_float("cosine_similarity", "eps", eps, 4)
+    if not eps >= 0:  # NaN too (PyTorch's check)
+        raise RuntimeError(f"eps must be non-negative, got: {eps}")
     a, b = x1, x2
     if "c" in (a.dtype.kind, b.dtype.kind):
         raise RuntimeError(
@@ -87,6 +93,10 @@ def pairwise_distance(
     """||x1 - x2 + eps||_p over the last dim (``eps`` keeps the gradient finite at 0)."""
     if not isinstance(x1, Tensor) or not isinstance(x2, Tensor):  # PyTorch's TypeError
         raise first_not_tensor("pairwise_distance", (("x1", x1), ("x2", x2)))
+    if type(p) is not float or type(eps) is not float or type(keepdim) is not bool:
+        op = "pairwise_distance"  # PyTorch's parser: floats, then a bool
+        p, eps = as_float(op, "p", p, 3), as_float(op, "eps", eps, 4)
+        bad_bool(op, "keepdim", keepdim, 5)
     a, b = x1, x2
     try:
         # PyTorch's at::norm(x1 - x2 + eps, p, last dim, keepdim): the eps a C++ number
@@ -153,6 +163,12 @@ def triplet_margin_loss(
         )
     if margin <= 0:
         raise ValueError(f"triplet_margin_loss: margin must be greater than 0, got {margin}")
+    if type(margin) is not float or type(p) is not float or type(eps) is not float:
+        op = "triplet_margin_loss"  # PyTorch's parser reads the numbers, then swap
+        margin, p = as_float(op, "margin", margin, 4), as_float(op, "p", p, 5)
+        eps = as_float(op, "eps", eps, 6)
+    if type(swap) is not bool:
+        bad_bool("triplet_margin_loss", "swap", swap, 7)
     d_pos = pairwise_distance(anchor, positive, p, eps)
     d_neg = pairwise_distance(anchor, negative, p, eps)
     if swap:
@@ -187,6 +203,8 @@ def margin_ranking_loss(
             f"but got sizes: input1: {tuple(x1.shape)}, input2: "
             f"{tuple(x2.shape)}, target: {tuple(y.shape)}"
         )
+    if type(margin) is not float:  # PyTorch's parser: a real number
+        margin = as_float("margin_ranking_loss", "margin", margin, 4)
     # PyTorch's (-y).mul_(x1 - x2).add_(margin).clamp_min_(0): the margin a C++ number
     # (AddBackward1); clamp_min, not relu: at the kink the gradient passes
     loss = clamp_min_number(add_number(-y * (x1 - x2), margin), 0)

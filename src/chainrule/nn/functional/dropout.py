@@ -23,7 +23,10 @@ __all__ = ["alpha_dropout", "dropout", "dropout1d", "dropout2d", "dropout3d"]
 
 def _check_p(p: float, op: str) -> None:
     if not 0.0 <= p <= 1.0:
-        raise ValueError(f"{op}: dropout probability has to be between 0 and 1, but got {p}")
+        msg = f"{op}: dropout probability has to be between 0 and 1, but got {p}"
+        if p < 0.0 or p > 1.0:
+            raise ValueError(msg)
+        raise RuntimeError(msg)  # NaN: PyTorch's Python check passes it, its kernel refuses
 
 
 def _keep_mask(shape: tuple, like: Tensor, p: float, generator: Generator | None):

@@ -9,8 +9,11 @@ A bag is a run of indices: each row of a 2-d ``input`` (B, N), or the runs of a 
     mean  out[b] = (Σ_{k: bag[k] = b} W[idx[k]]) / #{k: bag[k] = b}  (0 for an empty bag)
     max   out[b, d] = W[idx[k*], d],  k* = the first k of bag b with the largest W[idx[k], d]
 
-The op is a composition of the differentiable ops behind ``F.embedding``
-(``ops/embedding.py``), so there is no Python loop over bags and every derivative is exact:
+For float32 / float64 weights (no ``sparse``, no ``scale_grad_by_freq``) the bags are one
+``EmbeddingBagBackward0`` node, as PyTorch's (``ops/embedding_bag_node.py``: the same math, its
+adjoints written with the ops below). Otherwise the op is a composition of the
+differentiable ops behind ``F.embedding`` (``ops/embedding.py``), so there is no Python loop
+over bags and every derivative is exact:
 
 * sum / mean: one gather ``G = W[idx_kept]`` (K, D) (``EmbeddingFn``), times the
   per-sample weights, then one segment sum over the bag ids (``ScatterRowsFn``: a compiled
@@ -46,15 +49,19 @@ from ...autograd.tensor import Tensor
 from ...backend import get_array_module, host
 from ...ops._util import DtypeError, ShapeError
 from ...ops.embedding import EmbeddingFn, ScatterRowsFn
+from ...ops.embedding_bag_node import BagPlan, EmbeddingBagFn
 from ...ops.gather_scatter import IndexOutOfBounds
 from ...ops.shape import reshape
 from ...ops.subscript import IndexAdd
+from ._arg_types import as_float, bad_bool
 from .linear import embedding
 
 __all__ = ["embedding_bag"]
 
 _OP = "embedding_bag"
 _MODES = ("sum", "mean", "max")
+# the flags PyTorch's parser reads as Python bools, with their positions
+_FLAGS = (("scale_grad_by_freq", 4), ("sparse", 6), ("include_last_offset", 8))
 _INDEX_DTYPES = (np.dtype(np.int32), np.dtype(np.int64))
 
 
@@ -270,6 +277,12 @@ def embedding_bag(
         raise ValueError(f"{_OP}: max mode does not support scaling the gradient by the frequency")
     if mode == "max" and sparse:
         raise ValueError(f"{_OP}: max mode does not support sparse weights")
+    if max_norm is not None and type(max_norm) is not float:  # PyTorch's parser
+        max_norm = as_float("embedding_renorm_", "max_norm", max_norm, 3)
+    flags = (scale_grad_by_freq, sparse, include_last_offset)
+    if type(flags[0]) is not bool or type(flags[1]) is not bool or type(flags[2]) is not bool:
+        for (name, pos), flag in zip(_FLAGS, flags):  # PyTorch's parser: Python bools only
+            bad_bool(_OP, name, flag, pos)
 
     idx_arr = _raw(input)
     _check_index_dtype(idx_arr, "indices (input)")
@@ -327,6 +340,24 @@ def embedding_bag(
     bag_k = bag_of if kept is None else bag_of[kept]
     counts = sizes if kept is None else xp.bincount(bag_k, minlength=nbags)
 
+    if not (sparse or scale_grad_by_freq) and xp is np and w.dtype.char in "fd":
+        # one EmbeddingBagBackward0 node, as PyTorch's (ops/embedding_bag_node.py)
+        offs = (
+            _raw(offsets).reshape(-1)
+            if offsets is not None
+            else np.arange(0, n, max(idx_arr.shape[-1], 1), dtype=idx.dtype)
+        )
+        plan = BagPlan(
+            mode=mode, idx=idx, n=n, end=end, nbags=nbags, idx_k=idx_k, bag_k=bag_k,
+            counts=counts, kept=kept, offsets=offs, padding_idx=padding_idx,
+            full_offset2bag=mode != "sum" or padding_idx is not None or w.dtype != np.float32,
+        )  # fmt: skip
+        if mode == "max":
+            _max_plan(plan, w)
+        psw = per_sample_weights
+        if psw is not None and psw.ndim != 1:  # PyTorch's flat view of a 2-d one
+            psw = reshape(psw, (-1,))
+        return EmbeddingBagFn.apply(weight, psw, plan=plan)
     if mode == "max" and idx_k.size:
         return _bag_max(weight, idx_k, bag_k, counts, nbags)
     rows = EmbeddingFn.apply(weight, idx_k, None, bool(scale_grad_by_freq), bool(sparse))
@@ -342,6 +373,21 @@ def embedding_bag(
         denom = xp.maximum(xp.asarray(counts), 1).astype(w.dtype)[:, None]
         out = out / Tensor._make(denom, False, None, 0)
     return out
+
+
+def _max_plan(plan: BagPlan, w: np.ndarray) -> None:
+    """mode='max': the non-empty bags, the arg-maxima ``pos`` (rows of ``idx_k``) and the
+    flat positions in ``w`` of the maxima (``flat``, (B', D)) on ``plan``."""
+    dim = w.shape[1]
+    counts = np.asarray(plan.counts)
+    plan.nonempty = np.flatnonzero(counts)
+    if plan.idx_k.size == 0:
+        plan.flat = np.zeros((0, dim), np.intp)
+        return
+    seg_starts = (np.cumsum(counts) - counts)[plan.nonempty]
+    seg_of = np.repeat(np.arange(plan.nonempty.size), counts[plan.nonempty])
+    plan.pos = _segment_argmax(w[plan.idx_k], seg_starts, seg_of)  # (B', D) rows of idx_k
+    plan.flat = plan.idx_k[plan.pos].astype(np.intp) * dim + np.arange(dim)
 
 
 def _bag_max(weight: Tensor, idx_k: Any, bag_k: Any, counts: Any, nbags: int) -> Tensor:

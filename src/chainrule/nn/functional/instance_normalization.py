@@ -13,6 +13,7 @@ from ...backend import get_array_module
 from ...ops._util import no_integer_kernel
 from ...ops.batch_norm_eval import BatchNormStatsFn
 from ...ops.normalization import BatchNormFn, BatchStats
+from ._arg_types import as_float
 from .normalization import (
     _empty_result,
     _input_dtype,
@@ -54,6 +55,8 @@ def instance_norm(
             f"instance_norm(): argument 'momentum' (position 7) must be float, "
             f"not {type(momentum).__name__}"
         )
+    if type(eps) is not float:  # PyTorch's parser: a real number
+        eps = as_float("instance_norm", "eps", eps, 8)
     n, c = input.shape[0], input.shape[1]
     for name, t in (
         ("weight", weight),

@@ -40,6 +40,7 @@ from ...ops._util import DtypeError
 from ...ops.area_interpolation import area_resize
 from ...ops.interp_taps import resample
 from ...ops.upsample_nearest import NearestPlan, UpsampleNearest
+from ._arg_types import bad_bool, scale_factors
 
 __all__ = ["interpolate", "upsample", "upsample_bilinear", "upsample_nearest"]
 
@@ -57,7 +58,11 @@ def _per_dim(value: Any, nd: int, what: str, input: Tensor) -> tuple:
                 f"{list(input.shape[2:])} and {what} of {list(value)}. Please provide input "
                 f"tensor in (N, C, d1, d2, ...,dK) format and {what} in (o1, o2, ...,oK) format."
             )
+        if what == "scale_factor":  # PyTorch's parser: numbers
+            scale_factors("interpolate", value)
         return tuple(value)
+    if what == "scale_factor" and isinstance(value, str):  # (a number, a 0-d tensor pass)
+        scale_factors("interpolate", (value,))
     return (value,) * nd
 
 
@@ -76,7 +81,9 @@ def _geometry(
         )
     if size is not None:
         sizes = _per_dim(size, nd, "output size", input)
-        try:  # ints only, as PyTorch: a float size was truncated before
+        try:  # ints only, as PyTorch: a float size was truncated before (a bool is refused)
+            if any(isinstance(s, (bool, np.bool_)) for s in sizes):
+                raise TypeError
             out = tuple(operator.index(s) for s in sizes)
         except TypeError:
             raise TypeError(
@@ -254,6 +261,8 @@ def _check_args(input: Any, mode: str, align_corners: bool | None, antialias: bo
             "interpolate: align_corners option can only be set with the "
             "interpolating modes: linear | bilinear | bicubic | trilinear"
         )
+    if align_corners is not None and type(align_corners) is not bool:  # PyTorch's parser
+        bad_bool("interpolate", "align_corners", align_corners)
     if antialias and (mode not in ("bilinear", "bicubic") or input.ndim != 4):
         raise ValueError(
             f"interpolate: anti-alias option is restricted to bilinear and "

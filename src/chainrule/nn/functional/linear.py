@@ -34,6 +34,7 @@ from ...ops.linear_graph import (
 from ...ops.raw_misc import embedding_renorm_
 from ...ops.shape import reshape
 from ...ops.views import Reshape, _view_named
+from ._arg_types import as_float, bad_bool
 
 __all__ = ["bilinear", "embedding", "linear"]
 
@@ -209,6 +210,9 @@ def embedding(
         if padding_idx < 0:
             padding_idx += n
     if max_norm is not None:  # renormalise looked-up rows in place, as PyTorch
+        if type(max_norm) is not float or type(norm_type) is not float:  # PyTorch's parser
+            max_norm = as_float("embedding_renorm_", "max_norm", max_norm, 3)
+            norm_type = as_float("embedding_renorm_", "norm_type", norm_type, 4)
         with no_grad():
             embedding_renorm_(
                 weight,
@@ -216,6 +220,9 @@ def embedding(
                 max_norm,
                 norm_type,
             )
+    if type(scale_grad_by_freq) is not bool or type(sparse) is not bool:
+        bad_bool("embedding", "scale_grad_by_freq", scale_grad_by_freq, 4)  # PyTorch's parser
+        bad_bool("embedding", "sparse", sparse, 5)
     return EmbeddingFn.apply(
         weight,
         input if isinstance(input, Tensor) else idx,

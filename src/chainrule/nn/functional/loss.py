@@ -31,6 +31,7 @@ from ...ops.losses import MseLossFn
 from ...ops.margin_losses import add_number, clamp_min_number, number_sub, sub_number
 from ...ops.smooth_losses import HuberLossFn, SmoothL1LossFn
 from ...ops.special import xlogy
+from ._arg_types import as_float, bad_bool
 
 __all__ = [
     "cosine_embedding_loss",
@@ -55,9 +56,9 @@ def same_dtype_as_input(*names: str, index_target: bool = False) -> Callable[[di
             return
         for k in names:
             if k in named and named[k].dtype != x.dtype:
-                raise RuntimeError(
-                    f"{k} has dtype {named[k].dtype} but input has dtype {x.dtype}: expected "
-                    "the same dtype (as PyTorch)"
+                raise RuntimeError(  # PyTorch's words; chainrule's reason after them
+                    f"expected scalar type {_scalar_name(x.dtype)} but found "
+                    f"{_scalar_name(named[k].dtype)} ({k} must have the same dtype as input)"
                 )
 
     return check
@@ -69,6 +70,7 @@ def bfloat16_in_float32(
     check: Callable[[dict], None] | None = None,
     input_dtype: bool = False,
     native: Callable[[dict], bool] | None = None,
+    mixed_as_is: bool = False,
 ) -> Any:
     """A loss on bfloat16 tensors as PyTorch's CPU computes it: in float32, the result
     rounded once to bfloat16. Inside CPU autocast, where the losses are on the float32 list,
@@ -82,13 +84,14 @@ def bfloat16_in_float32(
 
     ``native`` (given the bound arguments, defaults included) says when the loss is one node
     that computes bfloat16 in float32 itself (``native_bfloat16``): with every floating
-    tensor bfloat16 it is then called as it is, so the graph holds PyTorch's one node and no
-    casts.
+    tensor bfloat16 it is called as it is: the graph holds PyTorch's one node, no casts.
+
+    ``mixed_as_is``: floats of several dtypes outside autocast call the loss as is (each op
+    in its promoted dtype, as PyTorch's composition: a bfloat16 target's ``exp`` in bfloat16).
     """
     if fn is None:
-        return functools.partial(
-            bfloat16_in_float32, check=check, input_dtype=input_dtype, native=native
-        )
+        kw = {"check": check, "input_dtype": input_dtype, "native": native}
+        return functools.partial(bfloat16_in_float32, mixed_as_is=mixed_as_is, **kw)
     signature = inspect.signature(fn)
 
     @functools.wraps(fn)
@@ -105,6 +108,8 @@ def bfloat16_in_float32(
         if not autocast:
             if check is not None:
                 check(named)
+            if mixed_as_is and len({v.dtype for v in named.values() if is_floating(v.dtype)}) > 1:
+                return fn(*args, **kwargs)
             if native is not None and all(
                 is_bfloat16(v.dtype) for v in named.values() if is_floating(v.dtype)
             ):
@@ -165,11 +170,10 @@ def _pair(input: Any, target: Any, op: str, shapes: str = "same", dtypes: str = 
 
     ``dtypes`` says what it does with a floating target of another dtype: 'cast' it to the
     input's; 'promote' both to the wider one (mse/l1/smooth-l1: a float32 output against a
-    float64 target gives a float64 loss); 'promote_any': also an integer or bool input
-    against a floating target (mse/l1/smooth-l1 compute it in the promoted dtype, as
-    PyTorch); 'exact': refuse it (binary cross-entropy, PyTorch's RuntimeError); 'keep':
-    leave both as they are (the one-node binary cross-entropy with logits, which rounds two
-    dtypes as PyTorch).
+    float64 target gives a float64 loss); 'promote_any': also an integer or bool input or
+    target beside a floating one (mse/l1/smooth-l1: the promoted dtype, as PyTorch); 'exact':
+    refuse it (binary cross-entropy, PyTorch's RuntimeError); 'keep': leave both as they are
+    (the one-node losses that round two dtypes as PyTorch: BCE with logits, Huber).
 
     'same': raise (binary cross-entropy, PyTorch's ValueError); 'warn': broadcast them with
     PyTorch's UserWarning (mse/l1/smooth-l1/huber); 'broadcast': broadcast silently (kl_div).
@@ -220,7 +224,9 @@ def _pair(input: Any, target: Any, op: str, shapes: str = "same", dtypes: str = 
         # have no complex kernel there either), integer for integer x and y (its 'mean'
         # raises as the mean of integers does; bool ones raise in the subtraction)
         raise DtypeError(f"{op}: input must be floating point, got {input.dtype}")
-    if target.dtype != input.dtype and (is_floating(target.dtype) or target.dtype.kind == "c"):
+    if target.dtype == input.dtype:
+        return input, target
+    if is_floating(target.dtype) or target.dtype.kind == "c":
         if dtypes == "exact":
             raise RuntimeError(
                 f"{op}: Found dtype {_scalar_name(target.dtype)} but expected "
@@ -231,6 +237,9 @@ def _pair(input: Any, target: Any, op: str, shapes: str = "same", dtypes: str = 
             return input.to(common), target.to(common)
         if dtypes != "keep":
             target = target.to(input.dtype)
+    elif dtypes == "promote_any" and is_floating(input.dtype) and target.dtype.kind in "iub":
+        if op != "l1_loss" or target.dtype.kind != "b":  # (l1: PyTorch's bool subtraction)
+            target = target.to(input.dtype)  # as PyTorch's kernels (mse(float16, long): float16)
     return input, target
 
 
@@ -331,7 +340,7 @@ def l1_loss(
     return _pointwise_loss("l1_loss", input, target, size_average, reduce, reduction, weight, abs)
 
 
-@bfloat16_in_float32(native=lambda a: a["weight"] is None)
+@bfloat16_in_float32(native=lambda a: a["weight"] is None, mixed_as_is=True)
 def huber_loss(
     input: Tensor,
     target: Tensor,
@@ -345,9 +354,11 @@ def huber_loss(
     PyTorch. Input and target of different shapes are broadcast, with PyTorch's UserWarning.
     """
     _check_reduction(reduction, "huber_loss")
-    if delta <= 0:
+    if type(delta) is not float:  # PyTorch's parser: a real number
+        delta = as_float("huber_loss", "delta", delta, 4)
+    if not delta > 0:  # NaN too, as PyTorch
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
-    input, target = _pair(input, target, "huber_loss", "warn")
+    input, target = _pair(input, target, "huber_loss", "warn", "keep")
     if weight is not None and (not isinstance(weight, Tensor) or weight.shape != input.shape):
         raise ValueError(
             "huber_loss: Weights and input must have the same size (weight "
@@ -375,7 +386,9 @@ def smooth_l1_loss(
     input, target = _pair(input, target, "smooth_l1_loss", "warn", "promote_any")
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, "smooth_l1_loss")
-    if beta < 0:
+    if type(beta) is not float:  # PyTorch's parser: a real number
+        beta = as_float("smooth_l1_loss", "beta", beta, 4)
+    if not beta >= 0:  # NaN too, as PyTorch
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
     if beta == 0:  # plain L1, composed as PyTorch composes it (abs, then the reduction)
         return _reduce(abs(input - target), reduction)
@@ -396,7 +409,7 @@ def _broadcast_pair(input: Tensor, target: Tensor) -> tuple:
 
 
 # ------------------------------------------------------------------ classification
-@bfloat16_in_float32
+@bfloat16_in_float32(mixed_as_is=True)
 def kl_div(
     input: Tensor,
     target: Tensor,
@@ -423,12 +436,13 @@ def kl_div(
             stacklevel=2,
         )
     _check_reduction(reduction, op, ("batchmean",))
+    if type(log_target) is not bool:  # PyTorch's parser: a Python bool only
+        bad_bool(op, "log_target", log_target)
     for t in (input, target):
         if isinstance(t, Tensor) and t.dtype.kind in "iub":  # PyTorch's words
-            raise DtypeError(f"kl_div: Integral inputs not supported (got {t.dtype})")
-    # the terms of the target alone (e^y, y log y) in the target's own dtype, then promoted
-    # with the input's, as PyTorch (a float32 target of a float64 input: e^y rounded to
-    # float32, ~1e-8 off the float64 value)
+            raise DtypeError(f"kl_div: Integral inputs not supported. (got {t.dtype})")
+    # the target's own terms (e^y, y log y) in its dtype, then promoted with the input's, as
+    # PyTorch (a float32 target of a float64 input: e^y rounded to float32)
     input, target = _pair(input, target, op, "broadcast", "keep")
     if log_target:
         loss = target.exp() * (target - input)
@@ -441,7 +455,7 @@ def kl_div(
     return _reduce(loss, reduction)
 
 
-@bfloat16_in_float32
+@bfloat16_in_float32(mixed_as_is=True)
 def cosine_embedding_loss(
     input1: Tensor,
     input2: Tensor,
@@ -455,6 +469,8 @@ def cosine_embedding_loss(
     op = "cosine_embedding_loss"
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, op)
+    if type(margin) is not float:  # PyTorch's parser: a real number
+        margin = as_float(op, "margin", margin, 4)
     if target.ndim > 1 or input1.ndim != input2.ndim or input1.ndim != target.ndim + 1:
         raise ShapeError(
             f"{op}: inputs must both be (N, D) with a (N,) target or (D,) with a 0-d target, "

@@ -35,6 +35,7 @@ from ...ops.margin_losses import (
     number_sub,
 )
 from ...ops.unary import log
+from ._arg_types import as_float, bad_bool
 from .activation import logsigmoid
 from .distance import pairwise_distance
 from .loss import _check_reduction, _legacy_reduction, _pair, _reduce
@@ -102,6 +103,11 @@ def gaussian_nll_loss(
         raise DtypeError(f"{op}: var must be floating point, got {var.dtype}")
     check_broadcast(op, input, target)
     check_broadcast(op, input, var)
+    if type(eps) is not float:  # PyTorch's clamp_(min=eps): a number (or a tensor)
+        if eps is None:
+            raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+        if not isinstance(eps, Tensor):
+            eps = as_float("clamp_", "min", eps)
     # as PyTorch: a clone clamped in place outside autograd (straight-through clamp)
     var = var.clone()
     with no_grad():
@@ -133,6 +139,10 @@ def poisson_nll_loss(
     if reduction not in ("none", "mean", "sum"):
         raise ValueError(f"{op}: {reduction} is not a valid value for reduction")
     input, target = _tensor(input, op, "input"), _tensor(target, op, "target")
+    if type(log_input) is not bool or type(full) is not bool or type(eps) is not float:
+        bad_bool(op, "log_input", log_input, 3)  # PyTorch's parser: bools, a real eps
+        bad_bool(op, "full", full, 4)
+        eps = as_float(op, "eps", eps, 5)
     check_broadcast(op, input, target)
     # PyTorch's composition (its numbers C++ Scalars: AddBackward1 / MulBackward1)
     if log_input:
@@ -146,7 +156,9 @@ def poisson_nll_loss(
                 - target
                 + mul_number(log(mul_number(target, 2 * math.pi)), 0.5)
             )
-        loss = loss + stirling.masked_fill(target <= 1, 0)
+        # in place, as PyTorch: the loss keeps its dtype (a float16 loss with an integer
+        # target's float32 Stirling term stays float16)
+        loss = loss.add_(stirling.masked_fill(target <= 1, 0))
     return _reduce(loss, reduction)
 
 
@@ -229,6 +241,8 @@ def hinge_embedding_loss(
     op = "hinge_embedding_loss"
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, op)
+    if type(margin) is not float:  # PyTorch's parser: a real number
+        margin = as_float(op, "margin", margin, 3)
     input, target = _tensor(input, op, "input"), _tensor(target, op, "target")
     check_broadcast(op, input, target)
     zero: float = 0.0

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from numbers import Real
 from typing import Any
 
-from numpy import finfo, float16, float32, integer
+from numpy import bool_, finfo, float16, float32, integer
 
 from ..._user_warnings import warn_once
 from ...autograd.grad_mode import is_grad_enabled, no_grad
@@ -36,6 +36,7 @@ from ...ops.keywords import write_out
 from ...ops.layer_norm import LayerNormFn
 from ...ops.memory_format import channels_last, channels_last_3d, suggested_format
 from ...ops.normalization import BatchNormFn, BatchStats, NormalizeFn
+from ._arg_types import as_float
 
 __all__ = ["batch_norm", "group_norm", "layer_norm", "normalize", "rms_norm"]
 
@@ -183,7 +184,7 @@ def batch_norm(
     ``_version`` as it was (nor is it refused inside a grad transform: it is not the user's
     in-place op). Evaluation uses the running statistics.
     """
-    if not isinstance(momentum, (Real, Tensor)):  # None: PyTorch's argument parser refuses it
+    if not isinstance(momentum, (Real, Tensor, bool_)):  # None: PyTorch's parser refuses it
         raise TypeError(
             "batch_norm(): argument 'momentum' (position 7) must be float, not "
             f"{type(momentum).__name__}"
@@ -195,7 +196,7 @@ def batch_norm(
         )
     no_integer_kernel("batch_norm", input)
     _no_complex("batch_norm", input)
-    if not (eps > 0 if training else eps >= 0):  # also rejects NaN
+    if eps <= 0 if training else eps < 0:  # PyTorch's check (NaN passes, as there)
         need = "positive during training" if training else "non-negative"
         raise ValueError(f"batch_norm: eps must be {need}, but got {eps}")
     c = input.shape[1]
@@ -326,6 +327,7 @@ def layer_norm(
     slicing one another): this runs once per layer norm, 9 times per nanoGPT step.
     """
     shape = _normalized_shape("layer_norm", normalized_shape)
+    eps = eps if type(eps) is float else as_float("layer_norm", "eps", eps, 5)  # a real
     k = len(shape)
     ishape = input._data.shape if isinstance(input, Tensor) else tuple(input.shape)
     if k == 0 or len(ishape) < k or ishape[len(ishape) - k :] != shape:
@@ -376,6 +378,7 @@ def group_norm(
             f"group_norm: expected more than 1 value per channel when training, "
             f"got input size {list(shape)}"
         )
+    eps = eps if type(eps) is float else as_float("group_norm", "eps", eps, 5)  # a real
     if num_groups < 0:
         raise ShapeError(f"group_norm: expected num groups to be greater than 0, got {num_groups}")
     if c % num_groups != 0:
@@ -443,7 +446,11 @@ def rms_norm(
     """
     shape = _normalized_shape("rms_norm", normalized_shape)
     k = len(shape)
-    if k == 0 or input.ndim < k or tuple(input.shape[-k:]) != shape:
+    if input.ndim < k:  # PyTorch's ValueError (a ShapeError is one, and a RuntimeError)
+        raise ShapeError(
+            f"rms_norm: Input tensor must have at least {k} dimensions, but got {input.ndim}"
+        )
+    if k == 0 or tuple(input.shape[-k:]) != shape:
         raise RuntimeError(
             f"rms_norm: given normalized_shape={list(shape)}, expected an input "
             f"with shape [*, {', '.join(map(str, shape))}], but got input of "
@@ -459,7 +466,7 @@ def rms_norm(
     x = input.float() if _is_half(input.dtype) else input
     # eps=None is the epsilon of the dtype computed in: float32's for a half input, as
     # PyTorch (the half dtype's own, 2^-10 or 2^-7, would swamp a small mean square)
-    e = _eps(x.dtype) if eps is None else float(eps)
+    e = _eps(x.dtype) if eps is None else as_float("rms_norm", "eps", eps, 4)
     y = x * ((x * x).mean(dims, keepdim=True) + e).rsqrt()
     if weight is None:
         return _suggested(_input_dtype(y, input), input)

@@ -8,12 +8,17 @@ gradient rules of its own.
 
 from __future__ import annotations
 
+from numbers import Integral, Real
+
+import numpy as np
+
 from ...autograd.tensor import Tensor
 from ...ops._util import ShapeError, no_complex_kernel
 from ...ops.adaptive_pooling import adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool2d
 from ...ops.pooling import avg_pool2d, max_pool2d
 from ...ops.pooling1d import avg_pool1d, max_pool1d
 from ...ops.shape import pad
+from ._arg_types import parser_type_name
 from .interpolate import interpolate, upsample_nearest
 from .pooling3d import avg_pool3d
 
@@ -44,9 +49,24 @@ def local_response_norm(
             f"local_response_norm: expected input with >= 3 dims (N, C, ...), "
             f"got {getattr(input, 'shape', type(input).__name__)}"
         )
+    if type(size) is not int:  # PyTorch's avg_pool's parser: an int kernel size
+        if isinstance(size, bool) or not isinstance(size, Integral):
+            raise TypeError(
+                f"avg_pool{input.ndim - 1 if input.ndim == 3 else 3}d(): argument "
+                "'kernel_size' (position 2) must be tuple of ints, but found element of type "
+                f"{parser_type_name(size)} at pos 0"
+            )
+        size = int(size)
     if size < 1:
         # a ValueError and, as PyTorch's (its avg_pool kernel's check), a RuntimeError
         raise ShapeError(f"local_response_norm: size must be >= 1, got {size}")
+    if type(alpha) is not float or type(beta) is not float or type(k) is not float:
+        for what, name, v in (("mul", "alpha", alpha), ("pow", "beta", beta), ("add", "k", k)):
+            if not isinstance(v, (Real, np.bool_, np.number, Tensor)):  # PyTorch's TypeError
+                raise TypeError(
+                    f"local_response_norm: {what}(): argument '{name}' must be a number or "
+                    f"a Tensor, not {parser_type_name(v)}"
+                )
     no_complex_kernel("avg_pool3d_out_frame", input)  # PyTorch averages through avg_pool3d
     if input.numel() == 0:
         return input

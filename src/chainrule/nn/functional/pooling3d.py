@@ -30,7 +30,7 @@ from ...backend import get_array_module
 from ...ops._pooling_indices import adaptive_max_indices
 from ...ops._util import ShapeError, no_complex_kernel
 from ...ops.area_interpolation import adaptive_avg_pool
-from ...ops.pooling_args import _out, size_ints
+from ...ops.pooling_args import _out, check_flag, size_ints
 from ...ops.pooling_avg3d import AvgPool3dFn, _check_divisor, avg_pool3d_divisor
 from ...ops.pooling_index import IndexPool, max_pool3d_indices
 from ...qtypes import scalar_type_name
@@ -39,7 +39,7 @@ __all__ = ["adaptive_avg_pool3d", "adaptive_max_pool3d", "avg_pool3d", "max_pool
 
 
 def _triple(v: Any, name: str, op: str) -> tuple:
-    if isinstance(v, (int, np.integer)):
+    if isinstance(v, (int, np.integer)) and not isinstance(v, bool):  # (a bool: TypeError)
         return (int(v),) * 3
     t = size_ints(v, name, op)  # (PyTorch's TypeError for a float or a string)
     if len(t) == 1:
@@ -65,6 +65,8 @@ def _batch5(op: str, input: Any) -> tuple[Tensor, bool]:
 
 def _params(op: str, x: Tensor, kernel_size, stride, padding, dilation, ceil_mode) -> tuple:
     """(k, s, p, d, out) triples, checked as PyTorch checks them."""
+    if type(ceil_mode) is not bool:  # PyTorch's parser: a Python bool only
+        check_flag(op, "ceil_mode", ceil_mode)
     no_complex_kernel(op, x)
     k = _triple(kernel_size, "kernel_size", op)
     s = (
@@ -158,6 +160,8 @@ def avg_pool3d(
     if divisor_override is not None:  # an int (TypeError), not zero (RuntimeError)
         _check_divisor(op, divisor_override)
     k, s, p, _, out = _params(op, x, kernel_size, stride, padding, 1, ceil_mode)
+    if type(count_include_pad) is not bool:  # PyTorch's parser: a Python bool only
+        check_flag(op, "count_include_pad", count_include_pad)
     _check_avg3d_dtype(input)
     P = (k, s, p, out)
     div = avg_pool3d_divisor(tuple(x.shape[2:]), P, count_include_pad, divisor_override)
@@ -193,7 +197,11 @@ def _empty(v: Any) -> bool:
 def _adaptive_size(op: str, x: Tensor, output_size: Any, ndim: int = 5) -> tuple:
     """The output size of a 3-d adaptive pool of the batched ``x`` (``ndim``: the caller's
     input's rank, which picks PyTorch's error type for a wrong-length ``output_size``)."""
-    if output_size is None or isinstance(output_size, (int, np.integer)):
+    if output_size is None:  # PyTorch's len(None) (None entries are fine)
+        raise TypeError(f"{op}: object of type 'NoneType' has no len() (output_size=None)")
+    if isinstance(output_size, (bool, np.bool_)):  # PyTorch's parser
+        raise TypeError(f"{op}(): argument 'output_size' must be tuple of ints, not bool")
+    if isinstance(output_size, (int, np.integer)):
         output_size = (output_size,) * 3
     sizes = tuple(output_size)
     if len(sizes) != 3:

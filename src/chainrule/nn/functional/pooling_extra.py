@@ -18,19 +18,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from numbers import Real
 from typing import Any
 
 import numpy as np
 
 from ...autograd.lower_precision import autocast_float32_op
 from ...autograd.tensor import Tensor
-from ...creation import zeros
 from ...ops._util import ShapeError
-from ...ops.gather_scatter import scatter
 from ...ops.pooling import avg_pool2d, max_pool2d
 from ...ops.pooling1d import avg_pool1d, max_pool1d
 from ...ops.shuffles import ChannelShuffle
 from ...ops.unary import relu
+from ...ops.unpool_node import max_unpool
 
 __all__ = ["channel_shuffle", "lp_pool1d", "lp_pool2d", "max_unpool1d", "max_unpool2d"]
 
@@ -83,7 +83,7 @@ def _unpool_output_size(
                 f"but it has a length of '{len(sizes)}'"
             )
         for d in range(n):
-            lo, hi = default[d] - stride[d], default[d] + stride[d]
+            lo, hi = default[d] - stride[d], default[d] + stride[d]  # (PyTorch's bounds)
             if not lo < sizes[d] < hi:
                 raise ValueError(
                     f'{op}: invalid output_size "{tuple(output_size)}" '
@@ -91,7 +91,7 @@ def _unpool_output_size(
                 )
         ret = sizes
     for d in range(n):
-        if ret[d] < 0:
+        if not ret[d] >= 0:  # NaN too, as PyTorch
             raise ValueError(
                 f"{op}: output_size must contain non-negative spatial dimensions, "
                 f"but got output_size[{d}]={ret[d]}"
@@ -138,11 +138,7 @@ def _unpool2d(op: str, x: Tensor, indices: Tensor, out_hw: tuple[int, int]) -> T
         raise RuntimeError(
             f"{op}: found an invalid max index: {first} (output volumes are of size {oh}x{ow})"
         )
-    lead = tuple(x.shape[:-2])
-    flat_x = x.reshape(*lead, x.shape[-2] * x.shape[-1])
-    flat_i = indices.reshape(*lead, x.shape[-2] * x.shape[-1])
-    out = zeros(*lead, plane, dtype=x.dtype, device=x.device)
-    return scatter(out, -1, flat_i, flat_x).reshape(*lead, oh, ow)
+    return max_unpool(x, indices, (oh, ow))  # one MaxUnpool2DBackward0, as PyTorch's
 
 
 def _unpool_size(
@@ -151,10 +147,45 @@ def _unpool_size(
     """The checked input and pooling arguments of an ``n``-d max_unpool, and its output size."""
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}: expected input to be a Tensor, got {type(input).__name__}")
-    k = _ints(kernel_size, n, "kernel_size", op)
-    s = k if stride is None else _ints(stride, n, "stride", op)
-    p = _ints(padding, n, "padding", op)
-    return tuple(_unpool_output_size(op, input, k, s, p, output_size))
+    k = _unpool_numbers(kernel_size, n, "kernel_size", op)
+    s = k if stride is None else _unpool_numbers(stride, n, "stride", op, len(k))
+    p = _unpool_numbers(padding, n, "padding", op, len(k))
+    return _unpool_ints(op, _unpool_output_size(op, input, k, s, p, output_size), n)
+
+
+def _unpool_ints(op: str, out: Any, n: int) -> tuple[int, ...]:
+    """The unpooled size as ``n`` ints: PyTorch's kernel checks the count (a 1-d unpool is
+    its 2-d one with a trailing 1) and its parser refuses a float (True is 1)."""
+    if len(out) != n:
+        names = (
+            "three elements (depth, height, width)" if n == 3 else "two elements (height, width)"
+        )
+        got = len(out) + (n == 1)
+        raise RuntimeError(
+            f"{op}: There should be exactly {names} in output_size, but got {got} elements."
+        )
+    for d, v in enumerate(out):
+        if not isinstance(v, (int, np.integer)):
+            raise TypeError(
+                f"{op}(): argument 'output_size' must be tuple of ints, but found element of "
+                f"type {type(v).__name__} at pos {d}"
+            )
+    return tuple(int(v) for v in out)
+
+
+def _unpool_numbers(v: Any, n: int, name: str, op: str, need: int | None = None) -> tuple:
+    """PyTorch's ``_pair(v)``-style tuple (``n`` copies of a number; a sequence as given, the
+    kernel's length setting the rank), read as its Python arithmetic reads it (a bool is 0
+    or 1, a float gives a float size refused later): fewer than ``need`` entries is its
+    IndexError, a non-number its TypeError."""
+    t = tuple(v) if isinstance(v, (tuple, list, str)) else (v,) * n
+    t = t if need is None else t[:need]
+    for e in t:  # PyTorch's arithmetic fails on the first entry it reads
+        if not isinstance(e, (Real, np.number, np.bool_)):
+            raise TypeError(f"{op}: {name} must hold numbers, got {v!r}")
+    if need is not None and len(t) < need:
+        raise IndexError(f"{op}: tuple index out of range ({name}={v!r} has {len(t)} entries)")
+    return t
 
 
 @autocast_float32_op
@@ -216,7 +247,7 @@ def _lp_finish(op: str, avg: Tensor, norm_type: float, numel: int) -> Tensor:
 
 
 def _check_norm(op: str, norm_type: Any) -> float:
-    if isinstance(norm_type, bool) or not isinstance(norm_type, (int, float, np.number)):
+    if not isinstance(norm_type, (int, float, np.number, np.bool_)):  # a bool is 1 (PyTorch)
         raise TypeError(f"{op}: norm_type must be a number, got {type(norm_type).__name__}")
     return float(norm_type)
 
@@ -288,6 +319,9 @@ def lp_pool2d(
     op = "lp_pool2d"
     p = _check_norm(op, norm_type)
     _check_rank(op, input, (3, 4), "(N, C, H, W) or (C, H, W)", IndexError)
+    if isinstance(kernel_size, (list, tuple)) and len(kernel_size) != 2:  # PyTorch's unpacking
+        many = "too many" if len(kernel_size) > 2 else "not enough"
+        raise ValueError(f"{many} values to unpack (expected 2, got {len(kernel_size)})")
     if p == math.inf:
         return max_pool2d(input.abs(), kernel_size, stride, 0, 1, ceil_mode)
     if p == -math.inf:

@@ -55,6 +55,25 @@ def _fractional(
         raise NotImplementedError(f'"{op}" not implemented for {input.dtype}')
     sizes = tuple(input.shape[-nd:])
     names = ("kernel_size", "output_size")
+    for pos, name, v in ((2, names[0], kernel_size), (3, names[1], output_size)):
+        if type(v) is int or v is None:
+            continue
+        if isinstance(v, Sequence):
+            for i, e in enumerate(v):  # (a str: PyTorch's _pair iterates it)
+                if isinstance(e, bool) or not isinstance(e, (int, np.integer)):
+                    raise TypeError(  # PyTorch's parser
+                        f"{op}(): argument '{name}' (position {pos}) must be tuple of ints, "
+                        f"but found element of type {type(e).__name__} at pos {i}"
+                    )
+            if len(v) != nd:  # PyTorch's check (a 1-element list is not repeated)
+                raise RuntimeError(
+                    f"{op}: {name} must either be a single Int or tuple of Ints, got {v!r}"
+                )
+        elif v is not None and (isinstance(v, bool) or not isinstance(v, (int, np.integer))):
+            raise TypeError(  # PyTorch's parser
+                f"{op}(): argument '{name}' (position {pos}) must be tuple of ints, not "
+                f"{type(v).__name__}"
+            )
     try:
         k = _ints(kernel_size, nd, names[0], op)
         if output_size is None:

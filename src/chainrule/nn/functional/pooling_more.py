@@ -27,17 +27,24 @@ import numpy as np
 from ...autograd.lower_precision import autocast_float32_op
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module
-from ...creation import zeros
 from ...ops._pooling_indices import (
     adaptive_max_indices,
 )
 from ...ops._util import ShapeError
-from ...ops.gather_scatter import scatter
 from ...ops.pooling import max_pool2d
 from ...ops.pooling1d import max_pool1d
 from ...ops.pooling_index import IndexPool
+from ...ops.unpool_node import max_unpool
 from .pooling3d import adaptive_max_pool3d, avg_pool3d, max_pool3d
-from .pooling_extra import _check_norm, _geometry_errors, _ints, _lp_finish, _unpool_output_size
+from .pooling_extra import (
+    _check_norm,
+    _geometry_errors,
+    _ints,
+    _lp_finish,
+    _unpool_ints,
+    _unpool_numbers,
+    _unpool_output_size,
+)
 
 __all__ = [
     "adaptive_max_pool1d",
@@ -234,12 +241,20 @@ def max_unpool3d(
             f"Input to {op} should be a 4d or 5d Tensor, but got a tensor with "
             f"{input.ndim} dimensions."
         )
-    k = _ints(kernel_size, 3, "kernel_size", op)
-    s = k if stride is None else _ints(stride, 3, "stride", op)
-    p = _ints(padding, 3, "padding", op)
+    # PyTorch's Python arithmetic on the sizes first, then its kernel's checks
+    k = _unpool_numbers(kernel_size, 3, "kernel_size", op)
+    s = k if stride is None else _unpool_numbers(stride, 3, "stride", op, len(k))
+    p = _unpool_numbers(padding, 3, "padding", op, len(k))
+    od, oh, ow = _unpool_ints(op, _unpool_output_size(op, input, k, s, p, output_size), 3)
+    for pos, name, t in ((4, "stride", s), (5, "padding", p)):  # the 3-d kernel reads them
+        for i, e in enumerate(t):  # PyTorch's parser: ints (a bool only after the first)
+            if (i == 0 and isinstance(e, bool)) or not isinstance(e, (int, np.integer)):
+                raise TypeError(
+                    f"{op}(): argument '{name}' (position {pos}) must be tuple of ints, but "
+                    f"found element of type {type(e).__name__} at pos {i}"
+                )
     if min(s) <= 0:  # PyTorch's 3-d unpool checks the strides (the 2-d one does not)
         raise RuntimeError(f"{op}: strides should be greater than zero, but got stride: {list(s)}")
-    od, oh, ow = _unpool_output_size(op, input, k, s, p, output_size)
     if indices.dtype != np.dtype(np.int64):
         raise RuntimeError(
             f"{op}: elements in indices should be type int64 but got: {indices.dtype}"
@@ -262,11 +277,7 @@ def max_unpool3d(
         raise RuntimeError(
             f"{op}: found an invalid max index {first} (output volumes are of size {od}x{oh}x{ow})"
         )
-    lead = tuple(input.shape[:-3])
-    m = int(np.prod(input.shape[-3:]))
-    out = zeros(*lead, vol, dtype=input.dtype, device=input.device)
-    out = scatter(out, -1, indices.reshape(*lead, m), input.reshape(*lead, m))
-    return out.reshape(*lead, od, oh, ow)
+    return max_unpool(input, indices, (od, oh, ow))  # one MaxUnpool3DBackward0, as PyTorch's
 
 
 # ----------------------------------------------------------------------------- lp_pool3d
@@ -293,8 +304,13 @@ def lp_pool3d(
         kd = kh = kw = int(kernel_size)
     elif isinstance(kernel_size, Sequence) and len(kernel_size) == 3:
         kd, kh, kw = _ints(kernel_size, 3, "kernel_size", op)
-    else:
+    elif isinstance(kernel_size, (Sequence, str)):  # PyTorch unpacks three
         raise ValueError(f"{op}: kernel_size must be an int or 3 ints, got {kernel_size!r}")
+    else:  # PyTorch's avg_pool3d parser (a bool, a float, None)
+        raise TypeError(
+            f"avg_pool3d(): argument 'kernel_size' (position 2) must be tuple of ints, not "
+            f"{type(kernel_size).__name__}"
+        )
     if p == math.inf:
         return max_pool3d(input.abs(), kernel_size, stride, 0, 1, ceil_mode)
     if p == -math.inf:

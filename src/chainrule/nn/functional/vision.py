@@ -1,9 +1,10 @@
 """``F.affine_grid`` and ``F.grid_sample``: the sampling pair of spatial transformer networks.
 
 ``affine_grid`` is a batched matmul of a constant base grid of normalised coordinates
-``[x, y, (z,) 1]`` with θᵀ, so it is differentiable in θ (any order, both modes) through
-``matmul``; the base grid is rounded bit for bit as PyTorch's CPU kernel rounds it (see
-``_linspace_from_neg_one``), so the identity θ gives PyTorch's sample points exactly.
+``[x, y, (z,) 1]`` with θᵀ, one node as PyTorch's ``AffineGridGeneratorBackward0``
+(``ops/affine_grid_node.py``; differentiable in θ, any order, both modes); the base grid
+is rounded bit for bit as PyTorch's CPU kernel rounds it (see ``_linspace_from_neg_one``),
+so the identity θ gives PyTorch's sample points exactly.
 ``grid_sample`` checks its arguments and calls
 :class:`~chainrule.ops.grid_sample.GridSample2dFn` (4-d input; bilinear, nearest and bicubic)
 or :class:`~chainrule.ops.grid_sample_3d.GridSample3dFn` (5-d input; trilinear and nearest).
@@ -20,9 +21,9 @@ import numpy as np
 from ...autograd.lower_precision import autocast_lower_precision
 from ...autograd.tensor import Tensor
 from ...creation import linspace_points
+from ...ops.affine_grid_node import affine_grid_node
 from ...ops.grid_sample import GridSample2dFn
 from ...ops.grid_sample_3d import GridSample3dFn
-from ...ops.linalg import matmul
 
 __all__ = ["affine_grid", "grid_sample"]
 
@@ -31,12 +32,6 @@ _ALIGN_WARNING = (
     "1.3.0. Please specify align_corners=True if the old behavior is desired. See the "
     "documentation of grid_sample for details."
 )
-
-
-# PyTorch's CPU batched matmul adds the products of a (points x (k + 1)) @ ((k + 1) x k) product
-# left to right, unfused, while points * k * (k + 1) <= 400, and otherwise in a BLAS kernel's
-# order, which NumPy's matmul reproduces (measured on float32 and float64 grids).
-_SMALL_PRODUCT = 400
 
 
 def _linspace_from_neg_one(num: int, align_corners: bool, dtype: np.dtype) -> np.ndarray:
@@ -126,20 +121,10 @@ def affine_grid(theta: Tensor, size: Sequence[int], align_corners: bool | None =
     # PyTorch computes the grid with a batched matmul, which CPU autocast casts
     (theta,) = autocast_lower_precision(theta)
     k = len(spatial)
-    base_array = _base_grid(spatial, align_corners, theta.dtype).reshape(1, -1, k + 1)
-    if base_array.shape[1] * k * (k + 1) > _SMALL_PRODUCT:
-        base = Tensor._make(base_array, False, None, 0)  # a constant in theta's dtype
-        base = base.to(theta.device)  # built on the host: to theta's device (no-op on the CPU)
-        grid = matmul(base, theta.transpose(1, 2))  # (N, prod(spatial), k)
-    else:  # PyTorch's small batched matmul: the k + 1 products added left to right, unfused
-        rows = theta.unsqueeze(1)  # (N, 1, k, k + 1)
-        grid = None
-        for j in range(k + 1):
-            col = Tensor._make(np.ascontiguousarray(base_array[..., j : j + 1]), False, None, 0)
-            col = col.to(theta.device)
-            term = col * rows[..., j]  # (N, prod(spatial), k)
-            grid = term if grid is None else grid + term
-    return grid.reshape(size[0], *spatial, k)
+    base_array = _base_grid(spatial, align_corners, theta.dtype).reshape(-1, k + 1)
+    # one AffineGridGeneratorBackward0, as PyTorch's; its small batched matmul adds the k + 1
+    # products left to right, unfused (affine_grid_node.py)
+    return affine_grid_node(theta, base_array, size, align_corners)
 
 
 def grid_sample(

@@ -15,6 +15,7 @@ from ...creation import empty
 from ...ops._util import NAMED_ERRORS, lead_with
 from .. import functional as F
 from .. import init
+from ..functional._arg_types import as_number
 from ..module import Module
 from ..parameter import Parameter
 
@@ -232,6 +233,11 @@ class Softplus(Module):
         self.beta, self.threshold = beta, threshold
 
     def forward(self, input: Tensor) -> Tensor:
+        if type(self.beta) is not float or type(self.threshold) is not float:
+            # PyTorch's parser: numbers (a 0-d tensor read as one)
+            beta = as_number("softplus", "beta", self.beta, 2)
+            threshold = as_number("softplus", "threshold", self.threshold, 3)
+            return F.softplus(input, beta, threshold)
         return F.softplus(input, self.beta, self.threshold)
 
     def extra_repr(self) -> str:
@@ -268,7 +274,7 @@ class Hardtanh(Module):
                 )
         min_val = min_val if min_value is None else min_value
         max_val = max_val if max_value is None else max_value
-        if not max_val > min_val:  # PyTorch asserts max_val > min_val (equal refused too)
+        if max_val <= min_val:  # PyTorch's check (equal refused too, NaN passes)
             raise HardtanhRangeError(
                 f"Hardtanh: max_val ({max_val}) must be greater than min_val ({min_val})"
             )

@@ -15,7 +15,7 @@ __all__ = ["AlphaDropout", "Dropout", "Dropout1d", "Dropout2d", "Dropout3d"]
 class _DropoutNd(Module):
     def __init__(self, p: float = 0.5, inplace: bool = False):
         super().__init__()
-        if not 0.0 <= p <= 1.0:
+        if p < 0 or p > 1:  # PyTorch's check (NaN passes: the forward refuses it)
             raise ValueError(
                 f"{type(self).__name__}: dropout probability has to be between 0 and 1, but got {p}"
             )

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ... import dtypes as _dt
 from ...autograd.tensor import Tensor
 from ...creation import empty
@@ -211,6 +213,12 @@ class LazyLinear(LazyModuleMixin, Linear):
                 "(*, in_features)"
             )
         self.in_features = int(input.shape[-1])
+        out = self.out_features
+        if isinstance(out, bool) or not isinstance(out, (int, np.integer)):
+            raise TypeError(  # PyTorch's empty((out_features, in_features)) parser
+                "empty(): argument 'size' (position 1) must be tuple of ints, but found "
+                f"element of type {type(out).__name__} at pos 0"
+            )
         self.weight.materialize((self.out_features, self.in_features))
         if self.bias is not None:
             self.bias.materialize((self.out_features,))

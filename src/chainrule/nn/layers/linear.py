@@ -6,10 +6,13 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from ...autograd.tensor import Tensor
 from ...creation import empty
 from ...creation_options import NegativeSizeError
 from .. import init
+from ..functional._arg_types import as_int
 from ..functional.activation import maxout
 from ..functional.linear import bilinear, linear
 from ..module import Module
@@ -36,6 +39,10 @@ class Flatten(Module):
         self.start_dim, self.end_dim = start_dim, end_dim
 
     def forward(self, input: Tensor) -> Tensor:
+        if type(self.start_dim) is not int or type(self.end_dim) is not int:
+            # PyTorch's parser (input.flatten(start_dim, end_dim)): ints, not bools/floats
+            as_int("flatten", "start_dim", self.start_dim, 1)
+            as_int("flatten", "end_dim", self.end_dim, 2)
         return input.flatten(self.start_dim, self.end_dim)
 
     def extra_repr(self) -> str:
@@ -63,10 +70,23 @@ class Unflatten(Module):
         self.dim, self.unflattened_size = dim, unflattened_size
 
     def forward(self, input: Tensor) -> Tensor:
+        if type(self.dim) is not int and not isinstance(self.dim, str):
+            as_int("unflatten", "dim", self.dim, 1)  # PyTorch's parser: an int, not a bool
         return input.unflatten(self.dim, self.unflattened_size)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
+
+
+def _size_types(*shape: Any) -> None:
+    """PyTorch's TypeError for a weight shape ``empty(shape)`` cannot read: the first size
+    must be an int that is not a bool, the others ints (a bool is read as one)."""
+    for i, n in enumerate(shape):
+        if (i == 0 and isinstance(n, bool)) or not isinstance(n, (int, np.integer)):
+            raise TypeError(
+                f"empty(): argument 'size' (position 1) must be tuple of ints, but found "
+                f"element of type {type(n).__name__} at pos {i}"
+            )
 
 
 def _param(*shape: int, dtype: Any = None, device: Any = None) -> Parameter:
@@ -92,6 +112,7 @@ class Linear(Module):
         dtype: Any = None,
     ):
         super().__init__()
+        _size_types(out_features, in_features)
         if in_features < 0 or out_features < 0:  # PyTorch's RuntimeError (and a ValueError)
             raise NegativeSizeError(
                 f"Linear: features must be non-negative, got in_features="
@@ -138,6 +159,12 @@ class Bilinear(Module):
         dtype: Any = None,
     ):
         super().__init__()
+        _size_types(out_features, in1_features, in2_features)
+        if min(in1_features, in2_features, out_features) < 0:  # PyTorch's RuntimeError
+            raise NegativeSizeError(
+                "Bilinear: Trying to create tensor with negative dimension: "
+                f"[{out_features}, {in1_features}, {in2_features}]"
+            )
         if in1_features <= 0:  # PyTorch's check (its bound divides by √in1_features)
             raise ValueError(f"in1_features must be > 0, but got (in1_features={in1_features})")
         self.in1_features, self.in2_features = in1_features, in2_features

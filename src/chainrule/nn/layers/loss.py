@@ -45,6 +45,17 @@ class _Loss(Module):
         return ""  # PyTorch's losses print no arguments: MSELoss(reduction='sum') is MSELoss()
 
 
+def _buffer_types(**buffers: Any) -> None:
+    """PyTorch's TypeError for a buffer that is neither a tensor nor None, raised when it is
+    registered: before chainrule's own check of ``reduction`` (PyTorch checks that later)."""
+    for name, value in buffers.items():
+        if value is not None and not isinstance(value, Tensor):
+            raise TypeError(
+                f"cannot assign '{type(value).__name__}' object to buffer '{name}' "
+                "(torch Tensor or None required)"
+            )
+
+
 class _WeightedLoss(_Loss):
     def __init__(
         self,
@@ -53,6 +64,7 @@ class _WeightedLoss(_Loss):
         reduce: Any = None,
         reduction: str = "mean",
     ):
+        _buffer_types(weight=weight)
         super().__init__(size_average, reduce, reduction)
         self.register_buffer("weight", weight)
 
@@ -76,6 +88,8 @@ class HuberLoss(_Loss):
 
     def __init__(self, reduction: str = "mean", delta: float = 1.0):
         super().__init__(reduction=reduction)
+        if not isinstance(delta, (float, int)):  # PyTorch's check at construction
+            raise TypeError(f"delta must be a float or int, got: {type(delta)}")
         self.delta = delta
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
@@ -167,6 +181,7 @@ class BCEWithLogitsLoss(_Loss):
         reduction: str = "mean",
         pos_weight: Tensor | None = None,
     ):
+        _buffer_types(weight=weight, pos_weight=pos_weight)
         super().__init__(size_average, reduce, reduction)
         self.register_buffer("weight", weight)
         self.register_buffer("pos_weight", pos_weight)

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ...autograd.tensor import Tensor
 from ...ops.shape import pad
+from ..functional._arg_types import as_float
 from ..module import Module
 
 __all__ = [
@@ -23,9 +26,24 @@ __all__ = [
 ]
 
 
+def _bad_pad_element(padding: tuple) -> int | None:
+    """The position of the first element PyTorch's int-list parser refuses, or None: the
+    first must be an int (not a bool), the others an int, a bool or a 0-d integer tensor."""
+    for i, p in enumerate(padding):
+        if i == 0 and isinstance(p, (bool, np.bool_)):
+            return 0
+        if isinstance(p, (int, np.integer)) and not isinstance(p, np.bool_):
+            continue
+        if isinstance(p, Tensor) and p.ndim == 0 and p.dtype.kind in "biu" and i > 0:
+            continue
+        return i
+    return None
+
+
 class _PadNd(Module):
     mode = "constant"
     dims = 1
+    _bad_element: int | None = None  # (modules pickled before it was kept read None)
 
     def __init__(self, padding: Any, value: float = 0.0) -> None:
         super().__init__()
@@ -33,7 +51,10 @@ class _PadNd(Module):
         if isinstance(padding, int):
             padding = (padding,) * n
         padding = tuple(padding)
-        if len(padding) != n or not all(isinstance(p, int) for p in padding):
+        # PyTorch keeps elements of another type (a bool, a float) and its F.pad refuses
+        # them when called (TypeError); an empty padding pads nothing
+        self._bad_element = _bad_pad_element(padding)
+        if len(padding) not in (0, n):
             raise ValueError(
                 f"{type(self).__name__}: padding must be an int or {n} ints "
                 f"(left, right{', top, bottom' if self.dims > 1 else ''}"
@@ -42,7 +63,11 @@ class _PadNd(Module):
         self.padding, self.value = padding, value  # kept as given: PyTorch prints value=0
 
     def forward(self, input: Tensor) -> Tensor:
+        if self._bad_element is not None:  # PyTorch's parser, when called
+            self._refuse_element()
         if self.mode == "constant":
+            if type(self.value) is not float and self.value is not None:  # a real (or None)
+                as_float("pad", "value", self.value, 4)
             return pad(input, self.padding, "constant", self.value)
         # reflect/replicate leave the rank check to F.pad, as PyTorch's layers: too few dims
         # is a RuntimeError, a rank the mode cannot pad a NotImplementedError; the circular
@@ -54,6 +79,14 @@ class _PadNd(Module):
                 f"{tuple(input.shape)}"
             )
         return pad(input, self.padding, self.mode)
+
+    def _refuse_element(self) -> None:
+        """PyTorch's TypeError for a padding element that is not an int."""
+        i = self._bad_element
+        raise TypeError(
+            f"pad(): argument 'pad' (position 2) must be tuple of ints, but found element of "
+            f"type {type(self.padding[i]).__name__} at pos {i}"
+        )
 
     def extra_repr(self) -> str:
         if self.mode == "constant":

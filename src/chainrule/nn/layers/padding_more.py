@@ -42,6 +42,8 @@ class ZeroPad3d(ConstantPad3d):
         super().__init__(padding, 0.0)
 
     def forward(self, input: Tensor) -> Tensor:
+        if self._bad_element is not None:  # PyTorch's parser, when called
+            self._refuse_element()
         return pad(input, self.padding, "constant", 0.0)
 
     def extra_repr(self) -> str:

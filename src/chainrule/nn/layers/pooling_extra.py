@@ -26,8 +26,9 @@ __all__ = [
 
 
 def _ntuple(v: Any, n: int) -> tuple:
-    """PyTorch's ``_single`` / ``_pair``: a sequence is kept, anything else repeated."""
-    return tuple(v) if isinstance(v, (tuple, list)) else (v,) * n
+    """PyTorch's ``_single`` / ``_pair``: a sequence (a str too: it iterates) is kept,
+    anything else repeated."""
+    return tuple(v) if isinstance(v, (tuple, list, str)) else (v,) * n
 
 
 class Fold(Module):

@@ -286,6 +286,11 @@ class RNNBase(Module):
                 f"shape {tuple(input.shape)})"
             )
         states = self._initial_states(hx, batched, batch, x)
+        if type(self.bidirectional) is not bool:  # PyTorch's kernel parser, when called
+            raise TypeError(
+                f"{self.mode.lower()}() received an invalid combination of arguments: argument "
+                f"'bidirectional' must be bool, not {type(self.bidirectional).__name__}"
+            )
         out, finals = run_layers(
             self.mode,
             x.reshape(steps * batch, self.input_size),

@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from ..._kernels.half_gemm import is_host_half
 from ...autograd.lower_precision import AUTOCAST
 from ...autograd.tensor import Tensor
@@ -43,10 +45,11 @@ class RNNCellBase(Module):
     ):
         super().__init__()
         for name, value in (("input_size", input_size), ("hidden_size", hidden_size)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            integer = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+            if not integer or value < 0:  # a NumPy integer is one, as PyTorch's empty() reads
                 # a negative size is PyTorch's RuntimeError (NegativeSizeError is a ValueError)
                 # anything else not an int is PyTorch's TypeError (from empty())
-                err = NegativeSizeError if isinstance(value, int) and value < 0 else _SizeTypeError
+                err = NegativeSizeError if integer and value < 0 else _SizeTypeError
                 raise err(
                     f"{type(self).__name__}: {name} must be a non-negative int, got {value!r}"
                 )
@@ -150,13 +153,14 @@ class RNNCell(RNNCellBase):
         device: Any = None,
         dtype: Any = None,
     ):
-        if nonlinearity not in ("tanh", "relu"):
-            raise ValueError(f"Unknown nonlinearity: {nonlinearity}")
+        # PyTorch keeps any nonlinearity and refuses an unknown one when called
         super().__init__(input_size, hidden_size, bias, 1, device, dtype)
         self.nonlinearity = nonlinearity
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
         x, (h,), batched = self._prepare(input, hx, 1)
+        if self.nonlinearity not in ("tanh", "relu"):  # PyTorch's RuntimeError, when called
+            raise RuntimeError(f"Unknown nonlinearity: {self.nonlinearity}")
         if AUTOCAST[0]:  # PyTorch's rnn_tanh_cell / rnn_relu_cell, which CPU autocast casts
             from ...ops.raw_functional import rnn_relu_cell, rnn_tanh_cell  # nn imports ops
 

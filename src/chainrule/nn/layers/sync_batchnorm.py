@@ -148,11 +148,8 @@ class SyncBatchNorm(_BatchNorm):
     def _check_input_dim(self, input: Tensor) -> None:
         if input.ndim < 2:
             raise ValueError(f"SyncBatchNorm: expected at least 2D input (got {input.ndim}D input)")
-        if input.shape[1] != self.num_features:
-            raise ValueError(
-                f"SyncBatchNorm: expected {self.num_features} channels (dim 1), "
-                f"got input of shape {tuple(input.shape)}"
-            )
+        # as PyTorch, the channels are checked by batch norm against the parameters and
+        # running statistics (none: any channel count runs)
 
     def _needs_sync(self) -> bool:
         if not self.training or not is_initialized():
