@@ -53,7 +53,7 @@ def _gelu_array(x):
     if eligible(x):
         return K.gelu(x.reshape(-1)).reshape(x.shape)
     if get_array_module(x) is not np:  # CuPy: the same formula with its erf
-        from .unary import _erf  # noqa: PLC0415
+        from ._activation_math import erf_array as _erf  # noqa: PLC0415
 
         return x * (_erf(x * K.SQRT1_2) + 1) * 0.5
     return _threaded(K._gelu_numpy, x, x)
@@ -64,7 +64,7 @@ def _gelu_grad_array(g, x):
         return _threaded(K.gelu_grad, x, g, x)
     xp = get_array_module(x)
     if xp is not np:
-        from .unary import _erf  # noqa: PLC0415
+        from ._activation_math import erf_array as _erf  # noqa: PLC0415
 
         cdf = (_erf(x * K.SQRT1_2) + 1) * 0.5
         return g * (cdf + x * xp.exp(x * x * -0.5) * K.INV_SQRT_2PI)

@@ -18,7 +18,13 @@ from .._kernels import dispatch as _fast
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..threads import elementwise
-from ._activation_math import SOFTPLUS_F32_STEPS, sigmoid_f32, softplus_f32, stable_sigmoid
+from ._activation_math import (
+    SOFTPLUS_F32_STEPS,
+    erf_array,
+    sigmoid_f32,
+    softplus_f32,
+    stable_sigmoid,
+)
 from ._util import DtypeError, as_tensor, no_integer_kernel
 from .binding import tensor_method
 from .cast import cast, to_device_op
@@ -298,24 +304,11 @@ class Abs(UnaryElementwise):
 class Erf(UnaryElementwise):
     @staticmethod
     def f(x):
-        return _erf(x)
+        return erf_array(x)
 
     @staticmethod
     def derivative(ctx, x, y):
         return exp(-(x * x)) * (2.0 / math.sqrt(math.pi))
-
-
-def _erf(x):
-    xp = get_array_module(x)
-    if xp is not np:
-        import cupyx.scipy.special as sp  # type: ignore  # noqa: PLC0415 - CuPy is optional
-
-        return sp.erf(x)
-    try:
-        from scipy.special import erf as sp_erf  # noqa: PLC0415 - SciPy is optional
-    except ImportError:  # vectorised math.erf: exact, slower
-        return np.vectorize(math.erf, otypes=[x.dtype])(x)
-    return sp_erf(x).astype(x.dtype, copy=False)
 
 
 class Softplus(UnaryElementwise):
