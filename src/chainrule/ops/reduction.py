@@ -27,6 +27,7 @@ from .binding import numpy_keywords, tensor_method
 from .complex_norms import complex_norm
 from .cumulative import cumprod
 from .shape import broadcast_to, cat, flip, reshape
+from .sparse_nodense import NoDenseData
 from .vector_norms import Norm1, Norm2, NormInf, NormNegInf, NormZero, PNorm, keepdim_shape
 
 __all__ = [
@@ -88,6 +89,8 @@ class Sum(Function):
 @tensor_method(keywords=True)
 def sum(input: Any, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:  # noqa: A001
     input = as_tensor(input)
+    if type(input) is not Tensor and type(input._data) is NoDenseData:  # torch.sum(sparse)
+        return input.sum(dim, keepdim, dtype=dtype)  # the layout's own sum (its method)
     if dtype is not None:
         input = input.to(dtype)
     elif input.dtype.kind in "biu" and input.dtype != np.int64:

@@ -25,7 +25,7 @@ from .binding import tensor_method
 from .fused_products import Addbmm, Addmm, Addmv, Baddbmm
 from .linalg import _check_out_dtype, _matmul, bmm
 from .linalg_out import with_out
-from .sparse_products import check_integer_beta
+from .sparse_products import addmm_rank_error, check_integer_beta
 from .sparse_tensor import SPARSE_TYPES
 
 __all__ = ["addmm", "addmv", "baddbmm"]
@@ -193,7 +193,7 @@ def addmm(
     if not (isinstance(input, Tensor) and isinstance(mat1, Tensor) and isinstance(mat2, Tensor)):
         raise first_not_tensor("addmm", (("input", input), ("mat1", mat1), ("mat2", mat2)))
     if mat1.ndim != 2 or mat2.ndim != 2:
-        raise ShapeError(
+        raise addmm_rank_error(mat1, mat2) or ShapeError(
             f"addmm: mat1 and mat2 must be 2-d, got shapes {tuple(mat1.shape)} "
             f"and {tuple(mat2.shape)}"
         )

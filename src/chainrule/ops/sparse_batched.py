@@ -25,9 +25,9 @@ from .sparse_compressed import INFO, _build, compressed_from_pattern, layout_nam
 from .sparse_csr import SparseCsrTensor
 from .sparse_pattern import SparsePattern
 from .sparse_tensor import SPARSE_TYPES, make_sparse
-from .tensor_queries import sparse_coo
+from .tensor_queries import sparse_bsc, sparse_bsr, sparse_coo
 
-__all__ = ["is_batched_or_hybrid", "select_batch", "to_batched_compressed"]
+__all__ = ["is_batched_or_hybrid", "refuse_compressed_bmm", "select_batch", "to_batched_compressed"]
 
 
 def is_batched_or_hybrid(t: Any) -> bool:
@@ -122,3 +122,25 @@ def select_batch(self: Any, dim: int, index: int) -> Any:
     picked = fn.named(values[Tensor._make(keep, False, None, 0)], "SelectBackward0")
     new_shape = shape[:dim] + shape[dim + 1 :]
     return _build(self._sc_layout, compressed, plain, picked, new_shape, self._sc_block)
+
+
+_NON_BLOCK = "sparse compressed (non-block) tensor layout"
+
+
+def refuse_compressed_bmm(input: Any, mat2: Any) -> None:  # noqa: A002 - PyTorch's name
+    """``bmm`` with a compressed operand: PyTorch's size errors, then its missing kernel's."""
+    for name, t in (("batch1", input), ("batch2", mat2)):
+        if t.ndim != 3:
+            raise RuntimeError(f"{name} must be a 3D tensor")
+    want, got = [input.shape[0], input.shape[2]], [mat2.shape[0], mat2.shape[1]]
+    if want != got:
+        raise RuntimeError(
+            f"Expected size for first two dimensions of batch2 tensor to be: {want} but got: {got}."
+        )
+    if input.layout not in INFO and mat2.layout in (sparse_bsr, sparse_bsc):
+        got = "SparseBsr" if mat2.layout is sparse_bsr else "SparseBsc"
+        raise RuntimeError(f"empty_sparse_compressed expected {_NON_BLOCK} but got {got}")
+    raise NotImplementedError(
+        "Could not run 'aten::bmm.out' with arguments from the 'SparseCsrCPU' backend (PyTorch "
+        "has no CPU kernel of a batched compressed product); use .to_dense()"
+    )

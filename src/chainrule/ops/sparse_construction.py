@@ -31,6 +31,7 @@ from ..size import Size
 from . import sparse_functions as fn
 from .sparse_compressed import INFO as COMPRESSED
 from .sparse_convert import to_sparse_layout
+from .sparse_csr import refuse_complex_grad
 from .sparse_invariants import warn_implicit_checks
 from .sparse_pattern import SparsePattern
 from .sparse_tensor import _LEAF_MESSAGE, SparseTensor, make_sparse
@@ -200,6 +201,7 @@ def to_sparse(
 ) -> SparseTensor:
     """``Tensor.to_sparse()``: the non-zero elements of a dense tensor as a coalesced sparse
     COO tensor (differentiable: the values are read from the dense tensor by an op)."""
+    refuse_complex_grad(self, "_to_sparse")
     if layout in COMPRESSED:
         if sparse_dim is not None:
             raise NotImplementedError(f"to_sparse(layout={layout!r}): sparse_dim={sparse_dim}")

@@ -22,7 +22,13 @@ from . import sparse_functions as fn
 from .sparse_batched import to_batched_compressed
 from .sparse_compressed import INFO, SparseCompressedTensor, compressed_from_pattern, layout_name
 from .sparse_compressed import transposed as _transposed
-from .sparse_csr import GENERAL_CONVERSION, SparseCsrTensor, carry_source, to_sparse_csr
+from .sparse_csr import (
+    GENERAL_CONVERSION,
+    SparseCsrTensor,
+    carry_source,
+    refuse_complex_grad,
+    to_sparse_csr,
+)
 from .sparse_pattern import SparsePattern
 from .sparse_tensor import SPARSE_TYPES, SparseTensor, make_sparse
 from .tensor_queries import sparse_bsc, sparse_bsr, sparse_coo, sparse_csc, sparse_csr
@@ -113,6 +119,10 @@ def to_compressed(
                 f"{where}: conversion from {layout_name(self)} to {name} with blocksize changed "
                 f"from {list(self._sc_block)} to {list(block)} is not supported"
             )
+    if not src:
+        refuse_complex_grad(
+            self, "_to_sparse" if node == "ToSparseBackward1" else f"_to_sparse_{target}"
+        )
     if self.ndim != 2 or dense_dim not in (None, 0):  # batched or hybrid
         return to_batched_compressed(self, layout, block, dense_dim, op, node)
     if not src:

@@ -41,7 +41,7 @@ from .sparse_tensor import (
 )
 from .tensor_queries import sparse_coo, sparse_csr
 
-__all__ = ["SparseCsrTensor", "to_sparse_csr"]
+__all__ = ["SparseCsrTensor", "refuse_complex_grad", "to_sparse_csr"]
 
 _BETA_WARNING = (
     "Sparse CSR tensor support is in beta state. If you miss a functionality in the sparse "
@@ -155,10 +155,12 @@ class SparseCsrTensor(SparseTensor):
         return self.to_sparse_coo()
 
     def to_sparse_coo(self) -> SparseTensor:
-        """The COO tensor of the same entries (coalesced: a product's result may list a
-        row's columns out of order, which PyTorch keeps and still flags coalesced)."""
-        out = make_sparse(self._sp_values, self._sp_pattern, source=self._sp_source)
-        return out.coalesce() if type(self) is SparseCsrTensor else out
+        """The COO tensor of the same entries, flagged coalesced: a product's result may list
+        a row's columns out of order, which PyTorch keeps (and ``+`` merges in that order)."""
+        pattern = self._sp_pattern
+        if type(self) is SparseCsrTensor and not pattern.coalesced:
+            pattern = SparsePattern(pattern.indices, pattern.shape, True)
+        return make_sparse(self._sp_values, pattern, source=self._sp_source)
 
     def to_sparse_csr(self, dense_dim: int | None = None) -> SparseCsrTensor:
         if dense_dim not in (None, 0):
@@ -211,13 +213,14 @@ class SparseCsrTensor(SparseTensor):
         return self._like(SparseTensor.mul(self, other))
 
     def sum(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
-        """The sum of all entries (a dense 0-d tensor); sums over a dim are not supported."""
+        """The sum of all entries (a dense 0-d tensor), or, over ``dim`` with ``keepdim=True``,
+        a CSR matrix of the row (column) sums at the rows (columns) holding entries."""
         if dim is not None:
             if not keepdim:
                 raise RuntimeError(
                     "reduction operations on CSR tensors with keepdim=False is unsupported"
                 )
-            raise NotImplementedError("sum(dim, keepdim=True) of a sparse CSR matrix")
+            return _sum_keepdim(self, dim, dtype)
         return SparseTensor.sum(self.to_sparse_coo(), dtype=dtype)
 
     def neg(self) -> SparseCsrTensor:
@@ -227,9 +230,13 @@ class SparseCsrTensor(SparseTensor):
         """``s + other``: a CSR matrix for a CSR ``other`` of the same size, a dense tensor
         for a dense ``other`` (as PyTorch)."""
         if isinstance(other, SparseCsrTensor):
-            return self._like(
-                SparseTensor.add(self.to_sparse_coo(), other.to_sparse_coo(), alpha=alpha)
-            )
+            if self.dtype == other.dtype == np.bool_:
+                raise NotImplementedError(
+                    "\"add_out_sparse_csr_impl_mkl\" not implemented for 'Bool'"
+                )
+            a, b = self.to_sparse_coo(), other.to_sparse_coo()
+            out = SparseTensor.add(a, b, alpha=alpha)
+            return self._like(_in_kernel_order(out, a._sp_pattern, b._sp_pattern))
         if isinstance(other, SparseTensor):
             raise unsupported("add of a sparse CSR and a sparse COO tensor")
         if isinstance(other, Tensor):
@@ -277,6 +284,64 @@ def _transposed(self: SparseCsrTensor, *args: Any) -> Any:
 SparseCsrTensor.t = SparseCsrTensor.transpose = _transposed
 
 
+def _sum_keepdim(self: SparseCsrTensor, dim: Any, dtype: Any) -> SparseCsrTensor:
+    """``sum(dim, keepdim=True)`` of a CSR matrix, as PyTorch's: a (1, n), (m, 1) or (1, 1)
+    CSR matrix with an entry per column (row) holding entries, even when its sum is zero."""
+    dims = tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
+    axes: list[int] = []
+    for d in dims:
+        if not isinstance(d, (int, np.integer)) or isinstance(d, bool):
+            raise TypeError(f"sum(): argument 'dim' must be tuple of ints, not {type(d).__name__}")
+        if not -2 <= d < 2:
+            raise IndexError(
+                f"Dimension out of range (expected to be in range of [-2, 1], but got {d})"
+            )
+        if int(d) % 2 in axes:
+            raise RuntimeError(f"sum: dim {int(d) % 2} appears multiple times in the list of dims")
+        axes.append(int(d) % 2)
+    values, kind = self._sp_values, self._sp_values._data.dtype.kind
+    if kind == "b" and dtype is None:
+        raise NotImplementedError("\"_sparse_csr_sum_cpu\" not implemented for 'Bool'")
+    if kind == "c" and dtype is not None:  # PyTorch's cast of complex values fails so
+        raise RuntimeError("Sparse CSR tensors do not have strides")
+    if dtype is not None:
+        values = values.to(dtype)
+    elif kind in "iu":
+        values = values.to(np.int64)  # integers sum in int64, as dense sums
+    pattern = self._sp_pattern
+    xp = get_array_module(pattern.indices)
+    rows, cols = pattern.indices
+    (m, n), nnz = pattern.shape, pattern.nnz
+    if len(axes) == 1:
+        kept, group = xp.unique(rows if axes[0] == 1 else cols, return_inverse=True)
+        zeros = xp.zeros(kept.shape[0], np.int64)
+        indices = xp.stack([kept, zeros] if axes[0] == 1 else [zeros, kept]).astype(np.int64)
+        shape = (m, 1) if axes[0] == 1 else (1, n)
+    else:  # every dim (also dim=()): one entry, if any
+        group, k = xp.zeros(nnz, np.int64), int(nnz > 0)
+        indices, shape = xp.zeros((2, k), np.int64), (1, 1)
+    group = Tensor._make(xp.asarray(group, np.int64).reshape(-1), False, None, 0)
+    summed = values.new_zeros((indices.shape[1],)).index_add(0, group, values)
+    return make_csr(fn.named(summed, "SumBackward1"), SparsePattern(indices, shape, True))
+
+
+def _in_kernel_order(out: SparseTensor, a: SparsePattern, b: SparsePattern) -> SparseTensor:
+    """``out = a + b`` (entries sorted) in the order of PyTorch's CSR add: sorted when both
+    operands list each row's columns in ascending order, else each row lists ``b``'s columns
+    (in ``b``'s order), then those of ``a`` that ``b`` lacks (in ``a``'s order)."""
+    xp = get_array_module(a.indices)
+    ka, kb = a.keys(), b.keys()
+    if bool(xp.all(ka[1:] > ka[:-1])) and bool(xp.all(kb[1:] > kb[:-1])):
+        return out
+    keys = xp.concatenate([kb, ka[~xp.isin(ka, kb)]])
+    keys = keys[xp.argsort(keys // out.shape[1], kind="stable")]
+    order = xp.searchsorted(out._sp_pattern.keys(), keys)
+    values = fn.named(out._sp_values[Tensor._make(order, False, None, 0)], "AddBackward0")
+    indices = xp.ascontiguousarray(out._sp_pattern.indices[:, order])
+    pattern = SparsePattern(indices, out.shape, False)
+    return make_sparse(values, pattern, source=out._sp_source)
+
+
 def make_csr(
     values: Tensor, pattern: SparsePattern, index_dtype: Any = np.int64
 ) -> SparseCsrTensor:
@@ -284,6 +349,14 @@ def make_csr(
     t = make_sparse(values, pattern, SparseCsrTensor)
     t._csr_index_dtype = np.dtype(index_dtype)
     return t
+
+
+def refuse_complex_grad(self: Tensor, op: str) -> None:
+    """PyTorch's error for a complex dense tensor in a graph converted to a sparse layout."""
+    if self._data.dtype.kind == "c" and self.requires_grad and is_grad_enabled():
+        raise RuntimeError(
+            f"{op} does not support automatic differentiation for outputs with complex dtype."
+        )
 
 
 def carry_source(t: SparseTensor, source: Any) -> SparseTensor:
@@ -312,6 +385,7 @@ def to_sparse_csr(self: Tensor, dense_dim: int | None = None) -> SparseCsrTensor
     coo = self.coalesce() if isinstance(self, SparseTensor) else None
     source = self if coo is None else coo._sp_source
     if coo is None:
+        refuse_complex_grad(self, "_to_sparse_csr")
         arr = self._data
         xp = get_array_module(arr)
         indices = xp.ascontiguousarray(xp.stack(xp.nonzero(arr)).astype(np.int64, copy=False))

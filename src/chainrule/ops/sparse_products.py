@@ -24,6 +24,7 @@ from ..backend import get_array_module
 from ._raw_checks import RankError
 from ._util import DtypeError, ShapeError, norm_dim
 from .permutations import transpose
+from .sparse_batched import refuse_compressed_bmm
 from .sparse_functions import CoalesceValues, Spmm, named
 from .sparse_nodense import unsupported
 from .sparse_pattern import SparsePattern
@@ -36,6 +37,7 @@ COMPRESSED = (sparse_csr, sparse_csc, sparse_bsr, sparse_bsc)
 
 __all__ = [
     "addmm",
+    "addmm_rank_error",
     "check_integer_beta",
     "mm",
     "sparse_bmm",
@@ -282,6 +284,8 @@ def sparse_bmm(input: Any, mat2: Any) -> Tensor:  # noqa: A002 - PyTorch's param
     gradient of the values lands in ``values.grad``, as for ``mm``). A coalesced batch keeps
     its row-major order in the block layout. Only ``sparse @ dense`` exists, as in PyTorch.
     """
+    if getattr(input, "layout", None) in COMPRESSED or getattr(mat2, "layout", None) in COMPRESSED:
+        refuse_compressed_bmm(input, mat2)
     if isinstance(mat2, SparseTensor):
         raise RuntimeError(
             "bmm: mat2 must be dense, got a sparse tensor (of a sparse batch only sparse @ "
@@ -289,12 +293,6 @@ def sparse_bmm(input: Any, mat2: Any) -> Tensor:  # noqa: A002 - PyTorch's param
         )
     if not isinstance(input, SparseTensor):
         raise TypeError(f"sparse_bmm: expected a sparse COO input, got {type(input).__name__}")
-    if input.layout in COMPRESSED:
-        name = {sparse_csr: "Csr", sparse_csc: "Csc", sparse_bsr: "Bsr"}.get(input.layout, "Bsc")
-        raise NotImplementedError(
-            f"Could not run 'aten::bmm.out' with arguments from the 'Sparse{name}CPU' backend "
-            "(PyTorch has no CPU kernel of a batched compressed product); use .to_dense()"
-        )
     if not isinstance(mat2, Tensor):
         raise TypeError(f"bmm: expected a dense Tensor mat2, got {type(mat2).__name__}")
     if input.sparse_dim() != 3 or input.dense_dim() != 0:
@@ -363,6 +361,16 @@ def addmm(mat: Any, mat1: Any, mat2: Any, *, beta: Any = 1, alpha: Any = 1) -> T
             f"shape {tuple(prod.shape)}"
         )
     return out + (mat if beta == 1 else mat * beta)
+
+
+def addmm_rank_error(mat1: Tensor, mat2: Tensor) -> RuntimeError | None:
+    """PyTorch's error for ``addmm`` of a non-2-d operand, one sparse (else ``None``)."""
+    if type(mat1) is SparseTensor and mat1.ndim != 2:
+        return RuntimeError(f"addmm: matrices expected, got {mat1.ndim}D tensor")
+    if getattr(mat1, "layout", None) in COMPRESSED or getattr(mat2, "layout", None) in COMPRESSED:
+        name, t = ("mat1", mat1) if mat1.ndim != 2 else ("mat2", mat2)
+        return RuntimeError(f"{name} must be a matrix, got {t.ndim}-D tensor")
+    return None
 
 
 def check_integer_beta(op: str, prod: Tensor, beta: Any) -> None:

@@ -66,6 +66,32 @@ def _coo(op: str, self: Any) -> None:
         raise unsupported(f"Tensor.{op} of a {self.layout} tensor")
 
 
+def _no_strides(t: Any, what: str = "strides") -> RuntimeError:
+    """PyTorch's error for a compressed tensor (CSR/CSC/BSR/BSC) reaching a strided kernel."""
+    return RuntimeError(
+        f"Sparse {str(t.layout).rsplit('_', 1)[-1].upper()} tensors do not have {what}"
+    )
+
+
+def _refuse_compressed(tensors: list, dim: Any, ndim: int) -> None:
+    """``cat``/``stack`` with a compressed tensor: PyTorch's RuntimeError (a COO first tensor
+    sends each tensor to the COO kernel: a compressed one has no strides; otherwise the dense
+    kernel asks the first compressed one whether it is contiguous)."""
+    compressed = [t for t in tensors if type(t) in SPARSE_TYPES and type(t) is not SparseTensor]
+    if not compressed:
+        return
+    _dim("cat", dim, ndim)
+    if type(tensors[0]) is not SparseTensor:
+        raise _no_strides(compressed[0], "is_contiguous")
+    for i, t in enumerate(tensors):
+        if type(t) not in SPARSE_TYPES:
+            raise RuntimeError(
+                f"Concatenating sparse tensors, but a dense tensor was found at position {i}."
+            )
+        if type(t) is not SparseTensor:
+            raise _no_strides(t)
+
+
 def _dim(op: str, dim: Any, ndim: int) -> int:
     n = max(ndim, 1)
     if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
@@ -211,8 +237,9 @@ def sparse_getitem(self: SparseTensor, key: Any) -> SparseTensor:
 
 def sparse_unsqueeze(self: SparseTensor, dim: int) -> SparseTensor:
     """``unsqueeze``: a new size-1 dim (sparse when ``dim <= sparse_dim()``, else dense)."""
-    _coo("unsqueeze", self)
     d = _dim("unsqueeze", dim, self.ndim + 1)
+    if type(self) is not SparseTensor:
+        raise _no_strides(self)
     pattern, values, sd = self._sp_pattern, self._sp_values, self.sparse_dim()
     shape = self.shape[:d] + (1,) + self.shape[d:]
     if d > sd:
@@ -254,10 +281,9 @@ def sparse_cat(tensors: Sequence[Any], dim: int = 0) -> SparseTensor:
     """``cat`` of sparse COO tensors of one sparse and dense dim: the entries of each, in
     turn, moved along ``dim`` (along a dense dim, each tensor's values padded with zeros)."""
     tensors = list(tensors)
+    _refuse_compressed(tensors, dim, tensors[0].ndim)
     for i, t in enumerate(tensors):
-        if type(t) in SPARSE_TYPES:
-            _coo("cat", t)
-        elif type(t) is not SparseTensor:
+        if type(t) is not SparseTensor:
             raise RuntimeError(
                 f"Concatenating sparse tensors, but a dense tensor was found at position {i}."
             )
@@ -318,6 +344,7 @@ def sparse_stack(tensors: Sequence[Any], dim: int = 0) -> SparseTensor:
     if not tensors:
         raise RuntimeError("stack expects a non-empty TensorList")
     d = _dim("stack", dim, tensors[0].ndim + 1)
+    _refuse_compressed(tensors, d, tensors[0].ndim + 1)
     for i, t in enumerate(tensors):
         if type(t) is not SparseTensor:
             raise RuntimeError(

@@ -318,6 +318,8 @@ class SparseTensor(Tensor):
                 f"size {list(self.shape)} ({self.sparse_dim()} sparse dims) while other has "
                 f"size {list(other.shape)} ({other.sparse_dim()} sparse dims)"
             )
+        if self._sp_values._data.dtype.kind == "b" == other._sp_values._data.dtype.kind:
+            raise NotImplementedError("\"cadd_sparse\" not implemented for 'Bool'")
         values = other._sp_values if alpha == 1 else other._sp_values * alpha
         a, b = self._sp_pattern, other._sp_pattern
         indices = get_array_module(a.indices).concatenate([a.indices, b.indices], axis=1)
@@ -334,6 +336,11 @@ class SparseTensor(Tensor):
         return make_sparse(fn.named(out._sp_values, _node), out._sp_pattern, source=source)
 
     def sub(self, other: Any, *, alpha: Any = 1) -> SparseTensor:
+        if getattr(other, "dtype", None) == self.dtype == np.bool_:
+            raise RuntimeError(
+                "Subtraction, the `-` operator, with two bool tensors is not supported. Use "
+                "the `^` or `logical_xor()` operator instead."
+            )
         return self.add(other, alpha=-alpha, _node="SubBackward0")
 
     __mul__ = __rmul__ = mul
