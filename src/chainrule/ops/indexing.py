@@ -6,7 +6,8 @@ are re-exported here so that ``chainrule.ops.indexing`` keeps offering them. Dim
 gather/scatter/index_select are in ``gather_scatter.py``.
 
 ``index_put`` checks its index tensors as PyTorch does (bool masks become their nonzero
-coordinates) and records the write as ``IndexPut`` (overwrite) or ``IndexAdd`` (accumulate).
+coordinates) and records the write as ``IndexPut`` (overwrite) or ``IndexPutAccumulate``
+(accumulate).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from typing import Any
 import numpy as np
 
 from ..autograd import grad_mode
+from ..autograd.function import Function
+from ..autograd.saved_fields import tensor_field  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..creation import arange
@@ -40,9 +43,12 @@ from .masked_selection import MaskedSelect
 # ``func/`` reach the subscript layer through this module's import path.
 from .subscript import (
     GetItem,  # noqa: F401
-    IndexAdd,
+    IndexAdd,  # noqa: F401 - complex_support.py reads it here
     IndexPut,
     _check_value_shape,
+    _save_index,
+    _saved_index,
+    _saved_indices,
     getitem,  # noqa: F401 - x[i] (ops/__init__.py) and func/_dispatch.py read it here
     setitem,  # noqa: F401
     write_index,
@@ -180,13 +186,56 @@ def _refuse_byte_fill(op: str, x: Tensor, mask: Tensor) -> None:
     )
 
 
-def _put(x: Tensor, idx: tuple, values: Tensor, target: tuple, accumulate: bool) -> Tensor:
+def _put(
+    x: Tensor, idx: tuple, values: Tensor, target: tuple, accumulate: bool, given: Any = None
+) -> Tensor:
     """The recorded out-of-place write of ``values`` (checked to fit the indexed shape
     ``target``): ``IndexPut`` (overwrite) or ``x`` plus ``values`` scatter-added at ``idx``
-    (``IndexAdd``, whose derivative is the gather ``grad[idx]``)."""
+    (``IndexPutAccumulate``, whose derivative to ``values`` is the gather ``grad[idx]``)."""
     if not accumulate:
         return IndexPut.apply(x, values, idx)
-    return x + IndexAdd.apply(values.expand(tuple(target)), x.shape, idx)
+    out = IndexPutAccumulate.apply(x, values, idx)
+    if given is not None and out.grad_fn is not None:
+        out.grad_fn.given_indices = tuple(given)  # _saved_indices as given (a bool mask too)
+    return out
+
+
+class IndexPutAccumulate(Function):
+    """``out = x`` with ``values`` scatter-added at ``idx`` (repeated indices summed), one
+    node as PyTorch's ``IndexPutBackward0`` (listing ``x`` and ``values``; saved
+    ``accumulate=True`` and the indices). ``x`` gets the whole gradient, ``values`` the
+    gather ``grad[idx]`` (summed back to its shape by the engine); both differentiable."""
+
+    raw = True
+    node_name = ("IndexPutBackward0", (0, 1))
+    saved_fields = {
+        "accumulate": lambda n: True,
+        "indices": tensor_field(lambda n: getattr(n, "given_indices", None) or _saved_indices(n)),
+    }
+
+    @staticmethod
+    def forward(ctx, x, v, idx):
+        ctx.value_ndim = getattr(v, "ndim", 0)
+        _save_index(ctx, idx)
+        out = x.copy()
+        write_index("index_put", Tensor._make(out, False, None, 0), idx, v, True)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        needs = ctx.needs_input_grad
+        gv = getitem(grad, _saved_index(ctx)) if needs[1] else None
+        if gv is not None and gv.ndim < ctx.value_ndim:  # v had extra leading dims of size 1
+            gv = gv.reshape((1,) * (ctx.value_ndim - gv.ndim) + tuple(gv.shape))
+        return (grad if needs[0] else None), gv, None
+
+    @staticmethod
+    def jvp(ctx, tx, tv, _):
+        x, idx = ctx.primals[0], ctx.primals[2]
+        out = get_array_module(x).zeros_like(ctx.out) if tx is None else tx.copy()
+        if tv is not None:
+            write_index("index_put", Tensor._make(out, False, None, 0), idx, tv, True)
+        return out
 
 
 @tensor_method
@@ -199,7 +248,7 @@ def index_put(input: Tensor, indices: Any, values: Tensor, accumulate: bool = Fa
     ``values`` the gradient gathered there (summed over its broadcast dims); accumulate --
     ``input`` gets the whole gradient and ``values`` the gather ``grad[indices]``."""
     idx, values, target = _index_put_args("index_put", input, indices, values, accumulate)
-    return _put(input, idx, values, target, bool(accumulate))
+    return _put(input, idx, values, target, bool(accumulate), indices)
 
 
 def index_put_(x: Tensor, indices: Any, values: Tensor, accumulate: bool = False) -> Tensor:
@@ -219,7 +268,8 @@ def index_put_(x: Tensor, indices: Any, values: Tensor, accumulate: bool = False
         or (grad_mode.is_grad_enabled() and values.requires_grad)
     ):
         acc = bool(accumulate)
-        return apply_inplace(x, "index_put_", lambda t, v: _put(t, idx, v, target, acc), values)
+        put = lambda t, v: _put(t, idx, v, target, acc, indices)  # noqa: E731
+        return apply_inplace(x, "index_put_", put, values)
     check_writable_memory(x, "index_put_")
     if values._vc is x._vc:  # values sharing x's memory: refused, as PyTorch
         check_no_overlap(x, values, "index_put_")

@@ -29,8 +29,8 @@ import numpy as np
 from ..autograd.lower_precision import without_autocast
 from ..autograd.tensor import Tensor
 from ._raw_checks import RankError, need_tensor
+from .affine_grid_node import affine_grid_node
 from .conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
-from .linalg import matmul
 
 __all__ = [
     "affine_grid_generator",
@@ -258,9 +258,7 @@ def affine_grid_generator(theta: Tensor, size: Sequence[int], align_corners: boo
         )
     spatial = tuple(size[2:])
     if min(spatial) == 0:
-        base_array = np.zeros((1, 0, k + 1), dtype=theta._data.dtype)
+        base_array = np.zeros((0, k + 1), dtype=theta._data.dtype)
     else:
-        base_array = _base_grid(spatial, align_corners, theta._data.dtype).reshape(1, -1, k + 1)
-    base = Tensor._make(base_array, False, None, 0)  # a constant in theta's dtype
-    grid = matmul(base, theta.transpose(1, 2))  # (N, prod(spatial), k)
-    return grid.reshape(size[0], *spatial, k)
+        base_array = _base_grid(spatial, align_corners, theta._data.dtype).reshape(-1, k + 1)
+    return affine_grid_node(theta, base_array, size, align_corners)  # F.affine_grid's node
