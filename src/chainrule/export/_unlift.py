@@ -20,15 +20,16 @@ from ..fx.graph_module import GraphModule
 from ..utils._pytree import tree_flatten, tree_unflatten
 from .graph_signature import InputKind
 
-__all__ = ["Guard", "unlift"]
+__all__ = ["Guard", "GuardsFn", "unlift"]
 
 # ("static", i, d, size) | ("min", i, d, lo) | ("max", i, d, hi) | ("eq", i, d, j, d2)
 # | ("const", i, value): i, j index the user inputs
 Guard = tuple
 
 
-class _GuardsFn(nn.Module):
-    """Checks the user inputs' sizes against the export (see the module docstring)."""
+class GuardsFn(nn.Module):
+    """Checks the user inputs' sizes against the export (see the module docstring); named
+    as torch's, whose name ``print(ep.module())`` shows."""
 
     def __init__(self, names: list[str], guards: list[Guard]) -> None:
         super().__init__()
@@ -96,7 +97,7 @@ def unlift(ep: Any) -> GraphModule:
             env[n].meta = dict(n.meta)
             root[spec.target] = state[spec.target]
     names = [n.name for n in user]
-    root["_guards_fn"] = _GuardsFn(names, list(ep._guards))
+    root["_guards_fn"] = GuardsFn(names, list(ep._guards))
     graph.call_module("_guards_fn", tuple(env[n] for n in user))
     out = None
     for n in ep.graph.nodes:

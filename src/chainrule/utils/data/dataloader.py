@@ -14,6 +14,7 @@ process, so the batches and their order are the same as with ``num_workers=0``.
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -35,6 +36,12 @@ from .sampler import (
 from .worker import Fetcher, FetchSpec
 
 __all__ = ["DataLoader", "default_collate", "default_convert"]
+
+# PyTorch's words when pin_memory=True finds no accelerator (chainrule never has one)
+_PIN_MEMORY_WARNING = (
+    "'pin_memory' argument is set as true but no accelerator is found, then device pinned "
+    "memory won't be used."
+)
 
 
 class DataLoader:
@@ -220,6 +227,8 @@ class DataLoader:
         # matches PyTorch's. Persistent workers being reused keep their seeds: PyTorch draws
         # none then either
         base_seed = None if reuse else int(gen(self.generator).random_bits((), 2**63, True))
+        if self.pin_memory and not reuse:  # every new iterator warns, as PyTorch's on a CPU
+            warnings.warn(_PIN_MEMORY_WARNING, UserWarning, stacklevel=2)
         if isinstance(self.dataset, IterDataPipe):  # one shuffle order, shared by the workers
             self._datapipe_seed = int(gen(self.generator).integers(0, 2**62))
         if self.num_workers == 0:

@@ -227,6 +227,9 @@ class RecordsMixin:
         list, or rows of columns under ``metadata_header``) and ``label_img`` (N, C, H, W).
         The files go to ``<log_dir>/<step:05d>/<tag>/`` and ``projector_config.pbtxt``."""
         arr = _array(mat)
+        # PyTorch reaches the log dir through its file writer, which (re)opens an event file
+        # (after close(), a new one), so the projector files sit next to one as in torch
+        self._writer(self.log_dir)
         sub, path = _embedding.embedding_dir(self.log_dir, tag, global_step)
         if os.path.exists(path):
             print("warning: Embedding dir exists, did you set global_step for add_embedding()?")
