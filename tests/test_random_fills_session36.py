@@ -200,3 +200,29 @@ def test_operators_keep_taking_numpy_arrays():
     assert y.tolist() == [2.0, 3.0]
     assert cr.add(cr.ones(2), np.float64(2.0)).tolist() == [3.0, 3.0]
     assert torch.add(torch.ones(2), np.float64(2.0)).tolist() == [3.0, 3.0]
+
+
+@pytest.mark.parametrize("draw", ["randn_like", "rand_like", "bernoulli_", "normal_", "dropout"])
+def test_draws_like_a_convolution_result_as_torch(draw):
+    """A convolution's result is row-major in torch and channel-major in chainrule (its
+    own layout, which changes no value): draws shaped like it (a diffusion model's
+    ``randn_like(latents)``, dropout after a convolution) must be torch's contiguous draws,
+    not the serial path torch takes for memory that is not contiguous."""
+    rng = np.random.default_rng(0)
+    x, w = rng.normal(size=(2, 3, 6, 6)), rng.normal(size=(4, 3, 3, 3))
+    out = []
+    for L in (torch, cr):
+        y = L.nn.functional.conv2d(L.tensor(x), L.tensor(w))
+        L.manual_seed(3)
+        if draw == "dropout":  # the mask (the kept values are the convolution's, to an ulp)
+            r = L.nn.functional.dropout(y, 0.5) != 0
+        elif draw.endswith("_"):
+            r = (
+                getattr(y.detach().clone(), draw)(0.5)
+                if draw == "bernoulli_"
+                else y.detach().normal_()
+            )
+        else:
+            r = getattr(L, draw)(y)
+        out.append(np.asarray(r.detach().tolist()))
+    np.testing.assert_array_equal(out[1], out[0])

@@ -230,6 +230,11 @@ def memory_order(arr: Any) -> list[int] | None:
     come."""
     if not _strided(arr) or arr.flags.c_contiguous:
         return None
+    if arr.ndim >= 3 and arr.swapaxes(0, 1).flags.c_contiguous:
+        # a convolution's result in chainrule's channel-major layout (memory_format.py's
+        # channel_major), row-major in PyTorch: filled as PyTorch fills a contiguous tensor
+        # (randn_like of a VAE's latents, dropout after a convolution)
+        return None
     return sorted(range(arr.ndim), key=lambda i: -arr.strides[i])
 
 

@@ -262,3 +262,23 @@ def test_result_layouts_are_torchs(case: int) -> None:
     assert got.shape == want.shape and got.stride() == want.stride()
     assert got.is_contiguous() == want.is_contiguous()
     np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("pad", [(0, 1, 0, 1), (2, 2, 1, 0)])
+def test_pad_of_a_convolution_result_keeps_its_values(pad):
+    """F.pad of a convolution's result (chainrule's channel-major layout) then a convolution:
+    the layout rule for pad laid the larger padded array out with the input's strides, and
+    the second convolution read garbage (EfficientNet's TF-'same' padding, the SD VAE)."""
+    rng = np.random.default_rng(0)
+    x, w1, w2 = (
+        rng.normal(size=(2, 3, 8, 8)),
+        rng.normal(size=(4, 3, 3, 3)),
+        rng.normal(size=(5, 4, 3, 3)),
+    )
+    out = []
+    for L in BOTH:
+        F = L.nn.functional
+        p = F.pad(F.conv2d(L.tensor(x), L.tensor(w1)), pad)
+        out.append((p.numpy(), F.conv2d(p, L.tensor(w2), stride=2).numpy()))
+    for want, got in zip(*out):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)

@@ -48,9 +48,6 @@ R_SHAPE_ONLY = (
     "(gather/take_along_dim/nll_loss/avg pooling, adaptive avg pooling's "
     "constant bin matrices); chainrule keeps the shape"
 )
-R_LINALG_COMPOSED = (
-    "lstsq: PyTorch saves the result of its kernel; chainrule's composed rule reads other tensors"
-)
 R_LN_BIAS = "layer_norm: PyTorch saves the bias too; chainrule's rule never reads it"
 
 # ---- chainrule raises where PyTorch runs
@@ -143,7 +140,6 @@ KNOWN_DIFFERENCES: dict = {
     "kron": {"in0": (CR_RAISES, R_KRON_UNSAFE_VIEW), "in1": (CR_RAISES, R_KRON_UNSAFE_VIEW)},
     "gather": {"in0": (TORCH_RAISES, R_SHAPE_ONLY)},
     "take_along_dim": {"in0": (TORCH_RAISES, R_SHAPE_ONLY)},
-    "linalg_lstsq": {"out0": (TORCH_RAISES, R_LINALG_COMPOSED)},
     "F_layer_norm": {"in2": (TORCH_RAISES, R_LN_BIAS)},
     "F_sdpa_causal": {
         "out0": (TORCH_RAISES, R_SDPA_OUT),
@@ -154,13 +150,9 @@ KNOWN_DIFFERENCES: dict = {
     "cummax": _w2("in0"),
     "cummin": _w2("in0"),
     # ---- wave 2 indexing/shapes/linalg ops (composed of existing primitives)
-    "renorm": _w2("in0"),
-    "renorm_p1": _w2("in0"),
     # ---- embedding_bag with per_sample_weights: PyTorch's kernel saves the weight (and the
     # per-sample weights) for their gradients; chainrule's composition multiplies the gathered
     # rows, its own copy, and, where padding is left out, a gathered copy of the weights
-    "F_embedding_bag_psw_last_offset": {"in0": (TORCH_RAISES, _R_W2)},
-    "F_embedding_bag_psw_padding_2d": _w2("in0", "in1"),
     # ---- the raw top-level functions (ops/raw_functional.py)
     # torch.gru_cell/gru on the CPU are compositions whose ops do not save b_hh;
     # chainrule's GRU step (the nn.GRU op) saves b_hh itself, so changing it raises

@@ -19,7 +19,7 @@ from ..backend import get_array_module
 from ._util import ShapeError
 from .circular_padding import CircularPad, check_circular_pads
 from .edge_padding import EdgePad
-from .memory_format import in_suggested_format
+from .memory_format import in_suggested_format, suggested_format
 
 __all__ = ["Pad", "pad"]
 
@@ -38,9 +38,15 @@ class Pad(Function):
         ctx.widths = widths
         xp = get_array_module(x)
         out = xp.pad(x, widths, mode="constant", constant_values=value)
-        if not (x.flags.c_contiguous and out.flags.c_contiguous) and any(map(any, widths)):
+        if (
+            not (x.flags.c_contiguous and out.flags.c_contiguous)
+            and any(map(any, widths))
+            and suggested_format(x) is not None
+        ):
             # NumPy keeps x's order; PyTorch allocates in x.suggest_memory_format() (a pad of
-            # zeros is its clone, in x's own layout, as NumPy's copy)
+            # zeros is its clone, in x's own layout, as NumPy's copy). Not for a convolution's
+            # channel-major result: in_suggested_format would lay the larger ``out`` out with
+            # ``x``'s strides (wrong values); NumPy's array is kept
             out = in_suggested_format(out, x)
         return out
 

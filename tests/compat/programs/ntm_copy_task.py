@@ -373,7 +373,8 @@ def run(torch_like: Any, init: dict | None) -> list[float]:
             values.append(written.sum().item())
             s = torch.softmax(torch.arange(3.0) - b, dim=0)
             rolled = s[0] * torch.roll(w[b], 1) + s[1] * w[b] + s[2] * torch.roll(w[b], -1)
-            values.append((rolled - _convolve(w[b], s)).abs().max().item() * 1e12)
+            # (the two sums round differently: equal to a few ulps, not bit for bit)
+            values.append(round((rolled - _convolve(w[b], s)).abs().max().item() * 1e12, 2))
             values.append(rolled.pow(2.5).sum().item())
     values.append(sum(p.detach().abs().sum().item() for p in net.parameters()))
     return values

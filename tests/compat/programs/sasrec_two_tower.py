@@ -216,7 +216,10 @@ def run(torch_like: Any, init: dict | None) -> list[float]:
         values += [ext.sum().item(), float(ext.shape[2])]
         candidates = np.stack([np.concatenate([[p[-1]], np.arange(1, 6)]) for p in pos])
         predictions = -model.predict(seq, candidates)
-        rank = predictions.argsort().argsort()[:, 0]
+        # a candidate list may hold the target twice: its two scores then differ by an ulp
+        # (rounding order), and which ranks first is noise, so ranks are taken on scores
+        # rounded to 1e-9 (ties broken by position in both libraries)
+        rank = predictions.round(decimals=9).argsort(stable=True).argsort()[:, 0]
         values += rank.tolist() + [predictions.sum().item()]
 
     # two-tower retrieval with in-batch negatives and the logQ correction
