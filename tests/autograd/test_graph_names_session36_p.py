@@ -234,3 +234,19 @@ def test_affine_grid_float32_values_bit_for_bit():
             cr.tensor(theta, dtype=cr.float32), size, align_corners=False
         )
         np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
+def test_index_put_accumulate_keeps_the_input_layout():
+    """index_put(accumulate=True) of a transposed input: torch's result is a clone (the
+    input's strides); the single node first returned a row-major copy (the indexing fuzzer,
+    seeds 50118/19449/41347/34918)."""
+    base = np.arange(12.0).reshape(3, 4)
+    idx = np.array([2, 0, 2])
+    got = []
+    for L in (torch, cr):
+        x = L.tensor(base).t()
+        v = L.tensor([1.0, 2.0, 3.0], dtype=L.float64).unsqueeze(1)
+        y = x.index_put((L.tensor(idx),), v, accumulate=True)
+        got.append((tuple(y.stride()), np.asarray(y.tolist())))
+    assert got[1][0] == got[0][0]
+    np.testing.assert_array_equal(got[1][1], got[0][1])

@@ -217,7 +217,7 @@ class IndexPutAccumulate(Function):
     def forward(ctx, x, v, idx):
         ctx.value_ndim = getattr(v, "ndim", 0)
         _save_index(ctx, idx)
-        out = x.copy()
+        out = x.copy(order="K")  # PyTorch's clone: the input's strides
         write_index("index_put", Tensor._make(out, False, None, 0), idx, v, True)
         return out
 
@@ -232,7 +232,7 @@ class IndexPutAccumulate(Function):
     @staticmethod
     def jvp(ctx, tx, tv, _):
         x, idx = ctx.primals[0], ctx.primals[2]
-        out = get_array_module(x).zeros_like(ctx.out) if tx is None else tx.copy()
+        out = get_array_module(x).zeros_like(ctx.out) if tx is None else tx.copy(order="K")
         if tv is not None:
             write_index("index_put", Tensor._make(out, False, None, 0), idx, tv, True)
         return out

@@ -740,11 +740,14 @@ def run(torch_like: Any, init: dict) -> list[float]:
 
     logged = sorted(str(p.parent) for p in (root / "runs").rglob("events.out.tfevents.*"))
     values.append(len(logged))
-    for run_dir in logged:
+    # (each directory once, its scalars by step: a writer closed inside the epoch loop leaves
+    # one event file per epoch, and the accumulator reads them in file-name order, which
+    # depends on the process-wide writer count: on which tests ran before in the worker)
+    for run_dir in sorted(set(logged)):
         if run_dir.endswith(os.path.join("Loss_train_loss")):
             acc = EventAccumulator(run_dir)
             acc.Reload()
-            values.extend(e.value for e in acc.Scalars("Loss"))
+            values.extend(e.value for e in sorted(acc.Scalars("Loss"), key=lambda e: e.step))
         elif run_dir.endswith("2_epochs"):  # the writer's own directory holds the graphs
             acc = EventAccumulator(run_dir)
             acc.Reload()
