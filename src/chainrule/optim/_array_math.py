@@ -33,15 +33,16 @@ def fma_into(a: Any, b: Any, c: Any, out: Any) -> Any:
     """``out = a * b + c`` as PyTorch's float32 kernels compute it: rounded once (a fused
     multiply-add) when ``out`` is float32, plainly otherwise. ``a`` may be a scalar (already
     of ``out``'s dtype); ``out`` may be ``b`` or ``c``. The compiled kernel runs for large
-    contiguous arrays of one shape, :func:`chainrule._kernels.optim.fma32_numpy` else."""
+    contiguous arrays of one shape (small ones too: one compiled call costs less than
+    NumPy's three passes), :func:`chainrule._kernels.optim.fma32_numpy` else."""
     if out.dtype != np.float32:
         np.add(np.multiply(a, b), c, out=out)
         return out
     if isinstance(a, np.ndarray):
-        if a.shape == b.shape == c.shape == out.shape and jit.eligible(out, a, b, c):
+        if a.shape == b.shape == c.shape == out.shape and jit.eligible(out, a, b, c, min_size=1):
             _k.fma_arrays(a.reshape(-1), b.reshape(-1), c.reshape(-1), out.reshape(-1))
             return out
-    elif b.shape == c.shape == out.shape and jit.eligible(out, b, c):
+    elif b.shape == c.shape == out.shape and jit.eligible(out, b, c, min_size=1):
         _k.fma_scalar(np.float32(a), b.reshape(-1), c.reshape(-1), out.reshape(-1))
         return out
     return _k.fma32_numpy(a, b, c, out=out)
