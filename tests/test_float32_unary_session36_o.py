@@ -40,12 +40,7 @@ def _same(got: np.ndarray, want: np.ndarray) -> np.ndarray:
     return (got.view(np.int32) == want.view(np.int32)) | (np.isnan(got) & np.isnan(want))
 
 
-_BF16_XFAIL = pytest.mark.xfail(
-    strict=True,
-    reason="bfloat16 erf is widened to float32 before Erf.f (native_bfloat16), so it still "
-    "takes the correctly rounded float32 erf; needs a bfloat16 hook in Erf",
-)
-DTYPES = ["float16", pytest.param("bfloat16", marks=_BF16_XFAIL)]
+DTYPES = ["float16", "bfloat16"]
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

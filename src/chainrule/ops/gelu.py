@@ -172,6 +172,9 @@ class GeluTanh(UnaryElementwise):
     PyTorch's ``GeluBackward0``; its gradient is composed of Tensor ops (differentiable).
 
         d/dx = (1 + t) / 2 + x/2 (1 - t²) √(2/π) (1 + 3 · 0.044715 x²),  t = tanh(u)
+
+    The forward takes PyTorch's float32 steps (:func:`.._kernels.gelu.gelu_tanh_f32`,
+    compiled with the package's float32 tanh, which the gradient's ``tanh`` op uses too).
     """
 
     node_name = "GeluBackward0"
@@ -181,11 +184,16 @@ class GeluTanh(UnaryElementwise):
 
     @staticmethod
     def f(x):
-        xp = get_array_module(x)
         half = x.dtype == np.float16  # computed in float32, rounded once (as PyTorch)
         v = x.astype(np.float32) if half else x
-        inner = (v + v * v * v * 0.044715) * _TANH_K
-        y = v * 0.5 * (xp.tanh(inner) + 1.0)
+        if v.dtype == np.float32 and eligible(v, min_size=1):  # PyTorch's steps, compiled
+            y = np.empty_like(v)
+            K.gelu_tanh_f32(v.reshape(-1), y.reshape(-1))
+        elif type(v) is np.ndarray:
+            y = K.gelu_tanh_numpy(v)
+        else:  # CuPy: the same formula with its tanh
+            inner = (v + v * v * v * 0.044715) * _TANH_K
+            y = v * 0.5 * (get_array_module(v).tanh(inner) + 1.0)
         return y.astype(np.float16) if half else y
 
     @classmethod
