@@ -8,6 +8,7 @@ The lectures' time-based decay is :class:`InverseTimeLR`. ``ReduceLROnPlateau`` 
 from __future__ import annotations
 
 import math
+import numbers
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -65,11 +66,14 @@ class StepLR(LRScheduler):
     ``lr_k = initial_lr * gamma ** (k // step_size)``."""
 
     def __init__(
-        self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1
+        self, optimizer: Optimizer, step_size: float, gamma: float = 0.1, last_epoch: int = -1
     ):
-        if int(step_size) != step_size or step_size < 1:
-            raise ValueError(f"StepLR: step_size must be a positive integer, got {step_size!r}")
-        self.step_size = int(step_size)
+        # PyTorch takes any positive real step (the tutorials' ``StepLR(optimizer, 1.0, ...)``)
+        # and keeps it as given, so the state dict reads ``'step_size': 1.0``; a fractional one
+        # decays where ``last_epoch % step_size == 0``, as there
+        if not isinstance(step_size, numbers.Real) or not 0 < step_size < math.inf:
+            raise ValueError(f"StepLR: step_size must be a positive number, got {step_size!r}")
+        self.step_size = step_size
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
@@ -166,7 +170,7 @@ class LinearLR(LRScheduler):
             )
         self.start_factor = start_factor
         self.end_factor = end_factor
-        self.total_iters = int(total_iters)
+        self.total_iters = total_iters  # as given (``3.0`` stays a float in the state dict)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
