@@ -28,6 +28,8 @@ from ._util import ShapeError, as_tensor, no_integer_kernel, norm_dim, refuse_co
 from .binding import numpy_keywords, tensor_method
 from .no_derivative import record_no_derivative
 from .selected_values import selected_values
+from .sorting_arguments import UNSET as _UNSET
+from .sorting_arguments import refuse_stable_form
 
 __all__ = ["argsort", "bucketize", "histc", "multinomial", "searchsorted", "sort", "topk", "unique"]
 
@@ -359,13 +361,16 @@ def _descending_order(xp: Any, a: Any, axis: int) -> Any:
 
 @tensor_method(keywords=True)
 def sort(
-    input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool | None = False
+    input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool | None = _UNSET
 ) -> return_types.sort:
     """(values, indices) sorted along ``dim``; values are differentiable (a gather).
 
     The sort is always stable (equal values keep their order), so ``stable=True`` asks for
-    what every call gets; PyTorch's ``stable=False`` merely allows another order.
+    what every call gets; PyTorch's ``stable=False`` merely allows another order. As in
+    PyTorch, ``stable=`` takes ``dim`` and ``descending`` by keyword only.
     """
+    if stable is not _UNSET:
+        refuse_stable_form("sort", input, dim, descending, stable)
     refuse_complex_order("sort", input)
     given_dim, dim = dim, norm_dim(dim, max(input.ndim, 1), "sort")[0]
     if input.ndim == 0:  # a 0-d tensor is its own sort (PyTorch)
@@ -385,9 +390,12 @@ def sort(
 
 @tensor_method(keywords="axis")
 def argsort(
-    input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False
+    input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = _UNSET
 ) -> Tensor:
-    """The indices that sort ``input`` along ``dim`` (``sort(...).indices``; always stable)."""
+    """The indices that sort ``input`` along ``dim`` (``sort(...).indices``; always stable;
+    ``stable=`` with ``dim``/``descending`` by keyword only, as PyTorch)."""
+    if stable is not _UNSET:
+        refuse_stable_form("argsort", input, dim, descending, stable)
     return sort(input, dim, descending).indices
 
 

@@ -97,6 +97,8 @@ class RreluWithNoise(UnaryElementwise):
         a = RreluWithNoise._slope(noise, lower, upper, training)
         if not isinstance(a, float):
             a = a.astype(x.dtype, copy=False)
+        elif not x.flags.c_contiguous:  # one slope (evaluation): PyTorch's result is
+            x = get_array_module(x).ascontiguousarray(x)  # contiguous, not x's layout
         return get_array_module(x).where(x > 0, x, x * a).astype(x.dtype, copy=False)
 
     @staticmethod

@@ -29,6 +29,7 @@ __all__ = [
     "ExpandDuplicates",
     "SampledDot",
     "SparseGather",
+    "SourceSpmm",
     "SparseToDense",
     "Spmm",
     "named",
@@ -101,6 +102,66 @@ class Spmm(Function):
         out = None if tv is None else kernels.spmm(tv, dense, pattern)
         if tx is not None:
             term = kernels.spmm(values, tx, pattern)
+            out = term if out is None else out + term
+        return out
+
+
+def _spmm_side(values, dense, pattern, right):
+    """``A @ dense`` (``dense @ A`` where ``right``) of raw arrays, for the sparse matrix
+    ``A`` of ``values`` on ``pattern``; ``dense @ A`` is ``(Aᵀ denseᵀ)ᵀ``, column-major as
+    PyTorch's result is."""
+    if not right:
+        return kernels.spmm(values, dense, pattern)
+    return kernels.spmm(values, dense.T, pattern.transposed()).T
+
+
+class SourceSpmm(Function):
+    """``A @ X`` (``X @ A`` where ``right``) for a sparse ``A`` converted from the dense
+    ``source`` (``mm``, ``@``, ``bmm``): the value is :class:`Spmm`'s, from the stored
+    ``values`` only (a non-finite entry of ``X`` meets no unstored zero of ``A``: NaN only
+    where PyTorch has it), while ``source`` gets PyTorch's full gradient (``G Xᵀ`` or
+    ``Xᵀ G``, not only on the pattern), to any order: ``X``'s gradient is again a
+    ``SourceSpmm`` (of ``Aᵀ``). ``values`` (read from ``source``) get no gradient of their
+    own: theirs reaches ``source``. Shown as PyTorch's ``MmBackward0``."""
+
+    raw = True
+    node_name = "MmBackward0"
+
+    @staticmethod
+    def forward(ctx, source, values, dense, pattern, right=False):
+        needs = ctx.needs_input_grad
+        keep = needs[2] or None
+        ctx.save_for_backward(keep and source, keep and values, dense if needs[0] else None)
+        ctx.pattern = pattern
+        ctx.right = right
+        ctx.source_shape = source.shape  # (batch, n, m) for bmm's block-diagonal pattern
+        return _spmm_side(values, dense, pattern, right)
+
+    @staticmethod
+    def backward(ctx, grad):
+        source, values, dense = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        gs = gx = None
+        if needs[0] and ctx.right:
+            gs = dense.t() @ grad
+        elif needs[0] and len(ctx.source_shape) == 2:
+            gs = grad @ dense.t()
+        elif needs[0]:  # bmm: the blocks' gradients G_b X_bᵀ
+            batch, n, m = ctx.source_shape
+            p = grad.shape[1]
+            gs = grad.reshape(batch, n, p) @ dense.reshape(batch, m, p).transpose(1, 2)
+        if needs[2]:  # Aᵀ G (G Aᵀ), again from the stored values
+            source_t = source.transpose(-2, -1)
+            pattern_t = ctx.pattern.transposed()
+            gx = SourceSpmm.apply(source_t, values, grad, pattern_t, ctx.right)
+        return gs, None, gx, None, None
+
+    @staticmethod
+    def jvp(ctx, _ts, tv, tx, _pattern, _right):
+        _source, values, dense, pattern, right = ctx.primals
+        out = None if tv is None else _spmm_side(tv, dense, pattern, right)
+        if tx is not None:
+            term = _spmm_side(values, tx, pattern, right)
             out = term if out is None else out + term
         return out
 

@@ -25,7 +25,7 @@ from ._raw_checks import RankError
 from ._util import DtypeError, ShapeError, norm_dim
 from .permutations import transpose
 from .sparse_batched import refuse_compressed_bmm
-from .sparse_functions import CoalesceValues, Spmm, named
+from .sparse_functions import CoalesceValues, SourceSpmm, Spmm, named
 from .sparse_nodense import unsupported
 from .sparse_pattern import SparsePattern
 from .sparse_spgemm import sparse_sparse_matmul
@@ -151,12 +151,10 @@ def _sparse_dense(op: str, sparse: SparseTensor, dense: Tensor, masked: bool = F
             f"aligned: expected a dense operand of {k} rows"
         )
     src = _dense_source(sparse, masked)
-    if src is not None:
-        return src @ dense
     pattern = sparse._sp_pattern
     if dense.ndim == 1:
-        return reshape(Spmm.apply(sparse._sp_values, unsqueeze(dense, 1), pattern), (m,))
-    return Spmm.apply(sparse._sp_values, dense, pattern)
+        return reshape(_spmm(sparse, src, unsqueeze(dense, 1), pattern), (m,))
+    return _spmm(sparse, src, dense, pattern)
 
 
 def _dense_sparse(op: str, dense: Tensor, sparse: SparseTensor, masked: bool = False) -> Tensor:
@@ -171,12 +169,22 @@ def _dense_sparse(op: str, dense: Tensor, sparse: SparseTensor, masked: bool = F
             f"aligned: expected a 2-d dense operand of {k} columns"
         )
     src = _dense_source(sparse, masked)
-    if src is not None:
-        return dense @ src
+    if src is not None and not vector:  # PyTorch's MmBackward0, its full source gradient
+        return SourceSpmm.apply(src, sparse._sp_values, dense, sparse._sp_pattern, True)
+    src_t = None if src is None else transpose(src, 0, 1)
     pattern_t = sparse._sp_pattern.transposed()
     if vector:
-        return reshape(Spmm.apply(sparse._sp_values, unsqueeze(dense, 1), pattern_t), (n,))
-    return transpose(Spmm.apply(sparse._sp_values, transpose(dense, 0, 1), pattern_t), 0, 1)
+        return reshape(_spmm(sparse, src_t, unsqueeze(dense, 1), pattern_t), (n,))
+    return transpose(_spmm(sparse, src_t, transpose(dense, 0, 1), pattern_t), 0, 1)
+
+
+def _spmm(sparse: SparseTensor, src: Any, dense: Tensor, pattern: SparsePattern) -> Tensor:
+    """``A @ dense`` for the sparse matrix ``A`` of ``sparse``'s values on ``pattern``: with
+    a dense source ``src`` (``A``'s, on ``pattern``'s side) the source gets PyTorch's full
+    gradient while the value still comes from the stored elements only (``SourceSpmm``)."""
+    if src is None:
+        return Spmm.apply(sparse._sp_values, dense, pattern)
+    return SourceSpmm.apply(src, sparse._sp_values, dense, pattern)
 
 
 def sparse_matmul(a: Any, b: Any, op: str = "matmul", masked: bool = False) -> Tensor:
@@ -310,9 +318,7 @@ def sparse_bmm(input: Any, mat2: Any) -> Tensor:  # noqa: A002 - PyTorch's param
             f"expected mat2 of shape ({batch}, {m}, p)"
         )
     _check_dtype_device("bmm", input, mat2)
-    src = _dense_source(input, False)
-    if src is not None:  # a dense source gets PyTorch's full gradient
-        return src @ mat2
+    src = _dense_source(input, False)  # with one, it gets PyTorch's full gradient
     pattern = input._sp_pattern
     xp = get_array_module(pattern.indices)
     k, i, j = pattern.indices
@@ -320,7 +326,7 @@ def sparse_bmm(input: Any, mat2: Any) -> Tensor:  # noqa: A002 - PyTorch's param
         xp.stack([k * n + i, k * m + j]), (batch * n, batch * m), pattern.coalesced
     )
     p = mat2.shape[2]
-    out = Spmm.apply(input._sp_values, reshape(mat2, (batch * m, p)), block)
+    out = _spmm(input, src, reshape(mat2, (batch * m, p)), block)
     return reshape(out, (batch, n, p))
 
 

@@ -1,0 +1,118 @@
+"""The arguments of ``sort``/``argsort``'s ``stable=`` as PyTorch's parser takes them.
+
+PyTorch has two overloads, ``(*, bool stable, int dim=-1, bool descending=False)`` and
+``(int dim=-1, bool descending=False)``: with ``stable=`` given, ``dim`` and ``descending``
+are keywords only (``x.sort(1, stable=True)`` is a TypeError). Python cannot tell a
+positional ``dim`` from a keyword one, so a call that gives ``stable=`` (its default is the
+distinct :data:`UNSET`) reads its call site's argument count from the bytecode, once per
+call site; calls without ``stable=`` pay one identity test.
+"""
+
+from __future__ import annotations
+
+import dis
+import types
+from typing import Any
+
+from ._tensor_args import _user_frame, called_as, invalid_combination
+
+__all__ = ["UNSET", "refuse_stable_form"]
+
+
+class _Unset:
+    """The default of ``sort``/``argsort``'s ``stable`` (shown as ``False``): a distinct
+    object, so that a ``stable=`` the caller gave (even ``False`` or ``None``) is known."""
+
+    def __repr__(self) -> str:
+        return "False"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+UNSET: Any = _Unset()
+_CALLS = {dis.opmap[n] for n in ("CALL", "CALL_KW") if n in dis.opmap}
+_CALL_SITES: dict[tuple[Any, int], int | None] = {}  # (code, offset) -> positional count
+_SORT_FORMS = (
+    "(Tensor input, *, bool stable, int dim = -1, bool descending = False, "
+    "tuple of Tensors out = None)",
+    "(Tensor input, int dim = -1, bool descending = False, *, tuple of Tensors out = None)",
+)
+_ARGSORT_FORMS = (
+    "(Tensor input, *, bool stable, int dim = -1, bool descending = False, Tensor out = None)",
+    "(Tensor input, int dim = -1, bool descending = False)",
+)
+_METHOD_FORMS = (
+    "(*, bool stable, int dim = -1, bool descending = False)",
+    "(int dim = -1, bool descending = False)",
+)
+
+
+def _positional_count() -> int | None:
+    """How many arguments the user's call of the op passed positionally (``self``
+    included for a method), read from its ``CALL`` instruction once per call site (cached:
+    the bytecode read costs tens of microseconds); None where unreadable (``f(*args)``, an
+    unknown bytecode). Only calls that give ``stable=`` read it."""
+    frame = _user_frame()
+    if frame is None:
+        return None
+    key = (frame.f_code, frame.f_lasti)
+    n = _CALL_SITES.get(key, UNSET)
+    if n is UNSET:
+        if len(_CALL_SITES) > 4096:  # code made on the fly (exec): keep the cache bounded
+            _CALL_SITES.clear()
+        try:
+            n = _read_positional_count(frame)
+        except Exception:  # noqa: BLE001 - an unknown bytecode: not refused
+            n = None
+        _CALL_SITES[key] = n
+    return n
+
+
+def _read_positional_count(frame: Any) -> int | None:
+    """:func:`_positional_count` read from ``frame``'s bytecode: the call's argument count
+    less its keywords, plus ``self`` where the op was read from a tensor (``x.sort``, not
+    ``cr.sort`` nor ``cr.Tensor.sort``)."""
+    code, at = frame.f_code.co_code, frame.f_lasti
+    while at > 0 and code[at] == 0:  # CACHE entries after the call (CPython 3.11+)
+        at -= 2
+    if code[at] not in _CALLS or (at >= 2 and code[at - 2] == dis.EXTENDED_ARG):
+        return None
+    _, _, keywords = called_as(("sort", "argsort"))
+    ins = [i for i in dis.get_instructions(frame.f_code) if i.offset <= at]
+    k = max((j for j, i in enumerate(ins) if i.argval in ("sort", "argsort")), default=-1)
+    if k < 0:  # not a call of sort/argsort (a chainrule function that calls one)
+        return None
+    if ins[k].opname not in ("LOAD_METHOD", "LOAD_ATTR"):
+        return code[at + 1] - len(keywords)  # a name (from chainrule import sort)
+    j, chain = k - 1, []
+    while j >= 0 and ins[j].opname in ("LOAD_METHOD", "LOAD_ATTR"):
+        chain.append(ins[j].argval)
+        j -= 1
+    receiver: Any = None  # a computed receiver (x.clone().sort): a tensor
+    if j >= 0 and ins[j].opname in ("LOAD_FAST", "LOAD_NAME", "LOAD_GLOBAL", "LOAD_DEREF"):
+        name = ins[j].argval
+        scopes = (frame.f_locals, frame.f_globals, frame.f_builtins)
+        receiver = next((scope[name] for scope in scopes if name in scope), None)
+        for attr in reversed(chain):
+            receiver = getattr(receiver, attr)
+    bound = receiver is None or not isinstance(receiver, (type, types.ModuleType))
+    return code[at + 1] - len(keywords) + bound
+
+
+def refuse_stable_form(op: str, input: Any, dim: Any, descending: Any, stable: Any) -> None:
+    """PyTorch's TypeError for a ``stable=`` its parser takes in no overload of ``sort`` or
+    ``argsort``: ``stable`` comes only with ``dim``/``descending`` by keyword
+    (``x.sort(1, stable=True)`` is refused), is a bool (``None`` too for ``sort``, not for
+    ``argsort``). Called only where ``stable=`` was given."""
+    bad_type = not isinstance(stable, bool) and not (stable is None and op == "sort")
+    n = _positional_count()
+    if not bad_type and (n is None or n <= 1):
+        return
+    n = 1 if n is None else n
+    values = (("input", input), ("dim", dim), ("descending", descending))
+    _, _, keywords = called_as((op,))
+    params = [*values[:n], *((k, v) for k, v in values[n:] if k in keywords)]
+    params.append(("stable", stable))
+    forms = _SORT_FORMS if op == "sort" else _ARGSORT_FORMS
+    raise invalid_combination(op, params, forms, _METHOD_FORMS)
