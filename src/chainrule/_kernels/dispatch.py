@@ -257,7 +257,11 @@ def adam(
 ) -> bool:
     """The Adam update in place (see :mod:`.optim`), after AdamW's ``param *= decay`` in the
     same pass when ``decay`` is given; False (nothing done) when the kernel does not apply."""
-    if not eligible(param, grad, m, v) or not (param.shape == grad.shape == m.shape == v.shape):
+    # every size: the fused loop is serial, and one compiled call costs less than the ~10
+    # NumPy passes of the in-place sequence even for a bias of a few elements
+    if not eligible(param, grad, m, v, min_size=1):
+        return False
+    if not (param.shape == grad.shape == m.shape == v.shape):
         return False
     t = param.dtype.type
     if decay is not None:
