@@ -7,11 +7,12 @@ the inputs it lists, so that two graphs compare with ``==``.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 
-__all__ = ["describe", "names", "real_part", "to_numpy", "value"]
+__all__ = ["describe", "float64_leaves", "jvp_tangents", "names", "real_part", "to_numpy", "value"]
 
 
 def value(v: Any, lib: Any) -> Any:
@@ -46,3 +47,24 @@ def real_part(y: Any) -> Any:
 def to_numpy(g: Any) -> Any:
     """A gradient as a NumPy array (None stays None)."""
     return None if g is None else np.asarray((g.detach() + 0).tolist())
+
+
+def float64_leaves(lib: Any, arrays: Any) -> list:
+    """``arrays`` as float64 leaves of ``lib`` (torch or chainrule) that require grad."""
+    return [
+        lib.tensor(np.ascontiguousarray(a), dtype=lib.float64, requires_grad=True) for a in arrays
+    ]
+
+
+def jvp_tangents(fn: Any, arrays: Any, libs: Any) -> list:
+    """For each of ``libs``, the forward-mode tangent of ``fn(lib, *inputs)`` at ``arrays``
+    (float64), input i's tangent all ``0.3 - 0.1 i``: the same directions in both libraries."""
+    outs = []
+    for lib in libs:
+        xs = [x.detach() for x in float64_leaves(lib, arrays)]
+        tangents = tuple(lib.ones_like(x) * (0.3 - 0.1 * i) for i, x in enumerate(xs))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            _, tan = lib.func.jvp(lambda *a, lib=lib: fn(lib, *a), tuple(xs), tangents)
+        outs.append(tan.numpy())
+    return outs

@@ -27,7 +27,7 @@ import torch
 
 import chainrule as cr
 
-from ._graph_compare import describe, names, real_part, to_numpy
+from ._graph_compare import describe, float64_leaves, jvp_tangents, names, real_part, to_numpy
 
 RNG = np.random.default_rng(36)
 A3 = RNG.standard_normal((3, 4, 2))
@@ -161,15 +161,9 @@ NAMES_ONLY = {"masked_var_no_mask", "masked_std_no_mask"}
 NO_FORWARD = {"renorm_in_place", "norm_except_dim_all", "norm_except_dim_all_p1"}
 
 
-def _inputs(lib, arrays):
-    return [
-        lib.tensor(np.ascontiguousarray(a), dtype=lib.float64, requires_grad=True) for a in arrays
-    ]
-
-
 def _run(lib, table, name):
     arrays, fn = table[name]
-    xs = _inputs(lib, arrays)
+    xs = float64_leaves(lib, arrays)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # frobenius_norm / nuclear_norm are deprecated
         return fn(lib, *xs), xs
@@ -212,14 +206,7 @@ def test_values_and_gradients_as_torch(name):
 @pytest.mark.parametrize("name", sorted(set(CASES) - NO_FORWARD))
 def test_forward_mode_as_torch(name):
     arrays, fn = CASES[name]
-    outs = []
-    for lib in (torch, cr):
-        xs = [x.detach() for x in _inputs(lib, arrays)]
-        tangents = tuple(lib.ones_like(x) * (0.3 - 0.1 * i) for i, x in enumerate(xs))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            _, tan = lib.func.jvp(lambda *a, lib=lib: fn(lib, *a), tuple(xs), tangents)
-        outs.append(tan.numpy())
+    outs = jvp_tangents(fn, arrays, (torch, cr))
     np.testing.assert_allclose(outs[1], outs[0], rtol=1e-9, atol=1e-12)
 
 
