@@ -19,12 +19,12 @@ from . import (
     arith,
     batchnorm,
     jit,
-    optim,
     pool_gemm,
     pooling,
     softmax,
     transcendental,
 )
+from .dispatch_optim import adam  # the optimizer hooks live in dispatch_optim
 from .jit import eligible
 
 __all__ = [
@@ -241,57 +241,6 @@ def softmax_last_grad(g: object, y: object, dim: int) -> np.ndarray | None:
     if not _on_pool(softmax.softmax_rows_backward_blocks, *rows):
         softmax.softmax_rows_backward(*rows)
     return out
-
-
-def adam(
-    param: object,
-    grad: object,
-    m: object,
-    v: object,
-    beta1: float,
-    beta2: float,
-    step_size: float,
-    bc2_sqrt: float,
-    eps: float,
-    decay: float | None = None,
-) -> bool:
-    """The Adam update in place (see :mod:`.optim`), after AdamW's ``param *= decay`` in the
-    same pass when ``decay`` is given; False (nothing done) when the kernel does not apply."""
-    # every size: the fused loop is serial, and one compiled call costs less than the ~10
-    # NumPy passes of the in-place sequence even for a bias of a few elements
-    if not eligible(param, grad, m, v, min_size=1):
-        return False
-    if not (param.shape == grad.shape == m.shape == v.shape):
-        return False
-    t = param.dtype.type
-    if decay is not None:
-        optim.adamw_step(
-            param.reshape(-1),
-            grad.reshape(-1),
-            m.reshape(-1),
-            v.reshape(-1),
-            t(1 - beta1),
-            t(beta2),
-            t(1 - beta2),
-            t(bc2_sqrt),
-            t(eps),
-            t(step_size),
-            t(decay),
-        )
-        return True
-    optim.adam_step(
-        param.reshape(-1),
-        grad.reshape(-1),
-        m.reshape(-1),
-        v.reshape(-1),
-        t(1 - beta1),
-        t(beta2),
-        t(1 - beta2),
-        t(bc2_sqrt),
-        t(eps),
-        t(step_size),
-    )
-    return True
 
 
 def _cnl(a: np.ndarray) -> np.ndarray | None:

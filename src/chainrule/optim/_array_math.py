@@ -38,6 +38,8 @@ def fma_into(a: Any, b: Any, c: Any, out: Any) -> Any:
     if out.dtype != np.float32:
         np.add(np.multiply(a, b), c, out=out)
         return out
+    if type(out) is np.ndarray and not out.flags.writeable:  # NumPy raises its ValueError
+        return _k.fma32_numpy(a, b, c, out=out)
     if isinstance(a, np.ndarray):
         if a.shape == b.shape == c.shape == out.shape and jit.eligible(out, a, b, c, min_size=1):
             _k.fma_arrays(a.reshape(-1), b.reshape(-1), c.reshape(-1), out.reshape(-1))

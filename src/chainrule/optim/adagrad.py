@@ -7,6 +7,9 @@ from typing import Any
 
 import numpy as np
 
+from .._kernels import dispatch_optim as _fused
+from .._kernels import jit as _jit
+from .._kernels import optim_more as _kernels
 from ..backend import get_array_module
 from ._array_math import addcdiv_, addcmul_
 from ._flags import check_flags, check_fused_options, check_fused_param
@@ -148,9 +151,22 @@ class Adagrad(Optimizer):
         check_flags("Adagrad", group)
         xp = get_array_module(param)
         state["step"] += 1
-        grad = regularized_grad(param, grad, group)
         clr = float(group["lr"]) / (1 + (state["step"] - 1) * group["lr_decay"])
         acc = state["sum"]
+        if (
+            type(param) is np.ndarray
+            and _jit.backend() == "numba"
+            and _fused.fused_step(
+                _kernels.adagrad_step,
+                param,
+                grad,
+                (acc,),
+                (-clr, group["weight_decay"], group["eps"]),
+                _fused.rule_mode(group),
+            )
+        ):
+            return  # one fused compiled pass (chainrule._kernels.optim_more), the same float ops
+        grad = regularized_grad(param, grad, group)
         addcmul_(acc, grad, grad, 1)  # PyTorch's state_sum.addcmul_(grad, grad, value=1)
         std = xp.sqrt(acc)
         std += group["eps"]

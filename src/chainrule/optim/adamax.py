@@ -5,6 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
+
+from .._kernels import dispatch_optim as _fused
+from .._kernels import jit as _jit
+from .._kernels import optim_more as _kernels
 from ..backend import get_array_module
 from ._array_math import addcdiv_, lerp_
 from ._flags import check_flags
@@ -84,12 +89,25 @@ class Adamax(Optimizer):
         xp = get_array_module(param)
         beta1, beta2 = (float(b) for b in group["betas"])  # float: betas may be Tensors
         state["step"] += 1
-        grad = regularized_grad(param, grad, group)
         exp_avg, exp_inf = state["exp_avg"], state["exp_inf"]
+        clr = float(group["lr"]) / (1 - beta1 ** state["step"])
+        if (
+            type(param) is np.ndarray
+            and _jit.backend() == "numba"
+            and _fused.fused_step(
+                _kernels.adamax_step,
+                param,
+                grad,
+                (exp_avg, exp_inf),
+                (-clr, group["weight_decay"], 1 - beta1, beta2, group["eps"], 1),
+                _fused.rule_mode(group),
+            )
+        ):
+            return  # one fused compiled pass (chainrule._kernels.optim_more), the same float ops
+        grad = regularized_grad(param, grad, group)
         lerp_(exp_avg, grad, 1 - beta1)  # PyTorch's lerp_ (exact at beta1 = 0)
         exp_inf *= beta2
         norm = xp.abs(grad)
         norm += group["eps"]
         xp.maximum(exp_inf, norm, out=exp_inf)
-        clr = float(group["lr"]) / (1 - beta1 ** state["step"])
         addcdiv_(param, exp_avg, exp_inf, -clr)

@@ -5,6 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
+
+from .._kernels import dispatch_optim as _fused
+from .._kernels import jit as _jit
+from .._kernels import optim_more as _kernels
 from ..backend import get_array_module
 from ._array_math import addcdiv_, addcmul_, lerp_, scalar_dtype_round
 from ._flags import check_flags
@@ -96,8 +101,6 @@ class NAdam(Optimizer):
         beta1, beta2 = (float(b) for b in group["betas"])  # float: betas may be Tensors
         state["step"] += 1
         step = state["step"]
-        decay_weights_(param, group)  # AdamW's decoupled decay: shrinks param in place
-        grad = regularized_grad(param, grad, group)
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * psi))
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * psi))
         # PyTorch keeps mu_product in a 0-d tensor of its scalar dtype (float32 unless the
@@ -107,12 +110,41 @@ class NAdam(Optimizer):
         mu_product = scalar_dtype_round(held * scalar_dtype_round(mu, held), held)
         state["mu_product"] = mu_product
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+        bias2 = 1 - beta2**step
+        mu_product_next = mu_product * mu_next
+        c1 = (-lr * (1.0 - mu)) / (1.0 - mu_product)  # the two addcdiv_ values
+        c2 = (-lr * mu_next) / (1.0 - mu_product_next)
+        if (
+            type(param) is np.ndarray
+            and _jit.backend() == "numba"
+            and _fused.fused_step(
+                _kernels.nadam_step,
+                param,
+                grad,
+                (exp_avg, exp_avg_sq),
+                (
+                    1 - lr * group["weight_decay"],
+                    group["weight_decay"],
+                    1 - beta1,
+                    beta2,
+                    1 - beta2,
+                    bias2,
+                    group["eps"],
+                    c1,
+                    c2,
+                    1,
+                ),
+                _fused.rule_mode(group),
+            )
+        ):
+            return  # one fused compiled pass (chainrule._kernels.optim_more), the same float ops
+        decay_weights_(param, group)  # AdamW's decoupled decay: shrinks param in place
+        grad = regularized_grad(param, grad, group)
         # PyTorch's single-tensor sequence, rounded as its CPU kernels round (_array_math)
         lerp_(exp_avg, grad, 1 - beta1)  # exact at beta1 = 0
         exp_avg_sq *= beta2
         addcmul_(exp_avg_sq, grad, grad, 1 - beta2)
-        denom = xp.sqrt(exp_avg_sq / (1 - beta2**step))
+        denom = xp.sqrt(exp_avg_sq / bias2)
         denom += group["eps"]
-        mu_product_next = mu_product * mu_next
-        addcdiv_(param, grad, denom, (-lr * (1.0 - mu)) / (1.0 - mu_product))
-        addcdiv_(param, exp_avg, denom, (-lr * mu_next) / (1.0 - mu_product_next))
+        addcdiv_(param, grad, denom, c1)
+        addcdiv_(param, exp_avg, denom, c2)

@@ -5,6 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
+
+from .._kernels import dispatch_optim as _fused
+from .._kernels import jit as _jit
+from .._kernels import optim_more as _kernels
 from ..backend import get_array_module
 from ._array_math import addcmul_, lerp_
 from ._flags import check_flags
@@ -97,23 +102,50 @@ class RAdam(Optimizer):
         beta1, beta2 = (float(b) for b in group["betas"])  # float: betas may be Tensors
         state["step"] += 1
         step = state["step"]
-        decay_weights_(param, group)  # AdamW's decoupled decay: shrinks param in place
-        grad = regularized_grad(param, grad, group)
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-        # PyTorch's single-tensor sequence, rounded as its CPU kernels round (_array_math)
-        lerp_(exp_avg, grad, 1 - beta1)  # exact at beta1 = 0
-        exp_avg_sq *= beta2
-        addcmul_(exp_avg_sq, grad, grad, 1 - beta2)
         bias1 = 1 - beta1**step
         bias2 = 1 - beta2**step
-        update = exp_avg / bias1  # bias_corrected_exp_avg
-        update *= lr
         rho_inf = 2 / (1 - beta2) - 1
         rho_t = rho_inf - 2 * step * (beta2**step) / bias2
+        rect = None
         if rho_t > 5.0:
             rect = (
                 (rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
             ) ** 0.5
+        if (
+            type(param) is np.ndarray
+            and _jit.backend() == "numba"
+            and _fused.fused_step(
+                _kernels.radam_step,
+                param,
+                grad,
+                (exp_avg, exp_avg_sq),
+                (
+                    1 - lr * group["weight_decay"],
+                    group["weight_decay"],
+                    1 - beta1,
+                    beta2,
+                    1 - beta2,
+                    bias1,
+                    lr,
+                    group["eps"],
+                    bias2**0.5,
+                    0 if rect is None else rect,
+                    1,
+                ),
+                _fused.rule_mode(group) | (0 if rect is None else _kernels.RECTIFIED),
+            )
+        ):
+            return  # one fused compiled pass (chainrule._kernels.optim_more), the same float ops
+        decay_weights_(param, group)  # AdamW's decoupled decay: shrinks param in place
+        grad = regularized_grad(param, grad, group)
+        # PyTorch's single-tensor sequence, rounded as its CPU kernels round (_array_math)
+        lerp_(exp_avg, grad, 1 - beta1)  # exact at beta1 = 0
+        exp_avg_sq *= beta2
+        addcmul_(exp_avg_sq, grad, grad, 1 - beta2)
+        update = exp_avg / bias1  # bias_corrected_exp_avg
+        update *= lr
+        if rect is not None:
             denom = xp.sqrt(exp_avg_sq)
             denom += group["eps"]
             # PyTorch's `bias2 ** 0.5 / denom` is denom.reciprocal() * (bias2 ** 0.5)

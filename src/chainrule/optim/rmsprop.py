@@ -5,6 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
+
+from .._kernels import dispatch_optim as _fused
+from .._kernels import jit as _jit
 from ..backend import get_array_module
 from ._array_math import add_, addcdiv_, addcmul_, lerp_
 from ._flags import check_flags
@@ -95,6 +99,9 @@ class RMSprop(Optimizer):
         xp = get_array_module(param)
         alpha = group["alpha"]
         state["step"] += 1
+        if type(param) is np.ndarray and _jit.backend() == "numba":
+            if self._compiled_update(param, grad, state, group):
+                return  # one fused compiled pass (chainrule._kernels.optim), the same float ops
         grad = regularized_grad(param, grad, group)
         square_avg = state["square_avg"]
         # PyTorch's single-tensor sequence, rounded as its CPU kernels round (_array_math)
@@ -121,3 +128,40 @@ class RMSprop(Optimizer):
             add_(param, buf, -lr)
         else:
             addcdiv_(param, grad, avg, -lr)
+
+    @staticmethod
+    def _compiled_update(
+        param: np.ndarray, grad: Any, state: dict[str, Any], group: dict[str, Any]
+    ) -> bool:
+        """The update below as one compiled pass
+        (:func:`chainrule._kernels.dispatch_optim.rmsprop`), a missing ``grad_avg`` or
+        momentum buffer made (zeros) as below; False (nothing done, nothing made) where it
+        does not apply."""
+        grad_avg = buf = None
+        new = {}
+        if group["centered"]:
+            grad_avg = state.get("grad_avg")
+            if grad_avg is None:
+                grad_avg = new["grad_avg"] = np.zeros_like(param)
+        momentum = group["momentum"]
+        if momentum > 0:
+            buf = state.get("momentum_buffer")
+            if buf is None:
+                buf = new["momentum_buffer"] = np.zeros_like(param)
+        wd = 0 if group.get("decoupled_weight_decay") else group["weight_decay"]
+        done = _fused.rmsprop(
+            param,
+            grad,
+            state["square_avg"],
+            grad_avg,
+            buf,
+            float(group["lr"]),  # float: lr may be a Tensor
+            group["alpha"],
+            group["eps"],
+            momentum,
+            wd,
+            group.get("maximize"),
+        )
+        if done:
+            state.update(new)
+        return done

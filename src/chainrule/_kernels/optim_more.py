@@ -1,0 +1,218 @@
+"""Fused compiled steps of Adagrad, Adamax, NAdam and RAdam: each parameter's update in one
+serial pass that performs the float operations of chainrule's NumPy sequence (PyTorch's
+single-tensor kernels, rounded as :mod:`.optim` describes), so the bits are the same.
+
+Each kernel takes flat (1-d) C-contiguous arrays of one dtype, ``scalars`` (an array of that
+dtype holding the Python-float scalars rounded to it, as PyTorch rounds them) and ``mode``
+(the bits of :mod:`.optim`: ``MAXIMIZE``, ``WEIGHT_DECAY`` - the L2 penalty ``g = fma(wd, p,
+±grad)`` - and here ``DECAY``, AdamW's decoupled ``p *= 1 - lr·wd`` before the update). The
+lerp of a first moment takes PyTorch's two branches: ``fma(w, g - m, m)`` for ``|w| < 0.5``,
+else ``fma(1 - w, -(g - m), g)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import jit, optim
+from .optim import MAXIMIZE, WEIGHT_DECAY
+
+__all__ = ["DECAY", "RECTIFIED", "adagrad_step", "adamax_step", "nadam_step", "radam_step"]
+
+DECAY, RECTIFIED = 64, 128  # mode bits: AdamW's decoupled decay; RAdam's rectified step
+
+_fma_scalar = optim._fma_scalar_numpy  # noqa: SLF001 - the NumPy fma of this package
+_fma_arrays = optim._fma_arrays_numpy  # noqa: SLF001
+
+
+def _grad_numpy(param, grad, wd, mode):  # noqa: ANN001, ANN202
+    """The gradient a rule sees (a new array): negated under MAXIMIZE, plus the L2 term."""
+    g = np.negative(grad) if mode & MAXIMIZE else grad.copy()
+    if mode & WEIGHT_DECAY:
+        _fma_scalar(wd, param, g, g)
+    return g
+
+
+def _lerp_numpy(m, g, w, one) -> None:  # noqa: ANN001
+    """``m.lerp_(g, w)`` in place, PyTorch's two branches."""
+    diff = g - m
+    if abs(w) < 0.5:
+        _fma_scalar(w, diff, m, m)
+    else:
+        np.negative(diff, out=diff)
+        _fma_scalar(one - w, diff, g, m)
+
+
+def _adagrad_numpy(param, grad, acc, scalars, mode) -> None:  # noqa: ANN001
+    neg_clr, wd, eps = scalars
+    g = _grad_numpy(param, grad, wd, mode)
+    _fma_arrays(g, g, acc, acc)  # sum.addcmul_(grad, grad, value=1)
+    std = np.sqrt(acc)
+    std += eps
+    g *= neg_clr  # param.addcdiv_(grad, std, value=-clr)
+    g /= std
+    param += g
+
+
+@jit.kernel(fallback=_adagrad_numpy)
+def adagrad_step(param, grad, acc, scalars, mode):  # pragma: no cover - compiled by Numba
+    """Adagrad: ``acc = fma(g, g, acc)``, ``p = p + (g * -clr) / (sqrt(acc) + eps)``;
+    ``scalars`` = ``(-clr, weight_decay, eps)``."""
+    neg_clr, wd, eps = scalars[0], scalars[1], scalars[2]
+    maximize = (mode & MAXIMIZE) != 0
+    has_wd = (mode & WEIGHT_DECAY) != 0
+    for i in range(param.size):
+        g = grad[i]
+        if maximize:
+            g = -g
+        if has_wd:
+            g = optim.fma(wd, param[i], g)
+        s = optim.fma(g, g, acc[i])
+        acc[i] = s
+        param[i] = param[i] + (g * neg_clr) / (np.sqrt(s) + eps)
+
+
+def _adamax_numpy(param, grad, m, u, scalars, mode) -> None:  # noqa: ANN001
+    neg_clr, wd, w, beta2, eps, one = scalars
+    g = _grad_numpy(param, grad, wd, mode)
+    _lerp_numpy(m, g, w, one)
+    u *= beta2
+    norm = np.abs(g)
+    norm += eps
+    np.maximum(u, norm, out=u)
+    tmp = m * neg_clr  # param.addcdiv_(exp_avg, exp_inf, value=-clr)
+    tmp /= u
+    param += tmp
+
+
+@jit.kernel(fallback=_adamax_numpy)
+def adamax_step(param, grad, m, u, scalars, mode):  # pragma: no cover - compiled by Numba
+    """Adamax: ``m`` lerped towards ``g`` by ``w = 1 - beta1``, ``u = max(u * beta2, |g| +
+    eps)`` (NaN if either is, as ``np.maximum``), ``p = p + (m * -clr) / u``; ``scalars`` =
+    ``(-clr, weight_decay, 1 - beta1, beta2, eps, 1)``."""
+    neg_clr, wd, w, beta2, eps = scalars[0], scalars[1], scalars[2], scalars[3], scalars[4]
+    low = abs(w) < 0.5
+    lerp_w = w if low else scalars[5] - w
+    maximize = (mode & MAXIMIZE) != 0
+    has_wd = (mode & WEIGHT_DECAY) != 0
+    for i in range(param.size):
+        g = grad[i]
+        if maximize:
+            g = -g
+        if has_wd:
+            g = optim.fma(wd, param[i], g)
+        mi = m[i]
+        mi = optim.fma(lerp_w, g - mi, mi) if low else optim.fma(lerp_w, -(g - mi), g)
+        m[i] = mi
+        a = u[i] * beta2
+        b = abs(g) + eps
+        if not (a >= b or a != a):  # np.maximum: a NaN in either gives NaN
+            a = b
+        u[i] = a
+        param[i] = param[i] + (mi * neg_clr) / a
+
+
+def _nadam_numpy(param, grad, m, v, scalars, mode) -> None:  # noqa: ANN001
+    decay, wd, w, beta2, omb2, bias2, eps, c1, c2, one = scalars
+    if mode & DECAY:
+        param *= decay
+    g = _grad_numpy(param, grad, wd, mode)
+    _lerp_numpy(m, g, w, one)
+    v *= beta2  # exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+    _fma_arrays(g * omb2, g, v, v)
+    denom = v / bias2
+    np.sqrt(denom, out=denom)
+    denom += eps
+    g *= c1  # param.addcdiv_(grad, denom, c1); param.addcdiv_(exp_avg, denom, c2)
+    g /= denom
+    param += g
+    tmp = m * c2
+    tmp /= denom
+    param += tmp
+
+
+@jit.kernel(fallback=_nadam_numpy)
+def nadam_step(param, grad, m, v, scalars, mode):  # pragma: no cover - compiled by Numba
+    """NAdam: ``m`` lerped towards ``g`` by ``w = 1 - beta1``, ``v = fma(g * (1 - beta2), g,
+    v * beta2)``, ``d = sqrt(v / bias2) + eps``, ``p = p + (g * c1) / d`` then ``p = p + (m *
+    c2) / d``; ``scalars`` = ``(decay, weight_decay, 1 - beta1, beta2, 1 - beta2, bias2, eps,
+    c1, c2, 1)``."""
+    decay, wd, w, beta2, omb2 = scalars[0], scalars[1], scalars[2], scalars[3], scalars[4]
+    bias2, eps, c1, c2 = scalars[5], scalars[6], scalars[7], scalars[8]
+    low = abs(w) < 0.5
+    lerp_w = w if low else scalars[9] - w
+    maximize = (mode & MAXIMIZE) != 0
+    has_wd = (mode & WEIGHT_DECAY) != 0
+    has_decay = (mode & DECAY) != 0
+    for i in range(param.size):
+        p = param[i]
+        if has_decay:
+            p = p * decay
+        g = grad[i]
+        if maximize:
+            g = -g
+        if has_wd:
+            g = optim.fma(wd, p, g)
+        mi = m[i]
+        mi = optim.fma(lerp_w, g - mi, mi) if low else optim.fma(lerp_w, -(g - mi), g)
+        m[i] = mi
+        vi = optim.fma(g * omb2, g, v[i] * beta2)
+        v[i] = vi
+        d = np.sqrt(vi / bias2) + eps
+        p = p + (g * c1) / d
+        param[i] = p + (mi * c2) / d
+
+
+def _radam_numpy(param, grad, m, v, scalars, mode) -> None:  # noqa: ANN001
+    decay, wd, w, beta2, omb2, bias1, lr, eps, bc2_sqrt, rect, one = scalars
+    if mode & DECAY:
+        param *= decay
+    g = _grad_numpy(param, grad, wd, mode)
+    _lerp_numpy(m, g, w, one)
+    v *= beta2
+    _fma_arrays(g * omb2, g, v, v)
+    update = m / bias1
+    update *= lr
+    if mode & RECTIFIED:  # update *= (1 / (sqrt(v) + eps)) * bias2**0.5; update *= rect
+        adaptive = np.sqrt(v)
+        adaptive += eps
+        np.reciprocal(adaptive, out=adaptive)
+        adaptive *= bc2_sqrt
+        update *= adaptive
+        update *= rect
+    param -= update
+
+
+@jit.kernel(fallback=_radam_numpy)
+def radam_step(param, grad, m, v, scalars, mode):  # pragma: no cover - compiled by Numba
+    """RAdam: moments as NAdam's, ``u = (m / bias1) * lr``, rectified (``RECTIFIED``) ``u =
+    (u * ((1 / (sqrt(v) + eps)) * bc2_sqrt)) * rect``, ``p = p - u``; ``scalars`` =
+    ``(decay, weight_decay, 1 - beta1, beta2, 1 - beta2, bias1, lr, eps, bc2_sqrt, rect,
+    1)``."""
+    decay, wd, w, beta2, omb2 = scalars[0], scalars[1], scalars[2], scalars[3], scalars[4]
+    bias1, lr, eps, bc2_sqrt, rect = scalars[5], scalars[6], scalars[7], scalars[8], scalars[9]
+    one = scalars[10]
+    low = abs(w) < 0.5
+    lerp_w = w if low else one - w
+    maximize = (mode & MAXIMIZE) != 0
+    has_wd = (mode & WEIGHT_DECAY) != 0
+    has_decay = (mode & DECAY) != 0
+    rectified = (mode & RECTIFIED) != 0
+    for i in range(param.size):
+        p = param[i]
+        if has_decay:
+            p = p * decay
+        g = grad[i]
+        if maximize:
+            g = -g
+        if has_wd:
+            g = optim.fma(wd, p, g)
+        mi = m[i]
+        mi = optim.fma(lerp_w, g - mi, mi) if low else optim.fma(lerp_w, -(g - mi), g)
+        m[i] = mi
+        vi = optim.fma(g * omb2, g, v[i] * beta2)
+        v[i] = vi
+        u = (mi / bias1) * lr
+        if rectified:
+            u = (u * ((one / (np.sqrt(vi) + eps)) * bc2_sqrt)) * rect
+        param[i] = p - u
