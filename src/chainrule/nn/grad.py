@@ -55,109 +55,55 @@ def _vjp(
     return g
 
 
-def _input(
-    name: str,
-    conv: Callable,
-    input_size: Sequence[int],
-    weight: Tensor,
-    grad_output: Tensor,
-    args: tuple,
-) -> Tensor:
-    x = zeros(tuple(input_size), dtype=weight.dtype, device=weight.device, requires_grad=True)
-    return _vjp(name, conv, x, weight, x, grad_output, args)
+def _input_grad(name: str, conv: Callable) -> Callable[..., Tensor]:
+    """``torch.nn.grad.conv<N>d_input`` for the convolution ``conv``: the input stands in as
+    zeros of ``input_size`` (the result does not depend on its values)."""
+
+    def input_grad(
+        input_size: Sequence[int],
+        weight: Tensor,
+        grad_output: Tensor,
+        stride: Any = 1,
+        padding: Any = 0,
+        dilation: Any = 1,
+        groups: int = 1,
+    ) -> Tensor:
+        x = zeros(tuple(input_size), dtype=weight.dtype, device=weight.device, requires_grad=True)
+        return _vjp(name, conv, x, weight, x, grad_output, (stride, padding, dilation, groups))
+
+    input_grad.__name__ = input_grad.__qualname__ = name
+    input_grad.__doc__ = (
+        f"The gradient of ``{name.rsplit('_', 1)[0]}`` w.r.t. an input of size ``input_size``."
+    )
+    return input_grad
 
 
-def _weight(
-    name: str,
-    conv: Callable,
-    x: Tensor,
-    weight_size: Sequence[int],
-    grad_output: Tensor,
-    args: tuple,
-) -> Tensor:
-    w = zeros(tuple(weight_size), dtype=x.dtype, device=x.device, requires_grad=True)
-    return _vjp(name, conv, x, w, w, grad_output, args)
+def _weight_grad(name: str, conv: Callable) -> Callable[..., Tensor]:
+    """``torch.nn.grad.conv<N>d_weight`` for the convolution ``conv``: the weight stands in as
+    zeros of ``weight_size``."""
+
+    def weight_grad(
+        input: Tensor,  # noqa: A002 - PyTorch's name
+        weight_size: Sequence[int],
+        grad_output: Tensor,
+        stride: Any = 1,
+        padding: Any = 0,
+        dilation: Any = 1,
+        groups: int = 1,
+    ) -> Tensor:
+        w = zeros(tuple(weight_size), dtype=input.dtype, device=input.device, requires_grad=True)
+        return _vjp(name, conv, input, w, w, grad_output, (stride, padding, dilation, groups))
+
+    weight_grad.__name__ = weight_grad.__qualname__ = name
+    weight_grad.__doc__ = (
+        f"The gradient of ``{name.rsplit('_', 1)[0]}`` w.r.t. a weight of size ``weight_size``."
+    )
+    return weight_grad
 
 
-def conv1d_input(
-    input_size: Sequence[int],
-    weight: Tensor,
-    grad_output: Tensor,
-    stride: Any = 1,
-    padding: Any = 0,
-    dilation: Any = 1,
-    groups: int = 1,
-) -> Tensor:
-    """The gradient of ``conv1d`` w.r.t. an input of size ``input_size``."""
-    args = (stride, padding, dilation, groups)
-    return _input("conv1d_input", conv1d, input_size, weight, grad_output, args)
-
-
-def conv1d_weight(
-    input: Tensor,  # noqa: A002 - PyTorch's name
-    weight_size: Sequence[int],
-    grad_output: Tensor,
-    stride: Any = 1,
-    padding: Any = 0,
-    dilation: Any = 1,
-    groups: int = 1,
-) -> Tensor:
-    """The gradient of ``conv1d`` w.r.t. a weight of size ``weight_size``."""
-    args = (stride, padding, dilation, groups)
-    return _weight("conv1d_weight", conv1d, input, weight_size, grad_output, args)
-
-
-def conv2d_input(
-    input_size: Sequence[int],
-    weight: Tensor,
-    grad_output: Tensor,
-    stride: Any = 1,
-    padding: Any = 0,
-    dilation: Any = 1,
-    groups: int = 1,
-) -> Tensor:
-    """The gradient of ``conv2d`` w.r.t. an input of size ``input_size``."""
-    args = (stride, padding, dilation, groups)
-    return _input("conv2d_input", conv2d, input_size, weight, grad_output, args)
-
-
-def conv2d_weight(
-    input: Tensor,  # noqa: A002 - PyTorch's name
-    weight_size: Sequence[int],
-    grad_output: Tensor,
-    stride: Any = 1,
-    padding: Any = 0,
-    dilation: Any = 1,
-    groups: int = 1,
-) -> Tensor:
-    """The gradient of ``conv2d`` w.r.t. a weight of size ``weight_size``."""
-    args = (stride, padding, dilation, groups)
-    return _weight("conv2d_weight", conv2d, input, weight_size, grad_output, args)
-
-
-def conv3d_input(
-    input_size: Sequence[int],
-    weight: Tensor,
-    grad_output: Tensor,
-    stride: Any = 1,
-    padding: Any = 0,
-    dilation: Any = 1,
-    groups: int = 1,
-) -> Tensor:
-    """The gradient of ``conv3d`` w.r.t. an input of size ``input_size``."""
-    args = (stride, padding, dilation, groups)
-    return _input("conv3d_input", conv3d, input_size, weight, grad_output, args)
-
-
-def conv3d_weight(
-    input: Tensor,  # noqa: A002 - PyTorch's name
-    weight_size: Sequence[int],
-    grad_output: Tensor,
-    stride: Any = 1,
-    padding: Any = 0,
-    dilation: Any = 1,
-    groups: int = 1,
-) -> Tensor:
-    """The gradient of ``conv3d`` w.r.t. a weight of size ``weight_size``."""
-    args = (stride, padding, dilation, groups)
-    return _weight("conv3d_weight", conv3d, input, weight_size, grad_output, args)
+conv1d_input = _input_grad("conv1d_input", conv1d)
+conv1d_weight = _weight_grad("conv1d_weight", conv1d)
+conv2d_input = _input_grad("conv2d_input", conv2d)
+conv2d_weight = _weight_grad("conv2d_weight", conv2d)
+conv3d_input = _input_grad("conv3d_input", conv3d)
+conv3d_weight = _weight_grad("conv3d_weight", conv3d)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import inspect
 import numbers
 from collections.abc import Sequence
-from typing import Any, overload
+from typing import Any, Protocol, TypeVar, overload
 
 from ..autograd.tensor import Tensor
 from ._raw_checks import need_floating, need_tensor, same_dtype, shape_of
@@ -208,129 +208,70 @@ last when ``train``.
 """
 
 
-@overload
-def lstm(
-    input: Tensor,
-    hx: Sequence[Tensor],
-    params: Sequence[Tensor],
-    has_biases: bool,
-    num_layers: int,
-    dropout: float,
-    train: bool,
-    bidirectional: bool,
-    batch_first: bool,
-) -> tuple[Tensor, Tensor, Tensor]: ...
-@overload
-def lstm(
-    data: Tensor,
-    batch_sizes: Tensor,
-    hx: Sequence[Tensor],
-    params: Sequence[Tensor],
-    has_biases: bool,
-    num_layers: int,
-    dropout: float,
-    train: bool,
-    bidirectional: bool,
-) -> tuple[Tensor, Tensor, Tensor]: ...
-def lstm(*args: Any, **kwargs: Any) -> tuple[Tensor, Tensor, Tensor]:
-    return _dispatch("LSTM", args, kwargs)
+_H = TypeVar("_H", contravariant=True)  # hx: a pair of tensors (LSTM) or one tensor
+_R = TypeVar("_R", covariant=True)  # the result: (output, h_n, c_n) or (output, h_n)
 
 
-@overload
-def gru(
-    input: Tensor,
-    hx: Tensor,
-    params: Sequence[Tensor],
-    has_biases: bool,
-    num_layers: int,
-    dropout: float,
-    train: bool,
-    bidirectional: bool,
-    batch_first: bool,
-) -> tuple[Tensor, Tensor]: ...
-@overload
-def gru(
-    data: Tensor,
-    batch_sizes: Tensor,
-    hx: Tensor,
-    params: Sequence[Tensor],
-    has_biases: bool,
-    num_layers: int,
-    dropout: float,
-    train: bool,
-    bidirectional: bool,
-) -> tuple[Tensor, Tensor]: ...
-def gru(*args: Any, **kwargs: Any) -> tuple[Tensor, Tensor]:
-    return _dispatch("GRU", args, kwargs)
+class _Network(Protocol[_H, _R]):
+    """The call of ``lstm``, ``gru``, ``rnn_tanh`` and ``rnn_relu``: PyTorch's two overloads,
+    padded input or a packed sequence's data and batch sizes (for type checkers; the call
+    itself takes ``*args, **kwargs`` and :func:`_dispatch` picks the overload)."""
+
+    @overload
+    def __call__(
+        self,
+        input: Tensor,
+        hx: _H,
+        params: Sequence[Tensor],
+        has_biases: bool,
+        num_layers: int,
+        dropout: float,
+        train: bool,
+        bidirectional: bool,
+        batch_first: bool,
+    ) -> _R: ...
+    @overload
+    def __call__(
+        self,
+        data: Tensor,
+        batch_sizes: Tensor,
+        hx: _H,
+        params: Sequence[Tensor],
+        has_biases: bool,
+        num_layers: int,
+        dropout: float,
+        train: bool,
+        bidirectional: bool,
+    ) -> _R: ...
 
 
-@overload
-def rnn_tanh(
-    input: Tensor,
-    hx: Tensor,
-    params: Sequence[Tensor],
-    has_biases: bool,
-    num_layers: int,
-    dropout: float,
-    train: bool,
-    bidirectional: bool,
-    batch_first: bool,
-) -> tuple[Tensor, Tensor]: ...
-@overload
-def rnn_tanh(
-    data: Tensor,
-    batch_sizes: Tensor,
-    hx: Tensor,
-    params: Sequence[Tensor],
-    has_biases: bool,
-    num_layers: int,
-    dropout: float,
-    train: bool,
-    bidirectional: bool,
-) -> tuple[Tensor, Tensor]: ...
-def rnn_tanh(*args: Any, **kwargs: Any) -> tuple[Tensor, Tensor]:
-    return _dispatch("RNN_TANH", args, kwargs)
+def _network(mode: str, **doc: str) -> Any:
+    """The public function of network ``mode`` (named as PyTorch's op), documented from
+    :data:`_DOC` with ``doc``."""
 
+    def network(*args: Any, **kwargs: Any) -> tuple:
+        return _dispatch(mode, args, kwargs)
 
-@overload
-def rnn_relu(
-    input: Tensor,
-    hx: Tensor,
-    params: Sequence[Tensor],
-    has_biases: bool,
-    num_layers: int,
-    dropout: float,
-    train: bool,
-    bidirectional: bool,
-    batch_first: bool,
-) -> tuple[Tensor, Tensor]: ...
-@overload
-def rnn_relu(
-    data: Tensor,
-    batch_sizes: Tensor,
-    hx: Tensor,
-    params: Sequence[Tensor],
-    has_biases: bool,
-    num_layers: int,
-    dropout: float,
-    train: bool,
-    bidirectional: bool,
-) -> tuple[Tensor, Tensor]: ...
-def rnn_relu(*args: Any, **kwargs: Any) -> tuple[Tensor, Tensor]:
-    return _dispatch("RNN_RELU", args, kwargs)
+    network.__name__ = network.__qualname__ = _OP[mode]
+    network.__doc__ = _DOC.format(op=_OP[mode], **doc)
+    return network
 
 
 _ELMAN = dict(returns="(output, h_n)", hx="h_0", proj="", nn="RNN")
-lstm.__doc__ = _DOC.format(
+lstm: _Network[Sequence[Tensor], tuple[Tensor, Tensor, Tensor]] = _network(
+    "LSTM",
     what="A long short-term memory network",
-    op="lstm",
     nn="LSTM",
     returns="(output, h_n, c_n)",
     hx="(h_0, c_0) (h_0 narrower than c_0 means projections: proj_size = h_0's last size)",
     proj="[, w_hr]",
 )
-gru.__doc__ = _DOC.format(
-    what="A gated recurrent unit network", op="gru", **{**_ELMAN, "nn": "GRU"}
+gru: _Network[Tensor, tuple[Tensor, Tensor]] = _network(
+    "GRU", what="A gated recurrent unit network", **{**_ELMAN, "nn": "GRU"}
 )
-rnn_tanh.__doc__ = _DOC.format(what="An Elman network with tanh", op="rnn_tanh", **_ELMAN)
-rnn_relu.__doc__ = _DOC.format(what="An Elman network with relu", op="rnn_relu", **_ELMAN)
+rnn_tanh: _Network[Tensor, tuple[Tensor, Tensor]] = _network(
+    "RNN_TANH", what="An Elman network with tanh", **_ELMAN
+)
+rnn_relu: _Network[Tensor, tuple[Tensor, Tensor]] = _network(
+    "RNN_RELU", what="An Elman network with relu", **_ELMAN
+)

@@ -40,6 +40,7 @@ __all__ = [
     "conv1d_array",
     "conv2d_array",
     "conv3d_array",
+    "conv_array",
     "dequantize_fma",
     "linear_array",
     "pair_sums_saturate",
@@ -156,7 +157,7 @@ def _columns(xp: np.ndarray, kernel: tuple, stride: tuple, dilation: tuple, out:
     return cols.reshape(n * int(np.prod(out)), -1)
 
 
-def _conv_array(
+def conv_array(
     xq: np.ndarray,
     x_scale: float,
     x_zero_point: int,
@@ -169,9 +170,15 @@ def _conv_array(
     groups: int,
     out_scale: float,
     out_zero_point: int,
-    relu: bool,
+    relu: bool = False,
 ) -> np.ndarray:
-    """The quantized convolution over ``xq``'s spatial dims (2 or 3 of them)."""
+    """``quantized::conv1d``/``conv2d``/``conv3d``: uint8 channels-first input (NCL, NCHW or
+    NCDHW) -> uint8 output of the same layout, over however many spatial dims ``xq`` has
+    (``stride``/``padding``/``dilation`` one entry each). Zero padding is the input's zero
+    point; the reduction runs over (kernel offsets..., channel), (kd, kh, kw, channel) in 3-d,
+    so a 1-d convolution reduces as the 2-d one of height 1 (torch's results agree bit for
+    bit with all three)."""
+    stride, padding, dilation = tuple(stride), tuple(padding), tuple(dilation)
     n = xq.shape[0]
     o, cg, *kernel = wq.shape
     pads = ((0, 0), (0, 0), *((p, p) for p in padding))
@@ -191,75 +198,8 @@ def _conv_array(
     return np.ascontiguousarray(np.moveaxis(res.reshape(n, *out, o), -1, 1))
 
 
-def conv2d_array(
-    xq: np.ndarray,
-    x_scale: float,
-    x_zero_point: int,
-    wq: np.ndarray,
-    w_scales: np.ndarray,
-    bias: np.ndarray | None,
-    stride: tuple,
-    padding: tuple,
-    dilation: tuple,
-    groups: int,
-    out_scale: float,
-    out_zero_point: int,
-    relu: bool = False,
-) -> np.ndarray:
-    """``quantized::conv2d``: uint8 NCHW input -> uint8 NCHW output (zero padding is the
-    input's zero point)."""
-    return _conv_array(
-        xq, x_scale, x_zero_point, wq, w_scales, bias, tuple(stride), tuple(padding),
-        tuple(dilation), groups, out_scale, out_zero_point, relu,
-    )  # fmt: skip
-
-
-def conv1d_array(
-    xq: np.ndarray,
-    x_scale: float,
-    x_zero_point: int,
-    wq: np.ndarray,
-    w_scales: np.ndarray,
-    bias: np.ndarray | None,
-    stride: tuple,
-    padding: tuple,
-    dilation: tuple,
-    groups: int,
-    out_scale: float,
-    out_zero_point: int,
-    relu: bool = False,
-) -> np.ndarray:
-    """``quantized::conv1d``: uint8 NCL input -> uint8 NCL output, computed as
-    :func:`conv2d_array` of height 1 (torch's results agree bit for bit)."""
-    out = conv2d_array(
-        xq[:, :, None, :], x_scale, x_zero_point, wq[:, :, None, :], w_scales, bias,
-        (1, stride[0]), (0, padding[0]), (1, dilation[0]), groups, out_scale,
-        out_zero_point, relu,
-    )  # fmt: skip
-    return np.ascontiguousarray(out[:, :, 0, :])
-
-
-def conv3d_array(
-    xq: np.ndarray,
-    x_scale: float,
-    x_zero_point: int,
-    wq: np.ndarray,
-    w_scales: np.ndarray,
-    bias: np.ndarray | None,
-    stride: tuple,
-    padding: tuple,
-    dilation: tuple,
-    groups: int,
-    out_scale: float,
-    out_zero_point: int,
-    relu: bool = False,
-) -> np.ndarray:
-    """``quantized::conv3d``: uint8 NCDHW input -> uint8 NCDHW output, the reduction in
-    (kd, kh, kw, channel) order and requantized as the 2-d convolution."""
-    return _conv_array(
-        xq, x_scale, x_zero_point, wq, w_scales, bias, tuple(stride), tuple(padding),
-        tuple(dilation), groups, out_scale, out_zero_point, relu,
-    )  # fmt: skip
+# The quantized modules' kernels by PyTorch's op names: one function for every dimension.
+conv1d_array = conv2d_array = conv3d_array = conv_array
 
 
 def dequantize_fma(q: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
