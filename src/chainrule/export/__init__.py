@@ -9,12 +9,15 @@
 - :func:`save` / :func:`load` write and read a ``.pt2`` zip archive laid out as torch's,
   with JSON and raw tensor bytes only (no pickle).
 
-Python control flow on tensor values is refused at export, as torch's.
+Inputs may be nested tuples, lists and dicts of tensors, with ``dynamic_shapes`` shaped
+alike; ``2 * dim`` / ``dim + 1`` are derived dims. Python control flow on tensor values is
+refused at export, as torch's; ``preserve_module_call_signature`` and :func:`unflatten`
+(the module hierarchy) are not supported.
 """
 
 from . import dynamic_shapes, graph_signature
 from ._errors import ConstraintViolationError, GuardOnDataDependentSymNode, UserError
-from ._export import export
+from ._export import export, unflatten
 from ._serde import save
 from ._serde_load import load
 from .dynamic_shapes import Dim, ShapesCollection
@@ -47,4 +50,5 @@ __all__ = [
     "graph_signature",
     "load",
     "save",
+    "unflatten",
 ]

@@ -11,8 +11,6 @@ sizes and ``dynamic_shapes`` (:mod:`.dynamic_shapes`).
 
 from __future__ import annotations
 
-import inspect
-import math
 from typing import Any
 
 from .. import nn
@@ -20,11 +18,12 @@ from ..autograd.tensor import Tensor
 from ..creation import arange
 from ..fx.graph import Graph
 from ..fx.graph_module import GraphModule
-from ..utils._pytree import tree_flatten
+from ..utils._pytree import tree_flatten, tree_unflatten
 from ._errors import UserError, with_suffix
+from ._guard_build import build_guards, range_constraints
+from ._inputs import flatten_inputs, input_names, leaf_specs
 from ._trace import OPAQUE_LAYERS, ExportTracer, lookup
-from ._unlift import Guard
-from .dynamic_shapes import ShapesCollection, Symbol, ValueRanges, resolve
+from .dynamic_shapes import ShapesCollection, Symbol, resolve
 from .exported_program import CallSpec, ExportedProgram, tensor_meta
 from .graph_signature import (
     ConstantArgument,
@@ -36,29 +35,7 @@ from .graph_signature import (
     TensorArgument,
 )
 
-__all__ = ["export"]
-
-_SCALARS = (bool, int, float, str, type(None))
-
-
-def _input_names(mod: nn.Module, args: tuple, kwargs: dict) -> list[str]:
-    """The names of the inputs, args then kwargs (``*args`` entries as ``args_0``...)."""
-    params = list(inspect.signature(mod.forward).parameters.values())
-    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    var = next((p.name for p in params if p.kind is p.VAR_POSITIONAL), None)
-    names = []
-    for i in range(len(args)):
-        if i < len(positional):
-            names.append(positional[i].name)
-        elif var is not None:
-            names.append(f"{var}_{i - len(positional)}")
-        else:
-            raise TypeError(
-                f"export: {type(mod).__name__}.forward takes {len(positional)} positional "
-                f"inputs but {len(args)} were given"
-            )
-    inspect.signature(mod.forward).bind(*args, **kwargs)  # TypeError for unknown names
-    return names + list(kwargs)
+__all__ = ["export", "unflatten"]
 
 
 def _resized(value: Any, dims: list[Symbol | None] | None) -> Any:
@@ -98,43 +75,20 @@ def _expr(a: int, b: int, symbols: list[Symbol]) -> Any:
     return a
 
 
-def _guards(layout: list, values: list[Any]) -> list[Guard]:
-    """The call checks: each static size, each symbol's range at its first place, equality
-    with the first place elsewhere, and Python constants."""
-    guards: list[Guard] = []
-    first: dict[int, tuple[int, int]] = {}
-    for i, (dims, value) in enumerate(zip(layout, values, strict=True)):
-        if dims is None:
-            guards.append(("const", i, value))
-            continue
-        for d, sym in enumerate(dims):
-            if sym is None or sym.alt is None:
-                guards.append(("static", i, d, int(value.shape[d])))
-            elif id(sym) in first:
-                guards.append(("eq", i, d, *first[id(sym)]))
-            else:
-                first[id(sym)] = (i, d)
-                if sym.lo > 2:
-                    guards.append(("min", i, d, sym.lo))
-                if sym.hi != math.inf:
-                    guards.append(("max", i, d, int(sym.hi)))
-    return guards
-
-
 def _trace(
     mod: nn.Module,
     names: list[str],
     values: list[Any],
     layout: list,
     symbols: list[Symbol],
-    kw_names: list[str],
+    in_spec: Any,
 ) -> tuple[ExportTracer, Graph, Any]:
     """Trace ``mod``; a ``Dim.AUTO`` size the code fixes makes the trace start again with
     it static."""
 
     def call(root: nn.Module, inputs: list[Any]) -> Any:
-        n_args = len(names) - len(kw_names)
-        return root(*inputs[:n_args], **dict(zip(kw_names, inputs[n_args:], strict=True)))
+        args, kwargs = tree_unflatten(inputs, in_spec)
+        return root(*args, **kwargs)
 
     while True:
         tracer = ExportTracer(symbols)
@@ -161,16 +115,20 @@ def export(
     preserve_module_call_signature: tuple = (),
 ) -> ExportedProgram:
     """``torch.export.export``: trace ``mod`` on ``args``/``kwargs`` into an
-    :class:`ExportedProgram` (see the module docstring). Inputs are tensors or Python
-    constants (specialized, checked at call time); ``dynamic_shapes`` (a dict by input
-    name or a tuple by position of ``{dim: Dim}``) marks sizes that may vary. ``strict``
-    traces the same way (chainrule has no bytecode tracer to be strict with).
+    :class:`ExportedProgram` (see the module docstring). Inputs are tensors, Python
+    constants (specialized, checked at call time) or tuples, lists and dicts of them (one
+    placeholder per leaf, named as torch's: ``xs_0``, ``d_a``); ``dynamic_shapes`` (a dict
+    by input name or a tuple over the inputs, each entry shaped as its input, a tensor's
+    ``{dim: Dim}`` or a tuple of dims; ``2 * dim`` and ``dim + 1`` are derived dims) marks
+    sizes that may vary. ``strict`` traces the same way (chainrule has no bytecode tracer
+    to be strict with).
 
     Raises:
         ValueError / UserError: ``mod`` not a module, ``args`` not a tuple, a malformed
             ``dynamic_shapes`` or a dynamic size the code fixes.
         GuardOnDataDependentSymNode: Python control flow on tensor values.
-        NotImplementedError: ``preserve_module_call_signature``, nested inputs.
+        NotImplementedError: ``preserve_module_call_signature``; an input leaf that is
+            not a tensor or a Python constant.
     """
     if not isinstance(mod, nn.Module):
         raise ValueError(f"Expected `mod` to be an instance of `torch.nn.Module`, got {type(mod)}.")
@@ -187,7 +145,8 @@ def export(
     if preserve_module_call_signature:
         raise NotImplementedError(
             "export: preserve_module_call_signature is not supported (chainrule's exported "
-            f"graphs are flat); got {preserve_module_call_signature!r}"
+            "graphs are flat and keep no module call signatures; torch.export.unflatten is "
+            f"not supported either); got {preserve_module_call_signature!r}"
         )
     if isinstance(mod, OPAQUE_LAYERS):
         raise NotImplementedError(
@@ -195,27 +154,26 @@ def export(
             "one call); export a module that holds it"
         )
     kwargs = dict(kwargs or {})
-    names = _input_names(mod, args, kwargs)
-    values = [*args, *kwargs.values()]
-    for name, value in zip(names, values, strict=True):
-        if not isinstance(value, (Tensor, *_SCALARS)):
-            raise NotImplementedError(
-                f"export: input {name!r} is a {type(value).__name__}; chainrule.export takes "
-                "tensors and Python constants (nested lists, tuples and dicts of inputs are "
-                "not supported)"
-            )
+    top = input_names(mod, args, kwargs)
+    leaves = flatten_inputs(top, [*args, *kwargs.values()])
+    names = [leaf.name for leaf in leaves]
+    values = [leaf.value for leaf in leaves]
     if isinstance(dynamic_shapes, ShapesCollection):
         dynamic_shapes = dynamic_shapes.dynamic_shapes(mod, args, kwargs)
-    layout, symbols = resolve(dynamic_shapes, names, values)
+    specs, where = leaf_specs(dynamic_shapes, mod, args, kwargs, top)
+    sources = [f"L[{leaf.arg!r}]" + "".join(f"[{k!r}]" for k in leaf.keys) for leaf in leaves]
+    layout, symbols = resolve(specs, where, sources, values)
+    in_spec = tree_flatten((tuple(args), dict(kwargs)))[1]
     before = _state_versions(mod)
-    tracer, traced, out_spec = _trace(mod, names, values, layout, symbols, list(kwargs))
+    tracer, traced, out_spec = _trace(mod, names, values, layout, symbols, in_spec)
     changed = [n for n, v in _state_versions(mod).items() if before.get(n) != v]
     if changed:  # updates through buffer reads and assignments are recorded; not these
         raise NotImplementedError(
             f"export: forward changes the module's state {changed} in a way the trace "
             "cannot record (through .data, NumPy or a reference kept outside the module)"
         )
-    return _lift(mod, tracer, traced, names, values, layout, symbols, args, kwargs, out_spec)
+    paths = [leaf.path for leaf in leaves]
+    return _lift(mod, tracer, traced, paths, values, layout, symbols, args, kwargs, out_spec)
 
 
 def _state_versions(mod: nn.Module) -> dict[str, tuple[int, int]]:
@@ -228,7 +186,7 @@ def _lift(
     mod: nn.Module,
     tracer: ExportTracer,
     traced: Graph,
-    names: list[str],
+    paths: list[str],
     values: list[Any],
     layout: list,
     symbols: list[Symbol],
@@ -309,7 +267,7 @@ def _lift(
         for a in graph.output_node().args[0]
     ]
     in_spec = tree_flatten((tuple(args), dict(kwargs)))[1]
-    ranges = {s: ValueRanges(s.lo, s.hi) for s in symbols if s.alt is not None}
+    ranges = range_constraints(layout)
     leaves = {n.target: lookup(mod, n.target) for n in graph.nodes if n.op == "call_module"}
     return ExportedProgram(
         GraphModule(leaves, graph, "GraphModule"),
@@ -319,7 +277,8 @@ def _lift(
         ranges,
         (tuple(args), dict(kwargs)),
         CallSpec(in_spec, out_spec),
-        _guards(layout, values),
+        build_guards(layout, values),
+        paths,
     )
 
 
@@ -331,3 +290,14 @@ def _attr(mod: nn.Module, tracer: ExportTracer, target: str) -> Tensor:
     for atom in target.split("."):
         value = getattr(value, atom)
     return value
+
+
+def unflatten(module: ExportedProgram, flat_args_adapter: Any = None) -> nn.Module:
+    """``torch.export.unflatten``: not supported. torch rebuilds the module hierarchy from
+    each node's ``nn_module_stack``, which chainrule's flat graphs do not record; the
+    program's callable module is ``module.module()``."""
+    raise NotImplementedError(
+        "chainrule.export.unflatten (torch.export.unflatten) is not supported: exported "
+        "programs are flat graphs without the module hierarchy; use "
+        "ExportedProgram.module() to call the program"
+    )

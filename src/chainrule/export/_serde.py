@@ -25,7 +25,7 @@ from ..autograd.tensor import Tensor
 from ..creation import empty
 from ..creation_from_data import from_numpy
 from ..nn.parameter import Parameter
-from ..utils._pytree import TreeSpec
+from ..utils._pytree import TreeSpec, tree_flatten
 from ._serde_graph import (
     DTYPE_CODES,
     dtype_of_code,
@@ -202,9 +202,8 @@ def save(
     files["data/constants/model_constants_config.json"] = json.dumps({"config": consts}).encode()
     files["models/model.json"] = json.dumps(_model_json(ep)).encode()
     if ep.example_inputs is not None:
-        args, kwargs = ep.example_inputs
         sample = {}
-        for i, v in enumerate([*args, *kwargs.values()]):
+        for i, v in enumerate(tree_flatten(ep.example_inputs)[0]):  # nested inputs: leaves
             if isinstance(v, Tensor):
                 files[f"data/sample_inputs/input_{i}"] = _tensor_bytes(v)
                 sample[str(i)] = {"path_name": f"input_{i}", "tensor_meta": _tensor_json(v)}

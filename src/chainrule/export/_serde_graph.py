@@ -76,13 +76,16 @@ ATEN = {
     "torch.ops.aten.sum.default": "chainrule.sum",
     "torch.ops.aten.t.default": "chainrule.t",
     "torch.ops.aten.reshape.default": "chainrule.reshape",
+    "torch.ops.aten.cat.default": "chainrule.cat",
 }
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def check_name(name: Any, what: str) -> str:
-    """``name`` if it is a plain identifier (or dotted path of them), else ValueError."""
-    if not isinstance(name, str) or not all(_IDENT.match(p) for p in name.split(".")):
+    """``name`` if it is a plain identifier or a dotted path of identifiers and indices
+    (``h.0.ln_1.weight``: a ``ModuleList`` entry), else ValueError."""
+    atoms = name.split(".") if isinstance(name, str) else [None]
+    if not all(isinstance(p, str) and (_IDENT.match(p) or p.isdecimal()) for p in atoms):
         raise ValueError(f"chainrule.export.load: invalid {what} {name!r} in the archive")
     return name
 
@@ -164,7 +167,7 @@ def encode_arg(a: Any) -> Any:
     name = str(a).rsplit(".", 1)[-1]
     if type(a).__name__ == "dtype" and name in DTYPE_CODES:
         return {"as_scalar_type": DTYPE_CODES[name]}
-    if type(a).__name__ == "device":
+    if isinstance(a, device):
         return {"as_device": {"type": a.type, "index": a.index}}
     raise NotImplementedError(
         f"chainrule.export.save: an argument of type {type(a).__name__} ({a!r}) cannot be saved"

@@ -16,10 +16,11 @@ from ..fx.graph import Graph
 from ..fx.graph_module import GraphModule
 from ..fx.passes.shape_prop import TensorMetadata
 from ..nn.parameter import Parameter
-from ..utils._pytree import TreeSpec
+from ..utils._pytree import TreeSpec, tree_unflatten
+from ._derived import DerivedSymbol, linear_text
+from ._guard_build import build_guards
 from ._serde import _read_entry, _read_tensor
 from ._serde_graph import check_name, decode_arg, decode_node, dtype_of_code, resolve_target
-from ._unlift import Guard
 from .dynamic_shapes import Symbol, ValueRanges
 from .exported_program import CallSpec, ExportedProgram
 from .graph_signature import (
@@ -35,6 +36,11 @@ from .graph_signature import (
 __all__ = ["load"]
 
 _SYMBOL = re.compile(r"^Symbol\('([A-Za-z_][A-Za-z0-9_]*)'")
+_SREPR = re.compile(
+    r"^(?:Add\((?:Integer\((?P<o1>-?\d+)\), )?)?(?:Mul\(Integer\((?P<coeff>\d+)\), )?"
+    r"Symbol\('(?P<name>[A-Za-z_][A-Za-z0-9_]*)'[^)]*\)\)?(?:, Integer\((?P<o2>-?\d+)\)\))?$"
+)
+_LINEAR = re.compile(r"^(?:(\d+)\*)?([A-Za-z_][A-Za-z0-9_]*)(?: ([+-]) (\d+))?$")
 
 
 def _json(z: zipfile.ZipFile, path: str) -> Any:
@@ -81,7 +87,17 @@ def _size(s: dict[str, Any]) -> tuple[Any, str | None]:
     expr = s.get("as_expr", {})
     text = str(expr.get("expr_str", ""))
     m = _SYMBOL.match(text)
-    return expr.get("hint", {}).get("as_int"), (m[1] if m else text)
+    return expr.get("hint", {}).get("as_int"), (m[1] if m else _sympy_linear(text))
+
+
+def _sympy_linear(text: str) -> str:
+    """torch's sympy form of a derived size (``Add(Mul(Integer(2), Symbol('s77', ...)),
+    Integer(-1))``) as its printed form (``2*s77 - 1``); other text as it is."""
+    m = _SREPR.match(text)
+    if m is None:
+        return text
+    offset = int(m["o1"] or m["o2"] or 0)
+    return linear_text(m["name"], int(m["coeff"] or 1), offset)
 
 
 def _tensor_metadata(meta: dict[str, Any]) -> TensorMetadata:
@@ -218,16 +234,23 @@ def _program(
         if s.kind in (InputKind.PARAMETER,) or (s.kind is InputKind.BUFFER and s.persistent)
     }
     constants = {k: v for k, v in consts.items()}
-    ranges: dict[Any, Any] = {}
-    symbols: dict[str, Symbol] = {}
+    symbols: dict[str, Any] = {}
+    bounds = {}
     for k, v in model.get("range_constraints", {}).items():
         hi = v.get("max_val")
         hi = math.inf if hi is None or (isinstance(hi, (int, float)) and hi > 2**62) else int(hi)
-        sym = Symbol(check_name(k, "symbol"), None, int(v.get("min_val", 0)), hi, 0)
-        symbols[k] = sym
-        ranges[sym] = ValueRanges(sym.lo, sym.hi)
+        bounds[k] = (int(v.get("min_val", 0)), hi)
+    for k, (lo, hi) in bounds.items():  # the roots first: derived sizes refer to them
+        m = _LINEAR.match(k)
+        if m is None or not (m[1] or m[3]):
+            symbols[k] = Symbol(check_name(k, "symbol"), None, lo, hi, 0)
+            symbols[k].alt = 0  # dynamic (the guards only ask whether it is)
+    for k in bounds:
+        _symbol_of(k, symbols)
     users = [s for s in in_specs if s.kind is InputKind.USER_INPUT]
-    guards = _guards(users, tvals, symbols)
+    layout, values = _layout(users, tvals, symbols)
+    ranges = {symbols[k]: ValueRanges(*bounds[k]) for k in bounds}
+    guards = build_guards(layout, values)
     mcg = gm_json.get("module_call_graph") or [{}]
     sig = (mcg[0] or {}).get("signature") or {}
     in_spec = _spec_field(sig, "in_spec") or TreeSpec(
@@ -240,10 +263,13 @@ def _program(
     )
     example = None
     if sample is not None:
-        n_args = in_spec.child(0).num_leaves
-        kw = in_spec.child(1).context
         values = sample[0]
-        example = (tuple(values[:n_args]), dict(zip(kw, values[n_args:], strict=True)))
+        if len(values) != in_spec.num_leaves:
+            raise ValueError(
+                f"chainrule.export.load: {len(values)} sample inputs for {in_spec.num_leaves} "
+                "inputs in the archive"
+            )
+        example = tree_unflatten(values, in_spec)
     return ExportedProgram(
         GraphModule({}, graph, "GraphModule"),
         ExportGraphSignature(in_specs, out_specs),
@@ -314,25 +340,34 @@ def _output_spec(s: dict[str, Any]) -> OutputSpec:
     return OutputSpec(OutputKind.USER_OUTPUT, TensorArgument(check_name(name, "output")), None)
 
 
-def _guards(
-    users: list[InputSpec], tvals: dict[str, Any], symbols: dict[str, Symbol]
-) -> list[Guard]:
-    guards: list[Guard] = []
-    first: dict[str, tuple[int, int]] = {}
-    for i, spec in enumerate(users):
+def _symbol_of(text: str, symbols: dict[str, Any]) -> Any:
+    """The symbol (``s0``) or derived size (``2*s0 + 1``) a saved size names."""
+    if text not in symbols:
+        m = _LINEAR.match(text)
+        if m is None or m[2] not in symbols:
+            raise NotImplementedError(
+                f"chainrule.export.load: unsupported size expression {text!r} (chainrule reads "
+                "symbols and increasing linear functions of one symbol)"
+            )
+        coeff = int(m[1] or 1)
+        offset = int(m[4] or 0) * (-1 if m[3] == "-" else 1)
+        symbols[text] = DerivedSymbol(symbols[m[2]], coeff, offset)
+    return symbols[text]
+
+
+def _layout(
+    users: list[InputSpec], tvals: dict[str, Any], symbols: dict[str, Any]
+) -> tuple[list[Any], list[Any]]:
+    """Per user input the symbol of each dimension (None: static) and its example sizes
+    (or its constant), as ``build_guards`` reads them."""
+    layout: list[Any] = []
+    values: list[Any] = []
+    for spec in users:
         if isinstance(spec.arg, ConstantArgument):
-            guards.append(("const", i, spec.arg.value))
+            layout.append(None)
+            values.append(spec.arg.value)
             continue
-        for d, s in enumerate(tvals.get(spec.arg.name, {}).get("sizes", [])):
-            value, sym = _size(s)
-            if sym is None:
-                guards.append(("static", i, d, value))
-            elif sym in first:
-                guards.append(("eq", i, d, *first[sym]))
-            elif sym in symbols:
-                first[sym] = (i, d)
-                if symbols[sym].lo > 2:
-                    guards.append(("min", i, d, symbols[sym].lo))
-                if symbols[sym].hi != math.inf:
-                    guards.append(("max", i, d, int(symbols[sym].hi)))
-    return guards
+        sizes = [_size(s) for s in tvals.get(spec.arg.name, {}).get("sizes", [])]
+        layout.append([None if sym is None else _symbol_of(sym, symbols) for _, sym in sizes])
+        values.append(tuple(value for value, _ in sizes))
+    return layout, values

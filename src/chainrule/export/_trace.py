@@ -39,6 +39,7 @@ from ..nn.parameter import Parameter
 from ..utils._pytree import tree_flatten
 from ._errors import GuardOnDataDependentSymNode, UserError, with_suffix
 from ._patches import ORIGINAL_COND, CondGuard, StateAssignments
+from ._recurrent import record_recurrent
 from .dynamic_shapes import Symbol
 
 __all__ = ["OPAQUE_LAYERS", "ExportTracer", "lookup"]
@@ -79,6 +80,7 @@ OPAQUE_LAYERS = (
     nn.TransformerEncoderLayer,
     nn.TransformerDecoderLayer,
 )
+_FAR = 2**40  # the size an unbounded dynamic range is tried at
 _MODULE_GETATTR = nn.Module.__getattr__  # the unpatched lookup of parameters and buffers
 
 
@@ -111,6 +113,15 @@ def _size_derived(node: Node) -> bool:
 
 class _ExportProxy(Proxy):
     """A proxy whose shape, dtype and device are known (see the module docstring)."""
+
+    @property
+    def __class__(self) -> type:  # type: ignore[override]
+        """``Tensor`` for a tensor value, so that ``isinstance(x, Tensor)`` holds in the
+        traced code as for torch's fake tensors (``type(x)`` stays the proxy's class)."""
+        node = vars(self).get("node")
+        return (
+            Tensor if node is not None and isinstance(node.meta.get("val"), Tensor) else type(self)
+        )
 
     def __getattr__(self, k: str) -> Any:
         if k in ("shape", "ndim") or k in _META_ATTRS:
@@ -165,6 +176,10 @@ class ExportTracer(Tracer):
         or code that never sees the inputs) just runs."""
         if self._computing or not _has_proxy((args, kwargs)):
             return forward(*args, **kwargs)
+        if isinstance(m, nn.RNNBase):
+            out = record_recurrent(self, m, args, kwargs)
+            if out is not None:
+                return out
         return super().call_module(m, forward, args, kwargs)
 
     def getattr(self, attr: str, attr_val: Any, parameter_proxy_cache: dict[str, Any]) -> Any:
@@ -325,17 +340,40 @@ class ExportTracer(Tracer):
         return val.numel()
 
     # ------------------------------------------------------------ questions on proxies
-    def _specialized(self, node: Node, err: Exception) -> UserError:
+    def _specialized(self, node: Node, err: Exception, fix: str | None = None) -> UserError:
         labels = ", ".join(s.label for s in self.symbols if s.alt is not None)
+        fixes = f"\nSuggested fixes:\n  {fix}" if fix else ""
         return UserError(
             with_suffix(
                 f'Constraints violated ({labels})! For more information, run with TORCH_LOGS="'
                 f'+dynamic".\n  - Not all values of {labels} in the specified range are '
                 f"supported: {node.op} {_target(node)} (node {node.name}) specializes them "
-                f"({type(err).__name__}: {err})\nThe following call raised this error:\n"
+                f"({type(err).__name__}: {err}){fixes}\nThe following call raised this error:\n"
                 f"{_user_frame()}"
             )
         )
+
+    def _suggested_range(self, node: Node, sym: Symbol, conv: Any, end: int) -> str | None:
+        """torch's suggested fix (``t = Dim('t', max=12)``): the last size from the example
+        towards ``end`` with the example's answer (found by bisection)."""
+        if sym.dim_name is None:
+            return None
+        want = conv(self._at(node, sym, sym.hint, {}))
+        good, bad = sym.hint, end
+        while abs(bad - good) > 1:
+            mid = (good + bad) // 2
+            if conv(self._at(node, sym, mid, {})) == want:
+                good = mid
+            else:
+                bad = mid
+        lo = good if end < sym.hint else sym.lo
+        hi = good if end > sym.hint else sym.hi
+        parts = [repr(sym.dim_name)]
+        if lo != 0:
+            parts.append(f"min={lo}")
+        if hi != math.inf:
+            parts.append(f"max={hi}")
+        return f"{sym.dim_name} = Dim({', '.join(parts)})"
 
     def _data_dependent(self, proxy: Proxy) -> GuardOnDataDependentSymNode:
         return GuardOnDataDependentSymNode(
@@ -359,7 +397,11 @@ class ExportTracer(Tracer):
         moving = [s for s in self.symbols if s.alt is not None]
         if len(moving) == 1:  # the answer must hold over the whole range, as torch checks
             sym = moving[0]
-            for end in (max(sym.lo, 2), sym.hi):
+            # an unbounded named range is tried far out (torch's range analysis refuses
+            # `if t > 12` for t in [2, oo]); Dim.AUTO sizes are not (the trace retries them
+            # as static)
+            far = _FAR if sym.strict else math.inf
+            for end in (max(sym.lo, 2), far if sym.hi == math.inf else sym.hi):
                 if end != math.inf and conv(self._at(proxy.node, sym, int(end), {})) != a:
                     raise self._specialized(
                         proxy.node,
@@ -367,6 +409,7 @@ class ExportTracer(Tracer):
                             f"the condition is {a!r} for {sym.label} = {sym.hint} but not for "
                             f"{sym.label} = {int(end)}; narrow the range of {sym.label}"
                         ),
+                        self._suggested_range(proxy.node, sym, conv, int(end)),
                     )
         return a
 

@@ -3,11 +3,13 @@ placeholders of parameters, buffers and constants become ``get_attr`` reads of t
 program's own tensors (the module's parameters are the original module's, so gradients
 reach them), and the call is checked against the export as torch's unlifted module does:
 
-- the arguments' structure (a :class:`ValueError` for a wrong number of inputs or other
-  keyword arguments), by a forward pre-hook;
+- the arguments' structure (a :class:`ValueError` for a wrong number of inputs, other
+  keyword arguments or nested inputs shaped otherwise), by a forward pre-hook, which
+  then passes the flattened inputs on to the graph (one placeholder per tensor);
 - each input's sizes and Python constants (``AssertionError: Guard failed: x.size()[1] ==
-  4``, ``... <= 10`` for a ``Dim``'s range), by the ``_guards_fn`` submodule the graph calls
-  first. Like torch's, the guards check sizes, not dtypes.
+  4``, ``xs[1]['a'].size()[0] == ...`` for a nested one, ``... <= 10`` for a ``Dim``'s
+  range, ``y.size()[0] == 2 * x.size()[0]`` for a derived dim), by the ``_guards_fn``
+  submodule the graph calls first. Like torch's, the guards check sizes, not dtypes.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from .graph_signature import InputKind
 __all__ = ["Guard", "GuardsFn", "unlift"]
 
 # ("static", i, d, size) | ("min", i, d, lo) | ("max", i, d, hi) | ("eq", i, d, j, d2)
-# | ("const", i, value): i, j index the user inputs
+# | ("lin", i, d, j, d2, c, o, bc, bo): sizes c*r + o and bc*r + bo of one root r (derived
+# dims) | ("const", i, value): i, j index the user inputs
 Guard = tuple
 
 
@@ -52,11 +55,27 @@ class GuardsFn(nn.Module):
                     ok, expr = size >= g[3], f"{ref} >= {g[3]}"
                 elif kind == "max":
                     ok, expr = size <= g[3], f"{ref} <= {g[3]}"
-                else:
+                elif kind == "eq":
                     other = args[g[3]].size()[g[4]]
                     ok, expr = size == other, f"{ref} == {names[g[3]]}.size()[{g[4]}]"
+                else:  # "lin": c, o here and bc, bo at the base place, of one root
+                    c, o, bc, bo = g[5:]
+                    other = args[g[3]].size()[g[4]]
+                    ok = bc * (size - o) == c * (other - bo)
+                    expr = f"{ref} == {_linear_guard(f'{names[g[3]]}.size()[{g[4]}]', g[5:])}"
             if not ok:
                 raise AssertionError(f"Guard failed: {expr}")
+
+
+def _linear_guard(ref: str, coeffs: tuple) -> str:
+    """The right side of a derived size's guard as torch prints it: ``1 + x.size()[0]``,
+    ``-1 + 2 * x.size()[0]`` (base place of coefficient 1), else ``(c*ref + k) / bc``."""
+    c, o, bc, bo = coeffs
+    if bc == 1:
+        k = o - c * bo
+        term = ref if c == 1 else f"{c} * {ref}"
+        return term if k == 0 else f"{k} + {term}"
+    return f"({c} * {ref} + {bc * o - c * bo}) / {bc}"
 
 
 def _check_spec_hook(in_spec: Any, kwarg_names: list[str]) -> Any:
@@ -66,7 +85,7 @@ def _check_spec_hook(in_spec: Any, kwarg_names: list[str]) -> Any:
                 f"Ran into a kwarg keyword mismatch: Got the following keywords {list(kwargs)} "
                 f"but expected {kwarg_names}"
             )
-        got = tree_flatten((tuple(args), {k: kwargs[k] for k in kwarg_names}))[1]
+        leaves, got = tree_flatten((tuple(args), {k: kwargs[k] for k in kwarg_names}))
         if got != in_spec:
             raise ValueError(
                 f"Trying to flatten user inputs with exported input tree spec: \n{in_spec}\n"
@@ -74,6 +93,7 @@ def _check_spec_hook(in_spec: Any, kwarg_names: list[str]) -> Any:
                 "inputs have the same number and type of args and kwargs as the ones you used "
                 "when tracing."
             )
+        return tuple(leaves), {}  # the graph takes the flattened inputs
 
     return hook
 
@@ -96,7 +116,7 @@ def unlift(ep: Any) -> GraphModule:
             env[n] = graph.get_attr(spec.target)
             env[n].meta = dict(n.meta)
             root[spec.target] = state[spec.target]
-    names = [n.name for n in user]
+    names = ep._input_paths or [n.name for n in user]
     root["_guards_fn"] = GuardsFn(names, list(ep._guards))
     graph.call_module("_guards_fn", tuple(env[n] for n in user))
     out = None

@@ -19,6 +19,7 @@ import math
 from typing import Any
 
 from ..autograd.tensor import Tensor
+from ._derived import DerivedDim, DerivedSymbol, LinearDimOps
 from ._errors import ConstraintViolationError, UserError, with_suffix
 
 __all__ = ["Dim", "ShapesCollection", "Symbol", "ValueRanges", "resolve"]
@@ -36,9 +37,10 @@ class _DimHint:
         return f"DimHint({self.kind})"
 
 
-class Dim:
+class Dim(LinearDimOps):
     """``torch.export.Dim``: a named dynamic dimension with an inclusive range ``[min, max]``
-    (``max`` unbounded by default). Sizes 0 and 1 are always specialized, as torch's."""
+    (``max`` unbounded by default). Sizes 0 and 1 are always specialized, as torch's.
+    ``2 * dim``, ``dim + 1``... are derived dims (:mod:`._derived`)."""
 
     AUTO = _DimHint("AUTO")
     STATIC = _DimHint("STATIC")
@@ -67,14 +69,6 @@ class Dim:
         if self.max != _INT_OO:
             parts.append(f"max={self.max}")
         return f"Dim({', '.join(parts)})"
-
-    def _derived(self, *_: Any) -> Any:
-        raise NotImplementedError(
-            f"Dim {self.__name__}: derived dims (arithmetic on a Dim, as 2 * dim) are not "
-            "supported by chainrule.export"
-        )
-
-    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __floordiv__ = _derived
 
 
 class ValueRanges:
@@ -110,7 +104,8 @@ class Symbol:
         self.hint = hint
         self.alt: int | None = None
         self.strict = dim_name is not None
-        self.sources: list[tuple[str, int]] = []
+        self.alt_lo = 2  # the smallest second size keeping every derived size >= 2
+        self.sources: list[tuple[str, int]] = []  # (L['x'] expression, dim)
 
     def __repr__(self) -> str:
         return self.name
@@ -121,7 +116,7 @@ class Symbol:
         if self.dim_name is not None:
             return self.dim_name
         arg, d = self.sources[0]
-        return f"L['{arg}'].size()[{d}]"
+        return f"{arg}.size()[{d}]"
 
 
 class ShapesCollection:
@@ -146,51 +141,78 @@ class ShapesCollection:
         return len(self._shapes)
 
     def dynamic_shapes(self, m: Any, args: tuple, kwargs: dict | None = None) -> dict[str, Any]:
-        """The shapes of ``m``'s inputs ``args``/``kwargs`` by argument name, as torch's
-        (None for an input not in the collection); ``export`` also takes the collection
-        itself. Only top-level tensor inputs are supported."""
+        """The shapes of ``m``'s inputs ``args``/``kwargs`` by argument name, as torch's:
+        nested tuples, lists and dicts keep their structure, with None for a tensor not in
+        the collection; ``export`` also takes the collection itself."""
         bound = inspect.signature(m.forward).bind(*args, **(kwargs or {}))
-        out: dict[str, Any] = {}
-        for name, value in bound.arguments.items():
-            if not isinstance(value, Tensor) and isinstance(value, (list, tuple, dict)):
-                raise NotImplementedError(
-                    "ShapesCollection.dynamic_shapes: nested inputs are not supported"
-                )
-            out[name] = self._shapes[id(value)][1] if id(value) in self._shapes else None
-        return out
+        return {name: self._shape_tree(value) for name, value in bound.arguments.items()}
+
+    def _shape_tree(self, value: Any) -> Any:
+        if type(value) in (tuple, list):
+            return type(value)(self._shape_tree(v) for v in value)
+        if type(value) is dict:
+            return {k: self._shape_tree(v) for k, v in value.items()}
+        return self._shapes[id(value)][1] if id(value) in self._shapes else None
 
 
-def _per_dim(name: str, spec: Any, value: Tensor) -> list[Any]:
-    """The entry of each dimension of input ``name`` (Dim, hint or None)."""
+_DOCS = (
+    "For more information about this error, see: https://pytorch.org/docs/main/generated/"
+    "exportdb/index.html#dynamic-shapes-validation"
+)
+_ENTRY_KINDS = "an int, a Dim, Dim.AUTO, Dim.STATIC, or Dim.DYNAMIC"
+
+
+def _per_dim(where: str, spec: Any, value: Tensor) -> list[Any]:
+    """The entry of each dimension of the input whose spec is at ``where`` (Dim, hint or
+    None), with torch's errors for a malformed spec."""
     if spec is None:
         return [None] * value.dim()
     if isinstance(spec, dict):
         out: list[Any] = [None] * value.dim()
         for d, entry in spec.items():
-            if isinstance(d, bool) or not isinstance(d, int) or not -value.dim() <= d < value.dim():
+            if isinstance(d, bool) or not isinstance(d, int):
                 raise UserError(
                     with_suffix(
-                        f"Dynamic shape of input {name!r}: dimension {d!r} is not a valid "
-                        f"dimension of its {value.dim()}-d example"
+                        f"Unexpected key {d!r} in input tensor shape {spec} specified at "
+                        f"{where}: keys are dimension indices\n{_DOCS}"
                     )
                 )
+            if not -value.dim() <= d < value.dim():  # torch's list assignment
+                raise IndexError(
+                    f"list assignment index out of range: dimension {d} of the dynamic shape "
+                    f"specified at {where}, for a {value.dim()}-d example"
+                )
             out[d] = entry
-        return out
-    if isinstance(spec, (tuple, list)):
+    elif isinstance(spec, (tuple, list)):
         if len(spec) != value.dim():
             raise UserError(
                 with_suffix(
-                    f"Expected dynamic shape spec {spec} of input {name!r} to have length "
-                    f"{value.dim()} (the number of dimensions of its example), got {len(spec)}"
+                    f"Expected dynamic shape spec {spec} specified at {where} to have the same "
+                    f"length as the actual tensor shape {value.shape} (expected {value.dim()}, "
+                    f"but got {len(spec)} instead)\n{_DOCS}"
                 )
             )
-        return list(spec)
-    raise UserError(
-        with_suffix(
-            f"Unexpected dynamic shape spec {spec!r} of input {name!r}: expected None, a dict "
-            "of dimension -> Dim, or a tuple/list of Dims"
+        out = list(spec)
+    else:
+        raise UserError(
+            with_suffix(
+                f"Unexpected input tensor shape {spec} specified at {where} (expected either a "
+                "list/tuple of dimensions, or a dict mapping indices to dimensions, where each "
+                f"dimension is {_ENTRY_KINDS})\n{_DOCS}"
+            )
         )
-    )
+    for d, entry in enumerate(out):
+        if not (entry is None or isinstance(entry, (int, Dim, DerivedDim, _DimHint))) or isinstance(
+            entry, bool
+        ):
+            raise UserError(
+                with_suffix(
+                    f"Unexpected dimension mapped to index {d} in input tensor shape {spec} "
+                    f"specified at {where} (expected None, {_ENTRY_KINDS},  but got "
+                    f"{entry!r} instead)\n{_DOCS}"
+                )
+            )
+    return out
 
 
 def _pick_alt(sym: Symbol, taken: set[tuple[int, int]], first: int) -> int | None:
@@ -199,7 +221,7 @@ def _pick_alt(sym: Symbol, taken: set[tuple[int, int]], first: int) -> int | Non
     from other symbols' with the same example size."""
     for step in range(first, first + 8):
         for cand in (sym.hint + step, sym.hint - step):
-            if max(sym.lo, 2) <= cand <= sym.hi and (sym.hint, cand) not in taken:
+            if max(sym.lo, sym.alt_lo) <= cand <= sym.hi and (sym.hint, cand) not in taken:
                 taken.add((sym.hint, cand))
                 return cand
     return None
@@ -220,60 +242,55 @@ def _specialized(sym: Symbol, value: int) -> UserError:
 
 
 def resolve(
-    dynamic_shapes: Any, names: list[str], values: list[Any]
+    specs: list[Any], where: list[str], names: list[str], values: list[Any]
 ) -> tuple[list[list[Symbol | None] | None], list[Symbol]]:
-    """Per input (None for non-tensors) the symbol of each dimension (None: static), and
-    the symbols. Raises :class:`UserError` for a malformed ``dynamic_shapes`` or a dynamic
-    size of 0 or 1, :class:`ConstraintViolationError` for an example outside its range."""
-    if dynamic_shapes is None:
-        specs: list[Any] = [None] * len(names)
-    elif isinstance(dynamic_shapes, dict):
-        if sorted(dynamic_shapes) != sorted(names):
-            raise UserError(
-                with_suffix(
-                    "When `dynamic_shapes` is specified as a dict, its top-level keys must be "
-                    f"the arg names {names} of `inputs`, but here they are "
-                    f"{list(dynamic_shapes)}. Alternatively, you could also ignore arg names "
-                    "entirely and specify `dynamic_shapes` as a list/tuple matching `inputs`. "
-                    "For more information about this error, see: https://pytorch.org/docs/main/"
-                    "generated/exportdb/index.html#dynamic-shapes-validation"
-                )
-            )
-        specs = [dynamic_shapes[n] for n in names]
-    elif isinstance(dynamic_shapes, (tuple, list)):
-        if len(dynamic_shapes) != len(names):
-            raise UserError(
-                with_suffix(
-                    f"When `dynamic_shapes` is specified as a tuple/list, it must have one "
-                    f"entry per input ({len(names)}: {names}), got {len(dynamic_shapes)}"
-                )
-            )
-        specs = list(dynamic_shapes)
-    else:
-        raise UserError(
-            with_suffix(
-                f"Unexpected dynamic_shapes {dynamic_shapes!r}: expected a dict, tuple or list"
-            )
-        )
+    """Per flattened input (None for non-tensors) the symbol of each dimension (None:
+    static), and the symbols. ``specs`` holds each input's entry of ``dynamic_shapes``,
+    ``where`` its location and ``names`` how torch's errors name the input
+    (``L['xs'][1]``; see ``_inputs.leaf_specs``). Raises :class:`UserError` for a
+    malformed entry or a dynamic size of 0 or 1, :class:`ConstraintViolationError` for an
+    example outside its range."""
     symbols: dict[Any, Symbol] = {}
+    derived: dict[tuple, DerivedSymbol] = {}
+    dims_of: dict[str, Dim] = {}
     layout: list[list[Symbol | None] | None] = []
-    for name, spec, value in zip(names, specs, values, strict=True):
+    for name, spec, loc, value in zip(names, specs, where, values, strict=True):
         if not isinstance(value, Tensor):
             if spec is not None:
                 raise NotImplementedError(
-                    f"export: a dynamic shape for the non-tensor input {name!r} is not supported"
+                    f"export: a dynamic shape for the non-tensor input {name!r} (at {loc}) is "
+                    "not supported"
                 )
             layout.append(None)
             continue
         dims: list[Symbol | None] = []
-        for d, entry in enumerate(_per_dim(name, spec, value)):
+        for d, entry in enumerate(_per_dim(loc, spec, value)):
+            if isinstance(entry, (Dim, DerivedDim)):
+                _same_definition(entry if isinstance(entry, Dim) else entry.root, dims_of)
             size = int(value.shape[d])
-            dims.append(_symbol_for(entry, size, name, d, symbols))
+            if isinstance(entry, DerivedDim) and (entry.coeff, entry.offset) == (1, 0):
+                entry = entry.root  # dx * 1, dx - 1 + 1: the root itself
+            if isinstance(entry, DerivedDim):
+                dims.append(_derived_for(entry, size, name, d, symbols, derived))
+            else:
+                dims.append(_symbol_for(entry, size, name, d, symbols))
         layout.append(dims)
     taken: set[tuple[int, int]] = set()
     for i, sym in enumerate(symbols.values()):
         sym.alt = _pick_alt(sym, taken, i + 1) or _pick_alt(sym, taken, 1)
     return layout, list(symbols.values())
+
+
+def _same_definition(dim: Dim, seen: dict[str, Dim]) -> None:
+    """torch's error for two different ``Dim``s with one name."""
+    first = seen.setdefault(dim.__name__, dim)
+    if (first.min, first.max) != (dim.min, dim.max):
+        raise UserError(
+            with_suffix(
+                f"Found different definitions {first!r} and {dim!r} for the same symbolic "
+                f"dimension {dim!r}!"
+            )
+        )
 
 
 def _symbol_for(
@@ -305,12 +322,14 @@ def _symbol_for(
         if size in (0, 1):
             sym.sources.append((name, d))
             raise _specialized(sym, size)
+        if size != sym.hint and not sym.sources:  # first met through a derived dim
+            raise _not_derived(entry.__name__, entry.__name__, sym.hint, name, d, size)
         if size != sym.hint:
             a, ad = sym.sources[0]
             raise UserError(
                 with_suffix(
-                    f"Constraints violated ({sym.label})! The dimensions L['{a}'].size()[{ad}] "
-                    f"(= {sym.hint}) and L['{name}'].size()[{d}] (= {size}) are marked with "
+                    f"Constraints violated ({sym.label})! The dimensions {a}.size()[{ad}] "
+                    f"(= {sym.hint}) and {name}.size()[{d}] (= {size}) are marked with "
                     f"the same Dim {sym.label} but have different example sizes"
                 )
             )
@@ -323,3 +342,55 @@ def _symbol_for(
         )
     sym.sources.append((name, d))
     return sym
+
+
+def _not_derived(expr: str, root: str, hint: int, name: str, d: int, size: int) -> UserError:
+    return UserError(
+        with_suffix(
+            f"Expected input {name}.size()[{d}] to be equal to {expr}, where {root} = {hint}, "
+            f"but got {size}"
+        )
+    )
+
+
+def _derived_for(
+    entry: DerivedDim,
+    size: int,
+    name: str,
+    d: int,
+    symbols: dict[Any, Symbol],
+    derived: dict[tuple, DerivedSymbol],
+) -> DerivedSymbol:
+    """The derived size of ``entry`` (``2 * dx``) at ``name``'s dimension ``d``: the root's
+    symbol (made here, its example size solved from ``size``, when the root is not met
+    yet), with torch's errors for an example size that does not fit."""
+    root = entry.root
+    entry.min  # noqa: B018 - torch's AssertionError for a derived min below 0
+    key = ("dim", root.__name__)
+    if key in symbols:
+        sym = symbols[key]
+        if size != entry(sym.hint):
+            raise _not_derived(entry.__name__, root.__name__, sym.hint, name, d, size)
+    else:
+        hint, rem = divmod(size - entry.offset, entry.coeff)
+        if rem:
+            raise UserError(
+                with_suffix(
+                    f"Expected shape[{d}] = {size} of input Tensor to be of the form "
+                    f"{entry.__name__}, where {root.__name__} is an integer"
+                )
+            )
+        if not root.min <= hint <= root.max:
+            hi = "int_oo" if entry.max == _INT_OO else int(entry.max)
+            raise ConstraintViolationError(with_suffix(f"{size} not in range [{entry.min}, {hi}]"))
+        sym = symbols[key] = Symbol(f"s{len(symbols)}", root.__name__, root.min, root.max, hint)
+    out = derived.setdefault(
+        (key, entry.coeff, entry.offset), DerivedSymbol(sym, entry.coeff, entry.offset)
+    )
+    if size in (0, 1):
+        out.sources.append((name, d))
+        raise _specialized(sym, size)
+    # the second trace's size keeps this one at 2 or more
+    sym.alt_lo = max(sym.alt_lo, -((entry.offset - 2) // entry.coeff))
+    out.sources.append((name, d))
+    return out

@@ -48,6 +48,7 @@ class ExportedProgram:
         example_inputs: tuple[tuple, dict] | None,
         call_spec: CallSpec,
         guards: list[Guard],
+        input_paths: list[str] | None = None,
     ) -> None:
         self._graph_module = graph_module
         self._graph_signature = graph_signature
@@ -57,6 +58,7 @@ class ExportedProgram:
         self._example_inputs = example_inputs
         self._call_spec = call_spec
         self._guards = guards
+        self._input_paths = input_paths  # how guards name the user inputs (xs[0], d['a'])
 
     # ------------------------------------------------------------ torch's attributes
     @property
@@ -168,6 +170,7 @@ class ExportedProgram:
             self._example_inputs,
             self._call_spec,
             self._guards,
+            self._input_paths,
         )
 
     def validate(self) -> None:

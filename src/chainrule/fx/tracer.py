@@ -95,7 +95,8 @@ class _RecordingMode(TorchFunctionMode):
             return func(*args, **kwargs)
         name = getattr(func, "__name__", "")
         receiver = args[0] if args else None
-        if isinstance(receiver, Tensor) and getattr(Tensor, name, None) is func:
+        real = isinstance(receiver, Tensor) and not isinstance(receiver, Proxy)
+        if real and getattr(Tensor, name, None) is func:
             # a real tensor's method given a proxy argument (cr.relu(proxy) is a function)
             return self.tracer.create_proxy("call_method", name, args, kwargs)
         return self.tracer.create_proxy("call_function", func, args, kwargs)
@@ -188,7 +189,7 @@ class Tracer(TracerBase):
         """As :meth:`TracerBase.create_arg`, and tensors become ``get_attr`` nodes: the
         root's parameters and buffers by their names, tensor attributes of its modules by
         their paths, any other tensor stored on the root as ``_tensor_constant<n>``."""
-        if isinstance(a, Tensor):
+        if isinstance(a, Tensor) and not isinstance(a, Proxy):
             for name, p in self.root.named_parameters():
                 if a is p:
                     return self.create_node("get_attr", name, (), {})

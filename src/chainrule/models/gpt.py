@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+import chainrule
+
 from .. import nn
 from ..autograd.tensor import Tensor
 from ..nn import functional as F
@@ -178,7 +180,11 @@ class GPT(nn.Module):
                 f"GPT: cannot forward a sequence of length {T}; block_size is "
                 f"only {self.block_size}"
             )
-        pos = Tensor._new(np.arange(T, dtype=np.int64))
+        if isinstance(T, int):
+            pos = Tensor._new(np.arange(T, dtype=np.int64))
+        else:  # a traced size (a dynamic length under cr.export): the public arange,
+            # looked up on the package at call time, where the trace patches it to record
+            pos = chainrule.arange(T, dtype=chainrule.int64, device=idx.device)
         tr = self.transformer
         x = tr.drop(tr.wte(idx) + tr.wpe(pos))
         for block in tr.h:
