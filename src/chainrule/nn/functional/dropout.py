@@ -15,6 +15,7 @@ import numpy as _np
 
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module
+from ...creation_options import memory_order
 from ...ops.inplace import single_node_result as _result
 from ...random import Generator, gen
 
@@ -29,10 +30,19 @@ def _check_p(p: float, op: str) -> None:
         raise RuntimeError(msg)  # NaN: PyTorch's Python check passes it, its kernel refuses
 
 
-def _keep_mask(shape: tuple, like: Tensor, p: float, generator: Generator | None):
+def _keep_mask(shape: tuple, like: Tensor, p: float, generator: Generator | None, laid=None):
     """The elements kept: PyTorch's ``bernoulli_(1 - p)`` (a float64 uniform below
-    ``1 - p``), so that a seeded dropout drops what PyTorch's drops."""
-    arr = gen(generator).bernoulli(1.0 - p, shape)
+    ``1 - p``), so that a seeded dropout drops what PyTorch's drops. ``laid`` (the input's
+    array, for an element-wise mask): PyTorch's noise is ``empty_like(input)``, which keeps
+    the input's strides, and is filled in memory order, so a non-contiguous input (the
+    transposed output of ``MultiheadAttention`` with ``batch_first``) gets its draws in that
+    order; a broadcast input (a zero stride) keeps the row-major fill."""
+    order = None if laid is None or 0 in getattr(laid, "strides", (0,)) else memory_order(laid)
+    if order is None:
+        arr = gen(generator).bernoulli(1.0 - p, shape)
+    else:
+        drawn = gen(generator).bernoulli(1.0 - p, tuple(shape[i] for i in order))
+        arr = drawn.transpose(_np.argsort(order))
     xp = get_array_module(like._data)
     if xp is not __import__("numpy"):
         arr = xp.asarray(arr)
@@ -63,7 +73,7 @@ def dropout(
     if p == 1.0:
         return _result(input, inplace, "dropout", lambda t: t * 0.0)
     _no_complex_mask(input, "dropout")
-    keep = _keep_mask(input.shape, input, p, generator)
+    keep = _keep_mask(input.shape, input, p, generator, input._data)
     return _result(input, inplace, "dropout", lambda t: _masked(t, keep, p))
 
 
@@ -213,7 +223,7 @@ def alpha_dropout(
         return _result(input, inplace, "alpha_dropout", lambda t: t * 0.0)
     alpha_p = -1.7580993408473766  # -SELU_SCALE * SELU_ALPHA
     a = 1.0 / math.sqrt((alpha_p**2 * p + 1) * (1 - p))
-    keep = _keep_mask(input.shape, input, p, generator)
+    keep = _keep_mask(input.shape, input, p, generator, input._data)
     k = keep.astype(input.dtype, copy=False)  # keeps vmap's per-sample marks
     b = (1 - k) * (alpha_p * a) + (-a * alpha_p * p)
     scale, shift = Tensor._make(k * a, False, None, 0), Tensor._make(b, False, None, 0)
