@@ -118,11 +118,6 @@ def test_sort_stable_refusal_is_per_call_site() -> None:
                 x.sort(0, stable=True)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="torch's parser refuses an int for the bool descending (x.sort(1, 0)); chainrule "
-    "takes any truthy value, as checking the type would cost the hot path a call",
-)
 def test_sort_descending_int_is_refused() -> None:
     assert _outcome(cr, lambda L, x: x.sort(1, 0))[0] == "TypeError"
     assert _outcome(torch, lambda L, x: x.sort(1, 0))[0] == "TypeError"

@@ -22,11 +22,10 @@ from .creation_options import (
     _finish,
     _is_sparse,
     _like,
-    _size_keyword,
+    _shape,
     check_layout,
     check_pin_memory,
     lay_out_like,
-    refuse_negative_size,
 )
 from .scalar_range import fit_scalar
 
@@ -191,12 +190,11 @@ def _new(
     return t._requires_grad_(True)
 
 
-def _new_size(size: tuple, op: str = "new_zeros") -> tuple:
-    if len(size) == 1 and isinstance(size[0], (tuple, list)):
-        size = tuple(size[0])
-    shape = tuple(int(s) for s in size)
-    refuse_negative_size(op, shape)  # PyTorch's error, not NumPy's
-    return shape
+def _new_size(size: tuple, op: str = "new_zeros", keyword: Any = None) -> tuple:
+    """The ``*size`` (or ``size=``) of ``x.new_*`` read as PyTorch's parser reads a size
+    (``creation_options._shape``: no float rounded, a bool only after the first size) and
+    checked for a negative one (PyTorch's error, not NumPy's)."""
+    return _shape(size, op, keyword)
 
 
 def new_zeros(
@@ -210,7 +208,7 @@ def new_zeros(
     pin_memory: bool = False,
 ) -> Tensor:
     """Zeros of ``size`` with ``x``'s dtype and device (``Tensor.new_zeros``)."""
-    shape = _new_size(_size_keyword("new_zeros", sizes, size), "new_zeros")
+    shape = _new_size(sizes, "new_zeros", size)
     arr = get_array_module(x._data).zeros(shape)
     return _new("new_zeros", x, arr, dtype, layout, device, requires_grad, pin_memory)
 
@@ -226,7 +224,7 @@ def new_ones(
     pin_memory: bool = False,
 ) -> Tensor:
     """Ones of ``size`` with ``x``'s dtype and device (``Tensor.new_ones``)."""
-    shape = _new_size(_size_keyword("new_ones", sizes, size), "new_ones")
+    shape = _new_size(sizes, "new_ones", size)
     arr = get_array_module(x._data).ones(shape)
     return _new("new_ones", x, arr, dtype, layout, device, requires_grad, pin_memory)
 
@@ -242,7 +240,7 @@ def new_empty(
     pin_memory: bool = False,
 ) -> Tensor:
     """Uninitialised values of ``size`` with ``x``'s dtype and device."""
-    shape = _new_size(_size_keyword("new_empty", sizes, size), "new_empty")
+    shape = _new_size(sizes, "new_empty", size)
     target = _dt.as_dtype(dtype) if dtype is not None else x.dtype
     # allocated in its own dtype: float64 garbage cast to float32 could overflow (and warn)
     arr = get_array_module(x._data).empty(shape, dtype=target)

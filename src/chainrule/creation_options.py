@@ -55,6 +55,7 @@ __all__ = [
     "normal_like_strided",
     "normals_one_at_a_time",
     "refuse_negative_size",
+    "size_type_error",
     "write_factory_out",
 ]
 
@@ -79,21 +80,45 @@ def _shape(size: Sequence, op: str = "tensor", keyword: Any = None) -> tuple:
     """Validate a size given as ints or one sequence of ints (PyTorch's ``*size``), or as
     the keyword ``size=(2, 3)`` (``keyword``; ``torch.empty(size=...)`` in pytorch/examples)."""
     size = _size_keyword(op, size, keyword)
-    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+    packed = len(size) == 1 and isinstance(size[0], (tuple, list))
+    if packed:
         size = tuple(size[0])
-    for s in size:
-        if (
-            isinstance(s, bool)
-            or not isinstance(s, (int, np.integer))
-            and not (isinstance(s, Tensor) and s.ndim == 0 and s.dtype.kind in "iu")
+    for i, s in enumerate(size):
+        if type(s) is not int and not (
+            isinstance(s, np.integer)
+            or (isinstance(s, bool) and i)  # PyTorch's parser: a bool after the first size
+            or (isinstance(s, Tensor) and s.ndim == 0 and s.dtype.kind in "iu")
         ):
-            raise TypeError(
-                f"{op}(): size must be a tuple of ints, got {size!r} (an element "
-                f"of type {type(s).__name__})"
-            )
+            raise size_type_error(op, size, i, packed, keyword is not None)
     shape = tuple(int(s) for s in size)
     refuse_negative_size(op, shape)
     return shape
+
+
+def size_type_error(op: str, size: Sequence, i: int, packed: bool, keyword: bool) -> TypeError:
+    """PyTorch's TypeError for ``size[i]``, not a size: its parser takes ints, NumPy integers
+    and 0-d integer tensors, and a bool anywhere but first; a bad first size names the
+    argument (a loose value passed as ``zeros(2.0, 3)`` fits no signature), a later one
+    fails to unpack."""
+    kind = type(size[i])
+    name = kind.__name__
+    if kind.__module__ != "builtins" and name not in ("Tensor", "Parameter"):
+        name = f"{kind.__module__}.{name}"  # numpy.bool, numpy.float64
+    if i:
+        return TypeError(
+            f"{op}(): argument 'size' failed to unpack the object at pos {i + 1} with error "
+            f'"type must be tuple of ints,but got {name}"'
+        )
+    if keyword:
+        return TypeError(f"{op}(): argument 'size' must be tuple of ints, not tuple")
+    if packed:
+        return TypeError(
+            f"{op}(): argument 'size' (position 1) must be tuple of ints, but found element of "
+            f"type {name} at pos 0"
+        )
+    if len(size) > 1:
+        return TypeError(f"{op}() takes 1 positional argument but {len(size)} were given")
+    return TypeError(f"{op}(): argument 'size' (position 1) must be tuple of ints, not {name}")
 
 
 def _size_keyword(op: str, sizes: Sequence, size: Any) -> Sequence:

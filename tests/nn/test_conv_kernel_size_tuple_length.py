@@ -25,6 +25,6 @@ def test_padding_specs_unchanged_for_matching_lengths(padding):
     t = torch.nn.Conv1d(3, 5, 3, padding=padding, padding_mode="reflect")
     c = cr.nn.Conv1d(3, 5, 3, padding=padding, padding_mode="reflect")
     c.load_state_dict({k: cr.tensor(v.detach().numpy()) for k, v in t.state_dict().items()})
-    assert c._reversed_padding_repeated_twice == list(t._reversed_padding_repeated_twice)
+    assert c._reversed_padding_repeated_twice == t._reversed_padding_repeated_twice  # type too
     got = c(cr.tensor(x.numpy())).detach().numpy()
     assert got.shape == tuple(t(x).shape)

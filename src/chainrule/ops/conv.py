@@ -13,7 +13,16 @@ from ..autograd.tensor import Tensor
 from ..qtypes import scalar_type_name
 from ._im2col import out_size
 from ._util import NAMED_ERRORS, DtypeError, ShapeError, lead_with
-from .conv_arguments import check_geometry, int_tuple, padding_pairs, string_padding_bias
+from .conv_arguments import (
+    ConvTypeError,
+    check_geometry,
+    check_groups,
+    conv_type_error,
+    int_tuple,
+    padding_pairs,
+    refuse_weight_rank,
+    string_padding_bias,
+)
 from .conv_functions import Conv2dFn, ConvTranspose2dFn
 from .memory_format import channels_last, relayout_array, suggests_memory_format
 
@@ -51,6 +60,25 @@ def _vmapped(*ts: Any) -> bool:
     return False
 
 
+def _refuse_weight_dims(x: Tensor, w: Tensor) -> None:
+    """PyTorch's RuntimeErrors for a 1-d convolution's weight of another rank (a Conv1d built
+    with ``kernel_size=()`` or ``(1, 2)``: under three dims, or not the input's rank) or
+    with an empty kernel (``kernel_size=0``); returns where none applies."""
+    if w.ndim < 3:
+        raise ShapeError("weight should have at least three dimensions")
+    if w.ndim != x.ndim:
+        raise ShapeError(
+            f"Expected {w.ndim}-dimensional input for {w.ndim}-dimensional weight "
+            f"{list(w.shape)}, but got {x.ndim}-dimensional input of size {list(x.shape)} "
+            "instead"
+        )
+    if w.ndim == 3 and w.shape[2] <= 0:
+        raise ShapeError(
+            "kernel size should be greater than zero, but got kernel_height: 1 kernel_width: "
+            f"{w.shape[2]}"
+        )
+
+
 def _padding(padding: Any, k: tuple, stride: tuple, dil: tuple, op: str) -> tuple:
     """Padding as (top, bottom, left, right) for a 2-D conv."""
     return sum(padding_pairs(padding, k, stride, dil, op), ())
@@ -68,6 +96,11 @@ def _check_input(op: str, x: Tensor, w: Tensor, groups: int, transposed: bool) -
         )
     if groups < 1:  # a RuntimeError, as PyTorch's
         raise ShapeError(f"{op}: non-positive groups is not supported, got {groups}")
+    if min(w.shape[2:]) <= 0:  # PyTorch's words (a 1-d kernel has height 1)
+        raise ShapeError(
+            "kernel size should be greater than zero, but got kernel_height: "
+            f"{w.shape[2]} kernel_width: {w.shape[3]}"
+        )
     if x.dtype.kind == "b":  # PyTorch has no bool kernel (integers: it has)
         raise DtypeError(f"{op}: not implemented for torch.bool; convert with .float()")
     if transposed and x.dtype.kind in "iu" and not (x.dtype.kind == "i" and x.dtype.itemsize == 8):
@@ -132,7 +165,11 @@ def _conv2d(
     if AUTOCAST[0]:  # autocast casts the arguments before the dtype checks
         input, weight, bias = AUTOCAST[1](Conv2dFn, (input, weight, bias))
     op = "conv2d"
+    if type(groups) is not int:
+        check_groups(op, groups)
     x4, w4 = (_as_image(input), _as_image(weight)) if one_d else (input, weight)
+    if isinstance(w4, Tensor) and w4.ndim != 4 and getattr(x4, "ndim", 0) == 4:
+        refuse_weight_rank(w4, int_tuple(stride, 2, "stride", op))  # a Conv2d's kernel_size
     _check_input(op, x4, w4, groups, False)
     k = tuple(w4.shape[2:])
     stride = int_tuple(stride, 2, "stride", op)
@@ -188,7 +225,11 @@ def conv2d(
         (N, O, Ho, Wo) with Ho = floor((H + 2ph - dh (kh - 1) - 1) / sh) + 1, laid out
         channels-last when the input or the weight is (as PyTorch's).
     """
-    out = _conv2d(input, weight, bias, stride, padding, dilation, groups)
+    try:
+        out = _conv2d(input, weight, bias, stride, padding, dilation, groups)
+    except ConvTypeError:  # PyTorch's parser: no overload takes the arguments
+        values = (input, weight, bias, stride, padding, dilation, groups)
+        raise conv_type_error("conv2d", values) from None
     if out.ndim == 4 and isinstance(weight, Tensor):
         out = _channels_last_result(out, input, weight)
     return out
@@ -207,25 +248,35 @@ def conv1d(
 
     Computed as a 2-D convolution over a height-1 image.
     """
+    values = (input, weight, bias, stride, padding, dilation, groups)
     unbatched = isinstance(input, Tensor) and input.ndim == 2
     if unbatched:
         input = input.unsqueeze(0)
-    if input.ndim != 3 or weight.ndim != 3:
+    if input.ndim != 3 or weight.ndim != 3 or weight.shape[2] <= 0:
+        if input.ndim == 3:
+            _refuse_weight_dims(input, weight)
         raise ShapeError(
             f"conv1d: expected input (N, C, L) and weight (O, C/groups, k), got "
             f"{tuple(input.shape)} and {tuple(weight.shape)}"
         )
-    pad = (
-        padding if isinstance(padding, str) else (0, int_tuple(padding, 1, "padding", "conv1d")[0])
-    )
+    try:  # PyTorch's parser errors and words (no "conv1d: " in front)
+        pad = (
+            padding
+            if isinstance(padding, str)
+            else (0, int_tuple(padding, 1, "padding", "conv1d")[0])
+        )
+        stride2 = (1, int_tuple(stride, 1, "stride", "conv1d")[0])
+        dilation2 = (1, int_tuple(dilation, 1, "dilation", "conv1d")[0])
+        if type(groups) is not int:
+            check_groups("conv1d", groups)
+    except ConvTypeError:
+        raise conv_type_error("conv1d", values) from None
     try:
-        stride = (1, int_tuple(stride, 1, "stride", "conv1d")[0])
-        dilation = (1, int_tuple(dilation, 1, "dilation", "conv1d")[0])
         if _vmapped(input, weight, bias):  # vmap's conv rule: 4-D tensors
             x4, w4 = input.unsqueeze(2), weight.unsqueeze(2)
-            out = _conv2d(x4, w4, bias, stride, pad, dilation, groups).squeeze(2)
+            out = _conv2d(x4, w4, bias, stride2, pad, dilation2, groups).squeeze(2)
         else:  # one node, as PyTorch's (the height-1 image is inside it)
-            out = _conv2d(input, weight, bias, stride, pad, dilation, groups, one_d=True)
+            out = _conv2d(input, weight, bias, stride2, pad, dilation2, groups, one_d=True)
     except NAMED_ERRORS as err:  # the 2-D op's check names itself: lead with conv1d
         lead_with("conv1d", err)
         raise
@@ -279,7 +330,11 @@ def _conv_transpose2d(
     if AUTOCAST[0]:  # autocast casts the arguments before the dtype checks
         input, weight, bias = AUTOCAST[1](ConvTranspose2dFn, (input, weight, bias))
     op = "conv_transpose2d"
+    if type(groups) is not int:
+        check_groups(op, groups)
     x4, w4 = (_as_image(input), _as_image(weight)) if one_d else (input, weight)
+    if isinstance(w4, Tensor) and w4.ndim != 4 and getattr(x4, "ndim", 0) == 4:
+        refuse_weight_rank(w4, int_tuple(stride, 2, "stride", op))
     _check_input(op, x4, w4, groups, True)
     k = tuple(w4.shape[2:])
     stride = int_tuple(stride, 2, "stride", op)
@@ -341,16 +396,22 @@ def conv_transpose1d(
     def one(v: Any, name: str) -> int:
         return int_tuple(v, 1, name, "conv_transpose1d")[0]
 
+    if isinstance(weight, Tensor) and (weight.ndim != 3 or weight.shape[2] <= 0):
+        if isinstance(input, Tensor) and input.ndim in (2, 3):
+            _refuse_weight_dims(input.unsqueeze(0) if input.ndim == 2 else input, weight)
+    # PyTorch's parser errors and words (no "conv_transpose1d: " in front)
+    args = (
+        bias,
+        (1, one(stride, "stride")),
+        (0, one(padding, "padding")),
+        (0, one(output_padding, "output_padding")),
+        groups,
+        (1, one(dilation, "dilation")),
+        False,
+    )
+    if type(groups) is not int:
+        check_groups("conv_transpose1d", groups)
     try:
-        args = (
-            bias,
-            (1, one(stride, "stride")),
-            (0, one(padding, "padding")),
-            (0, one(output_padding, "output_padding")),
-            groups,
-            (1, one(dilation, "dilation")),
-            False,
-        )
         if isinstance(input, Tensor) and not _vmapped(input, weight, bias):
             # one node, as PyTorch's (the height-1 image is inside it); unbatched: as
             # PyTorch's, the batch dim added and removed around it

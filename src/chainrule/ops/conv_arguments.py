@@ -9,27 +9,143 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from .._user_warnings import warn_once
 from ..autograd.tensor import Tensor
+from ._tensor_args import called_as, invalid_combination, torch_type_name
 from ._util import ShapeError
+from .sorting_arguments import _positional_count
 
-__all__ = ["check_geometry", "int_tuple", "padding_pairs", "string_padding_bias"]
+__all__ = [
+    "ConvTypeError",
+    "check_geometry",
+    "check_groups",
+    "conv_type_error",
+    "int_tuple",
+    "padding_pairs",
+    "refuse_weight_rank",
+    "string_padding_bias",
+]
+
+
+_FORWARD_OPS = ("conv1d", "conv2d", "conv3d")  # two overloads: a type error lists them
+_FORWARD_FORMS = (
+    "(Tensor input, Tensor weight, Tensor bias = None, tuple of ints stride = 1, tuple of "
+    "ints padding = 0, tuple of ints dilation = 1, int groups = 1)",
+    "(Tensor input, Tensor weight, Tensor bias = None, tuple of ints stride = 1, str padding "
+    '= "valid", tuple of ints dilation = 1, int groups = 1)',
+)
+_FORWARD_ARGS = ("input", "weight", "bias", "stride", "padding", "dilation", "groups")
+_TRANSPOSED_ARGS = (
+    *("input", "weight", "bias", "stride", "padding", "output_padding", "groups", "dilation"),
+)
+
+
+class ConvTypeError(TypeError):
+    """A convolution argument of a type PyTorch's parser refuses where its error lists the
+    overloads (``conv1d/2d/3d``): the public op re-raises it as :func:`conv_type_error`
+    with its arguments (this message is the fallback)."""
+
+
+def _int_like(e: Any, i: int) -> bool:
+    """Whether PyTorch's ``tuple of ints`` parser takes ``e`` at position ``i``: an int, a
+    NumPy integer, a 0-d integer tensor, and a bool after the first."""
+    return (
+        type(e) is int
+        or isinstance(e, np.integer)
+        or (i > 0 and isinstance(e, bool))
+        or (isinstance(e, Tensor) and e.ndim == 0 and e.dtype.kind in "iu")
+    )
+
+
+def _parser_error(v: Any, name: str, op: str, i: int | None) -> TypeError:
+    """PyTorch's TypeError for ``v`` (element ``i``; None: ``v`` itself) given as ``op``'s
+    ``tuple of ints`` argument ``name``."""
+    if i:  # a later element fails to unpack, whatever the op
+        return TypeError(
+            f"{op}(): argument '{name}' failed to unpack the object at pos {i + 1} with error "
+            f'"type must be tuple of ints,but got {torch_type_name(v[i])}"'
+        )
+    if op in _FORWARD_OPS:
+        return ConvTypeError(f"{op}(): argument '{name}' must be tuple of ints, got {v!r}")
+    _, _, keywords = called_as((op,))
+    where = "" if name in keywords else f" (position {_TRANSPOSED_ARGS.index(name) + 1})"
+    if i is None or name in keywords:  # a keyword's bad first element: "not tuple"
+        return TypeError(
+            f"{op}(): argument '{name}'{where} must be tuple of ints, not {torch_type_name(v)}"
+        )
+    return TypeError(
+        f"{op}(): argument '{name}'{where} must be tuple of ints, but found element of type "
+        f"{torch_type_name(v[0])} at pos 0"
+    )
 
 
 def int_tuple(v: Any, n: int, name: str, op: str) -> tuple:
-    if isinstance(v, int):
-        return (int(v),) * n
-    if isinstance(v, str) or any(isinstance(e, str) for e in v):  # 'same' for a transpose
-        raise TypeError(
-            f"{op}(): argument '{name}' must be tuple of ints, got {v!r} (string padding such "
-            "as 'same' or 'valid' is for the forward convolutions only)"
-        )
-    t = tuple(int(e) for e in v)
+    """``v`` (an int or a sequence of ints, as PyTorch's parser takes them: see
+    :func:`_int_like`) as ``n`` ints, one given value repeated; PyTorch's TypeError for
+    other types and its RuntimeError (a ShapeError is one) for another length."""
+    if type(v) is int:
+        return (v,) * n
+    if isinstance(v, (tuple, list)):
+        for i, e in enumerate(v):
+            if type(e) is not int and not _int_like(e, i):
+                raise _parser_error(v, name, op, i)
+        t = tuple(int(e) for e in v)
+    elif _int_like(v, 0):
+        t = (int(v),)
+    else:
+        raise _parser_error(v, name, op, None)
     if len(t) == 1:
         t = t * n
-    if len(t) != n:  # PyTorch's RuntimeError (a ShapeError is one, and a ValueError)
-        raise ShapeError(f"{op}: {name} must be an int or a tuple of {n} ints, got {v!r}")
+    if len(t) != n:
+        raise ShapeError(
+            f"expected {name} to be a single integer value or a list of {n} values to match "
+            f"the convolution dimensions, but got {name}={list(t)}"
+        )
     return t
+
+
+def refuse_weight_rank(w: Tensor, stride: tuple) -> None:
+    """PyTorch's RuntimeError for a convolution's weight of another rank than its
+    ``len(stride)`` spatial dims (a ``Conv2d`` built with ``kernel_size=()`` or ``(1, 2,
+    3)``): under three dims, else the stride (already expanded to the op's dims) that does
+    not match the weight's."""
+    if w.ndim < 3:
+        raise ShapeError("weight should have at least three dimensions")
+    if w.ndim != len(stride) + 2:
+        raise ShapeError(
+            "expected stride to be a single integer value or a list of "
+            f"{w.ndim - 2} values to match the convolution dimensions, but got "
+            f"stride={list(stride)}"
+        )
+
+
+def check_groups(op: str, groups: Any) -> None:
+    """PyTorch's parser for ``groups`` (an int, not a bool; a NumPy integer too): a
+    :class:`ConvTypeError` for the forward convolutions, the TypeError naming the argument
+    for the transposed ones. Called for a ``groups`` that is not an int only."""
+    if isinstance(groups, np.integer) or (
+        isinstance(groups, Tensor) and groups.ndim == 0 and groups.dtype.kind in "iu"
+    ):
+        return
+    if op in _FORWARD_OPS:
+        raise ConvTypeError(f"{op}(): argument 'groups' must be int, not {groups!r}")
+    _, _, keywords = called_as((op,))
+    where = "" if "groups" in keywords else " (position 7)"
+    raise TypeError(f"{op}(): argument 'groups'{where} must be int, not {torch_type_name(groups)}")
+
+
+def conv_type_error(op: str, values: tuple) -> TypeError:
+    """PyTorch's TypeError for a forward convolution (``op``: conv1d/2d/3d) whose arguments
+    ``values`` (the seven, in its signature's order) no overload takes: the arguments the
+    user's call gave (all seven from a module's forward, which passes them positionally)."""
+    params = list(zip(_FORWARD_ARGS, values))
+    n = _positional_count((op,))
+    if n is not None:
+        _, _, keywords = called_as((op,))
+        params = params[:n] + [(k, v) for k, v in params[n:] if k in keywords]
+    return invalid_combination(op, params, _FORWARD_FORMS)
 
 
 def check_geometry(
@@ -86,15 +202,9 @@ def padding_pairs(padding: Any, k: tuple, stride: tuple, dil: tuple, op: str) ->
         if padding == "valid":
             return ((0, 0),) * n
         if padding != "same":  # PyTorch's RuntimeError (a ShapeError is one, and a ValueError)
-            raise ShapeError(
-                f"{op}: padding must be an int, a tuple of {n} ints, 'same' or 'valid', "
-                f"got {padding!r}"
-            )
+            raise ShapeError(f"Invalid padding string: {padding!r}")
         if any(s != 1 for s in stride):
-            raise ShapeError(
-                f"{op}: padding='same' is not supported for strided convolutions "
-                f"(stride={stride}); use an explicit padding"
-            )
+            raise ShapeError("padding='same' is not supported for strided convolutions")
         out = tuple((d * (kk - 1) // 2, d * (kk - 1) - d * (kk - 1) // 2) for kk, d in zip(k, dil))
         _warn_same_asymmetric([a for a, _ in out], [b for _, b in out])
         return out

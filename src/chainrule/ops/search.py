@@ -29,7 +29,7 @@ from .binding import numpy_keywords, tensor_method
 from .no_derivative import record_no_derivative
 from .selected_values import selected_values
 from .sorting_arguments import UNSET as _UNSET
-from .sorting_arguments import refuse_stable_form
+from .sorting_arguments import refuse_sort_types, refuse_stable_form, refuse_topk_types
 
 __all__ = ["argsort", "bucketize", "histc", "multinomial", "searchsorted", "sort", "topk", "unique"]
 
@@ -371,6 +371,8 @@ def sort(
     """
     if stable is not _UNSET:
         refuse_stable_form("sort", input, dim, descending, stable)
+    if type(descending) is not bool or type(dim) is bool:  # PyTorch's parser refuses them
+        refuse_sort_types("sort", input, dim, descending)
     refuse_complex_order("sort", input)
     given_dim, dim = dim, norm_dim(dim, max(input.ndim, 1), "sort")[0]
     if input.ndim == 0:  # a 0-d tensor is its own sort (PyTorch)
@@ -396,6 +398,8 @@ def argsort(
     ``stable=`` with ``dim``/``descending`` by keyword only, as PyTorch)."""
     if stable is not _UNSET:
         refuse_stable_form("argsort", input, dim, descending, stable)
+    if type(descending) is not bool or type(dim) is bool:  # as sort's
+        refuse_sort_types("argsort", input, dim, descending)
     return sort(input, dim, descending).indices
 
 
@@ -415,6 +419,8 @@ def topk(
     input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True
 ) -> return_types.topk:  # noqa: A002 - PyTorch's name
     """The ``k`` largest (or smallest) entries along ``dim``: (values, indices)."""
+    if not (type(k) is int and type(dim) is int and type(largest) is type(sorted) is bool):
+        refuse_topk_types(k, dim, largest, sorted)  # PyTorch's parser types (or returns)
     refuse_complex_order("topk", input)
     if input._data.dtype.kind == "b":  # as PyTorch's CPU kernel (checked before dim, as it)
         raise RuntimeError(

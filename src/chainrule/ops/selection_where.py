@@ -84,6 +84,14 @@ _WHERE_FORMS = (
 _WHERE_METHOD_FORMS = ("(Tensor condition, Tensor other)", "(Tensor condition, Number other)")
 
 
+def _where_error(condition: Any, input: Any, other: Any) -> TypeError:  # noqa: A002
+    """PyTorch's TypeError for a ``where`` no overload takes: Python data as the condition,
+    or (from user code) a NumPy array as any of the three."""
+    params = (("condition", condition), ("input", input), ("other", other))
+    method = (("condition", condition), ("other", other))
+    return invalid_combination("where", params, _WHERE_FORMS, _WHERE_METHOD_FORMS, method)
+
+
 @numpy_keywords  # the method x.where(cond, y) is bound in ops/__init__.py (argument order)
 def where(condition: Any, input: Any = None, other: Any = None) -> Any:
     """Elements of ``input`` where ``condition`` else of ``other`` (broadcast together).
@@ -100,12 +108,12 @@ def where(condition: Any, input: Any = None, other: Any = None) -> Any:
         raise TypeError("where: give both input and other, or only the condition")
     if isinstance(condition, Tensor):
         c = condition
+        if (type(input) is np.ndarray or type(other) is np.ndarray) and user_call():
+            raise _where_error(condition, input, other)  # as PyTorch's parser (no overload)
     elif isinstance(condition, PYTHON_DATA) or (
         type(condition) is np.ndarray and user_call()  # user code's array: as PyTorch's
     ):  # PyTorch's parser: no overload takes it
-        params = (("condition", condition), ("input", input), ("other", other))
-        method = (("condition", condition), ("other", other))
-        raise invalid_combination("where", params, _WHERE_FORMS, _WHERE_METHOD_FORMS, method)
+        raise _where_error(condition, input, other)
     else:
         c = as_tensor(condition)
     if c._data.dtype.kind != "b":

@@ -11,12 +11,13 @@ call site; calls without ``stable=`` pay one identity test.
 from __future__ import annotations
 
 import dis
+import numbers
 import types
 from typing import Any
 
-from ._tensor_args import _user_frame, called_as, invalid_combination
+from ._tensor_args import _user_frame, called_as, invalid_combination, torch_type_name
 
-__all__ = ["UNSET", "refuse_stable_form"]
+__all__ = ["UNSET", "refuse_sort_types", "refuse_stable_form", "refuse_topk_types"]
 
 
 class _Unset:
@@ -32,7 +33,7 @@ class _Unset:
 
 UNSET: Any = _Unset()
 _CALLS = {dis.opmap[n] for n in ("CALL", "CALL_KW") if n in dis.opmap}
-_CALL_SITES: dict[tuple[Any, int], int | None] = {}  # (code, offset) -> positional count
+_CALL_SITES: dict[tuple[Any, int, tuple], int | None] = {}  # (code, offset, names) -> count
 _SORT_FORMS = (
     "(Tensor input, *, bool stable, int dim = -1, bool descending = False, "
     "tuple of Tensors out = None)",
@@ -48,28 +49,30 @@ _METHOD_FORMS = (
 )
 
 
-def _positional_count() -> int | None:
-    """How many arguments the user's call of the op passed positionally (``self``
-    included for a method), read from its ``CALL`` instruction once per call site (cached:
-    the bytecode read costs tens of microseconds); None where unreadable (``f(*args)``, an
-    unknown bytecode). Only calls that give ``stable=`` read it."""
+def _positional_count(names: tuple[str, ...] = ("sort", "argsort")) -> int | None:
+    """How many arguments the user's call of the op (``names``: its names, by default
+    ``sort``/``argsort``) passed positionally (``self`` included for a method), read from
+    its ``CALL`` instruction once per call site (cached: the bytecode read costs tens of
+    microseconds); None where unreadable (``f(*args)``, an unknown bytecode) or where the
+    call site calls no such op (a module's forward). Read on error paths and where
+    ``stable=`` is given only."""
     frame = _user_frame()
     if frame is None:
         return None
-    key = (frame.f_code, frame.f_lasti)
+    key = (frame.f_code, frame.f_lasti, names)
     n = _CALL_SITES.get(key, UNSET)
     if n is UNSET:
         if len(_CALL_SITES) > 4096:  # code made on the fly (exec): keep the cache bounded
             _CALL_SITES.clear()
         try:
-            n = _read_positional_count(frame)
+            n = _read_positional_count(frame, names)
         except Exception:  # noqa: BLE001 - an unknown bytecode: not refused
             n = None
         _CALL_SITES[key] = n
     return n
 
 
-def _read_positional_count(frame: Any) -> int | None:
+def _read_positional_count(frame: Any, names: tuple[str, ...]) -> int | None:
     """:func:`_positional_count` read from ``frame``'s bytecode: the call's argument count
     less its keywords, plus ``self`` where the op was read from a tensor (``x.sort``, not
     ``cr.sort`` nor ``cr.Tensor.sort``)."""
@@ -78,10 +81,10 @@ def _read_positional_count(frame: Any) -> int | None:
         at -= 2
     if code[at] not in _CALLS or (at >= 2 and code[at - 2] == dis.EXTENDED_ARG):
         return None
-    _, _, keywords = called_as(("sort", "argsort"))
+    _, _, keywords = called_as(names)
     ins = [i for i in dis.get_instructions(frame.f_code) if i.offset <= at]
-    k = max((j for j, i in enumerate(ins) if i.argval in ("sort", "argsort")), default=-1)
-    if k < 0:  # not a call of sort/argsort (a chainrule function that calls one)
+    k = max((j for j, i in enumerate(ins) if i.argval in names), default=-1)
+    if k < 0:  # not a call of the op (a chainrule function or module that calls one)
         return None
     if ins[k].opname not in ("LOAD_METHOD", "LOAD_ATTR"):
         return code[at + 1] - len(keywords)  # a name (from chainrule import sort)
@@ -100,6 +103,24 @@ def _read_positional_count(frame: Any) -> int | None:
     return code[at + 1] - len(keywords) + bound
 
 
+def _given(op: str, input: Any, dim: Any, descending: Any) -> list[tuple[str, Any]]:
+    """The arguments the user's call of ``op`` gave, as PyTorch's error lists them: the
+    positional ones (``self`` included), then those given by keyword."""
+    n = _positional_count()
+    n = 1 if n is None else n
+    values = (("input", input), ("dim", dim), ("descending", descending))
+    _, _, keywords = called_as((op,))
+    return [*values[:n], *((k, v) for k, v in values[n:] if k in keywords)]
+
+
+def refuse_sort_types(op: str, input: Any, dim: Any, descending: Any) -> None:
+    """PyTorch's TypeError for ``sort``/``argsort`` given a ``descending`` that is not a
+    Python bool (``x.sort(1, 0)``, ``descending=np.bool_(True)``) or a bool ``dim``
+    (``x.sort(True)``): no overload takes them. Called only for such values."""
+    forms = _SORT_FORMS if op == "sort" else _ARGSORT_FORMS
+    raise invalid_combination(op, _given(op, input, dim, descending), forms, _METHOD_FORMS)
+
+
 def refuse_stable_form(op: str, input: Any, dim: Any, descending: Any, stable: Any) -> None:
     """PyTorch's TypeError for a ``stable=`` its parser takes in no overload of ``sort`` or
     ``argsort``: ``stable`` comes only with ``dim``/``descending`` by keyword
@@ -116,3 +137,29 @@ def refuse_stable_form(op: str, input: Any, dim: Any, descending: Any, stable: A
     params.append(("stable", stable))
     forms = _SORT_FORMS if op == "sort" else _ARGSORT_FORMS
     raise invalid_combination(op, params, forms, _METHOD_FORMS)
+
+
+def _parser_int(value: Any) -> bool:
+    """Whether PyTorch's parser reads ``value`` as an ``int``: an integer that is not a bool
+    (a NumPy integer, a 0-d integer tensor: anything with ``__index__``)."""
+    return (
+        not isinstance(value, (bool, numbers.Real))
+        and hasattr(value, "__index__")
+        or (isinstance(value, numbers.Integral) and not isinstance(value, bool))
+    )
+
+
+def refuse_topk_types(k: Any, dim: Any, largest: Any, sorted: Any) -> None:  # noqa: A002
+    """PyTorch's TypeError for ``topk``'s first argument of the wrong type: ``k`` and
+    ``dim`` ints (not bools), ``largest`` and ``sorted`` Python bools (``x.topk(2, 1, 0)``:
+    "topk(): argument 'largest' (position 3) must be bool, not int"). Called only where one
+    is not of the plain type; returns where all are taken."""
+    args = (("k", k, "int"), ("dim", dim, "int"), ("largest", largest, "bool"))
+    for pos, (arg, value, kind) in enumerate((*args, ("sorted", sorted, "bool")), start=2):
+        if type(value) is bool if kind == "bool" else _parser_int(value):
+            continue
+        name, method, given = called_as(("topk",))
+        where = "" if arg in given else f" (position {pos - method})"
+        raise TypeError(
+            f"{name}(): argument '{arg}'{where} must be {kind}, not {torch_type_name(value)}"
+        )

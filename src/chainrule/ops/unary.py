@@ -31,6 +31,7 @@ from .cast import cast, to_device_op
 from .complex_elementwise import ComplexSigmoid
 from .elementwise import UnaryElementwise
 from .fused_grads import relu_grad, sigmoid_grad, tanh_grad
+from .number_arguments import parser_numbers
 from .rounding import sign
 
 __all__ = [
@@ -456,6 +457,8 @@ def erf(input: Tensor) -> Tensor:
 
 @tensor_method
 def softplus(input: Tensor, beta: float = 1, threshold: float = 20) -> Tensor:  # as torch's
+    if type(beta) not in (int, float) or type(threshold) not in (int, float):
+        beta, threshold = parser_numbers("softplus", (("beta", beta), ("threshold", threshold)))
     no_integer_kernel("softplus", input)
     input = _float(input)
     _no_complex("softplus", input)

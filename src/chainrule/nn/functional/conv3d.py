@@ -18,7 +18,16 @@ from ...autograd.lower_precision import autocast_arguments, computing_in_float32
 from ...autograd.saved_fields import given
 from ...autograd.tensor import Tensor
 from ...ops._util import DtypeError, ShapeError
-from ...ops.conv_arguments import check_geometry, int_tuple, padding_pairs, string_padding_bias
+from ...ops.conv_arguments import (
+    ConvTypeError,
+    check_geometry,
+    check_groups,
+    conv_type_error,
+    int_tuple,
+    padding_pairs,
+    refuse_weight_rank,
+    string_padding_bias,
+)
 from ...ops.conv_functions import Conv2dFn, ConvTranspose2dFn
 from ...ops.padding import pad
 from ...qtypes import scalar_type_name
@@ -45,8 +54,16 @@ def _check(op: str, x: Any, w: Any, bias: Any, groups: int, transposed: bool = F
         raise TypeError(f"{op}: groups must be an int, got {type(groups).__name__}")
     if groups < 1:  # a RuntimeError, as PyTorch's
         raise ShapeError(f"{op}: non-positive groups is not supported, got {groups!r}")
-    if transposed and w.numel() == 0:  # out_channels=0: PyTorch's RuntimeError
-        raise ShapeError(f"{op}: non-empty 5D weight tensor expected, but got: {list(w.shape)}")
+    if not transposed and min(w.shape[2:]) <= 0:  # PyTorch's RuntimeError, its words
+        d, h, wd = w.shape[2:]
+        raise ShapeError(
+            f"kernel size should be greater than zero, but got: {d} x {h} x {wd} (TxHxW)"
+        )
+    if transposed and w.numel() == 0:  # out_channels=0 or an empty kernel: PyTorch's words
+        raise ShapeError(
+            "non-empty 5D (n_output_plane x n_input_plane x kernel_depth x kernel_height x "
+            f"kernel_width) tensor expected for weight, but got: {list(w.shape)}"
+        )
     if not transposed and w.shape[0] < groups:  # out_channels=0: PyTorch's RuntimeError
         raise ShapeError(
             f"{op}: Given groups={groups}, expected weight to be at least {groups} at "
@@ -113,11 +130,23 @@ def conv3d(
         (N, O, Do, Ho, Wo) with Do = floor((D + 2 pd - dd (kd - 1) - 1) / sd) + 1, etc.
     """
     op = "conv3d"
+    values = (input, weight, bias, stride, padding, dilation, groups)
+    try:  # PyTorch's parser: the types of the numbers first
+        if type(groups) is not int:
+            check_groups(op, groups)
+        stride = int_tuple(stride, 3, "stride", op)
+        dil = int_tuple(dilation, 3, "dilation", op)
+        if not isinstance(padding, str):
+            int_tuple(padding, 3, "padding", op)
+    except ConvTypeError:
+        raise conv_type_error(op, values) from None
     # autocast (CPU, bfloat16): all three cast, as PyTorch's conv3d, before the dtype checks
     input, weight, bias = autocast_arguments(Conv2dFn, (input, weight, bias))
     unbatched = isinstance(input, Tensor) and input.ndim == 4
     if unbatched:
         input = input.unsqueeze(0)
+    if isinstance(weight, Tensor) and weight.ndim != 5 and getattr(input, "ndim", 0) == 5:
+        refuse_weight_rank(weight, stride)  # a Conv3d's kernel_size of another length
     bias = string_padding_bias(input, bias, padding)
     _check(op, input, weight, bias, groups)
     if input.dtype.kind == "V":  # bfloat16: computed in float32, rounded once (PyTorch)
@@ -126,8 +155,6 @@ def conv3d(
         out = out.to(input.dtype)
         return out.squeeze(0) if unbatched else out
     k = tuple(weight.shape[2:])
-    stride = int_tuple(stride, 3, "stride", op)
-    dil = int_tuple(dilation, 3, "dilation", op)
     if not isinstance(padding, str):
         check_geometry(op, stride, dil, int_tuple(padding, 3, "padding", op))
     check_geometry(op, stride, dil)
@@ -180,6 +207,10 @@ def conv_transpose3d(
     unbatched = isinstance(input, Tensor) and input.ndim == 4
     if unbatched:
         input = input.unsqueeze(0)
+    if type(groups) is not int:
+        check_groups(op, groups)
+    if isinstance(weight, Tensor) and weight.ndim != 5 and getattr(input, "ndim", 0) == 5:
+        refuse_weight_rank(weight, int_tuple(stride, 3, "stride", op))
     _check(op, input, weight, bias, groups, transposed=True)
     if input.dtype.kind == "V":  # bfloat16: computed in float32, rounded once (PyTorch)
         x, w, b = _floats(input, weight, bias)

@@ -9,13 +9,14 @@ fan_in = weight.shape[1] * prod(k); ``bias`` from the same range.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
 from ... import dtypes as _dt
 from ...autograd.tensor import Tensor
-from ...creation_options import refuse_negative_size
+from ...creation_options import NegativeSizeError, _shape, refuse_negative_size
 from ...ops.padding import pad
 from .. import init
 from ..functional import conv as Fc
@@ -27,32 +28,31 @@ __all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
-def _ntuple(v: Any, n: int, name: str = "argument", owner: str = "Conv") -> tuple:
-    if isinstance(v, (int, np.integer)):
-        return (int(v),) * n
-    items = tuple(v) if isinstance(v, (tuple, list)) else None
-    if items is None or not all(isinstance(e, (int, np.integer)) for e in items):
-        # a float, string or None: PyTorch's TypeError (kernel_size at construction, the
-        # others in the forward); never rounded to an int
-        raise TypeError(f"{owner}: {name} must be an int or a tuple of {n} ints, got {v!r}")
-    t = tuple(int(e) for e in items)
-    return t * n if len(t) == 1 else t
+def _as_tuple(v: Any, n: int) -> tuple:
+    """PyTorch's ``_single``/``_pair``/``_triple``: an iterable becomes its tuple (any length,
+    any elements: ``kernel_size=[2]`` is ``(2,)`` for a Conv2d too, ``stride=True`` is
+    ``(True, True)``), anything else is repeated ``n`` times. The values are stored as given;
+    the weight's ``empty()`` and the forward's parser refuse what PyTorch's refuse, when
+    they do (construction or call)."""
+    if isinstance(v, Iterable):
+        return tuple(v)
+    return (v,) * n
 
 
-def _pad_spec(padding: Any, kernel_size: tuple, dilation: tuple) -> list:
-    """F.pad widths (last dim first) for a padding_mode: 'same' splits d (k - 1) as PyTorch
-    does (the extra element on the right), 'valid' is 0, else p on both sides. As PyTorch,
-    a tuple padding gives its own length (a Conv1d given a 2-d kernel_size builds, and its
-    forward refuses the mismatch)."""
-    if padding == "valid":
-        return [0, 0] * len(kernel_size)
-    if padding == "same":
+def _pad_spec(padding: Any, kernel_size: tuple, dilation: tuple) -> list | tuple:
+    """F.pad widths (last dim first) for a padding_mode, as PyTorch's
+    ``_reversed_padding_repeated_twice``: 'same' splits d (k - 1) as PyTorch does (the extra
+    element on the right) and 'valid' is 0, in a list; a tuple padding gives each of its
+    entries twice, reversed, as a tuple (its own length: a Conv1d given a 2-d kernel_size
+    builds, and its forward refuses the mismatch)."""
+    if isinstance(padding, str):
         spec = [0, 0] * len(kernel_size)
-        for d, k, i in zip(dilation, kernel_size, range(len(kernel_size) - 1, -1, -1)):
-            total = d * (k - 1)
-            spec[2 * i], spec[2 * i + 1] = total // 2, total - total // 2
+        if padding == "same":
+            for d, k, i in zip(dilation, kernel_size, range(len(kernel_size) - 1, -1, -1)):
+                total = d * (k - 1)
+                spec[2 * i], spec[2 * i + 1] = total // 2, total - total // 2
         return spec
-    return [p for p in reversed(padding) for _ in range(2)]
+    return tuple(p for p in reversed(padding) for _ in range(2))
 
 
 def _empty(shape: tuple, dtype: Any) -> Parameter:
@@ -81,49 +81,47 @@ class _ConvNd(Module):
     ) -> None:
         super().__init__()
         name = type(self).__name__
-        if groups < 1:
-            raise ValueError(f"groups must be a positive integer, got {groups} ({name})")
-        if in_channels % groups or out_channels % groups:
-            raise ValueError(
-                f"{name}: in_channels ({in_channels}) and out_channels "
-                f"({out_channels}) must be divisible by groups ({groups})"
-            )
-        if padding_mode not in _PADDING_MODES:
-            raise ValueError(
-                f"{name}: padding_mode must be one of {list(_PADDING_MODES)}, but "
-                f"got padding_mode={padding_mode!r}"
-            )
+        # PyTorch's checks, in its order and words (a transposed layer checks its mode first)
         if self._transposed and padding_mode != "zeros":
             raise ValueError(f'Only "zeros" padding mode is supported for {name}')
-        if isinstance(padding, str) and padding not in ("same", "valid"):
-            raise ValueError(
-                f"{name}: padding must be an int, a tuple, 'same' or 'valid', got {padding!r}"
-            )
         n = self._nd
-        self.in_channels, self.out_channels = in_channels, out_channels
-        owner = type(self).__name__
-        self.kernel_size = _ntuple(kernel_size, n, "kernel_size", owner)
-        self.stride = _ntuple(stride, n, "stride", owner)
-        self.padding = (
-            padding if isinstance(padding, str) else _ntuple(padding, n, "padding", owner)
-        )
-        self.dilation = _ntuple(dilation, n, "dilation", owner)
-        self.output_padding = _ntuple(output_padding, n, "output_padding", owner)
-        if self._transposed:
-            shape = (in_channels, out_channels // groups) + self.kernel_size
-        else:
-            shape = (out_channels, in_channels // groups) + self.kernel_size
-        refuse_negative_size(name, shape)  # PyTorch's RuntimeError, not NumPy's ValueError
-        if any(v <= 0 for v in self.kernel_size):
-            raise ValueError(f"{name}: kernel_size must be positive, got {self.kernel_size}")
-        # a non-positive stride or dilation or a negative padding is accepted here and
-        # refused by the forward (F.conv*'s RuntimeError), as PyTorch; 'same' with a stride
-        # is refused here (PyTorch's ValueError)
-        if self.padding == "same" and any(v != 1 for v in self.stride):
+        kernel_size, stride, dilation = (_as_tuple(v, n) for v in (kernel_size, stride, dilation))
+        if self._transposed or not isinstance(padding, str):  # a transposed layer: a tuple
+            padding = _as_tuple(padding, n)  # (of characters, for a string: as PyTorch's)
+        if groups <= 0:
+            raise ValueError("groups must be a positive integer")
+        if in_channels % groups != 0:
+            raise ValueError("in_channels must be divisible by groups")
+        if out_channels % groups != 0:
+            raise ValueError("out_channels must be divisible by groups")
+        if isinstance(padding, str):
+            if padding not in ("same", "valid"):
+                raise ValueError(
+                    f"Invalid padding string {padding!r}, should be one of {{'valid', 'same'}}"
+                )
+            if padding == "same" and any(s != 1 for s in stride):
+                raise ValueError("padding='same' is not supported for strided convolutions")
+        if padding_mode not in _PADDING_MODES:
             raise ValueError(
-                f"{name}: padding='same' is not supported for strided convolutions, got "
-                f"stride={self.stride}"
+                f"padding_mode must be one of {list(_PADDING_MODES)}, but got "
+                f"padding_mode={padding_mode!r}"
             )
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        self.dilation = dilation
+        self.output_padding = _as_tuple(output_padding, n)
+        if self._transposed:
+            shape = (in_channels, out_channels // groups, *kernel_size)
+        else:
+            shape = (out_channels, in_channels // groups, *kernel_size)
+        # PyTorch's empty(shape): its TypeErrors (a bool after the first size is read as an
+        # int) and its negative-size RuntimeError; a zero or a non-positive stride or
+        # dilation is refused by the forward (F.conv*), as PyTorch
+        try:
+            shape = _shape((shape,), "empty")
+        except NegativeSizeError:
+            refuse_negative_size(name, shape)  # the same error, naming the layer
+            raise
         self.groups = groups
         self.transposed = self._transposed  # PyTorch's public attribute
         self.padding_mode = padding_mode
@@ -132,7 +130,7 @@ class _ConvNd(Module):
         )
         self._dtype = dtype
         self.weight = _empty(shape, dtype)
-        self.bias = _empty((out_channels,), dtype) if bias else None
+        self.bias = _empty(_shape((out_channels,), "empty"), dtype) if bias else None
         self.reset_parameters()
         if device is not None:
             self.to(device)
@@ -148,15 +146,16 @@ class _ConvNd(Module):
                 init.uniform_(self.bias, -bound, bound)
 
     def extra_repr(self) -> str:
+        """PyTorch's: each tuple compared with the default of its own length."""
         s = (
             f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
             f"stride={self.stride}"
         )
-        if self.padding != (0,) * self._nd:
+        if self.padding != (0,) * len(self.padding):
             s += f", padding={self.padding}"  # PyTorch prints padding=same unquoted
-        if self.dilation != (1,) * self._nd:
+        if self.dilation != (1,) * len(self.dilation):
             s += f", dilation={self.dilation}"
-        if self._transposed and self.output_padding != (0,) * self._nd:
+        if self.output_padding != (0,) * len(self.output_padding):
             s += f", output_padding={self.output_padding}"
         if self.groups != 1:
             s += f", groups={self.groups}"

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from ...autograd.tensor import Tensor
 from ...creation import empty
-from ...creation_options import NegativeSizeError
+from ...creation_options import NegativeSizeError, _shape
 from ...ops._util import PaddingIdxError
 from .. import init
 from ..functional.embedding_bag import embedding_bag
@@ -37,14 +35,18 @@ class _SizeTypeError(TypeError, ValueError):
     ValueError as chainrule raised before."""
 
 
-def _check_size(owner: str, what: str, v: Any) -> None:
-    """A table size must be a non-negative int: a negative one is PyTorch's RuntimeError
-    (``NegativeSizeError``, a ValueError too), anything else not an int a TypeError (and a
-    ValueError). Called after the ``padding_idx`` check, PyTorch's order."""
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-        raise _SizeTypeError(f"{owner}: {what} must be a non-negative int, got {v!r}")
-    if v < 0:
-        raise NegativeSizeError(f"{owner}: {what} must be a non-negative int, got {v!r}")
+def _check_sizes(num_embeddings: Any, embedding_dim: Any) -> None:
+    """The table's sizes as PyTorch's ``empty((num_embeddings, embedding_dim))`` reads them:
+    its TypeError (a ValueError too, as chainrule raised before) for a size that is not an
+    int (a bool is read as one for ``embedding_dim``, not for ``num_embeddings``), its
+    RuntimeError for a negative one (``NegativeSizeError``, a ValueError too). Called after
+    the ``padding_idx`` check, PyTorch's order."""
+    try:
+        _shape(((num_embeddings, embedding_dim),), "empty")
+    except NegativeSizeError:
+        raise
+    except TypeError as err:
+        raise _SizeTypeError(str(err)) from None
 
 
 class Embedding(Module):
@@ -75,17 +77,16 @@ class Embedding(Module):
         if padding_idx is not None:
             if (
                 padding_idx > 0
-                and not padding_idx < num_embeddings
-                or (padding_idx < 0 and not padding_idx >= -num_embeddings)
-            ):  # PyTorch's two asserts (0 is not checked against the size)
+                and padding_idx >= num_embeddings
+                or (padding_idx < 0 and padding_idx < -num_embeddings)
+            ):  # PyTorch's two checks, as written (a NaN size passes them; 0 is not checked)
                 raise PaddingIdxError(
                     f"Padding_idx must be within num_embeddings (Embedding: padding_idx "
                     f"{padding_idx} is outside [-{num_embeddings}, {num_embeddings}))"
                 )
             if padding_idx < 0:
                 padding_idx += num_embeddings
-        for what, v in (("num_embeddings", num_embeddings), ("embedding_dim", embedding_dim)):
-            _check_size("Embedding", what, v)
+        _check_sizes(num_embeddings, embedding_dim)
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.padding_idx, self.max_norm, self.norm_type = padding_idx, max_norm, norm_type
         self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, sparse
@@ -106,7 +107,9 @@ class Embedding(Module):
 
     def reset_parameters(self) -> None:
         init.normal_(self.weight)
-        if self.padding_idx is not None:
+        # (not a bool padding_idx: PyTorch's weight[True].fill_(0) fills a copy, the result
+        # of indexing with a bool, and leaves the weight as drawn)
+        if self.padding_idx is not None and not isinstance(self.padding_idx, bool):
             self.weight._data[self.padding_idx] = 0
 
     def forward(self, input: Tensor) -> Tensor:
@@ -205,17 +208,16 @@ class EmbeddingBag(Module):
         if padding_idx is not None:
             if (
                 padding_idx > 0
-                and not padding_idx < num_embeddings
-                or (padding_idx < 0 and not padding_idx >= -num_embeddings)
-            ):  # PyTorch's two asserts (0 is not checked against the size)
+                and padding_idx >= num_embeddings
+                or (padding_idx < 0 and padding_idx < -num_embeddings)
+            ):  # PyTorch's two checks, as written (a NaN size passes them; 0 is not checked)
                 raise PaddingIdxError(
                     f"Padding_idx must be within num_embeddings (EmbeddingBag: padding_idx "
                     f"{padding_idx} is outside [-{num_embeddings}, {num_embeddings}))"
                 )
             if padding_idx < 0:
                 padding_idx += num_embeddings
-        for what, v in (("num_embeddings", num_embeddings), ("embedding_dim", embedding_dim)):
-            _check_size("EmbeddingBag", what, v)
+        _check_sizes(num_embeddings, embedding_dim)
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.max_norm, self.norm_type = max_norm, norm_type
         self.scale_grad_by_freq, self.padding_idx = scale_grad_by_freq, padding_idx
@@ -237,7 +239,7 @@ class EmbeddingBag(Module):
     def reset_parameters(self) -> None:
         """N(0, 1) weights, the ``padding_idx`` row zero (as PyTorch)."""
         init.normal_(self.weight)
-        if self.padding_idx is not None:
+        if self.padding_idx is not None and not isinstance(self.padding_idx, bool):  # (above)
             self.weight._data[self.padding_idx] = 0
 
     def forward(

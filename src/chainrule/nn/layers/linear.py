@@ -10,7 +10,7 @@ import numpy as np
 
 from ...autograd.tensor import Tensor
 from ...creation import empty
-from ...creation_options import NegativeSizeError
+from ...creation_options import NegativeSizeError, size_type_error
 from .. import init
 from ..functional._arg_types import as_int
 from ..functional.activation import maxout
@@ -83,10 +83,7 @@ def _size_types(*shape: Any) -> None:
     must be an int that is not a bool, the others ints (a bool is read as one)."""
     for i, n in enumerate(shape):
         if (i == 0 and isinstance(n, bool)) or not isinstance(n, (int, np.integer)):
-            raise TypeError(
-                f"empty(): argument 'size' (position 1) must be tuple of ints, but found "
-                f"element of type {type(n).__name__} at pos {i}"
-            )
+            raise size_type_error("empty", shape, i, packed=True, keyword=False)
 
 
 def _param(*shape: int, dtype: Any = None, device: Any = None) -> Parameter:

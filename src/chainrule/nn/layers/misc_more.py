@@ -17,22 +17,54 @@ from .loss import NLLLoss
 __all__ = ["CrossMapLRN2d", "NLLLoss2d"]
 
 
-def _lrn_window(size: int, channels: int) -> np.ndarray:
+def _lrn_window(size: Any, shape: tuple) -> np.ndarray:
     """The (C, C) 0/1 matrix of which squared channels PyTorch's legacy ``CrossMapLRN2d``
     sums for each channel, found by running its running-sum recurrence on indicator
     vectors: the first sum covers channels [0, pre_pad); each next one adds channel
     c + pre_pad - 1 and, for c > pre_pad, drops channel c - pre_pad (so channel 0 is never
-    dropped: the legacy kernel's window, kept as is)."""
+    dropped: the legacy kernel's window, kept as is). As there, any real ``size`` is taken
+    (``pre_pad = int((size - 1) / 2 + 1)``: a NaN or infinite one raises Python's error), a
+    channel index past the end is its ``select()`` IndexError and a negative one counts
+    from the end (a negative ``size``)."""
+    channels = shape[1]
     pre_pad = int((size - 1) / 2 + 1)
+
+    def at(i: int) -> int:
+        if not -channels <= i < channels:
+            raise IndexError(
+                f"select(): index {i} out of range for tensor of size {list(shape)} at dimension 1"
+            )
+        return i % channels
+
     m = np.zeros((channels, channels))
-    m[0, : min(pre_pad, channels)] = 1.0
+    m[0, : max(0, min(pre_pad, channels))] = 1.0
     for c in range(1, channels):
         m[c] = m[c - 1]
         if c < channels - pre_pad + 1:
-            m[c, c + pre_pad - 1] += 1.0
+            m[c, at(c + pre_pad - 1)] += 1.0
         if c > pre_pad:
-            m[c, c - pre_pad] -= 1.0
+            m[c, at(c - pre_pad)] -= 1.0
     return m
+
+
+def _refuse_backward_size(size: Any, channels: int) -> None:
+    """The errors of PyTorch's legacy backward for ``size``: its ``input.new(channels + size
+    - 1, H, W)`` takes no float (a TypeError), and its ``narrow(0, int(size - (size - 1) /
+    2), channels)`` of that buffer fails for ``size < 2`` (a RuntimeError)."""
+    if isinstance(size, float | np.floating):
+        kind = type(size)
+        name = kind.__name__ if kind is float else f"numpy.{kind.__name__}"
+        raise TypeError(
+            f"new() received an invalid combination of arguments - got ({name}, int, int), "
+            "but expected one of:\n * (*, torch.device device = None)\n * (torch.Storage "
+            "storage)\n * (Tensor other)\n * (tuple of ints size, *, torch.device device = "
+            "None)\n * (object data, *, torch.device device = None)"
+        )
+    start, length = int(size - (size - 1) / 2), channels + size - 1
+    if start + channels > length:
+        raise RuntimeError(
+            f"start ({start}) + length ({channels}) exceeds dimension size ({length})."
+        )
 
 
 def _legacy_backward_window(size: int, channels: int) -> np.ndarray:
@@ -57,7 +89,7 @@ class _CrossMapLRN2dFn(Function):
     @staticmethod
     def forward(ctx, x, size, alpha, beta, k):
         xp = get_array_module(x)
-        window = xp.asarray(_lrn_window(size, x.shape[1]), dtype=x.dtype)
+        window = xp.asarray(_lrn_window(size, x.shape), dtype=x.dtype)
         sums = xp.einsum("cj,njhw->nchw", window, x * x)
         scale = (sums * (alpha / size) + k).astype(x.dtype, copy=False)
         y = (x * scale ** (-beta)).astype(x.dtype, copy=False)
@@ -72,11 +104,7 @@ class _CrossMapLRN2dFn(Function):
         size, alpha, beta = ctx.params
         g = grad._data
         channels = x.shape[1]
-        if size == 1:  # PyTorch's running sum reads one channel past the padded ratios
-            raise RuntimeError(
-                f"CrossMapLRN2d backward: start (1) + length ({channels}) exceeds dimension "
-                f"size ({channels}) (PyTorch's legacy kernel has no backward for size=1)"
-            )
+        _refuse_backward_size(size, channels)  # size 1 too: PyTorch's sum reads past its end
         xp = get_array_module(x)
         band = xp.asarray(_legacy_backward_window(size, channels), dtype=x.dtype)
         summed = xp.einsum("jc,nchw->njhw", band, g * y / scale)
@@ -111,14 +139,15 @@ class CrossMapLRN2d(Module):
             raise ValueError(f"{name}: Expected input to be 4D, got {input.ndim}D instead.")
         if input.dtype.kind not in "fV":  # V: bfloat16
             raise RuntimeError(f"{name}: expected a floating-point input, got {input.dtype}")
-        if isinstance(self.size, bool) or not isinstance(self.size, (int, np.integer)):
-            raise TypeError(f"{name}: size must be an int, got {self.size!r}")
-        if self.size == 0:
-            raise ZeroDivisionError(f"{name}: size must be positive (alpha / size), got 0")
-        if self.size < 0:
-            raise ValueError(f"{name}: size must be positive, got {self.size}")
+        # any real size, as PyTorch's legacy kernel (a float one fails in its backward, a
+        # NaN one in int(), size 0 in alpha / size); a 0-d tensor as its number
+        size = self.size.item() if isinstance(self.size, Tensor) else self.size
+        if size == 0:
+            raise ZeroDivisionError(
+                "float division by zero" if isinstance(self.alpha, float) else "division by zero"
+            )
         return _CrossMapLRN2dFn.apply(
-            input, int(self.size), float(self.alpha), float(self.beta), float(self.k)
+            input, size, float(self.alpha), float(self.beta), float(self.k)
         )
 
     def extra_repr(self) -> str:

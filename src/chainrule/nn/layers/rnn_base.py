@@ -72,8 +72,8 @@ def _check_config(
         ("input_size", input_size),
         ("hidden_size", hidden_size),
         ("num_layers", num_layers),
-    ):
-        if not isinstance(value, int) or isinstance(value, bool):
+    ):  # PyTorch's checks: isinstance(int) (a bool passes), none of num_layers' type
+        if name != "num_layers" and not isinstance(value, int):
             raise TypeError(f"{name} should be of type int, got: {type(value).__name__}")
         if value <= 0:
             raise ValueError(f"{name} must be greater than zero, got {value}")

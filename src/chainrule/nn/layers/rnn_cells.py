@@ -10,13 +10,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
-
 from ..._kernels.half_gemm import is_host_half
 from ...autograd.lower_precision import AUTOCAST
 from ...autograd.tensor import Tensor
 from ...creation import empty, zeros
-from ...creation_options import NegativeSizeError
+from ...creation_options import NegativeSizeError, _shape
 from ...ops.recurrent import gru_cell, lstm_cell, rnn_cell
 from .. import init
 from ..functional.linear import linear
@@ -44,17 +42,15 @@ class RNNCellBase(Module):
         dtype: Any = None,
     ):
         super().__init__()
-        for name, value in (("input_size", input_size), ("hidden_size", hidden_size)):
-            integer = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-            if not integer or value < 0:  # a NumPy integer is one, as PyTorch's empty() reads
-                # a negative size is PyTorch's RuntimeError (NegativeSizeError is a ValueError)
-                # anything else not an int is PyTorch's TypeError (from empty())
-                err = NegativeSizeError if integer and value < 0 else _SizeTypeError
-                raise err(
-                    f"{type(self).__name__}: {name} must be a non-negative int, got {value!r}"
-                )
-        self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
         gates = num_chunks * hidden_size
+        for shape in ((gates, input_size), (gates, hidden_size)):
+            try:  # PyTorch's empty((gates, size)): a bool read as an int after the first size
+                _shape((shape,), "empty")
+            except NegativeSizeError:  # its RuntimeError (NegativeSizeError is a ValueError)
+                raise
+            except TypeError as err:  # its TypeError (and the ValueError chainrule raised)
+                raise _SizeTypeError(str(err)) from None
+        self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
         self.weight_ih = Parameter(empty(gates, input_size, dtype=dtype, device=device))
         self.weight_hh = Parameter(empty(gates, hidden_size, dtype=dtype, device=device))
         if bias:
