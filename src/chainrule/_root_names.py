@@ -52,6 +52,7 @@ LAZY_SUBMODULES = {
     "xpu",
     "types",
     "ao",
+    "onnx",
 }
 
 # Functions PyTorch has at the top level as well as in torch.nn.functional, with the same

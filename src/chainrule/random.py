@@ -278,9 +278,10 @@ default_generator.manual_seed(0x5EED)
 
 
 def manual_seed(seed: int) -> Generator:
-    """Seed the default generator (and NumPy's legacy global one, for user code)."""
+    """Seed the default generator, and only it: as ``torch.manual_seed``, NumPy's global
+    generator is left alone, so a script seeding NumPy first and reseeding torch later keeps
+    its NumPy stream (DataLoader workers seed NumPy themselves, see ``utils/data/worker.py``)."""
     seed = _check_seed(seed)
-    np.random.seed(seed % (2**32))
     return default_generator.manual_seed(seed)
 
 

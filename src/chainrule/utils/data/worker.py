@@ -188,7 +188,8 @@ def _pickled(data: Any, where: str) -> bytes:
 def seed_worker(seed: int) -> None:
     """Seed every random stream a worker's code may draw from."""
     random.seed(seed)
-    _random.manual_seed(seed)  # also seeds NumPy's global generator (seed mod 2**32)
+    _random.manual_seed(seed)
+    np.random.seed(seed % (2**32))  # PyTorch's workers seed NumPy too (cr.manual_seed does not)
 
 
 def worker_loop(
