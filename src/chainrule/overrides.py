@@ -222,7 +222,10 @@ def _wrap_tensor_methods(wrap: Callable[[Callable], Callable]) -> None:
         if callable(value) and not isinstance(value, (type, staticmethod, classmethod)):
             of = getattr(value, "operator_of", None)  # tensor_numpy's operators: x + y
             of = public_of.get(id(of), of)
-            _patch(Tensor, name, wrap(value) if of is None else value.over(wrap(of)))
+            if of is None:
+                _patch(Tensor, name, wrap(value))
+            else:  # plain operands skip the wrappers: the operator as it was (``value``)
+                _patch(Tensor, name, _tf.dispatching_operator(value.over(wrap(of)), value))
     for name in _PROPERTIES:
         prop = getattr(Tensor, name)
         _patch(Tensor, name, property(wrap(prop.fget), prop.fset, prop.fdel, prop.__doc__))

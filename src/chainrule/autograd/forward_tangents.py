@@ -82,7 +82,7 @@ def forward_tangents(
 def _refuse_complex_tangents(cls: type, args: tuple, outs: tuple) -> None:
     """An op without a complex rule (``complex_grad`` False) meeting a complex tangent, or
     making a complex output from inputs with tangents: NotImplementedError, as reverse mode
-    raises (``function._check_complex``), where the op's real ``jvp`` would give a wrong
+    raises (``function_links.check_complex``), where the op's real ``jvp`` would give a wrong
     tangent, or the complex output's would be dropped (read as zero)."""
     complex_in = any(
         isinstance(a, Tensor) and a._fw_tangent is not None and a._fw_tangent.dtype.kind == "c"

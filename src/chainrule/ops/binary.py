@@ -49,12 +49,21 @@ __all__ = [
 def _call(cls: type, op: str, a: Any, b: Any, **params: Any) -> Tensor:
     """Promote ``a`` and ``b`` to PyTorch's common dtype and apply ``cls``, turning NumPy's
     broadcast error into one that names the op."""
-    if not (
-        type(a) is Tensor
-        and type(b) is Tensor
-        and a._data.dtype is b._data.dtype
-        and type(a._data) is type(b._data)
-    ):  # the common case needs no promotion
+    # No promotion (``promote`` would return them as they are) for two tensors of one dtype
+    # and array type (a Parameter too), or a float/complex tensor with a Python float or int,
+    # which takes the tensor's dtype (session 37: ``x * 2.0`` -0.6 us, ``p + x`` -0.15 us).
+    if isinstance(a, Tensor):
+        if isinstance(b, Tensor):
+            same = a._data.dtype is b._data.dtype and type(a._data) is type(b._data)
+        else:
+            same = (type(b) is float or type(b) is int) and a._data.dtype.kind in "fc"
+    else:
+        same = (
+            (type(a) is float or type(a) is int)
+            and isinstance(b, Tensor)
+            and b._data.dtype.kind in "fc"
+        )
+    if not same:
         if type(a) is np.ndarray or type(b) is np.ndarray:  # torch.add(x, arr): TypeError
             refuse_user_array(op, a, b)
         a, b = promote(op, a, b)
@@ -313,18 +322,21 @@ class _BoolSubtractionError(TypeError, RuntimeError):
 def _no_bool_sub(a: Any, b: Any) -> None:
     """PyTorch refuses a bool operand of ``-``: a bool tensor, or a Python bool beside any
     tensor (``x - True``)."""
-    if any(type(v) is bool or isinstance(v, Tensor) and v._data.dtype.kind == "b" for v in (a, b)):
-        raise _BoolSubtractionError(
-            "sub: subtraction, the `-` operator, with a bool tensor is not "
-            "supported; to invert a mask use `~` or logical_not(), to compare two "
-            "masks use `^` or logical_xor()"
-        )
+    for v in (a, b):  # (a loop, not any() over a generator: 0.41 -> 0.23 us, session 37)
+        if type(v) is bool or isinstance(v, Tensor) and v._data.dtype.kind == "b":
+            raise _BoolSubtractionError(
+                "sub: subtraction, the `-` operator, with a bool tensor is not "
+                "supported; to invert a mask use `~` or logical_not(), to compare two "
+                "masks use `^` or logical_xor()"
+            )
 
 
 @tensor_method(inplace=True, keywords=True)
 def add(input: Any, other: Any, *, alpha: Any = None) -> Tensor:  # noqa: A002
     """``input + alpha * other`` (``torch.add``; ``alpha`` keyword-only, as PyTorch's: a
     positional third argument raises TypeError instead of being read as alpha)."""
+    if alpha is None and type(input) is Tensor and type(other) is Tensor:  # two tensors:
+        return _call(Add, "add", input, other)  # no alpha, no number to round (session 37)
     _check_alpha("add", input, other, alpha)
     return _add_or_sub(Add, "add", input, other, alpha)
 
@@ -359,6 +371,9 @@ def _add_or_sub(cls: type, op: str, a: Any, b: Any, alpha: Any) -> Tensor:
 @tensor_method(inplace=True, keywords=True)
 def sub(input: Any, other: Any, *, alpha: Any = None) -> Tensor:  # noqa: A002
     """``input - alpha * other`` (``torch.sub``; ``alpha`` keyword-only, as PyTorch's)."""
+    if alpha is None and type(input) is Tensor and type(other) is Tensor:  # as add's (-0.2 us)
+        if input._data.dtype.kind != "b" and other._data.dtype.kind != "b":  # (bool: refused)
+            return _call(Sub, "sub", input, other)
     _no_bool_sub(input, other)
     _check_alpha("sub", input, other, alpha)
     return _add_or_sub(Sub, "sub", input, other, alpha)
