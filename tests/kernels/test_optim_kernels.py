@@ -39,17 +39,26 @@ def test_adam_vs_torch(kernel_backend, name, kw, dtype):
 
 @pytest.mark.skipif(not jit.numba_available(), reason="numba is not installed")
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_compiled_update_is_bit_identical(dtype):
+@pytest.mark.parametrize(
+    "mode", [0, optim.MAXIMIZE | optim.WEIGHT_DECAY, optim.DECAY], ids=["plain", "l2", "decay"]
+)
+@pytest.mark.parametrize("w", [0.1, 0.75], ids=["lerp_low", "lerp_high"])
+def test_compiled_update_is_bit_identical(dtype, mode, w):
     rng = np.random.default_rng(1)
     arrays = [rng.standard_normal(5000).astype(dtype) for _ in range(4)]
     arrays[3] = np.abs(arrays[3])  # exp_avg_sq >= 0
-    t = np.dtype(dtype).type
-    scalars = (t(0.1), t(0.999), t(1 - 0.999), t(0.0447), t(1e-8), t(0.0123))
+    # (1 - beta1, beta2, 1 - beta2, bc2_sqrt, eps, -step_size, weight_decay, decay, 1): Python
+    # floats, rounded by the kernel (and its fallback) to the arrays' dtype
+    scalars = (w, 0.999, 1 - 0.999, 0.0447, 1e-8, -0.0123, 0.01, 1 - 1e-4, 1.0)
     a = [x.copy() for x in arrays]
     b = [x.copy() for x in arrays]
-    optim.adam_step.compiled(*a, *scalars)
-    optim.adam_step.fallback(*b, *scalars)
+    optim.adam_step.compiled(*a, scalars, mode)
+    optim.adam_step.fallback(*b, scalars, mode)
     for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y)
+    c = [x.copy() for x in arrays]  # the scalars as an array of the dtype: the same bits
+    optim.adam_step.compiled(*c, np.array(scalars, dtype), mode)
+    for x, y in zip(a, c):
         np.testing.assert_array_equal(x, y)
 
 

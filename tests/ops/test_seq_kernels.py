@@ -407,12 +407,13 @@ def test_adamw_step_compiled_is_bit_identical(dtype):
     rng = np.random.default_rng(17)
     arrays = [rng.standard_normal(5000).astype(dtype) for _ in range(4)]
     arrays[3] = np.abs(arrays[3])
-    t = np.dtype(dtype).type
-    scalars = (t(0.1), t(0.99), t(1 - 0.99), t(0.0447), t(1e-8), t(0.0123), t(1 - 1e-4))
+    # (1 - beta1, beta2, 1 - beta2, bc2_sqrt, eps, -step_size, weight_decay, decay, 1);
+    # AdamW's decoupled decay: the DECAY mode bit
+    scalars = (0.1, 0.99, 1 - 0.99, 0.0447, 1e-8, -0.0123, 1e-2, 1 - 1e-4, 1.0)
     a = [x.copy() for x in arrays]
     b = [x.copy() for x in arrays]
-    optim.adamw_step.compiled(*a, *scalars)
-    optim.adamw_step.fallback(*b, *scalars)
+    optim.adam_step.compiled(*a, scalars, optim.DECAY)
+    optim.adam_step.fallback(*b, scalars, optim.DECAY)
     for x, y in zip(a, b):
         np.testing.assert_array_equal(x, y)
 

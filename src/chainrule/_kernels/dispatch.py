@@ -24,11 +24,9 @@ from . import (
     softmax,
     transcendental,
 )
-from .dispatch_optim import adam  # the optimizer hooks live in dispatch_optim
 from .jit import eligible
 
 __all__ = [
-    "adam",
     "arithmetic",
     "split_over_threads",
     "batch_norm_backward",

@@ -6,8 +6,10 @@ so the same bits).
 Every size takes the compiled loop (serial): one compiled call costs less than the NumPy
 sequence's many passes even for a bias of a few elements, since each NumPy call has a fixed
 cost and each float32 fused multiply-add costs two or three NumPy calls. The arrays must be
-NumPy arrays of one float dtype, C-contiguous and of one shape (:func:`.jit.eligible`);
-scalars are rounded to that dtype here, as PyTorch rounds its Python-float scalars.
+NumPy arrays of one float dtype, C-contiguous and of one shape (:func:`.jit.eligible`).
+The scalars go to a kernel as one tuple of Python floats (cheaper than making an array for
+each call), which the kernel rounds to that dtype, as PyTorch rounds its Python-float
+scalars.
 """
 
 from __future__ import annotations
@@ -16,83 +18,37 @@ import numpy as np
 
 from . import jit, optim, optim_more
 
-__all__ = ["adam", "fused_step", "rmsprop", "rule_mode", "sgd"]
+__all__ = ["fused_step", "rmsprop", "rule_mode", "sgd"]
 
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 
 
-def adam(
-    param: object,
-    grad: object,
-    m: object,
-    v: object,
-    beta1: float,
-    beta2: float,
-    step_size: float,
-    bc2_sqrt: float,
-    eps: float,
-    decay: float | None = None,
-) -> bool:
-    """The Adam update in place (see :mod:`.optim`), after AdamW's ``param *= decay`` in the
-    same pass when ``decay`` is given; False (nothing done) when the kernel does not apply."""
-    if type(param) is not np.ndarray or not _matching(param, grad, m, v):
-        return False
-    t = param.dtype.type
-    if decay is not None:
-        optim.adamw_step(
-            param.reshape(-1),
-            grad.reshape(-1),
-            m.reshape(-1),
-            v.reshape(-1),
-            t(1 - beta1),
-            t(beta2),
-            t(1 - beta2),
-            t(bc2_sqrt),
-            t(eps),
-            t(step_size),
-            t(decay),
-        )
-        return True
-    optim.adam_step(
-        param.reshape(-1),
-        grad.reshape(-1),
-        m.reshape(-1),
-        v.reshape(-1),
-        t(1 - beta1),
-        t(beta2),
-        t(1 - beta2),
-        t(bc2_sqrt),
-        t(eps),
-        t(step_size),
-    )
-    return True
-
-
 def _matching(param: np.ndarray, grad: object, *states: object) -> bool:
-    """The compiled path is on, ``param`` (a NumPy array) is a C-contiguous float32 or
-    float64 array and ``grad`` and every state array NumPy arrays of its dtype, shape and
-    layout, the arrays the update writes (``param``, the states) writeable (a read-only one
-    goes to NumPy, which refuses it with its ValueError): :func:`.jit.eligible` and the
-    shapes, in fewer attribute reads (this check is a good part of a small parameter's
-    update)."""
+    """The compiled path is on, ``param`` (a NumPy array) is a C-contiguous, aligned,
+    writeable float32 or float64 array, ``grad`` a C-contiguous NumPy array of its dtype and
+    shape, and every state array one of its dtype and shape, C-contiguous, aligned and
+    writeable (the arrays the update writes; a read-only one goes to NumPy, which refuses it
+    with its ValueError): :func:`.jit.eligible` and the shapes, in fewer attribute reads
+    (this check is a good part of a small parameter's update: ``flags.carray`` is
+    C-contiguous, aligned and writeable in one read, a dtype is compared by identity first)."""
     if jit._backend != "numba":  # noqa: SLF001 - read at each call, as eligible does
         return False
-    dtype, shape = param.dtype, param.shape
-    flags = param.flags
-    if (dtype != _F32 and dtype != _F64) or not (flags.c_contiguous and flags.writeable):
+    dtype = param.dtype
+    if not (dtype is _F32 or dtype is _F64 or dtype == _F32 or dtype == _F64):
         return False
-    if (
-        type(grad) is not np.ndarray
-        or grad.dtype != dtype
-        or grad.shape != shape
-        or not grad.flags.c_contiguous
-    ):
+    if not param.flags.carray:
+        return False
+    shape = param.shape
+    if type(grad) is not np.ndarray:
+        return False
+    d = grad.dtype
+    if (d is not dtype and d != dtype) or grad.shape != shape or not grad.flags.c_contiguous:
         return False
     for a in states:
-        if type(a) is not np.ndarray or a.dtype != dtype or a.shape != shape:
+        if type(a) is not np.ndarray:
             return False
-        flags = a.flags
-        if not (flags.c_contiguous and flags.writeable):
+        d = a.dtype
+        if (d is not dtype and d != dtype) or a.shape != shape or not a.flags.carray:
             return False
     return True
 
@@ -119,23 +75,29 @@ def sgd(
     (``first``: ``buf`` is a new array the update fills with the first gradient; otherwise
     it is read and updated). ``buf`` is ignored without momentum. False (nothing done) when
     the kernel does not apply."""
-    mode = optim.MAXIMIZE if maximize else 0
     if momentum != 0:
         if not _matching(param, grad, buf):
             return False
-        mode |= optim.MOMENTUM
+        mode = optim.MOMENTUM
         if first:
             mode |= optim.FIRST
         if nesterov:
             mode |= optim.NESTEROV
-    elif not _matching(param, grad):
-        return False
+    else:
+        if not _matching(param, grad):
+            return False
+        mode, buf = 0, param  # not read without MOMENTUM
+    if maximize:
+        mode |= optim.MAXIMIZE
     if weight_decay != 0:
         mode |= optim.WEIGHT_DECAY
-    p = _flat(param)
-    scalars = np.array((-lr, weight_decay, momentum, 1 - dampening), param.dtype)
-    b = _flat(buf) if mode & optim.MOMENTUM else p
-    optim.sgd_step.compiled(p, _flat(grad), b, scalars, mode)
+    if param.ndim != 1:  # flat views (C-contiguous: no copies)
+        param, grad, buf = param.ravel(), grad.ravel(), buf.ravel()
+    # the scalars as Python floats (a tuple of one type: one compiled specialisation),
+    # rounded to the dtype by the kernel
+    optim.sgd_step.compiled(
+        param, grad, buf, (-lr, float(weight_decay), float(momentum), 1.0 - dampening), mode
+    )
     return True
 
 
@@ -169,7 +131,8 @@ def rmsprop(
     if weight_decay != 0:
         mode |= optim.WEIGHT_DECAY
     p = _flat(param)
-    scalars = np.array((-lr, weight_decay, alpha, 1 - alpha, eps, momentum, 1), param.dtype)
+    alpha = float(alpha)
+    scalars = (-lr, float(weight_decay), alpha, 1.0 - alpha, float(eps), float(momentum), 1.0)
     optim.rmsprop_step.compiled(
         p,
         _flat(grad),
@@ -195,16 +158,15 @@ def rule_mode(group: dict) -> int:
 def fused_step(
     kernel: jit.Kernel, param: np.ndarray, grad: object, states: tuple, scalars: tuple, mode: int
 ) -> bool:
-    """``kernel(param, grad, *states, scalars, mode)`` on flat views, the scalars rounded to
-    the parameter's dtype (a kernel of :mod:`.optim_more`); False (nothing done) when the
-    arrays do not suit it (:func:`_matching`)."""
+    """``kernel(param, grad, *states, scalars, mode)`` on flat views, the scalars passed as
+    a tuple of Python floats that the kernel rounds to the parameter's dtype (a kernel of
+    :mod:`.optim` or :mod:`.optim_more`); False (nothing done) when the arrays do not suit
+    it (:func:`_matching`)."""
     if not _matching(param, grad, *states):
         return False
-    kernel.compiled(
-        _flat(param),
-        _flat(grad),
-        *[_flat(s) for s in states],
-        np.array(scalars, param.dtype),
-        mode,
-    )
+    scalars = tuple(map(float, scalars))  # one tuple type: one compiled specialisation
+    if param.ndim == 1:
+        kernel.compiled(param, grad, *states, scalars, mode)
+    else:
+        kernel.compiled(param.ravel(), grad.ravel(), *[s.ravel() for s in states], scalars, mode)
     return True

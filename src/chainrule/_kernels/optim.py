@@ -20,19 +20,24 @@ the addend, rounded to float32 (exact but for rare double-rounding ties, see
 both paths (NumPy has no exact float64 fma), so the compiled and NumPy paths always agree
 bit for bit.
 
-The fused Adam loop reads each element once and writes three (NumPy's in-place sequence
-reads and writes the arrays about ten times); AMSGrad keeps NumPy::
+The fused Adam/AdamW loop (:func:`adam_step`) reads each element once and writes three
+(NumPy's in-place sequence reads and writes the arrays about ten times); AMSGrad keeps
+NumPy::
 
-    m  = lerp(m, g, 1 - beta1)                   (the |w| < 0.5 branch)
+    p  = p * decay                               (AdamW only: DECAY)
+    g  = fma(wd, p, ±grad)                       (MAXIMIZE, WEIGHT_DECAY)
+    m  = lerp(m, g, 1 - beta1)                   (PyTorch's two branches)
     v  = fma((1 - beta2) * g, g, v * beta2)
-    p  = p * decay                               (AdamW only)
-    p  = p - (step_size * m) / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+    p  = p + (m * -step_size) / (sqrt(v) / sqrt(1 - beta2^t) + eps)
 
-The SGD and RMSprop steps are one pass each as well (:func:`sgd_step`, :func:`rmsprop_step`),
-their options read from one ``mode`` int and their scalars from one array of the dtype:
-each argument costs Numba's dispatcher time, which is most of a small parameter's update.
+The Adam, SGD and RMSprop steps (and :mod:`.optim_more`'s) read their options from one
+``mode`` int and their scalars from one ``scalars`` argument, a tuple of Python floats that
+the kernel rounds to the arrays' dtype (``t(scalars[i])``, as NumPy's ``np.array(scalars,
+dtype)`` rounds them; an array of the dtype works too): each argument costs Numba's
+dispatcher time, which is most of a small parameter's update, and a tuple costs less than
+making an array.
 
-All arrays are flat (1-d) views of C-contiguous arrays of one dtype; scalars arrive in it.
+All arrays are flat (1-d) views of C-contiguous arrays of one dtype.
 """
 
 from __future__ import annotations
@@ -45,7 +50,6 @@ from . import jit, jit_helpers
 
 __all__ = [
     "adam_step",
-    "adamw_step",
     "fma",
     "fma32_numpy",
     "fma_arrays",
@@ -154,67 +158,89 @@ def fma_arrays(x, y, z, out):  # pragma: no cover - compiled by Numba
         out[i] = fma(x[i], y[i], z[i])
 
 
-def _adam_numpy(
-    param, grad, m, v, one_minus_b1, b2, one_minus_b2, bc2_sqrt, eps, step_size
-) -> None:
-    tmp = np.subtract(grad, m)
-    _fma_scalar_numpy(one_minus_b1, tmp, m, m)  # m.lerp_(grad, 1 - beta1)
-    v *= b2
-    np.multiply(grad, one_minus_b2, out=tmp)
-    _fma_arrays_numpy(tmp, grad, v, v)  # v.addcmul_(grad, grad, value=1 - beta2)
+# The mode bits of the optimizer kernels (one int argument: each argument costs Numba's
+# dispatcher time, which is most of a small parameter's update); DECAY is AdamW's decoupled
+# ``p *= 1 - lr·wd`` before the update (Adam, NAdam, RAdam)
+MAXIMIZE, WEIGHT_DECAY, MOMENTUM, FIRST, NESTEROV, CENTERED, DECAY = 1, 2, 4, 8, 16, 32, 64
+
+
+def _scalars(scalars, param):  # noqa: ANN001, ANN202
+    """A NumPy fallback's ``scalars`` (a tuple of Python floats, or an array) as an array of
+    ``param``'s dtype: each float rounded to it, as the compiled kernels' ``t(scalars[i])``
+    and PyTorch round a Python-float scalar."""
+    return np.asarray(scalars, param.dtype)
+
+
+def _grad_numpy(param, grad, wd, mode):  # noqa: ANN001, ANN202
+    """The gradient a rule sees (a new array): negated under MAXIMIZE, plus the L2 term."""
+    g = np.negative(grad) if mode & MAXIMIZE else grad.copy()
+    if mode & WEIGHT_DECAY:
+        _fma_scalar_numpy(wd, param, g, g)
+    return g
+
+
+def _lerp_numpy(m, g, w, one) -> None:  # noqa: ANN001
+    """``m.lerp_(g, w)`` in place, PyTorch's two branches."""
+    diff = g - m
+    if abs(w) < 0.5:
+        _fma_scalar_numpy(w, diff, m, m)
+    else:
+        np.negative(diff, out=diff)
+        _fma_scalar_numpy(one - w, diff, g, m)
+
+
+def _adam_numpy(param, grad, m, v, scalars, mode) -> None:  # noqa: ANN001
+    w, beta2, omb2, bc2_sqrt, eps, neg_step, wd, decay, one = _scalars(scalars, param)
+    if mode & DECAY:
+        param *= decay
+    g = _grad_numpy(param, grad, wd, mode)
+    _lerp_numpy(m, g, w, one)  # exp_avg.lerp_(grad, 1 - beta1)
+    v *= beta2  # exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+    _fma_arrays_numpy(g * omb2, g, v, v)
     den = np.sqrt(v)
     den /= bc2_sqrt
     den += eps
-    np.multiply(m, step_size, out=tmp)  # param.addcdiv_(m, den, value=-step_size)
-    tmp /= den
-    param -= tmp
+    np.multiply(m, neg_step, out=g)  # param.addcdiv_(exp_avg, denom, value=-step_size)
+    g /= den
+    param += g
 
 
 @jit.kernel(fallback=_adam_numpy)
-def adam_step(
-    param, grad, m, v, one_minus_b1, b2, one_minus_b2, bc2_sqrt, eps, step_size
-):  # pragma: no cover - compiled by Numba
-    """One Adam update of ``param``, ``m`` and ``v`` in place (scalars of the arrays' dtype;
-    ``one_minus_b1`` < 0.5, the lerp's first branch)."""
-    for i in jit.prange(param.size):
+def adam_step(param, grad, m, v, scalars, mode):  # pragma: no cover - compiled by Numba
+    """One Adam/AdamW update of ``param``, ``m`` and ``v`` in place: ``p *= decay``
+    (``DECAY``), ``g = fma(wd, p, ±grad)`` (``MAXIMIZE``, ``WEIGHT_DECAY``), ``m`` lerped
+    towards ``g`` by ``w = 1 - beta1`` (PyTorch's two branches), ``v = fma(g * (1 - beta2),
+    g, v * beta2)``, ``p = p + (m * -step_size) / (sqrt(v) / bc2_sqrt + eps)``. ``scalars``
+    = ``(1 - beta1, beta2, 1 - beta2, bc2_sqrt, eps, -step_size, weight_decay, decay, 1)``,
+    Python floats (or an array) rounded here to the arrays' dtype."""
+    t = param.dtype.type
+    w, beta2, omb2 = t(scalars[0]), t(scalars[1]), t(scalars[2])
+    bc2_sqrt, eps, neg_step = t(scalars[3]), t(scalars[4]), t(scalars[5])
+    wd, decay, one = t(scalars[6]), t(scalars[7]), t(scalars[8])
+    low = abs(w) < 0.5
+    lerp_w = w if low else one - w
+    maximize = (mode & MAXIMIZE) != 0
+    has_wd = (mode & WEIGHT_DECAY) != 0
+    has_decay = (mode & DECAY) != 0
+    for i in range(param.size):
+        p = param[i]
+        if has_decay:
+            p = p * decay
         g = grad[i]
-        mi = fma(one_minus_b1, g - m[i], m[i])
-        vi = fma(g * one_minus_b2, g, v[i] * b2)
+        if maximize:
+            g = -g
+        if has_wd:
+            g = fma(wd, p, g)
+        mi = m[i]
+        mi = fma(lerp_w, g - mi, mi) if low else fma(lerp_w, -(g - mi), g)
         m[i] = mi
+        vi = fma(g * omb2, g, v[i] * beta2)
         v[i] = vi
-        param[i] = param[i] - (step_size * mi) / (np.sqrt(vi) / bc2_sqrt + eps)
-
-
-def _adamw_numpy(
-    param, grad, m, v, one_minus_b1, b2, one_minus_b2, bc2_sqrt, eps, step_size, decay
-) -> None:
-    param *= decay
-    _adam_numpy(param, grad, m, v, one_minus_b1, b2, one_minus_b2, bc2_sqrt, eps, step_size)
-
-
-@jit.kernel(fallback=_adamw_numpy)
-def adamw_step(
-    param, grad, m, v, one_minus_b1, b2, one_minus_b2, bc2_sqrt, eps, step_size, decay
-):  # pragma: no cover - compiled by Numba
-    """AdamW's decoupled decay ``param *= decay`` (decay = 1 - lr·λ) and the Adam update in
-    the same pass: the same float operations as the fallback, so the same bits."""
-    for i in jit.prange(param.size):
-        g = grad[i]
-        mi = fma(one_minus_b1, g - m[i], m[i])
-        vi = fma(g * one_minus_b2, g, v[i] * b2)
-        m[i] = mi
-        v[i] = vi
-        p = param[i] * decay
-        param[i] = p - (step_size * mi) / (np.sqrt(vi) / bc2_sqrt + eps)
-
-
-# The mode bits of the SGD and RMSprop kernels (one int argument: each argument costs Numba's
-# dispatcher time, which is most of a small parameter's update)
-MAXIMIZE, WEIGHT_DECAY, MOMENTUM, FIRST, NESTEROV, CENTERED = 1, 2, 4, 8, 16, 32
+        param[i] = p + (mi * neg_step) / (np.sqrt(vi) / bc2_sqrt + eps)
 
 
 def _sgd_numpy(param, grad, buf, scalars, mode) -> None:  # noqa: ANN001
-    neg_lr, wd, momentum, one_minus_damp = scalars
+    neg_lr, wd, momentum, one_minus_damp = _scalars(scalars, param)
     g = np.negative(grad) if mode & MAXIMIZE else grad.copy()
     if mode & WEIGHT_DECAY:
         _fma_scalar_numpy(wd, param, g, g)  # grad.add(param, alpha=weight_decay)
@@ -238,7 +264,9 @@ def sgd_step(param, grad, buf, scalars, mode):  # pragma: no cover - compiled by
     gradient itself when ``FIRST``) and ``g = fma(momentum, buf, g)`` (``NESTEROV``) or ``g =
     buf``; then ``p = fma(-lr, g, p)``. ``scalars`` holds ``(-lr, weight_decay, momentum, 1 -
     dampening)`` in the arrays' dtype; ``buf`` is not read without ``MOMENTUM``."""
-    neg_lr, wd, momentum, one_minus_damp = scalars[0], scalars[1], scalars[2], scalars[3]
+    t = param.dtype.type  # the scalars (a tuple of floats or an array) in the dtype
+    neg_lr, wd, momentum = t(scalars[0]), t(scalars[1]), t(scalars[2])
+    one_minus_damp = t(scalars[3])
     maximize = (mode & MAXIMIZE) != 0
     has_wd = (mode & WEIGHT_DECAY) != 0
     has_mom = (mode & MOMENTUM) != 0
@@ -264,7 +292,7 @@ def sgd_step(param, grad, buf, scalars, mode):  # pragma: no cover - compiled by
 
 
 def _rmsprop_numpy(param, grad, sq, grad_avg, buf, scalars, mode) -> None:  # noqa: ANN001
-    neg_lr, wd, alpha, w, eps, momentum, one = scalars
+    neg_lr, wd, alpha, w, eps, momentum, one = _scalars(scalars, param)
     g = np.negative(grad) if mode & MAXIMIZE else grad.copy()
     if mode & WEIGHT_DECAY:
         _fma_scalar_numpy(wd, param, g, g)
@@ -305,10 +333,12 @@ def rmsprop_step(param, grad, sq, grad_avg, buf, scalars, mode):  # pragma: no c
     sqrt(sq) + eps``; with momentum ``buf = buf * momentum + g / avg`` and ``p = fma(-lr,
     buf, p)``, else ``p = p + (g * -lr) / avg``. ``scalars`` holds ``(-lr, weight_decay,
     alpha, 1 - alpha, eps, momentum, 1)`` in the arrays' dtype."""
-    neg_lr, wd, alpha, w, eps = scalars[0], scalars[1], scalars[2], scalars[3], scalars[4]
-    momentum = scalars[5]
+    t = param.dtype.type  # the scalars (a tuple of floats or an array) in the dtype
+    neg_lr, wd, alpha = t(scalars[0]), t(scalars[1]), t(scalars[2])
+    w, eps = t(scalars[3]), t(scalars[4])
+    momentum = t(scalars[5])
     low = abs(w) < 0.5
-    lerp_w = w if low else scalars[6] - w  # 1 - w rounded in the dtype
+    lerp_w = w if low else t(scalars[6]) - w  # 1 - w rounded in the dtype
     maximize = (mode & MAXIMIZE) != 0
     has_wd = (mode & WEIGHT_DECAY) != 0
     has_mom = (mode & MOMENTUM) != 0

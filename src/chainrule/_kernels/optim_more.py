@@ -2,10 +2,10 @@
 serial pass that performs the float operations of chainrule's NumPy sequence (PyTorch's
 single-tensor kernels, rounded as :mod:`.optim` describes), so the bits are the same.
 
-Each kernel takes flat (1-d) C-contiguous arrays of one dtype, ``scalars`` (an array of that
-dtype holding the Python-float scalars rounded to it, as PyTorch rounds them) and ``mode``
-(the bits of :mod:`.optim`: ``MAXIMIZE``, ``WEIGHT_DECAY`` - the L2 penalty ``g = fma(wd, p,
-±grad)`` - and here ``DECAY``, AdamW's decoupled ``p *= 1 - lr·wd`` before the update). The
+Each kernel takes flat (1-d) C-contiguous arrays of one dtype, ``scalars`` (a tuple of Python
+floats, or an array, rounded in the kernel to the arrays' dtype, as PyTorch rounds them) and
+``mode`` (the bits of :mod:`.optim`: ``MAXIMIZE``, ``WEIGHT_DECAY`` - the L2 penalty ``g =
+fma(wd, p, ±grad)`` - and ``DECAY``, AdamW's decoupled ``p *= 1 - lr·wd`` before the update). The
 lerp of a first moment takes PyTorch's two branches: ``fma(w, g - m, m)`` for ``|w| < 0.5``,
 else ``fma(1 - w, -(g - m), g)``.
 """
@@ -15,36 +15,20 @@ from __future__ import annotations
 import numpy as np
 
 from . import jit, optim
-from .optim import MAXIMIZE, WEIGHT_DECAY
+from .optim import DECAY, MAXIMIZE, WEIGHT_DECAY
 
 __all__ = ["DECAY", "RECTIFIED", "adagrad_step", "adamax_step", "nadam_step", "radam_step"]
 
-DECAY, RECTIFIED = 64, 128  # mode bits: AdamW's decoupled decay; RAdam's rectified step
+RECTIFIED = 128  # a mode bit: RAdam's rectified step (DECAY: AdamW's decay, from .optim)
 
-_fma_scalar = optim._fma_scalar_numpy  # noqa: SLF001 - the NumPy fma of this package
-_fma_arrays = optim._fma_arrays_numpy  # noqa: SLF001
-
-
-def _grad_numpy(param, grad, wd, mode):  # noqa: ANN001, ANN202
-    """The gradient a rule sees (a new array): negated under MAXIMIZE, plus the L2 term."""
-    g = np.negative(grad) if mode & MAXIMIZE else grad.copy()
-    if mode & WEIGHT_DECAY:
-        _fma_scalar(wd, param, g, g)
-    return g
-
-
-def _lerp_numpy(m, g, w, one) -> None:  # noqa: ANN001
-    """``m.lerp_(g, w)`` in place, PyTorch's two branches."""
-    diff = g - m
-    if abs(w) < 0.5:
-        _fma_scalar(w, diff, m, m)
-    else:
-        np.negative(diff, out=diff)
-        _fma_scalar(one - w, diff, g, m)
+_fma_arrays = optim._fma_arrays_numpy  # noqa: SLF001 - the NumPy fma of this package
+_grad_numpy = optim._grad_numpy  # noqa: SLF001 - the gradient a rule sees (NumPy)
+_lerp_numpy = optim._lerp_numpy  # noqa: SLF001 - PyTorch's two-branch lerp_ (NumPy)
+_scalars = optim._scalars  # noqa: SLF001 - the scalars in the arrays' dtype
 
 
 def _adagrad_numpy(param, grad, acc, scalars, mode) -> None:  # noqa: ANN001
-    neg_clr, wd, eps = scalars
+    neg_clr, wd, eps = _scalars(scalars, param)
     g = _grad_numpy(param, grad, wd, mode)
     _fma_arrays(g, g, acc, acc)  # sum.addcmul_(grad, grad, value=1)
     std = np.sqrt(acc)
@@ -58,7 +42,8 @@ def _adagrad_numpy(param, grad, acc, scalars, mode) -> None:  # noqa: ANN001
 def adagrad_step(param, grad, acc, scalars, mode):  # pragma: no cover - compiled by Numba
     """Adagrad: ``acc = fma(g, g, acc)``, ``p = p + (g * -clr) / (sqrt(acc) + eps)``;
     ``scalars`` = ``(-clr, weight_decay, eps)``."""
-    neg_clr, wd, eps = scalars[0], scalars[1], scalars[2]
+    t = param.dtype.type  # the scalars (a tuple of floats or an array) in the dtype
+    neg_clr, wd, eps = t(scalars[0]), t(scalars[1]), t(scalars[2])
     maximize = (mode & MAXIMIZE) != 0
     has_wd = (mode & WEIGHT_DECAY) != 0
     for i in range(param.size):
@@ -73,7 +58,7 @@ def adagrad_step(param, grad, acc, scalars, mode):  # pragma: no cover - compile
 
 
 def _adamax_numpy(param, grad, m, u, scalars, mode) -> None:  # noqa: ANN001
-    neg_clr, wd, w, beta2, eps, one = scalars
+    neg_clr, wd, w, beta2, eps, one = _scalars(scalars, param)
     g = _grad_numpy(param, grad, wd, mode)
     _lerp_numpy(m, g, w, one)
     u *= beta2
@@ -90,9 +75,11 @@ def adamax_step(param, grad, m, u, scalars, mode):  # pragma: no cover - compile
     """Adamax: ``m`` lerped towards ``g`` by ``w = 1 - beta1``, ``u = max(u * beta2, |g| +
     eps)`` (NaN if either is, as ``np.maximum``), ``p = p + (m * -clr) / u``; ``scalars`` =
     ``(-clr, weight_decay, 1 - beta1, beta2, eps, 1)``."""
-    neg_clr, wd, w, beta2, eps = scalars[0], scalars[1], scalars[2], scalars[3], scalars[4]
+    t = param.dtype.type  # the scalars (a tuple of floats or an array) in the dtype
+    neg_clr, wd, w = t(scalars[0]), t(scalars[1]), t(scalars[2])
+    beta2, eps = t(scalars[3]), t(scalars[4])
     low = abs(w) < 0.5
-    lerp_w = w if low else scalars[5] - w
+    lerp_w = w if low else t(scalars[5]) - w
     maximize = (mode & MAXIMIZE) != 0
     has_wd = (mode & WEIGHT_DECAY) != 0
     for i in range(param.size):
@@ -113,7 +100,7 @@ def adamax_step(param, grad, m, u, scalars, mode):  # pragma: no cover - compile
 
 
 def _nadam_numpy(param, grad, m, v, scalars, mode) -> None:  # noqa: ANN001
-    decay, wd, w, beta2, omb2, bias2, eps, c1, c2, one = scalars
+    decay, wd, w, beta2, omb2, bias2, eps, c1, c2, one = _scalars(scalars, param)
     if mode & DECAY:
         param *= decay
     g = _grad_numpy(param, grad, wd, mode)
@@ -137,10 +124,12 @@ def nadam_step(param, grad, m, v, scalars, mode):  # pragma: no cover - compiled
     v * beta2)``, ``d = sqrt(v / bias2) + eps``, ``p = p + (g * c1) / d`` then ``p = p + (m *
     c2) / d``; ``scalars`` = ``(decay, weight_decay, 1 - beta1, beta2, 1 - beta2, bias2, eps,
     c1, c2, 1)``."""
-    decay, wd, w, beta2, omb2 = scalars[0], scalars[1], scalars[2], scalars[3], scalars[4]
-    bias2, eps, c1, c2 = scalars[5], scalars[6], scalars[7], scalars[8]
+    t = param.dtype.type  # the scalars (a tuple of floats or an array) in the dtype
+    decay, wd, w = t(scalars[0]), t(scalars[1]), t(scalars[2])
+    beta2, omb2 = t(scalars[3]), t(scalars[4])
+    bias2, eps, c1, c2 = t(scalars[5]), t(scalars[6]), t(scalars[7]), t(scalars[8])
     low = abs(w) < 0.5
-    lerp_w = w if low else scalars[9] - w
+    lerp_w = w if low else t(scalars[9]) - w
     maximize = (mode & MAXIMIZE) != 0
     has_wd = (mode & WEIGHT_DECAY) != 0
     has_decay = (mode & DECAY) != 0
@@ -164,7 +153,7 @@ def nadam_step(param, grad, m, v, scalars, mode):  # pragma: no cover - compiled
 
 
 def _radam_numpy(param, grad, m, v, scalars, mode) -> None:  # noqa: ANN001
-    decay, wd, w, beta2, omb2, bias1, lr, eps, bc2_sqrt, rect, one = scalars
+    decay, wd, w, beta2, omb2, bias1, lr, eps, bc2_sqrt, rect, one = _scalars(scalars, param)
     if mode & DECAY:
         param *= decay
     g = _grad_numpy(param, grad, wd, mode)
@@ -189,9 +178,12 @@ def radam_step(param, grad, m, v, scalars, mode):  # pragma: no cover - compiled
     (u * ((1 / (sqrt(v) + eps)) * bc2_sqrt)) * rect``, ``p = p - u``; ``scalars`` =
     ``(decay, weight_decay, 1 - beta1, beta2, 1 - beta2, bias1, lr, eps, bc2_sqrt, rect,
     1)``."""
-    decay, wd, w, beta2, omb2 = scalars[0], scalars[1], scalars[2], scalars[3], scalars[4]
-    bias1, lr, eps, bc2_sqrt, rect = scalars[5], scalars[6], scalars[7], scalars[8], scalars[9]
-    one = scalars[10]
+    t = param.dtype.type  # the scalars (a tuple of floats or an array) in the dtype
+    decay, wd, w = t(scalars[0]), t(scalars[1]), t(scalars[2])
+    beta2, omb2 = t(scalars[3]), t(scalars[4])
+    bias1, lr, eps = t(scalars[5]), t(scalars[6]), t(scalars[7])
+    bc2_sqrt, rect = t(scalars[8]), t(scalars[9])
+    one = t(scalars[10])
     low = abs(w) < 0.5
     lerp_w = w if low else one - w
     maximize = (mode & MAXIMIZE) != 0

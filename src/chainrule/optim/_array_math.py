@@ -91,10 +91,14 @@ def add_(x: Any, other: Any, alpha: float) -> None:
         fma_into(x.dtype.type(alpha), other, x, x)
 
 
+_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
+
+
 def scalar_dtype() -> np.dtype:
     """The dtype PyTorch keeps optimizer scalars (``step``, ASGD's ``eta``) in: float64 when
-    the default dtype is float64, else float32 (``torch.optim.optimizer._get_scalar_dtype``)."""
-    return np.dtype(np.float64) if get_default_dtype() == np.float64 else np.dtype(np.float32)
+    the default dtype is float64, else float32 (``torch.optim.optimizer._get_scalar_dtype``).
+    Called for every counter at every step: the two dtypes are made once."""
+    return _F64 if get_default_dtype() == _F64 else _F32
 
 
 def scalar_dtype_round(value: float, like: Any = None) -> float:

@@ -103,12 +103,14 @@ def _reusable(source: Tensor | None, array: Any, xp: Any, dtype: Any) -> bool:
 
 def array_state(state: dict[str, Any]) -> dict[str, Any]:
     """A parameter's ``state`` as the update rules read it: each tensor's array (the same
-        memory), the counters as Python floats (PyTorch's rules read them with ``.item()``), other
-        values as they are (a counter held in a dtype other than the scalar dtype as a NumPy
+    memory), the counters as Python floats (PyTorch's rules read them with ``.item()``), other
+    values as they are (a counter held in a dtype other than the scalar dtype as a NumPy
     scalar of that dtype). A new dict: :func:`store_state` writes it back."""
     arrays = {}
     for k, v in state.items():
-        if isinstance(v, Tensor) and not isinstance(v, SparseTensor):  # (SGD's momentum)
+        # a plain Tensor first (one type check), else a subclass but SparseTensor (SGD's
+        # momentum over sparse gradients stays a tensor)
+        if type(v) is Tensor or (isinstance(v, Tensor) and not isinstance(v, SparseTensor)):
             v = v._data
             if k in _NUMBER_STATE_KEYS and v.ndim == 0:
                 # a counter loaded in another dtype (PyTorch casts NAdam's mu_product to a
@@ -126,9 +128,9 @@ def store_state(state: dict[str, Any], arrays: dict[str, Any], counters: bool = 
     ``counters`` is False (SparseAdam's ``step`` stays a Python int, as PyTorch's)."""
     for k, v in arrays.items():
         old = state.get(k)
-        if isinstance(old, Tensor):
+        if type(old) is Tensor or isinstance(old, Tensor):
             data = old._data
-            if data is v:
+            if data is v:  # updated in place (the common case): nothing to write
                 continue
             if k in _NUMBER_STATE_KEYS and isinstance(v, _NUMBERS) and data.ndim == 0:
                 data[()] = v

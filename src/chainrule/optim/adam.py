@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from .._kernels import dispatch as _fast
+import numpy as np
+
+from .._kernels import dispatch_optim as _fused
+from .._kernels import optim as _kernels
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._array_math import addcdiv_, addcmul_, lerp_
@@ -124,39 +127,45 @@ class Adam(Optimizer):
     def _update(self, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         check_flags(type(self).__name__, group)
         check_foreach_tensor_lr(group)
-        xp = get_array_module(param)
         lr, eps = float(group["lr"]), group["eps"]  # float: lr may be a Tensor
-        beta1, beta2 = (float(b) for b in group["betas"])  # float: betas may be Tensors
+        beta1, beta2 = group["betas"]
+        beta1, beta2 = float(beta1), float(beta2)  # float: betas may be Tensors
         state["step"] += 1
         step = state["step"]
-        # AdamW's decoupled decay shrinks param before the update (regularized_grad then
-        # does not read param): the compiled pass applies it itself, else decay_weights_
-        wd = group.get("weight_decay", 0)
-        decay = 1 - lr * wd if wd != 0 and group.get("decoupled_weight_decay") else None
-        grad = regularized_grad(param, grad, group)
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
         step_size = lr / (1 - beta1**step)
         bias_correction2_sqrt = (1 - beta2**step) ** 0.5  # PyTorch's `** 0.5`, not sqrt
         weight = 1 - beta1  # exp_avg.lerp_(grad, weight), PyTorch's two-branch lerp
+        wd = group.get("weight_decay", 0)
         if (
             not group["amsgrad"]
-            and weight < 0.5
-            and _fast.adam(
+            and type(param) is np.ndarray
+            and _fused.fused_step(
+                _kernels.adam_step,
                 param,
                 grad,
-                exp_avg,
-                exp_avg_sq,
-                beta1,
-                beta2,
-                step_size,
-                bias_correction2_sqrt,
-                eps,
-                decay,
+                (exp_avg, exp_avg_sq),
+                (
+                    weight,
+                    beta2,
+                    1 - beta2,
+                    bias_correction2_sqrt,
+                    eps,
+                    -step_size,
+                    wd,
+                    1 - lr * wd,
+                    1,
+                ),
+                _fused.rule_mode(group),
             )
         ):
             return  # one fused compiled pass (chainrule._kernels.optim), the same float ops
-        # PyTorch's single-tensor sequence, rounded as its CPU kernels round (_array_math)
+        xp = get_array_module(param)
+        # AdamW's decoupled decay shrinks param before the update (regularized_grad then
+        # does not read param)
         decay_weights_(param, group)
+        grad = regularized_grad(param, grad, group)
+        # PyTorch's single-tensor sequence, rounded as its CPU kernels round (_array_math)
         lerp_(exp_avg, grad, weight)
         exp_avg_sq *= beta2
         addcmul_(exp_avg_sq, grad, grad, 1 - beta2)

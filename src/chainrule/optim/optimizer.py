@@ -274,23 +274,25 @@ class Optimizer(OptimizerHooksMixin):
         if closure is not None:
             with enable_grad():
                 loss = closure()
+        update = self._update_parameter
         with quiet_fp():  # inf/nan updates without NumPy's warnings, as PyTorch
             for group in self.param_groups:
                 self._check_group(group)
                 restart = self._stateless_duplicates(group)
                 for p in group["params"]:
-                    if p.grad is not None:
-                        if id(p) in restart:
-                            self.state[p] = {}
-                        grad = p.grad
-                        if type(grad) is not Tensor and grad.is_sparse:
-                            state = array_state(self.state[p])
-                            self._update_sparse(p, grad, state, group)
-                            store_state(self.state[p], state, self._tensor_counters)
-                            if not self.state[p]:
-                                del self.state[p]
-                            continue
-                        self._update_parameter(p, grad._data, group)
+                    grad = p.grad  # read once: a property
+                    if grad is None:
+                        continue
+                    if restart and id(p) in restart:
+                        self.state[p] = {}
+                    if type(grad) is not Tensor and grad.is_sparse:
+                        state = array_state(self.state[p])
+                        self._update_sparse(p, grad, state, group)
+                        store_state(self.state[p], state, self._tensor_counters)
+                        if not self.state[p]:
+                            del self.state[p]
+                        continue
+                    update(p, grad._data, group)
         return loss
 
     def _update_sparse(
@@ -315,20 +317,23 @@ class Optimizer(OptimizerHooksMixin):
 
     def _update_parameter(self, p: Tensor, grad: Any, group: dict[str, Any]) -> None:
         """One parameter's update: state on first sight, then ``_update`` in place."""
-        if grad.shape != p._data.shape:
+        data = p._data
+        if grad.shape != data.shape:
             raise RuntimeError(
                 f"{type(self).__name__}.step: gradient shape {tuple(grad.shape)} does "
-                f"not match parameter shape {tuple(p._data.shape)}"
+                f"not match parameter shape {tuple(data.shape)}"
             )
-        state = array_state(self.state[p])
+        entry = self.state[p]  # the rules fill the arrays' dict, never self.state itself
+        state = array_state(entry)
         if not state:
-            self._init_state(p._data, state, group)
-        if p._data.dtype.kind == "c":
-            _update_as_real(self._update, p._data, grad, state, group)
+            self._init_state(data, state, group)
+        if data.dtype.kind == "c":
+            _update_as_real(self._update, data, grad, state, group)
         else:
-            self._update(p._data, grad, state, group)
-        store_state(self.state[p], state)
-        if not self.state[p]:  # no state kept (SGD without momentum): no entry, as PyTorch
+            self._update(data, grad, state, group)
+        if state:
+            store_state(entry, state)
+        elif not entry:  # no state kept (SGD without momentum): no entry, as PyTorch
             del self.state[p]
         p._vc[0] += 1  # an in-place change, as PyTorch records it
 

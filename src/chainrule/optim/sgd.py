@@ -143,8 +143,29 @@ class SGD(Optimizer):
         check_flags("SGD", group)
         lr, momentum = float(group["lr"]), group["momentum"]  # float: lr may be a Tensor
         if type(param) is np.ndarray and _jit.backend() == "numba":
-            if self._compiled_update(param, grad, state, group, lr):
-                return  # one fused compiled pass (chainrule._kernels.optim), the same float ops
+            # one fused compiled pass (chainrule._kernels.dispatch_optim.sgd, the same float
+            # ops), a new momentum buffer filled by it; not taken (nothing done) where the
+            # arrays do not suit it or the buffer is sparse (the NumPy path refuses it)
+            buf, first = None, False
+            if momentum != 0:
+                buf = state.get("momentum_buffer")
+                if buf is None:
+                    buf, first = np.empty_like(param), True
+            if (buf is None or type(buf) is np.ndarray) and _fused.sgd(
+                param,
+                grad,
+                buf,
+                lr,
+                momentum,
+                group["dampening"],
+                0 if group.get("decoupled_weight_decay") else group["weight_decay"],
+                group["nesterov"],
+                group.get("maximize"),
+                first,
+            ):
+                if first:
+                    state["momentum_buffer"] = buf
+                return
         grad = regularized_grad(param, grad, group)
         if momentum != 0:
             buf = state.get("momentum_buffer")
@@ -164,34 +185,3 @@ class SGD(Optimizer):
             else:
                 grad = buf
         add_(param, grad, -lr)  # param.add_(grad, alpha=-lr): one fma in float32
-
-    @staticmethod
-    def _compiled_update(
-        param: np.ndarray, grad: Any, state: dict[str, Any], group: dict[str, Any], lr: float
-    ) -> bool:
-        """The update below as one compiled pass (:func:`chainrule._kernels.dispatch_optim.sgd`),
-        a new momentum buffer filled by it; False (nothing done) where it does not apply."""
-        momentum = group["momentum"]
-        buf, first = None, False
-        if momentum != 0:
-            buf = state.get("momentum_buffer")
-            if buf is None:
-                buf, first = np.empty_like(param), True
-            elif type(buf) is not np.ndarray:  # a sparse buffer: the NumPy path refuses it
-                return False
-        wd = 0 if group.get("decoupled_weight_decay") else group["weight_decay"]
-        done = _fused.sgd(
-            param,
-            grad,
-            buf,
-            lr,
-            momentum,
-            group["dampening"],
-            wd,
-            group["nesterov"],
-            group.get("maximize"),
-            first,
-        )
-        if done and first:
-            state["momentum_buffer"] = buf
-        return done
