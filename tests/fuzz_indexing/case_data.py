@@ -15,7 +15,10 @@ the leaf itself), ``put`` (``index_put_``/``index_put``, op ``acc``/``noacc`` wi
 ``mul_``/``add_``/``zero_``/``set``), ``dim`` (the dim-wise ops named by ``op``: take, gather,
 index_select, take_along_dim, masked_select, put_, put_acc_, masked_fill_, and the index
 ops index_fill_, index_add_ (``alpha`` 2 when the dim item's position is odd) and
-index_copy_, written into a clone). ``edge`` is
+index_copy_, written into a clone; scatter_add_ and scatter_reduce_ with a gather-shaped
+index and a source of its shape, the reduction (not prod) and ``include_self`` picked by
+the seed).
+``edge`` is
 drawn only (0-d/empty tensors under ``...``/``None``/bools, masks written with broadcast
 values) and stored as ``get``/``set``.
 """
@@ -31,7 +34,8 @@ DTYPES = ("float64", "float64", "float32", "int64", "bool")
 MODES = ("get", "get", "get", "set", "set", "put", "chain", "dim", "edge")
 DIM_OPS = (
     "take", "gather", "index_select", "take_along_dim", "masked_select", "put_", "put_acc_",
-    "masked_fill_", "index_fill_", "index_add_", "index_copy_",
+    "masked_fill_", "index_fill_", "index_add_", "index_copy_", "scatter_add_",
+    "scatter_reduce_",
 )  # fmt: skip
 
 

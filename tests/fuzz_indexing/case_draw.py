@@ -340,7 +340,7 @@ def _draw_dim(rng: np.random.Generator, shape: tuple, dtype: str, layout: int, s
         # index_select refuses negative positions in torch: drawn non-negative mostly
         vals = [abs(v) if rng.random() < 0.9 else v for v in _int_array(rng, s, size, oob)]
         index = (("t", s, tuple(vals), "int64"),)
-    elif op in ("gather", "take_along_dim"):
+    elif op in ("gather", "take_along_dim", "scatter_add_", "scatter_reduce_"):
         s = tuple(int(rng.integers(1, n + 1)) if n else 0 for n in shape)
         if op == "take_along_dim" and s:
             s = tuple(1 if rng.random() < 0.3 else n for n in s)
@@ -352,6 +352,8 @@ def _draw_dim(rng: np.random.Generator, shape: tuple, dtype: str, layout: int, s
             # chainrule raises as gather does. Steered around: positions in range
             vals = [v % size if size else v for v in vals]
         index = (("t", s, tuple(vals), "int64"),)
+        if op.startswith("scatter"):  # a source of the index's shape
+            value = ("tensor", s, dtype, False)
     elif op in ("index_fill_", "index_add_", "index_copy_"):
         k = int(rng.integers(0, 4))
         vals = [v % size if size and rng.random() < 0.95 else v for v in

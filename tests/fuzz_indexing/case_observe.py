@@ -302,4 +302,11 @@ def _dim_op(lib: Any, case: Case, x: Any, idx: Any, v: Any) -> Any:
         return x.clone().index_add_(d, t, v, alpha=2 if d % 2 else 1)
     if op == "index_copy_":
         return x.clone().index_copy_(d, t, v)
+    if op == "scatter_add_":
+        return x.clone().scatter_add_(d, t, v)
+    if op == "scatter_reduce_":
+        # not "prod": torch 2.13's forward-mode scatter_reduce_(reduce="prod") always fails
+        # ("Expected a proper Tensor but got None ... 'src'"; test_found_cases_s37.py, xfail)
+        how = ("sum", "mean", "amax", "amin")[case.seed % 4]
+        return x.clone().scatter_reduce_(d, t, v, how, include_self=case.seed // 4 % 2 == 0)
     return x.clone().put_(t, v, accumulate=op == "put_acc_")

@@ -45,6 +45,7 @@ class Case:
     inputs: tuple = ()
     train: bool = True
     seed: int = 0
+    life: bool = False  # the life-cycle check of lifecycle.py instead of one forward
 
 
 def _value(lib: Any, v: Any) -> Any:

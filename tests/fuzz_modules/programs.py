@@ -15,12 +15,14 @@ from .kinds_layers import LAYER_DRAWERS, pick
 from .kinds_losses import LOSS_DRAWERS
 from .kinds_more import MORE_DRAWERS
 from .kinds_round2 import ROUND2_DRAWERS
+from .lifecycle import check_lifecycle
 
 __all__ = ["KINDS", "DRAWERS", "P_WEIRD", "Case", "draw", "check"]
 
 DRAWERS = {**LAYER_DRAWERS, **MORE_DRAWERS, **LOSS_DRAWERS, **EXTRA_DRAWERS, **ROUND2_DRAWERS}
 KINDS = tuple(DRAWERS)
 P_WEIRD = 0.08  # how often one argument is replaced by a value of an odd type
+P_LIFE = 0.25  # how often a case is a life cycle (lifecycle.py) rather than one forward
 _WEIRD = (None, 2.5, -3, 0, "x", True, [2], (), 1e30, float("nan"))
 
 
@@ -33,7 +35,8 @@ def draw(rng: np.random.Generator, kinds: tuple = KINDS, weird: float | None = N
     if rng.random() < (P_WEIRD if weird is None else weird):
         args, kwargs = _weird(rng, args, kwargs)
     train = bool(rng.random() < 0.6)
-    return Case(name, args, kwargs, inputs, train, int(rng.integers(0, 1000)))
+    seed = int(rng.integers(0, 1000))
+    return Case(name, args, kwargs, inputs, train, seed, bool(rng.random() < P_LIFE))
 
 
 def _weird(rng: np.random.Generator, args: tuple, kwargs: tuple) -> tuple:
@@ -52,6 +55,8 @@ def _weird(rng: np.random.Generator, args: tuple, kwargs: tuple) -> tuple:
 
 def check(case: Case) -> list[str]:
     """[] if torch and chainrule agree on ``case``, else the differences."""
+    if case.life:
+        return [] if _zero_layers(case) else check_lifecycle(case)
     ref, values = observe(torch, case)
     got, _ = observe(cr, case, values)
     padding = dict(case.kwargs).get("padding")
@@ -90,9 +95,15 @@ def _no_layers(case: Case, ref: list, got: list) -> bool:
     ``num_encoder_layers=0`` or ``num_decoder_layers=0``) builds in both, but PyTorch's
     forward fails (IndexError: it looks at ``layers[0]``); chainrule returns the source
     (normed)."""
+    t = ref[-1]
+    forward_index_error = t[:3] == ("error", "forward", "IndexError")
+    return _zero_layers(case) and forward_index_error and got[-1][0] != "error"
+
+
+def _zero_layers(case: Case) -> bool:
+    """Whether ``case`` builds a Transformer(Encoder) of no layers (see :func:`_no_layers`;
+    a life-cycle case of one is not compared: its forwards are PyTorch's IndexError)."""
     kw = dict(case.kwargs)
-    none = 0 in (kw.get("num_encoder_layers"), kw.get("num_decoder_layers")) or (
+    return 0 in (kw.get("num_encoder_layers"), kw.get("num_decoder_layers")) or (
         case.name == "TransformerEncoder" and len(case.args) > 1 and case.args[1] == 0
     )
-    t = ref[-1]
-    return none and t[:3] == ("error", "forward", "IndexError") and got[-1][0] != "error"

@@ -213,6 +213,9 @@ def _pass(f: Callable, pairs: list, has_aux: bool, record: bool, hide: bool) -> 
             res = f(*duals)
         out, aux = (res[0], res[1]) if has_aux else (res, None)
         outs = _as_tuple(out)
+        for o in outs:  # an output view whose base f wrote after taking it: its tangent
+            if o._view is not None and o._view.version != o._vc[0]:  # re-taken first
+                o._refresh_view()
         values = [o._fw_tangent for o in outs]
     finally:
         exit_level(state, level)

@@ -270,12 +270,14 @@ def _tangent_part(tangent: Any, owner: Any, view: Any) -> Any:
     """The part of ``owner``'s ``tangent`` at ``view``'s elements (``view`` an array in
     ``owner``'s memory). A view of another dtype (``.real``, ``view_as_real`` of a complex
     owner, ``view_as_complex`` of a float one) is mapped on the real side, as
-    :func:`_replay` does."""
+    :func:`_replay` does. An array even for a 0-d view (indexing with a 0-d index gives a
+    NumPy scalar, which the ops would take for a Python number)."""
+    xp = get_array_module(tangent)
     if view.dtype == owner.dtype:
-        return tangent.reshape(-1)[flat_index_map(owner, view)]
+        return xp.asarray(tangent.reshape(-1)[flat_index_map(owner, view)])
     if owner.dtype.kind == "c":  # a float view of a complex owner
         real_owner = _as_real_array(owner)
-        return _as_real_array(tangent).reshape(-1)[flat_index_map(real_owner, view)]
+        return xp.asarray(_as_real_array(tangent).reshape(-1)[flat_index_map(real_owner, view)])
     pairs = tangent.reshape(-1)[flat_index_map(owner, _as_real_array(view))]  # fresh, C order
     return pairs.view(view.dtype)[..., 0]
 

@@ -35,6 +35,24 @@ def _bins(size: int, n: int):
     return [(math.floor(i * size / n), math.ceil((i + 1) * size / n)) for i in range(n)]
 
 
+def check_size_elements(op: str, output_size: Any) -> None:
+    """Refuse an adaptive pool's ``output_size`` holding something other than ints, 0-d
+    integer tensors and None (a string, a float, a bool first), as PyTorch's argument
+    parser does: a TypeError, before the length is checked."""
+    if isinstance(output_size, (str, tuple, list)):
+        for k, v in enumerate(output_size):
+            integer = isinstance(v, Tensor) and v.ndim == 0 and v.dtype.kind in "iu"
+            if not (
+                v is None
+                or integer
+                or (isinstance(v, (int, np.integer)) and not (k == 0 and isinstance(v, bool)))
+            ):
+                raise TypeError(
+                    f"{op}(): argument 'output_size' (position 2) must be tuple of ints, but "
+                    f"found element of type {type(v).__name__} at pos {k}"
+                )
+
+
 def _adaptive_size(op: str, input: Tensor, output_size: Any) -> tuple:
     if not isinstance(input, Tensor) or input.ndim not in (3, 4):
         raise ValueError(
@@ -48,6 +66,7 @@ def _adaptive_size(op: str, input: Tensor, output_size: Any) -> tuple:
         raise TypeError(f"{op}(): argument 'output_size' must be tuple of ints, not bool")
     if isinstance(output_size, (int, np.integer)):
         output_size = (output_size, output_size)
+    check_size_elements(op, output_size)
     if len(tuple(output_size)) != 2:  # PyTorch's RuntimeError (not an unpacking error), its
         # ValueError when the input has too few dims for the size's length: ShapeError is both
         raise (ShapeError if input.ndim <= len(tuple(output_size)) else RuntimeError)(

@@ -107,6 +107,10 @@ _CAT_FAMILY = frozenset(
 """Ops whose uncastable ``out`` is a ``TypeError`` in PyTorch (it goes through ``cat``)."""
 
 _OUT_DTYPE_COMPUTES = frozenset({"sum", "prod", "cumsum", "cumprod", "nansum"})
+_OUT_NEEDS_DIM = frozenset({"sum", "prod", "median", "nanmedian"})
+"""Ops whose ``out=`` overload is the one with a ``dim`` (PyTorch's full reduction takes no
+``out``): ``torch.prod(x, out=o)`` is a TypeError; ``prod``/``median``'s dim cannot be None
+there either (``sum``'s can: ``sum(x, None, out=o)`` reduces everything)."""
 # The ops whose out= PyTorch refuses when it partially overlaps an input ("some elements of
 # the input tensor and the written-to tensor refer to a single memory location"): its
 # elementwise ops, scans and joins (probed on torch 2.13; its reductions, matmuls, linalg
@@ -355,6 +359,8 @@ def accepts_torch_keywords(fn: Callable, name: str | None = None) -> Callable:
             return fn(*args)
         _numpy_aliases(op, kwargs)
         out = kwargs.pop("out", None)
+        if out is not None and op in _OUT_NEEDS_DIM:
+            _check_out_dim(op, args, kwargs)
         if op in _OUT_DTYPE_COMPUTES and isinstance(out, Tensor) and kwargs.get("dtype") is None:
             if grad_mode.is_grad_enabled() and any(
                 isinstance(a, Tensor) and a.requires_grad for a in args
@@ -378,6 +384,16 @@ def accepts_torch_keywords(fn: Callable, name: str | None = None) -> Callable:
         return write_out(op, result, out)
 
     return op_with_keywords
+
+
+def _check_out_dim(op: str, args: tuple, kwargs: dict) -> None:
+    """Refuse an ``out=`` call of an op of :data:`_OUT_NEEDS_DIM` without its ``dim`` (or,
+    but for ``sum``, with ``dim=None``), as PyTorch's argument parser does (TypeError)."""
+    if len(args) < 2 and "dim" not in kwargs:
+        raise TypeError(f'{op}() missing 1 required positional arguments: "dim"')
+    dim = args[1] if len(args) >= 2 else kwargs["dim"]
+    if dim is None and op != "sum":
+        raise TypeError(f"{op}(): argument 'dim' (position 2) must be int, not NoneType")
 
 
 def _takes_out(fn: Callable) -> bool:

@@ -349,6 +349,8 @@ def all(input: Any, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: 
     input = as_tensor(input)
     axes = reduction_axes(dim, input, "all", empty_is_all=False)
     out = input._data.all(axis=axes, keepdims=keepdim)
+    if isinstance(out, np.generic):  # a full reduction: NumPy's read-only scalar, as an array
+        out = np.asarray(out)
     if input.dtype == np.uint8:
         out = out.astype(np.uint8)
     return Tensor._make(contiguous(out), False, None, 0)
@@ -361,6 +363,8 @@ def any(input: Any, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: 
     input = as_tensor(input)
     axes = reduction_axes(dim, input, "any", empty_is_all=False)
     out = input._data.any(axis=axes, keepdims=keepdim)
+    if isinstance(out, np.generic):  # a full reduction: NumPy's read-only scalar, as an array
+        out = np.asarray(out)
     if input.dtype == np.uint8:
         out = out.astype(np.uint8)
     return Tensor._make(contiguous(out), False, None, 0)

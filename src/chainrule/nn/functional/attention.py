@@ -136,6 +136,14 @@ def _project(query, key, value, in_proj_weight, in_proj_bias, separate, q_w, k_w
         for name, w in (("q_proj_weight", q_w), ("k_proj_weight", k_w), ("v_proj_weight", v_w)):
             if w is None:
                 _err(f"use_separate_proj_weight is True but {name} is None")
+        eq, ek, ev = query.shape[-1], key.shape[-1], value.shape[-1]  # PyTorch's _in_projection
+        for what, t, want in (
+            *(("query weights", q_w, (eq, eq)), ("key weights", k_w, (eq, ek))),
+            *(("value weights", v_w, (eq, ev)), ("query bias", bq, (eq,))),
+            *(("key bias", bk, (eq,)), ("value bias", bv, (eq,))),
+        ):
+            if t is not None and tuple(t.shape) != want:
+                raise AssertionError(f"expecting {what} shape of {want}, but got {t.shape}")
         return linear(query, q_w, bq), linear(key, k_w, bk), linear(value, v_w, bv)
     if in_proj_weight is None:
         _err("use_separate_proj_weight is False but in_proj_weight is None")

@@ -305,6 +305,8 @@ def embedding_bag(
                 f"{_OP}: padding_idx must be within the number of embeddings, -{num} through "
                 f"{num - 1}, but got {padding_idx}"
             )
+        if isinstance(padding_idx, bool):  # PyTorch's parser (its int() would take it)
+            raise TypeError(f"{_OP}(): argument 'padding_idx' (position 9) must be int, not bool")
         padding_idx = int(padding_idx) % num
 
     xp = get_array_module(w)

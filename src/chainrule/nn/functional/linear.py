@@ -207,6 +207,10 @@ def embedding(
                 f"Padding_idx must be within num_embeddings (embedding: padding_idx "
                 f"{padding_idx} is outside [-{n}, {n}))"
             )
+        if isinstance(padding_idx, bool):  # PyTorch's parser refuses it after that check
+            raise TypeError(
+                "embedding(): argument 'padding_idx' (position 3) must be int, not bool"
+            )
         if padding_idx < 0:
             padding_idx += n
     if max_norm is not None:  # renormalise looked-up rows in place, as PyTorch

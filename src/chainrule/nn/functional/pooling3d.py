@@ -29,6 +29,7 @@ from ...autograd.tensor import Tensor
 from ...backend import get_array_module
 from ...ops._pooling_indices import adaptive_max_indices
 from ...ops._util import ShapeError, no_complex_kernel
+from ...ops.adaptive_pooling import check_size_elements
 from ...ops.area_interpolation import adaptive_avg_pool
 from ...ops.pooling_args import _out, check_flag, size_ints
 from ...ops.pooling_avg3d import AvgPool3dFn, _check_divisor, avg_pool3d_divisor
@@ -203,6 +204,7 @@ def _adaptive_size(op: str, x: Tensor, output_size: Any, ndim: int = 5) -> tuple
         raise TypeError(f"{op}(): argument 'output_size' must be tuple of ints, not bool")
     if isinstance(output_size, (int, np.integer)):
         output_size = (output_size,) * 3
+    check_size_elements(op, output_size)
     sizes = tuple(output_size)
     if len(sizes) != 3:
         # PyTorch's RuntimeError, or its ValueError ("Input dimension should be at least

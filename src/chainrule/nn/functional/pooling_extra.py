@@ -297,6 +297,14 @@ def lp_pool1d(
         return max_pool1d(input.abs(), kernel_size, stride, 0, 1, ceil_mode)
     if p == -math.inf:
         return -max_pool1d(-input.abs(), kernel_size, stride, 0, 1, ceil_mode)
+    if (
+        isinstance(kernel_size, (tuple, list))
+        and len(kernel_size) != 1
+        and all(type(k) is int for k in kernel_size)
+    ):  # PyTorch's avg_pool1d refuses the length before its formula's product fails
+        raise RuntimeError(
+            f"avg_pool1d() argument 'kernel_size' should contain one int (got {len(kernel_size)})"
+        )
     if isinstance(kernel_size, bool) or not isinstance(kernel_size, (int, np.integer)):
         raise TypeError(f"{op}: kernel_size must be an int, got {kernel_size!r}")
     avg = _geometry_errors(op, avg_pool1d, input.pow(norm_type), kernel_size, stride, ceil_mode)
