@@ -17,6 +17,7 @@ from ...autograd.tensor import Tensor
 from ...backend import get_array_module
 from ...creation_options import memory_order
 from ...ops.inplace import single_node_result as _result
+from ...ops.number_arguments import parser_bool
 from ...random import Generator, gen
 
 __all__ = ["alpha_dropout", "dropout", "dropout1d", "dropout2d", "dropout3d"]
@@ -30,6 +31,13 @@ def _check_p(p: float, op: str) -> None:
         raise RuntimeError(msg)  # NaN: PyTorch's Python check passes it, its kernel refuses
 
 
+def _check_train(training: object, op: str, inplace: bool) -> None:
+    """PyTorch's TypeError for a ``training`` that is no Python bool (``F.dropout(x, 0.5,
+    1)``): its functional passes it positionally, as ``train``, to the op named here."""
+    if type(training) is not bool:
+        parser_bool(op + "_" * bool(inplace), "train", 3, training, keywords=False)
+
+
 def _keep_mask(shape: tuple, like: Tensor, p: float, generator: Generator | None, laid=None):
     """The elements kept: PyTorch's ``bernoulli_(1 - p)`` (a float64 uniform below
     ``1 - p``), so that a seeded dropout drops what PyTorch's drops. ``laid`` (the input's
@@ -37,7 +45,9 @@ def _keep_mask(shape: tuple, like: Tensor, p: float, generator: Generator | None
     the input's strides, and is filled in memory order, so a non-contiguous input (the
     transposed output of ``MultiheadAttention`` with ``batch_first``) gets its draws in that
     order; a broadcast input (a zero stride) keeps the row-major fill."""
-    order = None if laid is None or 0 in getattr(laid, "strides", (0,)) else memory_order(laid)
+    order = None if laid is None else memory_order(laid)  # None: no strides (under vmap)
+    if order is not None and 0 in laid.strides:
+        order = None
     if order is None:
         arr = gen(generator).bernoulli(1.0 - p, shape)
     else:
@@ -68,6 +78,7 @@ def dropout(
 ) -> Tensor:
     """Zero each element with probability ``p`` and scale the rest by 1/(1-p)."""
     _check_p(p, "dropout")
+    _check_train(training, "dropout", inplace)
     if not training or p == 0.0:
         return input
     if p == 1.0:
@@ -128,6 +139,7 @@ def dropout1d(
 ) -> Tensor:
     """Zero whole channels of (N, C, L) / (C, L) inputs."""
     _check_p(p, "dropout1d")
+    _check_train(training, "feature_dropout", inplace)
     if input.ndim not in (2, 3):
         raise RuntimeError(
             f"dropout1d: Expected 2D or 3D input, but received a {input.ndim}D input. Note that "
@@ -161,6 +173,7 @@ def dropout2d(
     rank but 3 or 4 (a 2-D (N, C) input zeroes single elements) warns that it is deprecated.
     """
     _check_p(p, "dropout2d")
+    _check_train(training, "feature_dropout", inplace)
     if input.ndim not in (3, 4):
         _deprecated_rank("dropout2d", input.ndim, 2)
     if input.ndim == 3:
@@ -190,6 +203,7 @@ def dropout3d(
     a rank other than 4 or 5 warns that it is deprecated.
     """
     _check_p(p, "dropout3d")
+    _check_train(training, "feature_dropout", inplace)
     if input.ndim not in (4, 5):
         _deprecated_rank("dropout3d", input.ndim, 3)
     if input.ndim == 5:
@@ -217,6 +231,7 @@ def alpha_dropout(
     a = ((1-p)(1 + p α'²))^(-1/2) and b = -a α' p.
     """
     _check_p(p, "alpha_dropout")
+    _check_train(training, "alpha_dropout", inplace)
     if not training or p == 0.0:
         return input
     if p == 1.0:
