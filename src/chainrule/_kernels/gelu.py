@@ -20,7 +20,8 @@ vectorises (8 float32 lanes per AVX2/AVX-512VL vector where float64 gets 4); flo
 call libm's ``erf``/``exp`` per element. The float32 kernels write both tails of Φ through
 the Mills ratio, one smooth function of |x|, so that they keep their relative accuracy for
 x << 0, where ``1 + erf`` cancels (PyTorch's float32 GELU: 3e-4 relative error at x = -4,
-4% at -5, 0 returned from -6 on; here within 4 ulp down to -12):
+4% at -5, -0.0 returned below -5.5426; here within 4 ulp down to -5.5426, then -0.0 as
+PyTorch's, which the NumPy path's float32 ``1 + erf`` gives too):
 
     G(a) = Φ(-a) / φ(a) = √(π/2) erfcx(a / √2)   (a >= 0; smooth, from √(π/2) down to ~1/a)
     Φ(x) = φ G(|x|) for x <= 0,   1 - φ G(|x|) for x > 0
@@ -106,6 +107,11 @@ _M_T = tuple(np.float32(c) for c in (1.0, 0.9144895, 0.39491975, 0.0909536, 0.00
 _M_S = tuple(np.float32(c) for c in (0.7978846, 0.3662775, 0.09179251, 0.00965007, 9.475072e-07))
 T0, T1, T2, T3, T4 = _M_T
 S0, S1, S2, S3, S4 = _M_S
+# PyTorch's float32 GELU is -0.0 below this (its float32 erf is -1 there; on [-5.5426,
+# -5.4858] it is -0.0 or its 1 + erf's last bit, which the tail formula does not follow).
+# One compare per element in the compiled kernels (no measurable cost); the NumPy path's
+# float32 1 + erf already gives -0.0 there.
+GELU_F32_ZERO_BELOW = np.float32(-5.542593)
 A_MAX = np.float32(15.0)  # |x| is clamped here: e^(-112.5) is 0 in float32, so Φ is 0 or 1
 _ROUND_256 = np.float32(49152.0)  # 1.5 * 2^15: (a + _ROUND_256) - _ROUND_256 rounds a to 2^-8
 # φ's polynomial: c32 e^r ~ sum_j c_j r^j on |r| <= 0.377, degree 6 (c32 the float32 of
@@ -190,6 +196,8 @@ def _gelu_and_derivative_f32(v):  # pragma: no cover - inlined into the float32 
     tail, _, d = _tail_and_gauss_f32(v)
     if v <= np.float32(0.0):
         y = v * tail  # gelu(-inf) = -inf * 0 = NaN
+        if v < GELU_F32_ZERO_BELOW:  # PyTorch's -0.0 (its float32 1 + erf is 0); NaN stays
+            y = y * np.float32(0.0)
     else:
         a = abs(v)  # the helper's |v| clamped (the same expression, computed once)
         a = a if a < A_MAX else A_MAX  # tail is 0 from A_MAX on: gelu(inf) = inf - 0

@@ -22,6 +22,11 @@ import numpy as np
 from ..autograd.saved_fields import tensor_field
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ._activation_math import (
+    elu_f32,
+    elu_grad_f32,
+    logsigmoid_grad_f32,
+)
 from .binary import _masked_chain, where
 from .elementwise import BinaryElementwise, UnaryElementwise
 from .unary import _mask, exp, sigmoid, softplus, tanh
@@ -109,6 +114,8 @@ class Elu(UnaryElementwise):
     def f(x, alpha, scale, input_scale):
         if x.dtype == np.float16:  # PyTorch's: computed in float32, rounded once
             return Elu.f(x.astype(np.float32), alpha, scale, input_scale).astype(np.float16)
+        if type(x) is np.ndarray and x.dtype == np.float32:  # PyTorch's float32 steps
+            return elu_f32(x, alpha, scale, input_scale)
         xp = get_array_module(x)
         neg = xp.expm1(xp.minimum(0, x) * input_scale) * (alpha * scale)  # keeps -0.0 (PyTorch)
         return xp.where(x > 0, x * scale if scale != 1 else x, neg).astype(x.dtype, copy=False)
@@ -122,6 +129,22 @@ class Elu(UnaryElementwise):
         negative = exp(below * p["input_scale"]) * (p["input_scale"] * p["scale"] * p["alpha"])
         # NaN takes the scale branch, as PyTorch's (its negative branch is x <= 0)
         return where(_const(~(xd <= 0)), _const(np.asarray(p["scale"], xd.dtype)), negative)
+
+    @classmethod
+    def chain(cls, ctx: Any, g: Any, x: Any, y: Any) -> Any:
+        """float32: PyTorch's ``elu_backward`` steps in one pass (:func:`elu_grad_f32`),
+        unless the gradient is itself differentiated; else ``g`` times the derivative."""
+        gd, xd = g._data, x._data
+        if (
+            type(gd) is np.ndarray
+            and type(xd) is np.ndarray
+            and gd.dtype == xd.dtype == np.float32
+            and gd.shape == xd.shape
+            and not (getattr(ctx, "create_graph", False) and (g.requires_grad or x.requires_grad))
+        ):
+            p = ctx.params
+            return _const(elu_grad_f32(gd, xd, p["alpha"], p["scale"], p["input_scale"]))
+        return g * cls.derivative(ctx, x, y)
 
 
 class Celu(Elu):
@@ -149,6 +172,21 @@ class LogSigmoid(UnaryElementwise):
     @staticmethod
     def derivative(ctx, x, y):
         return sigmoid(-x)
+
+    @classmethod
+    def chain(cls, ctx: Any, g: Any, x: Any, y: Any) -> Any:
+        """float32: PyTorch's ``log_sigmoid_backward`` steps in one pass (from its buffer
+        ``exp(-|x|)``), unless the gradient is itself differentiated; else ``g σ(-x)``."""
+        gd, xd = g._data, x._data
+        if (
+            type(gd) is np.ndarray
+            and type(xd) is np.ndarray
+            and gd.dtype == xd.dtype == np.float32
+            and gd.shape == xd.shape
+            and not (getattr(ctx, "create_graph", False) and (g.requires_grad or x.requires_grad))
+        ):
+            return _const(logsigmoid_grad_f32(gd, xd))
+        return g * cls.derivative(ctx, x, y)
 
 
 def _logsigmoid_buffer(node: Any) -> Tensor:

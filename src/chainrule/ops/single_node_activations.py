@@ -24,6 +24,7 @@ import numpy as np
 
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ._activation_math import elu_f32
 from .binary import where
 from .elementwise import UnaryElementwise
 
@@ -204,6 +205,8 @@ class EluResult(UnaryElementwise):
 
     @staticmethod
     def f(x: Any, alpha: float, scale: float, input_scale: float) -> Any:
+        if type(x) is np.ndarray and x.dtype == np.float32:  # PyTorch's float32 steps
+            return elu_f32(x, alpha, scale, input_scale)
         xp = get_array_module(x)
         neg = xp.expm1(xp.minimum(x, 0) * input_scale) * (alpha * scale)
         return xp.where(x > 0, x * scale if scale != 1 else x, neg).astype(x.dtype, copy=False)
