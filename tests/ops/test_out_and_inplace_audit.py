@@ -433,10 +433,10 @@ INPLACE = [
 ]
 
 
-EXPANDED_TORCH_WRITES = {"tril_"}
-"""In-place ops PyTorch runs on an expanded tensor (one value lands in many elements at
-random); chainrule refuses them as it refuses every other write into shared memory
-(``masked_fill_``, ``index_fill_`` and ``index_put_`` write, with PyTorch's warning, as it)."""
+EXPANDED_TORCH_WRITES: set[str] = set()
+"""In-place ops PyTorch runs on an expanded tensor that chainrule refuses: none since session
+37 (``tril_``/``triu_``/``fill_diagonal_`` write their elements one after another as PyTorch;
+``masked_fill_``, ``index_fill_`` and ``index_put_`` write, with PyTorch's warning, as it)."""
 
 
 @pytest.mark.parametrize("name, inputs", INPLACE, ids=[n for n, _ in INPLACE])

@@ -236,12 +236,7 @@ def refresh_view(view: Tensor) -> None:
     if info.multi_output is not None and (
         in_graph or (owner is not None and owner._fw_tangent is not None)
     ):
-        raise RuntimeError(
-            f"{info.multi_output}: one of the views it returned is used after its base (or "
-            "another view of its base) was modified in place. This view is one of several "
-            "returned by one op, which, as in PyTorch, cannot be replayed; clone() the "
-            "outputs of the op before modifying the base, or use out-of-place ops"
-        )
+        _refuse_multi_output_view(view, "its base or another view of its base has been modified")
     state = current()
     if in_graph and state.grad_enabled:
         replayed = _replay(base, view._data)
@@ -366,11 +361,7 @@ def check_view_write(view: Tensor, name: str) -> Tensor:
     if not info.grad_mode:  # the write is recorded (grad mode is on), the view is not
         _refuse_no_grad_view(view, "is being modified")
     if info.multi_output is not None:
-        raise RuntimeError(
-            f"{name}: this tensor is one of several views returned by {info.multi_output} and "
-            "is being modified in place; as in PyTorch, such views cannot be modified in "
-            "place. clone() it first, or use an out-of-place op"
-        )
+        _refuse_multi_output_view(view, "is being modified")
     # The root is a leaf and the view requires grad: either the leaf does, or the view was
     # taken from a leaf made from a view (``b.mT.requires_grad_()``); PyTorch refuses both.
     if base.grad_fn is None and (base.requires_grad or view.requires_grad):
@@ -403,29 +394,56 @@ def _refuse_no_grad_view(view: Tensor, what: str) -> None:
     node = view.grad_fn
     if node is None:
         raise RuntimeError(f"A view was created in no_grad mode and {what}{_NO_GRAD_VIEW_ADVICE}")
+    if view._view.multi_output is not None:  # PyTorch names the multi-output rule first
+        _refuse_multi_output_view(view, what)
     op = node.name()
     op = op[: op.rfind("Backward")] if "Backward" in op else op
-    multi = view._view.multi_output
-    if multi is not None:  # PyTorch names the multi-output rule first for these
-        raise RuntimeError(
-            f"Output {view._output_nr} of {op} is a view and {what} inplace. This view is the "
-            "output of a function that returns multiple views. Such functions do not allow the "
-            "output views to be modified inplace. You should replace the inplace operation by "
-            "an out-of-place one."
-        )
     raise RuntimeError(
         f"Output {view._output_nr} of {op} is a view of a view which was created in no_grad "
         f"mode and {what}{_NO_GRAD_VIEW_ADVICE}"
     )
 
 
+def _refuse_multi_output_view(view: Tensor, what: str) -> None:
+    """PyTorch's error for one of the views an op returned together (``split``, ``chunk``,
+    ``unbind``; or a view of one) that is modified in place, or used after its base was
+    (``what`` says which): the op is named from the view's own node (``Select`` for
+    ``x.split(1)[0][0]``, as PyTorch), or from the multi-output op where it has none."""
+    node = view.grad_fn
+    if node is not None:
+        op = node.name()
+        op = op[: op.rfind("Backward")] if "Backward" in op else op
+    else:
+        op = "".join(w.capitalize() for w in view._view.multi_output.split("_"))
+    raise RuntimeError(
+        f"Output {view._output_nr} of {op} is a view and {what} inplace. This view is the "
+        "output of a function that returns multiple views. Such functions do not allow the "
+        "output views to be modified inplace. You should replace the inplace operation by "
+        "an out-of-place one."
+    )
+
+
 def _no_self_overlap(arr: Any) -> bool:
     """Whether each element of ``arr`` has its own memory (checked on the strides: each
     dim, in increasing stride order, steps past everything the smaller dims span). An
-    overlapping view (``unfold`` windows) keeps ``value``'s history in
-    :func:`record_view_write`: replaying it from its base would count shared elements
-    twice."""
+    overlapping view (``unfold`` windows) written by anything but an in-place op keeps
+    ``value``'s history in :func:`record_view_write`: replaying it from its base would count
+    shared elements twice. In-place ops ask it of every non-contiguous view they write, so
+    two dims (most views) take a short path."""
     extent = arr.itemsize
+    if arr.ndim == 2:
+        (n0, n1), (s0, s1) = arr.shape, arr.strides
+        s0, s1 = (abs(s0), abs(s1)) if n0 > 1 else (0, abs(s1))
+        if n1 <= 1:
+            n1, s1 = n0, s0
+            n0 = 1
+        if n0 > 1 and s0 < s1:
+            n0, s0, n1, s1 = n1, s1, n0, s0  # n1/s1: the dim of the smaller stride
+        if n1 > 1:
+            if s1 < extent:
+                return False
+            extent += s1 * (n1 - 1)
+        return n0 <= 1 or s0 >= extent
     for st, n in sorted((abs(st), n) for n, st in zip(arr.shape, arr.strides) if n > 1):
         if st < extent:
             return False
@@ -451,10 +469,15 @@ def move_retained_grad(t: Tensor, old_node: Any, old_nr: int) -> None:
         node._retain[t._output_nr] = ref
 
 
-def record_view_write(view: Tensor, base: Tensor, value: Tensor) -> None:
+def record_view_write(view: Tensor, base: Tensor, value: Tensor, overlapping: bool = False) -> None:
     """After ``value`` was written into ``view``'s memory: rebase ``base`` onto a
     :class:`CopySlices` node and make ``view`` a view of the rebased base (its history goes
-    through the base's new node, which carries ``value``'s history at the view's place)."""
+    through the base's new node, which carries ``value``'s history at the view's place).
+    ``overlapping``: ``value`` was computed from ``overlapping_write_input`` (``view``'s
+    elements overlap in memory: ``view_overlap.py``), so ``view`` is re-taken from the base
+    too, as in PyTorch;
+    another overlapping view keeps ``value``'s history (replaying it would count shared
+    elements twice)."""
     old = Tensor._make(base._data, base.requires_grad, base.grad_fn, base._output_nr)
     old._vc = base._vc
     old._fw_tangent = base._fw_tangent
@@ -465,7 +488,7 @@ def record_view_write(view: Tensor, base: Tensor, value: Tensor) -> None:
     owner = view._view.fw_base  # the tangent changed is this one's (None: the view's own)
     if owner is base and new._fw_tangent is not None:
         base._fw_tangent = new._fw_tangent
-    if new.requires_grad and view._view.grad_mode and _no_self_overlap(view._data):
+    if new.requires_grad and view._view.grad_mode and (overlapping or _no_self_overlap(view._data)):
         # as in PyTorch, the view's history now goes through its base's new node (a hook or
         # retain_grad on the base sees the gradient of the view's later uses too)
         replayed = _replay(base, view._data)

@@ -26,6 +26,7 @@ from ..autograd.saved import SavedConstant, SavedOutput, SavedPacked, memory_roo
 from ..autograd.state import InferenceVersionCounter
 from ..autograd.tensor import Tensor
 from ..autograd.view_base import forward_base
+from ..autograd.view_overlap import overlapping_write_input
 from ..autograd.view_replay import (
     check_view_write,
     data_pointer,
@@ -39,7 +40,7 @@ from ..float8 import is_float8, to_float8
 from ..scalar_range import fit_scalar
 from . import inplace_names
 from ._util import as_tensor
-from .inplace_overlap import aliases
+from .inplace_overlap import aliases, overlap_writes, write_rounds, write_spread
 from .selection_where import Where, where_as
 from .shape import broadcast_to
 
@@ -86,6 +87,9 @@ _EXPANDED_WARNED = {
     "masked_fill_": "tensor[mask] = scalar",
     "index_put_": "tensor[indices] = tensor",
 }
+# In-place ops PyTorch lets write into an expanded tensor silently (they write some elements
+# only, one after another: ``write_spread``); fill_/zero_ are checked by their caller
+_EXPANDED_ALLOWED = frozenset(("tril_", "triu_", "fill_diagonal_"))
 
 
 def check_writable_memory(
@@ -102,8 +106,8 @@ def check_writable_memory(
     transform a captured ``x`` is refused (:func:`check_captured_write`), except as an
     ``out=`` target (``name`` ``"op()"``), which PyTorch allows. ``index_fill_``,
     ``masked_fill_`` and ``index_put_`` write into an expanded ``x`` with PyTorch's deprecation
-    warning: True is returned then (the write must go element by element, as
-    :func:`_write_spread`), else False.
+    warning, ``tril_``, ``triu_`` and ``fill_diagonal_`` without one: True is returned then
+    (the write must go element by element, as :func:`.inplace_overlap.write_spread`), else False.
     """
     if _GUARDING[0] and not name.endswith("()"):
         check_captured_write(x, name)
@@ -125,27 +129,27 @@ def check_writable_memory(
             stacklevel=4,
         )
         overlapping = False
+    elif overlapping and name in _EXPANDED_ALLOWED:
+        spread, overlapping = True, False
     writable = getattr(d.flags, "writeable", True)
     if not overlapping and not writable:
         alias = _writable_alias(d)  # read-only only because it came from an expanded view
         if alias is not None:
             x._data = alias
             return spread
-    if overlapping or not writable:
+    if overlapping:  # PyTorch's message, after the op's name
         raise RuntimeError(
             f"{name}: unsupported operation: more than one element of the written-to tensor "
-            f"(shape {tuple(x.shape)}) refers to a single memory location (an expanded or "
-            "read-only tensor). Please clone() the tensor before performing the operation."
+            "refers to a single memory location. Please clone() the tensor before performing "
+            "the operation."
+        )
+    if not writable:
+        raise RuntimeError(
+            f"{name}: unsupported operation: the written-to tensor (shape {tuple(x.shape)}) "
+            "is read-only memory (an expanded view, or a read-only array). Please clone() the "
+            "tensor before performing the operation."
         )
     return spread
-
-
-def _write_spread(x: Tensor, out: Any) -> None:
-    """Write ``out`` into an expanded ``x`` (elements sharing memory) as PyTorch's kernels
-    do: only the elements the op changed are written, one after another, so a location
-    that one element changes is not written back by another that shares it unchanged."""
-    changed = out != x._data
-    x._data[changed] = out[changed]
 
 
 def _writable_alias(arr: Any) -> Any:
@@ -197,6 +201,9 @@ def apply_inplace(x: Tensor, name: str, fn: Callable, *args: Any, **kwargs: Any)
         return x.vmap_inplace(name, fn, *args, **kwargs)  # a batched tensor (cr.func.vmap)
     _check_leaf(x, name)
     spread = check_writable_memory(x, name)
+    rounds = False
+    if x._view is not None and not spread and not x._data.flags.c_contiguous:
+        spread, rounds = overlap_writes(x._data, name)  # unfold windows, an as_strided view
     # setitem checks its own region; an argument aliasing x counts only when x requires grad
     # (then x's rule saved that argument, which this write changes: see _keep_old_self below)
     aliased = name != "setitem" and aliases(x, args, kwargs, name) and x.requires_grad
@@ -207,7 +214,11 @@ def apply_inplace(x: Tensor, name: str, fn: Callable, *args: Any, **kwargs: Any)
     )
     base = check_view_write(x, name) if record and view is not None else None
     if record:
-        out = fn(x, *args, **kwargs)
+        overlapping = (rounds or spread) and base is not None and name != "setitem"
+        if overlapping:  # PyTorch's gradient for a write into overlapping elements
+            out = fn(overlapping_write_input(x, base), *args, **kwargs)
+        else:
+            out = fn(x, *args, **kwargs)
     else:
         with grad_mode.no_grad():
             out = fn(x, *args, **kwargs)
@@ -229,7 +240,9 @@ def apply_inplace(x: Tensor, name: str, fn: Callable, *args: Any, **kwargs: Any)
         _keep_old_self(out.grad_fn, x)
     try:
         if spread:  # an expanded x (index_fill_, masked_fill_, index_put_: PyTorch warns)
-            _write_spread(x, out._data.astype(x._data.dtype, copy=False))
+            write_spread(x._data, out._data.astype(x._data.dtype, copy=False))
+        elif rounds:  # elements sharing memory: one after another
+            write_rounds(x, out, fn, args, kwargs)
         else:
             xp.copyto(x._data, out._data, casting="unsafe")
     except RuntimeWarning as w:  # an overflowing cast gave inf (as PyTorch), then warned
@@ -246,7 +259,7 @@ def apply_inplace(x: Tensor, name: str, fn: Callable, *args: Any, **kwargs: Any)
         x._rg = out.requires_grad
         move_retained_grad(x, old_node, old_nr)
         if base is not None:  # x is a view: its base changed too (PyTorch's CopySlices)
-            record_view_write(x, base, out)
+            record_view_write(x, base, out, overlapping)
     elif view is not None and view.fw_base is not None and has_tangent(x):
         # forward mode: the tangent x's is a view of changes too (the base's, or the dual
         # tensor's for a view of one: never the tensor a dual aliases, as in PyTorch)

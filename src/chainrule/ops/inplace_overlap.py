@@ -5,16 +5,95 @@ the ops that write at indices (``index_add_``, ``index_copy_``, ``index_put_``, 
 ``put_``, ...) refuse *any* overlap, and ``masked_fill_``/``index_fill_``/``masked_scatter_``
 check nothing. Only two dense blocks are compared (PyTorch does not decide other layouts,
 and allows them), except a source that is the tensor written itself.
+
+Writes *into* a tensor whose elements share memory are here too: an expanded tensor takes
+the elements a masked or indexed write changes, one after another (:func:`write_spread`), and
+a tensor that overlaps itself without an expanded dim (``unfold`` windows, an overlapping
+``as_strided`` view, which PyTorch writes without a check) takes an elementwise op's result
+one element after another, each reading what the elements before it left
+(:func:`write_rounds`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from ..autograd.tensor import Tensor
-from ..autograd.view_replay import data_pointer
+import numpy as np
 
-__all__ = ["aliases", "check_no_overlap", "check_partial_overlap"]
+from ..autograd import grad_mode
+from ..autograd.tensor import Tensor
+from ..autograd.view_replay import _byte_offsets, _no_self_overlap, data_pointer
+from ..backend import get_array_module
+
+__all__ = [
+    "aliases",
+    "check_no_overlap",
+    "check_partial_overlap",
+    "overlap_writes",
+    "write_rounds",
+    "write_spread",
+]
+
+# In-place ops that write some elements only (at indices, under a mask, a triangle): into a
+# tensor whose elements overlap in memory without an expanded dim, only those elements are
+# written (write_spread); the elementwise ops go one element after another (write_rounds)
+_WRITES_SOME = frozenset(
+    ("index_fill_", "masked_fill_", "index_put_", "scatter_", "setitem")
+    + ("tril_", "triu_", "fill_diagonal_")
+)
+# ... and those neither elementwise nor writing some elements only: written as computed
+_NOT_ELEMENTWISE = frozenset(
+    ("addbmm_", "addmm_", "addmv_", "baddbmm_", "cumprod_", "cumsum_", "renorm_")
+    + ("index_add_", "index_copy_", "index_reduce_", "masked_scatter_", "put_")
+    + ("scatter_add_", "scatter_reduce_")
+)
+
+
+def overlap_writes(arr: Any, name: str) -> tuple[bool, bool]:
+    """For an in-place op ``name`` writing into ``arr`` (a view's array, not C-contiguous):
+    ``(spread, rounds)``, whether the write must go by :func:`write_spread` or by
+    :func:`write_rounds` because ``arr``'s elements overlap in memory (both False when they
+    do not, or for an op that is neither elementwise nor a masked or indexed write)."""
+    if arr.size <= 1 or _no_self_overlap(arr):
+        return False, False
+    spread = name in _WRITES_SOME
+    return spread, not spread and name not in _NOT_ELEMENTWISE
+
+
+def write_spread(arr: Any, out: Any) -> None:
+    """Write ``out`` into ``arr``, whose elements share memory, as PyTorch's kernels for
+    masked and indexed writes do: only the elements the op changed are written, one after
+    another, so a location that one element changes is not written back by another that
+    shares it unchanged."""
+    changed = out != arr
+    arr[changed] = out[changed]
+
+
+def write_rounds(x: Tensor, out: Tensor, fn: Callable, args: tuple, kwargs: dict) -> None:
+    """Write ``fn(x, *args)`` (``out``: its value on ``x``'s current values) into ``x``, whose
+    elements overlap in memory (``x.unfold(0, 3, 1).add_(1)``), as PyTorch's elementwise
+    kernels do: element after element in ``x``'s C order, each reading the location it
+    writes as the elements before it left it (so ``add_(1)`` adds once per element sharing
+    a location). Done in rounds: round ``r`` writes, for every location, its ``r``-th
+    element, after recomputing ``fn`` (not recorded) on the values round ``r - 1`` left.
+    PyTorch's own order may differ from C order for other layouts and in its vectorized
+    inner loops (large tensors): its result there is unspecified."""
+    d = x._data
+    offsets = _byte_offsets(d.shape, d.strides).reshape(-1)
+    order = np.argsort(offsets, kind="stable")  # C order within each location
+    sorted_off = offsets[order]
+    first = np.r_[True, sorted_off[1:] != sorted_off[:-1]]
+    group_start = np.maximum.accumulate(np.where(first, np.arange(offsets.size), 0))
+    rank = np.empty(offsets.size, np.int64)
+    rank[order] = np.arange(offsets.size) - group_start  # r: the r-th element at its place
+    rank = get_array_module(d).asarray(rank.reshape(d.shape))  # (a CuPy array on the GPU)
+    for r in range(int(rank.max()) + 1):
+        if r:
+            with grad_mode.no_grad():
+                out = fn(x, *args, **kwargs)
+        take = rank == r
+        d[take] = out._data.astype(d.dtype, copy=False)[take]
 
 
 def _dense(arr: Any) -> bool:

@@ -162,7 +162,13 @@ def detach_(x: Tensor) -> Tensor:
     if _GUARDING[0]:
         check_captured_write(x, "detach_")
     if x._view is not None:  # PyTorch's rule: a view stays tied to its base's history
-        raise RuntimeError("Can't detach views in-place. Use detach() instead.")
+        raise RuntimeError(
+            "Can't detach views in-place. Use detach() instead. If you are using "
+            "DistributedDataParallel (DDP) for training, and gradient_as_bucket_view is set as "
+            "True, gradients are views of DDP buckets, and hence detach_() cannot be called on "
+            "these gradients. To fix this error, please refer to the Optimizer.zero_grad() "
+            "function in torch/optim/optimizer.py as the solution."
+        )
     x.grad_fn = None
     x._rg = False
     return x
