@@ -35,16 +35,20 @@ class _SizeTypeError(TypeError, ValueError):
     ValueError as chainrule raised before."""
 
 
-def _check_sizes(num_embeddings: Any, embedding_dim: Any) -> None:
+def _check_sizes(owner: str, num_embeddings: Any, embedding_dim: Any) -> None:
     """The table's sizes as PyTorch's ``empty((num_embeddings, embedding_dim))`` reads them:
     its TypeError (a ValueError too, as chainrule raised before) for a size that is not an
     int (a bool is read as one for ``embedding_dim``, not for ``num_embeddings``), its
     RuntimeError for a negative one (``NegativeSizeError``, a ValueError too). Called after
-    the ``padding_idx`` check, PyTorch's order."""
+    the ``padding_idx`` check, PyTorch's order. PyTorch's message comes first; the layer
+    and its arguments follow it."""
     try:
         _shape(((num_embeddings, embedding_dim),), "empty")
-    except NegativeSizeError:
-        raise
+    except NegativeSizeError as err:
+        raise NegativeSizeError(
+            f"{err} ({owner}: num_embeddings={num_embeddings!r}, "
+            f"embedding_dim={embedding_dim!r}; both must be >= 0)"
+        ) from None
     except TypeError as err:
         raise _SizeTypeError(str(err)) from None
 
@@ -86,7 +90,7 @@ class Embedding(Module):
                 )
             if padding_idx < 0:
                 padding_idx += num_embeddings
-        _check_sizes(num_embeddings, embedding_dim)
+        _check_sizes("Embedding", num_embeddings, embedding_dim)
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.padding_idx, self.max_norm, self.norm_type = padding_idx, max_norm, norm_type
         self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, sparse
@@ -217,7 +221,7 @@ class EmbeddingBag(Module):
                 )
             if padding_idx < 0:
                 padding_idx += num_embeddings
-        _check_sizes(num_embeddings, embedding_dim)
+        _check_sizes("EmbeddingBag", num_embeddings, embedding_dim)
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.max_norm, self.norm_type = max_norm, norm_type
         self.scale_grad_by_freq, self.padding_idx = scale_grad_by_freq, padding_idx
