@@ -95,12 +95,26 @@ def _shape(size: Sequence, op: str = "tensor", keyword: Any = None) -> tuple:
     return shape
 
 
-def size_type_error(op: str, size: Sequence, i: int, packed: bool, keyword: bool) -> TypeError:
+def _parser_name(value: Any) -> str:
+    """The type name PyTorch's parser prints for a non-builtin ``value``."""
+    kind = type(value)
+    if isinstance(value, Tensor):
+        return "Tensor"
+    return f"{kind.__module__}.{kind.__name__}"
+
+
+def size_type_error(op: str, size: Sequence, i: int, packed: bool, keyword: bool) -> Exception:
     """PyTorch's TypeError for ``size[i]``, not a size: its parser takes ints, NumPy integers
     and 0-d integer tensors, and a bool anywhere but first; a bad first size names the
     argument (a loose value passed as ``zeros(2.0, 3)`` fits no signature), a later one
     fails to unpack."""
-    kind = type(size[i])
+    value = size[i]
+    if isinstance(value, Tensor) and value.ndim == 0 and value.dtype.kind == "b":
+        return RuntimeError(  # read as an int by PyTorch's parser, refused by its check
+            "Expected scalar.isIntegral( false) to be true, but got false.  (Could this error "
+            "message be improved?  If so, please report an enhancement request to PyTorch.)"
+        )
+    kind = type(value)
     name = kind.__name__
     if kind.__module__ != "builtins" and name not in ("Tensor", "Parameter"):
         name = f"{kind.__module__}.{name}"  # numpy.bool, numpy.float64
@@ -115,6 +129,19 @@ def size_type_error(op: str, size: Sequence, i: int, packed: bool, keyword: bool
         return TypeError(
             f"{op}(): argument 'size' (position 1) must be tuple of ints, but found element of "
             f"type {name} at pos 0"
+        )
+    if len(size) > 1 and op in ("rand", "randn"):  # two overloads (with a generator)
+        got = ", ".join(
+            type(v).__name__ if type(v).__module__ == "builtins" else _parser_name(v) for v in size
+        )
+        rest = (
+            "Tensor out = None, torch.dtype dtype = None, torch.layout layout = None, "
+            "torch.device device = None, bool pin_memory = False, bool requires_grad = False)"
+        )
+        return TypeError(
+            f"{op}() received an invalid combination of arguments - got ({got}), but expected "
+            f"one of:\n * (tuple of ints size, *, torch.Generator generator, {rest}\n"
+            f" * (tuple of ints size, *, {rest}\n"
         )
     if len(size) > 1:
         return TypeError(f"{op}() takes 1 positional argument but {len(size)} were given")

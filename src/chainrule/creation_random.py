@@ -29,6 +29,7 @@ from .creation_options import (
 from .creation_random_draws import _bfloat16_draws, _draws_of_kind, normal_out_fill, randn_out_fill
 from .dtype_objects import dtype as _DtypeObject
 from .ops.no_derivative import record_no_derivative, record_zero_derivative
+from .ops.number_arguments import refuse_randint_types
 from .randint_bounds import check_randint_range
 from .random import Generator, gen
 from .random_mt19937 import draw_dtype
@@ -125,6 +126,8 @@ def randint(
             lambda d: randint(low, high, size, generator=generator, dtype=d),
             draws=True,
         )
+    if type(low) is not int or type(high) is not int:
+        refuse_randint_types(low, high, size)
     if high is None:
         low, high = 0, low
     if isinstance(high, (tuple, list)):

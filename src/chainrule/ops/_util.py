@@ -252,7 +252,9 @@ def norm_dim(dim: Any, ndim: int, op: str) -> tuple | None:
     out = []
     for d in dims:
         if isinstance(d, bool) or not isinstance(d, (int, np.integer)):
-            raise TypeError(f"{op}: dim must be an int or a tuple of ints, got {dim!r}")
+            # PyTorch's int list reads a bool after its first element as 1: sum((0, True))
+            if not (type(d) is bool and type(dim) in (tuple, list) and d is not dims[0]):
+                raise TypeError(f"{op}: dim must be an int or a tuple of ints, got {dim!r}")
         d = int(d)
         if not -max(ndim, 1) <= d < max(ndim, 1):
             raise IndexError(

@@ -23,6 +23,7 @@ from ._result_layout import contiguous
 from ._util import DtypeError, as_tensor, int_dim, reduction_axes, refuse_complex_order
 from .binary import maximum, minimum, where
 from .binding import tensor_method
+from .number_arguments import parser_bool, parser_int
 from .selected_values import selected_values
 from .shape import reshape
 
@@ -174,6 +175,8 @@ def amax(input: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
     refuse_complex_order("amax", input, error=NotImplementedError)
     _check_nonempty("amax", input, _lenient_axes(dim, input.ndim))
     axes = reduction_axes(dim, input, "amax")
+    if type(keepdim) is not bool:
+        parser_bool("amax", "keepdim", 3, keepdim)
     _check_nonempty("amax", input, axes)
     return given(Amax.apply(input, axes, keepdim), dim=dim)  # grad_fn._saved_dim as given
 
@@ -184,6 +187,8 @@ def amin(input: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
     refuse_complex_order("amin", input, error=NotImplementedError)
     _check_nonempty("amin", input, _lenient_axes(dim, input.ndim))
     axes = reduction_axes(dim, input, "amin")
+    if type(keepdim) is not bool:
+        parser_bool("amin", "keepdim", 3, keepdim)
     _check_nonempty("amin", input, axes)
     return given(Amin.apply(input, axes, keepdim), dim=dim)  # grad_fn._saved_dim as given
 
@@ -203,6 +208,8 @@ def _max_min(op: str, x: Any, dim: Any, keepdim: bool, other: Any):
         _refuse_float8(op + "_all", x)
         _check_nonempty(op, x, None)
         return (Amax if op == "max" else Amin).apply(x, None, False, True)
+    if type(keepdim) is not bool:
+        parser_bool(op, "keepdim", 3, keepdim)
     d = int_dim(dim, x.ndim, op)
     result = return_types.max if op == "max" else return_types.min
     if x.ndim == 0:
@@ -237,6 +244,10 @@ def _arg_reduce(op: str, x: Any, dim: int | None, keepdim: bool) -> Tensor:
             f"{op}(): does not support bool input; convert it first (x.to(torch.uint8) or "
             "x.int()), or use max/min along a dim, whose indices work on bool"
         )
+    if dim is not None and type(dim) is not int:
+        dim = parser_int(op, "dim", 2, dim)
+    if type(keepdim) is not bool:
+        parser_bool(op, "keepdim", 3, keepdim)
     xp = get_array_module(x._data)
     fn = xp.argmax if op == "argmax" else xp.argmin
     if dim is None:

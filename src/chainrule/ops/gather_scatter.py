@@ -29,6 +29,7 @@ from ._util import as_tensor, norm_dim
 from .binary import where
 from .binding import tensor_method
 from .index_selection import IndexSelect
+from .number_arguments import parser_int
 from .shape import reshape
 from .sparse_pattern import SparsePattern
 from .sparse_tensor import make_sparse
@@ -279,6 +280,8 @@ def gather(input: Tensor, dim: int, index: Any, *, sparse_grad: bool = False) ->
     ``sparse_grad=True`` gives ``input`` a sparse COO gradient (one entry per gathered
     element); on a 0-d input it is not implemented.
     """
+    if type(dim) is not int and not isinstance(dim, str):  # (a str: a named dim)
+        dim = parser_int("gather", "dim", 2, dim)
     d, idx = _index_arg("gather", input, dim, index)
     if idx.ndim == 0 and input.ndim == 1:  # a 0-d index reads one element: a 0-d result
         return reshape(gather(input, d, reshape(idx, (1,)), sparse_grad=sparse_grad), ())

@@ -39,6 +39,7 @@ from .memory_format import (
     channels_last_3d,
     suggests_memory_format,
 )
+from .number_arguments import parser_int
 
 __all__ = [
     "Cat",
@@ -257,6 +258,8 @@ def _special(op: str, tensors: list, dim: int) -> Tensor:
 @numpy_keywords
 def cat(tensors: Sequence[Any], dim: int = 0) -> Tensor:
     """Join tensors along an existing dimension."""
+    if type(dim) is not int and not isinstance(dim, str):  # (a str: a named dim)
+        dim = parser_int("cat", "dim", 2, dim)
     if type(tensors) is not list and type(tensors) is not tuple:
         tensors = tensor_list("cat", tensors)  # PyTorch's TypeError for a Tensor, a number
     tensors = [t if isinstance(t, Tensor) else tensor_element(tensors, t) for t in tensors]
@@ -397,6 +400,8 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
     chunks = int(chunks)  # a NumPy integer (``np.ceil(...).astype(int)``) splits as an int
     if input.ndim == 0:
         raise ShapeError("chunk expects at least a 1-dimensional tensor (got a 0-d tensor)")
+    if type(dim) is not int:
+        dim = parser_int("chunk", "dim", 3, dim)
     d = norm_dim(dim, input.ndim, "chunk")[0]
     n = input.shape[d]
     if n == 0:  # PyTorch: `chunks` empty pieces, one split_with_sizes

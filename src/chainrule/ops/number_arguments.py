@@ -4,6 +4,12 @@ else is its TypeError (``softplus(): argument 'beta' (position 2) must be Number
 NoneType``, the position left out for a keyword argument, read from the call site); a
 complex value where the op computes in real numbers is its RuntimeError. Ops test the plain
 case (``type(v) in (int, float)``) inline and call :func:`parser_numbers` otherwise.
+
+Also the non-plain paths of ``int``, ``bool`` and ``tuple of ints`` (sizes, dims) arguments:
+:func:`parser_int`, :func:`parser_bool` and :func:`parser_int_list`, called only where a value
+is not a plain ``int`` (or ``bool``), so the ops' fast paths stay one type test. PyTorch's
+int list takes a bool after its first element (as 1: ``x.view(2, True)``, ``x.sum((0,
+True))``) and refuses one leading it, where the op's overloads decide the message.
 """
 
 from __future__ import annotations
@@ -17,7 +23,15 @@ import numpy as np
 from ..autograd.tensor import Tensor
 from ._tensor_args import called_as, torch_type_name
 
-__all__ = ["parser_numbers"]
+__all__ = [
+    "parser_bool",
+    "parser_int",
+    "parser_int_list",
+    "parser_numbers",
+    "parser_view_sizes",
+    "refuse_narrow_types",
+    "refuse_randint_types",
+]
 
 
 def parser_numbers(op: str, params: Sequence[tuple[str, Any]]) -> list[Any]:
@@ -41,3 +55,227 @@ def parser_numbers(op: str, params: Sequence[tuple[str, Any]]) -> list[Any]:
     if any(isinstance(v, complex) for v in values):
         raise RuntimeError("value cannot be converted to type float without overflow")
     return values
+
+
+def _where(op: str, arg: str, position: int) -> tuple[str, str]:
+    """The op's name as called and `` (position N)`` (``position`` in the function form,
+    one less for a method; nothing for a keyword argument)."""
+    name, method, given = called_as((op,))
+    return name, "" if arg in given else f" (position {position - method})"
+
+
+def _is_int(value: Any) -> bool:
+    """Whether PyTorch's parser reads ``value`` as an ``int``: an integer that is no bool (a
+    NumPy integer, an integer 0-d tensor)."""
+    if isinstance(value, (bool, np.bool_)):
+        return False
+    if isinstance(value, Tensor):
+        return value.ndim == 0 and value.dtype.kind in "iu"
+    return isinstance(value, (numbers.Integral, np.integer))
+
+
+def parser_int(op: str, arg: str, position: int, value: Any, keywords: bool = True) -> int:
+    """``value`` (not a plain int) given as ``op``'s ``int`` argument ``arg`` (at
+    ``position`` of its function form): as an int, or PyTorch's TypeError (``unsqueeze():
+    argument 'dim' (position 1) must be int, not bool``). ``keywords=False`` where PyTorch's
+    form is always called positionally: ``position`` is then the one printed."""
+    if _is_int(value):
+        return int(value)
+    name, where = _where(op, arg, position) if keywords else (op, f" (position {position})")
+    raise TypeError(f"{name}(): argument '{arg}'{where} must be int, not {torch_type_name(value)}")
+
+
+def parser_bool(op: str, arg: str, position: int, value: Any, keywords: bool = True) -> bool:
+    """``value`` (not a Python bool) given as ``op``'s ``bool`` argument ``arg``: PyTorch's
+    TypeError (``sum(): argument 'keepdim' (position 2) must be bool, not int``); the
+    value where it is a bool. ``keywords=False`` where PyTorch's form is always called
+    positionally (``F.dropout``: ``train`` at position 3 even given as ``training=``)."""
+    if type(value) is bool:
+        return value
+    if keywords:
+        name, where = _where(op, arg, position)
+    else:
+        name, where = op, f" (position {position})"
+    raise TypeError(f"{name}(): argument '{arg}'{where} must be bool, not {torch_type_name(value)}")
+
+
+def _element(value: Any) -> int:
+    """A size element PyTorch's int list takes after its first (an int, a bool as 1), or its
+    RuntimeError for a bool 0-d tensor; ValueError for anything else."""
+    if isinstance(value, (bool, np.bool_)) or _is_int(value):
+        return int(value)
+    if isinstance(value, Tensor) and value.ndim == 0 and value.dtype.kind == "b":
+        raise RuntimeError(
+            "Expected scalar.isIntegral( false) to be true, but got false.  (Could this error "
+            "message be improved?  If so, please report an enhancement request to PyTorch.)"
+        )
+    raise ValueError(value)
+
+
+def _unpack_error(name: str, arg: str, pos: int, value: Any) -> TypeError:
+    return TypeError(
+        f"{name}(): argument '{arg}' failed to unpack the object at pos {pos} with error "
+        f'"type must be tuple of ints,but got {torch_type_name(value)}"'
+    )
+
+
+def parser_int_list(
+    op: str,
+    arg: str,
+    position: int,
+    values: Sequence[Any],
+    varargs: bool = True,
+    keywords: bool = True,
+) -> tuple[int, ...]:
+    """``values`` (one of which is not a plain int) as ``op``'s ``tuple of ints`` argument
+    ``arg`` (at ``position`` of its function form): the sizes as ints, or PyTorch's error.
+    ``varargs``: ``values`` are the sizes given one by one (``x.reshape(2, 3)``; a single
+    sequence among them is the list itself), else the list given whole. ``keywords=False``
+    where PyTorch's form is always called positionally (``F.pad``)."""
+    name, where = _where(op, arg, position) if keywords else (op, f" (position {position})")
+    if varargs and len(values) == 1 and isinstance(values[0], (tuple, list)):
+        values, varargs = values[0], False
+    elif varargs and len(values) == 1 and not _is_int(values[0]):
+        raise TypeError(
+            f"{name}(): argument '{arg}'{where} must be tuple of ints, not "
+            f"{torch_type_name(values[0])}"
+        )
+    if not isinstance(values, (tuple, list)):
+        raise TypeError(
+            f"{name}(): argument '{arg}'{where} must be tuple of ints, not "
+            f"{torch_type_name(values)}"
+        )
+    out = []
+    for i, value in enumerate(values):
+        if (
+            i == 0
+            and not _is_int(value)
+            and not (isinstance(value, Tensor) and value.ndim == 0 and value.dtype.kind == "b")
+        ):
+            if varargs:  # the parser took the sizes for other arguments
+                method = called_as((op,))[1]
+                takes = 1 if method else 2
+                plural = "" if takes == 1 else "s"
+                raise TypeError(
+                    f"{name}() takes {takes} positional argument{plural} but "
+                    f"{len(values) + takes - 1} were given"
+                )
+            raise TypeError(
+                f"{name}(): argument '{arg}'{where} must be tuple of ints, but found element "
+                f"of type {torch_type_name(value)} at pos 0"
+            )
+        try:
+            out.append(_element(value))
+        except ValueError:
+            raise _unpack_error(name, arg, i + 1, value) from None
+    return tuple(out)
+
+
+def refuse_narrow_types(input: Any, dim: Any, start: Any, length: Any) -> None:  # noqa: A002
+    """PyTorch's TypeError where ``narrow``'s arguments fit neither of its overloads
+    (``(int dim, Tensor start, int length)``, ``(int dim, int start, int length)``):
+    ``x.narrow(0, True, 1)`` lists both with the mismatched arguments marked. Returns where
+    one fits (a NumPy integer, an integer 0-d tensor, a tensor ``start``)."""
+    if _is_int(dim) and _is_int(length) and (_is_int(start) or isinstance(start, Tensor)):
+        return
+    name, method, given = called_as(("narrow",))
+    params = [("input", input), ("dim", dim), ("start", start), ("length", length)]
+    if method:
+        params = params[1:]
+    forms = [
+        (("input", "Tensor"), ("dim", "int"), ("start", "Tensor"), ("length", "int")),
+        (("input", "Tensor"), ("dim", "int"), ("start", "int"), ("length", "int")),
+    ]
+    positional = [p for p in params if p[0] not in given]
+    keywords = [p for p in params if p[0] in given]  # in the signature's order
+
+    def fits(value: Any, kind: str) -> bool:
+        return isinstance(value, Tensor) if kind == "Tensor" else _is_int(value)
+
+    def listing(first: list[str], named: list[str]) -> str:
+        # PyTorch's: each keyword after ", ", or followed by ", " when none is positional
+        if first:
+            return ", ".join(first) + "".join(f", {k}" for k in named)
+        return "".join(f"{k}, " for k in named)
+
+    def kind(value: Any) -> str:
+        return torch_type_name(value)
+
+    # the arguments listed: the positional ones, then the keywords in reverse call order
+    by_call = [p for k in reversed(given) for p in keywords if p[0] == k]
+    got = listing([kind(v) for _, v in positional], [f"{a}={kind(v)}" for a, v in by_call])
+    lines = []
+    for form in forms:
+        kinds = dict(form)
+        sig = ", ".join(f"{k} {a}" for a, k in form if not (method and a == "input"))
+
+        def mark(arg: str, value: Any, text: str) -> str:
+            return text if fits(value, kinds[arg]) else f"!{text}!"  # noqa: B023
+
+        marks = listing(
+            [mark(a, v, kind(v)) for a, v in positional],
+            [mark(a, v, f"{a}={kind(v)}") for a, v in keywords],
+        )
+        lines.append(
+            f" * ({sig})\n      didn't match because some of the arguments have invalid "
+            f"types: ({marks})"
+        )
+    raise TypeError(
+        f"{name}() received an invalid combination of arguments - got ({got}), but expected "
+        "one of:\n" + "\n".join(lines) + "\n"
+    )
+
+
+def parser_view_sizes(shape: tuple) -> tuple:
+    """``Tensor.view``'s sizes where one is not a plain int: as ints (a bool after the first
+    is 1, as PyTorch's parser reads it), else PyTorch's errors: a first size that is no int
+    matches neither overload (``(torch.dtype dtype)``, ``(tuple of ints size)``)."""
+    seq = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else None
+    first = (seq if seq is not None else shape)[:1]
+    if first and not _is_int(first[0]):
+        if seq is not None:
+            kinds = ", ".join(torch_type_name(v) for v in seq)
+            got = torch_type_name(seq)
+            bad = f"{got} of [{kinds}]" if type(seq) is list else f"{got} of ({kinds})"
+        else:
+            got = ", ".join(torch_type_name(v) for v in shape)
+            bad = got
+        lines = [" * (torch.dtype dtype)", " * (tuple of ints size)"]
+        if len(shape) == 1:  # one argument: PyTorch says why each overload refused it
+            why = f"      didn't match because some of the arguments have invalid types: (!{bad}!)"
+            lines = [lines[0], why, lines[1], why]
+        raise TypeError(
+            f"view() received an invalid combination of arguments - got ({got}), but expected "
+            "one of:\n" + "\n".join(lines) + "\n"
+        )
+    return parser_int_list("view", "size", 2, shape)
+
+
+_RANDINT_REST = (
+    "Tensor out = None, torch.dtype dtype = None, torch.layout layout = None, torch.device "
+    "device = None, bool pin_memory = False, bool requires_grad = False)"
+)
+_RANDINT_FORMS = "".join(
+    f"\n * ({head}, *, {gen_}{_RANDINT_REST}"
+    for head in ("int high, tuple of ints size", "int low, int high, tuple of ints size")
+    for gen_ in ("torch.Generator generator, ", "")
+)
+
+
+def refuse_randint_types(low: Any, high: Any, size: Any) -> None:
+    """PyTorch's parser errors for ``randint``'s ints (not a plain ``int``): ``high`` of the
+    ``(high, size)`` form a bool or float is its TypeError naming it; any other combination
+    that fits neither form (``randint(0, True, (2,))``, ``randint(10, (2,), 1)``) lists its
+    overloads."""
+    two = isinstance(high, (tuple, list)) and isinstance(size, tuple) and size == ()
+    if two:
+        parser_int("randint", "high", 1, low)
+        return
+    if high is None or (_is_int(low) and _is_int(high)):
+        return
+    given = (low, high) if isinstance(size, tuple) and size == () else (low, high, size)
+    got = ", ".join(torch_type_name(v) for v in given)
+    raise TypeError(
+        f"randint() received an invalid combination of arguments - got ({got}), but expected "
+        f"one of:{_RANDINT_FORMS}\n"
+    )

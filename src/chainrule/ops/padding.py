@@ -9,6 +9,7 @@ smaller than the padded dim, circular pads at most its size).
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 
 from ..autograd.function import Function
@@ -20,6 +21,7 @@ from ._util import ShapeError
 from .circular_padding import CircularPad, check_circular_pads
 from .edge_padding import EdgePad
 from .memory_format import in_suggested_format, suggested_format
+from .number_arguments import parser_int_list
 
 __all__ = ["Pad", "pad"]
 
@@ -72,6 +74,12 @@ def pad(
         raise NotImplementedError(
             f"pad: unknown mode {mode!r}; valid: constant, reflect, replicate, circular"
         )
+    if isinstance(pad, (numbers.Number, str, type(None))):
+        parser_int_list("pad", "pad", 2, pad, varargs=False, keywords=False)
+    for p in pad:
+        if type(p) is not int:
+            pad = parser_int_list("pad", "pad", 2, list(pad), varargs=False, keywords=False)
+            break
     pad = list(pad)
     if len(pad) % 2:
         raise ShapeError(f"pad: Padding length must be divisible by 2, got {len(pad)}")

@@ -17,6 +17,7 @@ from ..autograd.saved_fields import given, given_dim, given_dims  # grad_fn._sav
 from ..autograd.tensor import Tensor
 from ._util import NAMED_ERRORS, ShapeError, lead_with, norm_dim
 from .binding import tensor_method
+from .number_arguments import parser_int
 from .views import _shape_arg, _view_named
 
 __all__ = [
@@ -88,7 +89,7 @@ def permute(input: Tensor, *order: Any, dims: Any = None) -> Tensor:
         order = (dims,)
     if not order:
         raise TypeError('permute() missing 1 required positional arguments: "dims"')
-    dims = _shape_arg(order)
+    dims = _shape_arg(order, "permute", "dims")
     for d in dims if len(dims) == input.ndim else ():
         norm_dim(d, input.ndim, "permute")  # an out-of-range dim -> IndexError (as PyTorch)
     if len(dims) != input.ndim or sorted(d % max(input.ndim, 1) for d in dims) != list(
@@ -115,6 +116,10 @@ def _swap(fn: type, input: Tensor, dim0: int, dim1: int) -> Tensor:
 
 @tensor_method
 def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
+    if type(dim0) is not int:
+        dim0 = parser_int("transpose", "dim0", 2, dim0)
+    if type(dim1) is not int:
+        dim1 = parser_int("transpose", "dim1", 3, dim1)
     return _swap(_TRANSPOSE, input, dim0, dim1)
 
 

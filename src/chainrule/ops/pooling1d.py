@@ -14,7 +14,7 @@ from ..autograd.tensor import Tensor
 from ..qtypes import scalar_type_name
 from ._util import ShapeError
 from .pooling import avg_pool2d, max_pool2d
-from .pooling_args import size_ints
+from .pooling_args import check_flag, size_ints
 
 __all__ = ["avg_pool1d", "max_pool1d"]
 
@@ -85,6 +85,7 @@ def max_pool1d(
     s = _stride1(stride, op)
     k, p = _one(kernel_size, "kernel_size", op), _one(padding, "padding", op)
     d = _one(dilation, "dilation", op)
+    check_flag(op + "_with_indices" * (return_indices is True), "ceil_mode", ceil_mode)
     _check_1d(op, k, s, p, d)
     with _named_1d("max_pool1d", input, k, p, d):
         out = max_pool2d(x, (1, k), s, (0, p), (1, d), ceil_mode, return_indices)
@@ -121,6 +122,8 @@ def avg_pool1d(
     x = _to_2d(op, input)
     s = _stride1(stride, op)
     k, p = _one(kernel_size, "kernel_size", op), _one(padding, "padding", op)
+    check_flag(op, "ceil_mode", ceil_mode)
+    check_flag(op, "count_include_pad", count_include_pad)
     _check_1d(op, k, s, p, 1)
     with _named_1d("avg_pool1d", input, k, p, 1):
         s = (1, k) if s is None else s  # PyTorch's AvgPool2DBackward0 shows (1, k) then

@@ -10,32 +10,60 @@ from typing import Any
 import numpy as np
 
 from ..autograd.tensor import Tensor
+from ._tensor_args import called_as, torch_type_name
 from ._util import ShapeError, no_complex_kernel
 
 __all__ = ["check_flag", "size_ints"]
 
 
+_POSITIONS = {"kernel_size": 2, "stride": 3, "padding": 4, "dilation": 5}
+
+
 def size_ints(v: Any, name: str, op: str) -> tuple[int, ...]:
     """A pooling size argument's entries as ints: ints, NumPy ints and 0-d integer tensors; a
     float or a string anywhere is PyTorch's TypeError (``stride=2.5`` was rounded, ``"3"``
-    read as 3)."""
+    read as 3), a bool leading a list too (after the first entry it is 1, as PyTorch's
+    parser reads it)."""
     items = v if isinstance(v, (tuple, list)) else (v,)
-    if items and isinstance(items[0], (bool, np.bool_)):  # PyTorch's parser: not a bool first
-        raise TypeError(f"{op}(): argument '{name}' must be tuple of ints, not bool: {v!r}")
     out = []
-    for e in items:
-        integer = isinstance(e, (int, np.integer)) or (
+    for i, e in enumerate(items):
+        integer = (isinstance(e, (int, np.integer)) and (i or not isinstance(e, bool))) or (
             getattr(e, "ndim", None) == 0
             and getattr(e, "dtype", None) is not None
             and str(e.dtype).startswith(("torch.int", "torch.uint", "int", "uint"))
         )
         if not integer:
-            raise TypeError(
-                f"{op}(): argument '{name}' must be tuple of ints, but found element of type "
-                f"{type(e).__name__}: {v!r}"
-            )
+            _refuse_size(v, name, op)
         out.append(int(e))
     return tuple(out)
+
+
+def _refuse_size(v: Any, name: str, op: str) -> None:
+    """PyTorch's parser TypeError for a pooling size ``v`` with a non-int entry: its
+    position named where the functional passes it positionally (``max_pool*``' Python
+    wrappers always do; ``avg_pool*`` are the builtins, which name none for a keyword)."""
+    pos = _POSITIONS.get(name)
+    if pos is None or not op.startswith(("max_pool", "avg_pool")):
+        where = ""
+    elif op.startswith("max_pool"):
+        where = f" (position {pos})"
+    else:
+        where = "" if name in called_as((op,))[2] else f" (position {pos})"
+    if not isinstance(v, (tuple, list)):
+        raise TypeError(
+            f"{op}(): argument '{name}'{where} must be tuple of ints, not {torch_type_name(v)}"
+        )
+    kind = torch_type_name(v[0])
+    if not isinstance(v[0], (int, np.integer)) or isinstance(v[0], (bool, np.bool_)):
+        raise TypeError(
+            f"{op}(): argument '{name}'{where} must be tuple of ints, but found element of type "
+            f"{kind} at pos 0"
+        )
+    i, e = next((i, e) for i, e in enumerate(v) if not isinstance(e, (int, np.integer)))
+    raise TypeError(
+        f"{op}(): argument '{name}' failed to unpack the object at pos {i + 1} with error "
+        f'"type must be tuple of ints,but got {torch_type_name(e)}"'
+    )
 
 
 def _pair(v: Any, name: str, op: str) -> tuple:
@@ -66,7 +94,14 @@ def check_flag(op: str, name: str, value: Any) -> None:
         shown = kind.__name__  # PyTorch's parser: module-qualified outside builtins (numpy.bool)
         if kind.__module__ not in ("builtins",) and not isinstance(value, Tensor):
             shown = f"{kind.__module__}.{kind.__qualname__}"
-        raise TypeError(f"{op}(): argument '{name}' must be bool, not {shown}")
+        pos = {"ceil_mode": 6 if op.startswith("max_pool") else 5, "count_include_pad": 6}
+        if op.startswith("max_pool") and name in pos:  # the Python wrapper: positional
+            where = f" (position {pos[name]})"
+        elif op.startswith("avg_pool") and name in pos and name not in called_as((op,))[2]:
+            where = f" (position {pos[name]})"
+        else:
+            where = ""
+        raise TypeError(f"{op}(): argument '{name}'{where} must be bool, not {shown}")
 
 
 def _params(op: str, x: Tensor, kernel_size, stride, padding, dilation, ceil_mode) -> tuple:

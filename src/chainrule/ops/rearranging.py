@@ -157,7 +157,7 @@ def repeat(x: Tensor, *sizes: Any, repeats: Any = None) -> Tensor:
         if sizes:
             raise TypeError("repeat(): got the repeats both positionally and as repeats=")
         sizes = (repeats,)
-    sizes = _shape_arg(sizes)
+    sizes = _shape_arg(sizes, "repeat", "repeats")
     if len(sizes) < x.ndim:
         raise ShapeError(
             f"repeat: the number of repeats ({len(sizes)}) can not be smaller "

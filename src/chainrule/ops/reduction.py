@@ -26,6 +26,7 @@ from ._util import DtypeError, as_tensor, int_dim, norm_dim, reduction_axes
 from .binding import numpy_keywords, tensor_method
 from .complex_norms import complex_norm
 from .cumulative import cumprod
+from .number_arguments import parser_bool
 from .shape import broadcast_to, cat, flip, reshape
 from .sparse_nodense import NoDenseData
 from .vector_norms import Norm1, Norm2, NormInf, NormNegInf, NormZero, PNorm, keepdim_shape
@@ -95,6 +96,8 @@ def sum(input: Any, dim: Any = None, keepdim: bool = False, dtype: Any = None) -
         input = input.to(dtype)
     elif input.dtype.kind in "biu" and input.dtype != np.int64:
         input = input.to(np.int64)  # PyTorch sums integers (unsigned too) and bools in int64
+    if type(keepdim) is not bool:
+        parser_bool("sum", "keepdim", 3, keepdim)
     out = Sum.apply(input, reduction_axes(dim, input, "sum"), keepdim)
     return given(out, dim=dim)  # grad_fn._saved_dim as given
 
@@ -114,6 +117,8 @@ def mean(input: Any, dim: Any = None, keepdim: bool = False, dtype: Any = None) 
         raise DtypeError(
             f"mean: input dtype must be floating point, got {input.dtype}; call .float() first"
         )
+    if type(keepdim) is not bool:
+        parser_bool("mean", "keepdim", 3, keepdim)
     out = Mean.apply(input, reduction_axes(dim, input, "mean"), keepdim)
     return given(out, dim=dim)  # grad_fn._saved_dim as given
 

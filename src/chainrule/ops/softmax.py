@@ -19,6 +19,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._util import DtypeError, as_tensor, int_dim, wide_bfloat16
 from .binding import tensor_method
+from .number_arguments import parser_int
 from .reduction import sum as _sum
 
 __all__ = ["log_softmax", "softmax"]
@@ -132,6 +133,8 @@ class LogSoftmax(Function):
 def _dim(x: Tensor, dim: Any, op: str) -> int:
     if dim is None:  # only the functional forms (F.softmax) pick a dim for the caller
         raise TypeError(f"{op}(): argument 'dim' must be int, not NoneType")
+    if type(dim) is not int:
+        dim = parser_int(op, "dim", 2, dim)
     return int_dim(dim, x.ndim, op)
 
 

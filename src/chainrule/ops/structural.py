@@ -34,6 +34,7 @@ from .binding import tensor_method
 from .gather_scatter import index_select
 from .inplace import apply_inplace
 from .inplace_names import NOTHING_SAVED, renamed_node
+from .number_arguments import refuse_narrow_types
 from .rot90_node import Rot90
 from .shape import reshape, stack
 
@@ -205,6 +206,8 @@ def diag(input: Tensor, diagonal: int = 0) -> Tensor:
 @tensor_method
 def narrow(input: Tensor, dim: int, start: Any, length: int) -> Tensor:
     """The slice ``start : start + length`` of dim ``dim`` (a view)."""
+    if type(dim) is not int or type(start) is not int or type(length) is not int:
+        refuse_narrow_types(input, dim, start, length)
     x = as_tensor(input)
     if x.ndim == 0:
         raise RuntimeError("narrow: cannot narrow a 0-d tensor")

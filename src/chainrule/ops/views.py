@@ -31,6 +31,7 @@ from ._util import ShapeError, norm_dim
 from .binding import tensor_method
 from .layout import contiguous as layout_contiguous
 from .layout import stride as layout_stride
+from .number_arguments import parser_int, parser_int_list, parser_view_sizes
 from .tensor_queries import storage_offset
 
 __all__ = [
@@ -54,10 +55,19 @@ __all__ = [
 ]
 
 
-def _shape_arg(shape: tuple) -> tuple:
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        return tuple(shape[0])
-    return tuple(int(s) for s in shape)
+def _shape_arg(shape: tuple, op: str = "", arg: str = "size") -> tuple:
+    """The sizes given one by one (``x.reshape(2, 3)``) or as one sequence, as a tuple of
+    ints. Plain ints return at once; anything else goes to PyTorch's parser rules for the
+    op ``op`` (its argument ``arg``; without ``op``: converted by ``int``)."""
+    sizes = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+    for s in sizes:
+        if type(s) is not int:
+            break
+    else:
+        return tuple(sizes)
+    if not op:
+        return tuple(sizes) if sizes is not shape else tuple(int(s) for s in sizes)
+    return parser_view_sizes(shape) if op == "view" else parser_int_list(op, arg, 2, shape)
 
 
 class SumTo(Function):
@@ -140,7 +150,7 @@ def expand(x: Tensor, *sizes: Any, size: Any = None) -> Tensor:
         sizes = (size,)
     if not sizes:
         raise TypeError('expand() missing 1 required positional arguments: "size"')
-    sizes = _shape_arg(sizes)
+    sizes = _shape_arg(sizes, "expand")
     lead = len(sizes) - x.ndim
     if lead < 0:
         raise ShapeError(
@@ -231,7 +241,7 @@ def reshape(input: Tensor, *sizes: Any, shape: Any = None) -> Tensor:
         sizes = (shape,)
     if not sizes:
         raise TypeError('reshape() missing 1 required positional arguments: "shape"')
-    shape = _shape_arg(sizes)
+    shape = _shape_arg(sizes, "reshape", "shape")
     if type(input) is QuantizedTensor:  # its integers reshaped, qparams kept
         return input.reshape(shape)
     if shape != input.shape:
@@ -267,7 +277,7 @@ def view(x: Tensor, *shape: Any, size: Any = None, dtype: Any = None) -> Tensor:
     shape = (size,) if size is not None else shape
     if len(shape) == 1 and _is_dtype(shape[0]):
         return _view_dtype(x, shape[0])
-    shape, xs = _shape_arg(shape), x._data.shape
+    shape, xs = _shape_arg(shape, "view"), x._data.shape
     if shape != xs:
         shape = _resolve_shape("view", xs, shape)
     if shape == xs:  # a new view (ViewBackward0 when recorded), as in PyTorch
@@ -362,6 +372,10 @@ def view_as(x: Tensor, other: Tensor) -> Tensor:
 
 @tensor_method
 def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    if type(start_dim) is not int:
+        start_dim = parser_int("flatten", "start_dim", 2, start_dim)
+    if type(end_dim) is not int:
+        end_dim = parser_int("flatten", "end_dim", 3, end_dim)
     nd = max(input.ndim, 1)  # a 0-d tensor takes dims 0 and -1, as in PyTorch
     s = norm_dim(start_dim, nd, "flatten")[0]
     e = norm_dim(end_dim, nd, "flatten")[0]
@@ -446,6 +460,8 @@ def squeeze(input: Tensor, dim: Any = None) -> Tensor:
 
 @tensor_method(keywords=True)
 def unsqueeze(input: Tensor, dim: int) -> Tensor:
+    if type(dim) is not int:
+        dim = parser_int("unsqueeze", "dim", 2, dim)
     nd = input.ndim + 1
     if not -nd <= dim < nd:
         raise IndexError(

@@ -15,6 +15,7 @@ from typing import Any
 from ..._user_warnings import warn_at_caller
 from ...autograd.tensor import Tensor
 from ...ops._util import NAMED_ERRORS, lead_with
+from ...ops.number_arguments import parser_int
 from ...ops.softmax import log_softmax as _log_softmax
 from ...ops.softmax import softmax as _softmax
 
@@ -35,6 +36,10 @@ def implicit_softmax_dim(op: str, ndim: int) -> int:
 def _resolved(op: str, input: Any, dim: int | None) -> int | None:  # noqa: A002
     if dim is None and isinstance(input, Tensor):
         return implicit_softmax_dim(op, input.ndim)
+    if type(dim) is not int and dim is not None and isinstance(input, Tensor):
+        # PyTorch's functional calls input.softmax(dim) positionally: "(position 1)"
+        name = "log_softmax" if op == "log_softmax" else "softmax"
+        return parser_int(name, "dim", 1, dim, keywords=False)
     return dim
 
 
