@@ -2,8 +2,8 @@
 statically quantized convolutions, quint8 channels-first in and out, with an int8 weight
 (per tensor or per output channel) and a float32 bias; the arithmetic is
 :func:`._static_kernels.conv_array` (one function for 1, 2 and 3 spatial dims, also
-bound as ``conv1d_array``/``conv2d_array``/``conv3d_array``). Each state dict holds ``weight`` (the quantized tensor), ``bias``,
-``scale``, ``zero_point``.
+bound as ``conv1d_array``/``conv2d_array``/``conv3d_array``). Each state dict holds
+``weight`` (the quantized tensor), ``bias``, ``scale``, ``zero_point``.
 """
 
 from __future__ import annotations
