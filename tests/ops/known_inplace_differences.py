@@ -62,11 +62,6 @@ R_KRON_UNSAFE_VIEW = (
     "values are read); chainrule's saved reshape views share the inputs' version counters "
     "and it raises a clear error instead"
 )
-R_SDPA_OUT = (
-    "causal attention: PyTorch's fused CPU kernel saves its output (and "
-    "logsumexp); chainrule's rule reads q, k, v and the probabilities"
-)
-
 # ---- specs of tests/ops/op_specs_new_formats.py, op_specs_sparse.py, op_specs_complex.py
 R_SPARSE_LINEAR = (
     "coalesce/to_sparse/values: PyTorch saves the sparse result whose values were modified; "
@@ -141,9 +136,6 @@ KNOWN_DIFFERENCES: dict = {
     "gather": {"in0": (TORCH_RAISES, R_SHAPE_ONLY)},
     "take_along_dim": {"in0": (TORCH_RAISES, R_SHAPE_ONLY)},
     "F_layer_norm": {"in2": (TORCH_RAISES, R_LN_BIAS)},
-    "F_sdpa_causal": {
-        "out0": (TORCH_RAISES, R_SDPA_OUT),
-    },
     "F_nll_loss_raw": {"in0": (TORCH_RAISES, R_SHAPE_ONLY)},
     # ---- wave 2 reductions: they keep only the selected indices (cummax/cummin), where
     # PyTorch's rules save self or the result

@@ -55,6 +55,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..autograd.lower_precision import autocast_lower_precision_op
+from ..autograd.saved_fields import given
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..backends.sdp import ENABLED as SDP_ENABLED
@@ -66,6 +67,13 @@ from .attention_fused import (
     _fused_case,
     _fused_forward,
     _swap,
+)
+from .attention_graph import (
+    FLASH_NODE,
+    flash_mask,
+    flash_saved_fields,
+    row_logsumexp,
+    torch_picks_flash,
 )
 from .attention_inputs import check_inputs, fail, grouped_query_heads, masks
 from .binary import where
@@ -151,18 +159,46 @@ class ScaledDotProductAttention(Function):
 
     Positional arguments: q, k, v, mask (float additive array/Tensor or None), blocked (a
     constant 0 / -inf array from a bool or causal mask, or None), scale, dropout_p,
-    generator, nan_rows, with_weights. Returns O, or (O, P̃) when ``with_weights``.
+    generator, nan_rows, with_weights, flash, flash_mask (the additive form of a bool mask
+    given with is_causal, which PyTorch's flash node shows, or None). Returns O, or (O, P̃)
+    when ``with_weights``.
 
     Saved for backward: (q, k, v, mask, P or None, blocked, keep, lse or None): P is kept
     when small (else ``lse``, the row log-sum-exps, rebuilds it), ``keep`` is the dropout
-    mask (None without dropout).
+    mask (None without dropout). With ``flash`` (the calls PyTorch runs its CPU flash kernel
+    for, :mod:`.attention_graph`) the node is PyTorch's flash node, which also keeps the
+    output (modifying it in place then raises at backward, as in PyTorch); its row
+    log-sum-exps are recomputed when ``grad_fn._saved_logsumexp`` is read.
     """
 
     raw = True
-    node_name = "ScaledDotProductAttentionBackward0"
 
     @staticmethod
-    def forward(ctx, q, k, v, mask, blocked, scale, dropout_p, generator, nan_rows, with_weights):
+    def saved_fields(node):
+        """PyTorch's flash node's ``_saved_*`` names (None: chainrule's own node)."""
+        return flash_saved_fields(node, _saved_logsumexp)
+
+    @staticmethod
+    def node_name(node):
+        """PyTorch's flash node where PyTorch runs that kernel, else chainrule's own name."""
+        return FLASH_NODE if node.flash else "ScaledDotProductAttentionBackward0"
+
+    @staticmethod
+    def forward(
+        ctx,
+        q,
+        k,
+        v,
+        mask,
+        blocked,
+        scale,
+        dropout_p,
+        generator,
+        nan_rows,
+        with_weights,
+        flash,
+        flash_mask,
+    ):
         xp = get_array_module(q)
         ctx.fused = _fused_case(q, k, mask, blocked, dropout_p)
         fast = None if ctx.fused is None else _fused_forward(q, k, v, scale, *ctx.fused)
@@ -184,9 +220,11 @@ class ScaledDotProductAttention(Function):
         if out is None:
             out = pd @ v
         keep_p = with_weights or nan_rows or p.nbytes <= SAVE_PROBS_MAX_BYTES
-        ctx.save_for_backward(
-            q, k, v, mask, p if keep_p else None, blocked, keep, None if keep_p else lse
-        )
+        ctx.flash = flash
+        saved = (q, k, v, mask, p if keep_p else None, blocked, keep, None if keep_p else lse)
+        if flash:  # PyTorch's flash node keeps its output (+ a bool mask with is_causal)
+            saved += (out,) if flash_mask is None else (out, flash_mask)
+        ctx.save_for_backward(*saved)
         if not _flash_layout(q, k, v):
             # PyTorch's math path keeps its own scaled copies of q and k, so modifying q or k
             # in place after forward is allowed there: keep private copies too (v is read as
@@ -197,7 +235,7 @@ class ScaledDotProductAttention(Function):
 
     @staticmethod
     def backward(ctx, grad, grad_w=None):
-        q, k, v, mask, p, blocked, keep, lse = ctx.saved_tensors
+        q, k, v, mask, p, blocked, keep, lse = ctx.saved_tensors[:8]
         blocked, keep = _raw(blocked), _raw(keep)
         if ctx.create_graph:
             # differentiable rebuild: double backward, or tangents carried through the
@@ -211,7 +249,7 @@ class ScaledDotProductAttention(Function):
         if ctx.fused is not None and grad_w is None and (needs[0] or needs[1]):
             fast = _fused_backward(ctx, q, k, v, p, g, needs)
             if fast is not None:
-                return tuple(_wrap(a) for a in fast) + (None,) * 7
+                return tuple(_wrap(a) for a in fast) + (None,) * 9
         dq = dk = dv = dm = None
         if needs[2]:
             dv = _swap(p if ks is None else p * ks) @ g
@@ -228,11 +266,11 @@ class ScaledDotProductAttention(Function):
             dq = (ds @ k) * sc if needs[0] else None
             dk = (_swap(ds) @ q) * sc if needs[1] else None
             dm = ds if needs[3] else None
-        return (_wrap(dq), _wrap(dk), _wrap(dv), _wrap(dm)) + (None,) * 6
+        return (_wrap(dq), _wrap(dk), _wrap(dv), _wrap(dm)) + (None,) * 8
 
     @staticmethod
     def jvp(ctx, tq, tk, tv, tm, *_):
-        q, k, v, mask, p, blocked, keep, lse = ctx.saved_arrays
+        q, k, v, mask, p, blocked, keep, lse = ctx.saved_arrays[:8]
         if p is None:
             p = _recompute(ctx, q, k, mask, blocked, lse)
         ks = _keep_scale(keep, ctx.dropout_p, p.dtype)
@@ -259,6 +297,15 @@ class ScaledDotProductAttention(Function):
 
 def _wrap(a):
     return None if a is None else Tensor._make(a, False, None, 0)
+
+
+def _saved_logsumexp(node):
+    """``grad_fn._saved_logsumexp`` of the flash node: the row log-sum-exps of the scores,
+    recomputed from the saved q, k and masks (PyTorch's kernel keeps them; chainrule's rule
+    keeps the probabilities instead)."""
+    q, k, mask, blocked = (node.saved_tensor(i) for i in (0, 1, 3, 5))
+    s = _scores(q._data, k._data, _raw(mask), _raw(blocked), node.scale)
+    return row_logsumexp(_softmax_rows(s)[1])
 
 
 def _recompute(ctx, q, k, mask, blocked, lse):
@@ -300,7 +347,7 @@ def _backward_tensors(ctx, q, k, v, mask, blocked, keep, grad, grad_w):
         dq = matmul(ds, k) * ctx.scale if needs[0] else None
         dk = matmul(transpose(ds, -1, -2), q) * ctx.scale if needs[1] else None
         dm = ds if needs[3] else None
-    return (dq, dk, dv, dm) + (None,) * 6
+    return (dq, dk, dv, dm) + (None,) * 8
 
 
 # Observers of attention calls: each is called as f(batch, L, S, E, Ev) (batch = number of
@@ -363,7 +410,11 @@ def attention(
         batch = int(np.prod(np.broadcast_shapes(query.shape[:-2], key.shape[:-2])))
         observe(batch, query.shape[-2], key.shape[-2], query.shape[-1], value.shape[-1])
     sc = 1.0 / math.sqrt(query.shape[-1]) if scale is None else float(scale)
-    return ScaledDotProductAttention.apply(
+    flash = not (need_weights or nan_rows) and torch_picks_flash(
+        query, key, value, attn_mask, dropout_p
+    )
+    slot, extra_mask = flash_mask(mask, blocked, attn_mask, is_causal) if flash else (None, None)
+    out = ScaledDotProductAttention.apply(
         query,
         key,
         value,
@@ -374,7 +425,12 @@ def attention(
         generator,
         bool(nan_rows),
         bool(need_weights),
+        flash,
+        extra_mask,
     )
+    if flash:  # what PyTorch's flash node shows as given (grad_fn._saved_*)
+        given(out, is_causal=is_causal, scale=scale, mask_slot=slot)
+    return out
 
 
 @autocast_lower_precision_op  # every floating argument cast first (mask too), as PyTorch
