@@ -174,16 +174,16 @@ def test_inplace_on_a_split_view_inside_jvp_with_a_grad_primal():
     same(prog)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="chainrule's descending sort of a row holding a NaN under vmap raises (its "
-    "NaN-first reordering, ops/search.py _descending_order, calls take_along_axis on the "
-    "batched array, which has no per-sample form); torch sorts (s37_steps.py vmap_ops "
-    "replaces NaN first)",
-)
 def test_vmap_of_a_descending_sort_with_a_nan():
+    # ops/search.py _descending_order's NaN-first reordering called take_along_axis on the
+    # batched array, which has no per-sample form: argsorts of ranks under vmap now
     def prog(L):
         m = L.tensor([[1.0, float("nan"), 0.5], [2.0, 1.0, 3.0]], dtype=L.float64)
-        return [L.func.vmap(lambda r: r.sort(descending=True).values)(m)]
+        return [
+            L.func.vmap(lambda r: r.sort(descending=True).values)(m),
+            L.func.vmap(lambda r: r.sort(descending=True).indices)(m),
+            L.func.vmap(lambda r: r.topk(2).values)(m),
+            L.func.vmap(lambda r: r.argsort(dim=0, descending=True), in_dims=1)(m),
+        ]
 
     same(prog)

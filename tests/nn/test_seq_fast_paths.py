@@ -98,8 +98,8 @@ def test_gelu_float32_accuracy(backend):
 @pytest.mark.skipif(not numba_available(), reason="the compiled path needs numba")
 def test_gelu_float32_relative_accuracy_in_both_tails():
     """The compiled float32 GELU and its derivative keep their relative accuracy for x << 0,
-    where 1 + erf(x/√2) cancels (PyTorch's float32 GELU returns 0 from x = -6 on): value
-    within 4 ulp on [-12, 14], the derivative within 5.5 ulp outside [-1, -0.5] and within
+    where 1 + erf(x/√2) cancels: value within 4 ulp on [GELU_F32_ZERO_BELOW, 14] and
+    PyTorch's -0.0 below it, the derivative within 5.5 ulp outside [-1, -0.5] and within
     5.5 ulp of the interval's largest |d| (0.1325, at -0.5) inside (it crosses zero at x =
     -0.7518): the bounds of chainrule._kernels.gelu's docstring."""
     from scipy.special import erfc
@@ -113,7 +113,10 @@ def test_gelu_float32_relative_accuracy_in_both_tails():
     y, d = np.empty_like(x), np.empty_like(x)
     K.gelu_with_grad_f32(x, y, d)
     ulp_y = np.spacing(np.abs(want_y).astype(np.float32)).astype(np.float64)
-    assert (np.abs(y - want_y) <= 4 * ulp_y).all()
+    # below GELU_F32_ZERO_BELOW the value is PyTorch's -0.0 (session 37), not the tiny product
+    tail = x < K.GELU_F32_ZERO_BELOW
+    assert tail.any() and (y[tail] == 0).all() and np.signbit(y[tail]).all()
+    assert (np.abs(y - want_y)[~tail] <= 4 * ulp_y[~tail]).all()
     near = (x64 > -1) & (x64 < -0.5)
     ulp_d = np.spacing(np.abs(want_d).astype(np.float32)).astype(np.float64)
     assert (np.abs(d - want_d)[~near] <= 5.5 * ulp_d[~near]).all()

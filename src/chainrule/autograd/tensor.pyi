@@ -1013,7 +1013,7 @@ class Tensor:
     def prelu(self, weight: Tensor) -> Tensor: ...
     def prod(
         self,
-        dim: builtins.int | None = ...,
+        dim: builtins.int = ...,
         keepdim: builtins.bool = ...,
         *,
         dtype: Any = ...,

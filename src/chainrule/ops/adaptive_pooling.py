@@ -119,6 +119,7 @@ def _adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
 
 def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:
     """1-D adaptive average pooling over (N, C, L)."""
+    check_size_elements("adaptive_avg_pool1d", output_size)  # before the length, as PyTorch
     if not isinstance(output_size, (int, np.integer)) and len(tuple(output_size)) != 1:
         raise RuntimeError(  # PyTorch's parser error, not the first entry taken
             "adaptive_avg_pool1d() argument 'output_size' should contain one int "

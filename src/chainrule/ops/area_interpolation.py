@@ -44,6 +44,13 @@ class AdaptiveAvgPoolResample(Resample):
     @classmethod
     def backward(cls, ctx, grad):
         ctx.saved_tensors  # noqa: B018 - reads the input as PyTorch does: its version is checked
+        empty = [d for d in range(1, grad.ndim) if grad.shape[d] == 0]
+        if empty:  # PyTorch's backward refuses the empty output its forward made
+            raise RuntimeError(  # (label: "AdaptiveAvgPool2D")
+                f"adaptive_avg_pool{ctx.const.label[-2]}d_backward(): Expected grad_output to "
+                "have non-zero size for non-batch dimensions, but grad_output has sizes "
+                f"{list(grad.shape)} with dimension {empty[0]} being empty"
+            )
         return ResampleTranspose.apply(grad, ctx.const), None
 
 

@@ -259,16 +259,19 @@ def conv1d(
             f"conv1d: expected input (N, C, L) and weight (O, C/groups, k), got "
             f"{tuple(input.shape)} and {tuple(weight.shape)}"
         )
-    try:  # PyTorch's parser errors and words (no "conv1d: " in front)
+    try:  # PyTorch's parser errors and words (no "conv1d: " in front): every type first
+        for name, v in (("stride", stride), ("padding", padding), ("dilation", dilation)):
+            if not isinstance(v, str):  # (a length is checked below)
+                int_tuple(v, len(v) if isinstance(v, (tuple, list)) else 1, name, "conv1d")
+        if type(groups) is not int:
+            check_groups("conv1d", groups)
+        stride2 = (1, int_tuple(stride, 1, "stride", "conv1d")[0])  # lengths: its order
         pad = (
             padding
             if isinstance(padding, str)
             else (0, int_tuple(padding, 1, "padding", "conv1d")[0])
         )
-        stride2 = (1, int_tuple(stride, 1, "stride", "conv1d")[0])
         dilation2 = (1, int_tuple(dilation, 1, "dilation", "conv1d")[0])
-        if type(groups) is not int:
-            check_groups("conv1d", groups)
     except ConvTypeError:
         raise conv_type_error("conv1d", values) from None
     try:

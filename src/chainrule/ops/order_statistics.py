@@ -200,6 +200,9 @@ def _no_bool(op: str, x: Tensor) -> None:
         )
 
 
+_ALL_DIMS: Any = object()  # median's dim not given (all elements); None is refused, as PyTorch
+
+
 def _empty_median(dtype: np.dtype) -> np.ndarray:
     """The median of no elements as PyTorch gives it: NaN, converted to ``dtype`` as x86 does
     (the most negative int64/int32, 0 for narrower integers, True for bool)."""
@@ -232,16 +235,24 @@ def _median(op: str, input: Any, dim: Any, keepdim: bool, ignore_nan: bool) -> A
 
 
 @tensor_method(keywords=True)
-def median(input: Any, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A002
+def median(input: Any, dim: Any = _ALL_DIMS, keepdim: bool = False) -> Any:  # noqa: A002
     """``median(x)``: the lower median of all elements (NaN if any is NaN);
-    ``median(x, dim)``: (values, indices) of the lower median along ``dim``."""
-    return _median("median", input, dim, keepdim, ignore_nan=False)
+    ``median(x, dim)``: (values, indices) of the lower median along ``dim`` (an int: an
+    explicit None is a TypeError, as PyTorch's parser)."""
+    return _median("median", input, _given_dim("median", dim), keepdim, ignore_nan=False)
 
 
 @tensor_method(keywords=True)
-def nanmedian(input: Any, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A002
+def nanmedian(input: Any, dim: Any = _ALL_DIMS, keepdim: bool = False) -> Any:  # noqa: A002
     """``median`` ignoring NaN: the lower median of the non-NaN values (NaN if none)."""
-    return _median("nanmedian", input, dim, keepdim, ignore_nan=True)
+    return _median("nanmedian", input, _given_dim("nanmedian", dim), keepdim, ignore_nan=True)
+
+
+def _given_dim(op: str, dim: Any) -> Any:
+    """``dim`` of median / nanmedian: None when not given; an explicit None is refused."""
+    if dim is None:
+        raise TypeError(f"{op}(): argument 'dim' (position 2) must be int, not NoneType")
+    return None if dim is _ALL_DIMS else dim
 
 
 @tensor_method(keywords=True)

@@ -170,6 +170,9 @@ class Mean(Function):
         return total / n if n else total * float("nan")
 
 
+_ALL_DIMS: Any = object()  # prod's dim not given (all elements); None is refused, as PyTorch
+
+
 def _prod_others(xd, axis):
     """Product of all *other* elements along ``axis`` (None: all), exact with zeros.
 
@@ -260,8 +263,20 @@ class Prod(Function):
 
 
 @tensor_method(keywords=True)
-def prod(input: Any, dim: int | None = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
-    """Product over ``dim`` (all elements by default); ``dtype``: cast ``input`` to it first."""
+def prod(input: Any, dim: int = _ALL_DIMS, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+    """Product over ``dim`` (all elements when not given); ``dtype``: cast ``input`` to it
+    first. An explicit ``dim=None`` is a TypeError, as PyTorch's parser (its ``dim`` overload
+    takes an int)."""
+    if dim is None:
+        raise TypeError(
+            "prod(): argument 'dim' (position 2) must be int, not NoneType"
+            if keepdim is not False
+            else "prod() received an invalid combination of arguments - got (Tensor, NoneType), "
+            "but expected one of:\n * (Tensor input, *, torch.dtype dtype = None)\n * (Tensor "
+            "input, int dim, bool keepdim = False, *, torch.dtype dtype = None, Tensor out = None)"
+            "\n"
+        )
+    dim = None if dim is _ALL_DIMS else dim
     input = as_tensor(input)
     if dtype is not None:
         input = input.to(dtype)

@@ -102,12 +102,36 @@ def _geometry(
         out = tuple(math.floor(n) for n in sizes_f)
         if recompute_scale_factor or mode == "area":  # 'area' always recomputes, as PyTorch
             scales = (None,) * nd
-    if any(n < 1 for n in out) or any(n < 1 for n in input.shape[2:]):
+    if mode == "area":
+        _check_area_sizes(input, out)
+    elif any(n < 1 for n in out) or any(n < 1 for n in input.shape[2:]):
         raise RuntimeError(
             f"interpolate: input and output sizes should be greater than 0, but "
             f"got input {list(input.shape[2:])} output {list(out)}"
         )
     return out, scales
+
+
+def _check_area_sizes(input: Tensor, out: tuple) -> None:
+    """'area' is PyTorch's adaptive average pooling (a length pooled as a 1-row plane): its
+    checks, not interpolate's, so an empty output is taken (its backward refuses it) and a
+    negative one or an empty 1-D / 2-D input is refused with that op's message."""
+    nd = len(out)
+    op = "adaptive_avg_pool3d" if nd == 3 else "adaptive_avg_pool2d"
+    pooled = (1, *out) if nd == 1 else out
+    if min(pooled) < 0:
+        raise RuntimeError(
+            f"{op}: elements of output_size must be greater than or equal to 0 but received "
+            f"{{{', '.join(map(str, pooled))}}}"
+        )
+    shape = list(input.shape)
+    planes = shape[:2] + [1] + shape[2:] if nd == 1 else shape
+    if nd < 3 and 0 in planes[2:]:
+        dim = 2 + planes[2:].index(0)
+        raise RuntimeError(
+            f"{op}(): Expected input to have non-zero size for non-batch dimensions, but input "
+            f"has sizes {planes} with dimension {dim} being empty"
+        )
 
 
 def _opdtype(x: Tensor) -> type:

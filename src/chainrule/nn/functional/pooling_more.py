@@ -31,6 +31,7 @@ from ...ops._pooling_indices import (
     adaptive_max_indices,
 )
 from ...ops._util import ShapeError
+from ...ops.adaptive_pooling import check_size_elements
 from ...ops.pooling import max_pool2d
 from ...ops.pooling1d import max_pool1d
 from ...ops.pooling_index import IndexPool
@@ -86,6 +87,8 @@ def _adaptive_max(op: str, input: Any, output_size: Any, nd: int) -> tuple[Tenso
     if input.dtype.kind not in "fV":  # V: bfloat16
         raise NotImplementedError(f'"{op}" not implemented for {input.dtype}')
     sizes = tuple(input.shape[-nd:])
+    if nd == 1:  # the element types before the length, as PyTorch's parser
+        check_size_elements(op, output_size)
     if _is_int(output_size):
         out = (int(output_size),) * nd
     elif isinstance(output_size, Sequence) and len(output_size) == nd:
@@ -96,7 +99,8 @@ def _adaptive_max(op: str, input: Any, output_size: Any, nd: int) -> tuple[Tenso
         out = tuple(s if o is None else int(o) for o, s in zip(output_size, sizes))
     elif isinstance(output_size, Sequence):
         raise RuntimeError(
-            f"{op}() argument 'output_size' should contain {nd} ints (got {len(output_size)})"
+            f"{op}() argument 'output_size' should contain {'one int' if nd == 1 else f'{nd} ints'}"
+            f" (got {len(output_size)})"
         )
     else:
         raise TypeError(

@@ -3,6 +3,7 @@ response normalisation) and ``NLLLoss2d`` (a deprecated alias of ``NLLLoss``).""
 
 from __future__ import annotations
 
+import numbers
 import warnings
 from typing import Any
 
@@ -142,6 +143,16 @@ class CrossMapLRN2d(Module):
         # any real size, as PyTorch's legacy kernel (a float one fails in its backward, a
         # NaN one in int(), size 0 in alpha / size); a 0-d tensor as its number
         size = self.size.item() if isinstance(self.size, Tensor) else self.size
+        # a non-number fails where PyTorch's legacy forward uses it, in its order (alpha / size,
+        # then scale.add_(k), then -beta), with its TypeError rather than float()'s ValueError
+        if not isinstance(self.alpha, (numbers.Real, Tensor)):
+            self.alpha / size  # noqa: B018 - raises as PyTorch's does
+        if not isinstance(self.k, (numbers.Real, Tensor)):
+            raise TypeError(
+                f"add_(): argument 'other' (position 1) must be Tensor, not {type(self.k).__name__}"
+            )
+        if not isinstance(self.beta, (numbers.Real, Tensor)):
+            -self.beta  # noqa: B018 - raises as PyTorch's does
         if size == 0:
             raise ZeroDivisionError(
                 "float division by zero" if isinstance(self.alpha, float) else "division by zero"
