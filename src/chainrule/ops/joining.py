@@ -40,6 +40,7 @@ from .memory_format import (
     suggests_memory_format,
 )
 from .number_arguments import parser_int
+from .overload_errors import refuse_split_types
 
 __all__ = [
     "Cat",
@@ -344,6 +345,8 @@ def split(
         split_size_or_sections = split_size
     if split_size_or_sections is None:
         raise TypeError("split(): missing required argument 'split_size_or_sections'")
+    if type(split_size_or_sections) is not int or type(dim) is not int:
+        refuse_split_types(split_size_or_sections, dim)  # PyTorch's errors where no fit
     if isinstance(split_size_or_sections, Tensor):
         # PyTorch reads a one-element tensor as the int split size (StyleGAN2-ADA's group size
         # ``G = torch.min(torch.as_tensor(4), torch.as_tensor(N))``); sizes must be ints

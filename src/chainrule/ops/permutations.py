@@ -18,6 +18,7 @@ from ..autograd.tensor import Tensor
 from ._util import NAMED_ERRORS, ShapeError, lead_with, norm_dim
 from .binding import tensor_method
 from .number_arguments import parser_int
+from .overload_errors import movedim_dims
 from .views import _shape_arg, _view_named
 
 __all__ = [
@@ -143,8 +144,10 @@ def t(input: Tensor) -> Tensor:
 @tensor_method
 def movedim(input: Tensor, source: Any, destination: Any) -> Tensor:
     """Move dims ``source`` to positions ``destination`` (ints or equal-length sequences)."""
-    src = (source,) if isinstance(source, (int, np.integer)) else tuple(source)
-    dst = (destination,) if isinstance(destination, (int, np.integer)) else tuple(destination)
+    if type(source) is int and type(destination) is int:
+        src, dst = (source,), (destination,)
+    else:  # PyTorch's overloads: two ints or two int sequences (no bool, no float)
+        src, dst = movedim_dims(source, destination)
     if len(src) != len(dst):
         raise RuntimeError(
             f"movedim: Invalid source or destination dims: source ({list(src)} "

@@ -26,6 +26,7 @@ from .binding import tensor_method
 from .cast import cast
 from .complex_ops import imag, real
 from .fused_statistics import Logsumexp, Std, Var
+from .overload_errors import refuse_moment_types
 from .reduction import _count, sum
 from .shape import reshape
 from .vector_norms import keepdim_shape
@@ -42,6 +43,8 @@ def var(
     correction: Any = None,
 ) -> Tensor:
     """Variance with Bessel's correction by default (``correction=1``), as PyTorch."""
+    if type(keepdim) is not bool or (unbiased is not None and type(unbiased) is not bool):
+        refuse_moment_types("var", dim, unbiased, keepdim, correction)
     return moment("var", input, dim, unbiased, keepdim, correction)
 
 
@@ -134,6 +137,8 @@ def std(
     input: Any, dim: Any = None, unbiased: Any = None, keepdim: bool = False, correction: Any = None
 ) -> Tensor:
     """Standard deviation sqrt(var); its gradient at a constant input is 0 (as PyTorch)."""
+    if type(keepdim) is not bool or (unbiased is not None and type(unbiased) is not bool):
+        refuse_moment_types("std", dim, unbiased, keepdim, correction)
     return moment("std", input, dim, unbiased, keepdim, correction, root=True)
 
 
