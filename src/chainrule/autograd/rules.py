@@ -40,16 +40,17 @@ def call_rule(
     (``g * conj(f'(z))``: the gradient of a real loss with respect to ``z = x + iy`` is
     ``dL/dx + i dL/dy``)."""
     node._create_graph = create_graph if differentiable is None else differentiable
-    if node._complex and node._forward_cls.complex_grad == "holomorphic":
+    cls = node._forward_cls
+    if node._complex and cls.complex_grad == "holomorphic":
         grads = [None if g is None else _conj(g) for g in grads]
         res = _run_rule(node, grads, create_graph, anomaly)
         return tuple(None if r is None else _conj(r) for r in res)
     if create_graph or anomaly:
         return _run_rule(node, grads, create_graph, anomaly)
-    res = node._forward_cls.backward(node, *grads)  # the common case, without a second call
+    res = cls.backward(node, *grads)  # the common case, without a second call
     if type(res) is not tuple or len(res) != len(node.next_edges):
         res = _as_grad_tuple(res, len(node.next_edges), node)
-    if node._forward_cls._user:
+    if cls._user:
         _check_user_grads(node, res)
     return res
 

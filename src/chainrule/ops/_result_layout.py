@@ -177,8 +177,14 @@ def in_elementwise_layout(y: Any, *operands: Any) -> Any:
         return y
     if y.flags.c_contiguous:
         for o in operands:
-            if not orders_row_major(o):
-                break
+            # a row-major array or a float, inlined (orders_row_major's commonest answers):
+            # ~0.1 us less per 8x8 elementwise op than a call per operand
+            if type(o) is _ndarray:
+                if o.flags.c_contiguous or orders_row_major(o):
+                    continue
+            elif type(o) is float or orders_row_major(o):
+                continue
+            break
         else:
             if 1 not in y.shape:
                 return y
