@@ -13,6 +13,7 @@ import time
 import warnings
 from typing import Any
 
+from .. import cuda as _cuda
 from ..profiler.event_list import EventList
 from ..profiler.events import FunctionEvent, FunctionEventAvg
 from ..profiler.hooks import Session
@@ -26,6 +27,7 @@ __all__ = [
     "FunctionEvent",
     "FunctionEventAvg",
     "kineto_available",
+    "emit_nvtx",
 ]
 
 
@@ -186,3 +188,32 @@ class profile:  # noqa: N801 - PyTorch's name
         if not self.with_stack:
             raise AssertionError("export_stacks() requires with_stack=True")
         self._check_finish().export_stacks(path, metric)
+
+
+class emit_nvtx:  # noqa: N801  (torch's name)
+    """``torch.autograd.profiler.emit_nvtx``: NVTX ranges around every op for nvprof / Nsight.
+
+    Disabled (the tuning guide's ``emit_nvtx(enabled=False)``, kept in scripts to switch the
+    annotation off) it does nothing. Enabled it needs CUDA: without a GPU it raises torch's
+    "not compiled with CUDA" error from ``cuda.synchronize()``; with one it raises
+    NotImplementedError, chainrule emitting no NVTX ranges.
+    """
+
+    def __init__(self, enabled: bool = True, record_shapes: bool = False) -> None:
+        self.enabled = enabled
+        self.entered = False
+        self.record_shapes = record_shapes
+
+    def __enter__(self) -> None:
+        if not self.enabled:
+            return
+        if self.entered:
+            raise RuntimeError("NVTX annotation context manager is not reentrant")
+        self.entered = True
+        _cuda.synchronize()
+        raise NotImplementedError(
+            "torch.autograd.profiler.emit_nvtx(enabled=True): chainrule emits no NVTX ranges"
+        )
+
+    def __exit__(self, *exc_info: object) -> bool:
+        return False

@@ -284,7 +284,9 @@ def _sdpa(func: Callable, name: str, args: tuple, kwargs: dict) -> Any:
     if q.layout is not strided:
         if bound.get("attn_mask") is not None:
             raise ValueError("Masks are not yet supported!")
-        if bound.get("is_causal"):
+        # torch's CPU (math) backend for jagged inputs refuses causal masking and inputs that
+        # are not contiguous after ``transpose(1, 2)`` (e.g. q/k/v from ``torch.chunk``)
+        if bound.get("is_causal") or not all(t.transpose(1, 2).is_contiguous() for t in (q, k, v)):
             raise RuntimeError("No viable backend for scaled_dot_product_attention was found.")
     qs, ks, vs = q.unbind(), k.unbind(), v.unbind()
     if not len(qs) == len(ks) == len(vs):
