@@ -4,9 +4,10 @@ per-parameter bookkeeping of ``Optimizer.step`` made cheaper without changing wh
 
 Checked: Adam/AdamW under the compiled path against the NumPy path bit for bit (every
 option the kernel now takes: maximize, L2 and decoupled decay, lerp's second branch, a
-Tensor lr; AMSGrad stays NumPy) and against torch 2.13 in float32; one compiled call per
-parameter and step; every kernel giving the same bits for its scalars as a tuple of floats
-and as an array of the dtype; and the bookkeeping's observable behaviour (state tensors
+Tensor lr; AMSGrad has its own kernel, tested in test_fused_amsgrad_session37_c.py) and
+against torch 2.13 in float32; one compiled call per parameter and step; every kernel giving
+the same bits for its scalars as a tuple of floats and as an array of the dtype; and the
+bookkeeping's observable behaviour (state tensors
 updated in place, version counters, no state entry without state, hooks, skipped params).
 """
 
@@ -31,7 +32,7 @@ ADAM_CASES = [
     ("Adam", {"lr": 0.01, "weight_decay": 0.1, "maximize": True}),  # L2 + maximize
     ("Adam", {"lr": 0.01, "betas": (0.3, 0.9)}),  # lerp's second branch (was NumPy)
     ("Adam", {"lr": 0.02, "weight_decay": 0.1, "decoupled_weight_decay": True}),
-    ("Adam", {"lr": 0.01, "amsgrad": True}),  # NumPy under both paths
+    ("Adam", {"lr": 0.01, "amsgrad": True}),  # adam_amsgrad_step vs its NumPy fallback
     ("AdamW", {"lr": 0.01}),
     ("AdamW", {"lr": 0.01, "weight_decay": 0.3, "maximize": True, "betas": (0.4, 0.6)}),
     ("AdamW", {"lr": 0.01, "weight_decay": 0, "eps": 0}),  # int options
@@ -100,7 +101,8 @@ def test_adam_float32_steps_equal_torch(backend: str, name: str, kw: dict) -> No
 def test_adam_one_compiled_call_per_parameter(
     monkeypatch: pytest.MonkeyPatch, name: str, kw: dict, calls: bool
 ) -> None:
-    """One compiled call per parameter and step at every size; AMSGrad takes none; a
+    """One compiled call per parameter and step at every size; AMSGrad takes none of
+    adam_step (it calls adam_amsgrad_step: test_fused_amsgrad_session37_c.py); a
     transposed gradient goes to the NumPy sequence."""
     spy = _Spy(k.adam_step)
     monkeypatch.setattr(k, "adam_step", spy)

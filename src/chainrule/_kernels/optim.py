@@ -21,8 +21,10 @@ both paths (NumPy has no exact float64 fma), so the compiled and NumPy paths alw
 bit for bit.
 
 The fused Adam/AdamW loop (:func:`adam_step`) reads each element once and writes three
-(NumPy's in-place sequence reads and writes the arrays about ten times); AMSGrad keeps
-NumPy::
+(NumPy's in-place sequence reads and writes the arrays about ten times); with AMSGrad
+(:func:`adam_amsgrad_step`, a second kernel so that plain Adam's call keeps its six
+arguments) the running maximum ``vmax = maximum(vmax, v)`` (NumPy's NaN-propagating
+``maximum``) takes ``v``'s place under the square root::
 
     p  = p * decay                               (AdamW only: DECAY)
     g  = fma(wd, p, ±grad)                       (MAXIMIZE, WEIGHT_DECAY)
@@ -49,6 +51,7 @@ import numpy as np
 from . import jit, jit_helpers
 
 __all__ = [
+    "adam_amsgrad_step",
     "adam_step",
     "fma",
     "fma32_numpy",
@@ -189,7 +192,7 @@ def _lerp_numpy(m, g, w, one) -> None:  # noqa: ANN001
         _fma_scalar_numpy(one - w, diff, g, m)
 
 
-def _adam_numpy(param, grad, m, v, scalars, mode) -> None:  # noqa: ANN001
+def _adam_numpy(param, grad, m, v, scalars, mode, vmax=None) -> None:  # noqa: ANN001
     w, beta2, omb2, bc2_sqrt, eps, neg_step, wd, decay, one = _scalars(scalars, param)
     if mode & DECAY:
         param *= decay
@@ -197,6 +200,9 @@ def _adam_numpy(param, grad, m, v, scalars, mode) -> None:  # noqa: ANN001
     _lerp_numpy(m, g, w, one)  # exp_avg.lerp_(grad, 1 - beta1)
     v *= beta2  # exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
     _fma_arrays_numpy(g * omb2, g, v, v)
+    if vmax is not None:  # torch.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
+        np.maximum(vmax, v, out=vmax)
+        v = vmax
     den = np.sqrt(v)
     den /= bc2_sqrt
     den += eps
@@ -237,6 +243,46 @@ def adam_step(param, grad, m, v, scalars, mode):  # pragma: no cover - compiled 
         vi = fma(g * omb2, g, v[i] * beta2)
         v[i] = vi
         param[i] = p + (mi * neg_step) / (np.sqrt(vi) / bc2_sqrt + eps)
+
+
+def _adam_amsgrad_numpy(param, grad, m, v, vmax, scalars, mode) -> None:  # noqa: ANN001
+    _adam_numpy(param, grad, m, v, scalars, mode, vmax)
+
+
+@jit.kernel(fallback=_adam_amsgrad_numpy)
+def adam_amsgrad_step(param, grad, m, v, vmax, scalars, mode):  # pragma: no cover - compiled
+    """:func:`adam_step` with AMSGrad: after ``v``'s update, ``vmax = maximum(vmax, v)``
+    (``vmax`` when ``vmax > v`` or ``vmax`` is NaN, else ``v``: NumPy's ``maximum``, NaN
+    propagated, a tie of 0 and -0 giving ``v``) is stored and its square root taken in
+    ``v``'s place. The same ``scalars`` and ``mode``."""
+    t = param.dtype.type
+    w, beta2, omb2 = t(scalars[0]), t(scalars[1]), t(scalars[2])
+    bc2_sqrt, eps, neg_step = t(scalars[3]), t(scalars[4]), t(scalars[5])
+    wd, decay, one = t(scalars[6]), t(scalars[7]), t(scalars[8])
+    low = abs(w) < 0.5
+    lerp_w = w if low else one - w
+    maximize = (mode & MAXIMIZE) != 0
+    has_wd = (mode & WEIGHT_DECAY) != 0
+    has_decay = (mode & DECAY) != 0
+    for i in range(param.size):
+        p = param[i]
+        if has_decay:
+            p = p * decay
+        g = grad[i]
+        if maximize:
+            g = -g
+        if has_wd:
+            g = fma(wd, p, g)
+        mi = m[i]
+        mi = fma(lerp_w, g - mi, mi) if low else fma(lerp_w, -(g - mi), g)
+        m[i] = mi
+        vi = fma(g * omb2, g, v[i] * beta2)
+        v[i] = vi
+        x = vmax[i]
+        if not (x > vi or x != x):  # a tie gives v, as NumPy's maximum (its sign of 0)
+            x = vi
+        vmax[i] = x
+        param[i] = p + (mi * neg_step) / (np.sqrt(x) / bc2_sqrt + eps)
 
 
 def _sgd_numpy(param, grad, buf, scalars, mode) -> None:  # noqa: ANN001

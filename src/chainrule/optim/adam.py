@@ -137,27 +137,29 @@ class Adam(Optimizer):
         bias_correction2_sqrt = (1 - beta2**step) ** 0.5  # PyTorch's `** 0.5`, not sqrt
         weight = 1 - beta1  # exp_avg.lerp_(grad, weight), PyTorch's two-branch lerp
         wd = group.get("weight_decay", 0)
-        if (
-            not group["amsgrad"]
-            and type(param) is np.ndarray
-            and _fused.fused_step(
-                _kernels.adam_step,
-                param,
-                grad,
-                (exp_avg, exp_avg_sq),
-                (
-                    weight,
-                    beta2,
-                    1 - beta2,
-                    bias_correction2_sqrt,
-                    eps,
-                    -step_size,
-                    wd,
-                    1 - lr * wd,
-                    1,
-                ),
-                _fused.rule_mode(group),
-            )
+        amsgrad = group["amsgrad"]
+        if amsgrad:  # made here too: a state loaded without it, or amsgrad turned on later
+            max_sq = state.get("max_exp_avg_sq")
+            if max_sq is None:
+                max_sq = get_array_module(param).zeros_like(param)
+                state["max_exp_avg_sq"] = max_sq
+        if type(param) is np.ndarray and _fused.fused_step(
+            _kernels.adam_amsgrad_step if amsgrad else _kernels.adam_step,
+            param,
+            grad,
+            (exp_avg, exp_avg_sq, max_sq) if amsgrad else (exp_avg, exp_avg_sq),
+            (
+                weight,
+                beta2,
+                1 - beta2,
+                bias_correction2_sqrt,
+                eps,
+                -step_size,
+                wd,
+                1 - lr * wd,
+                1,
+            ),
+            _fused.rule_mode(group),
         ):
             return  # one fused compiled pass (chainrule._kernels.optim), the same float ops
         xp = get_array_module(param)
@@ -169,10 +171,7 @@ class Adam(Optimizer):
         lerp_(exp_avg, grad, weight)
         exp_avg_sq *= beta2
         addcmul_(exp_avg_sq, grad, grad, 1 - beta2)
-        if group["amsgrad"]:
-            max_sq = state.get("max_exp_avg_sq")
-            if max_sq is None:
-                max_sq = state["max_exp_avg_sq"] = xp.zeros_like(param)
+        if amsgrad:
             xp.maximum(max_sq, exp_avg_sq, out=max_sq)
             denom = xp.sqrt(max_sq)
         else:
