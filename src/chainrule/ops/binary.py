@@ -17,6 +17,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..threads import elementwise
 from ._array_operands import refuse_user_array
+from ._division_grad import plain_div_grads
 from ._raw_checks import tensor_argument
 from ._util import DtypeError, broadcast_error, promote
 from .binding import tensor_method
@@ -190,6 +191,18 @@ class Div(BinaryElementwise):
         # underflows to 0 for a tiny b (|b| < 1e-162), which made 0 / (b * b) NaN where
         # PyTorch's gradient is 0
         return -g * (a / b / b)
+
+    @classmethod
+    def backward(cls, ctx, grad):
+        if not ctx.create_graph:  # plain NumPy operands: no Tensor ops recorded (68 -> 54 us)
+            a, b, _ = ctx.saved_tensors
+            needs = ctx.needs_input_grad
+            out = plain_div_grads(grad, a, b, needs)
+            if out is not None:
+                return out
+            ga = cls.chain_a(ctx, grad, a, b, None) if needs[0] else None
+            return ga, cls.chain_b(ctx, grad, a, b, None) if needs[1] else None
+        return super().backward(ctx, grad)
 
 
 class _WinnerTakesGradient(BinaryElementwise):

@@ -22,8 +22,9 @@ from .. import dtypes
 from .._layout import is_vmap_array
 from ..autograd.function import Function
 from ..autograd.saved_fields import as_uint64, given, given_dim  # grad_fn._saved_*
+from ..autograd.state import is_grad_enabled
 from ..autograd.tensor import Tensor
-from ..autograd.view_base import mark_multi_output
+from ..autograd.view_base import mark_multi_output, record_view
 from ..backend import get_array_module
 from ..quantized_ops import cat_quantized
 from ..quantized_tensor import QuantizedTensor
@@ -85,6 +86,20 @@ class Cat(Function):
     def backward(ctx, grad):
         out, start = [], 0
         idx = [slice(None)] * grad.ndim
+        if not ctx.create_graph and type(grad) is Tensor and type(grad._data) is np.ndarray:
+            # first order: the same views of the gradient that ``grad[idx]`` makes (its
+            # version counter shared, its base recorded: a hook sees ``_is_view()`` as in
+            # torch), without a GetItem node per input (8x8 cat of two, forward + backward
+            # 34 -> 27 us, thread_time, min of 7 x 2000, under load)
+            g, grad_on = grad._data, is_grad_enabled()
+            for s in ctx.sizes:
+                idx[ctx.dim] = slice(start, start + s)
+                piece = Tensor._make(g[tuple(idx)], False, None, 0)
+                piece._vc = grad._vc
+                record_view(piece, grad, grad_on)
+                out.append(piece)
+                start += s
+            return tuple(out)
         for s in ctx.sizes:
             idx[ctx.dim] = slice(start, start + s)
             out.append(grad[tuple(idx)])

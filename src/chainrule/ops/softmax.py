@@ -24,6 +24,8 @@ from .reduction import sum as _sum
 
 __all__ = ["log_softmax", "softmax"]
 
+_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
+
 
 def _shifted(x: Any, dim: int) -> Any:
     """x minus its maximum along ``dim`` (so exp cannot overflow); float16 and bfloat16
@@ -72,6 +74,19 @@ class Softmax(Function):
                 if dx is None:
                     dx = yd * (g - (g * yd).sum(axis=ctx.dim, keepdims=True))
                 return _rounded(dx, y.dtype), None
+            if (
+                dx is None
+                and type(grad) is Tensor
+                and type(g) is np.ndarray
+                and type(yd) is np.ndarray
+                and (g.dtype == _F32 or g.dtype == _F64)  # (halves: the Tensor ops' float32)
+                and g.dtype == yd.dtype
+                and g.flags.c_contiguous
+            ):
+                # below the kernel's size: the same three NumPy steps the Tensor expression
+                # below takes (same order, same rounding), without recording a graph (8x8
+                # float32 forward + backward 43 -> 28 us, thread_time, min of 7 x 2000, load)
+                dx = yd * (g - (g * yd).sum(axis=ctx.dim, keepdims=True))
             if dx is not None:
                 return Tensor._make(dx, False, None, 0), None
         return y * (grad - _sum(grad * y, ctx.dim, keepdim=True)), None
