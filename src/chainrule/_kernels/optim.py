@@ -52,6 +52,8 @@ from . import jit, jit_helpers
 
 __all__ = [
     "adam_amsgrad_step",
+    "adam_grad",
+    "adam_moments",
     "adam_step",
     "fma",
     "fma32_numpy",
@@ -192,6 +194,29 @@ def _lerp_numpy(m, g, w, one) -> None:  # noqa: ANN001
         _fma_scalar_numpy(one - w, diff, g, m)
 
 
+@jit.inline
+def adam_grad(p, g, decay, wd, has_decay, maximize, has_wd):  # noqa: ANN001, ANN201
+    """The Adam family's first step for one element (a kernel helper, inlined): ``p *=
+    decay`` (AdamW's decoupled decay), ``g = -g`` (maximize), ``g = fma(wd, p, g)`` (L2);
+    returns ``(p, g)``."""
+    if has_decay:
+        p = p * decay
+    if maximize:
+        g = -g
+    if has_wd:
+        g = fma(wd, p, g)
+    return p, g
+
+
+@jit.inline
+def adam_moments(g, mi, vi, lerp_w, low, omb2, beta2):  # noqa: ANN001, ANN201
+    """The Adam family's moments for one element (a kernel helper, inlined): ``m`` lerped
+    towards ``g`` (PyTorch's two branches: ``low`` is ``|1 - beta1| < 0.5``), ``v = fma(g *
+    (1 - beta2), g, v * beta2)``; returns ``(m, v)``."""
+    mi = fma(lerp_w, g - mi, mi) if low else fma(lerp_w, -(g - mi), g)
+    return mi, fma(g * omb2, g, vi * beta2)
+
+
 def _adam_numpy(param, grad, m, v, scalars, mode, vmax=None) -> None:  # noqa: ANN001
     w, beta2, omb2, bc2_sqrt, eps, neg_step, wd, decay, one = _scalars(scalars, param)
     if mode & DECAY:
@@ -229,18 +254,9 @@ def adam_step(param, grad, m, v, scalars, mode):  # pragma: no cover - compiled 
     has_wd = (mode & WEIGHT_DECAY) != 0
     has_decay = (mode & DECAY) != 0
     for i in range(param.size):
-        p = param[i]
-        if has_decay:
-            p = p * decay
-        g = grad[i]
-        if maximize:
-            g = -g
-        if has_wd:
-            g = fma(wd, p, g)
-        mi = m[i]
-        mi = fma(lerp_w, g - mi, mi) if low else fma(lerp_w, -(g - mi), g)
+        p, g = adam_grad(param[i], grad[i], decay, wd, has_decay, maximize, has_wd)
+        mi, vi = adam_moments(g, m[i], v[i], lerp_w, low, omb2, beta2)
         m[i] = mi
-        vi = fma(g * omb2, g, v[i] * beta2)
         v[i] = vi
         param[i] = p + (mi * neg_step) / (np.sqrt(vi) / bc2_sqrt + eps)
 
@@ -265,18 +281,9 @@ def adam_amsgrad_step(param, grad, m, v, vmax, scalars, mode):  # pragma: no cov
     has_wd = (mode & WEIGHT_DECAY) != 0
     has_decay = (mode & DECAY) != 0
     for i in range(param.size):
-        p = param[i]
-        if has_decay:
-            p = p * decay
-        g = grad[i]
-        if maximize:
-            g = -g
-        if has_wd:
-            g = fma(wd, p, g)
-        mi = m[i]
-        mi = fma(lerp_w, g - mi, mi) if low else fma(lerp_w, -(g - mi), g)
+        p, g = adam_grad(param[i], grad[i], decay, wd, has_decay, maximize, has_wd)
+        mi, vi = adam_moments(g, m[i], v[i], lerp_w, low, omb2, beta2)
         m[i] = mi
-        vi = fma(g * omb2, g, v[i] * beta2)
         v[i] = vi
         x = vmax[i]
         if not (x > vi or x != x):  # a tie gives v, as NumPy's maximum (its sign of 0)

@@ -134,18 +134,9 @@ def nadam_step(param, grad, m, v, scalars, mode):  # pragma: no cover - compiled
     has_wd = (mode & WEIGHT_DECAY) != 0
     has_decay = (mode & DECAY) != 0
     for i in range(param.size):
-        p = param[i]
-        if has_decay:
-            p = p * decay
-        g = grad[i]
-        if maximize:
-            g = -g
-        if has_wd:
-            g = optim.fma(wd, p, g)
-        mi = m[i]
-        mi = optim.fma(lerp_w, g - mi, mi) if low else optim.fma(lerp_w, -(g - mi), g)
+        p, g = optim.adam_grad(param[i], grad[i], decay, wd, has_decay, maximize, has_wd)
+        mi, vi = optim.adam_moments(g, m[i], v[i], lerp_w, low, omb2, beta2)
         m[i] = mi
-        vi = optim.fma(g * omb2, g, v[i] * beta2)
         v[i] = vi
         d = np.sqrt(vi / bias2) + eps
         p = p + (g * c1) / d
@@ -191,18 +182,9 @@ def radam_step(param, grad, m, v, scalars, mode):  # pragma: no cover - compiled
     has_decay = (mode & DECAY) != 0
     rectified = (mode & RECTIFIED) != 0
     for i in range(param.size):
-        p = param[i]
-        if has_decay:
-            p = p * decay
-        g = grad[i]
-        if maximize:
-            g = -g
-        if has_wd:
-            g = optim.fma(wd, p, g)
-        mi = m[i]
-        mi = optim.fma(lerp_w, g - mi, mi) if low else optim.fma(lerp_w, -(g - mi), g)
+        p, g = optim.adam_grad(param[i], grad[i], decay, wd, has_decay, maximize, has_wd)
+        mi, vi = optim.adam_moments(g, m[i], v[i], lerp_w, low, omb2, beta2)
         m[i] = mi
-        vi = optim.fma(g * omb2, g, v[i] * beta2)
         v[i] = vi
         u = (mi / bias1) * lr
         if rectified:
