@@ -71,6 +71,7 @@ from . import inplace_views as iv
 from .aliases import *  # noqa: F403
 from .binary import *  # noqa: F403
 from .binding import method_spec
+from .broadcasting import *  # noqa: F403
 from .cast import *  # noqa: F403
 from .cast import type_as
 from .clamping import *  # noqa: F403
@@ -101,6 +102,7 @@ from .nan_reductions import *  # noqa: F403
 from .numpy_style import *  # noqa: F403
 from .order_statistics import *  # noqa: F403
 from .padding import *  # noqa: F403
+from .pairwise_extremes import *  # noqa: F403
 from .permutations import *  # noqa: F403
 from .pointwise_extra import *  # noqa: F403
 from .pointwise_more import *  # noqa: F403
@@ -127,6 +129,7 @@ from .tensor_flags import *  # noqa: F403
 from .triangles import *  # noqa: F403
 from .trig import *  # noqa: F403
 from .unary import *  # noqa: F403
+from .unary_activations import *  # noqa: F403
 from .view_copies import *  # noqa: F403
 from .view_inverses import *  # noqa: F403
 from .views import *  # noqa: F403
@@ -137,10 +140,12 @@ _OP_MODULES: tuple[ModuleType, ...] = tuple(
     import_module(f"{__name__}.{name}")
     for name in (
         "unary",
+        "unary_activations",
         "logarithms",
         "clamping",
         "trig",
         "binary",
+        "pairwise_extremes",
         "power",
         "linear_interpolation",
         "rounded_division",
@@ -155,6 +160,7 @@ _OP_MODULES: tuple[ModuleType, ...] = tuple(
         "einsum",
         "scaled_products",
         "views",
+        "broadcasting",
         "permutations",
         "joining",
         "rearranging",

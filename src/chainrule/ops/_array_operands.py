@@ -25,6 +25,7 @@ _ENTRY = frozenset(  # the op's own files and the wrappers around it
     for name in (
         "_array_operands.py",
         "binary.py",
+        "binary_call.py",  # _call, which add/sub/mul/div go through
         "selection_where.py",
         "binding.py",
         "keywords.py",

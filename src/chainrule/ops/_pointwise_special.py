@@ -22,7 +22,8 @@ from .binding import tensor_method
 from .elementwise import UnaryElementwise
 from .indexing import masked_fill
 from .special import digamma
-from .unary import _floating, exp
+from .unary import exp
+from .unary_inputs import _floating
 
 __all__ = ["erfc", "i0", "mvlgamma"]
 

@@ -25,7 +25,9 @@ from ..autograd.tensor import Tensor
 from ._util import as_tensor
 
 __all__ = [
+    "attribute_receiver",
     "called_as",
+    "instructions_so_far",
     "torch_type_name",
     "first_not_tensor",
     "invalid_combination",
@@ -90,23 +92,38 @@ def _load_name(frame: types.FrameType, ins: dis.Instruction) -> Any:
     raise LookupError(name)
 
 
-def _loaded_from_module(frame: types.FrameType, ins: list[dis.Instruction], k: int) -> bool:
-    """Whether the attribute loaded by ``ins[k]`` was read from a module (``cr.atan2``,
-    ``torch.nn.functional.linear``) rather than from a tensor (``x.atan2``)."""
+def attribute_receiver(frame: types.FrameType, ins: list[dis.Instruction], k: int) -> Any:
+    """The object the attribute load ``ins[k]`` read from in ``frame``: the name that starts
+    its chain of attribute loads, followed through them (``cr.nn.functional`` for
+    ``cr.nn.functional.linear``); None for a computed receiver (``x.clone().atan2_``: a
+    tensor). Raises what the lookup raises where a name or an attribute is not found.
+    Shared by :func:`called_as` and ``sorting_arguments.py``'s argument count."""
     chain: list[str] = []
     j = k - 1
     while j >= 0 and ins[j].opname in _LOADS:
         chain.append(ins[j].argval)
         j -= 1
     if j < 0 or not ins[j].opname.startswith(_NAMED_LOADS):
-        return False  # a computed receiver (x.clone().atan2_): a tensor
+        return None
+    value = _load_name(frame, ins[j])
+    for attr in reversed(chain):
+        value = getattr(value, attr)
+    return value
+
+
+def instructions_so_far(frame: types.FrameType) -> list[dis.Instruction]:
+    """``frame``'s instructions up to the one running (the call being made), in order: what
+    the call-site readers (:func:`called_as`, ``sorting_arguments.py``) look back through."""
+    return [i for i in dis.get_instructions(frame.f_code) if i.offset <= frame.f_lasti]
+
+
+def _loaded_from_module(frame: types.FrameType, ins: list[dis.Instruction], k: int) -> bool:
+    """Whether the attribute loaded by ``ins[k]`` was read from a module (``cr.atan2``,
+    ``torch.nn.functional.linear``) rather than from a tensor (``x.atan2``)."""
     try:
-        value = _load_name(frame, ins[j])
-        for attr in reversed(chain):
-            value = getattr(value, attr)
+        return isinstance(attribute_receiver(frame, ins, k), types.ModuleType)
     except Exception:  # noqa: BLE001 - unreadable: take the method form
         return False
-    return isinstance(value, types.ModuleType)
 
 
 def called_as(names: Sequence[str]) -> tuple[str, bool, tuple[str, ...]]:
@@ -132,7 +149,7 @@ def _read_call(
     ``KW_NAMES``) and 3.13 (``CALL_KW`` after a ``LOAD_CONST`` of the keyword names,
     ``LOAD_FAST_LOAD_FAST``); None when the call's op name is not found."""
     code = frame.f_code
-    ins = [i for i in dis.get_instructions(code) if i.offset <= frame.f_lasti]
+    ins = instructions_so_far(frame)
     if not ins:
         return None
     wanted = {*names, *(n + "_" for n in names)}

@@ -27,9 +27,12 @@ from ._activation_math import (
     elu_grad_f32,
     logsigmoid_grad_f32,
 )
-from .binary import _masked_chain, where
+from .binary import where
 from .elementwise import BinaryElementwise, UnaryElementwise
-from .unary import _mask, exp, sigmoid, softplus, tanh
+from .pairwise_extremes import _masked_chain
+from .unary import exp
+from .unary_activations import sigmoid, softplus, tanh
+from .unary_inputs import _mask
 
 __all__ = [
     "Celu",

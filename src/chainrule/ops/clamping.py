@@ -28,7 +28,7 @@ from .binding import tensor_method
 from .cast import cast
 from .elementwise import UnaryElementwise
 from .fused_grads import mask_grad
-from .unary import _mask, _no_complex
+from .unary_inputs import _mask, _no_complex
 
 __all__ = ["clamp", "clamp_max", "clamp_min", "clip", "nan_to_num"]
 

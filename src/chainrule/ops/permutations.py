@@ -19,7 +19,8 @@ from ._util import NAMED_ERRORS, ShapeError, lead_with, norm_dim
 from .binding import tensor_method
 from .number_arguments import parser_int
 from .overload_errors import movedim_dims
-from .views import _shape_arg, _view_named
+from .view_sizes import _shape_arg
+from .views import _view_named
 
 __all__ = [
     "Permute",

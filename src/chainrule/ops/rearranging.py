@@ -18,7 +18,8 @@ from ..backend import get_array_module
 from ._result_layout import like_layout
 from ._util import ShapeError, norm_dim
 from .binding import tensor_method
-from .views import _shape_arg, reshape
+from .view_sizes import _shape_arg
+from .views import reshape
 
 __all__ = ["Copy", "Flip", "Roll", "flip", "fliplr", "flipud", "repeat", "roll", "tile"]
 

@@ -15,7 +15,14 @@ import numbers
 import types
 from typing import Any
 
-from ._tensor_args import _user_frame, called_as, invalid_combination, torch_type_name
+from ._tensor_args import (
+    _user_frame,
+    attribute_receiver,
+    called_as,
+    instructions_so_far,
+    invalid_combination,
+    torch_type_name,
+)
 
 __all__ = ["UNSET", "refuse_sort_types", "refuse_stable_form", "refuse_topk_types"]
 
@@ -82,23 +89,13 @@ def _read_positional_count(frame: Any, names: tuple[str, ...]) -> int | None:
     if code[at] not in _CALLS or (at >= 2 and code[at - 2] == dis.EXTENDED_ARG):
         return None
     _, _, keywords = called_as(names)
-    ins = [i for i in dis.get_instructions(frame.f_code) if i.offset <= at]
+    ins = instructions_so_far(frame)  # (the CACHE entries after ``at`` are not listed)
     k = max((j for j, i in enumerate(ins) if i.argval in names), default=-1)
     if k < 0:  # not a call of the op (a chainrule function or module that calls one)
         return None
     if ins[k].opname not in ("LOAD_METHOD", "LOAD_ATTR"):
         return code[at + 1] - len(keywords)  # a name (from chainrule import sort)
-    j, chain = k - 1, []
-    while j >= 0 and ins[j].opname in ("LOAD_METHOD", "LOAD_ATTR"):
-        chain.append(ins[j].argval)
-        j -= 1
-    receiver: Any = None  # a computed receiver (x.clone().sort): a tensor
-    if j >= 0 and ins[j].opname in ("LOAD_FAST", "LOAD_NAME", "LOAD_GLOBAL", "LOAD_DEREF"):
-        name = ins[j].argval
-        scopes = (frame.f_locals, frame.f_globals, frame.f_builtins)
-        receiver = next((scope[name] for scope in scopes if name in scope), None)
-        for attr in reversed(chain):
-            receiver = getattr(receiver, attr)
+    receiver = attribute_receiver(frame, ins, k)  # None: computed (x.clone().sort), a tensor
     bound = receiver is None or not isinstance(receiver, (type, types.ModuleType))
     return code[at + 1] - len(keywords) + bound
 

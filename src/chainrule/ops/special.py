@@ -28,7 +28,8 @@ from .binary import _call, where
 from .binding import numpy_keywords, tensor_method
 from .elementwise import BinaryElementwise, UnaryElementwise
 from .trig import cos, sin
-from .unary import _float, _mask, exp
+from .unary import exp
+from .unary_inputs import _float, _mask
 
 __all__ = ["digamma", "erfinv", "lgamma", "logit", "polygamma", "sinc", "xlogy"]
 

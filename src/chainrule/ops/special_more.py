@@ -41,7 +41,8 @@ from ._util import DtypeError, as_tensor, constant, promote
 from .binary import _call, where
 from .elementwise import BinaryElementwise, UnaryElementwise
 from .special import lgamma
-from .unary import _floating, exp, log
+from .unary import exp, log
+from .unary_inputs import _floating
 
 __all__ = [
     "entr",

@@ -1,38 +1,41 @@
-"""Elementwise functions of one tensor: y = f(x), dy = f'(x) * dx.
+"""Elementwise functions of one tensor: y = f(x), dy = f'(x) * dx: exponentials and
+logarithms, roots and the reciprocal, negation, ``abs``, ``erf``.
 
 Each primitive is a :class:`UnaryElementwise`: a forward on raw arrays and its derivative
 stated once (backward and the forward-mode rule both follow from it). Functions that are
 compositions of primitives (square, log2, log10) are written as compositions; a
-primitive that could be composed says beside it why it is not.
+primitive that could be composed says beside it why it is not. The activation-shaped
+functions (``tanh``, ``sigmoid``, ``relu``, ``softplus``) are in ``unary_activations.py``
+and the input rules every one-input op shares (integers as the default float) in
+``unary_inputs.py``; both are re-exported here, their home before session 38.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 
-from .. import dtypes
 from .._kernels import dispatch as _fast
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ..threads import elementwise
-from ._activation_math import (
-    SOFTPLUS_F32_STEPS,
-    erf_array,
-    sigmoid_f32,
-    softplus_f32,
-    stable_sigmoid,
-)
-from ._util import DtypeError, as_tensor, no_integer_kernel
+from ._activation_math import erf_array
+from ._util import DtypeError, as_tensor
 from .binding import tensor_method
 from .cast import cast, to_device_op
-from .complex_elementwise import ComplexSigmoid
 from .elementwise import UnaryElementwise
-from .fused_grads import relu_grad, sigmoid_grad, tanh_grad
-from .number_arguments import parser_numbers
 from .rounding import sign
+from .unary_activations import (  # noqa: F401 - re-exported (their home before session 38)
+    Relu,
+    Sigmoid,
+    Softplus,
+    Tanh,
+    relu,
+    sigmoid,
+    softplus,
+    tanh,
+)
+from .unary_inputs import _float, _no_complex
 
 __all__ = [
     "abs",
@@ -201,75 +204,6 @@ class Rsqrt(UnaryElementwise):
         return y * y * y * -0.5
 
 
-class Tanh(UnaryElementwise):
-    """tanh; its gradient g (1 - y^2) is one fused op (``TanhGrad``) for small-model speed.
-    Large float32 arrays take the compiled float32 kernel (``_kernels/transcendental``)."""
-
-    saves = "y"
-
-    @staticmethod
-    def f(x):
-        fast = _fast.tanh(x)
-        return fast if fast is not None else get_array_module(x).tanh(x)
-
-    @staticmethod
-    def derivative(ctx, x, y):
-        return 1 - y * y
-
-    @staticmethod
-    def chain(ctx, g, x, y):
-        return tanh_grad(g, y)
-
-
-class Sigmoid(UnaryElementwise):
-    """A primitive for stability and speed: ``1 / (1 + exp(-x))`` overflows exp for
-    x < -709 and is three recorded ops; its gradient is one fused op (``SigmoidGrad``)."""
-
-    saves = "y"
-
-    @staticmethod
-    def f(x):
-        y = _fast.sigmoid(x)  # compiled one-pass float32 kernel (chainrule._kernels)
-        if y is not None:
-            return y
-        if x.dtype == np.float32 and type(x) is np.ndarray:  # PyTorch's float32 steps
-            return sigmoid_f32(x)
-        if x.dtype == np.float16:  # in float32, rounded once, as PyTorch
-            return stable_sigmoid(x.astype(np.float32)).astype(np.float16)
-        return stable_sigmoid(x)
-
-    @staticmethod
-    def derivative(ctx, x, y):
-        return y * (1 - y)
-
-    @staticmethod
-    def chain(ctx, g, x, y):
-        return sigmoid_grad(g, y)
-
-
-class Relu(UnaryElementwise):
-    """max(x, 0); its gradient is one masked pass (``ReluGrad``) for speed."""
-
-    tie_saved = True  # a mask derivative (see Function.tie_saved)
-
-    saves = "y"
-
-    @staticmethod
-    def f(x):
-        y = _fast.relu(x)  # compiled one-pass kernel (chainrule._kernels), else NumPy
-        # maximum(0, x), not (x, 0): NumPy returns the second operand on a tie, so
-        # relu(-0.0) is -0.0, as PyTorch's (and the compiled kernel's) at no extra cost
-        return y if y is not None else elementwise(get_array_module(x).maximum, 0, x)
-
-    @staticmethod
-    def derivative(ctx, x, y):
-        return _mask(~(y._data <= 0), y.dtype)  # 1 at a NaN too (PyTorch's threshold)
-
-    @staticmethod
-    def chain(ctx, g, x, y):
-        return relu_grad(g, y)
-
-
 class Abs(UnaryElementwise):
     """``|x|``; for complex ``z`` the modulus, with PyTorch's gradient ``g * z / |z|`` (0 at
     ``z = 0``) and tangent ``Re(conj(z) t) / |z|``."""
@@ -317,48 +251,6 @@ class Erf(UnaryElementwise):
     @staticmethod
     def derivative(ctx, x, y):
         return exp(-(x * x)) * (2.0 / math.sqrt(math.pi))
-
-
-class Softplus(UnaryElementwise):
-    """softplus(x) = log(1 + e^(beta x)) / beta, linear above ``threshold`` (as PyTorch).
-
-    A primitive for stability: the composition overflows exp for large beta x.
-    """
-
-    fused_bfloat16_backward = True  # PyTorch's softplus_backward is one kernel
-    saved_fields = {  # grad_fn._saved_* as PyTorch's (saved_fields.py)
-        "beta": lambda n: n.params["beta"],
-        "self": 0,
-        "threshold": lambda n: n.params["threshold"],
-    }
-
-    @staticmethod
-    def f(x, beta=1.0, threshold=20.0):
-        if type(x) is np.ndarray and x.dtype in SOFTPLUS_F32_STEPS:
-            return softplus_f32(x, beta, threshold)
-        xp = get_array_module(x)
-        bx = x * beta
-        soft = (xp.maximum(bx, 0) + xp.log1p(xp.exp(-xp.abs(bx)))) / beta
-        return xp.where(bx > threshold, x, soft).astype(x.dtype, copy=False)
-
-    @staticmethod
-    def derivative(ctx, x, y):
-        bx = x * ctx.params["beta"]
-        linear = _mask(bx._data > ctx.params["threshold"], x.dtype)
-        return sigmoid(bx) * (1 - linear) + linear
-
-
-def _mask(m: Any, dtype: Any) -> Tensor:
-    """A constant 0/1 Tensor of ``dtype`` from a boolean array (a derivative that is a mask)."""
-    return Tensor._make(m.astype(dtype), False, None, 0)
-
-
-def _no_complex(op: str, x: Tensor) -> None:
-    if x._data.dtype.kind == "c":  # PyTorch: NotImplementedError; chainrule had TypeError
-        raise DtypeError(
-            f"{op}: complex tensors are not supported by {op} (got {x.dtype}); "
-            "apply it to .real and .imag separately if that is what you mean"
-        )
 
 
 # ------------------------------------------------------------------------- public functions
@@ -414,31 +306,6 @@ def rsqrt(input: Tensor) -> Tensor:
 
 
 @tensor_method(inplace=True, keywords=True)
-def tanh(input: Tensor) -> Tensor:
-    return Tanh.apply(_float(input))
-
-
-@tensor_method(inplace=True, keywords=True)
-def sigmoid(input: Tensor) -> Tensor:
-    """Logistic sigmoid, computed without overflow for any finite input."""
-    input = _float(input)
-    if input._data.dtype.kind == "c":  # the stable real kernel has no complex form
-        return ComplexSigmoid.apply(input)
-    return Sigmoid.apply(input)
-
-
-@tensor_method(inplace=True)
-def relu(input: Tensor) -> Tensor:  # noqa: A002 - PyTorch's name
-    x = as_tensor(input)
-    kind = x._data.dtype.kind
-    if kind == "b":  # PyTorch refuses a mask rather than returning it as integers
-        raise RuntimeError(f"relu: Boolean inputs not supported for relu (got {x.dtype})")
-    if kind == "c":
-        _no_complex("relu", x)
-    return Relu.apply(x)
-
-
-@tensor_method(inplace=True, keywords=True)
 def abs(input: Tensor) -> Tensor:  # noqa: A001
     if isinstance(input, Tensor) and input._data.dtype.kind == "b":
         raise DtypeError(
@@ -453,16 +320,6 @@ def erf(input: Tensor) -> Tensor:
     x = _float(input)
     _no_complex("erf", x)  # PyTorch has no complex erf kernel ("erf_vml_cpu")
     return Erf.apply(x)
-
-
-@tensor_method
-def softplus(input: Tensor, beta: float = 1, threshold: float = 20) -> Tensor:  # as torch's
-    if type(beta) not in (int, float) or type(threshold) not in (int, float):
-        beta, threshold = parser_numbers("softplus", (("beta", beta), ("threshold", threshold)))
-    no_integer_kernel("softplus", input)
-    input = _float(input)
-    _no_complex("softplus", input)
-    return Softplus.apply(input, beta=beta, threshold=threshold)
 
 
 @tensor_method(inplace=True, keywords=True)
@@ -483,20 +340,3 @@ def square(input: Tensor) -> Tensor:
     dtype = input._data.dtype  # a float tensor passes pow's checks: straight to its node
     fast = type(input) is Tensor and dtype.kind in "fc" and dtype != np.float16
     return Pow.apply(input, 2) if fast else pow(input, 2)
-
-
-def _float(x: Any) -> Tensor:
-    """Integer inputs to transcendental functions become the default float (PyTorch)."""
-    x = as_tensor(x)
-    if x._data.dtype.kind not in "fcV":  # V: bfloat16, a floating type
-        return cast(x, dtypes.get_default_dtype())
-    return x
-
-
-def _floating(op: str, x: Any) -> Tensor:
-    """Real input as a float tensor for the real-only functions (erfc, i0, copysign, the
-    special functions): complex refused, bfloat16 kept, integers and bool as :func:`_float`."""
-    x = as_tensor(x)
-    if x._data.dtype.kind == "c":
-        raise DtypeError(f"{op}: not implemented for complex tensors (got {x.dtype})")
-    return _float(x)

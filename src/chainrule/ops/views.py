@@ -1,6 +1,9 @@
-"""Views and broadcasting: reshape, view, flatten, squeeze, unsqueeze, expand /
-broadcast_to, and ``sum_to`` (the engine's un-broadcasting). The dim permutations
-(permute, transpose, t, movedim) are in ``permutations.py``.
+"""Reshaping views: reshape, view (by shape; by dtype through ``dtype_views.py``),
+flatten/unflatten, squeeze/unsqueeze, ravel, and their ``*_as`` forms. Broadcasting
+(expand/broadcast_to and ``sum_to``, the engine's un-broadcasting) is in
+``broadcasting.py``, re-exported here (its home before session 38); how these ops read
+their sizes in ``view_sizes.py``; the dim permutations (permute, transpose, t, movedim) in
+``permutations.py``.
 
 Where NumPy returns a view these ops do too (no copies), and the output shares the
 input's version counter so in-place changes through a view are seen by autograd.
@@ -14,25 +17,29 @@ from typing import Any
 
 import numpy as np
 
-from .. import dtypes
-from .._layout import expanded
 from ..autograd.function import Function
 from ..autograd.saved_fields import given, given_dim  # grad_fn._saved_*
 from ..autograd.shared_memory import is_shared
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ..dtype_objects import dtype as PublicDtype
-from ..qtypes import scalar_type_name
 from ..quantized_tensor import QuantizedTensor
 from ._same_shape_views import same_shape_view as _same_shape
 from ._same_shape_views import view_layout as _view_layout
-from ._ufunc_reduce import add_reduce
 from ._util import ShapeError, norm_dim
 from .binding import tensor_method
+from .broadcasting import (  # noqa: F401 - re-exported (their home before session 38)
+    BroadcastTo,
+    SumTo,
+    broadcast_to,
+    expand,
+    expand_as,
+    sum_to,
+    sum_to_size,
+)
+from .dtype_views import _is_dtype, _view_dtype
 from .layout import contiguous as layout_contiguous
-from .layout import stride as layout_stride
-from .number_arguments import parser_int, parser_int_list, parser_view_sizes
-from .tensor_queries import storage_offset
+from .number_arguments import parser_int
+from .view_sizes import _need_tensor, _resolve_shape, _shape_arg
 
 __all__ = [
     "BroadcastTo",
@@ -53,124 +60,6 @@ __all__ = [
     "view",
     "view_as",
 ]
-
-
-def _shape_arg(shape: tuple, op: str = "", arg: str = "size") -> tuple:
-    """The sizes given one by one (``x.reshape(2, 3)``) or as one sequence, as a tuple of
-    ints. Plain ints return at once; anything else goes to PyTorch's parser rules for the
-    op ``op`` (its argument ``arg``; without ``op``: converted by ``int``)."""
-    sizes = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
-    for s in sizes:
-        if type(s) is not int:
-            break
-    else:
-        return tuple(sizes)
-    if not op:
-        return tuple(sizes) if sizes is not shape else tuple(int(s) for s in sizes)
-    return parser_view_sizes(shape) if op == "view" else parser_int_list(op, arg, 2, shape)
-
-
-class SumTo(Function):
-    """Sum a broadcast gradient back to ``shape`` (the engine's un-broadcasting)."""
-
-    raw = True
-
-    @staticmethod
-    def forward(ctx, x, shape):
-        ctx.in_shape = x.shape
-        lead = x.ndim - len(shape)
-        axes = tuple(range(lead)) + tuple(
-            i + lead for i, s in enumerate(shape) if s == 1 and x.shape[i + lead] != 1
-        )
-        y = add_reduce(x, axis=axes, keepdims=True) if axes else x
-        return y.reshape(shape)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return broadcast_to(grad, ctx.in_shape), None
-
-    @staticmethod
-    def jvp(ctx, t, _):
-        return SumTo.forward(ctx, t, ctx.primals[1])
-
-
-def sum_to(x: Tensor, shape: tuple) -> Tensor:
-    return SumTo.apply(x, tuple(shape))
-
-
-class BroadcastTo(Function):
-    node_name = "ExpandBackward0"
-    saved_fields = {"self_sym_sizes": lambda n: tuple(n.input_meta[0][0])}  #
-    raw = True
-    is_view = True
-
-    @staticmethod
-    def forward(ctx, x, shape):
-        return expanded(x, shape)  # PyTorch's strides on size-1 dims (_layout.py)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return grad, None  # the engine sums it back to the input's shape
-
-    @staticmethod
-    def jvp(ctx, t, _):
-        return get_array_module(t).broadcast_to(t, ctx.primals[1])
-
-
-def _need_tensor(op: str, other: Any) -> None:
-    """PyTorch's TypeError for a ``*_as`` method given a non-tensor (a number, a list)."""
-    if not isinstance(other, Tensor):
-        raise TypeError(
-            f"{op}(): argument 'other' (position 1) must be Tensor, not {type(other).__name__}"
-        )
-
-
-@tensor_method
-def broadcast_to(input: Tensor, shape: Sequence[int]) -> Tensor:
-    shape = (int(shape),) if isinstance(shape, int) else tuple(int(s) for s in shape)
-    xs = input.shape
-    if xs == shape:  # a new view (PyTorch's ExpandBackward0 when recorded), not input
-        return _same_shape(BroadcastTo, input, False)
-    lead = len(shape) - len(xs)
-    ok = lead >= 0 and all(a == 1 or a == b for a, b in zip(xs, shape[lead:]))
-    if not ok:
-        raise ShapeError(
-            f"broadcast_to/expand: cannot expand shape {tuple(input.shape)} to {shape}; "
-            "each dimension must match or be 1 in the input"
-        )
-    return BroadcastTo.apply(input, shape)
-
-
-@tensor_method
-def expand(x: Tensor, *sizes: Any, size: Any = None) -> Tensor:
-    """``x`` broadcast to ``sizes`` as a view (-1 keeps a dim; ``size=``: PyTorch's keyword)."""
-    if size is not None:
-        if sizes:
-            raise TypeError("expand(): got the size both positionally and as size=")
-        sizes = (size,)
-    if not sizes:
-        raise TypeError('expand() missing 1 required positional arguments: "size"')
-    sizes = _shape_arg(sizes, "expand")
-    lead = len(sizes) - x.ndim
-    if lead < 0:
-        raise ShapeError(
-            f"expand: the number of sizes ({len(sizes)}) must be at least the "
-            f"tensor's dims ({x.ndim}); got shape {tuple(x.shape)}"
-        )
-    for i, s in enumerate(sizes):
-        if s < 0 and not (s == -1 and i >= lead):
-            raise ShapeError(
-                f"expand: the expanded size {s} is not allowed in a leading, "
-                f"non-existing dimension {i} (sizes {sizes}, tensor shape "
-                f"{tuple(x.shape)}); sizes must be >= 0, or -1 for an existing dim"
-            )
-    shape = tuple(x.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(sizes))
-    return broadcast_to(x, shape)  # a new view even when the shape is x's, as in PyTorch
-
-
-def expand_as(x: Tensor, other: Tensor) -> Tensor:
-    _need_tensor("expand_as", other)
-    return expand(x, tuple(other.shape))  # a new view even when the shapes already agree
 
 
 class Reshape(Function):
@@ -207,25 +96,6 @@ class Reshape(Function):
     @staticmethod
     def jvp(ctx, t, _):
         return t.reshape(ctx.out.shape)
-
-
-def _resolve_shape(op: str, in_shape: tuple, shape: tuple) -> tuple:
-    in_shape = tuple(in_shape)  # a plain tuple in messages, whatever the caller passed
-    size = math.prod(in_shape)
-    if shape.count(-1) > 1:
-        raise ShapeError(f"{op}: only one dimension can be -1, got {shape}")
-    if -1 in shape:
-        rest = math.prod(s for s in shape if s != -1)
-        if rest == 0 or size % rest:
-            raise ShapeError(
-                f"{op}: shape {shape} is invalid for input of shape {in_shape} (size {size})"
-            )
-        shape = tuple(size // rest if s == -1 else s for s in shape)
-    if math.prod(shape) != size or any(s < 0 for s in shape):
-        raise ShapeError(
-            f"{op}: shape {shape} is invalid for input of shape {in_shape} with {size} elements"
-        )
-    return shape
 
 
 @tensor_method
@@ -308,61 +178,6 @@ def view(x: Tensor, *shape: Any, size: Any = None, dtype: Any = None) -> Tensor:
             + handed_out
         ) from None
     return Reshape.apply(x, shape)
-
-
-def _is_dtype(obj: Any) -> bool:
-    kinds = (np.dtype, PublicDtype, type, str)
-    return isinstance(obj, kinds) and not isinstance(obj, (tuple, list))
-
-
-def _view_dtype(x: Tensor, dtype: Any) -> Tensor:
-    """``view(dtype)``: the same bytes read as ``dtype`` (same memory, shared version
-    counter). As in PyTorch it is not differentiable, also to the same dtype: the result
-    never requires grad, whether or not ``x`` does and whether or not grad mode is on.
-
-    With a different element size the last dim is rescaled (float32 -> int16 doubles it,
-    float32 -> float64 halves it), under PyTorch's conditions, checked in its order: ``x``
-    has a dim, its last size divides (when growing the element), its last stride is 1, and
-    its storage offset and other strides divide."""
-    dt = dtypes.as_dtype(dtype)
-    old_size, new_size = x._data.dtype.itemsize, np.dtype(dt).itemsize
-    if old_size != new_size:
-        _check_dtype_view(x, dt, old_size, new_size)
-    arr = x._data.view(dt)
-    out = Tensor._make(arr, False, None, 0)
-    out._vc = x._vc
-    return out
-
-
-def _check_dtype_view(x: Tensor, dt: Any, old_size: int, new_size: int) -> None:
-    """Raise PyTorch's RuntimeError when ``x`` cannot be viewed as ``dt`` of another
-    element size (NumPy would accept some of these, with strides PyTorch cannot hold)."""
-    what = (
-        f"to view {scalar_type_name(x._data.dtype)} as {scalar_type_name(dt)} "
-        "(different element sizes)"
-    )
-    if x.ndim == 0:
-        raise RuntimeError(f"self.dim() cannot be 0 {what}")
-    strides = layout_stride(x)
-    if new_size > old_size:
-        ratio = new_size // old_size
-        if x.shape[-1] % ratio:
-            raise RuntimeError(
-                f"self.size(-1) must be divisible by {ratio} {what}, but got {x.shape[-1]}"
-            )
-    if strides[-1] != 1:
-        raise RuntimeError(f"self.stride(-1) must be 1 {what}, but got {strides[-1]}")
-    if new_size > old_size:
-        offset = storage_offset(x)
-        if offset % ratio:
-            raise RuntimeError(
-                f"self.storage_offset() must be divisible by {ratio} {what}, but got {offset}"
-            )
-        for d, st in enumerate(strides[:-1]):
-            if st % ratio:
-                raise RuntimeError(
-                    f"self.stride({d}) must be divisible by {ratio} {what}, but got {st}"
-                )
 
 
 def view_as(x: Tensor, other: Tensor) -> Tensor:
@@ -477,20 +292,6 @@ def reshape_as(x: Tensor, other: Tensor) -> Tensor:
     """``x`` reshaped to ``other``'s shape."""
     _need_tensor("reshape_as", other)
     return reshape(x, tuple(other.shape))
-
-
-def sum_to_size(x: Tensor, *size: Any) -> Tensor:
-    """``x`` summed down to ``size`` (which must expand to ``x``'s shape)."""
-    shape = tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
-    shape = tuple(int(s) for s in shape)
-    ok = len(shape) <= x.ndim and all(
-        s == n or s == 1 for s, n in zip(shape[::-1], tuple(x.shape)[::-1])
-    )
-    if not ok:
-        raise RuntimeError(
-            f"sum_to_size: size {list(shape)} is not expandable to size {list(x.shape)}"
-        )
-    return sum_to(x, shape) if shape != tuple(x.shape) else x
 
 
 @tensor_method

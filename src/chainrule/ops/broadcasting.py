@@ -1,0 +1,143 @@
+"""Broadcasting as a view and its inverse: ``broadcast_to``/``expand``/``expand_as`` (one
+``BroadcastTo`` node, PyTorch's ``ExpandBackward0``: a NumPy view with stride 0 on the
+expanded dims) and ``sum_to``/``sum_to_size`` (``SumTo``, the engine's un-broadcasting of a
+gradient).
+
+Split from ``views.py`` (session 38), which keeps the reshapes (``reshape``, ``view``,
+``flatten``, ``squeeze``, ...) and re-exports these names. Where NumPy returns a view these
+ops do too, and the output shares the input's version counter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from .._layout import expanded
+from ..autograd.function import Function
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from ._same_shape_views import same_shape_view as _same_shape
+from ._ufunc_reduce import add_reduce
+from ._util import ShapeError
+from .binding import tensor_method
+from .view_sizes import _need_tensor, _shape_arg
+
+__all__ = [
+    "BroadcastTo",
+    "SumTo",
+    "broadcast_to",
+    "expand",
+    "expand_as",
+    "sum_to",
+    "sum_to_size",
+]
+
+
+class SumTo(Function):
+    """Sum a broadcast gradient back to ``shape`` (the engine's un-broadcasting)."""
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.in_shape = x.shape
+        lead = x.ndim - len(shape)
+        axes = tuple(range(lead)) + tuple(
+            i + lead for i, s in enumerate(shape) if s == 1 and x.shape[i + lead] != 1
+        )
+        y = add_reduce(x, axis=axes, keepdims=True) if axes else x
+        return y.reshape(shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return broadcast_to(grad, ctx.in_shape), None
+
+    @staticmethod
+    def jvp(ctx, t, _):
+        return SumTo.forward(ctx, t, ctx.primals[1])
+
+
+def sum_to(x: Tensor, shape: tuple) -> Tensor:
+    return SumTo.apply(x, tuple(shape))
+
+
+class BroadcastTo(Function):
+    node_name = "ExpandBackward0"
+    saved_fields = {"self_sym_sizes": lambda n: tuple(n.input_meta[0][0])}  #
+    raw = True
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        return expanded(x, shape)  # PyTorch's strides on size-1 dims (_layout.py)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, None  # the engine sums it back to the input's shape
+
+    @staticmethod
+    def jvp(ctx, t, _):
+        return get_array_module(t).broadcast_to(t, ctx.primals[1])
+
+
+@tensor_method
+def broadcast_to(input: Tensor, shape: Sequence[int]) -> Tensor:
+    shape = (int(shape),) if isinstance(shape, int) else tuple(int(s) for s in shape)
+    xs = input.shape
+    if xs == shape:  # a new view (PyTorch's ExpandBackward0 when recorded), not input
+        return _same_shape(BroadcastTo, input, False)
+    lead = len(shape) - len(xs)
+    ok = lead >= 0 and all(a == 1 or a == b for a, b in zip(xs, shape[lead:]))
+    if not ok:
+        raise ShapeError(
+            f"broadcast_to/expand: cannot expand shape {tuple(input.shape)} to {shape}; "
+            "each dimension must match or be 1 in the input"
+        )
+    return BroadcastTo.apply(input, shape)
+
+
+@tensor_method
+def expand(x: Tensor, *sizes: Any, size: Any = None) -> Tensor:
+    """``x`` broadcast to ``sizes`` as a view (-1 keeps a dim; ``size=``: PyTorch's keyword)."""
+    if size is not None:
+        if sizes:
+            raise TypeError("expand(): got the size both positionally and as size=")
+        sizes = (size,)
+    if not sizes:
+        raise TypeError('expand() missing 1 required positional arguments: "size"')
+    sizes = _shape_arg(sizes, "expand")
+    lead = len(sizes) - x.ndim
+    if lead < 0:
+        raise ShapeError(
+            f"expand: the number of sizes ({len(sizes)}) must be at least the "
+            f"tensor's dims ({x.ndim}); got shape {tuple(x.shape)}"
+        )
+    for i, s in enumerate(sizes):
+        if s < 0 and not (s == -1 and i >= lead):
+            raise ShapeError(
+                f"expand: the expanded size {s} is not allowed in a leading, "
+                f"non-existing dimension {i} (sizes {sizes}, tensor shape "
+                f"{tuple(x.shape)}); sizes must be >= 0, or -1 for an existing dim"
+            )
+    shape = tuple(x.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(sizes))
+    return broadcast_to(x, shape)  # a new view even when the shape is x's, as in PyTorch
+
+
+def expand_as(x: Tensor, other: Tensor) -> Tensor:
+    _need_tensor("expand_as", other)
+    return expand(x, tuple(other.shape))  # a new view even when the shapes already agree
+
+
+def sum_to_size(x: Tensor, *size: Any) -> Tensor:
+    """``x`` summed down to ``size`` (which must expand to ``x``'s shape)."""
+    shape = tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
+    shape = tuple(int(s) for s in shape)
+    ok = len(shape) <= x.ndim and all(
+        s == n or s == 1 for s, n in zip(shape[::-1], tuple(x.shape)[::-1])
+    )
+    if not ok:
+        raise RuntimeError(
+            f"sum_to_size: size {list(shape)} is not expandable to size {list(x.shape)}"
+        )
+    return sum_to(x, shape) if shape != tuple(x.shape) else x

@@ -1,0 +1,191 @@
+"""The larger or smaller of two tensors, elementwise: ``maximum``/``minimum`` (the hard
+choice, its gradient sent to the winner, split on ties) and ``logaddexp`` (the smooth
+maximum, log(e^a + e^b), its gradient the sigmoid of the difference).
+
+Split from ``binary.py`` (session 38), which keeps the arithmetic (``add``, ``sub``,
+``mul``, ``div``) and re-exports these names. Each op is a :class:`BinaryElementwise`
+stating one partial derivative per input; the engine sums broadcast gradients back.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import dtypes
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from ._raw_checks import tensor_argument
+from ._util import DtypeError, promote
+from .binary_call import _call
+from .binding import tensor_method
+from .complex_binary import ComplexLogAddExp
+from .elementwise import BinaryElementwise
+from .selection_where import where
+from .unary import exp
+from .unary_activations import sigmoid
+
+__all__ = ["logaddexp", "maximum", "minimum"]  # (the nodes are imported by name)
+
+
+class _WinnerTakesGradient(BinaryElementwise):
+    """Maximum and Minimum's chain rule: the tie weights times the gradient, with nothing
+    (not 0 * NaN) reaching the input that lost (:func:`_masked_chain`)."""
+
+    @classmethod
+    def chain_a(cls, ctx, g, a, b, y):
+        return _masked_chain(g, cls.derivative_a(ctx, a, b, y))
+
+    @classmethod
+    def chain_b(cls, ctx, g, a, b, y):
+        return _masked_chain(g, cls.derivative_b(ctx, a, b, y))
+
+    @classmethod
+    def jvp(cls, ctx, ta, tb):
+        """The tie-weighted tangents, except where either input is NaN: there PyTorch's
+        forward rule takes the second input's tangent alone (0 without one), where its
+        backward sends the gradient to both."""
+        out = super().jvp(ctx, ta, tb)
+        a, b = (v._data if isinstance(v, Tensor) else np.asarray(v) for v in ctx.primals)
+        if out is None or a.dtype.kind not in "fV" and b.dtype.kind not in "fV":
+            return out
+        xp = get_array_module(out)
+        nan = xp.isnan(a) | xp.isnan(b)
+        if not nan.any():
+            return out
+        second = 0 if tb is None else (tb._data if isinstance(tb, Tensor) else tb)
+        return xp.where(nan, second, out).astype(out.dtype, copy=False)
+
+
+class Maximum(_WinnerTakesGradient):
+    """Elementwise max; on ties the gradient is split evenly and at a NaN both inputs take it
+    (as PyTorch)."""
+
+    node_name = ("MaximumBackward0", (0, 1))  # PyTorch's name and the inputs its node lists
+
+    @staticmethod
+    def f(a, b):
+        return get_array_module(a, b).maximum(a, b)
+
+    @staticmethod
+    def derivative_a(ctx, a, b, y):
+        return _tie_weights(a, b, first_loses=lambda u, v: u < v)
+
+    @staticmethod
+    def derivative_b(ctx, a, b, y):
+        return _tie_weights(b, a, first_loses=lambda u, v: u < v)
+
+
+class Minimum(_WinnerTakesGradient):
+    """Elementwise min; on ties the gradient is split evenly and at a NaN both inputs take it
+    (as PyTorch)."""
+
+    node_name = ("MinimumBackward0", (0, 1))  # PyTorch's name and the inputs its node lists
+
+    @staticmethod
+    def f(a, b):
+        return get_array_module(a, b).minimum(a, b)
+
+    @staticmethod
+    def derivative_a(ctx, a, b, y):
+        return _tie_weights(a, b, first_loses=lambda u, v: u > v)
+
+    @staticmethod
+    def derivative_b(ctx, a, b, y):
+        return _tie_weights(b, a, first_loses=lambda u, v: u > v)
+
+
+class LogAddExp(BinaryElementwise):
+    """log(e^a + e^b) without overflow; d/da = e^a / (e^a + e^b) = sigmoid(a - b), d/db =
+    sigmoid(b - a) (NaN where both inputs are -inf, as in PyTorch). Written with the inputs,
+    not the output, as PyTorch does, so changing the output in place later is allowed."""
+
+    node_name = ("LogaddexpBackward0", (0, 1))  # PyTorch's name and the inputs its node lists
+
+    saves_a = saves_b = "ab"
+
+    @staticmethod
+    def f(a, b):
+        with np.errstate(over="ignore"):  # NumPy's a - b may overflow; the result does not
+            return get_array_module(a, b).logaddexp(a, b)
+
+    @staticmethod
+    def derivative_a(ctx, a, b, y):
+        return sigmoid(a - b)
+
+    @staticmethod
+    def derivative_b(ctx, a, b, y):
+        return sigmoid(b - a)
+
+    # PyTorch's form, g / (1 + e^(b - a)) (bit-equal in bfloat16); NaN where both are -inf
+    @staticmethod
+    def chain_a(ctx, g, a, b, y):
+        return g / (exp(b - a) + 1)
+
+    @staticmethod
+    def chain_b(ctx, g, a, b, y):
+        return g / (exp(a - b) + 1)
+
+
+def _masked_chain(g: Tensor, w: Tensor) -> Tensor:
+    """``g * w`` for tie weights ``w`` (0, 0.5, 1), with 0 where ``w`` is 0 even where ``g``
+    is NaN or infinite: the input that lost gets no gradient, as PyTorch's masked rule (a
+    NaN gradient of max(x, 0.5) would otherwise reach the 0.5 through 0 * NaN)."""
+    out = g * w
+    gd = g._data
+    if get_array_module(gd).isfinite(gd).all():
+        return out
+    return where(w == 0, 0.0, out)
+
+
+def _tie_weights(mine: Any, other: Any, first_loses: Any) -> Tensor:
+    """0 where ``mine`` loses, 0.5 on ties, else 1 (also where either is NaN: the NaN result
+    came from both): a constant derivative."""
+    dtype = (mine if isinstance(mine, Tensor) else other).dtype
+    u = mine._data if isinstance(mine, Tensor) else mine
+    v = other._data if isinstance(other, Tensor) else other
+    w = (~first_loses(u, v)).astype(dtype)
+    w -= (u == v).astype(dtype) * 0.5
+    return Tensor._make(w, False, None, 0)
+
+
+@tensor_method(keywords=True)
+def maximum(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+    return _call(Maximum, "maximum", *_real_pair("maximum", input, other))
+
+
+@tensor_method(keywords=True)
+def minimum(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+    return _call(Minimum, "minimum", *_real_pair("minimum", input, other))
+
+
+@tensor_method(keywords=True)
+def logaddexp(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+    """log(exp(input) + exp(other)) elementwise, with broadcasting (``torch.logaddexp``)."""
+    tensor_argument("logaddexp", "input", 1, input)
+    tensor_argument("logaddexp", "other", 2, other)
+    if input._data.dtype.kind == "c" or other._data.dtype.kind == "c":
+        return _call(ComplexLogAddExp, "logaddexp", input, other)  # its own kernel
+    # the operands promote first (float32 with int32 is float32, bool with float64 float64)
+    a, b = promote("logaddexp", input, other)
+    if not dtypes.is_floating(a._data.dtype):
+        raise NotImplementedError(
+            f"logaddexp: not implemented for {a.dtype} (PyTorch computes it for floating "
+            "and complex tensors only); use .float()"
+        )
+    return _call(LogAddExp, "logaddexp", a, b)
+
+
+def _real_pair(op: str, a: Any, b: Any) -> tuple:
+    """``maximum``/``minimum``'s operands: two tensors (PyTorch refuses a Python or NumPy
+    number, a list, an array: TypeError), neither complex (no order: PyTorch's RuntimeError,
+    here a DtypeError that is also the TypeError chainrule raised before)."""
+    tensor_argument(op, "input", 1, a)
+    tensor_argument(op, "other", 2, b)
+    for v in (a, b):
+        if v._data.dtype.kind == "c":
+            raise DtypeError(
+                f"{op} not implemented for complex tensors (complex numbers have no order)"
+            )
+    return a, b
