@@ -199,12 +199,6 @@ def test_detach_of_a_view_in_place_message_as_torch():
     assert msgs[0] == msgs[1]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a view's grad_fn read after its base changed in place: torch regenerates it "
-    "(AsStridedBackward0) on the read; chainrule's grad_fn is a plain slot (per-op hot "
-    "path), replayed when the view is next used, so the read shows the stale SliceBackward0",
-)
 def test_stale_view_grad_fn_read_directly():
     names = []
     for lib in (cr, torch):
@@ -215,35 +209,17 @@ def test_stale_view_grad_fn_read_directly():
     assert names[0] == names[1]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="setitem into a view overlapping itself: torch writes through a sub-view "
-    "(CopySlices of v[:, 1], overlapping nothing); chainrule's IndexPut on the whole "
-    "overlapping view sends the gradient of the written places to the old base too",
-)
 def test_setitem_into_an_overlapping_view_gradient():
     code = "x=leaf*1; v=x.unfold(0,3,1); v[:, 1] = q[:3]; out=x"
     ours, theirs = _overlapping(cr, code), _overlapping(torch, code)
     np.testing.assert_allclose(ours[2], theirs[2])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="out= into a view overlapping itself (torch.add(v, 1, out=v) with v = "
-    "x.unfold(0, 3, 1)): torch adds once per element sharing a place; chainrule's out= "
-    "writes the computed result once (ops/keywords.py write_out, not changed this session)",
-)
 def test_out_into_an_overlapping_view():
     code = "x=leaf.detach().clone(); v=x.unfold(0,3,1); t.add(v, 1, out=v); out=x"
     assert _overlapping(cr, code)[0] == _overlapping(torch, code)[0]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="second derivative through mul_ on an overlapping view: torch's saved "
-    "original_self is a clone with the view's own history (elements summed), chainrule's "
-    "is the last-write input, so the double backward differs (the first matches)",
-)
 def test_double_backward_through_an_overlapping_write():
     found = []
     for lib in (cr, torch):

@@ -14,7 +14,7 @@ from __future__ import annotations
 from ..backend import get_array_module
 from .function import Function
 from .tensor import Tensor
-from .view_replay import ScatterFlat, ZeroFlat, flat_index_map
+from .view_flat import GatherFlat, ScatterFlat, ZeroFlat, flat_index_map
 
 __all__ = ["overlapping_write_input"]
 
@@ -43,12 +43,37 @@ class _LastWrite(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        kept = ZeroFlat.apply(grad, ctx.shadowed)
-        return ScatterFlat.apply(kept, ctx.shape, ctx.index), None, None
+        return _CopyIntoPlaces.apply(grad, ctx.shape, ctx.index, ctx.shadowed), None, None
 
     @staticmethod
     def jvp(ctx, t, _v, _i):
         return None if t is None else t.reshape(-1)[ctx.index]
+
+
+class _CopyIntoPlaces(Function):
+    """``_LastWrite``'s gradient: zeros(``shape``) with ``g`` *copied* to flat positions
+    ``index``, element after element (the ``shadowed`` elements, written over by a later one
+    at the same place, left out): PyTorch's ``CopySlices`` copying into the base's gradient
+    through the overlapping view. Its own gradient is, as PyTorch's derivative of that copy,
+    each element's place's gradient (a gather): so a double backward matches PyTorch's,
+    which is not the adjoint of the last-write rule."""
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, g, shape, index, shadowed):
+        kept = ZeroFlat.forward(ctx, g, shadowed)
+        out = ScatterFlat.forward(ctx, kept, shape, index)
+        ctx.shape, ctx.index, ctx.shadowed = shape, index, shadowed  # (after theirs)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return GatherFlat.apply(grad, ctx.index), None, None, None
+
+    @staticmethod
+    def jvp(ctx, t, *_):
+        return _CopyIntoPlaces.forward(ctx, t, ctx.shape, ctx.index, ctx.shadowed)
 
 
 def overlapping_write_input(view: Tensor, base: Tensor) -> Tensor:
@@ -59,4 +84,5 @@ def overlapping_write_input(view: Tensor, base: Tensor) -> Tensor:
     location."""
     proxy = _LastWrite.apply(base, view._data, flat_index_map(base._data, view._data))
     proxy._vc = view._vc
+    proxy._view = None  # the op's own input, never re-taken (regenerate_views) nor replayed
     return proxy

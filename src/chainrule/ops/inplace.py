@@ -20,20 +20,17 @@ from ..autograd import grad_mode
 from ..autograd.forward_ad_captures import GUARDING as _GUARDING
 from ..autograd.forward_ad_captures import check_captured_write
 from ..autograd.forward_tangents import write_tangent
-from ..autograd.function import keep_private_copies, repack_private_copy
+from ..autograd.function import _SavedCopy, keep_private_copies, repack_private_copy
 from ..autograd.ieee import pass_fp_warning, quiet_fp
-from ..autograd.saved import SavedConstant, SavedOutput, SavedPacked, memory_root
+from ..autograd.saved import SavedConstant, SavedInput, SavedOutput, SavedPacked, memory_root
 from ..autograd.state import InferenceVersionCounter
 from ..autograd.tensor import Tensor
 from ..autograd.view_base import forward_base
+from ..autograd.view_errors import check_view_write
+from ..autograd.view_flat import data_pointer
 from ..autograd.view_overlap import overlapping_write_input
-from ..autograd.view_replay import (
-    check_view_write,
-    data_pointer,
-    move_retained_grad,
-    record_view_write,
-    write_view_tangent,
-)
+from ..autograd.view_replay import move_retained_grad, record_view_write, regenerate_views
+from ..autograd.view_tangents import write_view_tangent
 from ..backend import get_array_module, is_writeable
 from ..dtype_rules import can_cast
 from ..float8 import is_float8, to_float8
@@ -237,7 +234,7 @@ def apply_inplace(x: Tensor, name: str, fn: Callable, *args: Any, **kwargs: Any)
     # argument aliases x: that argument was saved too and is overwritten now, so, as in
     # PyTorch, the backward must find it modified (y.mul_(y), y[0].mul_(y[1])) and raise.
     if record and not aliased and out.grad_fn is not None and out.grad_fn._saved_values:
-        _keep_old_self(out.grad_fn, x)
+        _keep_old_self(out.grad_fn, x, overlapping)
     try:
         if spread:  # an expanded x (index_fill_, masked_fill_, index_put_: PyTorch warns)
             write_spread(x._data, out._data.astype(x._data.dtype, copy=False))
@@ -264,6 +261,8 @@ def apply_inplace(x: Tensor, name: str, fn: Callable, *args: Any, **kwargs: Any)
         # forward mode: the tangent x's is a view of changes too (the base's, or the dual
         # tensor's for a view of one: never the tensor a dual aliases, as in PyTorch)
         write_view_tangent(x, view.fw_base)
+    if len(x._vc) > 1:  # views with a grad_fn share x's memory: their grad_fn is re-taken
+        regenerate_views(x._vc)
     return x
 
 
@@ -301,10 +300,24 @@ def single_node_result(
     return apply_inplace(x, name + "_", fn)
 
 
-def _keep_old_self(node: Any, x: Tensor) -> None:
+def _keep_old_self(node: Any, x: Tensor, overlapping: bool = False) -> None:
     """The in-place op's own node saved ``x`` (or a view of its memory), which is about to be
     overwritten: keep a copy of the old value instead, as PyTorch saves ``original_self``
-    (``y.mul_(w)`` with ``w`` requiring grad needs the old ``y`` for ``w``'s gradient)."""
+    (``y.mul_(w)`` with ``w`` requiring grad needs the old ``y`` for ``w``'s gradient).
+    ``overlapping``: the op computed from ``overlapping_write_input(x)``, whose history has
+    the gradient of the write; PyTorch's ``original_self`` is a clone of ``x`` with ``x``'s
+    own history (the gradients of elements sharing a location summed), which a double
+    backward differentiates through, so the copy is taken of ``x`` itself."""
+    if overlapping:
+        copy = None
+        entries = []
+        for e in node._saved_values:
+            if type(e) is SavedInput and e.tensor._vc is x._vc:
+                if copy is None:
+                    copy = _SavedCopy.apply(x)  # (the copy keep_private_copies takes)
+                e = SavedInput(copy, 0, e.position)
+            entries.append(e)
+        node._saved_values = tuple(entries)
     keep_private_copies(node, lambda t: t._vc is x._vc)
     node._saved_values = tuple(
         _private_copy(node, e) if getattr(e, "version_counter", None) is x._vc else e
@@ -382,6 +395,8 @@ def _fill(x: Tensor, value: Any, name: str) -> Tensor:
     x._vc[0] += 1
     if tangent:  # forward mode: the value's tangent (zero for a number) replaces x's
         _fill_tangent(x, value)
+    if len(x._vc) > 1:  # views with a grad_fn share x's memory: their grad_fn is re-taken
+        regenerate_views(x._vc)
     return x
 
 

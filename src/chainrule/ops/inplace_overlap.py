@@ -23,7 +23,7 @@ import numpy as np
 
 from ..autograd import grad_mode
 from ..autograd.tensor import Tensor
-from ..autograd.view_replay import _byte_offsets, _no_self_overlap, data_pointer
+from ..autograd.view_flat import byte_offsets, data_pointer, no_self_overlap
 from ..backend import get_array_module
 
 __all__ = [
@@ -31,6 +31,8 @@ __all__ = [
     "check_no_overlap",
     "check_partial_overlap",
     "overlap_writes",
+    "rewrite_overlapping_out",
+    "setitem_through_subview",
     "write_rounds",
     "write_spread",
 ]
@@ -50,12 +52,63 @@ _NOT_ELEMENTWISE = frozenset(
 )
 
 
+def setitem_through_subview(x: Tensor, idx: Any, value: Any) -> bool:
+    """Record ``x[idx] = value`` as PyTorch does when ``x`` is a view whose elements overlap
+    in memory (``unfold`` windows) and ``idx`` is a basic index: as ``x[idx].copy_(value)``,
+    a write into the sub-view, so that the base's ``CopySlices`` covers the places written
+    and nothing else (an index put on the whole overlapping view would also send the
+    gradient of those places to the old values of the elements sharing them). Returns
+    whether it did (False: ``x`` overlaps nothing, or ``idx`` picks no view)."""
+    d = x._data
+    if x._view is None or d.flags.c_contiguous or d.size <= 1 or no_self_overlap(d):
+        return False
+    try:
+        region = d[idx]
+    except (IndexError, TypeError, ValueError):
+        return False
+    if not get_array_module(d).may_share_memory(region, d):  # index arrays: a copy
+        return False
+    x[idx].copy_(value)
+    return True
+
+
+# The ops with out= among those whose out= is checked for partial overlap (keywords.py) that
+# are not elementwise: their out= is written as computed
+_OUT_NOT_ELEMENTWISE = frozenset(
+    """addmm cat column_stack concat concatenate cumprod cumsum diff dstack hstack kron
+    logcumsumexp masked_select msort row_stack stack vstack""".split()
+)
+
+
+def rewrite_overlapping_out(
+    op: str, fn: Callable, args: tuple, kwargs: dict, result: Any, out: Any
+) -> None:
+    """After ``write_out`` wrote ``result`` into ``out``: when ``out``'s elements overlap in
+    memory (``unfold`` windows) and an input shares ``out``'s memory, PyTorch's elementwise
+    kernel read each element as the writes before it left it (``torch.add(v, 1, out=v)``
+    adds once per element sharing a location, as ``v.add_(1)``): ``out`` is written again
+    that way, in rounds (:func:`write_rounds`, recomputing ``fn(*args, **kwargs)``, which
+    reads the memory being written). Nothing is done for any other ``out``."""
+    if not isinstance(out, Tensor) or not isinstance(result, Tensor):
+        return
+    d = out._data
+    if d.flags.c_contiguous or d.size <= 1 or op in _OUT_NOT_ELEMENTWISE:
+        return
+    if result._data.shape != d.shape or no_self_overlap(d):
+        return
+    xp = get_array_module(d)
+    if any(
+        isinstance(a, Tensor) and xp.may_share_memory(a._data, d) for a in (*args, *kwargs.values())
+    ):
+        write_rounds(out, result, lambda _x: fn(*args, **kwargs), (), {})
+
+
 def overlap_writes(arr: Any, name: str) -> tuple[bool, bool]:
     """For an in-place op ``name`` writing into ``arr`` (a view's array, not C-contiguous):
     ``(spread, rounds)``, whether the write must go by :func:`write_spread` or by
     :func:`write_rounds` because ``arr``'s elements overlap in memory (both False when they
     do not, or for an op that is neither elementwise nor a masked or indexed write)."""
-    if arr.size <= 1 or _no_self_overlap(arr):
+    if arr.size <= 1 or no_self_overlap(arr):
         return False, False
     spread = name in _WRITES_SOME
     return spread, not spread and name not in _NOT_ELEMENTWISE
@@ -80,7 +133,7 @@ def write_rounds(x: Tensor, out: Tensor, fn: Callable, args: tuple, kwargs: dict
     PyTorch's own order may differ from C order for other layouts and in its vectorized
     inner loops (large tensors): its result there is unspecified."""
     d = x._data
-    offsets = _byte_offsets(d.shape, d.strides).reshape(-1)
+    offsets = byte_offsets(d.shape, d.strides).reshape(-1)
     order = np.argsort(offsets, kind="stable")  # C order within each location
     sorted_off = offsets[order]
     first = np.r_[True, sorted_off[1:] != sorted_off[:-1]]

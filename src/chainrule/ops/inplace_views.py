@@ -22,7 +22,7 @@ from ..autograd.forward_ad_captures import GUARDING as _GUARDING
 from ..autograd.forward_ad_captures import check_captured_write
 from ..autograd.node import _node_type
 from ..autograd.tensor import Tensor
-from ..autograd.view_replay import check_view_write
+from ..autograd.view_errors import check_view_write
 from .permutations import t as _t
 from .permutations import transpose
 from .views import squeeze, unsqueeze

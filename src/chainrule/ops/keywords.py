@@ -37,7 +37,7 @@ from ..dtype_rules import can_cast
 from ._misc_more_strided import _storage
 from .binding import method_spec
 from .inplace import check_writable_memory
-from .inplace_overlap import check_partial_overlap
+from .inplace_overlap import check_partial_overlap, rewrite_overlapping_out
 
 __all__ = [
     "accepts_torch_keywords",
@@ -381,6 +381,9 @@ def accepts_torch_keywords(fn: Callable, name: str | None = None) -> Callable:
             _check_out_no_overlap(op, args, kwargs, out)
         elif op in _OUT_OVERLAP_CHECKED:
             _check_out_overlap(op, args, kwargs, result, out)
+            written = write_out(op, result, out)
+            rewrite_overlapping_out(op, fn, args, kwargs, result, out)  # out= v, v overlapping
+            return written
         return write_out(op, result, out)
 
     return op_with_keywords

@@ -35,6 +35,7 @@ from .inplace import (
     has_tangent,
     writes_into_graph,
 )
+from .inplace_overlap import setitem_through_subview
 from .setitem_rules import (
     check_mask_shape,
     check_put_dtype,
@@ -434,6 +435,8 @@ def setitem(x: Tensor, idx: Any, value: Any) -> None:
         name = setitem_node_name(idx)
         if name != "IndexPutBackward0" and value_tensor and not batched:
             value = expand_to_region(x, idx, value)
+        if not batched and setitem_through_subview(x, idx, value):  # x overlaps itself
+            return
         apply_inplace(x, "setitem", lambda t, v: IndexPut.apply(t, v, idx, name=name), value)
         return
     try:
