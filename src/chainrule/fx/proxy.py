@@ -15,10 +15,14 @@ import builtins
 import dis
 import inspect
 import operator
+import sys
 from collections.abc import Iterator
 from typing import Any
 
-from .node import Node
+from .. import overrides
+from ..autograd import torch_function as _tf
+from ..autograd.tensor import Tensor
+from .node import Node, map_aggregate
 
 __all__ = ["Attribute", "GraphAppendingTracer", "Proxy", "TraceError", "TracerBase"]
 
@@ -146,6 +150,40 @@ class Proxy:
             tracer = GraphAppendingTracer(node.graph)
         self.tracer = tracer
         self.node = node
+        _ensure_dispatch(type(self))
+
+    @classmethod
+    def __torch_function__(
+        cls, orig_method: Any, types: Any, args: tuple = (), kwargs: Any = None
+    ) -> Proxy:
+        """A chainrule function or Tensor method called with proxies outside a trace (a
+        ``Transformer`` override returning ``torch.neg(*args)``, a decomposition run on
+        ``Proxy(node)`` values) records a node on the proxies' tracer, as torch's
+        ``Proxy.__torch_function__``: ``call_method`` for a Tensor method, else
+        ``call_function``."""
+        kwargs = kwargs or {}
+        tracers: dict[Any, None] = {}
+
+        def find_tracer(a: Any) -> None:
+            if isinstance(a, Proxy):
+                tracers[a.tracer] = None
+
+        map_aggregate(args, find_tracer)
+        map_aggregate(kwargs, find_tracer)
+        if len(tracers) > 1:
+            raise RuntimeError(
+                f"Found multiple different tracers {list(tracers.keys())} while trying to "
+                f"trace operations {orig_method}"
+            )
+        tracer = next(iter(tracers))
+        name = getattr(orig_method, "__name__", "")
+        # a Tensor method (torch.Tensor.new_ones(proxy, 2)); chainrule's functions and
+        # methods may be one object (cr.relu is Tensor.relu): those record call_function
+        root = sys.modules["chainrule"]
+        if name and getattr(Tensor, name, None) is orig_method:
+            if getattr(root, name, None) is not orig_method:
+                return tracer.create_proxy("call_method", name, args, kwargs)
+        return tracer.create_proxy("call_function", orig_method, args, kwargs)
 
     def __repr__(self) -> str:
         return f"Proxy({self.node.name})"
@@ -245,6 +283,14 @@ Proxy.__abs__ = _unary(operator.abs)  # type: ignore[method-assign]
 Proxy.__hash__ = object.__hash__  # type: ignore[method-assign]  (__eq__ records, hash by id)
 
 
+def _ensure_dispatch(cls: type) -> None:
+    """Route ``cls`` (Proxy or a subclass) to its ``__torch_function__`` (again after the
+    test suite's per-test reset of the protocol), as NestedTensor's first instance does."""
+    if cls not in _tf._DISPATCHING or not overrides._installed[0]:
+        _tf.register_dispatching_type(cls)
+        overrides.install()
+
+
 class Attribute(Proxy):
     """``proxy.attr``: a call on it records ``call_method`` (``x.view(...)``); used as a
     value it records ``getattr(x, 'attr')`` (created on first use, as torch's, so a method
@@ -255,6 +301,7 @@ class Attribute(Proxy):
         self.attr = attr
         self.tracer = root.tracer
         self._node: Node | None = None
+        _ensure_dispatch(Attribute)
 
     @property
     def node(self) -> Node:  # type: ignore[override]

@@ -17,6 +17,7 @@ from ..backend import get_array_module
 
 __all__ = [
     "SOFTPLUS_F32_STEPS",
+    "celu_grad_input_scale",
     "elu_f32",
     "elu_grad_f32",
     "erf_array",
@@ -109,6 +110,13 @@ def elu_f32(x: np.ndarray, alpha: float, scale: float, input_scale: float) -> np
         pos *= f32(scale)
     neg += pos
     return neg
+
+
+def celu_grad_input_scale(alpha: float) -> float:
+    """The input scale of celu's backward as PyTorch's ``derivatives.yaml`` writes it,
+    ``1.0 / alpha.toFloat()``: the quotient in float64 of alpha rounded to float32 (the
+    forward's ``1 / alpha`` is exact), for ``CeluBackward0`` and ``CeluBackward1`` alike."""
+    return 1.0 / float(np.float32(alpha))
 
 
 def elu_grad_f32(

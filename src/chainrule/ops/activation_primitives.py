@@ -23,6 +23,7 @@ from ..autograd.saved_fields import tensor_field
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._activation_math import (
+    celu_grad_input_scale,
     elu_f32,
     elu_grad_f32,
     logsigmoid_grad_f32,
@@ -124,12 +125,18 @@ class Elu(UnaryElementwise):
         return xp.where(x > 0, x * scale if scale != 1 else x, neg).astype(x.dtype, copy=False)
 
     @staticmethod
-    def derivative(ctx, x, y):
+    def _grad_input_scale(p: dict) -> float:
+        """The input scale the backward (and jvp) uses: the forward's (celu's differs)."""
+        return p["input_scale"]
+
+    @classmethod
+    def derivative(cls, ctx, x, y):
         # reads x only, as PyTorch's EluBackward0 saves only self (the result may change)
         p = ctx.params
+        s = cls._grad_input_scale(p)
         xd = x._data
         below = where(_const(xd < 0), x, 0.0)  # constant at x = 0: PyTorch's second derivative
-        negative = exp(below * p["input_scale"]) * (p["input_scale"] * p["scale"] * p["alpha"])
+        negative = exp(below * s) * (s * p["scale"] * p["alpha"])
         # NaN takes the scale branch, as PyTorch's (its negative branch is x <= 0)
         return where(_const(~(xd <= 0)), _const(np.asarray(p["scale"], xd.dtype)), negative)
 
@@ -146,7 +153,8 @@ class Elu(UnaryElementwise):
             and not (getattr(ctx, "create_graph", False) and (g.requires_grad or x.requires_grad))
         ):
             p = ctx.params
-            return _const(elu_grad_f32(gd, xd, p["alpha"], p["scale"], p["input_scale"]))
+            s = cls._grad_input_scale(p)
+            return _const(elu_grad_f32(gd, xd, p["alpha"], p["scale"], s))
         return g * cls.derivative(ctx, x, y)
 
 
@@ -154,6 +162,13 @@ class Celu(Elu):
     """celu (``elu`` with ``input_scale = 1 / alpha``), under PyTorch's ``CeluBackward0``."""
 
     saved_fields = {"alpha": lambda n: n.params["alpha"], "self": 0}  # grad_fn._saved_*
+
+    @staticmethod
+    def _grad_input_scale(p: dict) -> float:
+        """PyTorch's ``CeluBackward0`` (and its forward-mode and double derivatives) passes
+        ``1.0 / alpha.toFloat()``: alpha rounded to float32 first, unlike the forward's
+        ``1.0 / alpha``, so a float64 gradient differs from ``exp(x / alpha)`` at ~1e-8."""
+        return celu_grad_input_scale(p["alpha"])
 
 
 class LogSigmoid(UnaryElementwise):

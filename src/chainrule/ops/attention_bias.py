@@ -10,8 +10,14 @@ S - L cached positions. With L > S the first L - S queries of a lower-right mask
 (PyTorch warns that its kernels give NaN there; chainrule's attention gives 0 for such rows,
 as PyTorch's math path).
 
-Unlike PyTorch's, a :class:`CausalBias` is not a Tensor subclass: it is only an argument of
-``scaled_dot_product_attention``; :meth:`CausalBias._materialize` gives its bool mask.
+As PyTorch's, a :class:`CausalBias` is a Tensor subclass (``issubclass(type(bias),
+torch.Tensor)``, which the SDPA tutorial asserts) built by the legacy sizes constructor: its
+own data is an uninitialised ``(variant, L, S)`` tensor of the default dtype (torch passes its
+constructor arguments, the variant an int 1 or 2, to ``Tensor.__new__``), and it prints as its
+bool mask (:meth:`CausalBias._materialize`). Only ``scaled_dot_product_attention`` reads it
+as a mask; other ops see the placeholder data, as in PyTorch (whose results keep the
+``CausalBias`` type through its ``__torch_function__``; here they are plain Tensors, the
+class leaving the protocol off so that defining it at import wraps nothing).
 """
 
 from __future__ import annotations
@@ -41,7 +47,7 @@ class CausalVariant(IntEnum):
     LOWER_RIGHT = 2
 
 
-class CausalBias:
+class CausalBias(Tensor):
     """An (seq_len_q, seq_len_kv) causal mask of a given :class:`CausalVariant`, for the
     ``attn_mask`` of ``scaled_dot_product_attention``; build one with
     :func:`causal_upper_left` or :func:`causal_lower_right`."""
@@ -52,6 +58,8 @@ class CausalBias:
         for name, n in (("seq_len_q", seq_len_q), ("seq_len_kv", seq_len_kv)):
             if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
                 raise TypeError(f"CausalBias: {name} must be a non-negative int, got {n!r}")
+        # torch's Tensor.__new__(cls, variant, L, S): the sizes form, (variant, L, S)
+        super().__init__(int(variant), int(seq_len_q), int(seq_len_kv))
         self.variant = variant
         self.seq_len_q = int(seq_len_q)
         self.seq_len_kv = int(seq_len_kv)

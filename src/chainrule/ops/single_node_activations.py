@@ -24,7 +24,7 @@ import numpy as np
 
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ._activation_math import elu_f32
+from ._activation_math import celu_grad_input_scale, elu_f32
 from .binary import where
 from .elementwise import UnaryElementwise
 
@@ -212,13 +212,18 @@ class EluResult(UnaryElementwise):
         return xp.where(x > 0, x * scale if scale != 1 else x, neg).astype(x.dtype, copy=False)
 
     @staticmethod
-    def derivative(ctx: Any, x: Any, y: Any) -> Any:
+    def _grad_input_scale(p: dict) -> float:
+        """The input scale the backward uses: the forward's (celu_'s differs)."""
+        return p["input_scale"]
+
+    @classmethod
+    def derivative(cls, ctx: Any, x: Any, y: Any) -> Any:
         p = ctx.params
         if p["alpha"] < 0:
             raise RuntimeError(_NEGATIVE_ELU)
         yd = y._data
         below = where(_const(yd < 0), y, 0.0)
-        negative = (below + p["alpha"] * p["scale"]) * p["input_scale"]
+        negative = (below + p["alpha"] * p["scale"]) * cls._grad_input_scale(p)
         scale = _const(get_array_module(yd).asarray(p["scale"], yd.dtype))
         return where(_const(~(yd <= 0)), scale, negative)
 
@@ -237,7 +242,7 @@ class EluResult(UnaryElementwise):
         xp = get_array_module(gd)
         dt = np.dtype(np.float32) if _half(gd) else gd.dtype
         gw, yw = gd.astype(dt, copy=False), yd.astype(dt, copy=False)
-        inp = p["input_scale"]
+        inp = cls._grad_input_scale(p)
         if cls is CeluResult and dt.itemsize == 4:
             inp = np.float32(1) / np.float32(p["alpha"])
         neg = (gw * dt.type(inp)) * (yw + dt.type(p["alpha"] * p["scale"]))
@@ -251,6 +256,11 @@ class CeluResult(EluResult):
 
     node_name = "CeluBackward1"
     saved_fields = {"alpha": lambda n: n.params["alpha"], "result": 0}
+
+    @staticmethod
+    def _grad_input_scale(p: dict) -> float:
+        """PyTorch's ``1.0 / alpha.toFloat()`` (see ``Celu``): alpha rounded to float32."""
+        return celu_grad_input_scale(p["alpha"])
 
 
 class RreluWithNoiseResult(UnaryElementwise):

@@ -1,12 +1,11 @@
 """Benchmarking, mirroring ``torch.utils.benchmark``: :class:`Timer` measures a Python
 statement, :class:`Measurement` holds its times and statistics, :class:`Compare` prints
-measurements as tables.
+measurements as tables, :class:`Fuzzer` draws benchmark inputs (``fuzzer.py``).
 
 Not provided: C++ statements (``language=Language.CPP``) and Valgrind instruction counts
 (``Timer.collect_callgrind``, ``CallgrindStats``, ``FunctionCounts``), which need PyTorch's
-compiled back end (they raise ``NotImplementedError``), and the input fuzzers
-(``Fuzzer``, ``FuzzedParameter``, ``FuzzedTensor``, ``FuzzedSparseTensor``,
-``ParameterAlias``).
+compiled back end (they raise ``NotImplementedError``), and the sparse input fuzzer
+(``FuzzedSparseTensor``).
 """
 
 from __future__ import annotations
@@ -21,13 +20,18 @@ from .common import (
     unit_to_english,
 )
 from .compare import Colorize, Compare
+from .fuzzer import FuzzedParameter, FuzzedTensor, Fuzzer, ParameterAlias
 from .timer import Language, Timer, timer
 
 __all__ = [
     "Colorize",
     "Compare",
+    "FuzzedParameter",
+    "FuzzedTensor",
+    "Fuzzer",
     "Language",
     "Measurement",
+    "ParameterAlias",
     "TaskSpec",
     "Timer",
     "ordered_unique",
