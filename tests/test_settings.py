@@ -20,7 +20,7 @@ from chainrule.serialization.archive import Storage
 # ------------------------------------------------------------------------ default device
 
 
-def test_default_device_is_the_cpu_and_only_the_cpu_can_be_set():
+def test_default_device_is_the_cpu_and_only_the_cpu_or_meta_can_be_set():
     assert cr.get_default_device() == cr.device("cpu")
     assert str(cr.get_default_device()) == str(torch.get_default_device()) == "cpu"
     cr.set_default_device("cpu")
@@ -28,7 +28,7 @@ def test_default_device_is_the_cpu_and_only_the_cpu_can_be_set():
     cr.set_default_device(None)
     assert cr.zeros(2).device == cr.device("cpu")
     for dev in ("cuda", "cuda:1", 0, cr.device("cuda")):
-        with pytest.raises(NotImplementedError, match="set_default_device.*only 'cpu' or None"):
+        with pytest.raises(NotImplementedError, match="set_default_device.*only 'cpu', 'meta'"):
             cr.set_default_device(dev)
     with pytest.raises(ValueError, match="invalid device string"):
         cr.set_default_device("tpu")

@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from .meta.array import COPY_OUT, MetaArray, as_meta
+
 try:  # CuPy is optional: ``pip install chainrule[gpu]``
     import cupy as _cupy  # type: ignore
 except Exception:  # pragma: no cover - depends on the machine
@@ -39,14 +41,15 @@ NO_CUDA = "Torch not compiled with CUDA enabled"  # PyTorch's words, CPU-only bu
 
 
 class UnsupportedDeviceError(NotImplementedError, AssertionError):
-    """A device PyTorch names but chainrule cannot compute on (``'meta'``, ``'mps'``,
-    ``'xpu'``, ...). PyTorch raises NotImplementedError, RuntimeError or AssertionError for
+    """A device PyTorch names but chainrule cannot compute on (``'mps'``, ``'xpu'``,
+    ``'hpu'``, ...). PyTorch raises NotImplementedError, RuntimeError or AssertionError for
     work on such a device, by type; this is all three (NotImplementedError is a RuntimeError),
     so code catching any of them keeps working."""
 
 
 # PyTorch's device types, in the order its error message lists them: torch.device() accepts
-# each of them; chainrule computes on "cpu" (NumPy) and "cuda" (CuPy) only (see to_device).
+# each of them; chainrule computes on "cpu" (NumPy) and "cuda" (CuPy), and holds shapes
+# without data on "meta" (chainrule.meta); the others raise (see to_device).
 DEVICE_TYPES = (
     "cpu, cuda, ipu, xpu, mkldnn, opengl, opencl, ideep, hip, ve, fpga, maia, xla, lazy, "
     "vulkan, mps, meta, hpu, mtia, privateuseone"
@@ -84,9 +87,12 @@ class Device:
 
     Every device type PyTorch knows (:data:`DEVICE_TYPES`: ``'meta'``, ``'mps'``, ``'xpu'``,
     ...) constructs, prints, compares and hashes as in PyTorch, so code that names them
-    imports and runs; using one for data (a factory's ``device=``, ``.to()``) raises
-    :class:`UnsupportedDeviceError` in :func:`to_device`, as chainrule computes on 'cpu'
-    and 'cuda' only."""
+    imports and runs; tensors live on 'cpu', 'cuda' and 'meta' (shapes without data,
+    :mod:`chainrule.meta`), and using any other for data (a factory's ``device=``,
+    ``.to()``) raises :class:`UnsupportedDeviceError` in :func:`to_device`.
+
+    ``with cr.device('meta'):`` makes it the default device of factory functions (and so
+    of module construction) inside the block, as PyTorch's device context."""
 
     __slots__ = ("type", "index")
 
@@ -139,22 +145,47 @@ class Device:
         return self.type if self.index is None else f"{self.type}:{self.index}"
 
     def __enter__(self) -> "Device":
-        """``with cr.device('cpu'):``, PyTorch's device context (factory functions given no
-        device use this one inside). chainrule's factories always default to the CPU (see
-        ``cr.set_default_device``), so the CPU is accepted and any other device raises rather
-        than being silently ignored."""
-        if self.type != "cpu":
+        """``with cr.device('meta'):``, PyTorch's device context: factory functions given no
+        device make their tensors on this one inside (``'cpu'`` and ``'meta'``; the others
+        raise rather than being silently ignored). Blocks nest; leaving one restores the
+        default it found."""
+        if self.type not in ("cpu", "meta"):
             raise NotImplementedError(
                 f"with cr.device({str(self)!r}): chainrule cannot make {self} the default "
                 "device of factory functions; pass device= to them or move tensors with .to()"
             )
+        _ENTERED.append(DEFAULT_DEVICE[0])
+        DEFAULT_DEVICE[0] = None if self.type == "cpu" else self
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
+        if _ENTERED:
+            DEFAULT_DEVICE[0] = _ENTERED.pop()
         return None
 
 
 CPU = Device("cpu")
+META = Device("meta")
+# The device factory functions use when given none (None: the CPU, PyTorch's default);
+# set by cr.set_default_device and ``with cr.device(...)`` (whose entries _ENTERED stacks).
+DEFAULT_DEVICE: list = [None]
+_ENTERED: list = []
+
+
+def factory_device(device: Any) -> Any:
+    """``device`` as a factory function reads it: None means the default device."""
+    return DEFAULT_DEVICE[0] if device is None else device
+
+
+def is_meta_device(device: Any) -> bool:
+    """Whether a factory's ``device`` argument (None: the default) names the meta device."""
+    if device is None:
+        device = DEFAULT_DEVICE[0]
+        if device is None:
+            return False
+    if isinstance(device, Device):
+        return device.type == "meta"
+    return isinstance(device, str) and device == "meta"
 
 
 def check_compute_device(device: Device, op: str = "") -> None:
@@ -173,17 +204,27 @@ def device_of(array: Any) -> Device:
     """The :class:`Device` an array lives on."""
     if _cupy is not None and isinstance(array, _cupy.ndarray):
         return Device("cuda", array.device.id)
+    if type(array) is MetaArray:
+        return META
     return CPU
 
 
 def to_device(array: Any, device: "str | Device") -> Any:
     """Move an array to ``device`` (a no-op when it is already there).
 
+    To ``'meta'``: an array of the same shape and dtype without data (nothing is copied).
+
     Raises:
         UnsupportedDeviceError: a device type PyTorch knows but chainrule cannot compute on
-            (``'meta'``, ``'mps'``, ...): never a CPU array reported as living there.
+            (``'mps'``, ``'xpu'``, ...): never a CPU array reported as living there.
+        NotImplementedError: a meta array to a device with data (PyTorch's "Cannot copy out
+            of meta tensor; no data!").
     """
     device = Device(device)
+    if device.type == "meta":
+        return as_meta(array)
+    if type(array) is MetaArray:
+        raise NotImplementedError(COPY_OUT)
     check_compute_device(device)
     if device.type == "cpu":
         if _cupy is not None and isinstance(array, _cupy.ndarray):

@@ -12,6 +12,7 @@ import numpy as np
 
 from . import dtypes as _dt
 from .autograd.tensor import Tensor
+from .backend import DEFAULT_DEVICE, is_meta_device
 from .creation_from_data import as_tensor, from_dlpack, from_numpy, tensor
 from .creation_like import (
     check_fill_value,
@@ -34,6 +35,7 @@ from .creation_options import (
     refuse_bool,
     write_factory_out,
 )
+from .meta import meta_empty
 from .scalar_range import fit_scalar
 
 __all__ = [
@@ -65,7 +67,11 @@ def _filled(
 ) -> Tensor:
     """``np.zeros``/``ones``/``empty`` (``fill``) of the given size, finished."""
     d = _dt.as_dtype(dtype or _dt.get_default_dtype())
-    return _finish(getattr(np, fill)(_shape(sizes, op, size), d), dtype, device, requires_grad)
+    shape = _shape(sizes, op, size)
+    # the meta device: a shape without data, nothing allocated
+    if (device is not None or DEFAULT_DEVICE[0]) and is_meta_device(device):
+        return _finish(meta_empty(shape, d), dtype, device, requires_grad)
+    return _finish(getattr(np, fill)(shape, d), dtype, device, requires_grad)
 
 
 def zeros(
@@ -164,7 +170,11 @@ def full(
         else:
             dtype = _dt.get_default_dtype()
     fill_value = fit_scalar("full", fill_value, _dt.as_dtype(dtype))
-    return _finish(np.full(_shape((size,), "full"), fill_value), dtype, device, requires_grad)
+    shape = _shape((size,), "full")
+    # the meta device: a shape without data, nothing allocated
+    if (device is not None or DEFAULT_DEVICE[0]) and is_meta_device(device):
+        return _finish(meta_empty(shape, _dt.as_dtype(dtype)), dtype, device, requires_grad)
+    return _finish(np.full(shape, fill_value), dtype, device, requires_grad)
 
 
 def arange(

@@ -15,6 +15,7 @@ from ._user_warnings import warn_at_caller, warn_once
 from .autograd.shared_memory import mark_shared
 from .autograd.tensor import Tensor
 from .autograd.tensor_data import check_native_byte_order, check_numpy_dtype
+from .backend import factory_device
 from .creation_like import copy_construct_warning
 from .creation_options import check_pin_memory
 
@@ -136,7 +137,9 @@ def tensor(
         )
     check_list_data(data, "tensor")
     try:
-        t = Tensor._new(data, dtype=dtype, requires_grad=requires_grad, device=device)
+        t = Tensor._new(
+            data, dtype=dtype, requires_grad=requires_grad, device=factory_device(device)
+        )
     except (ValueError, TypeError):
         _check_nested(data, "tensor")  # a ragged list: say where (costs nothing when valid)
         raise
@@ -192,6 +195,7 @@ def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
         return data.to(dtype) if dtype is not None else data
     if isinstance(data, np.ndarray):
         _warn_if_not_writable(data)
+    device = factory_device(device)
     if isinstance(data, np.ndarray) and (dtype is None or np.dtype(dtype) == data.dtype):
         return from_numpy(data) if device is None else Tensor._new(mark_shared(data), device=device)
     check_list_data(data, "as_tensor")

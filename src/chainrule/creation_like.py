@@ -17,7 +17,7 @@ from . import dtypes as _dt
 from ._user_warnings import warn_at_caller
 from .autograd.tensor import Tensor
 from .autograd.tensor_data import check_requires_grad_flag
-from .backend import get_array_module, to_device
+from .backend import get_array_module, is_meta_device, to_device
 from .creation_options import (
     _finish,
     _is_sparse,
@@ -27,6 +27,7 @@ from .creation_options import (
     check_pin_memory,
     lay_out_like,
 )
+from .meta import MetaArray, meta_empty
 from .scalar_range import fit_scalar
 
 __all__ = [
@@ -53,6 +54,38 @@ def copy_construct_warning(call: str) -> str:
     )
 
 
+class _MetaMaker:
+    """``np.zeros``/``ones``/``empty``/``full`` making meta arrays: a shape, no data."""
+
+    @staticmethod
+    def zeros(shape: Any, dtype: Any = float) -> Any:
+        return meta_empty(shape, dtype)
+
+    ones = empty = zeros
+
+    @staticmethod
+    def full(shape: Any, fill_value: Any, dtype: Any = None) -> Any:
+        return meta_empty(shape, dtype if dtype is not None else np.asarray(fill_value).dtype)
+
+
+def _maker(like: Any, device: Any) -> Any:
+    """The array module a tensor made like one of raw array ``like`` is made with: meta
+    when ``device`` (None: ``like``'s) is the meta device, NumPy for a meta ``like`` going
+    to the CPU, else ``like``'s own module (NumPy or CuPy)."""
+    meta_like = type(like) is MetaArray
+    if is_meta_device(device) if device is not None else meta_like:
+        return _MetaMaker
+    return np if meta_like else get_array_module(like)
+
+
+def _laid_like(op: str, arr: Any, memory_format: Any, like: Any) -> Any:
+    """``lay_out_like``; a meta array (or one made like a meta array) has no layout to
+    copy, and stays as made."""
+    if type(arr) is MetaArray or type(like) is MetaArray:
+        return arr
+    return lay_out_like(op, arr, memory_format, like)
+
+
 def _filled_like(
     x: Tensor,
     fill: str,
@@ -67,8 +100,9 @@ def _filled_like(
     its memory in ``memory_format`` (``None``: as ``x``'s)."""
     check_layout(op, layout)
     dt = _like(x, dtype, op)
-    arr = getattr(get_array_module(x._data), fill)(x.shape, _dt.as_dtype(dt))
-    return _finish(lay_out_like(op, arr, memory_format, x._data), dt, device, requires_grad)
+    arr = getattr(_maker(x._data, device), fill)(x.shape, _dt.as_dtype(dt))
+    laid = _laid_like(op, arr, memory_format, x._data)
+    return _finish(laid, dt, device, requires_grad, default_device=False)
 
 
 def zeros_like(
@@ -164,8 +198,9 @@ def full_like(
     check_layout(op, layout)
     dt = _like(input, dtype, op)
     fill_value = fit_scalar(op, fill_value, _dt.as_dtype(dt))
-    arr = get_array_module(input._data).full(input.shape, fill_value, _dt.as_dtype(dt))
-    return _finish(lay_out_like(op, arr, memory_format, input._data), dt, device, requires_grad)
+    arr = _maker(input._data, device).full(input.shape, fill_value, _dt.as_dtype(dt))
+    laid = _laid_like(op, arr, memory_format, input._data)
+    return _finish(laid, dt, device, requires_grad, default_device=False)
 
 
 # ----------------------------------------------- Tensor.new_*: x's dtype and device by default
@@ -209,7 +244,7 @@ def new_zeros(
 ) -> Tensor:
     """Zeros of ``size`` with ``x``'s dtype and device (``Tensor.new_zeros``)."""
     shape = _new_size(sizes, "new_zeros", size)
-    arr = get_array_module(x._data).zeros(shape)
+    arr = _maker(x._data, device).zeros(shape)
     return _new("new_zeros", x, arr, dtype, layout, device, requires_grad, pin_memory)
 
 
@@ -225,7 +260,7 @@ def new_ones(
 ) -> Tensor:
     """Ones of ``size`` with ``x``'s dtype and device (``Tensor.new_ones``)."""
     shape = _new_size(sizes, "new_ones", size)
-    arr = get_array_module(x._data).ones(shape)
+    arr = _maker(x._data, device).ones(shape)
     return _new("new_ones", x, arr, dtype, layout, device, requires_grad, pin_memory)
 
 
@@ -243,7 +278,7 @@ def new_empty(
     shape = _new_size(sizes, "new_empty", size)
     target = _dt.as_dtype(dtype) if dtype is not None else x.dtype
     # allocated in its own dtype: float64 garbage cast to float32 could overflow (and warn)
-    arr = get_array_module(x._data).empty(shape, dtype=target)
+    arr = _maker(x._data, device).empty(shape, dtype=target)
     return _new("new_empty", x, arr, dtype, layout, device, requires_grad, pin_memory)
 
 
@@ -263,7 +298,7 @@ def new_full(
     fill_value = fit_scalar(
         "new_full", fill_value, _dt.as_dtype(dtype if dtype is not None else x.dtype)
     )
-    arr = get_array_module(x._data).full(_new_size((size,), "new_full"), fill_value)
+    arr = _maker(x._data, device).full(_new_size((size,), "new_full"), fill_value)
     return _new("new_full", x, arr, dtype, layout, device, requires_grad, pin_memory)
 
 

@@ -18,7 +18,14 @@ import numpy as np
 
 from . import dtypes as _dt
 from .autograd.tensor import Tensor
-from .backend import Device, device_of, get_array_module, to_device
+from .backend import (
+    DEFAULT_DEVICE,
+    Device,
+    device_of,
+    get_array_module,
+    is_meta_device,
+    to_device,
+)
 from .creation import from_dlpack, from_numpy, steps_arg
 from .creation import tensor as _tensor
 from .creation_options import (
@@ -30,6 +37,7 @@ from .creation_options import (
     refuse_bool,
     write_factory_out,
 )
+from .meta import meta_empty
 from .randint_bounds import check_randint_range
 from .random import Generator, gen
 from .signal import _window_math as _wm
@@ -436,6 +444,10 @@ def empty_strided(
         )
     d = _dt.as_dtype(dtype) if dtype is not None else _dt.get_default_dtype()
     storage = 0 if 0 in shape else 1 + sum((n - 1) * s for n, s in zip(shape, strides))
+    # the meta device: the shape (its strides are not kept)
+    if (device is not None or DEFAULT_DEVICE[0]) and is_meta_device(device):
+        t = Tensor._make(meta_empty(shape, d), False, None, 0)
+        return t._requires_grad_(True) if requires_grad else t
     xp = np if device is None else get_array_module(to_device(np.empty(0), device))
     buf = xp.empty(storage, d)
     arr = xp.lib.stride_tricks.as_strided(

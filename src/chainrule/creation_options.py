@@ -39,7 +39,7 @@ from . import dtypes as _dt
 from .autograd import grad_mode
 from .autograd.tensor import Tensor
 from .autograd.tensor_data import check_requires_grad_flag
-from .backend import device_of, get_array_module, to_device
+from .backend import DEFAULT_DEVICE, device_of, get_array_module, to_device
 from .random_mt19937 import TorchStream, _fma64
 
 __all__ = [
@@ -159,9 +159,22 @@ def _size_keyword(op: str, sizes: Sequence, size: Any) -> Sequence:
     return (tuple(size),)
 
 
-def _finish(arr: Any, dtype: Any, device: Any, requires_grad: bool, default: Any = None) -> Tensor:
+def _finish(
+    arr: Any,
+    dtype: Any,
+    device: Any,
+    requires_grad: bool,
+    default: Any = None,
+    default_device: bool = True,
+) -> Tensor:
+    """The new tensor around ``arr``: converted to ``dtype`` (None: ``default`` or the default
+    dtype) and moved to ``device``. A factory given no device uses the default device
+    (``cr.set_default_device``, ``with cr.device(...)``); a tensor made like another
+    (``default_device=False``) stays where ``arr`` is."""
     d = _dt.as_dtype(dtype) if dtype is not None else (default or _dt.get_default_dtype())
     arr = arr if arr.dtype == d else _dt.convert(arr, d)  # PyTorch's conversions
+    if device is None and default_device:
+        device = DEFAULT_DEVICE[0]
     if device is not None:
         arr = to_device(arr, device)
     t = Tensor._make(arr, False, None, 0)

@@ -13,7 +13,7 @@ import numpy as np
 from . import dtypes as _dt
 from .autograd import grad_mode
 from .autograd.tensor import Tensor
-from .backend import Device, to_device
+from .backend import DEFAULT_DEVICE, Device, is_meta_device, to_device
 from .creation_options import (
     _finish,
     _like,
@@ -28,6 +28,7 @@ from .creation_options import (
 )
 from .creation_random_draws import _bfloat16_draws, _draws_of_kind, normal_out_fill, randn_out_fill
 from .dtype_objects import dtype as _DtypeObject
+from .meta import MetaArray, meta_empty
 from .ops.no_derivative import record_no_derivative, record_zero_derivative
 from .ops.number_arguments import refuse_randint_types
 from .randint_bounds import check_randint_range
@@ -69,7 +70,11 @@ def rand(
             lambda d: rand(*sizes, size=size, generator=generator, dtype=d),
             draws=True,
         )
-    draws = _draws_of_kind("rand", dtype, gen(generator).random, _shape(sizes, "rand", size))
+    shape = _shape(sizes, "rand", size)
+    # no data: nothing drawn, the generator untouched (torch)
+    if (device is not None or DEFAULT_DEVICE[0]) and is_meta_device(device):
+        return _finish(_meta_draws(dtype, shape), dtype, device, requires_grad)
+    draws = _draws_of_kind("rand", dtype, gen(generator).random, shape)
     return _finish(draws, dtype, device, requires_grad)
 
 
@@ -97,6 +102,9 @@ def randn(
             fill=randn_out_fill(_shape(sizes, "randn", size), generator),
         )
     shape = _shape(sizes, "randn", size)
+    # no data: nothing drawn, the generator untouched (torch)
+    if (device is not None or DEFAULT_DEVICE[0]) and is_meta_device(device):
+        return _finish(_meta_draws(dtype, shape), dtype, device, requires_grad)
     draws = _draws_of_kind("randn", dtype, gen(generator).standard_normal, shape)
     return _finish(draws, dtype, device, requires_grad)
 
@@ -359,6 +367,11 @@ def _bf16_array(v: Any) -> bool:
     return _dt.is_bfloat16(getattr(v, "dtype", np.dtype(np.float64)))
 
 
+def _meta_draws(dtype: Any, shape: tuple) -> Any:
+    """The raw array of ``rand``/``randn`` on the meta device: a shape and dtype only."""
+    return meta_empty(shape, _dt.as_dtype(dtype if dtype is not None else _dt.get_default_dtype()))
+
+
 def _random_like(
     op: str,
     sampler: str,
@@ -373,6 +386,9 @@ def _random_like(
     """``rand_like``/``randn_like``: the generator's ``sampler`` drawn in ``input``'s layout."""
     check_layout(op, layout)
     dt, rng, like = _like(input, dtype, op), gen(generator), input._data
+    if is_meta_device(device) if device is not None else type(like) is MetaArray:
+        arr = _meta_draws(dt, tuple(input.shape))  # nothing drawn, as torch on meta
+        return _finish(arr, dt, device, requires_grad, default_device=False)
     laid = None if sampler == "random" else normal_like_strided(op, rng, dt, memory_format, like)
     if laid is None:  # (else a result that is not contiguous: PyTorch's one-at-a-time normals)
         draws = _draws_of_kind(op, dt, getattr(rng, sampler), tuple(input.shape))
@@ -380,7 +396,7 @@ def _random_like(
             draws = _dt.convert(draws, _dt.as_dtype(dt))
         laid = lay_out_like(op, draws, memory_format, like)
         fill_memory_in_order(laid, draws, uniform=sampler == "random")
-    return _finish(laid, dt, device, requires_grad)
+    return _finish(laid, dt, device, requires_grad, default_device=False)
 
 
 def rand_like(
@@ -450,7 +466,9 @@ def bernoulli(
         if not 0 <= pv <= 1:
             raise RuntimeError(f"bernoulli: expected 0 <= p <= 1, got p={p}")
         shape = tuple(input.shape)
-        drawn = _finish(gen(generator).bernoulli(pv, shape), input.dtype, None, False)
+        drawn = _finish(
+            gen(generator).bernoulli(pv, shape), input.dtype, None, False, default_device=False
+        )
         return record_no_derivative("bernoulli", drawn, input)  # PyTorch's node raises
     if out is not None:
         _refuse_out_grad("bernoulli", input)
@@ -470,6 +488,7 @@ def bernoulli(
     if not ((p >= 0) & (p <= 1)).all():
         raise RuntimeError("bernoulli: expected all probabilities in [0, 1] (no NaN)")
     draws = gen(generator).bernoulli(p, pt.shape, dtype=p.dtype)  # a uniform of p's dtype
-    drawn = _finish(draws, pt.dtype if _dt.is_floating(pt.dtype) else None, None, False)
+    dt = pt.dtype if _dt.is_floating(pt.dtype) else None
+    drawn = _finish(draws, dt, None, False, default_device=False)
     # PyTorch keeps the draws in the graph of p (BernoulliBackward0), with zero gradients
     return record_zero_derivative(drawn, input, node="BernoulliBackward0")

@@ -19,6 +19,7 @@ import numpy as np
 from . import dtypes as _dt
 from .backend import to_device
 from .dtype_objects import public_dtype
+from .meta.array import MetaArray
 
 __all__ = [
     "array2string_options",
@@ -218,9 +219,11 @@ def tensor_repr(t: Any, tangent: str | None = None, contents: str | None = None)
     an empty tensor, a dtype other than the default's, device, ``grad_fn`` or
     ``requires_grad``) and a dual tensor's ``tangent`` (its text, given). ``contents``:
     printed in place of the values (``Tensor.__repr__(tensor_contents=...)``)."""
-    arr = to_device(t._data, "cpu")
     cls = type(t)  # a user's subclass prints its name, as in PyTorch: "Mine([1.])"
     head = "tensor(" if cls.__module__.startswith("chainrule.") else cls.__name__ + "("
+    if type(t._data) is MetaArray:  # no values: "...", then the size (and any dtype), torch's
+        return _meta_repr(t, head, tangent)
+    arr = to_device(t._data, "cpu")
     values = arr
     if _dt.is_float8(arr.dtype):  # printed as their float32 values, as PyTorch's
         values = _dt.convert(arr, _dt.float32)
@@ -251,6 +254,21 @@ def tensor_repr(t: Any, tangent: str | None = None, contents: str | None = None)
     if tangent is not None:
         extras.append(f"tangent={tangent}")
     return add_suffixes(head + body, extras, len(head))
+
+
+def _meta_repr(t: Any, head: str, tangent: str | None) -> str:
+    """A meta tensor as PyTorch prints one: ``tensor(..., device='meta', size=(2, 3))``, its
+    dtype shown whenever it is not the default dtype (int64 and bool too)."""
+    extras = ["device='meta'", f"size={tuple(t._data.shape)}"]
+    if t._data.dtype != _dt.get_default_dtype():
+        extras.append(f"dtype={public_dtype(t._data.dtype)}")
+    if t.grad_fn is not None:
+        extras.append(f"grad_fn=<{t.grad_fn.name()}>")
+    elif t.requires_grad:
+        extras.append("requires_grad=True")
+    if tangent is not None:
+        extras.append(f"tangent={tangent}")
+    return add_suffixes(head + "...", extras, len(head))
 
 
 def values_text(arr: Any, indent: int) -> str:

@@ -20,7 +20,7 @@ from typing import Any
 
 from .autograd.anomaly import is_anomaly_enabled
 from .autograd.state import current
-from .backend import CPU, Device
+from .backend import CPU, DEFAULT_DEVICE, Device
 from .dtype_rules import (
     Size,
     can_cast,
@@ -83,32 +83,33 @@ def _check_bool(what: str, value: Any) -> None:
 
 
 def get_default_device() -> Device:
-    """The device new tensors are made on (``torch.get_default_device``): always the CPU in
-    chainrule, see :func:`set_default_device`."""
-    return CPU
+    """The device new tensors are made on (``torch.get_default_device``): the CPU unless
+    :func:`set_default_device` or a ``with cr.device(...)`` block chose another."""
+    return DEFAULT_DEVICE[0] or CPU
 
 
 def set_default_device(device: Any) -> None:
     """Set the device factory functions use when given none (``torch.set_default_device``).
 
-    chainrule's constructors make tensors on the CPU unless given ``device=``; changing
-    that default for every constructor is not implemented, so only the CPU (``'cpu'``,
-    ``cr.device('cpu')``) and ``None`` (back to the default, the CPU) are accepted, and
-    anything else raises instead of being silently ignored. Put a tensor on the GPU with
-    ``device='cuda'`` or ``.to('cuda')``.
+    ``'cpu'``, ``'meta'`` (shape-only tensors: ``set_default_device('meta')`` then builds
+    modules without memory) or ``None`` (back to the CPU). Making CUDA the default for
+    every constructor is not implemented and raises instead of being silently ignored:
+    put a tensor on the GPU with ``device='cuda'`` or ``.to('cuda')``.
 
     Raises:
-        NotImplementedError: a device other than the CPU.
+        NotImplementedError: a device other than the CPU or meta.
         ValueError / TypeError: not a device (from :class:`chainrule.device`).
     """
     if device is None:
+        DEFAULT_DEVICE[0] = None
         return
     dev = Device(device)
-    if dev.type != "cpu":
+    if dev.type not in ("cpu", "meta"):
         raise NotImplementedError(
-            f"set_default_device: chainrule cannot make {dev} the default device (only 'cpu' "
-            "or None); pass device= to the constructor or move tensors with .to()"
+            f"set_default_device: chainrule cannot make {dev} the default device (only "
+            "'cpu', 'meta' or None); pass device= to the constructor or move tensors with .to()"
         )
+    DEFAULT_DEVICE[0] = None if dev.type == "cpu" else dev
 
 
 # ---------------------------------------------------------------- float32 matmul precision

@@ -32,6 +32,8 @@ import numpy as _np
 
 from ..backend import CUPY_IMPORTED, arrays_to_device
 from ..dtypes import _BFLOAT16
+from ..meta.array import ACTIVE as _META
+from ..meta.forward import has_meta, meta_forward
 from . import node as _node
 from .anomaly import check_forward_outputs
 from .forward_tangents import forward_tangents
@@ -216,7 +218,10 @@ class Function:
         passed = None  # a user Function's outputs that are not Tensors (returned as they are)
         if cls.raw:
             try:
-                out = cls.forward(ctx, *raw_args, **kwargs)
+                if _META and has_meta(raw_args):  # once any meta tensor exists (meta/)
+                    out = meta_forward(cls, ctx, args, raw_args, kwargs)
+                else:
+                    out = cls.forward(ctx, *raw_args, **kwargs)
             except RuntimeWarning as w:  # NumPy's FP warning as an error: see autograd/ieee.py
                 out = rerun_quietly(w, cls.forward, ctx, *raw_args, **kwargs)
         else:

@@ -20,6 +20,7 @@ from .. import printing as _printing
 from ..backend import Device, device_of, to_device
 from ..dtype_objects import _PUBLIC as _PUBLIC_DTYPES
 from ..dtype_objects import public_dtype
+from ..meta.array import MetaArray
 from ..size import Size
 from . import view_base as _view_base
 from .state import LOCAL, InferenceMark, InferenceVersionCounter, data_counter
@@ -355,6 +356,11 @@ class Tensor(TensorBackward, TensorConversions, TensorRequiresGrad):
     @property
     def is_cpu(self) -> bool:
         return self.device.type == "cpu"
+
+    @property
+    def is_meta(self) -> bool:
+        """Whether the tensor is on the meta device (a shape and dtype, no data)."""
+        return type(self._data) is MetaArray
 
     @property
     def is_mps(self) -> bool:

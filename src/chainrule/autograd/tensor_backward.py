@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import autograd as _autograd  # the package (for its engine), bound at import time
 from ..backend import get_array_module
+from ..meta.array import MetaArray, meta_empty
 from .view_base import outside_graph
 
 if TYPE_CHECKING:  # annotations only: tensor.py imports this module
@@ -167,6 +168,8 @@ def _root_grad(t: Tensor, gradient: Any, where: str) -> Tensor:
                 f"grad can be implicitly created only for real scalar outputs but got "
                 f"{t.dtype}; pass gradient= explicitly (or take .real / .abs() first)"
             )
+        if type(t._data) is MetaArray:  # a meta output: a meta seed (no data)
+            return tensor_cls._make(meta_empty(t._data.shape, t._data.dtype), False, None, 0)
         xp = get_array_module(t._data)
         return tensor_cls._make(xp.ones(t._data.shape, t._data.dtype), False, None, 0)
     if not isinstance(gradient, tensor_cls):

@@ -15,6 +15,7 @@ from .. import dtypes as _dt
 from .._type_names import dtype_of_type_name, type_name
 from .._user_warnings import warn_at_caller
 from ..backend import DEVICE_TYPES, Device, to_device
+from ..meta.array import ITEM_ERROR, MetaArray
 from .shared_memory import mark_shared
 from .state import is_grad_enabled
 
@@ -82,7 +83,10 @@ class TensorConversions:
         if self.requires_grad and is_grad_enabled():  # torch allows it under no_grad
             raise RuntimeError(_NUMPY_REQUIRES_GRAD)
         if self.device.type != "cpu":
-            raise TypeError("numpy(): the tensor is on cuda; call .cpu() first")
+            raise TypeError(  # PyTorch's words
+                f"can't convert {self.device.type} device type tensor to numpy. Use "
+                "Tensor.cpu() to copy the tensor to host memory first."
+            )
         return mark_shared(self._data)
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
@@ -125,6 +129,8 @@ class TensorConversions:
                 f"Boolean value of Tensor with {self._data.size} values is ambiguous; "
                 "use .any() or .all()"
             )
+        if type(self._data) is MetaArray:  # no value (its raw array answers ops' checks)
+            raise RuntimeError(ITEM_ERROR)
         return bool(self._data.reshape(()))
 
     def __contains__(self, element: Any) -> bool:

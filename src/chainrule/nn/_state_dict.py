@@ -33,8 +33,10 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from .._user_warnings import warn_at_caller
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, to_device
+from ..meta import MetaArray
 from ..ops.inplace import check_writable_memory
 from ..ops.sparse_tensor import SparseTensor
 from ..utils.hooks import RemovableHandle
@@ -365,6 +367,14 @@ class StateDictMixin:
         return _IncompatibleKeys(missing, unexpected)
 
 
+_META_NO_OP = (  # PyTorch's words
+    "for {}: copying from a non-meta parameter in the checkpoint to a meta parameter in the "
+    "current model, which is a no-op. (Did you mean to pass `assign=True` to assign items in "
+    "the state dictionary to their corresponding key in the module instead of copying them in "
+    "place?)"
+)
+
+
 def _load_one(
     module: Any, name: str, key: str, target: Tensor, value: Any, assign: bool, errors: list
 ) -> None:
@@ -402,6 +412,9 @@ def _load_one(
             else:
                 new = Parameter(new, requires_grad=target.requires_grad)
         setattr(module, name, new)
+        return
+    if type(target._data) is MetaArray and type(arr) is not MetaArray:  # nowhere to copy to
+        warn_at_caller(_META_NO_OP.format(key))
         return
     try:
         _copy_into(target, arr)

@@ -20,6 +20,7 @@ import numpy as np
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..creation_options import memory_order, normals_one_at_a_time
+from ..meta import MetaArray
 from ..ops.sampling import normal_values, uniform_values
 from ..random import Generator, gen
 from ..random_mt19937 import TorchStream
@@ -378,6 +379,42 @@ def sparse_(
     for col in range(cols):
         values[rng.permutation(rows)[:num_zeros], col] = 0.0
     return _fill(tensor, values)
+
+
+_FAN_BASED = ("xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_")
+
+
+def _meta_noop(fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    """``fn`` that leaves a meta tensor as it is (it has no values to fill), draws nothing
+    and returns it, as PyTorch's init functions do on meta; the fan-based ones still check
+    the shape (their ValueError for fewer than 2 dims)."""
+
+    @functools.wraps(fn)
+    def init_fn(tensor: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        if isinstance(tensor, Tensor) and type(tensor._data) is MetaArray:
+            if fn.__name__ in _FAN_BASED:
+                _calculate_fan_in_and_fan_out(tensor)
+            return tensor
+        return fn(tensor, *args, **kwargs)
+
+    return init_fn
+
+
+# every in-place initialiser is a no-op on meta tensors (module construction on meta)
+uniform_ = _meta_noop(uniform_)
+normal_ = _meta_noop(normal_)
+trunc_normal_ = _meta_noop(trunc_normal_)
+constant_ = _meta_noop(constant_)
+zeros_ = _meta_noop(zeros_)
+ones_ = _meta_noop(ones_)
+eye_ = _meta_noop(eye_)
+dirac_ = _meta_noop(dirac_)
+xavier_uniform_ = _meta_noop(xavier_uniform_)
+xavier_normal_ = _meta_noop(xavier_normal_)
+kaiming_uniform_ = _meta_noop(kaiming_uniform_)
+kaiming_normal_ = _meta_noop(kaiming_normal_)
+orthogonal_ = _meta_noop(orthogonal_)
+sparse_ = _meta_noop(sparse_)
 
 
 def _make_deprecate(meth: Callable[..., Tensor]) -> Callable[..., Tensor]:

@@ -33,6 +33,7 @@ import numpy as np
 from .._kernels import blas, conv_pool, jit, pool_gemm, winograd, winograd_wgrad
 from .._kernels.half_gemm import float16_in_float32
 from ..backend import get_array_module
+from ..meta import kernels as meta_kernels
 from ._im2col import gather, out_size, padded_cnhw, scatter_add, windows
 from ._workspace import workspace
 
@@ -166,6 +167,8 @@ def conv_forward(x, w, b, stride, pad, dil, groups, keep_cols=False):
     SAVE_COLS_MAX_BYTES (else None), for :func:`conv_weight_grad`. A 5-d x and w: the 3-d
     convolution (:mod:`._conv3d_kernels`), as the other two products.
     """
+    if type(x) is not np.ndarray and meta_kernels.any_meta(x, w):  # the shape only
+        return meta_kernels.conv_forward(x, w, stride, pad, dil, keep_cols)
     if x.ndim == 5:
         from ._conv3d_kernels import conv3d_forward  # imports this module
 
@@ -249,6 +252,8 @@ def _chunked_forward(xp_, xpad, w3, y, stride, dil, k: tuple) -> None:
 @float16_in_float32  # no half-precision BLAS: float32 GEMMs, rounded once
 def conv_input_grad(g, w, x_shape, stride, pad, dil, groups):
     """The transposed convolution: dx = col2im(W^T g). g (N, O, Ho, Wo) -> (N, C, H, W)."""
+    if type(g) is not np.ndarray and meta_kernels.any_meta(g, w):  # the shape only
+        return meta_kernels.conv_input_grad(g, x_shape)
     if g.ndim == 5:
         from ._conv3d_kernels import conv3d_input_grad
 
@@ -333,6 +338,8 @@ def conv_weight_grad(x, g, w_shape, stride, pad, dil, groups, cols=None):
 
     cols: im2col(x) kept from the forward pass, or None to gather it here chunk by chunk.
     """
+    if type(x) is not np.ndarray and meta_kernels.any_meta(x, g):  # the shape only
+        return meta_kernels.conv_weight_grad(x, w_shape)
     if x.ndim == 5:
         from ._conv3d_kernels import conv3d_weight_grad
 

@@ -19,6 +19,7 @@ from ..autograd.saved_fields import given, given_dim  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..float8 import refuse as _refuse_float8
+from ..meta import MetaArray, meta_empty
 from ._result_layout import contiguous
 from ._util import DtypeError, as_tensor, int_dim, reduction_axes, refuse_complex_order
 from .binary import maximum, minimum, where
@@ -253,6 +254,8 @@ def _arg_reduce(op: str, x: Any, dim: int | None, keepdim: bool) -> Tensor:
     if dim is None:
         _check_nonempty(op, x, None)
         idx = xp.asarray(fn(x._data), dtype=np.int64)
+        if type(x._data) is MetaArray:  # (asarray gives NumPy's own class back)
+            idx = meta_empty((), np.int64)
         return Tensor._make(idx.reshape((1,) * x.ndim) if keepdim else idx, False, None, 0)
     d = int_dim(dim, x.ndim, op)
     if x.ndim == 0:

@@ -34,6 +34,7 @@ from ..autograd.view_tangents import write_view_tangent
 from ..backend import get_array_module, is_writeable
 from ..dtype_rules import can_cast
 from ..float8 import is_float8, to_float8
+from ..meta.array import MetaArray
 from ..scalar_range import fit_scalar
 from . import inplace_names
 from ._util import as_tensor
@@ -114,6 +115,7 @@ def check_writable_memory(
         not allow_overlap
         and target.size > 1  # an empty tensor has no elements to share a location
         and 0 in target.strides  # (a C-level test first: the generator only for a 0 stride)
+        and type(d) is not MetaArray  # a meta tensor's zero strides hold no data to share
         and any(st == 0 and n > 1 for st, n in zip(target.strides, target.shape))
     )
     spread = overlapping and name in _EXPANDED_WARNED

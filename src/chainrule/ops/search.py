@@ -20,6 +20,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..dtypes import is_bfloat16, is_floating
 from ..float8 import refuse as _refuse_float8
+from ..meta import MetaArray
 from ..random import Generator, gen
 from ._result_layout import like_layout
 from ._tensor_args import PYTHON_DATA, invalid_combination
@@ -223,6 +224,8 @@ def unique(
     x = as_tensor(input)
     refuse_complex_order("unique", x, error=NotImplementedError)  # PyTorch: no kernel
     _refuse_float8("unique", x)
+    if type(x._data) is MetaArray:  # the distinct values are the data's: none on meta
+        np.unique(x._data)  # (the meta device's NotImplementedError, chainrule/meta)
     data = np.asarray(x._data)
     if dim is not None:
         if x.ndim == 0:

@@ -1,5 +1,5 @@
 """What a tensor says about itself that PyTorch code asks before acting: the device and
-layout flags of backends chainrule does not have (``x.is_meta``, ``x.is_quantized``,
+layout flags of backends chainrule does not have (``x.is_mkldnn``, ``x.is_quantized``,
 ``x.is_nested``, ... all False), ``x.output_nr``, the removed ``volatile`` flag (False, with
 PyTorch's warning), ``x.const_data_ptr()``, ``x.dim_order()`` and ``x.is_distributed()``.
 
@@ -24,7 +24,6 @@ __all__ = ["is_distributed"]
 ABSENT_FLAGS: tuple[str, ...] = (
     "is_ipu",
     "is_maia",
-    "is_meta",
     "is_mkldnn",
     "is_mtia",
     "is_nested",

@@ -31,12 +31,6 @@ from ._common import as_tensor
 
 __all__ = ["init_state", "run"]
 
-CHAINRULE_XFAIL = (
-    "the 'meta' device: torch.rand(..., device='meta'), nn.Conv2d(..., device='meta') and "
-    "with torch.device('meta') (shape-only tensors and modules, Tensor.is_meta, "
-    "load_state_dict(assign=True) / to_empty(device='cpu') materialising them)"
-)
-
 
 def _classes(torch_like: Any) -> tuple[type, type]:
     torch, nn, F = torch_like, torch_like.nn, torch_like.nn.functional

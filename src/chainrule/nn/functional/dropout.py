@@ -16,6 +16,7 @@ import numpy as _np
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module
 from ...creation_options import memory_order
+from ...meta import MetaArray, meta_empty
 from ...ops.inplace import single_node_result as _result
 from ...ops.number_arguments import parser_bool
 from ...random import Generator, gen
@@ -45,6 +46,8 @@ def _keep_mask(shape: tuple, like: Tensor, p: float, generator: Generator | None
     the input's strides, and is filled in memory order, so a non-contiguous input (the
     transposed output of ``MultiheadAttention`` with ``batch_first``) gets its draws in that
     order; a broadcast input (a zero stride) keeps the row-major fill."""
+    if type(like._data) is MetaArray:  # a meta input: a meta mask, nothing drawn (torch)
+        return meta_empty(shape, _np.bool_)
     order = None if laid is None else memory_order(laid)  # None: no strides (under vmap)
     if order is not None and 0 in laid.strides:
         order = None

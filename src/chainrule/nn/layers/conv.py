@@ -16,7 +16,9 @@ import numpy as np
 
 from ... import dtypes as _dt
 from ...autograd.tensor import Tensor
+from ...backend import is_meta_device
 from ...creation_options import NegativeSizeError, _shape, refuse_negative_size
+from ...meta import meta_empty
 from ...ops.padding import pad
 from .. import init
 from ..functional import conv as Fc
@@ -55,7 +57,10 @@ def _pad_spec(padding: Any, kernel_size: tuple, dilation: tuple) -> list | tuple
     return tuple(p for p in reversed(padding) for _ in range(2))
 
 
-def _empty(shape: tuple, dtype: Any) -> Parameter:
+def _empty(shape: tuple, dtype: Any, device: Any) -> Parameter:
+    if is_meta_device(device):  # device='meta' or the meta default device: no data
+        arr = meta_empty(shape, _dt.as_dtype(dtype or _dt.get_default_dtype()))
+        return Parameter(Tensor._make(arr, False, None, 0))
     arr = np.zeros(shape, dtype=dtype or _dt.get_default_dtype())
     return Parameter(Tensor._make(arr, False, None, 0))
 
@@ -129,8 +134,8 @@ class _ConvNd(Module):
             self.padding, self.kernel_size, self.dilation
         )
         self._dtype = dtype
-        self.weight = _empty(shape, dtype)
-        self.bias = _empty(_shape((out_channels,), "empty"), dtype) if bias else None
+        self.weight = _empty(shape, dtype, device)
+        self.bias = _empty(_shape((out_channels,), "empty"), dtype, device) if bias else None
         self.reset_parameters()
         if device is not None:
             self.to(device)

@@ -1,0 +1,52 @@
+"""An op's forward on meta inputs (called by ``Function.apply`` once meta tensors exist).
+
+The op's own NumPy code runs on the zero-stride MetaArrays (most NumPy calls are answered
+by the shape rules of ``array.py``/``functions.py``); an output that came back as a plain
+array anyway (a compiled kernel, ``np.ascontiguousarray``, ``as_strided``) is re-marked meta
+here, so every output of an op with a meta input is meta, as in PyTorch. Floating-point
+warnings are off: whatever is computed is computed on zeros.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .array import MetaArray, as_meta
+
+__all__ = ["has_meta", "meta_forward"]
+
+_ndarray = np.ndarray
+
+
+def has_meta(raw_args: list) -> bool:
+    """Whether any raw argument is a meta array."""
+    for a in raw_args:
+        if type(a) is MetaArray:
+            return True
+    return False
+
+
+def _check_devices(args: tuple, raw_args: list) -> None:
+    """A user's CPU tensor of one or more dims beside a meta tensor: PyTorch's error (a 0-d
+    CPU tensor is a scalar there, as beside a CUDA tensor)."""
+    for a, r in zip(args, raw_args):
+        if a is not r and type(r) is _ndarray and r.ndim > 0:
+            raise RuntimeError("Tensor on device cpu is not on the expected device meta!")
+
+
+def _marked(out: Any) -> Any:
+    if type(out) is tuple:
+        return tuple(_marked(o) for o in out)
+    if isinstance(out, (_ndarray, np.generic)):
+        return as_meta(out)
+    return out
+
+
+def meta_forward(cls: type, ctx: Any, args: tuple, raw_args: list, kwargs: dict) -> Any:
+    """``cls.forward`` of a raw op on meta inputs, its array outputs marked meta."""
+    _check_devices(args, raw_args)
+    with np.errstate(all="ignore"):
+        out = cls.forward(ctx, *raw_args, **kwargs)
+    return _marked(out)

@@ -1,0 +1,174 @@
+"""Shape rules for ``np.*`` functions called on meta arrays (``MetaArray.__array_function__``).
+
+A function listed here gets its result's shape and dtype without computing anything: the
+products (``dot``, ``tensordot``, ``einsum``), the joins, the ``*_like`` makers, ``where`` and
+``copyto`` (a write into a meta array does nothing). The functions whose result depends on
+the values (``nonzero``, ``unique``, ``argwhere``, ...) raise as PyTorch does on meta.
+Everything else runs on the zero-stride views (``array._fallback``): views (``transpose``,
+``broadcast_to``, ``moveaxis``) cost nothing, and a new array is computed on zeros once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .array import NONZERO_ERROR, MetaArray, _fallback, _sample, meta_empty
+
+__all__ = ["RULES"]
+
+
+def _dtype(*arrays: Any) -> Any:
+    return np.result_type(*(a.dtype if isinstance(a, np.ndarray) else a for a in arrays))
+
+
+def _data_dependent(name: str) -> Any:
+    """A refusal for a function whose result's shape depends on the values."""
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        if name == "nonzero":
+            raise NotImplementedError(NONZERO_ERROR)
+        raise NotImplementedError(
+            f"{name}: attempted to run this operator with Meta tensors, but its result "
+            "depends on the values, which a meta tensor does not have"
+        )
+
+    return refuse
+
+
+def _concatenate(arrays: Any, axis: Any = 0, out: Any = None, **kwargs: Any) -> Any:
+    small = [np.ones(tuple(min(n, 1) for n in np.shape(a)), _dtype(a)) for a in arrays]
+    if axis is None:
+        return meta_empty((sum(np.size(a) for a in arrays),), np.concatenate(small, None).dtype)
+    r = np.concatenate(small, axis, **kwargs)  # NumPy's checks and dtype
+    shapes = [np.shape(a) for a in arrays]
+    ax = axis % r.ndim
+    for s in shapes[1:]:
+        if len(s) != len(shapes[0]) or any(
+            x != y for i, (x, y) in enumerate(zip(s, shapes[0])) if i != ax
+        ):
+            np.concatenate([np.empty(s, np.bool_) for s in shapes], axis)  # NumPy's error
+    shape = list(shapes[0])
+    shape[ax] = sum(s[ax] for s in shapes)
+    return meta_empty(tuple(shape), r.dtype)
+
+
+def _stack(arrays: Any, axis: int = 0, out: Any = None, **kwargs: Any) -> Any:
+    shapes = {np.shape(a) for a in arrays}
+    if len(shapes) != 1:
+        raise ValueError("all input arrays must have the same shape")
+    (shape,) = shapes
+    nd = len(shape) + 1
+    ax = axis + nd if axis < 0 else axis
+    if not 0 <= ax < nd:
+        raise np.exceptions.AxisError(axis, nd)
+    dt = kwargs.get("dtype") or _dtype(*arrays)
+    return meta_empty(shape[:ax] + (len(arrays),) + shape[ax:], dt)
+
+
+def _like(fill: bool) -> Any:
+    def like(a: Any, *args: Any, dtype: Any = None, shape: Any = None, **kwargs: Any) -> Any:
+        if fill and args and dtype is None and len(args) > 1:
+            dtype = args[1]
+        if not fill and args and dtype is None:
+            dtype = args[0]
+        s = np.shape(a) if shape is None else tuple(np.atleast_1d(shape))
+        return meta_empty(s, dtype if dtype is not None else a.dtype)
+
+    return like
+
+
+def _copyto(dst: Any, src: Any, casting: str = "same_kind", where: Any = True) -> None:
+    if type(dst) is not MetaArray:
+        raise NotImplementedError(
+            "Cannot copy out of meta tensor; no data! (a meta tensor copied into a "
+            f"{type(dst).__name__})"
+        )
+    np.broadcast_shapes(dst.shape, np.shape(src))
+
+
+def _where(cond: Any, *xy: Any) -> Any:
+    if not xy:
+        raise NotImplementedError(NONZERO_ERROR)
+    shape = np.broadcast_shapes(*(np.shape(a) for a in (cond, *xy)))
+    return meta_empty(shape, np.where(True, *(_sample(a) for a in xy)).dtype)
+
+
+def _dot(a: Any, b: Any, out: Any = None) -> Any:
+    sa, sb = np.shape(a), np.shape(b)
+    if not sa or not sb:
+        return meta_empty(sa or sb, _dtype(a, b))
+    k = sb[-2] if len(sb) > 1 else sb[-1]
+    if sa[-1] != k:
+        raise ValueError(f"shapes {sa} and {sb} not aligned: {sa[-1]} (dim {len(sa) - 1}) != {k}")
+    return meta_empty(sa[:-1] + sb[:-2] + sb[-1:] * (len(sb) > 1), _dtype(a, b))
+
+
+def _tensordot(a: Any, b: Any, axes: Any = 2) -> Any:
+    sa, sb = np.shape(a), np.shape(b)
+    if isinstance(axes, int):
+        ax_a, ax_b = list(range(len(sa) - axes, len(sa))), list(range(axes))
+    else:
+        ax_a, ax_b = ([x] if isinstance(x, int) else list(x) for x in axes)
+    ax_a = [x % len(sa) for x in ax_a]
+    ax_b = [x % len(sb) for x in ax_b]
+    if len(ax_a) != len(ax_b) or any(sa[i] != sb[j] for i, j in zip(ax_a, ax_b)):
+        raise ValueError("shape-mismatch for sum")
+    keep_a = tuple(n for i, n in enumerate(sa) if i not in ax_a)
+    keep_b = tuple(n for i, n in enumerate(sb) if i not in ax_b)
+    return meta_empty(keep_a + keep_b, _dtype(a, b))
+
+
+def _einsum(*operands: Any, out: Any = None, optimize: Any = False, **kwargs: Any) -> Any:
+    spec = operands[0]
+    if not isinstance(spec, str) or "." in spec:
+        return _fallback(np.einsum, operands, {"optimize": optimize, **kwargs})
+    arrays = operands[1:]
+    spec = spec.replace(" ", "")
+    ins, _, res = spec.partition("->")
+    terms = ins.split(",")
+    sizes: dict = {}
+    for term, a in zip(terms, arrays):
+        for label, n in zip(term, np.shape(a)):
+            if sizes.setdefault(label, n) != n and 1 not in (n, sizes[label]):
+                raise ValueError(
+                    f"operands could not be broadcast together with remapped shapes for "
+                    f"label {label!r}: {sizes[label]} and {n}"
+                )
+            sizes[label] = max(sizes[label], n) if sizes[label] and n else 0
+    if not _:
+        res = "".join(sorted(c for c in set(ins) - {","} if ins.count(c) == 1))
+    small = [np.ones((1,) * np.ndim(a), _dtype(a)) for a in arrays]
+    dt = np.einsum(ins + "->" + res, *small, **kwargs).dtype
+    return meta_empty(tuple(sizes[c] for c in res), dt)
+
+
+def _repeat(a: Any, repeats: Any, axis: Any = None) -> Any:
+    if type(repeats) is MetaArray:  # repeat_interleave by a meta tensor: sizes from values
+        _data_dependent("repeat_interleave")()
+    return _fallback(np.repeat, (a, repeats), {"axis": axis})
+
+
+RULES: dict = {
+    np.concatenate: _concatenate,
+    np.stack: _stack,
+    np.empty_like: _like(False),
+    np.zeros_like: _like(False),
+    np.ones_like: _like(False),
+    np.full_like: _like(True),
+    np.copyto: _copyto,
+    np.where: _where,
+    np.dot: _dot,
+    np.tensordot: _tensordot,
+    np.einsum: _einsum,
+    np.nonzero: _data_dependent("nonzero"),
+    np.flatnonzero: _data_dependent("flatnonzero"),
+    np.argwhere: _data_dependent("argwhere"),
+    np.unique: _data_dependent("unique"),
+    np.extract: _data_dependent("masked_select"),
+    np.bincount: _data_dependent("bincount"),
+    np.histogram: _data_dependent("histc"),
+    np.repeat: _repeat,
+    np.compress: _data_dependent("masked_select"),
+}

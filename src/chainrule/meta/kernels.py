@@ -1,0 +1,44 @@
+"""Shape-only answers of chainrule's heavy compiled kernels on meta inputs.
+
+The convolution kernels (``ops/_conv_kernels.py``) gather image columns and multiply them in
+compiled loops: run on a meta array's zero strides they would still gather and multiply
+every element. Each asks :func:`any_meta` first and, for meta inputs, returns the result
+these functions give: an array of the right shape and dtype with no data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .array import MetaArray, meta_empty
+
+__all__ = ["any_meta", "conv_forward", "conv_input_grad", "conv_weight_grad"]
+
+
+def any_meta(*arrays: Any) -> bool:
+    """Whether any of ``arrays`` is a meta array."""
+    return any(type(a) is MetaArray for a in arrays)
+
+
+def _out_size(n: int, k: int, s: int, lo: int, hi: int, d: int) -> int:
+    return (n + lo + hi - d * (k - 1) - 1) // s + 1
+
+
+def conv_forward(x: Any, w: Any, stride: tuple, pad: tuple, dil: tuple, keep_cols: bool) -> Any:
+    """``conv_forward``'s result (and no columns): (N, O, *spatial out)."""
+    spatial = tuple(
+        _out_size(n, k, s, pad[2 * i], pad[2 * i + 1], d)
+        for i, (n, k, s, d) in enumerate(zip(x.shape[2:], w.shape[2:], stride, dil))
+    )
+    y = meta_empty((x.shape[0], w.shape[0], *spatial), x.dtype)
+    return (y, None) if keep_cols else y
+
+
+def conv_input_grad(g: Any, x_shape: tuple) -> Any:
+    """``conv_input_grad``'s result: an input-shaped gradient."""
+    return meta_empty(tuple(x_shape), g.dtype)
+
+
+def conv_weight_grad(x: Any, w_shape: tuple) -> Any:
+    """``conv_weight_grad``'s result: a weight-shaped gradient."""
+    return meta_empty(tuple(w_shape), x.dtype)
