@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from ._layout_marks import carry_layout_mark
 from .backend import get_array_module
 
 __all__ = [
@@ -239,11 +240,19 @@ def like_layout(arr: Any, like: Any, copy: bool = False) -> Any:
     """``arr`` (shaped as ``like``) in the layout ``torch.empty_like(like)`` would have:
     ``like``'s very strides when it is dense and non-overlapping or empty (the strides of
     its size-1 dims included), else a dense layout in ``like``'s stride order. ``arr``
-    itself when it already is so laid out, unless ``copy``."""
+    itself when it already is so laid out, unless ``copy``. A new array laid out as a
+    marked ``like`` (``_layout_marks.py``: a convolution's result, an attention output)
+    carries its mark, as ``torch.empty_like`` keeps the layout PyTorch reports."""
     if is_vmap_array(like) or strides_exactly_row_major(like):
         return arr.copy() if copy else contiguous(arr)
     if is_vmap_array(arr):
         return arr.copy() if copy else arr
+    return carry_layout_mark(_like_layout(arr, like, copy), like)
+
+
+def _like_layout(arr: Any, like: Any, copy: bool) -> Any:
+    """:func:`like_layout` for a ``like`` that is not row-major and an ``arr`` that is no
+    vmap per-sample array."""
     if like.size == 0 or like.flags.c_contiguous:
         return _with_strides(arr, like, copy)
     order = stride_order(like.shape, torch_strides(like))  # size-1 dims: PyTorch's strides

@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from . import dtypes as _dt
+from ._layout_marks import OWN_LAYOUT, layout_mark
 from .autograd import grad_mode
 from .autograd.tensor import Tensor
 from .autograd.tensor_data import check_requires_grad_flag
@@ -295,10 +296,11 @@ def memory_order(arr: Any) -> list[int] | None:
     come."""
     if not _strided(arr) or arr.flags.c_contiguous:
         return None
-    if arr.ndim >= 3 and arr.swapaxes(0, 1).flags.c_contiguous:
+    if arr.ndim >= 3 and arr.swapaxes(0, 1).flags.c_contiguous and layout_mark(arr) != OWN_LAYOUT:
         # a convolution's result in chainrule's channel-major layout (memory_format.py's
         # channel_major), row-major in PyTorch: filled as PyTorch fills a contiguous tensor
-        # (randn_like of a VAE's latents, dropout after a convolution)
+        # (randn_like of a VAE's latents, dropout after a convolution); unless marked as
+        # laid out as PyTorch's (MultiheadAttention's batch-first output: _layout_marks.py)
         return None
     return sorted(range(arr.ndim), key=lambda i: -arr.strides[i])
 

@@ -9,11 +9,12 @@ checked against PyTorch.
   order, so a seeded dropout of a transposed or permuted tensor drops other elements than a
   row-major draw would: the dropout after ``x.t()``, ``x.transpose(1, 2)`` or a permuted
   attention output. (Found through a dropout after ``nn.MultiheadAttention(batch_first=True)``.)
-- Still open (strict xfail below): that very case, ``nn.TransformerEncoderLayer(batch_first=
-  True)`` training with dropout. The attention output's layout, (L, N, E) memory seen as
+- That very case, ``nn.TransformerEncoderLayer(batch_first=True)`` training with dropout,
+  was open until session 38: the attention output's layout, (L, N, E) memory seen as
   (N, L, E), is the layout chainrule gives its own convolution results (channel-major), which
-  dropout draws for row-major as PyTorch's contiguous convolution results; the two cannot be
-  told apart from the array.
+  dropout draws for row-major as PyTorch's contiguous convolution results. The producers now
+  mark which is which (``chainrule/_layout_marks.py``; tests in
+  ``tests/ops/test_result_layouts_session38.py``).
 """
 
 from __future__ import annotations
@@ -86,11 +87,6 @@ def test_inplace_dropout_of_transposed_view() -> None:
     np.testing.assert_array_equal(got, want)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dropout after nn.MultiheadAttention(batch_first=True): its (L, N, E)-in-memory "
-    "output has the layout of chainrule's channel-major convolution results, drawn row-major",
-)
 def test_transformer_encoder_layer_batch_first_training_dropout() -> None:
     x = np.random.default_rng(0).normal(size=(2, 3, 8))
     torch.manual_seed(0)

@@ -25,13 +25,9 @@ __all__: list[str] = []
 # --- still open --------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="setitem into one non-overlapping row of an expanded tensor while recording: "
-    "torch writes it; chainrule's apply_inplace refuses the whole expanded target (and "
-    "would copy the full result back into shared memory)",
-)
 def test_setitem_into_a_row_of_an_expanded_tensor_while_recording():
+    # fixed in session 38: setitem into a self-overlapping view writes through the
+    # sub-view x[idx] (ops/inplace_overlap.setitem_through_subview), as torch's
     def program(lib):
         a = _t(lib, 0.3)
         y = a.exp().expand(2)

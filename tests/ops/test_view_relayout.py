@@ -83,7 +83,8 @@ def test_a_tensor_with_a_view_is_not_relaid(make_view: str) -> None:
     x = cr.tensor(rng.standard_normal((2, 3, 6, 6)))
     w = cr.tensor(rng.standard_normal((4, 3, 3, 3)))
     y = cr.nn.functional.conv2d(x, w)
-    assert not y.is_contiguous()  # chainrule's own layout (the test's premise)
+    assert not y._data.flags.c_contiguous  # chainrule's own layout (the test's premise;
+    # y.is_contiguous() is True, as PyTorch's)
     early = {
         "unfold": lambda: y.unfold(3, 2, 2),
         "slice": lambda: y[:, :2],

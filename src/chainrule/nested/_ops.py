@@ -333,8 +333,35 @@ def _where(func: Callable, name: str, args: tuple, kwargs: dict) -> Any:
 def _is_contiguous(func: Callable, name: str, args: tuple, kwargs: dict) -> bool:
     x = args[0]
     if x.layout is strided:
-        return True
+        return _strided_contiguous(x.__dict__["_comps"])
     return x.lengths() is None and x.values().is_contiguous()
+
+
+def _memory_owner(arr: Any) -> Any:
+    """The array at the root of ``arr``'s chain of views (the holder of its memory)."""
+    while isinstance(getattr(arr, "base", None), type(arr)):
+        arr = arr.base
+    return arr
+
+
+def _strided_contiguous(comps: list[Tensor]) -> bool:
+    """PyTorch's ``is_contiguous()`` of a strided nested tensor: every component row-major
+    (a ``transpose(1, 2)`` of the nested tensor is not) and, where they share memory (a
+    leaf's buffer and views of it), laid one after another from its start (so
+    ``nt.narrow(0, 1, 1)`` is not). Components in memory of their own (the per-component
+    results of an op) stand for the one new buffer PyTorch's op would fill."""
+    if not all(c.is_contiguous() for c in comps):
+        return False
+    arrays = [c._data for c in comps]
+    owners = {id(_memory_owner(a)) for a in arrays}
+    if len(owners) != 1 or not all(hasattr(a, "ctypes") for a in arrays):
+        return True  # separate memory (or a CuPy array: no address compared)
+    at = _memory_owner(arrays[0]).ctypes.data
+    for a in arrays:
+        if a.size and a.ctypes.data != at:
+            return False
+        at += a.nbytes
+    return True
 
 
 def _is_floating_point(func: Callable, name: str, args: tuple, kwargs: dict) -> bool:

@@ -160,7 +160,11 @@ def as_nested_tensor(
     comps = _components("as_nested_tensor", list(ts), dtype, device, lay)
     if lay is jagged:
         return _jagged_from(comps)
-    return NestedTensor._strided([c.view(c.shape) for c in comps])  # not leaves: as torch
+    # not leaves, as torch's; a component that is not row-major is copied, as torch copies
+    # the list into one contiguous buffer (a transposed one keeps no strides of its own)
+    return NestedTensor._strided(
+        [(c if c.is_contiguous() else c.contiguous()).view(c.shape) for c in comps]
+    )
 
 
 def _convert(t: Tensor, dtype: Any, device: Any) -> Tensor:

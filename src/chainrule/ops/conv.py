@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from .._layout import is_vmap_array
+from .._layout_marks import mark_row_major
 from ..autograd.lower_precision import AUTOCAST
 from ..autograd.saved_fields import given  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
@@ -40,6 +41,16 @@ def _channels_last_result(out: Tensor, input: Tensor, weight: Tensor) -> Tensor:
     ):
         return out
     out._data = relayout_array(out._data, channels_last, "conv2d")
+    return out
+
+
+def _row_major_result(out: Tensor) -> Tensor:
+    """``out``, a convolution's result, marked row-major as PyTorch's when chainrule laid it
+    out channel-major (``_conv_kernels``' own layout; see ``_layout_marks.py``), so that
+    ``stride()``, ``is_contiguous()`` and the random fills (dropout after a convolution)
+    answer as PyTorch's. One weak-table insertion per convolution."""
+    if isinstance(out, Tensor):
+        mark_row_major(out._data)
     return out
 
 
@@ -232,7 +243,7 @@ def conv2d(
         raise conv_type_error("conv2d", values) from None
     if out.ndim == 4 and isinstance(weight, Tensor):
         out = _channels_last_result(out, input, weight)
-    return out
+    return _row_major_result(out)
 
 
 def conv1d(
@@ -283,7 +294,7 @@ def conv1d(
     except NAMED_ERRORS as err:  # the 2-D op's check names itself: lead with conv1d
         lead_with("conv1d", err)
         raise
-    return out.squeeze(0) if unbatched else out
+    return _row_major_result(out.squeeze(0) if unbatched else out)
 
 
 def conv_transpose2d(
@@ -307,8 +318,10 @@ def conv_transpose2d(
         (N, Cout, Ho, Wo), Ho = (H - 1) sh - 2 ph + dh (kh - 1) + oph + 1, laid out
         channels-last when the input or the weight is (as PyTorch's).
     """
-    return _conv_transpose2d(
-        input, weight, bias, stride, padding, output_padding, groups, dilation, True
+    return _row_major_result(
+        _conv_transpose2d(
+            input, weight, bias, stride, padding, output_padding, groups, dilation, True
+        )
     )
 
 
@@ -421,9 +434,9 @@ def conv_transpose1d(
             unbatched = input.ndim == 2
             x = input.unsqueeze(0) if unbatched else input
             out = _conv_transpose2d(x, weight, *args, one_d=True)
-            return out.squeeze(0) if unbatched else out
+            return _row_major_result(out.squeeze(0) if unbatched else out)
         out = _conv_transpose2d(input.unsqueeze(-2), weight.unsqueeze(2), *args)
     except NAMED_ERRORS as err:  # the 2-D op's check names itself: lead with conv_transpose1d
         lead_with("conv_transpose1d", err)
         raise
-    return out.squeeze(-2)
+    return _row_major_result(out.squeeze(-2))

@@ -12,7 +12,9 @@ from typing import Any
 
 from .. import dtypes as _dt
 from .._layout import has_own_layout, torch_strides
+from .._layout_marks import ROW_MAJOR, layout_mark, logical_strides, logically_contiguous
 from ..autograd.function import Function
+from ..autograd.shared_memory import is_shared
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from .binding import tensor_method
@@ -56,25 +58,41 @@ def contiguous(x: Tensor, memory_format: Any = contiguous_format) -> Tensor:
     """The tensor itself if its memory is dense in ``memory_format``'s order (C order by
     default; ``cr.channels_last``: NHWC), else a recorded copy in that order. Inside
     ``cr.func.vmap`` a tensor holding per-sample values (``x._data > 0``) is itself: its
-    memory is the batch's."""
+    memory is the batch's.
+
+    A convolution's result, row-major in PyTorch but channel-major here
+    (``_layout_marks.mark_row_major``), is contiguous as PyTorch's and returned itself, as
+    PyTorch returns it: its memory is laid out row-major in place first (same values), as
+    ``view`` does, when nothing else can reach that memory; else a copy, as before."""
     if memory_format is contiguous_format:
-        return Contiguous.apply(x) if has_own_layout(x._data) else x
+        arr = x._data
+        if not has_own_layout(arr):
+            return x
+        if layout_mark(arr) == ROW_MAJOR and x._view is None and not is_shared(arr):
+            x._data = get_array_module(arr).ascontiguousarray(arr)
+            return x
+        return Contiguous.apply(x)
     return to_memory_format(x, memory_format, "contiguous")
 
 
 def is_contiguous(x: Tensor, memory_format: Any = contiguous_format) -> bool:
     """Whether the elements lie in memory in ``memory_format``'s order without gaps (C,
-    row-major, order by default)."""
+    row-major, order by default): a convolution's result is, as PyTorch's, though chainrule
+    lays it out channel-major (``_layout_marks.mark_row_major``)."""
     if memory_format is contiguous_format:
-        return bool(x._data.flags.c_contiguous)
+        return logically_contiguous(x._data)
     return in_memory_format(x._data, memory_format)
 
 
 def stride(x: Tensor, dim: int | None = None) -> tuple[int, ...] | int:
     """Strides in elements (PyTorch's convention), not bytes as NumPy's: PyTorch's strides
     for an empty tensor and for size-1 dims (``unsqueeze``'s rule where NumPy gives 0; see
-    :func:`chainrule._layout.torch_strides`)."""
-    st = torch_strides(x._data)
+    :func:`chainrule._layout.torch_strides`); a convolution's result reports PyTorch's
+    row-major strides (``_layout_marks.logical_strides``)."""
+    arr = x._data
+    st = torch_strides(arr)
+    if not arr.flags.c_contiguous or 1 in arr.shape:  # (else row-major: nothing to look up)
+        st = logical_strides(arr, st)
     return st if dim is None else st[dim]
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ..._layout_marks import mark_row_major
 from ...autograd.lower_precision import autocast_arguments, computing_in_float32
 from ...autograd.saved_fields import given
 from ...autograd.tensor import Tensor
@@ -33,6 +34,15 @@ from ...ops.padding import pad
 from ...qtypes import scalar_type_name
 
 __all__ = ["conv3d", "conv_transpose3d"]
+
+
+def _row_major_result(out: Tensor) -> Tensor:
+    """``out`` marked row-major as PyTorch's result when the kernels laid it out
+    channel-major (``(C, N, D, H, W)`` memory; see ``_layout_marks.py``), so that ``stride()``,
+    ``is_contiguous()`` and the random fills (dropout) answer as PyTorch's."""
+    if isinstance(out, Tensor):
+        mark_row_major(out._data)
+    return out
 
 
 def _floats(x: Tensor, w: Tensor, bias: Tensor | None) -> tuple:
@@ -153,7 +163,7 @@ def conv3d(
         with computing_in_float32():
             out = conv3d(*_floats(input, weight, bias), stride, padding, dilation, groups)
         out = out.to(input.dtype)
-        return out.squeeze(0) if unbatched else out
+        return _row_major_result(out.squeeze(0) if unbatched else out)
     k = tuple(weight.shape[2:])
     if not isinstance(padding, str):
         check_geometry(op, stride, dil, int_tuple(padding, 3, "padding", op))
@@ -176,7 +186,7 @@ def conv3d(
     out = Conv2dFn.apply(input, weight, bias, P)
     if isinstance(padding, str) and padding == "valid":  # PyTorch's node shows one 0 then
         given(out, output_padding=(0,), padding=(0,))
-    return out.squeeze(0) if unbatched else out
+    return _row_major_result(out.squeeze(0) if unbatched else out)
 
 
 def conv_transpose3d(
@@ -217,7 +227,7 @@ def conv_transpose3d(
         with computing_in_float32():
             out = conv_transpose3d(x, w, b, stride, padding, output_padding, groups, dilation)
         out = out.to(input.dtype)
-        return out.squeeze(0) if unbatched else out
+        return _row_major_result(out.squeeze(0) if unbatched else out)
     k = tuple(weight.shape[2:])
     stride = int_tuple(stride, 3, "stride", op)
     dil = int_tuple(dilation, 3, "dilation", op)
@@ -244,4 +254,4 @@ def conv_transpose3d(
     # one node with the bias (or None) as its fifth input, as PyTorch's
     out = ConvTranspose2dFn.apply(input, weight, (n, cout, *outs), P, bias)
     given(out, output_padding=opad)  # grad_fn._saved_output_padding
-    return out.squeeze(0) if unbatched else out
+    return _row_major_result(out.squeeze(0) if unbatched else out)

@@ -13,6 +13,7 @@ import warnings
 
 import numpy as _np
 
+from ..._layout_marks import carry_layout_mark
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module
 from ...creation_options import memory_order
@@ -88,7 +89,19 @@ def dropout(
         return _result(input, inplace, "dropout", lambda t: t * 0.0)
     _no_complex_mask(input, "dropout")
     keep = _keep_mask(input.shape, input, p, generator, input._data)
-    return _result(input, inplace, "dropout", lambda t: _masked(t, keep, p))
+    return _with_mark(_result(input, inplace, "dropout", lambda t: _masked(t, keep, p)), input)
+
+
+def _with_mark(out: Tensor, input: Tensor) -> Tensor:
+    """``out`` (an element-wise dropout of ``input``, in its layout) with the layout mark of
+    ``input``'s array (``_layout_marks.py``: a convolution's result, an attention output), so
+    that its strides and a further dropout answer as PyTorch's: its product keeps the input's
+    strides. Nothing to do for a row-major input (the common case: one flags test)."""
+    src = input._data
+    if out is not input and type(src) is _np.ndarray:
+        if not src.flags.c_contiguous or 1 in src.shape:  # (a size-1 dim: its stride counts)
+            carry_layout_mark(out._data, src)
+    return out
 
 
 def _channel_dropout(
@@ -245,7 +258,7 @@ def alpha_dropout(
     k = keep.astype(input.dtype, copy=False)  # keeps vmap's per-sample marks
     b = (1 - k) * (alpha_p * a) + (-a * alpha_p * p)
     scale, shift = Tensor._make(k * a, False, None, 0), Tensor._make(b, False, None, 0)
-    return _affine(input, inplace, "alpha_dropout", scale, shift)
+    return _with_mark(_affine(input, inplace, "alpha_dropout", scale, shift), input)
 
 
 def _affine(input: Tensor, inplace: bool, op: str, scale: Tensor, shift: Tensor) -> Tensor:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..._layout_marks import mark_own_layout
 from ...autograd.tensor import Tensor
 from ...creation import empty
 from .. import init
@@ -164,5 +165,9 @@ class MultiheadAttention(Module):
             is_causal=is_causal,
         )
         if self.batch_first and batched:
+            # PyTorch's result is this transposed view too, so its strides are PyTorch's:
+            # marked so, as they look like a convolution's channel-major result, which
+            # PyTorch lays out row-major (dropout then draws in memory order, as PyTorch's)
             out = out.transpose(1, 0)
+            mark_own_layout(out._data)
         return out, weights
