@@ -5,7 +5,8 @@ part 3): a bool or float dim / split size fits none of their overloads (``x.move
 size is ``split_with_sizes``' error. Each case runs the same expression on torch and
 chainrule and compares the outcome (values, or error type and full message). The four
 cases left as strict xfails in tests/test_argument_types_session37_b.py are the first four
-here."""
+here; the four var/std cases with PyTorch's "didn't match" lines were xfails here until
+session 38."""
 
 from __future__ import annotations
 
@@ -75,9 +76,8 @@ CASES = [
     "x.std(dim=0, correction=0, keepdim=True)",
 ]
 
-# PyTorch adds a "didn't match" line where the argument count fits a signature; not
-# reproduced for var/std yet
-GAPS = [
+# PyTorch's "didn't match" line where the argument count fits an overload (session 38)
+CASES += [
     "x.var(keepdim=1)",
     "x.var(0, 1, True)",
     "x.var(0, correction=1, keepdim=1)",
@@ -112,13 +112,6 @@ def _compare(src: str) -> None:
 
 @pytest.mark.parametrize("src", CASES)
 def test_as_torch(src: str) -> None:
-    _compare(src)
-
-
-@pytest.mark.xfail(strict=True, reason="var/std: PyTorch's per-overload 'didn't match' lines")
-@pytest.mark.parametrize("src", GAPS)
-def test_message_lines_not_yet_as_torch(src: str) -> None:
-    assert _outcome(torch, src)[0] == _outcome(cr, src)[0] == "TypeError"  # refused already
     _compare(src)
 
 

@@ -25,6 +25,7 @@ from ._misc_more_strided import _geometry, _storage, as_strided_
 from ._python_loops import check_loop_tensors, loop_fill
 from ._util import as_tensor
 from .binding import tensor_method
+from .number_arguments import parser_int_list
 from .rearranging import flip_dims
 
 __all__ = [
@@ -248,6 +249,8 @@ def flip_method(self: Tensor, *dims: Any, **kwargs: Any) -> Tensor:
         dims = (kwargs["dims"],)
     if not dims:
         raise TypeError('flip() missing 1 required positional arguments: "dims"')
+    if len(dims) == 1 and type(dims[0]) is not int and not isinstance(dims[0], (tuple, list)):
+        parser_int_list("flip", "dims", 2, dims)  # None, a bool, a float: PyTorch's TypeError
     return flip_dims(self, dims[0] if len(dims) == 1 else dims)
 
 

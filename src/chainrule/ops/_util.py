@@ -103,6 +103,8 @@ def lead_with(op: str, err: BaseException) -> None:
     in ``except NAMED_ERRORS as err:`` and re-raise with a bare ``raise``: the exception keeps
     its class and traceback, and its message becomes ``"op: <primitive's message>"``.
     """
+    if getattr(err, "torch_words", False):  # PyTorch's own unprefixed text (conv geometry)
+        return
     if err.args and isinstance(err.args[0], str) and not err.args[0].startswith(op):
         err.args = (f"{op}: {err.args[0]}",) + err.args[1:]
 
@@ -254,7 +256,9 @@ def norm_dim(dim: Any, ndim: int, op: str) -> tuple | None:
         if isinstance(d, bool) or not isinstance(d, (int, np.integer)):
             # PyTorch's int list reads a bool after its first element as 1: sum((0, True))
             if not (type(d) is bool and type(dim) in (tuple, list) and d is not dims[0]):
-                raise TypeError(f"{op}: dim must be an int or a tuple of ints, got {dim!r}")
+                raise _dim_type_error(dim) or TypeError(
+                    f"{op}: dim must be an int or a tuple of ints, got {dim!r}"
+                )
         d = int(d)
         if not -max(ndim, 1) <= d < max(ndim, 1):
             raise IndexError(
@@ -286,13 +290,28 @@ def _dim_seq(dim: Any, op: str) -> Any:
         return dim
     if isinstance(dim, Tensor) and dim.ndim == 0 and dim.dtype.kind in "iu":
         return (int(dim.item()),)
-    raise TypeError(f"{op}: dim must be an int or a tuple of ints, got {dim!r}")
+    raise _dim_type_error(dim) or TypeError(
+        f"{op}: dim must be an int or a tuple of ints, got {dim!r}"
+    )
+
+
+def _dim_type_error(dim: Any) -> TypeError | None:
+    """PyTorch's TypeError for a ``dim`` of the wrong type, as the public op called words
+    it (dim_arguments.py), or None where it has no table entry."""
+    from .dim_arguments import dim_type_error  # in here: its _tensor_args imports _util
+
+    return dim_type_error(dim)
 
 
 def int_dim(dim: Any, ndim: int, op: str) -> int:
     """Normalise a single ``dim`` (ops such as prod, argmax, cumsum take exactly one)."""
-    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
-        raise TypeError(f"{op}: argument 'dim' must be int, not {type(dim).__name__} ({dim!r})")
+    if type(dim) is not int:
+        if isinstance(dim, Tensor) and dim.ndim == 0 and dim.dtype.kind in "iu":
+            dim = int(dim.item())  # PyTorch's parser reads an integer 0-d tensor as an int
+        elif isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+            raise _dim_type_error(dim) or TypeError(
+                f"{op}: argument 'dim' must be int, not {type(dim).__name__} ({dim!r})"
+            )
     return norm_dim(dim, ndim, op)[0]
 
 

@@ -13,9 +13,9 @@ import numpy as np
 
 from .._user_warnings import warn_once
 from ..autograd.tensor import Tensor
-from ._tensor_args import called_as, invalid_combination, torch_type_name
+from ._tensor_args import called_as, torch_type_name
 from ._util import ShapeError
-from .sorting_arguments import _positional_count
+from .invalid_arguments import combination_error
 
 __all__ = [
     "ConvTypeError",
@@ -140,29 +140,28 @@ def conv_type_error(op: str, values: tuple) -> TypeError:
     """PyTorch's TypeError for a forward convolution (``op``: conv1d/2d/3d) whose arguments
     ``values`` (the seven, in its signature's order) no overload takes: the arguments the
     user's call gave (all seven from a module's forward, which passes them positionally)."""
-    params = list(zip(_FORWARD_ARGS, values))
-    n = _positional_count((op,))
-    if n is not None:
-        _, _, keywords = called_as((op,))
-        params = params[:n] + [(k, v) for k, v in params[n:] if k in keywords]
-    return invalid_combination(op, params, _FORWARD_FORMS)
+    return combination_error(op, list(zip(_FORWARD_ARGS, values)), _FORWARD_FORMS)
 
 
 def check_geometry(
     op: str, stride: tuple, dil: tuple, padding: tuple = (), output_padding: tuple = ()
 ) -> None:
     """PyTorch's checks of a convolution's numbers, in its order, each a RuntimeError (a
-    ShapeError is one, and a ValueError) with PyTorch's words."""
+    ShapeError is one, and a ValueError) with PyTorch's words, unprefixed as its (marked
+    ``torch_words``, so that conv1d's ``lead_with`` leaves them so)."""
+    text = None
     if min(padding, default=0) < 0:
-        raise ShapeError(f"{op}: negative padding is not supported, got {tuple(padding)}")
-    if min(output_padding, default=0) < 0:
-        raise ShapeError(
-            f"{op}: negative output_padding is not supported, got {tuple(output_padding)}"
-        )
-    if min(stride) < 1:
-        raise ShapeError(f"{op}: non-positive stride is not supported, got {tuple(stride)}")
-    if min(dil) < 1:
-        raise ShapeError(f"{op}: dilation should be greater than zero, but got {list(dil)}")
+        text = "negative padding is not supported"
+    elif min(output_padding, default=0) < 0:
+        text = "negative output_padding is not supported"
+    elif min(stride) < 1:
+        text = "non-positive stride is not supported"
+    elif min(dil) < 1:
+        text = f"dilation should be greater than zero, but got {list(dil)}"
+    if text is not None:
+        err = ShapeError(text)
+        err.torch_words = True  # type: ignore[attr-defined]
+        raise err
 
 
 def _warn_same_asymmetric(before: Any, after: Any) -> None:

@@ -20,6 +20,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._util import as_tensor, int_dim, norm_dim
 from .binding import tensor_method
+from .number_arguments import parser_int
 from .shape import cat, flip, movedim
 
 __all__ = ["cumprod", "cumsum", "diff"]
@@ -191,7 +192,11 @@ def diff(
     x = as_tensor(input)
     if x.ndim == 0:
         raise RuntimeError("diff: expected a tensor with at least one dimension, got a 0-d tensor")
-    if not isinstance(n, (int, np.integer)) or n < 0:
+    if type(n) is not int:
+        n = parser_int("diff", "n", 2, n)
+    if type(dim) is not int:
+        dim = parser_int("diff", "dim", 3, dim)
+    if n < 0:
         raise ValueError(f"diff: order n must be a non-negative integer, got {n!r}")
     d = norm_dim(dim, x.ndim, "diff")[0]
     parts = (

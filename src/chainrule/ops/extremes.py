@@ -24,7 +24,8 @@ from ._result_layout import contiguous
 from ._util import DtypeError, as_tensor, int_dim, reduction_axes, refuse_complex_order
 from .binary import maximum, minimum, where
 from .binding import tensor_method
-from .number_arguments import parser_bool, parser_int
+from .number_arguments import is_parser_int, parser_bool, parser_int
+from .overload_errors import refuse_max_min_types
 from .selected_values import selected_values
 from .shape import reshape
 
@@ -194,23 +195,55 @@ def amin(input: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
     return given(Amin.apply(input, axes, keepdim), dim=dim)  # grad_fn._saved_dim as given
 
 
-def _max_min(op: str, x: Any, dim: Any, keepdim: bool, other: Any):
-    if isinstance(dim, Tensor) and other is None:
-        other, dim = dim, None
-    if other is not None:
-        return maximum(x, other) if op == "max" else minimum(x, other)
-    x = as_tensor(x)
-    if x._data.dtype.kind == "c":  # NumPy would order complex numbers lexicographically
-        raise DtypeError(  # TypeError, and PyTorch's NotImplementedError (a RuntimeError)
-            f"{op}: complex tensors are not supported by {op} (complex numbers have no order)"
-        )
-    if dim is None:  # the whole tensor: PyTorch's MaxBackward1 / MinBackward1
+class _Unset:
+    """The default of ``max``/``min``'s ``dim``, ``keepdim`` and ``other`` (shown as
+    PyTorch's ``None`` / ``False``): a distinct object, so that an argument the caller gave
+    (``x.max(None)``, ``x.max(keepdim=True)``: refused, as PyTorch refuses them) is known
+    by one identity test."""
+
+    def __init__(self, shown: str) -> None:
+        self.shown = shown
+
+    def __repr__(self) -> str:
+        return self.shown
+
+    def __bool__(self) -> bool:
+        return False
+
+
+_NO_DIM: Any = _Unset("None")
+_NO_KEEPDIM: Any = _Unset("False")
+_NO_OTHER: Any = _Unset("None")
+
+
+def _max_min(op: str, x: Any, dim: Any, keepdim: Any, other: Any):
+    if dim is _NO_DIM:  # the whole tensor: PyTorch's MaxBackward1 / MinBackward1
+        if keepdim is not _NO_KEEPDIM:
+            refuse_max_min_types(op, x, dim, keepdim, other)
+        if other is not _NO_OTHER:
+            if other is None:
+                refuse_max_min_types(op, x, dim, keepdim, other)
+            return maximum(x, other) if op == "max" else minimum(x, other)
+        x = as_tensor(x)
+        _refuse_complex(op, x)
         refuse_complex_order(op, x, error=NotImplementedError)
         _refuse_float8(op + "_all", x)
         _check_nonempty(op, x, None)
         return (Amax if op == "max" else Amin).apply(x, None, False, True)
-    if type(keepdim) is not bool:
+    if type(dim) is not int:
+        if isinstance(dim, Tensor) and keepdim is _NO_KEEPDIM and other is _NO_OTHER:
+            return maximum(x, dim) if op == "max" else minimum(x, dim)  # x.max(y)
+        if not is_parser_int(dim):
+            refuse_max_min_types(op, x, dim, keepdim, other)
+        dim = int(dim)
+    if other is not _NO_OTHER:
+        refuse_max_min_types(op, x, dim, keepdim, other)
+    if keepdim is _NO_KEEPDIM:
+        keepdim = False
+    elif type(keepdim) is not bool:
         parser_bool(op, "keepdim", 3, keepdim)
+    x = as_tensor(x)
+    _refuse_complex(op, x)
     d = int_dim(dim, x.ndim, op)
     result = return_types.max if op == "max" else return_types.min
     if x.ndim == 0:
@@ -224,15 +257,26 @@ def _max_min(op: str, x: Any, dim: Any, keepdim: bool, other: Any):
     return result(values, idx_k if keepdim else Tensor._make(idx, False, None, 0))
 
 
+def _refuse_complex(op: str, x: Tensor) -> None:
+    if x._data.dtype.kind == "c":  # NumPy would order complex numbers lexicographically
+        raise DtypeError(  # TypeError, and PyTorch's NotImplementedError (a RuntimeError)
+            f"{op}: complex tensors are not supported by {op} (complex numbers have no order)"
+        )
+
+
 @tensor_method(keywords=True)
-def max(input: Any, dim: Any = None, keepdim: bool = False, other: Any = None):  # noqa: A001
+def max(  # noqa: A001
+    input: Any, dim: Any = _NO_DIM, keepdim: bool = _NO_KEEPDIM, other: Any = _NO_OTHER
+):
     """``max(x)`` -> the largest value; ``max(x, dim)`` -> (values, indices);
     ``max(x, other)`` -> elementwise maximum."""
     return _max_min("max", input, dim, keepdim, other)
 
 
 @tensor_method(keywords=True)
-def min(input: Any, dim: Any = None, keepdim: bool = False, other: Any = None):  # noqa: A001
+def min(  # noqa: A001
+    input: Any, dim: Any = _NO_DIM, keepdim: bool = _NO_KEEPDIM, other: Any = _NO_OTHER
+):
     return _max_min("min", input, dim, keepdim, other)
 
 

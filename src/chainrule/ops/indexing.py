@@ -38,6 +38,7 @@ from .inplace import (
 )
 from .inplace_overlap import check_no_overlap
 from .masked_selection import MaskedSelect
+from .number_arguments import parser_int
 
 # GetItem and setitem are only re-exported: ``ops/__init__.py``, ``complex_support.py`` and
 # ``func/`` reach the subscript layer through this module's import path.
@@ -406,6 +407,8 @@ def one_hot(input: Any, num_classes: int = -1) -> Tensor:  # noqa: A002 - PyTorc
     Raises (RuntimeError, as PyTorch; also TypeError or ValueError): a non-int64 index, a
     negative class value, one of ``num_classes`` or more, or an empty index with
     ``num_classes=-1`` (nothing to infer the number of classes from)."""
+    if type(num_classes) is not int:
+        num_classes = parser_int("one_hot", "num_classes", 2, num_classes)
     idx = as_tensor(input)
     if idx._data.dtype != np.int64:  # PyTorch takes int64 indices only (not int32, uint8)
         raise _OneHotIndexTypeError(

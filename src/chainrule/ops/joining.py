@@ -41,7 +41,7 @@ from .memory_format import (
     suggests_memory_format,
 )
 from .number_arguments import parser_int
-from .overload_errors import refuse_split_types
+from .overload_errors import SPLIT_UNSET, missing_split_size, refuse_split_types
 
 __all__ = [
     "Cat",
@@ -321,6 +321,8 @@ concatenate = cat
 @numpy_keywords
 def stack(tensors: Sequence[Any], dim: int = 0) -> Tensor:
     """Join tensors of equal shape along a new dimension."""
+    if type(dim) is not int:
+        dim = parser_int("stack", "dim", 2, dim)
     if type(tensors) is not list and type(tensors) is not tuple:
         tensors = tensor_list("stack", tensors)  # PyTorch's TypeError for a Tensor, a number
     tensors = [t if isinstance(t, Tensor) else tensor_element(tensors, t) for t in tensors]
@@ -349,17 +351,21 @@ def stack(tensors: Sequence[Any], dim: int = 0) -> Tensor:
 
 @tensor_method
 def split(
-    tensor: Tensor, split_size_or_sections: Any = None, dim: int = 0, *, split_size: Any = None
+    tensor: Tensor,
+    split_size_or_sections: Any = SPLIT_UNSET,
+    dim: int = 0,
+    *,
+    split_size: Any = SPLIT_UNSET,
 ) -> tuple:
     """Split ``tensor`` along ``dim`` into pieces of ``split_size_or_sections`` (an int: equal
     pieces, the last shorter; a sequence: those sizes). ``split_size`` is the name
     ``Tensor.split`` gives the same argument in PyTorch."""
-    if split_size is not None:
-        if split_size_or_sections is not None:
+    if split_size is not SPLIT_UNSET:
+        if split_size_or_sections is not SPLIT_UNSET:
             raise TypeError("split(): got both 'split_size_or_sections' and 'split_size'")
         split_size_or_sections = split_size
-    if split_size_or_sections is None:
-        raise TypeError("split(): missing required argument 'split_size_or_sections'")
+    if split_size_or_sections is SPLIT_UNSET:
+        raise missing_split_size()
     if type(split_size_or_sections) is not int or type(dim) is not int:
         refuse_split_types(split_size_or_sections, dim)  # PyTorch's errors where no fit
     if isinstance(split_size_or_sections, Tensor):

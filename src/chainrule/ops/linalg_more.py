@@ -50,6 +50,7 @@ from .complex_ops import conj
 from .fused_products import Addr
 from .keywords import write_out
 from .linalg import outer
+from .number_arguments import parser_int
 from .scaled_products import _scaled_sum
 from .sparse_tensor import SPARSE_TYPES
 
@@ -288,6 +289,8 @@ def cross(input: Tensor, other: Tensor, dim: int | None = None, *, out: Any = No
     process; chainrule on every call (Python's default filter shows it once per call site).
     The result is row-major whatever the inputs' layouts, as PyTorch's."""
     op = "cross"
+    if dim is not None and type(dim) is not int:
+        dim = parser_int(op, "dim", 3, dim)
     if not isinstance(input, Tensor) or not isinstance(other, Tensor):  # PyTorch's TypeError
         raise first_not_tensor(op, (("input", input), ("other", other)))
     if dim is None:

@@ -24,6 +24,7 @@ from ..autograd.tensor import Tensor
 from ._tensor_args import called_as, torch_type_name
 
 __all__ = [
+    "is_parser_int",
     "parser_bool",
     "parser_int",
     "parser_int_list",
@@ -72,6 +73,9 @@ def _is_int(value: Any) -> bool:
     if isinstance(value, Tensor):
         return value.ndim == 0 and value.dtype.kind in "iu"
     return isinstance(value, (numbers.Integral, np.integer))
+
+
+is_parser_int = _is_int
 
 
 def parser_int(op: str, arg: str, position: int, value: Any, keywords: bool = True) -> int:

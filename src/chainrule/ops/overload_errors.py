@@ -16,8 +16,20 @@ import numpy as np
 
 from ..autograd.tensor import Tensor
 from ._tensor_args import called_as, torch_type_name
+from .invalid_arguments import combination_error, positional_count
+from .number_arguments import parser_bool, parser_int
 
-__all__ = ["movedim_dims", "refuse_moment_types", "refuse_split_types"]
+__all__ = [
+    "UNBIASED_UNSET",
+    "refuse_searchsorted_types",
+    "as_with_indices",
+    "SPLIT_UNSET",
+    "missing_split_size",
+    "movedim_dims",
+    "refuse_max_min_types",
+    "refuse_moment_types",
+    "refuse_split_types",
+]
 
 
 def _is_int(value: Any) -> bool:
@@ -102,6 +114,26 @@ def movedim_dims(source: Any, destination: Any) -> tuple[tuple[int, ...], tuple[
     raise _combination_error(name, got, lines)
 
 
+class _SplitUnset:
+    """``split``'s size left out (shown as ``None``): a distinct default, so that a size
+    given as None is PyTorch's ``split_with_sizes`` TypeError, not a missing argument."""
+
+    def __repr__(self) -> str:
+        return "None"
+
+
+SPLIT_UNSET: Any = _SplitUnset()
+
+
+def missing_split_size() -> TypeError:
+    """Python's TypeError for ``split`` called without its size, as PyTorch's Python
+    wrappers word it (the method's parameter is ``split_size``)."""
+    _, method, _ = called_as(("split",))
+    if method:
+        return TypeError("Tensor.split() missing 1 required positional argument: 'split_size'")
+    return TypeError("split() missing 1 required positional argument: 'split_size_or_sections'")
+
+
 def refuse_split_types(split_size: Any, dim: Any) -> None:
     """PyTorch's errors for ``Tensor.split``'s arguments where they are not plain ints:
     an int split size (a bool too: Python's ``isinstance(True, int)``) goes to its
@@ -148,26 +180,97 @@ _MOMENT_FORMS = (
 )
 
 
-def refuse_moment_types(op: str, dim: Any, unbiased: Any, keepdim: Any, correction: Any) -> None:
+class _UnbiasedUnset:
+    """``var``/``std``'s ``unbiased`` left out (shown as ``None``): a distinct default, so
+    that an ``unbiased=None`` given is PyTorch's TypeError (no overload takes it)."""
+
+    def __repr__(self) -> str:
+        return "None"
+
+
+UNBIASED_UNSET: Any = _UnbiasedUnset()
+MOMENT_OPTIONS = tuple(f"(Tensor input, {sig}{out})" for sig, out in _MOMENT_FORMS)
+MOMENT_METHOD_OPTIONS = tuple(f"({sig})" for sig, _ in _MOMENT_FORMS)
+
+
+def refuse_moment_types(
+    op: str,
+    input: Any,
+    dim: Any,
+    unbiased: Any,
+    keepdim: Any,
+    correction: Any,  # noqa: A002
+) -> None:
     """PyTorch's TypeError for ``var``/``std`` (``op``) where ``unbiased`` or ``keepdim``
     is not a Python bool (``x.var(0, 1)``, ``x.std(0, keepdim=1)``, a NumPy bool too): its
-    three overloads listed. The arguments listed are those given: keywords as the call
-    passed them, positional ones up to the last that is not its default."""
-    name, method, given = called_as((op,))
-    params = [("dim", dim), ("unbiased", unbiased), ("keepdim", keepdim)]
+    three overloads listed, each whose argument count fits the call with PyTorch's "didn't
+    match" line (invalid_arguments.py writes them as PyTorch does)."""
+    params = [("input", input), ("dim", dim), ("unbiased", unbiased), ("keepdim", keepdim)]
     params.append(("correction", correction))
-    defaults = {"dim": None, "unbiased": None, "keepdim": False}
-    positional = [(a, v) for a, v in params[:3] if a not in given]
-    while positional and positional[-1][1] is defaults[positional[-1][0]]:
-        positional.pop()  # not given (or given as its default: not told apart)
-    keywords = [(a, v) for k in reversed(given) for a, v in params if a == k]
-    head = [] if method else ["Tensor"]
-    got = _listing(
-        head + [torch_type_name(v) for _, v in positional],
-        [f"{a}={torch_type_name(v)}" for a, v in keywords],
+    raise combination_error(
+        op,
+        params,
+        MOMENT_OPTIONS,
+        MOMENT_METHOD_OPTIONS,
+        defaults={"dim": None, "unbiased": UNBIASED_UNSET, "keepdim": False, "correction": None},
     )
-    lines = [
-        f" * ({'' if method else 'Tensor input, '}{sig}{'' if method else out})"
-        for sig, out in _MOMENT_FORMS
-    ]
-    raise _combination_error(name, got, lines)
+
+
+_MAX_MIN_OPTIONS = (
+    "(Tensor input, *, Tensor out = None)",
+    "(Tensor input, Tensor other, *, Tensor out = None)",
+    "(Tensor input, int dim, bool keepdim = False, *, tuple of Tensors out = None)",
+)
+_MAX_MIN_METHOD_OPTIONS = ("()", "(Tensor other)", "(int dim, bool keepdim = False)")
+
+
+def refuse_max_min_types(op: str, input: Any, dim: Any, keepdim: Any, other: Any) -> None:  # noqa: A002
+    """PyTorch's TypeError for ``max``/``min`` (``op``) called with arguments that fit none
+    of its overloads (``x.max(None)``, ``x.max(1.0)``, ``x.max(keepdim=True)``,
+    ``torch.max(x, 0, other=y)``; arguments not given are the op's distinct defaults): the
+    method's two arguments fit only ``(int dim, bool keepdim)``, whose own error PyTorch
+    raises; any other call lists the overloads."""
+    name, method, given = called_as((op,))
+    count = positional_count((op,))
+    if method and count is not None and count + len(given) == 2:
+        if "other" in given:
+            raise TypeError(f"{name}() got an unexpected keyword argument 'other'")
+        parser_int(op, "dim", 2, dim)
+        parser_bool(op, "keepdim", 3, keepdim)
+    params = [("input", input), ("dim", dim), ("keepdim", keepdim), ("other", other)]
+    raise combination_error(op, params, _MAX_MIN_OPTIONS, _MAX_MIN_METHOD_OPTIONS)
+
+
+def as_with_indices(err: TypeError, op: str) -> None:
+    """Rename ``op`` (``max_pool2d``) in a parser TypeError to ``op_with_indices``: with
+    ``return_indices=True`` PyTorch's Python wrapper calls ``max_pool2d_with_indices``,
+    whose parser then names itself (``max_pool2d_with_indices(): argument 'ceil_mode'
+    (position 6) must be bool, not int``). Call in ``except TypeError`` and re-raise."""
+    text = err.args[0] if err.args and isinstance(err.args[0], str) else ""
+    if text.startswith(f"{op}("):
+        err.args = (f"{op}_with_indices" + text[len(op) :],) + err.args[1:]
+
+
+_SEARCHSORTED_REST = (
+    "*, bool out_int32 = False, bool right = False, str side = None, Tensor sorter = None, "
+    "Tensor out = None)"
+)
+_SEARCHSORTED_OPTIONS = (
+    f"(Tensor sorted_sequence, Tensor input, {_SEARCHSORTED_REST}",
+    f"(Tensor sorted_sequence, Number self, {_SEARCHSORTED_REST}",
+)
+
+
+def refuse_searchsorted_types(
+    sorted_sequence: Any,
+    input: Any,
+    out_int32: Any,
+    right: Any,
+    side: Any,
+    sorter: Any,  # noqa: A002
+) -> None:
+    """PyTorch's TypeError for ``searchsorted``'s ``out_int32``/``right`` that are not
+    Python bools (``right=1.5``, ``right=None``): both overloads listed."""
+    params = [("sorted_sequence", sorted_sequence), ("input", input), ("out_int32", out_int32)]
+    params += [("right", right), ("side", side), ("sorter", sorter)]
+    raise combination_error("searchsorted", params, _SEARCHSORTED_OPTIONS)

@@ -28,6 +28,7 @@ from ..backend import get_array_module
 from ..qtypes import scalar_type_name
 from ..quantized_ops import avg_pool2d_quantized, max_pool2d_quantized
 from ._util import DtypeError
+from .overload_errors import as_with_indices
 from .pooling_argmax import fix_argmax, needs_fix, reaches_padding
 from .pooling_args import _params, check_flag
 from .pooling_avg3d import _check_divisor
@@ -350,7 +351,12 @@ def max_pool2d(
             lambda ints: max_pool2d(ints, kernel_size, stride, padding, dilation, ceil_mode),
             return_indices,
         )
-    P = _params("max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode)
+    try:
+        P = _params("max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode)
+    except TypeError as err:
+        if return_indices is True:
+            as_with_indices(err, "max_pool2d")
+        raise
     want = return_indices or (input.requires_grad and is_grad_enabled())
     out = given(MaxPool2dFn.apply(input, P, want), stride=stride, ceil_mode=ceil_mode)
     if not return_indices:

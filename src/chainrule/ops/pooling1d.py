@@ -13,6 +13,7 @@ import numpy as np
 from ..autograd.tensor import Tensor
 from ..qtypes import scalar_type_name
 from ._util import ShapeError
+from .overload_errors import as_with_indices
 from .pooling import avg_pool2d, max_pool2d
 from .pooling_args import check_flag, size_ints
 
@@ -82,10 +83,15 @@ def max_pool1d(
     op = "max_pool1d"
     _check_max1d(input, return_indices)
     x = _to_2d(op, input)
-    s = _stride1(stride, op)
-    k, p = _one(kernel_size, "kernel_size", op), _one(padding, "padding", op)
-    d = _one(dilation, "dilation", op)
-    check_flag(op + "_with_indices" * (return_indices is True), "ceil_mode", ceil_mode)
+    try:
+        s = _stride1(stride, op)
+        k, p = _one(kernel_size, "kernel_size", op), _one(padding, "padding", op)
+        d = _one(dilation, "dilation", op)
+        check_flag(op, "ceil_mode", ceil_mode)
+    except TypeError as err:
+        if return_indices is True:
+            as_with_indices(err, op)
+        raise
     _check_1d(op, k, s, p, d)
     with _named_1d("max_pool1d", input, k, p, d):
         out = max_pool2d(x, (1, k), s, (0, p), (1, d), ceil_mode, return_indices)

@@ -13,7 +13,7 @@ from ..autograd.tensor import Tensor
 from ._tensor_args import called_as, torch_type_name
 from ._util import ShapeError, no_complex_kernel
 
-__all__ = ["check_flag", "size_ints"]
+__all__ = ["check_flag", "size_ints", "types_first"]
 
 
 _POSITIONS = {"kernel_size": 2, "stride": 3, "padding": 4, "dilation": 5}
@@ -66,6 +66,14 @@ def _refuse_size(v: Any, name: str, op: str) -> None:
     )
 
 
+_PAIR_WORDS = {  # PyTorch's words per argument
+    "kernel_size": "must either be a single int, or a tuple of two ints",
+    "stride": "must either be omitted, a single int, or a tuple of two ints",
+    "padding": "must either be a single int, or a tuple of two ints",
+    "dilation": "must be either a single int, or a tuple of two ints",
+}
+
+
 def _pair(v: Any, name: str, op: str) -> tuple:
     if isinstance(v, (int, np.integer)) or getattr(v, "ndim", None) == 0:  # int, 0-d tensor
         (one,) = size_ints(v, name, op)
@@ -74,7 +82,7 @@ def _pair(v: Any, name: str, op: str) -> tuple:
     if len(t) == 1:
         t = t * 2
     if len(t) != 2:  # PyTorch's RuntimeError (a ShapeError is one, and a ValueError)
-        raise ShapeError(f"{op}: {name} must be an int or a pair of ints, got {v!r}")
+        raise ShapeError(f"{op}: {name} {_PAIR_WORDS.get(name, _PAIR_WORDS['kernel_size'])}")
     return t
 
 
@@ -104,7 +112,34 @@ def check_flag(op: str, name: str, value: Any) -> None:
         raise TypeError(f"{op}(): argument '{name}'{where} must be bool, not {shown}")
 
 
+def types_first(op: str, kernel_size, stride, padding, dilation, ceil_mode) -> None:
+    """PyTorch's parser reads every argument's type before the kernel checks a length or
+    a value: the TypeError of the first argument (in signature order) that is not ints or
+    a bool, if any. Called where a later check failed (an error path only), before its
+    error is raised (``max_pool2d(x, (2, 2, 2), stride=1.0)``: the stride's TypeError)."""
+    for name, v in (
+        ("kernel_size", kernel_size),
+        ("stride", stride),
+        ("padding", padding),
+        ("dilation", dilation),
+    ):
+        if type(v) is not int and v is not None:
+            size_ints(v, name, op)
+    check_flag(op, "ceil_mode", ceil_mode)
+
+
 def _params(op: str, x: Tensor, kernel_size, stride, padding, dilation, ceil_mode) -> tuple:
+    """:func:`_checked_params`, its errors preceded by any argument's TypeError (PyTorch
+    parses all types first)."""
+    try:
+        return _checked_params(op, x, kernel_size, stride, padding, dilation, ceil_mode)
+    except (TypeError, ValueError):
+        if isinstance(x, Tensor):
+            types_first(op, kernel_size, stride, padding, dilation, ceil_mode)
+        raise
+
+
+def _checked_params(op: str, x: Tensor, kernel_size, stride, padding, dilation, ceil_mode) -> tuple:
     check_flag(op, "ceil_mode", ceil_mode)
     if not isinstance(x, Tensor) or x.ndim not in (3, 4):  # ShapeError: PyTorch's RuntimeError
         raise ShapeError(

@@ -18,6 +18,7 @@ from ..backend import get_array_module
 from ._result_layout import like_layout
 from ._util import ShapeError, norm_dim
 from .binding import tensor_method
+from .number_arguments import parser_int_list
 from .view_sizes import _shape_arg
 from .views import reshape
 
@@ -229,6 +230,8 @@ def tile(input: Tensor, *sizes: Any, dims: Any = None) -> Tensor:
         sizes = (dims,)
     if not sizes:
         raise TypeError('tile() missing 1 required positional arguments: "dims"')
+    if not isinstance(sizes[0], (tuple, list)) and any(type(s) is not int for s in sizes):
+        parser_int_list("tile", "dims", 2, sizes)  # PyTorch's TypeError where not ints
     dims = _shape_arg(sizes)
     if len(dims) < input.ndim:
         dims = (1,) * (input.ndim - len(dims)) + dims

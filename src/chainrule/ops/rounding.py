@@ -20,6 +20,7 @@ from ..dtypes import is_floating
 from ._util import DtypeError, as_tensor
 from .binding import tensor_method
 from .elementwise import UnaryElementwise
+from .number_arguments import parser_int
 
 __all__ = ["ceil", "floor", "round", "sign", "trunc"]
 
@@ -93,6 +94,8 @@ def round(input: Tensor, decimals: int | None = None) -> Tensor:  # noqa: A001 -
     """Round half to even, to ``decimals`` decimal places (``torch.round``; integer inputs
     only without ``decimals``, as PyTorch: its overload taking decimals, even 0, has no
     integer kernel)."""
+    if decimals is not None and type(decimals) is not int:
+        decimals = parser_int("round", "decimals", 2, decimals)
     if not _whole(input, "round"):
         if decimals is not None:
             raise NotImplementedError(

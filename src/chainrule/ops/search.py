@@ -28,6 +28,7 @@ from ._topk_select import nth_element_order
 from ._util import ShapeError, as_tensor, no_integer_kernel, norm_dim, refuse_complex_order
 from .binding import numpy_keywords, tensor_method
 from .no_derivative import record_no_derivative
+from .overload_errors import refuse_searchsorted_types
 from .selected_values import selected_values
 from .sorting_arguments import UNSET as _UNSET
 from .sorting_arguments import refuse_sort_types, refuse_stable_form, refuse_topk_types
@@ -93,6 +94,8 @@ def searchsorted(
     Raises:
         RuntimeError: ``side`` and ``right`` disagree, or leading dims differ.
     """
+    if type(right) is not bool or type(out_int32) is not bool:
+        refuse_searchsorted_types(sorted_sequence, input, out_int32, right, side, sorter)
     if side is not None:
         if side not in ("left", "right"):
             raise RuntimeError(f"searchsorted: side must be 'left' or 'right', got {side!r}")

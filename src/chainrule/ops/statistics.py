@@ -26,7 +26,8 @@ from .binding import tensor_method
 from .cast import cast
 from .complex_ops import imag, real
 from .fused_statistics import Logsumexp, Std, Var
-from .overload_errors import refuse_moment_types
+from .number_arguments import parser_bool
+from .overload_errors import UNBIASED_UNSET, refuse_moment_types
 from .reduction import _count, sum
 from .shape import reshape
 from .vector_norms import keepdim_shape
@@ -38,13 +39,17 @@ __all__ = ["logsumexp", "std", "var"]
 def var(
     input: Any,
     dim: Any = None,
-    unbiased: Any = None,
+    unbiased: Any = UNBIASED_UNSET,
     keepdim: bool = False,
     correction: Any = None,
 ) -> Tensor:
     """Variance with Bessel's correction by default (``correction=1``), as PyTorch."""
-    if type(keepdim) is not bool or (unbiased is not None and type(unbiased) is not bool):
-        refuse_moment_types("var", dim, unbiased, keepdim, correction)
+    if type(keepdim) is not bool or (
+        unbiased is not UNBIASED_UNSET and type(unbiased) is not bool  # None too, as PyTorch
+    ):
+        refuse_moment_types("var", input, dim, unbiased, keepdim, correction)
+    if unbiased is UNBIASED_UNSET:
+        unbiased = None
     return moment("var", input, dim, unbiased, keepdim, correction)
 
 
@@ -134,11 +139,19 @@ class SafeSqrt(Function):
 
 @tensor_method(keywords=True)
 def std(
-    input: Any, dim: Any = None, unbiased: Any = None, keepdim: bool = False, correction: Any = None
+    input: Any,
+    dim: Any = None,
+    unbiased: Any = UNBIASED_UNSET,
+    keepdim: bool = False,
+    correction: Any = None,
 ) -> Tensor:
     """Standard deviation sqrt(var); its gradient at a constant input is 0 (as PyTorch)."""
-    if type(keepdim) is not bool or (unbiased is not None and type(unbiased) is not bool):
-        refuse_moment_types("std", dim, unbiased, keepdim, correction)
+    if type(keepdim) is not bool or (
+        unbiased is not UNBIASED_UNSET and type(unbiased) is not bool  # None too, as PyTorch
+    ):
+        refuse_moment_types("std", input, dim, unbiased, keepdim, correction)
+    if unbiased is UNBIASED_UNSET:
+        unbiased = None
     return moment("std", input, dim, unbiased, keepdim, correction, root=True)
 
 
@@ -149,6 +162,8 @@ def logsumexp(input: Any, dim: Any, keepdim: bool = False) -> Tensor:
     ``dim`` is required, as in PyTorch (``dim=None`` is a TypeError there too)."""
     if dim is None:
         raise TypeError("logsumexp(): argument 'dim' must be tuple of ints, not NoneType")
+    if type(keepdim) is not bool:
+        parser_bool("logsumexp", "keepdim", 3, keepdim)
     input = as_tensor(input)
     axes = reduction_axes(dim, input, "logsumexp")
     if input._data.dtype.kind in "biu":  # integers and bool in the default float (PyTorch);

@@ -26,7 +26,7 @@ from ..autograd.saved_fields import as_uint64, given, given_dim  # grad_fn._save
 from ..autograd.tensor import Tensor
 from ..backend import device_of, get_array_module, host
 from ..scalar_range import fit_scalar
-from ._tensor_args import tensor_operand
+from ._tensor_args import tensor_operand, torch_type_name
 from ._util import as_tensor, norm_dim
 from ._view_copy_nodes import as_copy_of_view
 from .binary import Where, where
@@ -34,7 +34,7 @@ from .binding import tensor_method
 from .gather_scatter import index_select
 from .inplace import apply_inplace
 from .inplace_names import NOTHING_SAVED, renamed_node
-from .number_arguments import refuse_narrow_types
+from .number_arguments import parser_int, refuse_narrow_types
 from .rot90_node import Rot90
 from .shape import reshape, stack
 
@@ -143,6 +143,8 @@ def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Te
         RuntimeError: ``dim1 == dim2``.
         IndexError: fewer than 2 dims (PyTorch: dimension out of range).
     """
+    if type(offset) is not int:
+        offset = parser_int("diagonal", "offset", 2, offset)
     x = as_tensor(input)
     if x.ndim < 2:
         raise IndexError(
@@ -193,6 +195,8 @@ class DiagEmbed(DiagonalScatter):
 def diag(input: Tensor, diagonal: int = 0) -> Tensor:
     """1-d input: a square matrix with ``input`` on the ``diagonal``-th diagonal; 2-d input:
     that diagonal as a 1-d tensor (PyTorch's ``torch.diag``)."""
+    if type(diagonal) is not int:
+        diagonal = parser_int("diag", "diagonal", 2, diagonal)
     x = as_tensor(input)
     if x.ndim == 1:
         return diag_embed(x, diagonal)
@@ -383,6 +387,10 @@ class FoldWindows(Function):
 def unfold(input: Tensor, dimension: int, size: int, step: int) -> Tensor:
     """``Tensor.unfold``: all windows of ``size`` elements, ``step`` apart, along ``dimension``
     (a view; the windows form a new last dim)."""
+    if type(dimension) is not int or type(size) is not int or type(step) is not int:
+        dimension = parser_int("unfold", "dimension", 2, dimension)
+        size = parser_int("unfold", "size", 3, size)
+        step = parser_int("unfold", "step", 4, step)
     x = as_tensor(input)
     d = _dim(dimension, max(x.ndim, 1), "unfold")
     input_ndim = x.ndim
@@ -408,6 +416,10 @@ def meshgrid(*tensors: Any, indexing: str | None = None) -> tuple:
     """
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
         tensors = tuple(tensors[0])
+    if indexing is not None and type(indexing) is not str:  # PyTorch's parser: a str
+        raise TypeError(
+            f"meshgrid(): argument 'indexing' must be str, not {torch_type_name(indexing)}"
+        )
     if indexing is None:
         warn_once(
             "meshgrid_indexing",

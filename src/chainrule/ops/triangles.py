@@ -19,6 +19,7 @@ from ._result_layout import has_own_layout
 from .binary import Where, where_as
 from .binding import tensor_method
 from .inplace import make_inplace
+from .number_arguments import parser_int
 from .shape import contiguous
 
 __all__ = ["tril", "tril_", "tril_indices", "triu", "triu_", "triu_indices"]
@@ -40,6 +41,16 @@ def _tri_indices(
     return t if device is None else t.to(device)
 
 
+def _tri_ints(op: str, row: Any, col: Any, offset: Any) -> tuple[int, int, int]:
+    """PyTorch's parser on ``tril_indices``/``triu_indices``' ints (a NumPy integer, an
+    integer 0-d tensor; its TypeError for anything else)."""
+    return (
+        parser_int(op, "row", 1, row),
+        parser_int(op, "col", 2, col),
+        parser_int(op, "offset", 3, offset),
+    )
+
+
 def tril_indices(
     row: int,
     col: int,
@@ -51,6 +62,8 @@ def tril_indices(
     pin_memory: bool = False,
 ) -> Tensor:
     """(2, N) row/column indices of the lower triangle (with ``offset``), row-major order."""
+    if type(row) is not int or type(col) is not int or type(offset) is not int:
+        row, col, offset = _tri_ints("tril_indices", row, col, offset)
     check_pin_memory("tril_indices", pin_memory)
     check_layout("tril_indices", layout)  # strided only
     return _tri_indices("tril_indices", row, col, int(offset), dtype, device, True)
@@ -67,6 +80,8 @@ def triu_indices(
     pin_memory: bool = False,
 ) -> Tensor:
     """(2, N) row/column indices of the upper triangle (with ``offset``), row-major order."""
+    if type(row) is not int or type(col) is not int or type(offset) is not int:
+        row, col, offset = _tri_ints("triu_indices", row, col, offset)
     check_pin_memory("triu_indices", pin_memory)
     check_layout("triu_indices", layout)  # strided only
     return _tri_indices("triu_indices", row, col, int(offset), dtype, device, False)
@@ -112,6 +127,8 @@ class Tril(Where):
 @tensor_method(keywords=True)
 def triu(input: Tensor, diagonal: int = 0) -> Tensor:
     """Upper triangle of the last two dims (the rest zeroed); differentiable."""
+    if type(diagonal) is not int:
+        diagonal = parser_int("triu", "diagonal", 2, diagonal)
     out = where_as(Triu, _tri_mask(input, diagonal, True), input, _zero(input))
     return _row_major(given(out, diagonal=diagonal))  # grad_fn._saved_diagonal
 
@@ -119,6 +136,8 @@ def triu(input: Tensor, diagonal: int = 0) -> Tensor:
 @tensor_method(keywords=True)
 def tril(input: Tensor, diagonal: int = 0) -> Tensor:
     """Lower triangle of the last two dims (the rest zeroed); differentiable."""
+    if type(diagonal) is not int:
+        diagonal = parser_int("tril", "diagonal", 2, diagonal)
     out = where_as(Tril, _tri_mask(input, diagonal, False), input, _zero(input))
     return _row_major(given(out, diagonal=diagonal))  # grad_fn._saved_diagonal
 

@@ -157,6 +157,8 @@ def _check_mode(input: Tensor, mode: str, out_sz: Any) -> None:
         return
     if mode == "area" and kind == "c" and all(int(o) == 1 for o in out_sz):
         return  # PyTorch's adaptive average pooling to one element: a mean, complex too
+    if mode == "area" and input.ndim < 5 and any(int(o) == 0 for o in out_sz):
+        return  # an empty result: PyTorch's 1-d/2-d pooling returns before its dtype dispatch
     if mode not in ("nearest", "nearest-exact") and not input.is_floating_point():
         raise DtypeError(
             f"interpolate: mode={mode!r} needs a floating-point input, got "

@@ -133,6 +133,8 @@ def interpolate(
         out = _resize_nearest(input, out_sz, scales, mode == "nearest-exact")
         return given(out, output_size=out_sz, scales=scales)
     if mode == "area":  # recorded as PyTorch's adaptive average pooling (ops/area_interpolation)
+        if not input.is_floating_point() and any(int(o) == 0 for o in out_sz):  # (1-d, 2-d)
+            return input.new_empty((*input.shape[:2], *out_sz))  # any dtype (empty: no kernel)
         return area_resize(input, out_sz)
     if _uint8_resampled(input, mode):
         return _resize_uint8(input, out_sz, scales, mode, ac, antialias)

@@ -36,7 +36,7 @@ from ...ops.keywords import write_out
 from ...ops.layer_norm import LayerNormFn
 from ...ops.memory_format import channels_last, channels_last_3d, suggested_format
 from ...ops.normalization import BatchNormFn, BatchStats, NormalizeFn
-from ._arg_types import as_float
+from ._arg_types import as_float, bad_bool
 
 __all__ = ["batch_norm", "group_norm", "layer_norm", "normalize", "rms_norm"]
 
@@ -184,6 +184,8 @@ def batch_norm(
     ``_version`` as it was (nor is it refused inside a grad transform: it is not the user's
     in-place op). Evaluation uses the running statistics.
     """
+    if type(training) is not bool:  # PyTorch's parser: a Python bool (position 6 always)
+        bad_bool("batch_norm", "training", training, 6)
     if not isinstance(momentum, (Real, Tensor, bool_)):  # None: PyTorch's parser refuses it
         raise TypeError(
             "batch_norm(): argument 'momentum' (position 7) must be float, not "

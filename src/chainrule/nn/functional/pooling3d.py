@@ -31,7 +31,8 @@ from ...ops._pooling_indices import adaptive_max_indices
 from ...ops._util import ShapeError, no_complex_kernel
 from ...ops.adaptive_pooling import check_size_elements
 from ...ops.area_interpolation import adaptive_avg_pool
-from ...ops.pooling_args import _out, check_flag, size_ints
+from ...ops.overload_errors import as_with_indices
+from ...ops.pooling_args import _out, check_flag, size_ints, types_first
 from ...ops.pooling_avg3d import AvgPool3dFn, _check_divisor, avg_pool3d_divisor
 from ...ops.pooling_index import IndexPool, max_pool3d_indices
 from ...qtypes import scalar_type_name
@@ -65,6 +66,16 @@ def _batch5(op: str, input: Any) -> tuple[Tensor, bool]:
 
 
 def _params(op: str, x: Tensor, kernel_size, stride, padding, dilation, ceil_mode) -> tuple:
+    """:func:`_checked_params`, its errors preceded by any argument's TypeError (PyTorch
+    parses all types first)."""
+    try:
+        return _checked_params(op, x, kernel_size, stride, padding, dilation, ceil_mode)
+    except (TypeError, ValueError):
+        types_first(op, kernel_size, stride, padding, dilation, ceil_mode)
+        raise
+
+
+def _checked_params(op: str, x: Tensor, kernel_size, stride, padding, dilation, ceil_mode) -> tuple:
     """(k, s, p, d, out) triples, checked as PyTorch checks them."""
     if type(ceil_mode) is not bool:  # PyTorch's parser: a Python bool only
         check_flag(op, "ceil_mode", ceil_mode)
@@ -117,7 +128,12 @@ def max_pool3d(
     """
     op = "max_pool3d"
     x, unbatched = _batch5(op, input)
-    P = _params(op, x, kernel_size, stride, padding, dilation, ceil_mode)
+    try:
+        P = _params(op, x, kernel_size, stride, padding, dilation, ceil_mode)
+    except TypeError as err:
+        if return_indices is True:
+            as_with_indices(err, op)
+        raise
     idx = max_pool3d_indices(x._data, P)  # PyTorch's flat D*H*W argmax indices
     if unbatched:
         idx = idx[0]

@@ -305,9 +305,10 @@ def lp_pool1d(
         raise RuntimeError(
             f"avg_pool1d() argument 'kernel_size' should contain one int (got {len(kernel_size)})"
         )
+    # avg_pool1d first: its parser's TypeError for a kernel that is not ints, as PyTorch's
+    avg = _geometry_errors(op, avg_pool1d, input.pow(norm_type), kernel_size, stride, ceil_mode)
     if isinstance(kernel_size, bool) or not isinstance(kernel_size, (int, np.integer)):
         raise TypeError(f"{op}: kernel_size must be an int, got {kernel_size!r}")
-    avg = _geometry_errors(op, avg_pool1d, input.pow(norm_type), kernel_size, stride, ceil_mode)
     return _lp_finish(op, avg, p, int(kernel_size))
 
 
@@ -334,8 +335,9 @@ def lp_pool2d(
         return max_pool2d(input.abs(), kernel_size, stride, 0, 1, ceil_mode)
     if p == -math.inf:
         return -max_pool2d(-input.abs(), kernel_size, stride, 0, 1, ceil_mode)
-    kh, kw = _ints(kernel_size, 2, "kernel_size", op)
+    # avg_pool2d first: its parser's TypeError for a kernel that is not ints, as PyTorch's
     avg = _geometry_errors(op, avg_pool2d, input.pow(norm_type), kernel_size, stride, ceil_mode)
+    kh, kw = _ints(kernel_size, 2, "kernel_size", op)
     return _lp_finish(op, avg, p, kh * kw)
 
 
