@@ -25,10 +25,12 @@ from .._layout import grad_layout, grad_order, is_vmap_array, relaid_tensor
 from ..backend import get_array_module, is_writeable
 from ..threads import elementwise
 from .accumulate_grad import HOOKED
+from .engine_sparse import accumulate_sparse as _accumulate_sparse
+from .engine_sparse import sum_sparse as _sum_sparse
 from .function import Node
 from .graph import topological_order
 from .hooks import run_node_posthooks, run_node_prehooks, run_tensor_hooks
-from .ieee import quiet_fp
+from .ieee import quiet_off, quiet_on
 from .multi_grad_hook import MULTI_GRAD_HOOKS, begin_pass, end_pass
 from .node import is_builtin
 from .post_accumulate import (
@@ -59,8 +61,26 @@ def run_backward(
     ``inputs`` are returned (``autograd.grad``) and no ``.grad`` is touched. The pass
     computes IEEE results (inf, nan) without NumPy's warnings, as PyTorch (``ieee.py``).
     """
-    with quiet_fp():
+    token = quiet_on()  # ieee.quiet_fp's setting, entered inline: 1.1 -> 0.2 us (session 38)
+    try:
         return _backward(roots, root_grads, retain_graph, create_graph, inputs, allow_unused)
+    finally:
+        quiet_off(token)
+
+
+def _order(roots: Sequence[Tensor]) -> list[Node]:
+    """:func:`~chainrule.autograd.graph.topological_order` of the roots' nodes; a single
+    root node whose inputs are all leaves (one op, then backward) is its own order, without
+    the graph walk (1.4 -> 0.3 us, session 38)."""
+    if len(roots) == 1:
+        node = roots[0].grad_fn
+        if node is not None:
+            for e in node.next_edges:
+                if type(e) is tuple:
+                    break
+            else:
+                return [node]
+    return topological_order([r.grad_fn for r in roots])
 
 
 def _backward(
@@ -71,11 +91,11 @@ def _backward(
     inputs: Sequence[Tensor] | None,
     allow_unused: bool,
 ) -> list | None:
-    for t in (*roots, *(inputs or ())):
+    for t in roots if inputs is None else (*roots, *inputs):  # (no tuple built: -0.1 us)
         if t._view is not None and t._view.version != t._vc[0]:
             t._refresh_view()  # a view whose base changed in place: replay it first
-    order = topological_order([r.grad_fn for r in roots])  # 1. order the graph
-    targets = _targets(inputs)
+    order = _order(roots)  # 1. order the graph
+    targets = None if inputs is None else _targets(inputs)
     state = current()
     differentiable = create_graph or state.forward_ad > 0
     pending = _Pending(differentiable)
@@ -158,6 +178,8 @@ def _call_pruned(
 
 class _Pending:
     """Gradients on their way: per node output and per leaf, summed as paths arrive."""
+
+    __slots__ = ("differentiable", "nodes", "leaves", "captured")
 
     def __init__(self, differentiable: bool):
         self.differentiable = differentiable  # sum with recorded ops (create_graph / jvp)
@@ -299,34 +321,6 @@ def accumulate_grad(t: Tensor, g: Tensor, create_graph: bool, owned: set | None)
                 t.grad = Tensor._make(out, False, None, 0)
     if POST_ACCUMULATE_HOOKS:  # Tensor.register_post_accumulate_grad_hook
         run_post_accumulate_grad_hooks(t, create_graph)
-
-
-def _sum_sparse(a: Tensor, b: Tensor) -> Tensor:
-    """Two gradients of which one or both are sparse (``nn.Embedding(sparse=True)``): the
-    entries concatenated (uncoalesced, as PyTorch) when both are, else a dense sum."""
-    if a.is_sparse and b.is_sparse:
-        return a.add(b, _concat=True)
-    return (b + a) if a.is_sparse else (a + b)  # dense + sparse: a dense tensor
-
-
-def _accumulate_sparse(t: Tensor, g: Tensor, create_graph: bool) -> None:
-    """``.grad`` accumulation when the new gradient or ``.grad`` is sparse, as PyTorch: a
-    first sparse gradient is stored (a copy of its values), sparse + sparse concatenates
-    the entries, and a dense ``.grad`` takes a sparse gradient in place."""
-    old = t._grad
-    if old is None:
-        t.grad = g if create_graph else g.detach().clone()
-    elif old.is_sparse:
-        t.grad = _sum_sparse(old, g if create_graph else g.detach())
-    elif create_graph:
-        t.grad = old + g
-    else:
-        dense = g.to_dense()._data
-        if is_writeable(old._data) and old._data.dtype == dense.dtype:
-            get_array_module(old._data).add(old._data, dense, out=old._data)
-            old._vc[0] += 1
-        else:
-            t.grad = Tensor._make(old._data + dense, False, None, 0)
 
 
 def _shared(arr: Any, owned: set | None) -> bool:

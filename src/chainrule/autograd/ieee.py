@@ -14,7 +14,12 @@ hides them in three ways, each where it costs nothing measurable:
   would cost ~0.7 us per op. A forward computes into fresh arrays (in-place ops copy the
   result in afterwards), so running it again is safe.
 - Whole passes that are not per-op (the backward pass, an optimizer step) run under
-  ``np.errstate(all="ignore")`` once (:func:`quiet_fp`).
+  ``np.errstate(all="ignore")``'s setting once (:func:`quiet_fp`, or :func:`quiet_on` /
+  :func:`quiet_off` around a hot call). On NumPy 2 that setting is one context variable,
+  and the quiet value is derived from the caller's once and reused while the caller's stays
+  the same object, so entering costs ~0.2-0.35 us where ``np.errstate`` costs ~1.1 us
+  (session 38; per backward pass and per optimizer step). :func:`fp_ignoring` is the same
+  for an op that ignores some events only (``np.errstate(over="ignore")``).
 
 Anomaly mode (``cr.autograd.detect_anomaly``) is how to find where a NaN or inf appears.
 """
@@ -27,7 +32,22 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["FP_WARNING", "pass_fp_warning", "rerun_quietly", "quiet_fp"]
+try:  # NumPy 2: the floating-point error setting is this context variable (np.errstate's)
+    from numpy._core._ufunc_config import _extobj_contextvar
+
+    _get, _set, _reset = _extobj_contextvar.get, _extobj_contextvar.set, _extobj_contextvar.reset
+except ImportError:  # NumPy 1.x: np.errstate itself
+    _extobj_contextvar = None
+
+__all__ = [
+    "FP_WARNING",
+    "fp_ignoring",
+    "pass_fp_warning",
+    "quiet_fp",
+    "quiet_off",
+    "quiet_on",
+    "rerun_quietly",
+]
 
 FP_WARNING = r"(divide by zero|invalid value|overflow|underflow) encountered"
 _FP_WARNING = re.compile(FP_WARNING)
@@ -49,6 +69,71 @@ def pass_fp_warning(warning: RuntimeWarning) -> None:
         raise warning
 
 
+class _Ignoring:
+    """``np.errstate(<each of _events>="ignore")`` as a context manager for NumPy 2 (one
+    subclass per set of events, :func:`fp_ignoring`), without building the setting again on
+    every entry: ``_last`` holds the caller's setting seen last and the one derived from it,
+    reused while the caller's is that same object (NumPy makes a new one for every change:
+    ``np.errstate``, ``np.seterr``, ``np.setbufsize``)."""
+
+    __slots__ = ("_token",)
+    _events: tuple = ("all",)
+    _last: tuple = (None, None)
+
+    def __enter__(self) -> None:
+        last = self._last  # (inlined _setting's common case: 0.15 us less)
+        self._token = _set(last[1] if _get() is last[0] else _setting(type(self)))
+
+    def __exit__(self, *exc: Any) -> None:
+        _reset(self._token)
+
+
+def _setting(cls: type) -> Any:
+    """The context variable's value that ``cls`` enters, for the current setting (the same
+    buffer size, error callback and other events' handling)."""
+    current = _extobj_contextvar.get()
+    last = cls._last  # (one read: another thread may replace it)
+    if current is last[0]:
+        return last[1]
+    with np.errstate(**dict.fromkeys(cls._events, "ignore")):
+        setting = _extobj_contextvar.get()
+    cls._last = (current, setting)
+    return setting
+
+
+def fp_ignoring(*events: str) -> Callable[[], Any]:
+    """A context-manager factory (make it once, at import) for ``np.errstate`` ignoring only
+    ``events`` (``"all"``, ``"divide"``, ``"over"``, ``"under"``, ``"invalid"``), the others
+    as the caller set them: ``with IGNORE_OVER():`` where ``IGNORE_OVER =
+    fp_ignoring("over")``; 0.4 us where ``np.errstate`` takes 1.1 us on NumPy 2."""
+    if _extobj_contextvar is None:
+        return lambda: np.errstate(**dict.fromkeys(events, "ignore"))
+    return type("_Ignoring_" + "_".join(events), (_Ignoring,), {"__slots__": (), "_events": events})
+
+
+_QUIET = fp_ignoring("all")
+
+
 def quiet_fp() -> Any:
-    """A context in which NumPy computes IEEE results without warnings (``np.errstate``)."""
-    return np.errstate(all="ignore")
+    """A context in which NumPy computes IEEE results without warnings (``np.errstate``'s
+    ``all="ignore"``; 0.4 us where ``np.errstate`` takes 1.1 us on NumPy 2)."""
+    return _QUIET()
+
+
+def quiet_on() -> Any:
+    """Enter :func:`quiet_fp`'s setting; returns the token :func:`quiet_off` takes (for a hot
+    path that runs ``try``/``finally`` itself: 0.2 us with the exit)."""
+    if _extobj_contextvar is not None:
+        last = _QUIET._last
+        return _set(last[1] if _get() is last[0] else _setting(_QUIET))
+    ctx = np.errstate(all="ignore")
+    ctx.__enter__()
+    return ctx
+
+
+def quiet_off(token: Any) -> None:
+    """Leave the setting :func:`quiet_on` entered (``token``: what it returned)."""
+    if _extobj_contextvar is not None:
+        _reset(token)
+    else:
+        token.__exit__(None, None, None)

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ..autograd.ieee import fp_ignoring
 from ..autograd.tensor import Tensor
 from ..autograd.torch_function import is_dispatching_type
 from ..threads import elementwise
@@ -23,6 +24,7 @@ from ..threads import elementwise
 __all__ = ["plain_div_grads"]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_IGNORE = fp_ignoring("divide", "invalid", "over")  # np.errstate's, entered in 0.4 us, not 1.1
 
 
 def _same_plain(g: np.ndarray, t: Any) -> bool:
@@ -53,7 +55,7 @@ def plain_div_grads(grad: Any, a: Any, b: Any, needs: tuple) -> tuple | None:
     ):
         return None
     bd = b._data
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # x/0: inf, as torch
+    with _IGNORE():  # x/0: inf, as torch
         ga = Tensor._make(g / bd, False, None, 0) if needs[0] else None
         if needs[1]:  # -g ((a / b) / b): chain_b's order, Mul's kernel
             gb = Tensor._make(elementwise(np.multiply, -g, a._data / bd / bd), False, None, 0)

@@ -278,6 +278,10 @@ def cat(tensors: Sequence[Any], dim: int = 0) -> Tensor:
         dim = parser_int("cat", "dim", 2, dim)
     if type(tensors) is not list and type(tensors) is not tuple:
         tensors = tensor_list("cat", tensors)  # PyTorch's TypeError for a Tensor, a number
+    elif tensors and type(dim) is int:
+        d = _plain_cat_dim(tensors, dim)
+        if d is not None:  # plain tensors that need none of the checks below
+            return given(Cat.apply(*tensors, dim=d), dim=dim)  # grad_fn._saved_dim as given
     tensors = [t if isinstance(t, Tensor) else tensor_element(tensors, t) for t in tensors]
     if not tensors:
         raise ShapeError("cat: expected a non-empty sequence of tensors")
@@ -316,6 +320,33 @@ def cat(tensors: Sequence[Any], dim: int = 0) -> Tensor:
 
 
 concatenate = cat
+
+
+def _plain_cat_dim(tensors: Sequence[Any], dim: int) -> int | None:
+    """``dim`` made non-negative when ``tensors`` are plain Tensors of one dtype and rank (at
+    least 1, none the legacy empty ``(0,)``) whose shapes agree off ``dim``, which is in
+    range: what :func:`cat`'s checks would accept unchanged, read from the arrays (8x8 cat of
+    two, forward + backward -3 us, thread_time, min of 9 x 2000, under load). Else None:
+    the full checks (their errors, promotion, special tensors)."""
+    ref = tensors[0]
+    if type(ref) is not Tensor:
+        return None
+    data = ref._data
+    shape, dt, nd = data.shape, data.dtype, data.ndim
+    if not -nd <= dim < nd or shape == (0,):  # (a 0-d tensor: nd == 0, never in range)
+        return None
+    d = dim % nd
+    before, after = shape[:d], shape[d + 1 :]
+    for t in tensors:
+        if type(t) is not Tensor:
+            return None
+        data = t._data
+        s = data.shape
+        if data.dtype != dt or len(s) != nd or s[:d] != before or s[d + 1 :] != after:
+            return None
+        if s == (0,):
+            return None
+    return d
 
 
 @numpy_keywords
