@@ -13,6 +13,7 @@ import numpy as np
 import chainrule as cr
 
 from .case_data import Case, _rand, make_index, make_leaf, make_value
+from .dim_ops_s38 import DIM_OPS_S38, NO_FORWARD_S38, dim_op_s38
 
 
 class Err:
@@ -237,7 +238,7 @@ def _observe(lib: Any, case: Case, forward: bool) -> dict:
         obs["out"] = arr(out)
         obs["meta"] = (tuple(out.shape), _dname(out), out.requires_grad and floating)
         _grads(lib, obs, [out], {"x": x}, case.seed)
-        forward = forward and case.op != "masked_select"
+        forward = forward and case.op not in ("masked_select", *NO_FORWARD_S38)
 
     if forward and floating:
         try:
@@ -284,6 +285,8 @@ def _double(lib: Any, obs: dict, case: Case, body: Any) -> None:
 def _dim_op(lib: Any, case: Case, x: Any, idx: Any, v: Any) -> Any:
     t = idx[0] if isinstance(idx, tuple) else idx
     op, d = case.op, case.index2[0][1] if case.index2 else 0
+    if op in DIM_OPS_S38:
+        return dim_op_s38(lib, case, x, t, d, v)
     if op == "take":
         return lib.take(x, t)
     if op == "gather":

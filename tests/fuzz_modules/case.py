@@ -46,6 +46,7 @@ class Case:
     train: bool = True
     seed: int = 0
     life: bool = False  # the life-cycle check of lifecycle.py instead of one forward
+    utils: bool = False  # the nn.utils check of utils_s38.py instead of one forward
 
 
 def _value(lib: Any, v: Any) -> Any:

@@ -16,6 +16,7 @@ from .kinds_losses import LOSS_DRAWERS
 from .kinds_more import MORE_DRAWERS
 from .kinds_round2 import ROUND2_DRAWERS
 from .lifecycle import check_lifecycle
+from .utils_s38 import check_utils
 
 __all__ = ["KINDS", "DRAWERS", "P_WEIRD", "Case", "draw", "check"]
 
@@ -23,6 +24,7 @@ DRAWERS = {**LAYER_DRAWERS, **MORE_DRAWERS, **LOSS_DRAWERS, **EXTRA_DRAWERS, **R
 KINDS = tuple(DRAWERS)
 P_WEIRD = 0.08  # how often one argument is replaced by a value of an odd type
 P_LIFE = 0.25  # how often a case is a life cycle (lifecycle.py) rather than one forward
+P_UTILS = 0.15  # how often another case is an nn.utils check (utils_s38.py)
 _WEIRD = (None, 2.5, -3, 0, "x", True, [2], (), 1e30, float("nan"))
 
 
@@ -36,7 +38,9 @@ def draw(rng: np.random.Generator, kinds: tuple = KINDS, weird: float | None = N
         args, kwargs = _weird(rng, args, kwargs)
     train = bool(rng.random() < 0.6)
     seed = int(rng.integers(0, 1000))
-    return Case(name, args, kwargs, inputs, train, seed, bool(rng.random() < P_LIFE))
+    life = bool(rng.random() < P_LIFE)
+    utils = not life and bool(rng.random() < P_UTILS)
+    return Case(name, args, kwargs, inputs, train, seed, life, utils)
 
 
 def _weird(rng: np.random.Generator, args: tuple, kwargs: tuple) -> tuple:
@@ -57,6 +61,8 @@ def check(case: Case) -> list[str]:
     """[] if torch and chainrule agree on ``case``, else the differences."""
     if case.life:
         return [] if _zero_layers(case) else check_lifecycle(case)
+    if case.utils:
+        return [] if _zero_layers(case) else check_utils(case)
     ref, values = observe(torch, case)
     got, _ = observe(cr, case, values)
     padding = dict(case.kwargs).get("padding")

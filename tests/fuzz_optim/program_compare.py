@@ -166,6 +166,13 @@ def check(prog: Program) -> list[str]:
             return []  # fused=True with differentiable=True: both refuse it
         if got and got[-1][0] == "error" and got[-1][2] in ("NotImplementedError", "ValueError"):
             return []
+        foreach_assert = ref[-1][0] == "error" and "_foreach ops don't support" in ref[-1][-1]
+        if foreach_assert and got[-1][0] != "error":
+            # torch 2.13's Adamax, Adagrad and Adadelta with foreach=True and
+            # differentiable=True assert ("_foreach ops don't support autograd") at a step
+            # even when no parameter has a gradient (their other optimizers return first);
+            # chainrule refuses the flag only at a step that updates a parameter (seed 7107)
+            return []
         if ref[-1][0] != "error" and got[-1][0] != "error":
             # a group's flag that no step reached (no parameter of the group had a
             # gradient at a step): both ran through, and must agree

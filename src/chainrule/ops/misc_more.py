@@ -216,9 +216,6 @@ def index_reduce(
             f"index_reduce_(): self ({x.dtype}) and source ({src.dtype}) must have the same "
             "scalar type"
         )
-    _check_bool_complex(x, reduce, include_self, idx.numel())
-    if x._data.dtype.kind == "c":
-        check_complex_reduce("index_reduce", x, src, reduce)
     xs, ss = (x.shape or (1,)), (src.shape or (1,))
     k = idx.numel()
     others = (j for j in builtins.range(len(xs)) if j != d)
@@ -229,11 +226,17 @@ def index_reduce(
             f"{tuple(x.shape)} with {k} indices along dim {d} (source must match self except along "
             "dim, where its size is the number of indices)"
         )
+    _check_bool_complex(x, include_self)  # after the shape checks, as PyTorch's
     # PyTorch's TORCH_WARN_ONCE, after its shape checks and before the kernel's index check
     _user_warnings.warn_once(
         "index_reduce_beta", "index_reduce() is in beta and the API may change at any time."
     )
     arr = idx._data.reshape(-1).astype(np.int64)
+    _check_bool_complex_slices(x, reduce, arr, xs[d])
+    if not k and x._data.dtype.kind in "bc" and not (x.requires_grad or src.requires_grad):
+        return x.clone()  # PyTorch's slice-by-slice kernel reads no slice: input as it is
+    if x._data.dtype.kind == "c":
+        check_complex_reduce("index_reduce", x, src, reduce)
     if ((arr < 0) | (arr >= xs[d])).any():
         raise IndexShapeError(
             f"index_reduce_(): index out of range: got {arr.tolist()} for dim {d} of size {xs[d]}"
@@ -253,21 +256,37 @@ def index_reduce(
     return out.reshape(x.shape)
 
 
-def _check_bool_complex(x: Tensor, reduce: str, include_self: bool, k: int) -> None:
-    """PyTorch's CPU kernels for bool and complex ``index_reduce``: none without
-    ``include_self`` nor for 0-d and 1-d ``input``; beyond 1-d it reduces slice by slice with
-    its tensor ops, which have no bool mean (a division) and no complex amax/amin."""
+def _kernel_dtype_name(x: Tensor) -> str:
     kind = x._data.dtype.kind
-    if kind not in "bc":
-        return
-    name = "Bool" if kind == "b" else "ComplexDouble" if x._data.itemsize == 16 else "ComplexFloat"
-    if not include_self or x.ndim <= 1:
+    return "Bool" if kind == "b" else "ComplexDouble" if x._data.itemsize == 16 else "ComplexFloat"
+
+
+def _check_bool_complex(x: Tensor, include_self: bool) -> None:
+    """PyTorch's CPU kernels for bool and complex ``index_reduce``: none without
+    ``include_self`` nor for 0-d and 1-d ``input`` (refused after the shape checks)."""
+    if x._data.dtype.kind in "bc" and (not include_self or x.ndim <= 1):
         kernel = "index_func_" if include_self else "index_reduce_func_exclude_input_init"
-        raise DtypeError(f"\"{kernel}\" not implemented for '{name}'")
-    if k and kind == "b" and reduce == "mean":
+        raise DtypeError(f"\"{kernel}\" not implemented for '{_kernel_dtype_name(x)}'")
+
+
+def _check_bool_complex_slices(x: Tensor, reduce: str, arr: np.ndarray, size: int) -> None:
+    """Beyond 1-d PyTorch reduces a bool or complex ``index_reduce`` slice by slice with its
+    tensor ops (after the shape checks), which have no bool mean (a division, done after
+    every slice is read: an index out of range raises first) and no complex amax/amin
+    (``maximum``/``minimum`` of the first slice: only an out-of-range first index raises
+    first)."""
+    kind = x._data.dtype.kind
+    if kind not in "bc" or not arr.size:
+        return
+    if kind == "b" and reduce == "mean":
+        if ((arr < 0) | (arr >= size)).any():
+            raise IndexShapeError("index out of range in self")
         raise DtypeError("\"div_floor_cpu\" not implemented for 'Bool'")
-    if k and kind == "c" and reduce in ("amax", "amin"):
-        raise DtypeError(f"\"maximum_cpu\" not implemented for '{name}'")
+    if kind == "c" and reduce in ("amax", "amin"):
+        if not 0 <= arr[0] < size:
+            raise IndexShapeError("index out of range in self")
+        fn = "maximum_cpu" if reduce == "amax" else "minimum_cpu"
+        raise DtypeError(f"\"{fn}\" not implemented for '{_kernel_dtype_name(x)}'")
 
 
 def _spacing_for(op: str, spacing: Any, dims: tuple, x: Tensor) -> list:
