@@ -9,17 +9,20 @@
 - :func:`save` / :func:`load` write and read a ``.pt2`` zip archive laid out as torch's,
   with JSON and raw tensor bytes only (no pickle).
 
+- :func:`unflatten` rebuilds the module hierarchy (an :class:`UnflattenedModule` of
+  :class:`InterpreterModule` s) from the ``nn_module_stack`` every node records.
+
 Inputs may be nested tuples, lists and dicts of tensors, with ``dynamic_shapes`` shaped
 alike; ``2 * dim`` / ``dim + 1`` are derived dims. Python control flow on tensor values is
-refused at export, as torch's; ``preserve_module_call_signature`` and :func:`unflatten`
-(the module hierarchy) are not supported.
+refused at export, as torch's; ``preserve_module_call_signature`` is not supported.
 """
 
 from . import dynamic_shapes, graph_signature
 from ._errors import ConstraintViolationError, GuardOnDataDependentSymNode, UserError
-from ._export import export, unflatten
+from ._export import export
 from ._serde import save
 from ._serde_load import load
+from ._unflatten import InterpreterModule, UnflattenedModule, unflatten
 from .dynamic_shapes import Dim, ShapesCollection
 from .exported_program import CallSpec, ExportedProgram
 from .graph_signature import (
@@ -40,10 +43,12 @@ __all__ = [
     "GuardOnDataDependentSymNode",
     "InputKind",
     "InputSpec",
+    "InterpreterModule",
     "OutputKind",
     "OutputSpec",
     "ShapesCollection",
     "TensorArgument",
+    "UnflattenedModule",
     "UserError",
     "dynamic_shapes",
     "export",

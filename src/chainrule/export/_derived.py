@@ -15,7 +15,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
-__all__ = ["DerivedDim", "DerivedSymbol", "LinearDimOps", "linear_text", "linear_of"]
+from ._errors import UserError
+
+__all__ = ["DerivedDim", "DerivedSymbol", "Dim", "LinearDimOps", "linear_text", "linear_of"]
+
+_INT_OO = math.inf
 
 _ONLY = "(Only increasing linear operations with integer coefficients are supported.)"
 
@@ -75,7 +79,51 @@ class LinearDimOps:
     __rmul__ = __mul__
 
 
-class DerivedDim(LinearDimOps):
+class _DimHint:
+    """``Dim.AUTO`` / ``Dim.STATIC`` / ``Dim.DYNAMIC`` (torch's ``_DimHint``)."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+
+    def __repr__(self) -> str:
+        return f"DimHint({self.kind})"
+
+
+class Dim(LinearDimOps):
+    """``torch.export.Dim``: a named dynamic dimension with an inclusive range ``[min, max]``
+    (``max`` unbounded by default). Sizes 0 and 1 are always specialized, as torch's.
+    ``2 * dim``, ``dim + 1``... are derived dims (:mod:`._derived`)."""
+
+    AUTO = _DimHint("AUTO")
+    STATIC = _DimHint("STATIC")
+    DYNAMIC = _DimHint("DYNAMIC")
+
+    def __init__(self, name: str, *, min: int | None = None, max: int | None = None) -> None:  # noqa: A002
+        if not isinstance(name, str) or not name.isidentifier():
+            raise TypeError(f"Dim: name must be a Python identifier (a str), got {name!r}")
+        for label, v in (("min", min), ("max", max)):
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int)):
+                raise TypeError(f"Dim: {label} must be an int or None, got {type(v).__name__}")
+        lo = 0 if min is None else min
+        hi = _INT_OO if max is None else max
+        if lo < 0:
+            raise UserError(f"Dim {name}: min must be >= 0, got {lo}")
+        if hi < lo:
+            raise AssertionError(f"Cannot create Dim with inconsistent min={min}, max={max}")
+        self.__name__ = name
+        self.min = lo
+        self.max = hi
+
+    def __repr__(self) -> str:
+        parts = [repr(self.__name__)]
+        if self.min != 2:
+            parts.append(f"min={self.min}")
+        if self.max != _INT_OO:
+            parts.append(f"max={self.max}")
+        return f"Dim({', '.join(parts)})"
+
+
+class DerivedDim(Dim):
     """``coeff * root + offset`` of a ``Dim`` (see the module docstring); named by that
     expression, with ``min``/``max`` the root's mapped through it."""
 

@@ -35,7 +35,7 @@ from .graph_signature import (
     TensorArgument,
 )
 
-__all__ = ["export", "unflatten"]
+__all__ = ["export"]
 
 
 def _resized(value: Any, dims: list[Symbol | None] | None) -> Any:
@@ -145,10 +145,10 @@ def export(
     if preserve_module_call_signature:
         raise NotImplementedError(
             "export: preserve_module_call_signature is not supported (chainrule's exported "
-            "graphs are flat and keep no module call signatures; torch.export.unflatten is "
-            f"not supported either); got {preserve_module_call_signature!r}"
+            "programs keep no module call signatures; unflatten rebuilds the hierarchy from "
+            f"nn_module_stack); got {preserve_module_call_signature!r}"
         )
-    if isinstance(mod, OPAQUE_LAYERS):
+    if isinstance(mod, OPAQUE_LAYERS) and not isinstance(mod, nn.RNNBase):
         raise NotImplementedError(
             f"export: a bare {type(mod).__name__} cannot be exported (chainrule records it as "
             "one call); export a module that holds it"
@@ -249,7 +249,7 @@ def _lift(
         else:
             new = graph.node_copy(node, lambda a: env[a])
             val = node.meta.get("val")
-            new.meta = {"val": val}
+            new.meta = {"val": val, "nn_module_stack": node.meta.get("nn_module_stack", {})}
             meta = (
                 tensor_meta(val, _sym_shape(val, node.meta.get("val2"), symbols))
                 if isinstance(val, Tensor)
@@ -290,14 +290,3 @@ def _attr(mod: nn.Module, tracer: ExportTracer, target: str) -> Tensor:
     for atom in target.split("."):
         value = getattr(value, atom)
     return value
-
-
-def unflatten(module: ExportedProgram, flat_args_adapter: Any = None) -> nn.Module:
-    """``torch.export.unflatten``: not supported. torch rebuilds the module hierarchy from
-    each node's ``nn_module_stack``, which chainrule's flat graphs do not record; the
-    program's callable module is ``module.module()``."""
-    raise NotImplementedError(
-        "chainrule.export.unflatten (torch.export.unflatten) is not supported: exported "
-        "programs are flat graphs without the module hierarchy; use "
-        "ExportedProgram.module() to call the program"
-    )

@@ -57,12 +57,20 @@ def build_guards(layout: list, values: list[Any]) -> list[Guard]:
 
 def range_constraints(layout: list) -> dict[Any, ValueRanges]:
     """Symbol or derived size -> range, in order of first use (a root first used through
-    a derived size comes right after it), as torch's."""
+    a derived size comes right after it), as torch's. A root used only through derived
+    sizes has its lower bound raised to 2 (``2*dx`` alone: ``dx`` in ``[2, int_oo]``), as
+    torch's; the derived sizes keep the root's ``min`` mapped through them."""
     ranges: dict[Any, ValueRanges] = {}
+    direct: set[int] = set()
     for dims in layout:
         for entry in dims or []:
             if entry is not None and entry.alt is not None:
                 ranges.setdefault(entry, ValueRanges(entry.lo, entry.hi))
                 root = linear_of(entry)[0]
                 ranges.setdefault(root, ValueRanges(root.lo, root.hi))
+                if root is entry:
+                    direct.add(id(root))
+    for key, vr in ranges.items():
+        if linear_of(key)[0] is key and id(key) not in direct:
+            vr.lower = max(vr.lower, 2)
     return ranges

@@ -28,6 +28,7 @@ __all__ = [
     "ATEN",
     "DTYPE_CODES",
     "check_name",
+    "decode_module_stack",
     "decode_node",
     "dtype_of_code",
     "encode_node",
@@ -226,7 +227,25 @@ def encode_node(node: Node) -> dict[str, Any]:
     entry = {"target": _target_name(node), "inputs": inputs, "outputs": [out], "name": node.name}
     if node.op == "call_method":
         entry["op"] = "call_method"
+    stack = node.meta.get("nn_module_stack")
+    if stack:  # torch's text: key,path,class;key,path,class (outermost first)
+        entry["metadata"] = {
+            "nn_module_stack": ";".join(f"{k},{p},{c}" for k, (p, c) in stack.items())
+        }
     return entry
+
+
+def decode_module_stack(text: Any) -> dict[str, tuple[str, str]]:
+    """A node's ``nn_module_stack`` from torch's metadata text."""
+    if not isinstance(text, str) or not text:
+        return {}
+    out: dict[str, tuple[str, str]] = {}
+    for item in text.split(";"):
+        parts = item.split(",")
+        if len(parts) != 3:
+            raise ValueError(f"chainrule.export.load: malformed nn_module_stack {text!r}")
+        out[parts[0]] = (parts[1], parts[2])
+    return out
 
 
 def decode_node(entry: dict[str, Any], graph: Graph, env: dict[str, Node]) -> Node:
@@ -253,5 +272,8 @@ def decode_node(entry: dict[str, Any], graph: Graph, env: dict[str, Node]) -> No
     if target is builtins.getattr and (len(args) != 2 or not str(args[1])[:1].isalpha()):
         raise ValueError(f"chainrule.export.load: getattr of {args[1:]!r} is not allowed")
     node = graph.create_node(op, target, tuple(args), kwargs, check_name(name, "node name"))
+    stack = (entry.get("metadata") or {}).get("nn_module_stack")
+    if stack is not None:
+        node.meta["nn_module_stack"] = decode_module_stack(stack)
     env[name] = node
     return node

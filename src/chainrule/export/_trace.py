@@ -38,6 +38,7 @@ from ..fx.tracer import Tracer, _has_proxy
 from ..nn.parameter import Parameter
 from ..utils._pytree import tree_flatten
 from ._errors import GuardOnDataDependentSymNode, UserError, with_suffix
+from ._module_stack import ModuleStack
 from ._patches import ORIGINAL_COND, CondGuard, StateAssignments
 from ._recurrent import record_recurrent
 from .dynamic_shapes import Symbol
@@ -163,6 +164,7 @@ class ExportTracer(Tracer):
         self.constants: dict[str, Tensor] = {}
         self._attr_cache: dict[tuple[str, str], Any] = {}
         self._computing = False
+        self.module_stack = ModuleStack()
 
     # ------------------------------------------------------------ what is recorded
     def is_leaf_module(self, m: Any, module_qualified_name: str) -> bool:
@@ -176,10 +178,19 @@ class ExportTracer(Tracer):
         or code that never sees the inputs) just runs."""
         if self._computing or not _has_proxy((args, kwargs)):
             return forward(*args, **kwargs)
+        with self.module_stack.entered(self.path_of_module(m), m):
+            return self._call_module(m, forward, args, kwargs)
+
+    def _call_module(self, m: Any, forward: Any, args: tuple, kwargs: dict) -> Any:
         if isinstance(m, nn.RNNBase):
             out = record_recurrent(self, m, args, kwargs)
             if out is not None:
                 return out
+            if m is self.root:  # the layer exported by itself: no module to hold the call
+                raise NotImplementedError(
+                    f"export: a bare {type(m).__name__} is exported for batched (3-D) input "
+                    "only; for unbatched or packed input, export a module that holds it"
+                )
         return super().call_module(m, forward, args, kwargs)
 
     def getattr(self, attr: str, attr_val: Any, parameter_proxy_cache: dict[str, Any]) -> Any:
@@ -251,6 +262,7 @@ class ExportTracer(Tracer):
         """Record the node, then compute its value(s) on the example inputs."""
         node = super().create_node(kind, target, args, kwargs, name, type_expr)
         if kind not in ("placeholder", "output"):
+            node.meta["nn_module_stack"] = self.module_stack.snapshot()
             node.meta["val"] = self._run(node, "val")
             node.meta["sym"] = _size_derived(node)
             if self.two:

@@ -15,60 +15,13 @@ follows the symbol are told apart without symbolic algebra.
 from __future__ import annotations
 
 import inspect
-import math
 from typing import Any
 
 from ..autograd.tensor import Tensor
-from ._derived import DerivedDim, DerivedSymbol, LinearDimOps
+from ._derived import _INT_OO, DerivedDim, DerivedSymbol, Dim, _DimHint
 from ._errors import ConstraintViolationError, UserError, with_suffix
 
 __all__ = ["Dim", "ShapesCollection", "Symbol", "ValueRanges", "resolve"]
-
-_INT_OO = math.inf
-
-
-class _DimHint:
-    """``Dim.AUTO`` / ``Dim.STATIC`` / ``Dim.DYNAMIC`` (torch's ``_DimHint``)."""
-
-    def __init__(self, kind: str) -> None:
-        self.kind = kind
-
-    def __repr__(self) -> str:
-        return f"DimHint({self.kind})"
-
-
-class Dim(LinearDimOps):
-    """``torch.export.Dim``: a named dynamic dimension with an inclusive range ``[min, max]``
-    (``max`` unbounded by default). Sizes 0 and 1 are always specialized, as torch's.
-    ``2 * dim``, ``dim + 1``... are derived dims (:mod:`._derived`)."""
-
-    AUTO = _DimHint("AUTO")
-    STATIC = _DimHint("STATIC")
-    DYNAMIC = _DimHint("DYNAMIC")
-
-    def __init__(self, name: str, *, min: int | None = None, max: int | None = None) -> None:  # noqa: A002
-        if not isinstance(name, str) or not name.isidentifier():
-            raise TypeError(f"Dim: name must be a Python identifier (a str), got {name!r}")
-        for label, v in (("min", min), ("max", max)):
-            if v is not None and (isinstance(v, bool) or not isinstance(v, int)):
-                raise TypeError(f"Dim: {label} must be an int or None, got {type(v).__name__}")
-        lo = 0 if min is None else min
-        hi = _INT_OO if max is None else max
-        if lo < 0:
-            raise UserError(f"Dim {name}: min must be >= 0, got {lo}")
-        if hi < lo:
-            raise AssertionError(f"Cannot create Dim with inconsistent min={min}, max={max}")
-        self.__name__ = name
-        self.min = lo
-        self.max = hi
-
-    def __repr__(self) -> str:
-        parts = [repr(self.__name__)]
-        if self.min != 2:
-            parts.append(f"min={self.min}")
-        if self.max != _INT_OO:
-            parts.append(f"max={self.max}")
-        return f"Dim({', '.join(parts)})"
 
 
 class ValueRanges:
@@ -202,7 +155,7 @@ def _per_dim(where: str, spec: Any, value: Tensor) -> list[Any]:
             )
         )
     for d, entry in enumerate(out):
-        if not (entry is None or isinstance(entry, (int, Dim, DerivedDim, _DimHint))) or isinstance(
+        if not (entry is None or isinstance(entry, (int, Dim, _DimHint))) or isinstance(
             entry, bool
         ):
             raise UserError(
@@ -241,6 +194,36 @@ def _specialized(sym: Symbol, value: int) -> UserError:
     )
 
 
+def _check_specialized(symbols: dict[Any, Symbol], places: list[tuple[str, str, int]]) -> None:
+    """torch's error for a named root whose value, or the size at one of its places, is 0
+    or 1: every place of that root (itself and its derived dims, in order, each with its
+    size) is reported as specialized, the names sorted in the header, and the fix
+    ``root = value`` suggested where the root itself was marked."""
+    for sym in symbols.values():
+        if sym.dim_name is None:
+            continue
+        group: dict[str, int] = {}
+        for root, label, size in places:
+            if root == sym.dim_name:
+                group.setdefault(label, size)
+        if sym.hint not in (0, 1) and not any(v in (0, 1) for v in group.values()):
+            continue
+        lines = "".join(
+            f"\n  - You marked {label} as dynamic but your code specialized it to be a "
+            f"constant ({size}). If you're using mark_dynamic, either remove it or use "
+            "maybe_mark_dynamic. If you're using Dim.DYNAMIC, replace it with either "
+            "Dim.STATIC or Dim.AUTO."
+            for label, size in group.items()
+        )
+        fix = f"\nSuggested fixes:\n  {sym.dim_name} = {sym.hint}" if sym.dim_name in group else ""
+        raise UserError(
+            with_suffix(
+                f"Constraints violated ({', '.join(sorted(group))})! For more information, run "
+                f'with TORCH_LOGS="+dynamic".{lines}{fix}'
+            )
+        )
+
+
 def resolve(
     specs: list[Any], where: list[str], names: list[str], values: list[Any]
 ) -> tuple[list[list[Symbol | None] | None], list[Symbol]]:
@@ -253,6 +236,7 @@ def resolve(
     symbols: dict[Any, Symbol] = {}
     derived: dict[tuple, DerivedSymbol] = {}
     dims_of: dict[str, Dim] = {}
+    places: list[tuple[str, str, int]] = []  # (root Dim, the Dim or derived dim, size)
     layout: list[list[Symbol | None] | None] = []
     for name, spec, loc, value in zip(names, specs, where, values, strict=True):
         if not isinstance(value, Tensor):
@@ -265,9 +249,11 @@ def resolve(
             continue
         dims: list[Symbol | None] = []
         for d, entry in enumerate(_per_dim(loc, spec, value)):
-            if isinstance(entry, (Dim, DerivedDim)):
-                _same_definition(entry if isinstance(entry, Dim) else entry.root, dims_of)
             size = int(value.shape[d])
+            if isinstance(entry, Dim):  # a DerivedDim is a Dim, as torch's
+                root = entry.root if isinstance(entry, DerivedDim) else entry
+                _same_definition(root, dims_of)
+                places.append((root.__name__, entry.__name__, size))
             if isinstance(entry, DerivedDim) and (entry.coeff, entry.offset) == (1, 0):
                 entry = entry.root  # dx * 1, dx - 1 + 1: the root itself
             if isinstance(entry, DerivedDim):
@@ -275,6 +261,7 @@ def resolve(
             else:
                 dims.append(_symbol_for(entry, size, name, d, symbols))
         layout.append(dims)
+    _check_specialized(symbols, places)
     taken: set[tuple[int, int]] = set()
     for i, sym in enumerate(symbols.values()):
         sym.alt = _pick_alt(sym, taken, i + 1) or _pick_alt(sym, taken, 1)
@@ -319,9 +306,9 @@ def _symbol_for(
                 hi = "int_oo" if entry.max == _INT_OO else entry.max
                 raise ConstraintViolationError(with_suffix(f"{size} not in range [{lo}, {hi}]"))
         sym = symbols[key]
-        if size in (0, 1):
+        if size in (0, 1):  # reported with the root's other places (_check_specialized)
             sym.sources.append((name, d))
-            raise _specialized(sym, size)
+            return sym
         if size != sym.hint and not sym.sources:  # first met through a derived dim
             raise _not_derived(entry.__name__, entry.__name__, sym.hint, name, d, size)
         if size != sym.hint:
@@ -382,14 +369,15 @@ def _derived_for(
             )
         if not root.min <= hint <= root.max:
             hi = "int_oo" if entry.max == _INT_OO else int(entry.max)
-            raise ConstraintViolationError(with_suffix(f"{size} not in range [{entry.min}, {hi}]"))
+            lo = max(entry.min, 2)  # as a root's: sizes 0 and 1 are specialized
+            raise ConstraintViolationError(with_suffix(f"{size} not in range [{lo}, {hi}]"))
         sym = symbols[key] = Symbol(f"s{len(symbols)}", root.__name__, root.min, root.max, hint)
     out = derived.setdefault(
         (key, entry.coeff, entry.offset), DerivedSymbol(sym, entry.coeff, entry.offset)
     )
-    if size in (0, 1):
+    if size in (0, 1):  # reported with the root's other places (_check_specialized)
         out.sources.append((name, d))
-        raise _specialized(sym, size)
+        return out
     # the second trace's size keeps this one at 2 or more
     sym.alt_lo = max(sym.alt_lo, -((entry.offset - 2) // entry.coeff))
     out.sources.append((name, d))

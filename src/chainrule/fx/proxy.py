@@ -15,13 +15,12 @@ import builtins
 import dis
 import inspect
 import operator
-import sys
 from collections.abc import Iterator
 from typing import Any
 
 from .. import overrides
 from ..autograd import torch_function as _tf
-from ..autograd.tensor import Tensor
+from ._call_site import as_torch_records, records_method
 from .node import Node, map_aggregate
 
 __all__ = ["Attribute", "GraphAppendingTracer", "Proxy", "TraceError", "TracerBase"]
@@ -176,13 +175,13 @@ class Proxy:
                 f"trace operations {orig_method}"
             )
         tracer = next(iter(tracers))
-        name = getattr(orig_method, "__name__", "")
         # a Tensor method (torch.Tensor.new_ones(proxy, 2)); chainrule's functions and
-        # methods may be one object (cr.relu is Tensor.relu): those record call_function
-        root = sys.modules["chainrule"]
-        if name and getattr(Tensor, name, None) is orig_method:
-            if getattr(root, name, None) is not orig_method:
-                return tracer.create_proxy("call_method", name, args, kwargs)
+        # methods may be one object (cr.split is Tensor.split): the call site tells
+        method = records_method(orig_method)
+        name = getattr(orig_method, "__name__", "")
+        args, kwargs = as_torch_records(name, method, args, kwargs)
+        if method:
+            return tracer.create_proxy("call_method", name, args, kwargs)
         return tracer.create_proxy("call_function", orig_method, args, kwargs)
 
     def __repr__(self) -> str:

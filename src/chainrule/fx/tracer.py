@@ -32,6 +32,7 @@ from .. import _assert, nn
 from ..autograd.tensor import Tensor
 from ..nn.parameter import Parameter
 from ..overrides import TorchFunctionMode
+from ._call_site import as_torch_records, records_method
 from .graph import Graph
 from .graph_module import GraphModule
 from .node import map_aggregate
@@ -93,11 +94,10 @@ class _RecordingMode(TorchFunctionMode):
         kwargs = kwargs or {}
         if not _has_proxy((args, kwargs)):
             return func(*args, **kwargs)
+        method = records_method(func)  # Tensor.split(x, 2), buf.add(x); cr.split(x, 2) not
         name = getattr(func, "__name__", "")
-        receiver = args[0] if args else None
-        real = isinstance(receiver, Tensor) and not isinstance(receiver, Proxy)
-        if real and getattr(Tensor, name, None) is func:
-            # a real tensor's method given a proxy argument (cr.relu(proxy) is a function)
+        args, kwargs = as_torch_records(name, method, args, kwargs)
+        if method:
             return self.tracer.create_proxy("call_method", name, args, kwargs)
         return self.tracer.create_proxy("call_function", func, args, kwargs)
 
