@@ -281,7 +281,12 @@ def _sdpa(func: Callable, name: str, args: tuple, kwargs: dict) -> Any:
         )
     if q.layout is not k.layout or q.layout is not v.layout:
         raise RuntimeError(f"{name}(): query, key and value must have the same nested layout")
-    if q.layout is not strided:
+    if q.layout is strided:
+        # torch's CPU path for strided nested inputs refuses non-contiguous ones (a
+        # ``transpose``, a ``narrow`` over the batch) before checking shapes
+        if not all(t.is_contiguous() for t in (q, k, v)):
+            raise RuntimeError(f"{name}: If inputs are nested tensors they must be contiguous")
+    else:
         if bound.get("attn_mask") is not None:
             raise ValueError("Masks are not yet supported!")
         # torch's CPU (math) backend for jagged inputs refuses causal masking and inputs that

@@ -15,9 +15,11 @@ torch.Tensor)``, which the SDPA tutorial asserts) built by the legacy sizes cons
 own data is an uninitialised ``(variant, L, S)`` tensor of the default dtype (torch passes its
 constructor arguments, the variant an int 1 or 2, to ``Tensor.__new__``), and it prints as its
 bool mask (:meth:`CausalBias._materialize`). Only ``scaled_dot_product_attention`` reads it
-as a mask; other ops see the placeholder data, as in PyTorch (whose results keep the
-``CausalBias`` type through its ``__torch_function__``; here they are plain Tensors, the
-class leaving the protocol off so that defining it at import wraps nothing).
+as a mask; other ops see the placeholder data and, as in PyTorch, their results keep the
+``CausalBias`` type (``bias + 0``, ``bias.to(dtype)``, ``bias[0]``) through its
+``__torch_function__``, without its attributes: such a result neither prints nor masks
+(AttributeError, as PyTorch's). The handler is set after the class statement and switched on
+when a first CausalBias is made, so that defining the class at import wraps nothing.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from .. import overrides as _overrides
+from ..autograd import torch_function as _tf
 from ..autograd.tensor import Tensor
 
 __all__ = [
@@ -60,6 +64,7 @@ class CausalBias(Tensor):
                 raise TypeError(f"CausalBias: {name} must be a non-negative int, got {n!r}")
         # torch's Tensor.__new__(cls, variant, L, S): the sizes form, (variant, L, S)
         super().__init__(int(variant), int(seq_len_q), int(seq_len_kv))
+        _ensure_dispatch()
         self.variant = variant
         self.seq_len_q = int(seq_len_q)
         self.seq_len_kv = int(seq_len_kv)
@@ -84,6 +89,30 @@ class CausalBias(Tensor):
 
     def __repr__(self) -> str:
         return repr(self._materialize())
+
+
+def _torch_function(
+    cls: type, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None
+) -> Any:
+    """``CausalBias.__torch_function__``: ``scaled_dot_product_attention`` reads the bias as
+    its mask (a plain Tensor result); every other op runs on the placeholder data and returns
+    a CausalBias (``Tensor.__torch_function__``)."""
+    if getattr(func, "__name__", None) == "scaled_dot_product_attention":
+        with _tf.DisableTorchFunctionSubclass():
+            return func(*args, **(kwargs or {}))
+    return _tf.default_torch_function(cls, func, types, args, kwargs)
+
+
+# Set after the class statement (as NestedTensor's), so that defining the class at
+# ``import chainrule`` does not put the public API behind the protocol.
+CausalBias.__torch_function__ = classmethod(_torch_function)
+
+
+def _ensure_dispatch() -> None:
+    """Route CausalBias instances to their handler (again, after ``overrides._uninstall``)."""
+    if CausalBias not in _tf._DISPATCHING or not _overrides._installed[0]:
+        _tf.register_dispatching_type(CausalBias)
+        _overrides.install()
 
 
 def _size(name: str, size: tuple) -> tuple[int, int]:
@@ -120,6 +149,7 @@ def resolve_causal_bias(attn_mask: Any, is_causal: bool) -> tuple[Any, bool]:
         return attn_mask, is_causal
     if is_causal:
         raise ValueError("CausalBias should not be used with causal=True")
-    if attn_mask.variant is CausalVariant.UPPER_LEFT:
+    # PyTorch's order: equal lengths first (a CausalBias made by an op lacks both attributes)
+    if attn_mask.seq_len_q == attn_mask.seq_len_kv or attn_mask.variant is CausalVariant.UPPER_LEFT:
         return None, True
     return attn_mask._materialize(), False

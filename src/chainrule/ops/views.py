@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from .._layout import has_own_layout
+from .._layout_marks import ROW_MAJOR, layout_mark
 from ..autograd.function import Function
 from ..autograd.saved_fields import given, given_dim  # grad_fn._saved_*
 from ..autograd.shared_memory import is_shared
@@ -118,7 +120,27 @@ def reshape(input: Tensor, *sizes: Any, shape: Any = None) -> Tensor:
         shape = _resolve_shape("reshape", input.shape, shape)
     if shape == input.shape:  # a new view (ViewBackward0 when recorded), as in PyTorch
         return _same_shape(Reshape, input)
+    _row_major_first(input)
     return _reshape_as(Reshape, input, shape)
+
+
+def _row_major_first(x: Tensor) -> None:
+    """Lay out a convolution's result (channel-major memory that PyTorch has row-major:
+    ``_layout_marks.ROW_MAJOR``) row-major in place before it is reshaped, when nothing else
+    can reach its memory (as ``contiguous`` does). Otherwise a reshape that NumPy can make
+    without a copy (merging the trailing dims: ``x.view(b, c, -1)``) keeps the channel-major
+    order, which the ops after it follow and a later ``view`` refuses, where PyTorch's
+    results are contiguous."""
+    arr = x._data
+    if type(arr) is np.ndarray and arr.flags.c_contiguous:  # the common case, checked first
+        return  # (a vmap per-sample array is no ndarray: has_own_layout handles it)
+    if (
+        has_own_layout(arr)
+        and x._view is None
+        and layout_mark(arr) == ROW_MAJOR
+        and not is_shared(arr)
+    ):
+        x._data = get_array_module(arr).ascontiguousarray(arr)
 
 
 @tensor_method
@@ -152,6 +174,7 @@ def view(x: Tensor, *shape: Any, size: Any = None, dtype: Any = None) -> Tensor:
         shape = _resolve_shape("view", xs, shape)
     if shape == xs:  # a new view (ViewBackward0 when recorded), as in PyTorch
         return _same_shape(Reshape, x)
+    _row_major_first(x)
     xp = get_array_module(x._data)
     try:
         xp.reshape(x._data, shape, copy=False)
