@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ._layout_marks import carry_layout_mark
+from ._layout_marks import LAYOUT_MARKS, carry_layout_mark
 from .backend import get_array_module
 
 __all__ = [
@@ -244,7 +244,9 @@ def like_layout(arr: Any, like: Any, copy: bool = False) -> Any:
     marked ``like`` (``_layout_marks.py``: a convolution's result, an attention output)
     carries its mark, as ``torch.empty_like`` keeps the layout PyTorch reports."""
     if is_vmap_array(like) or strides_exactly_row_major(like):
-        return arr.copy() if copy else contiguous(arr)
+        out = arr.copy() if copy else contiguous(arr)
+        # (a transpose of a convolution's result is row-major here, not in PyTorch)
+        return carry_layout_mark(out, like) if LAYOUT_MARKS and like.ndim > 2 else out
     if is_vmap_array(arr):
         return arr.copy() if copy else arr
     return carry_layout_mark(_like_layout(arr, like, copy), like)

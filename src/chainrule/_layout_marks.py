@@ -18,9 +18,16 @@ So the producer says which it is, by marking the array (not the Tensor: a mark i
 - :func:`mark_own_layout`: the array's strides are PyTorch's (the attention output), so
   random fills draw in its memory order.
 
-An unmarked channel-major array keeps the older reading of each consumer: its own strides
-for ``stride()`` / ``is_contiguous()``, row-major draws for the fills (the results of ReLU,
-batch norm or pooling of a convolution's output, which keep its layout but carry no mark).
+- a tuple of strides (:func:`mark_permuted`, :func:`carry_input_marks`): the array is a view
+  of a marked one (a transpose, a slice, a select of a convolution's result), whose strides
+  in PyTorch are those of that view of the row-major result.
+
+Marks pass from an op's inputs to its outputs in ``Function.apply`` (:func:`carry_input_marks`,
+called only while some mark is alive: ``relu``, ``+``, batch norm, pooling of a convolution's
+result keep its channel-major memory and take its mark). An unmarked channel-major array
+(a user's ``x.transpose(0, 1)``) reports its own strides for ``stride()`` /
+``is_contiguous()``, as PyTorch's, but the fills keep the older guess for it (row-major
+draws, ``creation_options.memory_order``): some path still loses a convolution's mark.
 The marks live in a table keyed by the ``id`` of the memory's owner (as
 ``autograd/shared_memory.py`` remembers shared memory), one per shape and strides of a view
 of it: marking costs a weak reference per convolution, a lookup is made only for an array
@@ -36,9 +43,12 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "LAYOUT_MARKS",
     "OWN_LAYOUT",
     "ROW_MAJOR",
+    "carry_input_marks",
     "carry_layout_mark",
+    "mark_permuted",
     "channel_major_dense",
     "layout_mark",
     "logical_strides",
@@ -54,6 +64,9 @@ OWN_LAYOUT = "own_layout"  # the array's own strides are PyTorch's
 # to a layout of some memory, so every view of it with that very shape and strides (the
 # ``x._data.view()`` of ``detach()``, ``.data``, ``y[:]``) reads it, and it dies with the memory
 _MARKS: dict[int, tuple[Any, dict]] = {}
+# the same table under a public name, for a cheap "is anything marked?" test in the hot paths
+# (autograd's Function.apply, permutations): the dict is only ever mutated, never rebound
+LAYOUT_MARKS = _MARKS
 
 
 def _owner(arr: Any) -> Any:
@@ -98,7 +111,7 @@ def channel_major_dense(arr: Any) -> bool:
     return not arr.flags.c_contiguous or arr.strides != _row_major_strides(arr)
 
 
-def _mark(arr: Any, kind: str) -> Any:
+def _mark(arr: Any, kind: str | tuple) -> Any:
     owner = _owner(arr)
     key = id(owner)
     entry = _MARKS.get(key)
@@ -130,10 +143,11 @@ def mark_own_layout(arr: Any) -> Any:
     return arr
 
 
-def layout_mark(arr: Any) -> str | None:
-    """``ROW_MAJOR``, ``OWN_LAYOUT`` or None (unmarked) for ``arr``: the mark given to its
-    memory seen with its shape and strides."""
-    if not _MARKS or arr.ndim < 3:  # nothing marked alive, or no layout that can be marked
+def layout_mark(arr: Any) -> str | tuple | None:
+    """``ROW_MAJOR``, ``OWN_LAYOUT``, PyTorch's strides (a tuple, :func:`mark_permuted`) or
+    None (unmarked) for ``arr``: the mark given to its memory seen with its shape and
+    strides."""
+    if not _MARKS or arr.ndim < 2:  # nothing marked alive, or no layout that can be marked
         return None
     owner = _owner(arr)
     entry = _MARKS.get(id(owner))
@@ -145,18 +159,150 @@ def layout_mark(arr: Any) -> str | None:
 def logical_strides(arr: Any, strides: tuple[int, ...]) -> tuple[int, ...]:
     """The strides (elements) PyTorch reports for ``arr``, given ``strides``, the ones read
     from its memory: the row-major ones for a convolution's channel-major result
-    (:func:`mark_row_major`), else ``strides``."""
-    if arr.flags.c_contiguous and 1 not in arr.shape:
+    (:func:`mark_row_major`), the recorded ones for a permutation of it
+    (:func:`mark_permuted`), else ``strides``."""
+    kind = layout_mark(arr)
+    if kind is None or kind == OWN_LAYOUT:
         return strides
-    if layout_mark(arr) == ROW_MAJOR:
+    if kind == ROW_MAJOR:
         return tuple(s // arr.itemsize for s in _row_major_strides(arr))
-    return strides
+    return kind
 
 
 def logically_contiguous(arr: Any) -> bool:
-    """PyTorch's ``is_contiguous()`` for ``arr``: row-major memory, or a convolution's
-    channel-major result (:func:`mark_row_major`)."""
-    return bool(arr.flags.c_contiguous) or layout_mark(arr) == ROW_MAJOR
+    """PyTorch's ``is_contiguous()`` for ``arr``: row-major memory that is not a view of a
+    convolution's result with other strides in PyTorch (:func:`mark_permuted`,
+    :func:`carry_input_marks`), or a convolution's channel-major result
+    (:func:`mark_row_major`)."""
+    kind = layout_mark(arr)
+    if kind is None or kind == OWN_LAYOUT:
+        return bool(arr.flags.c_contiguous)
+    if kind == ROW_MAJOR:
+        return True
+    step = 1  # PyTorch's rule: each dim longer than 1 steps over the dims inside it
+    for n, st in zip(reversed(arr.shape), reversed(kind)):
+        if n != 1:
+            if st != step:
+                return False
+            step *= n
+    return True
+
+
+def _view_strides(out: Any, src: Any, kind: str | tuple) -> tuple | None:
+    """PyTorch's strides (elements) for ``out``, a view of ``src``'s memory (a slice, a
+    select, a ``view`` splitting or merging dims), when ``src`` has PyTorch's strides
+    ``kind`` (:func:`logical_strides`): each of ``out``'s strides is a step of ``k`` along
+    one dim of ``src`` (the outermost whose memory stride divides it, ``k`` within its
+    size), hence ``k`` times that dim's PyTorch stride. None when a stride is no such step
+    (negative); a size-1 dim's is the extent of the dims inside it, as ``unsqueeze``'s."""
+    item = src.itemsize
+    own = [st // item for st in src.strides]
+    wanted = logical_strides(src, tuple(own)) if type(kind) is str else kind
+    dims = sorted((st, n, w) for st, n, w in zip(own, src.shape, wanted) if n > 1 and st > 0)[::-1]
+    strides = []
+    inner = 1  # the extent of the dims inside, PyTorch's stride for a size-1 dim there
+    for n, st in zip(reversed(out.shape), reversed(out.strides)):
+        st //= item
+        if n == 1 or st == 0:
+            strides.append(inner if n == 1 else 0)
+            continue
+        if st < 0:
+            return None
+        for mem, size, w in dims:
+            if st % mem == 0 and st // mem < size:
+                strides.append(st // mem * w)
+                break
+        else:
+            return None
+        inner = strides[-1] * n
+    return tuple(reversed(strides))
+
+
+def _mark_as(out: Any, strides: tuple) -> None:
+    """Mark ``out`` with PyTorch's ``strides`` (elements) for it: nothing when they are its
+    own (``OWN_LAYOUT`` for a channel-major one), ``ROW_MAJOR`` for a channel-major ``out``
+    whose PyTorch strides are the row-major ones, else the strides themselves."""
+    item = out.itemsize
+    if strides == tuple(st // item for st in out.strides):
+        mark_own_layout(out)
+    elif channel_major_dense(out) and strides == tuple(
+        st // item for st in _row_major_strides(out)
+    ):
+        _mark(out, ROW_MAJOR)
+    else:
+        _mark(out, strides)
+
+
+def carry_input_marks(outs: tuple, inputs: Any) -> None:
+    """Give the outputs ``outs`` of an op the marks their inputs' layouts imply. An output
+    that is a view of a marked input (a slice, a select, a ``view``) is marked with the
+    strides PyTorch derives from the input's (:func:`_view_strides`). Any other
+    channel-major output (``relu``, ``+``, batch norm or pooling of a convolution's result,
+    which keep its channel-major memory) takes the mark its channel-major inputs share:
+    PyTorch's result is row-major as its input is (or laid out as the input, for
+    ``OWN_LAYOUT``); none when an input is channel-major but unmarked or is a view with
+    other strides, or when two inputs disagree. Only inputs that are not row-major in
+    memory are looked at. Called by ``Function.apply`` only while some mark is alive
+    (:data:`LAYOUT_MARKS`)."""
+    kind = None
+    marked = []
+    for a in inputs:
+        if type(a) is np.ndarray and a.ndim >= 2 and (not a.flags.c_contiguous or 1 in a.shape):
+            k = layout_mark(a)
+            if k is None:
+                if a.ndim >= 3 and channel_major_dense(a):
+                    kind = False  # an unmarked channel-major input: carry nothing
+                continue
+            marked.append((a, k))
+            if kind is not False:
+                kind = k if kind is None or k == kind else False
+    if not marked:
+        return
+    for o in outs:
+        if type(o) is not np.ndarray or o.ndim < 2 or layout_mark(o) is not None:
+            continue
+        owner = _owner(o)
+        src = next(((a, k) for a, k in marked if _owner(a) is owner), None)
+        if src is not None:  # a view of a marked input
+            strides = _view_strides(o, *src)
+            if strides is not None:
+                _mark_as(o, strides)
+        elif (
+            type(kind) is tuple
+            and len(marked) == 1
+            and o.shape == marked[0][0].shape
+            and not o.flags.c_contiguous  # (a row-major result: a contiguous-rule op's)
+        ):
+            # an elementwise op of a view of a convolution's result: PyTorch's result is
+            # dense, its dims in the order of the input's strides (torch.empty_like's)
+            order = sorted(range(o.ndim), key=lambda d: (kind[d], o.shape[d]))
+            strides, step = [0] * o.ndim, 1
+            for d in order:
+                strides[d] = step
+                step *= o.shape[d]
+            _mark_as(o, tuple(strides))
+        elif (
+            type(kind) is str
+            and o.ndim >= 3
+            and (not o.flags.c_contiguous or 1 in o.shape)  # (a keepdim reduction's)
+            and channel_major_dense(o)
+            and not any(_owner(a) is owner for a in inputs if type(a) is np.ndarray)
+        ):
+            _mark(o, kind)
+
+
+def mark_permuted(out: Any, src: Any, axes: tuple) -> Any:
+    """Mark ``out``, ``src.transpose(axes)``, with the strides PyTorch reports for it when
+    ``src`` is marked: the permutation of ``src``'s (:func:`logical_strides`), recorded
+    when they differ from ``out``'s own (a transpose of a convolution's result),
+    ``ROW_MAJOR`` when they are the row-major ones of a channel-major ``out`` (transposed
+    back). An unmarked ``src`` leaves ``out`` unmarked: its strides are PyTorch's.
+    Returns ``out``."""
+    if layout_mark(src) is not None:
+        item = out.itemsize
+        wanted = logical_strides(src, tuple(st // item for st in src.strides))
+        _mark_as(out, tuple(wanted[a] for a in axes))
+    return out
 
 
 def carry_layout_mark(out: Any, src: Any) -> Any:
@@ -165,7 +311,7 @@ def carry_layout_mark(out: Any, src: Any) -> Any:
     ``out``."""
     if out is src or getattr(type(src), "vmap_raw_array", False) or not hasattr(src, "flags"):
         return out
-    if out.strides != src.strides or (src.flags.c_contiguous and 1 not in src.shape):
+    if out.strides != src.strides or not _MARKS:
         return out
     kind = layout_mark(src)
     if kind is not None:

@@ -294,12 +294,18 @@ def memory_order(arr: Any) -> list[int] | None:
     transposed weight given to ``nn.init``, ``rand(..., out=x.t())``). None when ``arr`` is
     row-major already or has no strides (a vmap ``LogicalArray``): the draws go in as they
     come."""
-    if not _strided(arr) or arr.flags.c_contiguous:
+    if not _strided(arr):
         return None
-    if arr.ndim >= 3 and arr.swapaxes(0, 1).flags.c_contiguous and layout_mark(arr) != OWN_LAYOUT:
+    kind = layout_mark(arr)
+    if type(kind) is tuple:  # a transpose of a convolution's result: PyTorch's strides
+        return sorted(range(arr.ndim), key=lambda i: -kind[i])
+    if arr.flags.c_contiguous:
+        return None
+    if arr.ndim >= 3 and arr.swapaxes(0, 1).flags.c_contiguous and kind != OWN_LAYOUT:
         # a convolution's result in chainrule's channel-major layout (memory_format.py's
         # channel_major), row-major in PyTorch: filled as PyTorch fills a contiguous tensor
-        # (randn_like of a VAE's latents, dropout after a convolution); unless marked as
+        # (randn_like of a VAE's latents, dropout after a convolution), marked or not (not
+        # every op passes the mark on: _layout_marks.carry_input_marks); unless marked as
         # laid out as PyTorch's (MultiheadAttention's batch-first output: _layout_marks.py)
         return None
     return sorted(range(arr.ndim), key=lambda i: -arr.strides[i])

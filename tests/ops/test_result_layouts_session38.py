@@ -261,22 +261,12 @@ def test_dropout_in_place_after_attention() -> None:
     np.testing.assert_allclose(got_t.numpy(), want_t.numpy(), rtol=1e-10)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the mark is not carried through other ops: ReLU, batch norm or pooling of a "
-    "convolution's result keep its channel-major memory but report its strides",
-)
 def test_elementwise_of_convolution_reports_row_major() -> None:
     want = torch.nn.functional.relu(_conv(torch, "conv2d"))
     got = cr.nn.functional.relu(_conv(cr, "conv2d"))
     assert got.stride() == want.stride() and got.is_contiguous()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a view of a convolution's result (transpose, slice) reports chainrule's "
-    "channel-major strides, where PyTorch's are those of a view of a row-major tensor",
-)
 def test_transpose_of_convolution_strides() -> None:
     want = _conv(torch, "conv2d").transpose(0, 1)
     got = _conv(cr, "conv2d").transpose(0, 1)

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as _np
 
+from .._layout_marks import LAYOUT_MARKS, carry_input_marks
 from ..backend import CUPY_IMPORTED, arrays_to_device
 from ..dtypes import _BFLOAT16
 from ..meta.array import ACTIVE as _META
@@ -251,6 +252,8 @@ class Function:
             outs = (out if type(out) is _ndarray else _array(out),)
         if state.anomaly:
             check_forward_outputs(cls, outs)
+        if LAYOUT_MARKS:  # relu(conv(x)), y[:, 1:]: the mark goes on (_layout_marks.py)
+            carry_input_marks(outs, raw_args)
         non_diff = ctx._non_diff
         if not multi and non_diff is None:
             o = outs[0]

@@ -12,7 +12,13 @@ from typing import Any
 
 from .. import dtypes as _dt
 from .._layout import has_own_layout, torch_strides
-from .._layout_marks import ROW_MAJOR, layout_mark, logical_strides, logically_contiguous
+from .._layout_marks import (
+    LAYOUT_MARKS,
+    ROW_MAJOR,
+    layout_mark,
+    logical_strides,
+    logically_contiguous,
+)
 from ..autograd.function import Function
 from ..autograd.shared_memory import is_shared
 from ..autograd.tensor import Tensor
@@ -42,6 +48,8 @@ class Contiguous(Function):
 
     @staticmethod
     def forward(ctx, x):
+        if x.flags.c_contiguous:  # a transpose of a convolution's result (_layout_marks.py)
+            return x.copy()
         return get_array_module(x).ascontiguousarray(x)
 
     @staticmethod
@@ -66,8 +74,8 @@ def contiguous(x: Tensor, memory_format: Any = contiguous_format) -> Tensor:
     ``view`` does, when nothing else can reach that memory; else a copy, as before."""
     if memory_format is contiguous_format:
         arr = x._data
-        if not has_own_layout(arr):
-            return x
+        if not has_own_layout(arr) and not (LAYOUT_MARKS and type(layout_mark(arr)) is tuple):
+            return x  # (a transpose of a convolution's result is not contiguous in PyTorch)
         if layout_mark(arr) == ROW_MAJOR and x._view is None and not is_shared(arr):
             x._data = get_array_module(arr).ascontiguousarray(arr)
             return x
@@ -91,7 +99,7 @@ def stride(x: Tensor, dim: int | None = None) -> tuple[int, ...] | int:
     row-major strides (``_layout_marks.logical_strides``)."""
     arr = x._data
     st = torch_strides(arr)
-    if not arr.flags.c_contiguous or 1 in arr.shape:  # (else row-major: nothing to look up)
+    if LAYOUT_MARKS or not arr.flags.c_contiguous or 1 in arr.shape:  # (else: row-major)
         st = logical_strides(arr, st)
     return st if dim is None else st[dim]
 

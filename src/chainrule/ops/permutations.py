@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from .._layout_marks import LAYOUT_MARKS, mark_permuted
 from ..autograd.function import Function
 from ..autograd.saved_fields import given, given_dim, given_dims  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
@@ -62,7 +63,11 @@ class Permute(Function):
     @staticmethod
     def forward(ctx, x, axes):
         ctx.axes = axes
-        return x.transpose(axes)
+        y = x.transpose(axes)
+        if LAYOUT_MARKS and y.ndim >= 2 and type(x) is np.ndarray:
+            # PyTorch's strides for a transpose of a convolution's result (_layout_marks.py)
+            mark_permuted(y, x, tuple(axes))
+        return y
 
     @staticmethod
     def backward(ctx, grad):
