@@ -187,9 +187,9 @@ CASES = [
     "L.meshgrid(x[0], indexing='ij')",
 ]
 
-# silently accepted still: squeeze's dim defaults to None (ops/views.py, under another
-# change this session)
-GAPS = ["x.squeeze(None)", "L.squeeze(x, None)"]
+# squeeze(None): refused as PyTorch's parser (its default dim is a sentinel since session
+# 38's second argument pass)
+SQUEEZE_NONE = ["x.squeeze(None)", "L.squeeze(x, None)", "x.squeeze(dim=None)"]
 
 POOL_CASES = [
     "F.max_pool1d(x[None], 2, return_indices=True, ceil_mode=1)",
@@ -307,9 +307,8 @@ def test_as_torch(src: str) -> None:
     _compare(src)
 
 
-@pytest.mark.xfail(strict=True, reason="squeeze(None) is squeeze() in chainrule")
-@pytest.mark.parametrize("src", GAPS)
-def test_not_yet_as_torch(src: str) -> None:
+@pytest.mark.parametrize("src", SQUEEZE_NONE)
+def test_squeeze_none_as_torch(src: str) -> None:
     _compare(src)
 
 

@@ -36,6 +36,7 @@ from .creation_options import (
     write_factory_out,
 )
 from .meta import meta_empty
+from .ops.unset_arguments import ARANGE_UNSET, EYE_M_UNSET, arange_type_error, parser_eye_sizes
 from .scalar_range import fit_scalar
 
 __all__ = [
@@ -153,6 +154,13 @@ def full(
     """``fill_value`` everywhere (``torch.full``); the dtype follows the value's kind."""
     check_pin_memory("full", pin_memory)
     check_layout("full", layout)
+    if not isinstance(size, (tuple, list)):  # one int is no size here (PyTorch's parser)
+        from .ops._tensor_args import torch_type_name  # noqa: PLC0415 - error path only
+
+        raise TypeError(
+            f"full(): argument 'size' (position 1) must be tuple of ints, not "
+            f"{torch_type_name(size)}"
+        )
     check_fill_value("full", fill_value)
     if out is not None:
         return write_factory_out(
@@ -178,8 +186,8 @@ def full(
 
 
 def arange(
-    start: Any = None,
-    end: Any = None,
+    start: Any = ARANGE_UNSET,
+    end: Any = ARANGE_UNSET,
     step: Any = 1,
     dtype: Any = None,
     device: Any = None,
@@ -194,17 +202,22 @@ def arange(
     warning, as PyTorch. ``arange(end=n)`` counts from 0, as PyTorch's ``(end)`` overload."""
     check_pin_memory("arange", pin_memory)
     check_layout("arange", layout)
-    if start is None:
-        if end is None:
+    if start is ARANGE_UNSET:
+        if end is ARANGE_UNSET:
             raise TypeError('arange() missing 1 required positional arguments: "end"')
         start, end = end, None
+    elif end is ARANGE_UNSET:
+        end = None
+    elif end is None:  # given as None: PyTorch's parser refuses it
+        raise arange_type_error([("start", start), ("end", end), ("step", step)])
+    given = (start, end, step)
     if out is not None:
         return write_factory_out(
             "arange",
             out,
             dtype,
             requires_grad,
-            lambda d: arange(start, end, step, dtype=d),
+            lambda d: arange(*((0, start) if end is None else (start, end)), step, dtype=d),
             keep_shape_of_same_size=True,
         )
     if end is None:
@@ -213,7 +226,9 @@ def arange(
     vals = [int(v) if isinstance(v, (bool, np.bool_)) else v for v in vals]  # True is 1 (torch)
     for v in vals:
         if not isinstance(v, (int, float, np.integer, np.floating)):
-            raise TypeError(f"arange(): start, end and step must be real numbers, got {v!r}")
+            if given[1] is None:  # the one-bound form: PyTorch calls its bound ``end``
+                raise arange_type_error([("end", given[0])])
+            raise arange_type_error([("start", given[0]), ("end", given[1]), ("step", step)])
     start, end, step = vals
     if step == 0:
         raise RuntimeError("arange(): step must be nonzero")
@@ -363,7 +378,7 @@ def linspace_points(
 
 def eye(
     n: int,
-    m: int | None = None,
+    m: Any = EYE_M_UNSET,
     dtype: Any = None,
     device: Any = None,
     requires_grad: bool = False,
@@ -375,8 +390,14 @@ def eye(
     """The ``n`` x ``m`` identity (``torch.eye``)."""
     check_pin_memory("eye", pin_memory)
     check_layout("eye", layout)
+    if type(n) is not int or (m is not EYE_M_UNSET and type(m) is not int):
+        n, m = parser_eye_sizes(n, m)
+    elif m is EYE_M_UNSET:
+        m = None
     if out is not None:
-        return write_factory_out("eye", out, dtype, requires_grad, lambda d: eye(n, m, dtype=d))
+        return write_factory_out(
+            "eye", out, dtype, requires_grad, lambda d: eye(n, n if m is None else m, dtype=d)
+        )
     for name, v in (("n", n), ("m", m)):
         if v is not None and (not isinstance(v, (int, np.integer)) or v < 0):
             raise RuntimeError(f"eye(): {name} must be an int greater or equal to 0, got {v!r}")

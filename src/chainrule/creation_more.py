@@ -333,6 +333,9 @@ def randint_like(
         )
     d = dtype if dtype is not None else input.dtype
     check_randint_range(d, int(low), int(high))
+    to = device if device is not None else input.device
+    if is_meta_device(to):  # no data: nothing drawn, the generator untouched (torch)
+        return _finish(meta_empty(tuple(input.shape), np.int64), d, to, requires_grad)
     draws = gen(generator).integers(int(low), int(high), size=tuple(input.shape))
     draws = lay_out_like(op, draws, memory_format, input._data)
     return _finish(draws, d, device if device is not None else input.device, requires_grad)

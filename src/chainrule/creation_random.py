@@ -29,8 +29,10 @@ from .creation_options import (
 from .creation_random_draws import _bfloat16_draws, _draws_of_kind, normal_out_fill, randn_out_fill
 from .dtype_objects import dtype as _DtypeObject
 from .meta import MetaArray, meta_empty
+from .meta.results import any_meta, meta_result
+from .meta.results import to_meta as _to_meta
 from .ops.no_derivative import record_no_derivative, record_zero_derivative
-from .ops.number_arguments import refuse_randint_types
+from .ops.number_arguments import randint_forms_error, refuse_randint_types
 from .randint_bounds import check_randint_range
 from .random import Generator, gen
 from .random_mt19937 import draw_dtype
@@ -113,7 +115,7 @@ def randint(
     low: int,
     high: int | None = None,
     size: Sequence[int] = (),
-    *,
+    *more: Any,
     generator: Generator | None = None,
     out: Tensor | None = None,
     dtype: Any = None,
@@ -122,7 +124,11 @@ def randint(
     requires_grad: bool = False,
     pin_memory: bool = False,
 ) -> Tensor:
-    """Integers uniformly from [low, high) (``randint(high, size)`` also works)."""
+    """Integers uniformly from [low, high) (``randint(high, size)`` also works). ``more``:
+    positional arguments past the size, which PyTorch's overloads refuse (its generator is
+    keyword-only)."""
+    if more:
+        raise randint_forms_error((low, high, size, *more))
     check_pin_memory("randint", pin_memory)
     check_layout("randint", layout)
     if out is not None:
@@ -134,7 +140,7 @@ def randint(
             lambda d: randint(low, high, size, generator=generator, dtype=d),
             draws=True,
         )
-    if type(low) is not int or type(high) is not int:
+    if type(low) is not int or type(high) is not int or type(size) is not tuple:
         refuse_randint_types(low, high, size)
     if high is None:
         low, high = 0, low
@@ -145,6 +151,9 @@ def randint(
             f"randint(): expects 'low' to be less than 'high', but got low={low} >= high={high}"
         )
     check_randint_range(dtype if dtype is not None else _dt.int64, int(low), int(high))
+    if _to_meta(device):  # no data: nothing drawn, the generator untouched (torch)
+        meta = meta_empty(_shape((size,), "randint"), np.int64)
+        return _finish(meta, dtype, device, requires_grad, default=_dt.int64)
     return _finish(
         gen(generator).integers(int(low), int(high), size=_shape((size,), "randint")),
         dtype,
@@ -175,6 +184,9 @@ def randperm(
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
         raise TypeError(f"randperm(): argument 'n' must be int, got {type(n).__name__}")
     refuse_negative_size("randperm", (int(n),))
+    if _to_meta(device):  # no data: nothing drawn, the generator untouched (torch)
+        meta = meta_empty((int(n),), np.int64)
+        return _finish(meta, dtype, device, requires_grad, default=_dt.int64)
     perm = gen(generator).permutation(n)
     return _finish(perm, dtype, device, requires_grad, default=_dt.int64)
 
@@ -315,6 +327,12 @@ def _draw_normal(
         raise NotImplementedError(
             f"normal(): not implemented for dtype {dtype}; pass a floating point dtype"
         )
+    if _to_meta(device) if size is not None else any_meta(mean, std):  # nothing drawn
+        target = _dt.as_dtype(dtype) if dtype is not None else _dt.get_default_dtype()
+        made = _finish(
+            meta_empty(shape, target), dtype, device, requires_grad, default_device=size is not None
+        )
+        return _normal_node(made, mean, std)
     if dtype is not None and _dt.as_dtype(dtype).kind == "c":  # PyTorch: the real and the
         # imaginary part each drawn from N(mean, std**2 / 2), as its view of pairs of reals
         base = draw_dtype(dtype)
@@ -466,9 +484,11 @@ def bernoulli(
         if not 0 <= pv <= 1:
             raise RuntimeError(f"bernoulli: expected 0 <= p <= 1, got p={p}")
         shape = tuple(input.shape)
-        drawn = _finish(
-            gen(generator).bernoulli(pv, shape), input.dtype, None, False, default_device=False
-        )
+        if type(getattr(input, "_data", None)) is MetaArray:  # nothing drawn (PyTorch's meta)
+            drawn = meta_result(shape, input._data.dtype)
+        else:
+            draws = gen(generator).bernoulli(pv, shape)
+            drawn = _finish(draws, input.dtype, None, False, default_device=False)
         return record_no_derivative("bernoulli", drawn, input)  # PyTorch's node raises
     if out is not None:
         _refuse_out_grad("bernoulli", input)
@@ -481,6 +501,10 @@ def bernoulli(
         raise NotImplementedError(
             f"bernoulli: not implemented for {input.dtype} probabilities; pass a floating "
             "point tensor (e.g. probs.float()), or a number p: bernoulli(input, p)"
+        )
+    if type(pt) is MetaArray:  # no probabilities to draw by: the draws' shape, nothing drawn
+        return record_zero_derivative(
+            meta_result(pt.shape, pt.dtype), input, node="BernoulliBackward0"
         )
     p = to_device(pt, "cpu")
     if _bf16_array(p):  # compared in float32 (exactly the bfloat16 probabilities)

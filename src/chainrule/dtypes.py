@@ -186,6 +186,11 @@ def as_dtype(dtype) -> np.dtype:
     name = getattr(dtype, "__module__", "")
     if name.startswith("torch"):
         return as_dtype(str(dtype))
+    if not isinstance(dtype, type) and type(dtype).__name__ != "dtype":
+        # a bool, a number, a tensor: PyTorch's TypeError naming the op called
+        from .ops.number_arguments import dtype_type_error  # noqa: PLC0415 - error path only
+
+        raise dtype_type_error(dtype)
     return np.dtype(dtype)
 
 

@@ -199,7 +199,7 @@ def nn_cases() -> list[Case]:
             "maxpool": "pool",
             "layernorm": "layer_norm",
             "batchnorm": "batch_norm|BatchNorm",
-            "conv": "conv",
+            "conv": "conv|Kernel size",  # torch's too-small-input text names no op
         }.get(op, op)
         for s in shapes:
             out.append(Case(f"nn-{name}-{s}", op, _layer(make, s)))

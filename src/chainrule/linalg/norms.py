@@ -20,6 +20,7 @@ from ..autograd.lower_precision import autocast_float32_op
 from ..autograd.saved_fields import given  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, host
+from ..meta.results import refuse_meta
 from ..ops._util import NAMED_ERRORS, as_tensor, lead_with, norm_dim
 from ..ops.complex_norms import complex_dtype_arg, complex_norm
 from ..ops.linalg_out import with_out
@@ -344,6 +345,7 @@ def lstsq(
             f"torch.linalg.lstsq: input.size(-2) should match other.size(-2), "
             f"got {a.shape[-2]} and {b.shape[-2]}"
         )
+    refuse_meta("linalg_lstsq.out", a, b)  # PyTorch has no meta kernel for it
     finite_for_svd(a._data, "linalg.lstsq")
     xp = get_array_module(a._data)
     real = a._data.real.dtype  # residuals and singular values are real

@@ -172,3 +172,63 @@ RULES: dict = {
     np.repeat: _repeat,
     np.compress: _data_dependent("masked_select"),
 }
+
+
+def _linalg_standin(a: Any) -> Any:
+    """A well-conditioned stand-in of a meta matrix argument: identity matrices (ones for a
+    vector) of its dtype, batch dims shrunk to one (the result's batch shape is worked out
+    from the arguments' own), so that a factorisation meets no singular or non-positive
+    matrix: PyTorch's meta kernels never look at the values."""
+    if type(a) is not MetaArray:
+        return a
+    shape = a.shape
+    if a.ndim < 2:
+        return np.ones(shape, a.dtype)
+    core = np.eye(shape[-2], shape[-1], dtype=a.dtype)
+    return np.broadcast_to(core, (1,) * (a.ndim - 2) + core.shape).copy()
+
+
+def _linalg(func: Any) -> Any:
+    """A ``np.linalg`` function on meta matrices: run on identity stand-ins (one matrix per
+    argument), the results re-marked meta with the arguments' broadcast batch shape."""
+
+    def rule(*args: Any, **kwargs: Any) -> Any:
+        batch = np.broadcast_shapes(*(a.shape[:-2] for a in args if type(a) is MetaArray))
+        with np.errstate(all="ignore"):
+            r = func(*(_linalg_standin(a) for a in args), **kwargs)
+
+        def mark(x: Any) -> Any:
+            if isinstance(x, tuple):  # (NumPy's named result tuples too)
+                return (
+                    type(x)(*(mark(i) for i in x))
+                    if hasattr(x, "_fields")
+                    else tuple(mark(i) for i in x)
+                )
+            if isinstance(x, (np.ndarray, np.generic)):
+                shape = np.shape(x)
+                return meta_empty(batch + shape[len(batch) :] if shape else shape, x.dtype)
+            return x
+
+        return mark(r)
+
+    return rule
+
+
+for _f in (
+    np.linalg.inv,
+    np.linalg.solve,
+    np.linalg.cholesky,
+    np.linalg.det,
+    np.linalg.slogdet,
+    np.linalg.eig,
+    np.linalg.eigh,
+    np.linalg.eigvals,
+    np.linalg.eigvalsh,
+    np.linalg.svd,
+    np.linalg.pinv,
+    np.linalg.qr,
+    np.linalg.lstsq,
+    np.linalg.matrix_rank,
+    np.linalg.matrix_power,
+):
+    RULES[_f] = _linalg(_f)

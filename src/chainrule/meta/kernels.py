@@ -1,9 +1,9 @@
 """Shape-only answers of chainrule's heavy compiled kernels on meta inputs.
 
 The convolution kernels (``ops/_conv_kernels.py``) gather image columns and multiply them in
-compiled loops: run on a meta array's zero strides they would still gather and multiply
-every element. Each asks :func:`any_meta` first and, for meta inputs, returns the result
-these functions give: an array of the right shape and dtype with no data.
+compiled loops, and max pooling pads its input and compares every window: run on a meta
+array's zero strides they would still touch every element. Each asks first and, for meta
+inputs, returns what these functions give: arrays of the right shape and dtype, no data.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 from .array import MetaArray, meta_empty
 
-__all__ = ["any_meta", "conv_forward", "conv_input_grad", "conv_weight_grad"]
+__all__ = ["any_meta", "conv_forward", "conv_input_grad", "conv_weight_grad", "max_pool"]
 
 
 def any_meta(*arrays: Any) -> bool:
@@ -42,3 +42,10 @@ def conv_input_grad(g: Any, x_shape: tuple) -> Any:
 def conv_weight_grad(x: Any, w_shape: tuple) -> Any:
     """``conv_weight_grad``'s result: a weight-shaped gradient."""
     return meta_empty(tuple(w_shape), x.dtype)
+
+
+def max_pool(x: Any, out_hw: tuple, want_arg: bool) -> tuple:
+    """``ops/pooling.py``'s ``_max_pool`` on (N, C, H, W): (maxima, int16 window offsets or
+    None), (N, C, Ho, Wo) each, without padding or reading the input."""
+    shape = (*x.shape[:2], *out_hw)
+    return meta_empty(shape, x.dtype), (meta_empty(shape, "int16") if want_arg else None)

@@ -25,6 +25,7 @@ from ..determinism import (
     is_deterministic_algorithms_warn_only_enabled,
     use_deterministic_algorithms,
 )
+from ..meta.results import refuse_meta
 from ..random import Generator, gen
 from ..random_mt19937 import TorchStream
 from ._util import as_tensor
@@ -76,6 +77,7 @@ def binomial(count: Tensor, prob: Tensor, generator: Generator | None = None) ->
         raise ValueError(f"binomial only supports floating-point dtypes for count, got: {c.dtype}")
     if p.dtype != c.dtype:
         raise RuntimeError(f"binomial: Found dtype {p.dtype} but expected {c.dtype}")
+    refuse_meta("binomial", c, p)  # PyTorch has no meta kernel for it
     n, q = np.broadcast_arrays(np.asarray(c._data, np.float64), np.asarray(p._data, np.float64))
     if not ((q >= 0) & (q <= 1)).all():
         raise RuntimeError("binomial: prob must be in [0, 1]")

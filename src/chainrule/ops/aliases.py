@@ -58,7 +58,7 @@ def divide(input: Any, other: Any, *, rounding_mode: str | None = None) -> Tenso
 def subtract(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:  # noqa: A002
     """``input - alpha * other`` (``torch.subtract``, an alias of ``sub``)."""
     one = not isinstance(alpha, (bool, Tensor)) and alpha == 1
-    return _named("subtract", sub, input, other, alpha=None if one else alpha)
+    return _named("subtract", sub, input, other, **({} if one else {"alpha": alpha}))
 
 
 def _named(op: str, fn: Callable[..., Tensor], *args: Any, **kwargs: Any) -> Tensor:

@@ -45,6 +45,7 @@ from .pairwise_extremes import (  # noqa: F401 - re-exported (their home before 
 from .rounded_division import _rounded_div
 from .selection_where import Where, where, where_as  # noqa: F401 - re-exported (many importers)
 from .unary import cast, reciprocal
+from .unset_arguments import ALPHA_UNSET, parser_alpha
 
 __all__ = [
     "add",
@@ -210,11 +211,15 @@ def _no_bool_sub(a: Any, b: Any) -> None:
 
 
 @tensor_method(inplace=True, keywords=True)
-def add(input: Any, other: Any, *, alpha: Any = None) -> Tensor:  # noqa: A002
+def add(input: Any, other: Any, *, alpha: Any = ALPHA_UNSET) -> Tensor:  # noqa: A002
     """``input + alpha * other`` (``torch.add``; ``alpha`` keyword-only, as PyTorch's: a
     positional third argument raises TypeError instead of being read as alpha)."""
-    if alpha is None and type(input) is Tensor and type(other) is Tensor:  # two tensors:
-        return _call(Add, "add", input, other)  # no alpha, no number to round (session 37)
+    if alpha is ALPHA_UNSET:
+        if type(input) is Tensor and type(other) is Tensor:  # two tensors: no alpha, no
+            return _call(Add, "add", input, other)  # number to round (session 37)
+        alpha = None
+    elif type(alpha) is not int and type(alpha) is not float:
+        parser_alpha("add", alpha)
     _check_alpha("add", input, other, alpha)
     return _add_or_sub(Add, "add", input, other, alpha)
 
@@ -247,11 +252,15 @@ def _add_or_sub(cls: type, op: str, a: Any, b: Any, alpha: Any) -> Tensor:
 
 
 @tensor_method(inplace=True, keywords=True)
-def sub(input: Any, other: Any, *, alpha: Any = None) -> Tensor:  # noqa: A002
+def sub(input: Any, other: Any, *, alpha: Any = ALPHA_UNSET) -> Tensor:  # noqa: A002
     """``input - alpha * other`` (``torch.sub``; ``alpha`` keyword-only, as PyTorch's)."""
-    if alpha is None and type(input) is Tensor and type(other) is Tensor:  # as add's (-0.2 us)
-        if input._data.dtype.kind != "b" and other._data.dtype.kind != "b":  # (bool: refused)
-            return _call(Sub, "sub", input, other)
+    if alpha is ALPHA_UNSET:
+        if type(input) is Tensor and type(other) is Tensor:  # as add's (-0.2 us)
+            if input._data.dtype.kind != "b" and other._data.dtype.kind != "b":  # (bool: no)
+                return _call(Sub, "sub", input, other)
+        alpha = None
+    elif type(alpha) is not int and type(alpha) is not float:
+        parser_alpha("sub", alpha)
     _no_bool_sub(input, other)
     _check_alpha("sub", input, other, alpha)
     return _add_or_sub(Sub, "sub", input, other, alpha)

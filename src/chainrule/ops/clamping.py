@@ -28,6 +28,7 @@ from .binding import tensor_method
 from .cast import cast
 from .elementwise import UnaryElementwise
 from .fused_grads import mask_grad
+from .overload_errors import is_number_or_tensor, number_or_tensor_error
 from .unary_inputs import _mask, _no_complex
 
 __all__ = ["clamp", "clamp_max", "clamp_min", "clip", "nan_to_num"]
@@ -230,9 +231,17 @@ class ClampMaxTensor(ClampTensor):
             return _pick_tangent(ctx, x <= hi, tx, thi)
 
 
+_PLAIN_BOUNDS = frozenset((int, float, Tensor))  # the fast test of a bound's type
+
+
 @tensor_method(inplace=True, keywords=True)
 def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
     """Limit values to [min, max]; either bound may be None, a number or a Tensor."""
+    for bound in (min, max):  # PyTorch's parser refuses a string, a tuple, ... first
+        if bound is not None and type(bound) not in _PLAIN_BOUNDS:
+            if not is_number_or_tensor(bound):
+                params = [("input", input), ("min", min), ("max", max)]
+                raise number_or_tensor_error("clamp", params)
     return _clamp(input, min, max, Clamp, ClampTensor)
 
 

@@ -21,8 +21,10 @@ from .conv_arguments import (
     conv_type_error,
     int_tuple,
     padding_pairs,
+    refuse_types_first,
     refuse_weight_rank,
     string_padding_bias,
+    too_small_input,
 )
 from .conv_functions import Conv2dFn, ConvTranspose2dFn
 from .memory_format import channels_last, relayout_array, suggests_memory_format
@@ -194,10 +196,9 @@ def _conv2d(
     ho = out_size(h, k[0], stride[0], pad[0], pad[1], dil[0])
     wo = out_size(w, k[1], stride[1], pad[2], pad[3], dil[1])
     if ho < 1 or wo < 1:
-        raise ShapeError(
-            f"{op}: input {tuple(x4.shape)} is too small for kernel {k} with "
-            f"padding {pad}, dilation {dil}: output would be {ho}x{wo}"
-        )
+        if one_d:  # conv1d's height-1 image: its width only
+            raise too_small_input((w,), pad[2:], k[1:], dil[1:])
+        raise too_small_input((h, w), pad, k, dil)
     if bias is not None and tuple(bias.shape) != (weight.shape[0],):
         raise ShapeError(
             f"{op}: bias must have shape ({weight.shape[0]},), got {tuple(bias.shape)}"
@@ -241,6 +242,9 @@ def conv2d(
     except ConvTypeError:  # PyTorch's parser: no overload takes the arguments
         values = (input, weight, bias, stride, padding, dilation, groups)
         raise conv_type_error("conv2d", values) from None
+    except ShapeError:  # a length or geometry error: PyTorch checks every type first
+        refuse_types_first("conv2d", (input, weight, bias, stride, padding, dilation, groups))
+        raise
     if out.ndim == 4 and isinstance(weight, Tensor):
         out = _channels_last_result(out, input, weight)
     return _row_major_result(out)

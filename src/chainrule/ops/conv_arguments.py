@@ -24,6 +24,8 @@ __all__ = [
     "conv_type_error",
     "int_tuple",
     "padding_pairs",
+    "refuse_types_first",
+    "too_small_input",
     "refuse_weight_rank",
     "string_padding_bias",
 ]
@@ -210,3 +212,37 @@ def padding_pairs(padding: Any, k: tuple, stride: tuple, dil: tuple, op: str) ->
     p = int_tuple(padding, n, "padding", op)
     check_geometry(op, stride, dil, p)
     return tuple((v, v) for v in p)
+
+
+def refuse_types_first(op: str, values: tuple) -> None:
+    """On a forward convolution's length or geometry error: PyTorch's parser checks every
+    argument's type first, so an argument of a wrong type (``padding=1.0`` beside a stride
+    of the wrong length) is its TypeError listing the overloads. ``values``: the seven, in
+    its signature's order. Returns where every type fits (the caller re-raises)."""
+    _, _, _, stride, padding, dilation, groups = values
+    try:
+        for name, v in (("stride", stride), ("padding", padding), ("dilation", dilation)):
+            if not isinstance(v, str):
+                int_tuple(v, len(v) if isinstance(v, (tuple, list)) else 1, name, op)
+        if type(groups) is not int:
+            check_groups(op, groups)
+    except ConvTypeError:
+        raise conv_type_error(op, values) from None
+    except ShapeError:
+        pass
+
+
+def too_small_input(sizes: tuple, pad: tuple, k: tuple, dil: tuple) -> ShapeError:
+    """PyTorch's RuntimeError (a ShapeError is one) for an input smaller than its dilated
+    kernel: "Calculated padded input size per channel: (3 x 4). Kernel size: (11 x 16).
+    Kernel size can't be greater than actual input size" (``pad``: (before, after) per dim,
+    flattened), in its words (marked ``torch_words``: no op name in front)."""
+    padded = [s + pad[2 * i] + pad[2 * i + 1] for i, s in enumerate(sizes)]
+    kernel = [d * (kk - 1) + 1 for kk, d in zip(k, dil)]
+    err = ShapeError(
+        f"Calculated padded input size per channel: ({' x '.join(map(str, padded))}). Kernel "
+        f"size: ({' x '.join(map(str, kernel))}). Kernel size can't be greater than actual "
+        "input size"
+    )
+    err.torch_words = True  # type: ignore[attr-defined]
+    return err

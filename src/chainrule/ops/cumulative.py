@@ -20,7 +20,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._util import as_tensor, int_dim, norm_dim
 from .binding import tensor_method
-from .number_arguments import parser_int
+from .number_arguments import parser_int, refuse_dtype
 from .shape import cat, flip, movedim
 
 __all__ = ["cumprod", "cumsum", "diff"]
@@ -256,6 +256,7 @@ def cumsum(input: Any, dim: int, *, dtype: Any = None) -> Tensor:
     input = as_tensor(input)
     cast = None
     if dtype is not None:
+        refuse_dtype("cumsum", dtype)
         if _cast_in_node(input, dtype):  # one node, as PyTorch's (the cast inside it)
             cast = np.dtype(dtype)
         else:

@@ -24,7 +24,7 @@ from .invalid_arguments import combination_error, positional_count
 from .number_arguments import is_parser_int
 from .overload_errors import MOMENT_METHOD_OPTIONS, MOMENT_OPTIONS
 
-__all__ = ["dim_type_error"]
+__all__ = ["SQUEEZE_ALL", "dim_type_error", "squeeze_none_error"]
 
 _TUPLE, _INT = "tuple of ints", "int"
 # one signature: the dim's kind (its position: 1 in the method, 2 in the function)
@@ -180,3 +180,29 @@ def dim_type_error(dim: Any) -> TypeError | None:
             return _named(op, kind, dim)
     params = [(n, args.get(n)) for n in names]
     return combination_error(op, params, options, method_options)
+
+
+class _SqueezeAll:
+    """``squeeze``'s default ``dim``: every size-1 dim. Not None, which PyTorch's parser
+    refuses (``x.squeeze(None)`` fits none of its overloads)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<all dims>"
+
+
+SQUEEZE_ALL = _SqueezeAll()
+
+_SQUEEZE_OPTIONS = (
+    "(Tensor input)",
+    "(Tensor input, int dim)",
+    "(Tensor input, tuple of ints dim)",
+)
+_SQUEEZE_METHOD_OPTIONS = ("()", "(int dim)", "(tuple of ints dim)")
+
+
+def squeeze_none_error(input: Any) -> TypeError:  # noqa: A002 - PyTorch's name
+    """PyTorch's TypeError for ``squeeze(x, None)`` / ``x.squeeze(dim=None)``."""
+    params = [("input", input), ("dim", None)]
+    return combination_error("squeeze", params, _SQUEEZE_OPTIONS, _SQUEEZE_METHOD_OPTIONS)

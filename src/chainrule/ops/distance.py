@@ -24,6 +24,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..dtypes import is_floating
 from ._util import as_tensor
+from .number_arguments import parser_float
 from .vector_norms import Norm1, Norm2, NormInf, NormNegInf, PNorm
 
 __all__ = ["cdist"]
@@ -191,6 +192,8 @@ def cdist(
     Raises:
         RuntimeError: mismatched last dims, fewer than 2 dims, or a negative ``p``.
     """
+    if type(p) is not float and type(p) is not int:  # PyTorch's parser, first
+        p = parser_float("cdist", "p", 3, p, keywords=False)
     a, b = as_tensor(x1), as_tensor(x2)
     if compute_mode not in _MODES:
         raise ValueError(f"cdist: compute_mode must be one of {_MODES}, got {compute_mode!r}")

@@ -71,7 +71,7 @@ class Amax(Function):
         return {
             "dim": _shown_dims,  # as amax / amin were given them
             "keepdim": lambda n: n.keepdim,
-            "result": (1, lambda n, t: t if n.keepdim else t.squeeze(n.axes)),
+            "result": (1, lambda n, t: t if n.keepdim else _squeezed(t, n.axes)),
             "self": 0,
         }
 
@@ -255,6 +255,12 @@ def _max_min(op: str, x: Any, dim: Any, keepdim: Any, other: Any):
     idx_k = Tensor._make(xp.expand_dims(idx, d), False, None, 0)
     values = given(selected_values(op, x, d, idx_k, keepdim), dim=dim)  # _saved_dim
     return result(values, idx_k if keepdim else Tensor._make(idx, False, None, 0))
+
+
+def _squeezed(t: Tensor, axes: Any) -> Tensor:
+    """``t`` without the reduced dims ``axes`` (None: all of them; ``squeeze(None)`` is
+    refused as PyTorch's parser refuses it)."""
+    return t.squeeze() if axes is None else t.squeeze(axes)
 
 
 def _refuse_complex(op: str, x: Tensor) -> None:

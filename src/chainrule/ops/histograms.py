@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import creation, return_types
 from ..autograd.tensor import Tensor
+from ..meta.results import refuse_meta
 from ._util import as_tensor
 from .binding import tensor_method
 from .no_derivative import record_no_derivative
@@ -163,6 +164,7 @@ def histogram(
             f"histogram: if weight tensor is provided, it should have the same shape as the "
             f"input tensor, got {tuple(w.shape)} and {tuple(x.shape)}"
         )
+    refuse_meta("histogram.bin_ct", x)  # PyTorch has no meta kernel for it
     data = np.asarray(x._data).ravel()
     b, lohi = _histogram_bins(x, data, bins, range)
     weights = w if w is None else w.ravel()

@@ -39,6 +39,7 @@ from .inplace import (
 from .inplace_overlap import check_no_overlap
 from .masked_selection import MaskedSelect
 from .number_arguments import parser_int
+from .overload_errors import is_number_or_tensor, number_or_tensor_error
 
 # GetItem and setitem are only re-exported: ``ops/__init__.py``, ``complex_support.py`` and
 # ``func/`` reach the subscript layer through this module's import path.
@@ -324,6 +325,10 @@ _MASKED_FILL_FORMS = (
 
 @tensor_method(inplace=True)
 def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
+    if type(value) is not float and type(value) is not int and not is_number_or_tensor(value):
+        raise number_or_tensor_error(
+            "masked_fill", [("input", x), ("mask", mask), ("value", value)]
+        )
     refuse_grad_into_integer(x, value)
     if isinstance(mask, Tensor):
         m = mask

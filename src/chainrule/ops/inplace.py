@@ -39,6 +39,7 @@ from ..scalar_range import fit_scalar
 from . import inplace_names
 from ._util import as_tensor
 from .inplace_overlap import aliases, overlap_writes, write_rounds, write_spread
+from .overload_errors import is_number_or_tensor, number_or_tensor_error
 from .selection_where import Where, where_as
 from .shape import broadcast_to
 
@@ -373,6 +374,8 @@ def zero_(x: Tensor) -> Tensor:
 
 
 def fill_(x: Tensor, value: Any) -> Tensor:
+    if type(value) is not float and type(value) is not int and not is_number_or_tensor(value):
+        raise number_or_tensor_error("fill_", [("input", x), ("value", value)])
     if isinstance(value, Tensor) and value.ndim:
         raise RuntimeError(
             "fill_ only supports 0-dimension value tensor but got tensor with "

@@ -147,7 +147,7 @@ def squeeze_(x: Tensor, dim: Any = None) -> Tensor:
     """In-place ``squeeze``: drop size-1 dims (all, or those in ``dim``)."""
     many = isinstance(dim, (tuple, list))
     overload = "squeeze_" if dim is None else "squeeze_.dims" if many else "squeeze_.dim"
-    return metadata_inplace(x, overload, squeeze, dim)
+    return metadata_inplace(x, overload, squeeze, *(() if dim is None else (dim,)))
 
 
 def unsqueeze_(x: Tensor, dim: int) -> Tensor:

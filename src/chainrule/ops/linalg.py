@@ -24,6 +24,7 @@ from ._util import DtypeError, ShapeError, as_tensor
 from .binding import tensor_method
 from .linalg_out import with_out
 from .matrix_trace import Trace
+from .number_arguments import tensordot_dim_lists
 from .shape import Permute, reshape, transpose, unsqueeze
 from .sparse_products import sparse_bmm, sparse_matmul, sparse_mm
 from .sparse_tensor import SPARSE_TYPES
@@ -380,16 +381,9 @@ def tensordot(a: Tensor, b: Tensor, dims: Any = 2) -> Tensor:
                 f"{min(a.ndim, b.ndim)} for shapes {tuple(a.shape)} and {tuple(b.shape)}"
             )
         da, db = list(range(a.ndim - k, a.ndim)), list(range(k))
-    else:
-        if isinstance(dims, (list, tuple)):
-            # PyTorch takes a pair of dim lists (or a 2-d tensor), never a pair of ints or
-            # of tensors: tensordot(a, b, (1, 0)) is its TypeError, not ([1], [0])
-            for name, d in zip(("dims_self", "dims_other"), dims):
-                if isinstance(d, (int, Tensor)):
-                    raise TypeError(
-                        f"tensordot(): argument '{name}' must be tuple of ints, "
-                        f"not {type(d).__name__}"
-                    )
+    elif not isinstance(dims, Tensor):  # a pair of dim lists, read as PyTorch's parser
+        da, db = map(list, tensordot_dim_lists(dims))
+    else:  # a 2-d tensor of dims
         try:
             da, db = ([int(i) for i in d] for d in dims)
         except (TypeError, ValueError):

@@ -17,6 +17,8 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..float8 import is_float8
 from ..float8 import refuse as _refuse_float8
+from ..meta.array import ITEM_ERROR, MetaArray
+from ..meta.results import refuse_meta
 from ._result_layout import in_elementwise_layout
 from ._tensor_args import first_not_tensor
 from ._util import DtypeError, ShapeError, as_tensor, constant, promote
@@ -347,7 +349,10 @@ def allclose(
     input: Any, other: Any, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False
 ) -> bool:
     """True if ``isclose`` holds everywhere (operands broadcast together)."""
-    return bool(isclose(input, other, rtol, atol, equal_nan)._data.all())
+    every = isclose(input, other, rtol, atol, equal_nan)._data.all()
+    if type(every) is MetaArray:  # PyTorch reads the answer with item(): none on meta
+        raise RuntimeError(ITEM_ERROR)
+    return bool(every)
 
 
 @tensor_method
@@ -356,4 +361,5 @@ def equal(input: Any, other: Any) -> bool:
     if not isinstance(input, Tensor) or not isinstance(other, Tensor):  # PyTorch's TypeError
         raise first_not_tensor("equal", (("input", input), ("other", other)))
     _refuse_float8("equal_notnan_cpu", input, other)
+    refuse_meta("equal", input, other)  # PyTorch has no meta kernel for it
     return input.shape == other.shape and bool((input._data == other._data).all())

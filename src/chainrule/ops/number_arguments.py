@@ -15,22 +15,28 @@ True))``) and refuses one leading it, where the op's overloads decide the messag
 from __future__ import annotations
 
 import numbers
+import sys
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from ..autograd.tensor import Tensor
-from ._tensor_args import called_as, torch_type_name
+from ._tensor_args import _PACKAGE, called_as, torch_type_name
 
 __all__ = [
     "is_parser_int",
     "parser_bool",
+    "parser_float",
     "parser_int",
     "parser_int_list",
     "parser_numbers",
     "parser_view_sizes",
+    "tensordot_dim_lists",
+    "dtype_type_error",
+    "refuse_dtype",
     "refuse_narrow_types",
+    "randint_forms_error",
     "refuse_randint_types",
 ]
 
@@ -101,6 +107,21 @@ def parser_bool(op: str, arg: str, position: int, value: Any, keywords: bool = T
     else:
         name, where = op, f" (position {position})"
     raise TypeError(f"{name}(): argument '{arg}'{where} must be bool, not {torch_type_name(value)}")
+
+
+def parser_float(op: str, arg: str, position: int, value: Any, keywords: bool = True) -> float:
+    """``value`` (not a plain float or int) given as ``op``'s ``float`` argument ``arg``: as a
+    float where PyTorch's parser reads one (a real number, a NumPy real, a 0-d real tensor),
+    else its TypeError (``pad(): argument 'value' (position 4) must be float, not tuple``).
+    ``keywords=False`` where PyTorch's form is always called positionally (``F.pad``)."""
+    if isinstance(value, (numbers.Real, np.bool_, np.integer, np.floating)):
+        return float(value)
+    if isinstance(value, Tensor) and value.ndim == 0 and value.dtype.kind in "biuf":
+        return float(value.item())
+    name, where = _where(op, arg, position) if keywords else (op, f" (position {position})")
+    raise TypeError(
+        f"{name}(): argument '{arg}'{where} must be float, not {torch_type_name(value)}"
+    )
 
 
 def _element(value: Any) -> int:
@@ -276,10 +297,104 @@ def refuse_randint_types(low: Any, high: Any, size: Any) -> None:
         parser_int("randint", "high", 1, low)
         return
     if high is None or (_is_int(low) and _is_int(high)):
-        return
+        if isinstance(size, (tuple, list)):
+            return
+        raise randint_forms_error((low, high, size))  # randint(0, 5, 3): no size tuple
     given = (low, high) if isinstance(size, tuple) and size == () else (low, high, size)
-    got = ", ".join(torch_type_name(v) for v in given)
-    raise TypeError(
+    raise randint_forms_error(given)
+
+
+def randint_forms_error(given: Sequence[Any]) -> TypeError:
+    """PyTorch's TypeError listing ``randint``'s overloads for the positional arguments
+    ``given`` that fit none (``randint(0, 5, (2,), None)``: a fourth positional argument,
+    ``randint(0, 5, np.int64(1))``: a size that is no tuple)."""
+    from .invalid_arguments import torch_tp_name  # noqa: PLC0415 - error path only
+
+    got = ", ".join(torch_tp_name(v) for v in given)
+    return TypeError(
         f"randint() received an invalid combination of arguments - got ({got}), but expected "
         f"one of:{_RANDINT_FORMS}\n"
+    )
+
+
+def _is_dtype_like(value: Any) -> bool:
+    """Whether ``value`` can name a dtype: a dtype object (chainrule's, NumPy's, torch's), a
+    type (``float``, ``np.float32``) or a name; a bool, a number or a tensor cannot."""
+    return isinstance(value, (np.dtype, type, str)) or type(value).__name__ == "dtype"
+
+
+def _public_op() -> str:
+    """The public function the user called: the outermost chainrule frame (error path)."""
+    frame = sys._getframe(1)
+    name = frame.f_code.co_name
+    while frame is not None:
+        if frame.f_code.co_filename.startswith(_PACKAGE):
+            name = frame.f_code.co_name
+        frame = frame.f_back
+    return name.lstrip("_")
+
+
+def dtype_type_error(value: Any, op: str | None = None) -> TypeError:
+    """PyTorch's TypeError for ``value`` (no dtype) given as ``op``'s ``dtype`` argument
+    (``zeros(): argument 'dtype' must be torch.dtype, not bool``); ``op`` read from the call
+    stack where not given."""
+    name = op or _public_op()
+    return TypeError(
+        f"{name}(): argument 'dtype' must be torch.dtype, not {torch_type_name(value)}"
+    )
+
+
+_DTYPE_FORMS = {
+    "sum": "tuple of ints dim",
+    "mean": "tuple of ints dim",
+    "nansum": "tuple of ints dim",
+    "prod": "int dim",
+}
+
+
+def refuse_dtype(op: str, value: Any, input: Any = None, dim: Any = None) -> None:  # noqa: A002
+    """PyTorch's TypeError where ``op``'s ``dtype`` (not None) names no dtype: for a
+    reduction called without ``dim`` (``x.sum(dtype=True)``) its list of overloads, else
+    ``cumsum(): argument 'dtype' must be torch.dtype, not bool``. Returns otherwise (called
+    only where a dtype was given: one isinstance test)."""
+    if _is_dtype_like(value):
+        return
+    if op in _DTYPE_FORMS and dim is None:
+        from .invalid_arguments import combination_error  # noqa: PLC0415 - error path only
+
+        dim_kind = _DTYPE_FORMS[op]
+        tail = "*, torch.dtype dtype = None"
+        raise combination_error(
+            op,
+            [("input", input), ("dtype", value)],
+            (
+                f"(Tensor input, {tail})",
+                f"(Tensor input, {dim_kind}, bool keepdim = False, {tail}, Tensor out = None)",
+            ),
+            (f"({tail})", f"({dim_kind}, bool keepdim = False, {tail})"),
+        )
+    raise dtype_type_error(value, op)
+
+
+def tensordot_dim_lists(dims: Any) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """``tensordot``'s ``dims`` (neither an int nor a tensor) as its two dim lists, read as
+    PyTorch does: a pair of int lists (``([1], [0])``), each parsed as ``dims_self`` /
+    ``dims_other`` (positions 3 and 4: ``(1, 0)`` is its TypeError, not ``([1], [0])``);
+    anything but a list or tuple is its RuntimeError; a pair of the wrong length its
+    ValueError (Python's unpacking)."""
+    if not isinstance(dims, (list, tuple)):
+        raise RuntimeError(
+            "tensordot expects dims to be int or tuple[list[int], list[int]] or "
+            f"list[list[int]] containing two lists, but got dims={dims}"
+        )
+    if len(dims) != 2:
+        got = (
+            "too many values to unpack (expected 2)"
+            if len(dims) > 2
+            else (f"not enough values to unpack (expected 2, got {len(dims)})")
+        )
+        raise ValueError(got)
+    return (
+        parser_int_list("tensordot", "dims_self", 3, dims[0], varargs=False, keywords=False),
+        parser_int_list("tensordot", "dims_other", 4, dims[1], varargs=False, keywords=False),
     )

@@ -32,6 +32,8 @@ from ..autograd.saved_fields import given  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..float8 import refuse as _refuse_float8
+from ..meta.array import MetaArray
+from ..meta.results import meta_result
 from ._util import NAMED_ERRORS, DtypeError, as_tensor, constant, lead_with, norm_dim
 from .binary import Div, _call
 from .binding import numpy_keywords, tensor_method
@@ -227,6 +229,8 @@ def isin(
         assume_unique=bool(assume_unique),
         invert=bool(invert),
     )
+    if type(found) is MetaArray:  # a meta input: the mask's shape only (PyTorch's meta)
+        return meta_result(found.shape, np.bool_)
     return constant(xp.asarray(found, dtype=bool))
 
 

@@ -29,6 +29,10 @@ __all__ = [
     "refuse_max_min_types",
     "refuse_moment_types",
     "refuse_split_types",
+    "is_number_or_tensor",
+    "number_or_tensor_error",
+    "REPEATS_UNSET",
+    "refuse_repeat_interleave_types",
 ]
 
 
@@ -274,3 +278,84 @@ def refuse_searchsorted_types(
     params = [("sorted_sequence", sorted_sequence), ("input", input), ("out_int32", out_int32)]
     params += [("right", right), ("side", side), ("sorter", sorter)]
     raise combination_error("searchsorted", params, _SEARCHSORTED_OPTIONS)
+
+
+def is_number_or_tensor(value: Any) -> bool:
+    """Whether PyTorch's parser reads ``value`` as a ``Tensor`` or a ``Number`` (a bool, a
+    complex, a NumPy scalar too); None, a string, a tuple or a list it does not."""
+    return isinstance(value, (Tensor, numbers.Number, np.generic))
+
+
+_NUMBER_OR_TENSOR_FORMS = {  # the function form's overloads, the method's
+    "fill_": (
+        ("(Tensor input, Tensor value)", "(Tensor input, Number value)"),
+        ("(Tensor value)", "(Number value)"),
+    ),
+    "fill": (("(Tensor input, Tensor value)", "(Tensor input, Number value)"), None),
+    "masked_fill": (
+        ("(Tensor input, Tensor mask, Tensor value)", "(Tensor input, Tensor mask, Number value)"),
+        ("(Tensor mask, Tensor value)", "(Tensor mask, Number value)"),
+    ),
+    "pow": (
+        (
+            "(Tensor input, Tensor exponent, *, Tensor out = None)",
+            "(Number self, Tensor exponent, *, Tensor out = None)",
+            "(Tensor input, Number exponent, *, Tensor out = None)",
+        ),
+        ("(Tensor exponent)", "(Number exponent)"),
+    ),
+    "clamp": (
+        (
+            "(Tensor input, Tensor min = None, Tensor max = None, *, Tensor out = None)",
+            "(Tensor input, Number min = None, Number max = None, *, Tensor out = None)",
+        ),
+        ("(Tensor min = None, Tensor max = None)", "(Number min = None, Number max = None)"),
+    ),
+}
+
+
+def number_or_tensor_error(op: str, params: list[tuple[str, Any]]) -> TypeError:
+    """PyTorch's TypeError for ``op`` (``fill_``, ``masked_fill``, ``pow``, ``clamp``: ops
+    with a Tensor and a Number overload) given a value that is neither (``x.fill_(None)``,
+    ``x.pow((1.0, 2.0))``); ``params``: (name, value) in signature order, ``self`` first."""
+    options, method_options = _NUMBER_OR_TENSOR_FORMS[op]
+    defaults = {"min": None, "max": None}
+    return combination_error(op, params, options, method_options, defaults)
+
+
+class _RepeatsUnset:
+    """``repeat_interleave``'s default ``repeats``: its one-argument form (the input is the
+    counts). Not None, which PyTorch's parser refuses (``x.repeat_interleave(None)``)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "None"
+
+
+REPEATS_UNSET = _RepeatsUnset()
+_REPEATS_TAIL = "int dim = None, *, int output_size = None)"
+
+
+def refuse_repeat_interleave_types(input: Any, repeats: Any, dim: Any) -> None:  # noqa: A002
+    """PyTorch's TypeError where ``repeat_interleave``'s ``repeats`` (given) is neither a
+    Tensor nor an int (1.5, None, True, a list) or its ``dim`` is no int: the overloads
+    (``(Tensor repeats, ...)``, ``(int repeats, ...)``). A NumPy array of counts stays
+    chainrule's to convert."""
+    bad_repeats = isinstance(repeats, (numbers.Number, list, tuple, str, type(None))) and not (
+        _is_int(repeats)
+    )
+    if not bad_repeats and (dim is None or _is_int(dim)):
+        return
+    params = [("input", input), ("repeats", repeats), ("dim", dim)]
+    raise combination_error(
+        "repeat_interleave",
+        params,
+        (
+            f"(Tensor input, Tensor repeats, {_REPEATS_TAIL}",
+            "(Tensor repeats, *, int output_size = None)",
+            f"(Tensor input, int repeats, {_REPEATS_TAIL}",
+        ),
+        (f"(Tensor repeats, {_REPEATS_TAIL}", f"(int repeats, {_REPEATS_TAIL}"),
+        defaults={"dim": None},
+    )

@@ -21,7 +21,7 @@ from ._util import ShapeError
 from .circular_padding import CircularPad, check_circular_pads
 from .edge_padding import EdgePad
 from .memory_format import in_suggested_format, suggested_format
-from .number_arguments import parser_int_list
+from .number_arguments import parser_float, parser_int_list
 
 __all__ = ["Pad", "pad"]
 
@@ -81,6 +81,8 @@ def pad(
             pad = parser_int_list("pad", "pad", 2, list(pad), varargs=False, keywords=False)
             break
     pad = list(pad)
+    if value is not None and type(value) is not float and type(value) is not int:
+        value = parser_float("pad", "value", 4, value, keywords=False)
     if len(pad) % 2:
         raise ShapeError(f"pad: Padding length must be divisible by 2, got {len(pad)}")
     if len(pad) // 2 > input.ndim:

@@ -25,6 +25,8 @@ from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.saved_fields import given, given_value, input_tensor, tensor_field
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..meta import kernels as meta_kernels
+from ..meta.array import MetaArray
 from ..qtypes import scalar_type_name
 from ..quantized_ops import avg_pool2d_quantized, max_pool2d_quantized
 from ._util import DtypeError
@@ -236,6 +238,8 @@ def _saved_pool_indices(node: Any) -> Any:
 
 def _max_pool(x, P, want_arg):
     """(maxima, argmax offsets or None) of (N, C, H, W) x: MaxPool2dFn's kernel."""
+    if type(x) is MetaArray:  # shapes only: nothing padded, no window compared
+        return meta_kernels.max_pool(x, P[4], want_arg)
     xp_ = get_array_module(x)
     h, w = x.shape[2:]
     hp, wp = _padded_size(P, h, w)

@@ -21,7 +21,10 @@ from ._util import DtypeError, as_tensor, promote, wrap_int_scalar
 from .binary import _call, where
 from .binding import tensor_method
 from .elementwise import BinaryElementwise
+from .overload_errors import is_number_or_tensor, number_or_tensor_error
 from .unary import log
+
+_PLAIN_EXPONENTS = frozenset((int, float, Tensor))  # the fast test of pow's exponent type
 
 __all__ = ["pow"]
 
@@ -173,6 +176,8 @@ class NegativeIntegerPowerError(ValueError, RuntimeError):
 
 @tensor_method(inplace=True, keywords=True)
 def pow(input: Any, exponent: Any) -> Tensor:  # noqa: A001, A002 - PyTorch's names
+    if type(exponent) not in _PLAIN_EXPONENTS and not is_number_or_tensor(exponent):
+        raise number_or_tensor_error("pow", [("input", input), ("exponent", exponent)])
     if not isinstance(input, Tensor) and isinstance(exponent, Tensor):
         if type(input) in (int, float) and input > 0 and is_floating(exponent._data.dtype):
             base = input  # its gradient takes log(base) of the number as given (PyTorch)

@@ -23,13 +23,15 @@ from ..autograd.tensor import Tensor
 from ..autograd.view_base import record_view
 from ..backend import get_array_module
 from ..float8 import refuse as _refuse_float8
+from ..meta.array import MetaArray
+from ..meta.results import meta_result
 from ._result_layout import contiguous, in_elementwise_layout
 from ._ufunc_reduce import add_reduce, multiply_reduce
 from ._util import DtypeError, as_tensor, int_dim, norm_dim, reduction_axes
 from .binding import numpy_keywords, tensor_method
 from .complex_norms import complex_norm
 from .cumulative import cumprod
-from .number_arguments import parser_bool
+from .number_arguments import parser_bool, refuse_dtype
 from .shape import broadcast_to, cat, flip, reshape
 from .sparse_nodense import NoDenseData
 from .vector_norms import Norm1, Norm2, NormInf, NormNegInf, NormZero, PNorm, keepdim_shape
@@ -120,6 +122,7 @@ def sum(input: Any, dim: Any = None, keepdim: bool = False, dtype: Any = None) -
     if type(input) is not Tensor and type(input._data) is NoDenseData:  # torch.sum(sparse)
         return input.sum(dim, keepdim, dtype=dtype)  # the layout's own sum (its method)
     if dtype is not None:
+        refuse_dtype("sum", dtype, input, dim)
         input = input.to(dtype)
     elif input.dtype.kind in "biu" and input.dtype != np.int64:
         input = input.to(np.int64)  # PyTorch sums integers (unsigned too) and bools in int64
@@ -139,6 +142,7 @@ def _count(shape: tuple, axes: tuple | None) -> int:
 def mean(input: Any, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
     input = as_tensor(input)
     if dtype is not None:
+        refuse_dtype("mean", dtype, input, dim)
         input = input.to(dtype)
     if input.dtype.kind not in "fcV":  # (V: bfloat16)
         raise DtypeError(
@@ -320,6 +324,7 @@ def prod(input: Any, dim: int = _ALL_DIMS, keepdim: bool = False, *, dtype: Any 
     dim = None if dim is _ALL_DIMS else dim
     input = as_tensor(input)
     if dtype is not None:
+        refuse_dtype("prod", dtype, input, dim)
         input = input.to(dtype)
     elif input.dtype.kind in "biu" and input.dtype != np.int64:
         input = input.to(np.int64)  # as PyTorch (NumPy would give uint64 for unsigned ints)
@@ -440,6 +445,8 @@ def count_nonzero(input: Tensor, dim: Any = None) -> Tensor:
     axes = None if empty else norm_dim(dim, input.ndim, "count_nonzero")
     if input.ndim == 0:  # dim 0 (or -1) of a 0-d tensor is the tensor itself
         axes = None
+    if type(input._data) is MetaArray:  # no values to count: the counts' shape (meta)
+        return meta_result(np.shape(xp.count_nonzero(input._data, axis=axes)), np.int64)
     return Tensor._make(
         contiguous(xp.asarray(xp.count_nonzero(input._data, axis=axes), dtype="int64")),
         False,

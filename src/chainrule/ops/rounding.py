@@ -20,7 +20,7 @@ from ..dtypes import is_floating
 from ._util import DtypeError, as_tensor
 from .binding import tensor_method
 from .elementwise import UnaryElementwise
-from .number_arguments import parser_int
+from .unset_arguments import DECIMALS_UNSET, parser_round_decimals
 
 __all__ = ["ceil", "floor", "round", "sign", "trunc"]
 
@@ -90,12 +90,14 @@ def ceil(input: Tensor) -> Tensor:
 
 
 @tensor_method(inplace=True, keywords=True)
-def round(input: Tensor, decimals: int | None = None) -> Tensor:  # noqa: A001 - torch.round
+def round(input: Tensor, decimals: Any = DECIMALS_UNSET) -> Tensor:  # noqa: A001 - torch.round
     """Round half to even, to ``decimals`` decimal places (``torch.round``; integer inputs
     only without ``decimals``, as PyTorch: its overload taking decimals, even 0, has no
-    integer kernel)."""
-    if decimals is not None and type(decimals) is not int:
-        decimals = parser_int("round", "decimals", 2, decimals)
+    integer kernel; an explicit None is PyTorch's TypeError)."""
+    if decimals is DECIMALS_UNSET:
+        decimals = None
+    elif type(decimals) is not int:
+        decimals = parser_round_decimals(input, decimals)
     if not _whole(input, "round"):
         if decimals is not None:
             raise NotImplementedError(

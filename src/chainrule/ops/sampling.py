@@ -25,6 +25,8 @@ from ..autograd.state import LOCAL as _vmap
 from ..autograd.tensor import Tensor
 from ..backend import to_device
 from ..creation_options import fill_normal_in_memory_order, memory_order
+from ..meta.array import MetaArray
+from ..meta.results import meta_result
 from ..qtypes import scalar_type_name
 from ..random import Generator, gen
 from ..random_mt19937 import TorchStream, draw_dtype
@@ -70,6 +72,10 @@ def poisson(input: Tensor, generator: Generator | None = None) -> Tensor:
         raise NotImplementedError(  # PyTorch's CPU kernel has no integer, bool or complex form
             f"\"poisson_cpu\" not implemented for '{scalar_type_name(rates.dtype)}': poisson "
             f"takes a floating-point tensor of rates, got {rates.dtype}"
+        )
+    if type(rates._data) is MetaArray:  # no rates to draw by: the draws' shape, nothing drawn
+        return record_zero_derivative(
+            meta_result(rates.shape, rates.dtype), input, node="PoissonBackward0"
         )
     lam = np.asarray(rates._data, dtype=np.float64)
     if not np.isfinite(lam).all() or (lam < 0).any():
@@ -214,6 +220,9 @@ def normal_(
             '"normal_kernel_cpu" not implemented)'
         )
     arr = x._data
+    if type(arr) is MetaArray and float(std) >= 0.0:  # nothing drawn (PyTorch's meta fill)
+        x._vc[0] += 1
+        return x
     if type(arr) is np.ndarray and not arr.flags.c_contiguous and float(std) >= 0.0:
         if fill_normal_in_memory_order(gen(generator), arr, mean, std):  # PyTorch's path
             x._vc[0] += 1  # for memory that is not contiguous: one value at a time
@@ -234,6 +243,9 @@ def _in_memory_order(arr: Any) -> Any:
 
 def _write(x: Tensor, draw: Callable[[tuple], Any]) -> Tensor:
     """Fill ``x`` with ``draw(shape)``, drawn for its memory order (:func:`_in_memory_order`)."""
+    if type(x._data) is MetaArray:  # nothing to write, nothing drawn (PyTorch's meta fills)
+        x._vc[0] += 1
+        return x
     arr = _in_memory_order(x._data)
     arr[...] = to_device(np.asarray(draw(arr.shape)).astype(x.dtype, copy=False), x.device)
     x._vc[0] += 1

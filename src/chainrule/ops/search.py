@@ -21,6 +21,8 @@ from ..backend import get_array_module
 from ..dtypes import is_bfloat16, is_floating
 from ..float8 import refuse as _refuse_float8
 from ..meta import MetaArray
+from ..meta.array import ACTIVE as _META
+from ..meta.results import any_meta, meta_result
 from ..random import Generator, gen
 from ._result_layout import like_layout
 from ._tensor_args import PYTHON_DATA, invalid_combination
@@ -115,7 +117,12 @@ def searchsorted(
         _refuse_python_data("searchsorted", _SEARCHSORTED_FORMS, params, options)
     _refuse_float8("searchsorted_out_cpu", sorted_sequence, input)
     for what, t in (("boundary", sorted_sequence), ("input value", input)):
-        if isinstance(t, Tensor) and not t._data.flags.c_contiguous and t._data.size > 1:
+        if (
+            isinstance(t, Tensor)
+            and not t._data.flags.c_contiguous
+            and t._data.size > 1
+            and type(t._data) is not MetaArray  # (zero strides: contiguous on meta)
+        ):
             warn_once(  # NumPy copies it to a contiguous array first, as PyTorch does
                 f"searchsorted_{what}",
                 f"torch.searchsorted(): {what} tensor is non-contiguous, this will lower the "
@@ -130,6 +137,12 @@ def searchsorted(
         raise NotImplementedError(
             "searchsorted: \"searchsorted_out_cpu\" not implemented for 'Bool'"
         )
+    if (
+        _META
+        and any_meta(sorted_sequence, input)
+        and (seq.ndim == 1 or (vals.ndim == seq.ndim and vals.shape[:-1] == seq.shape[:-1]))
+    ):  # no values to search: the indices' shape and dtype, as PyTorch's meta kernel
+        return meta_result(() if scalar else vals.shape, _index_dtype(out_int32))
     if sorter is not None:
         seq = np.take_along_axis(seq, _arr(sorter).astype(np.int64), axis=-1)
     how = "right" if right else "left"
@@ -180,6 +193,8 @@ def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Ten
         raise TypeError(f"histc(): argument 'bins' must be int, not {type(bins).__name__}")
     if bins <= 0:
         raise RuntimeError(f"histc: bins must be > 0, got {bins!r}")
+    if type(x._data) is MetaArray:  # no values to count: the counts' shape (PyTorch's meta)
+        return meta_result((int(bins),), x.dtype)
     data = np.asarray(x._data).ravel()
     if is_bfloat16(x.dtype):  # NumPy has no bfloat16 arithmetic: count its float32 values
         data = data.astype(np.float32)
@@ -299,6 +314,9 @@ def multinomial(
     rows = w.reshape(-1, w.shape[-1])
     if not isinstance(num_samples, (int, np.integer)) or num_samples <= 0:
         raise RuntimeError(f"multinomial: cannot sample n_sample <= 0 samples, got {num_samples!r}")
+    if type(x._data) is MetaArray and (replacement or num_samples <= rows.shape[-1]):
+        # no weights to draw by: the indices' shape, nothing drawn (PyTorch's meta kernel)
+        return meta_result(w.shape[:-1] + (int(num_samples),), np.int64)
     if not np.isfinite(rows).all() or (rows < 0).any():
         raise RuntimeError(
             "multinomial: probability tensor contains either inf, nan or element < 0"

@@ -23,7 +23,7 @@ from ._result_layout import in_elementwise_layout
 from ._ufunc_reduce import add_reduce
 from ._util import DtypeError, as_tensor, int_dim, wide_bfloat16
 from .binding import tensor_method
-from .number_arguments import parser_int
+from .number_arguments import parser_int, refuse_dtype
 from .reduction import sum as _sum
 
 __all__ = ["log_softmax", "softmax"]
@@ -195,6 +195,7 @@ def _apply(fn: type[Function], op: str, x: Any, dim: Any, dtype: Any) -> Tensor:
     dimension, check the dtype, and treat 0-d (a row of one) and empty inputs."""
     x = as_tensor(x)
     if dtype is not None:
+        refuse_dtype(op, dtype)
         x = x.to(dtype)
     d = _dim(x, dim, op)
     if x.dtype.kind not in "fV":  # V: bfloat16 (its Function runs in float32)

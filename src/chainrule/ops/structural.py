@@ -35,6 +35,7 @@ from .gather_scatter import index_select
 from .inplace import apply_inplace
 from .inplace_names import NOTHING_SAVED, renamed_node
 from .number_arguments import parser_int, refuse_narrow_types
+from .overload_errors import REPEATS_UNSET, refuse_repeat_interleave_types
 from .rot90_node import Rot90
 from .shape import reshape, stack
 
@@ -255,10 +256,13 @@ def _integer_repeats(counts: np.ndarray) -> None:
         )
 
 
+_PLAIN_DIMS = frozenset((int, type(None)))  # the fast test of repeat_interleave's dim
+
+
 @tensor_method
 def repeat_interleave(
     input: Any,
-    repeats: Any = None,
+    repeats: Any = REPEATS_UNSET,
     dim: int | None = None,
     *,
     output_size: int | None = None,
@@ -275,7 +279,10 @@ def repeat_interleave(
         if dim is not None:
             raise TypeError("repeat_interleave(): got both 'dim' and its alias 'axis'")
         dim = axis
-    if repeats is None:
+    if type(repeats) is not int and type(repeats) is not Tensor or type(dim) not in _PLAIN_DIMS:
+        if repeats is not REPEATS_UNSET:
+            refuse_repeat_interleave_types(input, repeats, dim)
+    if repeats is REPEATS_UNSET:
         data = as_tensor(input)._data
         counts = host(data)  # the counts are read on the host (from any device)
         _integer_repeats(counts)

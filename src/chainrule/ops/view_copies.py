@@ -316,7 +316,8 @@ def split_with_sizes_copy(
 def squeeze_copy(input: Tensor, dim: Any = None, *, out: Any = None) -> Tensor:  # noqa: A002
     """A copy of ``input.squeeze(dim)`` (``dim``: an int, a sequence of them, or ``None`` for
     every size-1 dim); gradient: reshaped back."""
-    return _finish("squeeze_copy", squeeze(input, dim), out, input)
+    squeezed = squeeze(input) if dim is None else squeeze(input, dim)
+    return _finish("squeeze_copy", squeezed, out, input)
 
 
 @_named

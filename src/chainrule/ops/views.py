@@ -38,6 +38,7 @@ from .broadcasting import (  # noqa: F401 - re-exported (their home before sessi
     sum_to,
     sum_to_size,
 )
+from .dim_arguments import SQUEEZE_ALL, squeeze_none_error
 from .dtype_views import _is_dtype, _view_dtype
 from .layout import contiguous as layout_contiguous
 from .number_arguments import parser_int
@@ -287,9 +288,11 @@ def _reshape_as(fn: type, input: Tensor, shape: tuple) -> Tensor:
 
 
 @tensor_method(keywords=True)
-def squeeze(input: Tensor, dim: Any = None) -> Tensor:
-    if dim is None:  # PyTorch's nodes: SqueezeBackward0 (all), 1 (one dim), 2 (dims)
+def squeeze(input: Tensor, dim: Any = SQUEEZE_ALL) -> Tensor:
+    if dim is SQUEEZE_ALL:  # PyTorch's nodes: SqueezeBackward0 (all), 1 (one dim), 2 (dims)
         return _reshape_as(_SQUEEZE[0], input, tuple(s for s in input.shape if s != 1))
+    if dim is None:  # no overload takes None (PyTorch's parser)
+        raise squeeze_none_error(input)
     dims = norm_dim(dim, input.ndim, "squeeze")
     shape = tuple(s for i, s in enumerate(input.shape) if not (i in dims and s == 1))
     out = _reshape_as(_SQUEEZE[2 if isinstance(dim, (tuple, list)) else 1], input, shape)

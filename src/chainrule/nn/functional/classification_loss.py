@@ -17,6 +17,7 @@ from ...autograd.lower_precision import autocast_float32, autocast_float32_op
 from ...autograd.state import is_grad_enabled
 from ...autograd.tensor import Tensor
 from ...dtypes import is_bfloat16, is_floating
+from ...meta.array import MetaArray
 from ...ops._tensor_args import first_not_tensor
 from ...ops._util import DtypeError, ShapeError, no_integer_kernel
 from ...ops.bce_with_logits import BinaryCrossEntropyWithLogitsFn
@@ -251,14 +252,15 @@ def binary_cross_entropy(
             f"{_scalar_name(input.dtype)} (the target holds probabilities: convert it with "
             "target.float())"
         )
-    xd = input._data
+    xd, yd = input._data, target._data
+    if type(xd) is MetaArray or type(yd) is MetaArray:  # no values to check (PyTorch's meta)
+        xd = yd = xd[:0]
     if xd.size and not (xd.min() >= 0 and xd.max() <= 1):  # NaN fails both comparisons
         raise _ProbabilityRangeError(
             f"{op}: all elements of input should be between 0 and 1 (got range "
             f"[{float(xd.min()):.4g}, {float(xd.max()):.4g}]); apply sigmoid first "
             "or use binary_cross_entropy_with_logits"
         )
-    yd = target._data
     if yd.size and not (yd.min() >= 0 and yd.max() <= 1):  # NaN fails both comparisons
         raise _ProbabilityRangeError(
             f"{op}: all elements of target should be between 0 and 1 (got range "

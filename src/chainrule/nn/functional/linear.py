@@ -34,7 +34,7 @@ from ...ops.linear_graph import (
 from ...ops.raw_misc import embedding_renorm_
 from ...ops.shape import reshape
 from ...ops.views import Reshape, _view_named
-from ._arg_types import as_float, bad_bool
+from ._arg_types import as_float, bad_bool, parser_type_name
 
 __all__ = ["bilinear", "embedding", "linear"]
 
@@ -182,8 +182,11 @@ def embedding(
     Returns shape input.shape + (dim,). Rows at ``padding_idx`` receive no gradient.
     """
     idx = input._data if isinstance(input, Tensor) else input
-    if getattr(idx, "dtype", None) is None:
-        raise TypeError(f"embedding: indices must be an integer tensor, got {type(idx).__name__}")
+    if getattr(idx, "dtype", None) is None or isinstance(idx, np.generic):  # (a NumPy scalar)
+        raise TypeError(
+            "embedding(): argument 'indices' (position 2) must be Tensor, not "
+            f"{parser_type_name(idx)}"
+        )
     if idx.dtype not in (np.int64, np.int32):
         raise DtypeError(
             "Expected tensor for argument #1 'indices' to have one of the following scalar "
