@@ -49,6 +49,7 @@ __all__ = [
     "carry_input_marks",
     "carry_layout_mark",
     "mark_permuted",
+    "memory_owner",
     "channel_major_dense",
     "layout_mark",
     "logical_strides",
@@ -69,8 +70,9 @@ _MARKS: dict[int, tuple[Any, dict]] = {}
 LAYOUT_MARKS = _MARKS
 
 
-def _owner(arr: Any) -> Any:
-    """The array at the root of ``arr``'s chain of views (the holder of its memory)."""
+def memory_owner(arr: Any) -> Any:
+    """The array at the root of ``arr``'s chain of views (the holder of its memory; also
+    what ``autograd/shared_memory.py`` keys on)."""
     while True:
         base = getattr(arr, "base", None)
         if base is None or not hasattr(base, "shape"):
@@ -112,7 +114,7 @@ def channel_major_dense(arr: Any) -> bool:
 
 
 def _mark(arr: Any, kind: str | tuple) -> Any:
-    owner = _owner(arr)
+    owner = memory_owner(arr)
     key = id(owner)
     entry = _MARKS.get(key)
     if entry is None or entry[0]() is not owner:
@@ -149,7 +151,7 @@ def layout_mark(arr: Any) -> str | tuple | None:
     strides."""
     if not _MARKS or arr.ndim < 2:  # nothing marked alive, or no layout that can be marked
         return None
-    owner = _owner(arr)
+    owner = memory_owner(arr)
     entry = _MARKS.get(id(owner))
     if entry is None or entry[0]() is not owner:
         return None
@@ -261,8 +263,8 @@ def carry_input_marks(outs: tuple, inputs: Any) -> None:
     for o in outs:
         if type(o) is not np.ndarray or o.ndim < 2 or layout_mark(o) is not None:
             continue
-        owner = _owner(o)
-        src = next(((a, k) for a, k in marked if _owner(a) is owner), None)
+        owner = memory_owner(o)
+        src = next(((a, k) for a, k in marked if memory_owner(a) is owner), None)
         if src is not None:  # a view of a marked input
             strides = _view_strides(o, *src)
             if strides is not None:
@@ -286,7 +288,7 @@ def carry_input_marks(outs: tuple, inputs: Any) -> None:
             and o.ndim >= 3
             and (not o.flags.c_contiguous or 1 in o.shape)  # (a keepdim reduction's)
             and channel_major_dense(o)
-            and not any(_owner(a) is owner for a in inputs if type(a) is np.ndarray)
+            and not any(memory_owner(a) is owner for a in inputs if type(a) is np.ndarray)
         ):
             _mark(o, kind)
 

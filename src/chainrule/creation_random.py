@@ -11,9 +11,8 @@ from typing import Any
 import numpy as np
 
 from . import dtypes as _dt
-from .autograd import grad_mode
 from .autograd.tensor import Tensor
-from .backend import DEFAULT_DEVICE, Device, is_meta_device, to_device
+from .backend import DEFAULT_DEVICE, is_meta_device, to_device
 from .creation_options import (
     _finish,
     _like,
@@ -26,8 +25,15 @@ from .creation_options import (
     refuse_negative_size,
     write_factory_out,
 )
+from .creation_random_checks import (
+    _bf16_array,
+    _meta_draws,
+    _refuse_out_grad,
+    _refuse_tensor_factory_options,
+    _tracked_inputs,
+    _vmap_batched,
+)
 from .creation_random_draws import _bfloat16_draws, _draws_of_kind, normal_out_fill, randn_out_fill
-from .dtype_objects import dtype as _DtypeObject
 from .meta import MetaArray, meta_empty
 from .meta.results import any_meta, meta_result
 from .meta.results import to_meta as _to_meta
@@ -191,15 +197,6 @@ def randperm(
     return _finish(perm, dtype, device, requires_grad, default=_dt.int64)
 
 
-def _vmap_batched(fn: Any, args: tuple, kwargs: dict) -> Tensor | None:
-    """Under ``cr.func.vmap``, a batched argument: the op by its randomness mode, else None."""
-    if not any(type(a) is not Tensor and isinstance(a, Tensor) for a in args):
-        return None  # no batched (Tensor subclass) argument: the plain path
-    from .func._random import batched_call  # noqa: PLC0415 - func imports this module
-
-    return batched_call(fn, args, kwargs)
-
-
 def normal(
     mean: Any = 0.0,
     std: Any = 1.0,
@@ -257,31 +254,6 @@ def normal(
                 )
         return write_factory_out("normal", out, dtype, requires_grad, lambda d: result)
     return _draw_normal(mean, std, size, generator, dtype, device, requires_grad)
-
-
-def _refuse_tensor_factory_options(mean: Any, std: Any, dtype: Any, device: Any, rg: bool) -> None:
-    """PyTorch's ``normal`` overloads with a tensor ``mean`` or ``std`` take only
-    ``generator`` and ``out``: ``dtype``, ``device`` or ``requires_grad`` with one is its
-    TypeError of an invalid combination of arguments (the draws take the tensor's dtype)."""
-    if not (isinstance(mean, Tensor) or isinstance(std, Tensor)):
-        return
-    names = {Tensor: "Tensor", _DtypeObject: "torch.dtype", Device: "torch.device"}
-    name = lambda v: next((n for k, n in names.items() if isinstance(v, k)), type(v).__name__)  # noqa: E731
-    given = [
-        f"{k}={name(v)}"
-        for k, v in (("dtype", dtype), ("device", device), ("requires_grad", rg or None))
-        if v is not None
-    ]
-    if given:
-        raise TypeError(
-            f"normal() received an invalid combination of arguments - got "
-            f"({', '.join([name(mean), name(std), *given])}), but expected one of: (Tensor "
-            "mean, Tensor std, *, torch.Generator generator = None, Tensor out = None), (Tensor "
-            "mean, float std = 1, *, ...), (float mean, Tensor std, *, ...), (float mean, float "
-            "std, tuple of ints size, *, ..., torch.dtype dtype = None, torch.device device = "
-            "None, bool requires_grad = False); a tensor mean or std takes no dtype, device or "
-            "requires_grad (use .to() on the result)"
-        )
 
 
 def _draw_normal(
@@ -363,31 +335,6 @@ def _normal_node(drawn: Tensor, mean: Any, std: Any) -> Tensor:
     if not kind:
         return drawn
     return record_zero_derivative(drawn, mean, std, node=f"NormalBackward{kind}")
-
-
-def _tracked_inputs(*inputs: Any) -> bool:
-    """Whether grad mode is on and a tensor among ``inputs`` requires grad."""
-    return grad_mode.is_grad_enabled() and any(
-        isinstance(v, Tensor) and v.requires_grad for v in inputs
-    )
-
-
-def _refuse_out_grad(op: str, *inputs: Any) -> None:
-    """PyTorch's error for ``out=`` with an input that requires grad (while grad mode is on)."""
-    if _tracked_inputs(*inputs):
-        raise RuntimeError(
-            f"{op}(): functions with out=... arguments don't support automatic "
-            "differentiation, but one of the arguments requires grad."
-        )
-
-
-def _bf16_array(v: Any) -> bool:
-    return _dt.is_bfloat16(getattr(v, "dtype", np.dtype(np.float64)))
-
-
-def _meta_draws(dtype: Any, shape: tuple) -> Any:
-    """The raw array of ``rand``/``randn`` on the meta device: a shape and dtype only."""
-    return meta_empty(shape, _dt.as_dtype(dtype if dtype is not None else _dt.get_default_dtype()))
 
 
 def _random_like(

@@ -14,18 +14,11 @@ from __future__ import annotations
 import weakref
 from typing import Any
 
+from .._layout_marks import memory_owner as _owner
+
 __all__ = ["is_shared", "mark_shared"]
 
 _SHARED: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
-
-
-def _owner(arr: Any) -> Any:
-    """The array at the root of ``arr``'s chain of views (the holder of its memory)."""
-    while True:
-        base = getattr(arr, "base", None)
-        if base is None or not hasattr(base, "shape"):
-            return arr
-        arr = base
 
 
 def mark_shared(arr: Any) -> Any:
