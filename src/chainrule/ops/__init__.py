@@ -85,6 +85,7 @@ from .distance import *  # noqa: F403
 from .einsum import *  # noqa: F403
 from .extremes import *  # noqa: F403
 from .gather_scatter import *  # noqa: F403
+from .grids import *  # noqa: F403
 from .index_ops import *  # noqa: F403
 from .indexing import *  # noqa: F403
 from .joining import *  # noqa: F403
@@ -169,6 +170,7 @@ _OP_MODULES: tuple[ModuleType, ...] = tuple(
         "indexing",
         "gather_scatter",
         "structural",
+        "grids",
         "triangles",
         "search",
         "sampling",

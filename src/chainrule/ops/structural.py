@@ -1,4 +1,4 @@
-"""Ops that pick out or lay out structure: diagonals, windows, rotations, repeats, grids.
+"""Ops that pick out or lay out structure: diagonals, windows, rotations, repeats.
 
 The primitives are linear maps with a simple adjoint, so each backward is the adjoint op
 (itself differentiable, hence double backward) and each jvp rule is the op applied to the
@@ -8,9 +8,9 @@ tangent:
     unfold      (sliding windows)  <-> fold_windows (add the windows back)
 
 Everything else is composed from them and from existing differentiable ops: ``diag``,
-``diag_embed``, ``narrow``, ``rot90``, ``repeat_interleave``, ``meshgrid`` and
-``cartesian_prod``. Triangles (``tril``/``triu`` and their index tensors) are in
-``triangles.py``.
+``diag_embed``, ``narrow``, ``rot90`` and ``repeat_interleave``; coordinate grids
+(``meshgrid``, ``cartesian_prod``) are in ``grids.py``. Triangles (``tril``/``triu`` and
+their index tensors) are in ``triangles.py``.
 """
 
 from __future__ import annotations
@@ -20,32 +20,30 @@ from typing import Any
 
 import numpy as np
 
-from .._user_warnings import warn_once
 from ..autograd.function import Function
 from ..autograd.saved_fields import as_uint64, given, given_dim  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import device_of, get_array_module, host
 from ..scalar_range import fit_scalar
-from ._tensor_args import tensor_operand, torch_type_name
+from ._tensor_args import tensor_operand
 from ._util import as_tensor, norm_dim
 from ._view_copy_nodes import as_copy_of_view
 from .binary import Where, where
 from .binding import tensor_method
 from .gather_scatter import index_select
+from .grids import cartesian_prod, meshgrid  # noqa: F401 - re-exported (their home before session 38)
 from .inplace import apply_inplace
 from .inplace_names import NOTHING_SAVED, renamed_node
 from .number_arguments import parser_int, refuse_narrow_types
 from .overload_errors import REPEATS_UNSET, refuse_repeat_interleave_types
 from .rot90_node import Rot90
-from .shape import reshape, stack
+from .shape import reshape
 
 __all__ = [
-    "cartesian_prod",
     "fill_diagonal_",
     "diag",
     "diag_embed",
     "diagonal",
-    "meshgrid",
     "narrow",
     "repeat_interleave",
     "rot90",
@@ -413,70 +411,6 @@ def unfold(input: Tensor, dimension: int, size: int, step: int) -> Tensor:
     if input_ndim == 0:  # PyTorch: a 0-d input's one window is the result, shape (size,)
         return reshape(out, int(size))
     return out
-
-
-def meshgrid(*tensors: Any, indexing: str | None = None) -> tuple:
-    """Coordinate grids from 1-d tensors (``indexing='ij'`` matrix or ``'xy'`` Cartesian;
-    None is ``'ij'`` with PyTorch's warning, once per process, that it will be required).
-
-    The grids are broadcast views of the inputs, so gradients flow back to them.
-    """
-    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
-        tensors = tuple(tensors[0])
-    if indexing is not None and type(indexing) is not str:  # PyTorch's parser: a str
-        raise TypeError(
-            f"meshgrid(): argument 'indexing' must be str, not {torch_type_name(indexing)}"
-        )
-    if indexing is None:
-        warn_once(
-            "meshgrid_indexing",
-            # PyTorch's text, word for word: filters match it by its start
-            "torch.meshgrid: in an upcoming release, it will be required to pass the indexing "
-            "argument.",
-        )
-        indexing = "ij"
-    if indexing not in ("ij", "xy"):
-        raise RuntimeError(
-            f'meshgrid: indexing must be one of "xy" or "ij", but received: {indexing}'
-        )
-    if not tensors:
-        raise RuntimeError("meshgrid expects a non-empty TensorList")
-    ts = [as_tensor(t) for t in tensors]
-    if len({t.dtype for t in ts}) > 1:  # PyTorch refuses to promote (checked before the ranks)
-        raise RuntimeError(
-            "meshgrid expects all tensors to have the same dtype, got "
-            + ", ".join(str(t.dtype) for t in ts)
-        )
-    for t in ts:
-        if t.ndim > 1:
-            raise RuntimeError(f"meshgrid: expected 0-d or 1-d tensors, got shape {tuple(t.shape)}")
-    ts = [reshape(t, -1) for t in ts]
-    n = len(ts)
-    swap = indexing == "xy" and n >= 2
-    order = list(range(n))
-    if swap:
-        order[0], order[1] = 1, 0
-    shape = [ts[i].shape[0] for i in order]
-    grids = []
-    for i, t in enumerate(ts):
-        pos = order.index(i)
-        view = [1] * n
-        view[pos] = -1
-        grids.append(reshape(t, tuple(view)).expand(*shape))
-    return tuple(grids)
-
-
-def cartesian_prod(*tensors: Any) -> Tensor:
-    """All combinations of the elements of 1-d tensors, as rows (a 1-d input is returned)."""
-    for t in tensors:
-        if as_tensor(t).ndim != 1:
-            raise RuntimeError(
-                f"cartesian_prod: expected 1-d tensors, got shape {tuple(as_tensor(t).shape)}"
-            )
-    if len(tensors) == 1:
-        return as_tensor(tensors[0])
-    grids = meshgrid(*tensors, indexing="ij")
-    return stack([reshape(g, -1) for g in grids], 1)
 
 
 def fill_diagonal_(x: Tensor, fill_value: Any, wrap: bool = False) -> Tensor:
