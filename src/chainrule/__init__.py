@@ -64,6 +64,7 @@ from .autograd import (
 from .autograd.grad_mode import is_inference
 from .autograd.ieee import FP_WARNING as _FP_WARNING
 from .autograd.tensor import Tensor
+from .autograd.torch_function import dispatching as _dispatching
 from .backend import Device, get_array_module
 from .build_info import *  # noqa: F401,F403 - has_lapack, has_openmp, get_device_module, ...
 from .creation import (
@@ -283,6 +284,7 @@ def is_tensor(obj: Any) -> bool:
     return isinstance(obj, Tensor)
 
 
+@_dispatching  # torch.numel takes part in __torch_function__: a trace records the function
 def numel(input: Tensor) -> int:
     return input.numel()
 

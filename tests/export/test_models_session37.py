@@ -146,10 +146,11 @@ def test_isinstance_tensor_holds_for_traced_inputs():
     assert ep.module()(cr.ones(2), 3).tolist() == [3.0, 3.0]
 
 
-def test_unflatten_and_preserved_signatures_are_refused_by_name():
+def test_unflatten_and_preserved_signatures():
     """unflatten is supported since session 38 (test_unflatten_session38.py): the GPT's
-    rebuilt hierarchy computes the program's logits; preserve_module_call_signature is
-    still refused by name."""
+    rebuilt hierarchy computes the program's logits; preserve_module_call_signature since
+    session 39 (test_preserve_signature_session39.py): a preserved block is rebuilt as a
+    module called as the original one."""
     model = _gpt()
     ep = cr.export.export(model, (_idx(1, 4),))
     assert set(cr.export.__all__) >= {"unflatten", "export"} and hasattr(torch.export, "unflatten")
@@ -157,8 +158,15 @@ def test_unflatten_and_preserved_signatures_are_refused_by_name():
     assert "transformer.h.1.attn" in dict(u.named_modules())
     got, want = u(_idx(1, 4, seed=3))[0], ep.module()(_idx(1, 4, seed=3))[0]
     np.testing.assert_array_equal(got.detach().numpy(), want.detach().numpy())
-    with pytest.raises(NotImplementedError, match="preserve_module_call_signature"):
-        cr.export.export(model, (_idx(1, 4),), preserve_module_call_signature=("transformer",))
+    ep = cr.export.export(model, (_idx(1, 4),), preserve_module_call_signature=("transformer.h.1",))
+    u = cr.export.unflatten(ep)
+    got, want = u(_idx(1, 4, seed=3))[0], model(_idx(1, 4, seed=3))[0]
+    np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=1e-6, atol=1e-6)
+    h = cr.randn(1, 4, model.transformer.h[1].ln_1.normalized_shape[0])
+    block = u.get_submodule("transformer.h.1")
+    np.testing.assert_allclose(
+        block(h).detach().numpy(), model.transformer.h[1](h).detach().numpy(), rtol=1e-5, atol=1e-6
+    )
 
 
 def test_unbounded_length_checked_against_block_size_suggests_torchs_fix():

@@ -14,7 +14,9 @@
 
 Inputs may be nested tuples, lists and dicts of tensors, with ``dynamic_shapes`` shaped
 alike; ``2 * dim`` / ``dim + 1`` are derived dims. Python control flow on tensor values is
-refused at export, as torch's; ``preserve_module_call_signature`` is not supported.
+refused at export, as torch's. ``preserve_module_call_signature`` keeps the named
+submodules' calling conventions in ``ExportedProgram.module_call_graph``, so that
+``unflatten`` rebuilds them as modules called with their original arguments.
 """
 
 from . import dynamic_shapes, graph_signature
@@ -24,7 +26,7 @@ from ._serde import save
 from ._serde_load import load
 from ._unflatten import InterpreterModule, UnflattenedModule, unflatten
 from .dynamic_shapes import Dim, ShapesCollection
-from .exported_program import CallSpec, ExportedProgram
+from .exported_program import CallSpec, ExportedProgram, ModuleCallEntry, ModuleCallSignature
 from .graph_signature import (
     ExportGraphSignature,
     InputKind,
@@ -44,6 +46,8 @@ __all__ = [
     "InputKind",
     "InputSpec",
     "InterpreterModule",
+    "ModuleCallEntry",
+    "ModuleCallSignature",
     "OutputKind",
     "OutputSpec",
     "ShapesCollection",

@@ -5,7 +5,16 @@
 
 from __future__ import annotations
 
-__all__ = ["ConstraintViolationError", "GuardOnDataDependentSymNode", "UserError"]
+import os
+import traceback
+
+__all__ = [
+    "ConstraintViolationError",
+    "GuardOnDataDependentSymNode",
+    "UserError",
+    "user_frame",
+    "with_suffix",
+]
 
 _SUFFIX = (
     "\n\nThe error above occurred when calling torch.export.export. If you would like to view "
@@ -32,3 +41,22 @@ class GuardOnDataDependentSymNode(RuntimeError):
 def with_suffix(msg: str) -> str:
     """``msg`` followed by torch's note on where the error came from."""
     return msg + _SUFFIX
+
+
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# the machinery between the traced code and an error (export, fx, Module.__call__, the
+# standard library and site-packages): frames there are not shown
+_MACHINERY = (
+    *(os.path.join(_PACKAGE, *p) for p in (("export",), ("fx",), ("nn", "module.py"))),
+    os.path.dirname(os.path.abspath(traceback.__file__)),
+)
+
+
+def user_frame() -> str:
+    """``  File "...", line N, in fn\\n    code``: the innermost frame of the traced code."""
+    for frame in reversed(traceback.extract_stack()):
+        if not os.path.abspath(frame.filename).startswith(_MACHINERY):
+            return (
+                f'  File "{frame.filename}", line {frame.lineno}, in {frame.name}\n    {frame.line}'
+            )
+    return "  (no user frame found)"

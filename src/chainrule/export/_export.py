@@ -18,13 +18,20 @@ from ..autograd.tensor import Tensor
 from ..creation import arange
 from ..fx.graph import Graph
 from ..fx.graph_module import GraphModule
+from ..fx.proxy import Proxy
 from ..utils._pytree import tree_flatten, tree_unflatten
 from ._errors import UserError, with_suffix
 from ._guard_build import build_guards, range_constraints
 from ._inputs import flatten_inputs, input_names, leaf_specs
 from ._trace import OPAQUE_LAYERS, ExportTracer, lookup
 from .dynamic_shapes import ShapesCollection, Symbol, resolve
-from .exported_program import CallSpec, ExportedProgram, tensor_meta
+from .exported_program import (
+    CallSpec,
+    ExportedProgram,
+    ModuleCallEntry,
+    ModuleCallSignature,
+    tensor_meta,
+)
 from .graph_signature import (
     ConstantArgument,
     ExportGraphSignature,
@@ -82,6 +89,7 @@ def _trace(
     layout: list,
     symbols: list[Symbol],
     in_spec: Any,
+    preserved: tuple[str, ...],
 ) -> tuple[ExportTracer, Graph, Any]:
     """Trace ``mod``; a ``Dim.AUTO`` size the code fixes makes the trace start again with
     it static."""
@@ -91,11 +99,18 @@ def _trace(
         return root(*args, **kwargs)
 
     while True:
-        tracer = ExportTracer(symbols)
+        tracer = ExportTracer(symbols, preserved)
         alts = [_resized(v, dims) for v, dims in zip(values, layout, strict=True)]
         try:
             graph, out_spec = tracer.trace_export(mod, names, values, call, alts)
-            graph.eliminate_dead_code()  # size queries of shape checks that were answered
+            kept = {  # a preserved module's outputs stay, used or not, as torch's
+                leaf.node
+                for _, _, outs, _ in tracer.signatures.values()
+                for leaf in outs
+                if isinstance(leaf, Proxy)
+            }
+            # size queries of shape checks that were answered
+            graph.eliminate_dead_code(lambda n, kept=kept: n.is_impure() or n in kept)
             return tracer, graph, out_spec
         except UserError:
             loose = [s for s in symbols if not s.strict and s.alt is not None]
@@ -121,14 +136,19 @@ def export(
     by input name or a tuple over the inputs, each entry shaped as its input, a tensor's
     ``{dim: Dim}`` or a tuple of dims; ``2 * dim`` and ``dim + 1`` are derived dims) marks
     sizes that may vary. ``strict`` traces the same way (chainrule has no bytecode tracer
-    to be strict with).
+    to be strict with). ``preserve_module_call_signature`` names submodules (``"sub"``)
+    whose calls' flattened inputs, outputs and pytree specs are kept in the program's
+    ``module_call_graph`` (``sub``, ``sub@1``...), for :func:`unflatten`.
 
     Raises:
         ValueError / UserError: ``mod`` not a module, ``args`` not a tuple, a malformed
             ``dynamic_shapes`` or a dynamic size the code fixes.
         GuardOnDataDependentSymNode: Python control flow on tensor values.
-        NotImplementedError: ``preserve_module_call_signature``; an input leaf that is
-            not a tensor or a Python constant.
+        AttributeError: a ``preserve_module_call_signature`` path that is not a
+            submodule (as torch's).
+        AssertionError: a preserved module called twice with differently structured
+            inputs or outputs (as torch's).
+        NotImplementedError: an input leaf that is not a tensor or a Python constant.
     """
     if not isinstance(mod, nn.Module):
         raise ValueError(f"Expected `mod` to be an instance of `torch.nn.Module`, got {type(mod)}.")
@@ -142,12 +162,15 @@ def export(
         raise UserError(with_suffix(f"Expecting `kwargs` to be a dict, got {type(kwargs)}"))
     if not isinstance(strict, bool):
         raise TypeError(f"export: strict must be a bool, got {type(strict).__name__}")
-    if preserve_module_call_signature:
-        raise NotImplementedError(
-            "export: preserve_module_call_signature is not supported (chainrule's exported "
-            "programs keep no module call signatures; unflatten rebuilds the hierarchy from "
-            f"nn_module_stack); got {preserve_module_call_signature!r}"
-        )
+    preserved = tuple(preserve_module_call_signature)
+    for fqn in preserved:  # torch looks each one up on the module
+        if not isinstance(fqn, str):
+            raise TypeError(
+                "export: preserve_module_call_signature takes module paths (str), got "
+                f"{type(fqn).__name__}"
+            )
+        owner, _, attr = fqn.rpartition(".")
+        getattr(mod.get_submodule(owner) if owner else mod, attr)
     if isinstance(mod, OPAQUE_LAYERS) and not isinstance(mod, nn.RNNBase):
         raise NotImplementedError(
             f"export: a bare {type(mod).__name__} cannot be exported (chainrule records it as "
@@ -165,7 +188,7 @@ def export(
     layout, symbols = resolve(specs, where, sources, values)
     in_spec = tree_flatten((tuple(args), dict(kwargs)))[1]
     before = _state_versions(mod)
-    tracer, traced, out_spec = _trace(mod, names, values, layout, symbols, in_spec)
+    tracer, traced, out_spec = _trace(mod, names, values, layout, symbols, in_spec, preserved)
     changed = [n for n, v in _state_versions(mod).items() if before.get(n) != v]
     if changed:  # updates through buffer reads and assignments are recorded; not these
         raise NotImplementedError(
@@ -231,6 +254,7 @@ def _lift(
     for node in traced.nodes:
         if node.op == "placeholder":
             new = graph.node_copy(node)
+            new.name = node.target  # `input` as the argument, not `input_1`: as torch's
             val = node.meta.get("val")
             new.meta = {"val": val}
             if isinstance(val, Tensor):
@@ -267,6 +291,10 @@ def _lift(
         for a in graph.output_node().args[0]
     ]
     in_spec = tree_flatten((tuple(args), dict(kwargs)))[1]
+    root = ModuleCallSignature(
+        [], [], in_spec, out_spec, [s.arg.name for s in specs if s.kind is InputKind.USER_INPUT]
+    )
+    call_graph = _module_call_graph(mod, root, tracer.signatures, env)
     ranges = range_constraints(layout)
     leaves = {n.target: lookup(mod, n.target) for n in graph.nodes if n.op == "call_module"}
     return ExportedProgram(
@@ -279,7 +307,31 @@ def _lift(
         CallSpec(in_spec, out_spec),
         build_guards(layout, values),
         paths,
+        call_graph,
     )
+
+
+def _module_call_graph(
+    mod: nn.Module, root: ModuleCallSignature, signatures: dict[str, tuple], env: dict
+) -> list[ModuleCallEntry]:
+    """torch's ``module_call_graph``: every module of ``mod`` (duplicates included), root
+    first, then the later calls of preserved ones (``sub@1``); the root's signature and
+    the preserved modules' (their values named as in the lifted graph)."""
+
+    def argument(leaf: Any) -> Any:
+        if isinstance(leaf, Proxy):
+            return TensorArgument(env[leaf.node].name)
+        return ConstantArgument("", leaf)
+
+    kept = {
+        name: ModuleCallSignature(
+            [argument(a) for a in ins], [argument(a) for a in outs], in_spec, out_spec
+        )
+        for name, (ins, in_spec, outs, out_spec) in signatures.items()
+    }
+    fqns = [name for name, _ in mod.named_modules(remove_duplicate=False)]
+    entries = [ModuleCallEntry(f, root if not f else kept.get(f)) for f in fqns]
+    return entries + [ModuleCallEntry(f, s) for f, s in kept.items() if f not in fqns]
 
 
 def _attr(mod: nn.Module, tracer: ExportTracer, target: str) -> Tensor:

@@ -143,10 +143,11 @@ def leaf_specs(
     signature = inspect.signature(mod.forward)
     params = signature.parameters
     top: dict[str, Any] = {}  # input name -> value, in signature order
+    var_of: dict[str, tuple[str, int]] = {}  # xs_1 -> ("xs", 1): an entry of *xs
     for key, value in signature.bind(*args, **kwargs).arguments.items():
         if params[key].kind is inspect.Parameter.VAR_POSITIONAL:
-            for i, v in enumerate(value):
-                top[f"{key}_{i}"] = v
+            top[key] = tuple(value)  # one input holding a tuple, as torch's _combine_args
+            var_of.update({f"{key}_{i}": (key, i) for i in range(len(value))})
         elif params[key].kind is inspect.Parameter.VAR_KEYWORD:
             top.update(value)
         else:
@@ -182,8 +183,16 @@ def leaf_specs(
     where: list[str] = []
     for name in names:
         out: list[tuple[Any, str]] = []
-        spec, path = per_input[name]
-        _match(top[name], spec, path, out)
+        if name in var_of:  # the tuple of *xs matched whole, then this entry of it
+            key, i = var_of[name]
+            spec, path = per_input[key]
+            if i == 0:
+                _match(top[key], spec, path, [])
+            value, spec, path = top[key][i], spec[i], f"{path}[{i}]"
+        else:
+            value = top[name]
+            spec, path = per_input[name]
+        _match(value, spec, path, out)
         specs.extend(s for s, _ in out)
         where.extend(w for _, w in out)
     return specs, where

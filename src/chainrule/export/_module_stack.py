@@ -10,7 +10,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["ModuleStack", "stack_key"]
+from ..utils._pytree import tree_flatten
+
+__all__ = ["ModuleStack", "keep_signature", "stack_key"]
 
 
 def stack_key(path: str) -> str:
@@ -39,6 +41,28 @@ class ModuleStack:
         finally:
             self._entries.pop()
 
+    def calls(self, path: str) -> int:
+        """How many calls of the module at ``path`` have begun."""
+        return self._calls.get(path, 0)
+
     def snapshot(self) -> dict[str, tuple[str, str]]:
         """The stack as torch records it on a node."""
         return dict(self._entries)
+
+
+def keep_signature(
+    signatures: dict[str, tuple], path: str, n: int, inputs: tuple[tuple, dict], out: Any
+) -> None:
+    """Record call ``n`` of the module at ``path`` (named in
+    ``preserve_module_call_signature``) in ``signatures``, under its call name (``sub``,
+    ``sub@1``): its inputs ``(args, kwargs)`` and output, flattened, with their specs.
+    Calls after the first must match its specs, as torch asserts."""
+    args, kwargs = inputs
+    ins, in_spec = tree_flatten((tuple(args), dict(kwargs)))
+    outs, out_spec = tree_flatten(out)
+    first = signatures.get(path)
+    if first is not None:
+        for what, old, new in (("in_spec", first[1], in_spec), ("out_spec", first[3], out_spec)):
+            if old != new:
+                raise AssertionError(f"{what} mismatch for {path}: {old} != {new}")
+    signatures[path if n == 0 else f"{path}@{n}"] = (ins, in_spec, outs, out_spec)

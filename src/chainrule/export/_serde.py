@@ -184,6 +184,12 @@ def save(
         raise NotImplementedError(
             "chainrule.export.save: extra_files and opset_version are not supported"
         )
+    kept = [e.fqn for e in ep.module_call_graph if e.fqn and e.signature is not None]
+    if kept:
+        raise NotImplementedError(
+            "chainrule.export.save: a program with preserved module call signatures "
+            f"(preserve_module_call_signature: {kept}) cannot be saved"
+        )
     files: dict[str, bytes] = {}
     weights, consts = {}, {}
     for source, table, folder, stem in (
@@ -312,7 +318,8 @@ def _model_json(ep: ExportedProgram) -> dict[str, Any]:
                             if s.kind is InputKind.USER_INPUT
                         ],
                     },
-                }
+                },
+                *({"fqn": e.fqn, "signature": None} for e in ep.module_call_graph if e.fqn),
             ],
             "metadata": {},
             "treespec_namedtuple_fields": {},

@@ -22,7 +22,12 @@ from ._guard_build import build_guards
 from ._serde import _read_entry, _read_tensor
 from ._serde_graph import check_name, decode_arg, decode_node, dtype_of_code, resolve_target
 from .dynamic_shapes import Symbol, ValueRanges
-from .exported_program import CallSpec, ExportedProgram
+from .exported_program import (
+    CallSpec,
+    ExportedProgram,
+    ModuleCallEntry,
+    ModuleCallSignature,
+)
 from .graph_signature import (
     ConstantArgument,
     ExportGraphSignature,
@@ -214,6 +219,7 @@ def _program(
             inp.get("as_tensor", {}).get("name") if "as_tensor" in inp else None, "input name"
         )
         env[name] = graph.placeholder(name)
+        env[name].name = name  # `input` as written, not `input_1`: as export names it
     for entry in nodes:
         decode_node(entry, graph, env)
     for name, node in env.items():
@@ -279,7 +285,27 @@ def _program(
         example,
         CallSpec(in_spec, out_spec),
         guards,
+        None,
+        _module_call_graph(mcg, in_spec, out_spec, users),
     )
+
+
+def _module_call_graph(
+    entries: list[Any], in_spec: Any, out_spec: Any, users: list[InputSpec]
+) -> list[ModuleCallEntry]:
+    """The root's entry and the module paths of the archive's ``module_call_graph`` (the
+    order :func:`~chainrule.export.unflatten` gives the modules); the signatures of
+    preserved modules are refused (NotImplementedError), not dropped."""
+    kept = [e.get("fqn") for e in entries[1:] if isinstance(e, dict) and e.get("signature")]
+    if kept:
+        raise NotImplementedError(
+            "chainrule.export.load: the archive keeps module call signatures "
+            f"(preserve_module_call_signature: {kept}), which chainrule does not read"
+        )
+    names = [s.arg.name for s in users]
+    root = ModuleCallEntry("", ModuleCallSignature([], [], in_spec, out_spec, names))
+    fqns = [e.get("fqn") for e in entries[1:] if isinstance(e, dict)]
+    return [root, *(ModuleCallEntry(f, None) for f in fqns if isinstance(f, str) and f)]
 
 
 def _resolvable(entry: dict[str, Any]) -> bool:

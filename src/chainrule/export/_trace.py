@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import inspect
 import math
-import os
-import traceback
 from collections.abc import Iterator
 from typing import Any
 
@@ -37,21 +35,14 @@ from ..fx.proxy import Proxy, TraceError
 from ..fx.tracer import Tracer, _has_proxy
 from ..nn.parameter import Parameter
 from ..utils._pytree import tree_flatten
-from ._errors import GuardOnDataDependentSymNode, UserError, with_suffix
-from ._module_stack import ModuleStack
+from ._errors import GuardOnDataDependentSymNode, UserError, user_frame, with_suffix
+from ._module_stack import ModuleStack, keep_signature
 from ._patches import ORIGINAL_COND, CondGuard, StateAssignments
 from ._recurrent import record_recurrent
 from .dynamic_shapes import Symbol
 
 __all__ = ["OPAQUE_LAYERS", "ExportTracer", "lookup"]
 
-_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# the machinery between the traced code and an error (export, fx, Module.__call__, the
-# standard library and site-packages): frames there are not shown
-_MACHINERY = (
-    *(os.path.join(_PACKAGE, *p) for p in (("export",), ("fx",), ("nn", "module.py"))),
-    os.path.dirname(os.path.abspath(traceback.__file__)),
-)
 # tensor attributes answered from the example value, and methods answered the same way
 _META_ATTRS = frozenset(
     {"dtype", "device", "layout", "is_cuda", "is_sparse", "is_quantized", "is_meta", "is_nested"}
@@ -59,16 +50,6 @@ _META_ATTRS = frozenset(
 _META_METHODS = frozenset(
     {"dim", "ndimension", "is_floating_point", "is_complex", "element_size", "get_device"}
 )
-
-
-def _user_frame() -> str:
-    """``  File "...", line N, in fn\\n    code``: the innermost frame of the traced code."""
-    for frame in reversed(traceback.extract_stack()):
-        if not os.path.abspath(frame.filename).startswith(_MACHINERY):
-            return (
-                f'  File "{frame.filename}", line {frame.lineno}, in {frame.name}\n    {frame.line}'
-            )
-    return "  (no user frame found)"
 
 
 OPAQUE_LAYERS = (
@@ -146,7 +127,7 @@ class _ExportProxy(Proxy):
     def __array__(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(
             f"export: converting the traced value {self.node.name} to a NumPy array is not "
-            f"supported (the code needs its data, which export does not have):\n{_user_frame()}"
+            f"supported (the code needs its data, which export does not have):\n{user_frame()}"
         )
 
 
@@ -157,9 +138,13 @@ class ExportTracer(Tracer):
         symbols: the dynamic sizes of the inputs; their ``alt`` sizes drive the second trace.
     """
 
-    def __init__(self, symbols: list[Symbol]) -> None:
+    def __init__(self, symbols: list[Symbol], preserved: tuple[str, ...] = ()) -> None:
         super().__init__()
         self.symbols = symbols
+        self.preserved = frozenset(preserved)
+        # call name (``sub``, ``sub@1``) -> the flat inputs, their spec, the flat outputs
+        # and theirs, of each call of a module named in preserve_module_call_signature
+        self.signatures: dict[str, tuple[list[Any], Any, list[Any], Any]] = {}
         self.two = any(s.alt is not None for s in symbols)
         self.constants: dict[str, Tensor] = {}
         self._attr_cache: dict[tuple[str, str], Any] = {}
@@ -178,8 +163,13 @@ class ExportTracer(Tracer):
         or code that never sees the inputs) just runs."""
         if self._computing or not _has_proxy((args, kwargs)):
             return forward(*args, **kwargs)
-        with self.module_stack.entered(self.path_of_module(m), m):
-            return self._call_module(m, forward, args, kwargs)
+        path = self.path_of_module(m)
+        n = self.module_stack.calls(path)
+        with self.module_stack.entered(path, m):
+            out = self._call_module(m, forward, args, kwargs)
+        if path in self.preserved:
+            keep_signature(self.signatures, path, n, (args, kwargs), out)
+        return out
 
     def _call_module(self, m: Any, forward: Any, args: tuple, kwargs: dict) -> Any:
         if isinstance(m, nn.RNNBase):
@@ -361,7 +351,7 @@ class ExportTracer(Tracer):
                 f'+dynamic".\n  - Not all values of {labels} in the specified range are '
                 f"supported: {node.op} {_target(node)} (node {node.name}) specializes them "
                 f"({type(err).__name__}: {err}){fixes}\nThe following call raised this error:\n"
-                f"{_user_frame()}"
+                f"{user_frame()}"
             )
         )
 
@@ -393,7 +383,7 @@ class ExportTracer(Tracer):
                 f"Could not guard on data-dependent expression {proxy.node.name} (a value "
                 "computed from tensor data). Python control flow on tensor values cannot "
                 "be exported: use chainrule.where to select between computed values.\n"
-                f"The following call raised this error:\n{_user_frame()}"
+                f"The following call raised this error:\n{user_frame()}"
             )
         )
 

@@ -23,7 +23,7 @@ from ..nn.parameter import Parameter
 from ._unlift import Guard, unlift
 from .graph_signature import ExportGraphSignature, InputKind
 
-__all__ = ["CallSpec", "ExportedProgram"]
+__all__ = ["CallSpec", "ExportedProgram", "ModuleCallEntry", "ModuleCallSignature"]
 
 
 @dataclass
@@ -33,6 +33,29 @@ class CallSpec:
 
     in_spec: Any
     out_spec: Any
+
+
+@dataclass
+class ModuleCallSignature:
+    """``torch.export.ModuleCallSignature``: how a module was called in the program: its
+    flattened inputs and outputs (graph values by name, or constants) and their pytree
+    specs; ``forward_arg_names`` for the root only."""
+
+    inputs: list[Any]
+    outputs: list[Any]
+    in_spec: Any
+    out_spec: Any
+    forward_arg_names: list[str] | None = None
+
+
+@dataclass
+class ModuleCallEntry:
+    """``torch.export.ModuleCallEntry``: one module of the exported hierarchy (``fqn``),
+    with the call signature export kept for it: the root's, and those named in
+    ``preserve_module_call_signature`` (a later call of one as ``fqn@1``); else None."""
+
+    fqn: str
+    signature: ModuleCallSignature | None = None
 
 
 class ExportedProgram:
@@ -49,6 +72,7 @@ class ExportedProgram:
         call_spec: CallSpec,
         guards: list[Guard],
         input_paths: list[str] | None = None,
+        module_call_graph: list[ModuleCallEntry] | None = None,
     ) -> None:
         self._graph_module = graph_module
         self._graph_signature = graph_signature
@@ -59,6 +83,11 @@ class ExportedProgram:
         self._call_spec = call_spec
         self._guards = guards
         self._input_paths = input_paths  # how guards name the user inputs (xs[0], d['a'])
+        if module_call_graph is None:  # the root only (a program loaded from an archive)
+            names = user_input_names(graph_signature)
+            root = ModuleCallSignature([], [], call_spec.in_spec, call_spec.out_spec, names)
+            module_call_graph = [ModuleCallEntry("", root)]
+        self._module_call_graph = module_call_graph
 
     # ------------------------------------------------------------ torch's attributes
     @property
@@ -100,6 +129,13 @@ class ExportedProgram:
     def call_spec(self) -> CallSpec:
         """The pytree specs of the inputs and outputs."""
         return self._call_spec
+
+    @property
+    def module_call_graph(self) -> list[ModuleCallEntry]:
+        """The exported module's hierarchy, root first, with the call signatures kept
+        (see :class:`ModuleCallEntry`); :func:`~chainrule.export.unflatten` orders the
+        rebuilt modules by it and gives preserved ones their calling convention."""
+        return self._module_call_graph
 
     @property
     def verifiers(self) -> list[Any]:
@@ -171,6 +207,7 @@ class ExportedProgram:
             self._call_spec,
             self._guards,
             self._input_paths,
+            copy.deepcopy(self._module_call_graph),
         )
 
     def validate(self) -> None:

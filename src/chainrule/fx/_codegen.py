@@ -66,6 +66,13 @@ class _Globals:
             "NoneType": type(None),
         }
         self.used = used
+        # nodes whose name would shadow a builtin or keyword (a placeholder ``input`` export
+        # names as the argument): the code's name for them, ``input_1``, as torch's
+        self.node_names: dict[Node, str] = {}
+
+    def name(self, node: Node) -> str:
+        """How the code spells ``node``'s value."""
+        return self.node_names.get(node, node.name)
 
     def add(self, hint: str, obj: Any) -> str:
         for name, value in self.values.items():
@@ -114,7 +121,7 @@ def _spell_target(root: str, target: str) -> str:
 
 def _spell(arg: Any, g: _Globals) -> str:
     if isinstance(arg, Node):
-        return arg.name
+        return g.name(arg)
     if isinstance(arg, tuple) and hasattr(arg, "_fields"):
         cls = g.add(type(arg).__name__, type(arg))
         return f"{cls}(" + ", ".join(_spell(a, g) for a in arg) + ")"
@@ -205,28 +212,41 @@ def python_code(graph: Any, root_module: str = "self", annotate: bool = False) -
     freed: dict[Node, list[Node]] = {}
     for node in nodes:  # released in the order the node reads them, as torch's
         freed[node] = [n for n in node.all_input_nodes if last_use[n] is node]
+    taken = {n.name for n in nodes} | set(g.values)
+    for node in nodes:
+        if keyword.iskeyword(node.name) or hasattr(builtins, node.name):
+            i = 1
+            while f"{node.name}_{i}" in taken:
+                i += 1
+            g.node_names[node] = f"{node.name}_{i}"
+            taken.add(g.node_names[node])
     params: list[str] = []
     body: list[str] = []
+    names = {n.name for n in nodes}
+    taken_params: set[str] = set()
     for node in nodes:
         if node.op == "placeholder":
-            name = node.target
-            stars = name[: len(name) - len(name.lstrip("*"))]
+            # the argument is named as the input (its target), as torch's: ``def
+            # forward(self, input)``, then ``input_1 = input`` where the node is named apart
+            raw = node.target.lstrip("*")
+            stars = node.target[: len(node.target) - len(raw)]
+            if raw in taken_params or (raw in names and raw != node.name):
+                raw = g.name(node)  # two placeholders of one target: torch's code breaks
+            taken_params.add(raw)
             note = _annotation(node) if annotate else ""
-            if stars:
-                params.append(f"{stars}{node.name}{note}")
-            elif node.args:
-                params.append(f"{node.name}{note} = {_spell(node.args[0], g)}")
-            else:
-                params.append(f"{node.name}{note}")
+            default = f" = {_spell(node.args[0], g)}" if node.args and not stars else ""
+            params.append(f"{stars}{raw}{note}{default}")
+            if raw != g.name(node):
+                body.append(f"{g.name(node)} = {raw}")
             continue
         if node.op == "output":
             body.append(f"return {_spell(node.args[0], g)}")
             continue
         note = _annotation(node) if annotate else ""
-        line = f"{node.name}{note} = {_call(node, g)}"
-        released = [n.name for n in freed.get(node, [])]
+        line = f"{g.name(node)}{note} = {_call(node, g)}"
+        released = [g.name(n) for n in freed.get(node, [])]
         if not node.users:
-            released.append(node.name)
+            released.append(g.name(node))
         if released:
             line += ";  " + " = ".join(released) + " = None"
         body.append(line)

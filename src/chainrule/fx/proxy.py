@@ -21,6 +21,7 @@ from typing import Any
 from .. import overrides
 from ..autograd import torch_function as _tf
 from ._call_site import as_torch_records, records_method
+from ._functional_records import functional_records
 from .node import Node, map_aggregate
 
 __all__ = ["Attribute", "GraphAppendingTracer", "Proxy", "TraceError", "TracerBase"]
@@ -180,6 +181,8 @@ class Proxy:
         method = records_method(orig_method)
         name = getattr(orig_method, "__name__", "")
         args, kwargs = as_torch_records(name, method, args, kwargs)
+        if not method:  # F.softmax(x, -1): softmax(x, dim = -1, _stacklevel = 3, ...)
+            args, kwargs = functional_records(orig_method, args, kwargs)
         if method:
             return tracer.create_proxy("call_method", name, args, kwargs)
         return tracer.create_proxy("call_function", orig_method, args, kwargs)

@@ -33,6 +33,7 @@ from ..autograd.tensor import Tensor
 from ..nn.parameter import Parameter
 from ..overrides import TorchFunctionMode
 from ._call_site import as_torch_records, records_method
+from ._functional_records import functional_records
 from .graph import Graph
 from .graph_module import GraphModule
 from .node import map_aggregate
@@ -97,6 +98,8 @@ class _RecordingMode(TorchFunctionMode):
         method = records_method(func)  # Tensor.split(x, 2), buf.add(x); cr.split(x, 2) not
         name = getattr(func, "__name__", "")
         args, kwargs = as_torch_records(name, method, args, kwargs)
+        if not method:  # F.softmax(x, -1): softmax(x, dim = -1, _stacklevel = 3, ...)
+            args, kwargs = functional_records(func, args, kwargs)
         if method:
             return self.tracer.create_proxy("call_method", name, args, kwargs)
         return self.tracer.create_proxy("call_function", func, args, kwargs)
