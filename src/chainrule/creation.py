@@ -36,6 +36,7 @@ from .creation_options import (
     write_factory_out,
 )
 from .meta import meta_empty
+from .ops.dtype_overloads import dtype_combination_error
 from .ops.unset_arguments import ARANGE_UNSET, EYE_M_UNSET, arange_type_error, parser_eye_sizes
 from .scalar_range import fit_scalar
 
@@ -281,7 +282,7 @@ def steps_arg(op: str, steps: Any) -> int:
     if isinstance(steps, Tensor) and steps.dim() == 0 and steps.dtype.kind in "iu":
         steps = int(steps.item())
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)):
-        raise TypeError(f"{op}(): steps must be an int, got {steps!r}")
+        raise dtype_combination_error(op) or TypeError(f"{op}(): steps must be an int")
     if steps < 0:
         raise RuntimeError(f"{op}(): number of steps must be non-negative, got {steps}")
     return int(steps)

@@ -38,7 +38,7 @@ from .meta import MetaArray, meta_empty
 from .meta.results import any_meta, meta_result
 from .meta.results import to_meta as _to_meta
 from .ops.no_derivative import record_no_derivative, record_zero_derivative
-from .ops.number_arguments import randint_forms_error, refuse_randint_types
+from .ops.number_arguments import parser_int, randint_forms_error, refuse_randint_types
 from .randint_bounds import check_randint_range
 from .random import Generator, gen
 from .random_mt19937 import draw_dtype
@@ -187,8 +187,8 @@ def randperm(
         return write_factory_out(
             "randperm", out, dtype, requires_grad, lambda d: randperm(n, generator, dtype=d)
         )
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
-        raise TypeError(f"randperm(): argument 'n' must be int, got {type(n).__name__}")
+    if type(n) is not int:  # PyTorch's parser: a NumPy or 0-d tensor int, else its error
+        n = parser_int("randperm", "n", 1, n)
     refuse_negative_size("randperm", (int(n),))
     if _to_meta(device):  # no data: nothing drawn, the generator untouched (torch)
         meta = meta_empty((int(n),), np.int64)

@@ -174,9 +174,10 @@ def as_dtype(dtype) -> np.dtype:
             return _f8.float8_dtype(dtype.replace("torch.", ""))
         try:
             return _BY_NAME[dtype.replace("torch.", "")]
-        except KeyError:
-            valid = sorted([*_BY_NAME, "bfloat16", *_f8.FLOAT8_NAMES])
-            raise TypeError(f"unknown dtype {dtype!r}; valid: {valid}") from None
+        except KeyError:  # PyTorch's TypeError naming the op called (it takes no names)
+            from .ops.number_arguments import dtype_type_error  # noqa: PLC0415 - error path
+
+            raise dtype_type_error(dtype) from None
     if dtype is bool:
         return bool_
     if dtype is builtins.int:
@@ -186,7 +187,13 @@ def as_dtype(dtype) -> np.dtype:
     name = getattr(dtype, "__module__", "")
     if name.startswith("torch"):
         return as_dtype(str(dtype))
-    if not isinstance(dtype, type) and type(dtype).__name__ != "dtype":
+    if isinstance(dtype, type):
+        if not issubclass(dtype, np.generic) and dtype is not complex:
+            # another class (type(None), object, a tensor class): PyTorch's TypeError
+            from .ops.number_arguments import dtype_type_error  # noqa: PLC0415 - error path
+
+            raise dtype_type_error(dtype)
+    elif type(dtype).__name__ != "dtype":
         # a bool, a number, a tensor: PyTorch's TypeError naming the op called
         from .ops.number_arguments import dtype_type_error  # noqa: PLC0415 - error path only
 

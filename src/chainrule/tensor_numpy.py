@@ -13,8 +13,12 @@ elementwise both ways; ``!=`` is Python's identity comparison (``True``), and ``
 takes tensors only: a number, a NumPy scalar or a list is a TypeError too.
 
 NumPy scalars (``np.float64(2) * t``) are numbers, not arrays: they keep the tensor's
-operators, as in PyTorch. Probed on torch 2.13 with float64/float32/int64/bool arrays, 0-d
-arrays and 2-d arrays.
+operators, as in PyTorch. An operand that is neither a number nor a tensor and that the op
+refuses with a TypeError (``t ** "a"``, ``t + None``) makes the operator return
+``NotImplemented`` too, as PyTorch's operators do: Python's own TypeError follows
+("unsupported operand type(s) for ** or pow(): 'Tensor' and 'str'"), or the other
+operand's operator (``"a" * t`` repeats the string, so asks ``t.__index__``). Probed on
+torch 2.13 with float64/float32/int64/bool arrays, 0-d arrays and 2-d arrays.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+
+from .ops.overload_errors import is_number_or_tensor
 
 __all__ = ["defer_operators_to_ndarray"]
 
@@ -71,7 +77,12 @@ def _declining(fn: Callable[..., Any]) -> Callable[..., Any]:
     def operator(self: Any, other: Any) -> Any:
         if isinstance(other, np.ndarray):
             return NotImplemented
-        return op(self, other)
+        try:
+            return op(self, other)
+        except TypeError:  # (no cost unless raised)
+            if is_number_or_tensor(other):
+                raise
+            return NotImplemented  # a string, None, ...: Python's TypeError, as PyTorch's
 
     return _signed(operator, fn, _declining)
 
@@ -91,7 +102,12 @@ def _rtruediv(fn: Callable[..., Any]) -> Callable[..., Any]:
     def __rtruediv__(self: Any, other: Any) -> Any:  # noqa: N807 - the operator's name
         if isinstance(other, np.ndarray):  # PyTorch's: self.reciprocal() * other
             return self.reciprocal() * other
-        return fn(self, other)
+        try:
+            return fn(self, other)
+        except TypeError:  # (no cost unless raised) as the other operators
+            if is_number_or_tensor(other):
+                raise
+            return NotImplemented
 
     return _signed(__rtruediv__, fn, _rtruediv)
 

@@ -18,6 +18,7 @@ from ..backend import DEVICE_TYPES, Device, to_device
 from ..meta.array import ITEM_ERROR, MetaArray
 from .shared_memory import mark_shared
 from .state import is_grad_enabled
+from .to_arguments import check_to_forms, to_fallback
 
 if TYPE_CHECKING:  # annotations only: tensor.py imports this module
     from .tensor import Tensor
@@ -25,6 +26,7 @@ if TYPE_CHECKING:  # annotations only: tensor.py imports this module
 __all__ = ["ItemConversionError", "RequiresGradDtypeError", "TensorConversions"]
 
 _WARNED = []  # PyTorch warns once per process
+_TO_KEYWORDS = {"dtype", "device", "non_blocking", "copy", "memory_format"}
 # PyTorch's error for numpy() / np.asarray() of a tensor that requires grad (grad mode on)
 _NUMPY_REQUIRES_GRAD = (
     "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead."
@@ -183,23 +185,27 @@ class TensorConversions:
         """``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or ``to(other_tensor)``, each
         optionally followed by ``non_blocking`` and ``copy`` (positional bools, as PyTorch),
         and the keyword ``memory_format`` (``cr.channels_last``, ...)."""
-        dtype = kwargs.pop("dtype", None)
-        device = kwargs.pop("device", None)
-        kwargs.pop("non_blocking", None)  # copies are synchronous
-        copy = kwargs.pop("copy", False)
-        fmt = kwargs.pop("memory_format", None)
-        if kwargs:
-            raise TypeError(f"to(): unexpected arguments {sorted(kwargs)}")
+        if len(kwargs) == 1 and "memory_format" in kwargs:  # x.float(), x.long(), ...
+            dtype = device = None
+            copy = unusual = False
+            fmt = kwargs["memory_format"]
+        elif kwargs:  # (non_blocking changes nothing: copies are synchronous)
+            dtype = kwargs.get("dtype")
+            device = kwargs.get("device")
+            copy = kwargs.get("copy", False)
+            fmt = kwargs.get("memory_format")
+            unusual = not kwargs.keys() <= _TO_KEYWORDS or (
+                args and (dtype is not None or device is not None)
+            )
+        else:
+            dtype = device = fmt = None
+            copy = unusual = False
+        if unusual or len(args) > 1:
+            check_to_forms(args, kwargs)  # unusual calls only: PyTorch's forms, or its error
         flags = []
         for a in args:
             if isinstance(a, bool):  # non_blocking, then copy
                 flags.append(a)
-            elif flags:
-                raise TypeError(
-                    f"to(): a {type(a).__name__} after the non_blocking/copy flags; the forms "
-                    "are to(device, dtype, non_blocking, copy), to(dtype, non_blocking, copy) "
-                    "and to(tensor, non_blocking, copy)"
-                )
             elif isinstance(a, TensorConversions):
                 dtype, device = a.dtype, a.device
             elif isinstance(a, (Device,)) or (
@@ -208,16 +214,21 @@ class TensorConversions:
                 device = a
             else:
                 dtype = a
-        if len(flags) > 2:
-            raise TypeError(f"to(): at most two flags (non_blocking, copy), got {len(flags)}")
+        if flags and type(args[0]) is bool:  # PyTorch reads it as a tensor: to(bool)
+            dtype, flags = _dt.bool_, flags[1:]
         if len(flags) == 2:
             copy = copy or flags[1]
         from ..ops.memory_format import to_memory_format  # in here: ops import autograd
         from ..ops.unary import cast, to_device_op
 
         out = self
-        if dtype is not None and _dt.as_dtype(dtype) != self.dtype:
-            out = cast(out, _dt.as_dtype(dtype))
+        if dtype is not None:
+            try:
+                target = _dt.as_dtype(dtype)
+            except TypeError:  # a number or string PyTorch reads otherwise, or its error
+                target, device = to_fallback(dtype, args, kwargs)
+            if target is not None and target != self.dtype:
+                out = cast(out, target)
         if device is not None and Device(device) != self.device:
             out = to_device_op(out, Device(device))
         if fmt is not None:

@@ -51,12 +51,22 @@ _LOADS = ("LOAD_METHOD", "LOAD_ATTR", "LOAD_SUPER_ATTR")
 _NAMED_LOADS = ("LOAD_FAST", "LOAD_NAME", "LOAD_GLOBAL", "LOAD_DEREF", "LOAD_CLASSDEREF")
 
 
+_TORCH_C_TYPES = {
+    "dtype": "torch.dtype",
+    "Device": "torch.device",
+    "memory_format": "torch.memory_format",
+    "layout": "torch.layout",
+}
+
+
 def torch_type_name(value: Any) -> str:
     """The type name PyTorch's argument parser prints for ``value``: its C type name, which
     for an extension's type carries the module (``numpy.ndarray``, ``collections.deque``)
     and for a class defined in Python does not (``Fraction``, ``MaskedArray``)."""
     t = type(value)
     module = getattr(t, "__module__", "builtins")
+    if module.startswith("chainrule") and t.__name__ in _TORCH_C_TYPES:
+        return _TORCH_C_TYPES[t.__name__]  # torch's C types: torch.dtype, torch.device, ...
     if module == "builtins" or (t.__flags__ & _HEAPTYPE and not t.__flags__ & _IMMUTABLE):
         return t.__name__
     return f"{module}.{t.__name__}"
@@ -92,12 +102,20 @@ def _load_name(frame: types.FrameType, ins: dis.Instruction) -> Any:
     raise LookupError(name)
 
 
-def attribute_receiver(frame: types.FrameType, ins: list[dis.Instruction], k: int) -> Any:
+def attribute_receiver(
+    frame: types.FrameType,
+    ins: list[dis.Instruction],
+    k: int,
+    through: tuple[type, ...] | None = None,
+) -> Any:
     """The object the attribute load ``ins[k]`` read from in ``frame``: the name that starts
     its chain of attribute loads, followed through them (``cr.nn.functional`` for
     ``cr.nn.functional.linear``); None for a computed receiver (``x.clone().atan2_``: a
     tensor). Raises what the lookup raises where a name or an attribute is not found.
-    Shared by :func:`called_as` and ``sorting_arguments.py``'s argument count."""
+    ``through``: follow the attributes of these types only, returning the first value of
+    another type (``fx/_call_site.py`` passes modules and classes, so that no tensor
+    attribute, a parameter read or a property, is evaluated a second time). Shared by
+    :func:`called_as`, ``sorting_arguments.py``'s argument count and ``fx/_call_site.py``."""
     chain: list[str] = []
     j = k - 1
     while j >= 0 and ins[j].opname in _LOADS:
@@ -107,6 +125,8 @@ def attribute_receiver(frame: types.FrameType, ins: list[dis.Instruction], k: in
         return None
     value = _load_name(frame, ins[j])
     for attr in reversed(chain):
+        if through is not None and not isinstance(value, through):
+            return value
         value = getattr(value, attr)
     return value
 

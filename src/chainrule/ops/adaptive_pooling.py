@@ -21,6 +21,7 @@ from ..backend import get_array_module
 from ..qtypes import scalar_type_name
 from ..quantized_ops import adaptive_avg_pool2d_quantized
 from ._pooling_indices import adaptive_max_indices
+from ._tensor_args import torch_type_name
 from ._util import ShapeError, no_complex_kernel, no_integer_kernel, wide
 from .area_interpolation import adaptive_avg_pool
 from .pooling import _max_pool, max_pool2d
@@ -35,10 +36,24 @@ def _bins(size: int, n: int):
     return [(math.floor(i * size / n), math.ceil((i + 1) * size / n)) for i in range(n)]
 
 
-def check_size_elements(op: str, output_size: Any) -> None:
+def check_size_elements(op: str, output_size: Any, one_d: bool = False) -> None:
     """Refuse an adaptive pool's ``output_size`` holding something other than ints, 0-d
     integer tensors and None (a string, a float, a bool first), as PyTorch's argument
-    parser does: a TypeError, before the length is checked."""
+    parser does: a TypeError, before the length is checked. ``one_d``: the 1-d pools, whose
+    parser also refuses a whole value that is no int (``output_size=1.5``: "must be tuple of
+    ints, not float"); the 2-d and 3-d ones take its ``len()`` first, in PyTorch's Python."""
+    if isinstance(output_size, (int, np.integer)) and not isinstance(output_size, bool):
+        return
+    if one_d and not isinstance(output_size, (tuple, list)):  # the parser's TypeError
+        integer = isinstance(output_size, Tensor) and output_size.ndim == 0
+        if integer and output_size.dtype.kind in "iu":
+            return
+        raise TypeError(
+            f"{op}(): argument 'output_size' (position 2) must be tuple of ints, not "
+            f"{torch_type_name(output_size)}"
+        )
+    if not isinstance(output_size, (str, tuple, list)):  # 2-d, 3-d: PyTorch's Python
+        len(output_size)  # wrapper takes its len() first (a float, a 0-d tensor: TypeError)
     if isinstance(output_size, (str, tuple, list)):
         for k, v in enumerate(output_size):
             integer = isinstance(v, Tensor) and v.ndim == 0 and v.dtype.kind in "iu"
@@ -63,7 +78,9 @@ def _adaptive_size(op: str, input: Tensor, output_size: Any) -> tuple:
     if output_size is None:  # PyTorch's len(None) (None entries are fine)
         raise TypeError(f"{op}: object of type 'NoneType' has no len() (output_size=None)")
     if isinstance(output_size, (bool, np.bool_)):  # PyTorch's parser
-        raise TypeError(f"{op}(): argument 'output_size' must be tuple of ints, not bool")
+        raise TypeError(
+            f"{op}(): argument 'output_size' (position 2) must be tuple of ints, not bool"
+        )
     if isinstance(output_size, (int, np.integer)):
         output_size = (output_size, output_size)
     check_size_elements(op, output_size)
@@ -119,7 +136,9 @@ def _adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
 
 def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:
     """1-D adaptive average pooling over (N, C, L)."""
-    check_size_elements("adaptive_avg_pool1d", output_size)  # before the length, as PyTorch
+    check_size_elements("adaptive_avg_pool1d", output_size, one_d=True)  # before the length
+    if isinstance(output_size, Tensor):  # a 0-d integer tensor: the int it holds
+        output_size = int(output_size.item())
     if not isinstance(output_size, (int, np.integer)) and len(tuple(output_size)) != 1:
         raise RuntimeError(  # PyTorch's parser error, not the first entry taken
             "adaptive_avg_pool1d() argument 'output_size' should contain one int "

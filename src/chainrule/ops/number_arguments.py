@@ -22,9 +22,11 @@ from typing import Any
 import numpy as np
 
 from ..autograd.tensor import Tensor
+from ..dtypes import as_dtype
 from ._tensor_args import _PACKAGE, called_as, torch_type_name
 
 __all__ = [
+    "argument_where",
     "is_parser_int",
     "parser_bool",
     "parser_float",
@@ -69,6 +71,9 @@ def _where(op: str, arg: str, position: int) -> tuple[str, str]:
     one less for a method; nothing for a keyword argument)."""
     name, method, given = called_as((op,))
     return name, "" if arg in given else f" (position {position - method})"
+
+
+argument_where = _where
 
 
 def _is_int(value: Any) -> bool:
@@ -319,8 +324,15 @@ def randint_forms_error(given: Sequence[Any]) -> TypeError:
 
 def _is_dtype_like(value: Any) -> bool:
     """Whether ``value`` can name a dtype: a dtype object (chainrule's, NumPy's, torch's), a
-    type (``float``, ``np.float32``) or a name; a bool, a number or a tensor cannot."""
-    return isinstance(value, (np.dtype, type, str)) or type(value).__name__ == "dtype"
+    type (``float``, ``np.float32``) or a dtype's name; a bool, a number, a tensor or
+    another string cannot."""
+    if isinstance(value, str):
+        try:
+            as_dtype(value)
+        except TypeError:
+            return False
+        return True
+    return isinstance(value, (np.dtype, type)) or type(value).__name__ == "dtype"
 
 
 def _public_op() -> str:
@@ -339,7 +351,9 @@ def dtype_type_error(value: Any, op: str | None = None) -> TypeError:
     (``zeros(): argument 'dtype' must be torch.dtype, not bool``); ``op`` read from the call
     stack where not given."""
     name = op or _public_op()
-    return TypeError(
+    from .dtype_overloads import dtype_combination_error  # noqa: PLC0415 - error path only
+
+    return dtype_combination_error(name) or TypeError(
         f"{name}(): argument 'dtype' must be torch.dtype, not {torch_type_name(value)}"
     )
 

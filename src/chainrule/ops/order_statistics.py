@@ -34,6 +34,7 @@ from .binary import where
 from .binding import tensor_method
 from .gather_scatter import gather
 from .linear_interpolation import lerp
+from .number_arguments import parser_int
 from .search import sort
 from .selected_values import selected_values
 
@@ -269,8 +270,8 @@ def kthvalue(input: Any, k: int, dim: int = -1, keepdim: bool = False) -> Any:  
     """
     x = as_tensor(input)
     refuse_complex_order("kthvalue", x, error=NotImplementedError)
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
-        raise TypeError(f"kthvalue(): argument 'k' must be int, not {type(k).__name__}")
+    if type(k) is not int:  # PyTorch's parser: a NumPy or 0-d tensor int, else its TypeError
+        k = parser_int("kthvalue", "k", 2, k)
     d = int_dim(dim, x.ndim, "kthvalue")
     if x.ndim:  # (a 0-d bool tensor is its own k-th value in PyTorch too)
         _no_bool("kthvalue", x)

@@ -18,7 +18,7 @@ from ..backend import get_array_module
 from ._result_layout import like_layout
 from ._util import ShapeError, norm_dim
 from .binding import tensor_method
-from .number_arguments import parser_int_list
+from .number_arguments import argument_where, parser_int_list
 from .view_sizes import _shape_arg
 from .views import reshape
 
@@ -107,17 +107,24 @@ def _is_int_like(value: Any) -> bool:
 def _roll_ints(name: str, position: int, value: Any) -> Any:
     """``roll``'s ``shifts``/``dims`` as PyTorch parses an int list: one int-like, or a
     list/tuple of them (bools allowed inside one); anything else is a TypeError."""
-    prefix = f"roll(): argument '{name}' (position {position}) must be tuple of ints"
     if isinstance(value, (list, tuple)):
         for pos, v in enumerate(value):
             if not (_is_int_like(v) or isinstance(v, bool)):
+                prefix = _roll_prefix(name, position)
                 raise TypeError(
                     f"{prefix}, but found element of type {type(v).__name__} at pos {pos}"
                 )
         return tuple(int(v) for v in value)
     if not _is_int_like(value):
-        raise TypeError(f"{prefix}, not {type(value).__name__}")
+        raise TypeError(f"{_roll_prefix(name, position)}, not {type(value).__name__}")
     return int(value)
+
+
+def _roll_prefix(name: str, position: int) -> str:
+    """PyTorch's words for a wrong ``shifts``/``dims``: the position as called (one less for
+    the method, none for a keyword)."""
+    op, where = argument_where("roll", name, position)
+    return f"{op}(): argument '{name}'{where} must be tuple of ints"
 
 
 @tensor_method

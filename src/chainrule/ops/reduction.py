@@ -31,6 +31,7 @@ from ._util import DtypeError, as_tensor, int_dim, norm_dim, reduction_axes
 from .binding import numpy_keywords, tensor_method
 from .complex_norms import complex_norm
 from .cumulative import cumprod
+from .norm_order import norm_order
 from .number_arguments import parser_bool, refuse_dtype
 from .shape import broadcast_to, cat, flip, reshape
 from .sparse_nodense import NoDenseData
@@ -403,9 +404,10 @@ def norm(
                 "the operation does not have an identity"
             )
         return given(PNorm.apply(input, float(p), axes, keepdim), dim=dim, ord=shown)
-    raise RuntimeError(  # PyTorch's error type (linalg.matrix_norm's words)
-        f"norm: Order {p} not supported; use 'fro', 'nuc', a number or inf"
-    )
+    q = norm_order(p)  # a NumPy number, a 0-d tensor as its number; else torch's error
+    if q is p:  # a plain real number none of the above takes: NaN, as PyTorch's pow-sum
+        return given(PNorm.apply(input, float(p), axes, keepdim), dim=dim, ord=shown)
+    return norm(input, q, dim, keepdim)
 
 
 @tensor_method(keywords=True)

@@ -30,6 +30,7 @@ from ._topk_select import nth_element_order
 from ._util import ShapeError, as_tensor, no_integer_kernel, norm_dim, refuse_complex_order
 from .binding import numpy_keywords, tensor_method
 from .no_derivative import record_no_derivative
+from .number_arguments import parser_int
 from .overload_errors import refuse_searchsorted_types
 from .selected_values import selected_values
 from .sorting_arguments import UNSET as _UNSET
@@ -189,8 +190,8 @@ def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Ten
     no_integer_kernel("histc", x)  # NotImplementedError, as PyTorch's "not implemented for"
     if not is_floating(x.dtype):
         raise RuntimeError(f"histc: expected a floating-point tensor, got {x.dtype}")
-    if isinstance(bins, (bool, np.bool_)) or not isinstance(bins, (int, np.integer)):
-        raise TypeError(f"histc(): argument 'bins' must be int, not {type(bins).__name__}")
+    if type(bins) is not int:  # PyTorch's parser: a NumPy or 0-d tensor int, else its error
+        bins = parser_int("histc", "bins", 2, bins)
     if bins <= 0:
         raise RuntimeError(f"histc: bins must be > 0, got {bins!r}")
     if type(x._data) is MetaArray:  # no values to count: the counts' shape (PyTorch's meta)
@@ -401,7 +402,7 @@ def sort(
     """
     if stable is not _UNSET:
         refuse_stable_form("sort", input, dim, descending, stable)
-    if type(descending) is not bool or type(dim) is bool:  # PyTorch's parser refuses them
+    if type(descending) is not bool or type(dim) is not int:  # (a NumPy int passes)
         refuse_sort_types("sort", input, dim, descending)
     refuse_complex_order("sort", input)
     given_dim, dim = dim, norm_dim(dim, max(input.ndim, 1), "sort")[0]
@@ -428,7 +429,7 @@ def argsort(
     ``stable=`` with ``dim``/``descending`` by keyword only, as PyTorch)."""
     if stable is not _UNSET:
         refuse_stable_form("argsort", input, dim, descending, stable)
-    if type(descending) is not bool or type(dim) is bool:  # as sort's
+    if type(descending) is not bool or type(dim) is not int:  # as sort's
         refuse_sort_types("argsort", input, dim, descending)
     return sort(input, dim, descending).indices
 

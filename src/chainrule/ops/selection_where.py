@@ -17,10 +17,11 @@ from ..backend import get_array_module
 from ..scalar_range import fit_scalar
 from ._array_operands import user_call
 from ._result_layout import in_elementwise_layout
-from ._tensor_args import PYTHON_DATA, invalid_combination, tensor_operand
+from ._tensor_args import PYTHON_DATA, called_as, tensor_operand
 from ._util import ShapeError, _same_device, as_tensor, promote
 from .binding import numpy_keywords
 from .elementwise import BinaryElementwise
+from .invalid_arguments import combination_error
 
 __all__ = ["Where", "where", "where_as"]
 
@@ -82,14 +83,17 @@ _WHERE_FORMS = (
     "(Tensor condition, Number self, Number other)",
 )
 _WHERE_METHOD_FORMS = ("(Tensor condition, Tensor other)", "(Tensor condition, Number other)")
+_NOT_OPERANDS = frozenset({list, tuple, str, dict, set})  # what no overload reads as a Tensor
 
 
 def _where_error(condition: Any, input: Any, other: Any) -> TypeError:  # noqa: A002
     """PyTorch's TypeError for a ``where`` no overload takes: Python data as the condition,
     or (from user code) a NumPy array as any of the three."""
-    params = (("condition", condition), ("input", input), ("other", other))
-    method = (("condition", condition), ("other", other))
-    return invalid_combination("where", params, _WHERE_FORMS, _WHERE_METHOD_FORMS, method)
+    if called_as(("where",))[1]:  # x.where(condition, other): x is self
+        params = (("input", input), ("condition", condition), ("other", other))
+    else:
+        params = (("condition", condition), ("input", input), ("other", other))
+    return combination_error("where", params, _WHERE_FORMS, _WHERE_METHOD_FORMS)
 
 
 @numpy_keywords  # the method x.where(cond, y) is bound in ops/__init__.py (argument order)
@@ -104,12 +108,15 @@ def where(condition: Any, input: Any = None, other: Any = None) -> Any:
         if not isinstance(condition, Tensor):
             condition = tensor_operand("where", "condition", 1, condition)
         return nonzero(condition, as_tuple=True)
-    if input is None or other is None:
-        raise TypeError("where: give both input and other, or only the condition")
+    if input is None or other is None:  # PyTorch's parser: no overload takes a None
+        raise _where_error(condition, input, other)
     if isinstance(condition, Tensor):
         c = condition
-        if (type(input) is np.ndarray or type(other) is np.ndarray) and user_call():
-            raise _where_error(condition, input, other)  # as PyTorch's parser (no overload)
+        if type(input) is not Tensor or type(other) is not Tensor:  # numbers, arrays, data
+            if (type(input) is np.ndarray or type(other) is np.ndarray) and user_call():
+                raise _where_error(condition, input, other)  # as PyTorch's parser
+            if type(input) in _NOT_OPERANDS or type(other) in _NOT_OPERANDS:
+                raise _where_error(condition, input, other)  # (x, (1.0, 2.0)): no overload
     elif isinstance(condition, PYTHON_DATA) or (
         type(condition) is np.ndarray and user_call()  # user code's array: as PyTorch's
     ):  # PyTorch's parser: no overload takes it

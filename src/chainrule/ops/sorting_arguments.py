@@ -23,6 +23,7 @@ from ._tensor_args import (
     invalid_combination,
     torch_type_name,
 )
+from .number_arguments import is_parser_int
 
 __all__ = ["UNSET", "refuse_sort_types", "refuse_stable_form", "refuse_topk_types"]
 
@@ -113,9 +114,16 @@ def _given(op: str, input: Any, dim: Any, descending: Any) -> list[tuple[str, An
 def refuse_sort_types(op: str, input: Any, dim: Any, descending: Any) -> None:
     """PyTorch's TypeError for ``sort``/``argsort`` given a ``descending`` that is not a
     Python bool (``x.sort(1, 0)``, ``descending=np.bool_(True)``) or a bool ``dim``
-    (``x.sort(True)``): no overload takes them. Called only for such values."""
+    (``x.sort(True)``), or a ``dim`` that is no int (``x.sort(1.5)``, ``x.sort(None)``): no
+    overload takes them. Called where either is not of its plain type; returns where the
+    parser reads them (a NumPy integer or 0-d integer tensor ``dim``)."""
+    if type(descending) is bool and is_parser_int(dim):
+        return
+    from .invalid_arguments import combination_error  # noqa: PLC0415 - it imports this module
+
     forms = _SORT_FORMS if op == "sort" else _ARGSORT_FORMS
-    raise invalid_combination(op, _given(op, input, dim, descending), forms, _METHOD_FORMS)
+    params = [("input", input), ("dim", dim), ("descending", descending)]
+    raise combination_error(op, params, forms, _METHOD_FORMS)
 
 
 def refuse_stable_form(op: str, input: Any, dim: Any, descending: Any, stable: Any) -> None:

@@ -44,6 +44,7 @@ from ...ops.gelu import gelu_exact, gelu_tanh
 from ...ops.hardsigmoid import Hardsigmoid
 from ...ops.inplace import composite_result as _result
 from ...ops.inplace import single_node_result as _node
+from ...ops.number_arguments import parser_numbers
 from ...ops.silu import Silu
 from ...ops.single_node_activations import (
     CeluResult,
@@ -125,6 +126,9 @@ def relu6(input: Tensor, inplace: bool = False) -> Tensor:
     return hardtanh(input, 0, 6, inplace)  # int bounds: PyTorch's _saved_min_val / max_val
 
 
+_PLAIN = frozenset({int, float})  # hardtanh's bounds that need no parsing
+
+
 def hardtanh(
     input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False
 ) -> Tensor:
@@ -133,6 +137,8 @@ def hardtanh(
         _check(input, "hardtanh")
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val ({min_val}) must not exceed max_val ({max_val})")
+    if type(min_val) not in _PLAIN or type(max_val) not in _PLAIN:  # 0-d tensors: as numbers
+        min_val, max_val = parser_numbers("hardtanh", [("min_val", min_val), ("max_val", max_val)])
     if input.dtype.kind in "iu":  # PyTorch clamps integers in their dtype (bounds truncated)
         min_val, max_val = int(min_val), int(max_val)
         return _node(input, inplace, "hardtanh", lambda t: clamp(t, min_val, max_val))

@@ -217,7 +217,9 @@ def _adaptive_size(op: str, x: Tensor, output_size: Any, ndim: int = 5) -> tuple
     if output_size is None:  # PyTorch's len(None) (None entries are fine)
         raise TypeError(f"{op}: object of type 'NoneType' has no len() (output_size=None)")
     if isinstance(output_size, (bool, np.bool_)):  # PyTorch's parser
-        raise TypeError(f"{op}(): argument 'output_size' must be tuple of ints, not bool")
+        raise TypeError(
+            f"{op}(): argument 'output_size' (position 2) must be tuple of ints, not bool"
+        )
     if isinstance(output_size, (int, np.integer)):
         output_size = (output_size,) * 3
     check_size_elements(op, output_size)

@@ -88,7 +88,9 @@ def _adaptive_max(op: str, input: Any, output_size: Any, nd: int) -> tuple[Tenso
         raise NotImplementedError(f'"{op}" not implemented for {input.dtype}')
     sizes = tuple(input.shape[-nd:])
     if nd == 1:  # the element types before the length, as PyTorch's parser
-        check_size_elements(op, output_size)
+        check_size_elements(op, output_size, one_d=True)
+        if isinstance(output_size, Tensor):  # a 0-d integer tensor: the int it holds
+            output_size = int(output_size.item())
     if _is_int(output_size):
         out = (int(output_size),) * nd
     elif isinstance(output_size, Sequence) and len(output_size) == nd:

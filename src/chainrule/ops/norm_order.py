@@ -1,0 +1,48 @@
+"""PyTorch's reading of ``norm``'s order ``p`` where it is no plain number nor one of the
+names ``norm`` knows ('fro', 'nuc', 'inf'): a NumPy number or a 0-d real tensor is read as
+the Python number it holds (``x.norm(cr.tensor(1.5))`` is the 1.5-norm, as in torch); any
+other string is ``linalg.matrix_norm``'s RuntimeError, a complex order
+``linalg.vector_norm``'s, and anything else (a tuple, a list, a tensor with elements) the
+TypeError of ``linalg_vector_norm``'s ``Scalar ord``. Called on ``norm``'s error path only,
+so a valid call pays nothing.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+
+from ..autograd.tensor import Tensor
+from ._tensor_args import torch_type_name
+
+__all__ = ["norm_order"]
+
+
+def _torch_words(err: Exception) -> Exception:
+    """``err`` marked as PyTorch's own text, which a composite (``F.normalize``) re-raises
+    without its own name in front (see ``_util.lead_with``)."""
+    err.torch_words = True  # type: ignore[attr-defined]
+    return err
+
+
+def norm_order(p: Any) -> float | int:
+    """``p`` (which ``norm`` could not use as given) as the real number PyTorch reads, or
+    PyTorch's error for it."""
+    if isinstance(p, (np.number, np.bool_)) or (isinstance(p, Tensor) and p.ndim == 0):
+        p = p.item()
+    if isinstance(p, str):
+        raise _torch_words(RuntimeError(f"linalg.matrix_norm: Order {p} not supported."))
+    if isinstance(p, complex):
+        raise _torch_words(
+            RuntimeError("linalg.vector_norm: Expected a non-complex scalar as the order of norm.")
+        )
+    if not isinstance(p, numbers.Real):
+        raise _torch_words(
+            TypeError(
+                "linalg_vector_norm(): argument 'ord' (position 2) must be Number, not "
+                f"{torch_type_name(p)}"
+            )
+        )
+    return p

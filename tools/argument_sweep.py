@@ -1,0 +1,208 @@
+"""Argument-type sweep: common ops called with wrong argument types, under torch and chainrule.
+
+Each call template of :data:`CALLS` (``"x.sum({})"``) is filled with each value of
+:data:`VALUES` (a bool, a float, None, a string, a tuple, a NumPy integer, 0-d tensors) and
+evaluated in both libraries, with ``x = arange(12.0).reshape(3, 4)``. Each call's outcome
+is sorted into one of:
+
+- ``same``: both succeed, or both raise the same exception type with the same first line;
+- ``silent``: torch raises, chainrule returns something (the worst kind: a wrong call
+  accepted silently);
+- ``type``: both raise, but chainrule's exception is not an instance of torch's exception
+  class (compared by class name over chainrule's MRO, so chainrule's ``ShapeError``, a
+  ``ValueError`` and ``RuntimeError``, counts as torch's ``RuntimeError``; ``--exact-types``
+  compares the class names themselves, as session 38's counts did);
+- ``msg``: same exception type, different first line of the message;
+- ``cr_err``: torch accepts the call, chainrule raises.
+
+Run it from the repository root (torch must be installed; it is imported only here and in the
+tests that use this module)::
+
+    python tools/argument_sweep.py                 # every call: differences, then the counts
+    python tools/argument_sweep.py --only norm     # the templates containing "norm"
+    python tools/argument_sweep.py --kinds type,silent --exact-types
+
+It prints each call that differs (its kind, the call, torch's and chainrule's outcome) and
+the counts per kind last (on stderr too, so ``> diffs.txt`` keeps them visible). Session 38
+started it at 1416 calls over 177 ops (silent 67 -> 0); the counts of each later pass are in
+its session's report. ``tests/test_argument_sweep.py`` runs a small slice against torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from typing import Any, NamedTuple
+
+import numpy as np
+import torch
+
+import chainrule
+
+__all__ = [
+    "CALLS",
+    "KINDS",
+    "VALUES",
+    "Difference",
+    "all_calls",
+    "classify",
+    "compare",
+    "main",
+    "outcome",
+    "sweep",
+]
+
+#: The wrong values tried in each call template's ``{}``; ``L`` is the library.
+VALUES = ["True", "1.5", "None", "'a'", "(1.0, 2.0)", "np.int64(1)", "L.tensor(1)", "L.tensor(1.5)"]
+
+#: The call templates, by family; ``x`` is ``L.arange(12.0).reshape(3, 4)``.
+CALLS = [
+    # reductions
+    *("x.sum({})", "x.mean({})", "x.prod({})", "x.amax({})", "x.amin({})", "x.argmax({})"),
+    *("x.argmin({})", "x.max({})", "x.min({})", "x.var({})", "x.std({})", "x.logsumexp({})"),
+    *("x.nansum({})", "x.cumsum({})", "x.cumprod({})", "x.softmax({})", "x.log_softmax({})"),
+    *("x.norm({})", "x.all({})", "x.any({})", "x.count_nonzero({})", "x.median({})"),
+    *("x.sum(0, {})", "x.mean(0, {})", "x.amax(0, {})", "x.argmax(0, {})", "x.max(0, {})"),
+    *("x.cumsum(0, dtype={})", "x.sum(dtype={})", "x.logsumexp(0, {})", "x.std(0, {})"),
+    *("x.topk({})", "x.topk(2, {})", "x.sort({})", "x.argsort({})", "x.kthvalue({})"),
+    "x.mode({})",
+    # shape ops
+    *("x.reshape({})", "x.reshape(2, {})", "x.view({})", "x.view(2, {})", "x.permute({})"),
+    *("x.permute(0, {})", "x.transpose(0, {})", "x.transpose({}, 0)", "x.unsqueeze({})"),
+    *("x.squeeze({})", "x.flatten({})", "x.flatten(0, {})", "x.expand({})", "x.expand(3, {})"),
+    *("x.repeat({})", "x.repeat(1, {})", "x.flip({})", "x.roll({})", "x.roll(1, {})"),
+    *("x.chunk({})", "x.chunk(2, {})", "x.split({})", "x.split(2, {})", "x.narrow(0, 0, {})"),
+    *("x.narrow({}, 0, 1)", "x.movedim({}, 0)", "x.unfold(0, 2, {})", "x.tile({})"),
+    *("x.diagonal({})", "x.tril({})", "x.triu({})", "x.t().contiguous().view(-1, {})"),
+    *("x.unbind({})", "x.select(0, {})", "x.select({}, 0)", "x.index_select(0, {})"),
+    *("x.gather(0, {})", "x.take({})", "x.masked_fill(x > 1, {})", "x.clamp({})"),
+    *("x.clamp(0, {})", "x.pow({})", "x.add(x, alpha={})", "x.lerp(x, {})"),
+    *("x.fill_diagonal_({})", "x.clone().fill_({})", "x.clone().zero_({})", "x.to({})"),
+    *("x.type({})", "x.new_zeros({})", "x.new_full((2,), {})", "x.new_ones(2, {})"),
+    *("x.round(decimals={})", "x.diff({})", "x.renorm(2, 0, {})", "x.repeat_interleave({})"),
+    *("x.tensor_split({})", "x.clamp(min={})"),
+    # creation
+    *("L.zeros({})", "L.zeros(2, {})", "L.ones({})", "L.empty({})", "L.full((2,), {})"),
+    *("L.full({}, 1.0)", "L.arange({})", "L.arange(0, {})", "L.arange(0, 5, {})"),
+    *("L.linspace(0, 1, {})", "L.logspace(0, 1, {})", "L.eye({})", "L.eye(2, {})"),
+    *("L.rand({})", "L.randn(2, {})", "L.randint(0, 5, {})", "L.randint({}, (2,))"),
+    *("L.randperm({})", "L.tensor([1, 2], dtype={})", "L.zeros(2, dtype={})"),
+    *("L.zeros(2, requires_grad={})", "L.tril_indices(3, {})", "L.full_like(x, {})"),
+    "L.zeros_like(x, dtype={})",
+    # joins and others
+    *("L.cat([x, x], {})", "L.stack([x, x], {})", "L.cat({})", "L.where(x > 1, x, {})"),
+    *("L.einsum({}, x)", "L.matmul(x, {})", "L.mm(x, {})", "L.clamp(x, {})", "L.diag(x, {})"),
+    *("L.outer(x[0], {})", "L.meshgrid(x[0], indexing={})", "L.bucketize(x, {})"),
+    *("L.searchsorted(x[0], x, right={})", "L.histc(x, bins={})", "L.cdist(x, x, p={})"),
+    *("L.tensordot(x, x.t(), dims={})", "L.cross(x, x, dim={})"),
+    # nn.functional
+    *("F.relu(x, inplace={})", "F.leaky_relu(x, {})", "F.elu(x, {})", "F.softmax(x, {})"),
+    *("F.log_softmax(x, dim={})", "F.dropout(x, {})", "F.dropout(x, 0.5, {})"),
+    *("F.gelu(x, approximate={})", "F.hardtanh(x, {})", "F.softplus(x, {})"),
+    *("F.normalize(x, {})", "F.normalize(x, 2, {})", "F.pad(x, {})"),
+    *("F.pad(x, (1, 1), value={})", "F.linear(x, {})", "F.layer_norm(x, {})"),
+    *("F.layer_norm(x, (4,), eps={})", "F.embedding({}, x)", "F.one_hot(x.long(), {})"),
+    *("F.cross_entropy(x, {})", "F.mse_loss(x, x, reduction={})", "F.avg_pool1d(x[None], {})"),
+    *("F.max_pool1d(x[None], {})", "F.max_pool1d(x[None], 2, {})"),
+    *("F.adaptive_avg_pool1d(x[None], {})", "F.interpolate(x[None], size={})"),
+    *("F.interpolate(x[None], scale_factor={})", "F.conv1d(x[None], x[:, None, :2], stride={})"),
+    *("F.conv1d(x[None], x[:, None, :2], padding={})", "F.unfold(x[None, None], {})"),
+    *("F.glu(x, {})", "F.cosine_similarity(x, x, {})", "F.pairwise_distance(x, x, {})"),
+    *("F.threshold(x, {}, 0.0)", "F.celu(x, {})", "F.prelu(x, {})"),
+    *("F.batch_norm(x, None, None, training={})", "F.group_norm(x[None], {})"),
+    *("F.pixel_shuffle(x[None, None], {})", "F.softmin(x, {})", "F.logsigmoid({})"),
+]
+
+#: The kinds of outcome, in the order the counts are printed.
+KINDS = ("silent", "type", "msg", "cr_err", "same")
+
+
+class Outcome(NamedTuple):
+    """What one call did: ``kind`` "ok" or the exception's class name, ``bases`` the class
+    names of the exception's MRO (empty for "ok"), ``text`` the message's first line."""
+
+    kind: str
+    bases: tuple[str, ...]
+    text: str
+
+
+class Difference(NamedTuple):
+    """One call's comparison: its kind (:data:`KINDS`), the call and both outcomes."""
+
+    kind: str
+    src: str
+    torch: Outcome
+    chainrule: Outcome
+
+
+def all_calls(calls: Iterable[str] = CALLS, values: Iterable[str] = VALUES) -> list[str]:
+    """Every template filled with every value, template-major (the sweep's order)."""
+    values = list(values)
+    return [template.format(v) for template in calls for v in values]
+
+
+def outcome(lib: Any, src: str) -> Outcome:
+    """``src`` evaluated with ``L`` the library ``lib``, ``x`` a 3x4 float tensor, ``F`` its
+    ``nn.functional`` and ``np`` NumPy: "ok", or the exception it raised."""
+    env = {"L": lib, "x": lib.arange(12.0).reshape(3, 4), "np": np, "F": lib.nn.functional}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            eval(src, env)  # noqa: S307 - the sweep's own fixed templates
+        except Exception as e:  # noqa: BLE001 - the exception is the outcome
+            bases = tuple(c.__name__ for c in type(e).__mro__)
+            return Outcome(type(e).__name__, bases, str(e).split("\n")[0][:200])
+    return Outcome("ok", (), "")
+
+
+def classify(expected: Outcome, got: Outcome, exact_types: bool = False) -> str:
+    """The kind (:data:`KINDS`) of chainrule's outcome ``got`` against torch's ``expected``."""
+    if expected.kind == "ok" or got.kind == "ok":
+        return "same" if expected.kind == got.kind else "silent" if got.kind == "ok" else "cr_err"
+    same_type = got.kind == expected.kind or (not exact_types and expected.kind in got.bases)
+    if not same_type:
+        return "type"
+    return "same" if got.text == expected.text else "msg"
+
+
+def compare(src: str, exact_types: bool = False) -> Difference:
+    """One call run under torch and chainrule, classified."""
+    expected, got = outcome(torch, src), outcome(chainrule, src)
+    return Difference(classify(expected, got, exact_types), src, expected, got)
+
+
+def sweep(srcs: Iterable[str], exact_types: bool = False) -> Iterator[Difference]:
+    """:func:`compare` over ``srcs``, in order."""
+    for src in srcs:
+        yield compare(src, exact_types)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The command line (see the module docstring); returns 0."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", help="only the templates containing this text")
+    parser.add_argument("--kinds", default="silent,type,msg,cr_err", help="kinds printed")
+    parser.add_argument(
+        "--exact-types", action="store_true", help="a subclass of torch's exception differs"
+    )
+    args = parser.parse_args(argv)
+    shown = set(args.kinds.split(","))
+    calls = [c for c in CALLS if args.only is None or args.only in c]
+    counts: Counter[str] = Counter()
+    for d in sweep(all_calls(calls), args.exact_types):
+        counts[d.kind] += 1
+        if d.kind in shown and d.kind != "same":
+            print(f"{d.kind:6s} {d.src}")
+            print(f"    T: {d.torch.kind}: {d.torch.text}")
+            print(f"    C: {d.chainrule.kind}: {d.chainrule.text}")
+    summary = ", ".join(f"{k} {counts[k]}" for k in KINDS)
+    print(f"{sum(counts.values())} calls over {len(calls)} templates: {summary}")
+    print(summary, file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
