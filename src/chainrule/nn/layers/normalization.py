@@ -106,11 +106,14 @@ class _BatchNorm(_NormBase):
             )
         if input.shape[1] != self.num_features:
             # PyTorch's kernel checks the channels against the running statistics, else the
-            # affine weight (RuntimeError); with neither it normalises any channel count
+            # affine weight (RuntimeError); with neither it normalises any channel count. It
+            # counts the tensor's elements: ``num_features`` may be a shape such as ``[16]``
+            # (``torch.empty`` takes one), which SincNet's ``BatchNorm1d([input_dim])`` passes
             what = "running_mean" if self.running_mean is not None else "weight"
-            if getattr(self, what) is not None:
+            stat = getattr(self, what)
+            if stat is not None and stat.numel() != input.shape[1]:
                 raise RuntimeError(
-                    f"{what} should contain {input.shape[1]} elements not {self.num_features} "
+                    f"{what} should contain {input.shape[1]} elements not {stat.numel()} "
                     f"({type(self).__name__} got input of shape {tuple(input.shape)})"
                 )
 
