@@ -23,6 +23,7 @@ import numpy as np
 
 from .._layout import grad_layout, grad_order, is_vmap_array, relaid_tensor
 from ..backend import get_array_module, is_writeable
+from ..meta.array import MetaArray, meta_empty
 from ..threads import elementwise
 from .accumulate_grad import HOOKED
 from .engine_sparse import accumulate_sparse as _accumulate_sparse
@@ -444,7 +445,12 @@ def _prepare_outputs(
         for nr, g in enumerate(grads):
             if g is None and nr not in node._passed_outputs:  # a non-Tensor output: None
                 shape, dtype = node._out_meta[nr]
-                grads[nr] = Tensor._make(get_array_module(ref).zeros(shape, dtype), False, None, 0)
+                zeros = (  # on ref's device (meta: no data, session 39)
+                    meta_empty(shape, dtype)
+                    if type(ref) is MetaArray
+                    else get_array_module(ref).zeros(shape, dtype)
+                )
+                grads[nr] = Tensor._make(zeros, False, None, 0)
     return grads
 
 

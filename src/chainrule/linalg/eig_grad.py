@@ -43,6 +43,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import errstate, get_array_module
+from ..meta.array import MetaArray, follow
 from ..ops.complex_ops import conj
 from ..ops.structural import diag_embed, diagonal
 from ._common import mH
@@ -77,9 +78,9 @@ def eig_arrays(a, op: str, vectors: bool) -> tuple:
             w, v = xp.linalg.eigvals(a), None
     except np.linalg.LinAlgError as err:  # geev's QR iteration failed to converge
         raise RuntimeError(f"{op}: the algorithm failed to converge ({err})") from None
-    w = xp.ascontiguousarray(w.astype(ctype))
+    w = follow(xp.ascontiguousarray(w.astype(ctype)), a)  # (meta a: meta results)
     if v is not None:
-        v = xp.ascontiguousarray(v.astype(ctype))
+        v = follow(xp.ascontiguousarray(v.astype(ctype)), a)
     return w, v
 
 
@@ -94,7 +95,7 @@ def _e_array(w):
 
 def _e_tensor(w: Tensor) -> Tensor:
     """:func:`_e_array` with Tensor ops (differentiable in ``w``, for double backward)."""
-    eye = Tensor._new(get_array_module(w._data).eye(w.shape[-1], dtype=bool))
+    eye = Tensor._new(follow(get_array_module(w._data).eye(w.shape[-1], dtype=bool), w._data))
     diff = w.unsqueeze(-2) - w.unsqueeze(-1)
     return (1 / diff.masked_fill(eye, 1)).masked_fill(eye, 0)
 
@@ -103,7 +104,7 @@ def _absent_if_zero(g: Tensor | None) -> Tensor | None:
     """None for a constant all-zero gradient (an unused output, which the engine fills with
     zeros), as PyTorch's undefined gradient: then a loss of the eigenvalues alone keeps the
     finite rule at repeated eigenvalues. A zero gradient that carries a graph is kept."""
-    if g is None or g.requires_grad or g._data.any():
+    if g is None or g.requires_grad or type(g._data) is MetaArray or g._data.any():
         return g
     return None
 

@@ -31,6 +31,7 @@ from ..autograd.lower_precision import autocast_float32_op, autocast_lower_preci
 from ..autograd.tensor import Tensor
 from ..backend import errstate, get_array_module, host
 from ..dtypes import is_bfloat16
+from ..meta.array import follow
 from ..ops._util import as_tensor
 from ..ops.binary import where
 from ..ops.joining import stack
@@ -332,7 +333,8 @@ def householder_product(A: Tensor, tau: Tensor) -> Tensor:
         )
     if t.dtype != a.dtype:
         raise RuntimeError(f"{op}: tau dtype {t.dtype} does not match input dtype {a.dtype}")
-    eye = Tensor._make(get_array_module(a._data).eye(m, n, dtype=a._data.dtype), False, None, 0)
+    eye = get_array_module(a._data).eye(m, n, dtype=a._data.dtype)
+    eye = Tensor._make(follow(eye, a._data), False, None, 0)  # (meta a: a meta identity)
     v = a.tril(-1) + eye  # unit lower trapezoid: the reflectors' vectors
     q = eye.expand(*a.shape)
     if k == 0 and a.requires_grad:  # no reflectors: PyTorch's [I; 0] is still in A's graph

@@ -96,7 +96,7 @@ def input_mask(op: str, input: Tensor, mask: Any) -> Tensor:
         RuntimeError: ``mask`` does not broadcast to ``input``'s shape.
     """
     if mask is None:
-        return ones(tuple(input.shape), dtype=bool_)
+        return ones(tuple(input.shape), dtype=bool_, device=input.device)
     if not isinstance(mask, Tensor):
         raise TypeError(
             f"torch.masked.{op}(): mask must be a bool Tensor or None, got {type(mask).__name__}"

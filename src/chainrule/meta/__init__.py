@@ -7,6 +7,6 @@ as meta) and its ufunc rules; ``functions.py`` the shape rules of ``np.*`` funct
 
 from __future__ import annotations
 
-from .array import COPY_OUT, ITEM_ERROR, MetaArray, as_meta, is_meta, meta_empty
+from .array import COPY_OUT, ITEM_ERROR, MetaArray, as_meta, follow, is_meta, meta_empty
 
-__all__ = ["COPY_OUT", "ITEM_ERROR", "MetaArray", "as_meta", "is_meta", "meta_empty"]
+__all__ = ["COPY_OUT", "ITEM_ERROR", "MetaArray", "as_meta", "follow", "is_meta", "meta_empty"]

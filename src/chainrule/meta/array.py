@@ -28,6 +28,7 @@ __all__ = [
     "NONZERO_ERROR",
     "MetaArray",
     "as_meta",
+    "follow",
     "is_meta",
     "meta_empty",
 ]
@@ -69,6 +70,17 @@ def as_meta(array: Any) -> MetaArray:
         return array.view(MetaArray)
     a = np.asarray(array) if not isinstance(array, np.ndarray) else array
     return meta_empty(a.shape, a.dtype)
+
+
+def follow(array: Any, like: Any) -> Any:
+    """A constant an op built with NumPy (an identity, a base grid, a column of zeros) on
+    ``like``'s device: a MetaArray of its shape and dtype when ``like`` (a raw array) is
+    meta, ``array`` itself otherwise. As ``backend.arrays_to_device`` moves such constants
+    to the GPU, so that only a user's CPU tensor beside a meta one meets PyTorch's
+    device error (``meta/forward.py``)."""
+    if type(like) is MetaArray:
+        return meta_empty(np.shape(array), np.asarray(array).dtype)
+    return array
 
 
 def _sample(x: Any) -> Any:
@@ -140,6 +152,8 @@ def _ufunc(ufunc: Any, method: str, inputs: tuple, kwargs: dict) -> Any:
             return _fallback(getattr(ufunc, method), inputs, kwargs)
     results = r if isinstance(r, tuple) else (r,)
     metas = tuple(meta_empty(shape, np.asarray(x).dtype) for x in results)
+    if ufunc is np.logical_and and method == "reduce":
+        metas[0].all_true = True  # ``if not ok.all(): raise`` passes (see ``__bool__``)
     if out is not None:
         metas = _into_out(out, metas)
     return metas if isinstance(r, tuple) else metas[0]
@@ -215,11 +229,16 @@ class MetaArray(np.ndarray):
         raise NotImplementedError(COPY_OUT)
 
     # An op's own checks of its values (``if isnan(y).any(): fix``, ``int(idx.max()) >= n:
-    # raise``) see no special value and pass, as PyTorch's meta kernels skip them. Users
-    # never hold the raw array: ``bool(t)``, ``t.item()``, ``int(t)`` raise PyTorch's error
-    # (Tensor.__bool__ checks; item() below), and sizes (``__index__``) refuse.
+    # raise``, ``if not isfinite(a).all(): raise``) see no special value and pass, as
+    # PyTorch's meta kernels skip them: a meta array is falsy, except the result of an
+    # ``all()`` (``logical_and.reduce``), which is truthy. So a check written as "any bad?"
+    # or "all good?" passes, one place for every op. Users never hold the raw array:
+    # ``bool(t)``, ``t.item()``, ``int(t)`` raise PyTorch's error (Tensor.__bool__ checks;
+    # item() below), and sizes (``__index__``) refuse.
+    all_true = False
+
     def __bool__(self) -> bool:
-        return False
+        return self.all_true
 
     def __float__(self) -> float:
         return 0.0

@@ -3,7 +3,9 @@
 The op's own NumPy code runs on the zero-stride MetaArrays (most NumPy calls are answered
 by the shape rules of ``array.py``/``functions.py``); an output that came back as a plain
 array anyway (a compiled kernel, ``np.ascontiguousarray``, ``as_strided``) is re-marked meta
-here, so every output of an op with a meta input is meta, as in PyTorch. Floating-point
+here, so every output of an op with a meta input is meta, as in PyTorch; so are the arrays
+it saved for backward (the same MetaArray where a saved array is an output, so that autograd
+still knows it as one), or its backward would compute on plain zeros. Floating-point
 warnings are off: whatever is computed is computed on zeros.
 """
 
@@ -36,11 +38,17 @@ def _check_devices(args: tuple, raw_args: list) -> None:
             raise RuntimeError("Tensor on device cpu is not on the expected device meta!")
 
 
-def _marked(out: Any) -> Any:
+def _marked(out: Any, memo: dict) -> Any:
+    """``out`` with each plain array marked meta (one MetaArray per array: ``memo``)."""
     if type(out) is tuple:
-        return tuple(_marked(o) for o in out)
+        return tuple(_marked(o, memo) for o in out)
     if isinstance(out, (_ndarray, np.generic)):
-        return as_meta(out)
+        if type(out) is MetaArray:
+            return out
+        marked = memo.get(id(out))
+        if marked is None:
+            marked = memo[id(out)] = as_meta(out)
+        return marked
     return out
 
 
@@ -49,4 +57,9 @@ def meta_forward(cls: type, ctx: Any, args: tuple, raw_args: list, kwargs: dict)
     _check_devices(args, raw_args)
     with np.errstate(all="ignore"):
         out = cls.forward(ctx, *raw_args, **kwargs)
-    return _marked(out)
+    memo: dict = {}
+    out = _marked(out, memo)
+    saved = getattr(ctx, "_saved", None)
+    if saved:
+        ctx._saved = _marked(tuple(saved), memo)
+    return out

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from numpy.lib.array_utils import normalize_axis_index
 
 from .array import NONZERO_ERROR, MetaArray, _fallback, _sample, meta_empty
 
@@ -144,10 +145,62 @@ def _einsum(*operands: Any, out: Any = None, optimize: Any = False, **kwargs: An
     return meta_empty(tuple(sizes[c] for c in res), dt)
 
 
+def _all(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False, **kw: Any) -> Any:
+    """``np.all``: the method's answer (a truthy meta array, so that a value check passes)."""
+    if out is not None or kw:
+        return _fallback(np.all, (a, axis, out, keepdims), kw)
+    return np.logical_and.reduce(a, axis=axis, keepdims=keepdims)
+
+
 def _repeat(a: Any, repeats: Any, axis: Any = None) -> Any:
     if type(repeats) is MetaArray:  # repeat_interleave by a meta tensor: sizes from values
         _data_dependent("repeat_interleave")()
+    if isinstance(repeats, (int, np.integer)) and repeats >= 0 and isinstance(a, np.ndarray):
+        if axis is None:
+            return meta_empty((a.size * int(repeats),), a.dtype)
+        ax = normalize_axis_index(axis, a.ndim)
+        shape = list(a.shape)
+        shape[ax] *= int(repeats)
+        return meta_empty(tuple(shape), a.dtype)
     return _fallback(np.repeat, (a, repeats), {"axis": axis})
+
+
+def _arg_extreme(func: Any) -> Any:
+    """``np.argmax``/``np.argmin``: the reduced shape, NumPy's index dtype."""
+
+    def rule(a: Any, axis: Any = None, out: Any = None, *, keepdims: bool = False) -> Any:
+        if out is not None or not isinstance(a, np.ndarray):
+            return _fallback(func, (a, axis, out), {"keepdims": keepdims})
+        if axis is None:
+            shape = (1,) * a.ndim if keepdims else ()
+            if a.size == 0:
+                func(np.empty(0))  # NumPy's error for an empty array
+        else:
+            ax = normalize_axis_index(axis, a.ndim)
+            if a.shape[ax] == 0:
+                func(np.empty((0,)), 0)
+            shape = tuple(1 if i == ax else n for i, n in enumerate(a.shape) if keepdims or i != ax)
+        return meta_empty(shape, np.intp)
+
+    return rule
+
+
+def _take_along_axis(arr: Any, indices: Any, axis: Any = -1) -> Any:
+    """``np.take_along_axis``: the indices' shape along ``axis``, broadcast elsewhere."""
+    if axis is None:
+        return meta_empty(np.shape(indices), arr.dtype)
+    if np.ndim(arr) != np.ndim(indices):
+        return _fallback(np.take_along_axis, (arr, indices, axis), {})  # NumPy's error
+    ax = normalize_axis_index(axis, arr.ndim)
+    try:
+        rest = np.broadcast_shapes(
+            tuple(1 if i == ax else n for i, n in enumerate(arr.shape)),
+            tuple(1 if i == ax else n for i, n in enumerate(np.shape(indices))),
+        )
+    except ValueError:
+        return _fallback(np.take_along_axis, (arr, indices, axis), {})  # NumPy's IndexError
+    shape = rest[:ax] + (np.shape(indices)[ax],) + rest[ax + 1 :]
+    return meta_empty(shape, arr.dtype)
 
 
 RULES: dict = {
@@ -170,6 +223,10 @@ RULES: dict = {
     np.bincount: _data_dependent("bincount"),
     np.histogram: _data_dependent("histc"),
     np.repeat: _repeat,
+    np.argmax: _arg_extreme(np.argmax),
+    np.argmin: _arg_extreme(np.argmin),
+    np.take_along_axis: _take_along_axis,
+    np.all: _all,
     np.compress: _data_dependent("masked_select"),
 }
 

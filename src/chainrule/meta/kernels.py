@@ -4,15 +4,28 @@ The convolution kernels (``ops/_conv_kernels.py``) gather image columns and mult
 compiled loops, and max pooling pads its input and compares every window: run on a meta
 array's zero strides they would still touch every element. Each asks first and, for meta
 inputs, returns what these functions give: arrays of the right shape and dtype, no data.
+So do pooling's backward scatter (a padded zero buffer the input's size) and the
+interpolation taps' contraction (a contiguous copy of the input before a matrix product),
+which ``np.zeros`` and ``np.ascontiguousarray`` would otherwise make full-size.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from .array import MetaArray, meta_empty
 
-__all__ = ["any_meta", "conv_forward", "conv_input_grad", "conv_weight_grad", "max_pool"]
+__all__ = [
+    "any_meta",
+    "contract",
+    "conv_forward",
+    "conv_input_grad",
+    "conv_weight_grad",
+    "max_pool",
+    "window_scatter",
+]
 
 
 def any_meta(*arrays: Any) -> bool:
@@ -49,3 +62,16 @@ def max_pool(x: Any, out_hw: tuple, want_arg: bool) -> tuple:
     None), (N, C, Ho, Wo) each, without padding or reading the input."""
     shape = (*x.shape[:2], *out_hw)
     return meta_empty(shape, x.dtype), (meta_empty(shape, "int16") if want_arg else None)
+
+
+def window_scatter(g: Any, x_shape: tuple) -> Any:
+    """``ops/pooling.py``'s ``_scatter`` (max and average pooling's backward): the input's
+    shape, nothing scattered."""
+    return meta_empty(tuple(x_shape), g.dtype)
+
+
+def contract(x: Any, axis: int, w: Any) -> Any:
+    """``ops/interp_taps.py``'s ``_contract``: ``w`` (n_out, n_in) along ``axis`` of ``x``,
+    in the matrix product's dtype."""
+    shape = x.shape[:axis] + (w.shape[0],) + x.shape[axis + 1 :]
+    return meta_empty(shape, np.result_type(x.dtype, w.dtype))

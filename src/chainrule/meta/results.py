@@ -14,10 +14,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..backend import DEFAULT_DEVICE, is_meta_device
-from .array import MetaArray, meta_empty
+import numpy as np
 
-__all__ = ["any_meta", "meta_result", "no_meta_kernel", "refuse_meta", "to_meta"]
+from ..backend import DEFAULT_DEVICE, is_meta_device
+from .array import ITEM_ERROR, MetaArray, meta_empty
+
+__all__ = ["any_meta", "meta_one_hot", "meta_result", "no_meta_kernel", "refuse_meta", "to_meta"]
 
 
 def any_meta(*tensors: Any) -> bool:
@@ -56,3 +58,12 @@ def refuse_meta(op: str, *tensors: Any) -> None:
     """Raise PyTorch's NotImplementedError for ``op`` when any of ``tensors`` is meta."""
     if any_meta(*tensors):
         raise NotImplementedError(no_meta_kernel(op))
+
+
+def meta_one_hot(labels: MetaArray, num_classes: int) -> Any:
+    """``one_hot`` of meta labels: (*labels.shape, num_classes) int64, their values
+    unchecked; without ``num_classes`` PyTorch reads the largest label (``item()``), which
+    a meta tensor does not have."""
+    if num_classes < 0:
+        raise RuntimeError(ITEM_ERROR)
+    return meta_result((*labels.shape, num_classes), np.int64)

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
+from ..meta.array import follow
 
 __all__ = ["AffineGrid", "affine_grid_node"]
 
@@ -77,5 +78,5 @@ def affine_grid_node(theta: Tensor, base: np.ndarray, size: tuple, align_corners
     ``size`` the full (N, C, *spatial) size (kept as PyTorch's ``_saved_size``)."""
     # base as a tensor input (no gradient): moved to theta's device, and a bfloat16 theta's
     # computed in float32 with it, rounded once (autograd/lower_precision.py)
-    base_t = Tensor._make(base, False, None, 0)
+    base_t = Tensor._make(follow(base, theta._data), False, None, 0)  # meta theta: meta base
     return AffineGrid.apply(theta, base_t, tuple(size), bool(align_corners))

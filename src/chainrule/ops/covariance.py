@@ -16,6 +16,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..autograd.tensor import Tensor
+from ..meta.results import refuse_meta
 from ._util import as_tensor
 from .binding import tensor_method
 from .clamping import clamp
@@ -71,6 +72,7 @@ def cov(
             "cov(): expected input to have two or fewer dimensions but got an input with "
             f"{x.ndim} dimensions"
         )
+    refuse_meta("equal", x)  # PyTorch's cov compares tensors with torch.equal: no meta kernel
     if isinstance(correction, bool) or not isinstance(correction, (int, np.integer)):
         raise TypeError(
             f"cov(): argument 'correction' must be int, not {type(correction).__name__}"

@@ -43,6 +43,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import errstate, get_array_module, host
+from ..meta.results import refuse_meta
 
 __all__ = [
     "_fake_quantize_learnable_per_channel_affine",
@@ -169,8 +170,16 @@ def fake_quantize_per_tensor_affine(
     As torch: a number ``zero_point`` must lie in ``[quant_min, quant_max]``; a tensor one is
     not checked, and a floating one is truncated toward zero."""
     op = "fake_quantize_per_tensor_affine"
-    _check_input(op, input, quant_min, quant_max)
     tensor_qparams = isinstance(scale, Tensor) or isinstance(zero_point, Tensor)
+    refuse_meta(  # (no meta kernel in PyTorch)
+        "_fake_quantize_per_tensor_affine_cachemask_tensor_qparams"
+        if tensor_qparams
+        else "fake_quantize_per_tensor_affine_cachemask",
+        input,
+        scale,
+        zero_point,
+    )
+    _check_input(op, input, quant_min, quant_max)
     fn = FakeQuantizePerTensorTensorQparams if tensor_qparams else FakeQuantizePerTensor
     s = np.float64(_one(op, scale, "scale"))
     z = _one(op, zero_point, "zero_point")
@@ -215,6 +224,7 @@ def fake_quantize_per_channel_affine(
     """``input`` quantized with one scale and zero point per index of ``axis`` (1-d
     ``scale`` float32, ``zero_point`` int32) and dequantized again."""
     op = "fake_quantize_per_channel_affine"
+    refuse_meta("fake_quantize_per_channel_affine_cachemask", input, scale, zero_point)
     _check_input(op, input, quant_min, quant_max)
     z = host(zero_point._data)  # checked on the host (one number per channel)
     if z.dtype.kind == "f":
@@ -368,6 +378,7 @@ def _fake_quantize_learnable_per_tensor_affine(
     """Fake quantization with a learned ``scale`` and ``zero_point`` (float tensors of
     one element that receive gradients; see the module docstring)."""
     op = "_fake_quantize_learnable_per_tensor_affine"
+    refuse_meta(op, input, scale, zero_point)  # (no meta kernel in PyTorch)
     _check_input(op, input, quant_min, quant_max)
     _learnable_qparams(op, scale, zero_point)
     if scale.ndim == 0 or zero_point.ndim == 0:
@@ -390,6 +401,7 @@ def _fake_quantize_learnable_per_channel_affine(
     (1-d float32 ``scale``, 1-d ``zero_point``, rounded and clamped to the range); their
     gradients are summed over the other dims (see the module docstring)."""
     op = "_fake_quantize_learnable_per_channel_affine"
+    refuse_meta(op, input, scale, zero_point)  # (no meta kernel in PyTorch)
     _check_input(op, input, quant_min, quant_max)
     _learnable_qparams(op, scale, zero_point)
     if scale.ndim != zero_point.ndim or scale.shape != zero_point.shape:

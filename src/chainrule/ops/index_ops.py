@@ -23,6 +23,7 @@ from ..autograd.saved_fields import given  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..float8 import refuse as _refuse_float8
+from ..meta.array import MetaArray, follow
 from ..scalar_range import fit_scalar
 from ._tensor_args import tensor_operand
 from ._util import as_tensor, constant, norm_dim
@@ -82,8 +83,9 @@ def _vector_index(
     arr = idx._data.reshape(-1).astype(np.int64)
     size = x.shape[d] if x.ndim else 1
     lo = -size if negative else 0
-    bad = arr[(arr < lo) | (arr >= size)]
-    if bad.size and check:
+    out_of_bounds = (arr < lo) | (arr >= size)
+    if check and out_of_bounds.any():  # (a value check: "any bad?", which meta skips)
+        bad = arr[out_of_bounds]
         raise IndexOutOfBounds(
             f"{op}(): index {int(bad[0])} is out of bounds for dimension {d} with size "
             f"{size} (valid indices: {lo}..{size - 1})"
@@ -121,7 +123,7 @@ def _along(idx: Any, d: int, shape: tuple) -> Tensor:
     """``idx`` laid along dim ``d`` and broadcast to ``shape`` (a scatter index)."""
     xp = get_array_module(idx)
     view = idx.reshape((1,) * d + (-1,) + (1,) * (len(shape) - d - 1))
-    return constant(xp.ascontiguousarray(xp.broadcast_to(view, shape)))
+    return constant(follow(xp.ascontiguousarray(xp.broadcast_to(view, shape)), idx))
 
 
 def _as_1d(x: Tensor) -> Tensor:
@@ -193,7 +195,8 @@ def index_fill(x: Tensor, dim: int, index: Any, value: Any) -> Tensor:
             raise RuntimeError(
                 "index_fill_(): Converting complex Scalar to non-complex type is not supported"
             )
-        if not value.requires_grad and value._fw_tangent is None:
+        meta = type(value._data) is MetaArray  # (no value to read: stays a tensor)
+        if not value.requires_grad and value._fw_tangent is None and not meta:
             value = value.item()  # a constant: cast to x's dtype below, as PyTorch
     elif not isinstance(value, (int, float, bool, complex, np.number)):
         raise TypeError(
@@ -259,8 +262,9 @@ def take(input: Tensor, index: Any) -> Tensor:
         raise RuntimeError(f"take(): Expected a long tensor for index, but got {idx.dtype}")
     n = input.numel()
     arr = idx._data.astype(np.int64)
-    bad = arr[(arr < -n) | (arr >= n)]
-    if bad.size:
+    out_of_range = (arr < -n) | (arr >= n)
+    if out_of_range.any():  # (a value check: "any bad?", which meta skips)
+        bad = arr[out_of_range]
         raise IndexError(
             f"take(): out of range: tried to access index {int(bad.flat[0])} on a tensor "
             f"of {n} elements"

@@ -25,6 +25,8 @@ from ..backend import get_array_module
 from ..creation import arange
 from ..float8 import is_float8
 from ..float8 import refuse as _refuse_float8
+from ..meta.array import MetaArray, meta_empty
+from ..meta.results import meta_one_hot
 from ..scalar_range import fit_scalar
 from ._tensor_args import PYTHON_DATA, invalid_combination, tensor_operand
 from ._util import ShapeError, as_tensor, broadcast_error
@@ -118,7 +120,10 @@ def _index_put_args(
                     f"{op}: the shape of the mask {list(a.shape)} at index {k} does not "
                     f"match the shape of the indexed tensor {list(x.shape)} at index {dim}"
                 )
-            idx.extend(get_array_module(a).nonzero(a) if a.ndim else (a,))
+            if type(a) is MetaArray:  # how many: unknown; as many as the values bring
+                idx.extend(_meta_positions(x, values, dim + a.ndim, a.ndim))
+            else:
+                idx.extend(get_array_module(a).nonzero(a) if a.ndim else (a,))
             dims.extend(range(dim, dim + a.ndim) if a.ndim else (None,))
             dim += a.ndim
         elif a.dtype in (np.int64, np.int32):  # (int16, uint16, ...: refused, as in PyTorch)
@@ -167,6 +172,15 @@ def _index_put_args(
             bad = int(a.min()) if int(a.min()) < -n else int(a.max())
             raise IndexError(f"{op}: index {bad} is out of bounds for dimension {k} with size {n}")
     return tuple(idx), values, target
+
+
+def _meta_positions(x: Tensor, values: Tensor, end: int, k: int) -> list:
+    """The ``k`` coordinate arrays of a meta mask over ``x``'s dims up to ``end``: meta,
+    of the length the values' matching dim gives (1 where they broadcast), since the count
+    of True elements is a value. PyTorch's meta ``index_put`` answers without it too."""
+    at = values.ndim - (x.ndim - end) - 1
+    n = values.shape[at] if at >= 0 else 1
+    return [meta_empty((n,), np.int64) for _ in range(k)]
 
 
 def _refuse_byte_fill(op: str, x: Tensor, mask: Tensor) -> None:
@@ -420,6 +434,8 @@ def one_hot(input: Any, num_classes: int = -1) -> Tensor:  # noqa: A002 - PyTorc
             "one_hot is only applicable to index tensor of type LongTensor: expects an int64 "
             f"tensor of class indices, got {idx.dtype}"
         )
+    if type(idx._data) is MetaArray:  # (before the vmap marker, which meta arrays carry too)
+        return meta_one_hot(idx._data, num_classes)
     if getattr(type(idx._data), "vmap_raw_array", False):  # labels batched by cr.func.vmap
         return _one_hot_batched(idx, num_classes)
     xp = get_array_module(idx._data)

@@ -36,6 +36,8 @@ import numpy as np
 
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..meta import kernels as meta_kernels
+from ..meta.array import MetaArray
 from .linear_maps import LinearMap, adjoint_pair
 from .upsample_nearest import upsample_fields
 
@@ -60,6 +62,8 @@ def _dense(idx: np.ndarray, wts: np.ndarray, n_in: int) -> np.ndarray:
 
 def _contract(x: Any, axis: int, w: Any) -> Any:
     """``w`` (n_out, n_in) applied along ``axis`` of the array ``x`` (a matrix product)."""
+    if type(x) is MetaArray:  # shapes only: no contiguous copy of x (meta/kernels.py)
+        return meta_kernels.contract(x, axis, w)
     xp = get_array_module(x)
     shp = x.shape
     n_out, n_in = w.shape

@@ -33,6 +33,8 @@ from ..autograd.tensor import Tensor
 from ..backend import errstate, get_array_module
 from ..linalg._common import tensor_arg
 from ..linalg.extras import householder_product
+from ..meta.array import follow
+from ..meta.results import refuse_meta
 from ._util import NAMED_ERRORS, DtypeError, as_tensor, lead_with
 from .binding import tensor_method
 from .keywords import write_out
@@ -117,6 +119,7 @@ def geqrf(input: Tensor, *, out: Any = None) -> GeqrfResult:  # noqa: A002 - tor
     triangle, the Householder vectors below its diagonal and their scalars in ``tau``
     (``(*, min(m, n))``). Use ``orgqr`` for Q and ``ormqr`` to multiply by it. Not
     differentiable (backward raises ``NotImplementedError``, as torch's)."""
+    refuse_meta("geqrf", input)  # (no meta kernel in PyTorch)
     a = lapack_float(input, "torch.geqrf", complex_ok=True)
     if a.ndim < 2:
         raise RuntimeError("torch.geqrf: input must have at least 2 dimensions.")
@@ -206,7 +209,8 @@ def ormqr(
     _check_ormqr(a, tau, c, left)
     a, tau, c = (lapack_float(t, "torch.ormqr") for t in (a, tau, c))
     mn, r = a.shape[-2], tau.shape[-1]
-    eye = Tensor._make(get_array_module(a._data).eye(mn, r, dtype=a._data.dtype), False, None, 0)
+    eye = get_array_module(a._data).eye(mn, r, dtype=a._data.dtype)
+    eye = Tensor._make(follow(eye, a._data), False, None, 0)  # (meta a: a meta identity)
     v = a[..., :, :r].tril(-1) + eye  # the reflectors' vectors, unit lower trapezoid
     # Q = H_1 ... H_r: Q C applies H_r first; Q^T C = H_r ... H_1 C applies H_1 first;
     # C Q applies H_1 first; C Q^T applies H_r first

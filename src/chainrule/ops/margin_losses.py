@@ -34,6 +34,7 @@ from ..autograd.function import Function
 from ..autograd.saved_fields import REDUCTION_ENUM  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..meta.array import MetaArray
 from ._util import wide
 from .binary import Add, Mul, Sub, _call
 from .clamping import Clamp
@@ -207,7 +208,8 @@ def _multilabel_parts(x: Any, t: Any) -> tuple:
     listed = xp.cumprod(t >= 0, axis=1).astype(bool)  # before the first -1
     counts = xp.zeros((n, c), x.dtype)
     rows = xp.broadcast_to(xp.arange(n)[:, None], t.shape)
-    xp.add.at(counts, (rows[listed], t[listed]), 1)
+    if type(listed) is not MetaArray:  # (meta: no targets to count, counts stay meta)
+        xp.add.at(counts, (rows[listed], t[listed]), 1)
     is_target = (counts > 0).astype(x.dtype)
     z = 1.0 - x[:, :, None] + x[:, None, :]  # z[n, j, i] = 1 - x_j + x_i
     keep = (z > 0) & (counts[:, :, None] > 0) & (is_target[:, None, :] == 0)

@@ -33,7 +33,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..float8 import refuse as _refuse_float8
 from ..meta.array import MetaArray
-from ..meta.results import meta_result
+from ..meta.results import meta_result, refuse_meta
 from ._util import NAMED_ERRORS, DtypeError, as_tensor, constant, lead_with, norm_dim
 from .binary import Div, _call
 from .binding import numpy_keywords, tensor_method
@@ -124,6 +124,7 @@ def combinations(input: Tensor, r: int = 2, with_replacement: bool = False) -> T
         raise RuntimeError(f"{op}: expect a non-negative number, but got {r}")
     if r == 0:
         return getitem(x, slice(0, 0))
+    refuse_meta("masked_select", x)  # PyTorch's combinations selects by a mask
     pick = itertools.combinations_with_replacement if with_replacement else itertools.combinations
     idx = np.array(list(pick(range(x.shape[0]), int(r))), dtype=np.int64).reshape(-1, int(r))
     xp = get_array_module(x._data)

@@ -116,6 +116,8 @@ def _masked(xp_, g, mask):
 
 def _scatter(g, sel, x_shape, P):
     """WindowScatter's kernel on (N, C, Ho, Wo) g and a 4-D x_shape."""
+    if type(g) is MetaArray:  # shapes only: no buffer of the input's size
+        return meta_kernels.window_scatter(g, x_shape)
     xp_ = get_array_module(g)
     n, c, h, w = x_shape
     if _disjoint(P, h, w):
@@ -172,6 +174,8 @@ class WindowScatter(Function):
 
 def _gather(x, sel, P):
     """WindowGather's kernel on (N, C, H, W) x."""
+    if type(x) is MetaArray:  # shapes only: nothing padded, no window summed
+        return meta_kernels.max_pool(x, P[4], False)[0]
     h, w = x.shape[2:]
     hp, wp = _padded_size(P, h, w)
     xp = _pad_input(x, P[2][0], P[2][1], hp, wp, 0.0)

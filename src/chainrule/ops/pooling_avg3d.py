@@ -22,6 +22,8 @@ import numpy as np
 from ..autograd.function import Function, Node
 from ..autograd.saved_fields import given_value, input_tensor, tensor_field
 from ..backend import get_array_module
+from ..meta import kernels as meta_kernels
+from ..meta.array import MetaArray
 from ._util import ShapeError
 
 __all__ = ["AvgPool3dFn", "avg_pool3d_divisor"]
@@ -69,6 +71,8 @@ def _box_sums(x: Any, P: tuple, acc: Any) -> Any:
 
 def _spread(g: Any, x_shape: tuple, P: tuple) -> Any:
     """The transpose of :func:`_box_sums`: each g spread over its window (N, C, D, H, W)."""
+    if type(g) is MetaArray:  # shapes only: no buffer of the input's size
+        return meta_kernels.window_scatter(g, x_shape)
     k, s, p, out = P
     xp = get_array_module(g)
     sizes = tuple(x_shape[2:])

@@ -21,6 +21,8 @@ from ..autograd.function import Function, Node
 from ..autograd.saved_fields import given_value, input_tensor, tensor_field
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..meta import kernels as meta_kernels
+from ..meta.array import MetaArray
 from ._util import wide
 from .pooling import _max_pool
 
@@ -40,6 +42,8 @@ def _gather(x: Any, idx: Any, nd: int) -> Any:
 
 def _scatter(g: Any, idx: Any, x_shape: tuple, nd: int, unique: bool) -> Any:
     """zeros(x_shape) with g added at idx in each plane (the transpose of :func:`_gather`)."""
+    if type(g) is MetaArray:  # shapes only: no buffer of the input's size
+        return meta_kernels.window_scatter(g, x_shape)
     xp = get_array_module(g)
     lead = math.prod(x_shape[: len(x_shape) - nd])
     plane = math.prod(x_shape[len(x_shape) - nd :])

@@ -86,7 +86,7 @@ def _rounded_div(op: str, a: Any, b: Any, trunc: bool) -> Tensor:
     dt = ad.dtype if hasattr(ad, "dtype") else bd.dtype
     if trunc and xp.asarray(q).dtype != dt:
         q = q.astype(dt)
-    return Tensor._make(xp.asarray(q), False, None, 0)
+    return Tensor._make(xp.asanyarray(q), False, None, 0)
 
 
 @tensor_method(inplace=True, keywords=True)
@@ -121,7 +121,7 @@ def fmod(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
 def _fmod_values(ad: Any, bd: Any) -> Any:
     xp = get_array_module(ad, bd)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return xp.asarray(xp.fmod(ad, bd))
+        return xp.asanyarray(xp.fmod(ad, bd))
 
 
 def _exact_values(out: Tensor, op: Callable, a: Any, b: Any) -> Tensor:
@@ -155,13 +155,13 @@ def remainder(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
 def _remainder_values(ad: Any, bd: Any) -> Any:
     xp = get_array_module(ad, bd)
     with np.errstate(divide="ignore", invalid="ignore"):
-        r = xp.asarray(ad % bd)
+        r = xp.asanyarray(ad % bd)
         if r.dtype.kind == "f" and r.ndim:
             # PyTorch's remainder is fmod(a, b) moved by b where its sign differs from b's:
             # a zero keeps the dividend's sign (NumPy's takes the divisor's)
             xp.copysign(r, ad, out=r, where=r == 0)
         elif r.dtype.kind == "f" and r == 0:
-            r = xp.asarray(xp.copysign(r, ad))
+            r = xp.asanyarray(xp.copysign(r, ad))
         return r
 
 

@@ -21,6 +21,7 @@ import numpy as np
 
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..meta.array import MetaArray, follow, meta_empty
 from ._util import constant, int_dim
 from .binary import where
 from .scatter_reduce import scatter_reduce
@@ -40,8 +41,10 @@ def _offsets(data: Tensor, axis: int, lengths: Any, offsets: Any, unsafe: bool) 
         raise TypeError(
             f"segment_reduce(): argument '{name}' must be Tensor, not {type(given).__name__}"
         )
-    # the boundaries are small host-side metadata (read on the host from any device)
-    arr = np.asarray(given.detach().cpu().numpy())
+    # the boundaries are small host-side metadata (read on the host from any device); meta
+    # boundaries have none: their shape is checked, their values are left meta
+    meta = type(given._data) is MetaArray
+    arr = given._data if meta else np.asarray(given.detach().cpu().numpy())
     if arr.dtype.kind not in "iu":
         raise NotImplementedError(
             f"segment_reduce(): {name} must be an integer tensor, got dtype {arr.dtype}"
@@ -56,6 +59,8 @@ def _offsets(data: Tensor, axis: int, lengths: Any, offsets: Any, unsafe: bool) 
             f"dims {tuple(data.shape[:axis])} before its last dim"
         )
     arr = arr.astype(np.int64)
+    if meta:
+        return meta_empty(arr.shape[:-1] + (arr.shape[-1] + (lengths is not None),), np.int64)
     if lengths is not None:
         if (arr < 0).any():
             raise RuntimeError("lengths contains negative value!")
@@ -104,6 +109,47 @@ def segment_reduce(
     axis = int_dim(axis, data.ndim, "segment_reduce")
     offs = _offsets(data, axis, lengths, offsets, unsafe)
     n_seg = offs.shape[-1] - 1
+    trail = data.shape[axis + 1 :]
+    if type(offs) is MetaArray or type(data._data) is MetaArray:  # no boundaries to read
+        slot = meta_empty(data.shape, np.int64)
+        counts = meta_empty(offs.shape[:-1] + (n_seg,) + (1,) * len(trail), np.int64)
+    else:
+        slot, counts = _slots(data, axis, offs, n_seg)
+    xp = get_array_module(data._data)
+
+    def const(a: Any) -> Tensor:  # an array of the op's on data's device (meta: meta)
+        return constant(follow(xp.asarray(a), data._data))
+
+    index = const(np.ascontiguousarray(slot))
+    kind = _REDUCES[reduce]
+    out_shape = data.shape[:axis] + (n_seg + 1,) + trail
+    base = const(xp.full(out_shape, _IDENTITY[kind], dtype=data._data.dtype))
+    out = scatter_reduce(base, axis, index, data, kind, include_self=False)
+    out = out.narrow(axis, 0, n_seg)
+    if reduce == "mean":
+        if initial is not None:
+            out = out + initial
+        count = const(np.maximum(counts, 1).astype(data._data.dtype))
+        out = out / count
+        if initial is None:  # an empty segment's mean is 0 / 0
+            nan = const(np.array(np.nan, dtype=data._data.dtype))
+            out = where(const(counts > 0), out, nan)
+        return out
+    if initial is None:
+        return out
+    if kind == "sum":
+        return out + initial
+    if kind == "prod":
+        return out * initial
+    init = const(np.array(initial, dtype=data._data.dtype))
+    keep = out >= init if kind == "amax" else out <= init
+    keep = keep | out.isnan()  # a NaN in a segment is its max and min, as in torch
+    return where(keep, out, init)
+
+
+def _slots(data: Tensor, axis: int, offs: np.ndarray, n_seg: int) -> tuple:
+    """(the slot of each element of ``data``: its segment, or the spare slot ``n_seg``;
+    each segment's count of elements, shaped to divide the reduced result)."""
     rows = offs.reshape(-1, n_seg + 1)
     pos = np.arange(data.shape[axis])
     # slot of each position: the number of segment ends at or before it (a binary search
@@ -117,29 +163,4 @@ def segment_reduce(
     np.add.at(counts, (np.arange(rows.shape[0])[:, None], slot), 1)
     counts = counts[:, :n_seg].reshape(offs.shape[:-1] + (n_seg,) + (1,) * len(trail))
     slot = np.broadcast_to(slot.reshape(lead + (1,) * len(trail)), data.shape)
-    xp = get_array_module(data._data)
-    index = constant(xp.asarray(np.ascontiguousarray(slot)))
-    kind = _REDUCES[reduce]
-    out_shape = data.shape[:axis] + (n_seg + 1,) + trail
-    base = constant(xp.full(out_shape, _IDENTITY[kind], dtype=data._data.dtype))
-    out = scatter_reduce(base, axis, index, data, kind, include_self=False)
-    out = out.narrow(axis, 0, n_seg)
-    if reduce == "mean":
-        if initial is not None:
-            out = out + initial
-        count = constant(xp.asarray(np.maximum(counts, 1).astype(data._data.dtype)))
-        out = out / count
-        if initial is None:  # an empty segment's mean is 0 / 0
-            nan = constant(xp.asarray(np.array(np.nan, dtype=data._data.dtype)))
-            out = where(constant(xp.asarray(counts > 0)), out, nan)
-        return out
-    if initial is None:
-        return out
-    if kind == "sum":
-        return out + initial
-    if kind == "prod":
-        return out * initial
-    init = constant(xp.asarray(np.array(initial, dtype=data._data.dtype)))
-    keep = out >= init if kind == "amax" else out <= init
-    keep = keep | out.isnan()  # a NaN in a segment is its max and min, as in torch
-    return where(keep, out, init)
+    return slot, counts

@@ -18,11 +18,14 @@ from typing import Any
 
 from ..autograd.function import Function
 from ..backend import get_array_module
+from ..meta.array import MetaArray, meta_empty
 
 __all__ = ["ChannelShuffle", "PixelShuffle", "PixelUnshuffle"]
 
 
 def _contiguous(a: Any) -> Any:
+    if type(a) is MetaArray:  # (a meta array has no memory order to fix: no copy)
+        return meta_empty(a.shape, a.dtype)
     return get_array_module(a).ascontiguousarray(a)
 
 

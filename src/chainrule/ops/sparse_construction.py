@@ -27,6 +27,8 @@ from ..autograd.state import is_grad_enabled
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, to_device
 from ..creation import as_tensor, tensor
+from ..meta.array import COPY_OUT, MetaArray
+from ..meta.results import any_meta
 from ..size import Size
 from . import sparse_functions as fn
 from .sparse_compressed import INFO as COMPRESSED
@@ -162,6 +164,7 @@ def sparse_coo_tensor(
     if isinstance(values, SparseTensor):
         raise TypeError("sparse_coo_tensor: values must be a dense tensor, got a sparse tensor")
     vals = values if isinstance(values, Tensor) else tensor(values)  # data is copied
+    _meta_checks(indices, vals, check_invariants)
     if vals.ndim == 0:
         raise RuntimeError(
             "sparse_coo_tensor: values must have at least one dim (nnz, *dense_size), got a "
@@ -188,6 +191,15 @@ def sparse_coo_tensor(
     if vals.requires_grad and is_grad_enabled():  # PyTorch's node (the grad_fn's name)
         vals = fn.SparseValuesAlias.apply(vals, None)
     return make_sparse(vals, pattern)
+
+
+def _meta_checks(indices: Any, vals: Tensor, check_invariants: Any) -> None:
+    """PyTorch's errors for meta parts: CPU indices beside meta values, and the invariant
+    checks, which copy the indices out of a meta tensor."""
+    if type(vals._data) is MetaArray and isinstance(indices, Tensor) and not any_meta(indices):
+        raise RuntimeError("backend of indices (CPU) must match backend of values (Meta)")
+    if check_invariants and any_meta(indices, vals):
+        raise NotImplementedError(COPY_OUT)
 
 
 # --------------------------------------------------------------------- dense tensors

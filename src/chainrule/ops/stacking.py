@@ -28,6 +28,7 @@ from .. import dtypes
 from ..autograd.tensor import Tensor
 from ..autograd.view_base import mark_multi_output
 from ..backend import get_array_module
+from ..meta.array import follow
 from ..size import Size
 from ._tensor_args import not_tensor_element, not_tensor_list
 from ._util import NAMED_ERRORS, constant, index_int, lead_with, norm_dim
@@ -254,8 +255,9 @@ def block_diag(*tensors: Tensor) -> Tensor:
     for t in ts:
         r, c = t.shape
         t = t if t.dtype == target else t.to(target)
-        parts = [constant(xp.zeros((r, left), target)), t]
-        parts.append(constant(xp.zeros((r, width - left - c), target)))
+        # (zeros on t's device: meta beside a meta t)
+        parts = [constant(follow(xp.zeros((r, left), target), t._data)), t]
+        parts.append(constant(follow(xp.zeros((r, width - left - c), target), t._data)))
         rows.append(cat(parts, 1))
         left += c
     return cat(rows, 0)

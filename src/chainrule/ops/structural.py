@@ -24,6 +24,7 @@ from ..autograd.function import Function
 from ..autograd.saved_fields import as_uint64, given, given_dim  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import device_of, get_array_module, host
+from ..meta.array import MetaArray, meta_empty
 from ..scalar_range import fit_scalar
 from ._tensor_args import tensor_operand
 from ._util import as_tensor, norm_dim
@@ -254,6 +255,15 @@ def _integer_repeats(counts: np.ndarray) -> None:
         )
 
 
+def _meta_repeat_index(counts: Any, output_size: int | None) -> Any:
+    """The repeated positions for a meta tensor of counts: ``output_size`` long (a meta
+    array), or PyTorch's error without it (the length is the sum of the counts)."""
+    _integer_repeats(counts)
+    if output_size is None:
+        raise RuntimeError("cannot repeat_interleave a meta tensor without output_size")
+    return meta_empty((output_size,), np.int64)
+
+
 _PLAIN_DIMS = frozenset((int, type(None)))  # the fast test of repeat_interleave's dim
 
 
@@ -282,6 +292,8 @@ def repeat_interleave(
             refuse_repeat_interleave_types(input, repeats, dim)
     if repeats is REPEATS_UNSET:
         data = as_tensor(input)._data
+        if type(data) is MetaArray:  # counts without values: the size must be given
+            return Tensor._make(_meta_repeat_index(data, output_size), False, None, 0)
         counts = host(data)  # the counts are read on the host (from any device)
         _integer_repeats(counts)
         if counts.ndim != 1 or counts.dtype.kind not in "iu":
@@ -306,6 +318,9 @@ def repeat_interleave(
     else:
         d = _dim(dim, x.ndim, "repeat_interleave")
     size = x.shape[d]
+    if isinstance(repeats, Tensor) and type(repeats._data) is MetaArray:
+        idx = Tensor._make(_meta_repeat_index(repeats._data, output_size), False, None, 0)
+        return index_select(x, d, idx)
     # the repeats are read on the host (one number per slice, from any device)
     reps = host(repeats._data if isinstance(repeats, Tensor) else repeats)
     if isinstance(repeats, Tensor):
@@ -328,8 +343,8 @@ def repeat_interleave(
             f"repeat_interleave: output_size={output_size} does not match the "
             f"result's size {len(idx)}"
         )
-    on_gpu = get_array_module(x._data) is not np  # the index goes where x is
-    return index_select(x, d, Tensor._new(idx, device=device_of(x._data) if on_gpu else None))
+    elsewhere = type(x._data) is not np.ndarray  # the index goes where x is (GPU, meta)
+    return index_select(x, d, Tensor._new(idx, device=device_of(x._data) if elsewhere else None))
 
 
 class Unfold(Function):

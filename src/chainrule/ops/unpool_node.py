@@ -16,14 +16,17 @@ from typing import Any
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..meta.array import MetaArray, meta_empty
 
 __all__ = ["MaxUnpool", "max_unpool"]
 
 
 def _scatter(x: Any, idx: Any, nd: int, out_size: tuple) -> Any:
     """Zeros of shape ``lead + out_size`` with ``x`` written at the flat ``idx`` (raw)."""
-    xp = get_array_module(x)
     lead = x.shape[: x.ndim - nd]
+    if type(x) is MetaArray:  # shapes only: nothing written
+        return meta_empty(lead + tuple(out_size), x.dtype)
+    xp = get_array_module(x)
     m = math.prod(x.shape[x.ndim - nd :])
     out = xp.zeros(lead + (math.prod(out_size),), dtype=x.dtype)
     xp.put_along_axis(out, idx.reshape(lead + (m,)), x.reshape(lead + (m,)), -1)

@@ -33,6 +33,7 @@ from ..autograd.function import Function
 from ..autograd.saved_fields import input_shape  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..meta.array import MetaArray, meta_empty
 from ..threads import elementwise
 
 __all__ = ["NearestPlan", "UpsampleNearest", "UpsampleNearestBackward", "upsample_fields"]
@@ -142,6 +143,8 @@ def upsample_nearest_array(x: Any, plan: NearestPlan) -> Any:
             else xp.take(y, xp.asarray(plan.idx[d]), axis=axis)
         )
         copied = True
+    if type(y) is MetaArray:  # (meta: no contiguous copy of the result's size)
+        return meta_empty(y.shape, y.dtype)
     return xp.ascontiguousarray(y) if copied else y.copy()  # a fresh array, never a view
 
 

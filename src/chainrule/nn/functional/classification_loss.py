@@ -254,7 +254,7 @@ def binary_cross_entropy(
         )
     xd, yd = input._data, target._data
     if type(xd) is MetaArray or type(yd) is MetaArray:  # no values to check (PyTorch's meta)
-        xd = yd = xd[:0]
+        xd = yd = xd.reshape(-1)[:0]
     if xd.size and not (xd.min() >= 0 and xd.max() <= 1):  # NaN fails both comparisons
         raise _ProbabilityRangeError(
             f"{op}: all elements of input should be between 0 and 1 (got range "

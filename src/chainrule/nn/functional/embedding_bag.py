@@ -47,6 +47,8 @@ import numpy as np
 from ...autograd.grad_mode import no_grad
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module, host
+from ...meta.array import MetaArray, follow, meta_empty
+from ...meta.results import any_meta
 from ...ops._util import DtypeError, ShapeError
 from ...ops.embedding import EmbeddingFn, ScatterRowsFn
 from ...ops.embedding_bag_node import BagPlan, EmbeddingBagFn
@@ -319,7 +321,9 @@ def embedding_bag(
             f"{_OP}: index out of range: expected 0 <= idx < num_embeddings = {num}, but the "
             f"indices span [{int(checked.min())}, {int(checked.max())}]"
         )
-    if max_norm is not None:  # F.embedding's in-place renorm of the named rows (no graph)
+    # meta: no indices or offsets to read; every bag's rows are meta, laid out by shape
+    meta = type(w) is MetaArray or type(idx) is MetaArray or any_meta(offsets)
+    if max_norm is not None and not meta:  # F.embedding's in-place renorm (no graph)
         with no_grad():
             embedding(
                 Tensor._make(xp.unique(idx), False, None, 0), weight, None, max_norm, norm_type
@@ -330,19 +334,23 @@ def embedding_bag(
             f"for mode='sum' (got mode='{mode}'). Please open a feature request on GitHub."
         )
 
-    bag_of = xp.repeat(xp.arange(nbags), xp.asarray(sizes))  # (end,): the bag of each index
     kept = None  # positions of the kept indices among the first `end` (None: all of them)
-    if padding_idx is not None:
-        keep = idx[:end] != padding_idx
-        if not bool(keep.all()):
-            kept = xp.flatnonzero(keep)
-    # private copies of the kept indices: changing ``input`` in place after this call must
-    # not change the gradient (the ops save these arrays, not ``input``)
-    idx_k = idx[:end].astype(xp.intp) if kept is None else idx[kept]
-    bag_k = bag_of if kept is None else bag_of[kept]
-    counts = sizes if kept is None else xp.bincount(bag_k, minlength=nbags)
+    if meta:
+        idx_k = bag_k = meta_empty((n,), np.intp)
+        counts, end = meta_empty((nbags,), np.intp), n
+    else:
+        bag_of = xp.repeat(xp.arange(nbags), xp.asarray(sizes))  # (end,): each index's bag
+        if padding_idx is not None:
+            keep = idx[:end] != padding_idx
+            if not bool(keep.all()):
+                kept = xp.flatnonzero(keep)
+        # private copies of the kept indices: changing ``input`` in place after this call
+        # must not change the gradient (the ops save these arrays, not ``input``)
+        idx_k = idx[:end].astype(xp.intp) if kept is None else idx[kept]
+        bag_k = bag_of if kept is None else bag_of[kept]
+        counts = sizes if kept is None else xp.bincount(bag_k, minlength=nbags)
 
-    if not (sparse or scale_grad_by_freq) and xp is np and w.dtype.char in "fd":
+    if not (meta or sparse or scale_grad_by_freq) and xp is np and w.dtype.char in "fd":
         # one EmbeddingBagBackward0 node, as PyTorch's (ops/embedding_bag_node.py)
         offs = (
             _raw(offsets).reshape(-1)
@@ -360,7 +368,7 @@ def embedding_bag(
         if psw is not None and psw.ndim != 1:  # PyTorch's flat view of a 2-d one
             psw = reshape(psw, (-1,))
         return EmbeddingBagFn.apply(weight, psw, plan=plan)
-    if mode == "max" and idx_k.size:
+    if mode == "max" and idx_k.size and not meta:  # (meta: the shape of the sums)
         return _bag_max(weight, idx_k, bag_k, counts, nbags)
     rows = EmbeddingFn.apply(weight, idx_k, None, bool(scale_grad_by_freq), bool(sparse))
     if per_sample_weights is not None:
@@ -372,7 +380,7 @@ def embedding_bag(
         rows = rows * psw
     out = _scatter_rows(rows, (nbags, dim), bag_k)
     if mode == "mean":
-        denom = xp.maximum(xp.asarray(counts), 1).astype(w.dtype)[:, None]
+        denom = follow(xp.maximum(xp.asarray(counts), 1).astype(w.dtype)[:, None], counts)
         out = out / Tensor._make(denom, False, None, 0)
     return out
 

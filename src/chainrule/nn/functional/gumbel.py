@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...autograd.tensor import Tensor
+from ...meta.array import MetaArray, meta_empty
 from ...ops._util import as_tensor
 from ...ops.softmax import softmax
 from ...random import Generator, gen
@@ -36,7 +37,9 @@ def gumbel_softmax(
     if not tau > 0:
         raise ValueError(f"gumbel_softmax: tau must be > 0, got {tau}")
     stream = gen(generator)
-    if hasattr(stream, "exponential_fill"):  # PyTorch's -log(exponential_()), same draws
+    if type(x._data) is MetaArray:  # meta noise: nothing drawn, as PyTorch's meta
+        noise = meta_empty(x.shape, x.dtype)
+    elif hasattr(stream, "exponential_fill"):  # PyTorch's -log(exponential_()), same draws
         e = stream.exponential_fill(1.0, x.shape)  # inside vmap: per-sample (LogicalArray)
         with np.errstate(divide="ignore"):
             noise = -np.log((e if _per_sample(e) else np.asarray(e)).astype(x.dtype))

@@ -23,6 +23,7 @@ from ...autograd.lower_precision import autocast_float32_op
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module
 from ...dtypes import get_default_dtype, is_floating
+from ...meta.array import ITEM_ERROR, MetaArray, follow
 from ...ops._util import DtypeError, ShapeError, check_broadcast, constant
 from ...ops.binary import where
 from ...ops.clamping import clamp_min
@@ -80,9 +81,11 @@ def gaussian_nll_loss(
             raise ValueError(f"{op}: var has negative entry/entries (got {var})")
         fdtype = input.dtype if is_floating(input.dtype) else get_default_dtype()
         xp = get_array_module(input._data)
-        var = constant(xp.full(input.shape, var, dtype=fdtype))  # var * ones_like(input)
+        var = constant(follow(xp.full(input.shape, var, dtype=fdtype), input._data))  # var * ones
     elif not isinstance(var, Tensor):
         raise TypeError(f"{op}: var must be a Tensor or a float, got {type(var).__name__}")
+    elif type(var._data) is MetaArray:  # PyTorch's torch.any(var < 0) reads a value
+        raise RuntimeError(ITEM_ERROR)
     elif bool((var._data < 0).any()):
         raise ValueError(f"{op}: var has negative entry/entries")
     if var.shape != input.shape:

@@ -17,6 +17,7 @@ import numpy as np
 from ...autograd.lower_precision import autocast_float32_op
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module, to_device
+from ...meta.array import MetaArray, meta_empty
 from ...ops._pooling_indices import fractional_windows, window_max_indices
 from ...ops.gather_scatter import take_along_dim
 from ...random import gen
@@ -109,8 +110,9 @@ def _fractional(
     x = input if batched else input.unsqueeze(0)
     n, c = x.shape[:2]
     xp = get_array_module(x._data)
+    meta = type(x._data) is MetaArray  # no values: no windows drawn or read (PyTorch's meta)
     if samples is None:
-        u = gen(None).random((n, c, nd)).astype(x.dtype)
+        u = None if meta else gen(None).random((n, c, nd)).astype(x.dtype)
     else:
         if not isinstance(samples, Tensor):
             raise TypeError(f"{op}: _random_samples must be a Tensor, got {type(samples).__name__}")
@@ -131,11 +133,14 @@ def _fractional(
                 f"{op}: Expect _random_samples.size(1) equals to input channel size "
                 f"({c}); got {samples.shape[1]}."
             )
-        u = to_device(samples._data[:n], "cpu")
-    # PyTorch's sample order: 2-D reads (width, height), 3-D reads (time, height, width)
-    win = xp.asarray(fractional_windows(u, sizes, out, k))
+        u = None if meta else to_device(samples._data[:n], "cpu")
     flat = x.reshape(n, c, int(np.prod(sizes)))
-    idx = window_max_indices(flat._data, win, xp)
+    if meta:
+        idx = meta_empty((n, c, *out), np.int64)
+    else:
+        # PyTorch's sample order: 2-D reads (width, height), 3-D reads (time, height, width)
+        win = xp.asarray(fractional_windows(u, sizes, out, k))
+        idx = window_max_indices(flat._data, win, xp)
     vals = take_along_dim(flat, _const(idx.reshape(n, c, int(np.prod(out)))), 2).reshape(n, c, *out)
     if not batched:
         return vals.squeeze(0), _const(idx[0])
