@@ -54,6 +54,7 @@ __all__ = [
     "adam_amsgrad_step",
     "adam_grad",
     "adam_moments",
+    "adam_options",
     "adam_step",
     "fma",
     "fma32_numpy",
@@ -217,6 +218,25 @@ def adam_moments(g, mi, vi, lerp_w, low, omb2, beta2):  # noqa: ANN001, ANN201
     return mi, fma(g * omb2, g, vi * beta2)
 
 
+@jit.inline
+def adam_options(param, scalars, mode):  # noqa: ANN001, ANN201
+    """The scalars and options of :func:`adam_step` and :func:`adam_amsgrad_step` (a kernel
+    helper, inlined): ``scalars`` rounded to ``param``'s dtype, PyTorch's lerp branch (``low``
+    is ``|1 - beta1| < 0.5``, ``lerp_w`` the weight that branch takes) and ``mode``'s bits;
+    returns ``(lerp_w, low, beta2, 1 - beta2, bc2_sqrt, eps, -step_size, wd, decay,
+    maximize, has_wd, has_decay)``."""
+    t = param.dtype.type
+    w, beta2, omb2 = t(scalars[0]), t(scalars[1]), t(scalars[2])
+    bc2_sqrt, eps, neg_step = t(scalars[3]), t(scalars[4]), t(scalars[5])
+    wd, decay, one = t(scalars[6]), t(scalars[7]), t(scalars[8])
+    low = abs(w) < 0.5
+    lerp_w = w if low else one - w
+    maximize = (mode & MAXIMIZE) != 0
+    has_wd = (mode & WEIGHT_DECAY) != 0
+    has_decay = (mode & DECAY) != 0
+    return lerp_w, low, beta2, omb2, bc2_sqrt, eps, neg_step, wd, decay, maximize, has_wd, has_decay
+
+
 def _adam_numpy(param, grad, m, v, scalars, mode, vmax=None) -> None:  # noqa: ANN001
     w, beta2, omb2, bc2_sqrt, eps, neg_step, wd, decay, one = _scalars(scalars, param)
     if mode & DECAY:
@@ -244,15 +264,9 @@ def adam_step(param, grad, m, v, scalars, mode):  # pragma: no cover - compiled 
     g, v * beta2)``, ``p = p + (m * -step_size) / (sqrt(v) / bc2_sqrt + eps)``. ``scalars``
     = ``(1 - beta1, beta2, 1 - beta2, bc2_sqrt, eps, -step_size, weight_decay, decay, 1)``,
     Python floats (or an array) rounded here to the arrays' dtype."""
-    t = param.dtype.type
-    w, beta2, omb2 = t(scalars[0]), t(scalars[1]), t(scalars[2])
-    bc2_sqrt, eps, neg_step = t(scalars[3]), t(scalars[4]), t(scalars[5])
-    wd, decay, one = t(scalars[6]), t(scalars[7]), t(scalars[8])
-    low = abs(w) < 0.5
-    lerp_w = w if low else one - w
-    maximize = (mode & MAXIMIZE) != 0
-    has_wd = (mode & WEIGHT_DECAY) != 0
-    has_decay = (mode & DECAY) != 0
+    (lerp_w, low, beta2, omb2, bc2_sqrt, eps, neg_step, wd, decay, maximize, has_wd, has_decay) = (
+        adam_options(param, scalars, mode)
+    )
     for i in range(param.size):
         p, g = adam_grad(param[i], grad[i], decay, wd, has_decay, maximize, has_wd)
         mi, vi = adam_moments(g, m[i], v[i], lerp_w, low, omb2, beta2)
@@ -271,15 +285,9 @@ def adam_amsgrad_step(param, grad, m, v, vmax, scalars, mode):  # pragma: no cov
     (``vmax`` when ``vmax > v`` or ``vmax`` is NaN, else ``v``: NumPy's ``maximum``, NaN
     propagated, a tie of 0 and -0 giving ``v``) is stored and its square root taken in
     ``v``'s place. The same ``scalars`` and ``mode``."""
-    t = param.dtype.type
-    w, beta2, omb2 = t(scalars[0]), t(scalars[1]), t(scalars[2])
-    bc2_sqrt, eps, neg_step = t(scalars[3]), t(scalars[4]), t(scalars[5])
-    wd, decay, one = t(scalars[6]), t(scalars[7]), t(scalars[8])
-    low = abs(w) < 0.5
-    lerp_w = w if low else one - w
-    maximize = (mode & MAXIMIZE) != 0
-    has_wd = (mode & WEIGHT_DECAY) != 0
-    has_decay = (mode & DECAY) != 0
+    (lerp_w, low, beta2, omb2, bc2_sqrt, eps, neg_step, wd, decay, maximize, has_wd, has_decay) = (
+        adam_options(param, scalars, mode)
+    )
     for i in range(param.size):
         p, g = adam_grad(param[i], grad[i], decay, wd, has_decay, maximize, has_wd)
         mi, vi = adam_moments(g, m[i], v[i], lerp_w, low, omb2, beta2)

@@ -19,7 +19,7 @@ import types
 from typing import Any
 
 from ..autograd.tensor import Tensor
-from ..ops._tensor_args import instructions_so_far
+from ..ops._tensor_args import attribute_receiver, instructions_so_far
 
 __all__ = ["as_torch_records", "records_method"]
 
@@ -50,6 +50,7 @@ _PYTHON_WRITTEN: dict[tuple[str, bool], tuple[tuple[str, ...], dict[str, Any]]] 
     ),
 }
 _NAMED_LOADS = ("LOAD_FAST", "LOAD_NAME", "LOAD_GLOBAL", "LOAD_DEREF", "LOAD_CLASSDEREF")
+_MODULE_OR_CLASS = (types.ModuleType, type)  # what _receiver reads attributes of
 
 
 def records_method(func: Any) -> bool:
@@ -110,25 +111,12 @@ def _receiver(frame: types.FrameType, ins: list[dis.Instruction], k: int) -> Any
     """What ``ins[k]``'s attribute was loaded from, followed through modules and classes
     only (``cr.Tensor``, ``chainrule.nn.functional``): the walk stops at the first other
     object (``self``, a tensor), so that no module or tensor attribute (a parameter read,
-    a property) is evaluated a second time. None for a computed receiver."""
-    chain: list[str] = []
-    j = k - 1
-    while j >= 0 and ins[j].opname in _LOADS:
-        chain.append(ins[j].argval)
-        j -= 1
-    if j < 0 or not ins[j].opname.startswith(_NAMED_LOADS):
+    a property) is evaluated a second time. None for a computed receiver or a name not
+    found. The walk is ``_tensor_args.attribute_receiver``'s, the argument errors' reader."""
+    try:
+        return attribute_receiver(frame, ins, k, through=_MODULE_OR_CLASS)
+    except LookupError:  # the name is in no scope of the frame
         return None
-    var = ins[j].argval[-1] if isinstance(ins[j].argval, tuple) else ins[j].argval
-    value: Any = None
-    for scope in (frame.f_locals, frame.f_globals, frame.f_builtins):
-        if var in scope:
-            value = scope[var]
-            break
-    for attr in reversed(chain):
-        if not isinstance(value, (types.ModuleType, type)):
-            return value
-        value = getattr(value, attr)
-    return value
 
 
 def as_torch_records(name: str, method: bool, args: tuple, kwargs: dict) -> tuple[tuple, dict]:

@@ -16,6 +16,7 @@ from ._im2col import out_size
 from ._util import NAMED_ERRORS, DtypeError, ShapeError, lead_with
 from .conv_arguments import (
     ConvTypeError,
+    check_channels,
     check_geometry,
     check_groups,
     conv_type_error,
@@ -124,30 +125,7 @@ def _check_input(op: str, x: Tensor, w: Tensor, groups: int, transposed: bool) -
         raise ShapeError(
             f"{op}: non-empty 2D or 4D weight tensor expected, but got: {list(w.shape)}"
         )
-    if not transposed and w.shape[0] < groups:  # out_channels=0: PyTorch's RuntimeError
-        raise ShapeError(
-            f"{op}: Given groups={groups}, expected weight to be at least {groups} at "
-            f"dimension 0, but got weight of size {list(w.shape)} instead"
-        )
-    c = x.shape[1]
-    if transposed:
-        if c != w.shape[0] or c % groups:
-            raise ShapeError(
-                f"{op}: input has {c} channels but weight {tuple(w.shape)} "
-                f"expects {w.shape[0]} (divisible by groups={groups})"
-            )
-    else:
-        if c != w.shape[1] * groups or w.shape[0] % groups:
-            raise ShapeError(
-                f"{op}: input {tuple(x.shape)} has {c} channels but weight {tuple(w.shape)} "
-                f"with groups={groups} expects {w.shape[1] * groups}; out_channels "
-                f"({w.shape[0]}) must also be divisible by groups"
-            )
-    if x.dtype != w.dtype:
-        raise DtypeError(  # a TypeError and, as in PyTorch, a RuntimeError
-            f"{op}: input dtype {x.dtype} and weight dtype {w.dtype} differ; "
-            "cast one (e.g. model.double() or x.float())"
-        )
+    check_channels(op, x, w, groups, transposed)
 
 
 def _check_dilated_dtype(x: Any, dil: tuple) -> None:

@@ -2,7 +2,8 @@
 dim (``int_tuple``), its checks of stride, dilation and padding in its order
 (``check_geometry``), string padding ('same' / 'valid', with PyTorch's warning for a
 lopsided 'same', ``padding_pairs``) and the bias dtype rule of string padding
-(``string_padding_bias``). Shared by the 1-d/2-d convolutions (``conv.py``) and the 3-d ones
+(``string_padding_bias``), and the channel, groups and dtype agreement of input and weight
+(``check_channels``). Shared by the 1-d/2-d convolutions (``conv.py``) and the 3-d ones
 (``nn/functional/conv3d.py``)."""
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ import numpy as np
 from .._user_warnings import warn_once
 from ..autograd.tensor import Tensor
 from ._tensor_args import called_as, torch_type_name
-from ._util import ShapeError
+from ._util import DtypeError, ShapeError
 from .invalid_arguments import combination_error
 
 __all__ = [
     "ConvTypeError",
+    "check_channels",
     "check_geometry",
     "check_groups",
     "conv_type_error",
@@ -136,6 +138,38 @@ def check_groups(op: str, groups: Any) -> None:
     _, _, keywords = called_as((op,))
     where = "" if "groups" in keywords else " (position 7)"
     raise TypeError(f"{op}(): argument 'groups'{where} must be int, not {torch_type_name(groups)}")
+
+
+def check_channels(op: str, x: Tensor, w: Tensor, groups: int, transposed: bool) -> None:
+    """The channels of ``x`` (N, C, *) and the weight ``w`` agree for ``groups``, and their
+    dtypes match (PyTorch promotes nothing here), checked in PyTorch's order: a forward
+    weight has at least ``groups`` output channels (out_channels=0: PyTorch's words), then
+    ``C`` is the weight's input channels times ``groups`` (forward; its output channels a
+    multiple of ``groups``) or its first dim, a multiple of ``groups`` (transposed). Shared
+    by the 1-d/2-d and the 3-d convolutions."""
+    if not transposed and w.shape[0] < groups:  # out_channels=0: PyTorch's RuntimeError
+        raise ShapeError(
+            f"{op}: Given groups={groups}, expected weight to be at least {groups} at "
+            f"dimension 0, but got weight of size {list(w.shape)} instead"
+        )
+    c = x.shape[1]
+    if transposed:
+        if c != w.shape[0] or c % groups:
+            raise ShapeError(
+                f"{op}: input {tuple(x.shape)} has {c} channels but weight {tuple(w.shape)} "
+                f"expects {w.shape[0]} (divisible by groups={groups})"
+            )
+    elif c != w.shape[1] * groups or w.shape[0] % groups:
+        raise ShapeError(
+            f"{op}: input {tuple(x.shape)} has {c} channels but weight {tuple(w.shape)} "
+            f"with groups={groups} expects {w.shape[1] * groups}; out_channels "
+            f"({w.shape[0]}) must also be divisible by groups"
+        )
+    if x.dtype != w.dtype:
+        raise DtypeError(  # a TypeError and, as in PyTorch, a RuntimeError
+            f"{op}: input dtype {x.dtype} and weight dtype {w.dtype} differ; "
+            "cast one (e.g. model.double() or x.float())"
+        )
 
 
 def conv_type_error(op: str, values: tuple) -> TypeError:

@@ -24,7 +24,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from .sparse_pattern import SparsePattern
 from .sparse_tensor import make_sparse
-from .subscript import IndexAdd
+from .subscript_read import IndexAdd
 
 __all__ = ["EmbeddingFn", "ScatterRowsFn"]
 

@@ -33,7 +33,7 @@ from .number_arguments import parser_int
 from .shape import reshape
 from .sparse_pattern import SparsePattern
 from .sparse_tensor import make_sparse
-from .subscript import getitem
+from .subscript_read import getitem
 
 __all__ = ["gather", "index_select", "scatter", "scatter_add", "take_along_dim"]
 

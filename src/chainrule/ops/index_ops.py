@@ -33,7 +33,8 @@ from .gather_scatter import IndexCopy, IndexOutOfBounds
 from .index_selection import IndexAddFn
 from .indexing import refuse_grad_into_integer
 from .masked_scatter import MaskedScatter, check_mask_dtype
-from .subscript import IndexPut, getitem
+from .subscript_read import getitem
+from .subscript_write import IndexPut
 
 __all__ = [
     "index_add",

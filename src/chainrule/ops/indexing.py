@@ -45,15 +45,17 @@ from .overload_errors import is_number_or_tensor, number_or_tensor_error
 
 # GetItem and setitem are only re-exported: ``ops/__init__.py``, ``complex_support.py`` and
 # ``func/`` reach the subscript layer through this module's import path.
-from .subscript import (
+from .subscript_read import (
     GetItem,  # noqa: F401
     IndexAdd,  # noqa: F401 - complex_support.py reads it here
-    IndexPut,
-    _check_value_shape,
     _save_index,
     _saved_index,
     _saved_indices,
     getitem,  # noqa: F401 - x[i] (ops/__init__.py) and func/_dispatch.py read it here
+)
+from .subscript_write import (
+    IndexPut,
+    _check_value_shape,
     setitem,  # noqa: F401
     write_index,
 )

@@ -45,7 +45,8 @@ from .margin_losses import mul_number
 from .reduction import mean, sum
 from .statistics import SafeSqrt, moment
 from .structural import diag_embed, diagonal
-from .subscript import IndexPut, getitem
+from .subscript_read import getitem
+from .subscript_write import IndexPut
 from .views import reshape
 
 __all__ = [

@@ -15,7 +15,7 @@ import numpy as np
 from ..autograd.tensor import Tensor
 from ._util import index_int, norm_dim
 from .binding import tensor_method
-from .subscript import getitem
+from .subscript_read import getitem
 
 __all__ = ["tensor_split"]
 

@@ -21,6 +21,7 @@ from ...autograd.tensor import Tensor
 from ...ops._util import DtypeError, ShapeError
 from ...ops.conv_arguments import (
     ConvTypeError,
+    check_channels,
     check_geometry,
     check_groups,
     conv_type_error,
@@ -74,29 +75,7 @@ def _check(op: str, x: Any, w: Any, bias: Any, groups: int, transposed: bool = F
             "non-empty 5D (n_output_plane x n_input_plane x kernel_depth x kernel_height x "
             f"kernel_width) tensor expected for weight, but got: {list(w.shape)}"
         )
-    if not transposed and w.shape[0] < groups:  # out_channels=0: PyTorch's RuntimeError
-        raise ShapeError(
-            f"{op}: Given groups={groups}, expected weight to be at least {groups} at "
-            f"dimension 0, but got weight of size {list(w.shape)} instead"
-        )
-    c = x.shape[1]
-    if transposed:
-        if c != w.shape[0] or c % groups:
-            raise ShapeError(
-                f"{op}: input {tuple(x.shape)} has {c} channels but weight {tuple(w.shape)} "
-                f"expects {w.shape[0]} (divisible by groups={groups})"
-            )
-    elif c != w.shape[1] * groups or w.shape[0] % groups:
-        raise ShapeError(
-            f"{op}: input {tuple(x.shape)} has {c} channels but weight {tuple(w.shape)} "
-            f"with groups={groups} expects {w.shape[1] * groups}; out_channels "
-            f"({w.shape[0]}) must also be divisible by groups"
-        )
-    if x.dtype != w.dtype:
-        raise DtypeError(  # a TypeError and, as in PyTorch, a RuntimeError
-            f"{op}: input dtype {x.dtype} and weight dtype {w.dtype} differ; "
-            "cast one (e.g. model.double() or x.float())"
-        )
+    check_channels(op, x, w, groups, transposed)
     if x.dtype.kind == "b":  # PyTorch has no bool kernel (integers: it has), as ops/conv.py
         raise DtypeError(f"{op}: not implemented for torch.bool; convert with .float()")
     if transposed and x.dtype.kind in "iu" and not (x.dtype.kind == "i" and x.dtype.itemsize == 8):

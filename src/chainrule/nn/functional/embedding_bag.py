@@ -54,7 +54,7 @@ from ...ops.embedding import EmbeddingFn, ScatterRowsFn
 from ...ops.embedding_bag_node import BagPlan, EmbeddingBagFn
 from ...ops.gather_scatter import IndexOutOfBounds
 from ...ops.shape import reshape
-from ...ops.subscript import IndexAdd
+from ...ops.subscript_read import IndexAdd
 from ._arg_types import as_float, bad_bool
 from .linear import embedding
 

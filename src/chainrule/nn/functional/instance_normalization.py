@@ -14,7 +14,7 @@ from ...ops._util import no_integer_kernel
 from ...ops.batch_norm_eval import BatchNormStatsFn
 from ...ops.normalization import BatchNormFn, BatchStats
 from ._arg_types import as_float
-from .normalization import (
+from ._norm_shared import (
     _empty_result,
     _input_dtype,
     _is_half,

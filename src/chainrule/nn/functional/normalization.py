@@ -1,6 +1,6 @@
-"""Normalisation: batch_norm, layer_norm, group_norm, rms_norm and normalize, as in
-``torch.nn.functional`` (instance_norm, built on batch norm as PyTorch's, is in
-``instance_normalization.py``).
+"""Normalisation: batch_norm, layer_norm and group_norm, as in ``torch.nn.functional``
+(instance_norm, built on batch norm as PyTorch's, is in ``instance_normalization.py``;
+rms_norm and normalize, composed from ops, in ``composed_norms.py``, re-exported here).
 
 Batch, layer, group and instance norm standardise over some axes, x̂ = (x - μ) / √(σ² + ε),
 then apply a per-feature affine map y = γ x̂ + β. These functions check the arguments, update
@@ -9,34 +9,39 @@ running statistics and call the fused ops of ``ops/normalization.py``:
 backward) and :class:`~chainrule.ops.normalization.BatchNormFn` (training-mode batch norm
 with the affine map fused in). ``group_norm`` is one node with its affine map,
 :class:`~chainrule.ops.group_norm.GroupNormFn` (PyTorch's ``NativeGroupNormBackward0``).
-``rms_norm`` and ``normalize`` are composed from ops.
+The checks and dtype rules all the norms share are ``_norm_shared.py``'s.
 """
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from numbers import Real
-from typing import Any
 
-from numpy import bool_, finfo, float16, float32, integer
+from numpy import bool_, float32, integer
 
-from ..._user_warnings import warn_once
 from ...autograd.grad_mode import is_grad_enabled, no_grad
 from ...autograd.saved_fields import given  # grad_fn._saved_*
 from ...autograd.state import LOCAL
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module
-from ...dtypes import is_bfloat16, is_floating
 from ...ops._tensor_args import not_tensor
-from ...ops._util import NAMED_ERRORS, DtypeError, ShapeError, lead_with, no_integer_kernel
+from ...ops._util import ShapeError, no_integer_kernel
 from ...ops.batch_norm_eval import BatchNormEvalFn
 from ...ops.group_norm import GroupNormFn
-from ...ops.keywords import write_out
 from ...ops.layer_norm import LayerNormFn
-from ...ops.memory_format import channels_last, channels_last_3d, suggested_format
+from ...ops.memory_format import channels_last, channels_last_3d
 from ...ops.normalization import BatchNormFn, BatchStats, NormalizeFn
 from ._arg_types import as_float, bad_bool
+from ._norm_shared import (
+    _bshape,
+    _empty_result,
+    _input_dtype,
+    _no_complex,
+    _normalized_shape,
+    _same_param_dtype,
+    _suggested,
+)
+from .composed_norms import normalize, rms_norm
 
 __all__ = ["batch_norm", "group_norm", "layer_norm", "normalize", "rms_norm"]
 
@@ -59,62 +64,6 @@ def _composite_normalize(x: Tensor, axes: tuple, eps: float) -> Tensor:
     return xc * ((xc * xc).mean(axes, keepdim=True) + eps).rsqrt()
 
 
-def _empty_result(input: Tensor, weight: Tensor | None, bias: Tensor | None) -> Tensor:
-    """Normalising an empty batch: an empty result, still connected to the input and the
-    affine parameters (whose gradient is then zero), as PyTorch."""
-    y = input * 1.0
-    if weight is not None:
-        y = y * _bshape(weight, input.ndim)
-    return y if bias is None else y + _bshape(bias, input.ndim)
-
-
-def _same_param_dtype(op: str, input: Tensor, **params: Tensor | None) -> None:
-    """The given affine parameters and running statistics share one dtype: the input's or,
-    for a float16 or bfloat16 input, float32 (PyTorch's mixed-precision kernels, whose result
-    stays in the input's dtype: autocast's bfloat16 activations meet float32 norm weights).
-    PyTorch promotes nothing else and raises RuntimeError; so does this."""
-    dt = input.dtype
-    if all(t is None or t.dtype == dt for t in params.values()):  # the common case, first
-        return
-    given = {name: t for name, t in params.items() if t is not None}
-    dts = {t.dtype for t in given.values()}
-    half = _is_half(input.dtype)
-    if not dts or dts == {input.dtype} or (half and all(d == float32 for d in dts)):
-        return
-    also = f" (or all float32, for this {input.dtype} input)" if half else ""
-    got = ", ".join(f"{name} {t.dtype}" for name, t in given.items())
-    raise RuntimeError(
-        f"{op}: expected {', '.join(given)} to have the dtype of input, {input.dtype}"
-        f"{also}, got {got}; PyTorch promotes nothing here: convert them with "
-        f".to({input.dtype})"
-    )
-
-
-def _eps(dtype: Any) -> float:
-    """The machine epsilon of a floating dtype, bfloat16's (2⁻⁷) included."""
-    return 2.0**-7 if is_bfloat16(dtype) else float(finfo(dtype).eps)
-
-
-def _is_half(dtype: Any) -> bool:
-    """float16 or bfloat16: the dtypes whose norms take float32 parameters."""
-    return dtype == float16 or is_bfloat16(dtype)
-
-
-def _opmath(input: Tensor, *params: Tensor | None) -> Tensor:
-    """The input to normalise: a float16 or bfloat16 input with float32 parameters is
-    normalised in float32, as PyTorch's mixed-precision kernels (:func:`_input_dtype` rounds
-    back)."""
-    if _is_half(input.dtype) and any(t is not None and t.dtype == float32 for t in params):
-        return input.to(float32)
-    return input
-
-
-def _input_dtype(y: Tensor, input: Tensor) -> Tensor:
-    """``y`` in the input's dtype: a float16 or bfloat16 input with float32 parameters gives
-    a result in the input's dtype, as PyTorch (computed in float32, rounded once)."""
-    return y if y.dtype == input.dtype else y.to(input.dtype)
-
-
 def _constant(t: Tensor | None) -> bool:
     """No gradient and no forward-mode tangent flows through ``t`` here."""
     return t is None or (not (t.requires_grad and is_grad_enabled()) and t._fw_tangent is None)
@@ -122,21 +71,6 @@ def _constant(t: Tensor | None) -> bool:
 
 def _same_float_dtype(input: Tensor, *params: Tensor | None) -> bool:
     return input.dtype.kind == "f" and all(p is None or p.dtype == input.dtype for p in params)
-
-
-def _suggested(y: Tensor, like: Tensor) -> Tensor:
-    """``y`` (shaped as ``like``) in ``like.suggest_memory_format()``, PyTorch's layout for
-    batch norm and rms norm results: channels-last (3d) where ``like`` suggests it, else
-    row-major (a recorded copy where it is not already)."""
-    if LOCAL.state.vmap or (y._data.flags.c_contiguous and like._data.flags.c_contiguous):
-        return y
-    fmt = suggested_format(like._data)
-    return y if fmt is None else y.contiguous(memory_format=fmt)  # None: a conv's own layout
-
-
-def _bshape(t: Tensor, ndim: int) -> Tensor:
-    """Reshape a per-channel (C,) tensor to broadcast over (N, C, *spatial)."""
-    return t.reshape((t.shape[0],) + (1,) * (ndim - 2))
 
 
 def _update_running_stats(
@@ -157,13 +91,6 @@ def _update_running_stats(
         x = input.detach()
         running_mean.mul_(1 - m).add_(m * x.mean(dims))
         running_var.mul_(1 - m).add_(m * x.var(dims, unbiased=True))
-
-
-def _no_complex(op: str, x: Any) -> None:
-    """PyTorch's CPU norm kernels have no complex instance ("not implemented for
-    'ComplexFloat'"): refused, not computed."""
-    if isinstance(x, Tensor) and x._data.dtype.kind == "c":
-        raise NotImplementedError(f"{op}: not implemented for complex input ({x.dtype})")
 
 
 def batch_norm(
@@ -293,29 +220,6 @@ def batch_norm(
     return _suggested(_input_dtype(y, input), input)
 
 
-def _normalized_shape(op: str, normalized_shape: Any) -> tuple[int, ...]:
-    """``normalized_shape`` as a tuple, refused as PyTorch refuses it: a bare int or a
-    non-integer element is a TypeError (``nn.LayerNorm(4)`` takes an int; ``F.layer_norm``
-    does not), an empty shape a RuntimeError."""
-    if not isinstance(normalized_shape, (tuple, list)):
-        raise TypeError(
-            f"{op}(): argument 'normalized_shape' (position 2) must be tuple of ints, "
-            f"not {type(normalized_shape).__name__}"
-        )
-    for pos, n in enumerate(normalized_shape):
-        if isinstance(n, bool) or not isinstance(n, (int, integer)):
-            raise TypeError(
-                f"{op}(): argument 'normalized_shape' (position 2) must be tuple of ints, "
-                f"but found element of type {type(n).__name__} at pos {pos}"
-            )
-    if not normalized_shape:
-        raise RuntimeError(
-            "Expected normalized_shape to be at least 1-dimensional, i.e., containing at "
-            "least one element, but got normalized_shape = []"
-        )
-    return tuple(int(n) for n in normalized_shape)
-
-
 def layer_norm(
     input: Tensor,
     normalized_shape: Sequence[int],
@@ -413,90 +317,3 @@ def _dense(t: Tensor | None) -> Tensor | None:
     if fmt is not None and t.is_contiguous(memory_format=fmt):
         return t
     return t.contiguous()
-
-
-def normalize(
-    input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out: Tensor | None = None
-) -> Tensor:
-    """x / max(‖x‖_p, eps) along ``dim`` (written into ``out`` when given, as PyTorch)."""
-    from ...ops.margin_losses import clamp_min_number
-    from ...ops.reduction import norm
-
-    try:
-        n = norm(input, p, dim, keepdim=True)
-    except NAMED_ERRORS as err:
-        lead_with("normalize", err)
-        raise
-    # PyTorch's input / norm.clamp_min(eps).expand_as(input): ClampMinBackward0, then
-    # ExpandBackward0 (the clamp a plain one for a complex norm's real result)
-    denom = clamp_min_number(n, eps) if n.dtype.kind in "fV" else n.clamp(eps, None)
-    result = input / denom.expand_as(input)
-    return result if out is None else write_out("normalize", result, out)
-
-
-def rms_norm(
-    input: Tensor,
-    normalized_shape: Sequence[int],
-    weight: Tensor | None = None,
-    eps: float | None = None,
-) -> Tensor:
-    """y = x / √(mean(x²) + ε) · γ over the trailing ``normalized_shape`` dims (RMSNorm).
-
-    Composed from primitives (square, mean, rsqrt), so double backward and forward mode come
-    for free. ``eps=None`` uses the machine epsilon of the dtype computed in (the input's;
-    float32 for float16 and bfloat16), as PyTorch.
-    """
-    shape = _normalized_shape("rms_norm", normalized_shape)
-    k = len(shape)
-    if input.ndim < k:  # PyTorch's ValueError (a ShapeError is one, and a RuntimeError)
-        raise ShapeError(
-            f"rms_norm: Input tensor must have at least {k} dimensions, but got {input.ndim}"
-        )
-    if k == 0 or tuple(input.shape[-k:]) != shape:
-        raise RuntimeError(
-            f"rms_norm: given normalized_shape={list(shape)}, expected an input "
-            f"with shape [*, {', '.join(map(str, shape))}], but got input of "
-            f"size {list(input.shape)}"
-        )
-    if weight is not None and tuple(weight.shape) != shape:
-        raise RuntimeError(f"rms_norm: weight must have shape {shape}, got {tuple(weight.shape)}")
-    if not (is_floating(input.dtype) or input.dtype.kind == "c"):
-        # complex too: PyTorch's composite runs as written, with x * x (not |x|^2)
-        raise DtypeError(f"rms_norm: expected a floating-point input, got {input.dtype}")
-    dims = tuple(range(input.ndim - k, input.ndim))
-    # float16 and bfloat16 are normalised in float32, rounded once at the end (PyTorch)
-    x = input.float() if _is_half(input.dtype) else input
-    # eps=None is the epsilon of the dtype computed in: float32's for a half input, as
-    # PyTorch (the half dtype's own, 2^-10 or 2^-7, would swamp a small mean square)
-    e = _eps(x.dtype) if eps is None else as_float("rms_norm", "eps", eps, 4)
-    y = x * ((x * x).mean(dims, keepdim=True) + e).rsqrt()
-    if weight is None:
-        return _suggested(_input_dtype(y, input), input)
-    if weight.dtype.kind == "c" and input.dtype.kind != "c":
-        # PyTorch multiplies by the complex weight, then casts back to the real input's
-        # dtype with a warning: Re(y * w) = y * Re(w) for a real y
-        warnings.warn(
-            "rms_norm: casting complex values to real discards the imaginary part (a complex "
-            "weight with a real input gives a result in the input's dtype, as PyTorch)",
-            UserWarning,
-            stacklevel=2,
-        )
-        weight = weight.real
-    if weight.dtype != input.dtype:  # PyTorch's TORCH_WARN_ONCE, then the composite path
-        names = {
-            "float32": "float",
-            "float64": "double",
-            "float16": "c10::Half",
-            "bfloat16": "c10::BFloat16",
-        }
-        a, b = (
-            names.get(str(t).split(".")[-1], str(t).split(".")[-1])
-            for t in (input.dtype, weight.dtype)
-        )
-        warn_once(
-            "rms_norm_mismatch_dtype",
-            f"Mismatch dtype between input and weight: input dtype = {a}, weight dtype = {b}, "
-            "Cannot dispatch to fused implementation.",
-        )
-    # PyTorch keeps the input's dtype whatever the weight's: it does not promote
-    return _suggested(_input_dtype(y * weight, input), input)

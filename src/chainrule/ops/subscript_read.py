@@ -1,0 +1,291 @@
+"""Reading ``x[idx]`` (``Tensor.__getitem__``): :func:`getitem` and the Functions that record
+it, with the index bookkeeping that reading and writing share.
+
+Reading ``x[idx]`` is :class:`GetItem`; its gradient is a scatter-*add* into zeros
+(:class:`IndexAdd`), so an element read several times (repeated integer indices) receives the
+sum of its gradients. The index a node keeps for backward is saved here (:func:`_save_index`,
+checked for in-place changes when read back) and converted here (:func:`_converted`, with
+PyTorch's order of errors); ``subscript_write.py`` (``x[idx] = v``) builds on both, and on
+:func:`getitem` for its backward and its two-stage writes. ``subscript.py`` re-exports the
+names of both under the old import path.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._layout import is_vmap_array
+from ..autograd.function import Function
+from ..autograd.saved_fields import given_dim, tensor_field  # grad_fn._saved_* helpers
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module, strided_view
+from .index_layout import index_layout
+from .inplace import _check_leaf
+from .subscript_fields import unsqueeze_dim
+from .subscript_index import (
+    convert_index,
+    drop_empty_ellipsis,
+    earlier_index_error,
+    has_advanced_int,
+    index_tensors,
+    join_index,
+    split_index,
+    split_int_and_array,
+    view_index,
+)
+
+__all__ = ["GetItem", "IndexAdd", "getitem"]
+
+
+def _save_index(ctx: Any, idx: Any, *also: Any) -> None:
+    """Keep ``idx`` for backward: its arrays saved first, then ``also``, the rest of it (the
+    template) on ``ctx.idx`` with ``ctx.n_index_arrays``. Without a recorded gradient
+    nothing is split (no backward will read it)."""
+    if True not in ctx.needs_input_grad:
+        ctx.idx, ctx.n_index_arrays = idx, 0
+        return
+    ctx.idx, arrays = split_index(idx)
+    ctx.n_index_arrays = len(arrays)
+    if arrays or also:
+        ctx.save_for_backward(*arrays, *also)
+
+
+def _saved_index(ctx: Any) -> Any:
+    """The index :func:`_save_index` kept. Where it held arrays, every saved value is checked
+    for in-place modification first (this also raises once the graph was freed); an index
+    of ints and slices alone saved nothing, and nothing is checked."""
+    if not ctx.n_index_arrays:
+        return ctx.idx
+    return join_index(ctx.idx, ctx.saved_tensors[: ctx.n_index_arrays])
+
+
+def _getitem_saved_fields(node: Any) -> dict | None:
+    """``grad_fn._saved_*`` of ``x[idx]`` as PyTorch's last indexing node (see node.py):
+    Select's dim and index, Slice's dim, start, end and step (as given: None is 0 / 2**63 - 1
+    / 1, negatives as PyTorch shows them), Index's indices; dims count from the first index
+    part. Other nodes: the default view."""
+    name, idx = node.name(), node.idx
+    parts = idx if type(idx) is tuple else (idx,)
+    sizes = {"self_sym_sizes": lambda n: tuple(n.in_shape)}
+    if name == "IndexBackward0":
+        return {"indices": tensor_field(_saved_indices), **sizes}
+    if name == "UnsqueezeBackward0":
+        return {"dim": lambda n: unsqueeze_dim(parts, len(n.in_shape))}
+    kind = int if name == "SelectBackward0" else slice if name == "SliceBackward0" else None
+    at = [i for i, p in enumerate(parts) if kind is not None and isinstance(p, kind)]
+    if not at or kind is slice and parts[at[-1]] == slice(None):
+        return None
+    d, p = at[-1], parts[at[-1]]
+    # select / narrow keep their dim (and select its index) as given (saved_fields.given)
+    if kind is int:
+        return {
+            "dim": lambda n: given_dim(n, default=d),
+            "index": lambda n: given_dim(n, "index", default=p),
+            **sizes,
+        }
+    start, end, step = p.start or 0, (1 << 63) - 1 if p.stop is None else p.stop, p.step or 1
+    return {
+        "dim": lambda n: given_dim(n, default=d),
+        "end": lambda n: given_dim(n, "end", default=end),
+        "start": lambda n: given_dim(n, "start", default=start),
+        "step": lambda n: step,
+        **sizes,
+    }
+
+
+def _saved_indices(node: Any) -> tuple:
+    """PyTorch's ``_saved_indices``: one int64 tensor per index part, None for a full slice."""
+    parts = _saved_index(node)
+    parts = parts if type(parts) is tuple else (parts,)
+    return tuple(
+        None
+        if type(p) is slice and p == slice(None)
+        else p
+        if isinstance(p, Tensor)
+        else Tensor._make(np.asarray(p, dtype=np.int64), False, None, 0)
+        for p in parts
+    )
+
+
+class GetItem(Function):
+    """``x[idx]``. ``guard``: the index Tensors ``idx`` was made from; saved so that modifying
+    one in place after forward raises (as in PyTorch) instead of scattering the gradient to
+    the new positions."""
+
+    @staticmethod
+    def node_name(ctx):  # PyTorch's last step of x[idx]: Index, Select, Slice, Unsqueeze
+        idx = getattr(ctx, "idx", None)
+        if type(idx) is int:  # the common x[i] (named on every recorded call: node.py)
+            return "SelectBackward0"
+        parts = idx if type(idx) is tuple else (idx,)
+        parts = [  # a NumPy integer or 0-d integer array picks one position, as an int does
+            int(p) if getattr(p, "ndim", None) == 0 and p.dtype.kind in "iu" else p for p in parts
+        ]
+        if any(not isinstance(p, (int, slice, type(None), type(Ellipsis))) for p in parts):
+            return "IndexBackward0"  # a tensor, list or mask index
+        for p in reversed(parts):
+            if p is None:
+                return "UnsqueezeBackward0"
+            if isinstance(p, int):
+                return "SelectBackward0"
+            if isinstance(p, slice) and p != slice(None):
+                return "SliceBackward0"
+        return "SliceBackward0" if slice(None) in parts else "AliasBackward0"
+
+    saved_fields = staticmethod(_getitem_saved_fields)  # grad_fn._saved_* (saved_fields.py)
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, idx, guard=()):
+        ctx.in_shape = x.shape
+        _save_index(ctx, idx, *guard)  # the index arrays, then the Tensors to check
+        out = x[view_index(idx)]
+        if type(idx) is not int and _has_index_array(idx):
+            out = index_layout(x, idx, out)  # a copy: laid out as PyTorch's index result
+        elif type(idx) is tuple and None in idx:
+            out = _unsqueeze_strides(x, idx, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        saved = ctx.saved_tensors  # checks that no index tensor was modified in place
+        idx = join_index(ctx.idx, saved[: ctx.n_index_arrays])
+        return IndexAdd.apply(grad, ctx.in_shape, idx), None
+
+    @staticmethod
+    def jvp(ctx, t, _):
+        return t[ctx.primals[1]]
+
+
+def _unsqueeze_strides(x: Any, idx: tuple, out: Any) -> Any:
+    """``out = x[idx]`` (a basic index holding None) with PyTorch's strides for the dims the
+    Nones made: PyTorch applies the items left to right, and a None is an ``unsqueeze`` at
+    the next dim of ``x`` not yet indexed, whose stride is that dim's ``size * stride``
+    (the itemsize past the last dim), before that dim is selected or sliced; NumPy gives
+    such a dim stride 0. ``out`` itself when its strides already are PyTorch's."""
+    if out.size == 0 or is_vmap_array(out) or is_vmap_array(x):
+        return out
+    xsh, xst = x.shape, x.strides
+    free = x.ndim - sum(1 for i in idx if i is not None and i is not Ellipsis)
+    strides = list(out.strides)
+    d = k = 0  # the next dim of x, of out
+    for i in idx:
+        if type(i) is bool or getattr(i, "dtype", None) == np.bool_:
+            return out  # a bool scalar: an advanced index (split_int_and_array stages it)
+        if i is Ellipsis:
+            d, k = d + free, k + free
+        elif i is None:
+            strides[k] = xsh[d] * xst[d] if d < x.ndim else x.itemsize
+            k += 1
+        elif isinstance(i, slice):
+            d, k = d + 1, k + 1
+        else:  # an int: selects, no dim of out
+            d += 1
+    if tuple(strides) == out.strides:
+        return out
+    writeable = getattr(out.flags, "writeable", True)  # CuPy's views are always writeable
+    return strided_view(out, out.shape, tuple(strides), writeable=writeable)
+
+
+def _has_index_array(idx: Any) -> bool:
+    """Whether ``idx`` holds an index array or a 0-d mask (an advanced index)."""
+    for i in idx if type(idx) is tuple else (idx,):
+        if getattr(i, "ndim", 0) > 0 or getattr(i, "dtype", None) == np.bool_:
+            return True
+    return False
+
+
+class IndexAdd(Function):
+    """zeros(shape) with ``grad`` scatter-added at ``idx`` (backward of GetItem)."""
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, g, shape, idx):
+        _save_index(ctx, idx)
+        return _index_added(g, shape, idx)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return GetItem.apply(grad, _saved_index(ctx)), None, None
+
+    @staticmethod
+    def jvp(ctx, t, *_):
+        return _index_added(t, ctx.primals[1], ctx.primals[2])
+
+
+def _index_added(g: Any, shape: tuple, idx: Any) -> Any:
+    """zeros(shape) with g scatter-added at idx (raw arrays)."""
+    xp = get_array_module(g)
+    out = xp.zeros(shape, dtype=g.dtype)
+    if has_advanced_int(idx):
+        xp.add.at(out, idx, g)  # cupy.add.at on the GPU
+    else:
+        out[idx] = g
+    return out
+
+
+def _basic(idx: Any) -> bool:
+    """Whether ``idx`` is an int, a forward slice, or a tuple of those, None and ``...``: the
+    common index that :func:`.subscript_index.convert_index` would leave as it is."""
+    t = type(idx)
+    if t is int:
+        return True
+    if t is slice:
+        return idx.step is None or type(idx.step) is int and idx.step > 0
+    if t is not tuple:
+        return False
+    ellipses = 0
+    for i in idx:
+        ti = type(i)
+        if ti is slice:
+            if not (i.step is None or type(i.step) is int and i.step > 0):
+                return False
+        elif i is Ellipsis:
+            ellipses += 1
+        elif ti is not int and i is not None:
+            return False
+    return ellipses < 2  # PyTorch reads a second ``...`` as no dim: drop_empty_ellipsis
+
+
+def getitem(x: Tensor, idx: Any, guard: tuple | None = None) -> Tensor:
+    """``x[idx]``; ``guard`` names Tensors the index arrays alias (default: those in ``idx``)
+    so that an in-place change to them after forward is detected."""
+    if guard is None and _basic(idx):  # ints, forward slices, None, ...: nothing to convert
+        try:
+            return GetItem.apply(x, idx, guard=())
+        except IndexError as err:
+            raise IndexError(f"index: {err} (tensor of shape {tuple(x.shape)})") from None
+    if guard is None:  # a 0-d integer tensor is read as an int: nothing to guard
+        guard = tuple(t for t in index_tensors(idx) if t.ndim or t.dtype == np.bool_)
+    idx = _converted(x, idx)
+    if type(idx) is bool or getattr(idx, "shape", None) == () and idx.dtype == np.bool_:
+        idx = (idx,)  # a lone bool scalar: staged as in a tuple (split_int_and_array)
+    if isinstance(idx, tuple):
+        stages = split_int_and_array(idx)
+        if stages is not None:
+            return getitem(getitem(x, stages[0], guard), stages[1], guard)
+    try:
+        out = GetItem.apply(x, idx, guard=guard)
+    except IndexError as err:
+        raise IndexError(f"index: {err} (tensor of shape {tuple(x.shape)})") from None
+    return out
+
+
+def _converted(x: Tensor, idx: Any, write: bool = False) -> Any:
+    """:func:`convert_index` of ``idx`` for ``x``, with PyTorch's order of errors and
+    placement of the advanced dims (:func:`drop_empty_ellipsis`). ``write``: for
+    ``x[idx] = v``, where PyTorch refuses a leaf that requires grad before it reads the
+    index tensors (an index tensor of a float dtype)."""
+    try:
+        idx = convert_index(idx)
+    except ValueError:  # a slice step that is not positive: unless PyTorch fails earlier
+        earlier_index_error(tuple(x.shape), idx)
+        raise
+    except IndexError:
+        if write:
+            _check_leaf(x, "setitem")
+        raise
+    return drop_empty_ellipsis(idx, x.ndim)
