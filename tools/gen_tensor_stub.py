@@ -58,7 +58,8 @@ SLOT_TYPES = {
     "_grad": "Tensor | None",
     "requires_grad": "bool",  # a slot in older versions; now a property over ``_rg``
     "_rg": "bool",
-    "grad_fn": "Any",
+    "grad_fn": "Any",  # a slot before session 39; now a property over ``_grad_fn``
+    "_grad_fn": "Any",
     "_output_nr": "int",
     "_vc": "list[int]",
     "_hooks": "list[Any] | None",

@@ -247,13 +247,25 @@ def tensor_repr(t: Any, tangent: str | None = None, contents: str | None = None)
         extras.append(f"dtype={public_dtype(arr.dtype)}")
     if t.device.type != "cpu":
         extras.append(f"device='{t.device}'")
-    if t.grad_fn is not None:
-        extras.append(f"grad_fn=<{t.grad_fn.name()}>")
-    elif t.requires_grad:
-        extras.append("requires_grad=True")
+    autograd = _autograd_suffix(t)
+    if autograd is not None:
+        extras.append(autograd)
     if tangent is not None:
         extras.append(f"tangent={tangent}")
     return add_suffixes(head + body, extras, len(head))
+
+
+def _autograd_suffix(t: Any) -> str | None:
+    """``grad_fn=<...>``, ``requires_grad=True`` or None, as PyTorch prints them; a view
+    whose ``grad_fn`` refuses to be read (one ``split`` returned, its base changed in place
+    since) prints ``grad_fn=<Invalid>``, as PyTorch's."""
+    try:
+        node = t.grad_fn
+    except RuntimeError:
+        return "grad_fn=<Invalid>"
+    if node is not None:
+        return f"grad_fn=<{node.name()}>"
+    return "requires_grad=True" if t.requires_grad else None
 
 
 def _meta_repr(t: Any, head: str, tangent: str | None) -> str:
@@ -262,10 +274,9 @@ def _meta_repr(t: Any, head: str, tangent: str | None) -> str:
     extras = ["device='meta'", f"size={tuple(t._data.shape)}"]
     if t._data.dtype != _dt.get_default_dtype():
         extras.append(f"dtype={public_dtype(t._data.dtype)}")
-    if t.grad_fn is not None:
-        extras.append(f"grad_fn=<{t.grad_fn.name()}>")
-    elif t.requires_grad:
-        extras.append("requires_grad=True")
+    autograd = _autograd_suffix(t)
+    if autograd is not None:
+        extras.append(autograd)
     if tangent is not None:
         extras.append(f"tangent={tangent}")
     return add_suffixes(head + "...", extras, len(head))

@@ -92,7 +92,8 @@ class _NoValues:
 # Tensor attributes that hold for a quantized tensor as they are (shape, bookkeeping).
 _PASS = frozenset(
     {
-        "_data", "_grad", "_rg", "grad_fn", "_output_nr", "_vc", "_hooks", "_fw", "_view",
+        "_data", "_grad", "_rg", "grad_fn", "_grad_fn", "_output_nr", "_vc", "_hooks", "_fw",
+        "_view",
         "_fw_tangent", "_version", "_base", "_is_view", "size", "dim", "numel", "nelement",
         "ndimension", "element_size", "shape", "ndim", "is_leaf", "requires_grad", "grad",
         "is_cuda", "is_cpu", "is_mps", "is_xpu", "is_sparse", "layout", "get_device",

@@ -1,6 +1,6 @@
 """Views and in-place writes against torch (session 38): a stale view's ``grad_fn`` /
-``is_leaf`` read directly (PyTorch regenerates it on the read; chainrule re-takes the views
-of a tensor when it is changed in place), views of a leaf written under ``no_grad`` and
+``is_leaf`` read directly (PyTorch regenerates it on the read, and since session 39 so does
+chainrule's ``grad_fn`` property), views of a leaf written under ``no_grad`` and
 used with grad after, PyTorch's message for a view of a leaf written in place, setitem and
 ``out=`` into a view whose elements overlap in memory, and double backward through
 in-place ops on such a view.
@@ -70,20 +70,14 @@ def test_regenerated_view_gradients_and_retain_grad_like_torch():
     assert _stale_view_gradients(cr) == _stale_view_gradients(torch)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="one of the views split/chunk/unbind returned, its base changed in place: torch "
-    "raises when its grad_fn is read; chainrule's grad_fn is a plain slot, so the read shows "
-    "the old node (the view's next use raises torch's error)",
-)
 def test_multi_output_view_grad_fn_read_after_base_changed():
     code = _A + "v=a.split(1)[0]; a.mul_(2); r=v.grad_fn.name()"
     assert _run(cr, code) == _run(torch, code)
 
 
 def test_registry_of_views_stays_small():
-    """Each view with a grad_fn is remembered (weakly) on its version counter; views gone
-    are dropped as it grows, and the live ones are still re-taken."""
+    """Nothing is kept per view on the version counter (session 39: a stale view is re-taken
+    when read); the live views still read as re-taken."""
     a = cr.ones(4, 4, requires_grad=True) * 1
     kept = [a[i] for i in range(3)]
     for _ in range(1000):
@@ -98,8 +92,8 @@ _MANY = _A.replace("arange(6.", "arange(60.").replace("view(2,3)", "view(20,3)")
 
 
 def test_many_live_views_of_a_changed_tensor_give_torchs_gradients():
-    """With more live views than ``view_replay.EAGER_VIEWS`` an in-place op re-takes none
-    of them at once; each is replayed when next used, so the gradients are torch's."""
+    """Many live views of a tensor changed in place: each is replayed when next used (or its
+    ``grad_fn`` read), so the gradients are torch's."""
     code = (
         "a0=t.arange(60.,dtype=t.float64).view(20,3).requires_grad_(); a=a0*1\n"
         "rows=[a[i] for i in range(20)]\n"
@@ -111,12 +105,6 @@ def test_many_live_views_of_a_changed_tensor_give_torchs_gradients():
     assert ours == theirs
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="more live views of a tensor than view_replay.EAGER_VIEWS: an in-place op "
-    "re-takes none at once (O(n^2) replays otherwise), so a direct grad_fn read shows the "
-    "old node until the view is used; torch regenerates it on the read",
-)
 def test_many_live_views_grad_fn_read_directly():
     code = _MANY + "rows=[a[i] for i in range(20)]; a.mul_(2); r=rows[3].grad_fn.name()"
     assert _run(cr, code) == _run(torch, code)
@@ -303,12 +291,6 @@ def test_double_backward_through_an_overlapping_write_like_torch(case):
                     np.testing.assert_allclose(u, w, rtol=1e-12)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="second derivative through sigmoid_ on an overlapping view: torch's saved result "
-    "is the view after the write, with the history PyTorch gives it then; chainrule's "
-    "differs there (the first derivative matches)",
-)
 def test_double_backward_through_an_overlapping_sigmoid_():
     ours = _second_derivatives(cr, "x.unfold(0,3,1).sigmoid_()")
     theirs = _second_derivatives(torch, "x.unfold(0,3,1).sigmoid_()")

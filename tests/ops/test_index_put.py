@@ -188,7 +188,10 @@ def test_bad_inputs_raise_like_torch(case):
     want = _error(torch, BAD[case])
     got = _error(cr, BAD[case])
     assert isinstance(got, type(want)), (case, got, want)
-    assert "index_put" in str(got), got
+    if case == "leaf_requires_grad":  # PyTorch's own words, which name no op (session 39)
+        assert str(got) == str(want), got
+    else:
+        assert "index_put" in str(got), got
 
 
 def test_uint8_index_is_a_deprecated_mask():

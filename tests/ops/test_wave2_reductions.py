@@ -568,8 +568,8 @@ def test_fills_refuse_a_tensor_that_requires_grad():
     x = cr.zeros(3, requires_grad=True)
     for name in FILLS:
         args = (0.5,) if name == "geometric_" else ()
-        with pytest.raises(RuntimeError, match=name):
-            getattr(x, name)(*args)
+        with pytest.raises(RuntimeError, match="a leaf Variable that requires grad"):
+            getattr(x, name)(*args)  # (PyTorch's text, which names no op)
     with cr.no_grad():
         x.exponential_()
     assert (x.detach().numpy() > 0).all()

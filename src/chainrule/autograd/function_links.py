@@ -42,7 +42,7 @@ def link_inputs(ctx: Node, args: tuple) -> None:
         dt = d.dtype
         if dt.kind == "c":
             check_complex(ctx, ctx._forward_cls)
-        gf = a.grad_fn
+        gf = a._grad_fn
         ctx.next_edges = ((gf, a._output_nr) if gf is not None else a if a._rg else None,)
         ctx.input_meta = ((d.shape, dt),)
         ctx.needs_input_grad = _ONE_NEEDED
@@ -52,7 +52,7 @@ def link_inputs(ctx: Node, args: tuple) -> None:
     needs = []
     for a in args:
         if isinstance(a, Tensor) and (a._rg or (a._view is not None and outside_graph(a))):
-            gf = a.grad_fn
+            gf = a._grad_fn
             if gf is not None:
                 edges.append((gf, a._output_nr))
             else:  # a leaf; a view without grad_fn (outside_graph) requires grad, no edge

@@ -37,7 +37,7 @@ def adopt_dirty(ctx: Node, raw_outs: tuple, results: list, record: bool) -> None
         base = check_view_write(d, "mark_dirty") if record and d._view is not None else None
         d._vc[0] += 1
         if record and new.grad_fn is not None:
-            old_node, old_nr = d.grad_fn, d._output_nr
+            old_node, old_nr = d._grad_fn, d._output_nr  # (the slot: d is stale now)
             d.grad_fn, d._output_nr, d._rg = new.grad_fn, new._output_nr, new.requires_grad
             move_retained_grad(d, old_node, old_nr)
             if base is not None:

@@ -202,7 +202,7 @@ _NOTHING_GIVEN: dict = {}
 def given(out: Any, **args: Any) -> Any:
     """Keep arguments as the caller gave them on ``out``'s node (a negative dim, a stride
     left out), for the ``_saved_`` fields that show them so; returns ``out``."""
-    fn = getattr(out, "grad_fn", None)
+    fn = getattr(out, "_grad_fn", None)  # (the slot: out was just made, never stale)
     if fn is not None:  # one dict per node (an op calls this once): ~0.1 us
         fn._given_args = args
     return out

@@ -54,7 +54,7 @@ class Tensor(TensorBackward, TensorConversions, TensorRequiresGrad):
         "_data",
         "_grad",
         "_rg",  # requires_grad's value (the property checks what user code assigns)
-        "grad_fn",
+        "_grad_fn",  # grad_fn's value (the property re-takes a stale view's on a read)
         "_output_nr",
         "_vc",
         "_hooks",
@@ -190,7 +190,7 @@ class Tensor(TensorBackward, TensorConversions, TensorRequiresGrad):
         """Set up a user-created (leaf) tensor around ``arr``; subclasses reuse it."""
         self._data = arr
         self._grad = None
-        self.grad_fn = None
+        self._grad_fn = None
         self._output_nr = 0
         self._vc = [0]
         self._hooks = None
@@ -208,7 +208,7 @@ class Tensor(TensorBackward, TensorConversions, TensorRequiresGrad):
         t._data = data
         t._grad = None
         t._rg = requires_grad
-        t.grad_fn = grad_fn
+        t._grad_fn = grad_fn
         t._output_nr = output_nr
         t._vc = [0]
         t._hooks = None
@@ -277,12 +277,26 @@ class Tensor(TensorBackward, TensorConversions, TensorRequiresGrad):
         self._data = value._data
 
     @property
+    def grad_fn(self) -> Any:
+        """The node that made this tensor (None: a leaf). A view changed in place since its
+        history was taken gets it re-taken on this read, as in PyTorch
+        (:func:`.view_replay.stale_view_grad_fn`); hot paths read the slot ``_grad_fn``."""
+        view = self._view
+        if view is not None and view.version != self._vc[0]:
+            return _autograd.view_replay.stale_view_grad_fn(self)
+        return self._grad_fn
+
+    @grad_fn.setter
+    def grad_fn(self, node: Any) -> None:
+        self._grad_fn = node
+
+    @property
     def grad(self) -> Tensor | None:
         """The accumulated gradient (a Tensor of this tensor's shape and dtype), or None.
 
         Reading it on a non-leaf that does not retain its gradient warns, as PyTorch does:
         backward never fills it, which is a common silent mistake."""
-        node = self.grad_fn
+        node = self._grad_fn  # (the slot, as PyTorch's C++ is_leaf: no re-take here)
         if node is not None and self._grad is None and not self.retains_grad:
             warnings.warn(
                 "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. "

@@ -71,7 +71,7 @@ class TensorBackward:
 
     @property
     def retains_grad(self) -> bool:
-        node = self.grad_fn
+        node = self._grad_fn  # (the slot: a stale view keeps the mark on its old node)
         return bool(node is not None and node._retain and self._output_nr in node._retain)
 
     def register_hook(self, hook: Any) -> _RemovableHandle:

@@ -3,12 +3,11 @@
 Kept apart from the replay rules so that ``Function.apply`` can record views without
 importing the Functions those rules are made of.
 
-The version counter a view shares with its base (``Tensor._vc``, a list) also holds, after
-the version in ``vc[0]``, weak references to the views of that memory that have a
-``grad_fn`` (session 38): an in-place change re-takes them at once
-(``view_replay.regenerate_views``), because PyTorch regenerates a stale view's ``grad_fn``
-when it is read and chainrule's ``grad_fn`` is a plain slot. Riding on the counter, as the
-inference mark does, it costs tensors without views nothing.
+A view records the version of the shared counter its history matches; a stale view (the
+memory changed in place since) is re-taken when it is next used (``Function.apply``) or
+its ``grad_fn`` is read (``Tensor.grad_fn``, :func:`.view_replay.stale_view_grad_fn`), as
+in PyTorch. Nothing is kept per view on the counter (session 39; session 38 kept weak
+references there and re-took up to 8 views at each in-place change).
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ from __future__ import annotations
 import sys
 import threading
 from typing import TYPE_CHECKING, Any
-from weakref import ref as _ref
 
 from .shared_memory import mark_shared
 
@@ -26,7 +24,6 @@ if TYPE_CHECKING:  # annotations only: tensor.py imports this module
 __all__ = [
     "JVP_FUNCTION",
     "ViewInfo",
-    "forget_dead_views",
     "forward_base",
     "hidden_in_jvp",
     "mark_multi_output",
@@ -93,21 +90,7 @@ def record_view(
     # the tangent's owner: source itself when it owns its tangent (not a view, or a view
     # that PyTorch does not treat as a forward view: a dual tensor), else source's owner
     fw_base = source if info is None or info.fw_base is None else info.fw_base
-    vc = view._vc
-    view._view = ViewInfo(base, vc[0], grad_mode, multi_output, fw_base)
-    if view.grad_fn is not None:  # its grad_fn is re-taken when its base changes in place
-        vc.append(_ref(view))  # (view_replay.regenerate_views; vc[0] stays the version)
-        if len(vc) > 16 and not (len(vc) - 1) & (len(vc) - 2):  # 16, 32, ... references
-            forget_dead_views(vc)  # (drop the dead ones)
-
-
-def forget_dead_views(vc: list) -> None:
-    """Drop the references to views gone from the registry of a version counter (the weak
-    references after ``vc[0]``, :func:`record_view`). Called as it reaches 16, 32, 64, ...
-    references: amortized O(1) per view recorded while most of them are gone."""
-    live = [r for r in vc[1:] if r() is not None]
-    del vc[1:]
-    vc.extend(live)
+    view._view = ViewInfo(base, view._vc[0], grad_mode, multi_output, fw_base)
 
 
 def outside_graph(t: Tensor) -> bool:
@@ -122,7 +105,7 @@ def outside_graph(t: Tensor) -> bool:
     return (
         info is not None
         and not t._rg
-        and t.grad_fn is None
+        and t._grad_fn is None  # (the slot: a stale view's is not re-taken to answer)
         and info.base._rg
         and t._data.dtype.kind in "fcV"  # V: bfloat16; a view as integers never requires grad
     )

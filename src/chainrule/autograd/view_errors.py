@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # annotations only
     from .tensor import Tensor
 
 __all__ = [
+    "LEAF_MESSAGE",
     "VIEW_OF_LEAF_MESSAGE",
     "check_view_write",
     "refuse_multi_output_view",
@@ -23,10 +24,9 @@ __all__ = [
     "refuse_stale_no_grad_view",
 ]
 
-# PyTorch's message, word for word (it names no op)
-VIEW_OF_LEAF_MESSAGE = (
-    "a view of a leaf Variable that requires grad is being used in an in-place operation."
-)
+# PyTorch's messages, word for word (they name no op)
+LEAF_MESSAGE = "a leaf Variable that requires grad is being used in an in-place operation."
+VIEW_OF_LEAF_MESSAGE = f"a view of {LEAF_MESSAGE}"
 
 
 def check_view_write(view: Tensor, name: str) -> Tensor:
@@ -42,7 +42,7 @@ def check_view_write(view: Tensor, name: str) -> Tensor:
         refuse_multi_output_view(view, "is being modified")
     # The root is a leaf and the view requires grad: either the leaf does, or the view was
     # taken from a leaf made from a view (``b.mT.requires_grad_()``); PyTorch refuses both.
-    if base.grad_fn is None and (base.requires_grad or view.requires_grad):
+    if base._grad_fn is None and (base.requires_grad or view.requires_grad):
         raise RuntimeError(VIEW_OF_LEAF_MESSAGE)
     return base
 
@@ -66,7 +66,7 @@ def refuse_no_grad_view(view: Tensor, what: str) -> None:
     """PyTorch's error for a view made under ``no_grad`` (or a view of one) that is modified
     in place, or whose base was, while grad mode is on: the view is outside the graph, so
     the change could not be tracked. ``what`` says which of the two happened."""
-    node = view.grad_fn
+    node = view._grad_fn  # (the slot: the property re-takes a stale view's)
     if node is None:
         raise RuntimeError(f"A view was created in no_grad mode and {what}{_NO_GRAD_VIEW_ADVICE}")
     if view._view.multi_output is not None:  # PyTorch names the multi-output rule first
@@ -84,15 +84,15 @@ def refuse_multi_output_view(view: Tensor, what: str) -> None:
     ``unbind``; or a view of one) that is modified in place, or used after its base was
     (``what`` says which): the op is named from the view's own node (``Select`` for
     ``x.split(1)[0][0]``, as PyTorch), or from the multi-output op where it has none."""
-    node = view.grad_fn
-    if node is not None:
+    node = view._grad_fn  # (the slot: the property re-takes a stale view's)
+    if node is None:  # (a view of a base that did not require grad then): PyTorch's words
+        head = f"A view was created in no_grad mode and {what} inplace with grad mode enabled."
+    else:
         op = node.name()
         op = op[: op.rfind("Backward")] if "Backward" in op else op
-    else:
-        op = "".join(w.capitalize() for w in view._view.multi_output.split("_"))
+        head = f"Output {view._output_nr} of {op} is a view and {what} inplace."
     raise RuntimeError(
-        f"Output {view._output_nr} of {op} is a view and {what} inplace. This view is the "
-        "output of a function that returns multiple views. Such functions do not allow the "
-        "output views to be modified inplace. You should replace the inplace operation by "
-        "an out-of-place one."
+        f"{head} This view is the output of a function that returns multiple views. Such "
+        "functions do not allow the output views to be modified inplace. You should replace "
+        "the inplace operation by an out-of-place one."
     )

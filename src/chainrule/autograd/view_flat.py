@@ -17,6 +17,7 @@ import numpy as np
 
 from ..backend import get_array_module
 from .function import Function
+from .saved import memory_root
 
 __all__ = [
     "GatherFlat",
@@ -51,27 +52,52 @@ def byte_offsets(shape: tuple, strides: tuple) -> np.ndarray:
 
 def flat_index_map(base: Any, view: Any) -> Any:
     """For each element of ``view`` (an array sharing ``base``'s memory), its flat C-order
-    position in ``base``: ``base.reshape(-1)[index] == view`` elementwise."""
-    start = data_pointer(view) - data_pointer(base)
-    voff = byte_offsets(view.shape, view.strides) + start
-    itemsize = base.itemsize
-    if base.flags.c_contiguous:
-        pos = voff // itemsize
-        ok = (voff % itemsize == 0) & (pos >= 0) & (pos < base.size)
-    else:
-        boff = byte_offsets(base.shape, base.strides).reshape(-1)
-        order = np.argsort(boff, kind="stable")
-        sorted_off = boff[order]
-        j = np.clip(np.searchsorted(sorted_off, voff), 0, max(base.size - 1, 0))
-        ok = sorted_off[j] == voff if base.size else np.zeros(voff.shape, bool)
-        pos = order[j] if base.size else j
-    if not np.all(ok):
+    position in ``base``: ``base.reshape(-1)[index] == view`` elementwise. A view left in
+    its base's old memory (``a.data = t`` since) keeps its place by its storage offset and
+    strides, as PyTorch's view replay (``as_strided`` on the base's new storage) does."""
+    pos, ok = _positions(base, view, data_pointer(view) - data_pointer(base))
+    if not ok.all():  # (the method: np.all's Python wrappers cost ~1 us)
+        start = _moved_start(base, view)
+        if start is not None:
+            pos, ok = _positions(base, view, start)
+    if not ok.all():
         raise RuntimeError(
             f"view replay: a view of shape {tuple(view.shape)} does not lie inside the memory of "
             f"its base of shape {tuple(base.shape)}"
         )
     xp = get_array_module(base)
     return pos if xp is np else xp.asarray(pos)  # pragma: no branch
+
+
+def _positions(base: Any, view: Any, start: int) -> tuple:
+    """The flat positions in ``base`` of ``view``'s elements, ``view`` starting ``start``
+    bytes after ``base``'s first element, and where each one is an element of ``base``."""
+    voff = byte_offsets(view.shape, view.strides) + start
+    itemsize = base.itemsize
+    if base.flags.c_contiguous:
+        pos = voff // itemsize
+        return pos, (voff % itemsize == 0) & (pos >= 0) & (pos < base.size)
+    if not base.size:
+        return voff, np.zeros(voff.shape, bool)
+    boff = byte_offsets(base.shape, base.strides).reshape(-1)
+    order = np.argsort(boff, kind="stable")
+    sorted_off = boff[order]
+    j = np.clip(np.searchsorted(sorted_off, voff), 0, base.size - 1)
+    return order[j], sorted_off[j] == voff
+
+
+def _moved_start(base: Any, view: Any) -> int | None:
+    """Where ``view`` starts relative to ``base`` by storage offsets (bytes from the start of
+    each one's memory) when the two no longer share memory (the base's was replaced:
+    ``a.data = t``); None while they share it, or when a memory is not an array's."""
+    if get_array_module(base).may_share_memory(base, view):
+        return None
+    roots = memory_root(view), memory_root(base)
+    if not all(hasattr(r, "__array_interface__") for r in roots):
+        return None  # (memory owned by another kind of object)
+    return (data_pointer(view) - data_pointer(roots[0])) - (
+        data_pointer(base) - data_pointer(roots[1])
+    )
 
 
 def _scatter_add(g: Any, size: int, index: Any) -> Any:

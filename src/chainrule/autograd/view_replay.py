@@ -19,9 +19,11 @@ then happen that a graph recorded op by op does not see on its own:
 
 Both cost nothing unless an in-place change meets a view: a view records
 ``Tensor._view`` (a :class:`ViewInfo`) when it is made, and ``Function.apply`` compares one
-integer per input. PyTorch also regenerates a stale view's ``grad_fn`` when it is only
-read; chainrule's ``grad_fn`` is a plain slot, so an in-place op re-takes the views that
-have a ``grad_fn`` at once instead (:func:`regenerate_views`).
+integer per input. As in PyTorch, a stale view's ``grad_fn`` is also re-taken when it is
+only read (``Tensor.grad_fn`` is a property over the slot ``_grad_fn``, which the hot
+paths read directly: :func:`stale_view_grad_fn`), so an in-place change costs nothing per
+view and any write that bumps the version (a recorded op, a no-grad write, ``out=``, an
+optimizer's step) leaves views that read as PyTorch's.
 
 Split in session 38: the flat positions and the flat Functions are in :mod:`.view_flat`,
 forward mode in :mod:`.view_tangents`, the checks and PyTorch's errors in
@@ -36,7 +38,7 @@ from ..backend import get_array_module
 from .function import Function
 from .state import current
 from .tensor import Tensor
-from .view_base import ViewInfo, forget_dead_views, record_view
+from .view_base import ViewInfo, record_view
 from .view_errors import (
     check_view_write,
     refuse_multi_output_view,
@@ -57,7 +59,6 @@ from .view_tangents import retake_tangent, write_view_tangent
 __all__ = [  # with the names of view_flat/view_errors/view_tangents its importers still use
     "AsStrided",
     "CopySlices",
-    "EAGER_VIEWS",
     "GatherFlat",
     "ScatterFlat",
     "ViewInfo",
@@ -69,8 +70,8 @@ __all__ = [  # with the names of view_flat/view_errors/view_tangents its importe
     "record_view",
     "record_view_write",
     "refresh_view",
-    "regenerate_views",
     "refuse_stale_no_grad_view",
+    "stale_view_grad_fn",
     "write_view_tangent",
 ]
 
@@ -131,50 +132,33 @@ class CopySlices(Function):
         return out
 
 
-EAGER_VIEWS = 8  # the most live views regenerate_views re-takes at once (see there)
+_INDIRECT = "its base or another view of its base has been modified"
 
 
-def regenerate_views(vc: list) -> None:
-    """After an in-place change of the memory whose version counter is ``vc`` (already
-    bumped): give each stale view registered on ``vc`` (:func:`~.view_base.record_view`:
-    the views with a ``grad_fn``) whose base requires grad the history re-taken from the
-    base's current one, at once. PyTorch regenerates a stale view's ``grad_fn`` when it is
-    next read (``AsStridedBackward0``), grad mode on or off; chainrule's ``grad_fn`` is a
-    plain slot that every op reads, so the views are replayed when the change happens
-    instead, and a read shows what PyTorch's would. The views an op returned together
-    (``split``) are left stale: PyTorch raises when they are read or used. With more than
-    :data:`EAGER_VIEWS` live views of the memory none is re-taken here (each still is when
-    next used, so gradients are the same; only a direct read of ``grad_fn`` shows the old
-    node): re-taking every live view at every in-place op would make a loop writing into
-    each of ``n`` kept views O(n^2) replays (200 rows: 16 ms -> 780 ms)."""
+def stale_view_grad_fn(view: Tensor) -> Any:
+    """``Tensor.grad_fn`` of a view whose memory was changed in place since its history was
+    taken (``view._view.version`` behind the counter), as PyTorch's getter: the history
+    re-taken from the base's current one (``AsStridedBackward0``, whatever the grad mode),
+    or PyTorch's error for a view that may not be used after its base changed (one of the
+    views ``split``/``chunk``/``unbind`` returned, a view made under ``no_grad``). A view
+    without a ``grad_fn`` of a base that does not require grad, or of a dtype without
+    gradients, reads as it is."""
+    info = view._view
+    node = view._grad_fn
+    if view._data.dtype.kind not in "fcV" or (node is None and not info.base._rg):
+        return node
+    if not info.grad_mode:
+        refuse_no_grad_view(view, _INDIRECT)
+    if info.multi_output is not None:
+        refuse_multi_output_view(view, _INDIRECT)
     state = current()
-    if state.inference:  # nothing is recorded in inference mode: replayed when next used
-        return
-    if len(vc) > EAGER_VIEWS + 1:
-        forget_dead_views(vc)
-        if len(vc) > EAGER_VIEWS + 1:  # many live views: each is replayed when next used
-            return
-    version = vc[0]
     grad_on = state.grad_enabled
+    state.grad_enabled = True  # (PyTorch builds the node whatever the grad mode)
     try:
-        for r in vc[1:]:
-            v = r()
-            if v is None or v._vc is not vc:
-                continue
-            info = v._view
-            if (
-                info is None
-                or info.version == version
-                or not info.grad_mode
-                or info.multi_output is not None
-                or not info.base._rg
-                or not get_array_module(v._data).may_share_memory(v._data, info.base._data)
-            ):
-                continue  # (the last: the base's memory was swapped, ``a.data = ...``)
-            state.grad_enabled = True  # (PyTorch builds the node whatever the grad mode)
-            refresh_view(v)
+        refresh_view(view)
     finally:
         state.grad_enabled = grad_on
+    return view._grad_fn
 
 
 def refresh_view(view: Tensor) -> None:
@@ -185,23 +169,43 @@ def refresh_view(view: Tensor) -> None:
     info = view._view
     base = info.base
     if not info.grad_mode and base.requires_grad and current().grad_enabled:
-        refuse_no_grad_view(view, "its base or another view of its base has been modified")
+        refuse_no_grad_view(view, _INDIRECT)
     in_graph = info.grad_mode and base.requires_grad
     owner = info.fw_base  # whose tangent the view's is part of (None: its own)
     if info.multi_output is not None and (
-        in_graph or (owner is not None and owner._fw_tangent is not None)
+        in_graph
+        or view._grad_fn is not None  # (a history, though its root needs no gradient)
+        or (owner is not None and owner._fw_tangent is not None)
     ):
-        refuse_multi_output_view(view, "its base or another view of its base has been modified")
+        refuse_multi_output_view(view, _INDIRECT)
     state = current()
     if in_graph and state.grad_enabled:
         replayed = _replay(base, view._data)
-        old_node, old_nr = view.grad_fn, view._output_nr
-        view.grad_fn, view._output_nr, view._rg = replayed.grad_fn, 0, True
+        old_node, old_nr = view._grad_fn, view._output_nr
+        view._grad_fn, view._output_nr, view._rg = replayed._grad_fn, 0, True
         move_retained_grad(view, old_node, old_nr)
         retake_tangent(view, owner)
     elif retake_tangent(view, owner) and in_graph:  # forward mode only
         return  # grad mode is off: replay the graph when the view is next recorded
+    elif info.grad_mode and state.grad_enabled and view._grad_fn is not None:
+        _replay_without_edge(view, base)
     info.version = view._vc[0]
+
+
+def _replay_without_edge(view: Tensor, base: Tensor) -> None:
+    """A stale view with a history whose root base needs no gradient (a view of a leaf
+    that is itself a view: ``l = x.view(2, 3).requires_grad_()``, whose views' root is
+    ``x``): PyTorch re-takes it from that root as for any view, so its new
+    ``AsStridedBackward0`` has no edge and no gradient reaches ``l`` through it."""
+    if view._data.dtype != base._data.dtype:
+        return  # (a view of another dtype keeps its history)
+    source = Tensor._make(base._data, True, None, 0)
+    replayed = AsStrided.apply(source, view._data, flat_index_map(base._data, view._data))
+    node = replayed._grad_fn
+    node.next_edges = (None, *node.next_edges[1:])
+    old_node, old_nr = view._grad_fn, view._output_nr
+    view._grad_fn, view._output_nr = node, 0
+    move_retained_grad(view, old_node, old_nr)
 
 
 def _reinterpret() -> tuple:
@@ -252,7 +256,7 @@ def move_retained_grad(t: Tensor, old_node: Any, old_nr: int) -> None:
     if ref is None or ref() is not t:
         return
     del retain[old_nr]
-    node = t.grad_fn
+    node = t._grad_fn
     if node is not None:  # what Tensor.retain_grad records, without its staleness check
         if node._retain is None:
             node._retain = {}
@@ -268,12 +272,12 @@ def record_view_write(view: Tensor, base: Tensor, value: Tensor, overlapping: bo
     too, as in PyTorch;
     another overlapping view keeps ``value``'s history (replaying it would count shared
     elements twice)."""
-    old = Tensor._make(base._data, base.requires_grad, base.grad_fn, base._output_nr)
+    old = Tensor._make(base._data, base.requires_grad, base._grad_fn, base._output_nr)
     old._vc = base._vc
     old._fw_tangent = base._fw_tangent
     new = _copy_slices(old, view._data, value)
-    old_node, old_nr = base.grad_fn, base._output_nr
-    base.grad_fn, base._output_nr, base._rg = new.grad_fn, 0, new.requires_grad
+    old_node, old_nr = base._grad_fn, base._output_nr
+    base._grad_fn, base._output_nr, base._rg = new._grad_fn, 0, new.requires_grad
     move_retained_grad(base, old_node, old_nr)
     owner = view._view.fw_base  # the tangent changed is this one's (None: the view's own)
     if owner is base and new._fw_tangent is not None:
@@ -282,8 +286,8 @@ def record_view_write(view: Tensor, base: Tensor, value: Tensor, overlapping: bo
         # as in PyTorch, the view's history now goes through its base's new node (a hook or
         # retain_grad on the base sees the gradient of the view's later uses too)
         replayed = _replay(base, view._data)
-        old_node, old_nr = view.grad_fn, view._output_nr
-        view.grad_fn, view._output_nr, view._rg = replayed.grad_fn, 0, True
+        old_node, old_nr = view._grad_fn, view._output_nr
+        view._grad_fn, view._output_nr, view._rg = replayed._grad_fn, 0, True
         if owner is base and replayed._fw_tangent is not None:
             view._fw_tangent = replayed._fw_tangent
         move_retained_grad(view, old_node, old_nr)

@@ -355,6 +355,7 @@ class Module(StateDictMixin, ModuleConversions):
                     p.grad = None
                 else:
                     p.grad._data[...] = 0
+                    p.grad._vc[0] += 1  # PyTorch's zero_(): an in-place change
 
     def apply(self, fn: Callable[["Module"], Any]) -> "Module":
         """Call ``fn`` on every submodule (children first) and on self, e.g. for init."""

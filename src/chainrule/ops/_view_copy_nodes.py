@@ -57,8 +57,8 @@ def as_copy_of_view(source: Tensor, view_result: Tensor) -> Tensor | None:
     """The row-major copy of ``view_result`` as its view node's own output, the node renamed
     ``<name>_copy`` (see the module doc); None where the view made no node of its own from
     ``source`` or a forward-mode tangent is carried (the caller clones instead)."""
-    node = view_result.grad_fn
-    if node is None or node is source.grad_fn or view_result._fw is not None:
+    node = view_result._grad_fn
+    if node is None or node is source._grad_fn or view_result._fw is not None:
         return None
     fn = node._forward_cls
     if fn is None or not node.next_edges:

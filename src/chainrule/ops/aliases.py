@@ -78,8 +78,8 @@ def rad2deg(input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     if x._data.dtype.kind == "c":  # an angle is real (PyTorch refuses too)
         raise RuntimeError("rad2deg is not supported for complex tensors.")
     out = x * (180.0 / math.pi)
-    if out.grad_fn is not None:
-        renamed_node(out.grad_fn, "Rad2DegBackward0", NOTHING_SAVED)
+    if out._grad_fn is not None:
+        renamed_node(out._grad_fn, "Rad2DegBackward0", NOTHING_SAVED)
     return out
 
 

@@ -213,8 +213,8 @@ def _put(
     if not accumulate:
         return IndexPut.apply(x, values, idx)
     out = IndexPutAccumulate.apply(x, values, idx)
-    if given is not None and out.grad_fn is not None:
-        out.grad_fn.given_indices = tuple(given)  # _saved_indices as given (a bool mask too)
+    if given is not None and out._grad_fn is not None:
+        out._grad_fn.given_indices = tuple(given)  # _saved_indices as given (a bool mask too)
     return out
 
 

@@ -26,10 +26,10 @@ from ..autograd.saved import SavedConstant, SavedInput, SavedOutput, SavedPacked
 from ..autograd.state import InferenceVersionCounter
 from ..autograd.tensor import Tensor
 from ..autograd.view_base import forward_base
-from ..autograd.view_errors import check_view_write
+from ..autograd.view_errors import LEAF_MESSAGE, check_view_write
 from ..autograd.view_flat import data_pointer
 from ..autograd.view_overlap import overlapping_write_input
-from ..autograd.view_replay import move_retained_grad, record_view_write, regenerate_views
+from ..autograd.view_replay import move_retained_grad, record_view_write
 from ..autograd.view_tangents import write_view_tangent
 from ..backend import get_array_module, is_writeable
 from ..dtype_rules import can_cast
@@ -61,14 +61,15 @@ class _InPlaceShapeError(ValueError, RuntimeError):
 def _check_leaf(x: Tensor, name: str) -> None:
     if _GUARDING[0]:
         check_captured_write(x, name)
-    if x.requires_grad and x.grad_fn is None and grad_mode.is_grad_enabled():
-        if x._view is not None:  # a view made under no_grad: PyTorch's error for those
+    view = x._view  # (a view's grad_fn is read through the property: a stale one re-taken)
+    if (
+        x.requires_grad
+        and grad_mode.is_grad_enabled()  # (first: under no_grad a stale view is not re-taken)
+        and (x._grad_fn if view is None else x.grad_fn) is None
+    ):
+        if view is not None:  # a view made under no_grad: PyTorch's error for those
             check_view_write(x, name)
-        raise RuntimeError(
-            f"{name}: a leaf tensor that requires grad is being used in an in-place "
-            "operation; wrap it in `with cr.no_grad():` (e.g. for a manual parameter update) "
-            "or use the out-of-place form"
-        )
+        raise RuntimeError(LEAF_MESSAGE)  # PyTorch's text, word for word (no op named)
     if type(x._vc) is InferenceVersionCounter and not grad_mode.is_inference_mode_enabled():
         # caught here, before the write, to name the op; any other in-place path is caught
         # when it bumps the version (InferenceVersionCounter.__setitem__)
@@ -236,8 +237,8 @@ def apply_inplace(x: Tensor, name: str, fn: Callable, *args: Any, **kwargs: Any)
     # The old value of x is kept for the backward (PyTorch's original_self) unless an
     # argument aliases x: that argument was saved too and is overwritten now, so, as in
     # PyTorch, the backward must find it modified (y.mul_(y), y[0].mul_(y[1])) and raise.
-    if record and not aliased and out.grad_fn is not None and out.grad_fn._saved_values:
-        _keep_old_self(out.grad_fn, x, overlapping)
+    if record and not aliased and out._grad_fn is not None and out._grad_fn._saved_values:
+        _keep_old_self(out._grad_fn, x, overlapping)
     try:
         if spread:  # an expanded x (index_fill_, masked_fill_, index_put_: PyTorch warns)
             write_spread(x._data, out._data.astype(x._data.dtype, copy=False))
@@ -248,24 +249,24 @@ def apply_inplace(x: Tensor, name: str, fn: Callable, *args: Any, **kwargs: Any)
     except RuntimeWarning as w:  # an overflowing cast gave inf (as PyTorch), then warned
         pass_fp_warning(w)
     x._vc[0] += 1
-    if record and out.grad_fn is not None and out.grad_fn._saved_values:
-        _guard_saved_result(out.grad_fn, out, x)
+    if record and out._grad_fn is not None and out._grad_fn._saved_values:
+        _guard_saved_result(out._grad_fn, out, x)
     if x._fw_tangent is not None or out._fw_tangent is not None:
         write_tangent(x, out._fw_tangent)  # forward mode: the tangent of the new value
     if record:
-        old_node, old_nr = x.grad_fn, x._output_nr
-        x.grad_fn = out.grad_fn
+        old_node, old_nr = x._grad_fn, x._output_nr
+        x._grad_fn = out._grad_fn
         x._output_nr = out._output_nr
         x._rg = out.requires_grad
         move_retained_grad(x, old_node, old_nr)
         if base is not None:  # x is a view: its base changed too (PyTorch's CopySlices)
             record_view_write(x, base, out, overlapping)
+            if overlapping and out._grad_fn is not None and out._grad_fn._saved_values:
+                _save_written_view(out._grad_fn, x)
     elif view is not None and view.fw_base is not None and has_tangent(x):
         # forward mode: the tangent x's is a view of changes too (the base's, or the dual
         # tensor's for a view of one: never the tensor a dual aliases, as in PyTorch)
         write_view_tangent(x, view.fw_base)
-    if len(x._vc) > 1:  # views with a grad_fn share x's memory: their grad_fn is re-taken
-        regenerate_views(x._vc)
     return x
 
 
@@ -347,6 +348,23 @@ def _guard_saved_result(node: Any, out: Tensor, x: Tensor) -> None:
         node._saved = tuple(data if v is old else v for v in raw)  # (the rules' raw arrays)
 
 
+def _save_written_view(node: Any, x: Tensor) -> None:
+    """The in-place op on ``x``, a view whose elements overlap in memory, saved its result
+    (``sigmoid_``, ``exp_``): as PyTorch's (a result saved in place on a view is unpacked
+    with the view's history after the write, ``AsStridedBackward0`` over the base's
+    ``CopySlices``), the saved result is ``x`` as re-taken then, so that a double backward
+    sums the gradients of the elements sharing a location before the write's rule (the
+    node's own history would keep them apart). Holding it makes a reference cycle through
+    the node, left to the cycle collector (this case only)."""
+    vc = x._vc
+    alias = Tensor._make(x._data, True, x._grad_fn, x._output_nr)
+    alias._vc = vc
+    node._saved_values = tuple(
+        SavedInput(alias, vc[0]) if type(e) is SavedOutput and e.version_counter is vc else e
+        for e in node._saved_values
+    )
+
+
 def _saved_in(entry: Any, data: Any) -> Any:
     """A saved result read from ``data`` (the tensor it was written into) when it is the
     same array layout-free (shape and dtype): no second copy of the result stays alive."""
@@ -400,8 +418,6 @@ def _fill(x: Tensor, value: Any, name: str) -> Tensor:
     x._vc[0] += 1
     if tangent:  # forward mode: the value's tangent (zero for a number) replaces x's
         _fill_tangent(x, value)
-    if len(x._vc) > 1:  # views with a grad_fn share x's memory: their grad_fn is re-taken
-        regenerate_views(x._vc)
     return x
 
 

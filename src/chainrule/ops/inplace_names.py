@@ -196,8 +196,8 @@ def _conj_physical(fn: Callable) -> Callable:
         if x._data.dtype.kind != "c":
             return _Same.apply(x)
         out = fn(x, *args, **kwargs)
-        if out.grad_fn is not None:
-            renamed_node(out.grad_fn, "ConjPhysicalBackward1")
+        if out._grad_fn is not None:
+            renamed_node(out._grad_fn, "ConjPhysicalBackward1")
         return out
 
     op.__name__ = getattr(fn, "__name__", "conj_physical")

@@ -22,7 +22,7 @@ from ..autograd.forward_ad_captures import GUARDING as _GUARDING
 from ..autograd.forward_ad_captures import check_captured_write
 from ..autograd.node import _node_type
 from ..autograd.tensor import Tensor
-from ..autograd.view_errors import check_view_write
+from ..autograd.view_errors import LEAF_MESSAGE, check_view_write
 from .permutations import t as _t
 from .permutations import transpose
 from .views import squeeze, unsqueeze
@@ -47,22 +47,20 @@ def metadata_inplace(x: Tensor, name: str, fn: Callable, *args: Any) -> Tensor:
     if _GUARDING[0]:
         check_captured_write(x, name)
     name = name.partition(".")[0]
-    if x.requires_grad and x.grad_fn is None and grad_mode.is_grad_enabled():
+    if x.requires_grad and grad_mode.is_grad_enabled() and x.grad_fn is None:  # (no_grad first)
         if x._view is not None:  # a view made under no_grad: PyTorch's error for those
             check_view_write(x, name)
-        raise RuntimeError(
-            f"{name}: a leaf Variable that requires grad is being used in an in-place "
-            "operation; use the out-of-place form"
-        )
+        raise RuntimeError(LEAF_MESSAGE)  # PyTorch's text, word for word
     if x._view is not None and x.requires_grad and grad_mode.is_grad_enabled():
         check_view_write(x, name)  # a view of a leaf that requires grad: PyTorch's error
     out = fn(x, *args)
-    if out.grad_fn is not None:
-        _in_place_node(out.grad_fn)
+    node = out._grad_fn  # (the slot: out, a view of x, is stale once x's version moves)
+    if node is not None:
+        _in_place_node(node)
     x._data = out._data
     x._vc[0] += 1
-    if out.grad_fn is not None:
-        x.grad_fn, x._output_nr = out.grad_fn, out._output_nr
+    if node is not None:
+        x._grad_fn, x._output_nr = node, out._output_nr
     if x._fw_tangent is not None:
         x._fw_tangent = out._fw_tangent
     if x._view is not None and out._view is not None:

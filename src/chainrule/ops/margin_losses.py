@@ -324,8 +324,8 @@ def sub_number(x: Tensor, c: Any) -> Tensor:
 
 def mul_number(x: Tensor, c: Any) -> Tensor:
     out = _call(MulNumberFn, "mul", x, c)
-    if out.grad_fn is not None:
-        out.grad_fn.number = c
+    if out._grad_fn is not None:
+        out._grad_fn.number = c
     return out
 
 

@@ -308,8 +308,8 @@ class _DivNumber(Div):
 
 def _div_number(x: Tensor, c: float) -> Tensor:
     out = _call(_DivNumber, "div", x, c)
-    if out.grad_fn is not None:
-        out.grad_fn.number = c
+    if out._grad_fn is not None:
+        out._grad_fn.number = c
     return out
 
 

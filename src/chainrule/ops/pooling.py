@@ -369,7 +369,7 @@ def max_pool2d(
     out = given(MaxPool2dFn.apply(input, P, want), stride=stride, ceil_mode=ceil_mode)
     if not return_indices:
         return out
-    node = out.grad_fn
+    node = out._grad_fn
     arg = node.saved_arrays[0] if node is not None and node._forward_cls is MaxPool2dFn else None
     if arg is None:  # no graph recorded: recompute cheaply through a throwaway ctx
         arg = _argmax_offsets(input._data, P)

@@ -20,6 +20,7 @@ import numpy as np
 
 from ..autograd.saved_fields import given, given_value  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
+from ..autograd.view_errors import LEAF_MESSAGE
 from ..backend import get_array_module
 from ._raw_checks import need_tensor
 from .distance import norm_over_dim
@@ -60,10 +61,7 @@ def embedding_renorm_(input: Tensor, indices: Tensor, max_norm: float, norm_type
         )
     if writes_into_graph(input):
         if input.grad_fn is None and input._view is None:
-            raise RuntimeError(
-                f"{op}: a leaf tensor that requires grad is being used in an in-place "
-                "operation; wrap it in `with cr.no_grad():`"
-            )
+            raise RuntimeError(LEAF_MESSAGE)  # PyTorch's text, word for word
         raise NotImplementedError(
             f"{op}: the derivative for 'embedding_renorm' is not implemented (as in PyTorch); "
             "call it under `with cr.no_grad():`"

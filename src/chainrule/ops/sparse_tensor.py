@@ -47,7 +47,7 @@ __all__ = ["SPARSE_TYPES", "SparseTensor", "make_sparse", "sparse_repr"]
 # does not define raises ``unsupported``.
 _PASS = frozenset(
     {
-        "_data", "_grad", "grad_fn", "_output_nr", "_vc", "_hooks", "_fw", "_view",
+        "_data", "_grad", "grad_fn", "_grad_fn", "_output_nr", "_vc", "_hooks", "_fw", "_view",
         "_fw_tangent", "_version", "_base", "_is_view", "size", "dim", "numel", "nelement",
         "ndimension", "element_size", "is_floating_point", "is_complex", "is_signed",
         "is_cuda", "is_cpu", "is_mps", "is_xpu", "get_device", "float", "double", "half",

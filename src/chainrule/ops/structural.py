@@ -454,7 +454,7 @@ def fill_diagonal_(x: Tensor, fill_value: Any, wrap: bool = False) -> Tensor:
     m = Tensor._make(xp.asarray(mask), False, None, 0)
     v = Tensor._make(xp.asarray(fill_value).astype(x.dtype), False, None, 0)
     out = apply_inplace(x, "fill_diagonal_", lambda t: where(m, v, t))
-    node = out.grad_fn
+    node = out._grad_fn
     if node is not None and node._forward_cls is Where:  # PyTorch fills a diagonal view:
         renamed_node(node, "torch::autograd::CopySlices", NOTHING_SAVED, (1,))  # its node
     return out

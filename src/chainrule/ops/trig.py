@@ -384,8 +384,8 @@ def deg2rad(input: Any) -> Tensor:
     if x._data.dtype.kind == "c":  # an angle is real (PyTorch refuses too)
         raise RuntimeError("deg2rad is not supported for complex tensors.")
     out = x * (math.pi / 180.0)
-    if out.grad_fn is not None:
-        renamed_node(out.grad_fn, "Deg2RadBackward0", NOTHING_SAVED)
+    if out._grad_fn is not None:
+        renamed_node(out._grad_fn, "Deg2RadBackward0", NOTHING_SAVED)
     return out
 
 

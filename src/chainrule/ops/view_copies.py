@@ -240,7 +240,7 @@ def narrow_copy(
             "(expected dim < input.dim())"
         )
     result = _finish("narrow_copy", narrow(input, dim, start, length), out, input)
-    node = result.grad_fn
+    node = result._grad_fn
     if out is None and node is not None and node._forward_cls.__dict__.get("_view_copy"):
         node._forward_cls = narrow_copy_function(node._forward_cls)  # one node of its own
         name_node_type(node)

@@ -252,6 +252,7 @@ class Optimizer(OptimizerHooksMixin):
                     and getattr(g._data.flags, "writeable", True)
                 ):  # CuPy has no flag
                     g._data.fill(0)
+                    g._vc[0] += 1  # PyTorch's zero_(): an in-place change
                 else:
                     p.grad = Tensor._make(
                         get_array_module(g._data).zeros_like(g._data), False, None, 0

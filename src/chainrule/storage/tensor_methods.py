@@ -21,6 +21,7 @@ from ..autograd.forward_ad_captures import check_captured_write
 from ..autograd.function import Function
 from ..autograd.shared_memory import mark_shared
 from ..autograd.tensor import Tensor
+from ..autograd.view_errors import LEAF_MESSAGE
 from ..autograd.view_replay import check_view_write
 from ..backend import get_array_module
 from .typed import TypedStorage, c_type_name, legacy_name
@@ -178,10 +179,7 @@ def set_(
     arr = _new_array(self, source, geometry)  # dtype errors first, as PyTorch
     recording = grad_mode.is_grad_enabled()
     if recording and self.requires_grad and self.grad_fn is None:
-        raise RuntimeError(
-            "set_: a leaf Variable that requires grad is being used in an in-place operation; "
-            "wrap it in `with cr.no_grad():` or use a tensor that does not require grad"
-        )
+        raise RuntimeError(LEAF_MESSAGE)  # PyTorch's text, word for word
     if recording and self.requires_grad and self._view is not None:
         check_view_write(self, "set_")  # a view of a leaf that requires grad: PyTorch's error
     self._vc[0] += 1  # before the change: an inference tensor outside the mode raises here

@@ -141,7 +141,7 @@ def max_pool3d(
     disjoint = all((kk - 1) * dd + 1 <= ss for kk, ss, dd in zip(k, s, d))
     # one MaxPool3DWithIndicesBackward0 node on the input as given (unbatched too)
     out = IndexPool.apply(input, idx, 3, "MaxPool3DWithIndicesBackward0", disjoint)
-    if out.grad_fn is not None:
+    if out._grad_fn is not None:
         given(
             out,
             stride=() if stride is None or _empty(stride) else s,
@@ -184,7 +184,7 @@ def avg_pool3d(
     div = avg_pool3d_divisor(tuple(x.shape[2:]), P, count_include_pad, divisor_override)
     # one AvgPool3DBackward0 node on the input as given (unbatched too, as PyTorch)
     y = AvgPool3dFn.apply(input, P, div)
-    if y.grad_fn is not None:
+    if y._grad_fn is not None:
         given(
             y,
             stride=() if stride is None or _empty(stride) else s,
