@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ._layout_marks import LAYOUT_MARKS, carry_layout_mark
+from ._layout_marks import C_MARKED, carry_layout_mark
 from .backend import get_array_module
 
 __all__ = [
@@ -245,8 +245,8 @@ def like_layout(arr: Any, like: Any, copy: bool = False) -> Any:
     carries its mark, as ``torch.empty_like`` keeps the layout PyTorch reports."""
     if is_vmap_array(like) or strides_exactly_row_major(like):
         out = arr.copy() if copy else contiguous(arr)
-        # (a transpose of a convolution's result is row-major here, not in PyTorch)
-        return carry_layout_mark(out, like) if LAYOUT_MARKS and like.ndim > 2 else out
+        # (a transpose of a convolution's result is row-major here, not in PyTorch: C_MARKED)
+        return carry_layout_mark(out, like) if C_MARKED and like.ndim > 1 else out
     if is_vmap_array(arr):
         return arr.copy() if copy else arr
     return carry_layout_mark(_like_layout(arr, like, copy), like)

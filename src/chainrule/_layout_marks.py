@@ -9,30 +9,26 @@ laid out so. The strides cannot tell the two apart, yet what depends on the memo
 ``stride()``, ``is_contiguous()``, ``contiguous()`` and the random fills, which PyTorch makes
 in memory order (dropout's mask, ``bernoulli_``, ``uniform_``, ``rand_like``).
 
-So the producer says which it is, by marking the array (not the Tensor: a mark in a Tensor's
-``__dict__`` would be pickled with it, and arrays are what the layout code reads):
+So the producer whose strides are not PyTorch's says so, by marking the array (not the
+Tensor: a mark in a Tensor's ``__dict__`` would be pickled with it, and arrays are what the
+layout code reads); an unmarked array's own strides are PyTorch's (a user's transpose, the
+attention output):
 
 - :func:`mark_row_major`: the array is a convolution's channel-major result, row-major in
   PyTorch (``stride()`` reports the contiguous strides, ``is_contiguous()`` is True, and
   random fills draw in row-major order);
-- :func:`mark_own_layout`: the array's strides are PyTorch's (the attention output), so
-  random fills draw in its memory order.
+- a tuple of strides (:func:`mark_permuted`, :func:`mark_as`): PyTorch's strides for a view
+  of a marked array (a transpose, a slice, a select of a convolution's result) or for an op's
+  result computed from one (``_layout_carry.py``, called by ``Function.apply`` while some mark
+  is alive: ``relu``, ``+``, batch norm, pooling of a convolution's result keep its
+  channel-major memory and take its mark).
 
-- a tuple of strides (:func:`mark_permuted`, :func:`carry_input_marks`): the array is a view
-  of a marked one (a transpose, a slice, a select of a convolution's result), whose strides
-  in PyTorch are those of that view of the row-major result.
-
-Marks pass from an op's inputs to its outputs in ``Function.apply`` (:func:`carry_input_marks`,
-called only while some mark is alive: ``relu``, ``+``, batch norm, pooling of a convolution's
-result keep its channel-major memory and take its mark). An unmarked channel-major array
-(a user's ``x.transpose(0, 1)``) reports its own strides for ``stride()`` /
-``is_contiguous()``, as PyTorch's, but the fills keep the older guess for it (row-major
-draws, ``creation_options.memory_order``): some path still loses a convolution's mark.
 The marks live in a table keyed by the ``id`` of the memory's owner (as
 ``autograd/shared_memory.py`` remembers shared memory), one per shape and strides of a view
 of it: marking costs a weak reference per convolution, a lookup is made only for an array
-that is not row-major, a mark dies with its memory, and any view of that memory with the
-marked shape and strides (``detach()``, ``.data``, ``y[:]``) reads it.
+that is not row-major (or while some row-major memory is marked: :data:`C_MARKED`), a mark
+dies with its memory, and any view of that memory with the marked shape and strides
+(``detach()``, ``.data``, ``y[:]``) reads it.
 """
 
 from __future__ import annotations
@@ -43,23 +39,23 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "C_MARKED",
     "LAYOUT_MARKS",
-    "OWN_LAYOUT",
     "ROW_MAJOR",
-    "carry_input_marks",
     "carry_layout_mark",
-    "mark_permuted",
-    "memory_owner",
     "channel_major_dense",
     "layout_mark",
     "logical_strides",
     "logically_contiguous",
-    "mark_own_layout",
+    "mark_as",
+    "mark_permuted",
     "mark_row_major",
+    "memory_owner",
+    "set_mark",
+    "view_strides",
 ]
 
 ROW_MAJOR = "row_major"  # channel-major memory that PyTorch lays out row-major
-OWN_LAYOUT = "own_layout"  # the array's own strides are PyTorch's
 
 # id(memory owner) -> (weak reference to the owner, {(shape, strides): mark}): a mark belongs
 # to a layout of some memory, so every view of it with that very shape and strides (the
@@ -68,6 +64,9 @@ _MARKS: dict[int, tuple[Any, dict]] = {}
 # the same table under a public name, for a cheap "is anything marked?" test in the hot paths
 # (autograd's Function.apply, permutations): the dict is only ever mutated, never rebound
 LAYOUT_MARKS = _MARKS
+# the ids of the owners with a mark on a C-contiguous layout (a transpose of a convolution's
+# result is row-major memory here): while it is empty, an op's row-major inputs need no lookup
+C_MARKED: set[int] = set()
 
 
 def memory_owner(arr: Any) -> Any:
@@ -87,6 +86,7 @@ def _forget(key: int) -> Any:
         entry = _MARKS.get(key)
         if entry is not None and entry[0] is ref:
             del _MARKS[key]
+            C_MARKED.discard(key)
 
     return forget
 
@@ -113,7 +113,9 @@ def channel_major_dense(arr: Any) -> bool:
     return not arr.flags.c_contiguous or arr.strides != _row_major_strides(arr)
 
 
-def _mark(arr: Any, kind: str | tuple) -> Any:
+def set_mark(arr: Any, kind: str | tuple) -> Any:
+    """Mark ``arr`` with ``kind`` (``ROW_MAJOR`` or PyTorch's strides), as given: the caller
+    knows it applies (:func:`mark_row_major` checks the layout first). Returns ``arr``."""
     owner = memory_owner(arr)
     key = id(owner)
     entry = _MARKS.get(key)
@@ -123,7 +125,10 @@ def _mark(arr: Any, kind: str | tuple) -> Any:
         except TypeError:  # memory held by no weak-referenceable object: left unmarked
             return arr
         _MARKS[key] = entry
+        C_MARKED.discard(key)  # (an id reused after its owner died)
     entry[1][(arr.shape, arr.strides)] = kind
+    if arr.flags.c_contiguous:
+        C_MARKED.add(key)
     return arr
 
 
@@ -132,23 +137,14 @@ def mark_row_major(arr: Any) -> Any:
     channel-major (:func:`channel_major_dense`); any other layout (channels-last, already
     row-major) is left unmarked, its strides being PyTorch's. Returns ``arr``."""
     if channel_major_dense(arr):
-        _mark(arr, ROW_MAJOR)
-    return arr
-
-
-def mark_own_layout(arr: Any) -> Any:
-    """Mark ``arr`` as laid out as PyTorch lays it out, though it looks like a
-    convolution's result (``MultiheadAttention(batch_first=True)``'s transposed output).
-    Returns ``arr``."""
-    if channel_major_dense(arr):
-        _mark(arr, OWN_LAYOUT)
+        set_mark(arr, ROW_MAJOR)
     return arr
 
 
 def layout_mark(arr: Any) -> str | tuple | None:
-    """``ROW_MAJOR``, ``OWN_LAYOUT``, PyTorch's strides (a tuple, :func:`mark_permuted`) or
-    None (unmarked) for ``arr``: the mark given to its memory seen with its shape and
-    strides."""
+    """``ROW_MAJOR``, PyTorch's strides (a tuple, :func:`mark_permuted`) or None (unmarked:
+    its own strides are PyTorch's) for ``arr``: the mark given to its memory seen with its
+    shape and strides."""
     if not _MARKS or arr.ndim < 2:  # nothing marked alive, or no layout that can be marked
         return None
     owner = memory_owner(arr)
@@ -164,7 +160,7 @@ def logical_strides(arr: Any, strides: tuple[int, ...]) -> tuple[int, ...]:
     (:func:`mark_row_major`), the recorded ones for a permutation of it
     (:func:`mark_permuted`), else ``strides``."""
     kind = layout_mark(arr)
-    if kind is None or kind == OWN_LAYOUT:
+    if kind is None:
         return strides
     if kind == ROW_MAJOR:
         return tuple(s // arr.itemsize for s in _row_major_strides(arr))
@@ -177,7 +173,7 @@ def logically_contiguous(arr: Any) -> bool:
     :func:`carry_input_marks`), or a convolution's channel-major result
     (:func:`mark_row_major`)."""
     kind = layout_mark(arr)
-    if kind is None or kind == OWN_LAYOUT:
+    if kind is None:
         return bool(arr.flags.c_contiguous)
     if kind == ROW_MAJOR:
         return True
@@ -190,7 +186,7 @@ def logically_contiguous(arr: Any) -> bool:
     return True
 
 
-def _view_strides(out: Any, src: Any, kind: str | tuple) -> tuple | None:
+def view_strides(out: Any, src: Any, kind: str | tuple) -> tuple | None:
     """PyTorch's strides (elements) for ``out``, a view of ``src``'s memory (a slice, a
     select, a ``view`` splitting or merging dims), when ``src`` has PyTorch's strides
     ``kind`` (:func:`logical_strides`): each of ``out``'s strides is a step of ``k`` along
@@ -220,77 +216,17 @@ def _view_strides(out: Any, src: Any, kind: str | tuple) -> tuple | None:
     return tuple(reversed(strides))
 
 
-def _mark_as(out: Any, strides: tuple) -> None:
+def mark_as(out: Any, strides: tuple) -> None:
     """Mark ``out`` with PyTorch's ``strides`` (elements) for it: nothing when they are its
-    own (``OWN_LAYOUT`` for a channel-major one), ``ROW_MAJOR`` for a channel-major ``out``
-    whose PyTorch strides are the row-major ones, else the strides themselves."""
+    own (an unmarked array's strides are PyTorch's), ``ROW_MAJOR`` for a channel-major
+    ``out`` whose PyTorch strides are the row-major ones, else the strides themselves."""
     item = out.itemsize
     if strides == tuple(st // item for st in out.strides):
-        mark_own_layout(out)
-    elif channel_major_dense(out) and strides == tuple(
-        st // item for st in _row_major_strides(out)
-    ):
-        _mark(out, ROW_MAJOR)
-    else:
-        _mark(out, strides)
-
-
-def carry_input_marks(outs: tuple, inputs: Any) -> None:
-    """Give the outputs ``outs`` of an op the marks their inputs' layouts imply. An output
-    that is a view of a marked input (a slice, a select, a ``view``) is marked with the
-    strides PyTorch derives from the input's (:func:`_view_strides`). Any other
-    channel-major output (``relu``, ``+``, batch norm or pooling of a convolution's result,
-    which keep its channel-major memory) takes the mark its channel-major inputs share:
-    PyTorch's result is row-major as its input is (or laid out as the input, for
-    ``OWN_LAYOUT``); none when an input is channel-major but unmarked or is a view with
-    other strides, or when two inputs disagree. Only inputs that are not row-major in
-    memory are looked at. Called by ``Function.apply`` only while some mark is alive
-    (:data:`LAYOUT_MARKS`)."""
-    kind = None
-    marked = []
-    for a in inputs:
-        if type(a) is np.ndarray and a.ndim >= 2 and (not a.flags.c_contiguous or 1 in a.shape):
-            k = layout_mark(a)
-            if k is None:
-                if a.ndim >= 3 and channel_major_dense(a):
-                    kind = False  # an unmarked channel-major input: carry nothing
-                continue
-            marked.append((a, k))
-            if kind is not False:
-                kind = k if kind is None or k == kind else False
-    if not marked:
         return
-    for o in outs:
-        if type(o) is not np.ndarray or o.ndim < 2 or layout_mark(o) is not None:
-            continue
-        owner = memory_owner(o)
-        src = next(((a, k) for a, k in marked if memory_owner(a) is owner), None)
-        if src is not None:  # a view of a marked input
-            strides = _view_strides(o, *src)
-            if strides is not None:
-                _mark_as(o, strides)
-        elif (
-            type(kind) is tuple
-            and len(marked) == 1
-            and o.shape == marked[0][0].shape
-            and not o.flags.c_contiguous  # (a row-major result: a contiguous-rule op's)
-        ):
-            # an elementwise op of a view of a convolution's result: PyTorch's result is
-            # dense, its dims in the order of the input's strides (torch.empty_like's)
-            order = sorted(range(o.ndim), key=lambda d: (kind[d], o.shape[d]))
-            strides, step = [0] * o.ndim, 1
-            for d in order:
-                strides[d] = step
-                step *= o.shape[d]
-            _mark_as(o, tuple(strides))
-        elif (
-            type(kind) is str
-            and o.ndim >= 3
-            and (not o.flags.c_contiguous or 1 in o.shape)  # (a keepdim reduction's)
-            and channel_major_dense(o)
-            and not any(memory_owner(a) is owner for a in inputs if type(a) is np.ndarray)
-        ):
-            _mark(o, kind)
+    if channel_major_dense(out) and strides == tuple(st // item for st in _row_major_strides(out)):
+        set_mark(out, ROW_MAJOR)
+    else:
+        set_mark(out, strides)
 
 
 def mark_permuted(out: Any, src: Any, axes: tuple) -> Any:
@@ -303,19 +239,24 @@ def mark_permuted(out: Any, src: Any, axes: tuple) -> Any:
     if layout_mark(src) is not None:
         item = out.itemsize
         wanted = logical_strides(src, tuple(st // item for st in src.strides))
-        _mark_as(out, tuple(wanted[a] for a in axes))
+        mark_as(out, tuple(wanted[a] for a in axes))
     return out
 
 
 def carry_layout_mark(out: Any, src: Any) -> Any:
     """Give ``out`` (a new array computed from ``src`` in ``src``'s layout: a dropout's
-    product, an ``empty_like``) ``src``'s mark when it has ``src``'s strides. Returns
-    ``out``."""
+    product, an ``empty_like``, a cast) ``src``'s mark when it has ``src``'s strides (in
+    elements). Returns ``out``."""
     if out is src or getattr(type(src), "vmap_raw_array", False) or not hasattr(src, "flags"):
         return out
-    if out.strides != src.strides or not _MARKS:
+    if not _MARKS:
+        return out
+    if out.strides != src.strides and (  # (the same strides in elements: another dtype's copy)
+        out.itemsize == src.itemsize
+        or [s // out.itemsize for s in out.strides] != [s // src.itemsize for s in src.strides]
+    ):
         return out
     kind = layout_mark(src)
     if kind is not None:
-        _mark(out, kind)
+        set_mark(out, kind)
     return out

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from . import dtypes as _dt
-from ._layout_marks import OWN_LAYOUT, layout_mark
+from ._layout_marks import C_MARKED, ROW_MAJOR, carry_layout_mark, layout_mark
 from .autograd import grad_mode
 from .autograd.tensor import Tensor
 from .autograd.tensor_data import check_requires_grad_flag
@@ -276,7 +276,9 @@ def lay_out_like(op: str, arr: Any, fmt: Any, like: Any) -> Any:
     if fmt is None and (
         not _strided(like) or (like.flags.c_contiguous and like.size != 0 and 1 not in like.shape)
     ):
-        return arr  # exactly row-major (the common case), without the imports below
+        # exactly row-major (the common case), without the imports below; a transpose of a
+        # convolution's result is row-major here, not in PyTorch: the new array takes its mark
+        return carry_layout_mark(arr, like) if C_MARKED and like.ndim > 1 else arr
     # in here: chainrule.ops imports creation (see _format)
     from .ops._result_layout import like_layout
     from .ops.memory_format import preserve_format, relayout_array
@@ -292,21 +294,17 @@ def memory_order(arr: Any) -> list[int] | None:
     ``arr.transpose(order)`` lists its elements in memory order: the order in which
     PyTorch's CPU kernels fill a tensor that is not contiguous (``x.t().uniform_()``, a
     transposed weight given to ``nn.init``, ``rand(..., out=x.t())``). None when ``arr`` is
-    row-major already or has no strides (a vmap ``LogicalArray``): the draws go in as they
-    come."""
+    row-major already, in PyTorch too, or has no strides (a vmap ``LogicalArray``): the draws
+    go in as they come. The strides are PyTorch's (``_layout_marks.py``): a convolution's
+    channel-major result is row-major there (randn_like of a VAE's latents, dropout after a
+    convolution), a transpose of one is ordered by PyTorch's strides, and an unmarked array
+    by its own (a user's ``x.transpose(0, 1)``, MultiheadAttention's batch-first output)."""
     if not _strided(arr):
         return None
     kind = layout_mark(arr)
     if type(kind) is tuple:  # a transpose of a convolution's result: PyTorch's strides
         return sorted(range(arr.ndim), key=lambda i: -kind[i])
-    if arr.flags.c_contiguous:
-        return None
-    if arr.ndim >= 3 and arr.swapaxes(0, 1).flags.c_contiguous and kind != OWN_LAYOUT:
-        # a convolution's result in chainrule's channel-major layout (memory_format.py's
-        # channel_major), row-major in PyTorch: filled as PyTorch fills a contiguous tensor
-        # (randn_like of a VAE's latents, dropout after a convolution), marked or not (not
-        # every op passes the mark on: _layout_marks.carry_input_marks); unless marked as
-        # laid out as PyTorch's (MultiheadAttention's batch-first output: _layout_marks.py)
+    if kind == ROW_MAJOR or arr.flags.c_contiguous:
         return None
     return sorted(range(arr.ndim), key=lambda i: -arr.strides[i])
 
@@ -315,11 +313,15 @@ def fill_memory_in_order(laid: Any, draws: Any, uniform: bool) -> None:
     """Put ``draws`` (a new result's values in row-major order) into ``laid``'s memory in
     order, as PyTorch fills a non-contiguous result with uniform draws (``rand_like(x.t())``;
     its normal draws into such memory take another path: :func:`normal_like_strided`,
-    ``uniform`` False); nothing to do when ``laid`` is ``draws`` or row-major."""
-    order = memory_order(laid) if uniform and laid is not draws else None
+    ``uniform`` False); nothing to do when ``laid`` is row-major in PyTorch. ``laid`` may be
+    ``draws`` itself: row-major memory, which PyTorch lays out otherwise for a transpose of a
+    convolution's result (``_layout_marks.py``)."""
+    if not uniform or (laid is draws and not C_MARKED):
+        return
+    order = memory_order(laid)
     if order is not None:
         memory = laid.transpose(order)
-        memory[...] = draws.reshape(memory.shape)
+        memory[...] = (draws.copy() if laid is draws else draws).reshape(memory.shape)
 
 
 def normals_one_at_a_time(rng: TorchStream, n: int, dtype: Any, mean: float, std: float) -> Any:
@@ -367,7 +369,8 @@ def normal_like_strided(op: str, rng: Any, dtype: Any, fmt: Any, like: Any) -> A
     if not isinstance(rng, TorchStream) or not _strided(like):
         return None
     if fmt is None and like.flags.c_contiguous:
-        return None
+        if not C_MARKED or type(layout_mark(like)) is not tuple:
+            return None  # (a transpose of a convolution's result is not contiguous in PyTorch)
     laid = lay_out_like(op, np.empty(like.shape, _dt.as_dtype(dtype)), fmt, like)
     return laid if fill_normal_in_memory_order(rng, laid, 0.0, 1.0) else None
 

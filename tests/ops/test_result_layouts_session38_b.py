@@ -2,11 +2,12 @@
 
 chainrule computes a convolution channel-major, which PyTorch lays out row-major, and marks
 the result (``chainrule/_layout_marks.py``). ``Function.apply`` passes the mark on
-(``carry_input_marks``): an elementwise op, batch norm or pooling of a marked result is
-row-major in PyTorch too, and a view of it (a slice, a select, a ``view``) reports the
-strides PyTorch derives from the row-major ones; ``transpose``/``permute`` record theirs
-(``mark_permuted``), and a user's ``x.transpose(0, 1)`` of a contiguous tensor is marked
-as laid out as PyTorch's, so that dropout and the random fills draw in its memory order.
+(``_layout_carry.carry_input_marks``): an elementwise op, batch norm or pooling of a marked
+result is row-major in PyTorch too, and a view of it (a slice, a select, a ``view``) reports
+the strides PyTorch derives from the row-major ones; ``transpose``/``permute`` record theirs
+(``mark_permuted``), and a user's ``x.transpose(0, 1)`` of a contiguous tensor is left
+unmarked (its strides are PyTorch's), so that dropout and the random fills draw in its memory
+order.
 """
 
 from __future__ import annotations
@@ -148,12 +149,6 @@ def test_random_fills_in_memory_order(case: str) -> None:
     np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="unmarked channel-major memory is still drawn row-major (creation_options."
-    "memory_order's guess): drawing it in memory order broke diffusers_text_to_image_snr, "
-    "some path there loses a convolution's mark",
-)
 @pytest.mark.parametrize("case", list(USER_FILLS))
 def test_random_fills_of_user_transpose(case: str) -> None:
     want = _seeded(torch, 11, lambda: USER_FILLS[case](torch))
@@ -187,8 +182,8 @@ def test_unmarked_row_major_ops_keep_no_mark() -> None:
     assert len(LAYOUT_MARKS) == before
 
 
-# known gaps: an elementwise op of a transpose of a convolution's result (row-major memory
-# here, so only looked up at a cost on every op), and empty_like of it
+# an elementwise op of a transpose of a convolution's result (row-major memory here, looked
+# up only while such a mark lives: _layout_marks.C_MARKED), and empty_like of it
 GAPS: dict[str, Callable[[Any, Any], Any]] = {
     "relu_of_transpose": lambda lib, y: lib.nn.functional.relu(y.transpose(0, 1)),
     "add_of_transpose": lambda lib, y: y.transpose(0, 1) + 1,
@@ -196,11 +191,6 @@ GAPS: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a transpose of a convolution's result is row-major memory here: ops on it and "
-    "empty_like of it do not look its mark up and report row-major strides",
-)
 @pytest.mark.parametrize("op", list(GAPS))
 def test_ops_on_transpose_of_convolution(op: str) -> None:
     want = GAPS[op](torch, _conv(torch))

@@ -30,7 +30,8 @@ from typing import Any
 
 import numpy as _np
 
-from .._layout_marks import LAYOUT_MARKS, carry_input_marks
+from .._layout_carry import carry_input_marks
+from .._layout_marks import LAYOUT_MARKS
 from ..backend import CUPY_IMPORTED, arrays_to_device
 from ..dtypes import _BFLOAT16
 from ..meta.array import ACTIVE as _META
@@ -253,7 +254,7 @@ class Function:
         if state.anomaly:
             check_forward_outputs(cls, outs)
         if LAYOUT_MARKS:  # relu(conv(x)), y[:, 1:]: the mark goes on (_layout_marks.py)
-            carry_input_marks(outs, raw_args)
+            carry_input_marks(outs, raw_args, cls, kwargs)
         non_diff = ctx._non_diff
         if not multi and non_diff is None:
             o = outs[0]

@@ -42,6 +42,7 @@ from .._layout import (
     stride_order,
     torch_strides,
 )
+from .._layout_marks import C_MARKED, carry_layout_mark
 from ..backend import get_array_module
 
 __all__ = [
@@ -217,9 +218,11 @@ def clone_layout(arr: Any) -> Any:
     ``torch.clone`` gives: ``arr``'s very strides when dense and non-overlapping (its size-1
     dims' included) or empty, else dense in its stride order (a broadcast dim carries no
     order: it stays where row-major puts it)."""
-    # the row-major early return (strides_exactly_row_major, inlined: the common case)
+    # the row-major early return (strides_exactly_row_major, inlined: the common case); a
+    # transpose of a convolution's result is row-major memory, not in PyTorch: the copy takes
+    # its mark (_layout_marks.py; C_MARKED is empty while no row-major memory is marked)
     if is_vmap_array(arr) or (arr.flags.c_contiguous and arr.size != 0 and 1 not in arr.shape):
-        return arr.copy()
+        return carry_layout_mark(arr.copy(), arr) if C_MARKED else arr.copy()
     return like_layout(arr, arr, copy=True)
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from .. import dtypes as _dt
 from .._layout import has_own_layout, torch_strides
+from .._layout_carry import follow_elementwise_rule
 from .._layout_marks import (
     LAYOUT_MARKS,
     ROW_MAJOR,
@@ -24,7 +25,10 @@ from ..autograd.shared_memory import is_shared
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from .binding import tensor_method
+from .cast import Cast, Clone
+from .elementwise import BinaryElementwise, UnaryElementwise
 from .memory_format import contiguous_format, in_memory_format, to_memory_format
+from .selection_where import Where
 
 __all__ = [
     "Contiguous",
@@ -38,6 +42,14 @@ __all__ = [
     "nelement",
     "stride",
 ]
+
+# the elementwise ops lay their results out by PyTorch's elementwise rule, so a result of a
+# transpose of a convolution's result is marked with that rule's strides (_layout_carry.py,
+# which sits below ops and cannot import these bases)
+follow_elementwise_rule(UnaryElementwise, BinaryElementwise)
+# a copy in torch.empty_like's layout (preserve_format): the rule's answer for one operand
+follow_elementwise_rule(Cast, Clone)
+follow_elementwise_rule(Where, operand_order=(2, 0, 1))  # PyTorch's order: the condition first
 
 
 class Contiguous(Function):

@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from .._layout_carry import carry_elementwise_marks
+from .._layout_marks import LAYOUT_MARKS
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
@@ -75,7 +77,10 @@ def _apply(op: str, a: Any, b: Any, fn: Callable) -> Tensor:
         ) from None
     if isinstance(r, (np.generic, bool)):
         return constant(xp.asarray(r))
-    return constant(in_elementwise_layout(r, ad, bd))  # PyTorch's layout
+    r = in_elementwise_layout(r, ad, bd)  # PyTorch's layout
+    if LAYOUT_MARKS:  # of a convolution's result (no Function.apply here: _layout_carry.py)
+        carry_elementwise_marks(r, ad, bd)
+    return constant(r)
 
 
 def _ordered(op: str, a: Any, b: Any) -> None:

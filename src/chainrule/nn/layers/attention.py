@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..._layout_marks import mark_own_layout
 from ...autograd.tensor import Tensor
 from ...creation import empty
 from .. import init
@@ -165,9 +164,7 @@ class MultiheadAttention(Module):
             is_causal=is_causal,
         )
         if self.batch_first and batched:
-            # PyTorch's result is this transposed view too, so its strides are PyTorch's:
-            # marked so, as they look like a convolution's channel-major result, which
-            # PyTorch lays out row-major (dropout then draws in memory order, as PyTorch's)
+            # PyTorch's result is this transposed view too, so its strides are PyTorch's (an
+            # unmarked array's are: _layout_marks.py), and dropout draws in its memory order
             out = out.transpose(1, 0)
-            mark_own_layout(out._data)
         return out, weights
