@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from .._kernels import dispatch as _fast
+from ..autograd.ieee import fp_ignoring
 from ..backend import get_array_module
 
 __all__ = [
@@ -28,6 +29,9 @@ __all__ = [
     "stable_sigmoid",
 ]
 
+# np.errstate(<events>="ignore")'s setting, entered in 0.4 us, not 1.1 (ieee.fp_ignoring)
+_IGNORE_OVER = fp_ignoring("over")
+
 
 def stable_sigmoid(x):
     """sigma(x) = 1/(1+e^-x) for x >= 0 and e^x/(1+e^x) for x < 0: never overflows."""
@@ -40,7 +44,7 @@ def sigmoid_f32(x: np.ndarray) -> np.ndarray:
     """1 / (1 + e^-x) for a float32 array in float32 steps, as PyTorch's CPU kernel: 1 where
     1 + e^-x rounds to 1 (x > 16.6), 0 where e^-x overflows (x < -88.7), never a warning."""
     out = np.negative(x, out=np.empty(x.shape, x.dtype))  # an array for a 0-d x too
-    with np.errstate(over="ignore"):
+    with _IGNORE_OVER():
         np.exp(out, out=out)
     out += 1
     return np.reciprocal(out, out=out)
@@ -59,7 +63,7 @@ def softplus_f32(x: np.ndarray, beta: float, threshold: float) -> np.ndarray:
         return softplus_f32(x.astype(np.float32), beta, threshold).astype(np.float16)
     bx = x * np.float32(beta) if beta != 1 else x
     w = np.empty(x.shape, np.float64)
-    with np.errstate(over="ignore"):  # e^(b x) = inf: log1p gives inf, as PyTorch's
+    with _IGNORE_OVER():  # e^(b x) = inf: log1p gives inf, as PyTorch's
         np.exp(bx, out=w, dtype=np.float64)
         y = w.astype(np.float32)
         np.log1p(y, out=w, dtype=np.float64)
@@ -195,7 +199,7 @@ def erf_reduced(x: np.ndarray) -> np.ndarray:
     t = one / _fma32(_AS_P, a, one)
     p5, p4, p3, p2, p1 = _AS[4], _AS[3], _AS[2], _AS[1], _AS[0]
     r = _fma32(_fma32(_fma32(_fma32(p5, t, p4), t, p3), t, p2), t, p1)
-    with np.errstate(over="ignore"):  # a^2 = inf: e^-inf = 0, erf = +-1
+    with _IGNORE_OVER():  # a^2 = inf: e^-inf = 0, erf = +-1
         e = np.exp(-(v * v), dtype=np.float64).astype(np.float32)
     y = _fma32(-e * t, r, one)
     np.negative(y, out=y, where=np.signbit(v))

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from ..autograd.ieee import fp_ignoring
 from ..autograd.saved_fields import tensor_field
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
@@ -47,6 +48,9 @@ __all__ = [
     "Threshold",
     "ThresholdInplace",
 ]
+
+# np.errstate(<events>="ignore")'s setting, entered in 0.4 us, not 1.1 (ieee.fp_ignoring)
+_IGNORE_OVER = fp_ignoring("over")
 
 
 def _const(array: Any) -> Tensor:
@@ -241,7 +245,7 @@ def _mish_f32(x: np.ndarray) -> np.ndarray:
     if x.dtype == np.float16:
         return _mish_f32(x.astype(np.float32)).astype(np.float16)
     w = np.empty(x.shape, np.float64)
-    with np.errstate(over="ignore"):  # e^x = inf: log1p and tanh give inf and 1 (y = x)
+    with _IGNORE_OVER():  # e^x = inf: log1p and tanh give inf and 1 (y = x)
         np.exp(x, out=w, dtype=np.float64)
         y = w.astype(np.float32)
     np.log1p(y, out=w, dtype=np.float64)

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd.function import Function
+from ..autograd.ieee import fp_ignoring
 from ..autograd.saved_fields import REDUCTION_ENUM  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
@@ -40,6 +41,11 @@ from ..threads import elementwise
 from .clamping import clamp
 
 __all__ = ["BinaryCrossEntropyFn"]
+
+# np.errstate(<events>="ignore")'s setting, entered in 0.4 us, not 1.1 (ieee.fp_ignoring)
+_IGNORE_DIVIDE_INVALID = fp_ignoring("divide", "invalid")
+_IGNORE_DIVIDE_INVALID_OVER = fp_ignoring("divide", "invalid", "over")
+_IGNORE_INVALID = fp_ignoring("invalid")
 
 _EPS = np.float32(1e-12)  # PyTorch's floor of x (1 - x), a float32 constant in every dtype
 
@@ -85,7 +91,7 @@ def _divide(a: Any, n: int) -> Any:
 def _loss(x: Any, t: Any, w: Any) -> Any:
     """The per-element loss in x's dtype (arrays of x's shape, >= 1-d)."""
     one, floor = x.dtype.type(1), x.dtype.type(-100)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with _IGNORE_DIVIDE_INVALID():
         lx = elementwise(np.log, x)
         elementwise(np.maximum, lx, floor, out=lx)
         l1 = elementwise(np.negative, x)
@@ -105,7 +111,7 @@ def _total(a: Any, reduction: str, count: int) -> Any:
         return a
     total = a.sum(dtype=np.float32) if _low(a.dtype) else a.sum()
     if reduction == "mean":
-        with np.errstate(invalid="ignore"):
+        with _IGNORE_INVALID():
             total = total / count if count else total * float("nan")
     return get_array_module(a).asarray(total).astype(a.dtype, copy=False)
 
@@ -115,7 +121,7 @@ def _slopes(g: Any, x: Any, t: Any, w: Any, need_x: bool, need_t: bool, n: int) 
     operations (each step rounded to the dtype), divided by ``n`` (1 but for 'mean')."""
     one = x.dtype.type(1)
     gx = gt = None
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+    with _IGNORE_DIVIDE_INVALID_OVER():
         if need_x:  # g (x - t) / max((1 - x) x, eps) w / n
             den = elementwise(np.subtract, one, x)
             elementwise(np.multiply, den, x, out=den)

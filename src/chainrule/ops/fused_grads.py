@@ -19,7 +19,7 @@ from ..backend import get_array_module
 from ..threads import elementwise
 from .elementwise import BinaryElementwise
 
-__all__ = ["relu_grad", "sigmoid_grad", "tanh_grad"]
+__all__ = ["relu_grad", "relu_grad_array", "sigmoid_grad", "tanh_grad"]
 
 
 class TanhGrad(BinaryElementwise):
@@ -148,6 +148,13 @@ class ReluGrad(MaskGrad):
     def jvp(ctx, tg, _):
         mask, y = ctx.saved_arrays
         return None if tg is None else tg * (_positive(y) if mask is None else mask)
+
+
+def relu_grad_array(g, y):
+    """``ReluGrad``'s forward on arrays (the compiled kernel, else ``g`` where ``y`` is
+    positive or NaN): what ``relu_grad(g, y)`` computes, for the first-order array path."""
+    out = _fast.relu_grad(g, y)
+    return _where_mask(g, _positive(y)) if out is None else out
 
 
 def _positive(y):

@@ -29,12 +29,16 @@ import numpy as np
 
 from .._kernels.optim import fma32_numpy
 from ..autograd.function import Function
+from ..autograd.ieee import fp_ignoring
 from ..backend import get_array_module
 from ..threads import elementwise
 from ._result_layout import in_elementwise_layout
 from ._util import wide
 
 __all__ = ["Addcdiv", "Addcmul", "LerpScalar", "LerpTensor"]
+
+# np.errstate(<events>="ignore")'s setting, entered in 0.4 us, not 1.1 (ieee.fp_ignoring)
+_IGNORE_DIVIDE_INVALID = fp_ignoring("divide", "invalid")
 
 
 def _zeros_or(t: Any, like: Any) -> Any:
@@ -182,7 +186,7 @@ class Addcdiv(Function):
         ctx.value = value
         needs = ctx.needs_input_grad
         ctx.save_for_backward(t1 if needs[2] else None, t2 if needs[1] or needs[2] else None)
-        with np.errstate(divide="ignore", invalid="ignore"):  # x/0 is inf/nan, as PyTorch
+        with _IGNORE_DIVIDE_INVALID():  # x/0 is inf/nan, as PyTorch
             return _plus_scaled(np.true_divide, x, t1, t2, value)
 
     @staticmethod
@@ -201,7 +205,7 @@ class Addcdiv(Function):
         x, t1, t2 = ctx.primals
         v = ctx.value
         out = tx
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with _IGNORE_DIVIDE_INVALID():
             if tt1 is not None:
                 term = tt1 / t2 if _is_one(v) else tt1 / t2 * v
                 out = term if out is None else out + term

@@ -71,10 +71,15 @@ class Permute(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        inverse = tuple(np.argsort(ctx.axes))
         if not ctx.create_graph and type(grad) is Tensor and type(grad._data) is np.ndarray:
+            # the inverse permutation in Python, not np.argsort (2.9 us on a 2-tuple): with
+            # _swap's inlined dims, 8x8 transpose forward + backward 19.4 -> 13.4 us
+            # (thread_time, min of 3 x 7 x 2000, under load)
+            inverse = [0] * len(ctx.axes)
+            for i, a in enumerate(ctx.axes):
+                inverse[a] = i
             return Tensor._make(grad._data.transpose(inverse), False, None, 0), None
-        return permute(grad, inverse), None
+        return permute(grad, tuple(np.argsort(ctx.axes))), None
 
     @staticmethod
     def jvp(ctx, t, _):
@@ -115,8 +120,12 @@ def _swap(fn: type, input: Tensor, dim0: int, dim1: int) -> Tensor:
     if input.ndim < 2 and dim0 in (0, -1) and dim1 in (0, -1):
         out = fn.apply(input, tuple(range(input.ndim)))  # a new view, as in PyTorch
         return given(out, dim0=dim0, dim1=dim1)  # grad_fn._saved_dim0/1 as given
-    axes = list(range(input.ndim))
-    d0, d1 = norm_dim(dim0, input.ndim, "transpose")[0], norm_dim(dim1, input.ndim, "transpose")[0]
+    nd = input.ndim
+    axes = list(range(nd))
+    if type(dim0) is int and type(dim1) is int and -nd <= dim0 < nd and -nd <= dim1 < nd:
+        d0, d1 = dim0 % nd, dim1 % nd  # norm_dim's answer for ints in range (-0.5 us)
+    else:
+        d0, d1 = norm_dim(dim0, nd, "transpose")[0], norm_dim(dim1, nd, "transpose")[0]
     axes[d0], axes[d1] = axes[d1], axes[d0]
     return given(fn.apply(input, tuple(axes)), dim0=dim0, dim1=dim1)  # as given
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ..autograd.ieee import fp_ignoring
 from ..autograd.saved_fields import saved_number  # grad_fn._saved_* helpers
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
@@ -27,6 +28,9 @@ from .unary import log
 _PLAIN_EXPONENTS = frozenset((int, float, Tensor))  # the fast test of pow's exponent type
 
 __all__ = ["pow"]
+
+# np.errstate(<events>="ignore")'s setting, entered in 0.4 us, not 1.1 (ieee.fp_ignoring)
+_IGNORE_INVALID = fp_ignoring("invalid")
 
 
 _POW_SPECIAL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -161,7 +165,7 @@ class Pow(BinaryElementwise):
         if type(number) in (int, float) and number > 0:  # number ** b: its log as a number,
             return y * math.log(number)  # not of the number rounded to b's dtype (PyTorch)
         bd = b._data if isinstance(b, Tensor) else np.asarray(b)
-        with np.errstate(invalid="ignore"):  # a NaN b compares False
+        with _IGNORE_INVALID():  # a NaN b compares False
             zero = (d == 0) & (bd >= 0)
         if not zero.any():
             return y * log(a)

@@ -21,10 +21,14 @@ from typing import Any
 import numpy as np
 
 from .._kernels import dispatch as _fast
+from ..autograd.ieee import fp_ignoring
 from .elementwise import BinaryElementwise, UnaryElementwise
 from .unary import Sigmoid, sigmoid
 
 __all__ = ["Silu", "SiluGrad", "silu_grad"]
+
+# np.errstate(<events>="ignore")'s setting, entered in 0.4 us, not 1.1 (ieee.fp_ignoring)
+_IGNORE_OVER_INVALID = fp_ignoring("over", "invalid")
 
 
 class Silu(UnaryElementwise):
@@ -39,7 +43,7 @@ class Silu(UnaryElementwise):
             return y
         if x.dtype == np.float32 and type(x) is np.ndarray:  # PyTorch's float32 steps
             y = np.negative(x, out=np.empty(x.shape, x.dtype))  # an array for 0-d too
-            with np.errstate(over="ignore", invalid="ignore"):  # -inf / inf: NaN, as PyTorch
+            with _IGNORE_OVER_INVALID():  # -inf / inf: NaN, as PyTorch
                 np.exp(y, out=y)
                 y += 1
                 return np.divide(x, y, out=y)

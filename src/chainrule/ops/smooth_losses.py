@@ -34,6 +34,7 @@ import numpy as np
 
 from .._type_names import type_name
 from ..autograd.function import Function
+from ..autograd.ieee import fp_ignoring
 from ..autograd.saved_fields import REDUCTION_ENUM  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
@@ -42,6 +43,9 @@ from ._util import wide
 from .clamping import clamp
 
 __all__ = ["HuberLossFn", "SmoothL1LossFn"]
+
+# np.errstate(<events>="ignore")'s setting, entered in 0.4 us, not 1.1 (ieee.fp_ignoring)
+_IGNORE_INVALID_OVER = fp_ignoring("invalid", "over")
 
 
 def _scalar(dtype: Any) -> str:
@@ -108,7 +112,7 @@ class _SmoothLoss(Function):
                 xw, yw = xw.astype(cd, copy=False), yw.astype(cd, copy=False)
             else:
                 yw = wide(y.astype(x.dtype))
-        with np.errstate(invalid="ignore", over="ignore"):
+        with _IGNORE_INVALID_OVER():
             out, ctx.count = _reduce(_pointwise(xw, yw, b, cls.huber), reduction)
         return out if out.dtype == x.dtype else out.astype(x.dtype)
 
@@ -128,7 +132,7 @@ class _SmoothLoss(Function):
             g = wide(grad._data)  # (bfloat16: in float32, rounded once)
             if mean:
                 g = g / ctx.count
-            with np.errstate(invalid="ignore", over="ignore"):
+            with _IGNORE_INVALID_OVER():
                 s = _slope_raw(wide(x._data), wide(y._data), b, cls.huber)
                 gx = elementwise(np.multiply, s, g, out=s if s.ndim and g.ndim == 0 else None)
                 gx = np.asarray(gx).astype(x.dtype, copy=False)
@@ -146,7 +150,7 @@ class _SmoothLoss(Function):
     def jvp(cls, ctx, tx, ty, *_):
         x, y = ctx.saved_arrays
         t = -wide(ty) if tx is None else wide(tx) if ty is None else wide(tx) - wide(ty)
-        with np.errstate(invalid="ignore", over="ignore"):
+        with _IGNORE_INVALID_OVER():
             dt = _slope_raw(wide(x), wide(y), ctx.b, cls.huber) * t
         if ctx.reduction == "none":
             return dt.astype(x.dtype, copy=False)

@@ -18,11 +18,12 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..threads import elementwise
 from ._activation_math import SOFTPLUS_F32_STEPS, sigmoid_f32, softplus_f32, stable_sigmoid
+from ._first_order import grad_tensor, wrapped
 from ._util import as_tensor, no_integer_kernel
 from .binding import tensor_method
 from .complex_elementwise import ComplexSigmoid
 from .elementwise import UnaryElementwise
-from .fused_grads import relu_grad, sigmoid_grad, tanh_grad
+from .fused_grads import SigmoidGrad, TanhGrad, relu_grad, relu_grad_array, sigmoid_grad, tanh_grad
 from .number_arguments import parser_numbers
 from .unary_inputs import _float, _mask, _no_complex
 
@@ -47,6 +48,10 @@ class Tanh(UnaryElementwise):
     @staticmethod
     def chain(ctx, g, x, y):
         return tanh_grad(g, y)
+
+    @staticmethod
+    def array_chain(g, x, y):  # chain's TanhGrad on arrays, first order (_first_order.py)
+        return grad_tensor(TanhGrad.f(g, y), g, y)
 
 
 class Sigmoid(UnaryElementwise):
@@ -74,6 +79,10 @@ class Sigmoid(UnaryElementwise):
     def chain(ctx, g, x, y):
         return sigmoid_grad(g, y)
 
+    @staticmethod
+    def array_chain(g, x, y):  # chain's SigmoidGrad on arrays, first order (_first_order.py)
+        return grad_tensor(SigmoidGrad.f(g, y), g, y)
+
 
 class Relu(UnaryElementwise):
     """max(x, 0); its gradient is one masked pass (``ReluGrad``) for speed."""
@@ -96,6 +105,10 @@ class Relu(UnaryElementwise):
     @staticmethod
     def chain(ctx, g, x, y):
         return relu_grad(g, y)
+
+    @staticmethod
+    def array_chain(g, x, y):  # chain's ReluGrad on arrays (not relaid: a plain Function)
+        return wrapped(relu_grad_array(g, y))
 
 
 class Softplus(UnaryElementwise):
