@@ -28,6 +28,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .hooks import hook_name
+from .node import public_view
 from .state import current
 from .tensor import Tensor
 from .tensor_backward import _RemovableHandle
@@ -130,12 +131,26 @@ def leaf_edge_counts(order: list) -> dict[int, int]:
 def pop_ready_leaves(node: Any, counts: dict[int, int], leaves: dict) -> list:
     """After ``node`` has run: the ``[leaf, gradient]`` entries of ``leaves`` (the engine's
     pending leaf gradients, by ``id``) that no later node can add to, taken out of
-    ``leaves``."""
+    ``leaves``, in the order of PyTorch's node's inputs (``F.linear``'s ``AddmmBackward0``
+    lists bias, input, weight: PyTorch writes a ``Linear``'s bias before its weight)."""
     ready = []
-    for edge in node.next_edges:
+    for edge in _torch_edge_order(node):
         if isinstance(edge, Tensor):
             key = id(edge)
             counts[key] -= 1
             if counts[key] == 0 and key in leaves:
                 ready.append(leaves.pop(key))
     return ready
+
+
+def _torch_edge_order(node: Any) -> list:
+    """``node.next_edges`` in the order PyTorch's node lists its inputs (``public_view``;
+    the inputs it does not list, after them), so leaves become ready in PyTorch's order."""
+    edges = node.next_edges
+    if len(edges) < 2 or node._forward_cls is None:
+        return list(edges)
+    listed = public_view(node)[1]
+    if listed is None:
+        return list(edges)
+    order = [i for i in listed if type(i) is int and i < len(edges)]
+    return [edges[i] for i in order] + [e for j, e in enumerate(edges) if j not in order]
