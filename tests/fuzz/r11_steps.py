@@ -234,6 +234,10 @@ def _sparse_more(lib: Any, x: Any, other: Any, ints: tuple, val: float) -> Any:
     if f == 3:
         return s.transpose(0, 1).coalesce().to_dense()
     if f == 4:
+        if m.dtype == lib.bool:
+            # torch 2.13 has no bool sparse product ("mul_out_sparse" not implemented for
+            # 'Bool'), chainrule computes it (seed 946); not mirrored
+            s = s.long()
         return (s * s).to_dense()
     if f == 5:
         return m.to_sparse_csr().to_sparse_csc().to_dense() if m.is_floating_point() else m

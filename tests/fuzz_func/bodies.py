@@ -17,6 +17,7 @@ import numpy as np
 
 from .bodies_s37 import S37_BINARY, S37_STEPS, apply_s37, s37_steps_for
 from .bodies_s38 import S38_BINARY, S38_STEPS, apply_s38, s38_steps_for
+from .bodies_s39 import S39_BINARY, S39_STEPS, apply_s39, s39_steps_for
 
 __all__ = ["STEPS", "apply_step", "constants", "draw_body", "shape_after", "steer", "steps_for"]
 
@@ -26,7 +27,7 @@ SHAPED = ("softmax", "log_softmax", "logsumexp", "sum_keep", "mean_keep", "amax_
 SHAPED += ("norm_keep", "var_keep", "cumsum", "layer_norm", "einsum_w", "roll")
 MIXED = ("cat", "stack", "matmul_y", "matmul_w", "linear", "index", "index0", "slice1")
 MIXED += ("conv1d", "flip", "transpose2", "clamp")
-STEPS = UNARY + BINARY + SHAPED + MIXED + S37_STEPS + S38_STEPS
+STEPS = UNARY + BINARY + SHAPED + MIXED + S37_STEPS + S38_STEPS + S39_STEPS
 # the steps that keep a dim as 1 (norm_keep_c: norm_keep's formula, put in by steer)
 _REDUCING = ("sum_keep", "mean_keep", "amax_keep", "logsumexp", "slice1", "norm_keep")
 _REDUCING += ("var_keep", "norm_keep_c")
@@ -50,7 +51,8 @@ def steps_for(shape: tuple, s: tuple) -> list:
         out += ["matmul_y", "conv1d"]
     if len(shape) == 2:
         out += ["index0", "transpose2"]
-    return out + s37_steps_for(shape, _bcast(shape, s)) + s38_steps_for(shape, _bcast(shape, s))
+    b = _bcast(shape, s)
+    return out + s37_steps_for(shape, b) + s38_steps_for(shape, b) + s39_steps_for(shape, b)
 
 
 def _dim(shape: tuple, a: int) -> int:
@@ -62,7 +64,7 @@ def _dim(shape: tuple, a: int) -> int:
 
 def shape_after(name: str, a: int, shape: tuple, s: tuple) -> tuple:
     """The logical shape of ``h`` after step ``(name, a)``."""
-    if name in BINARY or name in S37_BINARY or name in S38_BINARY:
+    if name in BINARY or name in S37_BINARY or name in S38_BINARY or name in S39_BINARY:
         return tuple(np.broadcast_shapes(shape, s))
     if name in _REDUCING:
         d = -1 if name == "slice1" else _dim(shape, a)
@@ -242,4 +244,6 @@ def apply_step(lib: Any, consts: dict, step: tuple, h: Any, y: Any) -> Any:
         return F.conv1d(h, consts["convw"], padding=1)
     if step[0] in S38_STEPS:
         return apply_s38(lib, step, h, y)
+    if step[0] in S39_STEPS:
+        return apply_s39(lib, step, h, y)
     return apply_s37(lib, step, h, y)

@@ -244,10 +244,14 @@ def same_error(t: Exception, c: Exception) -> list:
 # with a chunk_size asserts on a zero-element output, jacfwd (and hessian, jacfwd of
 # jacrev) reads the output and aux from the first column of a vmap over zero basis columns;
 # its jvp of hessian of jacrev on an empty input fails an internal assert ("please report a
-# bug to PyTorch", !this_view_meta->has_fw_view())
+# bug to PyTorch", !this_view_meta->has_fw_view()); an rfft over a dim of zero elements
+# under vmap of vjp fails inside oneMKL ("Inconsistent configuration parameters", seed 3620)
+# where chainrule raises its own out_dim error; jacfwd of jacrev of cummax on an empty
+# input has no batching rule for cummaxmin_backward over a dim of size 0 (seed 3623)
 EMPTY_LIMITS = re.compile(
     r"expected t.size\(0\) to be|out of bounds for dimension 0 with size 0|"
-    r"index 0 out of range for tensor of size \[[\d, ]*\]|INTERNAL ASSERT FAILED"
+    r"index 0 out of range for tensor of size \[[\d, ]*\]|INTERNAL ASSERT FAILED|"
+    r"MKL FFT error|does not support vmap over dims of size 0"
 )
 
 
@@ -261,10 +265,10 @@ def check(prog: Program) -> list:
     """The differences between torch's and chainrule's results of ``prog``."""
     t, c = observe(prog, torch), observe(prog, cr)
     if isinstance(t, Exception) or isinstance(c, Exception):
+        if 0 in prog.s and isinstance(t, Exception) and EMPTY_LIMITS.search(str(t)):
+            return []  # (whatever chainrule does: torch's error is an internal one)
         if isinstance(t, Exception) and isinstance(c, Exception):
             return same_error(t, c)
-        if 0 in prog.s and isinstance(t, Exception) and EMPTY_LIMITS.search(str(t)):
-            return []
         return [f"torch {_desc(t)} | chainrule {_desc(c)}"]
     if t[0] != c[0]:
         return [f"structure: torch {t[0]} | chainrule {c[0]}"]

@@ -71,13 +71,15 @@ def prod(
 ) -> Tensor:
     """``torch.masked.prod``: the product of the elements in ``mask`` (1 for none); a 0-d
     tensor without a mask reduced over every dim (``dim`` None or empty) is returned as it
-    is, as torch's (with a dim named it is a new product)."""
+    is, as torch's (with a dim named it is a new product), unless its dtype is promoted
+    (bool and integers narrower than int64 give an int64 copy, as torch's ``.to``)."""
     if (
         mask is None
         and dtype is None
         and type(input) is Tensor
         and input.dim() == 0
         and (dim is None or (isinstance(dim, (tuple, list)) and not dim))
+        and (input.is_floating_point() or input.is_complex() or input.dtype == int64)
     ):
         return input
     x, m = prepare("prod", input, dtype, mask)

@@ -22,6 +22,7 @@ from ..autograd.lower_precision import autocast_float32_op
 from ..autograd.tensor import Tensor
 from ..backend import errstate, get_array_module
 from ..meta.array import MetaArray
+from ._first_order import grad_array, wrapped
 from ._result_layout import elementwise_layout
 from ._tensor_args import first_not_tensor
 from ._util import ShapeError, as_tensor
@@ -86,7 +87,13 @@ class Imag(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return _to_complex(g) * 1j
+        # complex(0, g), not (g + 0i) * 1j: NumPy's complex product gives a NaN or infinite
+        # g a NaN real part (nan * 1j is nan+nanj), PyTorch's gradient keeps it 0
+        data = grad_array(ctx, g)
+        if data is None:  # a graph recorded, a transform's tensor, ...: the recorded op
+            return ComplexFromParts.apply(g.new_zeros(g.shape), g)
+        # first order on a plain array: ComplexFromParts' own forward, nothing recorded
+        return wrapped(ComplexFromParts.forward(None, np.zeros((), data.dtype), data))
 
     @staticmethod
     def jvp(ctx, t):
@@ -293,8 +300,8 @@ def conj_physical(input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """``torch.conj_physical``: the conjugate, materialised (the same as :func:`conj` here,
     since chainrule never conjugates lazily), its node PyTorch's ``ConjPhysicalBackward0``."""
     out = conj(input)
-    if out.grad_fn is not None and out is not input:
-        renamed_node(out.grad_fn, "ConjPhysicalBackward0")
+    if out._grad_fn is not None and out is not input:
+        renamed_node(out._grad_fn, "ConjPhysicalBackward0")
     return out
 
 
