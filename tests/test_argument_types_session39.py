@@ -273,7 +273,6 @@ def test_other_arguments_as_torch(src: str) -> None:
     _compare(src)
 
 
-@pytest.mark.xfail(strict=True, reason="lists and tuples still convert in operators (not done)")
 def test_operator_with_list_refused() -> None:
     with pytest.raises(TypeError, match="unsupported operand"):
         cr.ones(2) + [1.0, 2.0]

@@ -17,7 +17,9 @@ operators, as in PyTorch. An operand that is neither a number nor a tensor and t
 refuses with a TypeError (``t ** "a"``, ``t + None``) makes the operator return
 ``NotImplemented`` too, as PyTorch's operators do: Python's own TypeError follows
 ("unsupported operand type(s) for ** or pow(): 'Tensor' and 'str'"), or the other
-operand's operator (``"a" * t`` repeats the string, so asks ``t.__index__``). Probed on
+operand's operator (``"a" * t`` repeats the string, so asks ``t.__index__``). A list or a
+tuple is declined before the op runs (it would convert them): ``t + [1.0, 2.0]`` is
+Python's TypeError, ``[1, 2] * t`` repeats the list. Probed on
 torch 2.13 with float64/float32/int64/bool arrays, 0-d arrays and 2-d arrays.
 """
 
@@ -71,20 +73,33 @@ def _signed(
     return operator
 
 
-def _declining(fn: Callable[..., Any]) -> Callable[..., Any]:
+def _declined(other: Any) -> bool:
+    """Whether an operator returns ``NotImplemented`` for ``other`` (not a Tensor, an int or
+    a float): an ``ndarray``, or what PyTorch's parser reads as neither a Tensor nor a
+    number (a list, a tuple, ``cr.Size``, a range, a bytearray: ``x + [1.0, 2.0]`` is
+    Python's TypeError). An object with a ``__torch_function__`` (an fx ``Proxy``) goes on
+    to the op, which dispatches it."""
+    if isinstance(other, np.ndarray):
+        return True
+    return not is_number_or_tensor(other) and not hasattr(other, "__torch_function__")
+
+
+def _declining(fn: Callable[..., Any], T: type) -> Callable[..., Any]:
     op = _unwrapped(fn)
 
     def operator(self: Any, other: Any) -> Any:
-        if isinstance(other, np.ndarray):
-            return NotImplemented
+        t = type(other)  # the common operands first (a Parameter next): no further check
+        if t is not T and t is not float and t is not int and not isinstance(other, T):
+            if _declined(other):
+                return NotImplemented
         try:
             return op(self, other)
         except TypeError:  # (no cost unless raised)
             if is_number_or_tensor(other):
                 raise
-            return NotImplemented  # a string, None, ...: Python's TypeError, as PyTorch's
+            return NotImplemented  # an operand the op refuses: Python's TypeError, as PyTorch's
 
-    return _signed(operator, fn, _declining)
+    return _signed(operator, fn, lambda new: _declining(new, T))
 
 
 def _matmul(fn: Callable[..., Any], T: type) -> Callable[..., Any]:
@@ -102,6 +117,9 @@ def _rtruediv(fn: Callable[..., Any]) -> Callable[..., Any]:
     def __rtruediv__(self: Any, other: Any) -> Any:  # noqa: N807 - the operator's name
         if isinstance(other, np.ndarray):  # PyTorch's: self.reciprocal() * other
             return self.reciprocal() * other
+        t = type(other)  # ``[1.0] / x``: PyTorch's ``reciprocal() * [1.0]`` declines
+        if t is not float and t is not int and _declined(other):
+            return NotImplemented
         try:
             return fn(self, other)
         except TypeError:  # (no cost unless raised) as the other operators
@@ -117,7 +135,7 @@ def defer_operators_to_ndarray(T: Any) -> None:
     for name in _DECLINING:
         fn = T.__dict__.get(name)
         if fn is not None:
-            setattr(T, name, _declining(fn))
+            setattr(T, name, _declining(fn, T))
     for name in ("__matmul__", "__rmatmul__"):
         if name in T.__dict__:
             setattr(T, name, _matmul(T.__dict__[name], T))

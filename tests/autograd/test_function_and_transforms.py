@@ -177,13 +177,11 @@ def test_error_messages_name_op_and_shapes():
         r"shape \(2, 4\)",
     ):
         cr.cat([cr.ones(2, 3), cr.ones(2, 4)], 0)
-    with pytest.raises(
-        ValueError,
-        match=r"reshape: shape \(4, 2\) is invalid for input of "
-        r"shape \(2, 3\)",
+    with pytest.raises(  # PyTorch's text (session 39)
+        ValueError, match=r"shape '\[4, 2\]' is invalid for input of size 6"
     ):
         cr.ones(2, 3).reshape(4, 2)
-    with pytest.raises(ValueError, match=r"reshape: shape \(-1, 4\) is invalid"):
+    with pytest.raises(ValueError, match=r"shape '\[-1, 4\]' is invalid"):
         cr.ones(2, 3).reshape(-1, 4)
     with pytest.raises(IndexError, match=r"sum: dimension 3 is out of range"):
         cr.ones(2, 3).sum(3)

@@ -66,6 +66,14 @@ R_MASKED_NORM_ASSERT = (
     "RuntimeError torch.masked.norm gives for the other orders, naming the op"
 )
 
+R_TORCH_SHAPE_WORDS = (
+    "reshape/view/expand/broadcast_to's size errors and mm/outer's rank errors are PyTorch's "
+    "text word for word (session 39: \"shape '[2, 1]' is invalid for input of size 12\", "
+    '"mat2 must be a matrix", "The expanded size of the tensor (1) must match ..."), '
+    "which names no op (outer's, through ger, names outer): "
+    "tests/test_argument_types_session39_b.py compares the messages with torch's"
+)
+
 KNOWN: dict = {
     ("sparse_csr_mul_dense", "rank_minus_1"): ("unnamed", R_CSR_DIMS_WORDS),
     ("sparse_csr_add_scale", "rank_minus_1"): ("unnamed", R_CSR_DIMS_WORDS),
@@ -106,4 +114,17 @@ KNOWN: dict = {
     ("native_batch_norm_eval", "mismatch"): ("only_cr_raises", R_NATIVE_BN_SIZES),
     ("batch_norm_stats", "empty"): ("only_cr_raises", R_SYNC_BN_CUDA),
     ("batch_norm_elemt", "int64"): ("only_cr_raises", R_SYNC_BN_CUDA),
+    ("mm", "rank_minus_1"): ("unnamed", R_TORCH_SHAPE_WORDS),
+    ("mm", "rank_plus_1"): ("unnamed", R_TORCH_SHAPE_WORDS),
+    ("ger", "rank_minus_1"): ("unnamed", R_TORCH_SHAPE_WORDS),
+    ("ger", "rank_plus_1"): ("unnamed", R_TORCH_SHAPE_WORDS),
+    ("reshape", "rank_minus_1"): ("unnamed", R_TORCH_SHAPE_WORDS),
+    ("reshape", "bad_size"): ("unnamed", R_TORCH_SHAPE_WORDS),
+    ("view", "rank_minus_1"): ("unnamed", R_TORCH_SHAPE_WORDS),
+    ("view", "empty"): ("unnamed", R_TORCH_SHAPE_WORDS),
+    ("view", "rank_plus_1"): ("unnamed", R_TORCH_SHAPE_WORDS),
+    ("broadcast_to", "empty"): ("unnamed", R_TORCH_SHAPE_WORDS),
+    ("reshape_as", "rank_minus_1"): ("unnamed", R_TORCH_SHAPE_WORDS),
+    ("reshape_as", "empty"): ("unnamed", R_TORCH_SHAPE_WORDS),
+    ("reshape_as", "rank_plus_1"): ("unnamed", R_TORCH_SHAPE_WORDS),
 }

@@ -102,6 +102,7 @@ from .misc_more import *  # noqa: F403
 from .nan_reductions import *  # noqa: F403
 from .numpy_style import *  # noqa: F403
 from .order_statistics import *  # noqa: F403
+from .overload_errors import no_argument_method
 from .padding import *  # noqa: F403
 from .pairwise_extremes import *  # noqa: F403
 from .permutations import *  # noqa: F403
@@ -228,7 +229,7 @@ _TENSOR_ONLY: dict[str, Callable[..., Any]] = dict(
     expand_as=views.expand_as,
     view_as=views.view_as,
     unfold=structural.unfold,
-    zero_=inplace.zero_,
+    zero_=no_argument_method(inplace.zero_),  # x.zero_(1): TensorBase's own error
     fill_=inplace.fill_,
     copy_=inplace.copy_,
     t_=iv.t_,

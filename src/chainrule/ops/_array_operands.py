@@ -99,8 +99,9 @@ def user_call() -> bool:
 
 def refuse_user_array(op: str, a: Any, b: Any, rounding_mode: Any = None) -> None:
     """Raise PyTorch's TypeError for ``op(a, b)`` (``add``, ``sub``, ``mul``, ``div``) where
-    ``a`` or ``b`` is a NumPy array given by user code (not an operator); return otherwise
-    (the caller converts the array)."""
+    ``a`` or ``b`` is a NumPy array, a list or a tuple given by user code (not an operator:
+    those decline such operands before the op runs, ``tensor_numpy.py``); return otherwise
+    (the caller converts it)."""
     names = _NAMES.get(op)
     if names is None or not user_call():
         return

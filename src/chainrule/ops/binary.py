@@ -339,12 +339,16 @@ class _RoundingModeError(ValueError, RuntimeError):
     as chainrule raised before."""
 
 
+# operands PyTorch's div parser refuses from user code (an array, a list, a tuple)
+_REFUSED = frozenset({np.ndarray, list, tuple})
+
+
 @tensor_method(inplace=True, keywords=True)
 def div(input: Any, other: Any, rounding_mode: str | None = None) -> Tensor:  # noqa: A002 - PyTorch's name
     """input / other. ``rounding_mode``: None (true division; integers give the default float, as
     in PyTorch), ``'trunc'`` (round toward zero) or ``'floor'`` (toward minus infinity)."""
     if rounding_mode is not None:
-        if type(input) is np.ndarray or type(other) is np.ndarray:
+        if type(input) in _REFUSED or type(other) in _REFUSED:
             refuse_user_array("div", input, other, rounding_mode)
         if rounding_mode in ("floor", "trunc"):
             try:
@@ -373,7 +377,7 @@ def div(input: Any, other: Any, rounding_mode: str | None = None) -> Tensor:  # 
         return _call(Div, "div", input, other)  # the common float case: no integer handling needed
     # an int beside an integer tensor is not wrapped into its dtype: the quotient is a float
     # (uint8_tensor / -2 divides by -2, as PyTorch)
-    if type(input) is np.ndarray or type(other) is np.ndarray:  # torch.div(x, arr): TypeError
+    if type(input) in _REFUSED or type(other) in _REFUSED:  # torch.div(x, arr): TypeError
         refuse_user_array("div", input, other)
     input, other = promote("div", input, other, wrap_ints=False, float_result=True)
     if isinstance(input, Tensor) and input._data.dtype.kind not in "fcV":  # V: bfloat16

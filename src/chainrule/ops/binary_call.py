@@ -21,6 +21,10 @@ from ._util import broadcast_error, promote
 __all__: list[str] = []  # ``_call``, a helper of the two-input op modules; the ops are there
 
 
+# operands PyTorch's add/sub/mul parsers refuse from user code (an array, a list, a tuple)
+_REFUSED = frozenset({np.ndarray, list, tuple})
+
+
 def _call(cls: type, op: str, a: Any, b: Any, **params: Any) -> Tensor:
     """Promote ``a`` and ``b`` to PyTorch's common dtype and apply ``cls``, turning NumPy's
     broadcast error into one that names the op."""
@@ -39,8 +43,8 @@ def _call(cls: type, op: str, a: Any, b: Any, **params: Any) -> Tensor:
             and b._data.dtype.kind in "fc"
         )
     if not same:
-        if type(a) is np.ndarray or type(b) is np.ndarray:  # torch.add(x, arr): TypeError
-            refuse_user_array(op, a, b)
+        if type(a) in _REFUSED or type(b) in _REFUSED:  # torch.add(x, arr), torch.mul(x,
+            refuse_user_array(op, a, b)  # [1.0]): TypeError (user code only)
         a, b = promote(op, a, b)
     try:
         return cls.apply(a, b, **params)

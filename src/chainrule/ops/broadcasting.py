@@ -21,6 +21,7 @@ from ._same_shape_views import same_shape_view as _same_shape
 from ._ufunc_reduce import add_reduce
 from ._util import ShapeError
 from .binding import tensor_method
+from .expand_errors import expand_error
 from .view_sizes import _need_tensor, _shape_arg
 
 __all__ = [
@@ -90,11 +91,15 @@ def broadcast_to(input: Tensor, shape: Sequence[int]) -> Tensor:
     lead = len(shape) - len(xs)
     ok = lead >= 0 and all(a == 1 or a == b for a, b in zip(xs, shape[lead:]))
     if not ok:
-        raise ShapeError(
-            f"broadcast_to/expand: cannot expand shape {tuple(input.shape)} to {shape}; "
-            "each dimension must match or be 1 in the input"
-        )
-    return BroadcastTo.apply(input, shape)
+        if lead >= 0 and -1 in shape[lead:]:  # PyTorch's broadcast_to is expand: -1 keeps
+            return expand(input, shape)
+        raise expand_error(input, shape)  # PyTorch's text
+    try:
+        return BroadcastTo.apply(input, shape)
+    except ValueError:  # NumPy's, for a negative size in a leading dim
+        if min(shape) >= 0:
+            raise
+        raise expand_error(input, shape) from None
 
 
 @tensor_method
@@ -109,19 +114,15 @@ def expand(x: Tensor, *sizes: Any, size: Any = None) -> Tensor:
     sizes = _shape_arg(sizes, "expand")
     lead = len(sizes) - x.ndim
     if lead < 0:
-        raise ShapeError(
-            f"expand: the number of sizes ({len(sizes)}) must be at least the "
-            f"tensor's dims ({x.ndim}); got shape {tuple(x.shape)}"
-        )
+        raise expand_error(x, sizes)
     for i, s in enumerate(sizes):
         if s < 0 and not (s == -1 and i >= lead):
-            raise ShapeError(
-                f"expand: the expanded size {s} is not allowed in a leading, "
-                f"non-existing dimension {i} (sizes {sizes}, tensor shape "
-                f"{tuple(x.shape)}); sizes must be >= 0, or -1 for an existing dim"
-            )
+            raise expand_error(x, sizes)
     shape = tuple(x.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(sizes))
-    return broadcast_to(x, shape)  # a new view even when the shape is x's, as in PyTorch
+    try:
+        return broadcast_to(x, shape)  # a new view even when the shape is x's, as in PyTorch
+    except ShapeError:
+        raise expand_error(x, sizes) from None  # the sizes as given, -1 included
 
 
 def expand_as(x: Tensor, other: Tensor) -> Tensor:

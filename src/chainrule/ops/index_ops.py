@@ -33,6 +33,7 @@ from .gather_scatter import IndexCopy, IndexOutOfBounds
 from .index_selection import IndexAddFn
 from .indexing import refuse_grad_into_integer
 from .masked_scatter import MaskedScatter, check_mask_dtype
+from .number_arguments import parser_int
 from .subscript_read import getitem
 from .subscript_write import IndexPut
 
@@ -280,17 +281,24 @@ def select(input: Tensor, dim: int, index: int) -> Tensor:
     """``input`` indexed with ``index`` along ``dim`` (that dim removed; a view)."""
     if input.ndim == 0:
         raise IndexError("select(): cannot be applied to a 0-dim tensor")
+    if type(dim) is not int:  # PyTorch's parser: a NumPy or 0-d tensor integer, else its error
+        dim = parser_int("select", "dim", 2, dim)
     d = norm_dim(dim, input.ndim, "select")[0]
-    i = _check_position("select", input, d, index)
+    i = _check_position("select", input, d, index, 3)
     out = getitem(input, (slice(None),) * d + (i,))
     return given(out, dim=dim, index=index)  # grad_fn._saved_dim / _index as given
 
 
-def _check_position(op: str, x: Tensor, d: int, index: Any) -> int:
-    if isinstance(index, Tensor):
-        index = index.item()
-    if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
-        raise TypeError(f"{op}(): index must be an int, got {type(index).__name__}")
+def _check_position(op: str, x: Tensor, d: int, index: Any, position: int) -> int:
+    """``index`` (the op's argument at ``position`` of its function form) as a position
+    along ``d``: PyTorch's parser takes a NumPy integer or a one-element integer tensor too
+    (``x.select(0, cr.tensor([1]))``); anything else is its TypeError (``select():
+    argument 'index' (position 2) must be int, not float``)."""
+    if type(index) is not int:
+        if isinstance(index, Tensor) and index.numel() == 1 and index.dtype.kind in "iu":
+            index = int(index.item())
+        else:
+            index = parser_int(op, "index", position, index)
     size = x.shape[d]
     if not -size <= index < size:
         raise IndexError(
@@ -323,8 +331,10 @@ def select_scatter(input: Tensor, src: Any, dim: int, index: int) -> Tensor:
     """``input`` with ``x.select(dim, index)`` replaced by ``src`` (out of place)."""
     if input.ndim == 0:
         raise IndexError("select_scatter(): cannot be applied to a 0-dim tensor")
+    if type(dim) is not int:
+        dim = parser_int("select_scatter", "dim", 3, dim)
     d = norm_dim(dim, input.ndim, "select_scatter")[0]
-    i = _check_position("select_scatter", input, d, index)
+    i = _check_position("select_scatter", input, d, index, 4)
     out = _scatter_into("select_scatter", input, src, (slice(None),) * d + (i, Ellipsis))
     return given(out, dim=dim, index=index)  # grad_fn._saved_dim / _index as given
 

@@ -22,6 +22,7 @@ from ..autograd.tensor import Tensor
 from ._tensor_args import not_tensor
 from ._util import DtypeError, ShapeError, as_tensor
 from .binding import tensor_method
+from .expand_errors import torch_text
 from .linalg_out import with_out
 from .matrix_trace import Trace
 from .number_arguments import tensordot_dim_lists
@@ -234,16 +235,18 @@ def matmul(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's names
         raise not_tensor("matmul", *bad)
     if AUTOCAST[0]:  # autocast casts both operands before the dtype check
         a, b = AUTOCAST[1](MatMul, (a, b))
+    sa, sb = a._data.shape, b._data.shape
+    if not sa or not sb:  # before the dtypes, as PyTorch
+        raise torch_text(
+            ShapeError(
+                f"both arguments to matmul need to be at least 1D, but they are {len(sa)}D "
+                f"and {len(sb)}D"
+            )
+        )
     if a._data.dtype != b._data.dtype:  # PyTorch promotes nothing in a product: it refuses
         raise DtypeError(
             f"matmul: expected both operands to have the same dtype, got {a.dtype} and "
             f"{b.dtype}; convert one with .to({a.dtype}) (or .to({b.dtype}))"
-        )
-    sa, sb = a._data.shape, b._data.shape
-    if a.ndim == 0 or b.ndim == 0:
-        raise ShapeError(
-            f"matmul: both arguments need at least 1 dimension, got shapes {sa} "
-            f"and {sb}; use * for scalars"
         )
     ka = sa[-1]
     kb = sb[0] if b.ndim == 1 else sb[-2]
@@ -286,10 +289,8 @@ def mm(input: Tensor, mat2: Tensor, out_dtype: Any = None) -> Tensor:  # noqa: A
     _need_tensors("mm", ("input", "mat2"), input, mat2)
     if type(a) in SPARSE_TYPES or type(b) in SPARSE_TYPES:  # torch: IndexError for 1-d
         return sparse_mm(a, b, "mm")
-    if a.ndim != 2 or b.ndim != 2:
-        raise ShapeError(
-            f"mm: expects two 2-d tensors, got shapes {tuple(a.shape)} and {tuple(b.shape)}"
-        )
+    if a.ndim != 2 or b.ndim != 2:  # PyTorch's words, the first operand checked first
+        raise torch_text(ShapeError(f"{'self' if a.ndim != 2 else 'mat2'} must be a matrix"))
     return _matmul(a, b)
 
 
@@ -355,10 +356,9 @@ def outer(input: Tensor, vec2: Tensor) -> Tensor:  # noqa: A002
     """The outer product of two 1-d tensors (composed: a column times a row)."""
     a, b = input, vec2
     _need_tensors("outer", ("input", "vec2"), input, vec2)
-    if a.ndim != 1 or b.ndim != 1:
-        raise ShapeError(
-            f"outer: expects two 1-d tensors, got shapes {tuple(a.shape)} and {tuple(b.shape)}"
-        )
+    if a.ndim != 1 or b.ndim != 1:  # PyTorch's words, the first operand checked first
+        name, v = ("self", a) if a.ndim != 1 else ("vec2", b)
+        raise torch_text(ShapeError(f"outer: Expected 1-D argument {name}, but got {v.ndim}-D"))
     return reshape(a, (-1, 1)) * b  # PyTorch's: one ViewBackward0 (a column), then a product
 
 

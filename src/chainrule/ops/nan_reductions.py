@@ -20,6 +20,7 @@ from ..backend import get_array_module
 from ..dtypes import is_floating
 from ._util import NAMED_ERRORS, DtypeError, as_tensor, lead_with, norm_dim
 from .binding import tensor_method
+from .dim_arguments import dim_type_error
 from .logical import isnan, logical_not
 from .reduction import sum as _sum
 
@@ -117,6 +118,17 @@ def _zero_nans(x: Tensor) -> tuple[Tensor, Tensor]:
     return _ZeroNans.apply(x), nan
 
 
+def _tensor_dim(op: str, dim: Tensor) -> int:
+    """A one-element integer or bool tensor given as ``dim``, as PyTorch's int list parser
+    reads it (the int: ``x.nansum(cr.tensor([1]))``); any other tensor is its TypeError
+    (``nansum(): argument 'dim' (position 1) must be tuple of ints, not Tensor``)."""
+    if dim.numel() == 1 and dim.dtype.kind in "biu":
+        return int(dim.item())
+    raise dim_type_error(dim) or TypeError(
+        f"{op}(): argument 'dim' (position 1) must be tuple of ints, not Tensor"
+    )
+
+
 @tensor_method(keywords=True)
 def nansum(
     input: Any,  # noqa: A002 - PyTorch's name
@@ -129,6 +141,8 @@ def nansum(
     sum as ``sum`` does (in int64)."""
     x = as_tensor(input)
     _no_complex("nansum", x)
+    if isinstance(dim, Tensor):  # read before the node, which would see its array
+        dim = _tensor_dim("nansum", dim)
     try:
         if x.dtype.kind == "f":  # one NansumBackward0, as PyTorch's
             return given(NanSum.apply(x, dim, keepdim, dtype), dim=dim)
@@ -155,6 +169,8 @@ def nanmean(
     """
     x = as_tensor(input)
     _no_complex("nanmean", x)  # a nansum inside, as PyTorch's
+    if isinstance(dim, Tensor):
+        dim = _tensor_dim("nanmean", dim)
     if not (is_floating(x.dtype) or x.dtype.kind == "c"):  # before ``dtype``, as PyTorch
         raise DtypeError(
             f"nanmean(): expected input to have floating point or complex dtype but got "

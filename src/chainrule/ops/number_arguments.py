@@ -27,6 +27,7 @@ from ._tensor_args import _PACKAGE, called_as, torch_type_name
 
 __all__ = [
     "argument_where",
+    "is_dtype_name",
     "is_parser_int",
     "parser_bool",
     "parser_float",
@@ -320,6 +321,16 @@ def randint_forms_error(given: Sequence[Any]) -> TypeError:
         f"randint() received an invalid combination of arguments - got ({got}), but expected "
         f"one of:{_RANDINT_FORMS}\n"
     )
+
+
+def is_dtype_name(value: str) -> bool:
+    """Whether the string ``value`` names a dtype (``"float32"``: chainrule takes those where
+    PyTorch takes a dtype)."""
+    try:
+        as_dtype(value)
+    except TypeError:
+        return False
+    return True
 
 
 def _is_dtype_like(value: Any) -> bool:

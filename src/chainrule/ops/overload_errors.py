@@ -9,7 +9,9 @@ test_argument_types_session37_c.py compares them live).
 
 from __future__ import annotations
 
+import functools
 import numbers
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -33,6 +35,7 @@ __all__ = [
     "number_or_tensor_error",
     "REPEATS_UNSET",
     "refuse_repeat_interleave_types",
+    "no_argument_method",
 ]
 
 
@@ -359,3 +362,22 @@ def refuse_repeat_interleave_types(input: Any, repeats: Any, dim: Any) -> None: 
         (f"(Tensor repeats, {_REPEATS_TAIL}", f"(int repeats, {_REPEATS_TAIL}"),
         defaults={"dim": None},
     )
+
+
+def no_argument_method(fn: Callable[[Any], Any]) -> Callable[..., Any]:
+    """``fn`` (a one-argument op, ``zero_``) as the Tensor method PyTorch defines in C with
+    no arguments: any argument is CPython's TypeError naming ``TensorBase`` (``x.zero_(True)``:
+    "TensorBase.zero_() takes no arguments (1 given)"; a keyword is checked first). The
+    function form (``cr.zero_``) keeps its own Python error. The signature, for the stub,
+    follows ``__wrapped__``."""
+    name = fn.__name__
+
+    @functools.wraps(fn)
+    def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if args or kwargs:
+            if kwargs:
+                raise TypeError(f"TensorBase.{name}() takes no keyword arguments")
+            raise TypeError(f"TensorBase.{name}() takes no arguments ({len(args)} given)")
+        return fn(self)
+
+    return method

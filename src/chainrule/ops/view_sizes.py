@@ -15,6 +15,7 @@ from typing import Any
 
 from ..autograd.tensor import Tensor
 from ._util import ShapeError
+from .expand_errors import torch_text
 from .number_arguments import parser_int_list, parser_view_sizes
 
 __all__: list[str] = []  # helpers of the view ops' modules; the ops are there
@@ -44,19 +45,54 @@ def _need_tensor(op: str, other: Any) -> None:
 
 
 def _resolve_shape(op: str, in_shape: tuple, shape: tuple) -> tuple:
+    """``shape`` with its -1 resolved for an input of shape ``in_shape``, or the op's
+    ShapeError (:func:`_shape_error`) where the sizes cannot hold the input."""
     in_shape = tuple(in_shape)  # a plain tuple in messages, whatever the caller passed
     size = math.prod(in_shape)
-    if shape.count(-1) > 1:
-        raise ShapeError(f"{op}: only one dimension can be -1, got {shape}")
     if -1 in shape:
         rest = math.prod(s for s in shape if s != -1)
-        if rest == 0 or size % rest:
-            raise ShapeError(
-                f"{op}: shape {shape} is invalid for input of shape {in_shape} (size {size})"
-            )
-        shape = tuple(size // rest if s == -1 else s for s in shape)
+        if rest == 0 or size % rest or shape.count(-1) > 1:
+            raise _shape_error(op, in_shape, shape)
+        resolved = tuple(size // rest if s == -1 else s for s in shape)
+        if math.prod(resolved) != size or any(s < 0 for s in resolved):
+            raise _shape_error(op, in_shape, shape)  # the sizes as given
+        return resolved
     if math.prod(shape) != size or any(s < 0 for s in shape):
-        raise ShapeError(
-            f"{op}: shape {shape} is invalid for input of shape {in_shape} with {size} elements"
-        )
+        raise _shape_error(op, in_shape, shape)
     return shape
+
+
+def _shape_error(op: str, in_shape: tuple, shape: tuple) -> ShapeError:
+    """The error for sizes that cannot hold the input: for ``reshape``/``view`` PyTorch's
+    (its ``infer_size`` checks in order: a second -1, a size below -1, then the count,
+    ``shape '[2, 1]' is invalid for input of size 12``); for other ops (``unflatten``)
+    chainrule's, naming the op and the input's shape."""
+    size = math.prod(in_shape)
+    if op in ("reshape", "view"):
+        inferred = False
+        for i, s in enumerate(shape):
+            if s == -1:
+                if inferred:
+                    return torch_text(ShapeError("only one dimension can be inferred"))
+                inferred = True
+            elif s < 0:
+                return torch_text(
+                    ShapeError(f"invalid shape dimension {s} at index {i} of shape {list(shape)}")
+                )
+        if inferred and size == 0 and math.prod(s for s in shape if s != -1) == 0:
+            return torch_text(
+                ShapeError(
+                    f"cannot reshape tensor of 0 elements into shape {list(shape)} because the "
+                    "unspecified dimension size -1 can be any value and is ambiguous"
+                )
+            )
+        return torch_text(ShapeError(f"shape '{list(shape)}' is invalid for input of size {size}"))
+    if shape.count(-1) > 1:
+        return ShapeError(f"{op}: only one dimension can be -1, got {shape}")
+    if -1 in shape:
+        return ShapeError(
+            f"{op}: shape {shape} is invalid for input of shape {in_shape} (size {size})"
+        )
+    return ShapeError(
+        f"{op}: shape {shape} is invalid for input of shape {in_shape} with {size} elements"
+    )

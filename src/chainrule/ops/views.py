@@ -41,7 +41,7 @@ from .broadcasting import (  # noqa: F401 - re-exported (their home before sessi
 from .dim_arguments import SQUEEZE_ALL, squeeze_none_error
 from .dtype_views import _is_dtype, _view_dtype
 from .layout import contiguous as layout_contiguous
-from .number_arguments import parser_int
+from .number_arguments import is_dtype_name, parser_int
 from .view_sizes import _need_tensor, _resolve_shape, _shape_arg
 
 __all__ = [
@@ -169,7 +169,8 @@ def view(x: Tensor, *shape: Any, size: Any = None, dtype: Any = None) -> Tensor:
         return _view_dtype(x, dtype)
     shape = (size,) if size is not None else shape
     if len(shape) == 1 and _is_dtype(shape[0]):
-        return _view_dtype(x, shape[0])
+        if type(shape[0]) is not str or is_dtype_name(shape[0]):  # ``view('a')``: the
+            return _view_dtype(x, shape[0])  # sizes' error below (PyTorch's overloads)
     shape, xs = _shape_arg(shape, "view"), x._data.shape
     if shape != xs:
         shape = _resolve_shape("view", xs, shape)

@@ -31,6 +31,7 @@ from ...ops.group_norm import GroupNormFn
 from ...ops.layer_norm import LayerNormFn
 from ...ops.memory_format import channels_last, channels_last_3d
 from ...ops.normalization import BatchNormFn, BatchStats, NormalizeFn
+from ...ops.number_arguments import parser_int
 from ._arg_types import as_float, bad_bool
 from ._norm_shared import (
     _bshape,
@@ -262,20 +263,19 @@ def group_norm(
 ) -> Tensor:
     """Split C channels into groups, normalise each (sample, group), then per-channel affine:
     one node, PyTorch's ``NativeGroupNormBackward0`` (:mod:`chainrule.ops.group_norm`)."""
-    if isinstance(num_groups, bool) or not isinstance(num_groups, (int, integer)):
-        raise TypeError(
-            f"group_norm(): argument 'num_groups' (position 2) must be int, "
-            f"not {type(num_groups).__name__}"
-        )
+    if type(num_groups) is not int:  # PyTorch's ``N * C // num_groups`` comes first:
+        if not isinstance(num_groups, (Real, complex, integer, bool_, Tensor)):
+            0 // num_groups  # Python's TypeError for None, a str, a tuple
+        # then its parser's: a NumPy integer or an integer 0-d tensor is the int
+        num_groups = parser_int("group_norm", "num_groups", 2, num_groups, keywords=False)
     shape = tuple(input.shape)
     if len(shape) < 2:
-        raise ShapeError(
-            f"group_norm: expected at least 2 dimensions for input tensor (N, C, *) but "
-            f"received {len(shape)} (shape {shape})"
+        raise ShapeError(  # PyTorch's words, as the checks below
+            f"Expected at least 2 dimensions for input tensor but received {len(shape)}"
         )
     n, c = shape[0], shape[1]
     if num_groups == 0:  # PyTorch: Python's own error, from the batch-size check
-        raise ZeroDivisionError("group_norm: num_groups must be positive, got 0")
+        raise ZeroDivisionError("integer division or modulo by zero")
     count = n * c // num_groups
     for d in shape[2:]:
         count *= d
@@ -286,10 +286,10 @@ def group_norm(
         )
     eps = eps if type(eps) is float else as_float("group_norm", "eps", eps, 5)  # a real
     if num_groups < 0:
-        raise ShapeError(f"group_norm: expected num groups to be greater than 0, got {num_groups}")
+        raise ShapeError(f"Expected num groups to be greater than 0, got {num_groups}")
     if c % num_groups != 0:
         raise ShapeError(
-            f"group_norm: expected number of channels in input to be divisible by "
+            f"Expected number of channels in input to be divisible by "
             f"num_groups, but got input of shape {list(shape)} and num_groups={num_groups}"
         )
     for name, t in (("weight", weight), ("bias", bias)):

@@ -7,17 +7,23 @@ Each is one node, PyTorch's ``PixelShuffleBackward0`` / ``PixelUnshuffleBackward
 
 from __future__ import annotations
 
+from typing import Any
+
 from ...autograd.tensor import Tensor
+from ...ops._tensor_args import not_tensor
+from ...ops.number_arguments import parser_int
 from ...ops.shuffles import PixelShuffle, PixelUnshuffle
 
 __all__ = ["pixel_shuffle", "pixel_unshuffle"]
 
 
-def _check(op: str, input: Tensor, factor: int, what: str) -> None:
+def _check(op: str, input: Tensor, factor: Any, what: str) -> int:
+    """The factor as an int (a NumPy integer or an integer 0-d tensor is one, as PyTorch's
+    parser reads it), or PyTorch's error for the arguments."""
     if not isinstance(input, Tensor):
-        raise TypeError(f"{op}: expected input to be a Tensor, got {type(input).__name__}")
-    if isinstance(factor, bool) or not isinstance(factor, int):
-        raise TypeError(f"{op}: {what} must be an int, got {type(factor).__name__}")
+        raise not_tensor(op, "input", 1, input)
+    if type(factor) is not int:
+        factor = parser_int(op, what, 2, factor)
     if input.ndim < 3:
         raise RuntimeError(
             f"{op} expects input to have at least 3 dimensions, but got input "
@@ -25,6 +31,7 @@ def _check(op: str, input: Tensor, factor: int, what: str) -> None:
         )
     if factor <= 0:
         raise RuntimeError(f"{op} expects a positive {what}, but got {factor}")
+    return factor
 
 
 def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
@@ -33,8 +40,7 @@ def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
     Raises:
         RuntimeError: fewer than 3 dims, r <= 0, or channels not divisible by r^2.
     """
-    _check("pixel_shuffle", input, upscale_factor, "upscale_factor")
-    r = upscale_factor
+    r = _check("pixel_shuffle", input, upscale_factor, "upscale_factor")
     *batch, c, h, w = input.shape
     if c % (r * r):
         raise RuntimeError(
@@ -51,8 +57,7 @@ def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
     Raises:
         RuntimeError: fewer than 3 dims, r <= 0, or H or W not divisible by r.
     """
-    _check("pixel_unshuffle", input, downscale_factor, "downscale_factor")
-    r = downscale_factor
+    r = _check("pixel_unshuffle", input, downscale_factor, "downscale_factor")
     *batch, c, h, w = input.shape
     for name, n, d in (("height", h, -2), ("width", w, -1)):
         if n % r:
