@@ -69,19 +69,19 @@ def run_backward(
         quiet_off(token)
 
 
-def _order(roots: Sequence[Tensor]) -> list[Node]:
-    """:func:`~chainrule.autograd.graph.topological_order` of the roots' nodes; a single
-    root node whose inputs are all leaves (one op, then backward) is its own order, without
-    the graph walk (1.4 -> 0.3 us, session 38)."""
-    if len(roots) == 1:
-        node = roots[0].grad_fn
+def _order(nodes: list) -> list[Node]:
+    """:func:`~chainrule.autograd.graph.topological_order` of the roots' nodes (None for a
+    leaf root); a single root node whose inputs are all leaves (one op, then backward) is
+    its own order, without the graph walk (1.4 -> 0.3 us, session 38)."""
+    if len(nodes) == 1:
+        node = nodes[0]
         if node is not None:
             for e in node.next_edges:
                 if type(e) is tuple:
                     break
             else:
                 return [node]
-    return topological_order([r.grad_fn for r in roots])
+    return topological_order(nodes)
 
 
 def _backward(
@@ -95,13 +95,18 @@ def _backward(
     for t in roots if inputs is None else (*roots, *inputs):  # (no tuple built: -0.1 us)
         if t._view is not None and t._view.version != t._vc[0]:
             t._refresh_view()  # a view whose base changed in place: replay it first
-    order = _order(roots)  # 1. order the graph
+    # the roots' nodes, read once each through the getter, not the slot: the loop above can
+    # leave a root stale (backward under no_grad of a view with a forward-mode tangent:
+    # refresh_view re-takes only the tangent), and the getter then re-takes its history
+    # as PyTorch's (tests/autograd/test_profiled_backward_session39.py)
+    nodes = [roots[0].grad_fn] if len(roots) == 1 else [r.grad_fn for r in roots]
+    order = _order(nodes)  # 1. order the graph
     targets = None if inputs is None else _targets(inputs)
     state = current()
     differentiable = create_graph or state.forward_ad > 0
     pending = _Pending(differentiable)
-    for r, g in zip(roots, root_grads):
-        pending.add((r.grad_fn, r._output_nr) if r.grad_fn is not None else r, g)
+    for r, node, g in zip(roots, nodes, root_grads):
+        pending.add((node, r._output_nr) if node is not None else r, g)
     anomaly = state.anomaly
     owned = {id(g._data) for g in root_grads}  # the caller's arrays: never stolen
     # with post-accumulate-grad hooks, write each leaf as soon as its last edge has run

@@ -38,12 +38,16 @@ from ..autograd.tensor import Tensor
 from ..autograd.torch_function import is_dispatching_type
 from ._result_layout import in_elementwise_layout
 
-__all__ = ["grad_array", "grad_tensor", "plain_array", "wrapped"]
+__all__ = ["FUNCTION_SLOTS", "PLAIN_APPLY", "grad_array", "grad_tensor", "plain_array", "wrapped"]
 
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 _ndarray = np.ndarray
-_FUNCTION = Function.__dict__  # (a live view: profiler/hooks.py swaps "apply" while recording)
-_PLAIN_APPLY = _FUNCTION["apply"]
+# a live view of Function's attributes: profiler/hooks.py swaps "apply" while a profiler or
+# FLOP counter records. The array paths of other files (sum, mean, matmul, div, softmax,
+# log_softmax, cat, permute/transpose backward) test ``FUNCTION_SLOTS["apply"] is
+# PLAIN_APPLY`` inline: one dict lookup and one identity test, no call
+FUNCTION_SLOTS = _FUNCTION = Function.__dict__
+PLAIN_APPLY = _PLAIN_APPLY = _FUNCTION["apply"]
 
 
 def grad_array(ctx: Any, grad: Any) -> np.ndarray | None:

@@ -28,6 +28,7 @@ from ..autograd.view_base import mark_multi_output, record_view
 from ..backend import get_array_module
 from ..quantized_ops import cat_quantized
 from ..quantized_tensor import QuantizedTensor
+from ._first_order import FUNCTION_SLOTS, PLAIN_APPLY
 from ._tensor_args import tensor_element, tensor_list
 from ._tiles import tiled_view
 from ._util import ShapeError, index_int, norm_dim
@@ -86,7 +87,12 @@ class Cat(Function):
     def backward(ctx, grad):
         out, start = [], 0
         idx = [slice(None)] * grad.ndim
-        if not ctx.create_graph and type(grad) is Tensor and type(grad._data) is np.ndarray:
+        if (
+            not ctx.create_graph
+            and type(grad) is Tensor
+            and type(grad._data) is np.ndarray
+            and FUNCTION_SLOTS["apply"] is PLAIN_APPLY
+        ):
             # first order: the same views of the gradient that ``grad[idx]`` makes (its
             # version counter shared, its base recorded: a hook sees ``_is_view()`` as in
             # torch), without a GetItem node per input (8x8 cat of two, forward + backward

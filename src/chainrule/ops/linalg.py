@@ -19,6 +19,7 @@ from ..autograd.function import Function
 from ..autograd.lower_precision import AUTOCAST, autocast_float32, without_autocast
 from ..autograd.saved_fields import product_fields  # grad_fn._saved_* helpers
 from ..autograd.tensor import Tensor
+from ._first_order import FUNCTION_SLOTS, PLAIN_APPLY
 from ._tensor_args import not_tensor
 from ._util import DtypeError, ShapeError, as_tensor
 from .binding import tensor_method
@@ -85,7 +86,11 @@ class MatMul(Function):
         if not a_vec and not b_vec:  # the common case, without re-validating shapes
             if needs[1] and grad.ndim > 2 and grad._data.dtype.char == "e":
                 return _half_shared_weight_grads(ctx, a, b, grad)
-            if not ctx.create_graph and type(grad) is Tensor:
+            if (
+                not ctx.create_graph
+                and type(grad) is Tensor
+                and FUNCTION_SLOTS["apply"] is PLAIN_APPLY
+            ):
                 out = _first_order_grads(grad._data, a, b, needs)
                 if out is not None:
                     return out

@@ -25,6 +25,7 @@ from ..backend import get_array_module
 from ..float8 import refuse as _refuse_float8
 from ..meta.array import MetaArray
 from ..meta.results import meta_result
+from ._first_order import FUNCTION_SLOTS, PLAIN_APPLY
 from ._result_layout import contiguous, in_elementwise_layout
 from ._ufunc_reduce import add_reduce, multiply_reduce
 from ._util import DtypeError, as_tensor, int_dim, norm_dim, reduction_axes
@@ -81,7 +82,12 @@ class Sum(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        if not ctx.create_graph and type(grad) is Tensor and type(grad._data) is np.ndarray:
+        if (
+            not ctx.create_graph
+            and type(grad) is Tensor
+            and type(grad._data) is np.ndarray
+            and FUNCTION_SLOTS["apply"] is PLAIN_APPLY
+        ):
             out = _expanded_grad(grad, ctx.in_shape, ctx.axes)
             if out is not None:
                 return out, None, None
@@ -197,6 +203,7 @@ class Mean(Function):
             and type(g) is np.ndarray
             and (g.dtype == _F32 or g.dtype == _F64)
             and n
+            and FUNCTION_SLOTS["apply"] is PLAIN_APPLY
         ):
             # first order: ``grad / n`` as Div's forward computes it (the same NumPy division
             # and result layout), without recording it (8x8 mean forward + backward -1.5 us,

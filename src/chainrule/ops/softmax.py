@@ -19,6 +19,7 @@ from ..autograd.saved_fields import given, given_dim  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..threads import elementwise
+from ._first_order import FUNCTION_SLOTS, PLAIN_APPLY
 from ._result_layout import in_elementwise_layout
 from ._ufunc_reduce import add_reduce
 from ._util import DtypeError, as_tensor, int_dim, wide_bfloat16
@@ -69,7 +70,9 @@ class Softmax(Function):
     @staticmethod
     def backward(ctx, grad):
         (y,) = ctx.saved_tensors
-        if not ctx.create_graph:  # first order only: the fused kernel records nothing
+        # first order only: the fused kernel records nothing (a profiler sees the recorded
+        # ops; bfloat16's float32 rule is kept)
+        if not ctx.create_graph and (FUNCTION_SLOTS["apply"] is PLAIN_APPLY or y.dtype.kind == "V"):
             g, yd = grad._data, y._data
             bf16 = yd.dtype.kind == "V"
             if bf16:  # in float32, rounded once
@@ -137,7 +140,7 @@ class LogSoftmax(Function):
             g, xp = wide_bfloat16(grad._data), get_array_module(grad._data)
             dx = g - xp.exp(wide_bfloat16(y._data)) * g.sum(axis=ctx.dim, keepdims=True)
             return _rounded(dx, y.dtype), None
-        if not ctx.create_graph and type(grad) is Tensor:
+        if not ctx.create_graph and type(grad) is Tensor and FUNCTION_SLOTS["apply"] is PLAIN_APPLY:
             dx = _log_softmax_grad(grad._data, y._data, ctx.dim)
             if dx is not None:
                 return Tensor._make(dx, False, None, 0), None
