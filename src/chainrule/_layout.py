@@ -23,8 +23,10 @@ from ._layout_marks import C_MARKED, carry_layout_mark
 from .backend import get_array_module
 
 __all__ = [
+    "broadcast_strides",
     "contiguous",
     "contiguous_strides",
+    "dense_strides",
     "dense_order",
     "expanded",
     "grad_layout",
@@ -84,6 +86,31 @@ def torch_strides(arr: Any) -> tuple[int, ...]:
                 last = d == len(fixed) - 1
                 fixed[d] = 1 if last else shape[d + 1] * fixed[d + 1]
         st = tuple(fixed)
+    return st
+
+
+def broadcast_strides(src_shape: tuple, src_strides: tuple, shape: tuple) -> tuple:
+    """The strides (elements) ``src_strides`` of a ``src_shape`` operand over the broadcast
+    ``shape``, as PyTorch's elementwise ordering sees them: 0 along new dims and dims it is
+    broadcast on; a size-1 dim that stays size 1 keeps its stride (NumPy's ``broadcast_to``
+    zeroes it, PyTorch's order counts it)."""
+    lead = len(shape) - len(src_shape)
+    own = tuple(
+        0 if n == 1 and shape[lead + i] != 1 else s
+        for i, (n, s) in enumerate(zip(src_shape, src_strides))
+    )
+    return (0,) * lead + own
+
+
+def dense_strides(shape: tuple, order: list[int]) -> list[int]:
+    """The strides (elements) of a dense array of ``shape`` whose dims run ``order``,
+    fastest first, size-1 dims included (each the product of the sizes inside it), as
+    PyTorch allocates an elementwise result."""
+    st = [0] * len(shape)
+    step = 1
+    for d in order:
+        st[d] = step
+        step *= shape[d]
     return st
 
 

@@ -36,7 +36,13 @@ from typing import Any
 
 from numpy import ndarray as _ndarray
 
-from ._layout import contiguous_strides, stride_order, torch_strides
+from ._layout import (
+    broadcast_strides,
+    contiguous_strides,
+    dense_strides,
+    stride_order,
+    torch_strides,
+)
 from ._layout_marks import (
     C_MARKED,
     LAYOUT_MARKS,
@@ -105,18 +111,8 @@ def _elementwise_strides(shape: tuple, operands: list) -> tuple:
             return row_major
         if _dense(shape, first) and all(st == first for _, st in operands[1:]):
             return first
-    broadcast = []
-    for sh, st in operands:
-        lead = len(shape) - len(sh)
-        own = tuple(
-            0 if n == 1 and shape[lead + i] != 1 else s for i, (n, s) in enumerate(zip(sh, st))
-        )
-        broadcast.append((0,) * lead + own)
-    strides, step = [0] * len(shape), 1
-    for d in stride_order(shape, *broadcast):
-        strides[d] = step
-        step *= shape[d]
-    return tuple(strides)
+    broadcast = [broadcast_strides(sh, st, shape) for sh, st in operands]
+    return tuple(dense_strides(shape, stride_order(shape, *broadcast)))
 
 
 def _pytorch_layout(a: Any, kind: Any) -> tuple:

@@ -32,8 +32,10 @@ from typing import Any
 from numpy import ndarray as _ndarray
 
 from .._layout import (
+    broadcast_strides,
     contiguous,
     dense_order,
+    dense_strides,
     has_own_layout,
     is_vmap_array,
     like_layout,
@@ -59,31 +61,6 @@ __all__ = [
 ]
 
 
-def _broadcast_strides(arr: Any, shape: tuple) -> tuple:
-    """``arr``'s strides (in elements, as PyTorch reports them: :func:`torch_strides`, so a
-    ``None``-made size-1 dim counts) over the broadcast ``shape``: 0 along new dims and dims
-    it is broadcast on; a size-1 dim that stays size 1 keeps its stride (NumPy's
-    ``broadcast_to`` zeroes it, PyTorch's order counts it)."""
-    lead = len(shape) - arr.ndim
-    own = tuple(
-        0 if n == 1 and shape[lead + i] != 1 else s
-        for i, (n, s) in enumerate(zip(arr.shape, torch_strides(arr)))
-    )
-    return (0,) * lead + own
-
-
-def _ordered_strides(shape: tuple, order: list[int]) -> list[int]:
-    """The strides (elements) of a dense result of ``shape`` whose dims run ``order``,
-    fastest first, size-1 dims included (each the product of the sizes inside it), as
-    PyTorch allocates an elementwise result."""
-    st = [0] * len(shape)
-    step = 1
-    for d in order:
-        st[d] = step
-        step *= shape[d]
-    return st
-
-
 def _row_major_safe(v: Any) -> bool:
     """Whether the array ``v`` (over a result that has size-1 dims) leaves PyTorch's order
     row-major: its nonzero strides as PyTorch reports them (a size-1 dim's included) never
@@ -101,7 +78,7 @@ def _row_major_safe(v: Any) -> bool:
 
 def _exactly_row_major(y: Any) -> bool:
     """Whether ``y``'s strides are the row-major ones, its size-1 dims' included."""
-    row_major = _ordered_strides(y.shape, list(range(y.ndim - 1, -1, -1)))
+    row_major = dense_strides(y.shape, list(range(y.ndim - 1, -1, -1)))
     return list(y.strides) == [s * y.itemsize for s in row_major]
 
 
@@ -157,14 +134,14 @@ def elementwise_layout(y: Any, *operands: Any) -> Any:
         return y
     if len(arrays) == len(operands) and all(o.shape == shape for o in arrays):
         if all(o.flags.c_contiguous for o in arrays):
-            return _fresh(y, _ordered_strides(shape, list(range(y.ndim - 1, -1, -1))))
+            return _fresh(y, dense_strides(shape, list(range(y.ndim - 1, -1, -1))))
         first = torch_strides(arrays[0])
         if dense_order(arrays[0]) is not None and all(
             torch_strides(o) == first for o in arrays[1:]
         ):
             return _fresh(y, list(first))
-    strides = tuple(_broadcast_strides(o, shape) for o in arrays)
-    return _fresh(y, _ordered_strides(shape, stride_order(shape, *strides)))
+    strides = tuple(broadcast_strides(o.shape, torch_strides(o), shape) for o in arrays)
+    return _fresh(y, dense_strides(shape, stride_order(shape, *strides)))
 
 
 def in_elementwise_layout(y: Any, *operands: Any) -> Any:
@@ -209,7 +186,11 @@ def elementwise_tensor(y: Any, *operands: Any) -> Any:
     raws = [o._data if hasattr(o, "_data") else o for o in operands]
     if arr.flags.c_contiguous and all(orders_row_major(r) for r in raws):
         return y
-    strides = tuple(_broadcast_strides(r, arr.shape) for r in raws if getattr(r, "ndim", 0) > 0)
+    strides = tuple(
+        broadcast_strides(r.shape, torch_strides(r), arr.shape)
+        for r in raws
+        if getattr(r, "ndim", 0) > 0
+    )
     return relaid_tensor(y, stride_order(arr.shape, *strides)) if strides else y
 
 
