@@ -23,6 +23,7 @@ from ..ops.linalg import matmul
 from ..ops.linalg_aliases import matrix_exp
 from ._common import LinAlgError
 from .chains import multi_dot
+from .cross_product import cross
 from .decompositions import cholesky, eigh, eigvalsh, qr, svd, svdvals
 from .eig import eig, eigvals
 from .extras import (
@@ -39,7 +40,7 @@ from .extras import (
 from .ldl import ldl_factor, ldl_factor_ex, ldl_solve
 from .lu import lu, lu_factor, lu_factor_ex, lu_solve
 from .norms import lstsq, matrix_norm, matrix_rank, norm, pinv, vector_norm
-from .solve import cross, det, inv, matrix_power, slogdet, solve
+from .solve import det, inv, matrix_power, slogdet, solve
 from .triangular import cholesky_ex, solve_triangular
 
 __all__ = [

@@ -8,10 +8,11 @@
                                                    w = g_l + i Im(conj(g_s) s))
 
 Backward rules are written with differentiable ops, so second derivatives work. ``inv``,
-``solve``, ``det``, ``matrix_power`` and ``cross`` take complex matrices too: they are
-holomorphic, so these rules (listed in ``ops/complex_support.py``) become PyTorch's conjugate
-convention in the engine; complex ``slogdet`` (not holomorphic: log|det| is real) has its
-own rule, :class:`ComplexSlogDet`, written in PyTorch's convention.
+``solve``, ``det`` and ``matrix_power`` take complex matrices too (as does ``cross``, in
+``cross_product.py`` since session 40 and re-exported here): they are holomorphic, so these
+rules (listed in ``ops/complex_support.py``) become PyTorch's conjugate convention in the
+engine; complex ``slogdet`` (not holomorphic: log|det| is real) has its own rule,
+:class:`ComplexSlogDet`, written in PyTorch's convention.
 """
 
 from __future__ import annotations
@@ -23,15 +24,16 @@ import numpy as np
 from .. import return_types
 from ..autograd.function import Function
 from ..autograd.lower_precision import autocast_float32_op
-from ..autograd.saved_fields import given, given_dim, tensor_field  # grad_fn._saved_*
+from ..autograd.saved_fields import tensor_field  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ..ops._tensor_args import first_not_tensor
 from ..ops.binary import where
-from ..ops.binding import numpy_keywords
-from ..ops.keywords import accepts_torch_keywords
 from ..ops.linalg_out import with_out
 from ._common import batch_shape, check_square, mT, raise_singular, tensor_arg
+
+# ``cross`` (and its node ``Cross``) moved to ``cross_product.py``: re-exported here, where
+# ``ops/complex_support.py`` and older imports looked for them
+from .cross_product import Cross, cross  # noqa: F401
 
 __all__ = ["cross", "det", "inv", "matrix_power", "slogdet", "solve"]
 
@@ -425,75 +427,3 @@ def matrix_power(A: Tensor, n: int) -> Tensor:
         if n:
             base = base @ base
     return result.clone() if result is A else result  # n == 1: a new tensor, as PyTorch
-
-
-class Cross(Function):
-    raw = True
-    node_name = "LinalgCrossBackward0"  # PyTorch's name (torch.cross and linalg.cross)
-    # grad_fn._saved_* as PyTorch's: the dim as given where the wrapper kept it
-    saved_fields = {"dim": lambda n: given_dim(n, default=n.dim), "other": 1, "self": 0}
-
-    @staticmethod
-    def forward(ctx, a, b, dim):
-        ctx.dim = dim
-        ctx.save_for_backward(a, b)
-        return get_array_module(a).cross(a, b, axis=dim)
-
-    @staticmethod
-    def backward(ctx, grad):
-        a, b = ctx.saved_tensors
-        return Cross.apply(b, grad, ctx.dim), Cross.apply(grad, a, ctx.dim), None
-
-    @staticmethod
-    def jvp(ctx, ta, tb, _):
-        a, b, dim = ctx.primals
-        xp = get_array_module(a)
-        out = None
-        if ta is not None:
-            out = xp.cross(ta, b, axis=dim)
-        if tb is not None:
-            part = xp.cross(a, tb, axis=dim)
-            out = part if out is None else out + part
-        return out
-
-
-@with_out("linalg.cross")
-def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
-    """The 3-d cross product along ``dim`` (inputs broadcast against each other)."""
-    a, b = input, other
-    if not isinstance(a, Tensor) or not isinstance(b, Tensor):  # PyTorch's TypeError
-        raise first_not_tensor("linalg_cross", (("input", a), ("other", b)))
-    if a.dtype != b.dtype:
-        raise RuntimeError(  # PyTorch promotes nothing here
-            f"linalg.cross: input ({a.dtype}) and other ({b.dtype}) must have the same dtype; "
-            f"convert one with .to({a.dtype}) (or .to({b.dtype}))"
-        )
-    if a.dtype.kind not in "iu":  # integer vectors of one dtype: exact, as in PyTorch
-        a = tensor_arg(input, "linalg.cross", complex_ok=True)
-        b = tensor_arg(other, "linalg.cross", complex_ok=True)
-    if a.ndim != b.ndim:
-        raise RuntimeError(
-            f"linalg.cross: inputs must have the same number of dimensions, got "
-            f"shapes {tuple(a.shape)} and {tuple(b.shape)}"
-        )
-    try:
-        shape = np.broadcast_shapes(tuple(a.shape), tuple(b.shape))
-    except ValueError:
-        raise RuntimeError(
-            f"linalg.cross: shapes {tuple(a.shape)} and {tuple(b.shape)} cannot "
-            "be broadcast together"
-        ) from None
-    if not -len(shape) <= dim < len(shape) or shape[dim] != 3:
-        raise RuntimeError(
-            f"linalg.cross: inputs dimension {dim} must have length 3. Got {tuple(a.shape)} and "
-            f"{tuple(b.shape)}"
-        )
-    if tuple(a.shape) != shape:
-        a = a.expand(*shape)
-    if tuple(b.shape) != shape:
-        b = b.expand(*shape)
-    return given(Cross.apply(a, b, dim % len(shape)), dim=dim)  # grad_fn._saved_dim as given
-
-
-# NumPy's ``axis=`` for ``dim=`` (PyTorch takes ``torch.linalg.cross(a, b, axis=1)`` too)
-cross = accepts_torch_keywords(numpy_keywords(keywords="axis")(cross), "linalg_cross")

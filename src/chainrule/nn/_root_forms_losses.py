@@ -51,6 +51,8 @@ def reduction_name(op: str, reduction: Any) -> str:
 
 
 def _tensor(op: str, name: str, v: Any) -> Tensor:
+    """``v``, or PyTorch's TypeError for an argument ``name`` of ``op`` that must be a
+    Tensor (the root forms here and in ``root_forms.py`` share it)."""
     if not isinstance(v, Tensor):
         raise TypeError(f"{op}(): argument '{name}' must be Tensor, not {type(v).__name__}")
     return v

@@ -24,6 +24,7 @@ from ..random import Generator
 from . import functional as F
 from ._root_forms_losses import *  # noqa: F403
 from ._root_forms_losses import __all__ as _LOSSES_AND_POOLING
+from ._root_forms_losses import _tensor  # PyTorch's "must be Tensor" check
 from .functional.dropout import _keep_mask, _masked
 
 __all__ = [
@@ -44,12 +45,6 @@ __all__ = [
     "rrelu_",
     *_LOSSES_AND_POOLING,
 ]
-
-
-def _tensor(op: str, name: str, v: Any) -> Tensor:
-    if not isinstance(v, Tensor):
-        raise TypeError(f"{op}(): argument '{name}' must be Tensor, not {type(v).__name__}")
-    return v
 
 
 # -------------------------------------------------------------------------------- dropout
@@ -157,7 +152,7 @@ def _rrelu(
     x = _tensor(op, "input", input)
     if lower > upper:
         raise RuntimeError(f"{op}: Lower bound should be less than or equal to the upper bound")
-    from .functional.activation import _rrelu_with_noise  # noqa: PLC0415
+    from .functional.activation_piecewise import _rrelu_with_noise  # noqa: PLC0415
 
     return _rrelu_with_noise(x, lower, upper, training, inplace, generator)  # its draws
 

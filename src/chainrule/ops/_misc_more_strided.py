@@ -29,7 +29,7 @@ from ..backend import get_array_module, strided_view
 from ._util import as_tensor, constant
 from .binding import tensor_method
 from .index_ops import index_add
-from .indexing import index_put
+from .index_put import index_put
 from .inplace_views import metadata_inplace
 
 __all__ = ["as_strided", "as_strided_", "as_strided_scatter"]

@@ -20,7 +20,7 @@ from . import _special_kernels as _sk
 from ._util import constant
 from .binding import tensor_method
 from .elementwise import UnaryElementwise
-from .indexing import masked_fill
+from .masking import masked_fill
 from .special import digamma
 from .unary import exp
 from .unary_inputs import _floating

@@ -25,6 +25,7 @@ from ..autograd.tensor import Tensor
 from ._util import as_tensor
 
 __all__ = [
+    "argument_listing",
     "attribute_receiver",
     "called_as",
     "instructions_so_far",
@@ -269,6 +270,15 @@ def tensor_element(seq: Sequence[Any], value: Any) -> Tensor:
     return as_tensor(value)
 
 
+def argument_listing(first: list[str], named: list[str]) -> str:
+    """The "got (...)" listing of PyTorch's invalid-combination TypeErrors: the positional
+    arguments joined by ``, ``, then each keyword after ``, `` (or each followed by ``, ``
+    where none is positional: ``got (dim=int, )``). One rule for every such message."""
+    if first:
+        return ", ".join(first) + "".join(f", {k}" for k in named)
+    return "".join(f"{k}, " for k in named)
+
+
 def invalid_combination(
     names: str | Sequence[str],
     params: Sequence[tuple[str, Any]],
@@ -286,12 +296,11 @@ def invalid_combination(
     names = (names,) if isinstance(names, str) else tuple(names)
     name, method, given = called_as(names)
     shown = params if not method else params[1:] if method_params is None else method_params
-    # PyTorch's listing: the positional arguments, then the keywords in reverse call order
-    # (each followed by ", " when no argument is positional)
+    # the positional arguments, then the keywords in reverse call order
     kinds = dict(shown)
-    got = ", ".join(torch_type_name(v) for p, v in shown if p not in given)
+    first = [torch_type_name(v) for p, v in shown if p not in given]
     named = [f"{p}={torch_type_name(kinds[p])}" for p in reversed(given) if p in kinds]
-    got += "".join(f", {k}" for k in named) if got else "".join(f"{k}, " for k in named)
+    got = argument_listing(first, named)
     if method:
         sigs = method_signatures or ["(" + s.split(", ", 1)[1] for s in signatures]
     else:

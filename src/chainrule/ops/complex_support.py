@@ -22,7 +22,8 @@ norms and variances of complex tensors are composed from real ops (``ops/complex
 from __future__ import annotations
 
 from ..autograd.view_replay import AsStrided, CopySlices, GatherFlat, ScatterFlat, ZeroFlat
-from ..linalg.solve import Cross, Det, Inv, Solve
+from ..linalg.cross_product import Cross
+from ..linalg.solve import Det, Inv, Solve
 from ._misc_more_strided import AsStrided as AsStridedView
 from .affine import LinearFn
 from .binary import Add, Div, Mul, Sub, Where

@@ -31,8 +31,8 @@ from .binary import where
 from .binding import tensor_method
 from .gather_scatter import IndexCopy, IndexOutOfBounds
 from .index_selection import IndexAddFn
-from .indexing import refuse_grad_into_integer
 from .masked_scatter import MaskedScatter, check_mask_dtype
+from .masking import refuse_grad_into_integer
 from .number_arguments import parser_int
 from .subscript_read import getitem
 from .subscript_write import IndexPut

@@ -37,10 +37,10 @@ from ..backend import get_array_module
 from ..linalg._common import batch_shape, check_square, mH, tensor_arg
 from ..linalg.chains import chain_matmul
 from ..linalg.cholesky_solve_node import CholeskyInverse, CholeskySolve
+from ..linalg.cross_product import cross as _linalg_cross
 from ..linalg.legacy_norms import frobenius_norm, nuclear_norm
 from ..linalg.lu import LUFactorExResult, lu_factor_ex, lu_unpack
 from ..linalg.lu import lu_solve as _linalg_lu_solve
-from ..linalg.solve import cross as _linalg_cross
 from ..linalg.triangular import solve_triangular, triangular_node
 from ._tensor_args import first_not_tensor
 from ._util import NAMED_ERRORS, as_tensor, constant, lead_with

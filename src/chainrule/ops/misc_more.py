@@ -49,7 +49,7 @@ from ._util import NAMED_ERRORS, DtypeError, as_tensor, constant, lead_with, nor
 from .binary import where
 from .binding import tensor_method
 from .index_ops import IndexShapeError
-from .indexing import index_put
+from .index_put import index_put
 from .joining import cat
 from .margin_losses import mul_number
 from .numpy_style import _div_number, _slice

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..autograd.tensor import Tensor
 from ..dtypes import as_dtype
-from ._tensor_args import _PACKAGE, called_as, torch_type_name
+from ._tensor_args import _PACKAGE, argument_listing, called_as, torch_type_name
 
 __all__ = [
     "argument_where",
@@ -223,18 +223,12 @@ def refuse_narrow_types(input: Any, dim: Any, start: Any, length: Any) -> None: 
     def fits(value: Any, kind: str) -> bool:
         return isinstance(value, Tensor) if kind == "Tensor" else _is_int(value)
 
-    def listing(first: list[str], named: list[str]) -> str:
-        # PyTorch's: each keyword after ", ", or followed by ", " when none is positional
-        if first:
-            return ", ".join(first) + "".join(f", {k}" for k in named)
-        return "".join(f"{k}, " for k in named)
-
     def kind(value: Any) -> str:
         return torch_type_name(value)
 
     # the arguments listed: the positional ones, then the keywords in reverse call order
     by_call = [p for k in reversed(given) for p in keywords if p[0] == k]
-    got = listing([kind(v) for _, v in positional], [f"{a}={kind(v)}" for a, v in by_call])
+    got = argument_listing([kind(v) for _, v in positional], [f"{a}={kind(v)}" for a, v in by_call])
     lines = []
     for form in forms:
         kinds = dict(form)
@@ -243,7 +237,7 @@ def refuse_narrow_types(input: Any, dim: Any, start: Any, length: Any) -> None: 
         def mark(arg: str, value: Any, text: str) -> str:
             return text if fits(value, kinds[arg]) else f"!{text}!"  # noqa: B023
 
-        marks = listing(
+        marks = argument_listing(
             [mark(a, v, kind(v)) for a, v in positional],
             [mark(a, v, f"{a}={kind(v)}") for a, v in keywords],
         )

@@ -39,9 +39,9 @@ from .binary import Div, _call
 from .binding import numpy_keywords, tensor_method
 from .cumulative import cumprod, cumsum
 from .fused_moments import fused_moments
-from .indexing import refuse_grad_into_integer
 from .joining import cat
 from .margin_losses import mul_number
+from .masking import refuse_grad_into_integer
 from .reduction import mean, sum
 from .statistics import SafeSqrt, moment
 from .structural import diag_embed, diagonal

@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 
 from ..autograd.tensor import Tensor
-from ._tensor_args import called_as, torch_type_name
+from ._tensor_args import argument_listing, called_as, torch_type_name
 from .invalid_arguments import combination_error, positional_count
+from .number_arguments import is_parser_int as _is_int  # an int (no bool) to PyTorch's parser
 from .number_arguments import parser_bool, parser_int
 
 __all__ = [
@@ -39,16 +40,6 @@ __all__ = [
 ]
 
 
-def _is_int(value: Any) -> bool:
-    """An int to PyTorch's parser: an integer that is no bool (a NumPy integer, an integer
-    0-d tensor)."""
-    if isinstance(value, (bool, np.bool_)):
-        return False
-    if isinstance(value, Tensor):
-        return value.ndim == 0 and value.dtype.kind in "iu"
-    return isinstance(value, (numbers.Integral, np.integer))
-
-
 def _is_int_list(value: Any) -> bool:
     """A ``tuple of ints`` to PyTorch's parser (a tuple or list; a bool after the first
     element is read as 1). A single int is not one here (``int[]``, no size given)."""
@@ -66,14 +57,6 @@ def _shown(value: Any) -> str:
     if isinstance(value, list):
         return "list of [" + ", ".join(torch_type_name(v) for v in value) + "]"
     return torch_type_name(value)
-
-
-def _listing(first: list[str], named: list[str]) -> str:
-    """PyTorch's argument listing: the positional ones, each keyword after ``, `` (or
-    followed by ``, `` where none is positional)."""
-    if first:
-        return ", ".join(first) + "".join(f", {k}" for k in named)
-    return "".join(f"{k}, " for k in named)
 
 
 def _combination_error(op: str, got: str, lines: list[str]) -> TypeError:
@@ -100,7 +83,7 @@ def movedim_dims(source: Any, destination: Any) -> tuple[tuple[int, ...], tuple[
     positional = [p for p in params if p[0] not in given]
     keywords = [p for k in reversed(given) for p in params if p[0] == k]
     head = [] if method else ["Tensor"]
-    got = _listing(
+    got = argument_listing(
         head + [torch_type_name(v) for _, v in positional],
         [f"{a}={torch_type_name(v)}" for a, v in keywords],
     )
@@ -113,7 +96,7 @@ def movedim_dims(source: Any, destination: Any) -> tuple[tuple[int, ...], tuple[
             ok = fits is _is_int and fits(value)  # noqa: B023 - used at once
             return text if ok else f"!{text}!"
 
-        marks = _listing(
+        marks = argument_listing(
             head + [mark(v, _shown(v)) for _, v in positional],
             [mark(v, f"{a}={_shown(v)}") for a, v in params if a in given],
         )

@@ -33,9 +33,9 @@ from .binary import _call, mul, reversed_sub
 from .binding import tensor_method
 from .cast import cast
 from .elementwise import BinaryElementwise
-from .indexing import masked_fill
 from .inplace import apply_inplace, composite_result
 from .logarithms import log2, log10
+from .masking import masked_fill
 from .power import pow
 from .unary import exp2, sigmoid
 

@@ -23,13 +23,14 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..dtypes import _BFLOAT16
 from . import _special_kernels as K
-from ._util import DtypeError, as_tensor, promote
+from ._util import as_tensor, promote
 from .binary import _call, where
 from .binding import numpy_keywords, tensor_method
 from .elementwise import BinaryElementwise, UnaryElementwise
 from .trig import cos, sin
 from .unary import exp
 from .unary_inputs import _float, _mask
+from .unary_inputs import _floating as _real_float  # complex refused, integers as floats
 
 __all__ = ["digamma", "erfinv", "lgamma", "logit", "polygamma", "sinc", "xlogy"]
 
@@ -42,14 +43,6 @@ def _via_bfloat16(v: Any) -> Any:
     """A float32 array rounded to bfloat16 and widened back: one rounded step of a
     bfloat16 kernel that PyTorch computes step by step."""
     return v.astype(_BFLOAT16[0]).astype(np.float32)
-
-
-def _real_float(op: str, x: Any) -> Tensor:
-    """``x`` as a real floating Tensor (integers and bool become the default float)."""
-    x = as_tensor(x)
-    if x._data.dtype.kind == "c":
-        raise DtypeError(f"{op}: not implemented for complex tensors (got {x.dtype})")
-    return _float(x)
 
 
 # ------------------------------------------------------------------------------ primitives

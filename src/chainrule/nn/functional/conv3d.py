@@ -14,11 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from ..._layout_marks import mark_row_major
 from ...autograd.lower_precision import autocast_arguments, computing_in_float32
 from ...autograd.saved_fields import given
 from ...autograd.tensor import Tensor
 from ...ops._util import DtypeError, ShapeError
+from ...ops.conv import _row_major_result  # marks (C, N, D, H, W) memory as PyTorch's order
 from ...ops.conv_arguments import (
     ConvTypeError,
     check_channels,
@@ -35,15 +35,6 @@ from ...ops.padding import pad
 from ...qtypes import scalar_type_name
 
 __all__ = ["conv3d", "conv_transpose3d"]
-
-
-def _row_major_result(out: Tensor) -> Tensor:
-    """``out`` marked row-major as PyTorch's result when the kernels laid it out
-    channel-major (``(C, N, D, H, W)`` memory; see ``_layout_marks.py``), so that ``stride()``,
-    ``is_contiguous()`` and the random fills (dropout) answer as PyTorch's."""
-    if isinstance(out, Tensor):
-        mark_row_major(out._data)
-    return out
 
 
 def _floats(x: Tensor, w: Tensor, bias: Tensor | None) -> tuple:

@@ -37,7 +37,7 @@ from ...ops.margin_losses import (
 )
 from ...ops.unary import log
 from ._arg_types import as_float, bad_bool
-from .activation import logsigmoid
+from .activation_smooth import logsigmoid
 from .distance import pairwise_distance
 from .loss import _check_reduction, _legacy_reduction, _pair, _reduce
 

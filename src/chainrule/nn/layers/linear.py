@@ -13,7 +13,7 @@ from ...creation import empty
 from ...creation_options import NegativeSizeError, size_type_error
 from .. import init
 from ..functional._arg_types import as_int
-from ..functional.activation import maxout
+from ..functional.activation_piecewise import maxout
 from ..functional.linear import bilinear, linear
 from ..module import Module
 from ..parameter import Parameter

@@ -12,6 +12,8 @@ from . import _embedding, _media, _records
 
 
 def _array(x: Any) -> np.ndarray:
+    """``x`` (a Tensor, a CuPy or NumPy array, a number) as a host NumPy array: what every
+    record writes (``writer.py`` imports it from here)."""
     data = getattr(x, "_data", x)
     if hasattr(data, "get"):  # a CuPy array
         data = data.get()

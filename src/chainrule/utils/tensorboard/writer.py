@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ._extras import RecordsMixin
+from ._extras import RecordsMixin, _array
 from ._graph import model_graph
 from ._media import to_uint8
 
@@ -58,13 +58,6 @@ def _tb() -> SimpleNamespace:
         projector=projector_config_pb2.ProjectorConfig,
         projector_embedding=projector_config_pb2.EmbeddingInfo,
     )
-
-
-def _array(x: Any) -> np.ndarray:
-    data = getattr(x, "_data", x)
-    if hasattr(data, "get"):  # a CuPy array
-        data = data.get()
-    return np.asarray(data)
 
 
 def _scalar(x: Any, what: str) -> float:
