@@ -39,6 +39,7 @@ from ..meta.forward import has_meta, meta_forward
 from . import node as _node
 from .anomaly import check_forward_outputs
 from .forward_tangents import forward_tangents
+from .function_ctx import FunctionCtx
 from .function_links import check_complex, link_inputs, share_view_versions
 from .ieee import rerun_quietly
 from .inference import check_saved_values
@@ -53,6 +54,7 @@ from .view_base import outside_graph
 
 __all__ = [
     "Function",
+    "FunctionCtx",
     "Node",
     "keep_private_copies",
     "once_differentiable",

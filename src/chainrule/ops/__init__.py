@@ -269,6 +269,7 @@ _TENSOR_ONLY: dict[str, Callable[..., Any]] = dict(
     pin_memory=misc_methods.pin_memory,
     resize_=misc_methods.resize_,
     flip=misc_methods.flip_method,  # ints as dims too; cr.flip takes a tuple or list
+    __reversed__=misc_methods.reversed_method,  # reversed(x): x.flip(0)
     map_=misc_methods.map_,
     map2_=misc_methods.map2_,
     as_subclass=misc_methods.as_subclass,

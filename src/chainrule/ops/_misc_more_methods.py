@@ -35,6 +35,7 @@ __all__ = [
     "byte",
     "char",
     "flip_method",
+    "reversed_method",
     "is_pinned",
     "pin_memory",
     "map2_",
@@ -255,6 +256,18 @@ def flip_method(self: Tensor, *dims: Any, **kwargs: Any) -> Tensor:
 
 
 flip_method.__name__ = flip_method.__qualname__ = "flip"
+
+
+def reversed_method(self: Tensor) -> Tensor:
+    """``Tensor.__reversed__`` (``reversed(x)``): ``x.flip(0)``, a copy under FlipBackward0, as
+    PyTorch's; a 0-d tensor is returned itself. d2l's ``BiRNNScratch`` runs its backward RNN
+    on ``reversed(inputs)``, which Python would otherwise walk as a lazy ``reversed`` object."""
+    if self.ndim == 0:
+        return self
+    return flip_dims(self, 0)
+
+
+reversed_method.__name__ = reversed_method.__qualname__ = "__reversed__"
 
 
 def map_(self: Tensor, tensor: Tensor, callable: Callable) -> Tensor:  # noqa: A002
