@@ -47,6 +47,7 @@ LAZY_SUBMODULES = {
     "testing",
     "fft",
     "futures",
+    "__future__",
     "profiler",
     "mps",
     "xpu",

@@ -381,9 +381,10 @@ DIFFERENT = {
         lambda m: m.nn.Linear(3, 4).double()(m.A),
         ("AddmmBackward0", ((ACC, 0), (ACC, 0), (ACC, 0))),
     ),
+    # 3-d: torch's view / addmm / view, the fused node reading the weight itself (session 40)
     "linear_3d": (
         lambda m: m.nn.Linear(4, 2).double()(m.X),
-        ("AddmmBackward0", ((ACC, 0), (ACC, 0), (ACC, 0))),
+        ("ViewBackward0", ((("AddmmBackward0", ((ACC, 0), ("ViewBackward0", 0), (ACC, 0))), 0),)),
     ),
     "linear_2d_no_bias": (
         lambda m: m.nn.Linear(3, 4, bias=False).double()(m.A),

@@ -12,9 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .. import __future__ as _future
 from .. import dtypes
 from .._user_warnings import warn_at_caller
 from ..autograd.grad_mode import no_grad
+from ..autograd.swap import swap_tensors
 from ..autograd.tensor import Tensor
 from ..backend import Device, to_device
 from ..creation import empty
@@ -51,6 +53,8 @@ class ModuleConversions:
         if recurse:
             for child in self.children():
                 child._apply(fn)
+        swap = _future.get_swap_module_params_on_conversion()
+        overwrite = _future.get_overwrite_module_params_on_conversion()
         with no_grad():
             for store in (self._parameters, self._buffers):
                 for k, v in list(store.items()):
@@ -58,6 +62,9 @@ class ModuleConversions:
                         continue
                     if isinstance(v, SparseTensor):  # a sparse buffer: replaced (as torch's
                         store[k] = _sparse_of(fn(v))  # buffers), its values live elsewhere
+                        continue
+                    if store is self._parameters and (swap or overwrite):
+                        _replace_param(self, k, v, fn, swap)
                         continue
                     v._data = _array_of(fn(v), "_apply")
                     if isinstance(v, Parameter) and v.grad is not None:
@@ -161,3 +168,36 @@ def _array_of(value: Any, op: str) -> Any:
     if not isinstance(value, Tensor):
         raise TypeError(f"Module.{op}: fn must return a Tensor, got {type(value).__name__}")
     return value._data
+
+
+def _replace_param(module: Any, key: str, param: Parameter, fn: Callable, swap: bool) -> None:
+    """``_apply`` on one parameter under a ``cr.__future__`` switch: swap the converted
+    value into the same object (``swap``), or put a new ``Parameter`` in its place
+    (overwrite); its ``.grad`` goes the same way, as PyTorch's ``Module._apply``."""
+    applied = fn(param)
+    grad = param.grad
+    if swap:
+        try:
+            if grad is not None:
+                param.grad = None
+            applied = Parameter(applied, requires_grad=param.requires_grad)
+            swap_tensors(param, applied)
+        except Exception as e:
+            if grad is not None:
+                param.grad = grad
+            raise RuntimeError(f"_apply(): Couldn't swap {module._get_name()}.{key}") from e
+        out = param
+    else:
+        out = module._parameters[key] = Parameter(applied, param.requires_grad)
+    if grad is None:
+        return
+    grad_applied = fn(grad)
+    if swap:
+        grad_applied.requires_grad_(grad.requires_grad)
+        try:
+            swap_tensors(grad, grad_applied)
+        except Exception as e:
+            raise RuntimeError(f"_apply(): Couldn't swap {module._get_name()}.{key}.grad") from e
+        out.grad = grad
+    else:
+        out.grad = grad_applied.requires_grad_(grad.requires_grad)

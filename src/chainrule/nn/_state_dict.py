@@ -33,6 +33,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from .. import __future__ as _future
 from .._user_warnings import warn_at_caller
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, to_device
@@ -40,6 +41,7 @@ from ..meta import MetaArray
 from ..ops.inplace import check_writable_memory
 from ..ops.sparse_tensor import SparseTensor
 from ..utils.hooks import RemovableHandle
+from ._state_dict_swap import swap_in
 from .parameter import Parameter
 
 __all__ = ["IncompatibleKeys", "StateDictMixin", "T_destination"]
@@ -404,6 +406,11 @@ def _load_one(
                 f"checkpoint, the shape in current model is {_size(target.shape)}."
             )
             return
+    if _future.get_swap_module_params_on_conversion():
+        if not isinstance(value, Tensor) or tuple(value.shape) != arr.shape:
+            value = Tensor._make(arr, False, None, 0)
+        swap_in(target, value, key, assign, errors)
+        return
     if assign:
         new = value if isinstance(value, Tensor) else Tensor._make(arr, False, None, 0)
         if isinstance(target, Parameter):

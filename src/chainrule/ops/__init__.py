@@ -30,6 +30,7 @@ import numpy as np
 from .. import creation, tensor_numpy
 from .._user_warnings import warn_once
 from ..autograd.post_accumulate import register_post_accumulate_grad_hook
+from ..autograd.swap import module_load
 from ..autograd.tensor import Tensor
 from ..multiprocessing import sharing as mp_sharing  # share_memory_ (torch.multiprocessing)
 from ..storage import tensor_methods as storage_methods  # untyped_storage, storage, set_
@@ -256,6 +257,7 @@ _TENSOR_ONLY: dict[str, Callable[..., Any]] = dict(
     is_nonzero=tensor_queries.is_nonzero,
     is_same_size=tensor_queries.is_same_size,
     register_post_accumulate_grad_hook=register_post_accumulate_grad_hook,
+    module_load=module_load,  # how load_state_dict remaps a value it swaps in
     byte=misc_methods.byte,
     char=misc_methods.char,
     short=misc_methods.short,

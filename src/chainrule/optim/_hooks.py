@@ -28,8 +28,9 @@ from __future__ import annotations
 import functools
 import inspect
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from itertools import chain
+from types import MappingProxyType
 from typing import Any
 
 from ..nn._forward_hooks import register as register_hook  # Module's hooks' registration
@@ -164,8 +165,10 @@ class OptimizerHooksMixin:
     OptimizerPreHook = GlobalOptimizerPreHook  # PyTorch's names on the class
     OptimizerPostHook = GlobalOptimizerPostHook
 
-    _optimizer_step_pre_hooks: OrderedDict[int, Callable]
-    _optimizer_step_post_hooks: OrderedDict[int, Callable]
+    # empty at class level: a subclass whose __init__ never calls Optimizer.__init__ (nfnets'
+    # AGC wrapping another optimizer) steps without hooks, as PyTorch's never-patched step
+    _optimizer_step_pre_hooks: Mapping[int, Callable] = MappingProxyType({})
+    _optimizer_step_post_hooks: Mapping[int, Callable] = MappingProxyType({})
     _optimizer_state_dict_pre_hooks: OrderedDict[int, Callable]
     _optimizer_state_dict_post_hooks: OrderedDict[int, Callable]
     _optimizer_load_state_dict_pre_hooks: OrderedDict[int, Callable]

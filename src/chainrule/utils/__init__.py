@@ -4,12 +4,14 @@ checkpointing), ``cr.utils.hooks`` (RemovableHandle), ``cr.utils.benchmark`` (Ti
 Compare), ``cr.utils.flop_counter`` (FlopCounterMode), ``cr.utils.model_zoo``
 (``load_url``, the older name of ``cr.hub.load_state_dict_from_url``) and
 ``cr.utils.serialization`` (``config``, the switches of save and load), ``cr.utils.dlpack``
-(``from_dlpack``/``to_dlpack``)."""
+(``from_dlpack``/``to_dlpack``); ``cr.utils.swap_tensors`` swaps two tensors' contents."""
 
 from __future__ import annotations
 
 import importlib
 from typing import Any
+
+from ..autograd.swap import swap_tensors
 
 __all__ = [
     "benchmark",
@@ -20,6 +22,7 @@ __all__ = [
     "hooks",
     "model_zoo",
     "serialization",
+    "swap_tensors",
     "tensorboard",
 ]
 

@@ -11,6 +11,7 @@ two matmuls and a column sum backward) and ``ops/embedding.py``
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -85,11 +86,21 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 _UNSQUEEZE = _view_named(Reshape, "UnsqueezeBackward0")
 
 # F.linear's graph as PyTorch's (TBackward0 under AddmmBackward0 / MmBackward0, and the views
-# around other input ranks) when True. Off by default: the extra nodes cost ~12-15 us per
-# forward + backward (about +3.5% at (64, 256) x (256, 256), single thread), where F.linear
-# must not get slower; with False F.linear is one fused AddmmBackward0 / MmBackward0 node
-# listing the weight itself (tests/autograd/test_graph_fidelity_session33.py turns it on).
+# around other input ranks) when True. Off by default for 2-d inputs: the extra TBackward0
+# node costs ~12-15 us per forward + backward (about +3.5% at (64, 256) x (256, 256), single
+# thread); with False F.linear is one fused AddmmBackward0 / MmBackward0 node listing the
+# weight itself (tests/autograd/test_graph_fidelity_session33.py turns it on). Other ranks
+# get torch's views around that node either way (session 40): the grad_fn is torch's
+# ViewBackward0 / UnsafeViewBackward0 / SqueezeBackward4, and with a bias the leaves'
+# post-accumulate-grad hooks fire in torch's order (bias, weight, input). The views cost
+# less than the TBackward0 node (measured under heavy load on (4, 8, 64) x (64, 64), forward
+# + backward: one fused node 358 us, with the views 427 us, torch's whole graph 576 us).
 LINEAR_GRAPH_AS_TORCH = False
+
+
+def _batched(*args: Any) -> bool:
+    """Under vmap (a BatchedTensor argument) LinearFn's own batching rule applies."""
+    return "BatchedTensor" in [type(a).__name__ for a in args]
 
 
 def _linear_graph(input: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
@@ -97,13 +108,11 @@ def _linear_graph(input: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
     with a bias ``addmm`` on ``x.view(-1, in)``, then a view back; without one ``matmul``
     (``mm`` then ``_unsafe_view``; a 1-d input unsqueezed, then squeezed). The ``TBackward0``
     node only where the weight takes a gradient (else PyTorch's node lists None there)."""
-    if not LINEAR_GRAPH_AS_TORCH:  # one fused node (faster: see LINEAR_GRAPH_AS_TORCH)
-        if input.ndim == 1:
-            return reshape(LinearFn.apply(reshape(input, (1, -1)), weight, bias), (-1,))
-        return LinearFn.apply(input, weight, bias)
-    # under vmap (a BatchedTensor argument) LinearFn's own batching rule applies
-    batched = "BatchedTensor" in (type(input).__name__, type(weight).__name__, type(bias).__name__)
-    if weight.requires_grad and is_grad_enabled() and not batched:
+    if not LINEAR_GRAPH_AS_TORCH:  # one fused node listing the weight itself, other ranks
+        if input.ndim == 2:  # within torch's views (see LINEAR_GRAPH_AS_TORCH)
+            return LinearFn.apply(input, weight, bias)
+        fn, w = LinearFn, weight
+    elif weight.requires_grad and is_grad_enabled() and not _batched(input, weight, bias):
         fn, w = LinearOfTransposedFn, WeightT.apply(weight, (1, 0))
     else:
         fn, w = LinearFn, weight
