@@ -46,12 +46,15 @@ EXTRA_INPLACE = (
 
 
 def no_forward_rule(kind: str, ints: tuple) -> bool:
-    """Whether torch has no forward-mode rule for the step (and returns no tangent, without
-    an error): scatter_reduce with reduce='prod'; or a wrong one: cholesky_inverse (torch
-    2.13's tangent of ``cholesky_inverse(L)`` is off by a finite difference's whole size,
-    chainrule's matches it; the linalg_steps cholesky step 2)."""
+    """Whether torch has no forward-mode rule for the step (no tangent, no error):
+    scatter_reduce with reduce='prod'; or a wrong one: cholesky_inverse (torch 2.13's tangent
+    is off by a finite difference's whole size, chainrule's matches it; linalg_steps
+    cholesky step 2), triangular_solve with ``transpose=True`` (0.5 off, chainrule's 1e-10;
+    s40_steps householder step 4)."""
     if kind == "cholesky":
         return ints[1] % 3 == 2
+    if kind == "householder":
+        return ints[4] % 5 == 4 and ints[2] % 2 == 1
     return kind == "scatter_reduce" and ints[2] % 5 == 1
 
 

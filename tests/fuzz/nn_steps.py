@@ -314,6 +314,14 @@ def _promote(lib: Any, x: Any, other: Any, ints: tuple, val: float) -> Any:
     if op == "pow" and not isinstance(s, lib.Tensor) and not x.is_floating_point():
         if isinstance(s, (int, bool)) and s < 0:
             s = -s  # integers to negative integer powers: both raise
+    if op in ("remainder", "floor_divide"):
+        # the dividend off the jumps: a float32 sum of the divisor's own (repeated) elements
+        # is a multiple of it up to rounding, on either side of the jump in each library
+        # (seed 954: 12 x summed, remainder 0 in torch, x in chainrule)
+        if swap and isinstance(s, lib.Tensor) and s.is_floating_point():
+            s = s + 0.0123
+        elif not swap and x.is_floating_point():
+            x = x + 0.0123
     f = getattr(lib, op)
     if swap and isinstance(s, lib.Tensor):
         return f(s, x)

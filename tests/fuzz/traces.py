@@ -40,7 +40,7 @@ class _Err:
         return f"<{self.type}: {self.msg}>"
 
 
-def _close(a: Any, b: Any, where: str, loose: bool | float = False) -> None:
+def _close(a: Any, b: Any, where: str, loose: bool | float = False, scaled: bool = False) -> None:
     if isinstance(a, _Err) or isinstance(b, _Err):
         assert isinstance(a, _Err) and isinstance(b, _Err), f"{where}: torch {a!r} vs cr {b!r}"
         return
@@ -60,7 +60,16 @@ def _close(a: Any, b: Any, where: str, loose: bool | float = False) -> None:
     # has 0.99999994j where chainrule's has 1j)
     single = a.dtype in (np.float32, np.complex64)
     tol = loose if isinstance(loose, float) else 1e-5 if loose or single else 1e-9
-    np.testing.assert_allclose(b, a, rtol=tol, atol=tol, equal_nan=True, err_msg=where)
+    atol = tol
+    if scaled and single and a.size:
+        # a float32 gradient element is a sum of terms as large as the largest element, each
+        # rounded at that size: an element that cancels to a small value is off by ulps of
+        # the large ones (seed 948: a batched float32 eigh's gradient, elements of 12 and one
+        # of 0.45 that torch gets 2.3e-5 and chainrule 1e-5 off the float64 value), so the
+        # absolute tolerance is taken relative to the array's largest finite element
+        big = np.abs(a[np.isfinite(a)])
+        atol = tol * max(1.0, float(big.max()) if big.size else 1.0)
+    np.testing.assert_allclose(b, a, rtol=tol, atol=atol, equal_nan=True, err_msg=where)
 
 
 _TORCH_BACKWARD_BUGS = (
@@ -125,5 +134,6 @@ def assert_same(t: Trace, c: Trace) -> list[str]:
         # do float64 ones, by less: a second derivative that is exactly 0 (batch_norm's of a
         # per-channel shift of its input) comes out as rounding residues of ~1e-9 in each
         second = t.double and i >= len(t.grads) // 2
-        _close(a, b, f"gradient {i}", (5e-3 if loose or t.half else 1e-8) if second else loose)
+        tol = (5e-3 if loose or t.half else 1e-8) if second else loose
+        _close(a, b, f"gradient {i}", tol, scaled=not second)
     return notes

@@ -18,6 +18,7 @@ import numpy as np
 from .bodies_s37 import S37_BINARY, S37_STEPS, apply_s37, s37_steps_for
 from .bodies_s38 import S38_BINARY, S38_STEPS, apply_s38, s38_steps_for
 from .bodies_s39 import S39_BINARY, S39_STEPS, apply_s39, s39_steps_for
+from .bodies_s40 import S40_BINARY, S40_REDUCING, S40_STEPS, apply_s40, s40_steps_for
 
 __all__ = ["STEPS", "apply_step", "constants", "draw_body", "shape_after", "steer", "steps_for"]
 
@@ -27,10 +28,10 @@ SHAPED = ("softmax", "log_softmax", "logsumexp", "sum_keep", "mean_keep", "amax_
 SHAPED += ("norm_keep", "var_keep", "cumsum", "layer_norm", "einsum_w", "roll")
 MIXED = ("cat", "stack", "matmul_y", "matmul_w", "linear", "index", "index0", "slice1")
 MIXED += ("conv1d", "flip", "transpose2", "clamp")
-STEPS = UNARY + BINARY + SHAPED + MIXED + S37_STEPS + S38_STEPS + S39_STEPS
+STEPS = UNARY + BINARY + SHAPED + MIXED + S37_STEPS + S38_STEPS + S39_STEPS + S40_STEPS
 # the steps that keep a dim as 1 (norm_keep_c: norm_keep's formula, put in by steer)
 _REDUCING = ("sum_keep", "mean_keep", "amax_keep", "logsumexp", "slice1", "norm_keep")
-_REDUCING += ("var_keep", "norm_keep_c")
+_REDUCING += ("var_keep", "norm_keep_c") + S40_REDUCING
 
 
 def _bcast(a: tuple, b: tuple) -> bool:
@@ -52,7 +53,8 @@ def steps_for(shape: tuple, s: tuple) -> list:
     if len(shape) == 2:
         out += ["index0", "transpose2"]
     b = _bcast(shape, s)
-    return out + s37_steps_for(shape, b) + s38_steps_for(shape, b) + s39_steps_for(shape, b)
+    out += s37_steps_for(shape, b) + s38_steps_for(shape, b) + s39_steps_for(shape, b)
+    return out + s40_steps_for(shape, b)
 
 
 def _dim(shape: tuple, a: int) -> int:
@@ -64,7 +66,7 @@ def _dim(shape: tuple, a: int) -> int:
 
 def shape_after(name: str, a: int, shape: tuple, s: tuple) -> tuple:
     """The logical shape of ``h`` after step ``(name, a)``."""
-    if name in BINARY or name in S37_BINARY or name in S38_BINARY or name in S39_BINARY:
+    if name in BINARY + S37_BINARY + S38_BINARY + S39_BINARY + S40_BINARY:
         return tuple(np.broadcast_shapes(shape, s))
     if name in _REDUCING:
         d = -1 if name == "slice1" else _dim(shape, a)
@@ -103,6 +105,10 @@ def steer(body: tuple, layers: tuple) -> tuple:
     swap = {}
     if total >= 3 or inner_fwd:
         swap["layer_norm"] = "layer_norm_c"
+    if inner_fwd:
+        # torch 2.13 has no derivative of glu's forward-mode kernel ("derivative for
+        # aten::glu_jvp is not implemented"); chainrule's composite has one (not mirrored)
+        swap["glu_y"] = "glu_y_c"
     if total >= 2:
         # torch's logcumsumexp backward works in a log domain: a zero incoming gradient is
         # log(0); its third derivative is NaN where the true one is 0, and grad of jacrev
@@ -246,4 +252,6 @@ def apply_step(lib: Any, consts: dict, step: tuple, h: Any, y: Any) -> Any:
         return apply_s38(lib, step, h, y)
     if step[0] in S39_STEPS:
         return apply_s39(lib, step, h, y)
+    if step[0] in S40_STEPS or step[0] == "glu_y_c":
+        return apply_s40(lib, step, h, y)
     return apply_s37(lib, step, h, y)

@@ -4,6 +4,7 @@ broadcast)."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 from typing import Any
@@ -13,6 +14,7 @@ import torch
 
 from .case_data import DIM_OPS, DTYPES, MODES, Case, make_index
 from .dim_ops_s38 import DIM_OPS_S38, draw_dim_s38
+from .dim_ops_s40 import BASE_S40, DIM_OPS_S40
 
 
 def _pick(rng: np.random.Generator, options: tuple, weights: tuple) -> Any:
@@ -322,9 +324,18 @@ def draw(rng: np.random.Generator, modes: tuple = MODES) -> Case:
 
 
 def _draw_dim(rng: np.random.Generator, shape: tuple, dtype: str, layout: int, seed: int) -> Case:
-    op = str(rng.choice(DIM_OPS + DIM_OPS_S38))
+    op = str(rng.choice(DIM_OPS + DIM_OPS_S38 + DIM_OPS_S40))
     if op in DIM_OPS_S38:
         return draw_dim_s38(rng, op, shape, dtype, layout, seed)
+    if op in DIM_OPS_S40:  # the base op's case, renamed (dim_ops_s40)
+        case = _draw_dim_op(rng, BASE_S40[op], shape, dtype, layout, seed)
+        return dataclasses.replace(case, op=op)
+    return _draw_dim_op(rng, op, shape, dtype, layout, seed)
+
+
+def _draw_dim_op(
+    rng: np.random.Generator, op: str, shape: tuple, dtype: str, layout: int, seed: int
+) -> Case:
     nd = len(shape)
     d = int(rng.integers(-max(nd, 1), max(nd, 1)))
     size = shape[d] if nd else 1

@@ -7,7 +7,8 @@ and :mod:`.cases` cases drawn with ``...``, ``None`` and bool masks mixed, 0-d a
 tensors. Compared as :mod:`.cases` compares: values, the base written through the view,
 gradients, forward-mode tangents and errors.
 
-Hunt: ``python -m tests.fuzz_indexing.cases_views COUNT SEED``; CI:
+Hunt: ``python -m tests.fuzz_indexing.cases_views COUNT SEED [OP ...]`` (``OP``: only cases
+of these ops); CI:
 ``test_fuzz_views.py``.
 """
 
@@ -418,10 +419,13 @@ def check_any(case: Any) -> list[str]:
 def main(argv: list[str]) -> int:
     count = int(argv[0]) if argv else 1000
     seed = int(argv[1]) if len(argv) > 1 else 0
+    ops = set(argv[2:])  # only cases of these ops (VIEW_OPS, or the mixed cases' ops)
     rng = np.random.default_rng(seed)
     groups: dict = {}
     for _ in range(count):
         case = draw(rng)
+        if ops and getattr(case, "op", None) not in ops:
+            continue
         diffs = check_any(case)
         if diffs:
             sig = (type(case).__name__, getattr(case, "op", ""), signature(diffs))

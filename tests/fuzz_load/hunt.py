@@ -1,9 +1,10 @@
 """Hunt for loading bugs with mutated files; not a test, run by hand::
 
-    python -m tests.fuzz_load.hunt [COUNT] [SEED] [--sweep] [--reference] [--dir DIR]
+    python -m tests.fuzz_load.hunt [COUNT] [SEED] [FORMAT ...] [--sweep] [--reference] [--dir DIR]
 
 Writes the seed files (:mod:`.seeds`), checks that each loads, then loads COUNT random
-mutants (``--sweep``: also every seed truncated at every structural boundary) in
+mutants (``--sweep``: also every seed truncated at every structural boundary; ``FORMAT``:
+only the mutants of seeds of these formats: ``zip``, ``legacy``, ``st``) in
 memory-limited subprocesses, groups the misbehaviours by message and prints one example of
 each (its file is kept under ``DIR/findings``). ``--reference`` also loads every mutant with
 ``torch.load`` / ``safetensors`` and reports where they and chainrule disagree on accepting
@@ -34,10 +35,16 @@ _BATCH = 400
 
 
 def hunt(
-    count: int, seed: int, workdir: str, sweep: bool = False, reference: bool = False
+    count: int,
+    seed: int,
+    workdir: str,
+    sweep: bool = False,
+    reference: bool = False,
+    formats: tuple = (),
 ) -> list[dict]:
     """Run the seeds, the sweep and ``count`` random mutants; every record (see
-    :func:`.runner.run_mutants`)."""
+    :func:`.runner.run_mutants`). ``formats``: only mutants of seeds of these formats
+    (drawn as without the filter, the others dropped)."""
     seed_dir = os.path.join(workdir, "seeds")
     os.makedirs(seed_dir, exist_ok=True)
     seeds = write_seeds(seed_dir)
@@ -48,6 +55,8 @@ def hunt(
     case_dir = os.path.join(workdir, "cases")
     for i in range(count):
         mutants.append(draw(rng, seeds, os.path.join(case_dir, f"PWNED-{i}")))
+    if formats:
+        mutants = [m for m in mutants if m.seed.fmt in formats]
     records = []
     for b in range(0, len(mutants), _BATCH):
         if os.path.isdir(case_dir):
@@ -111,7 +120,7 @@ def main() -> None:
     count, seed = args.count, args.seed
     print(f"fuzz_load: {count} mutants, seed {seed}, files under {workdir}", flush=True)
     sweep, reference = "--sweep" in args.flags, "--reference" in args.flags
-    report(hunt(count, seed, workdir, sweep, reference), workdir)
+    report(hunt(count, seed, workdir, sweep, reference, tuple(args.rest)), workdir)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from .kinds_more import MORE_DRAWERS
 from .kinds_round2 import ROUND2_DRAWERS
 from .lifecycle import check_lifecycle
 from .utils_s38 import check_utils
+from .utils_s40 import check_utils_s40
 
 __all__ = ["KINDS", "DRAWERS", "P_WEIRD", "Case", "draw", "check"]
 
@@ -24,7 +25,7 @@ DRAWERS = {**LAYER_DRAWERS, **MORE_DRAWERS, **LOSS_DRAWERS, **EXTRA_DRAWERS, **R
 KINDS = tuple(DRAWERS)
 P_WEIRD = 0.08  # how often one argument is replaced by a value of an odd type
 P_LIFE = 0.25  # how often a case is a life cycle (lifecycle.py) rather than one forward
-P_UTILS = 0.15  # how often another case is an nn.utils check (utils_s38.py)
+P_UTILS = 0.15  # how often another case is an nn.utils check (utils_s38.py, then utils_s40.py)
 _WEIRD = (None, 2.5, -3, 0, "x", True, [2], (), 1e30, float("nan"))
 
 
@@ -62,7 +63,7 @@ def check(case: Case) -> list[str]:
     if case.life:
         return [] if _zero_layers(case) else check_lifecycle(case)
     if case.utils:
-        return [] if _zero_layers(case) else check_utils(case)
+        return [] if _zero_layers(case) else check_utils(case) or check_utils_s40(case)
     ref, values = observe(torch, case)
     got, _ = observe(cr, case, values)
     padding = dict(case.kwargs).get("padding")

@@ -160,8 +160,12 @@ def _state_values(case: Case) -> dict | None:
 
 def check_utils(case: Case) -> list[str]:
     """[] if torch and chainrule agree on ``case``'s nn.utils check, else the differences."""
-    ref = observe_utils(torch, case)
-    got = observe_utils(cr, case, _state_values(case))
+    return _compare(observe_utils(torch, case), observe_utils(cr, case, _state_values(case)))
+
+
+def _compare(ref: list, got: list) -> list[str]:
+    """The differences of chainrule's trace ``got`` from torch's ``ref`` (stage by stage,
+    stopping at the first; errors by stage and type)."""
     if got[:1] and got[0][:2] == ("error", "ctor") and any(e[0] == "error" for e in ref):
         return []  # programs._known_difference's first case
     out: list[str] = []

@@ -141,4 +141,6 @@ def sum_to_size(x: Tensor, *size: Any) -> Tensor:
         raise RuntimeError(
             f"sum_to_size: size {list(shape)} is not expandable to size {list(x.shape)}"
         )
+    if not shape:  # always a full sum, as PyTorch's (a new tensor of a 0-d x too)
+        return x.sum()
     return sum_to(x, shape) if shape != tuple(x.shape) else x
