@@ -21,6 +21,8 @@ import numpy as np
 
 from ._layout_marks import C_MARKED, carry_layout_mark
 from .backend import get_array_module
+from .meta.array import MetaArray
+from .meta.strides import meta_is_contiguous
 
 __all__ = [
     "broadcast_strides",
@@ -227,8 +229,8 @@ def relaid_tensor(t: Any, order: list[int]) -> Any:
 def has_own_layout(arr: Any) -> bool:
     """Whether ``arr`` is a strided array that is not row-major: False for a row-major one
     and for a ``cr.func.vmap`` per-sample array (its layout is the batch's, not its own)."""
-    if is_vmap_array(arr):
-        return False
+    if is_vmap_array(arr):  # a meta array: its own (PyTorch's) strides, kept beside its zeros
+        return type(arr) is MetaArray and not meta_is_contiguous(arr)
     return not arr.flags.c_contiguous
 
 

@@ -9,8 +9,10 @@ strides PyTorch reports for the inputs (their marks; an unmarked array's own str
   strides PyTorch derives from the input's (:func:`~chainrule._layout_marks.view_strides`);
 - a new output when every input's PyTorch layout runs its dims row-major (a convolution's
   result, a slice of one, a row-major array): PyTorch's result is row-major, whatever the op
-  (elementwise, batch norm, pooling, a keepdim reduction), so a channel-major output (which
-  chainrule computed from the channel-major memory) is marked ``ROW_MAJOR``;
+  (elementwise, batch norm, pooling, a keepdim reduction, ``stack``), so a channel-major
+  output (which chainrule computed from the channel-major memory), or one dense with one
+  dim laid out further outside (a ``stack`` of such results: :func:`_one_dim_outward`), is
+  marked ``ROW_MAJOR``;
 - a new output of an elementwise op (:func:`follow_elementwise_rule`) when some input's
   PyTorch layout is not row-major (a transpose of a convolution's result, or a user's
   transpose beside a marked input): PyTorch's elementwise layout of the inputs' PyTorch
@@ -140,6 +142,28 @@ def _elementwise_mark(o: Any, inputs: Any, marks: dict) -> None:
         mark_as(o, _elementwise_strides(shape, operands))
 
 
+def _one_dim_outward(o: Any) -> bool:
+    """Whether ``o`` is dense with its dims (those longer than 1) in row-major order but
+    one, laid out further outside, and not the innermost: how a new result made of
+    channel-major memory can lie (``stack`` of convolutions' results puts their channels
+    outside the batch and maybe the new dim: ``(S, C, N, H, W)`` or ``(C, N, S, H, W)``
+    memory for ``(S, N, C, H, W)`` or ``(N, C, S, H, W)``). Not channels-last (a dim laid
+    out further *inside*) nor a batch of column-major matrices (the innermost dim outside
+    the one before it), which PyTorch has too."""
+    dims = sorted((s, d) for d, (n, s) in enumerate(zip(o.shape, o.strides)) if n != 1)
+    step = o.itemsize
+    for s, d in dims:  # dense, fastest first
+        if s != step:
+            return False
+        step *= o.shape[d]
+    order = [d for _, d in reversed(dims)]  # outermost first
+    for i, d in enumerate(order[:-1]):
+        if d > order[i + 1]:  # the first dim outside one that precedes it: moved outward?
+            rest = order[:i] + order[i + 1 :]
+            return rest == sorted(rest) and d != max(order)
+    return False
+
+
 def _is_input(o: Any, inputs: Any) -> bool:
     """Whether ``o`` is one of the arrays ``inputs`` or a view of one's memory."""
     owner = memory_owner(o)
@@ -209,8 +233,9 @@ def carry_input_marks(
             a, _, kind = marked[0]
             if kind is ROW_MAJOR and o.strides == a.strides and o.shape == a.shape:
                 set_mark(o, ROW_MAJOR)  # (relu, +, batch norm: the input's very layout)
-            elif o.ndim >= 3 and channel_major_dense(o) and not _is_input(o, inputs):
-                set_mark(o, ROW_MAJOR)  # (pooling, a keepdim reduction: another shape)
+            elif o.ndim >= 3 and not _is_input(o, inputs):
+                if channel_major_dense(o) or _one_dim_outward(o):
+                    set_mark(o, ROW_MAJOR)  # (pooling, a keepdim reduction, a stack)
         elif (cls is None or (_ELEMENTWISE and issubclass(cls, tuple(_ELEMENTWISE)))) and not (
             _is_input(o, inputs)
         ):

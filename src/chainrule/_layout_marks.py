@@ -55,7 +55,9 @@ __all__ = [
     "view_strides",
 ]
 
-ROW_MAJOR = "row_major"  # channel-major memory that PyTorch lays out row-major
+# memory that PyTorch lays out row-major: a convolution's channel-major result, a stack of
+# them (_layout_carry.py); laid out row-major in place where no alias can tell (_layout_relay.py)
+ROW_MAJOR = "row_major"
 
 # id(memory owner) -> (weak reference to the owner, {(shape, strides): mark}): a mark belongs
 # to a layout of some memory, so every view of it with that very shape and strides (the

@@ -28,6 +28,7 @@ from .creation_options import (
     lay_out_like,
 )
 from .meta import MetaArray, meta_empty
+from .meta.strides import set_geometry, strided_like
 from .scalar_range import fit_scalar
 
 __all__ = [
@@ -82,6 +83,10 @@ def _laid_like(op: str, arr: Any, memory_format: Any, like: Any) -> Any:
     """``lay_out_like``; a meta array (or one made like a meta array) has no layout to
     copy, and stays as made."""
     if type(arr) is MetaArray or type(like) is MetaArray:
+        if memory_format is None and type(arr) is type(like) and arr.shape == like.shape:
+            st = strided_like(like)  # preserve_format: torch.empty_like's meta strides
+            if st is not None:
+                set_geometry(arr, st)
         return arr
     return lay_out_like(op, arr, memory_format, like)
 

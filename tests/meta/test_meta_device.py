@@ -374,11 +374,6 @@ def test_cpu_tensors_are_not_meta_and_compute_as_before():
     np.testing.assert_array_equal((x @ x.t()).numpy(), a @ a.T)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="strides are not modelled on meta: its raw array's strides are all zero, where "
-    "torch keeps a meta tensor's real (contiguous, transposed, expanded) strides",
-)
 def test_meta_strides_as_torch():
     def strides(m):
         x = m.empty(2, 3, device="meta")

@@ -24,21 +24,12 @@ __all__: list = []
 
 CASES = cases()
 
-# Op-spec cases where chainrule raises on meta and torch gives a meta result: as_strided
-# checks the view against its storage, which a meta array does not model (session 39 fixed
-# the other 66 of session 38's list: tests/meta/test_meta_session39.py).
-KNOWN_REFUSES = {
-    "as_strided-0",
-    "as_strided_overlap-0",
-    "as_strided_expanded-0",
-    "as_strided_copy-0",
-}
-# Op-spec cases where torch's meta raises and chainrule gives a meta result: view_copy of a
-# transposed tensor, which torch refuses from its strides (not modelled on meta; session 39
-# mirrored the other 51).
-KNOWN_COMPUTES = {
-    "view_copy_transposed-0",
-}
+# Op-spec cases where chainrule raises on meta and torch gives a meta result, and where
+# torch's meta raises and chainrule gives a meta result: none left (session 40 closed the
+# last five, as_strided x3, as_strided_copy and view_copy of a transposed tensor, by
+# modelling strides on meta: tests/meta/test_meta_session40.py).
+KNOWN_REFUSES: set = set()
+KNOWN_COMPUTES: set = set()
 
 
 def _flat(out):

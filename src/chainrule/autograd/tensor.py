@@ -17,6 +17,8 @@ import numpy as np
 from .. import autograd as _autograd  # the package (for its engine), bound at import time
 from .. import dtypes as _dt
 from .. import printing as _printing
+from .._layout_marks import LAYOUT_MARKS
+from .._layout_relay import before_alias
 from ..backend import Device, device_of, to_device
 from ..dtype_objects import _PUBLIC as _PUBLIC_DTYPES
 from ..dtype_objects import public_dtype
@@ -257,6 +259,8 @@ class Tensor(TensorBackward, TensorConversions, TensorRequiresGrad):
         Its array is a new NumPy view of the same memory, as ``detach()``'s is (saved arrays
         are matched to an op's inputs by identity: ``x * x.data`` must not take one for the
         other)."""
+        if LAYOUT_MARKS:  # a convolution's result: row-major before it is aliased
+            before_alias(self)  # (_layout_relay.py: else a relayout would part the two)
         t = Tensor._make(self._data.view(), False, None, 0)
         if type(self._vc) is not list or type(t._vc) is not list:
             t._vc = data_counter(self._vc, t._vc)
@@ -448,6 +452,8 @@ class Tensor(TensorBackward, TensorConversions, TensorRequiresGrad):
         Its array is a new NumPy view of the same memory, never the same array object: a
         raw op's saved arrays are matched to its inputs by identity (``autograd/saved.py``),
         and ``x * x.detach()`` must not take the detached operand for ``x``."""
+        if LAYOUT_MARKS:  # a convolution's result: row-major before it is aliased
+            before_alias(self)  # (_layout_relay.py: else a relayout would part the two)
         t = Tensor._make(self._data.view(), False, None, 0)
         vc = self._vc
         t._vc = vc if type(vc) is list or LOCAL.state.inference else InferenceMark((0,))

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .. import dtypes as _dt
+from .._layout_marks import LAYOUT_MARKS
+from .._layout_relay import before_alias
 from .._type_names import dtype_of_type_name, type_name
 from .._user_warnings import warn_at_caller
 from ..backend import DEVICE_TYPES, Device, to_device
@@ -89,6 +91,8 @@ class TensorConversions:
                 f"can't convert {self.device.type} device type tensor to numpy. Use "
                 "Tensor.cpu() to copy the tensor to host memory first."
             )
+        if LAYOUT_MARKS:  # a convolution's result: row-major first, as PyTorch's array
+            before_alias(self)  # (_layout_relay.py; the array shares the memory for good)
         return mark_shared(self._data)
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
@@ -97,6 +101,8 @@ class TensorConversions:
         PyTorch (the array would silently leave the graph); ``t.detach()`` converts."""
         if (self._rg or self._view is not None and self.requires_grad) and is_grad_enabled():
             raise RuntimeError(_NUMPY_REQUIRES_GRAD)
+        if LAYOUT_MARKS:  # a convolution's result: row-major first (_layout_relay.py)
+            before_alias(self)
         arr = mark_shared(np.asarray(to_device(self._data, "cpu")))  # 0-d: may be a scalar
         return arr if dtype is None else arr.astype(dtype, copy=False)
 

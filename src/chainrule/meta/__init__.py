@@ -2,7 +2,8 @@
 
 ``array.py`` holds ``MetaArray`` (a zero-stride ndarray subclass, what marks a raw array
 as meta) and its ufunc rules; ``functions.py`` the shape rules of ``np.*`` functions;
-``forward.py`` how ``Function.apply`` runs an op on meta inputs.
+``forward.py`` how ``Function.apply`` runs an op on meta inputs; ``strides.py`` the strides
+and storage offset PyTorch keeps on a meta tensor, carried beside the zero real ones.
 """
 
 from __future__ import annotations

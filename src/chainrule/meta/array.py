@@ -11,6 +11,11 @@ Ops keep running their ordinary NumPy code on it. NumPy's protocols route every 
 the data (the dtype from a one-element sample, so NumPy's promotion rules stay the judge) and
 a new zero-stride MetaArray is returned. Reading a value (``item``, ``bool``, boolean masks,
 ``nonzero``) raises as PyTorch does: a meta tensor has no data to read.
+
+PyTorch's strides and storage offset live beside the zero ones (``_st``/``_off``,
+``meta/strides.py``): the view methods below (``transpose``, ``swapaxes``, ``squeeze``,
+``diagonal``, ``reshape``, basic indexing) carry them, new arrays are row-major, and an
+elementwise result follows PyTorch's layout rule.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from typing import Any
 
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_tuple
+
+from .strides import carry, carry_index, elementwise_strides, probe, set_geometry, strided_like
 
 __all__ = [
     "ACTIVE",
@@ -54,6 +61,15 @@ def meta_empty(shape: tuple, dtype: Any) -> MetaArray:
     shape = tuple(operator.index(s) for s in shape)
     raw = np.zeros(max(dt.itemsize, 1), np.uint8)  # bytes: any dtype (float8 too) views them
     return np.ndarray.__new__(MetaArray, shape, dt, raw, 0, (0,) * len(shape))
+
+
+def _f_strides(shape: tuple) -> tuple:
+    """Column-major strides (elements) of ``shape``."""
+    st, step = [], 1
+    for n in shape:
+        st.append(step)
+        step *= max(n, 1)
+    return tuple(st)
 
 
 def is_meta(array: Any) -> bool:
@@ -152,11 +168,33 @@ def _ufunc(ufunc: Any, method: str, inputs: tuple, kwargs: dict) -> Any:
             return _fallback(getattr(ufunc, method), inputs, kwargs)
     results = r if isinstance(r, tuple) else (r,)
     metas = tuple(meta_empty(shape, np.asarray(x).dtype) for x in results)
+    if method == "__call__" and ufunc.signature is None and _any_strided(inputs):
+        st = elementwise_strides(shape, inputs)  # PyTorch's elementwise layout rule
+        if st is not None:
+            for m in metas:
+                set_geometry(m, st)
     if ufunc is np.logical_and and method == "reduce":
         metas[0].all_true = True  # ``if not ok.all(): raise`` passes (see ``__bool__``)
     if out is not None:
         metas = _into_out(out, metas)
     return metas if isinstance(r, tuple) else metas[0]
+
+
+def _any_strided(inputs: tuple) -> bool:
+    """Whether any input is a meta array with other strides than row-major."""
+    for i in inputs:
+        if type(i) is MetaArray and i._st is not None:
+            return True
+    return False
+
+
+def _basic_key(keys: tuple) -> bool:
+    """Whether an index is basic (ints, slices, None, Ellipsis): a view."""
+    for k in keys:
+        if not (k is None or k is Ellipsis or type(k) is slice or type(k) is int):
+            if isinstance(k, (bool, np.bool_)) or not isinstance(k, np.integer):
+                return False
+    return True
 
 
 def _into_out(out: tuple, metas: tuple) -> tuple:
@@ -207,6 +245,20 @@ class MetaArray(np.ndarray):
     # (``_layout.is_vmap_array``: result layouts, a leaf's first ``.grad``) leave it as it is
     vmap_raw_array = True
 
+    # PyTorch's strides (elements; None: row-major) and storage offset of this meta tensor,
+    # which its zero real strides cannot hold (``meta/strides.py``)
+    _st: tuple | None = None
+    _off: int = 0
+
+    def __array_finalize__(self, obj: Any) -> None:
+        """A view keeps its source's offset, and its strides where the shape is the same
+        (``view()``); a view op of another shape sets its own (``meta/strides.py``)."""
+        if type(obj) is MetaArray:
+            if obj._off:
+                self._off = obj._off
+            if obj._st is not None and obj.shape == self.shape and obj.itemsize == self.itemsize:
+                self._st = obj._st
+
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
         return _ufunc(ufunc, method, inputs, kwargs)
 
@@ -256,11 +308,20 @@ class MetaArray(np.ndarray):
         raise NotImplementedError(NONZERO_ERROR)
 
     # -- new arrays: zero strides again, never the full size
-    def copy(self, order: str = "C") -> MetaArray:
-        return meta_empty(self.shape, self.dtype)
+    def copy(self, order: str = "K") -> MetaArray:
+        """A new meta array: row-major for ``order="C"``, else in ``torch.empty_like``'s
+        layout (what ``clone`` gives: these strides when dense, else dense in their order)."""
+        out = meta_empty(self.shape, self.dtype)
+        if order == "F":
+            set_geometry(out, _f_strides(self.shape))
+        elif order != "C" and self._st is not None:
+            st = strided_like(self)
+            if st is not None:
+                set_geometry(out, st)
+        return out
 
     def __copy__(self) -> MetaArray:
-        return meta_empty(self.shape, self.dtype)
+        return self.copy()
 
     def __deepcopy__(self, memo: Any) -> MetaArray:
         return meta_empty(self.shape, self.dtype)
@@ -269,11 +330,57 @@ class MetaArray(np.ndarray):
         return (meta_empty, (self.shape, self.dtype))
 
     def astype(self, dtype: Any, *args: Any, **kwargs: Any) -> MetaArray:
+        """A new meta array of ``dtype``, laid out as ``torch.empty_like`` (NumPy's default
+        ``order="K"``; PyTorch's ``to(dtype)`` keeps a dense layout)."""
         np.ones((), self.dtype).astype(dtype, *args, **kwargs)  # NumPy's checks (casting=)
-        return meta_empty(self.shape, dtype)
+        out = meta_empty(self.shape, dtype)
+        if self._st is not None and kwargs.get("order", args[0] if args else "K") in "KA":
+            st = strided_like(self)
+            if st is not None:
+                set_geometry(out, st)
+        return out
 
     def ravel(self, order: str = "C") -> MetaArray:
         return self.reshape(-1)
+
+    # -- views: the view of the zero-stride array (aliasing its base) with PyTorch's strides
+    def transpose(self, *axes: Any) -> Any:
+        r = super().transpose(*axes)
+        return carry(r, self, lambda p: p.transpose(*axes))
+
+    @property
+    def T(self) -> Any:  # noqa: N802 - NumPy's name
+        return self.transpose()
+
+    @property
+    def mT(self) -> Any:  # noqa: N802 - NumPy's name
+        return self.swapaxes(-1, -2)
+
+    def swapaxes(self, axis1: int, axis2: int) -> Any:
+        r = super().swapaxes(axis1, axis2)
+        return carry(r, self, lambda p: p.swapaxes(axis1, axis2))
+
+    def squeeze(self, axis: Any = None) -> Any:
+        r = super().squeeze(axis)
+        return carry(r, self, lambda p: p.squeeze(axis))
+
+    def diagonal(self, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
+        r = super().diagonal(offset, axis1, axis2)
+        return carry(r, self, lambda p: p.diagonal(offset, axis1, axis2))
+
+    def reshape(self, *shape: Any, order: str = "C", copy: Any = None) -> Any:
+        """A view when PyTorch's strides allow one (then with its strides), else a new
+        row-major array (PyTorch's ``reshape`` copies; ``copy=False``: NumPy's error)."""
+        r = super().reshape(*shape, order=order)
+        if self._st is None and order == "C":
+            return r  # row-major stays row-major (the offset is kept by __array_finalize__)
+        try:
+            p = probe(self).reshape(*shape, order=order, copy=False)
+        except ValueError:
+            if copy is False:
+                raise
+            return meta_empty(r.shape, r.dtype)
+        return carry(r, self, lambda _: p)
 
     def flatten(self, order: str = "C") -> MetaArray:
         return meta_empty((self.size,), self.dtype)
@@ -287,7 +394,11 @@ class MetaArray(np.ndarray):
             raise NotImplementedError(NONZERO_ERROR)
         r = super().__getitem__(key)
         if isinstance(r, np.ndarray):
-            return as_meta(r)
+            r = as_meta(r)
+            if _basic_key(keys):  # a view: PyTorch's strides and offset
+                return carry_index(r, self, key, keys)
+            r._st, r._off = None, 0  # a new array (advanced indexing): row-major
+            return r
         return meta_empty((), self.dtype)
 
     def __setitem__(self, key: Any, value: Any) -> None:

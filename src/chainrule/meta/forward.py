@@ -16,8 +16,9 @@ from typing import Any
 import numpy as np
 
 from .array import MetaArray, as_meta
+from .strides import meta_strides, set_geometry
 
-__all__ = ["has_meta", "meta_forward"]
+__all__ = ["VIEW_GEOMETRY", "has_meta", "meta_forward"]
 
 _ndarray = np.ndarray
 
@@ -52,6 +53,32 @@ def _marked(out: Any, memo: dict) -> Any:
     return out
 
 
+def _diagonal(ctx: Any, x: MetaArray) -> tuple:
+    """PyTorch's strides and offset of ``diagonal(offset, d1, d2)`` of ``x``."""
+    shape, offset, d1, d2 = ctx.args
+    st = meta_strides(x)
+    keep = [st[i] for i in range(len(shape)) if i not in (d1, d2)]
+    n1, n2 = shape[d1], shape[d2]
+    length = max(0, min(n1, n2 - offset) if offset >= 0 else min(n1 + offset, n2))
+    start = (offset * st[d2] if offset >= 0 else -offset * st[d1]) if length else 0
+    return (*keep, st[d1] + st[d2]), x._off + start
+
+
+def _unfold(ctx: Any, x: MetaArray) -> tuple:
+    """PyTorch's strides and offset of ``unfold(dim, size, step)`` of ``x``."""
+    _, dim, _, step = ctx.args
+    st = meta_strides(x)
+    return (*st[:dim], st[dim] * step, *st[dim + 1 :], st[dim]), x._off
+
+
+# The view ops whose forward builds its view with ``as_strided`` from the real (zero)
+# strides: their PyTorch strides and offset from the input's (``meta/strides.py``).
+VIEW_GEOMETRY = {
+    ("chainrule.ops.structural", "Diagonal"): _diagonal,
+    ("chainrule.ops.structural", "Unfold"): _unfold,
+}
+
+
 def meta_forward(cls: type, ctx: Any, args: tuple, raw_args: list, kwargs: dict) -> Any:
     """``cls.forward`` of a raw op on meta inputs, its array outputs marked meta."""
     _check_devices(args, raw_args)
@@ -59,6 +86,9 @@ def meta_forward(cls: type, ctx: Any, args: tuple, raw_args: list, kwargs: dict)
         out = cls.forward(ctx, *raw_args, **kwargs)
     memo: dict = {}
     out = _marked(out, memo)
+    geometry = VIEW_GEOMETRY.get((cls.__module__, cls.__qualname__))
+    if geometry is not None and type(raw_args[0]) is MetaArray and type(out) is MetaArray:
+        set_geometry(out, *geometry(ctx, raw_args[0]))
     saved = getattr(ctx, "_saved", None)
     if saved:
         ctx._saved = _marked(tuple(saved), memo)

@@ -16,6 +16,7 @@ import numpy as np
 from numpy.lib.array_utils import normalize_axis_index
 
 from .array import NONZERO_ERROR, MetaArray, _fallback, _sample, meta_empty
+from .strides import carry, expand_strides, meta_strides, set_geometry, strided_like
 
 __all__ = ["RULES"]
 
@@ -75,7 +76,12 @@ def _like(fill: bool) -> Any:
         if not fill and args and dtype is None:
             dtype = args[0]
         s = np.shape(a) if shape is None else tuple(np.atleast_1d(shape))
-        return meta_empty(s, dtype if dtype is not None else a.dtype)
+        out = meta_empty(s, dtype if dtype is not None else a.dtype)
+        if shape is None and type(a) is MetaArray and kwargs.get("order", "K") in "KA":
+            st = strided_like(a)  # NumPy's order="K", torch.empty_like's preserve_format
+            if st is not None:
+                set_geometry(out, st)
+        return out
 
     return like
 
@@ -289,3 +295,45 @@ for _f in (
     np.linalg.matrix_power,
 ):
     RULES[_f] = _linalg(_f)
+
+
+def _view_rule(func: Any) -> Any:
+    """A NumPy view function on a meta array (its first argument): the view of the
+    zero-stride array (aliasing it, as before), with the strides and offset the same view
+    of its probe has (``meta/strides.py``)."""
+
+    def rule(a: Any, *args: Any, **kwargs: Any) -> Any:
+        r = _fallback(func, (a, *args), kwargs)
+        if type(a) is not MetaArray or type(r) is not MetaArray:
+            return r
+        return carry(r, a, lambda p: func(p, *args, **kwargs))
+
+    return rule
+
+
+def _broadcast_to(a: Any, shape: Any, subok: bool = False) -> Any:
+    """``np.broadcast_to`` of a meta array: PyTorch's ``expand`` strides (a kept dim keeps
+    its stride, a broadcast one is 0, a new leading size-1 dim the unsqueeze rule)."""
+    r = _fallback(np.broadcast_to, (a, shape), {"subok": subok})
+    if type(a) is MetaArray and type(r) is MetaArray:
+        set_geometry(r, expand_strides(a.shape, meta_strides(a), r.shape), a._off)
+        # writable, as torch's meta lets in-place ops write into an expanded meta tensor
+        # (a write into a meta array writes nothing: no element is shared)
+        r.flags.writeable = True
+    return r
+
+
+def _reshape(a: Any, shape: Any = None, order: str = "C", *, copy: Any = None, **kw: Any) -> Any:
+    """``np.reshape`` of a meta array: its ``reshape`` (a view where its strides allow,
+    NumPy's error for ``copy=False`` where they do not)."""
+    if type(a) is not MetaArray:
+        return _fallback(np.reshape, (a, shape), {"order": order, "copy": copy, **kw})
+    if shape is None:
+        shape = kw.pop("newshape")
+    return a.reshape(shape, order=order, copy=copy)
+
+
+RULES[np.broadcast_to] = _broadcast_to
+RULES[np.reshape] = _reshape
+for _f in (np.transpose, np.swapaxes, np.moveaxis, np.expand_dims, np.squeeze, np.diagonal):
+    RULES[_f] = _view_rule(_f)

@@ -26,6 +26,8 @@ from ..autograd.saved import memory_root
 from ..autograd.tensor import Tensor
 from ..autograd.view_replay import data_pointer
 from ..backend import get_array_module, strided_view
+from ..meta.array import MetaArray, meta_empty
+from ..meta.strides import set_geometry
 from ._util import as_tensor, constant
 from .binding import tensor_method
 from .index_ops import index_add
@@ -72,8 +74,21 @@ def _storage(op: str, arr: Any) -> tuple[Any, int]:
     return flat, (data_pointer(arr) - data_pointer(root)) // isz
 
 
+def _meta_view(x: MetaArray, size: tuple, stride: tuple, offset: Any) -> tuple:
+    """``as_strided`` of a meta array: a zero-stride view with PyTorch's geometry kept beside
+    it (``meta/strides.py``); PyTorch's meta storage is not checked against the view."""
+    own = x._off
+    off = own if offset is None else int(offset)
+    if off < 0:
+        raise RuntimeError(f"as_strided: Tensor: invalid storage offset {off}")
+    view = set_geometry(strided_view(x, size, (0,) * len(size)).view(MetaArray), stride, off)
+    return view, size, stride, off, 0, own
+
+
 def _strided_view(op: str, x: Tensor, size: Any, stride: Any, offset: Any) -> tuple:
     size, stride = _geometry(op, size, stride)
+    if type(x._data) is MetaArray:
+        return _meta_view(x._data, size, stride, offset)
     flat, own = _storage(op, x._data)
     off = own if offset is None else int(offset)
     if off < 0:
@@ -107,6 +122,10 @@ class AsStrided(Function):
         t = Tensor._make(x, False, None, 0)
         view, size, stride, off, _, own = _strided_view("as_strided", t, size, stride, offset)
         ctx.geometry = (tuple(size), tuple(stride), None if offset is None else int(offset))
+        if type(x) is MetaArray:  # no positions to read: the gradient is only a shape
+            ctx.in_pos = None
+            ctx.in_shape = x.shape
+            return view
         in_stride = tuple(s // x.itemsize for s in x.strides)
         # Kept as attributes, not saved: these positions are the view's geometry (as PyTorch
         # keeps sizes and strides, no tensor), so a second backward works as in PyTorch.
@@ -121,6 +140,8 @@ class AsStrided(Function):
 
     @staticmethod
     def backward(ctx, grad):
+        if ctx.in_pos is None:  # meta: a meta gradient of the input's shape
+            return constant(meta_empty(ctx.in_shape, grad.dtype)), None, None, None
         store = constant(np.zeros(ctx.length, grad.dtype))
         store = index_add(store, 0, constant(ctx.out_pos), grad.reshape(-1))
         gi = store[constant(ctx.in_pos)]

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from .._layout import torch_strides
-from ..autograd.shared_memory import is_shared
+from .._layout_relay import relay_row_major
 from ..autograd.state import LOCAL
 from ..autograd.tensor import Tensor
 from ..autograd.view_base import record_view
@@ -48,10 +48,9 @@ def _relay_private_layout(x: Tensor) -> None:
     d = x._data
     if x._view is not None or type(d) is not np.ndarray or d.ndim < 3 or d.flags.c_contiguous:
         return
-    # exactly (C, N, ...) in memory: the channels-outermost order of those results (a clone
-    # of a permuted tensor keeps its own order, as in PyTorch, and is left alone)
-    if d.swapaxes(0, 1).flags.c_contiguous and not is_shared(d):
-        x._data = np.ascontiguousarray(d)  # same values, PyTorch's layout
+    # only a convolution's result (ROW_MAJOR-marked): any other array's strides are
+    # PyTorch's (a clone of a permuted tensor keeps its own order, as in PyTorch)
+    relay_row_major(x)
 
 
 def view_layout(arr: Any) -> Any:

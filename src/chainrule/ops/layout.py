@@ -15,15 +15,16 @@ from .._layout import has_own_layout, torch_strides
 from .._layout_carry import follow_elementwise_rule
 from .._layout_marks import (
     LAYOUT_MARKS,
-    ROW_MAJOR,
     layout_mark,
     logical_strides,
     logically_contiguous,
 )
+from .._layout_relay import relay_row_major
 from ..autograd.function import Function
-from ..autograd.shared_memory import is_shared
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..meta.array import MetaArray
+from ..meta.strides import meta_is_contiguous, meta_strides
 from .binding import tensor_method
 from .cast import Cast, Clone
 from .elementwise import BinaryElementwise, UnaryElementwise
@@ -62,6 +63,8 @@ class Contiguous(Function):
     def forward(ctx, x):
         if x.flags.c_contiguous:  # a transpose of a convolution's result (_layout_marks.py)
             return x.copy()
+        if type(x) is MetaArray:  # a new row-major meta array (no full-size zeros)
+            return x.copy(order="C")
         return get_array_module(x).ascontiguousarray(x)
 
     @staticmethod
@@ -83,13 +86,14 @@ def contiguous(x: Tensor, memory_format: Any = contiguous_format) -> Tensor:
     A convolution's result, row-major in PyTorch but channel-major here
     (``_layout_marks.mark_row_major``), is contiguous as PyTorch's and returned itself, as
     PyTorch returns it: its memory is laid out row-major in place first (same values), as
-    ``view`` does, when nothing else can reach that memory; else a copy, as before."""
+    ``view`` does, when nothing else can reach that memory (``_layout_relay.py``: no view of
+    it, no ``numpy()``, and ``detach()``/``.data`` relay it before they alias it); else (a
+    view of it exists) a copy, where PyTorch returns the tensor itself."""
     if memory_format is contiguous_format:
         arr = x._data
         if not has_own_layout(arr) and not (LAYOUT_MARKS and type(layout_mark(arr)) is tuple):
             return x  # (a transpose of a convolution's result is not contiguous in PyTorch)
-        if layout_mark(arr) == ROW_MAJOR and x._view is None and not is_shared(arr):
-            x._data = get_array_module(arr).ascontiguousarray(arr)
+        if relay_row_major(x):  # (no view of it, no alias: _layout_relay.py)
             return x
         return Contiguous.apply(x)
     return to_memory_format(x, memory_format, "contiguous")
@@ -100,7 +104,9 @@ def is_contiguous(x: Tensor, memory_format: Any = contiguous_format) -> bool:
     row-major, order by default): a convolution's result is, as PyTorch's, though chainrule
     lays it out channel-major (``_layout_marks.mark_row_major``)."""
     if memory_format is contiguous_format:
-        return logically_contiguous(x._data)
+        if logically_contiguous(x._data):
+            return True
+        return type(x._data) is MetaArray and meta_is_contiguous(x._data)  # its own strides
     return in_memory_format(x._data, memory_format)
 
 
@@ -112,7 +118,7 @@ def stride(x: Tensor, dim: int | None = None) -> tuple[int, ...] | int:
     arr = x._data
     st = torch_strides(arr)
     if LAYOUT_MARKS or not arr.flags.c_contiguous or 1 in arr.shape:  # (else: row-major)
-        st = logical_strides(arr, st)
+        st = meta_strides(arr) if type(arr) is MetaArray else logical_strides(arr, st)
     return st if dim is None else st[dim]
 
 

@@ -19,6 +19,8 @@ from typing import Any
 from .._layout import is_vmap_array, like_layout
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
+from ..meta.array import MetaArray
+from ..meta.strides import meta_is_contiguous
 
 __all__ = [
     "ToMemoryFormat",
@@ -83,10 +85,14 @@ def in_memory_format(arr: Any, fmt: Any, op: str = "is_contiguous") -> bool:
     """Whether ``arr``'s memory is dense in the order ``fmt`` names (size-1 dims are free,
     as in PyTorch's stride checks)."""
     if fmt is None or fmt is contiguous_format or fmt is preserve_format:
-        return bool(arr.flags.c_contiguous)
+        if arr.flags.c_contiguous:
+            return True
+        return type(arr) is MetaArray and meta_is_contiguous(arr)  # its strides kept beside
     fmt = _check(fmt, None, op)
     if fmt._rank is not None and arr.ndim != fmt._rank:
         return False  # PyTorch answers False, without an error
+    if type(arr) is MetaArray:  # its strides are PyTorch's, kept beside the zero ones
+        return meta_is_contiguous(arr, _last_order(arr.ndim))
     expected = 1
     for axis in reversed(_last_order(arr.ndim)):
         size = arr.shape[axis]
@@ -226,6 +232,12 @@ def to_memory_format(x: Tensor, fmt: Any, op: str) -> Tensor:
     if fmt is None or fmt is preserve_format:
         return x
     fmt = _check(fmt, x.ndim, op)
-    if is_vmap_array(x._data) or _keeps(x._data, fmt, op):
+    if is_vmap_array(x._data):
+        arr = x._data  # a meta array has a layout: kept when dense in fmt's order
+        order = None if fmt is contiguous_format else _last_order(arr.ndim)
+        if type(arr) is not MetaArray or meta_is_contiguous(arr, order):
+            return x
+        return ToMemoryFormat.apply(x, fmt)
+    if _keeps(x._data, fmt, op):
         return x
     return ToMemoryFormat.apply(x, fmt)

@@ -100,6 +100,11 @@ class SparseTensor(Tensor):
         return self._sp_values.device
 
     @property
+    def is_meta(self) -> bool:
+        """Whether the tensor is on the meta device: its values are (as PyTorch)."""
+        return self._sp_values.is_meta
+
+    @property
     def requires_grad(self) -> bool:
         return self._sp_values.requires_grad
 

@@ -16,6 +16,7 @@ from .._memory import root_array
 from ..autograd.tensor import Tensor
 from ..autograd.view_replay import data_pointer
 from ..dtypes import is_bfloat16
+from ..meta.array import MetaArray
 from ..serialization.archive import Storage
 from ..storage import TypedStorage, UntypedStorage
 
@@ -103,6 +104,8 @@ def storage_offset(self: Tensor) -> int:
     root = root_array(arr)  # an array, also over a foreign buffer (frombuffer, shared memory)
     if root is arr:
         return 0
+    if type(arr) is MetaArray:  # its offset is kept beside its zero strides
+        return arr._off
     return (data_pointer(arr) - data_pointer(root)) // int(arr.itemsize)
 
 

@@ -46,6 +46,7 @@ from ..autograd.node import name_node_type
 from ..autograd.saved_fields import given
 from ..autograd.tensor import Tensor
 from ..dtype_objects import dtype as PublicDtype
+from ..meta.array import MetaArray
 from ._misc_more_strided import as_strided
 from ._util import norm_dim
 from ._view_copy_nodes import AliasCopy, as_copy_of_view, narrow_copy_function
@@ -433,4 +434,6 @@ def view_copy(
         raise TypeError(
             f"view_copy(): argument 'size' must be tuple of ints, not {type(size).__name__}"
         )
+    if type(getattr(input, "_data", None)) is MetaArray:
+        view(input, tuple(size))  # torch's meta refuses a size no view fits, as view does
     return _finish("view_copy", reshape(input, tuple(size)), out, input)

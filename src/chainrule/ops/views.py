@@ -17,13 +17,14 @@ from typing import Any
 
 import numpy as np
 
-from .._layout import has_own_layout
-from .._layout_marks import ROW_MAJOR, layout_mark
+from .._layout_relay import relay_row_major
 from ..autograd.function import Function
 from ..autograd.saved_fields import given, given_dim  # grad_fn._saved_*
 from ..autograd.shared_memory import is_shared
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..meta.array import MetaArray
+from ..meta.strides import meta_strides
 from ..quantized_tensor import QuantizedTensor
 from ._same_shape_views import same_shape_view as _same_shape
 from ._same_shape_views import view_layout as _view_layout
@@ -134,14 +135,8 @@ def _row_major_first(x: Tensor) -> None:
     results are contiguous."""
     arr = x._data
     if type(arr) is np.ndarray and arr.flags.c_contiguous:  # the common case, checked first
-        return  # (a vmap per-sample array is no ndarray: has_own_layout handles it)
-    if (
-        has_own_layout(arr)
-        and x._view is None
-        and layout_mark(arr) == ROW_MAJOR
-        and not is_shared(arr)
-    ):
-        x._data = get_array_module(arr).ascontiguousarray(arr)
+        return  # (a vmap per-sample array is no ndarray: relay_row_major handles it)
+    relay_row_major(x)  # (no view of it, no alias: _layout_relay.py)
 
 
 @tensor_method
@@ -154,8 +149,8 @@ def view(x: Tensor, *shape: Any, size: Any = None, dtype: Any = None) -> Tensor:
     whose memory chainrule laid out otherwise than PyTorch would (a convolution's output,
     and what ReLU or pooling make of it: PyTorch's are contiguous) is laid out contiguously
     once, in place, and then viewed. That happens only for a tensor that is no view of
-    another and whose memory the user cannot reach (``autograd/shared_memory.py``), so no
-    alias can tell.
+    another and whose memory nothing else can reach (``_layout_relay.py``: ``numpy()``,
+    ``detach()`` and ``.data`` relay it before they alias it), so no alias can tell.
     """
     given = [v for v in (shape or None, size, dtype) if v is not None]
     if len(given) != 1:
@@ -184,7 +179,11 @@ def view(x: Tensor, *shape: Any, size: Any = None, dtype: Any = None) -> Tensor:
     except ValueError:
         fits = False
     if not fits:  # (outside the except block: its traceback would hold the array)
-        if x._view is None and not is_shared(x._data):
+        meta = type(x._data) is MetaArray  # its strides are PyTorch's: refused as there
+        if x._view is None and not is_shared(x._data) and not meta:
+            # (also an unmarked result laid out otherwise than PyTorch's: a convolution's
+            # input gradient; detach()/.data of such memory mark it shared while a mark is
+            # alive, _layout_relay.py)
             x._data = xp.ascontiguousarray(x._data)  # same values, PyTorch's layout
             return Reshape.apply(x, shape)
         handed_out = (
@@ -198,11 +197,19 @@ def view(x: Tensor, *shape: Any, size: Any = None, dtype: Any = None) -> Tensor:
         raise RuntimeError(
             f"view: view size {shape} is not compatible with input tensor's size {tuple(x.shape)} "
             "and "
-            f"stride {tuple(st // max(x._data.itemsize, 1) for st in x._data.strides)} (at least "
+            f"stride {_strides_in_message(x)} (at least "
             "one dimension spans across two contiguous subspaces). Use .reshape(...) instead."
             + handed_out
         ) from None
     return Reshape.apply(x, shape)
+
+
+def _strides_in_message(x: Tensor) -> tuple:
+    """``x``'s strides (elements) for ``view``'s error: a meta tensor's are kept beside
+    its zero ones."""
+    if type(x._data) is MetaArray:
+        return meta_strides(x._data)
+    return tuple(st // max(x._data.itemsize, 1) for st in x._data.strides)
 
 
 def view_as(x: Tensor, other: Tensor) -> Tensor:
