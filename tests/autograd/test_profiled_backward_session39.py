@@ -179,17 +179,9 @@ def _stale_root(m, *, no_grad: bool, dual: bool):
     return x.grad.tolist()
 
 
-_NO_GRAD_GAP = pytest.mark.xfail(
-    strict=True,
-    reason="view_replay.refresh_view under no_grad marks a stale view (no tangent) refreshed "
-    "without re-taking its history: backward uses the old node (x.grad [1, 2, 0], torch's "
-    "[3, 6, 0]); the same on the code before session 39's engine change",
-)
-
-
 @pytest.mark.parametrize(
     ("no_grad", "dual"),
-    [(False, False), (False, True), (True, True), pytest.param(True, False, marks=_NO_GRAD_GAP)],
+    [(False, False), (False, True), (True, True), (True, False)],
 )
 def test_stale_view_root_backward_as_torch(no_grad, dual):
     assert _stale_root(cr, no_grad=no_grad, dual=dual) == _stale_root(

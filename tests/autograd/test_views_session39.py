@@ -373,12 +373,6 @@ def test_in_place_on_a_leaf_message_as_torch(case):
     assert ours == theirs
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="x[i] = v on a leaf with a basic index that picks a view (an int, None, a partial "
-    "slice): torch writes through that view and says 'a view of a leaf Variable'; "
-    "chainrule's setitem checks the leaf itself",
-)
 @pytest.mark.parametrize("index", ["0", "0, 1", "1:, 0", "None"])
 def test_setitem_on_a_leaf_through_a_basic_view_message_as_torch(index):
     _same_as_torch(_LEAF + f"l[{index}] = 1.")

@@ -21,10 +21,19 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from .tensor import Tensor
 from .tensor_backward import _RemovableHandle
 
-__all__ = ["AccumulateGrad", "HOOKED", "accumulate_grad_node"]
+__all__ = [
+    "HOOKED",
+    "AccumulateGrad",
+    "accumulate_grad_node",
+    "copied_version",
+    "relaid_version",
+    "summed_version",
+]
 
 _NODES: dict[int, AccumulateGrad] = {}
 # id(leaf) -> its node, for leaves whose node has hooks: the engine reads it when it writes a
@@ -122,3 +131,53 @@ def accumulate_grad_node(leaf: Tensor) -> AccumulateGrad:
         node = _NODES[key] = AccumulateGrad(leaf)
         weakref.finalize(leaf, _NODES.pop, key, None)
     return node
+
+
+# ``.grad``'s version counter as PyTorch's (session 40). PyTorch's engine sums the gradients a
+# leaf receives in its input buffer, in place when it holds the only reference to a dense
+# tensor (``old.add_(new)``: the version moves by one), and its AccumulateGrad takes the sum
+# as ``.grad`` when it may (the version shows), else copies it into the leaf's layout
+# (``new_empty_strided(...).copy_(grad)``: version 1). chainrule's engine sums out of place
+# and copies where PyTorch's would; these give the result the version PyTorch's would have.
+
+
+def summed_version(old: Tensor, new: Tensor, out: Tensor) -> None:
+    """``out = old + new``, two gradients of one leaf summed during backward (not
+    differentiably): ``out`` takes ``old``'s version plus one where PyTorch's input buffer
+    adds in place -- ``old`` a fresh dense array that nothing else holds (not the caller's:
+    those are views or shared), not the very gradient added -- else keeps version 0 (PyTorch's
+    out-of-place ``old + new``, a sum's expanded gradient for one)."""
+    a = old._data
+    if (
+        type(a) is np.ndarray
+        and a.base is None
+        and a.flags.owndata
+        and a is not new._data
+        and type(out) is Tensor
+    ):
+        out._vc[0] = old._vc[0] + 1
+
+
+def copied_version(arr: object, owned: set | None, version: int) -> int:
+    """The version of a leaf's first ``.grad`` copied from ``arr`` because it may be held
+    elsewhere: 1 for the caller's own gradient (or one already handed out), which PyTorch
+    copies with ``copy_``; else ``version`` (an array PyTorch would take as it is: a view,
+    which chainrule copies to be safe)."""
+    return 1 if owned is not None and id(arr) in owned else version
+
+
+def relaid_version(leaf: object) -> int:
+    """The version of a leaf's first ``.grad`` copied into another layout: 1 when the leaf
+    is dense (PyTorch's ``new_empty_strided(...).copy_(grad)``), 0 when it is not (PyTorch's
+    ``grad.clone()``)."""
+    flags = getattr(leaf, "flags", None)
+    if flags is None or flags.c_contiguous or flags.f_contiguous:
+        return 1
+    strides, shape = getattr(leaf, "strides", ()), getattr(leaf, "shape", ())
+    dims = sorted((abs(st), n) for st, n in zip(strides, shape) if n > 1)
+    expected = getattr(leaf, "itemsize", 1)
+    for st, n in dims:  # dense: the dims, smallest stride first, tile the memory exactly
+        if st != expected:
+            return 0
+        expected *= n
+    return 1

@@ -25,7 +25,7 @@ from .._layout import grad_layout, grad_order, is_vmap_array, relaid_tensor
 from ..backend import get_array_module, is_writeable
 from ..meta.array import MetaArray, meta_empty
 from ..threads import elementwise
-from .accumulate_grad import HOOKED
+from .accumulate_grad import HOOKED, copied_version, relaid_version, summed_version
 from .engine_sparse import accumulate_sparse as _accumulate_sparse
 from .engine_sparse import sum_sparse as _sum_sparse
 from .function import Node
@@ -96,8 +96,8 @@ def _backward(
         if t._view is not None and t._view.version != t._vc[0]:
             t._refresh_view()  # a view whose base changed in place: replay it first
     # the roots' nodes, read once each through the getter, not the slot: the loop above can
-    # leave a root stale (backward under no_grad of a view with a forward-mode tangent:
-    # refresh_view re-takes only the tangent), and the getter then re-takes its history
+    # leave a root stale (backward under no_grad: refresh_view re-takes only a forward-mode
+    # tangent), and the getter then re-takes its history
     # as PyTorch's (tests/autograd/test_profiled_backward_session39.py)
     nodes = [roots[0].grad_fn] if len(roots) == 1 else [r.grad_fn for r in roots]
     order = _order(nodes)  # 1. order the graph
@@ -208,7 +208,10 @@ class _Pending:
             if slot is None:
                 self.leaves[id(edge)] = [edge, g]
             else:
-                slot[1] = self.sum(slot[1], g)
+                old = slot[1]
+                slot[1] = self.sum(old, g)
+                if not self.differentiable:  # PyTorch's in-place sum: the version it shows
+                    summed_version(old, g, slot[1])
 
     def sum(self, a: Tensor, b: Tensor) -> Tensor:
         if (type(a) is not Tensor or type(b) is not Tensor) and (a.is_sparse or b.is_sparse):
@@ -289,9 +292,13 @@ def accumulate_grad(t: Tensor, g: Tensor, create_graph: bool, owned: set | None)
     else:
         arr = g._data
         if t._grad is None:
+            # .grad's version as PyTorch's: the in-place sums of a gradient taken as it is,
+            # 1 for a copy into the leaf's layout (copy_) or of the caller's gradient
+            version = g._vc[0]
             if arr.base is None and arr.strides == t._data.strides:
                 # the common case: a fresh (so dense) array in the leaf's own strides
                 if owned is None or id(arr) in owned or not arr.flags.owndata:
+                    version = copied_version(arr, owned, version)
                     arr = arr.copy(order="K")
             elif (
                 type(arr) is np.ndarray
@@ -301,17 +308,23 @@ def accumulate_grad(t: Tensor, g: Tensor, create_graph: bool, owned: set | None)
                 # a row-major leaf's .grad is row-major (grad_layout's answer, inlined: ~0.5 us
                 # less for a sum's expanded gradient); a copy unless the array already is
                 if not arr.flags.c_contiguous:
-                    arr = np.ascontiguousarray(arr)
+                    arr, version = np.ascontiguousarray(arr), 1
                 elif _shared(arr, owned):
+                    version = copied_version(arr, owned, version)
                     arr = arr.copy(order="K")
             else:
                 laid = grad_layout(arr, t._data)
                 if laid is arr and _shared(arr, owned):
+                    version = copied_version(arr, owned, version)
                     laid = arr.copy(order="K")  # a dense array keeps its strides
+                elif laid is not arr:
+                    version = relaid_version(t._data)
                 arr = laid
             if owned is not None:
                 owned.add(id(arr))
             t.grad = Tensor._make(arr, False, None, 0)
+            if version:
+                t._grad._vc[0] = version
         else:
             grad = t._grad
             old = grad._data

@@ -383,7 +383,11 @@ class Node:
         """PyTorch's view of the graph edges: one ``(node, output_nr)`` pair per tensor input
         of PyTorch's node (see :func:`public_view`), where ``node`` is the producing op's
         node, the leaf's :class:`AccumulateGrad` node, or None (no gradient flows there).
-        The engine reads ``next_edges``; this view is for people walking the graph."""
+        The engine reads ``next_edges``; this view is for people walking the graph. A
+        Function with ``public_edges(node)`` lists what that returns (``CopySlices``)."""
+        fn = self._forward_cls
+        if fn is not None and getattr(fn, "public_edges", None) is not None:
+            return fn.public_edges(self)
         edges = self.next_edges
         slots = public_view(self)[1]
         meta = self.input_meta if slots is None else ()

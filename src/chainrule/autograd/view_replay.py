@@ -35,6 +35,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..backend import get_array_module
+from .accumulate_grad import accumulate_grad_node
 from .function import Function
 from .state import current
 from .tensor import Tensor
@@ -116,6 +117,23 @@ class CopySlices(Function):
         return written
 
     @staticmethod
+    def public_edges(node: Any) -> tuple:
+        """``next_functions`` as PyTorch's CopySlices lists them: the base's old history
+        (``(None, 0)`` where it has none), then the inputs of the in-place op's node other
+        than the view it wrote (PyTorch's CopySlices wraps that node and takes the view's
+        place: ``v.sigmoid_()`` lists the base alone, ``v.mul_(w)`` the base and ``w``'s
+        edge). The engine still runs the op's node (``next_edges``)."""
+        edges = node.next_edges
+        base = edges[0] if edges else None
+        listed = [_public_edge(base)]
+        value = edges[1] if len(edges) > 1 else None
+        if type(value) is tuple:
+            listed.extend(value[0].next_functions[1:])
+        elif value is not None:
+            listed.append(_public_edge(value))
+        return tuple(listed)
+
+    @staticmethod
     def backward(ctx, grad):
         needs = ctx.needs_input_grad
         g_base = ZeroFlat.apply(grad, ctx.index) if needs[0] else None
@@ -130,6 +148,16 @@ class CopySlices(Function):
         flat = out.reshape(-1)
         flat[ctx.index] = 0 if t_value is None else xp.broadcast_to(t_value, ctx.index.shape)
         return out
+
+
+def _public_edge(edge: Any) -> tuple:
+    """One engine edge as ``next_functions`` shows it: ``(node, output_nr)``, a leaf's
+    ``(AccumulateGrad, 0)``, or ``(None, 0)``."""
+    if edge is None:
+        return (None, 0)
+    if type(edge) is tuple:
+        return edge
+    return (accumulate_grad_node(edge), 0)
 
 
 _INDIRECT = "its base or another view of its base has been modified"
@@ -178,17 +206,22 @@ def refresh_view(view: Tensor) -> None:
         or (owner is not None and owner._fw_tangent is not None)
     ):
         refuse_multi_output_view(view, _INDIRECT)
-    state = current()
-    if in_graph and state.grad_enabled:
-        replayed = _replay(base, view._data)
-        old_node, old_nr = view._grad_fn, view._output_nr
-        view._grad_fn, view._output_nr, view._rg = replayed._grad_fn, 0, True
-        move_retained_grad(view, old_node, old_nr)
+    if current().grad_enabled:
+        if in_graph:
+            replayed = _replay(base, view._data)
+            old_node, old_nr = view._grad_fn, view._output_nr
+            view._grad_fn, view._output_nr, view._rg = replayed._grad_fn, 0, True
+            move_retained_grad(view, old_node, old_nr)
+        elif info.grad_mode and view._grad_fn is not None:
+            _replay_without_edge(view, base)
         retake_tangent(view, owner)
-    elif retake_tangent(view, owner) and in_graph:  # forward mode only
-        return  # grad mode is off: replay the graph when the view is next recorded
-    elif info.grad_mode and state.grad_enabled and view._grad_fn is not None:
-        _replay_without_edge(view, base)
+    else:
+        retake_tangent(view, owner)
+        if in_graph or (info.grad_mode and view._grad_fn is not None):
+            # grad mode is off: the history is re-taken when the view is next recorded or
+            # its grad_fn read (the getter, as PyTorch's: a backward from it under no_grad
+            # goes through the base's current history), so the view stays marked stale
+            return
     info.version = view._vc[0]
 
 

@@ -38,7 +38,13 @@ from ..meta.array import MetaArray
 from ..scalar_range import fit_scalar
 from . import inplace_names
 from ._util import as_tensor
-from .inplace_overlap import aliases, overlap_writes, write_rounds, write_spread
+from .inplace_overlap import (
+    aliases,
+    overlap_writes,
+    tangent_after_write,
+    write_rounds,
+    write_spread,
+)
 from .overload_errors import is_number_or_tensor, number_or_tensor_error
 from .selection_where import Where, where_as
 from .shape import broadcast_to
@@ -207,7 +213,8 @@ def apply_inplace(x: Tensor, name: str, fn: Callable, *args: Any, **kwargs: Any)
         spread, rounds = overlap_writes(x._data, name)  # unfold windows, an as_strided view
     # setitem checks its own region; an argument aliasing x counts only when x requires grad
     # (then x's rule saved that argument, which this write changes: see _keep_old_self below)
-    aliased = name != "setitem" and aliases(x, args, kwargs, name) and x.requires_grad
+    shares = name != "setitem" and aliases(x, args, kwargs, name)
+    aliased = shares and x.requires_grad
     view = x._view
     record = writes_into_graph(x) or (
         grad_mode.is_grad_enabled()
@@ -239,6 +246,10 @@ def apply_inplace(x: Tensor, name: str, fn: Callable, *args: Any, **kwargs: Any)
     # PyTorch, the backward must find it modified (y.mul_(y), y[0].mul_(y[1])) and raise.
     if record and not aliased and out._grad_fn is not None and out._grad_fn._saved_values:
         _keep_old_self(out._grad_fn, x, overlapping)
+    # forward mode with an argument sharing x's memory (y.mul_(y.detach())): PyTorch computes
+    # the tangent after the write, the argument read as it is then (tangent_after_write)
+    retangent = shares and out._fw_tangent is not None and not (spread or rounds)
+    old_self = x._data.copy() if retangent else None
     try:
         if spread:  # an expanded x (index_fill_, masked_fill_, index_put_: PyTorch warns)
             write_spread(x._data, out._data.astype(x._data.dtype, copy=False))
@@ -249,6 +260,8 @@ def apply_inplace(x: Tensor, name: str, fn: Callable, *args: Any, **kwargs: Any)
     except RuntimeWarning as w:  # an overflowing cast gave inf (as PyTorch), then warned
         pass_fp_warning(w)
     x._vc[0] += 1
+    if retangent:
+        out._fw_tangent = tangent_after_write(x, old_self, fn, args, kwargs)
     if record and out._grad_fn is not None and out._grad_fn._saved_values:
         _guard_saved_result(out._grad_fn, out, x)
     if x._fw_tangent is not None or out._fw_tangent is not None:
@@ -446,15 +459,25 @@ def copy_(x: Tensor, src: Any = None, non_blocking: bool = False, *, other: Any 
     src = as_tensor(other if src is None else src)
 
     def copied(t: Tensor, s: Tensor) -> Tensor:
-        new = broadcast_to(s.to(t.dtype).to(t.device), t.shape)
+        new = s.to(t.dtype).to(t.device)
+        if new.shape != t.shape and _broadcasts_to(tuple(new.shape), tuple(t.shape)) is False:
+            new = broadcast_to(new, t.shape)  # (not broadcastable: its error)
         if not (new.requires_grad or t.requires_grad or t._fw_tangent is not None):
-            return new  # nothing to record: the values alone
+            return new if new.shape == t.shape else broadcast_to(new, t.shape)  # values alone
         # The old value's gradient is zero (PyTorch's CopyBackwards): a select, never
         # `new + t * 0`, which turns an old inf or NaN into NaN and -0.0 into 0.0
         keep = Tensor._make(get_array_module(t._data).ones((), bool), False, None, 0)
         return where_as(_CopyInto, keep, new, t)
 
     return apply_inplace(x, "copy_", copied, src)
+
+
+def _broadcasts_to(shape: tuple, target: tuple) -> bool:
+    """Whether ``shape`` broadcasts to ``target`` (then no ``ExpandBackward0``, as torch)."""
+    try:
+        return np.broadcast_shapes(shape, target) == target
+    except ValueError:
+        return False
 
 
 class _CopyInto(Where):

@@ -33,6 +33,7 @@ __all__ = [
     "overlap_writes",
     "rewrite_overlapping_out",
     "setitem_through_subview",
+    "tangent_after_write",
     "write_rounds",
     "write_spread",
 ]
@@ -232,3 +233,16 @@ def aliases(x: Tensor, args: tuple, kwargs: dict, name: str) -> bool:
                 check_partial_overlap(x._data, a._data, name)
             found = True
     return found
+
+
+def tangent_after_write(x: Tensor, old_self: Any, fn: Callable, args: tuple, kwargs: dict) -> Any:
+    """The tangent of an in-place op on ``x`` whose argument shares ``x``'s memory, as
+    PyTorch's: its forward-mode formula runs after the write, so such an argument is read
+    with its new values (``y.mul_(y.detach())``: ``t * y_new``), while ``self`` in the
+    formula is the old value (PyTorch's ``original_self``) with its old tangent. The op is
+    evaluated again, unrecorded, on the old value and the arguments as they are now."""
+    self_old = Tensor._make(old_self, False, None, 0)
+    self_old._fw_tangent = x._fw_tangent  # (not yet replaced: write_tangent comes after)
+    with grad_mode.no_grad():
+        again = fn(self_old, *args, **kwargs)
+    return again._fw_tangent

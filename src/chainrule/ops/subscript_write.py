@@ -19,6 +19,7 @@ import numpy as np
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
+from ..autograd.view_errors import LEAF_MESSAGE, VIEW_OF_LEAF_MESSAGE
 from ..backend import get_array_module
 from ..scalar_range import fit_scalar
 from ._result_layout import clone_layout, contiguous, has_own_layout, strided_copy
@@ -41,7 +42,7 @@ from .subscript_index import (
 )
 from .subscript_read import _converted, _save_index, _saved_index, _saved_indices, getitem
 
-__all__ = ["IndexPut", "setitem", "write_index"]
+__all__ = ["IndexPut", "basic_part_is_view", "setitem", "write_index"]
 
 
 class IndexPut(Function):
@@ -131,11 +132,18 @@ def setitem(x: Tensor, idx: Any, value: Any) -> None:
             "setitem: masked_fill_ only supports boolean masks, but got mask with dtype uint8 "
             "(index with a bool mask: mask.bool())"
         )
-    idx = _converted(x, idx, write=True)
+    try:
+        idx = _converted(x, idx, write=True)
+    except RuntimeError as err:  # a leaf refused before an index tensor PyTorch cannot use
+        if str(err) == LEAF_MESSAGE and basic_part_is_view(x, _raw_parts(idx)):
+            raise RuntimeError(VIEW_OF_LEAF_MESSAGE) from None
+        raise
     if x.requires_grad and grad_mode.is_grad_enabled():
         # PyTorch applies the basic part of the index before it refuses to write into a
         # leaf (or a view of one): its IndexError comes first
         earlier_index_error(tuple(x.shape), idx)
+        if x._grad_fn is None and x._view is None and getattr(x, "vmap_inplace", None) is None:
+            _refuse_leaf_write(x, idx, value)
     if isinstance(idx, tuple):
         stages = split_int_and_array(idx)
         if stages is not None:  # written through the view the first stage picks (as getitem)
@@ -184,6 +192,72 @@ def setitem(x: Tensor, idx: Any, value: Any) -> None:
     v = value._data if isinstance(value, Tensor) else value
     write_index("setitem", x, idx, v)
     x._vc[0] += 1
+
+
+def _refuse_leaf_write(x: Tensor, idx: Any, value: Any) -> None:
+    """``x[idx] = value`` on a leaf that requires grad (grad mode on): PyTorch's error, after
+    the errors PyTorch raises first. PyTorch applies the basic part of ``idx`` first: where
+    that takes a view (:func:`basic_part_is_view`) the write goes into a view of the leaf
+    ("a view of a leaf Variable ..."), else into the leaf. A value that does not convert to
+    ``x``'s dtype fails before (the value is converted first); with a basic index alone
+    (a copy into the region, which expands the value first) so does a value of a shape that
+    does not broadcast to the region; an index with index tensors writes through
+    ``index_put_``, which refuses the leaf before it checks the value."""
+    fit_scalar("setitem", value, x._data.dtype, check_half=False)
+    parts = idx if type(idx) is tuple else (idx,)
+    if isinstance(value, Tensor) and not any(_advanced(p) for p in parts):
+        _target_shape("setitem", x, idx, tuple(value.shape))
+    raise RuntimeError(VIEW_OF_LEAF_MESSAGE if basic_part_is_view(x, parts) else LEAF_MESSAGE)
+
+
+def _advanced(item: Any) -> bool:
+    """Whether an index item (converted: ints, slices, None, ``...``, bools, arrays) is an
+    index tensor of PyTorch's advanced indexing (a 0-d bool stands for a view, not one)."""
+    return getattr(item, "ndim", 0) > 0
+
+
+def _raw_parts(idx: Any) -> tuple:
+    """``idx`` as given, as a tuple whose tensors and lists are arrays (for
+    :func:`basic_part_is_view` where the index could not be converted)."""
+    parts = idx if type(idx) is tuple else (idx,)
+    return tuple(
+        p._data if isinstance(p, Tensor) else np.asarray(p) if isinstance(p, list) else p
+        for p in parts
+    )
+
+
+def basic_part_is_view(x: Tensor, parts: tuple) -> bool:
+    """Whether PyTorch's basic indexing of ``x`` by ``parts`` (a converted index, as a
+    tuple) returns a view rather than ``x`` itself: an int or a 0-d integer index
+    (``select``), None or a bool (``unsqueeze``), a slice other than the whole dim
+    (start 0 or None, step 1 or None, stop None or at least the dim's size: PyTorch reads a
+    negative start as given, so ``x[-3:]`` is a view even of a dim of 3) take a view;
+    ``...`` and index tensors do not (index tensors are applied after, by ``index_put_``)."""
+
+    def dims(p: Any) -> int:  # the dims of x an item takes
+        if p is None or p is Ellipsis or isinstance(p, (bool, np.bool_)):
+            return 0
+        if getattr(p, "ndim", 0) > 0:
+            return p.ndim if p.dtype == np.bool_ else 1
+        return 0 if getattr(p, "dtype", None) == np.bool_ else 1
+
+    shape = tuple(x.shape)
+    spare = len(shape) - sum(dims(p) for p in parts)
+    d = 0
+    for p in parts:
+        if p is Ellipsis:
+            d, spare = d + max(spare, 0), 0
+            continue
+        if isinstance(p, slice):
+            start, stop, step = p.start, p.stop, p.step
+            if (start is not None and start != 0) or (step is not None and step != 1):
+                return True
+            if stop is not None and d < len(shape) and stop < shape[d]:
+                return True
+        elif not _advanced(p):  # an int, None, a bool
+            return True
+        d += dims(p)
+    return False
 
 
 def write_index(op: str, x: Tensor, idx: Any, v: Any, accumulate: bool = False) -> None:

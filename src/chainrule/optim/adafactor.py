@@ -113,6 +113,11 @@ class Adafactor(Optimizer):
         else:
             state["variance"] = xp.zeros_like(param)
 
+    def _param_writes(self, group: dict[str, Any]) -> int:
+        """PyTorch's ``param.add_`` of the update, after ``param.mul_(1 - lr *
+        weight_decay)`` for a weight decay that is not zero."""
+        return 2 if group["weight_decay"] != 0 else 1
+
     def _update(self, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         check_flags("Adafactor", group)
         xp = get_array_module(param)

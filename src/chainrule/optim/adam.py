@@ -124,6 +124,11 @@ class Adam(Optimizer):
         if group["amsgrad"]:
             state["max_exp_avg_sq"] = xp.zeros_like(param)
 
+    def _param_writes(self, group: dict[str, Any]) -> int:
+        """PyTorch's ``param.addcdiv_``, after ``param.mul_(1 - lr * weight_decay)`` with
+        decoupled weight decay (AdamW) that is not zero."""
+        return 2 if group.get("decoupled_weight_decay") and group["weight_decay"] != 0 else 1
+
     def _update(self, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         check_flags(type(self).__name__, group)
         check_foreach_tensor_lr(group)

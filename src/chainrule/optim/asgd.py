@@ -84,6 +84,12 @@ class ASGD(Optimizer):
         state["mu"] = 1.0
         state["ax"] = xp.zeros_like(param)
 
+    def _param_writes(self, group: dict[str, Any]) -> int:
+        """PyTorch's per-parameter loop writes the parameter twice (``param.mul_(1 - lambd *
+        eta)``, then ``param.add_(grad, alpha=-eta)``), its ``foreach=True`` kernel once
+        (``foreach=None`` is the loop on the CPU, as PyTorch picks there)."""
+        return 1 if group.get("foreach") else 2
+
     def _update(self, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         check_flags("ASGD", group)
         lr, lambd = float(group["lr"]), group["lambd"]

@@ -131,6 +131,11 @@ class Muon(Optimizer):
             raise RuntimeError("Muon does not support complex parameters")
         state["momentum_buffer"] = get_array_module(param).zeros_like(param)
 
+    def _param_writes(self, group: dict[str, Any]) -> int:
+        """PyTorch's ``param.mul_(1 - lr * weight_decay)`` (whatever the weight decay, zero
+        too), then ``param.add_`` of the orthogonalized update."""
+        return 2
+
     def _update(self, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         if grad.ndim != 2:
             raise ValueError("Muon: param gradient must be a 2D matrix")

@@ -94,6 +94,11 @@ class NAdam(Optimizer):
         state["exp_avg"] = xp.zeros_like(param)
         state["exp_avg_sq"] = xp.zeros_like(param)
 
+    def _param_writes(self, group: dict[str, Any]) -> int:
+        """PyTorch's two ``param.addcdiv_`` (the gradient's and the momentum's parts), after
+        ``param.mul_(1 - lr * weight_decay)`` with a decoupled weight decay that is not zero."""
+        return 3 if group.get("decoupled_weight_decay") and group["weight_decay"] != 0 else 2
+
     def _update(self, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         check_flags("NAdam", group)
         xp = get_array_module(param)

@@ -279,6 +279,7 @@ class Optimizer(OptimizerHooksMixin):
         with quiet_fp():  # inf/nan updates without NumPy's warnings, as PyTorch
             for group in self.param_groups:
                 self._check_group(group)
+                self._writes = self._param_writes(group)  # read by _update_parameter
                 restart = self._stateless_duplicates(group)
                 for p in group["params"]:
                     grad = p.grad  # read once: a property
@@ -336,7 +337,19 @@ class Optimizer(OptimizerHooksMixin):
             store_state(entry, state)
         elif not entry:  # no state kept (SGD without momentum): no entry, as PyTorch
             del self.state[p]
-        p._vc[0] += 1  # an in-place change, as PyTorch records it
+        p._vc[0] += self._writes  # PyTorch's in-place writes into p (_param_writes)
+
+    # how many in-place writes PyTorch's step makes into each parameter of the group being
+    # updated (its version counter moves by that much): set per group by ``step``
+    _writes = 1
+
+    def _param_writes(self, group: dict[str, Any]) -> int:
+        """How many in-place ops PyTorch's step applies to each parameter of ``group``
+        (``p._version`` after a step moves by this): one by default (``param.add_``);
+        an optimizer whose step also decays the parameter in place (``param.mul_``, AdamW's
+        decoupled weight decay) or writes it twice (NAdam, ASGD's loop) says so. Read once
+        per group and step, so a parameter's bump stays one integer add."""
+        return 1
 
     def _init_state(self, param: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         """Fill ``state`` for a parameter seen for the first time (arrays and numbers)."""

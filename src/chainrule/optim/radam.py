@@ -95,6 +95,11 @@ class RAdam(Optimizer):
         state["exp_avg"] = xp.zeros_like(param)
         state["exp_avg_sq"] = xp.zeros_like(param)
 
+    def _param_writes(self, group: dict[str, Any]) -> int:
+        """PyTorch's one write of the update, after ``param.mul_(1 - lr * weight_decay)``
+        with a decoupled weight decay that is not zero."""
+        return 2 if group.get("decoupled_weight_decay") and group["weight_decay"] != 0 else 1
+
     def _update(self, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         check_flags("RAdam", group)
         xp = get_array_module(param)
