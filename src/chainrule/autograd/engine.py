@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 
 from .._layout import grad_layout, grad_order, is_vmap_array, relaid_tensor
+from .._layout_carry import carry_elementwise_marks
+from .._layout_marks import LAYOUT_MARKS
 from ..backend import get_array_module, is_writeable
 from ..meta.array import MetaArray, meta_empty
 from ..threads import elementwise
@@ -221,6 +223,8 @@ class _Pending:
         out = elementwise(np.add, a._data, b._data)
         if isinstance(out, np.generic):  # NumPy gives a scalar for two 0-d arrays
             out = np.asarray(out)
+        elif LAYOUT_MARKS:  # the recorded a + b's marks (a convolution's result's gradients)
+            carry_elementwise_marks(out, a._data, b._data)
         return Tensor._make(out, False, None, 0)
 
 

@@ -23,7 +23,7 @@ from ..autograd.tensor import Tensor
 from ..threads import elementwise
 from ._array_operands import refuse_user_array
 from ._division_grad import plain_div_grads
-from ._first_order import FUNCTION_SLOTS, PLAIN_APPLY, grad_array, grad_tensor, plain_array, wrapped
+from ._first_order import grad_array, grad_tensor, plain_array, wrapped
 from ._util import broadcast_error, promote
 from .binary_call import _call
 from .binding import tensor_method
@@ -218,15 +218,14 @@ class Div(BinaryElementwise):
 
     @classmethod
     def backward(cls, ctx, grad):
-        # plain NumPy operands: no Tensor ops recorded (68 -> 54 us); a profiler sees them
-        if not ctx.create_graph and FUNCTION_SLOTS["apply"] is PLAIN_APPLY:
+        # first order on plain NumPy operands (_first_order.py): no Tensor ops recorded
+        # (68 -> 54 us); a profiler sees them
+        g = grad_array(ctx, grad)
+        if g is not None:
             a, b, _ = ctx.saved_tensors
-            needs = ctx.needs_input_grad
-            out = plain_div_grads(grad, a, b, needs)
+            out = plain_div_grads(g, a, b, ctx.needs_input_grad)
             if out is not None:
                 return out
-            ga = cls.chain_a(ctx, grad, a, b, None) if needs[0] else None
-            return ga, cls.chain_b(ctx, grad, a, b, None) if needs[1] else None
         return super().backward(ctx, grad)
 
 

@@ -28,7 +28,7 @@ from ..autograd.view_base import mark_multi_output, record_view
 from ..backend import get_array_module
 from ..quantized_ops import cat_quantized
 from ..quantized_tensor import QuantizedTensor
-from ._first_order import FUNCTION_SLOTS, PLAIN_APPLY
+from ._first_order import grad_arrays, grad_view
 from ._tensor_args import tensor_element, tensor_list
 from ._tiles import tiled_view
 from ._util import ShapeError, index_int, norm_dim
@@ -87,17 +87,13 @@ class Cat(Function):
     def backward(ctx, grad):
         out, start = [], 0
         idx = [slice(None)] * grad.ndim
-        if (
-            not ctx.create_graph
-            and type(grad) is Tensor
-            and type(grad._data) is np.ndarray
-            and FUNCTION_SLOTS["apply"] is PLAIN_APPLY
-        ):
-            # first order: the same views of the gradient that ``grad[idx]`` makes (its
-            # version counter shared, its base recorded: a hook sees ``_is_view()`` as in
-            # torch), without a GetItem node per input (8x8 cat of two, forward + backward
-            # 34 -> 27 us, thread_time, min of 7 x 2000, under load)
-            g, grad_on = grad._data, is_grad_enabled()
+        g = grad_view(ctx, grad)
+        if g is not None:
+            # first order, plain (_first_order.py): the same views of the gradient that
+            # ``grad[idx]`` makes (its version counter shared, its base recorded: a hook
+            # sees ``_is_view()`` as in torch), without a GetItem node per input (8x8 cat of
+            # two, forward + backward 34 -> 27 us, thread_time, min of 7 x 2000, under load)
+            grad_on = is_grad_enabled()
             for s in ctx.sizes:
                 idx[ctx.dim] = slice(start, start + s)
                 piece = Tensor._make(g[tuple(idx)], False, None, 0)
@@ -194,9 +190,9 @@ class Split(Function):
 
     @staticmethod
     def backward(ctx, *grads):
-        if ctx.create_graph:  # differentiable: a recorded cat
+        arrays = grad_arrays(ctx, grads)  # first order, plain (_first_order.py)
+        if arrays is None:  # differentiable, profiled (torch lists aten::cat): a recorded cat
             return cat(list(grads), ctx.dim), None, None
-        arrays = [g._data for g in grads]
         whole = tiled_view(arrays, ctx.dim)  # pieces of one buffer (attention's dq, dk, dv)
         if whole is None:
             whole = get_array_module(*arrays).concatenate(arrays, axis=ctx.dim)
@@ -248,9 +244,9 @@ class Unbind(Function):
 
     @staticmethod
     def backward(ctx, *grads):
-        if ctx.create_graph:  # differentiable: a recorded stack
+        arrays = grad_arrays(ctx, grads)  # first order, plain (_first_order.py)
+        if arrays is None:  # differentiable, profiled (torch lists aten::stack): recorded
             return stack(list(grads), ctx.dim), None
-        arrays = [g._data for g in grads]
         return Tensor._make(
             get_array_module(*arrays).stack(arrays, axis=ctx.dim), False, None, 0
         ), None

@@ -19,7 +19,7 @@ from ..autograd.function import Function
 from ..autograd.lower_precision import AUTOCAST, autocast_float32, without_autocast
 from ..autograd.saved_fields import product_fields  # grad_fn._saved_* helpers
 from ..autograd.tensor import Tensor
-from ._first_order import FUNCTION_SLOTS, PLAIN_APPLY
+from ._first_order import grad_view, unmarked
 from ._tensor_args import not_tensor
 from ._util import DtypeError, ShapeError, as_tensor
 from .binding import tensor_method
@@ -86,12 +86,9 @@ class MatMul(Function):
         if not a_vec and not b_vec:  # the common case, without re-validating shapes
             if needs[1] and grad.ndim > 2 and grad._data.dtype.char == "e":
                 return _half_shared_weight_grads(ctx, a, b, grad)
-            if (
-                not ctx.create_graph
-                and type(grad) is Tensor
-                and FUNCTION_SLOTS["apply"] is PLAIN_APPLY
-            ):
-                out = _first_order_grads(grad._data, a, b, needs)
+            g = grad_view(ctx, grad)  # first order, plain (_first_order.py); float16 too
+            if g is not None:
+                out = _first_order_grads(g, a, b, needs)
                 if out is not None:
                     return out
             return (
@@ -142,20 +139,22 @@ def _first_order_grads(g: Any, a: Tensor | None, b: Tensor | None, needs: tuple)
     """First order, matrices (not vectors): ``G Bᵀ`` and ``Aᵀ G`` as the arrays that
     ``MatMul.apply(grad, _mT(b))`` and ``MatMul.apply(_mT(a), grad)`` compute (the same
     transposed views and products), without four ``Function.apply`` calls (8x8 matmul forward
-    + backward -6 us, thread_time, min of 9 x 2000, under load). None (the recorded path)
-    for other arrays (CuPy, vmap), bfloat16 (computed in float32 by ``apply``), complex,
-    and under autocast."""
-    if type(g) is not np.ndarray or g.dtype.kind != "f" or AUTOCAST[0]:
+    + backward -6 us, thread_time, min of 9 x 2000, under load). ``g``: the gradient's
+    NumPy array (``_first_order.grad_view``: first order, outside autocast, no profiler, no
+    layout mark on it). None (the recorded path) for other operands (CuPy, vmap, a layout
+    mark on their memory), bfloat16 (computed in float32 by ``apply``) and complex; float16
+    is ``_product``'s own rule either way."""
+    if g.dtype.kind != "f":
         return None
     ga = gb = None
     if needs[0]:
         bd = b._data
-        if type(bd) is not np.ndarray or bd.dtype.kind != "f":
+        if type(bd) is not np.ndarray or bd.dtype.kind != "f" or not unmarked(bd):
             return None
         ga = _product(g, bd.swapaxes(-1, -2))
     if needs[1]:
         ad = a._data
-        if type(ad) is not np.ndarray or ad.dtype.kind != "f":
+        if type(ad) is not np.ndarray or ad.dtype.kind != "f" or not unmarked(ad):
             return None
         gb = _product(ad.swapaxes(-1, -2), g)
     return (

@@ -16,7 +16,7 @@ from .._layout_marks import LAYOUT_MARKS, mark_permuted
 from ..autograd.function import Function
 from ..autograd.saved_fields import given, given_dim, given_dims  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
-from ._first_order import FUNCTION_SLOTS, PLAIN_APPLY
+from ._first_order import grad_view
 from ._util import NAMED_ERRORS, ShapeError, lead_with, norm_dim
 from .binding import tensor_method
 from .number_arguments import parser_int
@@ -72,19 +72,17 @@ class Permute(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        if (
-            not ctx.create_graph
-            and type(grad) is Tensor
-            and type(grad._data) is np.ndarray
-            and FUNCTION_SLOTS["apply"] is PLAIN_APPLY
-        ):
-            # the inverse permutation in Python, not np.argsort (2.9 us on a 2-tuple): with
-            # _swap's inlined dims, 8x8 transpose forward + backward 19.4 -> 13.4 us
-            # (thread_time, min of 3 x 7 x 2000, under load)
+        g = grad_view(ctx, grad)
+        if g is not None:
+            # first order, plain (_first_order.py; a layout mark on the gradient: the
+            # recorded permute marks its result with torch's strides): the inverse
+            # permutation in Python, not np.argsort (2.9 us on a 2-tuple): with _swap's
+            # inlined dims, 8x8 transpose forward + backward 19.4 -> 13.4 us (thread_time,
+            # min of 3 x 7 x 2000, under load)
             inverse = [0] * len(ctx.axes)
             for i, a in enumerate(ctx.axes):
                 inverse[a] = i
-            return Tensor._make(grad._data.transpose(inverse), False, None, 0), None
+            return Tensor._make(g.transpose(inverse), False, None, 0), None
         return permute(grad, tuple(np.argsort(ctx.axes))), None
 
     @staticmethod

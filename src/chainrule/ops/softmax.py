@@ -19,7 +19,7 @@ from ..autograd.saved_fields import given, given_dim  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..threads import elementwise
-from ._first_order import FUNCTION_SLOTS, PLAIN_APPLY
+from ._first_order import FUNCTION_SLOTS, PLAIN_APPLY, grad_array, plain_array
 from ._result_layout import in_elementwise_layout
 from ._ufunc_reduce import add_reduce
 from ._util import DtypeError, as_tensor, int_dim, wide_bfloat16
@@ -29,7 +29,6 @@ from .reduction import sum as _sum
 
 __all__ = ["log_softmax", "softmax"]
 
-_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 _IGNORE_OVER = fp_ignoring("over")  # np.errstate(over="ignore"), entered in 0.4 us, not 1.1
 
 
@@ -82,19 +81,12 @@ class Softmax(Function):
                 if dx is None:
                     dx = yd * (g - (g * yd).sum(axis=ctx.dim, keepdims=True))
                 return _rounded(dx, y.dtype), None
-            if (
-                dx is None
-                and type(grad) is Tensor
-                and type(g) is np.ndarray
-                and type(yd) is np.ndarray
-                and (g.dtype == _F32 or g.dtype == _F64)  # (halves: the Tensor ops' float32)
-                and g.dtype == yd.dtype
-                and g.flags.c_contiguous
-            ):
-                # below the kernel's size: the same three NumPy steps the Tensor expression
-                # below takes (same order, same rounding), without recording a graph (8x8
-                # float32 forward + backward 43 -> 28 us, thread_time, min of 7 x 2000, load)
-                dx = yd * (g - (g * yd).sum(axis=ctx.dim, keepdims=True))
+            if dx is None and yd.ndim and grad_array(ctx, grad) is not None:
+                # below the kernel's size, first order on plain arrays (_first_order.py;
+                # halves: the Tensor ops' float32): the NumPy steps of the Tensor expression
+                # below, without recording a graph
+                if plain_array(y, g) is not None:
+                    dx = _softmax_grad(g, yd, ctx.dim)
             if dx is not None:
                 return Tensor._make(dx, False, None, 0), None
         return y * (grad - _sum(grad * y, ctx.dim, keepdim=True)), None
@@ -140,10 +132,11 @@ class LogSoftmax(Function):
             g, xp = wide_bfloat16(grad._data), get_array_module(grad._data)
             dx = g - xp.exp(wide_bfloat16(y._data)) * g.sum(axis=ctx.dim, keepdims=True)
             return _rounded(dx, y.dtype), None
-        if not ctx.create_graph and type(grad) is Tensor and FUNCTION_SLOTS["apply"] is PLAIN_APPLY:
-            dx = _log_softmax_grad(grad._data, y._data, ctx.dim)
-            if dx is not None:
-                return Tensor._make(dx, False, None, 0), None
+        g = grad_array(ctx, grad)  # first order, plain (_first_order.py)
+        if g is not None:
+            yd = plain_array(y, g)
+            if yd is not None:
+                return Tensor._make(_log_softmax_grad(g, yd, ctx.dim), False, None, 0), None
         return grad - y.exp() * _sum(grad, ctx.dim, keepdim=True), None
 
     @staticmethod
@@ -157,18 +150,33 @@ class LogSoftmax(Function):
         return t - (t * p).sum(axis=ctx.dim, keepdims=True)
 
 
+def _softmax_grad(g: Any, y: Any, dim: int) -> Any:
+    """First order, float32/float64 NumPy arrays of one dtype (``_first_order.grad_array``,
+    ``plain_array``), ``y`` at least 1-d: ``y * (g - sum(g * y))`` by the NumPy steps the
+    recorded expression takes (Mul's, Sum's, Sub's and Mul's forwards: the same calls in the
+    same order, so the same rounding, and their result layouts), for a gradient in any
+    layout (a sum's expanded one too: 8x8 float32 ``softmax(x, 1).sum()`` forward +
+    backward 77 -> 58 us, thread_time, min of 3 x 7 x 2000, under heavy load; session 38
+    took row-major gradients only)."""
+    gy = elementwise(np.multiply, g, y)  # Mul.f(grad, y), then BinaryElementwise's layout
+    if gy.ndim > 1:
+        gy = in_elementwise_layout(gy, g, y)
+    total = add_reduce(gy, axis=(dim,), keepdims=True, dtype=None)  # Sum.forward
+    if not total.flags.c_contiguous:
+        total = np.ascontiguousarray(total)
+    d = elementwise(np.subtract, g, total)  # Sub.f(grad, total)
+    if d.ndim > 1:
+        d = in_elementwise_layout(d, g, total)
+    dx = elementwise(np.multiply, y, d)  # Mul.f(y, d)
+    return in_elementwise_layout(dx, y, d) if dx.ndim > 1 else dx
+
+
 def _log_softmax_grad(g: Any, y: Any, dim: int) -> Any:
-    """First order, float32/float64 NumPy arrays: ``g - exp(y) * sum(g)`` by the NumPy steps
-    the recorded expression takes (Exp's, Sum's, Mul's and Sub's forwards: the same calls in
-    the same order, so the same rounding and layout), without its four nodes (8x8 forward +
-    backward -8 us, thread_time, min of 9 x 2000, under load). None for anything else."""
-    if (
-        type(g) is not np.ndarray
-        or type(y) is not np.ndarray
-        or not (g.dtype == _F32 or g.dtype == _F64)
-        or g.dtype != y.dtype
-    ):
-        return None
+    """First order, float32/float64 NumPy arrays of one dtype (``_first_order.grad_array``,
+    ``plain_array``): ``g - exp(y) * sum(g)`` by the NumPy steps the recorded expression
+    takes (Exp's, Sum's, Mul's and Sub's forwards: the same calls in the same order, so the
+    same rounding and layout), without its four nodes (8x8 forward + backward -8 us,
+    thread_time, min of 9 x 2000, under load)."""
     e = _fast.exp(y)  # Exp.f: the compiled float32 kernel on large arrays, else NumPy's
     if e is None:
         e = np.exp(y)
