@@ -3,6 +3,7 @@ when it subclasses Tensor (see :mod:`chainrule.autograd.torch_function`)."""
 
 from __future__ import annotations
 
+from . import _c_nn as _nn  # noqa: F401 (torch._C._nn, which cr.fx prints)
 from .autograd.torch_function import (
     DisableTorchFunction,
     DisableTorchFunctionSubclass,

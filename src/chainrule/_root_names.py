@@ -47,6 +47,7 @@ LAZY_SUBMODULES = {
     "testing",
     "fft",
     "futures",
+    "functional",
     "__future__",
     "profiler",
     "mps",

@@ -75,7 +75,11 @@ def adder(lib: Any) -> Any:
 
 def pair(builder: Any, train: bool = False) -> tuple[Any, Any]:
     """The torch and chainrule modules of ``builder`` with the same state (BatchNorm
-    statistics made non-trivial)."""
+    statistics made non-trivial). torch's generator is seeded before the modules are built:
+    the conftest reseeds chainrule's and NumPy's for each test, not torch's, so torch's
+    initial weights (which chainrule's copy) otherwise depend on the tests run before in the
+    process (under pytest-xdist, on how the load spread the tests over the workers)."""
+    torch.manual_seed(0)
     theirs, ours = builder(torch), builder(cr)
     torch.manual_seed(0)
     with torch.no_grad():

@@ -129,11 +129,6 @@ KINDS = [
     "size_arith",
     "conversions",
 ]
-EINSUM = pytest.mark.xfail(
-    strict=True,
-    reason="torch.einsum is written in torch/functional.py and printed torch.functional.einsum; "
-    "chainrule has no chainrule.functional module, so its trace prints chainrule.einsum",
-)
 
 
 def _code(lib, kind):
@@ -141,9 +136,7 @@ def _code(lib, kind):
     return code.replace("torch.", "LIB.").replace("chainrule.", "LIB.")
 
 
-@pytest.mark.parametrize(
-    "kind", [pytest.param(k, marks=EINSUM) if k == "einsum" else k for k in KINDS]
-)
+@pytest.mark.parametrize("kind", KINDS)
 def test_traced_code_as_torchs(kind):
     assert _code(cr, kind) == _code(torch, kind)
 

@@ -138,6 +138,8 @@ class ExportTracer(Tracer):
         symbols: the dynamic sizes of the inputs; their ``alt`` sizes drive the second trace.
     """
 
+    slices_need_index = False  # torch's export slices by SymInts (they have __index__)
+
     def __init__(self, symbols: list[Symbol], preserved: tuple[str, ...] = ()) -> None:
         super().__init__()
         self.symbols = symbols

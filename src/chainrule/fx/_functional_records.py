@@ -15,7 +15,9 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-__all__ = ["RECORDS", "functional_records"]
+from .node import FUNCTIONAL_ONLY
+
+__all__ = ["RECORDS", "ROOT_RECORDS", "functional_records"]
 
 # name -> (the arguments torch passes on positionally, the others with their defaults, in
 # the order torch passes them)
@@ -26,6 +28,7 @@ RECORDS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     "adaptive_max_pool2d_with_indices": (("input", "output_size"), {"return_indices": False}),
     "adaptive_max_pool3d_with_indices": (("input", "output_size"), {"return_indices": False}),
     "affine_grid": (("theta", "size"), {"align_corners": None}),
+    "alpha_dropout": (("input",), {"p": 0.5, "training": False, "inplace": False}),
     "batch_norm": (
         ("input", "running_mean", "running_var"),
         {"weight": None, "bias": None, "training": False, "momentum": 0.1, "eps": 1e-05},
@@ -64,6 +67,10 @@ RECORDS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
         ("log_probs", "targets", "input_lengths", "target_lengths"),
         {"blank": 0, "reduction": "mean", "zero_infinity": False},
     ),
+    "dropout": (("input",), {"p": 0.5, "training": True, "inplace": False}),
+    "dropout1d": (("input",), {"p": 0.5, "training": True, "inplace": False}),
+    "dropout2d": (("input",), {"p": 0.5, "training": True, "inplace": False}),
+    "dropout3d": (("input",), {"p": 0.5, "training": True, "inplace": False}),
     "elu": (("input",), {"alpha": 1.0, "inplace": False}),
     "embedding": (
         ("input", "weight"),
@@ -89,6 +96,7 @@ RECORDS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
             "padding_idx": None,
         },
     ),
+    "feature_alpha_dropout": (("input",), {"p": 0.5, "training": False, "inplace": False}),
     "fold": (("input", "output_size", "kernel_size"), {"dilation": 1, "padding": 0, "stride": 1}),
     "fractional_max_pool2d_with_indices": (
         ("input", "kernel_size"),
@@ -118,6 +126,7 @@ RECORDS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
         {"mode": "bilinear", "padding_mode": "zeros", "align_corners": None},
     ),
     "group_norm": (("input", "num_groups"), {"weight": None, "bias": None, "eps": 1e-05}),
+    "gumbel_softmax": (("logits",), {"tau": 1, "hard": False, "eps": 1e-10, "dim": -1}),
     "hardsigmoid": (("input",), {"inplace": False}),
     "hardswish": (("input",), {"inplace": False}),
     "hardtanh": (("input",), {"min_val": -1.0, "max_val": 1.0, "inplace": False}),
@@ -287,13 +296,26 @@ RECORDS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
 }
 
 
+REQUIRED = object()  # a keyword torch passes on that has no default (the call must give it)
+
+# the same for root functions written in torch/functional.py (``torch.functional.cdist``)
+# whose signature chainrule shares
+ROOT_RECORDS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
+    "cdist": (("x1", "x2"), {"p": 2.0, "compute_mode": "use_mm_for_euclid_dist_if_necessary"}),
+    "tensordot": (("a", "b"), {"dims": 2, "out": None}),
+    "unravel_index": (("indices",), {"shape": REQUIRED}),
+}
+
+
 def _is_functional(func: Any, name: str) -> bool:
     """Whether ``func`` is ``chainrule.nn.functional.<name>`` (or its dispatch wrapper)
     and not also ``chainrule.<name>``: where chainrule binds one object to both
     (``layer_norm``, ``selu``), the trace cannot tell ``F.layer_norm(...)`` from
     ``torch.layer_norm(...)``, which torch records as given, and records it so."""
     public = getattr(sys.modules.get("chainrule.nn.functional"), name, None)
-    if public is None or getattr(sys.modules.get("chainrule"), name, None) is public:
+    if public is None:
+        return False
+    if name not in FUNCTIONAL_ONLY and getattr(sys.modules.get("chainrule"), name, None) is public:
         return False
     unwrap = "__torch_function_wrapped__"
     return func is public or getattr(func, unwrap, func) is getattr(public, unwrap, public)
@@ -306,7 +328,9 @@ def functional_records(func: Any, args: tuple, kwargs: dict) -> tuple[tuple, dic
     name = getattr(func, "__name__", "")
     rule = RECORDS.get(name)
     if rule is None or not _is_functional(func, name):
-        return args, kwargs
+        rule = ROOT_RECORDS.get(name)
+        if rule is None or getattr(sys.modules.get("chainrule"), name, None) is not func:
+            return args, kwargs
     positional, keywords = rule
     names = [*positional, *keywords]
     if len(args) > len(names):
@@ -317,6 +341,8 @@ def functional_records(func: Any, args: tuple, kwargs: dict) -> tuple[tuple, dic
             return args, kwargs
         bound[k] = v
     if any(p not in bound for p in positional):
+        return args, kwargs
+    if any(default is REQUIRED and k not in bound for k, default in keywords.items()):
         return args, kwargs
     return tuple(bound[p] for p in positional), {
         k: bound.get(k, default) for k, default in keywords.items()

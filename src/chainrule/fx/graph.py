@@ -14,11 +14,13 @@ import copy
 import inspect
 import keyword
 import re
+import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from .._c_nn import C_NAMES
 from ._codegen import PythonCode, python_code
 from .node import Node, map_arg
 
@@ -141,7 +143,12 @@ class Graph:
     # ------------------------------------------------------------ creation
     def _target_to_str(self, target: Any) -> str:
         if callable(target) and not isinstance(target, str):
-            return _snake_case(getattr(target, "__name__", type(target).__name__))
+            name = getattr(target, "__name__", type(target).__name__)
+            if name in C_NAMES:  # F.logsigmoid: torch's node is named for _C._nn.log_sigmoid
+                functional = sys.modules.get("chainrule.nn.functional")
+                if getattr(functional, name, None) is target:
+                    name = C_NAMES[name]
+            return _snake_case(name)
         return str(target)
 
     def create_node(

@@ -16,6 +16,10 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from .._c_nn import C_NAMES as _C_NAMES
+from .._c_nn import __all__ as _C_NN
+from ..functional import _PRINTED_HERE
+
 __all__ = ["Argument", "Node", "Target", "has_side_effect", "map_aggregate", "map_arg"]
 
 Argument = Any
@@ -267,11 +271,17 @@ def _format_arg(arg: Any) -> str:
 
 
 _NAMESPACES = ("chainrule", "chainrule.nn.functional", "chainrule.linalg", "chainrule.special")
+# functionals chainrule also binds at its root where torch has no root function of the name
+# (no ``torch.pad``): a call of one is ``F.<name>``'s, printed and recorded as such
+FUNCTIONAL_ONLY = frozenset({"pad"})
 
 
 def _qualified_name(fn: Any) -> str:
     """``operator.add``, ``builtins.getattr``, ``chainrule.relu``,
-    ``chainrule.nn.functional.relu``: where the callable can be reached from, for printing."""
+    ``chainrule.nn.functional.relu``: where the callable can be reached from, for printing.
+    As torch.fx, which prints a function's defining module: the functions of
+    ``torch/functional.py`` as ``chainrule.functional.einsum`` and the functionals torch binds
+    from C as ``chainrule._C._nn.gelu``."""
     name = getattr(fn, "__name__", None)
     if name is None:
         return repr(fn)
@@ -279,6 +289,15 @@ def _qualified_name(fn: Any) -> str:
         return f"operator.{name}"
     if getattr(builtins, name, None) is fn:
         return f"builtins.{name}"
+    root = sys.modules.get("chainrule")
+    if name in _PRINTED_HERE and getattr(root, name, None) is fn:
+        return f"chainrule.functional.{name}"  # torch.fx: torch.functional.einsum
+    functional = sys.modules.get("chainrule.nn.functional")
+    c_name = _C_NAMES.get(name, name)  # F.logsigmoid is torch._C._nn.log_sigmoid
+    if c_name in _C_NN and getattr(functional, name, None) is fn:
+        return f"chainrule._C._nn.{c_name}"  # torch.fx: torch._C._nn.gelu
+    if name in FUNCTIONAL_ONLY and getattr(functional, name, None) is fn:
+        return f"chainrule.nn.functional.{name}"
     for space in _NAMESPACES:
         module = sys.modules.get(space)
         if module is not None and getattr(module, name, None) is fn:

@@ -20,11 +20,19 @@ from typing import Any
 
 from .. import overrides
 from ..autograd import torch_function as _tf
+from ..ops import subscript_read as _subscript_read
 from ._call_site import as_torch_records, records_method
 from ._functional_records import functional_records
 from .node import Node, map_aggregate
 
-__all__ = ["Attribute", "GraphAppendingTracer", "Proxy", "TraceError", "TracerBase"]
+__all__ = [
+    "Attribute",
+    "GraphAppendingTracer",
+    "Proxy",
+    "TraceError",
+    "TracerBase",
+    "refuse_sliced_by_proxy",
+]
 
 _PLAIN = (bool, int, float, complex, str, bytes, type(None), type(Ellipsis), range)
 
@@ -41,6 +49,9 @@ class TracerBase:
 
     graph: Any
     record_stack_traces = False
+    # a real tensor sliced by a traced bound is refused, as torch.fx (torch's export, whose
+    # sizes are SymInts with __index__, records it: cr.export's tracer sets this False)
+    slices_need_index = True
 
     def create_node(
         self,
@@ -141,6 +152,25 @@ class GraphAppendingTracer(TracerBase):
         self.graph = graph
 
 
+def refuse_sliced_by_proxy(func: Any, args: tuple, kwargs: dict) -> None:
+    """torch's TypeError for a real tensor indexed by a slice with a traced bound
+    (``self.mask[:n]``, ``n = x.size(-1)``): torch's ``Tensor.__getitem__`` looks for
+    ``__torch_function__`` in the index's tensors, not inside its slices, so Python's slice
+    conversion meets the proxy first. A traced index tensor (``buf[idx]``) is recorded."""
+    # (the function reaches here wrapped: ``Tensor.__getitem__``'s dispatch wrapper)
+    target = _subscript_read.getitem
+    if func is not target and getattr(func, "__wrapped__", None) is not target:
+        return
+    if not args or isinstance(args[0], Proxy):
+        return
+    index = args[1] if len(args) > 1 else kwargs.get("idx")
+    for part in index if isinstance(index, tuple) else (index,):
+        if isinstance(part, slice) and any(
+            isinstance(b, Proxy) for b in (part.start, part.stop, part.step)
+        ):
+            raise TypeError("slice indices must be integers or None or have an __index__ method")
+
+
 class Proxy:
     """A traced value: wraps the :class:`Node` that produces it and the tracer that
     records operations on it (see the module docstring)."""
@@ -176,6 +206,8 @@ class Proxy:
                 f"trace operations {orig_method}"
             )
         tracer = next(iter(tracers))
+        if tracer.slices_need_index:
+            refuse_sliced_by_proxy(orig_method, args, kwargs)
         # a Tensor method (torch.Tensor.new_ones(proxy, 2)); chainrule's functions and
         # methods may be one object (cr.split is Tensor.split): the call site tells
         method = records_method(orig_method)

@@ -37,7 +37,7 @@ from ._functional_records import functional_records
 from .graph import Graph
 from .graph_module import GraphModule
 from .node import map_aggregate
-from .proxy import Proxy, TracerBase
+from .proxy import Proxy, TracerBase, refuse_sliced_by_proxy
 
 __all__ = ["Tracer", "symbolic_trace", "wrap"]
 
@@ -95,6 +95,8 @@ class _RecordingMode(TorchFunctionMode):
         kwargs = kwargs or {}
         if not _has_proxy((args, kwargs)):
             return func(*args, **kwargs)
+        if self.tracer.slices_need_index:
+            refuse_sliced_by_proxy(func, args, kwargs)
         method = records_method(func)  # Tensor.split(x, 2), buf.add(x); cr.split(x, 2) not
         name = getattr(func, "__name__", "")
         args, kwargs = as_torch_records(name, method, args, kwargs)

@@ -1,5 +1,6 @@
 """Dropout variants. Masks are drawn from chainrule's default generator, so
-``cr.manual_seed`` makes them reproducible; a ``generator=`` may be passed instead.
+``cr.manual_seed`` makes them reproducible. The signatures are torch 2.13's (no
+``generator=``), so that ``cr.fx`` records them in torch's form.
 
 Inverted dropout: kept units are scaled by 1/(1-p) during training so the expected
 activation is unchanged and evaluation is the identity. ``inplace=True`` writes the result
@@ -78,7 +79,6 @@ def dropout(
     p: float = 0.5,
     training: bool = True,
     inplace: bool = False,
-    generator: Generator | None = None,
 ) -> Tensor:
     """Zero each element with probability ``p`` and scale the rest by 1/(1-p)."""
     _check_p(p, "dropout")
@@ -88,7 +88,7 @@ def dropout(
     if p == 1.0:
         return _result(input, inplace, "dropout", lambda t: t * 0.0)
     _no_complex_mask(input, "dropout")
-    keep = _keep_mask(input.shape, input, p, generator, input._data)
+    keep = _keep_mask(input.shape, input, p, None, input._data)
     return _with_mark(_result(input, inplace, "dropout", lambda t: _masked(t, keep, p)), input)
 
 
@@ -151,7 +151,6 @@ def dropout1d(
     p: float = 0.5,
     training: bool = True,
     inplace: bool = False,
-    generator: Generator | None = None,
 ) -> Tensor:
     """Zero whole channels of (N, C, L) / (C, L) inputs."""
     _check_p(p, "dropout1d")
@@ -168,11 +167,11 @@ def dropout1d(
             input,
             inplace,
             lambda t, batched: _channel_dropout(
-                t, p, training, inplace, generator, "dropout1d", t.shape[:-1] + (1,)
+                t, p, training, inplace, None, "dropout1d", t.shape[:-1] + (1,)
             ),
         )
     mask = input.shape[:-1] + (1,)
-    return _channel_dropout(input, p, training, inplace, generator, "dropout1d", mask)
+    return _channel_dropout(input, p, training, inplace, None, "dropout1d", mask)
 
 
 def dropout2d(
@@ -180,7 +179,6 @@ def dropout2d(
     p: float = 0.5,
     training: bool = True,
     inplace: bool = False,
-    generator: Generator | None = None,
 ) -> Tensor:
     """Zero whole channels (feature maps) of (N, C, H, W) inputs.
 
@@ -203,7 +201,7 @@ def dropout2d(
             stacklevel=2,
         )
     mask = _feature_mask(input.shape)
-    return _channel_dropout(input, p, training, inplace, generator, "dropout2d", mask)
+    return _channel_dropout(input, p, training, inplace, None, "dropout2d", mask)
 
 
 def dropout3d(
@@ -211,7 +209,6 @@ def dropout3d(
     p: float = 0.5,
     training: bool = True,
     inplace: bool = False,
-    generator: Generator | None = None,
 ) -> Tensor:
     """Zero whole channels of (N, C, D, H, W) / (C, D, H, W) inputs.
 
@@ -224,11 +221,11 @@ def dropout3d(
         _deprecated_rank("dropout3d", input.ndim, 3)
     if input.ndim == 5:
         mask = _feature_mask(input.shape)
-        return _channel_dropout(input, p, training, inplace, generator, "dropout3d", mask)
+        return _channel_dropout(input, p, training, inplace, None, "dropout3d", mask)
 
     def run(t: Tensor, batched: bool) -> Tensor:
         mask = _feature_mask(t.shape) if batched else _feature_mask((1, *t.shape))[1:]
-        return _channel_dropout(t, p, training, inplace, generator, "dropout3d", mask)
+        return _channel_dropout(t, p, training, inplace, None, "dropout3d", mask)
 
     return unbatched(input, inplace, run)
 
@@ -238,7 +235,6 @@ def alpha_dropout(
     p: float = 0.5,
     training: bool = False,
     inplace: bool = False,
-    generator: Generator | None = None,
 ) -> Tensor:
     """Dropout that keeps SELU's self-normalising mean 0 / variance 1.
 
@@ -254,7 +250,7 @@ def alpha_dropout(
         return _result(input, inplace, "alpha_dropout", lambda t: t * 0.0)
     alpha_p = -1.7580993408473766  # -SELU_SCALE * SELU_ALPHA
     a = 1.0 / math.sqrt((alpha_p**2 * p + 1) * (1 - p))
-    keep = _keep_mask(input.shape, input, p, generator, input._data)
+    keep = _keep_mask(input.shape, input, p, None, input._data)
     k = keep.astype(input.dtype, copy=False)  # keeps vmap's per-sample marks
     b = (1 - k) * (alpha_p * a) + (-a * alpha_p * p)
     scale, shift = Tensor._make(k * a, False, None, 0), Tensor._make(b, False, None, 0)

@@ -1,7 +1,8 @@
 """``feature_alpha_dropout``: alpha dropout (SELU-preserving) of whole channels.
 
 The mask is drawn once per (sample, channel), of shape (N, C, 1, ..., 1), from chainrule's
-default generator (or ``generator=``), so ``cr.manual_seed`` makes it reproducible. As in
+default generator (torch's signature: no ``generator=``), so ``cr.manual_seed`` makes it
+reproducible. As in
 PyTorch's ``_dropout_impl``, a dropped channel goes to SELU's negative saturation -alpha
 (alpha = 1.7580993408473766, SELU's scale times its alpha) and the result is affinely
 corrected to keep mean 0 and variance 1: y = a x keep + b with
@@ -15,7 +16,6 @@ import math
 
 from ...autograd.tensor import Tensor
 from ...ops.inplace import single_node_result as _result
-from ...random import Generator
 from .dropout import _affine, _check_p, _keep_mask
 
 __all__ = ["feature_alpha_dropout"]
@@ -28,7 +28,6 @@ def feature_alpha_dropout(
     p: float = 0.5,
     training: bool = False,
     inplace: bool = False,
-    generator: Generator | None = None,
 ) -> Tensor:
     """Alpha dropout of whole channels (``torch.nn.functional.feature_alpha_dropout``).
 
@@ -62,7 +61,7 @@ def feature_alpha_dropout(
         )
     a = 1.0 / math.sqrt((_ALPHA * _ALPHA * p + 1) * (1 - p))
     shape = tuple(input.shape[:2]) + (1,) * (input.ndim - 2)
-    keep = _keep_mask(shape, input, p, generator)
+    keep = _keep_mask(shape, input, p, None)
     k = keep.astype(input.dtype, copy=False)  # keeps vmap's per-sample marks
     b = (k - 1) * (_ALPHA * a) + _ALPHA * a * p
     scale, shift = Tensor._make(k * a, False, None, 0), Tensor._make(b, False, None, 0)

@@ -13,7 +13,7 @@ from ...autograd.tensor import Tensor
 from ...meta.array import MetaArray, meta_empty
 from ...ops._util import as_tensor
 from ...ops.softmax import softmax
-from ...random import Generator, gen
+from ...random import gen
 
 __all__ = ["gumbel_softmax"]
 
@@ -24,8 +24,6 @@ def gumbel_softmax(
     hard: bool = False,
     eps: float = 1e-10,
     dim: int = -1,
-    *,
-    generator: Generator | None = None,
 ) -> Tensor:
     """Gumbel-softmax samples over ``dim`` at temperature ``tau`` (``hard``: one-hot forward,
     soft gradient). ``eps`` is accepted for PyTorch compatibility (deprecated there, unused).
@@ -36,7 +34,7 @@ def gumbel_softmax(
     x = as_tensor(logits)
     if not tau > 0:
         raise ValueError(f"gumbel_softmax: tau must be > 0, got {tau}")
-    stream = gen(generator)
+    stream = gen(None)  # the default generator (torch's signature has no generator=)
     if type(x._data) is MetaArray:  # meta noise: nothing drawn, as PyTorch's meta
         noise = meta_empty(x.shape, x.dtype)
     elif hasattr(stream, "exponential_fill"):  # PyTorch's -log(exponential_()), same draws
