@@ -74,6 +74,11 @@ R_TORCH_SHAPE_WORDS = (
     "tests/test_argument_types_session39_b.py compares the messages with torch's"
 )
 
+R_TORCH_REDUCTION_WORDS = (
+    "PyTorch's own text ('x is not a valid value for reduction', from _Reduction.get_enum; "
+    "'x is not valid' for multilabel_soft_margin_loss), which names no op"
+)
+
 KNOWN: dict = {
     ("sparse_csr_mul_dense", "rank_minus_1"): ("unnamed", R_CSR_DIMS_WORDS),
     ("sparse_csr_add_scale", "rank_minus_1"): ("unnamed", R_CSR_DIMS_WORDS),
@@ -127,4 +132,10 @@ KNOWN: dict = {
     ("reshape_as", "rank_minus_1"): ("unnamed", R_TORCH_SHAPE_WORDS),
     ("reshape_as", "empty"): ("unnamed", R_TORCH_SHAPE_WORDS),
     ("reshape_as", "rank_plus_1"): ("unnamed", R_TORCH_SHAPE_WORDS),
+    # session 40: a bad ``reduction`` raises PyTorch's text word for word, naming no op
+    ("F_ctc_loss", "bad_reduction"): ("unnamed", R_TORCH_REDUCTION_WORDS),
+    ("F_soft_margin_loss", "bad_reduction"): ("unnamed", R_TORCH_REDUCTION_WORDS),
+    ("F_multilabel_soft_margin_loss", "bad_reduction"): ("unnamed", R_TORCH_REDUCTION_WORDS),
+    ("F_hinge_embedding_loss", "bad_reduction"): ("unnamed", R_TORCH_REDUCTION_WORDS),
+    ("F_multilabel_margin_loss", "bad_reduction"): ("unnamed", R_TORCH_REDUCTION_WORDS),
 }

@@ -91,6 +91,7 @@ from .index_ops import *  # noqa: F403
 from .indexing import *  # noqa: F403
 from .joining import *  # noqa: F403
 from .layout import *  # noqa: F403
+from .legacy_dunders import bind_legacy_dunders
 from .linalg import *  # noqa: F403
 from .linalg import _matmul
 from .linalg_aliases import *  # noqa: F403
@@ -464,6 +465,7 @@ def _bind(ops: dict[str, Callable[..., Any]]) -> None:
     _bind_special(Tensor)
     _bind_operators(Tensor)
     tensor_numpy.defer_operators_to_ndarray(Tensor)  # t + ndarray: NumPy's, as in PyTorch
+    bind_legacy_dunders(Tensor)  # __div__, __nonzero__, __long__, ...: the operators above
 
 
 _PUBLIC_OPS = _collect_public_ops()

@@ -254,8 +254,10 @@ def norm_dim(dim: Any, ndim: int, op: str) -> tuple | None:
     out = []
     for d in dims:
         if isinstance(d, bool) or not isinstance(d, (int, np.integer)):
+            if _one_int_tensor(d):
+                d = d.item()  # PyTorch's int list reads a one-element integer or bool tensor
             # PyTorch's int list reads a bool after its first element as 1: sum((0, True))
-            if not (type(d) is bool and type(dim) in (tuple, list) and d is not dims[0]):
+            elif not (type(d) is bool and type(dim) in (tuple, list) and d is not dims[0]):
                 raise _dim_type_error(dim) or TypeError(
                     f"{op}: dim must be an int or a tuple of ints, got {dim!r}"
                 )
@@ -288,11 +290,17 @@ def reduction_axes(dim: Any, x: Tensor, op: str, empty_is_all: bool = True) -> t
 def _dim_seq(dim: Any, op: str) -> Any:
     if isinstance(dim, (list, tuple)):
         return dim
-    if isinstance(dim, Tensor) and dim.ndim == 0 and dim.dtype.kind in "iu":
+    if _one_int_tensor(dim):
         return (int(dim.item()),)
     raise _dim_type_error(dim) or TypeError(
         f"{op}: dim must be an int or a tuple of ints, got {dim!r}"
     )
+
+
+def _one_int_tensor(dim: Any) -> bool:
+    """Whether PyTorch's int-list parser reads ``dim`` as one int: a tensor of one element
+    (any shape) of an integer or bool dtype (``x.sum(torch.tensor(True))`` sums dim 1)."""
+    return isinstance(dim, Tensor) and dim.numel() == 1 and dim.dtype.kind in "iub"
 
 
 def _dim_type_error(dim: Any) -> TypeError | None:

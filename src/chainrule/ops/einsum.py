@@ -23,6 +23,7 @@ from ..backend import get_array_module
 from ..backends.opt_einsum import contraction_path
 from ..dtypes import promote_types
 from ._einsum_sublist import sublist_to_equation
+from ._tensor_args import torch_type_name
 from ._util import DtypeError, ShapeError, as_tensor
 from .shape import broadcast_to, reshape
 
@@ -186,6 +187,11 @@ def einsum(equation: Any, *operands: Any) -> Tensor:
     """Einstein summation, e.g. ``einsum('bij,bjk->bik', a, b)``; supports '...' and the
     sublist form ``einsum(a, [0, 1], b, [1, 2], [0, 2])``."""
     if not isinstance(equation, str):  # the sublist form: operands interleaved with dims
+        if operands and not isinstance(equation, Tensor):  # neither form: PyTorch's parser
+            raise TypeError(
+                "einsum(): argument 'equation' (position 1) must be str, not "
+                f"{torch_type_name(equation)}"
+            )
         equation, operands = sublist_to_equation((equation, *operands))
     elif len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])

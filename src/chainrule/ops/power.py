@@ -183,6 +183,8 @@ def pow(input: Any, exponent: Any) -> Tensor:  # noqa: A001, A002 - PyTorch's na
     if type(exponent) not in _PLAIN_EXPONENTS and not is_number_or_tensor(exponent):
         raise number_or_tensor_error("pow", [("input", input), ("exponent", exponent)])
     if not isinstance(input, Tensor) and isinstance(exponent, Tensor):
+        if type(input) not in _PLAIN_EXPONENTS and not is_number_or_tensor(input):
+            raise number_or_tensor_error("pow", [("input", input), ("exponent", exponent)])
         if type(input) in (int, float) and input > 0 and is_floating(exponent._data.dtype):
             base = input  # its gradient takes log(base) of the number as given (PyTorch)
             return _call(Pow, "pow", as_tensor(input, exponent), exponent, number=base)

@@ -41,6 +41,7 @@ from .broadcasting import (  # noqa: F401 - re-exported (their home before sessi
 )
 from .dim_arguments import SQUEEZE_ALL, squeeze_none_error
 from .dtype_views import _is_dtype, _view_dtype
+from .invalid_arguments import format_invalid_args
 from .layout import contiguous as layout_contiguous
 from .number_arguments import is_dtype_name, parser_int
 from .view_sizes import _need_tensor, _resolve_shape, _shape_arg
@@ -139,6 +140,9 @@ def _row_major_first(x: Tensor) -> None:
     relay_row_major(x)  # (no view of it, no alias: _layout_relay.py)
 
 
+_VIEW_FORMS = ("(torch.dtype dtype)", "(tuple of ints size)")
+
+
 @tensor_method
 def view(x: Tensor, *shape: Any, size: Any = None, dtype: Any = None) -> Tensor:
     """Same data, new shape, always sharing memory with ``x`` (PyTorch's ``Tensor.view``).
@@ -159,8 +163,10 @@ def view(x: Tensor, *shape: Any, size: Any = None, dtype: Any = None) -> Tensor:
             f"got {len(given)}"
         )
     if dtype is not None:
-        if not _is_dtype(dtype):
-            raise TypeError(f"view(): dtype must be a dtype, got {type(dtype).__name__}")
+        if not _is_dtype(dtype) or (type(dtype) is str and not is_dtype_name(dtype)):
+            raise TypeError(  # PyTorch's overloads: (torch.dtype dtype), (tuple of ints size)
+                format_invalid_args("view", [], [("dtype", dtype)], _VIEW_FORMS)
+            )
         return _view_dtype(x, dtype)
     shape = (size,) if size is not None else shape
     if len(shape) == 1 and _is_dtype(shape[0]):

@@ -110,12 +110,12 @@ def cross_entropy(
     op = "cross_entropy"
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, op)
+    if not isinstance(input, Tensor) or not isinstance(target, Tensor):  # PyTorch's parser
+        raise first_not_tensor("cross_entropy_loss", [("input", input), ("target", target)])
     if type(ignore_index) is not int:  # PyTorch's parser: an int, not a bool or a float
         ignore_index = as_int("cross_entropy_loss", "ignore_index", ignore_index, 5)
     if type(label_smoothing) is not float:
         label_smoothing = as_float("cross_entropy_loss", "label_smoothing", label_smoothing, 6)
-    if not isinstance(input, Tensor) or not isinstance(target, Tensor):
-        raise TypeError(f"{op}: input and target must be Tensors")
     if not is_floating(input.dtype):
         raise DtypeError(f"{op}: input (logits) must be floating point, got {input.dtype}")
     if label_smoothing > 1.0:

@@ -151,10 +151,11 @@ def _legacy_reduction(size_average: Any, reduce: Any, reduction: str) -> str:
 
 
 def _check_reduction(reduction: str, op: str, extra: tuple = ()) -> None:
+    """PyTorch's ``_Reduction.get_enum`` error for a ``reduction`` outside ``'none'``,
+    ``'mean'``, ``'sum'`` (and ``extra``), word for word: the value as ``format`` shows it
+    (a 0-d tensor as its number)."""
     if reduction not in _REDUCTIONS + extra:
-        raise ValueError(
-            f"{op}: reduction must be one of {list(_REDUCTIONS + extra)}, got {reduction!r}"
-        )
+        raise ValueError(f"{reduction} is not a valid value for reduction")
 
 
 def _reduce(loss: Tensor, reduction: str) -> Tensor:
