@@ -48,7 +48,9 @@ def relay_row_major(x: Any) -> bool:
     if not LAYOUT_MARKS or x._view is not None:
         return False
     arr = x._data
-    flags = getattr(arr, "flags", None)  # (a vmap per-sample or meta array: none or its own)
+    # (a vmap per-sample array has no flags: its class answers; asking the instance raises
+    # vmap's error. A meta array has its own)
+    flags = arr.flags if hasattr(type(arr), "flags") else None
     if flags is None or flags.c_contiguous or layout_mark(arr) != ROW_MAJOR or is_shared(arr):
         return False
     x._data = get_array_module(arr).ascontiguousarray(arr)
@@ -66,7 +68,9 @@ def before_alias(x: Any) -> None:
     if x._view is not None:
         return
     arr = x._data
-    flags = getattr(arr, "flags", None)  # (a vmap per-sample or meta array: none or its own)
+    # (a vmap per-sample array has no flags: its class answers; asking the instance raises
+    # vmap's error. A meta array has its own)
+    flags = arr.flags if hasattr(type(arr), "flags") else None
     if flags is None or flags.c_contiguous:
         return
     if layout_mark(arr) == ROW_MAJOR and not is_shared(arr):

@@ -356,3 +356,19 @@ def test_detached_alias_of_an_unmarked_gradient_survives_view() -> None:
     d.add_(1.0)
     np.testing.assert_array_equal(g.numpy(), d.numpy())
     assert keep.is_contiguous()
+
+
+def test_vmap_reshape_and_detach_while_a_mark_is_alive() -> None:
+    """A vmap per-sample array has no ``flags``; asking it raises vmap's error, so the relayout
+    helpers ask its class. Reached by an op-spec reduction under vmap (reshape inside
+    nanquantile) once any convolution's result was alive in the same process."""
+    keep = cr.nn.Conv2d(2, 3, 3)(cr.randn(2, 2, 5, 5))  # a layout mark alive
+    x = cr.tensor(np.random.default_rng(4).integers(0, 4, (3, 6)).astype(np.float64))
+    q = cr.tensor([0.2, 0.9], dtype=cr.float64)
+    got = cr.func.vmap(lambda r: r.nanquantile(q, 0, keepdim=True))(x)
+    want = cr.stack([r.nanquantile(q, 0, keepdim=True) for r in x])
+    np.testing.assert_array_equal(got.numpy(), want.numpy())
+    z = cr.randn(2, 3, 4)
+    flat = cr.func.vmap(lambda r: r.detach().t().reshape(-1))(z)
+    np.testing.assert_array_equal(flat.numpy(), z.transpose(1, 2).reshape(2, -1).numpy())
+    assert keep.stride() == (27, 9, 3, 1)  # (the mark was alive throughout)

@@ -27,12 +27,19 @@ def _delitem(self: Tensor, key: Any) -> None:
     raise TypeError("Tensor does not support deleting items")
 
 
-def _setstate(self: Tensor, state: tuple) -> None:
+def _setstate(self: Tensor, state: tuple | dict) -> None:
     """``x.__setstate__(state)``: PyTorch's reading of a legacy pickled state. Four items
     (storage, offset, size, stride) are a legacy Tensor, applied with ``set_``; five are a
     legacy Variable (data, ..., hooks, requires_grad, ...); three are (requires_grad, _,
     backward hooks). Only a leaf takes it. Backward hooks are never pickled by PyTorch (its
-    note "Don't serialize hooks"), so a state carrying some raises NotImplementedError."""
+    note "Don't serialize hooks"), so a state carrying some raises NotImplementedError.
+
+    A dict is not a legacy state: it is the attribute dict that chainrule's own pickles
+    (``serialization/pickle_format.py``, files written before this method existed too) and
+    Python's default BUILD hand over; it is applied as Python's default would apply it."""
+    if type(state) is dict:
+        self.__dict__.update(state)
+        return
     if not self.is_leaf:
         raise RuntimeError("__setstate__ can be only called on leaf Tensors")
     if len(state) == 4:
