@@ -19,7 +19,7 @@ import numpy as np
 
 from ..autograd.ieee import fp_ignoring
 from ..threads import elementwise
-from ._first_order import grad_tensor, plain_array
+from ._first_order import grad_tensor, plain_array, wrapped
 
 __all__ = ["plain_div_grads"]
 
@@ -46,6 +46,14 @@ def plain_div_grads(g: np.ndarray, a: Any, b: Any, needs: tuple) -> tuple | None
     ):
         return None
     bd = b._data
+    if g.flags.c_contiguous:  # row-major operands of one shape: row-major results, no
+        with _IGNORE():  # layout step (8x8 float32 x / w forward + backward -1.5 us)
+            ga = wrapped(g / bd) if needs[0] else None  # (a 0-d array's scalar: wrapped)
+            if needs[1]:  # -g ((a / b) / b): chain_b's order, Neg's, Div's and Mul's kernels
+                gb = wrapped(elementwise(np.multiply, -g, a._data / bd / bd))
+            else:
+                gb = None
+        return ga, gb
     with _IGNORE():  # x/0: inf, as torch
         # g / b: Div.f, then BinaryElementwise's layout for the operands (g may be in any
         # layout: a sum's expanded gradient, a transpose's; 8x8 float32 (x / w).sum()

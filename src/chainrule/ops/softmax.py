@@ -158,6 +158,12 @@ def _softmax_grad(g: Any, y: Any, dim: int) -> Any:
     layout (a sum's expanded one too: 8x8 float32 ``softmax(x, 1).sum()`` forward +
     backward 77 -> 58 us, thread_time, min of 3 x 7 x 2000, under heavy load; session 38
     took row-major gradients only)."""
+    if g.flags.c_contiguous and y.flags.c_contiguous:
+        # row-major (the forward's y always is): every layout step below is the identity,
+        # and the steps are session 38's plain NumPy expression (the same ufuncs in the same
+        # order; 8x8 float32 forward + backward with a dense gradient 27.8 -> 24.9 us,
+        # thread_time, min of 9 x 2000, idle machine)
+        return y * (g - (g * y).sum(axis=dim, keepdims=True))
     gy = elementwise(np.multiply, g, y)  # Mul.f(grad, y), then BinaryElementwise's layout
     if gy.ndim > 1:
         gy = in_elementwise_layout(gy, g, y)
