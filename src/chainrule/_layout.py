@@ -22,7 +22,7 @@ import numpy as np
 from ._layout_marks import C_MARKED, carry_layout_mark
 from .backend import get_array_module
 from .meta.array import MetaArray
-from .meta.strides import meta_is_contiguous
+from .meta.strides import expand_strides, meta_is_contiguous
 
 __all__ = [
     "broadcast_strides",
@@ -116,21 +116,6 @@ def dense_strides(shape: tuple, order: list[int]) -> list[int]:
     return st
 
 
-def _expand_strides(src_shape: tuple, src_strides: tuple, shape: tuple) -> list[int]:
-    """PyTorch's strides (elements) of ``expand(shape)`` of a tensor of ``src_shape`` with
-    ``src_strides``: a kept dim keeps its stride, a broadcast one gets 0, and a new leading
-    dim gets 0 unless of size 1, which takes the next dim's ``size * stride`` (0 last)."""
-    n, lead = len(shape), len(shape) - len(src_shape)
-    st = [0] * n
-    for i in range(n - 1, -1, -1):
-        d = i - lead
-        if d >= 0:
-            st[i] = src_strides[d] if src_shape[d] == shape[i] else 0
-        elif shape[i] == 1 and i + 1 < n:
-            st[i] = shape[i + 1] * st[i + 1]
-    return st
-
-
 def expanded(arr: Any, shape: tuple) -> Any:
     """``arr`` broadcast to ``shape`` (a read-only view), with PyTorch's ``expand`` strides
     on its size-1 dims: NumPy's ``broadcast_to`` gives them 0, PyTorch keeps a kept dim's
@@ -146,7 +131,7 @@ def expanded(arr: Any, shape: tuple) -> Any:
     if lead < 0 or any(n != 1 and n != shape[i + lead] for i, n in enumerate(src)):
         return np.broadcast_to(arr, shape)  # NumPy's error
     item = arr.itemsize
-    want = _expand_strides(src, torch_strides(arr), shape)
+    want = expand_strides(src, torch_strides(arr), shape)  # (meta's rule: the same)
     return np.lib.stride_tricks.as_strided(arr, shape, [s * item for s in want], writeable=False)
 
 
