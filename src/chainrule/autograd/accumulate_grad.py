@@ -13,6 +13,9 @@ them around writing ``.grad`` (``engine._write_leaf``, through :data:`HOOKED`).
 ``weakref.finalize`` drops the entry when the tensor dies (before its ``id`` can be reused).
 The object holds the leaf through a weak reference: the leaf keeps its view alive, not the
 other way round.
+
+The version helpers below give ``.grad`` the version PyTorch's would have after backward sums
+or copies into it (``leaf_grad.accumulate_grad`` calls them).
 """
 
 from __future__ import annotations

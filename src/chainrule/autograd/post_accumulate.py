@@ -5,7 +5,7 @@ bucketing).
 ``Tensor`` has fixed slots, so the hooks are kept here by the tensor's ``id``; a
 ``weakref.finalize`` drops a tensor's entry when the tensor dies (before its ``id`` can be
 reused). :func:`run_post_accumulate_grad_hooks` is called by
-:func:`~chainrule.autograd.engine.accumulate_grad`, the one place a backward writes
+:func:`~chainrule.autograd.leaf_grad.accumulate_grad`, the one place a backward writes
 ``.grad``, so the hooks run for ``backward()``, ``autograd.backward`` and ``backward(inputs=
 ...)`` alike, and never for ``autograd.grad`` (which writes no ``.grad``), as in PyTorch.
 
