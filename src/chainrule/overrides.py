@@ -56,7 +56,7 @@ __all__ = [
 
 # The view properties whose results a subclass keeps (t.T of a subclass is the subclass).
 _PROPERTIES = ("T", "mT", "H", "mH", "real", "imag", "data")
-# Python's operators on Tensor (ops/__init__.py's _bind_operators).
+# Python's operators on Tensor (ops/tensor_operators.py's bind_operators).
 _OPERATORS = tuple(
     f"__{n}__"
     for n in (

@@ -53,7 +53,7 @@ def test_each_mark_is_bound(module, name, spec):
         assert method is public or (
             method.__code__.co_name == "method" and method.__wrapped__ is getattr(module, name)
         )
-    elif name not in ("where", "norm", "polygamma"):  # bound by hand (_bind_special)
+    elif name not in ("where", "norm", "polygamma"):  # bound by hand (bind_special)
         assert not hasattr(cr.Tensor, name)
     # t_, tril_ ...: in-place forms bound by hand; so are polygamma's (n first: x.polygamma_(n))
     if name + "_" not in ops._TENSOR_ONLY and name != "polygamma":

@@ -2,46 +2,37 @@
 
 The class holds state and the autograd entry points (``backward``, hooks, ``detach``);
 every mathematical method is an op from :mod:`chainrule.ops`, bound onto the class when
-the package is imported, so this file stays about *what a tensor is*.
+the package is imported, so this file stays about *what a tensor is*. The members of one
+concern each are mixins beside it: ``tensor_properties.py`` (shape, dtype, device, view
+and version queries), ``tensor_conversions.py``, ``tensor_requires_grad.py``,
+``tensor_backward.py`` and ``tensor_legacy_init.py`` (the legacy ``Tensor(...)`` forms).
 """
 
 from __future__ import annotations
 
 import copy
 import warnings
-from collections.abc import Iterator
 from typing import Any
 
-import numpy as np
-
 from .. import autograd as _autograd  # the package (for its engine), bound at import time
-from .. import dtypes as _dt
 from .. import printing as _printing
 from .._layout_marks import LAYOUT_MARKS
 from .._layout_relay import before_alias
-from ..backend import Device, device_of, to_device
-from ..dtype_objects import _PUBLIC as _PUBLIC_DTYPES
-from ..dtype_objects import public_dtype
-from ..meta.array import MetaArray
-from ..size import Size
-from . import view_base as _view_base
-from .state import LOCAL, InferenceMark, InferenceVersionCounter, data_counter
+from ..backend import to_device
+from .state import LOCAL, InferenceMark, data_counter
 from .tensor_backward import TensorBackward
 from .tensor_conversions import TensorConversions
-from .tensor_data import (
-    check_requires_grad_flag,
-    refuse_legacy_scalar_data,
-    to_array,
-)
+from .tensor_data import check_requires_grad_flag, to_array
+from .tensor_legacy_init import TensorLegacyInit
 from .tensor_pickle import reduce_tensor, shallow_copy
+from .tensor_properties import TensorProperties
 from .tensor_requires_grad import TensorRequiresGrad
 from .torch_function import default_torch_function, overrides_new
-from .view_base import hidden_in_jvp, stale_no_grad_view
-
-_new_tuple = tuple.__new__  # Size(shape) without re-checking NumPy's ints
 
 
-class Tensor(TensorBackward, TensorConversions, TensorRequiresGrad):
+class Tensor(
+    TensorProperties, TensorBackward, TensorConversions, TensorRequiresGrad, TensorLegacyInit
+):
     """A multi-dimensional array that can record the ops applied to it.
 
     Attributes:
@@ -114,66 +105,6 @@ class Tensor(TensorBackward, TensorConversions, TensorRequiresGrad):
         if type(self) is not Tensor and overrides_new(type(self)):
             return
         self._legacy_init(*args, device=device, **kwargs)
-
-    def _legacy_init(self, *args: Any, device: Any = None, **kwargs: Any) -> None:
-        if not args and len(kwargs) == 1 and ("data" in kwargs or "size" in kwargs):
-            if "size" in kwargs:  # Tensor(size=(2, 3)): the sizes form by keyword
-                args = (Size(kwargs.pop("size")),)
-            elif isinstance(kwargs["data"], Tensor):  # PyTorch takes a tensor positionally only
-                raise TypeError("new(): data must be a sequence (got Tensor)")
-            else:
-                args = (kwargs.pop("data"),)
-        if kwargs:  # PyTorch's legacy constructor takes device= only
-            got = ", ".join([type(a).__name__ for a in args] + [f"{k}=..." for k in kwargs])
-            raise TypeError(
-                f"new() received an invalid combination of arguments - got ({got}): the "
-                f"legacy constructor Tensor(...) accepts only device= by keyword (incorrect: "
-                f"{', '.join(kwargs)}); use cr.tensor(data, dtype=..., requires_grad=...)"
-            )
-        dtype, requires_grad = None, False
-        if len(args) == 1 and isinstance(args[0], Tensor):
-            if device is not None:
-                raise RuntimeError(
-                    "Legacy tensor constructor of the form torch.Tensor(tensor, device=device) "
-                    "is not supported.  Use torch.tensor(...) or torch.as_tensor(...) instead."
-                )
-            alias = args[0][...]  # an alias of t on its grad path, as torch.Tensor(t)
-            for name in ("_data", "_grad", "_rg", "grad_fn", "_output_nr", "_vc", "_hooks"):
-                setattr(self, name, getattr(alias, name))
-            self._fw, self._view = alias._fw, alias._view
-            return
-        if args and all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in args):
-            # The sizes form, cr.Tensor(2, 3): uninitialised, of the default dtype.
-            if min(args) < 0:
-                raise RuntimeError(f"Tensor(): negative dimension in sizes {args}")
-            data = np.empty(tuple(int(a) for a in args), dtype=_dt.get_default_dtype())
-        elif len(args) == 1 and isinstance(args[0], Size):
-            # cr.Tensor(x.shape): the sizes form too (Size([]) gives a 0-d tensor)
-            data = np.empty(tuple(args[0]), dtype=_dt.get_default_dtype())
-        elif len(args) == 1:
-            data = args[0]
-            refuse_legacy_scalar_data(data)
-            if isinstance(data, (list, tuple)):
-                from ..creation_from_data import check_list_data  # noqa: PLC0415 - a cycle
-
-                check_list_data(data, "Tensor")
-        elif not args:
-            data = np.empty(0, dtype=_dt.get_default_dtype())
-        else:
-            raise TypeError(
-                f"Tensor(): expected one data argument or sizes (ints), got "
-                f"{len(args)} positional arguments; pass dtype= by keyword"
-            )
-        arr = to_array(data, dtype)
-        if dtype is None and arr.dtype.kind in "biuf":
-            arr = arr.astype(_dt.get_default_dtype(), copy=False)
-        if device is not None:
-            arr = to_device(arr, device)
-        self._init_leaf(arr, requires_grad)
-        if isinstance(data, (list, tuple)):
-            from ..creation_from_data import warn_list_of_arrays  # noqa: PLC0415 - a cycle
-
-            warn_list_of_arrays(data, self)
 
     @classmethod
     def _new(
@@ -334,116 +265,6 @@ class Tensor(TensorBackward, TensorConversions, TensorRequiresGrad):
                     f"{self._data.dtype}, the grad {value._data.dtype}"
                 )
         self._grad = value
-
-    # ------------------------------------------------------------------ metadata
-    @property
-    def shape(self) -> Size:
-        return _new_tuple(Size, self._data.shape)
-
-    @property
-    def ndim(self) -> int:
-        return self._data.ndim
-
-    @property
-    def dtype(self) -> np.dtype:
-        """The tensor's ``torch.dtype`` (:class:`chainrule.dtype`; a NumPy dtype too)."""
-        try:
-            return _PUBLIC_DTYPES[self._data.dtype]
-        except KeyError:  # a dtype not seen before
-            return public_dtype(self._data.dtype)
-
-    @property
-    def device(self) -> Device:
-        return device_of(self._data)
-
-    @property
-    def is_leaf(self) -> bool:
-        """True for tensors created by the user (or not requiring grad). As in PyTorch, a
-        view made under ``no_grad`` whose base requires grad and was modified in place since
-        refuses to answer (RuntimeError): its history cannot be told."""
-        if self._view is not None and stale_no_grad_view(self):
-            _autograd.view_replay.refuse_stale_no_grad_view(self)
-        if _view_base._HIDING and hidden_in_jvp(self):  # inside cr.func.jvp's f: a leaf
-            return True  # to the user's code, as torch.func's wrapped tensors
-        return self.grad_fn is None
-
-    @property
-    def is_cuda(self) -> bool:
-        return self.device.type == "cuda"
-
-    @property
-    def is_cpu(self) -> bool:
-        return self.device.type == "cpu"
-
-    @property
-    def is_meta(self) -> bool:
-        """Whether the tensor is on the meta device (a shape and dtype, no data)."""
-        return type(self._data) is MetaArray
-
-    @property
-    def is_mps(self) -> bool:
-        """False: chainrule has no Apple-GPU backend (``cr.backends.mps``)."""
-        return False
-
-    @property
-    def is_xpu(self) -> bool:
-        """False: chainrule has no Intel-GPU backend."""
-        return False
-
-    @property
-    def _base(self) -> "Tensor | None":
-        """The tensor this one is a view of (the root of the chain of views), or None."""
-        return None if self._view is None else self._view.base
-
-    def _is_view(self) -> bool:
-        """True if this tensor is a view of another (shares its memory and versions)."""
-        return self._view is not None
-
-    def _refresh_view(self) -> None:
-        """Re-take this view from its base's current history after the base was modified
-        in place (called by ``Function.apply``; see :mod:`chainrule.autograd.view_replay`)."""
-        _autograd.view_replay.refresh_view(self)
-
-    @property
-    def _version(self) -> int:
-        """How many times this tensor (or a view of it) was modified in place."""
-        if type(self._vc) is InferenceVersionCounter:
-            raise RuntimeError(
-                "_version: inference tensors (created inside cr.inference_mode()) do not track "
-                "a version counter; clone() it outside inference_mode for one that does"
-            )
-        return self._vc[0]
-
-    def size(self, dim: int | None = None):
-        if dim is None:
-            return _new_tuple(Size, self._data.shape)
-        n = self._data.ndim
-        if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or not -n <= dim < n:
-            raise IndexError(
-                f"size: dimension {dim!r} is out of range for a tensor of shape "
-                f"{self._data.shape} (valid dims: {-n} to {n - 1})"
-            )
-        return self._data.shape[dim]
-
-    def dim(self) -> int:
-        return self._data.ndim
-
-    def numel(self) -> int:
-        return int(self._data.size)
-
-    def element_size(self) -> int:
-        return self._data.itemsize
-
-    def __len__(self) -> int:
-        if self._data.ndim == 0:
-            raise TypeError("len() of a 0-d tensor")
-        return self._data.shape[0]
-
-    def __iter__(self) -> Iterator["Tensor"]:
-        if self._data.ndim == 0:
-            raise TypeError("iteration over a 0-d tensor")
-        for i in range(self._data.shape[0]):
-            yield self[i]
 
     # ------------------------------------------------------------------ autograd
     def detach(self) -> "Tensor":

@@ -17,38 +17,37 @@ dimensions are dynamic, ``meta["val2"]``, its value on inputs resized to each sy
 Every module is traced through (export's graph holds functions, not ``call_module`` nodes);
 tensors that are not parameters, buffers or module attributes become ``lifted_tensor_<n>``
 constants, kept by the tracer instead of being set on the module.
+
+The answers to questions on proxies (shapes, sizes, ``bool``/``int`` of sizes) are the
+mixin :class:`~chainrule.export._trace_questions.ShapeQuestions`; this file records.
 """
 
 from __future__ import annotations
 
 import inspect
-import math
-from collections.abc import Iterator
 from typing import Any
 
 from .. import nn
 from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor
 from ..fx.graph import Graph
-from ..fx.node import Node, _qualified_name, map_arg
-from ..fx.proxy import Proxy, TraceError
+from ..fx.node import Node, map_arg
+from ..fx.proxy import Proxy
 from ..fx.tracer import Tracer, _has_proxy
 from ..nn.parameter import Parameter
 from ..utils._pytree import tree_flatten
-from ._errors import GuardOnDataDependentSymNode, UserError, user_frame, with_suffix
+from ._errors import user_frame
 from ._module_stack import ModuleStack, keep_signature
 from ._patches import ORIGINAL_COND, CondGuard, StateAssignments
 from ._recurrent import record_recurrent
+from ._trace_questions import META_METHODS, ShapeQuestions
 from .dynamic_shapes import Symbol
 
 __all__ = ["OPAQUE_LAYERS", "ExportTracer", "lookup"]
 
-# tensor attributes answered from the example value, and methods answered the same way
+# tensor attributes answered from the example value (the methods: META_METHODS)
 _META_ATTRS = frozenset(
     {"dtype", "device", "layout", "is_cuda", "is_sparse", "is_quantized", "is_meta", "is_nested"}
-)
-_META_METHODS = frozenset(
-    {"dim", "ndimension", "is_floating_point", "is_complex", "element_size", "get_device"}
 )
 
 
@@ -62,7 +61,6 @@ OPAQUE_LAYERS = (
     nn.TransformerEncoderLayer,
     nn.TransformerDecoderLayer,
 )
-_FAR = 2**40  # the size an unbounded dynamic range is tried at
 _MODULE_GETATTR = nn.Module.__getattr__  # the unpatched lookup of parameters and buffers
 
 
@@ -75,11 +73,6 @@ def lookup(root: Any, target: str) -> Any:
         except AttributeError:
             value = _MODULE_GETATTR(value, atom)
     return value
-
-
-def _target(node: Node) -> str:
-    """How errors name what a node calls (``operator.add``, ``view``)."""
-    return node.target if isinstance(node.target, str) else _qualified_name(node.target)
 
 
 def _size_derived(node: Node) -> bool:
@@ -131,7 +124,7 @@ class _ExportProxy(Proxy):
         )
 
 
-class ExportTracer(Tracer):
+class ExportTracer(ShapeQuestions, Tracer):
     """Records a module for ``export`` (see the module docstring).
 
     Args:
@@ -233,7 +226,7 @@ class ExportTracer(Tracer):
         """As :meth:`Tracer.create_proxy`; size queries (``x.size()``, ``x.numel()``,
         ``x.dim()``) on static sizes answer with numbers instead of recording."""
         if kind == "call_method" and args and isinstance(args[0], Proxy):
-            if target in ("size", "numel", "nelement") or target in _META_METHODS:
+            if target in ("size", "numel", "nelement") or target in META_METHODS:
                 return self._size_query(target, args, kwargs)
         if kind == "call_function" and target is ORIGINAL_COND:
             raise NotImplementedError(
@@ -295,170 +288,6 @@ class ExportTracer(Tracer):
             if node.op == "call_method":
                 return getattr(args[0], node.target)(*args[1:], **kwargs)
         raise NotImplementedError(f"export: cannot run a {node.op} node ({node.target})")
-
-    def _dynamic_dims(self, proxy: Proxy) -> list[bool]:
-        val, val2 = proxy.node.meta["val"], proxy.node.meta.get("val2")
-        if val2 is None:
-            return [False] * val.dim()
-        return [int(a) != int(b) for a, b in zip(val.shape, val2.shape, strict=True)]
-
-    def _tensor_val(self, proxy: Proxy, what: str) -> Tensor:
-        val = proxy.node.meta.get("val")
-        if not isinstance(val, Tensor):
-            raise TraceError(
-                f"export: {what} of {proxy.node.name}, which is a {type(val).__name__}, "
-                "not a tensor"
-            )
-        return val
-
-    def meta_attr(self, proxy: Proxy, attr: str) -> Any:
-        """``x.shape`` / ``x.ndim`` / ``x.dtype``...: from the example value; dynamic sizes
-        of ``x.shape`` are proxies of ``x.size(d)``."""
-        val = self._tensor_val(proxy, attr)
-        if attr != "shape":
-            return getattr(val, attr)
-        dyn = self._dynamic_dims(proxy)
-        if not any(dyn):
-            return val.shape
-        return tuple(
-            self._record_size(proxy, d) if dyn[d] else int(s) for d, s in enumerate(val.shape)
-        )
-
-    def _record_size(self, proxy: Proxy, d: int) -> Proxy:
-        return super().create_proxy("call_method", "size", (proxy, d), {})
-
-    def _size_query(self, target: str, args: tuple, kwargs: dict) -> Any:
-        proxy, rest = args[0], args[1:]
-        val = self._tensor_val(proxy, f"{target}()")
-        if target in _META_METHODS:
-            return getattr(val, target)(*rest, **kwargs)
-        dyn = self._dynamic_dims(proxy)
-        if target == "size":
-            dim = rest[0] if rest else kwargs.get("dim")
-            if dim is None:
-                return self.meta_attr(proxy, "shape")
-            d = dim + val.dim() if isinstance(dim, int) and dim < 0 else dim
-            return self._record_size(proxy, d) if dyn[d] else int(val.shape[d])
-        if any(dyn):
-            return super().create_proxy("call_method", target, args, kwargs)
-        return val.numel()
-
-    # ------------------------------------------------------------ questions on proxies
-    def _specialized(self, node: Node, err: Exception, fix: str | None = None) -> UserError:
-        labels = ", ".join(s.label for s in self.symbols if s.alt is not None)
-        fixes = f"\nSuggested fixes:\n  {fix}" if fix else ""
-        return UserError(
-            with_suffix(
-                f'Constraints violated ({labels})! For more information, run with TORCH_LOGS="'
-                f'+dynamic".\n  - Not all values of {labels} in the specified range are '
-                f"supported: {node.op} {_target(node)} (node {node.name}) specializes them "
-                f"({type(err).__name__}: {err}){fixes}\nThe following call raised this error:\n"
-                f"{user_frame()}"
-            )
-        )
-
-    def _suggested_range(self, node: Node, sym: Symbol, conv: Any, end: int) -> str | None:
-        """torch's suggested fix (``t = Dim('t', max=12)``): the last size from the example
-        towards ``end`` with the example's answer (found by bisection)."""
-        if sym.dim_name is None:
-            return None
-        want = conv(self._at(node, sym, sym.hint, {}))
-        good, bad = sym.hint, end
-        while abs(bad - good) > 1:
-            mid = (good + bad) // 2
-            if conv(self._at(node, sym, mid, {})) == want:
-                good = mid
-            else:
-                bad = mid
-        lo = good if end < sym.hint else sym.lo
-        hi = good if end > sym.hint else sym.hi
-        parts = [repr(sym.dim_name)]
-        if lo != 0:
-            parts.append(f"min={lo}")
-        if hi != math.inf:
-            parts.append(f"max={hi}")
-        return f"{sym.dim_name} = Dim({', '.join(parts)})"
-
-    def _data_dependent(self, proxy: Proxy) -> GuardOnDataDependentSymNode:
-        return GuardOnDataDependentSymNode(
-            with_suffix(
-                f"Could not guard on data-dependent expression {proxy.node.name} (a value "
-                "computed from tensor data). Python control flow on tensor values cannot "
-                "be exported: use chainrule.where to select between computed values.\n"
-                f"The following call raised this error:\n{user_frame()}"
-            )
-        )
-
-    def _agreed(self, proxy: Proxy, conv: Any) -> Any:
-        val, val2 = proxy.node.meta.get("val"), proxy.node.meta.get("val2", None)
-        if not proxy.node.meta.get("sym") or not self.two:
-            raise self._data_dependent(proxy)  # computed from data, not from sizes
-        a, b = conv(val), conv(val2)
-        if a != b:
-            raise self._specialized(
-                proxy.node, ValueError(f"{a!r} for one size, {b!r} for another")
-            )
-        moving = [s for s in self.symbols if s.alt is not None]
-        if len(moving) == 1:  # the answer must hold over the whole range, as torch checks
-            sym = moving[0]
-            # an unbounded named range is tried far out (torch's range analysis refuses
-            # `if t > 12` for t in [2, oo]); Dim.AUTO sizes are not (the trace retries them
-            # as static)
-            far = _FAR if sym.strict else math.inf
-            for end in (max(sym.lo, 2), far if sym.hi == math.inf else sym.hi):
-                if end != math.inf and conv(self._at(proxy.node, sym, int(end), {})) != a:
-                    raise self._specialized(
-                        proxy.node,
-                        ValueError(
-                            f"the condition is {a!r} for {sym.label} = {sym.hint} but not for "
-                            f"{sym.label} = {int(end)}; narrow the range of {sym.label}"
-                        ),
-                        self._suggested_range(proxy.node, sym, conv, int(end)),
-                    )
-        return a
-
-    def _at(self, node: Node, sym: Symbol, value: int, memo: dict[Node, Any]) -> Any:
-        """What size-derived ``node`` evaluates to when ``sym`` is ``value`` (sizes follow
-        the symbol linearly, as the two traces show)."""
-        if node not in memo:
-            if node.op == "call_method" and node.target in ("size", "numel", "nelement"):
-                a, b = int(node.meta["val"]), int(node.meta["val2"])
-                memo[node] = a + (b - a) * (value - sym.hint) // (sym.alt - sym.hint)
-            else:
-                args = map_arg(node.args, lambda n: self._at(n, sym, value, memo))
-                kwargs = map_arg(node.kwargs, lambda n: self._at(n, sym, value, memo))
-                if node.op == "call_method":
-                    memo[node] = getattr(args[0], node.target)(*args[1:], **kwargs)
-                else:
-                    memo[node] = node.target(*args, **kwargs)
-        return memo[node]
-
-    def to_bool(self, obj: Proxy) -> bool:
-        """``bool(proxy)``: see the module docstring."""
-        return self._agreed(obj, bool)
-
-    def concrete_int(self, obj: Proxy) -> int:
-        """``int(proxy)`` / ``operator.index``: as :meth:`to_bool`."""
-        return self._agreed(obj, int)
-
-    def concrete(self, obj: Proxy, conv: Any) -> Any:
-        """``conv(proxy)`` (``float``): as :meth:`to_bool`."""
-        return self._agreed(obj, conv)
-
-    def iter(self, obj: Proxy) -> Iterator[Any]:
-        """Iterating a tensor with a static first size, or a tuple result, unrolls into
-        ``getitem`` nodes."""
-        val = obj.node.meta.get("val")
-        if isinstance(val, Tensor):
-            if val.dim() == 0:
-                raise TypeError("iteration over a 0-d tensor")
-            n = int(self.meta_attr(obj, "shape")[0]) if not self._dynamic_dims(obj)[0] else None
-            if n is None:
-                raise self._specialized(obj.node, ValueError("iterating over a dynamic size"))
-            return (obj[i] for i in range(n))
-        if isinstance(val, (tuple, list)):
-            return (obj[i] for i in range(len(val)))
-        raise self._data_dependent(obj)
 
     # ------------------------------------------------------------ tracing
     def trace_export(

@@ -23,12 +23,9 @@ from ..float8 import is_float8
 from ..float8 import refuse as _refuse_float8
 from ..meta.array import MetaArray, meta_empty
 from .binding import tensor_method
-from .inplace import (
-    _check_leaf,
-    apply_inplace,
-    check_writable_memory,
-    writes_into_graph,
-)
+from .inplace import apply_inplace
+from .inplace_checks import check_leaf as _check_leaf
+from .inplace_checks import check_writable_memory, writes_into_graph
 from .inplace_overlap import check_no_overlap
 from .masking import refuse_grad_into_integer
 from .subscript_read import _save_index, _saved_index, _saved_indices, getitem

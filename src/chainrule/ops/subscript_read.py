@@ -22,7 +22,7 @@ from ..autograd.saved_fields import given_dim, tensor_field  # grad_fn._saved_* 
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, strided_view
 from .index_layout import index_layout
-from .inplace import _check_leaf
+from .inplace_checks import check_leaf as _check_leaf
 from .subscript_fields import unsqueeze_dim
 from .subscript_index import (
     convert_index,

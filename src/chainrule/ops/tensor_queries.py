@@ -3,8 +3,9 @@
 (the layouts :data:`strided` and :data:`sparse_coo`);
 and the root helpers ``typename`` and ``is_storage``.
 
-The Tensor-only ones are bound in ``ops/__init__.py`` (``_TENSOR_ONLY``, properties in
-``_bind_special``); the root functions reach ``chainrule.*`` through ``settings.__all__``.
+The Tensor-only ones are bound in ``ops/__init__.py`` (``_TENSOR_ONLY``; properties by
+``tensor_operators.bind_special``); the root functions reach ``chainrule.*`` through
+``settings.__all__``.
 Nothing here records a graph: the answers are Python values.
 """
 

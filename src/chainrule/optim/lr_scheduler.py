@@ -30,6 +30,8 @@ from .scheduler_base import (
     LambdaScheduler,
     LRScheduler,
     _check_optimizer,
+    load_nested_state_dict,
+    nested_state_dict,
     set_group_lr,
     warn_get_lr_outside_step,
 )
@@ -388,13 +390,7 @@ class SequentialLR(LRScheduler):
         self._last_lr = scheduler.get_last_lr()
 
     def state_dict(self) -> dict[str, Any]:
-        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
-        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
-        return state
+        return nested_state_dict(self)
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        state = dict(state_dict)
-        saved = state.pop("_schedulers")
-        self.__dict__.update(state)
-        for s, sd in zip(self._schedulers, saved):
-            s.load_state_dict(sd)
+        load_nested_state_dict(self, state_dict)

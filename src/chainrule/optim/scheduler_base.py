@@ -226,6 +226,26 @@ class LRScheduler:
         )
 
 
+def nested_state_dict(scheduler: LRScheduler) -> dict[str, Any]:
+    """``state_dict`` of a scheduler made of schedulers (``ChainedScheduler``,
+    ``SequentialLR``), as PyTorch's: its own attributes but the optimizer, and the inner
+    schedulers' own state dicts, in order, under ``_schedulers``."""
+    skip = ("optimizer", "_schedulers")
+    state = {k: v for k, v in scheduler.__dict__.items() if k not in skip}
+    state["_schedulers"] = [s.state_dict() for s in scheduler._schedulers]
+    return state
+
+
+def load_nested_state_dict(scheduler: LRScheduler, state_dict: dict[str, Any]) -> None:
+    """Restore what :func:`nested_state_dict` saved: the attributes, then each inner
+    scheduler from its own state dict."""
+    state = dict(state_dict)
+    saved = state.pop("_schedulers")
+    scheduler.__dict__.update(state)
+    for s, sd in zip(scheduler._schedulers, saved):
+        s.load_state_dict(sd)
+
+
 class LambdaScheduler(LRScheduler):
     """Base of the schedulers driven by per-group functions ``self.lr_lambdas`` (LambdaLR,
     MultiplicativeLR). As in PyTorch, their state dict keeps no plain functions (they can't be

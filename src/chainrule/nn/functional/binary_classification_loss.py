@@ -25,14 +25,8 @@ from ...ops._util import ShapeError
 from ...ops.bce_with_logits import BinaryCrossEntropyWithLogitsFn
 from ...ops.binary_cross_entropy import BinaryCrossEntropyFn
 from ...ops.unary import softplus
-from .loss import (
-    _check_reduction,
-    _legacy_reduction,
-    _pair,
-    _reduce,
-    _scalar_name,
-    bfloat16_in_float32,
-)
+from ._loss_args import _check_reduction, _legacy_reduction, _pair, _reduce, _scalar_name
+from ._loss_precision import bfloat16_in_float32
 
 __all__ = ["binary_cross_entropy", "binary_cross_entropy_with_logits"]
 

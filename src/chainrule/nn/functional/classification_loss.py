@@ -25,14 +25,9 @@ from ...ops.losses import CrossEntropyFn, NLLLossFn
 from ...ops.margin_losses import MultiMarginLossFn
 from ...ops.softmax import log_softmax
 from ._arg_types import as_float, as_int, parser_type_name
+from ._loss_args import _check_reduction, _legacy_reduction, _scalar_name
+from ._loss_precision import bfloat16_in_float32, same_dtype_as_input
 from .binary_classification_loss import binary_cross_entropy, binary_cross_entropy_with_logits
-from .loss import (
-    _check_reduction,
-    _legacy_reduction,
-    _scalar_name,
-    bfloat16_in_float32,
-    same_dtype_as_input,
-)
 
 __all__ = [
     "binary_cross_entropy",

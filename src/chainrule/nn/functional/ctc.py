@@ -23,7 +23,7 @@ from ...autograd.tensor import Tensor
 from ...backend import get_array_module
 from ...ops._util import DtypeError, ShapeError
 from ...ops.ctc import CtcLoss
-from .loss import _check_reduction
+from ._loss_args import _check_reduction
 
 __all__ = ["ctc_loss"]
 

@@ -21,7 +21,7 @@ from ...ops._util import NAMED_ERRORS, DtypeError, ShapeError, as_tensor, broadc
 from ...ops.distance import norm_over_dim
 from ...ops.margin_losses import add_number, clamp_min_number
 from ._arg_types import as_float, as_int, bad_bool
-from .loss import _legacy_reduction
+from ._loss_args import _legacy_reduction
 
 __all__ = [
     "cosine_similarity",

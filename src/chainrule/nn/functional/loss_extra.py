@@ -37,9 +37,9 @@ from ...ops.margin_losses import (
 )
 from ...ops.unary import log
 from ._arg_types import as_float, bad_bool
+from ._loss_args import _check_reduction, _legacy_reduction, _pair, _reduce
 from .activation_smooth import logsigmoid
 from .distance import pairwise_distance
-from .loss import _check_reduction, _legacy_reduction, _pair, _reduce
 
 __all__ = [
     "gaussian_nll_loss",

@@ -53,6 +53,56 @@ def _check_sizes(owner: str, num_embeddings: Any, embedding_dim: Any) -> None:
         raise _SizeTypeError(str(err)) from None
 
 
+def _padding_index(owner: str, padding_idx: Any, num_embeddings: Any) -> Any:
+    """``padding_idx`` checked against the table's size as PyTorch's two checks are written
+    (a NaN size passes them; 0 is not checked), a negative one counted from the end."""
+    if padding_idx is not None:
+        if (
+            padding_idx > 0
+            and padding_idx >= num_embeddings
+            or (padding_idx < 0 and padding_idx < -num_embeddings)
+        ):
+            raise PaddingIdxError(
+                f"Padding_idx must be within num_embeddings ({owner}: padding_idx "
+                f"{padding_idx} is outside [-{num_embeddings}, {num_embeddings}))"
+            )
+        if padding_idx < 0:
+            padding_idx += num_embeddings
+    return padding_idx
+
+
+def _table(
+    owner: str,
+    num_embeddings: Any,
+    embedding_dim: Any,
+    weight: Tensor | None,
+    dtype: Any,
+    device: Any,
+    requires_grad: bool = True,
+) -> Parameter:
+    """The layer's weight: ``weight`` (``_weight=``) when given, which must have the table's
+    shape, else a new uninitialised table (the caller's ``reset_parameters`` fills it)."""
+    if weight is None:
+        table = empty(num_embeddings, embedding_dim, dtype=dtype, device=device)
+        return Parameter(table, requires_grad=requires_grad)
+    if tuple(weight.shape) != (num_embeddings, embedding_dim):
+        raise _WeightShapeError(
+            f"Shape of weight does not match num_embeddings and embedding_dim "
+            f"({owner}: _weight has shape {tuple(weight.shape)}, expected "
+            f"({num_embeddings}, {embedding_dim}))"
+        )
+    return Parameter(weight, requires_grad=requires_grad)
+
+
+def _reset_table(weight: Parameter, padding_idx: Any) -> None:
+    """N(0, 1) values, the ``padding_idx`` row zero, as PyTorch's ``reset_parameters`` (not
+    for a bool ``padding_idx``: PyTorch's ``weight[True].fill_(0)`` fills a copy, the result
+    of indexing with a bool, and leaves the weight as drawn)."""
+    init.normal_(weight)
+    if padding_idx is not None and not isinstance(padding_idx, bool):
+        weight._data[padding_idx] = 0
+
+
 class Embedding(Module):
     """Row ``i`` of ``weight`` (num_embeddings, embedding_dim) for each index i.
 
@@ -78,43 +128,19 @@ class Embedding(Module):
         dtype: Any = None,
     ):
         super().__init__()
-        if padding_idx is not None:
-            if (
-                padding_idx > 0
-                and padding_idx >= num_embeddings
-                or (padding_idx < 0 and padding_idx < -num_embeddings)
-            ):  # PyTorch's two checks, as written (a NaN size passes them; 0 is not checked)
-                raise PaddingIdxError(
-                    f"Padding_idx must be within num_embeddings (Embedding: padding_idx "
-                    f"{padding_idx} is outside [-{num_embeddings}, {num_embeddings}))"
-                )
-            if padding_idx < 0:
-                padding_idx += num_embeddings
+        padding_idx = _padding_index("Embedding", padding_idx, num_embeddings)
         _check_sizes("Embedding", num_embeddings, embedding_dim)
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.padding_idx, self.max_norm, self.norm_type = padding_idx, max_norm, norm_type
         self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, sparse
+        self.weight = _table(
+            "Embedding", num_embeddings, embedding_dim, _weight, dtype, device, not _freeze
+        )
         if _weight is None:
-            self.weight = Parameter(
-                empty(num_embeddings, embedding_dim, dtype=dtype, device=device),
-                requires_grad=not _freeze,
-            )
             self.reset_parameters()
-        else:
-            if tuple(_weight.shape) != (num_embeddings, embedding_dim):
-                raise _WeightShapeError(
-                    f"Shape of weight does not match num_embeddings and embedding_dim "
-                    f"(Embedding: _weight has shape {tuple(_weight.shape)}, expected "
-                    f"({num_embeddings}, {embedding_dim}))"
-                )
-            self.weight = Parameter(_weight, requires_grad=not _freeze)
 
     def reset_parameters(self) -> None:
-        init.normal_(self.weight)
-        # (not a bool padding_idx: PyTorch's weight[True].fill_(0) fills a copy, the result
-        # of indexing with a bool, and leaves the weight as drawn)
-        if self.padding_idx is not None and not isinstance(self.padding_idx, bool):
-            self.weight._data[self.padding_idx] = 0
+        _reset_table(self.weight, self.padding_idx)
 
     def forward(self, input: Tensor) -> Tensor:
         return embedding(
@@ -209,42 +235,19 @@ class EmbeddingBag(Module):
         dtype: Any = None,
     ):
         super().__init__()
-        if padding_idx is not None:
-            if (
-                padding_idx > 0
-                and padding_idx >= num_embeddings
-                or (padding_idx < 0 and padding_idx < -num_embeddings)
-            ):  # PyTorch's two checks, as written (a NaN size passes them; 0 is not checked)
-                raise PaddingIdxError(
-                    f"Padding_idx must be within num_embeddings (EmbeddingBag: padding_idx "
-                    f"{padding_idx} is outside [-{num_embeddings}, {num_embeddings}))"
-                )
-            if padding_idx < 0:
-                padding_idx += num_embeddings
+        padding_idx = _padding_index("EmbeddingBag", padding_idx, num_embeddings)
         _check_sizes("EmbeddingBag", num_embeddings, embedding_dim)
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.max_norm, self.norm_type = max_norm, norm_type
         self.scale_grad_by_freq, self.padding_idx = scale_grad_by_freq, padding_idx
+        self.weight = _table("EmbeddingBag", num_embeddings, embedding_dim, _weight, dtype, device)
         if _weight is None:
-            self.weight = Parameter(
-                empty(num_embeddings, embedding_dim, dtype=dtype, device=device)
-            )
             self.reset_parameters()
-        else:
-            if tuple(_weight.shape) != (num_embeddings, embedding_dim):
-                raise _WeightShapeError(
-                    f"Shape of weight does not match num_embeddings and embedding_dim "
-                    f"(EmbeddingBag: _weight has shape {tuple(_weight.shape)}, expected "
-                    f"({num_embeddings}, {embedding_dim}))"
-                )
-            self.weight = Parameter(_weight)
         self.mode, self.sparse, self.include_last_offset = mode, sparse, include_last_offset
 
     def reset_parameters(self) -> None:
         """N(0, 1) weights, the ``padding_idx`` row zero (as PyTorch)."""
-        init.normal_(self.weight)
-        if self.padding_idx is not None and not isinstance(self.padding_idx, bool):  # (above)
-            self.weight._data[self.padding_idx] = 0
+        _reset_table(self.weight, self.padding_idx)
 
     def forward(
         self,

@@ -9,7 +9,7 @@ from typing import Any
 
 from ...autograd.tensor import Tensor
 from .. import functional as F
-from ..functional.loss import _legacy_reduction
+from ..functional._loss_args import _legacy_reduction
 from ..module import Module
 
 __all__ = [

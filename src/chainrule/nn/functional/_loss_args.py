@@ -1,0 +1,151 @@
+"""The argument rules the loss functions share: ``reduction`` (and PyTorch's deprecated
+``size_average``/``reduce``), the reduction itself, and the (input, target) pair check with
+its shape and dtype policies; PyTorch's dtype names for the messages.
+
+Kept apart from ``loss.py`` (the regression losses) because every loss family imports them:
+``classification_loss.py``, ``binary_classification_loss.py``, ``loss_extra.py``,
+``distance.py``, ``ctc.py`` and the loss modules of ``nn/layers``. The names keep their
+leading underscore: they are the losses' internals, not ``nn.functional`` API.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+
+from ..._type_names import type_name
+from ...autograd.tensor import Tensor
+from ...dtypes import is_floating, promote_types
+from ...ops._util import DtypeError, ShapeError
+
+__all__ = [  # private to the loss functions (the names they had in loss.py)
+    "_REDUCTIONS",
+    "_check_reduction",
+    "_legacy_reduction",
+    "_pair",
+    "_reduce",
+    "_scalar_name",
+]
+
+_REDUCTIONS = ("none", "mean", "sum")
+
+
+def _legacy_reduction(size_average: Any, reduce: Any, reduction: str) -> str:
+    """PyTorch's deprecated ``size_average`` / ``reduce`` flags, read as PyTorch reads them
+    (they override ``reduction``, with the same UserWarning), never silently ignored."""
+    if size_average is None and reduce is None:
+        return reduction
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    reduction = ("mean" if size_average else "sum") if reduce else "none"
+    warnings.warn(
+        "size_average and reduce args will be deprecated, please use "
+        f"reduction='{reduction}' instead.",
+        UserWarning,
+        stacklevel=3,
+    )
+    return reduction
+
+
+def _check_reduction(reduction: str, op: str, extra: tuple = ()) -> None:
+    """PyTorch's ``_Reduction.get_enum`` error for a ``reduction`` outside ``'none'``,
+    ``'mean'``, ``'sum'`` (and ``extra``), word for word: the value as ``format`` shows it
+    (a 0-d tensor as its number)."""
+    if reduction not in _REDUCTIONS + extra:
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+def _pair(input: Any, target: Any, op: str, shapes: str = "same", dtypes: str = "cast") -> tuple:
+    """Check a loss's (input, target) pair; ``shapes`` says what PyTorch does when they differ.
+
+    ``dtypes`` says what it does with a floating target of another dtype: 'cast' it to the
+    input's; 'promote' both to the wider one (mse/l1/smooth-l1: a float32 output against a
+    float64 target gives a float64 loss); 'promote_any': also an integer or bool input or
+    target beside a floating one (mse/l1/smooth-l1: the promoted dtype, as PyTorch); 'exact':
+    refuse it (binary cross-entropy, PyTorch's RuntimeError); 'keep': leave both as they are
+    (the one-node losses that round two dtypes as PyTorch: BCE with logits, Huber).
+
+    'same': raise (binary cross-entropy, PyTorch's ValueError); 'warn': broadcast them with
+    PyTorch's UserWarning (mse/l1/smooth-l1/huber); 'broadcast': broadcast silently (kl_div).
+    Shapes that do not broadcast raise a ShapeError naming the op.
+    """
+    if not isinstance(input, Tensor) or not isinstance(target, Tensor):
+        raise TypeError(
+            f"{op}: input and target must be Tensors, got {type(input).__name__} "
+            f"and {type(target).__name__}"
+        )
+    if input.shape != target.shape:
+        if shapes == "same":
+            raise ShapeError(
+                f"{op}: Using a target size ({target.shape}) that is different to the input "
+                f"size ({input.shape}) is deprecated. Please ensure they have the same size."
+            )
+        if shapes == "warn":  # PyTorch's warning, word for word (filters match its start),
+            warnings.warn(  # given before the shapes are found not to broadcast, as PyTorch
+                f"Using a target size ({target.shape}) that is different to the input size "
+                f"({input.shape}). This will likely lead to incorrect results due to "
+                "broadcasting. Please ensure they have the same size.",
+                UserWarning,
+                stacklevel=3,
+            )
+        try:
+            np.broadcast_shapes(input.shape, target.shape)
+        except ValueError:
+            raise ShapeError(
+                f"{op}: target shape {tuple(target.shape)} and input shape {tuple(input.shape)} "
+                "cannot "
+                "be broadcast together (sizes must be equal or 1 in each trailing dimension)"
+            ) from None
+    if (
+        dtypes == "promote_any"
+        and input.dtype.kind in "iub"
+        and is_floating(target.dtype)
+        and not (op == "l1_loss" and input.dtype.kind == "b")
+    ):
+        # mse/l1/smooth-l1 of an integer or bool input against a floating target compute in
+        # the promoted dtype, as PyTorch (float32 target: float32, float64: float64); not
+        # l1_loss of a bool input: PyTorch's subtracts first, and refuses bool - float
+        input = input.to(promote_types(input.dtype, target.dtype))
+    integers = input.dtype.kind in "iu" and target.dtype.kind in "iu"
+    if not is_floating(input.dtype) and not (
+        op == "l1_loss" and (input.dtype.kind == "c" or integers)
+    ):
+        # l1_loss is |x - y|, real for complex x and y as in PyTorch (mse_loss and the others
+        # have no complex kernel there either), integer for integer x and y (its 'mean'
+        # raises as the mean of integers does; bool ones raise in the subtraction)
+        raise DtypeError(f"{op}: input must be floating point, got {input.dtype}")
+    if target.dtype == input.dtype:
+        return input, target
+    if is_floating(target.dtype) or target.dtype.kind == "c":
+        if dtypes == "exact":
+            raise RuntimeError(
+                f"{op}: Found dtype {_scalar_name(target.dtype)} but expected "
+                f"{_scalar_name(input.dtype)}"
+            )
+        if dtypes in ("promote", "promote_any"):
+            common = promote_types(input.dtype, target.dtype)
+            return input.to(common), target.to(common)
+        if dtypes != "keep":
+            target = target.to(input.dtype)
+    elif dtypes == "promote_any" and is_floating(input.dtype) and target.dtype.kind in "iub":
+        if op != "l1_loss" or target.dtype.kind != "b":  # (l1: PyTorch's bool subtraction)
+            target = target.to(input.dtype)  # as PyTorch's kernels (mse(float16, long): float16)
+    return input, target
+
+
+def _scalar_name(dtype: Any) -> str:
+    """PyTorch's name of a dtype in its messages: ``Float``, ``Double``, ``Long``..."""
+    try:
+        return type_name(dtype).removeprefix("torch.").removesuffix("Tensor")
+    except TypeError:
+        return str(dtype)
