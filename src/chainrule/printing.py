@@ -252,7 +252,21 @@ def tensor_repr(t: Any, tangent: str | None = None, contents: str | None = None)
         extras.append(autograd)
     if tangent is not None:
         extras.append(f"tangent={tangent}")
-    return add_suffixes(head + body, extras, len(head))
+    text = add_suffixes(head + body, extras, len(head))
+    if not cls.__module__.startswith("chainrule.") and _is_parameter(t):
+        return f"Parameter({text})"  # a user's subclass as a Parameter, as PyTorch shows it
+    return text
+
+
+def _is_parameter(t: Any) -> bool:
+    """``isinstance(t, nn.Parameter)`` for a user's class, read without importing ``nn``
+    (which imports this module): flagged by ``nn.Parameter(t)``, or a Parameter subclass."""
+    if getattr(t, "_is_param", False):
+        return True
+    return any(
+        c.__name__ == "Parameter" and c.__module__ == "chainrule.nn.parameter"
+        for c in type(t).__mro__
+    )
 
 
 def _autograd_suffix(t: Any) -> str | None:

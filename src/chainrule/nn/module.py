@@ -91,7 +91,9 @@ class Module(StateDictMixin, ModuleConversions):
                 "super().__init__() first in your module's __init__)"
             )
         params, mods, bufs = d["_parameters"], d["_modules"], d["_buffers"]
-        if isinstance(value, Parameter):
+        # the Tensor test first: Parameter's metaclass check (a user's subclass flagged as a
+        # parameter) runs in Python, so most values (numbers, modules) skip it
+        if isinstance(value, Tensor) and isinstance(value, Parameter):
             self._drop(name, keep="_parameters")
             params[name] = _registered(_global_parameter_registration_hooks, self, name, value)
         elif isinstance(value, Module):

@@ -25,10 +25,35 @@ _LAZY_NAMES = {
 }
 
 
-class Parameter(Tensor):
+class _ParameterMeta(type):
+    """PyTorch's ``_ParameterMeta``: ``isinstance(t, Parameter)`` is also True for an instance
+    of a user's Tensor subclass flagged ``_is_param`` (what ``Parameter(t)`` returns for one)."""
+
+    def __instancecheck__(cls, instance: Any) -> bool:
+        if cls is Parameter and getattr(instance, "_is_param", False):
+            if isinstance(instance, Tensor):
+                return True
+        return type.__instancecheck__(cls, instance)
+
+
+def _is_user_subclass(data: Any) -> bool:
+    """Whether ``data`` is an instance of a Tensor subclass written outside chainrule (its own
+    classes, sparse, nested, Buffer..., stand for PyTorch's plain ``torch.Tensor``)."""
+    cls = type(data)
+    return (
+        cls is not Tensor
+        and isinstance(data, Tensor)
+        and not cls.__module__.startswith("chainrule.")
+    )
+
+
+class Parameter(Tensor, metaclass=_ParameterMeta):
     """A leaf tensor with ``requires_grad=True`` that ``Module.__setattr__`` registers.
 
-    ``Parameter(t)`` shares ``t``'s memory, like PyTorch.
+    ``Parameter(t)`` shares ``t``'s memory, like PyTorch. For ``t`` an instance of a user's
+    Tensor subclass it returns, as PyTorch, ``t.detach().requires_grad_(requires_grad)``
+    flagged ``_is_param``: the subclass is kept (its ``__torch_function__`` still runs) and
+    ``isinstance(p, Parameter)`` is True.
     """
 
     __torch_function__ = disabled_torch_function_impl  # results are plain Tensors (as torch)
@@ -37,6 +62,8 @@ class Parameter(Tensor):
         """Built here, as PyTorch's ``Parameter.__new__``: a subclass may call
         ``super().__new__(cls, data, requires_grad)`` from its own ``__new__`` and give its
         ``__init__`` other arguments without calling ``Parameter.__init__``."""
+        if _is_user_subclass(data):
+            return _flag_subclass_param(data, requires_grad)
         if data is None:
             arr = np.empty((0,), _dt.get_default_dtype())
         elif isinstance(data, Tensor):
@@ -73,6 +100,21 @@ class Parameter(Tensor):
         new._init_leaf(self._data.copy(order="K"), self.requires_grad)  # keeps the layout
         memo[id(self)] = new
         return new
+
+
+def _flag_subclass_param(data: Tensor, requires_grad: bool) -> Any:
+    """PyTorch's path for a custom tensor: a detached instance of the same class, flagged."""
+    t = data.detach().requires_grad_(requires_grad)
+    if type(t) is not type(data):
+        raise RuntimeError(
+            f"Creating a Parameter from an instance of type {type(data).__name__} "
+            "requires that detach() returns an instance of the same type, but return "
+            f"type {type(t).__name__} was found instead. To use the type as a "
+            "Parameter, please correct the detach() semantics defined by "
+            "its __torch_dispatch__() implementation."
+        )
+    t._is_param = True
+    return t
 
 
 class Buffer(Tensor):

@@ -394,15 +394,13 @@ def tensordot(a: Tensor, b: Tensor, dims: Any = 2) -> Tensor:
             raise TypeError(
                 f"tensordot: dims must be an int or a pair of dim lists, got {dims!r}"
             ) from None
-        if len(da) != len(db):
-            raise ShapeError(
-                f"tensordot: both dim lists must have the same length, got {da} and {db}"
-            )
-        da = [d % max(a.ndim, 1) for d in da]
-        db = [d % max(b.ndim, 1) for d in db]
-    if len(set(da)) != len(da) or len(set(db)) != len(db):
-        raise ShapeError(f"tensordot: a dim is listed twice in dims ({da}, {db})")
-    for i, j in zip(da, db):
+    if len(da) != len(db):
+        raise RuntimeError("tensordot: both dimension lists should have same length")
+    given, da, db = list(zip(da, db)), [], []
+    for gi, gj in given:  # pair by pair, as PyTorch: a size mismatch before a later bad dim
+        i, j = _wrapped_dim(gi, a.ndim), _wrapped_dim(gj, b.ndim)
+        da.append(i)
+        db.append(j)
         # a size-1 dim contracted with a longer one: PyTorch sums the longer one first (a
         # broadcast, as a[..., 0, ...] * b.sum(j)), it does not refuse
         if a.shape[i] == 1 and b.shape[j] != 1:
@@ -411,9 +409,13 @@ def tensordot(a: Tensor, b: Tensor, dims: Any = 2) -> Tensor:
             a = a.sum(i, keepdim=True)
         if a.shape[i] != b.shape[j]:
             raise ShapeError(
-                f"tensordot: contracted dimension {i} of a (size {a.shape[i]}) "
-                f"does not match dimension {j} of b (size {b.shape[j]})"
+                f"tensordot: contracted dimensions need to match, but first has size "
+                f"{a.shape[i]} in dim {gi} and second has size {b.shape[j]} in dim {gj}"
             )
+    for dims in (da, db):  # PyTorch's dim bitsets, built after the size checks
+        for d in dims:
+            if dims.count(d) > 1:
+                raise RuntimeError(f"tensordot: dim {d} appears multiple times in the list of dims")
     # One GEMM, as PyTorch and NumPy: a -> (free_a, contracted) as (M, K), b -> (contracted,
     # free_b) as (K, N). A permutation that is not a view makes its reshape copy, and the
     # matmul then keeps that copy (not a view of a or b), as PyTorch's does.
@@ -428,6 +430,18 @@ def tensordot(a: Tensor, b: Tensor, dims: Any = 2) -> Tensor:
     if m == 1 and n == 1:  # PyTorch takes a dot product here, which CPU autocast leaves alone
         return _as_shape(without_autocast(_matmul, am, bm), out_shape)
     return _as_shape(_matmul(am, bm), out_shape)
+
+
+def _wrapped_dim(d: int, ndim: int) -> int:
+    """One of ``tensordot``'s dims, a negative one wrapped (``dims=([-1], [0])``); PyTorch's
+    IndexError out of range."""
+    n = max(ndim, 1)
+    if not -n <= d < n:
+        raise IndexError(
+            f"tensordot: Dimension out of range (expected to be in range of [{-n}, {n - 1}], "
+            f"but got {d})"
+        )
+    return d % n
 
 
 def _permuted(x: Tensor, axes: list) -> Tensor:

@@ -10,6 +10,7 @@ arrays (saved for backward) and a template that rebuilds it.
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 import numpy as np
@@ -109,6 +110,8 @@ def _convert_item(idx: Any) -> Any:
     if isinstance(idx, Tensor):
         return _tensor_index(idx)
     if isinstance(idx, slice):
+        if any(isinstance(b, Tensor) for b in (idx.start, idx.stop, idx.step)):
+            idx = _int_bounds(idx)
         if idx.step is not None and idx.step <= 0:
             raise ValueError(
                 "slice step cannot be zero"
@@ -125,6 +128,15 @@ def _convert_item(idx: Any) -> Any:
     if isinstance(idx, np.ndarray) and idx.dtype.kind in "fc":
         return _long_index(idx)
     return idx
+
+
+def _int_bounds(s: slice) -> slice:
+    """``s`` with its tensor bounds read as ints now, as PyTorch reads them when it indexes
+    (``x[begin:begin + n]`` with a 0-d ``begin`` that a later ``begin += n`` changes in place:
+    the recorded slice, which the backward re-applies, must not see the change)."""
+    return slice(
+        *(operator.index(b) if isinstance(b, Tensor) else b for b in (s.start, s.stop, s.step))
+    )
 
 
 def _long_index(a: np.ndarray) -> np.ndarray:

@@ -233,15 +233,24 @@ def _basic(idx: Any) -> bool:
     t = type(idx)
     if t is int:
         return True
-    if t is slice:
-        return idx.step is None or type(idx.step) is int and idx.step > 0
+    if t is slice:  # forward, with int (or no) bounds: a tensor bound is read as an int by
+        # convert_index, so that an in-place change to it later does not move the slice
+        step, start, stop = idx.step, idx.start, idx.stop
+        return (
+            (step is None or type(step) is int and step > 0)
+            and (start is None or type(start) is int)
+            and (stop is None or type(stop) is int)
+        )
     if t is not tuple:
         return False
     ellipses = 0
     for i in idx:
         ti = type(i)
         if ti is slice:
-            if not (i.step is None or type(i.step) is int and i.step > 0):
+            step, start, stop = i.step, i.start, i.stop
+            if not (step is None or type(step) is int and step > 0):
+                return False
+            if not (start is None or type(start) is int) or not (stop is None or type(stop) is int):
                 return False
         elif i is Ellipsis:
             ellipses += 1
