@@ -33,7 +33,8 @@ _ENTRY = frozenset(  # the op's own files and the wrappers around it
         "aliases.py",
         "inplace.py",
         "sparse_pointwise.py",
-        "__init__.py",  # its method bindings (x.where(cond, y) calls where(cond, x, y))
+        "__init__.py",  # its method bindings
+        "tensor_operators.py",  # bind_special: x.where(cond, y) calls where(cond, x, y)
     )
 )
 
