@@ -16,7 +16,9 @@ attention output):
 
 - :func:`mark_row_major`: the array is a convolution's channel-major result, row-major in
   PyTorch (``stride()`` reports the contiguous strides, ``is_contiguous()`` is True, and
-  random fills draw in row-major order);
+  random fills draw in row-major order); :func:`mark_contiguous_result` marks so whatever
+  a convolution's kernels compute that is not row-major (session 41: its result, its input
+  and weight gradients, its tangent, a crop of a padded buffer among them);
 - a tuple of strides (:func:`mark_permuted`, :func:`mark_as`): PyTorch's strides for a view
   of a marked array (a transpose, a slice, a select of a convolution's result) or for an op's
   result computed from one (``_layout_carry.py``, called by ``Function.apply`` while some mark
@@ -48,6 +50,7 @@ __all__ = [
     "logical_strides",
     "logically_contiguous",
     "mark_as",
+    "mark_contiguous_result",
     "mark_permuted",
     "mark_row_major",
     "memory_owner",
@@ -140,6 +143,25 @@ def mark_row_major(arr: Any) -> Any:
     row-major) is left unmarked, its strides being PyTorch's. Returns ``arr``."""
     if channel_major_dense(arr):
         set_mark(arr, ROW_MAJOR)
+    return arr
+
+
+def mark_contiguous_result(arr: Any) -> Any:
+    """Mark ``arr``, a result that PyTorch allocates contiguous (a convolution kernel's: its
+    output, its input gradient, its weight gradient), ``ROW_MAJOR`` when its strides are not
+    the row-major ones: a channel-major buffer, the weight gradient's ``(C*kh*kw, O)``
+    memory seen as ``(O, C, kh, kw)``, or a crop of a padded buffer (a transposed
+    convolution with padding, an input gradient of a padded one), whose gaps a later
+    relayout (``_layout_relay.py``) drops. Not for a channels-last result (its strides are
+    PyTorch's: the callers lay it out so first). Returns ``arr``."""
+    if type(arr) is not np.ndarray:  # a CuPy array; not a vmap per-sample one (the batch's)
+        if getattr(type(arr), "vmap_raw_array", False) or not hasattr(arr, "flags"):
+            return arr
+    if arr.ndim < 2 or not arr.size:
+        return arr
+    if arr.flags.c_contiguous and (1 not in arr.shape or arr.strides == _row_major_strides(arr)):
+        return arr  # (row-major, a size-1 dim's stride too: its strides are PyTorch's)
+    set_mark(arr, ROW_MAJOR)
     return arr
 
 

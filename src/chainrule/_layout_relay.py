@@ -16,17 +16,21 @@ holder a user can reach:
   ``numpy()``, ``__array__``) calls :func:`before_alias` first while some mark is alive,
   so a convolution's result is laid out row-major *before* the alias is made: both then
   share PyTorch's row-major memory for good (and ``numpy()``'s array has PyTorch's
-  strides). Other memory that is not row-major is marked shared instead: ``view``
-  re-lays an unmarked tensor too when PyTorch's would view (a convolution's input
-  gradient, channel-major and unmarked), which must not part it from an alias either.
+  strides). Other memory that is not row-major is marked shared instead, so that no mark
+  it may take later (an in-place op's result) lets a relayout part it from the alias.
+  (Until session 41 ``view`` also re-laid unmarked memory, for a convolution's input
+  gradient, which now carries the mark: ``view`` of any other memory is as strict as
+  PyTorch's.) A marked result that is row-major but for a size-1 dim's stride (a batch
+  of one) takes a view with PyTorch's strides (no copy), so ``numpy()`` gives them.
 
 :func:`relay_row_major` (``contiguous()``, ``reshape``, same-shape views) re-lays only
 ``ROW_MAJOR``-marked memory: any other array's strides are PyTorch's (``_layout_marks.py``),
 which a relayout would change. While no mark is alive :func:`before_alias` is not called
-(the callers test :data:`~chainrule._layout_marks.LAYOUT_MARKS` first): a detached alias of
-unmarked memory that ``view`` later re-lays is then parted as before. Aliases that chainrule
-makes internally (``cr.func`` transforms, forward AD's duals, a module's ``Buffer``,
-``nn.Parameter(t)``) do not call it.
+(the callers test :data:`~chainrule._layout_marks.LAYOUT_MARKS` first): no memory is marked
+then, so none is relaid. Aliases that chainrule makes internally (``cr.func`` transforms,
+forward AD's duals, a module's ``Buffer``, ``nn.Parameter(t)``) do not call it; the
+engine's detached ``autograd.grad`` results do (a marked gradient is laid out row-major
+there: a copy, the one PyTorch's contiguous gradient needs no).
 """
 
 from __future__ import annotations
@@ -71,7 +75,11 @@ def before_alias(x: Any) -> None:
     # (a vmap per-sample array has no flags: its class answers; asking the instance raises
     # vmap's error. A meta array has its own)
     flags = arr.flags if hasattr(type(arr), "flags") else None
-    if flags is None or flags.c_contiguous:
+    if flags is None:
+        return
+    if flags.c_contiguous:  # a size-1 dim's stride aside, row-major: only that one differs
+        if layout_mark(arr) == ROW_MAJOR:  # (a batch of one's gradient: (C, 1, H, W) memory)
+            x._data = arr.reshape(-1).reshape(arr.shape)  # the same memory, PyTorch's strides
         return
     if layout_mark(arr) == ROW_MAJOR and not is_shared(arr):
         x._data = get_array_module(arr).ascontiguousarray(arr)

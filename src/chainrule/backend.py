@@ -73,11 +73,28 @@ def cupy_available() -> bool:
         return False
 
 
+# whether ``get_array_module`` looks at its arguments: CuPy imported, or a meta array made
+_LOOK = _cupy is not None
+
+
+def look_for_meta() -> None:
+    """Called once, when the first meta array is made: ``get_array_module`` answers the meta
+    array module (``meta/xp.py``) for meta arrays from then on."""
+    global _LOOK
+    _LOOK = True
+
+
 def get_array_module(*arrays: Any):
-    """Return ``cupy`` if any argument is a CuPy array, else ``numpy``."""
-    if _cupy is not None:
+    """Return ``cupy`` if any argument is a CuPy array, the meta array module
+    (``meta/xp.py``: NumPy whose creation functions make meta arrays) if any is a meta
+    array, else ``numpy``."""
+    if _LOOK:
         for a in arrays:
-            if isinstance(a, _cupy.ndarray):
+            if type(a) is MetaArray:
+                from .meta.xp import META_NP  # noqa: PLC0415 - meta/xp imports meta/array
+
+                return META_NP
+            if _cupy is not None and isinstance(a, _cupy.ndarray):
                 return _cupy
     return np
 

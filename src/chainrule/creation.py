@@ -402,4 +402,8 @@ def eye(
     for name, v in (("n", n), ("m", m)):
         if v is not None and (not isinstance(v, (int, np.integer)) or v < 0):
             raise RuntimeError(f"eye(): {name} must be an int greater or equal to 0, got {v!r}")
+    if (device is not None or DEFAULT_DEVICE[0]) and is_meta_device(device):  # no values
+        return _finish(
+            meta_empty((n, n if m is None else m), np.float64), dtype, device, requires_grad
+        )
     return _finish(np.eye(n, m), dtype, device, requires_grad)

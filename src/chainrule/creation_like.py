@@ -20,6 +20,7 @@ from .autograd.tensor_data import check_requires_grad_flag
 from .backend import get_array_module, is_meta_device, to_device
 from .creation_options import (
     _finish,
+    _format,
     _is_sparse,
     _like,
     _shape,
@@ -28,7 +29,7 @@ from .creation_options import (
     lay_out_like,
 )
 from .meta import MetaArray, meta_empty
-from .meta.strides import set_geometry, strided_like
+from .meta.strides import lay_meta_like
 from .scalar_range import fit_scalar
 
 __all__ = [
@@ -83,10 +84,8 @@ def _laid_like(op: str, arr: Any, memory_format: Any, like: Any) -> Any:
     """``lay_out_like``; a meta array (or one made like a meta array) has no layout to
     copy, and stays as made."""
     if type(arr) is MetaArray or type(like) is MetaArray:
-        if memory_format is None and type(arr) is type(like) and arr.shape == like.shape:
-            st = strided_like(like)  # preserve_format: torch.empty_like's meta strides
-            if st is not None:
-                set_geometry(arr, st)
+        if type(arr) is MetaArray:  # torch.empty_like's meta strides for the format
+            lay_meta_like(arr, like, _format(op, memory_format))
         return arr
     return lay_out_like(op, arr, memory_format, like)
 

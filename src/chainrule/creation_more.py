@@ -30,6 +30,7 @@ from .creation import from_dlpack, from_numpy, steps_arg
 from .creation import tensor as _tensor
 from .creation_options import (
     _finish,
+    _format,
     _shape,
     check_layout,
     check_pin_memory,
@@ -38,6 +39,7 @@ from .creation_options import (
     write_factory_out,
 )
 from .meta import meta_empty
+from .meta.strides import lay_meta_like, set_geometry
 from .randint_bounds import check_randint_range
 from .random import Generator, gen
 from .signal import _window_math as _wm
@@ -335,7 +337,10 @@ def randint_like(
     check_randint_range(d, int(low), int(high))
     to = device if device is not None else input.device
     if is_meta_device(to):  # no data: nothing drawn, the generator untouched (torch)
-        return _finish(meta_empty(tuple(input.shape), np.int64), d, to, requires_grad)
+        arr = lay_meta_like(
+            meta_empty(tuple(input.shape), np.int64), input._data, _format(op, memory_format)
+        )
+        return _finish(arr, d, to, requires_grad)
     draws = gen(generator).integers(int(low), int(high), size=tuple(input.shape))
     draws = lay_out_like(op, draws, memory_format, input._data)
     return _finish(draws, d, device if device is not None else input.device, requires_grad)
@@ -447,9 +452,9 @@ def empty_strided(
         )
     d = _dt.as_dtype(dtype) if dtype is not None else _dt.get_default_dtype()
     storage = 0 if 0 in shape else 1 + sum((n - 1) * s for n, s in zip(shape, strides))
-    # the meta device: the shape (its strides are not kept)
+    # the meta device: the shape and (beside it, meta/strides.py) the strides
     if (device is not None or DEFAULT_DEVICE[0]) and is_meta_device(device):
-        t = Tensor._make(meta_empty(shape, d), False, None, 0)
+        t = Tensor._make(set_geometry(meta_empty(shape, d), strides), False, None, 0)
         return t._requires_grad_(True) if requires_grad else t
     xp = np if device is None else get_array_module(to_device(np.empty(0), device))
     buf = xp.empty(storage, d)

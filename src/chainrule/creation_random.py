@@ -15,6 +15,7 @@ from .autograd.tensor import Tensor
 from .backend import DEFAULT_DEVICE, is_meta_device, to_device
 from .creation_options import (
     _finish,
+    _format,
     _like,
     _shape,
     check_layout,
@@ -37,6 +38,7 @@ from .creation_random_draws import _bfloat16_draws, _draws_of_kind, normal_out_f
 from .meta import MetaArray, meta_empty
 from .meta.results import any_meta, meta_result
 from .meta.results import to_meta as _to_meta
+from .meta.strides import lay_meta_like
 from .ops.no_derivative import record_no_derivative, record_zero_derivative
 from .ops.number_arguments import parser_int, randint_forms_error, refuse_randint_types
 from .randint_bounds import check_randint_range
@@ -353,6 +355,7 @@ def _random_like(
     dt, rng, like = _like(input, dtype, op), gen(generator), input._data
     if is_meta_device(device) if device is not None else type(like) is MetaArray:
         arr = _meta_draws(dt, tuple(input.shape))  # nothing drawn, as torch on meta
+        lay_meta_like(arr, like, _format(op, memory_format))  # its strides, as torch's
         return _finish(arr, dt, device, requires_grad, default_device=False)
     laid = None if sampler == "random" else normal_like_strided(op, rng, dt, memory_format, like)
     if laid is None:  # (else a result that is not contiguous: PyTorch's one-at-a-time normals)

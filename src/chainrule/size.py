@@ -65,13 +65,15 @@ class Size(tuple):
         return Size(out) if isinstance(key, slice) else out
 
     def __add__(self, other: Any) -> Size:
-        if not isinstance(other, tuple):
-            return NotImplemented
+        if not isinstance(other, tuple):  # PyTorch's C type's words
+            raise TypeError(
+                f"can only concatenate tuple (not {type(other).__name__}) to torch.Size"
+            )
         return Size(tuple(self) + tuple(other))
 
     def __radd__(self, other: Any) -> Size:
         if not isinstance(other, tuple):
-            return NotImplemented
+            raise _operand_error("+", other)
         return Size(tuple(other) + tuple(self))
 
     def __mul__(self, n: Any) -> Size:
@@ -81,3 +83,29 @@ class Size(tuple):
 
     def __reduce__(self) -> tuple:
         return (Size, (tuple(self),))
+
+    # Python's TypeError for ``x - size`` (``x`` gave up): with PyTorch's C type name,
+    # 'torch.Size', where a Python class would print 'Size'
+    def __rsub__(self, other: Any) -> Any:
+        raise _operand_error("-", other)
+
+    def __rtruediv__(self, other: Any) -> Any:
+        raise _operand_error("/", other)
+
+    def __rfloordiv__(self, other: Any) -> Any:
+        raise _operand_error("//", other)
+
+    def __rmod__(self, other: Any) -> Any:
+        raise _operand_error("%", other)
+
+    def __rpow__(self, other: Any) -> Any:
+        raise _operand_error("** or pow()", other)
+
+    def __rmatmul__(self, other: Any) -> Any:
+        raise _operand_error("@", other)
+
+
+def _operand_error(symbol: str, other: Any) -> TypeError:
+    return TypeError(
+        f"unsupported operand type(s) for {symbol}: '{type(other).__name__}' and 'torch.Size'"
+    )

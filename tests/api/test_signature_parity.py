@@ -132,7 +132,7 @@ def test_new_keywords_check_their_arguments() -> None:
         cr.gather(cr.tensor(2.0), 0, cr.tensor([0]), sparse_grad=True)
     with pytest.raises(TypeError, match="split_size"):
         x.split(2, split_size=2)
-    with pytest.raises(TypeError, match="exactly one"):
+    with pytest.raises(TypeError, match="invalid combination"):  # PyTorch's overloads' text
         cr.tensor_split(x, 2, sections=2)
     with pytest.raises(TypeError, match="dims"):
         cr.permute(x, 1, 0, dims=(1, 0))

@@ -153,12 +153,6 @@ def test_grad_version_after_backward_as_torch(case):
     assert _grad_version(cr, GRAD_VERSIONS[case]) == _grad_version(torch, GRAD_VERSIONS[case])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="torch's MeanBackward0 makes a fresh gradient (expand / n) which .grad takes as it "
-    "is (version 0); chainrule's mean passes a broadcast view, which the engine copies into "
-    ".grad's layout and counts as PyTorch's copy_ (version 1), as for sum's expanded gradient",
-)
 def test_grad_version_after_mean_as_torch():
     code = "p.mean().backward()"
     assert _grad_version(cr, code) == _grad_version(torch, code)

@@ -284,11 +284,6 @@ def test_copy_slices_gradients_unchanged_as_torch(case):
     assert run(cr) == run(torch)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="copy_ from another dtype records the source's cast (ToCopyBackward0) under "
-    "CopyBackwards; PyTorch's copy_ casts inside its node",
-)
 def test_copy_slices_next_functions_copy_of_another_dtype_as_torch():
     code = "b=t.zeros(6, dtype=t.float32); v=b[1:3]; v.copy_(w[:2]); r=b"
     assert _copy_slices_tree(cr, code) == _copy_slices_tree(torch, code)

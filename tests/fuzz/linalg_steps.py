@@ -112,6 +112,11 @@ def linalg_step(lib: Any, kind: str, x: Any, other: Any, third: Any, ints: tuple
         b2 = _filled(lib, other, (a.shape[-1] + 1, a.shape[-1]))
         if b2.is_floating_point():  # residues of 0 (1e-16 in one library) snapped to it: a
             b2 = b2.masked_fill(near_zero(b2), 0)  # least-squares fit reads them as data
+            # plus 2 on the diagonal: of full column rank. On rank-deficient input torch
+            # 2.13's gelsy may skip its column pivoting (a zero first column: rank 0 and a
+            # zero solution; linalg/_lstsq_drivers.py), chainrule's follows LAPACK's
+            # pivoted rule (seed 967: a sparse_mm result with structural zeros)
+            b2 = b2 + lib.eye(*b2.shape[-2:], dtype=b2.dtype) * 2.0
         return L.lstsq(b2.to(a.dtype) if b2.is_floating_point() else b2, b2.sum(-1)).solution
     if kind == "cholesky":
         a = _square(lib, x, ints, sym=True)

@@ -19,6 +19,7 @@ from .bodies_s37 import S37_BINARY, S37_STEPS, apply_s37, s37_steps_for
 from .bodies_s38 import S38_BINARY, S38_STEPS, apply_s38, s38_steps_for
 from .bodies_s39 import S39_BINARY, S39_STEPS, apply_s39, s39_steps_for
 from .bodies_s40 import S40_BINARY, S40_REDUCING, S40_STEPS, apply_s40, s40_steps_for
+from .bodies_s41 import S41_BINARY, S41_STEPS, apply_s41, s41_steps_for
 
 __all__ = ["STEPS", "apply_step", "constants", "draw_body", "shape_after", "steer", "steps_for"]
 
@@ -29,6 +30,7 @@ SHAPED += ("norm_keep", "var_keep", "cumsum", "layer_norm", "einsum_w", "roll")
 MIXED = ("cat", "stack", "matmul_y", "matmul_w", "linear", "index", "index0", "slice1")
 MIXED += ("conv1d", "flip", "transpose2", "clamp")
 STEPS = UNARY + BINARY + SHAPED + MIXED + S37_STEPS + S38_STEPS + S39_STEPS + S40_STEPS
+STEPS += S41_STEPS
 # the steps that keep a dim as 1 (norm_keep_c: norm_keep's formula, put in by steer)
 _REDUCING = ("sum_keep", "mean_keep", "amax_keep", "logsumexp", "slice1", "norm_keep")
 _REDUCING += ("var_keep", "norm_keep_c") + S40_REDUCING
@@ -54,7 +56,7 @@ def steps_for(shape: tuple, s: tuple) -> list:
         out += ["index0", "transpose2"]
     b = _bcast(shape, s)
     out += s37_steps_for(shape, b) + s38_steps_for(shape, b) + s39_steps_for(shape, b)
-    return out + s40_steps_for(shape, b)
+    return out + s40_steps_for(shape, b) + s41_steps_for(shape, b)
 
 
 def _dim(shape: tuple, a: int) -> int:
@@ -66,7 +68,7 @@ def _dim(shape: tuple, a: int) -> int:
 
 def shape_after(name: str, a: int, shape: tuple, s: tuple) -> tuple:
     """The logical shape of ``h`` after step ``(name, a)``."""
-    if name in BINARY + S37_BINARY + S38_BINARY + S39_BINARY + S40_BINARY:
+    if name in BINARY + S37_BINARY + S38_BINARY + S39_BINARY + S40_BINARY + S41_BINARY:
         return tuple(np.broadcast_shapes(shape, s))
     if name in _REDUCING:
         d = -1 if name == "slice1" else _dim(shape, a)
@@ -109,6 +111,10 @@ def steer(body: tuple, layers: tuple) -> tuple:
         # torch 2.13 has no derivative of glu's forward-mode kernel ("derivative for
         # aten::glu_jvp is not implemented"); chainrule's composite has one (not mirrored)
         swap["glu_y"] = "glu_y_c"
+        # torch 2.13's derivative of linalg.solve's forward-mode rule is wrong (grad of
+        # jacfwd of solve(A(x), x) is not its grad of jacrev, nor that of inv(A) @ x;
+        # chainrule's agrees with both): solve_sq composed of inv (test_found_cases_s41.py)
+        swap["solve_sq"] = "solve_sq_c"
     if total >= 2:
         # torch's logcumsumexp backward works in a log domain: a zero incoming gradient is
         # log(0); its third derivative is NaN where the true one is 0, and grad of jacrev
@@ -116,6 +122,10 @@ def steer(body: tuple, layers: tuple) -> tuple:
         swap["logcumsumexp"] = "logcumsumexp_c"
     if total >= 3:
         swap["norm_keep"] = "norm_keep_c"
+        # torch 2.13's fourth derivative of polar fails inside torch ("modified by an
+        # inplace operation: ... output 0 of MaskedFill"; vjp of hessian of grad, session
+        # 41): polar_im composed of its formula
+        swap["polar_im"] = "polar_im_c"
     return tuple((swap.get(name, name), a) for name, a in body)
 
 
@@ -254,4 +264,6 @@ def apply_step(lib: Any, consts: dict, step: tuple, h: Any, y: Any) -> Any:
         return apply_s39(lib, step, h, y)
     if step[0] in S40_STEPS or step[0] == "glu_y_c":
         return apply_s40(lib, step, h, y)
+    if step[0] in S41_STEPS or step[0] in ("solve_sq_c", "polar_im_c"):
+        return apply_s41(lib, step, h, y)
     return apply_s37(lib, step, h, y)

@@ -15,6 +15,7 @@ import torch
 from .case_data import DIM_OPS, DTYPES, MODES, Case, make_index
 from .dim_ops_s38 import DIM_OPS_S38, draw_dim_s38
 from .dim_ops_s40 import BASE_S40, DIM_OPS_S40
+from .dim_ops_s41 import BASE_S41, DIM_OPS_S41
 
 
 def _pick(rng: np.random.Generator, options: tuple, weights: tuple) -> Any:
@@ -324,7 +325,14 @@ def draw(rng: np.random.Generator, modes: tuple = MODES) -> Case:
 
 
 def _draw_dim(rng: np.random.Generator, shape: tuple, dtype: str, layout: int, seed: int) -> Case:
-    op = str(rng.choice(DIM_OPS + DIM_OPS_S38 + DIM_OPS_S40))
+    op = str(rng.choice(DIM_OPS + DIM_OPS_S38 + DIM_OPS_S40 + DIM_OPS_S41))
+    if op in DIM_OPS_S41:  # the base op's case, renamed (dim_ops_s41)
+        base = BASE_S41[op]
+        if base in DIM_OPS_S38:
+            case = draw_dim_s38(rng, base, shape, dtype, layout, seed)
+        else:
+            case = _draw_dim_op(rng, base, shape, dtype, layout, seed)
+        return dataclasses.replace(case, op=op)
     if op in DIM_OPS_S38:
         return draw_dim_s38(rng, op, shape, dtype, layout, seed)
     if op in DIM_OPS_S40:  # the base op's case, renamed (dim_ops_s40)

@@ -15,6 +15,7 @@ import chainrule as cr
 from .case_data import Case, _rand, make_index, make_leaf, make_value
 from .dim_ops_s38 import DIM_OPS_S38, NO_FORWARD_S38, dim_op_s38
 from .dim_ops_s40 import DIM_OPS_S40, dim_op_s40
+from .dim_ops_s41 import DIM_OPS_S41, dim_op_s41
 
 
 class Err:
@@ -290,6 +291,8 @@ def _dim_op(lib: Any, case: Case, x: Any, idx: Any, v: Any) -> Any:
         return dim_op_s38(lib, case, x, t, d, v)
     if op in DIM_OPS_S40:
         return dim_op_s40(lib, case, x, t, d, v)
+    if op in DIM_OPS_S41:
+        return dim_op_s41(lib, case, x, t, d, v)
     if op == "take":
         return lib.take(x, t)
     if op == "gather":

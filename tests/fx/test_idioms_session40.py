@@ -125,14 +125,6 @@ def test_traced_module_computes_as_the_module(kind):
     np.testing.assert_array_equal(gm(x).detach().numpy(), mod(x).detach().numpy())
 
 
-FACTORY = pytest.mark.xfail(
-    strict=True,
-    reason="a factory call in forward with no traced argument (torch.ones(3, 4)): torch's "
-    "export records it (aten.ones.default), chainrule's runs it and lifts the result as a "
-    "lifted_tensor_0 constant",
-)
-
-
 def test_buffer_sliced_by_a_traced_size_is_refused_as_torchs():
     """``self.mask[:n]`` with ``n = x.size(-1)``: both tracers refuse it (Python's slice
     indices need ``__index__``, which a proxy has not) with the same TypeError."""
@@ -147,7 +139,7 @@ def test_buffer_sliced_by_a_traced_size_is_refused_as_torchs():
 @pytest.mark.filterwarnings("ignore::UserWarning")
 @pytest.mark.parametrize(
     "kind",
-    [*KINDS, pytest.param("factory_in_forward", marks=FACTORY)],
+    [*KINDS, "factory_in_forward"],  # recorded as a call, as torch's (session 41)
 )
 def test_export_as_torchs(kind):
     torch.manual_seed(0)

@@ -79,7 +79,60 @@ R_TORCH_REDUCTION_WORDS = (
     "'x is not valid' for multilabel_soft_margin_loss), which names no op"
 )
 
+R_TORCH_WORDS_41 = (
+    "PyTorch's own text, word for word (session 41): F.interpolate's size / scale_factor / "
+    "rank errors ('Input and output must have the same number of spatial dimensions...', "
+    "'Got 3D input, but bilinear mode needs 4D input'), the convolutions' channel and "
+    "padding errors ('Given groups=1, weight of size [...]', 'Invalid padding string'), "
+    "gather/scatter's 'Index tensor must have the same number of dimensions as ... tensor'; "
+    "none names the op: tests/test_argument_types_session41.py compares them with torch's"
+)
+
 KNOWN: dict = {
+    ("F_gaussian_nll_loss", "bad_reduction"): ("unnamed", R_TORCH_REDUCTION_WORDS),
+    ("F_poisson_nll_loss", "bad_reduction"): ("unnamed", R_TORCH_REDUCTION_WORDS),
+    ("F_triplet_margin_with_distance_loss", "bad_reduction"): ("unnamed", R_TORCH_REDUCTION_WORDS),
+    ("gather", "rank_plus_1"): ("unnamed", R_TORCH_WORDS_41),
+    ("scatter", "rank_plus_1"): ("unnamed", R_TORCH_WORDS_41),
+    ("scatter_add", "rank_plus_1"): ("unnamed", R_TORCH_WORDS_41),
+    ("scatter_reduce_sum", "rank_plus_1"): ("unnamed", R_TORCH_WORDS_41),
+    ("scatter_reduce_sum_noself", "rank_plus_1"): ("unnamed", R_TORCH_WORDS_41),
+    ("scatter_reduce_mean", "rank_plus_1"): ("unnamed", R_TORCH_WORDS_41),
+    ("scatter_reduce_mean_noself", "rank_minus_1"): ("unnamed", R_TORCH_WORDS_41),
+    ("scatter_reduce_mean_noself", "rank_plus_1"): ("unnamed", R_TORCH_WORDS_41),
+    ("scatter_reduce_amax", "rank_plus_1"): ("unnamed", R_TORCH_WORDS_41),
+    ("scatter_reduce_amin_noself", "rank_plus_1"): ("unnamed", R_TORCH_WORDS_41),
+    ("scatter_reduce_prod", "rank_plus_1"): ("unnamed", R_TORCH_WORDS_41),
+    ("scatter_reduce_prod_noself", "rank_plus_1"): ("unnamed", R_TORCH_WORDS_41),
+    ("F_interpolate_bilinear", "rank_minus_1"): ("unnamed", R_TORCH_WORDS_41),
+    ("F_conv3d", "bad_padding_string"): ("unnamed", R_TORCH_WORDS_41),
+    ("F_conv3d", "same_strided"): ("unnamed", R_TORCH_WORDS_41),
+    ("F_conv3d", "groups_mismatch"): ("unnamed", R_TORCH_WORDS_41),
+    ("F_conv3d", "negative_padding"): ("unnamed", R_TORCH_WORDS_41),
+    ("F_conv3d", "zero_stride"): ("unnamed", R_TORCH_WORDS_41),
+    ("F_conv3d_unbatched", "empty"): ("unnamed", R_TORCH_WORDS_41),
+    ("F_conv_transpose3d", "groups_mismatch"): ("unnamed", R_TORCH_WORDS_41),
+    ("F_conv3d_unbatched_grouped", "empty"): ("unnamed", R_TORCH_WORDS_41),
+    ("F_conv_transpose3d_unbatched", "empty"): ("unnamed", R_TORCH_WORDS_41),
+    ("F_interpolate_area_shrink", "rank_minus_1"): ("unnamed", R_TORCH_WORDS_41),
+    ("F_interpolate_area_shrink", "align_corners"): ("unnamed", R_TORCH_WORDS_41),
+    ("F_interpolate_area_grow", "rank_minus_1"): ("unnamed", R_TORCH_WORDS_41),
+    ("F_interpolate_area_3d", "rank_minus_1"): ("unnamed", R_TORCH_WORDS_41),
+    ("F_interpolate_area_frac", "rank_minus_1"): ("unnamed", R_TORCH_WORDS_41),
+    ("F_interpolate_bicubic", "rank_minus_1"): ("unnamed", R_TORCH_WORDS_41),
+    ("F_interpolate_bicubic_aa_shrink", "rank_minus_1"): ("unnamed", R_TORCH_WORDS_41),
+    ("F_interpolate_bicubic_aa_grow", "rank_minus_1"): ("unnamed", R_TORCH_WORDS_41),
+    ("F_interpolate_bilinear_aa_shrink", "rank_minus_1"): ("unnamed", R_TORCH_WORDS_41),
+    ("F_interpolate_bilinear_aa_align", "rank_minus_1"): ("unnamed", R_TORCH_WORDS_41),
+    ("F_interpolate_bilinear_align", "rank_minus_1"): ("unnamed", R_TORCH_WORDS_41),
+    ("F_interpolate_trilinear", "rank_minus_1"): ("unnamed", R_TORCH_WORDS_41),
+    ("F_interpolate_nearest", "rank_minus_1"): ("unnamed", R_TORCH_WORDS_41),
+    ("F_interpolate_nearest_exact", "rank_minus_1"): ("unnamed", R_TORCH_WORDS_41),
+    ("F_interpolate_nearest_exact", "size_and_scale"): ("unnamed", R_TORCH_WORDS_41),
+    ("F_interpolate_nearest_exact", "wrong_size_len"): ("unnamed", R_TORCH_WORDS_41),
+    ("F_interpolate_nearest_repeat", "rank_minus_1"): ("unnamed", R_TORCH_WORDS_41),
+    ("F_interpolate_nearest_3d", "rank_minus_1"): ("unnamed", R_TORCH_WORDS_41),
+    ("F_interpolate_nearest_exact_3d", "rank_minus_1"): ("unnamed", R_TORCH_WORDS_41),
     ("sparse_csr_mul_dense", "rank_minus_1"): ("unnamed", R_CSR_DIMS_WORDS),
     ("sparse_csr_add_scale", "rank_minus_1"): ("unnamed", R_CSR_DIMS_WORDS),
     ("sparse_csr_add_scale", "rank_plus_1"): ("unnamed", R_CSR_DIMS_WORDS),

@@ -142,8 +142,8 @@ def test_one_hot_matches_torch():
         one_hot(cr.tensor(np.array([1, 0, 2]))).numpy(),
         torch.nn.functional.one_hot(torch.tensor([1, 0, 2])).numpy(),
     )
-    with pytest.raises(ValueError, match="one_hot"):
-        one_hot(cr.tensor(np.array([0, 5])), 3)
+    with pytest.raises(ValueError, match="^Class values must be smaller than num_classes.$"):
+        one_hot(cr.tensor(np.array([0, 5])), 3)  # PyTorch's text (session 41)
 
 
 def test_comparison_results_are_constants():

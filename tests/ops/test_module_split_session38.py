@@ -39,7 +39,8 @@ _MOVED = [  # (old module, new module, names)
     (
         "chainrule.nn.functional.interpolate",
         "chainrule.nn.functional._interpolate_checks",
-        ["_check_args", "_check_mode", "_geometry", "_refuse_tensor_scale"],
+        ["_check_args", "_check_mode", "_geometry"],  # (_refuse_tensor_scale: session 41's
+        # _refuse_kernel_types, called inside _geometry)
     ),
 ]
 

@@ -28,8 +28,21 @@ lower-precision list (``addmm``, ``baddbmm``, ``addbmm``, ``prelu``, ``linalg.ve
 ``scaled_dot_product_attention``, the RNN cells) cast all their arguments first
 through ``lower_precision.autocast_lower_precision``; composed ops on neither list whose
 parts are cast (``mv``, ``dot``, ``addmv``, adaptive average pooling) run their parts in
-``lower_precision.outside_autocast``. A backward run inside the block is not cast
-(PyTorch's backward never autocasts).
+``lower_precision.outside_autocast``.
+
+A backward run inside the block (``loss.backward()`` or ``autograd.grad`` called in it) runs
+in the block's autocast state, as PyTorch's engine does: PyTorch then casts the ``mm``/``bmm``
+its backward formulas call, so the gradients of ``mm``, ``bmm``, ``addmm``, ``matmul`` (but
+matrix-vector and 1-d @ batched forms, which go through ``mv``/``dot``) and ``linear`` are the
+bfloat16 (float16) products, cast back to their inputs' float32 by the engine (the bias's
+column sum, addmm's ``sum``, is not cast). chainrule's rules for those ops ask for that cast
+(``ops/_first_order.autocast_products``); the ops that other rules call are not cast (a
+backward started before the block was entered: ``backward_passes`` depth), since PyTorch's
+formulas for them call no op of the cast lists (convolution's ``convolution_backward``, ``mv``,
+``dot``, the elementwise rules). A block entered inside a backward (``amp.custom_bwd``) casts
+every op of the lists, as in PyTorch. Not mirrored yet: the products in the backward of
+``einsum``, ``bilinear``, math-path ``scaled_dot_product_attention`` and
+``F.linear`` under ``LINEAR_GRAPH_AS_TORCH`` (PyTorch's are ``bmm``/``mm``, cast).
 
 Differences from PyTorch (``tests/test_autocast_cast_lists.py`` checks 97 ops against it):
 ``nn.LSTM``/``nn.GRU`` and the fused LSTM/GRU cells follow the rule of their inner
@@ -64,6 +77,7 @@ _LOWER_PRECISION_OPS = frozenset(
         "ConvTranspose2dFn",
         "ScaledDotProductAttention",
         "LowerPrecisionComposite",  # composed ops: lower_precision.autocast_lower_precision
+        "BackwardProduct",  # a backward rule's mm/bmm (ops/_first_order.autocast_products)
     }
 )
 # The fused Function classes of ops PyTorch's CPU autocast runs in float32 (its float32
@@ -86,16 +100,19 @@ _TO_LOWER = (dtypes.float32, dtypes.float16)
 def _cast_arguments(cls: type, args: tuple) -> tuple:
     """``args`` of the op ``cls`` as autocast passes them while CPU autocast is on in this
     thread: float32 and float16 tensors cast to the autocast dtype for a lower-precision op,
-    bfloat16 and float16 ones to float32 for a float32 op (float64 is never cast). A backward
-    pass is not cast (PyTorch's engine runs outside autocast) unless an autocast block was
-    entered inside it (``amp.custom_bwd``), nor is an op :func:`run_in_float32` reruns."""
+    bfloat16 and float16 ones to float32 for a float32 op (float64 is never cast). Inside a
+    backward pass started in the block only the rules' :class:`BackwardProduct` operands are
+    cast (the module's docstring); all ops are where the block was entered inside the backward
+    (``amp.custom_bwd``); no op :func:`run_in_float32` reruns is."""
     name = cls.__name__
     lower = name in _LOWER_PRECISION_OPS
     if not lower and name not in _FLOAT32_OPS:
         return args
     enabled, dtype, depth = state()["cpu"]
-    if not enabled or in_float32_rerun() or len(current().backward_passes) != depth:
+    if not enabled or in_float32_rerun():
         return args
+    if len(current().backward_passes) != depth and name != "BackwardProduct":
+        return args  # a rule's op whose PyTorch formula calls no op of the lists
     if lower:  # float32 and the other half dtype cast down (mm of float16 under bfloat16
         # autocast gives bfloat16, and the other way round, as in PyTorch)
         return tuple(

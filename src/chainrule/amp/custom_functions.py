@@ -6,7 +6,7 @@ autocast block with ``cast_inputs`` set, the floating-point tensor arguments are
 ``cast_inputs`` and ``forward`` runs with autocast off (a Function whose forward needs full
 precision); without ``cast_inputs`` it runs in the current autocast state. Outside autocast
 it changes nothing. ``custom_bwd(device_type=...)`` decorates ``backward`` so that it runs in
-the autocast state its ``forward`` ran in (the engine itself never autocasts a backward), as
+the autocast state its ``forward`` ran in (not the state the backward was called in), as
 in PyTorch: the state is remembered on ``ctx``.
 """
 

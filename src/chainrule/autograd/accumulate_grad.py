@@ -33,7 +33,6 @@ __all__ = [
     "HOOKED",
     "AccumulateGrad",
     "accumulate_grad_node",
-    "copied_version",
     "relaid_version",
     "summed_version",
 ]
@@ -159,14 +158,6 @@ def summed_version(old: Tensor, new: Tensor, out: Tensor) -> None:
         and type(out) is Tensor
     ):
         out._vc[0] = old._vc[0] + 1
-
-
-def copied_version(arr: object, owned: set | None, version: int) -> int:
-    """The version of a leaf's first ``.grad`` copied from ``arr`` because it may be held
-    elsewhere: 1 for the caller's own gradient (or one already handed out), which PyTorch
-    copies with ``copy_``; else ``version`` (an array PyTorch would take as it is: a view,
-    which chainrule copies to be safe)."""
-    return 1 if owned is not None and id(arr) in owned else version
 
 
 def relaid_version(leaf: object) -> int:

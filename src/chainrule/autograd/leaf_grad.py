@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from .._layout import grad_layout, grad_order, is_vmap_array, relaid_tensor
+from .._layout import grad_layout, is_vmap_array
 from ..backend import get_array_module, is_writeable
-from .accumulate_grad import copied_version, relaid_version
+from .accumulate_grad import relaid_version
 from .engine_sparse import accumulate_sparse as _accumulate_sparse
 from .post_accumulate import POST_ACCUMULATE_HOOKS, run_post_accumulate_grad_hooks
 from .tensor import Tensor
@@ -39,6 +39,7 @@ def accumulate_grad(t: Tensor, g: Tensor, create_graph: bool, owned: set | None)
     arrays); None means the array may be shared and is always copied. Then ``t``'s
     post-accumulate-grad hooks run.
     """
+    global _TAKEN
     if (type(g) is not Tensor and g.is_sparse) or (
         t._grad is not None and type(t._grad) is not Tensor and t._grad.is_sparse
     ):
@@ -51,11 +52,15 @@ def accumulate_grad(t: Tensor, g: Tensor, create_graph: bool, owned: set | None)
             # .grad's version as PyTorch's: the in-place sums of a gradient taken as it is,
             # 1 for a copy into the leaf's layout (copy_) or of the caller's gradient
             version = g._vc[0]
+            key = id(arr)  # (the array's before any copy: _TAKEN's key)
+            taken = False
             if arr.base is None and arr.strides == t._data.strides:
                 # the common case: a fresh (so dense) array in the leaf's own strides
-                if owned is None or id(arr) in owned or not arr.flags.owndata:
-                    version = copied_version(arr, owned, version)
+                if owned is None or key in owned or not arr.flags.owndata:
+                    version = _copied_version(key, owned, version)
                     arr = arr.copy(order="K")
+                else:
+                    taken = True
             elif (
                 type(arr) is np.ndarray
                 and type(leaf := t._data) is np.ndarray
@@ -66,21 +71,31 @@ def accumulate_grad(t: Tensor, g: Tensor, create_graph: bool, owned: set | None)
                 if not arr.flags.c_contiguous:
                     arr, version = np.ascontiguousarray(arr), 1
                 elif _shared(arr, owned):
-                    version = copied_version(arr, owned, version)
+                    version = _copied_version(key, owned, version)
                     arr = arr.copy(order="K")
+                else:
+                    taken = True
             else:
                 laid = grad_layout(arr, t._data)
                 if laid is arr and _shared(arr, owned):
-                    version = copied_version(arr, owned, version)
+                    version = _copied_version(key, owned, version)
                     laid = arr.copy(order="K")  # a dense array keeps its strides
                 elif laid is not arr:
                     version = relaid_version(t._data)
+                else:
+                    taken = True
                 arr = laid
-            if owned is not None:
-                owned.add(id(arr))
-            t.grad = Tensor._make(arr, False, None, 0)
+            t.grad = grad = Tensor._make(arr, False, None, 0)
             if version:
-                t._grad._vc[0] = version
+                grad._vc[0] = version
+            if owned is not None:
+                if taken:  # this .grad holds the taken array's version (see _TAKEN)
+                    owned.add(key)
+                    _TAKEN = (owned, key, grad._vc)
+                else:
+                    owned.add(id(arr))
+                    if _TAKEN[2] is None and _TAKEN[0] is owned:  # the swap: it holds it now
+                        _TAKEN = (owned, key, grad._vc)
         else:
             grad = t._grad
             old = grad._data
@@ -98,6 +113,35 @@ def accumulate_grad(t: Tensor, g: Tensor, create_graph: bool, owned: set | None)
         run_post_accumulate_grad_hooks(t, create_graph)
 
 
+# (owned, id(array), version counter): the gradient array a leaf of the backward whose
+# ``owned`` set this is took as its ``.grad`` without a copy, and the version counter of the
+# ``.grad`` now holding the version PyTorch's would have. PyTorch's AccumulateGrad takes a
+# gradient that nothing else holds and copies one that is still held, so where one gradient
+# reaches several leaves (``(p + q).exp().sum()``: AddBackward gives both the same tensor) the
+# leaves that run first copy it (version 1) and the last one takes it (its own version).
+# chainrule's engine writes them in the same order but the first one takes the array, so a
+# later one that finds it taken gives the earlier ``.grad`` the copy's version 1 and keeps the
+# taken version itself (the arrays stay apart: no ``.grad`` aliases another).
+_TAKEN: tuple = (None, None, None)
+
+
+def _copied_version(key: int, owned: set | None, version: int) -> int:
+    """The version of a leaf's first ``.grad`` copied from the array ``key`` (its id) because
+    it may be held elsewhere: ``version`` (the gradient's own) where it is held by nothing
+    PyTorch would count (a view, which chainrule copies to be safe) or where an earlier leaf
+    of this backward took it (that leaf's ``.grad`` becomes the copy: version 1, see
+    :data:`_TAKEN`); 1 for the caller's own gradient, which PyTorch copies with ``copy_``."""
+    global _TAKEN
+    if owned is None or key not in owned:
+        return version
+    last = _TAKEN
+    if last[1] == key and last[0] is owned and last[2] is not None:
+        last[2][0] = 1
+        _TAKEN = (owned, key, None)  # (the caller's new .grad holds the version next)
+        return version
+    return 1
+
+
 def _shared(arr: Any, owned: set | None) -> bool:
     """Whether ``arr`` may be held elsewhere, so that ``.grad`` must not be it (see
     :func:`accumulate_grad`)."""
@@ -105,12 +149,15 @@ def _shared(arr: Any, owned: set | None) -> bool:
 
 
 def _first_grad(t: Tensor, g: Tensor) -> Tensor:
-    """``g`` (recorded, for ``create_graph``) in the layout of ``t``'s first ``.grad``
-    (:func:`accumulate_grad`): a differentiable copy, ``contiguous`` between two permutes,
-    when it is not in it already."""
+    """``t``'s first ``.grad`` under ``create_graph``: a recorded copy of ``g``, as PyTorch's
+    AccumulateGrad makes one whenever grad mode is on (``clone_obey_contract``): into an
+    empty tensor with the leaf's sizes and strides when the leaf is dense
+    (``new_empty_strided(...).copy_(g)``: version 1, ``grad_fn`` CopyBackwards), else a
+    row-major clone (version 0, CloneBackward0). Never ``g`` itself, so writing into
+    ``.grad`` cannot reach the graph's own gradient."""
     arr, leaf = g._data, t._data
     if type(g) is not Tensor or is_vmap_array(arr) or is_vmap_array(leaf):
         return g  # a cr.func.vmap batched gradient: its layout is the batch's
-    if leaf.flags.c_contiguous and arr.flags.c_contiguous:
-        return g  # the common case
-    return relaid_tensor(g, grad_order(leaf))
+    if relaid_version(leaf):  # dense
+        return g.new_empty_strided(t.shape, t.stride()).copy_(g)
+    return g.clone() if arr.flags.c_contiguous else g.contiguous()

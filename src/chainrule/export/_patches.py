@@ -1,16 +1,23 @@
 """The switches ``cr.export``'s tracer adds to ``cr.fx``'s while a trace runs (undone on
-exit): ``chainrule.cond`` on traced values refuses clearly, and assigning a traced value
-to a buffer records a ``copy_`` into it (torch's buffer mutation)."""
+exit): ``chainrule.cond`` on traced values refuses clearly, assigning a traced value to a
+buffer records a ``copy_`` into it (torch's buffer mutation), and a factory call
+(``chainrule.ones(3, 4)``) is recorded even with no traced argument, as torch's export
+records ``aten.ones.default`` rather than a constant."""
 
 from __future__ import annotations
 
+import functools
+import sys
+from collections.abc import Callable
 from typing import Any
+
+import chainrule
 
 from .. import _higher_order_ops, nn
 from ..fx.proxy import Proxy
 from ..utils._pytree import tree_flatten
 
-__all__ = ["ORIGINAL_COND", "CondGuard", "StateAssignments"]
+__all__ = ["FACTORIES", "ORIGINAL_COND", "CondGuard", "FactoryCalls", "StateAssignments"]
 
 ORIGINAL_COND = _higher_order_ops.cond
 
@@ -67,3 +74,49 @@ class StateAssignments:
 
     def __exit__(self, *exc: Any) -> None:
         nn.Module.__setattr__ = _MODULE_SETATTR  # type: ignore[method-assign]
+
+
+#: the factory functions recorded as calls (torch's export records their aten ops); random
+#: draws are left out: their values would differ between the tracer's example runs
+FACTORIES = ("ones", "zeros", "full", "empty", "arange", "eye", "linspace", "logspace")
+
+
+class FactoryCalls:
+    """While tracing, ``chainrule.ones(3, 4)`` and the other :data:`FACTORIES`, called
+    from the traced code (through the ``chainrule`` module or a name the forward's module
+    imported), record a ``call_function`` node whatever their arguments; while a node's
+    value is computed, and when chainrule's own code calls them (a layer's internals,
+    which record their own nodes), they just run."""
+
+    def __init__(self, tracer: Any) -> None:
+        self.tracer = tracer
+        self.undo: list[tuple[dict[str, Any], str, Any]] = []
+
+    def __enter__(self) -> None:
+        spaces = [vars(chainrule)]
+        if self.tracer._fn_globals is not None:
+            spaces.append(self.tracer._fn_globals)
+        originals = {id(vars(chainrule)[n]): vars(chainrule)[n] for n in FACTORIES}
+        for space in spaces:
+            for name, value in list(space.items()):
+                if id(value) in originals and not name.startswith("__"):
+                    self.undo.append((space, name, value))
+                    space[name] = self._recorded(value)
+
+    def _recorded(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        tracer = self.tracer
+
+        @functools.wraps(original)
+        def recorded(*args: Any, **kwargs: Any) -> Any:
+            caller = sys._getframe(1).f_globals.get("__name__", "")
+            if tracer._computing or caller.split(".")[0] == "chainrule":
+                return original(*args, **kwargs)  # chainrule's own code: a value, as before
+            return tracer.create_proxy("call_function", original, args, kwargs)
+
+        recorded._factory_original = original  # type: ignore[attr-defined] - what nodes call
+        return recorded
+
+    def __exit__(self, *exc: Any) -> None:
+        for space, name, value in reversed(self.undo):
+            space[name] = value
+        self.undo.clear()

@@ -38,7 +38,7 @@ from ..nn.parameter import Parameter
 from ..utils._pytree import tree_flatten
 from ._errors import user_frame
 from ._module_stack import ModuleStack, keep_signature
-from ._patches import ORIGINAL_COND, CondGuard, StateAssignments
+from ._patches import ORIGINAL_COND, CondGuard, FactoryCalls, StateAssignments
 from ._recurrent import record_recurrent
 from ._trace_questions import META_METHODS, ShapeQuestions
 from .dynamic_shapes import Symbol
@@ -224,7 +224,10 @@ class ExportTracer(ShapeQuestions, Tracer):
         proxy_factory_fn: Any = None,
     ) -> Any:
         """As :meth:`Tracer.create_proxy`; size queries (``x.size()``, ``x.numel()``,
-        ``x.dim()``) on static sizes answer with numbers instead of recording."""
+        ``x.dim()``) on static sizes answer with numbers instead of recording. A call
+        writing into a traced ``out=`` tensor makes that tensor's later uses read the
+        call's result (torch's export records the ``.out`` op and uses its result)."""
+        target = getattr(target, "_factory_original", target)  # (read while FactoryCalls runs)
         if kind == "call_method" and args and isinstance(args[0], Proxy):
             if target in ("size", "numel", "nelement") or target in META_METHODS:
                 return self._size_query(target, args, kwargs)
@@ -233,7 +236,13 @@ class ExportTracer(ShapeQuestions, Tracer):
                 "export: chainrule.cond (torch.cond) on traced values is not supported; "
                 "compute both branches and select with chainrule.where"
             )
-        return super().create_proxy(kind, target, args, kwargs, name, type_expr, proxy_factory_fn)
+        proxy = super().create_proxy(kind, target, args, kwargs, name, type_expr, proxy_factory_fn)
+        out = proxy.node.kwargs.get("out") if isinstance(proxy, Proxy) else None
+        if kind == "call_function" and isinstance(out, Node):
+            for held in tree_flatten((args, kwargs))[0]:
+                if isinstance(held, Proxy) and held.node is out:
+                    held.node = proxy.node
+        return proxy
 
     def create_node(
         self,
@@ -314,7 +323,7 @@ class ExportTracer(ShapeQuestions, Tracer):
             node.meta["val"], node.meta["val2"] = value, alt
             inputs.append(_ExportProxy(node, self) if isinstance(value, Tensor) else value)
         self._fn_globals = getattr(inspect.unwrap(type(root).forward), "__globals__", None)
-        with self._patched(), CondGuard(), StateAssignments(self):
+        with self._patched(), CondGuard(), StateAssignments(self), FactoryCalls(self):
             result = call(root, inputs)
         leaves, spec = tree_flatten(result)
         self.create_node("output", "output", (tuple(self.create_arg(x) for x in leaves),), {})

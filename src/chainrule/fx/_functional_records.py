@@ -302,7 +302,12 @@ REQUIRED = object()  # a keyword torch passes on that has no default (the call m
 # whose signature chainrule shares
 ROOT_RECORDS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     "cdist": (("x1", "x2"), {"p": 2.0, "compute_mode": "use_mm_for_euclid_dist_if_necessary"}),
+    "lu": (("A",), {"pivot": True, "get_infos": False, "out": None}),
     "tensordot": (("a", "b"), {"dims": 2, "out": None}),
+    "unique_consecutive": (
+        ("input",),
+        {"return_inverse": False, "return_counts": False, "dim": None},
+    ),
     "unravel_index": (("indices",), {"shape": REQUIRED}),
 }
 

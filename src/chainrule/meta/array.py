@@ -57,6 +57,9 @@ def meta_empty(shape: tuple, dtype: Any) -> MetaArray:
     """A MetaArray of ``shape`` and ``dtype``: zero strides over ``itemsize`` bytes."""
     if not ACTIVE:
         ACTIVE.append(True)
+        from ..backend import look_for_meta  # noqa: PLC0415 - backend imports this module
+
+        look_for_meta()
     dt = np.dtype(dtype)
     shape = tuple(operator.index(s) for s in shape)
     raw = np.zeros(max(dt.itemsize, 1), np.uint8)  # bytes: any dtype (float8 too) views them
@@ -195,6 +198,20 @@ def _basic_key(keys: tuple) -> bool:
             if isinstance(k, (bool, np.bool_)) or not isinstance(k, np.integer):
                 return False
     return True
+
+
+_NO_BYTES = np.dtype([])  # itemsize 0: an array of it indexes (NumPy's checks) for free
+
+
+def _advanced_shape(shape: tuple, keys: tuple) -> tuple:
+    """The shape (and NumPy's IndexError) of advanced indexing into an array of ``shape``,
+    computed on a zero-byte stand-in, each meta index replaced by a zero-stride one of its
+    shape (nothing read; a host index keeps its values, and NumPy's bounds check)."""
+    src = np.ndarray(shape, _NO_BYTES, b"", 0, (0,) * len(shape))
+    key = tuple(
+        np.broadcast_to(np.zeros((), np.intp), k.shape) if type(k) is MetaArray else k for k in keys
+    )
+    return src[key].shape
 
 
 def _into_out(out: tuple, metas: tuple) -> tuple:
@@ -392,13 +409,11 @@ class MetaArray(np.ndarray):
         keys = key if type(key) is tuple else (key,)
         if any(type(k) is MetaArray and k.dtype == np.bool_ for k in keys):
             raise NotImplementedError(NONZERO_ERROR)
+        if not _basic_key(keys):  # a new array (advanced indexing): row-major
+            return meta_empty(_advanced_shape(self.shape, keys), self.dtype)
         r = super().__getitem__(key)
-        if isinstance(r, np.ndarray):
-            r = as_meta(r)
-            if _basic_key(keys):  # a view: PyTorch's strides and offset
-                return carry_index(r, self, key, keys)
-            r._st, r._off = None, 0  # a new array (advanced indexing): row-major
-            return r
+        if isinstance(r, np.ndarray):  # a view: PyTorch's strides and offset
+            return carry_index(as_meta(r), self, key, keys)
         return meta_empty((), self.dtype)
 
     def __setitem__(self, key: Any, value: Any) -> None:

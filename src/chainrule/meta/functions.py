@@ -16,6 +16,7 @@ import numpy as np
 from numpy.lib.array_utils import normalize_axis_index
 
 from .array import NONZERO_ERROR, MetaArray, _fallback, _sample, meta_empty
+from .rules_more import MORE_RULES
 from .strides import carry, expand_strides, meta_strides, set_geometry, strided_like
 
 __all__ = ["RULES"]
@@ -161,6 +162,8 @@ def _all(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False, **kw
 def _repeat(a: Any, repeats: Any, axis: Any = None) -> Any:
     if type(repeats) is MetaArray:  # repeat_interleave by a meta tensor: sizes from values
         _data_dependent("repeat_interleave")()
+    if not isinstance(repeats, (int, np.integer)) and type(a) is MetaArray:
+        return MORE_RULES["repeat"](a, repeats, axis)
     if isinstance(repeats, (int, np.integer)) and repeats >= 0 and isinstance(a, np.ndarray):
         if axis is None:
             return meta_empty((a.size * int(repeats),), a.dtype)
@@ -235,30 +238,46 @@ RULES: dict = {
     np.all: _all,
     np.compress: _data_dependent("masked_select"),
 }
+RULES.update((f, r) for f, r in MORE_RULES.items() if not isinstance(f, str))
 
 
-def _linalg_standin(a: Any) -> Any:
-    """A well-conditioned stand-in of a meta matrix argument: identity matrices (ones for a
-    vector) of its dtype, batch dims shrunk to one (the result's batch shape is worked out
-    from the arguments' own), so that a factorisation meets no singular or non-positive
-    matrix: PyTorch's meta kernels never look at the values."""
+def _small_sizes(args: tuple) -> dict:
+    """Each matrix size (> 1) of the meta arguments' core dims mapped to a small stand-in
+    size, in the same order (2, 3, 4, ...): equal sizes stay equal and ``min``/``max``
+    pick the same dim, so the stand-in results' dims map back one to one."""
+    sizes = set()
+    for a in args:
+        if type(a) is MetaArray:
+            sizes.update(n for n in a.shape[-2:] if n > 1)
+    return {n: i + 2 for i, n in enumerate(sorted(sizes))}
+
+
+def _linalg_standin(a: Any, small: dict) -> Any:
+    """A small well-conditioned stand-in of a meta matrix argument: identity matrices (ones
+    for a vector) of its dtype, each core size shrunk by ``small`` and the batch dims to one
+    (the result's shape is worked out from the arguments' own), so that a factorisation
+    meets no singular or non-positive matrix: PyTorch's meta kernels never look at the
+    values, and nothing of the full size is computed."""
     if type(a) is not MetaArray:
         return a
-    shape = a.shape
+    core = tuple(small.get(n, n) for n in a.shape[-2:])
     if a.ndim < 2:
-        return np.ones(shape, a.dtype)
-    core = np.eye(shape[-2], shape[-1], dtype=a.dtype)
-    return np.broadcast_to(core, (1,) * (a.ndim - 2) + core.shape).copy()
+        return np.ones(core, a.dtype)
+    eye = np.eye(*core, dtype=a.dtype)
+    return np.broadcast_to(eye, (1,) * (a.ndim - 2) + core).copy()
 
 
 def _linalg(func: Any) -> Any:
-    """A ``np.linalg`` function on meta matrices: run on identity stand-ins (one matrix per
-    argument), the results re-marked meta with the arguments' broadcast batch shape."""
+    """A ``np.linalg`` function on meta matrices: run on small identity stand-ins (one matrix
+    per argument), the results re-marked meta with the arguments' broadcast batch shape and
+    their core sizes mapped back."""
 
     def rule(*args: Any, **kwargs: Any) -> Any:
         batch = np.broadcast_shapes(*(a.shape[:-2] for a in args if type(a) is MetaArray))
+        small = _small_sizes(args)
+        back = {v: k for k, v in small.items()}
         with np.errstate(all="ignore"):
-            r = func(*(_linalg_standin(a) for a in args), **kwargs)
+            r = func(*(_linalg_standin(a, small) for a in args), **kwargs)
 
         def mark(x: Any) -> Any:
             if isinstance(x, tuple):  # (NumPy's named result tuples too)
@@ -269,7 +288,10 @@ def _linalg(func: Any) -> Any:
                 )
             if isinstance(x, (np.ndarray, np.generic)):
                 shape = np.shape(x)
-                return meta_empty(batch + shape[len(batch) :] if shape else shape, x.dtype)
+                if not shape:
+                    return meta_empty(shape, x.dtype)
+                core = tuple(back.get(n, n) for n in shape[len(batch) :])
+                return meta_empty(batch + core, x.dtype)
             return x
 
         return mark(r)

@@ -26,6 +26,7 @@ __all__ = [
     "contiguous_strides",
     "elementwise_strides",
     "expand_strides",
+    "lay_meta_like",
     "meta_is_contiguous",
     "meta_offset",
     "meta_strides",
@@ -161,7 +162,7 @@ def elementwise_strides(shape: tuple, operands: tuple) -> tuple | None:
     other strides; an operand's own strides when all operands share them and are dense;
     else dense in the operands' stride order."""
     metas = [o for o in operands if getattr(o, "_st", None) is not None and o.ndim]
-    if not metas or not shape:
+    if not metas or not shape or 0 in shape:  # empty: every operand is contiguous, so is it
         return None
     from .._layout import broadcast_strides, dense_strides, stride_order  # noqa: PLC0415
 
@@ -194,4 +195,39 @@ def strided_like(a: Any) -> tuple | None:
     and non-overlapping, else dense in its stride order; None for row-major."""
     if a._st is None:
         return None
+    if 0 in a.shape:  # empty: its strides where PyTorch counts them dense, else row-major
+        return (
+            a._st if _dense(a.shape, a._st, sorted(range(a.ndim), key=a._st.__getitem__)) else None
+        )
     return elementwise_strides(a.shape, (a,))
+
+
+# the dims of a channels-last layout, fastest first (PyTorch's NHWC and NDHWC)
+_CHANNELS_LAST = {
+    "torch.channels_last": (4, [1, 3, 2, 0]),
+    "torch.channels_last_3d": (5, [1, 4, 3, 2, 0]),
+}
+
+
+def lay_meta_like(arr: Any, like: Any, fmt: Any) -> Any:
+    """Give the new meta array ``arr`` (of ``like``'s shape) the strides ``torch.*_like``
+    gives on meta for ``memory_format=fmt`` (None: ``preserve_format``): ``like``'s layout
+    (``strided_like``) when ``like`` is meta, row-major for ``contiguous_format``, NHWC /
+    NDHWC for the channels-last formats (PyTorch's error for another rank). Returns ``arr``."""
+    name = "torch.preserve_format" if fmt is None else repr(fmt)
+    if name == "torch.preserve_format":
+        if getattr(like, "_st", None) is not None and arr.shape == like.shape:
+            st = strided_like(like)
+            if st is not None:
+                set_geometry(arr, st)
+        return arr
+    if name in _CHANNELS_LAST:
+        rank, order = _CHANNELS_LAST[name]
+        if arr.ndim != rank:
+            raise RuntimeError(f"required rank {rank} tensor to use {name.split('.')[1]} format")
+        step, st = 1, [0] * rank
+        for d in order:
+            st[d] = step
+            step *= arr.shape[d]
+        set_geometry(arr, st)
+    return arr

@@ -356,8 +356,13 @@ class Module(StateDictMixin, ModuleConversions):
                 if set_to_none:
                     p.grad = None
                 else:
-                    p.grad._data[...] = 0
-                    p.grad._vc[0] += 1  # PyTorch's zero_(): an in-place change
+                    g = p.grad
+                    if g.grad_fn is not None:  # PyTorch's: detached in place, then zero_()
+                        g.detach_()
+                    elif g.requires_grad:
+                        g.requires_grad_(False)
+                    g._data[...] = 0
+                    g._vc[0] += 1  # PyTorch's zero_(): an in-place change
 
     def apply(self, fn: Callable[["Module"], Any]) -> "Module":
         """Call ``fn`` on every submodule (children first) and on self, e.g. for init."""

@@ -15,6 +15,7 @@ import numpy as np
 from .._kernels import dispatch as _fast
 from ..autograd.ieee import fp_ignoring
 from ..backend import get_array_module
+from ..meta.array import MetaArray
 
 __all__ = [
     "SOFTPLUS_F32_STEPS",
@@ -210,9 +211,10 @@ def erf_array(x: Any) -> Any:
     """erf of an array: float16/bfloat16 in PyTorch's float32 form (:func:`erf_reduced`),
     CuPy's or SciPy's erf otherwise (a vectorised math.erf without SciPy)."""
     xp = get_array_module(x)
-    if xp is np and x.dtype.itemsize == 2:  # float16, bfloat16: PyTorch's float32 form
+    host = xp is np or type(x) is MetaArray  # meta: the NumPy path on its protocols
+    if host and x.dtype.itemsize == 2:  # float16, bfloat16: PyTorch's float32 form
         return erf_reduced(x)
-    if xp is not np:
+    if not host:
         import cupyx.scipy.special as sp  # type: ignore  # noqa: PLC0415 - CuPy is optional
 
         return sp.erf(x)

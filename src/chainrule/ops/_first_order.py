@@ -43,6 +43,8 @@ from ._result_layout import in_elementwise_layout
 __all__ = [
     "FUNCTION_SLOTS",
     "PLAIN_APPLY",
+    "BackwardProduct",
+    "autocast_products",
     "grad_array",
     "grad_arrays",
     "grad_tensor",
@@ -60,6 +62,23 @@ _ndarray = np.ndarray
 FUNCTION_SLOTS = _FUNCTION = Function.__dict__
 PLAIN_APPLY = _PLAIN_APPLY = _FUNCTION["apply"]
 _MARKS = LAYOUT_MARKS
+
+
+class BackwardProduct:
+    """The matrix products of a backward rule whose PyTorch formula calls ``mm``/``bmm``
+    (``MmBackward0``, ``BmmBackward0``, ``AddmmBackward0``, matmul's folded forms): a backward
+    run inside a CPU autocast block casts their operands as the forward's ``mm`` would
+    (PyTorch's engine runs the backward in the caller's autocast state, and those ``mm``
+    calls go through autocast). A class only for its name, which autocast's cast lists hold
+    (``amp/autocast_mode.py``); the other rules' products are not cast (their PyTorch
+    formulas call no op of autocast's lists: ``mv``, ``dot``, convolution's backward)."""
+
+
+def autocast_products(*tensors: Any) -> tuple:
+    """``tensors`` (Tensors or None) as a :class:`BackwardProduct` receives them: cast to the
+    autocast dtype inside an enabled CPU autocast block (float32 and float16 ones), else as
+    they are. Called by the rules only while ``AUTOCAST[0]`` (a block is on somewhere)."""
+    return AUTOCAST[1](BackwardProduct, tensors)
 
 
 def unmarked(a: np.ndarray) -> bool:

@@ -23,7 +23,7 @@ from ..dtype_rules import Size
 from ..random import Generator
 from ._misc_more_strided import _geometry, _storage, as_strided_
 from ._python_loops import check_loop_tensors, loop_fill
-from ._util import as_tensor
+from ._util import as_tensor, index_int
 from .binding import tensor_method
 from .number_arguments import parser_int_list
 from .rearranging import flip_dims
@@ -182,6 +182,8 @@ def _resizable(op: str, x: Tensor) -> None:
         check_captured_write(x, op)
     if x.requires_grad:
         raise RuntimeError("cannot resize variables that require grad")
+    if x._fw_tangent is not None:  # a dual tensor: PyTorch's words, grammar and all
+        raise RuntimeError("cannot resize variables that has a forward grad")
 
 
 def resize_(self: Tensor, *sizes: Any, memory_format: Any = None) -> Tensor:
@@ -194,7 +196,8 @@ def resize_(self: Tensor, *sizes: Any, memory_format: Any = None) -> Tensor:
     storage). A shrinking or same-size resize stays a view of the same memory.
 
     Raises:
-        RuntimeError: ``self`` requires grad (as PyTorch); a negative size.
+        RuntimeError: ``self`` requires grad or has a forward-mode tangent (as PyTorch); a
+            negative size.
         NotImplementedError: a ``memory_format`` other than contiguous.
     """
     if memory_format is not None and "contiguous" not in str(memory_format):
@@ -250,8 +253,10 @@ def flip_method(self: Tensor, *dims: Any, **kwargs: Any) -> Tensor:
         dims = (kwargs["dims"],)
     if not dims:
         raise TypeError('flip() missing 1 required positional arguments: "dims"')
-    if len(dims) == 1 and type(dims[0]) is not int and not isinstance(dims[0], (tuple, list)):
-        parser_int_list("flip", "dims", 2, dims)  # None, a bool, a float: PyTorch's TypeError
+    if len(dims) != 1 or type(dims[0]) is not int:  # a sequence, or not ints
+        flat = dims[0] if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
+        if not all(type(index_int(d)) is int for d in flat):  # (a one-element int tensor)
+            parser_int_list("flip", "dims", 2, dims)  # None, a bool, a float: PyTorch's error
     return flip_dims(self, dims[0] if len(dims) == 1 else dims)
 
 

@@ -191,7 +191,8 @@ def as_strided_(
     """
     if _GUARDING[0]:  # a captured tensor inside a grad transform of cr.func: as PyTorch
         check_captured_write(input, "as_strided_")
-    if input.requires_grad and grad_mode.is_grad_enabled():
+    if (input.requires_grad and grad_mode.is_grad_enabled()) or input._fw_tangent is not None:
+        # (a dual tensor too: its tangent takes the same strided view, as PyTorch's)
         return metadata_inplace(input, "as_strided_", as_strided, size, stride, storage_offset)
     input._data = _strided_view("as_strided_", input, size, stride, storage_offset)[0]
     input._vc[0] += 1

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..backend import get_array_module
+from ..meta.array import MetaArray, meta_empty
 
 __all__ = ["digamma", "erfinv", "lgamma", "polygamma"]
 
@@ -39,7 +40,7 @@ _scipy: Any = _import_scipy()
 
 def _special(x: Any) -> Any:
     """The ``scipy.special`` module that handles ``x``'s array type, or None (NumPy path)."""
-    if get_array_module(x) is not np:
+    if get_array_module(x) is not np and type(x) is not MetaArray:  # meta: SciPy's ufuncs
         import cupyx.scipy.special as csp  # type: ignore  # noqa: PLC0415 - CuPy is optional
 
         return csp
@@ -180,6 +181,8 @@ def polygamma(n: int, x: Any) -> Any:
     sp = _special(x)
     if sp is not None:
         xp = get_array_module(x)  # CuPy's polygamma needs n as an array (it calls n.astype)
+        if xp is not np and type(x) is MetaArray:  # SciPy's polygamma is no ufunc: no values
+            return meta_empty(x.shape, x.dtype)
         return _back(sp.polygamma(n if xp is np else xp.asarray(n), x), x)
     return _back(_polygamma_numpy(n, np.asarray(x, dtype=np.float64)), x)
 

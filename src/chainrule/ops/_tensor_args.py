@@ -57,6 +57,7 @@ _TORCH_C_TYPES = {
     "Device": "torch.device",
     "memory_format": "torch.memory_format",
     "layout": "torch.layout",
+    "Size": "torch.Size",
 }
 
 

@@ -10,6 +10,7 @@ import numpy as np
 from .. import dtypes as _dt
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..meta.array import MetaArray
 from ..qtypes import scalar_type_name
 from .cast import cast
 
@@ -135,6 +136,8 @@ def _same_device(op: str, a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
     a scalar and moves to the GPU; any other mix of devices raises."""
     if get_array_module(a._data) is get_array_module(b._data):
         return a, b
+    if type(a._data) is MetaArray or type(b._data) is MetaArray:
+        return a, b  # the op's meta forward gives PyTorch's words (meta/forward.py)
     if a._data.ndim == 0 and isinstance(a._data, np.ndarray):
         return a.to(b.device), b
     if b._data.ndim == 0 and isinstance(b._data, np.ndarray):

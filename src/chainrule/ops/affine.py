@@ -21,8 +21,10 @@ import numpy as np
 from .._kernels import pool_gemm
 from .._kernels.half_gemm import half_matmul, is_host_half
 from ..autograd.function import Function
+from ..autograd.lower_precision import AUTOCAST
 from ..autograd.saved_fields import product_fields  # grad_fn._saved_* helpers
 from ..autograd.tensor import Tensor
+from ._first_order import autocast_products
 from .linalg import matmul
 from .reduction import sum as _sum
 from .shape import reshape, transpose
@@ -80,21 +82,18 @@ class LinearFn(Function):
     def backward(ctx, grad):
         x, w = ctx.saved_tensors
         needs = ctx.needs_input_grad
+        if AUTOCAST[0]:  # inside an autocast block: PyTorch's mm operands are cast
+            gc, xc, wc = autocast_products(grad, x, w)
+            if gc is not grad:  # the bias's column sum is of the gradient as it came
+                gx, gw, _ = _recorded_backward(gc, xc, wc, needs[:2])
+                gb = None
+                if len(needs) > 2 and needs[2]:
+                    gb = _recorded_backward(grad, None, None, (False, False, True))[2]
+                return gx, gw, gb
         if not ctx.create_graph:  # plain backward: raw arrays, no recorded reshapes/matmuls
             xa, wa = (None if t is None else t._data for t in (x, w))
             return _linear_backward_arrays(xa, wa, grad._data, needs)
-        g2 = grad if grad.ndim == 2 else reshape(grad, (_rows(grad.shape), grad.shape[-1]))
-        gx = gw = gb = None
-        if needs[0]:
-            gx = matmul(g2, w)
-            if grad.ndim != 2:  # x's shape: the gradient's leading dims, W's input size
-                gx = reshape(gx, grad.shape[:-1] + (w.shape[1],))
-        if needs[1]:
-            x2 = x if x.ndim == 2 else reshape(x, (_rows(x.shape), x.shape[-1]))
-            gw = matmul(transpose(g2, 0, 1), x2)
-        if len(needs) > 2 and needs[2]:
-            gb = _sum(g2, 0)
-        return gx, gw, gb
+        return _recorded_backward(grad, x, w, needs)
 
     @staticmethod
     def jvp(ctx, tx, tw, tb):
@@ -105,6 +104,24 @@ class LinearFn(Function):
         if tb is not None:
             out = tb if out is None else out + tb
         return out
+
+
+def _recorded_backward(grad: Tensor, x: Tensor | None, w: Tensor | None, needs: tuple) -> tuple:
+    """(dx, dW, db) with Tensor ops (recorded under ``create_graph``; a bfloat16 product
+    computed in float32 and rounded once, as ``MatMul``'s): the entries ``needs`` asks for,
+    ``x`` read only for dW and ``w`` only for dx."""
+    g2 = grad if grad.ndim == 2 else reshape(grad, (_rows(grad.shape), grad.shape[-1]))
+    gx = gw = gb = None
+    if needs[0]:
+        gx = matmul(g2, w)
+        if grad.ndim != 2:  # x's shape: the gradient's leading dims, W's input size
+            gx = reshape(gx, grad.shape[:-1] + (w.shape[1],))
+    if needs[1]:
+        x2 = x if x.ndim == 2 else reshape(x, (_rows(x.shape), x.shape[-1]))
+        gw = matmul(transpose(g2, 0, 1), x2)
+    if len(needs) > 2 and needs[2]:
+        gb = _sum(g2, 0)
+    return gx, gw, gb
 
 
 def _linear_backward_arrays(x, w, g, needs):

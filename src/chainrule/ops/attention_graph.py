@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd.saved_fields import given_value, tensor_field
+from ..autograd.state import LOCAL
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 
@@ -36,6 +37,10 @@ def torch_picks_flash(query: Tensor, key: Tensor, value: Tensor, attn_mask: Any,
     """Whether PyTorch 2.13 on CPU runs (and records) its flash kernel for these arguments
     (``attn_mask`` as the caller gave it, after ``CausalBias`` resolution; key and value
     after grouped-query repetition)."""
+    if LOCAL.state.vmap:
+        # a batched tensor under vmap has no layout to query (its raw array refuses
+        # .strides), and no graph node is shown there: chainrule's own node
+        return False
     q, k, v = query._data, key._data, value._data
     qs, ks, vs = q.shape, k.shape, v.shape
     if p != 0.0 or len(qs) != 4 or len(ks) != 4 or len(vs) != 4 or q.dtype.char not in "fd":

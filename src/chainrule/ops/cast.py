@@ -17,6 +17,7 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, to_device
 from ..dtypes import convert, is_float8
+from ..meta.array import MetaArray
 from ._result_layout import clone_layout
 from .binding import tensor_method
 from .memory_format import preserve_format, to_memory_format
@@ -83,7 +84,10 @@ class ToDevice(Function):
 
     @staticmethod
     def forward(ctx, x, device):
-        ctx.src = "cpu" if get_array_module(x) is np else f"cuda:{x.device.id}"
+        if get_array_module(x) is np:
+            ctx.src = "cpu"
+        else:  # a meta array answers the meta array module (meta/xp.py)
+            ctx.src = "meta" if type(x) is MetaArray else f"cuda:{x.device.id}"
         return to_device(x, device)
 
     @staticmethod

@@ -250,7 +250,7 @@ def _clamp(input: Any, min: Any, max: Any, number_fn: type, tensor_fn: type) -> 
     bounds): clamp's nodes, or clamp_min's / clamp_max's (PyTorch names them apart)."""
     input = as_tensor(input)
     if min is None and max is None:
-        raise RuntimeError("clamp: At least one of 'min' or 'max' must not be None")
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     _no_complex("clamp", input)
     if min is not None and max is not None and isinstance(min, Tensor) != isinstance(max, Tensor):
         # PyTorch has a (Tensor, Tensor) and a (Number, Number) overload: a 0-d tensor not

@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 from .._layout import is_vmap_array
-from .._layout_marks import mark_row_major
 from ..autograd.lower_precision import AUTOCAST
 from ..autograd.saved_fields import given  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
@@ -26,6 +25,7 @@ from .conv_arguments import (
     refuse_weight_rank,
     string_padding_bias,
     too_small_input,
+    torch_words,
 )
 from .conv_functions import Conv2dFn, ConvTranspose2dFn
 from .memory_format import channels_last, relayout_array, suggests_memory_format
@@ -44,16 +44,6 @@ def _channels_last_result(out: Tensor, input: Tensor, weight: Tensor) -> Tensor:
     ):
         return out
     out._data = relayout_array(out._data, channels_last, "conv2d")
-    return out
-
-
-def _row_major_result(out: Tensor) -> Tensor:
-    """``out``, a convolution's result, marked row-major as PyTorch's when chainrule laid it
-    out channel-major (``_conv_kernels``' own layout; see ``_layout_marks.py``), so that
-    ``stride()``, ``is_contiguous()`` and the random fills (dropout after a convolution)
-    answer as PyTorch's. One weak-table insertion per convolution."""
-    if isinstance(out, Tensor):
-        mark_row_major(out._data)
     return out
 
 
@@ -98,7 +88,14 @@ def _padding(padding: Any, k: tuple, stride: tuple, dil: tuple, op: str) -> tupl
     return sum(padding_pairs(padding, k, stride, dil, op), ())
 
 
-def _check_input(op: str, x: Tensor, w: Tensor, groups: int, transposed: bool) -> None:
+def _check_input(
+    op: str,
+    x: Tensor,
+    w: Tensor,
+    groups: int,
+    transposed: bool,
+    shown: tuple[Tensor, Tensor] | None = None,
+) -> None:
     if not isinstance(x, Tensor) or not isinstance(w, Tensor):
         raise TypeError(
             f"{op}: input and weight must be Tensors, got {type(x).__name__} and {type(w).__name__}"
@@ -125,7 +122,7 @@ def _check_input(op: str, x: Tensor, w: Tensor, groups: int, transposed: bool) -
         raise ShapeError(
             f"{op}: non-empty 2D or 4D weight tensor expected, but got: {list(w.shape)}"
         )
-    check_channels(op, x, w, groups, transposed)
+    check_channels(op, x, w, groups, transposed, shown)
 
 
 def _check_dilated_dtype(x: Any, dil: tuple) -> None:
@@ -161,7 +158,9 @@ def _conv2d(
     x4, w4 = (_as_image(input), _as_image(weight)) if one_d else (input, weight)
     if isinstance(w4, Tensor) and w4.ndim != 4 and getattr(x4, "ndim", 0) == 4:
         refuse_weight_rank(w4, int_tuple(stride, 2, "stride", op))  # a Conv2d's kernel_size
-    _check_input(op, x4, w4, groups, False)
+    if isinstance(padding, str) and padding not in ("same", "valid"):  # PyTorch checks first
+        raise torch_words(ShapeError(f"Invalid padding string: {padding!r}"))
+    _check_input(op, x4, w4, groups, False, (input, weight) if one_d else None)
     k = tuple(w4.shape[2:])
     stride = int_tuple(stride, 2, "stride", op)
     dil = int_tuple(dilation, 2, "dilation", op)
@@ -225,7 +224,7 @@ def conv2d(
         raise
     if out.ndim == 4 and isinstance(weight, Tensor):
         out = _channels_last_result(out, input, weight)
-    return _row_major_result(out)
+    return out  # (marked row-major as PyTorch's by Conv2dFn: _layout_marks.py)
 
 
 def conv1d(
@@ -276,7 +275,7 @@ def conv1d(
     except NAMED_ERRORS as err:  # the 2-D op's check names itself: lead with conv1d
         lead_with("conv1d", err)
         raise
-    return _row_major_result(out.squeeze(0) if unbatched else out)
+    return out.squeeze(0) if unbatched else out
 
 
 def conv_transpose2d(
@@ -300,10 +299,8 @@ def conv_transpose2d(
         (N, Cout, Ho, Wo), Ho = (H - 1) sh - 2 ph + dh (kh - 1) + oph + 1, laid out
         channels-last when the input or the weight is (as PyTorch's).
     """
-    return _row_major_result(
-        _conv_transpose2d(
-            input, weight, bias, stride, padding, output_padding, groups, dilation, True
-        )
+    return _conv_transpose2d(
+        input, weight, bias, stride, padding, output_padding, groups, dilation, True
     )
 
 
@@ -333,7 +330,7 @@ def _conv_transpose2d(
     x4, w4 = (_as_image(input), _as_image(weight)) if one_d else (input, weight)
     if isinstance(w4, Tensor) and w4.ndim != 4 and getattr(x4, "ndim", 0) == 4:
         refuse_weight_rank(w4, int_tuple(stride, 2, "stride", op))
-    _check_input(op, x4, w4, groups, True)
+    _check_input(op, x4, w4, groups, True, (input, weight) if one_d else None)
     k = tuple(w4.shape[2:])
     stride = int_tuple(stride, 2, "stride", op)
     dil = int_tuple(dilation, 2, "dilation", op)
@@ -416,9 +413,9 @@ def conv_transpose1d(
             unbatched = input.ndim == 2
             x = input.unsqueeze(0) if unbatched else input
             out = _conv_transpose2d(x, weight, *args, one_d=True)
-            return _row_major_result(out.squeeze(0) if unbatched else out)
+            return out.squeeze(0) if unbatched else out
         out = _conv_transpose2d(input.unsqueeze(-2), weight.unsqueeze(2), *args)
     except NAMED_ERRORS as err:  # the 2-D op's check names itself: lead with conv_transpose1d
         lead_with("conv_transpose1d", err)
         raise
-    return _row_major_result(out.squeeze(-2))
+    return out.squeeze(-2)

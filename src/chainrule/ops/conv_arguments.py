@@ -28,6 +28,7 @@ __all__ = [
     "padding_pairs",
     "refuse_types_first",
     "too_small_input",
+    "torch_words",
     "refuse_weight_rank",
     "string_padding_bias",
 ]
@@ -140,30 +141,51 @@ def check_groups(op: str, groups: Any) -> None:
     raise TypeError(f"{op}(): argument 'groups'{where} must be int, not {torch_type_name(groups)}")
 
 
-def check_channels(op: str, x: Tensor, w: Tensor, groups: int, transposed: bool) -> None:
+def torch_words(err: Exception) -> Exception:
+    """``err`` marked as PyTorch's own text (a composite's ``lead_with`` leaves it)."""
+    err.torch_words = True  # type: ignore[attr-defined]
+    return err
+
+
+def check_channels(
+    op: str,
+    x: Tensor,
+    w: Tensor,
+    groups: int,
+    transposed: bool,
+    shown: tuple[Tensor, Tensor] | None = None,
+) -> None:
     """The channels of ``x`` (N, C, *) and the weight ``w`` agree for ``groups``, and their
-    dtypes match (PyTorch promotes nothing here), checked in PyTorch's order: a forward
-    weight has at least ``groups`` output channels (out_channels=0: PyTorch's words), then
-    ``C`` is the weight's input channels times ``groups`` (forward; its output channels a
-    multiple of ``groups``) or its first dim, a multiple of ``groups`` (transposed). Shared
-    by the 1-d/2-d and the 3-d convolutions."""
+    dtypes match (PyTorch promotes nothing here), checked in PyTorch's order and words: a
+    forward weight has at least ``groups`` output channels (out_channels=0), a multiple of
+    ``groups``, then ``C`` is the weight's input channels times ``groups`` (forward) or its
+    first dim (transposed). ``shown``: the input and weight as the user gave them, whose
+    sizes the messages print (conv1d's, computed as a height-1 image). Shared by the
+    1-d/2-d and 3-d convolutions."""
+    xs, ws = [list(t.shape) for t in (shown if shown is not None else (x, w))]
     if not transposed and w.shape[0] < groups:  # out_channels=0: PyTorch's RuntimeError
-        raise ShapeError(
-            f"{op}: Given groups={groups}, expected weight to be at least {groups} at "
-            f"dimension 0, but got weight of size {list(w.shape)} instead"
+        raise torch_words(
+            ShapeError(
+                f"Given groups={groups}, expected weight to be at least {groups} at "
+                f"dimension 0, but got weight of size {ws} instead"
+            )
+        )
+    if w.shape[0] % groups:  # (PyTorch prints the size in two brackets)
+        raise torch_words(
+            ShapeError(
+                f"Given groups={groups}, expected weight to be divisible by {groups} at "
+                f"dimension 0, but got weight of size [{ws}] instead"
+            )
         )
     c = x.shape[1]
-    if transposed:
-        if c != w.shape[0] or c % groups:
-            raise ShapeError(
-                f"{op}: input {tuple(x.shape)} has {c} channels but weight {tuple(w.shape)} "
-                f"expects {w.shape[0]} (divisible by groups={groups})"
+    want = w.shape[0] if transposed else w.shape[1] * groups
+    if c != want:
+        given = "transposed=1" if transposed else f"groups={groups}"
+        raise torch_words(
+            ShapeError(
+                f"Given {given}, weight of size {ws}, expected input{xs} to have {want} "
+                f"channels, but got {c} channels instead"
             )
-    elif c != w.shape[1] * groups or w.shape[0] % groups:
-        raise ShapeError(
-            f"{op}: input {tuple(x.shape)} has {c} channels but weight {tuple(w.shape)} "
-            f"with groups={groups} expects {w.shape[1] * groups}; out_channels "
-            f"({w.shape[0]}) must also be divisible by groups"
         )
     if x.dtype != w.dtype:
         raise DtypeError(  # a TypeError and, as in PyTorch, a RuntimeError

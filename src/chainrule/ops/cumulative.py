@@ -157,7 +157,7 @@ def cumprod(input: Any, dim: int, dtype: Any = None) -> Tensor:  # noqa: A002
             _no_bool_accumulator("cumprod", x)
     elif x.dtype.kind in "biu":
         x = x.to(np.int64)  # as PyTorch: integer and bool products accumulate in int64
-    d = norm_dim(dim, x.ndim, "cumprod")[0]
+    d = int_dim(dim, x.ndim, "cumprod")
     if x.ndim == 0:
         x = x if cast is None else x.to(cast)
         return x.clone() if x.dtype.kind == "b" else x * 1  # bool * 1 would be int64

@@ -29,6 +29,7 @@ import numpy as np
 
 from .. import return_types
 from ..autograd.function import Function
+from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.saved_fields import given, given_dim  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import device_of, errstate, get_array_module, host, to_device
@@ -80,12 +81,16 @@ class RunningArg(Function):
 
 def _cum_extreme(op: str, input: Any, dim: int, largest: bool) -> Any:  # noqa: A002
     x = as_tensor(input)
-    if x._data.dtype.kind == "c":
-        raise NotImplementedError(f"{op}(): complex tensors have no order (got {x.dtype})")
     d = int_dim(dim, x.ndim, op)
-    if x.ndim == 0:
+    if x.ndim == 0:  # (a complex one too: PyTorch returns the element unordered)
+        if x._data.dtype.kind == "c" and x.requires_grad and is_grad_enabled():
+            raise RuntimeError(
+                f"{op} does not support automatic differentiation for outputs with complex dtype."
+            )
         zero = get_array_module(x._data).zeros((), np.int64)
         return getattr(return_types, op)(x.clone(), constant(zero))
+    if x._data.dtype.kind == "c":
+        raise NotImplementedError(f"{op}(): complex tensors have no order (got {x.dtype})")
     idx = RunningArg.apply(x.detach(), d, largest)
     values = given(selected_values(op, x, d, idx), dim=dim)  # grad_fn._saved_dim as given
     return getattr(return_types, op)(values, idx)

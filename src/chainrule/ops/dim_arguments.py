@@ -100,6 +100,40 @@ for _name in ("all", "any"):
     )
 
 
+# the functions whose dim PyTorch's ``linalg_vector_norm`` parses, by the file defining them
+# (``x.norm`` and ``F.normalize`` pass it positionally, an int in a list)
+_VECTOR_NORMS = {
+    "vector_norm": "linalg/norms.py",
+    "norm": "ops/reduction.py",
+    "normalize": "nn/functional/composed_norms.py",
+}
+
+
+def _vector_norm_error(op: str, dim: Any) -> TypeError:
+    """``linalg_vector_norm``'s TypeError for ``dim`` given to ``op`` (of ``_VECTOR_NORMS``),
+    marked as PyTorch's words (a composite's ``lead_with`` leaves it)."""
+    if op != "vector_norm" and isinstance(dim, int):
+        dim = [dim]  # PyTorch's Tensor.norm wraps an int (a bool too)
+    keyword = op == "vector_norm" and "dim" in called_as(("vector_norm",))[2]
+    head = f"linalg_vector_norm(): argument 'dim'{'' if keyword else ' (position 3)'}"
+    bad = _bad_element(dim)
+    if bad:
+        err = TypeError(
+            f"linalg_vector_norm(): argument 'dim' failed to unpack the object at pos "
+            f'{bad + 1} with error "type must be tuple of ints,but got '
+            f'{torch_type_name(dim[bad])}"'
+        )
+    elif bad == 0:
+        err = TypeError(
+            f"{head} must be tuple of ints, but found element of type "
+            f"{torch_type_name(dim[0])} at pos 0"
+        )
+    else:
+        err = TypeError(f"{head} must be tuple of ints, not {torch_type_name(dim)}")
+    err.torch_words = True  # type: ignore[attr-defined]
+    return err
+
+
 def _public_call() -> tuple[str, dict[str, Any]] | None:
     """The public op the user called (the outermost chainrule function below the user's
     frame that the tables here name: wrappers around it are skipped) and its local
@@ -107,7 +141,12 @@ def _public_call() -> tuple[str, dict[str, Any]] | None:
     frame: types.FrameType | None = sys._getframe(2)
     found = None
     while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
-        if frame.f_code.co_name in _SINGLE or frame.f_code.co_name in _FORMS:
+        code = frame.f_code
+        if code.co_name in _SINGLE or code.co_name in _FORMS:
+            found = frame
+        elif code.co_name in _VECTOR_NORMS and code.co_filename.endswith(
+            _VECTOR_NORMS[code.co_name]
+        ):
             found = frame
         frame = frame.f_back
     if found is None:
@@ -157,6 +196,8 @@ def dim_type_error(dim: Any) -> TypeError | None:
     if call is None:
         return None
     op, args = call
+    if op in _VECTOR_NORMS:
+        return _vector_norm_error(op, dim)
     bad = _bad_element(dim)
     if bad:  # an element after the first: the int list's own error, whatever the overloads
         if op not in _SINGLE and op not in _FORMS:

@@ -104,6 +104,7 @@ class Amax(Function):
             # extreme is (PyTorch's evenly_distribute_backward), so a NaN or infinite
             # gradient reaches only those elements; amax/amin multiply by the mask
             g = where(Tensor._make(w != 0, False, None, 0), g, 0.0)
+            g._vc[0] = 1  # (written in place there: version 1, as a leaf's .grad shows)
         return g, None, None, None
 
     @staticmethod

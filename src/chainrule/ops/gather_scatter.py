@@ -65,18 +65,10 @@ class Gather(Function):
     @staticmethod
     def backward(ctx, grad):
         (index,) = ctx.saved_tensors
-        return (
-            ScatterAdd.apply(
-                Tensor._make(
-                    get_array_module(grad._data).zeros(ctx.in_shape, grad.dtype), False, None, 0
-                ),
-                ctx.dim,
-                index,
-                grad,
-            ),
-            None,
-            None,
-        )
+        zeros = get_array_module(grad._data).zeros(ctx.in_shape, grad.dtype)
+        out = ScatterAdd.apply(Tensor._make(zeros, False, None, 0), ctx.dim, index, grad)
+        out._vc[0] = 1  # PyTorch's new_zeros(...).scatter_add_(...): version 1
+        return out, None, None
 
     @staticmethod
     def jvp(ctx, t, *_):
@@ -254,12 +246,12 @@ def _index_arg(op: str, x: Tensor, dim: int, index: Any):
     idx = index if isinstance(index, Tensor) else tensor_operand(op, "index", 3, index)
     norm_dim(dim, x.ndim, op)
     if idx._data.dtype not in _INDEX_DTYPES:
-        raise RuntimeError(f"{op}(): Expected dtype int32/int64 for index, got {idx.dtype}")
+        name = "gather" if op == "gather" else "scatter"  # PyTorch's kernels' own words
+        raise RuntimeError(f"{name}(): Expected dtype int32/int64 for index")
     if max(idx.ndim, 1) != max(x.ndim, 1):  # a 0-d index or input reads as one element
         raise RuntimeError(
-            f"{op}: index tensor must have the same number of dimensions as "
-            f"the input; got index shape {tuple(idx.shape)} for input shape "
-            f"{tuple(x.shape)}"
+            "Index tensor must have the same number of dimensions as "
+            f"{'input' if op == 'gather' else 'self'} tensor"
         )
     d = norm_dim(dim, x.ndim, op)[0]
     for i, (si, sx) in enumerate(zip(idx.shape, x.shape)):
@@ -463,9 +455,7 @@ def index_select(input: Tensor, dim: int, index: Any) -> Tensor:
     d = norm_dim(dim, input.ndim, "index_select")[0]
     idx = index if isinstance(index, Tensor) else tensor_operand("index_select", "index", 3, index)
     if idx._data.dtype not in _INDEX_DTYPES:
-        raise RuntimeError(
-            f"index_select(): Expected dtype int32 or int64 for index, got {idx.dtype}"
-        )
+        raise RuntimeError("index_select(): Expected dtype int32 or int64 for index")
     if idx.ndim > 1:
         raise IndexError(
             f"index_select(): index is supposed to be a vector (0-d or 1-d), got "

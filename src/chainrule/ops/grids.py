@@ -38,7 +38,7 @@ def meshgrid(*tensors: Any, indexing: str | None = None) -> tuple:
         indexing = "ij"
     if indexing not in ("ij", "xy"):
         raise RuntimeError(
-            f'meshgrid: indexing must be one of "xy" or "ij", but received: {indexing}'
+            f'torch.meshgrid: indexing must be one of "xy" or "ij", but received: {indexing}'
         )
     if not tensors:
         raise RuntimeError("meshgrid expects a non-empty TensorList")

@@ -24,6 +24,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..float8 import refuse as _refuse_float8
 from ..meta.array import MetaArray, follow
+from ..qtypes import scalar_type_name
 from ..scalar_range import fit_scalar
 from ._tensor_args import tensor_operand
 from ._util import as_tensor, constant, norm_dim
@@ -261,7 +262,9 @@ def take(input: Tensor, index: Any) -> Tensor:
     index's shape. Negative indices count from the end."""
     idx = index if isinstance(index, Tensor) else tensor_operand("take", "index", 2, index)
     if idx._data.dtype != np.int64:
-        raise RuntimeError(f"take(): Expected a long tensor for index, but got {idx.dtype}")
+        raise RuntimeError(
+            f"take(): Expected a long tensor for index, but got {scalar_type_name(idx.dtype)}"
+        )
     n = input.numel()
     arr = idx._data.astype(np.int64)
     out_of_range = (arr < -n) | (arr >= n)

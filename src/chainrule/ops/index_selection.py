@@ -77,6 +77,7 @@ class IndexSelect(Function):
         (index,) = ctx.saved_tensors
         zeros = get_array_module(grad._data).zeros(ctx.in_shape, grad.dtype)
         gx = IndexAddFn.apply(Tensor._make(zeros, False, None, 0), ctx.dim, index, grad)
+        gx._vc[0] = 1  # PyTorch's zeros.index_add_(...): version 1 (a leaf's .grad shows it)
         return gx, None, None
 
     @staticmethod

@@ -89,15 +89,18 @@ def apply_inplace(x: Tensor, name: str, fn: Callable, *args: Any, **kwargs: Any)
         and any(isinstance(a, Tensor) and a.requires_grad for a in (*args, *kwargs.values()))
     )
     base = check_view_write(x, name) if record and view is not None else None
-    if record:
-        overlapping = (rounds or spread) and base is not None and name != "setitem"
-        if overlapping:  # PyTorch's gradient for a write into overlapping elements
-            out = fn(overlapping_write_input(x, base), *args, **kwargs)
+    try:
+        if record:
+            overlapping = (rounds or spread) and base is not None and name != "setitem"
+            if overlapping:  # PyTorch's gradient for a write into overlapping elements
+                out = fn(overlapping_write_input(x, base), *args, **kwargs)
+            else:
+                out = fn(x, *args, **kwargs)
         else:
-            out = fn(x, *args, **kwargs)
-    else:
-        with grad_mode.no_grad():
-            out = fn(x, *args, **kwargs)
+            with grad_mode.no_grad():
+                out = fn(x, *args, **kwargs)
+    except NotImplementedError as err:
+        raise _named_inplace(err, name) from err.__cause__
     xp = get_array_module(x._data)
     if out._data.dtype != x._data.dtype and not can_cast(out._data.dtype, x._data.dtype):
         raise InPlaceCastError(
@@ -133,7 +136,8 @@ def apply_inplace(x: Tensor, name: str, fn: Callable, *args: Any, **kwargs: Any)
     if record and out._grad_fn is not None and out._grad_fn._saved_values:
         guard_saved_result(out._grad_fn, out, x)
     if x._fw_tangent is not None or out._fw_tangent is not None:
-        write_tangent(x, out._fw_tangent)  # forward mode: the tangent of the new value
+        if name not in inplace_names.UNRECORDED:  # (those leave it as it was, as PyTorch)
+            write_tangent(x, new_tangent(x, out))  # forward mode: the new value's tangent
     if record:
         old_node, old_nr = x._grad_fn, x._output_nr
         x._grad_fn = out._grad_fn
@@ -144,11 +148,39 @@ def apply_inplace(x: Tensor, name: str, fn: Callable, *args: Any, **kwargs: Any)
             record_view_write(x, base, out, overlapping)
             if overlapping and out._grad_fn is not None and out._grad_fn._saved_values:
                 save_written_view(out._grad_fn, x)
-    elif view is not None and view.fw_base is not None and has_tangent(x):
+    elif (
+        view is not None
+        and view.fw_base is not None
+        and has_tangent(x)
+        and name not in inplace_names.UNRECORDED
+    ):
         # forward mode: the tangent x's is a view of changes too (the base's, or the dual
         # tensor's for a view of one: never the tensor a dual aliases, as in PyTorch)
         write_view_tangent(x, view.fw_base)
     return x
+
+
+def _named_inplace(err: NotImplementedError, name: str) -> NotImplementedError:
+    """``err`` naming the in-place op ``name`` where it named the op computing it: PyTorch's
+    forward-mode refusal of an op without a tangent formula names the in-place op
+    (``aten::floor_divide_``)."""
+    text = str(err)
+    stem = f"Trying to use forward AD with aten::{name[:-1]} "
+    if not text.startswith(stem):
+        return err
+    return NotImplementedError(f"Trying to use forward AD with aten::{name} " + text[len(stem) :])
+
+
+def new_tangent(x: Tensor, out: Tensor) -> Any:
+    """The forward-mode tangent of ``x`` after an in-place op that computed ``out``: ``out``'s,
+    or zeros where ``x`` had one and ``out`` has none (a comparison's ``lt_``: PyTorch's
+    formula is ``zeros_like(self)``, so a view of a dual tensor keeps a zero tangent)."""
+    tangent = out._fw_tangent
+    if tangent is None:
+        old = x._fw_tangent
+        if old is not None:
+            return get_array_module(old).zeros_like(old)
+    return tangent
 
 
 def has_tangent(x: Tensor) -> bool:
@@ -244,6 +276,17 @@ def copy_(x: Tensor, src: Any = None, non_blocking: bool = False, *, other: Any 
     src = as_tensor(other if src is None else src)
 
     def copied(t: Tensor, s: Tensor) -> Tensor:
+        if (
+            s._data.dtype is not t._data.dtype  # (equal dtypes are one object: cheaper)
+            and (s.requires_grad or s._fw_tangent is not None)
+            and _casts_inside(s._data, t._data)
+        ):
+            # PyTorch's CopyBackwards casts inside its node (its gradient cast back to the
+            # source's dtype by the engine): no ToCopyBackward0 between it and the source
+            if s.shape != t.shape and _broadcasts_to(tuple(s.shape), tuple(t.shape)) is False:
+                s = broadcast_to(s, t.shape)  # (not broadcastable: its error)
+            keep = Tensor._make(get_array_module(t._data).ones((), bool), False, None, 0)
+            return _CopyCast.apply(s, t, cond=keep)
         new = s.to(t.dtype).to(t.device)
         if new.shape != t.shape and _broadcasts_to(tuple(new.shape), tuple(t.shape)) is False:
             new = broadcast_to(new, t.shape)  # (not broadcastable: its error)
@@ -270,6 +313,33 @@ class _CopyInto(Where):
     gradient for the old value, under PyTorch's name (listing self, then the source)."""
 
     node_name = ("torch::autograd::CopyBackwards", (1, 0))
+
+
+class _CopyCast(_CopyInto):
+    """``copy_``'s node for a source of another floating dtype: the source cast to self's
+    dtype inside the node, as PyTorch's CopyBackwards (the engine casts the source's
+    gradient back to its dtype; the tangent is cast to self's)."""
+
+    @classmethod
+    def forward(cls, ctx, a, b, cond):
+        return super().forward(ctx, a, b, cond).astype(b.dtype, copy=False)
+
+    @classmethod
+    def jvp(cls, ctx, ta, tb):
+        out = super().jvp(ctx, ta, tb)
+        return None if out is None else out.astype(ctx.out.dtype, copy=False)
+
+
+def _casts_inside(src: Any, dst: Any) -> bool:
+    """Whether ``copy_`` casts ``src`` to ``dst``'s dtype inside its node: both real floating
+    NumPy arrays (float16/32/64), so the cast is NumPy's ``astype``; any other pair (complex,
+    bfloat16, another device) keeps the recorded ``.to``."""
+    return (
+        type(src) is np.ndarray
+        and type(dst) is np.ndarray
+        and src.dtype.kind == "f"
+        and dst.dtype.kind == "f"
+    )
 
 
 def make_inplace(name: str, fn: Callable) -> Callable:

@@ -149,8 +149,9 @@ for _stem, _names in (
     for _name in _names:
         _IN_PLACE[_name] = _comparison(_stem)
 
-# In-place methods PyTorch does not record: the tensor keeps its node, a leaf may be written
-_UNRECORDED = frozenset({"logical_and_", "logical_or_", "logical_xor_", "logical_not_"})
+# In-place methods PyTorch does not record: the tensor keeps its node, a leaf may be written,
+# and a forward-mode tangent stays as it was (apply_inplace reads this too)
+UNRECORDED = frozenset({"logical_and_", "logical_or_", "logical_xor_", "logical_not_"})
 
 
 def named_as_torch(name: str, fn: Callable) -> Callable:
@@ -165,7 +166,7 @@ def named_as_torch(name: str, fn: Callable) -> Callable:
 
 def unrecorded(name: str, method: Callable) -> Callable:
     """``method`` run outside the graph where PyTorch records nothing for ``name``."""
-    if name not in _UNRECORDED:
+    if name not in UNRECORDED:
         return method
 
     def outside(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:

@@ -31,7 +31,7 @@ from ..quantized_tensor import QuantizedTensor
 from ._first_order import grad_arrays, grad_view
 from ._tensor_args import tensor_element, tensor_list
 from ._tiles import tiled_view
-from ._util import ShapeError, index_int, norm_dim
+from ._util import ShapeError, index_int, int_dim, norm_dim
 from .binding import numpy_keywords, tensor_method
 from .memory_format import (
     _has_format_strides,
@@ -447,11 +447,7 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
     if isinstance(chunks, Tensor) and chunks.ndim == 0 and chunks.dtype.kind in "iu":
         chunks = int(chunks.item())  # as PyTorch: a 0-d integer tensor is an int (``__index__``)
     if not isinstance(chunks, (int, np.integer)) or isinstance(chunks, bool):
-        kind = type(chunks)
-        name = (
-            kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__name__}"
-        )
-        raise TypeError(f"chunk(): argument 'chunks' (position 1) must be int, not {name}")
+        parser_int("chunk", "chunks", 2, chunks)  # PyTorch's parser's TypeError
     if chunks <= 0:
         raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
     chunks = int(chunks)  # a NumPy integer (``np.ceil(...).astype(int)``) splits as an int
@@ -469,7 +465,7 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
 
 @tensor_method(keywords="axis")
 def unbind(input: Tensor, dim: int = 0) -> tuple:
-    d = norm_dim(dim, input.ndim, "unbind")[0]
+    d = int_dim(dim, input.ndim, "unbind")
     if input.shape[d] == 0:
         return ()
     return mark_multi_output(Unbind.apply(input, d, as_given=dim), "unbind")

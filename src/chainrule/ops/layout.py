@@ -117,7 +117,8 @@ def stride(x: Tensor, dim: int | None = None) -> tuple[int, ...] | int:
     row-major strides (``_layout_marks.logical_strides``)."""
     arr = x._data
     st = torch_strides(arr)
-    if LAYOUT_MARKS or not arr.flags.c_contiguous or 1 in arr.shape:  # (else: row-major)
+    # (else: row-major; a meta array keeps its own, an empty transposed one's too)
+    if LAYOUT_MARKS or not arr.flags.c_contiguous or 1 in arr.shape or type(arr) is MetaArray:
         st = meta_strides(arr) if type(arr) is MetaArray else logical_strides(arr, st)
     return st if dim is None else st[dim]
 

@@ -19,12 +19,13 @@ from ..autograd.function import Function
 from ..autograd.lower_precision import AUTOCAST, autocast_float32, without_autocast
 from ..autograd.saved_fields import product_fields  # grad_fn._saved_* helpers
 from ..autograd.tensor import Tensor
-from ._first_order import grad_view, unmarked
+from ._first_order import autocast_products, grad_view, unmarked
 from ._tensor_args import not_tensor
 from ._util import DtypeError, ShapeError, as_tensor
 from .binding import tensor_method
 from .expand_errors import torch_text
-from .linalg_out import with_out
+from .linalg_out import with_out, write_linalg_out
+from .matmul_autocast import autocast_matmul_grads
 from .matrix_trace import Trace
 from .number_arguments import tensordot_dim_lists
 from .shape import Permute, reshape, transpose, unsqueeze
@@ -81,6 +82,11 @@ class MatMul(Function):
         a, b = ctx.saved_tensors  # a is None unless dB is wanted, b unless dA is
         needs = ctx.needs_input_grad
         a_vec, b_vec = ctx.vecs
+        if AUTOCAST[0] and not b_vec and (not a_vec or grad.ndim == 1):  # PyTorch's mm/bmm
+            cast = autocast_products(grad, a, b)  # cast inside an autocast block
+            if cast[0] is not grad and not a_vec:
+                return autocast_matmul_grads(MatMul.apply, ctx, *cast)
+            grad, a, b = cast
         if a_vec and b_vec:  # dot product: the gradient is a 0-d scale of the other vector
             return (grad * b if needs[0] else None), (grad * a if needs[1] else None)
         if not a_vec and not b_vec:  # the common case, without re-validating shapes
@@ -367,11 +373,17 @@ def outer(input: Tensor, vec2: Tensor) -> Tensor:  # noqa: A002
 
 
 # ------------------------------------------------------------- products with an added term
-@with_out("tensordot")
-def tensordot(a: Tensor, b: Tensor, dims: Any = 2) -> Tensor:
+def tensordot(a: Tensor, b: Tensor, dims: Any = 2, out: Any = None) -> Tensor:
     """Sum over the last ``dims`` dims of ``a`` and the first ``dims`` of ``b``, or over the
     dims listed in ``dims = (dims_a, dims_b)``; one GEMM of the two operands laid out as
-    matrices."""
+    matrices. ``out`` may be given by position, as PyTorch's (``torch.functional``'s
+    Python function takes it so)."""
+    result = _tensordot(a, b, dims)
+    return result if out is None else write_linalg_out("tensordot", result, out)
+
+
+def _tensordot(a: Tensor, b: Tensor, dims: Any) -> Tensor:
+    """:func:`tensordot` without ``out``."""
     a, b = as_tensor(a), as_tensor(b)
     if a.dtype != b.dtype:  # PyTorch does not promote here
         raise DtypeError(
@@ -399,8 +411,7 @@ def tensordot(a: Tensor, b: Tensor, dims: Any = 2) -> Tensor:
     given, da, db = list(zip(da, db)), [], []
     for gi, gj in given:  # pair by pair, as PyTorch: a size mismatch before a later bad dim
         i, j = _wrapped_dim(gi, a.ndim), _wrapped_dim(gj, b.ndim)
-        da.append(i)
-        db.append(j)
+        da, db = [*da, i], [*db, j]
         # a size-1 dim contracted with a longer one: PyTorch sums the longer one first (a
         # broadcast, as a[..., 0, ...] * b.sum(j)), it does not refuse
         if a.shape[i] == 1 and b.shape[j] != 1:
@@ -433,8 +444,7 @@ def tensordot(a: Tensor, b: Tensor, dims: Any = 2) -> Tensor:
 
 
 def _wrapped_dim(d: int, ndim: int) -> int:
-    """One of ``tensordot``'s dims, a negative one wrapped (``dims=([-1], [0])``); PyTorch's
-    IndexError out of range."""
+    """A ``tensordot`` dim wrapped (``dims=([-1], [0])``); PyTorch's IndexError out of range."""
     n = max(ndim, 1)
     if not -n <= d < n:
         raise IndexError(

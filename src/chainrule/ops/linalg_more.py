@@ -380,11 +380,17 @@ def _lu_deprecated(message: str) -> None:
 
 @tensor_method
 @autocast_float32_op
-def lu(A: Tensor, pivot: bool = True, get_infos: bool = False) -> Any:
+def lu(A: Tensor, pivot: bool = True, get_infos: bool = False, *, out: Any = None) -> Any:
     """``(LU, pivots)`` (a tuple; ``get_infos``: ``(LU, pivots, info)``, named) of ``A``'s LU
     factorization with partial pivoting. Deprecated in PyTorch for ``linalg.lu_factor`` /
     ``linalg.lu_factor_ex`` (a ``UserWarning``, as there). A singular matrix does not raise
-    (its ``info`` says where U's diagonal has a zero)."""
+    (its ``info`` says where U's diagonal has a zero). ``out``: a tuple (or list) of as many
+    tensors, written and returned as a tuple, as PyTorch's."""
+    if out is not None:
+        want = 3 if get_infos else 2
+        got = len(out) if hasattr(out, "__len__") else 1
+        if not isinstance(out, (tuple, list)) or got != want:  # PyTorch's TypeError
+            raise TypeError(f"expected tuple of {want} elements but got {got}")
     _lu_deprecated(
         "lu is deprecated in favor of linalg.lu_factor / linalg.lu_factor_ex and will be "
         "removed in a future release. LU, pivots = lu(A, compute_pivots) should be replaced "
@@ -395,7 +401,10 @@ def lu(A: Tensor, pivot: bool = True, get_infos: bool = False) -> Any:
     except NAMED_ERRORS as err:
         lead_with("lu", err)
         raise
-    return LUFactorExResult(*res) if get_infos else (res.LU, res.pivots)
+    result = tuple(res) if get_infos else (res.LU, res.pivots)
+    if out is not None:
+        return type(out)(write_out("lu", result, out))  # a tuple or list, as given (torch)
+    return LUFactorExResult(*res) if get_infos else result
 
 
 @tensor_method

@@ -6,6 +6,7 @@ holomorphic)."""
 
 from __future__ import annotations
 
+from numbers import Number
 from typing import Any
 
 import numpy as np
@@ -13,11 +14,11 @@ import numpy as np
 from .. import dtypes
 from ..autograd.tensor import Tensor
 from ._result_layout import elementwise_tensor
-from ._tensor_args import invalid_combination
 from ._util import DtypeError, ShapeError
 from .binary import where
 from .binding import tensor_method
 from .fused_pointwise import LerpScalar, LerpTensor
+from .invalid_arguments import combination_error
 
 __all__ = ["lerp"]
 
@@ -51,9 +52,13 @@ def lerp(input: Any, end: Any, weight: Any) -> Tensor:  # noqa: A002 - PyTorch's
     weight = 1 (lerp(1e308, -2.0, 1.0) is -2.0, not 0.0) and keeps an infinite start from
     turning an infinite result into NaN. The result is laid out as PyTorch's elementwise ops
     order (``start``, ``end``, ``weight``), whatever order the composition's parts give."""
-    if not isinstance(input, Tensor) or not isinstance(end, Tensor):  # no overload takes it
+    if (
+        not isinstance(input, Tensor)
+        or not isinstance(end, Tensor)
+        or not isinstance(weight, (Tensor, Number, np.generic))
+    ):  # no overload takes it (a weight that is neither a Tensor nor a Number too)
         params = (("input", input), ("end", end), ("weight", weight))
-        raise invalid_combination("lerp", params, _LERP_FORMS, _LERP_METHOD_FORMS)
+        raise combination_error("lerp", params, _LERP_FORMS, _LERP_METHOD_FORMS)
     start = input
     if (
         start._data.dtype.kind in "biu"

@@ -65,9 +65,11 @@ class MaskedSelect(Function):
         x, mask = ctx.saved_tensors
         shape = get_array_module(x._data).broadcast_shapes(x.shape, mask.shape)
         if not ctx.create_graph:
-            gx = masked_placed(grad._data, mask._data, shape)
-            return Tensor._make(gx, False, None, 0), None
-        return MaskedPlace.apply(grad, mask, shape), None
+            gx = Tensor._make(masked_placed(grad._data, mask._data, shape), False, None, 0)
+        else:
+            gx = MaskedPlace.apply(grad, mask, shape)
+        gx._vc[0] = 1  # PyTorch's zeros.masked_scatter_(...): version 1 (as a leaf's .grad)
+        return gx, None
 
     @staticmethod
     def jvp(ctx, t, *_):

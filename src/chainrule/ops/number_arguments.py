@@ -38,6 +38,7 @@ __all__ = [
     "tensordot_dim_lists",
     "dtype_type_error",
     "refuse_dtype",
+    "parser_number",
     "refuse_narrow_types",
     "randint_forms_error",
     "refuse_randint_types",
@@ -127,6 +128,21 @@ def parser_float(op: str, arg: str, position: int, value: Any, keywords: bool = 
     name, where = _where(op, arg, position) if keywords else (op, f" (position {position})")
     raise TypeError(
         f"{name}(): argument '{arg}'{where} must be float, not {torch_type_name(value)}"
+    )
+
+
+def parser_number(op: str, arg: str, position: int, value: Any, keywords: bool = True) -> Any:
+    """``value`` (not a plain int or float) given as ``op``'s ``Number`` argument ``arg``:
+    as a Python number where PyTorch's parser reads one (a number, a NumPy number, a 0-d
+    tensor), else its TypeError (``renorm(): argument 'maxnorm' (position 3) must be Number,
+    not NoneType``). ``keywords=False`` where ``position`` is the one always printed."""
+    if isinstance(value, (np.bool_, np.number)) or (isinstance(value, Tensor) and value.ndim == 0):
+        return value.item()
+    if isinstance(value, numbers.Number):
+        return value
+    name, where = _where(op, arg, position) if keywords else (op, f" (position {position})")
+    raise TypeError(
+        f"{name}(): argument '{arg}'{where} must be Number, not {torch_type_name(value)}"
     )
 
 

@@ -28,10 +28,12 @@ from ..autograd.lower_precision import autocast_float32_op
 from ..autograd.saved_fields import given  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import device_of, get_array_module, host, to_device
+from ..meta.array import MetaArray, meta_empty
 from ._result_layout import contiguous
 from ._util import DtypeError, as_tensor, constant, int_dim, refuse_complex_order
 from .binary import where
 from .binding import tensor_method
+from .dim_arguments import dim_type_error
 from .gather_scatter import gather
 from .linear_interpolation import lerp
 from .number_arguments import parser_int
@@ -81,7 +83,9 @@ class EvenSelect(Function):
         xp = get_array_module(x)
         flat = xp.asarray(x).reshape(-1)
         nan = _nan_mask(flat)
-        if not ignore_nan and nan.any():
+        if xp is not np and type(x) is MetaArray:  # meta: no values to select
+            value = meta_empty((), x.dtype)
+        elif not ignore_nan and nan.any():
             value = np.nan
         else:
             vals = xp.sort(flat[~nan])
@@ -97,7 +101,9 @@ class EvenSelect(Function):
         w = EvenSelect._weights(x._data, ctx.value)
         # written into zeros (PyTorch's evenly_distribute_backward): a NaN or infinite
         # gradient reaches only the selected elements
-        return where(constant(w != 0), grad * constant(w), 0.0), None
+        gx = where(constant(w != 0), grad * constant(w), 0.0)
+        gx._vc[0] = 1  # (written in place there: version 1, as a leaf's .grad shows)
+        return gx, None
 
     @staticmethod
     def jvp(ctx, t, _):
@@ -113,6 +119,8 @@ def _positions(a: Any, d: int, how: str, k: int) -> np.ndarray:
     implementation-defined one of the tied elements; chainrule keeps the stable order's
     (documented in :func:`kthvalue`)."""
     xp = get_array_module(a)
+    if xp is not np and type(a) is MetaArray:  # meta: the positions' shape, no values
+        return meta_empty(tuple(1 if i == d else n for i, n in enumerate(a.shape)), np.int64)
     a = xp.asarray(a)
     nan = _nan_mask(a)
     n = a.shape[d]
@@ -252,7 +260,9 @@ def nanmedian(input: Any, dim: Any = _ALL_DIMS, keepdim: bool = False) -> Any:  
 def _given_dim(op: str, dim: Any) -> Any:
     """``dim`` of median / nanmedian: None when not given; an explicit None is refused."""
     if dim is None:
-        raise TypeError(f"{op}(): argument 'dim' (position 2) must be int, not NoneType")
+        raise dim_type_error(dim) or TypeError(
+            f"{op}(): argument 'dim' (position 2) must be int, not NoneType"
+        )
     return None if dim is _ALL_DIMS else dim
 
 

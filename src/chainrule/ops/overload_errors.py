@@ -18,6 +18,7 @@ import numpy as np
 
 from ..autograd.tensor import Tensor
 from ._tensor_args import argument_listing, called_as, torch_type_name
+from ._util import index_int
 from .invalid_arguments import combination_error, positional_count
 from .number_arguments import is_parser_int as _is_int  # an int (no bool) to PyTorch's parser
 from .number_arguments import parser_bool, parser_int
@@ -37,6 +38,7 @@ __all__ = [
     "REPEATS_UNSET",
     "refuse_repeat_interleave_types",
     "no_argument_method",
+    "tensor_split_arguments",
 ]
 
 
@@ -364,3 +366,66 @@ def no_argument_method(fn: Callable[[Any], Any]) -> Callable[..., Any]:
         return fn(self)
 
     return method
+
+
+_TENSOR_SPLIT_FORMS = (
+    "tuple of ints indices, int dim = 0)",
+    "Tensor tensor_indices_or_sections, int dim = 0)",
+    "int sections, int dim = 0)",
+)
+
+
+def _int_list(value: Any) -> list[int] | None:
+    """``value`` read as PyTorch's ``tuple of ints`` (one-element integer tensors as ints,
+    a bool after the first element as 1), or None where it is not one."""
+    if not isinstance(value, (tuple, list)):
+        return None
+    items = [index_int(v) for v in value]
+    if not all(_is_int(v) or (i and isinstance(v, (bool, np.bool_))) for i, v in enumerate(items)):
+        return None
+    return [int(v) for v in items]
+
+
+def tensor_split_arguments(
+    input: Any,  # noqa: A002
+    indices_or_sections: Any,
+    dim: Any,
+    sections: Any,
+    indices: Any,
+    tensor_indices_or_sections: Any,
+) -> tuple[Any, int]:
+    """``tensor_split``'s split argument (an int, a list of ints or a Tensor) and its dim
+    where the call is not one plain int or list of plain ints with a plain int dim; PyTorch's
+    TypeError listing its three overloads where no overload takes the arguments (a bool, a
+    float, None, a string, a list of floats, two split arguments, a dim that is no int)."""
+    given = [
+        (name, value)
+        for name, value in (
+            ("indices_or_sections", indices_or_sections),  # chainrule's name for position 1
+            ("sections", sections),
+            ("indices", indices),
+            ("tensor_indices_or_sections", tensor_indices_or_sections),
+        )
+        if value is not None
+    ]
+    found: Any = None
+    if len(given) == 1 and _is_int(dim):
+        name, value = given[0]
+        if isinstance(value, Tensor) and name != "sections" and name != "indices":
+            found = value
+        elif _is_int(value) and name in ("indices_or_sections", "sections"):
+            found = int(value)
+        elif name in ("indices_or_sections", "indices"):
+            found = _int_list(value)
+    if found is not None:
+        return found, int(dim)
+    params = [("input", input), ("indices_or_sections", indices_or_sections), ("dim", dim)]
+    params += [("sections", sections), ("indices", indices)]
+    params.append(("tensor_indices_or_sections", tensor_indices_or_sections))
+    raise combination_error(
+        "tensor_split",
+        params,
+        tuple("(Tensor input, " + form for form in _TENSOR_SPLIT_FORMS),
+        tuple("(" + form for form in _TENSOR_SPLIT_FORMS),
+        defaults={"indices_or_sections": None, "dim": 0},
+    )

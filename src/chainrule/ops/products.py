@@ -22,6 +22,7 @@ from .binding import tensor_method
 from .dist_node import Dist, dist_node_ok
 from .linalg import MatMul, bmm, matmul, outer
 from .memory_format import contiguous_format
+from .number_arguments import parser_int, parser_number
 from .renorm_node import Renorm, renorm_dtype_ok
 from .scaled_products import _plus_product
 
@@ -148,6 +149,10 @@ def renorm(input: Tensor, p: float, dim: int, maxnorm: float) -> Tensor:  # noqa
     """Each slice of ``input`` along ``dim`` whose ``p``-norm exceeds ``maxnorm`` scaled down
     to norm ``maxnorm`` (PyTorch's ``maxnorm / (norm + 1e-7)``); other slices unchanged.
     The result is row-major, as PyTorch's."""
+    if type(p) not in (int, float) or type(dim) is not int or type(maxnorm) not in (int, float):
+        p = parser_number("renorm", "p", 2, p)  # PyTorch's parser, in its order
+        dim = parser_int("renorm", "dim", 3, dim)
+        maxnorm = parser_number("renorm", "maxnorm", 4, maxnorm)
     x = as_tensor(input)
     if x.ndim < 2:
         raise RuntimeError(f"renorm: input needs at least 2 dimensions, got {x.ndim} dimensions")

@@ -16,7 +16,7 @@ from ..autograd.saved_fields import as_uint64, given, given_dims  # grad_fn._sav
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._result_layout import like_layout
-from ._util import ShapeError, norm_dim
+from ._util import ShapeError, index_int, norm_dim
 from .binding import tensor_method
 from .number_arguments import argument_where, parser_int_list
 from .view_sizes import _shape_arg
@@ -55,6 +55,8 @@ def flip(input: Tensor, dims: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     is a TypeError (the method takes ints too: ``x.flip(0, 1)``, ``x.flip(1)``)."""
     if not isinstance(dims, (tuple, list)):
         raise TypeError(f"flip(): argument 'dims' must be tuple of ints, not {type(dims).__name__}")
+    if not all(type(d) is int for d in dims):  # PyTorch's parser's TypeError (or ints)
+        parser_int_list("flip", "dims", 2, [index_int(d) for d in dims], varargs=False)
     return flip_dims(input, dims)
 
 
@@ -237,7 +239,8 @@ def tile(input: Tensor, *sizes: Any, dims: Any = None) -> Tensor:
         sizes = (dims,)
     if not sizes:
         raise TypeError('tile() missing 1 required positional arguments: "dims"')
-    if not isinstance(sizes[0], (tuple, list)) and any(type(s) is not int for s in sizes):
+    flat = sizes[0] if isinstance(sizes[0], (tuple, list)) else sizes
+    if any(type(s) is not int for s in flat):
         parser_int_list("tile", "dims", 2, sizes)  # PyTorch's TypeError where not ints
     dims = _shape_arg(sizes)
     if len(dims) < input.ndim:

@@ -32,6 +32,7 @@ from ._util import DtypeError, as_tensor, int_dim, norm_dim, reduction_axes
 from .binding import numpy_keywords, tensor_method
 from .complex_norms import complex_norm
 from .cumulative import cumprod
+from .dim_arguments import dim_type_error
 from .norm_order import norm_order
 from .number_arguments import parser_bool, refuse_dtype
 from .shape import broadcast_to, cat, flip, reshape
@@ -191,13 +192,26 @@ class Mean(Function):
     def backward(ctx, grad):
         n = ctx.count
         g = grad_array(ctx, grad) if n else None  # first order, plain (_first_order.py)
+        shape = ctx.in_shape
         if g is not None:
+            if type(g) is np.ndarray and g.shape != shape:
+                # PyTorch's MeanBackward: sum_backward(grad) / n, a new tensor (not Sum's
+                # expanded view): writable in a hook, taken as a leaf's .grad without a copy
+                # (version 0; the copy .grad needed moves here), laid out as the division
+                # of the expanded gradient (Div's forward: the same NumPy division)
+                if g.ndim and g.ndim != len(shape):
+                    g = g.reshape(keepdim_shape(shape, ctx.axes))
+                ge = expanded(g, shape)
+                q = in_elementwise_layout(ge / n, ge, n)
+                return Tensor._make(q, False, None, 0), None, None
             # first order: ``grad / n`` as Div's forward computes it (the same NumPy division
             # and result layout), without recording it (8x8 mean forward + backward -1.5 us,
             # thread_time, min of 9 x 2000, under load); Sum.backward then expands it
             q = g / n
             q = in_elementwise_layout(q, g, n) if q.ndim > 1 else np.asarray(q)
             return Sum.backward(ctx, Tensor._make(q, False, None, 0))
+        if grad.shape != shape:  # expand, then divide (PyTorch's order: a new tensor)
+            return Sum.backward(ctx, grad)[0] / n, None, None
         return Sum.backward(ctx, grad / n)  # divide the small gradient, then expand
 
     @staticmethod
@@ -308,7 +322,7 @@ def prod(input: Any, dim: int = _ALL_DIMS, keepdim: bool = False, *, dtype: Any 
     first. An explicit ``dim=None`` is a TypeError, as PyTorch's parser (its ``dim`` overload
     takes an int)."""
     if dim is None:
-        raise TypeError(
+        raise dim_type_error(dim) or TypeError(  # PyTorch's text, as the call reads
             "prod(): argument 'dim' (position 2) must be int, not NoneType"
             if keepdim is not False
             else "prod() received an invalid combination of arguments - got (Tensor, NoneType), "

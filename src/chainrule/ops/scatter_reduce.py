@@ -31,6 +31,7 @@ from ..autograd.function import Function
 from ..autograd.saved_fields import given, given_dim  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import device_of, errstate, get_array_module, host, to_device
+from ..meta.array import MetaArray
 from ._util import DtypeError, as_tensor, constant
 from .binary import where
 from .binding import tensor_method
@@ -82,7 +83,8 @@ def _add_counts(count: Any, full: tuple, values: Any) -> None:
 def _value(x: Any, d: int, idx: Any, src: Any, reduce: str, include_self: bool) -> tuple:
     """(result, count of contributions per position, mask of written positions)."""
     xp = get_array_module(x)
-    if xp is not np and (reduce not in ("sum", "mean") or x.dtype not in _GPU_ADD_DTYPES):
+    gpu = xp is not np and type(x) is not MetaArray  # meta: the NumPy path on its protocols
+    if gpu and (reduce not in ("sum", "mean") or x.dtype not in _GPU_ADD_DTYPES):
         # no exact CuPy kernel for this reduction (see _GPU_ADD_DTYPES): on the host
         dev = device_of(x)
         host_value = _value(host(x), d, host(idx), host(src), reduce, include_self)

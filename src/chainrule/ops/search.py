@@ -177,7 +177,7 @@ def bucketize(
         _refuse_python_data("bucketize", _BUCKETIZE_FORMS, params, options)
     b = _arr(boundaries)
     if b.ndim != 1:
-        raise RuntimeError(f"bucketize: boundaries must be 1-d, got shape {tuple(b.shape)}")
+        raise RuntimeError(f"boundaries tensor must be 1 dimension, but got dim({b.ndim})")
     return searchsorted(b, input, out_int32=out_int32, right=right)
 
 

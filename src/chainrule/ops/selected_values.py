@@ -49,7 +49,9 @@ class SelectedValues(Gather):
 
     @staticmethod
     def backward(ctx, grad):
-        return Gather.backward(ctx, grad if ctx.keepdim else unsqueeze(grad, ctx.dim))
+        out = Gather.backward(ctx, grad if ctx.keepdim else unsqueeze(grad, ctx.dim))
+        out[0]._vc[0] = 2  # PyTorch's: zeros (zero_) then scatter_: version 2
+        return out
 
     @staticmethod
     def jvp(ctx, t, *_):

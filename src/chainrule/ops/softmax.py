@@ -201,7 +201,7 @@ def _dim(x: Tensor, dim: Any, op: str) -> int:
     if type(dim) is int and -nd <= dim < nd:  # the common case, without int_dim (-0.3 us)
         return dim % nd
     if dim is None:  # only the functional forms (F.softmax) pick a dim for the caller
-        raise TypeError(f"{op}(): argument 'dim' must be int, not NoneType")
+        parser_int(op, "dim", 2, dim)  # PyTorch's parser's TypeError
     if type(dim) is not int:
         dim = parser_int(op, "dim", 2, dim)
     return int_dim(dim, x.ndim, op)

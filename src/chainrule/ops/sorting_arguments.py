@@ -11,7 +11,6 @@ call site; calls without ``stable=`` pay one identity test.
 from __future__ import annotations
 
 import dis
-import numbers
 import types
 from typing import Any
 
@@ -144,16 +143,6 @@ def refuse_stable_form(op: str, input: Any, dim: Any, descending: Any, stable: A
     raise invalid_combination(op, params, forms, _METHOD_FORMS)
 
 
-def _parser_int(value: Any) -> bool:
-    """Whether PyTorch's parser reads ``value`` as an ``int``: an integer that is not a bool
-    (a NumPy integer, a 0-d integer tensor: anything with ``__index__``)."""
-    return (
-        not isinstance(value, (bool, numbers.Real))
-        and hasattr(value, "__index__")
-        or (isinstance(value, numbers.Integral) and not isinstance(value, bool))
-    )
-
-
 def refuse_topk_types(k: Any, dim: Any, largest: Any, sorted: Any) -> None:  # noqa: A002
     """PyTorch's TypeError for ``topk``'s first argument of the wrong type: ``k`` and
     ``dim`` ints (not bools), ``largest`` and ``sorted`` Python bools (``x.topk(2, 1, 0)``:
@@ -161,7 +150,7 @@ def refuse_topk_types(k: Any, dim: Any, largest: Any, sorted: Any) -> None:  # n
     is not of the plain type; returns where all are taken."""
     args = (("k", k, "int"), ("dim", dim, "int"), ("largest", largest, "bool"))
     for pos, (arg, value, kind) in enumerate((*args, ("sorted", sorted, "bool")), start=2):
-        if type(value) is bool if kind == "bool" else _parser_int(value):
+        if type(value) is bool if kind == "bool" else is_parser_int(value):
             continue
         name, method, given = called_as(("topk",))
         where = "" if arg in given else f" (position {pos - method})"

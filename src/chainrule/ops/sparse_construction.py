@@ -104,7 +104,7 @@ def _size(size: Any, indices: Any, rows: tuple = ()) -> tuple:
 
 
 def _check_range(indices: Any, shape: tuple) -> None:
-    if indices.shape[1] == 0:
+    if indices.shape[1] == 0 or type(indices) is MetaArray:  # meta: no values to check
         return
     low, high = indices.min(axis=1).tolist(), indices.max(axis=1).tolist()
     for dim, (lo, hi, n) in enumerate(zip(low, high, shape)):

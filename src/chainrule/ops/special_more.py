@@ -32,6 +32,7 @@ import numpy as np
 from ..autograd.saved_fields import given, given_value
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..meta.array import MetaArray, meta_empty
 from . import _special_more_bessel_ik as _ik
 from . import _special_more_erf as _erf
 from . import _special_more_gamma as _gam
@@ -66,6 +67,8 @@ def _kernel(fn: Callable, *arrays: Any) -> Any:
     """Run a float64 NumPy kernel on raw arrays (host copies of CuPy ones) and return the
     result in the arrays' (common) floating dtype and array module."""
     xp = get_array_module(*arrays)
+    if xp is not np and any(type(a) is MetaArray for a in arrays):  # meta: no values
+        return meta_empty(np.broadcast_shapes(*map(np.shape, arrays)), np.result_type(*arrays))
     host = [a if xp is np else xp.asnumpy(a) for a in arrays]
     with np.errstate(all="ignore"):  # the kernels' infs and NaNs are PyTorch's, on purpose
         y = fn(*[np.asarray(a, dtype=np.float64) for a in host])

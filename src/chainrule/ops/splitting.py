@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from ..autograd.tensor import Tensor
-from ._util import index_int, norm_dim
+from ..qtypes import scalar_type_name
+from ._util import norm_dim
 from .binding import tensor_method
+from .overload_errors import tensor_split_arguments
 from .subscript_read import getitem
 
 __all__ = ["tensor_split"]
@@ -27,7 +27,7 @@ def _split_points(x: Tensor, d: int, indices_or_sections: Any) -> list:
         if arg.dtype.kind not in "iu":
             raise RuntimeError(
                 f"tensor_split expected tensor_indices_or_sections to have dtype of long, "
-                f"but got {arg.dtype}"
+                f"but got {scalar_type_name(arg.dtype)}"
             )
         if arg.ndim > 1:
             raise RuntimeError(
@@ -36,10 +36,8 @@ def _split_points(x: Tensor, d: int, indices_or_sections: Any) -> list:
             )
         arg = int(arg.item()) if arg.ndim == 0 else [int(i) for i in arg._data]
     size = x.shape[d]
-    if isinstance(arg, (list, tuple)):  # one-element integer tensors in a list read as ints
-        arg = [index_int(i) for i in arg]
-    if isinstance(arg, (int, np.integer)) and not isinstance(arg, bool):
-        n = int(arg)
+    if isinstance(arg, int):
+        n = arg
         if n <= 0:
             raise RuntimeError(f"tensor_split: number of sections must be larger than 0, got {n}")
         q, r = divmod(size, n)
@@ -49,13 +47,6 @@ def _split_points(x: Tensor, d: int, indices_or_sections: Any) -> list:
             bounds.append((start, end))
             start = end
         return bounds
-    if not isinstance(arg, (list, tuple)) or not all(
-        isinstance(i, (int, np.integer)) and not isinstance(i, bool) for i in arg
-    ):
-        raise TypeError(
-            f"tensor_split(): indices_or_sections must be an int, a sequence of ints or an "
-            f"integer tensor, got {arg!r}"
-        )
     cuts = [min(max(int(i) + size if i < 0 else int(i), 0), size) for i in arg]
     starts = [0] + cuts
     ends = cuts + [size]
@@ -79,28 +70,20 @@ def tensor_split(
     (a sequence) or ``tensor_indices_or_sections=`` (a 0-d or 1-d integer tensor); exactly one
     of the four is given.
     """
-    if tensor_indices_or_sections is not None and not isinstance(
-        tensor_indices_or_sections, Tensor
+    if not (  # one plain int or list of plain ints and a plain dim: nothing more to read
+        type(dim) is int
+        and sections is None
+        and indices is None
+        and tensor_indices_or_sections is None
+        and (
+            type(indices_or_sections) is int
+            or type(indices_or_sections) in (list, tuple)
+            and all(type(i) is int for i in indices_or_sections)
+        )
     ):
-        raise TypeError(
-            "tensor_split(): tensor_indices_or_sections must be a tensor, got "
-            f"{type(tensor_indices_or_sections).__name__}"
+        indices_or_sections, dim = tensor_split_arguments(
+            input, indices_or_sections, dim, sections, indices, tensor_indices_or_sections
         )
-    given = [
-        v
-        for v in (indices_or_sections, sections, indices, tensor_indices_or_sections)
-        if v is not None
-    ]
-    if len(given) != 1:
-        raise TypeError(
-            "tensor_split(): expected exactly one of 'indices_or_sections', 'sections', "
-            f"'indices' and 'tensor_indices_or_sections', got {len(given)}"
-        )
-    if sections is not None and (isinstance(sections, bool) or not isinstance(sections, int)):
-        raise TypeError(f"tensor_split(): sections must be an int, got {type(sections).__name__}")
-    if indices is not None and isinstance(indices, int):
-        raise TypeError("tensor_split(): indices must be a sequence of ints, got int")
-    indices_or_sections = given[0]
     if input.ndim == 0:
         raise RuntimeError(
             "tensor_split expected at least a 1-dimensional tensor, but got a tensor with 0 dims"

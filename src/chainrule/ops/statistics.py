@@ -25,6 +25,7 @@ from .binary import where
 from .binding import tensor_method
 from .cast import cast
 from .complex_ops import imag, real
+from .dim_arguments import dim_type_error
 from .fused_statistics import Logsumexp, Std, Var
 from .number_arguments import parser_bool
 from .overload_errors import UNBIASED_UNSET, refuse_moment_types
@@ -161,7 +162,9 @@ def logsumexp(input: Any, dim: Any, keepdim: bool = False) -> Tensor:
 
     ``dim`` is required, as in PyTorch (``dim=None`` is a TypeError there too)."""
     if dim is None:
-        raise TypeError("logsumexp(): argument 'dim' must be tuple of ints, not NoneType")
+        raise dim_type_error(dim) or TypeError(
+            "logsumexp(): argument 'dim' must be tuple of ints, not NoneType"
+        )
     if type(keepdim) is not bool:
         parser_bool("logsumexp", "keepdim", 3, keepdim)
     input = as_tensor(input)

@@ -35,7 +35,7 @@ from .gather_scatter import index_select
 from .grids import cartesian_prod, meshgrid  # noqa: F401 - re-exported (their home before session 38)
 from .inplace import apply_inplace
 from .inplace_names import NOTHING_SAVED, renamed_node
-from .number_arguments import parser_int, refuse_narrow_types
+from .number_arguments import parser_int, parser_number, refuse_narrow_types
 from .overload_errors import REPEATS_UNSET, refuse_repeat_interleave_types
 from .rot90_node import Rot90
 from .shape import reshape
@@ -432,6 +432,8 @@ def fill_diagonal_(x: Tensor, fill_value: Any, wrap: bool = False) -> Tensor:
     """Write ``fill_value`` on the main diagonal (all indices equal) of a tensor whose dims
     are all equal, or of a 2-d one; ``wrap`` restarts the diagonal every ``ncols + 1`` rows
     of a tall matrix (NumPy's ``fill_diagonal``, PyTorch's rule)."""
+    if type(fill_value) is not float and type(fill_value) is not int:  # PyTorch's parser
+        fill_value = parser_number("fill_diagonal_", "fill_value", 2, fill_value)
     if x.ndim < 2:
         raise RuntimeError(
             f"fill_diagonal_: dimensions must larger than 1, got shape {tuple(x.shape)}"
@@ -440,12 +442,6 @@ def fill_diagonal_(x: Tensor, fill_value: Any, wrap: bool = False) -> Tensor:
         raise RuntimeError(
             f"fill_diagonal_: all dimensions of input must be of equal length, got shape "
             f"{tuple(x.shape)}"
-        )
-    if isinstance(fill_value, Tensor):
-        fill_value = fill_value.item()
-    if not isinstance(fill_value, (int, float, bool, complex, np.number)):
-        raise TypeError(
-            f"fill_diagonal_: fill_value must be a number, got {type(fill_value).__name__}"
         )
     fill_value = fit_scalar("fill_diagonal_", fill_value, x._data.dtype)
     xp = get_array_module(x._data)

@@ -152,7 +152,10 @@ class GetItem(Function):
     def backward(ctx, grad):
         saved = ctx.saved_tensors  # checks that no index tensor was modified in place
         idx = join_index(ctx.idx, saved[: ctx.n_index_arrays])
-        return IndexAdd.apply(grad, ctx.in_shape, idx), None
+        out = IndexAdd.apply(grad, ctx.in_shape, idx)
+        if ctx.n_index_arrays:  # PyTorch's IndexBackward0 writes into zeros (index_put_)
+            out._vc[0] = 1
+        return out, None
 
     @staticmethod
     def jvp(ctx, t, _):

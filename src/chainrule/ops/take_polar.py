@@ -64,7 +64,9 @@ class TakeFn(Function):
             else:
                 out = xp.zeros(n, g.dtype)
                 xp.add.at(out, flat, g)
-            return _const(out.reshape(x.shape)), None
+            gx = _const(out.reshape(x.shape))
+            gx._vc[0] = 1  # PyTorch's zeros.put_(...): version 1 (a leaf's .grad shows it)
+            return gx, None
         from ..creation import zeros  # noqa: PLC0415
         from .misc_more import put  # noqa: PLC0415
 

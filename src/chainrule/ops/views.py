@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
+from .._layout_marks import LAYOUT_MARKS, ROW_MAJOR, layout_mark
 from .._layout_relay import relay_row_major
 from ..autograd.function import Function
 from ..autograd.saved_fields import given, given_dim  # grad_fn._saved_*
-from ..autograd.shared_memory import is_shared
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..meta.array import MetaArray
@@ -149,12 +149,13 @@ def view(x: Tensor, *shape: Any, size: Any = None, dtype: Any = None) -> Tensor:
 
     Unlike ``reshape`` this never copies: when the strides of ``x`` cannot express the new
     shape (e.g. a transposed tensor flattened) it raises, so writes through the view always
-    reach the base tensor. One exception keeps PyTorch's programs working: an op result
-    whose memory chainrule laid out otherwise than PyTorch would (a convolution's output,
-    and what ReLU or pooling make of it: PyTorch's are contiguous) is laid out contiguously
-    once, in place, and then viewed. That happens only for a tensor that is no view of
-    another and whose memory nothing else can reach (``_layout_relay.py``: ``numpy()``,
-    ``detach()`` and ``.data`` relay it before they alias it), so no alias can tell.
+    reach the base tensor. A result whose memory chainrule laid out otherwise than PyTorch
+    would (marked ``_layout_marks.ROW_MAJOR``: a convolution's output or gradients, and what
+    ReLU or pooling make of it: PyTorch's are contiguous) is laid out contiguously once, in
+    place, and then viewed, as PyTorch's views. That happens only for a tensor that is no
+    view of another and whose memory nothing else can reach (``_layout_relay.py``:
+    ``numpy()``, ``detach()`` and ``.data`` relay it before they alias it), so no alias can
+    tell. Any other memory is viewed by its own strides, which are PyTorch's: as strict.
     """
     given = [v for v in (shape or None, size, dtype) if v is not None]
     if len(given) != 1:
@@ -185,29 +186,28 @@ def view(x: Tensor, *shape: Any, size: Any = None, dtype: Any = None) -> Tensor:
     except ValueError:
         fits = False
     if not fits:  # (outside the except block: its traceback would hold the array)
-        meta = type(x._data) is MetaArray  # its strides are PyTorch's: refused as there
-        if x._view is None and not is_shared(x._data) and not meta:
-            # (also an unmarked result laid out otherwise than PyTorch's: a convolution's
-            # input gradient; detach()/.data of such memory mark it shared while a mark is
-            # alive, _layout_relay.py)
-            x._data = xp.ascontiguousarray(x._data)  # same values, PyTorch's layout
-            return Reshape.apply(x, shape)
-        handed_out = (
-            " (If PyTorch accepts this view, the difference is memory order: chainrule lays some"
-            " results, such as convolutions', out in another order, and may not re-lay this one"
-            " because its memory was handed out (numpy(), from_numpy, untyped_storage(), shared"
-            " memory) or a view of it exists (a slice, unfold, ...: take this view first).)"
-            if x._view is None
-            else ""
-        )
-        raise RuntimeError(
-            f"view: view size {shape} is not compatible with input tensor's size {tuple(x.shape)} "
-            "and "
-            f"stride {_strides_in_message(x)} (at least "
-            "one dimension spans across two contiguous subspaces). Use .reshape(...) instead."
-            + handed_out
-        ) from None
+        raise _view_error(x, shape) from None
     return Reshape.apply(x, shape)
+
+
+def _view_error(x: Tensor, shape: tuple) -> RuntimeError:
+    """``view``'s refusal: PyTorch's words, then the sizes and the memory's strides; where
+    PyTorch's tensor is contiguous and would view (a convolution's result,
+    ``_layout_marks.ROW_MAJOR``, that ``_row_major_first`` could not re-lay), why not."""
+    note = (
+        " PyTorch's tensor is contiguous here: chainrule lays a convolution's result out in"
+        " another order, and may not re-lay this one because its memory was handed out"
+        " (numpy(), from_numpy, untyped_storage(), shared memory) or a view of it exists (a"
+        " slice, unfold, ...: take this view first)."
+        if LAYOUT_MARKS and layout_mark(x._data) == ROW_MAJOR
+        else ""
+    )
+    return RuntimeError(
+        "view size is not compatible with input tensor's size and stride (at least one"
+        " dimension spans across two contiguous subspaces). Use .reshape(...) instead. (view:"
+        f" size {tuple(shape)} of a tensor of size {tuple(x.shape)}, its memory's stride"
+        f" {tuple(_strides_in_message(x))}.)" + note
+    )
 
 
 def _strides_in_message(x: Tensor) -> tuple:

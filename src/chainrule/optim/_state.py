@@ -120,12 +120,17 @@ def array_state(state: dict[str, Any]) -> dict[str, Any]:
     return arrays
 
 
-def store_state(state: dict[str, Any], arrays: dict[str, Any], counters: bool = True) -> None:
+def store_state(
+    state: dict[str, Any], arrays: dict[str, Any], counters: bool = True, stepped: bool = False
+) -> None:
     """Write an update rule's ``arrays`` back into a parameter's ``state`` as PyTorch keeps
     it: an array the rule updated in place is already there (its tensor shares it); a new array
     becomes a tensor; a counter is written into its 0-d tensor (a new one has the scalar
     dtype PyTorch's optimizers use, float64 under a float64 default, else float32), unless
-    ``counters`` is False (SparseAdam's ``step`` stays a Python int, as PyTorch's)."""
+    ``counters`` is False (SparseAdam's ``step`` stays a Python int, as PyTorch's). A
+    counter's version moves by one each time it is written, and a new one ``stepped`` (made
+    by a step's update, not by ``__init__``) starts at 1: PyTorch's ``tensor(0.0)`` at
+    init, then ``step += 1``."""
     for k, v in arrays.items():
         old = state.get(k)
         if type(old) is Tensor or isinstance(old, Tensor):
@@ -137,7 +142,9 @@ def store_state(state: dict[str, Any], arrays: dict[str, Any], counters: bool = 
                 old._vc[0] += 1
                 continue
         if counters and k in _NUMBER_STATE_KEYS and isinstance(v, _NUMBERS):
-            state[k] = Tensor._make(np.array(v, scalar_dtype()), False, None, 0)
+            state[k] = counter = Tensor._make(np.array(v, scalar_dtype()), False, None, 0)
+            if stepped:
+                counter._vc[0] = 1
         elif isinstance(v, np.ndarray) or get_array_module(v) is not np:
             state[k] = Tensor._make(v, False, None, 0)
         else:

@@ -72,6 +72,11 @@ class Adadelta(Optimizer):
         )
         check_flags("Adadelta", self.defaults)
 
+    _state_writes = (
+        ("square_avg", 2, 2),
+        ("acc_delta", 2, 2),
+    )  # PyTorch's each buffer's mul_ and addcmul_
+
     def _init_state(self, param: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         xp = get_array_module(param)
         state["step"] = 0

@@ -102,6 +102,12 @@ class Adafactor(Optimizer):
             if p.grad is not None and p.dtype.is_complex:
                 raise RuntimeError("Adafactor does not support complex parameters")
 
+    _state_writes = (
+        ("variance", 1, 1),
+        ("row_var", 1, 1),
+        ("col_var", 1, 1),
+    )  # PyTorch's each buffer's lerp_
+
     def _init_state(self, param: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         xp = get_array_module(param)
         if param.dtype.kind == "c":

@@ -132,6 +132,8 @@ class Adagrad(Optimizer):
         p._data[rows] -= clr * values / (np.sqrt(acc[rows]) + group["eps"])
         p._vc[0] += 1  # an in-place change, as PyTorch records it
 
+    _state_writes = (("sum", 1, 1),)  # PyTorch's state_sum.addcmul_
+
     def _init_state(self, param: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         xp = get_array_module(param)
         state["step"] = 0

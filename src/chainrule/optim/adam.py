@@ -115,6 +115,10 @@ class Adam(Optimizer):
             "Adam does not support sparse gradients, please consider SparseAdam instead"
         )
 
+    # PyTorch's exp_avg.lerp_; exp_avg_sq.mul_ and addcmul_; maximum(..., out=max_exp_avg_sq)
+    _state_writes = (("exp_avg", 1, 1), ("exp_avg_sq", 2, 2), ("max_exp_avg_sq", 1, 1))
+    _optional_state = {"max_exp_avg_sq": lambda group: group["amsgrad"]}
+
     def _init_state(self, param: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         check_fused_param(param, group)
         xp = get_array_module(param)

@@ -78,6 +78,11 @@ class Adamax(Optimizer):
         )
         check_flags("Adamax", self.defaults)
 
+    _state_writes = (
+        ("exp_avg", 1, 1),
+        ("exp_inf", 2, 2),
+    )  # PyTorch's exp_avg.lerp_; exp_inf's two writes (amax into it, then its update)
+
     def _init_state(self, param: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         xp = get_array_module(param)
         state["step"] = 0

@@ -77,6 +77,8 @@ class ASGD(Optimizer):
         check_flags("ASGD", defaults)
         super().__init__(params, defaults)
 
+    _state_writes = (("ax", 1, 1),)  # PyTorch's ax.add_ (or copy_)
+
     def _init_state(self, param: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         xp = get_array_module(param)
         state["step"] = 0.0

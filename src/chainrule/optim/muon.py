@@ -126,6 +126,8 @@ class Muon(Optimizer):
                         f"size: {tuple(p.shape)}"
                     )
 
+    _state_writes = (("momentum_buffer", 1, 1),)  # PyTorch's buf.lerp_
+
     def _init_state(self, param: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         if param.dtype.kind == "c":
             raise RuntimeError("Muon does not support complex parameters")

@@ -246,17 +246,20 @@ class Optimizer(OptimizerHooksMixin):
                     p.grad = None
                 elif type(g) is not Tensor and g.is_sparse:
                     p.grad = _zero_sparse_like(g)  # PyTorch's zero_(): no entries left
-                elif (
-                    g.grad_fn is None
-                    and not g.requires_grad
-                    and getattr(g._data.flags, "writeable", True)
-                ):  # CuPy has no flag
-                    g._data.fill(0)
-                    g._vc[0] += 1  # PyTorch's zero_(): an in-place change
                 else:
-                    p.grad = Tensor._make(
-                        get_array_module(g._data).zeros_like(g._data), False, None, 0
-                    )
+                    # PyTorch's: a .grad with history (backward(create_graph=True)) is
+                    # detached in place (detach_, else requires_grad_(False)), then zero_()
+                    if g.grad_fn is not None:
+                        g.detach_()
+                    elif g.requires_grad:
+                        g.requires_grad_(False)
+                    if getattr(g._data.flags, "writeable", True):  # CuPy has no flag
+                        g._data.fill(0)
+                        g._vc[0] += 1  # PyTorch's zero_(): an in-place change
+                    else:  # read-only memory (a loaded memory map): new zeros instead
+                        p.grad = Tensor._make(
+                            get_array_module(g._data).zeros_like(g._data), False, None, 0
+                        )
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient (those with ``grad is None`` are skipped).
@@ -280,6 +283,7 @@ class Optimizer(OptimizerHooksMixin):
             for group in self.param_groups:
                 self._check_group(group)
                 self._writes = self._param_writes(group)  # read by _update_parameter
+                self._buffer_writes = self._state_buffer_writes(group)  # (and this)
                 restart = self._stateless_duplicates(group)
                 for p in group["params"]:
                     grad = p.grad  # read once: a property
@@ -290,7 +294,7 @@ class Optimizer(OptimizerHooksMixin):
                     if type(grad) is not Tensor and grad.is_sparse:
                         state = array_state(self.state[p])
                         self._update_sparse(p, grad, state, group)
-                        store_state(self.state[p], state, self._tensor_counters)
+                        store_state(self.state[p], state, self._tensor_counters, True)
                         if not self.state[p]:
                             del self.state[p]
                         continue
@@ -327,21 +331,41 @@ class Optimizer(OptimizerHooksMixin):
             )
         entry = self.state[p]  # the rules fill the arrays' dict, never self.state itself
         state = array_state(entry)
-        if not state:
+        first = not state
+        if first:
             self._init_state(data, state, group)
         if data.dtype.kind == "c":
             _update_as_real(self._update, data, grad, state, group)
         else:
             self._update(data, grad, state, group)
         if state:
-            store_state(entry, state)
+            store_state(entry, state, stepped=True)
+            # PyTorch's in-place writes into the state buffers (_state_writes)
+            if not first:
+                for key, _, per_step in self._buffer_writes:
+                    buf = entry.get(key)
+                    if buf is not None:
+                        buf._vc[0] += per_step
+            else:
+                for key, at_first, _ in self._buffer_writes:
+                    buf = entry.get(key)
+                    if buf is not None:
+                        buf._vc[0] = at_first
         elif not entry:  # no state kept (SGD without momentum): no entry, as PyTorch
             del self.state[p]
         p._vc[0] += self._writes  # PyTorch's in-place writes into p (_param_writes)
 
     # how many in-place writes PyTorch's step makes into each parameter of the group being
-    # updated (its version counter moves by that much): set per group by ``step``
+    # updated (its version counter moves by that much), and into each state buffer: set per
+    # group by ``step``
     _writes = 1
+    _buffer_writes: tuple = ()
+    # (key, version after the first step, writes per later step) of each state buffer
+    # PyTorch's step updates in place (``exp_avg.lerp_``: 1 a step; ``exp_avg_sq.mul_``
+    # then ``addcmul_``: 2), the same for its foreach and per-parameter loops; a buffer the
+    # first step makes from the gradient (SGD's ``clone(grad)``) starts at 0. The counters
+    # (``step``, ``eta``, ...) move by one a step in ``store_state``.
+    _state_writes: tuple = ()
 
     def _param_writes(self, group: dict[str, Any]) -> int:
         """How many in-place ops PyTorch's step applies to each parameter of ``group``
@@ -350,6 +374,20 @@ class Optimizer(OptimizerHooksMixin):
         decoupled weight decay) or writes it twice (NAdam, ASGD's loop) says so. Read once
         per group and step, so a parameter's bump stays one integer add."""
         return 1
+
+    def _state_buffer_writes(self, group: dict[str, Any]) -> tuple:
+        """PyTorch's in-place writes into the state buffers of ``group``'s parameters per
+        step (``state[key]._version`` after a step moves by these): the class's
+        ``_state_writes``, less the buffers the group's flags leave out (``_optional_state``:
+        no lookup per parameter for them); an optimizer whose counts depend on the group
+        says so (Rprop's foreach kernel). Read once per group and step."""
+        optional = self._optional_state
+        if not optional:
+            return self._state_writes
+        return tuple(w for w in self._state_writes if w[0] not in optional or optional[w[0]](group))
+
+    # state key -> whether a group keeps that buffer (Adam's max_exp_avg_sq with amsgrad)
+    _optional_state: dict = {}
 
     def _init_state(self, param: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         """Fill ``state`` for a parameter seen for the first time (arrays and numbers)."""

@@ -89,6 +89,11 @@ class RAdam(Optimizer):
         )
         check_flags("RAdam", self.defaults)
 
+    _state_writes = (
+        ("exp_avg", 1, 1),
+        ("exp_avg_sq", 2, 2),
+    )  # PyTorch's exp_avg.lerp_; exp_avg_sq.mul_ and addcmul_
+
     def _init_state(self, param: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         xp = get_array_module(param)
         state["step"] = 0

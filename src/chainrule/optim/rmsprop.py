@@ -85,6 +85,16 @@ class RMSprop(Optimizer):
         )
         check_flags("RMSprop", self.defaults)
 
+    _state_writes = (
+        ("square_avg", 2, 2),
+        ("grad_avg", 1, 1),
+        ("momentum_buffer", 2, 2),
+    )  # PyTorch's square_avg.mul_ and addcmul_; grad_avg.lerp_; buf.mul_ and addcdiv_
+    _optional_state = {
+        "grad_avg": lambda group: group["centered"],
+        "momentum_buffer": lambda group: group["momentum"] > 0,
+    }
+
     def _init_state(self, param: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         xp = get_array_module(param)
         state["step"] = 0

@@ -75,6 +75,16 @@ class Rprop(Optimizer):
         check_flags("Rprop", defaults)
         super().__init__(params, defaults)
 
+    _state_writes = (("prev", 1, 1), ("step_size", 2, 2))  # prev.copy_; step_size.mul_, clamp_
+
+    def _state_buffer_writes(self, group: dict[str, Any]) -> tuple:
+        """PyTorch's foreach kernel writes ``prev`` twice a step (thrice with ``maximize``,
+        which negates the gradients in place first); its loop once."""
+        if group.get("foreach"):
+            n = 3 if group.get("maximize") else 2
+            return (("prev", n, n), ("step_size", 2, 2))
+        return self._state_writes
+
     def _init_state(self, param: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         xp = get_array_module(param)
         state["step"] = 0

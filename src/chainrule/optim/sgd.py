@@ -92,6 +92,10 @@ class SGD(Optimizer):
         check_fused_options(fused, foreach, differentiable)
         check_flags("SGD", self.defaults)
 
+    _state_writes = (
+        ("momentum_buffer", 0, 2),
+    )  # PyTorch's clone(grad) at the first step, then buf.mul_ and add_
+
     def _init_state(self, param: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         check_fused_param(param, group)
 

@@ -10,14 +10,17 @@ Split from ``interpolate.py`` (session 38), which calls these before resizing.
 from __future__ import annotations
 
 import math
-import operator
+from numbers import Real
 from typing import Any
 
 import numpy as np
 
 from ...autograd.tensor import Tensor
+from ...ops._tensor_args import torch_type_name
 from ...ops._util import DtypeError
-from ._arg_types import bad_bool, scale_factors
+from ...ops.invalid_arguments import format_invalid_args
+from ...ops.number_arguments import is_parser_int
+from ._arg_types import bad_bool
 
 __all__: list[str] = []  # helpers of interpolate.py; the functional API is there
 
@@ -25,50 +28,73 @@ _MODES = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "area", "near
 _MODE_DIMS = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
 
 
-def _per_dim(value: Any, nd: int, what: str, input: Tensor) -> tuple:
-    if isinstance(value, (list, tuple)):
-        if len(value) != nd:
-            raise ValueError(
-                f"interpolate: input and output must have the same number of spatial "
-                f"dimensions, but got input with spatial dimensions of "
-                f"{list(input.shape[2:])} and {what} of {list(value)}. Please provide input "
-                f"tensor in (N, C, d1, d2, ...,dK) format and {what} in (o1, o2, ...,oK) format."
-            )
-        if what == "scale_factor":  # PyTorch's parser: numbers
-            scale_factors("interpolate", value)
-        return tuple(value)
-    if what == "scale_factor" and isinstance(value, str):  # (a number, a 0-d tensor pass)
-        scale_factors("interpolate", (value,))
-    return (value,) * nd
+def _per_dim(value: Any, nd: int, what: str, input: Tensor) -> list:
+    """``size`` or ``scale_factor`` (``what``) as one value per spatial dim, after PyTorch's
+    length check of a sequence (its ValueError, which prints the sequence as given)."""
+    if not isinstance(value, (list, tuple)):
+        return [value] * nd  # a list, as PyTorch passes it to its kernel
+    if len(value) != nd:
+        head, shown, form = (
+            ("output", "output size of", "output size in (o1, o2, ...,oK)")
+            if what == "size"
+            else ("scale_factor", "scale_factor of shape", "scale_factor in (s1, s2, ...,sK)")
+        )
+        raise ValueError(
+            f"Input and {head} must have the same number of spatial dimensions, but got input "
+            f"with spatial dimensions of {list(input.shape[2:])} and {shown} {value}. Please "
+            f"provide input tensor in (N, C, d1, d2, ...,dK) format and {form} format."
+        )
+    return value
+
+
+def _is_integer(value: Any) -> bool:
+    """PyTorch's ``_is_integer`` test of a ``size`` element: an int (a bool too), a NumPy
+    integer or a tensor that is not floating point."""
+    if isinstance(value, Tensor):
+        return not value.is_floating_point()
+    return isinstance(value, (int, np.integer))
 
 
 def _geometry(
-    input: Tensor, size: Any, scale_factor: Any, mode: str, recompute_scale_factor: bool | None
+    input: Tensor,
+    size: Any,
+    scale_factor: Any,
+    mode: str,
+    recompute_scale_factor: bool | None,
+    align_corners: bool | None,
+    antialias: bool,
 ) -> tuple[tuple, tuple]:
-    """Output spatial size and the scale factors used for the coordinate mapping (or None)."""
+    """Output spatial size and the scale factors used for the coordinate mapping (or None),
+    with PyTorch's errors in its order: one of ``size`` / ``scale_factor``, a sequence's
+    length, a size sequence's element types, ``recompute_scale_factor``, ``antialias``, then
+    what its kernel's parser refuses (``_refuse_kernel_types``)."""
     nd = input.ndim - 2
     if size is not None and scale_factor is not None:
-        raise ValueError("interpolate: only one of size or scale_factor should be defined")
+        raise ValueError("only one of size or scale_factor should be defined")
     if size is None and scale_factor is None:
-        raise ValueError("interpolate: either size or scale_factor should be defined")
-    if recompute_scale_factor and size is not None:
-        raise ValueError(
-            "interpolate: recompute_scale_factor is not meaningful with an explicit size."
-        )
+        raise ValueError("either size or scale_factor should be defined")
     if size is not None:
-        sizes = _per_dim(size, nd, "output size", input)
-        try:  # ints only, as PyTorch: a float size was truncated before (a bool is refused)
-            if any(isinstance(s, (bool, np.bool_)) for s in sizes):
-                raise TypeError
-            out = tuple(operator.index(s) for s in sizes)
-        except TypeError:
+        sizes = _per_dim(size, nd, "size", input)
+        if isinstance(size, (list, tuple)) and not all(_is_integer(s) for s in sizes):
             raise TypeError(
-                "interpolate: expected size to be one of int or Tuple[int] or Tuple[int, int] "
-                f"or Tuple[int, int, int], but got size with types {[type(s) for s in sizes]}"
-            ) from None
+                "expected size to be one of int or Tuple[int] or Tuple[int, int] or "
+                f"Tuple[int, int, int], but got size with types {[type(s) for s in sizes]}"
+            )
+    else:
+        factors = _per_dim(scale_factor, nd, "scale_factor", input)
+    if recompute_scale_factor and size is not None:
+        raise ValueError("recompute_scale_factor is not meaningful with an explicit size.")
+    _check_antialias(input, mode, antialias)
+    recomputed = scale_factor is not None and (bool(recompute_scale_factor) or mode == "area")
+    if size is not None:
+        _refuse_kernel_types(input, mode, sizes, None, align_corners, antialias)
+        _check_rank(input, mode)
+        out = tuple(int(s) for s in sizes)  # (PyTorch's parser: a bool after the first as 1)
         scales: tuple = (None,) * nd
     else:
-        scales = tuple(float(s) for s in _per_dim(scale_factor, nd, "scale_factor", input))
+        if not recomputed:
+            _refuse_kernel_types(input, mode, None, factors, align_corners, antialias)
+        scales = tuple(float(s) for s in factors)
         sizes_f = [float(n) * s for n, s in zip(input.shape[2:], scales)]
         if not all(math.isfinite(n) and abs(n) < 2**63 for n in sizes_f):  # PyTorch's error
             raise RuntimeError(
@@ -76,7 +102,7 @@ def _geometry(
                 "be converted to type int64_t without overflow"
             )
         out = tuple(math.floor(n) for n in sizes_f)
-        if recompute_scale_factor or mode == "area":  # 'area' always recomputes, as PyTorch
+        if recomputed:  # 'area' always recomputes, as PyTorch
             scales = (None,) * nd
     if mode == "area":
         _check_area_sizes(input, out)
@@ -119,32 +145,42 @@ def _check_args(input: Any, mode: str, align_corners: bool | None, antialias: bo
         )
     if mode in ("nearest", "area", "nearest-exact") and align_corners is not None:
         raise ValueError(
-            "interpolate: align_corners option can only be set with the "
+            "align_corners option can only be set with the "
             "interpolating modes: linear | bilinear | bicubic | trilinear"
         )
     if align_corners is not None and type(align_corners) is not bool:  # PyTorch's parser
         bad_bool("interpolate", "align_corners", align_corners)
-    if antialias and (mode not in ("bilinear", "bicubic") or input.ndim != 4):
-        raise ValueError(
-            f"interpolate: anti-alias option is restricted to bilinear and "
-            f"bicubic modes and requires a 4-D tensor as input, got mode={mode!r} "
-            f"and a {input.ndim}-D input"
-        )
     if input.ndim not in (3, 4, 5):
         raise NotImplementedError(
-            f"interpolate: input Error: Only 3D, 4D and 5D input Tensors "
-            f"supported (got {input.ndim}D) for the modes: "
-            f"{' | '.join(_MODES)} (got {mode})"
+            f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.ndim}D) for "
+            "the modes: nearest | linear | bilinear | bicubic | trilinear | lanczos | area | "
+            f"nearest-exact (got {mode})"
+        )
+
+
+def _check_antialias(input: Tensor, mode: str, antialias: bool) -> None:
+    """PyTorch's ValueError for ``antialias=True`` off its modes and rank (checked after the
+    size, before the kernel)."""
+    if antialias and (mode not in ("bilinear", "bicubic") or input.ndim != 4):
+        raise ValueError(
+            "Anti-alias option is restricted to bilinear, bicubic, and lanczos modes and "
+            "requires a 4-D tensor as input"
+        )
+
+
+def _check_rank(input: Tensor, mode: str) -> None:
+    """PyTorch's NotImplementedError for a mode that does not fit the input's rank (no
+    kernel is called, so the size's own type is not checked)."""
+    want = _MODE_DIMS.get(mode)
+    if want is not None and input.ndim - 2 != want:
+        raise NotImplementedError(
+            f"Got {input.ndim}D input, but {mode} mode needs {want + 2}D input"
         )
 
 
 def _check_mode(input: Tensor, mode: str, out_sz: Any) -> None:
     """The mode's rank and dtype (checked after the size ``out_sz``, in PyTorch's order)."""
-    want = _MODE_DIMS.get(mode)
-    if want is not None and input.ndim - 2 != want:
-        raise NotImplementedError(
-            f"interpolate: got {input.ndim}D input, but {mode} mode needs {want + 2}D input"
-        )
+    _check_rank(input, mode)
     kind = input._data.dtype.kind
     if mode in ("nearest", "nearest-exact") and (
         kind in "bc" or kind in "iu" and input.dtype != np.uint8
@@ -182,25 +218,60 @@ _KERNEL_STEMS = {
 }
 
 
-def _refuse_tensor_scale(
-    input: Any, mode: str, scale_factor: Any, recompute: Any, antialias: bool
+_SCALES = {1: "float scales = None", 2: "float scales_h = None, float scales_w = None"}
+_SCALES[3] = "float scales_d = None, " + _SCALES[2]
+
+
+def _is_float(value: Any) -> bool:
+    """Whether PyTorch's parser reads ``value`` as a float (a real number, a NumPy one)."""
+    return isinstance(value, (Real, np.number, np.bool_)) and not isinstance(value, Tensor)
+
+
+def _refuse_kernel_types(
+    input: Tensor,
+    mode: str,
+    output_size: Any,
+    scale_factors: Any,
+    align_corners: bool | None,
+    antialias: bool,
 ) -> None:  # noqa: A002
-    """PyTorch's TypeError for a tensor ``scale_factor`` (or tensors in a sequence) where
-    its upsampling kernel receives it as is: every mode but 'area' (adaptive pooling) unless
-    ``recompute_scale_factor`` turns it into an output size first."""
-    items = scale_factor if isinstance(scale_factor, (list, tuple)) else (scale_factor,)
-    if mode == "area" or recompute or not any(isinstance(v, Tensor) for v in items):
+    """PyTorch's TypeErrors where the kernel ``F.interpolate`` calls refuses its arguments:
+    ``output_size`` or ``scale_factors`` (a list or tuple, the other None) whose first
+    element is no int / no float fits none of the kernel's overloads ("invalid combination",
+    ``upsample_nearest1d``); a later scale factor that is no number is the parser's
+    "tuple of floats" error; 'area' is adaptive average pooling, whose ``output_size``
+    parser refuses a first element that is no int. Where the mode does not fit the input's
+    rank no kernel is called: the mode's own error follows."""
+    nd = input.ndim - 2
+    if mode == "area":
+        first = output_size[0] if output_size is not None else 0
+        if not is_parser_int(first):
+            raise TypeError(
+                f"adaptive_avg_pool{nd}d(): argument 'output_size' (position 2) must be tuple "
+                f"of ints, but found element of type {torch_type_name(first)} at pos 0"
+            )
         return
-    stem = _KERNEL_STEMS.get(mode)
-    if stem is None or not isinstance(input, Tensor) or input.ndim not in (3, 4, 5):
-        return  # the mode's own error
-    kernel = f"{stem}{input.ndim - 2}d{'_aa' if antialias else ''}"
-    kernel = "_" + kernel if antialias and not kernel.startswith("_") else kernel
-    kind = "tuple" if isinstance(scale_factor, tuple) else "list"
-    got = "Tensor, NoneType, " + ("" if mode.startswith("nearest") else "bool, ") + kind
-    raise TypeError(
-        f"{kernel}() received an invalid combination of arguments - got ({got}), but "
-        "expected one of: (Tensor input, tuple of ints output_size, tuple of floats "
-        "scale_factors) - a scale_factor of numbers (a tensor one only with mode='area' or "
-        "recompute_scale_factor=True)"
+    if _MODE_DIMS.get(mode, nd) != nd or mode not in _KERNEL_STEMS:
+        return
+    kernel = f"{_KERNEL_STEMS[mode]}{nd}d"
+    if antialias:
+        kernel = f"_{kernel}_aa"
+    if output_size is not None:
+        if is_parser_int(output_size[0]):
+            return
+    elif _is_float(scale_factors[0]):
+        for i, s in enumerate(scale_factors[1:], start=2):
+            if not _is_float(s) and not isinstance(s, Tensor):
+                raise TypeError(
+                    f"{kernel}(): argument 'scale_factors' must be tuple of floats, but found "
+                    f"element of type {torch_type_name(s)} at pos {i}"
+                )
+        return
+    nearest = mode.startswith("nearest")
+    corners = "" if nearest else "bool align_corners, "
+    args = [input, output_size] + ([] if nearest else [bool(align_corners)]) + [scale_factors]
+    options = (
+        f"(Tensor input, tuple of ints output_size, {corners}tuple of floats scale_factors)",
+        f"(Tensor input, tuple of ints output_size, {corners}{_SCALES[nd]}, *, Tensor out = None)",
     )
+    raise TypeError(format_invalid_args(kernel, args, [], options))

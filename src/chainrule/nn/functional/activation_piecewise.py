@@ -97,7 +97,7 @@ def hardtanh(
     if not (isinstance(input, Tensor) and input.dtype.kind in "iu"):
         _check(input, "hardtanh")
     if min_val > max_val:
-        raise ValueError(f"hardtanh: min_val ({min_val}) must not exceed max_val ({max_val})")
+        raise ValueError("min_val cannot be greater than max_val")  # PyTorch's text
     if type(min_val) not in _PLAIN or type(max_val) not in _PLAIN:  # 0-d tensors: as numbers
         min_val, max_val = parser_numbers("hardtanh", [("min_val", min_val), ("max_val", max_val)])
     if input.dtype.kind in "iu":  # PyTorch clamps integers in their dtype (bounds truncated)

@@ -114,7 +114,7 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
         return gelu_tanh(input)
     bad_str("gelu", "approximate", approximate)  # PyTorch's parser: a str
     raise _GeluApproximateError(
-        f"gelu: approximate argument must be either none or tanh, got {approximate!r}"
+        "approximate argument must be either none or tanh."  # PyTorch's text
     )
 
 

@@ -18,7 +18,6 @@ from ...autograd.lower_precision import autocast_arguments, computing_in_float32
 from ...autograd.saved_fields import given
 from ...autograd.tensor import Tensor
 from ...ops._util import DtypeError, ShapeError
-from ...ops.conv import _row_major_result  # marks (C, N, D, H, W) memory as PyTorch's order
 from ...ops.conv_arguments import (
     ConvTypeError,
     check_channels,
@@ -133,7 +132,7 @@ def conv3d(
         with computing_in_float32():
             out = conv3d(*_floats(input, weight, bias), stride, padding, dilation, groups)
         out = out.to(input.dtype)
-        return _row_major_result(out.squeeze(0) if unbatched else out)
+        return out.squeeze(0) if unbatched else out
     k = tuple(weight.shape[2:])
     if not isinstance(padding, str):
         check_geometry(op, stride, dil, int_tuple(padding, 3, "padding", op))
@@ -156,7 +155,7 @@ def conv3d(
     out = Conv2dFn.apply(input, weight, bias, P)
     if isinstance(padding, str) and padding == "valid":  # PyTorch's node shows one 0 then
         given(out, output_padding=(0,), padding=(0,))
-    return _row_major_result(out.squeeze(0) if unbatched else out)
+    return out.squeeze(0) if unbatched else out
 
 
 def conv_transpose3d(
@@ -197,7 +196,7 @@ def conv_transpose3d(
         with computing_in_float32():
             out = conv_transpose3d(x, w, b, stride, padding, output_padding, groups, dilation)
         out = out.to(input.dtype)
-        return _row_major_result(out.squeeze(0) if unbatched else out)
+        return out.squeeze(0) if unbatched else out
     k = tuple(weight.shape[2:])
     stride = int_tuple(stride, 3, "stride", op)
     dil = int_tuple(dilation, 3, "dilation", op)
@@ -224,4 +223,4 @@ def conv_transpose3d(
     # one node with the bias (or None) as its fifth input, as PyTorch's
     out = ConvTranspose2dFn.apply(input, weight, (n, cout, *outs), P, bias)
     given(out, output_padding=opad)  # grad_fn._saved_output_padding
-    return _row_major_result(out.squeeze(0) if unbatched else out)
+    return out.squeeze(0) if unbatched else out

@@ -36,9 +36,7 @@ _REDUCTIONS = ("none", "mean", "sum")
 
 def _reduce(loss: Tensor, reduction: str, op: str) -> Tensor:
     if reduction not in _REDUCTIONS:
-        raise ValueError(
-            f"{op}: {reduction!r} is not a valid value for reduction (use 'none', 'mean' or 'sum')"
-        )
+        raise ValueError(f"{reduction} is not a valid value for reduction")  # PyTorch's text
     if reduction == "mean":
         return loss.mean()
     return loss.sum() if reduction == "sum" else loss

@@ -27,11 +27,12 @@ __all__ = ["alpha_dropout", "dropout", "dropout1d", "dropout2d", "dropout3d"]
 
 
 def _check_p(p: float, op: str) -> None:
-    if not 0.0 <= p <= 1.0:
-        msg = f"{op}: dropout probability has to be between 0 and 1, but got {p}"
-        if p < 0.0 or p > 1.0:
-            raise ValueError(msg)
-        raise RuntimeError(msg)  # NaN: PyTorch's Python check passes it, its kernel refuses
+    """PyTorch's check of ``p``, compared as its functional does (``p < 0.0``: None or a
+    string is Python's own TypeError), with its text (which names no op)."""
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if p != p:  # NaN: PyTorch's Python check passes it, its kernel refuses
+        raise RuntimeError(f"dropout probability has to be between 0 and 1, but got {p}")
 
 
 def _check_train(training: object, op: str, inplace: bool) -> None:

@@ -58,12 +58,16 @@ def instance_norm(
     if type(eps) is not float:  # PyTorch's parser: a real number
         eps = as_float("instance_norm", "eps", eps, 8)
     n, c = input.shape[0], input.shape[1]
+    # PyTorch's order and words (its batch norm over the n-times repeated tensors checks
+    # the element counts: "weight should contain 6 elements not 4", a RuntimeError)
     for name, t in (
-        ("weight", weight),
-        ("bias", bias),
         ("running_mean", running_mean),
         ("running_var", running_var),
+        ("weight", weight),
+        ("bias", bias),
     ):
+        if t is not None and t.numel() != c:
+            raise RuntimeError(f"{name} should contain {n * c} elements not {t.numel() * n}")
         if t is not None and tuple(t.shape) != (c,):
             raise ValueError(
                 f"instance_norm: {name} must have shape ({c},) for an input with "

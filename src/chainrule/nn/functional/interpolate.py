@@ -36,7 +36,6 @@ from ._interpolate_checks import (
     _check_args,
     _check_mode,
     _geometry,
-    _refuse_tensor_scale,
     _uint8_resampled,
 )
 from ._interpolate_taps import (
@@ -123,8 +122,9 @@ def interpolate(
         NotImplementedError: an unknown mode or the wrong input rank for the mode.
     """
     _check_args(input, mode, align_corners, antialias)
-    _refuse_tensor_scale(input, mode, scale_factor, recompute_scale_factor, antialias)
-    out_sz, scales = _geometry(input, size, scale_factor, mode, recompute_scale_factor)
+    out_sz, scales = _geometry(
+        input, size, scale_factor, mode, recompute_scale_factor, align_corners, antialias
+    )
     _check_mode(input, mode, out_sz)
     ac = bool(align_corners)
     op = _opdtype(input)

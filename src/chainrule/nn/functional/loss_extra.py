@@ -101,7 +101,7 @@ def gaussian_nll_loss(
                 "the input's shape with one mismatched dimension of size 1)"
             )
     if reduction not in ("none", "mean", "sum"):
-        raise ValueError(f"{op}: {reduction} is not valid (use 'none', 'mean' or 'sum')")
+        raise ValueError(f"{reduction} is not valid")  # PyTorch's text
     if not is_floating(var.dtype):  # PyTorch fails clamping an integer var (bfloat16 is fine)
         raise DtypeError(f"{op}: var must be floating point, got {var.dtype}")
     check_broadcast(op, input, target)
@@ -140,7 +140,7 @@ def poisson_nll_loss(
     op = "poisson_nll_loss"
     reduction = _legacy_reduction(size_average, reduce, reduction)
     if reduction not in ("none", "mean", "sum"):
-        raise ValueError(f"{op}: {reduction} is not a valid value for reduction")
+        raise ValueError(f"{reduction} is not a valid value for reduction")  # PyTorch's
     input, target = _tensor(input, op, "input"), _tensor(target, op, "target")
     if type(log_input) is not bool or type(full) is not bool or type(eps) is not float:
         bad_bool(op, "log_input", log_input, 3)  # PyTorch's parser: bools, a real eps
@@ -325,7 +325,7 @@ def triplet_margin_with_distance_loss(
     """
     op = "triplet_margin_with_distance_loss"
     if reduction not in ("mean", "sum", "none"):
-        raise ValueError(f"{op}: {reduction} is not a valid value for reduction")
+        raise ValueError(f"{reduction} is not a valid value for reduction")  # PyTorch's
     if margin <= 0:
         raise ValueError(f"{op}: margin must be greater than 0, got {margin}")
     dims = [getattr(x, "ndim", None) for x in (anchor, positive, negative)]

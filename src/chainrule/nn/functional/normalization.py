@@ -181,6 +181,17 @@ def batch_norm(
         raise ValueError(
             "batch_norm: running_mean and running_var are required when training=False"
         )
+    if LOCAL.state.vmap:
+        # running statistics (and affine parameters) batched by vmap (model ensembles):
+        # their raw arrays have no per-sample form, so the map is made of tensor ops
+        shp = (c,) + (1,) * (nd - 2)
+        invstd = (running_var + eps).rsqrt().reshape(shp)
+        y = (input - running_mean.reshape(shp)) * invstd
+        if weight is not None:
+            y = y * _bshape(weight, nd)
+        if bias is not None:
+            y = y + _bshape(bias, nd)
+        return _input_dtype(y, input)
     xp = get_array_module(input._data)
     half = input._data.dtype.char in "eE"  # float16, bfloat16: α, β and y in float32 (PyTorch)
     rv, rm = running_var._data, running_mean._data

@@ -1,0 +1,65 @@
+"""``MatMul``'s gradients in a backward run inside a CPU autocast block, as PyTorch's.
+
+PyTorch's engine runs the backward in the caller's autocast state, so the ``mm``/``bmm`` of
+``matmul``'s backward are cast to the autocast dtype (``amp/autocast_mode.py``). Which
+products those are follows ``at::matmul``'s forward: a batched operand against a matrix is
+folded into one ``mm`` (the matrix's gradient one product over every batch row, rounded
+once), and so is a matrix against a batched operand (the transposed fold; PyTorch 2.13 folds
+both whatever the operands' layouts and ``requires_grad``); other batched forms are a
+``bmm`` per broadcast batch entry, whose rounded products the engine sums in the inputs'
+dtype. The products run through ``MatMul.apply`` (a bfloat16 product computed in float32
+and rounded once); each gradient is cast back to its input's dtype here, before the engine
+undoes broadcasting, so that the sum is not rounded again.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+from ..autograd.tensor import Tensor
+from .shape import Permute, reshape, transpose
+
+__all__ = ["autocast_matmul_grads"]
+
+
+def autocast_matmul_grads(
+    product: Callable, ctx: Any, grad: Tensor, a: Tensor | None, b: Tensor | None
+) -> tuple:
+    """``(dA, dB)`` of ``a @ b`` (both at least 2-d; ``grad``, ``a`` and ``b`` already cast by
+    autocast, ``a`` None unless dB is wanted, ``b`` unless dA is), by ``product``
+    (``MatMul.apply``), cast back to the inputs' dtypes (``ctx.input_meta``)."""
+    needs = ctx.needs_input_grad
+    ga = gb = None
+    if needs[0]:
+        dtype = ctx.input_meta[0][1]
+        if grad.ndim == 2:
+            ga = product(grad, _mT(b)).to(dtype)
+        elif b.ndim == 2:  # batch @ matrix, folded: one mm, viewed back after the cast
+            g2 = reshape(grad, (math.prod(grad.shape[:-1]), grad.shape[-1]))
+            ga = reshape(product(g2, _mT(b)).to(dtype), ctx.input_meta[0][0])
+        elif len(ctx.input_meta[0][0]) == 2:  # matrix @ batch, folded: one mm
+            nd = grad.ndim  # (m, batch * n) @ (batch * n, k): G's rows beside Bᵀ's
+            rows = Permute.apply(grad, (nd - 2, *range(nd - 2), nd - 1))
+            g2 = reshape(rows, (grad.shape[-2], math.prod(grad.shape) // grad.shape[-2]))
+            bt = reshape(_mT(b), (math.prod(b.shape[:-2]) * b.shape[-1], b.shape[-2]))
+            ga = product(g2, bt).to(dtype)
+        else:  # bmm per batch entry; the engine sums the broadcast ones
+            ga = product(grad, _mT(b)).to(dtype)
+    if needs[1]:
+        if a.ndim > 2 and len(ctx.input_meta[1][0]) == 2:  # batch @ matrix, folded: one mm
+            rows = math.prod(a.shape[:-1])
+            a2 = reshape(a, (rows, a.shape[-1]))
+            gb = product(transpose(a2, 0, 1), reshape(grad, (rows, grad.shape[-1])))
+        else:
+            gb = product(_mT(a), grad)
+        gb = gb.to(ctx.input_meta[1][1])
+    return ga, gb
+
+
+def _mT(x: Tensor) -> Tensor:
+    """Swap the last two dims (a view)."""
+    axes = list(range(x.ndim))
+    axes[-1], axes[-2] = axes[-2], axes[-1]
+    return Permute.apply(x, tuple(axes))
