@@ -45,7 +45,8 @@ from ._hooks import (
 )
 from ._hooks import _global_optimizer_post_hooks as _global_optimizer_post_hooks
 from ._hooks import _global_optimizer_pre_hooks as _global_optimizer_pre_hooks
-from ._state import array_state, cast_nested, store_state
+from ._state import array_state, store_state
+from ._state_dict import OptimizerStateDictMixin
 from ._update_helpers import _update_as_real
 
 __all__ = [
@@ -92,7 +93,7 @@ def _check_beta(name: str, value: float, what: str) -> None:
         raise ValueError(f"{what}: invalid {name} {value!r}; expected 0 <= {name} < 1")
 
 
-class Optimizer(OptimizerHooksMixin):
+class Optimizer(OptimizerStateDictMixin, OptimizerHooksMixin):
     """Base class of all optimizers.
 
     Args:
@@ -396,92 +397,11 @@ class Optimizer(OptimizerHooksMixin):
         """Update the array ``param`` in place from ``grad`` (never modify ``grad``)."""
         raise NotImplementedError(f"{type(self).__name__} does not implement _update")
 
-    # -------------------------------------------------------------- state dict
-    def state_dict(self) -> dict[str, Any]:
-        """The optimizer's state in PyTorch's layout: parameters are replaced by indices.
-
-        The arrays in ``state`` are the live buffers (not copies), as in PyTorch; save or
-        copy them before the next ``step`` if you need a snapshot. The state-dict pre hooks
-        run first; each post hook may change the dict or return one that replaces it.
-        """
-        self._run_state_dict_pre_hooks()
-        index: dict[int, int] = {}
-        groups = []
-        start = 0
-        for group in self.param_groups:
-            packed = {k: v for k, v in group.items() if k != "params"}
-            # a parameter's index is its position over all groups; PyTorch's, where a
-            # repeated parameter takes the position of its last copy
-            index.update((id(p), i) for i, p in enumerate(group["params"], start))
-            packed["params"] = [index[id(p)] for p in group["params"]]
-            start += len(group["params"])
-            groups.append(packed)
-        state = {index[id(p)]: dict(s) for p, s in self.state.items() if id(p) in index and s}
-        return self._run_state_dict_post_hooks({"state": state, "param_groups": groups})
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Load a state produced by :meth:`state_dict` (of an optimizer over equally shaped
-        parameters in the same order). A state tensor already of its parameter's dtype and
-        device is kept as it is (PyTorch's ``.to``: loading a live optimizer's state dict
-        shares its buffers); other tensors and arrays are copied to that dtype and device.
-
-        The load-state-dict pre hooks get a shallow copy of ``state_dict`` (a dict one returns
-        is loaded instead); the post hooks run at the end.
-
-        Raises:
-            ValueError: the number of groups or of parameters in a group differs, or a state
-                array's shape does not match its parameter's.
-        """
-        state_dict = self._run_load_state_dict_pre_hooks(state_dict)
-        name = type(self).__name__
-        saved_groups = state_dict["param_groups"]
-        if len(saved_groups) != len(self.param_groups):
-            raise ValueError(
-                f"{name}.load_state_dict: loaded state dict has "
-                f"{len(saved_groups)} parameter groups, the optimizer has "
-                f"{len(self.param_groups)}"
-            )
-        by_index: dict[int, Tensor] = {}
-        for i, (saved, group) in enumerate(zip(saved_groups, self.param_groups)):
-            if len(saved["params"]) != len(group["params"]):
-                raise ValueError(
-                    f"{name}.load_state_dict: parameter group {i} has "
-                    f"{len(saved['params'])} parameters in the loaded state dict "
-                    f"but {len(group['params'])} in the optimizer"
-                )
-            for idx, p in zip(saved["params"], group["params"]):
-                by_index[int(idx)] = p
-        new_state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
-        # PyTorch's built-in optimizers turn an older checkpoint's number ``step`` into a
-        # tensor (their __setstate__); an Optimizer subclass with its own step() (Lion, Muon,
-        # SparseAdam) keeps its numbers as it saved them
-        counters = type(self)._update is not Optimizer._update
-        # a subclass with its own step() keeps whatever state it likes (Shampoo's Kronecker
-        # factors, GaLore's low-rank moments): PyTorch checks no shapes, so neither do we
-        own_step = getattr(type(self).step, "__module__", None) or ""
-        shaped = self._shaped_state and own_step.startswith("chainrule.")
-        for key, saved in state_dict["state"].items():
-            p = by_index.get(int(key))
-            if p is None:
-                continue
-            new_state[p] = {
-                k: cast_nested(v, p, k, name, counters, shaped) for k, v in saved.items()
-            }
-        new_groups = []
-        for saved, group in zip(saved_groups, self.param_groups):
-            restored = {
-                k: (tuple(v) if isinstance(v, list) and k != "param_names" else v)
-                for k, v in saved.items()
-                if k != "params"
-            }
-            restored["params"] = group["params"]
-            if "param_names" in group and "param_names" not in restored:
-                restored["param_names"] = group["param_names"]  # PyTorch keeps the names
-            new_groups.append(restored)
-        # through __setstate__, as PyTorch: a subclass's override (Adan's
-        # ``group.setdefault('no_prox', False)``) fills what an older checkpoint lacks
-        self.__setstate__({"state": new_state, "param_groups": new_groups})
-        self._run_load_state_dict_post_hooks()
+    def _counters_as_tensors(self) -> bool:
+        """Whether loading turns an older checkpoint's number counters into tensors: PyTorch's
+        built-in optimizers do (their ``__setstate__``); a subclass with its own ``step()``
+        keeps its numbers as it saved them."""
+        return type(self)._update is not Optimizer._update
 
     # -------------------------------------------------------------------- repr
     def __repr__(self) -> str:
