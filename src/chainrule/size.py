@@ -7,7 +7,9 @@ use it without an import cycle; the top level re-exports it as ``cr.Size``.
 from __future__ import annotations
 
 import builtins
+import dis
 import math
+import sys
 from collections.abc import Iterable
 from typing import Any
 
@@ -73,7 +75,16 @@ class Size(tuple):
 
     def __radd__(self, other: Any) -> Size:
         if not isinstance(other, tuple):
-            raise _operand_error("+", other)
+            # PyTorch's C type has no number-protocol ``+``: ``values += size`` extends a list
+            # (Python falls back to the list's own ``+=``), while ``[1] + size`` is the list's
+            # error, naming 'torch.Size'
+            in_place = _called_for_in_place_add(sys._getframe(1))
+            if in_place and hasattr(type(other), "__iadd__"):
+                return NotImplemented
+            if isinstance(other, (list, str)):
+                name = type(other).__name__
+                raise TypeError(f'can only concatenate {name} (not "torch.Size") to {name}')
+            raise _operand_error("+=" if in_place else "+", other)
         return Size(tuple(other) + tuple(self))
 
     def __mul__(self, n: Any) -> Size:
@@ -103,6 +114,20 @@ class Size(tuple):
 
     def __rmatmul__(self, other: Any) -> Any:
         raise _operand_error("@", other)
+
+
+# CPython 3.11+: ``BINARY_OP`` with the in-place-add argument; 3.10: its own ``INPLACE_ADD``
+_BINARY_OP, _NB_INPLACE_ADD = dis.opmap.get("BINARY_OP", -1), 13
+_INPLACE_ADD = dis.opmap.get("INPLACE_ADD", -1)
+
+
+def _called_for_in_place_add(frame: Any) -> bool:
+    """Whether the Python code that called ``__radd__`` is running ``x += y``, not ``x + y``
+    (read from the instruction the calling frame is executing)."""
+    code, i = frame.f_code.co_code, frame.f_lasti
+    if not 0 <= i < len(code) - 1:
+        return False
+    return code[i] == _INPLACE_ADD or (code[i] == _BINARY_OP and code[i + 1] == _NB_INPLACE_ADD)
 
 
 def _operand_error(symbol: str, other: Any) -> TypeError:
