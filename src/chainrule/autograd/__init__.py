@@ -29,7 +29,7 @@ from .misc import (
 )
 from .profiler import kineto_available
 from .tensor import Tensor
-from .tensor_backward import _root_grad
+from .tensor_backward import _root_grad, callers_owned
 from .variable import Variable
 from .view_base import outside_graph
 
@@ -235,5 +235,5 @@ def backward(
         raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
     grads = engine.run_backward(outs, roots, retain, create_graph, targets, allow_unused=True)
     for t, g in zip(targets, grads):
-        if g is not None:
-            engine.accumulate_grad(t, g, create_graph, None)
+        if g is not None:  # the caller's own gradient is copied, as PyTorch (version 1)
+            engine.accumulate_grad(t, g, create_graph, callers_owned(g, roots))

@@ -114,12 +114,12 @@ def _backward(
     targets = None if inputs is None else _targets(inputs)
     state = current()
     differentiable = create_graph or state.forward_ad > 0
-    pending = _Pending(differentiable)
+    # the caller's arrays: never stolen (one root: no set comprehension's frame, -0.1 us)
+    owned = {id(root_grads[0]._data)} if len(root_grads) == 1 else {id(g._data) for g in root_grads}
+    pending = _Pending(differentiable, owned)
     for r, node, g in zip(roots, nodes, root_grads):
         pending.add((node, r._output_nr) if node is not None else r, g)
     anomaly = state.anomaly
-    # the caller's arrays: never stolen (one root: no set comprehension's frame, -0.1 us)
-    owned = {id(root_grads[0]._data)} if len(root_grads) == 1 else {id(g._data) for g in root_grads}
     # with post-accumulate-grad hooks, write each leaf as soon as its last edge has run
     ready = leaf_edge_counts(order) if targets is None and POST_ACCUMULATE_HOOKS else None
     prev_mode, state.grad_enabled = state.grad_enabled, create_graph
@@ -196,13 +196,14 @@ def _call_pruned(
 class _Pending:
     """Gradients on their way: per node output and per leaf, summed as paths arrive."""
 
-    __slots__ = ("differentiable", "nodes", "leaves", "captured")
+    __slots__ = ("differentiable", "nodes", "leaves", "captured", "owned")
 
-    def __init__(self, differentiable: bool):
+    def __init__(self, differentiable: bool, owned: set):
         self.differentiable = differentiable  # sum with recorded ops (create_graph / jvp)
         self.nodes: dict = {}  # node -> [gradient per output]
         self.leaves: dict = {}  # id(leaf) -> [leaf, gradient]
         self.captured: dict = {}  # (node, output_nr) -> gradient, for autograd.grad
+        self.owned = owned  # run_backward's: the caller's arrays (never summed in place)
 
     def add(self, edge: Any, g: Tensor) -> None:
         """Add ``g`` to what an edge ((node, output_nr) or a leaf Tensor) has received."""
@@ -221,8 +222,8 @@ class _Pending:
             else:
                 old = slot[1]
                 slot[1] = self.sum(old, g)
-                if not self.differentiable:  # PyTorch's in-place sum: the version it shows
-                    summed_version(old, g, slot[1])
+                if not self.differentiable and id(old._data) not in self.owned:
+                    summed_version(old, g, slot[1])  # PyTorch's in-place sum's version
 
     def sum(self, a: Tensor, b: Tensor) -> Tensor:
         if (type(a) is not Tensor or type(b) is not Tensor) and (a.is_sparse or b.is_sparse):

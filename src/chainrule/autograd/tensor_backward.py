@@ -10,6 +10,8 @@ from __future__ import annotations
 import weakref
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from .. import autograd as _autograd  # the package (for its engine), bound at import time
 from ..backend import get_array_module
 from ..meta.array import MetaArray, meta_empty
@@ -134,7 +136,7 @@ class TensorBackward:
             )
             for t, g in zip(inputs, grads):
                 if g is not None:
-                    engine.accumulate_grad(t, g, create_graph, None)
+                    engine.accumulate_grad(t, g, create_graph, callers_owned(g, [gradient]))
             return report
         engine.run_backward([self], [gradient], retain_graph, create_graph)
         return report
@@ -150,6 +152,29 @@ def _one_gradient(gradient: Any) -> Any:
     if not grads:
         raise RuntimeError("got 1 tensors and 0 gradients")
     return grads[0]
+
+
+def callers_owned(g: Any, roots: list) -> set | None:
+    """``accumulate_grad``'s ``owned`` for a gradient ``backward(..., inputs=...)`` got back
+    from the engine: the id of ``g``'s array when it is the caller's own root gradient (the
+    engine returns it as a ``detach()``: a new view of the same array, sharing its version
+    counter, which a view a backward rule made does not), so that ``.grad`` is a copy of
+    version 1, as PyTorch's ``AccumulateGrad`` copies a gradient the caller holds; else None
+    (copied, keeping ``g``'s version, as PyTorch's that takes a gradient nothing holds)."""
+    arr = getattr(g, "_data", None)
+    if type(g) is not _tensor_type() or type(arr) is not np.ndarray:
+        return None
+    for r in roots:
+        root = getattr(r, "_data", None)
+        if (
+            g._vc is getattr(r, "_vc", None)
+            and type(root) is np.ndarray
+            and root.shape == arr.shape
+            and root.strides == arr.strides
+            and root.__array_interface__["data"][0] == arr.__array_interface__["data"][0]
+        ):
+            return {id(arr)}
+    return None
 
 
 def _root_grad(t: Tensor, gradient: Any, where: str) -> Tensor:
