@@ -136,12 +136,7 @@ def _dual_compare(lib, self_dual: bool, other_requires_grad: bool):
         return None if t is None else t.detach().tolist()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an in-place comparison of a dual tensor: torch's tangent becomes zeros, "
-    "chainrule's None (ops/inplace.py write_tangent with the comparison's missing tangent)",
-)
-def test_inplace_comparison_of_a_dual_tensor_keeps_a_zero_tangent():
+def test_inplace_comparison_of_a_dual_tensor_keeps_a_zero_tangent():  # fixed in session 41
     assert _dual_compare(cr, True, False) == _dual_compare(torch, True, False) == [0.0, 0.0]
 
 

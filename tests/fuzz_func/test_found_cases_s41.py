@@ -88,12 +88,6 @@ def test_solve_steered_under_a_forward_layer_inside_a_derivative():
     np.testing.assert_allclose(observe(plain, cr)[1][0], observe(prog, cr)[1][0], rtol=1e-10)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="chainrule's take_along_dim broadcasts its indices with the raw array's "
-    "broadcast_to (ops/gather_scatter.py), which a batched tensor refuses under vmap "
-    "(reported: gather_scatter.py is another helper's file this session)",
-)
 def test_take_along_dim_under_vmap():
     def f(h):
         return cr.take_along_dim(h, cr.argsort(h, dim=-1), dim=-1)

@@ -95,47 +95,23 @@ def test_batch_norm_eval_under_vmap_matches_torch():
     np.testing.assert_allclose(outs[1], outs[0], rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="chainrule's Tensor.view under vmap probes the batched tensor's raw array for its "
-    "layout (ops/views.py: xp.reshape(x._data, shape, copy=False)), which a LogicalArray "
-    "refuses; reported (views.py is another helper's file this session)",
-)
 def test_view_under_vmap():
     out = cr.vmap(lambda w: w.view(4))(cr.ones(3, 2, 2))
     assert tuple(out.shape) == (3, 4)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="embedding's max_norm renormalises the weight's raw array in place "
-    "(ops/raw_misc.embedding_renorm_), which has no per-sample form under vmap; torch "
-    "batches it: a gap",
-)
 def test_embedding_max_norm_under_vmap():
     m = cr.nn.Embedding(4, 2, max_norm=1.0).double()
     out = _ensemble(cr, m, cr.tensor([0, 1, 3]))
     assert tuple(out.shape) == (2, 3, 2)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="EmbeddingBag's max mode plans its argmax on the weight's raw array "
-    "(nn/functional/embedding_bag._max_plan indexes it), which a weight batched by vmap "
-    "refuses ('LogicalArray' object is not subscriptable); torch batches it: a gap",
-)
 def test_embedding_bag_max_under_vmap():
     m = cr.nn.EmbeddingBag(4, 2, mode="max").double()
     out = _ensemble(cr, m, cr.tensor([[0, 1, 2], [3, 1, 0]]))
     assert tuple(out.shape) == (2, 2, 2)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="torch refuses to modify in place an output of a custom Function that returned "
-    "its input as-is (ReLU(inplace=True) under a full backward hook: 'Output 0 of "
-    "BackwardHookFunction is a view and is being modified inplace'); chainrule runs it",
-)
 def test_inplace_module_under_full_backward_hook_refused():
     m = cr.nn.ReLU(inplace=True)
     m.register_full_backward_hook(lambda mod, gi, go: None)

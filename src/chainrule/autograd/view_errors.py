@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # annotations only
     from .tensor import Tensor
 
 __all__ = [
+    "CUSTOM_FUNCTION_VIEW",
     "LEAF_MESSAGE",
     "VIEW_OF_LEAF_MESSAGE",
     "check_view_write",
@@ -27,6 +28,10 @@ __all__ = [
 # PyTorch's messages, word for word (they name no op)
 LEAF_MESSAGE = "a leaf Variable that requires grad is being used in an in-place operation."
 VIEW_OF_LEAF_MESSAGE = f"a view of {LEAF_MESSAGE}"
+# ``ViewInfo.multi_output`` of an output of a Function that returned its input as-is (the
+# full backward hooks' BackwardHookFunction): PyTorch refuses to modify it in place, or to
+# use it after its base changed, as for the views ``split`` returns, in other words
+CUSTOM_FUNCTION_VIEW = "custom Function"
 
 
 def check_view_write(view: Tensor, name: str) -> Tensor:
@@ -91,6 +96,14 @@ def refuse_multi_output_view(view: Tensor, what: str) -> None:
         op = node.name()
         op = op[: op.rfind("Backward")] if "Backward" in op else op
         head = f"Output {view._output_nr} of {op} is a view and {what} inplace."
+    if view._view.multi_output == CUSTOM_FUNCTION_VIEW:
+        raise RuntimeError(
+            f"{head} This view was created inside a custom Function (or because an input was "
+            "returned as-is) and the autograd logic to handle view+inplace would override the "
+            "custom backward associated with the custom Function, leading to incorrect "
+            "gradients. This behavior is forbidden. You can fix this by cloning the output of "
+            "the custom Function."
+        )
     raise RuntimeError(
         f"{head} This view is the output of a function that returns multiple views. Such "
         "functions do not allow the output views to be modified inplace. You should replace "

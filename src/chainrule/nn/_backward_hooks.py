@@ -10,6 +10,8 @@ from typing import Any
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
+from ..autograd.view_base import record_view
+from ..autograd.view_errors import CUSTOM_FUNCTION_VIEW
 from ..backend import get_array_module
 from ._forward_hooks import _global_backward_hooks, _global_backward_pre_hooks
 
@@ -31,6 +33,7 @@ class _BackwardHookInput(Function):
     non-tensor; a hook's replacement must have as many entries."""
 
     raw = True
+    node_name = "BackwardHookFunctionBackward"  # PyTorch's (one Function for both ends)
 
     @staticmethod
     def forward(ctx, *xs, module, state):
@@ -67,6 +70,7 @@ class _BackwardHookOutput(Function):
     received no gradient, as PyTorch's) after the pre-hooks may have replaced it."""
 
     raw = True
+    node_name = "BackwardHookFunctionBackward"
 
     @staticmethod
     def forward(ctx, *ys, module, state, positions, n_outputs):
@@ -117,6 +121,20 @@ def _zeros_like_slot(t: Tensor) -> Any:
     return lambda: Tensor._make(xp.zeros(shape, dtype), False, None, 0)
 
 
+def _as_returned_inputs(wrapped: tuple, sources: list) -> None:
+    """Make the hook Function's outputs what PyTorch's are: its inputs returned as-is, so
+    views of them (sharing their version counter) that may not be modified in place, nor
+    used after their base was (``ReLU(inplace=True)`` in a hooked module raises PyTorch's
+    "Output 0 of BackwardHookFunction is a view and is being modified inplace ...").
+    Outputs that were not recorded (grad mode off) are no views, as PyTorch's, but still
+    count their changes in their input's version."""
+    for out, src in zip(wrapped, sources):
+        if out is not src and out._data is src._data:
+            out._vc = src._vc
+            if out._grad_fn is not None:
+                record_view(out, src, True, CUSTOM_FUNCTION_VIEW)
+
+
 def _wrap_inputs(module: Any, args: tuple, state: dict) -> tuple:
     idx = [i for i, a in enumerate(args) if isinstance(a, Tensor) and a.requires_grad]
     state["inputs_rg"] = bool(idx)
@@ -128,6 +146,7 @@ def _wrap_inputs(module: Any, args: tuple, state: dict) -> tuple:
         return args
     wrapped = _BackwardHookInput.apply(*[args[i] for i in idx], module=module, state=state)
     wrapped = wrapped if isinstance(wrapped, tuple) else (wrapped,)
+    _as_returned_inputs(wrapped, [args[i] for i in idx])
     args = list(args)
     for i, w in zip(idx, wrapped):
         args[i] = w
@@ -149,6 +168,9 @@ def _wrap_outputs(module: Any, out: Any, state: dict) -> Any:
         return out
     wrapped = _BackwardHookOutput.apply(
         *[outs[i] for i in idx], module=module, state=state, positions=idx, n_outputs=len(outs)
+    )
+    _as_returned_inputs(
+        wrapped if isinstance(wrapped, tuple) else (wrapped,), [outs[i] for i in idx]
     )
     if not isinstance(out, tuple):
         return wrapped

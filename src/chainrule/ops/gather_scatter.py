@@ -331,7 +331,12 @@ def take_along_dim(input: Tensor, indices: Any, dim: int | None = None) -> Tenso
     xb = input.expand(*xs) if tuple(xs) != input.shape else input
     # A copy, not a broadcast view: PyTorch's take_along_dim lets the caller modify its
     # indices after forward, so the gradient must not read them.
-    ib = get_array_module(idx._data).broadcast_to(idx._data, ish).copy()
+    data = idx._data
+    if type(data) is not np.ndarray and getattr(type(data), "vmap_raw_array", False):
+        # indices batched by cr.func.vmap (a per-sample LogicalArray): through the ops,
+        # whose batching rules broadcast each sample's indices
+        return gather(xb, d, idx.expand(*ish).clone())
+    ib = get_array_module(data).broadcast_to(data, ish).copy()
     return gather(xb, d, Tensor._make(ib, False, None, 0))
 
 

@@ -24,6 +24,7 @@ import numpy as np
 
 from .. import return_types
 from ..autograd.function import Function
+from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.lower_precision import autocast_float32_op
 from ..autograd.saved_fields import given  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
@@ -279,7 +280,8 @@ def kthvalue(input: Any, k: int, dim: int = -1, keepdim: bool = False) -> Any:  
         RuntimeError: ``k`` outside 1..size of ``dim``.
     """
     x = as_tensor(input)
-    refuse_complex_order("kthvalue", x, error=NotImplementedError)
+    if x.ndim:  # a 0-d complex tensor is its own k-th value (PyTorch returns it unordered)
+        refuse_complex_order("kthvalue", x, error=NotImplementedError)
     if type(k) is not int:  # PyTorch's parser: a NumPy or 0-d tensor int, else its TypeError
         k = parser_int("kthvalue", "k", 2, k)
     d = int_dim(dim, x.ndim, "kthvalue")
@@ -293,6 +295,11 @@ def kthvalue(input: Any, k: int, dim: int = -1, keepdim: bool = False) -> Any:  
             f"(got k={k}, valid: 1 to {n})"
         )
     if x.ndim == 0:
+        if x._data.dtype.kind == "c" and x.requires_grad and is_grad_enabled():
+            raise RuntimeError(  # PyTorch's words (after its k check, as here)
+                "kthvalue does not support automatic differentiation for outputs with "
+                "complex dtype."
+            )
         return _zero_d(x, "kth")
     return _select(x, d, "kth", keepdim, int(k), dim=dim)
 

@@ -67,6 +67,8 @@ def embedding_renorm_(input: Tensor, indices: Tensor, max_norm: float, norm_type
             "call it under `with cr.no_grad():`"
         )
     n = input.shape[0]
+    if getattr(type(input._data), "vmap_raw_array", False):  # weight batched by vmap
+        return _renorm_per_sample(input, idx, n, float(max_norm), float(norm_type))
     flat = idx.reshape(-1)
     if flat.size and (int(flat.min()) < -n or int(flat.max()) >= n):
         bad = int(flat.max()) if int(flat.max()) >= n else int(flat.min())
@@ -81,6 +83,38 @@ def embedding_renorm_(input: Tensor, indices: Tensor, max_norm: float, norm_type
     once = xp.unique(wrapped)
     for rows in (once, once[xp.bincount(wrapped, minlength=n)[once] > 1]):
         _renorm_rows(input._data, rows, float(max_norm), float(norm_type), xp)
+    input._vc[0] += 1
+    return input
+
+
+def _renorm_per_sample(
+    input: Tensor, idx: Any, n: int, max_norm: float, norm_type: float
+) -> Tensor:
+    """:func:`embedding_renorm_` of a weight batched by ``cr.func.vmap`` (its raw array a
+    per-sample ``LogicalArray``): each sample's rows renormalised in place in the physical
+    array, so the stacked weight changes as PyTorch's batched fallback changes it. Indices
+    batched at the same level give each sample its own rows; a nested-vmap value raises
+    vmap's error."""
+    op = "embedding_renorm_"
+    w = input._data
+    per_sample_idx = getattr(type(idx), "vmap_raw_array", False)
+    if w.phys is None or (per_sample_idx and (idx.phys is None or idx.level is not w.level)):
+        w.__getattr__(f"{op} of a nested-vmap value")
+    phys = w.phys
+    if not getattr(phys.flags, "writeable", True) or 0 in phys.strides:
+        check_writable_memory(Tensor._make(phys, False, None, 0), op)
+    for b in range(phys.shape[0]):
+        flat = np.asarray(idx.phys[b] if per_sample_idx else idx).reshape(-1)
+        if flat.size and (int(flat.min()) < -n or int(flat.max()) >= n):
+            bad = int(flat.max()) if int(flat.max()) >= n else int(flat.min())
+            raise IndexError(
+                f"{op}: index {bad} out of range for tensor of size {list(input.shape)} at "
+                "dimension 0"
+            )
+        wrapped = np.unique(flat) % n if flat.size else flat
+        once = np.unique(wrapped)
+        for rows in (once, once[np.bincount(wrapped, minlength=n)[once] > 1]):
+            _renorm_rows(phys[b], rows, max_norm, norm_type, np)
     input._vc[0] += 1
     return input
 

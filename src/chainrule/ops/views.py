@@ -178,16 +178,31 @@ def view(x: Tensor, *shape: Any, size: Any = None, dtype: Any = None) -> Tensor:
         shape = _resolve_shape("view", xs, shape)
     if shape == xs:  # a new view (ViewBackward0 when recorded), as in PyTorch
         return _same_shape(Reshape, x)
-    _row_major_first(x)
-    xp = get_array_module(x._data)
+    data = x._data
+    if type(data) is not np.ndarray and getattr(type(data), "vmap_raw_array", False):
+        data, shape_in = _per_sample_memory(data), (data.phys.shape[0], *shape)
+    else:
+        _row_major_first(x)  # (may re-lay x's memory: x._data read after it)
+        data, shape_in = x._data, shape
+    xp = get_array_module(data)
     try:
-        xp.reshape(x._data, shape, copy=False)
+        xp.reshape(data, shape_in, copy=False)
         fits = True
     except ValueError:
         fits = False
     if not fits:  # (outside the except block: its traceback would hold the array)
         raise _view_error(x, shape) from None
     return Reshape.apply(x, shape)
+
+
+def _per_sample_memory(data: Any) -> Any:
+    """The memory behind a tensor batched by ``cr.func.vmap`` (its ``_data`` a per-sample
+    ``LogicalArray``): the physical array, batch dim first, whose per-sample strides are
+    what ``view`` must fit, as PyTorch checks each sample's strides under vmap. A
+    nested-vmap value has no single physical array: asking for it raises vmap's error."""
+    if data.phys is None:
+        data.__getattr__("view of a nested-vmap value")
+    return data.phys
 
 
 def _view_error(x: Tensor, shape: tuple) -> RuntimeError:
@@ -213,9 +228,12 @@ def _view_error(x: Tensor, shape: tuple) -> RuntimeError:
 def _strides_in_message(x: Tensor) -> tuple:
     """``x``'s strides (elements) for ``view``'s error: a meta tensor's are kept beside
     its zero ones."""
-    if type(x._data) is MetaArray:
-        return meta_strides(x._data)
-    return tuple(st // max(x._data.itemsize, 1) for st in x._data.strides)
+    data = x._data
+    if type(data) is MetaArray:
+        return meta_strides(data)
+    per_sample = getattr(type(data), "vmap_raw_array", False)  # vmap: each sample's strides
+    strides = _per_sample_memory(data).strides[1:] if per_sample else data.strides
+    return tuple(st // max(data.itemsize, 1) for st in strides)
 
 
 def view_as(x: Tensor, other: Tensor) -> Tensor:

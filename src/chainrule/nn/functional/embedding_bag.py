@@ -350,6 +350,8 @@ def embedding_bag(
         bag_k = bag_of if kept is None else bag_of[kept]
         counts = sizes if kept is None else xp.bincount(bag_k, minlength=nbags)
 
+    if mode == "max" and idx_k.size and getattr(type(w), "vmap_raw_array", False):
+        return _bag_max_per_sample(weight, idx_k, counts, nbags)  # weight batched by vmap
     if not (meta or sparse or scale_grad_by_freq) and xp is np and w.dtype.char in "fd":
         # one EmbeddingBagBackward0 node, as PyTorch's (ops/embedding_bag_node.py)
         offs = (
@@ -413,6 +415,34 @@ def _bag_max(weight: Tensor, idx_k: Any, bag_k: Any, counts: Any, nbags: int) ->
     pos = _segment_argmax(w[idx_k], seg_starts, seg_of)  # (B', D) rows of idx_k
     flat = idx_k[pos].astype(xp.intp) * dim + xp.arange(dim)
     out = reshape(EmbeddingFn.apply(reshape(weight, (num * dim, 1)), flat, None), pos.shape)
+    if nonempty.size < nbags:
+        out = _scatter_rows(out, (nbags, dim), nonempty)
+    return out
+
+
+def _bag_max_per_sample(weight: Tensor, idx_k: Any, counts: Any, nbags: int) -> Tensor:
+    """mode='max' of a weight batched by ``cr.func.vmap`` (its raw array a per-sample
+    ``LogicalArray``): each sample's arg-maxima from the physical array (the same first
+    largest value as :func:`_bag_max`), then one element gather of the flattened weight with
+    those per-sample positions, which the ops' batching rules run (its gradient: a scatter
+    into each sample's dW), as PyTorch batches ``embedding_bag``."""
+    w = weight._data
+    if w.phys is None:  # a nested-vmap value: no single physical array
+        w.__getattr__("embedding_bag(mode='max') of a nested-vmap weight")
+    num, dim = w.shape
+    counts = np.asarray(counts)
+    nonempty = np.flatnonzero(counts)
+    seg_starts = (np.cumsum(counts) - counts)[nonempty]
+    seg_of = np.repeat(np.arange(nonempty.size), counts[nonempty])
+    flat = np.stack(
+        [
+            idx_k[_segment_argmax(sample[idx_k], seg_starts, seg_of)].astype(np.int64) * dim
+            + np.arange(dim)
+            for sample in np.asarray(w.phys)
+        ]
+    )  # (batch, B', D): flat positions in each sample's weight
+    pos = Tensor._make(type(w).of(flat.reshape(flat.shape[0], -1), w.level), False, None, 0)
+    out = reshape(reshape(weight, (num * dim,)).gather(0, pos), (nonempty.size, dim))
     if nonempty.size < nbags:
         out = _scatter_rows(out, (nbags, dim), nonempty)
     return out
