@@ -30,7 +30,6 @@ BOOKKEEPING = {
     "unsafe_split-1",
     "linalg_vander-0",
     "linalg_vander-1",
-    "gradient_edge2-0",
 }
 
 # index grids of the input's size: ``xp.ogrid`` in gather/scatter's ``_full_index`` for a
@@ -63,4 +62,5 @@ ALLOCATING = frozenset(BOOKKEEPING | INDEX_GRIDS | HOST_SITES)
 
 # pooling_avg3d's float64 divisor of the output's spatial size (a host constant): 64-69 KB
 # at the sweep's shapes, so a strict mark would fail or pass with the order tests run in
-NEAR_BOUND = frozenset({"F_avg_pool3d_divisor_unbatched-0"})
+# gradient(edge_order=2)'s bookkeeping also sits at the bound (passed and failed in two runs)
+NEAR_BOUND = frozenset({"F_avg_pool3d_divisor_unbatched-0", "gradient_edge2-0"})

@@ -220,6 +220,8 @@ def dim_type_error(dim: Any) -> TypeError | None:
             kind = _TUPLE if "tuple of ints dim" in plausible[0] else _INT
             return _named(op, kind, dim)
     params = [(n, args.get(n)) for n in names]
+    if count is None and "dim" in names:  # an unreadable call (getattr(m, op)(x, None)):
+        params = params[: names.index("dim") + 1]  # list what it surely gave, up to dim
     return combination_error(op, params, options, method_options)
 
 
