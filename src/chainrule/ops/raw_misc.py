@@ -22,6 +22,7 @@ from ..autograd.saved_fields import given, given_value  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..autograd.view_errors import LEAF_MESSAGE
 from ..backend import get_array_module
+from ..meta.array import MetaArray
 from ._raw_checks import need_tensor
 from .distance import norm_over_dim
 from .inplace import check_writable_memory, writes_into_graph
@@ -67,7 +68,7 @@ def embedding_renorm_(input: Tensor, indices: Tensor, max_norm: float, norm_type
             "call it under `with cr.no_grad():`"
         )
     n = input.shape[0]
-    if getattr(type(input._data), "vmap_raw_array", False):  # weight batched by vmap
+    if type(input._data) is not MetaArray and getattr(type(input._data), "vmap_raw_array", False):
         return _renorm_per_sample(input, idx, n, float(max_norm), float(norm_type))
     flat = idx.reshape(-1)
     if flat.size and (int(flat.min()) < -n or int(flat.max()) >= n):
