@@ -50,6 +50,13 @@ def is_vmap_array(arr: Any) -> bool:
     return getattr(type(arr), "vmap_raw_array", False)
 
 
+def is_vmap_batched(arr: Any) -> bool:
+    """Whether ``arr`` is a per-sample array of ``cr.func.vmap`` with a batch behind it (a
+    ``MetaArray`` also carries ``vmap_raw_array``, to be wrapped like an array, but has no
+    batch: ops' vmap paths must not take it)."""
+    return type(arr) is not MetaArray and bool(getattr(type(arr), "vmap_raw_array", False))
+
+
 def contiguous_strides(shape: tuple) -> tuple[int, ...]:
     """C-order strides in elements for ``shape`` (an axis of length 0 counts as 1, as
     PyTorch's ``contiguous()`` strides do)."""

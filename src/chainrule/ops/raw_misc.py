@@ -18,11 +18,11 @@ from typing import Any
 
 import numpy as np
 
+from .._layout import is_vmap_batched
 from ..autograd.saved_fields import given, given_value  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..autograd.view_errors import LEAF_MESSAGE
 from ..backend import get_array_module
-from ..meta.array import MetaArray
 from ._raw_checks import need_tensor
 from .distance import norm_over_dim
 from .inplace import check_writable_memory, writes_into_graph
@@ -68,7 +68,7 @@ def embedding_renorm_(input: Tensor, indices: Tensor, max_norm: float, norm_type
             "call it under `with cr.no_grad():`"
         )
     n = input.shape[0]
-    if type(input._data) is not MetaArray and getattr(type(input._data), "vmap_raw_array", False):
+    if is_vmap_batched(input._data):
         return _renorm_per_sample(input, idx, n, float(max_norm), float(norm_type))
     flat = idx.reshape(-1)
     if flat.size and (int(flat.min()) < -n or int(flat.max()) >= n):

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from .._layout import is_vmap_batched
 from .._layout_marks import LAYOUT_MARKS, ROW_MAJOR, layout_mark
 from .._layout_relay import relay_row_major
 from ..autograd.function import Function
@@ -179,11 +180,7 @@ def view(x: Tensor, *shape: Any, size: Any = None, dtype: Any = None) -> Tensor:
     if shape == xs:  # a new view (ViewBackward0 when recorded), as in PyTorch
         return _same_shape(Reshape, x)
     data = x._data
-    if (
-        type(data) is not np.ndarray
-        and type(data) is not MetaArray  # also wrapped like an array, but not batched
-        and getattr(type(data), "vmap_raw_array", False)
-    ):
+    if type(data) is not np.ndarray and is_vmap_batched(data):
         data, shape_in = _per_sample_memory(data), (data.phys.shape[0], *shape)
     else:
         _row_major_first(x)  # (may re-lay x's memory: x._data read after it)

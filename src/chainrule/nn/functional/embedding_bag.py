@@ -44,6 +44,7 @@ from typing import Any
 
 import numpy as np
 
+from ..._layout import is_vmap_batched
 from ...autograd.grad_mode import no_grad
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module, host
@@ -350,7 +351,7 @@ def embedding_bag(
         bag_k = bag_of if kept is None else bag_of[kept]
         counts = sizes if kept is None else xp.bincount(bag_k, minlength=nbags)
 
-    if mode == "max" and idx_k.size and _batched(w):
+    if mode == "max" and idx_k.size and is_vmap_batched(w):
         return _bag_max_per_sample(weight, idx_k, counts, nbags)  # weight batched by vmap
     if not (meta or sparse or scale_grad_by_freq) and xp is np and w.dtype.char in "fd":
         # one EmbeddingBagBackward0 node, as PyTorch's (ops/embedding_bag_node.py)
@@ -418,12 +419,6 @@ def _bag_max(weight: Tensor, idx_k: Any, bag_k: Any, counts: Any, nbags: int) ->
     if nonempty.size < nbags:
         out = _scatter_rows(out, (nbags, dim), nonempty)
     return out
-
-
-def _batched(w: Any) -> bool:
-    """Whether ``w`` is a per-sample array of ``cr.func.vmap`` (a MetaArray is wrapped like
-    one too, but is not batched)."""
-    return type(w) is not MetaArray and bool(getattr(type(w), "vmap_raw_array", False))
 
 
 def _bag_max_per_sample(weight: Tensor, idx_k: Any, counts: Any, nbags: int) -> Tensor:
