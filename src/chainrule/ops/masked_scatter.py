@@ -22,6 +22,7 @@ from .._user_warnings import warn_at_caller
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..qtypes import scalar_type_name
 
 __all__ = ["MaskedScatter", "MaskedScatterSourceGrad", "check_mask_dtype", "masked_scattered"]
 
@@ -39,11 +40,11 @@ def check_mask_dtype(dtype: Any) -> None:
     if dtype == np.uint8:
         warn_at_caller(
             "masked_scatter_ received a mask with dtype torch.uint8, this behavior is now "
-            "deprecated, please use a mask with dtype torch.bool instead."
+            "deprecated,please use a mask with dtype torch.bool instead."  # PyTorch's text
         )
     raise RuntimeError(
-        f"masked_scatter(): masked_scatter_ only supports boolean masks, but got mask with "
-        f"dtype {dtype}"
+        "masked_scatter_ only supports boolean masks, but got mask with dtype "
+        + scalar_type_name(dtype)  # PyTorch's ScalarType name: "Byte", "Long"
     )
 
 

@@ -89,9 +89,12 @@ def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
     else:
         m = as_tensor(mask)
     if m.dtype.kind != "b":
+        # in here: keywords imports _misc_more_strided, which imports index_ops, which imports us
+        from .keywords import torch_dtype_word
+
         raise _MaskDtypeError(
-            f"masked_fill: masked_fill_ only supports boolean masks, but got mask with dtype "
-            f"{m.dtype}"
+            "masked_fill_ only supports boolean masks, but got mask with dtype "
+            + torch_dtype_word(m._data.dtype)  # PyTorch's words: "unsigned char", "long int"
         )
     try:
         np.broadcast_shapes(m.shape, x.shape)
