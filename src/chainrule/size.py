@@ -78,8 +78,11 @@ class Size(tuple):
             # PyTorch's C type has no number-protocol ``+``: ``values += size`` extends a list
             # (Python falls back to the list's own ``+=``), while ``[1] + size`` is the list's
             # error, naming 'torch.Size'
-            in_place = _called_for_in_place_add(sys._getframe(1))
-            if in_place and hasattr(type(other), "__iadd__"):
+            frame = sys._getframe(1)
+            in_place = _called_for_in_place_add(frame)
+            if (in_place or not _called_for_add(frame)) and hasattr(type(other), "__iadd__"):
+                # ``+=``, or a call from C that may be ``operator.iadd(values, size)``: the
+                # list's own in-place add extends it (``operator.add`` gets the list's error)
                 return NotImplemented
             if isinstance(other, (list, str)):
                 name = type(other).__name__
@@ -119,6 +122,7 @@ class Size(tuple):
 # CPython 3.11+: ``BINARY_OP`` with the in-place-add argument; 3.10: its own ``INPLACE_ADD``
 _BINARY_OP, _NB_INPLACE_ADD = dis.opmap.get("BINARY_OP", -1), 13
 _INPLACE_ADD = dis.opmap.get("INPLACE_ADD", -1)
+_NB_ADD, _BINARY_ADD = 0, dis.opmap.get("BINARY_ADD", -1)
 
 
 def _called_for_in_place_add(frame: Any) -> bool:
@@ -128,6 +132,15 @@ def _called_for_in_place_add(frame: Any) -> bool:
     if not 0 <= i < len(code) - 1:
         return False
     return code[i] == _INPLACE_ADD or (code[i] == _BINARY_OP and code[i + 1] == _NB_INPLACE_ADD)
+
+
+def _called_for_add(frame: Any) -> bool:
+    """Whether the Python code that called ``__radd__`` is running ``x + y`` itself (not
+    ``x += y``, nor a call into C such as ``operator.iadd`` that reached it)."""
+    code, i = frame.f_code.co_code, frame.f_lasti
+    if not 0 <= i < len(code) - 1:
+        return False
+    return code[i] == _BINARY_ADD or (code[i] == _BINARY_OP and code[i + 1] == _NB_ADD)
 
 
 def _operand_error(symbol: str, other: Any) -> TypeError:

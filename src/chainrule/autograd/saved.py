@@ -120,7 +120,8 @@ def pack(entry: Any, pack_hook: Any, unpack_hook: Any, node: Any, results: list)
         tensor = results[entry.index]
         role, link, vc, version = "output", entry.index, entry.version_counter, entry.version
     elif kind is SavedConstant and hasattr(entry.value, "shape"):
-        tensor = Tensor._make(entry.value, False, None, 0)
+        value = entry.value  # (a sparse tensor is saved whole: see classify)
+        tensor = value if isinstance(value, Tensor) else Tensor._make(value, False, None, 0)
         role, link, vc, version = "constant", None, entry.version_counter, entry.version
     else:
         return entry
@@ -156,6 +157,8 @@ def classify(s: Any, args: tuple, outs: tuple, results: list, raw_outs: tuple) -
             return SavedOutput(i, o, vc, vc[0])
     if isinstance(s, Tensor):  # read by the rule but passed as a parameter (an index, a mask,
         # a weight): guarded by its own version counter, so an in-place change raises
+        if type(sd) is not np.ndarray and type(s) is not Tensor and s.is_sparse:
+            return SavedConstant(s, s._vc, s._vc[0])  # no dense array: kept whole
         return SavedConstant(sd, s._vc, s._vc[0])
     if isinstance(sd, np.generic):
         return SavedConstant(np.asarray(sd))

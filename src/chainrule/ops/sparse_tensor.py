@@ -123,6 +123,17 @@ class SparseTensor(Tensor):
         return self
 
     @property
+    def _rg(self) -> bool:
+        """What ``Function.apply`` reads of each argument: False for a sparse tensor outside
+        any graph (a constant operand, as a custom Function's sparse adjacency matrix:
+        ``my_sparse_mm.apply(L, x)``); one whose values require grad is refused (its
+        gradient would be sparse, which chainrule does not route through a custom
+        Function)."""
+        if self._sp_values.requires_grad:
+            raise unsupported("a sparse tensor that requires grad as a Function's input")
+        return False
+
+    @property
     def is_leaf(self) -> bool:
         return not self._sp_values.requires_grad
 

@@ -181,7 +181,8 @@ def view(x: Tensor, *shape: Any, size: Any = None, dtype: Any = None) -> Tensor:
         return _same_shape(Reshape, x)
     data = x._data
     if type(data) is not np.ndarray and is_vmap_batched(data):
-        data, shape_in = _per_sample_memory(data), (data.phys.shape[0], *shape)
+        data, levels = _per_sample_memory(x)
+        shape_in = (*data.shape[:levels], *shape)
     else:
         _row_major_first(x)  # (may re-lay x's memory: x._data read after it)
         data, shape_in = x._data, shape
@@ -196,14 +197,21 @@ def view(x: Tensor, *shape: Any, size: Any = None, dtype: Any = None) -> Tensor:
     return Reshape.apply(x, shape)
 
 
-def _per_sample_memory(data: Any) -> Any:
+def _per_sample_memory(x: Tensor) -> tuple[Any, int]:
     """The memory behind a tensor batched by ``cr.func.vmap`` (its ``_data`` a per-sample
-    ``LogicalArray``): the physical array, batch dim first, whose per-sample strides are
-    what ``view`` must fit, as PyTorch checks each sample's strides under vmap. A
-    nested-vmap value has no single physical array: asking for it raises vmap's error."""
+    ``LogicalArray``) and its number of batch dims: the innermost physical array, one
+    leading dim per vmap level (outermost first), whose per-sample strides are what ``view``
+    must fit, as PyTorch checks each sample's strides under vmap. Under nested vmap the
+    levels' dims are read from that array itself, not from the flattened ``phys`` (a copy
+    when the inner batch dim was moved: its strides are no sample's). A nested-vmap value
+    with no single physical array: asking for it raises vmap's error."""
+    data = x._data
     if data.phys is None:
         data.__getattr__("view of a nested-vmap value")
-    return data.phys
+    bottom, levels = x, 0
+    while hasattr(type(bottom), "_level"):  # a BatchedTensor (func/_batched.py): one level
+        bottom, levels = bottom._value, levels + 1
+    return bottom._data, levels
 
 
 def _view_error(x: Tensor, shape: tuple) -> RuntimeError:
@@ -232,8 +240,11 @@ def _strides_in_message(x: Tensor) -> tuple:
     data = x._data
     if type(data) is MetaArray:
         return meta_strides(data)
-    per_sample = getattr(type(data), "vmap_raw_array", False)  # vmap: each sample's strides
-    strides = _per_sample_memory(data).strides[1:] if per_sample else data.strides
+    if getattr(type(data), "vmap_raw_array", False):  # vmap: each sample's strides
+        memory, levels = _per_sample_memory(x)
+        strides = memory.strides[levels:]
+    else:
+        strides = data.strides
     return tuple(st // max(data.itemsize, 1) for st in strides)
 
 

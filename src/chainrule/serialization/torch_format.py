@@ -246,17 +246,41 @@ def _rebuild_from_type_v2(func: Any, new_type: Any, args: Any, state: Any) -> An
     """``torch._tensor._rebuild_from_type_v2``: only plain tensors/Parameters, with the
     attributes a program set on them restored."""
     known = (_rebuild_tensor_v2, _rebuild_tensor_v3, _rebuild_tensor, _rebuild_parameter)
-    if func not in known or not isinstance(new_type, _TensorType) or not isinstance(args, tuple):
+    subclass = _tensor_subclass(new_type)
+    if func not in known or not (subclass or isinstance(new_type, _TensorType)):
         raise LoadError(
             f"cr.load: {_WHERE} rebuilds a tensor subclass, which a weights-only "
             "load cannot restore"
         )
+    if not isinstance(args, tuple):
+        raise LoadError(f"cr.load: {_WHERE} rebuilds a tensor from {type(args).__name__} args")
     from ..nn.parameter import Parameter
 
     out = func(*args)
+    if subclass:  # a program's own Tensor subclass (the unpickler resolved it: allowed)
+        if type(out) is not new_type:
+            out = out.as_subclass(new_type)
+        if getattr(new_type, "__setstate__", None) is not getattr(Tensor, "__setstate__", None):
+            out.__setstate__(state)  # the class's own, as torch.load calls it
+            return out
+        return _set_state(out, state)
     if new_type is _PARAMETER and not isinstance(out, Parameter):
         out = _rebuild_parameter(out, out.requires_grad, None)
     return _set_state(out, state)
+
+
+def _tensor_subclass(new_type: Any) -> bool:
+    """Whether ``new_type`` is a program's own subclass of chainrule's Tensor (what
+    ``_rebuild_from_type_v2`` names for a subclass instance; the unpickler has let it through:
+    ``weights_only=False`` or ``add_safe_globals``)."""
+    from ..nn.parameter import Parameter  # in here: nn imports serialization
+
+    return (
+        isinstance(new_type, type)
+        and issubclass(new_type, Tensor)
+        and new_type is not Tensor
+        and not issubclass(new_type, Parameter)
+    )
 
 
 def _size(dims: Any = ()) -> Size:

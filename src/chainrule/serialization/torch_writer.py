@@ -121,6 +121,18 @@ def _attributes(obj: Tensor) -> dict:
     return dict(getattr(obj, "__dict__", None) or {})
 
 
+def _user_subclass(obj: Tensor) -> bool:
+    """Whether ``obj`` is an instance of a program's own Tensor subclass (not a
+    Parameter, nor one of chainrule's tensor kinds: sparse, nested, quantized, ...)."""
+    cls = type(obj)
+    return (
+        cls is not Tensor
+        and not isinstance(obj, Parameter)
+        and not cls.__module__.startswith("chainrule.")
+        and not obj.is_sparse
+    )
+
+
 def _layout(data: Any) -> tuple:
     """Which memory an array views, and how: two arrays with the same address, shape, strides
     and dtype hold the same values, so a view stored as a copy is stored once however often
@@ -152,6 +164,8 @@ class _Collector:
         if isinstance(obj, Tensor):
             if type(obj) is not Tensor and obj.is_sparse:
                 return None  # the safetensors encoder then raises its NotImplementedError
+            if _user_subclass(obj):  # its class kept: torch.save's _rebuild_from_type_v2
+                return self._subclass(obj)
             state = _attributes(obj)
             if isinstance(obj, Parameter):
                 data = self._tensor(obj._data, False, "tensor")
@@ -179,6 +193,21 @@ class _Collector:
             args = (obj.type,) if obj.index is None else (obj.type, int(obj.index))
             return Reduce(_DEVICE, args)
         return None
+
+    def _subclass(self, obj: Tensor) -> Any:
+        """An instance of a user's Tensor subclass as ``torch.save`` writes one:
+        ``_rebuild_from_type_v2(rebuild, <its class>, args, <its __dict__>)``, which loads
+        back as that class (``weights_only=True`` only once the class is allowed with
+        ``add_safe_globals``, as in PyTorch)."""
+        cls = type(obj)
+        if "<locals>" in cls.__qualname__:  # pickle's error for a class it cannot name
+            raise AttributeError(f"Can't pickle local object {cls.__qualname__!r}")
+        record = self._tensor(obj._data, bool(obj.requires_grad), "tensor")
+        if record is None:
+            return None
+        state = dict(getattr(obj, "__dict__", None) or {})
+        kind = Global(cls.__module__, cls.__qualname__)
+        return Reduce(_REBUILD_FROM_TYPE_V2, (record.func, kind, record.args, state))
 
     def _add(self, arr: np.ndarray, kind: str) -> str:
         key = str(len(self.storages))

@@ -57,6 +57,7 @@ from ...ops.gather_scatter import IndexOutOfBounds
 from ...ops.shape import reshape
 from ...ops.subscript_read import IndexAdd
 from ._arg_types import as_float, bad_bool
+from .embedding_bag_batched import any_batched, embedding_bag_batched
 from .linear import embedding
 
 __all__ = ["embedding_bag"]
@@ -312,6 +313,11 @@ def embedding_bag(
             raise TypeError(f"{_OP}(): argument 'padding_idx' (position 9) must be int, not bool")
         padding_idx = int(padding_idx) % num
 
+    if any_batched(input, offsets, per_sample_weights):  # per sample, as Tensor ops
+        return embedding_bag_batched(
+            input, weight, offsets, max_norm, norm_type, scale_grad_by_freq, mode, sparse,
+            per_sample_weights, include_last_offset, padding_idx,
+        )  # fmt: skip
     xp = get_array_module(w)
     idx = idx_arr.reshape(-1)
     n = idx.size
