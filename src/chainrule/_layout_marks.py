@@ -58,6 +58,7 @@ __all__ = [
     "view_strides",
 ]
 
+_ndarray = np.ndarray
 # memory that PyTorch lays out row-major: a convolution's channel-major result, a stack of
 # them (_layout_carry.py); laid out row-major in place where no alias can tell (_layout_relay.py)
 ROW_MAJOR = "row_major"
@@ -85,7 +86,9 @@ def memory_owner(arr: Any) -> Any:
 
 
 def _forget(key: int) -> Any:
-    """The callback that drops the marks of the owner ``key`` when it is freed."""
+    """The callback that drops the marks of the owner ``key`` when it is freed (a closure
+    over a plain ``weakref.ref``: calling a ``weakref.ref`` subclass that held the key
+    costs ~10x a plain one's call, which every lookup of a mark makes)."""
 
     def forget(ref: Any) -> None:
         entry = _MARKS.get(key)
@@ -121,15 +124,18 @@ def channel_major_dense(arr: Any) -> bool:
 def set_mark(arr: Any, kind: str | tuple) -> Any:
     """Mark ``arr`` with ``kind`` (``ROW_MAJOR`` or PyTorch's strides), as given: the caller
     knows it applies (:func:`mark_row_major` checks the layout first). Returns ``arr``."""
-    owner = memory_owner(arr)
+    owner = arr.base if type(arr) is _ndarray else arr  # (CuPy, meta: memory_owner below)
+    if owner is None:  # (a fresh NumPy array, or a view of one: the common cases, inline)
+        owner = arr
+    elif type(owner) is not _ndarray or owner.base is not None:
+        owner = memory_owner(arr)
     key = id(owner)
     entry = _MARKS.get(key)
     if entry is None or entry[0]() is not owner:
         try:
-            entry = (weakref.ref(owner, _forget(key)), {})
+            entry = _MARKS[key] = (weakref.ref(owner, _forget(key)), {})
         except TypeError:  # memory held by no weak-referenceable object: left unmarked
             return arr
-        _MARKS[key] = entry
         C_MARKED.discard(key)  # (an id reused after its owner died)
     entry[1][(arr.shape, arr.strides)] = kind
     if arr.flags.c_contiguous:
@@ -154,7 +160,7 @@ def mark_contiguous_result(arr: Any) -> Any:
     convolution with padding, an input gradient of a padded one), whose gaps a later
     relayout (``_layout_relay.py``) drops. Not for a channels-last result (its strides are
     PyTorch's: the callers lay it out so first). Returns ``arr``."""
-    if type(arr) is not np.ndarray:  # a CuPy array; not a vmap per-sample one (the batch's)
+    if type(arr) is not _ndarray:  # a CuPy array; not a vmap per-sample one (the batch's)
         if getattr(type(arr), "vmap_raw_array", False) or not hasattr(arr, "flags"):
             return arr
     if arr.ndim < 2 or not arr.size:

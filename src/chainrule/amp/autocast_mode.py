@@ -40,9 +40,12 @@ column sum, addmm's ``sum``, is not cast). chainrule's rules for those ops ask f
 backward started before the block was entered: ``backward_passes`` depth), since PyTorch's
 formulas for them call no op of the cast lists (convolution's ``convolution_backward``, ``mv``,
 ``dot``, the elementwise rules). A block entered inside a backward (``amp.custom_bwd``) casts
-every op of the lists, as in PyTorch. Not mirrored yet: the products in the backward of
-``einsum``, ``bilinear``, math-path ``scaled_dot_product_attention`` and
-``F.linear`` under ``LINEAR_GRAPH_AS_TORCH`` (PyTorch's are ``bmm``/``mm``, cast).
+every op of the lists, as in PyTorch. Session 42: ``einsum``'s contractions (two operands
+through ``ops/matmul_autocast.autocast_product_operands``; three or more recomputed pair by
+pair, as PyTorch contracts them, and differentiated in the block) and ``F.linear`` under
+``LINEAR_GRAPH_AS_TORCH`` too. Not mirrored yet: the products in the backward of
+``bilinear`` (``_trilinear``'s), math-path ``scaled_dot_product_attention`` and an
+``einsum`` of three operands or more under ``create_graph`` (PyTorch's are ``bmm``, cast).
 
 Differences from PyTorch (``tests/test_autocast_cast_lists.py`` checks 97 ops against it):
 ``nn.LSTM``/``nn.GRU`` and the fused LSTM/GRU cells follow the rule of their inner

@@ -16,8 +16,10 @@ from functools import reduce
 from typing import Any
 
 from .._kernels.half_gemm import to_half, to_single
+from ..autograd import grad as autograd_grad
 from ..autograd.function import Function
-from ..autograd.lower_precision import AUTOCAST, autocast_lower_precision
+from ..autograd.grad_mode import enable_grad
+from ..autograd.lower_precision import AUTOCAST, autocast_lower_precision, outside_autocast
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..backends.opt_einsum import contraction_path
@@ -25,6 +27,7 @@ from ..dtypes import promote_types
 from ._einsum_sublist import sublist_to_equation
 from ._tensor_args import torch_type_name
 from ._util import DtypeError, ShapeError, as_tensor
+from .matmul_autocast import autocast_product_operands
 from .shape import broadcast_to, reshape
 
 __all__ = ["einsum"]
@@ -107,6 +110,13 @@ class Einsum(Function):
     @staticmethod
     def backward(ctx, grad):
         ops = ctx.saved_tensors
+        dtypes = None  # inside an autocast block: PyTorch's bmm casts (matmul_autocast.py)
+        if AUTOCAST[0] and len(ctx.ins) == 2 and _contracts_across(list(ctx.ins), ctx.outs):
+            grad, ops, dtypes = autocast_product_operands(ctx, grad, ops)
+        elif AUTOCAST[0] and len(ctx.ins) > 2 and not ctx.create_graph:
+            pairwise = _pairwise_grads(ctx, grad, ops)
+            if pairwise is not None:
+                return pairwise
         grads = []
         for i, sub in enumerate(ctx.ins):
             if not ctx.needs_input_grad[i]:
@@ -119,6 +129,8 @@ class Einsum(Function):
             g = einsum(
                 ",".join(others) + "->" + target, grad, *[o for j, o in enumerate(ops) if j != i]
             )
+            if dtypes is not None:  # the rounded product, cast back as PyTorch's engine does
+                g = g.to(dtypes[i])
             shp = ctx.shapes[i]
             if target != uniq:  # letters summed only inside this operand: broadcast back
                 shape = tuple(shp[sub.index(c)] if c in avail else 1 for c in uniq)
@@ -276,6 +288,29 @@ def _check_operands(ins: list, ts: list) -> None:
                     f"einsum: subscript {c!r} has size {dims[c]} in one operand "
                     f"and {n} in another (shapes {[t_.shape for t_ in ts]})"
                 )
+
+
+def _pairwise_grads(ctx: Any, grad: Tensor, ops: tuple) -> tuple | None:
+    """The gradients of an einsum of three operands or more, for a backward run inside an
+    autocast block that casts ``grad``: PyTorch contracted the operands pair by pair (its
+    forward's ``bmm`` calls, :func:`_pairwise_under_autocast`'s path), so its backward
+    casts each pair's products and rounds them one pair at a time. The same pairs
+    recomputed from the saved operands (zeros for one not kept: no gradient reads its
+    values) and differentiated inside the block; None when nothing is cast (float64, a
+    block that is off), the plain rule's case."""
+    if autocast_product_operands(ctx, grad, ())[2] is None:
+        return None
+    needs = ctx.needs_input_grad
+    leaves = []
+    for o, shape, meta, need in zip(ops, ctx.shapes, ctx.input_meta, needs):
+        # (an operand not kept is the only one wanting a gradient: its meta is there)
+        o = grad.new_zeros(shape, dtype=meta[1]) if o is None else o.detach()
+        leaves.append(o.requires_grad_() if need else o)
+    with enable_grad(), outside_autocast():  # (the forward ran outside the block)
+        y = _pairwise_under_autocast(list(ctx.ins), ctx.outs, leaves)
+    wanted = [t for t, need in zip(leaves, needs) if need]
+    grads = iter(autograd_grad(y, wanted, grad))
+    return tuple(next(grads) if need else None for need in needs)
 
 
 def _pairwise_under_autocast(ins: list, out: str, ts: list) -> Tensor:

@@ -9,10 +9,12 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.function import Function
+from ..autograd.lower_precision import AUTOCAST
 from ..autograd.saved_fields import product_fields
 from ..autograd.tensor import Tensor
+from ._first_order import autocast_products
 from ._util import wide
-from .affine import LinearFn, _linear_backward_arrays
+from .affine import LinearFn, _linear_backward_arrays, _recorded_backward
 from .einsum import einsum
 from .linalg import matmul
 from .permutations import Permute
@@ -56,6 +58,13 @@ class LinearOfTransposedFn(LinearFn):
     def backward(ctx, grad):
         x, wt = ctx.saved_tensors
         needs = ctx.needs_input_grad
+        if AUTOCAST[0]:  # inside an autocast block: PyTorch's mm operands are cast (LinearFn)
+            gc, xc, wtc = autocast_products(grad, x, wt)
+            if gc is not grad:  # (the engine casts the products back; the bias's sum uncast)
+                w = None if wtc is None else wtc.t()
+                gx, gw, _ = _recorded_backward(gc, xc, w, needs[:2])
+                gb = grad.sum(0) if len(needs) > 2 and needs[2] else None
+                return gx, None if gw is None else gw.t(), gb
         if not ctx.create_graph:
             xa = None if x is None else x._data
             gx, gw, gb = _linear_backward_arrays(

@@ -19,9 +19,10 @@ from collections.abc import Callable
 from typing import Any
 
 from ..autograd.tensor import Tensor
+from ._first_order import autocast_products
 from .shape import Permute, reshape, transpose
 
-__all__ = ["autocast_matmul_grads"]
+__all__ = ["autocast_matmul_grads", "autocast_product_operands"]
 
 
 def autocast_matmul_grads(
@@ -63,3 +64,18 @@ def _mT(x: Tensor) -> Tensor:
     axes = list(range(x.ndim))
     axes[-1], axes[-2] = axes[-2], axes[-1]
     return Permute.apply(x, tuple(axes))
+
+
+def autocast_product_operands(ctx: Any, grad: Tensor, saved: tuple) -> tuple:
+    """``(grad, saved, dtypes)`` for a rule whose PyTorch formula is a ``bmm`` of the
+    gradient with the saved operands (``einsum``'s contraction of two operands): inside an
+    enabled CPU autocast block the float32/float16 ones cast to the autocast dtype
+    (``autocast_products``) and ``dtypes`` the inputs' dtypes (``ctx.input_meta``; None for
+    one wanting no gradient), which each product is cast back to, as PyTorch's engine casts
+    a gradient to its input's dtype; else the arguments as they are and ``dtypes`` None
+    (nothing cast: a float64 graph, a block that is off)."""
+    cast = autocast_products(grad, *saved)
+    if all(c is t for c, t in zip(cast, (grad, *saved))):
+        return grad, saved, None
+    dtypes = tuple(None if meta is None else meta[1] for meta in ctx.input_meta)
+    return cast[0], tuple(cast[1:]), dtypes  # (no meta: an input wanting no gradient)
