@@ -22,7 +22,7 @@ import numpy as np
 from ._layout_marks import C_MARKED, carry_layout_mark
 from .backend import get_array_module
 from .meta.array import MetaArray
-from .meta.strides import expand_strides, meta_is_contiguous
+from .meta.strides import expand_strides, leaf_grad_layout, meta_is_contiguous
 
 __all__ = [
     "broadcast_strides",
@@ -305,6 +305,8 @@ def grad_layout(arr: Any, leaf: Any) -> Any:
     """``arr`` (a gradient shaped as ``leaf``) in the layout of ``leaf``'s first ``.grad``
     (:func:`grad_order`); ``arr`` itself when it already is."""
     if is_vmap_array(arr) or is_vmap_array(leaf):
+        if type(leaf) is MetaArray and type(arr) is MetaArray:  # PyTorch's contract on meta
+            return leaf_grad_layout(arr, leaf)
         return arr
     if leaf.ndim < 2 or leaf.flags.c_contiguous:
         return contiguous(arr)

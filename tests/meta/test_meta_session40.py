@@ -12,6 +12,7 @@ allocates the full size (an op-spec sweep under tracemalloc).
 
 from __future__ import annotations
 
+import gc
 import math
 import tracemalloc
 import warnings
@@ -21,7 +22,7 @@ import pytest
 
 import chainrule as cr
 from chainrule.meta import MetaArray
-from tests.meta.meta_alloc_known_session40 import ALLOCATING, NEAR_BOUND
+from tests.meta.meta_alloc_known_session40 import ALLOCATING, BOUND, NEAR_BOUND
 from tests.ops.op_specs import cases
 
 torch = pytest.importorskip("torch")
@@ -228,29 +229,45 @@ def _forward_backward(spec, shapes):
         sum(o.sum() for o in ys).backward()
 
 
+def _quietly(spec, shapes):
+    try:
+        _forward_backward(spec, shapes)
+    except Exception:  # noqa: BLE001, S110 - any answer; the allocation is the test
+        pass
+
+
 def _peak(cid, spec, shapes):
     """Bytes at the peak of ``spec``'s meta forward and backward (errors are answers here:
-    torch's meta refuses some of these shapes too; what they allocated counts)."""
+    torch's meta refuses some of these shapes too; what they allocated counts).
+
+    Two warm-ups first, so that a case measures the same alone and in any order: the table's
+    own shapes (imports, first-time caches), then twice the measured size at other shapes
+    (session 42): Python keeps freed tuples, frames and dicts in free lists that tracemalloc
+    counts when they are first filled, so a case run first used to count a few hundred KB
+    that a case run after a bigger one did not (``linalg_lu_solve_adjoint-0``: 390 KB alone,
+    21 KB in the sweep). Other shapes: a buffer an op caches per shape is still counted.
+    The cyclic collector is off while measuring: when it runs depends on what ran before."""
+    target = 2**11 if cid in _QUADRATIC else _BIG
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        try:  # first at the table's own shapes: imports and first-time caches done
-            _forward_backward(spec, shapes)
-        except Exception:  # noqa: BLE001, S110 - only warming up
-            pass
-        target = 2**11 if cid in _QUADRATIC else _BIG
+        _quietly(spec, shapes)
+        _quietly(spec, _scaled(shapes, 2 * target))
+        collecting = gc.isenabled()
+        gc.disable()
         tracemalloc.start()
         try:
-            _forward_backward(spec, _scaled(shapes, target))
-        except Exception:  # noqa: BLE001, S110 - any answer; the allocation is the test
-            pass
-        peak = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
+            _quietly(spec, _scaled(shapes, target))
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+            if collecting:
+                gc.enable()
     return peak
 
 
 def _alloc_mark(cid):
     if cid in ALLOCATING:
-        reason = "this op's meta forward or backward still allocates its full size"
+        reason = "graph bookkeeping per piece or column that grows with the input (a tensor each)"
         return pytest.param(cid, marks=pytest.mark.xfail(strict=True, reason=reason), id=cid)
     if cid in NEAR_BOUND:  # within a few KB of the bound, either way by test order
         reason = "a host constant of the output's spatial size, at the bound"
@@ -262,4 +279,5 @@ def _alloc_mark(cid):
 def test_op_spec_meta_forward_backward_allocates_no_full_size(cid):
     spec, shapes = _CASES[cid]
     peak = _peak(cid, spec, shapes)
-    assert peak < _FEW_KB, f"{cid}: {peak} bytes at the peak on meta inputs of {shapes}"
+    bound = BOUND.get(cid, _FEW_KB)
+    assert peak < bound, f"{cid}: {peak} bytes at the peak on meta inputs of {shapes}"

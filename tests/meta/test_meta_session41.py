@@ -253,12 +253,6 @@ def test_meta_backward_of_order_statistics_as_torch(name):
     assert run(cr) == run(torch)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a meta leaf's first .grad keeps the incoming gradient's strides (the leaf-grad "
-    "layout rule skips meta arrays: autograd/leaf_grad.py, _layout.grad_layout); torch's "
-    "AccumulateGrad gives it the leaf's",
-)
 def test_meta_leaf_grad_strides_follow_the_leaf_as_torch():
     def strides(m):
         x = _x(m)

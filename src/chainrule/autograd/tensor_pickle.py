@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..backend import get_array_module, to_device
+from ..meta.array import MetaArray
 
 __all__ = ["rebuild_tensor", "reduce_tensor", "shallow_copy"]
 
@@ -33,7 +34,10 @@ def reduce_tensor(t: Any) -> tuple:
             "(t.indices(), t.values(), t.shape), or use cr.save"
         )
     xp = get_array_module(data)
-    host = np.asarray(data if xp is np else xp.asnumpy(data), order="C")  # keeps 0-d (not 1-d)
+    if type(data) is MetaArray:  # no values: a meta array in its strides (torch's keep them)
+        host = data.copy("K")
+    else:
+        host = np.asarray(data if xp is np else xp.asnumpy(data), order="C")  # keeps 0-d
     device = str(t.device)
     state = dict(getattr(t, "__dict__", None) or {})
     return rebuild_tensor, (type(t), host, bool(t.requires_grad), device, state)

@@ -66,6 +66,15 @@ def meta_empty(shape: tuple, dtype: Any) -> MetaArray:
     return np.ndarray.__new__(MetaArray, shape, dt, raw, 0, (0,) * len(shape))
 
 
+def _unpickled(shape: tuple, dtype: Any, st: tuple | None = None) -> MetaArray:
+    """A pickled meta array: its shape, dtype and PyTorch's strides (a pickled meta tensor
+    keeps its strides, as torch's keeps its storage's)."""
+    out = meta_empty(shape, dtype)
+    if st is not None:
+        set_geometry(out, st)
+    return out
+
+
 def _f_strides(shape: tuple) -> tuple:
     """Column-major strides (elements) of ``shape``."""
     st, step = [], 1
@@ -344,7 +353,7 @@ class MetaArray(np.ndarray):
         return meta_empty(self.shape, self.dtype)
 
     def __reduce__(self) -> Any:
-        return (meta_empty, (self.shape, self.dtype))
+        return (_unpickled, (self.shape, self.dtype, self._st))
 
     def astype(self, dtype: Any, *args: Any, **kwargs: Any) -> MetaArray:
         """A new meta array of ``dtype``, laid out as ``torch.empty_like`` (NumPy's default

@@ -27,6 +27,7 @@ __all__ = [
     "elementwise_strides",
     "expand_strides",
     "lay_meta_like",
+    "leaf_grad_layout",
     "meta_is_contiguous",
     "meta_offset",
     "meta_strides",
@@ -200,6 +201,20 @@ def strided_like(a: Any) -> tuple | None:
             a._st if _dense(a.shape, a._st, sorted(range(a.ndim), key=a._st.__getitem__)) else None
         )
     return elementwise_strides(a.shape, (a,))
+
+
+def leaf_grad_layout(arr: Any, leaf: Any) -> Any:
+    """The meta gradient ``arr`` laid out as a meta leaf's first ``.grad``, by PyTorch's
+    layout contract (``AccumulateGrad``: ``obeys_layout_contract``/``clone_obey_contract``):
+    a dense, non-overlapping leaf's own strides (size-1 dims free), else row-major;
+    ``arr`` itself when it already obeys, else a new meta array (a clone)."""
+    st = meta_strides(leaf)
+    if leaf._st is None or _dense(leaf.shape, st, sorted(range(leaf.ndim), key=st.__getitem__)):
+        have = meta_strides(arr)
+        if all(n == 1 or a == b for n, a, b in zip(leaf.shape, have, st)):
+            return arr
+        return set_geometry(arr.copy("C"), st)
+    return arr if meta_is_contiguous(arr) else arr.copy("C")
 
 
 # the dims of a channels-last layout, fastest first (PyTorch's NHWC and NDHWC)

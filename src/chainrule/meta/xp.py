@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .array import MetaArray, _f_strides, meta_empty
+from .array import MetaArray, _f_strides, meta_empty, rewrap
 from .strides import set_geometry
 
 __all__ = ["META_NP"]
@@ -104,6 +104,52 @@ def _copy(a: Any, order: str = "K", subok: bool = False) -> Any:
     return np.copy(a, order, subok)
 
 
+def _int_slices(keys: tuple) -> bool:
+    """Whether every key is a slice of Python ints with a stop: the grid's lengths are
+    ``range``'s (a float or complex step, or no stop, is left to NumPy)."""
+    for k in keys:
+        if type(k) is not slice or type(k.stop) is not int:
+            return False
+        if not (k.start is None or type(k.start) is int) or not (
+            k.step is None or type(k.step) is int
+        ):
+            return False
+    return True
+
+
+class _MetaGrid:
+    """``xp.ogrid``/``xp.mgrid`` for a meta array: the grids NumPy would give (shapes,
+    ``intp``), as meta arrays. An op's index grid of its input's size (gather/scatter's
+    ``_full_index``: an ``arange`` per dim) otherwise allocates that size on the host."""
+
+    def __init__(self, sparse: bool) -> None:
+        self.sparse = sparse
+
+    def __getitem__(self, key: Any) -> Any:
+        keys = key if type(key) is tuple else (key,)
+        if not _int_slices(keys):
+            return rewrap((np.ogrid if self.sparse else np.mgrid)[key])
+        sizes = tuple(len(range(k.start or 0, k.stop, k.step or 1)) for k in keys)
+        if type(key) is not tuple:
+            return meta_empty(sizes, np.intp)
+        if not self.sparse:
+            return meta_empty((len(sizes), *sizes), np.intp)
+        ones = (1,) * len(sizes)
+        return tuple(
+            meta_empty(ones[:i] + (n,) + ones[i + 1 :], np.intp) for i, n in enumerate(sizes)
+        )
+
+
+def _indices(dimensions: Any, dtype: Any = int, sparse: bool = False) -> Any:
+    """``np.indices`` as meta arrays of NumPy's shapes (a coordinate grid of the input's
+    size, as gather's sparse gradient builds, allocates nothing)."""
+    dims = _shape(dimensions)
+    if not sparse:
+        return meta_empty((len(dims), *dims), dtype)
+    ones = (1,) * len(dims)
+    return tuple(meta_empty(ones[:i] + (n,) + ones[i + 1 :], dtype) for i, n in enumerate(dims))
+
+
 META_NP = types.ModuleType("chainrule.meta.numpy", __doc__)
 META_NP.__dict__.update({k: v for k, v in np.__dict__.items() if not k.startswith("__")})
 META_NP.__dict__.update(
@@ -119,4 +165,7 @@ META_NP.__dict__.update(
     ascontiguousarray=_ascontiguousarray,
     asfortranarray=_asfortranarray,
     copy=_copy,
+    ogrid=_MetaGrid(sparse=True),
+    mgrid=_MetaGrid(sparse=False),
+    indices=_indices,
 )

@@ -40,6 +40,7 @@ from ..autograd.function import Function, once_differentiable
 from ..autograd.saved_fields import given_value, tensor_field  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..meta.results import refuse_meta
 
 __all__ = ["CtcLoss"]
 
@@ -179,6 +180,7 @@ class CtcLoss(Function):
     @once_differentiable
     def backward(ctx, grad):
         lp_t, out_t, *rest = ctx.saved_tensors
+        refuse_meta("_ctc_loss_backward", lp_t)  # (no meta kernel in PyTorch)
         lp = lp_t._data
         paths = _Paths(*(None if v is None else v._data for v in rest))
         nll = paths.nll if out_t is None else out_t._data

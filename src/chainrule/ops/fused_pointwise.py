@@ -227,7 +227,7 @@ def _plus_scaled(ufunc: np.ufunc, x: Any, t1: Any, t2: Any, value: Any) -> Any:
     if _is_one(value):
         r = elementwise(ufunc, t1, t2)
     elif ufunc is np.true_divide:  # PyTorch's order: (value * t1) / t2
-        r = elementwise(ufunc, _scaled(np.array(t1, copy=True), value), t2)
+        r = elementwise(ufunc, _scaled(t1.copy(order="K"), value), t2)  # (meta stays meta)
     else:
         r = _scaled(elementwise(ufunc, t1, t2), value)
     y = elementwise(np.add, x, r)

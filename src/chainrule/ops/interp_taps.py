@@ -37,7 +37,7 @@ import numpy as np
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..meta import kernels as meta_kernels
-from ..meta.array import MetaArray
+from ..meta.array import MetaArray, meta_empty
 from .linear_maps import LinearMap, adjoint_pair
 from .upsample_nearest import upsample_fields
 
@@ -147,6 +147,9 @@ class _Map:
     def __init__(
         self, axis: int, idx: np.ndarray, wts: np.ndarray, n_in: int, like: Any, div: Any = None
     ) -> None:
+        if type(like) is MetaArray:  # shapes only (meta/kernels.contract): no dense matrices
+            self._meta(axis, idx, wts, n_in, like, div)
+            return
         xp = get_array_module(like)
         host = wts.astype(like.dtype)
         self.axis = axis
@@ -168,6 +171,18 @@ class _Map:
             fused = dense / np.asarray(div, like.dtype)[:, None]
             self.w_fused = xp.asarray(fused)
             self.w_fused_t = xp.asarray(np.ascontiguousarray(fused.T))
+
+    def _meta(self, axis: int, idx: Any, wts: Any, n_in: int, like: Any, div: Any) -> None:
+        """The map for a meta operand: meta matrices of the dense ones' shapes (no host
+        (n_out, n_in) matrix, quadratic in the axis' length); a meta operand holds no inf
+        or NaN to guard against (``_dense_is_safe`` answers True for it)."""
+        n_out, dt = int(idx.shape[0]), like.dtype
+        self.axis, self.idx, self.n_in = axis, idx, n_in
+        self.idx_xp, self.wts = meta_empty(idx.shape, idx.dtype), meta_empty(wts.shape, dt)
+        self.div = None if div is None else meta_empty(np.shape(div), dt)
+        self.grow = self.grow_t = 1.0
+        self.w = self.w_fused = meta_empty((n_out, n_in), dt)
+        self.w_t = self.w_fused_t = meta_empty((n_in, n_out), dt)
 
 
 def _dense_is_safe(x: Any, growth: float) -> bool:

@@ -27,6 +27,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..meta.array import MetaArray, meta_empty
 from ._util import wide
 from .no_derivative import NotImplementedDerivative, _tracked
 
@@ -37,7 +38,11 @@ def _const(array: Any) -> Tensor:
     return Tensor._make(array, False, None, 0)
 
 
-def _pairs(n: int) -> tuple:
+def _pairs(n: int, like: Any = None) -> tuple:
+    """The rows ``(i, j)``, ``i < j``, of every pair; for a meta input (``like``, its raw
+    array) meta index arrays of the pair count (no host arrays quadratic in ``n``)."""
+    if type(like) is MetaArray:
+        return meta_empty((n * (n - 1) // 2,), np.intp), meta_empty((n * (n - 1) // 2,), np.intp)
     return np.triu_indices(n, 1)
 
 
@@ -83,7 +88,7 @@ def _rows(pair_values: Any, n: int) -> Any:
     """Each pair's row added to row ``i`` and subtracted from row ``j`` (N, M)."""
     xp = get_array_module(pair_values)
     out = xp.zeros((n, pair_values.shape[-1]), pair_values.dtype)
-    if n < 2 or not pair_values.shape[0]:
+    if n < 2 or not pair_values.shape[0] or type(out) is MetaArray:  # meta: the shape only
         return out
     counts_i = np.arange(n - 1, 0, -1)  # row i pairs with the n - 1 - i rows after it
     out[: n - 1] += np.add.reduceat(pair_values, np.r_[0, np.cumsum(counts_i)[:-1]], axis=0)
@@ -114,7 +119,7 @@ class PdistFn(Function):
     @staticmethod
     def forward(ctx, x, p):
         ctx.p = float(p)
-        i, j = _pairs(x.shape[0])
+        i, j = _pairs(x.shape[0], x)
         xw = wide(x)
         with np.errstate(over="ignore", invalid="ignore"):
             r = _distances(xw[i] - xw[j], ctx.p).astype(x.dtype, copy=False)
@@ -124,7 +129,7 @@ class PdistFn(Function):
     @staticmethod
     def backward(ctx, grad):
         x, r = ctx.saved_tensors
-        i, j = _pairs(x.shape[0])
+        i, j = _pairs(x.shape[0], x._data)
         xw = wide(x._data)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             s = _pair_slopes(xw[i] - xw[j], wide(r._data), ctx.p)
@@ -137,7 +142,7 @@ class PdistFn(Function):
     @staticmethod
     def jvp(ctx, t, *_):
         x, r = ctx.saved_arrays
-        i, j = _pairs(x.shape[0])
+        i, j = _pairs(x.shape[0], x)
         xw, tw = wide(x), wide(t)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             s = _pair_slopes(xw[i] - xw[j], wide(r), ctx.p)

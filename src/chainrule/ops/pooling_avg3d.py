@@ -23,7 +23,7 @@ from ..autograd.function import Function, Node
 from ..autograd.saved_fields import given_value, input_tensor, tensor_field
 from ..backend import get_array_module
 from ..meta import kernels as meta_kernels
-from ..meta.array import MetaArray
+from ..meta.array import MetaArray, meta_empty
 from ._util import ShapeError
 
 __all__ = ["AvgPool3dFn", "avg_pool3d_divisor"]
@@ -107,9 +107,14 @@ def _spread(g: Any, x_shape: tuple, P: tuple) -> Any:
     return cur[(slice(None), slice(None)) + inner]
 
 
-def avg_pool3d_divisor(sizes: tuple, P: tuple, count_include_pad: bool, divisor_override) -> Any:
-    """PyTorch's divisor per output cell (Do, Ho, Wo), float64."""
+def avg_pool3d_divisor(
+    sizes: tuple, P: tuple, count_include_pad: bool, divisor_override, like: Any = None
+) -> Any:
+    """PyTorch's divisor per output cell (Do, Ho, Wo), float64; for a meta input (``like``,
+    its raw array) a meta array of that shape: no host constant of the output's size."""
     k, s, p, out = P
+    if type(like) is MetaArray:
+        return meta_empty(tuple(out), np.float64)
     if divisor_override is not None:
         return np.full(out, float(int(divisor_override)))
     counts = []

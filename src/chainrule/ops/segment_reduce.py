@@ -120,7 +120,7 @@ def segment_reduce(
     def const(a: Any) -> Tensor:  # an array of the op's on data's device (meta: meta)
         return constant(follow(xp.asarray(a), data._data))
 
-    index = const(np.ascontiguousarray(slot))
+    index = const(slot if type(slot) is MetaArray else np.ascontiguousarray(slot))  # meta: no copy
     kind = _REDUCES[reduce]
     out_shape = data.shape[:axis] + (n_seg + 1,) + trail
     base = const(xp.full(out_shape, _IDENTITY[kind], dtype=data._data.dtype))

@@ -337,13 +337,18 @@ def repeat_interleave(
             f"repeat_interleave: repeats must have the same size as input along "
             f"dim {d} ({size}), got {len(reps)}"
         )
-    idx = np.repeat(np.arange(size), reps)
+    if type(x._data) is MetaArray:  # the index's length only (no host index of that size)
+        idx = meta_empty((int(np.broadcast_to(reps, (size,)).sum()),), np.int64)
+    else:
+        idx = np.repeat(np.arange(size), reps)
     if output_size is not None and len(idx) != output_size:
         raise RuntimeError(
             f"repeat_interleave: output_size={output_size} does not match the "
             f"result's size {len(idx)}"
         )
-    elsewhere = type(x._data) is not np.ndarray  # the index goes where x is (GPU, meta)
+    if type(idx) is MetaArray:
+        return index_select(x, d, Tensor._make(idx, False, None, 0))
+    elsewhere = type(x._data) is not np.ndarray  # the index goes where x is (GPU)
     return index_select(x, d, Tensor._new(idx, device=device_of(x._data) if elsewhere else None))
 
 

@@ -154,6 +154,8 @@ def upsample_nearest_grad_array(g: Any, plan: NearestPlan) -> Any:
     xp = get_array_module(g)
     k = len(plan.idx)
     lead = g.shape[: g.ndim - k]
+    if type(g) is MetaArray:  # shapes only: no host masks of the input's size per run step
+        return meta_empty(lead + plan.n_in, g.dtype)
     if all(r is not None for r in plan.repeat):  # strided views of the runs: no gather
         big = lead + tuple(d for n, r in zip(plan.n_in, plan.repeat) for d in (n, r))
         v = g.reshape(big)

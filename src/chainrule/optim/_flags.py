@@ -33,6 +33,8 @@ import numpy as np
 
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..dtype_objects import public_dtype
+from ..meta.array import MetaArray
 
 __all__ = [
     "check_flags",
@@ -103,10 +105,14 @@ def check_fused_param(param: Any, group: dict[str, Any]) -> None:
     """PyTorch's check of a parameter under ``fused=True`` (when its state starts): the
     fused kernels take real floating-point parameters only, so e.g. a complex parameter
     raises RuntimeError with PyTorch's message."""
-    if not group.get("fused") or param.dtype.kind in "fV":  # V: bfloat16
+    if not group.get("fused"):
         return
-    device = "cpu" if get_array_module(param) is np else "cuda"
+    data = param._data if isinstance(param, Tensor) else param
+    meta = type(data) is MetaArray  # no fused kernel on meta: PyTorch refuses every dtype
+    if data.dtype.kind in "fV" and not meta:  # V: bfloat16
+        return
+    device = "meta" if meta else "cpu" if get_array_module(data) is np else "cuda"
     raise RuntimeError(
         "`fused=True` requires all the params to be floating point Tensors of "
-        f"supported devices: {_FUSED_DEVICES} but {param.dtype} and {device}"
+        f"supported devices: {_FUSED_DEVICES} but {public_dtype(data.dtype)} and {device}"
     )

@@ -23,6 +23,7 @@ from ...autograd.lower_precision import autocast_lower_precision
 from ...autograd.state import LOCAL as _vmap
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module
+from ...meta.array import MetaArray, meta_empty
 from ...ops._tensor_args import first_not_tensor
 from ...ops._util import ShapeError
 from ...ops.activation_primitives import (
@@ -246,6 +247,8 @@ def _rrelu_slopes(input: Tensor, lower: float, upper: float, generator: object =
         r = np.ones(mask.shape)
         r[mask] = lower + (upper - lower) * gen(generator).random(int(mask.sum()))
         r = r.astype(input._data.dtype, copy=False)
+    elif type(input._data) is MetaArray:  # meta: no slopes drawn (torch's meta draws none)
+        return Tensor._make(meta_empty(input.shape, input._data.dtype), False, None, 0)
     else:  # under vmap (a slope per element of each sample) or on a device array
         u = gen(generator).random(input.shape)
         r = (lower + (upper - lower) * u).astype(input._data.dtype, copy=False)  # vmap marks

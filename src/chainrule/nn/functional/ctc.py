@@ -21,6 +21,7 @@ from ...autograd.lower_precision import autocast_float32_op
 from ...autograd.saved_fields import given  # grad_fn._saved_*
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module
+from ...meta.array import MetaArray
 from ...ops._util import DtypeError, ShapeError
 from ...ops.ctc import CtcLoss
 from ._loss_args import _check_reduction
@@ -70,7 +71,9 @@ def _check_length_kinds(input_lengths: Any, target_lengths: Any) -> None:
 def _padded_targets(targets: Tensor, tgt_len: np.ndarray, batch: int) -> np.ndarray:
     """``targets`` as a padded (N, max S) int64 array: from padded (N, S) or concatenated
     (sum of target_lengths,) form, checked as PyTorch checks them."""
-    tg = targets.detach().cpu().numpy()
+    data = targets._data  # meta: no labels to read, its zero-stride view reads zeros (the
+    # shape checks stay; torch's meta kernel checks no label either)
+    tg = data.view(np.ndarray) if type(data) is MetaArray else targets.detach().cpu().numpy()
     if tg.ndim not in (1, 2):
         raise ShapeError(
             f"{_OP}: targets must be 1-D (concatenated) or 2-D (padded, (N, S)), got a "

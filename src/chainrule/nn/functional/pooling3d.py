@@ -181,7 +181,9 @@ def avg_pool3d(
         check_flag(op, "count_include_pad", count_include_pad)
     _check_avg3d_dtype(input)
     P = (k, s, p, out)
-    div = avg_pool3d_divisor(tuple(x.shape[2:]), P, count_include_pad, divisor_override)
+    div = avg_pool3d_divisor(
+        tuple(x.shape[2:]), P, count_include_pad, divisor_override, like=x._data
+    )
     # one AvgPool3DBackward0 node on the input as given (unbatched too, as PyTorch)
     y = AvgPool3dFn.apply(input, P, div)
     if y._grad_fn is not None:
