@@ -36,6 +36,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from numpy import may_share_memory
 from numpy import ndarray as _ndarray
 
 from ._layout import (
@@ -220,6 +221,8 @@ def carry_input_marks(
             continue  # marked already (an in-place op's result, a view made marked)
         if view:
             src = next(((a, k) for a, ow, k in marked if ow is owner), None)
+            if src is None and type(owner.base).__name__ == "DummyArray":  # (as_strided's)
+                src = next(((a, k) for a, _, k in marked if may_share_memory(o, a)), None)
             if src is not None:  # a view of a marked input
                 strides = view_strides(o, *src)
                 if strides is not None:

@@ -221,8 +221,10 @@ def view_strides(out: Any, src: Any, kind: str | tuple) -> tuple | None:
     select, a ``view`` splitting or merging dims), when ``src`` has PyTorch's strides
     ``kind`` (:func:`logical_strides`): each of ``out``'s strides is a step of ``k`` along
     one dim of ``src`` (the outermost whose memory stride divides it, ``k`` within its
-    size), hence ``k`` times that dim's PyTorch stride. None when a stride is no such step
-    (negative); a size-1 dim's is the extent of the dims inside it, as ``unsqueeze``'s."""
+    size), hence ``k`` times that dim's PyTorch stride; else (session 42: a ``diagonal``,
+    an ``as_strided`` window) steps along several dims, read outermost first, each
+    weighted by its dim's PyTorch stride. None when a stride is neither (negative, a
+    remainder); a size-1 dim's is the extent of the dims inside it, as ``unsqueeze``'s."""
     item = src.itemsize
     own = [st // item for st in src.strides]
     wanted = logical_strides(src, tuple(own)) if type(kind) is str else kind
@@ -240,8 +242,14 @@ def view_strides(out: Any, src: Any, kind: str | tuple) -> tuple | None:
             if st % mem == 0 and st // mem < size:
                 strides.append(st // mem * w)
                 break
-        else:
-            return None
+        else:  # steps along several dims (a diagonal: PyTorch's is the sum of their strides)
+            total = 0
+            for mem, _, w in dims:
+                k, st = divmod(st, mem)
+                total += k * w
+            if st:
+                return None
+            strides.append(total)
         inner = strides[-1] * n
     return tuple(reversed(strides))
 

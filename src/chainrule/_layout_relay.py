@@ -8,10 +8,23 @@ row-major array), as PyTorch's already is. That parts the tensor from anything s
 the old memory, so it is done (:func:`relay_row_major`) only while the tensor is the one
 holder a user can reach:
 
-- the tensor is no view of another (``x._view is None``): a view shares its base's memory;
+- its views move with it (session 42): a convolution's result remembers its views weakly
+  (:func:`note_view`, called by ``record_view``; views of views included) and a relayout,
+  asked of the result or of any of its views, re-takes each live view on the new memory
+  (:func:`_remap`: each stride and the offset read as whole steps along the result's dims,
+  which must not carry from one dim into the next; then every element of the view is the
+  same element of the result, and its new strides are PyTorch's). Where one view has no
+  such reading (an ``as_strided`` window across rows, a ``view(dtype)``-like
+  reinterpretation), nothing is re-laid and the memory is marked shared, as a view did
+  to any base before session 42 (and still does to any other base that is not row-major).
+  Until then ``y[:]`` or a slice taken first made ``y.view(2, -1)`` refuse and
+  ``contiguous()`` copy where PyTorch's view and return ``y``, and ``numpy()`` of a view
+  gave chainrule's strides. A view asks only where PyTorch's memory order is seen through
+  it (``view``, ``reshape``, ``numpy()``, ``detach()``, ``.data``, a ``contiguous()`` of a
+  view PyTorch has contiguous). Cost: a weak reference per view of a marked result (no
+  lookup while no result has views: ``VIEW_GROUPS`` empty), nothing for other tensors;
 - its memory was not handed out (``autograd/shared_memory.is_shared``): ``numpy()``,
-  ``from_numpy``, storages, shared memory, and a view made of the tensor (``record_view``
-  marks the memory of a base that is not row-major);
+  ``from_numpy``, storages, shared memory;
 - no other Tensor aliases it: what makes an alias a user sees (``detach()``, ``.data``,
   ``numpy()``, ``__array__``) calls :func:`before_alias` first while some mark is alive,
   so a convolution's result is laid out row-major *before* the alias is made: both then
@@ -35,28 +48,168 @@ there: a copy, the one PyTorch's contiguous gradient needs no).
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
-from ._layout_marks import LAYOUT_MARKS, ROW_MAJOR, layout_mark
+import numpy as np
+
+from ._layout import torch_strides
+from ._layout_marks import LAYOUT_MARKS, ROW_MAJOR, layout_mark, logical_strides
 from .autograd.shared_memory import is_shared, mark_shared
 from .backend import get_array_module
 
-__all__ = ["before_alias", "relay_row_major"]
+__all__ = ["VIEW_GROUPS", "before_alias", "note_view", "relay_row_major"]
+
+# id(base Tensor) -> (weak reference to it, [weak references to its views]): the views of a
+# convolution's channel-major result (``ROW_MAJOR``-marked, its memory handed to no one),
+# which a relayout of the base re-takes on the new memory (:func:`_relay_group`)
+VIEW_GROUPS: dict[int, tuple[Any, list]] = {}
+
+
+def _forget_group(key: int) -> Any:
+    """The callback that drops the view group of the base ``key`` when the base is freed."""
+
+    def forget(ref: Any) -> None:
+        group = VIEW_GROUPS.get(key)
+        if group is not None and group[0] is ref:
+            del VIEW_GROUPS[key]
+
+    return forget
+
+
+def note_view(view: Any, base: Any, first: bool = True) -> None:
+    """Called by ``record_view`` for a new ``view`` of ``base`` laid out otherwise than
+    row-major (``first``), or of a view of the root ``base`` while some base has a group: a
+    convolution's result that no alias reaches (``ROW_MAJOR``-marked, unshared NumPy memory)
+    remembers its views weakly, so that a later relayout (``view(n, -1)``, ``contiguous()``,
+    ``numpy()``, of the base or of a view) moves the base and its views together, as
+    PyTorch's already share row-major memory; any other base's memory is marked shared (no
+    relayout may part it from the view), as before session 42."""
+    key = id(base)
+    group = VIEW_GROUPS.get(key)
+    if group is not None and group[0]() is base:
+        views = group[1]
+        if len(views) >= 64:  # (a loop of slices: drop the dead references now and then)
+            views[:] = [r for r in views if r() is not None]
+        views.append(weakref.ref(view))
+        return
+    if not first:  # (a view of a view whose base has no group: its memory is shared)
+        return
+    arr = base._data
+    if (
+        type(arr) is np.ndarray
+        and not arr.flags.c_contiguous
+        and layout_mark(arr) == ROW_MAJOR
+        and not is_shared(arr)
+    ):
+        VIEW_GROUPS[key] = (weakref.ref(base, _forget_group(key)), [weakref.ref(view)])
+    else:
+        mark_shared(arr)
+
+
+def _decode(value: int, dims: list) -> list[int] | None:
+    """``value`` (bytes) as a count per base dim (``dims``: (memory stride, dim), outermost
+    first, nested), None when it is not a sum of whole steps (a remainder, a negative)."""
+    counts = []
+    for st, _ in dims:
+        c, value = divmod(value, st)
+        counts.append(c)
+    return counts if value == 0 and all(c >= 0 for c in counts) else None
+
+
+def _remap(v: Any, old: Any, new: Any) -> Any:
+    """The view ``v`` of the base array ``old`` re-taken on ``new`` (``old`` laid out
+    row-major: the same values), or None where no exact one is known. Each of ``v``'s
+    strides and its offset are read as whole steps along ``old``'s dims; the steps must stay
+    within each dim along every dim of ``v`` together (no carry: then each element of ``v``
+    is the same element of the base, by the uniqueness of the mixed-radix reading of an
+    address), and ``v``'s new strides are the same steps over ``new``'s strides. A slice, a
+    select, a ``transpose``, a split by ``view``, ``unsqueeze``, ``expand`` qualify; a merge
+    of dims (only made of row-major memory here) or a dtype view does not."""
+    item = old.itemsize
+    if type(v) is not np.ndarray or v.dtype != old.dtype or v.size == 0:
+        return None
+    dims = sorted(
+        ((st, d) for d, (n, st) in enumerate(zip(old.shape, old.strides)) if n > 1),
+        reverse=True,
+    )
+    for (outer, _), (inner, d) in zip(dims, dims[1:]):
+        if inner <= 0 or outer < inner * old.shape[d]:  # not a nested (dense or gapped) layout
+            return None
+    offset = _decode(v.ctypes.data - old.ctypes.data, dims)
+    if offset is None or any(c >= old.shape[d] for c, (_, d) in zip(offset, dims)):
+        return None
+    reach = list(offset)  # the last index along each base dim that v reaches
+    strides = []
+    reported = logical_strides(v, torch_strides(v))  # (a size-1 dim keeps what it reported)
+    for n, st, was in zip(v.shape, v.strides, reported):
+        if n == 1:  # (reads nothing: the stride it reported, whatever its memory's)
+            strides.append(was * item)
+            continue
+        steps = _decode(st, dims)
+        if steps is None:
+            return None
+        for k, c in enumerate(steps):
+            reach[k] += c * (n - 1)
+        strides.append(sum(c * new.strides[d] for c, (_, d) in zip(steps, dims)))
+    if any(r >= old.shape[d] for r, (_, d) in zip(reach, dims)):
+        return None
+    start = sum(c * new.strides[d] for c, (_, d) in zip(offset, dims)) // item
+    flat = new.reshape(-1)[start:]
+    return np.lib.stride_tricks.as_strided(
+        flat, v.shape, strides, writeable=bool(v.flags.writeable)
+    )
+
+
+def _relay_group(x: Any, group: tuple) -> bool:
+    """Lay the base ``x`` out row-major with all its live views (``group``): each view is
+    re-taken on the new memory (:func:`_remap`). When one cannot be, nothing changes and
+    the memory is marked shared (the views keep it, as before session 42)."""
+    arr = x._data
+    del VIEW_GROUPS[id(x)]
+    views = [v for r in group[1] if (v := r()) is not None]
+    new = np.ascontiguousarray(arr)
+    moved = []
+    for v in views:
+        # (an ``as_strided`` view's chain of bases ends at NumPy's helper, not at the owner;
+        # a view whose memory was replaced, ``set_``, ``.data =``, is no longer the base's)
+        if type(v._data) is np.ndarray and not np.may_share_memory(v._data, arr):
+            continue
+        data = _remap(v._data, arr, new)  # (None for a vmap per-sample array: refused)
+        if data is None:
+            mark_shared(arr)
+            return False
+        moved.append((v, data))
+    x._data = new
+    for v, data in moved:
+        v._data = data
+    return True
 
 
 def relay_row_major(x: Any) -> bool:
     """Lay the Tensor ``x``'s memory out row-major in place when it is a convolution's
     channel-major result (``ROW_MAJOR``-marked) that no alias can reach (see the module
-    docstring). Returns whether it did; the values, ``stride()`` and ``is_contiguous()``
-    (PyTorch's, row-major) are unchanged either way."""
-    if not LAYOUT_MARKS or x._view is not None:
+    docstring), or a view of one (session 42: the base and its views move together,
+    :func:`note_view`). Returns whether it did; the values, ``stride()`` and
+    ``is_contiguous()`` (PyTorch's) are unchanged either way."""
+    if not LAYOUT_MARKS:
         return False
+    if x._view is not None:
+        if not VIEW_GROUPS:
+            return False
+        x = x._view.base
+        group = VIEW_GROUPS.get(id(x))
+        if group is None or group[0]() is not x:
+            return False
     arr = x._data
     # (a vmap per-sample array has no flags: its class answers; asking the instance raises
     # vmap's error. A meta array has its own)
     flags = arr.flags if hasattr(type(arr), "flags") else None
     if flags is None or flags.c_contiguous or layout_mark(arr) != ROW_MAJOR or is_shared(arr):
         return False
+    group = VIEW_GROUPS.get(id(x))
+    if group is not None and group[0]() is x:
+        return _relay_group(x, group)
     x._data = get_array_module(arr).ascontiguousarray(arr)
     return True
 
@@ -65,11 +218,14 @@ def before_alias(x: Any) -> None:
     """Called while some mark is alive by what makes another holder of the Tensor ``x``'s
     memory (``detach()``, ``.data``, ``numpy()``, ``__array__``), before it does so: a
     convolution's result no alias reaches yet is laid out row-major in place (as
-    :func:`relay_row_major`), so that ``x`` and the alias share PyTorch's row-major memory;
-    any other memory that is not row-major is marked shared, so that no later relayout of
-    ``x`` or of the alias parts them. A view needs neither: the memory of a base that is
-    not row-major is marked shared when the view is made (``record_view``)."""
+    :func:`relay_row_major`, with its views), so that ``x`` and the alias share PyTorch's
+    row-major memory; any other memory that is not row-major is marked shared, so that no
+    later relayout of ``x`` or of the alias parts them. A view of such a result relays its
+    base and the base's views first (session 42); the memory of any other base that is not
+    row-major was marked shared when its first view was made (``record_view``)."""
     if x._view is not None:
+        if VIEW_GROUPS:
+            relay_row_major(x)
         return
     arr = x._data
     # (a vmap per-sample array has no flags: its class answers; asking the instance raises
@@ -81,7 +237,5 @@ def before_alias(x: Any) -> None:
         if layout_mark(arr) == ROW_MAJOR:  # (a batch of one's gradient: (C, 1, H, W) memory)
             x._data = arr.reshape(-1).reshape(arr.shape)  # the same memory, PyTorch's strides
         return
-    if layout_mark(arr) == ROW_MAJOR and not is_shared(arr):
-        x._data = get_array_module(arr).ascontiguousarray(arr)
-    else:
+    if not relay_row_major(x):
         mark_shared(arr)

@@ -95,7 +95,8 @@ def _prehook_error(lib, hook) -> type:
 def test_first_grad_keeps_setter_errors_for_prehook_gradient(hook, word: str) -> None:
     """The first ``.grad`` is assigned to the slot, but an ``AccumulateGrad`` pre hook that
     returns another size or dtype still raises RuntimeError (as PyTorch) and leaves ``.grad``
-    None; chainrule's message is its ``.grad`` setter's (PyTorch's names the hook)."""
+    None; since session 42 chainrule's message names the hook, in PyTorch's words
+    (tests/autograd/test_versions_session42.py)."""
     for lib in (cr, torch):
         info = _prehook_error(lib, hook)
         assert word in str(info.value)
@@ -162,20 +163,9 @@ def _gap_versions(lib, expr: str) -> tuple:
     return tuple(None if x.grad is None else x.grad._version for x in (p, q, m, k))
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(
-            n,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="session 41 gap: sdpa (2 vs 1), a double transpose's sum with another "
-                "leaf ((1, 0) in PyTorch, (0, 0)) and m[True] (1 in PyTorch, 0) take another "
-                ".grad version than PyTorch's",
-            ),
-        )
-        for n in GAPS
-    ],
-)
+@pytest.mark.parametrize("name", list(GAPS))
 def test_remaining_version_gaps(name: str) -> None:
+    """All as torch since session 42: x[None]'s gradient is a view keeping the version of the
+    gradient it views (IndexBackward0's 1 for m[True]; sdpa's), and a view of a gradient
+    another leaf took makes that leaf's .grad the copy (m + k.t().t())."""
     assert _gap_versions(cr, GAPS[name]) == _gap_versions(torch, GAPS[name])

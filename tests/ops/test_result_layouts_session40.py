@@ -109,13 +109,6 @@ def test_alias_shares_memory_through_relayouts(
     np.testing.assert_allclose(got, want, rtol=1e-12)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=RuntimeError,
-    reason="a view of a convolution's result taken first (y[:], a slice) shares its "
-    "channel-major memory, which is then never relaid (record_view marks it shared), so "
-    "y.view(2, -1) raises where PyTorch's contiguous y views; the values stay right",
-)
 @pytest.mark.parametrize("on", ["base", "alias"])
 def test_view_after_a_full_slice(on: str) -> None:
     y = _conv(cr)
@@ -197,12 +190,6 @@ def test_numpy_of_convolution_results_has_pytorch_strides(case: str) -> None:
     assert t.stride() == NUMPY[case](torch, _conv(torch)).stride()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a view of a convolution's result (a slice, a transpose) shares its channel-major "
-    "memory with the result, so numpy() cannot lay it out as PyTorch's without parting the "
-    "two: the array's strides are chainrule's",
-)
 @pytest.mark.parametrize("case", ["slice", "transpose"])
 def test_numpy_of_a_view_of_a_convolution(case: str) -> None:
     def make(lib: Any) -> Any:

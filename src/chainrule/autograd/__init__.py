@@ -234,6 +234,8 @@ def backward(
     if not targets:
         raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
     grads = engine.run_backward(outs, roots, retain, create_graph, targets, allow_unused=True)
+    owned = engine.OwnedArrays()  # one for the inputs: what their .grad took
+    owned.roots = roots
     for t, g in zip(targets, grads):
         if g is not None:  # the caller's own gradient is copied, as PyTorch (version 1)
-            engine.accumulate_grad(t, g, create_graph, callers_owned(g, roots))
+            engine.accumulate_grad(t, g, create_graph, callers_owned(g, roots, owned))

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from .hooks import _checked as checked_hook_result  # (node hooks' checks)
 from .tensor import Tensor
 from .tensor_backward import _RemovableHandle
 
@@ -102,12 +103,19 @@ class AccumulateGrad:
         hooks.append(hook)
         return _RemovableHandle(hooks, hook)
 
-    def run_prehooks(self, g: Tensor) -> Tensor:
-        """The gradient after the pre hooks (each may return a replacement tuple)."""
+    def run_prehooks(self, g: Tensor) -> Tensor | None:
+        """The gradient after the pre hooks (each may return a replacement tuple), checked
+        as PyTorch checks a node pre hook's result: a tuple of one gradient of the same size
+        and dtype (its words: "expected tuple", "has returned an incorrect number of values",
+        "has changed the size of value" / "the type of value"); None where a hook returned
+        ``(None,)`` (PyTorch then accumulates nothing)."""
         for hook in tuple(self._pre):
             out = hook((g,))
             if out is not None:
-                g = out[0]
+                if g is None:  # an earlier hook dropped it: nothing to compare with
+                    g = out[0] if isinstance(out, tuple) and len(out) == 1 else g
+                    continue
+                g = checked_hook_result(hook, self, (g,), out, "output")[0]
         return g
 
     def run_posthooks(self, g: Tensor) -> None:

@@ -32,7 +32,7 @@ from .function import Node
 from .graph import topological_order
 from .hooks import run_node_posthooks, run_node_prehooks, run_tensor_hooks
 from .ieee import quiet_off, quiet_on
-from .leaf_grad import accumulate_grad
+from .leaf_grad import OwnedArrays, accumulate_grad
 from .multi_grad_hook import MULTI_GRAD_HOOKS, begin_pass, end_pass
 from .node import is_builtin
 from .post_accumulate import (
@@ -114,8 +114,12 @@ def _backward(
     targets = None if inputs is None else _targets(inputs)
     state = current()
     differentiable = create_graph or state.forward_ad > 0
-    # the caller's arrays: never stolen (one root: no set comprehension's frame, -0.1 us)
-    owned = {id(root_grads[0]._data)} if len(root_grads) == 1 else {id(g._data) for g in root_grads}
+    # the caller's arrays: never stolen; this backward's own set (OwnedArrays: what its
+    # leaves took is recorded on it, not in a global a nested or concurrent backward shares)
+    owned = OwnedArrays(
+        (id(root_grads[0]._data),) if len(root_grads) == 1 else (id(g._data) for g in root_grads)
+    )
+    owned.roots = root_grads  # (a view of one becomes .grad as it is, as PyTorch's)
     pending = _Pending(differentiable, owned)
     for r, node, g in zip(roots, nodes, root_grads):
         pending.add((node, r._output_nr) if node is not None else r, g)
@@ -277,6 +281,8 @@ def _write_leaf(leaf: Tensor, g: Tensor, create_graph: bool, owned: set | None) 
     node = HOOKED.get(id(leaf)) if HOOKED else None
     if node is not None:
         g = node.run_prehooks(g)
+        if g is None:  # a pre hook returned (None,): nothing accumulated, as PyTorch
+            return
     accumulate_grad(leaf, g, create_graph, owned)
     if node is not None:
         node.run_posthooks(g)
@@ -419,8 +425,14 @@ def _collect(
                 f"autograd.grad: input {i} was not used in the graph of the outputs; pass "
                 "allow_unused=True to get None for it"
             )
-    if not create_graph:
-        results = [None if g is None else _detached(g) for g in results]
+    if not create_graph:  # one detached tensor per gradient: one reaching two inputs is
+        detached: dict = {}  # returned as the same tensor, as PyTorch's (and then written
+        for i, g in enumerate(results):  # to both leaves' .grad as PyTorch's AccumulateGrad)
+            if g is not None:
+                d = detached.get(id(g))
+                if d is None:
+                    d = detached[id(g)] = _detached(g)
+                results[i] = d
     return results
 
 

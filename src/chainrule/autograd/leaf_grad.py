@@ -21,12 +21,42 @@ from .engine_sparse import accumulate_sparse as _accumulate_sparse
 from .post_accumulate import POST_ACCUMULATE_HOOKS, run_post_accumulate_grad_hooks
 from .tensor import Tensor
 
-__all__ = ["accumulate_grad"]
+__all__ = ["OwnedArrays", "accumulate_grad"]
 
 # Tensor's ``.grad`` property: a leaf whose class keeps it gets its first ``.grad`` assigned
 # to the slot, the setter's checks done inline (its type and ``is self`` checks cannot fail
 # on a fresh ``Tensor._make``); any other class goes through its own setter.
 _GRAD = Tensor.__dict__["grad"]
+
+
+class OwnedArrays(set):
+    """The ids of the gradient arrays one backward has handed out (and of the caller's own
+    gradient arrays): ``accumulate_grad``'s ``owned``, made by the engine once per backward.
+
+    ``taken`` is that backward's record of the gradient array a leaf took as its ``.grad``
+    without a copy: None, or ``(id(array), version counter)`` -- the version counter of the
+    ``.grad`` now holding the version PyTorch's would have (None between the two steps of a
+    swap). PyTorch's AccumulateGrad takes a gradient that nothing else holds and copies one
+    that is still held, so where one gradient reaches several leaves (``(p + q).exp().sum()``:
+    AddBackward gives both the same tensor) the leaves that run first copy it (version 1) and
+    the last one takes it (its own version). chainrule's engine writes them in the same order
+    but the first one takes the array, so a later one that finds it taken gives the earlier
+    ``.grad`` the copy's version 1 and keeps the taken version itself (the arrays stay apart:
+    no ``.grad`` aliases another).
+
+    The record lives on the running backward's own set (until session 41 it was a module
+    global), so that a backward run inside a hook, or by another thread at the same time,
+    cannot overwrite it and give the outer backward's leaves the wrong versions.
+    """
+
+    # (class defaults, no __init__: a Python-level __init__ costs ~0.8 us per backward)
+    taken: tuple | None = None
+    # the caller's gradient Tensors (the engine's root gradients), or None: a leaf gradient
+    # that is a view of one of them is taken as it is, as PyTorch's (see _callers_counter)
+    roots: Any = None
+    # (id(view), its .grad): the last leaf's .grad that took a view of the caller's
+    # gradient (the .grad None until it is made)
+    shared: tuple | None = None
 
 
 def accumulate_grad(t: Tensor, g: Tensor, create_graph: bool, owned: set | None) -> None:
@@ -44,7 +74,6 @@ def accumulate_grad(t: Tensor, g: Tensor, create_graph: bool, owned: set | None)
     arrays); None means the array may be shared and is always copied. Then ``t``'s
     post-accumulate-grad hooks run.
     """
-    global _TAKEN
     if (type(g) is not Tensor and g.is_sparse) or (
         t._grad is not None and type(t._grad) is not Tensor and t._grad.is_sparse
     ):
@@ -57,8 +86,9 @@ def accumulate_grad(t: Tensor, g: Tensor, create_graph: bool, owned: set | None)
             # .grad's version as PyTorch's: the in-place sums of a gradient taken as it is,
             # 1 for a copy into the leaf's layout (copy_) or of the caller's gradient
             version = g._vc[0]
-            key = id(arr)  # (the array's before any copy: _TAKEN's key)
+            key = id(arr)  # (the array's before any copy: OwnedArrays.taken's key)
             taken = False
+            share = None  # the caller's version counter, for a view of its gradient taken
             if arr.base is None and arr.strides == t._data.strides:
                 # the common case: a fresh (so dense) array in the leaf's own strides
                 if owned is None or key in owned or not arr.flags.owndata:
@@ -76,15 +106,19 @@ def accumulate_grad(t: Tensor, g: Tensor, create_graph: bool, owned: set | None)
                 if not arr.flags.c_contiguous:
                     arr, version = np.ascontiguousarray(arr), 1
                 elif _shared(arr, owned):
-                    version = _copied_version(key, owned, version)
-                    arr = arr.copy(order="K")
+                    share = _callers_counter(arr, owned)
+                    if share is None:
+                        version = _copied_version(key, owned, version, arr.base)
+                        arr = arr.copy(order="K")
                 else:
                     taken = True
             else:
                 laid = grad_layout(arr, t._data)
                 if laid is arr and _shared(arr, owned):
-                    version = _copied_version(key, owned, version)
-                    laid = arr.copy(order="K")  # a dense array keeps its strides
+                    share = _callers_counter(arr, owned)
+                    if share is None:
+                        version = _copied_version(key, owned, version, arr.base)
+                        laid = arr.copy(order="K")  # a dense array keeps its strides
                 elif laid is not arr:
                     version = relaid_version(t._data)
                 else:
@@ -96,16 +130,25 @@ def accumulate_grad(t: Tensor, g: Tensor, create_graph: bool, owned: set | None)
                 t._grad = grad  # the setter's checks, inlined (~1 us less per leaf)
             else:  # its errors (a hook's gradient of another size or type), a subclass's own
                 t.grad = grad
-            if version:
+            if share is not None:  # a view of the caller's gradient: its memory, its counter
+                grad._vc = share
+                owned.shared = (owned.shared[0], grad)
+            elif version:
                 grad._vc[0] = version
             if owned is not None:
-                if taken:  # this .grad holds the taken array's version (see _TAKEN)
+                if taken:  # this .grad holds the taken array's version (OwnedArrays.taken)
                     owned.add(key)
-                    _TAKEN = (owned, key, grad._vc)
+                    if type(owned) is OwnedArrays:
+                        owned.taken = (key, grad._vc)
                 else:
                     owned.add(id(arr))
-                    if _TAKEN[2] is None and _TAKEN[0] is owned:  # the swap: it holds it now
-                        _TAKEN = (owned, key, grad._vc)
+                    if (
+                        type(owned) is OwnedArrays
+                        and (last := owned.taken)
+                        and last[1] is None
+                        and share is None
+                    ):
+                        owned.taken = (key, grad._vc)  # the swap: this .grad holds it now
         else:
             grad = t._grad
             old = grad._data
@@ -123,33 +166,66 @@ def accumulate_grad(t: Tensor, g: Tensor, create_graph: bool, owned: set | None)
         run_post_accumulate_grad_hooks(t, create_graph)
 
 
-# (owned, id(array), version counter): the gradient array a leaf of the backward whose
-# ``owned`` set this is took as its ``.grad`` without a copy, and the version counter of the
-# ``.grad`` now holding the version PyTorch's would have. PyTorch's AccumulateGrad takes a
-# gradient that nothing else holds and copies one that is still held, so where one gradient
-# reaches several leaves (``(p + q).exp().sum()``: AddBackward gives both the same tensor) the
-# leaves that run first copy it (version 1) and the last one takes it (its own version).
-# chainrule's engine writes them in the same order but the first one takes the array, so a
-# later one that finds it taken gives the earlier ``.grad`` the copy's version 1 and keeps the
-# taken version itself (the arrays stay apart: no ``.grad`` aliases another).
-_TAKEN: tuple = (None, None, None)
-
-
-def _copied_version(key: int, owned: set | None, version: int) -> int:
+def _copied_version(key: int, owned: set | None, version: int, base: Any = None) -> int:
     """The version of a leaf's first ``.grad`` copied from the array ``key`` (its id) because
     it may be held elsewhere: ``version`` (the gradient's own) where it is held by nothing
     PyTorch would count (a view, which chainrule copies to be safe) or where an earlier leaf
     of this backward took it (that leaf's ``.grad`` becomes the copy: version 1, see
-    :data:`_TAKEN`); 1 for the caller's own gradient, which PyTorch copies with ``copy_``."""
-    global _TAKEN
-    if owned is None or key not in owned:
+    :class:`OwnedArrays`); 1 for the caller's own gradient, which PyTorch copies with
+    ``copy_``. A plain set (one leaf's ``owned``, ``backward(inputs=...)``) records nothing.
+
+    ``base``: the array a view ``key`` is of. A view of the array an earlier leaf of this
+    backward took (``m + k.t().t()``: AddBackward's gradient, seen by ``k`` through the two
+    transposes) is the one PyTorch's engine takes (its view nodes run after ``m``'s
+    AccumulateGrad, which copies the gradient they still hold): ``m``'s ``.grad`` gets the
+    copy's version 1, this one keeps the view's."""
+    if owned is None:
         return version
-    last = _TAKEN
-    if last[1] == key and last[0] is owned and last[2] is not None:
-        last[2][0] = 1
-        _TAKEN = (owned, key, None)  # (the caller's new .grad holds the version next)
+    if key not in owned:
+        if base is not None and type(owned) is OwnedArrays:
+            last = owned.taken
+            if last is not None and last[0] == id(base) and last[1] is not None:
+                last[1][0] = 1
+                owned.taken = (key, None)  # (this new .grad holds the version next)
+        return version
+    last = owned.taken if type(owned) is OwnedArrays else None
+    if last is not None and last[0] == key and last[1] is not None:
+        last[1][0] = 1
+        owned.taken = (key, None)  # (the caller's new .grad holds the version next)
         return version
     return 1
+
+
+def _callers_counter(arr: Any, owned: set | None) -> list | None:
+    """The version counter of the caller's gradient ``arr`` is a view of, when this
+    backward's ``owned`` lists the caller's gradients (:attr:`OwnedArrays.roots`), else None.
+
+    PyTorch's AccumulateGrad takes a gradient nothing else holds as it is (``detach()``):
+    a view of the caller's gradient that a view's backward made (``p.view(3).backward(g)``:
+    ``g.view(3)``) becomes ``.grad`` itself, sharing ``g``'s memory and version counter
+    (a later ``g.add_(1)`` shows in ``p.grad``); chainrule takes it likewise (the view is
+    laid out as the leaf's ``.grad`` must be: the caller's checks). Where the same view
+    reaches several leaves (``(p + q).view(3)``), PyTorch's leaves that run first copy it
+    (version 1) and the last takes it: the earlier leaf's ``.grad`` becomes that copy."""
+    roots = owned.roots if type(owned) is OwnedArrays else None
+    base = arr.base
+    if roots is None or base is None or type(arr) is not np.ndarray:
+        return None
+    for r in roots:
+        d = r._data
+        if base is d or base is getattr(d, "base", None):  # (a meta root has no base)
+            break
+    else:
+        return None
+    key = id(arr)
+    if key in owned:  # an earlier leaf of this backward holds this array
+        last = owned.shared
+        if last is None or last[0] != key or last[1] is None:
+            return None  # (a copy of it, or the caller's own gradient: copied)
+        held = last[1]  # it took the view: it gets the copy (version 1) instead
+        held._data, held._vc = arr.copy(order="K"), [1]
+    owned.shared = (key, None)
+    return r._vc
 
 
 def _shared(arr: Any, owned: set | None) -> bool:

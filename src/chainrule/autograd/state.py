@@ -132,10 +132,10 @@ class InferenceVersionCounter(InferenceMark):
 
     def __setitem__(self, index: Any, value: Any) -> None:
         if not LOCAL.state.inference:
-            raise RuntimeError(
-                "in-place update to an inference tensor (created inside cr.inference_mode()) "
-                "outside inference mode is not allowed; make a clone() of it outside "
-                "inference_mode to get a normal tensor, and update that in place"
+            raise RuntimeError(  # PyTorch's words (ops.inplace_checks' message)
+                "Inplace update to inference tensor outside InferenceMode is not allowed.You "
+                "can make a clone to get a normal tensor before doing inplace update.See "
+                "https://github.com/pytorch/rfcs/pull/17 for more details."
             )
         list.__setitem__(self, index, value)
 

@@ -134,9 +134,11 @@ class TensorBackward:
             grads = engine.run_backward(
                 [self], [gradient], retain_graph, create_graph, inputs, allow_unused=True
             )
+            owned = engine.OwnedArrays()  # one for the inputs: what their .grad took
+            owned.roots = roots = [gradient]
             for t, g in zip(inputs, grads):
                 if g is not None:
-                    engine.accumulate_grad(t, g, create_graph, callers_owned(g, [gradient]))
+                    engine.accumulate_grad(t, g, create_graph, callers_owned(g, roots, owned))
             return report
         engine.run_backward([self], [gradient], retain_graph, create_graph)
         return report
@@ -154,13 +156,16 @@ def _one_gradient(gradient: Any) -> Any:
     return grads[0]
 
 
-def callers_owned(g: Any, roots: list) -> set | None:
+def callers_owned(g: Any, roots: list, owned: set | None = None) -> set | None:
     """``accumulate_grad``'s ``owned`` for a gradient ``backward(..., inputs=...)`` got back
     from the engine: the id of ``g``'s array when it is the caller's own root gradient (the
     engine returns it as a ``detach()``: a new view of the same array, sharing its version
     counter, which a view a backward rule made does not), so that ``.grad`` is a copy of
     version 1, as PyTorch's ``AccumulateGrad`` copies a gradient the caller holds; else None
-    (copied, keeping ``g``'s version, as PyTorch's that takes a gradient nothing holds)."""
+    (copied, keeping ``g``'s version, as PyTorch's that takes a gradient nothing holds).
+    With ``owned`` (one ``OwnedArrays`` for all the inputs, its ``roots`` the callers'
+    gradients) that set, the id added for the caller's own gradient: a view of the caller's
+    gradient is then taken as ``.grad`` as it is, as PyTorch's (``leaf_grad``)."""
     arr = getattr(g, "_data", None)
     if type(g) is not _tensor_type() or type(arr) is not np.ndarray:
         return None
@@ -173,8 +178,11 @@ def callers_owned(g: Any, roots: list) -> set | None:
             and root.strides == arr.strides
             and root.__array_interface__["data"][0] == arr.__array_interface__["data"][0]
         ):
-            return {id(arr)}
-    return None
+            if owned is None:
+                return {id(arr)}
+            owned.add(id(arr))
+            return owned
+    return owned
 
 
 def _root_grad(t: Tensor, gradient: Any, where: str) -> Tensor:

@@ -16,7 +16,7 @@ import sys
 import threading
 from typing import TYPE_CHECKING, Any
 
-from .shared_memory import mark_shared
+from .._layout_relay import VIEW_GROUPS, note_view
 
 if TYPE_CHECKING:  # annotations only: tensor.py imports this module
     from .tensor import Tensor
@@ -79,10 +79,13 @@ def record_view(
     """Mark ``view`` (sharing ``source``'s memory and version counter) as a view of
     ``source``'s root base; ``multi_output`` names the op when it returned several views."""
     info = source._view
-    if info is None and not source._data.flags.c_contiguous:
-        # a result laid out otherwise than PyTorch's (a convolution's): once it has a view,
-        # views.view may no longer re-lay its memory (the view would keep the old memory)
-        mark_shared(source._data)
+    if info is None:
+        if not source._data.flags.c_contiguous:
+            # a result laid out otherwise than PyTorch's (a convolution's): its views are
+            # re-taken when it is re-laid, else its memory is marked shared (_layout_relay)
+            note_view(view, source)
+    elif VIEW_GROUPS:
+        note_view(view, info.base, first=False)
     base = source if info is None else info.base
     grad_mode = grad_mode and (info is None or info.grad_mode)
     if info is not None and multi_output is None:

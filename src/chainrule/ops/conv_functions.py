@@ -184,6 +184,9 @@ class ConvTranspose2dFn(Function):
         dw = ConvWeightFn.apply(gy, g, w.shape, ctx.P) if need[1] else None
         if ctx.one_d:
             dg, dw = _drop(dg, graph), _drop(dw, graph)
+        elif ctx.listed and g.ndim == 4 and _channels_last(g._data, w._data):
+            _to_channels_last(dg)  # (conv_transpose2d's own node: PyTorch's are channels-last)
+            _to_channels_last(dw)
         return (dg, dw, None, None, db) if len(need) > 4 else (dg, dw, None, None)
 
     @staticmethod

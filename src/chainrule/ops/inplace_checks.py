@@ -28,6 +28,7 @@ from ..backend import is_writeable
 from ..meta.array import MetaArray
 
 __all__ = [
+    "INFERENCE_INPLACE_MESSAGE",
     "InPlaceCastError",
     "InPlaceShapeError",
     "check_leaf",
@@ -68,11 +69,16 @@ def check_leaf(x: Tensor, name: str) -> None:
     if type(x._vc) is InferenceVersionCounter and not grad_mode.is_inference_mode_enabled():
         # caught here, before the write, to name the op; any other in-place path is caught
         # when it bumps the version (InferenceVersionCounter.__setitem__)
-        raise RuntimeError(
-            f"{name}: in-place update to an inference tensor (created inside "
-            "cr.inference_mode()) outside inference mode is not allowed; make a clone() of it "
-            "outside inference_mode to get a normal tensor, and update that in place"
-        )
+        raise RuntimeError(f"{name}: {INFERENCE_INPLACE_MESSAGE}")  # PyTorch's, after the op
+
+
+# PyTorch's words (its run-on sentences kept) for an in-place write into an inference tensor
+# outside inference_mode (state.InferenceVersionCounter raises them for the other paths)
+INFERENCE_INPLACE_MESSAGE = (
+    "Inplace update to inference tensor outside InferenceMode is not allowed.You can make a "
+    "clone to get a normal tensor before doing inplace update.See "
+    "https://github.com/pytorch/rfcs/pull/17 for more details."
+)
 
 
 # In-place ops PyTorch lets write into an expanded tensor with a deprecation warning (its

@@ -86,15 +86,20 @@ def contiguous(x: Tensor, memory_format: Any = contiguous_format) -> Tensor:
     A convolution's result, row-major in PyTorch but channel-major here
     (``_layout_marks.mark_row_major``), is contiguous as PyTorch's and returned itself, as
     PyTorch returns it: its memory is laid out row-major in place first (same values), as
-    ``view`` does, when nothing else can reach that memory (``_layout_relay.py``: no view of
-    it, no ``numpy()``, and ``detach()``/``.data`` relay it before they alias it); else (a
-    view of it exists) a copy, where PyTorch returns the tensor itself."""
+    ``view`` does, when nothing else can reach that memory (``_layout_relay.py``: no
+    ``numpy()``, ``detach()``/``.data`` relay it before they alias it, and its views are
+    re-taken on the new memory, session 42; a view of it PyTorch has contiguous, ``y[0]``,
+    re-lays it too); else (its memory was handed out) a copy, where PyTorch returns the
+    tensor itself."""
     if memory_format is contiguous_format:
         arr = x._data
         if not has_own_layout(arr) and not (LAYOUT_MARKS and type(layout_mark(arr)) is tuple):
             return x  # (a transpose of a convolution's result is not contiguous in PyTorch)
-        if relay_row_major(x):  # (no view of it, no alias: _layout_relay.py)
-            return x
+        # (no alias of it, and its views re-taken: _layout_relay.py; a view is re-laid with
+        # its base only where PyTorch's is contiguous, so returned itself, as PyTorch's)
+        if (x._view is None or logically_contiguous(arr)) and relay_row_major(x):
+            if x._data.flags.c_contiguous:
+                return x
         return Contiguous.apply(x)
     return to_memory_format(x, memory_format, "contiguous")
 

@@ -82,7 +82,10 @@ class Permute(Function):
             inverse = [0] * len(ctx.axes)
             for i, a in enumerate(ctx.axes):
                 inverse[a] = i
-            return Tensor._make(g.transpose(inverse), False, None, 0), None
+            out = Tensor._make(g.transpose(inverse), False, None, 0)
+            if grad._vc[0]:  # PyTorch's is a view of the gradient: its version (the
+                out._vc[0] = grad._vc[0]  # number; the caller's gradient keeps its counter)
+            return out, None
         return permute(grad, tuple(np.argsort(ctx.axes))), None
 
     @staticmethod

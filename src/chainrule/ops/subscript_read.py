@@ -151,7 +151,16 @@ class GetItem(Function):
     @staticmethod
     def backward(ctx, grad):
         saved = ctx.saved_tensors  # checks that no index tensor was modified in place
-        idx = join_index(ctx.idx, saved[: ctx.n_index_arrays])
+        idx = ctx.idx
+        if (idx is None or (type(idx) is tuple and None in idx and _new_dims_only(idx))) and (
+            not ctx.create_graph
+        ):
+            g = grad._data if type(grad) is Tensor else None
+            if type(g) is np.ndarray:  # x[None] (x[True]'s first step): PyTorch's
+                out = Tensor._make(g.reshape(ctx.in_shape), False, None, 0)  # squeeze of the
+                out._vc[0] = grad._vc[0]  # gradient, a view: its version
+                return out, None
+        idx = join_index(idx, saved[: ctx.n_index_arrays])
         out = IndexAdd.apply(grad, ctx.in_shape, idx)
         if ctx.n_index_arrays:  # PyTorch's IndexBackward0 writes into zeros (index_put_)
             out._vc[0] = 1
@@ -190,6 +199,15 @@ def _unsqueeze_strides(x: Any, idx: tuple, out: Any) -> Any:
         return out
     writeable = getattr(out.flags, "writeable", True)  # CuPy's views are always writeable
     return strided_view(out, out.shape, tuple(strides), writeable=writeable)
+
+
+def _new_dims_only(idx: tuple) -> bool:
+    """Whether the basic index ``idx`` only adds dims (None, ``...`` and full slices), so
+    that ``x[idx]`` is PyTorch's ``unsqueeze`` and its gradient a squeeze (a reshape)."""
+    for i in idx:
+        if not (i is None or i is Ellipsis or (type(i) is slice and i == slice(None))):
+            return False
+    return True
 
 
 def _has_index_array(idx: Any) -> bool:

@@ -96,7 +96,10 @@ class Reshape(Function):
     @staticmethod
     def backward(ctx, grad):
         if not ctx.create_graph and type(grad) is Tensor and type(grad._data) is np.ndarray:
-            return Tensor._make(grad._data.reshape(ctx.in_shape), False, None, 0), None
+            out = Tensor._make(grad._data.reshape(ctx.in_shape), False, None, 0)
+            if grad._vc[0]:  # PyTorch's is a view of the gradient: its version (the
+                out._vc[0] = grad._vc[0]  # number; the caller's gradient keeps its counter)
+            return out, None
         return reshape(grad, ctx.in_shape), None
 
     @staticmethod

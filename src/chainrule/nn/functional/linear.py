@@ -128,7 +128,7 @@ def _linear_graph(input: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
     out_shape = input.shape[:-1] + (weight.shape[0],)
     if input.ndim == 1 and bias is None:
         row = given(_UNSQUEEZE.apply(input, (1, input.shape[0])), dim=0)
-        return SqueezeDims.apply(fn.apply(row, w, None), out_shape)
+        return _squeezed_(fn.apply(row, w, None), out_shape)
     rows = reshape(input, (math.prod(input.shape[:-1]), input.shape[-1]))
     y = fn.apply(rows, w, bias)
     if bias is not None:
@@ -148,7 +148,7 @@ def _linear_views(input: Tensor, weight: Tensor, bias: Tensor | None, xs: tuple,
     out_shape = xs[:-1] + (n,)
     if len(xs) == 1 and bias is None:
         row = given(_UNSQUEEZE.apply(input, (1, xs[0])), dim=0)
-        return SqueezeDims.apply(LinearFn.apply(row, weight, None), out_shape)
+        return _squeezed_(LinearFn.apply(row, weight, None), out_shape)
     _row_major_first(input)
     y = LinearFn.apply(Reshape.apply(input, (math.prod(xs[:-1]), xs[-1])), weight, bias)
     if bias is not None:
@@ -156,6 +156,15 @@ def _linear_views(input: Tensor, weight: Tensor, bias: Tensor | None, xs: tuple,
     out = UnsafeView.apply(y, out_shape)
     if out._view is not None:  # not a view of the (unreachable) product: its own counter
         out._view, out._vc = None, [out._vc[0]]
+    return out
+
+
+def _squeezed_(y: Tensor, out_shape: tuple) -> Tensor:
+    """``y`` (1, n) squeezed to ``out_shape`` (n,) as PyTorch's matmul of a 1-d input does it:
+    ``squeeze_(0)`` in place on the fresh product, so the result is not a view (``_base``
+    None) and its version is 1 (SqueezeBackward4 either way), with or without grad mode."""
+    out = SqueezeDims.apply(y, out_shape)
+    out._view, out._vc = None, [1]  # its own counter: the product is unreachable
     return out
 
 
