@@ -29,9 +29,11 @@ _F32 = np.float32
 
 def _finish(v: np.ndarray, dtype: QDtype, nan_value: int) -> np.ndarray:
     """Round half to even, put NaN at ``nan_value``, clamp to the dtype's range."""
-    r = np.rint(v).astype(np.float64)
+    # an array even for a 0-d ``v`` (numpy's ufuncs return a scalar there, which the NaN
+    # assignment below cannot write into)
+    r = np.asarray(np.rint(v), dtype=np.float64)
     nan = np.isnan(r)
-    r = np.clip(r, dtype.qmin, dtype.qmax)
+    r = np.asarray(np.clip(r, dtype.qmin, dtype.qmax))
     r[nan] = nan_value
     return r.astype(dtype.storage)
 

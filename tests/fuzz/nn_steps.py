@@ -225,11 +225,17 @@ def nn_step(lib: Any, kind: str, x: Any, other: Any, third: Any, ints: tuple, va
         # reverse mode), chainrule refuses both (a documented limitation of its complex
         # tangents, autograd/forward_tangents.py), not mirrored
         weight = _filled(lib, x.real if x.is_complex() else x, (vocab, dim))
-        if ints[1] % 2 == 0 and weight.requires_grad:
-            weight = weight * 1  # a non-leaf copy: max_norm writes into it
+        max_norm = abs(val) if ints[3] % 2 else None
+        if (ints[1] % 2 == 0 and weight.requires_grad) or max_norm is not None:
+            # a non-leaf copy: max_norm writes into it. Always one with max_norm: for a
+            # LAPACK result slot (column-major in torch, row-major in chainrule: a known
+            # layout gap, tests/ops/test_result_layouts_session42_survey.py) _filled's
+            # reshape is a copy in torch and a view in chainrule, so the write would reach
+            # the slot in chainrule only (session 42, seed 975: a version error in
+            # chainrule's backward only)
+            weight = weight * 1
         idx = lib.tensor(np.random.default_rng(ints[4]).integers(0, vocab, (2, 2)))
         pad_idx = (None, 0, -1)[ints[4] % 3]
-        max_norm = abs(val) if ints[3] % 2 else None
         return F.embedding(idx, weight, padding_idx=pad_idx, max_norm=max_norm)
     if kind == "activation":
         return _activation(lib, F, x, other, ints, val)

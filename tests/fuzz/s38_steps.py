@@ -57,7 +57,11 @@ def _autograd_fn(lib: Any, x: Any, other: Any, ints: tuple, val: float) -> Any:
             # create_graph, chainrule's is detached as its reverse-mode one (seed 934;
             # test_found_cases_s38.py, xfail)
             return AF.jacobian(fn, a.detach(), vectorize=True, strategy="forward-mode")
-        return AF.jacobian(fn, a, create_graph=True, vectorize=vec)
+        # (a copy: torch's vectorized Jacobian is a view from a multi-output view function
+        # (its split), which refuses an in-place write later; chainrule's is a plain tensor
+        # there; session 42, seed 977, reported)
+        jac = AF.jacobian(fn, a, create_graph=True, vectorize=vec)
+        return jac * 1 if vec else jac
     if f == 1:
         return AF.hessian(scal, a, create_graph=True, vectorize=bool(ints[3] % 2))
     if f == 2:

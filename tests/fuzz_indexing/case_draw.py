@@ -16,6 +16,7 @@ from .case_data import DIM_OPS, DTYPES, MODES, Case, make_index
 from .dim_ops_s38 import DIM_OPS_S38, draw_dim_s38
 from .dim_ops_s40 import BASE_S40, DIM_OPS_S40
 from .dim_ops_s41 import BASE_S41, DIM_OPS_S41
+from .dim_ops_s42 import BASE_S42, DIM_OPS_S42
 
 
 def _pick(rng: np.random.Generator, options: tuple, weights: tuple) -> Any:
@@ -325,7 +326,10 @@ def draw(rng: np.random.Generator, modes: tuple = MODES) -> Case:
 
 
 def _draw_dim(rng: np.random.Generator, shape: tuple, dtype: str, layout: int, seed: int) -> Case:
-    op = str(rng.choice(DIM_OPS + DIM_OPS_S38 + DIM_OPS_S40 + DIM_OPS_S41))
+    op = str(rng.choice(DIM_OPS + DIM_OPS_S38 + DIM_OPS_S40 + DIM_OPS_S41 + DIM_OPS_S42))
+    if op in DIM_OPS_S42:  # the base op's case, renamed (dim_ops_s42)
+        case = _draw_dim_op(rng, BASE_S42[op], shape, dtype, layout, seed)
+        return dataclasses.replace(case, op=op)
     if op in DIM_OPS_S41:  # the base op's case, renamed (dim_ops_s41)
         base = BASE_S41[op]
         if base in DIM_OPS_S38:

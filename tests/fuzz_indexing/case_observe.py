@@ -16,6 +16,7 @@ from .case_data import Case, _rand, make_index, make_leaf, make_value
 from .dim_ops_s38 import DIM_OPS_S38, NO_FORWARD_S38, dim_op_s38
 from .dim_ops_s40 import DIM_OPS_S40, dim_op_s40
 from .dim_ops_s41 import DIM_OPS_S41, dim_op_s41
+from .dim_ops_s42 import DIM_OPS_S42, dim_op_s42
 
 
 class Err:
@@ -231,7 +232,8 @@ def _observe(lib: Any, case: Case, forward: bool) -> dict:
         # marks the integer result as requiring grad; chainrule refuses, with the error that
         # torch gives for such a result elsewhere ("Autograd not support dtype"). Steered
         # around: the value requires grad only where the tensor filled is floating
-        v = make_value(lib, case, grad=floating or case.op not in ("masked_fill_", "index_fill_"))
+        fills = ("masked_fill_", "index_fill_", "masked_fill_fn", "index_fill_fn")
+        v = make_value(lib, case, grad=floating or case.op not in fills)
         try:
             (out,) = body(x, v)
         except Exception as exc:  # noqa: BLE001
@@ -293,6 +295,8 @@ def _dim_op(lib: Any, case: Case, x: Any, idx: Any, v: Any) -> Any:
         return dim_op_s40(lib, case, x, t, d, v)
     if op in DIM_OPS_S41:
         return dim_op_s41(lib, case, x, t, d, v)
+    if op in DIM_OPS_S42:
+        return dim_op_s42(lib, case, x, t, d, v)
     if op == "take":
         return lib.take(x, t)
     if op == "gather":

@@ -19,6 +19,7 @@ from .lifecycle import check_lifecycle
 from .utils_s38 import check_utils
 from .utils_s40 import check_utils_s40
 from .utils_s41 import check_utils_s41
+from .utils_s42 import check_utils_s42
 
 __all__ = ["KINDS", "DRAWERS", "P_WEIRD", "Case", "draw", "check"]
 
@@ -26,7 +27,7 @@ DRAWERS = {**LAYER_DRAWERS, **MORE_DRAWERS, **LOSS_DRAWERS, **EXTRA_DRAWERS, **R
 KINDS = tuple(DRAWERS)
 P_WEIRD = 0.08  # how often one argument is replaced by a value of an odd type
 P_LIFE = 0.25  # how often a case is a life cycle (lifecycle.py) rather than one forward
-P_UTILS = 0.15  # how often another case is an nn.utils check (utils_s38.py, _s40.py, _s41.py)
+P_UTILS = 0.15  # how often another case is an nn.utils check (utils_s38.py, _s40.py, ...)
 _WEIRD = (None, 2.5, -3, 0, "x", True, [2], (), 1e30, float("nan"))
 
 
@@ -66,7 +67,12 @@ def check(case: Case) -> list[str]:
     if case.utils:
         if _zero_layers(case):
             return []
-        return check_utils(case) or check_utils_s40(case) or check_utils_s41(case)
+        return (
+            check_utils(case)
+            or check_utils_s40(case)
+            or check_utils_s41(case)
+            or check_utils_s42(case)
+        )
     ref, values = observe(torch, case)
     got, _ = observe(cr, case, values)
     padding = dict(case.kwargs).get("padding")

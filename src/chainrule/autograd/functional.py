@@ -72,7 +72,7 @@ def vjp(
                 )
             vs = (filled(outs[0], 1.0),)
         else:
-            vs = check_v(as_tuple(v, "v", "vjp")[1], outs, out_tuple)
+            vs = check_v(as_tuple(v, "v", "vjp")[1], outs, out_tuple, create_graph)
         grads = zeros_for(grad_of(outs, ins, vs, create_graph), ins, strict, INDEPENDENT)
         check_graph(grads, strict, create_graph)
     outs, grads = finish(outs, create_graph), finish(grads, create_graph)
@@ -90,7 +90,7 @@ def jvp(
     with enable_grad():
         in_tuple, inputs = as_tuple(inputs, "inputs", "jvp")
         ins = prepare(inputs, create_graph)
-        vs = input_v(v, ins, in_tuple, "jvp")
+        vs = input_v(v, ins, in_tuple, "jvp", create_graph)
         out_tuple, outs = as_tuple(func(*ins), OUT, "jvp")
         require_grad(outs, strict)
         live = [i for i, o in enumerate(outs) if o.requires_grad]
@@ -297,7 +297,7 @@ def vhp(
     with enable_grad():
         in_tuple, inputs = as_tuple(inputs, "inputs", "vhp")
         ins = prepare(inputs, create_graph)
-        vs = input_v(v, ins, in_tuple, "vhp")
+        vs = input_v(v, ins, in_tuple, "vhp", create_graph)
         out, jac = _first_gradient(func, ins, "vhp", strict)
         res = zeros_for(grad_of(jac, ins, vs, create_graph), ins, strict, HESSIAN_STRICT)
     (out,), res = finish((out,), create_graph), finish(res, create_graph)
@@ -312,7 +312,7 @@ def hvp(
     with enable_grad():
         in_tuple, inputs = as_tuple(inputs, "inputs", "hvp")
         ins = prepare(inputs, create_graph)
-        vs = input_v(v, ins, in_tuple, "hvp")
+        vs = input_v(v, ins, in_tuple, "hvp", create_graph)
         out, jac = _first_gradient(func, ins, "hvp", strict)
         us = tuple(filled(x, 0.0, True) for x in ins)
         back = zeros_for(grad_of(jac, ins, us, True), ins, strict, HESSIAN_STRICT)

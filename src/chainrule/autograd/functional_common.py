@@ -88,8 +88,10 @@ def finish(values: tuple, create_graph: bool) -> tuple:
     return values if create_graph else tuple(v.detach() for v in values)
 
 
-def check_v(v: tuple, other: tuple, other_is_tuple: bool) -> tuple:
-    """``v`` checked against the tensors it pairs with, cast to their dtypes."""
+def check_v(v: tuple, other: tuple, other_is_tuple: bool, create_graph: bool) -> tuple:
+    """``v`` checked against the tensors it pairs with, cast to their dtypes, and prepared as
+    PyTorch's ``_grad_preprocess`` does: an alias of an entry that requires grad when the
+    results must stay differentiable, else detached (which drops a forward-mode tangent)."""
     if len(v) != len(other):
         if other_is_tuple:
             raise RuntimeError(
@@ -100,10 +102,11 @@ def check_v(v: tuple, other: tuple, other_is_tuple: bool) -> tuple:
         if a.shape != b.shape:
             where = f"Entry {i} in v" if other_is_tuple else "v"
             raise RuntimeError(f"{where} has invalid size: should be {a.shape} but got {b.shape}.")
-    return tuple(b if b.dtype == a.dtype else b.to(a.dtype) for a, b in zip(other, v))
+    cast = (b if b.dtype == a.dtype else b.to(a.dtype) for a, b in zip(other, v))
+    return tuple(b.view_as(b) if create_graph and b.requires_grad else b.detach() for b in cast)
 
 
-def input_v(v: Any, ins: tuple, is_tuple: bool, fn_name: str) -> tuple:
+def input_v(v: Any, ins: tuple, is_tuple: bool, fn_name: str, create_graph: bool) -> tuple:
     """The ``v`` of jvp/vhp/hvp (one entry per input): ones for a one-element input."""
     if v is None:
         if len(ins) != 1 or ins[0].numel() != 1:
@@ -112,7 +115,7 @@ def input_v(v: Any, ins: tuple, is_tuple: bool, fn_name: str) -> tuple:
                 "single Tensor with a single element."
             )
         return (filled(ins[0], 1.0),)
-    return check_v(as_tuple(v, "v", fn_name)[1], ins, is_tuple)
+    return check_v(as_tuple(v, "v", fn_name)[1], ins, is_tuple, create_graph)
 
 
 def require_grad(outs: tuple, strict: bool) -> None:

@@ -321,6 +321,11 @@ class ScatterReduceNode(Function):
         x, src, idx, r = ctx.saved_arrays[:4]
         cx, cs = _coefficients(ctx, x, src, idx, r, forward=True)
         xp = get_array_module(x)
+        if tx is not None:
+            # a self that does not count (excluded, or not the max / min) drops its tangent
+            # rather than multiplying it by 0: a NaN tangent there gives 0, as PyTorch's
+            # rules (a scatter over a zeroed self, a masked self) give
+            tx = xp.where(cx == 0, 0, tx)
         out = xp.zeros(x.shape, x.dtype) if tx is None else (tx * cx).astype(x.dtype)
         if ts is not None:
             part = tuple(slice(0, n) for n in idx.shape)

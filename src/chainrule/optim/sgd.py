@@ -109,7 +109,9 @@ class SGD(Optimizer):
         buf + (1 - dampening) * grad`` (its entries concatenated, so it lists every row any
         gradient listed); Nesterov steps along ``grad + momentum * buf``."""
         check_flags("SGD", group)
-        if group.get("fused"):  # PyTorch's fused kernel takes dense gradients only
+        # PyTorch's fused kernel takes dense gradients only; a group's foreach=True picks
+        # the multi-tensor path before fused (PyTorch's sgd() tests foreach first)
+        if group.get("fused") and not group.get("foreach"):
             raise RuntimeError("`_fused_sgd` does not support sparse gradients")
         if group["weight_decay"] != 0:  # PyTorch's grad.add(param, alpha=weight_decay)
             raise RuntimeError(

@@ -265,6 +265,10 @@ def register_parametrization(
             f"register_parametrization: parametrization must be an nn.Module, got "
             f"{type(parametrization).__name__}"
         )
+    # PyTorch's: the parametrization takes the host's mode before its first call (the
+    # check below), so a spectral_norm registered on a module in eval mode runs no power
+    # iteration there
+    parametrization.train(module.training)
     if is_parametrized(module, tensor_name):
         if not unsafe:
             y = getattr(module, tensor_name)
