@@ -32,6 +32,7 @@ from .qtypes import (
 )
 from .quantized_kernels import (
     dequantize_array,
+    quantize_per_tensor_array,
 )
 
 __all__ = [
@@ -256,13 +257,22 @@ class QuantizedTensor(Tensor):
 
     def mean(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Any:
         """The mean over ``dim`` with the same qparams: ``rint(sum(q) / n)`` on the
-        integers, halves to even (PyTorch's quantized mean)."""
+        integers, halves to even (PyTorch's quantized mean); a tensor torch holds channels
+        last goes through PyTorch's fallback (float32 mean of the dequantized values,
+        requantized), whose rounding of halves differs."""
         self._per_tensor("mean")
         if dtype is not None:
             raise NotImplementedError("mean of a quantized tensor: dtype")
         q = self._q_int
         axes = tuple(range(q.ndim)) if dim is None else dim
         axes = tuple(int(d) % q.ndim for d in ((axes,) if isinstance(axes, int) else axes))
+        if self._q_cl:
+            # torch's kernel needs a contiguous tensor: a channels-last one (a quantized
+            # convolution's output) is dequantized, averaged in float32 and requantized
+            values = dequantize_array(q, self._q_scale, self._q_zp, None).astype(np.float32)
+            mean = np.asarray(values.mean(axis=axes, dtype=np.float32, keepdims=keepdim))
+            out = quantize_per_tensor_array(mean, self._q_scale, self._q_zp, self._q_dtype)
+            return _make(np.asarray(out), self._q_dtype, self._q_scale, self._q_zp, None)
         n = int(np.prod([q.shape[d] for d in axes]))
         total = q.sum(axis=axes, dtype=np.int64, keepdims=keepdim)
         out = np.rint(total / n).astype(q.dtype)

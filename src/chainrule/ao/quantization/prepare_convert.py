@@ -154,6 +154,8 @@ def add_observer_(
     for name, child in module.named_children():
         path = f"{_prefix}.{name}" if _prefix else name
         qconfig = getattr(child, "qconfig", None)
+        if type(child) is nn.Dropout:
+            continue  # torch's "Dropout special": an exact nn.Dropout child gets no observer
         if type(child) in (nnq.FloatFunctional, nnq.QFunctional):
             if qconfig is not None:
                 child.activation_post_process = qconfig.activation()
