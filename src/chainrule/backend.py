@@ -38,6 +38,8 @@ class CudaUnavailableError(AssertionError, RuntimeError):
 
 
 NO_CUDA = "Torch not compiled with CUDA enabled"  # PyTorch's words, CPU-only build
+# PyTorch's words for a device given by index (``torch.device(0)``, ``x.to(0)``) without one
+NO_ACCELERATOR = "Cannot access accelerator device when none is available."
 
 
 class UnsupportedDeviceError(NotImplementedError, AssertionError):
@@ -119,7 +121,9 @@ class Device:
             return
         if isinstance(spec, int) and not isinstance(spec, bool):
             if spec < 0:
-                raise DeviceError(f"device: device index must not be negative, got {spec}")
+                raise DeviceError("Device index must not be negative")  # PyTorch's words
+            if not cupy_available():  # PyTorch's RuntimeError (CudaUnavailableError is one)
+                raise CudaUnavailableError(NO_ACCELERATOR)
             spec, index = "cuda", spec
         if not isinstance(spec, str):
             raise TypeError(
@@ -249,8 +253,8 @@ def to_device(array: Any, device: "str | Device") -> Any:
         return array
     if _cupy is None:
         raise CudaUnavailableError(
-            f"{NO_CUDA}: device 'cuda' needs CuPy: install it with `pip install "
-            "chainrule[gpu]` (or the cupy wheel matching your CUDA version)"
+            f"{NO_CUDA}\n(chainrule: device 'cuda' needs CuPy: install it with `pip install "
+            "chainrule[gpu]` or the cupy wheel matching your CUDA version)"
         )
     with _cupy.cuda.Device(device.index):
         return _cupy.asarray(array)

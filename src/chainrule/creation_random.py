@@ -40,7 +40,12 @@ from .meta.results import any_meta, meta_result
 from .meta.results import to_meta as _to_meta
 from .meta.strides import lay_meta_like
 from .ops.no_derivative import record_no_derivative, record_zero_derivative
-from .ops.number_arguments import parser_int, randint_forms_error, refuse_randint_types
+from .ops.number_arguments import (
+    parser_int,
+    randint_forms_error,
+    refuse_randint_size,
+    refuse_randint_types,
+)
 from .randint_bounds import check_randint_range
 from .random import Generator, gen
 from .random_mt19937 import draw_dtype
@@ -150,10 +155,13 @@ def randint(
         )
     if type(low) is not int or type(high) is not int or type(size) is not tuple:
         refuse_randint_types(low, high, size)
+    two_args = high is None or isinstance(high, (tuple, list))  # the (high, size) form
     if high is None:
         low, high = 0, low
     if isinstance(high, (tuple, list)):
         low, high, size = 0, low, high
+    if size and type(size[0]) is not int:  # PyTorch's parser on the size's first int
+        refuse_randint_size(two_args, (high, size) if two_args else (low, high, size), size)
     if int(low) >= int(high):
         raise RuntimeError(
             f"randint(): expects 'low' to be less than 'high', but got low={low} >= high={high}"

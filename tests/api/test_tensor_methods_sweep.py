@@ -179,7 +179,10 @@ def test_product_of_a_number_names_the_argument(name: str) -> None:
 
 
 def test_flatten_of_0d_error_names_the_dim() -> None:
-    with pytest.raises(IndexError, match="flatten: dimension 1 is out of range"):
+    with pytest.raises(
+        IndexError,
+        match=r"Dimension out of range \(expected to be in range of \[-1, 0\], but got 1\)",
+    ):
         cr.tensor(0.5).flatten(1)
 
 

@@ -183,7 +183,10 @@ def test_error_messages_name_op_and_shapes():
         cr.ones(2, 3).reshape(4, 2)
     with pytest.raises(ValueError, match=r"shape '\[-1, 4\]' is invalid"):
         cr.ones(2, 3).reshape(-1, 4)
-    with pytest.raises(IndexError, match=r"sum: dimension 3 is out of range"):
+    with pytest.raises(
+        IndexError,
+        match=r"Dimension out of range \(expected to be in range of \[-2, 1\], but got 3\)",
+    ):
         cr.ones(2, 3).sum(3)
     with pytest.raises(ValueError, match=r"where: condition"):
         cr.where(cr.ones(2).bool(), cr.ones(3), cr.ones(4))

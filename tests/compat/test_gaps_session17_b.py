@@ -165,10 +165,13 @@ def test_unique_consecutive_along_dim(index: int, dim: int) -> None:
     ],
 )
 def test_unique_consecutive_along_dim_errors(make: Any, dim: int, err: type) -> None:
-    with pytest.raises(err):
+    with pytest.raises(err) as want:
         torch.unique_consecutive(make(torch), dim=dim)
-    with pytest.raises(err, match="unique_consecutive"):
+    with pytest.raises(err) as got:
         chainrule.unique_consecutive(make(chainrule), dim=dim)
+    # PyTorch's words (CONTRIBUTING.md's "Error messages"), or the op's name where they differ
+    message = str(got.value)
+    assert message.startswith(str(want.value).splitlines()[0]) or "unique_consecutive" in message
 
 
 CONV_SHAPES = [("Conv1d", (2, 2, 9)), ("Conv2d", (2, 2, 6, 5)), ("Conv3d", (1, 2, 4, 5, 4))]

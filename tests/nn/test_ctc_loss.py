@@ -243,8 +243,10 @@ def test_module_defaults_repr_state_and_path():
     assert m.state_dict() == {} and list(m.parameters()) == []
     assert CTCLossPath is cr.nn.CTCLoss
     assert "ctc_loss" in F.__all__
-    with pytest.raises(ValueError, match="reduction"):
-        cr.nn.CTCLoss(reduction="avg")
+    m = cr.nn.CTCLoss(reduction="avg")  # PyTorch checks ``reduction`` when called
+    lp, tg = cr.randn(5, 1, 4).log_softmax(2), cr.tensor([[1, 2]])
+    with pytest.raises(ValueError, match="^avg is not a valid value for reduction$"):
+        m(lp, tg, cr.tensor([5]), cr.tensor([2]))
 
 
 def test_double_backward_raises_as_torch():

@@ -131,11 +131,12 @@ def test_cross_entropy_stable_for_huge_logits():
 
 def test_cross_entropy_errors():
     x = cr.randn(4, 3)
-    with pytest.raises(ValueError, match="class probabilities"):
+    # PyTorch's words (a float target not of the input's shape is read as class indices)
+    with pytest.raises(RuntimeError, match="expected target dtype to be Long or Byte, but got"):
         F.cross_entropy(x, cr.randn(4))
     with pytest.raises(IndexError, match="out of bounds for 3 classes"):
         F.cross_entropy(x, cr.tensor([0, 1, 3, 0]))
-    with pytest.raises(ValueError, match="target must have shape"):
+    with pytest.raises(ValueError, match=r"Expected input batch_size \(4\) to match target"):
         F.cross_entropy(x, cr.tensor([0, 1]))
     with pytest.raises(ValueError, match="reduction"):
         F.cross_entropy(x, cr.tensor([0, 1, 2, 0]), reduction="avg")
@@ -306,8 +307,9 @@ def test_loss_modules_match_torch():
         cr.nn.CosineEmbeddingLoss(0.2)(x, y, cr.tensor([1, -1] * 3)),
         torch.nn.CosineEmbeddingLoss(0.2)(tx, ty, torch.tensor([1, -1] * 3)),
     )
-    with pytest.raises(ValueError, match="reduction"):
-        cr.nn.MSELoss(reduction="avg")
+    bad = cr.nn.MSELoss(reduction="avg")  # PyTorch checks ``reduction`` when called
+    with pytest.raises(ValueError, match="^avg is not a valid value for reduction$"):
+        bad(x, y)
 
 
 def test_shape_mismatch_broadcasts_with_torchs_warning_or_raises_like_torch():

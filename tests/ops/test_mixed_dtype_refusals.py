@@ -116,8 +116,13 @@ def test_mixed_dtypes_refused_as_torch(op, dtypes):
     with pytest.raises(Exception) as want:
         _call(fn, torch, a, b)
     assert type(want.value) is RuntimeError  # the table holds only what PyTorch refuses
-    with pytest.raises(RuntimeError, match=op.split("(")[0].split(".")[-1].rstrip("_")):
+    with pytest.raises(RuntimeError) as got:
         _call(fn, cr, a, b)
+    # PyTorch's words (CONTRIBUTING.md's "Error messages"), or the op's name where chainrule
+    # checks what PyTorch's kernel reports in other words
+    name = op.split("(")[0].split(".")[-1].rstrip("_")
+    torch_words = str(want.value).splitlines()[0]
+    assert str(got.value).startswith(torch_words) or name in str(got.value), str(got.value)
     _same(_call(fn, cr, a, a), _call(fn, torch, a, a))
 
 

@@ -18,9 +18,11 @@ from ..autograd.saved_fields import given, given_dim  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..ops._tensor_args import first_not_tensor
+from ..ops._util import norm_dim
 from ..ops.binding import numpy_keywords
 from ..ops.keywords import accepts_torch_keywords
 from ..ops.linalg_out import with_out
+from ..qtypes import scalar_type_name
 from ._common import tensor_arg
 
 __all__ = ["Cross", "cross"]
@@ -56,37 +58,50 @@ class Cross(Function):
         return out
 
 
+def _torch_words(text: str) -> RuntimeError:
+    """PyTorch's RuntimeError, its words: marked so that ``torch.cross``'s ``lead_with``
+    leaves them unprefixed (CONTRIBUTING.md, "Error messages")."""
+    err = RuntimeError(text)
+    err.torch_words = True  # type: ignore[attr-defined]
+    return err
+
+
+def _broadcast(sa: tuple, sb: tuple) -> tuple:
+    """The broadcast of two shapes of one rank, or PyTorch's RuntimeError, its words."""
+    try:
+        return np.broadcast_shapes(sa, sb)
+    except ValueError:
+        k = next(i for i, (m, n) in enumerate(zip(sa, sb)) if m != n and 1 not in (m, n))
+        raise _torch_words(
+            f"The size of tensor a ({sa[k]}) must match the size of tensor b ({sb[k]}) at "
+            f"non-singleton dimension {k}"
+        ) from None
+
+
 @with_out("linalg.cross")
 def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
     """The 3-d cross product along ``dim`` (inputs broadcast against each other)."""
     a, b = input, other
     if not isinstance(a, Tensor) or not isinstance(b, Tensor):  # PyTorch's TypeError
         raise first_not_tensor("linalg_cross", (("input", a), ("other", b)))
-    if a.dtype != b.dtype:
-        raise RuntimeError(  # PyTorch promotes nothing here
-            f"linalg.cross: input ({a.dtype}) and other ({b.dtype}) must have the same dtype; "
-            f"convert one with .to({a.dtype}) (or .to({b.dtype}))"
+    if a.dtype != b.dtype:  # PyTorch promotes nothing here: its words
+        raise _torch_words(
+            f"expected scalar type {scalar_type_name(a.dtype)} but found "
+            f"{scalar_type_name(b.dtype)}"
         )
     if a.dtype.kind not in "iu":  # integer vectors of one dtype: exact, as in PyTorch
         a = tensor_arg(input, "linalg.cross", complex_ok=True)
         b = tensor_arg(other, "linalg.cross", complex_ok=True)
     if a.ndim != b.ndim:
-        raise RuntimeError(
-            f"linalg.cross: inputs must have the same number of dimensions, got "
-            f"shapes {tuple(a.shape)} and {tuple(b.shape)}"
+        raise _torch_words("linalg.cross: inputs must have the same number of dimensions.")
+    if not (type(dim) is int and -a.ndim <= dim < a.ndim):
+        norm_dim(dim, a.ndim, "linalg.cross")  # an out-of-range dim: IndexError
+    if a.shape[dim] != 3 or b.shape[dim] != 3:  # checked before broadcasting, as PyTorch
+        raise _torch_words(
+            f"linalg.cross: inputs dimension {dim} must have length 3. Got {a.shape[dim]} and "
+            f"{b.shape[dim]}"
         )
-    try:
-        shape = np.broadcast_shapes(tuple(a.shape), tuple(b.shape))
-    except ValueError:
-        raise RuntimeError(
-            f"linalg.cross: shapes {tuple(a.shape)} and {tuple(b.shape)} cannot "
-            "be broadcast together"
-        ) from None
-    if not -len(shape) <= dim < len(shape) or shape[dim] != 3:
-        raise RuntimeError(
-            f"linalg.cross: inputs dimension {dim} must have length 3. Got {tuple(a.shape)} and "
-            f"{tuple(b.shape)}"
-        )
+    shape = _broadcast(tuple(a.shape), tuple(b.shape))
     if tuple(a.shape) != shape:
         a = a.expand(*shape)
     if tuple(b.shape) != shape:

@@ -85,7 +85,7 @@ def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
         ) from None
     if not -len(shape) <= dim < max(len(shape), 1):
         raise IndexError(
-            f"{op}: Dimension out of range (expected to be in range of "
+            f"Dimension out of range (expected to be in range of "
             f"[{-len(shape)}, {len(shape) - 1}], but got {dim})"
         )
     return (x.conj() * y).sum(dim) if x.dtype.kind == "c" else (x * y).sum(dim)

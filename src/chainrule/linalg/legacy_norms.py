@@ -104,7 +104,7 @@ def nuclear_norm(
     for d in dims if dim is not None else ():
         if not -max(ndim, 1) <= int(d) < max(ndim, 1):
             raise IndexError(
-                f"{op}: Dimension out of range (expected to be in range of "
+                f"Dimension out of range (expected to be in range of "
                 f"[{-max(ndim, 1)}, {max(ndim, 1) - 1}], but got {d})"
             )
     try:

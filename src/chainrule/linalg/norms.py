@@ -21,7 +21,7 @@ from ..autograd.saved_fields import given  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, host
 from ..meta.results import refuse_meta
-from ..ops._util import NAMED_ERRORS, as_tensor, lead_with, norm_dim
+from ..ops._util import NAMED_ERRORS, as_tensor, dim_range_error, lead_with, norm_dim
 from ..ops.complex_norms import complex_dtype_arg, complex_norm
 from ..ops.linalg_out import with_out
 from ..ops.vector_norms import Norm1, NormInf, NormNegInf, NormZero, PNorm, vector_norm_fields
@@ -181,6 +181,9 @@ def matrix_norm(
         )
     if len(tuple(dim)) != 2:
         raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {dim}")
+    for d in dim:  # PyTorch wraps each: an out-of-range dim is its IndexError
+        if not -a.ndim <= int(d) < a.ndim:
+            raise dim_range_error(int(d), max(a.ndim, 1))
     d0, d1 = (int(d) % a.ndim for d in dim)
     if d0 == d1:
         raise RuntimeError(f"linalg.matrix_norm: dims must be different. Got ({d0}, {d1})")

@@ -29,6 +29,7 @@ _ENTRY = frozenset(  # the op's own files and the wrappers around it
         "selection_where.py",
         "binding.py",
         "keywords.py",
+        "logical.py",  # the comparisons (eq, lt, ...)
         "deprecated_overloads.py",
         "aliases.py",
         "inplace.py",

@@ -27,6 +27,8 @@ def _subscripts(sublist: Any) -> str:
         if item is Ellipsis:
             letters.append("...")
             continue
+        if isinstance(item, Tensor) and item.numel() != 1:  # PyTorch compares it to 0
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
         try:
             n = operator.index(item)
         except TypeError:

@@ -249,6 +249,17 @@ def wrap_int_scalar(value: int, dtype: Any) -> int:
     return value
 
 
+def dim_range_error(dim: int, n: int) -> IndexError:
+    """PyTorch's IndexError, its words (CONTRIBUTING.md, "Error messages"), for a ``dim``
+    outside ``[-n, n)``: ``n`` the number of dims it may name (``ndim``, 1 for a 0-d tensor,
+    ``ndim + 1`` for ``unsqueeze``/``stack``)."""
+    err = IndexError(
+        f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})"
+    )
+    err.torch_words = True  # type: ignore[attr-defined]  # a composite's lead_with leaves it
+    return err
+
+
 def norm_dim(dim: Any, ndim: int, op: str) -> tuple | None:
     """Normalise a ``dim`` argument (None, int or sequence) to a sorted tuple of axes."""
     if dim is None:
@@ -266,14 +277,9 @@ def norm_dim(dim: Any, ndim: int, op: str) -> tuple | None:
                 )
         d = int(d)
         if not -max(ndim, 1) <= d < max(ndim, 1):
-            raise IndexError(
-                f"{op}: dimension {d} is out of range for a tensor with {ndim} dims "
-                f"(valid: {-max(ndim, 1)} to {max(ndim, 1) - 1})"
-            )
-        if d % max(ndim, 1) in out:
-            raise RuntimeError(
-                f"{op}: dim {d % max(ndim, 1)} appears multiple times in the list of dims {dims}"
-            )
+            raise dim_range_error(d, max(ndim, 1))
+        if d % max(ndim, 1) in out:  # PyTorch's words
+            raise RuntimeError(f"dim {d % max(ndim, 1)} appears multiple times in the list of dims")
         out.append(d % max(ndim, 1))
     return tuple(sorted(out))
 

@@ -20,6 +20,7 @@ import numpy as np
 from .. import dtypes
 from ..autograd.ieee import fp_ignoring
 from ..autograd.tensor import Tensor
+from ..size import Size
 from ..threads import elementwise
 from ._array_operands import refuse_user_array
 from ._division_grad import plain_div_grads
@@ -340,7 +341,7 @@ class _RoundingModeError(ValueError, RuntimeError):
 
 
 # operands PyTorch's div parser refuses from user code (an array, a list, a tuple)
-_REFUSED = frozenset({np.ndarray, list, tuple})
+_REFUSED = frozenset({np.ndarray, list, tuple, Size})  # (torch.Size: a tuple)
 
 
 @tensor_method(inplace=True, keywords=True)

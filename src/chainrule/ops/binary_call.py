@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd.tensor import Tensor
+from ..size import Size
 from ._array_operands import refuse_user_array
 from ._util import broadcast_error, promote
 
@@ -22,7 +23,7 @@ __all__: list[str] = []  # ``_call``, a helper of the two-input op modules; the 
 
 
 # operands PyTorch's add/sub/mul parsers refuse from user code (an array, a list, a tuple)
-_REFUSED = frozenset({np.ndarray, list, tuple})
+_REFUSED = frozenset({np.ndarray, list, tuple, Size})  # (torch.Size: a tuple)
 
 
 def _call(cls: type, op: str, a: Any, b: Any, **params: Any) -> Tensor:

@@ -17,6 +17,7 @@ from .conv_arguments import (
     ConvTypeError,
     check_channels,
     check_geometry,
+    check_geometry_first,
     check_groups,
     conv_type_error,
     int_tuple,
@@ -160,13 +161,12 @@ def _conv2d(
         refuse_weight_rank(w4, int_tuple(stride, 2, "stride", op))  # a Conv2d's kernel_size
     if isinstance(padding, str) and padding not in ("same", "valid"):  # PyTorch checks first
         raise torch_words(ShapeError(f"Invalid padding string: {padding!r}"))
-    _check_input(op, x4, w4, groups, False, (input, weight) if one_d else None)
-    k = tuple(w4.shape[2:])
     stride = int_tuple(stride, 2, "stride", op)
     dil = int_tuple(dilation, 2, "dilation", op)
-    if not isinstance(padding, str):
-        check_geometry(op, stride, dil, int_tuple(padding, 2, "padding", op))
-    check_geometry(op, stride, dil)
+    if getattr(x4, "ndim", 0) == 4 and getattr(w4, "ndim", 0) == 4:
+        check_geometry_first(op, padding, stride, dil)  # PyTorch: before the channels
+    _check_input(op, x4, w4, groups, False, (input, weight) if one_d else None)
+    k = tuple(w4.shape[2:])  # (padding, stride and dilation checked above)
     _check_dilated_dtype(x4, dil)
     pad = _padding(padding, k, stride, dil, op)
     h, w = x4.shape[2:]

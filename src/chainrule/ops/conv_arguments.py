@@ -22,6 +22,7 @@ __all__ = [
     "ConvTypeError",
     "check_channels",
     "check_geometry",
+    "check_geometry_first",
     "check_groups",
     "conv_type_error",
     "int_tuple",
@@ -156,14 +157,14 @@ def check_channels(
     shown: tuple[Tensor, Tensor] | None = None,
 ) -> None:
     """The channels of ``x`` (N, C, *) and the weight ``w`` agree for ``groups``, and their
-    dtypes match (PyTorch promotes nothing here), checked in PyTorch's order and words: a
-    forward weight has at least ``groups`` output channels (out_channels=0), a multiple of
+    dtypes match (PyTorch promotes nothing here), checked in PyTorch's order and words: the
+    weight's first dim is at least ``groups`` (forward and transposed alike), a multiple of
     ``groups``, then ``C`` is the weight's input channels times ``groups`` (forward) or its
     first dim (transposed). ``shown``: the input and weight as the user gave them, whose
     sizes the messages print (conv1d's, computed as a height-1 image). Shared by the
     1-d/2-d and 3-d convolutions."""
     xs, ws = [list(t.shape) for t in (shown if shown is not None else (x, w))]
-    if not transposed and w.shape[0] < groups:  # out_channels=0: PyTorch's RuntimeError
+    if w.shape[0] < groups:  # out_channels=0 (transposed: in_channels): PyTorch's words
         raise torch_words(
             ShapeError(
                 f"Given groups={groups}, expected weight to be at least {groups} at "
@@ -214,12 +215,30 @@ def check_geometry(
         text = "negative output_padding is not supported"
     elif min(stride) < 1:
         text = "non-positive stride is not supported"
-    elif min(dil) < 1:
+    elif min(dil) < 0:  # PyTorch's words (it checks a zero dilation later)
+        text = "dilation should be greater than zero"
+    elif min(dil) < 1:  # PyTorch's zero dilation fails in its kernels, its words vary
         text = f"dilation should be greater than zero, but got {list(dil)}"
     if text is not None:
         err = ShapeError(text)
         err.torch_words = True  # type: ignore[attr-defined]
         raise err
+
+
+def check_geometry_first(op: str, padding: Any, stride: tuple, dil: tuple) -> None:
+    """PyTorch's checks of a forward convolution's padding, stride and dilation, which it
+    makes before it looks at the channels (a bad padding string or 'same' with a stride,
+    then :func:`check_geometry`'s numbers): called before :func:`check_channels`."""
+    if isinstance(padding, str):
+        if padding not in ("same", "valid"):
+            raise torch_words(ShapeError(f"Invalid padding string: {padding!r}"))
+        if padding == "same" and any(s != 1 for s in stride):
+            raise torch_words(
+                ShapeError("padding='same' is not supported for strided convolutions")
+            )
+        check_geometry(op, stride, dil)
+    else:
+        check_geometry(op, stride, dil, int_tuple(padding, len(stride), "padding", op))
 
 
 def _warn_same_asymmetric(before: Any, after: Any) -> None:

@@ -38,11 +38,14 @@ def _parse_einsum(equation: str, shapes: list) -> tuple:
     eq = equation.replace(" ", "")
     lhs, arrow, rhs = eq.partition("->")
     ins = lhs.split(",")
-    if len(ins) != len(shapes):
+    if not shapes:  # PyTorch's ValueError (a ShapeError is one), its words
         raise ShapeError(
-            f"einsum: equation {equation!r} has {len(ins)} operands but "
-            f"{len(shapes)} tensors were given"
+            "einsum(): must specify the equation string and at least one operand, "
+            "or at least one operand and its subscripts list"
         )
+    if len(ins) != len(shapes):  # PyTorch's words
+        fewer = "more" if len(ins) < len(shapes) else "fewer"
+        raise ShapeError(f"einsum(): {fewer} operands were provided than specified in the equation")
     used = set(c for c in eq if c.isalpha())
     free = [c for c in string.ascii_letters if c not in used]
     ell_nd = 0
@@ -51,13 +54,20 @@ def _parse_einsum(equation: str, shapes: list) -> tuple:
             ell_nd = max(ell_nd, len(shp) - (len(sub) - 3))
     ell = "".join(free[:ell_nd])
     new_ins = []
-    for sub, shp in zip(ins, shapes):
+    for i, (sub, shp) in enumerate(zip(ins, shapes)):
         if "..." in sub:
             n = len(shp) - (len(sub) - 3)
+            if n < 0:  # PyTorch's words
+                raise ShapeError(
+                    f"einsum(): the number of subscripts in the equation ({len(sub) - 3}) is "
+                    f"more than the number of dimensions ({len(shp)}) for operand {i}"
+                )
             sub = sub.replace("...", ell[ell_nd - n :] if n else "")
-        if len(sub) != len(shp):
+        if len(sub) != len(shp):  # PyTorch's words
             raise ShapeError(
-                f"einsum: operand subscripts {sub!r} do not match a tensor of shape {tuple(shp)}"
+                f"einsum(): the number of subscripts in the equation ({len(sub)}) does not "
+                f"match the number of dimensions ({len(shp)}) for operand {i} and no ellipsis "
+                "was given"
             )
         new_ins.append(sub)
     if arrow:

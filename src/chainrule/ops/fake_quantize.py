@@ -197,8 +197,7 @@ def _channel_shape(op: str, x: Tensor, scale: Tensor, zero_point: Tensor, axis: 
     nd = x.ndim
     if not -nd <= axis < nd:
         raise IndexError(
-            f"{op}: Dimension out of range (expected to be in range of [{-nd}, {nd - 1}], but "
-            f"got {axis})"
+            f"Dimension out of range (expected to be in range of [{-nd}, {nd - 1}], but got {axis})"
         )
     if scale.dtype != np.float32:
         name = "Double" if scale.dtype == np.float64 else str(scale.dtype)

@@ -251,7 +251,7 @@ def wrap_dim(dim: Any, ndim: int, op: str) -> int:
         raise IndexError(f"{op}: Dimension specified as {dim} but tensor has no dimensions")
     if not -ndim <= dim < ndim:
         raise IndexError(
-            f"{op}: Dimension out of range (expected to be in range of [{-ndim}, {ndim - 1}], "
+            f"Dimension out of range (expected to be in range of [{-ndim}, {ndim - 1}], "
             f"but got {dim})"
         )
     return dim % ndim

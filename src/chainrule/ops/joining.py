@@ -31,7 +31,7 @@ from ..quantized_tensor import QuantizedTensor
 from ._first_order import grad_arrays, grad_view
 from ._tensor_args import tensor_element, tensor_list
 from ._tiles import tiled_view
-from ._util import ShapeError, index_int, int_dim, norm_dim
+from ._util import ShapeError, dim_range_error, index_int, int_dim, norm_dim
 from .binding import numpy_keywords, tensor_method
 from .memory_format import (
     _has_format_strides,
@@ -276,7 +276,7 @@ def _special(op: str, tensors: list, dim: int) -> Tensor:
 @numpy_keywords
 def cat(tensors: Sequence[Any], dim: int = 0) -> Tensor:
     """Join tensors along an existing dimension."""
-    if type(dim) is not int and not isinstance(dim, str):  # (a str: a named dim)
+    if type(dim) is not int:  # (a str too: PyTorch 2.13 has no named dims left)
         dim = parser_int("cat", "dim", 2, dim)
     if type(tensors) is not list and type(tensors) is not tuple:
         tensors = tensor_list("cat", tensors)  # PyTorch's TypeError for a Tensor, a number
@@ -374,10 +374,7 @@ def stack(tensors: Sequence[Any], dim: int = 0) -> Tensor:
         promoted = dtypes.promote_types(promoted, t_.dtype)
     nd = tensors[0].ndim + 1
     if not -nd <= dim < nd:
-        raise IndexError(
-            f"stack: dim {dim} is out of range for stacking tensors of shape "
-            f"{tuple(tensors[0].shape)} (valid: {-nd} to {nd - 1})"
-        )
+        raise dim_range_error(dim, nd)  # PyTorch's words
     tensors = [t_ if t_.dtype == promoted else t_.to(promoted) for t_ in tensors]
     return given(Stack.apply(*tensors, dim=dim % nd), dim=dim)  # _saved_dim as given
 
@@ -411,15 +408,18 @@ def split(
             )
         split_size_or_sections = int(split_size_or_sections.item())
     if tensor.ndim == 0:
-        raise ShapeError("split expects at least a 1-dimensional tensor (got a 0-d tensor)")
+        raise ShapeError("split expects at least a 1-dimensional tensor")  # its words
+    if isinstance(split_size_or_sections, int) and split_size_or_sections < 0:
+        raise ShapeError(  # PyTorch's words, checked before the dim
+            f"split expects split_size be non-negative, but got split_size={split_size_or_sections}"
+        )
     d = norm_dim(dim, tensor.ndim, "split")[0]
     n = tensor.shape[d]
     if isinstance(split_size_or_sections, int):
         s = split_size_or_sections
-        if s < 0 or (s == 0 and n != 0):  # PyTorch: size 0 splits only a size-0 dim (one piece)
+        if s == 0 and n != 0:  # PyTorch: size 0 splits only a size-0 dim (one piece)
             raise ShapeError(
-                f"split: split_size must be positive (or 0 for a size-0 dim), got {s} for dim "
-                f"{d} of size {n}"
+                f"split_size can only be 0 if dimension size is 0, but got dimension size of {n}"
             )
         sizes = ([min(s, n - i) for i in range(0, n, s)] if s else []) or [0]
         kind, split_size = "SplitBackward0", s

@@ -407,6 +407,12 @@ def _takes_out(fn: Callable) -> bool:
         return False
 
 
+# Tensor methods PyTorch defines in Python (torch/_tensor.py) that take no ``out=``
+_PYTHON_METHODS = frozenset(
+    {"lu", "norm", "unique", "unique_consecutive", "split", "stft", "istft"}
+)
+
+
 def method_form(fn: Callable, name: str) -> Callable:
     """``Tensor.<name>`` for the op ``fn`` (as :func:`accepts_torch_keywords` wrapped it):
     PyTorch's methods take no ``out=`` (``x.sum(0, out=o)``, ``x.cross(y, out=o)``: "sum()
@@ -426,8 +432,11 @@ def method_form(fn: Callable, name: str) -> Callable:
         if not kwargs:
             return raw(*args)
         if "out" in kwargs:
-            raise TypeError(f"{name}() got an unexpected keyword argument 'out'")
+            raise TypeError(f"{called}() got an unexpected keyword argument 'out'")
         return fn(*args, **kwargs)
+
+    # a method PyTorch writes in Python (torch/_tensor.py): Python's TypeError names it so
+    called = f"Tensor.{name}" if name in _PYTHON_METHODS else name
 
     method.__wrapped__ = raw  # type: ignore[attr-defined]
     keep = {"axis", "keepdims"} if full else set(added or ())

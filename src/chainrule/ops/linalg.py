@@ -387,15 +387,14 @@ def _tensordot(a: Tensor, b: Tensor, dims: Any) -> Tensor:
     a, b = as_tensor(a), as_tensor(b)
     if a.dtype != b.dtype:  # PyTorch does not promote here
         raise DtypeError(
-            f"tensordot: both inputs should have same dtype, got {a.dtype} and {b.dtype}"
+            f"both inputs should have same dtype\n(tensordot got {a.dtype} and {b.dtype})"
         )
     if isinstance(dims, (int,)) or isinstance(dims, Tensor) and dims.ndim == 0:
         k = int(dims)
-        if k < 0 or k > min(a.ndim, b.ndim):
-            raise ShapeError(
-                f"tensordot: dims={k} must be between 0 and "
-                f"{min(a.ndim, b.ndim)} for shapes {tuple(a.shape)} and {tuple(b.shape)}"
-            )
+        if k < 0:  # PyTorch's words
+            raise ShapeError(f"tensordot expects dims >= 0, but got dims={k}")
+        if k > min(a.ndim, b.ndim):
+            raise ShapeError(f"tensordot expects dims < ndim_a or ndim_b, but got dims={k}")
         da, db = list(range(a.ndim - k, a.ndim)), list(range(k))
     elif not isinstance(dims, Tensor):  # a pair of dim lists, read as PyTorch's parser
         da, db = map(list, tensordot_dim_lists(dims))
@@ -407,7 +406,7 @@ def _tensordot(a: Tensor, b: Tensor, dims: Any) -> Tensor:
                 f"tensordot: dims must be an int or a pair of dim lists, got {dims!r}"
             ) from None
     if len(da) != len(db):
-        raise RuntimeError("tensordot: both dimension lists should have same length")
+        raise RuntimeError("both dimension lists should have same length")
     given, da, db = list(zip(da, db)), [], []
     for gi, gj in given:  # pair by pair, as PyTorch: a size mismatch before a later bad dim
         i, j = _wrapped_dim(gi, a.ndim), _wrapped_dim(gj, b.ndim)
@@ -420,13 +419,13 @@ def _tensordot(a: Tensor, b: Tensor, dims: Any) -> Tensor:
             a = a.sum(i, keepdim=True)
         if a.shape[i] != b.shape[j]:
             raise ShapeError(
-                f"tensordot: contracted dimensions need to match, but first has size "
+                f"contracted dimensions need to match, but first has size "
                 f"{a.shape[i]} in dim {gi} and second has size {b.shape[j]} in dim {gj}"
             )
     for dims in (da, db):  # PyTorch's dim bitsets, built after the size checks
         for d in dims:
             if dims.count(d) > 1:
-                raise RuntimeError(f"tensordot: dim {d} appears multiple times in the list of dims")
+                raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
     # One GEMM, as PyTorch and NumPy: a -> (free_a, contracted) as (M, K), b -> (contracted,
     # free_b) as (K, N). A permutation that is not a view makes its reshape copy, and the
     # matmul then keeps that copy (not a view of a or b), as PyTorch's does.
@@ -448,8 +447,7 @@ def _wrapped_dim(d: int, ndim: int) -> int:
     n = max(ndim, 1)
     if not -n <= d < n:
         raise IndexError(
-            f"tensordot: Dimension out of range (expected to be in range of [{-n}, {n - 1}], "
-            f"but got {d})"
+            f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {d})"
         )
     return d % n
 

@@ -21,11 +21,14 @@ from ..float8 import is_float8
 from ..float8 import refuse as _refuse_float8
 from ..meta.array import ITEM_ERROR, MetaArray
 from ..meta.results import refuse_meta
+from ..size import Size
+from ._array_operands import user_call
 from ._result_layout import in_elementwise_layout
 from ._tensor_args import first_not_tensor
 from ._util import DtypeError, ShapeError, as_tensor, constant, promote
 from .binding import tensor_method
 from .inplace import make_inplace
+from .invalid_arguments import combination_error
 
 __all__ = [
     "allclose",
@@ -83,6 +86,28 @@ def _apply(op: str, a: Any, b: Any, fn: Callable) -> Tensor:
     return constant(r)
 
 
+# operands PyTorch's comparison parsers refuse from user code (an operator takes an array)
+_SEQUENCES = frozenset({np.ndarray, list, tuple, Size})
+_COMPARE_FORMS = (
+    "(Tensor input, Tensor other, *, Tensor out = None)",
+    "(Tensor input, Number other, *, Tensor out = None)",
+)
+
+
+def _refuse_sequence(op: str, a: Any, b: Any) -> None:
+    """PyTorch's TypeError for ``eq(x, [1, 2])`` / ``x.lt((1, 2))`` called by user code (its
+    overloads take a Tensor or a Number); an operator's call (``x == arr``) goes on."""
+    if user_call():
+        alias = _ALIASES.get(op)
+        names = (op, op + "_") if alias is None else (op, op + "_", alias, alias + "_")
+        raise combination_error(names, (("input", a), ("other", b)), _COMPARE_FORMS, _METHOD)
+
+
+_METHOD = ("(Tensor other)", "(Number other)")
+_ALIASES = {"ne": "not_equal", "lt": "less", "le": "less_equal", "gt": "greater"}
+_ALIASES["ge"] = "greater_equal"
+
+
 def _ordered(op: str, a: Any, b: Any) -> None:
     _refuse_float8(op + "_cpu", a, b)  # PyTorch has no float8 order comparisons
     for v in (a, b):
@@ -94,34 +119,46 @@ def _ordered(op: str, a: Any, b: Any) -> None:
 
 @tensor_method(inplace=True, keywords=True)
 def eq(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+    if type(other) in _SEQUENCES or type(input) in _SEQUENCES:
+        _refuse_sequence("eq", input, other)
     return _apply("eq", input, other, lambda xp, x, y: x == y)
 
 
 @tensor_method(inplace=True, keywords=True)
 def ne(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+    if type(other) in _SEQUENCES or type(input) in _SEQUENCES:
+        _refuse_sequence("ne", input, other)
     return _apply("ne", input, other, lambda xp, x, y: x != y)
 
 
 @tensor_method(inplace=True, keywords=True)
 def lt(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+    if type(other) in _SEQUENCES or type(input) in _SEQUENCES:
+        _refuse_sequence("lt", input, other)
     _ordered("lt", input, other)
     return _apply("lt", input, other, lambda xp, x, y: x < y)
 
 
 @tensor_method(inplace=True, keywords=True)
 def le(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+    if type(other) in _SEQUENCES or type(input) in _SEQUENCES:
+        _refuse_sequence("le", input, other)
     _ordered("le", input, other)
     return _apply("le", input, other, lambda xp, x, y: x <= y)
 
 
 @tensor_method(inplace=True, keywords=True)
 def gt(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+    if type(other) in _SEQUENCES or type(input) in _SEQUENCES:
+        _refuse_sequence("gt", input, other)
     _ordered("gt", input, other)
     return _apply("gt", input, other, lambda xp, x, y: x > y)
 
 
 @tensor_method(inplace=True, keywords=True)
 def ge(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+    if type(other) in _SEQUENCES or type(input) in _SEQUENCES:
+        _refuse_sequence("ge", input, other)
     _ordered("ge", input, other)
     return _apply("ge", input, other, lambda xp, x, y: x >= y)
 

@@ -41,6 +41,7 @@ __all__ = [
     "parser_number",
     "refuse_narrow_types",
     "randint_forms_error",
+    "refuse_randint_size",
     "refuse_randint_types",
 ]
 
@@ -318,6 +319,31 @@ def refuse_randint_types(low: Any, high: Any, size: Any) -> None:
         raise randint_forms_error((low, high, size))  # randint(0, 5, 3): no size tuple
     given = (low, high) if isinstance(size, tuple) and size == () else (low, high, size)
     raise randint_forms_error(given)
+
+
+def refuse_randint_size(two_args: bool, given: Sequence[Any], size: Sequence[Any]) -> None:
+    """PyTorch's parser on a ``randint`` size whose first element is no int (a later one is
+    refused by :func:`creation_options._shape`, as PyTorch's unpacking of the list): the
+    ``(high, size)`` form names the argument (without its position when given by keyword),
+    the ``(low, high, size)`` form fits neither overload (``randint(0, 5, (1.0, 2.0))``).
+    ``given``: the positional arguments as called."""
+    if not size or _is_int(size[0]):
+        return
+    keywords = called_as(("randint",))[2]
+    if not two_args:
+        by_keyword = "size" in keywords
+        got = [torch_type_name(v) for v in given[: 2 if by_keyword else 3]]
+        got += ["size=tuple"] if by_keyword else []
+        raise TypeError(
+            f"randint() received an invalid combination of arguments - got ({', '.join(got)}), "
+            f"but expected one of:{_RANDINT_FORMS}\n"
+        )
+    if "size" in keywords:
+        raise TypeError("randint(): argument 'size' must be tuple of ints, not tuple")
+    raise TypeError(
+        "randint(): argument 'size' (position 2) must be tuple of ints, but found element of "
+        f"type {torch_type_name(size[0])} at pos 0"
+    )
 
 
 def randint_forms_error(given: Sequence[Any]) -> TypeError:

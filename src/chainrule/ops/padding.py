@@ -9,7 +9,6 @@ smaller than the padded dim, circular pads at most its size).
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Sequence
 
 from ..autograd.function import Function
@@ -71,10 +70,8 @@ def pad(
     differentiable. ``value`` (constant mode only; None is 0, as in PyTorch) fills the border.
     """
     if mode not in ("constant", "reflect", "replicate", "circular"):  # PyTorch's first check
-        raise NotImplementedError(
-            f"pad: unknown mode {mode!r}; valid: constant, reflect, replicate, circular"
-        )
-    if isinstance(pad, (numbers.Number, str, type(None))):
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")  # PyTorch's words
+    if not isinstance(pad, (tuple, list)):  # PyTorch's parser: a Tensor or array is none
         parser_int_list("pad", "pad", 2, pad, varargs=False, keywords=False)
     for p in pad:
         if type(p) is not int:
@@ -84,14 +81,14 @@ def pad(
     if value is not None and type(value) is not float and type(value) is not int:
         value = parser_float("pad", "value", 4, value, keywords=False)
     if len(pad) % 2:
-        raise ShapeError(f"pad: Padding length must be divisible by 2, got {len(pad)}")
+        raise ShapeError("Padding length must be divisible by 2")  # PyTorch's words
     if len(pad) // 2 > input.ndim:
         raise ShapeError(
-            "pad: Padding length should be less than or equal to two times the input dimension "
+            "Padding length should be less than or equal to two times the input dimension "
             f"but got padding length {len(pad)} and input of dimension {input.ndim}"
         )
     if mode in ("reflect", "replicate", "circular") and value is not None and value != 0:
-        raise RuntimeError(f'pad: Padding mode "{mode}" doesn\'t take in value argument')
+        raise RuntimeError(f'Padding mode "{mode}" doesn\'t take in value argument')
     widths = [(0, 0)] * input.ndim
     for i in range(len(pad) // 2):
         widths[input.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
@@ -125,7 +122,7 @@ def _check_crop(shape: tuple, widths: list, mode: str) -> None:
     for i, (lo, hi) in enumerate(widths):
         if shape[i] + min(lo, 0) + min(hi, 0) < 0:
             if mode == "constant":  # PyTorch narrows the input first
-                raise RuntimeError("pad: narrow(): length must be non-negative.")
+                raise RuntimeError("narrow(): length must be non-negative.")  # its words
             raise RuntimeError(
                 f"pad: negative padding ({lo}, {hi}) crops more than the {shape[i]} elements "
                 f"of dimension {i} (mode {mode!r})"
@@ -170,6 +167,14 @@ def _check_non_constant_rank(ndim: int, n_pad: int) -> None:
 
 def _check_pad_widths(mode: str, shape: tuple, widths: list, npad: int) -> None:
     """Reflect pads must be < the dim size, replicate needs size > 0."""
+    if mode == "reflect":  # PyTorch's words, checked from the last dim (its argument #4)
+        for i in range(len(shape) - 1, len(shape) - npad - 1, -1):
+            if max(widths[i]) >= shape[i]:
+                raise RuntimeError(
+                    f"Argument #{4 + 2 * (len(shape) - 1 - i)}: Padding size should be less "
+                    "than the corresponding input dimension, but got: padding "
+                    f"{tuple(widths[i])} at dimension {i} of input {list(shape)}"
+                )
     for i in range(len(shape) - npad, len(shape)):
         n = shape[i]
         for w in widths[i]:

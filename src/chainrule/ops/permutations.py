@@ -17,7 +17,7 @@ from ..autograd.function import Function
 from ..autograd.saved_fields import given, given_dim, given_dims  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ._first_order import grad_view
-from ._util import NAMED_ERRORS, ShapeError, lead_with, norm_dim
+from ._util import NAMED_ERRORS, ShapeError, dim_range_error, lead_with, norm_dim
 from .binding import tensor_method
 from .number_arguments import parser_int
 from .overload_errors import movedim_dims
@@ -111,13 +111,14 @@ def permute(input: Tensor, *order: Any, dims: Any = None) -> Tensor:
     dims = _shape_arg(order, "permute", "dims")
     for d in dims if len(dims) == input.ndim else ():
         norm_dim(d, input.ndim, "permute")  # an out-of-range dim -> IndexError (as PyTorch)
-    if len(dims) != input.ndim or sorted(d % max(input.ndim, 1) for d in dims) != list(
-        range(input.ndim)
-    ):
+    if len(dims) != input.ndim:  # PyTorch's words (its sparse kernel's, on any tensor)
         raise ShapeError(
-            f"permute: dims {dims} are not a permutation of the {input.ndim} dims of "
-            f"a tensor of shape {tuple(input.shape)}"
+            "permute(sparse_coo): number of dimensions in the tensor input does not match the "
+            "length of the desired ordering of dimensions i.e. input.dim() = "
+            f"{input.ndim} is not equal to len(dims) = {len(dims)}"
         )
+    if sorted(d % max(input.ndim, 1) for d in dims) != list(range(input.ndim)):
+        raise ShapeError("permute(): duplicate dims are not allowed.")  # PyTorch's words
     out = _PERMUTE.apply(input, tuple(d % input.ndim for d in dims))
     return given(out, dims=dims)  # grad_fn._saved_dims as given
 
@@ -179,10 +180,7 @@ def movedim(input: Tensor, source: Any, destination: Any) -> Tensor:
     nd = input.ndim
     for d in src + dst:
         if not -max(nd, 1) <= d < max(nd, 1):
-            raise IndexError(
-                f"movedim: Dimension out of range (expected to be in range of "
-                f"[{-max(nd, 1)}, {max(nd, 1) - 1}], but got {d})"
-            )
+            raise dim_range_error(d, max(nd, 1))  # PyTorch's words, unprefixed
     src_n = [d % max(nd, 1) for d in src]
     dst_n = [d % max(nd, 1) for d in dst]
     for name, ds in (("source", src_n), ("destination", dst_n)):

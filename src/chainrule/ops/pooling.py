@@ -423,8 +423,7 @@ def avg_pool2d(
     if isinstance(input, Tensor) and input.ndim < 3:  # PyTorch reads dim -3: an IndexError
         n = max(input.ndim, 1)
         raise IndexError(
-            f"avg_pool2d: Dimension out of range (expected to be in range of [{-n}, {n - 1}], "
-            "but got -3)"
+            f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got -3)"
         )
     P = _params("avg_pool2d", input, kernel_size, stride, padding, 1, ceil_mode)
     check_flag("avg_pool2d", "count_include_pad", count_include_pad)

@@ -24,6 +24,7 @@ from ..autograd.tensor import Tensor
 from ..autograd.view_errors import LEAF_MESSAGE
 from ..backend import get_array_module
 from ._raw_checks import need_tensor
+from .checked_arguments import scalar_types_error
 from .distance import norm_over_dim
 from .inplace import check_writable_memory, writes_into_graph
 from .layout import contiguous
@@ -50,11 +51,7 @@ def embedding_renorm_(input: Tensor, indices: Tensor, max_norm: float, norm_type
         )
     idx = indices._data
     if idx.dtype.kind not in "iu" or idx.dtype.itemsize not in (4, 8):
-        raise RuntimeError(
-            "Expected tensor for argument #2 'indices' to have one of the following scalar "
-            f"types: Long, Int; but got {indices.dtype} instead (while checking arguments "
-            f"for {op})"
-        )
+        raise RuntimeError(scalar_types_error(2, "indices", "Long, Int", idx.dtype, op))
     if not input.is_floating_point():
         raise RuntimeError(
             f"{op}: norm(): input dtype should be either floating point or complex. Got "
@@ -146,7 +143,7 @@ def norm_except_dim(v: Tensor, pow: int = 2, dim: int = 0) -> Tensor:
         raise IndexError(f"{op}: Dimension specified as {dim} but tensor has no dimensions")
     if not -v.ndim <= dim < v.ndim:
         raise IndexError(
-            f"{op}: Dimension out of range (expected to be in range of [{-v.ndim}, "
+            f"Dimension out of range (expected to be in range of [{-v.ndim}, "
             f"{v.ndim - 1}], but got {dim})"
         )
     d = dim % v.ndim

@@ -168,17 +168,19 @@ def repeat(x: Tensor, *sizes: Any, repeats: Any = None) -> Tensor:
         if sizes:
             raise TypeError("repeat(): got the repeats both positionally and as repeats=")
         sizes = (repeats,)
+    elif not sizes:
+        raise TypeError('repeat() missing 1 required positional arguments: "repeats"')
     sizes = _shape_arg(sizes, "repeat", "repeats")
-    if len(sizes) < x.ndim:
+    if len(sizes) < x.ndim:  # PyTorch's words
         raise ShapeError(
-            f"repeat: the number of repeats ({len(sizes)}) can not be smaller "
-            f"than the tensor's dims ({x.ndim})"
+            "Number of dimensions of repeat dims can not be smaller than number of "
+            "dimensions of tensor"
         )
-    if any(r < 0 for r in sizes):
-        raise RuntimeError(
-            f"repeat: repeats must be non-negative, got {sizes} (it would create "
-            "a tensor with a negative dimension)"
-        )
+    if any(r < 0 for r in sizes):  # PyTorch's words: the first negative size of the result
+        shape = (1,) * (len(sizes) - x.ndim) + tuple(x.shape)
+        out = [n * r for n, r in zip(shape, sizes)]
+        bad = next(n for n in out if n < 0)
+        raise RuntimeError(f"Trying to create tensor with negative dimension {bad}: {out}")
     return Repeat.apply(x, sizes)
 
 

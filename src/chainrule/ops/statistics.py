@@ -81,18 +81,18 @@ def moment(
         shown = 1
     if correction is None:
         correction = 1 if unbiased is None or unbiased is True else 0
-    axes = reduction_axes(dim, input, op)
     kind = input.dtype.kind
-    if kind != "f" and not is_bfloat16(input.dtype):  # bfloat16: Var/Std sum in float32
-        if kind == "c":  # real: E|z - E z|^2 = var(Re z) + var(Im z), as PyTorch
-            v = moment(op, real(input), dim, None, keepdim, correction) + moment(
-                op, imag(input), dim, None, keepdim, correction
-            )
-            return SafeSqrt.apply(v) if root else v
+    if kind not in "fc" and not is_bfloat16(input.dtype):  # PyTorch's words, before the dim
         raise DtypeError(
-            f"{op}: only supports floating point and complex dtypes, got "
-            f"{input.dtype}; call .float() first"
+            "std and var only support floating point and complex dtypes\n"
+            f"({op}: got {input.dtype}; call .float() first)"
         )
+    axes = reduction_axes(dim, input, op)
+    if kind == "c":  # real: E|z - E z|^2 = var(Re z) + var(Im z), as PyTorch
+        v = moment(op, real(input), dim, None, keepdim, correction) + moment(
+            op, imag(input), dim, None, keepdim, correction
+        )
+        return SafeSqrt.apply(v) if root else v
     dof = max(_count(input.shape, axes) - correction, 0)
     # 0/0 -> NaN, as PyTorch, which warns naming the op (NumPy's names none); and, as it,
     # for any empty input (its reduction factor, numel in / numel out, is then 0)

@@ -25,6 +25,7 @@ from ..autograd.saved_fields import as_uint64, given, given_dim  # grad_fn._save
 from ..autograd.tensor import Tensor
 from ..backend import device_of, get_array_module, host
 from ..meta.array import MetaArray, meta_empty
+from ..qtypes import scalar_type_name
 from ..scalar_range import fit_scalar
 from ._tensor_args import tensor_operand
 from ._util import as_tensor, norm_dim
@@ -247,12 +248,11 @@ def rot90(input: Tensor, k: int = 1, dims: Sequence[int] = (0, 1)) -> Tensor:
 
 
 def _integer_repeats(counts: np.ndarray) -> None:
-    """PyTorch's error for a floating, complex or bool tensor of repeats."""
-    if counts.dtype.kind not in "iu":
-        raise NotImplementedError(
-            f"repeat_interleave: not implemented for repeats of dtype {counts.dtype}; "
-            "pass an integer tensor (e.g. repeats.long())"
-        )
+    """PyTorch's error, its words, for a tensor of repeats of a dtype its kernel lacks (it has
+    int32 and int64 only)."""
+    if counts.dtype not in (np.int64, np.int32):
+        name = scalar_type_name(counts.dtype)
+        raise NotImplementedError(f"\"repeat_interleave_cpu\" not implemented for '{name}'")
 
 
 def _meta_repeat_index(counts: Any, output_size: int | None) -> Any:
@@ -296,13 +296,10 @@ def repeat_interleave(
             return Tensor._make(_meta_repeat_index(data, output_size), False, None, 0)
         counts = host(data)  # the counts are read on the host (from any device)
         _integer_repeats(counts)
-        if counts.ndim != 1 or counts.dtype.kind not in "iu":
-            raise RuntimeError(
-                "repeat_interleave: the one-argument form expects a 1-d integer "
-                f"tensor of counts, got shape {tuple(counts.shape)} of {counts.dtype}"
-            )
+        if counts.ndim != 1:  # PyTorch's words
+            raise RuntimeError("repeat_interleave only accept 1D vector as repeat")
         if (counts < 0).any():
-            raise RuntimeError("repeat_interleave: repeats must be non-negative")
+            raise RuntimeError("repeats can not be negative")
         on_gpu = get_array_module(data) is not np  # the result goes where the counts are
         return Tensor._new(
             np.repeat(np.arange(len(counts)), counts), device=device_of(data) if on_gpu else None
@@ -323,20 +320,25 @@ def repeat_interleave(
         return index_select(x, d, idx)
     # the repeats are read on the host (one number per slice, from any device)
     reps = host(repeats._data if isinstance(repeats, Tensor) else repeats)
-    if isinstance(repeats, Tensor):
+    if isinstance(repeats, Tensor):  # PyTorch's checks, its order and words
+        if reps.ndim > 1:
+            raise RuntimeError("repeats must be 0-dim or 1-dim tensor")
+        if reps.ndim == 1 and len(reps) not in (1, size):
+            given = d if dim is None else dim  # (PyTorch prints the dim as given)
+            raise RuntimeError(
+                "repeats must have the same size as input along dim, but got "
+                f"repeats.size(0) = {len(reps)} and input.size({given}) = {size}"
+            )
         _integer_repeats(reps)
-    if reps.dtype.kind not in "iu" or reps.ndim > 1:
+        if (reps < 0).any():
+            raise RuntimeError("repeats can not be negative")
+    elif reps.dtype.kind not in "iu" or reps.ndim > 1:
         raise RuntimeError(
             f"repeat_interleave: repeats must be an int or a 1-d integer tensor, "
             f"got {reps.dtype} of shape {tuple(reps.shape)}"
         )
-    if (reps < 0).any():
-        raise RuntimeError("repeat_interleave: repeats must be non-negative")
-    if reps.ndim == 1 and len(reps) not in (1, size):
-        raise RuntimeError(
-            f"repeat_interleave: repeats must have the same size as input along "
-            f"dim {d} ({size}), got {len(reps)}"
-        )
+    elif (reps < 0).any():  # an int: PyTorch's words
+        raise RuntimeError("Repeats must be non-negative")
     if type(x._data) is MetaArray:  # the index's length only (no host index of that size)
         idx = meta_empty((int(np.broadcast_to(reps, (size,)).sum()),), np.int64)
     else:

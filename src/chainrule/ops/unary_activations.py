@@ -19,8 +19,9 @@ from ..backend import get_array_module
 from ..threads import elementwise
 from ._activation_math import SOFTPLUS_F32_STEPS, sigmoid_f32, softplus_f32, stable_sigmoid
 from ._first_order import grad_tensor, wrapped
-from ._util import as_tensor, no_integer_kernel
+from ._util import as_tensor
 from .binding import tensor_method
+from .checked_arguments import kernel_dtype_error
 from .complex_elementwise import ComplexSigmoid
 from .elementwise import UnaryElementwise
 from .fused_grads import SigmoidGrad, TanhGrad, relu_grad, relu_grad_array, sigmoid_grad, tanh_grad
@@ -169,7 +170,8 @@ def relu(input: Tensor) -> Tensor:  # noqa: A002 - PyTorch's name
 def softplus(input: Tensor, beta: float = 1, threshold: float = 20) -> Tensor:  # as torch's
     if type(beta) not in (int, float) or type(threshold) not in (int, float):
         beta, threshold = parser_numbers("softplus", (("beta", beta), ("threshold", threshold)))
-    no_integer_kernel("softplus", input)
+    if isinstance(input, Tensor) and input._data.dtype.kind in "iubc":  # PyTorch's words
+        hint = "(softplus takes floating-point tensors: convert the input with .float())"
+        raise kernel_dtype_error("softplus_cpu", input._data.dtype, hint)
     input = _float(input)
-    _no_complex("softplus", input)
     return Softplus.apply(input, beta=beta, threshold=threshold)

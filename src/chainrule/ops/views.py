@@ -29,7 +29,7 @@ from ..meta.strides import meta_strides
 from ..quantized_tensor import QuantizedTensor
 from ._same_shape_views import same_shape_view as _same_shape
 from ._same_shape_views import view_layout as _view_layout
-from ._util import ShapeError, norm_dim
+from ._util import ShapeError, dim_range_error, norm_dim
 from .binding import tensor_method
 from .broadcasting import (  # noqa: F401 - re-exported (their home before session 38)
     BroadcastTo,
@@ -305,8 +305,7 @@ def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
     if not -n <= dim < n:  # PyTorch's IndexError (-3 of a 2-d input wrapped before)
         lo, hi = (-n, n - 1) if n else (-1, 0)
         raise IndexError(
-            f"unflatten: Dimension out of range (expected to be in range of [{lo}, {hi}], "
-            f"but got {dim})"
+            f"Dimension out of range (expected to be in range of [{lo}, {hi}], but got {dim})"
         )
     d = dim % n
     sizes = _resolve_shape("unflatten", (input.shape[d],), tuple(sizes))
@@ -352,10 +351,7 @@ def unsqueeze(input: Tensor, dim: int) -> Tensor:
         dim = parser_int("unsqueeze", "dim", 2, dim)
     nd = input.ndim + 1
     if not -nd <= dim < nd:
-        raise IndexError(
-            f"unsqueeze: dim {dim} out of range for a tensor with {input.ndim} dims "
-            f"(valid: {-nd} to {nd - 1})"
-        )
+        raise dim_range_error(dim, nd)  # PyTorch's words
     d = dim % nd
     out = _reshape_as(_UNSQUEEZE, input, input.shape[:d] + (1,) + input.shape[d:])
     return given(out, dim=dim)  # grad_fn._saved_dim as given

@@ -23,6 +23,7 @@ from ...ops._util import DtypeError, ShapeError
 __all__ = [  # private to the loss functions (the names they had in loss.py)
     "_REDUCTIONS",
     "_check_reduction",
+    "_check_reduction_concat",
     "_legacy_reduction",
     "_pair",
     "_reduce",
@@ -52,9 +53,22 @@ def _legacy_reduction(size_average: Any, reduce: Any, reduction: str) -> str:
 def _check_reduction(reduction: str, op: str, extra: tuple = ()) -> None:
     """PyTorch's ``_Reduction.get_enum`` error for a ``reduction`` outside ``'none'``,
     ``'mean'``, ``'sum'`` (and ``extra``), word for word: the value as ``format`` shows it
-    (a 0-d tensor as its number)."""
+    (a 0-d tensor as its number). The one check of every loss (the modules check nothing at
+    construction, as PyTorch's); :func:`_check_reduction_concat` for the ones PyTorch writes
+    in Python."""
     if reduction not in _REDUCTIONS + extra:
         raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+def _check_reduction_concat(
+    reduction: Any, text: str = " is not a valid value for reduction"
+) -> None:
+    """:func:`_check_reduction` for a loss PyTorch writes in Python as ``reduction + text``
+    (poisson_nll_loss; gaussian_nll_loss and multilabel_soft_margin_loss with ``text``
+    " is not valid"): a value that is no str fails in that concatenation, with Python's (or
+    NumPy's) error, as PyTorch's ("unsupported operand type(s) for +: 'NoneType' and 'str'")."""
+    if reduction not in _REDUCTIONS:
+        raise ValueError(reduction + text)  # (the concatenation itself fails as PyTorch's)
 
 
 def _reduce(loss: Tensor, reduction: str) -> Tensor:

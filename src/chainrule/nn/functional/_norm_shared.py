@@ -19,6 +19,7 @@ from numpy import float16, float32, integer
 from ...autograd.state import LOCAL
 from ...autograd.tensor import Tensor
 from ...dtypes import is_bfloat16
+from ...ops._tensor_args import torch_type_name
 from ...ops.memory_format import suggested_format
 
 __all__: list[str] = []  # private helpers of the norm functionals, imported by name
@@ -95,13 +96,21 @@ def _normalized_shape(op: str, normalized_shape: Any) -> tuple[int, ...]:
     if not isinstance(normalized_shape, (tuple, list)):
         raise TypeError(
             f"{op}(): argument 'normalized_shape' (position 2) must be tuple of ints, "
-            f"not {type(normalized_shape).__name__}"
+            f"not {torch_type_name(normalized_shape)}"
         )
     for pos, n in enumerate(normalized_shape):
         if isinstance(n, bool) or not isinstance(n, (int, integer)):
+            if isinstance(n, Tensor) and n.ndim == 0 and n._data.dtype.kind in "iu":
+                continue  # PyTorch's int list reads a 0-d integer tensor
+            if pos:  # PyTorch's parser type-checks the first element, unpacks the rest
+                raise TypeError(
+                    f"{op}(): argument 'normalized_shape' failed to unpack the object at pos "
+                    f'{pos + 1} with error "type must be tuple of ints,but got '
+                    f'{torch_type_name(n)}"'
+                )
             raise TypeError(
                 f"{op}(): argument 'normalized_shape' (position 2) must be tuple of ints, "
-                f"but found element of type {type(n).__name__} at pos {pos}"
+                f"but found element of type {torch_type_name(n)} at pos {pos}"
             )
     if not normalized_shape:
         raise RuntimeError(

@@ -44,6 +44,7 @@ from ...ops.number_arguments import parser_numbers
 from ...ops.single_node_activations import LeakyReluResult, RreluWithNoise, RreluWithNoiseResult
 from ...ops.sparse_tensor import SPARSE_TYPES
 from ...ops.unary import relu as _relu
+from ...qtypes import scalar_type_name
 from ...random import gen
 from ...scalar_range import fit_scalar
 from ...typeinfo import finfo
@@ -141,18 +142,25 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
         raise first_not_tensor("prelu", (("input", input), ("weight", weight)))
     _check(input, "prelu")
     n = weight.numel()
-    if n != 1:
-        if input.ndim < 2 or input.shape[1] != n:
-            raise ShapeError(
-                f"prelu: weight has {n} parameters but the input of shape "
-                f"{tuple(input.shape)} has {input.shape[1] if input.ndim > 1 else 1} "
-                "channels (dim 1); use num_parameters=1 or match the channels"
-            )
-    if isinstance(weight, Tensor) and weight.dtype != input.dtype:
-        raise RuntimeError(  # PyTorch: "Type promoting not supported"
-            f"prelu: input ({input.dtype}) and weight ({weight.dtype}) must have the same "
-            f"dtype; prelu promotes nothing: convert weight with .to({input.dtype})"
+    # PyTorch's checks, in its order and words
+    if weight.ndim > 1:
+        raise ShapeError(
+            f"prelu: Expected `weight` to be a scalar or 1D tensor, but got: ndim = {weight.ndim}"
         )
+    if weight.dtype != input.dtype:  # PyTorch promotes nothing here
+        raise RuntimeError(
+            f"prelu: Type promoting not supported. Got {scalar_type_name(input._data.dtype)} "
+            f"and {scalar_type_name(weight._data.dtype)}"
+        )
+    if n != 1:
+        if input.ndim == 0:
+            raise ShapeError("Not allow zero-dim input tensor.")
+        channels = input.shape[1] if input.ndim > 1 else 1
+        if channels != n:
+            raise ShapeError(
+                "Mismatch of parameter numbers and input channel size. Found parameter numbers "
+                f"= {n} and channel size = {channels}."
+            )
     # PyTorch's view of the weight (``_saved_weight``): (1, C, 1, ...) over an input of 2+
     # dims, () for a 0-d input, the weight itself over a 1-d one
     if input.ndim >= 2:

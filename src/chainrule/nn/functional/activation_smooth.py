@@ -189,7 +189,7 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
         raise RuntimeError("glu: does not support scalars because halving size must be even")
     if not -input.ndim <= dim < input.ndim:
         raise IndexError(
-            f"glu: Dimension out of range (expected to be in range of "
+            f"Dimension out of range (expected to be in range of "
             f"[{-input.ndim}, {input.ndim - 1}], but got {dim})"
         )
     d = dim % input.ndim

@@ -43,20 +43,51 @@ class _TargetRangeError(IndexError, RuntimeError):
     IndexError as chainrule raised before."""
 
 
-def _class_target(op: str, input: Tensor, target: Tensor) -> None:
-    """Validate integer class-index targets against (C,), (N, C) or (N, C, d1, ...) input."""
-    if input.ndim == 0:
-        raise ShapeError(f"{op}: input must have a class dimension, got a 0-d tensor")
-    expected = input.shape[:1] + input.shape[2:] if input.ndim >= 2 else ()
-    if target.shape != expected and not (input.ndim == 1 and target.shape == (1,)):
-        raise ShapeError(
-            f"{op}: for input of shape {tuple(input.shape)} the class-index target must have shape "
-            f"{expected}, got {tuple(target.shape)}"
-            + (
-                " (class probabilities must have the input's shape)"
-                if target.dtype.kind == "f"
-                else ""
+def _class_target(op: str, xs: tuple, ts: tuple, target: Tensor, want: str) -> None:
+    """Integer class-index targets (shape ``ts``) against (C,), (N, C) or (N, C, d1, ...)
+    input (shape ``xs``): PyTorch's checks of ``nll_loss_nd``, in its order and words (its
+    batch-size errors are ValueErrors, the others RuntimeErrors: a ShapeError is both), the
+    target's dtype among them (``want``: what the message says a target must be). Shapes
+    are passed in, read once by the caller (each ``.shape`` read builds a Size)."""
+    nd = len(xs)
+    if nd == 2 and len(ts) == 1 and xs[0] == ts[0]:  # the common case: (N, C) and (N,)
+        _index_target_dtype(op, target, want)
+        return
+    if nd == 0:
+        raise ShapeError("Expected 1 or more dimensions (got 0)")
+    if nd == 1:
+        _index_target_dtype(op, target, want)  # (PyTorch checks it first for a 1-d input)
+        if len(ts) == 1 and ts[0] != 1:
+            raise ShapeError(
+                f"For 1D input, 1D target must have size 1, but got target size: {ts[0]}"
             )
+        if len(ts) > 1:
+            raise ShapeError("0D or 1D target tensor expected, multi-target not supported")
+        return
+    batch = ts[0] if ts else 0
+    if xs[0] != batch:
+        raise ShapeError(
+            f"Expected input batch_size ({xs[0]}) to match target batch_size ({batch})."
+        )
+    if nd == 2 and len(ts) != 1:
+        raise ShapeError("0D or 1D target tensor expected, multi-target not supported")
+    expected = xs[:1] + xs[2:]
+    if nd > 2 and tuple(ts) != tuple(expected):
+        raise ShapeError(f"Expected target size {list(expected)}, got {list(ts)}")
+    _index_target_dtype(op, target, want)
+
+
+def _class_weight(xs: tuple, weight: Tensor | None, lead: str = "") -> None:
+    """A class weight has one entry per class (``xs``: the input's shape): PyTorch's
+    RuntimeError, its words (``lead``: its op-name prefix, which its probabilities path
+    has)."""
+    if weight is None:
+        return
+    c = xs[1] if len(xs) >= 2 else xs[0] if len(xs) == 1 else 0
+    if weight.shape != (c,):
+        raise ShapeError(
+            f"{lead}weight tensor should be defined either for all {c} classes or no classes "
+            f"but got weight tensor of shape: {list(weight.shape)}"
         )
 
 
@@ -117,21 +148,16 @@ def cross_entropy(
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     # PyTorch smooths only when it is positive (NaN: none)
     label_smoothing = label_smoothing if label_smoothing > 0 else 0.0
-    c = input.shape[1] if input.ndim >= 2 else input.shape[0] if input.ndim == 1 else 0
-    if weight is not None and weight.shape != (c,):
-        raise ShapeError(
-            f"{op}: weight must have shape ({c},) (one per class), got {tuple(weight.shape)}"
-        )
+    xs, ts = input.shape, target.shape  # each read once (a Size is built per read)
+    c = xs[1] if len(xs) >= 2 else xs[0] if len(xs) == 1 else 0
+    want = "integer class indices or float probabilities"
     tkind = target.dtype.kind
+    _class_weight(xs, weight, "cross_entropy: " if ts == xs else "")
     if tkind == "f" or (tkind == "V" and is_floating(target.dtype)):  # (bfloat16: "V")
+        if ts != xs:  # PyTorch reads it as class indices: its errors
+            _class_target(op, xs, ts, target, want)
         if ignore_index >= 0:  # PyTorch refuses a class index; a negative one is unused
             raise RuntimeError("ignore_index is not supported for floating point target")
-        if target.shape != input.shape:
-            raise ShapeError(
-                f"{op}: a floating target is read as class probabilities and must "
-                f"have the input's shape {tuple(input.shape)}, got {tuple(target.shape)}; for "
-                "class indices pass an integer tensor (target.long())"
-            )
         cdim = 1 if input.ndim >= 2 else 0
         # PyTorch's composition, each op in its promoted dtype: log_softmax in the logits'
         # dtype, ``-(lp * target * weight).sum(...)`` (a float64 target or weight of float32
@@ -150,17 +176,13 @@ def cross_entropy(
         if input.numel() == 0:  # PyTorch divides by numel / C: 0 / 0 is NaN
             return prod.sum() * math.nan
         return -prod.sum() / max(input.numel() // max(c, 1), 1)
-    try:
-        _index_target_dtype(op, target, "integer class indices or float probabilities")
-        _class_target(op, input, target)
-    except (TypeError, ShapeError):
-        if target.shape == input.shape:  # PyTorch reads a same-shaped target as probabilities
-            raise DtypeError(
-                "Expected floating point type for target with class probabilities, got "
-                f"{_scalar_name(target.dtype)} (cross_entropy: a target of the input's shape "
-                "holds class probabilities; class indices have no class dimension)"
-            ) from None
-        raise
+    if ts == xs:  # PyTorch reads a same-shaped target as probabilities
+        raise DtypeError(
+            "Expected floating point type for target with class probabilities, got "
+            f"{_scalar_name(target.dtype)}\n(cross_entropy: a target of the input's shape "
+            "holds class probabilities; class indices have no class dimension)"
+        )
+    _class_target(op, xs, ts, target, want)
     _same_weight_dtype(input, weight)
     x2 = _flatten_classes(input)
     out = CrossEntropyFn.apply(
@@ -197,14 +219,12 @@ def nll_loss(
     ):  # PyTorch's TypeError, from the kernel F.nll_loss calls with positional arguments
         tensors = (("input", input), ("target", target), ("weight", weight))
         raise first_not_tensor("nll_loss_nd", tensors[: 2 if weight is None else 3], False)
-    _index_target_dtype(op, target, "integer class indices")
-    _class_target(op, input, target)
+    xs = input.shape
+    _class_target(op, xs, target.shape, target, "integer class indices")
     no_integer_kernel(op, input)
     if input._data.dtype.kind == "c":  # PyTorch: no complex kernel ("nll_loss_out_frame")
         raise NotImplementedError(f"{op}: not implemented for complex input ({input.dtype})")
-    c = input.shape[1] if input.ndim >= 2 else input.shape[0]
-    if weight is not None and weight.shape != (c,):
-        raise ShapeError(f"{op}: weight must have shape ({c},), got {tuple(weight.shape)}")
+    _class_weight(xs, weight)
     _same_weight_dtype(input, weight)
     out = NLLLossFn.apply(_flatten_classes(input), target, weight, int(ignore_index), reduction)
     if reduction == "none":  # (C,) log-probabilities with a (1,) target: 0-d, as PyTorch
@@ -218,8 +238,8 @@ def _index_target_dtype(op: str, target: Tensor, want: str) -> None:
     has raised TypeError: ``DtypeError`` is both."""
     if target.dtype.name not in ("int64", "uint8"):
         raise DtypeError(
-            f"expected target dtype to be Long or Byte, but got {_scalar_name(target.dtype)} "
-            f"({op}: target must be {want}; convert it with target.long())"
+            f"expected target dtype to be Long or Byte, but got {_scalar_name(target.dtype)}"
+            f"\n({op}: target must be {want}; convert it with target.long())"
         )
 
 

@@ -22,6 +22,7 @@ from ...ops.conv_arguments import (
     ConvTypeError,
     check_channels,
     check_geometry,
+    check_geometry_first,
     check_groups,
     conv_type_error,
     int_tuple,
@@ -127,16 +128,15 @@ def conv3d(
     if isinstance(weight, Tensor) and weight.ndim != 5 and getattr(input, "ndim", 0) == 5:
         refuse_weight_rank(weight, stride)  # a Conv3d's kernel_size of another length
     bias = string_padding_bias(input, bias, padding)
+    if getattr(input, "ndim", 0) == 5 and getattr(weight, "ndim", 0) == 5:
+        check_geometry_first(op, padding, stride, dil)  # PyTorch: before the channels
     _check(op, input, weight, bias, groups)
     if input.dtype.kind == "V":  # bfloat16: computed in float32, rounded once (PyTorch)
         with computing_in_float32():
             out = conv3d(*_floats(input, weight, bias), stride, padding, dilation, groups)
         out = out.to(input.dtype)
         return out.squeeze(0) if unbatched else out
-    k = tuple(weight.shape[2:])
-    if not isinstance(padding, str):
-        check_geometry(op, stride, dil, int_tuple(padding, 3, "padding", op))
-    check_geometry(op, stride, dil)
+    k = tuple(weight.shape[2:])  # (padding, stride and dilation checked above)
     pads = padding_pairs(padding, k, stride, dil, op)
     n, c, d, h, w = input.shape
     outs = [

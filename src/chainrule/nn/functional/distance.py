@@ -21,7 +21,7 @@ from ...ops._util import NAMED_ERRORS, DtypeError, ShapeError, as_tensor, broadc
 from ...ops.distance import norm_over_dim
 from ...ops.margin_losses import add_number, clamp_min_number
 from ._arg_types import as_float, as_int, bad_bool
-from ._loss_args import _legacy_reduction
+from ._loss_args import _check_reduction, _legacy_reduction, _reduce
 
 __all__ = [
     "cosine_similarity",
@@ -31,15 +31,12 @@ __all__ = [
     "triplet_margin_loss",
 ]
 
-_REDUCTIONS = ("none", "mean", "sum")
 
-
-def _reduce(loss: Tensor, reduction: str, op: str) -> Tensor:
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"{reduction} is not a valid value for reduction")  # PyTorch's text
-    if reduction == "mean":
-        return loss.mean()
-    return loss.sum() if reduction == "sum" else loss
+def _reduce_loss(loss: Tensor, reduction: str, op: str) -> Tensor:
+    """``loss`` reduced, ``reduction`` checked first by the check every loss shares (PyTorch
+    checks it after computing these two losses)."""
+    _check_reduction(reduction, op)
+    return _reduce(loss, reduction)
 
 
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
@@ -175,7 +172,7 @@ def triplet_margin_loss(
     # PyTorch's clamp_min(margin + d_pos - d_neg, 0) (the margin a C++ number: AddBackward1);
     # clamp_min, not relu: at the kink the gradient passes
     loss = clamp_min_number(add_number(d_pos, margin) - d_neg, 0)
-    return _reduce(loss, reduction, "triplet_margin_loss")
+    return _reduce_loss(loss, reduction, "triplet_margin_loss")
 
 
 def margin_ranking_loss(
@@ -206,4 +203,4 @@ def margin_ranking_loss(
     # PyTorch's (-y).mul_(x1 - x2).add_(margin).clamp_min_(0): the margin a C++ number
     # (AddBackward1); clamp_min, not relu: at the kink the gradient passes
     loss = clamp_min_number(add_number(-y * (x1 - x2), margin), 0)
-    return _reduce(loss, reduction, "margin_ranking_loss")
+    return _reduce_loss(loss, reduction, "margin_ranking_loss")

@@ -22,9 +22,11 @@ from ...autograd.tensor import Tensor
 from ...ops._tensor_args import first_not_tensor, not_tensor
 from ...ops._util import DtypeError, PaddingIdxError, ShapeError
 from ...ops.affine import LinearFn
+from ...ops.checked_arguments import scalar_types_error
 from ...ops.einsum import einsum
 from ...ops.embedding import EmbeddingFn
 from ...ops.gather_scatter import IndexOutOfBounds
+from ...ops.linalg import matmul
 from ...ops.linear_graph import (
     LinearOfTransposedFn,
     SqueezeDims,
@@ -39,6 +41,35 @@ from ..parameter import Parameter
 from ._arg_types import as_float, bad_bool, parser_type_name
 
 __all__ = ["bilinear", "embedding", "linear"]
+
+
+def _linear_irregular(x: Tensor, w: Tensor, b: Tensor | None, xs: tuple, ws: tuple) -> Tensor:
+    """``linear`` off its path: a 1-d weight, which PyTorch takes (``x @ w``, a bias then only
+    a 0-d one and not for a 2-d input), or PyTorch's error, its words, for a 0-d argument, a
+    weight of more than 2 dims or an input whose last size is not ``in_features``."""
+    if not xs or not ws:
+        raise ShapeError(
+            "both arguments to linear need to be at least 1D, but they are "
+            f"{len(xs)}D and {len(ws)}D"
+        )
+    if len(ws) > 2:
+        raise ShapeError(f"t() expects a tensor with <= 2 dimensions, but self is {len(ws)}D")
+    rows = math.prod(xs[:-1])
+    if len(ws) == 2:
+        raise ShapeError(
+            f"mat1 and mat2 shapes cannot be multiplied ({rows}x{xs[-1]} and {ws[1]}x{ws[0]})"
+        )
+    if b is not None and (len(xs) == 2 or b.ndim > 0):  # PyTorch's addmm path
+        raise ShapeError(f"mat2 must be a matrix, got {len(ws)}-D tensor")
+    if xs[-1] != ws[0]:
+        if len(xs) == 1:
+            raise ShapeError(
+                f"inconsistent tensor size, expected tensor [{xs[0]}] and src [{ws[0]}] to have "
+                f"the same number of elements, but got {xs[0]} and {ws[0]} elements respectively"
+            )
+        raise ShapeError(f"size mismatch, got input ({rows}), mat ({rows}x{xs[-1]}), vec ({ws[0]})")
+    out = matmul(x, w)
+    return out if b is None else out + b
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -60,15 +91,8 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     # a tuple already, equal to it)
     ws = weight._data.shape if type(weight) in _PLAIN else weight.shape
     xs = input._data.shape if type(input) is Tensor else input.shape
-    if len(ws) != 2:
-        raise ShapeError(
-            f"linear: weight must be 2-d (out_features, in_features), got shape {tuple(ws)}"
-        )
-    if not xs or xs[-1] != ws[1]:
-        raise ShapeError(
-            f"linear: input of shape {tuple(xs)} does not match weight of shape "
-            f"{tuple(ws)}: the last input dimension must be in_features={ws[1]}"
-        )
+    if len(ws) != 2 or not xs or xs[-1] != ws[1]:
+        return _linear_irregular(input, weight, bias, tuple(xs), tuple(ws))
     if bias is not None and bias.shape != (ws[0],):
         raise ShapeError(f"linear: bias must have shape ({ws[0]},), got {tuple(bias.shape)}")
     if AUTOCAST[0]:  # autocast casts the three arguments before the dtype check
@@ -233,11 +257,7 @@ def embedding(
             f"{parser_type_name(idx)}"
         )
     if idx.dtype not in (np.int64, np.int32):
-        raise DtypeError(
-            "Expected tensor for argument #1 'indices' to have one of the following scalar "
-            f"types: Long, Int; but got {idx.dtype} instead (while checking arguments for "
-            "embedding)"
-        )
+        raise DtypeError(scalar_types_error(1, "indices", "Long, Int", idx.dtype, "embedding"))
     if weight.ndim != 2:
         raise ShapeError(
             f"embedding: 'weight' must be 2-D (num_embeddings, embedding_dim), "

@@ -37,7 +37,13 @@ from ...ops.margin_losses import (
 )
 from ...ops.unary import log
 from ._arg_types import as_float, bad_bool
-from ._loss_args import _check_reduction, _legacy_reduction, _pair, _reduce
+from ._loss_args import (
+    _check_reduction,
+    _check_reduction_concat,
+    _legacy_reduction,
+    _pair,
+    _reduce,
+)
 from .activation_smooth import logsigmoid
 from .distance import pairwise_distance
 
@@ -100,8 +106,7 @@ def gaussian_nll_loss(
                 "(valid: the input's shape, the input's shape without its last dimension, or "
                 "the input's shape with one mismatched dimension of size 1)"
             )
-    if reduction not in ("none", "mean", "sum"):
-        raise ValueError(f"{reduction} is not valid")  # PyTorch's text
+    _check_reduction_concat(reduction, " is not valid")  # PyTorch's text
     if not is_floating(var.dtype):  # PyTorch fails clamping an integer var (bfloat16 is fine)
         raise DtypeError(f"{op}: var must be floating point, got {var.dtype}")
     check_broadcast(op, input, target)
@@ -139,8 +144,7 @@ def poisson_nll_loss(
     """
     op = "poisson_nll_loss"
     reduction = _legacy_reduction(size_average, reduce, reduction)
-    if reduction not in ("none", "mean", "sum"):
-        raise ValueError(f"{reduction} is not a valid value for reduction")  # PyTorch's
+    _check_reduction_concat(reduction)  # PyTorch's text
     input, target = _tensor(input, op, "input"), _tensor(target, op, "target")
     if type(log_input) is not bool or type(full) is not bool or type(eps) is not float:
         bad_bool(op, "log_input", log_input, 3)  # PyTorch's parser: bools, a real eps
@@ -211,8 +215,7 @@ def multilabel_soft_margin_loss(
     """
     op = "multilabel_soft_margin_loss"
     reduction = _legacy_reduction(size_average, reduce, reduction)
-    if reduction not in ("none", "mean", "sum"):  # PyTorch's own text (no get_enum here)
-        raise ValueError(reduction + " is not valid")
+    _check_reduction_concat(reduction, " is not valid")  # PyTorch's own text (no get_enum)
     input, target = _pair(input, target, op, "broadcast", "promote")  # f32 with f64: f64
     if input.ndim == 0:
         raise IndexError(f"{op}: input must have a class dimension (the last), got a 0-d tensor")
@@ -324,8 +327,7 @@ def triplet_margin_with_distance_loss(
     :func:`pairwise_distance`); ``swap`` uses min(d(a, n), d(p, n)) as the negative distance.
     """
     op = "triplet_margin_with_distance_loss"
-    if reduction not in ("mean", "sum", "none"):
-        raise ValueError(f"{reduction} is not a valid value for reduction")  # PyTorch's
+    _check_reduction(reduction, op)  # PyTorch's text (an f-string there: any value)
     if margin <= 0:
         raise ValueError(f"{op}: margin must be greater than 0, got {margin}")
     dims = [getattr(x, "ndim", None) for x in (anchor, positive, negative)]

@@ -28,17 +28,12 @@ __all__ = [
 
 
 class _Loss(Module):
-    _valid = ("none", "mean", "sum")
-
     def __init__(self, size_average: Any = None, reduce: Any = None, reduction: str = "mean"):
         super().__init__()
         # PyTorch's legacy arguments: they override ``reduction``, with its UserWarning
         reduction = _legacy_reduction(size_average, reduce, reduction)
-        if reduction not in self._valid:
-            raise ValueError(
-                f"{type(self).__name__}: reduction must be one of "
-                f"{list(self._valid)}, got {reduction!r}"
-            )
+        # not checked here: PyTorch refuses a bad ``reduction`` when the loss is called (its
+        # functional's error), so constructing one, or setting ``.reduction`` later, passes
         self.reduction = reduction
 
     def extra_repr(self) -> str:
@@ -220,8 +215,6 @@ class MultiMarginLoss(_WeightedLoss):
 
 class KLDivLoss(_Loss):
     """Pointwise KL divergence y (log y - x) for log-probabilities x. Shape: (*)."""
-
-    _valid = ("none", "mean", "sum", "batchmean")
 
     def __init__(
         self,

@@ -33,7 +33,7 @@ def _norm_except_dim(v: Tensor, dim: int) -> Tensor:
         return (v * v).sum().sqrt()
     if not -v.ndim <= dim < v.ndim:  # else the modulo below would wrap it silently
         raise IndexError(
-            f"weight_norm: Dimension out of range (expected to be in range of "
+            f"Dimension out of range (expected to be in range of "
             f"[{-v.ndim}, {v.ndim - 1}], but got {dim})"
         )
     d = dim % v.ndim
