@@ -100,7 +100,7 @@ def test_averaged_model_is_a_copy():
     cm, _ = _models()
     avg = cswa.AveragedModel(cm)
     assert avg.module[0].weight is not cm[0].weight
-    with pytest.raises(ValueError, match="only one"):
+    with pytest.raises(AssertionError, match="^Only one of avg_fn and multi_avg_fn"):
         cswa.AveragedModel(
             cm, avg_fn=cswa.get_swa_avg_fn(), multi_avg_fn=cswa.get_swa_multi_avg_fn()
         )

@@ -73,12 +73,13 @@ class MultiplicativeLR(LambdaScheduler):
         n = len(optimizer.param_groups)
         if isinstance(lr_lambda, (list, tuple)):
             if len(lr_lambda) != n:
-                raise ValueError(
-                    f"MultiplicativeLR: expected {n} lr_lambdas, but got {len(lr_lambda)}"
-                )
+                raise ValueError(f"Expected {n} lr_lambdas, but got {len(lr_lambda)}")
             self.lr_lambdas = list(lr_lambda)
         else:
             self.lr_lambdas = [lr_lambda] * n
+        for fn in self.lr_lambdas:
+            if not callable(fn):
+                raise TypeError(f"lr_lambda should be a function, but got {type(fn).__name__}")
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -104,16 +105,12 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         last_epoch: int = -1,
     ):
         if isinstance(T_0, bool) or not isinstance(T_0, int) or T_0 <= 0:
-            raise ValueError(
-                f"CosineAnnealingWarmRestarts: expected positive integer T_0, but got {T_0!r}"
-            )
+            raise ValueError(f"Expected positive integer T_0, but got {T_0}")
         if isinstance(T_mult, bool) or not isinstance(T_mult, int) or T_mult < 1:
-            raise ValueError(
-                f"CosineAnnealingWarmRestarts: expected integer T_mult >= 1, but got {T_mult!r}"
-            )
+            raise ValueError(f"Expected integer T_mult >= 1, but got {T_mult}")
         if not isinstance(eta_min, (float, int)):
             raise ValueError(
-                f"CosineAnnealingWarmRestarts: expected float or int eta_min, but got {eta_min!r}"
+                f"Expected float or int eta_min, but got {eta_min} of type {type(eta_min)}"
             )
         self.T_0, self.T_i, self.T_mult = T_0, T_0, T_mult
         self.eta_min = eta_min
@@ -207,10 +204,7 @@ class CyclicLR(LRScheduler):
         self.total_size = up + down
         self.step_ratio = up / self.total_size
         if mode not in ("triangular", "triangular2", "exp_range") and scale_fn is None:
-            raise ValueError(
-                f"CyclicLR: mode {mode!r} is invalid and scale_fn is None; "
-                "valid modes: 'triangular', 'triangular2', 'exp_range'"
-            )
+            raise ValueError("mode is invalid and scale_fn is None")
         self.mode, self.gamma = mode, gamma
         self._scale_fn_custom = scale_fn
         self.scale_mode = (
@@ -223,8 +217,7 @@ class CyclicLR(LRScheduler):
             defaults = optimizer.defaults
             if "momentum" not in defaults and "betas" not in defaults:
                 raise ValueError(
-                    "CyclicLR: optimizer must support momentum or beta1 with "
-                    "`cycle_momentum` option enabled"
+                    "optimizer must support momentum or beta1 with `cycle_momentum` option enabled"
                 )
             self.use_beta1 = "betas" in defaults
             self.base_momentums = _format("base_momentum", optimizer, base_momentum)
@@ -302,11 +295,34 @@ def _format(name: str, optimizer: Optimizer, value: Any) -> list:
     groups = optimizer.param_groups
     if isinstance(value, (list, tuple)):
         if len(value) != len(groups):
-            raise ValueError(
-                f"CyclicLR: expected {len(groups)} values for {name}, got {len(value)}"
+            raise ValueError(  # PyTorch's _format_param text
+                f"{name} must have the same length as optimizer.param_groups. "
+                f"{name} has {len(value)} values, param_groups has {len(groups)}."
             )
         return list(value)
     return [value] * len(groups)
+
+
+def check_scheduler_sequence(
+    owner: str, schedulers: Sequence[Any], optimizer: Optimizer | None
+) -> None:
+    """PyTorch's checks (and texts) of SequentialLR's and ChainedScheduler's schedulers:
+    each has an ``optimizer``, none is a ReduceLROnPlateau, all share ``optimizer``."""
+    for i, s in enumerate(schedulers):
+        if not hasattr(s, "optimizer"):
+            raise TypeError(f"{owner} at index {i} should have `optimizer` as its attribute.")
+        if isinstance(s, ReduceLROnPlateau):
+            raise ValueError(  # noqa: TRY004 - PyTorch raises ValueError
+                f"{owner} does not support `ReduceLROnPlateau` scheduler as it "
+                "requires additional kwargs to be specified when calling `step`, "
+                f"but got one at index {i} in the given schedulers sequence."
+            )
+        if s.optimizer is not optimizer:
+            raise ValueError(
+                f"{owner} expects all schedulers to belong to the same optimizer, but "
+                f"got scheduler {type(s).__name__} at index {i} has {s.optimizer}, "
+                f"which is different from {type(optimizer).__name__}."
+            )
 
 
 class ChainedScheduler(LRScheduler):
@@ -315,20 +331,12 @@ class ChainedScheduler(LRScheduler):
     def __init__(self, schedulers: Sequence[LRScheduler], optimizer: Optimizer | None = None):
         schedulers = list(schedulers)
         if not schedulers:
-            raise ValueError("ChainedScheduler expects at least one scheduler")
+            raise ValueError(
+                "ChainedScheduler expects at least one scheduler to be chained, but got no "
+                "scheduler."
+            )
         optimizer = optimizer or schedulers[0].optimizer
-        for i, s in enumerate(schedulers):
-            if isinstance(s, ReduceLROnPlateau):
-                raise ValueError(
-                    f"ChainedScheduler does not support ReduceLROnPlateau "
-                    f"(scheduler at index {i}): it needs a metric to step"
-                )
-            if s.optimizer is not optimizer:
-                raise ValueError(
-                    f"ChainedScheduler expects all schedulers to belong to the "
-                    f"same optimizer, but got scheduler at index {i} to be "
-                    "different"
-                )
+        check_scheduler_sequence("ChainedScheduler", schedulers, optimizer)
         self._schedulers = schedulers
         self.optimizer = optimizer
         self._last_lr = self._copied_lrs()

@@ -71,14 +71,13 @@ class OneCycleLR(LRScheduler):
                     raise ValueError(f"Expected positive integer {name}, but got {v}")
             self.total_steps = int(epochs) * int(steps_per_epoch)
         else:
-            raise ValueError(
-                "OneCycleLR: give either total_steps or both epochs and steps_per_epoch"
-            )
-        if not 0 <= pct_start <= 1:
-            raise ValueError(f"OneCycleLR: pct_start must be in [0, 1], got {pct_start!r}")
+            raise ValueError("You must define either total_steps OR (epochs AND steps_per_epoch)")
+        # PyTorch's rule: a Python float only (pct_start=0 is refused)
+        if pct_start < 0 or pct_start > 1 or not isinstance(pct_start, float):
+            raise ValueError(f"Expected float between 0 and 1 pct_start, but got {pct_start}")
         if anneal_strategy not in ("cos", "linear"):
             raise ValueError(
-                f"OneCycleLR: anneal_strategy must be 'cos' or 'linear', got {anneal_strategy!r}"
+                f"anneal_strategy must be one of 'cos' or 'linear', instead got {anneal_strategy}"
             )
         n = self.total_steps
         if three_phase:
@@ -112,9 +111,7 @@ class OneCycleLR(LRScheduler):
             defaults = optimizer.defaults
             if "momentum" not in defaults and "betas" not in defaults:
                 raise ValueError(
-                    "OneCycleLR: optimizer must support momentum or beta1 with "
-                    f"cycle_momentum=True; {type(optimizer).__name__} has neither "
-                    "(pass cycle_momentum=False)"
+                    "optimizer must support momentum or beta1 with `cycle_momentum` option enabled"
                 )
             self.use_beta1 = "betas" in defaults
             maxs = _per_group("max_momentum", optimizer, max_momentum, "OneCycleLR")

@@ -43,15 +43,14 @@ class ReduceLROnPlateau(LRScheduler):
         eps: float = 1e-8,
     ):
         if not factor < 1.0:
-            raise ValueError(f"ReduceLROnPlateau: factor should be < 1.0, got {factor!r}")
+            raise ValueError("Factor should be < 1.0.")
         _check_optimizer(optimizer, "ReduceLROnPlateau")
         self.factor = factor
         self.optimizer = optimizer
         if isinstance(min_lr, (list, tuple)):
             if len(min_lr) != len(optimizer.param_groups):
                 raise ValueError(
-                    f"ReduceLROnPlateau: expected {len(optimizer.param_groups)} "
-                    f"min_lrs (one per group), got {len(min_lr)}"
+                    f"expected {len(optimizer.param_groups)} min_lrs, got {len(min_lr)}"
                 )
             self.default_min_lr = None
             self.min_lrs = list(min_lr)
@@ -68,11 +67,9 @@ class ReduceLROnPlateau(LRScheduler):
 
     def _init_is_better(self, mode: str, threshold: float, threshold_mode: str) -> None:
         if mode not in ("min", "max"):
-            raise ValueError(f"ReduceLROnPlateau: mode must be 'min' or 'max', got {mode!r}")
+            raise ValueError("mode " + mode + " is unknown!")
         if threshold_mode not in ("rel", "abs"):
-            raise ValueError(
-                f"ReduceLROnPlateau: threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}"
-            )
+            raise ValueError("threshold mode " + threshold_mode + " is unknown!")
         self.mode = mode
         self.threshold = threshold
         self.threshold_mode = threshold_mode

@@ -52,9 +52,9 @@ class Adadelta(Optimizer):
         maximize: bool = False,
         differentiable: bool = False,
     ):
-        _check_non_negative("learning rate", lr, "Adadelta")
+        _check_non_negative("lr", lr, "Adadelta")
         if not 0.0 <= rho <= 1.0:
-            raise ValueError(f"Adadelta: invalid rho {rho!r}; expected 0 <= rho <= 1")
+            raise ValueError(f"Invalid rho value: {rho}")
         _check_non_negative("eps", eps, "Adadelta")
         _check_non_negative("weight_decay", weight_decay, "Adadelta")
         super().__init__(

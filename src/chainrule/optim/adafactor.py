@@ -71,19 +71,19 @@ class Adafactor(Optimizer):
     ):
         _check_number("lr", lr, "Adafactor")
         if not 0.0 <= lr:
-            raise ValueError(f"Adafactor: learning rate should be >= 0 but is: {lr}")
+            raise ValueError(f"Learning rate should be >= 0 but is: {lr}")
         if not 0.0 >= beta2_decay:
-            raise ValueError(f"Adafactor: beta2_decay should be <= 0 but is: {beta2_decay}")
+            raise ValueError(f"beta2_decay should be <= 0 but is: {beta2_decay}")
         if len(eps) != 2:
             raise ValueError(f"Adafactor: eps must be a pair (eps1, eps2), got {eps!r}")
         if eps[0] is not None and not 0.0 <= eps[0]:
-            raise ValueError(f"Adafactor: epsilon1 should be >= 0 but is: {eps[0]}")
+            raise ValueError(f"epsilon1 should be >= 0 but is: {eps[0]}")
         if not 0.0 <= eps[1]:
-            raise ValueError(f"Adafactor: epsilon2 should be >= 0 but is: {eps[1]}")
+            raise ValueError(f"epsilon2 should be >= 0 but is: {eps[1]}")
         if not 1.0 <= d:
-            raise ValueError(f"Adafactor: clipping threshold d should be >= 1 but is: {d}")
+            raise ValueError(f"Clipping threshold d should be >= 1 but is: {d}")
         if not 0.0 <= weight_decay:
-            raise ValueError(f"Adafactor: weight_decay should be >= 0 but is: {weight_decay}")
+            raise ValueError(f"weight_decay should be >= 0 but is: {weight_decay}")
         defaults = {
             "lr": lr,
             "beta2_decay": beta2_decay,

@@ -64,7 +64,7 @@ class Adagrad(Optimizer):
         differentiable: bool = False,
         fused: bool | None = None,
     ):
-        _check_non_negative("learning rate", lr, "Adagrad")
+        _check_non_negative("lr", lr, "Adagrad")
         _check_non_negative("lr_decay", lr_decay, "Adagrad")
         _check_non_negative("weight_decay", weight_decay, "Adagrad")
         _check_non_negative("initial_accumulator_value", initial_accumulator_value, "Adagrad")

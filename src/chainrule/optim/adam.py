@@ -77,17 +77,21 @@ class Adam(Optimizer):
         decoupled_weight_decay: bool = False,
     ):
         name = type(self).__name__
-        _check_non_negative("learning rate", lr, name)
+        if isinstance(lr, Tensor) and foreach and not capturable:  # PyTorch checks it first
+            raise ValueError(
+                "lr as a Tensor is not supported for capturable=False and foreach=True"
+            )
+        _check_non_negative("lr", lr, name)
         _check_non_negative("eps", eps, name)
         if len(betas) != 2:
             raise ValueError(f"{name}: betas must be a pair (beta1, beta2), got {betas!r}")
-        _check_beta("beta1 (betas[0])", betas[0], name)
-        _check_beta("beta2 (betas[1])", betas[1], name)
+        _check_beta(0, betas[0], name)
+        _check_beta(1, betas[1], name)
+        _check_non_negative("weight_decay", weight_decay, name)
         if not (
             all(isinstance(b, float) for b in betas) or all(isinstance(b, Tensor) for b in betas)
         ):  # PyTorch's rule: betas=(0, 0.99) (an int 0) is refused
-            raise ValueError(f"{name}: betas must be either both floats or both Tensors")
-        _check_non_negative("weight_decay", weight_decay, name)
+            raise ValueError("betas must be either both floats or both Tensors")
         check_foreach_tensor_options(lr, betas, foreach, capturable)
         super().__init__(
             params,

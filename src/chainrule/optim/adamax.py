@@ -56,12 +56,12 @@ class Adamax(Optimizer):
         differentiable: bool = False,
         capturable: bool = False,
     ):
-        _check_non_negative("learning rate", lr, "Adamax")
+        _check_non_negative("lr", lr, "Adamax")
         _check_non_negative("eps", eps, "Adamax")
         if len(betas) != 2:
             raise ValueError(f"Adamax: betas must be a pair (beta1, beta2), got {betas!r}")
-        _check_beta("beta1 (betas[0])", betas[0], "Adamax")
-        _check_beta("beta2 (betas[1])", betas[1], "Adamax")
+        _check_beta(0, betas[0], "Adamax")
+        _check_beta(1, betas[1], "Adamax")
         _check_non_negative("weight_decay", weight_decay, "Adamax")
         super().__init__(
             params,

@@ -59,7 +59,7 @@ class ASGD(Optimizer):
         differentiable: bool = False,
         capturable: bool = False,
     ):
-        _check_non_negative("learning rate", lr, "ASGD")
+        _check_non_negative("lr", lr, "ASGD")
         _check_non_negative("weight_decay", weight_decay, "ASGD")
         for key, value in (("lambd", lambd), ("alpha", alpha), ("t0", t0)):
             _check_number(key, value, "ASGD")

@@ -58,7 +58,7 @@ class LBFGS(Optimizer):
         history_size: int = 100,
         line_search_fn: str | None = None,
     ):
-        _check_non_negative("learning rate", lr, "LBFGS")
+        _check_non_negative("lr", lr, "LBFGS")
         if max_eval is None:
             max_eval = max_iter * 5 // 4
         super().__init__(

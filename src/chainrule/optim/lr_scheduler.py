@@ -22,6 +22,7 @@ from ._more_schedulers import (
     CyclicLR,
     MultiplicativeLR,
     PolynomialLR,
+    check_scheduler_sequence,
 )
 from ._one_cycle import OneCycleLR
 from ._plateau import ReduceLROnPlateau
@@ -132,7 +133,7 @@ class ConstantLR(LRScheduler):
         last_epoch: int = -1,
     ):
         if not 0 <= factor <= 1.0:
-            raise ValueError(f"ConstantLR: factor must be in [0, 1], got {factor!r}")
+            raise ValueError("Constant multiplicative factor expected to be between 0 and 1.")
         self.factor = factor
         self.total_iters = total_iters
         super().__init__(optimizer, last_epoch)
@@ -163,9 +164,12 @@ class LinearLR(LRScheduler):
         last_epoch: int = -1,
     ):
         if not 0 < start_factor <= 1.0:
-            raise ValueError(f"LinearLR: start_factor must be in (0, 1], got {start_factor!r}")
+            raise ValueError(
+                "Starting multiplicative factor expected to be greater than 0 and less or "
+                "equal to 1."
+            )
         if not 0 <= end_factor <= 1.0:
-            raise ValueError(f"LinearLR: end_factor must be in [0, 1], got {end_factor!r}")
+            raise ValueError("Ending multiplicative factor expected to be between 0 and 1.")
         if int(total_iters) != total_iters or total_iters < 1:
             raise ValueError(
                 f"LinearLR: total_iters must be a positive integer, got {total_iters!r}"
@@ -264,15 +268,12 @@ class LambdaLR(LambdaScheduler):
         n = len(optimizer.param_groups)
         if isinstance(lr_lambda, (list, tuple)):
             if len(lr_lambda) != n:
-                raise ValueError(
-                    f"LambdaLR: expected {n} lr_lambdas (one per parameter "
-                    f"group), got {len(lr_lambda)}"
-                )
+                raise ValueError(f"Expected {n} lr_lambdas, but got {len(lr_lambda)}")
             self.lr_lambdas = list(lr_lambda)
         else:
             if not callable(lr_lambda):
-                raise TypeError(
-                    f"LambdaLR: lr_lambda must be callable, got {type(lr_lambda).__name__}"
+                raise TypeError(  # what PyTorch's first step raises
+                    f"'{type(lr_lambda).__name__}' object is not callable"
                 )
             self.lr_lambdas = [lr_lambda] * n
         super().__init__(optimizer, last_epoch)
@@ -350,22 +351,13 @@ class SequentialLR(LRScheduler):
     ):
         _check_optimizer(optimizer, "SequentialLR")
         if len(schedulers) < 1:
-            raise ValueError("SequentialLR expects at least one scheduler, got none")
-        for i, s in enumerate(schedulers):
-            if isinstance(s, ReduceLROnPlateau):
-                raise ValueError(  # noqa: TRY004 - PyTorch raises ValueError
-                    f"SequentialLR does not support ReduceLROnPlateau (index {i}): "
-                    "its step needs a metric"
-                )
-            if getattr(s, "optimizer", None) is not optimizer:
-                raise ValueError(
-                    f"SequentialLR: scheduler {type(s).__name__} at index {i} "
-                    "belongs to a different optimizer"
-                )
+            raise ValueError("SequentialLR expects at least one scheduler, but got no scheduler.")
+        check_scheduler_sequence("SequentialLR", schedulers, optimizer)
         if len(milestones) != len(schedulers) - 1:
             raise ValueError(
-                f"SequentialLR expects one milestone fewer than schedulers, got "
-                f"{len(schedulers)} schedulers and {len(milestones)} milestones"
+                "Sequential Schedulers expects number of schedulers provided to be one more "
+                f"than the number of milestone points, but got number of schedulers "
+                f"{len(schedulers)} and the number of milestones to be equal to {len(milestones)}"
             )
         self._schedulers = list(schedulers)
         self._milestones = [int(m) for m in milestones]

@@ -92,19 +92,17 @@ class Muon(Optimizer):
         ns_steps: int = 5,
         adjust_lr_fn: str | None = None,
     ):
-        for key, value in (("lr", lr), ("momentum", momentum), ("weight_decay", weight_decay)):
-            _check_number(key, value, "Muon")
+        _check_number("lr", lr, "Muon")
         if not 0.0 <= lr:
-            raise ValueError(f"Muon: learning rate should be >= 0 but is: {lr}")
+            raise ValueError(f"Learning rate should be >= 0 but is: {lr}")
+        _check_number("momentum", momentum, "Muon")
         if not 0.0 <= momentum:
-            raise ValueError(f"Muon: momentum should be >= 0 but is: {momentum}")
+            raise ValueError(f"momentum should be >= 0 but is: {momentum}")
+        _check_number("weight_decay", weight_decay, "Muon")
         if not 0.0 <= weight_decay:
-            raise ValueError(f"Muon: weight decay should be >= 0 but is: {weight_decay}")
+            raise ValueError(f"weight decay should be >= 0 but is: {weight_decay}")
         if adjust_lr_fn not in _ADJUST_LR_FNS:
-            raise ValueError(
-                f"Muon: adjust learning rate function {adjust_lr_fn!r} is not supported "
-                "(valid: None, 'original', 'match_rms_adamw')"
-            )
+            raise ValueError(f"Adjust learning rate function {adjust_lr_fn} is not supported")
         super().__init__(
             params,
             {
@@ -123,7 +121,7 @@ class Muon(Optimizer):
                 if p.ndim != 2:
                     raise ValueError(
                         "Muon only supports 2D parameters whereas we found a parameter with "
-                        f"size: {tuple(p.shape)}"
+                        f"size: {p.size()}"
                     )
 
     _state_writes = (("momentum_buffer", 1, 1),)  # PyTorch's buf.lerp_

@@ -62,12 +62,12 @@ class NAdam(Optimizer):
         capturable: bool = False,
         differentiable: bool = False,
     ):
-        _check_non_negative("learning rate", lr, "NAdam")
+        _check_non_negative("lr", lr, "NAdam")
         _check_non_negative("eps", eps, "NAdam")
         if len(betas) != 2:
             raise ValueError(f"NAdam: betas must be a pair (beta1, beta2), got {betas!r}")
-        _check_beta("beta1 (betas[0])", betas[0], "NAdam")
-        _check_beta("beta2 (betas[1])", betas[1], "NAdam")
+        _check_beta(0, betas[0], "NAdam")
+        _check_beta(1, betas[1], "NAdam")
         _check_non_negative("weight_decay", weight_decay, "NAdam")
         _check_non_negative("momentum_decay", momentum_decay, "NAdam")
         super().__init__(

@@ -67,30 +67,45 @@ required = _RequiredParameter()
 
 
 def _check_number(name: str, value: Any, what: str) -> None:
-    """Options such as ``lr`` must be real numbers (or 0-d tensors), never strings."""
+    """Options such as ``lr`` must be real numbers (or 1-element tensors), never strings.
+
+    A Tensor with several elements gets PyTorch's "Tensor lr must be 1-element"; a string
+    (PyTorch fails on a bare comparison) gets a TypeError naming the optimizer.
+    """
     if isinstance(value, Tensor):
         if value.numel() == 1:
             return
-        raise ValueError(  # PyTorch's "Tensor lr must be 1-element"
-            f"{what}: Tensor {name} must be 1-element, got shape {tuple(value.shape)}"
-        )
+        raise ValueError(f"Tensor {name} must be 1-element")
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise TypeError(
             f"{what}: {name} must be a real number, got {value!r} of type {type(value).__name__}"
         )
 
 
+# PyTorch's wording per option: "Invalid learning rate: -1.0", "Invalid epsilon value: ...",
+# otherwise "Invalid <option> value: ...".
+_INVALID_TEXT = {"lr": "Invalid learning rate: {}", "eps": "Invalid epsilon value: {}"}
+
+
 def _check_non_negative(name: str, value: float, what: str, nan_ok: bool = False) -> None:
-    """``value >= 0``; NaN is refused too unless ``nan_ok`` (PyTorch's SGD checks only
-    ``value < 0`` and so takes a NaN lr, momentum or weight_decay)."""
+    """``value >= 0`` with PyTorch's "Invalid <name> value: <value>" text.
+
+    ``name`` is the option's key (``lr``, ``eps``, ``weight_decay``, ...). NaN is refused
+    too unless ``nan_ok`` (PyTorch's SGD checks only ``value < 0`` and so takes a NaN lr,
+    momentum or weight_decay).
+    """
     _check_number(name, value, what)
     if value < 0.0 or not (nan_ok or value >= 0.0):
-        raise ValueError(f"{what}: invalid {name} {value!r}; expected a number >= 0")
+        text = _INVALID_TEXT.get(name, f"Invalid {name} value: {{}}")
+        raise ValueError(text.format(value))
 
 
-def _check_beta(name: str, value: float, what: str) -> None:
+def _check_beta(index: int, value: float, what: str) -> None:
+    """``0 <= betas[index] < 1`` (NaN refused) with PyTorch's text."""
+    if not isinstance(value, Tensor):  # a Tensor is compared as PyTorch does
+        _check_number(f"betas[{index}]", value, what)
     if not 0.0 <= value < 1.0:
-        raise ValueError(f"{what}: invalid {name} {value!r}; expected 0 <= {name} < 1")
+        raise ValueError(f"Invalid beta parameter at index {index}: {value}")
 
 
 class Optimizer(OptimizerStateDictMixin, OptimizerHooksMixin):

@@ -66,12 +66,12 @@ class RAdam(Optimizer):
         capturable: bool = False,
         differentiable: bool = False,
     ):
-        _check_non_negative("learning rate", lr, "RAdam")
+        _check_non_negative("lr", lr, "RAdam")
         _check_non_negative("eps", eps, "RAdam")
         if len(betas) != 2:
             raise ValueError(f"RAdam: betas must be a pair (beta1, beta2), got {betas!r}")
-        _check_beta("beta1 (betas[0])", betas[0], "RAdam")
-        _check_beta("beta2 (betas[1])", betas[1], "RAdam")
+        _check_beta(0, betas[0], "RAdam")
+        _check_beta(1, betas[1], "RAdam")
         _check_non_negative("weight_decay", weight_decay, "RAdam")
         super().__init__(
             params,

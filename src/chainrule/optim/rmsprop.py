@@ -63,7 +63,7 @@ class RMSprop(Optimizer):
         maximize: bool = False,
         differentiable: bool = False,
     ):
-        _check_non_negative("learning rate", lr, "RMSprop")
+        _check_non_negative("lr", lr, "RMSprop")
         _check_non_negative("eps", eps, "RMSprop")
         _check_non_negative("momentum", momentum, "RMSprop")
         _check_non_negative("weight_decay", weight_decay, "RMSprop")

@@ -55,12 +55,11 @@ class Rprop(Optimizer):
         maximize: bool = False,
         differentiable: bool = False,
     ):
-        _check_non_negative("learning rate", lr, "Rprop")
-        if len(etas) != 2 or not 0.0 < etas[0] < 1.0 < etas[1]:
-            raise ValueError(
-                f"Rprop: invalid etas {etas!r}; expected (etaminus, etaplus) with "
-                "0 < etaminus < 1 < etaplus"
-            )
+        _check_non_negative("lr", lr, "Rprop")
+        if len(etas) != 2:
+            raise ValueError(f"Rprop: etas must be a pair (etaminus, etaplus), got {etas!r}")
+        if not 0.0 < etas[0] < 1.0 < etas[1]:
+            raise ValueError(f"Invalid eta values: {etas[0]}, {etas[1]}")
         if len(step_sizes) != 2:
             raise ValueError(f"Rprop: step_sizes must be a pair (min, max), got {step_sizes!r}")
         defaults = {

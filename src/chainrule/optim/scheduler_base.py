@@ -57,17 +57,20 @@ def warn_epoch_deprecated(epoch: Any) -> None:
 
 
 def _check_optimizer(optimizer: Any, name: str) -> None:
+    """PyTorch's check (and text) that a scheduler is given an Optimizer; ``name`` is the
+    scheduler, kept for callers though PyTorch's words do not name it."""
     if not isinstance(optimizer, Optimizer):
-        raise TypeError(f"{name}: expected a chainrule Optimizer, got {type(optimizer).__name__}")
+        raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
 
 
 def _per_group(name: str, optimizer: Optimizer, value: Any, owner: str) -> list:
     """One value per parameter group: a scalar is repeated, a list must match in length."""
     if isinstance(value, (list, tuple)):
         if len(value) != len(optimizer.param_groups):
-            raise ValueError(
-                f"{owner}: {name} has {len(value)} values but the optimizer has "
-                f"{len(optimizer.param_groups)} parameter groups"
+            raise ValueError(  # PyTorch's _format_param text
+                f"{name} must have the same length as optimizer.param_groups. "
+                f"{name} has {len(value)} values, param_groups has "
+                f"{len(optimizer.param_groups)}."
             )
         return list(value)
     return [value] * len(optimizer.param_groups)
@@ -143,10 +146,14 @@ class LRScheduler:
         else:
             for i, group in enumerate(optimizer.param_groups):
                 if "initial_lr" not in group:
-                    raise KeyError(
-                        f"{type(self).__name__}: param 'initial_lr' is not specified in "
-                        f"param_groups[{i}] when resuming with last_epoch={last_epoch}; load "
-                        "the optimizer's state_dict first or start with last_epoch=-1"
+                    raise KeyError(  # PyTorch's text, word for word
+                        f"param 'initial_lr' is not specified in param_groups[{i}] when "
+                        "resuming scheduler with last_epoch >= 0.\n"
+                        "This typically happens when:\n"
+                        "1. You're trying to resume training from a checkpoint but haven't "
+                        "properly loaded the optimizer state\n"
+                        "2. You're using last_epoch >= 0 for a fresh training run "
+                        "(not recommended)"
                     )
         self.base_lrs: list[float] = [
             lr_copy(group["initial_lr"]) for group in optimizer.param_groups

@@ -67,14 +67,11 @@ class SGD(Optimizer):
         differentiable: bool = False,
         fused: bool | None = None,
     ):
-        _check_non_negative("learning rate", lr, "SGD", nan_ok=True)
+        _check_non_negative("lr", lr, "SGD", nan_ok=True)
         _check_non_negative("momentum", momentum, "SGD", nan_ok=True)
         _check_non_negative("weight_decay", weight_decay, "SGD", nan_ok=True)
         if nesterov and (momentum <= 0 or dampening != 0):
-            raise ValueError(
-                "SGD: Nesterov momentum requires a momentum > 0 and zero dampening, "
-                f"got momentum={momentum}, dampening={dampening}"
-            )
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         super().__init__(
             params,
             {

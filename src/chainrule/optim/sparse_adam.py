@@ -20,7 +20,7 @@ from typing import Any
 
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from .optimizer import Optimizer
+from .optimizer import Optimizer, _check_number
 
 __all__ = ["SparseAdam"]
 
@@ -44,6 +44,7 @@ class SparseAdam(Optimizer):
         eps: float = 1e-8,
         maximize: bool = False,
     ) -> None:
+        _check_number("lr", lr, "SparseAdam")
         if not 0.0 < lr:
             raise ValueError(f"Invalid learning rate: {lr}")
         if not 0.0 < eps:

@@ -37,7 +37,15 @@ __all__ = [
 
 
 def get_ema_avg_fn(decay: float = 0.999) -> Callable:
-    """``avg_fn`` for an exponential moving average: ``decay * avg + (1 - decay) * new``."""
+    """``avg_fn`` for an exponential moving average: ``decay * avg + (1 - decay) * new``.
+
+    Raises:
+        ValueError: for a decay outside [0, 1] (PyTorch's check and text).
+    """
+    if not 0.0 <= decay <= 1.0:
+        raise ValueError(
+            f"Invalid decay value {decay} provided. Please provide a value in [0,1] range."
+        )
 
     def ema_update(averaged: Tensor, current: Tensor, num_averaged: Any) -> Tensor:
         return decay * averaged + (1 - decay) * current
@@ -142,9 +150,7 @@ class AveragedModel(Module):
     ):
         super().__init__()
         if avg_fn is not None and multi_avg_fn is not None:
-            raise ValueError(
-                "AveragedModel: only one of avg_fn and multi_avg_fn should be provided"
-            )
+            raise AssertionError("Only one of avg_fn and multi_avg_fn should be provided")
         self.module = copy.deepcopy(model)
         if device is not None:
             self.module = self.module.to(device)
@@ -251,7 +257,7 @@ class SWALR(LRScheduler):
             group["swa_lr"] = lr
         if anneal_strategy not in ("cos", "linear"):
             raise ValueError(
-                f"anneal_strategy must by one of 'cos' or 'linear', instead got {anneal_strategy}"
+                f"anneal_strategy must be one of 'cos' or 'linear', instead got {anneal_strategy}"
             )
         if (
             isinstance(anneal_epochs, bool)
