@@ -64,11 +64,6 @@ def test_quantize_per_tensor_of_a_0d_tensor(qdtype, value):
     np.testing.assert_array_equal(out[1][2], out[0][2])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="chainrule's Tensor.detach_ keeps the forward-mode tangent (torch drops it); "
-    "ops/inplace_views.py belongs to the views/versions work, reported, not fixed here",
-)
 def test_detach_inplace_drops_the_forward_tangent():
     tangents = []
     for lib in (torch, cr):
@@ -196,12 +191,6 @@ def test_s42_steered_seed_976_cases_agree(prog):
     assert check(prog) is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="chainrule's as_strided tangent covers only the input view's own elements: "
-    "torch's is a view of the base's tangent (x.real of a complex reads the imaginary "
-    "tangents between); the view machinery belongs to the views work, reported",
-)
 def test_as_strided_of_a_real_view_reads_the_base_tangent():
     seen = []
     for lib in (torch, cr):

@@ -171,11 +171,6 @@ def test_sgd_takes_nan_but_not_negative(value):
         _compare(lambda lib: lib.optim.SGD(_params(lib), lr=value))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Tensor.__bool__ says 'Boolean value of Tensor with 2 values is ambiguous; ...' "
-    "where torch says '... with more than one value is ambiguous' (autograd/tensor.py)",
-)
 def test_adam_tensor_betas_with_several_elements():
     _compare(
         lambda lib: lib.optim.Adam(

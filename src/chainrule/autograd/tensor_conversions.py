@@ -132,11 +132,9 @@ class TensorConversions:
         return to_device(self._data, "cpu").tolist()
 
     def __bool__(self) -> bool:
-        if self._data.size != 1:
-            raise RuntimeError(
-                f"Boolean value of Tensor with {self._data.size} values is ambiguous; "
-                "use .any() or .all()"
-            )
+        if self._data.size != 1:  # PyTorch's texts, word for word (users match on them)
+            many = "no values" if self._data.size == 0 else "more than one value"
+            raise RuntimeError(f"Boolean value of Tensor with {many} is ambiguous")
         if type(self._data) is MetaArray:  # no value (its raw array answers ops' checks)
             raise RuntimeError(ITEM_ERROR)
         return bool(self._data.reshape(()))

@@ -33,6 +33,7 @@ _ENTRY = frozenset(  # the op's own files and the wrappers around it
         "deprecated_overloads.py",
         "aliases.py",
         "inplace.py",
+        "inplace_names.py",  # the named in-place wrappers (eq_ ... ge_ record PyTorch's node)
         "sparse_pointwise.py",
         "__init__.py",  # its method bindings
         "tensor_operators.py",  # bind_special: x.where(cond, y) calls where(cond, x, y)

@@ -24,7 +24,9 @@ from ..autograd.forward_ad_captures import check_captured_write
 from ..autograd.function import Function
 from ..autograd.saved import memory_root
 from ..autograd.tensor import Tensor
+from ..autograd.view_base import forward_base
 from ..autograd.view_replay import data_pointer
+from ..autograd.view_tangents import retake_tangent
 from ..backend import get_array_module, strided_view
 from ..meta.array import MetaArray, meta_empty
 from ..meta.strides import set_geometry
@@ -171,7 +173,13 @@ def as_strided(
         RuntimeError: sizes and strides of different lengths, a negative stride, or a view
             reaching past the storage (as PyTorch).
     """
-    return AsStrided.apply(as_tensor(input), size, stride, storage_offset)
+    out = AsStrided.apply(as_tensor(input), size, stride, storage_offset)
+    if out._fw is not None and out._view is not None:
+        # Forward AD: PyTorch's tangent is the same strided view of the base's tangent, so
+        # elements of the storage outside ``input`` (the imaginary parts between ``z.real``'s)
+        # read the base's tangent there, not zeros as the jvp (which sees only ``input``'s).
+        retake_tangent(out, forward_base(out))
+    return out
 
 
 def as_strided_(

@@ -154,9 +154,10 @@ def unsqueeze_(x: Tensor, dim: int) -> Tensor:
 
 
 def detach_(x: Tensor) -> Tensor:
-    """``Tensor.detach_``: make ``x`` a leaf that does not require grad (its version is not
-    bumped, as PyTorch's). A view cannot be detached in place (its history is its base's);
-    inside a grad transform of ``cr.func`` a captured ``x`` is refused, as PyTorch refuses it."""
+    """``Tensor.detach_``: make ``x`` a leaf that does not require grad and has no
+    forward-mode tangent (its version is not bumped), as PyTorch's. A view cannot be detached
+    in place (its history is its base's); inside a grad transform of ``cr.func`` a captured
+    ``x`` is refused, as PyTorch refuses it."""
     if _GUARDING[0]:
         check_captured_write(x, "detach_")
     if x._view is not None:  # PyTorch's rule: a view stays tied to its base's history
@@ -169,4 +170,5 @@ def detach_(x: Tensor) -> Tensor:
         )
     x.grad_fn = None
     x._rg = False
+    x._fw = None  # PyTorch's detach_ also drops the forward-mode tangent (any level)
     return x

@@ -228,20 +228,31 @@ COMPARISONS_INPLACE = {
 }
 
 
+# Python sequences PyTorch's logical_and/or/xor (and their in-place forms) refuse: their
+# ``other`` is a Tensor only ("must be Tensor, not tuple"), where NumPy would convert them
+_LISTS = frozenset({list, tuple, Size})
+
+
 @tensor_method(inplace=True, keywords=True)
 def logical_and(input: Any, other: Any) -> Tensor:
+    if type(other) in _LISTS or type(input) in _LISTS:
+        raise first_not_tensor(("logical_and",), (("input", input), ("other", other)))
     _refuse_float8("logical_and_cpu", input, other)
     return _apply("logical_and", input, other, lambda xp, x, y: xp.logical_and(x, y))
 
 
 @tensor_method(inplace=True, keywords=True)
 def logical_or(input: Any, other: Any) -> Tensor:
+    if type(other) in _LISTS or type(input) in _LISTS:
+        raise first_not_tensor(("logical_or",), (("input", input), ("other", other)))
     _refuse_float8("logical_or_cpu", input, other)
     return _apply("logical_or", input, other, lambda xp, x, y: xp.logical_or(x, y))
 
 
 @tensor_method(inplace=True, keywords=True)
 def logical_xor(input: Any, other: Any) -> Tensor:
+    if type(other) in _LISTS or type(input) in _LISTS:
+        raise first_not_tensor(("logical_xor",), (("input", input), ("other", other)))
     _refuse_float8("logical_xor_cpu", input, other)
     return _apply("logical_xor", input, other, lambda xp, x, y: xp.logical_xor(x, y))
 

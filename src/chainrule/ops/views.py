@@ -224,8 +224,9 @@ def _view_error(x: Tensor, shape: tuple) -> RuntimeError:
     note = (
         " PyTorch's tensor is contiguous here: chainrule lays a convolution's result out in"
         " another order, and may not re-lay this one because its memory was handed out"
-        " (numpy(), from_numpy, untyped_storage(), shared memory) or a view of it exists (a"
-        " slice, unfold, ...: take this view first)."
+        " (numpy(), from_numpy, untyped_storage(), shared memory) or a view of it exists that"
+        " cannot move with it (an as_strided window across its rows: take this view first;"
+        " slices, transposes and unfold windows move with it)."
         if LAYOUT_MARKS and layout_mark(x._data) == ROW_MAJOR
         else ""
     )
