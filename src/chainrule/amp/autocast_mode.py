@@ -43,9 +43,11 @@ formulas for them call no op of the cast lists (convolution's ``convolution_back
 every op of the lists, as in PyTorch. Session 42: ``einsum``'s contractions (two operands
 through ``ops/matmul_autocast.autocast_product_operands``; three or more recomputed pair by
 pair, as PyTorch contracts them, and differentiated in the block) and ``F.linear`` under
-``LINEAR_GRAPH_AS_TORCH`` too. Not mirrored yet: the products in the backward of
-``bilinear`` (``_trilinear``'s), math-path ``scaled_dot_product_attention`` and an
-``einsum`` of three operands or more under ``create_graph`` (PyTorch's are ``bmm``, cast).
+``LINEAR_GRAPH_AS_TORCH`` too, ``bilinear`` (``_trilinear``'s products,
+``ops/matmul_autocast.autocast_trilinear_grads``) and math-path
+``scaled_dot_product_attention`` (``ops/attention_autocast.py``; its float32 mask
+gradient an ulp off, P's exp). Not mirrored yet: an ``einsum`` of three operands or more
+under ``create_graph`` (PyTorch's products are ``bmm``, cast).
 
 Differences from PyTorch (``tests/test_autocast_cast_lists.py`` checks 97 ops against it):
 ``nn.LSTM``/``nn.GRU`` and the fused LSTM/GRU cells follow the rule of their inner

@@ -54,13 +54,14 @@ from typing import Any
 import numpy as np
 
 from ..autograd.function import Function
-from ..autograd.lower_precision import autocast_lower_precision_op
+from ..autograd.lower_precision import AUTOCAST, autocast_lower_precision_op
 from ..autograd.saved_fields import given
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..backends.sdp import ENABLED as SDP_ENABLED
 from ..backends.sdp import SDPBackend, check_backends
 from ..random import Generator, gen
+from .attention_autocast import autocast_attention_grads
 from .attention_bias import resolve_causal_bias
 from .attention_fused import (
     _fused_backward,
@@ -245,6 +246,13 @@ class ScaledDotProductAttention(Function):
         p = _recompute(ctx, q, k, mask, blocked, lse._data) if p is None else p._data
         needs = ctx.needs_input_grad
         ks = _keep_scale(keep, ctx.dropout_p, p.dtype)
+        if AUTOCAST[0] and not ctx.flash and grad_w is None:  # PyTorch's math path's bmm
+            w = _wrap
+            cast = autocast_attention_grads(  # products, cast (attention_autocast.py)
+                ctx, grad, w(q), w(k), w(v), w(p), w(ks)
+            )
+            if cast is not None:
+                return cast + (None,) * 8
         g = grad._data
         if ctx.fused is not None and grad_w is None and (needs[0] or needs[1]):
             fast = _fused_backward(ctx, q, k, v, p, g, needs)
@@ -334,6 +342,10 @@ def _backward_tensors(ctx, q, k, v, mask, blocked, keep, grad, grad_w):
         p = where(dead, math.nan if ctx.nan_rows else 0.0, p)
     ks = _keep_scale(keep, ctx.dropout_p, p.dtype)
     ks = None if ks is None else Tensor._make(ks, False, None, 0)
+    if AUTOCAST[0] and not ctx.flash and grad_w is None:  # the math path's cast products
+        cast = autocast_attention_grads(ctx, grad, q, k, v, p, ks)
+        if cast is not None:
+            return cast + (None,) * 8
     pd = p if ks is None else p * ks
     needs = ctx.needs_input_grad
     dv = matmul(transpose(pd, -1, -2), grad) if needs[2] else None

@@ -17,6 +17,7 @@ from ._util import wide
 from .affine import LinearFn, _linear_backward_arrays, _recorded_backward
 from .einsum import einsum
 from .linalg import matmul
+from .matmul_autocast import autocast_trilinear_grads
 from .permutations import Permute
 from .views import Reshape
 
@@ -154,6 +155,10 @@ class TrilinearFn(Function):
     @staticmethod
     def backward(ctx, grad):
         a, w, c = ctx.saved_tensors
+        if AUTOCAST[0]:  # inside a block: PyTorch's bmm products cast (matmul_autocast.py)
+            cast = autocast_trilinear_grads(matmul, ctx, grad, a, w, c)
+            if cast is not None:
+                return cast
         needs = ctx.needs_input_grad
         ga = einsum("nk,kij,nj->ni", grad, w, c) if needs[0] else None
         gw = einsum("nk,ni,nj->kij", grad, a, c) if needs[1] else None

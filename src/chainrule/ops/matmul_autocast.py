@@ -22,7 +22,11 @@ from ..autograd.tensor import Tensor
 from ._first_order import autocast_products
 from .shape import Permute, reshape, transpose
 
-__all__ = ["autocast_matmul_grads", "autocast_product_operands"]
+__all__ = [
+    "autocast_matmul_grads",
+    "autocast_product_operands",
+    "autocast_trilinear_grads",
+]
 
 
 def autocast_matmul_grads(
@@ -79,3 +83,48 @@ def autocast_product_operands(ctx: Any, grad: Tensor, saved: tuple) -> tuple:
         return grad, saved, None
     dtypes = tuple(None if meta is None else meta[1] for meta in ctx.input_meta)
     return cast[0], tuple(cast[1:]), dtypes  # (no meta: an input wanting no gradient)
+
+
+def autocast_trilinear_grads(
+    product: Callable, ctx: Any, grad: Tensor, a: Tensor, w: Tensor, c: Tensor
+) -> tuple | None:
+    """bilinear's ``(da, dw, dc)`` (``_trilinear``'s, ``y[n, k] = Σ_ij a[n, i] w[k, i, j]
+    c[n, j]``) for a backward inside an enabled CPU autocast block, by ``product``
+    (``matmul``); None when nothing is cast (float64, a block that is off).
+
+    PyTorch's ``_trilinear_backward`` runs ``_trilinear`` again, unrolled over ``k``: per
+    ``k`` a ``mul`` (not cast) and a ``bmm`` (cast, rounded once), each slice added into a
+    zero result of the first operand's dtype one ``k`` at a time (``add_``, rounded to that
+    dtype each step). So ``da = Σ_k bmm(g[:, k] w[k], c)`` and ``dc = Σ_k bmm(a, w[k])
+    g[:, k]``, while ``dw[k] = bmm(a g[:, k], c)`` (no sum over ``k``)."""
+    if autocast_product_operands(ctx, grad, ())[2] is None:
+        return None
+    needs = ctx.needs_input_grad
+    dtypes = [None if meta is None else meta[1] for meta in ctx.input_meta]
+    n, k = grad.shape
+    ga = gw = gc = None
+    if needs[0]:  # per k: (g[:, k] * w[k]) (n, i, j) cast, @ c (n, j, 1)
+        gk = reshape(grad, (n, k, 1, 1)) * reshape(w, (1, *w.shape))  # (n, k, i, j)
+        p, cc = autocast_products(gk, reshape(c, (n, 1, c.shape[1], 1)))
+        ga = _sum_over_k(reshape(product(p, cc), (n, k, a.shape[1])), 1, grad.dtype)
+        ga = ga.to(dtypes[0])
+    if needs[1]:  # per k: (a * g[:, k]) (n, i) cast, bmm over n with c: (k, i, j)
+        ag = reshape(transpose(grad, 0, 1), (k, n, 1)) * reshape(a, (1, n, a.shape[1]))
+        p, cc = autocast_products(transpose(ag, 1, 2), c)  # (k, i, n), (n, j)
+        gw = product(p, cc).to(a.dtype).to(dtypes[1])
+    if needs[2]:  # per k: bmm(a, w[k]) cast (n, j), times g[:, k] (promoted, not cast)
+        aa, ww = autocast_products(a, w)
+        buf = product(reshape(aa, (1, n, a.shape[1])), ww)  # (k, n, j)
+        terms = buf * reshape(transpose(grad, 0, 1), (k, n, 1))
+        gc = _sum_over_k(terms, 0, a.dtype).to(dtypes[2])
+    return ga, gw, gc
+
+
+def _sum_over_k(terms: Tensor, dim: int, dtype: Any) -> Tensor:
+    """``terms`` summed over ``dim`` one slice at a time into a zero result of ``dtype``
+    (PyTorch's ``output.add_(buf)`` per unrolled ``k``: each step rounded to ``dtype``)."""
+    out = None
+    for i in range(terms.shape[dim]):
+        t = terms.select(dim, i)
+        out = t.to(dtype) if out is None else (out + t).to(dtype)
+    return out
