@@ -21,6 +21,8 @@ import pytest
 
 import chainrule as cr
 
+from .test_autocast_backward_session41 import _draw, _same
+
 # the module (``chainrule.nn.functional.linear`` as an attribute is the function)
 linear_module = importlib.import_module("chainrule.nn.functional.linear")
 
@@ -67,10 +69,6 @@ _PRODUCTS = {
 _DTYPES = [("float32", "bfloat16"), ("float32", "float16"), ("float16", "bfloat16")]
 
 
-def _draw(rng: np.random.Generator, shape: tuple) -> np.ndarray:
-    return rng.integers(-63, 64, shape) / 16.0
-
-
 def _grads(
     m: Any,
     shapes: list,
@@ -100,14 +98,6 @@ def _grads(
     if create_graph:
         out.append([None if t.grad_fn is None else t.grad_fn.name() for t in grads])
     return out
-
-
-def _same(got: list, want: list) -> None:
-    n = sum(type(e) is tuple for e in want)
-    assert [d for d, _ in got[:n]] == [d for d, _ in want[:n]]
-    for (_, x), (_, y) in zip(got[:n], want[:n], strict=True):
-        np.testing.assert_array_equal(x, y)
-    assert got[n:] == want[n:]
 
 
 def _einsum(equation: str) -> Any:
