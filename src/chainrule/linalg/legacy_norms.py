@@ -16,7 +16,7 @@ import numpy as np
 
 from ..autograd.saved_fields import given, given_dim  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
-from ..ops._util import NAMED_ERRORS, as_tensor, lead_with, norm_dim
+from ..ops._util import NAMED_ERRORS, as_tensor, dim_range_error, lead_with, norm_dim
 from ..ops.keywords import write_out
 from ..ops.vector_norms import Norm2
 from .norms import matrix_norm, vector_norm
@@ -103,10 +103,7 @@ def nuclear_norm(
     ndim = as_tensor(input).ndim
     for d in dims if dim is not None else ():
         if not -max(ndim, 1) <= int(d) < max(ndim, 1):
-            raise IndexError(
-                f"Dimension out of range (expected to be in range of "
-                f"[{-max(ndim, 1)}, {max(ndim, 1) - 1}], but got {d})"
-            )
+            raise dim_range_error(d, max(ndim, 1))
     try:
         result = matrix_norm(input, "nuc", tuple(dims), keepdim)
     except NAMED_ERRORS as err:

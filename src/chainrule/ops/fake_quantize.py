@@ -44,6 +44,7 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import errstate, get_array_module, host
 from ..meta.results import refuse_meta
+from ._util import dim_range_error
 
 __all__ = [
     "_fake_quantize_learnable_per_channel_affine",
@@ -196,9 +197,7 @@ def _channel_shape(op: str, x: Tensor, scale: Tensor, zero_point: Tensor, axis: 
     """Checks of the per-channel qparams; the shape that broadcasts them along ``axis``."""
     nd = x.ndim
     if not -nd <= axis < nd:
-        raise IndexError(
-            f"Dimension out of range (expected to be in range of [{-nd}, {nd - 1}], but got {axis})"
-        )
+        raise dim_range_error(axis, nd)
     if scale.dtype != np.float32:
         name = "Double" if scale.dtype == np.float64 else str(scale.dtype)
         raise RuntimeError(f"{op}: Scale must be Float or BFloat16, found {name}")

@@ -35,7 +35,7 @@ from ..autograd.function import Function
 from ..autograd.saved_fields import input_tensor, tensor_field  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ._util import as_tensor
+from ._util import as_tensor, dim_range_error
 from .joining import cat
 from .keywords import write_out
 
@@ -250,10 +250,7 @@ def wrap_dim(dim: Any, ndim: int, op: str) -> int:
     if ndim == 0:
         raise IndexError(f"{op}: Dimension specified as {dim} but tensor has no dimensions")
     if not -ndim <= dim < ndim:
-        raise IndexError(
-            f"Dimension out of range (expected to be in range of [{-ndim}, {ndim - 1}], "
-            f"but got {dim})"
-        )
+        raise dim_range_error(dim, ndim)
     return dim % ndim
 
 

@@ -21,7 +21,7 @@ from ..autograd.saved_fields import product_fields  # grad_fn._saved_* helpers
 from ..autograd.tensor import Tensor
 from ._first_order import autocast_products, grad_view, unmarked
 from ._tensor_args import not_tensor
-from ._util import DtypeError, ShapeError, as_tensor
+from ._util import DtypeError, ShapeError, as_tensor, dim_range_error
 from .binding import tensor_method
 from .expand_errors import torch_text
 from .linalg_out import with_out, write_linalg_out
@@ -446,9 +446,7 @@ def _wrapped_dim(d: int, ndim: int) -> int:
     """A ``tensordot`` dim wrapped (``dims=([-1], [0])``); PyTorch's IndexError out of range."""
     n = max(ndim, 1)
     if not -n <= d < n:
-        raise IndexError(
-            f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {d})"
-        )
+        raise dim_range_error(d, n)
     return d % n
 
 

@@ -24,6 +24,7 @@ from ..autograd.tensor import Tensor
 from ..autograd.view_errors import LEAF_MESSAGE
 from ..backend import get_array_module
 from ._raw_checks import need_tensor
+from ._util import dim_range_error
 from .checked_arguments import scalar_types_error
 from .distance import norm_over_dim
 from .inplace import check_writable_memory, writes_into_graph
@@ -142,10 +143,7 @@ def norm_except_dim(v: Tensor, pow: int = 2, dim: int = 0) -> Tensor:
     if v.ndim == 0:
         raise IndexError(f"{op}: Dimension specified as {dim} but tensor has no dimensions")
     if not -v.ndim <= dim < v.ndim:
-        raise IndexError(
-            f"Dimension out of range (expected to be in range of [{-v.ndim}, "
-            f"{v.ndim - 1}], but got {dim})"
-        )
+        raise dim_range_error(dim, v.ndim)
     d = dim % v.ndim
     if v.shape[d] == 0:  # PyTorch's reshape to (0, -1) fails on it
         raise RuntimeError(

@@ -19,7 +19,7 @@ from __future__ import annotations
 from ...autograd.grad_mode import is_grad_enabled, no_grad
 from ...autograd.saved_fields import given  # grad_fn._saved_*
 from ...autograd.tensor import Tensor
-from ...ops._util import ShapeError
+from ...ops._util import ShapeError, dim_range_error
 from ...ops.activation_primitives import Celu, Elu, LogSigmoid, Mish
 from ...ops.gated_linear import Glu
 from ...ops.gelu import gelu_exact, gelu_tanh
@@ -188,10 +188,7 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
     if input.ndim == 0:
         raise RuntimeError("glu: does not support scalars because halving size must be even")
     if not -input.ndim <= dim < input.ndim:
-        raise IndexError(
-            f"Dimension out of range (expected to be in range of "
-            f"[{-input.ndim}, {input.ndim - 1}], but got {dim})"
-        )
+        raise dim_range_error(dim, input.ndim)
     d = dim % input.ndim
     size = input.shape[d]
     if size % 2:

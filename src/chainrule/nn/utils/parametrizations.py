@@ -16,6 +16,7 @@ from ...autograd.grad_mode import no_grad
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module
 from ...creation_random import randn
+from ...ops._util import dim_range_error
 from ..functional.normalization import normalize
 from ..layers.conv import ConvTranspose1d, ConvTranspose2d
 from ..layers.conv3d import ConvTranspose3d
@@ -32,10 +33,7 @@ def _norm_except_dim(v: Tensor, dim: int) -> Tensor:
     if dim == -1:
         return (v * v).sum().sqrt()
     if not -v.ndim <= dim < v.ndim:  # else the modulo below would wrap it silently
-        raise IndexError(
-            f"Dimension out of range (expected to be in range of "
-            f"[{-v.ndim}, {v.ndim - 1}], but got {dim})"
-        )
+        raise dim_range_error(dim, v.ndim)
     d = dim % v.ndim
     axes = tuple(i for i in range(v.ndim) if i != d)
     return (v * v).sum(axes, keepdim=True).sqrt() if axes else v.abs()
