@@ -24,6 +24,7 @@ from ..random import Generator
 from ._misc_more_strided import _geometry, _storage, as_strided_
 from ._python_loops import check_loop_tensors, loop_fill
 from ._util import as_tensor, index_int
+from .alias_view import AliasView
 from .binding import tensor_method
 from .number_arguments import parser_int_list
 from .rearranging import flip_dims
@@ -302,18 +303,22 @@ def map2_(self: Tensor, x: Tensor, y: Tensor, callable: Callable) -> Tensor:  # 
 
 
 def as_subclass(self: Tensor, cls: type) -> Tensor:
-    """``Tensor.as_subclass``: ``self`` as an instance of the Tensor subclass ``cls``,
-    sharing its memory, version counter and autograd history (no ``__init__`` runs).
+    """``Tensor.as_subclass``: an alias of ``self`` (PyTorch's ``self.alias()``) as an
+    instance of the Tensor subclass ``cls`` (no ``__init__`` runs). It is a view of ``self``:
+    same memory and version counter, ``_base`` set, and, when ``self`` requires grad, a
+    non-leaf whose ``grad_fn`` is ``AliasBackward0`` into ``self``'s history, so a gradient
+    reaches ``self`` and an in-place change of either is seen by the other's graph. (So a
+    subclass's op results, converted by ``__torch_function__``, and a subclass instance that
+    requires grad loaded by ``cr.load`` show ``AliasBackward0``, as PyTorch's do.)
 
     Raises:
         TypeError: ``cls`` is not a subclass of ``Tensor``.
     """
     if not (isinstance(cls, type) and issubclass(cls, Tensor)):
         raise TypeError(f"as_subclass: cls must be a subclass of Tensor, got {cls!r}")
+    alias = AliasView.apply(self)  # the op itself, not dispatched
     out = object.__new__(cls)
-    for name in ("_data", "_rg", "grad_fn", "_output_nr", "_vc", "_view"):
-        object.__setattr__(out, name, getattr(self, name))
-    out._grad = None
-    out._hooks = None
-    out._fw = self._fw
+    for name in ("_data", "_rg", "grad_fn", "_output_nr", "_vc", "_view", "_grad", "_hooks"):
+        object.__setattr__(out, name, getattr(alias, name))
+    out._fw = alias._fw
     return out

@@ -58,7 +58,17 @@ class WeightNorm:
 
     @staticmethod
     def apply(module: Module, name: str, dim: int | None) -> WeightNorm:
-        """Replace ``module.<name>`` by ``<name>_g``/``<name>_v`` and register the hook."""
+        """Replace ``module.<name>`` by ``<name>_g``/``<name>_v`` and register the hook.
+
+        Emits PyTorch's ``FutureWarning`` (its ``apply`` is the ``@deprecated`` part, so a
+        program calling ``WeightNorm.apply`` directly, as CloserLookFewShot's ``distLinear``
+        does, is warned too), attributed to the caller's line."""
+        warnings.warn(
+            "`torch.nn.utils.weight_norm` is deprecated in favor of "
+            "`torch.nn.utils.parametrizations.weight_norm`.",
+            FutureWarning,
+            stacklevel=2,
+        )
         for hook in module._forward_pre_hooks.values():
             if isinstance(hook, WeightNorm) and hook.name == name:
                 raise RuntimeError(
@@ -126,13 +136,7 @@ def weight_norm(module: T_module, name: str = "weight", dim: int = 0) -> T_modul
         RuntimeError: ``name`` already has a weight_norm hook.
         ValueError: ``name`` is not an initialised parameter of ``module``.
     """
-    warnings.warn(
-        "`torch.nn.utils.weight_norm` is deprecated in favor of "
-        "`torch.nn.utils.parametrizations.weight_norm`.",
-        FutureWarning,
-        stacklevel=2,
-    )
-    WeightNorm.apply(module, name, dim)
+    WeightNorm.apply(module, name, dim)  # warns (there, as PyTorch's: a direct call warns too)
     return module
 
 
