@@ -26,10 +26,12 @@ from __future__ import annotations
 __all__ = ["ALLOCATING", "BOUND", "NEAR_BOUND"]
 
 # graph bookkeeping that grows with the input, no buffer of its size: one tensor (and its
-# graph node) per piece, ~1.7-4 KB each (split/unbind of a long dim into size-1 pieces, as
-# torch makes them too), a Python loop building one tensor per column (linalg.vander);
+# graph node) per piece, ~1.7-4 KB each, for split/unbind of a long dim into size-1 pieces;
 # measured to grow linearly with the number of pieces (split-0: 99 KB at (22, 55), 711 KB
-# at (162, 405))
+# at (162, 405)). By design, not a gap: torch's meta split/unbind also return one tensor per
+# piece (a list of n views), so the pieces cannot be answered without one array each.
+# (Session 43: linalg.vander left this list: it is one cumprod and a cat, as torch builds it,
+# instead of a Python loop making one tensor per column.)
 BOOKKEEPING = {
     "split-0",
     "split_copy-0",
@@ -37,8 +39,6 @@ BOOKKEEPING = {
     "unbind_copy-0",
     "unsafe_split-0",
     "unsafe_split-1",
-    "linalg_vander-0",
-    "linalg_vander-1",
 }
 
 ALLOCATING = frozenset(BOOKKEEPING)

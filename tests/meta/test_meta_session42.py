@@ -304,8 +304,9 @@ def test_meta_tensor_pickles_as_torch():
 
 
 # sparse meta tensors (sparse_softmax.py, sparse_pattern.py, sparse_compressed.py,
-# sparse_spgemm.py branches): torch's meta runs coalesce only; chainrule refuses all four
-# with a NotImplementedError (a value-dependent NumPy step) in its own words
+# sparse_spgemm.py branches): torch's sparse to("meta") keeps no entries, so its coalesce
+# answers; the other three refuse in the dispatcher's words (ops/sparse_meta.py, session 43;
+# more cases in test_meta_sparse_session43.py)
 def _coo(m):
     return m.sparse_coo_tensor(m.zeros(2, 3, dtype=m.long), m.ones(3), (4, 4)).to("meta")
 
@@ -321,19 +322,11 @@ SPARSE = {
 def _sparse_answer(m, name):
     try:
         r = SPARSE[name](m)
-    except NotImplementedError:
-        return "NotImplementedError"
-    return tuple(r.shape), str(r.layout), r.device.type
+    except NotImplementedError as e:  # up to torch's list of backends
+        return "NotImplementedError", [p.strip() for p in str(e).splitlines()[0].split("'aten")[:2]]
+    return tuple(r.shape), str(r.layout), r.device.type, r._nnz(), r.is_coalesced()
 
 
-def _sparse_param(name):
-    if name == "coalesce":
-        reason = "coalesce of a meta COO tensor: torch answers a meta tensor, chainrule's "
-        reason += "coalescing reads the indices (flatnonzero) and refuses"
-        return pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=reason), id=name)
-    return name
-
-
-@pytest.mark.parametrize("name", [_sparse_param(n) for n in SPARSE])
+@pytest.mark.parametrize("name", list(SPARSE))
 def test_meta_sparse_ops_answer_as_torch(name):
     assert _sparse_answer(cr, name) == _sparse_answer(torch, name)

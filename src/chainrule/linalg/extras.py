@@ -32,9 +32,10 @@ from ..autograd.tensor import Tensor
 from ..backend import errstate, get_array_module, host
 from ..dtypes import is_bfloat16
 from ..meta.array import follow
-from ..ops._util import as_tensor
+from ..ops._util import as_tensor, dim_range_error
 from ..ops.binary import where
-from ..ops.joining import stack
+from ..ops.cumulative import cumprod
+from ..ops.joining import cat
 from ..ops.linalg_out import with_out
 from ..ops.reshape_graph import ReshapeAlias, torch_reshape
 from ..ops.structural import diagonal as _diagonal
@@ -83,11 +84,8 @@ def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
             f"{op}: x of shape {tuple(x.shape)} and y of shape {tuple(y.shape)} cannot be "
             "broadcast together"
         ) from None
-    if not -len(shape) <= dim < max(len(shape), 1):
-        raise IndexError(
-            f"Dimension out of range (expected to be in range of "
-            f"[{-len(shape)}, {len(shape) - 1}], but got {dim})"
-        )
+    if not -max(len(shape), 1) <= dim < max(len(shape), 1):  # 0-d: dim 0 or -1
+        raise dim_range_error(dim, max(len(shape), 1))
     return (x.conj() * y).sum(dim) if x.dtype.kind == "c" else (x * y).sum(dim)
 
 
@@ -95,7 +93,8 @@ def vander(x: Tensor, *, N: int | None = None) -> Tensor:  # noqa: N803 - PyTorc
     """``torch.linalg.vander``: the Vandermonde matrix ``[..., i, j] = x[..., i] ** j`` for
     ``j < N`` (default ``N = x.shape[-1]``; a 0-d ``x`` counts as one element). Built as
     repeated products ``1, x, x*x, ...`` (not ``pow``), so the gradient is exact at ``x = 0``
-    and integer inputs stay integer, as in PyTorch."""
+    and integer inputs stay integer, as in PyTorch; one ``cumprod`` of ``x`` repeated along a
+    new last dim, as PyTorch builds it (not a tensor per column)."""
     x = as_tensor(x)
     if x.dtype.kind == "b" or x.dtype == np.float16 or is_bfloat16(x.dtype):
         raise RuntimeError(  # PyTorch refuses these three (torch.vander takes them)
@@ -109,10 +108,8 @@ def vander(x: Tensor, *, N: int | None = None) -> Tensor:  # noqa: N803 - PyTorc
         raise TypeError(f"linalg.vander: N must be an int, got {type(n).__name__}")
     if n <= 1:
         raise RuntimeError(f"linalg.vander: N must be greater than 1, got N={n}")
-    cols = [x.new_ones(x.shape), x]
-    for _ in range(n - 2):
-        cols.append(cols[-1] * x)
-    return stack(cols, -1)
+    powers = cumprod(x.unsqueeze(-1).expand(*x.shape, n - 1), -1)  # x, x*x, ... (as torch)
+    return cat([x.new_ones((*x.shape, 1)), powers], -1)
 
 
 @with_out("linalg.tensorinv", "castable")

@@ -33,6 +33,7 @@ from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.saved_fields import given, given_dim  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import device_of, errstate, get_array_module, host, to_device
+from ..meta.array import is_meta
 from ._result_layout import contiguous
 from ._util import DtypeError, as_tensor, constant, int_dim
 from .binary import where
@@ -49,7 +50,7 @@ def _running_arg(a: Any, d: int, largest: bool) -> Any:
     moved = xp.moveaxis(a, d, -1)
     idx = xp.zeros(a.shape, np.int64)  # row-major whatever ``a`` is, as PyTorch's result
     idx_moved = xp.moveaxis(idx, d, -1)  # a view: filled along the last dim
-    if moved.shape[-1] == 0 or moved.size == 0:
+    if moved.shape[-1] == 0 or moved.size == 0 or is_meta(a):  # (meta: no values to scan)
         return idx
     floats = moved.dtype.kind in "fc"
     best, at = moved[..., 0].copy(), xp.zeros(moved.shape[:-1], np.int64)

@@ -28,7 +28,9 @@ import numpy as np
 
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, to_device
+from ..meta.array import MetaArray
 from . import sparse_functions as fn
+from ._util import dim_range_error
 from .sparse_csr import SparseCsrTensor, carry_source, make_csr
 from .sparse_nodense import unsupported
 from .sparse_pattern import SparsePattern
@@ -248,9 +250,9 @@ class SparseCompressedTensor(SparseCsrTensor):
     def __repr__(self) -> str:
         _, cname, pname, _, _ = INFO[self._sc_layout]
         fields = [
-            (cname, to_device(self._sc_compressed, "cpu")),
-            (pname, to_device(self._sc_plain, "cpu")),
-            ("values", to_device(self.values()._data, "cpu")),
+            (cname, self._sc_compressed),
+            (pname, self._sc_plain),
+            ("values", self.values()._data),
         ]
         return sparse_repr(self, fields, self._sc_layout, force_newline=False)
 
@@ -310,10 +312,7 @@ def compressed_transpose(self: SparseCsrTensor, dim0: int, dim1: int) -> Any:
     ndim = self.ndim
     for d in (dim0, dim1):
         if not -ndim <= d < ndim:
-            raise IndexError(
-                f"Dimension out of range (expected to be in range of [{-ndim}, {ndim - 1}], "
-                f"but got {d})"
-            )
+            raise dim_range_error(d, ndim)
     d0, d1 = sorted((dim0 % ndim, dim1 % ndim))
     if d0 == d1:
         return self
@@ -362,6 +361,8 @@ def element_indices(layout: Any, compressed: Any, plain: Any, block: tuple) -> A
     """The (*batch, row, col) of every element of a compressed tensor, in storage order
     (batch by batch: ``compressed`` is ``(*batch, n + 1)``, ``plain`` ``(*batch, nnz)``)."""
     xp = get_array_module(compressed)
+    if MetaArray in (type(compressed), type(plain)):  # meta: how many elements, not where
+        return xp.zeros((compressed.ndim + 1, plain.size * block[0] * block[1]), np.int64)
     batch = tuple(compressed.shape[:-1])
     n_outer = compressed.shape[-1] - 1
     flat = compressed.reshape(-1, n_outer + 1)

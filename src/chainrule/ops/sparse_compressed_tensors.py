@@ -19,6 +19,7 @@ from ..autograd.state import is_grad_enabled
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..creation import tensor
+from ..meta.array import MetaArray
 from . import sparse_functions as fn
 from .sparse_compressed import _TORCH_DTYPE, INFO, _build
 from .sparse_csr import _BETA_WARNING, SparseCsrTensor
@@ -79,8 +80,8 @@ def _check_invariants(
     compressed = compressed.reshape(-1, n_outer + 1)
     plain = plain.reshape(compressed.shape[0], nnz)  # (not -1: nnz may be 0)
     plain_dim, outer_dim = ("ncols", "nrows") if row_major else ("nrows", "ncols")
-    if compressed.shape[0] == 0:
-        return
+    if compressed.shape[0] == 0 or MetaArray in (type(compressed), type(plain)):
+        return  # meta: the sizes are all PyTorch's meta kernel checks
     if bool(xp.any(compressed[:, 0] != 0)):
         raise RuntimeError(f"`{cname}[..., 0] == 0` is not satisfied.")
     if bool(xp.any(compressed[:, -1] != nnz)):
@@ -213,9 +214,16 @@ def sparse_compressed_tensor(
             f"{cname} and {pname} must have the same dtype, bot got {a} and {b}, respectively"
         )
     vals = values if isinstance(values, Tensor) else tensor(values)
+    for name, arr in ((cname, compressed), (pname, plain)):  # meta beside host (PyTorch)
+        if (type(vals._data) is MetaArray) != (type(arr) is MetaArray):
+            raise RuntimeError(f"Values and {name} need to be on the same device.")
     shape, block = _check_dims(layout, compressed, plain, vals, size)
     nb = compressed.ndim - 1
     _check_invariants(layout, compressed, plain, tuple(vals.shape), shape[: nb + 2])
+    nnz = plain.shape[-1]
+    if check_invariants and type(plain) is MetaArray and nnz:  # PyTorch's meta check
+        kind = layout._name[7:].upper()
+        raise RuntimeError(f"expected nnz to be 0 for sparse {kind} meta tensor but got {nnz}")
     _user_warnings.warn_once("sparse_csr_beta", _BETA_WARNING)
     if dtype is not None or device is not None:
         vals = vals.to(device=device, dtype=dtype)

@@ -35,6 +35,7 @@ from .sparse_compressed import INFO as COMPRESSED
 from .sparse_convert import to_sparse_layout
 from .sparse_csr import refuse_complex_grad
 from .sparse_invariants import warn_implicit_checks
+from .sparse_meta import refuse_dense_meta
 from .sparse_pattern import SparsePattern
 from .sparse_tensor import _LEAF_MESSAGE, SparseTensor, make_sparse
 from .tensor_queries import sparse_coo, strided
@@ -69,14 +70,32 @@ def _index_array(indices: Any) -> Any:
     return get_array_module(arr).array(arr, dtype=np.int64, copy=True, order="C")
 
 
-def _size(size: Any, indices: Any, rows: tuple = ()) -> tuple:
+def _size(size: Any, indices: Any, rows: tuple, values_nnz: int) -> tuple:
     """The sparse part of the size (``rows``: the values' shape past ``nnz``, the dense
-    part of a hybrid tensor; PyTorch's checks and messages)."""
+    part of a hybrid tensor; ``values_nnz``: the values' first size, which must be the
+    indices' nnz; PyTorch's checks, in its order, and messages)."""
     sparse_dim, nnz = indices.shape
+    if size is not None:
+        dims = _size_arg(size, sparse_dim + len(rows), sparse_dim)
+    if values_nnz != nnz:
+        raise RuntimeError(
+            "indices and values must have same nnz, but got nnz from "
+            f"indices: {nnz}, nnz from values: {values_nnz}"
+        )
     if size is None:
         if nnz == 0:
             return (0,) * sparse_dim
         return tuple(int(m) + 1 for m in indices.max(axis=1).tolist())
+    if tuple(dims[sparse_dim:]) != tuple(rows):
+        expected = [nnz] + list(dims[sparse_dim:])
+        raise RuntimeError(
+            f"values has incorrect size, expected {expected}, got {[nnz] + list(rows)}"
+        )
+    return dims[:sparse_dim]
+
+
+def _size_arg(size: Any, ndim: int, sparse_dim: int) -> tuple:
+    """``size`` read as a tuple of ``ndim`` non-negative ints (PyTorch's errors)."""
     if isinstance(size, (int, np.integer)) and not isinstance(size, bool):
         size = (size,)
     try:
@@ -90,17 +109,12 @@ def _size(size: Any, indices: Any, rows: tuple = ()) -> tuple:
             raise TypeError(f"sparse_coo_tensor: size must be a tuple of ints, got {dims}")
         if d < 0:
             raise RuntimeError(f"sparse_coo_tensor: negative size {tuple(dims)}")
-    if len(dims) != sparse_dim + len(rows):
+    if len(dims) != ndim:
         raise RuntimeError(
             f"'len(size) == sparse_dim + dense_dim' is not satisfied: len(size) = "
-            f"{len(dims)}, sparse_dim = {sparse_dim}, dense_dim = {len(rows)}"
+            f"{len(dims)}, sparse_dim = {sparse_dim}, dense_dim = {ndim - sparse_dim}"
         )
-    if tuple(dims[sparse_dim:]) != tuple(rows):
-        expected = [nnz] + [int(d) for d in dims[sparse_dim:]]
-        raise RuntimeError(
-            f"values has incorrect size, expected {expected}, got {[nnz] + list(rows)}"
-        )
-    return tuple(int(d) for d in dims[:sparse_dim])
+    return tuple(int(d) for d in dims)
 
 
 def _check_range(indices: Any, shape: tuple) -> None:
@@ -170,12 +184,7 @@ def sparse_coo_tensor(
             "sparse_coo_tensor: values must have at least one dim (nnz, *dense_size), got a "
             "0-d tensor"
         )
-    if vals.shape[0] != idx.shape[1]:
-        raise RuntimeError(
-            f"sparse_coo_tensor: indices and values must have same nnz, but got nnz from "
-            f"indices: {idx.shape[1]}, nnz from values: {vals.shape[0]}"
-        )
-    shape = _size(size, idx, tuple(vals.shape[1:]))
+    shape = _size(size, idx, tuple(vals.shape[1:]), vals.shape[0])
     _check_range(idx, shape)
     if dtype is not None or device is not None:
         vals = vals.to(device=device, dtype=dtype)
@@ -214,6 +223,7 @@ def to_sparse(
     """``Tensor.to_sparse()``: the non-zero elements of a dense tensor as a coalesced sparse
     COO tensor (differentiable: the values are read from the dense tensor by an op)."""
     refuse_complex_grad(self, "_to_sparse")
+    refuse_dense_meta("_to_sparse" if sparse_dim is None else "_to_sparse.sparse_dim", self)
     if layout in COMPRESSED:
         if sparse_dim is not None:
             raise NotImplementedError(f"to_sparse(layout={layout!r}): sparse_dim={sparse_dim}")
@@ -265,9 +275,12 @@ def to_sparse_coo(self: Tensor) -> SparseTensor:
 
 
 def to_dense(self: Tensor, dtype: Any = None, *, masked_grad: Any = None) -> Tensor:
-    """``Tensor.to_dense()`` of a dense tensor: the tensor itself (converted to ``dtype``)."""
-    if masked_grad is not None:
-        raise NotImplementedError("to_dense: masked_grad is not supported")
+    """``Tensor.to_dense()`` of a dense tensor: the tensor itself (converted to ``dtype``);
+    ``masked_grad`` changes nothing for a dense tensor (no mask), as in PyTorch."""
+    if masked_grad is not None and not isinstance(masked_grad, bool):
+        raise TypeError(
+            f"to_dense(): argument 'masked_grad' must be bool, not {type(masked_grad).__name__}"
+        )
     return self if dtype is None else self.to(dtype)
 
 

@@ -19,8 +19,15 @@ import numpy as np
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from . import sparse_functions as fn
+from ._util import dim_range_error
 from .sparse_batched import to_batched_compressed
-from .sparse_compressed import INFO, SparseCompressedTensor, compressed_from_pattern, layout_name
+from .sparse_compressed import (
+    INFO,
+    SparseCompressedTensor,
+    compressed_from_pattern,
+    compressed_transpose,
+    layout_name,
+)
 from .sparse_compressed import transposed as _transposed
 from .sparse_csr import (
     GENERAL_CONVERSION,
@@ -29,6 +36,7 @@ from .sparse_csr import (
     refuse_complex_grad,
     to_sparse_csr,
 )
+from .sparse_meta import refuse_dense_meta, refuse_sparse_meta
 from .sparse_pattern import SparsePattern
 from .sparse_tensor import SPARSE_TYPES, SparseTensor, make_sparse
 from .tensor_queries import sparse_bsc, sparse_bsr, sparse_coo, sparse_csc, sparse_csr
@@ -74,10 +82,7 @@ def _blocksize(op: str, blocksize: Any, shape: tuple) -> tuple:
 def _check_matrix(op: str, self: Tensor, blocked: bool) -> None:
     if self.ndim < 2:
         wanted = -2 if blocked else 1
-        raise IndexError(
-            f"Dimension out of range (expected to be in range of [{-max(self.ndim, 1)}, "
-            f"{max(self.ndim, 1) - 1}], but got {wanted})"
-        )
+        raise dim_range_error(wanted, max(self.ndim, 1))
 
 
 def _matrix_size(self: Tensor, dense_dim: Any) -> tuple:
@@ -99,6 +104,8 @@ def to_compressed(
     op = f"{source}_to_sparse_{target}"
     if type(self) is SparseTensor:
         op = f"to_sparse_{target}"
+    refuse_sparse_meta(f"_to_sparse_{target}", self)
+    refuse_dense_meta(f"_to_sparse_{target}", self)
     _check_matrix(op, self, blocked)
     block = _blocksize(op, blocksize, _matrix_size(self, dense_dim)) if blocked else (1, 1)
     node = node or _NODE[layout]
@@ -259,9 +266,7 @@ def _bind() -> None:
         cls.to_sparse_csr = _csr_to_sparse_csr
     SparseTensor.to_sparse = _coo_to_sparse
     SparseCsrTensor.t = lambda self: _transposed(self, "TBackward0")
-    SparseCsrTensor.transpose = lambda self, d0, d1: (
-        self if d0 % 2 == d1 % 2 else _transposed(self, "TransposeBackward0")
-    )
+    SparseCsrTensor.transpose = compressed_transpose  # PyTorch's checks of the dims
 
 
 _COO_TO_SPARSE = SparseTensor.to_sparse

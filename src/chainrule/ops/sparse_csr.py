@@ -26,9 +26,12 @@ import numpy as np
 from .. import _user_warnings
 from ..autograd.state import is_grad_enabled
 from ..autograd.tensor import Tensor
-from ..backend import get_array_module, to_device
+from ..backend import get_array_module
+from ..meta.array import MetaArray
 from . import sparse_functions as fn
 from ._raw_checks import RankError
+from ._util import dim_range_error
+from .sparse_meta import refuse_dense_meta, refuse_sparse_meta
 from .sparse_nodense import unsupported
 from .sparse_pattern import SparsePattern
 from .sparse_tensor import (
@@ -122,8 +125,11 @@ class SparseCsrTensor(SparseTensor):
         """The ``rows + 1`` row offsets: row ``i``'s entries are ``crow[i]:crow[i + 1]``."""
         pattern = self._sp_pattern
         xp = get_array_module(pattern.indices)
-        counts = xp.bincount(pattern.indices[0], minlength=pattern.shape[0])
-        crow = xp.concatenate([xp.zeros(1, np.int64), xp.cumsum(counts)])
+        if type(pattern.indices) is MetaArray:  # no entries to count: the size only
+            crow = xp.zeros(pattern.shape[0] + 1, np.int64)
+        else:
+            counts = xp.bincount(pattern.indices[0], minlength=pattern.shape[0])
+            crow = xp.concatenate([xp.zeros(1, np.int64), xp.cumsum(counts)])
         return Tensor._make(crow.astype(self._csr_index_dtype), False, None, 0)
 
     def col_indices(self) -> Tensor:
@@ -133,7 +139,7 @@ class SparseCsrTensor(SparseTensor):
 
     def values(self) -> Tensor:
         """The ``nnz`` values, in the graph (gradients reach their producer)."""
-        return self._sp_values
+        return fn.named(self._sp_values, "ValuesBackward0")  # PyTorch's node (in a graph)
 
     def sparse_dim(self) -> int:
         return 2
@@ -255,7 +261,7 @@ class SparseCsrTensor(SparseTensor):
         fields = [
             ("crow_indices", self.crow_indices()._data),
             ("col_indices", self.col_indices()._data),
-            ("values", to_device(self._sp_values._data, "cpu")),
+            ("values", self._sp_values._data),
         ]
         return sparse_repr(self, fields, sparse_csr, force_newline=False)
 
@@ -293,9 +299,7 @@ def _sum_keepdim(self: SparseCsrTensor, dim: Any, dtype: Any) -> SparseCsrTensor
         if not isinstance(d, (int, np.integer)) or isinstance(d, bool):
             raise TypeError(f"sum(): argument 'dim' must be tuple of ints, not {type(d).__name__}")
         if not -2 <= d < 2:
-            raise IndexError(
-                f"Dimension out of range (expected to be in range of [-2, 1], but got {d})"
-            )
+            raise dim_range_error(d, 2)
         if int(d) % 2 in axes:
             raise RuntimeError(f"sum: dim {int(d) % 2} appears multiple times in the list of dims")
         axes.append(int(d) % 2)
@@ -382,6 +386,8 @@ def to_sparse_csr(self: Tensor, dense_dim: int | None = None) -> SparseCsrTensor
         )
     if self.ndim != 2 or (dense_dim is not None and (dense_dim != 0 or type(self) in SPARSE_TYPES)):
         return GENERAL_CONVERSION["to_compressed"](self, sparse_csr, None, dense_dim)
+    refuse_sparse_meta("_to_sparse_csr", self)
+    refuse_dense_meta("_to_sparse_csr", self)
     coo = self.coalesce() if isinstance(self, SparseTensor) else None
     source = self if coo is None else coo._sp_source
     if coo is None:

@@ -19,6 +19,8 @@ throughout:
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..autograd.function import Function
 from ..autograd.state import is_grad_enabled
 from . import sparse_pattern as kernels
@@ -27,9 +29,12 @@ from .linear_maps import LinearMap, adjoint_pair
 __all__ = [
     "CoalesceValues",
     "ExpandDuplicates",
+    "FunctionInputEdge",
     "SampledDot",
     "SparseGather",
     "SourceSpmm",
+    "SourceToDense",
+    "SparseAddmm",
     "SparseToDense",
     "Spmm",
     "named",
@@ -40,6 +45,7 @@ class SparseToDense(LinearMap):
     """dense = Σ_e v_e · onehot(position_e); d/dv_e = the gradient at position_e."""
 
     complex_grad = "holomorphic"  # linear
+    node_name = "ToDenseBackward0"  # PyTorch's node of to_dense
     map = staticmethod(kernels.to_dense)
 
 
@@ -76,9 +82,11 @@ class Spmm(Function):
     """Y = A X for the sparse (m, k) matrix A of values ``v`` and a dense (k, n) ``X``.
 
     Bilinear: dX = Aᵀ G (an ``Spmm`` on the transposed pattern) and
-    dv_e = G[row_e] · X[col_e] (:class:`SampledDot`)."""
+    dv_e = G[row_e] · X[col_e] (:class:`SampledDot`). Shown as PyTorch's ``MmBackward0``
+    (``mm``, ``@``, ``spmm`` of a sparse first operand)."""
 
     raw = True
+    node_name = "MmBackward0"
 
     @staticmethod
     def forward(ctx, values, dense, pattern):
@@ -113,6 +121,37 @@ def _spmm_side(values, dense, pattern, right):
     if not right:
         return kernels.spmm(values, dense, pattern)
     return kernels.spmm(values, dense.T, pattern.transposed()).T
+
+
+class SparseAddmm(Spmm):
+    """:class:`Spmm` as ``torch.sparse.mm`` records it: PyTorch runs its ``addmm``."""
+
+    node_name = "SparseAddmmBackward0"
+
+
+class SourceToDense(Function):
+    """``to_dense(masked_grad=False)`` of a sparse tensor converted from the dense ``source``
+    (``x.to_sparse()``, kept through ``* c``, ``t``, ``coalesce``...): the value from the
+    stored ``values`` (:class:`SparseToDense`'s), while ``source`` gets the whole gradient,
+    unmasked, as PyTorch's unmasked ``ToDenseBackward0`` sends it back through
+    ``ToSparseBackward0``; ``values`` (read from ``source``) get none of their own."""
+
+    raw = True
+    complex_grad = "holomorphic"  # linear
+    node_name = "ToDenseBackward0"
+
+    @staticmethod
+    def forward(ctx, source, values, pattern):
+        ctx.pattern = pattern
+        return kernels.to_dense(values, pattern)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, None, None
+
+    @staticmethod
+    def jvp(ctx, _ts, tv, _pattern):
+        return None if tv is None else kernels.to_dense(tv, ctx.pattern)
 
 
 class SourceSpmm(Function):
@@ -258,3 +297,34 @@ def named(values, name):
     if values.requires_grad and is_grad_enabled():
         return NamedValues.apply(values, name)
     return values
+
+
+class FunctionInputEdge(Function):
+    """The graph edge of a sparse tensor whose values require grad, passed to a custom
+    ``autograd.Function`` (``SparseMM.apply(L, x)``): the Function's ``backward`` returns a
+    gradient of the sparse tensor's full size, dense or sparse, and this node turns it into
+    the values' gradient: the gradient at each entry's position (each duplicate entry gets
+    it whole; a sparse gradient read as its dense sum), as PyTorch's
+    ``SparseCooTensorWithDimsAndTensorsBackward0`` projects it.
+
+    Nothing is computed forward: the output (only its node is used) is a read-only zero of
+    the full size, broadcast from one element."""
+
+    raw = True
+
+    @staticmethod
+    def node_name(node):
+        """The name of the node that made the sparse tensor, which PyTorch links to."""
+        return node.public_name
+
+    @staticmethod
+    def forward(ctx, values, pattern, public_name):
+        ctx.pattern = pattern  # the entries' positions: constant (no tensor of the graph)
+        ctx.public_name = public_name
+        return np.broadcast_to(np.zeros((), values.dtype), pattern.shape + values.shape[1:])
+
+    @staticmethod
+    def backward(ctx, grad):
+        if grad.is_sparse:
+            grad = grad.to_dense()
+        return SparseGather.apply(grad, ctx.pattern), None, None

@@ -17,6 +17,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from . import sparse_functions as fn
 from .sparse_csr import SparseCsrTensor, make_csr
+from .sparse_meta import refuse_sparse_meta
 from .sparse_nodense import unsupported
 from .sparse_pattern import SparsePattern
 from .sparse_tensor import SPARSE_TYPES, make_sparse
@@ -43,6 +44,7 @@ def sampled_addmm(
             f"sampled_addmm: expected input to have sparse_csr layout, got {input.layout} "
             "(PyTorch has no CPU kernel for the other layouts either)"
         )
+    refuse_sparse_meta("sparse_sampled_addmm", input)
     if input._sp_values._data.dtype.kind not in "fc":
         raise RuntimeError(
             f"sampled_addmm: Expected self to be a floating-point or complex tensor, but got "
@@ -165,4 +167,6 @@ def _rebuilt(like: Any, values: Tensor) -> Any:
 
 
 def _densified(x: Any) -> Any:
-    return x.to_dense() if type(x) in SPARSE_TYPES else x
+    """A sparse output as a dense tensor whose gradient is not masked (PyTorch's checker
+    calls ``to_dense(masked_grad=False)``: the numerical Jacobian sees every element)."""
+    return x.to_dense(masked_grad=False) if type(x) in SPARSE_TYPES else x

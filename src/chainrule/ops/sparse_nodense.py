@@ -43,6 +43,9 @@ class NoDenseData:
 
     __slots__ = ("shape", "dtype")
     __array_priority__ = 2000
+    # no memory that another array could view: what autograd's view bookkeeping reads of an
+    # op's arguments (``saved.memory_root``: a custom Function's result beside it is no view)
+    base = None
 
     def __init__(self, shape: tuple, dtype: np.dtype) -> None:
         self.shape, self.dtype = shape, dtype

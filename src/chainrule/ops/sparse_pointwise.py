@@ -26,9 +26,12 @@ from typing import Any
 from .. import ops as _DENSE  # the dense root functions (the package is complete by now)
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..meta.array import ACTIVE as _META  # non-empty once a meta array exists
+from ..meta.array import MetaArray
 from . import sparse_functions as fn
 from .sparse_compressed import SparseCompressedTensor
 from .sparse_csr import SparseCsrTensor, make_csr
+from .sparse_meta import backend_error
 from .sparse_nodense import unsupported
 from .sparse_pattern import SparsePattern
 from .sparse_tensor import SPARSE_TYPES, SparseTensor, make_sparse
@@ -72,6 +75,8 @@ def sparse_unary(name: str, self: SparseTensor, *args: Any, **kwargs: Any) -> Sp
     if kwargs.get("out") is not None:
         raise unsupported(f"{name}(out=...) of a sparse tensor")
     kwargs.pop("out", None)
+    if _META and type(self._sp_values._data) is MetaArray:  # inline: one type test per call
+        raise backend_error(name, self)
     src = _entries(self, name not in _LINEAR)
     values = getattr(_DENSE, name)(src._sp_values, *args, **kwargs)
     return _like(self, values, src._sp_pattern)
@@ -88,6 +93,8 @@ def sparse_pow(self: SparseTensor, exponent: Any) -> SparseTensor:
             "pow: cannot raise to zeroth power on sparse tensor; it would make the result "
             "tensor dense"
         )
+    if _META and type(self._sp_values._data) is MetaArray:
+        raise backend_error("pow.Tensor_Scalar", self)
     src = _entries(self, True)
     return _like(self, _DENSE.pow(src._sp_values, exponent), src._sp_pattern)
 
@@ -103,6 +110,10 @@ def _check_same_size(op: str, a: Any, b: Any) -> None:
 def sparse_mul(self: SparseTensor, other: Any) -> SparseTensor:
     """``s * other`` for a number, a dense tensor that broadcasts to ``s``'s size (read at
     ``s``'s entries) or a sparse tensor of the same size (the positions both hold)."""
+    if _META and type(self._sp_values._data) is MetaArray:
+        raise backend_error("mul.Tensor", self)
+    if _META and type(other) in SPARSE_TYPES and type(other._sp_values._data) is MetaArray:
+        raise backend_error("mul.Tensor", other)
     if type(other) in SPARSE_TYPES:
         return _sparse_times_sparse(self, other)
     if not isinstance(other, Tensor) or other.ndim == 0:

@@ -25,15 +25,15 @@ from ._raw_checks import RankError
 from ._util import DtypeError, ShapeError, norm_dim
 from .permutations import transpose
 from .sparse_batched import refuse_compressed_bmm
-from .sparse_functions import CoalesceValues, SourceSpmm, Spmm, named
+from .sparse_functions import CoalesceValues, SourceSpmm, SparseAddmm, Spmm, named
+from .sparse_meta import is_sparse_meta, refuse_sparse_meta
 from .sparse_nodense import unsupported
 from .sparse_pattern import SparsePattern
+from .sparse_product_checks import COMPRESSED, check_dtype_device, check_operands, mismatch_words
 from .sparse_spgemm import sparse_sparse_matmul
 from .sparse_tensor import SparseTensor, make_sparse
 from .tensor_queries import sparse_bsc, sparse_bsr, sparse_csc, sparse_csr
 from .views import reshape, unsqueeze
-
-COMPRESSED = (sparse_csr, sparse_csc, sparse_bsr, sparse_bsc)
 
 __all__ = [
     "addmm",
@@ -46,59 +46,6 @@ __all__ = [
     "spmm",
     "sum",
 ]
-
-
-def _check_operands(op: str, sparse: SparseTensor, dense: Any, vector: bool = False) -> None:
-    """``vector``: a 1-d sparse operand (no dense dims) is allowed, as ``matmul`` allows it."""
-    if isinstance(dense, SparseTensor):
-        raise unsupported(f"{op} of two sparse tensors (sparse @ sparse)")
-    if not isinstance(dense, Tensor):
-        raise TypeError(f"{op}: expected a dense Tensor operand, got {type(dense).__name__}")
-    if sparse.dense_dim() > 0:  # PyTorch's kernels refuse hybrid operands too
-        raise RuntimeError(
-            f"{op}: the sparse operand must have no dense dims, got a hybrid sparse tensor "
-            f"of {sparse.sparse_dim()} sparse and {sparse.dense_dim()} dense dims (size "
-            f"{tuple(sparse.shape)}); use .to_dense() first"
-        )
-    is_vector = sparse.ndim == 1 and sparse.sparse_dim() == 1
-    if sparse.sparse_dim() != 2 and not (vector and is_vector):
-        # too few dimensions: PyTorch's IndexError, too many: its RuntimeError; RankError
-        # is both
-        error = RankError if sparse.sparse_dim() < 2 else RuntimeError
-        raise error(
-            f"{op}: the sparse operand must be a 2-d matrix, got a {sparse.sparse_dim()}-d "
-            f"sparse tensor of size {tuple(sparse.shape)}"
-        )
-    _check_dtype_device(op, sparse, dense)
-
-
-def _check_dtype_device(op: str, sparse: SparseTensor, dense: Tensor) -> None:
-    """PyTorch's product kernels take one dtype and one device for both operands (and its
-    CSR kernels only floating and complex ones, its COO kernels no bool one: refused, as
-    PyTorch's, when the sparse operand stores elements)."""
-    kind = sparse._sp_values._data.dtype.kind
-    if kind == "b" and sparse.layout not in COMPRESSED and sparse._sp_values.shape[0]:
-        raise NotImplementedError(
-            f"{op}: products of a sparse COO tensor are not implemented for torch.bool "
-            "(PyTorch's 'addmm_sparse_dense' has no Bool kernel); convert it with .int() or "
-            ".float()"
-        )
-    if sparse.layout in COMPRESSED and kind not in "fcV":
-        raise NotImplementedError(
-            f"{op}: products of a sparse {str(sparse.layout)[13:].upper()} matrix are not "
-            f"implemented for {sparse.dtype} (as in PyTorch); convert it with .float() or "
-            ".double()"
-        )
-    if sparse.dtype != dense.dtype:
-        raise RuntimeError(
-            f"{op}: expected the sparse and dense operands to have one dtype, got "
-            f"{sparse.dtype} and {dense.dtype}; convert one with .to(dtype)"
-        )
-    if sparse.device != dense.device:
-        raise RuntimeError(
-            f"{op}: expected all tensors on the same device, got {sparse.device} and "
-            f"{dense.device}; move one with .to(device)"
-        )
 
 
 def _row_pattern(vector: SparseTensor) -> SparsePattern:
@@ -118,7 +65,7 @@ def _vector_products(op: str, a: Any, b: Any, masked: bool = False) -> Tensor:
     (1, k) row: ``v @ D`` directly, ``D @ v`` as ``v @ Dᵀ``. A dense vector with a sparse
     vector is PyTorch's unsupported sparse ``dot``."""
     vector, dense = (a, b) if isinstance(a, SparseTensor) else (b, a)
-    _check_operands(op, vector, dense, vector=True)
+    check_operands(op, vector, dense, vector=True)
     (k,) = vector.shape
     if dense.ndim == 1:
         raise unsupported(f"{op} of a 1-d sparse and a 1-d dense tensor (a sparse dot product)")
@@ -143,24 +90,25 @@ def _vector_products(op: str, a: Any, b: Any, masked: bool = False) -> Tensor:
 
 def _sparse_dense(op: str, sparse: SparseTensor, dense: Tensor, masked: bool = False) -> Tensor:
     """``sparse @ dense`` for a 2-d sparse matrix and a 1-d or 2-d dense operand."""
-    _check_operands(op, sparse, dense)
+    check_operands(op, sparse, dense)
     m, k = sparse.shape
     if dense.ndim not in (1, 2) or dense.shape[0] != k:
         raise ShapeError(
-            f"{op}: shapes {tuple(sparse.shape)} (sparse) and {tuple(dense.shape)} are not "
+            mismatch_words(sparse, dense)
+            + f"{op}: shapes {tuple(sparse.shape)} (sparse) and {tuple(dense.shape)} are not "
             f"aligned: expected a dense operand of {k} rows"
         )
     src = _dense_source(sparse, masked)
     pattern = sparse._sp_pattern
     if dense.ndim == 1:
         return reshape(_spmm(sparse, src, unsqueeze(dense, 1), pattern), (m,))
-    return _spmm(sparse, src, dense, pattern)
+    return _spmm(sparse, src, dense, pattern, SparseAddmm if masked else Spmm)
 
 
 def _dense_sparse(op: str, dense: Tensor, sparse: SparseTensor, masked: bool = False) -> Tensor:
     """``dense @ sparse`` = ``(sparseᵀ @ denseᵀ)ᵀ`` for a 2-d dense operand; a 1-d dense
     operand (only ``matmul`` takes one) is ``sparseᵀ @ dense``."""
-    _check_operands(op, sparse, dense)
+    check_operands(op, sparse, dense)
     k, n = sparse.shape
     vector = op == "matmul" and dense.ndim == 1
     if not (dense.ndim == 2 or vector) or dense.shape[-1] != k:
@@ -178,12 +126,15 @@ def _dense_sparse(op: str, dense: Tensor, sparse: SparseTensor, masked: bool = F
     return transpose(_spmm(sparse, src_t, transpose(dense, 0, 1), pattern_t), 0, 1)
 
 
-def _spmm(sparse: SparseTensor, src: Any, dense: Tensor, pattern: SparsePattern) -> Tensor:
+def _spmm(
+    sparse: SparseTensor, src: Any, dense: Tensor, pattern: SparsePattern, node: type = Spmm
+) -> Tensor:
     """``A @ dense`` for the sparse matrix ``A`` of ``sparse``'s values on ``pattern``: with
     a dense source ``src`` (``A``'s, on ``pattern``'s side) the source gets PyTorch's full
-    gradient while the value still comes from the stored elements only (``SourceSpmm``)."""
+    gradient while the value still comes from the stored elements only (``SourceSpmm``).
+    ``node``: :class:`Spmm` or its ``torch.sparse.mm`` form (PyTorch's node name)."""
     if src is None:
-        return Spmm.apply(sparse._sp_values, dense, pattern)
+        return node.apply(sparse._sp_values, dense, pattern)
     return SourceSpmm.apply(src, sparse._sp_values, dense, pattern)
 
 
@@ -192,6 +143,7 @@ def sparse_matmul(a: Any, b: Any, op: str = "matmul", masked: bool = False) -> T
 
     ``masked``: ``torch.sparse.mm``'s gradient, only on the sparse operand's pattern; else
     (``mm``, ``@``) the gradient of a dense source of the sparse operand is dense."""
+    refuse_sparse_meta("addmm" if masked else "mm", a, b)  # torch.sparse.mm runs addmm
     _check_batched_compressed(op, a, b)
     if isinstance(a, SparseTensor) and isinstance(b, SparseTensor) and a.ndim == b.ndim == 2:
         return sparse_sparse_matmul(op, a, b, masked)  # sparse (ops/sparse_spgemm.py)
@@ -317,7 +269,7 @@ def sparse_bmm(input: Any, mat2: Any) -> Tensor:  # noqa: A002 - PyTorch's param
             f"bmm: shapes {tuple(input.shape)} (sparse) and {tuple(mat2.shape)} do not match: "
             f"expected mat2 of shape ({batch}, {m}, p)"
         )
-    _check_dtype_device("bmm", input, mat2)
+    check_dtype_device("bmm", input, mat2)
     src = _dense_source(input, False)  # with one, it gets PyTorch's full gradient
     pattern = input._sp_pattern
     xp = get_array_module(pattern.indices)
@@ -440,6 +392,7 @@ def sum(input: Any, dim: Any = None, dtype: Any = None) -> Tensor:  # noqa: A001
             "sparse.sum: expected a sparse COO tensor (layout=chainrule.sparse_coo), got a "
             "dense tensor; use chainrule.sum"
         )
+    refuse_sparse_meta("_coalesce", input)  # PyTorch's sparse.sum coalesces first
     values = input._sp_values if dtype is None else input._sp_values.to(dtype)
     n = input.sparse_dim()
     dims = norm_dim(dim, input.ndim, "sparse.sum")
@@ -463,6 +416,10 @@ def sum(input: Any, dim: Any = None, dtype: Any = None) -> Tensor:  # noqa: A001
 def _sum_method(self: SparseTensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None):
     if keepdim:
         raise NotImplementedError("Tensor.sum of a sparse tensor: keepdim=True is not supported")
+    if dim is not None:
+        refuse_sparse_meta("sum.dim_IntList", self)
+    elif is_sparse_meta(self):  # PyTorch's s.sum() runs on meta: a dense 0-d result
+        return self._sp_values.sum(dtype=dtype)
     return sum(self, dim, dtype)
 
 

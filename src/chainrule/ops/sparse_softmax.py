@@ -17,8 +17,10 @@ import numpy as np
 
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ._util import DtypeError, norm_dim
+from ._util import norm_dim
+from .checked_arguments import kernel_dtype_error
 from .sparse_functions import CoalesceValues, ExpandDuplicates, named
+from .sparse_meta import refuse_sparse_meta
 from .sparse_pattern import CoalescePlan, SparsePattern
 from .sparse_tensor import SparseTensor, make_sparse
 
@@ -47,12 +49,15 @@ def _softmax(op: str, input: Any, dim: Any, dtype: Any, log: bool) -> SparseTens
         )
     if dim is None or not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
         raise TypeError(f"sparse.{op}: dim must be an int, got {dim!r}")
+    refuse_sparse_meta(f"_sparse_{op}", input)
     s = input.coalesce()
     values = s._sp_values if dtype is None else s._sp_values.to(dtype)
     if values.dtype.kind != "f":
-        raise DtypeError(  # PyTorch: NotImplementedError ("... not implemented for 'Long'")
+        raise kernel_dtype_error(
+            op,
+            values.dtype,
             f"sparse.{op}: not implemented for {values.dtype} values, expected a floating-point "
-            "tensor; pass dtype= or convert with .float()"
+            "tensor; pass dtype= or convert with .float()",
         )
     pattern = s._sp_pattern
     (d,) = norm_dim(dim, len(pattern.shape), f"sparse.{op}")

@@ -28,8 +28,11 @@ from .. import ops as _DENSE  # the dense root functions (the package is complet
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..qtypes import scalar_type_name
+from . import sparse_functions as fn
+from ._util import dim_range_error
 from .joining import SPECIAL_JOINS
 from .sparse_batched import select_batch
+from .sparse_meta import refuse_sparse_meta
 from .sparse_nodense import unsupported
 from .sparse_pattern import SparsePattern
 from .sparse_pointwise import _root
@@ -97,9 +100,7 @@ def _dim(op: str, dim: Any, ndim: int) -> int:
     if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
         raise TypeError(f"{op}(): argument 'dim' must be int, not {type(dim).__name__}")
     if not -n <= dim < n:
-        raise IndexError(
-            f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})"
-        )
+        raise dim_range_error(dim, n)
     return int(dim) % n
 
 
@@ -118,6 +119,7 @@ def sparse_index_select(self: SparseTensor, dim: int, index: Any) -> SparseTenso
         raise IndexError(
             "index_select() argument index must be 1-D strided (non-sparse) long-tensor."
         )
+    refuse_sparse_meta("index_select", self)
     size = self.shape[d]
     wanted = index._data.reshape(-1).astype(np.int64)
     bad = wanted[(wanted < -size) | (wanted >= size)]
@@ -144,7 +146,39 @@ def sparse_index_select(self: SparseTensor, dim: int, index: Any) -> SparseTenso
         slot, entry = xp.nonzero(along[None, :] == wanted_x[:, None])  # (len(index), nnz)
     indices = pattern.indices[:, entry].copy()
     indices[d] = slot
-    return _made(_entries(values, entry), indices, shape[:sd])
+    return _made(fn.named(_entries(values, entry), "IndexSelectBackward0"), indices, shape[:sd])
+
+
+def sparse_narrow_copy(self: SparseTensor, dim: int, start: Any, length: Any) -> SparseTensor:
+    """``narrow_copy`` of a sparse COO tensor: the entries whose index along ``dim`` lies in
+    ``[start, start + length)``, moved to start at 0, in stored order (along a hybrid tensor's
+    dense dim: every entry, its values narrowed); coalesced as the input, as PyTorch's."""
+    if type(self) is not SparseTensor:  # a compressed layout reaches the strided kernel
+        raise _no_strides(self)
+    n = self.ndim
+    if not 0 <= dim < n:  # PyTorch's sparse kernel wraps no negative dim
+        raise RuntimeError(f"Dimension {dim} out of range. Expecting 0 <= dim < {n}.")
+    start, length, size = int(start), int(length), self.shape[dim]
+    if length < 0:
+        raise RuntimeError("narrow(): length must be non-negative.")
+    if start < 0 or start + length > size:
+        raise RuntimeError(
+            "Invalid range to narrow. range(start, start+length) must be a subset of "
+            f"range(0, {size})."
+        )
+    pattern, values, sd = self._sp_pattern, self._sp_values, self.sparse_dim()
+    shape = self.shape[:dim] + (length,) + self.shape[dim + 1 :]
+    if dim >= sd:
+        values, indices = values.narrow(dim - sd + 1, start, length), pattern.indices
+    else:
+        xp = get_array_module(pattern.indices)
+        along = pattern.indices[dim]
+        entry = xp.nonzero((along >= start) & (along < start + length))[0]
+        indices = pattern.indices[:, entry].copy()
+        indices[dim] -= start
+        values = _entries(values, entry)
+    out = SparsePattern(indices, shape[:sd], pattern.coalesced)
+    return make_sparse(fn.named(values, "NarrowCopyBackward0"), out)
 
 
 def sparse_select(self: SparseTensor, dim: int, index: int) -> SparseTensor:
@@ -422,6 +456,7 @@ def _refuse(message: str) -> Any:
 def _install() -> None:
     methods = {
         "index_select": sparse_index_select,
+        "narrow_copy": sparse_narrow_copy,
         "select": sparse_select,
         "unsqueeze": sparse_unsqueeze,
         "permute": sparse_permute,

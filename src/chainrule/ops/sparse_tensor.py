@@ -26,17 +26,21 @@ from typing import Any
 import numpy as np
 
 from .. import dtypes as _dt
-from .. import printing as _printing
 from .._type_names import dtype_of_type_name, type_name
 from ..autograd.state import is_grad_enabled
 from ..autograd.tensor import Tensor
 from ..autograd.torch_function import disabled_torch_function_impl
 from ..backend import Device, get_array_module, to_device
+from ..meta.array import ACTIVE as _META  # non-empty once a meta array exists
+from ..meta.array import MetaArray
 from . import sparse_functions as fn
+from ._util import dim_range_error
 from .joining import cat
 from .sparse_merge import merged_entries
+from .sparse_meta import backend_error, empty_on_meta, refuse_sparse_meta
 from .sparse_nodense import NoDenseData, raiser, unsupported
 from .sparse_pattern import SparsePattern
+from .sparse_printing import sparse_repr
 from .tensor_queries import sparse_coo
 
 __all__ = ["SPARSE_TYPES", "SparseTensor", "make_sparse", "sparse_repr"]
@@ -56,6 +60,10 @@ _PASS = frozenset(
         "is_quantized", "is_sparse_csr", "is_vulkan", "is_xla",
     }
 )  # fmt: skip
+
+
+# the ``_grad_fn`` slot's own descriptor: SparseTensor's ``_grad_fn`` property shadows it
+_GRAD_FN_SLOT = Tensor.__dict__["_grad_fn"]
 
 
 class SparseTensor(Tensor):
@@ -126,12 +134,36 @@ class SparseTensor(Tensor):
     def _rg(self) -> bool:
         """What ``Function.apply`` reads of each argument: False for a sparse tensor outside
         any graph (a constant operand, as a custom Function's sparse adjacency matrix:
-        ``my_sparse_mm.apply(L, x)``); one whose values require grad is refused (its
-        gradient would be sparse, which chainrule does not route through a custom
-        Function)."""
-        if self._sp_values.requires_grad:
-            raise unsupported("a sparse tensor that requires grad as a Function's input")
-        return False
+        ``my_sparse_mm.apply(L, x)``), True when its values require grad: the Function's
+        edge is then :attr:`_grad_fn`."""
+        return self._sp_values.requires_grad
+
+    @property
+    def _grad_fn(self) -> Any:
+        """The node ``Function.apply`` links an argument to (the slot of a dense tensor):
+        for a sparse tensor whose values require grad (with grad mode on), a new
+        :class:`~.sparse_functions.FunctionInputEdge` (named as the tensor's node, as PyTorch
+        links it) that takes the gradient a custom Function returns for the whole tensor to
+        its values; else the values' node. The public :attr:`grad_fn` stays the values' node
+        (PyTorch's name for the op that made the tensor)."""
+        values = self._sp_values
+        if values.requires_grad and is_grad_enabled():
+            node = _GRAD_FN_SLOT.__get__(self, SparseTensor)
+            name = "SparseCooTensorWithDimsAndTensorsBackward0" if node is None else node.name()
+            return fn.FunctionInputEdge.apply(values, self._sp_pattern, name)._grad_fn
+        return _GRAD_FN_SLOT.__get__(self, SparseTensor)
+
+    @_grad_fn.setter
+    def _grad_fn(self, node: Any) -> None:
+        _GRAD_FN_SLOT.__set__(self, node)
+
+    @property
+    def grad_fn(self) -> Any:
+        return _GRAD_FN_SLOT.__get__(self, SparseTensor)
+
+    @grad_fn.setter
+    def grad_fn(self, node: Any) -> None:
+        _GRAD_FN_SLOT.__set__(self, node)
 
     @property
     def is_leaf(self) -> bool:
@@ -192,7 +224,7 @@ class SparseTensor(Tensor):
             raise RuntimeError(
                 "Cannot get values on an uncoalesced tensor, please call .coalesce() first"
             )
-        return self._sp_values
+        return fn.named(self._sp_values, "ValuesBackward0")  # PyTorch's node (in a graph)
 
     # ------------------------------------------------------------------ conversions
     def coalesce(self) -> SparseTensor:
@@ -200,14 +232,24 @@ class SparseTensor(Tensor):
         pattern = self._sp_pattern
         if pattern.coalesced:
             return self
+        refuse_sparse_meta("_coalesce", self)
         plan = pattern.coalesce_plan()
         values = fn.Coalesce.apply(self._sp_values, plan)
         return make_sparse(values, plan.pattern, source=self._sp_source)
 
     def to_dense(self, dtype: Any = None, *, masked_grad: Any = None) -> Tensor:
-        """The dense tensor (differentiable in the values)."""
-        if masked_grad is not None:
-            raise NotImplementedError("to_dense: masked_grad is not supported")
+        """The dense tensor (differentiable in the values). ``masked_grad=False``: a tensor
+        converted from a dense one that requires grad gives it the whole gradient, not only
+        at the stored entries (PyTorch's unmasked gradient; otherwise the same)."""
+        if masked_grad is not None and not isinstance(masked_grad, bool):
+            raise TypeError(
+                f"to_dense(): argument 'masked_grad' must be bool, not {type(masked_grad).__name__}"
+            )
+        if _META and type(self._sp_values._data) is MetaArray:
+            raise backend_error("_to_dense", self)
+        if masked_grad is False and self._sp_source is not None:
+            out = fn.SourceToDense.apply(self._sp_source, self._sp_values, self._sp_pattern)
+            return out if dtype is None else out.to(dtype)
         out = fn.SparseToDense.apply(self._sp_values, self._sp_pattern)
         return out if dtype is None else out.to(dtype)
 
@@ -232,6 +274,8 @@ class SparseTensor(Tensor):
         if values.device != self._sp_values.device:
             indices = to_device(pattern.indices, values.device)
             pattern = SparsePattern(indices, pattern.shape, pattern.coalesced)
+            if values.is_meta:  # moved onto meta: no entries (PyTorch)
+                values, pattern = empty_on_meta(values, pattern)
         return make_sparse(values, pattern, source=_source(self, lambda s: s.to(*args, **kwargs)))
 
     def type(self, dtype: Any = None, non_blocking: bool = False) -> Any:
@@ -286,10 +330,7 @@ class SparseTensor(Tensor):
         n, ndim = self.sparse_dim(), max(self.ndim, 1)
         for d in (dim0, dim1):
             if not -ndim <= d < ndim:
-                raise IndexError(
-                    f"Dimension out of range (expected to be in range of [{-ndim}, {ndim - 1}]"
-                    f", but got {d})"
-                )
+                raise dim_range_error(d, ndim)
         d0, d1 = dim0 % ndim, dim1 % ndim
         if d0 == d1:
             return self
@@ -310,10 +351,14 @@ class SparseTensor(Tensor):
     def div(self, other: Any, *, rounding_mode: Any = None) -> SparseTensor:
         if rounding_mode is not None:
             raise NotImplementedError("div of a sparse tensor: rounding_mode is not supported")
+        if _META and type(self._sp_values._data) is MetaArray:
+            raise backend_error("div.Tensor", self)
         values = self._sp_values / _scalar("div", other)
         return make_sparse(values, self._sp_pattern, source=_source(self, lambda s: s / other))
 
     def neg(self) -> SparseTensor:
+        if _META and type(self._sp_values._data) is MetaArray:
+            raise backend_error("neg", self)
         return make_sparse(-self._sp_values, self._sp_pattern, source=_source(self, lambda s: -s))
 
     def add(
@@ -389,33 +434,8 @@ class SparseTensor(Tensor):
 
     # ------------------------------------------------------------------ python
     def __repr__(self) -> str:
-        fields = [
-            ("indices", to_device(self._sp_pattern.indices, "cpu")),
-            ("values", to_device(self._sp_values._data, "cpu")),
-        ]
+        fields = [("indices", self._sp_pattern.indices), ("values", self._sp_values._data)]
         return sparse_repr(self, fields, sparse_coo, force_newline=True)  # size on a new line
-
-
-def sparse_repr(t: SparseTensor, fields: list, layout: Any, force_newline: bool) -> str:
-    """``repr`` of a sparse tensor as PyTorch prints it: ``tensor(name=tensor(...), ...``
-    for each (name, array) of ``fields``, then the size, nnz, dtype, layout and grad suffixes
-    laid out as a dense tensor's (``printing.add_suffixes``)."""
-    values = t._sp_values
-    lead = " " * len("tensor(")
-    parts = [f"{name}=" + _body(arr, f"tensor({name}=") for name, arr in fields]
-    tail = []
-    if values.device.type != "cpu":
-        tail.append(f"device='{values.device}'")
-    tail += [f"size={tuple(t._data.shape)}", f"nnz={t._nnz()}"]
-    dt = values.dtype
-    # as a dense tensor's: the default dtype, int64, bool and the default complex are implied
-    implied = (np.dtype(np.int64), np.dtype(np.bool_), _dt.get_default_complex_dtype())
-    if dt != _dt.get_default_dtype() and dt not in implied:
-        tail.append(f"dtype={dt}")
-    tail.append(f"layout={layout!r}")
-    tail += grad_suffix(values)
-    text = "tensor(" + (",\n" + lead).join(parts)
-    return _printing.add_suffixes(text, tail, len(lead), force_newline=force_newline)
 
 
 _OWN = SparseTensor.__dict__  # live: sparse_products binds more methods
@@ -443,14 +463,6 @@ for _name in (
     setattr(SparseTensor, _name, raiser(_name))
 
 
-def grad_suffix(values: Tensor) -> list[str]:
-    """The repr's autograd suffix: the node that made the values, as PyTorch prints the
-    sparse tensor's ``grad_fn``, or ``requires_grad=True`` for values that are a leaf."""
-    if values.grad_fn is not None:
-        return [f"grad_fn=<{values.grad_fn.name()}>"]
-    return ["requires_grad=True"] if values.requires_grad else []
-
-
 def _scalar(op: str, other: Any) -> Any:
     if isinstance(other, SparseTensor):
         raise unsupported(f"{op} of two sparse tensors")
@@ -459,13 +471,6 @@ def _scalar(op: str, other: Any) -> Any:
     if not isinstance(other, (Tensor, int, float, complex, np.number, np.bool_, bool)):
         raise TypeError(f"{op}: a sparse tensor can be scaled by a number, got {type(other)}")
     return other
-
-
-def _body(arr: Any, prefix: str) -> str:
-    """A dense array printed as the inner ``tensor(...)`` of a sparse repr."""
-    text = _printing.values_text(arr, len(prefix) + len("tensor("))
-    size = f", size={tuple(arr.shape)}" if arr.size == 0 else ""
-    return "tensor(" + text + size + ")"
 
 
 def make_sparse(

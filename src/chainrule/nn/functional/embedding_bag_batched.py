@@ -13,7 +13,11 @@ reads it) and the mask ``M[b, k] = (bag[k] == b) and idx[k] != padding_idx``,
     max   out[b, d] = max_{k: M[b, k]} W[idx[k], d]      (0 for an empty bag)
 
 so the gradient is the adjoint of each op (the max's to the first largest index, as
-PyTorch's). Each sample's offsets and indices are checked as PyTorch checks them.
+PyTorch's; a NaN or -inf first in its bag is kept as PyTorch's scan keeps it, a later NaN
+skipped). ``scale_grad_by_freq`` and ``sparse`` go to the gather ``W[idx]`` (``F.embedding``),
+which counts each sample's indices and gives the sparse gradient per looked-up index, as
+PyTorch's per-sample fallback does. Each sample's offsets and indices are checked as
+PyTorch checks them.
 """
 
 from __future__ import annotations
@@ -99,12 +103,6 @@ def embedding_bag_batched(
 ) -> Tensor:
     """:func:`~chainrule.nn.functional.embedding_bag` (arguments checked, ``padding_idx``
     made non-negative) for indices, offsets or per-sample weights batched by vmap."""
-    for name, flag in (("scale_grad_by_freq", scale_grad_by_freq), ("sparse", sparse)):
-        if flag:
-            raise NotImplementedError(
-                f"{_OP}: {name}=True with indices or offsets batched by vmap is not supported "
-                "in chainrule"
-            )
     num, dim = weight.shape
     _check(input, offsets, num)
     idx = input.reshape(-1)
@@ -134,14 +132,26 @@ def embedding_bag_batched(
             f"{_OP}: per_sample_weights was not None. per_sample_weights is only supported "
             f"for mode='sum' (got mode='{mode}'). Please open a feature request on GitHub."
         )
-    rows = embedding(idx, weight)  # (L, D)
+    # each sample's own counts and sparse rows: F.embedding's batching rule
+    rows = embedding(idx, weight, None, None, 2.0, scale_grad_by_freq, sparse)  # (L, D)
     if mode == "max":
-        masked = rows.unsqueeze(0).masked_fill(~mask.unsqueeze(2), float("-inf"))
-        top = masked.max(1).values
-        return top.masked_fill(~mask.any(1, keepdim=True), 0.0)
+        return _bag_max(rows, mask, n)
     if per_sample_weights is not None:
         rows = rows * per_sample_weights.reshape(-1, 1)
     out = mask.to(rows.dtype) @ rows
     if mode == "mean":
         out = out / mask.sum(1, keepdim=True).clamp(min=1).to(rows.dtype)
     return out
+
+
+def _bag_max(rows: Tensor, mask: Tensor, n: int) -> Tensor:
+    """mode='max' as PyTorch's CPU kernel scans a bag: the first row, replaced by each
+    later one strictly greater. So a NaN first in its bag stays (nothing is greater), a
+    later NaN is skipped, and an all -inf bag keeps its first row: the result is the largest
+    non-NaN row, or the first row where that is NaN or -inf, whose gradient it takes."""
+    finite = mask.unsqueeze(2) & ~rows.isnan().unsqueeze(0)  # (B, L, D)
+    top = rows.unsqueeze(0).masked_fill(~finite, float("-inf")).max(1).values
+    if n:
+        first = rows.index_select(0, mask.to(rows.dtype).argmax(1))  # (B, D): each bag's first
+        top = first.where(first.isnan() | (top == float("-inf")), top)
+    return top.masked_fill(~mask.any(1, keepdim=True), 0.0)
