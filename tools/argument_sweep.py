@@ -25,7 +25,10 @@ tests that use this module)::
 It prints each call that differs (its kind, the call, torch's and chainrule's outcome) and
 the counts per kind last (on stderr too, so ``> diffs.txt`` keeps them visible). Session 38
 started it at 1416 calls over 177 ops (silent 67 -> 0); the counts of each later pass are in
-its session's report. ``tests/test_argument_sweep.py`` runs a small slice against torch.
+its session's report. Session 43 appended 58 templates of 13 more families (sparse, nested,
+masked, fft, linalg, nn.init, nn.utils, data, distributions, optimizers, modules, random):
+1880 calls, the first 1416 unchanged (``tests/test_argument_sweep.py`` runs a small slice of
+them against torch; ``tests/test_argument_types_session43.py`` the new families).
 """
 
 from __future__ import annotations
@@ -114,6 +117,67 @@ CALLS = [
     *("F.threshold(x, {}, 0.0)", "F.celu(x, {})", "F.prelu(x, {})"),
     *("F.batch_norm(x, None, None, training={})", "F.group_norm(x[None], {})"),
     *("F.pixel_shuffle(x[None, None], {})", "F.softmin(x, {})", "F.logsigmoid({})"),
+    # session 43's families (after the first 1416 calls, whose order the tests slice)
+    # sparse constructors and conversions
+    *("L.sparse_coo_tensor(L.tensor([[0, 1]]), L.ones(2), {})", "x.to_sparse({})"),
+    *("x.to_sparse_csr({})", "L.sparse_csr_tensor(L.tensor([0, 1, 2]), L.tensor([0, 1]), {})"),
+    # nested tensors
+    *("L.nested.nested_tensor([x, x[:2]], dtype={})", "L.nested.nested_tensor({})"),
+    "L.nested.as_nested_tensor([x, x[:2]], layout={})",
+    # masked
+    *("L.masked.sum(x, {})", "L.masked.softmax(x, {})", "L.masked.mean(x, 0, mask={})"),
+    # fft: norm, dim, n, s
+    *(
+        "L.fft.fft(x, norm={})",
+        "L.fft.fft(x, dim={})",
+        "L.fft.rfft(x, n={})",
+        "L.fft.fftn(x, s={})",
+    ),
+    # linalg
+    *("L.linalg.norm(x, {})", "L.linalg.matrix_norm(x, ord={})", "L.linalg.inv({})"),
+    *("L.linalg.solve(x[:, :3], {})", "L.linalg.vector_norm(x, {})", "L.linalg.det({})"),
+    *("L.linalg.matrix_power(x[:, :3], {})", "L.linalg.svd(x, full_matrices={})"),
+    # nn.init
+    *("L.nn.init.uniform_(x.clone(), {})", "L.nn.init.normal_(x.clone(), std={})"),
+    *("L.nn.init.constant_(x.clone(), {})", "L.nn.init.kaiming_uniform_(x.clone(), a={})"),
+    *("L.nn.init.kaiming_normal_(x.clone(), mode={})", "L.nn.init.xavier_uniform_(x.clone(), {})"),
+    *("L.nn.init.orthogonal_(x.clone(), {})", "L.nn.init.calculate_gain({})"),
+    # nn.utils: gradient clipping, rnn packing
+    *("L.nn.utils.clip_grad_norm_([x], {})", "L.nn.utils.clip_grad_norm_([x], 1.0, {})"),
+    *("L.nn.utils.clip_grad_value_([x], {})", "L.nn.utils.rnn.pad_sequence([x, x[:2]], {})"),
+    "L.nn.utils.rnn.pad_sequence([x, x], padding_value={})",
+    *(
+        "L.nn.utils.rnn.pack_padded_sequence(x[:, :, None], {})",
+        "L.nn.utils.parameters_to_vector({})",
+    ),
+    # data
+    *(
+        "list(L.utils.data.DataLoader(x, batch_size={}))",
+        "list(L.utils.data.DataLoader(x, shuffle={}))",
+    ),
+    *("list(L.utils.data.DataLoader(x, drop_last={}))", "L.utils.data.TensorDataset(x, {})"),
+    "L.utils.data.random_split(x, {})",
+    # distributions, validated
+    *(
+        "L.distributions.Normal(0.0, {}, validate_args=True)",
+        "L.distributions.Bernoulli({}, validate_args=True)",
+    ),
+    *(
+        "L.distributions.Normal({}, 1.0, validate_args=True)",
+        "L.distributions.Uniform(0.0, {}, validate_args=True)",
+    ),
+    *(
+        "L.distributions.Categorical({}, validate_args=True)",
+        "L.distributions.Exponential({}, validate_args=True)",
+    ),
+    # optimizers, modules, random
+    *(
+        "L.optim.SGD([x], lr={})",
+        "L.optim.Adam([x], betas={})",
+        "L.optim.AdamW([x], weight_decay={})",
+    ),
+    *("L.nn.Linear(2, {})", "L.nn.Conv2d(1, 1, {})", "L.nn.Dropout({})", "L.nn.LayerNorm({})"),
+    *("L.multinomial(x.abs() + 1, {})", "L.normal(0.0, {}, (2,))", "L.bernoulli(x.sigmoid(), {})"),
 ]
 
 #: The kinds of outcome, in the order the counts are printed.

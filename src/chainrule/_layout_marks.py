@@ -224,7 +224,8 @@ def view_strides(out: Any, src: Any, kind: str | tuple) -> tuple | None:
     size), hence ``k`` times that dim's PyTorch stride; else (session 42: a ``diagonal``,
     an ``as_strided`` window) steps along several dims, read outermost first, each
     weighted by its dim's PyTorch stride. None when a stride is neither (negative, a
-    remainder); a size-1 dim's is the extent of the dims inside it, as ``unsqueeze``'s."""
+    remainder); a size-1 dim's is the extent of the dims inside it, as ``unsqueeze``'s,
+    unless ``out`` adds no dim: then a slice's (:func:`_sliced_stride`, session 43)."""
     item = src.itemsize
     own = [st // item for st in src.strides]
     wanted = logical_strides(src, tuple(own)) if type(kind) is str else kind
@@ -234,7 +235,10 @@ def view_strides(out: Any, src: Any, kind: str | tuple) -> tuple | None:
     for n, st in zip(reversed(out.shape), reversed(out.strides)):
         st //= item
         if n == 1 or st == 0:
-            strides.append(inner if n == 1 else 0)
+            kept = None
+            if n == 1 and st > 0 and out.ndim <= src.ndim:  # (not an unsqueeze)
+                kept = _sliced_stride(st, len(out.shape) - 1 - len(strides), out, src, own, wanted)
+            strides.append((inner if kept is None else kept) if n == 1 else 0)
             continue
         if st < 0:
             return None
@@ -252,6 +256,32 @@ def view_strides(out: Any, src: Any, kind: str | tuple) -> tuple | None:
             strides.append(total)
         inner = strides[-1] * n
     return tuple(reversed(strides))
+
+
+def _sliced_stride(st: int, d: int, out: Any, src: Any, own: list, wanted: tuple) -> int | None:
+    """PyTorch's stride for ``out``'s size-1 dim ``d`` when ``out`` is a view of ``src``
+    adding no dim (a slice, a select), its memory stride ``st`` (elements) being ``k``
+    whole steps of one dim of ``src`` (``own``: ``src``'s memory strides, ``wanted`` its
+    PyTorch ones): ``k`` times that dim's PyTorch stride, as PyTorch's slice keeps ``step *
+    stride`` (session 43). The dim is ``src``'s dim ``d`` when no dim was dropped and every
+    size fits (a slice); else a size-1 dim of ``src`` with that very stride (carried
+    through), one dim's step, or the outermost dim's whose stride divides ``st``. None
+    when none does."""
+    if out.ndim == src.ndim and all(n <= m for n, m in zip(out.shape, src.shape)):
+        mem = own[d]
+        return st // mem * wanted[d] if mem > 0 and st % mem == 0 else None
+    dims = [(mem, n, w) for mem, n, w in zip(own, src.shape, wanted) if mem > 0]
+    for mem, n, w in dims:
+        if n == 1 and mem == st:
+            return w
+    dims = sorted((mem, w) for mem, n, w in dims if n > 1)[::-1]
+    for mem, w in dims:
+        if mem == st:
+            return w
+    for mem, w in dims:
+        if st % mem == 0:
+            return st // mem * w
+    return None
 
 
 def mark_as(out: Any, strides: tuple) -> None:

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from .autograd.tensor import Tensor
+from .ops._util import dim_range_error
 from .quantized_kernels import dequantize_array, quantize_per_tensor_array
 from .quantized_tensor import QuantizedTensor, _make
 
@@ -159,9 +160,7 @@ def cat_quantized(tensors: Sequence[Any], dim: int) -> QuantizedTensor:
             parts.append(quantize_per_tensor_array(values, scale, zp, dtype))
     nd = first._q_int.ndim
     if not -nd <= dim < nd:
-        raise IndexError(
-            f"Dimension out of range (expected to be in range of [{-nd}, {nd - 1}], but got {dim})"
-        )
+        raise dim_range_error(dim, nd)
     try:
         out = np.concatenate(parts, axis=dim)
     except ValueError as err:

@@ -93,7 +93,10 @@ class Size(tuple):
     def __mul__(self, n: Any) -> Size:
         return Size(tuple(self) * n)
 
-    __rmul__ = __mul__
+    def __rmul__(self, n: Any) -> Any:
+        if isinstance(n, (list, str, bytes)):  # the sequence's own repeat and its TypeError
+            return NotImplemented
+        return Size(tuple(self) * n)
 
     def __reduce__(self) -> tuple:
         return (Size, (tuple(self),))

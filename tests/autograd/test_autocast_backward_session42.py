@@ -155,15 +155,7 @@ def test_einsum_backward_method_and_float64(case: str) -> None:
     [
         "mm",
         "bmm",
-        pytest.param(
-            "chain",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="a backward that builds a graph (create_graph) of an einsum of three "
-                "operands or more runs the one-node rule, not PyTorch's pairwise products: "
-                "not cast",
-            ),
-        ),
+        "chain",  # (pairwise under create_graph too: session 43)
     ],
 )
 def test_einsum_create_graph_values(case: str) -> None:

@@ -127,14 +127,16 @@ def test_inplace_inside_the_mode_is_allowed():
     np.testing.assert_array_equal(x.numpy(), [5.0, 1.0, 1.0])
 
 
-def test_inplace_error_names_the_op_and_the_fix():
+def test_inplace_error_names_the_fix():
     with cr.inference_mode():
         x = cr.ones(3)
     with pytest.raises(
-        RuntimeError, match=r"add_: Inplace update to inference tensor outside InferenceMode.*clone"
+        RuntimeError, match=r"^Inplace update to inference tensor outside InferenceMode.*clone"
     ):
         x.add_(1)
-    np.testing.assert_array_equal(x.numpy(), [1.0, 1.0, 1.0])  # refused before the write
+    # written, then refused when the version bumps, as PyTorch (session 43: it was refused
+    # before the write; test_versions_session43 compares the values with torch's)
+    np.testing.assert_array_equal(x.numpy(), [2.0, 2.0, 2.0])
 
 
 def test_saved_for_backward_raises_at_the_op_not_at_backward():

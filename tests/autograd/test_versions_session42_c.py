@@ -121,7 +121,7 @@ def view_create_graph(t):
     x.diagonal().mul_(x.diagonal().clone())
     (g,) = t.autograd.grad(x.sum(), a, create_graph=True)
     g.sum().backward()
-    return g.detach(), a.grad  # (g's grad_fn: AddBackward0 here, MulBackward0 in PyTorch)
+    return g.detach(), a.grad  # (g's grad_fn: compared in test_versions_session43)
 
 
 @case

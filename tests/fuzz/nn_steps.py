@@ -384,6 +384,11 @@ def nn_inplace(lib: Any, kind: str, x: Any, other: Any, ints: tuple, val: float)
             F.elu_(x, abs(val))
         elif which == 4:
             F.threshold_(x, val, -abs(val))
+        elif which == 5 and x.is_complex():
+            # torch's in-place silu skips the complex-autograd check its out-of-place form
+            # makes, and its backward is then not the complex gradient of z * sigmoid(z)
+            # (seed 982): a torch bug, not mirrored (chainrule refuses both forms)
+            x.mul_(val)
         elif which == 5:
             F.silu(x, inplace=True)
         else:

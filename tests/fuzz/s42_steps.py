@@ -283,7 +283,15 @@ def _sparse_ctor(lib: Any, x: Any, other: Any, ints: tuple, val: float) -> Any:
 
 
 def _fake_quant(lib: Any, x: Any, other: Any, ints: tuple, val: float) -> Any:
-    """Fake quantization of float32 values (its kernels' dtype) off the rounding ties."""
+    """Fake quantization of float32 values (its kernels' dtype) off the rounding ties; the
+    result moved by a distinct tiny step per element: quantized values tie, and a later
+    kthvalue/median/sort would pick among them each library its own way (seed 986)."""
+    out = _fake_quant_values(lib, x, other, ints, val)
+    ramp = lib.arange(out.numel(), dtype=out.dtype).reshape(tuple(out.shape))
+    return out + ramp * 2.0**-10
+
+
+def _fake_quant_values(lib: Any, x: Any, other: Any, ints: tuple, val: float) -> Any:
     v = _float(lib, x).float()
     scale = 0.1 + 0.05 * (ints[2] % 3)
     # off the .5 ties: a value a rounding away from a tie rounds either way

@@ -21,6 +21,7 @@ from .bodies_s39 import S39_BINARY, S39_STEPS, apply_s39, s39_steps_for
 from .bodies_s40 import S40_BINARY, S40_REDUCING, S40_STEPS, apply_s40, s40_steps_for
 from .bodies_s41 import S41_BINARY, S41_STEPS, apply_s41, s41_steps_for
 from .bodies_s42 import S42_BINARY, S42_STEPS, apply_s42, s42_steps_for
+from .bodies_s43 import S43_BINARY, S43_REDUCING, S43_STEPS, apply_s43, s43_steps_for
 
 __all__ = ["STEPS", "apply_step", "constants", "draw_body", "shape_after", "steer", "steps_for"]
 
@@ -31,10 +32,10 @@ SHAPED += ("norm_keep", "var_keep", "cumsum", "layer_norm", "einsum_w", "roll")
 MIXED = ("cat", "stack", "matmul_y", "matmul_w", "linear", "index", "index0", "slice1")
 MIXED += ("conv1d", "flip", "transpose2", "clamp")
 STEPS = UNARY + BINARY + SHAPED + MIXED + S37_STEPS + S38_STEPS + S39_STEPS + S40_STEPS
-STEPS += S41_STEPS + S42_STEPS
+STEPS += S41_STEPS + S42_STEPS + S43_STEPS
 # the steps that keep a dim as 1 (norm_keep_c: norm_keep's formula, put in by steer)
 _REDUCING = ("sum_keep", "mean_keep", "amax_keep", "logsumexp", "slice1", "norm_keep")
-_REDUCING += ("var_keep", "norm_keep_c", "pdist_keep_c") + S40_REDUCING
+_REDUCING += ("var_keep", "norm_keep_c", "pdist_keep_c") + S40_REDUCING + S43_REDUCING
 
 
 def _bcast(a: tuple, b: tuple) -> bool:
@@ -58,7 +59,7 @@ def steps_for(shape: tuple, s: tuple) -> list:
     b = _bcast(shape, s)
     out += s37_steps_for(shape, b) + s38_steps_for(shape, b) + s39_steps_for(shape, b)
     out += s40_steps_for(shape, b) + s41_steps_for(shape, b)
-    return out + s42_steps_for(shape, b)
+    return out + s42_steps_for(shape, b) + s43_steps_for(shape, b)
 
 
 def _dim(shape: tuple, a: int) -> int:
@@ -70,7 +71,8 @@ def _dim(shape: tuple, a: int) -> int:
 
 def shape_after(name: str, a: int, shape: tuple, s: tuple) -> tuple:
     """The logical shape of ``h`` after step ``(name, a)``."""
-    if name in BINARY + S37_BINARY + S38_BINARY + S39_BINARY + S40_BINARY + S41_BINARY + S42_BINARY:
+    binary = BINARY + S37_BINARY + S38_BINARY + S39_BINARY + S40_BINARY + S41_BINARY + S42_BINARY
+    if name in binary + S43_BINARY + ("copysign_y_c",):
         return tuple(np.broadcast_shapes(shape, s))
     if name in _REDUCING:
         d = -1 if name == "slice1" else _dim(shape, a)
@@ -132,6 +134,11 @@ def steer(body: tuple, layers: tuple) -> tuple:
         # pairwise_distance is a vector_norm inside: the same in-place RuntimeError in
         # torch 2.13 ("output 0 of MaskedFill", grad of jacfwd of hessian, seed 3632)
         swap["pdist_keep"] = "pdist_keep_c"
+        # F.normalize divides by a vector_norm: the same in-place RuntimeError in torch 2.13
+        # (vjp of jvp of grad, seed 3636): normalize composed of its formula (bodies_s43)
+        swap["normalize"] = "normalize_c"
+        # and copysign's (vjp of hessian, seed 3638): copysign_y composed of abs and sign
+        swap["copysign_y"] = "copysign_y_c"
         # torch 2.13's fourth derivative of polar fails inside torch ("modified by an
         # inplace operation: ... output 0 of MaskedFill"; vjp of hessian of grad, session
         # 41): polar_im composed of its formula
@@ -278,4 +285,6 @@ def apply_step(lib: Any, consts: dict, step: tuple, h: Any, y: Any) -> Any:
         return apply_s41(lib, step, h, y)
     if step[0] in S42_STEPS or step[0] in ("det_sq_c", "slogdet_sq_c", "pdist_keep_c"):
         return apply_s42(lib, step, h, y)
+    if step[0] in S43_STEPS or step[0] in ("normalize_c", "copysign_y_c"):
+        return apply_s43(lib, step, h, y)
     return apply_s37(lib, step, h, y)

@@ -7,7 +7,9 @@ test; run by hand, one at a time (it is single-process)::
     python -m tests.fuzz_func.hunt [COUNT] [SEED] [LAYER ...]
 
 ``LAYER``: only programs whose layers are of these kinds (vmap, grad, ..., see ``LAYERS``;
-``modules`` for the module programs only). The loop is :mod:`tests.fuzz_common.driver`'s.
+``modules`` for the module programs only); ``+STEP`` (``+fmod_y``): only transform programs
+whose body uses one of these body steps (the others are drawn and skipped). The loop is
+:mod:`tests.fuzz_common.driver`'s.
 """
 
 from __future__ import annotations
@@ -78,11 +80,13 @@ def _check(prog: Any) -> list:
     return check(prog) if isinstance(prog, Program) else modules.check(prog)
 
 
-def _spec(kinds: tuple = LAYERS) -> HuntSpec:
+def _spec(kinds: tuple = LAYERS, steps: tuple = ()) -> HuntSpec:
     def draw_nth(rng: np.random.Generator, n: int) -> Any:
         if kinds == ("modules",) or (kinds == LAYERS and n % 4 == 3):
-            return modules.draw(rng)
-        return draw(rng, kinds)
+            prog = modules.draw(rng)
+            return None if steps else prog
+        prog = draw(rng, kinds)
+        return None if steps and not any(st[0] in steps for st in prog.body) else prog
 
     return HuntSpec(
         draw=draw_nth,
@@ -107,7 +111,9 @@ def hunt(count: int, seed: int, kinds: tuple = LAYERS) -> dict:
 def main(argv: list[str]) -> int:
     """Hunt and print one shrunk program per group of disagreements."""
     args = parse_args(argv, count=500, seed=1)
-    return driver.main(_spec(tuple(args.rest) or LAYERS), args)
+    steps = tuple(w[1:] for w in args.rest if w.startswith("+"))
+    kinds = tuple(w for w in args.rest if not w.startswith("+"))
+    return driver.main(_spec(kinds or LAYERS, steps), args)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,9 @@ dim, requiring grad; ``("i", shape, low, high)`` int64 in [low, high);
 ``("ints", values)`` an int64 tensor of ``values``; ``("none",)`` ``None``;
 ``("mll", shape)`` a MultiLabelMarginLoss target (labels then -1 padding);
 ``("tuple", specs)`` a tuple of inputs (an LSTM's ``(h0, c0)``); ``("unpool", shape, k,
-stride)`` MaxUnpool indices. Constructor values ``("layer", d, heads, batch_first,
+stride)`` MaxUnpool indices; ``("bmask", shape, p)`` / ``("fmask", shape, p)`` an attention
+mask (bool, or float with -inf); ``("cmask", n, "bool" | "float")`` the causal mask;
+``("val", v)`` the plain value ``v`` (a flag). Constructor values ``("layer", d, heads, batch_first,
 norm_first)`` and ``("norm", d)`` are a TransformerEncoderLayer and a LayerNorm.
 """
 
@@ -73,6 +75,23 @@ def _unpool_indices(spec: tuple, rng: np.random.Generator) -> np.ndarray:
     return idx
 
 
+def _mask(lib: Any, spec: tuple, rng: np.random.Generator) -> Any:
+    """An attention mask of ``spec[1]``'s shape: ``("bmask", shape, p)`` bool, True (masked)
+    with probability ``p``; ``("fmask", shape, p)`` float64, -inf there and small values
+    elsewhere. The first key (last dim) is never masked: no row is masked whole."""
+    if spec[0] == "cmask":  # ("cmask", n, "bool" | "float"): the (n, n) causal mask
+        upper = np.triu(np.ones((spec[1], spec[1]), dtype=bool), 1)
+        return lib.tensor(upper if spec[2] == "bool" else np.where(upper, -np.inf, 0.0))
+    shape, p = spec[1], spec[2]
+    masked = rng.random(shape) < p
+    if masked.ndim:
+        masked[..., 0] = False
+    if spec[0] == "bmask":
+        return lib.tensor(masked)
+    a = np.where(masked, -np.inf, rng.standard_normal(shape) * 0.5)
+    return lib.tensor(np.asarray(a, dtype=np.float64))
+
+
 def _random_output(case: Case) -> bool:
     """Whether the forward in this mode draws random numbers (dropout in training)."""
     if not case.train:
@@ -89,6 +108,10 @@ def _make_input(lib: Any, spec: tuple, rng: np.random.Generator) -> Any:
     kind = spec[0]
     if kind == "none":
         return None
+    if kind == "val":  # a plain Python value (a flag such as need_weights)
+        return spec[1]
+    if kind in ("bmask", "fmask", "cmask"):
+        return _mask(lib, spec, rng)
     if kind == "unpool":
         return lib.tensor(_unpool_indices(spec, rng))
     if kind == "tuple":
@@ -234,7 +257,8 @@ def _run_forward(lib: Any, case: Case, m: Any) -> list:
             return trace
         if not rand and not _torch_grad_undefined(case, inputs, outs):
             leaves = _flat(inputs)
-            grads = [_arr(x.grad) for x in leaves if x is not None and x.requires_grad]
+            leaves = [x for x in leaves if getattr(x, "requires_grad", False)]
+            grads = [_arr(x.grad) for x in leaves]
             grads += [(n, _arr(p.grad)) for n, p in m.named_parameters()]
             trace.append(("grads", grads))
     if not rand:

@@ -12,12 +12,6 @@ from __future__ import annotations
 
 __all__ = ["KNOWN"]
 
-R_SPEC_COMPOSES = (
-    "mlp_chain is a chain of ops, (x @ w + b).tanh().sum(1).sigmoid(): a bad input is "
-    "refused by the op of the chain that meets it (add, sum), whose clear error names that "
-    "op, not the chain, as in PyTorch"
-)
-
 R_RAW_RNN_RANK = (
     "torch.lstm/rnn_tanh/rnn_relu do not check the input rank: a 2-d input is read as T steps "
     "of one vector broadcast over the batch; chainrule raises (RankError) naming the op"
@@ -65,7 +59,6 @@ R_MASKED_NORM_ASSERT = (
 KNOWN: dict = {
     ("masked_norm_neginf", "int64"): ("type:AssertionError->RuntimeError", R_MASKED_NORM_ASSERT),
     ("sparse_csr_add_scale", "int64"): ("only_torch_raises", R_CSR_INT_SCALE),
-    ("mlp_chain", "mismatch"): ("unnamed", R_SPEC_COMPOSES),
     ("segment_reduce_mean_offsets_axis1", "empty"): ("only_cr_raises", R_SEGMENT_OFFSETS),
     ("segment_reduce_mean_offsets_axis1", "rank_plus_1"): ("only_cr_raises", R_SEGMENT_OFFSETS),
     ("raw_rnn_tanh_cell", "int64"): ("only_cr_raises", R_RAW_TANH_INT),

@@ -136,13 +136,9 @@ def test_a_view_that_cannot_be_re_taken_keeps_the_memory_shared() -> None:
     assert c is not y and c.numpy().flags.c_contiguous
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="y.view(dtype) makes no view record (its _view is None), so a later relayout of "
-    "a convolution's result parts the two (before session 42 too): a write through y no "
-    "longer shows in the reinterpreted tensor",
-)
 def test_a_dtype_view_of_a_convolution_result_stays_an_alias() -> None:
+    """Session 43: ``view(dtype)`` lays the result out row-major first (``before_alias``),
+    as ``detach()`` does, so the two share PyTorch's memory for good."""
     y, _ = _conv(cr)
     bits = y.view(cr.int64)
     y.view(2, -1)
@@ -151,13 +147,10 @@ def test_a_dtype_view_of_a_convolution_result_stays_an_alias() -> None:
     assert not bits.numpy().any()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a size-1 dim left by slicing a view of a convolution's result reports the "
-    "unsqueeze rule's stride (_layout_marks.view_strides), where PyTorch keeps the sliced "
-    "dim's: (120, 30, 1) for (240, 30, 1)",
-)
 def test_size_one_slice_of_a_view_of_a_convolution_keeps_its_stride() -> None:
+    """Session 43: a size-1 dim left by slicing keeps the sliced dim's stride, as PyTorch's
+    (``_layout_marks._sliced_stride``), not the unsqueeze rule's (120, 30, 1)."""
+
     def make(lib: Any) -> Any:
         return _conv(lib)[0][:, 2:6][1:, :, 2]
 

@@ -187,40 +187,11 @@ CASES: dict[str, Any] = {
 }
 
 # (what PyTorch does that chainrule does not, yet: the reason for each strict xfail)
-_CL = "of a channels-last input: PyTorch's result is channels-last"
-_LAPACK = "linalg results are column-major in PyTorch (LAPACK's layout)"
 GAPS = {
     "double_backward": "the second-order weight gradient: PyTorch's (9, 54, 3, 1)",
-    "adaptive_avg_cl": "adaptive pooling " + _CL,
-    "adaptive_max_cl": "adaptive pooling " + _CL,
-    "interp_nearest_cl": "interpolate " + _CL,
-    "interp_bilinear_cl": "interpolate " + _CL,
-    "interp_bicubic_cl": "interpolate " + _CL,
-    "pixel_shuffle_cl": "pixel_shuffle to one channel: PyTorch's size-1 channel stride is 1",
-    "pixel_unshuffle_cl": "pixel_unshuffle " + _CL,
-    "pad_reflect_cl": "reflection padding " + _CL,
-    "max_unpool_cl": "max_unpool2d " + _CL,
-    "maxpool_grad_cl": "max_pool2d's input gradient " + _CL,
-    "interp_grad_cl": "interpolate's input gradient " + _CL,
     "sum_cl_keepdim": "a keepdim reduction of a channels-last input: the size-1 dim's stride",
     "fft_t": "fft of a transpose: PyTorch's result layout follows pocketfft's own rule",
     "rfft2_cl": "rfft2 of a channels-last input: PyTorch's own rule (here contiguous)",
-    **dict.fromkeys(
-        [
-            "qr",
-            "qr_complete",
-            "svd",
-            "svd_full",
-            "eigh",
-            "eig",
-            "inv",
-            "solve",
-            "cholesky",
-            "lu_factor",
-            "lstsq",
-        ],
-        _LAPACK,
-    ),
 }
 
 

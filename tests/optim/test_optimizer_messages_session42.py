@@ -317,11 +317,13 @@ def test_scheduler_argument_error_matches_torch(case):
     _compare(SCHED_CASES[case])
 
 
-def test_lambdalr_not_an_optimizer_is_a_type_error():
-    """torch's LambdaLR fails on ``optimizer.param_groups`` (AttributeError) before its base
-    class's check; chainrule raises that check's TypeError, as every other scheduler does."""
-    with pytest.raises(TypeError, match="^object is not an Optimizer$"):
-        cr.optim.lr_scheduler.LambdaLR(object(), lambda e: 1.0)
+def test_lambdalr_not_an_optimizer_fails_on_param_groups_as_torch():
+    """torch's LambdaLR reads ``optimizer.param_groups`` (AttributeError) before its base
+    class's check (session 43 mirrors it; session 42 raised the check's TypeError)."""
+    text = "^'object' object has no attribute 'param_groups'$"
+    for lib in (torch, cr):
+        with pytest.raises(AttributeError, match=text):
+            lib.optim.lr_scheduler.LambdaLR(object(), lambda e: 1.0)
 
 
 @pytest.mark.parametrize(

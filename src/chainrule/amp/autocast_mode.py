@@ -46,8 +46,11 @@ pair, as PyTorch contracts them, and differentiated in the block) and ``F.linear
 ``LINEAR_GRAPH_AS_TORCH`` too, ``bilinear`` (``_trilinear``'s products,
 ``ops/matmul_autocast.autocast_trilinear_grads``) and math-path
 ``scaled_dot_product_attention`` (``ops/attention_autocast.py``; its float32 mask
-gradient an ulp off, P's exp). Not mirrored yet: an ``einsum`` of three operands or more
-under ``create_graph`` (PyTorch's products are ``bmm``, cast).
+gradient an ulp off, P's exp). Session 43: an ``einsum`` of three operands or more under
+``create_graph`` too (the pairs recomputed from recorded copies of the operands and
+differentiated with ``create_graph``: PyTorch's values, first and second order), and
+``bilinear``'s per-feature sums on the arrays when no graph is built (the same steps, bit for
+bit).
 
 Differences from PyTorch (``tests/test_autocast_cast_lists.py`` checks 97 ops against it):
 ``nn.LSTM``/``nn.GRU`` and the fused LSTM/GRU cells follow the rule of their inner

@@ -75,10 +75,11 @@ class TensorRequiresGrad:
                 "x.float().requires_grad_()"
             )
         if requires_grad and isinstance(self._vc, InferenceMark) and not LOCAL.state.inference:
-            raise RuntimeError(
-                "requires_grad_(): setting requires_grad=True on an inference tensor (created "
-                "inside cr.inference_mode()) outside inference mode is not allowed; make a "
-                "clone() of it outside inference_mode and set requires_grad on that"
+            raise RuntimeError(  # PyTorch's words first, chainrule's hint on the next line
+                "Setting requires_grad=True on inference tensor outside InferenceMode is not "
+                "allowed.\nrequires_grad_(): the tensor was created inside "
+                "cr.inference_mode(); make a clone() of it outside inference_mode and set "
+                "requires_grad on that"
             )
         if not requires_grad and self.grad_fn is not None:
             raise RuntimeError(

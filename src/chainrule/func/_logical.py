@@ -178,6 +178,15 @@ class LogicalArray(np.lib.mixins.NDArrayOperatorsMixin):
             self.__getattr__("reshape")
         return self
 
+    def view(self, *args: Any, **kw: Any) -> LogicalArray:
+        """Only the plain new view (``detach()`` takes one: another array object over the
+        same memory): the same per-sample values. A view as another dtype or type raises."""
+        if args or kw:
+            self.__getattr__("view")
+        out = LogicalArray(self.shape, self.dtype, self.phys, self.level)
+        out.reduced = self.reduced
+        return out
+
     def astype(self, dtype: Any, copy: bool = True) -> LogicalArray:
         return LogicalArray.of(self._aligned(self.ndim).astype(dtype, copy=copy), self.level)
 

@@ -14,6 +14,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..ops._result_layout import column_major  # LAPACK's layout, PyTorch's
 from ..ops.joining import cat
 from .triangular import solve_triangular
 
@@ -105,6 +106,7 @@ class LUFactor(Function):
     @staticmethod
     def forward(ctx, a):
         lu_, piv, info = _getf2(a)
+        lu_ = column_major(lu_)
         ctx.mark_non_differentiable(piv, info)
         ctx.save_for_backward(lu_, piv)  # both outputs: version-checked, as in PyTorch
         return lu_, piv, info

@@ -37,6 +37,7 @@ from ..autograd.lower_precision import autocast_float32_op
 from ..autograd.saved_fields import given, given_value  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import errstate, get_array_module
+from ..ops._result_layout import column_major  # LAPACK's layout, PyTorch's
 from ..ops.joining import cat
 from ..ops.linalg_out import with_out
 from ..ops.structural import diag_embed, diagonal
@@ -114,6 +115,8 @@ class Cholesky(Function):
             raise_singular("linalg.cholesky", err, "not positive-definite")
         if upper:
             low = xp.conj(low.swapaxes(-1, -2)) if low.dtype.kind == "c" else low.swapaxes(-1, -2)
+        else:  # (U = L^H is column-major already)
+            low = column_major(low)
         ctx.save_for_backward(low)  # the output itself (U when upper)
         return low
 
@@ -185,7 +188,10 @@ def _qr_square_backward(q: Tensor, r: Tensor, gq: Tensor, gr: Tensor) -> Tensor:
     """The gradient of A = QR for A with at least as many rows as columns (R square)."""
     m = r @ mH(gr) - mH(gq) @ q
     b = gq + q @ _copyltu(m)
-    return mH(solve(r, mH(b)))
+    # B R^-H, column-major as PyTorch's (its triangular solve from the right): a leaf's
+    # AccumulateGrad then copies it (``.grad._version`` 1, as there)
+    g = mH(solve(r, mH(b)))
+    return g.mT.contiguous().mT
 
 
 class QR(Function):
@@ -210,6 +216,7 @@ class QR(Function):
     @staticmethod
     def forward(ctx, a, mode):
         q, r = get_array_module(a).linalg.qr(a, mode="reduced" if mode == "r" else mode)
+        q, r = column_major(q), column_major(r)
         ctx.save_for_backward(q, r)  # only Q and R, as PyTorch: A may be modified later
         ctx.mode = mode
         return q, r
@@ -302,6 +309,7 @@ class Eigh(Function):
     @staticmethod
     def forward(ctx, a, uplo):
         w, v = get_array_module(a).linalg.eigh(a, UPLO=uplo)
+        v = column_major(v)
         ctx.save_for_backward(w, v)
         # unused outputs reach backward as None (PyTorch's undefined gradients): eigvalsh's
         # rule V diag(gw) V^H is then finite at repeated eigenvalues, where F is infinite

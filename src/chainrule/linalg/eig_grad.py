@@ -44,6 +44,7 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import errstate, get_array_module
 from ..meta.array import MetaArray, follow
+from ..ops._result_layout import column_major  # LAPACK's layout, PyTorch's
 from ..ops.complex_ops import conj
 from ..ops.structural import diag_embed, diagonal
 from ._common import mH
@@ -64,7 +65,7 @@ _EIG_GAUGE = (
 def eig_arrays(a, op: str, vectors: bool) -> tuple:
     """LAPACK's ``geev`` on the array ``a`` (..., n, n): the eigenvalues and, with
     ``vectors``, the unit-norm eigenvectors (else None), complex as in PyTorch (complex64 for
-    float32/complex64 input, complex128 otherwise), C-contiguous.
+    float32/complex64 input, complex128 otherwise), the vectors column-major (LAPACK's).
 
     Raises:
         RuntimeError: the QR iteration did not converge.
@@ -80,7 +81,7 @@ def eig_arrays(a, op: str, vectors: bool) -> tuple:
         raise RuntimeError(f"{op}: the algorithm failed to converge ({err})") from None
     w = follow(xp.ascontiguousarray(w.astype(ctype)), a)  # (meta a: meta results)
     if v is not None:
-        v = follow(xp.ascontiguousarray(v.astype(ctype)), a)
+        v = follow(column_major(v.astype(ctype)), a)
     return w, v
 
 

@@ -21,6 +21,7 @@ from ..autograd.saved_fields import given  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, host
 from ..meta.results import refuse_meta
+from ..ops._result_layout import column_major  # LAPACK's layout, PyTorch's
 from ..ops._util import NAMED_ERRORS, as_tensor, dim_range_error, lead_with, norm_dim
 from ..ops.complex_norms import complex_dtype_arg, complex_norm
 from ..ops.linalg_out import with_out
@@ -386,7 +387,9 @@ def lstsq(
             rank_arr = (s > thr).sum(-1).astype(np.int64)
             xv, res = _svd_solve(svd, bb, np.broadcast_to(thr, batch + (1,)))
             rank, svals = Tensor._new(xp.asarray(rank_arr)), Tensor._new(xp.asarray(s))
-    x = Tensor._new(xp.asarray(xv, dtype=np.result_type(a._data, b._data)))
+    x = Tensor._make(
+        column_major(xp.asarray(xv, np.result_type(a._data, b._data)), max(m, n)), False, None, 0
+    )
     dual = a._fw_tangent is not None or b._fw_tangent is not None  # forward mode too
     xs = None
     if dual or is_grad_enabled() and (a.requires_grad or b.requires_grad):

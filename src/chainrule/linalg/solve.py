@@ -27,8 +27,11 @@ from ..autograd.lower_precision import autocast_float32_op
 from ..autograd.saved_fields import tensor_field  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..ops._result_layout import column_major  # LAPACK's layout, PyTorch's
+from ..ops._tensor_args import torch_type_name
 from ..ops.binary import where
 from ..ops.linalg_out import with_out
+from ..ops.number_arguments import is_parser_int
 from ._common import batch_shape, check_square, mT, raise_singular, tensor_arg
 
 # ``cross`` (and its node ``Cross``) moved to ``cross_product.py``: re-exported here, where
@@ -46,7 +49,7 @@ class Inv(Function):
     @staticmethod
     def forward(ctx, a):
         try:
-            y = get_array_module(a).linalg.inv(a)
+            y = column_major(get_array_module(a).linalg.inv(a))
         except np.linalg.LinAlgError as e:
             raise_singular("linalg.inv", e)
         ctx.save_for_backward(y)
@@ -147,8 +150,10 @@ def raw_solve(a: Any, b: Any, left: bool) -> Any:
         return raw_solve(a, b[..., None], left)[..., 0]
     try:
         if left:
-            return xp.linalg.solve(a, b)
-        return xp.swapaxes(xp.linalg.solve(xp.swapaxes(a, -1, -2), xp.swapaxes(b, -1, -2)), -1, -2)
+            return column_major(xp.linalg.solve(a, b))
+        return xp.swapaxes(  # (X^T, column-major: X row-major, as PyTorch's)
+            column_major(xp.linalg.solve(xp.swapaxes(a, -1, -2), xp.swapaxes(b, -1, -2))), -1, -2
+        )
     except np.linalg.LinAlgError as e:
         raise_singular("linalg.solve", e)
 
@@ -238,6 +243,14 @@ def _slogdet_values(a: Any) -> tuple[Any, Any]:
     return sign, logabs
 
 
+def _lapack_layout(g: Tensor) -> Tensor:
+    """``g`` with each matrix column-major: PyTorch's det/slogdet gradient is its LU solve's
+    (LAPACK's) layout, which a leaf's AccumulateGrad then copies (``.grad._version`` 1, as
+    there). The product with the transposed inverse (same LU of A as PyTorch's, so the same
+    rounding near a singular A) is row-major since ``inv`` is column-major."""
+    return g.mT.contiguous().mT
+
+
 def _nan_matrices(a: Any) -> Any:
     """A boolean per matrix of the raw batch ``a``: does it hold a NaN?"""
     return get_array_module(a).isnan(a).any(axis=(-2, -1))
@@ -282,7 +295,7 @@ class SlogDet(Function):
     @staticmethod
     def backward(ctx, _gsign, glog):
         a = ctx.saved_tensors[0]
-        return mT(_inv_nan_aware(a)) * glog.unsqueeze(-1).unsqueeze(-1)
+        return _lapack_layout(mT(_inv_nan_aware(a)) * glog.unsqueeze(-1).unsqueeze(-1))
 
     @staticmethod
     def jvp(ctx, t):
@@ -322,7 +335,7 @@ class ComplexSlogDet(Function):
             w = turn if w is None else w + turn
         if w is None:
             return None
-        return w.conj().unsqueeze(-1).unsqueeze(-1) * mT(_inv_nan_aware(a)).conj()
+        return _lapack_layout(w.conj().unsqueeze(-1).unsqueeze(-1) * mT(_inv_nan_aware(a)).conj())
 
     @staticmethod
     def jvp(ctx, t):
@@ -358,7 +371,7 @@ class Det(Function):
     def backward(ctx, grad):
         a, d = ctx.saved_tensors
         if np.all(d._data != 0):
-            return mT(inv(a)) * (grad * d).unsqueeze(-1).unsqueeze(-1)
+            return _lapack_layout(mT(inv(a)) * (grad * d).unsqueeze(-1).unsqueeze(-1))
         # Singular: d det / dA is the transposed adjugate, computed from the SVD
         # A = U S V^T as det(U) det(V) U adj(S) V^T (not differentiable again).
         return Tensor._new(_adjugate_t(a._data) * grad._data[..., None, None])
@@ -391,6 +404,13 @@ def matrix_power(A: Tensor, n: int) -> Tensor:
     """``A`` multiplied by itself ``n`` times (``n < 0``: powers of the inverse; ``n = 0``:
     the identity), by repeated squaring. Integer matrices stay integer for ``n >= 0`` (as in
     PyTorch); a negative power needs the inverse, hence a floating input."""
+    if type(n) is not int:  # PyTorch's parser first: an int (a NumPy or 0-d integer tensor)
+        if not is_parser_int(n):
+            raise TypeError(
+                "linalg_matrix_power(): argument 'n' (position 2) must be int, not "
+                f"{torch_type_name(n)}"
+            )
+        n = int(n)
     if (
         isinstance(A, Tensor)
         and A.dtype.kind in "iub"

@@ -39,6 +39,8 @@ from ..autograd.lower_precision import autocast_float32_op
 from ..autograd.saved_fields import given, given_value  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import errstate, get_array_module
+from ..ops._result_layout import column_major  # LAPACK's layout, PyTorch's
+from ..ops._tensor_args import torch_type_name
 from ..ops.linalg_out import with_out
 from ..ops.structural import diag_embed, diagonal
 from ._common import LinAlgError, check_float, mH
@@ -115,6 +117,7 @@ class SVD(Function):
     @staticmethod
     def forward(ctx, a, full):
         u, s, vh = _lapack_svd(a, full)
+        u, vh = column_major(u), column_major(vh)
         ctx.full, ctx.k = bool(full), s.shape[-1]
         ctx.save_for_backward(u, s, vh)
         # an unused U, S or Vh reaches backward as None, PyTorch's undefined gradient, not
@@ -255,6 +258,11 @@ def svd(A: Tensor, full_matrices: bool = True, *, driver: str | None = None) -> 
         raise NotImplementedError(
             "linalg.svd: driver= selects a cuSOLVER routine; it is not "
             "supported on chainrule's CPU backend"
+        )
+    if type(full_matrices) is not bool:  # PyTorch's parser: a Python bool only
+        raise TypeError(
+            "linalg_svd(): argument 'full_matrices' must be bool, not "
+            f"{torch_type_name(full_matrices)}"
         )
     a = check_float(A, "linalg.svd", complex_ok=True)
     u, s, vh = SVD.apply(a, bool(full_matrices) and a.shape[-1] != a.shape[-2])

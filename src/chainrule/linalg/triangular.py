@@ -22,10 +22,12 @@ from typing import Any
 import numpy as np
 
 from .. import return_types
+from .._layout import relaid_tensor
 from ..autograd.function import Function
 from ..autograd.lower_precision import autocast_float32_op
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, host
+from ..ops._result_layout import column_major
 from ..ops.binary import where
 from ..ops.cast import cast
 from ..ops.linalg_out import with_out
@@ -108,6 +110,14 @@ def solve_triangular(
     return triangular_node(op, a, b, bool(upper), bool(left), bool(unitriangular), False)
 
 
+def _solution(t: Any, b: Any, left: bool) -> Any:
+    """The raw solution of ``T X = B`` (``left``; else ``X T = B``) in PyTorch's layout: its
+    triangular solve returns a column-major solution from either side (``linalg.solve``'s
+    right-hand solve is row-major there, hence not ``raw_solve``'s layout alone)."""
+    x = raw_solve(t, b, left)
+    return x if left else column_major(x)
+
+
 def triangular_node(
     op: str,
     a: Tensor,
@@ -183,7 +193,7 @@ class SolveTriangular(Function):
     @staticmethod
     def forward(ctx, a, b, upper, left, unit, trans):
         ctx.upper, ctx.left, ctx.unit, ctx.trans = upper, left, unit, trans
-        x = raw_solve(_raw_triangle(a, upper, unit, trans), b, left)
+        x = _solution(_raw_triangle(a, upper, unit, trans), b, left)
         ctx.save_for_backward(a, x)
         return x
 
@@ -253,7 +263,7 @@ class TriangularSolveNode(SolveTriangular):
     @staticmethod
     def forward(ctx, a, b, upper, left, unit, trans):
         ctx.upper, ctx.left, ctx.unit, ctx.trans = upper, left, unit, trans
-        x = raw_solve(_raw_triangle(a, upper, unit, trans), b, left)
+        x = _solution(_raw_triangle(a, upper, unit, trans), b, left)
         ctx.save_for_backward(a, x, b)  # PyTorch's _saved_A, _saved_solution, _saved_self
         return x, a.copy()
 
@@ -351,5 +361,6 @@ def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False) -
     for i in np.flatnonzero(failed):  # LAPACK's partial factor, replayed on the host
         partial[i] = xp.asarray(_partial_factor(host(flat[i]), int(infos[i])))
     const = Tensor._make(partial.reshape(a.shape), False, None, 0)
-    low = where(mask_t, const, low)
-    return CholeskyExResult(mH(low) if upper else low, info)
+    low = where(mask_t, const, low)  # (row-major: L^H is column-major, as PyTorch's; L is laid so)
+    cols = [low.ndim - 2, low.ndim - 1, *range(low.ndim - 3, -1, -1)]  # (fastest first)
+    return CholeskyExResult(mH(low) if upper else relaid_tensor(low, cols), info)

@@ -16,6 +16,7 @@ from .. import ops
 from ..autograd.tensor import Tensor
 from ..creation import full, ones
 from ..dtype_objects import bool_
+from ..ops._util import dim_range_error
 from ..typeinfo import iinfo
 from .core import MaskedTensor
 
@@ -73,16 +74,12 @@ def dims_of(input: Tensor, dim: Any) -> tuple[int, ...]:
     items = (dim,) if isinstance(dim, int) else tuple(dim)
     if not items:
         return tuple(range(ndim))
-    lo, hi = (-1, 0) if ndim == 0 else (-ndim, ndim - 1)
     out = []
     for d in items:
         if not isinstance(d, int) or isinstance(d, bool):
             raise TypeError(f"torch.masked: dim must be an int or a tuple of ints, got {d!r}")
-        if d < lo or d > hi:
-            raise IndexError(
-                f"Dimension out of range (expected to be in range of [{lo}, {hi}], but got {d}) "
-                "(a torch.masked function's dim)"
-            )
+        if not -max(ndim, 1) <= d < max(ndim, 1):
+            raise dim_range_error(d, max(ndim, 1))
         out.append(d % max(ndim, 1) if ndim else 0)
     return tuple(sorted(set(out)))
 

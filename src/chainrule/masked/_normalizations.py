@@ -14,6 +14,7 @@ from typing import Any
 
 from .. import ops
 from ..autograd.tensor import Tensor
+from ..ops._util import dim_range_error
 from ..qtypes import scalar_type_name
 from ._common import check_input, dims_of, identity, input_mask, masked_fill, prepare, split_masked
 from ._reductions import norm
@@ -74,12 +75,8 @@ def _softmax_input(
         )
     if not isinstance(dim, int) or isinstance(dim, bool):
         raise TypeError(f"torch.masked.{op}(): dim must be an int, got {dim!r}")
-    lo, hi = (-1, 0) if x.dim() == 0 else (-x.dim(), x.dim() - 1)
-    if dim < lo or dim > hi:
-        raise IndexError(
-            f"Dimension out of range (expected to be in range of [{lo}, {hi}], but got {dim}) "
-            f"(torch.masked.{op}())"
-        )
+    if not -max(x.dim(), 1) <= dim < max(x.dim(), 1):
+        raise dim_range_error(dim, max(x.dim(), 1))
     return -filled if negate else filled
 
 

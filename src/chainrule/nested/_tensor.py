@@ -31,6 +31,7 @@ from ..backend import Device
 from ..dtype_objects import public_dtype
 from ..dtypes import get_default_dtype
 from ..ops import cat
+from ..ops._util import dim_range_error
 from ..ops.tensor_queries import layout, strided
 from ._ragged import RaggedInt, RaggedSize, jagged, ragged_of
 
@@ -174,10 +175,7 @@ class NestedTensor(Tensor):
         if not isinstance(dim, int) or isinstance(dim, bool):
             raise TypeError(f"{op}(): dim must be an int, got {type(dim).__name__}")
         if not -n <= dim < n:
-            raise IndexError(
-                f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], "
-                f"but got {dim})"
-            )
+            raise dim_range_error(dim, n)
         return dim % n
 
     def __len__(self) -> int:

@@ -11,6 +11,7 @@ from ..autograd.tensor import Tensor
 from ..creation import tensor as _new_tensor
 from ..dtype_rules import promote_types
 from ..ops import cat, stack
+from ..ops._util import dim_range_error
 from ..ops.tensor_queries import strided
 from ._tensor import NestedTensor
 
@@ -99,9 +100,7 @@ def _unsqueeze(func: Callable, name: str, args: tuple, kwargs: dict) -> Any:
     x, dim = args[0], _dims(args, kwargs)
     n = x.dim() + 1
     if not -n <= dim < n:
-        raise IndexError(
-            f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})"
-        )
+        raise dim_range_error(dim, n)
     d = dim % n
     if d == 0:
         raise RuntimeError("unsqueeze(): cannot unsqueeze the batch dim of a nested tensor")

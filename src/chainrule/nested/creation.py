@@ -14,6 +14,7 @@ from ..creation import arange, zeros
 from ..creation import tensor as _new_tensor
 from ..creation_options import check_pin_memory
 from ..ops import cat, cumsum
+from ..ops.number_arguments import refuse_dtype
 from ..ops.tensor_queries import layout, strided
 from ._tensor import NestedTensor, jagged, pack_leaf
 
@@ -104,6 +105,8 @@ def nested_tensor(
     ``cr.jagged`` (one ragged dim). ``pin_memory=True`` raises, as chainrule's other
     factories do (no pinned-memory allocator)."""
     check_pin_memory("nested_tensor", pin_memory)
+    if dtype is not None:  # PyTorch's parser: a dtype (its words where it is none)
+        refuse_dtype("nested_tensor", dtype)
     lay = _check_layout(layout)
     if not isinstance(tensor_list, list) and not (lay is jagged and isinstance(tensor_list, tuple)):
         raise TypeError(

@@ -21,7 +21,7 @@ from ..autograd.lower_precision import autocast_lower_precision_op
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..ops._raw_checks import tensor_argument as _tensor
-from ..ops._util import constant
+from ..ops._util import constant, dim_range_error
 from ..qtypes import scalar_type_name
 from . import functional as F
 
@@ -126,10 +126,7 @@ def native_batch_norm(
     if (running_mean is None) != (running_var is None):
         raise ValueError("running_mean and running_var must either both be None or neither be None")
     if x.ndim < 2:
-        raise IndexError(
-            f"Dimension out of range (expected to be in range of [{-max(x.ndim, 1)}, "
-            f"{max(x.ndim, 1) - 1}], but got 1)"
-        )
+        raise dim_range_error(1, max(x.ndim, 1))  # a 0-d input crashes PyTorch's kernel
     _float_kernel(op, "batch_norm", x)
     _same_dtype(x, weight, bias, running_mean, running_var)
     c = x.shape[1]

@@ -113,6 +113,7 @@ from .pointwise_extra import *  # noqa: F403
 from .pointwise_more import *  # noqa: F403
 from .power import *  # noqa: F403
 from .products import *  # noqa: F403
+from .python_method_names import name_python_methods
 from .raw_functional import *  # noqa: F403
 from .rearranging import *  # noqa: F403
 from .reduction import *  # noqa: F403
@@ -343,6 +344,7 @@ def _bind(ops: dict[str, Callable[..., Any]]) -> None:
     bind_operators(Tensor)
     tensor_numpy.defer_operators_to_ndarray(Tensor)  # t + ndarray: NumPy's, as in PyTorch
     bind_legacy_dunders(Tensor)  # __div__, __nonzero__, __long__, ...: the operators above
+    name_python_methods(Tensor)  # x.norm(out=o): "Tensor.norm() got an unexpected ..."
 
 
 _PUBLIC_OPS = _collect_public_ops()

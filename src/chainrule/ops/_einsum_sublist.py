@@ -32,16 +32,37 @@ def _subscripts(sublist: Any) -> str:
         try:
             n = operator.index(item)
         except TypeError:
-            raise TypeError(
-                f"einsum(): a subscript list holds ints in [0, 52) or Ellipsis, got "
-                f"{type(item).__name__} {item!r}"
-            ) from None
+            raise _not_an_int(item) from None
         if not 0 <= n < len(_LETTERS):
             raise ValueError(
                 "einsum(): subscript in subscript list is not within the valid range [0, 52)"
             )
         letters.append(_LETTERS[n])
     return "".join(letters)
+
+
+def _not_an_int(item: Any) -> Exception:
+    """PyTorch's error for a sublist item that is no int: its ``parse_subscript`` compares
+    the item with 0 and 26 and adds it to ``ord('A')``, so Python's own error of that is its
+    text ("'>=' not supported between instances of 'str' and 'int'", "'float' object cannot
+    be interpreted as an integer"; a float out of [0, 52): the range's ValueError), with
+    chainrule's hint on the next line."""
+    hint = (
+        f"einsum(): a subscript list holds ints in [0, 52) or Ellipsis, got "
+        f"{type(item).__name__} {item!r}"
+    )
+    try:
+        if item >= 0 and item < 26:
+            chr(ord("A") + item)
+        elif item >= 26 and item < 52:
+            chr(ord("a") + item - 26)
+        else:
+            raise ValueError(
+                "einsum(): subscript in subscript list is not within the valid range [0, 52)"
+            )
+    except (TypeError, ValueError) as err:
+        return type(err)(f"{err}\n{hint}")
+    return TypeError(hint)
 
 
 def sublist_to_equation(args: tuple) -> tuple[str, list]:

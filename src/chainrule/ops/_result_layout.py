@@ -14,7 +14,21 @@ cover the ops (learnt by running PyTorch 2.13, see ``tests/ops/test_result_layou
 - *same strides*: ``select_scatter``, ``slice_scatter``: the input's strides, the gaps of a
   step slice included, unless its elements overlap (``strided_copy``);
 - *elementwise*: the dims ordered by the operands' strides, the first operand that tells
-  two dims apart deciding (``elementwise_layout``; for ``where`` the condition comes first).
+  two dims apart deciding (``elementwise_layout``; for ``where`` the condition comes first);
+- *the input's format* (session 43): pooling (adaptive), interpolation, reflection and
+  replication padding, ``pixel_(un)shuffle``, ``max_unpool`` and the input gradients of
+  pooling and interpolation allocate in ``input.suggest_memory_format()``: channels-last
+  for a channels-last input (``input_format``, ``in_format``; a row-major input costs one
+  flag test);
+- *LAPACK's* (session 43): ``linalg.inv``, ``solve``, ``qr``, ``svd``'s U and Vh, ``eigh``'s
+  and ``eig``'s vectors, ``cholesky``, ``lu_factor``, ``lstsq``'s solution: each matrix
+  column-major (Fortran order, batched: ``(..., m, n)`` with strides ``(.., 1, m)``), as
+  LAPACK writes it (``column_major``). NumPy's LAPACK wrappers copy their results back to
+  row-major; one more transpose copy of the result (~0.35 us for 8x8, next to ~60 us of
+  ``inv`` forward and backward) makes the strides PyTorch's own, so ``stride()``,
+  ``is_contiguous()``, ``view()``'s refusal, ``numpy()`` and the layouts of later
+  elementwise results follow with no mark (a mark would make every op look inputs up while
+  a factor lives: ``_layout_marks.C_MARKED``).
 
 The pure-array helpers (the stride order, dense relayouts, ``like_layout``) live one layer
 down in ``chainrule/_layout.py``, where the autograd engine uses them too (a leaf's
@@ -29,6 +43,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from numpy import asfortranarray
 from numpy import ndarray as _ndarray
 
 from .._layout import (
@@ -46,19 +61,73 @@ from .._layout import (
 )
 from .._layout_marks import C_MARKED, carry_layout_mark
 from ..backend import get_array_module
+from .memory_format import contiguous_format, relayout_array, suggested_format
 
 __all__ = [
     "clone_layout",
+    "column_major",
     "contiguous",
     "elementwise_layout",
     "elementwise_tensor",
     "in_elementwise_layout",
+    "in_format",
+    "input_format",
     "has_own_layout",
     "like_layout",
     "orders_row_major",
     "strided_copy",
     "stride_order",
 ]
+
+
+def column_major(arr: Any, rows: int | None = None) -> Any:
+    """``arr`` (..., m, n) with each matrix column-major, LAPACK's (and so PyTorch's)
+    layout for a factor or solution: strides ``(..., 1, m)``, the batch dims row-major
+    outside them. ``rows`` (at least m): the leading dimension of LAPACK's buffer when
+    PyTorch's result is the top of a taller one (``lstsq``'s solution of a tall ``A`` sits
+    in its ``(max(m, n), k)`` right-hand side: strides ``(1, max(m, n))``). ``arr`` itself
+    when it already is so laid out, has fewer than two dims or no elements, or is a
+    ``cr.func.vmap`` per-sample array (whose layout is the batch's)."""
+    if type(arr) is _ndarray and arr.ndim == 2 and rows is None and arr.flags.c_contiguous:
+        if arr.size and 1 not in arr.shape:  # (the common case: one matrix, row-major)
+            return asfortranarray(arr)  # (a new array with no base)
+    if arr.ndim < 2 or is_vmap_array(arr) or arr.size == 0:
+        return arr
+    t = arr.swapaxes(-1, -2)
+    m = arr.shape[-2]
+    xp = get_array_module(arr)
+    if rows is None or rows <= m:
+        if t.flags.c_contiguous and 1 not in arr.shape[-2:]:
+            return arr  # (already column-major)
+        if arr.ndim == 2:  # a new array with no base: Function.apply then checks no view
+            return xp.asfortranarray(arr) if 1 not in arr.shape else t.copy().T
+        return t.copy().swapaxes(-1, -2)
+    buf = xp.empty((*t.shape[:-1], rows), dtype=arr.dtype)
+    buf[..., :m] = t
+    return buf[..., :m].swapaxes(-1, -2)
+
+
+def input_format(x: Any) -> Any:
+    """The memory format PyTorch's pooling, interpolation, padding and shuffle kernels lay
+    their result (and ``x``'s gradient) out in for the input array ``x``: its
+    ``suggest_memory_format()`` when that is channels-last (3d); else None (row-major, and a
+    convolution's channel-major result, whose layout marks carry it: ``_layout_carry.py``).
+    One flag test for a row-major ``x``."""
+    if type(x) is not _ndarray and (is_vmap_array(x) or not hasattr(x, "flags")):
+        return None
+    if x.flags.c_contiguous or x.ndim < 4:
+        return None
+    fmt = suggested_format(x)
+    return None if fmt is contiguous_format else fmt
+
+
+def in_format(out: Any, fmt: Any) -> Any:
+    """``out`` laid out in the memory format ``fmt`` (:func:`input_format`'s answer) with the
+    strides PyTorch gives a new tensor in it: ``out`` itself when ``fmt`` is None, does not
+    fit ``out``'s rank, or ``out`` already has those strides; else a copy."""
+    if fmt is None or out.ndim != fmt._rank or is_vmap_array(out):
+        return out
+    return relayout_array(out, fmt, "empty")
 
 
 def _row_major_safe(v: Any) -> bool:

@@ -249,15 +249,32 @@ def wrap_int_scalar(value: int, dtype: Any) -> int:
     return value
 
 
+def torch_words(err: BaseException) -> BaseException:
+    """``err`` marked as PyTorch's own text (CONTRIBUTING.md, "Error messages"): a composite
+    op's :func:`lead_with` leaves its message unprefixed. The one mechanism every writer of
+    PyTorch's words uses (``dim_range_error``, the convolution checks, ...)."""
+    err.torch_words = True  # type: ignore[attr-defined]
+    return err
+
+
 def dim_range_error(dim: int, n: int) -> IndexError:
     """PyTorch's IndexError, its words (CONTRIBUTING.md, "Error messages"), for a ``dim``
     outside ``[-n, n)``: ``n`` the number of dims it may name (``ndim``, 1 for a 0-d tensor,
     ``ndim + 1`` for ``unsqueeze``/``stack``)."""
-    err = IndexError(
-        f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})"
+    return torch_words(  # type: ignore[return-value]
+        IndexError(
+            f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})"
+        )
     )
-    err.torch_words = True  # type: ignore[attr-defined]  # a composite's lead_with leaves it
-    return err
+
+
+def no_dims_error(dim: int) -> IndexError:
+    """PyTorch's IndexError, its words, for a ``dim`` of a 0-d tensor where the op does not
+    read a 0-d tensor as one of a single dim (its ``maybe_wrap_dim(..., wrap_scalar=False)``:
+    avg_pool2d's dim -3, batch_norm_update_stats' channel dim 1)."""
+    return torch_words(  # type: ignore[return-value]
+        IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+    )
 
 
 def norm_dim(dim: Any, ndim: int, op: str) -> tuple | None:
@@ -346,12 +363,28 @@ def tsum(*terms):
 
 
 def broadcast_error(op: str, a: Any, b: Any) -> ShapeError:
-    """The op-named error for operands whose shapes do not broadcast."""
-    sa = getattr(a, "shape", ())
-    sb = getattr(b, "shape", ())
-    return ShapeError(
-        f"{op}: shapes {tuple(sa)} and {tuple(sb)} cannot be broadcast together (sizes must be "
-        f"equal or 1 in each trailing dimension)"
+    """PyTorch's RuntimeError for operands whose shapes do not broadcast, its words ("The
+    size of tensor a (2) must match the size of tensor b (3) at non-singleton dimension 1":
+    the last such dim, counted in the broadcast result, as its ``infer_size``), then the
+    op-named hint on a line of its own."""
+    sa = tuple(getattr(a, "shape", ()))
+    sb = tuple(getattr(b, "shape", ()))
+    n = max(len(sa), len(sb))
+    first = ""
+    for i in range(n - 1, -1, -1):
+        x = sa[i - n + len(sa)] if i - n + len(sa) >= 0 else 1
+        y = sb[i - n + len(sb)] if i - n + len(sb) >= 0 else 1
+        if x != y and x != 1 and y != 1:
+            first = (
+                f"The size of tensor a ({x}) must match the size of tensor b ({y}) at "
+                f"non-singleton dimension {i}\n"
+            )
+            break
+    return torch_words(  # type: ignore[return-value]
+        ShapeError(
+            f"{first}{op}: shapes {sa} and {sb} cannot be broadcast together (sizes must be "
+            f"equal or 1 in each trailing dimension)"
+        )
     )
 
 

@@ -23,6 +23,7 @@ import numpy as np
 
 from ..autograd.saved_fields import as_uint64  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
+from ._result_layout import in_format, input_format  # (a channels-last input's format)
 from .interp_taps import Resample, ResampleTranspose, _Map, _Maps
 from .reduction import Mean
 
@@ -86,7 +87,7 @@ class _TrailingMean(Mean):
             total = x.reshape(-1, k) @ np.ones(k, x.dtype)
             out_shape = x.shape[: x.ndim - len(axes)] + ((1,) * len(axes) if keepdim else ())
             return (total / x.dtype.type(k)).reshape(out_shape)
-        return Mean.forward(ctx, x, axes, keepdim)
+        return in_format(Mean.forward(ctx, x, axes, keepdim), input_format(x))  # (as pooling)
 
 
 def area_taps(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -139,7 +140,8 @@ def adaptive_avg_pool(x: Tensor, out_size: Sequence[int]) -> Tensor:
         if m is not None:
             maps.append(m)
     plan = _Maps(maps)
-    plan.label = f"AdaptiveAvgPool{nd}D"
+    plan.label = f"AdaptiveAvgPool{nd}D"  # (PyTorch's 3-d one is row-major)
+    plan.fmt = plan.grad_fmt = input_format(data) if nd == 2 else None
     return AdaptiveAvgPoolResample.apply(x, plan)
 
 

@@ -29,7 +29,7 @@ import numpy as np
 from ..autograd.tensor import Tensor
 from ..qtypes import scalar_type_name
 from ._raw_checks import tensor_argument as _t
-from ._util import constant
+from ._util import constant, dim_range_error, no_dims_error
 
 __all__ = [
     "batch_norm_backward_elemt",
@@ -254,10 +254,7 @@ def batch_norm_update_stats(
     running_var = _t(op, "running_var", 3, running_var, True)
     momentum = _num(op, "momentum", 4, momentum)
     if x.ndim < 2:
-        raise IndexError(
-            f"Dimension out of range (expected to be in range of [{-max(x.ndim, 1)}, "
-            f"{max(x.ndim, 1) - 1}], but got 1)"
-        )
+        raise dim_range_error(1, 1) if x.ndim else no_dims_error(1)
     c = _input("batch_norm_update_stats_cpu", x)
     _running_pair(op, c, running_mean, running_var)
     for v in (running_mean, running_var):

@@ -226,11 +226,25 @@ def _total(a: Any, reduction: str, count: int) -> Any:
     return total
 
 
-def _grad(a: Any, shape: tuple, dtype: Any) -> Tensor | None:
-    """A raw gradient array (or None) as a Tensor of the input's shape and dtype."""
+def _grad(a: Any, shape: tuple, dtype: Any, version: int = 0) -> Tensor | None:
+    """A raw gradient array (or None) as a Tensor of the input's shape and dtype, with the
+    ``version`` PyTorch's backward leaves on it (:func:`_versions`)."""
     if a is None:
         return None
-    return Tensor._make(np.asarray(a).reshape(shape).astype(dtype, copy=False), False, None, 0)
+    out = Tensor._make(np.asarray(a).reshape(shape).astype(dtype, copy=False), False, None, 0)
+    if version:
+        out._vc[0] = version
+    return out
+
+
+def _versions(weighted: bool, positive: bool, mean: bool) -> tuple:
+    """The versions of (dL/dx, dL/dt) PyTorch's first-order backward leaves: its in-place
+    steps counted (``binary_cross_entropy_with_logits_backward``: ``sigmoid(x).sub_(t)`` and
+    ``.mul_(grad)``, or with ``pos_weight`` ``t.add(1).sub_(t).mul_(sig).sub_(pt)`` and
+    ``.mul_(grad)``; the target's ``-x * grad``, or ``log_sigmoid(-x).sub_(...).mul_(grad)``;
+    then ``.mul_(weight)`` and, for 'mean', ``.div_(n)`` on both)."""
+    tail = weighted + mean
+    return (4 if positive else 2) + tail, (2 if positive else 0) + tail
 
 
 class BinaryCrossEntropyWithLogitsFn(Function):
@@ -283,7 +297,18 @@ class BinaryCrossEntropyWithLogitsFn(Function):
                     gx, gt = _mixed_grads(
                         x._data, t._data, ws, ps, grad._data, count, (need_x, need_t)
                     )
-                return _grad(gx, x.shape, x.dtype), _grad(gt, t.shape, t.dtype), None, None, None
+                vx, vt = _versions(ws is not None, ps is not None, mean)
+                # a gradient PyTorch computed in another dtype is cast by its engine: a new
+                # tensor, version 0
+                vx = vx if gx is not None and gx.dtype == x.dtype else 0
+                vt = vt if gt is not None and gt.dtype == t.dtype else 0
+                return (
+                    _grad(gx, x.shape, x.dtype, vx),
+                    _grad(gt, t.shape, t.dtype, vt),
+                    None,
+                    None,
+                    None,
+                )
             xw, tw = wide(x._data), wide(t._data)
             g = wide(grad._data).astype(xw.dtype, copy=False)
             if mean:
@@ -297,7 +322,10 @@ class BinaryCrossEntropyWithLogitsFn(Function):
                 gx, gt = _slopes(xw, tw, w, p, need_x, need_t)
                 gx = None if gx is None else elementwise(np.multiply, gx, g, out=gx)
                 gt = None if gt is None else elementwise(np.multiply, gt, g, out=gt)
-            return _grad(gx, shape, x.dtype), _grad(gt, shape, t.dtype), None, None, None
+            vx, vt = _versions(w is not None, p is not None, mean)
+            if p is not None and _result_dtype(pos_weight._data, t._data) != x.dtype:
+                vx = 0  # PyTorch's pos_weight * t promoted: its engine casts dL/dx (new)
+            return _grad(gx, shape, x.dtype, vx), _grad(gt, shape, t.dtype, vt), None, None, None
         if x.dtype != t.dtype:  # two dtypes: the formulas in the wider, each grad in its own
             xd, td = x.dtype, t.dtype
             x0, t0 = x._data.reshape(-1)[:0], t._data.reshape(-1)[:0]  # (0-d too)
@@ -305,18 +333,30 @@ class BinaryCrossEntropyWithLogitsFn(Function):
             x, t, grad = x.to(cd), t.to(cd), grad.to(cd)
         else:
             xd = td = x.dtype
-        g = grad / ctx.count if mean and ctx.count else grad
-        if weight is not None:
-            g = g * weight.to(x.dtype)
+        # PyTorch's steps and nodes: ``* grad``, ``* weight``, then 'mean''s ``div_`` in
+        # place (DivBackward1, version 1); the target's weight and the division in place
+        # too, its version counted as PyTorch's in-place steps (_versions)
+        w = None if weight is None else weight.to(x.dtype)
         p = None if pos_weight is None else pos_weight.to(x.dtype)
+        count = ctx.count if mean and ctx.count else None
         gx = gt = None
         if need_x:
             s = sigmoid(x)
             gx = (s - t) if p is None else ((p - 1.0) * t + 1.0) * s - p * t
-            gx = gx * g
+            gx = gx * grad
+            if w is not None:
+                gx = gx * w
+            if count:
+                gx = gx.div_(count)
         if need_t:
             gt = -x if p is None else (p - 1.0) * softplus(-x, 1.0, float("inf")) - x
-            gt = gt * g
+            gt = gt * grad
+            if w is not None:
+                gt = gt.mul_(w)
+            if count:
+                gt = gt.div_(count)
+            if p is not None:  # PyTorch's sub_ and mul_(grad) before those
+                gt._vc[0] += 2
         if xd != td:
             gx = None if gx is None else gx.to(xd)
             gt = None if gt is None else gt.to(td)

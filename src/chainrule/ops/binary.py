@@ -157,6 +157,17 @@ class Mul(BinaryElementwise):
     def derivative_b(ctx, a, b, y):
         return a
 
+    # g * b even for a Python 1 or -1 (``scale`` would pass g on or negate it): PyTorch's
+    # MulBackward0 always multiplies, so under create_graph the gradient's node is its
+    # MulBackward0, a new tensor (session 43)
+    @staticmethod
+    def chain_a(ctx, g, a, b, y):
+        return g * b
+
+    @staticmethod
+    def chain_b(ctx, g, a, b, y):
+        return g * a
+
     @classmethod
     def backward(cls, ctx, grad):
         g = grad_array(ctx, grad)

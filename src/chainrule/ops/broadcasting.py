@@ -22,6 +22,7 @@ from ._ufunc_reduce import add_reduce
 from ._util import ShapeError
 from .binding import tensor_method
 from .expand_errors import expand_error
+from .number_arguments import parser_int_list
 from .view_sizes import _need_tensor, _shape_arg
 
 __all__ = [
@@ -132,14 +133,19 @@ def expand_as(x: Tensor, other: Tensor) -> Tensor:
 
 def sum_to_size(x: Tensor, *size: Any) -> Tensor:
     """``x`` summed down to ``size`` (which must expand to ``x``'s shape)."""
+    if not size:  # PyTorch's parser (an empty tuple is a size: the full sum)
+        raise TypeError('sum_to_size() missing 1 required positional arguments: "size"')
     shape = tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
-    shape = tuple(int(s) for s in shape)
+    if not all(type(s) is int for s in shape):  # PyTorch's int-list parser and its errors
+        shape = parser_int_list("sum_to_size", "size", 2, size)  # (position 1 of the method)
     ok = len(shape) <= x.ndim and all(
         s == n or s == 1 for s, n in zip(shape[::-1], tuple(x.shape)[::-1])
     )
-    if not ok:
+    if not ok:  # PyTorch's words
         raise RuntimeError(
-            f"sum_to_size: size {list(shape)} is not expandable to size {list(x.shape)}"
+            f"size {{{list(shape)}}} is not expandable to size {{{list(x.shape)}}}.\n"
+            "sum_to_size: each size must be 1 or the tensor's size in that dim, counted from "
+            "the last"
         )
     if not shape:  # always a full sum, as PyTorch's (a new tensor of a 0-d x too)
         return x.sum()

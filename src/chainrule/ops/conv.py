@@ -19,6 +19,7 @@ from .conv_arguments import (
     check_geometry,
     check_geometry_first,
     check_groups,
+    check_zero_dilation,
     conv_type_error,
     int_tuple,
     padding_pairs,
@@ -166,6 +167,7 @@ def _conv2d(
     if getattr(x4, "ndim", 0) == 4 and getattr(w4, "ndim", 0) == 4:
         check_geometry_first(op, padding, stride, dil)  # PyTorch: before the channels
     _check_input(op, x4, w4, groups, False, (input, weight) if one_d else None)
+    check_zero_dilation(op, dil)  # PyTorch: after the channels
     k = tuple(w4.shape[2:])  # (padding, stride and dilation checked above)
     _check_dilated_dtype(x4, dil)
     pad = _padding(padding, k, stride, dil, op)

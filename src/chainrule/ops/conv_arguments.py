@@ -15,7 +15,7 @@ import numpy as np
 from .._user_warnings import warn_once
 from ..autograd.tensor import Tensor
 from ._tensor_args import called_as, torch_type_name
-from ._util import DtypeError, ShapeError
+from ._util import DtypeError, ShapeError, torch_words
 from .invalid_arguments import combination_error
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "check_geometry",
     "check_geometry_first",
     "check_groups",
+    "check_zero_dilation",
     "conv_type_error",
     "int_tuple",
     "padding_pairs",
@@ -142,12 +143,6 @@ def check_groups(op: str, groups: Any) -> None:
     raise TypeError(f"{op}(): argument 'groups'{where} must be int, not {torch_type_name(groups)}")
 
 
-def torch_words(err: Exception) -> Exception:
-    """``err`` marked as PyTorch's own text (a composite's ``lead_with`` leaves it)."""
-    err.torch_words = True  # type: ignore[attr-defined]
-    return err
-
-
 def check_channels(
     op: str,
     x: Tensor,
@@ -203,11 +198,18 @@ def conv_type_error(op: str, values: tuple) -> TypeError:
 
 
 def check_geometry(
-    op: str, stride: tuple, dil: tuple, padding: tuple = (), output_padding: tuple = ()
+    op: str,
+    stride: tuple,
+    dil: tuple,
+    padding: tuple = (),
+    output_padding: tuple = (),
+    zero_dilation: bool = True,
 ) -> None:
     """PyTorch's checks of a convolution's numbers, in its order, each a RuntimeError (a
     ShapeError is one, and a ValueError) with PyTorch's words, unprefixed as its (marked
-    ``torch_words``, so that conv1d's ``lead_with`` leaves them so)."""
+    ``torch_words``, so that conv1d's ``lead_with`` leaves them so). ``zero_dilation=False``:
+    a zero dilation is left to :func:`check_zero_dilation` (a forward convolution's kernel
+    meets it after the channels)."""
     text = None
     if min(padding, default=0) < 0:
         text = "negative padding is not supported"
@@ -217,12 +219,27 @@ def check_geometry(
         text = "non-positive stride is not supported"
     elif min(dil) < 0:  # PyTorch's words (it checks a zero dilation later)
         text = "dilation should be greater than zero"
-    elif min(dil) < 1:  # PyTorch's zero dilation fails in its kernels, its words vary
-        text = f"dilation should be greater than zero, but got {list(dil)}"
+    elif min(dil) < 1 and zero_dilation:  # PyTorch's kernels refuse it, in their words
+        text = _zero_dilation_text(op, dil)
     if text is not None:
-        err = ShapeError(text)
-        err.torch_words = True  # type: ignore[attr-defined]
-        raise err
+        raise torch_words(ShapeError(text))
+
+
+def check_zero_dilation(op: str, dil: tuple) -> None:
+    """A forward convolution's zero dilation, refused after its channels as PyTorch's
+    kernel does ("dilation should be greater than zero, but got [1, 0]")."""
+    if min(dil) < 1:
+        raise torch_words(ShapeError(_zero_dilation_text(op, dil)))
+
+
+def _zero_dilation_text(op: str, dil: tuple) -> str:
+    """PyTorch's words for a zero dilation: the forward kernels print the list, the
+    transposed ones each dim by name (conv_transpose1d's as a height-1 image)."""
+    if op.startswith("conv_transpose"):
+        names = ("depth", "height", "width")[-len(dil) :]
+        got = ", ".join(f"dilation_{n}: {d}" for n, d in zip(names, dil))
+        return f"dilation should be greater than zero, but got {got}"
+    return f"dilation should be greater than zero, but got {list(dil)}"
 
 
 def check_geometry_first(op: str, padding: Any, stride: tuple, dil: tuple) -> None:
@@ -236,9 +253,10 @@ def check_geometry_first(op: str, padding: Any, stride: tuple, dil: tuple) -> No
             raise torch_words(
                 ShapeError("padding='same' is not supported for strided convolutions")
             )
-        check_geometry(op, stride, dil)
+        check_geometry(op, stride, dil, zero_dilation=False)
     else:
-        check_geometry(op, stride, dil, int_tuple(padding, len(stride), "padding", op))
+        padding = int_tuple(padding, len(stride), "padding", op)
+        check_geometry(op, stride, dil, padding, zero_dilation=False)
 
 
 def _warn_same_asymmetric(before: Any, after: Any) -> None:
@@ -314,10 +332,10 @@ def too_small_input(sizes: tuple, pad: tuple, k: tuple, dil: tuple) -> ShapeErro
     flattened), in its words (marked ``torch_words``: no op name in front)."""
     padded = [s + pad[2 * i] + pad[2 * i + 1] for i, s in enumerate(sizes)]
     kernel = [d * (kk - 1) + 1 for kk, d in zip(k, dil)]
-    err = ShapeError(
-        f"Calculated padded input size per channel: ({' x '.join(map(str, padded))}). Kernel "
-        f"size: ({' x '.join(map(str, kernel))}). Kernel size can't be greater than actual "
-        "input size"
+    return torch_words(  # type: ignore[return-value]
+        ShapeError(
+            f"Calculated padded input size per channel: ({' x '.join(map(str, padded))}). "
+            f"Kernel size: ({' x '.join(map(str, kernel))}). Kernel size can't be greater "
+            "than actual input size"
+        )
     )
-    err.torch_words = True  # type: ignore[attr-defined]
-    return err

@@ -221,7 +221,14 @@ class LogCumSumExp(Function):
                 acc = _logaddexp_accumulate(xp.log(part) + x, d)
                 parts.append(xp.exp(acc - y))
             out = parts[0] - parts[1]
-            nan = xp.isnan(t)  # in neither part: a NaN tangent reaches every later position
+            # where every element so far is -inf (y = -inf) in a line with a finite element,
+            # PyTorch's tangent is 0 (its cumsum of exp(x - max) t over a denominator clamped
+            # to 1e-13), not -inf - -inf; a line all -inf stays NaN, as there
+            finite_line = (x > -xp.inf).any(axis=d, keepdims=True)  # (no max: x may be empty)
+            out = xp.where(xp.isneginf(y) & finite_line, 0, out)
+            # a NaN tangent (or an infinite one at x = -inf, 0 * inf) is in neither part: it
+            # reaches every later position
+            nan = xp.isnan(t) | (xp.isinf(t) & xp.isneginf(x))
             if nan.any():
                 out = xp.where(xp.logical_or.accumulate(nan, axis=d), xp.nan, out)
         return out.astype(x.dtype)

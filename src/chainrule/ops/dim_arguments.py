@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from ._tensor_args import _PACKAGE, called_as, torch_type_name
+from ._util import torch_words
 from .invalid_arguments import combination_error, positional_count
 from .number_arguments import is_parser_int
 from .overload_errors import MOMENT_METHOD_OPTIONS, MOMENT_OPTIONS
@@ -130,8 +131,7 @@ def _vector_norm_error(op: str, dim: Any) -> TypeError:
         )
     else:
         err = TypeError(f"{head} must be tuple of ints, not {torch_type_name(dim)}")
-    err.torch_words = True  # type: ignore[attr-defined]
-    return err
+    return torch_words(err)  # type: ignore[return-value]
 
 
 def _public_call() -> tuple[str, dict[str, Any]] | None:

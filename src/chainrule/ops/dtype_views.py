@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 
 from .. import dtypes
+from .._layout_marks import LAYOUT_MARKS
+from .._layout_relay import before_alias
 from ..autograd.tensor import Tensor
 from ..dtype_objects import dtype as PublicDtype
 from ..qtypes import scalar_type_name
@@ -40,6 +42,8 @@ def _view_dtype(x: Tensor, dtype: Any) -> Tensor:
     old_size, new_size = x._data.dtype.itemsize, np.dtype(dt).itemsize
     if old_size != new_size:
         _check_dtype_view(x, dt, old_size, new_size)
+    if LAYOUT_MARKS:  # a convolution's result: row-major first, as PyTorch's (no view
+        before_alias(x)  # record ties the two: a later relayout would part them)
     arr = x._data.view(dt)
     out = Tensor._make(arr, False, None, 0)
     out._vc = x._vc

@@ -32,6 +32,7 @@ from ..autograd.function import Function
 from ..autograd.saved_fields import as_uint64  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ._result_layout import in_format, input_format  # (a channels-last input's format)
 
 __all__ = ["EdgePad", "EdgePadBackward", "pad_widths", "with_centre"]
 
@@ -158,13 +159,14 @@ class EdgePad(Function):
     def forward(ctx, x, pads, mode):
         ctx.pads, ctx.mode = pads, mode
         ctx.save_for_backward(x)  # as PyTorch (its backward reads only the shape)
-        return edge_pad_array(x, pads, mode)
+        ctx.fmt = input_format(x)  # (channels-last in, channels-last out, as PyTorch)
+        return in_format(edge_pad_array(x, pads, mode), ctx.fmt)
 
     @staticmethod
     def backward(ctx, grad):
         ctx.saved_tensors  # noqa: B018 - reads the input as PyTorch does: its version is checked
         if not ctx.create_graph and type(grad._data) is np.ndarray:
-            g = edge_pad_grad_array(grad._data, ctx.pads, ctx.mode)
+            g = in_format(edge_pad_grad_array(grad._data, ctx.pads, ctx.mode), ctx.fmt)
             return Tensor._make(g, False, None, 0), None, None
         return EdgePadBackward.apply(grad, ctx.pads, ctx.mode), None, None
 

@@ -123,7 +123,7 @@ class Einsum(Function):
         dtypes = None  # inside an autocast block: PyTorch's bmm casts (matmul_autocast.py)
         if AUTOCAST[0] and len(ctx.ins) == 2 and _contracts_across(list(ctx.ins), ctx.outs):
             grad, ops, dtypes = autocast_product_operands(ctx, grad, ops)
-        elif AUTOCAST[0] and len(ctx.ins) > 2 and not ctx.create_graph:
+        elif AUTOCAST[0] and len(ctx.ins) > 2:
             pairwise = _pairwise_grads(ctx, grad, ops)
             if pairwise is not None:
                 return pairwise
@@ -307,19 +307,30 @@ def _pairwise_grads(ctx: Any, grad: Tensor, ops: tuple) -> tuple | None:
     casts each pair's products and rounds them one pair at a time. The same pairs
     recomputed from the saved operands (zeros for one not kept: no gradient reads its
     values) and differentiated inside the block; None when nothing is cast (float64, a
-    block that is off), the plain rule's case."""
+    block that is off), the plain rule's case.
+
+    Under ``create_graph`` the pairs are recomputed from recorded copies of the saved
+    operands (``clone``: the gradient with respect to each is that operand's own, not a path
+    through another operand made from it) and differentiated with ``create_graph``, so the
+    gradients are recorded functions of the operands and ``grad``, with the same values."""
     if autocast_product_operands(ctx, grad, ())[2] is None:
         return None
     needs = ctx.needs_input_grad
+    graph = ctx.create_graph
     leaves = []
-    for o, shape, meta, need in zip(ops, ctx.shapes, ctx.input_meta, needs):
-        # (an operand not kept is the only one wanting a gradient: its meta is there)
-        o = grad.new_zeros(shape, dtype=meta[1]) if o is None else o.detach()
-        leaves.append(o.requires_grad_() if need else o)
     with enable_grad(), outside_autocast():  # (the forward ran outside the block)
+        for o, shape, meta, need in zip(ops, ctx.shapes, ctx.input_meta, needs):
+            # (an operand not kept is the only one wanting a gradient: its meta is there)
+            if o is None:
+                leaves.append(grad.new_zeros(shape, dtype=meta[1], requires_grad=need))
+            elif graph:  # (a forward-mode pass without create_graph: clone recorded here)
+                leaves.append(o.clone() if need else o)
+            else:
+                o = o.detach()
+                leaves.append(o.requires_grad_() if need else o)
         y = _pairwise_under_autocast(list(ctx.ins), ctx.outs, leaves)
     wanted = [t for t, need in zip(leaves, needs) if need]
-    grads = iter(autograd_grad(y, wanted, grad))
+    grads = iter(autograd_grad(y, wanted, grad, create_graph=graph))
     return tuple(next(grads) if need else None for need in needs)
 
 

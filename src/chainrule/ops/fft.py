@@ -106,7 +106,9 @@ class Plan:
                 widths[d] = (0, self.last - x.shape[d])
                 x = xp.pad(x, widths)
             y = (f.ifftn if fwd else f.fftn)(x, axes=dims, norm=_NORM[not fwd][self.mode])
-            return xp.ascontiguousarray(y.real)
+            # the real part as a view of the complex result, as PyTorch's ``at::real``: a
+            # leaf's .grad copies it into its layout (version 1), as PyTorch's does
+            return y.real
         if self.kind == "c2r":
             if fwd:
                 x = xp.conj(x)

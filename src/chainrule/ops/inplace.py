@@ -23,6 +23,7 @@ import numpy as np
 from ..autograd import grad_mode
 from ..autograd.forward_tangents import write_tangent
 from ..autograd.ieee import pass_fp_warning, quiet_fp
+from ..autograd.state import InferenceVersionCounter
 from ..autograd.tensor import Tensor
 from ..autograd.view_base import forward_base
 from ..autograd.view_errors import check_view_write
@@ -31,7 +32,7 @@ from ..autograd.view_replay import move_retained_grad, record_view_write
 from ..autograd.view_tangents import write_view_tangent
 from ..backend import get_array_module
 from ..dtype_rules import can_cast
-from ..float8 import is_float8, to_float8
+from ..float8 import is_float8, scalar_type_name, to_float8
 from ..scalar_range import fit_scalar
 from . import inplace_names
 from ._util import as_tensor
@@ -84,9 +85,14 @@ def apply_inplace(x: Tensor, name: str, fn: Callable, *args: Any, **kwargs: Any)
     shares = name != "setitem" and aliases(x, args, kwargs, name)
     aliased = shares and x.requires_grad
     view = x._view
-    record = writes_into_graph(x) or (
-        grad_mode.is_grad_enabled()
-        and any(isinstance(a, Tensor) and a.requires_grad for a in (*args, *kwargs.values()))
+    # (an inference tensor outside the mode is not recorded: written, then refused when its
+    # version bumps, as PyTorch's, whose check runs after the kernel: b.mul_(w) writes too)
+    record = type(x._vc) is not InferenceVersionCounter and (
+        writes_into_graph(x)
+        or (
+            grad_mode.is_grad_enabled()
+            and any(isinstance(a, Tensor) and a.requires_grad for a in (*args, *kwargs.values()))
+        )
     )
     base = check_view_write(x, name) if record and view is not None else None
     try:
@@ -103,9 +109,11 @@ def apply_inplace(x: Tensor, name: str, fn: Callable, *args: Any, **kwargs: Any)
         raise _named_inplace(err, name) from err.__cause__
     xp = get_array_module(x._data)
     if out._data.dtype != x._data.dtype and not can_cast(out._data.dtype, x._data.dtype):
-        raise InPlaceCastError(
-            f"{name}: result type {out.dtype} can't be cast to the tensor's dtype "
-            f"{x.dtype} in place"
+        raise InPlaceCastError(  # PyTorch's words first; chainrule's detail after them
+            f"result type {scalar_type_name(out._data.dtype)} can't be cast to the desired "
+            f"output type {scalar_type_name(x._data.dtype)}\n{name}: an in-place op writes "
+            f"its result in the tensor's dtype ({x.dtype}), and {out.dtype} does not cast to "
+            "it safely"
         )
     if out._data.shape != x._data.shape:
         raise InPlaceShapeError(

@@ -20,7 +20,6 @@ from ..autograd import grad_mode
 from ..autograd.forward_ad_captures import GUARDING as _GUARDING
 from ..autograd.forward_ad_captures import check_captured_write
 from ..autograd.saved import memory_root
-from ..autograd.state import InferenceVersionCounter
 from ..autograd.tensor import Tensor
 from ..autograd.view_errors import LEAF_MESSAGE, check_view_write
 from ..autograd.view_flat import data_pointer
@@ -66,10 +65,10 @@ def check_leaf(x: Tensor, name: str) -> None:
         if view is not None:  # a view made under no_grad: PyTorch's error for those
             check_view_write(x, name)
         raise RuntimeError(LEAF_MESSAGE)  # PyTorch's text, word for word (no op named)
-    if type(x._vc) is InferenceVersionCounter and not grad_mode.is_inference_mode_enabled():
-        # caught here, before the write, to name the op; any other in-place path is caught
-        # when it bumps the version (InferenceVersionCounter.__setitem__)
-        raise RuntimeError(f"{name}: {INFERENCE_INPLACE_MESSAGE}")  # PyTorch's, after the op
+    # An inference tensor outside inference mode is refused when the write bumps its version
+    # (InferenceVersionCounter.__setitem__), after the write, as PyTorch's check runs after
+    # its kernel: the tensor holds the new value when the error is raised (session 43; it
+    # was refused here, before the write)
 
 
 # PyTorch's words (its run-on sentences kept) for an in-place write into an inference tensor

@@ -38,6 +38,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..meta import kernels as meta_kernels
 from ..meta.array import MetaArray, meta_empty
+from ._result_layout import in_format, input_format  # (a channels-last input's format)
 from .linear_maps import LinearMap, adjoint_pair
 from .upsample_nearest import upsample_fields
 
@@ -239,6 +240,8 @@ class _Maps(tuple):
     """The planned axes' maps, with PyTorch's node name stem (``UpsampleBilinear2D``) or None."""
 
     label: str | None = None
+    fmt: object = None  # the input's memory format: the result's (None: row-major) ...
+    grad_fmt: object = None  # ... and the gradient's (PyTorch's bicubic one is row-major)
 
 
 def _name(node: Any, suffix: str, default: str) -> str:
@@ -255,7 +258,7 @@ class Resample(LinearMap):
 
     @staticmethod
     def map(x, maps):
-        return _run(x, maps, False)
+        return in_format(_run(x, maps, False), maps.fmt)
 
 
 class ResampleTranspose(LinearMap):
@@ -267,7 +270,7 @@ class ResampleTranspose(LinearMap):
 
     @staticmethod
     def map(g, maps):
-        return _run(g, maps, True)
+        return in_format(_run(g, maps, True), maps.grad_fmt)
 
 
 adjoint_pair(Resample, ResampleTranspose)
@@ -301,5 +304,6 @@ def resample(x: Tensor, taps: Sequence[tuple], label: str | None = None) -> Tens
     if not maps and label is None:
         return x
     plan = _Maps(maps)
-    plan.label = label
+    plan.label, plan.fmt = label, input_format(x._data)
+    plan.grad_fmt = None if "Bicubic" in (label or "") else plan.fmt
     return Resample.apply(x, plan)

@@ -38,6 +38,7 @@ from ._misc_more_strided import _storage
 from .binding import method_spec
 from .inplace import check_writable_memory
 from .inplace_overlap import check_partial_overlap, rewrite_overlapping_out
+from .python_method_names import PYTHON_METHODS
 
 __all__ = [
     "accepts_torch_keywords",
@@ -408,9 +409,7 @@ def _takes_out(fn: Callable) -> bool:
 
 
 # Tensor methods PyTorch defines in Python (torch/_tensor.py) that take no ``out=``
-_PYTHON_METHODS = frozenset(
-    {"lu", "norm", "unique", "unique_consecutive", "split", "stft", "istft"}
-)
+_PYTHON_METHODS = PYTHON_METHODS
 
 
 def method_form(fn: Callable, name: str) -> Callable:
@@ -439,6 +438,7 @@ def method_form(fn: Callable, name: str) -> Callable:
     called = f"Tensor.{name}" if name in _PYTHON_METHODS else name
 
     method.__wrapped__ = raw  # type: ignore[attr-defined]
+    method.__qualname__ = called  # (python_method_names leaves it so)
     keep = {"axis", "keepdims"} if full else set(added or ())
     method.torch_keywords = frozenset(keep - {"out"})  # type: ignore[attr-defined]
     return method

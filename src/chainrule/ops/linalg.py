@@ -12,19 +12,20 @@ from typing import Any
 
 import numpy as np
 
-from .._kernels import pool_gemm
-from .._kernels.blas import matmul_stack
-from .._kernels.half_gemm import half_matmul, is_host_half
 from ..autograd.function import Function
 from ..autograd.lower_precision import AUTOCAST, autocast_float32, without_autocast
 from ..autograd.saved_fields import product_fields  # grad_fn._saved_* helpers
 from ..autograd.tensor import Tensor
-from ._first_order import autocast_products, grad_view, unmarked
+from ._first_order import autocast_products, grad_view
 from ._tensor_args import not_tensor
 from ._util import DtypeError, ShapeError, as_tensor, dim_range_error
 from .binding import tensor_method
 from .expand_errors import torch_text
 from .linalg_out import with_out, write_linalg_out
+from .matmul_arrays import ROW_MAJOR as _ROW_MAJOR
+from .matmul_arrays import column_major as _column_major
+from .matmul_arrays import first_order_grads as _first_order_grads
+from .matmul_arrays import product as _product
 from .matmul_autocast import autocast_matmul_grads
 from .matrix_trace import Trace
 from .number_arguments import tensordot_dim_lists
@@ -75,6 +76,15 @@ class MatMul(Function):
         needs = ctx.needs_input_grad
         ctx.save_for_backward(a if needs[1] else None, b if needs[0] else None)
         ctx.vecs = (a.ndim == 1, b.ndim == 1)
+        # PyTorch's mm (a vector unsqueezed to one row) computes a column-major operand's
+        # gradient column-major (_column_major); only a stride test on the common path
+        if b.ndim == 2 and a.ndim <= 2 and (needs[0] or needs[1]):
+            n = b.itemsize
+            if b.strides[0] == n or (a.ndim == 2 and a.strides[0] == n):
+                ctx.cols = (
+                    needs[0] and a.ndim == 2 and _column_major(a),
+                    needs[1] and _column_major(b),
+                )
         return _product(a, b)
 
     @staticmethod
@@ -93,14 +103,17 @@ class MatMul(Function):
             if needs[1] and grad.ndim > 2 and grad._data.dtype.char == "e":
                 return _half_shared_weight_grads(ctx, a, b, grad)
             g = grad_view(ctx, grad)  # first order, plain (_first_order.py); float16 too
+            cols = getattr(ctx, "cols", _ROW_MAJOR)
             if g is not None:
-                out = _first_order_grads(g, a, b, needs)
+                out = _first_order_grads(g, a, b, needs, cols)
                 if out is not None:
                     return out
-            return (
-                MatMul.apply(grad, _mT(b)) if needs[0] else None,
-                MatMul.apply(_mT(a), grad) if needs[1] else None,
-            )
+            ga = gb = None
+            if needs[0]:  # a column-major operand's gradient column-major, as PyTorch's mm
+                ga = _mT(MatMul.apply(b, _mT(grad))) if cols[0] else MatMul.apply(grad, _mT(b))
+            if needs[1]:
+                gb = _mT(MatMul.apply(_mT(grad), a)) if cols[1] else MatMul.apply(_mT(a), grad)
+            return ga, gb
         g = grad
         if a_vec:
             g = unsqueeze(g, -2)
@@ -114,7 +127,10 @@ class MatMul(Function):
                 ga = reshape(ga, ga.shape[:-2] + ga.shape[-1:])
         if needs[1]:
             a2 = unsqueeze(a, 0) if a_vec else a
-            gb = _matmul(transpose(a2, -1, -2), g)
+            if getattr(ctx, "cols", _ROW_MAJOR)[1]:  # (PyTorch's mm of a column-major b)
+                gb = transpose(_matmul(transpose(g, -1, -2), a2), -1, -2)
+            else:
+                gb = _matmul(transpose(a2, -1, -2), g)
             if b_vec:
                 gb = reshape(gb, gb.shape[:-1])
         return ga, gb
@@ -126,47 +142,6 @@ class MatMul(Function):
         if tb is not None:
             out = a @ tb if out is None else out + a @ tb
         return out
-
-
-def _product(a: Any, b: Any) -> Any:
-    """``a @ b`` on arrays as MatMul's forward computes it (the backward's products too)."""
-    if a.dtype.char == "e" and is_host_half(a):  # no half BLAS: float32, rounded once
-        return half_matmul(a, b)
-    if a.ndim > 2:  # stacks of small matrices: the batch over threads, 1 BLAS thread each
-        return matmul_stack(a, b)
-    if a.ndim == 2 and b.ndim == 2:  # on the compiled pool where it applies
-        out = pool_gemm.matmul_2d(a, b)
-        if out is not None:
-            return out
-    return a @ b
-
-
-def _first_order_grads(g: Any, a: Tensor | None, b: Tensor | None, needs: tuple) -> tuple | None:
-    """First order, matrices (not vectors): ``G Bᵀ`` and ``Aᵀ G`` as the arrays that
-    ``MatMul.apply(grad, _mT(b))`` and ``MatMul.apply(_mT(a), grad)`` compute (the same
-    transposed views and products), without four ``Function.apply`` calls (8x8 matmul forward
-    + backward -6 us, thread_time, min of 9 x 2000, under load). ``g``: the gradient's
-    NumPy array (``_first_order.grad_view``: first order, outside autocast, no profiler, no
-    layout mark on it). None (the recorded path) for other operands (CuPy, vmap, a layout
-    mark on their memory), bfloat16 (computed in float32 by ``apply``) and complex; float16
-    is ``_product``'s own rule either way."""
-    if g.dtype.kind != "f":
-        return None
-    ga = gb = None
-    if needs[0]:
-        bd = b._data
-        if type(bd) is not np.ndarray or bd.dtype.kind != "f" or not unmarked(bd):
-            return None
-        ga = _product(g, bd.swapaxes(-1, -2))
-    if needs[1]:
-        ad = a._data
-        if type(ad) is not np.ndarray or ad.dtype.kind != "f" or not unmarked(ad):
-            return None
-        gb = _product(ad.swapaxes(-1, -2), g)
-    return (
-        None if ga is None else Tensor._make(np.asarray(ga), False, None, 0),
-        None if gb is None else Tensor._make(np.asarray(gb), False, None, 0),
-    )
 
 
 def _half_shared_weight_grads(ctx: Any, a: Tensor, b: Tensor, grad: Tensor) -> tuple:

@@ -35,6 +35,7 @@ from .binary import where
 from .binding import tensor_method
 from .complex_ops import angle
 from .linalg_out import with_out
+from .number_arguments import parser_int
 
 __all__ = [
     "cholesky",
@@ -110,6 +111,8 @@ def pinverse(input: Tensor, rcond: float = 1e-15) -> Tensor:  # noqa: A002
 @with_out("matrix_power")
 def matrix_power(input: Tensor, n: int) -> Tensor:  # noqa: A002
     """``input`` multiplied by itself ``n`` times (``n < 0``: of its inverse)."""
+    if type(n) is not int:  # PyTorch's parser, under this op's name
+        n = parser_int("matrix_power", "n", 2, n)
     return _named("matrix_power", _matrix_power, input, n)
 
 

@@ -25,7 +25,7 @@ from ..size import Size
 from ._array_operands import user_call
 from ._result_layout import in_elementwise_layout
 from ._tensor_args import first_not_tensor
-from ._util import DtypeError, ShapeError, as_tensor, constant, promote
+from ._util import DtypeError, as_tensor, broadcast_error, constant, promote
 from .binding import tensor_method
 from .inplace import make_inplace
 from .invalid_arguments import combination_error
@@ -74,10 +74,7 @@ def _apply(op: str, a: Any, b: Any, fn: Callable) -> Tensor:
     except ValueError as err:
         if "broadcast" not in str(err):
             raise
-        raise ShapeError(
-            f"{op}: shapes {tuple(np.shape(ad))} and {tuple(np.shape(bd))} cannot be broadcast "
-            "together (sizes must be equal or 1 in each trailing dimension)"
-        ) from None
+        raise broadcast_error(op, ad, bd) from None  # PyTorch's words, then the op's
     if isinstance(r, (np.generic, bool)):
         return constant(xp.asarray(r))
     r = in_elementwise_layout(r, ad, bd)  # PyTorch's layout

@@ -145,5 +145,5 @@ def masked_select(input: Tensor, mask: Any) -> Tensor:
     try:
         np.broadcast_shapes(input.shape, m.shape)  # checked here; the node broadcasts them
     except ValueError:
-        raise broadcast_error("masked_select", input, m) from None
+        raise broadcast_error("masked_select", m, input) from None  # PyTorch: mask first
     return MaskedSelect.apply(input, m)

@@ -90,6 +90,12 @@ class Copysign(BinaryElementwise):
     def chain_b(cls, ctx, g, a, b, y):
         return constant(get_array_module(g._data).zeros_like(g._data))
 
+    @classmethod
+    def jvp(cls, ctx, ta, tb):
+        """The tangent from ``a``'s alone: PyTorch's forward rule reads only ``self_t``, so
+        a tangent on ``b`` alone gives the result none (not zeros)."""
+        return super().jvp(ctx, ta, None)
+
 
 class CopysignNumber(Copysign):
     """``copysign(tensor, number)``: PyTorch's Scalar-overload node, listing the tensor."""

@@ -29,7 +29,8 @@ from ..meta import kernels as meta_kernels
 from ..meta.array import MetaArray
 from ..qtypes import scalar_type_name
 from ..quantized_ops import avg_pool2d_quantized, max_pool2d_quantized
-from ._util import DtypeError
+from ._result_layout import in_format, input_format  # (a channels-last input's format)
+from ._util import DtypeError, dim_range_error, no_dims_error
 from .overload_errors import as_with_indices
 from .pooling_argmax import fix_argmax, needs_fix, reaches_padding
 from .pooling_args import _params, check_flag
@@ -102,7 +103,7 @@ def _disjoint(P, h, w) -> bool:
 
 
 def _weight(sel, k):
-    kind, arr = sel
+    kind, arr = sel[:2]  # (a third item: the gradient's memory format)
     if kind == "avg":
         return arr  # (ho, wo) reciprocal divisors, same for every offset
     return arr == k  # max: boolean mask of outputs whose argmax is offset k
@@ -160,7 +161,7 @@ class WindowScatter(Function):
         ctx.save_for_backward(sel[1])  # the divisors or the argmax offsets
         if len(x_shape) == 3:  # unbatched (C, H, W): one plane batch of one
             return _scatter(g[None], sel, (1, *x_shape), P)[0]
-        return _scatter(g, sel, x_shape, P)
+        return in_format(_scatter(g, sel, x_shape, P), sel[2] if len(sel) > 2 else None)
 
     @staticmethod
     def backward(ctx, gg):
@@ -208,17 +209,17 @@ class WindowGather(Function):
 
     @staticmethod
     def forward(ctx, x, sel, P):
-        ctx.kind, ctx.P, ctx.x_shape = sel[0], P, x.shape
+        ctx.kind, ctx.P, ctx.x_shape, ctx.fmt = sel[0], P, x.shape, input_format(x)
         # the divisors or the argmax offsets; avg pooling's input too (PyTorch's _saved_self:
         # a reference, version-checked on backward as PyTorch's)
         ctx.save_for_backward(sel[1], x if sel[0] == "avg" else None)
         if x.ndim == 3:  # unbatched (C, H, W): one node, as PyTorch's
             return _gather(x[None], sel, P)[0]
-        return _gather(x, sel, P)
+        return in_format(_gather(x, sel, P), ctx.fmt)
 
     @staticmethod
     def backward(ctx, g):
-        sel = (ctx.kind, ctx.saved_tensors[0]._data)
+        sel = (ctx.kind, ctx.saved_tensors[0]._data, ctx.fmt)  # (dx in x's format)
         return WindowScatter.apply(g, sel, ctx.x_shape, ctx.P), None, None
 
     @staticmethod
@@ -304,19 +305,19 @@ class MaxPool2dFn(Function):
 
     @staticmethod
     def forward(ctx, x, P, want_arg):
-        ctx.P, ctx.x_shape = P, x.shape
+        ctx.P, ctx.x_shape, ctx.fmt = P, x.shape, input_format(x)
         if x.ndim == 3:  # unbatched (C, H, W): one node, as PyTorch's
             best, arg = _max_pool(x[None], P, want_arg)
             best, arg = best[0], (None if arg is None else arg[0])
         else:
             best, arg = _max_pool(x, P, want_arg)
         ctx.save_for_backward(arg, x)  # x: PyTorch's _saved_self (a reference, no copy)
-        return best
+        return in_format(best, ctx.fmt)  # (a padded pooling of a channels-last x: copied)
 
     @staticmethod
     def backward(ctx, g):
         arg = ctx.saved_tensors[0]._data
-        return WindowScatter.apply(g, ("max", arg), ctx.x_shape, ctx.P), None, None
+        return WindowScatter.apply(g, ("max", arg, ctx.fmt), ctx.x_shape, ctx.P), None, None
 
     @staticmethod
     def jvp(ctx, t, *_):
@@ -421,10 +422,7 @@ def avg_pool2d(
 
         return avg_pool2d_quantized(input, pool, divisor_override)
     if isinstance(input, Tensor) and input.ndim < 3:  # PyTorch reads dim -3: an IndexError
-        n = max(input.ndim, 1)
-        raise IndexError(
-            f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got -3)"
-        )
+        raise dim_range_error(-3, input.ndim) if input.ndim else no_dims_error(-3)
     P = _params("avg_pool2d", input, kernel_size, stride, padding, 1, ceil_mode)
     check_flag("avg_pool2d", "count_include_pad", count_include_pad)
     if input.dtype.kind == "b":  # PyTorch has no bool kernel (integers: truncated means)

@@ -23,6 +23,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..meta import kernels as meta_kernels
 from ..meta.array import MetaArray
+from ._result_layout import in_format, input_format  # (a channels-last input's format)
 from ._util import wide
 from .pooling import _max_pool
 
@@ -97,12 +98,16 @@ class IndexPool(Function):
     def forward(ctx, x, idx, nd, name, unique):
         ctx.pool_name, ctx.nd, ctx.unique, ctx.x_shape = name, nd, unique, x.shape
         ctx.save_for_backward(idx, x)  # x: PyTorch's _saved_self (a reference, no copy)
-        return _gather(x, idx, nd)
+        # (x's channels-last format, the result's and dx's; PyTorch's adaptive 3-d: row-major)
+        ctx.fmt = None if name == "AdaptiveMaxPool3DBackward0" else input_format(x)
+        return in_format(_gather(x, idx, nd), ctx.fmt)
 
     @staticmethod
     def backward(ctx, g):
         idx = ctx.saved_tensors[0]._data  # (unpacking checks x was not modified in place)
         gx = IndexUnpool.apply(g, idx, ctx.x_shape, ctx.nd, ctx.pool_name, ctx.unique)
+        if ctx.fmt is not None and gx._grad_fn is None:  # (a new array no graph holds)
+            gx._data = in_format(gx._data, ctx.fmt)
         return gx, None, None, None, None
 
     @staticmethod

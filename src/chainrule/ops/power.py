@@ -18,8 +18,9 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..dtypes import bfloat16_dtype, is_floating
 from ..scalar_range import fit_scalar
+from ._first_order import grad_array, grad_tensor, plain_array
 from ._util import DtypeError, as_tensor, promote, wrap_int_scalar
-from .binary import _call, where
+from .binary import Mul, _call, where
 from .binding import tensor_method
 from .elementwise import BinaryElementwise
 from .overload_errors import is_number_or_tensor, number_or_tensor_error
@@ -121,6 +122,21 @@ class Pow(BinaryElementwise):
             if b in (-0.5, -2, 3) and getattr(a, "dtype", None) in _POW_SPECIAL_DTYPES:
                 return _pow_special(get_array_module(a), a, b)
         return get_array_module(a, b).power(a, b)
+
+    @classmethod
+    def backward(cls, ctx, grad):
+        # first order, x ** 2 (rms_norm's x.pow(2), a square) on plain float arrays:
+        # g * (2 x), the values the recorded rule's g * (x ** 1.0 * 2.0) gives (x ** 1.0 is
+        # x exactly), without its three Function.apply calls (16x256 float32 pow(2) forward
+        # + backward 68 -> ~52 us, x * x's time; thread_time, min of 9 x 100, under load)
+        if getattr(ctx, "exponent", None) == 2 and not ctx.needs_input_grad[1]:
+            g = grad_array(ctx, grad)
+            if g is not None:
+                ad = plain_array(ctx.saved_tensors[0], g)
+                if type(ad) is np.ndarray:
+                    d = Mul.f(ad, 2.0)
+                    return grad_tensor(Mul.f(g, d), g, d), None
+        return super().backward(ctx, grad)
 
     @staticmethod
     def derivative_a(ctx, a, b, y):

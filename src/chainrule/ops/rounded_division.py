@@ -50,8 +50,10 @@ def _raw_pair(op: str, a: Any, b: Any) -> tuple:
 def _check_int_zero(op: str, ad: Any, bd: Any) -> None:
     """Integer division by zero raises (PyTorch), where NumPy would return 0 with a warning."""
     xp = get_array_module(ad, bd)
-    b_arr = xp.asarray(bd)
-    a_int = xp.asarray(ad).dtype.kind in "iub"
+    # an array as it is (under vmap a LogicalArray: its dtype and == are per-sample, while
+    # asarray would convert it, which vmap refuses); a Python number through asarray
+    b_arr = bd if hasattr(bd, "dtype") else xp.asarray(bd)
+    a_int = (ad if hasattr(ad, "dtype") else xp.asarray(ad)).dtype.kind in "iub"
     if a_int and b_arr.dtype.kind in "iub" and bool((b_arr == 0).any()):
         raise IntegerDivisionByZero(
             f"{op}: integer division by zero (ZeroDivisionError); make "
@@ -60,10 +62,14 @@ def _check_int_zero(op: str, ad: Any, bd: Any) -> None:
 
 
 def _differentiated(*args: Any) -> bool:
-    """Whether an operand requires grad or carries a forward-mode tangent."""
-    return any(
-        isinstance(a, Tensor) and (a.requires_grad or a._fw_tangent is not None) for a in args
-    )
+    """Whether an operand requires grad or carries a forward-mode tangent (for
+    ``cr.func.vmap``'s batched tensor: its physical tensor's, which carries the tangent)."""
+    for a in args:
+        while isinstance(a, Tensor):
+            if a.requires_grad or a._fw_tangent is not None:
+                return True
+            a = getattr(a, "_value", None)  # a BatchedTensor's physical tensor, else None
+    return False
 
 
 def _unbool(a: Any, b: Any) -> Any:
@@ -84,9 +90,10 @@ def _rounded_div(op: str, a: Any, b: Any, trunc: bool) -> Tensor:
     # the promoted tensor's dtype (a number beside it is weak: 2.5 / a bfloat16 tensor
     # stays bfloat16, where NumPy's result_type of the pair would say float32)
     dt = ad.dtype if hasattr(ad, "dtype") else bd.dtype
-    if trunc and xp.asarray(q).dtype != dt:
+    q = _as_array(xp, q)
+    if trunc and q.dtype != dt:
         q = q.astype(dt)
-    return Tensor._make(xp.asanyarray(q), False, None, 0)
+    return Tensor._make(q, False, None, 0)
 
 
 @tensor_method(inplace=True, keywords=True)
@@ -118,10 +125,22 @@ def fmod(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     return Tensor._make(_fmod_values(ad, bd), False, None, 0)
 
 
+def _per_sample(r: Any) -> bool:
+    """Whether ``r`` is ``cr.func.vmap``'s per-sample LogicalArray (its elementwise NumPy
+    runs per sample; converting it to an array is refused)."""
+    return getattr(type(r), "vmap_raw_array", False) and type(r) is not np.ndarray
+
+
+def _as_array(xp: Any, r: Any) -> Any:
+    """``r`` as an array: a NumPy scalar (a 0-d result) as a 0-d array, a per-sample
+    LogicalArray as it is."""
+    return r if _per_sample(r) else xp.asanyarray(r)
+
+
 def _fmod_values(ad: Any, bd: Any) -> Any:
     xp = get_array_module(ad, bd)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return xp.asanyarray(xp.fmod(ad, bd))
+        return _as_array(xp, xp.fmod(ad, bd))
 
 
 def _exact_values(out: Tensor, op: Callable, a: Any, b: Any) -> Tensor:
@@ -155,8 +174,10 @@ def remainder(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
 def _remainder_values(ad: Any, bd: Any) -> Any:
     xp = get_array_module(ad, bd)
     with np.errstate(divide="ignore", invalid="ignore"):
-        r = xp.asanyarray(ad % bd)
-        if r.dtype.kind == "f" and r.ndim:
+        r = _as_array(xp, ad % bd)
+        if r.dtype.kind == "f" and _per_sample(r):
+            r = xp.where(r == 0, xp.copysign(r, ad), r)  # as below, without out= (vmap)
+        elif r.dtype.kind == "f" and r.ndim:
             # PyTorch's remainder is fmod(a, b) moved by b where its sign differs from b's:
             # a zero keeps the dividend's sign (NumPy's takes the divisor's)
             xp.copysign(r, ad, out=r, where=r == 0)

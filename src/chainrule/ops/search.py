@@ -295,6 +295,8 @@ def multinomial(
         RuntimeError: weights negative, non-finite or all zero; too many samples without
             replacement; input not 1-d or 2-d.
     """
+    if type(num_samples) is not int:  # PyTorch's parser: an int (NumPy's, a 0-d int tensor)
+        num_samples = parser_int("multinomial", "num_samples", 2, num_samples)
     if _vmap.state.vmap and isinstance(input, Tensor):  # inside cr.func.vmap: by its mode
         from ..func._random import batched_call  # noqa: PLC0415 - func imports the ops
 

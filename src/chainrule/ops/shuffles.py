@@ -19,6 +19,7 @@ from typing import Any
 from ..autograd.function import Function
 from ..backend import get_array_module
 from ..meta.array import MetaArray, meta_empty
+from ._result_layout import in_format, input_format  # (a channels-last input's format)
 
 __all__ = ["ChannelShuffle", "PixelShuffle", "PixelUnshuffle"]
 
@@ -27,6 +28,12 @@ def _contiguous(a: Any) -> Any:
     if type(a) is MetaArray:  # (a meta array has no memory order to fix: no copy)
         return meta_empty(a.shape, a.dtype)
     return get_array_module(a).ascontiguousarray(a)
+
+
+def _format(x: Any) -> Any:
+    """The format PyTorch lays a pixel (un)shuffle of ``x`` out in: channels-last for a
+    channels-last 4-d ``x`` (a 5-d channels-last one PyTorch refuses), else None."""
+    return input_format(x) if x.ndim == 4 else None
 
 
 def shuffle_pixels(x: Any, r: int) -> Any:
@@ -64,7 +71,7 @@ class PixelShuffle(Function):
     @staticmethod
     def forward(ctx, x, r):
         ctx.r = r
-        return shuffle_pixels(x, r)
+        return in_format(shuffle_pixels(x, r), _format(x))
 
     @staticmethod
     def backward(ctx, grad):
@@ -85,7 +92,7 @@ class PixelUnshuffle(Function):
     @staticmethod
     def forward(ctx, x, r):
         ctx.r, ctx.empty = r, x.size == 0  # PyTorch returns an empty input's copy, unshaped
-        return x.copy() if ctx.empty else unshuffle_pixels(x, r)
+        return x.copy() if ctx.empty else in_format(unshuffle_pixels(x, r), _format(x))
 
     @staticmethod
     def backward(ctx, grad):

@@ -91,6 +91,10 @@ class Polygamma(UnaryElementwise):
     @staticmethod
     def f(x, n):
         y = K.polygamma(n, x)
+        if n >= 2 and x.dtype.kind == "f":
+            # NaN at +inf, as PyTorch (its (-1)^(n+1) n! zeta(n + 1, x) is NaN there, as is
+            # zeta(s, inf) in both); SciPy's limit is 0
+            return get_array_module(x).where(x == np.inf, np.nan, y).astype(y.dtype, copy=False)
         return _trigamma_poles(x, y) if n == 1 and x.dtype.kind == "f" else y
 
     @staticmethod

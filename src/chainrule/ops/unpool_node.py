@@ -17,6 +17,7 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..meta.array import MetaArray, meta_empty
+from ._result_layout import in_format, input_format  # (a channels-last input's format)
 
 __all__ = ["MaxUnpool", "max_unpool"]
 
@@ -48,7 +49,8 @@ class MaxUnpool(Function):
     def forward(ctx, x, indices, nd, out_size):
         ctx.nd, ctx.in_shape = nd, x.shape
         ctx.save_for_backward(indices)
-        return _scatter(x, indices, nd, out_size)
+        fmt = input_format(x) if nd == 2 else None  # (PyTorch's 3-d one is row-major)
+        return in_format(_scatter(x, indices, nd, out_size), fmt)
 
     @staticmethod
     def backward(ctx, grad):

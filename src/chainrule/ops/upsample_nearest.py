@@ -35,6 +35,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..meta.array import MetaArray, meta_empty
 from ..threads import elementwise
+from ._result_layout import in_format, input_format  # (a channels-last input's format)
 
 __all__ = ["NearestPlan", "UpsampleNearest", "UpsampleNearestBackward", "upsample_fields"]
 
@@ -197,13 +198,14 @@ class UpsampleNearest(Function):
 
     @staticmethod
     def forward(ctx, x, plan):
-        ctx.plan = plan  # PyTorch saves only sizes and scales: no tensor
-        return upsample_nearest_array(x, plan)
+        ctx.plan, ctx.fmt = plan, input_format(x)  # PyTorch saves only sizes and scales
+        return in_format(upsample_nearest_array(x, plan), ctx.fmt)
 
     @staticmethod
     def backward(ctx, grad):
         if not ctx.create_graph and type(grad._data) is np.ndarray:
-            g = upsample_nearest_grad_array(grad._data, ctx.plan)
+            fmt = ctx.fmt if len(ctx.plan.idx) == 2 else None  # (PyTorch's 3-d: row-major)
+            g = in_format(upsample_nearest_grad_array(grad._data, ctx.plan), fmt)
             return Tensor._make(g, False, None, 0), None
         return UpsampleNearestBackward.apply(grad, ctx.plan), None
 

@@ -29,7 +29,7 @@ from ..meta.strides import meta_strides
 from ..quantized_tensor import QuantizedTensor
 from ._same_shape_views import same_shape_view as _same_shape
 from ._same_shape_views import view_layout as _view_layout
-from ._util import ShapeError, dim_range_error, norm_dim
+from ._util import ShapeError, dim_range_error, norm_dim, torch_words
 from .binding import tensor_method
 from .broadcasting import (  # noqa: F401 - re-exported (their home before session 38)
     BroadcastTo,
@@ -304,10 +304,14 @@ def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
     _check_unflatten_sizes(sizes)
     n = input.ndim
     if not -n <= dim < n:  # PyTorch's IndexError (-3 of a 2-d input wrapped before)
-        lo, hi = (-n, n - 1) if n else (-1, 0)
-        raise IndexError(
-            f"Dimension out of range (expected to be in range of [{lo}, {hi}], but got {dim})"
-        )
+        if n == 0 and dim in (0, -1):  # PyTorch's kernel fails on a 0-d input: its words
+            raise torch_words(
+                RuntimeError(
+                    "unflatten got an unexpected error:\nDimension specified as 0 but tensor "
+                    "has no dimensions"
+                )
+            )
+        raise dim_range_error(dim, max(n, 1))
     d = dim % n
     sizes = _resolve_shape("unflatten", (input.shape[d],), tuple(sizes))
     return reshape(input, input.shape[:d] + sizes + input.shape[d + 1 :])

@@ -69,7 +69,7 @@ class MultiplicativeLR(LambdaScheduler):
     def __init__(
         self, optimizer: Optimizer, lr_lambda: Callable | Sequence[Callable], last_epoch: int = -1
     ):
-        _check_optimizer(optimizer, "MultiplicativeLR")
+        _check_optimizer(optimizer, "MultiplicativeLR", reads_groups=True)
         n = len(optimizer.param_groups)
         if isinstance(lr_lambda, (list, tuple)):
             if len(lr_lambda) != n:
@@ -329,12 +329,12 @@ class ChainedScheduler(LRScheduler):
     """Step several schedulers of one optimizer together; their effects multiply."""
 
     def __init__(self, schedulers: Sequence[LRScheduler], optimizer: Optimizer | None = None):
-        schedulers = list(schedulers)
-        if not schedulers:
+        if len(schedulers) < 1:  # PyTorch's len(): a generator or None is a TypeError
             raise ValueError(
                 "ChainedScheduler expects at least one scheduler to be chained, but got no "
                 "scheduler."
             )
+        schedulers = list(schedulers)
         optimizer = optimizer or schedulers[0].optimizer
         check_scheduler_sequence("ChainedScheduler", schedulers, optimizer)
         self._schedulers = schedulers

@@ -264,7 +264,7 @@ class LambdaLR(LambdaScheduler):
         lr_lambda: Callable[[int], float] | Sequence[Callable[[int], float]],
         last_epoch: int = -1,
     ):
-        _check_optimizer(optimizer, "LambdaLR")
+        _check_optimizer(optimizer, "LambdaLR", reads_groups=True)
         n = len(optimizer.param_groups)
         if isinstance(lr_lambda, (list, tuple)):
             if len(lr_lambda) != n:
@@ -349,10 +349,10 @@ class SequentialLR(LRScheduler):
         milestones: Sequence[int],
         last_epoch: int = -1,
     ):
-        _check_optimizer(optimizer, "SequentialLR")
-        if len(schedulers) < 1:
+        if len(schedulers) < 1:  # PyTorch's order: the schedulers, then the optimizer
             raise ValueError("SequentialLR expects at least one scheduler, but got no scheduler.")
         check_scheduler_sequence("SequentialLR", schedulers, optimizer)
+        _check_optimizer(optimizer, "SequentialLR")
         if len(milestones) != len(schedulers) - 1:
             raise ValueError(
                 "Sequential Schedulers expects number of schedulers provided to be one more "

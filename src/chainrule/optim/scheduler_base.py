@@ -56,10 +56,14 @@ def warn_epoch_deprecated(epoch: Any) -> None:
         warn_at_caller(_EPOCH_DEPRECATED)
 
 
-def _check_optimizer(optimizer: Any, name: str) -> None:
+def _check_optimizer(optimizer: Any, name: str, reads_groups: bool = False) -> None:
     """PyTorch's check (and text) that a scheduler is given an Optimizer; ``name`` is the
-    scheduler, kept for callers though PyTorch's words do not name it."""
+    scheduler, kept for callers though PyTorch's words do not name it. ``reads_groups``:
+    the scheduler reads ``optimizer.param_groups`` before (LambdaLR, MultiplicativeLR), so
+    an object without them raises Python's AttributeError first, as there."""
     if not isinstance(optimizer, Optimizer):
+        if reads_groups:
+            _ = optimizer.param_groups
         raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
 
 

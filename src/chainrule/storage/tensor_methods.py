@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from .._layout_marks import LAYOUT_MARKS
+from .._layout_relay import before_alias
 from ..autograd import grad_mode
 from ..autograd.forward_ad_captures import GUARDING as _GUARDING
 from ..autograd.forward_ad_captures import check_captured_write
@@ -38,12 +40,16 @@ _FORMS = (
 def untyped_storage(self: Tensor) -> UntypedStorage:
     """``Tensor.untyped_storage()``: the ``UntypedStorage`` of the whole memory block holding
     ``self`` (for a view, its base's: same ``data_ptr()`` and ``nbytes()``)."""
+    if LAYOUT_MARKS:  # a convolution's result: row-major first, as PyTorch's memory
+        before_alias(self)  # (_layout_relay.py: the storage shares it for good)
     return UntypedStorage._of_array(self._data)
 
 
 def storage(self: Tensor) -> TypedStorage:
     """``Tensor.storage()``: ``self.untyped_storage()`` read as elements of ``self.dtype``
     (a ``TypedStorage``; warns once per process that ``TypedStorage`` is deprecated)."""
+    if LAYOUT_MARKS:  # (as untyped_storage)
+        before_alias(self)
     return TypedStorage._make(UntypedStorage._of_array(self._data), self.dtype, 2)
 
 

@@ -18,7 +18,7 @@ import numpy as np
 from ..._type_names import type_name
 from ...autograd.tensor import Tensor
 from ...dtypes import is_floating, promote_types
-from ...ops._util import DtypeError, ShapeError
+from ...ops._util import DtypeError, ShapeError, broadcast_error
 
 __all__ = [  # private to the loss functions (the names they had in loss.py)
     "_REDUCTIONS",
@@ -79,6 +79,10 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
     return loss
 
 
+# the losses whose formula meets the target first: PyTorch's broadcast error names it "a"
+_TARGET_FIRST = frozenset({"kl_div", "multilabel_soft_margin_loss"})
+
+
 def _pair(input: Any, target: Any, op: str, shapes: str = "same", dtypes: str = "cast") -> tuple:
     """Check a loss's (input, target) pair; ``shapes`` says what PyTorch does when they differ.
 
@@ -100,9 +104,10 @@ def _pair(input: Any, target: Any, op: str, shapes: str = "same", dtypes: str = 
         )
     if input.shape != target.shape:
         if shapes == "same":
-            raise ShapeError(
-                f"{op}: Using a target size ({target.shape}) that is different to the input "
+            raise ShapeError(  # PyTorch's words, then the op's name
+                f"Using a target size ({target.shape}) that is different to the input "
                 f"size ({input.shape}) is deprecated. Please ensure they have the same size."
+                f"\n{op}: input and target must have the same shape"
             )
         if shapes == "warn":  # PyTorch's warning, word for word (filters match its start),
             warnings.warn(  # given before the shapes are found not to broadcast, as PyTorch
@@ -114,12 +119,9 @@ def _pair(input: Any, target: Any, op: str, shapes: str = "same", dtypes: str = 
             )
         try:
             np.broadcast_shapes(input.shape, target.shape)
-        except ValueError:
-            raise ShapeError(
-                f"{op}: target shape {tuple(target.shape)} and input shape {tuple(input.shape)} "
-                "cannot "
-                "be broadcast together (sizes must be equal or 1 in each trailing dimension)"
-            ) from None
+        except ValueError:  # PyTorch's words (kl_div's formula has the target first)
+            pair = (target, input) if op in _TARGET_FIRST else (input, target)
+            raise broadcast_error(op, *pair) from None
     if (
         dtypes == "promote_any"
         and input.dtype.kind in "iub"

@@ -77,7 +77,7 @@ def rms_norm(
     if weight is not None and tuple(weight.shape) != shape:
         raise RuntimeError(f"rms_norm: weight must have shape {shape}, got {tuple(weight.shape)}")
     if not (is_floating(input.dtype) or input.dtype.kind == "c"):
-        # complex too: PyTorch's composite runs as written, with x * x (not |x|^2)
+        # complex too: PyTorch's composite runs as written, with x.pow(2) (not |x|^2)
         raise DtypeError(f"rms_norm: expected a floating-point input, got {input.dtype}")
     dims = tuple(range(input.ndim - k, input.ndim))
     # float16 and bfloat16 are normalised in float32, rounded once at the end (PyTorch)
@@ -85,7 +85,9 @@ def rms_norm(
     # eps=None is the epsilon of the dtype computed in: float32's for a half input, as
     # PyTorch (the half dtype's own, 2^-10 or 2^-7, would swamp a small mean square)
     e = _eps(x.dtype) if eps is None else as_float("rms_norm", "eps", eps, 4)
-    y = x * ((x * x).mean(dims, keepdim=True) + e).rsqrt()
+    # x.pow(2), as PyTorch's composite (one PowBackward0: x's two gradients summed once,
+    # so x.grad's version is PyTorch's 1, not the 2 of x * x's two)
+    y = x * (x.pow(2).mean(dims, keepdim=True) + e).rsqrt()
     if weight is None:
         return _suggested(_input_dtype(y, input), input)
     if weight.dtype.kind == "c" and input.dtype.kind != "c":

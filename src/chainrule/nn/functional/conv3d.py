@@ -24,6 +24,7 @@ from ...ops.conv_arguments import (
     check_geometry,
     check_geometry_first,
     check_groups,
+    check_zero_dilation,
     conv_type_error,
     int_tuple,
     padding_pairs,
@@ -131,6 +132,7 @@ def conv3d(
     if getattr(input, "ndim", 0) == 5 and getattr(weight, "ndim", 0) == 5:
         check_geometry_first(op, padding, stride, dil)  # PyTorch: before the channels
     _check(op, input, weight, bias, groups)
+    check_zero_dilation(op, dil)  # PyTorch: after the channels
     if input.dtype.kind == "V":  # bfloat16: computed in float32, rounded once (PyTorch)
         with computing_in_float32():
             out = conv3d(*_floats(input, weight, bias), stride, padding, dilation, groups)

@@ -150,7 +150,7 @@ def poisson_nll_loss(
         bad_bool(op, "log_input", log_input, 3)  # PyTorch's parser: bools, a real eps
         bad_bool(op, "full", full, 4)
         eps = as_float(op, "eps", eps, 5)
-    check_broadcast(op, input, target)
+    check_broadcast(op, target, input)  # PyTorch: target * input first
     # PyTorch's composition (its numbers C++ Scalars: AddBackward1 / MulBackward1)
     if log_input:
         loss = input.exp() - target * input
@@ -251,7 +251,7 @@ def hinge_embedding_loss(
     if type(margin) is not float:  # PyTorch's parser: a real number
         margin = as_float(op, "margin", margin, 3)
     input, target = _tensor(input, op, "input"), _tensor(target, op, "target")
-    check_broadcast(op, input, target)
+    check_broadcast(op, target, input)  # (PyTorch names the target a)
     zero: float = 0.0
     if input.dtype.kind in "iub":  # PyTorch's integer kernel: the margin truncated to int
         if reduction == "mean":

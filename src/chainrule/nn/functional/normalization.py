@@ -14,6 +14,7 @@ The checks and dtype rules all the norms share are ``_norm_shared.py``'s.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from numbers import Real
 
@@ -25,7 +26,7 @@ from ...autograd.state import LOCAL
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module
 from ...ops._tensor_args import not_tensor
-from ...ops._util import ShapeError, no_integer_kernel
+from ...ops._util import ShapeError, dim_range_error, no_integer_kernel, torch_words
 from ...ops.batch_norm_eval import BatchNormEvalFn
 from ...ops.group_norm import GroupNormFn
 from ...ops.layer_norm import LayerNormFn
@@ -51,6 +52,44 @@ class _NoChannelDim(ShapeError, IndexError):
     """batch_norm of a 0-d or 1-d input, which has no channel dimension 1. PyTorch raises
     IndexError ("Dimension out of range") or, given running statistics, RuntimeError; this is
     both (and ValueError, as every chainrule ShapeError)."""
+
+
+def _check_batch(input: Tensor, given: tuple, training: bool) -> None:
+    """PyTorch's F.batch_norm checks of the input's sizes and the running statistics'
+    presence, in its order and words: one value per channel in training (its Python
+    ``_verify_batch_size``, a ValueError), the statistics evaluation needs, then an input
+    without a channel dim 1 (a 1-d input: its IndexError "Dimension out of range", given
+    running statistics or parameters, its count check against 0 channels). ``given``: the
+    running mean and variance, the weight and the bias, each a Tensor or None."""
+    names = ("running_mean", "running_var", "weight", "bias")
+    shape = tuple(input.shape)
+    if training and len(shape) == 0:  # PyTorch's Python reads size[0]: "tuple index out of range"
+        raise _NoChannelDim(
+            "batch_norm: expected an input with at least 2 dims (N, C, ...), got shape (): "
+            "its channel dimension 1 is out of range"
+        )
+    if training and shape[0] * math.prod(shape[2:]) == 1:
+        raise ValueError(
+            f"Expected more than 1 value per channel when training, got input size {input.size()}"
+        )
+    for name, t in zip(names[:2], given[:2]):
+        if not training and t is None:
+            raise ShapeError(f"{name} must be defined in evaluation mode")
+    if len(shape) >= 2:
+        return
+    for name, t in zip(names, given):
+        if t is not None and t.numel():
+            raise _NoChannelDim(
+                f"{name} should contain 0 elements not {t.numel()}\n"
+                f"batch_norm: expected an input with at least 2 dims (N, C, ...), got shape "
+                f"{shape}: PyTorch counts its channels as 0"
+            )
+    if shape:  # PyTorch's words, which a module's forward leaves unprefixed
+        raise torch_words(_NoChannelDim(str(dim_range_error(1, 1))))
+    raise _NoChannelDim(  # PyTorch's kernel fails reading the sizes of a 0-d input
+        "batch_norm: expected an input with at least 2 dims (N, C, ...), got shape (): its "
+        "channel dimension 1 is out of range"
+    )
 
 
 def normalize_axes(x: Tensor, axes: tuple, eps: float, stats: BatchStats | None = None) -> Tensor:
@@ -119,11 +158,7 @@ def batch_norm(
             "batch_norm(): argument 'momentum' (position 7) must be float, not "
             f"{type(momentum).__name__}"
         )
-    if input.ndim < 2:
-        raise _NoChannelDim(
-            f"batch_norm: expected an input with at least 2 dims (N, C, ...), "
-            f"got shape {tuple(input.shape)}: its channel dimension 1 is out of range"
-        )
+    _check_batch(input, (running_mean, running_var, weight, bias), training)
     no_integer_kernel("batch_norm", input)
     _no_complex("batch_norm", input)
     if eps <= 0 if training else eps < 0:  # PyTorch's check (NaN passes, as there)
@@ -136,6 +171,12 @@ def batch_norm(
         ("weight", weight),
         ("bias", bias),
     ):
+        if t is not None and t.numel() != c:  # PyTorch's words (it checks the count)
+            raise ShapeError(
+                f"{name} should contain {c} elements not {t.numel()}\n"
+                f"batch_norm: {name} must have shape ({c},) for an input with "
+                f"{c} channels (shape {tuple(input.shape)}), got {tuple(t.shape)}"
+            )
         if t is not None and t.shape != (c,):
             raise ShapeError(
                 f"batch_norm: {name} must have shape ({c},) for an input with "
@@ -154,11 +195,6 @@ def batch_norm(
         count = input.numel() // c
         if count == 0:  # PyTorch: an empty result, the running statistics left untouched
             return _empty_result(input, weight, bias)
-        if count <= 1:
-            raise ValueError(
-                f"batch_norm: expected more than 1 value per channel when "
-                f"training, got input of shape {tuple(input.shape)}"
-            )
         stats = BatchStats()
         y = BatchNormFn.apply(input, weight, bias, float(eps), stats)
         given(y, running_mean=running_mean, running_var=running_var)  # _saved_*

@@ -172,6 +172,7 @@ def clip_grad_norm_(
         RuntimeError: if the total norm is NaN/Inf and ``error_if_nonfinite`` is True.
     """
     params = _as_list(parameters, "clip_grad_norm_")
+    _ = (float(norm_type), float(max_norm))  # PyTorch's conversions first (and their errors)
     grads = [p.grad for p in params if p.grad is not None]
     if not grads:
         return Tensor._make(np.zeros((), get_default_dtype()), False, None, 0)
@@ -223,3 +224,6 @@ def clip_grad_value_(
                 f"gradient's dtype {g.dtype} without overflow"
             )
         xp.clip(g._data, -clip_value, clip_value, out=g._data)
+        # PyTorch's writes: _foreach_clamp_min_ then _foreach_clamp_max_ (foreach, its CPU
+        # default too), or one clamp_ per gradient (foreach=False)
+        g._vc[0] += 1 if foreach is False else 2

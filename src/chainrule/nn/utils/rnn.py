@@ -15,12 +15,14 @@ from __future__ import annotations
 
 from collections import namedtuple
 from collections.abc import Sequence
+from numbers import Real
 from typing import Any
 
 import numpy as np
 
 from ...autograd.tensor import Tensor
 from ...creation import full, tensor
+from ...ops._tensor_args import torch_type_name
 from ...ops._util import ShapeError
 from ...ops.shape import cat
 
@@ -179,6 +181,16 @@ def pad_sequence(
     if padding_side not in ("left", "right"):
         raise RuntimeError(  # PyTorch's error type
             f"Expected padding_side to be one of left or right, but got {padding_side}."
+        )
+    if type(batch_first) is not bool:  # PyTorch's parser: a Python bool only
+        raise TypeError(
+            "pad_sequence(): argument 'batch_first' (position 2) must be bool, not "
+            f"{torch_type_name(batch_first)}"
+        )
+    if not isinstance(padding_value, (Real, np.number, Tensor)):  # PyTorch's float parser
+        raise TypeError(
+            "pad_sequence(): argument 'padding_value' (position 3) must be float, not "
+            f"{torch_type_name(padding_value)}"
         )
     if isinstance(sequences, Tensor):
         sequences = list(sequences.unbind(0))

@@ -125,9 +125,8 @@ class DataLoader:
         if batch_size is not None and (
             isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0
         ):
-            raise ValueError(
-                f"DataLoader: batch_size should be a positive integer value or None, but got "
-                f"batch_size={batch_size!r}"
+            raise ValueError(  # PyTorch's words (its BatchSampler's)
+                f"batch_size should be a positive integer value, but got batch_size={batch_size}"
             )
         if sampler is not None and shuffle:
             raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle")
@@ -152,7 +151,7 @@ class DataLoader:
                 else SequentialSampler(dataset)
             )
         if batch_size is not None and batch_sampler is None:
-            batch_sampler = BatchSampler(sampler, batch_size, bool(drop_last))
+            batch_sampler = BatchSampler(sampler, batch_size, drop_last)  # (checks drop_last)
         if collate_fn is None:  # the attribute names the function used, as PyTorch's
             collate_fn = default_collate if batch_sampler is not None else default_convert
         self.dataset = dataset

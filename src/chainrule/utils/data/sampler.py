@@ -271,14 +271,11 @@ class BatchSampler(Sampler):
 
     def __init__(self, sampler: Sampler | Sequence[int], batch_size: int, drop_last: bool):
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
-            raise ValueError(
-                f"BatchSampler: batch_size should be a positive integer, got {batch_size!r}"
+            raise ValueError(  # PyTorch's words
+                f"batch_size should be a positive integer value, but got batch_size={batch_size}"
             )
         if not isinstance(drop_last, bool):
-            raise ValueError(  # PyTorch's error type
-                f"BatchSampler: drop_last should be a boolean value, but got "
-                f"drop_last={drop_last!r}"
-            )
+            raise ValueError(f"drop_last should be a boolean value, but got drop_last={drop_last}")
         self.sampler = sampler
         self.batch_size = batch_size
         self.drop_last = drop_last
