@@ -103,7 +103,7 @@ class MatMul(Function):
             if needs[1] and grad.ndim > 2 and grad._data.dtype.char == "e":
                 return _half_shared_weight_grads(ctx, a, b, grad)
             g = grad_view(ctx, grad)  # first order, plain (_first_order.py); float16 too
-            cols = getattr(ctx, "cols", _ROW_MAJOR)
+            cols = ctx.__dict__.get("cols", _ROW_MAJOR)
             if g is not None:
                 out = _first_order_grads(g, a, b, needs, cols)
                 if out is not None:
@@ -127,7 +127,7 @@ class MatMul(Function):
                 ga = reshape(ga, ga.shape[:-2] + ga.shape[-1:])
         if needs[1]:
             a2 = unsqueeze(a, 0) if a_vec else a
-            if getattr(ctx, "cols", _ROW_MAJOR)[1]:  # (PyTorch's mm of a column-major b)
+            if ctx.__dict__.get("cols", _ROW_MAJOR)[1]:  # (PyTorch's mm of a column-major b)
                 gb = transpose(_matmul(transpose(g, -1, -2), a2), -1, -2)
             else:
                 gb = _matmul(transpose(a2, -1, -2), g)
