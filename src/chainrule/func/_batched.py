@@ -284,10 +284,23 @@ def unwrap_level(x: Any, level: Level) -> tuple:
 
 def physical(x: Any, level: Level) -> Tensor:
     """The physical value of ``x`` at ``level``; an unbatched ``x`` is broadcast (expanded, no
-    copy) to the batch size, so every sample gets its own slice."""
+    copy) to the batch size, so every sample gets its own slice. A plain Tensor holding a
+    :class:`LogicalArray` of ``level`` (an op's result computed on raw arrays, e.g. ``div``
+    with a ``rounding_mode``) is batched: its physical array, not a broadcast."""
     if type(x) is BatchedTensor and x._level is level:
         return x._value
-
+    if type(x) is Tensor:  # an op's plain result holding per-sample values of ``level``
+        arr = x._data  # (Tensor._make(q) of a LogicalArray q: batched, not to broadcast)
+        if type(arr) is LogicalArray and arr.phys is not None:
+            if arr.level is level:
+                return Tensor._make(arr.phys, x.requires_grad, x.grad_fn, x._output_nr)
+            chain = getattr(arr.level, "levels", None)  # nested vmaps: outermost first
+            if chain and chain[-1] is level:  # still batched by the outer levels
+                sizes = tuple(lv.size for lv in chain)
+                out: Tensor = Tensor._make(arr.phys.reshape(sizes + arr.shape), False, None, 0)
+                for lv in chain[:-1]:
+                    out = BatchedTensor(out, lv)
+                return out
     return broadcast_to(unsqueeze(x, 0), (level.size,) + tuple(x.shape))
 
 
