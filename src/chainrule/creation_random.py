@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from numbers import Real
 from typing import Any
 
 import numpy as np
@@ -45,6 +46,11 @@ from .ops.number_arguments import (
     randint_forms_error,
     refuse_randint_size,
     refuse_randint_types,
+)
+from .ops.parser_type_errors import (
+    BERNOULLI_P_UNSET,
+    bernoulli_p_error,
+    normal_number_error,
 )
 from .randint_bounds import check_randint_range
 from .random import Generator, gen
@@ -207,6 +213,10 @@ def randperm(
     return _finish(perm, dtype, device, requires_grad, default=_dt.int64)
 
 
+_PLAIN_NUMBERS = frozenset({float, int})
+"""``normal``'s usual ``mean``/``std`` types, tested before the slower ``numbers.Real``."""
+
+
 def normal(
     mean: Any = 0.0,
     std: Any = 1.0,
@@ -231,6 +241,9 @@ def normal(
     if (res := _vmap_batched(normal, (mean, std, size), kw)) is not None:
         return res
     tensors = isinstance(mean, Tensor) or isinstance(std, Tensor)
+    plain = type(mean) in _PLAIN_NUMBERS and type(std) in _PLAIN_NUMBERS  # skips the ABC test
+    if not (tensors or plain or (isinstance(mean, Real) and isinstance(std, Real))):
+        raise normal_number_error(mean, std, size)  # a tuple std: PyTorch's parser refuses
     if tensors == (size is not None):
         got = ", ".join(
             [type(v).__name__ if isinstance(v, Tensor) else "float" for v in (mean, std)]
@@ -415,7 +428,7 @@ def randn_like(
 
 def bernoulli(
     input: Any,  # noqa: A002 - PyTorch's name
-    p: float | None = None,
+    p: float | None = BERNOULLI_P_UNSET,  # type: ignore[assignment]
     *,
     generator: Generator | None = None,
     out: Tensor | None = None,
@@ -428,12 +441,15 @@ def bernoulli(
     Raises:
         NotImplementedError: integer or bool probabilities (as PyTorch).
         RuntimeError: a probability outside [0, 1].
+        TypeError: ``p`` given as None or a str (PyTorch's parser's message).
     """
+    if p is None or isinstance(p, str):  # PyTorch's parser refuses an explicit None
+        raise bernoulli_p_error(input, p)
     if (
         res := _vmap_batched(bernoulli, (input, p), {"generator": generator, "out": out})
     ) is not None:
         return res
-    if p is not None:
+    if p is not BERNOULLI_P_UNSET:
         if out is not None:
             raise TypeError("bernoulli(input, p) takes no out=; use out.bernoulli_(p)")
         if isinstance(p, Generator):

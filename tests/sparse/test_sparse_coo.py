@@ -23,8 +23,8 @@ def _pair(indices=IDX, values=VALS, size=(3, 3), grad=False):
     """The same sparse tensor in both frameworks, with its values tensors (float64)."""
     cv = cr.tensor(values, dtype=cr.float64, requires_grad=grad)
     tv = torch.tensor(values, dtype=torch.float64, requires_grad=grad)
-    cs = cr.sparse_coo_tensor(indices, cv, size)
-    sizes = () if size is None else (size,)  # torch takes no size=None positionally
+    sizes = () if size is None else (size,)  # neither takes size=None (PyTorch's TypeError)
+    cs = cr.sparse_coo_tensor(indices, cv, *sizes)
     ts = torch.sparse_coo_tensor(torch.tensor(indices), tv, *sizes, check_invariants=True)
     return cs, ts, cv, tv
 

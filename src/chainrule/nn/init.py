@@ -21,6 +21,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..creation_options import memory_order, normals_one_at_a_time
 from ..meta import MetaArray
+from ..ops.parser_type_errors import fill_value_error
 from ..ops.sampling import normal_values, uniform_values
 from ..random import Generator, gen
 from ..random_mt19937 import TorchStream
@@ -103,9 +104,19 @@ def _calculate_fan_in_and_fan_out(tensor: Tensor) -> tuple[int, int]:
     return tensor.shape[1] * receptive, tensor.shape[0] * receptive
 
 
+def _lowered_mode(mode: Any) -> str:
+    """PyTorch's ``_calculate_correct_fan``: ``mode.lower()`` (its AttributeError for no
+    str, e.g. "'NoneType' object has no attribute 'lower'"; ``"FAN_IN"`` is accepted), then
+    its ValueError for a mode that is neither fan."""
+    lowered = mode.lower()
+    if lowered not in ("fan_in", "fan_out"):
+        raise ValueError(f"Mode {lowered} not supported, please use one of ['fan_in', 'fan_out']")
+    return lowered
+
+
 def _fan(tensor: Tensor, mode: str) -> int:
-    if mode not in ("fan_in", "fan_out"):
-        raise ValueError(f"init: mode must be 'fan_in' or 'fan_out', got {mode!r}")
+    if type(mode) is not str or mode not in ("fan_in", "fan_out"):
+        mode = _lowered_mode(mode)
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     return fan_in if mode == "fan_in" else fan_out
 
@@ -245,8 +256,14 @@ def _normal_cdf(z: float) -> float:
     return (1.0 + math.erf(z / math.sqrt(2.0))) / 2.0
 
 
+_NO_FILL_VALUE = frozenset({type(None), str, tuple, list})
+"""The types of ``constant_``'s ``val`` PyTorch's ``fill_`` refuses (its TypeError)."""
+
+
 def constant_(tensor: Tensor, val: float) -> Tensor:
-    """Fill with ``val``."""
+    """Fill with ``val`` (None, a str or a sequence: PyTorch's ``fill_`` TypeError, not NaN)."""
+    if type(val) in _NO_FILL_VALUE:  # one set look-up on the fill path
+        raise fill_value_error(val)
     return _fill(tensor, val)
 
 

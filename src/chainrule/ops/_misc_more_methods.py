@@ -27,6 +27,7 @@ from ._util import as_tensor, index_int
 from .alias_view import AliasView
 from .binding import tensor_method
 from .number_arguments import parser_int_list
+from .parser_type_errors import BERNOULLI_P_UNSET
 from .rearranging import flip_dims
 
 __all__ = [
@@ -168,7 +169,8 @@ def bernoulli_method(
     probs = self._data if p is None else np.float64(p)  # vmap's LogicalArray: per sample
     if not ((probs >= 0) & (probs <= 1)).all():
         raise RuntimeError("bernoulli: Expected p_in >= 0 && p_in <= 1 to be true")
-    return bernoulli(self, p, generator=generator)  # torch.bernoulli's draws (and vmap's)
+    p_arg = BERNOULLI_P_UNSET if p is None else p  # bernoulli refuses an explicit None
+    return bernoulli(self, p_arg, generator=generator)  # torch.bernoulli's draws (and vmap's)
 
 
 def prelu_method(self: Tensor, weight: Tensor) -> Tensor:

@@ -31,6 +31,13 @@ from ..meta.array import COPY_OUT, MetaArray
 from ..meta.results import any_meta
 from ..size import Size
 from . import sparse_functions as fn
+from .number_arguments import is_parser_int
+from .parser_type_errors import (
+    COO_SIZE_UNSET,
+    SPARSE_DIM_UNSET,
+    sparse_coo_size_error,
+    to_sparse_dim_error,
+)
 from .sparse_compressed import INFO as COMPRESSED
 from .sparse_convert import to_sparse_layout
 from .sparse_csr import refuse_complex_grad
@@ -134,7 +141,7 @@ def _check_range(indices: Any, shape: tuple) -> None:
 def sparse_coo_tensor(
     indices: Any,
     values: Any,
-    size: Any = None,
+    size: Any = COO_SIZE_UNSET,
     *,
     dtype: Any = None,
     device: Any = None,
@@ -165,6 +172,10 @@ def sparse_coo_tensor(
         RuntimeError: an index out of range, mismatched nnz, or a size of the wrong length.
         NotImplementedError: ``requires_grad``, ``pin_memory``.
     """
+    if size is COO_SIZE_UNSET:
+        size = None
+    elif size is None:  # PyTorch's parser refuses an explicit None
+        raise sparse_coo_size_error(indices, values, size)
     warn_implicit_checks(check_invariants)
     if requires_grad:
         raise NotImplementedError(f"sparse_coo_tensor(requires_grad=True): {_LEAF_MESSAGE}")
@@ -214,7 +225,7 @@ def _meta_checks(indices: Any, vals: Tensor, check_invariants: Any) -> None:
 # --------------------------------------------------------------------- dense tensors
 def to_sparse(
     self: Tensor,
-    sparse_dim: int | None = None,
+    sparse_dim: int | None = SPARSE_DIM_UNSET,  # type: ignore[assignment]
     *,
     layout: Any = None,
     blocksize: Any = None,
@@ -222,6 +233,12 @@ def to_sparse(
 ) -> SparseTensor:
     """``Tensor.to_sparse()``: the non-zero elements of a dense tensor as a coalesced sparse
     COO tensor (differentiable: the values are read from the dense tensor by an op)."""
+    if sparse_dim is SPARSE_DIM_UNSET:
+        sparse_dim = None
+    elif is_parser_int(sparse_dim):
+        sparse_dim = int(sparse_dim)
+    else:  # None, a bool, a float: PyTorch's parser refuses them
+        raise to_sparse_dim_error(self, sparse_dim)
     refuse_complex_grad(self, "_to_sparse")
     refuse_dense_meta("_to_sparse" if sparse_dim is None else "_to_sparse.sparse_dim", self)
     if layout in COMPRESSED:

@@ -19,7 +19,8 @@ from typing import Any, Generic, TypeVar
 import numpy as np
 
 from ...autograd.tensor import Tensor
-from ...random import Generator, gen
+from ...ops.parser_type_errors import randperm_error
+from ...random import Generator, default_generator, gen
 
 T_co = TypeVar("T_co", covariant=True)
 
@@ -275,6 +276,8 @@ def random_split(
                     stacklevel=2,
                 )
         lengths = counts
+    if isinstance(total := sum(lengths), float) and total == n:  # PyTorch's randperm(total)
+        raise randperm_error(total, generator if generator is not None else default_generator)
     if any(int(x) != x or x < 0 for x in lengths):
         raise ValueError(
             f"random_split: lengths must be non-negative integers or fractions "
