@@ -261,6 +261,11 @@ def _rank_ties(lib: Any, x: Any, ints: tuple) -> Any:
     keep = bool(ints[3] % 2)
     f = ints[4] % 5
     if f == 0:
+        if y.is_floating_point():
+            # torch's CPU mode std::sorts with ``<``, which NaN leaves unordered: which
+            # element wins then depends on the sort's steps (mode of [nan, nan, 1] is nan,
+            # of [2, nan, nan] 2; core seed 987); steered: no NaN into mode
+            y = lib.where(y.isnan(), lib.zeros_like(y), y)
         v, i = y.mode(d, keepdim=keep) if n else y.mode()
         return i if ints[2] % 2 else v
     if f == 1:

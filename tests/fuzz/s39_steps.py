@@ -147,6 +147,11 @@ def _masked_dims(lib: Any, x: Any, other: Any, ints: tuple, val: float) -> Any:
 def _fft_hn(lib: Any, x: Any, other: Any, ints: tuple, val: float) -> Any:
     F = lib.fft
     y = _real(x)
+    if y.is_floating_point():
+        # an infinity into an FFT: which outputs are inf and which inf - inf = NaN follows
+        # the FFT's butterfly order (torch's pocketfft and NumPy's differ; core seed 987);
+        # steered: infinities become +-4 (a NaN spreads alike in both)
+        y = lib.where(y.isinf(), y.sign() * 4, y)
     if y.dim() == 0:
         y = y.reshape(1)
     norm = (None, "ortho", "forward", "backward")[ints[2] % 4]

@@ -231,3 +231,154 @@ def test_inplace_silu_of_a_complex_tensor_requiring_grad_is_refused():
     z = cr.tensor([1 + 2j, -0.5 + 0.1j], requires_grad=True)
     with pytest.raises(RuntimeError, match="silu does not support automatic differentiation"):
         cr.nn.functional.silu(z * 1, inplace=True)
+
+
+def test_masked_prod_of_a_0d_tensor_changed_in_place_after():
+    # seed 984 (layer_norm, rng_fill, masked_dims prod, setitem): torch.masked.prod of a 0-d
+    # tensor over every dim loops over no dim, its result ``where(mask, input, 1)`` with no
+    # product; chainrule's ProdBackward0 saved its output, so setting the result in place
+    # broke the backward ("output 0 of Prod ... is at version 1")
+    prog = Program(
+        (((), True, False, "float64"), ((), False, False, "float64")),
+        (
+            Step("layer_norm", (0,) * 5, -1.5),
+            Step("rng_fill", (0,) * 5, 0.5),
+            Step("masked_dims", (0, 0, 0, 0, 9), -1.5),
+            Step("setitem", (4, 0, 0, 0, 0), 0.25),
+        ),
+        seed=9759,
+    )  # fmt: skip
+    assert check(prog) is None
+    seen = []
+    for lib in (torch, cr):
+        x = lib.tensor(3.0, dtype=lib.float64, requires_grad=True)
+        y = lib.masked.prod(x * 2, mask=lib.tensor(True))
+        y.mul_(5)
+        y.backward()
+        seen.append((type(y.grad_fn).__name__, y.item(), x.grad.item()))
+    assert seen[1] == seen[0]
+
+
+@pytest.mark.parametrize("dtype", ["bool", "uint8", "int16", "int32", "int64", "float32"])
+@pytest.mark.parametrize("kw", ["none", "mask", "dtype", "dim"])
+def test_masked_prod_of_a_0d_tensor_dtype_and_node(dtype, kw):
+    seen = []
+    for lib in (torch, cr):
+        x = lib.tensor(1, dtype=getattr(lib, dtype))
+        args = {"none": {}, "mask": {"mask": lib.tensor(False)}, "dtype": {"dtype": lib.float64},
+                "dim": {"dim": 0}}[kw]  # fmt: skip
+        y = lib.masked.prod(x, **args)
+        seen.append((str(y.dtype).split(".")[-1], y.item(), y is x))
+        if dtype == "float32":
+            xg = x.detach().requires_grad_()
+            seen.append(type(lib.masked.prod(xg, **args).grad_fn).__name__)
+    assert seen[len(seen) // 2 :] == seen[: len(seen) // 2]
+
+
+@pytest.mark.parametrize("ord_", [_INF, -_INF, 1.0, 2.0, 3.0])
+@pytest.mark.parametrize("xs", [[_NAN], [_NAN, 1.0], [2.0, _NAN, -3.0], [0.0, 0.0], [2.0, -2.0]])
+def test_vector_norm_tangent_at_nan(ord_, xs):
+    # seed 984 (nan_rows, linalg_norm / normalize): torch's norm_jvp reads sgn(NaN) = 0 for
+    # the 1 / inf norms (tangent 0 where chainrule's NumPy sign gave NaN) and keeps the NaN
+    # of a NaN 2-norm (chainrule's masked it as if the norm were 0)
+    seen = []
+    for lib in (torch, cr):
+        fwad = lib.autograd.forward_ad
+        F = torch.nn.functional if lib is torch else cr.nn.functional
+        with fwad.dual_level():
+            t = lib.tensor([1.0, -2.0, 0.5][: len(xs)], dtype=lib.float64)
+            x = fwad.make_dual(lib.tensor(xs, dtype=lib.float64), t)
+            seen.append(fwad.unpack_dual(lib.linalg.vector_norm(x, ord=ord_)).tangent.tolist())
+            seen.append(fwad.unpack_dual(F.normalize(x, p=ord_, dim=0)).tangent.tolist())
+    for mine, theirs in zip(seen[2:], seen[:2]):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-12, equal_nan=True)
+
+
+_EDGES = [_NAN, 1.0, 0.5, _INF]
+
+
+@pytest.mark.parametrize("fn", ["fmin", "fmax", "minimum", "maximum"])
+@pytest.mark.parametrize(
+    ("ta", "tb"),
+    [
+        (ta, tb)
+        for ta in (_NAN, _INF, 2.0, None)
+        for tb in (_NAN, 1.0, None)
+        if (ta, tb) != (None, None)
+    ],
+)
+def test_pairwise_extreme_tangent_spreads_the_losers_nan(fn, ta, tb):
+    # seed 987 (binning, binary_fn fmin): torch's forward rule is tb + w * (ta - tb), so a
+    # NaN / inf tangent of the input that lost spreads (0 * inf); chainrule took the
+    # winner's tangent alone. Ties: 0.5 for maximum / minimum, ta for fmin, tb for fmax
+    seen = []
+    for lib in (torch, cr):
+        fwad = lib.autograd.forward_ad
+        with fwad.dual_level():
+            a = lib.tensor([[v] * 4 for v in _EDGES], dtype=lib.float64)
+            b = lib.tensor(_EDGES, dtype=lib.float64)
+            if ta is not None:
+                a = fwad.make_dual(a, lib.full((4, 4), ta, dtype=lib.float64))
+            if tb is not None:
+                b = fwad.make_dual(b, lib.full((4,), tb, dtype=lib.float64))
+            seen.append(fwad.unpack_dual(getattr(lib, fn)(a, b)).tangent.tolist())
+    np.testing.assert_array_equal(np.array(seen[1]), np.array(seen[0]))
+
+
+@pytest.mark.parametrize(
+    "prog",
+    [
+        # seed 987: mode over NaNs: torch's CPU mode std::sorts with ``<``, which NaN leaves
+        # unordered (the winner depends on the sort's steps); steered in r10_steps
+        Program(
+            (((), False, False, "float64"),),
+            (Step("special_edge", (0, 0, 0, 0, 1), 2.0), Step("rank_ties", (1, 0, 0, 1, 0), 2.0)),
+            seed=65511,
+        ),
+        # seed 987: hfftn of rows with inf and NaN: which outputs are inf or NaN follows the
+        # FFT's butterfly order; steered in s39_steps (infinities become +-4)
+        Program(
+            (((3, 2), False, False, "float64"), ((), False, False, "float64")),
+            (
+                Step("special_edge", (0, 0, 3, 7, 0), 2.0),
+                Step("where_s", (0,) * 5, 2.0),
+                Step("scatter_add", (6, 10, 0, 6, 1), 0.25),
+                Step("fft_hn", (4, 0, 0, 5, 9), 0.25),
+            ),
+            seed=935,
+        ),  # fmt: skip
+        # the bugs above, as found
+        Program(
+            (((), False, False, "float64"),),
+            (Step("nan_rows", (0, 0, 0, 0, 2), -1.5), Step("linalg_norm", (1, 0, 1, 0, 0), 2.0)),
+            seed=43542,
+        ),
+        Program(
+            (((3, 1, 2), False, False, "float64"), ((), False, False, "float64")),
+            (Step("binning", (9, 0, 0, 1, 2), 0.5), Step("binary_fn", (2, 0, 0, 0, 4), -1.5)),
+            seed=6292,
+        ),
+    ],
+)
+def test_s43_found_programs_agree(prog):
+    assert check(prog) is None
+
+
+@pytest.mark.parametrize("dtype", ["complex64", "complex128"])
+@pytest.mark.parametrize("dim", [0, 1])
+def test_complex_cumprod_over_infinities(dtype, dim):
+    # seed 987 (complex_chain cumprod): torch's scan multiplies the first element into 1, so
+    # -inf + 0j becomes -inf + nanj (0 * inf) and the NaN runs on; NumPy's starts from it
+    inf = _INF
+    rows = [
+        [complex(-inf, 0), 0.5 - 0.3j, 2 + 1j],
+        [0.5 - 0.3j, complex(-inf, 0), 1j],
+        [complex(inf, 1), complex(0, inf), 1 + 0j],
+        [1 + 0j, 2 + 0j, complex(_NAN, 0)],
+    ]
+    seen = []
+    for lib in (torch, cr):
+        z = lib.tensor(rows, dtype=getattr(lib, dtype))
+        z = z if dim == 1 else z.T.contiguous()
+        seen.append(np.array(z.cumprod(dim).tolist()))
+    np.testing.assert_allclose(seen[1], seen[0], rtol=1e-6, equal_nan=True)

@@ -84,7 +84,8 @@ class EuclideanNorm(Function):
             x, t = x.astype(np.float32), t.astype(np.float32)
         n = xp.sqrt((x * x).sum(axis=dims, keepdims=keepdim))
         dot = (x * t).sum(axis=dims, keepdims=keepdim)
-        out = xp.where(n > 0, dot / xp.where(n > 0, n, 1), 0)
+        # 0 where the norm is 0 only: a NaN norm keeps its NaN tangent (torch's norm_jvp)
+        out = xp.where(n == 0, 0, dot / xp.where(n == 0, 1, n))
         return out if low is None else xp.asarray(out, low)
 
 

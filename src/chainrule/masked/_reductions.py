@@ -18,7 +18,7 @@ from typing import Any
 from .. import ops
 from ..autograd.tensor import Tensor
 from ..creation import full, full_like
-from ..dtype_objects import bool_, float32, float64, int8, int64
+from ..dtype_objects import bool_, float32, float64, int8, int16, int32, int64, uint8
 from ..linalg import vector_norm
 from ._common import (
     check_input,
@@ -85,8 +85,14 @@ def prod(
     x, m = prepare("prod", input, dtype, mask)
     filled = masked_fill(x, m, identity("prod", x.dtype))
     dims = dims_of(x, dim)
+    if x.dim() == 0 and not dims:
+        # torch's loop over the dims runs over none: ``where(mask, input, 1)`` (the input
+        # itself without a mask) cast, no product, so nothing saves the result (an in-place
+        # change of it leaves the backward valid, as torch's; seed 9759)
+        out = x if mask is None and type(input) is Tensor else filled
+        return out.to(int64) if out.dtype in (bool_, uint8, int8, int16, int32) else out
     if x.dim() == 0:  # (a dim named: torch's prod over it, ProdBackward1)
-        return ops.prod(filled) if not dims else ops.prod(filled, 0, keepdim=keepdim)
+        return ops.prod(filled, 0, keepdim=keepdim)
     out = filled
     for d in reversed(dims):  # cr.prod takes one dim at a time, as torch.prod
         out = ops.prod(out, d, keepdim=keepdim)

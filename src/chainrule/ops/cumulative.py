@@ -75,6 +75,13 @@ class Cumprod(Function):
         if dtype is not None:
             x = x.astype(dtype)
         dt = x.dtype if x.dtype.kind in "biu" else None  # int8..int32 keep their dtype
+        if x.dtype.kind == "c" and x.size:
+            # PyTorch's scan starts from 1 and multiplies the first element in: (1 + 0j) *
+            # (-inf + 0j) is -inf + nanj (0 * inf); NumPy's starts from it (seed 987)
+            first = (slice(None),) * dim + (0,)
+            if not xp.isfinite(x[first]).all():
+                x = x.copy()  # (the first element along dim only: the rest meet the product)
+                x[first] *= x.dtype.type(1)
         y = _scan(xp, np.multiply, x, dim, dt)  # float16/32, complex64: wider, rounded once
         ctx.save_for_backward(given_x, y)
         return y

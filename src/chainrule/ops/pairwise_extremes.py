@@ -47,19 +47,29 @@ class _WinnerTakesGradient(BinaryElementwise):
 
     @classmethod
     def jvp(cls, ctx, ta, tb):
-        """The tie-weighted tangents, except where either input is NaN: there PyTorch's
-        forward rule takes the second input's tangent alone (0 without one), where its
-        backward sends the gradient to both."""
+        """PyTorch's forward rule, ``tb + w * (ta - tb)`` with ``w`` 1 where ``a`` wins, 0.5
+        on ties and 0 where ``b`` wins or either is NaN: a NaN or inf tangent of the input
+        that lost still spreads (0 * inf), as torch's (core seed 987)."""
         out = super().jvp(ctx, ta, tb)
         a, b = (v._data if isinstance(v, Tensor) else np.asarray(v) for v in ctx.primals)
         if out is None or a.dtype.kind not in "fV" and b.dtype.kind not in "fV":
             return out
         xp = get_array_module(out)
-        nan = xp.isnan(a) | xp.isnan(b)
-        if not nan.any():
-            return out
-        second = 0 if tb is None else (tb._data if isinstance(tb, Tensor) else tb)
-        return xp.where(nan, second, out).astype(out.dtype, copy=False)
+        w = xp.where(a == b, 0.5, cls._a_wins(a, b).astype(np.float64))
+        return torch_choice_jvp(out, w, ta, tb)
+
+
+def torch_choice_jvp(out: Any, w: Any, ta: Any, tb: Any) -> Any:
+    """``tb + w * (ta - tb)`` (a missing tangent 0) in ``out``'s shape and dtype: PyTorch's
+    tangent of maximum / minimum / fmax / fmin, where the loser's NaN or inf tangent spreads
+    (``out``: the tie-weighted tangent, which gives the shape and dtype)."""
+    xp = get_array_module(out)
+    ta = 0 if ta is None else (ta._data if isinstance(ta, Tensor) else ta)
+    tb = 0 if tb is None else (tb._data if isinstance(tb, Tensor) else tb)
+    res = xp.empty_like(out)
+    with np.errstate(invalid="ignore", over="ignore"):
+        res[...] = tb + w.astype(out.dtype, copy=False) * (ta - tb)
+    return res
 
 
 class Maximum(_WinnerTakesGradient):
@@ -75,6 +85,10 @@ class Maximum(_WinnerTakesGradient):
     @staticmethod
     def derivative_a(ctx, a, b, y):
         return _tie_weights(a, b, first_loses=lambda u, v: u < v)
+
+    @staticmethod
+    def _a_wins(a, b):
+        return a > b
 
     @staticmethod
     def derivative_b(ctx, a, b, y):
@@ -94,6 +108,10 @@ class Minimum(_WinnerTakesGradient):
     @staticmethod
     def derivative_a(ctx, a, b, y):
         return _tie_weights(a, b, first_loses=lambda u, v: u > v)
+
+    @staticmethod
+    def _a_wins(a, b):
+        return a < b
 
     @staticmethod
     def derivative_b(ctx, a, b, y):

@@ -36,6 +36,7 @@ from .elementwise import BinaryElementwise
 from .inplace import apply_inplace, composite_result
 from .logarithms import log2, log10
 from .masking import masked_fill
+from .pairwise_extremes import torch_choice_jvp
 from .power import pow
 from .unary import exp2, sigmoid
 
@@ -130,6 +131,7 @@ class _NanIgnoringExtreme(BinaryElementwise):
 
     saves_a = saves_b = "ab"
     _wins: Any = None  # np.greater_equal / np.less_equal
+    _strict: Any = None  # np.greater / np.less_equal: the forward rule's mask
 
     @classmethod
     def _a_chosen(cls, a, b):
@@ -144,15 +146,29 @@ class _NanIgnoringExtreme(BinaryElementwise):
     def chain_b(cls, ctx, g, a, b, y):
         return masked_fill(g, constant(cls._a_chosen(a, b)), 0.0)
 
+    @classmethod
+    def jvp(cls, ctx, ta, tb):
+        """PyTorch's forward rule, ``tb + w * (ta - tb)``, ``w`` 1 where ``a`` wins strictly
+        or ``b`` is NaN (a tie: ``tb`` for fmax, ``ta`` for fmin, as torch):
+        the loser's NaN or inf tangent spreads, as torch's (core seed 987)."""
+        out = super().jvp(ctx, ta, tb)
+        if out is None:
+            return out
+        a, b = (v._data if isinstance(v, Tensor) else np.asarray(v) for v in ctx.primals)
+        xp = get_array_module(out)
+        return torch_choice_jvp(out, cls._strict(a, b) | xp.isnan(b), ta, tb)
+
 
 class Fmax(_NanIgnoringExtreme):
     f = staticmethod(np.fmax)
     _wins = staticmethod(np.greater_equal)
+    _strict = staticmethod(np.greater)
 
 
 class Fmin(_NanIgnoringExtreme):
     f = staticmethod(np.fmin)
     _wins = staticmethod(np.less_equal)
+    _strict = staticmethod(np.less_equal)  # (torch: a tie takes ta for fmin, tb for fmax)
 
 
 def _extreme(cls: type, op: str, input: Any, other: Any) -> Tensor:  # noqa: A002

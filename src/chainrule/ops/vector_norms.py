@@ -191,6 +191,13 @@ class PNorm(Function):
         return out if ctx.keepdim else out.reshape(ctx.out.shape)
 
 
+def _sign(xp: Any, x: Any) -> Any:
+    """``torch.sgn`` of a real array: 0 (not NumPy's NaN) at NaN, so a NaN element gives
+    the 1 / inf norms' tangents nothing (torch's ``norm_jvp``; core seed 984)."""
+    s = xp.sign(x)
+    return xp.where(s != s, 0, s) if x.dtype.kind in "fV" else s
+
+
 def _reduced_output(yk: Any, axes: Any, keepdim: bool) -> Any:
     if keepdim:
         return yk
@@ -221,7 +228,7 @@ class Norm1(Norm2):
     def jvp(ctx, t, *_):
         x = ctx.primals[0]
         xp = get_array_module(x)
-        return (xp.sign(x) * t).sum(axis=ctx.axes, keepdims=ctx.keepdim).astype(t.dtype)
+        return (_sign(xp, x) * t).sum(axis=ctx.axes, keepdims=ctx.keepdim).astype(t.dtype)
 
 
 class NormInf(Norm2):
@@ -262,7 +269,7 @@ class NormInf(Norm2):
         x = ctx.primals[0]
         xp = get_array_module(x)
         w = cls._shares(ctx, x, ctx.out, t.dtype)
-        return (xp.sign(x) * t * w).sum(axis=ctx.axes, keepdims=ctx.keepdim).astype(t.dtype)
+        return (_sign(xp, x) * t * w).sum(axis=ctx.axes, keepdims=ctx.keepdim).astype(t.dtype)
 
 
 class NormNegInf(NormInf):
