@@ -294,3 +294,25 @@ def test_new_family_templates_all_as_torch(template):
         warnings.simplefilter("ignore")
         diffs = [d for d in map(compare, all_calls([template])) if d.kind != "same"]
     assert not diffs, diffs
+
+
+_NO_DIMS_CALLS = {
+    "fft": lambda L: L.fft.fft(L.tensor(1.0)),
+    "fft_dim0": lambda L: L.fft.fft(L.tensor(1.0), dim=0),
+    "householder_product_tau": lambda L: L.linalg.householder_product(
+        L.ones(2, 2, dtype=L.float64), L.tensor(1.0, dtype=L.float64)
+    ),
+    "weight_norm_kernel": lambda L: L._weight_norm(L.tensor(1.0), L.tensor(1.0), 0),
+    "tensor_dataset": lambda L: L.utils.data.TensorDataset(L.tensor(1.0)),
+}
+
+
+@pytest.mark.parametrize("name", list(_NO_DIMS_CALLS))
+def test_no_dims_texts_lead_with_torchs_words(name: str) -> None:
+    """A dim of a 0-d tensor where the op does not read it as one dim: PyTorch's IndexError,
+    its words first ("Dimension specified as ... but tensor has no dimensions"), no op prefix."""
+    with pytest.raises(IndexError) as want:
+        _NO_DIMS_CALLS[name](torch)
+    with pytest.raises(IndexError) as got:
+        _NO_DIMS_CALLS[name](cr)
+    assert str(got.value).splitlines()[0] == str(want.value).splitlines()[0]

@@ -18,7 +18,7 @@ from ..autograd.saved_fields import given, given_dim  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..ops._tensor_args import first_not_tensor
-from ..ops._util import norm_dim
+from ..ops._util import norm_dim, torch_words
 from ..ops.binding import numpy_keywords
 from ..ops.keywords import accepts_torch_keywords
 from ..ops.linalg_out import with_out
@@ -61,9 +61,7 @@ class Cross(Function):
 def _torch_words(text: str) -> RuntimeError:
     """PyTorch's RuntimeError, its words: marked so that ``torch.cross``'s ``lead_with``
     leaves them unprefixed (CONTRIBUTING.md, "Error messages")."""
-    err = RuntimeError(text)
-    err.torch_words = True  # type: ignore[attr-defined]
-    return err
+    return torch_words(RuntimeError(text))  # type: ignore[return-value]
 
 
 def _broadcast(sa: tuple, sb: tuple) -> tuple:

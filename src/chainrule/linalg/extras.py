@@ -32,7 +32,7 @@ from ..autograd.tensor import Tensor
 from ..backend import errstate, get_array_module, host
 from ..dtypes import is_bfloat16
 from ..meta.array import follow
-from ..ops._util import as_tensor, dim_range_error
+from ..ops._util import as_tensor, dim_range_error, no_dims_error
 from ..ops.binary import where
 from ..ops.cumulative import cumprod
 from ..ops.joining import cat
@@ -308,7 +308,7 @@ def householder_product(A: Tensor, tau: Tensor) -> Tensor:
     a = check_float(A, op, complex_ok=True)
     t = as_tensor(tau)
     if t.ndim == 0:
-        raise IndexError(f"{op}: Dimension specified as -1 but tau has no dimensions")
+        raise no_dims_error(-1)  # (tau's last dim)
     if t.ndim != a.ndim - 1:
         raise RuntimeError(
             f"{op}: Expected tau to have one dimension less than input, but got tau.ndim "

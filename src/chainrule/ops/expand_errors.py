@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..autograd.tensor import Tensor
-from ._util import ShapeError
+from ._util import ShapeError, torch_words
 
 __all__ = ["expand_error", "torch_text", "torch_type_string"]
 
@@ -20,8 +20,7 @@ def torch_text(err: ShapeError) -> ShapeError:
     """``err``, whose message is PyTorch's own text, marked so that a composite op's
     :func:`~chainrule.ops._util.lead_with` leaves it unprefixed (``ger`` over ``outer``
     says "outer: Expected 1-D argument self, but got 2-D", as PyTorch)."""
-    err.torch_words = True  # type: ignore[attr-defined]
-    return err
+    return torch_words(err)  # type: ignore[return-value]
 
 
 # the dtypes whose type PyTorch's messages print by its legacy name (``torch.FloatTensor``);

@@ -35,7 +35,7 @@ from ..autograd.function import Function
 from ..autograd.saved_fields import input_tensor, tensor_field  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ._util import as_tensor, dim_range_error
+from ._util import as_tensor, dim_range_error, no_dims_error
 from .joining import cat
 from .keywords import write_out
 
@@ -250,7 +250,7 @@ def wrap_dim(dim: Any, ndim: int, op: str) -> int:
         raise TypeError(f"{op}(): argument 'dim' must be int, not {type(dim).__name__}")
     dim = value
     if ndim == 0:
-        raise IndexError(f"{op}: Dimension specified as {dim} but tensor has no dimensions")
+        raise no_dims_error(dim)
     if not -ndim <= dim < ndim:
         raise dim_range_error(dim, ndim)
     return dim % ndim

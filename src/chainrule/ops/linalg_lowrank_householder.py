@@ -35,7 +35,7 @@ from ..linalg._common import tensor_arg
 from ..linalg.extras import householder_product
 from ..meta.array import follow
 from ..meta.results import refuse_meta
-from ._util import NAMED_ERRORS, DtypeError, as_tensor, lead_with
+from ._util import NAMED_ERRORS, DtypeError, as_tensor, lead_with, no_dims_error
 from .binding import tensor_method
 from .keywords import write_out
 
@@ -151,7 +151,7 @@ def _check_ormqr(a: Tensor, tau: Tensor, c: Tensor, left: bool) -> None:
     if c.shape[cond] != a.shape[-2]:
         raise RuntimeError(f"{op}: other.shape[{cond}] must be equal to input.shape[-2]")
     if tau.ndim == 0:
-        raise IndexError(f"{op}: Dimension specified as -1 but tau has no dimensions")
+        raise no_dims_error(-1)  # (tau's last dim)
     if tau.shape[-1] != min(c.shape[cond], a.shape[-1]):
         raise RuntimeError(
             f"{op}: tau.shape[-1] must be equal to min(other.shape[{cond}], input.shape[-1])"

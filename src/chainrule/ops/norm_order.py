@@ -16,6 +16,7 @@ import numpy as np
 
 from ..autograd.tensor import Tensor
 from ._tensor_args import torch_type_name
+from ._util import torch_words
 
 __all__ = ["norm_order"]
 
@@ -23,8 +24,7 @@ __all__ = ["norm_order"]
 def _torch_words(err: Exception) -> Exception:
     """``err`` marked as PyTorch's own text, which a composite (``F.normalize``) re-raises
     without its own name in front (see ``_util.lead_with``)."""
-    err.torch_words = True  # type: ignore[attr-defined]
-    return err
+    return torch_words(err)
 
 
 def norm_order(p: Any) -> float | int:

@@ -24,7 +24,7 @@ from ..autograd.tensor import Tensor
 from ..autograd.view_errors import LEAF_MESSAGE
 from ..backend import get_array_module
 from ._raw_checks import need_tensor
-from ._util import dim_range_error
+from ._util import dim_range_error, no_dims_error
 from .checked_arguments import scalar_types_error
 from .distance import norm_over_dim
 from .inplace import check_writable_memory, writes_into_graph
@@ -141,7 +141,7 @@ def norm_except_dim(v: Tensor, pow: int = 2, dim: int = 0) -> Tensor:
     if dim == -1:
         return _norm_all(v, pow)
     if v.ndim == 0:
-        raise IndexError(f"{op}: Dimension specified as {dim} but tensor has no dimensions")
+        raise no_dims_error(dim)
     if not -v.ndim <= dim < v.ndim:
         raise dim_range_error(dim, v.ndim)
     d = dim % v.ndim
@@ -217,7 +217,7 @@ def weight_norm(v: Tensor, g: Tensor, dim: int = 0) -> Tensor:
             f"{op}(): argument 'dim' (position 3) must be int, not {type(dim).__name__}"
         )
     if v.ndim == 0:
-        raise IndexError(f"{op}: Dimension specified as {dim} but tensor has no dimensions")
+        raise no_dims_error(dim)
     if not (v.is_floating_point() or v.is_complex()):
         raise NotImplementedError(f'"{op}": weight_norm_kernel not implemented for {v.dtype}')
     if g.dtype != v.dtype:

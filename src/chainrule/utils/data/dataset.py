@@ -93,8 +93,8 @@ class TensorDataset(Dataset):
         shapes = [tuple(t.shape) for t in self.tensors]
         if any(t.ndim == 0 for t in self.tensors):
             raise ZeroDimTensorError(
-                "TensorDataset: Dimension specified as 0 but tensor has no dimensions (every "
-                f"tensor needs a first dimension to index samples by), got shapes {shapes}"
+                "Dimension specified as 0 but tensor has no dimensions\nTensorDataset: every "
+                f"tensor needs a first dimension to index samples by, got shapes {shapes}"
             )
         if len({t.shape[0] for t in self.tensors}) != 1:
             raise TensorSizeMismatchError(
