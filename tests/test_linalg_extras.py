@@ -7,6 +7,7 @@ run from tests/ops/op_specs_linalg_extras.py."""
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -333,5 +334,7 @@ def test_bad_inputs_raise_like_torch(case):
         BAD[case](torch)
     name = case.split("_")[0].replace("hh", "householder_product")
     expected = cr.linalg.LinAlgError if want.type is torch.linalg.LinAlgError else want.type
+    if str(want.value).startswith("Dimension specified as"):  # torch's general words
+        name = re.escape(str(want.value).splitlines()[0])  # (CONTRIBUTING: "Error messages")
     with pytest.raises(expected, match=name):
         BAD[case](cr)
