@@ -42,7 +42,7 @@ from ..ops.joining import cat
 from ..ops.linalg_out import with_out
 from ..ops.structural import diag_embed, diagonal
 from ._common import check_float, check_square, herm, mH, raise_singular
-from .solve import inv, solve
+from .solve import inv, lapack_layout, solve
 from .svd import check_phase_invariant, svd, svdvals
 
 __all__ = ["cholesky", "eigh", "eigvalsh", "qr", "svd", "svdvals"]
@@ -190,8 +190,7 @@ def _qr_square_backward(q: Tensor, r: Tensor, gq: Tensor, gr: Tensor) -> Tensor:
     b = gq + q @ _copyltu(m)
     # B R^-H, column-major as PyTorch's (its triangular solve from the right): a leaf's
     # AccumulateGrad then copies it (``.grad._version`` 1, as there)
-    g = mH(solve(r, mH(b)))
-    return g.mT.contiguous().mT
+    return lapack_layout(mH(solve(r, mH(b))))
 
 
 class QR(Function):

@@ -243,7 +243,7 @@ def _slogdet_values(a: Any) -> tuple[Any, Any]:
     return sign, logabs
 
 
-def _lapack_layout(g: Tensor) -> Tensor:
+def lapack_layout(g: Tensor) -> Tensor:
     """``g`` with each matrix column-major: PyTorch's det/slogdet gradient is its LU solve's
     (LAPACK's) layout, which a leaf's AccumulateGrad then copies (``.grad._version`` 1, as
     there). The product with the transposed inverse (same LU of A as PyTorch's, so the same
@@ -295,7 +295,7 @@ class SlogDet(Function):
     @staticmethod
     def backward(ctx, _gsign, glog):
         a = ctx.saved_tensors[0]
-        return _lapack_layout(mT(_inv_nan_aware(a)) * glog.unsqueeze(-1).unsqueeze(-1))
+        return lapack_layout(mT(_inv_nan_aware(a)) * glog.unsqueeze(-1).unsqueeze(-1))
 
     @staticmethod
     def jvp(ctx, t):
@@ -335,7 +335,7 @@ class ComplexSlogDet(Function):
             w = turn if w is None else w + turn
         if w is None:
             return None
-        return _lapack_layout(w.conj().unsqueeze(-1).unsqueeze(-1) * mT(_inv_nan_aware(a)).conj())
+        return lapack_layout(w.conj().unsqueeze(-1).unsqueeze(-1) * mT(_inv_nan_aware(a)).conj())
 
     @staticmethod
     def jvp(ctx, t):
@@ -371,7 +371,7 @@ class Det(Function):
     def backward(ctx, grad):
         a, d = ctx.saved_tensors
         if np.all(d._data != 0):
-            return _lapack_layout(mT(inv(a)) * (grad * d).unsqueeze(-1).unsqueeze(-1))
+            return lapack_layout(mT(inv(a)) * (grad * d).unsqueeze(-1).unsqueeze(-1))
         # Singular: d det / dA is the transposed adjugate, computed from the SVD
         # A = U S V^T as det(U) det(V) U adj(S) V^T (not differentiable again).
         return Tensor._new(_adjugate_t(a._data) * grad._data[..., None, None])
