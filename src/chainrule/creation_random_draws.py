@@ -10,6 +10,7 @@ apply (or the arguments are for the ordinary path to refuse)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +23,10 @@ from .random import Generator, gen
 from .random_mt19937 import draw_dtype
 
 __all__ = ["normal_out_fill", "randn_out_fill"]
+
+_COMPLEX_STD = 1.0 / math.sqrt(2.0)
+"""The std of each part of a complex standard normal, computed as PyTorch's ``std /
+std::sqrt(2)`` (0.7071067811865475, one ulp under the rounded 1/sqrt(2))."""
 
 
 def _bfloat16_draws(op: str, draws: Any) -> Any:
@@ -56,8 +61,14 @@ def _draws_of_kind(op: str, dtype: Any, draw: Any, shape: tuple) -> Any:
         return out
     if d.kind == "f":
         return draw(shape, dtype=base)
+    stream = getattr(draw, "__self__", None)
+    if op.startswith("randn") and hasattr(stream, "normal"):
+        # PyTorch fills the pairs by normal_(0, std / sqrt(2)): the scale is applied inside
+        # the draw (in float64 below 16 values, then one rounding), not to float32 normals
+        pairs = stream.normal(0.0, _COMPLEX_STD, (*shape, 2), dtype=base)
+        return pairs[..., 0] + 1j * pairs[..., 1]
     pairs = draw((*shape, 2), dtype=base)
-    scale = base(1 / np.sqrt(2.0)) if op.startswith("randn") else base(1.0)  # torch's 1/sqrt(2)
+    scale = base(_COMPLEX_STD) if op.startswith("randn") else base(1.0)
     return (pairs[..., 0] + 1j * pairs[..., 1]) * scale
 
 

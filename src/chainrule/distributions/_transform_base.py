@@ -59,7 +59,8 @@ class Transform:
         self._cache_size = cache_size
         # The inverse view, built lazily by ``inv``; for an inverse view, the transform it undoes.
         self._inv: Transform | None = None
-        self._memo = _NO_MEMO
+        if cache_size == 1:  # PyTorch's name: subclasses (Pyro's transforms) read the pair
+            self._cached_x_y = _NO_MEMO
         super().__init__()
 
     def __getstate__(self) -> dict:
@@ -115,11 +116,11 @@ class Transform:
         """
         if not self._cache_size:
             return compute(value)
-        remembered = self._memo
+        remembered = self._cached_x_y
         if remembered[slot] is value:
             return remembered[1 - slot]
         result = compute(value)
-        self._memo = (value, result) if slot == 0 else (result, value)
+        self._cached_x_y = (value, result) if slot == 0 else (result, value)
         return result
 
     def __call__(self, x: cr.Tensor) -> cr.Tensor:
