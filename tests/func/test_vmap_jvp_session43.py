@@ -74,6 +74,11 @@ CASES = {
     "div_trunc": lambda m, x: m.div(x, 0.3, rounding_mode="trunc"),
     "div_floor_tensors": lambda m, x: m.div(x, x * x + 1, rounding_mode="floor"),
     "div_floor_times_x": lambda m, x: m.div(x, 0.3, rounding_mode="floor") * x,
+    # plain vmap of these failed before session 44 (tests/func/test_vmap_session44.py)
+    "max_all": lambda m, x: x.max(),
+    "zero_view": lambda m, x: (lambda y: (y[:2].zero_(), y)[1])(x * 1),
+    "fill_": _inplace("fill_", 1.0),
+    "select_scatter": lambda m, x: m.select_scatter(x, x[1] * 3, 0, 0),
 }
 
 
@@ -134,31 +139,3 @@ def test_nested_vmap_of_jvp_rounded_div_matches_torch(mode):
     for want, got in zip(*res, strict=True):
         assert isinstance(got._data, np.ndarray)
         np.testing.assert_array_equal(got.numpy(), want.detach().numpy())
-
-
-GAPS = {  # plain vmap (no jvp) of these already fails in chainrule; torch runs them
-    "max_all": (lambda m, x: x.max(), ValueError),
-    "zero_view": (lambda m, x: (lambda y: (y[:2].zero_(), y)[1])(x * 1), RuntimeError),
-    "fill_": (_inplace("fill_", 1.0), RuntimeError),
-    "select_scatter": (lambda m, x: m.select_scatter(x, x[1] * 3, 0, 0), TypeError),
-}
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(
-            n,
-            marks=pytest.mark.xfail(
-                strict=True, raises=GAPS[n][1], reason="plain vmap of this op is not supported"
-            ),
-        )
-        for n in sorted(GAPS)
-    ],
-)
-def test_known_plain_vmap_gaps(name):
-    f = GAPS[name][0]
-    want_out, want_tan = _run(torch, f, "vmap_of_jvp")
-    out, tan = _run(cr, f, "vmap_of_jvp")
-    np.testing.assert_allclose(out.numpy(), want_out.detach().numpy(), rtol=1e-10)
-    np.testing.assert_allclose(tan.numpy(), want_tan.detach().numpy(), rtol=1e-10)

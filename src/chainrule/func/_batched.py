@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from ..autograd.forward_ad_captures import _CAPTURED
 from ..autograd.state import LOCAL
 from ..autograd.tensor import Tensor
 from ..autograd.tensor_requires_grad import _IN_TRANSFORM
@@ -27,7 +28,14 @@ from ..autograd.torch_function import disabled_torch_function_impl
 from ..autograd.view_base import JVP_FUNCTION, hidden_in_jvp
 from ..ops.inplace import apply_inplace
 from ..ops.shape import broadcast_to, movedim, unsqueeze
-from ._logical import Levels, LogicalArray
+from ._logical import (
+    CONTROL_FLOW_MESSAGE,
+    ITEM_MESSAGE,
+    NO_STORAGE_MESSAGE,
+    Levels,
+    LogicalArray,
+    value_error,
+)
 
 __all__ = [
     "BatchedTensor",
@@ -46,10 +54,11 @@ __all__ = [
 class Level:
     """One active vmap: its id (nesting depth), batch size and randomness mode."""
 
-    __slots__ = ("id", "size", "randomness")
+    __slots__ = ("id", "size", "randomness", "grads")
 
     def __init__(self, id: int, size: int, randomness: str):
         self.id, self.size, self.randomness = id, size, randomness
+        self.grads = len(_CAPTURED.stack)  # grad transforms entered before this vmap
 
     def __repr__(self) -> str:
         return f"Level(id={self.id}, size={self.size}, randomness={self.randomness!r})"
@@ -179,25 +188,25 @@ class BatchedTensor(Tensor):
         )
 
     def item(self) -> Any:
-        raise self._no_values(".item()")
+        raise value_error(ITEM_MESSAGE, self._level)
 
     def tolist(self) -> Any:
-        raise self._no_values(".tolist()")
+        raise RuntimeError(NO_STORAGE_MESSAGE)  # PyTorch's words: no storage to read
 
-    def numpy(self) -> Any:
-        raise self._no_values(".numpy()")
+    def numpy(self, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError(NO_STORAGE_MESSAGE)
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
         raise self._no_values("converting to a NumPy array")
 
     def __bool__(self) -> bool:
-        raise self._no_values("bool(tensor) (an if/while on a tensor)")
+        raise value_error(CONTROL_FLOW_MESSAGE, self._level)
 
     def __float__(self) -> float:
-        raise self._no_values("float(tensor)")
+        raise value_error(ITEM_MESSAGE, self._level)  # PyTorch's float()/int() call .item()
 
     def __int__(self) -> int:
-        raise self._no_values("int(tensor)")
+        raise value_error(ITEM_MESSAGE, self._level)
 
     def __index__(self) -> int:
         raise self._no_values("using a tensor as an index")

@@ -14,7 +14,94 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Levels", "LogicalArray"]
+from ..autograd.forward_ad_captures import _CAPTURED
+
+__all__ = [
+    "BOOL_MASK_MESSAGE",
+    "CONTROL_FLOW_MESSAGE",
+    "INPLACE_UNBATCHED",
+    "ITEM_MESSAGE",
+    "Levels",
+    "LogicalArray",
+    "MASKED_SELECT_MESSAGE",
+    "NO_STORAGE_MESSAGE",
+    "GRAD_VALUE_MESSAGE",
+    "dynamic_shape",
+    "inplace_unbatched",
+    "value_error",
+]
+
+# PyTorch's words for a per-sample value asked for as one Python value inside vmap
+ITEM_MESSAGE = (
+    "vmap: It looks like you're calling .item() on a Tensor. We don't support vmap over "
+    "calling .item() on a Tensor, please try to rewrite what you're doing with other "
+    "operations. If error is occurring somewhere inside PyTorch internals, please file a "
+    "bug report."
+)
+CONTROL_FLOW_MESSAGE = (
+    "vmap: It looks like you're attempting to use a Tensor in some data-dependent control "
+    "flow. We don't support that yet, please file an issue at "
+    "https://github.com/pytorch/pytorch/issues ."
+)
+
+
+GRAD_VALUE_MESSAGE = (  # the same asked inside a grad transform entered within the vmap
+    "vmap: It looks like you're either (1) calling .item() on a Tensor or (2) attempting to "
+    "use a Tensor in some data-dependent control flow or (3) encountering this error in "
+    "PyTorch internals. For (1): we don't support vmap over calling .item() on a Tensor, "
+    "please try to rewrite what you're doing with other operations. For (2): we don't "
+    "support data-dependent control flow in vmap yet, please file an issue at "
+    "https://github.com/pytorch/pytorch/issues . For (3): please file an issue."
+)
+
+
+def value_error(message: str, level: Any) -> RuntimeError:
+    """PyTorch's error for a per-sample value asked for as one Python value (``message``:
+    :data:`ITEM_MESSAGE` or :data:`CONTROL_FLOW_MESSAGE`); inside a grad transform entered
+    after ``level``'s vmap (``vmap(grad(f))``) PyTorch words it as :data:`GRAD_VALUE_MESSAGE`."""
+    inner = level.levels[-1] if type(level) is Levels else level
+    if len(_CAPTURED.stack) > getattr(inner, "grads", len(_CAPTURED.stack)):
+        return RuntimeError(GRAD_VALUE_MESSAGE)
+    return RuntimeError(message)
+
+
+NO_STORAGE_MESSAGE = "Cannot access data pointer of Tensor that doesn't have storage"
+BOOL_MASK_MESSAGE = (
+    "vmap: We do not support batching operators that can support dynamic shape. Attempting "
+    "to batch over indexing with a boolean mask."
+)
+MASKED_SELECT_MESSAGE = (
+    "vmap: Attempted to vmap over `mask` in torch.masked_select(self, mask) We cannot "
+    "support this because for each batch this would return a differently shaped Tensor. "
+    "Please file an issue at https://github.com/pytorch/pytorch/issues if you need this "
+    "feature."
+)
+
+
+def dynamic_shape(op: str) -> RuntimeError:
+    """PyTorch's refusal of an op whose result's shape depends on the values (``nonzero``,
+    ``unique``) under vmap: each sample's would differ."""
+    return RuntimeError(
+        "vmap: We do not support batching operators that can output dynamic shape. "
+        f"Attempted to vmap over {op}. Please file an issue at "
+        "https://github.com/pytorch/pytorch/issues if you need this feature."
+    )
+
+
+INPLACE_UNBATCHED = (
+    "vmap: {op}(self, *extra_args) is not possible because there exists a Tensor `other` in "
+    "extra_args that has more elements than `self`. This happened due to `other` being "
+    "vmapped over but `self` not being vmapped over in a vmap. Please try to use "
+    "out-of-place operators instead of {op}. If said operator is being called inside the "
+    "PyTorch framework, please file a bug report instead."
+)
+
+
+def inplace_unbatched(op: str = "inplace arithmetic") -> RuntimeError:
+    """PyTorch's error for an in-place ``op`` whose ``self`` is not batched by a vmap level
+    that batches another argument (its result has per-sample values, ``self`` has one)."""
+    return RuntimeError(INPLACE_UNBATCHED.format(op=op))
+
 
 _ALONG_AXIS = (np.argmax, np.argmin, np.argsort, np.expand_dims)
 _COMPARISONS = (np.less, np.less_equal, np.greater, np.greater_equal, np.equal, np.not_equal)
@@ -139,6 +226,8 @@ class LogicalArray(np.lib.mixins.NDArrayOperatorsMixin):
         return self._elementwise(ufunc, inputs, kwargs)
 
     def __array_function__(self, func: Any, types: Any, args: tuple, kwargs: dict) -> Any:
+        if func is np.copyto and args and args[0] is not self:  # x.add_(batched) into an
+            raise inplace_unbatched()  # unbatched x: per-sample values, one tensor (PyTorch)
         if func in (np.may_share_memory, np.shares_memory):  # memory questions: physical
             return func(*(a.phys if isinstance(a, LogicalArray) else a for a in args), **kwargs)
         if func is np.where and len(args) == 3 and not kwargs:
@@ -213,6 +302,10 @@ class LogicalArray(np.lib.mixins.NDArrayOperatorsMixin):
         ``if (x < 0).any(): raise``), which must hold for every sample; any other per-sample
         value has no single Python value and raises."""
         if self.reduced not in ("min", "max", "any", "all") or self.phys is None:
+            if what.startswith("bool"):  # PyTorch's words for an if/while on a tensor
+                raise value_error(CONTROL_FLOW_MESSAGE, self.level)
+            if what in ("int()", "float()", ".item()"):
+                raise value_error(ITEM_MESSAGE, self.level)
             self.__getattr__(f"{what} (a per-sample value used as a Python value)")
         return kind(getattr(self.phys, self.reduced)())
 

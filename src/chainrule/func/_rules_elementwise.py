@@ -35,6 +35,7 @@ from ..ops.shape import BroadcastTo, Cat, Contiguous, Copy, Flip, Permute, Resha
 from ..ops.statistics import SafeSqrt
 from ._batched import BatchedTensor, Level, physical, unwrap_level, wrap
 from ._dispatch import register
+from ._logical import MASKED_SELECT_MESSAGE
 
 __all__ = ["align", "logical_ndim"]
 
@@ -197,7 +198,9 @@ def _getitem(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
 @register(MaskedSelect)
 def _masked_select(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
     x, mask = args  # a constant mask: one boolean subscript behind the batch dim
-    if type(x) is not BatchedTensor or x._level is not level or type(mask) is BatchedTensor:
+    if type(mask) is BatchedTensor:  # each sample's result would have its own length
+        raise RuntimeError(MASKED_SELECT_MESSAGE)
+    if type(x) is not BatchedTensor or x._level is not level:
         return NotImplemented
     m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
     shape = tuple(np.broadcast_shapes(tuple(x.shape), m.shape))

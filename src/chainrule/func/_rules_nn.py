@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.tensor import Tensor
 from ..linalg.norms import EuclideanNorm
 from ..ops.affine import LinearFn
@@ -59,6 +60,15 @@ from ._rules_elementwise import _shift, align
 
 __all__: list = []
 
+# PyTorch's words (their first sentences) when a per-sample gradient of embedding's weight
+# would be sparse (vmap(grad) of F.embedding / F.embedding_bag with sparse=True): its batched
+# sparse gradient cannot be viewed
+SPARSE_PER_SAMPLE = (
+    "Could not run 'aten::view' with arguments from the 'SparseCPU' backend. This could be "
+    "because the operator doesn't exist for this backend, or was omitted during the "
+    "selective/custom build process (if using custom build)."
+)
+
 
 def _only_first_batched(level: Level, args: tuple) -> bool:
     return all(not (type(a) is BatchedTensor and a._level is level) for a in args[1:])
@@ -66,7 +76,7 @@ def _only_first_batched(level: Level, args: tuple) -> bool:
 
 @register(Sum, Mean, Amax, Amin, Norm2, NormZero, EuclideanNorm)
 def _reduce_axes(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
-    x, axes, keepdim = args
+    x, axes, keepdim = args[:3]  # (Amax/Amin's ``whole`` only names x.max()'s node)
     if x.ndim == 0:
         axes = ()
     return wrap(cls.apply(x._value, _shift(axes, x.ndim), keepdim), level)
@@ -299,6 +309,9 @@ def _linear(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
 @register(EmbeddingFn)
 def _embedding(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
     weight, idx = args[0], args[1]
+    sparse = args[4] if len(args) > 4 else kwargs.get("sparse", False)
+    if sparse and type(weight) is BatchedTensor and weight.requires_grad and is_grad_enabled():
+        raise NotImplementedError(SPARSE_PER_SAMPLE)  # PyTorch: no batched sparse gradient
     if (
         type(weight) is BatchedTensor
         or type(idx) is not BatchedTensor

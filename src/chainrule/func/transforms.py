@@ -207,11 +207,29 @@ def jvp(f: Callable, primals: Any, tangents: Any, has_aux: bool = False) -> tupl
     _check_jvp_args(primals, tangents)
     # f may not change a tensor it captures in place (as torch.func); a nested pytree
     # output reaches the core transforms as the tuple of its leaves
-    f, box = flat_outputs(guarded(f), has_aux)
+    f, box = flat_outputs(_only_tensors(guarded(f), has_aux), has_aux)
     res = _jvp(f, primals, tangents, has_aux)
     if not box:
         return res
     return (restore(box[-1], res[0]), restore(box[-1], res[1]), *res[2:])
+
+
+def _only_tensors(f: Callable, has_aux: bool) -> Callable:
+    """``f`` refusing, with PyTorch's words, an output leaf that is not a Tensor (a Python
+    number from ``.argmax().item()``-like code): jvp has no tangent to give it."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        res = f(*args, **kwargs)
+        out = res[0] if has_aux and isinstance(res, (tuple, list)) and len(res) == 2 else res
+        for leaf in _leaves(out):
+            if not isinstance(leaf, Tensor):
+                raise RuntimeError(
+                    "jvp(f, primals, tangents): expected f(*primals) to return only tensors, "
+                    f"got unsupported type {type(leaf)}"
+                )
+        return res
+
+    return call
 
 
 def _jvp(f: Callable, primals: Any, tangents: Any, has_aux: bool) -> tuple:

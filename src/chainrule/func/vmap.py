@@ -35,7 +35,7 @@ from ..autograd.tensor import Tensor
 from ..ops.shape import broadcast_to, cat, movedim, unsqueeze
 from ..random_snapshot import restore, snapshot
 from ..utils._pytree import tree_leaves, tree_structure
-from . import _rules_elementwise, _rules_nn  # noqa: F401 - registers the batching rules
+from . import _rules_elementwise, _rules_fill, _rules_nn  # noqa: F401 - registers the rules
 from ._batched import BatchedTensor, Level
 from ._random import lift_draw
 

@@ -23,6 +23,7 @@ from ..autograd.forward_ad_captures import GUARDING as _GUARDING
 from ..autograd.forward_ad_captures import check_captured_write
 from ..autograd.function import Function
 from ..autograd.saved import memory_root
+from ..autograd.state import LOCAL as _vmap
 from ..autograd.tensor import Tensor
 from ..autograd.view_base import forward_base
 from ..autograd.view_replay import data_pointer
@@ -197,6 +198,12 @@ def as_strided_(
         RuntimeError: ``input`` is a leaf that requires grad (or a view of one) while grad
             mode is on; a geometry as for :func:`as_strided`.
     """
+    if _vmap.state.vmap and type(input).__name__ == "BatchedTensor":
+        # cr.func.vmap: PyTorch's fallback restrides each sample's slice (its own view
+        # object), so the batched tensor itself keeps its shape and values
+        from ..func._per_sample import per_sample  # noqa: PLC0415 - func imports the ops
+
+        return per_sample(as_strided_, input, size, stride, storage_offset, inplace=True)
     if _GUARDING[0]:  # a captured tensor inside a grad transform of cr.func: as PyTorch
         check_captured_write(input, "as_strided_")
     if (input.requires_grad and grad_mode.is_grad_enabled()) or input._fw_tangent is not None:

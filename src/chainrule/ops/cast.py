@@ -142,6 +142,8 @@ def clone(
     """``torch.clone``: a copy that owns its memory, recorded in the graph, in the input's
     memory order (``preserve_format``) or in ``memory_format``'s (``cr.contiguous_format``,
     ``cr.channels_last``)."""
+    if type(input) is not Tensor and getattr(input, "vmap_inplace", None) is not None:
+        return input.clone(memory_format=memory_format)  # cr.func.vmap: its physical value
     if memory_format is not None and memory_format is not preserve_format:
         out = to_memory_format(input, memory_format, "clone")
         if out is not input:

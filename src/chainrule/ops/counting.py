@@ -138,6 +138,10 @@ def unique_consecutive(
     x = as_tensor(input)
     refuse_complex_order("unique_consecutive", x, error=NotImplementedError)  # as PyTorch
     _refuse_float8("unique", x)
+    if getattr(x._data, "vmap_raw_array", False):  # cr.func.vmap: PyTorch refuses
+        from ..func._logical import dynamic_shape  # noqa: PLC0415 - func imports the ops
+
+        raise dynamic_shape("aten::unique_consecutive")
     xp = get_array_module(x._data)
     if dim is None:
         data = x._data.reshape(-1)

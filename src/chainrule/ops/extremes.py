@@ -303,6 +303,10 @@ def _arg_reduce(op: str, x: Any, dim: int | None, keepdim: bool) -> Tensor:
     xp = get_array_module(x._data)
     fn = xp.argmax if op == "argmax" else xp.argmin
     if dim is None:
+        if getattr(x._data, "vmap_raw_array", False):  # cr.func.vmap: per sample
+            from ..func._per_sample import per_sample  # noqa: PLC0415 - func imports ops
+
+            return per_sample(_arg_reduce, op, x, dim, keepdim)
         _check_nonempty(op, x, None)
         idx = xp.asarray(fn(x._data), dtype=np.int64)
         if type(x._data) is MetaArray:  # (asarray gives NumPy's own class back)

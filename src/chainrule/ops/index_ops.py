@@ -20,6 +20,7 @@ import numpy as np
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.ieee import quiet_fp
 from ..autograd.saved_fields import given  # grad_fn._saved_*
+from ..autograd.state import LOCAL as _vmap
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..float8 import refuse as _refuse_float8
@@ -137,6 +138,11 @@ def _as_1d(x: Tensor) -> Tensor:
 def index_add(input: Tensor, dim: int, index: Any, source: Any, *, alpha: Any = 1) -> Tensor:
     """``input`` with ``alpha * source[..., i, ...]`` added at ``x[..., index[i], ...]`` along
     ``dim`` (repeated indices accumulate)."""
+    if _vmap.state.vmap:  # inside cr.func.vmap: a per-sample index runs per sample
+        from ..func._per_sample import index_batched, per_sample  # noqa: PLC0415 - cycle
+
+        if index_batched(index):
+            return per_sample(index_add, input, dim, index, source, alpha=alpha)
     # PyTorch checks no index bounds when self is empty (it returns self unchanged), unless
     # self is 1-d: its vector path checks them (IndexError for index_add of zeros(0))
     check = input.numel() > 0 or input.ndim == 1
@@ -183,6 +189,11 @@ def index_copy(input: Tensor, dim: int, index: Any, source: Any) -> Tensor:
 def index_fill(x: Tensor, dim: int, index: Any, value: Any) -> Tensor:
     """``x`` with the slices ``index`` along ``dim`` set to ``value`` (a number or a 0-d
     tensor; a tensor value receives the gradient of every filled element)."""
+    if _vmap.state.vmap:  # inside cr.func.vmap: a per-sample index runs per sample
+        from ..func._per_sample import index_batched, per_sample  # noqa: PLC0415 - cycle
+
+        if index_batched(index):
+            return per_sample(index_fill, x, dim, index, value)
     d, idx = _vector_index("index_fill", x, dim, index, negative=True, long_only=True)
     _refuse_float8("index_fill_cpu", x)
     refuse_grad_into_integer(x, value)
@@ -199,7 +210,8 @@ def index_fill(x: Tensor, dim: int, index: Any, value: Any) -> Tensor:
                 "index_fill_(): Converting complex Scalar to non-complex type is not supported"
             )
         meta = type(value._data) is MetaArray  # (no value to read: stays a tensor)
-        if not value.requires_grad and value._fw_tangent is None and not meta:
+        batched = type(value).__name__ == "BatchedTensor"  # per-sample values (vmap)
+        if not value.requires_grad and value._fw_tangent is None and not meta and not batched:
             value = value.item()  # a constant: cast to x's dtype below, as PyTorch
     elif not isinstance(value, (int, float, bool, complex, np.number)):
         raise TypeError(
@@ -245,6 +257,11 @@ def masked_scatter(x: Tensor, mask: Any, source: Any) -> Tensor:
             f"masked_scatter(): mask of shape {tuple(m.shape)} and self of shape "
             f"{tuple(x.shape)} cannot be broadcast together"
         ) from None
+    if _vmap.state.vmap:  # inside cr.func.vmap: a per-sample mask runs per sample
+        from ..func._per_sample import is_batched, per_sample  # noqa: PLC0415 - cycle
+
+        if is_batched(m):
+            return per_sample(masked_scatter, x, m, src)
     xp = get_array_module(m._data)
     marr = xp.broadcast_to(m._data, shape)
     n = int(marr.sum())
@@ -313,6 +330,12 @@ def _check_position(op: str, x: Tensor, d: int, index: Any, position: int) -> in
 
 def _scatter_into(op: str, x: Tensor, src: Any, region: tuple) -> Tensor:
     """``x`` with ``x[region] = src``; ``src`` must have the region's exact shape."""
+    if _vmap.state.vmap:  # inside cr.func.vmap: batched arguments run per sample
+        from ..func._per_sample import per_sample  # noqa: PLC0415 - func imports the ops
+
+        res = per_sample(lambda a, b: _scatter_into(op, a, b, region), x, src)
+        if res is not NotImplemented:
+            return res
     s = as_tensor(src)
     want = x._data[region].shape
     if tuple(s.shape) != tuple(want):

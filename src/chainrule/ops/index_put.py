@@ -17,6 +17,7 @@ import numpy as np
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..autograd.saved_fields import tensor_field  # grad_fn._saved_*
+from ..autograd.state import LOCAL as _vmap
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..float8 import is_float8
@@ -228,6 +229,11 @@ def index_put(input: Tensor, indices: Any, values: Tensor, accumulate: bool = Fa
     Derivatives: overwrite -- ``input`` gets the gradient except at the written positions,
     ``values`` the gradient gathered there (summed over its broadcast dims); accumulate --
     ``input`` gets the whole gradient and ``values`` the gather ``grad[indices]``."""
+    if _vmap.state.vmap:  # inside cr.func.vmap: per-sample indices run per sample
+        from ..func._per_sample import index_batched, per_sample  # noqa: PLC0415 - cycle
+
+        if index_batched(indices):
+            return per_sample(index_put, input, indices, values, accumulate)
     idx, values, target = _index_put_args("index_put", input, indices, values, accumulate)
     return _put(input, idx, values, target, bool(accumulate), indices)
 
@@ -237,6 +243,12 @@ def index_put_(x: Tensor, indices: Any, values: Tensor, accumulate: bool = False
     ``accumulate``); recorded for autograd, as PyTorch's ``index_put_``, when ``x`` or
     ``values`` requires grad or carries a forward-mode tangent (a leaf that requires grad
     refuses, as in PyTorch). Unrecorded writes go straight into ``x``'s memory."""
+    if _vmap.state.vmap:  # inside cr.func.vmap: a per-sample index, or a batched value
+        from ..func._per_sample import per_sample_write  # noqa: PLC0415 - func imports ops
+
+        res = per_sample_write(index_put_, x, indices, values, accumulate)
+        if res is not NotImplemented:
+            return res
     idx, values, target = _index_put_args("index_put_", x, indices, values, accumulate)
     if is_float8(x._data.dtype) and x._data.dtype.name == "float8_e8m0fnu":  # (no kernel)
         _refuse_float8("index_put", x)

@@ -126,6 +126,10 @@ def nonzero(input: Tensor, as_tuple: bool = False) -> Any:  # Tensor, or a tuple
     counts as one element with no dims: ``(1, 0)`` (or ``(0, 0)`` when it is zero), and
     ``as_tuple`` gives ``(tensor([0]),)`` (or an empty one)."""
     _refuse_float8("nonzero_count_cpu", input)
+    if getattr(input._data, "vmap_raw_array", False):  # cr.func.vmap: PyTorch refuses
+        from ..func._logical import dynamic_shape  # noqa: PLC0415 - func imports the ops
+
+        raise dynamic_shape("aten::nonzero")
     arr = input._data
     xp = get_array_module(arr)
     if arr.ndim == 0:

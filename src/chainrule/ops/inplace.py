@@ -241,10 +241,14 @@ def fill_(x: Tensor, value: Any) -> Tensor:
 
 
 def _fill(x: Tensor, value: Any, name: str) -> Tensor:
-    check_leaf(x, name)
+    batched = (type(x) is not Tensor and getattr(x, "vmap_inplace", None) is not None) or (
+        isinstance(value, Tensor) and getattr(value, "vmap_inplace", None) is not None
+    )  # cr.func.vmap: its batching rule (the physical tensor's checks in apply_inplace)
+    if not batched:
+        check_leaf(x, name)
     given = value
     value = fit_scalar(name, value, x._data.dtype)
-    if writes_into_graph(x) or inplace_names.value_in_graph(value):  # one node, as torch
+    if batched or writes_into_graph(x) or inplace_names.value_in_graph(value):  # one node
         return apply_inplace(x, name, inplace_names.filled(name), value)
     tangent = has_tangent(x) or (isinstance(value, Tensor) and value._fw_tangent is not None)
     check_writable_memory(x, name, allow_overlap=True)

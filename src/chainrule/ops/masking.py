@@ -114,6 +114,7 @@ def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
         and value.numel() == 1
         and not value.requires_grad
         and value._fw_tangent is None  # a forward-mode tangent must flow through where
+        and type(value).__name__ != "BatchedTensor"  # per-sample values (cr.func.vmap)
         else value
     )
     if isinstance(v, np.bool_):  # a float to PyTorch (cast to x's dtype below)

@@ -450,6 +450,10 @@ def any(input: Any, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: 
 def count_nonzero(input: Tensor, dim: Any = None) -> Tensor:
     """The number of non-zero elements over ``dim`` (all by default), as int64."""
     _refuse_float8("nonzero_count_cpu", input)
+    if getattr(input._data, "vmap_raw_array", False):  # cr.func.vmap: once per sample
+        from ..func._per_sample import per_sample  # noqa: PLC0415 - func imports the ops
+
+        return per_sample(count_nonzero, input, dim)
     xp = get_array_module(input._data)
     empty = isinstance(dim, (tuple, list)) and len(dim) == 0  # every dim, as PyTorch
     axes = None if empty else norm_dim(dim, input.ndim, "count_nonzero")

@@ -29,6 +29,7 @@ from ..autograd import grad as _autograd_grad
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..autograd.saved_fields import given, given_dim  # grad_fn._saved_*
+from ..autograd.state import LOCAL as _vmap
 from ..autograd.tensor import Tensor
 from ..backend import device_of, errstate, get_array_module, host, to_device
 from ..meta.array import MetaArray
@@ -218,6 +219,12 @@ def scatter_reduce(
             f"scatter_reduce(): reduce argument must be either sum, prod, mean, amax or amin, "
             f"got {reduce!r}"
         )
+    if _vmap.state.vmap:  # inside cr.func.vmap: batched arguments run per sample
+        from ..func._per_sample import per_sample  # noqa: PLC0415 - func imports the ops
+
+        res = per_sample(scatter_reduce, input, dim, index, src, reduce, include_self=include_self)
+        if res is not NotImplemented:
+            return res
     d, idx = _index_arg("scatter_reduce", input, dim, index)
     s = as_tensor(src)
     if idx.ndim == 0 and input.ndim == 1:  # a 0-d index names one element (src read as 1-d)

@@ -117,6 +117,13 @@ def searchsorted(
         params = (("sorted_sequence", sorted_sequence), ("input", input))
         _refuse_python_data("searchsorted", _SEARCHSORTED_FORMS, params, options)
     _refuse_float8("searchsorted_out_cpu", sorted_sequence, input)
+    if _vmap.state.vmap:  # inside cr.func.vmap: batched arguments run per sample
+        from ..func._per_sample import per_sample  # noqa: PLC0415 - func imports the ops
+
+        kw = {"out_int32": out_int32, "right": right, "sorter": sorter}
+        res = per_sample(searchsorted, sorted_sequence, input, **kw)
+        if res is not NotImplemented:
+            return res
     for what, t in (("boundary", sorted_sequence), ("input value", input)):
         if (
             isinstance(t, Tensor)
@@ -178,6 +185,8 @@ def bucketize(
     b = _arr(boundaries)
     if b.ndim != 1:
         raise RuntimeError(f"boundaries tensor must be 1 dimension, but got dim({b.ndim})")
+    if getattr(b, "vmap_raw_array", False):  # per-sample boundaries (cr.func.vmap)
+        b = boundaries
     return searchsorted(b, input, out_int32=out_int32, right=right)
 
 
@@ -194,6 +203,10 @@ def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Ten
         bins = parser_int("histc", "bins", 2, bins)
     if bins <= 0:
         raise RuntimeError(f"histc: bins must be > 0, got {bins!r}")
+    if getattr(x._data, "vmap_raw_array", False):  # cr.func.vmap: once per sample
+        from ..func._per_sample import per_sample  # noqa: PLC0415 - func imports the ops
+
+        return per_sample(histc, x, bins, min, max)
     if type(x._data) is MetaArray:  # no values to count: the counts' shape (PyTorch's meta)
         return meta_result((int(bins),), x.dtype)
     data = np.asarray(x._data).ravel()
@@ -243,6 +256,10 @@ def unique(
     x = as_tensor(input)
     refuse_complex_order("unique", x, error=NotImplementedError)  # PyTorch: no kernel
     _refuse_float8("unique", x)
+    if getattr(x._data, "vmap_raw_array", False):  # cr.func.vmap: PyTorch refuses
+        from ..func._logical import dynamic_shape  # noqa: PLC0415 - func imports the ops
+
+        raise dynamic_shape("aten::_unique2")
     if type(x._data) is MetaArray:  # the distinct values are the data's: none on meta
         np.unique(x._data)  # (the meta device's NotImplementedError, chainrule/meta)
     data = np.asarray(x._data)

@@ -19,6 +19,7 @@ import numpy as np
 from .._layout import is_vmap_array
 from ..autograd.function import Function
 from ..autograd.saved_fields import given_dim, tensor_field  # grad_fn._saved_* helpers
+from ..autograd.state import LOCAL as _vmap
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, strided_view
 from .index_layout import index_layout
@@ -288,6 +289,11 @@ def getitem(x: Tensor, idx: Any, guard: tuple | None = None) -> Tensor:
             return GetItem.apply(x, idx, guard=())
         except IndexError as err:
             raise IndexError(f"index: {err} (tensor of shape {tuple(x.shape)})") from None
+    if guard is None and _vmap.state.vmap:  # inside cr.func.vmap: per-sample index tensors
+        from ..func._per_sample import index_batched, per_sample  # noqa: PLC0415 - cycle
+
+        if index_batched(idx):
+            return per_sample(getitem, x, idx)
     if guard is None:  # a 0-d integer tensor is read as an int: nothing to guard
         guard = tuple(t for t in index_tensors(idx) if t.ndim or t.dtype == np.bool_)
     idx = _converted(x, idx)

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..autograd import grad_mode
 from ..autograd.function import Function
+from ..autograd.state import LOCAL as _vmap
 from ..autograd.tensor import Tensor
 from ..autograd.view_errors import LEAF_MESSAGE, VIEW_OF_LEAF_MESSAGE
 from ..backend import get_array_module
@@ -123,6 +124,11 @@ def setitem(x: Tensor, idx: Any, value: Any) -> None:
         )
     if idx is False:  # PyTorch writes nothing and records nothing (the value unchecked)
         return
+    if _vmap.state.vmap:  # inside cr.func.vmap: a per-sample index, or a batched value
+        from ..func._per_sample import per_sample_write  # noqa: PLC0415 - func imports ops
+
+        if per_sample_write(setitem, x, idx, value) is not NotImplemented:
+            return
     scalar = not isinstance(value, Tensor) or value.numel() == 1
     if scalar and lone_byte_mask(idx):
         earlier_index_error(tuple(x.shape), idx)  # PyTorch's basic indexing comes first

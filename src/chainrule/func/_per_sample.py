@@ -1,0 +1,133 @@
+"""A whole public function run once per sample under ``cr.func.vmap``.
+
+Most ops batch inside ``Function.apply`` (:mod:`._dispatch`). A few compute on their
+arguments' raw arrays *before* any ``Function.apply`` (a bounds check, a result built
+with NumPy when nothing needs a gradient: ``scatter_reduce``, ``searchsorted``,
+``select_scatter``'s region shape), where a batched tensor's raw array is only a
+:class:`~._logical.LogicalArray` that refuses per-sample work. Those functions call
+:func:`per_sample` first while a vmap is active: the function once per sample of the
+innermost level among its batched arguments (slices of their physical values), the
+results stacked as batched tensors of that level, as the dispatcher's fallback does for
+a single op (PyTorch's ``BatchedFallback``). Slices are views, so autograd (``vmap(grad)``)
+and in-place writes reach the physical tensors; nested levels peel one at a time (a slice
+of an inner level is still batched at the outer ones and comes back here).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..autograd.state import LOCAL
+from ..ops.indexing import getitem
+from ..ops.shape import stack
+from ._batched import BatchedTensor, Level, wrap
+from ._dispatch import STATS
+from ._logical import BOOL_MASK_MESSAGE, inplace_unbatched
+from ._random import lift_draw
+
+__all__ = ["index_batched", "innermost_level", "is_batched", "per_sample", "per_sample_write"]
+
+
+def is_batched(x: Any) -> bool:
+    """Whether ``x`` holds per-sample values of an active vmap level: a batched tensor, or a
+    plain one computed on a batched tensor's raw array (``x._data > 0``)."""
+    return type(lift_draw(x)) is BatchedTensor
+
+
+def _items(args: tuple, kwargs: dict) -> list:
+    out = []
+    for a in (*args, *kwargs.values()):
+        if isinstance(a, (tuple, list)):  # (an index tuple: its tensors)
+            out.extend(a)
+        else:
+            out.append(a)
+    return out
+
+
+def innermost_level(args: tuple, kwargs: dict | None = None) -> Level | None:
+    """The innermost vmap level batching any argument (one level of tuples/lists looked
+    into), or None: then the caller runs as usual."""
+    level = None
+    for a in _items(args, kwargs or {}):
+        if type(a) is BatchedTensor and (level is None or a._level.id > level.id):
+            level = a._level
+    return level
+
+
+def index_batched(index: Any) -> bool:
+    """Whether an index (a tensor, or a tuple/list of them) holds per-sample positions; a
+    per-sample boolean mask is refused with PyTorch's words (each sample's result would
+    have its own length)."""
+    lifted = _lift(index)
+    if innermost_level((lifted,), {}) is None:
+        return False
+    items = lifted if isinstance(lifted, (tuple, list)) else (lifted,)
+    if any(type(i) is BatchedTensor and i.dtype == np.bool_ for i in items):
+        raise RuntimeError(BOOL_MASK_MESSAGE)
+    return True
+
+
+def _lift(x: Any) -> Any:
+    if isinstance(x, (tuple, list)):
+        return type(x)(lift_draw(a) for a in x)
+    return lift_draw(x)
+
+
+def per_sample_write(fn: Callable, x: Any, index: Any, *rest: Any) -> Any:
+    """``x[index] = value``-like writes (``setitem``, ``index_put_``) under vmap: once per
+    sample when the index is batched (each sample its own positions); PyTorch's refusal when
+    ``x`` is not batched at the level of the index or value; NotImplemented otherwise (a
+    batched ``x`` with a constant index has its own batched path)."""
+    if not LOCAL.state.vmap:
+        return NotImplemented
+    index, rest = _lift(index), tuple(_lift(r) for r in rest)
+    level = innermost_level((x, index, *rest), {})
+    if level is None:
+        return NotImplemented
+    if not (type(x) is BatchedTensor and x._level is level):
+        raise inplace_unbatched()
+    if innermost_level((index,), {}) is not level:
+        return NotImplemented
+    return per_sample(fn, x, index, *rest, inplace=True)
+
+
+def _slice(x: Any, level: Level, b: int) -> Any:
+    if type(x) is BatchedTensor and x._level is level:
+        return getitem(x._value, b)
+    if isinstance(x, (tuple, list)):
+        return type(x)(_slice(a, level, b) for a in x)
+    return x
+
+
+def per_sample(fn: Callable, *args: Any, inplace: bool = False, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)`` once per sample of the innermost vmap level batching an
+    argument, the results (a tensor or a tuple of tensors) stacked and batched at that
+    level; NotImplemented when no argument is batched (or no vmap is active).
+    ``inplace``: ``fn`` writes into ``args[0]`` (each sample's slice is a view of it), which
+    is returned, as in-place ops return their target."""
+    if not LOCAL.state.vmap:
+        return NotImplemented
+    args = tuple(_lift(a) for a in args)  # a mask computed on a batched raw array
+    kwargs = {k: _lift(v) for k, v in kwargs.items()}
+    level = innermost_level(args, kwargs)
+    if level is None:
+        return NotImplemented
+    if inplace and not (type(args[0]) is BatchedTensor and args[0]._level is level):
+        raise inplace_unbatched()  # per-sample values into one tensor: PyTorch refuses
+    STATS["fallback"] += 1
+    STATS["last"] = getattr(fn, "__name__", repr(fn))
+    outs = []
+    for b in range(level.size):
+        a_b = tuple(_slice(a, level, b) for a in args)
+        kw_b = {k: _slice(v, level, b) for k, v in kwargs.items()}
+        outs.append(fn(*a_b, **kw_b))
+    if inplace:
+        return args[0]
+    if isinstance(outs[0], tuple):
+        first = outs[0]
+        parts = [wrap(stack([o[i] for o in outs], 0), level) for i in range(len(first))]
+        return type(first)(parts) if type(first) is tuple else type(first)(*parts)
+    return wrap(stack(outs, 0), level)
