@@ -193,10 +193,11 @@ def margin_ranking_loss(
     # on PyTorch's CPU autocast float32 list: bfloat16 arguments are computed in float32
     x1, x2, y = autocast_float32(x1, x2, y)
     if not (x1.ndim == x2.ndim == y.ndim):
+        # PyTorch's text word for word (its space before the colon, its Size reprs and
+        # trailing space)
         raise RuntimeError(
-            f"margin_ranking_loss: All input tensors should have same dimension "
-            f"but got sizes: input1: {tuple(x1.shape)}, input2: "
-            f"{tuple(x2.shape)}, target: {tuple(y.shape)}"
+            f"margin_ranking_loss : All input tensors should have same dimension "
+            f"but got sizes: input1: {x1.shape}, input2: {x2.shape}, target: {y.shape} "
         )
     if type(margin) is not float:  # PyTorch's parser: a real number
         margin = as_float("margin_ranking_loss", "margin", margin, 4)
