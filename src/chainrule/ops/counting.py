@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from .. import return_types
+from .._layout import is_vmap_batched
 from ..autograd.saved_fields import given  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
@@ -138,7 +139,7 @@ def unique_consecutive(
     x = as_tensor(input)
     refuse_complex_order("unique_consecutive", x, error=NotImplementedError)  # as PyTorch
     _refuse_float8("unique", x)
-    if getattr(x._data, "vmap_raw_array", False):  # cr.func.vmap: PyTorch refuses
+    if is_vmap_batched(x._data):  # cr.func.vmap: PyTorch refuses
         from ..func._logical import dynamic_shape  # noqa: PLC0415 - func imports the ops
 
         raise dynamic_shape("aten::unique_consecutive")

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .. import return_types
+from .._layout import is_vmap_batched
 from ..autograd.function import Function
 from ..autograd.saved_fields import given, given_dim  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
@@ -303,7 +304,7 @@ def _arg_reduce(op: str, x: Any, dim: int | None, keepdim: bool) -> Tensor:
     xp = get_array_module(x._data)
     fn = xp.argmax if op == "argmax" else xp.argmin
     if dim is None:
-        if getattr(x._data, "vmap_raw_array", False):  # cr.func.vmap: per sample
+        if is_vmap_batched(x._data):  # cr.func.vmap: per sample
             from ..func._per_sample import per_sample  # noqa: PLC0415 - func imports ops
 
             return per_sample(_arg_reduce, op, x, dim, keepdim)

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from .._layout import is_vmap_batched
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..creation import arange
@@ -126,7 +127,7 @@ def nonzero(input: Tensor, as_tuple: bool = False) -> Any:  # Tensor, or a tuple
     counts as one element with no dims: ``(1, 0)`` (or ``(0, 0)`` when it is zero), and
     ``as_tuple`` gives ``(tensor([0]),)`` (or an empty one)."""
     _refuse_float8("nonzero_count_cpu", input)
-    if getattr(input._data, "vmap_raw_array", False):  # cr.func.vmap: PyTorch refuses
+    if is_vmap_batched(input._data):  # cr.func.vmap: PyTorch refuses
         from ..func._logical import dynamic_shape  # noqa: PLC0415 - func imports the ops
 
         raise dynamic_shape("aten::nonzero")

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .._layout import expanded
+from .._layout import expanded, is_vmap_batched
 from ..autograd.function import Function
 from ..autograd.saved_fields import given, given_dim, given_dims  # grad_fn._saved_*
 from ..autograd.state import is_grad_enabled
@@ -450,7 +450,7 @@ def any(input: Any, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: 
 def count_nonzero(input: Tensor, dim: Any = None) -> Tensor:
     """The number of non-zero elements over ``dim`` (all by default), as int64."""
     _refuse_float8("nonzero_count_cpu", input)
-    if getattr(input._data, "vmap_raw_array", False):  # cr.func.vmap: once per sample
+    if is_vmap_batched(input._data):  # cr.func.vmap: once per sample
         from ..func._per_sample import per_sample  # noqa: PLC0415 - func imports the ops
 
         return per_sample(count_nonzero, input, dim)

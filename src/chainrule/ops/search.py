@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from .. import return_types
+from .._layout import is_vmap_batched
 from .._user_warnings import warn_once
 from ..autograd.saved_fields import given  # grad_fn._saved_*
 from ..autograd.state import LOCAL as _vmap
@@ -185,7 +186,7 @@ def bucketize(
     b = _arr(boundaries)
     if b.ndim != 1:
         raise RuntimeError(f"boundaries tensor must be 1 dimension, but got dim({b.ndim})")
-    if getattr(b, "vmap_raw_array", False):  # per-sample boundaries (cr.func.vmap)
+    if is_vmap_batched(b):  # per-sample boundaries (cr.func.vmap)
         b = boundaries
     return searchsorted(b, input, out_int32=out_int32, right=right)
 
@@ -203,7 +204,7 @@ def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Ten
         bins = parser_int("histc", "bins", 2, bins)
     if bins <= 0:
         raise RuntimeError(f"histc: bins must be > 0, got {bins!r}")
-    if getattr(x._data, "vmap_raw_array", False):  # cr.func.vmap: once per sample
+    if is_vmap_batched(x._data):  # cr.func.vmap: once per sample
         from ..func._per_sample import per_sample  # noqa: PLC0415 - func imports the ops
 
         return per_sample(histc, x, bins, min, max)
@@ -256,7 +257,7 @@ def unique(
     x = as_tensor(input)
     refuse_complex_order("unique", x, error=NotImplementedError)  # PyTorch: no kernel
     _refuse_float8("unique", x)
-    if getattr(x._data, "vmap_raw_array", False):  # cr.func.vmap: PyTorch refuses
+    if is_vmap_batched(x._data):  # cr.func.vmap: PyTorch refuses
         from ..func._logical import dynamic_shape  # noqa: PLC0415 - func imports the ops
 
         raise dynamic_shape("aten::_unique2")
