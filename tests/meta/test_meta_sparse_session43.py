@@ -124,15 +124,7 @@ CASES = {
     "bsr_to_meta": lambda m: m.tensor([[1.0, 0.0], [0.0, 2.0]]).to_sparse_bsr((1, 1)).to("meta"),
 }
 
-_GAPS = {
-    "add": "torch's meta add of two sparse tensors answers nnz 0; chainrule's concatenation "
-    "copies the meta indices out and refuses (Cannot copy out of meta tensor)",
-    "t": "torch's meta transpose of a sparse tensor answers nnz 0 (its meta kernel allocates "
-    "an empty result); chainrule transposes the pattern and keeps the 3 entries",
-    "clone": "torch's meta clone of a sparse tensor answers nnz 0; chainrule keeps the entries",
-    "bsr_to_meta": "to('meta') of a BSR matrix: torch answers an empty BSR meta tensor, "
-    "chainrule's compressed to() refuses a result on another pattern",
-}
+_GAPS: dict[str, str] = {}  # session 44 closed add, t, clone and bsr_to_meta
 
 
 def _answer(m, name):

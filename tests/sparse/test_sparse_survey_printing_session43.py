@@ -84,16 +84,8 @@ NODES = {
     ),
 }
 
-_NODE_GAPS = {
-    "sparse_addmm": "torch.sparse.addmm is one SparseAddmmBackward0 node in torch; chainrule "
-    "composes it (beta * mat + alpha * product): AddBackward0",
-    "dense_first_mm": "dense @ sparse: torch's MmBackward0; chainrule computes (sparseᵀ @ "
-    "denseᵀ)ᵀ and shows the last transpose (TransposeBackward0)",
-    "mv": "mv of a sparse matrix: torch's MvBackward0; chainrule's product of a column, "
-    "reshaped (ViewBackward0)",
-    "bmm": "bmm of a sparse batch: torch's BmmBackward0; chainrule's block-diagonal product, "
-    "reshaped (ViewBackward0)",
-}
+# session 44 closed sparse_addmm, dense_first_mm, mv and bmm (ops/sparse_product_nodes.py)
+_NODE_GAPS: dict[str, str] = {}
 
 
 def _node_param(name):

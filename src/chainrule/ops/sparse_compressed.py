@@ -32,6 +32,7 @@ from ..meta.array import MetaArray
 from . import sparse_functions as fn
 from ._util import dim_range_error
 from .sparse_csr import SparseCsrTensor, carry_source, make_csr
+from .sparse_meta import empty_compressed_on_meta, is_sparse_meta
 from .sparse_nodense import unsupported
 from .sparse_pattern import SparsePattern
 from .sparse_tensor import SPARSE_TYPES, SparseTensor, make_sparse, sparse_repr
@@ -138,6 +139,8 @@ class SparseCompressedTensor(SparseCsrTensor):
     def _like(self, coo: SparseTensor) -> SparseCompressedTensor:
         """``coo``'s values (on this tensor's element pattern) in this tensor's layout."""
         if coo._sp_pattern is not self._sp_pattern:
+            if is_sparse_meta(coo) and coo._sp_pattern.nnz == 0:  # to("meta"), to(dtype)
+                return empty_compressed_on_meta(self, coo._sp_values, make_compressed)
             raise unsupported(f"a result of a {self._sc_layout} tensor on another pattern")
         return carry_source(self._with_values(coo._sp_values), coo._sp_source)
 

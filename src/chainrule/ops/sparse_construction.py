@@ -174,8 +174,11 @@ def sparse_coo_tensor(
     """
     if size is COO_SIZE_UNSET:
         size = None
-    elif size is None:  # PyTorch's parser refuses an explicit None
+    elif not (isinstance(size, (tuple, list)) and all(is_parser_int(d) for d in size)):
+        # PyTorch's parser refuses an explicit None, a bare int, a float or bool in it
         raise sparse_coo_size_error(indices, values, size)
+    else:
+        size = tuple(int(d) for d in size)  # NumPy ints, 0-d integer tensors
     warn_implicit_checks(check_invariants)
     if requires_grad:
         raise NotImplementedError(f"sparse_coo_tensor(requires_grad=True): {_LEAF_MESSAGE}")

@@ -20,6 +20,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from . import sparse_functions as fn
 from ._util import dim_range_error
+from .number_arguments import parser_int
 from .sparse_batched import to_batched_compressed
 from .sparse_compressed import (
     INFO,
@@ -106,6 +107,11 @@ def to_compressed(
         op = f"to_sparse_{target}"
     refuse_sparse_meta(f"_to_sparse_{target}", self)
     refuse_dense_meta(f"_to_sparse_{target}", self)
+    if type(self) is SparseTensor and dense_dim is None and self.sparse_dim() != 2:
+        raise RuntimeError(  # before the matrix and blocksize checks, as PyTorch
+            f"coo_to_sparse_{target}: conversion from Sparse to {name} for input tensors with "
+            "sparse_dim()!=2 is not supported"
+        )
     _check_matrix(op, self, blocked)
     block = _blocksize(op, blocksize, _matrix_size(self, dense_dim)) if blocked else (1, 1)
     node = node or _NODE[layout]
@@ -151,17 +157,23 @@ def to_compressed(
 def to_sparse_csc(self: Tensor, dense_dim: int | None = None) -> SparseCsrTensor:
     """``Tensor.to_sparse_csc()``: the matrix's non-zero elements (a sparse tensor's
     entries) as a CSC matrix, differentiable in them."""
+    if dense_dim is not None and type(dense_dim) is not int:  # PyTorch's parser: an int
+        dense_dim = parser_int("to_sparse_csc", "dense_dim", 2, dense_dim)
     return to_compressed(self, sparse_csc, None, dense_dim)
 
 
 def to_sparse_bsr(self: Tensor, blocksize: Any, dense_dim: int | None = None) -> SparseCsrTensor:
     """``Tensor.to_sparse_bsr(blocksize)``: the blocks holding a non-zero element (a
     specified entry) as a BSR matrix, differentiable in the source."""
+    if dense_dim is not None and type(dense_dim) is not int:  # PyTorch's parser: an int
+        dense_dim = parser_int("to_sparse_bsr", "dense_dim", 3, dense_dim)
     return to_compressed(self, sparse_bsr, blocksize, dense_dim)
 
 
 def to_sparse_bsc(self: Tensor, blocksize: Any, dense_dim: int | None = None) -> SparseCsrTensor:
     """``Tensor.to_sparse_bsc(blocksize)``: as :func:`to_sparse_bsr`, blocks by columns."""
+    if dense_dim is not None and type(dense_dim) is not int:  # PyTorch's parser: an int
+        dense_dim = parser_int("to_sparse_bsc", "dense_dim", 3, dense_dim)
     return to_compressed(self, sparse_bsc, blocksize, dense_dim)
 
 

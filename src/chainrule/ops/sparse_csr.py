@@ -31,6 +31,7 @@ from ..meta.array import MetaArray
 from . import sparse_functions as fn
 from ._raw_checks import RankError
 from ._util import dim_range_error
+from .number_arguments import parser_int
 from .sparse_meta import refuse_dense_meta, refuse_sparse_meta
 from .sparse_nodense import unsupported
 from .sparse_pattern import SparsePattern
@@ -78,7 +79,7 @@ def _compressed_refused(name: str, kind: str, got: str) -> Any:
 
 def _layout_refused(name: str) -> Any:
     def method(self: Any, *args: Any, **kwargs: Any) -> Any:
-        raise RuntimeError(f"{name}: unsupported tensor layout: SparseCsr")
+        raise RuntimeError("unsupported tensor layout: SparseCsr")  # (torch: no op name)
 
     method.__name__ = name
     return method
@@ -379,6 +380,8 @@ def to_sparse_csr(self: Tensor, dense_dim: int | None = None) -> SparseCsrTensor
     """``Tensor.to_sparse_csr()``: a 2-d dense matrix's non-zero elements, or a 2-d COO
     tensor's entries (coalesced), as a CSR matrix (differentiable in the values); a batched
     (3-d or more) or hybrid (``dense_dim``) one as a batched or hybrid CSR tensor."""
+    if dense_dim is not None and type(dense_dim) is not int:  # PyTorch's parser: an int
+        dense_dim = parser_int("to_sparse_csr", "dense_dim", 2, dense_dim)  # the method's 1
     if self.ndim < 2:
         raise RankError(
             f"to_sparse_csr: expected a 2-d matrix, got a {self.ndim}-d tensor of size "
@@ -398,6 +401,11 @@ def to_sparse_csr(self: Tensor, dense_dim: int | None = None) -> SparseCsrTensor
         pattern = SparsePattern(indices, tuple(arr.shape), True)
         values = fn.ToSparseCsr.apply(self, pattern)
     else:
+        if coo.sparse_dim() != 2:
+            raise RuntimeError(
+                "coo_to_sparse_csr: conversion from Sparse to SparseCsr for input tensors with "
+                "sparse_dim()!=2 is not supported"
+            )
         if coo.dense_dim():
             raise NotImplementedError("to_sparse_csr: hybrid COO tensors are not supported")
         pattern, values = coo._sp_pattern, coo._sp_values

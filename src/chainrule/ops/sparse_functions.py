@@ -34,7 +34,6 @@ __all__ = [
     "SparseGather",
     "SourceSpmm",
     "SourceToDense",
-    "SparseAddmm",
     "SparseToDense",
     "Spmm",
     "named",
@@ -121,12 +120,6 @@ def _spmm_side(values, dense, pattern, right):
     if not right:
         return kernels.spmm(values, dense, pattern)
     return kernels.spmm(values, dense.T, pattern.transposed()).T
-
-
-class SparseAddmm(Spmm):
-    """:class:`Spmm` as ``torch.sparse.mm`` records it: PyTorch runs its ``addmm``."""
-
-    node_name = "SparseAddmmBackward0"
 
 
 class SourceToDense(Function):

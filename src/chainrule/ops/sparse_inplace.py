@@ -16,6 +16,8 @@ from typing import Any
 from ..autograd.tensor import Tensor
 from .sparse_compressed import SparseCompressedTensor, layout_name
 from .sparse_csr import SparseCsrTensor, make_csr
+from .sparse_nodense import dispatcher_error
+from .sparse_pattern import SparsePattern
 from .sparse_pointwise import UNARY
 from .sparse_tensor import SPARSE_TYPES, SparseTensor
 
@@ -46,7 +48,7 @@ def move_into(self: SparseTensor, out: SparseTensor) -> SparseTensor:
 
 
 def _refuse(self: Any, name: str) -> None:
-    raise RuntimeError(f"{name}: unsupported tensor layout: {layout_name(self)}")
+    raise RuntimeError(f"unsupported tensor layout: {layout_name(self)}")  # (torch: no op name)
 
 
 def _inplace(name: str) -> Any:
@@ -54,7 +56,7 @@ def _inplace(name: str) -> Any:
 
     def method(self: SparseTensor, *args: Any, **kwargs: Any) -> SparseTensor:
         if type(self) is not SparseTensor and base == "nan_to_num":
-            raise NotImplementedError(f"{name}: no kernel for the {layout_name(self)} layout")
+            raise dispatcher_error("nan_to_num.out", "SparseCsrCPU")  # PyTorch's
         if type(self) is not SparseTensor and base in _COO_ONLY:
             _refuse(self, name)
         if base in ("add", "sub") and args and type(args[0]) not in SPARSE_TYPES:
@@ -62,7 +64,12 @@ def _inplace(name: str) -> Any:
                 f"{name}: a sparse tensor plus a dense one is not sparse (PyTorch: add(sparse, "
                 "dense) is not supported); use dense.add_(sparse) or s.to_dense()"
             )
-        return move_into(self, getattr(self, base)(*args, **kwargs))
+        out = move_into(self, getattr(self, base)(*args, **kwargs))
+        if base in ("mul", "multiply") and type(self) is SparseTensor and args:
+            if type(args[0]) not in SPARSE_TYPES:  # by a number: PyTorch flags it uncoalesced
+                p = self._sp_pattern
+                self._sp_pattern = SparsePattern(p.indices, p.shape, False)
+        return out
 
     method.__name__ = method.__qualname__ = name
     method.__doc__ = f"In-place ``{base}`` of a sparse tensor (PyTorch's sparse kernels)."

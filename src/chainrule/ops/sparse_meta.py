@@ -9,6 +9,12 @@ the products, ``sparse.sum`` and the pointwise ops raise its dispatcher's "Could
 but there was no fake impl or Meta kernel registered". chainrule's sparse code would
 otherwise reach a value-dependent NumPy step (``flatnonzero``, ``bincount``) and refuse in
 its own words; these helpers give PyTorch's, one type test before the op's work.
+
+The ops whose meta kernels allocate a new COO result (``to``, ``clone``, ``t``/``transpose``
+and ``+`` of COO tensors) answer one with no entries (:func:`empty_on_meta`), as
+``to("meta")`` and ``to(dtype)`` of the compressed layouts do
+(:func:`empty_compressed_on_meta`); the compressed layouts' ``clone`` and ``t`` keep their
+index arrays, as PyTorch's.
 """
 
 from __future__ import annotations
@@ -21,10 +27,12 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..meta.array import ACTIVE, MetaArray
 from .sparse_functions import named
+from .sparse_nodense import dispatcher_error
 from .sparse_pattern import SparsePattern
 
 __all__ = [
     "backend_error",
+    "empty_compressed_on_meta",
     "empty_on_meta",
     "is_sparse_meta",
     "refuse_dense_meta",
@@ -46,13 +54,11 @@ def backend_error(op: str, t: Any) -> NotImplementedError:
     """PyTorch's dispatcher error for ``aten::op`` on a sparse meta tensor ``t``."""
     layout = str(getattr(t, "layout", ""))
     backend = "SparseCsrMeta" if layout.endswith(_COMPRESSED_NAMES) else "SparseMeta"
-    return NotImplementedError(
-        f"Could not run 'aten::{op}' with arguments from the '{backend}' backend. This could "
-        "be because the operator doesn't exist for this backend, or was omitted during the "
-        "selective/custom build process (if using custom build). If you are a Facebook "
-        "employee using PyTorch on mobile, please visit https://fburl.com/ptmfixes for "
-        "possible resolutions. \n(chainrule: a sparse meta tensor has no entries to compute "
-        "with; PyTorch has no sparse meta kernel for this op either)"
+    return dispatcher_error(
+        op,
+        backend,
+        "chainrule: a sparse meta tensor has no entries to compute with; PyTorch has no sparse "
+        "meta kernel for this op either",
     )
 
 
@@ -77,13 +83,27 @@ def refuse_dense_meta(op: str, t: Any) -> None:
         )
 
 
-def empty_on_meta(values: Tensor, pattern: SparsePattern) -> tuple[Tensor, SparsePattern]:
-    """What moving a sparse COO tensor onto meta keeps (PyTorch's ``to("meta")``): no
-    entries, coalesced, the same size and dense rows. ``values`` are the moved values: their
-    first zero rows are kept, so the result stays in their graph (as PyTorch's
-    ``ToCopyBackward0``)."""
+def empty_on_meta(
+    values: Tensor, pattern: SparsePattern, node: str = "ToCopyBackward0"
+) -> tuple[Tensor, SparsePattern]:
+    """What PyTorch's meta kernels of a COO tensor keep when they allocate a new result
+    (``to("meta")``, ``to(dtype)``, ``clone``, ``t``/``transpose``, ``+``): no entries,
+    coalesced, ``pattern``'s size and ``values``' dense rows. ``values`` are the result's
+    values (on meta): their first zero rows are kept, so the result stays in their graph
+    under PyTorch's ``node``."""
     xp = get_array_module(values._data)
     indices = xp.zeros((pattern.indices.shape[0], 0), np.int64)
-    return named(values.narrow(0, 0, 0), "ToCopyBackward0"), SparsePattern(
-        indices, pattern.shape, True
-    )
+    return named(values.narrow(0, 0, 0), node), SparsePattern(indices, pattern.shape, True)
+
+
+def empty_compressed_on_meta(t: Any, values: Tensor, make: Any) -> Any:
+    """A CSC/BSR/BSC tensor ``t`` converted on meta (``to("meta")``, ``to(dtype)``): no
+    blocks, ``t``'s size, blocksize and index dtype (PyTorch's meta ``_to_copy``), the
+    index arrays on meta. ``values``: the empty result's flat values (nnz 0, on meta);
+    ``make``: ``sparse_compressed.make_compressed``."""
+    xp = get_array_module(values._data)
+    compressed = xp.zeros(t._sc_compressed.shape, t._sc_compressed.dtype)
+    plain = xp.zeros(t._sc_plain.shape[:-1] + (0,), t._sc_plain.dtype)
+    indices = xp.zeros((t._sp_pattern.indices.shape[0], 0), np.int64)
+    pattern = SparsePattern(indices, t._sp_pattern.shape, True)
+    return make(t._sc_layout, compressed, plain, values, pattern, t._sc_block)

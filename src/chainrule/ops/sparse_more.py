@@ -99,7 +99,7 @@ def spdiags(diagonals: Any, offsets: Any, shape: Any, layout: Any = None) -> Any
         raise RuntimeError(f"spdiags: Offsets must be integral, got {offs.dtype}")
     offs = np.asarray(offs).astype(np.int64)
     if np.unique(offs).size != offs.size:
-        raise RuntimeError("spdiags: Offset tensor contains duplicate values")
+        raise RuntimeError("Offset tensor contains duplicate values")
     width = diagonals.shape[1]
     r_parts, c_parts, flat = [], [], []
     for i, k in enumerate(offs.tolist()):

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["NoDenseData", "raiser", "unsupported"]
+__all__ = ["NoDenseData", "dispatcher_error", "raiser", "unsupported"]
 
 
 def unsupported(op: str) -> NotImplementedError:
@@ -23,6 +23,18 @@ def unsupported(op: str) -> NotImplementedError:
     return NotImplementedError(
         f"{op}: not supported for sparse tensors (layouts sparse_coo and sparse_csr); "
         "call .to_dense() first"
+    )
+
+
+def dispatcher_error(op: str, backend: str, note: str = "") -> NotImplementedError:
+    """PyTorch's dispatcher error for ``aten::op`` with no kernel for ``backend``
+    (``SparseCPU``, ``SparseCsrCPU``, ``SparseMeta``...); ``note``: a line of chainrule's."""
+    return NotImplementedError(
+        f"Could not run 'aten::{op}' with arguments from the '{backend}' backend. This could "
+        "be because the operator doesn't exist for this backend, or was omitted during the "
+        "selective/custom build process (if using custom build). If you are a Facebook "
+        "employee using PyTorch on mobile, please visit https://fburl.com/ptmfixes for "
+        "possible resolutions. " + (f"\n({note})" if note else "")
     )
 
 

@@ -18,18 +18,28 @@ from typing import Any
 
 import numpy as np
 
+from ..autograd.grad_mode import no_grad
 from ..autograd.state import is_grad_enabled
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..qtypes import scalar_type_name
 from ._raw_checks import RankError
 from ._util import DtypeError, ShapeError, norm_dim
 from .permutations import transpose
 from .sparse_batched import refuse_compressed_bmm
-from .sparse_functions import CoalesceValues, SourceSpmm, SparseAddmm, Spmm, named
+from .sparse_functions import CoalesceValues, SourceSpmm, Spmm, named
 from .sparse_meta import is_sparse_meta, refuse_sparse_meta
 from .sparse_nodense import unsupported
 from .sparse_pattern import SparsePattern
 from .sparse_product_checks import COMPRESSED, check_dtype_device, check_operands, mismatch_words
+from .sparse_product_nodes import (
+    DenseSpmm,
+    SparseAddmmNode,
+    SparseBmm,
+    SparseMm,
+    SparseMv,
+    addmm_one_node,
+)
 from .sparse_spgemm import sparse_sparse_matmul
 from .sparse_tensor import SparseTensor, make_sparse
 from .tensor_queries import sparse_bsc, sparse_bsr, sparse_csc, sparse_csr
@@ -101,8 +111,10 @@ def _sparse_dense(op: str, sparse: SparseTensor, dense: Tensor, masked: bool = F
     src = _dense_source(sparse, masked)
     pattern = sparse._sp_pattern
     if dense.ndim == 1:
+        if src is None:  # PyTorch's MvBackward0
+            return SparseMv.apply(sparse._sp_values, dense, pattern)
         return reshape(_spmm(sparse, src, unsqueeze(dense, 1), pattern), (m,))
-    return _spmm(sparse, src, dense, pattern, SparseAddmm if masked else Spmm)
+    return _spmm(sparse, src, dense, pattern, SparseMm if masked else Spmm)
 
 
 def _dense_sparse(op: str, dense: Tensor, sparse: SparseTensor, masked: bool = False) -> Tensor:
@@ -119,11 +131,14 @@ def _dense_sparse(op: str, dense: Tensor, sparse: SparseTensor, masked: bool = F
     src = _dense_source(sparse, masked)
     if src is not None and not vector:  # PyTorch's MmBackward0, its full source gradient
         return SourceSpmm.apply(src, sparse._sp_values, dense, sparse._sp_pattern, True)
+    if src is None and not vector and not masked:  # PyTorch's one MmBackward0
+        return DenseSpmm.apply(dense, sparse._sp_values, sparse._sp_pattern)
     src_t = None if src is None else transpose(src, 0, 1)
     pattern_t = sparse._sp_pattern.transposed()
     if vector:
         return reshape(_spmm(sparse, src_t, unsqueeze(dense, 1), pattern_t), (n,))
-    return transpose(_spmm(sparse, src_t, transpose(dense, 0, 1), pattern_t), 0, 1)
+    node = SparseMm if masked else Spmm  # torch.sparse.mm: PyTorch's (Sᵀ Dᵀ)ᵀ, as here
+    return transpose(_spmm(sparse, src_t, transpose(dense, 0, 1), pattern_t, node), 0, 1)
 
 
 def _spmm(
@@ -132,7 +147,13 @@ def _spmm(
     """``A @ dense`` for the sparse matrix ``A`` of ``sparse``'s values on ``pattern``: with
     a dense source ``src`` (``A``'s, on ``pattern``'s side) the source gets PyTorch's full
     gradient while the value still comes from the stored elements only (``SourceSpmm``).
-    ``node``: :class:`Spmm` or its ``torch.sparse.mm`` form (PyTorch's node name)."""
+    ``node``: :class:`Spmm` or its ``torch.sparse.mm`` form :class:`SparseMm` (PyTorch's
+    node and inputs; a masked product has no source)."""
+    if node is SparseMm:  # torch.sparse.mm: its addmm's node, (None, sparse, dense)
+        values = sparse._sp_values
+        if pattern is not sparse._sp_pattern:  # the transposed operand: PyTorch's node
+            values = named(values, "TransposeBackward0")
+        return SparseMm.apply(None, values, dense, pattern)
     if src is None:
         return node.apply(sparse._sp_values, dense, pattern)
     return SourceSpmm.apply(src, sparse._sp_values, dense, pattern)
@@ -277,6 +298,8 @@ def sparse_bmm(input: Any, mat2: Any) -> Tensor:  # noqa: A002 - PyTorch's param
     block = SparsePattern(
         xp.stack([k * n + i, k * m + j]), (batch * n, batch * m), pattern.coalesced
     )
+    if src is None:  # PyTorch's BmmBackward0
+        return SparseBmm.apply(input._sp_values, mat2, block)
     p = mat2.shape[2]
     out = _spmm(input, src, reshape(mat2, (batch * m, p)), block)
     return reshape(out, (batch, n, p))
@@ -297,7 +320,18 @@ def addmm(mat: Any, mat1: Any, mat2: Any, *, beta: Any = 1, alpha: Any = 1) -> T
     For integer operands ``beta`` and ``alpha`` become integers first (truncated toward
     zero, as PyTorch), so the result keeps the operands' integer dtype; a float ``beta``
     that does not truncate to 0 or 1 is refused there, as PyTorch does."""
+    if addmm_one_node(mat, mat1, mat2, beta, alpha):  # PyTorch's SparseAddmmBackward0
+        with no_grad():
+            prod = mm(mat1, mat2)  # its checks and its product, not recorded
+        _check_mat(mat, prod)
+        values, pattern = mat1._sp_values, mat1._sp_pattern
+        return SparseAddmmNode.apply(mat, values, mat2, pattern, beta, alpha, prod._data)
     prod = mm(mat1, mat2)
+    if isinstance(mat, Tensor) and mat._data.dtype != prod._data.dtype:  # PyTorch's check
+        raise RuntimeError(
+            f"expected scalar type {scalar_type_name(prod._data.dtype)} but found "
+            f"{scalar_type_name(mat._data.dtype)}"
+        )
     check_integer_beta("addmm", prod, beta)
     if prod._data.dtype.kind in "iub":
         beta, alpha = (
@@ -307,6 +341,12 @@ def addmm(mat: Any, mat1: Any, mat2: Any, *, beta: Any = 1, alpha: Any = 1) -> T
     if beta == 0:
         return out
     mat = mat if isinstance(mat, Tensor) else Tensor._new(mat, dtype=prod.dtype)
+    _check_mat(mat, prod)
+    return out + (mat if beta == 1 else mat * beta)
+
+
+def _check_mat(mat: Tensor, prod: Tensor) -> None:
+    """``addmm``'s ``mat``: dense, broadcastable to the product's shape."""
     if isinstance(mat, SparseTensor):
         raise unsupported("addmm with a sparse mat")
     try:
@@ -318,7 +358,6 @@ def addmm(mat: Any, mat1: Any, mat2: Any, *, beta: Any = 1, alpha: Any = 1) -> T
             f"addmm: mat of shape {tuple(mat.shape)} cannot be broadcast to the product's "
             f"shape {tuple(prod.shape)}"
         )
-    return out + (mat if beta == 1 else mat * beta)
 
 
 def addmm_rank_error(mat1: Tensor, mat2: Tensor) -> RuntimeError | None:
@@ -392,7 +431,10 @@ def sum(input: Any, dim: Any = None, dtype: Any = None) -> Tensor:  # noqa: A001
             "sparse.sum: expected a sparse COO tensor (layout=chainrule.sparse_coo), got a "
             "dense tensor; use chainrule.sum"
         )
-    refuse_sparse_meta("_coalesce", input)  # PyTorch's sparse.sum coalesces first
+    if type(input) is not SparseTensor:  # PyTorch's sparse.sum coalesces first: COO only
+        name = "Sparse" + str(input.layout)[len("torch.sparse_") :].capitalize()
+        raise RuntimeError(f"coalesce expected sparse coordinate tensor layout but got {name}")
+    refuse_sparse_meta("_coalesce", input)
     values = input._sp_values if dtype is None else input._sp_values.to(dtype)
     n = input.sparse_dim()
     dims = norm_dim(dim, input.ndim, "sparse.sum")

@@ -12,16 +12,18 @@ entries first, so any size is accepted.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from .sparse_inplace import move_into
+from .sparse_nodense import dispatcher_error, unsupported
 from .sparse_pattern import SparsePattern
 from .sparse_tensor import SparseTensor, make_sparse
 
-__all__ = ["resized", "sparse_resize_", "sparse_resize_and_clear_"]
+__all__ = ["resize_as_", "resized", "sparse_resize_", "sparse_resize_and_clear_"]
 
 _ADVICE = (
     " on a non-empty sparse tensor is not supported.\nYou could try the following options:\n"
@@ -103,5 +105,23 @@ def sparse_resize_and_clear_(
     return move_into(self, _empty(self, size, sparse_dim))
 
 
+def resize_as_(self: SparseTensor, the_template: Tensor, *, memory_format: object = None) -> Any:
+    """``s.resize_as_(other)`` of a COO tensor: :func:`sparse_resize_` to a sparse
+    ``other``'s size and sparse/dense dims (PyTorch's); a dense ``other``: PyTorch's
+    dispatcher error (no SparseCPU ``resize_``)."""
+    if memory_format is not None:
+        raise NotImplementedError("resize_as_ of a sparse tensor: memory_format is not supported")
+    if type(self) is not SparseTensor:
+        raise unsupported(f"resize_as_ of a {self.layout} tensor")
+    if type(the_template) is not SparseTensor:
+        if isinstance(the_template, SparseTensor):
+            raise unsupported(f"resize_as_ of a sparse COO tensor to a {the_template.layout} one")
+        raise dispatcher_error("resize_", "SparseCPU")
+    return sparse_resize_(
+        self, the_template.shape, the_template.sparse_dim(), the_template.dense_dim()
+    )
+
+
 SparseTensor.sparse_resize_ = sparse_resize_
 SparseTensor.sparse_resize_and_clear_ = sparse_resize_and_clear_
+SparseTensor.resize_as_ = resize_as_

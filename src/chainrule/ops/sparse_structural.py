@@ -33,7 +33,7 @@ from ._util import dim_range_error
 from .joining import SPECIAL_JOINS
 from .sparse_batched import select_batch
 from .sparse_meta import refuse_sparse_meta
-from .sparse_nodense import unsupported
+from .sparse_nodense import dispatcher_error, unsupported
 from .sparse_pattern import SparsePattern
 from .sparse_pointwise import _root
 from .sparse_tensor import SPARSE_TYPES, SparseTensor, make_sparse
@@ -66,7 +66,20 @@ def _coo(op: str, self: Any) -> None:
     """Refuse the compressed layouts (CSR/CSC/BSR/BSC), which share the COO class's
     methods: these ops are COO kernels."""
     if type(self) is not SparseTensor:
+        if op in _CSR_DISPATCH:  # PyTorch's dispatcher error (no SparseCsrCPU kernel)
+            raise dispatcher_error(_CSR_DISPATCH[op], "SparseCsrCPU")
         raise unsupported(f"Tensor.{op} of a {self.layout} tensor")
+
+
+_CSR_DISPATCH = {"index_select": "index_select", "permute": "as_strided"}
+
+
+def sparse_narrow(self: SparseTensor, dim: int, start: Any, length: Any) -> Any:
+    """``narrow`` of a sparse tensor: PyTorch's errors (a view needs strides;
+    ``narrow_copy`` makes the copy)."""
+    if type(self) is SparseTensor:
+        raise dispatcher_error("as_strided", "SparseCPU")
+    raise _no_strides(self)
 
 
 def _no_strides(t: Any, what: str = "strides") -> RuntimeError:
@@ -468,6 +481,7 @@ def _install() -> None:
         setattr(SparseTensor, name, sparse)
         setattr(_DENSE, name, _root(getattr(_DENSE, name), sparse))
     SparseTensor.__getitem__ = sparse_getitem
+    SparseTensor.narrow = sparse_narrow  # (the method only: cr.narrow stays the dense one)
     SparseTensor.__floordiv__ = sparse_floor_divide
     for cls in SPARSE_TYPES:  # cat/stack of sparse tensors (ops/joining.py's SPECIAL_JOINS)
         SPECIAL_JOINS[cls] = {"cat": sparse_cat, "stack": sparse_stack}

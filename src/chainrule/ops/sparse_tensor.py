@@ -31,13 +31,12 @@ from ..autograd.state import is_grad_enabled
 from ..autograd.tensor import Tensor
 from ..autograd.torch_function import disabled_torch_function_impl
 from ..backend import Device, get_array_module, to_device
-from ..meta.array import ACTIVE as _META  # non-empty once a meta array exists
-from ..meta.array import MetaArray
 from . import sparse_functions as fn
 from ._util import dim_range_error
 from .joining import cat
+from .sparse_autograd import input_edge_property, slot_property
 from .sparse_merge import merged_entries
-from .sparse_meta import backend_error, empty_on_meta, refuse_sparse_meta
+from .sparse_meta import empty_on_meta, is_sparse_meta, refuse_sparse_meta
 from .sparse_nodense import NoDenseData, raiser, unsupported
 from .sparse_pattern import SparsePattern
 from .sparse_printing import sparse_repr
@@ -57,13 +56,9 @@ _PASS = frozenset(
         "is_cuda", "is_cpu", "is_mps", "is_xpu", "get_device", "float", "double", "half",
         "long", "int", "bool", "cfloat", "cdouble", "cpu", "cuda", "shape", "ndim",
         "dtype", "is_ipu", "is_maia", "is_meta", "is_mkldnn", "is_mtia", "is_nested",
-        "is_quantized", "is_sparse_csr", "is_vulkan", "is_xla",
+        "is_quantized", "is_sparse_csr", "is_vulkan", "is_xla", "is_pinned", "pin_memory",
     }
 )  # fmt: skip
-
-
-# the ``_grad_fn`` slot's own descriptor: SparseTensor's ``_grad_fn`` property shadows it
-_GRAD_FN_SLOT = Tensor.__dict__["_grad_fn"]
 
 
 class SparseTensor(Tensor):
@@ -80,7 +75,7 @@ class SparseTensor(Tensor):
 
     __torch_function__ = disabled_torch_function_impl  # results are plain Tensors (as torch)
 
-    __slots__ = ("_sp_pattern", "_sp_values", "_sp_source")
+    __slots__ = ("_sp_pattern", "_sp_values", "_sp_source", "_sp_edge")
     _leaf_message: str  # why it cannot be a leaf requiring grad (set below the class)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -135,35 +130,11 @@ class SparseTensor(Tensor):
         """What ``Function.apply`` reads of each argument: False for a sparse tensor outside
         any graph (a constant operand, as a custom Function's sparse adjacency matrix:
         ``my_sparse_mm.apply(L, x)``), True when its values require grad: the Function's
-        edge is then :attr:`_grad_fn`."""
+        edge is then :attr:`_grad_fn` (:mod:`.sparse_autograd`)."""
         return self._sp_values.requires_grad
 
-    @property
-    def _grad_fn(self) -> Any:
-        """The node ``Function.apply`` links an argument to (the slot of a dense tensor):
-        for a sparse tensor whose values require grad (with grad mode on), a new
-        :class:`~.sparse_functions.FunctionInputEdge` (named as the tensor's node, as PyTorch
-        links it) that takes the gradient a custom Function returns for the whole tensor to
-        its values; else the values' node. The public :attr:`grad_fn` stays the values' node
-        (PyTorch's name for the op that made the tensor)."""
-        values = self._sp_values
-        if values.requires_grad and is_grad_enabled():
-            node = _GRAD_FN_SLOT.__get__(self, SparseTensor)
-            name = "SparseCooTensorWithDimsAndTensorsBackward0" if node is None else node.name()
-            return fn.FunctionInputEdge.apply(values, self._sp_pattern, name)._grad_fn
-        return _GRAD_FN_SLOT.__get__(self, SparseTensor)
-
-    @_grad_fn.setter
-    def _grad_fn(self, node: Any) -> None:
-        _GRAD_FN_SLOT.__set__(self, node)
-
-    @property
-    def grad_fn(self) -> Any:
-        return _GRAD_FN_SLOT.__get__(self, SparseTensor)
-
-    @grad_fn.setter
-    def grad_fn(self, node: Any) -> None:
-        _GRAD_FN_SLOT.__set__(self, node)
+    _grad_fn = input_edge_property()
+    grad_fn = slot_property("The values' node, under PyTorch's name for the op that made it.")
 
     @property
     def is_leaf(self) -> bool:
@@ -245,8 +216,7 @@ class SparseTensor(Tensor):
             raise TypeError(
                 f"to_dense(): argument 'masked_grad' must be bool, not {type(masked_grad).__name__}"
             )
-        if _META and type(self._sp_values._data) is MetaArray:
-            raise backend_error("_to_dense", self)
+        refuse_sparse_meta("_to_dense", self)
         if masked_grad is False and self._sp_source is not None:
             out = fn.SourceToDense.apply(self._sp_source, self._sp_values, self._sp_pattern)
             return out if dtype is None else out.to(dtype)
@@ -274,8 +244,8 @@ class SparseTensor(Tensor):
         if values.device != self._sp_values.device:
             indices = to_device(pattern.indices, values.device)
             pattern = SparsePattern(indices, pattern.shape, pattern.coalesced)
-            if values.is_meta:  # moved onto meta: no entries (PyTorch)
-                values, pattern = empty_on_meta(values, pattern)
+        if values.is_meta:  # converted or moved onto meta: no entries (PyTorch)
+            values, pattern = empty_on_meta(values, pattern)
         return make_sparse(values, pattern, source=_source(self, lambda s: s.to(*args, **kwargs)))
 
     def type(self, dtype: Any = None, non_blocking: bool = False) -> Any:
@@ -293,7 +263,10 @@ class SparseTensor(Tensor):
         return make_sparse(self._sp_values.detach(), self._sp_pattern)
 
     def clone(self, *, memory_format: Any = None) -> SparseTensor:
-        return make_sparse(self._sp_values.clone(), self._sp_pattern, source=self._sp_source)
+        values, pattern = self._sp_values.clone(), self._sp_pattern
+        if is_sparse_meta(self) and type(self) is SparseTensor:  # no entries (PyTorch)
+            values, pattern = empty_on_meta(values, pattern, "CloneBackward0")
+        return make_sparse(values, pattern, source=self._sp_source)
 
     def __deepcopy__(self, memo: dict) -> SparseTensor:
         if id(self) in memo:
@@ -339,7 +312,11 @@ class SparseTensor(Tensor):
                 f"sparse transpose: transposed dimensions must be sparse Got sparse_dim: {n}, "
                 f"d0: {d0}, d1: {d1}"
             )
-        values, pattern = fn.named(self._sp_values, _node), self._sp_pattern.transposed(d0, d1)
+        values, pattern = self._sp_values, self._sp_pattern.transposed(d0, d1)
+        if is_sparse_meta(self):  # no entries (PyTorch's meta kernel)
+            values, pattern = empty_on_meta(values, pattern, _node)
+        else:
+            values = fn.named(values, _node)
         return make_sparse(values, pattern, source=_source(self, lambda s: s.transpose(d0, d1)))
 
     # ------------------------------------------------------------------ arithmetic
@@ -351,14 +328,12 @@ class SparseTensor(Tensor):
     def div(self, other: Any, *, rounding_mode: Any = None) -> SparseTensor:
         if rounding_mode is not None:
             raise NotImplementedError("div of a sparse tensor: rounding_mode is not supported")
-        if _META and type(self._sp_values._data) is MetaArray:
-            raise backend_error("div.Tensor", self)
+        refuse_sparse_meta("div.Tensor", self)
         values = self._sp_values / _scalar("div", other)
         return make_sparse(values, self._sp_pattern, source=_source(self, lambda s: s / other))
 
     def neg(self) -> SparseTensor:
-        if _META and type(self._sp_values._data) is MetaArray:
-            raise backend_error("neg", self)
+        refuse_sparse_meta("neg", self)
         return make_sparse(-self._sp_values, self._sp_pattern, source=_source(self, lambda s: -s))
 
     def add(
@@ -383,6 +358,9 @@ class SparseTensor(Tensor):
             raise NotImplementedError("\"cadd_sparse\" not implemented for 'Bool'")
         values = other._sp_values if alpha == 1 else other._sp_values * alpha
         a, b = self._sp_pattern, other._sp_pattern
+        if is_sparse_meta(self) or is_sparse_meta(other):  # no entries (PyTorch)
+            both = cat([self._sp_values.narrow(0, 0, 0), values.narrow(0, 0, 0)])
+            return make_sparse(*empty_on_meta(both, a, _node))
         indices = get_array_module(a.indices).concatenate([a.indices, b.indices], axis=1)
         if (a.coalesced and b.coalesced) or _concat:
             both = SparsePattern(indices, a.shape, False)
@@ -397,6 +375,7 @@ class SparseTensor(Tensor):
         return make_sparse(fn.named(out._sp_values, _node), out._sp_pattern, source=source)
 
     def sub(self, other: Any, *, alpha: Any = 1) -> SparseTensor:
+        refuse_sparse_meta("sub.Tensor", self, other)
         if getattr(other, "dtype", None) == self.dtype == np.bool_:
             raise RuntimeError(
                 "Subtraction, the `-` operator, with two bool tensors is not supported. Use "
@@ -497,6 +476,7 @@ def make_sparse(
     t._sp_values = values
     keep = source is not None and source.requires_grad and is_grad_enabled()
     t._sp_source = source if keep else None
+    t._sp_edge = None  # Function.apply's edge, made on first use (sparse_autograd)
     return t
 
 

@@ -1,0 +1,272 @@
+"""The sparse products as PyTorch records them: one node each, named as its.
+
+``sparse_products`` builds ``dense @ sparse``, ``mv``, ``bmm`` and ``torch.sparse.addmm``
+from :class:`~.sparse_functions.Spmm` (``(Sᵀ Dᵀ)ᵀ``, a column reshaped, a block-diagonal
+product reshaped, ``beta * mat + alpha * (S @ D)``). The values and gradients are right, but
+the result's ``grad_fn`` was the last transpose, reshape or add, where PyTorch shows one
+``MmBackward0``, ``MvBackward0``, ``BmmBackward0`` or ``SparseAddmmBackward0`` whose
+``next_functions`` are the operands' nodes (``torch.sparse.mm``'s: ``None`` first, its
+``addmm`` without a ``mat``). Each op here is that one node: its forward is the
+same kernel (:func:`.sparse_pattern.spmm`), its backward the same rules in Tensor ops
+(:class:`~.sparse_functions.SampledDot` for the values, a product of the sparse matrix's
+transpose for the dense operand), so double backward works, and ``jvp`` gives forward mode.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..autograd.function import Function
+from ..autograd.state import is_grad_enabled
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from . import sparse_pattern as kernels
+from .broadcasting import sum_to
+from .sparse_csr import SparseCsrTensor
+from .sparse_functions import SampledDot, Spmm
+from .sparse_tensor import SPARSE_TYPES, SparseTensor
+
+__all__ = [
+    "DenseSpmm",
+    "SparseAddmmNode",
+    "SparseBmm",
+    "SparseMm",
+    "SparseMv",
+    "addmm_one_node",
+]
+
+
+def _dense_times_sparse(dense, values, pattern):
+    """``dense @ A`` of raw arrays, for the sparse matrix ``A`` of ``values`` on ``pattern``:
+    ``(Aᵀ denseᵀ)ᵀ``, column-major as PyTorch's result is."""
+    return kernels.spmm(values, dense.T, pattern.transposed()).T
+
+
+class DenseSpmm(Function):
+    """``Y = X A`` for a dense (m, k) ``X`` and the sparse (k, n) matrix ``A`` of ``values``.
+
+    Bilinear: dX = G Aᵀ (again a ``DenseSpmm``, on the transposed pattern) and
+    dv_e = Xᵀ[row_e] · Gᵀ[col_e] (:class:`SampledDot`). Shown as PyTorch's ``MmBackward0``
+    (``mm``, ``@``; ``torch.sparse.mm`` records ``(Sᵀ Dᵀ)ᵀ`` in PyTorch too)."""
+
+    raw = True
+    node_name = ("MmBackward0", (0, 1))  # both listed, as PyTorch
+
+    @staticmethod
+    def forward(ctx, dense, values, pattern):
+        needs = ctx.needs_input_grad
+        ctx.save_for_backward(dense if needs[1] else None, values if needs[0] else None)
+        ctx.pattern = pattern
+        return _dense_times_sparse(dense, values, pattern)
+
+    @staticmethod
+    def backward(ctx, grad):
+        dense, values = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        pattern = ctx.pattern
+        gx = DenseSpmm.apply(grad, values, pattern.transposed()) if needs[0] else None
+        gv = SampledDot.apply(dense.t(), grad.t(), pattern) if needs[1] else None
+        return gx, gv, None
+
+    @staticmethod
+    def jvp(ctx, tx, tv, _pattern):
+        dense, values, pattern = ctx.primals
+        out = None if tv is None else _dense_times_sparse(dense, tv, pattern)
+        if tx is not None:
+            term = _dense_times_sparse(tx, values, pattern)
+            out = term if out is None else out + term
+        return out
+
+
+def _mv(values, vector, pattern):
+    return kernels.spmm(values, vector[:, None], pattern)[:, 0]
+
+
+class SparseMv(Function):
+    """``y = A x`` for the sparse (m, k) matrix ``A`` of ``values`` and a dense vector ``x``:
+    dx = Aᵀ g (a ``SparseMv`` on the transposed pattern), dv_e = g[row_e] x[col_e]. Shown as
+    PyTorch's ``MvBackward0``."""
+
+    raw = True
+    node_name = ("MvBackward0", (0, 1))
+
+    @staticmethod
+    def forward(ctx, values, vector, pattern):
+        needs = ctx.needs_input_grad
+        ctx.save_for_backward(values if needs[1] else None, vector if needs[0] else None)
+        ctx.pattern = pattern
+        return _mv(values, vector, pattern)
+
+    @staticmethod
+    def backward(ctx, grad):
+        values, vector = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        pattern = ctx.pattern
+        gv = SampledDot.apply(grad.unsqueeze(1), vector.unsqueeze(1), pattern) if needs[0] else None
+        gx = SparseMv.apply(values, grad, pattern.transposed()) if needs[1] else None
+        return gv, gx, None
+
+    @staticmethod
+    def jvp(ctx, tv, tx, _pattern):
+        values, vector, pattern = ctx.primals
+        out = None if tv is None else _mv(tv, vector, pattern)
+        if tx is not None:
+            term = _mv(values, tx, pattern)
+            out = term if out is None else out + term
+        return out
+
+
+def _bmm(values, batch, pattern):
+    """The (b, n, p) products of a sparse batch (``pattern``: its block-diagonal matrix)
+    with a dense (b, m, p) ``batch``."""
+    b, _, p = batch.shape
+    out = kernels.spmm(values, batch.reshape(-1, p), pattern)
+    return out.reshape(b, -1, p)
+
+
+class SparseBmm(Function):
+    """``torch.bmm`` of a sparse COO batch (``values`` on the block-diagonal ``pattern``
+    that ``sparse_products.sparse_bmm`` builds) and a dense batch: each batch's product.
+    dmat2 = the batch of ``Aₖᵀ Gₖ`` (a ``SparseBmm`` on the transposed blocks) and
+    dv = :class:`SampledDot` of the flattened batches. Shown as PyTorch's ``BmmBackward0``."""
+
+    raw = True
+    node_name = ("BmmBackward0", (0, 1))
+
+    @staticmethod
+    def forward(ctx, values, batch, pattern):
+        needs = ctx.needs_input_grad
+        ctx.save_for_backward(values if needs[1] else None, batch if needs[0] else None)
+        ctx.pattern = pattern
+        return _bmm(values, batch, pattern)
+
+    @staticmethod
+    def backward(ctx, grad):
+        values, batch = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        pattern = ctx.pattern
+        gv = gx = None
+        if needs[0]:
+            p = grad.shape[2]
+            gv = SampledDot.apply(grad.reshape(-1, p), batch.reshape(-1, p), pattern)
+        if needs[1]:
+            gx = SparseBmm.apply(values, grad, pattern.transposed())
+        return gv, gx, None
+
+    @staticmethod
+    def jvp(ctx, tv, tx, _pattern):
+        values, batch, pattern = ctx.primals
+        out = None if tv is None else _bmm(tv, batch, pattern)
+        if tx is not None:
+            term = _bmm(values, tx, pattern)
+            out = term if out is None else out + term
+        return out
+
+
+class SparseMm(Function):
+    """``torch.sparse.mm(S, D)``: :class:`~.sparse_functions.Spmm` as PyTorch records it,
+    its ``addmm`` with no ``mat``: ``SparseAddmmBackward0`` of ``(None, sparse, dense)``
+    (``_self`` is None: an input without a gradient edge, as PyTorch's)."""
+
+    raw = True
+    node_name = ("SparseAddmmBackward0", (0, 1, 2))  # (self, mat1, mat2)
+
+    @staticmethod
+    def forward(ctx, _self, values, dense, pattern):
+        needs = ctx.needs_input_grad
+        ctx.save_for_backward(values if needs[2] else None, dense if needs[1] else None)
+        ctx.pattern = pattern
+        return kernels.spmm(values, dense, pattern)
+
+    @staticmethod
+    def backward(ctx, grad):
+        values, dense = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        pattern = ctx.pattern
+        gv = SampledDot.apply(grad, dense, pattern) if needs[1] else None
+        gx = Spmm.apply(values, grad, pattern.transposed()) if needs[2] else None
+        return None, gv, gx, None
+
+    @staticmethod
+    def jvp(ctx, _ts, tv, tx, _pattern):
+        _, values, dense, pattern = ctx.primals
+        out = None if tv is None else kernels.spmm(tv, dense, pattern)
+        if tx is not None:
+            term = kernels.spmm(values, tx, pattern)
+            out = term if out is None else out + term
+        return out
+
+
+class SparseAddmmNode(Function):
+    """``torch.sparse.addmm``: ``beta * mat + alpha * (A @ dense)`` for the sparse matrix
+    ``A`` of ``values`` on ``pattern`` (``mat`` broadcast to the product; not read when
+    ``beta == 0``, whose gradient is then zeros, as PyTorch's). ``product``: ``A @ dense``,
+    computed (and checked) by ``torch.sparse.mm``'s code without recording. Shown as
+    PyTorch's ``SparseAddmmBackward0`` of ``(mat, sparse, dense)``."""
+
+    raw = True
+    node_name = ("SparseAddmmBackward0", (0, 1, 2))  # (self, mat1, mat2)
+
+    @staticmethod
+    def forward(ctx, mat, values, dense, pattern, beta, alpha, product):
+        needs = ctx.needs_input_grad
+        ctx.save_for_backward(values if needs[2] else None, dense if needs[1] else None)
+        ctx.pattern, ctx.beta, ctx.alpha, ctx.mat_shape = pattern, beta, alpha, mat.shape
+        out = product if alpha == 1 else product * alpha
+        if beta == 0:
+            return out
+        return out + (mat if beta == 1 else mat * beta)
+
+    @staticmethod
+    def backward(ctx, grad):
+        values, dense = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        pattern, beta, alpha = ctx.pattern, ctx.beta, ctx.alpha
+        gm = gv = gx = None
+        if needs[0]:
+            gm = sum_to(grad if beta == 1 else grad * beta, tuple(ctx.mat_shape))
+        g = grad if alpha == 1 else grad * alpha
+        if needs[1]:
+            gv = SampledDot.apply(g, dense, pattern)
+        if needs[2]:
+            gx = Spmm.apply(values, g, pattern.transposed())
+        return gm, gv, gx, None, None, None, None
+
+    @staticmethod
+    def jvp(ctx, tm, tv, tx, *_):
+        _mat, values, dense, pattern, beta, alpha, _product = ctx.primals
+        out = None
+        if tv is not None:
+            out = kernels.spmm(tv, dense, pattern)
+        if tx is not None:
+            term = kernels.spmm(values, tx, pattern)
+            out = term if out is None else out + term
+        if out is not None and alpha != 1:
+            out = out * alpha
+        if tm is not None and beta != 0:
+            term = tm if beta == 1 else tm * beta
+            out = term if out is None else out + term
+        if out is not None and out.shape != _product.shape:  # a broadcast mat's tangent only
+            out = get_array_module(out).broadcast_to(out, _product.shape).copy()
+        return out
+
+
+_ONE_NODE_TYPES = (SparseTensor, SparseCsrTensor)
+
+
+def addmm_one_node(mat: Any, mat1: Any, mat2: Any, beta: Any, alpha: Any) -> bool:
+    """Whether ``torch.sparse.addmm`` is recorded as PyTorch's one node
+    (:class:`SparseAddmmNode`): in a graph, a 2-d sparse COO or CSR
+    ``mat1`` of float values and a dense ``mat2`` and ``mat`` of its dtype, real Python
+    ``beta`` and ``alpha``; other cases (integer or mixed dtypes, no graph) are composed."""
+    if not is_grad_enabled() or type(mat1) not in _ONE_NODE_TYPES:
+        return False
+    if not isinstance(mat, Tensor) or not isinstance(mat2, Tensor) or type(mat2) in SPARSE_TYPES:
+        return False
+    if type(beta) not in (int, float) or type(alpha) not in (int, float):
+        return False
+    values = mat1._sp_values
+    if not (values.requires_grad or mat.requires_grad or mat2.requires_grad):
+        return False
+    dt = values._data.dtype
+    return dt.kind == "f" and mat._data.dtype == dt == mat2._data.dtype and mat1.ndim == 2
