@@ -217,6 +217,15 @@ _PLAIN_NUMBERS = frozenset({float, int})
 """``normal``'s usual ``mean``/``std`` types, tested before the slower ``numbers.Real``."""
 
 
+def _float_of_0d(v: Any) -> Any:
+    """A 0-d real tensor that records no gradient as its float (``normal(0.0,
+    tensor(1), (2,))``: PyTorch's ``(float mean, float std, tuple of ints size)`` form takes
+    it); anything else as it is, for the overload checks."""
+    if isinstance(v, Tensor) and v.ndim == 0 and not v.requires_grad and v.dtype.kind in "biuf":
+        return float(v.item())
+    return v
+
+
 def normal(
     mean: Any = 0.0,
     std: Any = 1.0,
@@ -240,20 +249,15 @@ def normal(
     kw = {"generator": generator, "dtype": dtype, "device": device, "out": out}
     if (res := _vmap_batched(normal, (mean, std, size), kw)) is not None:
         return res
+    given = (mean, std)
+    if size is not None:  # PyTorch's parser reads a 0-d tensor as the float overload's number
+        mean, std = _float_of_0d(mean), _float_of_0d(std)
     tensors = isinstance(mean, Tensor) or isinstance(std, Tensor)
     plain = type(mean) in _PLAIN_NUMBERS and type(std) in _PLAIN_NUMBERS  # skips the ABC test
     if not (tensors or plain or (isinstance(mean, Real) and isinstance(std, Real))):
         raise normal_number_error(mean, std, size)  # a tuple std: PyTorch's parser refuses
-    if tensors == (size is not None):
-        got = ", ".join(
-            [type(v).__name__ if isinstance(v, Tensor) else "float" for v in (mean, std)]
-            + ([f"size={type(size).__name__}"] if size is not None else [])
-        )
-        raise TypeError(
-            f"normal() received an invalid combination of arguments - got ({got}), but "
-            "expected one of: (Tensor mean, Tensor std), (Tensor mean, float std = 1), "
-            "(float mean, Tensor std), (float mean, float std, tuple of ints size)"
-        )
+    if tensors == (size is not None):  # PyTorch's parser's TypeError, the values as given
+        raise normal_number_error(*given, size)
     if out is not None:
         _refuse_out_grad("normal", mean, std)
         mean, std = (v.detach() if isinstance(v, Tensor) else v for v in (mean, std))
@@ -296,11 +300,10 @@ def _draw_normal(
     m = mean._data if isinstance(mean, Tensor) else mean
     s = std._data if isinstance(std, Tensor) else std
     m, s = (np.asarray(v, np.float32) if _bf16_array(v) else v for v in (m, s))
-    if not np.all(np.asarray(s) >= 0):  # also catches NaN
-        raise RuntimeError(
-            f"normal(): expects std >= 0.0, but found std "
-            f"{s if np.ndim(s) == 0 else np.asarray(s).min()}"
-        )
+    if not np.all(np.asarray(s) >= 0):  # also catches NaN; PyTorch's words per overload
+        if isinstance(std, Tensor):
+            raise RuntimeError("normal expects all elements of std >= 0.0")
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {float(s):g}")
     if size is not None:
         shape = _shape((size,), "normal")
     else:
@@ -443,8 +446,8 @@ def bernoulli(
         RuntimeError: a probability outside [0, 1].
         TypeError: ``p`` given as None or a str (PyTorch's parser's message).
     """
-    if p is None or isinstance(p, str):  # PyTorch's parser refuses an explicit None
-        raise bernoulli_p_error(input, p)
+    if p is not BERNOULLI_P_UNSET and not isinstance(p, (Real, np.number, Tensor, Generator)):
+        raise bernoulli_p_error(input, p)  # PyTorch's parser: None, a str, a tuple
     if (
         res := _vmap_batched(bernoulli, (input, p), {"generator": generator, "out": out})
     ) is not None:
@@ -456,7 +459,7 @@ def bernoulli(
             raise TypeError("bernoulli: pass the generator as generator=, not positionally")
         pv = float(p)
         if not 0 <= pv <= 1:
-            raise RuntimeError(f"bernoulli: expected 0 <= p <= 1, got p={p}")
+            raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={pv:g}")
         shape = tuple(input.shape)
         if type(getattr(input, "_data", None)) is MetaArray:  # nothing drawn (PyTorch's meta)
             drawn = meta_result(shape, input._data.dtype)

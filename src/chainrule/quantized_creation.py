@@ -11,6 +11,8 @@ import numpy as np
 
 from ._user_warnings import warn_once
 from .autograd.tensor import Tensor
+from .dtype_objects import dtype as dtype_class
+from .ops.parser_type_errors import quantize_per_tensor_error
 from .qtypes import QDtype, scalar_type_name
 from .quantized_kernels import quantize_per_channel_array, quantize_per_tensor_array
 from .quantized_tensor import _DEPRECATION, QuantizedTensor, _make
@@ -46,7 +48,7 @@ def _scalar(op: str, value: Any, name: str, kind: type) -> Any:
                 f"a Tensor with {value.numel()} elements cannot be converted to Scalar"
             )
         return kind(value.detach()._data.reshape(()).item())
-    if kind is int and not isinstance(value, (int, np.integer)) or isinstance(value, bool):
+    if kind is int and (not isinstance(value, (int, np.integer)) or isinstance(value, bool)):
         raise TypeError(f"{op}(): argument '{name}' must be int, not {type(value).__name__}")
     if kind is float and not isinstance(value, (int, float, np.number)):
         raise TypeError(f"{op}(): argument '{name}' must be float, not {type(value).__name__}")
@@ -74,7 +76,15 @@ def quantize_per_tensor(input: Any, scale: Any, zero_point: Any, dtype: Any) -> 
             quantize_per_tensor(t, float(s), int(z), dtype)
             for t, s, z in zip(input, scales, zps, strict=False)
         ]
-    if isinstance(scale, Tensor) != isinstance(zero_point, Tensor):
+    if not isinstance(dtype, dtype_class) or (
+        isinstance(zero_point, Tensor)
+        and not isinstance(scale, Tensor)
+        and zero_point.dtype.kind not in "iu"
+    ):  # PyTorch's parser: a dtype, and an int zero point beside a float scale
+        raise quantize_per_tensor_error(input, scale, zero_point, dtype)
+    one = scale if isinstance(scale, Tensor) else zero_point
+    if isinstance(scale, Tensor) != isinstance(zero_point, Tensor) and one.ndim != 0:
+        # PyTorch's parser reads a 0-d tensor beside a number as a number
         raise TypeError(
             "quantize_per_tensor(): scale and zero_point must both be Tensors or both numbers"
         )

@@ -54,27 +54,11 @@ OPS = {
     "matmul_3d_by_t": "t.matmul(m[None], w.t())",
 }
 
-MATMUL_FOLDED = {  # PyTorch folds the batch into one mm; chainrule sums per-batch products
-    "matmul_3d_by_t",
-}
+# "matmul_3d_by_t": PyTorch folds a batch times a matrix into one mm (the column-major rule
+# then applies to w's gradient); chainrule since session 44 too (matmul_arrays.fold_grads)
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(
-            n,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="PyTorch folds a batch times a matrix into one mm (the column-major "
-                "rule then applies to w's gradient); chainrule sums per-batch products",
-            ),
-        )
-        if n in MATMUL_FOLDED
-        else n
-        for n in OPS
-    ],
-)
+@pytest.mark.parametrize("name", list(OPS))
 def test_grad_version_and_memory_as_torch(name: str) -> None:
     assert _grads(cr, OPS[name]) == _grads(torch, OPS[name])
 
@@ -136,8 +120,8 @@ def _bce_create_graph(lib, weight: bool, pos: bool, reduction: str, target_grad:
     ins = [x, t] if target_grad else [x]
     grads = lib.autograd.grad(y, ins, lib.ones_like(y), create_graph=True)
     (sum(g.sum() for g in grads) * 1.5).backward()
-    # (PyTorch's C++ div_ by a Scalar is DivBackward1; from Python, as chainrule's, 0)
-    names = [g.grad_fn.name().replace("DivBackward1", "DivBackward0") for g in grads]
+    # (PyTorch's C++ div_ by a Scalar is DivBackward1: chainrule's too since session 44)
+    names = [g.grad_fn.name() for g in grads]
     values = [g.detach().reshape(-1).tolist() for g in grads] + [x.grad.reshape(-1).tolist()]
     return [g._version for g in grads], names, values
 

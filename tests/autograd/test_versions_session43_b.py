@@ -461,8 +461,8 @@ def clip_grad_value_foreach_true(t):
 
 
 # ``_base`` of a gradient autograd.grad returns: PyTorch's view nodes hand on views of the
-# incoming gradient (``expand``, ``view``); chainrule's are views in memory without ``_base``
-BASE_GAPS = {"autograd_grad_sum", "autograd_grad_view_base"}
+# incoming gradient (``expand``, ``view``); chainrule's too since session 44
+# (leaf_grad.view_of_root; before, views in memory without ``_base``: strict xfails)
 
 
 @case
@@ -473,21 +473,6 @@ def autograd_grad_view_base(t):
     return r._base is None
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(
-            n,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="a gradient from a view's backward has no _base in chainrule (its "
-                "memory and version are PyTorch's)",
-            ),
-        )
-        if n in BASE_GAPS
-        else n
-        for n in CASES
-    ],
-)
+@pytest.mark.parametrize("name", list(CASES))
 def test_versions_as_torch(name: str) -> None:
     _compare(CASES[name])

@@ -452,13 +452,10 @@ S.update(
 )
 
 # what chainrule does not run yet under vmap where torch does (strict: fails until fixed)
-GAPS = {
-    # linalg.lstsq reads its arguments' raw arrays before any Function (linalg/norms.py,
-    # another area's file this session): no per-sample path yet
-    "linalg_lstsq": (
-        lambda m, x, y, z, s: m.linalg.lstsq(s, y[:3, None]).solution,
-        (0, 0, 0, 0),
-        {},
-    ),
-}
+S["linalg_lstsq"] = (  # once per sample (func/_per_sample.py), as PyTorch's fallback
+    lambda m, x, y, z, s: m.linalg.lstsq(s, y[:3, None]).solution,
+    (0, 0, 0, 0),
+    {},
+)
+GAPS: dict = {}
 S.update(GAPS)

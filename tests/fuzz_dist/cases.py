@@ -20,6 +20,7 @@ from .families import FAMILIES, NAMES
 from .tolerances import (
     cov_diag_atol,
     drop_singular,
+    fisher_df_terms,
     lgamma_atol,
     singular_scale,
     studentt_df_terms,
@@ -371,6 +372,8 @@ def _samples(case, t, c, tp, cp, rtol, atol, out):
                     g_atol += g_rtol * sizes.get(k, 0.0)
                 if case.family == "StudentT" and k == "df":
                     g_atol += g_rtol * studentt_df_terms(a, tp)
+                if case.family == "FisherSnedecor":
+                    g_atol += g_rtol * fisher_df_terms(a, tp, k)
                 d = grad_close(case, gt[k], gc[k], max(g_rtol, rtol * 10), g_atol)
                 if d:
                     out.append(f"rsample grad {k}: {d}")

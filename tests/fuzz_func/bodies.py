@@ -22,6 +22,7 @@ from .bodies_s40 import S40_BINARY, S40_REDUCING, S40_STEPS, apply_s40, s40_step
 from .bodies_s41 import S41_BINARY, S41_STEPS, apply_s41, s41_steps_for
 from .bodies_s42 import S42_BINARY, S42_STEPS, apply_s42, s42_steps_for
 from .bodies_s43 import S43_BINARY, S43_REDUCING, S43_STEPS, apply_s43, s43_steps_for
+from .bodies_s44 import S44_COMPOSED, S44_STEPS, apply_s44, s44_steps_for
 
 __all__ = ["STEPS", "apply_step", "constants", "draw_body", "shape_after", "steer", "steps_for"]
 
@@ -32,7 +33,7 @@ SHAPED += ("norm_keep", "var_keep", "cumsum", "layer_norm", "einsum_w", "roll")
 MIXED = ("cat", "stack", "matmul_y", "matmul_w", "linear", "index", "index0", "slice1")
 MIXED += ("conv1d", "flip", "transpose2", "clamp")
 STEPS = UNARY + BINARY + SHAPED + MIXED + S37_STEPS + S38_STEPS + S39_STEPS + S40_STEPS
-STEPS += S41_STEPS + S42_STEPS + S43_STEPS
+STEPS += S41_STEPS + S42_STEPS + S43_STEPS + S44_STEPS
 # the steps that keep a dim as 1 (norm_keep_c: norm_keep's formula, put in by steer)
 _REDUCING = ("sum_keep", "mean_keep", "amax_keep", "logsumexp", "slice1", "norm_keep")
 _REDUCING += ("var_keep", "norm_keep_c", "pdist_keep_c") + S40_REDUCING + S43_REDUCING
@@ -59,7 +60,7 @@ def steps_for(shape: tuple, s: tuple) -> list:
     b = _bcast(shape, s)
     out += s37_steps_for(shape, b) + s38_steps_for(shape, b) + s39_steps_for(shape, b)
     out += s40_steps_for(shape, b) + s41_steps_for(shape, b)
-    return out + s42_steps_for(shape, b) + s43_steps_for(shape, b)
+    return out + s42_steps_for(shape, b) + s43_steps_for(shape, b) + s44_steps_for(shape)
 
 
 def _dim(shape: tuple, a: int) -> int:
@@ -124,6 +125,11 @@ def steer(body: tuple, layers: tuple) -> tuple:
         # chainrule's agrees with both, test_found_cases_s42.py): det by its Leibniz formula
         swap["det_sq"] = "det_sq_c"
         swap["slogdet_sq"] = "slogdet_sq_c"
+        # torch 2.13 cannot take reverse mode of the forward-mode rules of complex exp
+        # ("Batching rule not implemented for aten::_neg_view") or of complex svdvals
+        # ("vmap over torch.allclose isn't supported"; seed 3640): by real arithmetic
+        swap["cplx_exp"] = "cplx_exp_c"
+        swap["svdvals_c"] = "svdvals_cc"
     if total >= 2:
         # torch's logcumsumexp backward works in a log domain: a zero incoming gradient is
         # log(0); its third derivative is NaN where the true one is 0, and grad of jacrev
@@ -143,6 +149,9 @@ def steer(body: tuple, layers: tuple) -> tuple:
         # inplace operation: ... output 0 of MaskedFill"; vjp of hessian of grad, session
         # 41): polar_im composed of its formula
         swap["polar_im"] = "polar_im_c"
+        # pnorm_bcast's vector_norm: the same in-place RuntimeError in torch 2.13 (vjp of
+        # jvp of grad, seed 3639): composed of its formula (bodies_s44)
+        swap["pnorm_bcast"] = "pnorm_bcast_c"
     return tuple((swap.get(name, name), a) for name, a in body)
 
 
@@ -287,4 +296,6 @@ def apply_step(lib: Any, consts: dict, step: tuple, h: Any, y: Any) -> Any:
         return apply_s42(lib, step, h, y)
     if step[0] in S43_STEPS or step[0] in ("normalize_c", "copysign_y_c"):
         return apply_s43(lib, step, h, y)
+    if step[0] in S44_STEPS or step[0] in S44_COMPOSED:
+        return apply_s44(lib, step, h, y)
     return apply_s37(lib, step, h, y)

@@ -17,6 +17,7 @@ from .dim_ops_s38 import DIM_OPS_S38, draw_dim_s38
 from .dim_ops_s40 import BASE_S40, DIM_OPS_S40
 from .dim_ops_s41 import BASE_S41, DIM_OPS_S41
 from .dim_ops_s42 import BASE_S42, DIM_OPS_S42
+from .dim_ops_s44 import BASE_S44, DIM_OPS_S44
 
 
 def _pick(rng: np.random.Generator, options: tuple, weights: tuple) -> Any:
@@ -326,9 +327,13 @@ def draw(rng: np.random.Generator, modes: tuple = MODES) -> Case:
 
 
 def _draw_dim(rng: np.random.Generator, shape: tuple, dtype: str, layout: int, seed: int) -> Case:
-    op = str(rng.choice(DIM_OPS + DIM_OPS_S38 + DIM_OPS_S40 + DIM_OPS_S41 + DIM_OPS_S42))
+    ops = DIM_OPS + DIM_OPS_S38 + DIM_OPS_S40 + DIM_OPS_S41 + DIM_OPS_S42 + DIM_OPS_S44
+    op = str(rng.choice(ops))
     if op in DIM_OPS_S42:  # the base op's case, renamed (dim_ops_s42)
         case = _draw_dim_op(rng, BASE_S42[op], shape, dtype, layout, seed)
+        return dataclasses.replace(case, op=op)
+    if op in DIM_OPS_S44:  # the base op's case, renamed (dim_ops_s44)
+        case = _draw_dim_op(rng, BASE_S44[op], shape, dtype, layout, seed)
         return dataclasses.replace(case, op=op)
     if op in DIM_OPS_S41:  # the base op's case, renamed (dim_ops_s41)
         base = BASE_S41[op]

@@ -17,6 +17,7 @@ from .dim_ops_s38 import DIM_OPS_S38, NO_FORWARD_S38, dim_op_s38
 from .dim_ops_s40 import DIM_OPS_S40, dim_op_s40
 from .dim_ops_s41 import DIM_OPS_S41, dim_op_s41
 from .dim_ops_s42 import DIM_OPS_S42, dim_op_s42
+from .dim_ops_s44 import DIM_OPS_S44, dim_op_s44
 
 
 class Err:
@@ -297,6 +298,8 @@ def _dim_op(lib: Any, case: Case, x: Any, idx: Any, v: Any) -> Any:
         return dim_op_s41(lib, case, x, t, d, v)
     if op in DIM_OPS_S42:
         return dim_op_s42(lib, case, x, t, d, v)
+    if op in DIM_OPS_S44:
+        return dim_op_s44(lib, case, x, t, d, v)
     if op == "take":
         return lib.take(x, t)
     if op == "gather":

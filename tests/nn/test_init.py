@@ -26,7 +26,7 @@ def test_calculate_gain_matches_torch():
         assert init.calculate_gain(name, param) == pytest.approx(
             torch.nn.init.calculate_gain(name, param)
         )
-    with pytest.raises(ValueError, match="unsupported nonlinearity"):
+    with pytest.raises(ValueError, match="Unsupported nonlinearity"):
         init.calculate_gain("swishy")
 
 

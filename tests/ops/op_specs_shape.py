@@ -14,6 +14,7 @@ import torch
 import chainrule as cr
 
 from .op_specs_core import (
+    NO_JVP,
     OpSpec,
     _unary,
     bad_call,
@@ -171,11 +172,25 @@ SPECS: list = [
         (((2,), (3,), (4,)),),
     ),
     OpSpec("cartesian_prod", lambda a, b: lib(a).cartesian_prod(a, b), (((3,), (2,)),)),
-    OpSpec("cdist", lambda a, b: lib(a).cdist(a, b), (((3, 4), (5, 4)), ((2, 3, 2), (2, 4, 2)))),
-    OpSpec("cdist_p1", lambda a, b: lib(a).cdist(a, b, 1.0), (((3, 4), (2, 4)),), "distinct"),
-    OpSpec("cdist_p3", lambda a, b: lib(a).cdist(a, b, 3.0), (((3, 4), (2, 4)),), "distinct"),
+    # cdist: no forward mode, as PyTorch 2.13 (tests/func/test_func_followups_session44.py)
     OpSpec(
-        "cdist_inf", lambda a, b: lib(a).cdist(a, b, float("inf")), (((3, 4), (2, 4)),), "distinct"
+        "cdist",
+        lambda a, b: lib(a).cdist(a, b),
+        (((3, 4), (5, 4)), ((2, 3, 2), (2, 4, 2))),
+        checks=NO_JVP,
+    ),
+    OpSpec(
+        "cdist_p1", lambda a, b: lib(a).cdist(a, b, 1.0), (((3, 4), (2, 4)),), "distinct", NO_JVP
+    ),
+    OpSpec(
+        "cdist_p3", lambda a, b: lib(a).cdist(a, b, 3.0), (((3, 4), (2, 4)),), "distinct", NO_JVP
+    ),
+    OpSpec(
+        "cdist_inf",
+        lambda a, b: lib(a).cdist(a, b, float("inf")),
+        (((3, 4), (2, 4)),),
+        "distinct",
+        NO_JVP,
     ),
     _unary(
         "F_unfold",

@@ -43,9 +43,15 @@ def test_maxpool_2x2_matches_torch(dtype, shape, kw, ties):
 
 
 def test_maxpool_2x2_keeps_channel_major_memory():
-    x = np.ascontiguousarray(RNG.standard_normal((3, 4, 8, 8)).transpose(1, 0, 2, 3))
-    y = F.max_pool2d(cr.tensor(x.transpose(1, 0, 2, 3), requires_grad=True), 2)
+    # a convolution's result (channel-major memory, marked row-major): pooled with no copy.
+    # (An unmarked channel-major array is a user's transpose: pooled row-major, as PyTorch's;
+    # session 44, tests/ops/test_result_layouts_session44.py.)
+    x = cr.tensor(RNG.standard_normal((3, 4, 10, 10)), requires_grad=True)
+    c = F.conv2d(x, cr.tensor(RNG.standard_normal((4, 4, 3, 3))))
+    assert c._data.transpose(1, 0, 2, 3).flags["C_CONTIGUOUS"]
+    y = F.max_pool2d(c, 2)
     assert y._data.transpose(1, 0, 2, 3).flags["C_CONTIGUOUS"]  # next conv reads it as is
+    assert y.stride() == (64, 16, 4, 1)  # (PyTorch's)
 
 
 def test_maxpool_2x2_double_backward_and_gradcheck():

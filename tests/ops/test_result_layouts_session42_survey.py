@@ -189,9 +189,7 @@ CASES: dict[str, Any] = {
 # (what PyTorch does that chainrule does not, yet: the reason for each strict xfail)
 GAPS = {
     "double_backward": "the second-order weight gradient: PyTorch's (9, 54, 3, 1)",
-    "sum_cl_keepdim": "a keepdim reduction of a channels-last input: the size-1 dim's stride",
-    "fft_t": "fft of a transpose: PyTorch's result layout follows pocketfft's own rule",
-    "rfft2_cl": "rfft2 of a channels-last input: PyTorch's own rule (here contiguous)",
+    # (sum_cl_keepdim, fft_t, rfft2_cl: mirrored in session 44)
 }
 
 

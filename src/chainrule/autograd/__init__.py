@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -121,6 +122,14 @@ def grad(
             FutureWarning,
             stacklevel=2,
         )
+    if outputs is None or inputs is None:  # PyTorch iterates over them: Python's words
+        raise TypeError(
+            "'NoneType' object is not iterable\nautograd.grad: outputs and inputs must be "
+            "tensors or sequences of tensors"
+        )
+    for flag in (retain_graph, create_graph, allow_unused, materialize_grads):
+        if type(flag) is not bool and flag is not None:
+            operator.index(flag)  # PyTorch's C++ bools read through __index__: its TypeError
     if materialize_grads and allow_unused is False:
         raise ValueError(
             "Expected allow_unused to be True or not passed when materialize_grads=True, but "

@@ -33,7 +33,7 @@ from .function import Node
 from .graph import topological_order
 from .hooks import run_node_posthooks, run_node_prehooks, run_tensor_hooks
 from .ieee import quiet_off, quiet_on
-from .leaf_grad import OwnedArrays, accumulate_grad, ready_owned
+from .leaf_grad import OwnedArrays, accumulate_grad, ready_owned, view_of_root
 from .multi_grad_hook import MULTI_GRAD_HOOKS, begin_pass, end_pass
 from .node import is_builtin
 from .post_accumulate import (
@@ -359,6 +359,8 @@ def sum_to_shape(
         d = d.sum(axis=axes, keepdims=True, dtype=np.float32).astype(d.dtype)
     elif axes:
         d = d.sum(axis=axes, keepdims=True)
+    if axes and not d.flags.c_contiguous:  # PyTorch's sum is row-major (NumPy's keeps order)
+        d = get_array_module(d).ascontiguousarray(d)  # (meta: no memory; CuPy's own)
     return Tensor._make(d.reshape(shape), False, None, 0)
 
 
@@ -477,6 +479,7 @@ def _collect(
                 d = detached.get(id(g))
                 if d is None:
                     d = detached[id(g)] = _detached(g)
+                    view_of_root(d, g._data, pending.owned.roots)  # the caller's gradient's view?
                 results[i] = d
     return results
 

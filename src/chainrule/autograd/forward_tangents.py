@@ -15,6 +15,7 @@ from typing import Any
 
 from .. import dtypes as _dt
 from ..backend import CUPY_IMPORTED, arrays_to_device, get_array_module, is_writeable
+from .ieee import rerun_quietly
 from .saved import memory_root
 from .state import LOCAL
 from .tensor import Tensor
@@ -50,7 +51,11 @@ def forward_tangents(
     if cls._user and not cls.raw:  # a user's rule computes with Tensors (its tangents are)
         _primals_as_tensors(ctx, own)
     if cls.raw:
-        tan = jvp(ctx, *[a._fw_tangent if isinstance(a, Tensor) else None for a in args])
+        tangents = [a._fw_tangent if isinstance(a, Tensor) else None for a in args]
+        try:
+            tan = jvp(ctx, *tangents)
+        except RuntimeWarning as w:  # NumPy's FP warning as an error: as apply, ieee.py
+            tan = rerun_quietly(w, jvp, ctx, *tangents)
     else:
         tan = _user_jvp(ctx, jvp, args)
     tans = tan if isinstance(tan, tuple) else (tan,)

@@ -20,8 +20,9 @@ from .accumulate_grad import relaid_version
 from .engine_sparse import accumulate_sparse as _accumulate_sparse
 from .post_accumulate import POST_ACCUMULATE_HOOKS, run_post_accumulate_grad_hooks
 from .tensor import Tensor
+from .view_base import ViewInfo
 
-__all__ = ["OwnedArrays", "accumulate_grad", "ready_owned"]
+__all__ = ["OwnedArrays", "accumulate_grad", "ready_owned", "view_of_root"]
 
 # Tensor's ``.grad`` property: a leaf whose class keeps it gets its first ``.grad`` assigned
 # to the slot, the setter's checks done inline (its type and ``is self`` checks cannot fail
@@ -159,6 +160,8 @@ def accumulate_grad(t: Tensor, g: Tensor, create_graph: bool, owned: set | None)
                 # it) taken after the last backward sees this one too
                 get_array_module(old).add(old, arr, out=old)
                 grad._vc[0] += 1
+            elif old.shape != arr.shape:  # (p.data swapped for another shape since)
+                _add_broadcast(grad, arr)
             elif old.ndim and old.flags.c_contiguous:  # NumPy's sum is row-major then too
                 t.grad = Tensor._make(old + arr, False, None, 0)
             else:  # .grad's layout kept (NumPy's would be row-major; a scalar for 0-d)
@@ -166,6 +169,27 @@ def accumulate_grad(t: Tensor, g: Tensor, create_graph: bool, owned: set | None)
                 t.grad = Tensor._make(out, False, None, 0)
     if POST_ACCUMULATE_HOOKS:  # Tensor.register_post_accumulate_grad_hook
         run_post_accumulate_grad_hooks(t, create_graph)
+
+
+def _add_broadcast(grad: Tensor, arr: Any) -> None:
+    """``.grad += g`` for a gradient of another shape than ``.grad`` (the leaf's ``.data``
+    was swapped for another shape between two backwards), as PyTorch's AccumulateGrad: an
+    in-place add that broadcasts ``g`` into ``.grad`` (version bumped), else PyTorch's
+    errors for shapes that do not broadcast or would grow ``.grad``."""
+    old = grad._data
+    try:
+        shape = np.broadcast_shapes(old.shape, arr.shape)
+    except ValueError:
+        from ..ops._util import broadcast_error  # (the ops are built on autograd)
+
+        words = str(broadcast_error("accumulate_grad", old, arr)).split("\n")[0]
+        raise RuntimeError(words) from None  # (PyTorch's type and words)
+    if shape != old.shape:
+        raise RuntimeError(
+            f"output with shape {list(old.shape)} doesn't match the broadcast shape {list(shape)}"
+        )
+    get_array_module(old).add(old, arr, out=old, casting="unsafe")
+    grad._vc[0] += 1
 
 
 def ready_owned(g: Tensor, now: list, i: int, pending: Any, owned: set) -> set:
@@ -278,3 +302,41 @@ def _first_grad(t: Tensor, g: Tensor) -> Tensor:
     if relaid_version(leaf):  # dense
         return g.new_empty_strided(t.shape, t.stride()).copy_(g)
     return g.clone() if arr.flags.c_contiguous else g.contiguous()
+
+
+def _owner(arr: Any) -> Any:
+    """The array that owns ``arr``'s memory (NumPy collapses view chains, but a broadcast or
+    ``as_strided`` view keeps a wrapper between)."""
+    while getattr(arr, "base", None) is not None:
+        arr = arr.base
+    return arr
+
+
+def view_of_root(d: Tensor, arr: Any, roots: Any) -> None:
+    """Make ``d`` (the detached gradient ``autograd.grad`` returns, ``arr`` the array the
+    backward computed) a view of the caller's gradient (or of the implicit ``ones`` of a
+    scalar output) when ``arr`` is a view of that gradient's memory: PyTorch's view nodes
+    hand on views of the incoming gradient (``SumBackward0``'s ``grad.expand(sizes)``,
+    ``ViewBackward0``'s ``grad.reshape``), so its result has that gradient as ``_base`` and
+    shares its version counter (a later ``g.add_(1)`` shows in ``r._version``); a gradient
+    passed on as it is (clone, ``+ 0``, ``to``) is the caller's tensor itself, a view only
+    where that one is. The view is one made with grad mode off (the backward's)."""
+    if roots is None or type(arr) is not np.ndarray:
+        return
+    if arr.base is None:  # the caller's gradient itself, or a new array
+        for r in roots:
+            if r._data is arr and r._view is not None:
+                d._view = r._view  # (the same record: callers_owned tells it by that)
+                return
+        return
+    owner = _owner(arr)
+    for r in roots:
+        if type(r) is Tensor and type(r._data) is np.ndarray and _owner(r._data) is owner:
+            info = r._view
+            d._vc = r._vc
+            d._view = ViewInfo(r if info is None else info.base, r._vc[0], False, None)
+            return
+    # a view of a gradient the backward made (``p.expand(2, 3)``: a view of the sum that
+    # undoes the broadcast): PyTorch's result has that hidden tensor as its _base
+    if type(owner) is np.ndarray:
+        d._view = ViewInfo(Tensor._make(owner, False, None, 0), d._vc[0], False, None)

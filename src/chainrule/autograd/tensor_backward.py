@@ -173,6 +173,7 @@ def callers_owned(g: Any, roots: list, owned: set | None = None) -> set | None:
         root = getattr(r, "_data", None)
         if (
             g._vc is getattr(r, "_vc", None)
+            and g._view is getattr(r, "_view", None)  # (not a view of it: view_of_root)
             and type(root) is np.ndarray
             and root.shape == arr.shape
             and root.strides == arr.strides

@@ -10,6 +10,7 @@ importing ``tensor.py``, which imports this module.
 
 from __future__ import annotations
 
+import numbers
 import sys
 from functools import reduce
 from itertools import chain
@@ -160,12 +161,52 @@ def _to_array(data: Any, dtype: Any) -> Any:
         elif arr.dtype.kind == "c":  # Python complex numbers: complex64 by default (torch)
             arr = arr.astype(_dt.get_default_complex_dtype(), copy=False)
         elif arr.dtype.kind not in "bc":
-            raise TypeError(
-                f"tensor(): cannot make a tensor from {type(data).__name__} "
-                f"(NumPy inferred dtype {arr.dtype})"
-            )
+            raise _no_dtype_error(data, arr)
         return arr
     return arr
+
+
+class _NoDtypeError(TypeError, RuntimeError):
+    """Data PyTorch cannot infer a dtype of (None, an object): its RuntimeError, and the
+    TypeError chainrule raised before."""
+
+
+class _StringDataError(TypeError, ValueError):
+    """Strings inside a sequence: PyTorch's ValueError ("too many dimensions 'str'"), and a
+    TypeError as for a string given whole."""
+
+
+def _first_odd_leaf(data: Any) -> tuple[Any, bool]:
+    """The first element of nested lists/tuples that is no number, bool, array or tensor
+    (the one PyTorch's dtype inference stops at), and whether it lies on the path of first
+    elements (where PyTorch's shape inference meets it first); ``data`` itself when it is
+    no sequence."""
+    if not isinstance(data, (list, tuple)):
+        return data, True
+    for i, item in enumerate(data):
+        leaf, first = _first_odd_leaf(item)
+        if leaf is item and isinstance(item, (list, tuple)):  # nothing odd inside it
+            continue
+        if not isinstance(leaf, (numbers.Number, np.generic, np.ndarray, TensorConversions)):
+            return leaf, first and i == 0
+    return data, True
+
+
+def _no_dtype_error(data: Any, arr: Any) -> Exception:
+    """PyTorch's error for data with no tensor dtype (error path only): a string given
+    whole, or after a number, is its parser's TypeError, a string first in a sequence its
+    shape inference's ValueError, anything else (None, an object) its RuntimeError "Could
+    not infer dtype of ..."."""
+    hint = (
+        f"\ntensor(): cannot make a tensor from {type(data).__name__} (NumPy inferred dtype "
+        f"{arr.dtype})"
+    )
+    leaf, first = _first_odd_leaf(data)
+    if isinstance(leaf, (str, bytes)):
+        if first and leaf is not data:
+            return _StringDataError(f"too many dimensions '{type(leaf).__name__}'{hint}")
+        return TypeError(f"new(): invalid data type '{type(leaf).__name__}'{hint}")
+    return _NoDtypeError(f"Could not infer dtype of {type(leaf).__name__}{hint}")
 
 
 def _cast(arr: Any, d: np.dtype) -> Any:

@@ -82,9 +82,10 @@ class TensorRequiresGrad:
                 "requires_grad on that"
             )
         if not requires_grad and self.grad_fn is not None:
-            raise RuntimeError(
-                "requires_grad_(False): you can only change requires_grad of leaf tensors; "
-                "use .detach() for a non-leaf"
+            raise RuntimeError(  # PyTorch's words (a view of a leaf included)
+                "you can only change requires_grad flags of leaf variables. If you want to "
+                "use a computed variable in a subgraph that doesn't require "
+                "differentiation use var_no_grad = var.detach()."
             )
         if not requires_grad and self._view is not None and outside_graph(self):
             return self  # a view made under no_grad requires grad as its base does (PyTorch)

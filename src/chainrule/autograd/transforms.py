@@ -29,7 +29,7 @@ from .grad_mode import enable_grad
 from .state import current
 from .tensor import Tensor
 
-__all__ = ["grad", "hessian", "jacfwd", "jacrev", "jvp", "vjp"]
+__all__ = ["check_scalar_output", "grad", "hessian", "jacfwd", "jacrev", "jvp", "vjp"]
 
 
 def _as_tuple(x: Any) -> tuple:
@@ -258,6 +258,23 @@ def grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -
     return wrapper
 
 
+def check_scalar_output(out: Any) -> None:
+    """torch.func.grad's checks of ``f``'s output, PyTorch's types and words: a Tensor, 0-d
+    (a shape-(1,) output is refused too), real (the implicit cotangent 1)."""
+    where = "grad_and_value(f)(*args)"
+    if not isinstance(out, Tensor):
+        raise RuntimeError(f"{where}: Expected f(*args) to return a Tensor, got {type(out)}")
+    if out.dim() != 0:
+        raise RuntimeError(
+            f"{where}: Expected f(*args) to return a scalar Tensor, got tensor with "
+            f"{out.dim()} dims. Maybe you wanted to use the vjp or jacrev APIs instead?"
+        )
+    if out.dtype.is_complex:
+        raise RuntimeError(
+            f"grad can be implicitly created only for real scalar outputs but got {out.dtype}"
+        )
+
+
 def _grad_call(f: Callable, argnums: Any, has_aux: bool, args: tuple) -> Any:
     nums = _as_tuple(argnums)
     _check_argnums(nums, len(args))
@@ -273,11 +290,7 @@ def _grad_call(f: Callable, argnums: Any, has_aux: bool, args: tuple) -> Any:
     with _running([t for i in nums for t in _tree_leaves(args[i])]), enable_grad():
         res = f(*args)
     out, aux = _split_aux(res, "grad_and_value(f)(*args)") if has_aux else (res, None)
-    if not isinstance(out, Tensor) or out.numel() != 1:
-        raise RuntimeError(
-            f"grad: f must return a single-element tensor, got "
-            f"{getattr(out, 'shape', type(out).__name__)}; use vjp or jacrev"
-        )
+    check_scalar_output(out)
     from . import grad as autograd_grad
 
     flat = [t for i in nums for t in _tree_leaves(args[i])]

@@ -46,9 +46,10 @@ def broadcast_all(*values: Any) -> tuple[cr.Tensor, ...]:
     """
     for v in values:
         if not isinstance(v, (cr.Tensor, *_Number)):
-            raise ValueError(
-                "Input arguments must all be instances of Number or chainrule.Tensor, "
-                f"got {type(v).__name__}"
+            raise ValueError(  # PyTorch's words, then what was given
+                "Input arguments must all be instances of Number, torch.Tensor or objects "
+                f"implementing __torch_function__.\nchainrule.distributions: got a "
+                f"{type(v).__name__}; pass numbers or chainrule tensors"
             )
     first_tensor = next((v for v in values if isinstance(v, cr.Tensor)), None)
     dtype = cr.get_default_dtype() if first_tensor is None else first_tensor.dtype

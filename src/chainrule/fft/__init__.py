@@ -26,6 +26,7 @@ from ..ops.fft import (
     Plan,
     as_int,
     canonical_shape_dims,
+    fft_argument_error,
     finish,
     norm_mode,
     promote,
@@ -69,7 +70,7 @@ def _int_n(n: Any, op: str) -> int:
     bools)."""
     value = as_int(n)
     if value is None:
-        raise TypeError(f"{op}(): argument 'n' must be int, not {type(n).__name__}")
+        raise fft_argument_error(op, "n", 2, n, "int")
     return value
 
 
@@ -344,7 +345,7 @@ def _check_n(n: Any, op: str, count: int | None = None) -> int:
     """``n`` as an int; ``count`` (default ``n``), the number of frequencies, must not be
     negative."""
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
-        raise TypeError(f"{op}(): argument 'n' must be int, not {type(n).__name__}")
+        raise fft_argument_error(op, "n", 2, n, "int")
     count = int(n) if count is None else count
     if count < 0:
         raise RuntimeError(

@@ -133,12 +133,7 @@ def grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -
                 full[i] = v
             res = f(*full, **kwargs)
             out = res[0] if has_aux else res
-            if not isinstance(out, Tensor) or out.numel() != 1:
-                raise RuntimeError(
-                    f"grad: f must return a single-element tensor, got "
-                    f"{getattr(out, 'shape', type(out).__name__)}; use vjp "
-                    "or jacrev"
-                )
+            _plain.check_scalar_output(out)  # PyTorch's words; a per-sample 0-d output
             return res
 
         g._guards_captures = True  # type: ignore[attr-defined]  # (f is guarded)

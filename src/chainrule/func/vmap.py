@@ -24,7 +24,9 @@ Design (recorded in docs/architecture.md):
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import operator
 from collections.abc import Callable
 from typing import Any
 
@@ -58,6 +60,11 @@ def _unflatten(x: Any, it: Any) -> Any:
     its leaves replaced by the next items of ``it``."""
     spec = tree_structure(x)
     return spec.unflatten([next(it) for _ in range(spec.num_leaves)])
+
+
+class _ChunkSizeTypeError(TypeError, ValueError):
+    """A vmap ``chunk_size`` that is no int: PyTorch fails with a TypeError using it; a
+    ValueError too, as chainrule raised before."""
 
 
 def _match(dims: Any, x: Any, what: str) -> list:
@@ -132,10 +139,14 @@ def vmap(
             f"Only allowed values for randomness are 'error', 'different', or "
             f"'same'. Got {randomness}"
         )
+    if chunk_size is not None and type(chunk_size) is not int and not isinstance(chunk_size, bool):
+        with contextlib.suppress(TypeError):  # PyTorch takes a NumPy int, a 0-d int tensor
+            chunk_size = operator.index(chunk_size)
     if chunk_size is not None and (
         isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1
     ):
-        raise ValueError(f"vmap: chunk_size should be None or greater than 0. (got {chunk_size})")
+        kind = ValueError if type(chunk_size) is int else _ChunkSizeTypeError
+        raise kind(f"vmap: chunk_size should be None or greater than 0. (got {chunk_size})")
     if not (in_dims is None or isinstance(in_dims, (int, tuple))) or isinstance(in_dims, bool):
         raise ValueError(
             f"vmap({_name(func)}, in_dims={in_dims!r}, ...): expected `in_dims` "
@@ -240,9 +251,9 @@ def _run(
 
 def _unwrap_outputs(out: Any, out_dims: Any, level: Level, func: Callable) -> Any:
     name = _name(func)
-    if not (out_dims is None or isinstance(out_dims, (int, tuple, list, dict))) or isinstance(
-        out_dims, bool
-    ):
+    if isinstance(out_dims, bool):  # an int to PyTorch's check: out_dims=True is dim 1
+        out_dims = int(out_dims)
+    if not (out_dims is None or isinstance(out_dims, (int, tuple, list, dict))):
         raise ValueError(
             f"vmap({name}, ...): `out_dims` must be an int, None or a tuple of "
             f"those matching the outputs, got {out_dims!r}"

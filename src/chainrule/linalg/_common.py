@@ -9,6 +9,7 @@ import numpy as np
 from ..autograd.tensor import Tensor
 from ..ops._util import DtypeError, as_tensor
 from ..ops.complex_ops import conj
+from ..qtypes import scalar_type_name
 
 __all__ = [
     "LinAlgError",
@@ -65,8 +66,9 @@ def tensor_arg(x: Any, op: str, complex_ok: bool = False) -> Tensor:
         )
     if kind != "f":
         if kind != "c":
-            raise DtypeError(
-                f"{op}: expected a floating point or complex tensor as input. Got {t.dtype}"
+            raise DtypeError(  # PyTorch's words, then the fix
+                f"{op}: Expected a floating point or complex tensor as input. Got "
+                f"{scalar_type_name(t.dtype)}\n{op}: convert the input with .float() first"
             )
         if not complex_ok:
             raise NotImplementedError(
@@ -78,7 +80,9 @@ def tensor_arg(x: Any, op: str, complex_ok: bool = False) -> Tensor:
 
 def check_float(x: Any, op: str, complex_ok: bool = False) -> Tensor:
     """A floating-point tensor with at least 2 dims (a batch of matrices); complex only
-    with ``complex_ok``."""
+    with ``complex_ok``. The dims are checked before the dtype, as PyTorch's."""
+    if isinstance(x, Tensor) and x.ndim < 2:
+        raise RuntimeError(f"{op}: The input tensor A must have at least 2 dimensions.")
     t = tensor_arg(x, op, complex_ok)
     if t.ndim < 2:
         raise RuntimeError(f"{op}: The input tensor A must have at least 2 dimensions.")

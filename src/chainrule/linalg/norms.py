@@ -9,6 +9,7 @@ squares are composed from the SVD.
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any
 
 import numpy as np
@@ -18,13 +19,15 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.lower_precision import autocast_float32_op
 from ..autograd.saved_fields import given  # grad_fn._saved_*
+from ..autograd.state import LOCAL
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, host
 from ..meta.results import refuse_meta
-from ..ops._result_layout import column_major  # LAPACK's layout, PyTorch's
+from ..ops._result_layout import column_major, reduced_layout  # PyTorch's layouts
 from ..ops._util import NAMED_ERRORS, as_tensor, dim_range_error, lead_with, norm_dim
 from ..ops.complex_norms import complex_dtype_arg, complex_norm
 from ..ops.linalg_out import with_out
+from ..ops.parser_type_errors import aten_number, linalg_norm_ord_error
 from ..ops.vector_norms import Norm1, NormInf, NormNegInf, NormZero, PNorm, vector_norm_fields
 from ._common import check_float, check_square, tensor_arg
 from ._lstsq_drivers import gelsy_solve, svd_rank_threshold
@@ -52,6 +55,8 @@ class EuclideanNorm(Function):
             n = xp.sqrt((xw * xw).sum(axis=dims, keepdims=True)).astype(x.dtype)
         else:
             n = xp.sqrt((x * x).sum(axis=dims, keepdims=True))
+        if not x.flags.c_contiguous:  # NumPy's is in x's order; PyTorch's row-major
+            n = reduced_layout(n)
         ctx.args = (dims, keepdim)
         out = n if keepdim else n.squeeze(axis=dims) if dims is not None else n.reshape(())
         ctx.save_for_backward(x, out)  # the output itself (PyTorch's _saved_result): no copy
@@ -98,8 +103,12 @@ def vector_norm(
     ``ord``: 2 (default), any real p, ``inf`` (max |x|), ``-inf`` (min |x|), 0 (count of
     non-zeros).
     """
-    if isinstance(ord, str):  # 'fro' / 'nuc' are matrix norms
-        raise TypeError(f"linalg.vector_norm(): argument 'ord' must be Number, not str ({ord!r})")
+    if type(ord) is not int and type(ord) is not float:  # PyTorch's parser: a Number
+        ord = aten_number("linalg_vector_norm", "vector_norm", "ord", 2, ord)
+        if isinstance(ord, complex):
+            raise RuntimeError(
+                "linalg.vector_norm: Expected a non-complex scalar as the order of norm."
+            )
     t = as_tensor(x)
     if t.dtype.kind not in "fV":  # complex (a real norm of it), or an error naming the dtype
         t = tensor_arg(t, "linalg.vector_norm", complex_ok=True)
@@ -171,6 +180,14 @@ def matrix_norm(
     """Frobenius (``'fro'``), nuclear (``'nuc'``), spectral (2, -2) or induced (1, -1, inf,
     -inf) norm of the matrices in dims ``dim``. Complex input gives real results (the
     SVD-based ones through the complex SVD)."""
+    if isinstance(ord, Tensor):  # PyTorch's parser: a 0-d real tensor is a Number
+        if ord.ndim:
+            raise linalg_norm_ord_error("matrix_norm", A, ord, dim, keepdim)
+        ord = ord.item()
+    if isinstance(ord, complex):  # PyTorch's words
+        raise RuntimeError(
+            "linalg.matrix_norm: Expected a non-complex scalar as the order of norm."
+        )
     a = check_float(A, "linalg.matrix_norm", complex_ok=True)
     if dtype is not None:
         if a.dtype.kind == "c":
@@ -215,6 +232,8 @@ def matrix_norm(
         except NAMED_ERRORS as err:  # an empty dim: the max/min has no identity
             lead_with("linalg.matrix_norm", err)
             raise
+    if not isinstance(ord, (str, numbers.Number)):  # PyTorch's parser refuses it first
+        raise linalg_norm_ord_error("matrix_norm", A, ord, dim, keepdim)
     raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
 
 
@@ -229,6 +248,10 @@ def norm(
 ) -> Tensor:
     """``vector_norm`` or ``matrix_norm`` chosen as PyTorch's ``torch.linalg.norm`` does."""
     a = tensor_arg(input, "linalg.norm", complex_ok=True)  # matrix_norm/vector_norm check
+    if isinstance(ord, Tensor) and ord.ndim == 0:
+        ord = ord.item()  # PyTorch's parser reads a 0-d tensor as a Number
+    if ord is not None and not isinstance(ord, (str, numbers.Number)):  # PyTorch's parser
+        raise linalg_norm_ord_error("norm", input, ord, dim, keepdim)
     if dim is not None and not isinstance(dim, (int, np.integer)):
         dim = tuple(dim)
     if isinstance(ord, str) or (isinstance(dim, tuple) and len(dim) == 2):
@@ -322,6 +345,16 @@ def lstsq(
     PyTorch's, that of ``pinv(A) @ B`` whatever the driver and ``rcond``. Real or complex
     ``A``, ``B`` (residuals and singular values are real).
     """
+    if LOCAL.state.vmap:  # inside cr.func.vmap: it reads raw arrays, so once per sample
+        from ..func._per_sample import is_batched, per_sample  # noqa: PLC0415 - func imports linalg
+
+        if isinstance(A, Tensor) and is_batched(B) and B.dim() < A.dim():
+            # PyTorch's batching rule pads a batched ``other`` to ``input``'s rank first: a
+            # per-sample vector right-hand side becomes a (1, m) matrix (and is refused)
+            B = B.reshape((1,) * (A.dim() - B.dim()) + tuple(B.shape))
+        res = per_sample(lstsq, A, B, rcond, driver=driver)
+        if res is not NotImplemented:
+            return res  # (a LstsqResult of batched tensors)
     driver = "gelsy" if driver is None else driver
     if driver not in _DRIVERS:
         raise RuntimeError(
@@ -342,13 +375,16 @@ def lstsq(
             f"of shape {tuple(b.shape)})"
         )
     vector = b.ndim == a.ndim - 1
+    # PyTorch's size check reads other as a vector only when it is 1-d or input's shape
+    # without its last dim; any other is checked as a matrix first
+    as_vector = b.ndim == 1 or (vector and tuple(b.shape) == tuple(a.shape[:-1]))
     b_given = b
     if vector:
         b = b.unsqueeze(-1)
-    if b.shape[-2] != a.shape[-2]:
+    rows = b_given.shape[-1] if as_vector else b_given.shape[-2]
+    if b.shape[-2] != a.shape[-2] or rows != a.shape[-2]:
         raise RuntimeError(
-            f"torch.linalg.lstsq: input.size(-2) should match other.size(-2), "
-            f"got {a.shape[-2]} and {b.shape[-2]}"
+            f"torch.linalg.lstsq: input.size(-2) should match other.size({-1 if as_vector else -2})"
         )
     refuse_meta("linalg_lstsq.out", a, b)  # PyTorch has no meta kernel for it
     finite_for_svd(a._data, "linalg.lstsq")

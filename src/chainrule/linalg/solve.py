@@ -32,6 +32,8 @@ from ..ops._tensor_args import torch_type_name
 from ..ops.binary import where
 from ..ops.linalg_out import with_out
 from ..ops.number_arguments import is_parser_int
+from ..ops.parser_type_errors import tensor_argument_error
+from ..qtypes import scalar_type_name
 from ._common import batch_shape, check_square, mT, raise_singular, tensor_arg
 
 # ``cross`` (and its node ``Cross``) moved to ``cross_product.py``: re-exported here, where
@@ -75,6 +77,8 @@ def inv(A: Tensor) -> Tensor:
     Raises:
         LinAlgError: a matrix is singular. RuntimeError: not square.
     """
+    if not isinstance(A, Tensor):
+        raise tensor_argument_error("linalg_inv", "A", 1, A)
     return Inv.apply(check_square(A, "linalg.inv", complex_ok=True))
 
 
@@ -109,9 +113,11 @@ class Solve(Function):
     saved_fields = {**_lu_fields(False), "left": lambda n: n.left, "result": 1}
 
     @staticmethod
-    def forward(ctx, a, b, left=True):
+    def forward(ctx, a, b, left=True, vectors=False):
         ctx.left = left
         x = raw_solve(a, b, left)
+        if vectors and x.ndim > 1:  # a batch of vectors B (``solve``'s, not the backward's):
+            x = column_major(x)  # PyTorch's X has them as the columns of one matrix, (1, k)
         ctx.save_for_backward(a, x)
         return x
 
@@ -169,11 +175,14 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
     Raises:
         LinAlgError: ``A`` is singular. RuntimeError: shapes do not fit.
     """
-    if isinstance(A, Tensor) and isinstance(B, Tensor) and A.dtype != B.dtype:
+    for name, position, v in (("A", 1, A), ("B", 2, B)):
+        if not isinstance(v, Tensor):
+            raise tensor_argument_error("linalg_solve", name, position, v)
+    if A.dtype != B.dtype:
         raise RuntimeError(  # PyTorch promotes nothing here
             f"linalg.solve: Expected A and B to have the same dtype, but found A of type "
-            f"{A.dtype} and B of type {B.dtype}; convert one with .to({A.dtype}) "
-            f"(or .to({B.dtype}))"
+            f"{scalar_type_name(A.dtype)} and B of type {scalar_type_name(B.dtype)} instead\n"
+            f"linalg.solve: convert one with .to({A.dtype}) (or .to({B.dtype}))"
         )
     a = check_square(A, "linalg.solve", complex_ok=True)
     b = tensor_arg(B, "linalg.solve", complex_ok=True)
@@ -206,7 +215,7 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
             f"{shape[-1]})"
         )
     if vector and shape[:-2] == tuple(a.shape[:-2]):  # one node taking them, as PyTorch's
-        return Solve.apply(a, b)
+        return Solve.apply(a, b, True, True)  # (laid out as PyTorch's: Solve.forward)
     x = _solve_matrices(a, b.unsqueeze(-1) if vector else b)
     return x.squeeze(-1) if vector else x
 
@@ -396,6 +405,8 @@ def _adjugate_t(a: Any) -> Any:
 @with_out("linalg.det")
 def det(A: Tensor) -> Tensor:
     """The determinant of each square matrix (gradient defined for singular ones too)."""
+    if not isinstance(A, Tensor):
+        raise tensor_argument_error("linalg_det", "A", 1, A)
     return Det.apply(check_square(A, "linalg.det", complex_ok=True))
 
 

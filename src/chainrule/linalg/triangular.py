@@ -27,12 +27,11 @@ from ..autograd.function import Function
 from ..autograd.lower_precision import autocast_float32_op
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, host
-from ..ops._result_layout import column_major
 from ..ops.binary import where
 from ..ops.cast import cast
 from ..ops.linalg_out import with_out
 from ..ops.structural import diag_embed, diagonal
-from ._common import LinAlgError, batch_shape, check_square, mH, tensor_arg
+from ._common import LinAlgError, batch_shape, check_square, mH, raise_singular, tensor_arg
 from .decompositions import _potrf_info, cholesky
 from .solve import raw_solve, solve
 
@@ -113,9 +112,16 @@ def solve_triangular(
 def _solution(t: Any, b: Any, left: bool) -> Any:
     """The raw solution of ``T X = B`` (``left``; else ``X T = B``) in PyTorch's layout: its
     triangular solve returns a column-major solution from either side (``linalg.solve``'s
-    right-hand solve is row-major there, hence not ``raw_solve``'s layout alone)."""
-    x = raw_solve(t, b, left)
-    return x if left else column_major(x)
+    right-hand solve is row-major there, hence not ``raw_solve``'s layout). From the right
+    ``T^T X^T = B^T``: NumPy's row-major ``X^T`` is ``X`` column-major, with no copy (session
+    44; ``raw_solve``'s row-major ``X`` laid out column-major again copied twice)."""
+    if left:
+        return raw_solve(t, b, True)
+    xp = get_array_module(t)
+    try:
+        return xp.swapaxes(xp.linalg.solve(xp.swapaxes(t, -1, -2), xp.swapaxes(b, -1, -2)), -1, -2)
+    except np.linalg.LinAlgError as e:
+        raise_singular("linalg.solve", e)
 
 
 def triangular_node(
@@ -215,7 +221,7 @@ class SolveTriangular(Function):
             return ga, gb, None, None, None, None
         ad, xd, g = a._data, x._data, grad._data
         m = _raw_triangle(ad, upper, unit, trans)
-        gbd = raw_solve(m.conj().swapaxes(-1, -2), g, left)
+        gbd = _solution(m.conj().swapaxes(-1, -2), g, left)  # (column-major, as PyTorch's)
         ga = None
         if needs[0]:
             xh = xd.conj().swapaxes(-1, -2)
@@ -241,7 +247,7 @@ def _solve_tangent(ctx: Any, a: Any, x: Any, ta: Any, tb: Any) -> Any:
         dm = _part(ta, upper, unit)
         dm = xp.swapaxes(dm, -1, -2) if trans else dm
         rhs = rhs - (dm @ x if left else x @ dm)
-    return raw_solve(_raw_triangle(a, upper, unit, trans), rhs, left)
+    return _solution(_raw_triangle(a, upper, unit, trans), rhs, left)  # (PyTorch's layout)
 
 
 class TriangularSolveNode(SolveTriangular):

@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from .. import ops
 from ..autograd.tensor import Tensor
 from ..creation import full, ones
@@ -62,26 +64,57 @@ def check_input(op: str, input: Any) -> Tensor:
     return input
 
 
+class _MaskTypeError(TypeError, AttributeError):
+    """A mask that is no Tensor: torch.masked fails reading its ``.shape`` (AttributeError);
+    a TypeError too, as chainrule raised before."""
+
+
+class _NumpyDimError(TypeError, ValueError):
+    """A NumPy integer ``dim``: torch.masked iterates over it and fails with NumPy's
+    ValueError (an empty array's truth value); a TypeError too, as a dim of a wrong type."""
+
+
 def dims_of(input: Tensor, dim: Any) -> tuple[int, ...]:
-    """``dim`` as a sorted tuple of non-negative dims of ``input`` (None: every dim).
+    """``dim`` as a sorted tuple of non-negative dims of ``input`` (None or (): every dim),
+    as torch's ``_canonical_dim`` reads it: a bool is an int (True is dim 1), NumPy ints
+    inside a sequence are ints, a float is range-checked before its type.
 
     Raises:
         IndexError: a dim outside ``[-ndim, ndim - 1]``, in torch's words.
+        RuntimeError: a dim given twice, in torch's words.
     """
     ndim = input.dim()
     if dim is None:
         return tuple(range(ndim))
-    items = (dim,) if isinstance(dim, int) else tuple(dim)
+    if isinstance(dim, int):
+        items: tuple = (dim,)
+    elif isinstance(dim, (np.integer, np.ndarray)):
+        raise _NumpyDimError(
+            f"torch.masked: dim must be an int or a tuple of ints, got {dim!r} (torch.masked "
+            "iterates over a NumPy integer and fails: pass int(dim))"
+        )
+    else:
+        items = tuple(dim)
     if not items:
         return tuple(range(ndim))
-    out = []
+    n = max(ndim, 1)
+    out: list[int] = []
     for d in items:
-        if not isinstance(d, int) or isinstance(d, bool):
+        if isinstance(d, np.integer):
+            d = int(d)
+        if d in out:  # torch's own words (the dim as given against those read so far)
+            raise RuntimeError(f"dim={d} appears multiple times in the list of dims")
+        if isinstance(d, (int, float)) and not -n <= d < n:
+            raise dim_range_error(d, n)  # torch's check, before the type's (got 2.0)
+        out.append(d % n if ndim and isinstance(d, (int, float)) else d if ndim else 0)
+    for d in out:  # torch refuses a float dim later (its reduction's parser)
+        if not isinstance(d, int):
             raise TypeError(f"torch.masked: dim must be an int or a tuple of ints, got {d!r}")
-        if not -max(ndim, 1) <= d < max(ndim, 1):
-            raise dim_range_error(d, max(ndim, 1))
-        out.append(d % max(ndim, 1) if ndim else 0)
-    return tuple(sorted(set(out)))
+    out = [int(d) for d in out]
+    if len(set(out)) < len(out):  # torch's reduction refuses the wrapped repeat
+        twice = next(d for d in out if out.count(d) > 1)
+        raise RuntimeError(f"dim {twice} appears multiple times in the list of dims")
+    return tuple(sorted(out))
 
 
 def input_mask(op: str, input: Tensor, mask: Any) -> Tensor:
@@ -95,7 +128,7 @@ def input_mask(op: str, input: Tensor, mask: Any) -> Tensor:
     if mask is None:
         return ones(tuple(input.shape), dtype=bool_, device=input.device)
     if not isinstance(mask, Tensor):
-        raise TypeError(
+        raise _MaskTypeError(
             f"torch.masked.{op}(): mask must be a bool Tensor or None, got {type(mask).__name__}"
         )
     if mask.dtype != bool_:

@@ -14,7 +14,6 @@ from typing import Any
 
 from .. import ops
 from ..autograd.tensor import Tensor
-from ..ops._util import dim_range_error
 from ..qtypes import scalar_type_name
 from ._common import check_input, dims_of, identity, input_mask, masked_fill, prepare, split_masked
 from ._reductions import norm
@@ -54,7 +53,7 @@ def cumprod(input: Tensor, dim: int, *, dtype: Any = None, mask: Tensor | None =
 
 def _softmax_input(
     op: str, input: Any, dim: Any, dtype: Any, mask: Any, negate: bool = False
-) -> Tensor:
+) -> tuple[Tensor, int]:
     """The input of the softmax kernel: the masked-out elements filled with the identity of
     ``amax`` (``amin`` for softmin) in the input's own dtype, then cast to ``dtype``, as
     torch's (an integer input filled with its type's minimum, then cast to a float dtype,
@@ -73,29 +72,36 @@ def _softmax_input(
             f"'{scalar_type_name(filled.dtype)}' (torch.masked.{op}(): pass a floating dtype= "
             "or a floating input)"
         )
-    if not isinstance(dim, int) or isinstance(dim, bool):
+    return (-filled if negate else filled), _softmax_dim(op, x, dim)
+
+
+def _softmax_dim(op: str, x: Tensor, dim: Any) -> int:
+    """The dim torch.masked's softmaxes read: the first of ``_canonical_dim(dim)`` (a bool
+    is an int, None or a tuple its first dim), after its checks (:func:`dims_of`)."""
+    if isinstance(dim, float):  # torch iterates over it
         raise TypeError(f"torch.masked.{op}(): dim must be an int, got {dim!r}")
-    if not -max(x.dim(), 1) <= dim < max(x.dim(), 1):
-        raise dim_range_error(dim, max(x.dim(), 1))
-    return -filled if negate else filled
+    dims = dims_of(x, dim)
+    if not dims:  # a 0-d input with dim=None: torch's IndexError
+        raise IndexError(f"torch.masked.{op}(): dim=None of a 0-d input names no dim")
+    return dims[0]
 
 
 def softmax(input: Tensor, dim: int, *, dtype: Any = None, mask: Tensor | None = None) -> Tensor:
     """``torch.masked.softmax``: exp(x_i) / sum(exp(x_j)) over the elements in ``mask``
     along ``dim``; masked-out elements give 0, a slice with none NaN."""
-    return ops.softmax(_softmax_input("softmax", input, dim, dtype, mask), dim)
+    return ops.softmax(*_softmax_input("softmax", input, dim, dtype, mask))
 
 
 def log_softmax(
     input: Tensor, dim: int, *, dtype: Any = None, mask: Tensor | None = None
 ) -> Tensor:
     """``torch.masked.log_softmax``: log of :func:`softmax` (masked-out elements -inf)."""
-    return ops.log_softmax(_softmax_input("log_softmax", input, dim, dtype, mask), dim)
+    return ops.log_softmax(*_softmax_input("log_softmax", input, dim, dtype, mask))
 
 
 def softmin(input: Tensor, dim: int, *, dtype: Any = None, mask: Tensor | None = None) -> Tensor:
     """``torch.masked.softmin``: :func:`softmax` of ``-input``."""
-    return ops.softmax(_softmax_input("softmin", input, dim, dtype, mask, negate=True), dim)
+    return ops.softmax(*_softmax_input("softmin", input, dim, dtype, mask, negate=True))
 
 
 def normalize(

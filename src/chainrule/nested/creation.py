@@ -32,7 +32,7 @@ def _check_layout(lay: Any) -> layout:
         return strided
     if lay is strided or lay is jagged:
         return lay
-    raise RuntimeError(f"Specified layout is unsupported for nested tensors: {lay!r}")
+    raise RuntimeError(f"Specified layout is unsupported for nested tensors: {lay}")
 
 
 def _components(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import math
+import numbers
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -21,8 +22,11 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..creation_options import memory_order, normals_one_at_a_time
 from ..meta import MetaArray
+from ..ops._tensor_args import torch_type_name
+from ..ops.number_arguments import parser_float
 from ..ops.parser_type_errors import fill_value_error
 from ..ops.sampling import normal_values, uniform_values
+from ..qtypes import scalar_type_name
 from ..random import Generator, gen
 from ..random_mt19937 import TorchStream
 
@@ -84,13 +88,16 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
         elif isinstance(param, (int, float)) and not isinstance(param, bool):
             slope = float(param)
         else:
-            raise ValueError(f"calculate_gain: negative_slope {param!r} is not a valid number")
+            raise ValueError(  # PyTorch's words, then the op
+                f"negative_slope {param} not a valid number\ncalculate_gain: leaky_relu's "
+                f"param must be an int or a float, got {type(param).__name__}"
+            )
         return math.sqrt(2.0 / (1 + slope**2))
     if nonlinearity == "selu":
         return 3.0 / 4
-    raise ValueError(
-        f"calculate_gain: unsupported nonlinearity {nonlinearity!r} (valid: "
-        f"{', '.join(linear)}, tanh, relu, leaky_relu, selu)"
+    raise ValueError(  # PyTorch's words, then the valid names
+        f"Unsupported nonlinearity {nonlinearity}\ncalculate_gain: valid nonlinearities: "
+        f"{', '.join(linear)}, tanh, relu, leaky_relu, selu"
     )
 
 
@@ -176,6 +183,9 @@ def uniform_(
 ) -> Tensor:
     """Fill with U(a, b) (a complex tensor: its real and imaginary parts each; an integer or
     bool tensor raises torch's NotImplementedError, from ``uniform_values``' bound checks)."""
+    if type(a) is not float or type(b) is not float:  # PyTorch's tensor.uniform_(a, b) parser
+        a = parser_float("uniform_", "from", 1, a, keywords=False)
+        b = parser_float("uniform_", "to", 2, b, keywords=False)
     shape = _memory_shape(tensor)
     return _fill_drawn(tensor, uniform_values(generator, a, b, shape, tensor._data.dtype))
 
@@ -184,6 +194,9 @@ def normal_(
     tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator: Generator | None = None
 ) -> Tensor:
     """Fill with N(mean, std²) (a complex tensor: each part N(mean, std²/2), as PyTorch)."""
+    if type(mean) is not float or type(std) is not float:  # tensor.normal_(mean, std)'s parser
+        mean = parser_float("normal_", "mean", 1, mean, keywords=False)
+        std = parser_float("normal_", "std", 2, std, keywords=False)
     _random_fill_dtype(tensor, "normal_")
     return _fill_drawn(tensor, _normals(generator, tensor, mean, std))
 
@@ -358,6 +371,22 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0, generator: Generator | None =
     if tensor.numel() == 0:
         return tensor
     _random_fill_dtype(tensor, "orthogonal_")
+    name = scalar_type_name(tensor.dtype)  # PyTorch's errors, in its order: QR, sign, mul_
+    if tensor._data.dtype.itemsize <= 2 or name == "ComplexHalf":  # no half QR kernel
+        raise NotImplementedError(f"\"geqrf_cpu\" not implemented for '{name}'")
+    if tensor.is_complex():  # PyTorch's d.sign() of the complex R fails
+        raise NotImplementedError(
+            "Unlike NumPy, torch.sign is not intended to support complex numbers. Please use "
+            "torch.sgn instead.\northogonal_: complex tensors are not supported (as PyTorch)"
+        )
+    if not isinstance(gain, (numbers.Number, np.number, Tensor)):
+        raise TypeError(
+            f"mul_(): argument 'other' (position 1) must be Tensor, not {torch_type_name(gain)}"
+        )
+    if isinstance(gain, complex) or (isinstance(gain, Tensor) and gain.is_complex()):
+        raise RuntimeError(
+            f"result type Complex{name} can't be cast to the desired output type {name}"
+        )
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
     # PyTorch's draw: normal_(0, 1) on a (rows, cols) tensor of this dtype; QR in float64

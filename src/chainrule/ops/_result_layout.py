@@ -30,6 +30,12 @@ cover the ops (learnt by running PyTorch 2.13, see ``tests/ops/test_result_layou
   elementwise results follow with no mark (a mark would make every op look inputs up while
   a factor lives: ``_layout_marks.C_MARKED``).
 
+Session 44: a reduction of an input that is not row-major is row-major, its kept size-1
+dims' strides included (``reduced_layout``: NumPy's ``keepdims`` gave them the input order's
+stride); a pooling of a transposed input is row-major (``pooled_layout``); an FFT result is
+laid out by PyTorch's CPU rule (``fft_layout``: the untransformed dims by the input's
+strides, then the transformed ones); each costs a row-major input nothing but a flag test.
+
 The pure-array helpers (the stride order, dense relayouts, ``like_layout``) live one layer
 down in ``chainrule/_layout.py``, where the autograd engine uses them too (a leaf's
 ``.grad`` follows PyTorch's gradient layout contract, :func:`~chainrule._layout.grad_layout`);
@@ -43,7 +49,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from numpy import asfortranarray
+from numpy import ascontiguousarray, asfortranarray
 from numpy import ndarray as _ndarray
 
 from .._layout import (
@@ -59,7 +65,7 @@ from .._layout import (
     stride_order,
     torch_strides,
 )
-from .._layout_marks import C_MARKED, carry_layout_mark
+from .._layout_marks import C_MARKED, LAYOUT_MARKS, carry_layout_mark, layout_mark
 from ..backend import get_array_module
 from .memory_format import contiguous_format, relayout_array, suggested_format
 
@@ -69,12 +75,15 @@ __all__ = [
     "contiguous",
     "elementwise_layout",
     "elementwise_tensor",
+    "fft_layout",
     "in_elementwise_layout",
     "in_format",
     "input_format",
     "has_own_layout",
     "like_layout",
     "orders_row_major",
+    "pooled_layout",
+    "reduced_layout",
     "strided_copy",
     "stride_order",
 ]
@@ -107,6 +116,70 @@ def column_major(arr: Any, rows: int | None = None) -> Any:
     return buf[..., :m].swapaxes(-1, -2)
 
 
+def reduced_layout(out: Any) -> Any:
+    """A reduction's new result ``out`` in PyTorch's layout: row-major, the strides of its
+    size-1 dims included. NumPy lays a reduction of an input that is not row-major out in
+    the input's order (a channels-last ``x.norm(dim=3)`` came out ``(24, 1, 4)``) and gives a
+    ``keepdims`` dim the stride of that order (a channels-last ``sum(1, keepdim=True)`` had
+    ``(36, 1, 6, 1)`` where PyTorch's is ``(36, 36, 6, 1)``, and a following elementwise op
+    reads that stride). Callers pass only results of inputs that are not row-major (a
+    row-major input's result already is: no cost on the hot path); ``out`` itself when it
+    already is laid out so, or is not a NumPy array (CuPy, ``cr.func.vmap``'s per-sample
+    arrays, meta arrays keep their own)."""
+    if type(out) is not _ndarray or out.ndim < 2:
+        return out
+    if not out.flags.c_contiguous:
+        return ascontiguousarray(out)  # (a new array: every dim's stride row-major)
+    if 1 in out.shape and out.size and not _exactly_row_major(out):
+        return out.reshape(-1).reshape(out.shape)  # (a view of the new result, not of x)
+    return out
+
+
+def _fft_outer_first(key: Any, ndim: int, dims: Any, keep_last: bool) -> list[int]:
+    """PyTorch's CPU FFT (``_exec_fft`` after ``_sort_dims``) lays its result out densely
+    in this order, outermost first: the dims not transformed, by ``key`` (the input's
+    strides) falling, then the transformed ones by ``key`` falling (the last kept last when
+    ``keep_last``: a one-sided transform's halved dim)."""
+    ds = set(dims)
+    batch = sorted((d for d in range(ndim) if d not in ds), key=lambda d: -key[d])
+    signal = list(dims[:-1] if keep_last else dims)
+    signal.sort(key=lambda d: -key[d])
+    return batch + signal + ([dims[-1]] if keep_last else [])
+
+
+def fft_layout(y: Any, x: Any, dims: Any, kind: str) -> Any:
+    """The FFT result ``y`` of ``x`` over ``dims`` (``kind``: ``"c2c"``, ``"r2c"``, ``"c2r"``
+    or ``"ihfftn"``) in PyTorch's layout (:func:`_fft_outer_first`; a multi-dim ``c2r`` is
+    its ``c2c`` over all but the last dim, then the ``c2r`` of that one, and ``ihfftn`` its
+    one-sided ``r2c`` of the last dim, then the ``c2c`` of the others, each by the rule):
+    ``fft`` of a transpose ``(5, 1)`` where NumPy's is ``(1, 4)``, ``fft(x, dim=0)`` of a
+    row-major ``x`` column-major. ``y`` itself when it already is so laid out (always for a
+    row-major ``x`` transformed over its trailing dims in order: one flag test), else a
+    copy; CuPy, vmap and meta arrays keep their own."""
+    nd = y.ndim
+    if nd < 2 or type(y) is not _ndarray or type(x) is not _ndarray or y.size == 0:
+        return y
+    dims = tuple(dims)
+    if x.flags.c_contiguous and y.flags.c_contiguous and 1 not in x.shape and kind != "ihfftn":
+        k = len(dims)
+        if dims == tuple(range(nd - k, nd)):
+            return y
+    key = torch_strides(x)
+    if kind in ("c2r", "ihfftn") and len(dims) > 1:  # two transforms, each by the rule
+        c2r = kind == "c2r"
+        first = _fft_outer_first(key, nd, dims[:-1] if c2r else dims[-1:], not c2r)
+        key = [0] * nd
+        for i, d in enumerate(first):
+            key[d] = nd - i  # (the intermediate result's order)
+        outer = _fft_outer_first(key, nd, dims[-1:] if c2r else dims[:-1], False)
+    else:
+        outer = _fft_outer_first(key, nd, dims, kind == "r2c")
+    want = dense_strides(y.shape, outer[::-1])
+    if list(torch_strides(y)) == want:
+        return y
+    return relaid(y, outer[::-1], copy=True)
+
+
 def input_format(x: Any) -> Any:
     """The memory format PyTorch's pooling, interpolation, padding and shuffle kernels lay
     their result (and ``x``'s gradient) out in for the input array ``x``: its
@@ -119,6 +192,20 @@ def input_format(x: Any) -> Any:
         return None
     fmt = suggested_format(x)
     return None if fmt is contiguous_format else fmt
+
+
+def pooled_layout(out: Any, x: Any) -> Any:
+    """A pooling's result ``out`` of an ``x`` whose suggested format is row-major
+    (:func:`input_format` None) laid out row-major, as PyTorch's: NumPy's window gather of
+    a transposed ``x`` kept its order (``(36, 9, 1, 3)`` where PyTorch's is
+    ``(36, 9, 3, 1)``). ``out`` itself when it already is, or when ``x`` carries a layout
+    mark (a convolution's channel-major result: its marks carry it, no copy), or is not a
+    NumPy array."""
+    if type(out) is not _ndarray or out.flags.c_contiguous:
+        return out
+    if LAYOUT_MARKS and layout_mark(x) is not None:
+        return out
+    return ascontiguousarray(out)
 
 
 def in_format(out: Any, fmt: Any) -> Any:

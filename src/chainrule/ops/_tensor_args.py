@@ -54,6 +54,7 @@ _NAMED_LOADS = ("LOAD_FAST", "LOAD_NAME", "LOAD_GLOBAL", "LOAD_DEREF", "LOAD_CLA
 
 _TORCH_C_TYPES = {
     "dtype": "torch.dtype",
+    "QDtype": "torch.dtype",  # qint8, quint8, ...: torch.dtype objects in PyTorch
     "Device": "torch.device",
     "memory_format": "torch.memory_format",
     "layout": "torch.layout",

@@ -388,6 +388,28 @@ def broadcast_error(op: str, a: Any, b: Any) -> ShapeError:
     )
 
 
+class _Shaped:
+    """A bare shape, for :func:`broadcast_error` (error path only)."""
+
+    def __init__(self, shape: tuple) -> None:
+        self.shape = shape
+
+
+def operands_broadcast_error(op: str, *shapes: tuple) -> ShapeError | None:
+    """PyTorch's error for several operands of one op (``addcmul``'s input, tensor1 and
+    tensor2) whose shapes do not broadcast, as its TensorIterator finds it: the shape so far
+    against each next operand in order, the first that fails in its words (so tensor a is the
+    earlier operand's, not the one of an inner ``mul``), the hint naming ``op``; None where
+    they broadcast. Called on the error path only."""
+    so_far = tuple(shapes[0])
+    for shape in shapes[1:]:
+        try:
+            so_far = np.broadcast_shapes(so_far, tuple(shape))
+        except ValueError:
+            return broadcast_error(op, _Shaped(so_far), _Shaped(tuple(shape)))
+    return None
+
+
 def check_broadcast(op: str, a: Any, b: Any) -> None:
     """Raise :func:`broadcast_error` before NumPy raises its own, anonymous one."""
     try:

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ..autograd.function import Function
 from ..autograd.lower_precision import in_float32_rounded_once
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
@@ -29,7 +30,7 @@ from .pooling1d import _one, _to_2d
 from .pooling_index import IndexPool
 from .shape import stack
 
-__all__ = ["adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool2d"]
+__all__ = ["EmptyAdaptiveMax", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool2d"]
 
 
 def _bins(size: int, n: int):
@@ -99,11 +100,38 @@ def _adaptive_size(op: str, input: Tensor, output_size: Any) -> tuple:
     return oh, ow
 
 
+class EmptyAdaptiveMax(Function):
+    """An adaptive max pooling to an output size with a 0: the empty result in PyTorch's node
+    (``AdaptiveMaxPool2DBackward0`` / ``3D``), whose backward refuses the empty gradient as
+    PyTorch's does (its words, the sizes as the node sees them); the tangent is empty."""
+
+    raw = True
+    node_name = staticmethod(lambda node: f"AdaptiveMaxPool{node.k}DBackward0")
+
+    @staticmethod
+    def forward(ctx, x, shape, k):
+        ctx.k = k
+        return get_array_module(x).zeros(shape, x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        empty = [d for d in range(1, grad.ndim) if grad.shape[d] == 0]
+        raise RuntimeError(
+            f"adaptive_max_pool{ctx.k}d_backward(): Expected grad_output to have non-zero size "
+            f"for non-batch dimensions, but grad_output has sizes {list(grad.shape)} with "
+            f"dimension {empty[0] if empty else 0} being empty"
+        )
+
+    @staticmethod
+    def jvp(ctx, t, *_):
+        return None if t is None else get_array_module(t).zeros(ctx.out.shape, t.dtype)
+
+
 def _empty_adaptive(input: Tensor, oh: int, ow: int) -> Tensor | None:
     """A size-0 output_size gives an empty result (as PyTorch), still linked to the graph."""
     if oh and ow:
         return None
-    return (input.sum((-2, -1), keepdim=True) * 0).expand(*input.shape[:-2], oh, ow)
+    return EmptyAdaptiveMax.apply(input, (*input.shape[:-2], oh, ow), 2)
 
 
 def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:

@@ -16,7 +16,7 @@ from ..autograd.function import Function
 from ..autograd.saved_fields import given_dim  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ._result_layout import contiguous
+from ._result_layout import contiguous, reduced_layout
 from .extremes import _extreme_mask, _tie_shares
 
 __all__ = ["Aminmax"]
@@ -45,6 +45,8 @@ class Aminmax(Function):
         lo = contiguous(x.min(axis=axes, keepdims=True))
         hi = contiguous(x.max(axis=axes, keepdims=True))
         ctx.axes, ctx.keepdim, ctx.kshape = axes, keepdim, lo.shape
+        if keepdim and not x.flags.c_contiguous:  # (the kept dim's stride too: PyTorch's)
+            lo, hi = reduced_layout(lo), reduced_layout(hi)
         if not keepdim:
             shape = [s for i, s in enumerate(lo.shape) if not (axes is None or i in axes)]
             lo, hi = lo.reshape(shape), hi.reshape(shape)

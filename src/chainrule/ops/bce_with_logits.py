@@ -45,6 +45,8 @@ from ..backend import get_array_module
 from ..dtypes import is_bfloat16
 from ..threads import elementwise
 from ._util import wide
+from .inplace import apply_inplace
+from .numpy_style import _div_number
 from .unary import sigmoid, softplus
 
 __all__ = ["BinaryCrossEntropyWithLogitsFn"]
@@ -346,15 +348,15 @@ class BinaryCrossEntropyWithLogitsFn(Function):
             gx = gx * grad
             if w is not None:
                 gx = gx * w
-            if count:
-                gx = gx.div_(count)
+            if count:  # PyTorch's C++ div_ by a Scalar: DivBackward1
+                gx = apply_inplace(gx, "div_", _div_number, count)
         if need_t:
             gt = -x if p is None else (p - 1.0) * softplus(-x, 1.0, float("inf")) - x
             gt = gt * grad
             if w is not None:
                 gt = gt.mul_(w)
             if count:
-                gt = gt.div_(count)
+                gt = apply_inplace(gt, "div_", _div_number, count)
             if p is not None:  # PyTorch's sub_ and mul_(grad) before those
                 gt._vc[0] += 2
         if xd != td:

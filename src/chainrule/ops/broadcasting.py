@@ -18,6 +18,7 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._same_shape_views import same_shape_view as _same_shape
+from ._tensor_args import torch_type_name
 from ._ufunc_reduce import add_reduce
 from ._util import ShapeError
 from .binding import tensor_method
@@ -131,8 +132,27 @@ def expand_as(x: Tensor, other: Tensor) -> Tensor:
     return expand(x, tuple(other.shape))  # a new view even when the shapes already agree
 
 
-def sum_to_size(x: Tensor, *size: Any) -> Tensor:
-    """``x`` summed down to ``size`` (which must expand to ``x``'s shape)."""
+_SIZE_UNSET: Any = object()
+
+
+def sum_to_size(x: Tensor, *sizes: Any, size: Any = _SIZE_UNSET) -> Tensor:
+    """``x`` summed down to ``size`` (which must expand to ``x``'s shape), given one by one,
+    as one sequence or as the keyword ``size`` (PyTorch's parser takes all three)."""
+    if size is not _SIZE_UNSET:
+        if sizes:  # Python's words, as PyTorch's parser
+            raise TypeError("sum_to_size() got multiple values for argument 'size'")
+        # PyTorch's parser's text for the keyword: no position, and a tuple with an element
+        # that is no int is reported as a tuple
+        words = f"sum_to_size(): argument 'size' must be tuple of ints, not {torch_type_name(size)}"
+        if not isinstance(size, (tuple, list)):
+            raise TypeError(words)
+        if not all(type(s) is int for s in size):
+            try:  # NumPy ints, one-element int tensors: read as the positional form reads them
+                size = parser_int_list("sum_to_size", "size", 2, (tuple(size),))
+            except TypeError:
+                raise TypeError(words) from None
+        sizes = (tuple(size),)
+    size = sizes
     if not size:  # PyTorch's parser (an empty tuple is a size: the full sum)
         raise TypeError('sum_to_size() missing 1 required positional arguments: "size"')
     shape = tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else size

@@ -14,6 +14,7 @@ gradients at coincident points.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -44,7 +45,8 @@ class EuclideanCdist(Function):
     saved_fields = {"p": lambda n: 2.0, "result": 2, "x1": 0, "x2": 1}  # grad_fn._saved_*
 
     @staticmethod
-    def forward(ctx, x1, x2):
+    def forward(ctx, x1, x2, mode):
+        ctx.mode = mode
         a, b = x1, x2
         if is_host_half(x1):  # float16: float32 arithmetic, rounded once (NumPy's float16
             a, b = x1.astype(np.float32), x2.astype(np.float32)  # loops are slow)
@@ -58,9 +60,9 @@ class EuclideanCdist(Function):
         x1, x2, d = ctx.saved_tensors
         if is_host_half(x1._data):  # in float32 with the float32 distances (recomputed:
             x1, x2, grad = (t.float() for t in (x1, x2, grad))  # the float16 ones lose
-            d = EuclideanCdist.apply(x1, x2)  # precision to cancellation), rounded once
-            return tuple(g.half() for g in EuclideanCdist._grads(x1, x2, d, grad))
-        return EuclideanCdist._grads(x1, x2, d, grad)
+            d = EuclideanCdist.apply(x1, x2, ctx.mode)  # precision to cancellation), rounded once
+            return (*(g.half() for g in EuclideanCdist._grads(x1, x2, d, grad)), None)
+        return (*EuclideanCdist._grads(x1, x2, d, grad), None)
 
     @staticmethod
     def _grads(x1, x2, d, grad):
@@ -71,20 +73,8 @@ class EuclideanCdist(Function):
         return g1, g2
 
     @staticmethod
-    def jvp(ctx, t1, t2):
-        x1, x2 = ctx.primals
-        d = ctx.out
-        if is_host_half(d):
-            x1, x2, d, t1, t2 = _wide((x1, x2, d, t1, t2))
-        xp = get_array_module(d)
-        diff = x1[..., :, None, :] - x2[..., None, :, :]
-        dt = 0
-        if t1 is not None:
-            dt = dt + t1[..., :, None, :]
-        if t2 is not None:
-            dt = dt - t2[..., None, :, :]
-        num = (diff * dt).sum(-1)
-        return xp.where(d > 0, num / xp.where(d > 0, d, 1), 0).astype(ctx.out.dtype)
+    def jvp(ctx, *_):
+        raise NotImplementedError(no_forward_ad(_torch_kernel(*ctx.primals[:2], 2.0, ctx.mode)))
 
 
 class PNormCdist(Function):
@@ -95,8 +85,8 @@ class PNormCdist(Function):
     saved_fields = {"p": lambda n: n.p, "result": 2, "x1": 0, "x2": 1}  # grad_fn._saved_*
 
     @staticmethod
-    def forward(ctx, x1, x2, p):
-        ctx.p = p
+    def forward(ctx, x1, x2, p, mode):
+        ctx.p, ctx.mode = p, mode
         xp = get_array_module(x1)
         a, b = x1, x2
         if is_host_half(x1):  # float16: float32 arithmetic, rounded once
@@ -120,36 +110,16 @@ class PNormCdist(Function):
         half = is_host_half(x1._data)
         if half:  # in float32 with the float32 distances (recomputed: the float16 ones
             x1, x2, grad = (t.float() for t in (x1, x2, grad))  # differ from the largest
-            d = PNormCdist.apply(x1, x2, ctx.p)  # |x1 - x2| for p = inf), rounded once
+            d = PNormCdist.apply(x1, x2, ctx.p, ctx.mode)  # |x1 - x2| for p = inf), rounded once
         w = _pnorm_weights(x1[..., :, None, :] - x2[..., None, :, :], d, ctx.p)
         w = w * grad.unsqueeze(-1)
         if half:
-            return w.sum(-2).half(), (-w.sum(-3)).half(), None
-        return w.sum(-2), -w.sum(-3), None
+            return w.sum(-2).half(), (-w.sum(-3)).half(), None, None
+        return w.sum(-2), -w.sum(-3), None, None
 
     @staticmethod
-    def jvp(ctx, t1, t2, _):
-        x1, x2 = ctx.primals[0], ctx.primals[1]
-        half = is_host_half(ctx.out)
-        if half:
-            x1, x2, t1, t2 = _wide((x1, x2, t1, t2))
-        dt = 0
-        if t1 is not None:
-            dt = dt + t1[..., :, None, :]
-        if t2 is not None:
-            dt = dt - t2[..., None, :, :]
-        weights = _pnorm_weights(
-            Tensor._make(x1[..., :, None, :] - x2[..., None, :, :], False, None, 0),
-            Tensor._make(ctx.out.astype(x1.dtype) if half else ctx.out, False, None, 0),
-            ctx.p,
-        )._data
-        out = (weights * dt).sum(-1)
-        return out.astype(np.float16) if half else out
-
-
-def _wide(arrays: tuple) -> tuple:
-    """float16 arrays (None kept) as float32 copies."""
-    return tuple(None if a is None else a.astype(np.float32) for a in arrays)
+    def jvp(ctx, *_):
+        raise NotImplementedError(no_forward_ad(_torch_kernel(*ctx.primals[:2], ctx.p, ctx.mode)))
 
 
 def _pnorm_weights(diff: Tensor, d: Tensor, p: float) -> Tensor:
@@ -222,9 +192,32 @@ def cdist(
         batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
         a = a.expand(*batch, *a.shape[-2:])
         b = b.expand(*batch, *b.shape[-2:])
-    if p == 2.0:
-        return EuclideanCdist.apply(a, b)
-    return PNormCdist.apply(a, b, p)
+    if p == 2.0:  # (the mode names the kernel PyTorch's forward-mode refusal names)
+        return EuclideanCdist.apply(a, b, compute_mode)
+    return PNormCdist.apply(a, b, p, compute_mode)
+
+
+def _torch_kernel(a: Any, b: Any, p: float, compute_mode: str) -> str:
+    """The ATen op PyTorch's ``cdist`` dispatches to: ``_euclidean_dist`` (its
+    matrix-product path: p = 2, non-empty inputs, ``use_mm_for_euclid_dist``, or the default
+    mode with more than 25 rows on a side), else ``_cdist_forward``."""
+    mm = compute_mode == "use_mm_for_euclid_dist" or (
+        compute_mode == _MODES[0] and (a.shape[-2] > 25 or b.shape[-2] > 25)
+    )
+    empty = a.size == 0 or b.size == 0  # (raw arrays)
+    return "_euclidean_dist" if p == 2.0 and mm and not empty else "_cdist_forward"
+
+
+def no_forward_ad(op: str) -> str:
+    """PyTorch's NotImplementedError text for an op without a forward-mode rule (cdist's
+    kernels have none in PyTorch 2.13: ``jvp``, ``jacfwd`` and ``forward_ad`` all refuse)."""
+    return (
+        f"Trying to use forward AD with {op} that does not support it because it has not been "
+        "implemented yet.\nPlease file an issue to PyTorch at "
+        "https://github.com/pytorch/pytorch/issues/new?template=feature-request.yml so that we "
+        "can prioritize its implementation or submit a PR adding the implementation to "
+        "derivatives.yaml"
+    )
 
 
 # ``at::norm(x, p, dim, keepdim)``, which PyTorch's pairwise_distance (and so its triplet

@@ -21,7 +21,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..float8 import refuse as _refuse_float8
 from ..meta import MetaArray, meta_empty
-from ._result_layout import contiguous
+from ._result_layout import contiguous, reduced_layout
 from ._util import DtypeError, as_tensor, int_dim, reduction_axes, refuse_complex_order
 from .binary import maximum, minimum, where
 from .binding import tensor_method
@@ -87,6 +87,8 @@ class Amax(Function):
             if cls.mode == "max"
             else x.min(axis=axes, keepdims=True)
         )
+        if keepdim and not x.flags.c_contiguous:  # (the kept dims' strides too: PyTorch's)
+            y = reduced_layout(y)
         ctx.save_for_backward(x, y)  # y is (the base of) the output: version-checked
         ctx.axes, ctx.keepdim, ctx.whole = axes, keepdim, whole
         return (

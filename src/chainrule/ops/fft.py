@@ -35,6 +35,8 @@ from ..autograd.function import Function
 from ..autograd.saved_fields import input_tensor, tensor_field  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ._result_layout import fft_layout  # (PyTorch's layout of an FFT result)
+from ._tensor_args import called_as, torch_type_name
 from ._util import as_tensor, dim_range_error, no_dims_error
 from .joining import cat
 from .keywords import write_out
@@ -127,6 +129,11 @@ class Plan:
         return y
 
 
+# the plan kinds whose results follow PyTorch's FFT layout (``_result_layout.fft_layout``);
+# a one-sided r2c keeps its halved dim innermost. (The adjoint kinds keep NumPy's.)
+_LAID_OUT = frozenset(("c2c", "r2c", "c2r"))
+
+
 class FftTransform(Function):
     """Run a :class:`Plan`: forward by NumPy's FFT, backward by the adjoint plan (itself a
     recorded ``FftTransform``, so higher derivatives work), forward mode by the same plan."""
@@ -137,7 +144,24 @@ class FftTransform(Function):
     @staticmethod
     def forward(ctx, x, plan):
         ctx.plan = plan
-        return plan.run(x)
+        y = plan.run(x)
+        kind, dims = plan.kind, plan.dims
+        if kind not in _LAID_OUT or type(y) is not np.ndarray or type(x) is not np.ndarray:
+            return y  # (CuPy, vmap and meta arrays keep their own)
+        nd = y.ndim
+        if x.flags.c_contiguous and y.flags.c_contiguous and dims and dims[-1] == nd - 1:
+            # a row-major x over its trailing dims in order: row-major in PyTorch too (but
+            # ihfftn's r2c of its last dim, then c2c of the others)
+            k = len(dims)
+            if k == 1 or (dims == tuple(range(nd - k, nd)) and (plan.forward or kind != "r2c")):
+                return y
+        # PyTorch's layout rule for its FFT results: a two-sided r2c (``fftn`` of a real x)
+        # is its c2c of x made complex; ihfftn (an inverse one-sided r2c) its r2c of the
+        # last dim, then c2c of the others
+        rule = kind
+        if kind == "r2c":
+            rule = "c2c" if not plan.onesided else "r2c" if plan.forward else "ihfftn"
+        return fft_layout(y, x, dims, rule)
 
     @staticmethod
     def backward(ctx, grad):
@@ -193,15 +217,16 @@ def norm_mode(norm: str | None, forward: bool, op: str) -> int:
     direction ``forward`` ("backward": the inverse scales by 1/n, "forward": the forward does,
     "ortho": both by 1/sqrt(n))."""
     if norm is not None and not isinstance(norm, str):
-        raise TypeError(f"{op}(): argument 'norm' must be str, not {type(norm).__name__}")
+        raise fft_argument_error(op, "norm", 4, norm, "str")
     if norm is None or norm == "backward":
         return 0 if forward else 2
     if norm == "forward":
         return 2 if forward else 0
     if norm == "ortho":
         return 1
-    raise RuntimeError(
-        f'{op}: Invalid normalization mode: "{norm}" (valid: None, "backward", "forward", "ortho")'
+    raise RuntimeError(  # PyTorch's words, then the valid modes
+        f'Invalid normalization mode: "{norm}"\n{op}: valid modes: None, "backward", '
+        '"forward", "ortho"'
     )
 
 
@@ -231,6 +256,23 @@ def require_real(x: Tensor, op: str) -> None:
         raise RuntimeError(f"{op} expects a real input tensor, but got {x.dtype}")
 
 
+def fft_argument_error(op: str, arg: str, position: int, value: Any, want: str) -> TypeError:
+    """PyTorch's parser's TypeError for ``cr.fft.<op>``'s argument ``arg`` (at ``position``
+    of ``(input, n or s, dim, norm)``) given no ``want``, naming the op by its ATen name
+    (``fft_fft(): argument 'norm' (position 4) must be str, not bool``; no position for a
+    keyword argument, as its parser). Error path only."""
+    name = f"fft_{op}"
+    if arg in called_as((op,))[2]:  # given by keyword
+        return TypeError(f"{name}(): argument '{arg}' must be {want}, not {torch_type_name(value)}")
+    head = f"{name}(): argument '{arg}' (position {position}) must be {want}"
+    if want == "tuple of ints" and isinstance(value, (tuple, list)):
+        pos = next((i for i, v in enumerate(value) if as_int(v) is None), 0)
+        return TypeError(
+            f"{head}, but found element of type {torch_type_name(value[pos])} at pos {pos}"
+        )
+    return TypeError(f"{head}, not {torch_type_name(value)}")
+
+
 def as_int(v: Any) -> int | None:
     """``v`` as a Python int when PyTorch's argument parser takes it for an ``int``: an int,
     a NumPy integer or a 0-d integer tensor (never a bool or a float); else None."""
@@ -247,7 +289,7 @@ def wrap_dim(dim: Any, ndim: int, op: str) -> int:
     """One dim index, wrapped as PyTorch's ``maybe_wrap_dim`` (no wrapping of 0-d tensors)."""
     value = as_int(dim)
     if value is None:
-        raise TypeError(f"{op}(): argument 'dim' must be int, not {type(dim).__name__}")
+        raise fft_argument_error(op, "dim", 3, dim, "int")
     dim = value
     if ndim == 0:
         raise no_dims_error(dim)
@@ -260,7 +302,7 @@ def _ints(v: Any, name: str, op: str) -> list:
     seq = [v] if as_int(v) is not None else v
     values = [as_int(i) for i in seq] if isinstance(seq, Sequence) else [None]
     if None in values:
-        raise TypeError(f"{op}(): argument '{name}' must be a sequence of ints, got {v!r}")
+        raise fft_argument_error(op, name, 2 if name == "s" else 3, v, "tuple of ints")
     return values
 
 

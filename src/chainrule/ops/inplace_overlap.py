@@ -150,6 +150,14 @@ def write_rounds(x: Tensor, out: Tensor, fn: Callable, args: tuple, kwargs: dict
         d[take] = out._data.astype(d.dtype, copy=False)[take]
 
 
+# PyTorch's words (assert_no_partial_overlap / assert_no_overlap), after the op's name
+PARTIAL_OVERLAP = (
+    "unsupported operation: some elements of the input tensor and the written-to tensor "
+    "refer to a single memory location. Please clone() the tensor before performing the "
+    "operation."
+)
+
+
 def _dense(arr: Any) -> bool:
     """Whether ``arr``'s elements fill one gap-free block of memory, each once (any order of
     dims): the only layout for which PyTorch's overlap check decides, and so does this."""
@@ -179,11 +187,7 @@ def check_partial_overlap(target: Any, source: Any, name: str) -> None:
     )
     if same or t_lo + target.nbytes <= s_lo or s_lo + source.nbytes <= t_lo:
         return
-    raise RuntimeError(
-        f"{name}: unsupported operation: some elements of the input tensor and the written-to "
-        "tensor refer to a single memory location (they overlap, but not element for "
-        "element). Please clone() the input before performing the operation."
-    )
+    raise RuntimeError(f"{name}: {PARTIAL_OVERLAP}")  # (they overlap, not element for element)
 
 
 def check_no_overlap(x: Tensor, source: Tensor, name: str) -> None:
@@ -202,11 +206,7 @@ def check_no_overlap(x: Tensor, source: Tensor, name: str) -> None:
         b_lo = data_pointer(b) + sum(st * (n - 1) for n, st in zip(b.shape, b.strides) if st < 0)
         if a_lo + a.nbytes <= b_lo or b_lo + b.nbytes <= a_lo:
             return
-    raise RuntimeError(
-        f"{name}: unsupported operation: some elements of the input tensor and the written-to "
-        "tensor refer to a single memory location (the source aliases the tensor written). "
-        "Please clone() the input before performing the operation."
-    )
+    raise RuntimeError(f"{name}: {PARTIAL_OVERLAP}")  # (the source aliases the tensor written)
 
 
 # In-place ops that write at indices: a source sharing any memory with the tensor written is

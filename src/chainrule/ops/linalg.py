@@ -25,6 +25,10 @@ from .linalg_out import with_out, write_linalg_out
 from .matmul_arrays import ROW_MAJOR as _ROW_MAJOR
 from .matmul_arrays import column_major as _column_major
 from .matmul_arrays import first_order_grads as _first_order_grads
+from .matmul_arrays import fold_grads as _fold_grads
+from .matmul_arrays import fold_layout as _fold_layout
+from .matmul_arrays import fold_recorded as _fold_recorded
+from .matmul_arrays import plain_operands as _plain
 from .matmul_arrays import product as _product
 from .matmul_autocast import autocast_matmul_grads
 from .matrix_trace import Trace
@@ -85,6 +89,10 @@ class MatMul(Function):
                     needs[0] and a.ndim == 2 and _column_major(a),
                     needs[1] and _column_major(b),
                 )
+        elif (a.ndim > 2) is not (b.ndim > 2) and (needs[0] or needs[1]):
+            fold = _fold_layout(a, b, needs)  # a batch times a matrix: PyTorch's one mm
+            if fold is not None:
+                ctx.fold = fold
         return _product(a, b)
 
     @staticmethod
@@ -104,10 +112,17 @@ class MatMul(Function):
                 return _half_shared_weight_grads(ctx, a, b, grad)
             g = grad_view(ctx, grad)  # first order, plain (_first_order.py); float16 too
             cols = ctx.__dict__.get("cols", _ROW_MAJOR)
+            fold = ctx.__dict__.get("fold")  # a batch times a matrix: PyTorch's one mm
+            if fold is not None and not _plain(grad, a, b):
+                fold = None
             if g is not None:
+                if fold is not None:
+                    return _fold_grads(g, a, b, needs, fold)
                 out = _first_order_grads(g, a, b, needs, cols)
                 if out is not None:
                     return out
+            if fold is not None:  # the same products recorded (bit for bit the fast path's)
+                return _fold_recorded(MatMul.apply, grad, a, b, needs, fold)
             ga = gb = None
             if needs[0]:  # a column-major operand's gradient column-major, as PyTorch's mm
                 ga = _mT(MatMul.apply(b, _mT(grad))) if cols[0] else MatMul.apply(grad, _mT(b))

@@ -6,6 +6,7 @@ gradient computed as a transposed product, column-major too; session 43). Split 
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,16 @@ from .._kernels.half_gemm import half_matmul, is_host_half
 from ..autograd.tensor import Tensor
 from ._first_order import unmarked
 
-__all__ = ["ROW_MAJOR", "column_major", "first_order_grads", "product"]
+__all__ = [
+    "ROW_MAJOR",
+    "column_major",
+    "first_order_grads",
+    "fold_grads",
+    "fold_layout",
+    "fold_recorded",
+    "plain_operands",
+    "product",
+]
 
 
 def product(a: Any, b: Any) -> Any:
@@ -80,3 +90,126 @@ def first_order_grads(
         None if ga is None else Tensor._make(np.asarray(ga), False, None, 0),
         None if gb is None else Tensor._make(np.asarray(gb), False, None, 0),
     )
+
+
+def plain_operands(grad: Tensor, a: Tensor | None, b: Tensor | None) -> bool:
+    """Whether the gradient and the saved operands are plain Tensors over host float arrays
+    without a layout mark (what :func:`fold_grads` and :func:`fold_recorded` compute on)."""
+    for t in (grad, a, b):
+        if t is not None:
+            d = t._data
+            if (
+                type(t) is not Tensor
+                or type(d) is not np.ndarray
+                or d.dtype.kind != "f"
+                or not unmarked(d)
+            ):
+                return False
+    return True
+
+
+def fold_layout(a: Any, b: Any, needs: tuple) -> tuple | None:
+    """PyTorch's matmul folds a batch times a matrix into one ``mm`` (``should_fold``) when
+    the matrix operand requires grad: ``a (..., m, k) @ b (k, n)`` as ``a.reshape(-1, k)
+    .mm(b)`` ("A"), and ``a (m, k) @ b (..., k, n)`` as ``b.mT().reshape(-1, k).mm(a.t())``
+    then transposed back ("B"). Its gradients are then mm's, a column-major operand's
+    computed column-major (:func:`column_major`), so leaves reached through ``.t()`` take
+    them without a copy (version 0), and the matrix's gradient is one product (no per-batch
+    products summed). Returns (side, first column-major, second column-major) for
+    :func:`fold_grads`, or None where PyTorch keeps the unfolded product or the layout is
+    the unfolded one's anyway (session 44)."""
+    n = a.itemsize
+    if b.ndim == 2 and a.ndim > 2:
+        cols_a = False
+        if needs[0] and a.strides[-2] == n:  # the folded input may be column-major
+            a2 = a.reshape(-1, a.shape[-1]) if a.shape[-1] else None
+            cols_a = a2 is not None and np.shares_memory(a2, a) and column_major(a2)
+        if needs[1] or cols_a:
+            return ("A", cols_a, needs[1] and column_major(b))
+    elif a.ndim == 2 and b.ndim > 2 and needs[0]:
+        cols_b = False
+        if needs[1] and b.strides[-1] == n and b.shape[-2]:
+            t1 = b.swapaxes(-1, -2).reshape(-1, b.shape[-2])
+            cols_b = np.shares_memory(t1, b) and column_major(t1)
+        return ("B", column_major(a.swapaxes(0, 1)), cols_b)
+    return None
+
+
+def _blas(x: Any) -> Any:
+    """``x`` (a matrix) as BLAS reads it: NumPy's matmul falls back to a slow loop for a
+    matrix without a unit stride (a sum's broadcast gradient: strides 0), so such a matrix
+    is copied row-major first."""
+    s0, s1 = x.strides
+    n = x.itemsize
+    if (s1 == n and s0 >= x.shape[1] * n) or (s0 == n and s1 >= x.shape[0] * n):
+        return x
+    return np.ascontiguousarray(x)
+
+
+def fold_grads(g: Any, a: Tensor | None, b: Tensor | None, needs: tuple, fold: tuple) -> tuple:
+    """:func:`first_order_grads` for a product PyTorch folds into one mm
+    (:func:`fold_layout`): the same values, laid out as PyTorch's mm backward lays them
+    (``mm_mat1_backward`` / ``mm_mat2_backward``), viewed back to the operands' shapes."""
+    side, c0, c1 = fold
+    ga = gb = None
+    if side == "A":  # a.reshape(rows, k) @ b
+        rows = math.prod(g.shape[:-1])
+        g2 = _blas(g.reshape(rows, g.shape[-1]))
+        if needs[0]:
+            bd = _blas(b._data)
+            ga2 = product(bd, g2.T).T if c0 else product(g2, bd.T)
+            ga = ga2.reshape(g.shape[:-1] + (bd.shape[0],))
+        if needs[1]:
+            ad = a._data
+            a2 = _blas(ad.reshape(rows, ad.shape[-1]))
+            gb = product(g2.T, a2).T if c1 else product(a2.T, g2)
+    else:  # t1 = b.mT().reshape(rows, k); t1 @ a.t(), transposed back
+        m = g.shape[-2]
+        g2 = _blas(g.swapaxes(-1, -2).reshape(-1, m))
+        if needs[0]:  # through mat2 = a.t(): column-major when a is row-major
+            bd = b._data
+            t1 = _blas(bd.swapaxes(-1, -2).reshape(-1, bd.shape[-2]))
+            ga = product(g2.T, t1) if c0 else product(t1.T, g2).T
+        if needs[1]:
+            ad = _blas(a._data)
+            gt1 = product(ad.T, g2.T).T if c1 else product(g2, ad)
+            gb = gt1.reshape(g.shape[:-2] + (g.shape[-1], ad.shape[1])).swapaxes(-1, -2)
+    return (
+        None if ga is None else Tensor._make(np.asarray(ga), False, None, 0),
+        None if gb is None else Tensor._make(np.asarray(gb), False, None, 0),
+    )
+
+
+def _blas_t(x: Tensor) -> Tensor:
+    """:func:`_blas` for a recorded operand: a contiguous copy (recorded) where needed."""
+    return x if _blas(x._data) is x._data else x.contiguous()
+
+
+def fold_recorded(
+    apply: Any, grad: Tensor, a: Tensor, b: Tensor, needs: tuple, fold: tuple
+) -> tuple:
+    """:func:`fold_grads` recorded (``create_graph``, forward mode): the same products on the
+    same arrays through ``apply`` (``MatMul.apply``), so the two paths agree bit for bit."""
+    side, c0, c1 = fold
+    ga = gb = None
+    if side == "A":
+        rows = math.prod(grad.shape[:-1])
+        g2 = _blas_t(grad.reshape(rows, grad.shape[-1]))
+        if needs[0]:
+            bt = _blas_t(b)
+            ga2 = apply(bt, g2.t()).t() if c0 else apply(g2, bt.t())
+            ga = ga2.reshape(tuple(grad.shape[:-1]) + (bt.shape[0],))
+        if needs[1]:
+            a2 = _blas_t(a.reshape(rows, a.shape[-1]))
+            gb = apply(g2.t(), a2).t() if c1 else apply(a2.t(), g2)
+    else:
+        g2 = _blas_t(grad.transpose(-1, -2).reshape(-1, grad.shape[-2]))
+        if needs[0]:
+            t1 = _blas_t(b.transpose(-1, -2).reshape(-1, b.shape[-2]))
+            ga = apply(g2.t(), t1) if c0 else apply(t1.t(), g2).t()
+        if needs[1]:
+            at = _blas_t(a)
+            gt1 = apply(at.t(), g2.t()).t() if c1 else apply(g2, at)
+            shape = tuple(grad.shape[:-2]) + (grad.shape[-1], at.shape[1])
+            gb = gt1.reshape(shape).transpose(-1, -2)
+    return ga, gb

@@ -96,9 +96,9 @@ def pad(
         if AUTOCAST[0] and (mode == "replicate" or len(pad) < 6):
             (input,) = autocast_float32(input)  # CPU autocast's float32 list (not reflect 3-d)
         _check_non_constant_rank(input.ndim, len(pad))
-        _check_crop(input.shape, widths, mode)
         _check_pad_widths(mode, input.shape, widths, len(pad) // 2)
-        _check_output_size(input.shape, widths)
+        _check_output_size(input.shape, widths, len(pad) // 2, mode)  # before: torch's text
+        _check_crop(input.shape, widths, mode)
         _check_non_batch_dims(input.shape, len(pad) // 2)
         return EdgePad.apply(input, tuple(int(p) for p in pad), mode)
     if mode == "circular":  # one node; negative pads crop first, then the rest wraps
@@ -129,15 +129,21 @@ def _check_crop(shape: tuple, widths: list, mode: str) -> None:
             )
 
 
-def _check_output_size(shape: tuple, widths: list) -> None:
-    """PyTorch's reflect/replicate kernels refuse an empty result along a padded dim."""
-    for i, (lo, hi) in enumerate(widths):
-        if (lo or hi) and shape[i] + lo + hi < 1:
-            names = "WHD"[len(shape) - 1 - i] if len(shape) - 1 - i < 3 else str(i)
-            raise RuntimeError(
-                f"pad: input ({names}: {shape[i]}) is too small. Calculated output "
-                f"{names}: {shape[i] + lo + hi}"
-            )
+def _check_output_size(shape: tuple, widths: list, k: int, mode: str) -> None:
+    """PyTorch's reflect/replicate kernels refuse a result empty along *every* padded dim
+    (its check is ``output_w >= 1 || output_h >= 1 ...``: one non-empty dim is enough, the
+    result is then empty), in its words."""
+    dims = range(len(shape) - k, len(shape))
+    outs = [shape[i] + widths[i][0] + widths[i][1] for i in dims]
+    if any(o >= 1 for o in outs):
+        return
+    names = "DHW"[3 - k :]
+    ins = [f"{n}: {shape[i]}" for n, i in zip(names, dims)]
+    got = " ".join(f"{n}: {o}" for n, o in zip(names, outs))
+    given_ = ins[0] if k == 1 else ", ".join(ins) if k == 2 else f"{ins[0]} {ins[1]}, {ins[2]}"
+    if k == 2 and mode == "replicate":
+        given_ += " "  # PyTorch's replication_pad2d text has this space
+    raise RuntimeError(f"input ({given_}) is too small. Calculated output {got}")
 
 
 def _check_non_batch_dims(shape: tuple, k: int) -> None:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._tensor_args import torch_type_name
 from .invalid_arguments import combination_error, format_invalid_args
+from .number_arguments import parser_number
 from .unset_arguments import _Unset
 
 __all__ = [
@@ -19,8 +21,12 @@ __all__ = [
     "bernoulli_p_error",
     "fill_value_error",
     "normal_number_error",
+    "quantize_per_tensor_error",
     "randperm_error",
     "sparse_coo_size_error",
+    "aten_number",
+    "linalg_norm_ord_error",
+    "tensor_argument_error",
     "to_sparse_dim_error",
 ]
 
@@ -105,3 +111,67 @@ def normal_number_error(mean: Any, std: Any, size: Any) -> TypeError:
     number nor a tensor (a tuple, None)."""
     params = [("mean", mean), ("std", std), ("size", size)]
     return combination_error("normal", params, _NORMAL_FORMS, defaults={"size": None})
+
+
+def tensor_argument_error(op: str, name: str, position: int, value: Any) -> TypeError:
+    """PyTorch's parser's TypeError for a ``Tensor`` argument given something else
+    (``linalg.inv(1.5)``: "linalg_inv(): argument 'A' (position 1) must be Tensor, not
+    float"), ``op`` as PyTorch's parser names it (its ATen name)."""
+    return TypeError(
+        f"{op}(): argument '{name}' (position {position}) must be Tensor, not "
+        f"{torch_type_name(value)}"
+    )
+
+
+def _aten_named(err: TypeError, aten: str) -> TypeError:
+    """``err`` (a parser TypeError naming the function as the user called it) naming the op
+    as PyTorch's parser names it, its ATen name (``linalg_matrix_norm()``)."""
+    text = err.args[0]
+    return TypeError(aten + text[len(text.split("(", 1)[0]) :])
+
+
+_NORM_TAIL = "bool keepdim = False, *, torch.dtype dtype = None, Tensor out = None)"
+_LINALG_NORM_FORMS = (
+    f"(Tensor input, Number ord = None, tuple of ints dim = None, {_NORM_TAIL}",
+    f"(Tensor input, str ord, tuple of ints dim = None, {_NORM_TAIL}",
+)
+_MATRIX_NORM_FORMS = (
+    f"(Tensor input, Number ord, tuple of ints dim = {{-2,-1}}, {_NORM_TAIL}",
+    f'(Tensor input, str ord = "fro", tuple of ints dim = {{-2,-1}}, {_NORM_TAIL}',
+)
+
+
+def linalg_norm_ord_error(op: str, input: Any, ord: Any, dim: Any, keepdim: Any) -> TypeError:  # noqa: A002
+    """PyTorch's parser's TypeError for ``linalg.norm``/``linalg.matrix_norm`` (``op``) with
+    an ``ord`` that is neither a number nor a string (a tuple; None for matrix_norm)."""
+    forms = _LINALG_NORM_FORMS if op == "norm" else _MATRIX_NORM_FORMS
+    params = [("input", input), ("ord", ord), ("dim", dim), ("keepdim", keepdim)]
+    defaults = {"dim": None if op == "norm" else (-2, -1), "keepdim": False}
+    err = combination_error(op, params, forms, defaults=defaults)
+    return _aten_named(err, f"linalg_{op}")
+
+
+def aten_number(aten: str, called: str, arg: str, position: int, value: Any) -> Any:
+    """``value`` of ``called``'s (the name the user calls: ``vector_norm``) ``Number``
+    argument ``arg``, read as PyTorch's parser reads it (a 0-d tensor's or NumPy number's
+    item), or its TypeError naming the op by its ATen name ``aten``
+    (``linalg_vector_norm(): argument 'ord' (position 2) must be Number, not NoneType``)."""
+    try:
+        return parser_number(called, arg, position, value)
+    except TypeError as err:
+        raise _aten_named(err, aten) from None
+
+
+_QUANTIZE_FORMS = (
+    "(Tensor input, Tensor scale, Tensor zero_point, torch.dtype dtype)",
+    "(Tensor input, float scale, int zero_point, torch.dtype dtype)",
+    "(tuple of Tensors tensors, Tensor scales, Tensor zero_points, torch.dtype dtype)",
+)
+
+
+def quantize_per_tensor_error(input: Any, scale: Any, zero_point: Any, dtype: Any) -> TypeError:  # noqa: A002
+    """PyTorch's parser's TypeError for ``quantize_per_tensor`` with arguments fitting none
+    of its forms (a dtype that is no dtype, a float 0-d tensor zero point beside a number
+    scale)."""
+    args = [input, scale, zero_point, dtype]
+    return TypeError(format_invalid_args("quantize_per_tensor", args, [], _QUANTIZE_FORMS))

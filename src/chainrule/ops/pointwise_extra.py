@@ -29,6 +29,7 @@ from ._util import (
     check_broadcast,
     constant,
     lead_with,
+    operands_broadcast_error,
     promote,
     promote_tensors,
 )
@@ -80,6 +81,7 @@ def addcmul(input: Any, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor
         prod = mul(tensor1, tensor2)
         return add(input, prod if _is_one(value) else mul(prod, value))
     except NAMED_ERRORS as err:
+        _three_shapes("addcmul", input, tensor1, tensor2)
         lead_with("addcmul", err)
         raise
 
@@ -100,8 +102,18 @@ def addcdiv(input: Any, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor
         quot = div(tensor1, tensor2)
         return add(input, quot if _is_one(value) else mul(quot, value))
     except NAMED_ERRORS as err:
+        _three_shapes("addcdiv", input, tensor1, tensor2)
         lead_with("addcdiv", err)
         raise
+
+
+def _three_shapes(op: str, x: Any, t1: Any, t2: Any) -> None:
+    """PyTorch's broadcast error of the three operands, in its order (input, tensor1,
+    tensor2), the hint naming ``op`` (not the inner ``mul``/``div``); error path only."""
+    shapes = [t.shape for t in (x, t1, t2) if isinstance(t, Tensor)]
+    err = operands_broadcast_error(op, *shapes) if len(shapes) > 1 else None
+    if err is not None:
+        raise err from None
 
 
 def _common_dtype(x: Any, t1: Any, t2: Any) -> tuple:

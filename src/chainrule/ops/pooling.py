@@ -29,7 +29,7 @@ from ..meta import kernels as meta_kernels
 from ..meta.array import MetaArray
 from ..qtypes import scalar_type_name
 from ..quantized_ops import avg_pool2d_quantized, max_pool2d_quantized
-from ._result_layout import in_format, input_format  # (a channels-last input's format)
+from ._result_layout import in_format, input_format, pooled_layout  # (the input's format)
 from ._util import DtypeError, dim_range_error, no_dims_error
 from .overload_errors import as_with_indices
 from .pooling_argmax import fix_argmax, needs_fix, reaches_padding
@@ -214,7 +214,9 @@ class WindowGather(Function):
         # a reference, version-checked on backward as PyTorch's)
         ctx.save_for_backward(sel[1], x if sel[0] == "avg" else None)
         if x.ndim == 3:  # unbatched (C, H, W): one node, as PyTorch's
-            return _gather(x[None], sel, P)[0]
+            return pooled_layout(_gather(x[None], sel, P)[0], x)
+        if ctx.fmt is None:  # (row-major, as PyTorch's, for a transposed x too)
+            return pooled_layout(_gather(x, sel, P), x)
         return in_format(_gather(x, sel, P), ctx.fmt)
 
     @staticmethod
@@ -312,6 +314,8 @@ class MaxPool2dFn(Function):
         else:
             best, arg = _max_pool(x, P, want_arg)
         ctx.save_for_backward(arg, x)  # x: PyTorch's _saved_self (a reference, no copy)
+        if ctx.fmt is None:  # (row-major, as PyTorch's, for a transposed x too)
+            return pooled_layout(best, x)
         return in_format(best, ctx.fmt)  # (a padded pooling of a channels-last x: copied)
 
     @staticmethod
@@ -380,6 +384,8 @@ def max_pool2d(
     rows = xp_.arange(ho).reshape(ho, 1) * sh - ph + (arg // kw) * dh
     cols = xp_.arange(wo).reshape(1, wo) * sw - pw + (arg % kw) * dw
     idx = (rows * w_in + cols).astype(np.int64)
+    if input_format(input._data) is None:  # (row-major for a transposed input, as PyTorch's)
+        idx = pooled_layout(idx, input._data)
     return out, Tensor._make(idx, False, None, 0)
 
 

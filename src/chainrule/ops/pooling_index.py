@@ -105,9 +105,8 @@ class IndexPool(Function):
     @staticmethod
     def backward(ctx, g):
         idx = ctx.saved_tensors[0]._data  # (unpacking checks x was not modified in place)
-        gx = IndexUnpool.apply(g, idx, ctx.x_shape, ctx.nd, ctx.pool_name, ctx.unique)
-        if ctx.fmt is not None and gx._grad_fn is None:  # (a new array no graph holds)
-            gx._data = in_format(gx._data, ctx.fmt)
+        # (dx in x's channels-last format, as PyTorch's, recorded or not: IndexUnpool)
+        gx = IndexUnpool.apply(g, idx, ctx.x_shape, ctx.nd, ctx.pool_name, ctx.unique, ctx.fmt)
         return gx, None, None, None, None
 
     @staticmethod
@@ -122,22 +121,22 @@ class IndexUnpool(Function):
     node_name = staticmethod(lambda node: node.pool_name[:-1] + "Backward0")
 
     @staticmethod
-    def forward(ctx, g, idx, x_shape, nd, name, unique):
+    def forward(ctx, g, idx, x_shape, nd, name, unique, fmt=None):
         ctx.pool_name, ctx.nd, ctx.unique = name, nd, unique
         ctx.save_for_backward(idx)
-        return _scatter(g, idx, tuple(x_shape), nd, unique)
+        return in_format(_scatter(g, idx, tuple(x_shape), nd, unique), fmt)  # (x's format)
 
     @staticmethod
     def backward(ctx, gg):
         idx = ctx.saved_arrays[0]
         gg_out = IndexPool.apply(gg, idx, ctx.nd, ctx.pool_name, ctx.unique)
-        return gg_out, None, None, None, None, None
+        return gg_out, None, None, None, None, None, None
 
     @staticmethod
     def jvp(ctx, t, *_):
         if t is None:
             return None
-        _, idx, x_shape, nd, _, unique = ctx.primals
+        _, idx, x_shape, nd, _, unique, *_ = ctx.primals
         return _scatter(t, idx, tuple(x_shape), nd, unique)
 
 

@@ -16,7 +16,10 @@ import functools
 import inspect
 import types
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..autograd.tensor import Tensor
 
 __all__ = ["PYTHON_METHODS", "name_python_methods", "python_method"]
 
@@ -50,12 +53,47 @@ PYTHON_METHODS = frozenset(
 _PASS_ON = inspect.CO_VARARGS | inspect.CO_VARKEYWORDS
 
 
+def _split_method(fn: Callable) -> Callable:
+    def method(self: Any, split_size: Any, dim: int = 0) -> tuple:
+        return fn(self, split_size, dim)
+
+    return method
+
+
+def _norm_method(fn: Callable) -> Callable:
+    def method(
+        self: Any, p: Any = "fro", dim: Any = None, keepdim: bool = False, dtype: Any = None
+    ) -> Tensor:
+        return fn(self, p, dim, keepdim, dtype=dtype)
+
+    return method
+
+
+#: The methods whose Python parameters differ from the module function's (torch/_tensor.py:
+#: ``Tensor.split(self, split_size, dim=0)``, ``Tensor.norm(self, p="fro", dim=None,
+#: keepdim=False, dtype=None)``, dtype positional): each gets a method of torch's parameters
+#: calling the function, so a wrong call (``x.split(2, 0, 1)``, ``x.norm`` with six
+#: arguments, ``x.split(split_size_or_sections=2)``) fails in Python's binding as in torch.
+_METHOD_FORMS: dict[str, Callable[[Callable], Callable]] = {
+    "split": _split_method,
+    "norm": _norm_method,
+}
+
+
 def python_method(fn: Callable, name: str) -> Callable:
     """``fn`` as the method ``Tensor.<name>``: a copy of a plain function, qualname
     ``Tensor.<name>``; a wrapper that passes its arguments on (``*args, **kwargs``: an
     autocast or keyword layer) instead gets a first check of the keyword names against the
     function it wraps, raising Python's TypeError under the method's name."""
     qualname = f"Tensor.{name}"
+    form = _METHOD_FORMS.get(name)
+    if form is not None and isinstance(fn, types.FunctionType):
+        method = form(fn)
+        method.__name__, method.__qualname__, method.__doc__ = name, qualname, fn.__doc__
+        method.__module__ = fn.__module__
+        method.__signature__ = inspect.signature(method)  # its own, not fn's (__wrapped__)
+        method.__wrapped__ = fn  # what ops/binding's checks and tools look through
+        return method
     code = getattr(fn, "__code__", None)
     if not isinstance(fn, types.FunctionType) or code is None:
         return fn

@@ -26,7 +26,7 @@ from ..float8 import refuse as _refuse_float8
 from ..meta.array import MetaArray
 from ..meta.results import meta_result
 from ._first_order import grad_array, grad_view
-from ._result_layout import contiguous, in_elementwise_layout
+from ._result_layout import contiguous, in_elementwise_layout, reduced_layout
 from ._ufunc_reduce import add_reduce, multiply_reduce
 from ._util import DtypeError, as_tensor, int_dim, norm_dim, reduction_axes
 from .binding import numpy_keywords, tensor_method
@@ -76,6 +76,8 @@ class Sum(Function):
         # integers and bools sum in their own dtype (NumPy would widen int8..int32 and bool to
         # int64, uint8 to uint64): ``sum(dtype=torch.int8)`` wraps around as PyTorch's does
         out = add_reduce(x, axis=axes, keepdims=keepdim, dtype=dt if dt.kind in "biu" else None)
+        if keepdim and not x.flags.c_contiguous:  # (the kept dims' strides too: PyTorch's)
+            return reduced_layout(out)
         # a transposed input's sum keeps its order in NumPy; PyTorch's result is contiguous
         return out if out.flags.c_contiguous else get_array_module(out).ascontiguousarray(out)
 
@@ -288,6 +290,8 @@ class Prod(Function):
         dt = x.dtype if x.dtype.kind in "biu" else None
         y = multiply_reduce(x, axis=axis, keepdims=keepdim, dtype=dt)
         y = y if y.flags.c_contiguous else get_array_module(y).ascontiguousarray(y)  # PyTorch
+        if keepdim and not x.flags.c_contiguous:  # (the kept dim's stride too)
+            y = reduced_layout(y)
         ctx.save_for_backward(x, y)
         ctx.axis, ctx.keepdim, ctx.dim_given = axis, keepdim, dim_given
         return y
@@ -429,6 +433,8 @@ def all(input: Any, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: 
         out = np.asarray(out)
     if input.dtype == np.uint8:
         out = out.astype(np.uint8)
+    if keepdim and type(out) is np.ndarray and not input._data.flags.c_contiguous:
+        return Tensor._make(reduced_layout(out), False, None, 0)  # (the kept dims' strides)
     return Tensor._make(contiguous(out), False, None, 0)
 
 
@@ -443,6 +449,8 @@ def any(input: Any, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: 
         out = np.asarray(out)
     if input.dtype == np.uint8:
         out = out.astype(np.uint8)
+    if keepdim and type(out) is np.ndarray and not input._data.flags.c_contiguous:
+        return Tensor._make(reduced_layout(out), False, None, 0)  # (the kept dims' strides)
     return Tensor._make(contiguous(out), False, None, 0)
 
 

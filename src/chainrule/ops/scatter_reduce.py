@@ -37,6 +37,7 @@ from ._util import DtypeError, as_tensor, constant
 from .binary import where
 from .binding import tensor_method
 from .gather_scatter import Scatter, ScatterAdd, _check_src, _full_index, _index_arg, gather
+from .scatter_reduce_larger_src import refuse_larger_src
 
 __all__ = ["IndexReduceNode", "ScatterReduceNode", "reduce_node", "scatter_reduce"]
 
@@ -307,6 +308,7 @@ class ScatterReduceNode(Function):
     @staticmethod
     def backward(ctx, grad):
         xt, st, it, rt, _ = ctx.saved_tensors
+        refuse_larger_src(ctx.reduce, st.shape, it.shape, ctx.needs_input_grad[1])
         if ctx.create_graph:
             return _composite_grads(ctx, (xt, st, it, rt), grad)
         x, src, idx, r = xt._data, st._data, it._data, rt._data
@@ -326,6 +328,7 @@ class ScatterReduceNode(Function):
     @staticmethod
     def jvp(ctx, tx, ts, *_):
         x, src, idx, r = ctx.saved_arrays[:4]
+        refuse_larger_src(ctx.reduce, src.shape, idx.shape, ts is not None, forward=True)
         cx, cs = _coefficients(ctx, x, src, idx, r, forward=True)
         xp = get_array_module(x)
         if tx is not None:

@@ -32,8 +32,14 @@ def _contiguous(a: Any) -> Any:
 
 def _format(x: Any) -> Any:
     """The format PyTorch lays a pixel (un)shuffle of ``x`` out in: channels-last for a
-    channels-last 4-d ``x`` (a 5-d channels-last one PyTorch refuses), else None."""
-    return input_format(x) if x.ndim == 4 else None
+    channels-last 4-d ``x``, else None. A 5-d ``x`` whose suggested format is
+    channels-last-3d PyTorch refuses (its kernels know only those two formats), and so
+    does this."""
+    if x.ndim == 4:
+        return input_format(x)
+    if x.ndim == 5 and input_format(x) is not None:
+        raise RuntimeError("Unsupported memory format. Supports only ChannelsLast, Contiguous")
+    return None
 
 
 def shuffle_pixels(x: Any, r: int) -> Any:

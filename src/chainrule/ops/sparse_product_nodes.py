@@ -116,12 +116,12 @@ class SparseMv(Function):
         return out
 
 
-def _bmm(values, batch, pattern):
+def _bmm(values, batch, pattern, n):
     """The (b, n, p) products of a sparse batch (``pattern``: its block-diagonal matrix)
-    with a dense (b, m, p) ``batch``."""
-    b, _, p = batch.shape
-    out = kernels.spmm(values, batch.reshape(-1, p), pattern)
-    return out.reshape(b, -1, p)
+    with a dense (b, m, p) ``batch`` (sizes explicit: any of them may be 0)."""
+    b, m, p = batch.shape
+    out = kernels.spmm(values, batch.reshape(b * m, p), pattern)
+    return out.reshape(b, n, p)
 
 
 class SparseBmm(Function):
@@ -134,11 +134,11 @@ class SparseBmm(Function):
     node_name = ("BmmBackward0", (0, 1))
 
     @staticmethod
-    def forward(ctx, values, batch, pattern):
+    def forward(ctx, values, batch, pattern, n):
         needs = ctx.needs_input_grad
         ctx.save_for_backward(values if needs[1] else None, batch if needs[0] else None)
-        ctx.pattern = pattern
-        return _bmm(values, batch, pattern)
+        ctx.pattern, ctx.m = pattern, batch.shape[1]
+        return _bmm(values, batch, pattern, n)
 
     @staticmethod
     def backward(ctx, grad):
@@ -150,15 +150,15 @@ class SparseBmm(Function):
             p = grad.shape[2]
             gv = SampledDot.apply(grad.reshape(-1, p), batch.reshape(-1, p), pattern)
         if needs[1]:
-            gx = SparseBmm.apply(values, grad, pattern.transposed())
-        return gv, gx, None
+            gx = SparseBmm.apply(values, grad, pattern.transposed(), ctx.m)
+        return gv, gx, None, None
 
     @staticmethod
-    def jvp(ctx, tv, tx, _pattern):
-        values, batch, pattern = ctx.primals
-        out = None if tv is None else _bmm(tv, batch, pattern)
+    def jvp(ctx, tv, tx, _pattern, _n):
+        values, batch, pattern, n = ctx.primals
+        out = None if tv is None else _bmm(tv, batch, pattern, n)
         if tx is not None:
-            term = _bmm(values, tx, pattern)
+            term = _bmm(values, tx, pattern, n)
             out = term if out is None else out + term
         return out
 

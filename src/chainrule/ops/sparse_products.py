@@ -299,7 +299,7 @@ def sparse_bmm(input: Any, mat2: Any) -> Tensor:  # noqa: A002 - PyTorch's param
         xp.stack([k * n + i, k * m + j]), (batch * n, batch * m), pattern.coalesced
     )
     if src is None:  # PyTorch's BmmBackward0
-        return SparseBmm.apply(input._sp_values, mat2, block)
+        return SparseBmm.apply(input._sp_values, mat2, block, n)
     p = mat2.shape[2]
     out = _spmm(input, src, reshape(mat2, (batch * m, p)), block)
     return reshape(out, (batch, n, p))

@@ -30,7 +30,8 @@ def _scatter(x: Any, idx: Any, nd: int, out_size: tuple) -> Any:
     xp = get_array_module(x)
     m = math.prod(x.shape[x.ndim - nd :])
     out = xp.zeros(lead + (math.prod(out_size),), dtype=x.dtype)
-    xp.put_along_axis(out, idx.reshape(lead + (m,)), x.reshape(lead + (m,)), -1)
+    if out.size:  # (an empty plane, kernel_size 0: PyTorch writes nothing, checks nothing)
+        xp.put_along_axis(out, idx.reshape(lead + (m,)), x.reshape(lead + (m,)), -1)
     return out.reshape(lead + tuple(out_size))
 
 
@@ -58,6 +59,11 @@ class MaxUnpool(Function):
         nd, shape = ctx.nd, ctx.in_shape
         lead = shape[: len(shape) - nd]
         flat = lead + (math.prod(shape[len(shape) - nd :]),)
+        if grad.numel() == 0 and indices.numel():  # an empty unpooled plane (kernel_size 0)
+            raise RuntimeError(  # PyTorch's gather refuses every index there, in its words
+                f"index {int(indices._data.reshape(-1)[0])} is out of bounds for dimension "
+                f"{len(lead)} with size 0"
+            )
         if ctx.create_graph:  # differentiable: the gather's derivative is this unpool again
             g = grad.reshape(*lead, -1).gather(-1, indices.reshape(*flat))
             return g.reshape(*shape), None, None, None

@@ -17,6 +17,7 @@ from ..autograd.function import Function
 from ..autograd.saved_fields import given_dim, given_value  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ._result_layout import reduced_layout
 from ._ufunc_reduce import add_reduce
 from ._util import wide
 from .binary import where
@@ -123,7 +124,8 @@ class NormZero(Function):
 
     @staticmethod
     def forward(ctx, x, axes, keepdim):
-        return (x != 0).sum(axis=axes, keepdims=keepdim).astype(x.dtype)
+        y = (x != 0).sum(axis=axes, keepdims=keepdim).astype(x.dtype)
+        return reduced_layout(y) if not x.flags.c_contiguous else y  # (row-major: PyTorch's)
 
     @staticmethod
     def backward(ctx, grad):
@@ -157,6 +159,8 @@ class PNorm(Function):
         yk = (add_reduce(xp.abs(xa) ** p, axis=axes, keepdims=True) ** (1.0 / p)).astype(
             x.dtype, copy=False
         )
+        if not x.flags.c_contiguous:  # NumPy's is in x's order; PyTorch's row-major
+            yk = reduced_layout(yk)
         y = (
             yk
             if keepdim
@@ -176,7 +180,10 @@ class PNorm(Function):
         yzero = Tensor._make(yk._data == 0, False, None, 0)
         ax = where(xzero, 1.0, x.abs())
         scaled = where(xzero, 0.0, x.sign() * ax ** (p - 1.0))
-        scale = where(yzero, 0.0, g / where(yzero, 1.0, yk) ** (p - 1.0))
+        if p < 1.0:  # torch's: g * ||x||^(1 - p), unmasked (inf * 0 at a zero norm: NaN)
+            scale = g * yk ** (1.0 - p)
+        else:
+            scale = where(yzero, 0.0, g / where(yzero, 1.0, yk) ** (p - 1.0))
         return scaled * scale, None, None, None
 
     @staticmethod
@@ -187,7 +194,12 @@ class PNorm(Function):
         ax = xp.where(x == 0, 1, xp.abs(x))
         scaled = xp.where(x == 0, 0, xp.sign(x) * ax ** (p - 1.0))
         num = (scaled * t).sum(axis=ctx.axes, keepdims=True)
-        out = xp.where(yk == 0, 0, num / xp.where(yk == 0, 1, yk) ** (p - 1.0))
+        if p < 1.0:
+            # torch's norm_jvp for p < 1: num * ||x||^(1 - p), unmasked, so a zero norm
+            # with a non-finite tangent at a zero entry (0 * inf) gives NaN, not 0
+            out = num * yk ** (1.0 - p)
+        else:
+            out = xp.where(yk == 0, 0, num / xp.where(yk == 0, 1, yk) ** (p - 1.0))
         return out if ctx.keepdim else out.reshape(ctx.out.shape)
 
 
@@ -198,9 +210,9 @@ def _sign(xp: Any, x: Any) -> Any:
     return xp.where(s != s, 0, s) if x.dtype.kind in "fV" else s
 
 
-def _reduced_output(yk: Any, axes: Any, keepdim: bool) -> Any:
-    if keepdim:
-        return yk
+def _reduced_output(yk: Any, axes: Any, keepdim: bool, x: Any) -> Any:
+    if keepdim:  # (of an x not row-major: the kept dims' strides row-major, as PyTorch's)
+        return yk if x.flags.c_contiguous else reduced_layout(yk)
     return yk.reshape([s for i, s in enumerate(yk.shape) if not (axes is None or i in axes)])
 
 
@@ -214,7 +226,7 @@ class Norm1(Norm2):
     def forward(ctx, x, axes, keepdim):
         xp = get_array_module(x)
         yk = add_reduce(xp.abs(wide(x)), axis=axes, keepdims=True).astype(x.dtype, copy=False)
-        y = _reduced_output(xp.asarray(yk, order="C"), axes, keepdim)
+        y = _reduced_output(xp.asarray(yk, order="C"), axes, keepdim, x)
         ctx.save_for_backward(x, y)
         ctx.axes, ctx.keepdim, ctx.kshape = axes, keepdim, yk.shape
         return y
@@ -248,7 +260,7 @@ class NormInf(Norm2):
             if cls.mode == "max"
             else a.min(axis=axes, keepdims=True)
         )
-        y = _reduced_output(xp.asarray(yk, order="C"), axes, keepdim)
+        y = _reduced_output(xp.asarray(yk, order="C"), axes, keepdim, x)
         ctx.save_for_backward(x, y)
         ctx.axes, ctx.keepdim, ctx.kshape = axes, keepdim, yk.shape
         return y

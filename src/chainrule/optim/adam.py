@@ -20,7 +20,7 @@ from ._flags import (
     check_fused_param,
 )
 from ._update_helpers import decay_weights_, regularized_grad
-from .optimizer import Optimizer, _check_beta, _check_non_negative
+from .optimizer import Optimizer, _check_betas, _check_non_negative
 
 
 class Adam(Optimizer):
@@ -83,10 +83,7 @@ class Adam(Optimizer):
             )
         _check_non_negative("lr", lr, name)
         _check_non_negative("eps", eps, name)
-        if len(betas) != 2:
-            raise ValueError(f"{name}: betas must be a pair (beta1, beta2), got {betas!r}")
-        _check_beta(0, betas[0], name)
-        _check_beta(1, betas[1], name)
+        _check_betas(betas, name)
         _check_non_negative("weight_decay", weight_decay, name)
         if not (
             all(isinstance(b, float) for b in betas) or all(isinstance(b, Tensor) for b in betas)

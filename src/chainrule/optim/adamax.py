@@ -14,7 +14,7 @@ from ..backend import get_array_module
 from ._array_math import addcdiv_, lerp_
 from ._flags import check_flags
 from ._update_helpers import regularized_grad
-from .optimizer import Optimizer, _check_beta, _check_non_negative
+from .optimizer import Optimizer, _check_betas, _check_non_negative
 
 
 class Adamax(Optimizer):
@@ -58,10 +58,7 @@ class Adamax(Optimizer):
     ):
         _check_non_negative("lr", lr, "Adamax")
         _check_non_negative("eps", eps, "Adamax")
-        if len(betas) != 2:
-            raise ValueError(f"Adamax: betas must be a pair (beta1, beta2), got {betas!r}")
-        _check_beta(0, betas[0], "Adamax")
-        _check_beta(1, betas[1], "Adamax")
+        _check_betas(betas, "Adamax")
         _check_non_negative("weight_decay", weight_decay, "Adamax")
         super().__init__(
             params,

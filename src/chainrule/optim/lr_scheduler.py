@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ..autograd.tensor import Tensor
 from ._more_schedulers import (
     ChainedScheduler,
     CosineAnnealingWarmRestarts,
@@ -74,7 +75,10 @@ class StepLR(LRScheduler):
         # PyTorch takes any positive real step (the tutorials' ``StepLR(optimizer, 1.0, ...)``)
         # and keeps it as given, so the state dict reads ``'step_size': 1.0``; a fractional one
         # decays where ``last_epoch % step_size == 0``, as there
-        if not isinstance(step_size, numbers.Real) or not 0 < step_size < math.inf:
+        step = step_size
+        if isinstance(step, Tensor) and step.ndim == 0:
+            step = step.item()
+        if not isinstance(step, numbers.Real) or not 0 < step < math.inf:  # (a 0-d tensor too)
             raise ValueError(f"StepLR: step_size must be a positive number, got {step_size!r}")
         self.step_size = step_size
         self.gamma = gamma

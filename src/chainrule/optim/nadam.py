@@ -14,7 +14,7 @@ from ..backend import get_array_module
 from ._array_math import addcdiv_, addcmul_, lerp_, scalar_dtype_round
 from ._flags import check_flags
 from ._update_helpers import decay_weights_, regularized_grad
-from .optimizer import Optimizer, _check_beta, _check_non_negative
+from .optimizer import Optimizer, _check_betas, _check_non_negative
 
 
 class NAdam(Optimizer):
@@ -64,10 +64,7 @@ class NAdam(Optimizer):
     ):
         _check_non_negative("lr", lr, "NAdam")
         _check_non_negative("eps", eps, "NAdam")
-        if len(betas) != 2:
-            raise ValueError(f"NAdam: betas must be a pair (beta1, beta2), got {betas!r}")
-        _check_beta(0, betas[0], "NAdam")
-        _check_beta(1, betas[1], "NAdam")
+        _check_betas(betas, "NAdam")
         _check_non_negative("weight_decay", weight_decay, "NAdam")
         _check_non_negative("momentum_decay", momentum_decay, "NAdam")
         super().__init__(

@@ -67,7 +67,8 @@ required = _RequiredParameter()
 
 
 def _check_number(name: str, value: Any, what: str) -> None:
-    """Options such as ``lr`` must be real numbers (or 1-element tensors), never strings.
+    """Options such as ``lr`` must be real numbers (a bool counts, as in PyTorch) or 1-element
+    tensors, never strings.
 
     A Tensor with several elements gets PyTorch's "Tensor lr must be 1-element"; a string
     (PyTorch fails on a bare comparison) gets a TypeError naming the optimizer.
@@ -76,7 +77,8 @@ def _check_number(name: str, value: Any, what: str) -> None:
         if value.numel() == 1:
             return
         raise ValueError(f"Tensor {name} must be 1-element")
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+    # a bool is an int, as PyTorch reads it (lr=True steps with lr 1)
+    if not isinstance(value, (int, float, np.integer, np.floating)):
         raise TypeError(
             f"{what}: {name} must be a real number, got {value!r} of type {type(value).__name__}"
         )
@@ -106,6 +108,28 @@ def _check_beta(index: int, value: float, what: str) -> None:
         _check_number(f"betas[{index}]", value, what)
     if not 0.0 <= value < 1.0:
         raise ValueError(f"Invalid beta parameter at index {index}: {value}")
+
+
+def _check_betas(betas: Any, what: str) -> None:
+    """``betas`` read as PyTorch reads them (``betas[0]`` checked by :func:`_check_beta`,
+    then ``betas[1]``): what cannot be indexed so raises Python's own TypeError or
+    IndexError ("'float' object is not subscriptable", "tuple index out of range"), its
+    words first; more than two values are refused (PyTorch ignores the rest)."""
+    hint = f"\n{what}: betas must be a pair (beta1, beta2), got {betas!r}"
+    if isinstance(betas, Tensor) and betas.ndim == 0:  # PyTorch's indexing words
+        raise IndexError(
+            "invalid index of a 0-dim tensor. Use `tensor.item()` in Python or "
+            f"`tensor.item<T>()` in C++ to convert a 0-dim tensor to a number{hint}"
+        )
+    for index in (0, 1):
+        try:
+            value = betas[index]
+        except (TypeError, IndexError) as err:
+            kind = IndexError if isinstance(err, IndexError) else TypeError
+            raise kind(f"{err}{hint}") from None
+        _check_beta(index, value, what)
+    if len(betas) != 2:
+        raise ValueError(hint[1:])
 
 
 class Optimizer(OptimizerStateDictMixin, OptimizerHooksMixin):

@@ -14,7 +14,7 @@ from ..backend import get_array_module
 from ._array_math import addcmul_, lerp_
 from ._flags import check_flags
 from ._update_helpers import decay_weights_, regularized_grad
-from .optimizer import Optimizer, _check_beta, _check_non_negative
+from .optimizer import Optimizer, _check_betas, _check_non_negative
 
 __all__ = ["RAdam"]
 
@@ -68,10 +68,7 @@ class RAdam(Optimizer):
     ):
         _check_non_negative("lr", lr, "RAdam")
         _check_non_negative("eps", eps, "RAdam")
-        if len(betas) != 2:
-            raise ValueError(f"RAdam: betas must be a pair (beta1, beta2), got {betas!r}")
-        _check_beta(0, betas[0], "RAdam")
-        _check_beta(1, betas[1], "RAdam")
+        _check_betas(betas, "RAdam")
         _check_non_negative("weight_decay", weight_decay, "RAdam")
         super().__init__(
             params,

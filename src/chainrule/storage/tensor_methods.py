@@ -188,7 +188,11 @@ def set_(
         raise RuntimeError(LEAF_MESSAGE)  # PyTorch's text, word for word
     if recording and self.requires_grad and self._view is not None:
         check_view_write(self, "set_")  # a view of a leaf that requires grad: PyTorch's error
-    self._vc[0] += 1  # before the change: an inference tensor outside the mode raises here
+    try:
+        self._vc[0] += 1
+    except RuntimeError:  # an inference tensor outside the mode: PyTorch sets, then raises
+        self._data, self._view, self._fw = mark_shared(arr), None, None
+        raise
     src_grad = isinstance(source, Tensor) and source.requires_grad
     if recording and (self.requires_grad or src_grad) and arr.dtype.kind in "fcV":
         src = source if isinstance(source, Tensor) else None

@@ -26,6 +26,7 @@ import numpy as np
 from ... import nn
 from ...autograd.tensor import Tensor
 from ...creation import tensor as _tensor
+from ...dtype_objects import dtype as dtype_class
 from ...qtypes import (
     QDtype,
     per_channel_affine,
@@ -69,6 +70,18 @@ def _range(dtype: Any, reduce_range: bool, quant_min: Any, quant_max: Any) -> tu
     if dtype is qint32:
         return -(2**31), 2**31 - 1
     raise NotImplementedError(f"observer: dtype {dtype!r} is not supported (qint8, quint8, qint32)")
+
+
+_DEFAULT_OBSERVER_WORDS = (
+    "Default Observer only works for (torch.qint8, torch.quint8, torch.quint4x2, torch.qint32, "
+    "torch.int8, torch.uint8, torch.int16, torch.int32, torch.float8_e5m2, "
+    "torch.float8_e4m3fn, torch.uint16) data type"
+)
+
+
+class _ObserverDtypeError(NotImplementedError, AssertionError):
+    """An observer's ``dtype`` that is no dtype at all: PyTorch's AssertionError, and the
+    NotImplementedError chainrule raises for a dtype it has no observer for."""
 
 
 class ObserverBase(nn.Module):
@@ -154,8 +167,10 @@ class UniformQuantizationObserverBase(ObserverBase):
         if factory_kwargs is not None:
             raise NotImplementedError(f"{type(self).__name__}: factory_kwargs")
         if not isinstance(dtype, QDtype):
-            raise NotImplementedError(
-                f"{type(self).__name__}: dtype {dtype!r} is not supported (qint8, quint8, qint32)"
+            kind = NotImplementedError if isinstance(dtype, dtype_class) else _ObserverDtypeError
+            raise kind(  # a non-dtype: PyTorch's assert's words first
+                ("" if kind is NotImplementedError else _DEFAULT_OBSERVER_WORDS + "\n")
+                + f"{type(self).__name__}: dtype {dtype!r} is not supported (qint8, quint8, qint32)"
             )
         super().__init__(dtype, is_dynamic)
         self.qscheme = qscheme

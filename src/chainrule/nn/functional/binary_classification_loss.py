@@ -21,7 +21,7 @@ from ...autograd.state import is_grad_enabled
 from ...autograd.tensor import Tensor
 from ...dtypes import is_bfloat16, is_floating
 from ...meta.array import MetaArray
-from ...ops._util import ShapeError
+from ...ops._util import ShapeError, operands_broadcast_error, torch_words
 from ...ops.bce_with_logits import BinaryCrossEntropyWithLogitsFn
 from ...ops.binary_cross_entropy import BinaryCrossEntropyFn
 from ...ops.unary import softplus
@@ -143,19 +143,39 @@ def _one_node(weight: Any, pos_weight: Any) -> bool:
     )
 
 
+def _target_size_error(op: str, input: Tensor, target: Tensor) -> ShapeError:  # noqa: A002
+    """PyTorch's ValueError for a target of another shape than the input's, its words first
+    (no op name: CONTRIBUTING.md, "Error messages"), the op on the next line."""
+    return torch_words(  # type: ignore[return-value]
+        ShapeError(
+            f"Target size ({target.shape}) must be the same as input size ({input.shape})\n"
+            f"{op}: the target must have the input's shape"
+        )
+    )
+
+
 def _check_weight_shape(op: str, name: str, w: Tensor | None, shape: tuple) -> None:
-    """PyTorch's RuntimeError for a weight that does not broadcast to the input's shape."""
+    """PyTorch's RuntimeError for a weight that does not broadcast to the input's shape, its
+    words: the broadcast error of its ``loss * weight`` (``pos_weight * target``, pos_weight
+    first) where the shapes do not broadcast, else its in-place "output with shape ...";
+    the op and the weight on the next line."""
     if w is None:
         return
+    shape, wshape = tuple(shape), tuple(w.shape)
+    hint = f"{op}: {name} of shape {wshape} must broadcast to the input's shape {shape}"
     try:
-        ok = tuple(np.broadcast_shapes(tuple(w.shape), tuple(shape))) == tuple(shape)
+        full = tuple(np.broadcast_shapes(wshape, shape))
     except ValueError:
-        ok = False
-    if not ok:
-        raise RuntimeError(
-            f"{op}: {name} of shape {tuple(w.shape)} must broadcast to the input's shape "
-            f"{tuple(shape)} (as PyTorch: output with shape {list(shape)} doesn't match the "
-            "broadcast shape)"
+        pair = (wshape, shape) if name == "pos_weight" else (shape, wshape)
+        err = operands_broadcast_error(op, *pair)
+        err.args = (err.args[0].split("\n")[0] + "\n" + hint,)
+        raise err from None
+    if full != shape:
+        raise torch_words(
+            RuntimeError(
+                f"output with shape {list(shape)} doesn't match the broadcast shape "
+                f"{list(full)}\n{hint}"
+            )
         )
 
 
@@ -174,9 +194,7 @@ def _bce_with_logits_node(
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, op)
     if input.shape != target.shape:
-        raise ShapeError(  # PyTorch's ValueError, word for word after the op's name
-            f"{op}: Target size ({target.shape}) must be the same as input size ({input.shape})"
-        )
+        raise _target_size_error(op, input, target)
     input, target = _pair(input, target, op, dtypes="keep")
     _check_weight_shape(op, "weight", weight, input.shape)
     _check_weight_shape(op, "pos_weight", pos_weight, input.shape)
@@ -206,9 +224,7 @@ def _bce_with_logits(
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, op)
     if isinstance(input, Tensor) and isinstance(target, Tensor) and input.shape != target.shape:
-        raise ShapeError(  # PyTorch's ValueError, word for word after the op's name
-            f"{op}: Target size ({target.shape}) must be the same as input size ({input.shape})"
-        )
+        raise _target_size_error(op, input, target)
     input, target = _pair(input, target, op)
     sp = softplus(-input, 1.0, float("inf"))
     if pos_weight is not None:

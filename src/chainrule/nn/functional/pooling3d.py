@@ -29,7 +29,7 @@ from ...autograd.tensor import Tensor
 from ...backend import get_array_module
 from ...ops._pooling_indices import adaptive_max_indices
 from ...ops._util import ShapeError, no_complex_kernel
-from ...ops.adaptive_pooling import check_size_elements
+from ...ops.adaptive_pooling import EmptyAdaptiveMax, check_size_elements
 from ...ops.area_interpolation import adaptive_avg_pool
 from ...ops.overload_errors import as_with_indices
 from ...ops.pooling_args import _out, check_flag, size_ints, types_first
@@ -286,9 +286,9 @@ def adaptive_max_pool3d(input: Tensor, output_size: Any, return_indices: bool = 
     od, oh, ow = _adaptive_size(op, x, output_size, input.ndim)
     n, c, dd, h, w = x.shape
     if od == 0 or oh == 0 or ow == 0:
-        out = (x.sum((2, 3, 4), keepdim=True) * 0).expand(n, c, od, oh, ow)
-        if unbatched:
-            out = out.squeeze(0)
+        # (in the input's rank: PyTorch's node sees the unbatched shape)
+        shape = (c, od, oh, ow) if unbatched else (n, c, od, oh, ow)
+        out = EmptyAdaptiveMax.apply(input, shape, 3)
         if return_indices:
             xp_ = get_array_module(x._data)
             return out, Tensor._make(xp_.zeros(out.shape, "int64"), False, None, 0)

@@ -128,9 +128,8 @@ def _unpool2d(op: str, x: Tensor, indices: Tensor, out_hw: tuple[int, int]) -> T
         raise NotImplementedError(f'"{op}" not implemented for input dtype {x.dtype}')
     oh, ow = out_hw
     plane = oh * ow
-    if plane == 0:  # an empty output (kernel_size=0): PyTorch checks no index
-        lead = tuple(x.shape[:-2])
-        return x.reshape(*lead, -1)[..., :0].reshape(*lead, oh, ow)  # in the graph
+    if plane == 0:  # an empty output (kernel_size=0): PyTorch checks no index (its node's
+        return max_unpool(x, indices, (oh, ow))  # backward refuses every one: unpool_node)
     idx = indices._data
     bad = (idx < 0) | (idx >= plane)
     if bool(bad.any()):

@@ -31,7 +31,7 @@ from ...ops._pooling_indices import (
     adaptive_max_indices,
 )
 from ...ops._util import ShapeError
-from ...ops.adaptive_pooling import check_size_elements
+from ...ops.adaptive_pooling import EmptyAdaptiveMax, check_size_elements
 from ...ops.pooling import max_pool2d
 from ...ops.pooling1d import max_pool1d
 from ...ops.pooling_index import IndexPool
@@ -121,6 +121,13 @@ def _adaptive_max(op: str, input: Any, output_size: Any, nd: int) -> tuple[Tenso
         idx = idx[0]
     # one AdaptiveMaxPool2D/3DBackward0 node gathering at the indices, as PyTorch's (1-d:
     # the 2-d node on the input's (.., 1, L) view, PyTorch's Unsqueeze -> pool -> Squeeze)
+    if 0 in out:  # an empty result: PyTorch's node refuses its gradient (EmptyAdaptiveMax)
+        if nd == 1:
+            u = input.unsqueeze(-2)
+            vals = EmptyAdaptiveMax.apply(u, (*u.shape[:-1], 0), 2).squeeze(-2)
+        else:
+            vals = EmptyAdaptiveMax.apply(input, (*input.shape[:-nd], *out), nd)
+        return vals, _const(idx)
     if nd == 1:
         node = "AdaptiveMaxPool2DBackward0"
         vals = IndexPool.apply(input.unsqueeze(-2), idx[..., None, :], 2, node, False)

@@ -16,9 +16,7 @@ class _DropoutNd(Module):
     def __init__(self, p: float = 0.5, inplace: bool = False):
         super().__init__()
         if p < 0 or p > 1:  # PyTorch's check (NaN passes: the forward refuses it)
-            raise ValueError(
-                f"{type(self).__name__}: dropout probability has to be between 0 and 1, but got {p}"
-            )
+            raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
         self.p, self.inplace = p, inplace
 
     def extra_repr(self) -> str:

@@ -80,8 +80,11 @@ class Unflatten(Module):
 
 def _size_types(*shape: Any) -> None:
     """PyTorch's TypeError for a weight shape ``empty(shape)`` cannot read: the first size
-    must be an int that is not a bool, the others ints (a bool is read as one)."""
+    must be an int that is not a bool, the others ints (a bool is read as one); a
+    one-element integer tensor is read as its int, as PyTorch's parser reads it."""
     for i, n in enumerate(shape):
+        if isinstance(n, Tensor) and n.numel() == 1 and n.dtype.kind in "iu":
+            continue
         if (i == 0 and isinstance(n, bool)) or not isinstance(n, (int, np.integer)):
             raise size_type_error("empty", shape, i, packed=True, keyword=False)
 
@@ -111,7 +114,10 @@ class Linear(Module):
         super().__init__()
         _size_types(out_features, in_features)
         if in_features < 0 or out_features < 0:  # PyTorch's RuntimeError (and a ValueError)
+            shape = [int(out_features), int(in_features)]  # PyTorch's empty((out, in))
+            first = next(n for n in shape if n < 0)
             raise NegativeSizeError(
+                f"Trying to create tensor with negative dimension {first}: {shape}\n"
                 f"Linear: features must be non-negative, got in_features="
                 f"{in_features}, out_features={out_features}"
             )

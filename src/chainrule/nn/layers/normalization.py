@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 from typing import Any
 
@@ -185,14 +186,15 @@ class LayerNorm(Module):
         dtype: Any = None,
     ):
         super().__init__()
-        if isinstance(normalized_shape, int):
+        if isinstance(normalized_shape, numbers.Integral):  # NumPy ints too, as PyTorch
             normalized_shape = (normalized_shape,)
         self.normalized_shape = tuple(normalized_shape)
         self.eps, self.elementwise_affine = eps, elementwise_affine
         if elementwise_affine:
-            self.weight = Parameter(empty(*self.normalized_shape, dtype=dtype, device=device))
+            # the shape as one argument, as PyTorch: its parser's errors name the element
+            self.weight = Parameter(empty(self.normalized_shape, dtype=dtype, device=device))
             if bias:
-                self.bias = Parameter(empty(*self.normalized_shape, dtype=dtype, device=device))
+                self.bias = Parameter(empty(self.normalized_shape, dtype=dtype, device=device))
             else:
                 self.register_parameter("bias", None)
         else:

@@ -77,6 +77,13 @@ def _check_config(
             raise TypeError(f"{name} should be of type int, got: {type(value).__name__}")
         if value <= 0:
             raise ValueError(f"{name} must be greater than zero, got {value}")
+    if isinstance(hidden_size, bool) and mode.startswith("RNN"):
+        # passes isinstance(int); PyTorch's plain RNN's gate_size is hidden_size itself (an
+        # LSTM's 4 * True is an int), which its weights' empty() refuses
+        raise TypeError(
+            "empty(): argument 'size' (position 1) must be tuple of ints, but found element of "
+            f"type bool at pos 0\n{mode}: hidden_size must be an int, got {hidden_size}"
+        )
     if proj_size < 0:
         raise ValueError(
             "proj_size should be a positive integer or zero to disable "

@@ -205,13 +205,20 @@ def clip_grad_value_(
 
     Raises:
         NotImplementedError: a complex gradient (PyTorch's clamp has no complex version).
+        RuntimeError: no parameter has a gradient (PyTorch fails an internal assert).
         RuntimeError: a finite ``clip_value`` beyond a gradient dtype's range (PyTorch's
             overflow check; NumPy would clamp with inf after a warning).
     """
     clip_value = float(clip_value)
     # only a finite value beyond float16's range can overflow a floating dtype (cheap test)
     big = math.isfinite(clip_value) and abs(clip_value) > _FLOAT16_MAX
-    for g in _grads(parameters, "clip_grad_value_"):
+    grads = _grads(parameters, "clip_grad_value_")
+    if not grads:  # PyTorch fails an internal assert (its foreach grouping of no tensors)
+        raise RuntimeError(
+            "clip_grad_value_: no gradients to clip (none of the parameters has a .grad); "
+            "call backward() first, or skip the call when nothing has a gradient"
+        )
+    for g in grads:
         xp = get_array_module(g._data)
         if g._data.dtype.kind == "c":  # NumPy would clip complex numbers lexicographically
             raise NotImplementedError(

@@ -17,6 +17,7 @@ from ...autograd.tensor import Tensor
 from ...backend import get_array_module
 from ...creation_random import randn
 from ...ops._util import dim_range_error
+from ...ops.number_arguments import parser_int
 from ..functional.normalization import normalize
 from ..layers.conv import ConvTranspose1d, ConvTranspose2d
 from ..layers.conv3d import ConvTranspose3d
@@ -65,6 +66,8 @@ def weight_norm(module: Module, name: str = "weight", dim: int | None = 0) -> Mo
     Returns:
         The module, with ``parametrizations.<name>.original0`` (g) and ``original1`` (v).
     """
+    if dim is not None and type(dim) is not int:  # PyTorch's norm_except_dim parser
+        dim = parser_int("norm_except_dim", "dim", 3, dim, keywords=False)
     register_parametrization(module, name, _WeightNorm(dim), unsafe=True)
     return module
 

@@ -142,12 +142,22 @@ def invert_permutation(permutation: Tensor | None) -> Tensor | None:
 
 
 def _lengths_array(lengths: Any, where: str) -> np.ndarray:
+    """``lengths`` as PyTorch reads them (``as_tensor(lengths, dtype=int64)``, then its
+    kernel's 1-d check): an int64 array, or PyTorch's errors in its words."""
+    if lengths is None:  # as_tensor(None, dtype=int64): Python's words
+        raise TypeError(
+            f"'NoneType' object cannot be interpreted as an integer\n{where}: lengths must be "
+            "a 1-d tensor or a list of ints"
+        )
+    if isinstance(lengths, (str, bytes)):  # as_tensor's parser
+        raise TypeError(f"new(): invalid data type '{type(lengths).__name__}'")
+    ndim = lengths.ndim if isinstance(lengths, Tensor) else np.ndim(lengths)
+    if ndim != 1:  # a RuntimeError, as PyTorch's (and a ValueError, as before)
+        raise ShapeError(
+            f"'lengths' argument should be a 1D CPU int64 tensor, but got {ndim}D cpu Long "
+            f"tensor\n{where}: got lengths of shape {tuple(np.shape(lengths))}"
+        )
     if isinstance(lengths, Tensor):
-        if lengths.ndim != 1:  # a RuntimeError, as PyTorch's (and a ValueError, as before)
-            raise ShapeError(
-                f"{where}: 'lengths' argument should be a 1D CPU int64 tensor, got shape "
-                f"{tuple(lengths.shape)}"
-            )
         arr = np.asarray(lengths._data)
     else:
         arr = np.asarray(list(lengths))
@@ -242,8 +252,9 @@ def pack_padded_sequence(
     width = input.shape[0] if batch_first else input.shape[1]
     if lens.shape[0] != width:
         raise ShapeError(  # a RuntimeError, as PyTorch's (and a ValueError, as before)
-            f"pack_padded_sequence: got {lens.shape[0]} lengths for a batch of "
-            f"{width} sequences (input shape {tuple(input.shape)}, batch_first="
+            f"Expected `len(lengths)` to be equal to batch_size, but got {lens.shape[0]} "
+            f"(batch_size={width})\npack_padded_sequence: got {lens.shape[0]} lengths for a "
+            f"batch of {width} sequences (input shape {tuple(input.shape)}, batch_first="
             f"{batch_first})"
         )
     if enforce_sorted:

@@ -13,6 +13,7 @@ import warnings
 from typing import Any, TypeVar
 
 from ...autograd.tensor import Tensor
+from ...ops.number_arguments import parser_int
 from ..layers.lazy import UninitializedParameter
 from ..module import Module
 from ..parameter import Parameter
@@ -136,6 +137,8 @@ def weight_norm(module: T_module, name: str = "weight", dim: int = 0) -> T_modul
         RuntimeError: ``name`` already has a weight_norm hook.
         ValueError: ``name`` is not an initialised parameter of ``module``.
     """
+    if dim is not None and type(dim) is not int:  # PyTorch's norm_except_dim parser
+        dim = parser_int("norm_except_dim", "dim", 3, dim, keywords=False)
     WeightNorm.apply(module, name, dim)  # warns (there, as PyTorch's: a direct call warns too)
     return module
 

@@ -14,6 +14,7 @@ process, so the batches and their order are the same as with ``num_workers=0``.
 from __future__ import annotations
 
 import itertools
+import operator
 import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -263,13 +264,26 @@ class DataLoader:
         return len(self.sampler)
 
 
+class _WorkersTypeError(TypeError, ValueError):
+    """A ``num_workers`` that is no int: PyTorch's TypeError (from ``range``/``<``), and the
+    ValueError chainrule raised before."""
+
+
 def _check_worker_options(
     num_workers: Any, timeout: Any, prefetch_factor: Any, persistent_workers: Any
 ) -> None:
-    if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
+    if type(num_workers) is not int:
+        try:  # PyTorch takes what reads as an int (a bool, a NumPy int, an int tensor)
+            num_workers = operator.index(num_workers)
+        except TypeError:
+            raise _WorkersTypeError(
+                f"DataLoader: num_workers option should be a non-negative integer, got "
+                f"{num_workers!r}; use num_workers=0 to disable multiprocessing."
+            ) from None
+    if num_workers < 0:  # PyTorch's words
         raise ValueError(
-            f"DataLoader: num_workers option should be a non-negative integer, got "
-            f"{num_workers!r}; use num_workers=0 to disable multiprocessing."
+            "num_workers option should be non-negative; use num_workers=0 to disable "
+            "multiprocessing."
         )
     if not isinstance(timeout, (int, float)) or timeout < 0:
         raise ValueError(f"DataLoader: timeout option should be non-negative, got {timeout!r}")

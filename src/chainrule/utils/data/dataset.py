@@ -38,12 +38,21 @@ class Dataset(Generic[T_co]):
         return ConcatDataset([self, other])
 
 
+class _NotATensorError(TypeError, AttributeError):
+    """TensorDataset given something that is no tensor (a number, None, a list): PyTorch
+    fails reading its ``.size(0)`` (AttributeError); a TypeError too, as a wrong type."""
+
+
 def _as_tensor(x: Any) -> Tensor:
+    """A tensor (or a NumPy array, wrapped: chainrule's extension) of TensorDataset; anything
+    else raises, as PyTorch's ``tensor.size(0)`` does (a NumPy scalar's ``size`` is an int,
+    its TypeError; anything else has none, its AttributeError)."""
     if isinstance(x, Tensor):
         return x
     if isinstance(x, np.ndarray):
         return Tensor._make(x, False, None, 0)
-    return Tensor._new(x)
+    kind = TypeError if isinstance(x, np.generic) else _NotATensorError
+    raise kind(f"TensorDataset: expected tensors, got {type(x).__name__} ({x!r:.40})")
 
 
 def _take(t: Tensor, index: Any) -> Tensor:
