@@ -68,13 +68,15 @@ class NegativeSizeError(ValueError, RuntimeError):
 
 
 def refuse_negative_size(op: str, shape: tuple) -> None:
-    """PyTorch's error for a new tensor with a negative dimension, naming the op."""
+    """PyTorch's error for a new tensor with a negative dimension (its first line word for
+    word: ``zeros`` has its own), then a line naming the op."""
     neg = [s for s in shape if s < 0]
     if neg:
-        raise NegativeSizeError(
-            f"Trying to create tensor with negative dimension {neg[0]}: {list(shape)} "
-            f"({op}(): every size must be >= 0)"
-        )
+        if op == "zeros":  # torch.zeros checks the sizes before allocating, in its words
+            first = "zeros: Dimension size must be non-negative."
+        else:
+            first = f"Trying to create tensor with negative dimension {neg[0]}: {list(shape)}"
+        raise NegativeSizeError(f"{first}\n{op}(): every size must be >= 0, got {list(shape)}")
 
 
 def _shape(size: Sequence, op: str = "tensor", keyword: Any = None) -> tuple:

@@ -27,10 +27,11 @@ CASES = {
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_negative_size_is_runtime_error_as_torch(case):
-    with pytest.raises(RuntimeError, match="negative"):
+    with pytest.raises(RuntimeError, match="negative") as want:
         CASES[case](torch)
-    with pytest.raises(RuntimeError, match="Trying to create tensor with negative dimension"):
+    with pytest.raises(RuntimeError) as got:  # torch's first line (zeros has its own)
         CASES[case](cr)
+    assert str(got.value).split("\n")[0] == str(want.value).split("\n")[0]
     with pytest.raises(ValueError):  # still a ValueError, as before
         CASES[case](cr)
 

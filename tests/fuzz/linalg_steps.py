@@ -45,7 +45,11 @@ def _square(lib: Any, y: Any, ints: tuple, sym: bool = False) -> Any:
         return a + lib.eye(k, dtype=a.dtype) * (k + 1.0)
     if not a.is_floating_point():
         return a  # torch refuses integer matrices almost everywhere: compared as errors
-    a = a.tanh() * 0.5
+    # tanh in float64 for the narrower floats: a float32 tanh saturates at |x| > ~9 (torch
+    # rounds to 1, NumPy's one ulp below), and its derivative 1 - y^2 is then rounding
+    # alone (0 or 1.2e-7 for a true 2.4e-8), which eigh's 1 x 1 identity carries into the
+    # second derivative (seed 994: torch 0, chainrule -0.051, float64 -0.0102); steered
+    a = (a.tanh() if a.dtype == lib.float64 else a.double().tanh().to(a.dtype)) * 0.5
     if sym:
         a = a + a.mT
     diag = lib.arange(k, dtype=a.dtype) * 1.5 + k

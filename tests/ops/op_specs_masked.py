@@ -196,7 +196,19 @@ SPECS: list = [
     _spec("norm_all_in_all_dims", "norm", _ALL_IN, 2.0),
     _spec("norm_empty_row", "norm", _LAST_ROW_OUT, 2.0, 1, keepdim=True),
     _spec("norm_p1", "norm", _SOME, 1.0, 0, domain="nokink"),
-    _spec("norm_p3_dims3", "norm", _M3, 3.0, (0, 2), shapes=((X3,),), domain="nokink"),
+    # (an empty slice: a zero norm, whose p != 2 second derivative is NaN in PyTorch 2.13
+    # too: its norm_backward's masked g / 0^(p-1), kept as PyTorch's in PNorm)
+    _spec(
+        "norm_p3_dims3",
+        "norm",
+        _M3,
+        3.0,
+        (0, 2),
+        shapes=((X3,),),
+        domain="nokink",
+        checks=TORCH_NAN_GG,
+    ),
+    _spec("norm_p3_dims3_some", "norm", _M3_SOME, 3.0, (0, 2), shapes=((X3,),), domain="nokink"),
     _spec("norm_inf", "norm", _SOME, float("inf"), 1, domain="distinct"),
     _spec("norm_neginf", "norm", _LAST_COL_OUT, -float("inf"), 1, domain="distinct"),
     _spec("norm_dtype", "norm", _ROW_BCAST, 2.0, (0, 1), dtype=True),

@@ -192,15 +192,15 @@ def _root_grad(t: Tensor, gradient: Any, where: str) -> Tensor:
     tensor_cls = _tensor_type()
     if gradient is None:
         if t._data.size != 1:
-            raise RuntimeError(
-                f"{where}: grad can be implicitly created only for scalar outputs, but the "
-                f"output has shape {tuple(t.shape)}; pass gradient= (a tensor of that shape) or "
-                "reduce it first, e.g. y.sum().backward()"
+            raise RuntimeError(  # PyTorch's line, then chainrule's hint
+                "grad can be implicitly created only for scalar outputs\n"
+                f"{where}: the output has shape {tuple(t.shape)}; pass gradient= (a tensor of "
+                "that shape) or reduce it first, e.g. y.sum().backward()"
             )
         if t._data.dtype.kind == "c":  # PyTorch: d(complex)/d(...) has no implied seed
-            raise RuntimeError(
+            raise RuntimeError(  # PyTorch's line, then chainrule's hint
                 f"grad can be implicitly created only for real scalar outputs but got "
-                f"{t.dtype}; pass gradient= explicitly (or take .real / .abs() first)"
+                f"{t.dtype}\n{where}: pass gradient= explicitly (or take .real / .abs() first)"
             )
         if type(t._data) is MetaArray:  # a meta output: a meta seed (no data)
             return tensor_cls._make(meta_empty(t._data.shape, t._data.dtype), False, None, 0)

@@ -296,7 +296,13 @@ def _columns(flat: _Flat, primals: tuple, rng: Any, randomness: str) -> tuple:
             if rng is not None and randomness == "same":
                 restore(rng)
             tangents = tuple(_basis(x, e) if m == j else _zeros(p) for m, p in enumerate(primals))
-            out_leaves, tan = jvp(flat, primals, tangents)
+            try:
+                out_leaves, tan = jvp(flat, primals, tangents)
+            except Exception:
+                # a draw before func's own error: PyTorch raises at the draw (its
+                # randomness="error" check), before anything after it runs
+                _check_no_draw(rng, randomness)
+                raise
             _check_no_draw(rng, randomness)
             cols[j].append(tan)
     return cols, out_leaves

@@ -34,6 +34,7 @@ import numpy as np
 
 from ..autograd.state import LOCAL
 from ..autograd.tensor import Tensor
+from ..ops._util import dim_range_error
 from ..ops.shape import broadcast_to, cat, movedim, unsqueeze
 from ..random_snapshot import restore, snapshot
 from ..utils._pytree import tree_leaves, tree_structure
@@ -280,11 +281,8 @@ def _unwrap_one(o: Any, d: Any, level: Level, name: str) -> Any:
             f"{type(o)}. Did you mean to set out_dims= to None for output?"
         )
     n = o.ndim + 1
-    if not -n <= d < n:
-        raise IndexError(
-            f"vmap({name}, ...): out_dim {d} is out of range for an output of "
-            f"{o.ndim} logical dims (expected {-n} <= out_dim < {n})"
-        )
+    if not -n <= d < n:  # PyTorch's words (its maybe_wrap_dim on the output's rank + 1)
+        raise dim_range_error(d, n)
     d = int(d) % n
     if batched:
         v = o._value

@@ -29,6 +29,7 @@ from ..ops.complex_norms import complex_dtype_arg, complex_norm
 from ..ops.linalg_out import with_out
 from ..ops.parser_type_errors import aten_number, linalg_norm_ord_error
 from ..ops.vector_norms import Norm1, NormInf, NormNegInf, NormZero, PNorm, vector_norm_fields
+from ..qtypes import scalar_type_name
 from ._common import check_float, check_square, tensor_arg
 from ._lstsq_drivers import gelsy_solve, svd_rank_threshold
 from .decompositions import svdvals
@@ -331,6 +332,25 @@ def _svd_solve(svd: tuple, b: np.ndarray, thr: Any) -> tuple[np.ndarray, np.ndar
 _DRIVERS = ("gels", "gelsy", "gelsd", "gelss")
 
 
+def _lstsq_batches(sa: tuple, sb: tuple) -> tuple:
+    """The broadcast of two batch shapes, or PyTorch's error for them, its words (its
+    ``infer_size``: the last dim that differs, counted in the broadcast shape)."""
+    try:
+        return np.broadcast_shapes(tuple(sa), tuple(sb))
+    except ValueError:
+        pass
+    n = max(len(sa), len(sb))
+    for i in range(n - 1, -1, -1):
+        x = sa[i - n + len(sa)] if i - n + len(sa) >= 0 else 1
+        y = sb[i - n + len(sb)] if i - n + len(sb) >= 0 else 1
+        if x != y and x != 1 and y != 1:
+            break
+    raise RuntimeError(
+        f"The size of tensor a ({x}) must match the size of tensor b ({y}) at non-singleton "
+        f"dimension {i}"
+    )
+
+
 @autocast_float32_op
 def lstsq(
     A: Tensor, B: Tensor, rcond: float | None = None, *, driver: str | None = None
@@ -345,14 +365,10 @@ def lstsq(
     PyTorch's, that of ``pinv(A) @ B`` whatever the driver and ``rcond``. Real or complex
     ``A``, ``B`` (residuals and singular values are real).
     """
-    if LOCAL.state.vmap:  # inside cr.func.vmap: it reads raw arrays, so once per sample
-        from ..func._per_sample import is_batched, per_sample  # noqa: PLC0415 - func imports linalg
+    if LOCAL.state.vmap:  # inside cr.func.vmap: PyTorch's batching rule, on physical tensors
+        from ..func._rules_lstsq import lstsq_batched  # noqa: PLC0415 - func imports linalg
 
-        if isinstance(A, Tensor) and is_batched(B) and B.dim() < A.dim():
-            # PyTorch's batching rule pads a batched ``other`` to ``input``'s rank first: a
-            # per-sample vector right-hand side becomes a (1, m) matrix (and is refused)
-            B = B.reshape((1,) * (A.dim() - B.dim()) + tuple(B.shape))
-        res = per_sample(lstsq, A, B, rcond, driver=driver)
+        res = lstsq_batched(lstsq, A, B, rcond, driver)
         if res is not NotImplemented:
             return res  # (a LstsqResult of batched tensors)
     driver = "gelsy" if driver is None else driver
@@ -360,45 +376,44 @@ def lstsq(
         raise RuntimeError(
             f"torch.linalg.lstsq: parameter `driver` should be one of {_DRIVERS}, got {driver!r}"
         )
+    if isinstance(A, Tensor) and A.ndim < 2:  # PyTorch's checks, their order and words
+        raise RuntimeError("torch.linalg.lstsq: input must have at least 2 dimensions.")
     if isinstance(A, Tensor) and isinstance(B, Tensor) and A.dtype != B.dtype:
         raise RuntimeError(  # PyTorch promotes nothing here
-            f"linalg.lstsq: Expected input and other to have the same dtype, but got input's "
-            f"dtype {A.dtype} and other's dtype {B.dtype}; convert one with .to({A.dtype}) "
-            f"(or .to({B.dtype}))"
+            "torch.linalg.lstsq: Expected input and other to have the same dtype, but got "
+            f"input's dtype {scalar_type_name(A.dtype)} and other's dtype "
+            f"{scalar_type_name(B.dtype)}"
         )
     a = check_float(A, "linalg.lstsq", complex_ok=True)
     b = tensor_arg(B, "linalg.lstsq", complex_ok=True)
     if not 0 <= a.ndim - b.ndim <= 1:
         raise RuntimeError(
             "torch.linalg.lstsq: input.dim() must be greater or equal to other.dim() and "
-            f"(input.dim() - other.dim()) <= 1 (got input of shape {tuple(a.shape)} and other "
-            f"of shape {tuple(b.shape)})"
+            "(input.dim() - other.dim()) <= 1"
         )
-    vector = b.ndim == a.ndim - 1
-    # PyTorch's size check reads other as a vector only when it is 1-d or input's shape
-    # without its last dim; any other is checked as a matrix first
-    as_vector = b.ndim == 1 or (vector and tuple(b.shape) == tuple(a.shape[:-1]))
+    # PyTorch reads other as a vector only when it is 1-d or input's shape without its last
+    # dim; any other is a batch of matrices (one dim fewer than input: a shorter batch)
+    vector = b.ndim == 1 or (b.ndim == a.ndim - 1 and tuple(b.shape) == tuple(a.shape[:-1]))
+    if (b.shape[-1] if vector else b.shape[-2]) != a.shape[-2]:
+        raise RuntimeError(
+            f"torch.linalg.lstsq: input.size(-2) should match other.size({-1 if vector else -2})"
+        )
+    if b.ndim == a.ndim - 1 and not vector:
+        # PyTorch first broadcasts input's batch with other's shape less its last dim (the
+        # batch other would have as vectors), then reads other as matrices (its batch with
+        # a leading 1 here, as the solution node reads one dim fewer as vectors)
+        _lstsq_batches(a.shape[:-2], b.shape[:-1])
+        b = b.unsqueeze(0)
     b_given = b
     if vector:
         b = b.unsqueeze(-1)
-    rows = b_given.shape[-1] if as_vector else b_given.shape[-2]
-    if b.shape[-2] != a.shape[-2] or rows != a.shape[-2]:
-        raise RuntimeError(
-            f"torch.linalg.lstsq: input.size(-2) should match other.size({-1 if as_vector else -2})"
-        )
     refuse_meta("linalg_lstsq.out", a, b)  # PyTorch has no meta kernel for it
     finite_for_svd(a._data, "linalg.lstsq")
     xp = get_array_module(a._data)
     real = a._data.real.dtype  # residuals and singular values are real
     m, n = a.shape[-2], a.shape[-1]
     rc = float(rcond) if rcond is not None else float(np.finfo(real).eps) * max(m, n)
-    try:
-        batch = np.broadcast_shapes(tuple(a.shape[:-2]), tuple(b.shape[:-2]))
-    except ValueError:
-        raise RuntimeError(
-            f"torch.linalg.lstsq: the batch dimensions of input {tuple(a.shape[:-2])} and "
-            f"other {tuple(b.shape[:-2])} do not broadcast"
-        ) from None
+    batch = _lstsq_batches(a.shape[:-2], b.shape[:-2])
     ah = host(a._data)
     ab = np.broadcast_to(ah, batch + (m, n))
     bb = np.broadcast_to(host(b._data), batch + tuple(b.shape[-2:]))

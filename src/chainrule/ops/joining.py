@@ -384,12 +384,17 @@ def split(
     tensor: Tensor,
     split_size_or_sections: Any = SPLIT_UNSET,
     dim: int = 0,
-    *,
+    *more: Any,
     split_size: Any = SPLIT_UNSET,
 ) -> tuple:
     """Split ``tensor`` along ``dim`` into pieces of ``split_size_or_sections`` (an int: equal
     pieces, the last shorter; a sequence: those sizes). ``split_size`` is the name
-    ``Tensor.split`` gives the same argument in PyTorch."""
+    ``Tensor.split`` gives the same argument in PyTorch (torch.fx writes it). ``more``: only
+    for PyTorch's count of positional arguments (its ``split_size_or_sections`` is required)."""
+    if more:
+        raise TypeError(
+            f"split() takes from 2 to 3 positional arguments but {3 + len(more)} were given"
+        )
     if split_size is not SPLIT_UNSET:
         if split_size_or_sections is not SPLIT_UNSET:
             raise TypeError("split(): got both 'split_size_or_sections' and 'split_size'")

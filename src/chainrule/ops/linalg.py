@@ -129,6 +129,12 @@ class MatMul(Function):
             if needs[1]:
                 gb = _mT(MatMul.apply(_mT(grad), a)) if cols[1] else MatMul.apply(_mT(a), grad)
             return ga, gb
+        fold = ctx.__dict__.get("fold")  # a vector times a batch: PyTorch's one mv
+        if fold is not None and _plain(grad, a, b):
+            g = grad_view(ctx, grad)
+            if g is not None:
+                return _fold_grads(g, a, b, needs, fold)
+            return _fold_recorded(MatMul.apply, grad, a, b, needs, fold)
         g = grad
         if a_vec:
             g = unsqueeze(g, -2)

@@ -132,7 +132,19 @@ def fold_layout(a: Any, b: Any, needs: tuple) -> tuple | None:
             t1 = b.swapaxes(-1, -2).reshape(-1, b.shape[-2])
             cols_b = np.shares_memory(t1, b) and column_major(t1)
         return ("B", column_major(a.swapaxes(0, 1)), cols_b)
+    elif a.ndim == 1 and b.ndim > 2 and (needs[0] or _batch_folds(b)):
+        return ("V", False, False)  # p @ b3 as b3.mT.reshape(-1, k).mv(p): _vector_fold
     return None
+
+
+def _batch_folds(b: Any) -> bool:
+    """PyTorch's ``should_fold`` for a vector (not requiring grad) times a batch ``b``:
+    ``b.mT``'s leading dims fold into its rows without a copy (or ``b`` is empty)."""
+    if not b.size:
+        return True
+    shape = b.shape[:-2] + (b.shape[-1], b.shape[-2])
+    strides = b.strides[:-2] + (b.strides[-1], b.strides[-2])
+    return all(strides[i] == strides[i + 1] * shape[i + 1] for i in range(b.ndim - 2))
 
 
 def _blas(x: Any) -> Any:
@@ -152,6 +164,8 @@ def fold_grads(g: Any, a: Tensor | None, b: Tensor | None, needs: tuple, fold: t
     (``mm_mat1_backward`` / ``mm_mat2_backward``), viewed back to the operands' shapes."""
     side, c0, c1 = fold
     ga = gb = None
+    if side == "V":
+        return _vector_fold(g, a, b, needs)
     if side == "A":  # a.reshape(rows, k) @ b
         rows = math.prod(g.shape[:-1])
         g2 = _blas(g.reshape(rows, g.shape[-1]))
@@ -180,6 +194,26 @@ def fold_grads(g: Any, a: Tensor | None, b: Tensor | None, needs: tuple, fold: t
     )
 
 
+def _vector_fold(g: Any, a: Tensor | None, b: Tensor | None, needs: tuple) -> tuple:
+    """A vector ``a`` (k) times a batch ``b`` (..., k, n) as PyTorch folds it: ``t1 =
+    b.mT.reshape(-1, k)``, then ``t1.mv(a)`` (MvBackward0): ``a``'s gradient is one product
+    ``t1ᵀ g`` over the whole batch, ``b``'s the outer product ``g aᵀ`` viewed back through
+    the reshape and the ``mT``, so it is transposed: a row-major leaf's ``.grad`` is a copy
+    (version 1), a leaf reached through ``.mT`` takes it (version 0)."""
+    ga = gb = None
+    flat = g.reshape(-1)
+    if needs[0]:
+        bd = b._data
+        t1 = bd.swapaxes(-1, -2).reshape(-1, bd.shape[-2])
+        ga = product(_blas(t1).T, flat)
+    if needs[1]:
+        gb = np.multiply.outer(flat, a._data).reshape(g.shape + a.shape).swapaxes(-1, -2)
+    return (
+        None if ga is None else Tensor._make(np.asarray(ga), False, None, 0),
+        None if gb is None else Tensor._make(np.asarray(gb), False, None, 0),
+    )
+
+
 def _blas_t(x: Tensor) -> Tensor:
     """:func:`_blas` for a recorded operand: a contiguous copy (recorded) where needed."""
     return x if _blas(x._data) is x._data else x.contiguous()
@@ -192,6 +226,15 @@ def fold_recorded(
     same arrays through ``apply`` (``MatMul.apply``), so the two paths agree bit for bit."""
     side, c0, c1 = fold
     ga = gb = None
+    if side == "V":  # _vector_fold's products, recorded
+        flat = grad.reshape(-1)
+        if needs[0]:
+            t1 = _blas_t(b.transpose(-1, -2).reshape(-1, b.shape[-2]))
+            ga = apply(t1.t(), flat)
+        if needs[1]:
+            gb = (flat.unsqueeze(1) * a).reshape(tuple(grad.shape) + tuple(a.shape))
+            gb = gb.transpose(-1, -2)
+        return ga, gb
     if side == "A":
         rows = math.prod(grad.shape[:-1])
         g2 = _blas_t(grad.reshape(rows, grad.shape[-1]))

@@ -18,7 +18,7 @@ from ..autograd.tensor import Tensor
 from ._tensor_args import torch_type_name
 from ._util import torch_words
 
-__all__ = ["norm_order"]
+__all__ = ["norm_order", "refuse_norm_keepdim"]
 
 
 def _torch_words(err: Exception) -> Exception:
@@ -46,3 +46,28 @@ def norm_order(p: Any) -> float | int:
             )
         )
     return p
+
+
+_MATRIX_NORM_FORMS = (
+    " * (Tensor input, Number ord, tuple of ints dim = {-2,-1}, bool keepdim = False, *, "
+    "torch.dtype dtype = None, Tensor out = None)\n"
+    ' * (Tensor input, str ord = "fro", tuple of ints dim = {-2,-1}, bool keepdim = False, *, '
+    "torch.dtype dtype = None, Tensor out = None)\n"
+)
+
+
+def refuse_norm_keepdim(p: Any, dim: Any, keepdim: Any, dtype: Any) -> None:
+    """PyTorch's TypeError for ``norm``'s ``keepdim`` that is no Python bool (``None``, an
+    int, a NumPy bool): ``linalg_vector_norm``'s parser error, or for ``p='nuc'``
+    ``linalg_matrix_norm``'s invalid combination (``dim=None`` reaches it as a list)."""
+    if p == "nuc":
+        dims = "list" if dim is None else torch_type_name(dim)
+        raise TypeError(
+            "linalg_matrix_norm() received an invalid combination of arguments - got "
+            f"(Tensor, str, {dims}, {torch_type_name(keepdim)}, "
+            f"dtype={torch_type_name(dtype)}), but expected one of:\n{_MATRIX_NORM_FORMS}"
+        )
+    raise TypeError(
+        "linalg_vector_norm(): argument 'keepdim' (position 4) must be bool, not "
+        f"{torch_type_name(keepdim)}"
+    )

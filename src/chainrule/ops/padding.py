@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
 from ..autograd.function import Function
 from ..autograd.lower_precision import AUTOCAST, autocast_float32
 from ..autograd.saved_fields import given, given_dim  # grad_fn._saved_*
@@ -53,8 +55,13 @@ class Pad(Function):
 
     @staticmethod
     def backward(ctx, grad):
+        # PyTorch's is constant_pad_nd(grad, -pad): the cropped gradient cloned (laid out
+        # as clone lays out a slice), never a view of the incoming gradient, so a leaf's
+        # .grad cannot share memory with the caller's ``gradient=`` (or another leaf's)
         idx = tuple(slice(lo, grad.shape[i] - hi) for i, (lo, hi) in enumerate(ctx.widths))
-        return grad[idx], None, None
+        if type(grad) is Tensor and type(grad._data) is np.ndarray and not ctx.create_graph:
+            return Tensor._make(grad._data[idx].copy(order="K"), False, None, 0), None, None
+        return grad[idx].clone(), None, None
 
     @staticmethod
     def jvp(ctx, t, *_):

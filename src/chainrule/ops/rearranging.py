@@ -203,9 +203,21 @@ class Repeat(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        split = tuple(v for r, s in zip(ctx.sizes, ctx.in_shape) for v in (r, s))
-        g = reshape(grad, split).sum(tuple(range(0, len(split), 2)))
-        return reshape(g, ctx.x_shape), None
+        # PyTorch's repeat_backward: each added leading dim summed away (sum(0), in its
+        # order), then one sum over the repeat axes that gives x's shape directly (a new
+        # tensor, not a view of a hidden sum; a repeat of 1 is not split); the gradient
+        # itself where nothing is repeated
+        for _ in range(len(ctx.sizes) - len(ctx.x_shape)):
+            grad = grad.sum(0)
+        split, axes = [], []
+        for r, s in zip(ctx.sizes[len(ctx.sizes) - len(ctx.x_shape) :], ctx.x_shape):
+            if r != 1:
+                axes.append(len(split))
+                split.append(r)
+            split.append(s)
+        if not axes:
+            return grad, None
+        return reshape(grad, tuple(split)).sum(tuple(axes)), None
 
     @staticmethod
     def jvp(ctx, t, _):

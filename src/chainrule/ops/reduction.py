@@ -33,7 +33,7 @@ from .binding import numpy_keywords, tensor_method
 from .complex_norms import complex_norm
 from .cumulative import cumprod
 from .dim_arguments import dim_type_error
-from .norm_order import norm_order
+from .norm_order import norm_order, refuse_norm_keepdim
 from .number_arguments import parser_bool, refuse_dtype
 from .shape import broadcast_to, cat, flip, reshape
 from .sparse_nodense import NoDenseData
@@ -358,6 +358,8 @@ def norm(
 
     ``dtype``: compute in (and return) that floating dtype, at least as wide as the input's.
     """
+    if type(keepdim) is not bool:
+        refuse_norm_keepdim(p, dim, keepdim, dtype)  # PyTorch's TypeError (None included)
     input = as_tensor(input)
     if p == "nuc":  # the nuclear norm of a matrix: linalg.matrix_norm over dim (all dims)
         from ..linalg.norms import matrix_norm  # in here: linalg imports ops

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from .._layout import is_vmap_batched
 from ..autograd.function import Function
 from ..autograd.saved_fields import as_uint64, given, given_dim  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
@@ -36,7 +37,7 @@ from .gather_scatter import index_select
 from .grids import cartesian_prod, meshgrid  # noqa: F401 - re-exported (their home before session 38)
 from .inplace import apply_inplace
 from .inplace_names import NOTHING_SAVED, renamed_node
-from .number_arguments import parser_int, parser_number, refuse_narrow_types
+from .number_arguments import parser_int, parser_int_list, parser_number, refuse_narrow_types
 from .overload_errors import REPEATS_UNSET, refuse_repeat_interleave_types
 from .rot90_node import Rot90
 from .shape import reshape
@@ -233,16 +234,32 @@ def narrow(input: Tensor, dim: int, start: Any, length: int) -> Tensor:
 
 @tensor_method
 def rot90(input: Tensor, k: int = 1, dims: Sequence[int] = (0, 1)) -> Tensor:
-    """Rotate by 90 degrees ``k`` times in the plane ``dims`` (from dims[0] towards dims[1])."""
+    """Rotate by 90 degrees ``k`` times in the plane ``dims`` (from dims[0] towards dims[1]).
+
+    Bad arguments raise PyTorch's errors in its order: ``k`` not an int, ``dims`` not a
+    tuple of ints (its parser's TypeErrors), then ``dims`` not two long, fewer than two
+    dims, a dim out of range, the two dims the same."""
+    if type(k) is not int:
+        k = parser_int("rot90", "k", 2, k)
+    if not isinstance(dims, Tensor) and not (
+        isinstance(dims, (tuple, list)) and all(type(d) is int for d in dims)
+    ):
+        dims = parser_int_list("rot90", "dims", 3, dims, varargs=False)
     x = as_tensor(input)
     dims = tuple(dims)
+    if is_vmap_batched(x._data):  # cr.func.vmap: its batching rule's checks and words
+        from ..func._batched_checks import rot90_batched_checks  # noqa: PLC0415 - func imports ops
+
+        rot90_batched_checks(x, dims)
     if len(dims) != 2:
-        raise RuntimeError(f"rot90: expected total rotation dims == 2, got {len(dims)}")
+        raise RuntimeError(f"expected total rotation dims == 2, but got dims = {len(dims)}")
     if x.ndim < 2:
-        raise RuntimeError(f"rot90: expected total dims >= 2, got {x.ndim}")
+        raise RuntimeError(f"expected total dims >= 2, but got total dims = {x.ndim}")
     d0, d1 = _dim(dims[0], x.ndim, "rot90"), _dim(dims[1], x.ndim, "rot90")
     if d0 == d1:
-        raise RuntimeError(f"rot90: rotation dims must differ, got {dims}")
+        raise RuntimeError(
+            f"expected rotation dims to be different, but got dim0 = {dims[0]} and dim1 = {dims[1]}"
+        )
     out = Rot90.apply(x, int(k) % 4, d0, d1)
     return given(out, k=k, dims=dims)  # grad_fn._saved_k / _saved_dims as given
 

@@ -153,6 +153,8 @@ class GetItem(Function):
     def backward(ctx, grad):
         saved = ctx.saved_tensors  # checks that no index tensor was modified in place
         idx = ctx.idx
+        if idx is Ellipsis or (type(idx) is tuple and len(idx) < 2 and _ellipsis_only(idx)):
+            return grad, None  # x[...], x[()]: PyTorch's AliasBackward0 passes it on as it is
         if (idx is None or (type(idx) is tuple and None in idx and _new_dims_only(idx))) and (
             not ctx.create_graph
         ):
@@ -170,6 +172,14 @@ class GetItem(Function):
     @staticmethod
     def jvp(ctx, t, _):
         return t[ctx.primals[1]]
+
+
+def _ellipsis_only(idx: tuple) -> bool:
+    """Whether the tuple index ``idx`` is ``()`` or ``(...,)``: ``x`` itself (PyTorch's
+    AliasBackward0, whose backward passes the gradient on as it is). (A tuple of full
+    slices is an alias to PyTorch's indexing too, but chainrule's ``narrow`` and other ops
+    index with such tuples where PyTorch's slice: not told apart here.)"""
+    return not idx or (len(idx) == 1 and idx[0] is Ellipsis)
 
 
 def _unsqueeze_strides(x: Any, idx: tuple, out: Any) -> Any:
@@ -288,7 +298,7 @@ def getitem(x: Tensor, idx: Any, guard: tuple | None = None) -> Tensor:
         try:
             return GetItem.apply(x, idx, guard=())
         except IndexError as err:
-            raise IndexError(f"index: {err} (tensor of shape {tuple(x.shape)})") from None
+            raise _index_error(x, idx, err) from None
     if guard is None and _vmap.state.vmap:  # inside cr.func.vmap: per-sample index tensors
         from ..func._per_sample import index_batched, per_sample  # noqa: PLC0415 - cycle
 
@@ -296,6 +306,7 @@ def getitem(x: Tensor, idx: Any, guard: tuple | None = None) -> Tensor:
             return per_sample(getitem, x, idx)
     if guard is None:  # a 0-d integer tensor is read as an int: nothing to guard
         guard = tuple(t for t in index_tensors(idx) if t.ndim or t.dtype == np.bool_)
+    given_idx = idx  # (for the error's words)
     idx = _converted(x, idx)
     if type(idx) is bool or getattr(idx, "shape", None) == () and idx.dtype == np.bool_:
         idx = (idx,)  # a lone bool scalar: staged as in a tuple (split_int_and_array)
@@ -306,8 +317,29 @@ def getitem(x: Tensor, idx: Any, guard: tuple | None = None) -> Tensor:
     try:
         out = GetItem.apply(x, idx, guard=guard)
     except IndexError as err:
-        raise IndexError(f"index: {err} (tensor of shape {tuple(x.shape)})") from None
+        raise _index_error(x, given_idx, err) from None
     return out
+
+
+def _index_error(x: Tensor, idx: Any, err: IndexError) -> IndexError:
+    """The IndexError of reading ``x[idx]``: PyTorch's first line where it has one for too
+    many indices (a lone int or slice of a 0-d tensor has its own words), then NumPy's
+    reason and the shape on a later line."""
+    detail = f"index: {err} (tensor of shape {tuple(x.shape)})"
+    if "too many indices" not in str(err):
+        return IndexError(detail)
+    if x.ndim == 0 and type(idx) is slice:
+        first = "slice() cannot be applied to a 0-dim tensor."
+    elif x.ndim == 0 and isinstance(idx, (int, np.integer)) and not isinstance(idx, bool):
+        first = (  # PyTorch: index 0 has its own words, another reads a size-0 dim
+            "invalid index of a 0-dim tensor. Use `tensor.item()` in Python or "
+            "`tensor.item<T>()` in C++ to convert a 0-dim tensor to a number"
+            if idx == 0
+            else f"index {int(idx)} is out of bounds for dimension 0 with size 0"
+        )
+    else:
+        first = f"too many indices for tensor of dimension {x.ndim}"
+    return IndexError(f"{first}\n{detail}")
 
 
 def _converted(x: Tensor, idx: Any, write: bool = False) -> Any:

@@ -141,7 +141,9 @@ class PNorm(Function):
     convention (a negative p's norm is 0 where an entry is 0, its gradient 0 there).
 
     d/dx = sgn(x) |x|^(p-1) / ||x||^(p-1). Where the norm is 0 (and, for p < 1, where x = 0)
-    the formula is 0/0 or inf * 0; PyTorch defines the gradient as 0 there, and so do we.
+    the formula is 0/0 or inf * 0; PyTorch defines the gradient as 0 there (for p < 1 at a
+    zero entry; a zero norm's g * 0^(1-p) is NaN where g is inf), and so do we. The
+    backward is PyTorch's formula op for op, so the second derivative (NaN at zeros) too.
     """
 
     raw = True
@@ -176,15 +178,16 @@ class PNorm(Function):
         p = ctx.p
         yk = reshape(y, ctx.kshape)
         g = reshape(grad, ctx.kshape)
-        xzero = Tensor._make(x._data == 0, False, None, 0)
+        # PyTorch's norm_backward term for term, unmasked where it is unmasked: its second
+        # derivative is NaN at a zero entry (|x|^(p-1) or ^(p-2) differentiated there: inf,
+        # times a masked 0 or sgn(0)) and, for p > 1, everywhere in a zero norm's slice
+        if p < 1.0:  # sgn(x) |x|^(p-1) (0 at x = 0) * g * ||x||^(1 - p)
+            xzero = Tensor._make(x._data == 0, False, None, 0)
+            scaled = x.sgn() * where(xzero, 0.0, x.abs() ** (p - 1.0))
+            return scaled * g * yk ** (1.0 - p), None, None, None
         yzero = Tensor._make(yk._data == 0, False, None, 0)
-        ax = where(xzero, 1.0, x.abs())
-        scaled = where(xzero, 0.0, x.sign() * ax ** (p - 1.0))
-        if p < 1.0:  # torch's: g * ||x||^(1 - p), unmasked (inf * 0 at a zero norm: NaN)
-            scale = g * yk ** (1.0 - p)
-        else:
-            scale = where(yzero, 0.0, g / where(yzero, 1.0, yk) ** (p - 1.0))
-        return scaled * scale, None, None, None
+        scaled = x.sgn() * x.abs() ** (p - 1.0) if p < 2.0 else x * x.abs() ** (p - 2.0)
+        return scaled * where(yzero, 0.0, g / yk ** (p - 1.0)), None, None, None
 
     @staticmethod
     def jvp(ctx, t, *_):

@@ -96,10 +96,16 @@ class Reshape(Function):
     @staticmethod
     def backward(ctx, grad):
         if not ctx.create_graph and type(grad) is Tensor and type(grad._data) is np.ndarray:
+            if grad._data.shape == ctx.in_shape and not ctx._forward_cls.view_strides:
+                # a squeeze that squeezed nothing: PyTorch's unsqueeze_to passes the gradient
+                # on as it is (a leaf copies the caller's, never shares its memory)
+                return grad, None
             out = Tensor._make(grad._data.reshape(ctx.in_shape), False, None, 0)
             if grad._vc[0]:  # PyTorch's is a view of the gradient: its version (the
                 out._vc[0] = grad._vc[0]  # number; the caller's gradient keeps its counter)
             return out, None
+        if not ctx._forward_cls.view_strides and tuple(grad.shape) == tuple(ctx.in_shape):
+            return grad, None  # (the squeeze above, recorded: the gradient itself too)
         return reshape(grad, ctx.in_shape), None
 
     @staticmethod

@@ -20,7 +20,7 @@ from ._flags import (
     check_fused_param,
 )
 from ._update_helpers import decay_weights_, regularized_grad
-from .optimizer import Optimizer, _check_betas, _check_non_negative
+from .optimizer import Optimizer, _check_betas, _check_non_negative, _unpack_betas
 
 
 class Adam(Optimizer):
@@ -85,11 +85,12 @@ class Adam(Optimizer):
         _check_non_negative("eps", eps, name)
         _check_betas(betas, name)
         _check_non_negative("weight_decay", weight_decay, name)
+        pair = (betas[0], betas[1])  # PyTorch reads these two only (a third: see step)
         if not (
-            all(isinstance(b, float) for b in betas) or all(isinstance(b, Tensor) for b in betas)
+            all(isinstance(b, float) for b in pair) or all(isinstance(b, Tensor) for b in pair)
         ):  # PyTorch's rule: betas=(0, 0.99) (an int 0) is refused
             raise ValueError("betas must be either both floats or both Tensors")
-        check_foreach_tensor_options(lr, betas, foreach, capturable)
+        check_foreach_tensor_options(lr, pair, foreach, capturable)
         super().__init__(
             params,
             {
@@ -119,6 +120,11 @@ class Adam(Optimizer):
     # PyTorch's exp_avg.lerp_; exp_avg_sq.mul_ and addcmul_; maximum(..., out=max_exp_avg_sq)
     _state_writes = (("exp_avg", 1, 1), ("exp_avg_sq", 2, 2), ("max_exp_avg_sq", 1, 1))
     _optional_state = {"max_exp_avg_sq": lambda group: group["amsgrad"]}
+
+    def _check_group(self, group: dict[str, Any]) -> None:
+        """PyTorch's step unpacks ``group["betas"]`` before anything else (a third value,
+        which its constructor takes, fails here)."""
+        _unpack_betas(group)
 
     def _init_state(self, param: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         check_fused_param(param, group)

@@ -14,7 +14,7 @@ from ..backend import get_array_module
 from ._array_math import addcdiv_, addcmul_, lerp_, scalar_dtype_round
 from ._flags import check_flags
 from ._update_helpers import decay_weights_, regularized_grad
-from .optimizer import Optimizer, _check_betas, _check_non_negative
+from .optimizer import Optimizer, _check_betas, _check_non_negative, _unpack_betas
 
 
 class NAdam(Optimizer):
@@ -88,6 +88,11 @@ class NAdam(Optimizer):
         ("exp_avg", 1, 1),
         ("exp_avg_sq", 2, 2),
     )  # PyTorch's exp_avg.lerp_; exp_avg_sq.mul_ and addcmul_
+
+    def _check_group(self, group: dict[str, Any]) -> None:
+        """PyTorch's step unpacks ``group["betas"]`` before anything else (a third value,
+        which its constructor takes, fails here)."""
+        _unpack_betas(group)
 
     def _init_state(self, param: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         xp = get_array_module(param)

@@ -111,10 +111,11 @@ def _check_beta(index: int, value: float, what: str) -> None:
 
 
 def _check_betas(betas: Any, what: str) -> None:
-    """``betas`` read as PyTorch reads them (``betas[0]`` checked by :func:`_check_beta`,
-    then ``betas[1]``): what cannot be indexed so raises Python's own TypeError or
-    IndexError ("'float' object is not subscriptable", "tuple index out of range"), its
-    words first; more than two values are refused (PyTorch ignores the rest)."""
+    """``betas`` read as PyTorch's constructors read them (``betas[0]`` checked by
+    :func:`_check_beta`, then ``betas[1]``): what cannot be indexed so raises Python's own
+    TypeError or IndexError ("'float' object is not subscriptable", "tuple index out of
+    range"), its words first. More than two values pass here as in PyTorch; the step then
+    refuses them (:func:`_unpack_betas`)."""
     hint = f"\n{what}: betas must be a pair (beta1, beta2), got {betas!r}"
     if isinstance(betas, Tensor) and betas.ndim == 0:  # PyTorch's indexing words
         raise IndexError(
@@ -128,8 +129,14 @@ def _check_betas(betas: Any, what: str) -> None:
             kind = IndexError if isinstance(err, IndexError) else TypeError
             raise kind(f"{err}{hint}") from None
         _check_beta(index, value, what)
-    if len(betas) != 2:
-        raise ValueError(hint[1:])
+
+
+def _unpack_betas(group: dict[str, Any]) -> tuple[Any, Any]:
+    """A group's ``(beta1, beta2)`` unpacked as PyTorch's ``step`` does first, before any
+    state: betas of another length raise Python's ValueError ("too many values to unpack
+    (expected 2)"), as there."""
+    beta1, beta2 = group["betas"]
+    return beta1, beta2
 
 
 class Optimizer(OptimizerStateDictMixin, OptimizerHooksMixin):

@@ -43,6 +43,7 @@ from ._norm_shared import (
     _same_param_dtype,
     _suggested,
 )
+from .batch_norm_param_shapes import batch_norm_other_param_shapes
 from .composed_norms import normalize, rms_norm
 
 __all__ = ["batch_norm", "group_norm", "layer_norm", "normalize", "rms_norm"]
@@ -177,11 +178,17 @@ def batch_norm(
                 f"batch_norm: {name} must have shape ({c},) for an input with "
                 f"{c} channels (shape {tuple(input.shape)}), got {tuple(t.shape)}"
             )
-        if t is not None and t.shape != (c,):
-            raise ShapeError(
+        if t is not None and t.ndim != 1 and name.startswith("running"):
+            raise ShapeError(  # PyTorch's kernel reads the statistics as 1-d
+                f"TensorAccessor expected 1 dims but tensor has {t.ndim}\n"
                 f"batch_norm: {name} must have shape ({c},) for an input with "
                 f"{c} channels (shape {tuple(input.shape)}), got {tuple(t.shape)}"
             )
+    if (weight is not None and weight.ndim != 1) or (bias is not None and bias.ndim != 1):
+        # C values in another shape: PyTorch's forward takes them, its backward does not
+        return batch_norm_other_param_shapes(
+            batch_norm, input, running_mean, running_var, weight, bias, training, momentum, eps
+        )
     _same_param_dtype(
         "batch_norm",
         input,
