@@ -37,6 +37,8 @@ __all__ = [
     "SparseToDense",
     "Spmm",
     "named",
+    "spmm_backward",
+    "spmm_jvp",
 ]
 
 
@@ -98,19 +100,31 @@ class Spmm(Function):
     def backward(ctx, grad):
         values, dense = ctx.saved_tensors
         needs = ctx.needs_input_grad
-        pattern = ctx.pattern
-        gv = SampledDot.apply(grad, dense, pattern) if needs[0] else None
-        gx = Spmm.apply(values, grad, pattern.transposed()) if needs[1] else None
-        return gv, gx, None
+        return (*spmm_backward(values, dense, ctx.pattern, grad, needs[0], needs[1]), None)
 
     @staticmethod
     def jvp(ctx, tv, tx, _):
         values, dense, pattern = ctx.primals
-        out = None if tv is None else kernels.spmm(tv, dense, pattern)
-        if tx is not None:
-            term = kernels.spmm(values, tx, pattern)
-            out = term if out is None else out + term
-        return out
+        return spmm_jvp(values, dense, pattern, tv, tx)
+
+
+def spmm_backward(values, dense, pattern, grad, need_values: bool, need_dense: bool) -> tuple:
+    """The gradients of ``A X`` (A: ``values`` on ``pattern``) for the values and ``X``
+    (None where not needed): :class:`SampledDot` and an :class:`Spmm` of Aᵀ. Shared by
+    ``Spmm`` and the ``torch.sparse.mm`` node."""
+    gv = SampledDot.apply(grad, dense, pattern) if need_values else None
+    gx = Spmm.apply(values, grad, pattern.transposed()) if need_dense else None
+    return gv, gx
+
+
+def spmm_jvp(values, dense, pattern, tv, tx):
+    """The tangent of ``A X`` from the values' tangent ``tv`` and ``X``'s ``tx`` (either
+    None): bilinear, one product per tangent given."""
+    out = None if tv is None else kernels.spmm(tv, dense, pattern)
+    if tx is not None:
+        term = kernels.spmm(values, tx, pattern)
+        out = term if out is None else out + term
+    return out
 
 
 def _spmm_side(values, dense, pattern, right):

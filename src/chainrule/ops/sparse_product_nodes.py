@@ -23,7 +23,7 @@ from ..backend import get_array_module
 from . import sparse_pattern as kernels
 from .broadcasting import sum_to
 from .sparse_csr import SparseCsrTensor
-from .sparse_functions import SampledDot, Spmm
+from .sparse_functions import SampledDot, Spmm, spmm_backward, spmm_jvp
 from .sparse_tensor import SPARSE_TYPES, SparseTensor
 
 __all__ = [
@@ -182,19 +182,12 @@ class SparseMm(Function):
     def backward(ctx, grad):
         values, dense = ctx.saved_tensors
         needs = ctx.needs_input_grad
-        pattern = ctx.pattern
-        gv = SampledDot.apply(grad, dense, pattern) if needs[1] else None
-        gx = Spmm.apply(values, grad, pattern.transposed()) if needs[2] else None
-        return None, gv, gx, None
+        return (None, *spmm_backward(values, dense, ctx.pattern, grad, needs[1], needs[2]), None)
 
     @staticmethod
     def jvp(ctx, _ts, tv, tx, _pattern):
         _, values, dense, pattern = ctx.primals
-        out = None if tv is None else kernels.spmm(tv, dense, pattern)
-        if tx is not None:
-            term = kernels.spmm(values, tx, pattern)
-            out = term if out is None else out + term
-        return out
+        return spmm_jvp(values, dense, pattern, tv, tx)
 
 
 class SparseAddmmNode(Function):
