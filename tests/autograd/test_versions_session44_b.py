@@ -16,24 +16,12 @@ from __future__ import annotations
 
 import pytest
 
+from ._version_cases import M, P, case_registry
 from .test_versions_session42_b import _compare
 
 __all__: list[str] = []
 
-CASES: dict = {}
-
-
-def case(f):
-    CASES[f.__name__] = f
-    return f
-
-
-def P(t, n=3):
-    return t.tensor([1.0, 2.0, 3.0][:n], requires_grad=True)
-
-
-def M(t):
-    return t.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)
+CASES, case = case_registry()
 
 
 # --- A: in-place on leaf views under no_grad, then backward

@@ -21,6 +21,7 @@ import torch
 
 import chainrule as cr
 
+from ._version_cases import M, P
 from .test_versions_session42_b import _compare, _run
 
 __all__: list[str] = []
@@ -37,14 +38,6 @@ def case(f):
 def guarded(f):
     GUARDED[f.__name__] = f
     return f
-
-
-def P(t, n=3):
-    return t.tensor([1.0, 2.0, 3.0][:n], requires_grad=True)
-
-
-def M(t):
-    return t.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)
 
 
 # --- D: x.data = y on a leaf with grad
