@@ -139,6 +139,7 @@ from .legacy import (
 from .nested import jagged  # cr.nested (torch.nested) and its layout, torch.jagged
 from .ops import *  # noqa: F401,F403 - the functional op API (cr.exp, cr.matmul, ...)
 from .ops import abs, all, any, max, min, pow, sum  # noqa: A004 - mirrors torch
+from .ops.chunk_cat import chunk_cat as _chunk_cat  # torch._chunk_cat (FSDP2's flattening)
 from .ops.fake_quantize import (
     _fake_quantize_learnable_per_channel_affine,
     _fake_quantize_learnable_per_tensor_affine,

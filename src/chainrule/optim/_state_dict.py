@@ -42,6 +42,9 @@ class OptimizerStateDictMixin:
             start += len(group["params"])
             groups.append(packed)
         state = {index[id(p)]: dict(s) for p, s in self.state.items() if id(p) in index and s}
+        # a key that is no tensor (MADGRAD's step counter ``self.state['k']``) is saved as it
+        # is, under its own key, as PyTorch packs it
+        state.update((k, v) for k, v in self.state.items() if not isinstance(k, Tensor))
         return self._run_state_dict_post_hooks({"state": state, "param_groups": groups})
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
@@ -86,7 +89,11 @@ class OptimizerStateDictMixin:
         own_step = getattr(type(self).step, "__module__", None) or ""
         shaped = self._shaped_state and own_step.startswith("chainrule.")
         for key, saved in state_dict["state"].items():
-            p = by_index.get(int(key))
+            try:  # an index, or its text after a JSON round trip
+                p = by_index.get(int(key))
+            except (TypeError, ValueError):  # no index (MADGRAD's 'k'): kept, as PyTorch does
+                new_state[key] = saved
+                continue
             if p is None:
                 continue
             new_state[p] = {
