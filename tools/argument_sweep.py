@@ -33,12 +33,18 @@ left those 1880 at silent 0 / type 0 / cr_err 0 / msg 30 (torch's Python-level c
 internal asserts, where chainrule names the op instead) and added :data:`CALLS_SESSION44`,
 56 templates of 10 more families run after them by the command line (2328 calls; the
 remaining differences of the new ones are listed in
-``tests/test_argument_types_session44.py``).
+``tests/test_argument_types_session44.py``). Session 45 brought those 448 to silent 0 / type 0
+/ cr_err 0 / msg 36 (torch's Python-level crashes: ``'<' not supported`` in optimizers' and
+the DataLoader's checks, vmap's chunk_size; class names printed as ``torch.Tensor``; the
+"invalid combination" of a random op's ``generator``) and appended :data:`CALLS_SESSION45`,
+74 templates of 8 more families (2920 calls; their 592: silent 0 / type 7 / cr_err 0 /
+msg 45, the 7 left listed in ``tests/test_argument_types_session45.py``).
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import sys
 import warnings
 from collections import Counter
@@ -53,6 +59,7 @@ import chainrule
 __all__ = [
     "CALLS",
     "CALLS_SESSION44",
+    "CALLS_SESSION45",
     "KINDS",
     "VALUES",
     "Difference",
@@ -241,6 +248,71 @@ CALLS_SESSION44 = [
     *("L.Generator().manual_seed({})", "L.randint(0, 5, (2,), generator={})"),
 ]
 
+#: Session 45's families, after :data:`CALLS_SESSION44`: nn.functional losses (reductions,
+#: targets, shapes, dtypes), ``nn.utils.rnn`` helpers, ``nn.init`` functions, distributions
+#: with invalid parameters (``validate_args=True``), linalg with wrong shapes and dtypes, fft's
+#: norm/dim arguments, ``Tensor.to``/``type``/``view(dtype)``, ``save``/``load`` (``io`` and
+#: ``saved(L)``, a buffer holding a saved tensor, are in the calls' namespace) and the
+#: DataLoader's collate/worker arguments. ``tests/test_argument_types_session45.py`` runs them.
+CALLS_SESSION45 = [
+    # nn.functional losses: reductions, targets, shapes, dtypes
+    *("F.l1_loss(x, x, reduction={})", "F.l1_loss(x, {})", "F.mse_loss(x, x, {})"),
+    *("F.nll_loss(x.log_softmax(1), {})", "F.nll_loss(x, L.tensor([0, 1, 2]), reduction={})"),
+    *(
+        "F.cross_entropy(x, L.tensor([0, 1, 2]), weight={})",
+        "F.binary_cross_entropy(x.sigmoid(), {})",
+    ),
+    *("F.binary_cross_entropy(x.sigmoid(), x.sigmoid(), reduction={})", "F.smooth_l1_loss(x, {})"),
+    *("F.kl_div(x, x, reduction={})", "F.poisson_nll_loss(x, x, log_input={})"),
+    *("F.cosine_embedding_loss(x, x, {})", "F.triplet_margin_loss(x, x, x, p={})"),
+    *("F.hinge_embedding_loss(x, x, margin={})", "F.soft_margin_loss(x, {})"),
+    *("F.multi_margin_loss(x, L.tensor([0, 1, 2]), p={})", "F.gaussian_nll_loss(x, x, {})"),
+    # nn.utils.rnn helpers
+    "L.nn.utils.rnn.pad_sequence([x, x[:2]], batch_first=True, padding_side={})",
+    "L.nn.utils.rnn.pad_sequence([x, x[:2]], batch_first={})",
+    "L.nn.utils.rnn.pack_sequence({})",
+    "L.nn.utils.rnn.pack_sequence([x, x[:2]], enforce_sorted={})",
+    "L.nn.utils.rnn.pad_packed_sequence(L.nn.utils.rnn.pack_sequence([x, x[:2]]), total_length={})",
+    "L.nn.utils.rnn.pad_packed_sequence(L.nn.utils.rnn.pack_sequence([x]), padding_value={})",
+    "L.nn.utils.rnn.unpad_sequence(x[:, :, None], {})",
+    "L.nn.utils.rnn.pack_padded_sequence(x[:, :, None], [3, 2, 1], batch_first={})",
+    # nn.init functions
+    *("L.nn.init.trunc_normal_(x.clone(), a={})", "L.nn.init.xavier_normal_(x.clone(), gain={})"),
+    *("L.nn.init.sparse_(x.clone(), {})", "L.nn.init.eye_({})", "L.nn.init.dirac_({})"),
+    *("L.nn.init.kaiming_normal_(x.clone(), nonlinearity={})", "L.nn.init.zeros_({})"),
+    # distributions with invalid parameters
+    "L.distributions.Gamma({}, 1.0, validate_args=True)",
+    "L.distributions.Beta(1.0, {}, validate_args=True)",
+    "L.distributions.Poisson({}, validate_args=True)",
+    "L.distributions.Binomial({}, L.tensor(0.5), validate_args=True)",
+    "L.distributions.MultivariateNormal(L.zeros(2), {}, validate_args=True)",
+    "L.distributions.Dirichlet({}, validate_args=True)",
+    "L.distributions.Laplace(0.0, {}, validate_args=True)",
+    "L.distributions.Normal(0.0, 1.0, validate_args=True).log_prob({})",
+    # linalg: wrong shapes and dtypes
+    *("L.linalg.cholesky({})", "L.linalg.eigh(x[:, :3], UPLO={})", "L.linalg.qr(x, mode={})"),
+    *("L.linalg.lstsq(x, {})", "L.linalg.pinv(x, rcond={})", "L.linalg.cross(x[:, :3], {})"),
+    *("L.linalg.matrix_rank(x, hermitian={})", "L.linalg.solve({}, x[:, :1])"),
+    # fft: norm and dim arguments
+    *("L.fft.ifft(x, norm={})", "L.fft.rfft2(x, dim={})", "L.fft.irfftn(x, s={})"),
+    *("L.fft.fftshift(x, dim={})", "L.fft.hfft(x, {})", "L.fft.fft2(x, norm={})"),
+    # Tensor.to / type / view(dtype)
+    *("x.to(L.float64, {})", "x.to(dtype={})", "x.to(x, {})", "x.type(dtype={})"),
+    *("x.view(dtype={})", "x.to(device={})", "x.to('cpu', {})"),
+    # save / load
+    *("L.save(x, io.BytesIO(), pickle_protocol={})", "L.save(x, {})"),
+    *("L.load({})", "L.load(saved(L), map_location={})", "L.load(saved(L), weights_only={})"),
+    # DataLoader collate / worker arguments
+    "list(L.utils.data.DataLoader(x, collate_fn={}))",
+    "list(L.utils.data.DataLoader(x, worker_init_fn={}))",
+    "list(L.utils.data.DataLoader(x, prefetch_factor={}))",
+    "list(L.utils.data.DataLoader(x, persistent_workers={}))",
+    "list(L.utils.data.DataLoader(x, timeout={}))",
+    "list(L.utils.data.DataLoader(x, sampler={}))",
+    "list(L.utils.data.DataLoader(x, batch_sampler={}))",
+    "list(L.utils.data.DataLoader(x, pin_memory={}))",
+]
+
 #: The kinds of outcome, in the order the counts are printed.
 KINDS = ("silent", "type", "msg", "cr_err", "same")
 
@@ -269,10 +341,19 @@ def all_calls(calls: Iterable[str] = CALLS, values: Iterable[str] = VALUES) -> l
     return [template.format(v) for template in calls for v in values]
 
 
+def _saved(lib: Any) -> io.BytesIO:
+    """A buffer holding ``lib.arange(3.0)`` saved by ``lib.save``, rewound to its start."""
+    buf = io.BytesIO()
+    lib.save(lib.arange(3.0), buf)
+    buf.seek(0)
+    return buf
+
+
 def outcome(lib: Any, src: str) -> Outcome:
     """``src`` evaluated with ``L`` the library ``lib``, ``x`` a 3x4 float tensor, ``F`` its
     ``nn.functional`` and ``np`` NumPy: "ok", or the exception it raised."""
     env = {"L": lib, "x": lib.arange(12.0).reshape(3, 4), "np": np, "F": lib.nn.functional}
+    env.update(io=io, saved=_saved)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
@@ -315,7 +396,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     shown = set(args.kinds.split(","))
-    calls = [c for c in CALLS + CALLS_SESSION44 if args.only is None or args.only in c]
+    calls = [
+        c for c in CALLS + CALLS_SESSION44 + CALLS_SESSION45 if args.only is None or args.only in c
+    ]
     counts: Counter[str] = Counter()
     for d in sweep(all_calls(calls), args.exact_types):
         counts[d.kind] += 1

@@ -126,6 +126,9 @@ class Device:
                 raise CudaUnavailableError(NO_ACCELERATOR)
             spec, index = "cuda", spec
         if not isinstance(spec, str):
+            if isinstance(spec, np.integer):  # an index, as PyTorch's parser reads it
+                self.__init__(int(spec), index)
+                return
             raise TypeError(
                 f"device: expected a string such as 'cpu' or 'cuda:0', got {type(spec).__name__}"
             )

@@ -181,8 +181,8 @@ def from_float8(x: np.ndarray, dtype: np.dtype) -> np.ndarray:
     """A float8 array ``x`` converted to ``dtype`` as PyTorch converts (exact to float32,
     with PyTorch's NaN bit patterns, then float32's conversion to ``dtype``)."""
     name = x.dtype.name
-    f32 = _table(name)[x.view(np.uint8)]
-    if dtype == np.float32:
+    f32 = np.asarray(_table(name)[x.view(np.uint8)])  # a 0-d array, not a NumPy scalar,
+    if dtype == np.float32:  # of a 0-d x (the NaN bits below are written into it)
         return f32
     if is_float8(dtype):
         return _round_float32(f32, dtype.name)

@@ -31,6 +31,7 @@ process is removed by the next save to that directory.
 from __future__ import annotations
 
 import json
+import operator
 import os
 import pickle
 import re
@@ -71,10 +72,10 @@ def _safetensors_writer(tree: Any, arrays: dict, version: int) -> Callable[[Bina
     return write
 
 
-def _pickle_writer(obj: Any, reason: NotStorable) -> Callable[[BinaryIO], None]:
+def _pickle_writer(obj: Any, reason: NotStorable, protocol: int) -> Callable[[BinaryIO], None]:
     def write(fh: BinaryIO) -> None:
         try:
-            pickle_format.write(fh, obj)
+            pickle_format.write(fh, obj, protocol)
         except (pickle.PicklingError, TypeError, AttributeError) as exc:
             raise TypeError(
                 f"{reason}, and pickling it failed: {exc}. Supported without "
@@ -123,9 +124,10 @@ def save(
             binary file object opened for writing.
         pickle_module: ``None`` or the standard ``pickle`` module (PyTorch's default);
             another module raises NotImplementedError (chainrule writes its own pickles).
-        pickle_protocol: accepted for PyTorch's signature (0 to ``pickle.HIGHEST_PROTOCOL``);
-            tensors are raw storages beside the pickle, so any protocol gives an archive
-            that ``torch.load`` and ``cr.load`` read.
+        pickle_protocol: ``data.pkl``'s protocol, as ``torch.save``'s (``None``: Python's
+            default); ``cr.load`` reads them all, ``torch.load`` what it reads of
+            ``torch.save``'s file (weights-only: not 4 and 5). 0 (text persistent ids, which
+            ``torch.load`` cannot read either) raises NotImplementedError.
         _use_new_zipfile_serialization: ``True`` (PyTorch's default, and the zip format
             written here); ``False`` (PyTorch's pre-1.6 format) raises NotImplementedError.
         _disable_byteorder_record: ``False`` (the default: the archive records its byte
@@ -141,14 +143,21 @@ def save(
             f"cr.save: pickle_module={getattr(pickle_module, '__name__', pickle_module)!r} is "
             "not supported; chainrule writes its own pickles (pass None or pickle)"
         )
-    if (
-        not isinstance(pickle_protocol, int)
-        or isinstance(pickle_protocol, bool)
-        or not 0 <= pickle_protocol <= pickle.HIGHEST_PROTOCOL
-    ):
+    if pickle_protocol is not None and type(pickle_protocol) is not int:
+        # PyTorch hands it to the pickler: a bool, NumPy int or int tensor as its index,
+        # anything else Python's TypeError ("'float' object cannot be interpreted ...")
+        pickle_protocol = operator.index(pickle_protocol)
+    if pickle_protocol is not None and not 0 <= pickle_protocol <= pickle.HIGHEST_PROTOCOL:
         raise ValueError(
             f"cr.save: pickle_protocol must be an int from 0 to {pickle.HIGHEST_PROTOCOL}, "
             f"got {pickle_protocol!r}"
+        )
+    if pickle_protocol is None:
+        pickle_protocol = pickle.DEFAULT_PROTOCOL  # what Python's pickler takes None for
+    if pickle_protocol == 0:
+        raise NotImplementedError(  # torch.load cannot read torch.save's protocol-0 tensor
+            "cr.save: pickle_protocol=0 is not supported (its text persistent ids cannot "
+            "name a storage); use 1 or higher"
         )
     if _disable_byteorder_record:
         raise NotImplementedError(
@@ -160,14 +169,25 @@ def save(
             "cr.save: _use_new_zipfile_serialization=False (PyTorch's legacy, pre-1.6 format) "
             "is not supported; chainrule writes the zip format that torch.load reads"
         )
-    _save(obj, f, allow_pickle=True)
+    if not isinstance(f, str | bytes | os.PathLike) and not hasattr(f, "write"):
+        raise AttributeError(  # PyTorch's words
+            "expected 'f' to be string, path, or a file-like object with a 'write' attribute"
+        )
+    _save(obj, f, allow_pickle=True, protocol=pickle_protocol)
 
 
-def _save(obj: Any, f: str | os.PathLike | BinaryIO, allow_pickle: bool) -> None:
+def _tp_name(value: Any) -> str:
+    """Python's name for ``value``'s type in its messages (a C type's with its module)."""
+    kind = type(value)
+    heap = kind.__flags__ & (1 << 9) or kind.__module__ == "builtins"
+    return kind.__name__ if heap else f"{kind.__module__}.{kind.__name__}"
+
+
+def _save(obj: Any, f: str | os.PathLike | BinaryIO, allow_pickle: bool, protocol: int = 2) -> None:
     """:func:`save`; with ``allow_pickle=False`` an object that neither PyTorch's format
     nor safetensors can hold raises ``TypeError`` instead of being pickled (training
     checkpoints must stay loadable by a weights-only load)."""
-    writer = _writer(obj, f, allow_pickle)
+    writer = _writer(obj, f, allow_pickle, protocol)
     if hasattr(f, "write"):
         writer(f)  # type: ignore[arg-type]
         return
@@ -182,12 +202,12 @@ def _wants_safetensors(f: str | os.PathLike | BinaryIO) -> bool:
 
 
 def _writer(
-    obj: Any, f: str | os.PathLike | BinaryIO, allow_pickle: bool
+    obj: Any, f: str | os.PathLike | BinaryIO, allow_pickle: bool, protocol: int = 2
 ) -> Callable[[BinaryIO], None]:
     """The function that writes ``obj``: PyTorch's format, else safetensors, else pickle."""
     if not _wants_safetensors(f):
         try:
-            return torch_writer.prepare(obj)
+            return torch_writer.prepare(obj, protocol)
         except NotTorchStorable:
             pass
     try:
@@ -196,7 +216,7 @@ def _writer(
     except NotStorable as exc:
         if not allow_pickle:
             raise
-        return _pickle_writer(obj, exc)
+        return _pickle_writer(obj, exc, protocol)
 
 
 def _write_atomic(path: str, writer: Callable[[BinaryIO], None]) -> None:
@@ -348,10 +368,14 @@ def load(
         raise NotImplementedError(
             f"cr.load: unsupported argument(s) {', '.join(sorted(pickle_load_args))}"
         )
-    if weights_only is not None and not isinstance(weights_only, bool):
-        raise TypeError(
-            f"cr.load: weights_only must be a bool or None, got {type(weights_only).__name__}"
+    if not isinstance(f, str | bytes | os.PathLike) and not hasattr(f, "seek"):
+        raise AttributeError(  # PyTorch's words (its seekable check of a buffer)
+            f"'{_tp_name(f)}' object has no attribute 'seek'. You can only torch.load from a "
+            "file that is seekable. Please pre-load the data into a buffer like io.BytesIO "
+            "and try to load from it instead."
         )
+    # PyTorch reads any other value by its truth (``if weights_only:``), as here
+    weights_only = True if weights_only is None else bool(weights_only)
     locations: dict[int, str] = {}  # storages saved from a GPU: where torch.save found them
     where = ["the file"]  # the file, for errors about its saved locations
     # built (and a bad map_location refused) before reading; it reads ``locations`` later
@@ -362,7 +386,7 @@ def load(
         where[0] = src.where
         head = src.head(8)
         if is_zip(head):
-            obj = pickle_format.load_archive(src, weights_only is not False, locations)
+            obj = pickle_format.load_archive(src, weights_only, locations)
         elif pickle_format.is_legacy_pickle(head) and not _looks_like_safetensors(src):
             raise pickle_format.legacy_error(src)
         else:  # safetensors, or an error saying why the file is not one
@@ -378,8 +402,10 @@ def _as_device(where: Any, what: str) -> Device:
     if isinstance(where, Device):
         return where
     if not isinstance(where, str):
+        # PyTorch calls a map_location of no other kind: Python's words first
+        first = f"'{_tp_name(where)}' object is not callable\n" if what == "map_location" else ""
         raise TypeError(
-            f"cr.load: {what} must be a device string, a cr.device, a dict from location "
+            f"{first}cr.load: {what} must be a device string, a cr.device, a dict from location "
             "strings to devices, or a function (storage, location) -> storage; got "
             f"{type(where).__name__}"
         )

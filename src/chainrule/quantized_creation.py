@@ -88,8 +88,11 @@ def quantize_per_tensor(input: Any, scale: Any, zero_point: Any, dtype: Any) -> 
         raise TypeError(
             "quantize_per_tensor(): scale and zero_point must both be Tensors or both numbers"
         )
-    s = _scalar("quantize_per_tensor", scale, "scale", float)
-    z = _scalar("quantize_per_tensor", zero_point, "zero_point", int)
+    try:
+        s = _scalar("quantize_per_tensor", scale, "scale", float)
+        z = _scalar("quantize_per_tensor", zero_point, "zero_point", int)
+    except TypeError:  # no form fits: PyTorch's parser lists them
+        raise quantize_per_tensor_error(input, scale, zero_point, dtype) from None
     arr = _float_input("quantize_per_tensor", input, "Quantize only works on Float Tensor")
     qd = _qdtype(dtype)
     _warn_once()

@@ -114,7 +114,9 @@ class Generator:
         only a Python ``int``, as ``torch.Generator.manual_seed``: RuntimeError for a float,
         bool, str or tensor, TypeError for a NumPy integer."""
         if isinstance(seed, np.integer):
-            raise TypeError("Generator.manual_seed: an integer is required, got a NumPy integer")
+            raise TypeError(
+                "an integer is required\nGenerator.manual_seed: got a NumPy integer (use int())"
+            )
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise RuntimeError(f"manual_seed expected a long, but got {type(seed).__name__}")
         self._seed = _check_seed(seed)

@@ -41,6 +41,7 @@ between the two frameworks.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -60,6 +61,16 @@ _N = 624  # mt19937's words
 _KEY_OFFSET, _NORMAL_Y, _NORMAL_VALID = 24, 5024, 5040
 _SPLIT = 134217729.0  # 2**27 + 1: Veltkamp's constant, halves of 26 bits
 _TWO_PI = 2.0 * np.pi
+
+
+@lru_cache(maxsize=16)
+def _seeded_key(seed32: int) -> np.ndarray:
+    """mt19937's 624 words after ``init_genrand(seed32)`` (read-only; the state setter copies
+    them). Cached: building them through a legacy ``RandomState`` costs ~0.2 ms, and a
+    program (or a test suite) reseeds with the same few seeds over and over."""
+    key = np.random.RandomState(seed32).get_state(legacy=False)["state"]["key"]
+    key.flags.writeable = False
+    return key
 
 
 def _size_of(size: Any) -> tuple[int, ...]:
@@ -139,8 +150,7 @@ class TorchStream:
     # ------------------------------------------------------------------ engine
     def reseed(self, seed: int) -> None:
         """``init_genrand(seed mod 2**32)``, as PyTorch's ``manual_seed``."""
-        legacy = np.random.RandomState(int(seed) & 0xFFFFFFFF)
-        key = legacy.get_state(legacy=False)["state"]["key"]
+        key = _seeded_key(int(seed) & 0xFFFFFFFF)
         self.bits.state = {"bit_generator": "MT19937", "state": {"key": key, "pos": _N}}
         self.normal_cache = None
         self.fresh = True

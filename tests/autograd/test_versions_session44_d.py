@@ -119,7 +119,7 @@ def test_gradient_memory_shared_as_torch(expr: str, mode: str) -> None:
     assert _run(cr, expr, mode)[0] == _run(torch, expr, mode)[0]
 
 
-VERSION_GAPS = {"p.as_strided((3,), (1,))", "t.einsum('ij,jk->ik', m, m.t())"}
+VERSION_GAPS = {"t.einsum('ij,jk->ik', m, m.t())"}  # (as_strided's: fixed in session 45)
 
 
 @pytest.mark.parametrize("mode", ["backward", "grad"])
@@ -128,8 +128,8 @@ VERSION_GAPS = {"p.as_strided((3,), (1,))", "t.einsum('ij,jk->ik', m, m.t())"}
     xfail_params(
         ALIAS,
         VERSION_GAPS,
-        "not aliasing, a version: PyTorch's as_strided backward writes into new zeros "
-        "(version 1), its einsum's gradient is a bmm's (version 0); chainrule's the reverse",
+        "not aliasing, a version: the gradient of m (an operand twice) is at version 0 "
+        "in PyTorch's einsum, 1 in chainrule's (its two parts summed in place)",
     ),
 )
 def test_gradient_versions_as_torch(expr: str, mode: str) -> None:
@@ -214,12 +214,7 @@ def test_repeat_gradient_as_torch(case: tuple) -> None:
     np.testing.assert_allclose(values[0], values[1], rtol=1e-13, atol=1e-13)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="PyTorch's repeat_backward returns zeros() (version 1 here) for a zero repeat; "
-    "chainrule's sums the empty gradient (version 0)",
-)
-def test_repeat_zero_gradient_version() -> None:
+def test_repeat_zero_gradient_version() -> None:  # (fixed in session 45)
     out = []
     for lib in (cr, torch):
         x = lib.ones(2, 3, requires_grad=True)
@@ -364,12 +359,6 @@ def test_index_node_and_gradient_memory_as_torch(expr: str) -> None:
     assert _index_node(cr, expr) == _index_node(torch, expr)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="PyTorch skips a slice over a whole dim in a tuple index (x[:, :] is an alias, "
-    "its backward passes the gradient on); chainrule's narrow and other ops index with "
-    "such tuples where PyTorch's slice, so GetItem does not tell them apart",
-)
-@pytest.mark.parametrize("expr", FULL_SLICES)
+@pytest.mark.parametrize("expr", FULL_SLICES)  # (fixed in session 45)
 def test_index_full_slices_alias_as_torch(expr: str) -> None:
     assert _index_node(cr, expr) == _index_node(torch, expr)

@@ -24,6 +24,8 @@ checked against PyTorch.
 
 from __future__ import annotations
 
+import functools
+import os
 import subprocess
 import sys
 import warnings
@@ -291,45 +293,58 @@ def test_deprecated_overload_in_an_ema_update() -> None:
 
 
 _WARN_SCRIPT = """
+import os
 import warnings
 import {module} as m
 a = m.arange(4.0).view(2, 2)
 b = m.ones(2, 2)
 v = m.ones(2)
 a3 = m.arange(8.0).view(2, 2, 2)
-seen = []
-for call in ({calls}):
-    with warnings.catch_warnings(record=True) as ws:
-        warnings.simplefilter("always")
-        call()
-    seen.append([str(w.message).split(" (Triggered")[0] for w in ws])
-print(repr(seen))
+for calls in {groups!r}:
+    pid = os.fork()  # a fresh warn-once state per group, without a fresh import
+    if pid == 0:
+        seen = []
+        for call in eval("(" + calls + ")"):
+            with warnings.catch_warnings(record=True) as ws:
+                warnings.simplefilter("always")
+                call()
+            seen.append([str(w.message).split(" (Triggered")[0] for w in ws])
+        print(repr(seen), flush=True)
+        os._exit(0)
+    os.waitpid(pid, 0)
 """
 
+_WARN_GROUPS = [
+    "lambda: a.add(b), lambda: a.clone().add_(0.5, b), lambda: a.add(0.5, b)",
+    "lambda: m.add(a, 0.5, b), lambda: a.sub(0.5, b), lambda: a.addcmul(2, a, b)",
+    "lambda: a.clone().addcdiv_(2, a, b), lambda: m.addcmul(a, 2, a, b)",
+    "lambda: m.addcdiv(a, 2, a, b), lambda: a.clone().sub_(1, b)",
+    "lambda: a.addcmul(2, a, tensor2=b),",
+    "lambda: m.addmm(0.5, a, 2, a, b), lambda: a.addmm(0.5, a, b)",
+    "lambda: m.baddbmm(0.5, a3, a3, a3), lambda: a.clone().addr_(2, 3, v, v)",
+    "lambda: a.addbmm(0.5, 2, a3, a3), lambda: m.addmv(0.5, v, a, v)",
+]
 
-@pytest.mark.parametrize(
-    "calls",
-    [
-        "lambda: a.add(b), lambda: a.clone().add_(0.5, b), lambda: a.add(0.5, b)",
-        "lambda: m.add(a, 0.5, b), lambda: a.sub(0.5, b), lambda: a.addcmul(2, a, b)",
-        "lambda: a.clone().addcdiv_(2, a, b), lambda: m.addcmul(a, 2, a, b)",
-        "lambda: m.addcdiv(a, 2, a, b), lambda: a.clone().sub_(1, b)",
-        "lambda: a.addcmul(2, a, tensor2=b),",
-        "lambda: m.addmm(0.5, a, 2, a, b), lambda: a.addmm(0.5, a, b)",
-        "lambda: m.baddbmm(0.5, a3, a3, a3), lambda: a.clone().addr_(2, 3, v, v)",
-        "lambda: a.addbmm(0.5, 2, a3, a3), lambda: m.addmv(0.5, v, a, v)",
-    ],
-)
-def test_deprecated_overload_warns_once_per_process(calls: str) -> None:
-    """One warning in a process, for the first deprecated call, with PyTorch's text (run in
-    fresh interpreters: both frameworks remember the warning for the rest of the process)."""
-    seen = []
-    for module in ("torch", "chainrule"):
-        script = _WARN_SCRIPT.format(module=module, calls=calls)
-        out = subprocess.run(
-            [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
-        )
-        assert out.returncode == 0, out.stderr
-        seen.append(out.stdout.strip().splitlines()[-1])
+
+@functools.cache
+def _warnings_seen(module: str) -> list[str]:
+    """Per group of :data:`_WARN_GROUPS`, the warnings its calls gave in a process of their
+    own (one interpreter imports ``module``, then forks one child per group)."""
+    script = _WARN_SCRIPT.format(module=module, groups=_WARN_GROUPS)
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.strip().splitlines()[-len(_WARN_GROUPS) :]
+    assert len(lines) == len(_WARN_GROUPS), out.stdout
+    return lines
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="the check forks one process per group")
+@pytest.mark.parametrize("group", range(len(_WARN_GROUPS)), ids=_WARN_GROUPS)
+def test_deprecated_overload_warns_once_per_process(group: int) -> None:
+    """One warning in a process, for the first deprecated call, with PyTorch's text (each
+    group in a fresh process: both frameworks remember the warning for the rest of it)."""
+    seen = [_warnings_seen(module)[group] for module in ("torch", "chainrule")]
     assert seen[1] == seen[0]
     assert "is deprecated" in seen[0]

@@ -183,11 +183,6 @@ def test_optimizer_state_dict_keeps_non_parameter_keys_like_torch() -> None:
     assert seen[0][:3] == (["0", "k"], 3, 3)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dense + sparse COO addition (dense.add_(sparse, alpha=...), torch.add(dense, "
-    "sparse)) raises NotImplementedError; MADGRAD's sparse path needs it (sparse helper's files)",
-)
 def test_dense_plus_sparse_coo_add_matches_torch() -> None:
     results = []
     for lib in (torch, cr):

@@ -321,6 +321,12 @@ def extra_step(lib: Any, kind: str, x: Any, other: Any, third: Any, ints: tuple,
         return x.reshape(-1)[i] if x.is_floating_point() else i
     if kind == "floor_div":  # integer semantics on negative operands and zero divisors
         y = _joint(other, shape)
+        if x.is_floating_point() and y.is_floating_point():
+            # finite operands on a 1/64 grid, straight through (seed 39461: quotients 1 +- ulp
+            # of earlier steps' rounding floored to either side); +-inf and NaN kept
+            x, y = (
+                lib.where(t.isfinite(), t + ((t * 64).round() / 64 - t).detach(), t) for t in (x, y)
+            )
         op = ("floor_divide", "remainder", "fmod", "div_floor", "div_trunc")[ints[4] % 5]
         if op.startswith("div_"):
             return lib.div(x, y, rounding_mode=op[4:])

@@ -3,9 +3,10 @@
 disagreements by their message and shrinks one program per group greedily (fewer steps,
 fewer leaves, smaller ints and shapes). Not a test; run by hand::
 
-    python -m tests.fuzz.hunt [count] [seed] [kind ...]
+    python -m tests.fuzz.hunt [count] [seed] [kind ...] [--weighted]
 
-``kind``: only programs using at least one of these step kinds. The loop is
+``kind``: only programs using at least one of these step kinds (``--weighted``: drawn about
+half of the time, so that most programs use one). The loop is
 :mod:`tests.fuzz_common.driver`'s.
 """
 
@@ -110,9 +111,13 @@ def _simpler(prog: Program) -> Iterator[Program]:
         yield Program(leaves, steps, prog.seed, False)
 
 
-def _spec(want: tuple = ()) -> HuntSpec:
+def _spec(want: tuple = (), weighted: bool = False) -> HuntSpec:
+    # --weighted: the wanted kinds drawn about half of the time (not only filtered for), so a
+    # hunt of new kinds checks most of its programs
+    kinds = KINDS + tuple(want) * max(1, len(KINDS) // max(1, len(want))) if weighted else KINDS
+
     def draw_wanted(rng: np.random.Generator, n: int) -> Program | None:
-        prog = draw(rng)
+        prog = draw(rng, kinds)
         return None if want and not any(st.kind in want for st in prog.steps) else prog
 
     def check_list(prog: Program) -> list[str]:
@@ -139,7 +144,7 @@ def shrink(prog: Program, sig: str) -> Program:
 def main() -> None:
     """Hunt ``count`` programs from ``seed`` (the command line) and print the groups."""
     args = parse_args(sys.argv[1:], count=500, seed=0)
-    spec = _spec(tuple(args.rest))
+    spec = _spec(tuple(args.rest), "--weighted" in args.flags)
     driver.main(spec, args)
 
 

@@ -112,10 +112,8 @@ def more_step(lib: Any, kind: str, x: Any, other: Any, third: Any, ints: tuple, 
     if kind == "sort":
         return x.sort(d, descending=bool(ints[4] % 2))[0]
     if kind == "norm":
-        if bool(near_zero(x).any()):
-            # the second derivative of a norm at 0: torch NaN, chainrule 0 (a known
-            # difference, test_found_cases.py, xfail), steered around so others are found
-            return x.square().sum()
+        # zeros too: the second derivative of a norm at 0 is torch's NaN in chainrule since
+        # session 45 (Norm2 / EuclideanNorm follow norm_backward, test_found_cases_s45.py)
         return x.norm() if ints[4] % 2 else x.norm(dim=d)
     raise AssertionError(kind)
 

@@ -293,6 +293,11 @@ def _unique_dim(lib: Any, x: Any, ints: tuple) -> Any:
     inv_ = bool(ints[3] % 2)
     cnt = bool(ints[2] % 2)
     if ints[4] % 2:
+        if y.is_floating_point():
+            # no NaN to sort: torch sorts the slices with a lexicographic `<` under which NaN
+            # ties with every value (not a strict weak order), so its order is std::sort's
+            # accident ([nan, -inf] stays as given; core seed 1007); unique_consecutive keeps it
+            y = lib.where(y.isnan(), lib.full_like(y, 7.0), y)
         out = lib.unique(y.detach(), sorted=True, return_inverse=inv_, return_counts=cnt, dim=d)
     else:
         out = lib.unique_consecutive(y.detach(), return_inverse=inv_, return_counts=cnt, dim=d)

@@ -95,8 +95,11 @@ def _int_operands(lib: Any, x: Any, other: Any, ints: tuple) -> tuple:
     """Two integer tensors of one small dtype (negative values, zeros in the divisor)."""
     dt = (lib.int64, lib.int32, lib.int16, lib.int8, lib.uint8)[ints[2] % 5]
     v = _float(lib, x).detach()
-    a = (v * 7).round().clamp(-100, 100)
-    b = (_filled(lib, _float(lib, other).detach().to(v.dtype), tuple(v.shape)) * 3).round()
+    # NaN made 0 before the integer cast: NaN casts to INT_MIN, and torch's INT_MIN / -1
+    # dies of SIGFPE (the whole process, core seed 1007); chainrule warns and wraps (INT_MIN)
+    a = (v * 7).nan_to_num(0.0).round().clamp(-100, 100)
+    b = (_filled(lib, _float(lib, other).detach().to(v.dtype), tuple(v.shape)) * 3).nan_to_num(0.0)
+    b = b.round()
     if dt == lib.uint8:
         a, b = a.abs(), b.abs()
     if ints[3] % 2:  # no zero divisor: the integer division by zero raises in both
@@ -268,7 +271,8 @@ def _cum_edge(lib: Any, x: Any, other: Any, ints: tuple, val: float) -> Any:
     if g == 3 and f in (2, 4):
         # no +inf before logcumsumexp: torch's forward rule normalizes by the line's max
         # (exp(x - inf) = 0) and divides by a sum clamped to 1e-13, so every tangent before
-        # the inf is 0 (seed 981); chainrule's is the derivative (t there). Not mirrored.
+        # the inf is 0 (seed 981). Mirrored since session 45 (ops/cumulative_extremes.py,
+        # a line whose max is NaN or inf); kept, so that the finite tangents are compared
         z = z.masked_fill(z.isinf(), float("-inf"))
     if f in (2, 4):
         # finite values squashed into (-4, 4): the same 1e-13 clamp zeroes torch's tangent
@@ -283,9 +287,9 @@ def _cum_edge(lib: Any, x: Any, other: Any, ints: tuple, val: float) -> Any:
     if f == 2:
         return lib.logcumsumexp(z, d)
     if f == 3:
-        # no infinity into cumprod: torch's double backward there is finite, chainrule's NaN
-        # (0 * inf; seed 982); both first derivatives agree. Not mirrored.
-        return z.cumprod(d) if g in (0, 2) else z.tanh().cumprod(d)
+        # infinities into cumprod too: its double backward at +-inf next to a zero (seed
+        # 982) follows PyTorch's formulas since session 45 (ops/product_gradients.py)
+        return z.cumprod(d)
     if f == 4:
         return lib.logcumsumexp(z.masked_fill(z < 0, float("-inf")), d)
     return z.cumsum(d, dtype=lib.float32) if ints[3] % 2 else z.flip(d).cumsum(d).flip(d)

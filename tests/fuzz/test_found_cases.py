@@ -117,14 +117,9 @@ def test_batched_right_operand_changed_after_matmul():
     _same(program)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="double backward of the 2-norm at x = 0: torch's second derivative is NaN, "
-    "chainrule's is 0 (its first-order rule masks the 0/0 with where(), so the masked "
-    "branch has no derivative; src/chainrule/ops/vector_norms.py Norm2); the fuzzer steers "
-    "around norms of tensors with zeros",
-)
 def test_double_backward_of_a_norm_at_zero():
+    # was a known difference (chainrule 0): Norm2's create_graph backward is now torch's
+    # norm_backward op for op, NaN at a zero norm (test_found_cases_s45.py for more)
     def program(lib):
         x = _t(lib, [0.0, 0.0])
         (g,) = lib.autograd.grad(x.norm(), x, create_graph=True)

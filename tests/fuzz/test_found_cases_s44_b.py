@@ -1,7 +1,7 @@
 """Session 44's fuzzer findings, analysed (part b): the seed-994 eigh double backward (a
 float32 tanh saturating in the generator, not eigh), ``vector_norm``'s second derivative at
-zero entries (PyTorch's norm_backward mirrored op for op: NaN there) and the one left: the
-second derivative of ``cumprod`` at +-inf next to a zero."""
+zero entries (PyTorch's norm_backward mirrored op for op: NaN there) and the second
+derivative of ``cumprod`` at +-inf next to a zero (mirrored in session 45)."""
 
 from __future__ import annotations
 
@@ -147,16 +147,10 @@ def test_vector_norm_second_derivative_away_from_zero(p):
     assert cr.autograd.gradgradcheck(lambda t: cr.linalg.vector_norm(t, ord=p, dim=1), (x,))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cumprod's second derivative at +-inf with a zero in the same slice: torch's "
-    "create_graph backward is a slice-by-slice loop of prod and cumprod (finite or inf "
-    "where chainrule's skip-product formula gives NaN from 0 * inf); mirroring that loop "
-    "alone fixed 94 of 125 random inf/zero mismatches, the rest is prod's own double "
-    "backward at inf (differs from torch's too); the fuzzer steers around it "
-    "(s43_steps._cum_edge)",
-)
 def test_cumprod_second_derivative_at_inf_next_to_a_zero():
+    # was a known difference (chainrule NaN from 0 * inf): PyTorch's cumprod_backward (its
+    # O(n^2) loop when differentiated, its O(n) masks otherwise) and prod's zero-safe
+    # backward are now mirrored op for op (ops/product_gradients.py, session 45)
     seen = []
     for lib in (torch, cr):
         x = lib.tensor([0.0, -_INF, 2.0], dtype=lib.float64, requires_grad=True)

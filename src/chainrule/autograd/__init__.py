@@ -7,6 +7,7 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
+from .._package_dir import package_dir as _package_dir
 from ..backend import get_array_module
 from . import engine, forward_ad, functional, graph, profiler, view_replay
 from .anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
@@ -147,15 +148,16 @@ def grad(
     for i, o in enumerate(outs):
         if not o.requires_grad or (o._view is not None and outside_graph(o)):
             raise RuntimeError(
-                f"autograd.grad: output {i} does not require grad and has no "
-                "grad_fn; did the inputs have requires_grad=True?"
+                f"element {i} of tensors does not require grad and does not have a grad_fn"
+                f"\nautograd.grad: output {i} does not require grad and has no grad_fn; did "
+                "the inputs have requires_grad=True?"
             )
     if retain_graph is None:
         retain_graph = create_graph
     if is_grads_batched:
         res = _batched_grad(outs, ins, gos, retain_graph, create_graph, allow_unused)
     else:
-        roots = [_root_grad(o, g, "autograd.grad") for o, g in zip(outs, gos)]
+        roots = [_root_grad(o, g, "autograd.grad", i) for i, (o, g) in enumerate(zip(outs, gos))]
         res = engine.run_backward(outs, roots, retain_graph, create_graph, ins, allow_unused)
     if materialize_grads:
         if edges and any(type(t) is GradientEdge and g is None for g, t in zip(res, inputs_in)):
@@ -198,7 +200,7 @@ def _batched_grad(
 
     rows = []
     for b in range(n):
-        roots = [_root_grad(o, g[b], "autograd.grad") for o, g in zip(outs, gos)]
+        roots = [_root_grad(o, g[b], "autograd.grad", i) for i, (o, g) in enumerate(zip(outs, gos))]
         keep = retain_graph or b < n - 1
         rows.append(engine.run_backward(outs, roots, keep, create_graph, ins, allow_unused))
     return [None if col[0] is None else stack(list(col)) for col in zip(*rows)]
@@ -234,7 +236,7 @@ def backward(
     outs = _seq(tensors)
     gos = _grads_for(outs, grad_tensors)
     outs = resolve_edges(outs, "outputs", gos)[0]
-    roots = [_root_grad(o, g, "autograd.backward") for o, g in zip(outs, gos)]
+    roots = [_root_grad(o, g, "autograd.backward", i) for i, (o, g) in enumerate(zip(outs, gos))]
     retain = create_graph if retain_graph is None else retain_graph
     if inputs is None:
         engine.run_backward(outs, roots, retain, create_graph)
@@ -248,3 +250,7 @@ def backward(
     for t, g in zip(targets, grads):
         if g is not None:  # the caller's own gradient is copied, as PyTorch (version 1)
             engine.accumulate_grad(t, g, create_graph, callers_owned(g, roots, owned))
+
+
+# dir(): the public names, not the submodules importing binds (see _package_dir)
+__dir__ = _package_dir(globals(), ("function", "grad_mode", "profiler", "variable"))

@@ -373,6 +373,7 @@ def _targets(inputs: Sequence[Tensor] | None) -> dict | None:
     for i, t in enumerate(inputs):
         if not t.requires_grad:
             raise RuntimeError(
+                "One of the differentiated Tensors does not require grad\n"
                 f"autograd.grad: input {i} (shape {tuple(t.shape)}) does not require grad; "
                 "call .requires_grad_() on it before building the graph"
             )

@@ -139,6 +139,11 @@ def resolve_edges(items: list, what: str, grads: list | None = None) -> tuple[li
                 out, found = list(items), True
             out[i] = edge_tensor(t, grads is not None, grads[i] if grads is not None else None)
         elif not isinstance(t, Tensor):
+            if what == "outputs":  # PyTorch's _make_grads asserts before its engine checks
+                raise AssertionError(
+                    "Expected output to be a torch.Tensor\n"
+                    f"all outputs have to be Tensors or GradientEdges, but got {type(t).__name__}"
+                )
             raise RuntimeError(
                 f"all {what} have to be Tensors or GradientEdges, but got {type(t).__name__}"
             )

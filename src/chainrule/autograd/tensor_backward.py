@@ -186,9 +186,12 @@ def callers_owned(g: Any, roots: list, owned: set | None = None) -> set | None:
     return owned
 
 
-def _root_grad(t: Tensor, gradient: Any, where: str) -> Tensor:
+def _root_grad(t: Tensor, gradient: Any, where: str, index: int = 0) -> Tensor:
     """The gradient a backward starts from: ones for a one-element output, else
-    ``gradient`` as a Tensor of the output's shape (checked)."""
+    ``gradient`` as a Tensor of the output's shape (checked) and dtype: PyTorch's engine
+    casts a caller's gradient of another dtype to the output's (a new tensor; float16, an
+    integer or bool gradient included) and refuses a complex gradient of a real output or
+    the other way round. ``index`` is the output's position, for the message."""
     tensor_cls = _tensor_type()
     if gradient is None:
         if t._data.size != 1:
@@ -215,4 +218,13 @@ def _root_grad(t: Tensor, gradient: Any, where: str) -> Tensor:
             f"{where}: gradient has shape {tuple(gradient.shape)} but the output has shape "
             f"{tuple(t.shape)}"
         )
+    dtype = t._data.dtype
+    if gradient._data.dtype != dtype:
+        if (gradient._data.dtype.kind == "c") != (dtype.kind == "c"):
+            raise RuntimeError(  # PyTorch's words
+                "For complex Tensors, both grad_output and output are required to have the "
+                f"same dtype. Mismatch in dtype: grad_output[{index}] has a dtype of "
+                f"{gradient.dtype} and output[{index}] has a dtype of {t.dtype}."
+            )
+        return gradient.to(t.dtype)  # recorded when gradient requires grad, as PyTorch's
     return gradient

@@ -189,7 +189,7 @@ def _check_argnums(nums: tuple, n_args: int) -> None:
     """PyTorch's error for an ``argnums`` entry outside the positional arguments."""
     for a in nums:
         if not isinstance(a, int):
-            raise RuntimeError(f"argnums must be int or Tuple[int, ...], got: {type(a)}")
+            raise RuntimeError(f"argnum must be int, got: {type(a)}")  # PyTorch's, per entry
         if not -n_args <= a < n_args:
             raise RuntimeError(f"Got argnum={a}, but only {n_args} positional inputs")
 
@@ -276,6 +276,8 @@ def check_scalar_output(out: Any) -> None:
 
 
 def _grad_call(f: Callable, argnums: Any, has_aux: bool, args: tuple) -> Any:
+    if not isinstance(argnums, int | tuple):  # PyTorch's check of the whole, then each entry
+        raise RuntimeError(f"argnums must be int or Tuple[int, ...], got: {type(argnums)}")
     nums = _as_tuple(argnums)
     _check_argnums(nums, len(args))
     args = list(args)

@@ -68,6 +68,7 @@ __all__ = [  # with the names of view_flat/view_errors/view_tangents its importe
     "data_pointer",
     "flat_index_map",
     "move_retained_grad",
+    "public_edge",
     "record_view",
     "record_view_write",
     "refresh_view",
@@ -92,7 +93,9 @@ class AsStrided(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return ScatterFlat.apply(grad, ctx.shape, ctx.index), None, None
+        out = ScatterFlat.apply(grad, ctx.shape, ctx.index)
+        out._vc[0] = 1  # PyTorch's as_strided_backward copies into new zeros: version 1
+        return out, None, None
 
     @staticmethod
     def jvp(ctx, t, _v, _i):
@@ -125,12 +128,12 @@ class CopySlices(Function):
         edge). The engine still runs the op's node (``next_edges``)."""
         edges = node.next_edges
         base = edges[0] if edges else None
-        listed = [_public_edge(base)]
+        listed = [public_edge(base)]
         value = edges[1] if len(edges) > 1 else None
         if type(value) is tuple:
             listed.extend(value[0].next_functions[1:])
         elif value is not None:
-            listed.append(_public_edge(value))
+            listed.append(public_edge(value))
         return tuple(listed)
 
     @staticmethod
@@ -150,7 +153,7 @@ class CopySlices(Function):
         return out
 
 
-def _public_edge(edge: Any) -> tuple:
+def public_edge(edge: Any) -> tuple:
     """One engine edge as ``next_functions`` shows it: ``(node, output_nr)``, a leaf's
     ``(AccumulateGrad, 0)``, or ``(None, 0)``."""
     if edge is None:

@@ -9,6 +9,7 @@ and ``log_prob`` are differentiable through chainrule ops.
 from __future__ import annotations
 
 # _kl_pairs_a and kl_more register the KL pairs with register_kl when imported
+from .._package_dir import package_dir as _package_dir
 from . import _kl_pairs_a, constraints, kl, kl_more, transforms, utils  # noqa: F401
 from .bernoulli import Bernoulli
 from .beta import Beta
@@ -109,3 +110,57 @@ __all__ = [
 __all__ += _transforms_all
 # As in PyTorch, the submodules ``constraints``, ``kl``, ``transforms`` and ``utils`` are attributes
 # (``cr.distributions.constraints.positive``) but not in ``__all__``.
+
+# dir(): the public names, not the submodules importing binds (see _package_dir)
+__dir__ = _package_dir(
+    globals(),
+    (
+        "bernoulli",
+        "beta",
+        "binomial",
+        "categorical",
+        "cauchy",
+        "chi2",
+        "constraint_registry",
+        "constraints",
+        "continuous_bernoulli",
+        "dirichlet",
+        "distribution",
+        "exp_family",
+        "exponential",
+        "fishersnedecor",
+        "gamma",
+        "generalized_pareto",
+        "geometric",
+        "gumbel",
+        "half_cauchy",
+        "half_normal",
+        "independent",
+        "inverse_gamma",
+        "kl",
+        "kumaraswamy",
+        "laplace",
+        "lkj_cholesky",
+        "log_normal",
+        "logistic_normal",
+        "lowrank_multivariate_normal",
+        "mixture_same_family",
+        "multinomial",
+        "multivariate_normal",
+        "negative_binomial",
+        "normal",
+        "one_hot_categorical",
+        "pareto",
+        "poisson",
+        "relaxed_bernoulli",
+        "relaxed_categorical",
+        "studentT",
+        "transformed_distribution",
+        "transforms",
+        "uniform",
+        "utils",
+        "von_mises",
+        "weibull",
+        "wishart",
+    ),
+)

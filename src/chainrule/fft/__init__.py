@@ -19,8 +19,10 @@ import numpy as np
 
 from .. import creation as _creation
 from .. import dtypes as _dt
+from .._package_dir import package_dir as _package_dir
 from ..autograd.lower_precision import autocast_float32_op
 from ..autograd.tensor import Tensor
+from ..ops._tensor_args import called_as
 from ..ops._util import as_tensor
 from ..ops.fft import (
     Plan,
@@ -155,6 +157,8 @@ def fft2(
     input: Any, s: Any = None, dim: _Dims = (-2, -1), norm: str | None = None, *, out: Any = None
 ) -> Tensor:
     """Two-dimensional discrete Fourier transform (``fftn`` over the last two dims)."""
+    if dim is None:  # PyTorch's 2-d forms take no None (the n-d ones do)
+        raise _no_dims("fft2")
     return _c2c_nd(input, s, dim, norm, out, True, "fft2")
 
 
@@ -163,6 +167,8 @@ def ifft2(
     input: Any, s: Any = None, dim: _Dims = (-2, -1), norm: str | None = None, *, out: Any = None
 ) -> Tensor:
     """Two-dimensional inverse discrete Fourier transform."""
+    if dim is None:  # PyTorch's 2-d forms take no None (the n-d ones do)
+        raise _no_dims("ifft2")
     return _c2c_nd(input, s, dim, norm, out, False, "ifft2")
 
 
@@ -226,6 +232,8 @@ def rfft2(
     input: Any, s: Any = None, dim: _Dims = (-2, -1), norm: str | None = None, *, out: Any = None
 ) -> Tensor:
     """``rfftn`` over the last two dims."""
+    if dim is None:  # PyTorch's 2-d forms take no None (the n-d ones do)
+        raise _no_dims("rfft2")
     return _r2c(input, s, dim, norm, out, True, "rfft2", False)
 
 
@@ -234,7 +242,15 @@ def ihfft2(
     input: Any, s: Any = None, dim: _Dims = (-2, -1), norm: str | None = None, *, out: Any = None
 ) -> Tensor:
     """``ihfftn`` over the last two dims."""
+    if dim is None:  # PyTorch's 2-d forms take no None (the n-d ones do)
+        raise _no_dims("ihfft2")
     return _r2c(input, s, dim, norm, out, False, "ihfft2", False)
+
+
+def _no_dims(op: str) -> TypeError:
+    """PyTorch's parser error for ``dim=None`` given to a 2-d transform."""
+    where = "" if "dim" in called_as((op,))[2] else " (position 3)"
+    return TypeError(f"fft_{op}(): argument 'dim'{where} must be tuple of ints, not NoneType")
 
 
 # ---- onesided (Hermitian) input, real output: irfft, hfft and their n-d forms ----
@@ -299,6 +315,8 @@ def irfft2(
     input: Any, s: Any = None, dim: _Dims = (-2, -1), norm: str | None = None, *, out: Any = None
 ) -> Tensor:
     """``irfftn`` over the last two dims."""
+    if dim is None:  # PyTorch's 2-d forms take no None (the n-d ones do)
+        raise _no_dims("irfft2")
     return _c2r(input, s, dim, norm, out, False, "irfft2", False)
 
 
@@ -307,6 +325,8 @@ def hfft2(
     input: Any, s: Any = None, dim: _Dims = (-2, -1), norm: str | None = None, *, out: Any = None
 ) -> Tensor:
     """``hfftn`` over the last two dims."""
+    if dim is None:  # PyTorch's 2-d forms take no None (the n-d ones do)
+        raise _no_dims("hfft2")
     return _c2r(input, s, dim, norm, out, True, "hfft2", False)
 
 
@@ -415,3 +435,7 @@ def fftshift(input: Tensor, dim: _Dims = None) -> Tensor:  # noqa: A002
 def ifftshift(input: Tensor, dim: _Dims = None) -> Tensor:  # noqa: A002
     """Inverse of ``fftshift`` (roll by ``(n + 1) // 2``)."""
     return _shift(input, dim, "ifftshift", True)
+
+
+# dir(): the public names, not the submodules importing binds (see _package_dir)
+__dir__ = _package_dir(globals())

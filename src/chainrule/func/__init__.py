@@ -9,6 +9,7 @@ differentiation transforms compose with ``vmap`` (per-sample gradients:
 
 from __future__ import annotations
 
+from .._package_dir import package_dir as _package_dir
 from ..nn._batch_norm_replace import replace_all_batch_norm_modules_
 from ..nn.utils._functional_call import functional_call
 from .jacobians import hessian, jacfwd, jacrev
@@ -40,3 +41,6 @@ __all__ = [
     "vjp",
     "vmap",
 ]
+
+# dir(): the public names, not the submodules importing binds (see _package_dir)
+__dir__ = _package_dir(globals())

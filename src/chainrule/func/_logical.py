@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd.forward_ad_captures import _CAPTURED
+from ._inplace_refusal import UnbatchedWrite
 
 __all__ = [
     "BOOL_MASK_MESSAGE",
@@ -227,7 +228,8 @@ class LogicalArray(np.lib.mixins.NDArrayOperatorsMixin):
 
     def __array_function__(self, func: Any, types: Any, args: tuple, kwargs: dict) -> Any:
         if func is np.copyto and args and args[0] is not self:  # x.add_(batched) into an
-            raise inplace_unbatched()  # unbatched x: per-sample values, one tensor (PyTorch)
+            # unbatched x: per-sample values, one tensor (PyTorch; apply_inplace names the op)
+            raise UnbatchedWrite(np.shape(args[0]), _levels_of(self.level))
         if func in (np.may_share_memory, np.shares_memory):  # memory questions: physical
             return func(*(a.phys if isinstance(a, LogicalArray) else a for a in args), **kwargs)
         if func is np.where and len(args) == 3 and not kwargs:

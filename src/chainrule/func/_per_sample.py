@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd.state import LOCAL
+from ..autograd.tensor import Tensor
 from ..ops.indexing import getitem
 from ..ops.shape import stack
 from ._batched import BatchedTensor, Level, wrap
@@ -88,10 +89,17 @@ def per_sample_write(fn: Callable, x: Any, index: Any, *rest: Any) -> Any:
     if level is None:
         return NotImplemented
     if not (type(x) is BatchedTensor and x._level is level):
-        raise inplace_unbatched()
+        # PyTorch's words: x[i] = v is index_put_ for an advanced index, copy_ otherwise
+        raise inplace_unbatched("index_put_" if _advanced(index) else "inplace arithmetic")
     if innermost_level((index,), {}) is not level:
         return NotImplemented
     return per_sample(fn, x, index, *rest, inplace=True)
+
+
+def _advanced(index: Any) -> bool:
+    """Whether an index holds a tensor, list or array (PyTorch's ``index_put_``)."""
+    items = index if isinstance(index, tuple) else (index,)
+    return any(isinstance(i, (Tensor, list, np.ndarray)) for i in items)
 
 
 def _slice(x: Any, level: Level, b: int) -> Any:
@@ -128,6 +136,20 @@ def per_sample(fn: Callable, *args: Any, inplace: bool = False, **kwargs: Any) -
         return args[0]
     if isinstance(outs[0], tuple):
         first = outs[0]
-        parts = [wrap(stack([o[i] for o in outs], 0), level) for i in range(len(first))]
+        parts = [wrap(_stacked([o[i] for o in outs]), level) for i in range(len(first))]
         return type(first)(parts) if type(first) is tuple else type(first)(*parts)
-    return wrap(stack(outs, 0), level)
+    return wrap(_stacked(outs), level)
+
+
+def _stacked(outs: list) -> Any:
+    """The samples' results stacked; results of other shapes (``argwhere``, ``bincount``:
+    each sample's length its own) refused in the words of PyTorch's fallback, which stacks
+    them with ``torch.stack``."""
+    first = tuple(outs[0].shape)
+    for i, o in enumerate(outs):
+        if tuple(o.shape) != first:
+            raise RuntimeError(
+                f"stack expects each tensor to be equal size, but got {list(first)} at entry 0 "
+                f"and {list(o.shape)} at entry {i}"
+            )
+    return stack(outs, 0)

@@ -29,6 +29,7 @@ from ..autograd.state import LOCAL
 from ..autograd.tensor import Tensor
 from ._batched import BatchedTensor, Level, LogicalArray, physical
 from ._logical import Levels as _Levels
+from ._logical import inplace_unbatched
 
 __all__ = ["batched_call", "batched_fill", "lift_draw", "source", "unbatched_fill"]
 
@@ -228,9 +229,17 @@ def unbatched_fill(name: str, args: tuple, kwargs: dict) -> None:
         if level.randomness == "error":
             raise RuntimeError(ERROR_MESSAGE)
         if level.randomness == "different":
+            _refuse_batched_argument(name, level, args, kwargs)
             raise RuntimeError(CANNOT_UNBATCHED)
         if any(_at(a, level) for a in (*args, *kwargs.values())):
             raise RuntimeError(SAME_BATCHED)
+
+
+def _refuse_batched_argument(name: str, level: Level, args: tuple, kwargs: dict) -> None:
+    """``'different'`` fill of a tensor ``level`` does not batch with an argument it does
+    (``bernoulli_(p)``): PyTorch's in-place check of its rule comes first, its words."""
+    if any(_at(a, level) for a in (*args, *kwargs.values())):
+        raise inplace_unbatched(f"inplace {name.rstrip('_')}")
 
 
 def _fill_with(t: Tensor, name: str, args: tuple, kwargs: dict) -> None:
@@ -252,6 +261,7 @@ def batched_fill(x: BatchedTensor, name: str, args: tuple, kwargs: dict) -> Batc
         raise RuntimeError(ERROR_MESSAGE)
     if not _at(x, level):  # batched by outer levels only: this level has nothing to map
         if level.randomness == "different":
+            _refuse_batched_argument(name, level, args, kwargs)
             raise RuntimeError(CANNOT_UNBATCHED)
         if any(_at(a, level) for a in (*args, *kwargs.values())):
             raise RuntimeError(SAME_BATCHED)

@@ -27,28 +27,10 @@ from ..random_snapshot import restore, snapshot
 from ._batched import BatchedTensor
 from ._captures import run_guarded
 from ._rng_compare import drew_since
-from .transforms import jvp, vjp
+from .transforms import _argnums, jvp, vjp
 from .vmap import _leaves, _unflatten, vmap
 
 __all__ = ["hessian", "jacfwd", "jacrev"]
-
-
-def _argnums(argnums: Any, n: int) -> tuple[int, ...]:
-    """The selected positions, with PyTorch's checks (RuntimeError)."""
-    if isinstance(argnums, int):
-        nums: tuple = (argnums,)
-    elif isinstance(argnums, tuple) and all(isinstance(a, int) for a in argnums):
-        if not argnums:
-            raise RuntimeError("argnums must be non-empty")
-        if len(set(argnums)) != len(argnums):
-            raise RuntimeError(f"argnums elements must be unique, got {argnums}")
-        nums = argnums
-    else:
-        raise RuntimeError(f"argnums must be int or Tuple[int, ...], got: {type(argnums)}")
-    for a in nums:
-        if not -n <= a < n:
-            raise RuntimeError(f"Got argnum={a}, but only {n} positional inputs")
-    return tuple(a % n for a in nums)
 
 
 class _Flat:
@@ -82,6 +64,10 @@ class _Flat:
                     "has_aux is True"
                 )
             res, self.aux = res
+            if self.op.startswith("vjp"):  # jacrev: PyTorch's vjp unwraps aux first
+                for a in _leaves(self.aux):
+                    if not isinstance(a, Tensor):
+                        raise RuntimeError(f"Expected tensors, got unsupported type {type(a)}")
         out_leaves = _leaves(res)
         for o in out_leaves:
             if not isinstance(o, Tensor):

@@ -30,6 +30,43 @@ from .vmap import _leaves, _unflatten
 __all__ = ["grad", "jvp", "vjp"]
 
 
+def _argnums(argnums: Any, n: int) -> tuple[int, ...]:
+    """The selected positions, with PyTorch's checks (RuntimeError)."""
+    if isinstance(argnums, int):
+        nums: tuple = (argnums,)
+    elif isinstance(argnums, tuple):
+        if not argnums:
+            raise RuntimeError("argnums must be non-empty")
+        if len(set(argnums)) != len(argnums):
+            raise RuntimeError(f"argnums elements must be unique, got {argnums}")
+        for a in argnums:  # PyTorch checks each entry after the tuple
+            if not isinstance(a, int):
+                raise RuntimeError(f"argnum must be int, got: {type(a)}")
+        nums = argnums
+    else:
+        raise RuntimeError(f"argnums must be int or Tuple[int, ...], got: {type(argnums)}")
+    for a in nums:
+        if not -n <= a < n:
+            raise RuntimeError(f"Got argnum={a}, but only {n} positional inputs")
+    return tuple(a % n for a in nums)
+
+
+def _aux_checked(f: Callable) -> Callable:
+    """``f`` (guarded, returning ``(output, aux)``) refusing an ``aux`` with a leaf that is
+    not a tensor, in PyTorch's words (its transforms unwrap every leaf of ``aux``)."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        res = f(*args, **kwargs)
+        if isinstance(res, tuple) and len(res) == 2:
+            for a in _leaves(res[1]):
+                if not isinstance(a, Tensor):
+                    raise RuntimeError(f"Expected tensors, got unsupported type {type(a)}")
+        return res
+
+    call._guards_captures = True  # type: ignore[attr-defined]  # (f is guarded)
+    return call
+
+
 def _as_tuple(x: Any) -> tuple:
     return tuple(x) if isinstance(x, (tuple, list)) else (x,)
 
@@ -77,6 +114,8 @@ def vjp(f: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     and the cotangents may be pytrees (a dict of parameters from ``functional_call``)."""
     levels = list(LOCAL.state.vmap)
     f = guarded(f)  # f may not change a tensor it captures in place (as torch.func)
+    if has_aux:
+        f = _aux_checked(f)
     if not levels and all(isinstance(p, Tensor) for p in primals):
         flat_f, box = flat_outputs(f, has_aux)  # a nested pytree output: its leaves
         res = _plain.vjp(flat_f, *primals, has_aux=has_aux)
@@ -117,9 +156,12 @@ def grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -
     allowed). Inside vmap it is the gradient of each sample's output (per-sample
     gradients)."""
     f = guarded(f)  # f may not change a tensor it captures in place (as torch.func)
+    if has_aux:
+        f = _aux_checked(f)
     plain = _plain.grad(f, argnums, has_aux)
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        _argnums(argnums, len(args))  # PyTorch's checks first (unique, non-empty, in range)
         if not LOCAL.state.vmap:
             if kwargs:
                 return _plain.grad(lambda *a: f(*a, **kwargs), argnums, has_aux)(*args)

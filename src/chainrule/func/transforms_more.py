@@ -17,8 +17,9 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..ops.cast import clone
 from ..ops.shape import stack
+from ..utils._pytree import tree_structure
 from ._batched import BatchedTensor, wrap
-from .transforms import grad, jvp
+from .transforms import _argnums, grad, jvp
 from .vmap import _leaves, _unflatten
 
 __all__ = ["debug_unwrap", "functionalize", "grad_and_value", "linearize", "stack_module_state"]
@@ -76,6 +77,7 @@ def grad_and_value(
     """
 
     def wrapper(*args: Any, **kwargs: Any) -> tuple:
+        _argnums(argnums, len(args))  # PyTorch's checks first (unique, non-empty, in range)
         seen: list = []
 
         def g(*a: Any, **kw: Any) -> Any:
@@ -88,11 +90,8 @@ def grad_and_value(
                     )
                 out, aux = res
                 for leaf in _leaves(aux):
-                    if not isinstance(leaf, Tensor):
-                        raise RuntimeError(
-                            "grad_and_value(f)(*args): aux must be a tensor or a tuple, list "
-                            f"or dict of tensors (as in PyTorch), got {type(leaf)}"
-                        )
+                    if not isinstance(leaf, Tensor):  # PyTorch's words
+                        raise RuntimeError(f"Expected tensors, got unsupported type {type(leaf)}")
             else:
                 out, aux = res, None
             if not isinstance(out, Tensor):
@@ -102,9 +101,10 @@ def grad_and_value(
                 )
             nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
             seen.extend(debug_unwrap(t) for i in nums for t in _leaves(a[i]))
-            return out, (out, aux)
+            return out, ((out, aux) if has_aux else (out,))  # (no None for grad's aux check)
 
-        gr, (value, aux) = grad(g, argnums, has_aux=True)(*args, **kwargs)
+        gr, packed = grad(g, argnums, has_aux=True)(*args, **kwargs)
+        value, aux = packed[0], (packed[1] if has_aux else None)
         given = {id(debug_unwrap(t)) for t in _leaves(args) if isinstance(t, Tensor)}
         fresh = {id(t) for t in seen if isinstance(t, Tensor) and id(t) not in given}
 
@@ -158,6 +158,13 @@ def _stacked_leaf(tensors: list, name: str) -> Tensor:
     flags = {t.requires_grad for t in tensors}
     if len(flags) > 1:
         raise RuntimeError(f"Expected {name} from each model to have the same .requires_grad")
+    first = tuple(tensors[0].shape)
+    for i, t in enumerate(tensors):  # PyTorch stacks them: its stack's words
+        if tuple(t.shape) != first:
+            raise RuntimeError(
+                f"stack expects each tensor to be equal size, but got {list(first)} at entry 0 "
+                f"and {list(t.shape)} at entry {i}"
+            )
     result = stack(tensors)
     if flags == {True}:
         result = result.detach().requires_grad_()
@@ -183,7 +190,7 @@ def linearize(func: Callable, *primals: Any) -> tuple[Any, Callable]:
                 f"at flattened position {i}"
             )
     output = func(*primals)
-    meta = [(tuple(p.shape), p.dtype, p.device) for p in flat]
+    meta = [(p.shape, p.dtype, p.device) for p in flat]
 
     def flat_func(*leaves: Any) -> Any:
         return func(*_unflatten(primals, iter(leaves)))
@@ -194,16 +201,16 @@ def linearize(func: Callable, *primals: Any) -> tuple[Any, Callable]:
 
     def jvp_fn(*tangents: Any) -> Any:
         if not _same_structure(tangents, primals):
-            raise RuntimeError(
-                f"Expected the tangents {_structure(tangents)} to have the same argspec as "
-                f"the primals {_structure(primals)}"
+            raise RuntimeError(  # PyTorch's words, its TreeSpec reprs
+                f"Expected the tangents {tree_structure(tangents)} to have the same argspec as "
+                f"the primals {tree_structure(primals)}"
             )
         ts = _leaves(tangents)
         for i, (t, (shape, dtype, device)) in enumerate(zip(ts, meta)):
             if not isinstance(t, Tensor):
                 raise RuntimeError(f"tangent:{i} must be a Tensor, got {type(t).__name__}")
             for what, got, want in (
-                ("shape", tuple(t.shape), shape),
+                ("shape", t.shape, shape),  # (torch.Size in the words, as PyTorch)
                 ("device", t.device, device),
                 ("dtype", t.dtype, dtype),
             ):

@@ -148,17 +148,17 @@ def vmap(
     ):
         kind = ValueError if type(chunk_size) is int else _ChunkSizeTypeError
         raise kind(f"vmap: chunk_size should be None or greater than 0. (got {chunk_size})")
-    if not (in_dims is None or isinstance(in_dims, (int, tuple))) or isinstance(in_dims, bool):
-        raise ValueError(
-            f"vmap({_name(func)}, in_dims={in_dims!r}, ...): expected `in_dims` "
-            f"to be int or a (potentially nested) tuple matching the structure "
-            f"of inputs, got: {type(in_dims)}."
-        )
+    if isinstance(in_dims, bool):  # an int to PyTorch's check, then refused by its size()
+        raise TypeError("size(): argument 'dim' (position 1) must be int, not bool")
+    if not (in_dims is None or isinstance(in_dims, (int, tuple))):
+        raise ValueError(_in_dims_message(func, in_dims))
 
     @functools.wraps(func)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         what = f"vmap({_name(func)}, in_dims={in_dims!r}, ...)(<inputs>)"
         dims = in_dims
+        if dims is None:  # PyTorch refuses None at the top (a tuple may hold Nones)
+            raise ValueError(_in_dims_message(func, dims))
         if isinstance(dims, tuple) and len(dims) != len(args):
             raise ValueError(
                 f"{what}: in_dims is not compatible with the structure of "
@@ -209,10 +209,7 @@ def _batch_size(flat: list, dims: list, what: str) -> int:
             )
         sizes.append(x.shape[d])
     if not sizes:
-        raise ValueError(
-            f"{what}: Got all in_dims=None (no input is mapped); at least one "
-            "input must be a Tensor with a non-None in_dim"
-        )
+        raise ValueError("vmap: Expected at least one Tensor to vmap over")  # PyTorch's words
     if any(s != sizes[0] for s in sizes):
         raise ValueError(
             f"vmap: Expected all tensors to have the same size in the mapped "
@@ -250,14 +247,33 @@ def _run(
         levels.pop()
 
 
+def _in_dims_message(func: Callable, in_dims: Any) -> str:
+    """PyTorch's text for ``in_dims`` of no type it takes (formatted as its f-string does)."""
+    return (
+        f"vmap({_name(func)}, in_dims={in_dims}, ...)(<inputs>): expected `in_dims` to be int "
+        "or a (potentially nested) tuple matching the structure of inputs, got: "
+        f"{type(in_dims)}."
+    )
+
+
+def _bad_out_dims(out_dims: Any) -> bool:
+    """Whether ``out_dims`` holds anything but ints and Nones (in tuples, lists, dicts)."""
+    if isinstance(out_dims, (tuple, list)):
+        return any(_bad_out_dims(d) for d in out_dims)
+    if isinstance(out_dims, dict):
+        return any(_bad_out_dims(d) for d in out_dims.values())
+    return not (out_dims is None or isinstance(out_dims, int))
+
+
 def _unwrap_outputs(out: Any, out_dims: Any, level: Level, func: Callable) -> Any:
     name = _name(func)
     if isinstance(out_dims, bool):  # an int to PyTorch's check: out_dims=True is dim 1
         out_dims = int(out_dims)
-    if not (out_dims is None or isinstance(out_dims, (int, tuple, list, dict))):
+    if _bad_out_dims(out_dims):
         raise ValueError(
-            f"vmap({name}, ...): `out_dims` must be an int, None or a tuple of "
-            f"those matching the outputs, got {out_dims!r}"
+            f"vmap({name}, ..., out_dims={out_dims}): `out_dims` must be an int, None or a "
+            "python collection of ints representing where in the outputs the vmapped "
+            "dimension should appear."
         )
     flat = _leaves(out)
     flat_dims = _match(out_dims, out, f"vmap({name}, ..., out_dims={out_dims!r})")
@@ -270,9 +286,9 @@ def _unwrap_one(o: Any, d: Any, level: Level, name: str) -> Any:
     if d is None:
         if batched:
             raise ValueError(
-                f"vmap({name}, ...): `{name}` returned a tensor that depends on "
-                "the mapped inputs for an output whose out_dim is None; give it "
-                "an out_dim"
+                f"vmap({name}, ...): `{name}` can not return a BatchedTensor when out_dim "
+                f"is None\nvmap({name}, ...): `{name}` returned a tensor that depends on "
+                "the mapped inputs for an output whose out_dim is None; give it an out_dim"
             )
         return o
     if not isinstance(o, Tensor):

@@ -19,6 +19,7 @@ conjugate convention (``svd.py`` and ``pseudo_inverse.py`` hold the SVD and ``pi
 
 from __future__ import annotations
 
+from .._package_dir import package_dir as _package_dir
 from ..ops.linalg import matmul
 from ..ops.linalg_aliases import matrix_exp
 from ._common import LinAlgError
@@ -87,3 +88,6 @@ __all__ = [
     "vecdot",
     "vector_norm",
 ]
+
+# dir(): the public names, not the submodules importing binds (see _package_dir)
+__dir__ = _package_dir(globals())

@@ -38,6 +38,7 @@ from ..autograd.saved_fields import given, given_value  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import errstate, get_array_module
 from ..ops._result_layout import column_major  # LAPACK's layout, PyTorch's
+from ..ops._tensor_args import called_as, first_not_tensor, torch_type_name
 from ..ops.joining import cat
 from ..ops.linalg_out import with_out
 from ..ops.structural import diag_embed, diagonal
@@ -46,6 +47,14 @@ from .solve import inv, lapack_layout, solve
 from .svd import check_phase_invariant, svd, svdvals
 
 __all__ = ["cholesky", "eigh", "eigvalsh", "qr", "svd", "svdvals"]
+
+
+def _not_str(op: str, arg: str, value: object) -> TypeError:
+    """PyTorch's parser error for ``linalg_<op>``'s string argument given something else."""
+    where = "" if arg in called_as((op,))[2] else " (position 2)"
+    return TypeError(
+        f"linalg_{op}(): argument '{arg}'{where} must be str, not {torch_type_name(value)}"
+    )
 
 
 def _phi(x: Tensor) -> Tensor:
@@ -158,6 +167,8 @@ def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
 
 
 def _cholesky(A: Tensor, upper: bool, legacy: bool) -> Tensor:
+    if not isinstance(A, Tensor):  # PyTorch's argument parser: a TypeError, no conversion
+        raise first_not_tensor("cholesky" if legacy else "linalg_cholesky", (("input", A),))
     a = check_square(A, "linalg.cholesky", complex_ok=True)
     out = Cholesky.apply(a, legacy, bool(upper))  # one node, U = L^H included (PyTorch's)
     return given(out, upper=bool(upper))  # grad_fn._saved_upper
@@ -267,6 +278,8 @@ def qr(A: Tensor, mode: str = "reduced") -> QRResult:
     ``complete`` or ``r``, whose Q is empty as in PyTorch); real or complex ``A`` (R's
     diagonal is real, LAPACK's choice)."""
     a = check_float(A, "linalg.qr", complex_ok=True)
+    if type(mode) is not str:
+        raise _not_str("qr", "mode", mode)
     if mode not in ("reduced", "complete", "r"):
         raise RuntimeError(
             f"qr received unrecognized mode '{mode}' but expected one of "
@@ -361,8 +374,10 @@ def eigh(A: Tensor, UPLO: str = "L") -> EighResult:  # noqa: N803 - PyTorch's na
     of a function of Hermitian matrices (the Hermitian part of
     ``V (diag(gw) + F * V^H gV) V^H``), not masked to the triangle read; a complex loss that
     depends on the eigenvectors' phases raises in backward."""
+    if type(UPLO) is not str:
+        raise _not_str("eigh", "UPLO", UPLO)
     if UPLO not in ("L", "U", "l", "u"):  # PyTorch reads the letter in either case
-        raise RuntimeError(f"linalg.eigh: Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
+        raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
     w, v = Eigh.apply(check_square(A, "linalg.eigh", complex_ok=True), UPLO.upper())
     return EighResult(w, v)
 

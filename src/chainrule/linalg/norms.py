@@ -24,6 +24,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module, host
 from ..meta.results import refuse_meta
 from ..ops._result_layout import column_major, reduced_layout  # PyTorch's layouts
+from ..ops._tensor_args import first_not_tensor
 from ..ops._util import NAMED_ERRORS, as_tensor, dim_range_error, lead_with, norm_dim
 from ..ops.complex_norms import complex_dtype_arg, complex_norm
 from ..ops.linalg_out import with_out
@@ -32,6 +33,7 @@ from ..ops.vector_norms import Norm1, NormInf, NormNegInf, NormZero, PNorm, vect
 from ..qtypes import scalar_type_name
 from ._common import check_float, check_square, tensor_arg
 from ._lstsq_drivers import gelsy_solve, svd_rank_threshold
+from ._overload_checks import UNSET, refuse_tolerance_forms
 from .decompositions import svdvals
 from .lstsq_node import LstsqSolution
 from .pseudo_inverse import cutoff, finite_for_svd, pinv
@@ -78,6 +80,11 @@ class EuclideanNorm(Function):
         if not keepdim:
             grad = grad.reshape(n.shape)
         zero = n.detach() == 0
+        if ctx.create_graph:
+            # PyTorch's norm_backward op for op, grad * (x / n).masked_fill_(n == 0, 0): the
+            # second derivative at a zero norm is its NaN (the masked 0 divided by n = 0 in
+            # the division's backward), not 0
+            return grad * (x / n).masked_fill(zero, 0.0), None, None
         return (grad / n.masked_fill(zero, 1.0)).masked_fill(zero, 0.0) * x, None, None
 
     @staticmethod
@@ -291,8 +298,11 @@ def matrix_rank(
     """The number of singular values above ``max(atol, rtol * s_max)`` (int64); real or
     complex ``A``. ``hermitian=True``: the absolute eigenvalues of the lower triangle's
     Hermitian matrix stand for the singular values, as in PyTorch."""
+    if type(hermitian) is not bool or atol is not None or rtol is not None:
+        refuse_tolerance_forms("matrix_rank", A, "tol", UNSET, hermitian, atol, rtol)
     if hermitian:
-        a = check_square(A, "linalg.matrix_rank", complex_ok=True)
+        a = check_float(A, "linalg.matrix_rank", complex_ok=True)
+        a = check_square(a, "linalg.eigh", complex_ok=True)  # PyTorch's eigh path names eigh
     else:
         a = check_float(A, "linalg.matrix_rank", complex_ok=True)
     if tol is not None:
@@ -330,6 +340,7 @@ def _svd_solve(svd: tuple, b: np.ndarray, thr: Any) -> tuple[np.ndarray, np.ndar
 
 
 _DRIVERS = ("gels", "gelsy", "gelsd", "gelss")
+_LSTSQ_DTYPES = ("float32", "float64", "complex64", "complex128")  # PyTorch's kernels
 
 
 def _lstsq_batches(sa: tuple, sb: tuple) -> tuple:
@@ -365,6 +376,8 @@ def lstsq(
     PyTorch's, that of ``pinv(A) @ B`` whatever the driver and ``rcond``. Real or complex
     ``A``, ``B`` (residuals and singular values are real).
     """
+    if not isinstance(A, Tensor) or not isinstance(B, Tensor):  # PyTorch's parser: TypeError
+        raise first_not_tensor("linalg_lstsq", (("input", A), ("b", B)))
     if LOCAL.state.vmap:  # inside cr.func.vmap: PyTorch's batching rule, on physical tensors
         from ..func._rules_lstsq import lstsq_batched  # noqa: PLC0415 - func imports linalg
 
@@ -384,6 +397,8 @@ def lstsq(
             f"input's dtype {scalar_type_name(A.dtype)} and other's dtype "
             f"{scalar_type_name(B.dtype)}"
         )
+    if isinstance(A, Tensor) and A._data.dtype.name not in _LSTSQ_DTYPES:  # PyTorch's words
+        raise RuntimeError("This function doesn't handle types other than float and double")
     a = check_float(A, "linalg.lstsq", complex_ok=True)
     b = tensor_arg(B, "linalg.lstsq", complex_ok=True)
     if not 0 <= a.ndim - b.ndim <= 1:

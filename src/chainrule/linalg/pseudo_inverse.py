@@ -29,6 +29,7 @@ from ..backend import get_array_module
 from ..meta.array import MetaArray
 from ..ops.linalg_out import with_out
 from ._common import LinAlgError, check_float, check_square, mH
+from ._overload_checks import UNSET, refuse_tolerance_forms
 
 __all__ = ["Pinv", "cutoff", "finite_for_svd", "pinv"]
 
@@ -116,7 +117,7 @@ class Pinv(Function):
 @with_out("linalg.pinv", "castable")
 def pinv(
     A: Tensor,
-    rcond: Any = None,
+    rcond: Any = UNSET,
     hermitian: bool = False,
     *,
     atol: Any = None,
@@ -129,14 +130,18 @@ def pinv(
     older overload (``pinv(A, rcond, hermitian)``): ``rtol`` under its old name, not to be
     combined with ``atol``/``rtol``."""
     op = "linalg.pinv"
-    if rcond is not None:
+    if rcond is not UNSET or type(hermitian) is not bool or atol is not None or rtol is not None:
+        refuse_tolerance_forms("pinv", A, "rcond", rcond, hermitian, atol, rtol)
+    if rcond is not UNSET:
         if atol is not None or rtol is not None:
             raise TypeError(
                 "linalg_pinv() received an invalid combination of arguments: rcond cannot be "
                 "combined with atol or rtol"
             )
         rtol = rcond
-    a = check_square(A, op, complex_ok=True) if hermitian else check_float(A, op, True)
+    a = check_float(A, op, True)
+    if hermitian:  # PyTorch's pinv goes through eigh: its square check (and name)
+        a = check_square(a, "linalg.eigh", complex_ok=True)
     out = Pinv.apply(a, hermitian=bool(hermitian), atol=atol, rtol=rtol)
     # PyTorch composes pinv from a decomposition and a matmul that CPU autocast casts: the
     # result comes back in the autocast dtype (computed here in float32, rounded once)

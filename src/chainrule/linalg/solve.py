@@ -115,6 +115,8 @@ class Solve(Function):
     @staticmethod
     def forward(ctx, a, b, left=True, vectors=False):
         ctx.left = left
+        if vectors and b.ndim < a.ndim - 1:  # one vector for a batch of A: broadcast inside
+            b = get_array_module(b).broadcast_to(b, a.shape[:-1])  # (the engine sums its grad)
         x = raw_solve(a, b, left)
         if vectors and x.ndim > 1:  # a batch of vectors B (``solve``'s, not the backward's):
             x = column_major(x)  # PyTorch's X has them as the columns of one matrix, (1, k)
@@ -146,7 +148,10 @@ class Solve(Function):
             rhs = rhs - tx
         if isinstance(rhs, int):
             return None
-        return raw_solve(a._data if isinstance(a, Tensor) else a, rhs, left)
+        out = raw_solve(a._data if isinstance(a, Tensor) else a, rhs, left)
+        if x.ndim == a.ndim - 1 and out.ndim > 1:  # vectors: as the columns, as the forward's
+            out = column_major(out)
+        return out
 
 
 def raw_solve(a: Any, b: Any, left: bool) -> Any:
@@ -214,8 +219,8 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
             f"AX = B ({a.shape[-2]}x{a.shape[-1]} and {shape[-2]}x"
             f"{shape[-1]})"
         )
-    if vector and shape[:-2] == tuple(a.shape[:-2]):  # one node taking them, as PyTorch's
-        return Solve.apply(a, b, True, True)  # (laid out as PyTorch's: Solve.forward)
+    if vector and (b.ndim == 1 or shape[:-2] == tuple(a.shape[:-2])):  # one node taking
+        return Solve.apply(a, b, True, True)  # them, laid out as PyTorch's (Solve.forward)
     x = _solve_matrices(a, b.unsqueeze(-1) if vector else b)
     return x.squeeze(-1) if vector else x
 

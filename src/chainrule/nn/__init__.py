@@ -1,5 +1,6 @@
 """Neural-network building blocks (``cr.nn``): Module, Parameter, layers, losses, init."""
 
+from .._package_dir import package_dir as _package_dir
 from . import attention, functional, grad, init, modules, parallel, parameter, utils  # noqa: F401
 from .layers import *  # noqa: F401,F403
 from .legacy_helpers import Container, factory_kwargs
@@ -31,3 +32,7 @@ def __getattr__(name: str) -> object:
 
         return importlib.import_module(f"chainrule.ao.nn.{name}")
     raise AttributeError(f"module 'chainrule.nn' has no attribute {name!r}")
+
+
+# dir(): the public names, not the submodules importing binds (see _package_dir)
+__dir__ = _package_dir(globals(), ("modules", "parameter"), ("quantized", "intrinsic", "qat"))

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ..ops._util import constant
+from ..ops._util import broadcast_error, constant, torch_words
 from . import functional as F
 
 __all__ = [
@@ -66,11 +66,45 @@ def binary_cross_entropy_with_logits(
     pos_weight: Tensor | None = None,
     reduction: int = 0,
 ) -> Tensor:
-    """``torch.binary_cross_entropy_with_logits`` (``pos_weight`` before ``reduction``)."""
+    """``torch.binary_cross_entropy_with_logits`` (``pos_weight`` before ``reduction``).
+
+    ATen broadcasts where ``F``'s form wants equal shapes: its ``(1 - target).mul_(input)``
+    takes any input that broadcasts to the target's shape (the loss has the target's shape),
+    ``log_sigmoid(input).mul_(log_weight)`` a pos_weight whose product with the target fits
+    the input, ``loss.mul_(weight)`` a weight that fits the loss; anything else fails as
+    those in-place ops fail there."""
     r = reduction_name("binary_cross_entropy_with_logits", reduction)
+    op = "binary_cross_entropy_with_logits"
+    if isinstance(input, Tensor) and isinstance(target, Tensor) and input.shape != target.shape:
+        _fits_in_place(op, target, input)
+        if pos_weight is not None:
+            log_weight = _fits_in_place(op, pos_weight, target, into=False)
+            _fits_in_place(op, input, log_weight)
+        if weight is not None:
+            _fits_in_place(op, target, weight)
+        input = input.expand(target.shape)
     return F.binary_cross_entropy_with_logits(
         input, target, weight, reduction=r, pos_weight=pos_weight
     )
+
+
+def _fits_in_place(op: str, a: Any, b: Any, into: bool = True) -> tuple[int, ...]:
+    """The broadcast shape of ``a`` and ``b`` (tensors or shapes) as ATen's ``a.mul_(b)``
+    checks it: its broadcast error where they do not broadcast, and (``into``) its "output
+    with shape" error where the result is not ``a``'s shape."""
+    sa, sb = (tuple(getattr(v, "shape", v)) for v in (a, b))
+    try:
+        full = tuple(np.broadcast_shapes(sa, sb))
+    except ValueError:
+        raise broadcast_error(op, np.empty(sa, bool), np.empty(sb, bool)) from None
+    if into and full != sa:
+        raise torch_words(
+            RuntimeError(
+                f"output with shape {list(sa)} doesn't match the broadcast shape {list(full)}"
+                f"\n{op}: a target of shape {sa} and an input of shape {sb}"
+            )
+        )
+    return full
 
 
 def cosine_embedding_loss(

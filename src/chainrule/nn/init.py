@@ -281,6 +281,8 @@ def constant_(tensor: Tensor, val: float) -> Tensor:
 
 
 def zeros_(tensor: Tensor) -> Tensor:
+    if not isinstance(tensor, Tensor):  # PyTorch calls tensor.zero_(): Python's words
+        raise AttributeError(f"'{torch_type_name(tensor)}' object has no attribute 'zero_'")
     return _fill(tensor, 0.0)
 
 
@@ -290,16 +292,19 @@ def ones_(tensor: Tensor) -> Tensor:
 
 def eye_(tensor: Tensor) -> Tensor:
     """Fill a 2-d tensor with the identity (preserves inputs in a Linear layer)."""
-    if tensor.ndim != 2:
-        raise ValueError(f"eye_: only 2-d tensors are supported, got shape {tuple(tensor.shape)}")
+    if tensor.ndimension() != 2:  # (PyTorch calls it: its AttributeError for a non-tensor)
+        raise ValueError(
+            "Only tensors with 2 dimensions are supported\neye_: only 2-d tensors are "
+            f"supported, got shape {tuple(tensor.shape)}"
+        )
     return _fill(tensor, np.eye(*tensor.shape))
 
 
 def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
     """Fill a 3/4/5-d conv weight with the Dirac delta (identity convolution per group)."""
-    if tensor.ndim not in (3, 4, 5):
+    if tensor.ndimension() not in (3, 4, 5):
         raise ValueError(
-            f"dirac_: only 3, 4 or 5-d tensors are supported, got {tuple(tensor.shape)}"
+            f"Only tensors with 3, 4, or 5 dimensions are supported\ndirac_: got {tensor.shape}"
         )
     out = tensor.shape[0]
     if out % groups != 0:

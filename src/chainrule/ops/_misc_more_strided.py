@@ -150,7 +150,10 @@ class AsStrided(Function):
         gi = store[constant(ctx.in_pos)]
         if ctx.counts is not None:
             gi = gi / constant(ctx.counts.astype(grad.dtype)).to(grad.device)
-        return gi.reshape(ctx.in_shape), None, None, None
+        gi = gi.reshape(ctx.in_shape)
+        if not ctx.create_graph:  # PyTorch's as_strided_backward copies into new zeros
+            gi._vc[0] = 1  # (version 1); a new tensor here, saved by nothing
+        return gi, None, None, None
 
     @staticmethod
     def jvp(ctx, t, *_):

@@ -36,6 +36,13 @@ stride); a pooling of a transposed input is row-major (``pooled_layout``); an FF
 laid out by PyTorch's CPU rule (``fft_layout``: the untransformed dims by the input's
 strides, then the transformed ones); each costs a row-major input nothing but a flag test.
 
+Session 45: the input gradient of group norm of a channels-last input is channels-last
+(``grad_in_input_format``; batch norm's stays row-major: laid out as PyTorch's it changed
+the float32 rounding of a convolution backward after it enough to move a drop-in program
+off PyTorch's losses); a two-operand ``einsum`` result takes PyTorch's
+``sumproduct_pair`` strides (``einsum_layout.py``, through ``with_strides``); clamp's input
+gradient is laid out by its mask first (``fused_grads.MaskFirstGrad``).
+
 The pure-array helpers (the stride order, dense relayouts, ``like_layout``) live one layer
 down in ``chainrule/_layout.py``, where the autograd engine uses them too (a leaf's
 ``.grad`` follows PyTorch's gradient layout contract, :func:`~chainrule._layout.grad_layout`);
@@ -76,6 +83,7 @@ __all__ = [
     "elementwise_layout",
     "elementwise_tensor",
     "fft_layout",
+    "grad_in_input_format",
     "in_elementwise_layout",
     "in_format",
     "input_format",
@@ -85,6 +93,7 @@ __all__ = [
     "pooled_layout",
     "reduced_layout",
     "strided_copy",
+    "with_strides",
     "stride_order",
 ]
 
@@ -217,6 +226,17 @@ def in_format(out: Any, fmt: Any) -> Any:
     return relayout_array(out, fmt, "empty")
 
 
+def grad_in_input_format(dx: Any, x: Any) -> Any:
+    """The input gradient ``dx`` of a norm (batch, group) of ``x`` laid out in ``x``'s
+    channels-last format where ``x`` suggests one (PyTorch's backward kernels allocate
+    ``grad_input`` in ``x.suggest_memory_format()``; session 45); else ``dx`` itself (one
+    flag test for a row-major ``x``; a convolution's channel-major ``x`` keeps its rule)."""
+    fmt = input_format(x)
+    if fmt is None or (LAYOUT_MARKS and layout_mark(x) is not None):
+        return dx  # (a convolution's channel-major result: row-major to PyTorch)
+    return in_format(dx, fmt)
+
+
 def _row_major_safe(v: Any) -> bool:
     """Whether the array ``v`` (over a result that has size-1 dims) leaves PyTorch's order
     row-major: its nonzero strides as PyTorch reports them (a size-1 dim's included) never
@@ -272,6 +292,12 @@ def _fresh(y: Any, strides: list[int]) -> Any:
         xp = get_array_module(y)
         out = xp.lib.stride_tricks.as_strided(out, y.shape, want)
     return out
+
+
+def with_strides(y: Any, strides: Any) -> Any:
+    """``y`` itself when its strides (elements) are ``strides``, else a copy laid out so (a
+    result whose strides a rule computed, as ``einsum_layout.pair_layout``)."""
+    return _fresh(y, list(strides))
 
 
 def elementwise_layout(y: Any, *operands: Any) -> Any:

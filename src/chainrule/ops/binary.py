@@ -46,6 +46,8 @@ from .pairwise_extremes import (  # noqa: F401 - re-exported (their home before 
 )
 from .rounded_division import _rounded_div
 from .selection_where import Where, where, where_as  # noqa: F401 - re-exported (many importers)
+from .sparse_dense_add import dense_operand
+from .sparse_tensor import SPARSE_TYPES
 from .unary import cast, reciprocal
 from .unset_arguments import ALPHA_UNSET, parser_alpha
 
@@ -269,6 +271,10 @@ def add(input: Any, other: Any, *, alpha: Any = ALPHA_UNSET) -> Tensor:  # noqa:
         alpha = None
     elif type(alpha) is not int and type(alpha) is not float:
         parser_alpha("add", alpha)
+    if type(other) in SPARSE_TYPES or type(input) in SPARSE_TYPES:  # dense + sparse: dense
+        if type(input) in SPARSE_TYPES:  # sparse + ...: the sparse tensor's own add
+            return input.add(other) if alpha is None else input.add(other, alpha=alpha)
+        other = dense_operand("add", input, other)
     _check_alpha("add", input, other, alpha)
     return _add_or_sub(Add, "add", input, other, alpha)
 
@@ -310,6 +316,10 @@ def sub(input: Any, other: Any, *, alpha: Any = ALPHA_UNSET) -> Tensor:  # noqa:
         alpha = None
     elif type(alpha) is not int and type(alpha) is not float:
         parser_alpha("sub", alpha)
+    if type(other) in SPARSE_TYPES or type(input) in SPARSE_TYPES:  # dense - sparse: dense
+        if type(input) in SPARSE_TYPES:  # sparse - ...: the sparse tensor's own sub
+            return input.sub(other) if alpha is None else input.sub(other, alpha=alpha)
+        other = dense_operand("sub", input, other)
     _no_bool_sub(input, other)
     _check_alpha("sub", input, other, alpha)
     return _add_or_sub(Sub, "sub", input, other, alpha)

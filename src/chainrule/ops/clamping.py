@@ -27,7 +27,7 @@ from ._util import (
 from .binding import tensor_method
 from .cast import cast
 from .elementwise import UnaryElementwise
-from .fused_grads import mask_grad
+from .fused_grads import mask_first_grad, mask_grad
 from .overload_errors import is_number_or_tensor, number_or_tensor_error
 from .unary_inputs import _mask, _no_complex
 
@@ -67,16 +67,17 @@ class Clamp(UnaryElementwise):
     def kept(ctx, xd: Any) -> Any:
         """Where ``min <= x <= max``: the positions whose gradient passes."""
         lo, hi = ctx.params["lo"], ctx.params["hi"]
-        m = get_array_module(xd).ones(xd.shape, dtype=bool)
-        if lo is not None:
-            m &= xd >= lo
-        if hi is not None:
+        if lo is None and hi is None:
+            return get_array_module(xd).ones(xd.shape, dtype=bool)
+        m = xd >= lo if lo is not None else xd <= hi  # (in x's layout, as PyTorch's mask)
+        if lo is not None and hi is not None:
             m &= xd <= hi
-        return m
+        return m if xd.ndim else get_array_module(xd).asarray(m)  # (0-d: an array, not a bool)
 
     @classmethod
     def chain(cls, ctx, g, x, y):
-        return mask_grad(g, Clamp.kept(ctx, x._data))  # a masked inf/NaN gives 0 (torch)
+        # a masked inf/NaN gives 0, laid out by the mask first (PyTorch's where(mask, g, 0))
+        return mask_first_grad(g, Clamp.kept(ctx, x._data))
 
 
 class Hardtanh(Clamp):
@@ -140,7 +141,7 @@ class ClampTensor(Function):
         )
         needs = ctx.needs_input_grad
         return tuple(
-            mask_grad(g, m) if need and m is not None else None
+            mask_first_grad(g, m) if need and m is not None else None  # (where(mask, g, 0))
             for need, m in zip(needs, (keep, below, above))
         )
 

@@ -79,6 +79,11 @@ def aminmax(input: Any, *, dim: int | None = None, keepdim: bool = False) -> ret
 def argwhere(input: Any) -> Tensor:  # noqa: A002
     """The indices of the non-zero elements, one row per element: shape (count, ndim)."""
     x = as_tensor(input)
+    if type(x._data) is not np.ndarray and is_vmap_batched(x._data):
+        from ..func._per_sample import per_sample  # noqa: PLC0415 - func imports the ops
+
+        # cr.func.vmap: once per sample, as PyTorch's fallback (other lengths: stack refuses)
+        return per_sample(argwhere, x)
     xp = get_array_module(x._data)
     return constant(xp.argwhere(x._data).astype(np.int64))
 
@@ -95,6 +100,13 @@ def bincount(input: Any, weights: Any = None, minlength: int = 0) -> Tensor:  # 
     """
     x = as_tensor(input)
     a = x._data
+    if (type(a) is not np.ndarray or weights is not None) and (  # (plain arrays: no vmap)
+        is_vmap_batched(a) or is_vmap_batched(getattr(weights, "_data", None))
+    ):
+        from ..func._per_sample import per_sample  # noqa: PLC0415 - func imports the ops
+
+        # cr.func.vmap: once per sample, as PyTorch's fallback (other lengths: stack refuses)
+        return per_sample(bincount, x, weights, minlength)
     if a.dtype.kind not in "iu":
         raise DtypeError(f"bincount: not implemented for {x.dtype} input (integers only)")
     if isinstance(minlength, bool) or not isinstance(minlength, (int, np.integer)):
@@ -103,7 +115,7 @@ def bincount(input: Any, weights: Any = None, minlength: int = 0) -> Tensor:  # 
         raise RuntimeError(f"bincount: minlength should be >= 0 (got {minlength})")
     if a.ndim != 1 or (a.size and int(a.min()) < 0):
         raise RuntimeError(
-            f"bincount only supports 1-d non-negative integral inputs (got shape {tuple(x.shape)})"
+            "bincount only supports 1-d non-negative integral inputs."  # PyTorch's words
         )
     xp = get_array_module(a)
     if weights is None:

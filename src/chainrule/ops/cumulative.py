@@ -17,11 +17,13 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..autograd.saved_fields import given, given_dim  # grad_fn._saved_*
+from ..autograd.state import is_grad_enabled
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._util import as_tensor, int_dim, norm_dim
 from .binding import tensor_method
 from .number_arguments import parser_int, refuse_dtype
+from .product_gradients import cumprod_grad_loop, cumprod_grad_zeros, cumprod_tangent
 from .shape import cat, flip, movedim
 
 __all__ = ["cumprod", "cumsum", "diff"]
@@ -105,6 +107,11 @@ class Cumprod(Function):
             return grad
         if not bool((x._data == 0).any()):
             return _reverse_cumsum(grad * y, d) / x
+        if x.dtype.kind == "f":  # PyTorch's two zero branches op for op (product_gradients)
+            if is_grad_enabled():  # recorded: its O(n^2) loop, whose derivative is torch's
+                return cumprod_grad_loop(x, grad, d)
+            gx = cumprod_grad_zeros(x._data, y._data, grad._data, d)
+            return Tensor._make(gx, False, None, 0)
         # Exact with zeros: move dim last, dx_i = sum_j g_j y_{i-1} R[i, j].
         xl, gl, yl = (movedim(t, d, -1) for t in (x, grad, y))
         n = xl.shape[-1]
@@ -120,6 +127,8 @@ class Cumprod(Function):
         if x.dtype != y.dtype:  # cumprod(dtype=): in the result's dtype
             x, t = x.astype(y.dtype), t.astype(y.dtype)
         xp = get_array_module(x)
+        if x.dtype.kind == "f" and x.ndim:  # PyTorch's cumprod_jvp (product_gradients)
+            return cumprod_tangent(x, t, y, d)
         if not bool((x == 0).any()):
             return y * xp.cumsum(t / x, axis=d)
         xl, tl = xp.moveaxis(x, d, -1), xp.moveaxis(t, d, -1)

@@ -221,16 +221,23 @@ class LogCumSumExp(Function):
                 acc = _logaddexp_accumulate(xp.log(part) + x, d)
                 parts.append(xp.exp(acc - y))
             out = parts[0] - parts[1]
-            # where every element so far is -inf (y = -inf) in a line with a finite element,
-            # PyTorch's tangent is 0 (its cumsum of exp(x - max) t over a denominator clamped
-            # to 1e-13), not -inf - -inf; a line all -inf stays NaN, as there
-            finite_line = (x > -xp.inf).any(axis=d, keepdims=True)  # (no max: x may be empty)
-            out = xp.where(xp.isneginf(y) & finite_line, 0, out)
+            if not x.shape[d]:  # empty along dim: no max to take
+                return out.astype(x.dtype)
+            # PyTorch's logcumsumexp_jvp: e = exp(x - max), cumsum(e t) / (cumsum(e) + 1e-13)
+            finite = xp.isfinite(x.max(axis=d, keepdims=True))  # a NaN in the line: NaN max
+            # where every element so far is -inf (y = -inf) in a line with a finite max,
+            # PyTorch's tangent is 0 (over the 1e-13), not -inf - -inf
+            out = xp.where(xp.isneginf(y) & finite, 0, out)
             # a NaN tangent (or an infinite one at x = -inf, 0 * inf) is in neither part: it
             # reaches every later position
             nan = xp.isnan(t) | (xp.isinf(t) & xp.isneginf(x))
             if nan.any():
                 out = xp.where(xp.logical_or.accumulate(nan, axis=d), xp.nan, out)
+            if not finite.all():  # a line whose max is NaN or +-inf: PyTorch's formula
+                # NaN at x = max = +-inf (inf - inf), and throughout a line with a NaN
+                e = xp.exp(x - x.max(axis=d, keepdims=True))
+                torch_t = xp.cumsum(e * t, axis=d) / (xp.cumsum(e, axis=d) + 1e-13)
+                out = xp.where(finite, out, torch_t)
         return out.astype(x.dtype)
 
 

@@ -27,6 +27,7 @@ from ..dtypes import promote_types
 from ._einsum_sublist import sublist_to_equation
 from ._tensor_args import torch_type_name
 from ._util import DtypeError, ShapeError, as_tensor
+from .einsum_layout import pair_layout
 from .matmul_autocast import autocast_product_operands
 from .shape import broadcast_to, reshape
 
@@ -115,7 +116,8 @@ class Einsum(Function):
             wide = [to_single(a) for a in arrays]  # (as PyTorch's CPU kernels)
             path = contraction_path(equation, wide)
             return to_half(xp.einsum(equation, *wide, optimize=path))
-        return xp.einsum(equation, *arrays, optimize=contraction_path(equation, arrays))
+        y = xp.einsum(equation, *arrays, optimize=contraction_path(equation, arrays))
+        return pair_layout(y, arrays, ins, out) if len(arrays) == 2 else y  # PyTorch's strides
 
     @staticmethod
     def backward(ctx, grad):

@@ -17,9 +17,10 @@ from .._kernels import dispatch as _fast
 from ..autograd.function import Function
 from ..backend import get_array_module
 from ..threads import elementwise
+from ._result_layout import in_elementwise_layout
 from .elementwise import BinaryElementwise
 
-__all__ = ["relu_grad", "relu_grad_array", "sigmoid_grad", "tanh_grad"]
+__all__ = ["mask_first_grad", "relu_grad", "relu_grad_array", "sigmoid_grad", "tanh_grad"]
 
 
 class TanhGrad(BinaryElementwise):
@@ -106,6 +107,34 @@ class MaskGrad(Function):
     @staticmethod
     def jvp(ctx, tg, _):
         return None if tg is None else _where_mask(tg, ctx.saved_arrays[0])
+
+
+class MaskFirstGrad(MaskGrad):
+    """:class:`MaskGrad` laid out as PyTorch's ``where(mask, g, 0)``: the mask is the first
+    operand of its elementwise order (clamp's backward: a channels-last input gives a
+    channels-last gradient whatever ``g``'s layout; session 45). A row-major mask and ``g``
+    cost one flag test each."""
+
+    @staticmethod
+    def forward(ctx, g, mask):
+        ctx.save_for_backward(mask)
+        return in_elementwise_layout(_where_mask(g, mask), mask, g)
+
+    @staticmethod
+    def backward(ctx, gg):
+        return MaskFirstGrad.apply(gg, ctx.saved_tensors[0]._data), None
+
+    @staticmethod
+    def jvp(ctx, tg, _):
+        if tg is None:
+            return None
+        mask = ctx.saved_arrays[0]
+        return in_elementwise_layout(_where_mask(tg, mask), mask, tg)
+
+
+def mask_first_grad(g, mask):
+    """``where(mask, g, 0)`` in PyTorch's layout for that call (:class:`MaskFirstGrad`)."""
+    return MaskFirstGrad.apply(g, mask)
 
 
 def _where_mask(g, mask):

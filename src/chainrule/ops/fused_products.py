@@ -38,6 +38,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module, is_writeable
 from ..threads import elementwise
 from .linalg import MatMul, outer
+from .matmul_arrays import ROW_MAJOR, column_major
 from .shape import transpose
 
 __all__ = ["Addbmm", "Addmm", "Addmv", "Addr", "Baddbmm"]
@@ -171,6 +172,49 @@ class Addmm(_AddProduct):
     }
 
     @staticmethod
+    def forward(ctx, inp, a, b, beta, alpha):
+        # PyTorch's mm backward computes a column-major operand's gradient as a transposed
+        # product, column-major too (mm_mat1_backward / mm_mat2_backward; session 45)
+        needs = ctx.needs_input_grad
+        if (needs[1] or needs[2]) and type(a) is np.ndarray and type(b) is np.ndarray:
+            ctx.cols = (needs[1] and column_major(a), needs[2] and column_major(b))
+        else:
+            ctx.cols = ROW_MAJOR
+        return _AddProduct.forward(ctx, inp, a, b, beta, alpha)
+
+    @staticmethod
+    def backward(ctx, grad):
+        cols = ctx.cols
+        if not (cols[0] or cols[1]):
+            return _AddProduct.backward(ctx, grad)
+        a, b = ctx.saved_tensors
+        needs, beta, alpha = ctx.needs_input_grad, ctx.beta, ctx.alpha
+        gin = (grad if beta == 1 else grad * beta) if needs[0] else None
+        if alpha != 1:
+            grad = grad * alpha
+        ga = gb = None
+        if _raw_ok(ctx, grad, a, b):
+            g = np.ascontiguousarray(grad._data)
+            if needs[1]:  # G Bᵀ, as (B Gᵀ)ᵀ for a column-major mat1
+                ga = _wrap(_mm(b._data, g.T).T if cols[0] else _mm(g, b._data.T))
+            if needs[2]:  # Aᵀ G, as (Gᵀ A)ᵀ for a column-major mat2
+                gb = _wrap(_mm(g.T, a._data).T if cols[1] else _mm(a._data.T, g))
+            return gin, ga, gb, None, None
+        if needs[1]:
+            ga = (
+                transpose(MatMul.apply(b, transpose(grad, 0, 1)), 0, 1)
+                if cols[0]
+                else MatMul.apply(grad, transpose(b, 0, 1))
+            )
+        if needs[2]:
+            gb = (
+                transpose(MatMul.apply(transpose(grad, 0, 1), a), 0, 1)
+                if cols[1]
+                else MatMul.apply(transpose(a, 0, 1), grad)
+            )
+        return gin, ga, gb, None, None
+
+    @staticmethod
     def _grad_a(g: Any, b: Any) -> Any:
         return _mm(g, _mT(b))
 
@@ -193,6 +237,8 @@ class Baddbmm(Addmm):
     node_name = ("BaddbmmBackward0", (0, 1, 2))
     saved_input_names = ("self", "batch1", "batch2")
     saved_fields = {"alpha": lambda n: n.alpha, "batch1": 0, "batch2": 1, "beta": lambda n: n.beta}
+    forward = staticmethod(_AddProduct.forward)  # (no column-major rule: bmm's backward)
+    backward = staticmethod(_AddProduct.backward)
 
 
 class Addmv(_AddProduct):

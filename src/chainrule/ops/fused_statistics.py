@@ -261,6 +261,13 @@ class Std(Function):
             return _wrap(np.asarray(gx).astype(x.dtype, copy=False)), None, None, None
         yk, gk = _kept(y, shape, axes, keep), _kept(grad, shape, axes, keep)
         zero = _wrap(yk._data == 0)
+        if ctx.create_graph:
+            # PyTorch's std_backward op for op, var_backward((g / (2 y)).masked_fill_(y == 0,
+            # 0)): its second derivative at a zero std is NaN (the masked 0 divided by 2 y = 0
+            # in the division's backward), as PyTorch's (session 45)
+            gvar = where(zero, 0.0, gk / (yk * 2))
+            scale = 2.0 / dof if dof else float("inf")  # (C++'s 2.0 / 0)
+            return scale * gvar * (x - x.mean(axes, keepdim=True)), None, None, None
         coeff = where(zero, 0.0, gk / (where(zero, 1.0, yk) * dof))
         return (x - x.mean(axes, keepdim=True)) * coeff, None, None, None
 

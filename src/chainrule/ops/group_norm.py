@@ -33,6 +33,7 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..threads import elementwise
+from ._result_layout import grad_in_input_format
 from .normalization import _f32, _project, _rebuilt_grad
 
 __all__ = ["GroupNormFn", "group_norm"]
@@ -167,7 +168,11 @@ class GroupNormFn(Function):
                 gx = _input_grad(g, xa, wa, mean, rstd, s1, sx, group)
         make = Tensor._make
         return (
-            None if gx is None else make(gx.astype(x.dtype, copy=False), False, None, 0),
+            None
+            if gx is None  # (in x's channels-last format, as PyTorch's: one flag test else)
+            else make(
+                grad_in_input_format(gx.astype(x.dtype, copy=False), x._data), False, None, 0
+            ),
             None if gw is None else make(gw.astype(w.dtype, copy=False), False, None, 0),
             None if gb is None else make(gb.astype(ctx.bias_dtype, copy=False), False, None, 0),
             None,

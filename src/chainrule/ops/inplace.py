@@ -138,6 +138,10 @@ def apply_inplace(x: Tensor, name: str, fn: Callable, *args: Any, **kwargs: Any)
             xp.copyto(x._data, out._data, casting="unsafe")
     except RuntimeWarning as w:  # an overflowing cast gave inf (as PyTorch), then warned
         pass_fp_warning(w)
+    except RuntimeError as err:  # vmap: per-sample values into an unbatched x, in the
+        if hasattr(err, "for_inplace_op"):  # op's own words (func/_inplace_refusal.py)
+            raise err.for_inplace_op(name) from None
+        raise
     x._vc[0] += 1
     if retangent:
         out._fw_tangent = tangent_after_write(x, old_self, fn, args, kwargs)

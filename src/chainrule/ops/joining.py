@@ -381,7 +381,7 @@ def stack(tensors: Sequence[Any], dim: int = 0) -> Tensor:
 
 @tensor_method
 def split(
-    tensor: Tensor,
+    tensor: Tensor = SPLIT_UNSET,
     split_size_or_sections: Any = SPLIT_UNSET,
     dim: int = 0,
     *more: Any,
@@ -399,8 +399,8 @@ def split(
         if split_size_or_sections is not SPLIT_UNSET:
             raise TypeError("split(): got both 'split_size_or_sections' and 'split_size'")
         split_size_or_sections = split_size
-    if split_size_or_sections is SPLIT_UNSET:
-        raise missing_split_size()
+    if split_size_or_sections is SPLIT_UNSET or tensor is SPLIT_UNSET:
+        raise missing_split_size(tensor is SPLIT_UNSET, split_size_or_sections is SPLIT_UNSET)
     if type(split_size_or_sections) is not int or type(dim) is not int:
         refuse_split_types(split_size_or_sections, dim)  # PyTorch's errors where no fit
     if isinstance(split_size_or_sections, Tensor):

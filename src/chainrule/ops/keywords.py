@@ -39,6 +39,7 @@ from .binding import method_spec
 from .inplace import check_writable_memory
 from .inplace_overlap import check_partial_overlap, rewrite_overlapping_out
 from .python_method_names import PYTHON_METHODS
+from .sparse_nodense import NoDenseData
 
 __all__ = [
     "accepts_torch_keywords",
@@ -155,7 +156,8 @@ def _check_out_overlap(op: str, args: tuple, kwargs: dict, result: Any, out: Any
     target = out._data
     for a in found:
         if isinstance(a, Tensor) and a is not out and a._data is not target:
-            check_partial_overlap(target, a._data, f"{op}()")
+            if type(a._data) is not NoDenseData:  # (a sparse input: no memory to overlap)
+                check_partial_overlap(target, a._data, f"{op}()")
 
 
 def _check_out_no_overlap(op: str, args: tuple, kwargs: dict, out: Any) -> None:

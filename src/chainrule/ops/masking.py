@@ -46,6 +46,13 @@ class MaskedFill(Where):
             return "MaskedFillBackward1", (1, 0)
         return "MaskedFillBackward0", (1,)
 
+    @classmethod
+    def backward(cls, ctx, grad):
+        """``where``'s gradients, ``x``'s row-major: PyTorch's ``grad.masked_fill(mask, 0)``
+        clones ``grad`` contiguous whatever the mask's layout (session 45)."""
+        gv, gx = Where.backward.__func__(cls, ctx, grad)
+        return gv, None if gx is None else gx.contiguous()
+
 
 def refuse_grad_into_integer(x: Tensor, value: Any) -> None:
     """A fill of an integer or bool ``x`` with a value that requires grad: PyTorch's error

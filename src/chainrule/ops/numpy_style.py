@@ -45,7 +45,7 @@ from .masking import refuse_grad_into_integer
 from .reduction import mean, sum
 from .statistics import SafeSqrt, moment
 from .structural import diag_embed, diagonal
-from .subscript_read import getitem
+from .subscript_read import getitem, slice_along
 from .subscript_write import IndexPut
 from .views import reshape
 
@@ -295,7 +295,7 @@ def std_mean(
 def _slice(t: Tensor, d: int, start: int | None, stop: int | None, shown: Any = None) -> Tensor:
     """``t`` sliced along ``d`` as PyTorch's ``at::slice`` (``_saved_dim`` ``shown``, else
     ``d``; an open end shows as None)."""
-    out = getitem(t, (slice(None),) * d + (slice(start, stop),))
+    out = slice_along(t, d, start, stop)
     return given(out, dim=d if shown is None else shown, start=start or 0, end=stop)
 
 

@@ -117,13 +117,19 @@ class _SplitUnset:
 SPLIT_UNSET: Any = _SplitUnset()
 
 
-def missing_split_size() -> TypeError:
-    """Python's TypeError for ``split`` called without its size, as PyTorch's Python
-    wrappers word it (the method's parameter is ``split_size``)."""
+def missing_split_size(no_tensor: bool = False, no_size: bool = True) -> TypeError:
+    """Python's TypeError for ``split`` called without its size (or, the function form,
+    without its tensor: ``no_tensor``), as PyTorch's Python wrappers word it (the method's
+    parameter is ``split_size``)."""
     _, method, _ = called_as(("split",))
     if method:
         return TypeError("Tensor.split() missing 1 required positional argument: 'split_size'")
-    return TypeError("split() missing 1 required positional argument: 'split_size_or_sections'")
+    if no_tensor and no_size:
+        return TypeError(
+            "split() missing 2 required positional arguments: 'tensor' and 'split_size_or_sections'"
+        )
+    missing = "'tensor'" if no_tensor else "'split_size_or_sections'"
+    return TypeError(f"split() missing 1 required positional argument: {missing}")
 
 
 def refuse_split_types(split_size: Any, dim: Any) -> None:

@@ -254,8 +254,8 @@ def heaviside(input: Any, values: Any) -> Tensor:  # noqa: A002 - PyTorch's name
         )
     xd, vd = x._data, v._data
     xp = get_array_module(xd, vd)
-    out = xp.where(xd == 0, vd, xd > 0).astype(xd.dtype, copy=False)
-    return record_no_derivative("heaviside", constant(xp.asarray(out)), x, v)
+    out = xp.where(xd == 0, vd, xd > 0).astype(xd.dtype, copy=False)  # (an array already:
+    return record_no_derivative("heaviside", constant(out), x, v)  # vmap's has no asarray)
 
 
 @tensor_method(inplace=True, keywords=True)

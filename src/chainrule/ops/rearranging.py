@@ -207,6 +207,10 @@ class Repeat(Function):
         # order), then one sum over the repeat axes that gives x's shape directly (a new
         # tensor, not a view of a hidden sum; a repeat of 1 is not split); the gradient
         # itself where nothing is repeated
+        if 0 in ctx.sizes and not ctx.create_graph:  # PyTorch: zeros, written (version 1)
+            out = grad.new_zeros(ctx.x_shape)
+            out._vc[0] = 1
+            return out, None
         for _ in range(len(ctx.sizes) - len(ctx.x_shape)):
             grad = grad.sum(0)
         split, axes = [], []

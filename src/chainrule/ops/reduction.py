@@ -31,11 +31,11 @@ from ._ufunc_reduce import add_reduce, multiply_reduce
 from ._util import DtypeError, as_tensor, int_dim, norm_dim, reduction_axes
 from .binding import numpy_keywords, tensor_method
 from .complex_norms import complex_norm
-from .cumulative import cumprod
 from .dim_arguments import dim_type_error
 from .norm_order import norm_order, refuse_norm_keepdim
 from .number_arguments import parser_bool, refuse_dtype
-from .shape import broadcast_to, cat, flip, reshape
+from .product_gradients import prod_safe_zeros, prod_tangent
+from .shape import broadcast_to, reshape
 from .sparse_nodense import NoDenseData
 from .vector_norms import Norm1, Norm2, NormInf, NormNegInf, NormZero, PNorm, keepdim_shape
 
@@ -249,22 +249,6 @@ def _prod_others(xd, axis):
     return (left * right).reshape(shape)
 
 
-def _prod_others_recorded(x: Tensor, axis: int | None) -> Tensor:
-    """:func:`_prod_others` as differentiable Tensor ops: exclusive running products from
-    both sides (``cumprod``'s backward is exact with zeros), so double backward works."""
-    flat = reshape(x, (-1,)) if axis is None else x
-    a = 0 if axis is None else axis
-    n = flat.shape[a]
-    ones = Tensor._make(
-        get_array_module(x._data).ones_like(flat.narrow(a, 0, 1)._data), False, None, 0
-    )
-    if n == 1:  # no other elements: a constant 1, as PyTorch (no second derivative)
-        return reshape(ones, x.shape)
-    left = cat([ones, cumprod(flat, a).narrow(a, 0, n - 1)], a)
-    right = flip(cat([ones, cumprod(flip(flat, [a]), a).narrow(a, 0, n - 1)], a), [a])
-    return reshape(left * right, x.shape)
-
-
 class Prod(Function):
     raw = True
     # PyTorch: ProdBackward0 for a full product, ProdBackward1 with dim (a 0-d input's
@@ -299,24 +283,33 @@ class Prod(Function):
     @staticmethod
     def backward(ctx, grad):
         x, y = ctx.saved_tensors
+        if x.ndim == 0:  # PyTorch: the gradient itself (not g * y / x: NaN at +-inf)
+            return grad, None, None
         shape = keepdim_shape(x.shape, None if ctx.axis is None else (ctx.axis,))
         g = reshape(grad, shape)
         yk = reshape(y, shape)
-        if not (x._data == 0).any():
-            return g * yk / x, None, None
-        # With zeros, y/x is undefined: use the product of all *other* elements, on raw
-        # arrays, or, when this backward is itself recorded (create_graph=True), as Tensor
-        # ops whose own derivative is exact with zeros too.
-        from ..autograd.grad_mode import is_grad_enabled
-
-        if is_grad_enabled() and x.requires_grad:
-            return g * _prod_others_recorded(x, ctx.axis), None, None
+        zeros = bool((x._data == 0).any())  # (how many: only for a full product's rule)
+        recorded = is_grad_enabled() and x.requires_grad  # create_graph: differentiated
+        if not zeros:  # (PyTorch's g * (y / x) when differentiated: its NaNs at +-inf)
+            return (g * (yk / x) if recorded and x.dtype.kind != "c" else g * yk / x), None, None
+        if recorded:  # PyTorch's prod_safe_zeros_backward op for op (of the flattened input
+            # for a full product), so that its derivative is torch's at +-inf too
+            if ctx.axis is None:
+                return reshape(prod_safe_zeros(g, reshape(x, (-1,)), 0), x.shape), None, None
+            return prod_safe_zeros(g, x, ctx.axis), None, None
+        if ctx.axis is None and int((x._data == 0).sum()) > 1:  # PyTorch's, outside grad
+            # mode: zeros, even where an inf makes the product of the others 0 * inf (NaN)
+            xp = get_array_module(x._data)
+            return Tensor._make(xp.zeros(x.shape, x.dtype), False, None, 0), None, None
+        # with zeros, y / x is undefined: the product of all *other* elements (raw arrays)
         others = Tensor._make(_prod_others(x._data, ctx.axis), False, None, 0)
         return g * others, None, None
 
     @staticmethod
     def jvp(ctx, t, *_):
         x = ctx.primals[0]
+        if x.dtype.kind == "f" and x.ndim:  # PyTorch's rule (product_gradients)
+            return prod_tangent(x, t, ctx.out, ctx.axis, ctx.keepdim)
         return (t * _prod_others(x, ctx.axis)).sum(axis=ctx.axis, keepdims=ctx.keepdim)
 
 

@@ -17,6 +17,10 @@ derivatives are PyTorch's:
     prod  ``r * exp(L - L0)`` with ``L`` the scatter-sum of ``log|v|``: equal to the product
           near the input, so every derivative order is right. With a zero among the
           inputs: PyTorch's first-order rule (:class:`_ProdZeros`); no double backward.
+
+The value kernel lives in ``scatter_reduce_value.py``, the prod derivatives in
+``scatter_reduce_prod.py``, the refusals for a ``src`` larger than the index in
+``scatter_reduce_larger_src.py``.
 """
 
 from __future__ import annotations
@@ -31,176 +35,19 @@ from ..autograd.function import Function
 from ..autograd.saved_fields import given, given_dim  # grad_fn._saved_*
 from ..autograd.state import LOCAL as _vmap
 from ..autograd.tensor import Tensor
-from ..backend import device_of, errstate, get_array_module, host, to_device
-from ..meta.array import MetaArray
+from ..backend import errstate, get_array_module
 from ._util import DtypeError, as_tensor, constant
 from .binary import where
 from .binding import tensor_method
 from .gather_scatter import Scatter, ScatterAdd, _check_src, _full_index, _index_arg, gather
 from .scatter_reduce_larger_src import refuse_larger_src
+from .scatter_reduce_prod import _prod, _prod_coefficients
+from .scatter_reduce_value import _add_counts, _value
 
 __all__ = ["IndexReduceNode", "ScatterReduceNode", "reduce_node", "scatter_reduce"]
 
 _REDUCES = ("sum", "prod", "mean", "amax", "amin")
 _LEGACY = {"max": "amax", "min": "amin"}  # PyTorch accepts these (undocumented) too
-_UFUNCS = {
-    "sum": np.add,
-    "mean": np.add,
-    "prod": np.multiply,
-    "amax": np.maximum,
-    "amin": np.minimum,
-}
-# CuPy's ``add.at`` (an atomic add) has kernels for these dtypes only; its ``multiply.at``
-# does not exist and its ``maximum.at``/``minimum.at`` ignore NaN (fmax/fmin), so every
-# other reduction is computed on the host (see :func:`_value`)
-_GPU_ADD_DTYPES = frozenset(np.dtype(t) for t in ("float16", "float32", "float64", "int32"))
-
-
-def _identity(reduce: str, dtype: Any) -> Any:
-    if reduce in ("sum", "mean"):
-        return 0
-    if reduce == "prod":
-        return 1
-    if dtype.kind in "fV":  # V: bfloat16
-        return -np.inf if reduce == "amax" else np.inf
-    info = np.iinfo(dtype) if dtype.kind in "iu" else None
-    if info is None:  # bool
-        return reduce == "amin"
-    return info.min if reduce == "amax" else info.max
-
-
-def _add_counts(count: Any, full: tuple, values: Any) -> None:
-    """``count[full] += values`` with repeated positions accumulating, into the int64 array
-    ``count`` (``values``: 1 or a bool/int array). CuPy's ``add.at`` has no int64 kernel: it
-    counts in int32 there."""
-    xp = get_array_module(count)
-    if xp is np:
-        np.add.at(count, full, values)
-        return
-    step = xp.zeros(count.shape, np.int32)
-    xp.add.at(step, full, values if isinstance(values, int) else values.astype(np.int32))
-    count += step
-
-
-def _value(x: Any, d: int, idx: Any, src: Any, reduce: str, include_self: bool) -> tuple:
-    """(result, count of contributions per position, mask of written positions)."""
-    xp = get_array_module(x)
-    gpu = xp is not np and type(x) is not MetaArray  # meta: the NumPy path on its protocols
-    if gpu and (reduce not in ("sum", "mean") or x.dtype not in _GPU_ADD_DTYPES):
-        # no exact CuPy kernel for this reduction (see _GPU_ADD_DTYPES): on the host
-        dev = device_of(x)
-        host_value = _value(host(x), d, host(idx), host(src), reduce, include_self)
-        return tuple(to_device(a, dev) for a in host_value)
-    if xp is not np:  # an index or source given on the host joins x on the GPU
-        idx, src = xp.asarray(idx), xp.asarray(src)
-    full = _full_index(idx, d)
-    part = src[tuple(slice(0, s) for s in idx.shape)]
-    written = xp.zeros(x.shape, bool)
-    written[full] = True
-    count = xp.zeros(x.shape, np.int64)
-    _add_counts(count, full, 1)
-    out = x.copy()
-    if not include_self:
-        out[written] = _identity(reduce, x.dtype)
-    with errstate(xp, all="ignore"):  # inf * 0, overflow: silent as in PyTorch
-        (_UFUNCS[reduce] if xp is np else xp.add).at(out, full, part)  # GPU: sum, mean
-    if include_self:
-        count += 1
-    if reduce == "mean":
-        n = xp.maximum(count, 1)
-        if x.dtype.kind in "fcV":  # V: bfloat16
-            out = out / n
-        else:
-            out = xp.floor_divide(out, n).astype(x.dtype)
-    return out.astype(x.dtype, copy=False), count, written
-
-
-class _ProdZeros(Function):
-    """A ``prod`` reduction with a zero among its inputs, with PyTorch's first-order rule
-    (``scatter_reduce_backward``): self's gradient is ``grad * r' / self'`` with self's zeros
-    replaced by 1 (``r'`` the product with them so replaced), src's is
-    ``grad * r / src`` where src is non-zero, the product of the others where it is the only
-    zero in its group, and 0 where its group holds more zeros."""
-
-    raw = True
-
-    @staticmethod
-    def forward(ctx, x, src, d, idx, include_self):
-        ctx.args = (d, include_self)
-        result = _value(x, d, idx, src, "prod", include_self)[0]
-        ctx.save_for_backward(x, src, idx, result)  # result: our own copy (see below)
-        return result.copy()  # the output may be modified in place; keep our own
-
-    @staticmethod
-    def backward(ctx, grad):
-        xt, st, it, rt = ctx.saved_tensors
-        x, src, idx, result = xt._data, st._data, it._data, rt._data
-        saved = (xt, st)
-        d, include_self = ctx.args
-        g = grad._data
-        cx, cs = _prod_coefficients(x, src, d, idx, include_self, result)
-        gx = gs = None
-        if ctx.needs_input_grad[0]:
-            gx = _FirstOrderOnly.apply((g * cx).astype(x.dtype), grad, *saved)
-        if ctx.needs_input_grad[1]:
-            part = tuple(slice(0, n) for n in idx.shape)
-            ga = get_array_module(src).zeros(src.shape, src.dtype)
-            ga[part] = g[_full_index(idx, d)] * cs
-            gs = _FirstOrderOnly.apply(ga, grad, *saved)
-        return gx, gs, None, None, None
-
-    @staticmethod
-    def jvp(ctx, tx, ts, *_):
-        x, src, idx, result = ctx.saved_arrays
-        d, include_self = ctx.args
-        cx, cs = _prod_coefficients(x, src, d, idx, include_self, result)
-        xp = get_array_module(x)
-        out = xp.zeros(x.shape, x.dtype) if tx is None else tx * cx
-        if ts is not None:
-            xp.add.at(out, _full_index(idx, d), ts[tuple(slice(0, n) for n in idx.shape)] * cs)
-        return out
-
-
-def _prod_coefficients(x: Any, src: Any, d: int, idx: Any, include_self: bool, r: Any) -> tuple:
-    """d result / d self (x's shape) and d result[index] / d src (the index's shape) of a
-    ``prod`` reduction, zeros handled as PyTorch's ``scatter_reduce_backward``."""
-    xp = get_array_module(x)
-    full = _full_index(idx, d)
-    part = tuple(slice(0, n) for n in idx.shape)
-    masked_self = xp.where(x == 0, 1, x).astype(x.dtype)
-    cx = _value(masked_self, d, idx, src, "prod", include_self)[0] / masked_self
-    if not include_self:
-        written = xp.zeros(x.shape, bool)
-        written[full] = True
-        cx = xp.where(written, 0, cx)
-    s = src[part]
-    zero = s == 0
-    zeros_at = xp.zeros(x.shape, np.int64)
-    _add_counts(zeros_at, full, zero)
-    single = zero & (zeros_at[full] == 1)
-    masked_src = src.copy()
-    masked_src[part] = xp.where(single, 1, s)
-    r_src = _value(x, d, idx, masked_src, "prod", include_self)[0]
-    cs = xp.where(single, r_src[full], r[full] / xp.where(zero, 1, s))
-    return cx, cs
-
-
-class _FirstOrderOnly(Function):
-    """A gradient computed as plain arrays: linked to the upstream gradient and to self and
-    src, so that a double backward through it raises instead of silently returning zero."""
-
-    raw = True
-
-    @staticmethod
-    def forward(ctx, value, *inputs):
-        return value
-
-    @staticmethod
-    def backward(ctx, _):
-        raise NotImplementedError(
-            "scatter_reduce: the double backward of reduce='prod' when self or src contains "
-            "a zero is not implemented in chainrule"
-        )
 
 
 @tensor_method(inplace=True)
@@ -216,9 +63,8 @@ def scatter_reduce(
     """Reduce ``src`` into a copy of ``input`` at ``index`` along ``dim`` (torch.scatter_reduce)."""
     reduce = _LEGACY.get(reduce, reduce) if isinstance(reduce, str) else reduce
     if reduce not in _REDUCES:
-        raise RuntimeError(
-            f"scatter_reduce(): reduce argument must be either sum, prod, mean, amax or amin, "
-            f"got {reduce!r}"
+        raise RuntimeError(  # PyTorch's words (the name as given, unquoted)
+            f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}"
         )
     if _vmap.state.vmap:  # inside cr.func.vmap: batched arguments run per sample
         from ..func._per_sample import per_sample  # noqa: PLC0415 - func imports the ops
@@ -231,15 +77,13 @@ def scatter_reduce(
     if idx.ndim == 0 and input.ndim == 1:  # a 0-d index names one element (src read as 1-d)
         idx, s = idx.reshape(1), s.reshape(-1)
     if s.dtype != input.dtype:
-        raise RuntimeError(
-            f"scatter_reduce(): expected self.dtype to be equal to src.dtype, got {input.dtype} "
-            f"and {s.dtype}"
+        raise RuntimeError(  # PyTorch's words (its shared scatter check's)
+            "scatter(): Expected self.dtype to be equal to src.dtype"
         )
     _check_src("scatter_reduce", d, idx, s)
     if reduce == "mean" and input._data.dtype.kind == "b":
-        raise DtypeError(  # PyTorch has no bool kernel for the mean
-            'scatter_reduce(): "scatter_gather_tensor_cpu_reduce_mean" not implemented for '
-            "'Bool' (as PyTorch); convert with .long() or .float() first"
+        raise DtypeError(  # PyTorch has no bool kernel for the mean (its words)
+            "\"scatter_gather_tensor_cpu_reduce_mean\" not implemented for 'Bool'"
         )
     if input._data.dtype.kind == "c":
         check_complex_reduce("scatter_reduce", input, s, reduce)
@@ -494,15 +338,3 @@ def check_complex_reduce(op: str, x: Tensor, s: Tensor, reduce: str) -> None:
         raise RuntimeError(
             f"{op} does not support automatic differentiation for outputs with complex dtype."
         )
-
-
-def _prod(x: Tensor, d: int, idx: Tensor, s: Tensor, r: Any, include_self: bool) -> Tensor:
-    """``r`` as ``r * exp(L - L0)``, ``L`` the scatter-sum of ``log|v|`` (see module doc)."""
-    if (x._data == 0).any() or (s._data == 0).any():
-        # x.clone(): the node saves its self, which scatter_reduce_ then overwrites
-        return _ProdZeros.apply(x.clone(), s, d, idx, include_self)
-    log_self = x.clone().abs().log()  # a private copy: scatter_reduce_ overwrites x
-    if not include_self:
-        log_self = Scatter.apply(log_self, d, idx, 0.0)
-    total = ScatterAdd.apply(log_self, d, idx, s.abs().log())
-    return constant(r) * (total - constant(total._data.copy())).exp()

@@ -32,7 +32,7 @@ from ..meta.array import MetaArray
 from . import sparse_functions as fn
 from ._util import dim_range_error
 from .sparse_csr import SparseCsrTensor, carry_source, make_csr
-from .sparse_meta import empty_compressed_on_meta, is_sparse_meta
+from .sparse_meta import compressed_add_on_meta, empty_compressed_on_meta, is_sparse_meta
 from .sparse_nodense import unsupported
 from .sparse_pattern import SparsePattern
 from .sparse_tensor import SPARSE_TYPES, SparseTensor, make_sparse, sparse_repr
@@ -126,7 +126,7 @@ class SparseCompressedTensor(SparseCsrTensor):
         flat = self._sp_values
         blocked = INFO[self._sc_layout][4]
         if not blocked and self._sc_plain.ndim == 1:
-            return flat
+            return fn.named(flat, "ValuesBackward0")  # PyTorch's node (in a graph)
         block = self._sc_block if blocked else ()
         shape = tuple(self._sc_plain.shape) + block + tuple(flat.shape[1:])
         return fn.named(reshape(flat, shape), "ValuesBackward0")
@@ -217,6 +217,8 @@ class SparseCompressedTensor(SparseCsrTensor):
                     f"add: blocksizes {list(self._sc_block)} and {list(other._sc_block)} "
                     "differ; sparse BSR/BSC tensors of one blocksize only"
                 )
+            if is_sparse_meta(self) or is_sparse_meta(other):  # self's entries (PyTorch)
+                return self._with_values(compressed_add_on_meta(self, other, alpha))
             a, b = self.to_sparse_coo(), other.to_sparse_coo()
             a, b = (make_sparse(t._sp_values, _as_coalesced(t._sp_pattern)) for t in (a, b))
             total = SparseTensor.add(a, b, alpha=alpha).coalesce()

@@ -32,7 +32,12 @@ from . import sparse_functions as fn
 from ._raw_checks import RankError
 from ._util import dim_range_error
 from .number_arguments import parser_int
-from .sparse_meta import refuse_dense_meta, refuse_sparse_meta
+from .sparse_meta import (
+    compressed_add_on_meta,
+    is_sparse_meta,
+    refuse_dense_meta,
+    refuse_sparse_meta,
+)
 from .sparse_nodense import unsupported
 from .sparse_pattern import SparsePattern
 from .sparse_tensor import (
@@ -241,6 +246,9 @@ class SparseCsrTensor(SparseTensor):
                 raise NotImplementedError(
                     "\"add_out_sparse_csr_impl_mkl\" not implemented for 'Bool'"
                 )
+            if is_sparse_meta(self) or is_sparse_meta(other):  # self's entries (PyTorch)
+                values = compressed_add_on_meta(self, other, alpha)
+                return make_csr(values, self._sp_pattern, self._csr_index_dtype)
             a, b = self.to_sparse_coo(), other.to_sparse_coo()
             out = SparseTensor.add(a, b, alpha=alpha)
             return self._like(_in_kernel_order(out, a._sp_pattern, b._sp_pattern))

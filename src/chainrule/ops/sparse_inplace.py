@@ -13,15 +13,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..autograd.state import is_grad_enabled
 from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from ..meta.array import ACTIVE as _META
+from .linear_maps import LinearMap, adjoint_pair
 from .sparse_compressed import SparseCompressedTensor, layout_name
 from .sparse_csr import SparseCsrTensor, make_csr
+from .sparse_meta import backend_error, coo_add_on_meta, coo_meta_op, is_sparse_meta
 from .sparse_nodense import dispatcher_error
 from .sparse_pattern import SparsePattern
 from .sparse_pointwise import UNARY
-from .sparse_tensor import SPARSE_TYPES, SparseTensor
+from .sparse_tensor import SPARSE_TYPES, SparseTensor, make_sparse
 
-__all__ = ["DENSE_METHODS", "move_into"]
+__all__ = ["DENSE_METHODS", "ZeroValues", "move_into"]
 
 # PyTorch's in-place forms of the zero-preserving unary ops (``square_`` is ``pow_``, which
 # its sparse kernels lack; ``nan_to_num_`` has no CSR kernel).
@@ -56,14 +61,19 @@ def _inplace(name: str) -> Any:
 
     def method(self: SparseTensor, *args: Any, **kwargs: Any) -> SparseTensor:
         if type(self) is not SparseTensor and base == "nan_to_num":
+            if is_sparse_meta(self):
+                raise backend_error("nan_to_num.out", self)
             raise dispatcher_error("nan_to_num.out", "SparseCsrCPU")  # PyTorch's
         if type(self) is not SparseTensor and base in _COO_ONLY:
             _refuse(self, name)
         if base in ("add", "sub") and args and type(args[0]) not in SPARSE_TYPES:
-            raise RuntimeError(
-                f"{name}: a sparse tensor plus a dense one is not sparse (PyTorch: add(sparse, "
-                "dense) is not supported); use dense.add_(sparse) or s.to_dense()"
+            raise RuntimeError(  # PyTorch's words (add's for sub_ too)
+                "add(sparse, dense) is not supported. Use add(dense, sparse) instead."
             )
+        if _META and type(self) is SparseTensor and is_sparse_meta(self):
+            if base == "add" and args and type(args[0]) is SparseTensor:
+                return _add_on_meta(self, args[0], kwargs.get("alpha", 1))
+            raise backend_error(coo_meta_op(base, True), self)
         out = move_into(self, getattr(self, base)(*args, **kwargs))
         if base in ("mul", "multiply") and type(self) is SparseTensor and args:
             if type(args[0]) not in SPARSE_TYPES:  # by a number: PyTorch flags it uncoalesced
@@ -76,11 +86,49 @@ def _inplace(name: str) -> Any:
     return method
 
 
+class ZeroValues(LinearMap):
+    """v -> its first 0 rows: the values of ``s.zero_()`` in a graph (PyTorch's node; the
+    gradient of the old values is zero)."""
+
+    node_name = "ZeroBackward0"
+
+    @staticmethod
+    def map(x: Any, shape: tuple) -> Any:
+        return x[:0]
+
+
+class _ZeroGradient(LinearMap):
+    """The adjoint of :class:`ZeroValues`: zeros of the old values' ``shape``."""
+
+    @staticmethod
+    def map(x: Any, shape: tuple) -> Any:
+        return get_array_module(x).zeros(shape, x.dtype)
+
+
+adjoint_pair(ZeroValues, _ZeroGradient)
+
+
+def _add_on_meta(self: SparseTensor, other: SparseTensor, alpha: Any) -> SparseTensor:
+    """``s.add_(t)`` of COO tensors on meta: PyTorch's kernel keeps entries
+    (:func:`~.sparse_meta.coo_add_on_meta`)."""
+    SparseTensor.add(self.detach(), other.detach(), alpha=alpha)  # its checks (no entries)
+    values, pattern = coo_add_on_meta(self, other, alpha)
+    return move_into(self, make_sparse(values, pattern))
+
+
 def _zero_(self: SparseTensor) -> SparseTensor:
-    """``s.zero_()``: no entries left (the size kept), as PyTorch."""
+    """``s.zero_()``: no entries left (the size kept), as PyTorch; in a graph, the empty
+    values under PyTorch's ``ZeroBackward0`` (after the tensor's node)."""
     if isinstance(self, SparseCompressedTensor):  # BSR/BSC too: no blocks left
-        return move_into(self, self._zeros_like(keep_blocks=True))
-    return move_into(self, self._zeros_like())
+        out = self._zeros_like(keep_blocks=True)
+    else:
+        out = self._zeros_like()
+    values = self._sp_values
+    if values.requires_grad and is_grad_enabled():
+        empty = ZeroValues.apply(values, tuple(values.shape))
+        out._sp_values = empty
+        out.grad_fn = empty.grad_fn
+    return move_into(self, out)
 
 
 def _fill_(self: SparseTensor, value: Any) -> SparseTensor:

@@ -31,7 +31,7 @@ from ..meta.array import MetaArray
 from . import sparse_functions as fn
 from .sparse_compressed import SparseCompressedTensor
 from .sparse_csr import SparseCsrTensor, make_csr
-from .sparse_meta import backend_error
+from .sparse_meta import backend_error, coo_meta_op
 from .sparse_nodense import unsupported
 from .sparse_pattern import SparsePattern
 from .sparse_tensor import SPARSE_TYPES, SparseTensor, make_sparse
@@ -76,10 +76,23 @@ def sparse_unary(name: str, self: SparseTensor, *args: Any, **kwargs: Any) -> Sp
         raise unsupported(f"{name}(out=...) of a sparse tensor")
     kwargs.pop("out", None)
     if _META and type(self._sp_values._data) is MetaArray:  # inline: one type test per call
-        raise backend_error(name, self)
+        _refuse_on_meta(name, self)
     src = _entries(self, name not in _LINEAR)
     values = getattr(_DENSE, name)(src._sp_values, *args, **kwargs)
     return _like(self, values, src._sp_pattern)
+
+
+def _refuse_on_meta(name: str, self: SparseTensor) -> None:
+    """PyTorch's answer to the unary op ``name`` of a sparse tensor on meta: a COO tensor's
+    raise (naming its kernel; ``isinf``: its own text), except the linear ``positive`` and
+    ``conj``; a compressed one's compute on the values (but ``nan_to_num``)."""
+    if name == "nan_to_num":
+        raise backend_error("nan_to_num.out", self)
+    if type(self) is not SparseTensor or name in ("positive", "conj"):
+        return
+    if name == "isinf":
+        raise NotImplementedError("nyi isinf for SparseMeta")
+    raise backend_error(coo_meta_op(name), self)
 
 
 def sparse_pow(self: SparseTensor, exponent: Any) -> SparseTensor:
@@ -110,10 +123,11 @@ def _check_same_size(op: str, a: Any, b: Any) -> None:
 def sparse_mul(self: SparseTensor, other: Any) -> SparseTensor:
     """``s * other`` for a number, a dense tensor that broadcasts to ``s``'s size (read at
     ``s``'s entries) or a sparse tensor of the same size (the positions both hold)."""
-    if _META and type(self._sp_values._data) is MetaArray:
-        raise backend_error("mul.Tensor", self)
-    if _META and type(other) in SPARSE_TYPES and type(other._sp_values._data) is MetaArray:
-        raise backend_error("mul.Tensor", other)
+    if _META and (
+        type(self._sp_values._data) is MetaArray
+        or (type(other) in SPARSE_TYPES and type(other._sp_values._data) is MetaArray)
+    ):
+        _mul_on_meta(self, other)
     if type(other) in SPARSE_TYPES:
         return _sparse_times_sparse(self, other)
     if not isinstance(other, Tensor) or other.ndim == 0:
@@ -130,6 +144,18 @@ def sparse_mul(self: SparseTensor, other: Any) -> SparseTensor:
             ) from None
     picked = fn.SparseGather.apply(other, self._sp_pattern)
     return _like(self, self._sp_values * picked, self._sp_pattern)
+
+
+def _mul_on_meta(self: SparseTensor, other: Any) -> None:
+    """PyTorch's meta answers to ``s * other``: a compressed tensor times a number computes on
+    its values; a COO tensor, or two CSR ones (through COO: its "SparseMeta"), raise."""
+    number = not isinstance(other, Tensor) or (type(other) not in SPARSE_TYPES and not other.ndim)
+    if type(self) is not SparseTensor and number:
+        return
+    if type(self) is SparseCsrTensor and type(other) is SparseCsrTensor:
+        raise backend_error("mul.Tensor", make_sparse(self._sp_values, self._sp_pattern))
+    if type(self) is SparseTensor or type(other) is SparseTensor:
+        raise backend_error("mul.Tensor", self if type(self) is SparseTensor else other)
 
 
 def _sparse_times_sparse(a: SparseTensor, b: SparseTensor) -> SparseTensor:

@@ -27,6 +27,7 @@ from .sparse_functions import SampledDot, Spmm, spmm_backward, spmm_jvp
 from .sparse_tensor import SPARSE_TYPES, SparseTensor
 
 __all__ = [
+    "AddmmSparseNode",
     "DenseSpmm",
     "SparseAddmmNode",
     "SparseBmm",
@@ -78,89 +79,93 @@ class DenseSpmm(Function):
         return out
 
 
-def _mv(values, vector, pattern):
-    return kernels.spmm(values, vector[:, None], pattern)[:, 0]
-
-
-class SparseMv(Function):
-    """``y = A x`` for the sparse (m, k) matrix ``A`` of ``values`` and a dense vector ``x``:
-    dx = Aᵀ g (a ``SparseMv`` on the transposed pattern), dv_e = g[row_e] x[col_e]. Shown as
-    PyTorch's ``MvBackward0``."""
+class _SparseTimesDense(Function):
+    """``product(values, dense, pattern, *extra)``: the sparse matrix ``A`` of ``values`` on
+    ``pattern`` times a dense operand (:class:`SparseMv`, :class:`SparseBmm`). Bilinear:
+    d(dense) = the same product by ``Aᵀ`` (the class on the transposed pattern, with
+    ``back_extra``), dv = :class:`SampledDot` of the gradient's and the operand's ``columns``
+    (their 2-d forms); forward mode is the product of each tangent by the other primal."""
 
     raw = True
-    node_name = ("MvBackward0", (0, 1))
 
     @staticmethod
-    def forward(ctx, values, vector, pattern):
+    def product(values, dense, pattern, *extra):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @staticmethod
+    def columns(t):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @staticmethod
+    def back_extra(dense, *extra):
+        """The ``extra`` arguments of the product by ``Aᵀ`` (the gradient's)."""
+        return ()
+
+    @classmethod
+    def forward(cls, ctx, values, dense, pattern, *extra):
         needs = ctx.needs_input_grad
-        ctx.save_for_backward(values if needs[1] else None, vector if needs[0] else None)
-        ctx.pattern = pattern
-        return _mv(values, vector, pattern)
+        ctx.save_for_backward(values if needs[1] else None, dense if needs[0] else None)
+        ctx.pattern, ctx.back = pattern, cls.back_extra(dense, *extra)
+        return cls.product(values, dense, pattern, *extra)
 
-    @staticmethod
-    def backward(ctx, grad):
-        values, vector = ctx.saved_tensors
+    @classmethod
+    def backward(cls, ctx, grad):
+        values, dense = ctx.saved_tensors
         needs = ctx.needs_input_grad
         pattern = ctx.pattern
-        gv = SampledDot.apply(grad.unsqueeze(1), vector.unsqueeze(1), pattern) if needs[0] else None
-        gx = SparseMv.apply(values, grad, pattern.transposed()) if needs[1] else None
-        return gv, gx, None
+        gv = SampledDot.apply(cls.columns(grad), cls.columns(dense), pattern) if needs[0] else None
+        gx = cls.apply(values, grad, pattern.transposed(), *ctx.back) if needs[1] else None
+        return (gv, gx, None) + (None,) * len(ctx.back)
 
-    @staticmethod
-    def jvp(ctx, tv, tx, _pattern):
-        values, vector, pattern = ctx.primals
-        out = None if tv is None else _mv(tv, vector, pattern)
+    @classmethod
+    def jvp(cls, ctx, tv, tx, *_):
+        values, dense, pattern, *extra = ctx.primals
+        out = None if tv is None else cls.product(tv, dense, pattern, *extra)
         if tx is not None:
-            term = _mv(values, tx, pattern)
+            term = cls.product(values, tx, pattern, *extra)
             out = term if out is None else out + term
         return out
 
 
-def _bmm(values, batch, pattern, n):
-    """The (b, n, p) products of a sparse batch (``pattern``: its block-diagonal matrix)
-    with a dense (b, m, p) ``batch`` (sizes explicit: any of them may be 0)."""
-    b, m, p = batch.shape
-    out = kernels.spmm(values, batch.reshape(b * m, p), pattern)
-    return out.reshape(b, n, p)
+class SparseMv(_SparseTimesDense):
+    """``y = A x`` for the sparse (m, k) matrix ``A`` of ``values`` and a dense vector ``x``:
+    dx = Aᵀ g (a ``SparseMv`` on the transposed pattern), dv_e = g[row_e] x[col_e]. Shown as
+    PyTorch's ``MvBackward0``."""
+
+    node_name = ("MvBackward0", (0, 1))
+
+    @staticmethod
+    def product(values, vector, pattern):
+        return kernels.spmm(values, vector[:, None], pattern)[:, 0]
+
+    @staticmethod
+    def columns(t):
+        return t.unsqueeze(1)
 
 
-class SparseBmm(Function):
+class SparseBmm(_SparseTimesDense):
     """``torch.bmm`` of a sparse COO batch (``values`` on the block-diagonal ``pattern``
     that ``sparse_products.sparse_bmm`` builds) and a dense batch: each batch's product.
     dmat2 = the batch of ``Aₖᵀ Gₖ`` (a ``SparseBmm`` on the transposed blocks) and
     dv = :class:`SampledDot` of the flattened batches. Shown as PyTorch's ``BmmBackward0``."""
 
-    raw = True
     node_name = ("BmmBackward0", (0, 1))
 
     @staticmethod
-    def forward(ctx, values, batch, pattern, n):
-        needs = ctx.needs_input_grad
-        ctx.save_for_backward(values if needs[1] else None, batch if needs[0] else None)
-        ctx.pattern, ctx.m = pattern, batch.shape[1]
-        return _bmm(values, batch, pattern, n)
+    def product(values, batch, pattern, n):
+        """The (b, n, p) products of the sparse batch with a dense (b, m, p) ``batch``
+        (sizes explicit: any of them may be 0)."""
+        b, m, p = batch.shape
+        out = kernels.spmm(values, batch.reshape(b * m, p), pattern)
+        return out.reshape(b, n, p)
 
     @staticmethod
-    def backward(ctx, grad):
-        values, batch = ctx.saved_tensors
-        needs = ctx.needs_input_grad
-        pattern = ctx.pattern
-        gv = gx = None
-        if needs[0]:
-            p = grad.shape[2]
-            gv = SampledDot.apply(grad.reshape(-1, p), batch.reshape(-1, p), pattern)
-        if needs[1]:
-            gx = SparseBmm.apply(values, grad, pattern.transposed(), ctx.m)
-        return gv, gx, None, None
+    def columns(t):
+        return t.reshape(-1, t.shape[2])
 
     @staticmethod
-    def jvp(ctx, tv, tx, _pattern, _n):
-        values, batch, pattern, n = ctx.primals
-        out = None if tv is None else _bmm(tv, batch, pattern, n)
-        if tx is not None:
-            term = _bmm(values, tx, pattern, n)
-            out = term if out is None else out + term
-        return out
+    def back_extra(batch, n):
+        return (batch.shape[1],)
 
 
 class SparseMm(Function):
@@ -242,6 +247,22 @@ class SparseAddmmNode(Function):
         if out is not None and out.shape != _product.shape:  # a broadcast mat's tangent only
             out = get_array_module(out).broadcast_to(out, _product.shape).copy()
         return out
+
+
+class AddmmSparseNode(SparseAddmmNode):
+    """``torch.addmm(mat, sparse, dense)`` (and ``Tensor.addmm``): the same node as
+    :class:`SparseAddmmNode`, shown as PyTorch's ``AddmmBackward0`` of ``(mat, sparse,
+    dense)``. ``result``: the whole sum, computed (and checked) by the dense ``addmm``'s
+    code without recording."""
+
+    node_name = ("AddmmBackward0", (0, 1, 2))  # (self, mat1, mat2)
+
+    @staticmethod
+    def forward(ctx, mat, values, dense, pattern, beta, alpha, result):
+        needs = ctx.needs_input_grad
+        ctx.save_for_backward(values if needs[2] else None, dense if needs[1] else None)
+        ctx.pattern, ctx.beta, ctx.alpha, ctx.mat_shape = pattern, beta, alpha, mat.shape
+        return result
 
 
 _ONE_NODE_TYPES = (SparseTensor, SparseCsrTensor)

@@ -36,7 +36,7 @@ from ._util import dim_range_error
 from .joining import cat
 from .sparse_autograd import input_edge_property, slot_property
 from .sparse_merge import merged_entries
-from .sparse_meta import empty_on_meta, is_sparse_meta, refuse_sparse_meta
+from .sparse_meta import dense_on_meta, empty_on_meta, is_sparse_meta, refuse_sparse_meta
 from .sparse_nodense import NoDenseData, raiser, unsupported
 from .sparse_pattern import SparsePattern
 from .sparse_printing import sparse_repr
@@ -216,7 +216,8 @@ class SparseTensor(Tensor):
             raise TypeError(
                 f"to_dense(): argument 'masked_grad' must be bool, not {type(masked_grad).__name__}"
             )
-        refuse_sparse_meta("_to_dense", self)
+        if is_sparse_meta(self):
+            return dense_on_meta(self, dtype)
         if masked_grad is False and self._sp_source is not None:
             out = fn.SourceToDense.apply(self._sp_source, self._sp_values, self._sp_pattern)
             return out if dtype is None else out.to(dtype)
@@ -333,7 +334,8 @@ class SparseTensor(Tensor):
         return make_sparse(values, self._sp_pattern, source=_source(self, lambda s: s / other))
 
     def neg(self) -> SparseTensor:
-        refuse_sparse_meta("neg", self)
+        if type(self) is SparseTensor:  # (the compressed layouts' run on meta: PyTorch's)
+            refuse_sparse_meta("neg", self)
         return make_sparse(-self._sp_values, self._sp_pattern, source=_source(self, lambda s: -s))
 
     def add(
@@ -348,11 +350,16 @@ class SparseTensor(Tensor):
             )
         if not isinstance(other, SparseTensor):
             raise unsupported(f"add of a sparse tensor and {type(other).__name__}")
-        if other.shape != self.shape or other.sparse_dim() != self.sparse_dim():
+        if other.shape != self.shape:  # PyTorch's texts
             raise RuntimeError(
-                f"add: expected 'self' and 'other' to have same size and density, but self has "
-                f"size {list(self.shape)} ({self.sparse_dim()} sparse dims) while other has "
-                f"size {list(other.shape)} ({other.sparse_dim()} sparse dims)"
+                f"add: expected sizes of 'self' and 'other' to match, but {list(self.shape)} "
+                f"!= {list(other.shape)}"
+            )
+        if other.sparse_dim() != self.sparse_dim():
+            raise RuntimeError(
+                "add: expected 'self' and 'other' to have same density, but 'self' has "
+                f"{self.sparse_dim()} sparse dimensions while 'other' has {other.sparse_dim()} "
+                "sparse dimensions"
             )
         if self._sp_values._data.dtype.kind == "b" == other._sp_values._data.dtype.kind:
             raise NotImplementedError("\"cadd_sparse\" not implemented for 'Bool'")
@@ -390,16 +397,17 @@ class SparseTensor(Tensor):
     __sub__ = sub
 
     def __radd__(self, other: Any) -> Tensor:
-        """``dense + sparse``: a dense tensor of the same size (torch has no sparse + dense)."""
+        """``dense + sparse``: a dense tensor of the same size (``binary.add``, through
+        ``sparse_dense_add``; torch has no sparse + dense)."""
         if isinstance(other, Tensor) and not isinstance(other, SparseTensor):
-            if other.shape != self.shape:
-                raise RuntimeError(
-                    f"add: expected 'self' and 'other' to have same size, but self has size "
-                    f"{list(other.shape)} while other has size {list(self.shape)} (dense-sparse "
-                    "addition does not broadcast)"
-                )
-            return other + self.to_dense()
+            return other.add(self)
         return self.add(other)
+
+    def __rsub__(self, other: Any) -> Tensor:
+        """``dense - sparse``: a dense tensor of the same size (``binary.sub``)."""
+        if isinstance(other, Tensor) and not isinstance(other, SparseTensor):
+            return other.sub(self)
+        raise unsupported("__rsub__")
 
     def __pos__(self) -> SparseTensor:
         return self
@@ -432,7 +440,7 @@ _LEAF_MESSAGE = (
 SparseTensor._leaf_message = _LEAF_MESSAGE
 
 for _name in (
-    "__rsub__ __rtruediv__ __floordiv__ __rfloordiv__ __mod__ __rmod__ __pow__ __rpow__ "
+    "__rtruediv__ __floordiv__ __rfloordiv__ __mod__ __rmod__ __pow__ __rpow__ "
     "__abs__ __invert__ __and__ __rand__ __or__ __ror__ __xor__ __rxor__ __lshift__ "
     "__rlshift__ __rshift__ __rrshift__ __eq__ __ne__ __lt__ __le__ __gt__ __ge__ "
     "__getitem__ __setitem__ __iter__ __bool__ __float__ __int__ __index__ __array__ "

@@ -15,7 +15,7 @@ from ..qtypes import scalar_type_name
 from ._util import norm_dim
 from .binding import tensor_method
 from .overload_errors import tensor_split_arguments
-from .subscript_read import getitem
+from .subscript_read import slice_along
 
 __all__ = ["tensor_split"]
 
@@ -89,8 +89,7 @@ def tensor_split(
             "tensor_split expected at least a 1-dimensional tensor, but got a tensor with 0 dims"
         )
     d = norm_dim(dim, input.ndim, "tensor_split")[0]
-    pre = (slice(None),) * d
     return tuple(
-        getitem(input, pre + (slice(s, max(s, e)),))
+        slice_along(input, d, s, max(s, e))  # at::slice, whole dims included
         for s, e in _split_points(input, d, indices_or_sections)
     )

@@ -41,6 +41,7 @@ from .number_arguments import parser_int, parser_int_list, parser_number, refuse
 from .overload_errors import REPEATS_UNSET, refuse_repeat_interleave_types
 from .rot90_node import Rot90
 from .shape import reshape
+from .subscript_read import slice_along
 
 __all__ = [
     "fill_diagonal_",
@@ -228,7 +229,7 @@ def narrow(input: Tensor, dim: int, start: Any, length: int) -> Tensor:
         raise RuntimeError(
             f"narrow: start ({start}) + length ({length}) exceeds dimension size ({size})"
         )
-    out = x[(slice(None),) * d + (slice(start, start + int(length)),)]
+    out = slice_along(x, d, start, start + int(length))  # at::slice: never an alias
     return given(out, dim=dim)  # grad_fn._saved_dim as given
 
 

@@ -64,7 +64,8 @@ def _tensor_index(t: Tensor) -> Any:
             )
         return a.astype(bool)
     raise IndexError(
-        f"index: tensors used as indices must be long, int, byte or bool tensors, got {t.dtype}"
+        "tensors used as indices must be long, int, byte or bool tensors\n"
+        f"index: an index tensor of dtype {t.dtype}"
     )
 
 

@@ -24,6 +24,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module, strided_view
 from .index_layout import index_layout
 from .inplace_checks import check_leaf as _check_leaf
+from .subscript_chain import public_chain, skip_full_slices, skipped_slice
 from .subscript_fields import unsqueeze_dim
 from .subscript_index import (
     convert_index,
@@ -37,7 +38,7 @@ from .subscript_index import (
     view_index,
 )
 
-__all__ = ["GetItem", "IndexAdd", "getitem"]
+__all__ = ["GetItem", "IndexAdd", "getitem", "slice_along"]
 
 
 def _save_index(ctx: Any, idx: Any, *also: Any) -> None:
@@ -69,16 +70,24 @@ def _getitem_saved_fields(node: Any) -> dict | None:
     part. Other nodes: the default view."""
     name, idx = node.name(), node.idx
     parts = idx if type(idx) is tuple else (idx,)
+    if type(idx) is tuple and name != "IndexBackward0":
+        parts = _unsliced(node, idx)  # the slices PyTorch skips are no Slice of its
     sizes = {"self_sym_sizes": lambda n: tuple(n.in_shape)}
     if name == "IndexBackward0":
         return {"indices": tensor_field(_saved_indices), **sizes}
     if name == "UnsqueezeBackward0":
         return {"dim": lambda n: unsqueeze_dim(parts, len(n.in_shape))}
     kind = int if name == "SelectBackward0" else slice if name == "SliceBackward0" else None
-    at = [i for i, p in enumerate(parts) if kind is not None and isinstance(p, kind)]
-    if not at or kind is slice and parts[at[-1]] == slice(None):
+    at = [
+        i
+        for i, p in enumerate(parts)
+        if kind is not None and isinstance(p, kind) and (kind is int or p != slice(None))
+    ]
+    if not at:
         return None
-    d, p = at[-1], parts[at[-1]]
+    k, p = at[-1], parts[at[-1]]
+    d, shape = _step_input(parts, k, node.in_shape)  # PyTorch's last step: its dim and input
+    sizes = {"self_sym_sizes": lambda n: shape}
     # select / narrow keep their dim (and select its index) as given (saved_fields.given)
     if kind is int:
         return {
@@ -94,6 +103,17 @@ def _getitem_saved_fields(node: Any) -> dict | None:
         "step": lambda n: step,
         **sizes,
     }
+
+
+def _step_input(parts: Any, k: int, shape: tuple) -> tuple:
+    """``(dim, sizes)`` of item ``k`` of the basic index ``parts`` as PyTorch applies it,
+    item by item: the dim of the tensor the earlier items made, and that tensor's sizes."""
+    taken = sum(1 for p in parts if p is not None and p is not Ellipsis)
+    prefix = []
+    for p in parts[:k]:
+        prefix.extend([slice(None)] * (len(shape) - taken) if p is Ellipsis else [p])
+    dummy = np.lib.stride_tricks.as_strided(np.zeros(1), shape, (0,) * len(shape))
+    return sum(1 for p in prefix if type(p) is not int), dummy[tuple(prefix)].shape
 
 
 def _saved_indices(node: Any) -> tuple:
@@ -120,12 +140,20 @@ class GetItem(Function):
         idx = getattr(ctx, "idx", None)
         if type(idx) is int:  # the common x[i] (named on every recorded call: node.py)
             return "SelectBackward0"
+        if type(idx) is tuple and "sliced" not in ctx.__dict__:
+            for p in idx:  # the common x[:, j], x[0, a:b]: Python ints, slices, None, ...
+                if type(p) not in _BASIC_ITEM:
+                    break
+            else:
+                return _tuple_node_name(idx, ctx.in_shape)
         parts = idx if type(idx) is tuple else (idx,)
         parts = [  # a NumPy integer or 0-d integer array picks one position, as an int does
             int(p) if getattr(p, "ndim", None) == 0 and p.dtype.kind in "iu" else p for p in parts
         ]
         if any(not isinstance(p, (int, slice, type(None), type(Ellipsis))) for p in parts):
             return "IndexBackward0"  # a tensor, list or mask index
+        if type(idx) is tuple and "sliced" not in ctx.__dict__:
+            return _tuple_node_name(parts, ctx.in_shape)  # (NumPy integers made ints)
         for p in reversed(parts):
             if p is None:
                 return "UnsqueezeBackward0"
@@ -136,11 +164,14 @@ class GetItem(Function):
         return "SliceBackward0" if slice(None) in parts else "AliasBackward0"
 
     saved_fields = staticmethod(_getitem_saved_fields)  # grad_fn._saved_* (saved_fields.py)
+    public_edges = staticmethod(public_chain)  # next_functions: PyTorch's chain of steps
     raw = True
 
     @staticmethod
-    def forward(ctx, x, idx, guard=()):
+    def forward(ctx, x, idx, guard=(), sliced=False):
         ctx.in_shape = x.shape
+        if sliced:  # at::slice called by an op (narrow, tensor_split): never an alias
+            ctx.sliced = True
         _save_index(ctx, idx, *guard)  # the index arrays, then the Tensors to check
         out = x[view_index(idx)]
         if type(idx) is not int and _has_index_array(idx):
@@ -153,11 +184,18 @@ class GetItem(Function):
     def backward(ctx, grad):
         saved = ctx.saved_tensors  # checks that no index tensor was modified in place
         idx = ctx.idx
-        if idx is Ellipsis or (type(idx) is tuple and len(idx) < 2 and _ellipsis_only(idx)):
-            return grad, None  # x[...], x[()]: PyTorch's AliasBackward0 passes it on as it is
-        if (idx is None or (type(idx) is tuple and None in idx and _new_dims_only(idx))) and (
-            not ctx.create_graph
+        if idx is Ellipsis or (
+            type(idx) is tuple
+            and (not idx or type(idx[-1]) is slice or idx[-1] is Ellipsis)  # (quick test)
+            and _alias_index(ctx, idx)
         ):
+            return grad, None  # x[...], x[:, :]: PyTorch's AliasBackward0 passes it on as it is
+        if idx is None or (
+            type(idx) is tuple and None in idx and _new_dims_only(_unsliced(ctx, idx))
+        ):
+            if ctx.create_graph:  # recorded: PyTorch's squeeze of the gradient (a view)
+                parts = idx if type(idx) is tuple else (idx,)
+                return grad.squeeze(_new_dims(parts, len(ctx.in_shape))), None
             g = grad._data if type(grad) is Tensor else None
             if type(g) is np.ndarray:  # x[None] (x[True]'s first step): PyTorch's
                 out = Tensor._make(g.reshape(ctx.in_shape), False, None, 0)  # squeeze of the
@@ -174,12 +212,61 @@ class GetItem(Function):
         return t[ctx.primals[1]]
 
 
-def _ellipsis_only(idx: tuple) -> bool:
-    """Whether the tuple index ``idx`` is ``()`` or ``(...,)``: ``x`` itself (PyTorch's
-    AliasBackward0, whose backward passes the gradient on as it is). (A tuple of full
-    slices is an alias to PyTorch's indexing too, but chainrule's ``narrow`` and other ops
-    index with such tuples where PyTorch's slice: not told apart here.)"""
-    return not idx or (len(idx) == 1 and idx[0] is Ellipsis)
+_BASIC_ITEM = frozenset((int, slice, type(None), type(Ellipsis)))
+_ALL = slice(None)
+
+
+def _tuple_node_name(parts: list, shape: tuple) -> str:
+    """The name of PyTorch's last node for a user's basic tuple index ``parts`` (an
+    op's ``at::slice`` is named by ``GetItem.node_name``): the last item that is not a
+    slice PyTorch skips (:func:`.subscript_chain.skipped_slice`), else ``at::alias``."""
+    k = len(parts)
+    for p in reversed(parts):
+        k -= 1
+        if p is None:
+            return "UnsqueezeBackward0"
+        if type(p) is int:
+            return "SelectBackward0"
+        if type(p) is slice and p != _ALL:
+            if p.start or not skipped_slice(parts, k, shape):  # (start: the quick test)
+                return "SliceBackward0"
+    return "AliasBackward0"  # x[:, :], x[..., 0:n]: PyTorch's at::alias
+
+
+def _alias_index(ctx: Any, idx: tuple) -> bool:
+    """Whether the tuple index ``idx`` reads ``x`` itself: ``()``, ``(...,)`` or, from a
+    user's subscript (not an op's ``at::slice``: ``ctx.sliced``), only ``...`` and slices
+    over whole dims, which PyTorch skips (its ``at::alias``, whose backward passes the
+    gradient on as it is)."""
+    if not idx or (len(idx) == 1 and idx[0] is Ellipsis):
+        return True
+    if "sliced" in ctx.__dict__:
+        return False
+    for p in idx:
+        if p is not Ellipsis and type(p) is not slice:
+            return False
+    for p in skip_full_slices(idx, ctx.in_shape):
+        if p is not Ellipsis and p != slice(None):
+            return False
+    return True
+
+
+def _unsliced(ctx: Any, idx: tuple) -> tuple:
+    """``idx`` with a user's slices over whole dims as ``slice(None)`` (see above)."""
+    return idx if "sliced" in ctx.__dict__ else skip_full_slices(idx, ctx.in_shape)
+
+
+def _new_dims(idx: tuple, ndim: int) -> tuple:
+    """The dims of ``x[idx]`` that the Nones of ``idx`` made (``idx`` only adds dims)."""
+    dims, k = [], 0
+    taken = sum(1 for p in idx if p is not None and p is not Ellipsis)
+    for p in idx:
+        if p is None:
+            dims.append(k)
+            k += 1
+        else:
+            k += ndim - taken if p is Ellipsis else 1
+    return tuple(dims)
 
 
 def _unsqueeze_strides(x: Any, idx: tuple, out: Any) -> Any:
@@ -321,11 +408,31 @@ def getitem(x: Tensor, idx: Any, guard: tuple | None = None) -> Tensor:
     return out
 
 
+def slice_along(x: Tensor, d: int, start: int | None, stop: int | None) -> Tensor:
+    """``x`` sliced ``start:stop`` along dim ``d`` as PyTorch's ``at::slice`` (``narrow``,
+    ``tensor_split``): a ``SliceBackward0`` even where the slice covers the whole dim (a
+    user's ``x[:, 0:n]`` is an alias there: PyTorch skips such a slice in a subscript)."""
+    idx = (slice(None),) * d + (slice(start, stop),)
+    try:
+        return GetItem.apply(x, idx, guard=(), sliced=True)
+    except IndexError as err:
+        raise _index_error(x, idx, err) from None
+
+
 def _index_error(x: Tensor, idx: Any, err: IndexError) -> IndexError:
     """The IndexError of reading ``x[idx]``: PyTorch's first line where it has one for too
     many indices (a lone int or slice of a 0-d tensor has its own words), then NumPy's
     reason and the shape on a later line."""
     detail = f"index: {err} (tensor of shape {tuple(x.shape)})"
+    if str(err).startswith("only integers, slices"):  # PyTorch's words, its type name
+        items = idx if isinstance(idx, tuple) else (idx,)
+        bad = next((i for i in items if isinstance(i, (float, np.floating))), None)
+        if bad is not None:
+            kind = "float" if type(bad) is float else f"numpy.{type(bad).__name__}"
+            return IndexError(
+                "only integers, slices (`:`), ellipsis (`...`), None and long or byte "
+                f"Variables are valid indices (got {kind})\n{detail}"
+            )
     if "too many indices" not in str(err):
         return IndexError(detail)
     if x.ndim == 0 and type(idx) is slice:

@@ -41,7 +41,14 @@ from .subscript_index import (
     split_int_and_array,
     view_index,
 )
-from .subscript_read import _converted, _save_index, _saved_index, _saved_indices, getitem
+from .subscript_read import (
+    _converted,
+    _index_error,
+    _save_index,
+    _saved_index,
+    _saved_indices,
+    getitem,
+)
 
 __all__ = ["IndexPut", "basic_part_is_view", "setitem", "write_index"]
 
@@ -294,6 +301,9 @@ def _target_shape(op: str, x: Tensor, idx: Any, vshape: tuple) -> tuple:
         shape = shape_without_bounds(x._data, idx)
         if shape is not None:
             _check_value_shape(op, vshape, shape)
+        if "too many indices" in str(err):  # PyTorch's words first, as for reading x[idx]
+            text = str(_index_error(x, idx, err)).replace("\nindex: ", f"\n{op}: ", 1)
+            raise IndexError(text) from None
         raise IndexError(f"{op}: {err} (tensor of shape {tuple(x.shape)})") from None
     _check_value_shape(op, vshape, target_shape)
     return target_shape

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .. import dtypes
+from ..autograd.state import is_grad_enabled
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._tensor_args import first_not_tensor
@@ -230,11 +231,11 @@ class Atan2(BinaryElementwise):
     # PyTorch's order, g * b * (1 / r^2) and g * -a * (1 / r^2) (bit-equal in bfloat16)
     @staticmethod
     def chain_a(ctx, g, a, b, y):
-        return g * b * reciprocal(_radius2(a, b))
+        return g * b * _recip_radius2(a, b)
 
     @staticmethod
     def chain_b(ctx, g, a, b, y):
-        return g * -a * reciprocal(_radius2(a, b))
+        return g * -a * _recip_radius2(a, b)
 
     @classmethod
     def jvp(cls, ctx, ta, tb):
@@ -254,6 +255,17 @@ def _radius2(a: Tensor, b: Tensor) -> Tensor:
     numerators vanish), instead of 0/0 = NaN."""
     r2 = a * a + b * b
     return r2 + (r2.detach() == 0).to(r2.dtype)
+
+
+def _recip_radius2(a: Tensor, b: Tensor) -> Tensor:
+    """1 / (a^2 + b^2), 0 at the origin: PyTorch's atan2_backward, ``recip = (a * a + b *
+    b).reciprocal()`` masked to 0 where ``a^2 + b^2 == 0``, op for op. The gradient there is
+    0 as before; its derivative is PyTorch's too: the mask passes 0 to the reciprocal, whose
+    derivative at 0 is 0 * -inf = NaN (the second derivative at the origin is NaN)."""
+    r2 = a * a + b * b
+    if not is_grad_enabled():  # a plain backward (values only, the same): the cheaper form
+        return reciprocal(r2 + (r2 == 0).to(r2.dtype))
+    return reciprocal(r2).masked_fill(r2.detach() == 0, 0.0)
 
 
 class Hypot(BinaryElementwise):

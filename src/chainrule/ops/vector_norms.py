@@ -60,7 +60,8 @@ def keepdim_shape(in_shape: tuple, axes: tuple | None) -> tuple:
 
 
 class Norm2(Function):
-    """Euclidean norm sqrt(sum x^2); gradient x / ||x||, defined as 0 at x = 0 (as PyTorch)."""
+    """Euclidean norm sqrt(sum x^2); gradient x / ||x||, defined as 0 at x = 0 (as PyTorch);
+    its second derivative NaN there (PyTorch's masked division differentiated)."""
 
     raw = True
     node_name = "LinalgVectorNormBackward0"  # PyTorch's name for the node
@@ -95,8 +96,13 @@ class Norm2(Function):
             return Tensor._make(gx, False, None, 0), None, None
         yk = reshape(y, ctx.kshape)
         zero = Tensor._make(yk._data == 0, False, None, 0)
-        safe = where(zero, 1.0, yk)
         g = reshape(grad, ctx.kshape)
+        if ctx.create_graph:
+            # PyTorch's norm_backward op for op, grad * (x / ||x||).masked_fill_(||x|| == 0, 0),
+            # so that the second derivative at a zero norm is torch's NaN (the masked 0
+            # divided by ||x|| = 0 in the division's backward), not 0
+            return g * where(zero, 0.0, x / yk), None, None
+        safe = where(zero, 1.0, yk)  # first order: the reduced-size division, cheaper
         return where(zero, 0.0, g / safe) * x, None, None
 
     @staticmethod
@@ -104,13 +110,15 @@ class Norm2(Function):
         x = ctx.primals[0]
         xp = get_array_module(x)
         yk = ctx.out.reshape(ctx.kshape)
-        if x.dtype.kind == "V":  # bfloat16: in float32, rounded once
-            yk = wide(yk)
-            safe = xp.where(yk == 0, 1, yk)
-            out = (wide(x) * wide(t) / safe).sum(axis=ctx.axes, keepdims=ctx.keepdim)
-            return xp.asarray(out, x.dtype)
-        safe = xp.where(yk == 0, 1, yk)
-        return (x * t / safe).sum(axis=ctx.axes, keepdims=ctx.keepdim)
+        low = x.dtype if x.dtype.kind == "V" else None  # bfloat16: in float32, rounded once
+        if low is not None:
+            yk, x, t = wide(yk), wide(x), wide(t)
+        # torch's norm_jvp: sum(x t) / ||x||, masked to 0 where ||x|| = 0 after the sum (a
+        # NaN or inf tangent at a zero x then gives 0 there, not NaN; core seed 1001)
+        dot = (x * t).sum(axis=ctx.axes, keepdims=True)
+        out = xp.where(yk == 0, 0, dot / xp.where(yk == 0, 1, yk))
+        out = out if ctx.keepdim else out.reshape(ctx.out.shape)
+        return out if low is None else xp.asarray(out, low)
 
 
 class NormZero(Function):

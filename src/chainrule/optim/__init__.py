@@ -7,6 +7,7 @@ be saved without pickle.
 
 from __future__ import annotations
 
+from .._package_dir import package_dir as _package_dir
 from . import lr_scheduler, swa_utils
 from .adadelta import Adadelta
 from .adafactor import Adafactor
@@ -44,3 +45,6 @@ __all__ = [
     "lr_scheduler",
     "swa_utils",
 ]
+
+# dir(): the public names, not the submodules importing binds (see _package_dir)
+__dir__ = _package_dir(globals())

@@ -64,7 +64,7 @@ class Adamax(Optimizer):
             params,
             {
                 "lr": lr,
-                "betas": tuple(betas),
+                "betas": betas,  # as given: PyTorch keeps a list a list
                 "eps": eps,
                 "weight_decay": weight_decay,
                 "foreach": foreach,

@@ -74,11 +74,13 @@ class StepLR(LRScheduler):
     ):
         # PyTorch takes any positive real step (the tutorials' ``StepLR(optimizer, 1.0, ...)``)
         # and keeps it as given, so the state dict reads ``'step_size': 1.0``; a fractional one
-        # decays where ``last_epoch % step_size == 0``, as there
+        # decays where ``last_epoch % step_size == 0``, as there. A step that is no number
+        # (None, a string) is kept as PyTorch keeps it: the first step() fails with Python's
+        # "unsupported operand type(s) for %" there and here
         step = step_size
         if isinstance(step, Tensor) and step.ndim == 0:
             step = step.item()
-        if not isinstance(step, numbers.Real) or not 0 < step < math.inf:  # (a 0-d tensor too)
+        if isinstance(step, numbers.Real) and not 0 < step < math.inf:  # (a 0-d tensor too)
             raise ValueError(f"StepLR: step_size must be a positive number, got {step_size!r}")
         self.step_size = step_size
         self.gamma = gamma
@@ -92,6 +94,13 @@ class StepLR(LRScheduler):
 
     def _get_closed_form_lr(self) -> list[float]:
         return [base * self.gamma ** (self.last_epoch // self.step_size) for base in self.base_lrs]
+
+
+def _json_step(key: Any) -> Any:
+    """A milestone key read back from a JSON state dict (``"3"`` -> 3); any other key as is."""
+    if isinstance(key, str) and key.lstrip("-").isdigit():
+        return int(key)
+    return key
 
 
 class MultiStepLR(LRScheduler):
@@ -111,8 +120,8 @@ class MultiStepLR(LRScheduler):
     def _milestone_counts(self) -> Counter:
         """The milestones as a Counter of int steps, also after a JSON round trip of the state
         dict (which turns the Counter's keys into strings) or a list from an older one."""
-        counts = Counter(self.milestones)
-        return Counter({int(k) if isinstance(k, str) else k: n for k, n in counts.items()})
+        counts = Counter(self.milestones)  # PyTorch's Counter('a') never matches a step
+        return Counter({_json_step(k): n for k, n in counts.items()})
 
     def get_lr(self) -> list[float]:
         warn_get_lr_outside_step(self)
@@ -276,9 +285,10 @@ class LambdaLR(LambdaScheduler):
             self.lr_lambdas = list(lr_lambda)
         else:
             if not callable(lr_lambda):
-                raise TypeError(  # what PyTorch's first step raises
-                    f"'{type(lr_lambda).__name__}' object is not callable"
-                )
+                kind = type(lr_lambda)  # Python's tp_name: a C type's with its module
+                heap = kind.__flags__ & (1 << 9) or kind.__module__ == "builtins"
+                name = kind.__name__ if heap else f"{kind.__module__}.{kind.__name__}"
+                raise TypeError(f"'{name}' object is not callable")  # PyTorch's first step
             self.lr_lambdas = [lr_lambda] * n
         super().__init__(optimizer, last_epoch)
 
@@ -309,7 +319,8 @@ class CosineAnnealingLR(LRScheduler):
     def __init__(
         self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1
     ):
-        if not T_max > 0:
+        # a T_max that is no number (None, a string) fails at the first step() as in PyTorch
+        if isinstance(T_max, numbers.Real | Tensor) and not T_max > 0:
             raise ValueError(f"CosineAnnealingLR: T_max must be > 0, got {T_max!r}")
         self.T_max = T_max
         self.eta_min = eta_min

@@ -71,7 +71,7 @@ class NAdam(Optimizer):
             params,
             {
                 "lr": lr,
-                "betas": tuple(betas),
+                "betas": betas,  # as given: PyTorch keeps a list a list
                 "eps": eps,
                 "weight_decay": weight_decay,
                 "momentum_decay": momentum_decay,

@@ -74,7 +74,7 @@ class RAdam(Optimizer):
             params,
             {
                 "lr": lr,
-                "betas": tuple(betas),
+                "betas": betas,  # as given: PyTorch keeps a list a list
                 "eps": eps,
                 "weight_decay": weight_decay,
                 "decoupled_weight_decay": decoupled_weight_decay,

@@ -88,8 +88,8 @@ def _dtype_name(arr: np.ndarray) -> str:
 class _Pickler(pickle.Pickler):
     """Pickles tensors as (storage reference, shape, flags) and storages by persistent id."""
 
-    def __init__(self, fh: BinaryIO, storages: dict[str, np.ndarray]) -> None:
-        super().__init__(fh, protocol=4)
+    def __init__(self, fh: BinaryIO, storages: dict[str, np.ndarray], protocol: int = 4) -> None:
+        super().__init__(fh, protocol=protocol)
         self.storages = storages
         self._roots: dict[int, tuple[_StorageRef, Any]] = {}  # keeps the roots alive
         self._keys: dict[int, tuple[str, _StorageRef]] = {}  # keeps the refs alive
@@ -146,11 +146,12 @@ class _Pickler(pickle.Pickler):
         return ("storage", _dtype_name(obj.array), key, "cpu", int(obj.array.size))
 
 
-def write(fh: BinaryIO, obj: Any) -> None:
-    """Pickle ``obj`` into a zip archive written to ``fh``."""
+def write(fh: BinaryIO, obj: Any, protocol: int = 4) -> None:
+    """Pickle ``obj`` (with pickle protocol ``protocol``) into a zip archive written to
+    ``fh``."""
     storages: dict[str, np.ndarray] = {}
     pkl = io.BytesIO()
-    _Pickler(pkl, storages).dump(obj)
+    _Pickler(pkl, storages, protocol).dump(obj)
     write_archive(fh, pkl.getvalue(), storages, {})
 
 

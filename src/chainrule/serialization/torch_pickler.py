@@ -1,10 +1,15 @@
-"""A small protocol-2 pickle writer that names PyTorch's globals without importing torch.
+"""A small pickle writer that names PyTorch's globals without importing torch.
 
 ``torch.load(weights_only=True)`` accepts a pickle that builds only containers and
 primitive values and calls only a fixed set of globals (``torch._utils._rebuild_tensor_v2``,
 ``torch.FloatStorage``, ``collections.OrderedDict``, ...). Python's own picklers cannot
 write such a name unless the object behind it can be imported, so chainrule writes the
-opcodes itself, the way ``torch.save`` lays them out (protocol 2, as ``torch.save`` uses):
+opcodes itself, the way ``torch.save`` lays them out with Python's pickler for the
+``pickle_protocol`` given (1 to 5; 2, ``torch.save``'s default, is the one that
+``torch.load(weights_only=True)`` reads in full; 3 writes ``bytes`` as ``BINBYTES`` and
+globals under ``builtins``; 4 and 5 add ``PROTO``'s ``FRAME`` (one frame for the whole
+pickle), ``SHORT_BINUNICODE``, ``STACK_GLOBAL``/``MEMOIZE`` and ``EMPTY_SET``/``ADDITEMS``,
+which ``torch.load`` reads only with ``weights_only=False``, as for ``torch.save``'s file):
 
 * ``None``, bools, ints, floats, strings, bytes, bytearrays and complex numbers;
 * tuples, lists, dicts, ``collections.OrderedDict`` and sets (exact types only: a
@@ -77,22 +82,21 @@ _ENCODE = Global("_codecs", "encode")
 
 
 class _Writer:
-    def __init__(self, convert: Callable[[Any, str], Any]) -> None:
-        self.out = bytearray(b"\x80\x02")  # PROTO 2
+    def __init__(self, convert: Callable[[Any, str], Any], protocol: int = 2) -> None:
+        self.protocol = protocol
+        # PROTO n from protocol 2 on (protocol 1 has no header), as Python's pickler writes
+        self.out = bytearray(b"\x80" + protocol.to_bytes(1, "little") if protocol >= 2 else b"")
         self.convert = convert
         self.memo: dict[tuple[str, str], int] = {}
+        true, false = (b"\x88", b"\x89") if protocol >= 2 else (b"I01\n", b"I00\n")
         self.dispatch: dict[type, Callable[[Any, str, int], None]] = {
             type(None): lambda obj, path, depth: self.out.extend(b"N"),
-            bool: lambda obj, path, depth: self.out.extend(b"\x88" if obj else b"\x89"),
+            bool: lambda obj, path, depth: self.out.extend(true if obj else false),
             int: lambda obj, path, depth: self._int(obj),
             float: lambda obj, path, depth: self.out.extend(b"G" + struct.pack(">d", obj)),
             str: lambda obj, path, depth: self._str(obj),
-            bytes: lambda obj, path, depth: self._reduce(
-                _ENCODE, (obj.decode("latin1"), "latin1"), path, depth
-            ),
-            bytearray: lambda obj, path, depth: self._reduce(
-                _BYTEARRAY, (bytes(obj),), path, depth
-            ),
+            bytes: self._bytes,
+            bytearray: self._bytearray,
             complex: lambda obj, path, depth: self._reduce(
                 _COMPLEX, (obj.real, obj.imag), path, depth
             ),
@@ -101,7 +105,7 @@ class _Writer:
             dict: self._dict,
             OrderedDict: self._dict,
             Counter: lambda obj, path, depth: self._reduce(_COUNTER, (dict(obj),), path, depth),
-            set: lambda obj, path, depth: self._reduce(_SET, (list(obj),), path, depth),
+            set: self._set,
             Global: lambda obj, path, depth: self._global(obj),
             Reduce: lambda obj, path, depth: self._reduce(obj.func, obj.args, path, depth),
             PersistentId: self._persistent_id,
@@ -133,6 +137,8 @@ class _Writer:
             self.out.extend(b"M" + value.to_bytes(2, "little"))
         elif -(2**31) <= value < 2**31:
             self.out.extend(b"J" + value.to_bytes(4, "little", signed=True))
+        elif self.protocol < 2:  # LONG, as text
+            self.out.extend(b"L" + repr(value).encode("ascii") + b"L\n")
         else:
             raw = value.to_bytes((value.bit_length() >> 3) + 1, "little", signed=True)
             if len(raw) < 0x100:
@@ -142,7 +148,48 @@ class _Writer:
 
     def _str(self, text: str) -> None:
         raw = text.encode("utf-8", "surrogatepass")
-        self.out.extend(b"X" + len(raw).to_bytes(4, "little") + raw)  # BINUNICODE
+        if self.protocol >= 4 and len(raw) < 0x100:  # SHORT_BINUNICODE
+            self.out.extend(b"\x8c" + len(raw).to_bytes(1, "little") + raw)
+        elif len(raw) > 0xFFFFFFFF:  # BINUNICODE8 (protocol 4 on; Python refuses before)
+            self._require(4, "a string of 4 GiB or more")
+            self.out.extend(b"\x8d" + len(raw).to_bytes(8, "little") + raw)
+        else:
+            self.out.extend(b"X" + len(raw).to_bytes(4, "little") + raw)  # BINUNICODE
+
+    def _require(self, protocol: int, what: str) -> None:
+        if self.protocol < protocol:
+            raise ValueError(
+                f"cr.save: {what} needs pickle_protocol {protocol} or higher, got {self.protocol}"
+            )
+
+    def _bytes(self, data: bytes, path: str, depth: int) -> None:
+        if self.protocol < 3:  # Python's form before BINBYTES: _codecs.encode(text, latin1)
+            self._reduce(_ENCODE, (data.decode("latin1"), "latin1"), path, depth)
+        elif len(data) < 0x100:  # SHORT_BINBYTES
+            self.out.extend(b"C" + len(data).to_bytes(1, "little") + data)
+        elif len(data) > 0xFFFFFFFF:  # BINBYTES8
+            self._require(4, "a bytes object of 4 GiB or more")
+            self.out.extend(b"\x8e" + len(data).to_bytes(8, "little") + data)
+        else:
+            self.out.extend(b"B" + len(data).to_bytes(4, "little") + data)  # BINBYTES
+
+    def _bytearray(self, data: bytearray, path: str, depth: int) -> None:
+        if self.protocol >= 5:  # BYTEARRAY8
+            self.out.extend(b"\x96" + len(data).to_bytes(8, "little") + data)
+        else:
+            self._reduce(_BYTEARRAY, (bytes(data),), path, depth)
+
+    def _set(self, items: set, path: str, depth: int) -> None:
+        if self.protocol < 4:  # set(list), as Python pickles it before EMPTY_SET
+            self._reduce(_SET, (list(items),), path, depth)
+            return
+        self.out.extend(b"\x8f")  # EMPTY_SET
+        ordered = list(items)
+        for start in range(0, len(ordered), _BATCH):
+            self.out.extend(b"(")  # MARK
+            for item in ordered[start : start + _BATCH]:
+                self.save(item, f"{path}/{{}}" if path else "{}", depth + 1)
+            self.out.extend(b"\x90")  # ADDITEMS
 
     def _global(self, glob: Global) -> None:
         key = (glob.module, glob.name)
@@ -154,8 +201,16 @@ class _Writer:
                 else b"j" + index.to_bytes(4, "little")
             )
             return
-        self.out.extend(f"c{glob.module}\n{glob.name}\n".encode("ascii"))  # GLOBAL
+        module = glob.module
+        if module == "__builtin__" and self.protocol >= 3:
+            module = "builtins"  # Python 2's name only before protocol 3
         index = self.memo[key] = len(self.memo)
+        if self.protocol >= 4:
+            self._str(module)
+            self._str(glob.name)
+            self.out.extend(b"\x93\x94")  # STACK_GLOBAL, MEMOIZE
+            return
+        self.out.extend(f"c{module}\n{glob.name}\n".encode("ascii"))  # GLOBAL
         self.out.extend(
             b"q" + index.to_bytes(1, "little")
             if index < 0x100
@@ -175,11 +230,12 @@ class _Writer:
         if not items:
             self.out.extend(b")")  # EMPTY_TUPLE
             return
-        if len(items) > 3:
+        short = len(items) <= 3 and self.protocol >= 2  # TUPLE1/2/3 from protocol 2 on
+        if not short:
             self.out.extend(b"(")  # MARK
         for i, item in enumerate(items):
             self.save(item, f"{path}/{i}" if path else str(i), depth + 1)
-        self.out.extend({1: b"\x85", 2: b"\x86", 3: b"\x87"}.get(len(items), b"t"))
+        self.out.extend({1: b"\x85", 2: b"\x86", 3: b"\x87"}[len(items)] if short else b"t")
 
     def _list(self, items: list, path: str, depth: int) -> None:
         self.out.extend(b"]")  # EMPTY_LIST
@@ -212,20 +268,29 @@ class _Writer:
             self.out.extend(b"b")  # BUILD
 
 
-def dumps(obj: Any, convert: Callable[[Any, str], Any]) -> bytes:
-    """Pickle ``obj`` (protocol 2) so that ``torch.load(weights_only=True)`` can read it.
+def dumps(obj: Any, convert: Callable[[Any, str], Any], protocol: int = 2) -> bytes:
+    """Pickle ``obj`` as ``torch.save`` does, so that ``torch.load`` can read it
+    (``weights_only=True`` for protocols 2 and 3, as for ``torch.save``'s own files).
 
     Args:
         obj: the object; its containers and primitive values are written directly.
         convert: called as ``convert(value, path)`` for any other value; returns a
             :class:`Reduce`, :class:`Global`, :class:`PersistentId` or plain value to
             write instead, or ``None`` if the value cannot be written.
+        protocol: the pickle protocol, 1 to 5 (0's text persistent ids cannot name a
+            storage; the caller refuses it).
 
     Raises:
         NotTorchStorable: a value has no form that a weights-only torch load accepts.
         ValueError: the object is nested more than ``MAX_DEPTH`` levels deep.
     """
-    writer = _Writer(convert)
+    if not 1 <= protocol <= 5:
+        raise ValueError(f"cr.save: cannot write pickle protocol {protocol} (1 to 5 are written)")
+    writer = _Writer(convert, protocol)
     writer.save(obj, "", 0)
     writer.out.extend(b".")  # STOP
-    return bytes(writer.out)
+    body = writer.out[2:]
+    if protocol < 4 or len(body) < 4:  # Python frames no body under 4 bytes
+        return bytes(writer.out)
+    # protocol 4 on: the body after PROTO in a FRAME (one frame: any size is valid)
+    return bytes(writer.out[:2] + b"\x95" + len(body).to_bytes(8, "little") + body)

@@ -2,7 +2,7 @@
 
 Layout (what ``torch.save`` writes; chainrule names the archive ``archive``)::
 
-    archive/data.pkl        protocol-2 pickle (:mod:`.torch_pickler`); each tensor is
+    archive/data.pkl        pickle (:mod:`.torch_pickler`, protocol 2 by default); each tensor is
                             torch._utils._rebuild_tensor_v2(<storage>, 0, size, stride,
                             requires_grad, OrderedDict()), its storage a persistent id
                             ("storage", torch.FloatStorage, "<key>", "cpu", numel)
@@ -331,8 +331,9 @@ def _seekable(fh: Any) -> bool:
         return False
 
 
-def prepare(obj: Any) -> Callable[[BinaryIO], None]:
-    """Pickle ``obj`` for ``torch.load(weights_only=True)``; return what writes the file.
+def prepare(obj: Any, protocol: int = 2) -> Callable[[BinaryIO], None]:
+    """Pickle ``obj`` for ``torch.load(weights_only=True)`` (with ``pickle_protocol``
+    ``protocol``, see :func:`.torch_pickler.dumps`); return what writes the file.
 
     The pickle is built here, before any file is opened, so that an object without a
     PyTorch form fails without touching the target.
@@ -343,7 +344,7 @@ def prepare(obj: Any) -> Callable[[BinaryIO], None]:
         ValueError: ``obj`` is nested too deeply (or holds itself).
     """
     collector = _Collector()
-    pkl = dumps(obj, collector.convert)
+    pkl = dumps(obj, collector.convert, protocol)
     extra: dict[str, bytes] = {}
     if collector.kinds:
         record = {"format": "chainrule", "version": _KINDS_VERSION, "kinds": collector.kinds}

@@ -23,6 +23,7 @@ All kernels are NumPy (no SciPy), in float64, rounded to the input's dtype.
 
 from __future__ import annotations
 
+from .._package_dir import package_dir as _package_dir
 from ._differentiable import (
     digamma,
     entr,
@@ -142,3 +143,6 @@ __all__ = [
     "xlogy",
     "zeta",
 ]
+
+# dir(): the public names, not the submodules importing binds (see _package_dir)
+__dir__ = _package_dir(globals())

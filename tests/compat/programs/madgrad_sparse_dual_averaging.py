@@ -34,10 +34,6 @@ from ._common import as_tensor, load_numpy_state
 __all__ = ["make_model", "run"]
 
 VOCAB, DIM, CLASSES, BAG, BATCH, STEPS = 10, 4, 3, 4, 5, 6
-CHAINRULE_XFAIL = (
-    "dense + sparse COO addition: dense.add_(sparse, alpha=...) and torch.add(dense, sparse, "
-    "alpha=...) (a dense result) raise NotImplementedError"
-)
 
 
 def make_model(torch_like: Any) -> Any:

@@ -23,6 +23,7 @@ import numpy as np
 
 from ...autograd.tensor import Tensor
 from ...creation import tensor as _tensor
+from ...creation import zeros
 from ...qtypes import per_tensor_affine, quint8
 from .observer import _EPS, UniformQuantizationObserverBase
 
@@ -77,6 +78,8 @@ class HistogramObserver(UniformQuantizationObserverBase):
             dtype, qscheme, reduce_range, quant_min, quant_max, factory_kwargs, eps, is_dynamic,
             **kwargs,
         )  # fmt: skip
+        if type(bins) is not int:  # PyTorch's ``torch.zeros(self.bins)``: its parser's error
+            zeros(bins)
         self.bins = bins
         self.register_buffer("histogram", _tensor(np.zeros(bins, _F32)))
         self.register_buffer("min_val", _tensor(float("inf"), dtype=np.float32))

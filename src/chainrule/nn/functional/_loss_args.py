@@ -18,6 +18,7 @@ import numpy as np
 from ..._type_names import type_name
 from ...autograd.tensor import Tensor
 from ...dtypes import is_floating, promote_types
+from ...ops._tensor_args import torch_type_name
 from ...ops._util import DtypeError, ShapeError, broadcast_error
 
 __all__ = [  # private to the loss functions (the names they had in loss.py)
@@ -83,6 +84,40 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
 _TARGET_FIRST = frozenset({"kl_div", "multilabel_soft_margin_loss"})
 
 
+#: The losses whose PyTorch form first compares ``target.size()`` with ``input.size()`` (a
+#: number fails there with Python's AttributeError), and those whose ATen call's parser
+#: refuses it first (its TypeError naming the argument).
+_SIZE_FIRST = frozenset(
+    ("l1_loss", "mse_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy")
+    + ("binary_cross_entropy_with_logits",)
+)
+_PARSER_FIRST = frozenset(("kl_div", "poisson_nll_loss", "soft_margin_loss"))
+
+
+def _not_tensors(input: Any, target: Any, op: str) -> Exception:  # noqa: A002
+    """The error for a loss's input or target that is no Tensor: PyTorch's where its form
+    has one (its words first), the op and both types on the next line."""
+    hint = f"{op}: input and target must be Tensors, got {type(input).__name__} and "
+    hint += type(target).__name__
+    if op in _SIZE_FIRST:
+        bad = next(v for v in (target, input) if not isinstance(v, Tensor))
+        if isinstance(bad, np.generic):  # its ``size`` is an int: calling it fails
+            return TypeError(f"'int' object is not callable\n{hint}")
+        if not hasattr(bad, "size"):
+            name = type(bad).__name__ if type(bad).__module__ == "builtins" else None
+            if name is not None:
+                return AttributeError(f"'{name}' object has no attribute 'size'\n{hint}")
+    if op in _PARSER_FIRST:
+        pos, name, bad = (
+            (1, "input", input) if not isinstance(input, Tensor) else (2, "target", target)
+        )
+        return TypeError(
+            f"{op}(): argument '{name}' (position {pos}) must be Tensor, not "
+            f"{torch_type_name(bad)}\n{hint}"
+        )
+    return TypeError(hint)
+
+
 def _pair(input: Any, target: Any, op: str, shapes: str = "same", dtypes: str = "cast") -> tuple:
     """Check a loss's (input, target) pair; ``shapes`` says what PyTorch does when they differ.
 
@@ -98,10 +133,7 @@ def _pair(input: Any, target: Any, op: str, shapes: str = "same", dtypes: str = 
     Shapes that do not broadcast raise a ShapeError naming the op.
     """
     if not isinstance(input, Tensor) or not isinstance(target, Tensor):
-        raise TypeError(
-            f"{op}: input and target must be Tensors, got {type(input).__name__} "
-            f"and {type(target).__name__}"
-        )
+        raise _not_tensors(input, target, op)
     if input.shape != target.shape:
         if shapes == "same":
             raise ShapeError(  # PyTorch's words, then the op's name

@@ -138,6 +138,10 @@ def cross_entropy(
     _check_reduction(reduction, op)
     if not isinstance(input, Tensor) or not isinstance(target, Tensor):  # PyTorch's parser
         raise first_not_tensor("cross_entropy_loss", [("input", input), ("target", target)])
+    if weight is not None and not isinstance(weight, Tensor):  # (always positional there)
+        raise first_not_tensor(
+            "cross_entropy_loss", [("input", input), ("target", target), ("weight", weight)], False
+        )
     if type(ignore_index) is not int:  # PyTorch's parser: an int, not a bool or a float
         ignore_index = as_int("cross_entropy_loss", "ignore_index", ignore_index, 5)
     if type(label_smoothing) is not float:

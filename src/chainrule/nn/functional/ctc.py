@@ -19,6 +19,7 @@ import numpy as np
 
 from ...autograd.lower_precision import autocast_float32_op
 from ...autograd.saved_fields import given  # grad_fn._saved_*
+from ...autograd.state import LOCAL as _vmap
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module
 from ...meta.array import MetaArray
@@ -136,6 +137,21 @@ def ctc_loss(
             gradients become 0.
     """
     _check_reduction(reduction, _OP)
+    if _vmap.state.vmap:  # cr.func.vmap: once per sample (lengths and labels are read raw)
+        from ...func._per_sample import per_sample  # noqa: PLC0415 - func imports nn
+
+        res = per_sample(
+            ctc_loss,
+            log_probs,
+            targets,
+            input_lengths,
+            target_lengths,
+            blank,
+            reduction,
+            zero_infinity,
+        )
+        if res is not NotImplemented:
+            return res
     if not isinstance(log_probs, Tensor) or not isinstance(targets, Tensor):
         raise TypeError(
             f"{_OP}: log_probs and targets must be Tensors, got {type(log_probs).__name__} "

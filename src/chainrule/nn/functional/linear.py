@@ -266,6 +266,7 @@ def embedding(
     n = weight.shape[0]
     if idx.size and (idx.min() < 0 or idx.max() >= n):
         raise IndexOutOfBounds(
+            "index out of range in self\n"
             f"embedding: index out of range: indices span [{int(idx.min())}, "
             f"{int(idx.max())}] but there are only {n} embeddings"
         )

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from ...autograd.tensor import Tensor
+from ...ops._tensor_args import first_not_tensor
 from ...ops._util import DtypeError, ShapeError
 from ...ops.binary import where
 from ...ops.losses import MseLossFn
@@ -272,12 +273,21 @@ def cosine_embedding_loss(
     op = "cosine_embedding_loss"
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, op)
+    tensors = [("input1", input1), ("input2", input2), ("target", target)]
+    if not all(isinstance(t, Tensor) for _, t in tensors):  # PyTorch's ATen call's parser
+        raise first_not_tensor(op, tensors, False)
     if type(margin) is not float:  # PyTorch's parser: a real number
         margin = as_float(op, "margin", margin, 4)
     if target.ndim > 1 or input1.ndim != input2.ndim or input1.ndim != target.ndim + 1:
+        first = (  # PyTorch's words
+            "0D or 1D target tensor expected, multi-target not supported"
+            if target.ndim > 1
+            else f"{target.ndim}D target tensor expects {target.ndim + 1}D input tensors, but "
+            f"found inputs with sizes {list(input1.shape)} and {list(input2.shape)}."
+        )
         raise ShapeError(
-            f"{op}: inputs must both be (N, D) with a (N,) target or (D,) with a 0-d target, "
-            f"got {tuple(input1.shape)}, {tuple(input2.shape)} and target "
+            f"{first}\n{op}: inputs must both be (N, D) with a (N,) target or (D,) with a 0-d "
+            f"target, got {tuple(input1.shape)}, {tuple(input2.shape)} and target "
             f"{tuple(target.shape)}"
         )
     try:  # the three broadcast (a (1, D) input, a (1,) target), as PyTorch

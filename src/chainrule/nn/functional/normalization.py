@@ -125,7 +125,9 @@ def _update_running_stats(
         raise RuntimeError(
             "Batch norm got a batched tensor as input while the running_mean or running_var, "
             "which will be updated in place, were not batched.\nIf you are using a module and "
-            "do not need eval mode, please set `track_running_stats` to be False."
+            "do not need eval mode, please set `track_running_stats` to be False.If you are "
+            "using a prebuilt module and do not need eval mode, please see the functorch "
+            "website for resources on how to patch your module to work with vmap"
         )
     dims = [0, *range(2, input.ndim)]
     with no_grad():

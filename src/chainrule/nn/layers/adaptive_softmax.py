@@ -146,9 +146,10 @@ class AdaptiveLogSoftmaxWithLoss(Module):
         # the head's column for each row: its class in the shortlist, else its cluster's logit
         cluster = np.searchsorted(np.asarray(self.cutoffs), t, side="right")
         gather_inds = np.where(cluster == 0, t, self.shortlist_size + cluster - 1)
-        head_logprob = log_softmax(self.head(input), 1)
         device = input.device
-        output = head_logprob.gather(1, _as_index(gather_inds[:, None], device)).squeeze(1)
+        # the tail clusters first, the head after them (PyTorch's order: forward hooks see
+        # the tails' Sequential / Linear calls before the head's)
+        tails = None
         for i in range(1, self.n_clusters + 1):
             rows = np.nonzero(cluster == i)[0]
             if rows.size == 0:
@@ -157,8 +158,13 @@ class AdaptiveLogSoftmaxWithLoss(Module):
             relative = _as_index((t[rows] - self.cutoffs[i - 1])[:, None], device)
             cluster_logprob = log_softmax(self.tail[i - 1](input.index_select(0, rows_t)), 1)
             local = cluster_logprob.gather(1, relative).squeeze(1)
-            base = zeros(batch, dtype=output.dtype, device=device)
-            output = output + scatter(base, 0, rows_t, local)
+            base = zeros(batch, dtype=local.dtype, device=device)
+            term = scatter(base, 0, rows_t, local)
+            tails = term if tails is None else tails + term
+        head_logprob = log_softmax(self.head(input), 1)
+        output = head_logprob.gather(1, _as_index(gather_inds[:, None], device)).squeeze(1)
+        if tails is not None:
+            output = output + tails
         loss = (-output).mean()
         if not batched:
             output = output.squeeze(0)

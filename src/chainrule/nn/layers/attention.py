@@ -63,13 +63,13 @@ class MultiheadAttention(Module):
         super().__init__()
         if embed_dim <= 0 or num_heads <= 0:
             raise ValueError(
-                f"MultiheadAttention: embed_dim and num_heads must be greater than "
-                f"0, got embed_dim={embed_dim} and num_heads={num_heads}"
+                f"embed_dim and num_heads must be greater than 0, got embed_dim={embed_dim} "
+                f"and num_heads={num_heads} instead"
             )
         if embed_dim % num_heads != 0:  # PyTorch asserts it: AssertionError (and ValueError)
             raise _MHAAssertionError(
-                f"MultiheadAttention: embed_dim ({embed_dim}) must be divisible by "
-                f"num_heads ({num_heads})"
+                f"embed_dim must be divisible by num_heads\nMultiheadAttention: embed_dim "
+                f"({embed_dim}) is not divisible by num_heads ({num_heads})"
             )
         # any dropout is accepted here and checked by the training-mode forward, as PyTorch
         self.embed_dim = embed_dim

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ...autograd.tensor import Tensor
 from ...creation import empty
 from ...creation_options import NegativeSizeError, _shape
@@ -100,6 +102,8 @@ def _reset_table(weight: Parameter, padding_idx: Any) -> None:
     of indexing with a bool, and leaves the weight as drawn)."""
     init.normal_(weight)
     if padding_idx is not None and not isinstance(padding_idx, bool):
+        if not isinstance(padding_idx, int | np.integer):  # a float: PyTorch's IndexError
+            _ = weight.detach()[padding_idx]  # (its ``weight[padding_idx]``, its words)
         weight._data[padding_idx] = 0
 
 

@@ -105,6 +105,8 @@ class _BatchNorm(_NormBase):
                 f"{type(self).__name__}: expected {' or '.join(map(str, self._dims))}"
                 f"-d input, got shape {tuple(input.shape)}"
             )
+
+    def _check_channels(self, input: Tensor) -> None:
         if input.shape[1] != self.num_features:
             # PyTorch's kernel checks the channels against the running statistics, else the
             # affine weight (RuntimeError); with neither it normalises any channel count. It
@@ -126,6 +128,9 @@ class _BatchNorm(_NormBase):
             self.num_batches_tracked.add_(1)  # a Tensor op: the buffer may be vmap-batched
             if self.momentum is None:  # cumulative moving average
                 factor = 1.0 / float(self.num_batches_tracked._data)
+        # the channels after the count, as PyTorch's (its kernel checks them: a call that
+        # fails there has counted the batch)
+        self._check_channels(input)
         use_batch = self.training or not self.track_running_stats
         out = F.batch_norm(
             input,
@@ -277,8 +282,7 @@ class GroupNorm(Module):
         super().__init__()
         if num_channels % num_groups != 0:
             raise ValueError(
-                f"GroupNorm: num_channels ({num_channels}) must be divisible by "
-                f"num_groups ({num_groups})"
+                f"num_channels ({num_channels}) must be divisible by num_groups ({num_groups})"
             )
         self.num_groups, self.num_channels, self.eps, self.affine = (
             num_groups,

@@ -23,14 +23,18 @@ def _merge(dicts: Any) -> dict[str, Any]:
     if isinstance(dicts, Mapping):
         return dict(dicts)
     if isinstance(dicts, Sequence):
+        counts: dict[str, int] = {}
+        for d in dicts:
+            for k in d:
+                counts[k] = counts.get(k, 0) + 1
+        repeated = [k for k, n in counts.items() if n > 1]  # PyTorch's order and words
+        if repeated:
+            raise ValueError(
+                f"{repeated} appeared in multiple dictionaries; behavior of functional call "
+                "is ambiguous"
+            )
         merged: dict[str, Any] = {}
         for d in dicts:
-            clash = set(merged) & set(d)
-            if clash:
-                raise ValueError(
-                    f"functional_call: {sorted(clash)} appear in more than one of "
-                    "the given dictionaries"
-                )
             merged.update(d)
         return merged
     raise TypeError(
@@ -123,9 +127,9 @@ def functional_call(
         for names in groups.values():
             chosen = [given[n] for n in names if n in given]
             if any(c is not chosen[0] for c in chosen[1:]):
-                raise ValueError(
-                    f"functional_call: the tied names {names} were given different "
-                    "tensors; give one, or pass tie_weights=False"
+                raise ValueError(  # PyTorch's words
+                    f"functional_call got multiple values for keys {sorted(names)}, which are "
+                    "tied. Consider using tie_weights=False"
                 )
             if chosen:
                 for n in names:

@@ -24,6 +24,7 @@ from ...autograd.tensor import Tensor
 from ...creation import full, tensor
 from ...ops._tensor_args import torch_type_name
 from ...ops._util import ShapeError
+from ...ops.number_arguments import parser_bool
 from ...ops.shape import cat
 
 __all__ = [
@@ -188,6 +189,11 @@ def pad_sequence(
         padding_value: the value of the padded positions.
         padding_side: "right" (sequences start at step 0) or "left" (they end at T - 1).
     """
+    if type(padding_side) is not str:  # PyTorch's ATen call, positionally: its parser's words
+        raise TypeError(
+            "pad_sequence(): argument 'padding_side' (position 4) must be str, not "
+            f"{torch_type_name(padding_side)}"
+        )
     if padding_side not in ("left", "right"):
         raise RuntimeError(  # PyTorch's error type
             f"Expected padding_side to be one of left or right, but got {padding_side}."
@@ -244,6 +250,8 @@ def pack_padded_sequence(
     sorted here and ``sorted_indices``/``unsorted_indices`` record the permutation.
     """
     lens = _lengths_array(lengths, "pack_padded_sequence")
+    if type(batch_first) is not bool:  # PyTorch's _VF call, after its Python-level steps
+        parser_bool("_pack_padded_sequence", "batch_first", 3, batch_first, keywords=False)
     if input.numel() == 0:  # PyTorch's check, before those of the lengths
         raise RuntimeError(
             f"Cannot pack empty tensors. (pack_padded_sequence got an input of shape "
@@ -343,7 +351,17 @@ def pack_sequence(sequences: Sequence[Tensor], enforce_sorted: bool = True) -> P
 def unpad_sequence(
     padded_sequences: Tensor, lengths: Any, batch_first: bool = False
 ) -> list[Tensor]:
-    """Split a padded batch back into a list of its sequences (inverse of pad_sequence)."""
+    """Split a padded batch back into a list of its sequences (inverse of pad_sequence).
+    ``lengths`` is a 1-d tensor, as PyTorch's (which reads ``lengths.device``, then zips
+    the batch with ``lengths``: anything else fails there, a list too)."""
+    if not isinstance(lengths, Tensor):
+        if not hasattr(lengths, "device"):  # (a NumPy scalar has one)
+            kind = type(lengths)
+            name = kind.__name__ if kind.__module__ == "builtins" else kind.__qualname__
+            raise AttributeError(f"'{name}' object has no attribute 'device'")
+        iter(lengths)  # Python's TypeError for what PyTorch's zip cannot iterate
+    elif lengths.ndim == 0:
+        raise TypeError("iteration over a 0-d tensor")
     lens = _lengths_array(lengths, "unpad_sequence")
     if not batch_first:
         padded_sequences = padded_sequences.transpose(0, 1)

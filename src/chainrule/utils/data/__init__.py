@@ -4,6 +4,7 @@ particular data set: those, with transforms, tokenizers and preprocessing, are `
 
 from __future__ import annotations
 
+from ..._package_dir import package_dir as _package_dir
 from .dataloader import DataLoader, default_collate, default_convert
 from .datapipes import (
     DataChunk,
@@ -69,3 +70,19 @@ __all__ = [
     "runtime_validation",
     "runtime_validation_disabled",
 ]
+
+# dir(): the public names, not the submodules importing binds (see _package_dir)
+# collate, iterable and worker: chainrule's public modules (tests/public_names.json)
+__dir__ = _package_dir(
+    globals(),
+    (
+        "collate",
+        "dataloader",
+        "datapipes",
+        "dataset",
+        "distributed",
+        "iterable",
+        "sampler",
+        "worker",
+    ),
+)

@@ -232,6 +232,8 @@ class DataLoader:
         if isinstance(self.dataset, IterDataPipe):  # one shuffle order, shared by the workers
             self._datapipe_seed = int(gen(self.generator).integers(0, 2**62))
         if self.num_workers == 0:
+            if self.timeout != 0:  # PyTorch's single-process iterator asserts it
+                raise AssertionError("_SingleProcessDataLoaderIter requires timeout == 0")
             return self._single_process()
         if reuse:
             return self._iterator.reset()
@@ -285,13 +287,12 @@ def _check_worker_options(
             "num_workers option should be non-negative; use num_workers=0 to disable "
             "multiprocessing."
         )
-    if not isinstance(timeout, (int, float)) or timeout < 0:
-        raise ValueError(f"DataLoader: timeout option should be non-negative, got {timeout!r}")
+    if timeout < 0:  # PyTorch's comparison (None or a string: Python's TypeError there too)
+        raise ValueError(f"timeout option should be non-negative\nDataLoader: got {timeout!r}")
     if num_workers == 0 and prefetch_factor is not None:
         raise ValueError(
-            "DataLoader: prefetch_factor option could only be specified in "
-            "multiprocessing. let num_workers > 0 to enable multiprocessing, "
-            "otherwise set prefetch_factor to None."
+            "prefetch_factor option could only be specified in multiprocessing.let "
+            "num_workers > 0 to enable multiprocessing, otherwise set prefetch_factor to None."
         )
     if prefetch_factor is not None and (
         not isinstance(prefetch_factor, int) or prefetch_factor <= 0
@@ -300,4 +301,4 @@ def _check_worker_options(
             f"DataLoader: prefetch_factor should be a positive integer, got {prefetch_factor!r}"
         )
     if persistent_workers and num_workers == 0:
-        raise ValueError("DataLoader: persistent_workers option needs num_workers > 0")
+        raise ValueError("persistent_workers option needs num_workers > 0")

@@ -110,9 +110,8 @@ class RandomSampler(Sampler):
         count = self.num_samples
         if not isinstance(count, int) or count <= 0:  # (True passes, as in PyTorch)
             raise ValueError(
-                f"RandomSampler: num_samples should be a positive integer value, but got "
-                f"num_samples={count!r}"
-                + (" (the dataset is empty)" if num_samples is None else "")
+                f"num_samples should be a positive integer value, but got num_samples={count}"
+                + ("\nRandomSampler: the dataset is empty" if num_samples is None else "")
             )
 
     @property
@@ -203,13 +202,11 @@ class WeightedRandomSampler(Sampler):
     ):
         if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples <= 0:
             raise ValueError(
-                f"WeightedRandomSampler: num_samples should be a positive integer "
-                f"value, but got num_samples={num_samples!r}"
+                f"num_samples should be a positive integer value, but got num_samples={num_samples}"
             )
         if not isinstance(replacement, bool):
             raise ValueError(
-                f"WeightedRandomSampler: replacement should be a boolean value, but "
-                f"got replacement={replacement!r}"
+                f"replacement should be a boolean value, but got replacement={replacement}"
             )
         w = np.asarray(weights.numpy() if hasattr(weights, "numpy") else weights, dtype=np.float64)
         if w.ndim != 1:
@@ -302,8 +299,23 @@ class BatchSampler(Sampler):
             yield carry
 
     def __iter__(self) -> Iterator[list[int]]:
+        if not (hasattr(self.sampler, "_index_chunks") or hasattr(self.sampler, "_indices")):
+            yield from self._raw_batches()
+            return
         for b in self._index_batches():
             yield b.tolist()
+
+    def _raw_batches(self) -> Iterator[list[Any]]:
+        """A sampler of chainrule's own aside, PyTorch's batches: the items as given (a
+        float stays a float, and fails in the dataset's indexing there as here)."""
+        batch: list[Any] = []
+        for i in self.sampler:
+            batch.append(i)
+            if len(batch) == self.batch_size:
+                yield batch
+                batch = []
+        if batch and not self.drop_last:
+            yield batch
 
     def __len__(self) -> int:
         n = len(self.sampler)

@@ -41,6 +41,13 @@ __all__ = ["ExceptionWrapper", "WorkerInfo", "get_worker_info"]
 POLL_INTERVAL = 1.0  # seconds between checks that the parent is alive / workers are alive
 
 
+def _index(i: Any) -> Any:
+    """A sampler's index as the dataset gets it: a NumPy integer as an int (chainrule's own
+    samplers may yield them where PyTorch's yield ints), anything else as given, as PyTorch
+    (a float fails in the dataset's own indexing, with its words)."""
+    return int(i) if isinstance(i, np.integer) else i
+
+
 @dataclass(frozen=True)
 class WorkerInfo:
     """What ``get_worker_info()`` returns inside a worker (PyTorch's fields)."""
@@ -159,8 +166,8 @@ class Fetcher:
             return list(s.dataset._gather(index))
         getitems = getattr(s.dataset, "__getitems__", None)
         if callable(getitems):  # a dataset that builds its batch in one call (PyTorch's)
-            return s.collate_fn(getitems([int(i) for i in index]))
-        return s.collate_fn([s.dataset[int(i)] for i in index])
+            return s.collate_fn(getitems([i if type(i) is int else _index(i) for i in index]))
+        return s.collate_fn([s.dataset[i if type(i) is int else _index(i)] for i in index])
 
     def _fetch_iterable(self) -> Any:
         s = self.spec

@@ -1,0 +1,102 @@
+"""PyTorch's refusal of an in-place op writing per-sample values into a tensor that the vmap
+level batching them does not batch (``x.add_(y)``, ``y`` batched, ``x`` not), in each op's
+own words.
+
+chainrule computes an in-place op out of place and then copies the result into the target's
+array (``ops/inplace.py``); under vmap that copy of a batched result into a plain array is
+where the refusal is raised (:class:`UnbatchedWrite`, from ``_logical.LogicalArray``), before
+the op's name is known. ``apply_inplace`` then asks it for the op's words
+(:meth:`UnbatchedWrite.for_inplace_op`). PyTorch words it three ways, by how the op is
+batched there:
+
+* its binary-op batching rule (``sub_``, ``mul_``, ``div_``, ``copy_``, ...): "inplace
+  arithmetic ... in a vmap" (the default, :data:`~._logical.INPLACE_UNBATCHED`); the ops
+  whose own rule checks ``self`` (``index_add_``, ``scatter_add_``, ...) name themselves;
+* its in-place fallback (``lerp_``, ``pow_``, ``addcmul_``, comparisons, ...): the same text
+  naming ``aten::<op>`` and the level number (one per transform entered, grad ones too);
+* ``add_``, ``atan2_``, ``copysign_``, which run on the physical tensors: the broadcast error of
+  a ``self`` without the batch dims the result has.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["UnbatchedWrite"]
+
+_INPLACE_TEXT = (
+    "vmap: {op}(self, *extra_args) is not possible because there exists a Tensor `other` in "
+    "extra_args that has more elements than `self`. This happened due to `other` being "
+    "vmapped over but `self` not being vmapped over {where}. Please try to use "
+    "out-of-place operators instead of {op}. If said operator is being called inside the "
+    "PyTorch framework, please file a bug report instead."
+)
+
+# ops PyTorch batches on the physical tensors: its broadcast error (the result's batch dims)
+_BROADCAST_WORDS = frozenset({"add_", "atan2_", "copysign_"})
+# ops whose PyTorch batching rule checks ``self`` itself: the op's name, "in a vmap"
+_NAMED_WORDS = frozenset(
+    {"fill_", "index_add_", "index_fill_", "index_put_", "scatter_add_", "scatter_reduce_"}
+)
+# ops PyTorch runs through its in-place fallback: ``aten::<op>`` at a level number
+_ATEN_WORDS = frozenset(
+    {
+        "addcdiv_",
+        "addcmul_",
+        "clamp_",
+        "eq_",
+        "float_power_",
+        "floor_divide_",
+        "fmod_",
+        "ge_",
+        "gt_",
+        "heaviside_",
+        "hypot_",
+        "igamma_",
+        "igammac_",
+        "index_copy_",
+        "ldexp_",
+        "le_",
+        "lerp_",
+        "lt_",
+        "masked_scatter_",
+        "ne_",
+        "nextafter_",
+        "pow_",
+        "put_",
+        "remainder_",
+        "scatter_",
+        "xlogy_",
+    }
+)
+
+
+class UnbatchedWrite(RuntimeError):
+    """Per-sample values written into an unbatched tensor of ``shape`` under vmap ``levels``
+    (outermost first; those batching the values). Its text is PyTorch's binary-op words until
+    :meth:`for_inplace_op` names the op."""
+
+    def __init__(self, shape: tuple, levels: tuple) -> None:  # noqa: D107 - see class doc
+        super().__init__(_INPLACE_TEXT.format(op="inplace arithmetic", where="in a vmap"))
+        self.shape, self.levels = tuple(shape), tuple(levels)
+
+    def for_inplace_op(self, name: str) -> RuntimeError:
+        """The refusal in PyTorch's words for the in-place op ``name`` (e.g. ``"lerp_"``)."""
+        if name in _BROADCAST_WORDS:
+            full = [*(lv.size for lv in self.levels), *self.shape]
+            return RuntimeError(
+                f"output with shape {list(self.shape)} doesn't match the broadcast shape {full}"
+            )
+        if name in _ATEN_WORDS:
+            return RuntimeError(
+                _INPLACE_TEXT.format(op=f"aten::{name}", where=f"at level {_number(self.levels)}")
+            )
+        op = name if name in _NAMED_WORDS else "inplace arithmetic"
+        return RuntimeError(_INPLACE_TEXT.format(op=op, where="in a vmap"))  # (not a subclass)
+
+
+def _number(levels: tuple) -> int:
+    """PyTorch's number of the innermost level: one per transform entered before it (vmap
+    levels and grad transforms)."""
+    inner: Any = levels[-1]
+    return inner.id + getattr(inner, "grads", 0)
