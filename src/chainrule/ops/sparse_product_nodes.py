@@ -206,10 +206,16 @@ class SparseAddmmNode(Function):
     node_name = ("SparseAddmmBackward0", (0, 1, 2))  # (self, mat1, mat2)
 
     @staticmethod
-    def forward(ctx, mat, values, dense, pattern, beta, alpha, product):
+    def save(ctx: Any, mat: Any, values: Any, dense: Any, pattern: Any, beta: Any, alpha: Any):
+        """What the backward reads (``values`` only for ``dense``'s gradient, ``dense`` only
+        for ``values``'), shared with :class:`AddmmSparseNode`."""
         needs = ctx.needs_input_grad
         ctx.save_for_backward(values if needs[2] else None, dense if needs[1] else None)
         ctx.pattern, ctx.beta, ctx.alpha, ctx.mat_shape = pattern, beta, alpha, mat.shape
+
+    @staticmethod
+    def forward(ctx, mat, values, dense, pattern, beta, alpha, product):
+        SparseAddmmNode.save(ctx, mat, values, dense, pattern, beta, alpha)
         out = product if alpha == 1 else product * alpha
         if beta == 0:
             return out
@@ -259,9 +265,7 @@ class AddmmSparseNode(SparseAddmmNode):
 
     @staticmethod
     def forward(ctx, mat, values, dense, pattern, beta, alpha, result):
-        needs = ctx.needs_input_grad
-        ctx.save_for_backward(values if needs[2] else None, dense if needs[1] else None)
-        ctx.pattern, ctx.beta, ctx.alpha, ctx.mat_shape = pattern, beta, alpha, mat.shape
+        SparseAddmmNode.save(ctx, mat, values, dense, pattern, beta, alpha)
         return result
 
 
