@@ -18,10 +18,18 @@ def pytest_configure(config: pytest.Config) -> None:
     otherwise: two workers whose BLAS calls each spin up threads on the other's core made
     small LAPACK-heavy tests ~10x slower (measured: linalg gradchecks, 1.8 s -> 19 s).
     chainrule's own pool keeps its default (tests of it use the ``two_threads`` fixture).
-    Only the controller sets this, before it starts the workers, which inherit it."""
+    Only the controller sets this, before it starts the workers, which inherit it.
+
+    OpenMP threads also sleep instead of spinning (``OMP_WAIT_POLICY=PASSIVE``): Numba's
+    OpenMP layer, once a compiled kernel imports it, sets every core's threads in the libgomp
+    torch shares, so the worker's later torch ops ran parallel regions whose threads spun
+    against the other worker's. Measured (session 46, 2 cores, ``-n 2``): the drop-in programs
+    (``tests/compat/test_programs.py``, 1364 tests) 523 -> 150 s of CPU, 266 -> 78 s wall; the
+    same results (torch keeps its thread count, so its reductions' order)."""
     if getattr(config.option, "numprocesses", None) and "PYTEST_XDIST_WORKER" not in os.environ:
         os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
         os.environ.setdefault("OMP_NUM_THREADS", "1")
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 @pytest.fixture(autouse=True)

@@ -14,10 +14,8 @@
 
 from __future__ import annotations
 
+import functools
 import json
-import subprocess
-import sys
-import textwrap
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -25,6 +23,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from _forked import run_forked
 
 import chainrule as cr
 from chainrule import _user_warnings
@@ -39,27 +38,31 @@ def _outcome(fn: Callable[[], Any]) -> str:
     return "ok"
 
 
+# One snippet in a process of its own (``L`` the library): what it warns, as JSON.
+_FRESH_CASE = """
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    try:
+        exec({code!r})
+    except Exception as e:
+        print("raised", type(e).__name__)
+print(json.dumps([str(w.message)[:40] for w in caught]))
+"""
+
+
 def _fresh_warnings(lib: str, code: str) -> list[str]:
     """The warning messages ``code`` (run with ``L`` the library) issues in a fresh process
     (the once-per-process warnings not yet spent), each cut to its first 40 characters."""
-    runner = textwrap.dedent(
-        f"""
-        import json, warnings
-        import numpy as np
-        import {lib} as L
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                exec({code!r})
-            except Exception as e:
-                print("raised", type(e).__name__)
-        print(json.dumps([str(w.message)[:40] for w in caught]))
-        """
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", runner], capture_output=True, text=True, check=True, timeout=120
-    )
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return _fresh_warnings_of(lib, _FRESH_CODES)[code]
+
+
+@functools.cache
+def _fresh_warnings_of(lib: str, codes: tuple[str, ...]) -> dict[str, list[str]]:
+    """:func:`_fresh_warnings` of every code at once: one interpreter imports ``lib``, then
+    forks one child per code, each starting from the state right after the imports."""
+    bodies = [_FRESH_CASE.format(code=code) for code in codes]
+    outs = run_forked(f"import json, warnings\nimport numpy as np\nimport {lib} as L", bodies)
+    return {code: json.loads(out.strip().splitlines()[-1]) for code, out in zip(codes, outs)}
 
 
 # ---- normal: no dtype/device/requires_grad with a tensor mean or std ----
@@ -134,11 +137,14 @@ def test_list_of_arrays_like_torch(name: str, monkeypatch: pytest.MonkeyPatch) -
         assert got_warned == _fresh_warnings("torch", code)
 
 
+_ONCE_CODE = (
+    "L.tensor([np.array([1.0])]); L.Tensor([np.array([1.0])]); L.tensor([1.0, np.array(2.0)])"
+)
+
+
 def test_list_of_arrays_warns_once_per_process(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_user_warnings, "_issued", set())
-    code = (
-        "L.tensor([np.array([1.0])]); L.Tensor([np.array([1.0])]); L.tensor([1.0, np.array(2.0)])"
-    )
+    code = _ONCE_CODE
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         exec(code, {"L": cr, "np": np})  # noqa: S102 - the line above
@@ -169,6 +175,10 @@ _STFT_CASES = {
     "L.stft(x, 16, return_complex=True)",
     "integer_signal": "L.stft(L.arange(64), 16, return_complex=True)",
 }
+
+
+# every snippet whose fresh-process warnings a test compares (run together, forked)
+_FRESH_CODES = (*_LIST_CASES.values(), _ONCE_CODE, *_STFT_CASES.values())
 
 
 @pytest.mark.parametrize("name", list(_STFT_CASES))

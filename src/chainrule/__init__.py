@@ -158,6 +158,7 @@ from .ops.random_gamma import sample_dirichlet as _sample_dirichlet
 from .ops.random_gamma import standard_gamma as _standard_gamma
 from .ops.random_gamma import standard_gamma_grad as _standard_gamma_grad
 from .ops.raw_misc import weight_norm as _weight_norm  # torch._weight_norm
+from .ops.scaled_mm import scaled_mm as _scaled_mm  # torch._scaled_mm (float8 training)
 from .ops.sparse_compressed_tensors import (
     sparse_bsc_tensor,
     sparse_bsr_tensor,

@@ -22,9 +22,15 @@ from typing import Any
 
 __all__ = ["package_dir"]
 
+_HOOKS = frozenset({"__dir__", "__getattr__"})  # the module hooks, not in torch's dir()
+
 
 def package_dir(
-    namespace: dict[str, Any], public_submodules: Iterable[str] = (), extra: Iterable[str] = ()
+    namespace: dict[str, Any],
+    public_submodules: Iterable[str] = (),
+    extra: Iterable[str] = (),
+    *,
+    public_only: bool = False,
 ) -> Callable[[], list[str]]:
     """A module ``__dir__`` for the package whose globals are ``namespace``.
 
@@ -34,6 +40,11 @@ def package_dir(
         public_submodules: the package's submodules that ``dir()`` lists (beside those in
             its ``__all__``), e.g. ``cr.nn``'s ``functional`` and ``init``.
         extra: names the package resolves through its ``__getattr__`` on first use.
+        public_only: list only the public names (``__all__``, ``public_submodules``,
+            ``extra``) and the module's own dunder attributes (``__doc__``, ``__name__``,
+            ...): for a package whose ``__init__`` holds code, so that the helpers it imports
+            (``np``, ``Any``, ``Tensor``, private functions) stay out of ``dir()``, as they
+            are out of ``dir(torch.<package>)`` (``cr.fft``, ``cr.autograd``).
     """
     kept = frozenset(public_submodules)
     lazy = tuple(extra)
@@ -41,6 +52,9 @@ def package_dir(
     def __dir__() -> list[str]:  # noqa: N807 - the module hook's name
         prefix = namespace["__name__"] + "."
         public = kept.union(namespace.get("__all__", ()))
+        if public_only:
+            dunders = {n for n in namespace if n.startswith("__") and n.endswith("__")}
+            return sorted((dunders - _HOOKS) | public | set(lazy))
         names = {
             name
             for name, value in namespace.items()

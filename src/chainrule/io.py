@@ -25,42 +25,35 @@ before memory is allocated (:mod:`chainrule.serialization.source`).
 Writes are atomic: bytes go to ``.tmp-chainrule-<pid>-<random>`` in the target's
 directory (created with the usual umask), which is renamed over the target with
 ``os.replace``; a crash mid-write leaves the old file, and the temporary left by a killed
-process is removed by the next save to that directory.
+process is removed by the next save to that directory
+(:mod:`chainrule.serialization.atomic_write`). Where loaded tensors go (``map_location``) is
+:mod:`chainrule.serialization.load_devices`.
 """
 
 from __future__ import annotations
 
 import json
-import operator
 import os
 import pickle
-import re
-import secrets
-import time
 from collections.abc import Callable
 from typing import Any, BinaryIO
 
-from . import cuda
-from ._memory import root_array
 from .autograd.tensor import Tensor
-from .backend import Device
 from .serialization import pickle_format, safetensors_format, torch_writer
 from .serialization.archive import is_zip
+from .serialization.atomic_write import write_atomic
 from .serialization.config import config as serialization_config
+from .serialization.load_devices import device_rule, move, tp_name
 from .serialization.mmap_options import get_default_mmap_options
-from .serialization.source import LoadError, Source
+from .serialization.protocol import read_protocol
+from .serialization.source import Source
 from .serialization.torch_pickler import NotTorchStorable
-from .serialization.tree import MAX_DEPTH, NotStorable, decode, encode
+from .serialization.tree import NotStorable, decode, encode
 
 __all__ = ["load", "save"]
 
 _META_KEY = "chainrule"
 _FORMAT_VERSION = 2
-_TMP_PREFIX = ".tmp-chainrule-"
-_TMP_RE = re.compile(r"^\.tmp-chainrule-(\d+)-[0-9a-f]+\.part$")
-_LEGACY_TMP_RE = re.compile(r"^\.tmp-[A-Za-z0-9_]{8}\.safetensors$")  # before the pid naming
-_STALE_SECONDS = 24 * 3600
-_LEGACY_STALE_SECONDS = 3600
 
 
 def _safetensors_writer(tree: Any, arrays: dict, version: int) -> Callable[[BinaryIO], None]:
@@ -125,9 +118,11 @@ def save(
         pickle_module: ``None`` or the standard ``pickle`` module (PyTorch's default);
             another module raises NotImplementedError (chainrule writes its own pickles).
         pickle_protocol: ``data.pkl``'s protocol, as ``torch.save``'s (``None``: Python's
-            default); ``cr.load`` reads them all, ``torch.load`` what it reads of
-            ``torch.save``'s file (weights-only: not 4 and 5). 0 (text persistent ids, which
-            ``torch.load`` cannot read either) raises NotImplementedError.
+            default, a negative int: the highest); ``cr.load`` reads them all, ``torch.load``
+            what it reads of ``torch.save``'s file (weights-only: not 4 and 5). 0 (text
+            persistent ids, which ``torch.load`` cannot read either) raises
+            NotImplementedError, and so does any but the default for a ``.safetensors``
+            target, which holds no pickle.
         _use_new_zipfile_serialization: ``True`` (PyTorch's default, and the zip format
             written here); ``False`` (PyTorch's pre-1.6 format) raises NotImplementedError.
         _disable_byteorder_record: ``False`` (the default: the archive records its byte
@@ -143,18 +138,10 @@ def save(
             f"cr.save: pickle_module={getattr(pickle_module, '__name__', pickle_module)!r} is "
             "not supported; chainrule writes its own pickles (pass None or pickle)"
         )
-    if pickle_protocol is not None and type(pickle_protocol) is not int:
-        # PyTorch hands it to the pickler: a bool, NumPy int or int tensor as its index,
-        # anything else Python's TypeError ("'float' object cannot be interpreted ...")
-        pickle_protocol = operator.index(pickle_protocol)
-    if pickle_protocol is not None and not 0 <= pickle_protocol <= pickle.HIGHEST_PROTOCOL:
-        raise ValueError(
-            f"cr.save: pickle_protocol must be an int from 0 to {pickle.HIGHEST_PROTOCOL}, "
-            f"got {pickle_protocol!r}"
-        )
-    if pickle_protocol is None:
-        pickle_protocol = pickle.DEFAULT_PROTOCOL  # what Python's pickler takes None for
-    if pickle_protocol == 0:
+    protocol = read_protocol("cr.save", pickle_protocol)
+    # a protocol asked for (not the default): refused where no pickle is written (_writer)
+    asked = pickle_protocol is not None and protocol != 2
+    if protocol == 0:
         raise NotImplementedError(  # torch.load cannot read torch.save's protocol-0 tensor
             "cr.save: pickle_protocol=0 is not supported (its text persistent ids cannot "
             "name a storage); use 1 or higher"
@@ -173,25 +160,25 @@ def save(
         raise AttributeError(  # PyTorch's words
             "expected 'f' to be string, path, or a file-like object with a 'write' attribute"
         )
-    _save(obj, f, allow_pickle=True, protocol=pickle_protocol)
+    _save(obj, f, allow_pickle=True, protocol=protocol, asked=asked)
 
 
-def _tp_name(value: Any) -> str:
-    """Python's name for ``value``'s type in its messages (a C type's with its module)."""
-    kind = type(value)
-    heap = kind.__flags__ & (1 << 9) or kind.__module__ == "builtins"
-    return kind.__name__ if heap else f"{kind.__module__}.{kind.__name__}"
-
-
-def _save(obj: Any, f: str | os.PathLike | BinaryIO, allow_pickle: bool, protocol: int = 2) -> None:
+def _save(
+    obj: Any,
+    f: str | os.PathLike | BinaryIO,
+    allow_pickle: bool,
+    protocol: int = 2,
+    asked: bool = False,
+) -> None:
     """:func:`save`; with ``allow_pickle=False`` an object that neither PyTorch's format
     nor safetensors can hold raises ``TypeError`` instead of being pickled (training
-    checkpoints must stay loadable by a weights-only load)."""
-    writer = _writer(obj, f, allow_pickle, protocol)
+    checkpoints must stay loadable by a weights-only load). ``asked``: ``protocol`` was
+    given, not the default (refused for a ``.safetensors`` target, see :func:`_writer`)."""
+    writer = _writer(obj, f, allow_pickle, protocol, asked)
     if hasattr(f, "write"):
         writer(f)  # type: ignore[arg-type]
         return
-    _write_atomic(os.fspath(f), writer)
+    write_atomic(os.fspath(f), writer)
 
 
 def _wants_safetensors(f: str | os.PathLike | BinaryIO) -> bool:
@@ -202,81 +189,36 @@ def _wants_safetensors(f: str | os.PathLike | BinaryIO) -> bool:
 
 
 def _writer(
-    obj: Any, f: str | os.PathLike | BinaryIO, allow_pickle: bool, protocol: int = 2
+    obj: Any,
+    f: str | os.PathLike | BinaryIO,
+    allow_pickle: bool,
+    protocol: int = 2,
+    asked: bool = False,
 ) -> Callable[[BinaryIO], None]:
-    """The function that writes ``obj``: PyTorch's format, else safetensors, else pickle."""
-    if not _wants_safetensors(f):
+    """The function that writes ``obj``: PyTorch's format, else safetensors, else pickle.
+
+    A ``.safetensors`` target holds no pickle, so a ``pickle_protocol`` asked for there
+    (``asked``) would be ignored: it raises NotImplementedError instead (PyTorch has no such
+    format; an object only pickling can hold is pickled with it, as before)."""
+    wants_safetensors = _wants_safetensors(f)
+    if not wants_safetensors:
         try:
             return torch_writer.prepare(obj, protocol)
         except NotTorchStorable:
             pass
     try:
         tree, arrays, version = encode(obj)
+        if asked and wants_safetensors:
+            raise NotImplementedError(
+                f"cr.save: a pickle_protocol other than the default (here protocol {protocol}) "
+                "is not supported for a .safetensors target (safetensors + JSON holds no "
+                "pickle); leave pickle_protocol out or save to a path not ending in .safetensors"
+            )
         return _safetensors_writer(tree, arrays, version)
     except NotStorable as exc:
         if not allow_pickle:
             raise
         return _pickle_writer(obj, exc, protocol)
-
-
-def _write_atomic(path: str, writer: Callable[[BinaryIO], None]) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise FileNotFoundError(
-            f"cr.save: directory {directory!r} does not exist; create it "
-            "first (e.g. os.makedirs(dir, exist_ok=True))"
-        )
-    _remove_stale_temporaries(directory)
-    tmp = os.path.join(directory, f"{_TMP_PREFIX}{os.getpid()}-{secrets.token_hex(6)}.part")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            writer(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):
-        return True
-    return True
-
-
-def _remove_stale_temporaries(directory: str) -> None:
-    """Delete temporaries of ours left in ``directory`` by saves that were killed: those of
-    processes that no longer exist (or older than a day), and old-style ``.tmp-*`` ones
-    older than an hour. Temporaries of running saves are left alone."""
-    now = time.time()
-    try:
-        names = os.listdir(directory)
-    except OSError:
-        return
-    for name in names:
-        m = _TMP_RE.match(name)
-        legacy = m is None and _LEGACY_TMP_RE.match(name) is not None
-        if m is None and not legacy:
-            continue
-        full = os.path.join(directory, name)
-        try:
-            age = now - os.lstat(full).st_mtime
-            if legacy:
-                stale = age > _LEGACY_STALE_SECONDS
-            else:
-                pid = int(m.group(1))  # type: ignore[union-attr]
-                stale = age > _STALE_SECONDS or (pid != os.getpid() and not _pid_alive(pid))
-            if stale:
-                os.unlink(full)
-        except OSError:
-            continue
 
 
 def _looks_like_safetensors(src: Source) -> bool:
@@ -332,7 +274,8 @@ def load(
         f: a path or a binary file object.
         map_location: a device to move tensors to (``None`` / ``"cpu"`` keep them on CPU), a
             dict from saved locations to devices (``{"cuda:0": "cpu"}``), or a function
-            ``f(storage, location)`` returning the storage to use (see :func:`_device_rule`).
+            ``f(storage, location)`` returning the storage to use (see
+            :func:`chainrule.serialization.load_devices.device_rule`).
         pickle_module: not supported (chainrule uses its own unpicklers).
         weights_only: ``True`` or ``None`` (default): rebuild only tensors, containers and
             primitive values (and ``add_safe_globals`` entries); never run code from the
@@ -370,7 +313,7 @@ def load(
         )
     if not isinstance(f, str | bytes | os.PathLike) and not hasattr(f, "seek"):
         raise AttributeError(  # PyTorch's words (its seekable check of a buffer)
-            f"'{_tp_name(f)}' object has no attribute 'seek'. You can only torch.load from a "
+            f"'{tp_name(f)}' object has no attribute 'seek'. You can only torch.load from a "
             "file that is seekable. Please pre-load the data into a buffer like io.BytesIO "
             "and try to load from it instead."
         )
@@ -379,7 +322,7 @@ def load(
     locations: dict[int, str] = {}  # storages saved from a GPU: where torch.save found them
     where = ["the file"]  # the file, for errors about its saved locations
     # built (and a bad map_location refused) before reading; it reads ``locations`` later
-    device_of = None if map_location == "cpu" else _device_rule(map_location, locations, where)
+    device_of = None if map_location == "cpu" else device_rule(map_location, locations, where)
     if mmap is None:
         mmap = serialization_config.load.mmap
     with Source(f, "cr.load", get_default_mmap_options() if mmap else None) as src:
@@ -393,111 +336,4 @@ def load(
             obj = _load_safetensors(src)
     if device_of is None or (map_location is None and not locations):
         return obj  # everything was read into host memory: nothing to move
-    return _move(obj, device_of, 0)
-
-
-def _as_device(where: Any, what: str) -> Device:
-    """A device named by ``map_location`` (a ``cr.device`` or a string such as ``"cuda:0"``);
-    anything else is refused here, before ``Tensor.to`` could read a string as a dtype."""
-    if isinstance(where, Device):
-        return where
-    if not isinstance(where, str):
-        # PyTorch calls a map_location of no other kind: Python's words first
-        first = f"'{_tp_name(where)}' object is not callable\n" if what == "map_location" else ""
-        raise TypeError(
-            f"{first}cr.load: {what} must be a device string, a cr.device, a dict from location "
-            "strings to devices, or a function (storage, location) -> storage; got "
-            f"{type(where).__name__}"
-        )
-    return Device(where)  # an unknown device string raises RuntimeError, as in PyTorch
-
-
-def _saved_device(location: str, where: str) -> Device:
-    """The device a storage saved at ``location`` (in the file ``where``) is restored to when
-    no ``map_location`` says otherwise: its own, as in PyTorch, which refuses CUDA storages
-    without a GPU. A location chainrule cannot place data on (``"meta"``, ``"mps"``, or
-    one no device string spells) raises a LoadError naming the file."""
-    try:
-        device = Device(location)
-        if device.type not in ("cpu", "cuda"):
-            raise ValueError(f"chainrule places tensors on 'cpu' and 'cuda' only, not {location!r}")
-    except (ValueError, TypeError, RuntimeError, NotImplementedError) as exc:
-        raise LoadError(
-            f"cr.load: {where} holds a storage saved at the location {location[:64]!r}, which "
-            f"chainrule cannot restore it to ({exc}); load it with map_location='cpu'"
-        ) from None
-    if device.type == "cuda" and not cuda.is_available():
-        raise RuntimeError(
-            "Attempting to deserialize object on a CUDA device but cr.cuda.is_available() "
-            "is False. If you are running on a CPU-only machine, please use cr.load with "
-            f"map_location=cr.device('cpu') to map your storages to the CPU. (file {where})"
-        )
-    return device
-
-
-def _device_rule(
-    map_location: Any, locations: dict[int, str], where: list[str]
-) -> Callable[[Tensor], Any]:
-    """``map_location`` as a function from a loaded tensor to its device. ``locations`` says
-    where each storage was saved (``id(root array) -> "cuda:0"``; absent: ``"cpu"``), and
-    ``where[0]`` names the file in errors about them. None keeps each tensor at its saved
-    location. A dict maps location strings
-    (``{"cuda:0": "cpu"}``; a location it does not name stays where it was saved). A
-    function is called as PyTorch calls it, once per storage, as ``f(storage, location)``,
-    and the tensors of that storage move to the device of the storage it returns
-    (``lambda storage, loc: storage`` keeps them in host memory, as in PyTorch)."""
-
-    def location(t: Tensor) -> str:
-        return locations.get(id(root_array(t._data)), "cpu")
-
-    if map_location is None:
-        return lambda t: _saved_device(location(t), where[0])
-    if isinstance(map_location, dict):
-        table = {k: _as_device(v, f"map_location[{k!r}]") for k, v in map_location.items()}
-        return lambda t: table.get(location(t)) or _saved_device(location(t), where[0])
-    if callable(map_location) and not isinstance(map_location, type):
-        chosen: dict[int, Any] = {}
-
-        def by_storage(t: Tensor) -> Any:
-            root = root_array(t._data)
-            if id(root) not in chosen:
-                out = map_location(t.untyped_storage(), location(t))
-                if out is None:  # PyTorch: None keeps the storage where it was saved
-                    chosen[id(root)] = _saved_device(location(t), where[0])
-                elif not hasattr(out, "device"):
-                    raise TypeError(
-                        f"cr.load: map_location returned {type(out).__name__}; a function "
-                        "given as map_location must return a storage or None, e.g. "
-                        "lambda storage, loc: storage"
-                    )
-                else:  # the storage given (host memory) or a moved one, as in PyTorch
-                    chosen[id(root)] = out.device
-            return chosen[id(root)]
-
-        return by_storage
-    device = _as_device(map_location, "map_location")
-    return lambda t: device
-
-
-def _move(obj: Any, device_of: Callable[[Tensor], Any], depth: int) -> Any:
-    if depth > MAX_DEPTH:
-        raise LoadError(
-            f"cr.load: map_location: the loaded object is nested more than {MAX_DEPTH} levels deep"
-        )
-    if isinstance(obj, Tensor):
-        return obj.to(device_of(obj))
-    if isinstance(obj, dict):
-        for k in list(obj):
-            obj[k] = _move(obj[k], device_of, depth + 1)
-        return obj
-    if isinstance(obj, list):
-        obj[:] = [_move(v, device_of, depth + 1) for v in obj]
-        return obj
-    if isinstance(obj, tuple):
-        items = [_move(v, device_of, depth + 1) for v in obj]
-        if all(a is b for a, b in zip(items, obj)):
-            return obj  # nothing moved: keeps a cr.Size or any other tuple type as it is
-        if hasattr(type(obj), "_fields"):  # a namedtuple (weights_only=False)
-            return type(obj)._make(items)
-        return tuple(items) if type(obj) is tuple else type(obj)(items)
-    return obj
+    return move(obj, device_of, 0)

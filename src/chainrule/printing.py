@@ -277,8 +277,8 @@ def _autograd_suffix(t: Any) -> str | None:
         node = t.grad_fn
     except RuntimeError:
         return "grad_fn=<Invalid>"
-    if node is not None:
-        return f"grad_fn=<{node.name()}>"
+    if node is not None:  # a C++ node's short name, as PyTorch's: <CopySlices>, <NotImplemented>
+        return f"grad_fn=<{node.name().rsplit('::', 1)[-1]}>"
     return "requires_grad=True" if t.requires_grad else None
 
 

@@ -9,14 +9,12 @@ may name the op first, ``add_: ...``) compared with PyTorch's.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-import torch
 
-import chainrule as cr
+from ._version_cases import compare, normalize, run
 
 __all__: list[str] = []
 
@@ -309,33 +307,8 @@ def diag_view_saved_then_base_modified(t):
     return None
 
 
-def _norm(r: Any) -> Any:
-    if r is None or isinstance(r, (bool, int, float, str)):
-        return r
-    if isinstance(r, tuple):
-        return tuple(_norm(x) for x in r)
-    name = type(r.grad_fn).__name__ if r.grad_fn is not None else None
-    return (r.tolist(), r._version, r.requires_grad, name)
-
-
-def _run(lib: Any, f: Callable) -> Any:
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return ("ok", _norm(f(lib)))
-    except Exception as e:  # noqa: BLE001 - the outcome compared with torch's
-        return ("raise", type(e).__name__, str(e))
-
-
-def _compare(f: Callable) -> None:
-    """``f``'s outcome in chainrule and in PyTorch: equal, or the same error type with
-    PyTorch's message (chainrule's may name the op first)."""
-    got, want = _run(cr, f), _run(torch, f)
-    if want[0] == "raise":
-        assert got[:2] == want[:2], got
-        assert got[2].endswith(want[2]), (got[2], want[2])
-    else:
-        assert got == want
+# the comparison every version table imports from here (now in _version_cases.py)
+_norm, _run, _compare = normalize, run, compare
 
 
 @pytest.mark.parametrize("name", list(CASES))

@@ -201,8 +201,7 @@ GRAD_OF = [
 
 # where chainrule's backward differs from PyTorch's in memory, not in the rule above:
 # (squeeze, [...], repeat/tile and pad's own gaps were fixed in session 44:
-# test_versions_session44_d.py)
-NEW_IN_TORCH = {"p.roll(1)", "p.take(t.tensor([1]))", "m.rot90()"}
+# test_versions_session44_d.py; roll, take and rot90's in session 46)
 OTHER = {"t.einsum('ij,jk->ik', m, m.t())"}  # (as_strided's version: fixed in session 45)
 
 
@@ -232,7 +231,7 @@ def _grad_of(lib, expr: str, explicit: bool = True) -> list:
     "expr",
     xfail_params(
         GRAD_OF,
-        NEW_IN_TORCH | OTHER,
+        OTHER,
         "chainrule's backward of this op hands on a NumPy view where PyTorch passes the "
         "gradient on as it is or computes a new one (or the reverse): _base or version",
     ),

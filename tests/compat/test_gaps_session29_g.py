@@ -16,12 +16,12 @@ it (its serialization and ``slice_inverse`` tests build negative-stride tensors 
 
 from __future__ import annotations
 
-import subprocess
-import sys
+import functools
 import warnings
 
 import numpy as np
 import pytest
+from _forked import run_forked
 
 import chainrule
 from chainrule import _user_warnings
@@ -30,8 +30,10 @@ torch = pytest.importorskip("torch")
 
 BOTH = [torch, chainrule]
 
-_TORCH_SCRIPT = """
-import warnings, numpy as np, torch
+_FNS = ["from_numpy", "as_tensor"]
+
+# One case, in a process of its own: torch's warning is once per process.
+_TORCH_CASE = """
 a = np.broadcast_to(np.arange(3.0), (2, 3))
 with warnings.catch_warnings(record=True) as w:
     warnings.simplefilter("always")
@@ -41,19 +43,22 @@ print(len(w), w[0].category.__name__, str(w[0].message).split(" This type")[0], 
 """
 
 
+@functools.cache
+def _torch_read_only_warnings() -> list[str]:
+    """Per function of :data:`_FNS`, what torch's case prints in a fresh process state (one
+    interpreter imports torch, then forks one child per case)."""
+    bodies = [_TORCH_CASE.format(fn=fn) for fn in _FNS]
+    return run_forked("import warnings, numpy as np, torch", bodies)
+
+
 def _read_only() -> np.ndarray:
     return np.broadcast_to(np.arange(3.0), (2, 3))
 
 
-@pytest.mark.parametrize("fn", ["from_numpy", "as_tensor"])
+@pytest.mark.parametrize("fn", _FNS)
 def test_read_only_array_warns_once_like_torch(fn: str) -> None:
-    # torch's warning is once per process: ask a fresh interpreter
-    out = subprocess.run(
-        [sys.executable, "-c", _TORCH_SCRIPT.format(fn=fn)],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
+    # torch's warning is once per process: ask a fresh process state
+    out = _torch_read_only_warnings()[_FNS.index(fn)].strip()
     want_count, want_category, rest = out.split(" ", 2)
     want_message, want_rows = rest.rsplit(" ", 1)
     assert (want_count, want_category, want_rows) == ("1", "UserWarning", "2"), out

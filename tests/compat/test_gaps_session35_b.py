@@ -41,13 +41,13 @@ these differences, now closed:
 
 from __future__ import annotations
 
-import subprocess
-import sys
+import functools
 import warnings
 from typing import Any
 
 import numpy as np
 import pytest
+from _forked import run_forked
 
 import chainrule
 
@@ -311,9 +311,13 @@ def test_inplace_fill_zeroes_a_forward_tangent() -> None:
     assert got[0] == got[1] == [0.0, 0.0, 0.0]
 
 
-_LIST_OF_ARRAYS_SCRIPT = """
-import warnings, numpy as np
-import {mod} as m
+_LIST_OF_ARRAYS_CALLS = [
+    "m.tensor([[1.0, 2.0], np.ones(2)])",
+    "m.as_tensor([np.ones(2)], dtype=m.float32)",
+]
+
+# One case, in a process of its own: the first list-of-arrays call warns, the second not.
+_LIST_OF_ARRAYS_CASE = """
 for make in [lambda: m.tensor([[1.0], [2.0]]), lambda: m.tensor([np.float64(1), 2.0]),
              lambda: m.tensor([np.ones((2, 0))]), lambda: {call}, lambda: {call}]:
     with warnings.catch_warnings(record=True) as w:
@@ -323,20 +327,18 @@ for make in [lambda: m.tensor([[1.0], [2.0]]), lambda: m.tensor([np.float64(1), 
 """
 
 
-@pytest.mark.parametrize(
-    "call",
-    [
-        "m.tensor([[1.0, 2.0], np.ones(2)])",
-        "m.as_tensor([np.ones(2)], dtype=m.float32)",
-    ],
-)
-def test_list_of_numpy_arrays_warns_once(call: str) -> None:
-    out = []
-    for mod in ("torch", "chainrule"):
-        script = _LIST_OF_ARRAYS_SCRIPT.format(mod=mod, call=call)
-        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
-        assert done.returncode == 0, done.stderr
-        out.append(done.stdout.splitlines())
+@functools.cache
+def _list_of_arrays_warnings(mod: str) -> list[list[str]]:
+    """Per case of :data:`_LIST_OF_ARRAYS_CALLS`, the lines it prints in a fresh process state
+    (one interpreter imports ``mod``, then forks one child per case)."""
+    bodies = [_LIST_OF_ARRAYS_CASE.format(call=call) for call in _LIST_OF_ARRAYS_CALLS]
+    outs = run_forked(f"import warnings, numpy as np\nimport {mod} as m", bodies)
+    return [out.splitlines() for out in outs]
+
+
+@pytest.mark.parametrize("case", range(len(_LIST_OF_ARRAYS_CALLS)), ids=_LIST_OF_ARRAYS_CALLS)
+def test_list_of_numpy_arrays_warns_once(case: int) -> None:
+    out = [_list_of_arrays_warnings(mod)[case] for mod in ("torch", "chainrule")]
     assert out[1] == out[0]
     assert out[0][:3] == ["[]"] * 3 and out[0][4] == "[]"
     assert "list of numpy.ndarrays is extremely slow" in out[0][3]

@@ -443,9 +443,4 @@ GAPS: dict = {
         "torch refuses instance_norm with unbatched running stats under vmap (batch norm's "
         "words); chainrule's instance_norm updates them per sample (nn/functional, not func)"
     ),
-    "vmap_inplace_unbatched_self_batched_masked_fill_value": (
-        "torch names aten::masked_fill_ at a level for a batched fill value and 'inplace "
-        "arithmetic' for a batched mask; chainrule's refusal does not know which argument "
-        "was batched and gives the latter's words"
-    ),
 }

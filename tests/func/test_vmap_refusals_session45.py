@@ -8,8 +8,9 @@
 * ``argwhere``/``bincount`` run once per sample as PyTorch's fallback: equal lengths stack,
   other lengths are refused in the words of its ``torch.stack``.
 * ``scatter_reduce``'s own invalid-input texts (reduce, dtype, a bool mean) in PyTorch's
-  words, plain and under one or two vmap levels; ``index_add``'s and ``scatter_reduce``'s
-  index checks still differ (strict xfails naming why).
+  words, plain and under one or two vmap levels, and (session 46) their index and source
+  checks: ``index_add``'s per sample for a batched index, ``scatter_reduce``'s naming the
+  physical dims and shapes as PyTorch's batch rule does.
 * ``linalg.lstsq`` of integer, bool or half inputs: PyTorch's words, plain and under vmap.
 """
 
@@ -236,19 +237,6 @@ _BAD = {
     "ia_index_float": lambda m, x, i: x.index_add(0, i.double(), _ones(m, 6, 5)),
     "ia_index_2d": lambda m, x, i: x.index_add(0, i[None], _ones(m, 6, 5)),
 }
-_WORDS_ELSEWHERE = (
-    "the index/source checks are gather_scatter.py's and index_add's own (their chainrule "
-    "words, plain too; under vmap PyTorch's name physical dims and shapes)"
-)
-_GAPS = {
-    "sr_index_oob",
-    "sr_src_small",
-    "ia_index_oob",
-    "ia_src_shape",
-    "ia_dtype",
-    "ia_index_float",
-    "ia_index_2d",
-}
 
 
 def _expand(i: Any) -> Any:
@@ -259,15 +247,7 @@ def _ones(m: Any, *shape: int) -> Any:
     return m.ones(*shape, dtype=m.float64)
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=_WORDS_ELSEWHERE))
-        if n in _GAPS
-        else n
-        for n in sorted(_BAD)
-    ],
-)
+@pytest.mark.parametrize("name", sorted(_BAD))
 @pytest.mark.parametrize("levels", [0, 1, 2])
 def test_invalid_inputs_under_vmap_words(name: str, levels: int) -> None:
     def run(m: Any) -> Any:

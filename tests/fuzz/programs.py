@@ -62,6 +62,7 @@ from .s42_steps import S42, s42_step
 from .s43_steps import S43, s43_step
 from .s44_steps import S44, s44_step
 from .s45_steps import S45, s45_step
+from .s46_steps import S46, s46_step
 from .traces import Trace, _Err, assert_same
 
 __all__ = ["Step", "Program", "Trace", "run", "assert_same", "KINDS"]
@@ -75,9 +76,10 @@ _STEPS.update({R9: r9_step, R10: r10_step, R11: r11_step, S37: s37_step, S38: s3
 _STEPS.update({S39: s39_step, S40: s40_step, S41: s41_step, S42: s42_step, S43: s43_step})
 _STEPS[S44] = s44_step
 _STEPS[S45] = s45_step
+_STEPS[S46] = s46_step
 KINDS = UNARY + BINARY + REDUCE + VIEWS + INPLACE + OTHER + MORE + EXTRA + EXTRA_VIEWS + NN
 KINDS += LINALG + MATH + R9 + R9_VIEWS + R10 + R11 + S37 + S38 + S39 + S40 + S41 + S42 + S43 + S44
-KINDS += S45
+KINDS += S45 + S46
 
 
 @dataclass(frozen=True)

@@ -38,8 +38,9 @@ BATCHES = ((), (1,), (3,), (2, 3), (3, 1), (2, 1, 2))
 OTHER_STREAM = frozenset({"VonMises", "Wishart"})
 SAME_STREAM = frozenset(NAMES) - OTHER_STREAM
 GAMMA_BASED = frozenset(
-    "Gamma Beta Chi2 Dirichlet FisherSnedecor InverseGamma StudentT IndependentOther".split()
-)  # (IndependentOther: of Gamma or Beta, some cases)
+    "Gamma Beta Chi2 Dirichlet FisherSnedecor InverseGamma StudentT IndependentOther "
+    "MixtureOther TransformedOther".split()
+)  # (IndependentOther, MixtureOther, TransformedOther: of Gamma or Beta, some cases)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -15,6 +15,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .families_s46 import S46_FAMILIES
+
 
 def _bshape(rng: np.random.Generator, batch: tuple) -> tuple:
     """``batch`` or a broadcastable variant of it (a dropped leading dim or a 1)."""
@@ -410,6 +412,7 @@ FAMILIES: dict[str, tuple[Callable, Callable]] = {
         ),
     ),
     "IndependentOther": (_independent_other, _make_independent_other),
+    **S46_FAMILIES,  # session 46: mixtures and transforms of other bases (families_s46.py)
 }
 
 NAMES = tuple(FAMILIES)

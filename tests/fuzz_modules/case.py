@@ -15,8 +15,9 @@ dim, requiring grad; ``("i", shape, low, high)`` int64 in [low, high);
 ``("tuple", specs)`` a tuple of inputs (an LSTM's ``(h0, c0)``); ``("unpool", shape, k,
 stride)`` MaxUnpool indices; ``("bmask", shape, p)`` / ``("fmask", shape, p)`` an attention
 mask (bool, or float with -inf); ``("cmask", n, "bool" | "float")`` the causal mask;
-``("val", v)`` the plain value ``v`` (a flag). Constructor values ``("layer", d, heads, batch_first,
-norm_first)`` and ``("norm", d)`` are a TransformerEncoderLayer and a LayerNorm.
+``("val", v)`` the plain value ``v`` (a flag); ``("packed", shape, lengths, batch_first,
+enforce_sorted)`` a PackedSequence (:func:`_packed`). Constructor values ``("layer", d, heads,
+batch_first, norm_first)`` and ``("norm", d)`` are a TransformerEncoderLayer and a LayerNorm.
 """
 
 from __future__ import annotations
@@ -92,6 +93,18 @@ def _mask(lib: Any, spec: tuple, rng: np.random.Generator) -> Any:
     return lib.tensor(np.asarray(a, dtype=np.float64))
 
 
+def _packed(lib: Any, spec: tuple, rng: np.random.Generator) -> Any:
+    """``("packed", shape, lengths, batch_first, enforce_sorted)``: a PackedSequence of a
+    standard normal padded batch, its data a leaf requiring grad (so its gradient is
+    compared; the padded tensor's would be the packing's)."""
+    shape, lengths, bf, enforce = spec[1:]
+    x = lib.tensor(rng.standard_normal(shape))
+    rnn = lib.nn.utils.rnn
+    p = rnn.pack_padded_sequence(x, lib.tensor(lengths), batch_first=bf, enforce_sorted=enforce)
+    data = p.data.detach().requires_grad_(True)
+    return rnn.PackedSequence(data, p.batch_sizes, p.sorted_indices, p.unsorted_indices)
+
+
 def _random_output(case: Case) -> bool:
     """Whether the forward in this mode draws random numbers (dropout in training)."""
     if not case.train:
@@ -116,6 +129,8 @@ def _make_input(lib: Any, spec: tuple, rng: np.random.Generator) -> Any:
         return lib.tensor(_unpool_indices(spec, rng))
     if kind == "tuple":
         return tuple(_make_input(lib, s, rng) for s in spec[1])
+    if kind == "packed":
+        return _packed(lib, spec, rng)
     if kind == "ints":
         return lib.tensor(np.asarray(spec[1], dtype=np.int64))
     if kind == "i":

@@ -235,7 +235,9 @@ def _items(d: dict) -> tuple:
 
 
 def _draw_sched(rng: np.random.Generator, depth: int = 0) -> tuple:
-    names = SCHEDULERS if depth == 0 else SCHEDULERS[:11] + SCHEDULERS[13:]
+    # composites nest one level (session 46: a SequentialLR inside a ChainedScheduler and
+    # the reverse); their own members are plain schedulers
+    names = SCHEDULERS if depth < 2 else SCHEDULERS[:11] + SCHEDULERS[13:]
     name = _pick(rng, names)
     o: dict = {}
     if name == "StepLR":
@@ -293,11 +295,12 @@ def _draw_sched(rng: np.random.Generator, depth: int = 0) -> tuple:
         if rng.random() < 0.3:  # one per group (a wrong count raises ValueError)
             o["lr_lambda"] = tuple(_pick(rng, tuple(LAMBDAS)) for _ in range(rng.integers(1, 3)))
     elif name == "SequentialLR":
-        subs = tuple(_draw_sched(rng, 1) for _ in range(int(rng.integers(2, 4))))
+        subs = tuple(_draw_sched(rng, depth + 1) for _ in range(int(rng.integers(2, 4))))
         ms = sorted(int(m) for m in rng.choice(np.arange(1, 8), len(subs) - 1, replace=False))
         o = {"schedulers": subs, "milestones": tuple(ms)}
     elif name == "ChainedScheduler":
-        o = {"schedulers": tuple(_draw_sched(rng, 1) for _ in range(int(rng.integers(1, 4))))}
+        n = int(rng.integers(1, 4))
+        o = {"schedulers": tuple(_draw_sched(rng, depth + 1) for _ in range(n))}
     if rng.random() < 0.08 and name in SCHED_INVALID:  # an invalid option
         key, values = _pick(rng, SCHED_INVALID[name])
         o[key] = _pick(rng, values)

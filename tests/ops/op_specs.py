@@ -81,6 +81,7 @@ SPECS: list = [
 # specs kept in their own files (each module imports OpSpec and its helpers from here)
 from . import (  # noqa: E402 - after the table's helpers, which those modules import
     op_specs_activation_extra,
+    op_specs_chunk_cat,
     op_specs_complex,
     op_specs_complex_linalg,
     op_specs_conv3d,
@@ -137,6 +138,7 @@ _REGISTERED = (
     op_specs_root_session33,
     op_specs_masked,
     op_specs_session35_a,
+    op_specs_chunk_cat,
 )
 for _extra in _REGISTERED:
     SPECS += _extra.SPECS

@@ -74,7 +74,7 @@ POINTWISE: dict[str, Any] = {
     "maximum": lambda lib, a: lib.maximum(a, lib.tensor(G)),
     "erf": lambda lib, a: a.erf(),
 }
-POINTWISE_GAPS = {"relu", "leaky_relu", "threshold", "prelu", "maximum", "erf"}
+POINTWISE_GAPS: set[str] = set()  # closed in session 46 (ops/input_first_grads.py)
 POINTWISE_REASON = (
     "the input gradient of a channels-last input with a row-major incoming gradient: "
     "PyTorch's backward kernel takes the input first (channels-last gradient); chainrule's "

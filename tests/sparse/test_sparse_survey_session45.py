@@ -244,10 +244,6 @@ _VERSIONS = (
     "_base); chainrule's sparse tensors own no shared memory (an in-place op replaces the "
     "values), so the accessor's tensor keeps version 0"
 )
-_HYBRID_MM = (
-    "mm of a hybrid COO tensor (dense dims): torch fails inside its kernel ({}); chainrule "
-    "refuses up front with its own text"
-)
 GAPS: dict[str, str] = {
     "sparse_mask_csr_grad": "backward of dense.sparse_mask(csr): torch fails (is_coalesced "
     "of a CSR gradient); chainrule gives the gradient at the mask's entries",
@@ -255,9 +251,7 @@ GAPS: dict[str, str] = {
     "values_version": _VERSIONS,
     "crow_indices_version": _VERSIONS,
     "col_indices_version": _VERSIONS,
-    "hybrid_mm": _HYBRID_MM.format("'addmm: matrices expected, got 1D tensor'"),
-    "hybrid_2d_mm": _HYBRID_MM.format("an expand error"),
-    "hybrid_sparse_mm": _HYBRID_MM.format("an expand error"),
+    # (hybrid_mm, hybrid_2d_mm, hybrid_sparse_mm: torch's texts since session 46)
 }
 
 
@@ -307,10 +301,7 @@ META_OPS = {
     "positive": lambda m, s: s.positive(),
 }
 _META_LAYOUTS = ("coo", "coo_hybrid", "csr", "csc", "bsr", "bsc")
-_META_GAPS = {
-    ("square", "csr"): "square of a CSR tensor: torch has no kernel (unsupported tensor "
-    "layout: SparseCsr); chainrule computes it (on CPU too)",
-}
+_META_GAPS: dict = {}  # (session 46: square of a CSR tensor refused as torch's)
 
 
 def _meta_params():
@@ -477,14 +468,10 @@ def test_addmm_sparse_node_second_order_and_forward():
         assert cr.autograd.gradgradcheck(fn, args)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="torch.addmm(mat, D.to_sparse(), X) with D in a graph: torch's AddmmBackward0 gives D "
-    "the full (unmasked) gradient; chainrule composes that case (AddBackward0 over MmBackward0) "
-    "to keep the dense source's gradient (tests/sparse/test_sparse_leftovers_session34.py), so "
-    "only the node differs",
-)
 def test_addmm_dense_source_node_as_torch():
+    """(session 46: one AddmmBackward0 listing the conversion node, the source's gradient
+    unmasked; more cases in test_sparse_survey_session46.py)"""
+
     def run(m):
         d = _dense(m, requires_grad=True)
         x = _weights(m, 4, 2)

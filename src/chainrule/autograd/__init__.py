@@ -253,4 +253,6 @@ def backward(
 
 
 # dir(): the public names, not the submodules importing binds (see _package_dir)
-__dir__ = _package_dir(globals(), ("function", "grad_mode", "profiler", "variable"))
+__dir__ = _package_dir(
+    globals(), ("function", "grad_mode", "profiler", "variable"), public_only=True
+)

@@ -29,6 +29,7 @@ def adopt_dirty(ctx: Node, raw_outs: tuple, results: list, record: bool) -> None
                 "output. The inputs that are modified inplace must all be outputs of the "
                 "Function."
             )
+        taken = (d._grad_fn, d._output_nr)  # the history the node took (before a re-take)
         if record and d.requires_grad and d.grad_fn is None:
             raise RuntimeError(
                 "a leaf Variable that requires grad has been used in an in-place operation."
@@ -41,5 +42,5 @@ def adopt_dirty(ctx: Node, raw_outs: tuple, results: list, record: bool) -> None
             d.grad_fn, d._output_nr, d._rg = new.grad_fn, new._output_nr, new.requires_grad
             move_retained_grad(d, old_node, old_nr)
             if base is not None:
-                record_view_write(d, base, new)
+                record_view_write(d, base, new, old_edge=taken)
         results[i] = d

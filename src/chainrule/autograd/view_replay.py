@@ -299,7 +299,13 @@ def move_retained_grad(t: Tensor, old_node: Any, old_nr: int) -> None:
         node._retain[t._output_nr] = ref
 
 
-def record_view_write(view: Tensor, base: Tensor, value: Tensor, overlapping: bool = False) -> None:
+def record_view_write(
+    view: Tensor,
+    base: Tensor,
+    value: Tensor,
+    overlapping: bool = False,
+    old_edge: tuple | None = None,
+) -> None:
     """After ``value`` was written into ``view``'s memory: rebase ``base`` onto a
     :class:`CopySlices` node and make ``view`` a view of the rebased base (its history goes
     through the base's new node, which carries ``value``'s history at the view's place).
@@ -307,10 +313,13 @@ def record_view_write(view: Tensor, base: Tensor, value: Tensor, overlapping: bo
     elements overlap in memory: ``view_overlap.py``), so ``view`` is re-taken from the base
     too, as in PyTorch;
     another overlapping view keeps ``value``'s history (replaying it would count shared
-    elements twice)."""
+    elements twice). ``old_edge``: the view's history before the write (``(node, nr)``),
+    which the in-place op's node took as its ``self`` (see :func:`_bypass_old_view`)."""
     old = Tensor._make(base._data, base.requires_grad, base._grad_fn, base._output_nr)
     old._vc = base._vc
     old._fw_tangent = base._fw_tangent
+    if old_edge is not None and old_edge[0] is not None and not overlapping:
+        _bypass_old_view(value._grad_fn, old_edge, old, view._data)
     new = _copy_slices(old, view._data, value)
     old_node, old_nr = base._grad_fn, base._output_nr
     base._grad_fn, base._output_nr, base._rg = new._grad_fn, 0, new.requires_grad
@@ -334,3 +343,40 @@ def record_view_write(view: Tensor, base: Tensor, value: Tensor, overlapping: bo
     ):
         write_view_tangent(view, owner)  # a view of a dual tensor: the dual's tangent
     view._view.version = view._vc[0]
+
+
+def _hooked_chain(node: Any, stop: Any) -> bool:
+    """Whether a node on the view chain from ``node`` down to the base's node ``stop`` has
+    something that would see a gradient pass: a tensor hook, a node pre-hook or hook, or a
+    ``retain_grad`` (a chain of views is short; at most 32 nodes are looked at)."""
+    for _ in range(32):
+        if node is None or node is stop:
+            return False
+        if node._tensor_hooks or node._pre_hooks or node._post_hooks or node._retain:
+            return True
+        edges = node.next_edges
+        edge = edges[0] if edges else None
+        node = edge[0] if type(edge) is tuple else None
+    return False
+
+
+def _bypass_old_view(node: Any, old_edge: tuple, old: Tensor, view: Any) -> None:
+    """PyTorch's ``CopySlices`` runs the in-place op's node and writes its ``self`` gradient
+    straight into the base's gradient at the view's place: the view's old history (its
+    ``SelectBackward0``, ``SliceBackward0``, ...) is bypassed, so a hook registered on the
+    view (or on a view it was taken from) before the write, or on that node, never sees the
+    gradient of the write's later uses. chainrule's op node feeds the view's old node; where
+    a node on that chain has a hook, its ``self`` edge is moved onto the view re-taken from
+    the base's old history instead (:func:`_replay`: ``AsStridedBackward0``, through the
+    real side for a view of another dtype), the same gradient, the hooks left to the uses
+    of the view from before the write. Nothing changes otherwise (no node is made)."""
+    if node is None:
+        return
+    edges = node.next_edges
+    first = edges[0] if edges else None
+    if type(first) is not tuple or first[0] is not old_edge[0] or first[1] != old_edge[1]:
+        return
+    if not _hooked_chain(first[0], old._grad_fn):
+        return
+    alias = _replay(old, view)  # (a view of another dtype through its real side)
+    node.next_edges = ((alias._grad_fn, alias._output_nr), *edges[1:])

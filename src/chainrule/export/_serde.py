@@ -25,6 +25,7 @@ from ..autograd.tensor import Tensor
 from ..creation import empty
 from ..creation_from_data import from_numpy
 from ..nn.parameter import Parameter
+from ..serialization.protocol import read_protocol
 from ..utils._pytree import TreeSpec, tree_flatten
 from ._serde_graph import (
     DTYPE_CODES,
@@ -174,12 +175,21 @@ def save(
 ) -> None:
     """``torch.export.save``: write ``ep`` to ``f`` (a path or a writable binary file) as a
     ``.pt2`` archive (see the module docstring). ``extra_files``/``opset_version`` raise
-    NotImplementedError."""
+    NotImplementedError.
+
+    ``pickle_protocol`` is, in PyTorch, the protocol of the one pickle it writes for such a
+    program: the example inputs (``data/sample_inputs/model.pt``, by ``torch.save``), so it
+    is checked as PyTorch's pickler checks it when the program has example inputs (not an
+    int: TypeError; above 5: ValueError; 0 passes, though ``torch.export.load`` then fails
+    on PyTorch's file). The archive written here stores those inputs as raw bytes and JSON
+    instead of a pickle, so a valid protocol changes no byte of it."""
     if not isinstance(ep, ExportedProgram):
         raise TypeError(
             "The 'ep' parameter must be an instance of 'ExportedProgram', got "
             f"'{type(ep).__name__}' instead."
         )
+    if ep.example_inputs is not None:  # PyTorch pickles them with it: its pickler's checks
+        read_protocol("chainrule.export.save", pickle_protocol)
     if extra_files or opset_version:
         raise NotImplementedError(
             "chainrule.export.save: extra_files and opset_version are not supported"

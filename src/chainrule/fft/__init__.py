@@ -438,4 +438,4 @@ def ifftshift(input: Tensor, dim: _Dims = None) -> Tensor:  # noqa: A002
 
 
 # dir(): the public names, not the submodules importing binds (see _package_dir)
-__dir__ = _package_dir(globals())
+__dir__ = _package_dir(globals(), public_only=True)

@@ -59,6 +59,7 @@ _ATEN_WORDS = frozenset(
         "le_",
         "lerp_",
         "lt_",
+        "masked_fill_",
         "masked_scatter_",
         "ne_",
         "nextafter_",
@@ -80,8 +81,11 @@ class UnbatchedWrite(RuntimeError):
         super().__init__(_INPLACE_TEXT.format(op="inplace arithmetic", where="in a vmap"))
         self.shape, self.levels = tuple(shape), tuple(levels)
 
-    def for_inplace_op(self, name: str) -> RuntimeError:
-        """The refusal in PyTorch's words for the in-place op ``name`` (e.g. ``"lerp_"``)."""
+    def for_inplace_op(self, name: str, args: tuple = ()) -> RuntimeError:
+        """The refusal in PyTorch's words for the in-place op ``name`` (e.g. ``"lerp_"``)
+        called with the arguments ``args`` after ``self``."""
+        if name == "masked_fill_" and not (len(args) > 1 and hasattr(args[1], "_data")):
+            name = "masked_fill_.Scalar"  # a number: PyTorch's own rule, the default words
         if name in _BROADCAST_WORDS:
             full = [*(lv.size for lv in self.levels), *self.shape]
             return RuntimeError(

@@ -22,6 +22,7 @@ import numpy as np
 
 from ..autograd.state import LOCAL
 from ..autograd.tensor import Tensor
+from ..backend import get_array_module
 from ..ops.indexing import getitem
 from ..ops.shape import stack
 from ._batched import BatchedTensor, Level, wrap
@@ -29,7 +30,16 @@ from ._dispatch import STATS
 from ._logical import BOOL_MASK_MESSAGE, inplace_unbatched
 from ._random import lift_draw
 
-__all__ = ["index_batched", "innermost_level", "is_batched", "per_sample", "per_sample_write"]
+__all__ = [
+    "batch_levels",
+    "batch_sizes",
+    "full_array",
+    "index_batched",
+    "innermost_level",
+    "is_batched",
+    "per_sample",
+    "per_sample_write",
+]
 
 
 def is_batched(x: Any) -> bool:
@@ -56,6 +66,44 @@ def innermost_level(args: tuple, kwargs: dict | None = None) -> Level | None:
         if type(a) is BatchedTensor and (level is None or a._level.id > level.id):
             level = a._level
     return level
+
+
+def batch_levels(*args: Any) -> list:
+    """The active vmap levels batching any of ``args`` (each tensor's nested wrappers walked),
+    outermost first: the batch dims PyTorch's batch rules put in front of the physical
+    tensors an op then checks (``ensure_has_bdim``: an argument a level does not batch gets
+    that dim too)."""
+    found: dict = {}
+    for a in args:
+        a = lift_draw(a)
+        while type(a) is BatchedTensor:
+            found[a._level.id] = a._level
+            a = a._value
+    return [found[i] for i in sorted(found)]
+
+
+def batch_sizes(*args: Any) -> tuple:
+    """The sizes of :func:`batch_levels` (outermost first): the prefix of the physical shapes
+    PyTorch's words name under vmap."""
+    return tuple(lv.size for lv in batch_levels(*args))
+
+
+def full_array(x: Any, levels: list) -> Any:
+    """The raw array of ``x`` with one leading dim per level of ``levels`` (outermost first,
+    as :func:`batch_levels` gives them): its physical values, broadcast along a level that
+    does not batch it. For checks that read values (index bounds) in PyTorch's physical
+    order, before the op runs once per sample."""
+    x = lift_draw(x)
+    if not levels:
+        return x._data
+    last, outer = levels[-1], levels[:-1]
+    if type(x) is BatchedTensor and x._level is last:
+        return full_array(x._value, outer)  # (its logical dim 0 is last's batch dim)
+    arr = full_array(x, outer)
+    xp = get_array_module(arr)
+    k = len(outer)
+    arr = xp.expand_dims(arr, k)
+    return xp.broadcast_to(arr, arr.shape[:k] + (last.size,) + arr.shape[k + 1 :])
 
 
 def index_batched(index: Any) -> bool:

@@ -265,6 +265,15 @@ def _bad_out_dims(out_dims: Any) -> bool:
     return not (out_dims is None or isinstance(out_dims, int))
 
 
+def _single_output(out_dims: Any, out: Any) -> Any:
+    """``out_dims`` for ``out``: PyTorch reads a one-entry tuple given for a function that
+    returns a single tensor as its entry (``out_dims=(1,)`` is ``out_dims=1`` there; a list
+    or a longer tuple stays a mismatch)."""
+    if isinstance(out, Tensor) and type(out_dims) is tuple and len(out_dims) == 1:
+        return out_dims[0]
+    return out_dims
+
+
 def _unwrap_outputs(out: Any, out_dims: Any, level: Level, func: Callable) -> Any:
     name = _name(func)
     if isinstance(out_dims, bool):  # an int to PyTorch's check: out_dims=True is dim 1
@@ -276,7 +285,9 @@ def _unwrap_outputs(out: Any, out_dims: Any, level: Level, func: Callable) -> An
             "dimension should appear."
         )
     flat = _leaves(out)
-    flat_dims = _match(out_dims, out, f"vmap({name}, ..., out_dims={out_dims!r})")
+    flat_dims = _match(
+        _single_output(out_dims, out), out, f"vmap({name}, ..., out_dims={out_dims!r})"
+    )
     res = [_unwrap_one(lift_draw(o), d, level, name) for o, d in zip(flat, flat_dims)]
     return _unflatten(out, iter(res))
 
@@ -308,7 +319,8 @@ def _unwrap_one(o: Any, d: Any, level: Level, name: str) -> Any:
 
 def _concat_chunks(outs: list, out_dims: Any, func: Callable) -> Any:
     first = outs[0]
-    flat_dims = _match(out_dims, first, f"vmap({_name(func)}, ..., out_dims={out_dims!r})")
+    where = f"vmap({_name(func)}, ..., out_dims={out_dims!r})"
+    flat_dims = _match(_single_output(out_dims, first), first, where)
     per_chunk = [_leaves(o) for o in outs]
     res = []
     for i, d in enumerate(flat_dims):

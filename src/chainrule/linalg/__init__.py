@@ -38,6 +38,8 @@ from .extras import (
     vander,
     vecdot,
 )
+from .keyword_names import tol_positional as _tol_positional
+from .keyword_names import torch_keywords as _torch_keywords
 from .ldl import ldl_factor, ldl_factor_ex, ldl_solve
 from .lu import lu, lu_factor, lu_factor_ex, lu_solve
 from .norms import lstsq, matrix_norm, matrix_rank, norm, pinv, vector_norm
@@ -88,6 +90,32 @@ __all__ = [
     "vecdot",
     "vector_norm",
 ]
+
+# PyTorch's keyword names (its parser's, not its documentation's ``A``): keyword_names.py
+_INPUT = {"input": "A"}
+cholesky = _torch_keywords(cholesky, _INPUT)
+cholesky_ex = _torch_keywords(cholesky_ex, _INPUT)
+cond = _torch_keywords(cond, _INPUT)
+eig = _torch_keywords(eig, _INPUT)
+eigh = _torch_keywords(eigh, _INPUT)
+eigvals = _torch_keywords(eigvals, _INPUT)
+eigvalsh = _torch_keywords(eigvalsh, _INPUT)
+householder_product = _torch_keywords(householder_product, _INPUT)
+ldl_factor = _torch_keywords(ldl_factor, _INPUT)
+ldl_factor_ex = _torch_keywords(ldl_factor_ex, _INPUT)
+lstsq = _torch_keywords(lstsq, {"input": "A", "b": "B"})
+matrix_norm = _torch_keywords(matrix_norm, {**_INPUT, "dim": "dim", "keepdim": "keepdim"})
+matrix_power = _torch_keywords(matrix_power, _INPUT)
+matrix_rank = _tol_positional(_torch_keywords(matrix_rank, _INPUT))
+pinv = _torch_keywords(pinv, _INPUT)
+solve_triangular = _torch_keywords(solve_triangular, _INPUT)
+tensorinv = _torch_keywords(tensorinv, _INPUT)
+tensorsolve = _torch_keywords(tensorsolve, {"input": "A", "other": "B"})
+vector_norm = _torch_keywords(vector_norm, {"input": "x", "dim": "dim", "keepdim": "keepdim"})
+cross = _torch_keywords(cross, {"input": "input", "other": "other"})
+norm = _torch_keywords(norm, {"input": "input", "dim": "dim", "keepdim": "keepdim"})
+vecdot = _torch_keywords(vecdot, {"dim": "dim"})
+del _INPUT
 
 # dir(): the public names, not the submodules importing binds (see _package_dir)
 __dir__ = _package_dir(globals())

@@ -20,6 +20,7 @@ from . import _special_kernels as _sk
 from ._util import constant
 from .binding import tensor_method
 from .elementwise import UnaryElementwise
+from .input_first_grads import DerivativeFirst
 from .masking import masked_fill
 from .special import digamma
 from .unary import exp
@@ -29,7 +30,7 @@ __all__ = ["erfc", "i0", "mvlgamma"]
 
 
 # ----------------------------------------------------------------------------- erfc / i0
-class Erfc(UnaryElementwise):
+class Erfc(DerivativeFirst, UnaryElementwise):  # PyTorch's f'(x) * grad (layout)
     """1 - erf(x), computed directly (no cancellation); d/dx = -2 / sqrt(pi) * exp(-x^2)."""
 
     @staticmethod

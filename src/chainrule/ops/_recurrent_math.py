@@ -45,8 +45,14 @@ class ArrayMath:
         return get_array_module(x).maximum(x, 0)
 
     @staticmethod
-    def step(y, like):
-        return (y > 0).astype(like.dtype)
+    def relu_grad(g, y):
+        # PyTorch's threshold_backward: g where y > 0 or NaN, an exact 0 elsewhere, a NaN or
+        # inf g too (g * mask gives NaN there: set to 0 only then, a where() costs 3x)
+        off = y <= 0
+        d = g * ~off
+        if not get_array_module(g).isfinite(g).all():
+            d[off] = 0
+        return d
 
     @staticmethod
     def cat(xs):
@@ -65,8 +71,9 @@ class TensorMath:
     relu = staticmethod(relu)
 
     @staticmethod
-    def step(y, like):
-        return (y > 0).to(like.dtype)  # constant: relu's derivative is 0 almost everywhere
+    def relu_grad(g, y):
+        # threshold_backward: the mask is constant (relu's derivative is 0 almost everywhere)
+        return g.masked_fill(y <= 0, 0.0)
 
     @staticmethod
     def cat(xs):

@@ -31,6 +31,7 @@ from ._activation_math import (
 )
 from .binary import where
 from .elementwise import BinaryElementwise, UnaryElementwise
+from .input_first_grads import DerivativeFirst, input_first, plain_layout
 from .pairwise_extremes import _masked_chain
 from .unary import exp
 from .unary_activations import sigmoid, softplus, tanh
@@ -57,7 +58,7 @@ def _const(array: Any) -> Tensor:
     return Tensor._make(array, False, None, 0)
 
 
-class LeakyRelu(UnaryElementwise):
+class LeakyRelu(DerivativeFirst, UnaryElementwise):  # leaky_relu_backward(grad, self)
     """``x`` if ``x > 0`` else ``slope * x``; derivative 1 or ``slope`` (a constant)."""
 
     tie_saved = True  # a mask derivative (see Function.tie_saved)
@@ -96,6 +97,10 @@ class Prelu(BinaryElementwise):
     @staticmethod
     def derivative_a(ctx, x, weight, y):
         return where(_const(x._data > 0), _const(np.ones((), x._data.dtype)), weight)
+
+    @classmethod
+    def chain_a(cls, ctx, g, x, weight, y):  # PyTorch's kernel reads (self, weight, grad)
+        return input_first(g, cls.derivative_a(ctx, x, weight, y), x)
 
     @staticmethod
     def derivative_b(ctx, x, weight, y):
@@ -316,7 +321,8 @@ class Threshold(UnaryElementwise):
 
     @classmethod
     def chain(cls, ctx, g, x, y):  # 0 where masked, even for a NaN gradient (PyTorch)
-        return _masked_chain(g, cls.derivative(ctx, x, y))
+        # threshold_backward(grad, self): laid out by x first (input_first_grads.py)
+        return _masked_chain(g, cls.derivative(ctx, x, y), first=plain_layout(x))
 
 
 class ThresholdInplace(Threshold):

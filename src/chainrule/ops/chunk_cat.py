@@ -5,8 +5,8 @@ gradients with it before a reduce-scatter; some optimizers flatten parameter lis
 PyTorch's rule (``aten/src/ATen/native/TensorShape.cpp``, ``_pad_chunk`` + ``cat``): each
 tensor is zero-padded at the end of ``dim`` to a multiple of ``num_chunks``, viewed as
 ``sizes[:dim] + (num_chunks, -1)`` and the views are joined along ``dim + 1``; the result has
-``dim + 2`` dimensions. The tensors share ``sizes[:dim]`` (wrapped against the first tensor's
-rank), dtype and device, and may differ after ``dim`` (even in rank).
+``dim + 2`` dimensions. The tensors share ``sizes[:dim]``, dtype and device, and may differ
+after ``dim`` (even in rank: a negative ``dim`` is wrapped only when all ranks agree).
 
 PyTorch registers no derivative for it: the result of inputs that require grad is in the
 graph under a node whose backward raises ``derivative for aten::_chunk_cat is not
@@ -49,11 +49,16 @@ def _checked(tensors: Any, dim: Any, num_chunks: Any) -> tuple[list, int, int]:
             raise RuntimeError("_chunk_cat expects all input tensors with the same dtype")
         if t.device != first.device:
             raise RuntimeError("_chunk_cat expects all inputs tensors on the same device")
-    if first.ndim == 0:  # PyTorch crashes (segmentation fault) on a 0-d tensor
-        raise RuntimeError("_chunk_cat expects tensors of at least one dimension, got a 0-d one")
-    dim = int_dim(dim, first.ndim, "_chunk_cat")
     if num_chunks < 1:
         raise RuntimeError("_chunk_cat expects positive num_chunks")
+    if all(t.ndim == first.ndim for t in tensors):  # dim wrapped against the common rank
+        if first.ndim == 0:  # PyTorch crashes (segmentation fault) on 0-d tensors
+            raise RuntimeError("_chunk_cat expects tensors of at least one dimension, got 0-d ones")
+        dim = int_dim(dim, first.ndim, "_chunk_cat")
+    elif dim < 0:  # ranks that differ: no rank to wrap it against
+        raise RuntimeError(
+            "_chunk_cat expects non-negative dim when input tensors have different ndims"
+        )
     for t in tensors:
         if t.ndim <= dim:
             raise RuntimeError("_chunk_cat expects dim < ndim for all input tensors")

@@ -78,7 +78,7 @@ class Cumprod(Function):
         if dtype is not None:
             x = x.astype(dtype)
         dt = x.dtype if x.dtype.kind in "biu" else None  # int8..int32 keep their dtype
-        if x.dtype.kind == "c" and x.size:
+        if x.dtype.kind == "c" and x.ndim and x.size:
             # PyTorch's scan starts from 1 and multiplies the first element in: (1 + 0j) *
             # (-inf + 0j) is -inf + nanj (0 * inf); NumPy's starts from it (seed 987)
             first = (slice(None),) * dim + (0,)
@@ -88,7 +88,10 @@ class Cumprod(Function):
             if not (cmath.isfinite(head) if xp is np and x.ndim == 1 else xp.isfinite(head).all()):
                 x = x.copy()  # (the first element along dim only: the rest meet the product)
                 x[first] *= x.dtype.type(1)
-        y = _scan(xp, np.multiply, x, dim, dt)  # float16/32, complex64: wider, rounded once
+        if x.ndim == 0:  # a 0-d input is its own product (PyTorch's node all the same)
+            y = x.copy()
+        else:
+            y = _scan(xp, np.multiply, x, dim, dt)  # float16/32, complex64: wider, rounded once
         ctx.save_for_backward(given_x, y)
         return y
 
@@ -103,7 +106,9 @@ class Cumprod(Function):
     @staticmethod
     def backward_in(x, y, grad, d):
         """The input's gradient, all of ``x``, ``y`` and ``grad`` in one dtype."""
-        if x.shape[d] == 1:  # y = x: no (g * y) / x, whose derivative would only be rounding
+        # y = x (and PyTorch's numel <= 1: an empty x too): the gradient itself, no
+        # (g * y) / x, whose derivative would only be rounding
+        if x.ndim == 0 or x.shape[d] == 1 or x._data.size <= 1:
             return grad
         if not bool((x._data == 0).any()):
             return _reverse_cumsum(grad * y, d) / x
@@ -129,6 +134,9 @@ class Cumprod(Function):
         xp = get_array_module(x)
         if x.dtype.kind == "f" and x.ndim:  # PyTorch's cumprod_jvp (product_gradients)
             return cumprod_tangent(x, t, y, d)
+        if x.ndim == 0:  # PyTorch's 0-d cumprod_jvp: t / x * y, t where x is 0 (NaN at inf)
+            with np.errstate(all="ignore"):
+                return xp.where(x == 0, t, t / x * y)
         if not bool((x == 0).any()):
             return y * xp.cumsum(t / x, axis=d)
         xl, tl = xp.moveaxis(x, d, -1), xp.moveaxis(t, d, -1)
@@ -178,7 +186,7 @@ def cumprod(input: Any, dim: int, dtype: Any = None) -> Tensor:  # noqa: A002
     elif x.dtype.kind in "biu":
         x = x.to(np.int64)  # as PyTorch: integer and bool products accumulate in int64
     d = int_dim(dim, x.ndim, "cumprod")
-    if x.ndim == 0:
+    if x.ndim == 0 and x.dtype.kind not in "fc":
         x = x if cast is None else x.to(cast)
         return x.clone() if x.dtype.kind == "b" else x * 1  # bool * 1 would be int64
     out = Cumprod.apply(x, d) if cast is None else Cumprod.apply(x, d, dtype=cast)

@@ -107,6 +107,10 @@ class PNormCdist(Function):
     @staticmethod
     def backward(ctx, grad):
         x1, x2, d = ctx.saved_tensors
+        if ctx.p == 0.0:  # PyTorch's _cdist_backward: zeros, whatever the values (inf, NaN)
+            xp = get_array_module(x1._data)
+            zero = [Tensor._make(xp.zeros_like(t._data), False, None, 0) for t in (x1, x2)]
+            return zero[0], zero[1], None, None
         half = is_host_half(x1._data)
         if half:  # in float32 with the float32 distances (recomputed: the float16 ones
             x1, x2, grad = (t.float() for t in (x1, x2, grad))  # differ from the largest

@@ -15,7 +15,10 @@ import string
 from functools import reduce
 from typing import Any
 
+import numpy as np
+
 from .._kernels.half_gemm import to_half, to_single
+from .._layout import relaid_tensor
 from ..autograd import grad as autograd_grad
 from ..autograd.function import Function
 from ..autograd.grad_mode import enable_grad
@@ -25,9 +28,10 @@ from ..backend import get_array_module
 from ..backends.opt_einsum import contraction_path
 from ..dtypes import promote_types
 from ._einsum_sublist import sublist_to_equation
+from ._result_layout import with_strides
 from ._tensor_args import torch_type_name
 from ._util import DtypeError, ShapeError, as_tensor
-from .einsum_layout import pair_layout
+from .einsum_layout import pair_grad_strides, pair_layout
 from .matmul_autocast import autocast_product_operands
 from .shape import broadcast_to, reshape
 
@@ -153,6 +157,8 @@ class Einsum(Function):
             if tuple(g.shape) != full:
                 ones = tuple(k for k, n in enumerate(full) if n == 1 and g.shape[k] != 1)
                 g = broadcast_to(g.sum(ones, keepdim=True) if ones else g, full)
+            if len(ctx.ins) == 2 and g.dim() > 1:  # PyTorch's layout (its bmm's backward)
+                g = _pair_grad_layout(g, ctx, i)
             if uniq != sub:
                 g = _onto_diagonal(g, uniq, sub, shp, ctx.ins, ctx.outs)
             grads.append(g)
@@ -171,6 +177,23 @@ class Einsum(Function):
             term = xp.einsum(eq, *args)
             out = term if out is None else out + term
         return out
+
+
+def _pair_grad_layout(g: Tensor, ctx: Any, i: int) -> Tensor:
+    """Operand ``i``'s gradient ``g`` with the strides PyTorch's gives it
+    (``einsum_layout.pair_grad_strides``): ``g`` itself where it has them or no rule
+    applies; a relaid copy (recorded under ``create_graph``) else."""
+    strides = pair_grad_strides(tuple(ctx.ins), ctx.outs, ctx.shapes, i)
+    arr = g._data
+    if strides is None or type(arr) is not np.ndarray or arr.shape != ctx.shapes[i]:
+        return g
+    if 0 in arr.strides:  # broadcast onto a size-n dim the others have as 1: kept
+        return g
+    if arr.strides == tuple(s * arr.itemsize for s in strides):
+        return g
+    if g.requires_grad:  # a differentiable relayout (dense, the dims by stride)
+        return relaid_tensor(g, sorted(range(arr.ndim), key=lambda d: strides[d]))
+    return Tensor._make(with_strides(arr, strides), False, None, 0)
 
 
 def _contracts_across(ins: list, out: str) -> bool:

@@ -27,7 +27,7 @@ from numpy import ndarray as _ndarray
 
 from ._result_layout import elementwise_layout, with_strides
 
-__all__ = ["pair_layout", "pair_operand_views", "pair_result_strides"]
+__all__ = ["pair_grad_strides", "pair_layout", "pair_operand_views", "pair_result_strides"]
 
 
 def _labels(ins: tuple, out: str) -> list[str]:
@@ -73,6 +73,46 @@ def pair_result_strides(ins: tuple, out: str, shapes: tuple) -> tuple | None:
         strides[i] = step
         step *= size
     return tuple(strides[:n_out])
+
+
+def pair_grad_strides(ins: tuple, out: str, shapes: tuple, i: int) -> tuple | None:
+    """The strides (elements) of operand ``i``'s gradient as PyTorch's autograd returns it
+    through ``sumproduct_pair`` (session 46): ``bmm``'s backward writes a row-major
+    ``(lro, lo, summed)`` gradient for the left operand and ``(lro, summed, ro)`` for the
+    right one (after the swap), which the backward of the reshape views and that of the
+    permutes permutes back: ``(20, 1, 5)`` for ``'bkj'`` of ``'bij,bkj->bik'``. None where
+    :func:`pair_result_strides` is (no label summed over both operands), where operand ``i``
+    sums a label of its own (its gradient is expanded) or repeats one."""
+    if pair_result_strides(ins, out, shapes) is None:
+        return None
+    sub = ins[i]
+    if any(c not in out and c not in ins[1 - i] for c in sub):
+        return None
+    labels = _labels(ins, out)
+    sizes = [dict(zip(s, n, strict=True)) for s, n in zip(ins, shapes, strict=True)]
+    n_out = len(out)
+    lro, lo, ro, summed = [], [], [], []
+    for k, c in enumerate(labels):
+        sl, sr = sizes[0].get(c, 1) != 1, sizes[1].get(c, 1) != 1
+        if k >= n_out:
+            summed.append(k)
+        elif sl and sr:
+            lro.append(k)
+        elif sl:
+            lo.append(k)
+        else:
+            ro.append(k)
+    left = i == 0
+    if lo and ro and ro[-1] < lo[0]:  # PyTorch's swap_lo_ro: the operands swap too
+        lo, ro, left = ro, lo, not left
+    order = lro + lo + summed + ro if left else lro + summed + ro + lo  # outermost first
+    own = sizes[i]
+    strides = [0] * len(labels)
+    step = 1
+    for k in reversed(order):  # row-major in the permuted order (the operand's own sizes)
+        strides[k] = step
+        step *= own.get(labels[k], 1)
+    return tuple(strides[labels.index(c)] for c in sub)
 
 
 def pair_operand_views(arrays: tuple, ins: tuple, out: str) -> list | None:

@@ -19,6 +19,7 @@ from ..backend import get_array_module
 from ..threads import elementwise
 from ._result_layout import in_elementwise_layout
 from .elementwise import BinaryElementwise
+from .input_first_grads import plain_layout
 
 __all__ = ["mask_first_grad", "relu_grad", "relu_grad_array", "sigmoid_grad", "tanh_grad"]
 
@@ -159,19 +160,25 @@ class ReluGrad(MaskGrad):
 
     @staticmethod
     def forward(ctx, g, y):
+        # laid out as PyTorch's threshold_backward(grad, y): y first (session 46), unless a
+        # layout mark is on y or g (input_first_grads.py); the double backward's too
+        ctx.y_first = plain = plain_layout(y, g)
         out = _fast.relu_grad(g, y)
         if out is None:
             mask = _positive(y)
             ctx.save_for_backward(mask, None)
-            return _where_mask(g, mask)
-        ctx.save_for_backward(None, y)
+            out = _where_mask(g, mask)
+        else:
+            ctx.save_for_backward(None, y)
+        if plain and out.ndim > 1 and not y.flags.c_contiguous:  # (a row-major y: row-major)
+            return in_elementwise_layout(out, y, g)
         return out
 
     @staticmethod
     def backward(ctx, gg):
         mask, y = ctx.saved_tensors
         mask = _positive(y._data) if mask is None else mask._data
-        return MaskGrad.apply(gg, mask), None
+        return (MaskFirstGrad if ctx.y_first else MaskGrad).apply(gg, mask), None
 
     @staticmethod
     def jvp(ctx, tg, _):

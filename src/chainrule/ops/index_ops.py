@@ -32,6 +32,7 @@ from ._util import as_tensor, constant, norm_dim
 from .binary import where
 from .binding import tensor_method
 from .gather_scatter import IndexCopy, IndexOutOfBounds
+from .index_add_checks import check_alpha, check_index_add
 from .index_selection import IndexAddFn
 from .masked_scatter import MaskedScatter, check_mask_dtype
 from .masking import refuse_grad_into_integer
@@ -138,24 +139,20 @@ def _as_1d(x: Tensor) -> Tensor:
 def index_add(input: Tensor, dim: int, index: Any, source: Any, *, alpha: Any = 1) -> Tensor:
     """``input`` with ``alpha * source[..., i, ...]`` added at ``x[..., index[i], ...]`` along
     ``dim`` (repeated indices accumulate)."""
+    prefix: tuple = ()
     if _vmap.state.vmap:  # inside cr.func.vmap: a per-sample index runs per sample
-        from ..func._per_sample import index_batched, per_sample  # noqa: PLC0415 - cycle
+        # in here: func imports the ops (a cycle)
+        from ..func._per_sample import batch_sizes, index_batched, per_sample  # noqa: PLC0415
 
         if index_batched(index):
             return per_sample(index_add, input, dim, index, source, alpha=alpha)
-    # PyTorch checks no index bounds when self is empty (it returns self unchanged), unless
-    # self is 1-d: its vector path checks them (IndexError for index_add of zeros(0))
-    check = input.numel() > 0 or input.ndim == 1
-    d, idx = _vector_index("index_add", input, dim, index, check=check)
-    src = _source("index_add", input, d, idx, source)
-    if src.ndim == 0 and idx.size != 1:  # (0-d self and source: PyTorch's IndexError)
-        raise IndexShapeError(
-            f"index_add(): When source is scalar, index should have one element (got {idx.size})"
-        )
+        prefix = batch_sizes(input, source)  # PyTorch's words name the physical dims
+    d, idx, src = check_index_add(input, dim, index, source, prefix)
     if input.numel() == 0 and not (
         isinstance(src, Tensor) and (src.requires_grad or src._fw_tangent is not None)
     ):
         return input.clone()
+    alpha = check_alpha(input, alpha)
     if input.dtype.kind in "iu":  # PyTorch truncates a float alpha for an integer tensor
         alpha = int(alpha)
     if isinstance(alpha, Tensor) or isinstance(alpha, np.generic):

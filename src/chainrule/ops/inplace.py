@@ -109,9 +109,13 @@ def apply_inplace(x: Tensor, name: str, fn: Callable, *args: Any, **kwargs: Any)
         raise _named_inplace(err, name) from err.__cause__
     xp = get_array_module(x._data)
     if out._data.dtype != x._data.dtype and not can_cast(out._data.dtype, x._data.dtype):
+        got, want = scalar_type_name(out._data.dtype), scalar_type_name(x._data.dtype)
+        if args and getattr(args[0], "_sp_values", None) is not None:  # dense += sparse
+            words = f"Can't convert result type {got} to output {want} in add operation"
+        else:
+            words = f"result type {got} can't be cast to the desired output type {want}"
         raise InPlaceCastError(  # PyTorch's words first; chainrule's detail after them
-            f"result type {scalar_type_name(out._data.dtype)} can't be cast to the desired "
-            f"output type {scalar_type_name(x._data.dtype)}\n{name}: an in-place op writes "
+            f"{words}\n{name}: an in-place op writes "
             f"its result in the tensor's dtype ({x.dtype}), and {out.dtype} does not cast to "
             "it safely"
         )
@@ -140,7 +144,7 @@ def apply_inplace(x: Tensor, name: str, fn: Callable, *args: Any, **kwargs: Any)
         pass_fp_warning(w)
     except RuntimeError as err:  # vmap: per-sample values into an unbatched x, in the
         if hasattr(err, "for_inplace_op"):  # op's own words (func/_inplace_refusal.py)
-            raise err.for_inplace_op(name) from None
+            raise err.for_inplace_op(name, args) from None
         raise
     x._vc[0] += 1
     if retangent:
@@ -157,7 +161,7 @@ def apply_inplace(x: Tensor, name: str, fn: Callable, *args: Any, **kwargs: Any)
         x._rg = out.requires_grad
         move_retained_grad(x, old_node, old_nr)
         if base is not None:  # x is a view: its base changed too (PyTorch's CopySlices)
-            record_view_write(x, base, out, overlapping)
+            record_view_write(x, base, out, overlapping, (old_node, old_nr))
             if overlapping and out._grad_fn is not None and out._grad_fn._saved_values:
                 save_written_view(out._grad_fn, x)
     elif (

@@ -26,12 +26,15 @@ import numpy as np
 from .._kernels import dispatch as _fast
 from .._kernels import jit
 from .._kernels import layernorm as _LN
+from .._layout import relaid_tensor
 from ..autograd.function import Function
 from ..autograd.saved_fields import given_value, tensor_field  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..threads import elementwise
+from ._result_layout import in_format, input_format
 from ._ufunc_reduce import add_reduce
+from .input_first_grads import plain_layout
 from .memory_format import in_suggested_format
 
 __all__ = ["BatchNormFn", "BatchStats", "NormalizeFn"]
@@ -73,6 +76,18 @@ def _rebuilt_grad(x, g, axes, eps):
     xhat = xc * invstd
     gx = (g - g.mean(axes, keepdim=True) - xhat * (g * xhat).mean(axes, keepdim=True)) * invstd
     return gx, xhat
+
+
+def _in_input_format(gx: Tensor, x: Any) -> Tensor:
+    """Batch norm's input gradient ``gx`` under ``create_graph`` (recorded) in the memory
+    format PyTorch's ``native_batch_norm_backward`` allocates it in: the input ``x``'s
+    suggested one (channels-last, else row-major), whatever the incoming gradient's."""
+    arr = gx._data
+    if type(arr) is not np.ndarray or arr.ndim < 3:
+        return gx
+    if input_format(x) is None:
+        return gx if arr.flags.c_contiguous else gx.contiguous()
+    return relaid_tensor(gx, [1, *range(arr.ndim - 1, 1, -1), 0])  # C fastest, N outermost
 
 
 class NormalizeFn(Function):
@@ -272,12 +287,21 @@ class BatchNormFn(Function):
         if ctx.create_graph:  # a differentiable rebuild from x
             x = xt
             gx, xhat = _rebuilt_grad(x, grad if w is None else grad * w.reshape(shp), axes, ctx.eps)
+            if needs[0] and plain_layout(x, grad):  # PyTorch's: x's suggested format
+                gx = _in_input_format(gx, x._data)
             gb = grad.sum(axes) if needs[2] else None
             gw = (grad * xhat).sum(axes) if needs[1] else None
             return (gx if needs[0] else None), gw, gb, None, None
         g = grad._data
-        if type(g) is np.ndarray and 0 in g.strides and g.size > 1:
-            g = np.ascontiguousarray(g)  # a broadcast gradient (of a sum): one copy, then kernel
+        relay = False  # a channels-last g: dx laid out in x's suggested format after
+        if type(g) is np.ndarray and not g.flags.c_contiguous and g.size > 1:
+            if 0 in g.strides:  # a broadcast gradient (of a sum): one copy, then the kernel
+                g = np.ascontiguousarray(g)
+            elif input_format(g) is not None and plain_layout(g):
+                # channels-last: NumPy's float32 sums over it add row by row, rounding
+                # enough otherwise to move a drop-in program's losses (mit_dbvae_debiasing,
+                # after relu's gradient took PyTorch's channels-last layout; session 46)
+                relay, g = True, np.ascontiguousarray(g)
         xp = get_array_module(g)
         x, mean, invstd = xt._data, mean._data, invstd._data
         dt = pdt = g.dtype  # a float16 gradient is computed in float32 and rounded once
@@ -301,6 +325,10 @@ class BatchNormFn(Function):
             elementwise(xp.add, tmp, (k * sum_g / m).reshape(shp), out=tmp)
             elementwise(xp.subtract, dx, tmp, out=dx)
             gx = Tensor._make(dx.astype(dt, copy=False), False, None, 0)
+        if relay and gx is not None:  # PyTorch's: in x's suggested format (row-major or not)
+            laid = in_format(gx._data, input_format(xt._data))
+            if laid is not gx._data:
+                gx = Tensor._make(laid, False, None, 0)
         gw = (
             Tensor._make(sum_gx.astype(pdt, copy=False), False, None, 0)
             if len(needs) > 1 and needs[1]

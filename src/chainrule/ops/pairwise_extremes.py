@@ -18,11 +18,13 @@ from ..autograd.ieee import fp_ignoring
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._raw_checks import tensor_argument
+from ._result_layout import in_elementwise_layout
 from ._util import DtypeError, promote
 from .binary_call import _call
 from .binding import tensor_method
 from .complex_binary import ComplexLogAddExp
 from .elementwise import BinaryElementwise
+from .input_first_grads import plain_layout
 from .selection_where import where
 from .unary import exp
 from .unary_activations import sigmoid
@@ -39,11 +41,11 @@ class _WinnerTakesGradient(BinaryElementwise):
 
     @classmethod
     def chain_a(cls, ctx, g, a, b, y):
-        return _masked_chain(g, cls.derivative_a(ctx, a, b, y))
+        return _winner_chain(g, cls.derivative_a(ctx, a, b, y), a, b)
 
     @classmethod
     def chain_b(cls, ctx, g, a, b, y):
-        return _masked_chain(g, cls.derivative_b(ctx, a, b, y))
+        return _winner_chain(g, cls.derivative_b(ctx, a, b, y), a, b)
 
     @classmethod
     def jvp(cls, ctx, ta, tb):
@@ -150,11 +152,28 @@ class LogAddExp(BinaryElementwise):
         return g / (exp(a - b) + 1)
 
 
-def _masked_chain(g: Tensor, w: Tensor) -> Tensor:
+def _winner_chain(g: Tensor, w: Tensor, a: Any, b: Any) -> Tensor:
+    """:func:`_masked_chain` of maximum / minimum, laid out as PyTorch's ``where(a == b,
+    g / 2, g).masked_fill_(...)``: the tie weights ``w`` in the elementwise layout of
+    ``(a, b)``, then first (session 46; ``g`` first, as before, where a layout mark is on
+    ``a`` or ``b``: ``input_first_grads.py``)."""
+    if not plain_layout(a, b):
+        return _masked_chain(g, w)
+    wd = w._data
+    if wd.ndim > 1:
+        laid = in_elementwise_layout(wd, getattr(a, "_data", a), getattr(b, "_data", b))
+        if laid is not wd:
+            w = Tensor._make(laid, False, None, 0)
+    return _masked_chain(g, w, first=True)
+
+
+def _masked_chain(g: Tensor, w: Tensor, first: bool = False) -> Tensor:
     """``g * w`` for tie weights ``w`` (0, 0.5, 1), with 0 where ``w`` is 0 even where ``g``
     is NaN or infinite: the input that lost gets no gradient, as PyTorch's masked rule (a
-    NaN gradient of max(x, 0.5) would otherwise reach the 0.5 through 0 * NaN)."""
-    out = g * w
+    NaN gradient of max(x, 0.5) would otherwise reach the 0.5 through 0 * NaN). ``first``:
+    ``w * g`` (the same values, laid out by ``w`` first: PyTorch's operand order where its
+    backward reads the input first)."""
+    out = w * g if first else g * w
     gd = g._data
     if get_array_module(gd).isfinite(gd).all():
         return out

@@ -243,16 +243,16 @@ def heaviside(input: Any, values: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """The step function: 0 where input < 0, ``values`` where input == 0, 1 where input > 0
     (NaN counts as neither, giving 0, as PyTorch). ``input`` and ``values`` must have the
     same dtype (``torch.heaviside``)."""
-    x, v = _same_dtype_pair("heaviside", input, values, ("input", "values"))
-    _refuse_float8("heaviside_cpu", x, v)
-    if x._data.dtype.kind == "c" or v._data.dtype.kind == "c":
-        raise RuntimeError("heaviside: not implemented for complex tensors")
-    if x._data.dtype != v._data.dtype:
-        raise RuntimeError(
-            f"heaviside: input ({x.dtype}) and values ({v.dtype}) must have the same dtype "
-            "(PyTorch does not promote them)"
-        )
+    x = tensor_argument("heaviside", "input", 1, input)
+    v = tensor_argument("heaviside", "values", 2, values)
+    # PyTorch's meta function checks, in its order and words, before broadcasting
     xd, vd = x._data, v._data
+    if xd.dtype.kind == "c" or vd.dtype.kind == "c":
+        raise RuntimeError("heaviside is not yet implemented for complex tensors.")
+    if xd.dtype != vd.dtype:
+        raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes.")
+    check_broadcast("heaviside", x, v)
+    _refuse_float8("heaviside_cpu", x, v)
     xp = get_array_module(xd, vd)
     out = xp.where(xd == 0, vd, xd > 0).astype(xd.dtype, copy=False)  # (an array already:
     return record_no_derivative("heaviside", constant(out), x, v)  # vmap's has no asarray)

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from .._kernels import dispatch
+from .._layout import is_vmap_batched
 from ..autograd.function import Function, Node
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.saved_fields import given, given_value, input_tensor, tensor_field
@@ -376,6 +377,12 @@ def max_pool2d(
         return out
     node = out._grad_fn
     arg = node.saved_arrays[0] if node is not None and node._forward_cls is MaxPool2dFn else None
+    if arg is None and is_vmap_batched(input._data):  # cr.func.vmap: once per sample
+        from ..func._per_sample import per_sample  # noqa: PLC0415 - func imports the ops
+
+        return per_sample(
+            max_pool2d, input, kernel_size, stride, padding, dilation, ceil_mode, True
+        )
     if arg is None:  # no graph recorded: recompute cheaply through a throwaway ctx
         arg = _argmax_offsets(input._data, P)
     xp_ = get_array_module(input._data)

@@ -86,7 +86,10 @@ class Roll(Function):
     def forward(ctx, x, shifts, dims):
         ctx.args = (shifts, dims)
         xp = get_array_module(x)
-        return xp.asarray(xp.roll(x, shifts, axis=dims), order="C")  # C order, as PyTorch's
+        out = xp.asarray(xp.roll(x, shifts, axis=dims), order="C")  # C order, as PyTorch's
+        # without dims NumPy rolls the flattened array and reshapes it back (a view of it):
+        # in memory of its own, so that a gradient computed here (autograd.grad) has no _base
+        return out.copy() if out.base is not None else out
 
     @staticmethod
     def backward(ctx, grad):

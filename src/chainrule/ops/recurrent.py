@@ -191,7 +191,7 @@ def _rnn_forward(m, xg, h, w_hh, relu_act, b_hh=None):
 
 def _rnn_backward(m, gout, h, w_hh, h_new, relu_act, needs):
     """Gradients for (xg, h, w_hh, relu?, b_hh) given that of h' (from h' itself)."""
-    d = gout * m.step(h_new, gout) if relu_act else gout * (1 - h_new * h_new)
+    d = m.relu_grad(gout, h_new) if relu_act else gout * (1 - h_new * h_new)
     return (
         d if needs[0] else None,
         d @ w_hh if needs[1] else None,
@@ -259,7 +259,10 @@ class RNNCellFn(Function):
             d += h @ t_w.T
         if t_b is not None:
             d += t_b
-        d = d * (h_new > 0) if ctx.relu_act else d * (1 - h_new * h_new)
+        if ctx.relu_act:  # PyTorch's threshold_backward: exact zeros (not NaN * 0)
+            d = get_array_module(d).where(h_new <= 0, 0, d)
+        else:
+            d = d * (1 - h_new * h_new)
         return to_half(d) if half else d
 
 

@@ -26,7 +26,7 @@ from .binding import tensor_method
 from .fused_products import Addbmm, Addmm, Addmv, Baddbmm
 from .linalg import _check_out_dtype, _matmul, bmm
 from .linalg_out import with_out
-from .sparse_product_nodes import AddmmSparseNode, addmm_one_node
+from .sparse_product_nodes import addmm_node, addmm_one_node
 from .sparse_products import addmm_rank_error, check_integer_beta
 from .sparse_tensor import SPARSE_TYPES
 
@@ -201,12 +201,10 @@ def addmm(
         )
     if type(mat1) in SPARSE_TYPES:  # an integer one refuses some float betas (as PyTorch)
         check_integer_beta("addmm", mat1, beta)
-        one_node = mat1._sp_source is None  # (a dense source's full gradient: composed)
-        if one_node and not AUTOCAST[0] and addmm_one_node(input, mat1, mat2, beta, alpha):
+        if not AUTOCAST[0] and addmm_one_node(input, mat1, mat2, beta, alpha):
             with no_grad():  # the sum and its checks, recorded as PyTorch's one AddmmBackward0
                 out = _plus_product("addmm", input, _matmul, (mat1, mat2), beta, alpha)
-            values, pattern = mat1._sp_values, mat1._sp_pattern
-            return AddmmSparseNode.apply(input, values, mat2, pattern, beta, alpha, out._data)
+            return addmm_node(input, mat1, mat2, beta, alpha, out._data)
     return _plus_product("addmm", input, _matmul, (mat1, mat2), beta, alpha)
 
 

@@ -18,9 +18,10 @@ derivatives are PyTorch's:
           near the input, so every derivative order is right. With a zero among the
           inputs: PyTorch's first-order rule (:class:`_ProdZeros`); no double backward.
 
-The value kernel lives in ``scatter_reduce_value.py``, the prod derivatives in
-``scatter_reduce_prod.py``, the refusals for a ``src`` larger than the index in
-``scatter_reduce_larger_src.py``.
+The argument checks (PyTorch's order and words, physical under vmap) live in
+``scatter_reduce_checks.py``, the value kernel in ``scatter_reduce_value.py``, the prod
+derivatives in ``scatter_reduce_prod.py``, the refusals for a ``src`` larger than the index
+in ``scatter_reduce_larger_src.py``.
 """
 
 from __future__ import annotations
@@ -36,10 +37,12 @@ from ..autograd.saved_fields import given, given_dim  # grad_fn._saved_*
 from ..autograd.state import LOCAL as _vmap
 from ..autograd.tensor import Tensor
 from ..backend import errstate, get_array_module
-from ._util import DtypeError, as_tensor, constant
+from ..qtypes import scalar_type_name
+from ._util import DtypeError, constant
 from .binary import where
 from .binding import tensor_method
-from .gather_scatter import Scatter, ScatterAdd, _check_src, _full_index, _index_arg, gather
+from .gather_scatter import Scatter, ScatterAdd, _full_index, gather
+from .scatter_reduce_checks import check_shapes, check_values
 from .scatter_reduce_larger_src import refuse_larger_src
 from .scatter_reduce_prod import _prod, _prod_coefficients
 from .scatter_reduce_value import _add_counts, _value
@@ -67,26 +70,23 @@ def scatter_reduce(
             f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}"
         )
     if _vmap.state.vmap:  # inside cr.func.vmap: batched arguments run per sample
-        from ..func._per_sample import per_sample  # noqa: PLC0415 - func imports the ops
+        # in here: func imports the ops (a cycle)
+        from ..func._per_sample import batch_levels, full_array, per_sample  # noqa: PLC0415
 
+        levels = batch_levels(input, index, src)
+        if levels:  # PyTorch's words name the physical dims and shapes (batch dims first)
+            prefix = tuple(lv.size for lv in levels)
+            d, idx, s = check_shapes(input, dim, index, src, prefix)
+            _check_kernel(input, s, reduce)
+            check_values(input, d, idx, s, levels, full_array)
         res = per_sample(scatter_reduce, input, dim, index, src, reduce, include_self=include_self)
         if res is not NotImplemented:
             return res
-    d, idx = _index_arg("scatter_reduce", input, dim, index)
-    s = as_tensor(src)
+    d, idx, s = check_shapes(input, dim, index, src)
+    _check_kernel(input, s, reduce)
+    check_values(input, d, idx, s, [], None)
     if idx.ndim == 0 and input.ndim == 1:  # a 0-d index names one element (src read as 1-d)
         idx, s = idx.reshape(1), s.reshape(-1)
-    if s.dtype != input.dtype:
-        raise RuntimeError(  # PyTorch's words (its shared scatter check's)
-            "scatter(): Expected self.dtype to be equal to src.dtype"
-        )
-    _check_src("scatter_reduce", d, idx, s)
-    if reduce == "mean" and input._data.dtype.kind == "b":
-        raise DtypeError(  # PyTorch has no bool kernel for the mean (its words)
-            "\"scatter_gather_tensor_cpu_reduce_mean\" not implemented for 'Bool'"
-        )
-    if input._data.dtype.kind == "c":
-        check_complex_reduce("scatter_reduce", input, s, reduce)
     if input.ndim == 0:  # a 0-d tensor acts as one element along dim 0 (a copy, not a view:
         one = input.reshape(1).clone()  # the node saves it, and scatter_reduce_ writes input)
         out = scatter_reduce(
@@ -97,6 +97,19 @@ def scatter_reduce(
     if out is None:
         return constant(_value(input._data, d, idx._data, s._data, reduce, include_self)[0])
     return given(out, dim=dim)
+
+
+def _check_kernel(x: Tensor, s: Tensor, reduce: str) -> None:
+    """The dtypes PyTorch's CPU kernel has no reduction for (its words), then complex
+    tensors' refusals (:func:`check_complex_reduce`)."""
+    kind = x._data.dtype.kind
+    if (reduce == "mean" and kind == "b") or (reduce in ("amax", "amin") and kind == "c"):
+        raise DtypeError(
+            f'"scatter_gather_tensor_cpu_reduce_{reduce}" not implemented for '
+            f"'{scalar_type_name(x._data.dtype)}'"
+        )
+    if kind == "c":
+        check_complex_reduce("scatter_reduce", x, s, reduce)
 
 
 def reduce_node(

@@ -27,6 +27,7 @@ from ..backend import get_array_module
 from ._activation_math import celu_grad_input_scale, elu_f32
 from .binary import where
 from .elementwise import UnaryElementwise
+from .input_first_grads import input_first
 
 __all__ = [
     "CeluResult",
@@ -93,6 +94,10 @@ class RreluWithNoise(UnaryElementwise):
     def _slope(noise: Any, lower: float, upper: float, training: bool) -> Any:
         return noise if training and upper - lower > 1e-6 else (lower + upper) / 2
 
+    @classmethod
+    def chain(cls, ctx: Any, g: Any, x: Any, y: Any) -> Any:
+        return _rrelu_chain(g, cls.derivative(ctx, x, y), x, ctx.params)
+
     @staticmethod
     def f(x: Any, noise: Any, lower: float, upper: float, training: bool) -> Any:
         a = RreluWithNoise._slope(noise, lower, upper, training)
@@ -139,12 +144,13 @@ def _half(a: Any) -> bool:
 
 def _masked_grad(cls: Any, ctx: Any, g: Any, y: Any, d: Tensor) -> Any:
     """``g * d`` (``d`` a constant mask of slopes): float16 / bfloat16 multiplied in float32
-    and rounded once, as PyTorch's kernels (the mask's slope is not rounded first)."""
+    and rounded once, as PyTorch's kernels (the mask's slope is not rounded first). Laid out
+    by ``y`` first, as PyTorch's ``leaky_relu_backward(grad, result)`` (``input_first``)."""
     if getattr(ctx, "create_graph", False) and g.requires_grad:
-        return g * d
+        return input_first(g, d, y)
     gd = g._data
     if not _half(gd):
-        return g * d
+        return input_first(g, d, y)
     return _const((gd.astype(np.float32) * d._data).astype(gd.dtype))
 
 
@@ -263,6 +269,14 @@ class CeluResult(EluResult):
         return celu_grad_input_scale(p["alpha"])
 
 
+def _rrelu_chain(g: Any, d: Any, x: Any, p: dict) -> Any:
+    """rrelu's ``g * d``: in evaluation (one slope) PyTorch's ``leaky_relu_backward(grad,
+    x)`` lays it out by ``x`` first (``input_first``); in training ``grad.mul(noise)``."""
+    if p["training"] and p["upper"] - p["lower"] > 1e-6:
+        return g * d
+    return input_first(g, d, x)
+
+
 class RreluWithNoiseResult(UnaryElementwise):
     """``rrelu_`` / ``rrelu(inplace=True)``: ``RreluWithNoise``'s values, PyTorch's
     ``RreluWithNoiseBackward1`` (saves the noise and the result). In training the derivative
@@ -299,4 +313,4 @@ class RreluWithNoiseResult(UnaryElementwise):
             return _masked_grad(
                 cls, ctx, g, y, _result_mask(y, (p["lower"] + p["upper"]) / 2, True)
             )
-        return g * cls.derivative(ctx, x, y)
+        return _rrelu_chain(g, cls.derivative(ctx, x, y), y, p)

@@ -40,7 +40,6 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..threads import elementwise
 from ._util import wide
-from .clamping import clamp
 
 __all__ = ["HuberLossFn", "SmoothL1LossFn"]
 
@@ -93,6 +92,40 @@ def _slope_raw(x: Any, y: Any, b: float, huber: bool) -> Any:
     return elementwise(np.maximum, d, -lim, out=d if d.ndim else None)
 
 
+class _Slope(Function):
+    """The recorded backward's slope ``clip(d, -b, b)`` (Huber) or ``clip(d / b, -1, 1)``
+    (smooth L1), differentiated as PyTorch's ``huber_loss_double_backward`` /
+    ``smooth_l1_loss_double_backward``: ``g * (|d| < b)`` (``/ b``), a strict mask (0 at
+    ``|d| = b``) multiplied in (so a NaN ``g`` stays NaN), where clamp's own derivative is 1
+    at its bounds and masks by selection."""
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, d, b, huber):
+        ctx.b, ctx.huber = b, huber
+        ctx.save_for_backward(d)
+        with _IGNORE_INVALID_OVER():
+            return _slope_raw(d, d.dtype.type(0), b, huber)
+
+    @staticmethod
+    def backward(ctx, g):
+        (d,) = ctx.saved_tensors
+        with _IGNORE_INVALID_OVER():
+            inside = get_array_module(d._data).abs(d._data) < ctx.b
+        gd = g * Tensor._make(inside.astype(g.dtype), False, None, 0)
+        return (gd if ctx.huber else gd / ctx.b), None, None
+
+    @staticmethod
+    def jvp(ctx, td, *_):
+        """The same strict mask on the tangent (forward over reverse: ``hessian``)."""
+        (d,) = ctx.saved_arrays
+        with _IGNORE_INVALID_OVER():
+            inside = get_array_module(d).abs(d) < ctx.b
+            dt = td * inside.astype(td.dtype, copy=False)
+        return dt if ctx.huber else dt / ctx.b
+
+
 class _SmoothLoss(Function):
     """The shared node: ``forward(ctx, x, y, reduction, b)`` with same-shaped ``x``, ``y``."""
 
@@ -141,9 +174,7 @@ class _SmoothLoss(Function):
             gy_t = Tensor._make(np.asarray(gy), False, None, 0) if needs[1] else None
             return gx_t, gy_t, None, None
         g = grad / ctx.count if mean else grad
-        d = x - y
-        s = clamp(d, -b, b) if cls.huber else clamp(d / b, -1.0, 1.0)
-        gx = s * g
+        gx = _Slope.apply(x - y, b, cls.huber) * g
         return gx if needs[0] else None, -gx if needs[1] else None, None, None
 
     @classmethod

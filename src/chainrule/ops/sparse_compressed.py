@@ -175,7 +175,14 @@ class SparseCompressedTensor(SparseCsrTensor):
     def mul(self, other: Any) -> SparseCompressedTensor:
         """``s * c`` for a number or a 0-d dense tensor ``c`` (PyTorch has no CPU kernel of a
         CSC/BSR/BSC matrix times a dense or sparse matrix)."""
-        if isinstance(other, Tensor) and (type(other) in SPARSE_TYPES or other.ndim):
+        if type(other) in SPARSE_TYPES:  # PyTorch's words, CPU and meta (session 46)
+            if INFO[self._sc_layout][4]:  # a block layout
+                raise RuntimeError(
+                    "empty_sparse_compressed expected sparse compressed (non-block) tensor "
+                    f"layout but got {layout_name(self)}"
+                )
+            raise RuntimeError("Expected result Tensor to be of format CSR")
+        if isinstance(other, Tensor) and other.ndim:
             raise RuntimeError(
                 f"mul: a sparse {layout_name(self)} matrix times a tensor of layout "
                 f"{layout_name(other)} is not supported (as in PyTorch, on CPU); multiply by "
@@ -183,7 +190,8 @@ class SparseCompressedTensor(SparseCsrTensor):
             )
         return self._like(SparseTensor.mul(self, other))
 
-    __mul__ = __rmul__ = multiply = mul
+    __mul__ = multiply = mul
+    __rmul__ = SparseCsrTensor.__rmul__  # (a sparse left operand's own product)
 
     def sum(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
         """The sum of all elements (a dense 0-d tensor); PyTorch sums over a dim only of CSR."""

@@ -38,7 +38,7 @@ from .sparse_meta import (
     refuse_dense_meta,
     refuse_sparse_meta,
 )
-from .sparse_nodense import unsupported
+from .sparse_nodense import method_error, unsupported
 from .sparse_pattern import SparsePattern
 from .sparse_tensor import (
     _OWN,
@@ -112,7 +112,7 @@ class SparseCsrTensor(SparseTensor):
             or not hasattr(Tensor, name)
         ):
             return object.__getattribute__(self, name)
-        raise unsupported(f"Tensor.{name}")
+        raise method_error(self, name)
 
     @property
     def layout(self) -> Any:
@@ -258,8 +258,16 @@ class SparseCsrTensor(SparseTensor):
             return SparseTensor.__radd__(self, other if alpha == 1 else other * alpha)
         raise unsupported(f"add of a sparse CSR tensor and {type(other).__name__}")
 
-    __mul__ = __rmul__ = mul
+    __mul__ = mul
     __neg__ = neg
+
+    def __rmul__(self, other: Any) -> Any:
+        """``other * self``: a sparse ``other``'s own product (Python calls a subclass's
+        reflected operator first: ``coo * csr`` is COO's ``mul``, as PyTorch's)."""
+        if type(other) in SPARSE_TYPES:
+            return other.mul(self)
+        return self.mul(other)
+
     __add__ = add
 
     def __radd__(self, other: Any) -> Tensor:

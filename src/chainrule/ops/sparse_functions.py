@@ -84,10 +84,11 @@ class Spmm(Function):
 
     Bilinear: dX = Aᵀ G (an ``Spmm`` on the transposed pattern) and
     dv_e = G[row_e] · X[col_e] (:class:`SampledDot`). Shown as PyTorch's ``MmBackward0``
-    (``mm``, ``@``, ``spmm`` of a sparse first operand)."""
+    (``mm``, ``@``, ``spmm`` of a sparse first operand) listing both operands, one without a
+    gradient as ``None``, as PyTorch's."""
 
     raw = True
-    node_name = "MmBackward0"
+    node_name = ("MmBackward0", (0, 1))
 
     @staticmethod
     def forward(ctx, values, dense, pattern):
@@ -168,10 +169,12 @@ class SourceSpmm(Function):
     where PyTorch has it), while ``source`` gets PyTorch's full gradient (``G Xᵀ`` or
     ``Xᵀ G``, not only on the pattern), to any order: ``X``'s gradient is again a
     ``SourceSpmm`` (of ``Aᵀ``). ``values`` (read from ``source``) get no gradient of their
-    own: theirs reaches ``source``. Shown as PyTorch's ``MmBackward0``."""
+    own: theirs reaches ``source``. Shown as PyTorch's ``MmBackward0`` listing its operands in
+    order, the sparse one by its own node (``ToSparseBackward1``), one without a gradient as
+    ``None``."""
 
     raw = True
-    node_name = "MmBackward0"
+    node_name = staticmethod(lambda node: ("MmBackward0", (2, 1) if node.right else (1, 2)))
 
     @staticmethod
     def forward(ctx, source, values, dense, pattern, right=False):

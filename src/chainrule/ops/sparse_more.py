@@ -18,9 +18,9 @@ from ..backend import get_array_module
 from . import sparse_functions as fn
 from .sparse_csr import SparseCsrTensor, make_csr
 from .sparse_meta import refuse_sparse_meta
-from .sparse_nodense import unsupported
+from .sparse_nodense import dispatcher_error, unsupported
 from .sparse_pattern import SparsePattern
-from .sparse_tensor import SPARSE_TYPES, make_sparse
+from .sparse_tensor import SPARSE_TYPES, SparseTensor, make_sparse
 from .tensor_queries import sparse_coo, sparse_csr
 
 __all__ = ["as_sparse_gradcheck", "sampled_addmm", "spdiags", "spsolve"]
@@ -39,6 +39,8 @@ def sampled_addmm(
     (a CSR matrix of ``input``'s entries); only those entries of the product are computed."""
     if out is not None:
         raise unsupported("sampled_addmm(out=...)")
+    if type(input) is SparseTensor:  # PyTorch's dispatcher (session 46)
+        raise dispatcher_error("sparse_sampled_addmm", "SparseCPU")
     if type(input) is not SparseCsrTensor:
         raise NotImplementedError(
             f"sampled_addmm: expected input to have sparse_csr layout, got {input.layout} "
@@ -59,7 +61,11 @@ def sampled_addmm(
                 f"({input.dtype}), got {m.dtype}"
             )
     (m, k), (k2, n) = mat1.shape, mat2.shape
-    if k != k2 or (m, n) != tuple(input.shape):
+    if k != k2:  # PyTorch's words (session 46)
+        raise RuntimeError(
+            f"sampled_addmm: mat1 and mat2 shapes cannot be multiplied ({m}x{k} and {k2}x{n})"
+        )
+    if (m, n) != tuple(input.shape):
         raise RuntimeError(
             f"sampled_addmm: Expected mat1 @ mat2 of size {list(input.shape)}, got mat1 of "
             f"size {[m, k]} and mat2 of size {[k2, n]}"

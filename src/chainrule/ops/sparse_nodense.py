@@ -15,7 +15,17 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["NoDenseData", "dispatcher_error", "raiser", "unsupported"]
+from ..meta.array import MetaArray
+
+__all__ = [
+    "DISPATCHED",
+    "NO_SPARSE_KERNEL",
+    "NoDenseData",
+    "dispatcher_error",
+    "method_error",
+    "raiser",
+    "unsupported",
+]
 
 
 def unsupported(op: str) -> NotImplementedError:
@@ -36,6 +46,71 @@ def dispatcher_error(op: str, backend: str, note: str = "") -> NotImplementedErr
         "employee using PyTorch on mobile, please visit https://fburl.com/ptmfixes for "
         "possible resolutions. " + (f"\n({note})" if note else "")
     )
+
+
+# Tensor methods PyTorch has no sparse kernel for (f(0) != 0, mostly), by the kernel its
+# dispatcher names for a COO tensor; a compressed one's answer is "unsupported tensor layout"
+# (measured on torch 2.13; session 46)
+NO_SPARSE_KERNEL = {
+    **{
+        n: n
+        for n in (
+            "exp exp2 cos cosh sigmoid log log2 log10 reciprocal rsqrt acos acosh lgamma digamma "
+            "erfc i0 sinc clamp clamp_min clamp_max bitwise_not hardshrink cos_ cosh_ sigmoid_ "
+            "log_ log2_ log10_ reciprocal_ rsqrt_ acos_ acosh_ lgamma_ digamma_ erfc_ i0_ sinc_ "
+            "exp2_"
+        ).split()
+    },
+    "arccos": "acos",
+    "arccosh": "acosh",
+    "arccos_": "acos_",
+    "arccosh_": "acosh_",
+}
+# Tensor methods whose compressed-layout refusal is a dispatcher error too: name -> (COO
+# kernel, compressed kernel, whether a block layout (BSR/BSC) fails first in torch's
+# empty_sparse_compressed) (torch 2.13; session 46)
+DISPATCHED = {
+    "softmax": ("_softmax", "_softmax.out", True),
+    "log_softmax": ("_log_softmax", "_log_softmax.out", True),
+    "cumsum": ("cumsum", "cumsum.out", True),
+    "cumprod": ("cumprod", "cumprod.out", True),
+    "logit": ("logit", "logit", False),
+    "argmax": ("argmax", "argmax.out", False),
+    "amax": ("amax", "amax.out", False),
+    "prod": ("prod", "prod", False),
+    "std": ("std.correction", "std.correction", False),
+}
+_COMPRESSED_NAMES = {
+    "torch.sparse_csr": "SparseCsr",
+    "torch.sparse_csc": "SparseCsc",
+    "torch.sparse_bsr": "SparseBsr",
+    "torch.sparse_bsc": "SparseBsc",
+}
+
+
+def method_error(t: Any, name: str) -> Exception:
+    """The error of ``t.name`` for a sparse tensor ``t`` whose class has no such method:
+    PyTorch's for the ops of :data:`NO_SPARSE_KERNEL` (a COO tensor's dispatcher error, a
+    compressed one's "unsupported tensor layout"), else :func:`unsupported`'s."""
+    kernel = NO_SPARSE_KERNEL.get(name)
+    layout = str(t.layout)
+    meta = type(t._sp_values._data) is MetaArray
+    if name in DISPATCHED:
+        coo, compressed, block_first = DISPATCHED[name]
+        if layout not in _COMPRESSED_NAMES:
+            return dispatcher_error(coo, "SparseMeta" if meta else "SparseCPU")
+        if block_first and layout in ("torch.sparse_bsr", "torch.sparse_bsc"):
+            return RuntimeError(
+                "empty_sparse_compressed expected sparse compressed (non-block) tensor layout "
+                f"but got {_COMPRESSED_NAMES[layout]}"
+            )
+        return dispatcher_error(compressed, "SparseCsrMeta" if meta else "SparseCsrCPU")
+    if kernel is None:
+        return unsupported(f"Tensor.{name}")
+    if layout in _COMPRESSED_NAMES:
+        return RuntimeError(f"unsupported tensor layout: {_COMPRESSED_NAMES[layout]}")
+    note = "chainrule: its unstored zeros would not stay zero; call .to_dense() first"
+    return dispatcher_error(kernel, "SparseMeta" if meta else "SparseCPU", note)
 
 
 def raiser(name: str) -> Any:

@@ -29,23 +29,24 @@ from ..backend import get_array_module
 from ..meta.array import ACTIVE as _META  # non-empty once a meta array exists
 from ..meta.array import MetaArray
 from . import sparse_functions as fn
-from .sparse_compressed import SparseCompressedTensor
+from .sparse_compressed import SparseCompressedTensor, layout_name
 from .sparse_csr import SparseCsrTensor, make_csr
-from .sparse_meta import backend_error, coo_meta_op
-from .sparse_nodense import unsupported
+from .sparse_meta import backend_error, coo_meta_op, is_sparse_meta
+from .sparse_nodense import dispatcher_error, unsupported
 from .sparse_pattern import SparsePattern
 from .sparse_tensor import SPARSE_TYPES, SparseTensor, make_sparse
 
 __all__ = ["UNARY", "sparse_mask", "sparse_mul", "sparse_pow", "sparse_unary"]
 
 # PyTorch's zero-preserving unary ops with a sparse kernel (COO and CSR; ``square`` and
-# ``nan_to_num`` have none for CSR in PyTorch, chainrule has both), and their aliases.
+# ``nan_to_num`` have none for the compressed layouts: refused, as PyTorch), and aliases.
 UNARY = (
     "abs absolute sin tan tanh sqrt relu sign floor ceil round trunc fix frac expm1 log1p "
     "asin arcsin atan arctan sinh asinh arcsinh atanh arctanh erf erfinv sgn square deg2rad "
     "rad2deg nan_to_num isnan isinf isposinf isneginf signbit"
 ).split()
 _LINEAR = ("positive", "conj", "negative")  # no coalescing: each entry maps on its own
+_COO_ONLY = ("square", "nan_to_num")  # (PyTorch: no kernel for the compressed layouts)
 
 
 _SCALE = SparseTensor.mul  # ``s * c`` for a number c (the class's own)
@@ -77,9 +78,20 @@ def sparse_unary(name: str, self: SparseTensor, *args: Any, **kwargs: Any) -> Sp
     kwargs.pop("out", None)
     if _META and type(self._sp_values._data) is MetaArray:  # inline: one type test per call
         _refuse_on_meta(name, self)
+    if name in _COO_ONLY and type(self) is not SparseTensor:
+        _refuse_compressed(name, self)
     src = _entries(self, name not in _LINEAR)
     values = getattr(_DENSE, name)(src._sp_values, *args, **kwargs)
     return _like(self, values, src._sp_pattern)
+
+
+def _refuse_compressed(name: str, self: SparseTensor) -> None:
+    """PyTorch's refusal of ``square`` (its ``pow``) and ``nan_to_num`` of a compressed
+    tensor (CSR, CSC, BSR, BSC), which have COO kernels only (session 46: chainrule computed
+    them)."""
+    if name == "nan_to_num":
+        raise dispatcher_error("nan_to_num.out", "SparseCsrCPU")
+    raise RuntimeError(f"unsupported tensor layout: {layout_name(self)}")  # (no op name)
 
 
 def _refuse_on_meta(name: str, self: SparseTensor) -> None:
@@ -99,8 +111,8 @@ def sparse_pow(self: SparseTensor, exponent: Any) -> SparseTensor:
     """``s ** p`` for a number (or a 0-d dense tensor) ``p != 0`` (``0 ** p`` stays 0)."""
     if isinstance(exponent, Tensor) and (type(exponent) in SPARSE_TYPES or exponent.ndim):
         raise unsupported("pow of a sparse tensor by a tensor exponent")
-    if isinstance(exponent, Tensor) and type(self) is SparseCsrTensor:
-        raise unsupported("pow of a sparse CSR tensor by a tensor exponent")
+    if type(self) is not SparseTensor:  # PyTorch's: no compressed kernel (session 46)
+        raise RuntimeError(f"unsupported tensor layout: {layout_name(self)}")
     if not isinstance(exponent, Tensor) and exponent == 0:
         raise RuntimeError(
             "pow: cannot raise to zeroth power on sparse tensor; it would make the result "
@@ -123,6 +135,8 @@ def _check_same_size(op: str, a: Any, b: Any) -> None:
 def sparse_mul(self: SparseTensor, other: Any) -> SparseTensor:
     """``s * other`` for a number, a dense tensor that broadcasts to ``s``'s size (read at
     ``s``'s entries) or a sparse tensor of the same size (the positions both hold)."""
+    if type(other) in SPARSE_TYPES and type(other) is not type(self):
+        other = _other_layout(self, other)
     if _META and (
         type(self._sp_values._data) is MetaArray
         or (type(other) in SPARSE_TYPES and type(other._sp_values._data) is MetaArray)
@@ -144,6 +158,26 @@ def sparse_mul(self: SparseTensor, other: Any) -> SparseTensor:
             ) from None
     picked = fn.SparseGather.apply(other, self._sp_pattern)
     return _like(self, self._sp_values * picked, self._sp_pattern)
+
+
+def _other_layout(self: SparseTensor, other: SparseTensor) -> SparseTensor:
+    """``s * other`` of two layouts (session 46, torch 2.13's answers): a COO ``s`` times a
+    compressed tensor raises its words; a CSR ``s`` times a COO one is the product at the
+    positions both hold, as two CSR tensors' (on meta: COO's answer); times a CSC/BSR/BSC one
+    it is refused (torch computes a CSR tensor on the other's stored elements, explicit zeros
+    included; on meta its dispatcher error)."""
+    if type(self) is SparseTensor:
+        raise RuntimeError("Expected result Tensor to be of format CSR")
+    meta = is_sparse_meta(self) or is_sparse_meta(other)
+    if type(other) is SparseTensor:
+        return other if meta else other.coalesce().to_sparse_csr()
+    if meta:
+        raise backend_error("mul.Tensor", make_sparse(self._sp_values, self._sp_pattern))
+    raise NotImplementedError(
+        f"mul of a sparse CSR tensor and a {other.layout} one (PyTorch: a CSR result on the "
+        "other's stored elements, explicit zeros included); convert the other with "
+        ".to_sparse_csr() first"
+    )
 
 
 def _mul_on_meta(self: SparseTensor, other: Any) -> None:

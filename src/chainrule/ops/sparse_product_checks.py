@@ -14,19 +14,28 @@ from .sparse_nodense import unsupported
 from .sparse_tensor import SparseTensor
 from .tensor_queries import sparse_bsc, sparse_bsr, sparse_csc, sparse_csr
 
-__all__ = ["COMPRESSED", "check_dtype_device", "check_operands", "mismatch_words"]
+__all__ = [
+    "COMPRESSED",
+    "check_dtype_device",
+    "check_operands",
+    "hybrid_error",
+    "mismatch_words",
+]
 
 COMPRESSED = (sparse_csr, sparse_csc, sparse_bsr, sparse_bsc)
 
 
-def check_operands(op: str, sparse: SparseTensor, dense: Any, vector: bool = False) -> None:
-    """``vector``: a 1-d sparse operand (no dense dims) is allowed, as ``matmul`` allows it."""
+def check_operands(
+    op: str, sparse: SparseTensor, dense: Any, vector: bool = False, left: bool = True
+) -> None:
+    """``vector``: a 1-d sparse operand (no dense dims) is allowed, as ``matmul`` allows it;
+    ``left``: the sparse operand is the left one (``dense @ sparse``: the right one)."""
     if isinstance(dense, SparseTensor):
         raise unsupported(f"{op} of two sparse tensors (sparse @ sparse)")
     if not isinstance(dense, Tensor):
         raise TypeError(f"{op}: expected a dense Tensor operand, got {type(dense).__name__}")
     if sparse.dense_dim() > 0:  # PyTorch's kernels refuse hybrid operands too
-        raise RuntimeError(
+        raise hybrid_error(op, sparse, dense, left) or RuntimeError(
             f"{op}: the sparse operand must have no dense dims, got a hybrid sparse tensor "
             f"of {sparse.sparse_dim()} sparse and {sparse.dense_dim()} dense dims (size "
             f"{tuple(sparse.shape)}); use .to_dense() first"
@@ -86,3 +95,42 @@ def mismatch_words(sparse: SparseTensor, dense: Tensor) -> str:
         r, c = dense.shape
         return f"mat1 and mat2 shapes cannot be multiplied ({m}x{k} and {r}x{c})\n"
     return f"addmm: Argument #3 (dense): Expected dim 0 size {k}, got {dense.shape[0]}\n"
+
+
+def hybrid_error(op: str, sparse: SparseTensor, dense: Tensor, left: bool = True) -> Any:
+    """PyTorch's error for a product of a hybrid COO tensor (dense dims): where its kernels
+    fail, by op and operand sizes (session 46, torch 2.13); None where chainrule's own text
+    stands (more than 2 sparse dims). ``op``: ``mm``, ``spmm`` (``torch.spmm``,
+    ``torch.sparse.mm``), ``addmm``, ``matmul`` (``@``) or ``mv``."""
+    sd, dd, nd = sparse.sparse_dim(), sparse.dense_dim(), sparse.ndim
+    dn = dense.ndim
+    if not left:  # dense @ sparse: PyTorch transposes the sparse operand first
+        return RuntimeError(
+            f"sparse transpose: transposed dimensions must be sparse Got sparse_dim: {sd}, "
+            f"d0: {nd - 2}, d1: {nd - 1}"
+        )
+    matrices = RuntimeError(f"addmm: matrices expected, got {sd}D tensor")
+    if op == "mv":
+        if nd == 2 and dn == 1:
+            return matrices
+        return RuntimeError(
+            f"mv: two tensor dim should be 2 and 1, but got SparseTensor Dim: {nd}Tensor Dim: {dn}"
+        )
+    if op == "matmul":
+        return RuntimeError("reshape is not implemented for sparse tensors") if nd > 2 else matrices
+    if sd == 1:
+        if dn == 1:
+            return RankError(
+                "Dimension out of range (expected to be in range of [-1, 0], but got 1)"
+            )
+        return matrices
+    if sd != 2:
+        return None
+    m, k = sparse.shape[:2]
+    if op in ("mm", "spmm") and dd == 1 and dn == 2 and m != k and k != 1:
+        n = dense.shape[1]
+        return RuntimeError(
+            f"The expanded size of the tensor ({m}) must match the existing size ({k}) at "
+            f"non-singleton dimension 0.  Target sizes: [{m}, {n}].  Tensor sizes: [{k}, {n}]"
+        )
+    return RuntimeError(f"addmm: scalar values expected, got {dd}D values")

@@ -27,12 +27,14 @@ from .sparse_functions import SampledDot, Spmm, spmm_backward, spmm_jvp
 from .sparse_tensor import SPARSE_TYPES, SparseTensor
 
 __all__ = [
+    "AddmmSourceNode",
     "AddmmSparseNode",
     "DenseSpmm",
     "SparseAddmmNode",
     "SparseBmm",
     "SparseMm",
     "SparseMv",
+    "addmm_node",
     "addmm_one_node",
 ]
 
@@ -267,6 +269,68 @@ class AddmmSparseNode(SparseAddmmNode):
     def forward(ctx, mat, values, dense, pattern, beta, alpha, result):
         SparseAddmmNode.save(ctx, mat, values, dense, pattern, beta, alpha)
         return result
+
+
+class AddmmSourceNode(Function):
+    """``torch.addmm(mat, S, dense)`` for a sparse ``S`` converted from the dense ``source``
+    (``x.to_sparse()``, ``x.to_sparse_csr()``): PyTorch's one ``AddmmBackward0`` listing
+    ``(mat, S, dense)``, ``S`` by its conversion node, which gives ``source`` the whole
+    gradient ``alpha * G @ denseᵀ`` (not masked to the pattern) while ``dense`` gets
+    ``alpha * Sᵀ G`` from the stored values (:class:`AddmmSparseNode`'s). ``values`` (read
+    from ``source``) get no gradient of their own: theirs reaches ``source``, as in
+    :class:`~.sparse_functions.SourceSpmm`. ``result``: the whole sum, computed (and checked)
+    by the dense ``addmm``'s code without recording."""
+
+    raw = True
+    node_name = ("AddmmBackward0", (0, 2, 3))  # (self, mat1 by its node, mat2)
+
+    @staticmethod
+    def forward(ctx, mat, source, values, dense, pattern, beta, alpha, result):
+        needs = ctx.needs_input_grad
+        ctx.save_for_backward(values if needs[3] else None, dense if needs[1] else None)
+        ctx.pattern, ctx.beta, ctx.alpha, ctx.mat_shape = pattern, beta, alpha, mat.shape
+        return result
+
+    @staticmethod
+    def backward(ctx, grad):
+        values, dense = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        beta, alpha = ctx.beta, ctx.alpha
+        gm = gs = gx = None
+        if needs[0]:
+            gm = sum_to(grad if beta == 1 else grad * beta, tuple(ctx.mat_shape))
+        g = grad if alpha == 1 else grad * alpha
+        if needs[1]:
+            gs = g @ dense.t()
+        if needs[3]:
+            gx = Spmm.apply(values, g, ctx.pattern.transposed())
+        return gm, gs, None, gx, None, None, None, None
+
+    @staticmethod
+    def jvp(ctx, tm, _ts, tv, tx, *_):
+        # the value's derivative: the stored values' tangent (the source's, on the pattern)
+        _mat, _source, values, dense, pattern, beta, alpha, result = ctx.primals
+        out = None if tv is None else kernels.spmm(tv, dense, pattern)
+        if tx is not None:
+            term = kernels.spmm(values, tx, pattern)
+            out = term if out is None else out + term
+        if out is not None and alpha != 1:
+            out = out * alpha
+        if tm is not None and beta != 0:
+            term = tm if beta == 1 else tm * beta
+            out = term if out is None else out + term
+        if out is not None and out.shape != result.shape:  # a broadcast mat's tangent only
+            out = get_array_module(out).broadcast_to(out, result.shape).copy()
+        return out
+
+
+def addmm_node(mat: Tensor, mat1: Any, mat2: Tensor, beta: Any, alpha: Any, result: Any) -> Any:
+    """``torch.addmm(mat, mat1, mat2)`` of a sparse ``mat1`` recorded as PyTorch's one
+    ``AddmmBackward0`` (when :func:`addmm_one_node`), its value ``result`` (an array)."""
+    values, pattern, source = mat1._sp_values, mat1._sp_pattern, mat1._sp_source
+    if source is None:
+        return AddmmSparseNode.apply(mat, values, mat2, pattern, beta, alpha, result)
+    return AddmmSourceNode.apply(mat, source, values, mat2, pattern, beta, alpha, result)
 
 
 _ONE_NODE_TYPES = (SparseTensor, SparseCsrTensor)

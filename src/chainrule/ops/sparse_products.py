@@ -29,9 +29,16 @@ from .permutations import transpose
 from .sparse_batched import refuse_compressed_bmm
 from .sparse_functions import CoalesceValues, SourceSpmm, Spmm, named
 from .sparse_meta import is_sparse_meta, refuse_sparse_meta
-from .sparse_nodense import unsupported
+from .sparse_mm_reduce import mm_reduce
+from .sparse_nodense import dispatcher_error, unsupported
 from .sparse_pattern import SparsePattern
-from .sparse_product_checks import COMPRESSED, check_dtype_device, check_operands, mismatch_words
+from .sparse_product_checks import (
+    COMPRESSED,
+    check_dtype_device,
+    check_operands,
+    hybrid_error,
+    mismatch_words,
+)
 from .sparse_product_nodes import (
     DenseSpmm,
     SparseAddmmNode,
@@ -120,7 +127,7 @@ def _sparse_dense(op: str, sparse: SparseTensor, dense: Tensor, masked: bool = F
 def _dense_sparse(op: str, dense: Tensor, sparse: SparseTensor, masked: bool = False) -> Tensor:
     """``dense @ sparse`` = ``(sparseᵀ @ denseᵀ)ᵀ`` for a 2-d dense operand; a 1-d dense
     operand (only ``matmul`` takes one) is ``sparseᵀ @ dense``."""
-    check_operands(op, sparse, dense)
+    check_operands(op, sparse, dense, left=False)
     k, n = sparse.shape
     vector = op == "matmul" and dense.ndim == 1
     if not (dense.ndim == 2 or vector) or dense.shape[-1] != k:
@@ -305,10 +312,11 @@ def sparse_bmm(input: Any, mat2: Any) -> Tensor:  # noqa: A002 - PyTorch's param
     return reshape(out, (batch, n, p))
 
 
-def mm(mat1: Any, mat2: Any) -> Tensor:
-    """``torch.sparse.mm``: a matrix product where either operand may be sparse COO (the
-    result is dense; sparse @ sparse is not supported). Unlike ``mm``, the gradient of a
-    sparse operand's dense source stays on its pattern, as PyTorch's."""
+def mm(mat1: Any, mat2: Any, reduce: Any = None) -> Tensor:
+    """``torch.sparse.mm``: ``mm``, but a sparse operand's dense source gets its gradient on
+    the pattern only, as PyTorch's; ``reduce``: :mod:`.sparse_mm_reduce`."""
+    if reduce is not None:
+        return mm_reduce(mat1, mat2, reduce)
     if isinstance(mat1, SparseTensor) or isinstance(mat2, SparseTensor):
         return sparse_mm(mat1, mat2, "spmm", masked=True)
     return mat1.mm(mat2)
@@ -362,6 +370,8 @@ def _check_mat(mat: Tensor, prod: Tensor) -> None:
 
 def addmm_rank_error(mat1: Tensor, mat2: Tensor) -> RuntimeError | None:
     """PyTorch's error for ``addmm`` of a non-2-d operand, one sparse (else ``None``)."""
+    if type(mat1) is SparseTensor and mat1.dense_dim() and isinstance(mat2, Tensor):
+        return hybrid_error("addmm", mat1, mat2)
     if type(mat1) is SparseTensor and mat1.ndim != 2:
         return RuntimeError(f"addmm: matrices expected, got {mat1.ndim}D tensor")
     if getattr(mat1, "layout", None) in COMPRESSED or getattr(mat2, "layout", None) in COMPRESSED:
@@ -432,6 +442,8 @@ def sum(input: Any, dim: Any = None, dtype: Any = None) -> Tensor:  # noqa: A001
             "dense tensor; use chainrule.sum"
         )
     if type(input) is not SparseTensor:  # PyTorch's sparse.sum coalesces first: COO only
+        if dim is not None:  # (its sum over dims reads the indices first)
+            raise dispatcher_error("_indices", "SparseCsrCPU")
         name = "Sparse" + str(input.layout)[len("torch.sparse_") :].capitalize()
         raise RuntimeError(f"coalesce expected sparse coordinate tensor layout but got {name}")
     refuse_sparse_meta("_coalesce", input)

@@ -74,6 +74,10 @@ def _check_mats(op: str, mat1: Any, mat2: Any, arg: int = 2) -> tuple[int, int, 
             f"{op}: expected 'mat1' to have sparse (COO) layout, got 'mat1' with layout "
             f"{_layout_name(mat1)}"
         )
+    if mat1.sparse_dim() == 2 and mat1.dense_dim():  # PyTorch's words (session 46)
+        raise RuntimeError(
+            f"{op}: Argument #{arg}: scalar values expected, got {mat1.dense_dim()}D values"
+        )
     if mat1.sparse_dim() != 2 or mat1.dense_dim() != 0:
         raise RuntimeError(
             f"{op}: Argument #{arg}: matrices expected, got {mat1.ndim}D tensor "

@@ -21,6 +21,7 @@ from ._util import norm_dim
 from .checked_arguments import kernel_dtype_error
 from .sparse_functions import CoalesceValues, ExpandDuplicates, named
 from .sparse_meta import refuse_sparse_meta
+from .sparse_nodense import dispatcher_error
 from .sparse_pattern import CoalescePlan, SparsePattern
 from .sparse_tensor import SparseTensor, make_sparse
 
@@ -49,6 +50,8 @@ def _softmax(op: str, input: Any, dim: Any, dtype: Any, log: bool) -> SparseTens
         )
     if dim is None or not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
         raise TypeError(f"sparse.{op}: dim must be an int, got {dim!r}")
+    if type(input) is not SparseTensor:  # a compressed layout: PyTorch's dispatcher
+        raise dispatcher_error(f"_sparse_{op}", "SparseCsrCPU")
     refuse_sparse_meta(f"_sparse_{op}", input)
     s = input.coalesce()
     values = s._sp_values if dtype is None else s._sp_values.to(dtype)

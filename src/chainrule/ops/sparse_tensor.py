@@ -37,7 +37,7 @@ from .joining import cat
 from .sparse_autograd import input_edge_property, slot_property
 from .sparse_merge import merged_entries
 from .sparse_meta import dense_on_meta, empty_on_meta, is_sparse_meta, refuse_sparse_meta
-from .sparse_nodense import NoDenseData, raiser, unsupported
+from .sparse_nodense import NoDenseData, method_error, raiser, unsupported
 from .sparse_pattern import SparsePattern
 from .sparse_printing import sparse_repr
 from .tensor_queries import sparse_coo
@@ -87,7 +87,7 @@ class SparseTensor(Tensor):
     def __getattribute__(self, name: str) -> Any:
         if name in _PASS or name in _OWN or name[:2] == "__" or not hasattr(Tensor, name):
             return object.__getattribute__(self, name)
-        raise unsupported(f"Tensor.{name}")
+        raise method_error(self, name)
 
     # ------------------------------------------------------------------ metadata
     @property

@@ -27,6 +27,7 @@ from ._util import as_tensor, promote
 from .binary import _call, where
 from .binding import numpy_keywords, tensor_method
 from .elementwise import BinaryElementwise, UnaryElementwise
+from .input_first_grads import DerivativeFirst
 from .trig import cos, sin
 from .unary import exp
 from .unary_inputs import _float, _mask
@@ -102,7 +103,7 @@ class Polygamma(UnaryElementwise):
         return polygamma(ctx.params["n"] + 1, x)
 
 
-class Erfinv(UnaryElementwise):
+class Erfinv(DerivativeFirst, UnaryElementwise):  # PyTorch's f'(x) * grad (layout)
     """Saves its input, as PyTorch (the derivative recomputes erfinv(x))."""
 
     f = staticmethod(K.erfinv)
@@ -148,7 +149,7 @@ class Logit(UnaryElementwise):
         return where(inside, g / (safe * (1 - safe)), 0.0)
 
 
-class Sinc(UnaryElementwise):
+class Sinc(DerivativeFirst, UnaryElementwise):  # PyTorch's where(x == 0, ...) first
     """sin(pi x) / (pi x), 1 at 0. d/dx = (cos(pi x) pi x - sin(pi x)) / (pi x^2), and
     -pi^2 x / 3 (its series, exact in double precision) for |x| < 1e-20: there the formula
     is 0 / 0 (pi x^2 underflows below 1e-154), and 0 at 0."""

@@ -41,6 +41,7 @@ from ._raw_checks import tensor_argument
 from ._util import DtypeError, as_tensor, constant, promote
 from .binary import _call, where
 from .elementwise import BinaryElementwise, UnaryElementwise
+from .input_first_grads import DerivativeFirst
 from .special import lgamma
 from .unary import exp, log
 from .unary_inputs import _floating
@@ -76,7 +77,7 @@ def _kernel(fn: Callable, *arrays: Any) -> Any:
 
 
 # ------------------------------------------------------------------------ unary primitives
-class Erfcx(UnaryElementwise):
+class Erfcx(DerivativeFirst, UnaryElementwise):  # PyTorch's f'(x) * grad (layout)
     """exp(x^2) erfc(x); d/dx = 2 x erfcx(x) - 2 / sqrt(pi)."""
 
     node_name = "SpecialErfcxBackward0"
@@ -91,7 +92,7 @@ class Erfcx(UnaryElementwise):
         return 2.0 * x * y - 2.0 / math.sqrt(math.pi)
 
 
-class Ndtr(UnaryElementwise):
+class Ndtr(DerivativeFirst, UnaryElementwise):  # PyTorch's f'(x) * grad (layout)
     """Phi(x), the standard normal CDF; d/dx = exp(-x^2 / 2) / sqrt(2 pi). A primitive, not
     ``erfc(-x / sqrt 2) / 2``, to keep full relative accuracy in the left tail (the kernel's
     docstring says how). A deliberate difference: PyTorch computes ``(1 + erf(x / sqrt 2))

@@ -64,7 +64,8 @@ class TakeFn(Function):
             else:
                 out = xp.zeros(n, g.dtype)
                 xp.add.at(out, flat, g)
-            gx = _const(out.reshape(x.shape))
+            out.shape = x.shape  # (in place: a reshape would be a view, autograd.grad's _base)
+            gx = _const(out)
             gx._vc[0] = 1  # PyTorch's zeros.put_(...): version 1 (a leaf's .grad shows it)
             return gx, None
         from ..creation import zeros  # noqa: PLC0415

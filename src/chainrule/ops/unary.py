@@ -28,6 +28,7 @@ from ._util import DtypeError, as_tensor
 from .binding import tensor_method
 from .cast import cast, to_device_op
 from .elementwise import UnaryElementwise
+from .input_first_grads import DerivativeFirst
 from .rounding import sign
 from .unary_activations import (  # noqa: F401 - re-exported (their home before session 38)
     Relu,
@@ -260,7 +261,7 @@ class Abs(UnaryElementwise):
         return np.where(y == 0, 0.0, d).astype(y.dtype, copy=False)
 
 
-class Erf(UnaryElementwise):
+class Erf(DerivativeFirst, UnaryElementwise):  # PyTorch's f'(x) * grad (layout)
     @classmethod
     def forward(cls, ctx, x):  # bfloat16 unwidened: erf_array takes PyTorch's reduced form
         y = erf_array(x)

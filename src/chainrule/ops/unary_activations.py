@@ -25,6 +25,7 @@ from .checked_arguments import kernel_dtype_error
 from .complex_elementwise import ComplexSigmoid
 from .elementwise import UnaryElementwise
 from .fused_grads import SigmoidGrad, TanhGrad, relu_grad, relu_grad_array, sigmoid_grad, tanh_grad
+from .input_first_grads import input_first_layout
 from .number_arguments import parser_numbers
 from .unary_inputs import _float, _mask, _no_complex
 
@@ -108,8 +109,11 @@ class Relu(UnaryElementwise):
         return relu_grad(g, y)
 
     @staticmethod
-    def array_chain(g, x, y):  # chain's ReluGrad on arrays (not relaid: a plain Function)
-        return wrapped(relu_grad_array(g, y))
+    def array_chain(g, x, y):  # chain's ReluGrad on arrays
+        out = relu_grad_array(g, y)
+        if not y.flags.c_contiguous:  # PyTorch's (y, g) order (a row-major y: row-major out)
+            out = input_first_layout(out, y, g)
+        return wrapped(out)
 
 
 class Softplus(UnaryElementwise):

@@ -11,6 +11,7 @@ device, the state-dict hooks) is its own concern beside the step loop. The layou
 from __future__ import annotations
 
 from collections import defaultdict
+from copy import deepcopy
 from typing import Any
 
 from ..autograd.tensor import Tensor
@@ -62,17 +63,21 @@ class OptimizerStateDictMixin:
         """
         state_dict = self._run_load_state_dict_pre_hooks(state_dict)
         name = type(self).__name__
-        saved_groups = state_dict["param_groups"]
+        # a deep copy, as PyTorch's: the loaded groups share no list, dict or tensor with
+        # ``state_dict`` (a later edit of one is not seen by the other)
+        saved_groups = deepcopy(state_dict["param_groups"])
         if len(saved_groups) != len(self.param_groups):
             raise ValueError(
-                f"{name}.load_state_dict: loaded state dict has "
-                f"{len(saved_groups)} parameter groups, the optimizer has "
-                f"{len(self.param_groups)}"
+                "loaded state dict has a different number of parameter groups\n"
+                f"{name}.load_state_dict: the loaded state dict has {len(saved_groups)}, "
+                f"the optimizer {len(self.param_groups)}"
             )
         by_index: dict[int, Tensor] = {}
         for i, (saved, group) in enumerate(zip(saved_groups, self.param_groups)):
             if len(saved["params"]) != len(group["params"]):
                 raise ValueError(
+                    "loaded state dict contains a parameter group that doesn't match the "
+                    "size of optimizer's group\n"
                     f"{name}.load_state_dict: parameter group {i} has "
                     f"{len(saved['params'])} parameters in the loaded state dict "
                     f"but {len(group['params'])} in the optimizer"
@@ -94,18 +99,16 @@ class OptimizerStateDictMixin:
             except (TypeError, ValueError):  # no index (MADGRAD's 'k'): kept, as PyTorch does
                 new_state[key] = saved
                 continue
-            if p is None:
+            if p is None:  # an index of no parameter: kept under its key, as PyTorch does
+                new_state[key] = saved
                 continue
             new_state[p] = {
                 k: cast_nested(v, p, k, name, counters, shaped) for k, v in saved.items()
             }
         new_groups = []
         for saved, group in zip(saved_groups, self.param_groups):
-            restored = {
-                k: (tuple(v) if isinstance(v, list) and k != "param_names" else v)
-                for k, v in saved.items()
-                if k != "params"
-            }
+            # kept as saved, as PyTorch: a list (``betas`` after a JSON round trip) stays one
+            restored = {k: v for k, v in saved.items() if k != "params"}
             restored["params"] = group["params"]
             if "param_names" in group and "param_names" not in restored:
                 restored["param_names"] = group["param_names"]  # PyTorch keeps the names

@@ -118,9 +118,12 @@ class MultiStepLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def _milestone_counts(self) -> Counter:
-        """The milestones as a Counter of int steps, also after a JSON round trip of the state
-        dict (which turns the Counter's keys into strings) or a list from an older one."""
-        counts = Counter(self.milestones)  # PyTorch's Counter('a') never matches a step
+        """The milestones as a Counter of steps: a Counter as it is (a string milestone,
+        ``['2', '4']``, never matches a step, as in PyTorch); a plain dict (a state dict read
+        back from JSON, digit-string keys) or a list (an older state dict) as int steps."""
+        if isinstance(self.milestones, Counter):
+            return self.milestones
+        counts = Counter(self.milestones)
         return Counter({_json_step(k): n for k, n in counts.items()})
 
     def get_lr(self) -> list[float]:
@@ -352,6 +355,17 @@ class CosineAnnealingLR(LRScheduler):
         ]
 
 
+def _recursive_undo(sched: Any) -> None:
+    """PyTorch's ``SequentialLR.recursive_undo``: one step back for every scheduler under
+    ``sched``, into nested ``SequentialLR`` / ``ChainedScheduler`` members (a composite's own
+    ``last_epoch`` is left alone; a ChainedScheduler has none)."""
+    if hasattr(sched, "_schedulers"):
+        for s in sched._schedulers:
+            _recursive_undo(s)
+    elif hasattr(sched, "last_epoch"):
+        sched.last_epoch -= 1
+
+
 class SequentialLR(LRScheduler):
     """Run ``schedulers[i]`` between ``milestones[i-1]`` and ``milestones[i]`` (e.g. a
     LinearLR warm-up, then a CosineAnnealingLR). At a milestone the next schedule restarts
@@ -380,8 +394,7 @@ class SequentialLR(LRScheduler):
         self.optimizer = optimizer
         for group in optimizer.param_groups:
             set_group_lr(group, group["initial_lr"])
-        for s in self._schedulers:  # undo the initial step each scheduler took
-            s.last_epoch -= 1
+        _recursive_undo(self)  # undo the initial step each scheduler took
         idx = bisect_right(self._milestones, 0)
         self._schedulers[idx]._initial_step()
         self._last_lr = self._schedulers[idx].get_last_lr()

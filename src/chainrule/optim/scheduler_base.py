@@ -140,6 +140,10 @@ class LRScheduler:
     ``scheduler.step()`` after ``optimizer.step()``.
     """
 
+    # a class default, as PyTorch's: an instance sets it in step() only (a ChainedScheduler,
+    # whose step() is its own, never does: not in its state dict)
+    _get_lr_called_within_step: bool = False
+
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1):
         _check_optimizer(optimizer, type(self).__name__)
         self.optimizer = optimizer
@@ -170,7 +174,6 @@ class LRScheduler:
         """Take the step that sets the lr for step 0 (flagged so chainable forms keep it)."""
         self._step_count = 0
         self._is_initial = True
-        self._get_lr_called_within_step = False  # set while step() calls get_lr (as PyTorch)
         try:
             self.step()
         finally:

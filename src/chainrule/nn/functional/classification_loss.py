@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ..._layout import is_vmap_batched
 from ...autograd.lower_precision import autocast_float32_op
 from ...autograd.state import is_grad_enabled
 from ...autograd.tensor import Tensor
@@ -260,6 +261,12 @@ def multi_margin_loss(
 ) -> Tensor:
     """Multi-class hinge (SVM) loss: Σ_{j≠y} max(0, w_y (margin - x_y + x_j))^p / C."""
     op = "multi_margin_loss"
+    if any(isinstance(t, Tensor) and is_vmap_batched(t._data) for t in (input, target, weight)):
+        from ...func._per_sample import per_sample  # noqa: PLC0415 - func imports nn
+
+        return per_sample(  # cr.func.vmap: it reads the targets' values, once per sample
+            multi_margin_loss, input, target, p, margin, weight, size_average, reduce, reduction
+        )
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, op)
     if p not in (1, 2):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from numpy import float32, floating, integer
 
+from ...autograd.state import LOCAL as _vmap
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module
 from ...ops._util import no_integer_kernel
@@ -82,6 +83,14 @@ def instance_norm(
                 "use_input_stats is false"
             )
         return _instance_norm_eval(input, running_mean, running_var, weight, bias, eps)
+    if _vmap.state.vmap and (running_mean is not None or running_var is not None):
+        # in here: func imports nn (a cycle)
+        from ...func._per_sample import per_sample  # noqa: PLC0415
+
+        if _vmap_running_stats(input, running_mean, running_var):  # per-sample statistics:
+            return per_sample(  # once per sample, as PyTorch  # type: ignore[no-any-return]
+                instance_norm, input, running_mean, running_var, weight, bias, True, momentum, eps
+            )
     if (running_mean is None) != (running_var is None):
         raise ValueError(
             "instance_norm: running_mean and running_var must either both be None or "
@@ -112,6 +121,22 @@ def instance_norm(
                 arr[...] = (arr * (1 - momentum) + momentum * stat.mean(axis=0)).astype(arr.dtype)
             buf._vc[0] += 1
     return _input_dtype(y.view(input.shape), input)
+
+
+def _vmap_running_stats(input: Tensor, *stats: Tensor | None) -> bool:
+    """Under ``cr.func.vmap``: PyTorch's refusal of running statistics a level batching the
+    input does not batch (each sample would update the one buffer in place); whether any
+    statistic is batched (then the op runs once per sample)."""
+    from ...func._per_sample import batch_levels  # noqa: PLC0415 - in here: func imports nn
+
+    stat_levels = [set(map(id, batch_levels(t))) for t in stats if t is not None]
+    for level in batch_levels(input):
+        if any(id(level) not in s for s in stat_levels):
+            raise RuntimeError(
+                "Batch norm got a batched tensor as input while the running_mean or "
+                "running_var, which will be updated in place, were not batched."
+            )
+    return any(stat_levels)
 
 
 def _instance_operands(

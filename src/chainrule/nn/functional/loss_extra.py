@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ..._layout import is_vmap_batched
 from ...autograd.grad_mode import is_grad_enabled, no_grad
 from ...autograd.lower_precision import autocast_float32_op
 from ...autograd.tensor import Tensor
@@ -283,6 +284,12 @@ def multilabel_margin_loss(
     A class listed twice counts twice, as PyTorch.
     """
     op = "multilabel_margin_loss"
+    if any(isinstance(t, Tensor) and is_vmap_batched(t._data) for t in (input, target)):
+        from ...func._per_sample import per_sample  # noqa: PLC0415 - func imports nn
+
+        return per_sample(  # cr.func.vmap: it reads the targets' values, once per sample
+            multilabel_margin_loss, input, target, size_average, reduce, reduction
+        )
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, op)
     input, target = _tensor(input, op, "input"), _tensor(target, op, "target")

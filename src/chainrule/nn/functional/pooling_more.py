@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from ..._layout import is_vmap_batched
 from ...autograd.lower_precision import autocast_float32_op
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module
@@ -112,6 +113,10 @@ def _adaptive_max(op: str, input: Any, output_size: Any, nd: int) -> tuple[Tenso
         raise RuntimeError(
             f"{op}: elements of output_size must be greater than or equal to 0, got {out}"
         )
+    if is_vmap_batched(input._data):  # cr.func.vmap: it reads the values, once per sample
+        from ...func._per_sample import per_sample  # noqa: PLC0415 - func imports nn
+
+        return per_sample(_adaptive_max, op, input, output_size, nd)  # type: ignore[no-any-return]
     batched = input.ndim == nd + 2
     data = input._data if batched else input._data[None]
     n, c = data.shape[:2]

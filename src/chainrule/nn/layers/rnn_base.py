@@ -293,11 +293,7 @@ class RNNBase(Module):
                 f"shape {tuple(input.shape)})"
             )
         states = self._initial_states(hx, batched, batch, x)
-        if type(self.bidirectional) is not bool:  # PyTorch's kernel parser, when called
-            raise TypeError(
-                f"{self.mode.lower()}() received an invalid combination of arguments: argument "
-                f"'bidirectional' must be bool, not {type(self.bidirectional).__name__}"
-            )
+        self._check_bidirectional()
         out, finals = run_layers(
             self.mode,
             x.reshape(steps * batch, self.input_size),
@@ -317,6 +313,15 @@ class RNNBase(Module):
             finals = tuple(f.squeeze(1) for f in finals)
         return out, (finals if self.mode == "LSTM" else finals[0])
 
+    def _check_bidirectional(self) -> None:
+        """PyTorch's kernel parser, when called (padded and packed input alike): a
+        ``bidirectional`` that is not a bool is refused there, not at construction."""
+        if type(self.bidirectional) is not bool:
+            raise TypeError(
+                f"{self.mode.lower()}() received an invalid combination of arguments: argument "
+                f"'bidirectional' must be bool, not {type(self.bidirectional).__name__}"
+            )
+
     def _forward_packed(self, packed: PackedSequence, hx: Any) -> tuple:
         data, batch_sizes, sorted_indices, unsorted_indices = packed
         self._check_input(data, 2)
@@ -324,6 +329,7 @@ class RNNBase(Module):
         states = self._initial_states(hx, True, sizes[0], data)
         if sorted_indices is not None and hx is not None:  # the user's batch order -> sorted
             states = tuple(index_select(s, 1, sorted_indices) for s in states)
+        self._check_bidirectional()
         out, finals = run_layers(
             self.mode,
             data,

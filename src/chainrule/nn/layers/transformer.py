@@ -26,6 +26,7 @@ from typing import Any
 
 from ...autograd.state import is_grad_enabled
 from ...autograd.tensor import Tensor
+from ...backends import mha
 from ...settings import is_warn_always_enabled
 from .. import functional as F
 from .. import init
@@ -255,7 +256,10 @@ class TransformerEncoder(Module):
         """The padded positions (a bool Tensor) where PyTorch would run the stack on nested
         tensors, whose padded outputs are zeros; None where it takes the ordinary path (in
         training, gradients wanted for the input or the first layer's weights, no padding
-        mask, a ``mask`` too, an unbatched input, or padding that is not left-aligned)."""
+        mask, a ``mask`` too, an unbatched input, padding that is not left-aligned, or the fast
+        path turned off with ``backends.mha.set_fastpath_enabled(False)``)."""
+        if not mha.get_fastpath_enabled():  # PyTorch's first test: the fast path is off
+            return None
         if not self.use_nested_tensor or not self.num_layers or self.layers[0].training:
             return None
         if src_key_padding_mask is None or mask is not None or src.ndim != 3:
