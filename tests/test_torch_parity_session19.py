@@ -28,9 +28,7 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
+import functools
 import warnings
 from collections.abc import Callable
 from types import ModuleType
@@ -38,12 +36,25 @@ from typing import Any
 
 import numpy as np
 import pytest
+from _forked import run_forked
 
 import chainrule as cr
 
 torch = pytest.importorskip("torch")
 
 X = np.random.default_rng(19).standard_normal((2, 3, 4))
+
+
+def _fresh(code: str) -> str:
+    """What ``code`` (one of ``_FRESH_CODES``) prints in a fresh process state, its warn-once
+    warnings not yet spent: a child forked right after ``import warnings, chainrule``."""
+    return _fresh_outputs()[_FRESH_CODES.index(code)]
+
+
+@functools.cache
+def _fresh_outputs() -> list[str]:
+    """:func:`_fresh` of every code: one interpreter for all (a fork per code)."""
+    return run_forked("import warnings\nimport chainrule as cr", list(_FRESH_CODES))
 
 
 def _outcome(fn: Callable[[], Any]) -> tuple[Any, list[str]]:
@@ -184,22 +195,20 @@ def test_new_empty_tensors_have_torchs_strides(shape: tuple) -> None:
 
 
 # ------------------------------------------------------------------ meshgrid without indexing
+_MESHGRID_CODE = """
+import warnings
+import chainrule as cr
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    a, b = cr.meshgrid(cr.arange(2), cr.arange(3))
+    cr.meshgrid(cr.arange(2), indexing=None)
+print(tuple(a.shape), len(caught), "indexing argument" in str(caught[0].message))
+"""
+
+
 def test_meshgrid_without_indexing_is_ij_and_warns_once_per_process() -> None:
-    code = textwrap.dedent(
-        """
-        import warnings
-        import chainrule as cr
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            a, b = cr.meshgrid(cr.arange(2), cr.arange(3))
-            cr.meshgrid(cr.arange(2), indexing=None)
-        print(tuple(a.shape), len(caught), "indexing argument" in str(caught[0].message))
-        """
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
-    )
-    assert out.stdout.split() == ["(2,", "3)", "1", "True"]
+    out = _fresh(_MESHGRID_CODE)
+    assert out.split() == ["(2,", "3)", "1", "True"]
     got = cr.meshgrid(cr.arange(2), cr.arange(3), indexing="xy")
     want = torch.meshgrid(torch.arange(2), torch.arange(3), indexing="xy")
     for g, w in zip(got, want):
@@ -215,23 +224,21 @@ def test_where_refuses_a_numeric_condition(dtype: str) -> None:
             lib.where(cond, lib.ones(2), lib.zeros(2))
 
 
+_WHERE_UINT8_CODE = """
+import warnings
+import chainrule as cr
+cond = cr.tensor([1, 0, 2], dtype=cr.uint8)
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    out = cr.where(cond, cr.ones(3), cr.zeros(3))
+    cr.where(cond, cr.ones(3), cr.zeros(3))
+print(out.tolist(), len(caught), "uint8 condition" in str(caught[0].message))
+"""
+
+
 def test_where_reads_a_uint8_condition_as_a_mask_with_a_warning_once() -> None:
-    code = textwrap.dedent(
-        """
-        import warnings
-        import chainrule as cr
-        cond = cr.tensor([1, 0, 2], dtype=cr.uint8)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            out = cr.where(cond, cr.ones(3), cr.zeros(3))
-            cr.where(cond, cr.ones(3), cr.zeros(3))
-        print(out.tolist(), len(caught), "uint8 condition" in str(caught[0].message))
-        """
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
-    )
-    assert out.stdout.split() == ["[1.0,", "0.0,", "1.0]", "1", "True"]
+    out = _fresh(_WHERE_UINT8_CODE)
+    assert out.split() == ["[1.0,", "0.0,", "1.0]", "1", "True"]
     np.testing.assert_array_equal(
         torch.where(torch.tensor([True, False]), torch.ones(2), torch.zeros(2)).numpy(),
         cr.where(cr.tensor([True, False]), cr.ones(2), cr.zeros(2)).numpy(),
@@ -301,24 +308,22 @@ def test_module_to_complex_warns_as_torch() -> None:
     assert _both(lambda t: t.nn.Linear(2, 2).to(t.float64) and None)[0][1] == []
 
 
+_SEARCHSORTED_CODE = """
+import warnings
+import chainrule as cr
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    for _ in range(2):
+        a = cr.searchsorted(cr.arange(10.0)[::2], cr.tensor([3.0]))
+        b = cr.searchsorted(cr.arange(5.0), cr.arange(6.0)[::2])
+        cr.searchsorted(cr.arange(5.0), cr.tensor([1.0, 2.0]))
+print(a.tolist(), b.tolist(), [str(w.message).split(" tensor")[0] for w in caught])
+"""
+
+
 def test_searchsorted_warns_once_per_program_of_non_contiguous_tensors() -> None:
-    code = textwrap.dedent(
-        """
-        import warnings
-        import chainrule as cr
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            for _ in range(2):
-                a = cr.searchsorted(cr.arange(10.0)[::2], cr.tensor([3.0]))
-                b = cr.searchsorted(cr.arange(5.0), cr.arange(6.0)[::2])
-                cr.searchsorted(cr.arange(5.0), cr.tensor([1.0, 2.0]))
-        print(a.tolist(), b.tolist(), [str(w.message).split(" tensor")[0] for w in caught])
-        """
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
-    )
-    assert out.stdout.strip() == (
+    out = _fresh(_SEARCHSORTED_CODE)
+    assert out.strip() == (
         "[2] [0, 2, 4] ['torch.searchsorted(): boundary', 'torch.searchsorted(): input value']"
     )
 
@@ -357,3 +362,7 @@ def test_adagrad_sparse_with_weight_decay_is_refused_as_torch() -> None:
     for lib in (cr, torch):
         with pytest.raises(RuntimeError, match="weight_decay option is not compatible"):
             _adagrad_on_sparse_embedding(lib, weight_decay=0.1)
+
+
+# The snippets that need a fresh process state, run together by _fresh_outputs.
+_FRESH_CODES = (_MESHGRID_CODE, _WHERE_UINT8_CODE, _SEARCHSORTED_CODE)

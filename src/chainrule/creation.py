@@ -35,6 +35,7 @@ from .creation_options import (
     refuse_bool,
     write_factory_out,
 )
+from .creation_required import REQUIRED, require_full_arguments, require_size
 from .meta import meta_empty
 from .ops.dtype_overloads import dtype_combination_error
 from .ops.unset_arguments import ARANGE_UNSET, EYE_M_UNSET, arange_type_error, parser_eye_sizes
@@ -87,6 +88,7 @@ def zeros(
     pin_memory: bool = False,
 ) -> Tensor:
     """Zeros of ``size`` (``torch.zeros``; ``out``/``layout``: ``creation_options.py``)."""
+    require_size("zeros", sizes, size)
     check_pin_memory("zeros", pin_memory)
     check_layout("zeros", layout)
     if out is not None:
@@ -107,6 +109,7 @@ def ones(
     pin_memory: bool = False,
 ) -> Tensor:
     """Ones of ``size`` (``torch.ones``)."""
+    require_size("ones", sizes, size)
     check_pin_memory("ones", pin_memory)
     check_layout("ones", layout)
     if out is not None:
@@ -129,6 +132,7 @@ def empty(
 ) -> Tensor:
     """Uninitialised values of ``size`` (``torch.empty``), their memory in ``memory_format``
     (``contiguous_format``, ``channels_last`` for a 4-d size, ``channels_last_3d`` for 5-d)."""
+    require_size("empty", sizes, size)
     check_layout("empty", layout)
     check_pin_memory("empty", pin_memory)
     if out is not None:
@@ -142,8 +146,8 @@ def empty(
 
 
 def full(
-    size: Sequence[int],
-    fill_value: Any,
+    size: Sequence[int] = REQUIRED,
+    fill_value: Any = REQUIRED,
     dtype: Any = None,
     device: Any = None,
     requires_grad: bool = False,
@@ -153,6 +157,7 @@ def full(
     pin_memory: bool = False,
 ) -> Tensor:
     """``fill_value`` everywhere (``torch.full``); the dtype follows the value's kind."""
+    require_full_arguments(size, fill_value)
     check_pin_memory("full", pin_memory)
     check_layout("full", layout)
     if not isinstance(size, (tuple, list)):  # one int is no size here (PyTorch's parser)

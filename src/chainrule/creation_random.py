@@ -36,6 +36,7 @@ from .creation_random_checks import (
     _vmap_batched,
 )
 from .creation_random_draws import _bfloat16_draws, _draws_of_kind, normal_out_fill, randn_out_fill
+from .creation_required import require_size
 from .meta import MetaArray, meta_empty
 from .meta.results import any_meta, meta_result
 from .meta.results import to_meta as _to_meta
@@ -80,6 +81,7 @@ def rand(
     pin_memory: bool = False,
 ) -> Tensor:
     """Uniform samples on [0, 1) (a complex dtype: both parts)."""
+    require_size("rand", sizes, size)
     check_layout("rand", layout)
     check_pin_memory("rand", pin_memory)
     if out is not None:
@@ -111,6 +113,7 @@ def randn(
     pin_memory: bool = False,
 ) -> Tensor:
     """Standard normal samples (a complex dtype: E|z|^2 = 1)."""
+    require_size("randn", sizes, size)
     check_layout("randn", layout)
     check_pin_memory("randn", pin_memory)
     if out is not None:

@@ -8,14 +8,12 @@ and the once-per-process "Sparse invariant checks are implicitly disabled" warni
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import textwrap
 import warnings
 
 import numpy as np
 import pytest
+from _forked import run_forked
 
 import chainrule as cr
 
@@ -301,10 +299,8 @@ _WARNING_SCENARIOS = {  # scenario: (code with L the library, how many warnings 
     ),
 }
 
-_SCRIPT = """
-import json, warnings
-import torch
-import chainrule
+_PRELUDE = "import json, warnings\nimport torch\nimport chainrule"
+_BODY = """
 def run(L):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -315,22 +311,18 @@ print(json.dumps([run(torch), run(chainrule)]))
 """
 
 
-def test_implicit_invariant_checks_warning_matches_torch():
+def test_implicit_invariant_checks_warning_matches_torch(monkeypatch):
     """torch warns once per process (a UserWarning at the caller's line) when a public
     sparse constructor is called without check_invariants= while the switch was never set
     (even when the constructor then raises); explicit arguments, conversions and legacy
-    constructors never warn. A fresh process per scenario (run side by side)."""
-    env = dict(os.environ, PYTHONWARNINGS="default")
-    runs = {}
-    for name, (code, _) in _WARNING_SCENARIOS.items():
-        script = _SCRIPT.format(body=textwrap.indent(code, " " * 8))
-        runs[name] = subprocess.Popen(  # noqa: S603 - this interpreter, a fixed script
-            [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True, env=env,
-        )  # fmt: skip
-    for name, proc in runs.items():
-        out, err = proc.communicate(timeout=300)
-        assert proc.returncode == 0, err
+    constructors never warn. A fresh process state per scenario: one interpreter imports
+    both libraries, then forks a child per scenario."""
+    monkeypatch.setenv("PYTHONWARNINGS", "default")  # the interpreter's start-up filters
+    names = list(_WARNING_SCENARIOS)
+    bodies = [
+        _BODY.format(body=textwrap.indent(_WARNING_SCENARIOS[name][0], " " * 8)) for name in names
+    ]
+    for name, out in zip(names, run_forked(_PRELUDE, bodies)):
         want, got = json.loads(out.strip().splitlines()[-1])
         assert got == want, name
         assert len(want) == _WARNING_SCENARIOS[name][1], name

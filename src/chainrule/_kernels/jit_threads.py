@@ -26,9 +26,12 @@ Nothing here imports Numba: :func:`.jit._import_numba` hands the module to
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import importlib
 import os
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 __all__ = [
@@ -80,7 +83,70 @@ def configure_numba(numba: Any) -> None:
     if "NUMBA_THREADING_LAYER" not in os.environ:
         numba.config.THREADING_LAYER = _threading_layer()
     _numba = numba
-    sync_threads()
+    with _openmp_settings_kept(str(numba.config.THREADING_LAYER)):
+        sync_threads()  # numba.set_num_threads starts Numba's threading layer
+
+
+_OPENMP_LAYERS = ("default", "safe", "forksafe", "threadsafe", "omp")
+"""Values of ``numba.config.THREADING_LAYER`` under which Numba may pick its OpenMP layer."""
+_OPENMP_FUNCTIONS = (
+    "omp_get_max_threads",
+    "omp_set_num_threads",
+    "omp_get_nested",
+    "omp_set_nested",
+    "omp_get_max_active_levels",
+    "omp_set_max_active_levels",
+)
+
+
+@contextlib.contextmanager
+def _openmp_settings_kept(layer: str) -> Iterator[None]:
+    """Leave the process's OpenMP settings as they were around the start of Numba's threads.
+
+    Numba's OpenMP layer, when it starts (``launch_threads`` in ``omppool``), calls
+    ``omp_set_num_threads(NUMBA_NUM_THREADS)`` and ``omp_set_nested(1)`` on the calling
+    thread. Its calls bind to the first libgomp in the process's global symbol scope, which
+    is PyTorch's own copy when torch was imported first, so ``torch.get_num_threads()`` changed
+    from what the user (or ``OMP_NUM_THREADS``) set. Numba's parallel loops do not need those
+    settings (each launch names its thread count: ``num_threads`` clause), so they are read
+    before the start and written back after, in every libgomp Numba's calls may bind to."""
+    libs = _openmp_libraries(layer)
+    saved = [(lib, _read_openmp(lib)) for lib in libs]
+    try:
+        yield
+    finally:
+        for lib, (threads, nested, levels) in saved:
+            lib.omp_set_nested(nested)  # before the levels: newer libgomps map one onto the other
+            lib.omp_set_max_active_levels(levels)
+            lib.omp_set_num_threads(threads)
+
+
+def _read_openmp(lib: ctypes.CDLL) -> tuple[int, int, int]:
+    """The calling thread's OpenMP thread count, nesting flag and active-level limit."""
+    return lib.omp_get_max_threads(), lib.omp_get_nested(), lib.omp_get_max_active_levels()
+
+
+def _openmp_libraries(layer: str) -> list[ctypes.CDLL]:
+    """The libgomps that Numba's OpenMP layer may call: the one its symbols bind to first (the
+    process's global scope: e.g. PyTorch's libgomp) and the one ``omppool`` links itself;
+    none when the layer cannot be OpenMP or ``omppool`` does not load."""
+    if layer.lower() not in _OPENMP_LAYERS:
+        return []
+    try:
+        omppool = importlib.import_module("numba.np.ufunc.omppool")
+        handles = [ctypes.CDLL(None), ctypes.CDLL(omppool.__file__)]
+    except (ImportError, OSError):
+        return []
+    libs: list[ctypes.CDLL] = []
+    seen: set[int | None] = set()
+    for lib in handles:
+        if not all(hasattr(lib, name) for name in _OPENMP_FUNCTIONS):
+            continue
+        address = ctypes.cast(lib.omp_set_num_threads, ctypes.c_void_p).value
+        if address not in seen:
+            seen.add(address)
+            libs.append(lib)
+    return libs
 
 
 def _threading_layer() -> str:

@@ -4,7 +4,7 @@
 Each reads or writes ``x`` at the positions an integer index tensor names along ``dim``
 (PyTorch's dim-wise indexing), as opposed to ``x[idx]`` subscripting in ``subscript.py``.
 Out-of-range indices raise :class:`IndexOutOfBounds` (negative ones too, as PyTorch: they
-never wrap).
+never wrap); the argument checks, in PyTorch's words, are in ``gather_scatter_checks.py``.
 """
 
 from __future__ import annotations
@@ -28,14 +28,29 @@ from ._tensor_args import tensor_operand
 from ._util import as_tensor, norm_dim
 from .binary import where
 from .binding import tensor_method
+from .gather_scatter_checks import (
+    IndexOutOfBounds,
+    check_gather,
+    check_scatter_value,
+    check_select_values,
+    check_values,
+)
 from .index_selection import IndexSelect
 from .number_arguments import parser_int
+from .scatter_reduce_checks import check_shapes
 from .shape import reshape
 from .sparse_pattern import SparsePattern
 from .sparse_tensor import make_sparse
 from .subscript_read import getitem
 
-__all__ = ["gather", "index_select", "scatter", "scatter_add", "take_along_dim"]
+__all__ = [
+    "IndexOutOfBounds",  # (defined in gather_scatter_checks; imported from here elsewhere)
+    "gather",
+    "index_select",
+    "scatter",
+    "scatter_add",
+    "take_along_dim",
+]
 
 
 def _full_index(index, dim: int):
@@ -153,7 +168,8 @@ class Scatter(Function):
         index = ctx.saved_tensors[0]
         xp = get_array_module(grad._data)
         keep = xp.ones(grad.shape, dtype=bool)
-        keep[_full_index(index._data, ctx.dim)] = False
+        if index._data.size:  # (an empty index of any shape overwrote nothing)
+            keep[_full_index(index._data, ctx.dim)] = False
         # zeros written where overwritten (not grad * mask: a NaN or inf gradient there
         # stays out, as PyTorch's)
         gx = where(Tensor._make(keep, False, None, 0), grad, 0.0)
@@ -194,6 +210,8 @@ def _gathered(x, dim, index):
     dims (no broadcasting, unlike NumPy's take_along_axis): the output has the index's shape."""
     part = tuple(slice(None) if i == dim else slice(0, s) for i, s in enumerate(index.shape))
     xp = get_array_module(x)
+    if not index.size:  # PyTorch skips its shape checks for an empty index: any shape
+        return xp.empty(index.shape, x.dtype)
     if not index.flags.c_contiguous:  # NumPy lays the result out as the index; PyTorch's
         index = xp.ascontiguousarray(index)  # gather result is always contiguous
     return xp.take_along_axis(x[part], index, axis=dim)
@@ -202,6 +220,8 @@ def _gathered(x, dim, index):
 def _scatter_added(x, dim, index, src):
     """A copy of x with src's leading block added at index along dim (raw arrays)."""
     out = x.copy()
+    if not index.size:  # an empty index of any shape writes nothing, as PyTorch's
+        return out
     xp = get_array_module(x)
     full = _full_index(index, dim)
     xp.add.at(out, full, src[tuple(slice(0, s) for s in index.shape)])  # cupy.add.at on the GPU
@@ -212,17 +232,14 @@ def _scattered(x, dim, index, src):
     """A copy of x with src (a Python scalar or src's leading block) written at index along
     dim (raw arrays)."""
     out = x.copy()
+    if not index.size:  # an empty index of any shape writes nothing, as PyTorch's
+        return out
     full = _full_index(index, dim)
     if isinstance(src, (int, float, bool, complex)):
         out[full] = src
     else:
         out[full] = src[tuple(slice(0, s) for s in index.shape)]
     return out
-
-
-class IndexOutOfBounds(IndexError, RuntimeError):
-    """An index outside its dimension. PyTorch raises ``RuntimeError`` from gather/scatter/
-    index_select (``IndexError`` from ``x[i]``); this is both, so either ``except`` works."""
 
 
 def _check_bounds(op: str, idx: Any, size: int, dim: int, allow_negative: bool = False) -> None:
@@ -239,30 +256,7 @@ def _check_bounds(op: str, idx: Any, size: int, dim: int, allow_negative: bool =
         )
 
 
-_INDEX_DTYPES = (np.int32, np.int64)  # the index dtypes PyTorch's dim-wise ops accept
-
-
-def _index_arg(op: str, x: Tensor, dim: int, index: Any):
-    idx = index if isinstance(index, Tensor) else tensor_operand(op, "index", 3, index)
-    norm_dim(dim, x.ndim, op)
-    if idx._data.dtype not in _INDEX_DTYPES:
-        name = "gather" if op == "gather" else "scatter"  # PyTorch's kernels' own words
-        raise RuntimeError(f"{name}(): Expected dtype int32/int64 for index")
-    if max(idx.ndim, 1) != max(x.ndim, 1):  # a 0-d index or input reads as one element
-        raise RuntimeError(
-            "Index tensor must have the same number of dimensions as "
-            f"{'input' if op == 'gather' else 'self'} tensor"
-        )
-    d = norm_dim(dim, x.ndim, op)[0]
-    for i, (si, sx) in enumerate(zip(idx.shape, x.shape)):
-        if i != d and si > sx:
-            raise RuntimeError(
-                f"{op}: size does not match at dimension {i}: expected index "
-                f"{list(idx.shape)} to be no larger than self {list(x.shape)} "
-                f"apart from dimension {d}"
-            )
-    _check_bounds(op, idx._data, x.shape[d] if x.ndim else 1, d)
-    return d, idx  # the Tensor: the op saves it, so its version is checked in backward
+_INDEX_DTYPES = (np.int32, np.int64)  # the index dtypes take_along_dim accepts
 
 
 @tensor_method(keywords=True)
@@ -274,7 +268,7 @@ def gather(input: Tensor, dim: int, index: Any, *, sparse_grad: bool = False) ->
     """
     if type(dim) is not int and not isinstance(dim, str):  # (a str: a named dim)
         dim = parser_int("gather", "dim", 2, dim)
-    d, idx = _index_arg("gather", input, dim, index)
+    d, idx = check_gather(input, dim, index)
     if idx.ndim == 0 and input.ndim == 1:  # a 0-d index reads one element: a 0-d result
         return reshape(gather(input, d, reshape(idx, (1,)), sparse_grad=sparse_grad), ())
     if sparse_grad:
@@ -353,10 +347,13 @@ def scatter(
     with ``reduce='add'`` / ``'multiply'`` accumulate into it instead."""
     if reduce is not None:
         return _scatter_reduced(input, dim, index, value if src is None else src, reduce)
-    d, idx = _index_arg("scatter", input, dim, index)
     s = value if src is None else src
     if s is None:
         raise ValueError("scatter: give src (a tensor) or value (a number)")
+    if isinstance(s, (int, float, bool, complex)):
+        d, idx = check_scatter_value("scatter", input, dim, index)
+    else:
+        d, idx, s = _check_src("scatter", input, dim, index, s)
     if idx.ndim == 0 and input.ndim == 1:  # a 0-d index names one element (src read as 1-d)
         idx = reshape(idx, (1,))
         if isinstance(s, Tensor):
@@ -370,12 +367,9 @@ def scatter(
         if input.ndim == 0:
             return reshape(Scatter.apply(reshape(input, (1,)), 0, reshape(idx, (-1,)), s), ())
         return given(Scatter.apply(input, d, idx, s), dim=dim)  # grad_fn._saved_dim as given
-    s = as_tensor(s)
     zero_dim = input.ndim == 0
     if zero_dim:
         input, idx, s = _as_vectors(input, idx, s)
-    _check_src("scatter", d, idx, s)
-    _check_src_dtype("scatter", input, s)
     out = Scatter.apply(input, d, idx, s)
     return reshape(out, ()) if zero_dim else given(out, dim=dim)  # grad_fn._saved_dim
 
@@ -385,9 +379,7 @@ def _scatter_reduced(input: Tensor, dim: int, index: Any, s: Any, reduce: Any) -
     repeated at every index (cast to ``input``'s dtype, as PyTorch), a tensor ``s`` gives
     PyTorch's once-per-process deprecation warning pointing to ``scatter_reduce``."""
     if reduce not in ("add", "multiply"):
-        raise RuntimeError(
-            f"scatter: reduce argument must be either add or multiply, got {reduce!r}"
-        )
+        raise RuntimeError("reduce argument must be either add or multiply.")  # PyTorch's
     if s is None:
         raise ValueError("scatter: give src (a tensor) or value (a number)")
     if isinstance(s, Tensor):
@@ -399,7 +391,7 @@ def _scatter_reduced(input: Tensor, dim: int, index: Any, s: Any, reduce: Any) -
             "reduction options.",
         )
     else:
-        idx = as_tensor(index)
+        idx = check_scatter_value("scatter", input, dim, index)[1]  # (no src in the words)
         xp = get_array_module(input._data)
         s = Tensor._make(xp.full(idx.shape, s).astype(input._data.dtype), False, None, 0)
     if reduce == "add":
@@ -417,23 +409,21 @@ def _as_vectors(x: Tensor, idx: Tensor, src: Tensor) -> tuple[Tensor, Tensor, Te
 
 def _check_src_dtype(op: str, x: Tensor, src: Tensor) -> None:
     """A tensor ``src`` must already have ``x``'s dtype: PyTorch does not cast it."""
-    if src.dtype != x.dtype:
+    if src.dtype != x.dtype:  # PyTorch's words (for scatter_add too); the dtypes after them
         raise RuntimeError(
-            f"{op}(): Expected self.dtype to be equal to src.dtype, got {x.dtype} and "
-            f"{src.dtype}; convert with src.to(self.dtype)"
+            f"{op}(): Expected self.dtype to be equal to src.dtype\n(got {x.dtype} and "
+            f"{src.dtype}; convert with src.to(self.dtype))"
         )
 
 
-def _check_src(op: str, dim: int, idx: Any, src: Tensor) -> None:
-    if 0 < src.ndim <= dim:
-        raise IndexError(
-            f"{op}: dimension {dim} is out of range for src of shape {tuple(src.shape)}"
-        )
-    if src.ndim != idx.ndim or any(si > ss for si, ss in zip(idx.shape, src.shape)):
-        raise RuntimeError(
-            f"{op}: expected index {list(idx.shape)} to be no larger than src "
-            f"{list(src.shape)} in every dimension (and of the same rank)"
-        )
+def _check_src(op: str, x: Tensor, dim: int, index: Any, src: Any) -> tuple:
+    """``(d, index, src)`` for a tensor ``src``: PyTorch's shape checks (shared with
+    ``scatter_reduce``), then its kernel's rank and index-value checks, in its words."""
+    d, idx, s = check_shapes(x, dim, index, src, op=op)
+    if idx.numel() and max(idx.ndim, 1) != max(s.ndim, 1):
+        raise RuntimeError("Index tensor must have the same number of dimensions as src tensor")
+    check_values(idx._data, x.shape[d] if x.ndim else 1, d)  # (min and max when valid)
+    return d, idx, s
 
 
 @tensor_method(inplace=True)
@@ -442,15 +432,12 @@ def scatter_add(input: Tensor, dim: int, index: Any, src: Any) -> Tensor:
 
 
 def _scatter_add(op: str, x: Tensor, dim: int, index: Any, src: Any) -> Tensor:
-    d, idx = _index_arg(op, x, dim, index)
-    src = as_tensor(src)
+    d, idx, src = _check_src(op, x, dim, index, src)
     zero_dim = x.ndim == 0
     if zero_dim:
         x, idx, src = _as_vectors(x, idx, src)
     elif idx.ndim == 0:  # a 0-d index of a 1-d x names one element (src read as 1-d)
         idx, src = reshape(idx, (1,)), reshape(src, (-1,))
-    _check_src(op, d, idx, src)
-    _check_src_dtype("scatter", x, src)  # PyTorch names scatter() for scatter_add too
     out = ScatterAdd.apply(x, d, idx, src)
     return reshape(out, ()) if zero_dim else given(out, dim=dim)  # grad_fn._saved_dim
 
@@ -462,11 +449,11 @@ def index_select(input: Tensor, dim: int, index: Any) -> Tensor:
     if idx._data.dtype not in _INDEX_DTYPES:
         raise RuntimeError("index_select(): Expected dtype int32 or int64 for index")
     if idx.ndim > 1:
-        raise IndexError(
-            f"index_select(): index is supposed to be a vector (0-d or 1-d), got "
-            f"shape {tuple(idx.shape)}"
+        raise IndexError(  # PyTorch's words, then chainrule's detail
+            f"index_select(): Index is supposed to be a vector\n(0-d or 1-d; got shape "
+            f"{tuple(idx.shape)})"
         )
-    _check_bounds("index_select", idx._data, input.shape[d] if input.ndim else 1, d)
+    check_select_values(input, d, idx)
     # a 0-d input keeps its shape whatever the index's rank: one value, or an error
     if input.ndim == 0 and idx.numel() != 1:
         raise RuntimeError(

@@ -21,7 +21,7 @@ from typing import Any
 from ..autograd.tensor import Tensor
 from ._tensor_args import tensor_operand
 from ._util import as_tensor, dim_range_error, norm_dim
-from .gather_scatter import IndexOutOfBounds
+from .gather_scatter_checks import IndexOutOfBounds
 
 __all__ = ["check_shapes", "check_values"]
 
@@ -33,10 +33,13 @@ def _nonempty(shape: list, i: int) -> int:
     return shape[i] if shape else 1
 
 
-def check_shapes(x: Tensor, dim: int, index: Any, src: Any, prefix: tuple = ()) -> tuple:
+def check_shapes(
+    x: Tensor, dim: int, index: Any, src: Any, prefix: tuple = (), op: str = "scatter_reduce"
+) -> tuple:
     """``(d, index, src)`` as tensors, or PyTorch's error for the dims, dtypes and shapes.
-    ``prefix``: the vmap batch sizes in front of the physical shapes (``()`` outside vmap)."""
-    op = "scatter_reduce"
+    ``prefix``: the vmap batch sizes in front of the physical shapes (``()`` outside vmap);
+    ``op``: the op a non-tensor index names (``scatter`` and ``scatter_add`` share these
+    checks, PyTorch's ``scatter_meta_impl``)."""
     idx = index if isinstance(index, Tensor) else tensor_operand(op, "index", 3, index)
     d = norm_dim(dim, x.ndim, op)[0]
     if idx._data.dtype.name not in _INDEX_DTYPES:

@@ -66,6 +66,9 @@ def _value(x: Any, d: int, idx: Any, src: Any, reduce: str, include_self: bool) 
         return tuple(to_device(a, dev) for a in host_value)
     if xp is not np:  # an index or source given on the host joins x on the GPU
         idx, src = xp.asarray(idx), xp.asarray(src)
+    if not idx.size:  # PyTorch skips its shape checks for an empty index: x, of any shape
+        count = xp.full(x.shape, int(include_self), np.int64)
+        return x.copy(), count, xp.zeros(x.shape, bool)
     full = _full_index(idx, d)
     part = src[tuple(slice(0, s) for s in idx.shape)]
     written = xp.zeros(x.shape, bool)

@@ -9,14 +9,13 @@ product, the row-sorted layout cached on the pattern); ``dense @ sparse`` is its
 matrix) and a dense vector with a sparse matrix, as PyTorch does; ``mm``/``spmm`` refuse any
 1-d operand with PyTorch's ``IndexError``. ``cr.bmm`` of a 3-d sparse batch and a dense batch
 is one ``Spmm`` of the block-diagonal matrix the batch forms (:func:`sparse_bmm`).
+``addmm``'s argument rules are in :mod:`.sparse_addmm`, ``sparse.sum`` in :mod:`.sparse_sum`
+(both re-exported here, their import path).
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
-
-import numpy as np
 
 from ..autograd.grad_mode import no_grad
 from ..autograd.state import is_grad_enabled
@@ -24,19 +23,24 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..qtypes import scalar_type_name
 from ._raw_checks import RankError
-from ._util import DtypeError, ShapeError, norm_dim
+from ._util import ShapeError
 from .permutations import transpose
+from .sparse_addmm import (
+    addmm_rank_error,
+    check_integer_beta,
+    check_mat,
+    integer_scalar,
+)
 from .sparse_batched import refuse_compressed_bmm
-from .sparse_functions import CoalesceValues, SourceSpmm, Spmm, named
-from .sparse_meta import is_sparse_meta, refuse_sparse_meta
+from .sparse_functions import SourceSpmm, Spmm, named
+from .sparse_meta import refuse_sparse_meta
 from .sparse_mm_reduce import mm_reduce
-from .sparse_nodense import dispatcher_error, unsupported
+from .sparse_nodense import unsupported
 from .sparse_pattern import SparsePattern
 from .sparse_product_checks import (
     COMPRESSED,
     check_dtype_device,
     check_operands,
-    hybrid_error,
     mismatch_words,
 )
 from .sparse_product_nodes import (
@@ -48,7 +52,8 @@ from .sparse_product_nodes import (
     addmm_one_node,
 )
 from .sparse_spgemm import sparse_sparse_matmul
-from .sparse_tensor import SparseTensor, make_sparse
+from .sparse_sum import sparse_sum_method, sum  # noqa: A004 - torch.sparse.sum
+from .sparse_tensor import SparseTensor
 from .tensor_queries import sparse_bsc, sparse_bsr, sparse_csc, sparse_csr
 from .views import reshape, unsqueeze
 
@@ -63,6 +68,8 @@ __all__ = [
     "spmm",
     "sum",
 ]
+
+_integer_scalar = integer_scalar  # the name sparse_smm imports from here
 
 
 def _row_pattern(vector: SparseTensor) -> SparsePattern:
@@ -331,7 +338,7 @@ def addmm(mat: Any, mat1: Any, mat2: Any, *, beta: Any = 1, alpha: Any = 1) -> T
     if addmm_one_node(mat, mat1, mat2, beta, alpha):  # PyTorch's SparseAddmmBackward0
         with no_grad():
             prod = mm(mat1, mat2)  # its checks and its product, not recorded
-        _check_mat(mat, prod)
+        check_mat(mat, prod)
         values, pattern = mat1._sp_values, mat1._sp_pattern
         return SparseAddmmNode.apply(mat, values, mat2, pattern, beta, alpha, prod._data)
     prod = mm(mat1, mat2)
@@ -343,138 +350,14 @@ def addmm(mat: Any, mat1: Any, mat2: Any, *, beta: Any = 1, alpha: Any = 1) -> T
     check_integer_beta("addmm", prod, beta)
     if prod._data.dtype.kind in "iub":
         beta, alpha = (
-            _integer_scalar(prod, name, v) for name, v in (("beta", beta), ("alpha", alpha))
+            integer_scalar(prod, name, v) for name, v in (("beta", beta), ("alpha", alpha))
         )
     out = prod if alpha == 1 else prod * alpha
     if beta == 0:
         return out
     mat = mat if isinstance(mat, Tensor) else Tensor._new(mat, dtype=prod.dtype)
-    _check_mat(mat, prod)
+    check_mat(mat, prod)
     return out + (mat if beta == 1 else mat * beta)
-
-
-def _check_mat(mat: Tensor, prod: Tensor) -> None:
-    """``addmm``'s ``mat``: dense, broadcastable to the product's shape."""
-    if isinstance(mat, SparseTensor):
-        raise unsupported("addmm with a sparse mat")
-    try:
-        shape = _broadcast_shape(tuple(mat.shape), tuple(prod.shape))
-    except ValueError:
-        shape = None
-    if shape != tuple(prod.shape):
-        raise ShapeError(
-            f"addmm: mat of shape {tuple(mat.shape)} cannot be broadcast to the product's "
-            f"shape {tuple(prod.shape)}"
-        )
-
-
-def addmm_rank_error(mat1: Tensor, mat2: Tensor) -> RuntimeError | None:
-    """PyTorch's error for ``addmm`` of a non-2-d operand, one sparse (else ``None``)."""
-    if type(mat1) is SparseTensor and mat1.dense_dim() and isinstance(mat2, Tensor):
-        return hybrid_error("addmm", mat1, mat2)
-    if type(mat1) is SparseTensor and mat1.ndim != 2:
-        return RuntimeError(f"addmm: matrices expected, got {mat1.ndim}D tensor")
-    if getattr(mat1, "layout", None) in COMPRESSED or getattr(mat2, "layout", None) in COMPRESSED:
-        name, t = ("mat1", mat1) if mat1.ndim != 2 else ("mat2", mat2)
-        return RuntimeError(f"{name} must be a matrix, got {t.ndim}-D tensor")
-    return None
-
-
-def check_integer_beta(op: str, prod: Tensor, beta: Any) -> None:
-    """Refuse a float ``beta`` that does not truncate to 0 or 1 for an integer sparse
-    product ``prod`` (or its sparse operand), as PyTorch does: it scales ``mat`` by it in
-    float64 (0 and 1 are its skip and copy cases) and cannot write that into the integer
-    result."""
-    kind = getattr(prod, "_sp_values", prod)._data.dtype.kind
-    if kind not in "iu" or not isinstance(beta, (float, np.floating)):
-        return
-    if not math.isfinite(beta) or int(beta) not in (0, 1):
-        raise RuntimeError(
-            f"{op}: result type Double can't be cast to the desired output type "
-            f"{prod.dtype} (a float beta={beta!r} with integer sparse operands; pass an "
-            "integer beta or convert the operands with .float())"
-        )
-
-
-def _integer_scalar(prod: Tensor, name: str, value: Any) -> int:
-    """``beta`` or ``alpha`` of an integer product, as PyTorch takes it: converted to the
-    product's integer type, a float truncated toward zero (0.5 -> 0, -2.7 -> -2); a value
-    that does not fit (inf, NaN, out of range, complex) is refused. Bool has no kernel."""
-    dtype = prod._data.dtype
-    if dtype.kind == "b":
-        raise DtypeError(f"addmm: not implemented for bool operands (got {name}={value!r})")
-    if (
-        isinstance(value, (complex, np.complexfloating))
-        and value.imag != 0
-        or (isinstance(value, (float, np.floating)) and not math.isfinite(value))
-    ):
-        raise RuntimeError(
-            f"addmm: {name}={value!r} cannot be converted to the operands' type {dtype} "
-            "without overflow"
-        )
-    as_int = int(getattr(value, "real", value))
-    info = np.iinfo(dtype)
-    if not info.min <= as_int <= info.max:
-        raise RuntimeError(
-            f"addmm: {name}={value!r} cannot be converted to the operands' type {dtype} "
-            f"without overflow (valid: {info.min} to {info.max})"
-        )
-    return as_int
-
-
-def _broadcast_shape(a: tuple, b: tuple) -> tuple:
-    out = []
-    for i in range(1, max(len(a), len(b)) + 1):
-        x, y = (a[-i] if i <= len(a) else 1), (b[-i] if i <= len(b) else 1)
-        if x != y and 1 not in (x, y):
-            raise ValueError("shapes do not broadcast")
-        out.append(y if x == 1 else x)
-    return tuple(reversed(out))
-
-
-def sum(input: Any, dim: Any = None, dtype: Any = None) -> Tensor:  # noqa: A001, A002
-    """``torch.sparse.sum``: the sum over ``dim`` (all dims by default) of a sparse COO
-    tensor. Summing every dim gives a dense 0-d tensor; summing some gives a coalesced
-    sparse tensor of the remaining dims, as PyTorch. Differentiable in the values."""
-    if not isinstance(input, SparseTensor):
-        raise RuntimeError(
-            "sparse.sum: expected a sparse COO tensor (layout=chainrule.sparse_coo), got a "
-            "dense tensor; use chainrule.sum"
-        )
-    if type(input) is not SparseTensor:  # PyTorch's sparse.sum coalesces first: COO only
-        if dim is not None:  # (its sum over dims reads the indices first)
-            raise dispatcher_error("_indices", "SparseCsrCPU")
-        name = "Sparse" + str(input.layout)[len("torch.sparse_") :].capitalize()
-        raise RuntimeError(f"coalesce expected sparse coordinate tensor layout but got {name}")
-    refuse_sparse_meta("_coalesce", input)
-    values = input._sp_values if dtype is None else input._sp_values.to(dtype)
-    n = input.sparse_dim()
-    dims = norm_dim(dim, input.ndim, "sparse.sum")
-    if dims is None:
-        return values.sum()
-    dense_axes = sorted({d - n + 1 for d in dims if d >= n})  # a hybrid tensor's dense dims
-    if dense_axes:
-        values = values.sum(dim=dense_axes)
-    sparse_dims = {d for d in dims if d < n}
-    if len(sparse_dims) == n:  # every sparse dim: a dense tensor of the dense dims left
-        return values.sum(dim=0)
-    pattern = input._sp_pattern
-    keep = [d for d in range(n) if d not in sparse_dims]
-    reduced = SparsePattern(pattern.indices[keep], tuple(pattern.shape[d] for d in keep), False)
-    plan = reduced.coalesce_plan()
-    return make_sparse(
-        named(CoalesceValues.apply(values, plan), "SparseSumBackward0"), plan.pattern
-    )
-
-
-def _sum_method(self: SparseTensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None):
-    if keepdim:
-        raise NotImplementedError("Tensor.sum of a sparse tensor: keepdim=True is not supported")
-    if dim is not None:
-        refuse_sparse_meta("sum.dim_IntList", self)
-    elif is_sparse_meta(self):  # PyTorch's s.sum() runs on meta: a dense 0-d result
-        return self._sp_values.sum(dtype=dtype)
-    return sum(self, dim, dtype)
 
 
 def _mv_method(self: SparseTensor, vec: Any) -> Tensor:
@@ -492,7 +375,7 @@ def _bind() -> None:
     T.bmm = lambda self, other: sparse_bmm(self, other)
     T.__rmatmul__ = lambda self, other: sparse_matmul(other, self)
     T.mv = _mv_method
-    T.sum = _sum_method
+    T.sum = sparse_sum_method
 
 
 _bind()
