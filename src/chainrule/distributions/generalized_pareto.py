@@ -114,7 +114,7 @@ class GeneralizedPareto(Distribution):
 
     def rsample(self, sample_shape: Any = _EMPTY_SIZE) -> Tensor:
         """Inverse-CDF sampling of uniform draws (differentiable in every parameter)."""
-        uniform = cr.rand(*tuple(self._extended_shape(sample_shape)), dtype=self.loc.dtype)
+        uniform = cr.rand(tuple(self._extended_shape(sample_shape)), dtype=self.loc.dtype)
         return self.icdf(uniform)
 
     # --- summaries -------------------------------------------------------------------------

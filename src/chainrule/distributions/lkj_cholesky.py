@@ -87,7 +87,7 @@ class LKJCholesky(Distribution):
             radius_sq = self._beta.sample(sample_shape).unsqueeze(-1)
             # Uniform directions: normalised Gaussians restricted to the strict lower triangle.
             shape = tuple(self._extended_shape(sample_shape))
-            gauss = cr.randn(*shape, dtype=radius_sq.dtype).tril(-1)
+            gauss = cr.randn(tuple(shape), dtype=radius_sq.dtype).tril(-1)
             length = gauss.norm(dim=-1, keepdim=True)
             # Row 0 is all zeros; dividing it by 1 instead of 0 keeps it zero.
             length = cr.where(length == 0, cr.ones_like(length), length)

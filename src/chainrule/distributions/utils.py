@@ -60,7 +60,7 @@ def broadcast_all(*values: Any) -> tuple[cr.Tensor, ...]:
 def _standard_normal(shape: Sequence[int], dtype: Any, device: Any = None) -> cr.Tensor:
     """N(0, 1) draws of ``shape`` from the default (seeded) generator; ``device`` is kept
     for signature compatibility and has a single possible value (the CPU)."""
-    return cr.randn(*tuple(shape), dtype=dtype)
+    return cr.randn(tuple(shape), dtype=dtype)
 
 
 def _sum_rightmost(value: cr.Tensor, dim: int) -> cr.Tensor:

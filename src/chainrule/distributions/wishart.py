@@ -222,7 +222,7 @@ class Wishart(ExponentialFamily):
         # Keep the diagonal strictly positive so that the product stays invertible.
         diag = root_chi2.clamp(min=cr.finfo(root_chi2.dtype).eps)
         shape = tuple(sample_shape) + tuple(self._batch_shape) + (p, p)
-        below = cr.randn(*shape, dtype=diag.dtype).tril(-1)
+        below = cr.randn(tuple(shape), dtype=diag.dtype).tril(-1)
         factor = self._unbroadcasted_scale_tril @ (below + diag.diag_embed(dim1=-2, dim2=-1))
         return factor @ factor.transpose(-2, -1)
 

@@ -102,7 +102,7 @@ class _UninitializedTensor:
         """Allocate storage of ``shape`` and become an ordinary ``_materialized`` tensor."""
         dev = device if device is not None else self.device
         dt = dtype if dtype is not None else self._data.dtype
-        self._data = empty(*tuple(int(s) for s in shape), dtype=dt, device=dev)._data
+        self._data = empty(tuple(int(s) for s in shape), dtype=dt, device=dev)._data
         # (no version bump: PyTorch's materialize assigns ``.data``, which bumps nothing)
         self.__class__ = self._materialized
 
