@@ -240,21 +240,8 @@ class SparseAddmmNode(Function):
 
     @staticmethod
     def jvp(ctx, tm, tv, tx, *_):
-        _mat, values, dense, pattern, beta, alpha, _product = ctx.primals
-        out = None
-        if tv is not None:
-            out = kernels.spmm(tv, dense, pattern)
-        if tx is not None:
-            term = kernels.spmm(values, tx, pattern)
-            out = term if out is None else out + term
-        if out is not None and alpha != 1:
-            out = out * alpha
-        if tm is not None and beta != 0:
-            term = tm if beta == 1 else tm * beta
-            out = term if out is None else out + term
-        if out is not None and out.shape != _product.shape:  # a broadcast mat's tangent only
-            out = get_array_module(out).broadcast_to(out, _product.shape).copy()
-        return out
+        _mat, values, dense, pattern, beta, alpha, product = ctx.primals
+        return _addmm_tangent(tm, tv, tx, values, dense, pattern, beta, alpha, product.shape)
 
 
 class AddmmSparseNode(SparseAddmmNode):
@@ -310,18 +297,7 @@ class AddmmSourceNode(Function):
     def jvp(ctx, tm, _ts, tv, tx, *_):
         # the value's derivative: the stored values' tangent (the source's, on the pattern)
         _mat, _source, values, dense, pattern, beta, alpha, result = ctx.primals
-        out = None if tv is None else kernels.spmm(tv, dense, pattern)
-        if tx is not None:
-            term = kernels.spmm(values, tx, pattern)
-            out = term if out is None else out + term
-        if out is not None and alpha != 1:
-            out = out * alpha
-        if tm is not None and beta != 0:
-            term = tm if beta == 1 else tm * beta
-            out = term if out is None else out + term
-        if out is not None and out.shape != result.shape:  # a broadcast mat's tangent only
-            out = get_array_module(out).broadcast_to(out, result.shape).copy()
-        return out
+        return _addmm_tangent(tm, tv, tx, values, dense, pattern, beta, alpha, result.shape)
 
 
 def addmm_node(mat: Tensor, mat1: Any, mat2: Tensor, beta: Any, alpha: Any, result: Any) -> Any:
@@ -352,3 +328,21 @@ def addmm_one_node(mat: Any, mat1: Any, mat2: Any, beta: Any, alpha: Any) -> boo
         return False
     dt = values._data.dtype
     return dt.kind == "f" and mat._data.dtype == dt == mat2._data.dtype and mat1.ndim == 2
+
+
+def _addmm_tangent(tm, tv, tx, values, dense, pattern, beta, alpha, shape):
+    """``beta * tm + alpha * (tv @ dense + values @ tx)`` on the sparse pattern: the tangent of
+    ``addmm(mat, sparse, dense)`` (None when no input has one); a broadcast ``mat``'s tangent
+    is broadcast to the result's ``shape``."""
+    out = None if tv is None else kernels.spmm(tv, dense, pattern)
+    if tx is not None:
+        term = kernels.spmm(values, tx, pattern)
+        out = term if out is None else out + term
+    if out is not None and alpha != 1:
+        out = out * alpha
+    if tm is not None and beta != 0:
+        term = tm if beta == 1 else tm * beta
+        out = term if out is None else out + term
+    if out is not None and out.shape != shape:  # a broadcast mat's tangent only
+        out = get_array_module(out).broadcast_to(out, shape).copy()
+    return out
