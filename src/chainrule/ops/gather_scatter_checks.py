@@ -26,6 +26,7 @@ __all__ = [
     "IndexOutOfBounds",
     "check_gather",
     "check_scatter_value",
+    "first_bad_index",
     "check_select_values",
     "check_values",
 ]
@@ -39,7 +40,7 @@ class IndexOutOfBounds(IndexError, RuntimeError):
     other dims; this is both, so either ``except`` works."""
 
 
-def _first_bad(arr: Any, size: int) -> int | None:
+def first_bad_index(arr: Any, size: int) -> int | None:
     """The first value of ``arr`` (row-major) outside ``[0, size)``, or None. The valid
     path reads only the minimum and the maximum."""
     if not arr.size:
@@ -52,7 +53,7 @@ def _first_bad(arr: Any, size: int) -> int | None:
 
 def check_values(arr: Any, size: int, d: int) -> None:
     """PyTorch's gather/scatter kernel check: every index value in ``[0, size)``."""
-    bad = _first_bad(arr, size)
+    bad = first_bad_index(arr, size)
     if bad is not None:
         raise torch_words(
             IndexOutOfBounds(f"index {bad} is out of bounds for dimension {d} with size {size}")
@@ -131,7 +132,7 @@ def check_select_values(x: Tensor, d: int, idx: Tensor) -> None:
         by_value = True
     else:
         by_value = x.ndim > 1 and d == 1
-    bad = _first_bad(idx._data, size)
+    bad = first_bad_index(idx._data, size)
     if bad is None:
         return
     if by_value:

@@ -26,7 +26,7 @@ from ..autograd.tensor import Tensor
 from ..qtypes import scalar_type_name
 from ._tensor_args import tensor_operand
 from ._util import no_dims_error, norm_dim, torch_words
-from .gather_scatter import IndexOutOfBounds
+from .gather_scatter_checks import IndexOutOfBounds, first_bad_index
 
 __all__ = ["check_alpha", "check_index_add"]
 
@@ -114,18 +114,15 @@ def check_index_add(x: Tensor, dim: int, index: Any, source: Any, prefix: tuple 
 def _check_values(arr: Any, xs: list, pd: int) -> None:
     """The first index value outside ``[0, size)`` in PyTorch's words."""
     size = xs[pd] if xs else 1
-    out = (arr < 0) | (arr >= size)
-    if not out.any():  # (a value check, which a meta array answers with False)
+    bad = first_bad_index(arr, size)  # (in the index's order: the first is named)
+    if bad is None:
         return
-    bad = arr[out]  # (in the index's order: the first is named)
     # (IndexOutOfBounds: both an IndexError and a RuntimeError, as PyTorch's kernel path, and
     # so its type, also depends on the layout: a strided view takes its slice path)
     if len(xs) <= 1 or 0 < pd < len(xs) - 1:  # PyTorch's vector path, and its slice path
         raise _words(IndexOutOfBounds("index out of range in self"))
     raise _words(
-        IndexOutOfBounds(
-            f"index {int(bad[0])} is out of bounds for dimension {pd} with size {size}"
-        )
+        IndexOutOfBounds(f"index {bad} is out of bounds for dimension {pd} with size {size}")
     )
 
 

@@ -21,7 +21,7 @@ from typing import Any
 from ..autograd.tensor import Tensor
 from ._tensor_args import tensor_operand
 from ._util import as_tensor, dim_range_error, norm_dim
-from .gather_scatter_checks import IndexOutOfBounds
+from .gather_scatter_checks import IndexOutOfBounds, first_bad_index
 
 __all__ = ["check_shapes", "check_values"]
 
@@ -78,10 +78,9 @@ def check_values(x: Tensor, d: int, idx: Tensor, s: Tensor, levels: list, full: 
         raise RuntimeError("Index tensor must have the same number of dimensions as src tensor")
     arr = (full(idx, levels) if levels else idx._data).reshape(-1)
     size = x.shape[d] if x.ndim else 1
-    out = (arr < 0) | (arr >= size)
-    if not out.any():  # (a value check, which a meta array answers with False)
+    bad = first_bad_index(arr, size)  # (in the index's order: the first is named)
+    if bad is None:
         return
-    bad = arr[out]  # (in the index's order: the first is named)
     raise IndexOutOfBounds(
-        f"index {int(bad[0])} is out of bounds for dimension {d + len(levels)} with size {size}"
+        f"index {bad} is out of bounds for dimension {d + len(levels)} with size {size}"
     )
