@@ -146,6 +146,7 @@ from .ops.fake_quantize import (
     fake_quantize_per_channel_affine,
     fake_quantize_per_tensor_affine,
 )
+from .ops.grouped_mm import grouped_mm as _grouped_mm  # torch._grouped_mm (MoE)
 from .ops.memory_format import (
     channels_last,
     channels_last_3d,
@@ -290,6 +291,11 @@ def is_tensor(obj: Any) -> bool:
 def numel(input: Tensor) -> int:
     return input.numel()
 
+
+# ``cr.linalg.matmul``/``matrix_exp`` are the root ops, taking NumPy's keyword names as torch's
+# do (``x1=``): the linalg package is imported before ``ops`` wraps them, so it takes them here.
+linalg.matmul = matmul  # noqa: F405
+linalg.matrix_exp = matrix_exp  # noqa: F405
 
 # What ``from chainrule import *`` gives, as ``torch.__all__`` does: the op API (ops.__all__,
 # which includes the builtin-shadowing abs/all/any/max/min/pow/sum, as torch's), the

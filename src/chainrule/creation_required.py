@@ -39,8 +39,13 @@ def require_size(op: str, sizes: tuple, size: Any) -> None:
     makes no 0-d tensor (that is ``op(())``)."""
     if sizes or size is not None:
         return
-    if op in ("rand", "randn") and not called_as((op,))[2]:  # no keyword either
+    keywords = called_as((op,))[2]  # (read only on this error path)
+    if op in ("rand", "randn") and not keywords:  # no keyword either
         raise TypeError(format_invalid_args(op, [], [], _RANDOM_OVERLOADS))
+    if "size" in keywords and (op not in ("rand", "randn") or len(keywords) == 1):
+        # size=None given: PyTorch's parser refuses the None (rand(size=None, dtype=...)
+        # fits none of its two overloads there: its listing, not written here)
+        raise TypeError(f"{op}(): argument 'size' must be tuple of ints, not NoneType")
     raise TypeError(f'{op}() missing 1 required positional arguments: "size"')
 
 

@@ -245,6 +245,7 @@ _NATIVE = {
     "DiagEmbed",
     "EmbeddingFn",
     "ConstantPadNdBackward0",
+    "NotImplementedDerivative",  # a result kept in the graph (``_scaled_mm`` of float8 leaves)
 }
 _NO_E8M0 = {"Abs", "IndexPut", "MatMul", "LinearFn"}  # (PyTorch: no e8m0 kernel for these)
 _IN_FLOAT32 = {"Abs", "Mul", "MatMul", "LinearFn"}  # computed in float32, rounded once

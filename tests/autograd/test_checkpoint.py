@@ -325,8 +325,6 @@ def test_unsupported_and_invalid_arguments():
     def ctx():
         return cr.no_grad(), cr.no_grad()
 
-    with pytest.raises(NotImplementedError, match="context_fn"):
-        checkpoint(_sin, x, use_reentrant=False, context_fn=ctx)
     with pytest.raises(ValueError, match="only supported when use_reentrant=False"):
         checkpoint(_sin, x, use_reentrant=True, context_fn=ctx)
     with pytest.raises(ValueError, match="only supported when use_reentrant=False"):

@@ -147,8 +147,8 @@ def test_wrong_gradient_shape_from_a_custom_function_names_it():
     x = cr.ones(3, requires_grad=True)
     with pytest.raises(
         RuntimeError,
-        match=r"BadBackward returned an invalid gradient for "
-        r"input 0: got shape \(5,\).*\(3,\)",
+        match=r"Function BadBackward returned an invalid gradient at "
+        r"index 0 - got \[5\] but expected shape compatible with \[3\]",
     ):
         Bad.apply(x).sum().backward()
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import pytest
 
-from ._xfail_params import xfail_params
 from .test_versions_session42_b import _compare
 
 __all__: list[str] = []
@@ -114,20 +113,8 @@ for _name, _kw in [
     CASES[_k.__name__] = _k
 
 
-# known differences from PyTorch (strict xfails: a fix makes them fail; they compared
-# nothing before session 46, when a list returned by a case raised alike in both libraries)
-FUSED = {name for name in CASES if "fused" in name}
-
-
-@pytest.mark.parametrize(
-    "name",
-    xfail_params(
-        CASES,
-        FUSED,
-        "PyTorch's fused kernels (_fused_sgd_/_fused_adam(w)_/_fused_adagrad_) write the "
-        "parameters and state buffers without bumping their versions (0 after two steps); "
-        "chainrule's fused path counts each write as the foreach path does",
-    ),
-)
+# the fused cases (PyTorch's fused kernels bump no version of the parameters and state
+# buffers) were strict xfails until session 47 (_update_helpers.step_writes)
+@pytest.mark.parametrize("name", list(CASES))
 def test_optimizer_versions_as_torch(name: str) -> None:
     _compare(CASES[name])

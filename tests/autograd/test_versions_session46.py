@@ -245,17 +245,10 @@ for _eq in ("ij,ij->", "ij,ij->j", "ij,jk->", "ij,kj->ik"):
     CASES[_e.__name__] = _e
 
 
-# known differences from PyTorch (strict xfails: a fix makes them fail)
-GAPS = {
-    # PyTorch's take backward under create_graph is zeros.put_(index, grad, True) (node
-    # PutBackward0, version 1); chainrule's put is index_put on the flattened tensor viewed
-    # back (ViewBackward0 over IndexPutBackward0, a hidden _base: ops/misc_more.put)
-    "grad_base_take_create_graph",
-    # PyTorch's einsum is a chain of permute/bmm/view nodes, and whether its engine sums the
-    # two gradients of the leaf in place (version 1) or not (0) follows from that chain's
-    # views; chainrule's einsum is one node whose gradients are fresh arrays (summed in place)
-    "einsum_twice_ij_ij_to_",
-}
+# known differences from PyTorch (strict xfails: a fix makes them fail); none left: take's
+# gradient under create_graph (PyTorch's PutBackward0) and einsum with one operand twice were
+# fixed in session 47
+GAPS: set[str] = set()
 
 
 @pytest.mark.parametrize(

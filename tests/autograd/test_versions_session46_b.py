@@ -354,12 +354,8 @@ for _kind in ("row_major", "transposed", "channels_last", "expanded", "strided")
 
 
 # known differences from PyTorch (strict xfails: a fix makes them fail)
-GAPS = {
-    # PyTorch's vmap returns the very tensor it was given when f returns its input (out_dims
-    # 0, in_dims 0: r is x, grad_fn CopySlices); chainrule's vmap returns a new tensor, a
-    # view of it (AsStridedBackward0; func/vmap.py)
-    "vmap_returns_input_written_through_slice",
-}
+# (vmap returning its input: PyTorch's very tensor, fixed in session 47: func/vmap.py)
+GAPS: set[str] = set()
 
 
 @pytest.mark.parametrize(

@@ -434,11 +434,6 @@ def _(m: Any) -> Any:
 
 # case -> why chainrule still differs from torch 2.13 (strict xfails in the test module)
 GAPS: dict = {
-    "chunk_size_bad_1.5": (
-        "torch accepts a float chunk_size at the check and fails later splitting the batch "
-        "(TypeError: can't multiply sequence by non-int of type 'float'); chainrule refuses it "
-        "at the check (a TypeError too, its own words)"
-    ),
     "instance_norm_running_stats_under_vmap": (
         "torch refuses instance_norm with unbatched running stats under vmap (batch norm's "
         "words); chainrule's instance_norm updates them per sample (nn/functional, not func)"

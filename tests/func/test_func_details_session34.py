@@ -23,7 +23,7 @@ def _err(fn):
     try:
         fn()
     except Exception as e:  # noqa: BLE001 - the error is the compared result
-        return type(e).__name__, str(e).split(" (got")[0].rstrip(".")
+        return type(e).__name__, str(e).splitlines()[0].split(" (got")[0].rstrip(".")
     return None
 
 

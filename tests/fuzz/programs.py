@@ -63,6 +63,7 @@ from .s43_steps import S43, s43_step
 from .s44_steps import S44, s44_step
 from .s45_steps import S45, s45_step
 from .s46_steps import S46, s46_step
+from .s47_steps import S47, s47_step
 from .traces import Trace, _Err, assert_same
 
 __all__ = ["Step", "Program", "Trace", "run", "assert_same", "KINDS"]
@@ -77,9 +78,10 @@ _STEPS.update({S39: s39_step, S40: s40_step, S41: s41_step, S42: s42_step, S43: 
 _STEPS[S44] = s44_step
 _STEPS[S45] = s45_step
 _STEPS[S46] = s46_step
+_STEPS[S47] = s47_step
 KINDS = UNARY + BINARY + REDUCE + VIEWS + INPLACE + OTHER + MORE + EXTRA + EXTRA_VIEWS + NN
 KINDS += LINALG + MATH + R9 + R9_VIEWS + R10 + R11 + S37 + S38 + S39 + S40 + S41 + S42 + S43 + S44
-KINDS += S45 + S46
+KINDS += S45 + S46 + S47
 
 
 @dataclass(frozen=True)

@@ -78,13 +78,9 @@ def test_sparse_product_of_stored_elements_with_another_dtype_raises(layout):
     same(prog)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="second derivative of angle() at a complex zero: torch's is NaN (the masked branch "
-    "of its first derivative divides by |z|^2 = 0), chainrule's 0; a singular point as norms "
-    "at 0 (r11_nn_steps.py stft_trip takes angles off zeros)",
-)
 def test_double_backward_of_angle_at_a_complex_zero():
+    # torch's second derivative is NaN there (the masked branch of its first derivative
+    # divides by |z|^2 = 0); chainrule's was 0 until session 47 mirrored the formula
     def prog(L):
         x = L.tensor([0.0, 1.0], dtype=L.float64, requires_grad=True)
         a = L.complex(x, x * 0).angle()

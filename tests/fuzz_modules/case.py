@@ -8,8 +8,9 @@ seed so both libraries see the same values):
 
 ``("f", shape)`` standard normal, requires grad; ``("c", shape)`` the same, no grad;
 ``("p", shape, rg)`` uniform in (0.05, 0.95); ``("pos", shape, rg)`` uniform in (0.2, 2);
-``("sign", shape)`` +-1 floats; ``("logp", shape)`` log-probabilities over the last
-dim, requiring grad; ``("i", shape, low, high)`` int64 in [low, high);
+``("sign", shape)`` +-1 floats; ``("k", shape, value)`` a constant, requiring grad;
+``("logp", shape)`` log-probabilities over the last dim, requiring grad;
+``("i", shape, low, high)`` int64 in [low, high);
 ``("ints", values)`` an int64 tensor of ``values``; ``("none",)`` ``None``;
 ``("mll", shape)`` a MultiLabelMarginLoss target (labels then -1 padding);
 ``("tuple", specs)`` a tuple of inputs (an LSTM's ``(h0, c0)``); ``("unpool", shape, k,
@@ -154,6 +155,8 @@ def _make_input(lib: Any, spec: tuple, rng: np.random.Generator) -> Any:
         a, rg = a - np.log(np.exp(a).sum(-1, keepdims=True)), True
     elif kind == "sign":
         a, rg = np.where(rng.random(shape) < 0.5, -1.0, 1.0), False
+    elif kind == "k":  # a constant (a variance of 0), requiring grad
+        a, rg = np.full(shape, float(spec[2])), True
     else:
         raise ValueError(f"unknown input spec {spec!r}")
     return lib.tensor(np.asarray(a, dtype=np.float64), requires_grad=rg)

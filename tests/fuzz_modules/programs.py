@@ -18,6 +18,7 @@ from .kinds_round2 import ROUND2_DRAWERS
 from .kinds_s43 import S43_DRAWERS
 from .kinds_s44 import S44_DRAWERS
 from .kinds_s46 import S46_DRAWERS
+from .kinds_s47 import S47_DRAWERS
 from .lifecycle import check_lifecycle
 from .utils_s38 import check_utils
 from .utils_s40 import check_utils_s40
@@ -30,6 +31,7 @@ DRAWERS = {**LAYER_DRAWERS, **MORE_DRAWERS, **LOSS_DRAWERS, **EXTRA_DRAWERS, **R
 DRAWERS.update(S43_DRAWERS)
 DRAWERS.update(S44_DRAWERS)
 DRAWERS.update(S46_DRAWERS)
+DRAWERS.update(S47_DRAWERS)
 KINDS = tuple(DRAWERS)
 P_WEIRD = 0.08  # how often one argument is replaced by a value of an odd type
 P_LIFE = 0.25  # how often a case is a life cycle (lifecycle.py) rather than one forward

@@ -126,7 +126,7 @@ SPECS: list = [
         "positive",
     ),
     _unary("frac"),
-    # float_power returns float64 for any input (tests/ops/test_wave2_pointwise.py checks that);
+    # float_power returns float64 for any input (tests/ops/test_wave2_pointwise_a.py checks that);
     # .to(a.dtype) keeps the float32 check of test_ops about the gradient only
     _binary("float_power", lambda a, b: lib(a).float_power(a, b).to(a.dtype), "positive"),
     _unary("float_power_scalar", lambda a: lib(a).float_power(a, 2.5).to(a.dtype), "positive"),

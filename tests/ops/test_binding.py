@@ -32,8 +32,9 @@ def test_marks_leave_the_function_unchanged():
 
 def _past_deprecated(f):
     """``f`` under the wrapper that takes PyTorch's deprecated scale-first overloads
-    (ops/deprecated_overloads.py: add, sub, addcmul, addmm, ...), if it has one."""
-    while getattr(f, "deprecated_overloads", False):
+    (ops/deprecated_overloads.py: add, sub, addcmul, addmm, ...), or under the one that takes
+    NumPy's keyword names (ops/keyword_aliases.py), if it has one."""
+    while getattr(f, "deprecated_overloads", False) or hasattr(f, "keyword_aliases"):
         f = f.__wrapped__
     return f
 

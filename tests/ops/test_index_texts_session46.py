@@ -191,21 +191,7 @@ def test_empty_index_of_any_shape_leaves_input_with_gradient(op, reduce, include
         np.testing.assert_array_equal(c_grad.numpy(), t_grad.numpy())
 
 
-_ENGINE_WORDS = (
-    "the engine's own words for a gradient of the wrong shape (ScatterBackward0 returned an "
-    "invalid gradient for input 3: got shape (0, 7) ...), where PyTorch's say 'Function "
-    "ScatterBackward0 returned an invalid gradient at index 1 - got [0, 7] ...'"
-)
-
-
-@pytest.mark.parametrize(
-    "op",
-    [
-        "scatter_reduce",
-        pytest.param("scatter", marks=pytest.mark.xfail(strict=True, reason=_ENGINE_WORDS)),
-        pytest.param("scatter_add", marks=pytest.mark.xfail(strict=True, reason=_ENGINE_WORDS)),
-    ],
-)
+@pytest.mark.parametrize("op", ["scatter_reduce", "scatter", "scatter_add"])
 def test_empty_index_src_gradient_refused_as_torch(op):
     """PyTorch's backward gives src a gradient of the index's shape and refuses it."""
     errs = []

@@ -5,9 +5,9 @@ the incoming gradient's layout. chainrule's followed the incoming gradient's; wi
 channels-last one it now computes from a row-major copy (its float32 sums then round as
 for a row-major gradient: NumPy's sums over a channels-last array, added row by row, moved
 the drop-in program ``mit_dbvae_debiasing`` off PyTorch's losses once relu's gradient took
-PyTorch's channels-last layout) and lays the result out as PyTorch's. The one remaining gap
-(a channels-last input with a row-major incoming gradient) is session 45's strict xfail in
-``test_result_layouts_session45.py``, left as it is.
+PyTorch's channels-last layout) and lays the result out as PyTorch's. The last gap (a
+channels-last input with a row-major incoming gradient, session 45's strict xfail in
+``test_result_layouts_session45.py``) closed in session 47.
 """
 
 from __future__ import annotations

@@ -429,15 +429,7 @@ def run(lib: Any, name: str) -> tuple[list, list]:
 
 GAPS: set[str] = set()  # einsum gradients: closed in session 46 (pair_grad_strides)
 assert GAPS <= set(CASES)
-BN_GAPS = {"batch_norm_cl", "batch_norm_cl_affine"}
-assert BN_GAPS <= set(CASES)
-BN_REASON = (
-    "batch norm's input gradient of a channels-last input is row-major here (PyTorch's is "
-    "channels-last): laying it out as PyTorch's changed the float32 rounding of the "
-    "convolution backward after it, and the drop-in program mit_dbvae_debiasing (whose conv "
-    "biases before BatchNorm get rounding-noise gradients that Adam scales to full steps) "
-    "then left PyTorch's losses by 1.3%; reverted in session 45"
-)
+# batch_norm_cl / batch_norm_cl_affine: channels-last input gradients, closed in session 47
 GAP_REASON = (
     "einsum's gradients: PyTorch's come out of the backward of its permute / bmm "
     "decomposition ((20, 1, 5) for 'bkj' of 'bij,bkj->bik'); chainrule's gradient is an "
@@ -448,11 +440,7 @@ GAP_REASON = (
 @pytest.mark.parametrize(
     "name",
     [
-        pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=GAP_REASON))
-        if n in GAPS
-        else pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=BN_REASON))
-        if n in BN_GAPS
-        else n
+        pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=GAP_REASON)) if n in GAPS else n
         for n in CASES
     ],
 )

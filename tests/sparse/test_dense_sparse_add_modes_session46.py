@@ -108,8 +108,9 @@ def test_jacrev_of_dense_plus_sparse_as_torch() -> None:
 @pytest.mark.xfail(
     strict=True,
     reason="a sparse tensor built from dual values (forward mode): torch refuses to build it "
-    "(no forward AD for _sparse_coo_tensor_with_dims_and_tensors); chainrule carries the "
-    "values' tangent through the sparse tensor (dense + sparse gets it at the entries)",
+    "(no forward AD for _sparse_coo_tensor_with_dims_and_tensors, 'not implemented yet'); "
+    "chainrule carries the values' tangent through the sparse tensor (kept deliberately, "
+    "session 47: a missing torch formula, not a torch rule)",
 )
 def test_dual_sparse_values_as_torch() -> None:
     def run(m: Any) -> Any:
@@ -171,10 +172,6 @@ META_OPS: dict[str, Callable[[Any, Any, Any], Any]] = {
     "add_": lambda m, d, s: d.add_(s, alpha=2),
     "sub_": lambda m, d, s: d.sub_(s),
 }
-_SUB_ = (
-    "dense.sub_(sparse) on meta: torch's dispatcher names the in-place kernel (sub_.Tensor); "
-    "chainrule's add/sub do not know they run in place and name sub.Tensor"
-)
 
 
 def _meta_params() -> Any:
@@ -183,9 +180,8 @@ def _meta_params() -> Any:
             for sparse in SPARSE:
                 if dense_device == "cpu" and sparse.startswith("cpu"):
                     continue
-                gap = op == "sub_" and "coo" in sparse
-                marks = [pytest.mark.xfail(strict=True, reason=_SUB_)] if gap else []
-                yield pytest.param(op, dense_device, sparse, marks=marks)
+                # (sub_ of a COO tensor: torch's dispatcher names sub_.Tensor; session 47)
+                yield pytest.param(op, dense_device, sparse)
 
 
 @pytest.mark.parametrize(("op", "dense_device", "sparse"), list(_meta_params()))

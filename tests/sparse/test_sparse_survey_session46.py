@@ -218,25 +218,16 @@ _TORCH_NO_GRAD = (
     "torch's backward of {} fails ({}); chainrule gives the values their gradient, as for "
     "the other sparse ops whose backward torch lacks"
 )
-_CSR_TIMES = (
-    "csr * {}: torch computes a CSR tensor on the other operand's stored elements (explicit "
-    "zeros included); chainrule refuses (convert the other with .to_sparse_csr())"
-)
 GAPS = {
     "tensor_sum_dim_grad": _TORCH_NO_GRAD.format("s.sum(dim)", "expand of a sparse tensor"),
     "csr_sum_keepdim_grad": _TORCH_NO_GRAD.format("csr.sum(dim, keepdim=True)", "expand"),
     "index_select_grad": _TORCH_NO_GRAD.format("index_select", "no sparse index_add_"),
     "narrow_copy_grad": _TORCH_NO_GRAD.format("narrow_copy", "no sparse as_strided"),
     "mul_csr_coo_grad": _TORCH_NO_GRAD.format("csr * coo", "a CSR gradient for the COO one"),
-    "tensor_sum_keepdim": "coo.sum(dim, keepdim=True): torch gives an uncoalesced COO tensor "
-    "keeping the summed dim; chainrule refuses keepdim=True",
     "to_csr_1d": "to_sparse_csr of a 1-d tensor: torch fails inside its kernel (a select() "
     "IndexError); chainrule's IndexError says it takes a 2-d matrix",
     "sampled_addmm_batched": "sampled_addmm of a batched CSR input: torch computes it; "
     "chainrule takes a 2-d CSR input only",
-    "mul_csr_csc": _CSR_TIMES.format("csc"),
-    "mul_csr_bsr": _CSR_TIMES.format("bsr"),
-    "mul_csr_bsc": _CSR_TIMES.format("bsc"),
 }
 
 

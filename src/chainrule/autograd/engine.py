@@ -8,7 +8,9 @@ outputs, calls its backward rule, and sends one gradient to each input. Broadcas
 undone here, centrally: a gradient whose shape differs from its input's is summed back to
 that shape (:func:`sum_to_shape`), so no op rule ever deals with broadcasting. Gradients
 reaching a leaf are written into ``.grad`` by :func:`accumulate_grad` (``leaf_grad.py``), the
-one place that does so (``Tensor.backward(inputs=...)`` uses it too).
+one place that does so (``Tensor.backward(inputs=...)`` uses it too). The steps around the
+rules (a node's output hooks and captures, ``autograd.grad``'s targets, pruning and results)
+are in ``engine_steps.py``.
 
 Grad mode is per thread: while a backward runs, the calling thread records ops only with
 ``create_graph=True``; other threads are not affected.
@@ -24,18 +26,20 @@ import numpy as np
 from .._layout_carry import carry_elementwise_marks
 from .._layout_marks import LAYOUT_MARKS
 from ..backend import get_array_module
-from ..meta.array import MetaArray, meta_empty
 from ..threads import elementwise
 from . import rules as _rules
 from .accumulate_grad import HOOKED, summed_version
 from .engine_sparse import sum_sparse as _sum_sparse
+from .engine_steps import collect_grads as _collect
+from .engine_steps import grad_targets as _targets
+from .engine_steps import prepare_outputs as _prepare_outputs
+from .engine_steps import wanted_inputs as _wanted_inputs
 from .function import Node
 from .graph import topological_order
 from .hooks import run_node_posthooks, run_node_prehooks, run_tensor_hooks
 from .ieee import quiet_off, quiet_on
-from .leaf_grad import OwnedArrays, accumulate_grad, ready_owned, view_of_root
+from .leaf_grad import OwnedArrays, accumulate_grad, ready_owned
 from .multi_grad_hook import MULTI_GRAD_HOOKS, begin_pass, end_pass
-from .node import is_builtin
 from .post_accumulate import (
     POST_ACCUMULATE_HOOKS,
     leaf_edge_counts,
@@ -328,6 +332,18 @@ def _write_leaf(leaf: Tensor, g: Tensor, create_graph: bool, owned: set | None) 
 _PLAIN_WRITE_LEAF = _write_leaf  # (the profiler's wrapper, while it records, is not)
 
 
+def _invalid_gradient(got: tuple, shape: tuple, node: Node | None, index: int) -> RuntimeError:
+    """PyTorch's ``validate_outputs`` error. Its index counts the node's tensor inputs; here
+    those that took a gradient (the same where every tensor before it did)."""
+    if node is not None:
+        index = sum(1 for m in node.input_meta[:index] if m is not None)
+    return RuntimeError(
+        f"Function {node.name() if node is not None else 'backward'} returned an invalid "
+        f"gradient at index {index} - got {list(got)} but expected shape compatible with "
+        f"{list(shape)}"
+    )
+
+
 def sum_to_shape(
     g: Tensor, shape: tuple, differentiable: bool, node: Node | None = None, index: int = 0
 ) -> Tensor:
@@ -341,12 +357,7 @@ def sum_to_shape(
     gs = g._data.shape
     lead = len(gs) - len(shape)
     if lead < 0 or any(s != 1 and s != t for s, t in zip(shape, gs[lead:])):
-        who = node.name() if node is not None else "backward"
-        raise RuntimeError(
-            f"{who} returned an invalid gradient for input {index}: got shape "
-            f"{tuple(gs)} but expected shape {tuple(shape)} (or one that "
-            "broadcasts to it)"
-        )
+        raise _invalid_gradient(gs, shape, node, index)
     axes = tuple(range(lead)) + tuple(
         i + lead for i, s in enumerate(shape) if s == 1 and gs[i + lead] != 1
     )
@@ -362,131 +373,3 @@ def sum_to_shape(
     if axes and not d.flags.c_contiguous:  # PyTorch's sum is row-major (NumPy's keeps order)
         d = get_array_module(d).ascontiguousarray(d)  # (meta: no memory; CuPy's own)
     return Tensor._make(d.reshape(shape), False, None, 0)
-
-
-# ----------------------------------------------------------------------------- the steps' parts
-def _targets(inputs: Sequence[Tensor] | None) -> dict | None:
-    """For ``autograd.grad``: map each input's edge to its positions in ``inputs``."""
-    if inputs is None:
-        return None
-    targets: dict = {}
-    for i, t in enumerate(inputs):
-        if not t.requires_grad:
-            raise RuntimeError(
-                "One of the differentiated Tensors does not require grad\n"
-                f"autograd.grad: input {i} (shape {tuple(t.shape)}) does not require grad; "
-                "call .requires_grad_() on it before building the graph"
-            )
-        key = (t.grad_fn, t._output_nr) if t.grad_fn is not None else id(t)
-        targets.setdefault(key, []).append(i)
-    return targets
-
-
-def _wanted_inputs(order: list, targets: dict) -> dict:
-    """For a pass with targets: ``{node: needs}`` for every node with a path to a target,
-    where ``needs`` is the node's ``needs_input_grad`` restricted to the inputs on such a
-    path (chainrule's own ops: their rules then skip the other gradients), or None where
-    nothing is pruned. ``order`` runs from the outputs to the leaves,
-    so walking it backwards meets every input's producer before its consumer."""
-    wanted: dict = {}
-    for node in reversed(order):
-        needs = []
-        for edge in node.next_edges:
-            if edge is None:
-                needs.append(False)
-            elif type(edge) is tuple:
-                needs.append(edge[0] in wanted or edge in targets)
-            else:
-                needs.append(id(edge) in targets)
-        if any(needs):
-            own = node.needs_input_grad
-            pruned = tuple(n and w for n, w in zip(own, needs)) + tuple(own[len(needs) :])
-            # a user's Function sees needs_input_grad as set in forward, as in PyTorch
-            user = node._forward_cls is not None and not is_builtin(node._forward_cls)
-            wanted[node] = None if user or pruned == tuple(own) else pruned
-    return wanted
-
-
-def _prepare_outputs(
-    node: Node, grads: list, targets: dict | None, pending: _Pending, create_graph: bool
-) -> list | None:
-    """Tensor hooks, ``retain_grad`` and ``autograd.grad`` capture for a node's outputs;
-    outputs that received no gradient get zeros (multi-output ops)."""
-    if node._tensor_hooks:
-        for nr, hooks in node._tensor_hooks.items():
-            if grads[nr] is not None:
-                grads[nr] = run_tensor_hooks(hooks, grads[nr])
-    if node._retain:
-        for nr, ref in node._retain.items():
-            t = ref()
-            g = grads[nr]
-            if t is not None and g is not None:
-                g = g if create_graph else g.detach()
-                if t._grad is None and type(g) is Tensor:
-                    # a row-major copy, as PyTorch's retain_grad (clone(Contiguous)): never
-                    # the memory of the gradient that flows on or of the caller's gradient
-                    c = g.contiguous()
-                    g = c.clone() if c is g else c
-                t.grad = g if t._grad is None else pending.sum(t._grad, g)
-    if targets is not None:
-        for nr, g in enumerate(grads):
-            if g is not None and (node, nr) in targets:
-                pending.captured[(node, nr)] = g
-    if all(g is None for g in grads):
-        return None
-    if node._out_meta is not None and node.materialize_grads:  # set_materialize_grads(False)
-        ref = next(g for g in grads if g is not None)._data
-        for nr, g in enumerate(grads):
-            if g is None and nr not in node._passed_outputs:  # a non-Tensor output: None
-                shape, dtype = node._out_meta[nr]
-                zeros = (  # on ref's device (meta: no data, session 39)
-                    meta_empty(shape, dtype)
-                    if type(ref) is MetaArray
-                    else get_array_module(ref).zeros(shape, dtype)
-                )
-                grads[nr] = Tensor._make(zeros, False, None, 0)
-    return grads
-
-
-def _collect(
-    inputs: Sequence[Tensor],
-    targets: dict,
-    pending: _Pending,
-    create_graph: bool,
-    allow_unused: bool,
-) -> list:
-    """The gradients ``autograd.grad`` returns, one per input (None if unused and allowed)."""
-    results: list = [None] * len(inputs)
-    for key, idxs in targets.items():
-        if type(key) is int:  # a leaf
-            slot = pending.leaves.get(key)
-            g = None
-            if slot is not None:
-                g = run_tensor_hooks(slot[0]._hooks, slot[1]) if slot[0]._hooks else slot[1]
-        else:
-            g = pending.captured.get(key)
-        for i in idxs:
-            results[i] = g
-    for i, g in enumerate(results):
-        if g is None and not allow_unused:
-            raise RuntimeError(
-                f"autograd.grad: input {i} was not used in the graph of the outputs; pass "
-                "allow_unused=True to get None for it"
-            )
-    if not create_graph:  # one detached tensor per gradient: one reaching two inputs is
-        detached: dict = {}  # returned as the same tensor, as PyTorch's (and then written
-        for i, g in enumerate(results):  # to both leaves' .grad as PyTorch's AccumulateGrad)
-            if g is not None:
-                d = detached.get(id(g))
-                if d is None:
-                    d = detached[id(g)] = _detached(g)
-                    view_of_root(d, g._data, pending.owned.roots)  # the caller's gradient's view?
-                results[i] = d
-    return results
-
-
-def _detached(g: Tensor) -> Tensor:
-    """Cut ``g`` from the graph but keep a forward-mode tangent (for jacfwd(jacrev(f)))."""
-    d = g.detach()
-    d._fw_tangent = g._fw_tangent
-    return d

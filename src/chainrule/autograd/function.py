@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as _np
 
+from .._layout import like_layout
 from .._layout_carry import carry_input_marks
 from .._layout_marks import LAYOUT_MARKS
 from ..backend import CUPY_IMPORTED, arrays_to_device
@@ -343,6 +344,8 @@ class _SavedCopy(Function):
 
     @staticmethod
     def forward(ctx, x):
+        if type(x) is _np.ndarray and not x.flags.c_contiguous:
+            return like_layout(x, x, copy=True)  # PyTorch's clone keeps x's strides (session 47)
         return x.copy()
 
     @staticmethod

@@ -79,7 +79,7 @@ def _leaf(x: Any) -> Tensor:
             return x.view_as(x)
     if not (is_floating(x.dtype) or x.dtype.kind == "c"):  # bfloat16 (kind 'V') is floating
         raise RuntimeError(  # PyTorch's error and message
-            "only Tensors of floating point dtype can require gradients (cannot differentiate "
+            "only Tensors of floating point dtype can require gradients\n(cannot differentiate "
             f"with respect to an argument of dtype {x.dtype})"
         )
     t = Tensor._make(x._data, True, None, 0)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["UnbatchedWrite"]
+__all__ = ["UnbatchedWrite", "unbatched_write"]
 
 _INPLACE_TEXT = (
     "vmap: {op}(self, *extra_args) is not possible because there exists a Tensor `other` in "
@@ -44,6 +44,7 @@ _ATEN_WORDS = frozenset(
         "addcdiv_",
         "addcmul_",
         "clamp_",
+        "embedding_renorm_",
         "eq_",
         "float_power_",
         "floor_divide_",
@@ -97,6 +98,25 @@ class UnbatchedWrite(RuntimeError):
             )
         op = name if name in _NAMED_WORDS else "inplace arithmetic"
         return RuntimeError(_INPLACE_TEXT.format(op=op, where="in a vmap"))  # (not a subclass)
+
+
+def unbatched_write(name: str, target: Any, value: Any) -> RuntimeError | None:
+    """PyTorch's refusal (None: none) of the in-place op ``name`` writing into the raw array
+    ``target`` what depends on the raw array ``value``, where a vmap level batches ``value``
+    and not ``target``: for ops whose kernel reads ``value`` directly (``embedding_renorm_``'s
+    indices) rather than through an out-of-place result copied back."""
+    own = _levels(target)
+    missing = tuple(lv for lv in _levels(value) if not any(lv is o for o in own))
+    if not missing:
+        return None
+    return UnbatchedWrite(tuple(target.shape), missing).for_inplace_op(name)
+
+
+def _levels(arr: Any) -> tuple:
+    """The vmap levels batching the raw array ``arr`` (outermost first; none for a plain
+    array or a batch-less meta array)."""
+    level = getattr(arr, "level", None) if getattr(type(arr), "vmap_raw_array", False) else None
+    return () if level is None else getattr(level, "levels", (level,))
 
 
 def _number(levels: tuple) -> int:

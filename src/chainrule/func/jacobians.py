@@ -121,6 +121,15 @@ def _assemble(pieces: list, out: Tensor, x: Tensor, dim: int) -> Tensor:
     return reshape(stack(pieces, dim), shape)
 
 
+def _chunking_error(chunk_size: bool | float) -> TypeError:
+    """The TypeError PyTorch's jacrev meets splitting the outputs' basis into chunks of a
+    non-int ``chunk_size`` (only when the outputs have more elements than it): a float
+    multiplies a list, True reaches ``new_zeros`` with a bad argument."""
+    if isinstance(chunk_size, bool):
+        return TypeError("new_zeros() takes 1 positional argument but 2 were given")
+    return TypeError("can't multiply sequence by non-int of type 'float'")
+
+
 def jacrev(
     func: Callable,
     argnums: int | tuple[int, ...] = 0,
@@ -131,12 +140,16 @@ def jacrev(
     """The Jacobian of ``func`` w.r.t. ``args[argnums]`` by reverse mode (one vjp per output
     element). ``chunk_size`` only bounds how many vjps PyTorch batches at once; chainrule
     runs them one at a time, so any positive value gives the same result."""
-    if chunk_size is not None and chunk_size <= 0:
+    if not (chunk_size is None or chunk_size > 0):  # PyTorch's test (a str: Python's error)
         raise ValueError("jacrev: `chunk_size` should be greater than 0.")
 
     def wrapper(*args: Any) -> Any:
         flat = _Flat(func, args, argnums, has_aux, "vjp(f, *primals)")
         out_leaves, vjp_fn = vjp(flat, *flat.in_leaves)
+        if isinstance(chunk_size, (bool, float)) and chunk_size < sum(
+            o.numel() for o in out_leaves
+        ):
+            raise _chunking_error(chunk_size)
         per_out = []
         for k, o in enumerate(out_leaves):
             rows = []

@@ -262,11 +262,13 @@ def functionalize(func: Callable, *, remove: str = "mutations") -> Callable:
         RuntimeError: ``remove`` other than ``"mutations"`` / ``"mutations_and_views"``.
     """
     if remove not in _REMOVE:
-        raise RuntimeError(
+        raise RuntimeError(  # PyTorch's words
             f"functionalize(f, remove='mutations'): received invalid argument for "
-            f"remove={remove}. Valid options are: 'mutations' (all in-place and out= operators "
-            "are replaced with their out-of-place equivalents) and 'mutations_and_views' (in "
-            "addition, every aliasing operator is replaced with its non-aliasing copy)."
+            f"remove={remove}. Valid options are:\n     remove='mutations': all inplace and out= "
+            "operators will be removed from the program, and replaced with their out-of-place "
+            "equivalents.\n     remove='mutations_and_views': In addition to the above, all "
+            "aliasing operators {view} will be replaced with their non-aliasing counterparts, "
+            "{view}_copy.\n"
         )
     views_too = remove == "mutations_and_views"
 

@@ -63,9 +63,36 @@ def _unflatten(x: Any, it: Any) -> Any:
     return spec.unflatten([next(it) for _ in range(spec.num_leaves)])
 
 
-class _ChunkSizeTypeError(TypeError, ValueError):
-    """A vmap ``chunk_size`` that is no int: PyTorch fails with a TypeError using it; a
-    ValueError too, as chainrule raised before."""
+# the first line of PyTorch's error splitting the batch at indices (True, 2, ...) for
+# chunk_size=True (``tensor_split`` refuses a bool among its indices)
+_TENSOR_SPLIT_BOOL = (
+    "tensor_split() received an invalid combination of arguments - got (tuple, dim=int), "
+    "but expected one of:"
+)
+
+
+def _check_chunk_size(chunk_size: Any) -> tuple[int | None, TypeError | None]:
+    """PyTorch's check ``chunk_size is None or chunk_size > 0`` (else its ValueError) and
+    the TypeError its chunking then meets, raised at the call after the inputs' checks (the
+    second item): a positive float fails multiplying a list (``[chunk_size] * n_chunks``),
+    True fails ``tensor_split``. A str, list or complex fails the comparison itself, with
+    Python's words, as in PyTorch. A NumPy int or 0-d integer tensor is taken as an int."""
+    if chunk_size is None:
+        return None, None
+    if type(chunk_size) is not int and not isinstance(chunk_size, (bool, float)):
+        with contextlib.suppress(TypeError):
+            chunk_size = operator.index(chunk_size)
+    if not chunk_size > 0:  # a str/list/complex: Python's TypeError here, PyTorch's too
+        raise ValueError(f"vmap: chunk_size should be None or greater than 0. (got {chunk_size})")
+    if isinstance(chunk_size, bool):
+        return None, TypeError(_TENSOR_SPLIT_BOOL)
+    if isinstance(chunk_size, float):
+        return None, TypeError("can't multiply sequence by non-int of type 'float'")
+    if type(chunk_size) is not int:  # what no comparison refused and no index converts
+        raise TypeError(
+            f"vmap: chunk_size must be None or a positive int, got {type(chunk_size).__name__}"
+        )
+    return chunk_size, None
 
 
 def _match(dims: Any, x: Any, what: str) -> list:
@@ -140,14 +167,7 @@ def vmap(
             f"Only allowed values for randomness are 'error', 'different', or "
             f"'same'. Got {randomness}"
         )
-    if chunk_size is not None and type(chunk_size) is not int and not isinstance(chunk_size, bool):
-        with contextlib.suppress(TypeError):  # PyTorch takes a NumPy int, a 0-d int tensor
-            chunk_size = operator.index(chunk_size)
-    if chunk_size is not None and (
-        isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1
-    ):
-        kind = ValueError if type(chunk_size) is int else _ChunkSizeTypeError
-        raise kind(f"vmap: chunk_size should be None or greater than 0. (got {chunk_size})")
+    chunk_size, chunk_error = _check_chunk_size(chunk_size)
     if isinstance(in_dims, bool):  # an int to PyTorch's check, then refused by its size()
         raise TypeError("size(): argument 'dim' (position 1) must be int, not bool")
     if not (in_dims is None or isinstance(in_dims, (int, tuple))):
@@ -168,6 +188,8 @@ def vmap(
         flat = _leaves(args)
         flat_dims = _match(dims if isinstance(dims, tuple) else dims, args, f"{what} in_dims")
         size = _batch_size(flat, flat_dims, what)
+        if chunk_error is not None:
+            raise chunk_error
         if chunk_size is None or chunk_size >= size:
             return _run(func, args, flat, flat_dims, size, kwargs, out_dims, randomness)
         outs = []
@@ -239,10 +261,15 @@ def _run(
     wrapped = [
         x if d is None else BatchedTensor(movedim(x, int(d), 0), level) for x, d in zip(flat, dims)
     ]
+    # each input behind its batched value: PyTorch's vmap hands an input back itself where
+    # func returns it as it came, at its own dim (``vmap(lambda a: a)(x) is x``)
+    given = {
+        id(w._value): (x, int(d) % x.ndim) for w, x, d in zip(wrapped, flat, dims) if d is not None
+    }
     levels.append(level)
     try:
         out = func(*_unflatten(args, iter(wrapped)), **kwargs)
-        return _unwrap_outputs(out, out_dims, level, func)
+        return _unwrap_outputs(out, out_dims, level, func, given)
     finally:
         levels.pop()
 
@@ -274,7 +301,9 @@ def _single_output(out_dims: Any, out: Any) -> Any:
     return out_dims
 
 
-def _unwrap_outputs(out: Any, out_dims: Any, level: Level, func: Callable) -> Any:
+def _unwrap_outputs(
+    out: Any, out_dims: Any, level: Level, func: Callable, given: dict | None = None
+) -> Any:
     name = _name(func)
     if isinstance(out_dims, bool):  # an int to PyTorch's check: out_dims=True is dim 1
         out_dims = int(out_dims)
@@ -285,14 +314,21 @@ def _unwrap_outputs(out: Any, out_dims: Any, level: Level, func: Callable) -> An
             "dimension should appear."
         )
     flat = _leaves(out)
-    flat_dims = _match(
-        _single_output(out_dims, out), out, f"vmap({name}, ..., out_dims={out_dims!r})"
-    )
-    res = [_unwrap_one(lift_draw(o), d, level, name) for o, d in zip(flat, flat_dims)]
+    try:
+        flat_dims = _match(
+            _single_output(out_dims, out), out, f"vmap({name}, ..., out_dims={out_dims!r})"
+        )
+    except ValueError:  # PyTorch's words, with both trees' structures
+        raise ValueError(
+            f"vmap({name}, ..., out_dims={out_dims})(<inputs>): out_dims is not compatible "
+            f"with the structure of `outputs`. out_dims has structure "
+            f"{tree_structure(out_dims)} but outputs has structure {tree_structure(out)}."
+        ) from None
+    res = [_unwrap_one(lift_draw(o), d, level, name, given) for o, d in zip(flat, flat_dims)]
     return _unflatten(out, iter(res))
 
 
-def _unwrap_one(o: Any, d: Any, level: Level, name: str) -> Any:
+def _unwrap_one(o: Any, d: Any, level: Level, name: str, given: dict | None = None) -> Any:
     batched = type(o) is BatchedTensor and o._level is level
     if d is None:
         if batched:
@@ -313,6 +349,9 @@ def _unwrap_one(o: Any, d: Any, level: Level, name: str) -> Any:
     d = int(d) % n
     if batched:
         v = o._value
+        src = given.get(id(v)) if given else None
+        if src is not None and src[1] == d:  # an input returned as it came (the same object)
+            return src[0]
         return v if d == 0 else movedim(v, 0, d)
     return broadcast_to(unsqueeze(o, d), o.shape[:d] + (level.size,) + o.shape[d:])
 

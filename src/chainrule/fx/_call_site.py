@@ -20,6 +20,7 @@ from typing import Any
 
 from ..autograd.tensor import Tensor
 from ..ops._tensor_args import attribute_receiver, instructions_so_far
+from ..ops.keyword_aliases import unaliased
 
 __all__ = ["as_torch_records", "records_method"]
 
@@ -61,7 +62,8 @@ def records_method(func: Any) -> bool:
     name = getattr(func, "__name__", "")
     if not name or getattr(Tensor, name, None) is not func:
         return False
-    if getattr(sys.modules["chainrule"], name, None) is not func:
+    root = getattr(sys.modules["chainrule"], name, None)
+    if root is not func and _op(root) is not _op(func):  # (cr.<name> may wrap the method)
         return True
     frame = _caller()
     if frame is None:
@@ -70,6 +72,11 @@ def records_method(func: Any) -> bool:
         return _method_form(frame, name)
     except Exception:  # noqa: BLE001 - unreadable bytecode or lookup: the function form
         return False
+
+
+def _op(fn: Any) -> Any:
+    """The op under ``fn``'s ``__torch_function__`` dispatch and keyword-alias wrappers."""
+    return unaliased(getattr(fn, "__torch_function_wrapped__", fn))
 
 
 def _caller() -> types.FrameType | None:

@@ -13,6 +13,10 @@ from ..qtypes import scalar_type_name
 
 __all__ = [
     "LinAlgError",
+    "NOT_POSITIVE_DEFINITE",
+    "SINGULAR_INVERSE",
+    "SINGULAR_SOLVE",
+    "batch_failure",
     "check_float",
     "check_square",
     "herm",
@@ -28,6 +32,32 @@ __all__ = [
 class LinAlgError(RuntimeError):
     """A matrix is singular or not positive-definite (PyTorch's ``torch.linalg.LinAlgError``,
     also a ``RuntimeError``)."""
+
+
+NOT_POSITIVE_DEFINITE = (
+    "The factorization could not be completed because the input is not positive-definite "
+    "(the leading minor of order {info} is not positive-definite)."
+)  # LAPACK potrf's info, PyTorch's words
+SINGULAR_INVERSE = (
+    "The diagonal element {info} is zero, the inversion could not be completed because the "
+    "input matrix is singular."
+)  # LAPACK getrf's info, PyTorch's words
+
+
+SINGULAR_SOLVE = "The solver failed because the input matrix is singular."  # PyTorch's words
+
+
+def batch_failure(op: str, infos: Any, batch: tuple, text: str) -> LinAlgError:
+    """PyTorch's error for the first failed matrix of a batch: ``infos`` holds LAPACK's
+    ``info`` per matrix (0: succeeded), ``text`` a template of ``info``. A batched input
+    (``batch`` not empty) names the failed matrix's flat index, "(Batch element k): ", as
+    PyTorch does. The text is PyTorch's own: public aliases (``inverse``) keep it as is."""
+    flat = np.asarray(infos).reshape(-1)
+    k = int(np.flatnonzero(flat)[0])
+    where = f"(Batch element {k}): " if len(batch) else ""
+    err = LinAlgError(f"{op}: {where}{text.format(info=int(flat[k]))}")  # (no {}: as is)
+    err.torch_words = True  # (ops/_util.lead_with leaves the words as they are)
+    return err
 
 
 # The ops PyTorch runs on bfloat16 on the CPU (norms, products, matrix_exp, cross): their

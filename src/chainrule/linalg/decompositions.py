@@ -36,13 +36,20 @@ from ..autograd.function import Function
 from ..autograd.lower_precision import autocast_float32_op
 from ..autograd.saved_fields import given, given_value  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
-from ..backend import errstate, get_array_module
+from ..backend import errstate, get_array_module, host
 from ..ops._result_layout import column_major  # LAPACK's layout, PyTorch's
 from ..ops._tensor_args import called_as, first_not_tensor, torch_type_name
 from ..ops.joining import cat
 from ..ops.linalg_out import with_out
 from ..ops.structural import diag_embed, diagonal
-from ._common import check_float, check_square, herm, mH, raise_singular
+from ._common import (
+    NOT_POSITIVE_DEFINITE,
+    batch_failure,
+    check_float,
+    check_square,
+    herm,
+    mH,
+)
 from .solve import inv, lapack_layout, solve
 from .svd import check_phase_invariant, svd, svdvals
 
@@ -76,7 +83,8 @@ def _potrf_info(a):
     NumPy's cholesky does not raise for a matrix with inf/NaN entries (its factor comes out
     non-finite), while LAPACK, and so PyTorch, rejects the first NaN pivot. This replays the
     unblocked recurrence ``l_jj = sqrt(a_jj - l_j . conj(l_j))``, ``l_ij = (a_ij - l_i .
-    conj(l_j)) / l_jj`` vectorised over the batch; it is only run for non-finite input.
+    conj(l_j)) / l_jj`` vectorised over the batch; it is only run for non-finite input or a failed
+    factorization.
     """
     xp = get_array_module(a)
     n = a.shape[-1]
@@ -117,11 +125,13 @@ class Cholesky(Function):
         xp = get_array_module(a)
         try:
             low = xp.linalg.cholesky(a)
-        except np.linalg.LinAlgError as e:
-            raise_singular("linalg.cholesky", e, "not positive-definite")
-        if not bool(xp.isfinite(low).all()) and bool((_potrf_info(a) != 0).any()):
-            err = np.linalg.LinAlgError("a pivot is NaN")
-            raise_singular("linalg.cholesky", err, "not positive-definite")
+        except np.linalg.LinAlgError:
+            low = None
+        if low is None or not bool(xp.isfinite(low).all()):
+            infos = _potrf_info(host(a))  # (NumPy lets a NaN pivot through; LAPACK does not)
+            if infos.any():  # PyTorch's words: the failed matrix and its leading minor
+                op = "cholesky" if legacy else "linalg.cholesky"
+                raise batch_failure(op, infos, a.shape[:-2], NOT_POSITIVE_DEFINITE)
         if upper:
             low = xp.conj(low.swapaxes(-1, -2)) if low.dtype.kind == "c" else low.swapaxes(-1, -2)
         else:  # (U = L^H is column-major already)

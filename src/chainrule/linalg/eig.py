@@ -23,6 +23,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..ops.linalg_out import with_out
 from ._common import check_square
+from ._vmap_per_sample import per_sample_under_vmap
 from .eig_grad import Eig, eig_arrays
 
 __all__ = ["eig", "eigvals"]
@@ -48,6 +49,7 @@ def _decompose(A: Tensor, op: str, vectors: bool) -> tuple:
 
 @with_out("linalg.eig", "castable")
 @autocast_float32_op
+@per_sample_under_vmap
 def eig(A: Tensor) -> EigResult:
     """``(eigenvalues, eigenvectors)`` of each square matrix in ``A`` (..., n, n): complex
     ``L`` (..., n) and ``V`` (..., n, n) with ``A V = V diag(L)``, columns of unit norm.
@@ -59,6 +61,7 @@ def eig(A: Tensor) -> EigResult:
 
 @with_out("linalg.eigvals", "castable")
 @autocast_float32_op
+@per_sample_under_vmap
 def eigvals(A: Tensor) -> Tensor:
     """The complex eigenvalues (..., n) of each square matrix in ``A`` (..., n, n), in
     LAPACK's order. Differentiable (gradient ``V^-H diag(gL) V^H``, see ``eig_grad.py``)."""

@@ -39,7 +39,17 @@ from ..ops.joining import cat
 from ..ops.linalg_out import with_out
 from ..ops.reshape_graph import ReshapeAlias, torch_reshape
 from ..ops.structural import diagonal as _diagonal
-from ._common import LinAlgError, check_float, check_square, mH, tensor_arg
+from ._common import (
+    SINGULAR_INVERSE,
+    SINGULAR_SOLVE,
+    LinAlgError,
+    batch_failure,
+    check_float,
+    check_square,
+    mH,
+    tensor_arg,
+)
+from ._vmap_per_sample import per_sample_under_vmap
 from .decompositions import svdvals
 from .lu import lu_factor_ex
 from .norms import matrix_norm
@@ -139,6 +149,7 @@ def tensorinv(A: Tensor, ind: int = 2) -> Tensor:
 
 @with_out("linalg.tensorsolve", "castable")
 @autocast_float32_op
+@per_sample_under_vmap
 def tensorsolve(A: Tensor, B: Tensor, dims: Any = None) -> Tensor:
     """``torch.linalg.tensorsolve``: ``X`` with ``tensordot(A, X, X.ndim) = B``. The dims
     ``dims`` of ``A`` are first moved to the end; then ``A`` is a ``B.numel() x n`` matrix
@@ -171,13 +182,9 @@ def _lu_info(a: Tensor, op: str) -> Tensor:
         return lu_factor_ex(a.detach()).info
 
 
-def _singular_error(op: str, info: Tensor) -> LinAlgError:
+def _singular_error(op: str, info: Tensor, text: str = SINGULAR_INVERSE) -> LinAlgError:
     bad = host(info._data)  # the error's index: metadata
-    k = int(bad[bad != 0].flat[0])
-    return LinAlgError(
-        f"{op}: The diagonal element {k} is zero, the inversion could not be completed "
-        "because the input matrix is singular."
-    )
+    return batch_failure(op, bad, bad.shape, text)
 
 
 def _patch_failed(a: Tensor, info: Tensor) -> tuple[Tensor, Tensor | None]:
@@ -235,7 +242,7 @@ def solve_ex(
     a = check_square(A, "linalg.solve", complex_ok=True)
     info = _lu_info(a, op)
     if check_errors and np.any(info._data):
-        raise _singular_error(op, info)
+        raise _singular_error(f"torch.{op}", info, SINGULAR_SOLVE)
     patched, mask = _patch_failed(a, info)
     out = solve(patched, B, left=left)
     if mask is not None:

@@ -37,6 +37,7 @@ from ..autograd.tensor import Tensor
 from ..backend import host, to_device
 from ..ops.linalg_out import with_out
 from ._common import LinAlgError, batch_shape, check_square, tensor_arg
+from ._vmap_per_sample import per_sample_under_vmap
 from .ldl_complex import ALPHA, cabs1, hetf2, hetrs
 
 __all__ = ["ldl_factor", "ldl_factor_ex", "ldl_solve"]
@@ -229,6 +230,7 @@ def ldl_factor_ex(
 
 
 @with_out("linalg.ldl_factor")
+@per_sample_under_vmap
 def ldl_factor(A: Tensor, *, hermitian: bool = False) -> LDLFactorResult:
     """``(LD, pivots)`` as :func:`ldl_factor_ex`, raising :class:`LinAlgError` where D is
     singular (PyTorch fails there with an internal error)."""
@@ -241,6 +243,7 @@ def ldl_factor(A: Tensor, *, hermitian: bool = False) -> LDLFactorResult:
 
 
 @with_out("linalg.ldl_solve")
+@per_sample_under_vmap
 def ldl_solve(LD: Tensor, pivots: Tensor, B: Tensor, *, hermitian: bool = False) -> Tensor:  # noqa: N803
     """The solution X of ``A X = B`` from ``A``'s factorization ``(LD, pivots)`` by
     :func:`ldl_factor` (LAPACK's ``sytrs``, ``hetrs`` for complex ``hermitian=True``, which

@@ -30,6 +30,7 @@ from ..ops.keywords import write_out
 from ..ops.linalg_out import with_out
 from ._common import LinAlgError, batch_shape, check_square, mH, tensor_arg
 from ._lu_kernels import LUFactor, _getf2, _split, permutation_from_pivots
+from ._vmap_per_sample import per_sample_under_vmap
 from .lu_nodes import LinalgLu, LuSolve, LuUnpack, unpacked_p
 from .triangular import solve_triangular
 
@@ -65,6 +66,7 @@ def _factor(A: Any, op: str, pivot: bool) -> tuple[Tensor, Tensor, Tensor]:
 
 
 @with_out("linalg.lu_factor_ex")
+@per_sample_under_vmap
 def lu_factor_ex(A: Tensor, *, pivot: bool = True, check_errors: bool = False) -> LUFactorExResult:
     """``(LU, pivots, info)``: the packed LU factorization of ``A`` (..., m, n) with partial
     pivoting; ``info`` (int32) is 0, or the 1-based index of the first zero on U's diagonal."""
@@ -78,6 +80,7 @@ def lu_factor_ex(A: Tensor, *, pivot: bool = True, check_errors: bool = False) -
 
 
 @with_out("linalg.lu_factor")
+@per_sample_under_vmap
 def lu_factor(A: Tensor, *, pivot: bool = True) -> LUFactorResult:
     """``(LU, pivots)`` as :func:`lu_factor_ex`, raising ``LinAlgError`` for a singular
     matrix (a zero on U's diagonal would divide by zero in ``lu_solve``)."""
@@ -106,6 +109,7 @@ def unpack_lu(lu_: Tensor, pivots: Tensor, unpack_data: bool, unpack_pivots: boo
 
 
 @with_out("linalg.lu")
+@per_sample_under_vmap
 def lu(A: Tensor, *, pivot: bool = True) -> LUResult:
     """``(P, L, U)`` with ``A = P L U``: L (..., m, k) unit lower, U (..., k, n) upper."""
     a = tensor_arg(A, "linalg.lu", complex_ok=True)
@@ -118,6 +122,7 @@ def lu(A: Tensor, *, pivot: bool = True) -> LUResult:
 
 
 @with_out("linalg.lu_solve")
+@per_sample_under_vmap
 def lu_solve(
     LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True, adjoint: bool = False
 ) -> Tensor:
@@ -180,6 +185,7 @@ def _lu_solve_left(lu_: Tensor, pivots: Tensor, b: Tensor, adjoint: bool) -> Ten
     return solve_triangular(up, y, upper=True)
 
 
+@per_sample_under_vmap
 def lu_unpack(
     LU_data: Tensor,  # noqa: N803 - PyTorch's names
     LU_pivots: Tensor,  # noqa: N803

@@ -26,7 +26,7 @@ from ..autograd.function import Function
 from ..autograd.lower_precision import autocast_float32_op
 from ..autograd.saved_fields import tensor_field  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
-from ..backend import get_array_module
+from ..backend import get_array_module, host
 from ..ops._result_layout import column_major  # LAPACK's layout, PyTorch's
 from ..ops._tensor_args import torch_type_name
 from ..ops.binary import where
@@ -34,7 +34,15 @@ from ..ops.linalg_out import with_out
 from ..ops.number_arguments import is_parser_int
 from ..ops.parser_type_errors import tensor_argument_error
 from ..qtypes import scalar_type_name
-from ._common import batch_shape, check_square, mT, raise_singular, tensor_arg
+from ._common import (
+    SINGULAR_INVERSE,
+    SINGULAR_SOLVE,
+    batch_failure,
+    batch_shape,
+    check_square,
+    mT,
+    tensor_arg,
+)
 
 # ``cross`` (and its node ``Cross``) moved to ``cross_product.py``: re-exported here, where
 # ``ops/complex_support.py`` and older imports looked for them
@@ -52,8 +60,9 @@ class Inv(Function):
     def forward(ctx, a):
         try:
             y = column_major(get_array_module(a).linalg.inv(a))
-        except np.linalg.LinAlgError as e:
-            raise_singular("linalg.inv", e)
+        except np.linalg.LinAlgError:
+            info = _getrf_info(a)
+            raise batch_failure("linalg.inv", info, a.shape[:-2], SINGULAR_INVERSE) from None
         ctx.save_for_backward(y)
         return y
 
@@ -80,6 +89,13 @@ def inv(A: Tensor) -> Tensor:
     if not isinstance(A, Tensor):
         raise tensor_argument_error("linalg_inv", "A", 1, A)
     return Inv.apply(check_square(A, "linalg.inv", complex_ok=True))
+
+
+def _getrf_info(a: Any) -> Any:
+    """LAPACK ``getrf``'s ``info`` per matrix of the raw batch ``a`` (PyTorch's error names it)."""
+    from .lu import lu_factor_ex  # noqa: PLC0415 - lu imports triangular, which imports solve
+
+    return lu_factor_ex(Tensor._make(host(a), False, None, 0)).info._data
 
 
 def _saved_lu(node: Any, part: int, transposed: bool) -> Tensor | None:
@@ -165,8 +181,10 @@ def raw_solve(a: Any, b: Any, left: bool) -> Any:
         return xp.swapaxes(  # (X^T, column-major: X row-major, as PyTorch's)
             column_major(xp.linalg.solve(xp.swapaxes(a, -1, -2), xp.swapaxes(b, -1, -2))), -1, -2
         )
-    except np.linalg.LinAlgError as e:
-        raise_singular("linalg.solve", e)
+    except np.linalg.LinAlgError:
+        batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        info = _getrf_info(xp.broadcast_to(a, batch + a.shape[-2:]))
+        raise batch_failure("torch.linalg.solve", info, batch, SINGULAR_SOLVE) from None
 
 
 @with_out("linalg.solve")

@@ -31,7 +31,17 @@ from ..ops.binary import where
 from ..ops.cast import cast
 from ..ops.linalg_out import with_out
 from ..ops.structural import diag_embed, diagonal
-from ._common import LinAlgError, batch_shape, check_square, mH, raise_singular, tensor_arg
+from ._common import (
+    NOT_POSITIVE_DEFINITE,
+    LinAlgError,
+    batch_failure,
+    batch_shape,
+    check_square,
+    mH,
+    raise_singular,
+    tensor_arg,
+)
+from ._vmap_per_sample import per_sample_under_vmap
 from .decompositions import _potrf_info, cholesky
 from .solve import raw_solve, solve
 
@@ -73,6 +83,7 @@ def _as_a_dtype(a: Tensor, b: Tensor, op: str) -> Tensor:
 
 
 @with_out("linalg.solve_triangular")
+@per_sample_under_vmap
 def solve_triangular(
     A: Tensor, B: Tensor, *, upper: bool, left: bool = True, unitriangular: bool = False
 ) -> Tensor:
@@ -320,6 +331,7 @@ def _partial_factor(a: np.ndarray, info: int) -> np.ndarray:
 
 @with_out("linalg.cholesky_ex")
 @autocast_float32_op
+@per_sample_under_vmap
 def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False) -> CholeskyExResult:
     """``(L, info)``: the Cholesky factor without raising for a matrix that is not
     positive-definite; ``info`` (int32, one per matrix) is 0 where the factorization
@@ -351,11 +363,7 @@ def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False) -
     info = Tensor._make(xp.asarray(infos.reshape(batch)), False, None, 0)
     failed = infos != 0
     if check_errors and failed.any():
-        k = int(infos[failed][0])
-        raise LinAlgError(
-            f"{op}: The factorization could not be completed because the input is not "
-            f"positive-definite (the leading minor of order {k} is not positive-definite)."
-        )
+        raise batch_failure(op, infos, batch, NOT_POSITIVE_DEFINITE)
     if not failed.any():
         return CholeskyExResult(cholesky(a, upper=upper), info)
     eye = xp.eye(a.shape[-1], dtype=a._data.dtype)

@@ -17,7 +17,9 @@ from typing import Any
 
 import numpy as np
 
+from .._layout import is_vmap_batched
 from ..autograd.lower_precision import autocast_lower_precision_op
+from ..autograd.state import LOCAL
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..ops._raw_checks import tensor_argument as _tensor
@@ -273,7 +275,11 @@ def native_dropout(
     from .functional.dropout import _keep_mask, _masked
 
     keep = _keep_mask(tuple(x.shape), x, p, None)
-    return _masked(x, keep, p), constant(xp.asarray(keep).astype(bool))
+    if is_vmap_batched(keep):  # a mask per sample (randomness='different' in cr.func.vmap)
+        return _masked(x, keep, p), constant(keep.astype(bool))
+    levels = LOCAL.state.vmap  # PyTorch's 'same' batch rule gives the mask the input's dtype
+    dtype = x._data.dtype if levels and levels[-1].randomness == "same" else bool
+    return _masked(x, keep, p), constant(xp.asarray(keep).astype(dtype))
 
 
 # ------------------------------------------------------------------------------ native_norm

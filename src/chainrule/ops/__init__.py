@@ -71,6 +71,7 @@ from . import inplace_views as iv
 # The star imports make every op visible to type checkers and editors as
 # ``chainrule.ops.<name>``; which names are public is decided by ``__all__`` below.
 from .aliases import *  # noqa: F403
+from .aten_namespace import aten  # cr.ops.aten.mm.default: ATen op handles (aten_namespace.py)
 from .binary import *  # noqa: F403
 from .binding import method_spec
 from .broadcasting import *  # noqa: F403
@@ -91,6 +92,7 @@ from .grids import *  # noqa: F403
 from .index_ops import *  # noqa: F403
 from .indexing import *  # noqa: F403
 from .joining import *  # noqa: F403
+from .keyword_aliases import with_aliases
 from .layout import *  # noqa: F403
 from .legacy_dunders import bind_legacy_dunders
 from .linalg import *  # noqa: F403
@@ -319,7 +321,10 @@ def _collect_public_ops() -> dict[str, Callable[..., Any]]:
                     f"({module.__name__} and another op module)"
                 )
             spec = method_spec(fn)
-            ops[name] = keywords.accepts_torch_keywords(fn, name) if spec and spec.keywords else fn
+            if spec and spec.keywords:  # (these take NumPy's aliases too)
+                ops[name] = keywords.accepts_torch_keywords(fn, name)
+            else:  # PyTorch's parser: x=/a=/x1=, x2=, axis=, keepdims= and its binding texts
+                ops[name] = with_aliases(fn, name)
     return ops
 
 
@@ -330,6 +335,8 @@ def _bind_marked(T: Any, ops: dict[str, Callable[..., Any]]) -> None:
         if spec is None or not spec.method:
             continue
         method = keywords.method_form(fn, name)  # methods take no out=, as in PyTorch
+        if method is fn and hasattr(fn, "keyword_aliases"):  # x.select(0, 1) is hot: no
+            method = fn.__wrapped__  # wrapper of its own (aliases where method_form wraps)
         setattr(T, name, method)
         if spec.inplace:
             setattr(T, name + "_", inplace.make_inplace(name + "_", method))

@@ -37,9 +37,9 @@ laid out by PyTorch's CPU rule (``fft_layout``: the untransformed dims by the in
 strides, then the transformed ones); each costs a row-major input nothing but a flag test.
 
 Session 45: the input gradient of group norm of a channels-last input is channels-last
-(``grad_in_input_format``; batch norm's stays row-major: laid out as PyTorch's it changed
-the float32 rounding of a convolution backward after it enough to move a drop-in program
-off PyTorch's losses); a two-operand ``einsum`` result takes PyTorch's
+(``grad_in_input_format``; batch norm's too since session 47, which also lays out a
+channels-last or transposed incoming gradient's result in the input's suggested format);
+a two-operand ``einsum`` result takes PyTorch's
 ``sumproduct_pair`` strides (``einsum_layout.py``, through ``with_strides``); clamp's input
 gradient is laid out by its mask first (``fused_grads.MaskFirstGrad``).
 
@@ -74,7 +74,7 @@ from .._layout import (
 )
 from .._layout_marks import C_MARKED, LAYOUT_MARKS, carry_layout_mark, layout_mark
 from ..backend import get_array_module
-from .memory_format import contiguous_format, relayout_array, suggested_format
+from .memory_format import channel_major, contiguous_format, relayout_array, suggested_format
 
 __all__ = [
     "clone_layout",
@@ -228,11 +228,19 @@ def in_format(out: Any, fmt: Any) -> Any:
 
 def grad_in_input_format(dx: Any, x: Any) -> Any:
     """The input gradient ``dx`` of a norm (batch, group) of ``x`` laid out in ``x``'s
-    channels-last format where ``x`` suggests one (PyTorch's backward kernels allocate
-    ``grad_input`` in ``x.suggest_memory_format()``; session 45); else ``dx`` itself (one
-    flag test for a row-major ``x``; a convolution's channel-major ``x`` keeps its rule)."""
+    suggested format, whatever the incoming gradient's (PyTorch's backward kernels allocate
+    ``grad_input`` in ``x.suggest_memory_format()``; sessions 45, 47): channels-last where
+    ``x`` suggests it, else row-major. ``dx`` itself when it already is (flag tests for a
+    row-major ``x`` and ``dx``), and for a convolution's channel-major ``x`` (marked or in
+    chainrule's own conv layout: row-major to PyTorch, kept for the next convolution)."""
     fmt = input_format(x)
-    if fmt is None or (LAYOUT_MARKS and layout_mark(x) is not None):
+    if fmt is None:
+        if type(dx) is not _ndarray or dx.flags.c_contiguous or dx.ndim < 2:
+            return dx
+        if channel_major(x) or (LAYOUT_MARKS and (layout_mark(x) or layout_mark(dx))):
+            return dx
+        return ascontiguousarray(dx)
+    if LAYOUT_MARKS and layout_mark(x) is not None:
         return dx  # (a convolution's channel-major result: row-major to PyTorch)
     return in_format(dx, fmt)
 

@@ -46,6 +46,7 @@ from ..dtypes import is_bfloat16
 from ..threads import elementwise
 from ._util import wide
 from .inplace import apply_inplace
+from .loss_layouts import loss_layout
 from .numpy_style import _div_number
 from .unary import sigmoid, softplus
 
@@ -274,7 +275,8 @@ class BinaryCrossEntropyWithLogitsFn(Function):
             with _IGNORE_INVALID_OVER_DIVIDE():
                 loss = _mixed_loss(x, t, weight, pos_weight)
                 out = _total(wide(loss), reduction, ctx.count)  # (halves: a float32 sum)
-            return get_array_module(loss).asarray(out).astype(t.dtype, copy=False)
+            out = get_array_module(loss).asarray(out).astype(t.dtype, copy=False)
+            return loss_layout(out, t, x)  # 'none': PyTorch's layout by (t, x)
         xw, tw = wide(x), wide(t)  # (float16 / bfloat16: in float32)
         w, p = _as(weight, xw.dtype), _as(pos_weight, xw.dtype)
         shape = x.shape
@@ -283,7 +285,8 @@ class BinaryCrossEntropyWithLogitsFn(Function):
         with _IGNORE_INVALID_OVER():
             loss = _loss(xw, tw, w, p)
             out = _total(loss.reshape(shape), reduction, ctx.count)
-        return get_array_module(loss).asarray(out).astype(x.dtype, copy=False)
+        out = get_array_module(loss).asarray(out).astype(x.dtype, copy=False)
+        return loss_layout(out, t, x)  # 'none': PyTorch's layout by (t, x)
 
     @staticmethod
     def backward(ctx, grad):

@@ -40,6 +40,7 @@ from ..dtypes import is_bfloat16
 from ..threads import elementwise
 from ._first_order import FUNCTION_SLOTS, PLAIN_APPLY
 from .clamping import clamp
+from .loss_layouts import loss_layout, loss_layout_tensor
 
 __all__ = ["BinaryCrossEntropyFn"]
 
@@ -182,7 +183,7 @@ class BinaryCrossEntropyFn(Function):
         shape = x.shape
         xa, ta = (x.reshape(1), t.reshape(1)) if x.ndim == 0 else (x, t)  # (ufuncs into out=)
         loss = _loss(xa, ta, weight).reshape(shape)
-        return _total(loss, reduction, ctx.count)
+        return loss_layout(_total(loss, reduction, ctx.count), x, t)  # PyTorch's: by (x, t)
 
     @staticmethod
     def backward(ctx, grad):
@@ -199,6 +200,7 @@ class BinaryCrossEntropyFn(Function):
                 g = g.reshape(xd.shape)
             w = None if weight is None else weight._data
             gx, gt = _slopes(g, xd, td, w, need_x, need_t, n)
+            gx, gt = loss_layout(gx, xd, td, g), loss_layout(gt, xd, td, g)  # by (x, t, g)
             return _grad(gx, shape), _grad(gt, shape), None, None
         gx = gt = None
         if need_x:
@@ -211,7 +213,7 @@ class BinaryCrossEntropyFn(Function):
             if weight is not None:
                 gt = gt * weight.to(x.dtype)
             gt = gt / n if n else gt
-        return gx, gt, None, None
+        return loss_layout_tensor(gx, x, t, grad), loss_layout_tensor(gt, x, t, grad), None, None
 
     @staticmethod
     def jvp(ctx, tx, tt, *_):

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .._layout import expanded
+from .._layout import expanded, is_vmap_batched
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
@@ -101,6 +101,8 @@ def broadcast_to(input: Tensor, shape: Sequence[int]) -> Tensor:
     except ValueError:  # NumPy's, for a negative size in a leading dim
         if min(shape) >= 0:
             raise
+        if -1 in shape and is_vmap_batched(input._data):  # expand's batch rule keeps a 1
+            return expand(input, shape)
         raise expand_error(input, shape) from None
 
 
@@ -113,18 +115,21 @@ def expand(x: Tensor, *sizes: Any, size: Any = None) -> Tensor:
         sizes = (size,)
     if not sizes:
         raise TypeError('expand() missing 1 required positional arguments: "size"')
-    sizes = _shape_arg(sizes, "expand")
+    sizes = given = _shape_arg(sizes, "expand")
     lead = len(sizes) - x.ndim
     if lead < 0:
         raise expand_error(x, sizes)
+    if lead and -1 in sizes[:lead] and is_vmap_batched(x._data):
+        # PyTorch's batch rule first views x with a 1 per new dim: there -1 keeps that 1
+        sizes = tuple(1 if i < lead and s == -1 else s for i, s in enumerate(sizes))
     for i, s in enumerate(sizes):
         if s < 0 and not (s == -1 and i >= lead):
-            raise expand_error(x, sizes)
+            raise expand_error(x, given)
     shape = tuple(x.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(sizes))
     try:
         return broadcast_to(x, shape)  # a new view even when the shape is x's, as in PyTorch
     except ShapeError:
-        raise expand_error(x, sizes) from None  # the sizes as given, -1 included
+        raise expand_error(x, given) from None  # the sizes as given, -1 included
 
 
 def expand_as(x: Tensor, other: Tensor) -> Tensor:

@@ -140,9 +140,11 @@ class Angle(Function):
         (z,) = ctx.saved_tensors
         if z._data.dtype.kind != "c":
             return g * 0.0
+        # PyTorch's where(z == 0, 0, g z i / |z|^2): the division is by |z|^2 itself, so a
+        # second backward sends the zero selected there through it (0 / 0: NaN at z == 0)
         r2 = (z * z.conj()).real
-        safe = r2 + (r2 == 0).to(r2.dtype)
-        return _to_complex(g) * (z * 1j) / safe * (r2 != 0).to(r2.dtype)
+        zero = Tensor._make(r2._data == 0, False, None, 0)
+        return (_to_complex(g) * (z * 1j) / r2).masked_fill(zero, 0.0)
 
     @staticmethod
     def jvp(ctx, t):

@@ -13,7 +13,7 @@ divisions ``Re z / |z| + i Im z / |z|`` (NumPy's complex division overflows for 
 * forward mode: ``ds = i s Im(conj(s) t) / r``;
 * both 0 where ``z == 0``, as the composite (and PyTorch) give. With ``create_graph`` the
   gradient is written with Tensor ops on ``z`` and the saved result, so it differentiates
-  again.
+  again (NaN at ``z == 0``, as PyTorch's ``where`` over a division by ``|z|``).
 """
 
 from __future__ import annotations
@@ -64,9 +64,11 @@ class ComplexSgn(Function):
             k = (g.conj() * sd).imag / xp.where(zero, 1, mag)
             gz = xp.asarray(-1j * sd * xp.where(zero, 0, k), dtype=zd.dtype)
             return Tensor._make(gz, False, None, 0)
+        # PyTorch's where(|z| == 0, 0, (...) / |z|): the division is by |z| itself, so a
+        # second backward sends the zero selected there through it (0 / 0: NaN at z == 0)
         mag = z.abs()
         zero = Tensor._make(mag._data == 0, False, None, 0)
-        k = Imag.apply(grad.conj() * s) / where(zero, 1.0, mag)
+        k = Imag.apply(grad.conj() * s) / mag
         return s * where(zero, 0.0, k) * -1j
 
     @staticmethod

@@ -26,7 +26,7 @@ from .number_arguments import parser_int, refuse_dtype
 from .product_gradients import cumprod_grad_loop, cumprod_grad_zeros, cumprod_tangent
 from .shape import cat, flip, movedim
 
-__all__ = ["cumprod", "cumsum", "diff"]
+__all__ = ["cumprod", "cumsum", "diff", "ZeroDimScan"]
 
 
 def _accumulate(xp: Any, ufunc: Any, x: Any, axis: int, dtype: Any = None) -> Any:
@@ -253,6 +253,31 @@ def diff(
     return x
 
 
+class ZeroDimScan(Function):
+    """A running sum / maximum / log-sum-exp of a 0-d floating tensor: the element itself,
+    recorded under PyTorch's node of the op (``CumsumBackward0``, ``CummaxBackward0``, ...;
+    the gradient and tangent pass through), not as a copy (``MulBackward0`` /
+    ``CloneBackward0``), so that ``grad_fn`` reads as PyTorch's."""
+
+    raw = True
+    complex_grad = True  # the identity is right for complex gradients too
+    node_name = staticmethod(lambda node: node.scan_name)
+    saved_fields = {"dim": lambda n: given_dim(n, default=0)}  # grad_fn._saved_dim as given
+
+    @staticmethod
+    def forward(ctx, x, name):
+        ctx.scan_name = name
+        return x.copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, None
+
+    @staticmethod
+    def jvp(ctx, t, _):
+        return t
+
+
 class Cumsum(Function):
     raw = True
     saved_fields = {"dim": lambda n: given_dim(n, default=n.dim)}  # grad_fn._saved_dim as given
@@ -295,6 +320,8 @@ def cumsum(input: Any, dim: int, *, dtype: Any = None) -> Tensor:
     d = int_dim(dim, input.ndim, "cumsum")
     if input.ndim == 0:
         input = input if cast is None else input.to(cast)
+        if input.dtype.kind in "fc":  # PyTorch's CumsumBackward0 (the element itself)
+            return given(ZeroDimScan.apply(input, "CumsumBackward0"), dim=dim)
         return input.clone() if input.dtype.kind == "b" else input * 1  # bool * 1: int64
     out = Cumsum.apply(input, d) if cast is None else Cumsum.apply(input, d, dtype=cast)
     return given(out, dim=dim)  # grad_fn._saved_dim as given

@@ -38,6 +38,7 @@ from ._result_layout import contiguous
 from ._util import DtypeError, as_tensor, constant, int_dim
 from .binary import where
 from .binding import tensor_method
+from .cumulative import ZeroDimScan
 from .rearranging import flip
 from .selected_values import selected_values
 
@@ -89,7 +90,9 @@ def _cum_extreme(op: str, input: Any, dim: int, largest: bool) -> Any:  # noqa: 
                 f"{op} does not support automatic differentiation for outputs with complex dtype."
             )
         zero = get_array_module(x._data).zeros((), np.int64)
-        return getattr(return_types, op)(x.clone(), constant(zero))
+        node = f"{op.capitalize()}Backward0"  # PyTorch's node (the element itself)
+        value = given(ZeroDimScan.apply(x, node), dim=dim) if x.dtype.kind in "fc" else x.clone()
+        return getattr(return_types, op)(value, constant(zero))
     if x._data.dtype.kind == "c":
         raise NotImplementedError(f"{op}(): complex tensors have no order (got {x.dtype})")
     idx = RunningArg.apply(x.detach(), d, largest)
@@ -257,6 +260,6 @@ def logcumsumexp(input: Any, dim: int) -> Tensor:  # noqa: A002
             "convert it with .float() first"
         )
     d = int_dim(dim, x.ndim, "logcumsumexp")
-    if x.ndim == 0:
-        return x.clone()
+    if x.ndim == 0:  # PyTorch's LogcumsumexpBackward0 (the element itself)
+        return given(ZeroDimScan.apply(x, "LogcumsumexpBackward0"), dim=dim)
     return given(LogCumSumExp.apply(x, d), dim=dim)  # grad_fn._saved_dim as given

@@ -250,13 +250,21 @@ def _method(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     return method
 
 
+_BY_KEYWORD: Any = object()
+"""``input`` not given by position (a placeholder default)."""
+
+
 def _function(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     """``chainrule.<name>`` that also takes the deprecated scale-first call."""
 
     checked = name.rstrip("_") in _TENSOR_OPERANDS
 
     @functools.wraps(fn)
-    def function(input: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    def function(input: Any = _BY_KEYWORD, /, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+        if input is _BY_KEYWORD:  # input=, or NumPy's x1=: fn's keyword wrapper reads it
+            if checked:
+                _check_operands(name, False, args, kwargs)
+            return fn(*args, **kwargs)
         if len(args) + len(kwargs) > 1:
             call = _rewritten(name, False, args, kwargs)
             if call is not None:

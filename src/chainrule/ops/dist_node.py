@@ -7,8 +7,10 @@ as one node it lists ``a`` and ``b`` and saves what PyTorch's saves (``self``, `
 values, the same gradient conventions at the singular points (0 where the norm or an entry
 is 0) and the same double backward (the difference is rebuilt from the saved inputs with
 Tensor ops, so a second backward reaches ``a`` and ``b``) and tangents (``ta - tb``).
-``dist`` (``products.py``) calls it for real floating inputs of one dtype (float32 / float64)
-and ``p != 0``; other cases keep the composite.
+``dist`` (``products.py``) calls it for real floating inputs of one dtype (float32 / float64);
+other cases keep the composite. At ``p = 0`` (the count of non-zero differences) the node
+gives no gradient, as the 0-norm's (PyTorch's ``DistBackward0`` there returns an undefined
+gradient that its engine then refuses: a torch bug, not mirrored).
 """
 
 from __future__ import annotations
@@ -22,21 +24,20 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..linalg.norms import EuclideanNorm
-from .vector_norms import Norm1, NormInf, NormNegInf, PNorm
+from .vector_norms import Norm1, NormInf, NormNegInf, NormZero, PNorm
 
 __all__ = ["Dist", "dist_node_ok"]
 
 
 def dist_node_ok(a: Tensor, b: Tensor, p: Any) -> bool:
     """Whether :class:`Dist` computes ``dist(a, b, p)``: one real float32 / float64 dtype and
-    a finite or infinite non-zero ``p`` (PyTorch's ``p = 0`` backward fails; kept composite)."""
+    a finite or infinite ``p``."""
     dt = a._data.dtype
     return (
         dt == b._data.dtype
         and dt in (np.float32, np.float64)
         and isinstance(p, (int, float, np.integer, np.floating))
         and not isinstance(p, bool)
-        and float(p) != 0.0
         and not math.isnan(float(p))
     )
 
@@ -54,6 +55,8 @@ def _norm_class(p: float) -> tuple:
     ``linalg.vector_norm`` calls it on all dims)."""
     if p == 2.0:
         return EuclideanNorm, ()
+    if p == 0.0:
+        return NormZero, ()
     if p == 1.0:
         return Norm1, ()
     if p == math.inf:
@@ -83,6 +86,8 @@ class Dist(Function):
 
     @staticmethod
     def backward(ctx, grad):
+        if ctx.cls is NormZero:  # piecewise constant: no gradient (as the 0-norm's)
+            return None, None, None, None
         a, b, y = ctx.saved_tensors
         needs = ctx.needs_input_grad
         if ctx.create_graph:  # a Tensor op: a second backward reaches a and b

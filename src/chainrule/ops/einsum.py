@@ -31,7 +31,7 @@ from ._einsum_sublist import sublist_to_equation
 from ._result_layout import with_strides
 from ._tensor_args import torch_type_name
 from ._util import DtypeError, ShapeError, as_tensor
-from .einsum_layout import pair_grad_strides, pair_layout
+from .einsum_layout import pair_grad_strides, pair_layout, path_layout
 from .matmul_autocast import autocast_product_operands
 from .shape import broadcast_to, reshape
 
@@ -108,6 +108,7 @@ class Einsum(Function):
         # keep an operand only if another one wants a gradient (a lone operand: none)
         needs = ctx.needs_input_grad
         ctx.shapes = tuple(a.shape for a in arrays)
+        ctx.twice = len(arrays) == 2 and arrays[0] is arrays[1]  # einsum(eq, a, a)
         ctx.save_for_backward(
             *(
                 a if any(n for j, n in enumerate(needs) if j != i) else None
@@ -120,8 +121,11 @@ class Einsum(Function):
             wide = [to_single(a) for a in arrays]  # (as PyTorch's CPU kernels)
             path = contraction_path(equation, wide)
             return to_half(xp.einsum(equation, *wide, optimize=path))
-        y = xp.einsum(equation, *arrays, optimize=contraction_path(equation, arrays))
-        return pair_layout(y, arrays, ins, out) if len(arrays) == 2 else y  # PyTorch's strides
+        path = contraction_path(equation, arrays)
+        y = xp.einsum(equation, *arrays, optimize=path)
+        if len(arrays) == 2:  # PyTorch's strides
+            return pair_layout(y, arrays, ins, out)
+        return path_layout(y, arrays, ins, out, path) if len(arrays) > 2 else y
 
     @staticmethod
     def backward(ctx, grad):
@@ -162,6 +166,8 @@ class Einsum(Function):
             if uniq != sub:
                 g = _onto_diagonal(g, uniq, sub, shp, ctx.ins, ctx.outs)
             grads.append(g)
+        if len(grads) == 2:
+            return _as_view_grads(grads, ctx.twice, [len(set(sub)) < len(sub) for sub in ctx.ins])
         return tuple(grads)
 
     @staticmethod
@@ -194,6 +200,30 @@ def _pair_grad_layout(g: Tensor, ctx: Any, i: int) -> Tensor:
     if g.requires_grad:  # a differentiable relayout (dense, the dims by stride)
         return relaid_tensor(g, sorted(range(arr.ndim), key=lambda d: strides[d]))
     return Tensor._make(with_strides(arr, strides), False, None, 0)
+
+
+def _as_view_grads(grads: list, twice: bool, diagonal: list) -> tuple:
+    """The two operands' gradients over NumPy views of their arrays: PyTorch's two-operand
+    einsum hands each gradient back through the permute / view nodes of its ``bmm`` (or
+    ``mul``), so it reaches the leaf as a view, which the engine's input buffer does not sum
+    into in place (the leaf's ``.grad`` version: 0 for ``einsum('ij,ij->', a, a)``, not 1;
+    ``accumulate_grad.summed_version``). The same tensor twice (``twice``): PyTorch's second
+    operand's chain runs first (its nodes are newer), so the sum takes the second gradient's
+    layout (then copied into the leaf's: version 1 where that differs); the first gradient
+    is given that layout, which chainrule's engine (first operand first) then follows. The
+    gradient of an operand with a repeated label (``diagonal``) stays fresh (PyTorch's
+    ``DiagonalBackward0`` writes new zeros), and so do recorded ones (``create_graph``)."""
+    if any(g is not None and (type(g._data) is not np.ndarray or g.requires_grad) for g in grads):
+        return tuple(grads)
+    a, b = (None if g is None else g._data for g in grads)
+    if twice and a.shape == b.shape and a.strides != b.strides and 0 not in b.strides:
+        laid = np.empty_like(b)  # b's strides (dense: order "K")
+        laid[...] = a
+        a = laid
+    return tuple(
+        None if x is None else Tensor._make(x if d else x.view(), False, None, 0)
+        for x, d in zip((a, b), diagonal, strict=True)
+    )
 
 
 def _contracts_across(ins: list, out: str) -> bool:

@@ -3,13 +3,15 @@ order its ``inferExpandGeometry`` checks them: too few sizes (its message prints
 tensor as ``expand(torch.FloatTensor{[3, 4]}, size=[1])``), then each size from the last
 dim to the first: a -1 in a leading, new dim, a size that differs from a non-singleton
 dim's (the sizes printed as given, -1 included); a size below -1 elsewhere is its
-``numel`` overflow. Only the ops' failing paths call here.
+``numel`` overflow. Only the ops' failing paths call here. Under ``cr.func.vmap`` the
+sizes are the physical ones PyTorch's batch rule expands (session 47).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from .._layout import is_vmap_batched
 from ..autograd.tensor import Tensor
 from ._util import ShapeError, torch_words
 
@@ -42,6 +44,21 @@ def expand_error(x: Tensor, sizes: Sequence[int]) -> ShapeError:
     """The error PyTorch raises for ``x.expand(*sizes)`` (``sizes`` as given); a generic
     one where its checks pass (a caller's own refusal)."""
     shape, sizes = list(x.shape), list(sizes)
+    batched = is_vmap_batched(x._data)
+    if len(sizes) < len(shape) and batched:  # PyTorch's batch rule checks first, in its words
+        return torch_text(
+            ShapeError(
+                f"expand: the number of sizes provided ({len(sizes)}) must be greater or equal "
+                f"to the number of dimensions in the tensor ({len(shape)})"
+            )
+        )
+    if batched:  # the rule views x as [batch..., 1 per new dim, *shape], expands that to
+        # [batch..., *sizes]: PyTorch's words name these physical sizes (each vmap level
+        # batching x adds its batch size, outermost first)
+        level = x._data.level
+        batch = [lv.size for lv in getattr(level, "levels", (level,))]
+        shape = batch + [1] * (len(sizes) - len(shape)) + shape
+        sizes = batch + sizes
     if len(sizes) < len(shape):
         return torch_text(
             ShapeError(

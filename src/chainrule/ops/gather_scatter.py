@@ -15,6 +15,7 @@ import numpy as np
 
 from .._user_warnings import warn_once
 from ..autograd.function import Function
+from ..autograd.grad_mode import no_grad
 from ..autograd.saved_fields import (  # grad_fn._saved_*
     given,
     given_dim,
@@ -24,6 +25,7 @@ from ..autograd.saved_fields import (  # grad_fn._saved_*
 )
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..qtypes import scalar_type_name
 from ._tensor_args import tensor_operand
 from ._util import as_tensor, norm_dim
 from .binary import where
@@ -36,6 +38,7 @@ from .gather_scatter_checks import (
     check_values,
 )
 from .index_selection import IndexSelect
+from .no_derivative import record_no_derivative
 from .number_arguments import parser_int
 from .scatter_reduce_checks import check_shapes
 from .shape import reshape
@@ -243,7 +246,9 @@ def _scattered(x, dim, index, src):
 
 
 def _check_bounds(op: str, idx: Any, size: int, dim: int, allow_negative: bool = False) -> None:
-    """Raise PyTorch's "index i is out of bounds" instead of letting NumPy wrap negatives."""
+    """Raise PyTorch's "index i is out of bounds" instead of letting NumPy wrap negatives:
+    its words first where PyTorch raises (``take_along_dim`` without a dim; the hint on a
+    line of its own), else naming the op (with a dim PyTorch 2.13 reads ``index % size``)."""
     if not idx.size:
         return
     lo, hi = int(idx.min()), int(idx.max())
@@ -251,9 +256,10 @@ def _check_bounds(op: str, idx: Any, size: int, dim: int, allow_negative: bool =
     if bad is not None:
         valid = f"{-size}..{size - 1}" if allow_negative else f"0..{size - 1}"
         hint = "the dimension is empty" if size == 0 else f"valid indices: {valid}"
-        raise IndexOutOfBounds(
-            f"{op}: index {bad} is out of bounds for dimension {dim} with size {size} ({hint})"
-        )
+        words = f"index {bad} is out of bounds for dimension {dim} with size {size}"
+        if allow_negative:
+            raise IndexOutOfBounds(f"{op}: {words} ({hint})")
+        raise IndexOutOfBounds(f"{words}\n{op}: {hint}")
 
 
 _INDEX_DTYPES = (np.int32, np.int64)  # the index dtypes take_along_dim accepts
@@ -284,16 +290,18 @@ def gather(input: Tensor, dim: int, index: Any, *, sparse_grad: bool = False) ->
 def take_along_dim(input: Tensor, indices: Any, dim: int | None = None) -> Tensor:
     idx = as_tensor(indices)
     if idx._data.dtype not in (_INDEX_DTYPES if dim is None else (np.int64,)):
+        if dim is None:  # PyTorch's flattened call is a gather
+            raise RuntimeError("gather(): Expected dtype int32/int64 for index")
         raise RuntimeError(
-            f"take_along_dim(): dtype of indices should be int64 (int32 too without dim), "
-            f"got {idx.dtype}"
+            "torch.take_along_dim(): dtype of indices should be Long but got "
+            + scalar_type_name(idx._data.dtype)
         )
     if dim is None:
         _check_bounds("take_along_dim", idx._data, input.numel(), 0)
         return getitem(input.reshape(-1), idx.reshape(-1))
     if idx.ndim != input.ndim:  # checked before dim, as PyTorch does
         raise RuntimeError(
-            f"take_along_dim(): input and indices should have the same number "
+            f"torch.take_along_dim(): input and indices should have the same number "
             f"of dimensions, but got {input.ndim} dimensions for input, and "
             f"{idx.ndim} dimensions for indices"
         )
@@ -377,7 +385,8 @@ def scatter(
 def _scatter_reduced(input: Tensor, dim: int, index: Any, s: Any, reduce: Any) -> Tensor:
     """``scatter(..., reduce=)``, PyTorch's legacy accumulating form: a number ``s`` is
     repeated at every index (cast to ``input``'s dtype, as PyTorch), a tensor ``s`` gives
-    PyTorch's once-per-process deprecation warning pointing to ``scatter_reduce``."""
+    PyTorch's once-per-process deprecation warning pointing to ``scatter_reduce``. PyTorch
+    gives it no derivative: the result is recorded under its ``NotImplemented`` node."""
     if reduce not in ("add", "multiply"):
         raise RuntimeError("reduce argument must be either add or multiply.")  # PyTorch's
     if s is None:
@@ -394,11 +403,14 @@ def _scatter_reduced(input: Tensor, dim: int, index: Any, s: Any, reduce: Any) -
         idx = check_scatter_value("scatter", input, dim, index)[1]  # (no src in the words)
         xp = get_array_module(input._data)
         s = Tensor._make(xp.full(idx.shape, s).astype(input._data.dtype), False, None, 0)
-    if reduce == "add":
-        return _scatter_add("scatter", input, dim, index, s)
     from .scatter_reduce import scatter_reduce  # in here: scatter_reduce imports this module
 
-    return scatter_reduce(input, dim, index, s, "prod")
+    with no_grad():  # PyTorch has no derivative for it: its node raises on backward
+        if reduce == "add":
+            out = _scatter_add("scatter", input, dim, index, s)
+        else:
+            out = scatter_reduce(input, dim, index, s, "prod")
+    return record_no_derivative("scatter", out, input, s)  # (scatter_: inplace_names)
 
 
 def _as_vectors(x: Tensor, idx: Tensor, src: Tensor) -> tuple[Tensor, Tensor, Tensor]:
@@ -422,7 +434,7 @@ def _check_src(op: str, x: Tensor, dim: int, index: Any, src: Any) -> tuple:
     d, idx, s = check_shapes(x, dim, index, src, op=op)
     if idx.numel() and max(idx.ndim, 1) != max(s.ndim, 1):
         raise RuntimeError("Index tensor must have the same number of dimensions as src tensor")
-    check_values(idx._data, x.shape[d] if x.ndim else 1, d)  # (min and max when valid)
+    check_values(idx._data, x.shape[d] if x.ndim else 1, d, (idx, x, s))  # (min, max if valid)
     return d, idx, s
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from .._layout import is_vmap_batched
 from ..autograd.tensor import Tensor
 from ._tensor_args import tensor_operand
 from ._util import norm_dim, torch_words
@@ -51,13 +52,37 @@ def first_bad_index(arr: Any, size: int) -> int | None:
     return int(flat[(flat < 0) | (flat >= size)][0])
 
 
-def check_values(arr: Any, size: int, d: int) -> None:
-    """PyTorch's gather/scatter kernel check: every index value in ``[0, size)``."""
+def check_values(arr: Any, size: int, d: int, args: tuple = ()) -> None:
+    """PyTorch's gather/scatter kernel check: every index value in ``[0, size)``. ``args``:
+    the index, then the op's other tensors; under ``cr.func.vmap`` PyTorch's batch rule
+    checks the physical index (every level batching an argument in front, the index
+    expanded along those not batching it): its first bad value in that order, its dim
+    shifted by the number of levels. (A per-sample index's min and max read every sample,
+    so the valid path costs what it did.)"""
+    if not arr.size or (int(arr.min()) >= 0 and int(arr.max()) < size):
+        return
+    if any(is_vmap_batched(a._data) for a in args if isinstance(a, Tensor)):
+        from ..func._per_sample import batch_levels, full_array  # noqa: PLC0415 - func imports ops
+
+        levels = batch_levels(*args)
+        arr, d = full_array(args[0], levels), d + len(levels)
     bad = first_bad_index(arr, size)
     if bad is not None:
         raise torch_words(
             IndexOutOfBounds(f"index {bad} is out of bounds for dimension {d} with size {size}")
         )
+
+
+def _batch_prefix(*args: Tensor) -> list:
+    """The batch sizes PyTorch's batch rule puts in front of the physical tensors under
+    ``cr.func.vmap``: one per level batching any of ``args``, outermost first (``[]``
+    outside vmap). Only error paths call here."""
+    found: dict = {}
+    for a in args:
+        if is_vmap_batched(a._data):
+            level = a._data.level
+            found.update((lv.id, lv.size) for lv in getattr(level, "levels", (level,)))
+    return [found[i] for i in sorted(found)]
 
 
 def _index(op: str, x: Tensor, dim: int, index: Any, dtype_op: str) -> tuple[int, Tensor]:
@@ -88,13 +113,15 @@ def check_gather(x: Tensor, dim: int, index: Any) -> tuple[int, Tensor]:
     if _sizes_exceed(idx, x, d):
         js, xs = idx.shape or (1,), x.shape or (1,)
         i = next(i for i, (j, s) in enumerate(zip(js, xs)) if i != d and j > s)
+        pre = _batch_prefix(x, idx)  # under vmap: the physical dims and shapes
         raise torch_words(
             RuntimeError(
-                f"Size does not match at dimension {i} expected index {list(idx.shape)} to be "
-                f"no larger than self {list(x.shape)} apart from dimension {d}"
+                f"Size does not match at dimension {i + len(pre)} expected index "
+                f"{[*pre, *idx.shape]} to be no larger than self {[*pre, *x.shape]} apart "
+                f"from dimension {d + len(pre)}"
             )
         )
-    check_values(idx._data, x.shape[d] if x.ndim else 1, d)
+    check_values(idx._data, x.shape[d] if x.ndim else 1, d, (idx, x))
     return d, idx
 
 
@@ -108,13 +135,14 @@ def check_scatter_value(op: str, x: Tensor, dim: int, index: Any) -> tuple[int, 
             RuntimeError("Index tensor must have the same number of dimensions as self tensor")
         )
     if _sizes_exceed(idx, x, d):
+        pre = _batch_prefix(x, idx)  # under vmap: the physical shapes and dim
         raise torch_words(
             RuntimeError(
-                f"Expected index {list(idx.shape)} to be no larger than self {list(x.shape)} "
-                f"apart from dimension {d}"
+                f"Expected index {[*pre, *idx.shape]} to be no larger than self "
+                f"{[*pre, *x.shape]} apart from dimension {d + len(pre)}"
             )
         )
-    check_values(idx._data, x.shape[d] if x.ndim else 1, d)
+    check_values(idx._data, x.shape[d] if x.ndim else 1, d, (idx, x))
     return d, idx
 
 

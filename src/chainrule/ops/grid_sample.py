@@ -234,10 +234,17 @@ class _Plan:
         # PyTorch's 2-d bilinear (zeros padding) and bicubic kernels multiply a non-finite
         # coordinate's NaN weights into the sum even where the taps read 0: NaN out there
         # (its 3-d and nearest kernels skip out-of-range taps: 0, as below)
-        self.nan_points = None
+        self.nan_points = self.grad_nan = None
         if k == 2 and (mode == "bicubic" or (mode == "bilinear" and padding == "zeros")):
-            bad = ~(xp.isfinite(self.coords[0]) & xp.isfinite(self.coords[1]))
+            fin = [xp.isfinite(self.coords[0]), xp.isfinite(self.coords[1])]
+            bad = ~(fin[0] & fin[1])
             self.nan_points = bad if bad.any() else None
+            # and its backward the grid gradient's: NaN whatever the output gradient (0 * NaN),
+            # bilinear's in the other coordinate (the factor (ix_se - ix) of one axis
+            # multiplies the other's derivative), bicubic's in both
+            if self.nan_points is not None:
+                pair = [bad, bad] if mode == "bicubic" else [~fin[1], ~fin[0]]
+                self.grad_nan = xp.stack(pair, -1)
         if mode == "nearest":
             taps = [[xp.rint(ix) for ix in self.coords]]
             weights = [(None, [None] * k)]
@@ -363,6 +370,8 @@ class _GridSampleFn(Function):
             if plan.mode != "nearest":
                 for a, (o, m) in enumerate(zip(plan.coord_derivs(x._data), plan.slopes)):
                     gg[..., a] = ((g * o).sum(1) * m).reshape(grid.shape[:-1])
+            if plan.grad_nan is not None:
+                gg[plan.grad_nan.reshape(grid.shape)] = np.nan
             gg = Tensor._make(gg, False, None, 0)
         return gx, gg, None, None, None
 
@@ -415,14 +424,22 @@ def _backward_tensors(plan: _Plan, x: Tensor, grid: Tensor, grad: Tensor, needs)
         gflat = grid.reshape(n, p, k)
         # ix as a Tensor: slope m times the grid, plus the constant that makes it equal the
         # plan's value (ix - m g), so that d ix / d g = m exactly.
+        # Where the slope is 0 (a clipped point) the grid is left out (0 * inf is NaN), and a
+        # non-finite coordinate is read as 0: its taps are all masked out (weights 0, as the
+        # first-order rule's; its NaN grid gradient is added below)
         gd = grid._data.reshape(n, p, k)
-        coords = [
-            gflat[..., a] * _const(m) + _const(ix - m * gd[..., a])
-            for a, (ix, m) in enumerate(zip(plan.coords, plan.slopes))
-        ]
+        coords = []
+        with errstate(xp, invalid="ignore"):
+            for a, (ix, m) in enumerate(zip(plan.coords, plan.slopes)):
+                off = (m == 0) | ~xp.isfinite(ix)
+                const = xp.where(off, xp.where(xp.isfinite(ix), ix, 0), ix - m * gd[..., a])
+                coords.append(
+                    gflat[..., a].masked_fill(_const(off), 0.0) * _const(m) + _const(const)
+                )
+        floors = [_const(xp.where(xp.isfinite(f), f, 0)) for f in plan.floors]
         # the plan's arrays as constant Tensors: a Tensor operator declines an ndarray
         weights = _linear_weights if plan.mode == "bilinear" else _bicubic_weights
-        wts = weights(coords, [_const(f) for f in plan.floors])
+        wts = weights(coords, floors)
         ws = [wt * _const(m) for (wt, _), m in zip(wts, plan.mask)]
     else:
         ws = [Tensor._make(plan.w[0], False, None, 0)]
@@ -442,6 +459,9 @@ def _backward_tensors(plan: _Plan, x: Tensor, grid: Tensor, grad: Tensor, needs)
                     outs[a] = s if outs[a] is None else outs[a] + s
             gg = stack([o.sum(1) * _const(m) for o, m in zip(outs, plan.slopes)], -1)
             gg = gg.reshape(grid.shape)
+            if plan.grad_nan is not None:  # the first-order rule's NaN (see _Plan)
+                nan = xp.where(plan.grad_nan.reshape(grid.shape), np.nan, 0.0)
+                gg = gg + _const(nan.astype(grid._data.dtype))
         else:
             gg = Tensor._make(xp.zeros(grid.shape, grid._data.dtype), False, None, 0)
     return gx, gg

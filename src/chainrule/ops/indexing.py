@@ -108,7 +108,7 @@ def _one_hot_batched(idx: Tensor, num_classes: int) -> Tensor:
     if num_classes <= 0:
         raise RuntimeError(
             "When vmap-ing torch.nn.functional.one_hot, please provide an explicit positive "
-            f"num_classes argument (got num_classes={num_classes})."
+            f"num_classes argument.\n(got num_classes={num_classes})"
         )
     classes = arange(num_classes, dtype=idx.dtype)
     # 1 - min(|label - class|, 1), with labels first clamped to [-1, num_classes] (no

@@ -179,8 +179,11 @@ def apply_inplace(x: Tensor, name: str, fn: Callable, *args: Any, **kwargs: Any)
 def _named_inplace(err: NotImplementedError, name: str) -> NotImplementedError:
     """``err`` naming the in-place op ``name`` where it named the op computing it: PyTorch's
     forward-mode refusal of an op without a tangent formula names the in-place op
-    (``aten::floor_divide_``)."""
+    (``aten::floor_divide_``), and so does its dispatcher (``aten::sub_.Tensor``)."""
     text = str(err)
+    kernel = f"Could not run 'aten::{name[:-1]}."  # its dispatcher's too: sub_.Tensor (s47)
+    if text.startswith(kernel):
+        return NotImplementedError(f"Could not run 'aten::{name}." + text[len(kernel) :])
     stem = f"Trying to use forward AD with aten::{name[:-1]} "
     if not text.startswith(stem):
         return err

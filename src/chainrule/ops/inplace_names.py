@@ -29,6 +29,7 @@ from ..autograd.function import Function
 from ..autograd.node import _node_type
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from .no_derivative import NotImplementedDerivative
 from .rearranging import Copy
 
 __all__: list[str] = []  # no public ops: helpers for ops/inplace.py and the op modules
@@ -161,7 +162,25 @@ def named_as_torch(name: str, fn: Callable) -> Callable:
         return _renaming(fn, pick)
     if name == "conj_physical_":
         return _conj_physical(fn)
+    if name == "scatter_":
+        return _named_in_place(fn, name)
     return fn
+
+
+def _named_in_place(fn: Callable, name: str) -> Callable:
+    """``fn`` whose ``NotImplemented`` node (``scatter(reduce=)``: no derivative) names the
+    in-place op in its backward error, as PyTorch's ("aten::scatter_")."""
+
+    def op(x: Any, *args: Any, **kwargs: Any) -> Any:
+        out = fn(x, *args, **kwargs)
+        node = getattr(out, "grad_fn", None)
+        cls = getattr(node, "_forward_cls", None)
+        if isinstance(cls, type) and issubclass(cls, NotImplementedDerivative):
+            node.op = name
+        return out
+
+    op.__name__ = getattr(fn, "__name__", "op")
+    return op
 
 
 def unrecorded(name: str, method: Callable) -> Callable:

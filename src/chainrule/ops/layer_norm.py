@@ -11,6 +11,8 @@ from .._kernels import layernorm as _LN
 from ..autograd.function import Function
 from ..autograd.saved_fields import input_shape, input_tensor, tensor_field  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
+from ..autograd.zero_link import ZeroDerivative
+from .loss_layouts import row_major_grad
 from .normalization import _f32, _project, _rebuilt_grad, _standardize, _xhat
 
 __all__ = ["LayerNormFn", "layer_norm"]
@@ -90,10 +92,12 @@ class LayerNormFn(Function):
         if ctx.create_graph:  # a differentiable rebuild from x
             lead = tuple(range(x.ndim - len(axes)))
             gx, xhat = _rebuilt_grad(x, grad if w is None else grad * w, axes, ctx.eps)
+            gx = row_major_grad(gx)  # PyTorch's dX: row-major whatever x's and grad's layouts
             # no leading dims: nothing to sum (a Tensor's sum(()) would sum every dim)
             gw = (grad * xhat if not lead else (grad * xhat).sum(lead)) if need_w else None
             gb = (grad if not lead else grad.sum(lead)) if need_b else None
-            return (gx if needs[0] else None), gw, gb, None, None
+            gx, gw, gb = _tied((gx if needs[0] else None, gw, gb), x, w)
+            return gx, gw, gb, None, None
         xa, g, mean, invstd = x._data, grad._data, mean._data, invstd._data
         bf16 = xa.dtype.char in "eE"  # halves: in float32, each gradient rounded once
         if bf16:
@@ -129,6 +133,8 @@ class LayerNormFn(Function):
             xhat = _xhat(xa, mean, invstd)
             invstd = invstd.astype(xa.dtype, copy=False)
             dx = _project(g if wa is None else g * wa, xhat, invstd, axes)
+            if type(dx) is np.ndarray and dx.ndim > 1 and not dx.flags.c_contiguous:
+                dx = np.ascontiguousarray(dx)  # PyTorch's dX: always row-major
             gw = (g * xhat).sum(lead) if need_w else None
             gb = g.sum(lead) if need_b else None
         if bf16:
@@ -161,6 +167,20 @@ class LayerNormFn(Function):
         if tb is not None:
             out = tb if out is None else out + tb
         return out if dt.char not in "eE" or out is None else out.astype(dt)
+
+
+def _tied(grads: tuple, x: Tensor, w: Tensor | None) -> tuple:
+    """The rebuilt gradients, each tied (zero derivative) to the saved ``x`` and weight that
+    require grad: PyTorch's ``NativeLayerNormBackwardBackward0`` takes them all, so each of
+    its gradients requires grad when one of them does, even one that does not depend on them
+    (``dγ = Σ g x̂`` of a constant ``x``: its second derivative zeros, not "does not require
+    grad")."""
+    anchors = [t for t in (x, w) if t is not None and t.requires_grad]
+    if not anchors:
+        return grads
+    return tuple(
+        g if g is None or g.requires_grad else ZeroDerivative.apply(g, *anchors) for g in grads
+    )
 
 
 # The dtypes the row kernels take (as dtypes: `in` then also requires native byte order).

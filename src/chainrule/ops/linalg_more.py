@@ -35,6 +35,7 @@ from ..autograd.lower_precision import AUTOCAST, autocast_float32_op
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..linalg._common import batch_shape, check_square, mH, tensor_arg
+from ..linalg._vmap_per_sample import per_sample_under_vmap
 from ..linalg.chains import chain_matmul
 from ..linalg.cholesky_solve_node import CholeskyInverse, CholeskySolve
 from ..linalg.cross_product import cross as _linalg_cross
@@ -109,6 +110,7 @@ def _renamed(op: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
 
 @tensor_method
 @autocast_float32_op
+@per_sample_under_vmap
 def cholesky_solve(
     input: Tensor,  # noqa: A002 - PyTorch's name
     input2: Tensor,
@@ -149,6 +151,7 @@ def _cholesky_node_ok(b: Tensor, low: Tensor) -> bool:
 
 @tensor_method
 @autocast_float32_op
+@per_sample_under_vmap
 def cholesky_inverse(input: Tensor, upper: bool = False, *, out: Any = None) -> Tensor:  # noqa: A002
     """``(L L^H)^-1`` (``upper``: ``(U^H U)^-1``) from the Cholesky factor ``input``
     (..., n, n): the inverse of a Hermitian positive-definite matrix from its factor."""
@@ -181,6 +184,7 @@ _TRIANGULAR_SOLVE_DEPRECATED = (
 
 @tensor_method
 @autocast_float32_op
+@per_sample_under_vmap
 def triangular_solve(
     input: Tensor,  # noqa: A002
     A: Tensor,

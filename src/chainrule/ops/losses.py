@@ -27,6 +27,7 @@ from ..backend import get_array_module
 from ..dtypes import is_bfloat16
 from ._util import constant, wide, wide_bfloat16
 from .binary import where
+from .loss_layouts import loss_layout, row_major_grad
 from .softmax import softmax
 
 __all__ = ["CrossEntropyFn", "MseLossFn", "NLLLossFn", "index_weights"]
@@ -252,6 +253,8 @@ class CrossEntropyFn(Function):
     @staticmethod
     def jvp(ctx, tx, *_):
         # d logp_ic = t_ic - p_i·t_i, so d loss_i = coef_sum_i (p_i·t_i) - A_i·t_i.
+        if tx is None:  # a tangent of the weight only: no rule for it, none out (PyTorch)
+            return None
         xp = get_array_module(tx)
         low, tx = ctx.low, wide_bfloat16(tx)  # bfloat16: in float32, rounded once
         rows = _CrossEntropyRows(*ctx.saved_arrays[3:])
@@ -328,6 +331,8 @@ class NLLLossFn(Function):
 
     @staticmethod
     def jvp(ctx, tl, *_):
+        if tl is None:  # a tangent of the weight only: no rule for it, none out (PyTorch)
+            return None
         xp = get_array_module(tl)
         _, _, safe, wt, valid = ctx.saved_arrays
         d = -wt * wide_bfloat16(tl)[xp.arange(ctx.shape[0]), safe]  # (bfloat16: in float32)
@@ -363,8 +368,8 @@ class MseLossFn(Function):
             x, y = wide(x), wide(y)
         d = x - y
         sq = d * d
-        if reduction == "none":
-            return sq.astype(dtype, copy=False)
+        if reduction == "none":  # laid out by (x, y), as PyTorch's (loss_layouts.py)
+            return loss_layout(sq.astype(dtype, copy=False), x, y)
         ctx.count = n = sq.size
         if sq.dtype == np.float16:
             total = sq.sum(dtype=np.float32).astype(np.float16)
@@ -382,10 +387,10 @@ class MseLossFn(Function):
             g = wide(grad._data)
             g = g / ctx.count if ctx.reduction == "mean" else g
             gx = ((wide(x._data) - wide(y._data)) * (g * 2.0)).astype(x.dtype)
-            gx_t = Tensor._make(gx, False, None, 0) if needs[0] else None
-            return gx_t, Tensor._make(-gx, False, None, 0) if needs[1] else None, None
+            gx = row_major_grad(Tensor._make(gx, False, None, 0))  # PyTorch's: row-major
+            return gx if needs[0] else None, -gx if needs[1] else None, None
         g = grad / ctx.count if ctx.reduction == "mean" else grad
-        gx = (x - y) * (g * 2.0)
+        gx = row_major_grad((x - y) * (g * 2.0))  # PyTorch's: row-major (loss_layouts.py)
         return gx if needs[0] else None, -gx if needs[1] else None, None
 
     @staticmethod

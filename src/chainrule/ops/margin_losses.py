@@ -38,6 +38,7 @@ from ..meta.array import MetaArray
 from ._util import wide
 from .binary import Add, Mul, Sub, _call
 from .clamping import Clamp
+from .loss_layouts import loss_layout, loss_layout_tensor
 from .no_derivative import record_no_derivative
 
 __all__ = ["MultiMarginLossFn", "MultilabelMarginLossFn", "SoftMarginLossFn"]
@@ -91,7 +92,7 @@ class SoftMarginLossFn(Function):
             z = -(wide(y) * wide(x))
             loss = xp.maximum(z, 0) + xp.log1p(xp.exp(-xp.abs(z)))
             loss = xp.broadcast_to(loss, x.shape)
-        return _reduced(loss, reduction, x.dtype)
+        return loss_layout(_reduced(loss, reduction, x.dtype), x, y)  # 'none': by (x, y)
 
     @staticmethod
     def backward(ctx, grad):
@@ -101,13 +102,14 @@ class SoftMarginLossFn(Function):
             with np.errstate(over="ignore", invalid="ignore"):
                 gx = _sigmoid_neg_margin(wide(x._data), wide(y._data)) * g
             xp = get_array_module(gx)
-            return _const(xp.broadcast_to(gx, x.shape).astype(x.dtype)), None, None
+            gx = xp.broadcast_to(gx, x.shape).astype(x.dtype)
+            return _const(loss_layout(gx, y._data, x._data, grad._data)), None, None
         g = _scaled_grad(grad, ctx.reduction, ctx.count)
         yt = y.to(x.dtype)
         gx = -yt * (-(yt * x)).sigmoid() * g
         if gx.shape != x.shape:
             gx = gx.expand(x.shape)
-        return gx, None, None
+        return loss_layout_tensor(gx, y, x, grad), None, None  # by (target, x, g)
 
     @staticmethod
     def jvp(ctx, t, *_):

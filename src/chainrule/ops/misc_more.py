@@ -2,9 +2,10 @@
 here as compositions of existing ops: ``fill``, ``put``, ``index_reduce``, ``gradient``,
 ``igamma``/``igammac`` and ``detach``.
 
-The differentiable ones are compositions (``where``, ``index_put``, ``scatter_reduce``,
-slicing and arithmetic, ``special.gammainc``), so their backward, double backward and
-forward-mode rules are those of the ops they are made of. The strided views
+The differentiable ones are compositions (``where``, ``scatter_reduce``, slicing and
+arithmetic, ``special.gammainc``), so their backward, double backward and forward-mode rules
+are those of the ops they are made of; ``put`` is one node (``take_polar.PutFn``, PyTorch's
+``PutBackward0``). The strided views
 (``as_strided`` and friends) are written in ``_misc_more_strided.py``, the functions without
 a gradient (``histogram``, ``binomial``, ``range``, ``frombuffer``, ...) in
 ``_misc_more_root.py`` and the Tensor-only methods (``byte``, ``new``, ``resize_``, ``map_``,
@@ -23,9 +24,11 @@ import numpy as np
 from .. import _user_warnings
 from .. import dtypes as _dt
 from ..autograd.saved_fields import given  # grad_fn._saved_*
+from ..autograd.state import LOCAL as _vmap
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..float8 import refuse as _refuse_float8
+from ..qtypes import scalar_type_name
 from ._misc_more_methods import resize_as_
 from ._misc_more_root import (
     binomial,
@@ -49,12 +52,12 @@ from ._util import NAMED_ERRORS, DtypeError, as_tensor, constant, lead_with, nor
 from .binary import where
 from .binding import tensor_method
 from .index_ops import IndexShapeError
-from .index_put import index_put
 from .joining import cat
 from .margin_losses import mul_number
 from .numpy_style import _div_number, _slice
 from .scatter_reduce import IndexReduceNode, check_complex_reduce, reduce_node, scatter_reduce
 from .special_more import gammainc, gammaincc
+from .take_polar import PutFn
 
 __all__ = [
     "as_strided",
@@ -139,39 +142,48 @@ def igammac(input: Tensor, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
 def put(input: Tensor, index: Any, source: Any, accumulate: bool = False) -> Tensor:  # noqa: A002
     """``torch.put``: a copy of ``input`` with ``source``'s elements written at the flat
     (row-major) positions ``index`` (negative ones count from the end); ``accumulate`` adds
-    them instead, summing repeats. Composed as ``index_put`` on the flattened tensor, so
-    ``input`` gets the gradient except where overwritten and ``source`` the gradient read at
+    them instead, summing repeats. One ``PutBackward0`` node (``take_polar.PutFn``):
+    ``input`` gets the gradient except where overwritten, ``source`` the gradient read at
     ``index``.
 
     Raises:
-        RuntimeError: a non-integer index, a different dtype or number of elements of
-            ``source``.
-        IndexError: an index out of range.
+        RuntimeError: a non-integer index, a different dtype of ``source``.
+        IndexError: an index out of range, a different number of elements of ``source``.
     """
     x, idx, src = as_tensor(input), as_tensor(index), as_tensor(source)
+    if _vmap.state.vmap:  # inside cr.func.vmap: a per-sample index runs per sample
+        # in here: func imports the ops (a cycle)
+        from ..func._per_sample import index_batched, per_sample  # noqa: PLC0415
+
+        if index_batched(idx):
+            return per_sample(put, x, idx, src, accumulate)
+    # PyTorch's checks (its put is clone().put_(): the messages name put_), in its order
     if idx._data.dtype != np.int64:
-        raise RuntimeError(f"put(): Expected a long tensor for index, but got {idx.dtype}")
+        raise RuntimeError(
+            f"put_(): Expected a long tensor for index, but got {scalar_type_name(idx.dtype)}"
+        )
     if src.dtype != x.dtype:
         raise RuntimeError(
-            f"put(): self ({x.dtype}) and source ({src.dtype}) must have the same scalar type"
+            "put_(): self and source expected to have the same dtype, but got self.dtype = "
+            f"{scalar_type_name(x.dtype)} and source.dtype = {scalar_type_name(src.dtype)}"
         )
     if idx.numel() != src.numel():
-        raise IndexShapeError(
-            f"put(): Expected source and index to have the same number of elements, but got "
+        raise IndexError(
+            f"put_(): Expected source and index to have the same number of elements, but got "
             f"source.numel() = {src.numel()}, index.numel() = {idx.numel()}"
         )
     _refuse_float8("take_put_cpu", x)
     n = x.numel()
-    flat_idx = idx._data.reshape(-1).astype(np.int64)
+    if n == 0 and idx.numel():
+        raise IndexError("put_(): Tried to put elements into an empty tensor")
+    flat_idx = idx._data.reshape(-1)
     bad = (flat_idx >= n) | (flat_idx < -n)
     if bad.any():
         raise IndexError(
-            f"put(): out of range: tried to access index {int(flat_idx[bad][0])} on a tensor "
-            f"of {n} elements."
+            f"out of range: tried to access index {int(flat_idx[bad][0])} on a tensor of "
+            f"{n} elements."
         )
-    flat = x.reshape(-1)
-    out = index_put(flat, (constant(flat_idx),), src.reshape(-1), accumulate=bool(accumulate))
-    return out.reshape(x.shape)
+    return PutFn.apply(x, idx, src, accumulate=bool(accumulate))  # one PutBackward0 node
 
 
 _INDEX_REDUCES = ("prod", "mean", "amax", "amin")

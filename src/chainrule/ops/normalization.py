@@ -32,7 +32,7 @@ from ..autograd.saved_fields import given_value, tensor_field  # grad_fn._saved_
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..threads import elementwise
-from ._result_layout import in_format, input_format
+from ._result_layout import grad_in_input_format, input_format
 from ._ufunc_reduce import add_reduce
 from .input_first_grads import plain_layout
 from .memory_format import in_suggested_format
@@ -293,15 +293,15 @@ class BatchNormFn(Function):
             gw = (grad * xhat).sum(axes) if needs[1] else None
             return (gx if needs[0] else None), gw, gb, None, None
         g = grad._data
-        relay = False  # a channels-last g: dx laid out in x's suggested format after
         if type(g) is np.ndarray and not g.flags.c_contiguous and g.size > 1:
             if 0 in g.strides:  # a broadcast gradient (of a sum): one copy, then the kernel
                 g = np.ascontiguousarray(g)
             elif input_format(g) is not None and plain_layout(g):
                 # channels-last: NumPy's float32 sums over it add row by row, rounding
                 # enough otherwise to move a drop-in program's losses (mit_dbvae_debiasing,
-                # after relu's gradient took PyTorch's channels-last layout; session 46)
-                relay, g = True, np.ascontiguousarray(g)
+                # after relu's gradient took PyTorch's channels-last layout; session 46);
+                # dx is laid out in x's suggested format below
+                g = np.ascontiguousarray(g)
         xp = get_array_module(g)
         x, mean, invstd = xt._data, mean._data, invstd._data
         dt = pdt = g.dtype  # a float16 gradient is computed in float32 and rounded once
@@ -325,8 +325,11 @@ class BatchNormFn(Function):
             elementwise(xp.add, tmp, (k * sum_g / m).reshape(shp), out=tmp)
             elementwise(xp.subtract, dx, tmp, out=dx)
             gx = Tensor._make(dx.astype(dt, copy=False), False, None, 0)
-        if relay and gx is not None:  # PyTorch's: in x's suggested format (row-major or not)
-            laid = in_format(gx._data, input_format(xt._data))
+        if gx is not None and (
+            not gx._data.flags.c_contiguous or input_format(xt._data) is not None
+        ):
+            # PyTorch's: dx in x's suggested format whatever g's (row-major x: one flag test)
+            laid = grad_in_input_format(gx._data, xt._data)
             if laid is not gx._data:
                 gx = Tensor._make(laid, False, None, 0)
         gw = (

@@ -11,7 +11,9 @@ The gradient of a pair with difference ``d = x_i - x_j`` and distance ``r`` is P
   deliberate difference: PyTorch's pdist gives each tied element the full gradient);
 * ``p < 2``: ``sign(d) |d|^(p-1) / r^(p-1)`` (0 where ``d == 0`` and ``p < 1``);
   ``p = 2``: ``d / r``; otherwise ``d |d|^(p-2) / r^(p-1)``;
-* 0 for a pair at distance 0; added to row ``i`` and subtracted from row ``j``.
+* 0 for a pair at distance 0 (selected, whatever the gradient there: inf or NaN gives 0,
+  except at ``p = 1`` and ``inf``, whose sign is multiplied, as PyTorch's kernel); added to
+  row ``i`` and subtracted from row ``j``.
 
 As in PyTorch, the gradient has no derivative: differentiating it again raises PyTorch's
 ``NotImplementedError`` under its ``PdistBackwardBackward0`` node. The tangent rule is the
@@ -131,9 +133,17 @@ class PdistFn(Function):
         x, r = ctx.saved_tensors
         i, j = _pairs(x.shape[0], x._data)
         xw = wide(x._data)
+        p = ctx.p
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            s = _pair_slopes(xw[i] - xw[j], wide(r._data), ctx.p)
+            diff, rw = xw[i] - xw[j], wide(r._data)
+            s = _pair_slopes(diff, rw, p)
             s *= wide(grad._data)[:, None]
+            if p != 1.0 and p != float("inf"):
+                # PyTorch's kernel selects 0 for a pair at distance 0 (every pair at p = 0, an
+                # element d == 0 at p < 1), so a NaN or inf gradient there gives 0, not 0 * inf
+                # (p = 1 and inf multiply the sign: NaN, as here)
+                skip = (rw == 0)[:, None] | (p == 0.0) | ((diff == 0) & (p < 1.0))
+                s = np.where(skip, 0.0, s).astype(s.dtype, copy=False)
         out = _const(_rows(s, x.shape[0]).astype(x.dtype, copy=False))
         if ctx.create_graph and _tracked(out, (grad, x)):
             out = PdistBackwardBackward.apply(out, grad, x, op="_pdist_backward")

@@ -23,6 +23,7 @@ from ._util import DtypeError, as_tensor, promote, wrap_int_scalar
 from .binary import Mul, _call, where
 from .binding import tensor_method
 from .elementwise import BinaryElementwise
+from .input_first_grads import plain_layout
 from .overload_errors import is_number_or_tensor, number_or_tensor_error
 from .unary import log
 
@@ -85,6 +86,20 @@ def _exponent(node: Any) -> Any:
     return d["exponent"] if "exponent" in d else saved_number(node, 1)
 
 
+def _row_major_power(ctx: Any, y: Any, b: Any) -> Any:
+    """``number ** x``'s result ``y`` row-major, as PyTorch's ``pow(Scalar, Tensor)``
+    allocates it whatever ``x``'s layout (a channels-last or transposed ``x``), the saved
+    result swapped for it; ``y`` itself where ``x`` carries a layout mark (its marks carry
+    PyTorch's layout: ``_layout_carry.py``)."""
+    if y.ndim < 2 or not plain_layout(b):
+        return y
+    laid = np.ascontiguousarray(y)
+    saved = getattr(ctx, "_saved", None)
+    if saved:
+        ctx._saved = tuple(laid if v is y else v for v in saved)
+    return laid
+
+
 class Pow(BinaryElementwise):
     """a ** b; d/da = b a^(b-1) (0 where b == 0), d/db = a^b log a (0 where a == 0 and
     b >= 0, NaN for a negative a, as PyTorch; for complex a, 0 where a == 0)."""
@@ -110,10 +125,13 @@ class Pow(BinaryElementwise):
     def forward(cls, ctx, a, b, **params):  # keeps a number exponent as given (above)
         if type(b) in (int, float):
             ctx.exponent = params.get("number", b)
-        return super().forward(ctx, a, b, **params)
+        y = super().forward(ctx, a, b, **params)
+        if params and type(b) is np.ndarray and not y.flags.c_contiguous:
+            return _row_major_power(ctx, y, b)  # number ** x (its number= or number_base=)
+        return y
 
     @staticmethod
-    def f(a, b, half=None, number=None):
+    def f(a, b, half=None, number=None, number_base=False):
         if half is not None:
             return _half_power(a, b, half)
         if isinstance(b, (int, float)) and not isinstance(a, (int, float)):
@@ -198,7 +216,9 @@ class NegativeIntegerPowerError(ValueError, RuntimeError):
 def pow(input: Any, exponent: Any) -> Tensor:  # noqa: A001, A002 - PyTorch's names
     if type(exponent) not in _PLAIN_EXPONENTS and not is_number_or_tensor(exponent):
         raise number_or_tensor_error("pow", [("input", input), ("exponent", exponent)])
+    number_base = False  # number ** tensor: PyTorch's result is row-major (_row_major_power)
     if not isinstance(input, Tensor) and isinstance(exponent, Tensor):
+        number_base = True
         if type(input) not in _PLAIN_EXPONENTS and not is_number_or_tensor(input):
             raise number_or_tensor_error("pow", [("input", input), ("exponent", exponent)])
         if type(input) in (int, float) and input > 0 and is_floating(exponent._data.dtype):
@@ -239,6 +259,8 @@ def pow(input: Any, exponent: Any) -> Tensor:  # noqa: A001, A002 - PyTorch's na
             fit_scalar("pow", exponent, ad.dtype)  # PyTorch's RuntimeError beyond its range
             rounded = float(np.float32(exponent).astype(ad.dtype))
             return _call(Pow, "pow", input, rounded, half=half, number=exponent)
+    if number_base:
+        return _call(Pow, "pow", input, exponent, number_base=True)
     return _call(Pow, "pow", input, exponent)
 
 

@@ -16,7 +16,15 @@ from ..autograd.saved_fields import given  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..linalg.norms import vector_norm
 from ._tensor_args import first_not_tensor
-from ._util import NAMED_ERRORS, ShapeError, as_tensor, check_broadcast, lead_with, norm_dim
+from ._util import (
+    NAMED_ERRORS,
+    ShapeError,
+    as_tensor,
+    check_broadcast,
+    lead_with,
+    norm_dim,
+    torch_words,
+)
 from .binary import where
 from .binding import tensor_method
 from .dist_node import Dist, dist_node_ok
@@ -137,6 +145,13 @@ def dist(input: Tensor, other: Any, p: float = 2) -> Tensor:  # noqa: A002
         a, b = input, other
         if dist_node_ok(a, b, p):  # one DistBackward0, as PyTorch's
             check_broadcast("dist", a, b)
+            if (p < 0 or p == math.inf) and not (a._data.size and b._data.size):
+                raise torch_words(  # PyTorch's words (the norm's), unprefixed
+                    RuntimeError(
+                        f"linalg.vector_norm cannot compute the {float(p):g} norm on an empty "
+                        "tensor because the operation does not have an identity"
+                    )
+                )
             return Dist.apply(a, b, p, p)
         return vector_norm(a - b, p)
     except NAMED_ERRORS as err:

@@ -65,6 +65,12 @@ def embedding_renorm_(input: Tensor, indices: Tensor, max_norm: float, norm_type
             f"{op}: the derivative for 'embedding_renorm' is not implemented (as in PyTorch); "
             "call it under `with cr.no_grad():`"
         )
+    # (in here: importing chainrule.func runs its package, which imports the ops)
+    from ..func._inplace_refusal import unbatched_write  # noqa: PLC0415
+
+    refused = unbatched_write(op, input._data, idx)  # indices batched where the weight is not
+    if refused is not None:
+        raise refused
     n = input.shape[0]
     if is_vmap_batched(input._data):
         return _renorm_per_sample(input, idx, n, float(max_norm), float(norm_type))

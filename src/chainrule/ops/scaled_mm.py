@@ -8,8 +8,9 @@ of ``N`` elements added in float32, and the result cast to ``out_dtype`` (the op
 when not given): ``(a.float() * scale_a) @ (b.float() * scale_b) + bias``. ``scale_result``
 and ``use_fast_accum`` change nothing on the CPU (PyTorch's CPU kernel takes and ignores them:
 checked against it), so they are accepted as PyTorch accepts them. PyTorch registers no
-derivative: a result of a scale that requires grad is in the graph under a node whose backward
-raises ``derivative for aten::_scaled_mm is not implemented``.
+derivative: a result of an input that requires grad (a scale, or a float8 operand) is in the
+graph under a node whose backward raises ``derivative for aten::_scaled_mm is not
+implemented``.
 """
 
 from __future__ import annotations
@@ -85,7 +86,6 @@ def scaled_mm(
         if bias is not None:
             result = result + bias.to(float32)
         result = result.to(self.dtype if out_dtype is None else out_dtype)
-    # recorded over the scales and bias, what training code lets require grad; a float8 operand
-    # that requires grad (PyTorch allows it, no recipe does) is not recorded: the graph's nodes
-    # cannot take float8 inputs yet
-    return record_no_derivative("_scaled_mm", result, scale_a, scale_b, bias)
+    # recorded over the operands, scales and bias: PyTorch keeps a result of any input that
+    # requires grad (a float8 operand included) under a node whose backward raises
+    return record_no_derivative("_scaled_mm", result, self, mat2, scale_a, scale_b, bias)

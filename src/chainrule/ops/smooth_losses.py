@@ -40,6 +40,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..threads import elementwise
 from ._util import wide
+from .loss_layouts import loss_layout, row_major_grad
 
 __all__ = ["HuberLossFn", "SmoothL1LossFn"]
 
@@ -147,7 +148,8 @@ class _SmoothLoss(Function):
                 yw = wide(y.astype(x.dtype))
         with _IGNORE_INVALID_OVER():
             out, ctx.count = _reduce(_pointwise(xw, yw, b, cls.huber), reduction)
-        return out if out.dtype == x.dtype else out.astype(x.dtype)
+        out = out if out.dtype == x.dtype else out.astype(x.dtype)
+        return loss_layout(out, x, y)  # 'none': PyTorch's layout by (x, y)
 
     @classmethod
     def backward(cls, ctx, grad):
@@ -170,11 +172,14 @@ class _SmoothLoss(Function):
                 gx = elementwise(np.multiply, s, g, out=s if s.ndim and g.ndim == 0 else None)
                 gx = np.asarray(gx).astype(x.dtype, copy=False)
                 gy = elementwise(np.negative, gx) if needs[1] else None
-            gx_t = Tensor._make(gx, False, None, 0) if needs[0] else None
-            gy_t = Tensor._make(np.asarray(gy), False, None, 0) if needs[1] else None
+            # PyTorch's: both gradients row-major, whatever the operands' layouts
+            gx_t = row_major_grad(Tensor._make(gx, False, None, 0)) if needs[0] else None
+            gy_t = (
+                row_major_grad(Tensor._make(np.asarray(gy), False, None, 0)) if needs[1] else None
+            )
             return gx_t, gy_t, None, None
         g = grad / ctx.count if mean else grad
-        gx = _Slope.apply(x - y, b, cls.huber) * g
+        gx = row_major_grad(_Slope.apply(x - y, b, cls.huber) * g)
         return gx if needs[0] else None, -gx if needs[1] else None, None, None
 
     @classmethod

@@ -23,11 +23,27 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._layout import is_vmap_batched
 from ..autograd.state import is_grad_enabled
 from ..autograd.tensor import Tensor
 from . import sparse_functions as fn
+from .sparse_nodense import dispatcher_error
 
-__all__ = ["input_edge_property", "slot_property"]
+__all__ = ["input_edge_property", "refuse_vmap", "slot_property"]
+
+
+def refuse_vmap(compressed: str | None, *tensors: Any) -> None:
+    """torch's refusal of a sparse tensor built under ``cr.func.vmap`` from batched values,
+    indices or a batched dense tensor (no batching rule: a COO tensor's dispatcher error for
+    ``aten::view``, a compressed one's ``is_contiguous``, ``compressed`` naming its layout:
+    "CSR", "CSC", "BSR", "BSC"). Session 47: chainrule computed
+    some of them per sample and failed on others with its own text."""
+    for t in tensors:
+        if isinstance(t, Tensor) and is_vmap_batched(t._data):
+            if compressed:
+                raise RuntimeError(f"Sparse {compressed} tensors do not have is_contiguous")
+            raise dispatcher_error("view", "SparseCPU")
+
 
 # the ``_grad_fn`` slot's own descriptor: SparseTensor's ``_grad_fn`` property shadows it
 _SLOT = Tensor.__dict__["_grad_fn"]

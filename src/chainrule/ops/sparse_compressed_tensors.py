@@ -21,6 +21,7 @@ from ..backend import get_array_module
 from ..creation import tensor
 from ..meta.array import MetaArray
 from . import sparse_functions as fn
+from .sparse_autograd import refuse_vmap
 from .sparse_compressed import _TORCH_DTYPE, INFO, _build
 from .sparse_csr import _BETA_WARNING, SparseCsrTensor
 from .sparse_invariants import warn_implicit_checks
@@ -201,6 +202,8 @@ def sparse_compressed_tensor(
     if pin_memory:
         raise NotImplementedError(f"{op}: pin_memory=True is not supported")
     _, cname, pname, _, blocked = INFO[layout]
+    kind = layout._name[7:].upper()
+    refuse_vmap(kind, compressed_indices, plain_indices, values)  # (torch's; session 47)
     compressed, plain = _index_array(op, compressed_indices), _index_array(op, plain_indices)
     for arr in (compressed, plain):
         if arr.dtype not in (np.int32, np.int64) and compressed.dtype == plain.dtype:

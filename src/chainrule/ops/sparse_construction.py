@@ -38,6 +38,7 @@ from .parser_type_errors import (
     sparse_coo_size_error,
     to_sparse_dim_error,
 )
+from .sparse_autograd import refuse_vmap
 from .sparse_compressed import INFO as COMPRESSED
 from .sparse_convert import to_sparse_layout
 from .sparse_csr import refuse_complex_grad
@@ -188,6 +189,7 @@ def sparse_coo_tensor(
         raise TypeError(
             f"sparse_coo_tensor: check_invariants must be a bool, got {check_invariants!r}"
         )
+    refuse_vmap(None, indices, values)
     idx = _index_array(indices)
     if isinstance(values, SparseTensor):
         raise TypeError("sparse_coo_tensor: values must be a dense tensor, got a sparse tensor")
@@ -243,6 +245,7 @@ def to_sparse(
     else:  # None, a bool, a float: PyTorch's parser refuses them
         raise to_sparse_dim_error(self, sparse_dim)
     refuse_complex_grad(self, "_to_sparse")
+    refuse_vmap(layout._name[7:].upper() if layout in COMPRESSED else None, self)
     refuse_dense_meta("_to_sparse" if sparse_dim is None else "_to_sparse.sparse_dim", self)
     if layout in COMPRESSED:
         if sparse_dim is not None:

@@ -21,6 +21,7 @@ from ..backend import get_array_module
 from . import sparse_functions as fn
 from ._util import dim_range_error
 from .number_arguments import parser_int
+from .sparse_autograd import refuse_vmap
 from .sparse_batched import to_batched_compressed
 from .sparse_compressed import (
     INFO,
@@ -107,6 +108,8 @@ def to_compressed(
         op = f"to_sparse_{target}"
     refuse_sparse_meta(f"_to_sparse_{target}", self)
     refuse_dense_meta(f"_to_sparse_{target}", self)
+    if not src:  # (torch: no forward formula; session 47)
+        refuse_vmap(target.upper(), self)
     if type(self) is SparseTensor and dense_dim is None and self.sparse_dim() != 2:
         raise RuntimeError(  # before the matrix and blocksize checks, as PyTorch
             f"coo_to_sparse_{target}: conversion from Sparse to {name} for input tensors with "

@@ -32,6 +32,7 @@ from . import sparse_functions as fn
 from ._raw_checks import RankError
 from ._util import dim_range_error
 from .number_arguments import parser_int
+from .sparse_autograd import refuse_vmap
 from .sparse_meta import (
     compressed_add_on_meta,
     is_sparse_meta,
@@ -398,6 +399,8 @@ def to_sparse_csr(self: Tensor, dense_dim: int | None = None) -> SparseCsrTensor
     (3-d or more) or hybrid (``dense_dim``) one as a batched or hybrid CSR tensor."""
     if dense_dim is not None and type(dense_dim) is not int:  # PyTorch's parser: an int
         dense_dim = parser_int("to_sparse_csr", "dense_dim", 2, dense_dim)  # the method's 1
+    if type(self) not in SPARSE_TYPES:  # (torch: no forward formula; session 47)
+        refuse_vmap("CSR", self)
     if self.ndim < 2:
         raise RankError(
             f"to_sparse_csr: expected a 2-d matrix, got a {self.ndim}-d tensor of size "

@@ -11,6 +11,8 @@ never with a NumPy traceback or a wrong answer, and no check is added to the den
 
 from __future__ import annotations
 
+import sys
+from types import CodeType
 from typing import Any
 
 import numpy as np
@@ -19,17 +21,26 @@ from ..meta.array import MetaArray
 
 __all__ = [
     "DISPATCHED",
+    "EMPTY_FIRST",
     "NO_SPARSE_KERNEL",
     "NoDenseData",
     "dispatcher_error",
     "method_error",
+    "ROOT_OPS",
+    "ROOT_WRAPPERS",
     "raiser",
+    "root_error",
     "unsupported",
 ]
 
 
-def unsupported(op: str) -> NotImplementedError:
-    """The error every dense-only operation raises on a sparse tensor."""
+def unsupported(op: str) -> Exception:
+    """The error every dense-only operation raises on a sparse tensor; inside a root function
+    PyTorch has no sparse kernel for (``cr.exp(s)``), that op's error (:func:`root_error`)."""
+    if ROOT_OPS:
+        found = root_error()
+        if found is not None:
+            return found
     return NotImplementedError(
         f"{op}: not supported for sparse tensors (layouts sparse_coo and sparse_csr); "
         "call .to_dense() first"
@@ -79,13 +90,20 @@ DISPATCHED = {
     "amax": ("amax", "amax.out", False),
     "prod": ("prod", "prod", False),
     "std": ("std.correction", "std.correction", False),
+    "logical_not_": ("logical_not.out", "logical_not.out", False),
 }
+# Tensor methods whose compressed-layout refusal is torch.empty's (the result allocated as a
+# compressed tensor of size [0] first): name -> the COO kernel its dispatcher names (session 47)
+EMPTY_FIRST = {"logical_not": "logical_not.out", "logsumexp": "logsumexp.out"}
 _COMPRESSED_NAMES = {
     "torch.sparse_csr": "SparseCsr",
     "torch.sparse_csc": "SparseCsc",
     "torch.sparse_bsr": "SparseBsr",
     "torch.sparse_bsc": "SparseBsc",
 }
+
+
+_NOTE = "chainrule: its unstored zeros would not stay zero; call .to_dense() first"
 
 
 def method_error(t: Any, name: str) -> Exception:
@@ -95,22 +113,59 @@ def method_error(t: Any, name: str) -> Exception:
     kernel = NO_SPARSE_KERNEL.get(name)
     layout = str(t.layout)
     meta = type(t._sp_values._data) is MetaArray
+    if name in EMPTY_FIRST:
+        if layout not in _COMPRESSED_NAMES:
+            return dispatcher_error(EMPTY_FIRST[name], "SparseMeta" if meta else "SparseCPU", _NOTE)
+        return RuntimeError(
+            "torch.empty: Only batched sparse compressed (non-block) tensors are supported, "
+            "but got size [0]"
+        )
     if name in DISPATCHED:
         coo, compressed, block_first = DISPATCHED[name]
         if layout not in _COMPRESSED_NAMES:
-            return dispatcher_error(coo, "SparseMeta" if meta else "SparseCPU")
+            return dispatcher_error(coo, "SparseMeta" if meta else "SparseCPU", _NOTE)
         if block_first and layout in ("torch.sparse_bsr", "torch.sparse_bsc"):
             return RuntimeError(
                 "empty_sparse_compressed expected sparse compressed (non-block) tensor layout "
                 f"but got {_COMPRESSED_NAMES[layout]}"
             )
-        return dispatcher_error(compressed, "SparseCsrMeta" if meta else "SparseCsrCPU")
+        return dispatcher_error(compressed, "SparseCsrMeta" if meta else "SparseCsrCPU", _NOTE)
     if kernel is None:
         return unsupported(f"Tensor.{name}")
     if layout in _COMPRESSED_NAMES:
         return RuntimeError(f"unsupported tensor layout: {_COMPRESSED_NAMES[layout]}")
-    note = "chainrule: its unstored zeros would not stay zero; call .to_dense() first"
-    return dispatcher_error(kernel, "SparseMeta" if meta else "SparseCPU", note)
+    return dispatcher_error(kernel, "SparseMeta" if meta else "SparseCPU", _NOTE)
+
+
+# the root functions (``cr.exp``, ``cr.softmax``, ...) PyTorch has no sparse kernel for, by
+# the code object of their own body, and the files of the wrappers around them (keyword
+# handling, shared by many ops): filled by sparse_pointwise, which knows the ops package
+ROOT_OPS: dict[CodeType, str] = {}
+ROOT_WRAPPERS: set[str] = set()
+
+
+def root_error() -> Exception | None:
+    """PyTorch's error for ``cr.f(s, ...)`` where ``f`` is a root function of
+    :data:`ROOT_OPS` and ``s`` a sparse tensor (the text of ``s.f(...)``, :func:`method_error`;
+    torch gives both forms one text), or None outside such a call.
+
+    Read off the call stack on the error path only, so a dense call pays nothing: the
+    function the caller called (the outermost chainrule frames, past those in the wrappers'
+    files, :data:`ROOT_WRAPPERS`) is one of those ops and its first argument is a sparse tensor
+    (session 47; before, the root forms named the NumPy operation that refused)."""
+    frame, frames = sys._getframe(1), []
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("chainrule."):
+        frames.append(frame)
+        frame = frame.f_back
+    entry = next((f for f in reversed(frames) if f.f_code.co_filename not in ROOT_WRAPPERS), None)
+    name = None if entry is None else ROOT_OPS.get(entry.f_code)
+    if name is None:
+        return None
+    code = entry.f_code
+    first = entry.f_locals.get(code.co_varnames[0]) if code.co_varnames else None
+    if getattr(type(first), "_sp_pattern", None) is None:  # not a sparse tensor
+        return None
+    return method_error(first, name)
 
 
 def raiser(name: str) -> Any:

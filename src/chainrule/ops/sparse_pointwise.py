@@ -32,11 +32,19 @@ from . import sparse_functions as fn
 from .sparse_compressed import SparseCompressedTensor, layout_name
 from .sparse_csr import SparseCsrTensor, make_csr
 from .sparse_meta import backend_error, coo_meta_op, is_sparse_meta
-from .sparse_nodense import dispatcher_error, unsupported
+from .sparse_nodense import (
+    DISPATCHED,
+    EMPTY_FIRST,
+    NO_SPARSE_KERNEL,
+    ROOT_OPS,
+    ROOT_WRAPPERS,
+    dispatcher_error,
+    unsupported,
+)
 from .sparse_pattern import SparsePattern
 from .sparse_tensor import SPARSE_TYPES, SparseTensor, make_sparse
 
-__all__ = ["UNARY", "sparse_mask", "sparse_mul", "sparse_pow", "sparse_unary"]
+__all__ = ["UNARY", "sparse_angle", "sparse_mask", "sparse_mul", "sparse_pow", "sparse_unary"]
 
 # PyTorch's zero-preserving unary ops with a sparse kernel (COO and CSR; ``square`` and
 # ``nan_to_num`` have none for the compressed layouts: refused, as PyTorch), and aliases.
@@ -45,7 +53,8 @@ UNARY = (
     "asin arcsin atan arctan sinh asinh arcsinh atanh arctanh erf erfinv sgn square deg2rad "
     "rad2deg nan_to_num isnan isinf isposinf isneginf signbit"
 ).split()
-_LINEAR = ("positive", "conj", "negative")  # no coalescing: each entry maps on its own
+# no coalescing: each entry maps on its own (conj_physical: session 47)
+_LINEAR = ("positive", "conj", "negative", "conj_physical")
 _COO_ONLY = ("square", "nan_to_num")  # (PyTorch: no kernel for the compressed layouts)
 
 
@@ -124,6 +133,15 @@ def sparse_pow(self: SparseTensor, exponent: Any) -> SparseTensor:
     return _like(self, _DENSE.pow(src._sp_values, exponent), src._sp_pattern)
 
 
+def sparse_angle(self: SparseTensor) -> SparseTensor:
+    """``angle`` of a compressed tensor (CSR, CSC, BSR, BSC): the angle of its values, on its
+    entries (``angle(0) == 0``); a COO tensor has no kernel (torch's dispatcher error;
+    session 47)."""
+    if type(self) is SparseTensor:
+        raise dispatcher_error("angle", "SparseMeta" if is_sparse_meta(self) else "SparseCPU")
+    return _like(self, _DENSE.angle(self._sp_values), self._sp_pattern)
+
+
 def _check_same_size(op: str, a: Any, b: Any) -> None:
     if tuple(a.shape) != tuple(b.shape):
         raise RuntimeError(
@@ -136,6 +154,9 @@ def sparse_mul(self: SparseTensor, other: Any) -> SparseTensor:
     """``s * other`` for a number, a dense tensor that broadcasts to ``s``'s size (read at
     ``s``'s entries) or a sparse tensor of the same size (the positions both hold)."""
     if type(other) in SPARSE_TYPES and type(other) is not type(self):
+        if type(other) is SparseCompressedTensor and type(self) is SparseCsrTensor:
+            if not (is_sparse_meta(self) or is_sparse_meta(other)):
+                return _times_stored_elements(self, other)
         other = _other_layout(self, other)
     if _META and (
         type(self._sp_values._data) is MetaArray
@@ -164,20 +185,37 @@ def _other_layout(self: SparseTensor, other: SparseTensor) -> SparseTensor:
     """``s * other`` of two layouts (session 46, torch 2.13's answers): a COO ``s`` times a
     compressed tensor raises its words; a CSR ``s`` times a COO one is the product at the
     positions both hold, as two CSR tensors' (on meta: COO's answer); times a CSC/BSR/BSC one
-    it is refused (torch computes a CSR tensor on the other's stored elements, explicit zeros
-    included; on meta its dispatcher error)."""
+    on meta, torch's dispatcher error (on CPU :func:`sparse_mul` runs
+    :func:`_times_stored_elements`)."""
     if type(self) is SparseTensor:
         raise RuntimeError("Expected result Tensor to be of format CSR")
     meta = is_sparse_meta(self) or is_sparse_meta(other)
     if type(other) is SparseTensor:
         return other if meta else other.coalesce().to_sparse_csr()
-    if meta:
-        raise backend_error("mul.Tensor", make_sparse(self._sp_values, self._sp_pattern))
-    raise NotImplementedError(
-        f"mul of a sparse CSR tensor and a {other.layout} one (PyTorch: a CSR result on the "
-        "other's stored elements, explicit zeros included); convert the other with "
-        ".to_sparse_csr() first"
-    )
+    raise backend_error("mul.Tensor", make_sparse(self._sp_values, self._sp_pattern))
+
+
+def _times_stored_elements(self: SparseTensor, other: SparseTensor) -> SparseTensor:
+    """A CSR ``self`` times a CSC/BSR/BSC ``other``, as torch 2.13 computes it (session 47): a
+    CSR tensor on ``other``'s stored elements (a block's explicit zeros included) in row-major
+    order, each ``self``'s element there times ``other``'s (the dtypes promoted)."""
+    if tuple(self.shape) != tuple(other.shape):
+        raise RuntimeError(
+            "sparse_binary_op_intersection_cpu(): expects sparse inputs with equal "
+            "dimensionality, number of sparse dimensions, and shape of sparse dimensions"
+        )
+    if other.ndim != 2 or other.dense_dim():
+        raise NotImplementedError(
+            f"mul of a sparse CSR matrix and a batched or hybrid {other.layout} tensor: "
+            "convert the other with .to_sparse_csr() first"
+        )
+    stored = other._sp_pattern
+    xp = get_array_module(stored.indices)
+    order = xp.argsort(stored.keys(), kind="stable")
+    pattern = SparsePattern(xp.ascontiguousarray(stored.indices[:, order]), stored.shape, True)
+    mine = fn.SparseGather.apply(self.to_dense(), pattern)
+    theirs = other._sp_values[Tensor._make(order, False, None, 0)]
+    return make_csr(mine * theirs, pattern, self._csr_index_dtype)
 
 
 def _mul_on_meta(self: SparseTensor, other: Any) -> None:
@@ -292,6 +330,8 @@ def _install_root_forms() -> None:
         if Tensor.__dict__.get(name) is dense:  # the method is the function (relu, isnan)
             setattr(Tensor, name, root)
     _DENSE.neg = _root(_DENSE.neg, lambda s: s.neg())
+    SparseTensor.angle = sparse_angle
+    _DENSE.angle = _root(_DENSE.angle, sparse_angle)
     SparseTensor.pow = SparseTensor.__pow__ = sparse_pow
     _DENSE.pow = _root(_DENSE.pow, sparse_pow)
     SparseTensor.mul = SparseTensor.__mul__ = SparseTensor.__rmul__ = sparse_mul
@@ -300,6 +340,26 @@ def _install_root_forms() -> None:
         setattr(_DENSE, name, _root(getattr(_DENSE, name), _mul_kw, binary=True))
     Tensor.sparse_mask = sparse_mask
     SparseTensor.sparse_mask = sparse_mask
+    _register_root_refusals()
+
+
+def _register_root_refusals() -> None:
+    """The root forms of the ops PyTorch has no sparse kernel for refuse a sparse tensor in
+    the method form's words (``sparse_nodense.root_error``): each op's own body by its code
+    object (one several ops share only where they name one kernel: ``arccos``, ``acos``),
+    the files of the wrappers around it (``__wrapped__``) as wrappers."""
+    names: dict[Any, set[str]] = {}
+    for name in (*NO_SPARSE_KERNEL, *DISPATCHED, *EMPTY_FIRST):
+        f = getattr(_DENSE, name, None)
+        while getattr(f, "__wrapped__", None) is not None:
+            ROOT_WRAPPERS.add(f.__code__.co_filename)
+            f = f.__wrapped__
+        code = getattr(f, "__code__", None)
+        if code is not None:
+            names.setdefault(code, set()).add(name)
+    for code, found in names.items():
+        if len({NO_SPARSE_KERNEL.get(n, n) for n in found}) == 1:
+            ROOT_OPS[code] = min(found)
 
 
 _install_root_forms()

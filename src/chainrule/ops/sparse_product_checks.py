@@ -10,6 +10,7 @@ from typing import Any
 from ..autograd.tensor import Tensor
 from ..qtypes import scalar_type_name
 from ._raw_checks import RankError
+from ._util import dim_range_error, no_dims_error
 from .sparse_nodense import unsupported
 from .sparse_tensor import SparseTensor
 from .tensor_queries import sparse_bsc, sparse_bsr, sparse_csc, sparse_csr
@@ -20,6 +21,8 @@ __all__ = [
     "check_operands",
     "hybrid_error",
     "mismatch_words",
+    "mm_rank_error",
+    "mv_rank_error",
 ]
 
 COMPRESSED = (sparse_csr, sparse_csc, sparse_bsr, sparse_bsc)
@@ -134,3 +137,40 @@ def hybrid_error(op: str, sparse: SparseTensor, dense: Tensor, left: bool = True
             f"non-singleton dimension 0.  Target sizes: [{m}, {n}].  Tensor sizes: [{k}, {n}]"
         )
     return RuntimeError(f"addmm: scalar values expected, got {dd}D values")
+
+
+def mm_rank_error(op: str, a: Any, b: Any, right: bool, masked: bool) -> Exception | None:
+    """torch 2.13's error for ``mm(a, b)`` (``mm``, ``spmm``, ``Tensor.mm``; ``masked``:
+    ``torch.sparse.mm``) of a sparse matrix and a dense operand that is not 2-d (``b`` if
+    ``right``, else ``a``): the dim check of the kernel it reaches first (session 47), then
+    chainrule's line naming ``op``. None for a hybrid COO operand times a 3-d tensor
+    (chainrule's own text)."""
+    dense, sparse = (b, a) if right else (a, b)
+    nd = dense.ndim
+    detail = f"\n{op}: expects 2-d operands, got shape {tuple(dense.shape)}"
+    if type(sparse) is SparseTensor:  # COO
+        if nd == 0:
+            return IndexError(str(no_dims_error(-1 if right else -2)) + detail)
+        if nd == 1:
+            return IndexError(str(dim_range_error(1 if right else -2, 1)) + detail)
+        if sparse.dense_dim():
+            return None
+        return RuntimeError(f"addmm: matrices expected, got {nd}D tensor" + detail)
+    if getattr(sparse, "layout", None) not in COMPRESSED:
+        return None
+    if nd == 0:
+        return IndexError(str(no_dims_error((-1 if masked else 1) if right else 0)) + detail)
+    if nd == 1 and right and not masked:
+        return IndexError(str(dim_range_error(1, 1)) + detail)
+    return RuntimeError(f"mat{2 if right else 1} must be a matrix, got {nd}-D tensor" + detail)
+
+
+def mv_rank_error(mat: Any, vec: Any) -> Exception:
+    """torch 2.13's error for ``mv(sparse, vec)`` with ``vec`` not 1-d, or a hybrid COO
+    ``mat`` (session 47): the COO kernel's dims text, a compressed one's addmv check."""
+    if type(mat) is SparseTensor:
+        return RuntimeError(
+            f"mv: two tensor dim should be 2 and 1, but got SparseTensor Dim: {mat.ndim}Tensor "
+            f"Dim: {vec.ndim}"
+        )
+    return RuntimeError(f"vector + matrix @ vector expected, got 1, {mat.ndim}, {vec.ndim}")

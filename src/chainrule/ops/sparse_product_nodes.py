@@ -170,6 +170,47 @@ class SparseBmm(_SparseTimesDense):
         return (batch.shape[1],)
 
 
+class SourceBmm(Function):
+    """``torch.bmm(S, batch)`` for a sparse COO batch ``S`` converted from the dense
+    ``source`` (``x.to_sparse()``): PyTorch's one ``BmmBackward0`` listing ``(S, batch)``, ``S``
+    by its conversion node (session 47; before, a 2-d product between two views). The value
+    is :class:`SparseBmm`'s, from the stored ``values`` on the block-diagonal ``pattern``;
+    ``source`` gets the full gradient ``G_k X_kᵀ`` of each batch (not only on the pattern),
+    ``batch`` gets ``A_kᵀ G_k`` (again a ``SourceBmm``, of the transposed blocks), to any
+    order; ``values`` (read from ``source``) get no gradient of their own."""
+
+    raw = True
+    node_name = ("BmmBackward0", (1, 2))
+
+    @staticmethod
+    def forward(ctx, source, values, batch, pattern, n):
+        needs = ctx.needs_input_grad
+        keep = needs[2] or None
+        ctx.save_for_backward(keep and source, keep and values, batch if needs[0] else None)
+        ctx.pattern = pattern
+        return SparseBmm.product(values, batch, pattern, n)
+
+    @staticmethod
+    def backward(ctx, grad):
+        source, values, batch = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        gs = grad @ batch.transpose(1, 2) if needs[0] else None
+        gx = None
+        if needs[2]:
+            source_t, pattern_t = source.transpose(1, 2), ctx.pattern.transposed()
+            gx = SourceBmm.apply(source_t, values, grad, pattern_t, source.shape[2])
+        return gs, None, gx, None, None
+
+    @staticmethod
+    def jvp(ctx, _ts, tv, tx, _pattern, _n):
+        _source, values, batch, pattern, n = ctx.primals
+        out = None if tv is None else SparseBmm.product(tv, batch, pattern, n)
+        if tx is not None:
+            term = SparseBmm.product(values, tx, pattern, n)
+            out = term if out is None else out + term
+        return out
+
+
 class SparseMm(Function):
     """``torch.sparse.mm(S, D)``: :class:`~.sparse_functions.Spmm` as PyTorch records it,
     its ``addmm`` with no ``mat``: ``SparseAddmmBackward0`` of ``(None, sparse, dense)``

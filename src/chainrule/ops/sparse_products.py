@@ -42,9 +42,12 @@ from .sparse_product_checks import (
     check_dtype_device,
     check_operands,
     mismatch_words,
+    mm_rank_error,
+    mv_rank_error,
 )
 from .sparse_product_nodes import (
     DenseSpmm,
+    SourceBmm,
     SparseAddmmNode,
     SparseBmm,
     SparseMm,
@@ -263,6 +266,9 @@ def sparse_mm(a: Any, b: Any, op: str = "mm", masked: bool = False) -> Tensor:
     operand, sparse or dense, is refused with PyTorch's ``IndexError`` (``RankError``)."""
     for t in (a, b):
         if isinstance(t, Tensor) and not isinstance(t, SparseTensor) and t.ndim != 2:
+            found = mm_rank_error(op, a, b, t is b, masked)  # torch's words (session 47)
+            if found is not None:
+                raise found
             error = RankError if t.ndim < 2 else ShapeError  # as the sparse check above
             raise error(f"{op}: expects 2-d operands, got shape {tuple(t.shape)}")
     return sparse_matmul(a, b, op, masked)
@@ -314,9 +320,7 @@ def sparse_bmm(input: Any, mat2: Any) -> Tensor:  # noqa: A002 - PyTorch's param
     )
     if src is None:  # PyTorch's BmmBackward0
         return SparseBmm.apply(input._sp_values, mat2, block, n)
-    p = mat2.shape[2]
-    out = _spmm(input, src, reshape(mat2, (batch * m, p)), block)
-    return reshape(out, (batch, n, p))
+    return SourceBmm.apply(src, input._sp_values, mat2, block, n)  # (its one node too)
 
 
 def mm(mat1: Any, mat2: Any, reduce: Any = None) -> Tensor:
@@ -362,8 +366,10 @@ def addmm(mat: Any, mat1: Any, mat2: Any, *, beta: Any = 1, alpha: Any = 1) -> T
 
 def _mv_method(self: SparseTensor, vec: Any) -> Tensor:
     """``s.mv(v)``: the sparse matrix times a dense vector (as ``cr.mv``)."""
-    if not isinstance(vec, Tensor) or vec.ndim != 1:
-        raise ShapeError(f"mv: expects a vector, got {getattr(vec, 'shape', type(vec).__name__)}")
+    if not isinstance(vec, Tensor):
+        raise ShapeError(f"mv: expects a vector, got {type(vec).__name__}")
+    if vec.ndim != 1:
+        raise mv_rank_error(self, vec)
     return sparse_matmul(self, vec, "mv")
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..autograd.tensor import Tensor
+from ..backend import get_array_module
 from ._util import norm_dim
 from .sparse_functions import CoalesceValues, named
 from .sparse_meta import is_sparse_meta, refuse_sparse_meta
@@ -57,12 +58,40 @@ def sum(input: Any, dim: Any = None, dtype: Any = None) -> Tensor:  # noqa: A001
 def sparse_sum_method(
     self: SparseTensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None
 ) -> Tensor:
-    """``s.sum(dim, keepdim, dtype=)`` of a sparse tensor: :func:`sum` (``keepdim`` refused,
-    as chainrule does not keep dims of a sparse sum); on meta, PyTorch's dense 0-d result."""
-    if keepdim:
-        raise NotImplementedError("Tensor.sum of a sparse tensor: keepdim=True is not supported")
+    """``s.sum(dim, keepdim, dtype=)`` of a sparse tensor: :func:`sum`; ``keepdim=True``
+    (session 47) puts the summed dims back with size 1 as torch does (:func:`_keep_dims`);
+    on meta, PyTorch's dense 0-d result."""
     if dim is not None:
         refuse_sparse_meta("sum.dim_IntList", self)
     elif is_sparse_meta(self):  # PyTorch's s.sum() runs on meta: a dense 0-d result
-        return self._sp_values.sum(dtype=dtype)
-    return sum(self, dim, dtype)
+        out = self._sp_values.sum(dtype=dtype)
+        return out.reshape((1,) * self.ndim) if keepdim else out
+    out = sum(self, dim, dtype)
+    return _keep_dims(self, out, dim) if keepdim else out
+
+
+def _keep_dims(self: SparseTensor, out: Tensor, dim: Any) -> Tensor:
+    """torch's ``sum(dim, keepdim=True)`` of a COO tensor from the sum without: each summed
+    dim unsqueezed back, in increasing order (a sparse dim where it lands among the sparse
+    dims, so a summed dense dim of a hybrid tensor comes back sparse), the result flagged
+    uncoalesced; a dense result (every sparse dim summed) reshaped. The node is torch's
+    ``SumBackward1``; the gradient reaches the values (torch's backward fails: no sparse
+    ``expand``, a missing kernel)."""
+    dims = norm_dim(dim, self.ndim, "sum")
+    dims = range(self.ndim) if dims is None else sorted(dims)
+    if not isinstance(out, SparseTensor):
+        for d in dims:
+            out = out.unsqueeze(d)
+        return out
+    indices, shape = out._sp_pattern.indices, list(out._sp_pattern.shape)
+    xp = get_array_module(indices)
+    values = out._sp_values
+    for d in dims:
+        if d <= len(shape):  # a new sparse dim of size 1 (every entry at 0)
+            zeros = xp.zeros((1, indices.shape[1]), dtype=indices.dtype)
+            indices = xp.concatenate([indices[:d], zeros, indices[d:]], axis=0)
+            shape.insert(d, 1)
+        else:  # among the dense dims: the values' axis (a row per entry)
+            values = values.unsqueeze(d - len(shape) + 1)
+    pattern = SparsePattern(indices, tuple(shape), False)
+    return make_sparse(named(values, "SumBackward1"), pattern)

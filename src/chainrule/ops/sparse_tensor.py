@@ -33,9 +33,8 @@ from ..autograd.torch_function import disabled_torch_function_impl
 from ..backend import Device, get_array_module, to_device
 from . import sparse_functions as fn
 from ._util import dim_range_error
-from .joining import cat
+from .sparse_arithmetic import ARITHMETIC_NAMES, SparseArithmetic
 from .sparse_autograd import input_edge_property, slot_property
-from .sparse_merge import merged_entries
 from .sparse_meta import dense_on_meta, empty_on_meta, is_sparse_meta, refuse_sparse_meta
 from .sparse_nodense import NoDenseData, method_error, raiser, unsupported
 from .sparse_pattern import SparsePattern
@@ -58,10 +57,10 @@ _PASS = frozenset(
         "dtype", "is_ipu", "is_maia", "is_meta", "is_mkldnn", "is_mtia", "is_nested",
         "is_quantized", "is_sparse_csr", "is_vulkan", "is_xla", "is_pinned", "pin_memory",
     }
-)  # fmt: skip
+) | ARITHMETIC_NAMES  # fmt: skip
 
 
-class SparseTensor(Tensor):
+class SparseTensor(SparseArithmetic, Tensor):
     """A sparse COO tensor: ``values[e]`` sits at ``indices[:, e]`` of a tensor of
     ``shape``; unlisted positions are zero and duplicate positions add up.
 
@@ -320,98 +319,6 @@ class SparseTensor(Tensor):
             values = fn.named(values, _node)
         return make_sparse(values, pattern, source=_source(self, lambda s: s.transpose(d0, d1)))
 
-    # ------------------------------------------------------------------ arithmetic
-    def mul(self, other: Any) -> SparseTensor:
-        """``s * c`` for a Python number or a 0-d dense tensor ``c``."""
-        values = self._sp_values * _scalar("mul", other)
-        return make_sparse(values, self._sp_pattern, source=_source(self, lambda s: s * other))
-
-    def div(self, other: Any, *, rounding_mode: Any = None) -> SparseTensor:
-        if rounding_mode is not None:
-            raise NotImplementedError("div of a sparse tensor: rounding_mode is not supported")
-        refuse_sparse_meta("div.Tensor", self)
-        values = self._sp_values / _scalar("div", other)
-        return make_sparse(values, self._sp_pattern, source=_source(self, lambda s: s / other))
-
-    def neg(self) -> SparseTensor:
-        if type(self) is SparseTensor:  # (the compressed layouts' run on meta: PyTorch's)
-            refuse_sparse_meta("neg", self)
-        return make_sparse(-self._sp_values, self._sp_pattern, source=_source(self, lambda s: -s))
-
-    def add(
-        self, other: Any, *, alpha: Any = 1, _node: str = "AddBackward0", _concat: bool = False
-    ) -> SparseTensor:
-        """``s + other`` for a sparse ``other`` of the same size (a coalesced result when both
-        operands are coalesced, as PyTorch; ``_concat``: the entries concatenated otherwise, as
-        PyTorch's autograd sums two sparse gradients, else merged as its ``+``)."""
-        if isinstance(other, Tensor) and not isinstance(other, SparseTensor):
-            raise RuntimeError(
-                "add(sparse, dense) is not supported. Use add(dense, sparse) instead."
-            )
-        if not isinstance(other, SparseTensor):
-            raise unsupported(f"add of a sparse tensor and {type(other).__name__}")
-        if other.shape != self.shape:  # PyTorch's texts
-            raise RuntimeError(
-                f"add: expected sizes of 'self' and 'other' to match, but {list(self.shape)} "
-                f"!= {list(other.shape)}"
-            )
-        if other.sparse_dim() != self.sparse_dim():
-            raise RuntimeError(
-                "add: expected 'self' and 'other' to have same density, but 'self' has "
-                f"{self.sparse_dim()} sparse dimensions while 'other' has {other.sparse_dim()} "
-                "sparse dimensions"
-            )
-        if self._sp_values._data.dtype.kind == "b" == other._sp_values._data.dtype.kind:
-            raise NotImplementedError("\"cadd_sparse\" not implemented for 'Bool'")
-        values = other._sp_values if alpha == 1 else other._sp_values * alpha
-        a, b = self._sp_pattern, other._sp_pattern
-        if is_sparse_meta(self) or is_sparse_meta(other):  # no entries (PyTorch)
-            both = cat([self._sp_values.narrow(0, 0, 0), values.narrow(0, 0, 0)])
-            return make_sparse(*empty_on_meta(both, a, _node))
-        indices = get_array_module(a.indices).concatenate([a.indices, b.indices], axis=1)
-        if (a.coalesced and b.coalesced) or _concat:
-            both = SparsePattern(indices, a.shape, False)
-            out = make_sparse(cat([self._sp_values, values]), both)
-            out = out.coalesce() if a.coalesced and b.coalesced else out
-        else:
-            out = make_sparse(*merged_entries(self._sp_values, values, a, b))
-        source = None
-        if self._sp_source is not None or other._sp_source is not None:  # see make_sparse
-            sa, sb = (t.to_dense() if t._sp_source is None else t._sp_source for t in (self, other))
-            source = sa + (sb if alpha == 1 else sb * alpha)
-        return make_sparse(fn.named(out._sp_values, _node), out._sp_pattern, source=source)
-
-    def sub(self, other: Any, *, alpha: Any = 1) -> SparseTensor:
-        refuse_sparse_meta("sub.Tensor", self, other)
-        if getattr(other, "dtype", None) == self.dtype == np.bool_:
-            raise RuntimeError(
-                "Subtraction, the `-` operator, with two bool tensors is not supported. Use "
-                "the `^` or `logical_xor()` operator instead."
-            )
-        return self.add(other, alpha=-alpha, _node="SubBackward0")
-
-    __mul__ = __rmul__ = mul
-    __truediv__ = div
-    __neg__ = neg
-    __add__ = add
-    __sub__ = sub
-
-    def __radd__(self, other: Any) -> Tensor:
-        """``dense + sparse``: a dense tensor of the same size (``binary.add``, through
-        ``sparse_dense_add``; torch has no sparse + dense)."""
-        if isinstance(other, Tensor) and not isinstance(other, SparseTensor):
-            return other.add(self)
-        return self.add(other)
-
-    def __rsub__(self, other: Any) -> Tensor:
-        """``dense - sparse``: a dense tensor of the same size (``binary.sub``)."""
-        if isinstance(other, Tensor) and not isinstance(other, SparseTensor):
-            return other.sub(self)
-        raise unsupported("__rsub__")
-
-    def __pos__(self) -> SparseTensor:
-        return self
-
     def __format__(self, spec: str) -> str:
         if spec:
             raise unsupported(f"format spec {spec!r}")
@@ -450,16 +357,6 @@ for _name in (
     setattr(SparseTensor, _name, raiser(_name))
 
 
-def _scalar(op: str, other: Any) -> Any:
-    if isinstance(other, SparseTensor):
-        raise unsupported(f"{op} of two sparse tensors")
-    if isinstance(other, Tensor) and other.ndim != 0:
-        raise unsupported(f"{op} of a sparse tensor and a dense tensor of shape {other.shape}")
-    if not isinstance(other, (Tensor, int, float, complex, np.number, np.bool_, bool)):
-        raise TypeError(f"{op}: a sparse tensor can be scaled by a number, got {type(other)}")
-    return other
-
-
 def make_sparse(
     values: Tensor, pattern: SparsePattern, cls: type | None = None, source: Any = None
 ) -> SparseTensor:
@@ -486,6 +383,10 @@ def make_sparse(
     t._sp_source = source if keep else None
     t._sp_edge = None  # Function.apply's edge, made on first use (sparse_autograd)
     return t
+
+
+SparseTensor._make_coo = staticmethod(make_sparse)  # what SparseArithmetic builds with
+SparseTensor._coo_class = SparseTensor
 
 
 def _source(t: SparseTensor, op: Any) -> Any:

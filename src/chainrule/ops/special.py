@@ -23,11 +23,12 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..dtypes import _BFLOAT16
 from . import _special_kernels as K
+from ._result_layout import elementwise_tensor
 from ._util import as_tensor, promote
 from .binary import _call, where
 from .binding import numpy_keywords, tensor_method
 from .elementwise import BinaryElementwise, UnaryElementwise
-from .input_first_grads import DerivativeFirst
+from .input_first_grads import DerivativeFirst, plain_layout
 from .trig import cos, sin
 from .unary import exp
 from .unary_inputs import _float, _mask
@@ -146,7 +147,11 @@ class Logit(UnaryElementwise):
             return where(_mask(outside, bool), math.nan, out) if outside.any() else out
         inside = _mask((xd >= eps) & (xd <= 1 - eps), bool)
         safe = where(inside, x, 0.5)  # no 0 * inf at the clamped ends
-        return where(inside, g / (safe * (1 - safe)), 0.0)
+        out = where(inside, g / (safe * (1 - safe)), 0.0)
+        # logit_backward(grad, self): laid out by g first (the mask, from x, led here)
+        if isinstance(g, Tensor) and plain_layout(g, x):
+            return elementwise_tensor(out, g, x)
+        return out
 
 
 class Sinc(DerivativeFirst, UnaryElementwise):  # PyTorch's where(x == 0, ...) first

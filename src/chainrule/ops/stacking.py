@@ -222,12 +222,29 @@ def broadcast_tensors(*tensors: Tensor) -> tuple:
     ts = _tensor_list("broadcast_tensors", tensors)
     try:
         shape = broadcast_shapes(*(tuple(t.shape) for t in ts))
-    except RuntimeError as err:
-        raise RuntimeError(
-            f"broadcast_tensors(): the shapes {[tuple(t.shape) for t in ts]} do not "
-            f"broadcast together ({err})"
-        ) from None
+    except RuntimeError:
+        raise _infer_size_error([tuple(t.shape) for t in ts]) from None
     return tuple(t if tuple(t.shape) == shape else broadcast_to(t, shape) for t in ts)
+
+
+def _infer_size_error(shapes: list) -> RuntimeError:
+    """PyTorch's ``infer_size`` words for shapes that do not broadcast: the shape broadcast
+    so far (tensor a) against each next one (tensor b), dims compared from the last, the
+    failing one numbered in the result."""
+    a = shapes[0]
+    for b in shapes[1:]:
+        n, out = max(len(a), len(b)), []
+        for i in range(n - 1, -1, -1):
+            sa = a[i - n + len(a)] if i - n + len(a) >= 0 else 1
+            sb = b[i - n + len(b)] if i - n + len(b) >= 0 else 1
+            if sa != sb and sa != 1 and sb != 1:
+                return RuntimeError(
+                    f"The size of tensor a ({sa}) must match the size of tensor b ({sb}) at "
+                    f"non-singleton dimension {i}"
+                )
+            out.append(sb if sa == 1 else sa)
+        a = tuple(reversed(out))
+    return RuntimeError(f"broadcast_tensors(): the shapes {shapes} do not broadcast together")
 
 
 def block_diag(*tensors: Tensor) -> Tensor:

@@ -1,6 +1,7 @@
 """The arithmetic every update rule shares, on raw arrays: the gradient a rule sees
 (``maximize``, L2 weight decay), AdamW's decoupled decay, and complex parameters updated as
-pairs of real ones (PyTorch's ``view_as_real``)."""
+pairs of real ones (PyTorch's ``view_as_real``); and how many in-place writes a step makes
+into the parameters, state buffers and gradients (their version counters)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import numpy as np
 
 from ._array_math import fma_into
 
-__all__ = ["decay_weights_", "regularized_grad"]
+__all__ = ["decay_weights_", "regularized_grad", "step_writes"]
 
 
 def regularized_grad(param: Any, grad: Any, group: dict[str, Any]) -> Any:
@@ -65,3 +66,19 @@ def _update_as_real(update: Callable, param: Any, grad: Any, state: dict, group:
             state[k] = np.ascontiguousarray(v).view(param.dtype).reshape(param.shape)
         else:
             state[k] = v
+
+
+def step_writes(opt: Any, group: dict[str, Any]) -> tuple[int, tuple, int]:
+    """How many in-place writes PyTorch's step of ``group`` makes (each moves a version
+    counter by one): into each parameter (``opt._param_writes``), into each state buffer
+    (``opt._state_buffer_writes``: (key, version after the first step, writes per later
+    step)) and into each dense ``p.grad`` (``opt._grad_writes`` where the class has one:
+    SGD's multi-tensor Nesterov step). PyTorch's fused kernels (``_fused_adam_``,
+    ``_fused_sgd_``, ``_fused_adagrad_``; ``opt._has_fused`` and the group's ``fused``)
+    write the parameters and buffers without bumping their versions: none there. Read
+    once per group and step."""
+    writes, buffers = opt._param_writes(group), opt._state_buffer_writes(group)
+    if opt._has_fused and group.get("fused"):
+        writes, buffers = 0, tuple((key, 0, 0) for key, _, _ in buffers)
+    grad_writes = getattr(opt, "_grad_writes", None)
+    return writes, buffers, grad_writes(group) if grad_writes is not None else 0

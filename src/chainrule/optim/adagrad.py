@@ -133,6 +133,7 @@ class Adagrad(Optimizer):
         p._vc[0] += 1  # an in-place change, as PyTorch records it
 
     _state_writes = (("sum", 1, 1),)  # PyTorch's state_sum.addcmul_
+    _has_fused = True  # a fused group bumps no version (_update_helpers.step_writes)
 
     def _init_state(self, param: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         xp = get_array_module(param)

@@ -120,6 +120,7 @@ class Adam(Optimizer):
     # PyTorch's exp_avg.lerp_; exp_avg_sq.mul_ and addcmul_; maximum(..., out=max_exp_avg_sq)
     _state_writes = (("exp_avg", 1, 1), ("exp_avg_sq", 2, 2), ("max_exp_avg_sq", 1, 1))
     _optional_state = {"max_exp_avg_sq": lambda group: group["amsgrad"]}
+    _has_fused = True  # a fused group bumps no version (_update_helpers.step_writes)
 
     def _check_group(self, group: dict[str, Any]) -> None:
         """PyTorch's step unpacks ``group["betas"]`` before anything else (a third value,

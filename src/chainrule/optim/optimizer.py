@@ -18,6 +18,8 @@ objects (``cr.save``: tensors in PyTorch's format, which ``torch.load`` also rea
 
 PyTorch's hook API (step pre/post hooks per optimizer and for all optimizers, state-dict
 hooks) is in ``_hooks.py``; every class's ``step`` is wrapped once, when the class is made.
+The argument checks every constructor shares (``required``, ``lr``/``eps``/``betas`` with
+PyTorch's texts, named parameters) are in ``_arguments.py``.
 """
 
 from __future__ import annotations
@@ -34,6 +36,13 @@ from ..autograd.ieee import quiet_fp
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 
+# the argument checks (_arguments.py), re-exported: each optimizer imports them from here
+from ._arguments import _check_beta as _check_beta
+from ._arguments import _check_betas as _check_betas
+from ._arguments import _check_non_negative as _check_non_negative
+from ._arguments import _check_number, _split_names, required
+from ._arguments import _unpack_betas as _unpack_betas
+
 # re-exported under PyTorch's names in torch.optim.optimizer: the hook type aliases and the
 # global step-hook registries
 from ._hooks import GlobalOptimizerPostHook as GlobalOptimizerPostHook
@@ -47,96 +56,13 @@ from ._hooks import _global_optimizer_post_hooks as _global_optimizer_post_hooks
 from ._hooks import _global_optimizer_pre_hooks as _global_optimizer_pre_hooks
 from ._state import array_state, store_state
 from ._state_dict import OptimizerStateDictMixin
-from ._update_helpers import _update_as_real
+from ._update_helpers import _update_as_real, step_writes
 
 __all__ = [
     "Optimizer",
     "register_optimizer_step_post_hook",
     "register_optimizer_step_pre_hook",
 ]
-
-
-class _RequiredParameter:
-    """Marks a default that every parameter group must give (PyTorch's ``required``)."""
-
-    def __repr__(self) -> str:
-        return "<required parameter>"
-
-
-required = _RequiredParameter()
-
-
-def _check_number(name: str, value: Any, what: str) -> None:
-    """Options such as ``lr`` must be real numbers (a bool counts, as in PyTorch) or 1-element
-    tensors, never strings.
-
-    A Tensor with several elements gets PyTorch's "Tensor lr must be 1-element"; a string
-    (PyTorch fails on a bare comparison) gets a TypeError naming the optimizer.
-    """
-    if isinstance(value, Tensor):
-        if value.numel() == 1:
-            return
-        raise ValueError(f"Tensor {name} must be 1-element")
-    # a bool is an int, as PyTorch reads it (lr=True steps with lr 1)
-    if not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(
-            f"{what}: {name} must be a real number, got {value!r} of type {type(value).__name__}"
-        )
-
-
-# PyTorch's wording per option: "Invalid learning rate: -1.0", "Invalid epsilon value: ...",
-# otherwise "Invalid <option> value: ...".
-_INVALID_TEXT = {"lr": "Invalid learning rate: {}", "eps": "Invalid epsilon value: {}"}
-
-
-def _check_non_negative(name: str, value: float, what: str, nan_ok: bool = False) -> None:
-    """``value >= 0`` with PyTorch's "Invalid <name> value: <value>" text.
-
-    ``name`` is the option's key (``lr``, ``eps``, ``weight_decay``, ...). NaN is refused
-    too unless ``nan_ok`` (PyTorch's SGD checks only ``value < 0`` and so takes a NaN lr,
-    momentum or weight_decay).
-    """
-    _check_number(name, value, what)
-    if value < 0.0 or not (nan_ok or value >= 0.0):
-        text = _INVALID_TEXT.get(name, f"Invalid {name} value: {{}}")
-        raise ValueError(text.format(value))
-
-
-def _check_beta(index: int, value: float, what: str) -> None:
-    """``0 <= betas[index] < 1`` (NaN refused) with PyTorch's text."""
-    if not isinstance(value, Tensor):  # a Tensor is compared as PyTorch does
-        _check_number(f"betas[{index}]", value, what)
-    if not 0.0 <= value < 1.0:
-        raise ValueError(f"Invalid beta parameter at index {index}: {value}")
-
-
-def _check_betas(betas: Any, what: str) -> None:
-    """``betas`` read as PyTorch's constructors read them (``betas[0]`` checked by
-    :func:`_check_beta`, then ``betas[1]``): what cannot be indexed so raises Python's own
-    TypeError or IndexError ("'float' object is not subscriptable", "tuple index out of
-    range"), its words first. More than two values pass here as in PyTorch; the step then
-    refuses them (:func:`_unpack_betas`)."""
-    hint = f"\n{what}: betas must be a pair (beta1, beta2), got {betas!r}"
-    if isinstance(betas, Tensor) and betas.ndim == 0:  # PyTorch's indexing words
-        raise IndexError(
-            "invalid index of a 0-dim tensor. Use `tensor.item()` in Python or "
-            f"`tensor.item<T>()` in C++ to convert a 0-dim tensor to a number{hint}"
-        )
-    for index in (0, 1):
-        try:
-            value = betas[index]
-        except (TypeError, IndexError) as err:
-            kind = IndexError if isinstance(err, IndexError) else TypeError
-            raise kind(f"{err}{hint}") from None
-        _check_beta(index, value, what)
-
-
-def _unpack_betas(group: dict[str, Any]) -> tuple[Any, Any]:
-    """A group's ``(beta1, beta2)`` unpacked as PyTorch's ``step`` does first, before any
-    state: betas of another length raise Python's ValueError ("too many values to unpack
-    (expected 2)"), as there."""
-    beta1, beta2 = group["betas"]
-    return beta1, beta2
 
 
 class Optimizer(OptimizerStateDictMixin, OptimizerHooksMixin):
@@ -329,8 +255,8 @@ class Optimizer(OptimizerStateDictMixin, OptimizerHooksMixin):
         with quiet_fp():  # inf/nan updates without NumPy's warnings, as PyTorch
             for group in self.param_groups:
                 self._check_group(group)
-                self._writes = self._param_writes(group)  # read by _update_parameter
-                self._buffer_writes = self._state_buffer_writes(group)  # (and this)
+                # read by _update_parameter; grad_writes: the step's writes into p.grad
+                self._writes, self._buffer_writes, grad_writes = step_writes(self, group)
                 restart = self._stateless_duplicates(group)
                 for p in group["params"]:
                     grad = p.grad  # read once: a property
@@ -346,6 +272,8 @@ class Optimizer(OptimizerStateDictMixin, OptimizerHooksMixin):
                             del self.state[p]
                         continue
                     update(p, grad._data, group)
+                    if grad_writes:
+                        grad._vc[0] += grad_writes
         return loss
 
     def _update_sparse(
@@ -435,12 +363,13 @@ class Optimizer(OptimizerStateDictMixin, OptimizerHooksMixin):
 
     # state key -> whether a group keeps that buffer (Adam's max_exp_avg_sq with amsgrad)
     _optional_state: dict = {}
+    _has_fused = False  # takes PyTorch's fused flag: _update_helpers.step_writes reads it
 
     def _init_state(self, param: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         """Fill ``state`` for a parameter seen for the first time (arrays and numbers)."""
 
     def _update(self, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
-        """Update the array ``param`` in place from ``grad`` (never modify ``grad``)."""
+        """Update the array ``param`` in place from ``grad`` (kept, but where ``_grad_writes``)."""
         raise NotImplementedError(f"{type(self).__name__} does not implement _update")
 
     def _counters_as_tensors(self) -> bool:
@@ -472,25 +401,3 @@ def _zero_sparse_like(g: Any) -> Any:
     indices = Tensor._make(xp.zeros((g.sparse_dim(), 0), dtype=np.int64), False, None, 0)
     empty = Tensor._make(xp.zeros((0, *values.shape[1:]), dtype=values.dtype), False, None, 0)
     return sparse_coo_tensor(indices, empty, tuple(g.shape), is_coalesced=True)
-
-
-def _split_names(params: list, name: str) -> tuple[list, list | None]:
-    """PyTorch's named parameters (``model.named_parameters()``): ``(name, tensor)`` pairs
-    become the tensors and the group's ``param_names`` list. Plain tensors: no names (None).
-
-    Raises:
-        ValueError: some parameters are named and others are not.
-    """
-    named = [p for p in params if isinstance(p, tuple)]
-    if not named:
-        return params, None
-    if len(named) != len(params):
-        raise ValueError(
-            "all optimizer params should be with/without names. Some param names are missing"
-        )
-    for p in named:
-        if len(p) < 2:
-            raise ValueError(
-                f"{name}: a named parameter is a (name, tensor) pair, got a tuple of {len(p)}"
-            )
-    return [p[1] for p in named], [p[0] for p in named]

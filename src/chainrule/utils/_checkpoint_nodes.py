@@ -165,7 +165,7 @@ class _NonReentrantCheckpoint(Function):
         args = list(info["args"])
         for i, t in zip(info["tensor_indices"], saved[:n_args]):
             args[i] = t
-        with _replay_rng(info["rng_state"]):
+        with _replay_rng(info["rng_state"]), info["recompute_context"]:
             with enable_grad():
                 # recording: an alias of each argument (a node of its own, so the gradient
                 # taken with respect to it counts only its own uses, not those of another

@@ -27,6 +27,10 @@ selects the reentrant one, as PyTorch 2.13 does):
   tensor from outside that ``fn`` reads without receiving it as an argument is
   differentiated through inside the checkpoint's backward, which fails with a clear error
   if its graph was already freed by then: pass such tensors as arguments.
+
+  ``context_fn`` (non-reentrant only) gives the contexts of the forward and of the
+  recomputation; ``create_selective_checkpoint_contexts`` (``selective_checkpoint.py``)
+  makes the pair that saves the outputs of the ops a policy picks.
 """
 
 from __future__ import annotations
@@ -51,13 +55,21 @@ from ._checkpoint_nodes import (
     check_backward_validity,
     detach_variable,
 )
+from .selective_checkpoint import (
+    CheckpointPolicy,
+    SelectiveCheckpointContext,
+    create_selective_checkpoint_contexts,
+)
 
 __all__ = [
     "CheckpointError",
     "CheckpointFunction",
+    "CheckpointPolicy",
+    "SelectiveCheckpointContext",
     "check_backward_validity",
     "checkpoint",
     "checkpoint_sequential",
+    "create_selective_checkpoint_contexts",
     "detach_variable",
     "get_device_states",
     "noop_context_fn",
@@ -141,12 +153,18 @@ def _captured(outs: list, stand_ins: tuple) -> list:
 
 
 def _checkpoint_without_reentrant(
-    function: Callable, preserve: bool, determinism_check: str, args: tuple, kwargs: dict
+    function: Callable,
+    preserve: bool,
+    determinism_check: str,
+    context_fn: Callable[[], tuple],
+    args: tuple,
+    kwargs: dict,
 ) -> Any:
     if determinism_check not in ("default", "none"):
         raise ValueError(
             f"determinism_check should be one of ['default', 'none'], but got {determinism_check}"
         )
+    forward_context, recompute_context = context_fn()
     if not is_grad_enabled():  # nothing will be differentiated: a plain call (as PyTorch)
         return function(*args, **kwargs)
     if any(isinstance(a, Tensor) and a._fw_tangent is not None for a in args):
@@ -156,9 +174,10 @@ def _checkpoint_without_reentrant(
         return function(*args, **kwargs)
     rng_state = snapshot() if preserve else None
     stand_ins = detach_variable(args)
-    outputs = function(*stand_ins, **kwargs)  # records a graph, dropped below
-    outs = _tensors_in(outputs)
-    captured = _captured(outs, stand_ins)
+    with forward_context:  # (selective checkpointing: open until the graph is walked)
+        outputs = function(*stand_ins, **kwargs)  # records a graph, dropped below
+        outs = _tensors_in(outputs)
+        captured = _captured(outs, stand_ins)
     tensor_indices = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
     if not any(o.requires_grad for o in outs):
         return outputs
@@ -171,6 +190,7 @@ def _checkpoint_without_reentrant(
         "determinism_check": determinism_check,
         "metadata": [_meta(o) for o in outs],
         "outputs": outs,
+        "recompute_context": recompute_context,
     }
     new = _NonReentrantCheckpoint.apply(info, *(args[i] for i in tensor_indices), *captured)
     return _replace_tensors(outputs, iter(new if isinstance(new, tuple) else (new,)))
@@ -203,8 +223,9 @@ def checkpoint(
     Args:
         use_reentrant: which variant (see the module doc). Pass it explicitly: None warns
             and selects the reentrant variant, as PyTorch 2.13 does.
-        context_fn: only the default is supported (NotImplementedError otherwise; with
-            ``use_reentrant=True`` a ValueError, as PyTorch).
+        context_fn: returns two context managers: the forward runs under the first, the
+            recomputation under the second (``create_selective_checkpoint_contexts``,
+            ``utils/selective_checkpoint.py``). Non-reentrant only (ValueError otherwise).
         determinism_check: ``"default"`` compares the shapes, dtypes and devices of the
             recomputed outputs with the forward's (CheckpointError on a difference);
             ``"none"`` skips it. Non-reentrant only.
@@ -226,17 +247,14 @@ def checkpoint(
                 "Passing `context_fn` or `debug` is only supported when use_reentrant=False."
             )
         return _ReentrantCheckpoint.apply(function, preserve, *args)
-    if context_fn is not noop_context_fn:
-        raise NotImplementedError(
-            "checkpoint: context_fn is not supported (chainrule has no selective "
-            "checkpointing); leave it at the default noop_context_fn"
-        )
     if _checkpoint_debug_enabled if _checkpoint_debug_enabled is not None else debug:
         raise NotImplementedError(
             "checkpoint: debug=True (operator logs of the forward and the recomputation) is "
             "not supported; pass debug=False"
         )
-    return _checkpoint_without_reentrant(function, preserve, determinism_check, args, kwargs)
+    return _checkpoint_without_reentrant(
+        function, preserve, determinism_check, context_fn, args, kwargs
+    )
 
 
 def checkpoint_sequential(

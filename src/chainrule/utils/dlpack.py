@@ -7,7 +7,7 @@ from __future__ import annotations
 import enum
 
 from ..creation import from_dlpack
-from ..ops._misc_more_root import to_dlpack
+from ..ops import to_dlpack  # the root function (its binding texts), as torch.utils.dlpack
 
 __all__ = ["DLDeviceType", "from_dlpack", "to_dlpack"]
 

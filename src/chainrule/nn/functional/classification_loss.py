@@ -17,7 +17,7 @@ import numpy as np
 
 from ..._layout import is_vmap_batched
 from ...autograd.lower_precision import autocast_float32_op
-from ...autograd.state import is_grad_enabled
+from ...autograd.state import LOCAL, is_grad_enabled
 from ...autograd.tensor import Tensor
 from ...dtypes import is_bfloat16, is_floating
 from ...ops._tensor_args import first_not_tensor
@@ -188,6 +188,7 @@ def cross_entropy(
             "holds class probabilities; class indices have no class dimension)"
         )
     _class_target(op, xs, ts, target, want)
+    _weight_without_grad(input, weight)
     _same_weight_dtype(input, weight)
     x2 = _flatten_classes(input)
     out = CrossEntropyFn.apply(
@@ -229,12 +230,30 @@ def nll_loss(
     no_integer_kernel(op, input)
     if input._data.dtype.kind == "c":  # PyTorch: no complex kernel ("nll_loss_out_frame")
         raise NotImplementedError(f"{op}: not implemented for complex input ({input.dtype})")
+    _weight_without_grad(input, weight)
     _class_weight(xs, weight)
     _same_weight_dtype(input, weight)
     out = NLLLossFn.apply(_flatten_classes(input), target, weight, int(ignore_index), reduction)
     if reduction == "none":  # (C,) log-probabilities with a (1,) target: 0-d, as PyTorch
         return out.reshape(target.shape if input.ndim >= 2 else ())
     return out
+
+
+def _weight_without_grad(input: Tensor, weight: Tensor | None) -> None:
+    """PyTorch's class weights of an index-target loss take no gradient: its autograd
+    refuses a ``weight`` that requires grad (while grad mode is on) before the kernel's own
+    checks, in its words (``nll_loss2d_forward`` for inputs of more than 2 dims). Not inside
+    ``cr.func.jvp``, whose recording pass makes every tensor derived from its primals require
+    grad (torch.func's tensors there do not)."""
+    if weight is None or not weight.requires_grad or not is_grad_enabled():
+        return
+    level = LOCAL.state.fw_level
+    if level is None or level.api != "jvp":
+        name = "nll_loss2d_forward" if input.ndim > 2 else "nll_loss_forward"
+        raise RuntimeError(
+            f"The function '{name}' is not differentiable with respect to argument 'weight'. "
+            "This input cannot have requires_grad True."
+        )
 
 
 def _index_target_dtype(op: str, target: Tensor, want: str) -> None:

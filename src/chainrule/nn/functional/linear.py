@@ -26,6 +26,7 @@ from ...ops.checked_arguments import scalar_types_error
 from ...ops.einsum import einsum
 from ...ops.embedding import EmbeddingFn
 from ...ops.gather_scatter import IndexOutOfBounds
+from ...ops.grouped_mm import grouped_mm as _grouped_mm
 from ...ops.linalg import matmul
 from ...ops.linear_graph import (
     LinearOfTransposedFn,
@@ -40,7 +41,7 @@ from ...ops.views import Reshape, _row_major_first, _view_named
 from ..parameter import Parameter
 from ._arg_types import as_float, bad_bool, parser_type_name
 
-__all__ = ["bilinear", "embedding", "linear"]
+__all__ = ["bilinear", "embedding", "grouped_mm", "linear"]
 
 
 def _linear_irregular(x: Tensor, w: Tensor, b: Tensor | None, xs: tuple, ws: tuple) -> Tensor:
@@ -303,3 +304,16 @@ def embedding(
         bool(scale_grad_by_freq),
         bool(sparse),
     )
+
+
+def grouped_mm(
+    mat_a: Tensor,
+    mat_b: Tensor,
+    *,
+    offs: Tensor | None = None,
+    bias: Tensor | None = None,
+    out_dtype: Any = None,
+) -> Tensor:
+    """One matrix product per group of ``offs`` (Mixture-of-Experts layers): PyTorch's
+    keyword-only form of ``torch._grouped_mm`` (``ops/grouped_mm.py`` has the layouts)."""
+    return _grouped_mm(mat_a, mat_b, offs=offs, bias=bias, out_dtype=out_dtype)

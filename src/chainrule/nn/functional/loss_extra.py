@@ -85,7 +85,7 @@ def gaussian_nll_loss(
     input, target = _tensor(input, op, "input"), _tensor(target, op, "target")
     if isinstance(var, float):
         if var < 0:
-            raise ValueError(f"{op}: var has negative entry/entries (got {var})")
+            raise ValueError("var has negative entry/entries")  # PyTorch's words
         fdtype = input.dtype if is_floating(input.dtype) else get_default_dtype()
         xp = get_array_module(input._data)
         var = constant(follow(xp.full(input.shape, var, dtype=fdtype), input._data))  # var * ones
@@ -93,8 +93,12 @@ def gaussian_nll_loss(
         raise TypeError(f"{op}: var must be a Tensor or a float, got {type(var).__name__}")
     elif type(var._data) is MetaArray:  # PyTorch's torch.any(var < 0) reads a value
         raise RuntimeError(ITEM_ERROR)
+    elif is_vmap_batched(var._data):  # that Python-level check under vmap: refused
+        from ...func._logical import CONTROL_FLOW_MESSAGE, value_error  # noqa: PLC0415 - func imports nn
+
+        raise value_error(CONTROL_FLOW_MESSAGE, var._data.level)
     elif bool((var._data < 0).any()):
-        raise ValueError(f"{op}: var has negative entry/entries")
+        raise ValueError("var has negative entry/entries")  # PyTorch's words
     if var.shape != input.shape:
         if input.shape[:-1] == var.shape:
             var = var.unsqueeze(-1)

@@ -15,8 +15,10 @@ from typing import Any
 import numpy as np
 
 from ...autograd.lower_precision import autocast_float32_op
+from ...autograd.state import LOCAL
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module, to_device
+from ...creation_random import rand
 from ...meta.array import MetaArray, meta_empty
 from ...ops._pooling_indices import fractional_windows, window_max_indices
 from ...ops.gather_scatter import take_along_dim
@@ -147,6 +149,26 @@ def _fractional(
     return vals, _const(idx)
 
 
+def _pooled(op: str, nd: int, input: Any, *args: Any) -> tuple[Tensor, Tensor]:
+    """:func:`_fractional`, or under ``cr.func.vmap`` PyTorch's way: its functional draws the
+    samples with ``torch.rand`` (so vmap's ``randomness`` applies: one draw for ``'same'``,
+    one per sample for ``'different'``, an error for ``'error'``), then its batched fallback
+    pools each sample in turn (``func._per_sample``)."""
+    if LOCAL.state.vmap and isinstance(input, Tensor):
+        kernel_size, output_size, output_ratio, samples = args
+        if samples is None and not (output_size is None and output_ratio is None):
+            n = 1 if input.ndim == nd + 1 else input.shape[0]
+            c = input.shape[-nd - 1] if input.ndim > nd else 1
+            samples = rand(n, c, nd, dtype=input.dtype)
+        from ...func._per_sample import per_sample  # noqa: PLC0415 - in here: func imports nn
+
+        res = per_sample(_pooled, op, nd, input, kernel_size, output_size, output_ratio, samples)
+        if res is not NotImplemented:
+            return res
+        args = (kernel_size, output_size, output_ratio, samples)
+    return _fractional(op, nd, input, *args)
+
+
 def fractional_max_pool2d_with_indices(
     input: Tensor,
     kernel_size: Any,
@@ -166,7 +188,7 @@ def fractional_max_pool2d_with_indices(
     its own docs; chainrule accepts it, as ``nn.FractionalMaxPool2d`` does.
     """
     op = "fractional_max_pool2d"
-    return _fractional(op, 2, input, kernel_size, output_size, output_ratio, _random_samples)
+    return _pooled(op, 2, input, kernel_size, output_size, output_ratio, _random_samples)
 
 
 @autocast_float32_op
@@ -198,7 +220,7 @@ def fractional_max_pool3d_with_indices(
     ``(output, indices)`` (indices into each T*H*W volume); ``_random_samples`` is
     (N, C, 3) ordered (time, height, width), as PyTorch. See the 2-D form."""
     op = "fractional_max_pool3d"
-    return _fractional(op, 3, input, kernel_size, output_size, output_ratio, _random_samples)
+    return _pooled(op, 3, input, kernel_size, output_size, output_ratio, _random_samples)
 
 
 @autocast_float32_op

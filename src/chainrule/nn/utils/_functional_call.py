@@ -23,6 +23,10 @@ def _merge(dicts: Any) -> dict[str, Any]:
     if isinstance(dicts, Mapping):
         return dict(dicts)
     if isinstance(dicts, Sequence):
+        if not all(isinstance(d, Mapping) for d in dicts):  # PyTorch's words
+            raise ValueError(
+                "Expected all elements of parameter_and_buffer_dicts to be dictionaries"
+            )
         counts: dict[str, int] = {}
         for d in dicts:
             for k in d:
@@ -37,9 +41,9 @@ def _merge(dicts: Any) -> dict[str, Any]:
         for d in dicts:
             merged.update(d)
         return merged
-    raise TypeError(
-        f"functional_call: expected a dict (or a sequence of dicts) of tensors, got "
-        f"{type(dicts).__name__}"
+    raise ValueError(  # PyTorch's words
+        "Expected parameter_and_buffer_dicts to be a dict, or a list/tuple of dicts, but got "
+        f"{type(dicts)}"
     )
 
 
