@@ -242,12 +242,15 @@ def test_modes_interleaved_with_a_flop_counter():
 
 
 @pytest.mark.parametrize("handle", ["packet", "overload"])
-def test_handles_name_ops_and_refuse_a_call(handle):
-    """torch's handles call the kernel; chainrule's only name ops (for policies): a call is
-    refused with a clear error, never a wrong or silent answer."""
+def test_handles_name_ops_and_call_them(handle):
+    """torch's handles call the kernel, and so do chainrule's (the calls against torch are in
+    tests/ops/test_aten_handles_session47.py); one chainrule cannot run is refused with a clear
+    error, never a wrong or silent answer."""
     a = cr.ones(2, 2)
     h = cr.ops.aten.mm if handle == "packet" else cr.ops.aten.mm.default
-    with pytest.raises(NotImplementedError, match="cannot be called. Call the chainrule"):
-        h(a, a)
     want = torch.ops.aten.mm if handle == "packet" else torch.ops.aten.mm.default
+    assert h(a, a).numpy().tolist() == want(torch.ones(2, 2), torch.ones(2, 2)).tolist()
+    sdpa = cr.ops.aten._scaled_dot_product_flash_attention_for_cpu
+    with pytest.raises(NotImplementedError, match="cannot call this operator handle"):
+        (sdpa if handle == "packet" else sdpa.default)(a, a, a)
     assert str(h) == str(want)

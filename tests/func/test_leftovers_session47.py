@@ -172,12 +172,6 @@ def test_inplace_refusal_text(op: str, nested: bool) -> None:
     _same(case)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="atan2_/add_ of an outer-vmap self and an inner-vmap value: PyTorch's broadcast "
-    "error reads 'output with shape [2, 1, 4] doesn't match the broadcast shape [2, 3, 4]' "
-    "(self padded per level), chainrule's '[2, 4]' and '[2, 3, 2, 4]'",
-)
 def test_inplace_broadcast_text_nested() -> None:
     def case(t):
         a = t.ones(3, 4)
@@ -310,12 +304,6 @@ def test_scatter_reduce_under_transforms(transform: str) -> None:
     _same(case)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="vmap(grad(f)) of scatter(reduce=): PyTorch raises 'derivative for aten::scatter is "
-    "not implemented'; chainrule's record_no_derivative (ops/no_derivative._tracked) records "
-    "no node inside vmap, so the gradient comes out zeros",
-)
 def test_scatter_reduce_vmap_of_grad() -> None:
     def case(t):
         idx = t.tensor([0, 1, 2, 0])

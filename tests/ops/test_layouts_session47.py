@@ -125,36 +125,19 @@ def test_layer_norm_gradient_layout_under_create_graph(op: str, inp: str, grad: 
         np.testing.assert_allclose(g.detach().numpy(), w.detach().numpy(), atol=1e-9)
 
 
-BN_SECOND = (
-    "batch norm's second-order input gradient: PyTorch's follows its double-backward "
-    "formula (channels-last for a channels-last input, the transposed layout for a "
-    "transposed one); chainrule's rebuilt graph gives a row-major one"
-)
-GN_CREATE_GRAPH = (
-    "group norm under create_graph: PyTorch's input gradient follows a channels-last "
-    "incoming gradient's layout (for any input) and the second order with it; chainrule's "
-    "rebuilt graph gives the input's suggested format, and a row-major second order"
-)
-
-
 @pytest.mark.parametrize(
     ("op", "inp", "grad"),
     [
-        pytest.param(
-            "batch_norm", "cl", "row", marks=pytest.mark.xfail(strict=True, reason=BN_SECOND)
-        ),
-        pytest.param(
-            "batch_norm", "t", "row", marks=pytest.mark.xfail(strict=True, reason=BN_SECOND)
-        ),
-        pytest.param(
-            "group_norm", "row", "cl", marks=pytest.mark.xfail(strict=True, reason=GN_CREATE_GRAPH)
-        ),
+        ("batch_norm", "cl", "row"),  # the former strict xfails (session 47); the full grid:
+        ("batch_norm", "t", "row"),  # test_layouts_session47_c.py
+        ("group_norm", "row", "cl"),
         ("batch_norm", "row", "cl"),
         ("group_norm", "cl", "row"),
     ],
 )
 def test_norm_second_order_layouts(op: str, inp: str, grad: str) -> None:
-    """The known gaps of the second order's layouts (values match everywhere)."""
+    """The second order's layouts: batch norm's in the input's own layout, group norm's in a
+    channels-last incoming gradient's (values match everywhere)."""
     got, want = second_order(cr, op, inp, grad), second_order(torch, op, inp, grad)
     for g, w in zip(got, want, strict=True):
         np.testing.assert_allclose(g.detach().numpy(), w.detach().numpy(), atol=1e-9)

@@ -32,6 +32,7 @@ from ._logical import (
     CONTROL_FLOW_MESSAGE,
     ITEM_MESSAGE,
     NO_STORAGE_MESSAGE,
+    TARGET_LEVELS,
     Levels,
     LogicalArray,
     value_error,
@@ -241,7 +242,11 @@ class BatchedTensor(Tensor):
                 f"in-place tensor's shape {tuple(self.shape)} (in-place ops cannot "
                 "broadcast the target)"
             )
-        apply_inplace(self._value, name, lambda _, o: o, physical(out, self._level))
+        TARGET_LEVELS.append(self._level)  # the target's levels, for a refusal's words
+        try:
+            apply_inplace(self._value, name, lambda _, o: o, physical(out, self._level))
+        finally:
+            TARGET_LEVELS.pop()
         return self
 
     def contiguous(self, *args: Any, **kwargs: Any) -> Tensor:

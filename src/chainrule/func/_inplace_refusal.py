@@ -78,9 +78,12 @@ class UnbatchedWrite(RuntimeError):
     (outermost first; those batching the values). Its text is PyTorch's binary-op words until
     :meth:`for_inplace_op` names the op."""
 
-    def __init__(self, shape: tuple, levels: tuple) -> None:  # noqa: D107 - see class doc
+    def __init__(self, shape: tuple, levels: tuple, broadcast: tuple | None = None) -> None:  # noqa: D107
         super().__init__(_INPLACE_TEXT.format(op="inplace arithmetic", where="in a vmap"))
         self.shape, self.levels = tuple(shape), tuple(levels)
+        # (target's shape, broadcast shape) of the broadcast words, where the target is
+        # batched too (``_logical._unbatched_write``); else the levels' sizes and ``shape``
+        self.broadcast = broadcast
 
     def for_inplace_op(self, name: str, args: tuple = ()) -> RuntimeError:
         """The refusal in PyTorch's words for the in-place op ``name`` (e.g. ``"lerp_"``)
@@ -88,9 +91,12 @@ class UnbatchedWrite(RuntimeError):
         if name == "masked_fill_" and not (len(args) > 1 and hasattr(args[1], "_data")):
             name = "masked_fill_.Scalar"  # a number: PyTorch's own rule, the default words
         if name in _BROADCAST_WORDS:
-            full = [*(lv.size for lv in self.levels), *self.shape]
+            mine, full = self.broadcast or (
+                list(self.shape),
+                [*(lv.size for lv in self.levels), *self.shape],
+            )
             return RuntimeError(
-                f"output with shape {list(self.shape)} doesn't match the broadcast shape {full}"
+                f"output with shape {mine} doesn't match the broadcast shape {full}"
             )
         if name in _ATEN_WORDS:
             return RuntimeError(

@@ -27,6 +27,7 @@ __all__ = [
     "MASKED_SELECT_MESSAGE",
     "NO_STORAGE_MESSAGE",
     "GRAD_VALUE_MESSAGE",
+    "TARGET_LEVELS",
     "dynamic_shape",
     "inplace_unbatched",
     "value_error",
@@ -139,6 +140,30 @@ def _unflattened(a: LogicalArray, union: list, rank: int) -> Any:
     return p.reshape(lead + (1,) * (rank - a.ndim) + a.shape)
 
 
+# The vmap levels of the in-place target being written (``BatchedTensor.vmap_inplace`` pushes
+# its level around the write into its value: innermost first). The raw target array the write
+# reaches holds their batch dims, outermost first, then the logical shape.
+TARGET_LEVELS: list = []
+
+
+def _unbatched_write(target: tuple, levels: tuple) -> UnbatchedWrite:
+    """The refusal of writing values batched at ``levels`` into the raw target of shape
+    ``target``, with PyTorch's shapes for its broadcast words: the broadcast shape is the
+    size of every level batching the target or the values (outermost first) and the logical
+    shape; the target's is the logical shape if no level batches it, else, from its
+    outermost level on, each level's size where it batches the target, 1 where not."""
+    own = TARGET_LEVELS[::-1]  # outermost first
+    union = sorted({id(lv): lv for lv in (*own, *levels)}.values(), key=lambda lv: lv.id)
+    logical = list(target[len(own) :])
+    full = [lv.size for lv in union] + logical
+    mine = {id(lv) for lv in own}
+    first = own[0].id if own else None
+    lead = [
+        lv.size if id(lv) in mine else 1 for lv in union if first is not None and lv.id >= first
+    ]
+    return UnbatchedWrite(target, levels, (lead + logical, full))
+
+
 class LogicalArray(np.lib.mixins.NDArrayOperatorsMixin):
     """A per-sample raw array: the logical view of a physical array of one vmap level.
 
@@ -229,7 +254,7 @@ class LogicalArray(np.lib.mixins.NDArrayOperatorsMixin):
     def __array_function__(self, func: Any, types: Any, args: tuple, kwargs: dict) -> Any:
         if func is np.copyto and args and args[0] is not self:  # x.add_(batched) into an
             # unbatched x: per-sample values, one tensor (PyTorch; apply_inplace names the op)
-            raise UnbatchedWrite(np.shape(args[0]), _levels_of(self.level))
+            raise _unbatched_write(np.shape(args[0]), _levels_of(self.level))
         if func in (np.may_share_memory, np.shares_memory):  # memory questions: physical
             return func(*(a.phys if isinstance(a, LogicalArray) else a for a in args), **kwargs)
         if func is np.where and len(args) == 3 and not kwargs:

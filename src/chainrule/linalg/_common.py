@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd.tensor import Tensor
+from ..backend import get_array_module
 from ..ops._util import DtypeError, as_tensor
 from ..ops.complex_ops import conj
 from ..qtypes import scalar_type_name
@@ -24,8 +25,10 @@ __all__ = [
     "mT",
     "batch_shape",
     "raise_singular",
+    "substitute",
     "sym",
     "tensor_arg",
+    "zero_diagonal_infos",
 ]
 
 
@@ -172,3 +175,27 @@ def batch_shape(op: str, a: Tensor, b: Tensor) -> tuple:
                     f"dims of shapes {tuple(a.shape)} and {tuple(b.shape)})"
                 ) from None
         raise
+
+
+def zero_diagonal_infos(a: Any) -> Any:
+    """Per matrix of the raw batch ``a``, the 1-based index of the first zero on its
+    diagonal, 0 where there is none (LAPACK trtri's / potri's ``info``)."""
+    xp = get_array_module(a)
+    zero = xp.diagonal(a, 0, -2, -1) == 0
+    return xp.where(zero.any(-1), zero.argmax(-1) + 1, 0)
+
+
+def substitute(t: Any, b: Any, lower: bool) -> Any:
+    """``T^-1 B`` for the raw triangular batch ``t`` (the triangle ``lower`` read) by forward
+    (back) substitution in IEEE arithmetic: a zero on the diagonal gives inf and NaN, as
+    BLAS trsm (PyTorch's ``cholesky_solve``, ``potrs``) does, where ``linalg.solve`` raises.
+    Used for singular factors only: one step per row."""
+    xp = get_array_module(t)
+    n = t.shape[-1]
+    x = xp.zeros(np.broadcast_shapes(t.shape[:-2], b.shape[:-2]) + b.shape[-2:], b.dtype)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for k in range(n) if lower else range(n - 1, -1, -1):
+            done = slice(0, k) if lower else slice(k + 1, n)
+            acc = b[..., k, :] - (t[..., k : k + 1, done] @ x[..., done, :])[..., 0, :]
+            x[..., k, :] = acc / t[..., k, k, None]
+    return x

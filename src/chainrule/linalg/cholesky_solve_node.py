@@ -26,6 +26,7 @@ from typing import Any
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ._common import substitute
 
 __all__ = ["CholeskyInverse", "CholeskySolve", "raw_cholesky_solve"]
 
@@ -41,6 +42,8 @@ def raw_cholesky_solve(b: Any, factor: Any, upper: bool) -> Any:
     xp = get_array_module(factor)
     t = xp.triu(factor) if upper else xp.tril(factor)
     first, second = (_h(t), t) if upper else (t, _h(t))
+    if t.shape[-1] and bool((xp.diagonal(t, 0, -2, -1) == 0).any()):  # inf/NaN, as PyTorch
+        return substitute(second, substitute(first, b, True), False)  # lower, then upper
     return xp.linalg.solve(second, xp.linalg.solve(first, b))
 
 

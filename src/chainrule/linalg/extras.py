@@ -32,7 +32,7 @@ from ..autograd.tensor import Tensor
 from ..backend import errstate, get_array_module, host
 from ..dtypes import is_bfloat16
 from ..meta.array import follow
-from ..ops._util import as_tensor, dim_range_error, no_dims_error
+from ..ops._util import as_tensor, dim_range_error, no_dims_error, torch_words
 from ..ops.binary import where
 from ..ops.cumulative import cumprod
 from ..ops.joining import cat
@@ -141,8 +141,8 @@ def tensorinv(A: Tensor, ind: int = 2) -> Tensor:
         )
     try:
         y = inv(a.reshape(p, q))
-    except LinAlgError as err:
-        raise LinAlgError(f"{op}: {err}") from None
+    except LinAlgError as err:  # PyTorch's words: its tensorinv calls ``inverse`` ("inv: ")
+        raise torch_words(LinAlgError(str(err).replace("linalg.inv: ", "inv: ", 1))) from None
     # PyTorch's inverse is column-major: its reshape is a _reshape_alias (n > 1)
     return ReshapeAlias.apply(y, cols + rows) if p > 1 else y.reshape(*cols, *rows)
 
@@ -168,10 +168,7 @@ def tensorsolve(A: Tensor, B: Tensor, dims: Any = None) -> Tensor:
             f"prod(self.shape[:other.ndim]), but got {n} != {p} (A of shape "
             f"{tuple(a.shape)}, B of shape {tuple(b.shape)})"
         )
-    try:
-        x = solve(torch_reshape(a, (p, n)), b.reshape(p))
-    except LinAlgError as err:
-        raise LinAlgError(f"{op}: {err}") from None
+    x = solve(torch_reshape(a, (p, n)), b.reshape(p))  # singular: PyTorch's solve's words
     return x.reshape(*out_shape)
 
 

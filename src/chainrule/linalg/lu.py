@@ -28,7 +28,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module, host
 from ..ops.keywords import write_out
 from ..ops.linalg_out import with_out
-from ._common import LinAlgError, batch_shape, check_square, mH, tensor_arg
+from ._common import batch_failure, batch_shape, check_square, mH, tensor_arg
 from ._lu_kernels import LUFactor, _getf2, _split, permutation_from_pivots
 from ._vmap_per_sample import per_sample_under_vmap
 from .lu_nodes import LinalgLu, LuSolve, LuUnpack, unpacked_p
@@ -54,6 +54,13 @@ LUFactorExResult = return_types.linalg_lu_factor_ex  # torch.return_types.linalg
 LUResult = return_types.linalg_lu  # torch.return_types.linalg_lu
 
 
+ZERO_PIVOT = (
+    "U[{info},{info}] is zero and using it on lu_solve would result in a division by zero. If "
+    "you still want to perform the factorization, consider calling linalg.lu(A, pivot) or "
+    "linalg.lu_factor_ex(A, pivot)"
+)  # PyTorch's words (lu_factor and lu_factor_ex(check_errors=True)); info: 1-based
+
+
 def _factor(A: Any, op: str, pivot: bool) -> tuple[Tensor, Tensor, Tensor]:
     a = tensor_arg(A, op, complex_ok=True)
     if a.ndim < 2:
@@ -73,9 +80,7 @@ def lu_factor_ex(A: Tensor, *, pivot: bool = True, check_errors: bool = False) -
     op = "linalg.lu_factor_ex"
     lu_, piv, info = _factor(A, op, pivot)
     if check_errors and np.any(info._data):
-        bad = host(info._data)  # the error's index: metadata
-        first = int(bad[bad != 0].flat[0])
-        raise LinAlgError(f"{op}: U[{first},{first}] is zero (the matrix is singular)")
+        raise batch_failure(f"torch.{op}", host(info._data), lu_.shape[:-2], ZERO_PIVOT)
     return LUFactorExResult(lu_, piv, info)
 
 
@@ -87,13 +92,7 @@ def lu_factor(A: Tensor, *, pivot: bool = True) -> LUFactorResult:
     op = "linalg.lu_factor"
     lu_, piv, info = _factor(A, op, pivot)
     if np.any(info._data):
-        bad = host(info._data)  # the error's index: metadata
-        first = int(bad[bad != 0].flat[0])
-        raise LinAlgError(
-            f"{op}: U[{first},{first}] is zero and using it on lu_solve would result in a "
-            "division by zero. If you still want to perform the factorization, consider "
-            "calling linalg.lu(A, pivot) or linalg.lu_factor_ex(A, pivot)"
-        )
+        raise batch_failure(f"torch.{op}", host(info._data), lu_.shape[:-2], ZERO_PIVOT)
     return LUFactorResult(lu_, piv)
 
 

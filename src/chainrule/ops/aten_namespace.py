@@ -6,7 +6,10 @@ activation checkpointing policy ``op in [torch.ops.aten.mm.default]``. A drop-in
 ``torch.ops`` is ``chainrule.ops``, so ``chainrule.ops.aten.<name>`` is an
 :class:`OpOverloadPacket` whose overloads (``.default``, ``.Tensor``, ...) are
 :class:`OpOverload` handles, one object per overload, comparable with ``is``/``==`` and
-hashable. They are names, not callables: chainrule's ops are its own functions.
+hashable. Calling one runs chainrule's function with the ATen schema's meaning
+(``aten.sum.dim_IntList(x, [0], True)``; the table is ``ops/aten_calls.py``); a packet call
+(``aten.add(x, 2)``) picks its overload from the arguments as PyTorch's dispatcher does. An
+overload chainrule does not run raises ``NotImplementedError`` naming it.
 
 :func:`op_for` gives the handle of one chainrule op call (a ``Function`` class and its
 arguments), as the interception of ``utils/selective_checkpoint.py`` hands it to a policy.
@@ -22,6 +25,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..profiler.hooks import op_name
+from .aten_calls import CALLS, call_packet
 
 __all__ = ["OpOverload", "OpOverloadPacket", "aten", "op_for"]
 
@@ -50,10 +54,13 @@ class OpOverload:
         return f"<OpOverload(op='{self._namespace}.{self._name}', overload='{self._overloadname}')>"
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError(
-            f"{self}: chainrule's operator handles name ops (for policies and comparisons); "
-            "they cannot be called. Call the chainrule function instead"
-        )
+        fn = CALLS.get(f"{self._name}.{self._overloadname}") if self._namespace == "aten" else None
+        if fn is None:
+            raise NotImplementedError(
+                f"{self}: chainrule cannot call this operator handle (it names the op for "
+                "policies and comparisons); call the chainrule function instead"
+            )
+        return fn(*args, **kwargs)
 
 
 class OpOverloadPacket:
@@ -79,10 +86,14 @@ class OpOverloadPacket:
             ) from None
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError(
-            f"{self}: chainrule's operator handles name ops (for policies and comparisons); "
-            "they cannot be called. Call the chainrule function instead"
-        )
+        overload = call_packet(self._name, list(self._overloads), args, kwargs)
+        handle = self._overloads.get(overload)
+        if handle is None:
+            raise NotImplementedError(
+                f"{self}: chainrule has no overload '{overload}' of this operator to call "
+                f"(it has {self.overloads()})"
+            )
+        return handle(*args, **kwargs)
 
     def __str__(self) -> str:
         return f"{self._namespace}.{self._name}"
@@ -100,33 +111,60 @@ _ATEN: dict[str, tuple[str, ...]] = {
     "dot": ("default",),
     "matmul": ("default",),
     "linear": ("default",),
+    "baddbmm": ("default",),
     "add": ("Tensor", "Scalar"),
     "sub": ("Tensor", "Scalar"),
     "mul": ("Tensor", "Scalar"),
-    "div": ("Tensor", "Scalar"),
-    "neg": ("default",),
-    "exp": ("default",),
-    "log": ("default",),
-    "sqrt": ("default",),
-    "rsqrt": ("default",),
-    "tanh": ("default",),
-    "sigmoid": ("default",),
-    "relu": ("default",),
-    "gelu": ("default",),
-    "silu": ("default",),
-    "pow": ("Tensor_Scalar", "Tensor_Tensor"),
+    "div": ("Tensor", "Scalar", "Tensor_mode", "Scalar_mode"),
+    "pow": ("Tensor_Scalar", "Tensor_Tensor", "Scalar"),
+    "maximum": ("default",),
+    "minimum": ("default",),
+    "eq": ("Tensor", "Scalar"),
+    "gt": ("Tensor", "Scalar"),
+    "lt": ("Tensor", "Scalar"),
+    "where": ("self", "ScalarOther", "ScalarSelf", "Scalar"),
+    "clamp": ("default", "Tensor"),
+    **{
+        u: ("default",)
+        for u in "neg exp log sqrt rsqrt tanh sigmoid relu relu_ gelu silu abs sin cos "
+        "reciprocal sign".split()
+    },
     "sum": ("default", "dim_IntList"),
     "mean": ("default", "dim"),
+    "amax": ("default",),
+    "amin": ("default",),
+    "argmax": ("default",),
+    "var": ("default", "dim", "correction"),
     "_softmax": ("default",),
+    "_log_softmax": ("default",),
     "native_layer_norm": ("default",),
     "_scaled_dot_product_flash_attention_for_cpu": ("default",),
+    "convolution": ("default",),
+    "embedding": ("default",),
+    "native_dropout": ("default",),
     "view": ("default",),
+    "_unsafe_view": ("default",),
+    "reshape": ("default",),
     "transpose": ("int",),
+    "t": ("default",),
     "permute": ("default",),
-    "split": ("Tensor",),
+    "expand": ("default",),
+    "slice": ("Tensor",),
+    "select": ("int",),
+    "index_select": ("default",),
+    "unsqueeze": ("default",),
+    "squeeze": ("default", "dim", "dims"),
+    "split": ("Tensor", "sizes"),
     "clone": ("default",),
     "cat": ("default",),
+    "stack": ("default",),
     "detach": ("default",),
+    "zeros_like": ("default",),
+    "ones_like": ("default",),
+    "full": ("default",),
+    "empty": ("memory_format",),
+    "zeros": ("default",),
+    "ones": ("default",),
 }
 
 _packets: dict[tuple[str, str], OpOverloadPacket] = {}
@@ -136,7 +174,9 @@ def _packet(namespace: str, name: str) -> OpOverloadPacket:
     key = (namespace, name)
     p = _packets.get(key)
     if p is None:
-        p = _packets[key] = OpOverloadPacket(namespace, name, _ATEN.get(name, ("default",)))
+        # a chainrule-namespace op has only .default, even where an aten op shares its name
+        overloads = _ATEN.get(name, ("default",)) if namespace == "aten" else ("default",)
+        p = _packets[key] = OpOverloadPacket(namespace, name, overloads)
     return p
 
 
@@ -162,6 +202,17 @@ def _matmul(args: tuple) -> str:
     nd = tuple(getattr(a, "ndim", 0) for a in args[:2])
     return {(2, 2): "mm", (2, 1): "mv", (1, 1): "dot"}.get(nd, "bmm") + ".default"
 
+
+def _is_tensor(a: Any) -> bool:
+    return hasattr(a, "grad_fn")
+
+
+_WHERE = {
+    (True, True): "where.self",
+    (True, False): "where.ScalarOther",
+    (False, True): "where.ScalarSelf",
+    (False, False): "where.Scalar",
+}
 
 # chainrule Function class name -> the ATen overload (a name, or a function of the arguments)
 _BY_CLASS: dict[str, Any] = {
@@ -192,6 +243,22 @@ _BY_CLASS: dict[str, Any] = {
     "Split": "split.Tensor",
     "Clone": "clone.default",
     "Cat": "cat.default",
+    "Abs": "abs.default",
+    "Sin": "sin.default",
+    "Cos": "cos.default",
+    "Reciprocal": "reciprocal.default",
+    "Sign": "sign.default",
+    "Maximum": "maximum.default",
+    "Minimum": "minimum.default",
+    "Amax": "amax.default",
+    "Clamp": "clamp.default",
+    "Pow": lambda args: "pow.Tensor_" + ("Tensor" if _is_tensor(args[1]) else "Scalar"),
+    "Where": lambda args: _WHERE[(_is_tensor(args[0]), _is_tensor(args[1]))],
+    "LogSoftmax": "_log_softmax.default",
+    "IndexSelect": "index_select.default",
+    "Stack": "stack.default",
+    "EmbeddingFn": "embedding.default",
+    "Conv2dFn": "convolution.default",
 }
 
 

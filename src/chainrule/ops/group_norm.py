@@ -29,11 +29,13 @@ import numpy as np
 
 from .._kernels import jit
 from .._kernels import layernorm as _LN
+from .._layout import dense_order, relaid_tensor
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..threads import elementwise
 from ._result_layout import grad_in_input_format
+from .grad_laid import GradLaid
 from .normalization import _f32, _project, _rebuilt_grad
 
 __all__ = ["GroupNormFn", "group_norm"]
@@ -251,13 +253,34 @@ def _rebuilt_backward(ctx, grad, x, w, need_x, need_w, need_b):
     c, nd = x.shape[1], x.ndim
     group = ctx.group
     pshape = (c,) + (1,) * (nd - 2)
-    gy = grad if w is None else grad * w.reshape(pshape)
     shp = _grouped(tuple(x.shape), group)  # (N, G, D)
+    order = _channels_last_order(grad._data)
+    if order is not None:  # both orders in the incoming gradient's layout, as PyTorch's
+        x = GradLaid.apply(x, order)
+    gy = grad if w is None else grad * w.reshape(pshape)
     gx, xhat = _rebuilt_grad(x.reshape(shp), gy.reshape(shp), (2,), ctx.eps)
     dims = (0, *range(2, nd))
     gw = (grad * xhat.reshape(x.shape)).sum(dims) if need_w else None
     gb = grad.sum(dims) if need_b else None
-    return (gx.reshape(x.shape) if need_x else None), gw, gb, None, None
+    if need_x:
+        gx = gx.reshape(x.shape)
+        gx = gx if order is None else relaid_tensor(gx, order)
+    return (gx if need_x else None), gw, gb, None, None
+
+
+def _channels_last_order(g: Any) -> Any:
+    """The dims of the incoming gradient ``g`` (an array), fastest first, when it is dense in
+    channels-last order (C fastest, then the spatial dims last to first, N outermost; not
+    row-major): the layout PyTorch's ``infinitely_differentiable_native_group_norm_backward``
+    gives the input gradient then (its terms are elementwise ops led by ``dY.reshape(N, G,
+    D, HxW)``, a view for such a ``dY``, and ``reshape_as(X)`` views it back), and the second
+    order follows. Else None: PyTorch's is row-major for a row-major or transposed ``dY``, as
+    the rebuilt graph's. (For other permutations TensorIterator's operand order decides;
+    those keep the rebuilt graph's row-major layout.)"""
+    if type(g) is not np.ndarray or g.ndim < 3 or g.flags.c_contiguous:
+        return None
+    order = dense_order(g)
+    return order if order == [1, *range(g.ndim - 1, 1, -1), 0] else None
 
 
 def group_norm(x: Tensor, weight: Any, bias: Any, group: int, eps: float) -> Tensor:

@@ -20,8 +20,12 @@ A call that binds no signature gets the parser's first line instead of Python's
 (:func:`binding_error`): ``exp() missing 1 required positional arguments: "input"`` (sic:
 PyTorch's plural is inverted), ``exp() takes 1 positional argument but 2 were given``. It is
 worked out only once the call has failed (``except TypeError``: free in Python 3.11 until
-something raises). An op PyTorch overloads says "received an invalid combination of
-arguments" there; this writes the single-signature text for every op.
+something raises). An op PyTorch overloads (``torch_overloads.TORCH_OVERLOADS``, read from
+torch: ``mm``, ``sum``, ``clamp``, and ``add``, whose other overloads are hidden) says
+"received an invalid combination of arguments - got (Tensor, y=int), but expected one of:"
+there, with its overloads listed (``invalid_arguments.format_invalid_args``), unless one
+visible overload alone takes that many arguments: PyTorch's ``print_error`` parses that one
+again, with its own texts (``add(t, y=1)``: "missing 1 required positional arguments").
 """
 
 from __future__ import annotations
@@ -30,6 +34,10 @@ import functools
 import inspect
 from collections.abc import Callable
 from typing import Any
+
+from ._tensor_args import called_as
+from .invalid_arguments import format_invalid_args
+from .torch_overloads import TORCH_OVERLOADS
 
 __all__ = [
     "NUMPY_ALIASES",
@@ -112,9 +120,102 @@ def _quoted(names: list[str]) -> str:
     return ", ".join(f'"{n}"' for n in names)
 
 
-def binding_error(op: str, fn: Callable, args: tuple, kwargs: dict) -> TypeError | None:
+def _overloaded_error(op: str, args: tuple, given: dict) -> TypeError | None:
+    """PyTorch's "invalid combination of arguments" for the function ``torch.<op>`` that it
+    overloads, called with ``args`` and the keywords ``given`` (as the user spelled them);
+    None for another op, or for the method (``x.sum(y=1)``: its overloads lack ``input``)."""
+    options = TORCH_OVERLOADS.get(op)
+    _, method, spelled = called_as((op,))
+    if options is None or method:
+        return None
+    given = _as_spelled(given, spelled)
+    count = len(args) + len(given)
+    plausible = [o for o in map(_option_params, options) if _fits_count(o, count)]
+    if len(plausible) == 1:  # PyTorch parses the one overload of that many arguments again,
+        error = _one_signature_error(op, plausible[0], args, given)  # with its own texts
+        if error is not None:
+            return error
+    keywords = list(reversed(given.items()))  # (the order of PyTorch's keyword map)
+    return TypeError(format_invalid_args(op, args, keywords, options))
+
+
+_TARGETS = {a: (n,) for n, aliases in NUMPY_ALIASES.items() for a in aliases}
+"""NumPy's name -> (PyTorch's name,)."""
+
+
+def _as_spelled(given: dict, spelled: tuple[str, ...]) -> dict:
+    """The keywords ``given`` (NumPy's names already renamed: ``a=`` as ``input=``) under
+    the names and in the order of the call site's ``spelled`` ones, where they match."""
+    if len(spelled) != len(given):
+        return given
+    out = {}
+    for name in spelled:
+        key = name if name in given else _TARGETS.get(name, ("",))[0]
+        if key not in given:
+            return given
+        out[name] = given[key]
+    return out
+
+
+def _option_params(option: str) -> list[tuple[str, bool, bool]]:
+    """An overload as PyTorch prints it, ``(Tensor input, *, Number alpha = 1)``, as
+    (name, has a default, keyword-only) per parameter."""
+    params, keyword_only = [], False
+    for piece in option[1:-1].split(", ") if option != "()" else ():
+        if piece == "*":
+            keyword_only = True
+            continue
+        declared, _, default = piece.partition(" = ")
+        params.append((declared.rsplit(" ", 1)[-1], bool(default), keyword_only))
+    return params
+
+
+def _fits_count(params: list[tuple[str, bool, bool]], count: int) -> bool:
+    """PyTorch's "plausible" overload for ``count`` arguments: between its parameters
+    without default and all its parameters."""
+    return sum(not d for _, d, _ in params) <= count <= len(params)
+
+
+def _one_signature_error(
+    op: str, params: list[tuple[str, bool, bool]], args: tuple, given: dict
+) -> TypeError | None:
+    """PyTorch's text for the one overload ``params`` (``FunctionSignature::parse``):
+    too many positional arguments, then the first one missing (with those after it), then
+    an unknown or repeated keyword; None where only a type differs (the combination text)."""
+    most = sum(not k for _, _, k in params)
+    least = sum(not d for _, d, _ in params)
+    if len(args) > most:
+        if least != most:
+            return TypeError(
+                f"{op}() takes from {least} to {most} positional arguments but {len(args)} "
+                "were given"
+            )
+        were = "was" if len(args) == 1 else "were"
+        s = "" if most == 1 else "s"
+        return TypeError(f"{op}() takes {most} positional argument{s} but {len(args)} {were} given")
+    spelled = {a for key in given for a in (key, *_TARGETS.get(key, ()))}
+    for i, (name, has_default, _) in enumerate(params):
+        if i >= len(args) and name not in spelled and not has_default:
+            missing = [n for n, d, _ in params[i:] if not d]
+            s = "s" if len(missing) == 1 else ""  # (PyTorch's inverted plural)
+            return TypeError(
+                f"{op}() missing {len(missing)} required positional argument{s}: {_quoted(missing)}"
+            )
+    names = [n for n, _, _ in params]
+    for key in given:  # (PyTorch's own check knows no NumPy name: "unexpected 'axis'")
+        if key not in names:
+            return TypeError(f"{op}() got an unexpected keyword argument '{key}'")
+        if names.index(key) < len(args):
+            return TypeError(f"{op}() got multiple values for argument '{key}'")
+    return None
+
+
+def binding_error(
+    op: str, fn: Callable, args: tuple, kwargs: dict, given: dict | None = None
+) -> TypeError | None:
     """PyTorch's parser error for a call of ``fn`` (as ``op``) that binds none of its
-    parameters' rules, or None when the call binds (the TypeError came from inside)."""
+    parameters' rules, or None when the call binds (the TypeError came from inside).
+    ``given``: the keywords as the user spelled them (before :func:`renamed`), if others."""
     params = _parameters(fn)
     if params is None or op in TORCH_PYTHON_ROOTS:  # (Python's own texts there)
         return None
@@ -124,11 +225,18 @@ def binding_error(op: str, fn: Callable, args: tuple, kwargs: dict) -> TypeError
         pass
     else:
         return None
+    if op in TORCH_OVERLOADS:
+        return _overloaded_error(op, args, kwargs if given is None else given)
     if any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params):
         return None  # (a variadic op: Python's own text)
     positional = [p for p in params if p.kind in (_KEYWORD_KINDS[0], p.POSITIONAL_ONLY)]
     if len(args) > len(positional):
         n = len(positional)
+        least = sum(p.default is p.empty and p.kind is not p.VAR_KEYWORD for p in params)
+        if least != n:  # (PyTorch's count of parameters without default, keywords' too)
+            return TypeError(
+                f"{op}() takes from {least} to {n} positional arguments but {len(args)} were given"
+            )
         were = "was" if len(args) == 1 else "were"
         return TypeError(
             f"{op}() takes {n} positional argument{'' if n == 1 else 's'} but {len(args)} "
@@ -160,11 +268,12 @@ def with_aliases(fn: Callable, name: str, method: bool = False) -> Callable:
     @functools.wraps(fn)
     def root(*args: Any, **kwargs: Any) -> Any:
         if kwargs:
+            given = kwargs
             kwargs = renamed(name, kwargs, table, len(args))
             try:
                 return fn(*args, **kwargs)
             except TypeError:
-                error = binding_error(name, fn, args, kwargs)
+                error = binding_error(name, fn, args, kwargs, given)
                 if error is None:
                     raise
                 raise error from None

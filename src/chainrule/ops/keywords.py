@@ -30,6 +30,7 @@ from typing import Any
 
 from ..autograd import grad_mode
 from ..autograd.tensor import Tensor
+from ._tensor_args import called_as
 from .binding import method_spec
 from .inplace_overlap import rewrite_overlapping_out
 from .keyword_aliases import alias_table, binding_error, renamed
@@ -47,6 +48,7 @@ from .keywords_out import (
     write_out,
 )
 from .python_method_names import PYTHON_METHODS
+from .torch_overloads import TENSORBASE_NO_ARGUMENTS
 
 __all__ = [
     "accepts_torch_keywords",
@@ -204,6 +206,15 @@ def _takes_out(fn: Callable) -> bool:
         return False
 
 
+def _no_arguments_error(name: str, what: str) -> TypeError:
+    """CPython's TypeError for the argument-less C method ``TensorBase.<name>`` given
+    arguments (``x.exp(1)``: "TensorBase.exp() takes no arguments (1 given)"); ``Tensor.``
+    where the call went through a bound method object (``f = x.exp; f(1)``), as CPython
+    names it there. Error path only (it reads the caller's bytecode)."""
+    owner = "TensorBase" if called_as((name,))[1] else "Tensor"
+    return TypeError(f"{owner}.{name}() takes {what}")
+
+
 # Tensor methods PyTorch defines in Python (torch/_tensor.py) that take no ``out=``
 _PYTHON_METHODS = PYTHON_METHODS
 
@@ -223,10 +234,20 @@ def method_form(fn: Callable, name: str) -> Callable:
     if not (full or (added is not None and "out" in added) or _takes_out(raw)):
         return fn
 
+    bare = name in TENSORBASE_NO_ARGUMENTS  # (torch's x.exp(): CPython's own texts)
+
     @functools.wraps(fn)
     def method(*args: Any, **kwargs: Any) -> Any:
         if not kwargs:
-            return raw(*args)
+            try:
+                return raw(*args)
+            except TypeError:  # (free until raised)
+                if bare and len(args) > 1:
+                    given = f"no arguments ({len(args) - 1} given)"
+                    raise _no_arguments_error(name, given) from None
+                raise
+        if bare:
+            raise _no_arguments_error(name, "no keyword arguments")
         if "out" in kwargs:
             raise TypeError(f"{called}() got an unexpected keyword argument 'out'")
         return fn(*args, **kwargs)

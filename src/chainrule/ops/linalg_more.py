@@ -19,8 +19,9 @@ its gradient has entries in the triangle the forward never reads; chainrule's is
 (the derivative of what is computed). Both agree for every ``L`` whose other triangle is
 zero, e.g. a factor from ``linalg.cholesky``.
 
-A triangular matrix with a zero on its diagonal raises ``LinAlgError`` here, where
-PyTorch's ``triangular_solve`` / ``cholesky_solve`` return inf and NaN silently.
+A factor with a zero on its diagonal: ``cholesky_solve`` returns inf and NaN silently, as
+PyTorch's; ``cholesky_inverse`` raises PyTorch's ``LinAlgError``. ``triangular_solve`` raises
+``LinAlgError`` where PyTorch's returns inf and NaN.
 """
 
 from __future__ import annotations
@@ -33,8 +34,16 @@ from .. import return_types
 from .._user_warnings import warn_at_caller, warn_once
 from ..autograd.lower_precision import AUTOCAST, autocast_float32_op
 from ..autograd.tensor import Tensor
-from ..backend import get_array_module
-from ..linalg._common import batch_shape, check_square, mH, tensor_arg
+from ..backend import get_array_module, host
+from ..linalg._common import (
+    SINGULAR_INVERSE,
+    batch_failure,
+    batch_shape,
+    check_square,
+    mH,
+    tensor_arg,
+    zero_diagonal_infos,
+)
 from ..linalg._vmap_per_sample import per_sample_under_vmap
 from ..linalg.chains import chain_matmul
 from ..linalg.cholesky_solve_node import CholeskyInverse, CholeskySolve
@@ -141,12 +150,9 @@ def cholesky_solve(
 
 def _cholesky_node_ok(b: Tensor, low: Tensor) -> bool:
     """Whether :class:`CholeskySolve` / :class:`CholeskyInverse` compute the solve: no empty
-    dim and no zero on the factor's diagonal (those keep the two triangular solves, which
-    raise for a singular factor)."""
-    if 0 in b.shape or 0 in low.shape:
-        return False
-    xp = get_array_module(low._data)
-    return not bool((xp.diagonal(low._data, 0, -2, -1) == 0).any())
+    dim (an empty one keeps the two triangular solves, for their shapes). A zero on the
+    factor's diagonal gives inf and NaN in the node, as PyTorch's ``cholesky_solve``."""
+    return 0 not in b.shape and 0 not in low.shape
 
 
 @tensor_method
@@ -157,6 +163,9 @@ def cholesky_inverse(input: Tensor, upper: bool = False, *, out: Any = None) -> 
     (..., n, n): the inverse of a Hermitian positive-definite matrix from its factor."""
     op = "cholesky_inverse"
     low = check_square(input, op, complex_ok=True)
+    infos = zero_diagonal_infos(low._data)
+    if infos.any():  # PyTorch's potri check, its words (its solve returns inf/NaN instead)
+        raise batch_failure(op, host(infos), low.shape[:-2], SINGULAR_INVERSE)
     if _cholesky_node_ok(low, low):
         return _out(op, CholeskyInverse.apply(low, bool(upper)), out)  # PyTorch's one node
     n = low.shape[-1]

@@ -17,10 +17,11 @@ while ``bernoulli(x, p)`` and ``binomial`` are recorded under a node that raises
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
+from ..autograd import view_base
 from ..autograd.function import Function
-from ..autograd.state import LOCAL
 from ..autograd.tensor import Tensor
 from ..autograd.zero_link import ZeroDerivative
 from ..backend import get_array_module
@@ -103,11 +104,26 @@ def _tracked(result: Tensor, inputs: tuple) -> bool:
     """Whether a floating or complex ``result`` of ``inputs`` belongs in the graph."""
     if result._data.dtype.kind not in "fcV":
         return False
-    vmap = bool(LOCAL.state.vmap)  # a tangent still flows there (jacfwd's vmapped jvp)
-    for a in inputs:
+    for a in inputs:  # inside vmap too: vmap(grad(f)) differentiates through it (PyTorch)
         if isinstance(a, Tensor) and (
-            (a.requires_grad and not vmap) or (a._fw_tangent is not None and type(a) is Tensor)
+            a.requires_grad or (a._fw_tangent is not None and type(a) is Tensor)
         ):
+            return True
+    return False
+
+
+def _carries_jvp_tangent(inputs: tuple) -> bool:
+    """Whether an input carries the tangent of the ``cr.func.jvp`` (or ``jacfwd``) running
+    now: such a tensor reads ``requires_grad`` False to the op (torch.func's wrapped tensors
+    do), and its tangent would otherwise pass through the result computed without the graph
+    (a silent wrong tangent)."""
+    level = view_base.JVP_FUNCTION.level
+    if not view_base._HIDING or level is None:
+        return False
+    for a in inputs:
+        while isinstance(a, Tensor) and hasattr(a, "_value"):  # a vmap-batched wrapper
+            a = a._value  # (jacfwd: the jvp's dual beneath vmap's levels)
+        if isinstance(a, Tensor) and a._fw is not None and a._fw[0] is level:
             return True
     return False
 
@@ -131,11 +147,12 @@ def record_zero_derivative(result: Tensor, *inputs: Any, node: str = "DivBackwar
 def record_no_derivative(op: str, result: Tensor, *inputs: Any) -> Tensor:
     """``result`` (a constant computed from ``inputs``), recorded in the graph under a node
     that raises PyTorch's error if a gradient or tangent ever flows through it. Unchanged when
-    no input requires grad or carries a tangent, for an integer or boolean result, or inside
-    ``vmap`` (no graph there)."""
-    if not _tracked(result, inputs):
-        return result
+    no input requires grad or carries a tangent, or for an integer or boolean result."""
     fn = {"_unique2": Unique2Derivative, "leaky_relu_": NegativeSlopeLeakyRelu}.get(
         op, NotImplementedDerivative
     )
+    if _carries_jvp_tangent(inputs):  # torch refuses at once, as its node's tangent rule
+        fn.jvp(SimpleNamespace(op=op))  # raises
+    if not _tracked(result, inputs):
+        return result
     return fn.apply(result, *(a for a in inputs if isinstance(a, Tensor)), op=op)

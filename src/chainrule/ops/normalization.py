@@ -26,7 +26,7 @@ import numpy as np
 from .._kernels import dispatch as _fast
 from .._kernels import jit
 from .._kernels import layernorm as _LN
-from .._layout import relaid_tensor
+from .._layout import dense_order, relaid_tensor
 from ..autograd.function import Function
 from ..autograd.saved_fields import given_value, tensor_field  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
@@ -34,6 +34,7 @@ from ..backend import get_array_module
 from ..threads import elementwise
 from ._result_layout import grad_in_input_format, input_format
 from ._ufunc_reduce import add_reduce
+from .grad_laid import GradLaid
 from .input_first_grads import plain_layout
 from .memory_format import in_suggested_format
 
@@ -285,7 +286,13 @@ class BatchNormFn(Function):
         needs = ctx.needs_input_grad
         xt, w, _, mean, invstd = ctx.saved_tensors
         if ctx.create_graph:  # a differentiable rebuild from x
-            x = xt
+            # the second order in x's own layout: PyTorch's batchnorm_double_backward builds
+            # its terms from input - mean (channels-last, transposed: kept; row-major x: the
+            # rebuilt graph's already, no node added)
+            arr = xt._data
+            plain = type(arr) is not np.ndarray or arr.ndim < 3 or arr.flags.c_contiguous
+            order = None if plain else dense_order(arr)
+            x = xt if order is None else GradLaid.apply(xt, order)
             gx, xhat = _rebuilt_grad(x, grad if w is None else grad * w.reshape(shp), axes, ctx.eps)
             if needs[0] and plain_layout(x, grad):  # PyTorch's: x's suggested format
                 gx = _in_input_format(gx, x._data)
