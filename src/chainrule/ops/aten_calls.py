@@ -66,18 +66,6 @@ def _softmax(name: str) -> Callable:
     return call
 
 
-def _native_layer_norm(
-    input: Tensor, normalized_shape: Any, weight: Any, bias: Any, eps: float
-) -> tuple[Tensor, Tensor, Tensor]:
-    """``(out, mean, rstd)``; ``mean``/``rstd`` keep the normalized dimensions as size 1."""
-    out = _fn().layer_norm(input, list(normalized_shape), weight, bias, eps)
-    dims = tuple(range(input.ndim - len(normalized_shape), input.ndim))
-    x = input.detach()
-    mean = cr.mean(x, dims, True)
-    rstd = cr.rsqrt(cr.var(x, dims, correction=0, keepdim=True) + eps)
-    return out, mean, rstd
-
-
 def _slice(self: Tensor, dim: int = 0, start: Any = None, end: Any = None, step: int = 1) -> Tensor:
     if step <= 0:  # the index form's step < 0 message points at flip(); ATen's says this
         raise RuntimeError("slice step must be positive")
@@ -124,15 +112,6 @@ def _embedding(
     return _fn().embedding(
         indices, weight, pad, scale_grad_by_freq=scale_grad_by_freq, sparse=sparse
     )
-
-
-def _native_dropout(input: Tensor, p: float, train: Any) -> tuple[Tensor, Tensor]:
-    """``(output, mask)``: ``train=None`` trains, as in PyTorch's kernel."""
-    if train is False:
-        return cr.clone(input), cr.ones_like(input, dtype=cr.bool)
-    keep = 1.0 - p
-    mask = cr.bernoulli(cr.full_like(input.detach(), keep)).to(cr.bool)
-    return input * mask * (0.0 if keep == 0 else 1.0 / keep), mask
 
 
 def _factory(name: str) -> Callable:
@@ -280,7 +259,7 @@ CALLS.update(
         ),
         "_softmax.default": _softmax("softmax"),
         "_log_softmax.default": _softmax("log_softmax"),
-        "native_layer_norm.default": _native_layer_norm,
+        "native_layer_norm.default": lambda *args: cr.native_layer_norm(*args),
         "view.default": lambda self, size: self.view(list(size)),
         "_unsafe_view.default": lambda self, size: cr.reshape(self, list(size)),
         "reshape.default": lambda self, shape: cr.reshape(self, list(shape)),
@@ -301,7 +280,7 @@ CALLS.update(
         "stack.default": lambda tensors, dim=0: cr.stack(list(tensors), dim),
         "convolution.default": _convolution,
         "embedding.default": _embedding,
-        "native_dropout.default": _native_dropout,
+        "native_dropout.default": lambda input, p, train: cr.native_dropout(input, p, train),
         "zeros_like.default": _like("zeros_like"),
         "ones_like.default": _like("ones_like"),
         "full.default": _full,
