@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # annotations only: tensor.py imports this module
 __all__ = [
     "JVP_FUNCTION",
     "ViewInfo",
+    "carries_jvp_tangent",
     "forward_base",
     "hidden_in_jvp",
     "mark_multi_output",
@@ -154,11 +155,16 @@ def hidden_in_jvp(t: Tensor) -> bool:
     the code reading its ``requires_grad`` (the caller of the caller of this function) is
     the user's: chainrule's own code, recording the graph beneath the jvp, reads the true
     flag."""
-    level = JVP_FUNCTION.level
-    if level is None or t._fw is None or t._fw[0] is not level:
+    if not carries_jvp_tangent(t):
         return False
     name = sys._getframe(2).f_globals.get("__name__", "")
     return not (name == "chainrule" or name.startswith("chainrule."))
+
+
+def carries_jvp_tangent(t: Tensor) -> bool:
+    """Whether ``t`` carries the tangent of the ``cr.func.jvp`` whose function runs now."""
+    level = JVP_FUNCTION.level
+    return level is not None and t._fw is not None and t._fw[0] is level
 
 
 def stale_no_grad_view(t: Tensor) -> bool:

@@ -16,10 +16,9 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["tol_positional", "torch_keywords"]
+from ..ops.keyword_aliases import NUMPY_ALIASES  # the one table of PyTorch's parser
 
-_NUMPY_ALIASES = {"input": ("x", "a", "x1"), "other": ("x2",), "dim": ("axis",)}
-_NUMPY_ALIASES["keepdim"] = ("keepdims",)
+__all__ = ["tol_positional", "torch_keywords"]
 
 
 def torch_keywords(fn: Callable, renames: dict[str, str], op: str | None = None) -> Callable:
@@ -29,7 +28,7 @@ def torch_keywords(fn: Callable, renames: dict[str, str], op: str | None = None)
     name = op or fn.__name__
     table: dict[str, str] = {}
     for theirs, ours in renames.items():
-        for alias in (theirs, *_NUMPY_ALIASES.get(theirs, ())):
+        for alias in (theirs, *NUMPY_ALIASES.get(theirs, ())):
             table[alias] = ours
     refused = frozenset(set(renames.values()) - set(table))
 

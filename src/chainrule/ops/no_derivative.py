@@ -117,13 +117,12 @@ def _carries_jvp_tangent(inputs: tuple) -> bool:
     now: such a tensor reads ``requires_grad`` False to the op (torch.func's wrapped tensors
     do), and its tangent would otherwise pass through the result computed without the graph
     (a silent wrong tangent)."""
-    level = view_base.JVP_FUNCTION.level
-    if not view_base._HIDING or level is None:
+    if not view_base._HIDING:
         return False
     for a in inputs:
         while isinstance(a, Tensor) and hasattr(a, "_value"):  # a vmap-batched wrapper
             a = a._value  # (jacfwd: the jvp's dual beneath vmap's levels)
-        if isinstance(a, Tensor) and a._fw is not None and a._fw[0] is level:
+        if isinstance(a, Tensor) and view_base.carries_jvp_tangent(a):
             return True
     return False
 
